@@ -1,0 +1,1 @@
+"""aws layer of DRS Desktop; see docs/ARCHITECTURE.md."""

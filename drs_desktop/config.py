@@ -1,0 +1,61 @@
+"""Where DRS Desktop keeps its files.
+
+Everything the application writes lives under one data folder: platformdirs' user data folder by
+default, or the folder named by ``--home DIR`` or the ``DRS_DESKTOP_HOME`` environment variable (the
+command-line option wins). Nothing here touches the disk until a caller asks it to.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import platformdirs
+
+from drs_desktop import APP_ID
+
+HOME_ENV = "DRS_DESKTOP_HOME"
+
+
+@dataclass(frozen=True)
+class AppPaths:
+    """The files and folders of one DRS Desktop home."""
+
+    home: Path
+
+    @classmethod
+    def resolve(cls, home: str | os.PathLike[str] | None = None) -> AppPaths:
+        """``home`` (from ``--home``) first, then ``$DRS_DESKTOP_HOME``, then the platform default."""
+        chosen = home if home else os.environ.get(HOME_ENV)
+        if chosen:
+            return cls(Path(chosen).expanduser().absolute())
+        return cls(Path(platformdirs.user_data_dir(APP_ID, appauthor=False)))
+
+    @property
+    def database(self) -> Path:
+        return self.home / "drs-desktop.sqlite3"
+
+    @property
+    def backups(self) -> Path:
+        return self.home / "backups"
+
+    @property
+    def logs(self) -> Path:
+        return self.home / "logs"
+
+    @property
+    def reports(self) -> Path:
+        return self.home / "reports"
+
+    def ensure(self) -> None:
+        """Create the home folder (and its parents) if missing."""
+        self.home.mkdir(parents=True, exist_ok=True)
+
+
+def resource_path(relative: str) -> Path:
+    """Path of a bundled file under ``resources/``, in a source checkout and in a PyInstaller bundle."""
+    base = getattr(sys, "_MEIPASS", None)
+    root = Path(base) if base else Path(__file__).resolve().parent.parent
+    return root / "resources" / relative

@@ -1,0 +1,1 @@
+"""domain layer of DRS Desktop; see docs/ARCHITECTURE.md."""

@@ -1,0 +1,1 @@
+"""services layer of DRS Desktop; see docs/ARCHITECTURE.md."""

@@ -1,0 +1,1 @@
+"""simulator layer of DRS Desktop; see docs/ARCHITECTURE.md."""

@@ -1,0 +1,1 @@
+"""storage layer of DRS Desktop; see docs/ARCHITECTURE.md."""

@@ -1,0 +1,1 @@
+"""ui layer of DRS Desktop; see docs/ARCHITECTURE.md."""

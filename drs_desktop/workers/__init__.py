@@ -1,0 +1,1 @@
+"""workers layer of DRS Desktop; see docs/ARCHITECTURE.md."""
