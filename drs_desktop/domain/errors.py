@@ -48,3 +48,26 @@ class PlanFileError(DrsDesktopError):
     def lines(self) -> list[str]:
         """One line per problem, in file order."""
         return [self.format_problem(i) for i in range(len(self.problems))]
+
+
+class PlanFileUnreadableError(PlanFileError):
+    """The file could not be read or parsed at all: missing, too large, binary, not UTF-8, bad YAML/JSON
+    syntax, alias bombs. The CLI exits 2 for these and 1 for a file that parsed but holds an invalid plan."""
+
+
+class PlanDocumentError(DrsDesktopError):
+    """A plan document (the versioned form in plan files and the database) is malformed.
+
+    ``problems`` lists every structural problem as ``(path, message)``, field by field; ``path`` is a
+    field path such as ``waves[1].depends_on[0]``, empty for the document as a whole. ``str()`` gives the
+    first problem on one line, and how many more there are.
+    """
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        self.problems = list(problems)
+        first = self.problems[0] if self.problems else ("", "invalid plan document")
+        text = f"{first[0]}: {first[1]}" if first[0] else first[1]
+        if len(self.problems) > 1:
+            more = len(self.problems) - 1
+            text += f" (and {more} more problem{'s' if more > 1 else ''})"
+        super().__init__(text)

@@ -1,0 +1,271 @@
+"""The one command-line entry point: the GUI by default, sub-commands for everything scriptable.
+
+Exit codes, the same for every command: 0 success; 1 the command ran and the answer is "no" (an invalid
+plan, a failed check) or an expected error (a corrupt database, an unknown plan); 2 a usage error or an
+input that could not be read at all. Errors are one line on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+from drs_desktop import APP_ID, __version__
+from drs_desktop.config import HOME_ENV, AppPaths
+from drs_desktop.domain.errors import DrsDesktopError, PlanFileError, PlanFileUnreadableError
+
+if TYPE_CHECKING:
+    from drs_desktop.storage.db import Database
+
+logger = logging.getLogger(__name__)
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+
+class UsageError(Exception):
+    """A problem with the command line itself (exit 2)."""
+
+
+def _add_home(parser: argparse.ArgumentParser, *, top: bool = False) -> None:
+    # On sub-commands the default is SUPPRESS so that `--home` may stand before or after the command.
+    parser.add_argument(
+        "--home",
+        metavar="DIR",
+        default=None if top else argparse.SUPPRESS,
+        help=f"keep the database and files in DIR instead of the data folder (or set ${HOME_ENV})",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=APP_ID,
+        description="Recovery plans, drills and recoveries for AWS Elastic Disaster Recovery.",
+    )
+    parser.add_argument("--version", action="version", version=f"{APP_ID} {__version__}")
+    _add_home(parser, top=True)
+    parser.add_argument("--self-test", action="store_true", help="open the main window offscreen and exit")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging on stderr")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    plan = commands.add_parser("plan", help="validate, import, export and inspect recovery plans")
+    _add_home(plan)
+    plan_commands = plan.add_subparsers(dest="plan_command", metavar="ACTION", required=True)
+
+    validate = plan_commands.add_parser("validate", help="check a plan file (exit 0 valid, 1 invalid)")
+    _add_home(validate)
+    validate.add_argument("file", type=Path)
+    validate.add_argument(
+        "--no-inventory",
+        action="store_true",
+        help="do not check server IDs against the cached inventory",
+    )
+
+    import_ = plan_commands.add_parser("import", help="validate a plan file and save it as a new revision")
+    _add_home(import_)
+    import_.add_argument("file", type=Path)
+    import_.add_argument("--comment", default="", help="a note stored with the revision")
+    import_.add_argument("--no-inventory", action="store_true", help="do not check against the inventory")
+
+    export = plan_commands.add_parser("export", help="write a plan as YAML or JSON")
+    _add_home(export)
+    export.add_argument("name")
+    export.add_argument("--format", choices=("yaml", "json"), default="yaml")
+    export.add_argument("-o", "--output", type=Path, help="file to write (default: standard output)")
+    export.add_argument("--revision", type=_positive_int, help="a revision number (default: the latest)")
+
+    list_ = plan_commands.add_parser("list", help="list the saved plans")
+    _add_home(list_)
+    list_.add_argument("--json", action="store_true", help="one JSON document on stdout")
+
+    history = plan_commands.add_parser("history", help="list the revisions of a plan")
+    _add_home(history)
+    history.add_argument("name")
+
+    diff = plan_commands.add_parser("diff", help="what changed between two revisions of a plan")
+    _add_home(diff)
+    diff.add_argument("name")
+    diff.add_argument("rev_a", type=_positive_int)
+    diff.add_argument("rev_b", type=_positive_int)
+    return parser
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more: {value}")
+    return value
+
+
+def _configure_logging(verbosity: int) -> None:
+    level = logging.WARNING if verbosity == 0 else logging.INFO if verbosity == 1 else logging.DEBUG
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    try:
+        args = parser.parse_args(args_list)
+    except SystemExit as exit_:  # argparse: --help/--version exit 0, usage errors exit 2
+        return int(exit_.code or 0)
+    _configure_logging(args.verbose)
+    paths = AppPaths.resolve(args.home)
+    try:
+        if args.command is None:
+            if args.self_test:
+                from drs_desktop.app import self_test
+
+                return self_test(paths)
+            from drs_desktop.app import run_gui
+
+            return run_gui(paths)
+        if args.command == "plan":
+            return _run_plan_command(args, paths)
+        parser.error(f"unknown command {args.command}")
+    except UsageError as error:
+        print(f"{APP_ID}: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except PlanFileUnreadableError as error:
+        print(f"{APP_ID}: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except DrsDesktopError as error:
+        print(f"{APP_ID}: error: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        print(f"{APP_ID}: interrupted", file=sys.stderr)
+        return 130
+    return EXIT_OK
+
+
+def _run_plan_command(args: argparse.Namespace, paths: AppPaths) -> int:
+    handlers: dict[str, Callable[[argparse.Namespace, AppPaths, TextIO], int]] = {
+        "validate": _plan_validate,
+        "import": _plan_import,
+        "export": _plan_export,
+        "list": _plan_list,
+        "history": _plan_history,
+        "diff": _plan_diff,
+    }
+    return handlers[args.plan_command](args, paths, sys.stdout)
+
+
+def _open_database(paths: AppPaths) -> Database:
+    from drs_desktop.storage.db import Database
+
+    return Database.open(paths.database)
+
+
+def _plan_validate(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
+    from drs_desktop.services import plans
+
+    inventory = None
+    if not args.no_inventory and paths.database.exists():
+        with _open_database(paths) as db:
+            inventory = plans.cached_inventory(db)
+    try:
+        report = plans.check_plan_file(args.file, inventory)
+    except PlanFileUnreadableError:
+        raise
+    except PlanFileError as error:
+        for line in error.lines():
+            print(line, file=out)
+        return EXIT_FAILED
+    for warning in report.warnings:
+        print(f"{args.file}: warning: {warning}", file=sys.stderr)
+    if report.inventory_note:
+        print(report.inventory_note, file=sys.stderr)
+    print(f"{args.file}: plan {report.plan.name!r} is valid", file=sys.stderr)
+    return EXIT_OK
+
+
+def _plan_import(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
+    from drs_desktop.services import plans
+
+    with _open_database(paths) as db:
+        try:
+            result = plans.import_plan_file(
+                db, args.file, comment=args.comment, use_inventory=not args.no_inventory
+            )
+        except PlanFileUnreadableError:
+            raise
+        except PlanFileError as error:
+            for line in error.lines():
+                print(line, file=out)
+            print(f"{APP_ID}: nothing imported", file=sys.stderr)
+            return EXIT_FAILED
+    for warning in result.warnings:
+        print(f"{args.file}: warning: {warning}", file=sys.stderr)
+    revision = result.revision
+    state = "saved as" if result.created else "unchanged, still"
+    print(f"plan {revision.name!r} {state} revision {revision.revision}", file=out)
+    return EXIT_OK
+
+
+def _plan_export(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
+    from drs_desktop.services import plans
+
+    with _open_database(paths) as db:
+        text = plans.export_plan(db, args.name, args.format, revision=args.revision, output=args.output)
+    if args.output is None:
+        out.write(text)
+    else:
+        print(f"wrote {args.output}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _plan_list(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
+    from drs_desktop.services import plans
+
+    with _open_database(paths) as db:
+        summaries = plans.list_plans(db)
+    if args.json:
+        json.dump([plans.summary_to_json(s) for s in summaries], out, indent=2)
+        out.write("\n")
+        return EXIT_OK
+    if not summaries:
+        print("no plans yet: import one with `drs-desktop plan import FILE`", file=sys.stderr)
+        return EXIT_OK
+    width = max(len(s.name) for s in summaries)
+    for s in summaries:
+        print(
+            f"{s.name:<{width}}  rev {s.latest_revision:<4} {s.wave_count} waves  {s.server_count} servers"
+            f"  updated {s.updated_at:%Y-%m-%d %H:%M} UTC",
+            file=out,
+        )
+    return EXIT_OK
+
+
+def _plan_history(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
+    from drs_desktop.services import plans
+
+    with _open_database(paths) as db:
+        revisions = plans.plan_history(db, args.name)
+    for rev in revisions:
+        comment = f"  {rev.comment}" if rev.comment else ""
+        print(
+            f"rev {rev.revision:<4} {rev.saved_at:%Y-%m-%d %H:%M:%S} UTC  {rev.content_hash[:12]}{comment}",
+            file=out,
+        )
+    return EXIT_OK
+
+
+def _plan_diff(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
+    from drs_desktop.services import plans
+
+    with _open_database(paths) as db:
+        lines = plans.diff_revisions(db, args.name, args.rev_a, args.rev_b)
+    if not lines:
+        print(f"revisions {args.rev_a} and {args.rev_b} of {args.name!r} are the same", file=sys.stderr)
+    for line in lines:
+        print(line, file=out)
+    return EXIT_OK

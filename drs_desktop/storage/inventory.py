@@ -1,0 +1,143 @@
+"""The inventory cache: the last-known source servers of each account and region.
+
+It lets an operator open and edit plans with no network, and tells them how old that knowledge is
+(``fetched_at``) and where it came from (account and region). A refresh replaces the whole cached set
+of its account and region in one transaction, so a reader never sees half of an old list and half of a
+new one, and a server that DRS no longer lists disappears from the cache.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+from datetime import datetime
+
+from drs_desktop.domain.errors import StorageError
+from drs_desktop.domain.inventory import Inventory, SourceServer
+from drs_desktop.storage.db import Database, Readable, from_db_time, to_db_time, utc_now
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["cached_scopes", "load_inventory", "save_inventory"]
+
+_SERVER_COLUMNS = (
+    "source_server_id, hostname, tags, replication_state, lag_seconds, os, last_launch_status, "
+    "last_launched_at, arn"
+)
+
+
+def save_inventory(db: Database, inventory: Inventory, *, now: datetime | None = None) -> Inventory:
+    """Replace the cached servers of ``inventory``'s account and region; return what was stored.
+
+    ``fetched_at`` is the inventory's own, or ``now`` (the current time) when it has none. A server
+    listed twice keeps its first entry.
+    """
+    fetched_at = inventory.fetched_at or now or utc_now()
+    stamp = to_db_time(fetched_at)
+    first: dict[str, SourceServer] = {}
+    for server in inventory.servers:
+        first.setdefault(server.source_server_id, server)
+    servers = tuple(first.values())
+    scope = (inventory.account_id, inventory.region)
+    with db.transaction() as conn:
+        conn.execute("DELETE FROM inventory WHERE account_id = ? AND region = ?", scope)
+        conn.execute(
+            "INSERT INTO inventory_snapshots (account_id, region, fetched_at, server_count) "
+            "VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (account_id, region) DO UPDATE SET fetched_at = excluded.fetched_at, "
+            "server_count = excluded.server_count",
+            (*scope, stamp, len(servers)),
+        )
+        conn.executemany(
+            f"INSERT INTO inventory (account_id, region, position, {_SERVER_COLUMNS}) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(*scope, position, *_server_values(server)) for position, server in enumerate(servers)],
+        )
+    logger.info("inventory cached: %d servers of %s/%s", len(servers), *scope)
+    return Inventory(
+        servers=servers,
+        fetched_at=from_db_time(stamp),
+        account_id=inventory.account_id,
+        region=inventory.region,
+    )
+
+
+def load_inventory(
+    db: Readable, account_id: str | None = None, region: str | None = None
+) -> Inventory | None:
+    """The cached inventory of ``account_id`` and ``region``; the most recently fetched one matching
+    whichever of the two is given (or of all, when neither is). None when nothing is cached."""
+    conditions: list[str] = []
+    params: list[str] = []
+    if account_id is not None:
+        conditions.append("account_id = ?")
+        params.append(account_id)
+    if region is not None:
+        conditions.append("region = ?")
+        params.append(region)
+    where = f"WHERE {' AND '.join(conditions)} " if conditions else ""
+    with db.reader() as conn:
+        snapshot = conn.execute(
+            f"SELECT account_id, region, fetched_at FROM inventory_snapshots {where}"
+            "ORDER BY fetched_at DESC, account_id, region LIMIT 1",
+            params,
+        ).fetchone()
+        if snapshot is None:
+            return None
+        rows = conn.execute(
+            f"SELECT {_SERVER_COLUMNS} FROM inventory WHERE account_id = ? AND region = ? ORDER BY position",
+            (snapshot[0], snapshot[1]),
+        ).fetchall()
+    return Inventory(
+        servers=tuple(_server(row, snapshot[0], snapshot[1]) for row in rows),
+        fetched_at=from_db_time(snapshot[2]),
+        account_id=str(snapshot[0]),
+        region=str(snapshot[1]),
+    )
+
+
+def cached_scopes(db: Readable) -> list[tuple[str, str, datetime]]:
+    """``(account_id, region, fetched_at)`` of every cached inventory, newest first."""
+    with db.reader() as conn:
+        rows = conn.execute(
+            "SELECT account_id, region, fetched_at FROM inventory_snapshots "
+            "ORDER BY fetched_at DESC, account_id, region"
+        ).fetchall()
+    return [(str(row[0]), str(row[1]), from_db_time(row[2])) for row in rows]
+
+
+def _server_values(server: SourceServer) -> tuple[object, ...]:
+    return (
+        server.source_server_id,
+        server.hostname,
+        json.dumps(dict(server.tags), sort_keys=True, ensure_ascii=False),
+        server.replication_state,
+        server.lag_seconds,
+        server.os,
+        server.last_launch_status,
+        None if server.last_launched_at is None else to_db_time(server.last_launched_at),
+        server.arn,
+    )
+
+
+def _server(row: sqlite3.Row | tuple[object, ...], account_id: str, region: str) -> SourceServer:
+    try:
+        tags = json.loads(str(row[2]))
+        if not isinstance(tags, dict):
+            raise ValueError("tags are not a JSON object")
+        return SourceServer(
+            source_server_id=str(row[0]),
+            hostname=str(row[1]),
+            tags={str(key): str(value) for key, value in tags.items()},
+            replication_state=str(row[3]),
+            lag_seconds=None if row[4] is None else int(str(row[4])),
+            os=str(row[5]),
+            last_launch_status=str(row[6]),
+            last_launched_at=None if row[7] is None else from_db_time(str(row[7])),
+            arn=str(row[8]),
+        )
+    except ValueError as exc:
+        raise StorageError(
+            f"cached inventory of {account_id}/{region} is damaged (server {row[0]}): {exc}; refresh it"
+        ) from exc

@@ -1,0 +1,38 @@
+# Sourced by run.sh and test.sh: makes sure a fresh Debian/Ubuntu machine has what DRS Desktop needs,
+# then a virtual environment in .venv with the project installed (extras in $DRS_EXTRAS, e.g. "[test]").
+# Idempotent: system packages are installed only where missing, the virtual environment is reused.
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+# Shared libraries Qt needs (also offscreen), and what a venv needs on Debian's own Python.
+system_packages=(libegl1 libgl1 libopengl0 libx11-6 libx11-xcb1 libdbus-1-3 libfontconfig1 libfreetype6
+                 libglib2.0-0 libxkbcommon0 libxkbcommon-x11-0)
+missing=()
+if command -v dpkg-query >/dev/null 2>&1; then
+  for pkg in "${system_packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+fi
+
+PYTHON="${PYTHON:-python3}"
+if ! command -v "$PYTHON" >/dev/null 2>&1; then
+  echo "DRS Desktop needs Python 3.11 or newer; '$PYTHON' was not found." >&2; exit 2
+fi
+"$PYTHON" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' || {
+  echo "DRS Desktop needs Python 3.11 or newer; $PYTHON is $("$PYTHON" --version 2>&1)." >&2; exit 2; }
+if [ ! -x .venv/bin/python ] && ! "$PYTHON" -c 'import venv, ensurepip' >/dev/null 2>&1; then
+  missing+=("python3-venv")
+fi
+
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "Installing system packages: ${missing[*]}" >&2
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [ ! -x .venv/bin/python ]; then
+  "$PYTHON" -m venv .venv
+fi
+.venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
+.venv/bin/python -m pip install -q --disable-pip-version-check -e ".${DRS_EXTRAS:-}"
