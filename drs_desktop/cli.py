@@ -93,6 +93,12 @@ def build_parser() -> argparse.ArgumentParser:
     diff.add_argument("name")
     diff.add_argument("rev_a", type=_positive_int)
     diff.add_argument("rev_b", type=_positive_int)
+    simulator = commands.add_parser(
+        "simulator",
+        add_help=False,
+        help="serve the built-in DRS simulator on loopback (see `drs-desktop simulator --help`)",
+    )
+    simulator.set_defaults(passthrough=True)  # its own options are parsed by drs_desktop.simulator.cli
     return parser
 
 
@@ -115,7 +121,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     try:
-        args = parser.parse_args(args_list)
+        args, extras = parser.parse_known_args(args_list)
+        if extras and not getattr(args, "passthrough", False):
+            parser.error(f"unrecognized arguments: {' '.join(extras)}")
     except SystemExit as exit_:  # argparse: --help/--version exit 0, usage errors exit 2
         return int(exit_.code or 0)
     _configure_logging(args.verbose)
@@ -131,6 +139,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_gui(paths)
         if args.command == "plan":
             return _run_plan_command(args, paths)
+        if args.command == "simulator":
+            from drs_desktop.simulator.cli import main as simulator_main
+
+            return simulator_main(extras)
         parser.error(f"unknown command {args.command}")
     except UsageError as error:
         print(f"{APP_ID}: error: {error}", file=sys.stderr)

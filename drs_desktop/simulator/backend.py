@@ -1,0 +1,177 @@
+"""``DrsBackend``: the simulated DRS account behind the protocol layer (contract.Backend).
+
+One lock guards the world, since the HTTP server is threaded. Every call first brings the world up to
+the clock's present (events due by now run, in order), then dispatches on the operation name. Tests may
+drive ``handle`` directly with a manual clock; the HTTP server calls exactly the same method.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from drs_desktop.simulator import errors
+from drs_desktop.simulator.clock import VirtualClock
+from drs_desktop.simulator.contract import TransportFault
+from drs_desktop.simulator.entities import LaunchRecord
+from drs_desktop.simulator.faults import FaultPlan
+from drs_desktop.simulator.ids import stable_hex
+from drs_desktop.simulator.jobs import JobEngine
+from drs_desktop.simulator.native_plans import PlanEngine
+from drs_desktop.simulator.ops_core import CoreOperations, Handler
+from drs_desktop.simulator.ops_plans import PlanOperations
+from drs_desktop.simulator.postlaunch import install_scenario_actions
+from drs_desktop.simulator.scenario import Scenario, load_scenario
+from drs_desktop.simulator.world import World
+
+logger = logging.getLogger(__name__)
+
+ScenarioSource = Scenario | str | Path | Mapping[str, Any] | None
+
+
+class DrsBackend:
+    """The world of one account and region, answering DRS operations on plain dicts.
+
+    ``scenario`` is a ``Scenario``, a path, the name of a shipped scenario (``demo``, ``small``,
+    ``scale``), a dict, or None for the demo. ``seed`` overrides the scenario's seed. Without ``clock``
+    the backend gets a manual clock starting at the scenario's ``start_time``.
+    """
+
+    def __init__(
+        self, scenario: ScenarioSource = None, *, seed: int | None = None, clock: VirtualClock | None = None
+    ) -> None:
+        self.scenario = load_scenario(scenario)
+        self.seed = self.scenario.seed if seed is None else seed
+        self.clock = clock if clock is not None else VirtualClock(self.scenario.start_time)
+        self._lock = threading.RLock()
+        self.world = World(self.scenario, self.seed, self.clock.now_ts())
+        install_scenario_actions(self.world)
+        self.jobs = JobEngine(self.world)
+        self.plans = PlanEngine(self.world, self.jobs)
+        self._handlers: dict[str, Handler] = {
+            **CoreOperations(self.world, self.jobs).handlers(),
+            **PlanOperations(self.world, self.plans).handlers(),
+            "TagResource": self._tag_resource,
+            "UntagResource": self._untag_resource,
+            "ListTagsForResource": self._list_tags,
+            "InitializeService": self._initialize_service,
+        }
+        logger.info(
+            "Simulated DRS account %s in %s: %d source servers (scenario %s, seed %d)",
+            self.scenario.account_id,
+            self.scenario.region,
+            len(self.world.servers),
+            self.scenario.name,
+            self.seed,
+        )
+
+    # -- contract.Backend ------------------------------------------------------------------------
+
+    def handle(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+        with self._lock:
+            self.world.advance_to(self.clock.now_ts())
+            handler = self._handlers.get(operation)
+            if handler is None:
+                raise errors.unsupported(operation)
+            if not self.world.initialized and operation != "InitializeService":
+                raise errors.uninitialized()
+            logger.debug("%s", operation)
+            return handler(params)
+
+    def transport_fault(self, operation: str) -> TransportFault | None:
+        return self.world.faults.transport_fault(operation)
+
+    def caller_identity(self) -> dict[str, str]:
+        account = self.scenario.account_id
+        arn = self.scenario.identity_arn or f"arn:aws:iam::{account}:user/drs-desktop-simulator"
+        return {"Account": account, "Arn": arn, "UserId": "AIDA" + stable_hex(arn, length=17).upper()}
+
+    # -- inspection and control (tests, demos, the engine's crash tests) ----------------------------
+
+    @property
+    def faults(self) -> FaultPlan:
+        return self.world.faults
+
+    @property
+    def account_id(self) -> str:
+        return self.scenario.account_id
+
+    @property
+    def region(self) -> str:
+        return self.scenario.region
+
+    def supported_operations(self) -> tuple[str, ...]:
+        return tuple(sorted(self._handlers))
+
+    def settle(self) -> int:
+        """Bring the world up to the clock's present; returns how many events ran."""
+        with self._lock:
+            return self.world.advance_to(self.clock.now_ts())
+
+    def launch_records(self) -> list[LaunchRecord]:
+        """Every launch the simulator accepted, oldest first: which server, which job, when, drill or not."""
+        with self._lock:
+            self.world.advance_to(self.clock.now_ts())
+            return self.world.launch_records()
+
+    def set_initialized(self, initialized: bool) -> None:
+        """Switch the uninitialized-account mode at run time."""
+        with self._lock:
+            self.world.initialized = initialized
+
+    def source_server_ids(self) -> list[str]:
+        with self._lock:
+            return list(self.world.servers)
+
+    def server_id_of(self, hostname: str) -> str:
+        with self._lock:
+            server = self.world.server(hostname)
+            if server is None:
+                raise KeyError(hostname)
+            return server.server_id
+
+    # -- tags and service initialization ---------------------------------------------------------
+
+    def _tags_of(self, arn: str) -> dict[str, str]:
+        w = self.world
+        parts = w.arns.split(arn)
+        target: dict[str, str] | None = None
+        if parts is not None:
+            kind, rest = parts
+            if kind == "source-server" and rest in w.servers:
+                target = w.servers[rest].tags
+            elif kind == "job" and rest in w.jobs:
+                target = w.jobs[rest].tags
+            elif kind == "recovery-instance" and rest in w.instances:
+                target = w.instances[rest].tags
+            elif kind in ("recovery-plan", "recovery-plan-execution"):
+                target = self.plans.tags_target(arn)
+        if target is None:
+            raise errors.not_found(arn, "RESOURCE", f"Resource {arn} not found")
+        return target
+
+    def _tag_resource(self, params: dict[str, Any]) -> dict[str, Any]:
+        tags = self._tags_of(params["resourceArn"])
+        merged = {**tags, **params["tags"]}
+        if len(merged) > self.world.quotas.max_tags_per_resource:
+            raise errors.invalid(
+                f"At most {self.world.quotas.max_tags_per_resource} tags per resource", "tags"
+            )
+        tags.update(params["tags"])
+        return {}
+
+    def _untag_resource(self, params: dict[str, Any]) -> dict[str, Any]:
+        tags = self._tags_of(params["resourceArn"])
+        for key in params["tagKeys"]:
+            tags.pop(key, None)
+        return {}
+
+    def _list_tags(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {"tags": dict(self._tags_of(params["resourceArn"]))}
+
+    def _initialize_service(self, params: dict[str, Any]) -> dict[str, Any]:
+        self.world.initialized = True
+        return {}

@@ -1,0 +1,273 @@
+"""Scenario files: the estate, timings, quotas and faults a simulator run starts from.
+
+A scenario is YAML (documented field by field in docs/simulator.md). Loading validates every key and
+rejects unknown ones, and every error names the file and the key path, e.g.
+``demo.yaml: fleet.applications[1].tiers[0].count: must be an integer >= 0, got 'five'``.
+The result is a frozen ``Scenario`` that the world is built from.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from drs_desktop.simulator.faults import ServerFaultRule, TransportRule
+from drs_desktop.simulator.ids import TimestampStyle
+
+logger = logging.getLogger(__name__)
+
+REPLICATION_STATES = (
+    "STOPPED",
+    "INITIATING",
+    "INITIAL_SYNC",
+    "BACKLOG",
+    "CREATING_SNAPSHOT",
+    "CONTINUOUS",
+    "PAUSED",
+    "RESCAN",
+    "STALLED",
+    "DISCONNECTED",
+)
+OS_FAMILIES = ("linux", "windows")
+
+
+class ScenarioError(ValueError):
+    """A scenario that cannot be used; ``str()`` names the source, the key path and the problem."""
+
+    def __init__(self, source: str, key: str, message: str) -> None:
+        self.source = source
+        self.key = key
+        self.problem = message
+        super().__init__(f"{source}: {key}: {message}" if key else f"{source}: {message}")
+
+
+@dataclass(frozen=True)
+class Range:
+    """A uniform distribution of seconds (or of a count) between ``low`` and ``high``."""
+
+    low: float
+    high: float
+
+
+@dataclass(frozen=True)
+class OsRange:
+    linux: Range
+    windows: Range
+
+    def for_os(self, family: str) -> Range:
+        return self.windows if family == "windows" else self.linux
+
+
+@dataclass(frozen=True)
+class Timings:
+    """Phase durations in virtual seconds (drs_api.md §12 observations; each is drawn per server)."""
+
+    job_start: Range = Range(2, 8)
+    server_skew: Range = Range(0, 5)
+    snapshot: Range = Range(0, 3)
+    snapshot_to_conversion: Range = Range(60, 180)
+    conversion: OsRange = OsRange(Range(240, 360), Range(720, 900))
+    conversion_to_launch: Range = Range(1, 3)
+    launch: OsRange = OsRange(Range(50, 70), Range(330, 390))
+    job_end: Range = Range(3, 40)
+    instance_running: Range = Range(20, 60)
+    boot: OsRange = OsRange(Range(180, 300), Range(600, 1200))
+    post_launch_action: Range = Range(60, 240)
+    terminate: Range = Range(30, 90)
+    permissions_failure: Range = Range(200, 220)
+    replication_resume: Range = Range(300, 900)
+
+
+@dataclass(frozen=True)
+class Quotas:
+    """Service limits the simulator enforces (drs_api.md §7); all configurable per scenario."""
+
+    max_servers_per_job: int = 100
+    max_servers_in_active_jobs: int = 500
+    max_concurrent_jobs: int = 20
+    max_replicating_servers: int = 300
+    max_source_servers: int = 4000
+    max_launch_actions_per_resource: int = 200
+    max_tags_per_resource: int = 50
+    max_recovery_plans: int = 100
+    max_steps_per_plan: int = 20
+    max_page_size: int = 1000
+
+
+@dataclass(frozen=True)
+class TierSpec:
+    name: str
+    count: int
+    os_mix: Mapping[str, float]
+    hostname_prefix: str
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AppSpec:
+    name: str
+    tiers: tuple[TierSpec, ...]
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ServerSpec:
+    """One explicitly described server; unset fields are drawn like generated servers' fields."""
+
+    hostname: str
+    os: str | None = None
+    server_id: str | None = None
+    application: str | None = None
+    tier: str | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+    replication_state: str | None = None
+    lag_seconds: float | None = None
+
+
+@dataclass(frozen=True)
+class GeneratedSpec:
+    """Bulk filler: ``count`` servers spread over ``applications`` x ``tiers`` (for scale runs)."""
+
+    count: int = 0
+    applications: int = 1
+    tiers: tuple[str, ...] = ("web", "app", "db")
+    os_mix: Mapping[str, float] = field(default_factory=lambda: {"linux": 0.7, "windows": 0.3})
+    hostname_prefix: str = "srv"
+
+
+@dataclass(frozen=True)
+class ReplicationSpec:
+    states: Mapping[str, float] = field(default_factory=lambda: {"CONTINUOUS": 1.0})
+    lag_seconds: Range = Range(1, 30)
+    stalled_lag_seconds: Range = Range(1800, 21600)
+    overrides: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FleetSpec:
+    domain: str = "corp.example.com"
+    application_tag: str = "Application"
+    tier_tag: str = "Tier"
+    common_tags: Mapping[str, str] = field(default_factory=dict)
+    applications: tuple[AppSpec, ...] = ()
+    servers: tuple[ServerSpec, ...] = ()
+    generated: GeneratedSpec = GeneratedSpec()
+    replication: ReplicationSpec = ReplicationSpec()
+    staging_accounts: tuple[str, ...] = ()
+
+    @property
+    def size(self) -> int:
+        tiers = sum(t.count for a in self.applications for t in a.tiers)
+        return tiers + len(self.servers) + self.generated.count
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    """A post-launch action put on every matching source server when the world is built."""
+
+    name: str
+    action_code: str
+    type: str = "SSM_COMMAND"
+    category: str = "OTHER"
+    order: int = 2
+    optional: bool = True
+    active: bool = True
+    description: str = ""
+    applies_to: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PostLaunchSpec:
+    run_on_drills: bool = False
+    actions: tuple[ActionSpec, ...] = ()
+
+
+@dataclass(frozen=True)
+class FaultSpec:
+    transport: Mapping[str, TransportRule] = field(default_factory=dict)
+    world: Mapping[str, ServerFaultRule] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str = "scenario"
+    description: str = ""
+    source: str = "<defaults>"
+    account_id: str = "123456789012"
+    region: str = "us-east-1"
+    seed: int = 0
+    start_time: datetime | None = None
+    initialized: bool = True
+    timestamp_format: TimestampStyle = "offset"
+    identity_arn: str | None = None
+    quotas: Quotas = Quotas()
+    fleet: FleetSpec = FleetSpec()
+    timings: Timings = Timings()
+    post_launch: PostLaunchSpec = PostLaunchSpec()
+    faults: FaultSpec = FaultSpec()
+    server_step_timeout_minutes: int = 240
+
+
+SHIPPED = ("demo", "small", "scale")
+
+
+def shipped_path(name: str) -> Path:
+    """Path of a scenario shipped with the package (``demo``, ``small``, ``scale``)."""
+    return Path(str(resources.files("drs_desktop.simulator") / "scenarios" / f"{name}.yaml"))
+
+
+def load_scenario(source: str | Path | Mapping[str, Any] | Scenario | None = None) -> Scenario:
+    """Load a scenario from a file path, a shipped name, a dict (tests) or None (the demo)."""
+    if isinstance(source, Scenario):
+        return source
+    if source is None:
+        source = "demo"
+    if isinstance(source, Mapping):
+        return parse_scenario(source, "<dict>")
+    path = Path(source)
+    if isinstance(source, str) and source in SHIPPED and not path.exists():
+        path = shipped_path(source)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ScenarioError(str(path), "", f"cannot read the scenario file ({exc.strerror or exc})") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ScenarioError(path.name, "", f"not valid YAML: {exc}") from None
+    if data is None:
+        data = {}
+    return parse_scenario(data, path.name)
+
+
+def parse_scenario(data: Any, source: str) -> Scenario:
+    from drs_desktop.simulator.scenario_schema import build_scenario
+
+    return build_scenario(data, source)
+
+
+@functools.cache
+def known_operations() -> frozenset[str]:
+    """Operation names of the installed botocore DRS model (fault rules must name one of these)."""
+    import botocore.session
+
+    return frozenset(botocore.session.get_session().get_service_model("drs").operation_names)
+
+
+def check_fleet_against_quotas(scenario: Scenario) -> None:
+    """The estate must fit the account limits it claims to model."""
+    size = scenario.fleet.size
+    if size > scenario.quotas.max_source_servers:
+        raise ScenarioError(
+            scenario.source,
+            "fleet",
+            f"{size} source servers exceed quotas.max_source_servers ({scenario.quotas.max_source_servers})",
+        )

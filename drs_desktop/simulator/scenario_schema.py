@@ -1,0 +1,441 @@
+"""Validation of scenario documents: every key checked, unknown keys rejected, errors naming the key.
+
+Kept apart from ``scenario`` (the frozen dataclasses and the loader) so each stays readable.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from drs_desktop.simulator.faults import WORLD_FAULT_KINDS, ServerFaultRule, TransportRule
+from drs_desktop.simulator.scenario import (
+    OS_FAMILIES,
+    REPLICATION_STATES,
+    ActionSpec,
+    AppSpec,
+    FaultSpec,
+    FleetSpec,
+    GeneratedSpec,
+    OsRange,
+    PostLaunchSpec,
+    Quotas,
+    Range,
+    ReplicationSpec,
+    Scenario,
+    ScenarioError,
+    ServerSpec,
+    TierSpec,
+    Timings,
+    check_fleet_against_quotas,
+    known_operations,
+)
+
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
+_HOST_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.-]{0,62}$")
+_SERVER_ID_RE = re.compile(r"^s-[0-9a-f]{17}$")
+_ACCOUNT_RE = re.compile(r"^[0-9]{12}$")
+_REGION_RE = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-[0-9]$")
+_ACTION_CODE_RE = re.compile(r"^[A-Za-z0-9-/:]+$")
+_MISSING = object()
+
+
+class _Node:
+    """A mapping being read: typed getters, and ``finish()`` rejects keys nobody asked for."""
+
+    def __init__(self, data: Any, source: str, path: str) -> None:
+        self.source = source
+        self.path = path
+        if data is None:
+            data = {}
+        if not isinstance(data, Mapping):
+            raise self.error("", f"must be a mapping, got {type(data).__name__}")
+        self.data: Mapping[Any, Any] = data
+        self.read: set[str] = set()
+
+    def key_path(self, key: str) -> str:
+        if not key:
+            return self.path
+        return f"{self.path}.{key}" if self.path else key
+
+    def error(self, key: str, message: str) -> ScenarioError:
+        return ScenarioError(self.source, self.key_path(key), message)
+
+    def raw(self, key: str) -> Any:
+        self.read.add(key)
+        return self.data.get(key, _MISSING)
+
+    def text(
+        self, key: str, default: str | None = None, *, pattern: re.Pattern[str] | None = None
+    ) -> str | None:
+        value = self.raw(key)
+        if value is _MISSING or value is None:
+            return default
+        if isinstance(value, bool) or not isinstance(value, str | int):
+            raise self.error(key, f"must be a string, got {value!r}")
+        text: str = str(value)
+        if pattern is not None and not pattern.match(text):
+            raise self.error(key, f"{text!r} does not match {pattern.pattern}")
+        return text
+
+    def choice(self, key: str, default: str, choices: tuple[str, ...]) -> str:
+        value = self.text(key, default)
+        assert value is not None
+        if value not in choices:
+            raise self.error(key, f"must be one of {', '.join(choices)}, got {value!r}")
+        return value
+
+    def integer(self, key: str, default: int, *, low: int = 0, high: int | None = None) -> int:
+        value = self.raw(key)
+        if value is _MISSING:
+            return default
+        if isinstance(value, bool) or not isinstance(value, int) or value < low or (high and value > high):
+            bound = f"between {low} and {high}" if high is not None else f">= {low}"
+            raise self.error(key, f"must be an integer {bound}, got {value!r}")
+        return value
+
+    def number(self, key: str, default: float, *, low: float = 0.0, high: float | None = None) -> float:
+        value = self.raw(key)
+        if value is _MISSING:
+            return default
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        if not ok or value < low or (high is not None and value > high):
+            bound = f"between {low} and {high}" if high is not None else f">= {low}"
+            raise self.error(key, f"must be a number {bound}, got {value!r}")
+        return float(value)
+
+    def flag(self, key: str, default: bool) -> bool:
+        value = self.raw(key)
+        if value is _MISSING:
+            return default
+        if not isinstance(value, bool):
+            raise self.error(key, f"must be true or false, got {value!r}")
+        return value
+
+    def child(self, key: str) -> _Node:
+        value = self.raw(key)
+        return _Node(None if value is _MISSING else value, self.source, self.key_path(key))
+
+    def has(self, key: str) -> bool:
+        return key in self.data
+
+    def items(self, key: str) -> list[_Node]:
+        value = self.raw(key)
+        if value is _MISSING or value is None:
+            return []
+        if not isinstance(value, list):
+            raise self.error(key, f"must be a list, got {type(value).__name__}")
+        return [_Node(v, self.source, f"{self.key_path(key)}[{i}]") for i, v in enumerate(value)]
+
+    def strings(self, key: str) -> tuple[str, ...]:
+        value = self.raw(key)
+        if value is _MISSING or value is None:
+            return ()
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise self.error(key, "must be a list of strings")
+        return tuple(value)
+
+    def tags(self, key: str) -> dict[str, str]:
+        value = self.raw(key)
+        if value is _MISSING or value is None:
+            return {}
+        if not isinstance(value, Mapping):
+            raise self.error(key, "must be a mapping of tag keys to values")
+        out: dict[str, str] = {}
+        for k, v in value.items():
+            if not isinstance(k, str) or not isinstance(v, str | int | float) or isinstance(v, bool):
+                raise self.error(key, f"tag {k!r} must map a string to a string")
+            if len(k) > 128 or len(str(v)) > 256:
+                raise self.error(key, f"tag {k!r} is too long (key <= 128, value <= 256 characters)")
+            out[k] = str(v)
+        return out
+
+    def range(self, key: str, default: Range) -> Range:
+        value = self.raw(key)
+        if value is _MISSING:
+            return default
+        ok = (
+            isinstance(value, list)
+            and len(value) == 2
+            and all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
+        )
+        if not ok or value[0] < 0 or value[0] > value[1]:
+            raise self.error(key, f"must be [low, high] with 0 <= low <= high, got {value!r}")
+        return Range(float(value[0]), float(value[1]))
+
+    def os_range(self, key: str, default: OsRange) -> OsRange:
+        value = self.raw(key)
+        if value is _MISSING:
+            return default
+        if isinstance(value, list):
+            same = self.range(key, default.linux)
+            return OsRange(same, same)
+        node = self.child(key)
+        result = OsRange(node.range("linux", default.linux), node.range("windows", default.windows))
+        node.finish()
+        return result
+
+    def weights(self, key: str, default: Mapping[str, float], allowed: tuple[str, ...]) -> dict[str, float]:
+        value = self.raw(key)
+        if value is _MISSING:
+            return dict(default)
+        if isinstance(value, str):
+            value = {value: 1.0}
+        if not isinstance(value, Mapping) or not value:
+            raise self.error(key, "must be a non-empty mapping of names to weights")
+        out: dict[str, float] = {}
+        for name, weight in value.items():
+            if name not in allowed:
+                raise self.error(key, f"unknown name {name!r}; expected one of {', '.join(allowed)}")
+            if isinstance(weight, bool) or not isinstance(weight, int | float) or weight < 0:
+                raise self.error(key, f"weight of {name!r} must be a number >= 0")
+            out[name] = float(weight)
+        if sum(out.values()) <= 0:
+            raise self.error(key, "weights must not all be zero")
+        return out
+
+    def finish(self) -> None:
+        unknown = [str(k) for k in self.data if k not in self.read]
+        if unknown:
+            raise self.error(
+                unknown[0], "unknown key" + (f" (also: {', '.join(unknown[1:])})" if unknown[1:] else "")
+            )
+
+
+def build_scenario(data: Any, source: str) -> Scenario:
+    root = _Node(data, source, "")
+    defaults = Scenario()
+    start_text = root.text("start_time")
+    start_time = None
+    if start_text is not None:
+        try:
+            start_time = datetime.fromisoformat(start_text.replace("Z", "+00:00"))
+        except ValueError:
+            raise root.error("start_time", f"not an ISO 8601 time: {start_text!r}") from None
+        if start_time.tzinfo is None:
+            start_time = start_time.replace(tzinfo=UTC)
+    scenario = Scenario(
+        name=root.text("name", source.rsplit(".", 1)[0]) or "scenario",
+        description=root.text("description", "") or "",
+        source=source,
+        account_id=root.text("account_id", defaults.account_id, pattern=_ACCOUNT_RE) or defaults.account_id,
+        region=root.text("region", defaults.region, pattern=_REGION_RE) or defaults.region,
+        seed=root.integer("seed", 0),
+        start_time=start_time,
+        initialized=root.flag("initialized", True),
+        timestamp_format="zulu"
+        if root.choice("timestamp_format", "offset", ("offset", "zulu")) == "zulu"
+        else "offset",
+        identity_arn=root.text("identity_arn"),
+        quotas=_quotas(root.child("quotas")),
+        fleet=_fleet(root.child("fleet")),
+        timings=_timings(root.child("timings")),
+        post_launch=_post_launch(root.child("post_launch")),
+        faults=_faults(root.child("faults")),
+        server_step_timeout_minutes=_native(root.child("native_plans")),
+    )
+    root.finish()
+    check_fleet_against_quotas(scenario)
+    return scenario
+
+
+def _quotas(node: _Node) -> Quotas:
+    d = Quotas()
+    quotas = Quotas(**{name: node.integer(name, getattr(d, name), low=1) for name in d.__dataclass_fields__})
+    node.finish()
+    return quotas
+
+
+def _timings(node: _Node) -> Timings:
+    d = Timings()
+    values: dict[str, Any] = {}
+    for name in d.__dataclass_fields__:
+        default = getattr(d, name)
+        values[name] = (
+            node.os_range(name, default) if isinstance(default, OsRange) else node.range(name, default)
+        )
+    node.finish()
+    return Timings(**values)
+
+
+def _fleet(node: _Node) -> FleetSpec:
+    d = FleetSpec()
+    apps = tuple(_app(n) for n in node.items("applications"))
+    names = [a.name for a in apps]
+    if len(set(names)) != len(names):
+        raise node.error("applications", "application names must be unique")
+    servers = tuple(_server(n) for n in node.items("servers"))
+    accounts = node.strings("staging_accounts")
+    for i, account in enumerate(accounts):
+        if not _ACCOUNT_RE.match(account):
+            raise node.error(f"staging_accounts[{i}]", f"must be a 12-digit account ID, got {account!r}")
+    fleet = FleetSpec(
+        domain=node.text("domain", d.domain) or d.domain,
+        application_tag=node.text("application_tag", d.application_tag) or d.application_tag,
+        tier_tag=node.text("tier_tag", d.tier_tag) or d.tier_tag,
+        common_tags=node.tags("common_tags"),
+        applications=apps,
+        servers=servers,
+        generated=_generated(node.child("generated")),
+        replication=_replication(node.child("replication")),
+        staging_accounts=accounts,
+    )
+    node.finish()
+    return fleet
+
+
+def _app(node: _Node) -> AppSpec:
+    name = node.text("name", pattern=_NAME_RE)
+    if name is None:
+        raise node.error("name", "is required")
+    app_os = node.weights("os", {"linux": 0.7, "windows": 0.3}, OS_FAMILIES)
+    tiers = []
+    for tier_node in node.items("tiers"):
+        tier_name = tier_node.text("name", pattern=_NAME_RE)
+        if tier_name is None:
+            raise tier_node.error("name", "is required")
+        tiers.append(
+            TierSpec(
+                name=tier_name,
+                count=tier_node.integer("count", 1, high=4000),
+                os_mix=tier_node.weights("os", app_os, OS_FAMILIES),
+                hostname_prefix=tier_node.text("hostname_prefix", f"{name}-{tier_name}", pattern=_HOST_RE)
+                or f"{name}-{tier_name}",
+                tags=tier_node.tags("tags"),
+            )
+        )
+        tier_node.finish()
+    if not tiers:
+        raise node.error("tiers", "an application needs at least one tier")
+    app = AppSpec(name=name, tiers=tuple(tiers), tags=node.tags("tags"))
+    node.finish()
+    return app
+
+
+def _server(node: _Node) -> ServerSpec:
+    hostname = node.text("hostname", pattern=_HOST_RE)
+    if hostname is None:
+        raise node.error("hostname", "is required")
+    spec = ServerSpec(
+        hostname=hostname,
+        os=node.choice("os", "linux", OS_FAMILIES) if node.has("os") else None,
+        server_id=node.text("id", pattern=_SERVER_ID_RE),
+        application=node.text("application"),
+        tier=node.text("tier"),
+        tags=node.tags("tags"),
+        replication_state=node.choice("replication_state", "CONTINUOUS", REPLICATION_STATES)
+        if node.has("replication_state")
+        else None,
+        lag_seconds=node.number("lag_seconds", 0.0) if node.has("lag_seconds") else None,
+    )
+    node.finish()
+    return spec
+
+
+def _generated(node: _Node) -> GeneratedSpec:
+    d = GeneratedSpec()
+    tiers = node.strings("tiers") or d.tiers
+    spec = GeneratedSpec(
+        count=node.integer("count", 0, high=100000),
+        applications=node.integer("applications", d.applications, low=1),
+        tiers=tiers,
+        os_mix=node.weights("os", d.os_mix, OS_FAMILIES),
+        hostname_prefix=node.text("hostname_prefix", d.hostname_prefix, pattern=_HOST_RE)
+        or d.hostname_prefix,
+    )
+    node.finish()
+    return spec
+
+
+def _replication(node: _Node) -> ReplicationSpec:
+    d = ReplicationSpec()
+    overrides_node = node.child("overrides")
+    overrides = {
+        str(k): overrides_node.choice(str(k), "CONTINUOUS", REPLICATION_STATES) for k in overrides_node.data
+    }
+    overrides_node.finish()
+    spec = ReplicationSpec(
+        states=node.weights("states", d.states, REPLICATION_STATES),
+        lag_seconds=node.range("lag_seconds", d.lag_seconds),
+        stalled_lag_seconds=node.range("stalled_lag_seconds", d.stalled_lag_seconds),
+        overrides=overrides,
+    )
+    node.finish()
+    return spec
+
+
+def _post_launch(node: _Node) -> PostLaunchSpec:
+    actions: list[ActionSpec] = []
+    for n in node.items("actions"):
+        name = n.text("name")
+        code = n.text("action_code", pattern=_ACTION_CODE_RE)
+        if not name or not code:
+            raise n.error("name" if not name else "action_code", "is required")
+        actions.append(
+            ActionSpec(
+                name=name,
+                action_code=code,
+                type=n.choice("type", "SSM_COMMAND", ("SSM_COMMAND", "SSM_AUTOMATION")),
+                category=n.choice(
+                    "category", "OTHER", ("MONITORING", "VALIDATION", "CONFIGURATION", "SECURITY", "OTHER")
+                ),
+                order=n.integer("order", 2 + len(actions), low=2, high=10000),
+                optional=n.flag("optional", True),
+                active=n.flag("active", True),
+                description=n.text("description", "") or "",
+                applies_to=n.tags("applies_to"),
+            )
+        )
+        n.finish()
+    spec = PostLaunchSpec(run_on_drills=node.flag("run_on_drills", False), actions=tuple(actions))
+    node.finish()
+    return spec
+
+
+def _faults(node: _Node) -> FaultSpec:
+    transport: dict[str, TransportRule] = {}
+    tnode = node.child("transport")
+    operations = known_operations()
+    for op in list(tnode.data):
+        if op != "*" and op not in operations:
+            raise tnode.error(str(op), "not a DRS operation of the installed botocore model (or '*')")
+        r = tnode.child(str(op))
+        try:
+            transport[str(op)] = TransportRule(
+                throttle_rate=r.number("throttle_rate", 0.0, high=1.0),
+                retry_after=r.integer("retry_after", 1),
+                error_rate=r.number("error_rate", 0.0, high=1.0),
+                error_status=r.integer("error_status", 500, low=500, high=599),
+                latency_seconds=r.number("latency_seconds", 0.0),
+                drop_rate=r.number("drop_rate", 0.0, high=1.0),
+                count=r.integer("count", 0, low=1) if r.has("count") else None,
+            )
+        except ValueError as exc:
+            if isinstance(exc, ScenarioError):
+                raise
+            raise r.error("", str(exc)) from None
+        r.finish()
+    tnode.finish()
+    world: dict[str, ServerFaultRule] = {}
+    keys = {
+        f"{kind}_failures" if kind in ("launch", "conversion", "permissions", "post_launch") else kind: kind
+        for kind in WORLD_FAULT_KINDS
+    }
+    keys["stuck_jobs"] = keys.pop("stuck")
+    for key, kind in keys.items():
+        if node.has(key):
+            w = node.child(key)
+            world[kind] = ServerFaultRule(
+                frozenset(w.strings("servers")), w.number("fraction", 0.0, high=1.0)
+            )
+            w.finish()
+    node.finish()
+    return FaultSpec(transport=transport, world=world)
+
+
+def _native(node: _Node) -> int:
+    value = node.integer("server_step_timeout_minutes", Scenario().server_step_timeout_minutes, low=1)
+    node.finish()
+    return value

@@ -1,0 +1,492 @@
+"""The simulator's HTTP server: DRS's REST-JSON API (and STS GetCallerIdentity) on loopback.
+
+It binds loopback only: the simulator has no authentication, so it must never be reachable from the
+network. Every response carries ``Content-Length`` (except the bodiless 204) so HTTP/1.1 keep-alive,
+which boto3's connection pool uses, stays in sync. Sockets time out: a client that goes quiet between
+requests is dropped after ``idle_timeout``; one that sends half a request after ``request_timeout``.
+Nothing raised while serving reaches the client as a traceback: it becomes a 500
+InternalServerException and the traceback goes to the log.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import logging
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import replace
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any
+from urllib.parse import urlsplit
+from xml.sax.saxutils import escape
+
+from drs_desktop.simulator import protocol
+from drs_desktop.simulator.contract import Backend, SimulatorError, TransportFault
+from drs_desktop.simulator.model import DrsModel, load_model
+from drs_desktop.simulator.protocol import HttpResponse, ProtocolError
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_MAX_BODY_BYTES = 1 << 20  # the largest valid DRS request is a few hundred KB
+STS_NAMESPACE = "https://sts.amazonaws.com/doc/2011-06-15/"
+_MAX_REQUEST_LINE = 65536
+
+
+def _loopback_host(host: str) -> str:
+    """``host`` if it is an IPv4 loopback address (``localhost`` maps to 127.0.0.1); else ValueError."""
+    if host == "localhost":
+        return "127.0.0.1"
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        raise ValueError(f"The simulator binds a loopback IP address only, not {host!r}") from None
+    if address.version != 4 or not address.is_loopback:
+        raise ValueError(f"The simulator binds IPv4 loopback only (127.0.0.0/8), not {host}")
+    return host
+
+
+def _error_type_for(status: int) -> str:
+    """``x-amzn-ErrorType`` for HTTP-level errors: the status phrase, e.g. RequestEntityTooLargeException."""
+    try:
+        phrase = HTTPStatus(status).phrase
+    except ValueError:
+        return "HttpException"
+    return "".join(word.capitalize() for word in phrase.replace("-", " ").split()) + "Exception"
+
+
+def _split_target(target: str) -> tuple[str, str]:
+    """Raw (still percent-encoded) path and query of a request target; absolute-form is accepted."""
+    if target.startswith(("http://", "https://")):
+        parts = urlsplit(target)
+        return parts.path or "/", parts.query
+    path, _, query = target.partition("?")
+    return path, query.partition("#")[0]
+
+
+def _http_error(status: int, message: str, *, close: bool = False) -> ProtocolError:
+    return ProtocolError(_error_type_for(status), message, status=status, close=close)
+
+
+class _HttpServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], simulator: SimulatorServer) -> None:
+        self.simulator = simulator
+        super().__init__(address, _Handler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # The default prints a traceback to stderr; the client was answered or dropped already.
+        logger.error("Error serving %s", client_address, exc_info=True)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "drs-simulator"
+    sys_version = ""
+    server: _HttpServer
+    _responded = False
+
+    def setup(self) -> None:
+        super().setup()  # handle_one_request sets the socket timeouts
+        self.server.simulator._register(self.connection)
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        finally:
+            self.server.simulator._unregister(self.connection)
+
+    def handle_one_request(self) -> None:
+        sim = self.server.simulator
+        try:
+            self.connection.settimeout(sim.idle_timeout)
+            self.raw_requestline = self.rfile.readline(_MAX_REQUEST_LINE + 1)
+            if not self.raw_requestline:
+                self.close_connection = True
+                return
+            self.connection.settimeout(sim.request_timeout)
+            if len(self.raw_requestline) > _MAX_REQUEST_LINE:
+                self.requestline, self.request_version, self.command = "", "", ""
+                self.send_error(HTTPStatus.REQUEST_URI_TOO_LONG)
+                return
+            if not self.parse_request():
+                return
+            if self.request_version == "HTTP/0.9":
+                self.send_error(HTTPStatus.BAD_REQUEST, "HTTP/0.9 is not supported")
+                return
+            self._responded = False
+            try:
+                self._serve()
+            except (TimeoutError, OSError):
+                raise
+            except Exception:
+                # A bug outside the per-operation guard: log it, answer 500 if nothing was sent yet.
+                logger.exception("Simulator failed serving %s %s", self.command, self.path)
+                if not self._responded:
+                    model = sim.model
+                    self._write(replace(protocol.internal_error(str(uuid.uuid4()), model), close=True))
+                self.close_connection = True
+            self.wfile.flush()
+        except TimeoutError:
+            logger.debug("Connection from %s timed out", self.client_address)
+            self.close_connection = True
+        except OSError:
+            logger.debug("Connection from %s failed", self.client_address, exc_info=True)
+            self.close_connection = True
+
+    # Every method goes through _serve so unknown methods get a DRS-shaped 404/405, not http.server's 501.
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("do_"):
+            return self._serve
+        raise AttributeError(name)
+
+    def handle_expect_100(self) -> bool:
+        declared = self.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > self.server.simulator.max_body_bytes:
+            self._write(self._too_large(int(declared)))
+            return False
+        return super().handle_expect_100()
+
+    def _too_large(self, size: int) -> HttpResponse:
+        limit = self.server.simulator.max_body_bytes
+        error = _http_error(413, f"Request body of {size} bytes exceeds the {limit}-byte limit", close=True)
+        return protocol.serialize_error(self.server.simulator.model, error, str(uuid.uuid4()))
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """http.server's own errors (bad request line, oversize headers) as JSON, not HTML."""
+        text = message or explain or HTTPStatus(code).phrase
+        logger.debug("%s -> %d %s", getattr(self, "requestline", "")[:200], code, text)
+        if getattr(self, "request_version", "HTTP/0.9") == "HTTP/0.9":
+            self.request_version = "HTTP/1.0"  # so the status line and headers are written
+        response = protocol.serialize_error(
+            self.server.simulator.model, _http_error(code, text, close=True), str(uuid.uuid4())
+        )
+        self._write(response)
+
+    def version_string(self) -> str:
+        return self.server_version
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        pass  # _serve logs one line per request with the operation and timing
+
+    def log_message(self, format: str, *args: Any) -> None:
+        logger.debug("%s - %s", self.address_string(), format % args)
+
+    def _read_body(self) -> bytes | HttpResponse | None:
+        """The request body, an error response, or None when the client went away mid-body."""
+        model = self.server.simulator.model
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            error = _http_error(411, "Chunked bodies are not accepted; send Content-Length", close=True)
+            return protocol.serialize_error(model, error, str(uuid.uuid4()))
+        declared = self.headers.get("Content-Length")
+        if declared is None:
+            return b""
+        if not declared.strip().isdigit():
+            error = _http_error(400, f"Invalid Content-Length {declared!r}", close=True)
+            return protocol.serialize_error(model, error, str(uuid.uuid4()))
+        size = int(declared)
+        if size > self.server.simulator.max_body_bytes:
+            return self._too_large(size)
+        try:
+            body = self.rfile.read(size)
+        except TimeoutError:
+            error = _http_error(408, "Timed out reading the request body", close=True)
+            return protocol.serialize_error(model, error, str(uuid.uuid4()))
+        if len(body) < size:
+            return None
+        return body
+
+    def _serve(self) -> None:
+        started = time.monotonic()
+        sim = self.server.simulator
+        raw_path, raw_query = _split_target(self.path)
+        body = self._read_body()
+        if body is None:
+            self.close_connection = True
+            return
+        headers = {name.lower(): value for name, value in self.headers.items()}
+        if isinstance(body, HttpResponse):
+            response: HttpResponse | None = body
+            operation = "-"
+        else:
+            response, operation = sim._respond(self.command, raw_path, raw_query, headers, body)
+        if response is None:
+            logger.debug("%s %s -> connection dropped (%s)", self.command, raw_path, operation)
+            self.close_connection = True
+            try:
+                self.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            return
+        # Logged before writing, so the line exists by the time the client has its answer.
+        logger.debug(
+            "%s %s -> %d %s (%.1f ms)",
+            self.command,
+            raw_path,
+            response.status,
+            operation,
+            (time.monotonic() - started) * 1000,
+        )
+        self._write(response)
+
+    def _write(self, response: HttpResponse) -> None:
+        self._responded = True
+        self.send_response(response.status)
+        for name, value in response.headers:
+            self.send_header(name, value)
+        bodiless = response.status in (204, 304) or response.status < 200
+        if not bodiless:
+            self.send_header("Content-Length", str(len(response.body)))
+        if response.close:
+            self.send_header("Connection", "close")  # also sets close_connection
+        self.end_headers()
+        if not bodiless and self.command != "HEAD" and response.body:
+            self.wfile.write(response.body)
+
+
+class SimulatorServer:
+    """Serves a ``Backend`` over loopback HTTP; ``start()`` runs it in a daemon thread.
+
+    ``strict_output`` turns members the output shape does not know into a 500 (and a logged error)
+    instead of a warning: the conformance tests use it to catch what botocore would silently drop.
+    """
+
+    def __init__(
+        self,
+        backend: Backend,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        request_timeout: float = 10.0,
+        idle_timeout: float = 60.0,
+        strict_output: bool = False,
+    ) -> None:
+        self.backend = backend
+        self.host = _loopback_host(host)
+        self.requested_port = port
+        self.max_body_bytes = max_body_bytes
+        self.request_timeout = request_timeout
+        self.idle_timeout = idle_timeout
+        self.strict_output = strict_output
+        self.model: DrsModel = load_model()
+        self._httpd: _HttpServer | None = None
+        self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
+        self._backend_lock = threading.Lock()
+        self._connections: dict[socket.socket, threading.Thread] = {}
+        self._connections_lock = threading.Lock()
+
+    # --- lifecycle ------------------------------------------------------------------------------------
+
+    def start(self) -> SimulatorServer:
+        if self._httpd is not None:
+            raise RuntimeError("The simulator server is already running")
+        self._stopping.clear()
+        self._httpd = _HttpServer((self.host, self.requested_port), self)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.1}, name="drs-simulator", daemon=True
+        )
+        self._thread.start()
+        logger.info("DRS simulator listening on %s", self.endpoint_url)
+        return self
+
+    def stop(self) -> None:
+        """Stop accepting, cut open connections (idle keep-alives included) and join every thread."""
+        httpd, thread = self._httpd, self._thread
+        if httpd is None or thread is None:
+            return
+        self._stopping.set()
+        httpd.shutdown()
+        with self._connections_lock:
+            connections = dict(self._connections)
+        for conn in connections:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        httpd.server_close()
+        thread.join()
+        for worker in connections.values():
+            worker.join(timeout=5)
+        self._httpd = None
+        self._thread = None
+        logger.info("DRS simulator stopped")
+
+    def __enter__(self) -> SimulatorServer:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        if self._httpd is None:
+            raise RuntimeError("The simulator server is not running")
+        return int(self._httpd.server_address[1])
+
+    @property
+    def endpoint_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def _register(self, conn: socket.socket) -> None:
+        with self._connections_lock:
+            self._connections[conn] = threading.current_thread()
+
+    def _unregister(self, conn: socket.socket) -> None:
+        with self._connections_lock:
+            self._connections.pop(conn, None)
+
+    # --- requests -------------------------------------------------------------------------------------
+
+    def _respond(
+        self, method: str, raw_path: str, raw_query: str, headers: Mapping[str, str], body: bytes
+    ) -> tuple[HttpResponse | None, str]:
+        """The response to one request (None: drop the connection) and the operation name for the log.
+
+        ``headers`` has lower-case names.
+        """
+        request_id = str(uuid.uuid4())
+        query = protocol.parse_query(raw_query)
+        if raw_path in ("", "/"):
+            return self._root(method, query, headers, body, request_id), "-"
+        try:
+            operation, labels = protocol.route(self.model, method, raw_path, query)
+        except SimulatorError as exc:
+            return protocol.serialize_error(self.model, exc, request_id), "-"
+        try:
+            with self._backend_lock:
+                fault = self.backend.transport_fault(operation)
+            if fault is not None:
+                faulted = self._apply_fault(fault, operation, request_id)
+                if not isinstance(faulted, bool):
+                    return faulted, operation
+            params = protocol.parse_input(
+                self.model,
+                operation,
+                labels=labels,
+                query=query,
+                headers=headers,
+                body=body,
+                content_type=headers.get("content-type"),
+            )
+            with self._backend_lock:
+                result = self.backend.handle(operation, params)
+            response = protocol.serialize_output(
+                self.model, operation, result, request_id, strict=self.strict_output
+            )
+        except SimulatorError as exc:
+            response = protocol.serialize_error(self.model, exc, request_id)
+        except Exception:
+            logger.exception("Simulator failed serving %s (request %s)", operation, request_id)
+            response = protocol.internal_error(request_id, self.model)
+        return response, operation
+
+    def _apply_fault(
+        self, fault: TransportFault, operation: str, request_id: str
+    ) -> HttpResponse | bool | None:
+        """The fault's response, None to drop, or True to go on serving (after latency)."""
+        logger.debug("Injecting %s fault into %s", fault.kind, operation)
+        if fault.kind == "throttle":
+            error = SimulatorError(
+                "ThrottlingException",
+                "Rate exceeded",
+                serviceCode="drs",
+                retryAfterSeconds=str(max(0, int(fault.retry_after))),
+            )
+            return protocol.serialize_error(self.model, error, request_id)
+        if fault.kind == "server_error":
+            status = fault.status if 500 <= fault.status <= 599 else 500
+            error = SimulatorError(
+                "InternalServerException",
+                "Service encountered an internal error",
+                status=status,
+                retryAfterSeconds=max(0, int(fault.retry_after)),
+            )
+            return protocol.serialize_error(self.model, error, request_id)
+        if fault.kind == "drop":
+            return None
+        if fault.kind == "latency":
+            self._stopping.wait(max(0.0, fault.delay_seconds))
+            return True
+        logger.warning("Unknown transport fault %r ignored", fault.kind)
+        return True
+
+    def _root(
+        self,
+        method: str,
+        query: dict[str, list[str]],
+        headers: Mapping[str, str],
+        body: bytes,
+        request_id: str,
+    ) -> HttpResponse:
+        """``/``: STS (query protocol, form-encoded) or a health probe."""
+        form: dict[str, list[str]] = dict(query)
+        content_type = (headers.get("content-type") or "").split(";")[0].strip().lower()
+        if content_type == "application/x-www-form-urlencoded":
+            try:
+                form.update(protocol.parse_query(body.decode("utf-8")))
+            except UnicodeDecodeError:
+                return _sts_error(request_id, "MalformedQueryString", "The request body is not UTF-8")
+        if "Action" in form:
+            return self._sts(form, request_id)
+        if method in ("GET", "HEAD"):
+            document = {"service": "drs", "simulator": True, "operations": len(self.model.operation_names)}
+            return HttpResponse(
+                200,
+                [("Content-Type", "application/json"), ("x-amzn-RequestId", request_id)],
+                json.dumps(document).encode(),
+            )
+        try:
+            protocol.route(self.model, method, "/", query)
+        except SimulatorError as exc:
+            return protocol.serialize_error(self.model, exc, request_id)
+        return protocol.internal_error(request_id, self.model)  # pragma: no cover - "/" is no DRS route
+
+    def _sts(self, form: dict[str, list[str]], request_id: str) -> HttpResponse:
+        action = form["Action"][0]
+        if action != "GetCallerIdentity":
+            return _sts_error(
+                request_id, "InvalidAction", f"Could not find operation {action} for version 2011-06-15"
+            )
+        try:
+            with self._backend_lock:
+                identity = self.backend.caller_identity()
+        except Exception:
+            logger.exception("caller_identity failed (request %s)", request_id)
+            return _sts_error(
+                request_id, "InternalFailure", "An internal error occurred", status=500, sender=False
+            )
+        fields = "".join(
+            f"<{key}>{escape(str(identity.get(key, '')))}</{key}>" for key in ("Arn", "UserId", "Account")
+        )
+        xml = (
+            f'<GetCallerIdentityResponse xmlns="{STS_NAMESPACE}">'
+            f"<GetCallerIdentityResult>{fields}</GetCallerIdentityResult>"
+            f"<ResponseMetadata><RequestId>{request_id}</RequestId></ResponseMetadata>"
+            "</GetCallerIdentityResponse>"
+        )
+        return HttpResponse(
+            200, [("Content-Type", "text/xml"), ("x-amzn-RequestId", request_id)], xml.encode()
+        )
+
+
+def _sts_error(
+    request_id: str, code: str, message: str, *, status: int = 400, sender: bool = True
+) -> HttpResponse:
+    xml = (
+        f'<ErrorResponse xmlns="{STS_NAMESPACE}"><Error>'
+        f"<Type>{'Sender' if sender else 'Receiver'}</Type><Code>{escape(code)}</Code>"
+        f"<Message>{escape(message)}</Message></Error><RequestId>{request_id}</RequestId></ErrorResponse>"
+    )
+    return HttpResponse(
+        status, [("Content-Type", "text/xml"), ("x-amzn-RequestId", request_id)], xml.encode()
+    )
