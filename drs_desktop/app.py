@@ -11,17 +11,24 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from drs_desktop import APP_ID, APP_NAME, __version__
 from drs_desktop.config import AppPaths
 
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QApplication
+
+    from drs_desktop.simulator.embedded import EmbeddedSimulator
+
 logger = logging.getLogger(__name__)
 
 
-def _make_application(argv: Sequence[str]):  # type: ignore[no-untyped-def]
+def _make_application(argv: Sequence[str]) -> QApplication:
     from PySide6.QtWidgets import QApplication
 
-    app = QApplication.instance() or QApplication(list(argv))
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication(list(argv))
     app.setApplicationName(APP_NAME)
     app.setApplicationVersion(__version__)
     app.setOrganizationName(APP_ID)
@@ -29,16 +36,43 @@ def _make_application(argv: Sequence[str]):  # type: ignore[no-untyped-def]
     return app
 
 
+#: Virtual seconds per real second in demo mode: a 20-minute drill plays in 20 seconds.
+DEMO_TIME_SCALE = 60.0
+
+
 def run_gui(paths: AppPaths, *, demo: bool = False, argv: Sequence[str] = ()) -> int:
-    """Start the desktop application and block until its window closes."""
+    """Start the desktop application and block until its window closes.
+
+    With ``demo``, the built-in DRS simulator (the shipped demo estate) runs in-process on loopback for
+    the life of the window, and the application talks to it instead of AWS.
+    """
     from drs_desktop.ui.main_window import MainWindow
 
     app = _make_application([sys.argv[0], *argv])
-    window = MainWindow()
-    window.set_identity(profile="", region="", account="", demo=demo)
-    window.show()
-    logger.info("DRS Desktop %s started (home %s, demo=%s)", __version__, paths.home, demo)
-    return int(app.exec())
+    simulator = start_demo_simulator() if demo else None
+    try:
+        window = MainWindow()
+        if simulator is not None:
+            window.set_identity(profile="", region=simulator.region, account=simulator.account_id, demo=True)
+            window.set_connection_state(f"simulator at {simulator.endpoint_url}")
+        else:
+            window.set_identity(profile="", region="", account="")
+        window.show()
+        logger.info("DRS Desktop %s started (home %s, demo=%s)", __version__, paths.home, demo)
+        return int(app.exec())
+    finally:
+        if simulator is not None:
+            simulator.stop()
+
+
+def start_demo_simulator() -> EmbeddedSimulator:
+    """The demo estate on a free loopback port, its clock running at DEMO_TIME_SCALE."""
+    from drs_desktop.simulator.embedded import EmbeddedSimulator
+
+    simulator = EmbeddedSimulator("demo", time_scale=DEMO_TIME_SCALE)
+    simulator.start()
+    logger.info("demo: DRS simulator at %s", simulator.endpoint_url)
+    return simulator
 
 
 def self_test(paths: AppPaths) -> int:

@@ -51,6 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"{APP_ID} {__version__}")
     _add_home(parser, top=True)
     parser.add_argument("--self-test", action="store_true", help="open the main window offscreen and exit")
+    parser.add_argument(
+        "--demo", action="store_true", help="run against the built-in DRS simulator instead of AWS"
+    )
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging on stderr")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -136,7 +139,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return self_test(paths)
             from drs_desktop.app import run_gui
 
-            return run_gui(paths)
+            return run_gui(paths, demo=args.demo)
         if args.command == "plan":
             return _run_plan_command(args, paths)
         if args.command == "simulator":
