@@ -6,9 +6,11 @@ Prints, best of ``--repeat`` runs:
 
 1. building the 4,000-server ``scale`` world;
 2. a full DescribeSourceServers listing of 4,000 servers straight through ``DrsBackend.handle``;
-3. the same listing over loopback HTTP with plain urllib (world + protocol layer);
-4. the same listing through boto3's paginator (what the app does);
-5. 500 servers in five 100-server jobs advanced by the virtual clock to completion, polled every
+3. the protocol layer alone: those four 1,000-server answers serialized to HTTP responses (strict);
+4. the same listing over loopback HTTP with plain urllib (world + protocol layer);
+5. the same listing through boto3's paginator (what the app does);
+6. one small DescribeSourceServers page (10 servers) through boto3, per call;
+7. 500 servers in five 100-server jobs advanced by the virtual clock to completion, polled every
    virtual minute with one DescribeJobs call covering the five jobs (the app's poll loop), and the
    same 500 servers advanced by one two-hour jump.
 
@@ -23,11 +25,14 @@ import json
 import time
 import urllib.request
 from collections.abc import Callable
+from typing import Any
 
 import boto3
 
 from drs_desktop.simulator.backend import DrsBackend
 from drs_desktop.simulator.embedded import EmbeddedSimulator
+from drs_desktop.simulator.model import load_model
+from drs_desktop.simulator.protocol import serialize_output
 
 
 def best(repeat: int, fn: Callable[[], object]) -> float:
@@ -49,6 +54,26 @@ def list_direct(backend: DrsBackend) -> int:
         token = answer.get("nextToken")
         if not token:
             return count
+
+
+def pages_direct(backend: DrsBackend) -> list[dict[str, Any]]:
+    token, pages = None, []
+    while True:
+        answer = backend.handle(
+            "DescribeSourceServers", {"maxResults": 1000, **({"nextToken": token} if token else {})}
+        )
+        pages.append(answer)
+        token = answer.get("nextToken")
+        if not token:
+            return pages
+
+
+def serialize_pages(pages: list[dict[str, Any]]) -> int:
+    model = load_model()
+    responses = [
+        serialize_output(model, "DescribeSourceServers", page, "request-id", strict=True) for page in pages
+    ]
+    return sum(len(r.body) for r in responses)
 
 
 def list_urllib(url: str) -> int:
@@ -119,12 +144,21 @@ def main() -> None:
     backend = DrsBackend("scale")
     assert list_direct(backend) == 4000
     print(f"DescribeSourceServers x4000, direct:    {best(repeat, lambda: list_direct(backend)):7.3f} s")
+    pages = pages_direct(backend)
+    size = serialize_pages(pages)
+    seconds = best(repeat, lambda: serialize_pages(pages))
+    print(f"  protocol layer only (serialize):     {seconds:7.3f} s  ({size / 1e6:.1f} MB of JSON)")
     with EmbeddedSimulator("scale") as sim:
         assert list_urllib(sim.endpoint_url) == 4000
         http = best(repeat, lambda: list_urllib(sim.endpoint_url))
         print(f"DescribeSourceServers x4000, HTTP:      {http:7.3f} s")
         assert list_boto3(sim) == 4000
         print(f"DescribeSourceServers x4000, boto3:     {best(repeat, lambda: list_boto3(sim)):7.3f} s")
+        client = boto3.client("drs", **sim.client_kwargs())
+        client.describe_source_servers(maxResults=10)
+        calls = 50
+        seconds = best(repeat, lambda: [client.describe_source_servers(maxResults=10) for _ in range(calls)])
+        print(f"DescribeSourceServers, 10-server page:  {seconds / calls * 1000:7.2f} ms per call (boto3)")
     polls, launched = poll_500()
     assert launched == 500, launched
     seconds = best(repeat, poll_500)
