@@ -1,0 +1,185 @@
+"""What ``engine.decide`` asks the runner to do, and the job tags that find this execution's jobs again.
+
+Commands are data (frozen, JSON-serializable for logs and tests). Each one's docstring says which calls
+the runner makes and which events it journals; the runner contract as a whole is in ``engine``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, get_args
+
+from drs_desktop.domain.codec import decode_tagged, to_json
+from drs_desktop.domain.execution_events import Event, Outcome, StepPhase
+
+TAG_EXECUTION = "drs-desktop:execution"
+TAG_WAVE = "drs-desktop:wave"
+TAG_CHUNK = "drs-desktop:chunk"
+TAG_ATTEMPT = "drs-desktop:attempt"
+
+
+@dataclass(frozen=True, kw_only=True)
+class StartJob:
+    """Journal ``StartRequested(chunk_id)``, then call StartRecovery once (botocore retries off) with
+    ``isDrill=is_drill``, ``tags`` and ``sourceServers`` (with ``recoverySnapshotID`` where
+    ``snapshot_ids`` has one); journal ``JobStarted`` or ``StartFailed(definite=...)``."""
+
+    chunk_id: str
+    wave_index: int
+    attempt: int
+    server_ids: tuple[str, ...]
+    snapshot_ids: Mapping[str, str] = field(default_factory=dict)
+    is_drill: bool
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class PollJobs:
+    """DescribeJobs filtered by these IDs (at most 1,000 per call); journal one ``JobsObserved``
+    (with ``missing_job_ids``), or ``Throttled`` / ``PollFailed``. Also a good moment to journal
+    ``ExternalLoad`` and the ``PostLaunchCompleted/Failed`` read from launchActionsStatus."""
+
+    job_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class FetchJobLog:
+    """DescribeJobLogItems for the job; journal ``JobLogObserved``."""
+
+    job_id: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class VerifyJobs:
+    """The wave timed out: DescribeJobs for these IDs, journal ``JobsVerified(wave_index, ...)``. Only
+    that answer lets the engine declare the wave's unsettled servers failed."""
+
+    wave_index: int
+    job_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Reconcile:
+    """Whether these chunks' StartRecovery launched a job: DescribeJobs with ``fromDate=since``, match
+    each job's tags with ``engine_commands.chunk_of_tags``, journal one ``Reconciled`` per chunk."""
+
+    chunk_ids: tuple[str, ...]
+    since: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class FindRecoveryInstances:
+    """DescribeRecoveryInstances by source server (DRS may omit the ID from a job, reference §12.5);
+    journal ``RecoveryInstancesObserved`` with every instance found (the engine keeps only its own)."""
+
+    server_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class AwaitApproval:
+    """Not a call: the run waits for this approval; show it (emitted on every decide while it waits)."""
+
+    wave_index: int
+    wave_name: str
+    phase: StepPhase
+    step_index: int
+    message: str
+    requested_at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class TerminateInstances:
+    """Journal ``TerminateRequested``, call TerminateRecoveryInstances (at most 200 IDs, retries off),
+    journal ``InstancesTerminated(job_id=...)`` or ``TerminateFailed``."""
+
+    recovery_instance_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Record:
+    """Nothing to call: journal ``event`` and apply it (time passed, or a verification with no job)."""
+
+    event: Event
+
+
+@dataclass(frozen=True, kw_only=True)
+class Finish:
+    """The execution is over: journal ``ExecutionFinished(outcome)``; emitted until it is journaled."""
+
+    outcome: Outcome
+
+
+@dataclass(frozen=True, kw_only=True)
+class WakeAt:
+    """Nothing new before ``at`` unless an event arrives: sleep until then (or an operator action)."""
+
+    at: datetime
+
+
+Command = (
+    StartJob
+    | PollJobs
+    | FetchJobLog
+    | VerifyJobs
+    | Reconcile
+    | FindRecoveryInstances
+    | AwaitApproval
+    | TerminateInstances
+    | Record
+    | Finish
+    | WakeAt
+)
+COMMAND_TYPES: dict[str, type[Any]] = {cls.__name__: cls for cls in get_args(Command)}
+#: Commands that are not work to do now: the runner waits after them instead of deciding again.
+WAITING_COMMANDS = (AwaitApproval, WakeAt)
+
+
+def is_action(command: Command) -> bool:
+    return not isinstance(command, WAITING_COMMANDS)
+
+
+def command_to_json(command: Command) -> dict[str, Any]:
+    data = to_json(command)
+    assert isinstance(data, dict)
+    return data
+
+
+def command_from_json(data: Mapping[str, Any]) -> Command:
+    command: Command = decode_tagged(data, COMMAND_TYPES)
+    return command
+
+
+def job_tags(execution_id: str, wave_index: int, chunk_id: str, attempt: int) -> dict[str, str]:
+    """The tags every StartRecovery of this execution carries; the wave number is 1-based like the UI."""
+    return {
+        TAG_EXECUTION: execution_id,
+        TAG_WAVE: str(wave_index + 1),
+        TAG_CHUNK: chunk_id,
+        TAG_ATTEMPT: str(attempt),
+    }
+
+
+def chunk_of_tags(tags: Mapping[str, str], execution_id: str) -> str | None:
+    """The chunk a listed job was started for, if it is this execution's. Only our own keys are read:
+    DRS adds tags of its own (``resourceArn``), so the whole map is never compared."""
+    if tags.get(TAG_EXECUTION) != execution_id:
+        return None
+    return tags.get(TAG_CHUNK)
+
+
+def reconcile_match(
+    chunk_id: str,
+    execution_id: str,
+    known_job_ids: Iterable[str],
+    jobs: Iterable[tuple[str, Mapping[str, str]]],
+) -> str | None:
+    """The job (ID, tags) listed since the execution started that belongs to ``chunk_id`` and is not yet
+    known; None when there is none (the chunk launched nothing and may start again). ``jobs`` come
+    newest first from DescribeJobs, so the first match is the latest attempt."""
+    known = set(known_job_ids)
+    for job_id, tags in jobs:
+        if job_id not in known and chunk_of_tags(tags, execution_id) == chunk_id:
+            return job_id
+    return None

@@ -1,0 +1,218 @@
+"""The journal format: every event, command and spec survives JSON unchanged."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+
+from drs_desktop.domain.chunking import Limits
+from drs_desktop.domain.engine_commands import (
+    COMMAND_TYPES,
+    AwaitApproval,
+    FetchJobLog,
+    FindRecoveryInstances,
+    Finish,
+    PollJobs,
+    Reconcile,
+    Record,
+    StartJob,
+    TerminateInstances,
+    VerifyJobs,
+    WakeAt,
+    command_from_json,
+    command_to_json,
+)
+from drs_desktop.domain.execution_events import (
+    EVENT_TYPES,
+    ApprovalGranted,
+    ApprovalRejected,
+    Cancel,
+    CleanupRequested,
+    ExecutionFinished,
+    ExternalLoad,
+    InstancesTerminated,
+    InstanceView,
+    JobLogItem,
+    JobLogObserved,
+    JobServerView,
+    JobsObserved,
+    JobStarted,
+    JobStatus,
+    JobsVerified,
+    JobView,
+    LaunchStatus,
+    Outcome,
+    Pause,
+    PollFailed,
+    PostLaunchCompleted,
+    PostLaunchFailed,
+    Reconciled,
+    RecoveryInstancesObserved,
+    Resume,
+    RetryFailed,
+    RunnerRestarted,
+    SkipWave,
+    StartFailed,
+    StartRequested,
+    StepPhase,
+    TerminateFailed,
+    TerminateRequested,
+    Throttled,
+    Tick,
+    event_from_json,
+    event_to_json,
+)
+from drs_desktop.domain.execution_state import Mode, spec_from_json, spec_to_json
+from drs_desktop.domain.plan import ApprovalStep, WaitStep
+from drs_desktop.domain.polling import PollSettings
+
+from .helpers import T0, sid, spec, wave
+
+AT = T0 + timedelta(seconds=1.5)
+VIEW = JobView(
+    job_id="drsjob-00000000000000001",
+    status=JobStatus.STARTED,
+    servers=(
+        JobServerView(
+            server_id=sid(1),
+            launch_status=LaunchStatus.LAUNCHED,
+            recovery_instance_id="i-0123456789abcdef0",
+            ec2_instance_id="i-0123456789abcdef0",
+        ),
+        JobServerView(server_id=sid(2), launch_status=LaunchStatus.IN_PROGRESS),
+    ),
+)
+EVENTS = [
+    StartRequested(chunk_id="1.1", at=AT),
+    JobStarted(chunk_id="1.1", job_id="drsjob-00000000000000001", at=AT),
+    StartFailed(chunk_id="1.1", reason="ThrottlingException", definite=True, at=AT, retry_after=7.0),
+    Reconciled(chunk_id="1.1", job_id=None, at=AT),
+    JobsObserved(jobs=(VIEW,), at=AT, missing_job_ids=("drsjob-00000000000000009",)),
+    JobsVerified(wave_index=0, jobs=(VIEW,), at=AT),
+    JobLogObserved(
+        job_id="drsjob-00000000000000001",
+        at=AT,
+        items=(
+            JobLogItem(at=AT, event="JOB_START"),
+            JobLogItem(at=AT, event="CONVERSION_FAIL", server_id=sid(1), detail="no permissions"),
+        ),
+    ),
+    RecoveryInstancesObserved(
+        server_ids=(sid(1),),
+        at=AT,
+        instances=(
+            InstanceView(
+                recovery_instance_id="i-0123456789abcdef0",
+                server_id=sid(1),
+                job_id="drsjob-00000000000000001",
+            ),
+        ),
+    ),
+    PostLaunchCompleted(server_id=sid(1), at=AT),
+    PostLaunchFailed(server_id=sid(1), reason="ssm", at=AT),
+    Throttled(at=AT, retry_after=3.0, operation="DescribeJobs"),
+    PollFailed(at=AT, transient=True, reason="503"),
+    ExternalLoad(active_jobs=2, busy_server_ids=(sid(9),), at=AT),
+    TerminateRequested(instance_ids=("i-0123456789abcdef0",), at=AT),
+    InstancesTerminated(instance_ids=("i-0123456789abcdef0",), job_id="drsjob-00000000000000002", at=AT),
+    TerminateFailed(instance_ids=("i-0123456789abcdef0",), reason="ConflictException", definite=True, at=AT),
+    Pause(at=AT, by="alice"),
+    Resume(at=AT, by="alice"),
+    Cancel(at=AT, by="bob", terminate_drill_instances=True),
+    RetryFailed(wave_index=1, at=AT, by="bob", server_ids=(sid(1),)),
+    SkipWave(wave_index=1, at=AT, by="bob", reason="app team says so"),
+    ApprovalGranted(wave_index=0, phase=StepPhase.BEFORE, step_index=0, by="carol", at=AT, comment="ok"),
+    ApprovalRejected(wave_index=0, phase=StepPhase.AFTER, step_index=1, by="carol", at=AT),
+    CleanupRequested(at=AT, by="dave"),
+    RunnerRestarted(at=AT),
+    Tick(at=AT),
+    ExecutionFinished(outcome=Outcome.SUCCEEDED, at=AT),
+]
+
+
+def test_every_event_type_has_an_example_here() -> None:
+    assert {type(e).__name__ for e in EVENTS} == set(EVENT_TYPES)
+
+
+@pytest.mark.parametrize("event", EVENTS, ids=lambda e: type(e).__name__)
+def test_events_round_trip_through_json_text(event: object) -> None:
+    data = event_to_json(event)  # type: ignore[arg-type]
+    assert data["type"] == type(event).__name__
+    assert event_from_json(json.loads(json.dumps(data))) == event
+
+
+COMMANDS = [
+    StartJob(
+        chunk_id="2.1",
+        wave_index=1,
+        attempt=1,
+        server_ids=(sid(1),),
+        snapshot_ids={sid(1): "pit-00000000000000001"},
+        is_drill=True,
+        tags={"drs-desktop:chunk": "2.1"},
+    ),
+    PollJobs(job_ids=("drsjob-00000000000000001",)),
+    FetchJobLog(job_id="drsjob-00000000000000001"),
+    VerifyJobs(wave_index=0, job_ids=("drsjob-00000000000000001",)),
+    Reconcile(chunk_ids=("1.1",), since=T0),
+    FindRecoveryInstances(server_ids=(sid(1),)),
+    AwaitApproval(
+        wave_index=0, wave_name="db", phase=StepPhase.BEFORE, step_index=0, message="go?", requested_at=T0
+    ),
+    TerminateInstances(recovery_instance_ids=("i-0123456789abcdef0",)),
+    Record(event=Tick(at=AT)),
+    Finish(outcome=Outcome.CANCELLED),
+    WakeAt(at=AT),
+]
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: type(c).__name__)
+def test_commands_round_trip(command: object) -> None:
+    assert command_from_json(json.loads(json.dumps(command_to_json(command)))) == command  # type: ignore[arg-type]
+
+
+def test_every_command_type_has_an_example_here() -> None:
+    assert {type(c).__name__ for c in COMMANDS} == set(COMMAND_TYPES)
+
+
+def test_spec_round_trips_with_steps_limits_and_settings() -> None:
+    original = spec(
+        wave(
+            "db",
+            (sid(1), sid(2)),
+            optional=(sid(2),),
+            before=(ApprovalStep(message="go?"), WaitStep(minutes=5)),
+        ),
+        wave("app", (sid(3),), depends_on=("db",), after=(WaitStep(minutes=1),), post_launch=(sid(3),)),
+        mode=Mode.RECOVERY,
+        point_in_time=T0 - timedelta(hours=1),
+        snapshot_ids={sid(1): "pit-1", sid(2): "pit-2", sid(3): "pit-3"},
+        rto_target=timedelta(minutes=90),
+        limits=Limits(max_servers_per_job=10),
+        polling=PollSettings(fixed_interval=timedelta(seconds=30)),
+    )
+    assert spec_from_json(json.loads(json.dumps(spec_to_json(original)))) == original
+
+
+def test_unknown_types_and_naive_times_are_refused() -> None:
+    with pytest.raises(ValueError, match="unknown type"):
+        event_from_json({"type": "Explode", "at": AT.isoformat()})
+    with pytest.raises(ValueError, match="naive"):
+        event_to_json(Tick(at=AT.replace(tzinfo=None)))
+    with pytest.raises(ValueError, match="naive"):
+        event_from_json({"type": "Tick", "at": "2026-03-01T12:00:00"})
+
+
+def test_an_older_journal_without_a_newer_optional_field_still_reads() -> None:
+    """Fields added later have defaults, so an old line decodes with the default."""
+    old = {
+        "type": "StartFailed",
+        "chunk_id": "1.1",
+        "reason": "x",
+        "definite": False,
+        "at": "2026-03-01T12:00:00Z",
+    }
+    event = event_from_json(old)
+    assert isinstance(event, StartFailed) and event.retry_after is None and event.at == T0
