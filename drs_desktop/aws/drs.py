@@ -1,0 +1,501 @@
+"""``DrsGateway``: every DRS (and STS) call the application makes, typed in, frozen domain values out.
+
+Nothing above the ``aws`` layer sees boto3: arguments are plain Python, answers are the views of
+``domain.drs_views`` (and ``SourceServer``/``Inventory``/``RecoverySnapshot``), and failures are the
+``DrsError`` family of ``domain.drs_errors``.
+
+Rules this module keeps (reference §2.3, §7, §9, §12):
+- StartRecovery and TerminateRecoveryInstances go out once, on a client with botocore retries off: DRS
+  has no idempotency token, and a resend after a lost answer could launch a second drill. A failure
+  whose outcome is unknown is ``DrsOutcomeUnknown``; the caller reconciles (``jobs_since`` + tags).
+- Read calls get botocore's standard retries (a few attempts, short backoff); what still fails is
+  ``DrsThrottled`` (with Retry-After) or ``DrsUnavailable`` so the engine's own backoff takes over.
+- ``isDrill`` is always sent explicitly (left out, DRS runs a real recovery).
+- Filters respect the model's list limits (1,000 job IDs, 200 server/instance IDs per call); an empty
+  ID list never becomes an empty filter, which DRS reads as "everything".
+- Every listing follows every page.
+
+Threading: a gateway may be shared, but its boto3 sessions and clients are not: each thread that calls
+it gets its own, created on its first call (DESIGN §3). Logging names operations and counts at DEBUG,
+never a response body or a credential.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from drs_desktop.aws import session as aws_session
+from drs_desktop.aws.drs_parse import (
+    account_from_arn,
+    format_timestamp,
+    parse_caller_identity,
+    parse_job,
+    parse_job_log_entry,
+    parse_launch_action,
+    parse_launch_configuration,
+    parse_recovery_instance,
+    parse_snapshot,
+    parse_source_server,
+)
+from drs_desktop.aws.errors import map_error
+from drs_desktop.aws.session import AwsTarget
+from drs_desktop.domain.drs_errors import (
+    DrsAccessDenied,
+    DrsAuthError,
+    DrsError,
+    DrsOutcomeUnknown,
+    DrsRejected,
+    DrsThrottled,
+    DrsUnavailable,
+    DrsUninitialized,
+)
+from drs_desktop.domain.drs_views import (
+    CallerIdentity,
+    DrsJobView,
+    JobLogEntry,
+    LaunchActionView,
+    LaunchConfigView,
+    RecoveryInstanceView,
+    TerminateBatch,
+)
+from drs_desktop.domain.inventory import Inventory, SourceServer
+from drs_desktop.domain.recovery_point import RecoverySnapshot
+
+logger = logging.getLogger(__name__)
+
+#: Model limits per call (reference §7): not quotas, hard API limits.
+MAX_JOB_IDS_PER_CALL = 1000
+MAX_SERVER_IDS_PER_CALL = 200
+MAX_INSTANCE_IDS_PER_CALL = 200
+MAX_SERVERS_PER_START = 200
+MAX_INSTANCES_PER_TERMINATE = 200
+
+T = TypeVar("T")
+
+# After one of these a further terminate batch would fail the same way: stop and report the rest.
+_STOP_BATCHES = (DrsThrottled, DrsAuthError, DrsAccessDenied, DrsUninitialized)
+
+
+def batched(items: Sequence[str], size: int) -> Iterator[list[str]]:
+    """``items`` in order, deduplicated, in lists of at most ``size``."""
+    unique = list(dict.fromkeys(items))
+    for start in range(0, len(unique), size):
+        yield unique[start : start + size]
+
+
+class _ThreadClients(threading.local):
+    session: Any = None
+    read: Any = None
+    write: Any = None
+    sts: Any = None
+
+
+class DrsGateway:
+    """The DRS API of one ``AwsTarget``.
+
+    ``read_max_attempts`` is botocore's attempt budget for read calls (1 turns its retries off, which
+    tests use to see a throttle at once); ``page_size`` sets ``maxResults`` on listings (None: DRS's
+    default). Timeouts are in seconds.
+    """
+
+    def __init__(
+        self,
+        target: AwsTarget,
+        *,
+        read_max_attempts: int = aws_session.READ_MAX_ATTEMPTS,
+        connect_timeout: float = aws_session.CONNECT_TIMEOUT,
+        read_timeout: float = aws_session.READ_TIMEOUT,
+        page_size: int | None = None,
+    ) -> None:
+        if page_size is not None and page_size < 1:
+            raise ValueError("page_size must be at least 1")
+        self._target = target
+        self._read_max_attempts = max(1, read_max_attempts)
+        self._connect_timeout = connect_timeout
+        self._read_timeout = read_timeout
+        self._page_size = page_size
+        self._clients = _ThreadClients()
+        self._identity: CallerIdentity | None = None
+
+    @property
+    def target(self) -> AwsTarget:
+        return self._target
+
+    def __repr__(self) -> str:
+        return f"DrsGateway({self._target.describe()})"
+
+    # -- clients (one set per calling thread) --------------------------------------------------------
+
+    def _session(self) -> Any:
+        if self._clients.session is None:
+            self._clients.session = aws_session.make_session(self._target)
+        return self._clients.session
+
+    def _client(self, kind: str) -> Any:
+        """This thread's client: ``read`` (retries on), ``write`` (one attempt) or ``sts``."""
+        client = getattr(self._clients, kind)
+        if client is None:
+            factory = aws_session.sts_client if kind == "sts" else aws_session.drs_client
+            client = factory(
+                self._session(),
+                self._target,
+                retries=kind != "write",
+                connect_timeout=self._connect_timeout,
+                read_timeout=self._read_timeout,
+                max_attempts=self._read_max_attempts,
+            )
+            setattr(self._clients, kind, client)
+        return client
+
+    def close(self) -> None:
+        """Close the calling thread's clients (their connection pools); the next call makes new ones.
+        A worker calls this before its thread ends."""
+        for kind in ("read", "write", "sts"):
+            client = getattr(self._clients, kind)
+            if client is not None:
+                client.close()
+                setattr(self._clients, kind, None)
+        self._clients.session = None
+
+    def _auth_hint(self) -> str:
+        """How to fix expired credentials, for SSO profiles (read from the config only on an error)."""
+        target = self._target
+        if not target.profile or target.credentials is not None or target.is_local:
+            return ""
+        return (
+            aws_session.sso_login_hint(target.profile) if aws_session.is_sso_profile(target.profile) else ""
+        )
+
+    # -- call plumbing -------------------------------------------------------------------------------
+
+    def _call(self, operation: str, kind: str, call: Callable[[Any], T]) -> T:
+        """Run ``call(client)``; every failure (client creation included) becomes a ``DrsError``."""
+        mutating = kind == "write"
+        try:
+            return call(self._client(kind))
+        except Exception as exc:
+            error = map_error(exc, operation, mutating=mutating, auth_hint=self._auth_hint())
+            log = logger.warning if (mutating or not error.transient) else logger.info
+            log(
+                "%s failed: %s (%s, definite=%s, retry_after=%s)",
+                operation,
+                error.code or type(error).__name__,
+                type(error).__name__,
+                error.definite,
+                error.retry_after,
+            )
+            raise error from exc
+
+    def _list(self, operation: str, method: str, params: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+        """Every ``items`` of every page of a read operation."""
+
+        def run(client: Any) -> list[Mapping[str, Any]]:
+            pages = client.get_paginator(method).paginate(
+                **params, PaginationConfig={"PageSize": self._page_size} if self._page_size else {}
+            )
+            items: list[Mapping[str, Any]] = []
+            count = 0
+            for page in pages:
+                count += 1
+                items.extend(item for item in page.get("items", []) or [] if isinstance(item, Mapping))
+            logger.debug("%s: %d item(s) in %d page(s)", operation, len(items), count)
+            return items
+
+        return self._call(operation, "read", run)
+
+    # -- identity and inventory ----------------------------------------------------------------------
+
+    def caller_identity(self) -> CallerIdentity:
+        """STS GetCallerIdentity (cached: the identity of a target does not change under it)."""
+        if self._identity is None:
+            response = self._call("GetCallerIdentity", "sts", lambda sts: sts.get_caller_identity())
+            self._identity = parse_caller_identity(response)
+            logger.debug("GetCallerIdentity: account %s", self._identity.account)
+        return self._identity
+
+    def describe_source_servers(self, ids: Sequence[str] | None = None) -> list[SourceServer]:
+        """Source servers (all of them, or those of ``ids``; unknown IDs are simply absent)."""
+        if ids is None:
+            items = self._list("DescribeSourceServers", "describe_source_servers", {})
+        else:
+            items = []
+            for batch in batched(ids, MAX_SERVER_IDS_PER_CALL):
+                params = {"filters": {"sourceServerIDs": batch}}
+                items.extend(self._list("DescribeSourceServers", "describe_source_servers", params))
+        return _unique(_parse_all(items, parse_source_server), lambda s: s.source_server_id)
+
+    def inventory(self) -> Inventory:
+        """Every source server, sorted by hostname, stamped with account, region and fetch time.
+
+        The account comes from STS; if STS cannot answer (and the servers can), from their ARNs.
+        """
+        servers = self.describe_source_servers()
+        fetched_at = datetime.now(UTC)
+        try:
+            account = self.caller_identity().account
+        except DrsError:
+            account = next((a for a in (account_from_arn(s.arn) for s in servers) if a), "")
+            if not account:
+                raise
+            logger.info("STS unavailable; account %s taken from the source server ARNs", account)
+        ordered = sorted(servers, key=lambda s: (s.hostname.lower(), s.source_server_id))
+        return Inventory(
+            servers=tuple(ordered), fetched_at=fetched_at, account_id=account, region=self._target.region
+        )
+
+    # -- launching -----------------------------------------------------------------------------------
+
+    def start_recovery(
+        self,
+        server_ids: Sequence[str],
+        *,
+        is_drill: bool,
+        tags: Mapping[str, str],
+        snapshot_ids: Mapping[str, str] | None = None,
+    ) -> DrsJobView:
+        """StartRecovery, sent exactly once. Returns the new job (PENDING).
+
+        ``snapshot_ids`` maps a server to the recovery snapshot to launch from (point in time); servers
+        without one launch from the latest data. Raises ``DrsRejected`` (before sending) for a request
+        that cannot be right; ``DrsConflict``, ``DrsQuotaExceeded``, ``DrsThrottled`` etc. when DRS
+        refused (definite); ``DrsOutcomeUnknown`` when the job may or may not exist.
+        """
+        ids = list(server_ids)
+        snapshots = dict(snapshot_ids or {})
+        problem = _start_problem(ids, is_drill, snapshots)
+        if problem:
+            raise DrsRejected(problem, code="ClientValidation", operation="StartRecovery")
+        source_servers = [
+            {"sourceServerID": sid, **({"recoverySnapshotID": snapshots[sid]} if sid in snapshots else {})}
+            for sid in ids
+        ]
+        params: dict[str, Any] = {"sourceServers": source_servers, "isDrill": is_drill}
+        if tags:
+            params["tags"] = {str(k): str(v) for k, v in tags.items()}
+        response = self._call("StartRecovery", "write", lambda drs: drs.start_recovery(**params))
+        job = self._answered_job("StartRecovery", response)
+        logger.info(
+            "StartRecovery: job %s for %d server(s), %s, %d from a chosen snapshot",
+            job.job_id,
+            len(ids),
+            "drill" if is_drill else "RECOVERY",
+            len(snapshots),
+        )
+        return job
+
+    def terminate_recovery_instances(self, recovery_instance_ids: Sequence[str]) -> DrsJobView:
+        """TerminateRecoveryInstances for at most 200 IDs, sent exactly once; returns the TERMINATE job.
+
+        DRS takes no tags here: tag the job afterwards with ``tag_resource(job.arn, ...)`` if needed.
+        """
+        ids = list(dict.fromkeys(recovery_instance_ids))
+        if not ids or len(ids) > MAX_INSTANCES_PER_TERMINATE:
+            raise DrsRejected(
+                f"TerminateRecoveryInstances takes 1 to {MAX_INSTANCES_PER_TERMINATE} IDs, not {len(ids)}",
+                code="ClientValidation",
+                operation="TerminateRecoveryInstances",
+            )
+        response = self._call(
+            "TerminateRecoveryInstances",
+            "write",
+            lambda drs: drs.terminate_recovery_instances(recoveryInstanceIDs=ids),
+        )
+        job = self._answered_job("TerminateRecoveryInstances", response)
+        logger.info("TerminateRecoveryInstances: job %s for %d instance(s)", job.job_id, len(ids))
+        return job
+
+    def terminate_in_batches(self, recovery_instance_ids: Sequence[str]) -> list[TerminateBatch]:
+        """Terminate any number of instances, 200 per call, one call per batch, each outcome reported.
+
+        A batch whose outcome is unknown does not stop the others (they hold other instances); a throttle
+        or an auth failure does (the rest would fail the same way): those are reported not attempted.
+        """
+        results: list[TerminateBatch] = []
+        stopped = False
+        for batch in batched(recovery_instance_ids, MAX_INSTANCES_PER_TERMINATE):
+            ids = tuple(batch)
+            if stopped:
+                results.append(TerminateBatch(recovery_instance_ids=ids, attempted=False))
+                continue
+            try:
+                results.append(
+                    TerminateBatch(recovery_instance_ids=ids, job=self.terminate_recovery_instances(ids))
+                )
+            except DrsError as error:
+                results.append(TerminateBatch(recovery_instance_ids=ids, error=error))
+                stopped = isinstance(error, _STOP_BATCHES)
+        return results
+
+    def _answered_job(self, operation: str, response: Mapping[str, Any]) -> DrsJobView:
+        """The job of a mutating call's answer. DRS accepted the call, so an unreadable answer is not a
+        failure to launch: it is an unknown outcome (the job exists, its ID was not read)."""
+        try:
+            return parse_job(response["job"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise DrsOutcomeUnknown(
+                "DRS accepted the call but its answer names no job; reconcile before retrying",
+                code="MalformedResponse",
+                operation=operation,
+            ) from exc
+
+    # -- jobs ----------------------------------------------------------------------------------------
+
+    def describe_jobs(self, job_ids: Sequence[str]) -> list[DrsJobView]:
+        """The jobs of ``job_ids`` (1,000 per call, every page); unknown IDs are simply absent."""
+        jobs: list[DrsJobView] = []
+        for batch in batched(job_ids, MAX_JOB_IDS_PER_CALL):
+            items = self._list("DescribeJobs", "describe_jobs", {"filters": {"jobIDs": batch}})
+            jobs.extend(_parse_all(items, parse_job))
+        return _unique(jobs, lambda j: j.job_id)
+
+    def jobs_since(self, from_dt: datetime, to_dt: datetime | None = None) -> list[DrsJobView]:
+        """Jobs created at or after ``from_dt`` (and at or before ``to_dt``), newest first as DRS lists
+        them. For reconciling after a crash: match tags, never the whole tag map."""
+        filters = {"fromDate": format_timestamp(from_dt)}
+        if to_dt is not None:
+            filters["toDate"] = format_timestamp(to_dt, round_up=True)
+        items = self._list("DescribeJobs", "describe_jobs", {"filters": filters})
+        return _unique(_parse_all(items, parse_job), lambda j: j.job_id)
+
+    def job_log(self, job_id: str) -> list[JobLogEntry]:
+        """Every log item of a job, in DRS's (chronological) order; [] for an unknown job."""
+        items = self._list("DescribeJobLogItems", "describe_job_log_items", {"jobID": job_id})
+        return _parse_all(items, parse_job_log_entry)
+
+    # -- recovery instances and snapshots ------------------------------------------------------------
+
+    def describe_recovery_instances(
+        self,
+        source_server_ids: Sequence[str] | None = None,
+        instance_ids: Sequence[str] | None = None,
+    ) -> list[RecoveryInstanceView]:
+        """Recovery instances: all, or those of these source servers and/or instance IDs (both: AND)."""
+        if (source_server_ids is not None and not source_server_ids) or (
+            instance_ids is not None and not instance_ids
+        ):
+            return []
+        server_batches: list[list[str] | None] = (
+            list(batched(source_server_ids, MAX_SERVER_IDS_PER_CALL)) if source_server_ids else [None]
+        )
+        instance_batches: list[list[str] | None] = (
+            list(batched(instance_ids, MAX_INSTANCE_IDS_PER_CALL)) if instance_ids else [None]
+        )
+        items: list[Mapping[str, Any]] = []
+        for servers in server_batches:
+            for instances in instance_batches:
+                filters: dict[str, list[str]] = {}
+                if servers is not None:
+                    filters["sourceServerIDs"] = servers
+                if instances is not None:
+                    filters["recoveryInstanceIDs"] = instances
+                items.extend(
+                    self._list(
+                        "DescribeRecoveryInstances", "describe_recovery_instances", {"filters": filters}
+                    )
+                )
+        return _unique(_parse_all(items, parse_recovery_instance), lambda r: r.recovery_instance_id)
+
+    def recovery_snapshots(
+        self, source_server_id: str, *, before: datetime | None = None, after: datetime | None = None
+    ) -> list[RecoverySnapshot]:
+        """A server's point-in-time snapshots, newest first; optionally only those expected at or before
+        ``before`` / at or after ``after``. A snapshot still being taken has ``timestamp`` None."""
+        filters: dict[str, str] = {}
+        if after is not None:
+            filters["fromDateTime"] = format_timestamp(after)
+        if before is not None:
+            filters["toDateTime"] = format_timestamp(before, round_up=True)
+        params: dict[str, Any] = {"sourceServerID": source_server_id, "order": "DESC"}
+        if filters:
+            params["filters"] = filters
+        items = self._list("DescribeRecoverySnapshots", "describe_recovery_snapshots", params)
+        return _parse_all(items, parse_snapshot)
+
+    # -- launch settings -----------------------------------------------------------------------------
+
+    def launch_configuration(self, source_server_id: str) -> LaunchConfigView:
+        """GetLaunchConfiguration; ``DrsNotFound`` for an unknown server."""
+        response = self._call(
+            "GetLaunchConfiguration",
+            "read",
+            lambda drs: drs.get_launch_configuration(sourceServerID=source_server_id),
+        )
+        try:
+            return parse_launch_configuration(response)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise DrsUnavailable(
+                "DRS answered GetLaunchConfiguration without a source server",
+                code="MalformedResponse",
+                operation="GetLaunchConfiguration",
+            ) from exc
+
+    def launch_actions(self, resource_id: str) -> list[LaunchActionView]:
+        """The post-launch actions of a source server (``s-...``) or launch template (``lct-...``)."""
+        items = self._list("ListLaunchActions", "list_launch_actions", {"resourceId": resource_id})
+        return sorted(_parse_all(items, parse_launch_action), key=lambda a: (a.order, a.action_id))
+
+    # -- tags ----------------------------------------------------------------------------------------
+
+    def tag_resource(self, arn: str, tags: Mapping[str, str]) -> None:
+        """TagResource (idempotent, so retried like a read)."""
+        if not tags:
+            return
+        payload = {str(k): str(v) for k, v in tags.items()}
+        self._call("TagResource", "read", lambda drs: drs.tag_resource(resourceArn=arn, tags=payload))
+        logger.debug("TagResource: %d tag(s)", len(payload))
+
+    def untag_resource(self, arn: str, keys: Iterable[str]) -> None:
+        tag_keys = list(dict.fromkeys(keys))
+        if not tag_keys:
+            return
+        self._call("UntagResource", "read", lambda drs: drs.untag_resource(resourceArn=arn, tagKeys=tag_keys))
+
+    def list_tags(self, arn: str) -> dict[str, str]:
+        response = self._call(
+            "ListTagsForResource", "read", lambda drs: drs.list_tags_for_resource(resourceArn=arn)
+        )
+        tags = response.get("tags") or {}
+        return {str(k): str(v) for k, v in tags.items()}
+
+
+def _start_problem(ids: list[str], is_drill: object, snapshots: Mapping[str, str]) -> str:
+    """Why a StartRecovery request must not be sent, or "" (the engine chunks; this is a safety net)."""
+    if not isinstance(is_drill, bool):
+        return "is_drill must be True or False: left out, DRS would run a real recovery"
+    if not ids:
+        return "StartRecovery needs at least one source server"
+    if len(ids) > MAX_SERVERS_PER_START:
+        return f"StartRecovery takes at most {MAX_SERVERS_PER_START} servers, not {len(ids)}"
+    if len(set(ids)) != len(ids):
+        return "a source server is listed twice"
+    strays = sorted(set(snapshots) - set(ids))
+    if strays:
+        return f"snapshot IDs given for servers not in the job: {', '.join(strays)}"
+    return ""
+
+
+def _parse_all(items: Iterable[Mapping[str, Any]], parse: Callable[[Mapping[str, Any]], T]) -> list[T]:
+    """Each item parsed; one without its ID is logged and skipped rather than failing the listing."""
+    out: list[T] = []
+    for item in items:
+        try:
+            out.append(parse(item))
+        except (KeyError, TypeError, ValueError) as exc:
+            logger.warning("Skipping an unreadable %s item: %s", parse.__name__.removeprefix("parse_"), exc)
+    return out
+
+
+def _unique(items: Iterable[T], key: Callable[[T], str]) -> list[T]:
+    """First occurrence of each key, order kept (a listing can shift while it is paged)."""
+    seen: set[str] = set()
+    out: list[T] = []
+    for item in items:
+        k = key(item)
+        if k not in seen:
+            seen.add(k)
+            out.append(item)
+    return out

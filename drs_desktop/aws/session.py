@@ -1,0 +1,237 @@
+"""Where the application talks to AWS, and with which credentials: targets, sessions, clients, profiles.
+
+boto3 sessions are not thread-safe (DESIGN §3), so nothing here is shared: every thread calls
+``make_session`` and builds its own clients. Two client flavours exist for DRS because StartRecovery and
+TerminateRecoveryInstances have no idempotency token and botocore would otherwise resend them after a
+429, a 5xx or a dropped connection (reference §2.3, §9.1): a second drill launch. Those calls go out on a
+client with exactly one attempt; reads get a modest retry budget.
+
+Credentials come from a named profile (SSO included), from keys an operator typed (``StaticCredentials``,
+supplied by the secrets layer), or, for the local simulator on a loopback URL, dummy keys. Secrets never
+reach a log line or a ``repr``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import boto3.session
+import botocore.session
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ProfileNotFound
+
+from drs_desktop.domain.drs_errors import DrsAuthError
+
+logger = logging.getLogger(__name__)
+
+#: Seconds to open a TCP/TLS connection; a DRS endpoint that cannot be reached in this is down.
+CONNECT_TIMEOUT = 10.0
+#: Seconds to wait for an answer. Generous: a read timeout on StartRecovery leaves its outcome unknown.
+READ_TIMEOUT = 60.0
+#: Attempts (first one included) for read calls; botocore's standard mode backs off between them.
+READ_MAX_ATTEMPTS = 3
+#: Dummy keys for the simulator, which never checks signatures; never real AWS.
+SIMULATOR_KEY = "drs-desktop-simulator"
+USER_AGENT_EXTRA = "drs-desktop"
+
+_SSO_KEYS = ("sso_start_url", "sso_session", "sso_account_id", "sso_role_name")
+
+
+@dataclass(frozen=True)
+class StaticCredentials:
+    """Keys an operator typed. Never logged: ``repr`` shows only the key ID's last four characters."""
+
+    access_key_id: str
+    secret_access_key: str = field(repr=False)
+    session_token: str | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if not self.access_key_id.strip() or not self.secret_access_key.strip():
+            raise ValueError("an access key ID and a secret access key are both required")
+
+    @property
+    def masked_key_id(self) -> str:
+        return "…" + self.access_key_id[-4:] if len(self.access_key_id) > 4 else "…"
+
+    def __repr__(self) -> str:
+        token = "'***'" if self.session_token else "None"
+        return (
+            f"StaticCredentials(access_key_id={self.masked_key_id!r}, secret_access_key='***', "
+            f"session_token={token})"
+        )
+
+    __str__ = __repr__
+
+
+@dataclass(frozen=True)
+class AwsTarget:
+    """One account/region to talk to. ``endpoint_url`` points DRS (and, when it is a loopback URL, STS
+    too: the simulator serves GetCallerIdentity on the same port) somewhere other than AWS."""
+
+    profile: str | None
+    region: str
+    endpoint_url: str | None = None
+    credentials: StaticCredentials | None = None
+
+    def __post_init__(self) -> None:
+        if not self.region or not self.region.strip():
+            raise ValueError("a region is required (DRS is regional)")
+
+    @property
+    def is_local(self) -> bool:
+        """True when the endpoint is a loopback URL (the simulator)."""
+        return is_loopback_url(self.endpoint_url)
+
+    def describe(self) -> str:
+        """A log- and UI-safe one-liner: where, and which kind of credentials (never the secrets)."""
+        if self.credentials is not None:
+            who = f"keys {self.credentials.masked_key_id}"
+        elif self.is_local:
+            who = "simulator keys"
+        else:
+            who = f"profile {self.profile}" if self.profile else "default credentials"
+        where = f" at {self.endpoint_url}" if self.endpoint_url else ""
+        return f"{self.region} ({who}){where}"
+
+
+def is_loopback_url(url: str | None) -> bool:
+    """Whether ``url``'s host is localhost or a loopback address (127.0.0.0/8, ::1)."""
+    if not url:
+        return False
+    try:
+        host = urlsplit(url).hostname
+    except ValueError:
+        return False
+    if not host:
+        return False
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def make_session(target: AwsTarget) -> boto3.session.Session:
+    """A new boto3 session for ``target``; call it in the thread that will use it.
+
+    Typed keys win; else a loopback endpoint gets dummy keys (the profile is not needed and may not
+    exist on a demo machine); else the profile (or the default chain when it is None).
+    Raises ``DrsAuthError`` for a profile that does not exist.
+    """
+    kwargs: dict[str, Any] = {"region_name": target.region}
+    if target.credentials is not None:
+        kwargs.update(
+            aws_access_key_id=target.credentials.access_key_id,
+            aws_secret_access_key=target.credentials.secret_access_key,
+            aws_session_token=target.credentials.session_token,
+        )
+        if target.profile:
+            kwargs["profile_name"] = target.profile
+    elif target.is_local:
+        kwargs.update(aws_access_key_id=SIMULATOR_KEY, aws_secret_access_key=SIMULATOR_KEY)
+    elif target.profile:
+        kwargs["profile_name"] = target.profile
+    try:
+        session = boto3.session.Session(**kwargs)
+    except ProfileNotFound as exc:
+        raise DrsAuthError(
+            f"The AWS profile {target.profile!r} does not exist in the AWS config files",
+            code="ProfileNotFound",
+        ) from exc
+    logger.debug("New AWS session for %s", target.describe())
+    return session
+
+
+def client_config(
+    *,
+    retries: bool,
+    connect_timeout: float = CONNECT_TIMEOUT,
+    read_timeout: float = READ_TIMEOUT,
+    max_attempts: int = READ_MAX_ATTEMPTS,
+) -> Config:
+    """botocore client settings. ``retries=False``: exactly one attempt, whatever the environment says
+    (``total_max_attempts`` wins over AWS_MAX_ATTEMPTS and the config files)."""
+    attempts = max(1, max_attempts) if retries else 1
+    return Config(
+        connect_timeout=connect_timeout,
+        read_timeout=read_timeout,
+        retries={"mode": "standard", "total_max_attempts": attempts},
+        user_agent_extra=USER_AGENT_EXTRA,
+        tcp_keepalive=True,
+    )
+
+
+def drs_client(
+    session: boto3.session.Session,
+    target: AwsTarget,
+    *,
+    retries: bool,
+    connect_timeout: float = CONNECT_TIMEOUT,
+    read_timeout: float = READ_TIMEOUT,
+    max_attempts: int = READ_MAX_ATTEMPTS,
+) -> Any:
+    """A DRS client on ``session``. Mutating calls that are not idempotent need ``retries=False``."""
+    config = client_config(
+        retries=retries, connect_timeout=connect_timeout, read_timeout=read_timeout, max_attempts=max_attempts
+    )
+    return session.client("drs", region_name=target.region, endpoint_url=target.endpoint_url, config=config)
+
+
+def sts_client(
+    session: boto3.session.Session,
+    target: AwsTarget,
+    *,
+    retries: bool = True,
+    connect_timeout: float = CONNECT_TIMEOUT,
+    read_timeout: float = READ_TIMEOUT,
+    max_attempts: int = READ_MAX_ATTEMPTS,
+) -> Any:
+    """An STS client. The DRS endpoint is reused only when it is a loopback URL (the simulator): a custom
+    endpoint for real DRS (a VPC endpoint, say) does not serve STS."""
+    config = client_config(
+        retries=retries, connect_timeout=connect_timeout, read_timeout=read_timeout, max_attempts=max_attempts
+    )
+    endpoint = target.endpoint_url if target.is_local else None
+    return session.client("sts", region_name=target.region, endpoint_url=endpoint, config=config)
+
+
+# -- profiles ------------------------------------------------------------------------------------------
+
+
+def _profiles_config() -> dict[str, dict[str, Any]]:
+    """Every profile of the AWS config and credentials files (AWS_CONFIG_FILE and friends respected)."""
+    try:
+        profiles = botocore.session.Session().full_config.get("profiles", {})
+    except BotoCoreError as exc:
+        logger.warning("Cannot read the AWS config files: %s", exc)
+        return {}
+    return {str(name): dict(values) for name, values in profiles.items() if isinstance(values, dict)}
+
+
+def available_profiles() -> list[str]:
+    """Profile names from ``~/.aws/config`` and ``~/.aws/credentials``, sorted; [] if none or unreadable."""
+    return sorted(_profiles_config())
+
+
+def is_sso_profile(name: str) -> bool:
+    """Whether ``name`` signs in through IAM Identity Center (legacy ``sso_start_url`` or ``sso_session``)."""
+    values = _profiles_config().get(name, {})
+    return any(key in values for key in _SSO_KEYS)
+
+
+def profile_region(name: str) -> str | None:
+    """The region a profile names, to preselect it in the UI."""
+    region = _profiles_config().get(name, {}).get("region")
+    return str(region) if region else None
+
+
+def sso_login_hint(profile: str | None) -> str:
+    """What to tell an operator whose SSO session expired."""
+    if profile:
+        return f"Sign in again: aws sso login --profile {profile}"
+    return "Sign in again with aws sso login"
