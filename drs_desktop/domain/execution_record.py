@@ -25,6 +25,7 @@ class ExecutionRecord:
     outcome: str | None = None
     finished_at: datetime | None = None
     options: Mapping[str, Any] = field(default_factory=dict)
+    spec: Mapping[str, Any] = field(default_factory=dict)  # the engine's ExecutionSpec as JSON
     identity: Mapping[str, str] = field(default_factory=dict)
     event_count: int = 0
 

@@ -33,7 +33,8 @@ __all__ = [
 
 _COLUMNS = (
     "id, plan_id, plan_revision_id, plan_name, plan_revision, mode, status, outcome, options, identity, "
-    "started_at, finished_at, (SELECT COUNT(*) FROM execution_events e WHERE e.execution_id = executions.id)"
+    "started_at, finished_at, "
+    "(SELECT COUNT(*) FROM execution_events e WHERE e.execution_id = executions.id), spec"
 )
 
 
@@ -47,8 +48,8 @@ def create_execution(db: Database, record: ExecutionRecord) -> ExecutionRecord:
     with db.transaction() as conn:
         conn.execute(
             "INSERT INTO executions (id, plan_id, plan_revision_id, plan_name, plan_revision, mode, status, "
-            "outcome, options, identity, started_at, finished_at, created_at, updated_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "outcome, options, identity, started_at, finished_at, created_at, updated_at, spec) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 record.execution_id,
                 record.plan_id,
@@ -64,6 +65,7 @@ def create_execution(db: Database, record: ExecutionRecord) -> ExecutionRecord:
                 to_db_time(record.finished_at) if record.finished_at else None,
                 now,
                 now,
+                _dump(record.spec),
             ),
         )
     logger.info(
@@ -217,6 +219,7 @@ def _record(row: sqlite3.Row | tuple[Any, ...]) -> ExecutionRecord:
         started_at=from_db_time(str(row[10])),
         finished_at=from_db_time(str(row[11])) if row[11] else None,
         event_count=int(row[12]),
+        spec=_load(row[13]),
     )
 
 

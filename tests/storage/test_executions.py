@@ -35,6 +35,7 @@ def new_execution(
             status="RUNNING",
             started_at=T0,
             options={"point_in_time": None, "poll_interval": 5},
+            spec={"waves": []},
         ),
     )
 
@@ -44,6 +45,7 @@ def test_create_and_get(db: Database) -> None:
     assert record.plan_name == "Payroll"
     assert record.plan_revision == 1
     assert record.options == {"point_in_time": None, "poll_interval": 5}
+    assert record.spec == {"waves": []}
     assert record.started_at == T0
     assert not record.finished
     assert journal.get_execution(db, record.execution_id[:8]) == record  # unique prefix

@@ -14,6 +14,7 @@ CREATE TABLE executions (
     mode              TEXT NOT NULL CHECK (mode IN ('DRILL', 'RECOVERY')),
     status            TEXT NOT NULL,                -- live status or outcome, for listings
     outcome           TEXT,                         -- SUCCEEDED / FAILED / CANCELLED once finished
+    spec              TEXT NOT NULL DEFAULT '{}',   -- JSON: the resolved waves and servers the engine runs
     options           TEXT NOT NULL DEFAULT '{}',   -- JSON: recovery point, poll interval, endpoint, ...
     identity          TEXT NOT NULL DEFAULT '{}',   -- JSON: the operator's AWS account, ARN, user id
     started_at        TEXT NOT NULL,

@@ -1,0 +1,175 @@
+"""Starting executions: from a saved plan to a journaled execution the runner can drive.
+
+``prepare_execution`` reads what a run needs from DRS (the live inventory to resolve tag groups, the
+recovery snapshots for a point in time, the post-launch actions a recovery must wait for) without
+launching anything; ``create_execution`` pins the plan revision, records who runs it, and journals the
+spec. Both the CLI and the GUI go through here.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from drs_desktop.aws.drs import DrsGateway
+from drs_desktop.domain.chunking import Limits
+from drs_desktop.domain.errors import DrsDesktopError
+from drs_desktop.domain.execution import initial_state
+from drs_desktop.domain.execution_record import ExecutionRecord
+from drs_desktop.domain.execution_state import ExecutionSpec, Mode, spec_from_plan, spec_to_json
+from drs_desktop.domain.inventory import Inventory
+from drs_desktop.domain.polling import PollSettings
+from drs_desktop.domain.recovery_point import RecoveryPointChoice, choose_snapshots
+from drs_desktop.domain.revisions import StoredPlan
+from drs_desktop.domain.validation import resolve_wave_servers
+from drs_desktop.services.runner import Clock, ExecutionRunner
+from drs_desktop.storage import executions as journal
+from drs_desktop.storage import inventory as inventory_store
+from drs_desktop.storage import plans as plan_store
+from drs_desktop.storage.db import Database
+
+logger = logging.getLogger(__name__)
+
+
+class ExecutionSetupError(DrsDesktopError):
+    """The plan cannot be run as asked (no snapshot for the point in time, an empty plan, ...)."""
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """What the operator asked for. ``target`` (endpoint, profile, region; never credentials) is kept
+    so that ``--resume`` reaches the same DRS."""
+
+    plan_name: str
+    mode: Mode
+    revision: int | None = None
+    point_in_time: datetime | None = None
+    poll_interval_seconds: float | None = None
+    wave_timeout_minutes: int | None = None
+    limits: Limits = field(default_factory=Limits)
+    target: Mapping[str, str | None] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PreparedExecution:
+    stored: StoredPlan
+    inventory: Inventory
+    wave_servers: dict[str, tuple[str, ...]]
+    recovery_point: RecoveryPointChoice | None
+    post_launch_actions: dict[str, int]
+
+    @property
+    def server_ids(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(s for servers in self.wave_servers.values() for s in servers))
+
+
+def prepare_execution(
+    db: Database, gateway: DrsGateway, request: RunRequest, *, refresh_inventory: bool = True
+) -> PreparedExecution:
+    """Read everything the run needs from DRS; launch nothing."""
+    stored = plan_store.load_plan(db, request.plan_name, request.revision)
+    if refresh_inventory:
+        inventory = gateway.inventory()
+        inventory_store.save_inventory(db, inventory)
+    else:
+        cached = inventory_store.load_inventory(db)
+        if cached is None:
+            raise ExecutionSetupError("no cached inventory: refresh the inventory first")
+        inventory = cached
+    plan = stored.plan
+    wave_servers = {
+        wave.name: resolve_wave_servers(plan, index, inventory) for index, wave in enumerate(plan.waves)
+    }
+    if not any(wave_servers.values()):
+        raise ExecutionSetupError(f"plan {plan.name!r} resolves to no servers in this account")
+    server_ids = tuple(dict.fromkeys(s for servers in wave_servers.values() for s in servers))
+    choice = None
+    if request.point_in_time is not None:
+        snapshots = [
+            snap
+            for server in server_ids
+            for snap in gateway.recovery_snapshots(server, before=request.point_in_time)
+        ]
+        choice = choose_snapshots(request.point_in_time, server_ids, snapshots)
+    post_launch: dict[str, int] = {}
+    if request.mode is Mode.RECOVERY:
+        for server in server_ids:
+            actions = [a for a in gateway.launch_actions(server) if a.active]
+            if actions:
+                post_launch[server] = len(actions)
+    return PreparedExecution(stored, inventory, wave_servers, choice, post_launch)
+
+
+def create_execution(
+    db: Database,
+    gateway: DrsGateway,
+    prepared: PreparedExecution,
+    request: RunRequest,
+    *,
+    clock: Clock,
+) -> ExecutionRunner:
+    """Journal a new execution of the prepared plan and return its runner (nothing launched yet)."""
+    if prepared.recovery_point is not None and prepared.recovery_point.problems:
+        missing = ", ".join(p.server_id for p in prepared.recovery_point.problems)
+        raise ExecutionSetupError(f"no recovery snapshot at or before the point in time for: {missing}")
+    execution_id = str(uuid.uuid4())
+    started_at = clock()
+    identity = gateway.caller_identity()
+    settings: dict[str, Any] = {"limits": request.limits}
+    if request.poll_interval_seconds is not None:
+        settings["polling"] = PollSettings(fixed_interval=timedelta(seconds=request.poll_interval_seconds))
+    if request.wave_timeout_minutes is not None:
+        settings["wave_timeout"] = timedelta(minutes=request.wave_timeout_minutes)
+    if prepared.recovery_point is not None:
+        settings["point_in_time"] = prepared.recovery_point.point_in_time
+        settings["snapshot_ids"] = prepared.recovery_point.snapshot_ids
+    spec: ExecutionSpec = spec_from_plan(
+        prepared.stored.plan,
+        prepared.wave_servers,
+        execution_id=execution_id,
+        mode=request.mode,
+        started_at=started_at,
+        post_launch=prepared.post_launch_actions,
+        **settings,
+    )
+    revision = prepared.stored.revision
+    record = journal.create_execution(
+        db,
+        ExecutionRecord(
+            execution_id=execution_id,
+            plan_id=revision.plan_id,
+            plan_revision_id=revision.revision_id,
+            plan_name=revision.name,
+            plan_revision=revision.revision,
+            mode=request.mode.value,
+            status="RUNNING",
+            started_at=started_at,
+            options={
+                "target": dict(request.target),
+                "point_in_time": request.point_in_time.isoformat() if request.point_in_time else None,
+                "poll_interval_seconds": request.poll_interval_seconds,
+                "post_launch_actions": prepared.post_launch_actions,
+            },
+            spec=spec_to_json(spec),
+            identity={"account": identity.account, "arn": identity.arn, "user_id": identity.user_id},
+        ),
+    )
+    logger.info(
+        "execution %s of %r rev %d (%s) created",
+        execution_id,
+        revision.name,
+        revision.revision,
+        request.mode.value,
+    )
+    return ExecutionRunner(
+        db,
+        gateway,
+        record,
+        initial_state(spec),
+        clock=clock,
+        post_launch_actions=prepared.post_launch_actions,
+    )

@@ -1,0 +1,113 @@
+"""One readable line per thing an operator cares about, from the execution's event stream.
+
+The CLI prints these on stderr while a run goes on; the GUI shows the same text in its event log. Only
+events that change what a person would do or want to know produce a line: a job started or refused, a
+server launched or failed, a wave done, a gate waiting, the end.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from drs_desktop.domain.execution_events import (
+    ApprovalGranted,
+    ApprovalRejected,
+    Cancel,
+    Event,
+    ExecutionFinished,
+    InstancesTerminated,
+    JobsObserved,
+    JobStarted,
+    Pause,
+    Reconciled,
+    Resume,
+    RetryFailed,
+    SkipWave,
+    StartFailed,
+    TerminateFailed,
+    Throttled,
+)
+from drs_desktop.domain.execution_state import ExecutionState, ServerStatus, WavePhase
+
+
+def describe_change(before: ExecutionState, after: ExecutionState, event: Event) -> list[str]:
+    """Lines for what ``event`` changed between two states (the event alone says too little)."""
+    lines = _describe_event(before, event)
+    lines.extend(_server_changes(before, after))
+    lines.extend(_wave_changes(before, after))
+    return lines
+
+
+def _stamp(at: datetime) -> str:
+    return at.strftime("%H:%M:%S")
+
+
+def _describe_event(state: ExecutionState, event: Event) -> list[str]:
+    at = _stamp(event.at)
+    if isinstance(event, JobStarted):
+        chunk = state.chunks.get(event.chunk_id)
+        size = len(chunk.server_ids) if chunk else 0
+        return [f"{at} job {event.job_id} started for chunk {event.chunk_id} ({size} servers)"]
+    if isinstance(event, StartFailed):
+        kind = "refused" if event.definite else "outcome unknown, will reconcile"
+        return [f"{at} StartRecovery for chunk {event.chunk_id} {kind}: {event.reason}"]
+    if isinstance(event, Reconciled):
+        found = f"found job {event.job_id}" if event.job_id else "no job was created"
+        return [f"{at} reconciled chunk {event.chunk_id}: {found}"]
+    if isinstance(event, Throttled):
+        return [f"{at} DRS throttled {event.operation or 'a call'}; backing off"]
+    if isinstance(event, InstancesTerminated):
+        return [f"{at} terminating {len(event.instance_ids)} drill instances (job {event.job_id})"]
+    if isinstance(event, TerminateFailed):
+        return [f"{at} terminate failed: {event.reason}"]
+    if isinstance(event, ApprovalGranted | ApprovalRejected):
+        verb = "approved" if isinstance(event, ApprovalGranted) else "REJECTED"
+        wave = state.spec.waves[event.wave_index].name if event.wave_index < len(state.spec.waves) else "?"
+        return [f"{at} wave {wave!r}: {verb} by {event.by}"]
+    if isinstance(event, Pause | Resume | Cancel):
+        return [f"{at} {type(event).__name__.lower()} by {event.by or 'operator'}"]
+    if isinstance(event, RetryFailed | SkipWave):
+        verb = "retry" if isinstance(event, RetryFailed) else "skip"
+        return [f"{at} {verb} of wave {event.wave_index + 1} by {event.by or 'operator'}"]
+    if isinstance(event, ExecutionFinished):
+        return [f"{at} execution finished: {event.outcome.value}"]
+    return []
+
+
+def _server_changes(before: ExecutionState, after: ExecutionState) -> list[str]:
+    lines = []
+    for server_id, server in after.servers.items():
+        old = before.servers.get(server_id)
+        if old is None or old.status is server.status:
+            continue
+        if server.status is ServerStatus.LAUNCHED:
+            instance = f" as {server.recovery_instance_id}" if server.recovery_instance_id else ""
+            lines.append(f"  {server_id} launched{instance}")
+        elif server.status is ServerStatus.FAILED:
+            impact = "critical" if server.critical else "optional"
+            lines.append(f"  {server_id} FAILED ({impact}){': ' + server.reason if server.reason else ''}")
+    return lines
+
+
+def _wave_changes(before: ExecutionState, after: ExecutionState) -> list[str]:
+    lines = []
+    for old, new in zip(before.waves, after.waves, strict=True):
+        if old.phase is new.phase:
+            continue
+        if new.phase is WavePhase.LAUNCHING:
+            count = len(after.spec.waves[new.index].server_ids)
+            lines.append(f"wave {new.index + 1} {new.name!r}: launching {count} servers")
+        elif new.phase is WavePhase.COMPLETED:
+            lines.append(f"wave {new.index + 1} {new.name!r}: completed")
+        elif new.phase is WavePhase.SKIPPED:
+            lines.append(f"wave {new.index + 1} {new.name!r}: skipped")
+    return lines
+
+
+def poll_summary(state: ExecutionState, event: JobsObserved) -> str:
+    """A compact status line after a poll: how many servers are where."""
+    counts: dict[str, int] = {}
+    for server in state.servers.values():
+        counts[server.status.value] = counts.get(server.status.value, 0) + 1
+    parts = ", ".join(f"{n} {status.lower()}" for status, n in sorted(counts.items()))
+    return f"{_stamp(event.at)} {parts}"

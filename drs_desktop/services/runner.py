@@ -1,0 +1,479 @@
+"""ExecutionRunner: carries out the engine's commands against DRS and journals every step.
+
+The rules live in ``domain.engine.decide``; this module only does what a command says, in the order the
+engine's runner contract gives (see ``domain.engine``):
+
+- every event is journaled (committed) *before* anything acts on it, and then applied to the state;
+- StartRecovery and TerminateRecoveryInstances are preceded by their intent (``StartRequested``,
+  ``TerminateRequested``) and go out once, with botocore's retries off (``aws.drs``), so after a crash or
+  an unclear failure the engine reconciles instead of launching twice;
+- operator controls (pause, approve, retry, ...) may come from any thread: they are queued, checked with
+  ``execution.control_error`` and journaled by the runner's own thread, between two commands.
+
+Time comes from an injected clock and waiting from an injected sleeper, so the same loop runs in real
+time against AWS and in virtual time against the simulator (tests advance the simulator's clock instead
+of sleeping).
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TypeVar
+
+from drs_desktop.aws.drs import DrsGateway
+from drs_desktop.domain.drs_errors import DrsError, DrsThrottled
+from drs_desktop.domain.drs_views import DrsJobView
+from drs_desktop.domain.engine import decide
+from drs_desktop.domain.engine_commands import (
+    AwaitApproval,
+    Command,
+    FetchJobLog,
+    FindRecoveryInstances,
+    Finish,
+    PollJobs,
+    Reconcile,
+    Record,
+    StartJob,
+    TerminateInstances,
+    VerifyJobs,
+    WakeAt,
+    reconcile_match,
+)
+from drs_desktop.domain.errors import DrsDesktopError
+from drs_desktop.domain.execution import apply, control_error, replay
+from drs_desktop.domain.execution_events import (
+    CONTROL_EVENTS,
+    Event,
+    ExecutionFinished,
+    ExternalLoad,
+    InstancesTerminated,
+    JobLogObserved,
+    JobsObserved,
+    JobStarted,
+    JobsVerified,
+    Outcome,
+    PollFailed,
+    PostLaunchCompleted,
+    PostLaunchFailed,
+    Reconciled,
+    RecoveryInstancesObserved,
+    StartFailed,
+    StartRequested,
+    TerminateFailed,
+    TerminateRequested,
+    Throttled,
+    event_from_json,
+    event_to_json,
+)
+from drs_desktop.domain.execution_queries import execution_status
+from drs_desktop.domain.execution_record import ExecutionRecord
+from drs_desktop.domain.execution_state import (
+    ChunkStatus,
+    ExecutionState,
+    ExecutionStatus,
+    PostLaunch,
+    ServerStatus,
+    spec_from_json,
+)
+from drs_desktop.storage import executions as journal
+from drs_desktop.storage.db import Database
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Clock = Callable[[], datetime]
+Sleeper = Callable[[float], None]
+Listener = Callable[[ExecutionState, ExecutionState, Event], None]
+
+#: How far back to look for jobs of other tools when sizing the account's load.
+EXTERNAL_LOAD_WINDOW = timedelta(days=2)
+#: The longest the loop sleeps without looking at its control queue.
+MAX_SLEEP_SECONDS = 30.0
+
+
+class ControlRefused(DrsDesktopError):
+    """An operator control that cannot apply now (the message says why)."""
+
+
+@dataclass(frozen=True)
+class StepResult:
+    acted: bool
+    wake_at: datetime | None
+    approvals: tuple[AwaitApproval, ...]
+    finished: Outcome | None
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """Where ``run`` stopped: finished (``outcome``), or waiting for a person (``approvals``)."""
+
+    outcome: Outcome | None
+    status: ExecutionStatus
+    approvals: tuple[AwaitApproval, ...] = ()
+
+
+class ExecutionRunner:
+    """Drives one execution. Not thread-safe except ``submit``; one runner per execution at a time."""
+
+    def __init__(
+        self,
+        db: Database,
+        gateway: DrsGateway,
+        record: ExecutionRecord,
+        state: ExecutionState,
+        *,
+        clock: Clock,
+        post_launch_actions: dict[str, int] | None = None,
+    ) -> None:
+        self._db = db
+        self._gateway = gateway
+        self._record = record
+        self._state = state
+        self._clock = clock
+        self._controls: queue.Queue[Event] = queue.Queue()
+        self._wake = threading.Event()
+        self._listeners: list[Listener] = []
+        self._refusals: list[str] = []
+        self._status = execution_status(state)
+        options_actions = record.options.get("post_launch_actions", {})
+        self._post_launch_actions = post_launch_actions or {
+            str(k): int(v) for k, v in options_actions.items()
+        }
+
+    # -- construction
+
+    @classmethod
+    def resume(cls, db: Database, gateway: DrsGateway, execution_id: str, *, clock: Clock) -> ExecutionRunner:
+        """Rebuild an execution from its journal. The engine reconciles any start whose outcome the
+        journal does not hold before it launches anything."""
+        record = journal.get_execution(db, execution_id)
+        spec = spec_from_json(record.spec)
+        events = [event_from_json(entry.payload) for entry in journal.load_journal(db, record.execution_id)]
+        state = replay(spec, events)
+        logger.info("execution %s resumed from %d journaled events", record.execution_id, len(events))
+        return cls(db, gateway, record, state, clock=clock)
+
+    # -- what callers read
+
+    @property
+    def execution_id(self) -> str:
+        return self._record.execution_id
+
+    @property
+    def record(self) -> ExecutionRecord:
+        return self._record
+
+    @property
+    def state(self) -> ExecutionState:
+        return self._state
+
+    @property
+    def status(self) -> ExecutionStatus:
+        return self._status
+
+    def add_listener(self, listener: Listener) -> None:
+        """``listener(before, after, event)`` after each journaled event, on the runner's thread."""
+        self._listeners.append(listener)
+
+    def take_refusals(self) -> list[str]:
+        """Why queued controls were refused since the last call (for the CLI and the GUI to show)."""
+        refusals, self._refusals = self._refusals, []
+        return refusals
+
+    # -- operator controls
+
+    def submit(self, control: Event) -> None:
+        """Queue an operator control from any thread; the runner checks and journals it before its next
+        decision and wakes up for it."""
+        if not isinstance(control, CONTROL_EVENTS):
+            raise TypeError(f"{type(control).__name__} is not an operator control")
+        self._controls.put(control)
+        self._wake.set()
+
+    def control(self, control: Event) -> None:
+        """Apply a control now, on the caller's (the runner's) thread; ControlRefused says why not."""
+        problem = control_error(self._state, control)
+        if problem is not None:
+            raise ControlRefused(problem)
+        self._record_event(control)
+
+    def _drain_controls(self) -> None:
+        while True:
+            try:
+                control = self._controls.get_nowait()
+            except queue.Empty:
+                return
+            problem = control_error(self._state, control)
+            if problem is None:
+                self._record_event(control)
+            else:
+                logger.info("control %s refused: %s", type(control).__name__, problem)
+                self._refusals.append(f"{type(control).__name__}: {problem}")
+
+    # -- the loop
+
+    def step(self) -> StepResult:
+        """Take queued controls, ask the engine what to do now, and do it."""
+        self._drain_controls()
+        commands = decide(self._state, self._clock())
+        acted = False
+        wake_at: datetime | None = None
+        approvals: list[AwaitApproval] = []
+        for command in commands:
+            if isinstance(command, WakeAt):
+                wake_at = command.at
+            elif isinstance(command, AwaitApproval):
+                approvals.append(command)
+            else:
+                self._execute(command)
+                acted = True
+        return StepResult(acted, wake_at, tuple(approvals), self._state.finished)
+
+    def run(
+        self,
+        *,
+        sleep: Sleeper | None = None,
+        return_on_approval: bool = False,
+        should_stop: Callable[[], bool] = lambda: False,
+        max_steps: int | None = None,
+    ) -> RunResult:
+        """Step until the execution has finished and has nothing left to do, or waits for an approval
+        (with ``return_on_approval``), or ``should_stop()``. ``sleep`` defaults to a real wait that a
+        submitted control interrupts."""
+        sleeper = sleep or self._sleep_until_woken
+        steps = 0
+        while not should_stop():
+            result = self.step()
+            steps += 1
+            if max_steps is not None and steps >= max_steps:
+                break
+            if result.acted:
+                continue
+            if result.finished is not None and self._controls.empty():
+                return RunResult(result.finished, self._status)
+            if result.approvals and return_on_approval and self._controls.empty():
+                return RunResult(None, self._status, result.approvals)
+            delay = MAX_SLEEP_SECONDS
+            if result.wake_at is not None:
+                delay = min(delay, max(0.0, (result.wake_at - self._clock()).total_seconds()))
+            if self._controls.empty():
+                sleeper(delay)
+        return RunResult(self._state.finished, self._status)
+
+    def _sleep_until_woken(self, seconds: float) -> None:
+        self._wake.wait(seconds)
+        self._wake.clear()
+
+    # -- commands
+
+    def _execute(self, command: Command) -> None:
+        handler = _HANDLERS[type(command)]
+        handler(self, command)
+
+    def _start_job(self, command: StartJob) -> None:
+        self._record_event(StartRequested(chunk_id=command.chunk_id, at=self._clock()))
+        try:
+            job = self._gateway.start_recovery(
+                command.server_ids,
+                is_drill=command.is_drill,
+                tags=command.tags,
+                snapshot_ids=dict(command.snapshot_ids) or None,
+            )
+        except DrsError as error:
+            self._record_event(
+                StartFailed(
+                    chunk_id=command.chunk_id,
+                    reason=error.code or type(error).__name__,
+                    definite=error.definite,
+                    retry_after=error.retry_after,
+                    at=self._clock(),
+                )
+            )
+            return
+        except Exception:  # a bug of ours after the call may have gone out: the engine must reconcile
+            logger.exception("StartRecovery for chunk %s ended unexpectedly", command.chunk_id)
+            self._record_event(
+                StartFailed(
+                    chunk_id=command.chunk_id, reason="unexpected error", definite=False, at=self._clock()
+                )
+            )
+            return
+        self._record_event(JobStarted(chunk_id=command.chunk_id, job_id=job.job_id, at=self._clock()))
+
+    def _poll_jobs(self, command: PollJobs) -> None:
+        jobs = self._read("DescribeJobs", lambda: self._gateway.describe_jobs(command.job_ids))
+        if jobs is None:
+            return
+        now = self._clock()
+        found = {job.job_id for job in jobs}
+        missing = tuple(job_id for job_id in command.job_ids if job_id not in found)
+        self._record_event(
+            JobsObserved(jobs=tuple(j.to_engine() for j in jobs), missing_job_ids=missing, at=now)
+        )
+        for event in self._post_launch_events(jobs, now):
+            self._record_event(event)
+        if any(chunk.status is ChunkStatus.QUEUED for chunk in self._state.chunks.values()):
+            self._observe_external_load()
+
+    def _observe_external_load(self) -> None:
+        """Jobs of other tools count against the account's quotas: size them before queued chunks start."""
+        now = self._clock()
+        listed = self._read("DescribeJobs", lambda: self._gateway.jobs_since(now - EXTERNAL_LOAD_WINDOW))
+        if listed is None:
+            return
+        own = set(self._state.jobs)
+        others = [job for job in listed if job.is_active and job.job_id not in own]
+        busy = tuple(sorted({server for job in others for server in job.server_ids}))
+        if others or self._state.external_jobs or self._state.external_busy:
+            self._record_event(ExternalLoad(active_jobs=len(others), busy_server_ids=busy, at=now))
+
+    def _post_launch_events(self, jobs: list[DrsJobView], now: datetime) -> list[Event]:
+        """Post-launch actions of launched servers that expect them, once their runs are all over."""
+        events: list[Event] = []
+        for job in jobs:
+            for view in job.servers:
+                server = self._state.servers.get(view.source_server_id)
+                if server is None or server.post_launch is not PostLaunch.PENDING:
+                    continue
+                if server.status is not ServerStatus.LAUNCHED or view.post_launch is None:
+                    continue
+                runs = view.post_launch.runs
+                failed = [run for run in view.post_launch.failed if not run.optional]
+                if failed:
+                    reason = "; ".join(
+                        f"{run.action_name or run.action_id}: {run.failure_reason}" for run in failed
+                    )
+                    events.append(PostLaunchFailed(server_id=server.server_id, reason=reason, at=now))
+                    continue
+                expected = self._post_launch_actions.get(server.server_id, 0)
+                finished = [run for run in runs if run.status != "IN_PROGRESS"]
+                if runs and not view.post_launch.running and len(finished) >= expected:
+                    events.append(PostLaunchCompleted(server_id=server.server_id, at=now))
+        return events
+
+    def _fetch_job_log(self, command: FetchJobLog) -> None:
+        entries = self._read("DescribeJobLogItems", lambda: self._gateway.job_log(command.job_id))
+        if entries is None:
+            return
+        now = self._clock()
+        items = tuple(entry.to_engine(now) for entry in entries)
+        self._record_event(JobLogObserved(job_id=command.job_id, items=items, at=now))
+
+    def _verify_jobs(self, command: VerifyJobs) -> None:
+        jobs = self._read("DescribeJobs", lambda: self._gateway.describe_jobs(command.job_ids))
+        if jobs is None:
+            return
+        found = {job.job_id for job in jobs}
+        self._record_event(
+            JobsVerified(
+                wave_index=command.wave_index,
+                jobs=tuple(job.to_engine() for job in jobs),
+                missing_job_ids=tuple(j for j in command.job_ids if j not in found),
+                at=self._clock(),
+            )
+        )
+
+    def _reconcile(self, command: Reconcile) -> None:
+        listed = self._read("DescribeJobs", lambda: self._gateway.jobs_since(command.since))
+        if listed is None:
+            return
+        pairs = [(job.job_id, job.tags) for job in listed]
+        for chunk_id in command.chunk_ids:
+            job_id = reconcile_match(chunk_id, self.execution_id, self._state.jobs, pairs)
+            logger.info("reconciled chunk %s: %s", chunk_id, job_id or "no job, nothing launched")
+            self._record_event(Reconciled(chunk_id=chunk_id, job_id=job_id, at=self._clock()))
+
+    def _find_instances(self, command: FindRecoveryInstances) -> None:
+        found = self._read(
+            "DescribeRecoveryInstances",
+            lambda: self._gateway.describe_recovery_instances(source_server_ids=command.server_ids),
+        )
+        if found is None:
+            return
+        self._record_event(
+            RecoveryInstancesObserved(
+                server_ids=command.server_ids,
+                instances=tuple(instance.to_engine() for instance in found),
+                at=self._clock(),
+            )
+        )
+
+    def _terminate(self, command: TerminateInstances) -> None:
+        ids = command.recovery_instance_ids
+        self._record_event(TerminateRequested(instance_ids=ids, at=self._clock()))
+        try:
+            job = self._gateway.terminate_recovery_instances(ids)
+        except DrsError as error:
+            self._record_event(
+                TerminateFailed(
+                    instance_ids=ids,
+                    reason=error.code or type(error).__name__,
+                    definite=error.definite,
+                    at=self._clock(),
+                )
+            )
+            return
+        self._record_event(InstancesTerminated(instance_ids=ids, job_id=job.job_id, at=self._clock()))
+
+    def _record_command(self, command: Record) -> None:
+        self._record_event(command.event)
+
+    def _finish(self, command: Finish) -> None:
+        self._record_event(ExecutionFinished(outcome=command.outcome, at=self._clock()))
+
+    def _read(self, operation: str, call: Callable[[], T]) -> T | None:
+        """A read call; throttling and failures become events the engine paces itself by."""
+        try:
+            return call()
+        except DrsThrottled as error:
+            self._record_event(
+                Throttled(at=self._clock(), retry_after=error.retry_after or 0.0, operation=operation)
+            )
+        except DrsError as error:
+            logger.warning("%s failed: %s", operation, error)
+            self._record_event(
+                PollFailed(at=self._clock(), transient=error.transient, reason=error.code or "")
+            )
+        return None
+
+    # -- journal
+
+    def _record_event(self, event: Event) -> None:
+        """Commit the event to the journal, then apply it; keep the listing's status in step."""
+        journal.append_events(self._db, self.execution_id, [event_to_json(event)])
+        before = self._state
+        self._state = apply(before, event)
+        status = execution_status(self._state)
+        if status is not self._status or isinstance(event, ExecutionFinished):
+            self._status = status
+            finished = self._state.finished
+            journal.set_execution_status(
+                self._db,
+                self.execution_id,
+                status.value,
+                outcome=finished.value if finished else None,
+                finished_at=self._state.finished_at,
+            )
+        for listener in self._listeners:
+            try:
+                listener(before, self._state, event)
+            except Exception:
+                logger.exception("execution listener failed")
+
+
+_HANDLERS: dict[type, Callable[[ExecutionRunner, object], None]] = {
+    StartJob: ExecutionRunner._start_job,  # type: ignore[dict-item]
+    PollJobs: ExecutionRunner._poll_jobs,  # type: ignore[dict-item]
+    FetchJobLog: ExecutionRunner._fetch_job_log,  # type: ignore[dict-item]
+    VerifyJobs: ExecutionRunner._verify_jobs,  # type: ignore[dict-item]
+    Reconcile: ExecutionRunner._reconcile,  # type: ignore[dict-item]
+    FindRecoveryInstances: ExecutionRunner._find_instances,  # type: ignore[dict-item]
+    TerminateInstances: ExecutionRunner._terminate,  # type: ignore[dict-item]
+    Record: ExecutionRunner._record_command,  # type: ignore[dict-item]
+    Finish: ExecutionRunner._finish,  # type: ignore[dict-item]
+}
