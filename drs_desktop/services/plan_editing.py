@@ -1,0 +1,144 @@
+"""The plan editor's use cases, Qt-free: one object a worker thread calls for every plan operation.
+
+Why an object rather than the functions of ``services.plans``: a worker lives on its own thread, and the
+design wants each thread to read through its own SQLite connection (``Database.open_reader``) while every
+write goes through the process's one shared connection. ``PlanLibrary`` holds the ``Database`` and opens
+a read connection per calling thread on first use; ``close()``, called on that same thread, closes it.
+Writes and plan files reuse ``services.plans``. Everything returned is a frozen domain value.
+
+Saving does not refuse a plan with problems: an operator builds a plan over days, and a draft with an
+empty wave must survive a restart. The problems come back with the saved revision, and running a plan
+is what refuses errors (preflight).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from drs_desktop.domain.errors import PlanNotFoundError, StorageError
+from drs_desktop.domain.inventory import Inventory
+from drs_desktop.domain.plan import RecoveryPlan
+from drs_desktop.domain.revisions import PlanRevision, PlanSummary, StoredPlan
+from drs_desktop.domain.validation import Problem, validate_plan
+from drs_desktop.services import plans as plan_service
+from drs_desktop.storage import inventory as inventory_store
+from drs_desktop.storage import plans as plan_store
+from drs_desktop.storage.db import Database, ReadOnlyDatabase
+from drs_desktop.storage.planfile import PlanFormat
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SavedPlan:
+    """A save's outcome: the revision now latest (new, or the unchanged latest one) and the problems."""
+
+    revision: PlanRevision
+    created: bool
+    problems: tuple[Problem, ...] = ()
+
+
+@dataclass(frozen=True)
+class ImportedPlan:
+    """A plan file imported as a revision, with the warnings the file's check gave."""
+
+    revision: PlanRevision
+    created: bool
+    warnings: tuple[Problem, ...] = ()
+
+
+class PlanLibrary:
+    """Plans of one database for the editor: list, open, save, history, diff, import, export, delete."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._local = threading.local()
+
+    # -- reads (through the calling thread's own connection)
+
+    def list_plans(self) -> list[PlanSummary]:
+        return plan_store.list_plans(self._reader())
+
+    def load_plan(self, name: str, revision: int | None = None) -> StoredPlan:
+        return plan_store.load_plan(self._reader(), name, revision)
+
+    def history(self, name: str) -> list[PlanRevision]:
+        return plan_store.list_revisions(self._reader(), name)
+
+    def diff(self, name: str, old: int, new: int | None = None) -> list[str]:
+        """What changed in plan ``name`` from revision ``old`` to ``new`` (latest when None)."""
+        return plan_store.diff_revisions(self._reader(), name, old, new)
+
+    def inventory(self) -> Inventory | None:
+        """The most recent cached inventory, or None when the inventory was never refreshed."""
+        return inventory_store.load_inventory(self._reader())
+
+    # -- writes (through the shared connection)
+
+    def save_plan(self, plan: RecoveryPlan, comment: str = "", *, previous_name: str = "") -> SavedPlan:
+        """Save ``plan`` as the next revision of the plan it was opened as (``previous_name``).
+
+        An empty ``previous_name`` means a new plan, refused when its name is taken: saving over another
+        plan by accident would bury that plan's content under a revision. A plan renamed in the editor
+        keeps its identity and history: the stored plan is renamed (a revision of its own) before the
+        edited content is saved, both in one transaction.
+        """
+        with self._db.transaction():
+            before = self._latest(plan.name)
+            if not previous_name and before is not None:
+                raise StorageError(
+                    f"a plan named {plan.name!r} already exists; open that plan, or name this one differently"
+                )
+            if previous_name and previous_name != plan.name and self._exists(previous_name):
+                plan_store.rename_plan(self._db, previous_name, plan.name, comment=comment)
+                before = None
+            revision = plan_store.save_plan(self._db, plan, comment=comment)
+        problems = tuple(validate_plan(plan, self.inventory()))
+        logger.info("saved plan %r revision %d (%d problems)", plan.name, revision.revision, len(problems))
+        return SavedPlan(revision, revision.revision != before, problems)
+
+    def import_file(self, path: Path, comment: str = "") -> ImportedPlan:
+        """Check a plan file whole (and against the cached inventory), then save it (services.plans)."""
+        result = plan_service.import_plan_file(
+            self._db, path, comment=comment or f"imported from {path.name}"
+        )
+        return ImportedPlan(result.revision, result.created, result.warnings)
+
+    def export_file(
+        self, name: str, path: Path, fmt: PlanFormat | None = None, revision: int | None = None
+    ) -> Path:
+        """Write plan ``name`` to ``path`` atomically, as YAML or JSON (by suffix when ``fmt`` is None)."""
+        chosen: PlanFormat = fmt or ("json" if path.suffix.lower() == ".json" else "yaml")
+        plan_service.export_plan(self._db, name, chosen, revision=revision, output=path)
+        return path
+
+    def delete_plan(self, name: str) -> None:
+        plan_store.delete_plan(self._db, name)
+
+    def close(self) -> None:
+        """Close the calling thread's read connection (a worker calls this on its thread as it stops)."""
+        reader: ReadOnlyDatabase | None = getattr(self._local, "reader", None)
+        if reader is not None:
+            reader.close()
+            self._local.reader = None
+
+    # -- helpers
+
+    def _reader(self) -> ReadOnlyDatabase:
+        reader: ReadOnlyDatabase | None = getattr(self._local, "reader", None)
+        if reader is None:
+            reader = self._db.open_reader()
+            self._local.reader = reader
+        return reader
+
+    def _latest(self, name: str) -> int | None:
+        try:
+            return plan_store.load_plan(self._db, name).revision.revision
+        except PlanNotFoundError:
+            return None
+
+    def _exists(self, name: str) -> bool:
+        return self._latest(name) is not None

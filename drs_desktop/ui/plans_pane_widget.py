@@ -1,0 +1,338 @@
+"""The Plans pane: the saved plans on the left, the plan editor on the right, wired to a PlansWorker.
+
+The pane talks to the worker through signals only (DESIGN §3): each request is a signal connected to a
+worker slot (queued, because the worker lives on its own thread), and each answer arrives as a worker
+signal carrying frozen domain values. So nothing here waits on disk; while a request is out, the
+operator keeps editing. ``connect_worker`` makes every connection in one place.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from PySide6.QtCore import QModelIndex, Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QMessageBox,
+    QPushButton,
+    QSplitter,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from drs_desktop.domain.revisions import PlanRevision, PlanSummary, StoredPlan
+from drs_desktop.domain.validation import Problem, Severity
+from drs_desktop.ui.plan_editor_widget import PlanEditorWidget
+from drs_desktop.ui.plan_history_dialog import PlanHistoryDialog
+from drs_desktop.workers.plans_worker import PlansWorker
+
+logger = logging.getLogger(__name__)
+
+_ERROR_STYLE = "color: #b00020"
+
+
+class PlansPaneWidget(QWidget):
+    """Plan list (new, import, export, history, delete) and the editor of the open plan."""
+
+    plans_requested = Signal()
+    plan_requested = Signal(str, object)  # name, revision (None: latest)
+    save_requested = Signal(object, str, str)  # RecoveryPlan, comment, name it is stored under ("" new)
+    history_requested = Signal(str)
+    diff_requested = Signal(str, int, int)
+    import_requested = Signal(str)  # path
+    export_requested = Signal(str, str, str)  # name, path, "yaml" | "json" | "" (by suffix)
+    delete_requested = Signal(str)
+    inventory_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("plans-pane")
+        #: Asked before unsaved edits are dropped; returns True to go on. Replaceable for embedding.
+        self.confirm_discard: Callable[[str], bool] = self._ask_discard
+        self._history: PlanHistoryDialog | None = None
+        self.editor = PlanEditorWidget()
+        self.editor.save_requested.connect(
+            lambda plan, comment: self._request_save(plan, comment, self.editor.stored_name())
+        )
+        self.plan_list = QTreeWidget()
+        self.plan_list.setObjectName("plan-list")
+        self.plan_list.setHeaderLabels(["Plan", "Rev", "Waves", "Servers", "Updated (UTC)"])
+        self.plan_list.setRootIsDecorated(False)
+        self.plan_list.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.plan_list.currentItemChanged.connect(self._current_plan_changed)
+        self.status = QLabel()
+        self.status.setObjectName("plans-status")
+        self.status.setWordWrap(True)
+        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+
+        self.new_button = QPushButton("New")
+        self.import_button = QPushButton("Import…")
+        self.export_button = QPushButton("Export…")
+        self.history_button = QPushButton("History…")
+        self.delete_button = QPushButton("Delete")
+        self.refresh_button = QPushButton("Refresh")
+        self.new_button.clicked.connect(self.new_plan)
+        self.import_button.clicked.connect(self._choose_import)
+        self.export_button.clicked.connect(self._choose_export)
+        self.history_button.clicked.connect(self.show_history)
+        self.delete_button.clicked.connect(self._confirm_delete)
+        self.refresh_button.clicked.connect(self.refresh)
+
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.addWidget(QLabel("<b>Plans</b>"))
+        left_layout.addWidget(self.plan_list, 1)
+        for row in (
+            (self.new_button, self.import_button, self.export_button),
+            (self.history_button, self.delete_button, self.refresh_button),
+        ):
+            line = QHBoxLayout()
+            for button in row:
+                line.addWidget(button)
+            left_layout.addLayout(line)
+        splitter = QSplitter()
+        splitter.addWidget(left)
+        splitter.addWidget(self.editor)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([260, 1000])
+        layout = QVBoxLayout(self)
+        layout.addWidget(splitter, 1)
+        layout.addWidget(self.status)
+        self._update_buttons()
+
+    # ---------------------------------------------------------------------------------- wiring
+
+    def connect_worker(self, worker: PlansWorker) -> None:
+        """Connect every request to ``worker``'s slots and every answer to this pane."""
+        self.plans_requested.connect(worker.load_plans)
+        self.plan_requested.connect(worker.load_plan)
+        self.save_requested.connect(worker.save_plan)
+        self.history_requested.connect(worker.load_history)
+        self.diff_requested.connect(worker.diff)
+        self.import_requested.connect(worker.import_file)
+        self.export_requested.connect(worker.export_file)
+        self.delete_requested.connect(worker.delete_plan)
+        self.inventory_requested.connect(worker.load_inventory)
+        worker.plans_loaded.connect(self.show_plans)
+        worker.plan_loaded.connect(self.show_plan)
+        worker.plan_saved.connect(self.on_plan_saved)
+        worker.history_loaded.connect(self.on_history_loaded)
+        worker.diff_loaded.connect(self.on_diff_loaded)
+        worker.plan_imported.connect(self.on_plan_imported)
+        worker.plan_exported.connect(self.on_plan_exported)
+        worker.plan_deleted.connect(self.on_plan_deleted)
+        worker.inventory_loaded.connect(self.editor.set_inventory)
+        worker.failed.connect(self.on_failed)
+
+    # -------------------------------------------------------------------------------- requests
+
+    def refresh(self) -> None:
+        self.plans_requested.emit()
+        self.inventory_requested.emit()
+
+    def open_plan(self, name: str, revision: int | None = None) -> bool:
+        if self.editor.is_dirty() and not self.confirm_discard(self._open_name()):
+            self._select_in_list(self.editor.stored_name())
+            return False
+        self._say(f"Opening {name!r}…")
+        self.plan_requested.emit(name, revision)
+        return True
+
+    def new_plan(self) -> None:
+        if self.editor.is_dirty() and not self.confirm_discard(self._open_name()):
+            return
+        taken = {item.text(0).casefold() for item in self._items()}
+        name, number = "New plan", 2
+        while name.casefold() in taken:
+            name, number = f"New plan {number}", number + 1
+        self.editor.new_plan(name)
+        self._select_in_list("")
+        self._say(f"New plan {name!r}: add waves, then save (Ctrl+S).")
+        self._update_buttons()
+
+    def import_file(self, path: str | Path) -> None:
+        self._say(f"Importing {path}…")
+        self.import_requested.emit(str(path))
+
+    def export_plan(self, path: str | Path, fmt: str = "") -> bool:
+        name = self.editor.stored_name()
+        if not name:
+            self._say("Save the plan before exporting it.", error=True)
+            return False
+        note = " (unsaved changes are not included)" if self.editor.is_dirty() else ""
+        self._say(f"Exporting {name!r}{note}…")
+        self.export_requested.emit(name, str(path), fmt)
+        return True
+
+    def show_history(self) -> PlanHistoryDialog | None:
+        name = self.editor.stored_name()
+        if not name:
+            self._say("This plan has no saved revisions yet.", error=True)
+            return None
+        if self._history is None:
+            self._history = PlanHistoryDialog(self)
+            self._history.diff_requested.connect(self.diff_requested)
+            self._history.revision_open_requested.connect(lambda plan, rev: self.open_plan(plan, rev))
+        self._history.set_revisions(name, [])
+        self._history.show()
+        self.history_requested.emit(name)
+        return self._history
+
+    def delete_plan(self, name: str) -> None:
+        self._say(f"Deleting {name!r}…")
+        self.delete_requested.emit(name)
+
+    # ---------------------------------------------------------------------------- worker answers
+
+    def show_plans(self, summaries: Sequence[PlanSummary]) -> None:
+        self.plan_list.blockSignals(True)
+        self.plan_list.clear()
+        for summary in summaries:
+            item = QTreeWidgetItem(
+                [
+                    summary.name,
+                    str(summary.latest_revision),
+                    str(summary.wave_count),
+                    str(summary.server_count),
+                    f"{summary.updated_at:%Y-%m-%d %H:%M}",
+                ]
+            )
+            item.setData(0, Qt.ItemDataRole.UserRole, summary.name)
+            self.plan_list.addTopLevelItem(item)
+        self.plan_list.blockSignals(False)
+        self._select_in_list(self.editor.stored_name())
+        self._update_buttons()
+
+    def show_plan(self, stored: StoredPlan) -> None:
+        self.editor.load_plan(stored.plan, stored.revision)
+        self._select_in_list(stored.revision.name)
+        self._say(f"Opened {stored.revision.name!r} revision {stored.revision.revision}.")
+        self._update_buttons()
+
+    def on_plan_saved(self, revision: PlanRevision, problems: Sequence[Problem]) -> None:
+        self.editor.mark_saved(revision)
+        errors = sum(1 for p in problems if p.severity is Severity.ERROR)
+        tail = f", with {errors} error{'s' * (errors != 1)} to fix before it can run" if errors else ""
+        self._say(f"Saved {revision.name!r} as revision {revision.revision}{tail}.")
+        self.plans_requested.emit()
+
+    def on_history_loaded(self, name: str, revisions: Sequence[PlanRevision]) -> None:
+        if self._history is not None and self._history.plan_name() == name:
+            self._history.set_revisions(name, revisions)
+
+    def on_diff_loaded(self, name: str, old: int, new: int, lines: Sequence[str]) -> None:
+        if self._history is not None:
+            self._history.show_diff(name, old, new, lines)
+
+    def on_plan_imported(self, revision: PlanRevision, warnings: Sequence[Problem]) -> None:
+        note = f" ({len(warnings)} warning{'s' * (len(warnings) != 1)})" if warnings else ""
+        self._say(f"Imported {revision.name!r} as revision {revision.revision}{note}.")
+        self.plans_requested.emit()
+        if not self.editor.is_dirty() or self.confirm_discard(self._open_name()):
+            self.plan_requested.emit(revision.name, None)
+
+    def on_plan_exported(self, name: str, path: str) -> None:
+        self._say(f"Exported {name!r} to {path}.")
+
+    def on_plan_deleted(self, name: str) -> None:
+        if self.editor.stored_name().casefold() == name.casefold():
+            self.editor.load_plan(None)
+        self._say(f"Deleted {name!r}; its revisions are kept for executions that ran it.")
+        self.plans_requested.emit()
+        self._update_buttons()
+
+    def on_failed(self, operation: str, message: str) -> None:
+        what = operation.replace("_", " ")
+        self._say(f"Could not {what}: {message}", error=True)
+
+    def status_text(self) -> str:
+        return self.status.text()
+
+    # ---------------------------------------------------------------------------------- helpers
+
+    def _request_save(self, plan: object, comment: str, stored_name: str) -> None:
+        self._say("Saving…")
+        self.save_requested.emit(plan, comment, stored_name)
+
+    def _current_plan_changed(self, current: QTreeWidgetItem | None, _previous: object) -> None:
+        if current is None:
+            return
+        name = str(current.data(0, Qt.ItemDataRole.UserRole))
+        if name.casefold() != self.editor.stored_name().casefold():
+            self.open_plan(name)
+
+    def _select_in_list(self, name: str) -> None:
+        self.plan_list.blockSignals(True)
+        self.plan_list.clearSelection()
+        self.plan_list.setCurrentIndex(QModelIndex())
+        for item in self._items():
+            if name and item.text(0).casefold() == name.casefold():
+                self.plan_list.setCurrentItem(item)
+        self.plan_list.blockSignals(False)
+
+    def _items(self) -> list[QTreeWidgetItem]:
+        items = (self.plan_list.topLevelItem(row) for row in range(self.plan_list.topLevelItemCount()))
+        return [item for item in items if item is not None]
+
+    def _open_name(self) -> str:
+        plan = self.editor.plan()
+        return plan.name if plan is not None else ""
+
+    def _say(self, text: str, *, error: bool = False) -> None:
+        self.status.setStyleSheet(_ERROR_STYLE if error else "")
+        self.status.setText(text)
+
+    def _update_buttons(self) -> None:
+        stored = bool(self.editor.stored_name())
+        self.export_button.setEnabled(stored)
+        self.history_button.setEnabled(stored)
+        self.delete_button.setEnabled(stored)
+
+    def _ask_discard(self, name: str) -> bool:
+        answer = QMessageBox.question(
+            self,
+            "Unsaved changes",
+            f"Plan {name!r} has unsaved changes. Discard them?",
+            QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel,
+        )
+        return answer == QMessageBox.StandardButton.Discard
+
+    def _confirm_delete(self) -> None:
+        name = self.editor.stored_name()
+        if not name:
+            return
+        answer = QMessageBox.question(
+            self,
+            "Delete plan",
+            f"Delete plan {name!r}? Its revisions stay for the executions that ran them.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No,
+        )
+        if answer == QMessageBox.StandardButton.Yes:
+            self.delete_plan(name)
+
+    def _choose_import(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Import plan", "", "Plan files (*.yaml *.yml *.json);;All files (*)"
+        )
+        if path:
+            self.import_file(path)
+
+    def _choose_export(self) -> None:
+        name = self.editor.stored_name()
+        if not name:
+            return
+        path, chosen = QFileDialog.getSaveFileName(
+            self, "Export plan", f"{name}.yaml", "YAML (*.yaml *.yml);;JSON (*.json)"
+        )
+        if path:
+            self.export_plan(path, "json" if chosen.startswith("JSON") else "yaml")
