@@ -281,10 +281,8 @@ class Harness:
         for _ in range(max_steps):
             if until is not None and until(self):
                 return
-            if self.state.finished is not None and until is None:
-                commands = self.decide()
-                if not any(is_action(c) for c in commands):
-                    return
+            if self.state.finished is not None and until is None and not self.decide():
+                return  # finished, and no cleanup left (not even one waiting for a backoff)
             commands = self.step()
             if any(is_action(c) for c in commands):
                 continue

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from drs_desktop.domain.chunking import Limits
-from drs_desktop.domain.engine_commands import Finish, TerminateInstances
+from drs_desktop.domain.engine_commands import Finish, TerminateInstances, WakeAt
 from drs_desktop.domain.evidence import cleanup_proof
 from drs_desktop.domain.execution import control_error
 from drs_desktop.domain.execution_events import (
@@ -12,6 +12,7 @@ from drs_desktop.domain.execution_events import (
     InstanceView,
     LaunchStatus,
     Outcome,
+    PollFailed,
     RecoveryInstancesObserved,
     RetryFailed,
     TerminateFailed,
@@ -157,3 +158,15 @@ def test_more_than_200_instances_take_several_calls() -> None:
     assert [len(c.recovery_instance_ids) for c in commands] == [200, 50]
     assert set(sum((c.recovery_instance_ids for c in commands), ())) == set(drill_instances_running(h.state))
     assert len(set(drill_instances_running(h.state))) == len(sids(1, 250))
+
+
+def test_cleanup_after_the_finish_waits_out_a_backoff() -> None:
+    h = Harness(chain(1))
+    h.on_poll = lambda harness: harness.launch_everything()
+    h.run()
+    h.record(PollFailed(at=h.now, transient=True, reason="503"))
+    h.record(CleanupRequested(at=h.now, by="op"))
+    until = h.state.poll.not_before
+    assert until is not None and h.decide() == (WakeAt(at=until),)
+    h.now = until
+    assert [type(c) for c in h.decide()] == [TerminateInstances]

@@ -208,8 +208,13 @@ def check_world(h: Harness) -> None:
 
 
 def debug(h: Harness) -> str:
+    """What a failing cleanup check needs to be understood."""
     lines = [str(h.state.instances), str(h.state.chunks), str(h.state.jobs)]
-    lines += [line for line in h.journal if "Terminat" in line or "Cancel" in line or "Finished" in line or "Restart" in line]
+    lines += [
+        line
+        for line in h.journal
+        if "Terminat" in line or "Cancel" in line or "Finished" in line or "Restart" in line
+    ]
     return "\n".join(lines)
 
 
