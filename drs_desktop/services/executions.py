@@ -104,6 +104,33 @@ def prepare_execution(
     return PreparedExecution(stored, inventory, wave_servers, choice, post_launch)
 
 
+def spec_from_prepared(
+    prepared: PreparedExecution, request: RunRequest, *, execution_id: str, started_at: datetime
+) -> ExecutionSpec:
+    """The engine's spec for this request; preflight lists the calls of exactly this spec."""
+    settings: dict[str, Any] = {"limits": request.limits}
+    if request.poll_interval_seconds is not None:
+        settings["polling"] = PollSettings(fixed_interval=timedelta(seconds=request.poll_interval_seconds))
+    if request.wave_timeout_minutes is not None:
+        settings["wave_timeout"] = timedelta(minutes=request.wave_timeout_minutes)
+    if prepared.recovery_point is not None:
+        settings["point_in_time"] = prepared.recovery_point.point_in_time
+        settings["snapshot_ids"] = prepared.recovery_point.snapshot_ids
+    return spec_from_plan(
+        prepared.stored.plan,
+        prepared.wave_servers,
+        execution_id=execution_id,
+        mode=request.mode,
+        started_at=started_at,
+        post_launch=prepared.post_launch_actions,
+        **settings,
+    )
+
+
+#: The only parts of a run's target that are stored (and so reach reports): never credentials.
+TARGET_KEYS = ("endpoint_url", "profile", "region")
+
+
 def create_execution(
     db: Database,
     gateway: DrsGateway,
@@ -119,23 +146,7 @@ def create_execution(
     execution_id = str(uuid.uuid4())
     started_at = clock()
     identity = gateway.caller_identity()
-    settings: dict[str, Any] = {"limits": request.limits}
-    if request.poll_interval_seconds is not None:
-        settings["polling"] = PollSettings(fixed_interval=timedelta(seconds=request.poll_interval_seconds))
-    if request.wave_timeout_minutes is not None:
-        settings["wave_timeout"] = timedelta(minutes=request.wave_timeout_minutes)
-    if prepared.recovery_point is not None:
-        settings["point_in_time"] = prepared.recovery_point.point_in_time
-        settings["snapshot_ids"] = prepared.recovery_point.snapshot_ids
-    spec: ExecutionSpec = spec_from_plan(
-        prepared.stored.plan,
-        prepared.wave_servers,
-        execution_id=execution_id,
-        mode=request.mode,
-        started_at=started_at,
-        post_launch=prepared.post_launch_actions,
-        **settings,
-    )
+    spec = spec_from_prepared(prepared, request, execution_id=execution_id, started_at=started_at)
     revision = prepared.stored.revision
     record = journal.create_execution(
         db,
@@ -149,7 +160,7 @@ def create_execution(
             status="RUNNING",
             started_at=started_at,
             options={
-                "target": dict(request.target),
+                "target": {key: request.target.get(key) for key in TARGET_KEYS},
                 "point_in_time": request.point_in_time.isoformat() if request.point_in_time else None,
                 "poll_interval_seconds": request.poll_interval_seconds,
                 "post_launch_actions": prepared.post_launch_actions,

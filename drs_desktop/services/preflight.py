@@ -1,0 +1,234 @@
+"""Preflight of a prepared run: gather what the checks need from DRS and the database, check, list the
+calls, and render the report for the CLI (text or JSON) and the GUI.
+
+``preflight`` launches nothing: it reads the account's recent jobs, each server's launch configuration
+and this desktop's unfinished executions, then runs the pure ``domain.preflight`` checks and lists the
+calls from the same ``ExecutionSpec`` ``create_execution`` would build (``spec_from_prepared``).
+"""
+
+from __future__ import annotations
+
+import logging
+import textwrap
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from drs_desktop.aws.drs import DrsGateway
+from drs_desktop.domain.drs_errors import DrsAccessDenied, DrsNotFound
+from drs_desktop.domain.drs_views import LaunchConfigView
+from drs_desktop.domain.engine_commands import TAG_EXECUTION
+from drs_desktop.domain.execution_state import spec_from_json, spec_problems
+from drs_desktop.domain.inventory import Inventory
+from drs_desktop.domain.preflight import (
+    DRY_RUN_EXECUTION_ID,
+    CallKind,
+    Check,
+    CheckStatus,
+    OtherExecution,
+    PlannedCall,
+    PreflightReport,
+    planned_calls,
+    run_checks,
+)
+from drs_desktop.services.executions import PreparedExecution, RunRequest, spec_from_prepared
+from drs_desktop.services.runner import EXTERNAL_LOAD_WINDOW
+from drs_desktop.storage import executions as journal
+from drs_desktop.storage.db import Database
+
+logger = logging.getLogger(__name__)
+
+#: The check that explains an empty call list.
+RUN = "run"
+#: Server IDs per line when a call is printed.
+_WIDTH = 108
+
+
+def preflight(
+    db: Database,
+    gateway: DrsGateway,
+    prepared: PreparedExecution,
+    request: RunRequest,
+    *,
+    now: datetime,
+    execution_id: str = DRY_RUN_EXECUTION_ID,
+) -> PreflightReport:
+    """Every check of ``prepared`` against the account as it is ``now``, and the calls the run would make.
+
+    Reads DRS (DescribeJobs of the last two days, GetLaunchConfiguration per known server) and this
+    desktop's unfinished executions; launches nothing. ``DrsError``s other than a missing launch
+    configuration (or no permission to read one) propagate: without the account's jobs the checks
+    would say less than they seem to.
+    """
+    plan = prepared.stored.plan
+    inventory = prepared.inventory
+    jobs = gateway.jobs_since(now - EXTERNAL_LOAD_WINDOW)
+    active = [(job.job_id, job.server_ids, job.is_active) for job in jobs if job.is_active]
+    known = inventory.by_id()
+    configs: dict[str, LaunchConfigView | None] = {}
+    for server_id in prepared.server_ids:
+        if server_id in known:
+            try:
+                configs[server_id] = gateway.launch_configuration(server_id)
+            except DrsNotFound:
+                configs[server_id] = None
+            except DrsAccessDenied as error:  # left out: the check reports it "not checked"
+                logger.warning("GetLaunchConfiguration of %s not allowed: %s", server_id, error)
+    checks = run_checks(
+        plan,
+        prepared.wave_servers,
+        inventory,
+        mode=request.mode,
+        active_jobs=active,
+        launch_configs=configs,
+        limits=request.limits,
+        rpo_minutes=plan.rpo_minutes,
+        now=now,
+        snapshot_choice=prepared.recovery_point,
+        other_executions=unfinished_elsewhere(db, inventory, gateway.target.region),
+    )
+    spec = spec_from_prepared(prepared, request, execution_id=execution_id, started_at=now)
+    problems = spec_problems(spec)
+    calls: tuple[PlannedCall, ...] = ()
+    if problems:
+        checks.append(Check(RUN, CheckStatus.FAIL, "the calls cannot be listed: " + "; ".join(problems)))
+    else:
+        calls = planned_calls(spec)
+    report = PreflightReport(tuple(checks), calls, plan_name=plan.name, mode=request.mode, checked_at=now)
+    logger.info(
+        "preflight of %r (%s): %d failure(s), %d warning(s), %d StartRecovery call(s)",
+        plan.name,
+        request.mode.value,
+        len(report.failures),
+        len(report.warnings),
+        len(report.start_calls),
+    )
+    return report
+
+
+def unfinished_elsewhere(db: Database, inventory: Inventory, region: str) -> list[OtherExecution]:
+    """This desktop's unfinished executions against the same account and region (as far as recorded)."""
+    others: list[OtherExecution] = []
+    for record in journal.unfinished_executions(db):
+        account = record.identity.get("account", "")
+        target = record.options.get("target") or {}
+        other_region = target.get("region") if isinstance(target, Mapping) else None
+        if account and inventory.account_id and account != inventory.account_id:
+            continue
+        if other_region and region and other_region != region:
+            continue
+        try:
+            spec = spec_from_json(record.spec)
+        except (KeyError, TypeError, ValueError) as exc:
+            logger.warning("execution %s: unreadable spec (%s); not compared", record.execution_id, exc)
+            continue
+        servers = tuple(s for wave in spec.waves for s in wave.server_ids)
+        others.append(
+            OtherExecution(record.execution_id, record.plan_name, record.mode, record.started_at, servers)
+        )
+    return others
+
+
+# -- rendering
+
+
+def format_report(report: PreflightReport) -> list[str]:
+    """Lines for the CLI: a header, one line per check, the verdict, then the planned calls."""
+    mode = report.mode.value if report.mode is not None else "?"
+    when = f" at {report.checked_at.isoformat()}" if report.checked_at is not None else ""
+    lines = [f"Preflight of plan {report.plan_name!r} ({mode}){when}"]
+    width = max((len(c.name) for c in report.checks), default=0)
+    for check in report.checks:
+        where = f"[{check.wave}] " if check.wave and check.server_id else ""
+        lines.append(f"  {check.status.value:<4}  {check.name:<{width}}  {where}{check.message}")
+    failures, warnings = len(report.failures), len(report.warnings)
+    if report.ok:
+        lines.append(f"Result: ready to run ({warnings} warning(s))")
+    else:
+        lines.append(f"Result: NOT READY: {failures} failure(s), {warnings} warning(s)")
+    if not report.planned_calls:
+        return lines
+    lines.append(f"Planned calls ({len(report.start_calls)} StartRecovery):")
+    if any(c.tags.get(TAG_EXECUTION) == DRY_RUN_EXECUTION_ID for c in report.start_calls):
+        lines.append(
+            f"  ({DRY_RUN_EXECUTION_ID} in the tags is the execution ID, assigned when the run starts)"
+        )
+    number = 0
+    for call in report.planned_calls:
+        if call.kind is CallKind.WAVE:
+            lines.append(f"  {call.description}")
+        elif call.kind is CallKind.START_RECOVERY:
+            number += 1
+            lines.append(f"    {number}. {call.description}")
+            lines.extend(_wrapped("servers: ", call.server_ids))
+            lines.extend(_wrapped("tags: ", [f"{k}={v}" for k, v in call.tags.items()]))
+            if call.snapshot_ids:
+                lines.extend(_wrapped("snapshots: ", [f"{s}={p}" for s, p in call.snapshot_ids.items()]))
+        else:
+            indent = "    " if call.wave is not None else "  "
+            lines.extend(
+                textwrap.wrap(
+                    call.description, _WIDTH, initial_indent=indent, subsequent_indent=indent + "  "
+                )
+            )
+    return lines
+
+
+def _wrapped(label: str, items: Any) -> list[str]:
+    indent = " " * 7
+    return textwrap.wrap(
+        ", ".join(items),
+        width=_WIDTH,
+        initial_indent=indent + label,
+        subsequent_indent=indent + " " * len(label),
+        break_on_hyphens=False,
+    )
+
+
+def report_to_json(report: PreflightReport) -> dict[str, Any]:
+    """``--json``: the whole report as plain JSON data (a StartRecovery's exact parameters included)."""
+    return {
+        "plan": report.plan_name,
+        "mode": report.mode.value if report.mode is not None else None,
+        "checked_at": report.checked_at.isoformat() if report.checked_at is not None else None,
+        "ok": report.ok,
+        "failures": len(report.failures),
+        "warnings": len(report.warnings),
+        "checks": [
+            {
+                "name": c.name,
+                "status": c.status.value,
+                "message": c.message,
+                "server_id": c.server_id,
+                "wave": c.wave,
+            }
+            for c in report.checks
+        ],
+        "planned_calls": [_call_to_json(c) for c in report.planned_calls],
+    }
+
+
+def _call_to_json(call: PlannedCall) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "kind": call.kind.value,
+        "api_call": call.is_api_call,
+        "description": call.description,
+        "wave": call.wave,
+        "wave_index": call.wave_index,
+    }
+    if call.kind is CallKind.START_RECOVERY:
+        data.update(
+            chunk_id=call.chunk_id,
+            server_ids=list(call.server_ids),
+            is_drill=call.is_drill,
+            tags=dict(call.tags),
+            snapshot_ids=dict(call.snapshot_ids),
+            request=call.request(),
+        )
+    elif call.kind is CallKind.WAVE:
+        data["depends_on"] = list(call.depends_on)
+    elif call.kind is CallKind.APPROVAL:
+        data["message"] = call.message
+    elif call.kind is CallKind.WAIT:
+        data["minutes"] = call.minutes
+    return data
