@@ -1,0 +1,354 @@
+"""The HTML form of an evidence report: one self-contained, printable page.
+
+An auditor may open it years later, offline, or print it: so the CSS is inline, there is no script, no
+font, image or link to anything outside the file, and tables repeat their headers across printed
+pages. Every value goes through ``html.escape``: plan names, comments and DRS error texts are text, not
+markup. The page is made from the report document (``services.report_document``), so it says exactly
+what the JSON and CSV forms say.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+__all__ = ["html_from_document"]
+
+_CSS = """
+:root { color-scheme: light; }
+body { font: 13px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-serif; color: #1b1f24;
+       margin: 24px; }
+h1 { font-size: 20px; margin: 0 0 4px; }
+h2 { font-size: 16px; margin: 28px 0 8px; border-bottom: 1px solid #d0d7de; padding-bottom: 4px; }
+.sub { color: #57606a; margin: 0 0 16px; }
+.summary { border: 2px solid #57606a; border-radius: 6px; padding: 12px 16px; display: grid;
+           grid-template-columns: max-content 1fr; gap: 4px 16px; break-inside: avoid; }
+.summary.SUCCEEDED { border-color: #1a7f37; } .summary.FAILED { border-color: #cf222e; }
+.summary.CANCELLED { border-color: #9a6700; }
+.summary dt { font-weight: 600; color: #57606a; } .summary dd { margin: 0; }
+.badge { display: inline-block; padding: 1px 8px; border-radius: 10px; font-weight: 600; color: #fff;
+         background: #57606a; }
+.badge.SUCCEEDED, .badge.met, .badge.LAUNCHED, .badge.COMPLETED, .badge.granted { background: #1a7f37; }
+.badge.FAILED, .badge.missed, .badge.rejected { background: #cf222e; }
+.badge.CANCELLED, .badge.SKIPPED { background: #9a6700; }
+table { border-collapse: collapse; width: 100%; margin: 4px 0 8px; }
+th, td { border: 1px solid #d0d7de; padding: 3px 6px; text-align: left; vertical-align: top; }
+th { background: #f6f8fa; font-weight: 600; }
+thead { display: table-header-group; }
+tr { break-inside: avoid; }
+td.num { text-align: right; }
+.mono, code, pre { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 12px; }
+.small { font-size: 11px; color: #57606a; }
+.fail { color: #cf222e; }
+.none { color: #8c959f; }
+pre { background: #f6f8fa; border: 1px solid #d0d7de; padding: 8px; white-space: pre-wrap;
+      word-break: break-word; }
+footer { margin-top: 32px; color: #57606a; font-size: 11px; border-top: 1px solid #d0d7de;
+         padding-top: 8px; }
+@page { size: A4 landscape; margin: 12mm; }
+@media print { body { margin: 0; } h2 { break-after: avoid; } .summary { border-width: 1px; } }
+"""
+
+
+def _e(value: object) -> str:
+    """Escaped text; None as an em dash."""
+    if value is None or value == "":
+        return '<span class="none">—</span>'
+    return html.escape(str(value), quote=True)
+
+
+def _when(value: str | None) -> str:
+    """An ISO time, readable: "2026-01-05 08:00:00Z" (to the second: the JSON and CSV keep the rest)."""
+    if not value:
+        return _e(None)
+    day, _, clock = value.partition("T")
+    return _e(f"{day} {clock.split('.')[0].rstrip('Z')}Z")
+
+
+def _span(start: str | None, end: str | None) -> str:
+    """ "2026-01-05 08:00:09Z → 08:13:46Z": the end's date only when it differs."""
+    if start and end and start[:10] == end[:10]:
+        return f"{_when(start)} → {_when(end)[11:]}"
+    return f"{_when(start)} → {_when(end)}"
+
+
+def _duration(value: float | None) -> str:
+    if value is None:
+        return _e(None)
+    total = round(float(value))
+    sign, total = ("-" if total < 0 else ""), abs(total)
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{sign}{hours}h {minutes:02d}m {secs:02d}s"
+    return f"{sign}{minutes}m {secs:02d}s" if minutes else f"{sign}{secs}s"
+
+
+def _badge(text: object, css: str | None = None) -> str:
+    if text is None:
+        return _e(None)
+    kind = html.escape(str(css if css is not None else text), quote=True)
+    return f'<span class="badge {kind}">{_e(text)}</span>'
+
+
+def _table(headers: Sequence[str], rows: Iterable[Sequence[str]], empty: str) -> str:
+    """Rows are already-escaped HTML cells."""
+    body = "".join("<tr>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>\n" for row in rows)
+    if not body:
+        return f'<p class="none">{html.escape(empty)}</p>'
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>\n{body}</tbody></table>"
+
+
+def _stage(stage: dict[str, Any]) -> str:
+    if stage["started_at"] is None and stage["ended_at"] is None:
+        return _e(None)
+    css = ' class="fail"' if stage["failed"] else ""
+    label = " failed" if stage["failed"] else ""
+    times = _span(stage["started_at"], stage["ended_at"])
+    return f'<span{css}>{_duration(stage["seconds"])}{label}</span><br><span class="small">{times}</span>'
+
+
+def _rto_text(rto: dict[str, Any], hostnames: dict[str, str]) -> str:
+    achieved = rto["achieved_seconds"]
+    target = rto["target_seconds"]
+    shown = _duration(achieved) if achieved is not None else "not achieved (a critical server is not ready)"
+    parts = [f"{_e(shown) if achieved is None else shown} against a target of "]
+    parts.append(_duration(target) if target is not None else "none set")
+    if rto["met"] is not None:
+        parts.append(" " + (_badge("met") if rto["met"] else _badge("missed")))
+    server = rto["last_critical_server"]
+    if server:
+        parts.append(
+            f'<br><span class="small">{_span(rto["measured_from"], rto["measured_to"])}, set by the last '
+            f"critical server ready: {_e(server)} {html.escape(hostnames.get(server, ''))}</span>"
+        )
+    return "".join(parts)
+
+
+def _summary(doc: dict[str, Any]) -> str:
+    ex, plan, ident, target = doc["execution"], doc["plan"], doc["identity"], doc["target"]
+    point = doc["recovery_point"]
+    counts = doc["summary"]
+    outcome = ex["outcome"] or ex["status"]
+    where = " · ".join(
+        f"{label} {_e(target[key])}"
+        for label, key in (("region", "region"), ("profile", "profile"), ("endpoint", "endpoint_url"))
+        if target[key]
+    )
+    items = [
+        ("Outcome", _badge(outcome)),
+        ("Mode", _e(ex["mode"])),
+        ("RTO", _rto_text(doc["rto"], {s["server_id"]: s["hostname"] or "" for s in doc["servers"]})),
+        ("Run by", f'<span class="mono">{_e(ident["arn"])}</span>'),
+        ("Account", f'<span class="mono">{_e(ident["account"])}</span>' + (f" · {where}" if where else "")),
+        ("Started", _when(ex["started_at"])),
+        ("Finished", _when(ex["finished_at"]) + f" ({_duration(ex['duration_seconds'])})"),
+        ("Plan", f"{_e(plan['name'])} revision {_e(plan['revision'])}"),
+        ("Recovery point", _e(point["point_in_time"] or "latest snapshot")),
+        (
+            "Servers",
+            f"{counts['servers']} in {counts['waves']} waves: {counts['launched']} launched, "
+            f"{counts['failed']} failed, {counts['skipped']} skipped, {counts['cancelled']} cancelled; "
+            f"retries: {counts['retries']}",
+        ),
+    ]
+    body = "".join(f"<dt>{html.escape(k)}</dt><dd>{v}</dd>\n" for k, v in items)
+    return f'<dl class="summary {html.escape(str(outcome), quote=True)}">\n{body}</dl>'
+
+
+def _waves(doc: dict[str, Any]) -> str:
+    rows = [
+        (
+            str(w["index"] + 1),
+            _e(w["name"]),
+            _badge(w["phase"]),
+            _e(", ".join(w["depends_on"]) or None),
+            str(len(w["server_ids"])),
+            _when(w["started_at"]),
+            _when(w["launch_started_at"]),
+            _when(w["launch_completed_at"]),
+            _when(w["completed_at"] or w["skipped_at"]),
+            "<br>".join(_e(text) for text in w["warnings"]) or _e(None),
+        )
+        for w in doc["waves"]
+    ]
+    headers = ("#", "Wave", "Phase", "Depends on", "Servers", "Started", "Launch started", "Launched",
+               "Completed / skipped", "Warnings")  # fmt: skip
+    return _table(headers, rows, "No waves.")
+
+
+def _servers(doc: dict[str, Any]) -> str:
+    rows = []
+    for server in doc["servers"]:
+        for attempt in server["attempts"]:
+            stages = attempt["stages"]
+            end = attempt["launched_at"] or attempt["failed_at"]
+            reason = (
+                f'<br><span class="small fail">{_e(attempt["reason"])}</span>' if attempt["reason"] else ""
+            )
+            rows.append(
+                (
+                    _e(server["wave"]),
+                    f'<span class="mono">{_e(server["server_id"])}</span><br>{_e(server["hostname"])}',
+                    _e(server["impact"]),
+                    f"{attempt['attempt']} of {len(server['attempts'])}",
+                    f'<span class="mono">{_e(attempt["job_id"])}</span>',
+                    _when(attempt["queued_at"]),
+                    _when(attempt["job_started_at"]),
+                    _stage(stages["snapshot"]),
+                    _stage(stages["conversion"]),
+                    _stage(stages["launch"]),
+                    _when(end),
+                    _badge(attempt["status"]) + reason,
+                    f'<span class="mono">{_e(attempt["recovery_instance_id"])}<br>'
+                    f"{_e(attempt['ec2_instance_id'])}</span>",
+                    _when(attempt["terminated_at"]),
+                )
+            )
+    headers = ("Wave", "Server", "Impact", "Try", "Job", "Queued", "Job started", "Snapshot", "Conversion",
+               "Launch", "Launched / failed", "Outcome", "Recovery instance / EC2", "Terminated")  # fmt: skip
+    return _table(headers, rows, "No servers.")
+
+
+def _approvals(doc: dict[str, Any]) -> str:
+    rows = [
+        (
+            _e(a["wave"]),
+            _e(f"{a['phase'].lower()} step {a['step']}"),
+            _e(a["message"]),
+            _when(a["requested_at"]),
+            _when(a["decided_at"]),
+            _e(a["by"]),
+            _badge(a["decision"]),
+            _e(a["comment"]),
+        )
+        for a in doc["approvals"]
+    ]
+    headers = ("Wave", "Step", "Question", "Requested", "Decided", "By", "Decision", "Comment")
+    return _table(headers, rows, "No approval was asked for.")
+
+
+def _actions(doc: dict[str, Any]) -> str:
+    rows = [(_when(a["at"]), _e(a["action"]), _e(a["by"]), _e(a["detail"])) for a in doc["operator_actions"]]
+    return _table(("When", "Action", "By", "Detail"), rows, "No operator action.")
+
+
+def _retries_and_skips(doc: dict[str, Any]) -> str:
+    rows = [
+        (_when(r["at"]), "retry", _e(r["wave"]), _e(r["by"]), _e(", ".join(r["server_ids"])))
+        for r in doc["retries"]
+    ]
+    rows += [(_when(s["at"]), "skip", _e(s["wave"]), _e(s["by"]), _e(s["reason"])) for s in doc["skips"]]
+    rows.sort(key=lambda row: row[0])
+    return _table(("When", "What", "Wave", "By", "Servers / reason"), rows, "No retry and no skip.")
+
+
+def _jobs(doc: dict[str, Any]) -> str:
+    rows = [
+        (
+            f'<span class="mono">{_e(j["job_id"])}</span>',
+            _e(j["kind"] + (" (drill)" if j["drill"] and j["kind"] == "LAUNCH" else "")),
+            _e(j["wave"]),
+            _e(j["chunk_id"]) + (" retry" if j["retry"] else ""),
+            _e(", ".join(j["server_ids"])),
+            _e(j["status"]),
+            _when(j["started_at"]),
+            _when(j["completed_at"]),
+        )
+        for j in doc["jobs"]
+    ]
+    headers = ("Job", "Kind", "Wave", "Chunk", "Servers", "Status", "Started", "Completed")
+    return _table(headers, rows, "No DRS job was started.")
+
+
+def _cleanup(doc: dict[str, Any]) -> str:
+    cleanup = doc["cleanup"]
+    if not cleanup["applies"]:
+        return f"<p>{_e(cleanup['note'])}</p>"
+    requested = "; ".join(f"{_when(r['at'])} by {_e(r['by'])} ({_e(r['how'])})" for r in cleanup["requested"])
+    if cleanup["still_running"]:
+        state = _badge(f"{len(cleanup['still_running'])} drill instance(s) still running", "FAILED")
+    else:
+        state = _badge("no drill instance left running", "met")
+    jobs = ", ".join(f'<span class="mono">{_e(j)}</span>' for j in cleanup["terminate_job_ids"]) or _e(None)
+    rows = [
+        (
+            f'<span class="mono">{_e(i["recovery_instance_id"])}</span>',
+            f'<span class="mono">{_e(i["ec2_instance_id"])}</span>',
+            f'<span class="mono">{_e(i["server_id"])}</span>',
+            f'<span class="mono">{_e(i["launched_by_job"])}</span>',
+            _when(i["terminate_requested_at"]),
+            _when(i["terminated_at"]),
+            f'<span class="mono">{_e(i["terminate_job_id"])}</span>',
+            _e(i["error"]),
+        )
+        for i in cleanup["instances"]
+    ]
+    headers = ("Recovery instance", "EC2 instance", "Source server", "Launched by job", "Terminate requested",
+               "Terminated", "TERMINATE job", "Error")  # fmt: skip
+    return (
+        f"<p>{state} · requested: {requested or _e(None)} · TERMINATE jobs: {jobs}</p>"
+        + _table(headers, rows, "This drill launched no recovery instance.")
+        + f'<p class="small">{_e(cleanup["note"])}</p>'
+    )
+
+
+def _plan(doc: dict[str, Any]) -> str:
+    plan = doc["plan"]
+    verified = (
+        _badge("content hash verified", "met") if plan["hash_verified"] else _badge("not verified", "FAILED")
+    )
+    renamed = ""
+    if plan["current_name"] and plan["current_name"] != plan["name"]:
+        renamed = f" (since renamed {_e(plan['current_name'])})"
+    facts = [
+        ("Plan", f"{_e(plan['name'])}{renamed}, revision {_e(plan['revision'])}"),
+        ("Saved", f"{_when(plan['saved_at'])} by {_e(plan['author'])} · {_e(plan['comment'])}"),
+        ("SHA-256", f'<span class="mono">{_e(plan["content_hash"])}</span> {verified}'),
+        ("IDs", f'<span class="mono">plan {_e(plan["id"])} · revision {_e(plan["revision_id"])}</span>'),
+    ]
+    if plan["problem"]:
+        facts.append(("Problem", f'<span class="fail">{_e(plan["problem"])}</span>'))
+    body = "".join(f"<tr><th>{html.escape(k)}</th><td>{v}</td></tr>" for k, v in facts)
+    document = plan["document"]
+    shown = json.dumps(document, indent=2, ensure_ascii=False) if document is not None else None
+    pre = f"<pre>{_e(shown)}</pre>" if shown is not None else '<p class="none">Document not available.</p>'
+    return f"<table><tbody>{body}</tbody></table>\n{pre}"
+
+
+def html_from_document(doc: dict[str, Any]) -> str:
+    """The page for a report document (``build_report_document``'s output)."""
+    ex, generated = doc["execution"], doc["generated"]
+    title = f"Evidence report: {ex['plan_name']} {ex['mode'].lower()} of {(ex['started_at'] or '')[:10]}"
+    sections = [
+        ("Waves", _waves(doc)),
+        ("Servers, one row per attempt", _servers(doc)),
+        ("Approvals", _approvals(doc)),
+        ("Retries and skips", _retries_and_skips(doc)),
+        ("Operator actions", _actions(doc)),
+        ("DRS jobs", _jobs(doc)),
+        ("Cleanup proof", _cleanup(doc)),
+        ("Plan revision that ran", _plan(doc)),
+    ]
+    body = "\n".join(
+        f"<section><h2>{html.escape(name)}</h2>\n{content}\n</section>" for name, content in sections
+    )
+    notes = " ".join(_e(text) for text in doc["notes"].values())
+    journal = ex["journal"]
+    return (
+        "<!DOCTYPE html>\n"
+        '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f"<title>{_e(title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n"
+        f"<h1>{_e(title)}</h1>\n"
+        f'<p class="sub">Execution <span class="mono">{_e(ex["id"])}</span></p>\n'
+        f"{_summary(doc)}\n{body}\n"
+        f"<footer><p>{notes}</p>"
+        f"<p>Generated {_when(generated['at'])} by {_e(generated['app'])} {_e(generated['app_version'])} · "
+        f"report schema {_e(doc['schema'])} v{_e(doc['schema_version'])} · "
+        f"journal of {_e(journal['events'])} events, "
+        f'SHA-256 <span class="mono">{_e(journal["sha256"])}</span></p></footer>\n'
+        "</body>\n</html>\n"
+    )
