@@ -1,8 +1,9 @@
 """The one command-line entry point: the GUI by default, sub-commands for everything scriptable.
 
 Exit codes, the same for every command: 0 success; 1 the command ran and the answer is "no" (an invalid
-plan, a failed check) or an expected error (a corrupt database, an unknown plan); 2 a usage error or an
-input that could not be read at all. Errors are one line on stderr, never a traceback.
+plan, a failed check, a failed execution) or an expected error (a corrupt database, an unknown plan); 2 a
+usage error or an input that could not be read at all; 3 an execution that waits for a person. Errors are
+one line on stderr, never a traceback.
 """
 
 from __future__ import annotations
@@ -16,6 +17,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from drs_desktop import APP_ID, __version__
+from drs_desktop.cli_run import (
+    UsageError,
+    add_commands,
+    cleanup_command,
+    executions_command,
+    report_command,
+    run_command,
+)
 from drs_desktop.config import HOME_ENV, AppPaths
 from drs_desktop.domain.errors import DrsDesktopError, PlanFileError, PlanFileUnreadableError
 
@@ -27,10 +36,6 @@ logger = logging.getLogger(__name__)
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
-
-
-class UsageError(Exception):
-    """A problem with the command line itself (exit 2)."""
 
 
 def _add_home(parser: argparse.ArgumentParser, *, top: bool = False) -> None:
@@ -96,6 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
     diff.add_argument("name")
     diff.add_argument("rev_a", type=_positive_int)
     diff.add_argument("rev_b", type=_positive_int)
+    add_commands(commands, _add_home)
+
     simulator = commands.add_parser(
         "simulator",
         add_help=False,
@@ -142,6 +149,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_gui(paths, demo=args.demo)
         if args.command == "plan":
             return _run_plan_command(args, paths)
+        if args.command == "run":
+            return run_command(args, paths, sys.stdout)
+        if args.command == "executions":
+            return executions_command(args, paths, sys.stdout)
+        if args.command == "report":
+            return report_command(args, paths, sys.stdout)
+        if args.command == "cleanup":
+            return cleanup_command(args, paths, sys.stdout)
         if args.command == "simulator":
             from drs_desktop.simulator.cli import main as simulator_main
 
