@@ -21,6 +21,7 @@ from drs_desktop.cli_run import (
     UsageError,
     add_commands,
     cleanup_command,
+    control_command,
     executions_command,
     report_command,
     run_command,
@@ -153,6 +154,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_command(args, paths, sys.stdout)
         if args.command == "executions":
             return executions_command(args, paths, sys.stdout)
+        if args.command == "control":
+            return control_command(args, paths, sys.stdout)
         if args.command == "report":
             return report_command(args, paths, sys.stdout)
         if args.command == "cleanup":

@@ -1,10 +1,11 @@
 """The headless engine commands: ``run``, ``executions``, ``cleanup``.
 
 ``run`` exits 0 when the execution succeeded, 1 when it failed or was cancelled, 3 when it waits for a
-person (an approval gate, without ``--auto-approve``); progress goes to stderr, and with ``--json`` one
-JSON object with the execution's ID and outcome goes to stdout. An interrupted run (Ctrl-C, a crash, a
-``kill -9``) is picked up again with ``run --resume ID``: the journal holds everything, and the engine
-reconciles with DRS before it launches anything.
+person (an approval gate without ``--auto-approve``, or a run held by a critical failure or paused, once
+nothing is left in flight); progress goes to stderr, and with ``--json`` one JSON object with the
+execution's ID and outcome goes to stdout. An interrupted run (Ctrl-C, a crash, a ``kill -9``) is picked
+up again with ``run --resume ID``: the journal holds everything, and the engine reconciles with DRS
+before it launches anything.
 """
 
 from __future__ import annotations
@@ -33,6 +34,9 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_WAITING = 3
+
+
+CONTROL_ACTIONS = ("approve", "reject", "retry", "skip", "cancel", "pause", "resume")
 
 
 class UsageError(DrsDesktopError):
@@ -83,6 +87,25 @@ def add_commands(
     add_home(show)
     show.add_argument("execution_id")
     show.add_argument("--json", action="store_true")
+
+    control = commands.add_parser(
+        "control", help="approve, reject, retry, skip, cancel, pause or resume an execution, then drive it on"
+    )
+    add_home(control)
+    control.add_argument("execution_id")
+    control.add_argument("action", choices=CONTROL_ACTIONS)
+    control.add_argument("--wave", help="wave number (1-based) or name; default: the one waiting")
+    control.add_argument("--comment", default="", help="a note kept with the decision (evidence)")
+    control.add_argument("--by", help="who decides (default: the AWS identity of the run)")
+    control.add_argument(
+        "--terminate-drill-instances",
+        action="store_true",
+        help="with cancel: also terminate the drill's instances",
+    )
+    control.add_argument("--no-wait", action="store_true", help="record the decision and return at once")
+    control.add_argument("--json", action="store_true", help="print the execution ID and outcome as JSON")
+    add_target_options(control)
+    control.add_argument("--poll-interval", type=float, metavar="SECONDS", help=argparse.SUPPRESS)
 
     report = commands.add_parser("report", help="write an execution's evidence report")
     add_home(report)
@@ -218,7 +241,7 @@ def _drive(runner: ExecutionRunner, args: argparse.Namespace, out: TextIO) -> in
     approver = _approver(runner)
     try:
         while True:
-            result = runner.run(return_on_approval=True)
+            result = runner.run(return_on_approval=True, should_stop=_stuck_for_a_person(runner))
             if result.outcome is not None or not result.approvals:
                 break
             if not args.auto_approve:
@@ -242,6 +265,41 @@ def _drive(runner: ExecutionRunner, args: argparse.Namespace, out: TextIO) -> in
     return _report_result(runner, result, args, out)
 
 
+def _stuck_for_a_person(runner: ExecutionRunner) -> Callable[[], bool]:
+    """``run`` waits for an operator control when the run is held (a critical server failed) or paused
+    and the engine has nothing left to do, not even a poll to wake for. The GUI sends that control; a
+    command line has nobody to send it, so it stops there (exit 3) instead of sleeping forever."""
+    from drs_desktop.domain.engine import decide
+    from drs_desktop.domain.execution_state import ExecutionStatus
+
+    def stuck() -> bool:
+        if runner.status not in (ExecutionStatus.HELD, ExecutionStatus.PAUSED):
+            return False
+        return not decide(runner.state, _now())
+
+    return stuck
+
+
+def _held_waves(state: ExecutionState) -> list[dict[str, str]]:
+    """What a held run waits for: per failed wave, its failed critical servers and the choices."""
+    from drs_desktop.domain.execution_queries import failed_waves
+    from drs_desktop.domain.execution_state import ServerStatus
+
+    waiting = []
+    for index in failed_waves(state):
+        failed = [
+            s.server_id for s in state.wave_servers(index) if s.critical and s.status is ServerStatus.FAILED
+        ]
+        waiting.append(
+            {
+                "wave": state.waves[index].name,
+                "message": f"critical servers failed: {', '.join(failed)}; "
+                "retry them, skip the wave or cancel the execution",
+            }
+        )
+    return waiting
+
+
 def _approver(runner: ExecutionRunner) -> str:
     identity = runner.record.identity
     return str(identity.get("arn") or identity.get("account") or "cli")
@@ -249,13 +307,29 @@ def _approver(runner: ExecutionRunner) -> str:
 
 def _report_result(runner: ExecutionRunner, result: RunResult, args: argparse.Namespace, out: TextIO) -> int:
     from drs_desktop.domain.execution_events import Outcome
+    from drs_desktop.domain.execution_state import ExecutionStatus
 
+    waiting_for = [{"wave": gate.wave_name, "message": gate.message} for gate in result.approvals]
+    if result.outcome is None and result.status is ExecutionStatus.HELD:
+        waiting_for = _held_waves(runner.state)
+        for wave in waiting_for:
+            print(f"held: wave {wave['wave']!r}: {wave['message']}", file=sys.stderr)
+        print(
+            f"execution {runner.execution_id} is held for an operator: drs-desktop control "
+            f"{runner.execution_id} retry|skip|cancel [--wave N]",
+            file=sys.stderr,
+        )
+    elif result.outcome is None and result.status is ExecutionStatus.PAUSED:
+        print(
+            f"execution {runner.execution_id} is paused: drs-desktop control {runner.execution_id} resume",
+            file=sys.stderr,
+        )
     if args.json:
         payload = {
             "execution_id": runner.execution_id,
             "outcome": result.outcome.value if result.outcome else None,
             "status": result.status.value,
-            "waiting_for": [{"wave": gate.wave_name, "message": gate.message} for gate in result.approvals],
+            "waiting_for": waiting_for,
         }
         json.dump(payload, out)
         out.write("\n")
@@ -374,27 +448,22 @@ def _show(db: Database, args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cleanup_command(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
-    """Terminate the drill's own recovery instances, journaled as cleanup proof, and wait for DRS."""
-    from drs_desktop.domain.execution_events import CleanupRequested
-    from drs_desktop.domain.execution_queries import drill_instances_running
-    from drs_desktop.services.runner import ControlRefused, ExecutionRunner
+    """Terminate the drill's own recovery instances, journaled as cleanup proof, and wait for DRS
+    (``services.history.cleanup``, the same path as the GUI's history pane)."""
+    from drs_desktop.services import history
     from drs_desktop.storage import executions as journal
 
     with _open_database(paths) as db:
         record = journal.get_execution(db, args.execution_id)
         gateway = _gateway(db, args, dict(record.options.get("target") or {}))
-        runner = ExecutionRunner.resume(db, gateway, record.execution_id, clock=_now)
-        before = drill_instances_running(runner.state)
-        try:
-            runner.control(CleanupRequested(at=_now(), by=_approver(runner)))
-        except ControlRefused as refused:
-            print(f"nothing to clean up: {refused}", file=sys.stderr)
-            return EXIT_OK if not before else EXIT_FAILED
-        runner.add_listener(_print_progress)
-        runner.run(return_on_approval=True)
-        left = drill_instances_running(runner.state)
-        print(f"terminated {len(before) - len(left)} of {len(before)} drill instances", file=out)
-        return EXIT_OK if not left else EXIT_FAILED
+        identity = record.identity
+        by = str(identity.get("arn") or identity.get("account") or "cli")
+        result = history.cleanup(db, gateway, record.execution_id, by, clock=_now, listener=_print_progress)
+        if result.refused:
+            print(result.describe(), file=sys.stderr)
+        else:
+            print(f"terminated {len(result.terminated)} of {len(result.targeted)} drill instances", file=out)
+        return EXIT_OK if result.complete else EXIT_FAILED
 
 
 def report_command(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
@@ -408,3 +477,78 @@ def report_command(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> in
         else:
             out.write(reports.render(view, args.format))
     return EXIT_OK
+
+
+def control_command(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
+    """Journal an operator's decision on an execution (the same control the GUI sends), then drive the
+    execution on like ``run --resume`` unless ``--no-wait``."""
+    from drs_desktop.services.runner import ExecutionRunner
+    from drs_desktop.storage import executions as journal
+
+    with _open_database(paths) as db:
+        record = journal.get_execution(db, args.execution_id)
+        gateway = _gateway(db, args, dict(record.options.get("target") or {}))
+        runner = ExecutionRunner.resume(db, gateway, record.execution_id, clock=_now)
+        event = _control_event(runner, args, args.by or _approver(runner))
+        runner.control(event)  # ControlRefused (exit 1) says why it cannot apply now
+        print(f"{args.action} recorded for execution {runner.execution_id}", file=sys.stderr)
+        if args.no_wait:
+            return EXIT_OK
+        args.auto_approve = False
+        return _drive(runner, args, out)
+
+
+def _control_event(runner: ExecutionRunner, args: argparse.Namespace, by: str) -> Event:
+    from drs_desktop.domain.execution_events import (
+        ApprovalGranted,
+        ApprovalRejected,
+        Cancel,
+        Pause,
+        Resume,
+        RetryFailed,
+        SkipWave,
+    )
+    from drs_desktop.domain.execution_queries import failed_waves, pending_approval
+
+    state = runner.state
+    now = _now()
+    if args.action == "pause":
+        return Pause(at=now, by=by)
+    if args.action == "resume":
+        return Resume(at=now, by=by)
+    if args.action == "cancel":
+        return Cancel(at=now, by=by, terminate_drill_instances=args.terminate_drill_instances)
+    if args.action in ("approve", "reject"):
+        waiting = [w.index for w in state.waves if pending_approval(state, w) is not None]
+        index = _wave_index(state, args.wave, waiting, "waits for an approval")
+        wave = state.waves[index]
+        kind = ApprovalGranted if args.action == "approve" else ApprovalRejected
+        return kind(
+            wave_index=index,
+            phase=wave.step_phase(),
+            step_index=wave.step_index,
+            by=by,
+            at=now,
+            comment=args.comment,
+        )
+    index = _wave_index(state, args.wave, list(failed_waves(state)), "has failed servers")
+    if args.action == "retry":
+        return RetryFailed(wave_index=index, at=now, by=by)
+    return SkipWave(wave_index=index, at=now, by=by, reason=args.comment)
+
+
+def _wave_index(state: ExecutionState, wanted: str | None, candidates: list[int], what: str) -> int:
+    """The wave the operator named (number or name), or the only one that ``what``."""
+    if wanted is None:
+        if len(candidates) == 1:
+            return candidates[0]
+        if not candidates:
+            raise UsageError(f"no wave {what}")
+        names = ", ".join(f"{i + 1} {state.waves[i].name!r}" for i in candidates)
+        raise UsageError(f"several waves {what} ({names}): choose one with --wave")
+    if wanted.isdigit() and 1 <= int(wanted) <= len(state.waves):
+        return int(wanted) - 1
+    for wave in state.waves:
+        if wave.name == wanted:
+            return wave.index
+    raise UsageError(f"no wave {wanted!r} in this execution")

@@ -62,6 +62,7 @@ from drs_desktop.domain.execution_events import (
     PostLaunchFailed,
     Reconciled,
     RecoveryInstancesObserved,
+    RunnerRestarted,
     StartFailed,
     StartRequested,
     TerminateFailed,
@@ -156,7 +157,40 @@ class ExecutionRunner:
         events = [event_from_json(entry.payload) for entry in journal.load_journal(db, record.execution_id)]
         state = replay(spec, events)
         logger.info("execution %s resumed from %d journaled events", record.execution_id, len(events))
-        return cls(db, gateway, record, state, clock=clock)
+        runner = cls(db, gateway, record, state, clock=clock)
+        runner._repair_listing()
+        if state.finished is None:
+            # Calls a crash cut off become UNCERTAIN, and the evidence shows the restart.
+            runner._record_event(RunnerRestarted(at=clock()))
+        return runner
+
+    def _repair_listing(self) -> None:
+        """The journal and the listing's summary (status, outcome, end) are two commits, so a crash
+        between them leaves the listing behind: a finished run still listed RUNNING and unfinished.
+        The journal is the truth; set the listing from it when reopening."""
+        finished = self._state.finished
+        outcome = finished.value if finished else None
+        record = self._record
+        if (
+            record.status == self._status.value
+            and record.outcome == outcome
+            and (record.finished_at is not None) == (self._state.finished_at is not None)
+        ):
+            return
+        logger.info(
+            "execution %s: listing said %s, the journal says %s",
+            record.execution_id,
+            record.status,
+            self._status.value,
+        )
+        journal.set_execution_status(
+            self._db,
+            record.execution_id,
+            self._status.value,
+            outcome=outcome,
+            finished_at=self._state.finished_at,
+        )
+        self._record = journal.get_execution(self._db, record.execution_id)
 
     # -- what callers read
 
@@ -229,10 +263,19 @@ class ExecutionRunner:
                 wake_at = command.at
             elif isinstance(command, AwaitApproval):
                 approvals.append(command)
+            elif isinstance(command, _DRS_CALLS) and self._holding():
+                # An earlier call of this decision was throttled or failed, so DRS's Retry-After (or
+                # the backoff) now holds every call: the rest wait for the next decision, which the
+                # engine makes knowing the hold. The decision that was made before it cannot.
+                continue
             else:
                 self._execute(command)
                 acted = True
         return StepResult(acted, wake_at, tuple(approvals), self._state.finished)
+
+    def _holding(self) -> bool:
+        not_before = self._state.poll.not_before
+        return not_before is not None and self._clock() < not_before
 
     def run(
         self,
@@ -465,6 +508,18 @@ class ExecutionRunner:
             except Exception:
                 logger.exception("execution listener failed")
 
+
+#: Commands that call DRS (everything else only journals): none goes out while a throttle or a failed
+#: read holds calls (``PollState.not_before``).
+_DRS_CALLS = (
+    StartJob,
+    PollJobs,
+    FetchJobLog,
+    VerifyJobs,
+    Reconcile,
+    FindRecoveryInstances,
+    TerminateInstances,
+)
 
 _HANDLERS: dict[type, Callable[[ExecutionRunner, object], None]] = {
     StartJob: ExecutionRunner._start_job,  # type: ignore[dict-item]

@@ -1,0 +1,284 @@
+"""``kill -9`` of ``drs-desktop run`` at random moments, then ``run --resume``: nothing launched twice.
+
+DRS has no idempotency token on StartRecovery, so a desktop that dies between sending the call and
+journaling its answer must find out from DRS (jobs tagged with the execution and chunk) whether the call
+landed before it starts anything again. This test kills a real ``python -m drs_desktop run`` subprocess
+with SIGKILL at moments drawn from a seeded random stream (before, during and after StartRecovery calls),
+resumes it, kills it again, and finally lets it finish; the simulator's own record of launches is the
+judge. A second variant adds latency to StartRecovery on the simulator's side, so that kills land while
+the call is in flight: the simulator still carries the request out after the client is gone, which is
+exactly the "did it launch or not?" case the reconciliation exists for.
+
+Waiting uses ``Popen.wait(timeout=...)``: the process runs for a drawn duration (or ends by itself).
+"""
+
+from __future__ import annotations
+
+import random
+import signal
+import subprocess
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from drs_desktop.config import AppPaths
+from drs_desktop.domain.execution import replay
+from drs_desktop.domain.execution_events import Outcome, event_from_json
+from drs_desktop.domain.execution_queries import unresolved_chunks
+from drs_desktop.domain.execution_state import ExecutionState, ServerStatus, spec_from_json
+from drs_desktop.domain.plan import RecoveryPlan, Wave
+from drs_desktop.simulator.embedded import EmbeddedSimulator
+from drs_desktop.simulator.scenario import shipped_path
+from drs_desktop.storage import executions as journal
+from drs_desktop.storage.db import Database
+
+from .conftest import (
+    Cli,
+    command,
+    ids,
+    launch_records,
+    run_subprocess,
+    save_plans,
+    subprocess_env,
+    target_args,
+)
+
+#: Slower than the other CLI tests (300x: a Windows launch takes ~4 s), so kills spread over a run.
+CRASH_TIME_SCALE = 300
+KILLS = 10
+KILL_AFTER = (0.05, 1.5)  # real seconds a process runs before its SIGKILL
+FINAL_TIMEOUT = 120.0
+
+
+def small_with_extra_server() -> dict[str, Any]:
+    """The shipped ``small`` scenario plus one more healthy app server: 8 servers for 3 waves."""
+    import yaml
+
+    data: dict[str, Any] = yaml.safe_load(shipped_path("small").read_text(encoding="utf-8"))
+    extra = {"hostname": "shop-app-03", "os": "linux", "application": "shop", "tier": "app"}
+    data["fleet"]["servers"] = [*data["fleet"]["servers"], extra]
+    return data
+
+
+def crash_plan(sim: EmbeddedSimulator) -> RecoveryPlan:
+    """Three waves, eight servers, no gates: the run goes from start to end without a person."""
+    return RecoveryPlan(
+        name="Shop",
+        waves=(
+            Wave(name="Data", servers=ids(sim, "shop-db-01", "crm-app-01")),
+            Wave(name="App", servers=ids(sim, "shop-app-01", "shop-app-02", "shop-app-03")),
+            Wave(name="Front", servers=ids(sim, "shop-web-01", "shop-web-02", "crm-web-01")),
+        ),
+    )
+
+
+@pytest.fixture
+def crash_sim() -> Iterator[EmbeddedSimulator]:
+    with EmbeddedSimulator(small_with_extra_server(), seed=11, time_scale=CRASH_TIME_SCALE) as simulator:
+        yield simulator
+
+
+# -- where a kill landed
+
+
+@dataclass
+class KillLog:
+    """How many kills landed in which phase of the run, for the report and the failure messages."""
+
+    phases: Counter[str] = field(default_factory=Counter)
+    exits: list[int] = field(default_factory=list)
+
+    def summary(self) -> str:
+        return ", ".join(f"{phase}: {count}" for phase, count in sorted(self.phases.items()))
+
+
+def load_state(home: Path, execution_id: str) -> tuple[ExecutionState, int, str]:
+    """Replay the journal exactly as ``--resume`` does: (state, number of events, listed status)."""
+    with Database.open(AppPaths.resolve(home).database) as db:
+        record = journal.get_execution(db, execution_id)
+        events = [event_from_json(entry.payload) for entry in journal.load_journal(db, execution_id)]
+    return replay(spec_from_json(record.spec), events), len(events), record.status
+
+
+def phase_of_kill(
+    home: Path, execution_id: str | None, started: datetime, events_before: int
+) -> tuple[str, int]:
+    """Which phase the process was in when it was killed, judged from what the journal holds."""
+    if execution_id is None:
+        return "before the execution was journaled (start-up, preflight)", 0
+    state, count, _ = load_state(home, execution_id)
+    unresolved = unresolved_chunks(state)
+    mine = [c for c in unresolved if c.requested_at is not None and c.requested_at >= started]
+    if mine:
+        return "inside StartRecovery (intent journaled, no answer)", count
+    if unresolved:
+        return "waiting to reconcile a call cut off earlier", count
+    if state.finished is not None:
+        return "after the execution finished", count
+    if count == events_before:
+        return "start-up of a resume (nothing journaled yet)", count
+    requested = [c.wave_index for c in state.chunks.values() if c.requested_at is not None]
+    if not requested:
+        return "before the first StartRecovery", count
+    return f"between calls, wave {max(requested) + 1} of {len(state.waves)} under way", count
+
+
+def _reconcile_wait(home: Path, execution_id: str | None, now: datetime) -> float:
+    """Seconds until the engine reconciles the calls a kill cut off (0 when there are none)."""
+    if execution_id is None:
+        return 0.0
+    state, _, _ = load_state(home, execution_id)
+    due = [c.requested_at + state.spec.reconcile_delay for c in unresolved_chunks(state) if c.requested_at]
+    return max(0.0, (max(due) - now).total_seconds()) if due else 0.0
+
+
+def find_execution(cli: Cli, home: Path) -> str | None:
+    """The execution's ID, as an operator finds it after a crash: ``executions list --json``."""
+    listed = cli("executions", "list", "--json", "--home", str(home))
+    assert listed.code == 0, listed.err
+    entries = listed.json()
+    assert len(entries) <= 1, f"a kill left more than one execution behind: {entries}"
+    return str(entries[0]["execution_id"]) if entries else None
+
+
+def kill_and_resume(
+    sim: EmbeddedSimulator, home: Path, tmp_path: Path, cli: Cli, *, seed: int
+) -> tuple[str, KillLog, str]:
+    """``KILLS`` runs each SIGKILLed after a random moment, then one to the end; returns (ID, kills,
+    final stdout)."""
+    rng = random.Random(seed)
+    log = KillLog()
+    execution_id: str | None = None
+    events = 0
+    for attempt in range(KILLS):
+        if execution_id is None:
+            args = ["run", "Shop", "--mode", "drill", "--json", *target_args(sim, home)]
+        else:
+            args = ["run", "--resume", execution_id, "--json", *target_args(sim, home)]
+        started = datetime.now(UTC)
+        # A resume facing a call cut off earlier first waits out the engine's reconcile delay (real
+        # time); draw the kill from the moment it has something to do again, not from inside that wait.
+        delay = _reconcile_wait(home, execution_id, started) + rng.uniform(*KILL_AFTER)
+        with (tmp_path / f"run-{attempt}.err").open("w") as err:
+            process = subprocess.Popen(
+                command(*args), stdout=subprocess.DEVNULL, stderr=err, env=subprocess_env()
+            )
+            try:
+                code = process.wait(timeout=delay)
+            except subprocess.TimeoutExpired:
+                process.send_signal(signal.SIGKILL)
+                code = process.wait(timeout=30)
+        if code != -signal.SIGKILL:  # it ended by itself before the kill
+            log.exits.append(code)
+            assert code == 0, (tmp_path / f"run-{attempt}.err").read_text()
+        if execution_id is None:
+            execution_id = find_execution(cli, home)
+        phase, events = phase_of_kill(home, execution_id, started, events)
+        log.phases[phase if code == -signal.SIGKILL else "ended by itself before the kill"] += 1
+    assert execution_id is not None, f"no run got as far as journaling its execution: {log.summary()}"
+    final = run_subprocess(
+        ["run", "--resume", execution_id, "--json", *target_args(sim, home)], timeout=FINAL_TIMEOUT
+    )
+    assert final.code == 0, f"{final.err}\nkills: {log.summary()}"
+    return execution_id, log, final.out
+
+
+def check_end_state(
+    sim: EmbeddedSimulator, home: Path, plan: RecoveryPlan, execution_id: str, log: KillLog
+) -> None:
+    """Each planned server launched exactly once, per DRS; the journal replays to the same truth."""
+    kills = f"kills: {log.summary()}"
+    records = launch_records(sim)
+    per_server = Counter(r.source_server_id for r in records)
+    planned = {s for wave in plan.waves for s in wave.servers}
+    assert set(per_server) == planned, kills
+    assert set(per_server.values()) == {1}, f"launched more than once: {per_server}; {kills}"
+    assert {r.outcome for r in records} == {"LAUNCHED"}, kills
+    assert all(r.is_drill for r in records)
+
+    state, _, status = load_state(home, execution_id)
+    assert state.finished is Outcome.SUCCEEDED, kills
+    assert status == "SUCCEEDED", f"the listing says {status}; {kills}"
+    assert {s.status for s in state.servers.values()} == {ServerStatus.LAUNCHED}
+    # Every job DRS ran for these servers is one the journal knows (found again by its tags if need be).
+    assert {r.job_id for r in records} <= set(state.jobs), kills
+    assert {s.recovery_instance_id for s in state.servers.values()} == {
+        r.recovery_instance_id for r in records
+    }
+
+
+def reconciled_outcomes(home: Path, execution_id: str) -> Counter[str]:
+    with Database.open(AppPaths.resolve(home).database) as db:
+        entries = journal.load_journal(db, execution_id)
+    return Counter(
+        "job found" if e.payload.get("job_id") else "no job" for e in entries if e.type == "Reconciled"
+    )
+
+
+@pytest.mark.parametrize(
+    ("variant", "seed", "start_latency"),
+    [
+        pytest.param("plain", 1, 0.0, id="plain"),
+        # Slow: each kill inside a call costs the engine's 15 s (real) reconcile delay on resume.
+        pytest.param("slow StartRecovery", 7, 0.6, id="slow-start-recovery", marks=pytest.mark.slow),
+    ],
+)
+def test_kill_9_at_random_moments_then_resume_launches_every_server_once(
+    crash_sim: EmbeddedSimulator,
+    tmp_path: Path,
+    cli: Cli,
+    variant: str,
+    seed: int,
+    start_latency: float,
+) -> None:
+    home = tmp_path / "home"
+    plan = crash_plan(crash_sim)
+    save_plans(home, plan)
+    if start_latency:
+        crash_sim.faults.latency("StartRecovery", seconds=start_latency)
+
+    execution_id, log, out = kill_and_resume(crash_sim, home, tmp_path, cli, seed=seed)
+
+    assert '"outcome": "SUCCEEDED"' in out
+    check_end_state(crash_sim, home, plan, execution_id, log)
+    shown = cli("executions", "show", execution_id, "--json", "--home", str(home))
+    assert shown.code == 0
+    assert shown.json()["status"] == "SUCCEEDED"
+    print(
+        f"\n[{variant}] kills by phase: {log.summary()}; exits without a kill: {log.exits}; "
+        f"reconciliations: {dict(reconciled_outcomes(home, execution_id))}"
+    )
+
+
+def test_resume_repairs_the_listing_a_kill_left_behind(
+    sim: EmbeddedSimulator, app_home: Path, cli: Cli
+) -> None:
+    """The journal and the executions listing are two commits: a kill between ``ExecutionFinished`` and
+    the status update left the execution listed RUNNING (and "unfinished", which preflight then reports
+    as a run in progress) although its journal says it finished. A resume must set the listing right."""
+    plan = RecoveryPlan(name="Web", waves=(Wave(name="Web", servers=ids(sim, "shop-web-01")),))
+    save_plans(app_home, plan)
+    done = cli("run", "Web", "--mode", "drill", "--json", *target_args(sim, app_home))
+    assert done.code == 0, done.err
+    execution_id = done.json()["execution_id"]
+    with Database.open(AppPaths.resolve(app_home).database) as db, db.transaction() as conn:
+        # Exactly what the kill leaves: the journal has ExecutionFinished, the listing does not.
+        conn.execute(
+            "UPDATE executions SET status = 'RUNNING', outcome = NULL, finished_at = NULL WHERE id = ?",
+            (execution_id,),
+        )
+
+    resumed = cli("run", "--resume", execution_id, "--json", *target_args(sim, app_home))
+    assert resumed.code == 0, resumed.err
+    assert resumed.json()["outcome"] == "SUCCEEDED"
+    (entry,) = cli("executions", "list", "--json", "--home", str(app_home)).json()
+    assert (entry["status"], entry["outcome"]) == ("SUCCEEDED", "SUCCEEDED")
+    assert entry["finished_at"] is not None
+    with Database.open(AppPaths.resolve(app_home).database) as db:
+        assert journal.unfinished_executions(db) == []
+    assert len(launch_records(sim)) == 1
