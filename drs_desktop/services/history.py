@@ -1,0 +1,355 @@
+"""The execution history: list past executions with filters, find drills that left instances running,
+clean them up, and export evidence reports. Qt-free: the CLI (``drs-desktop cleanup``) and the GUI's
+history worker share every function here.
+
+Why the journal is replayed for a listing: the executions table holds a summary the runner keeps in
+step, but "which drill instances are still running" and "what RTO was achieved" are only in the
+journal, and a listing that disagreed with the report of the same execution would not be evidence. A
+finished execution's journal never changes, so ``ExecutionHistory`` caches each summary by the
+journal's length.
+
+Cleanup is the runner's own path (as after a crash): resume the execution from its journal, journal a
+``CleanupRequested`` control, and run the engine until it has nothing left to do. The engine then
+terminates exactly the recovery instances this drill's own jobs launched, each one recorded as proof.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from drs_desktop.aws.drs import DrsGateway
+from drs_desktop.aws.session import AwsTarget, is_loopback_url
+from drs_desktop.domain.errors import DrsDesktopError
+from drs_desktop.domain.evidence import rto_achieved
+from drs_desktop.domain.execution import replay
+from drs_desktop.domain.execution_events import CleanupRequested, event_from_json
+from drs_desktop.domain.execution_history import CleanupResult, ExecutionSummary, HistoryFilter
+from drs_desktop.domain.execution_queries import drill_instances_running as running_in_state
+from drs_desktop.domain.execution_queries import execution_status
+from drs_desktop.domain.execution_record import ExecutionRecord
+from drs_desktop.domain.execution_state import ExecutionState, spec_from_json
+from drs_desktop.domain.report_model import ExecutionView
+from drs_desktop.services import reports
+from drs_desktop.services.runner import Clock, ControlRefused, ExecutionRunner, Listener, Sleeper
+from drs_desktop.storage import executions as execution_store
+from drs_desktop.storage.db import Database, Readable, ReadOnlyDatabase
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "ExecutionHistory",
+    "GatewayFactory",
+    "SummaryCache",
+    "cleanup",
+    "default_actor",
+    "drill_instances_running",
+    "export_report",
+    "gateway_factory",
+    "list_executions",
+    "recorded_target",
+    "render_report",
+    "replayed_state",
+    "summarize",
+]
+
+#: Builds the gateway that reaches the DRS an execution ran against.
+GatewayFactory = Callable[[ExecutionRecord], DrsGateway]
+#: Summaries by (execution ID, journal length): a journal only ever grows, so the key is exact.
+SummaryCache = dict[tuple[str, int], ExecutionSummary]
+
+#: Rows scanned when a filter needs more than SQL can answer (outcome, dates, instances running).
+_SCAN_LIMIT = 10_000
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _never() -> bool:
+    return False
+
+
+# ---------------------------------------------------------------------------------------- reading
+
+
+def replayed_state(db: Readable, record: ExecutionRecord) -> ExecutionState:
+    """The execution's state rebuilt from its journal, as the runner rebuilds it after a crash."""
+    entries = execution_store.load_journal(db, record.execution_id)
+    spec = spec_from_json(record.spec)
+    return replay(spec, [event_from_json(entry.payload) for entry in entries])
+
+
+def summarize(db: Readable, record: ExecutionRecord) -> ExecutionSummary:
+    """One history row. A journal that cannot be replayed gives a row with ``problem`` set."""
+    try:
+        state = replayed_state(db, record)
+    except (DrsDesktopError, ValueError, TypeError, KeyError) as exc:
+        logger.warning("execution %s cannot be replayed for the history: %s", record.execution_id, exc)
+        return ExecutionSummary(
+            record=record,
+            status=record.status,
+            outcome=record.outcome,
+            problem=f"its journal cannot be replayed: {exc}",
+        )
+    return ExecutionSummary(
+        record=record,
+        status=execution_status(state).value,
+        outcome=state.finished.value if state.finished is not None else None,
+        rto_achieved=rto_achieved(state),
+        rto_target=state.spec.rto_target,
+        drill_instances_running=running_in_state(state) if state.is_drill else (),
+        wave_count=len(state.spec.waves),
+        server_count=len(state.servers),
+    )
+
+
+def list_executions(
+    db: Readable, flt: HistoryFilter | None = None, *, cache: SummaryCache | None = None
+) -> list[ExecutionSummary]:
+    """Executions matching ``flt``, newest first, at most ``flt.limit``.
+
+    Plan and mode go to SQL; outcome, dates and "drill instances still running" are tested here, the
+    last on the replayed state (only drills are replayed for it when nothing else needs a replay).
+    """
+    flt = flt or HistoryFilter()
+    needs_scan = bool(flt.outcome or flt.started_from or flt.started_before or flt.drill_instances_running)
+    records = execution_store.list_executions(
+        db,
+        plan_name=flt.plan_name or None,
+        mode=flt.mode or None,
+        limit=_SCAN_LIMIT if needs_scan else max(flt.limit, 0),
+    )
+    rows: list[ExecutionSummary] = []
+    for record in records:
+        if len(rows) >= flt.limit:
+            break
+        if not flt.matches_record(record):
+            continue
+        summary = _cached_summary(db, record, cache)
+        if flt.drill_instances_running and not summary.drill_instances_running:
+            continue
+        rows.append(summary)
+    return rows
+
+
+def _cached_summary(db: Readable, record: ExecutionRecord, cache: SummaryCache | None) -> ExecutionSummary:
+    if cache is None:
+        return summarize(db, record)
+    key = (record.execution_id, record.event_count)
+    found = cache.get(key)
+    if found is None:
+        found = summarize(db, record)
+        cache[key] = found
+    elif found.record != record:  # identity or status columns refreshed without a new event
+        found = dataclasses.replace(found, record=record)
+        cache[key] = found
+    return found
+
+
+def drill_instances_running(db: Readable, execution_id: str) -> tuple[str, ...]:
+    """Recovery instance IDs the drill launched and has not terminated, from its replayed journal
+    (empty for a recovery: its instances are production). ``execution_id`` may be a unique prefix."""
+    record = execution_store.get_execution(db, execution_id)
+    state = replayed_state(db, record)
+    return running_in_state(state) if state.is_drill else ()
+
+
+# ---------------------------------------------------------------------------------------- cleanup
+
+
+def default_actor(record: ExecutionRecord) -> str:
+    """Who a cleanup is recorded as when the caller names nobody: the identity that ran the drill."""
+    identity = record.identity
+    return str(identity.get("arn") or identity.get("account") or "drs-desktop")
+
+
+def cleanup(
+    db: Database,
+    gateway: DrsGateway,
+    execution_id: str,
+    by: str = "",
+    *,
+    clock: Clock | None = None,
+    sleep: Sleeper | None = None,
+    listener: Listener | None = None,
+    only_finished: bool = False,
+    should_stop: Callable[[], bool] | None = None,
+) -> CleanupResult:
+    """Terminate the drill's own recovery instances and wait for DRS to accept it, journaled as proof.
+
+    The runner is resumed from the journal, ``CleanupRequested`` is checked and journaled, and the
+    engine runs until it has nothing left to do (``sleep`` defaults to a real wait, ``clock`` to UTC
+    now). A refused control (a recovery, a drill still running, nothing running) sends nothing and says
+    why. ``only_finished`` also refuses a drill being cancelled: the GUI cleans a live run up through
+    that run's own runner, never with a second runner on the same journal.
+    """
+    now = clock or _utc_now
+    runner = ExecutionRunner.resume(db, gateway, execution_id, clock=now)
+    record = runner.record
+    actor = by or default_actor(record)
+    before = running_in_state(runner.state) if runner.state.is_drill else ()
+    if only_finished and runner.state.finished is None:
+        return CleanupResult(
+            record.execution_id,
+            before,
+            before,
+            by=actor,
+            refused="the execution has not finished; clean it up from its progress view",
+        )
+    try:
+        runner.control(CleanupRequested(at=now(), by=actor))
+    except ControlRefused as refused:
+        logger.info("cleanup of %s refused: %s", record.execution_id, refused)
+        return CleanupResult(record.execution_id, before, before, by=actor, refused=str(refused))
+    if listener is not None:
+        runner.add_listener(listener)
+    logger.info("cleanup of %s by %s: %d drill instances", record.execution_id, actor, len(before))
+    runner.run(sleep=sleep, return_on_approval=True, should_stop=should_stop or _never)
+    left = running_in_state(runner.state)
+    targeted = set(before)
+    jobs = sorted(
+        {
+            i.terminate_job_id
+            for i in runner.state.instances.values()
+            if i.recovery_instance_id in targeted and i.terminate_job_id
+        }
+    )
+    result = CleanupResult(record.execution_id, before, left, tuple(jobs), by=actor)
+    logger.info("cleanup of %s: %s", record.execution_id, result.describe())
+    return result
+
+
+def recorded_target(record: ExecutionRecord, current: AwsTarget) -> AwsTarget:
+    """Where the execution ran, for its cleanup: its recorded region and profile, else ``current``'s.
+
+    When ``current`` is the simulator (demo mode), its endpoint wins: a loopback port recorded by an
+    earlier session is gone. Typed keys (``current.credentials``) go only with ``current``'s profile.
+    """
+    saved: dict[str, Any] = dict(record.options.get("target") or {})
+    region = str(saved.get("region") or current.region)
+    if current.is_local:
+        return AwsTarget(profile=None, region=region, endpoint_url=current.endpoint_url)
+    endpoint = saved.get("endpoint_url")
+    endpoint_url = str(endpoint) if endpoint and not is_loopback_url(str(endpoint)) else current.endpoint_url
+    profile = str(saved.get("profile") or "") or current.profile
+    same_profile = (profile or None) == (current.profile or None)
+    return AwsTarget(
+        profile=profile,
+        region=region,
+        endpoint_url=endpoint_url,
+        credentials=current.credentials if same_profile else None,
+    )
+
+
+def gateway_factory(current: Callable[[], AwsTarget]) -> GatewayFactory:
+    """A factory for ``ExecutionHistory``: the gateway of ``recorded_target(record, current())``."""
+
+    def make(record: ExecutionRecord) -> DrsGateway:
+        return DrsGateway(recorded_target(record, current()))
+
+    return make
+
+
+# ---------------------------------------------------------------------------------------- reports
+
+
+def render_report(db: Readable, execution_id: str, fmt: str) -> str:
+    """The evidence report of the execution as text ("html", "json" or "csv")."""
+    return reports.render(reports.load_execution_view(db, execution_id), fmt)
+
+
+def export_report(db: Readable, execution_id: str, fmt: str, path: str | os.PathLike[str]) -> Path:
+    """Write the evidence report atomically to ``path``; returns the path written."""
+    return reports.write_report(reports.load_execution_view(db, execution_id), fmt, path)
+
+
+# ---------------------------------------------------------------------------------------- the object
+
+
+class ExecutionHistory:
+    """The history's use cases for a worker thread: reads through the calling thread's own connection
+    (as ``PlanLibrary`` does), cleanup through the shared one, summaries cached by journal length.
+
+    ``gateway_factory`` builds the gateway of an execution's DRS for a cleanup; ``clock`` and ``sleep``
+    are the runner's (real time unless a test drives the simulator's clock).
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        gateway_factory: GatewayFactory | None = None,
+        *,
+        clock: Clock | None = None,
+        sleep: Sleeper | None = None,
+    ) -> None:
+        self._db = db
+        self._gateway_factory = gateway_factory
+        self._clock = clock
+        self._sleep = sleep
+        self._local = threading.local()
+        self._cache: SummaryCache = {}
+        self._cache_lock = threading.Lock()
+        self._stop = threading.Event()
+
+    def executions(self, flt: HistoryFilter | None = None) -> list[ExecutionSummary]:
+        with self._cache_lock:
+            return list_executions(self._reader(), flt, cache=self._cache)
+
+    def plan_names(self) -> list[str]:
+        """Every plan name that has executions (also plans deleted since), sorted for a filter menu."""
+        records = execution_store.list_executions(self._reader(), limit=_SCAN_LIMIT)
+        return sorted({r.plan_name for r in records}, key=str.casefold)
+
+    def view(self, execution_id: str) -> ExecutionView:
+        return reports.load_execution_view(self._reader(), execution_id)
+
+    def drill_instances_running(self, execution_id: str) -> tuple[str, ...]:
+        return drill_instances_running(self._reader(), execution_id)
+
+    def cleanup(self, execution_id: str, by: str = "") -> CleanupResult:
+        """A finished drill's cleanup (see ``cleanup``); a run still going is refused."""
+        if self._gateway_factory is None:
+            raise DrsDesktopError("no DRS connection is configured for cleanup")
+        record = execution_store.get_execution(self._reader(), execution_id)
+        return cleanup(
+            self._db,
+            self._gateway_factory(record),
+            record.execution_id,
+            by,
+            clock=self._clock,
+            sleep=self._sleep,
+            only_finished=True,
+            should_stop=self._stop.is_set,
+        )
+
+    def request_stop(self) -> None:
+        """From any thread: make a cleanup in progress return after its current call (app shutdown).
+        What it did is journaled; running the cleanup again finishes it."""
+        self._stop.set()
+
+    def render(self, execution_id: str, fmt: str) -> str:
+        return render_report(self._reader(), execution_id, fmt)
+
+    def export(self, execution_id: str, fmt: str, path: str | os.PathLike[str]) -> Path:
+        return export_report(self._reader(), execution_id, fmt, path)
+
+    def close(self) -> None:
+        """Close the calling thread's read connection (the worker calls this on its thread)."""
+        reader: ReadOnlyDatabase | None = getattr(self._local, "reader", None)
+        if reader is not None:
+            reader.close()
+            self._local.reader = None
+
+    def _reader(self) -> ReadOnlyDatabase:
+        reader: ReadOnlyDatabase | None = getattr(self._local, "reader", None)
+        if reader is None:
+            reader = self._db.open_reader()
+            self._local.reader = reader
+        return reader
