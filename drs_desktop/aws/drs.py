@@ -125,6 +125,20 @@ class DrsGateway:
     def target(self) -> AwsTarget:
         return self._target
 
+    def with_single_attempt_reads(self) -> DrsGateway:
+        """The same target with botocore's read retries off. botocore resends a throttled read at once
+        and ignores Retry-After; the orchestration engine paces its reads itself (Retry-After, backoff),
+        so the runner talks to DRS through this."""
+        if self._read_max_attempts == 1:
+            return self
+        return DrsGateway(
+            self._target,
+            read_max_attempts=1,
+            connect_timeout=self._connect_timeout,
+            read_timeout=self._read_timeout,
+            page_size=self._page_size,
+        )
+
     def __repr__(self) -> str:
         return f"DrsGateway({self._target.describe()})"
 

@@ -9,6 +9,9 @@ The runner contract (services.ExecutionRunner):
 3. If any executed command was an action (``engine_commands.is_action``), decide again at once. Otherwise
    wait until ``WakeAt.at`` or an operator control (checked with ``execution.control_error``, journaled,
    applied), then decide again. ``AwaitApproval`` is shown to the operator, not executed.
+   Within one decision, once a call was throttled or failed (``poll.not_before`` in the future) the
+   runner skips the remaining DRS calls, and once a start's outcome is unknown it skips the remaining
+   ``StartJob``s: the next decision knows what this one could not.
 4. The runner is serial and never calls ``decide`` while a call is in flight. Hence a chunk still
    START_REQUESTED when ``decide`` runs has an unknown outcome (a crash between intent and result) and is
    treated exactly like UNCERTAIN, even if ``RunnerRestarted`` was not journaled: reconcile it first.

@@ -71,7 +71,7 @@ from drs_desktop.domain.execution_events import (
     event_from_json,
     event_to_json,
 )
-from drs_desktop.domain.execution_queries import execution_status
+from drs_desktop.domain.execution_queries import execution_status, unresolved_chunks
 from drs_desktop.domain.execution_record import ExecutionRecord
 from drs_desktop.domain.execution_state import (
     ChunkStatus,
@@ -132,7 +132,10 @@ class ExecutionRunner:
         post_launch_actions: dict[str, int] | None = None,
     ) -> None:
         self._db = db
-        self._gateway = gateway
+        # The engine paces its own reads (Retry-After, backoff): botocore's in-call retries would resend a
+        # throttled read at once, so every call of the runner goes out once.
+        self._gateway = gateway.with_single_attempt_reads()
+        self._log_seen: dict[str, int] = {}
         self._record = record
         self._state = state
         self._clock = clock
@@ -263,6 +266,10 @@ class ExecutionRunner:
                 wake_at = command.at
             elif isinstance(command, AwaitApproval):
                 approvals.append(command)
+            elif isinstance(command, StartJob) and unresolved_chunks(self._state):
+                # A start of this decision has an unknown outcome: the engine reconciles it before any
+                # other start (it decided these before it knew).
+                continue
             elif isinstance(command, _DRS_CALLS) and self._holding():
                 # An earlier call of this decision was throttled or failed, so DRS's Retry-After (or
                 # the backoff) now holds every call: the rest wait for the next decision, which the
@@ -404,7 +411,16 @@ class ExecutionRunner:
         if entries is None:
             return
         now = self._clock()
-        items = tuple(entry.to_engine(now) for entry in entries)
+        # Journal what is new since the last fetch (DRS returns the whole log each time, and a 300-server
+        # job's log re-journaled on every change grows the journal quadratically); failure items are
+        # always kept, since they explain a failure that a later poll may only then report.
+        seen = self._log_seen.get(command.job_id, 0)
+        items = tuple(
+            entry.to_engine(now)
+            for position, entry in enumerate(entries)
+            if position >= seen or "FAIL" in entry.event
+        )
+        self._log_seen[command.job_id] = len(entries)
         self._record_event(JobLogObserved(job_id=command.job_id, items=items, at=now))
 
     def _verify_jobs(self, command: VerifyJobs) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,8 @@ class DrsBackend:
         self.seed = self.scenario.seed if seed is None else seed
         self.clock = clock if clock is not None else VirtualClock(self.scenario.start_time)
         self._lock = threading.RLock()
+        self._requests: Counter[str] = Counter()
+        self._requests_lock = threading.Lock()
         self.world = World(self.scenario, self.seed, self.clock.now_ts())
         install_scenario_actions(self.world)
         self.jobs = JobEngine(self.world)
@@ -82,6 +85,9 @@ class DrsBackend:
             return handler(params)
 
     def transport_fault(self, operation: str) -> TransportFault | None:
+        # The protocol layer asks this once per routed request, before any fault: count it here.
+        with self._requests_lock:
+            self._requests[operation] += 1
         return self.world.faults.transport_fault(operation)
 
     def caller_identity(self) -> dict[str, str]:
@@ -105,6 +111,13 @@ class DrsBackend:
 
     def supported_operations(self) -> tuple[str, ...]:
         return tuple(sorted(self._handlers))
+
+    def request_counts(self) -> dict[str, int]:
+        """Requests received over HTTP per operation, faulted ones (throttled, 5xx, dropped) included:
+        how many calls a client made, for tests and benchmarks. Calls to ``handle`` alone are not
+        counted."""
+        with self._requests_lock:
+            return dict(self._requests)
 
     def settle(self) -> int:
         """Bring the world up to the clock's present; returns how many events ran."""
