@@ -28,7 +28,7 @@ from drs_desktop.aws.drs import DrsGateway
 from drs_desktop.aws.session import AwsTarget, is_loopback_url
 from drs_desktop.domain.errors import DrsDesktopError
 from drs_desktop.domain.evidence import rto_achieved
-from drs_desktop.domain.execution import replay
+from drs_desktop.domain.execution import control_error, replay
 from drs_desktop.domain.execution_events import CleanupRequested, event_from_json
 from drs_desktop.domain.execution_history import CleanupResult, ExecutionSummary, HistoryFilter
 from drs_desktop.domain.execution_queries import drill_instances_running as running_in_state
@@ -184,28 +184,30 @@ def cleanup(
 ) -> CleanupResult:
     """Terminate the drill's own recovery instances and wait for DRS to accept it, journaled as proof.
 
-    The runner is resumed from the journal, ``CleanupRequested`` is checked and journaled, and the
-    engine runs until it has nothing left to do (``sleep`` defaults to a real wait, ``clock`` to UTC
-    now). A refused control (a recovery, a drill still running, nothing running) sends nothing and says
-    why. ``only_finished`` also refuses a drill being cancelled: the GUI cleans a live run up through
-    that run's own runner, never with a second runner on the same journal.
+    ``CleanupRequested`` is checked on the replayed journal first; only then is the runner resumed, the
+    control journaled, and the engine run until it has nothing left to do (``sleep`` defaults to a real
+    wait, ``clock`` to UTC now). A refused control (a recovery, a drill still running, nothing running)
+    opens no runner, journals nothing, sends nothing, and says why. ``only_finished`` also refuses a
+    drill being cancelled: the GUI cleans a live run up through that run's own runner, never with a
+    second runner on the same journal.
     """
     now = clock or _utc_now
-    runner = ExecutionRunner.resume(db, gateway, execution_id, clock=now)
-    record = runner.record
+    record = execution_store.get_execution(db, execution_id)
+    state = replayed_state(db, record)
     actor = by or default_actor(record)
-    before = running_in_state(runner.state) if runner.state.is_drill else ()
-    if only_finished and runner.state.finished is None:
-        return CleanupResult(
-            record.execution_id,
-            before,
-            before,
-            by=actor,
-            refused="the execution has not finished; clean it up from its progress view",
-        )
+    before = running_in_state(state) if state.is_drill else ()
+    # Checked on the replayed state before a runner is opened: resuming an unfinished execution
+    # journals a restart, which a refusal must not leave in a journal (nor in a live run's).
+    problem = control_error(state, CleanupRequested(at=now(), by=actor))
+    if only_finished and state.finished is None:
+        problem = "the execution has not finished; clean it up from its progress view"
+    if problem is not None:
+        logger.info("cleanup of %s refused: %s", record.execution_id, problem)
+        return CleanupResult(record.execution_id, before, before, by=actor, refused=problem)
+    runner = ExecutionRunner.resume(db, gateway, record.execution_id, clock=now)
     try:
         runner.control(CleanupRequested(at=now(), by=actor))
-    except ControlRefused as refused:
+    except ControlRefused as refused:  # the journal moved on since it was read
         logger.info("cleanup of %s refused: %s", record.execution_id, refused)
         return CleanupResult(record.execution_id, before, before, by=actor, refused=str(refused))
     if listener is not None:

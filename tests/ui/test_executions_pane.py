@@ -1,0 +1,228 @@
+"""ExecutionsPaneWidget wired to a real HistoryWorker on a real QThread, over a history of real runs."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from PySide6.QtWidgets import QLabel
+from pytestqt.modeltest import ModelTester
+from pytestqt.qtbot import QtBot
+
+from drs_desktop.domain.execution_history import ExecutionSummary
+from drs_desktop.services.history import ExecutionHistory
+from drs_desktop.services.reports import CSV_COLUMNS
+from drs_desktop.ui.executions_model import RUNNING
+from drs_desktop.ui.executions_pane_widget import ExecutionsPaneWidget
+from drs_desktop.workers.history_worker import HistoryWorker
+from drs_desktop.workers.thread import WorkerThread
+from tests.services.history_estate import Estate, build_estate
+
+TIMEOUT = 10_000
+
+
+@dataclass
+class Pane:
+    widget: ExecutionsPaneWidget
+    estate: Estate
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Estate]:
+    with build_estate(tmp_path_factory.mktemp("executions-pane")) as built:
+        yield built
+
+
+def open_pane(qtbot: QtBot, estate: Estate) -> tuple[ExecutionsPaneWidget, WorkerThread]:
+    worker = HistoryWorker(
+        ExecutionHistory(estate.db, lambda record: estate.gateway, clock=estate.clock, sleep=estate.sleep)
+    )
+    thread = WorkerThread(worker, "executions-pane-test", on_stop=worker.close)
+    widget = ExecutionsPaneWidget()
+    qtbot.addWidget(widget)
+    widget.connect_worker(worker)
+    thread.start()
+    widget.resize(1400, 900)
+    widget.show()
+    qtbot.waitExposed(widget)
+    widget.refresh()
+    qtbot.waitUntil(lambda: widget.model.rowCount() == 4, timeout=TIMEOUT)
+    return widget, thread
+
+
+@pytest.fixture
+def pane(qtbot: QtBot, shared: Estate) -> Iterator[Pane]:
+    widget, thread = open_pane(qtbot, shared)
+    try:
+        yield Pane(widget, shared)
+    finally:
+        assert thread.stop()
+
+
+@pytest.fixture
+def fresh_pane(qtbot: QtBot, tmp_path: Path) -> Iterator[Pane]:
+    with build_estate(tmp_path) as estate:
+        widget, thread = open_pane(qtbot, estate)
+        try:
+            yield Pane(widget, estate)
+        finally:
+            assert thread.stop()
+
+
+def shown_ids(widget: ExecutionsPaneWidget) -> list[str]:
+    proxy = widget.proxy
+    return [
+        widget.model.summary_at(proxy.mapToSource(proxy.index(row, 0)).row()).execution_id  # type: ignore[union-attr]
+        for row in range(proxy.rowCount())
+    ]
+
+
+def select(pane: Pane, qtbot: QtBot, execution_id: str) -> None:
+    assert pane.widget.select_execution(execution_id)
+    qtbot.waitUntil(lambda: pane.widget.details.execution_id() == execution_id, timeout=TIMEOUT)
+
+
+def test_history_lists_newest_first_and_highlights_the_leftover_drill(
+    pane: Pane, qtbot: QtBot, qtmodeltester: ModelTester
+) -> None:
+    widget, estate = pane.widget, pane.estate
+    qtmodeltester.check(widget.model, force_py=True)
+    assert shown_ids(widget) == [
+        estate.fax_waiting,
+        estate.shop_left,
+        estate.crm_recovery,
+        estate.crm_cleaned,
+    ]
+    assert [widget.model.execution_ids()[row] for row in widget.model.highlighted_rows()] == [
+        estate.shop_left
+    ]
+    assert "1 drill left instances running" in widget.status_text()
+    qtbot.waitUntil(lambda: widget.plan_filter.count() == 4, timeout=TIMEOUT)
+    assert [widget.plan_filter.itemText(i) for i in range(4)] == ["All plans", "CRM", "Fax", "Shop"]
+
+
+def test_filters_go_to_the_worker_and_narrow_the_table(pane: Pane, qtbot: QtBot) -> None:
+    widget, estate = pane.widget, pane.estate
+
+    def shows(expected: list[str]) -> None:
+        qtbot.waitUntil(lambda: shown_ids(widget) == expected, timeout=TIMEOUT)
+
+    widget.mode_filter.setCurrentIndex(widget.mode_filter.findData("RECOVERY"))
+    shows([estate.crm_recovery])
+    widget.mode_filter.setCurrentIndex(0)
+    widget.running_filter.setChecked(True)
+    shows([estate.fax_waiting, estate.shop_left])
+    widget.running_filter.setChecked(False)
+    widget.outcome_filter.setCurrentIndex(widget.outcome_filter.findData("UNFINISHED"))
+    shows([estate.fax_waiting])
+    widget.outcome_filter.setCurrentIndex(0)
+    qtbot.waitUntil(lambda: widget.plan_filter.findData("CRM") > 0, timeout=TIMEOUT)
+    widget.plan_filter.setCurrentIndex(widget.plan_filter.findData("CRM"))
+    shows([estate.crm_recovery, estate.crm_cleaned])
+    assert widget.current_filter().plan_name == "CRM"
+    widget.plan_filter.setCurrentIndex(0)
+    widget.dates_filter.setChecked(True)  # the last 30 days: the simulator's runs are in 2026-01
+    shows([])
+    widget.dates_filter.setChecked(False)
+    shows([estate.fax_waiting, estate.shop_left, estate.crm_recovery, estate.crm_cleaned])
+
+
+def test_details_show_the_evidence_read_only_and_feed_the_hook(pane: Pane, qtbot: QtBot) -> None:
+    widget, estate = pane.widget, pane.estate
+    progress = QLabel("progress view stand-in")
+    widget.set_detail_widget(progress, "Progress")
+    assert widget.details_tabs.tabText(0) == "Progress" and widget.details_tabs.currentWidget() is progress
+    widget.set_detail_widget(progress)
+    assert widget.details_tabs.count() == 2, "the same widget is added once"
+    with qtbot.waitSignal(widget.view_loaded, timeout=TIMEOUT) as loaded:
+        widget.select_execution(estate.shop_left)
+    assert loaded.args[0].record.execution_id == estate.shop_left
+    details = widget.details
+    assert details.field_text("id") == estate.shop_left
+    assert details.field_text("status") == "SUCCEEDED"
+    assert details.field_text("rto").endswith("met")
+    assert details.waves.topLevelItemCount() == 3
+    assert [details.waves.topLevelItem(0).child(i).text(0) for i in range(1)] == [
+        estate.sim.backend.server_id_of("shop-db-01")
+    ]
+    assert details.cleanup.topLevelItemCount() == 5
+    assert details.cleanup_status.text() == "5 drill instances still running."
+    assert widget.cleanup_button.isEnabled() and widget.cleanup_button.text() == "Clean up 5 instances"
+    select(pane, qtbot, estate.crm_cleaned)
+    assert "Every drill instance is terminated" in details.cleanup_status.text()
+    assert {
+        details.operator_actions.topLevelItem(i).text(2)
+        for i in range(details.operator_actions.topLevelItemCount())
+    } >= {
+        "approve",
+        "cleanup",
+    }
+    assert details.approvals.topLevelItemCount() == 1 and details.approvals.topLevelItem(0).text(6) == "alice"
+    assert not widget.cleanup_button.isEnabled()
+    select(pane, qtbot, estate.fax_waiting)
+    assert not widget.cleanup_button.isEnabled(), "a live drill is cleaned up from its run"
+    assert "still running" in widget.cleanup_button.toolTip()
+
+
+def test_exports_html_pdf_csv_json(pane: Pane, qtbot: QtBot, tmp_path: Path) -> None:
+    widget, estate = pane.widget, pane.estate
+    select(pane, qtbot, estate.shop_left)
+    asked: list[tuple[str, str]] = []
+
+    def choose(fmt: str, suggested: str) -> str:
+        asked.append((fmt, suggested))
+        return str(tmp_path / f"report.{fmt}")
+
+    widget.choose_export_path = choose
+    for action in widget.export_menu.actions():
+        with qtbot.waitSignal(widget.report_saved, timeout=TIMEOUT) as saved:
+            action.trigger()
+        assert saved.args == [action.data(), str(tmp_path / f"report.{action.data()}")]
+    assert [fmt for fmt, _ in asked] == ["html", "pdf", "csv", "json"]
+    assert asked[0][1].startswith("Shop-") and asked[0][1].endswith(".html")
+    assert (tmp_path / "report.pdf").read_bytes().startswith(b"%PDF")
+    assert (tmp_path / "report.pdf").stat().st_size > 1000
+    html = (tmp_path / "report.html").read_text("utf-8")
+    assert html.lower().lstrip().startswith("<!doctype html") and estate.shop_left in html
+    assert json.loads((tmp_path / "report.json").read_text("utf-8"))["execution"]["id"] == estate.shop_left
+    rows = list(csv.reader(io.StringIO((tmp_path / "report.csv").read_text("utf-8"))))
+    assert tuple(rows[0]) == CSV_COLUMNS and len(rows) == 6
+    assert "Wrote the JSON report" in widget.status_text()
+    widget.choose_export_path = lambda fmt, suggested: ""
+    widget.export_menu.actions()[0].trigger()  # cancelled in the file dialog: nothing happens
+    assert "Wrote the JSON report" in widget.status_text()
+
+
+def test_one_click_cleanup_terminates_exactly_that_drills_instances(fresh_pane: Pane, qtbot: QtBot) -> None:
+    widget, estate = fresh_pane.widget, fresh_pane.estate
+    others = estate.live_instance_ids() - set(estate.shop_instances)
+    select(fresh_pane, qtbot, estate.shop_left)
+    asked: list[ExecutionSummary] = []
+    widget.confirm_cleanup = lambda summary: asked.append(summary) is not None  # the operator says no
+    assert not widget.clean_up_selected()
+    assert [s.execution_id for s in asked] == [estate.shop_left]
+    widget.set_operator("arn:aws:iam::123456789012:user/erin")
+    widget.confirm_cleanup = lambda summary: True
+    with qtbot.waitSignal(widget.cleanup_completed, timeout=TIMEOUT) as done:
+        widget.cleanup_button.click()
+        assert not widget.cleanup_button.isEnabled(), "one cleanup at a time"
+    result = done.args[0]
+    assert sorted(result.terminated) == list(estate.shop_instances)
+    assert result.by == "arn:aws:iam::123456789012:user/erin"
+    qtbot.waitUntil(lambda: "execution" in widget.status_text(), timeout=TIMEOUT)
+    assert widget.status_text() == "terminated 5 of 5 drill instances. 4 executions."
+    live = estate.live_instance_ids()
+    assert not (live & set(estate.shop_instances)), "a drill instance survived its cleanup"
+    assert others <= live, "cleanup touched another execution's instance"
+    shop_row = widget.model.row_of(estate.shop_left)
+    qtbot.waitUntil(lambda: widget.model.highlighted_rows() == [], timeout=TIMEOUT)
+    assert widget.model.data(widget.model.index(shop_row, RUNNING)) == "0"
+    qtbot.waitUntil(
+        lambda: "Every drill instance is terminated" in widget.details.cleanup_status.text(), timeout=TIMEOUT
+    )
+    assert not widget.cleanup_button.isEnabled()

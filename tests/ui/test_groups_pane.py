@@ -1,0 +1,212 @@
+"""GroupsPaneWidget wired to a real PlansWorker on a real QThread over a real database: create a tag
+group with a live preview, edit it, pick explicit members, delete with the in-use rule; every change a
+new revision of the plan."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from pytestqt.modeltest import ModelTester
+from pytestqt.qtbot import QtBot
+
+from drs_desktop.domain.plan import ProtectionGroup, RecoveryPlan, Wave
+from drs_desktop.services.plan_editing import PlanLibrary
+from drs_desktop.storage.db import Database
+from drs_desktop.storage.inventory import save_inventory
+from drs_desktop.ui.groups_pane_widget import GroupsPaneWidget
+from drs_desktop.workers.plans_worker import PlansWorker
+from drs_desktop.workers.thread import WorkerThread
+from tests.ui.plan_helpers import A, B, C, D, E, F, sample_inventory, sample_plan
+
+TIMEOUT = 5000
+
+
+@dataclass
+class Pane:
+    widget: GroupsPaneWidget
+    library: PlanLibrary
+
+
+@pytest.fixture
+def pane(qtbot: QtBot, tmp_path: Path) -> Iterator[Pane]:
+    db = Database.open(tmp_path / "drs.sqlite3")
+    save_inventory(db, sample_inventory())
+    library = PlanLibrary(db)
+    library.save_plan(RecoveryPlan(name="Alpha", waves=(Wave("W", servers=(F,)),)), "first")
+    library.save_plan(sample_plan(), "first")  # "Payroll": groups net (E) and dbs (tier=db)
+    worker = PlansWorker(PlanLibrary(db))
+    thread = WorkerThread(worker, "groups-pane-test", on_stop=worker.close)
+    widget = GroupsPaneWidget()
+    qtbot.addWidget(widget)
+    widget.connect_worker(worker)
+    thread.start()
+    widget.resize(1300, 800)
+    widget.show()
+    qtbot.waitExposed(widget)
+    widget.refresh()
+    qtbot.waitUntil(lambda: widget.plan_name() == "Alpha", timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: widget.editor.pick_model.rowCount() == 6, timeout=TIMEOUT)
+    try:
+        yield Pane(widget, library)
+    finally:
+        assert thread.stop()
+        library.close()
+        db.close()
+
+
+def open_payroll(pane: Pane, qtbot: QtBot) -> GroupsPaneWidget:
+    widget = pane.widget
+    widget.plan_picker.setCurrentIndex(widget.plan_picker.findData("Payroll"))
+    qtbot.waitUntil(lambda: widget.plan_name() == "Payroll", timeout=TIMEOUT)
+    assert widget.group_names() == ["net", "dbs"]
+    return widget
+
+
+def wait_revision(pane: Pane, qtbot: QtBot, number: int) -> None:
+    qtbot.waitUntil(
+        lambda: pane.widget.revision() is not None and pane.widget.revision().revision == number,  # type: ignore[union-attr]
+        timeout=TIMEOUT,
+    )
+
+
+def test_create_a_tag_group_with_a_live_preview(pane: Pane, qtbot: QtBot, qtmodeltester: ModelTester) -> None:
+    widget = open_payroll(pane, qtbot)
+    editor = widget.editor
+    qtmodeltester.check(editor.preview_model, force_py=True)
+    widget.new_group()
+    assert editor.name_edit.text() == "New group" and editor.tags_radio.isChecked()
+    assert editor.preview_ids() == [] and "Add a tag" in editor.preview_text()
+    assert not editor.save_button.isEnabled()
+    editor.name_edit.setText("web")
+    editor.set_tag(0, "tier", "web")
+    assert editor.preview_ids() == [C, D], "the preview follows the selector as it is typed"
+    assert editor.preview_text() == "Selects 2 servers."
+    editor.set_tag(0, "tier", "db")
+    assert editor.preview_ids() == [A, B]
+    assert editor.preview_text() == "Selects 2 servers (2 need attention)."
+    assert editor.preview_model.warnings()[0].note == "already in group 'dbs'"
+    editor.set_tag(0, "tier", "web")
+    editor.add_tag_row("os", "Windows")  # every tag must match: no server carries an "os" tag
+    assert editor.preview_ids() == [] and editor.preview_text() == "Selects 0 servers."
+    editor.tags_table.selectRow(1)
+    editor.remove_tag_button.click()
+    assert editor.preview_ids() == [C, D]
+    assert editor.save_button.isEnabled()
+    with qtbot.waitSignal(widget.plan_changed, timeout=TIMEOUT) as saved:
+        editor.save_button.click()
+    assert saved.args[0].revision == 2
+    assert widget.group_names() == ["net", "dbs", "web"]
+    assert widget.group_list.currentItem().text().startswith("web")  # type: ignore[union-attr]
+    assert "revision 2: protection group 'web' created" in widget.status_text()
+    stored = pane.library.load_plan("Payroll")
+    assert stored.revision.revision == 2 and stored.revision.comment == "protection group 'web' created"
+    assert stored.plan.group("web") == ProtectionGroup("web", tags={"tier": "web"})
+    assert not editor.is_dirty()
+
+
+def test_edit_and_rename_a_group_in_every_wave(pane: Pane, qtbot: QtBot) -> None:
+    widget = open_payroll(pane, qtbot)
+    editor = widget.editor
+    assert widget.select_group("net")
+    assert editor.members_radio.isChecked() and editor.pick_model.checked_ids() == (E,)
+    assert editor.preview_ids() == [E]
+    editor.member_filter.setText("app")
+    assert editor.pick_proxy.rowCount() == 1, "the member list filters by hostname"
+    assert editor.pick_model.set_server_checked(F, True)
+    editor.name_edit.setText("edge")
+    assert editor.preview_ids() == [E, F]
+    with qtbot.waitSignal(widget.plan_changed, timeout=TIMEOUT):
+        editor.save()
+    stored = pane.library.load_plan("Payroll")
+    assert stored.revision.comment == "protection group 'edge' edited (renamed from 'net')"
+    assert stored.plan.group("edge") == ProtectionGroup("edge", server_ids=(E, F))
+    assert stored.plan.waves[0].groups == ("edge",), "the wave follows the rename"
+    assert widget.group_names() == ["edge", "dbs"]
+    # A tag group edited: the value changes what it selects.
+    assert widget.select_group("dbs")
+    assert editor.tags_radio.isChecked() and editor.preview_ids() == [A, B]
+    editor.set_tag(0, "tier", "app")
+    assert editor.preview_model.warnings()[0].note == "already in group 'edge'"
+    editor.name_edit.setText("edge")
+    assert "already a protection group named 'edge'" in editor.problem_label.text()
+    assert not editor.save_button.isEnabled()
+    editor.name_edit.setText("dbs")
+    with qtbot.waitSignal(widget.plan_changed, timeout=TIMEOUT):
+        editor.save()
+    wait_revision(pane, qtbot, 3)
+    assert pane.library.load_plan("Payroll").plan.group("dbs") == ProtectionGroup("dbs", tags={"tier": "app"})
+    assert "problem" in widget.status_text(), "F is in two groups now: the saved revision says so"
+    assert [r.revision for r in pane.library.history("Payroll")] == [1, 2, 3]
+
+
+def test_delete_refuses_a_group_in_use_unless_told_to_take_it_out_of_its_waves(
+    pane: Pane, qtbot: QtBot
+) -> None:
+    widget = open_payroll(pane, qtbot)
+    asked: list[tuple[str, list[str]]] = []
+    widget.confirm_delete = lambda name, waves: asked.append((name, waves)) is None and False
+    widget.select_group("net")
+    assert not widget.delete_selected()
+    assert asked == [("net", ["Net"])]
+    assert widget.status_text() == "Group 'net' is used by wave 'Net': kept."
+    assert pane.library.load_plan("Payroll").revision.revision == 1, "nothing was saved"
+
+    widget.confirm_delete = lambda name, waves: True
+    with qtbot.waitSignal(widget.plan_changed, timeout=TIMEOUT):
+        assert widget.delete_selected()
+    stored = pane.library.load_plan("Payroll")
+    assert stored.revision.revision == 2
+    assert stored.revision.comment == "protection group 'net' deleted and taken out of wave 'Net'"
+    assert stored.plan.group("net") is None and stored.plan.waves[0].groups == ()
+    assert widget.group_names() == ["dbs"]
+    assert "problem" in widget.status_text(), "wave 'Net' is empty now, and the status says so"
+
+    # A group no wave uses: asked with no waves, deleted.
+    asked.clear()
+    widget.confirm_delete = lambda name, waves: asked.append((name, waves)) is None
+    widget.select_group("dbs")
+    with qtbot.waitSignal(widget.plan_changed, timeout=TIMEOUT):
+        assert widget.delete_selected()
+    assert asked == [("dbs", [])]
+    assert pane.library.load_plan("Payroll").plan.protection_groups == ()
+    assert widget.group_names() == []
+
+
+def test_unsaved_edits_are_kept_unless_the_operator_discards_them(pane: Pane, qtbot: QtBot) -> None:
+    widget = open_payroll(pane, qtbot)
+    editor = widget.editor
+    widget.select_group("dbs")
+    editor.set_tag(0, "tier", "web")
+    assert editor.is_dirty()
+    widget.confirm_discard = lambda name: False
+    widget.group_list.setCurrentRow(0)
+    assert editor.original_name() == "dbs" and editor.preview_ids() == [C, D], "the edit survived"
+    widget.confirm_discard = lambda name: True
+    widget.group_list.setCurrentRow(0)
+    assert editor.original_name() == "net" and not editor.is_dirty()
+
+
+def test_another_panes_answers_are_ignored(pane: Pane, qtbot: QtBot) -> None:
+    widget = open_payroll(pane, qtbot)
+    other = pane.library.load_plan("Alpha")
+    widget.show_plan(other)  # a plan this pane did not ask for
+    assert widget.plan_name() == "Payroll"
+    widget.on_plan_saved(other.revision, ())
+    assert widget.plan_name() == "Payroll" and widget.group_names() == ["net", "dbs"]
+
+
+def test_without_an_inventory_a_tag_selector_says_it_cannot_preview(qtbot: QtBot) -> None:
+    from drs_desktop.ui.group_editor_widget import GroupEditorWidget
+
+    editor = GroupEditorWidget()
+    qtbot.addWidget(editor)
+    assert not editor.isEnabled(), "no plan chosen: nothing to edit"
+    editor.set_plan(sample_plan())
+    editor.edit_group(sample_plan().group("dbs"))
+    assert editor.isEnabled() and editor.preview_ids() == []
+    assert editor.preview_text().startswith("No cached inventory")
+    editor.set_inventory(sample_inventory())
+    assert editor.preview_ids() == [A, B]
