@@ -23,9 +23,11 @@ from drs_desktop.config import AppPaths
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QApplication
 
+    from drs_desktop.aws.session import AwsTarget
     from drs_desktop.simulator.embedded import EmbeddedSimulator
     from drs_desktop.storage.db import Database
     from drs_desktop.ui.main_window import MainWindow
+    from drs_desktop.ui.plans_pane_widget import PlansPaneWidget
     from drs_desktop.workers.thread import WorkerThread
 
 logger = logging.getLogger(__name__)
@@ -75,10 +77,27 @@ class DesktopApp:
             window.set_connection_state(f"simulator at {self.simulator.endpoint_url}")
         else:
             window.set_identity(profile="", region="", account="")
-        self._build_plans_pane(window, self.db)
+        plans_pane = self._build_plans_pane(window, self.db)
+        self._build_groups_pane(window, self.db, plans_pane)
+        self._build_executions_pane(window, self.db)
         return window
 
-    def _build_plans_pane(self, window: MainWindow, db: Database) -> None:
+    def current_target(self) -> AwsTarget:
+        """Where DRS is for this session: the demo simulator, or the configured profile and region.
+        Called on worker threads (it reads settings), never on the GUI thread."""
+        from drs_desktop.aws.session import AwsTarget
+        from drs_desktop.storage.settings import get_str
+
+        if self.simulator is not None:
+            return AwsTarget(
+                profile=None, region=self.simulator.region, endpoint_url=self.simulator.endpoint_url
+            )
+        assert self.db is not None
+        return AwsTarget(
+            profile=get_str(self.db, "aws.profile") or None, region=get_str(self.db, "aws.region")
+        )
+
+    def _build_plans_pane(self, window: MainWindow, db: Database) -> PlansPaneWidget:
         from drs_desktop.services.plan_editing import PlanLibrary
         from drs_desktop.ui.plans_pane_widget import PlansPaneWidget
         from drs_desktop.workers.plans_worker import PlansWorker
@@ -89,6 +108,35 @@ class DesktopApp:
         self._start(worker, "plans", on_stop=worker.close)
         window.set_pane_widget("plans", pane)
         pane.refresh()
+        return pane
+
+    def _build_groups_pane(self, window: MainWindow, db: Database, plans_pane: PlansPaneWidget) -> None:
+        from drs_desktop.services.plan_editing import PlanLibrary
+        from drs_desktop.ui.groups_pane_widget import GroupsPaneWidget
+        from drs_desktop.workers.plans_worker import PlansWorker
+
+        # Its own worker: answers to the Groups pane's saves must not reach the Plans editor.
+        worker = PlansWorker(PlanLibrary(db))
+        pane = GroupsPaneWidget()
+        pane.connect_worker(worker)
+        pane.plan_changed.connect(lambda _revision: plans_pane.refresh())
+        self._start(worker, "groups", on_stop=worker.close)
+        window.set_pane_widget("groups", pane)
+        pane.refresh()
+
+    def _build_executions_pane(self, window: MainWindow, db: Database) -> None:
+        from drs_desktop.services.history import ExecutionHistory, gateway_factory
+        from drs_desktop.ui.executions_pane_widget import ExecutionsPaneWidget
+        from drs_desktop.workers.history_worker import HistoryWorker
+
+        worker = HistoryWorker(ExecutionHistory(db, gateway_factory(self.current_target)))
+        pane = ExecutionsPaneWidget()
+        pane.connect_worker(worker)
+        self._on_shutdown.append(worker.request_stop)
+        self._start(worker, "history", on_stop=worker.close)
+        window.set_pane_widget("executions", pane)
+        pane.refresh()
+        self.executions_pane = pane
 
     def _start(self, worker: object, name: str, *, on_stop: Callable[[], None] | None = None) -> None:
         from drs_desktop.workers.thread import WorkerThread
