@@ -131,6 +131,12 @@ _DECLARED = (
     Setting("aws.profile", str, "", "AWS profile (or IAM Identity Center profile) to use; empty: default"),
     Setting("aws.region", str, "us-east-1", "AWS Region where DRS replicates the source servers"),
     Setting(
+        "aws.use_typed_keys",
+        bool,
+        False,
+        "Sign in with the access keys saved in the OS keyring for the profile, not the profile's own",
+    ),
+    Setting(
         "engine.poll_interval_seconds",
         int,
         15,

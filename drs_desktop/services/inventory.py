@@ -1,0 +1,151 @@
+"""Inventory use cases: refresh from DRS into the cache, read the cache, and who uses each server.
+
+The cache is what makes the application useful offline: an operator opens the Servers pane on a train
+and still sees every server as of the last refresh, stamped with its time, account and region. A
+refresh replaces the cached set of its account and region whole (``storage.inventory``).
+
+``InventoryService`` is the inventory worker's object: it reads through its thread's own SQLite
+connection, keeps one ``DrsGateway`` for the target in force (a new one when the settings change), and
+reports progress as short sentences.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Protocol
+
+from drs_desktop.aws.drs import DrsGateway
+from drs_desktop.aws.session import AwsTarget
+from drs_desktop.domain.errors import DrsDesktopError
+from drs_desktop.domain.inventory import Inventory
+from drs_desktop.domain.plan import RecoveryPlan
+from drs_desktop.domain.server_usage import ServerUsage, usage_by_server
+from drs_desktop.services.connection import ConnectionResolver, MfaPrompter
+from drs_desktop.storage import inventory as inventory_store
+from drs_desktop.storage import plans as plan_store
+from drs_desktop.storage.db import Database, Readable, ReadOnlyDatabase
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "InventoryGateway",
+    "InventoryService",
+    "Progress",
+    "cached_inventory",
+    "refresh_inventory",
+    "server_usage",
+]
+
+#: Receives one short sentence per step of a refresh, for the pane's progress text.
+Progress = Callable[[str], None]
+
+
+class InventoryGateway(Protocol):
+    """What a refresh needs of ``aws.drs.DrsGateway``."""
+
+    def inventory(self) -> Inventory: ...
+
+
+def _quiet(_: str) -> None:
+    return None
+
+
+def refresh_inventory(
+    db: Database, gateway: InventoryGateway, *, progress: Progress | None = None
+) -> Inventory:
+    """Fetch every source server from DRS and replace the cache of that account and region with them."""
+    report = progress or _quiet
+    fetched = gateway.inventory()
+    report(f"Saving {len(fetched.servers)} servers of account {fetched.account_id or '?'} to the cache…")
+    stored = inventory_store.save_inventory(db, fetched)
+    logger.info(
+        "inventory refreshed: %d servers of %s/%s", len(stored.servers), stored.account_id, stored.region
+    )
+    return stored
+
+
+def cached_inventory(
+    db: Readable, *, account_id: str | None = None, region: str | None = None
+) -> Inventory | None:
+    """The newest cached inventory (of ``account_id`` and/or ``region`` when given); None if none."""
+    return inventory_store.load_inventory(db, account_id, region)
+
+
+def latest_plans(db: Readable) -> list[RecoveryPlan]:
+    """The latest revision of every live plan; a plan that cannot be read is skipped (and logged)."""
+    plans = []
+    for summary in plan_store.list_plans(db):
+        try:
+            plans.append(plan_store.get_plan(db, summary.name))
+        except DrsDesktopError as exc:
+            logger.warning("plan %r left out of the server usage: %s", summary.name, exc)
+    return plans
+
+
+def server_usage(db: Readable, inventory: Inventory | None = None) -> dict[str, ServerUsage]:
+    """Server ID -> (groups, plans) that use it, from the plans' latest revisions and ``inventory``
+    (the newest cached one when None) to resolve tag selectors."""
+    if inventory is None:
+        inventory = cached_inventory(db)
+    return usage_by_server(latest_plans(db), inventory)
+
+
+class InventoryService:
+    """Refresh, cache and usage for one worker thread (call ``close`` on that thread when done)."""
+
+    def __init__(
+        self,
+        db: Database,
+        resolver: ConnectionResolver,
+        *,
+        gateway_factory: Callable[[AwsTarget], DrsGateway] = DrsGateway,
+    ) -> None:
+        self._db = db
+        self._resolver = resolver
+        self._gateway_factory = gateway_factory
+        self._local = threading.local()
+
+    def refresh(self, progress: Progress | None = None, mfa_prompter: MfaPrompter | None = None) -> Inventory:
+        """Refresh the inventory of the target the settings name now (a DrsError when DRS cannot)."""
+        report = progress or _quiet
+        report("Checking the connection settings…")
+        target = self._resolver.target(mfa_prompter)
+        gateway = self._gateway(target)
+        report(f"Asking DRS for the source servers ({target.describe()})…")
+        return refresh_inventory(self._db, gateway, progress=report)
+
+    def cached(self) -> Inventory | None:
+        """The cached inventory of the region in force (None when that region was never refreshed)."""
+        return cached_inventory(self._reader(), region=self._resolver.expected_region())
+
+    def usage(self, inventory: Inventory | None = None) -> dict[str, ServerUsage]:
+        return server_usage(self._reader(), inventory if inventory is not None else self.cached())
+
+    def close(self) -> None:
+        """Release this thread's gateway clients and read connection."""
+        gateway: DrsGateway | None = getattr(self._local, "gateway", None)
+        if gateway is not None:
+            gateway.close()
+            self._local.gateway = None
+        reader: ReadOnlyDatabase | None = getattr(self._local, "reader", None)
+        if reader is not None:
+            reader.close()
+            self._local.reader = None
+
+    def _gateway(self, target: AwsTarget) -> DrsGateway:
+        gateway: DrsGateway | None = getattr(self._local, "gateway", None)
+        if gateway is None or gateway.target != target:
+            if gateway is not None:
+                gateway.close()
+            gateway = self._gateway_factory(target)
+            self._local.gateway = gateway
+        return gateway
+
+    def _reader(self) -> ReadOnlyDatabase:
+        reader: ReadOnlyDatabase | None = getattr(self._local, "reader", None)
+        if reader is None:
+            reader = self._db.open_reader()
+            self._local.reader = reader
+        return reader

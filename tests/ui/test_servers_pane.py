@@ -1,0 +1,177 @@
+"""ServersPaneWidget with a real InventoryWorker on a real QThread, against the simulator over loopback."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import pytest
+from PySide6.QtCore import Qt
+from pytestqt.qtbot import QtBot
+
+from drs_desktop.aws.drs import DrsGateway
+from drs_desktop.domain.inventory import Inventory, SourceServer
+from drs_desktop.domain.plan import ProtectionGroup, RecoveryPlan, Wave
+from drs_desktop.secrets import SecretStore
+from drs_desktop.services.connection import ConnectionResolver
+from drs_desktop.services.inventory import InventoryService
+from drs_desktop.simulator.embedded import EmbeddedSimulator
+from drs_desktop.storage import plans as plan_store
+from drs_desktop.storage.db import Database
+from drs_desktop.storage.inventory import save_inventory
+from drs_desktop.ui.server_table_model import USED_BY
+from drs_desktop.ui.servers_pane_widget import ServersPaneWidget
+from drs_desktop.workers.inventory_worker import InventoryWorker
+from drs_desktop.workers.thread import WorkerThread
+from tests.services.settings_fixtures import db_fixture, memory_keyring_fixture, small_simulator_fixture  # noqa: F401
+
+TIMEOUT = 10_000
+STAMP = "As of 2026-01-05 08:00 UTC (account 123456789012, us-east-1)"
+
+
+def dead_endpoint() -> str:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+@dataclass
+class Rig:
+    pane: ServersPaneWidget
+    resolver: ConnectionResolver
+    db: Database
+
+
+@pytest.fixture
+def rig(
+    qtbot: QtBot, db: Database, memory_keyring: object, small_simulator: EmbeddedSimulator
+) -> Iterator[Rig]:
+    resolver = ConnectionResolver(
+        db, SecretStore(), demo_endpoint=small_simulator.endpoint_url, demo_region="us-east-1"
+    )
+    service = InventoryService(db, resolver, gateway_factory=lambda t: DrsGateway(t, read_max_attempts=1))
+    worker = InventoryWorker(service)
+    thread = WorkerThread(worker, "servers-pane-test", on_stop=worker.close)
+    pane = ServersPaneWidget()
+    qtbot.addWidget(pane)
+    pane.connect_worker(worker)
+    thread.start()
+    pane.resize(1400, 700)
+    pane.show()
+    qtbot.waitExposed(pane)
+    try:
+        yield Rig(pane, resolver, db)
+    finally:
+        assert thread.stop()
+
+
+def refresh(rig: Rig, qtbot: QtBot) -> None:
+    qtbot.mouseClick(rig.pane.refresh_button, Qt.MouseButton.LeftButton)
+    assert rig.pane.is_busy() and not rig.pane.refresh_button.isEnabled() and rig.pane.busy_bar.isVisible()
+    qtbot.waitUntil(lambda: not rig.pane.is_busy(), timeout=TIMEOUT)
+
+
+def hostnames(pane: ServersPaneWidget) -> list[str]:
+    return sorted(pane.proxy.data(pane.proxy.index(row, 0)) for row in range(pane.proxy.rowCount()))
+
+
+def test_refresh_fills_the_table_with_a_stamp(rig: Rig, qtbot: QtBot) -> None:
+    pane = rig.pane
+    assert pane.stamp_text().startswith("No inventory yet")
+    with qtbot.waitSignal(pane.inventory_refreshed, timeout=TIMEOUT) as refreshed:
+        refresh(rig, qtbot)
+    assert refreshed.args[0].account_id == "123456789012"
+    assert pane.model.rowCount() == 10 and pane.count_label.text() == "10 servers"
+    today = datetime.now(UTC).strftime("%Y-%m-%d")
+    assert (
+        pane.stamp_text().startswith(f"As of {today} ")
+        and "(account 123456789012, us-east-1)" in pane.stamp_text()
+    )
+    assert pane.progress_text() == "Refreshed: 10 servers"
+    assert pane.refresh_button.isEnabled() and not pane.busy_bar.isVisible()
+    assert pane.banner_text() == "" and not pane.is_offline()
+    states = [pane.state_combo.itemText(i) for i in range(pane.state_combo.count())]
+    assert states == ["All replication states", "CONTINUOUS", "DISCONNECTED", "INITIATING", "STALLED"]
+
+
+def test_search_and_filters_from_the_widgets(rig: Rig, qtbot: QtBot) -> None:
+    refresh(rig, qtbot)
+    pane = rig.pane
+    qtbot.keyClicks(pane.search_edit, "legacy")
+    assert hostnames(pane) == ["legacy-fax"] and pane.count_label.text() == "1 of 10 servers"
+    pane.search_edit.clear()
+    pane.state_combo.setCurrentIndex(pane.state_combo.findData("INITIATING"))
+    assert hostnames(pane) == ["new-build"]
+    pane.state_combo.setCurrentIndex(0)
+    pane.os_combo.setCurrentIndex(pane.os_combo.findData("Windows"))
+    assert hostnames(pane) == ["crm-app-01", "crm-web-01", "legacy-fax", "shop-db-01"]
+    qtbot.keyClicks(pane.tag_edit, "Tier=db")
+    assert hostnames(pane) == ["legacy-fax", "shop-db-01"]
+    pane.os_combo.setCurrentIndex(0)
+    pane.tag_edit.setText("Application=shop, Tier=web")
+    assert hostnames(pane) == ["shop-web-01", "shop-web-02"]
+    # A refresh keeps the operator's filters and the rows in place.
+    refresh(rig, qtbot)
+    assert hostnames(pane) == ["shop-web-01", "shop-web-02"]
+
+
+def test_failed_refresh_with_a_cache_goes_offline(rig: Rig, qtbot: QtBot) -> None:
+    refresh(rig, qtbot)
+    stamp = rig.pane.stamp_text()
+    rig.resolver.set_demo(dead_endpoint(), "us-east-1")
+    with qtbot.waitSignal(rig.pane.refresh_failed, timeout=TIMEOUT) as failed:
+        refresh(rig, qtbot)
+    assert "could not be reached" in failed.args[0]
+    pane = rig.pane
+    assert pane.is_offline() and pane.progress_text() == "Refresh failed"
+    assert pane.banner_text().startswith("Offline: the inventory could not be refreshed (")
+    assert f"inventory, as of {stamp.removeprefix('As of ')}." in pane.banner_text()
+    assert pane.stamp_text() == stamp
+    assert pane.model.rowCount() == 10 and pane.refresh_button.isEnabled()
+
+
+def test_cached_inventory_shows_offline_with_its_stamp(rig: Rig, qtbot: QtBot) -> None:
+    cached = Inventory(
+        (SourceServer("s-00000000000000001", "cached-01", replication_state="CONTINUOUS", lag_seconds=4),),
+        datetime(2026, 1, 5, 8, 0, tzinfo=UTC),
+        "123456789012",
+        "us-east-1",
+    )
+    save_inventory(rig.db, cached)
+    rig.pane.load_cached()
+    qtbot.waitUntil(lambda: rig.pane.model.rowCount() == 1, timeout=TIMEOUT)
+    assert rig.pane.stamp_text() == STAMP
+    rig.resolver.set_demo(dead_endpoint(), "us-east-1")
+    refresh(rig, qtbot)
+    assert rig.pane.is_offline() and "as of 2026-01-05 08:00 UTC (account" in rig.pane.banner_text()
+    assert hostnames(rig.pane) == ["cached-01"]
+
+
+def test_failed_refresh_without_a_cache_says_so(rig: Rig, qtbot: QtBot) -> None:
+    rig.resolver.set_demo(dead_endpoint(), "us-east-1")
+    refresh(rig, qtbot)
+    assert not rig.pane.is_offline()
+    assert rig.pane.banner_text().startswith("The inventory could not be refreshed: ")
+    assert rig.pane.stamp_text().startswith("No inventory yet")
+
+
+def test_used_by_column_follows_the_saved_plans(rig: Rig, qtbot: QtBot) -> None:
+    refresh(rig, qtbot)
+    group = ProtectionGroup("shop-web", tags={"Application": "shop", "Tier": "web"})
+    plan_store.save_plan(
+        rig.db, RecoveryPlan("Shop DR", protection_groups=(group,), waves=(Wave("W", ("shop-web",)),))
+    )
+    rig.pane.usage_requested.emit()
+    model = rig.pane.model
+
+    def used_by(hostname: str) -> str:
+        row = next(r for r in range(model.rowCount()) if model.server_at(r).hostname == hostname)
+        return str(model.data(model.index(row, USED_BY)))
+
+    qtbot.waitUntil(lambda: used_by("shop-web-01") == "Shop DR (groups: shop-web)", timeout=TIMEOUT)
+    assert used_by("shop-web-02") == "Shop DR (groups: shop-web)" and used_by("shop-db-01") == ""
+    qtbot.keyClicks(rig.pane.search_edit, "shop dr")
+    assert hostnames(rig.pane) == ["shop-web-01", "shop-web-02"]
