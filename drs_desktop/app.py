@@ -24,10 +24,14 @@ if TYPE_CHECKING:
     from PySide6.QtWidgets import QApplication
 
     from drs_desktop.aws.session import AwsTarget
+    from drs_desktop.domain.connection import SettingsSnapshot
+    from drs_desktop.domain.inventory import Inventory
     from drs_desktop.simulator.embedded import EmbeddedSimulator
     from drs_desktop.storage.db import Database
     from drs_desktop.ui.main_window import MainWindow
     from drs_desktop.ui.plans_pane_widget import PlansPaneWidget
+    from drs_desktop.ui.servers_pane_widget import ServersPaneWidget
+    from drs_desktop.ui.settings_pane_widget import SettingsPaneWidget
     from drs_desktop.workers.thread import WorkerThread
 
 logger = logging.getLogger(__name__)
@@ -58,16 +62,19 @@ class DesktopApp:
         self.db: Database | None = None
         self.window: MainWindow | None = None
         self._threads: list[WorkerThread] = []
+        self.settings_pane: SettingsPaneWidget | None = None
         self._on_shutdown: list[Callable[[], None]] = []
 
     def build(self) -> MainWindow:
         from drs_desktop.storage.db import Database
+        from drs_desktop.storage.settings import get_bool
         from drs_desktop.ui.main_window import MainWindow
 
-        if self.demo:
-            self.simulator = start_demo_simulator()
         # Opened before the window shows: a migration (with its backup) must finish before any pane reads.
         self.db = Database.open(self.paths.database)
+        self.demo = self.demo or get_bool(self.db, "ui.demo_mode")  # a demo chosen earlier starts as --demo
+        if self.demo:
+            self.simulator = start_demo_simulator()
         window = MainWindow()
         self.window = window
         if self.simulator is not None:
@@ -77,25 +84,36 @@ class DesktopApp:
             window.set_connection_state(f"simulator at {self.simulator.endpoint_url}")
         else:
             window.set_identity(profile="", region="", account="")
+        self._build_connection(window, self.db)
         plans_pane = self._build_plans_pane(window, self.db)
         self._build_groups_pane(window, self.db, plans_pane)
         self._build_executions_pane(window, self.db)
+        servers_pane = self._build_servers_pane(window, self.db)
+        self._build_settings_pane(window, self.db, servers_pane, plans_pane)
         return window
 
-    def current_target(self) -> AwsTarget:
-        """Where DRS is for this session: the demo simulator, or the configured profile and region.
-        Called on worker threads (it reads settings), never on the GUI thread."""
-        from drs_desktop.aws.session import AwsTarget
-        from drs_desktop.storage.settings import get_str
+    def _build_connection(self, window: MainWindow, db: Database) -> None:
+        from drs_desktop.secrets import SecretStore
+        from drs_desktop.services.connection import ConnectionResolver
+        from drs_desktop.ui.mfa_dialog import connect_mfa_prompts
+        from drs_desktop.workers.credential_prompts import CredentialPrompts
 
-        if self.simulator is not None:
-            return AwsTarget(
-                profile=None, region=self.simulator.region, endpoint_url=self.simulator.endpoint_url
-            )
-        assert self.db is not None
-        return AwsTarget(
-            profile=get_str(self.db, "aws.profile") or None, region=get_str(self.db, "aws.region")
+        self.secrets = SecretStore()  # no keyring access until a worker needs it
+        sim = self.simulator
+        self.resolver = ConnectionResolver(
+            db,
+            self.secrets,
+            demo_endpoint=sim.endpoint_url if sim else None,
+            demo_region=sim.region if sim else None,
         )
+        self.prompts = CredentialPrompts(parent=window)
+        connect_mfa_prompts(self.prompts, window)  # MFA codes by dialog, never a terminal
+        self._on_shutdown.append(self.prompts.close)  # a worker waiting for a code lets go
+
+    def current_target(self) -> AwsTarget:
+        """Where DRS is for this session (demo simulator, profile, typed keys, MFA). Called on worker
+        threads only: it may read settings and the keyring, or wait for an MFA code from a dialog."""
+        return self.resolver.target(self.prompts.ask_mfa)
 
     def _build_plans_pane(self, window: MainWindow, db: Database) -> PlansPaneWidget:
         from drs_desktop.services.plan_editing import PlanLibrary
@@ -137,6 +155,102 @@ class DesktopApp:
         window.set_pane_widget("executions", pane)
         pane.refresh()
         self.executions_pane = pane
+
+    def _build_servers_pane(self, window: MainWindow, db: Database) -> ServersPaneWidget:
+        from drs_desktop.services.inventory import InventoryService
+        from drs_desktop.ui.servers_pane_widget import ServersPaneWidget
+        from drs_desktop.workers.inventory_worker import InventoryWorker
+
+        worker = InventoryWorker(InventoryService(db, self.resolver), self.prompts)
+        pane = ServersPaneWidget()
+        pane.connect_worker(worker)
+        pane.inventory_refreshed.connect(self._show_identity)
+        pane.refresh_failed.connect(lambda message: window.set_connection_state(f"offline ({message})"))
+        self._start(worker, "inventory", on_stop=worker.close)
+        window.set_pane_widget("servers", pane)
+        pane.load_cached()  # the offline view at once, with its "as of" stamp
+        pane.refresh()  # then a background refresh; on failure the cache stays, under a banner
+        return pane
+
+    def _show_identity(self, inventory: Inventory) -> None:
+        assert self.window is not None
+        demo = self.resolver.demo_endpoint is not None
+        snapshot = self.settings_pane.snapshot() if self.settings_pane is not None else None
+        profile = snapshot.connection.profile if snapshot is not None and not demo else ""
+        self.window.set_identity(
+            profile=profile, region=inventory.region, account=inventory.account_id, demo=demo
+        )
+        self.window.set_connection_state(
+            f"simulator at {self.resolver.demo_endpoint}"
+            if demo
+            else f"online ({len(inventory.servers)} servers)"
+        )
+
+    def _build_settings_pane(
+        self, window: MainWindow, db: Database, servers_pane: ServersPaneWidget, plans_pane: PlansPaneWidget
+    ) -> None:
+        from drs_desktop.services.settings_page import SettingsService
+        from drs_desktop.ui.settings_pane_widget import SettingsPaneWidget
+        from drs_desktop.workers.settings_worker import SettingsWorker
+
+        worker = SettingsWorker(SettingsService(db, self.secrets))
+        pane = SettingsPaneWidget()
+        pane.connect_worker(worker)
+        self._on_shutdown.append(worker.cancel_sso)  # an SSO sign-in in progress stops polling
+        self._start(worker, "settings")
+        window.set_pane_widget("settings", pane)
+        pane.settings_applied.connect(lambda snapshot: self._reconnect(snapshot, servers_pane))
+        pane.first_run_needed.connect(lambda: self._offer_demo(pane, servers_pane, plans_pane))
+        pane.load()
+        if self.simulator is None:
+            pane.check_first_run()  # -> first_run_needed when there is no AWS configuration at all
+        self.settings_pane = pane
+
+    def _reconnect(self, snapshot: SettingsSnapshot, servers_pane: ServersPaneWidget) -> None:
+        if snapshot.connection.demo and self.simulator is None:
+            self.simulator = start_demo_simulator()
+        if snapshot.connection.demo and self.simulator is not None:
+            self.resolver.set_demo(self.simulator.endpoint_url, self.simulator.region)
+        else:
+            self.resolver.set_demo(None)  # back to AWS; a running simulator stays up, unused, until exit
+        self.demo = snapshot.connection.demo
+        self.resolver.forget_mfa()
+        servers_pane.load_cached()
+        servers_pane.refresh()
+
+    def _offer_demo(
+        self, settings_pane: SettingsPaneWidget, servers_pane: ServersPaneWidget, plans_pane: PlansPaneWidget
+    ) -> None:
+        from drs_desktop.ui.first_run_dialog import FirstRunDialog
+
+        assert self.window is not None
+        window = self.window
+        dialog = FirstRunDialog(window)
+        dialog.demo_chosen.connect(lambda: self._start_demo(settings_pane, servers_pane, plans_pane))
+        dialog.configure_chosen.connect(lambda: window.show_pane("settings"))
+        dialog.open()
+
+    def _start_demo(
+        self, settings_pane: SettingsPaneWidget, servers_pane: ServersPaneWidget, plans_pane: PlansPaneWidget
+    ) -> None:
+        from drs_desktop.config import resource_path
+        from drs_desktop.domain.connection import ConnectionSettings
+
+        assert self.window is not None
+        if self.simulator is None:
+            self.simulator = start_demo_simulator()
+        sim = self.simulator
+        self.demo = True
+        self.resolver.set_demo(sim.endpoint_url, sim.region)
+        # Remembered, so the next start is a demo too, and a sample plan to open.
+        settings_pane.save_requested.emit(
+            ConnectionSettings(region=sim.region, demo=True), settings_pane.poll_spin.value()
+        )
+        plans_pane.import_requested.emit(str(resource_path("sample-plan.yaml")))
+        self.window.set_identity(profile="", region=sim.region, account=sim.account_id, demo=True)
+        self.window.set_connection_state(f"simulator at {sim.endpoint_url}")
+        servers_pane.refresh()
+        self.window.show_pane("servers")
 
     def _start(self, worker: object, name: str, *, on_stop: Callable[[], None] | None = None) -> None:
         from drs_desktop.workers.thread import WorkerThread
