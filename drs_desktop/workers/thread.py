@@ -14,6 +14,8 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QObject, Qt, QThread
 
+from drs_desktop.workers.thread_state import ThreadStatePin
+
 logger = logging.getLogger(__name__)
 
 
@@ -34,9 +36,15 @@ class WorkerThread(QObject):
         self._thread = QThread(self)
         self._thread.setObjectName(name)
         worker.moveToThread(self._thread)
+        # PySide6 gives each queued slot call a fresh Python thread state, which would drop the
+        # thread's threading.local data (boto3 clients, SQLite readers) between calls: pin it for the
+        # life of the thread (workers/thread_state.py). started/finished are emitted on the new thread;
+        # direct connections run these there.
+        self._pin = ThreadStatePin()
+        self._thread.started.connect(self._pin.pin, Qt.ConnectionType.DirectConnection)
         if on_stop is not None:
-            # finished is emitted from the worker's thread; a direct connection runs on_stop there.
             self._thread.finished.connect(on_stop, Qt.ConnectionType.DirectConnection)
+        self._thread.finished.connect(self._pin.unpin, Qt.ConnectionType.DirectConnection)
 
     @property
     def worker(self) -> QObject:

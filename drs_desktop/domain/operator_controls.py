@@ -1,0 +1,226 @@
+"""What an operator may do to an execution right now, and a button press turned into a control event.
+
+The GUI enables Pause, Resume, Cancel, Retry, Skip and Approve from ``available_controls``, which asks
+``execution.control_error`` (the one place the rules live) about a probe of each control: a button is
+never enabled for a control the runner would refuse, and a rule changed there changes the buttons too.
+
+A button press is a ``ControlRequest`` (what, and for which wave), not an event: the event needs the
+time and the operator's name, and the time is the runner's clock (virtual in demo mode), which only the
+execution's own thread has. ``control_event`` builds the event there. ``RunChoice`` is what the run
+dialog asks for, before the services turn it into a ``RunRequest`` with the settings and the target.
+Pure, stdlib only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from drs_desktop.domain.execution import control_error
+from drs_desktop.domain.execution_events import (
+    ApprovalGranted,
+    ApprovalRejected,
+    Cancel,
+    CleanupRequested,
+    Event,
+    Pause,
+    Resume,
+    RetryFailed,
+    SkipWave,
+    StepPhase,
+)
+from drs_desktop.domain.execution_queries import pending_approval
+from drs_desktop.domain.execution_state import ExecutionState, Mode
+
+__all__ = [
+    "AvailableControls",
+    "ControlAction",
+    "ControlRequest",
+    "PendingApproval",
+    "RunChoice",
+    "available_controls",
+    "control_event",
+    "pending_approvals",
+]
+
+#: The name the probes carry: ``control_error`` wants an approver's name, any will do for a probe.
+_PROBE_BY = "operator"
+
+
+class ControlAction(StrEnum):
+    PAUSE = "PAUSE"
+    RESUME = "RESUME"
+    CANCEL = "CANCEL"
+    RETRY = "RETRY"
+    SKIP = "SKIP"
+    APPROVE = "APPROVE"
+    REJECT = "REJECT"
+    CLEANUP = "CLEANUP"
+
+
+#: Controls that name a wave.
+WAVE_ACTIONS = frozenset(
+    {ControlAction.RETRY, ControlAction.SKIP, ControlAction.APPROVE, ControlAction.REJECT}
+)
+
+
+@dataclass(frozen=True)
+class RunChoice:
+    """What the operator chose in the run dialog: the plan, DRILL or RECOVERY, latest or a point in
+    time (aware, UTC). ``revision`` None: the plan's latest revision."""
+
+    plan_name: str
+    mode: Mode
+    point_in_time: datetime | None = None
+    revision: int | None = None
+
+
+@dataclass(frozen=True)
+class ControlRequest:
+    """A button press. ``wave_index`` for retry, skip, approve and reject; ``terminate_drill_instances``
+    for a cancel; ``comment`` goes to the audit trail with an approval decision."""
+
+    action: ControlAction
+    wave_index: int | None = None
+    terminate_drill_instances: bool = False
+    comment: str = ""
+
+
+@dataclass(frozen=True)
+class PendingApproval:
+    """An approval gate the execution waits at (requested, not yet decided)."""
+
+    wave_index: int
+    wave_name: str
+    phase: StepPhase
+    step_index: int
+    message: str
+    requested_at: datetime
+
+    @property
+    def key(self) -> tuple[int, StepPhase, int]:
+        """Identifies the gate within its execution (a prompt is raised once per key)."""
+        return (self.wave_index, self.phase, self.step_index)
+
+
+@dataclass(frozen=True)
+class AvailableControls:
+    """Which controls apply now. The default (nothing) is what a finished or read-only view shows."""
+
+    pause: bool = False
+    resume: bool = False
+    cancel: bool = False
+    cancel_terminate: bool = False  # a cancel may also terminate the drill's instances
+    cleanup: bool = False  # terminate a finished (or stopping) drill's instances
+    retry_waves: tuple[int, ...] = ()
+    skip_waves: tuple[int, ...] = ()
+    approvals: tuple[PendingApproval, ...] = ()
+
+    def allows(self, action: ControlAction, wave_index: int | None = None) -> bool:
+        """Whether ``action`` (for ``wave_index`` where it names a wave) may be sent now."""
+        if action is ControlAction.PAUSE:
+            return self.pause
+        if action is ControlAction.RESUME:
+            return self.resume
+        if action is ControlAction.CANCEL:
+            return self.cancel
+        if action is ControlAction.CLEANUP:
+            return self.cleanup
+        if action is ControlAction.RETRY:
+            return wave_index in self.retry_waves
+        if action is ControlAction.SKIP:
+            return wave_index in self.skip_waves
+        return any(a.wave_index == wave_index for a in self.approvals)
+
+    def approval_for(self, wave_index: int) -> PendingApproval | None:
+        return next((a for a in self.approvals if a.wave_index == wave_index), None)
+
+
+def pending_approvals(state: ExecutionState) -> tuple[PendingApproval, ...]:
+    """The gates the execution waits at, as ``engine.decide`` reports them (none once it stops)."""
+    if state.stop is not None or state.finished is not None:
+        return ()
+    found = []
+    for wave in state.waves:
+        step = pending_approval(state, wave)
+        if step is None or wave.step_started_at is None:
+            continue
+        found.append(
+            PendingApproval(
+                wave_index=wave.index,
+                wave_name=wave.name,
+                phase=wave.step_phase(),
+                step_index=wave.step_index,
+                message=step.message,
+                requested_at=wave.step_started_at,
+            )
+        )
+    return tuple(found)
+
+
+def available_controls(state: ExecutionState, at: datetime) -> AvailableControls:
+    """Every control ``execution.control_error`` would accept now, found by probing each one."""
+
+    def ok(event: Event) -> bool:
+        return control_error(state, event) is None
+
+    if state.finished is not None:
+        return AvailableControls(cleanup=ok(CleanupRequested(at=at, by=_PROBE_BY)))
+    waves = range(len(state.waves))
+    approvals = tuple(
+        gate
+        for gate in pending_approvals(state)
+        if ok(
+            ApprovalGranted(
+                wave_index=gate.wave_index,
+                phase=gate.phase,
+                step_index=gate.step_index,
+                by=_PROBE_BY,
+                at=at,
+            )
+        )
+    )
+    return AvailableControls(
+        pause=ok(Pause(at=at, by=_PROBE_BY)),
+        resume=ok(Resume(at=at, by=_PROBE_BY)),
+        cancel=ok(Cancel(at=at, by=_PROBE_BY)),
+        cancel_terminate=state.is_drill and ok(Cancel(at=at, by=_PROBE_BY, terminate_drill_instances=True)),
+        cleanup=ok(CleanupRequested(at=at, by=_PROBE_BY)),
+        retry_waves=tuple(i for i in waves if ok(RetryFailed(wave_index=i, at=at, by=_PROBE_BY))),
+        skip_waves=tuple(i for i in waves if ok(SkipWave(wave_index=i, at=at, by=_PROBE_BY))),
+        approvals=approvals,
+    )
+
+
+def control_event(request: ControlRequest, state: ExecutionState, *, at: datetime, by: str) -> Event:
+    """The control event for ``request`` now. ValueError when the request is incomplete (no wave for a
+    retry) or names no gate the execution waits at; the runner still checks the event itself."""
+    action = request.action
+    if action in WAVE_ACTIONS and request.wave_index is None:
+        raise ValueError(f"{action.value.lower()} needs a wave")
+    if action is ControlAction.PAUSE:
+        return Pause(at=at, by=by)
+    if action is ControlAction.RESUME:
+        return Resume(at=at, by=by)
+    if action is ControlAction.CANCEL:
+        return Cancel(at=at, by=by, terminate_drill_instances=request.terminate_drill_instances)
+    if action is ControlAction.CLEANUP:
+        return CleanupRequested(at=at, by=by)
+    wave_index = int(request.wave_index or 0)
+    if action is ControlAction.RETRY:
+        return RetryFailed(wave_index=wave_index, at=at, by=by)
+    if action is ControlAction.SKIP:
+        return SkipWave(wave_index=wave_index, at=at, by=by, reason=request.comment)
+    gate = next((g for g in pending_approvals(state) if g.wave_index == wave_index), None)
+    if gate is None:
+        raise ValueError(f"wave {wave_index + 1} is not waiting for an approval")
+    decision = ApprovalGranted if action is ControlAction.APPROVE else ApprovalRejected
+    return decision(
+        wave_index=wave_index,
+        phase=gate.phase,
+        step_index=gate.step_index,
+        by=by,
+        at=at,
+        comment=request.comment,
+    )

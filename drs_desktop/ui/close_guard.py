@@ -1,0 +1,67 @@
+"""Ask before the main window closes while an execution runs.
+
+Closing does not stop DRS: running jobs go on without the desktop. But the desktop is what starts the
+next wave, answers an approval gate and records the evidence, so an execution left unattended waits.
+The operator is asked, and told that the execution is picked up again at the next start (the worker
+resumes unfinished executions from their journals).
+
+``CloseGuard`` is an event filter, so the main window needs no change: ``CloseGuard(is_running).install
+(window)``. ``ask`` is replaceable (tests, embedding).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from PySide6.QtCore import QEvent, QObject
+from PySide6.QtWidgets import QMessageBox, QWidget
+
+logger = logging.getLogger(__name__)
+
+CLOSE_TITLE = "Execution running"
+CLOSE_QUESTION = "An execution is running. Close anyway? It will be picked up again at the next start."
+
+
+def ask_close(parent: QWidget | None) -> bool:
+    """The question, as a dialog; True to close."""
+    answer = QMessageBox.question(
+        parent,
+        CLOSE_TITLE,
+        CLOSE_QUESTION,
+        QMessageBox.StandardButton.Close | QMessageBox.StandardButton.Cancel,
+        QMessageBox.StandardButton.Cancel,
+    )
+    return answer == QMessageBox.StandardButton.Close
+
+
+class CloseGuard(QObject):
+    """Ignores a window's close event when an execution runs and the operator says Cancel."""
+
+    def __init__(
+        self,
+        is_running: Callable[[], bool],
+        ask: Callable[[QWidget | None], bool] = ask_close,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._is_running = is_running
+        self.ask = ask
+
+    def install(self, window: QWidget) -> None:
+        window.installEventFilter(self)
+
+    def may_close(self, window: QWidget | None = None) -> bool:
+        """True when nothing runs or the operator agrees to close anyway."""
+        if not self._is_running():
+            return True
+        agreed = bool(self.ask(window))
+        logger.info("close while an execution runs: %s", "closing" if agreed else "kept open")
+        return agreed
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Close and isinstance(watched, QWidget):
+            if not self.may_close(watched):
+                event.ignore()
+                return True
+        return False

@@ -1,0 +1,385 @@
+"""Progress view benchmark (on demand, not in the suite). Target: event-loop stalls under 50 ms on the GUI
+thread while a 1,000-server execution updates every second.
+
+    QT_QPA_PLATFORM=offscreen /work/venv/bin/python tests/benchmarks/bench_progress.py [--updates 30]
+        [--simulator thread|process] [--gc default|freeze] [--no-view] [--trace]
+
+What runs is the real thing: the "scale" simulator estate, a 1,000-server drill (10 waves of 100 with no
+dependencies between them, so the engine keeps 500 servers in flight), the ExecutionWorker on its own
+QThread, the ExecutionPoller ticking every ``--interval-ms`` (1,000: one update a second) and a shown
+ProgressWidget (tree, timeline, event log) receiving every snapshot. A 5 ms QTimer on the GUI thread
+measures how late each of its ticks fires: that lateness is the event-loop stall an operator feels.
+
+``--simulator thread`` (demo mode): the simulator runs inside the process on a manual clock, moved
+``--seconds-per-step`` between two steps. ``--simulator process`` (like AWS: DRS is elsewhere): the
+simulator runs as its own process at ``--time-scale``, and the runner's clock follows it.
+``--gc freeze``: ``gc.freeze()`` once everything is built, as the composition root should do (a full
+collection of the ~100,000 objects of a started application holds the GIL for 50-100 ms).
+
+Prints the snapshot build time (worker thread), the time to apply one (GUI thread), the lateness of
+the probe (worst, p99, p95) and the garbage collections during the run. Exits 1 when the worst stall
+during the updates is 50 ms or more.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from PySide6.QtCore import QElapsedTimer, QEventLoop, QObject, QTimer, Signal
+from PySide6.QtWidgets import QApplication
+
+from drs_desktop.aws.drs import DrsGateway
+from drs_desktop.aws.session import AwsTarget
+from drs_desktop.domain import progress_view
+from drs_desktop.domain.execution import replay
+from drs_desktop.domain.execution_events import event_from_json
+from drs_desktop.domain.execution_state import Mode, spec_from_json
+from drs_desktop.domain.operator_controls import RunChoice
+from drs_desktop.domain.plan import RecoveryPlan, Wave
+from drs_desktop.domain.progress_view import ProgressSnapshot, ProgressTracker
+from drs_desktop.services.execution_session import ExecutionServices
+from drs_desktop.services.executions import prepare_execution
+from drs_desktop.simulator.embedded import EmbeddedSimulator
+from drs_desktop.storage import executions as journal
+from drs_desktop.storage.db import Database
+from drs_desktop.storage.plans import save_plan
+from drs_desktop.ui.progress_widget import ProgressWidget
+from drs_desktop.workers.execution_worker import ExecutionWorker
+from drs_desktop.workers.poller import ExecutionPoller
+from drs_desktop.workers.thread import WorkerThread
+
+TARGET_MS = 50.0
+PROBE_MS = 5
+SCENARIO, SEED = "scale", 11
+
+
+# -- where DRS runs
+
+
+@dataclass
+class Estate:
+    endpoint_url: str
+    region: str
+    clock: Callable[[], datetime]
+    advance: Callable[[float], object]
+
+
+@contextmanager
+def estate_in_thread() -> Iterator[Estate]:
+    with EmbeddedSimulator(SCENARIO, seed=SEED) as sim:
+        yield Estate(sim.endpoint_url, sim.region, sim.clock.now, sim.clock.advance)
+
+
+@contextmanager
+def estate_in_process(scale: float) -> Iterator[Estate]:
+    command = [sys.executable, "-m", "drs_desktop.simulator", "--scenario", SCENARIO, "--seed", str(SEED)]
+    command += ["--time-scale", str(scale)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert process.stdout is not None
+        url = process.stdout.readline().strip()
+        origin, real = datetime.now(UTC), time.monotonic()
+
+        def clock() -> datetime:  # the simulator's scaled clock, as near as a second process can tell
+            return origin + timedelta(seconds=scale * (time.monotonic() - real))
+
+        yield Estate(url, "us-east-1", clock, lambda _seconds: None)
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+# -- the GUI side
+
+
+class Requests(QObject):
+    start = Signal(object, object)
+
+
+class Receiver(QObject):
+    """On the GUI thread: counts snapshots; moves a manual clock after each step (queued from the worker)."""
+
+    def __init__(self, estate: Estate, seconds: float) -> None:
+        super().__init__()
+        self.estate = estate
+        self.seconds = seconds
+        self.last: ProgressSnapshot | None = None
+        self.count = 0
+        self.changed: list[int] = []
+        self.failures: list[str] = []
+
+    def on_progressed(self, snapshot: ProgressSnapshot) -> None:
+        self.count += 1
+        self.changed.append(len(snapshot.delta.servers))
+        self.last = snapshot  # only the last: a benchmark that hoards snapshots measures its own hoard
+
+    def on_stepped(self) -> None:
+        self.estate.advance(self.seconds)
+
+    def on_failed(self, operation: str, message: str) -> None:
+        self.failures.append(f"{operation}: {message}")
+
+
+class TimedProgressWidget(ProgressWidget):
+    """The real widget, timing each snapshot it applies (a subclass, so its slot stays queued)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.apply_ms: list[float] = []
+        self.arrivals: list[tuple[float, int]] = []
+
+    def show_snapshot(self, snapshot: ProgressSnapshot) -> None:
+        start = time.perf_counter()
+        super().show_snapshot(snapshot)
+        self.apply_ms.append((time.perf_counter() - start) * 1000)
+        self.arrivals.append((start, len(snapshot.delta.servers)))
+
+
+class StallMeter(QObject):
+    """A 5 ms timer; records how late each tick fires while ``recording``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lateness: list[float] = []
+        self.big: list[tuple[float, float]] = []
+        self.recording = False
+        self._clock = QElapsedTimer()
+        self._timer = QTimer(self)
+        self._timer.setInterval(PROBE_MS)
+        self._timer.timeout.connect(self._tick)
+        self._last = 0
+
+    def start(self) -> None:
+        self._clock.start()
+        self._last = self._clock.elapsed()
+        self._timer.start()
+
+    def record(self) -> None:
+        """Start recording from now (what happened before, a set-up collection included, is not a stall)."""
+        self._last = self._clock.elapsed()
+        self.recording = True
+
+    def _tick(self) -> None:
+        now = self._clock.elapsed()
+        if self.recording:
+            late = max(0.0, float(now - self._last - PROBE_MS))
+            self.lateness.append(late)
+            if late >= 20:
+                self.big.append((time.perf_counter(), late))
+        self._last = now
+
+
+class GcTimes:
+    """How long each garbage collection took, by generation (a collection holds the GIL throughout)."""
+
+    def __init__(self) -> None:
+        self.times: dict[int, list[float]] = {0: [], 1: [], 2: []}
+        self.full_at: list[float] = []
+        self._start = 0.0
+        gc.callbacks.append(self._callback)
+
+    def _callback(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._start = time.perf_counter()
+            return
+        self.times[info["generation"]].append((time.perf_counter() - self._start) * 1000)
+        if info["generation"] == 2:
+            self.full_at.append(time.perf_counter())
+
+    def stop(self) -> None:
+        gc.callbacks.remove(self._callback)
+
+    def summary(self) -> str:
+        return ", ".join(f"gen{g}: {len(t)} (max {max(t, default=0):.1f} ms)" for g, t in self.times.items())
+
+
+def wait_for(condition: Callable[[], bool], seconds: float) -> None:
+    """Run the event loop until ``condition()`` holds (checked every 20 ms) or ``seconds`` pass."""
+    loop = QEventLoop()
+    deadline = time.perf_counter() + seconds
+    check = QTimer()
+    check.setInterval(20)
+    check.timeout.connect(lambda: loop.quit() if condition() or time.perf_counter() > deadline else None)
+    check.start()
+    if not condition():
+        loop.exec()
+    check.stop()
+
+
+def timed(store: list[float], fn: Callable[..., Any]) -> Callable[..., Any]:
+    def run(*args: Any, **kwargs: Any) -> Any:
+        start = time.perf_counter()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            store.append((time.perf_counter() - start) * 1000)
+
+    return run
+
+
+def big_plan(gateway: DrsGateway, servers: int, waves: int) -> RecoveryPlan:
+    inventory = gateway.inventory()
+    healthy = sorted(s.source_server_id for s in inventory.servers if s.replication_state == "CONTINUOUS")
+    chosen = healthy[:servers]
+    size = len(chosen) // waves
+    return RecoveryPlan(
+        name="Scale",
+        rto_minutes=240,
+        waves=tuple(
+            Wave(name=f"Wave {n + 1}", servers=tuple(chosen[n * size : (n + 1) * size]), depends_on=())
+            for n in range(waves)
+        ),
+    )
+
+
+def describe(values: list[float]) -> str:
+    if not values:
+        return "n/a"
+    ordered = sorted(values)
+    return (
+        f"mean {statistics.fmean(ordered):6.1f} ms, median {statistics.median(ordered):6.1f} ms, "
+        f"max {ordered[-1]:6.1f} ms (n={len(ordered)})"
+    )
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] if ordered else 0.0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--updates", type=int, default=30)
+    parser.add_argument("--servers", type=int, default=1000)
+    parser.add_argument("--waves", type=int, default=10)
+    parser.add_argument("--interval-ms", type=int, default=1000)
+    parser.add_argument("--seconds-per-step", type=float, default=30.0, help="thread mode: clock per step")
+    parser.add_argument("--time-scale", type=float, default=30.0, help="process mode: virtual s per s")
+    parser.add_argument("--simulator", choices=("thread", "process"), default="thread")
+    parser.add_argument("--gc", choices=("default", "freeze"), default="freeze")
+    parser.add_argument("--no-view", action="store_true", help="do not feed the widget (isolates the rest)")
+    parser.add_argument("--trace", action="store_true", help="print each stall of 20 ms or more")
+    args = parser.parse_args()
+    _app = QApplication.instance() or QApplication(sys.argv[:1])
+
+    build_ms: list[float] = []
+    progress_view.ProgressTracker.update = timed(build_ms, ProgressTracker.update)  # type: ignore[method-assign]
+    estate_of = estate_in_thread() if args.simulator == "thread" else estate_in_process(args.time_scale)
+
+    with tempfile.TemporaryDirectory() as home, estate_of as estate:
+        db = Database.open(Path(home) / "bench.sqlite3")
+        gateway = DrsGateway(AwsTarget(profile=None, region=estate.region, endpoint_url=estate.endpoint_url))
+        plan = big_plan(gateway, args.servers, args.waves)
+        save_plan(db, plan)
+        services = ExecutionServices(
+            db, gateway, clock=estate.clock, operator="bench", poll_interval_seconds=15
+        )
+        choice = RunChoice(plan.name, Mode.DRILL)
+        prepared = prepare_execution(db, gateway, services.request_for(choice))
+
+        worker = ExecutionWorker(services)
+        thread = WorkerThread(worker, "bench-execution", on_stop=worker.close)
+        poller = ExecutionPoller(interval_ms=args.interval_ms)
+        poller.attach(worker)
+        receiver = Receiver(estate, args.seconds_per_step)
+        worker.progressed.connect(receiver.on_progressed)
+        worker.stepped.connect(receiver.on_stepped)
+        worker.failed.connect(receiver.on_failed)
+        widget = TimedProgressWidget()
+        widget.resize(1400, 900)
+        if not args.no_view:
+            widget.connect_worker(worker)
+        widget.show()
+        meter = StallMeter()
+        meter.start()
+        requests = Requests()
+        requests.start.connect(worker.start)
+        thread.start()
+
+        requests.start.emit(prepared, choice)
+        wait_for(lambda: receiver.count > 0 and (bool(widget.apply_ms) or args.no_view), 120)
+        first_apply = widget.apply_ms[0] if widget.apply_ms else float("nan")
+        if args.gc == "freeze":
+            gc.collect()
+            gc.freeze()
+        gc_times = GcTimes()
+        meter.record()
+        run_start = time.perf_counter()
+        goal = receiver.count + args.updates
+        wait_for(lambda: receiver.count >= goal, args.updates * 5 + 60)
+        meter.recording = False
+        gc_times.stop()
+        run_seconds = time.perf_counter() - run_start
+        poller.stop()
+        thread.stop()
+
+        # Building a snapshot of the last state of the run (replayed from the journal), off the loop.
+        last = receiver.last
+        assert last is not None
+        record = journal.get_execution(db, last.execution_id)
+        events = [event_from_json(e.payload) for e in journal.load_journal(db, record.execution_id)]
+        state = replay(spec_from_json(record.spec), events)
+        tracker = ProgressTracker()
+        start = time.perf_counter()
+        tracker.update(state, last.now)
+        full_ms = (time.perf_counter() - start) * 1000
+        start = time.perf_counter()
+        tracker.update(state, last.now + timedelta(seconds=1))
+        clock_ms = (time.perf_counter() - start) * 1000
+        db.close()
+
+    lateness = meter.lateness
+    worst = max(lateness, default=0.0)
+    changed = receiver.changed[1:]
+    servers = len(prepared.server_ids)
+    print(
+        f"execution: {servers} servers in {args.waves} waves, simulator in a {args.simulator}, "
+        f"gc {args.gc}; {args.updates} updates measured in {run_seconds:.1f} s"
+    )
+    mean_changed = statistics.fmean(changed) if changed else 0
+    print(f"servers changed per update: mean {mean_changed:.0f}, max {max(changed, default=0)}")
+    print(
+        f"poller: {poller.ticks} ticks, {poller.skipped} skipped (a step in flight), {poller.requests} steps"
+    )
+    print(f"snapshot build (worker thread):  {describe(build_ms)}")
+    print(f"snapshot build, all rows new:    {full_ms:6.1f} ms;  only the clock moved: {clock_ms:6.1f} ms")
+    print(f"first snapshot on the GUI:       {first_apply:6.1f} ms (rows inserted, every wave expanded)")
+    print(f"apply a snapshot (GUI thread):   {describe(widget.apply_ms[1:])}")
+    print(
+        f"event-loop lateness ({PROBE_MS} ms probe, {len(lateness)} ticks): worst {worst:.1f} ms, "
+        f"p99 {percentile(lateness, 0.99):.1f} ms, p95 {percentile(lateness, 0.95):.1f} ms, "
+        f"{sum(1 for v in lateness if v >= TARGET_MS)} tick(s) >= {TARGET_MS:.0f} ms "
+        f"(target: worst < {TARGET_MS:.0f} ms)"
+    )
+    print(f"garbage collections during the run: {gc_times.summary()}")
+    if args.trace:
+        for moment, late in meter.big:
+            near = [(round((a - moment) * 1000), n) for a, n in widget.arrivals if abs(a - moment) < 1.2]
+            full = [round((t - moment) * 1000) for t in gc_times.full_at if abs(t - moment) < 0.2]
+            print(f"  stall {late:.0f} ms; snapshots applied (ms from it, rows changed): {near}; gc2: {full}")
+    if receiver.failures:
+        print("worker failures:", *receiver.failures[:5], sep="\n  ")
+    widget.close()
+    return 0 if worst < TARGET_MS and not receiver.failures else 1
+
+
+if __name__ == "__main__":
+    code = main()
+    sys.stdout.flush()
+    os._exit(code)

@@ -1,0 +1,219 @@
+"""ExecutionSession and ProgressTracker: snapshots built cheaply and correctly from a real execution on the
+simulator (rows reused, deltas exact, log lines once, ETA, controls from the domain's rules)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from drs_desktop.domain.execution import control_error
+from drs_desktop.domain.execution_events import Pause, Resume
+from drs_desktop.domain.execution_state import ExecutionStatus, Mode, ServerState, ServerStatus, WavePhase
+from drs_desktop.domain.operator_controls import (
+    AvailableControls,
+    ControlAction,
+    ControlRequest,
+    available_controls,
+    control_event,
+)
+from drs_desktop.domain.progress_stages import (
+    current_stage,
+    milestones,
+    remaining,
+    stage_durations,
+    stage_medians,
+    wave_eta,
+)
+from drs_desktop.domain.progress_view import ProgressTracker
+from drs_desktop.services.execution_session import ExecutionServices
+from drs_desktop.services.runner import ControlRefused
+from drs_desktop.simulator.embedded import EmbeddedSimulator
+from drs_desktop.storage import executions as journal
+from drs_desktop.storage.db import Database
+from tests.ui import execution_helpers as helpers
+from tests.ui.execution_helpers import drill_session, step_until
+
+# The shared fixtures (see execution_helpers), registered in this module.
+sim = helpers.sim
+db = helpers.db
+gateway = helpers.gateway
+services = helpers.services
+
+T0 = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
+
+
+def test_snapshots_reuse_unchanged_rows_and_name_the_changed_ones(
+    services: ExecutionServices, sim: EmbeddedSimulator
+) -> None:
+    session = drill_session(services)
+    first = session.snapshot()
+    assert first.delta.full and first.sequence == 1
+    snapshots = step_until(session, sim, lambda s: s.status is ExecutionStatus.WAITING_APPROVAL)
+    previous = first
+    for snapshot in snapshots:
+        assert not snapshot.delta.full
+        changed = set(snapshot.delta.servers)
+        for wave_index, rows in enumerate(snapshot.servers):
+            for row_index, row in enumerate(rows):
+                old = previous.servers[wave_index][row_index]
+                if (wave_index, row_index) in changed:
+                    assert row != old
+                else:
+                    assert row is old, "an unchanged server keeps its row object"
+        for wave in snapshot.waves:
+            assert (wave.index in snapshot.delta.waves) == (wave != previous.waves[wave.index])
+        previous = snapshot
+
+
+def test_nothing_new_means_no_snapshot_and_a_second_later_the_clocks_move(
+    services: ExecutionServices, sim: EmbeddedSimulator
+) -> None:
+    session = drill_session(services)
+    tracker = ProgressTracker()
+    state = session.state
+    first = tracker.update(state, T0)
+    assert first is not None
+    assert tracker.update(state, T0) is None
+    assert tracker.update(state, T0 + timedelta(milliseconds=400)) is None, "same whole second"
+    later = tracker.update(state, T0 + timedelta(seconds=1))
+    assert later is not None and later.delta.servers == ()
+    assert later.delta.waves == (0,), "only the running wave's clock moved"
+    assert later.servers is first.servers
+    assert tracker.update(state, T0 + timedelta(seconds=1), force=True) is not None
+
+
+def test_job_log_lines_arrive_once_with_hostnames(
+    services: ExecutionServices, sim: EmbeddedSimulator
+) -> None:
+    session = drill_session(services)
+    snapshots = step_until(session, sim, lambda s: s.waves[0].phase is not WavePhase.LAUNCHING)
+    lines = [line for s in snapshots for line in s.log if line.server_id]
+    keys = [(line.server_id, line.event) for line in lines]
+    assert len(keys) == len(set(keys)), "each job-log event is shown once"
+    events = [line.event for line in lines]
+    assert events[:2] == ["SNAPSHOT_START", "SNAPSHOT_END"]
+    assert all("shop-db-01" in line.text for line in lines)
+    notes = [line.text for s in snapshots for line in s.log if not line.server_id]
+    assert any(text.startswith("job drsjob-") for text in notes)
+    assert any("launched as" in text for text in notes)
+
+
+def test_the_wave_eta_comes_from_observed_stage_durations(
+    services: ExecutionServices, sim: EmbeddedSimulator
+) -> None:
+    session = drill_session(services)
+    snapshots = step_until(session, sim, lambda s: bool(s.approvals))
+    assert all(s.waves[0].eta is None for s in snapshots if s.waves[0].phase is WavePhase.LAUNCHING)
+    session.submit(ControlRequest(ControlAction.APPROVE, wave_index=1))
+    snapshots = step_until(session, sim, lambda s: s.waves[1].phase in (WavePhase.AFTER, WavePhase.COMPLETED))
+    etas = [s.waves[1].eta for s in snapshots if s.waves[1].phase is WavePhase.LAUNCHING]
+    known = [eta for eta in etas if eta is not None]
+    assert known, "wave 1 finished every stage, so wave 2 has an estimate"
+    assert known[-1] <= known[0]
+    assert all(s.waves[1].eta is None for s in snapshots if s.waves[1].phase is WavePhase.COMPLETED)
+
+
+def test_controls_are_what_the_domain_accepts(services: ExecutionServices, sim: EmbeddedSimulator) -> None:
+    session = drill_session(services)
+    state = session.state
+    controls = available_controls(state, T0)
+    assert controls.pause and controls.cancel and controls.cancel_terminate and not controls.resume
+    assert controls.skip_waves == (0, 1, 2) and controls.retry_waves == ()
+    for action, expected in ((ControlAction.PAUSE, True), (ControlAction.RESUME, False)):
+        event = control_event(ControlRequest(action), state, at=T0, by="alice")
+        assert (control_error(state, event) is None) is expected
+        assert controls.allows(action) is expected
+    session.submit(Pause(at=sim.clock.now(), by="alice"))
+    paused = session.step().snapshot
+    assert paused is not None and paused.controls.resume and not paused.controls.pause
+    session.submit(Resume(at=sim.clock.now(), by="alice"))
+    with pytest.raises(ControlRefused, match="not waiting for an approval"):
+        session.submit(ControlRequest(ControlAction.APPROVE, wave_index=0))
+    with pytest.raises(ControlRefused, match="needs a wave"):
+        session.submit(ControlRequest(ControlAction.RETRY))
+    assert AvailableControls().allows(ControlAction.CLEANUP) is False
+
+
+def test_a_session_reports_the_finish_once_and_then_goes_idle(
+    services: ExecutionServices, sim: EmbeddedSimulator, db: Database
+) -> None:
+    session = drill_session(services)
+    step_until(session, sim, lambda s: bool(s.approvals))
+    session.submit(ControlRequest(ControlAction.APPROVE, wave_index=1))
+    finishes = []
+    for _ in range(400):
+        result = session.step()
+        if result.finished is not None:
+            finishes.append(result.finished)
+        if result.idle:
+            break
+        sim.clock.advance(20)
+    assert [f.value for f in finishes] == ["SUCCEEDED"]
+    assert session.idle
+    assert journal.get_execution(db, session.execution_id).outcome == "SUCCEEDED"
+    assert services.unfinished() == []
+    resumed = services.resume(session.execution_id)
+    assert resumed.state == session.state
+    assert resumed.step().finished is None, "a resumed finished execution does not finish again"
+
+
+def test_a_recovery_request_carries_the_target_and_settings(
+    services: ExecutionServices, sim: EmbeddedSimulator
+) -> None:
+    from drs_desktop.domain.operator_controls import RunChoice
+
+    request = services.request_for(RunChoice("Shop", Mode.RECOVERY, point_in_time=T0))
+    assert request.mode is Mode.RECOVERY and request.point_in_time == T0
+    assert request.poll_interval_seconds == 30
+    assert request.wave_timeout_minutes == 120
+    assert request.target == {"endpoint_url": sim.endpoint_url, "profile": None, "region": sim.region}
+
+
+# -- the stage arithmetic, on hand-made servers
+
+
+def server(**fields: object) -> ServerState:
+    base = ServerState(
+        server_id="s-00000000000000001", wave_index=0, critical=True, post_launch_expected=False
+    )
+    return replace(base, **fields)  # type: ignore[arg-type]
+
+
+def at(minutes: float) -> datetime:
+    return T0 + timedelta(minutes=minutes)
+
+
+def test_stages_durations_and_remaining_time() -> None:
+    done = server(
+        status=ServerStatus.LAUNCHED,
+        job_started_at=at(0),
+        launched_at=at(10),
+        phase_times={
+            "SNAPSHOT_START": at(1),
+            "SNAPSHOT_END": at(2),
+            "CONVERSION_START": at(2),
+            "CONVERSION_END": at(7),
+            "LAUNCH_START": at(7),
+        },
+    )
+    times = milestones(done)
+    assert stage_durations(times) == (60.0, 60.0, 300.0, 180.0)
+    busy = server(
+        status=ServerStatus.LAUNCHING,
+        job_started_at=at(0),
+        phase_times={"SNAPSHOT_START": at(1), "SNAPSHOT_END": at(3)},
+    )
+    stage = current_stage(milestones(busy))
+    assert stage == (2, at(3)), "after SNAPSHOT_END the conversion stage has begun"
+    medians = stage_medians([stage_durations(times), stage_durations(milestones(busy))])
+    assert medians == (60.0, 90.0, 300.0, 180.0)
+    # In conversion for 1 minute: 4 more minutes of it, then 3 of launch.
+    assert remaining(ServerStatus.LAUNCHING, 2, at(3), medians, at(4)) == 420.0
+    assert remaining(ServerStatus.PENDING, None, None, medians, at(4)) == 630.0
+    assert remaining(ServerStatus.LAUNCHED, None, None, medians, at(4)) == 0.0
+    assert remaining(ServerStatus.LAUNCHING, 2, at(3), (60.0, 90.0, None, 180.0), at(4)) is None
+    eta = wave_eta([(ServerStatus.LAUNCHING, 2, at(3)), (ServerStatus.PENDING, None, None)], medians, at(4))
+    assert eta == timedelta(seconds=630)
+    assert wave_eta([(ServerStatus.LAUNCHING, 0, at(3))], (None,) * 4, at(4)) is None

@@ -1,0 +1,187 @@
+"""A whole drill in demo mode, driven through the GUI: click Check and Run in the run dialog, approve the
+gate with the progress view's Approve button, wait for the end, export the report.
+
+Everything is real: the simulator over loopback on a manual clock (the runner's clock is the
+simulator's), the SQLite database, the execution worker on its own QThread, the QTimer poller. The
+clock moves on the GUI thread between two steps (``ClockDriver``), never during one.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QModelIndex, Qt
+from PySide6.QtWidgets import QMainWindow
+from pytestqt.qtbot import QtBot
+
+from drs_desktop.domain.execution_events import Outcome
+from drs_desktop.domain.execution_state import ExecutionStatus, ServerStatus
+from drs_desktop.services.execution_session import ExecutionServices
+from drs_desktop.simulator.embedded import EmbeddedSimulator
+from drs_desktop.storage import executions as journal
+from drs_desktop.storage.db import Database
+from drs_desktop.ui.close_guard import CloseGuard
+from drs_desktop.ui.progress_widget import ProgressWidget
+from drs_desktop.ui.run_dialog import RunDialog
+from tests.ui import execution_helpers as helpers
+from tests.ui.execution_helpers import TIMEOUT, Recorder, Running, drill_session, step_until
+
+# The shared fixtures (see execution_helpers), registered in this module.
+sim = helpers.sim
+db = helpers.db
+gateway = helpers.gateway
+services = helpers.services
+running = helpers.running
+
+LEFT = Qt.MouseButton.LeftButton
+
+
+def test_a_whole_drill_through_the_gui(
+    qtbot: QtBot, running: Running, sim: EmbeddedSimulator, db: Database, tmp_path: Path
+) -> None:
+    worker, poller = running.worker, running.poller
+    progress = ProgressWidget()
+    progress.connect_worker(worker)
+    qtbot.addWidget(progress)
+    progress.resize(1200, 800)
+    progress.show()
+    dialog = RunDialog(plan_names=["Shop"], plan_name="Shop")
+    dialog.connect_worker(worker)
+    qtbot.addWidget(dialog)
+    dialog.show()
+
+    model = progress.model
+    structural: list[str] = []
+    model.modelReset.connect(lambda: structural.append("reset"))
+    model.rowsRemoved.connect(lambda *_: structural.append("remove"))
+    model.rowsInserted.connect(lambda *_: structural.append("insert"))
+    changed_rows: list[int] = []
+    model.dataChanged.connect(lambda top, bottom, _roles: changed_rows.append(bottom.row() - top.row() + 1))
+
+    # Preflight, then Run.
+    assert not dialog.run_button.isEnabled()
+    qtbot.mouseClick(dialog.check_button, LEFT)
+    qtbot.waitUntil(lambda: dialog.report() is not None, timeout=TIMEOUT)
+    report = dialog.report()
+    assert report is not None and report.ok
+    assert dialog.checks_table.rowCount() == len(report.checks)
+    assert "StartRecovery" in dialog.calls_view.toPlainText()
+    assert dialog.run_button.isEnabled()
+    assert not dialog.confirm_edit.isVisible(), "a drill needs no typed confirmation"
+    started, written = Recorder(), Recorder()
+    worker.started.connect(started.record)
+    worker.report_written.connect(written.record)
+    qtbot.mouseClick(dialog.run_button, LEFT)
+    qtbot.waitUntil(lambda: bool(started.calls), timeout=TIMEOUT)
+    execution_id = started.calls[0][0].execution_id  # type: ignore[attr-defined]
+    assert not dialog.isVisible()
+    qtbot.waitUntil(
+        lambda: progress.following() == execution_id and progress.snapshot() is not None, timeout=TIMEOUT
+    )
+    assert poller.is_active(), "the poller runs while an execution is driven"
+    assert progress.is_running()
+
+    # The gate: a prompt, a notification, and the toolbar's Approve button.
+    qtbot.waitUntil(lambda: progress.approve_button.isEnabled(), timeout=TIMEOUT)
+    snapshot = progress.snapshot()
+    assert snapshot is not None and snapshot.status is ExecutionStatus.WAITING_APPROVAL
+    prompt = progress.approval_prompt()
+    assert prompt is not None and prompt.isVisible() and not prompt.isModal()
+    assert "DB checked?" in prompt.message.text()
+    assert [title for title, _ in progress.notifications] == ["Approval needed"]
+    launched = {r.source_server_id for r in sim.backend.launch_records()}
+    assert launched == {snapshot.servers[0][0].server_id}, "only wave 1 may launch before the gate"
+    qtbot.mouseClick(progress.approve_button, LEFT)
+    qtbot.waitUntil(lambda: progress.approval_prompt() is None, timeout=TIMEOUT)
+
+    # The end.
+    qtbot.waitUntil(lambda: progress.snapshot() is not None and progress.snapshot().finished, timeout=TIMEOUT)  # type: ignore[union-attr]
+    final = progress.snapshot()
+    assert final is not None and final.outcome is Outcome.SUCCEEDED
+    assert all(row.status is ServerStatus.LAUNCHED for rows in final.servers for row in rows)
+    qtbot.waitUntil(lambda: not poller.is_active(), timeout=TIMEOUT)  # nothing left to drive
+    assert not progress.is_running()
+    assert progress.notifications[-1][0] == "Execution finished"
+    assert structural == ["insert"], "the model must update in place during the run"
+    assert changed_rows and max(changed_rows) < final.server_count + len(final.waves)
+    assert any("SNAPSHOT_START" in line for line in progress.log_lines())
+    assert any("approved by alice" in line for line in progress.log_lines())
+    assert len(progress.timeline.bars()) >= 3 + 5  # a bar per wave, at least one per server
+    assert not progress.pause_button.isEnabled() and not progress.cancel_button.isEnabled()
+    assert progress.cleanup_button.isEnabled(), "a finished drill's instances can be terminated"
+
+    record = journal.get_execution(db, execution_id)
+    assert (record.status, record.outcome) == ("SUCCEEDED", "SUCCEEDED")
+    approvals = [a for a in final.waves if a.name == "App"]
+    assert approvals
+
+    # The evidence report, written by the worker.
+    target = tmp_path / "drill-report.html"
+    assert progress.export_report(target)
+    qtbot.waitUntil(lambda: bool(written.calls), timeout=TIMEOUT)
+    assert written.calls == [(execution_id, str(target))]
+    html = target.read_text(encoding="utf-8")
+    assert execution_id in html and "Shop" in html and "alice" in html
+    assert "Report written" in progress.status_text()
+
+
+def test_the_tree_follows_the_selected_wave_for_retry_and_skip(
+    qtbot: QtBot, running: Running, sim: EmbeddedSimulator
+) -> None:
+    """Skip applies to the selected wave: selecting the blocked Web wave enables Skip for it."""
+    worker = running.worker
+    progress = ProgressWidget()
+    progress.connect_worker(worker)
+    qtbot.addWidget(progress)
+    dialog = RunDialog(plan_names=["Shop"], plan_name="Shop")
+    dialog.connect_worker(worker)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.mouseClick(dialog.check_button, LEFT)
+    qtbot.waitUntil(dialog.run_button.isEnabled, timeout=TIMEOUT)
+    qtbot.mouseClick(dialog.run_button, LEFT)
+    qtbot.waitUntil(lambda: progress.approve_button.isEnabled(), timeout=TIMEOUT)
+    assert not progress.skip_button.isEnabled(), "no wave selected and none held"
+    progress.tree.setCurrentIndex(progress.model.index(2, 0, QModelIndex()))
+    assert progress.selected_wave() == 2
+    assert progress.skip_button.isEnabled()
+    assert not progress.retry_button.isEnabled(), "nothing failed"
+    running.clock.seconds = 0  # hold the clock: the skip must be what moves the run
+    qtbot.mouseClick(progress.skip_button, LEFT)
+    qtbot.waitUntil(lambda: progress.snapshot().waves[2].phase.value == "SKIPPED", timeout=TIMEOUT)  # type: ignore[union-attr]
+    assert any("skip of wave 3 by alice" in line for line in progress.log_lines())
+
+
+def test_an_unfinished_execution_is_picked_up_at_start_and_guards_the_close(
+    qtbot: QtBot, running: Running, services: ExecutionServices, sim: EmbeddedSimulator
+) -> None:
+    """The last run of the application left an execution in wave 1; this start shows it and drives it,
+    and closing the window meanwhile asks first."""
+    session = drill_session(services)
+    step_until(session, sim, lambda s: bool(s.servers[0][0].job_id))
+    execution_id = session.execution_id
+    del session
+
+    progress = ProgressWidget()
+    progress.connect_worker(running.worker)
+    window = QMainWindow()
+    window.setCentralWidget(progress)
+    qtbot.addWidget(window)
+    asked: list[object] = []
+    CloseGuard(progress.is_running, lambda parent: asked.append(parent) or False, parent=window).install(
+        window
+    )
+    window.show()
+
+    progress.pick_up_unfinished()
+    qtbot.waitUntil(
+        lambda: progress.following() == execution_id and progress.snapshot() is not None, timeout=TIMEOUT
+    )
+    assert progress.is_running() and "picked up again" in progress.status_text()
+    assert window.close() is False and asked == [window], "closing during an execution asks first"
+    qtbot.waitUntil(lambda: progress.approve_button.isEnabled(), timeout=TIMEOUT)
+    qtbot.mouseClick(progress.approve_button, LEFT)
+    qtbot.waitUntil(lambda: not progress.is_running(), timeout=TIMEOUT)
+    final = progress.snapshot()
+    assert final is not None and final.outcome is Outcome.SUCCEEDED
+    assert window.close() is True and len(asked) == 1, "nothing runs: no question"
