@@ -104,7 +104,7 @@ class DrsGateway:
 
     def __init__(
         self,
-        target: AwsTarget,
+        target: AwsTarget | Callable[[], AwsTarget],
         *,
         read_max_attempts: int = aws_session.READ_MAX_ATTEMPTS,
         connect_timeout: float = aws_session.CONNECT_TIMEOUT,
@@ -113,7 +113,11 @@ class DrsGateway:
     ) -> None:
         if page_size is not None and page_size < 1:
             raise ValueError("page_size must be at least 1")
-        self._target = target
+        # A callable is resolved on first use, on the calling (worker) thread: building a target may read
+        # the keyring or ask for an MFA code, which the GUI thread must never wait for.
+        self._target_source = target
+        self._resolved: AwsTarget | None = target if isinstance(target, AwsTarget) else None
+        self._resolve_lock = threading.Lock()
         self._read_max_attempts = max(1, read_max_attempts)
         self._connect_timeout = connect_timeout
         self._read_timeout = read_timeout
@@ -123,7 +127,12 @@ class DrsGateway:
 
     @property
     def target(self) -> AwsTarget:
-        return self._target
+        if self._resolved is None:
+            with self._resolve_lock:
+                if self._resolved is None:
+                    source = self._target_source
+                    self._resolved = source if isinstance(source, AwsTarget) else source()
+        return self._resolved
 
     def with_single_attempt_reads(self) -> DrsGateway:
         """The same target with botocore's read retries off. botocore resends a throttled read at once
@@ -132,7 +141,7 @@ class DrsGateway:
         if self._read_max_attempts == 1:
             return self
         return DrsGateway(
-            self._target,
+            self._resolved or self._target_source,
             read_max_attempts=1,
             connect_timeout=self._connect_timeout,
             read_timeout=self._read_timeout,
@@ -140,13 +149,15 @@ class DrsGateway:
         )
 
     def __repr__(self) -> str:
-        return f"DrsGateway({self._target.describe()})"
+        if self._resolved is None:
+            return "DrsGateway(target not resolved yet)"
+        return f"DrsGateway({self._resolved.describe()})"
 
     # -- clients (one set per calling thread) --------------------------------------------------------
 
     def _session(self) -> Any:
         if self._clients.session is None:
-            self._clients.session = aws_session.make_session(self._target)
+            self._clients.session = aws_session.make_session(self.target)
         return self._clients.session
 
     def _client(self, kind: str) -> Any:
@@ -156,7 +167,7 @@ class DrsGateway:
             factory = aws_session.sts_client if kind == "sts" else aws_session.drs_client
             client = factory(
                 self._session(),
-                self._target,
+                self.target,
                 retries=kind != "write",
                 connect_timeout=self._connect_timeout,
                 read_timeout=self._read_timeout,
@@ -177,7 +188,7 @@ class DrsGateway:
 
     def _auth_hint(self) -> str:
         """How to fix expired credentials, for SSO profiles (read from the config only on an error)."""
-        target = self._target
+        target = self.target
         if not target.profile or target.credentials is not None or target.is_local:
             return ""
         return (
@@ -258,7 +269,7 @@ class DrsGateway:
             logger.info("STS unavailable; account %s taken from the source server ARNs", account)
         ordered = sorted(servers, key=lambda s: (s.hostname.lower(), s.source_server_id))
         return Inventory(
-            servers=tuple(ordered), fetched_at=fetched_at, account_id=account, region=self._target.region
+            servers=tuple(ordered), fetched_at=fetched_at, account_id=account, region=self.target.region
         )
 
     # -- launching -----------------------------------------------------------------------------------

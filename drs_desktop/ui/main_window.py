@@ -7,6 +7,7 @@ fixes their order and names so that navigation, shortcuts and screenshots stay s
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from PySide6.QtCore import Qt, Signal
@@ -100,7 +101,17 @@ class MainWindow(QMainWindow):
             action.setShortcut(QKeySequence(f"Ctrl+{index + 1}"))
             action.triggered.connect(lambda _checked=False, key=spec.key: self.show_pane(key))
             self.addAction(action)
+        self._commands_menu = self.menuBar().addMenu("&Execution")
         self._nav.setCurrentRow(0)
+
+    def add_command(self, title: str, shortcut: str, handler: Callable[[], None]) -> QAction:
+        """A window-wide command (menu entry and shortcut), e.g. "Run plan…" from the composition root."""
+        action = QAction(title, self)
+        action.setShortcut(QKeySequence(shortcut))
+        action.triggered.connect(lambda _checked=False: handler())
+        self.addAction(action)
+        self._commands_menu.addAction(action)
+        return action
 
     def pane_keys(self) -> list[str]:
         return [spec.key for spec in PANES]

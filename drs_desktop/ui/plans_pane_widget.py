@@ -192,6 +192,16 @@ class PlansPaneWidget(QWidget):
 
     # ---------------------------------------------------------------------------- worker answers
 
+    def plan_names(self) -> list[str]:
+        """The saved plans' names as last listed (for the run dialog)."""
+        items = (self.plan_list.topLevelItem(i) for i in range(self.plan_list.topLevelItemCount()))
+        return [str(item.data(0, Qt.ItemDataRole.UserRole)) for item in items if item is not None]
+
+    def current_plan_name(self) -> str:
+        """The plan selected in the list, or "" when none is."""
+        item = self.plan_list.currentItem()
+        return str(item.data(0, Qt.ItemDataRole.UserRole)) if item is not None else ""
+
     def show_plans(self, summaries: Sequence[PlanSummary]) -> None:
         self.plan_list.blockSignals(True)
         self.plan_list.clear()

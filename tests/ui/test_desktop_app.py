@@ -26,3 +26,34 @@ def test_desktop_app_builds_real_panes_and_shuts_down_cleanly(qtbot: QtBot, tmp_
         desktop.shutdown()
     assert all(not thread.is_running() for thread in threads)
     assert desktop.db is None
+
+
+def test_run_dialog_opens_from_the_window_with_the_saved_plans(qtbot: QtBot, tmp_path: Path) -> None:
+    from PySide6.QtWidgets import QApplication, QTabWidget
+
+    from drs_desktop.domain.plan import RecoveryPlan, Wave
+    from drs_desktop.storage.db import Database
+    from drs_desktop.storage.plans import save_plan
+    from drs_desktop.ui.progress_widget import ProgressWidget
+    from drs_desktop.ui.run_dialog import RunDialog
+
+    home = tmp_path / "home"
+    with Database.open(home / "drs-desktop.sqlite3") as db:
+        save_plan(db, RecoveryPlan(name="Shop", waves=(Wave(name="Web", servers=("s-0123456789abcdef0",)),)))
+    desktop = DesktopApp(AppPaths(home))
+    try:
+        window = desktop.build()
+        qtbot.addWidget(window)
+        window.show()
+        assert desktop.plans_pane is not None
+        qtbot.waitUntil(lambda: desktop.plans_pane.plan_names() == ["Shop"], timeout=5000)
+        (run,) = [a for a in window.actions() if a.text() == "Run plan…"]
+        run.trigger()
+        dialogs = [w for w in QApplication.topLevelWidgets() if isinstance(w, RunDialog) and w.isVisible()]
+        assert len(dialogs) == 1
+        dialogs[0].reject()
+        tabs = window.pane("executions")
+        assert isinstance(tabs, QTabWidget)
+        assert isinstance(tabs.widget(0), ProgressWidget)
+    finally:
+        desktop.shutdown()
