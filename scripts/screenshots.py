@@ -19,11 +19,11 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
+from PySide6.QtWidgets import QApplication, QWidget
 
-from drs_desktop.app import DesktopApp, _make_application  # noqa: E402
-from drs_desktop.config import AppPaths, resource_path  # noqa: E402
-from drs_desktop.ui.run_dialog import RunDialog  # noqa: E402
+from drs_desktop.app import DesktopApp, _make_application
+from drs_desktop.config import AppPaths, resource_path
+from drs_desktop.ui.run_dialog import RunDialog
 
 
 def wait_until(app: QApplication, condition: Callable[[], bool], timeout: float, what: str) -> None:
