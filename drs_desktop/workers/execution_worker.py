@@ -26,17 +26,12 @@ from drs_desktop.domain.errors import DrsDesktopError
 from drs_desktop.domain.execution_events import CONTROL_EVENTS
 from drs_desktop.domain.operator_controls import ControlRequest, RunChoice
 from drs_desktop.services.execution_session import ExecutionServices, ExecutionSession
+from drs_desktop.workers.guarded import error_message
 from drs_desktop.workers.thread_state import ThreadStatePin
 
 logger = logging.getLogger(__name__)
 
 _P = ParamSpec("_P")
-
-
-def error_message(exc: BaseException) -> str:
-    if isinstance(exc, DrsDesktopError):
-        return str(exc)
-    return f"unexpected error ({type(exc).__name__}): {exc}"
 
 
 def _guarded(

@@ -11,12 +11,20 @@ import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from drs_desktop.domain.errors import DrsDesktopError
-from drs_desktop.workers.plans_worker import error_message
+from drs_desktop.domain.errors import DrsDesktopError, PlanFileError
 
 logger = logging.getLogger(__name__)
 
 F = TypeVar("F", bound=Callable[..., None])
+
+
+def error_message(exc: BaseException) -> str:
+    """What the operator reads: every problem of a plan file, the one line of an expected error."""
+    if isinstance(exc, PlanFileError):
+        return "\n".join(exc.lines()) or str(exc)
+    if isinstance(exc, DrsDesktopError):
+        return str(exc)
+    return f"unexpected error ({type(exc).__name__}): {exc}"
 
 
 def guarded(operation: str) -> Callable[[F], F]:

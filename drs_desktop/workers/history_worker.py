@@ -13,42 +13,15 @@ while; the other requests queue behind it. ``request_stop`` (any thread) cuts it
 
 from __future__ import annotations
 
-import functools
 import logging
-from collections.abc import Callable
-from typing import Concatenate, ParamSpec
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from drs_desktop.domain.errors import DrsDesktopError
 from drs_desktop.domain.execution_history import HistoryFilter
 from drs_desktop.services.history import ExecutionHistory
-from drs_desktop.workers.plans_worker import error_message
+from drs_desktop.workers.guarded import guarded
 
 logger = logging.getLogger(__name__)
-
-_P = ParamSpec("_P")
-_Slot = Callable[Concatenate["HistoryWorker", _P], None]
-
-
-def _guarded(operation: str) -> Callable[[_Slot[_P]], _Slot[_P]]:
-    """Catch every exception of a slot and report it as ``failed(operation, message)``."""
-
-    def wrap(slot: _Slot[_P]) -> _Slot[_P]:
-        @functools.wraps(slot)
-        def run(self: HistoryWorker, *args: _P.args, **kwargs: _P.kwargs) -> None:
-            try:
-                slot(self, *args, **kwargs)
-            except Exception as exc:
-                if isinstance(exc, DrsDesktopError):
-                    logger.warning("%s failed: %s", operation, exc)
-                else:
-                    logger.exception("%s failed unexpectedly", operation)
-                self.failed.emit(operation, error_message(exc))
-
-        return run
-
-    return wrap
 
 
 class HistoryWorker(QObject):
@@ -79,33 +52,33 @@ class HistoryWorker(QObject):
             logger.exception("closing the history worker's reader failed")
 
     @Slot(object)
-    @_guarded("load_executions")
+    @guarded("load_executions")
     def load_executions(self, flt: HistoryFilter | None = None) -> None:
         chosen = flt if isinstance(flt, HistoryFilter) else HistoryFilter()
         self.executions_loaded.emit(chosen, self._history.executions(chosen))
 
     @Slot()
-    @_guarded("load_plan_names")
+    @guarded("load_plan_names")
     def load_plan_names(self) -> None:
         self.plan_names_loaded.emit(self._history.plan_names())
 
     @Slot(str)
-    @_guarded("load_details")
+    @guarded("load_details")
     def load_details(self, execution_id: str) -> None:
         self.details_loaded.emit(self._history.view(execution_id))
 
     @Slot(str, str)
-    @_guarded("clean_up")
+    @guarded("clean_up")
     def clean_up(self, execution_id: str, by: str = "") -> None:
         self.cleanup_finished.emit(self._history.cleanup(execution_id, by))
 
     @Slot(str, str, str)
-    @_guarded("export_report")
+    @guarded("export_report")
     def export_report(self, execution_id: str, fmt: str, path: str) -> None:
         written = self._history.export(execution_id, fmt, path)
         self.report_exported.emit(execution_id, fmt, str(written))
 
     @Slot(str, str)
-    @_guarded("render_report")
+    @guarded("render_report")
     def render_report(self, execution_id: str, fmt: str) -> None:
         self.report_rendered.emit(execution_id, fmt, self._history.render(execution_id, fmt))

@@ -9,52 +9,17 @@ tell which request failed.
 
 from __future__ import annotations
 
-import functools
 import logging
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Concatenate, ParamSpec
+from typing import Any
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from drs_desktop.domain.errors import DrsDesktopError, PlanFileError
 from drs_desktop.domain.plan import RecoveryPlan
 from drs_desktop.services.plan_editing import PlanLibrary
+from drs_desktop.workers.guarded import guarded
 
 logger = logging.getLogger(__name__)
-
-_P = ParamSpec("_P")
-
-
-def error_message(exc: BaseException) -> str:
-    """What the operator reads: every problem of a plan file, the one line of an expected error."""
-    if isinstance(exc, PlanFileError):
-        return "\n".join(exc.lines()) or str(exc)
-    if isinstance(exc, DrsDesktopError):
-        return str(exc)
-    return f"unexpected error ({type(exc).__name__}): {exc}"
-
-
-def _guarded(
-    operation: str,
-) -> Callable[[Callable[Concatenate[PlansWorker, _P], None]], Callable[Concatenate[PlansWorker, _P], None]]:
-    def wrap(
-        slot: Callable[Concatenate[PlansWorker, _P], None],
-    ) -> Callable[Concatenate[PlansWorker, _P], None]:
-        @functools.wraps(slot)
-        def run(self: PlansWorker, *args: _P.args, **kwargs: _P.kwargs) -> None:
-            try:
-                slot(self, *args, **kwargs)
-            except Exception as exc:
-                if isinstance(exc, DrsDesktopError):
-                    logger.warning("%s failed: %s", operation, exc)
-                else:
-                    logger.exception("%s failed unexpectedly", operation)
-                self.failed.emit(operation, error_message(exc))
-
-        return run
-
-    return wrap
 
 
 class PlansWorker(QObject):
@@ -84,17 +49,17 @@ class PlansWorker(QObject):
             logger.exception("closing the plans worker's reader failed")
 
     @Slot()
-    @_guarded("load_plans")
+    @guarded("load_plans")
     def load_plans(self) -> None:
         self.plans_loaded.emit(self._library.list_plans())
 
     @Slot(str, object)
-    @_guarded("load_plan")
+    @guarded("load_plan")
     def load_plan(self, name: str, revision: int | None = None) -> None:
         self.plan_loaded.emit(self._library.load_plan(name, revision))
 
     @Slot(object, str, str)
-    @_guarded("save_plan")
+    @guarded("save_plan")
     def save_plan(self, plan: RecoveryPlan, comment: str = "", previous_name: str = "") -> None:
         if not isinstance(plan, RecoveryPlan):
             raise TypeError(f"save_plan needs a RecoveryPlan, got {type(plan).__name__}")
@@ -102,35 +67,35 @@ class PlansWorker(QObject):
         self.plan_saved.emit(saved.revision, saved.problems)
 
     @Slot(str)
-    @_guarded("load_history")
+    @guarded("load_history")
     def load_history(self, name: str) -> None:
         self.history_loaded.emit(name, self._library.history(name))
 
     @Slot(str, int, int)
-    @_guarded("diff")
+    @guarded("diff")
     def diff(self, name: str, old: int, new: int) -> None:
         self.diff_loaded.emit(name, old, new, self._library.diff(name, old, new))
 
     @Slot(str)
-    @_guarded("import_file")
+    @guarded("import_file")
     def import_file(self, path: str) -> None:
         imported = self._library.import_file(Path(path))
         self.plan_imported.emit(imported.revision, imported.warnings)
 
     @Slot(str, str, str)
-    @_guarded("export_file")
+    @guarded("export_file")
     def export_file(self, name: str, path: str, fmt: str = "") -> None:
         chosen: Any = fmt if fmt in ("yaml", "json") else None
         written = self._library.export_file(name, Path(path), chosen)
         self.plan_exported.emit(name, str(written))
 
     @Slot(str)
-    @_guarded("delete_plan")
+    @guarded("delete_plan")
     def delete_plan(self, name: str) -> None:
         self._library.delete_plan(name)
         self.plan_deleted.emit(name)
 
     @Slot()
-    @_guarded("load_inventory")
+    @guarded("load_inventory")
     def load_inventory(self) -> None:
         self.inventory_loaded.emit(self._library.inventory())

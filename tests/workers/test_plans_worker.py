@@ -17,7 +17,8 @@ from drs_desktop.domain.revisions import PlanRevision, PlanSummary, StoredPlan
 from drs_desktop.services.plan_editing import PlanLibrary
 from drs_desktop.storage.db import Database
 from drs_desktop.storage.inventory import save_inventory
-from drs_desktop.workers.plans_worker import PlansWorker, error_message
+from drs_desktop.workers.guarded import error_message
+from drs_desktop.workers.plans_worker import PlansWorker
 from drs_desktop.workers.thread import WorkerThread
 from tests.ui.plan_helpers import sample_inventory, sample_plan
 
