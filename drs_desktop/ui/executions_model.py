@@ -13,11 +13,12 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor, QIcon
 from PySide6.QtWidgets import QApplication, QStyle
 
 from drs_desktop.domain.execution_history import ExecutionSummary
+from drs_desktop.ui.flat_table_model import FlatTableModel
 from drs_desktop.ui.history_format import (
     CLEANUP_BACKGROUND,
     CLEANUP_FOREGROUND,
@@ -52,8 +53,10 @@ NEEDS_CLEANUP_ROLE = Qt.ItemDataRole.UserRole + 3  # bool: highlighted row
 SORT_ROLE = Qt.ItemDataRole.UserRole + 4  # a value that sorts the column right (times, seconds)
 
 
-class ExecutionsModel(QAbstractTableModel):
+class ExecutionsModel(FlatTableModel):
     """Execution summaries (``ExecutionSummary``) as table rows."""
+
+    columns = COLUMNS
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
@@ -96,23 +99,8 @@ class ExecutionsModel(QAbstractTableModel):
 
     # ----------------------------------------------------------------------- QAbstractItemModel
 
-    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._ids)
-
-    def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section] if 0 <= section < len(COLUMNS) else None
-        return None
-
-    def flags(self, index: AnyIndex) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+    def _row_count(self) -> int:
+        return len(self._ids)
 
     def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or not 0 <= index.row() < len(self._ids):

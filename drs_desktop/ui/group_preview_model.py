@@ -14,10 +14,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor
 
 from drs_desktop.domain.inventory import Inventory, SourceServer
+from drs_desktop.ui.flat_table_model import FlatTableModel
 from drs_desktop.ui.model_sync import sync_rows
 
 logger = logging.getLogger(__name__)
@@ -55,8 +56,10 @@ def preview_rows(
     return [PreviewRow(sid, known.get(sid), member_of.get(sid, "")) for sid in dict.fromkeys(server_ids)]
 
 
-class GroupPreviewModel(QAbstractTableModel):
+class GroupPreviewModel(FlatTableModel):
     """The servers a protection group selects, with a note on each one that needs attention."""
+
+    columns = PREVIEW_COLUMNS
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
@@ -81,23 +84,8 @@ class GroupPreviewModel(QAbstractTableModel):
 
     # ----------------------------------------------------------------------- QAbstractItemModel
 
-    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._ids)
-
-    def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(PREVIEW_COLUMNS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return PREVIEW_COLUMNS[section] if 0 <= section < len(PREVIEW_COLUMNS) else None
-        return None
-
-    def flags(self, index: AnyIndex) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+    def _row_count(self) -> int:
+        return len(self._ids)
 
     def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or not 0 <= index.row() < len(self._ids):

@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QMimeData,
     QModelIndex,
     QPersistentModelIndex,
@@ -25,6 +24,7 @@ from drs_desktop.domain.inventory import Inventory, SourceServer
 from drs_desktop.domain.plan import RecoveryPlan
 from drs_desktop.domain.validation import resolve_wave_servers
 from drs_desktop.ui import plan_mime
+from drs_desktop.ui.flat_table_model import FlatTableModel
 from drs_desktop.ui.model_sync import sync_rows
 from drs_desktop.ui.plan_mime import DragPayload
 from drs_desktop.ui.plan_model import KEY_ROLE, KIND_ROLE
@@ -39,8 +39,10 @@ WAVE_COLUMN = 5
 PLACED_ROLE = Qt.ItemDataRole.UserRole + 10  # bool: already in a wave of the plan
 
 
-class InventoryModel(QAbstractTableModel):
+class InventoryModel(FlatTableModel):
     """Protection groups and source servers, draggable into the plan tree."""
+
+    columns = COLUMNS
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
@@ -83,23 +85,13 @@ class InventoryModel(QAbstractTableModel):
 
     # ------------------------------------------------------------------------- QAbstractItemModel
 
-    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section] if 0 <= section < len(COLUMNS) else None
-        return None
-
     def flags(self, index: AnyIndex) -> Qt.ItemFlag:
         if not index.isValid():
             return Qt.ItemFlag.NoItemFlags
         return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsDragEnabled
+
+    def _row_count(self) -> int:
+        return len(self._rows)
 
     def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or not 0 <= index.row() < len(self._rows):

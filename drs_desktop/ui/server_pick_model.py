@@ -11,9 +11,10 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, Signal
 
 from drs_desktop.domain.inventory import Inventory, SourceServer
+from drs_desktop.ui.flat_table_model import FlatTableModel
 
 logger = logging.getLogger(__name__)
 
@@ -23,8 +24,10 @@ PICK_COLUMNS = ("Server ID", "Hostname", "Tags", "Replication")
 SERVER_ID_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
-class ServerPickModel(QAbstractTableModel):
+class ServerPickModel(FlatTableModel):
     """Inventory servers with a check box each; ``checked_ids()`` is the group's member list."""
+
+    columns = PICK_COLUMNS
 
     checked_changed = Signal()
 
@@ -60,19 +63,6 @@ class ServerPickModel(QAbstractTableModel):
 
     # ----------------------------------------------------------------------- QAbstractItemModel
 
-    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._ids)
-
-    def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(PICK_COLUMNS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return PICK_COLUMNS[section] if 0 <= section < len(PICK_COLUMNS) else None
-        return None
-
     def flags(self, index: AnyIndex) -> Qt.ItemFlag:
         if not index.isValid():
             return Qt.ItemFlag.NoItemFlags
@@ -80,6 +70,9 @@ class ServerPickModel(QAbstractTableModel):
         if index.column() == 0:
             flags |= Qt.ItemFlag.ItemIsUserCheckable
         return flags
+
+    def _row_count(self) -> int:
+        return len(self._ids)
 
     def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or not 0 <= index.row() < len(self._ids):
