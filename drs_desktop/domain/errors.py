@@ -71,3 +71,8 @@ class PlanDocumentError(DrsDesktopError):
             more = len(self.problems) - 1
             text += f" (and {more} more problem{'s' if more > 1 else ''})"
         super().__init__(text)
+
+
+class PlanConflictError(DrsDesktopError):
+    """A plan was saved elsewhere (another pane, another window) since the editor opened it: saving would
+    overwrite that revision's changes, so nothing is saved and the edits stay in the editor."""

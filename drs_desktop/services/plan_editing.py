@@ -18,7 +18,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from drs_desktop.domain.errors import PlanNotFoundError, StorageError
+from drs_desktop.domain.errors import PlanConflictError, PlanNotFoundError, StorageError
 from drs_desktop.domain.inventory import Inventory
 from drs_desktop.domain.plan import RecoveryPlan
 from drs_desktop.domain.revisions import PlanRevision, PlanSummary, StoredPlan
@@ -78,15 +78,26 @@ class PlanLibrary:
 
     # -- writes (through the shared connection)
 
-    def save_plan(self, plan: RecoveryPlan, comment: str = "", *, previous_name: str = "") -> SavedPlan:
+    def save_plan(
+        self, plan: RecoveryPlan, comment: str = "", *, previous_name: str = "", base_revision: int = 0
+    ) -> SavedPlan:
         """Save ``plan`` as the next revision of the plan it was opened as (``previous_name``).
 
+        ``base_revision`` is the revision the editor opened (0: no check); when the stored plan has moved
+        on since, PlanConflictError, so one pane never silently overwrites another's save.
         An empty ``previous_name`` means a new plan, refused when its name is taken: saving over another
         plan by accident would bury that plan's content under a revision. A plan renamed in the editor
         keeps its identity and history: the stored plan is renamed (a revision of its own) before the
         edited content is saved, both in one transaction.
         """
         with self._db.transaction():
+            stored = self._latest(previous_name or plan.name)
+            if base_revision and stored is not None and stored != base_revision:
+                raise PlanConflictError(
+                    f"plan {previous_name or plan.name!r} was saved elsewhere as revision {stored} after "
+                    f"this editor opened revision {base_revision}; nothing was saved and your edits are "
+                    "still here: reopen the plan to see the other change, then edit again"
+                )
             before = self._latest(plan.name)
             if not previous_name and before is not None:
                 raise StorageError(

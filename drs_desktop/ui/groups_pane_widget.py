@@ -53,7 +53,7 @@ class GroupsPaneWidget(QWidget):
 
     plans_requested = Signal()
     plan_requested = Signal(str, object)  # name, revision (None: latest)
-    save_requested = Signal(object, str, str)  # RecoveryPlan, comment, name it is stored under
+    save_requested = Signal(object, str, str, int)  # RecoveryPlan, comment, stored name, revision opened
     inventory_requested = Signal()
     plan_changed = Signal(object)  # PlanRevision this pane saved (for the Plans pane to refresh)
 
@@ -291,7 +291,8 @@ class GroupsPaneWidget(QWidget):
     def _send(self, plan: RecoveryPlan, comment: str, select: str) -> None:
         self._saving = (plan, comment, select)
         self._say("Saving…")
-        self.save_requested.emit(plan, comment, plan.name)
+        opened = self._stored.revision.revision if self._stored is not None else 0
+        self.save_requested.emit(plan, comment, plan.name, opened)
         self._update_buttons()
 
     def _show_stored(self, stored: StoredPlan | None, *, select: str | None = None) -> None:

@@ -43,7 +43,8 @@ class PlansPaneWidget(QWidget):
 
     plans_requested = Signal()
     plan_requested = Signal(str, object)  # name, revision (None: latest)
-    save_requested = Signal(object, str, str)  # RecoveryPlan, comment, name it is stored under ("" new)
+    # RecoveryPlan, comment, name it is stored under ("" new), revision the editor opened (0 new)
+    save_requested = Signal(object, str, str, int)
     history_requested = Signal(str)
     diff_requested = Signal(str, int, int)
     import_requested = Signal(str)  # path
@@ -270,7 +271,8 @@ class PlansPaneWidget(QWidget):
 
     def _request_save(self, plan: object, comment: str, stored_name: str) -> None:
         self._say("Saving…")
-        self.save_requested.emit(plan, comment, stored_name)
+        opened = self.editor.revision()
+        self.save_requested.emit(plan, comment, stored_name, opened.revision if opened is not None else 0)
 
     def _current_plan_changed(self, current: QTreeWidgetItem | None, _previous: object) -> None:
         if current is None:

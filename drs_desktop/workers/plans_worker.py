@@ -58,12 +58,16 @@ class PlansWorker(QObject):
     def load_plan(self, name: str, revision: int | None = None) -> None:
         self.plan_loaded.emit(self._library.load_plan(name, revision))
 
-    @Slot(object, str, str)
+    @Slot(object, str, str, int)
     @guarded("save_plan")
-    def save_plan(self, plan: RecoveryPlan, comment: str = "", previous_name: str = "") -> None:
+    def save_plan(
+        self, plan: RecoveryPlan, comment: str = "", previous_name: str = "", base_revision: int = 0
+    ) -> None:
         if not isinstance(plan, RecoveryPlan):
             raise TypeError(f"save_plan needs a RecoveryPlan, got {type(plan).__name__}")
-        saved = self._library.save_plan(plan, comment, previous_name=previous_name)
+        saved = self._library.save_plan(
+            plan, comment, previous_name=previous_name, base_revision=base_revision
+        )
         self.plan_saved.emit(saved.revision, saved.problems)
 
     @Slot(str)

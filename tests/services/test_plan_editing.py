@@ -109,3 +109,29 @@ def test_each_thread_reads_through_its_own_connection(library: PlanLibrary) -> N
     assert seen[0] == ["One"]
     assert seen[1] is not library._reader()
     assert library.load_plan("One").plan.waves[1].servers[0] == A
+
+
+def test_a_save_based_on_an_older_revision_is_refused_and_changes_nothing(library: PlanLibrary) -> None:
+    """Two editors (the Plans and the Groups pane) opened revision 1; the second save must not bury the
+    first one's change under its own."""
+    from drs_desktop.domain.errors import PlanConflictError
+
+    library.save_plan(sample_plan(), "first")
+    first_editor = library.save_plan(
+        pe.add_wave(sample_plan(), "Late"), "late wave", previous_name="Payroll", base_revision=1
+    )
+    assert first_editor.revision.revision == 2
+    with pytest.raises(PlanConflictError, match="revision 2 after this editor opened revision 1"):
+        library.save_plan(
+            pe.add_wave(sample_plan(), "Other"), "other wave", previous_name="Payroll", base_revision=1
+        )
+    stored = library.load_plan("Payroll")
+    assert stored.revision.revision == 2
+    assert stored.plan.wave("Late") is not None and stored.plan.wave("Other") is None
+    # Based on the latest revision, the save goes through.
+    assert (
+        library.save_plan(
+            pe.add_wave(stored.plan, "Other"), "other wave", previous_name="Payroll", base_revision=2
+        ).revision.revision
+        == 3
+    )
