@@ -285,8 +285,8 @@ class DesktopApp:
         self.settings_pane = pane
 
     def _reconnect(self, snapshot: SettingsSnapshot, servers_pane: ServersPaneWidget) -> None:
-        if snapshot.connection.demo and self.simulator is None:
-            self.simulator = start_demo_simulator()
+        if snapshot.connection.demo and self.simulator is None and not self._try_start_demo():
+            return
         if snapshot.connection.demo and self.simulator is not None:
             self.resolver.set_demo(self.simulator.endpoint_url, self.simulator.region)
         else:
@@ -315,8 +315,9 @@ class DesktopApp:
         from drs_desktop.domain.connection import ConnectionSettings
 
         assert self.window is not None
-        if self.simulator is None:
-            self.simulator = start_demo_simulator()
+        if self.simulator is None and not self._try_start_demo():
+            return
+        assert self.simulator is not None
         sim = self.simulator
         self.demo = True
         self.resolver.set_demo(sim.endpoint_url, sim.region)
@@ -329,6 +330,17 @@ class DesktopApp:
         self.window.set_connection_state(f"simulator at {sim.endpoint_url}")
         servers_pane.refresh()
         self.window.show_pane("servers")
+
+    def _try_start_demo(self) -> bool:
+        """Start the demo simulator; on failure say so in the status bar and change nothing else."""
+        assert self.window is not None
+        try:
+            self.simulator = start_demo_simulator()
+        except Exception as error:
+            logger.exception("the demo simulator did not start")
+            self.window.set_connection_state(f"demo unavailable: {error}")
+            return False
+        return True
 
     def _start(self, worker: object, name: str, *, on_stop: Callable[[], None] | None = None) -> None:
         from drs_desktop.workers.thread import WorkerThread
@@ -345,7 +357,13 @@ class DesktopApp:
             except Exception:
                 logger.exception("shutdown step failed")
         for thread in reversed(self._threads):
-            thread.stop()
+            if not thread.stop():
+                # A slot still runs (a long refresh, a preflight): the database must outlive it, and a
+                # QThread destroyed while running aborts the process, so wait for it to end.
+                logger.warning(
+                    "waiting for worker thread %s to finish its current call", thread.qthread.objectName()
+                )
+                thread.qthread.wait()
         self._threads.clear()
         if self.db is not None:
             self.db.close()

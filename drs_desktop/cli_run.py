@@ -136,6 +136,8 @@ def _gateway(db: Database, args: argparse.Namespace, saved: dict[str, Any] | Non
     endpoint = args.endpoint or saved.get("endpoint_url")
     profile = args.profile or saved.get("profile") or get_str(db, "aws.profile") or None
     region = args.region or saved.get("region") or get_str(db, "aws.region")
+    if not region:
+        raise UsageError("no AWS Region: pass --region or set the aws.region setting")
     return DrsGateway(AwsTarget(profile=profile, region=region, endpoint_url=endpoint))
 
 
@@ -301,8 +303,9 @@ def _held_waves(state: ExecutionState) -> list[dict[str, str]]:
 
 
 def _approver(runner: ExecutionRunner) -> str:
-    identity = runner.record.identity
-    return str(identity.get("arn") or identity.get("account") or "cli")
+    from drs_desktop.services.history import default_actor
+
+    return default_actor(runner.record)
 
 
 def _report_result(runner: ExecutionRunner, result: RunResult, args: argparse.Namespace, out: TextIO) -> int:
@@ -456,8 +459,7 @@ def cleanup_command(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> i
     with _open_database(paths) as db:
         record = journal.get_execution(db, args.execution_id)
         gateway = _gateway(db, args, dict(record.options.get("target") or {}))
-        identity = record.identity
-        by = str(identity.get("arn") or identity.get("account") or "cli")
+        by = history.default_actor(record)
         result = history.cleanup(db, gateway, record.execution_id, by, clock=_now, listener=_print_progress)
         if result.refused:
             print(result.describe(), file=sys.stderr)
@@ -482,15 +484,22 @@ def report_command(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> in
 def control_command(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
     """Journal an operator's decision on an execution (the same control the GUI sends), then drive the
     execution on like ``run --resume`` unless ``--no-wait``."""
-    from drs_desktop.services.runner import ExecutionRunner
+    from drs_desktop.domain.execution import control_error
+    from drs_desktop.services import history
+    from drs_desktop.services.runner import ControlRefused, ExecutionRunner
     from drs_desktop.storage import executions as journal
 
     with _open_database(paths) as db:
         record = journal.get_execution(db, args.execution_id)
         gateway = _gateway(db, args, dict(record.options.get("target") or {}))
+        # Decide on the replayed journal first: a refused or mistyped control writes nothing.
+        state = history.replayed_state(db, record)
+        event = _control_event(state, args, args.by or history.default_actor(record))
+        problem = control_error(state, event)
+        if problem is not None:
+            raise ControlRefused(problem)
         runner = ExecutionRunner.resume(db, gateway, record.execution_id, clock=_now)
-        event = _control_event(runner, args, args.by or _approver(runner))
-        runner.control(event)  # ControlRefused (exit 1) says why it cannot apply now
+        runner.control(event)
         print(f"{args.action} recorded for execution {runner.execution_id}", file=sys.stderr)
         if args.no_wait:
             return EXIT_OK
@@ -498,7 +507,7 @@ def control_command(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> i
         return _drive(runner, args, out)
 
 
-def _control_event(runner: ExecutionRunner, args: argparse.Namespace, by: str) -> Event:
+def _control_event(state: ExecutionState, args: argparse.Namespace, by: str) -> Event:
     from drs_desktop.domain.execution_events import (
         ApprovalGranted,
         ApprovalRejected,
@@ -510,7 +519,6 @@ def _control_event(runner: ExecutionRunner, args: argparse.Namespace, by: str) -
     )
     from drs_desktop.domain.execution_queries import failed_waves, pending_approval
 
-    state = runner.state
     now = _now()
     if args.action == "pause":
         return Pause(at=now, by=by)

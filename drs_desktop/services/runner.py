@@ -136,6 +136,7 @@ class ExecutionRunner:
         # throttled read at once, so every call of the runner goes out once.
         self._gateway = gateway.with_single_attempt_reads()
         self._log_seen: dict[str, int] = {}
+        self._journal_seq = record.event_count  # the last journal entry this runner has applied
         self._record = record
         self._state = state
         self._clock = clock
@@ -420,8 +421,8 @@ class ExecutionRunner:
             for position, entry in enumerate(entries)
             if position >= seen or "FAIL" in entry.event
         )
-        self._log_seen[command.job_id] = len(entries)
         self._record_event(JobLogObserved(job_id=command.job_id, items=items, at=now))
+        self._log_seen[command.job_id] = len(entries)  # only once journaled
 
     def _verify_jobs(self, command: VerifyJobs) -> None:
         jobs = self._read("DescribeJobs", lambda: self._gateway.describe_jobs(command.job_ids))
@@ -477,6 +478,12 @@ class ExecutionRunner:
                 )
             )
             return
+        except Exception:  # after TerminateRequested: the outcome is unknown, the engine tries again
+            logger.exception("TerminateRecoveryInstances ended unexpectedly")
+            self._record_event(
+                TerminateFailed(instance_ids=ids, reason="unexpected error", definite=False, at=self._clock())
+            )
+            return
         self._record_event(InstancesTerminated(instance_ids=ids, job_id=job.job_id, at=self._clock()))
 
     def _record_command(self, command: Record) -> None:
@@ -504,7 +511,9 @@ class ExecutionRunner:
 
     def _record_event(self, event: Event) -> None:
         """Commit the event to the journal, then apply it; keep the listing's status in step."""
-        journal.append_events(self._db, self.execution_id, [event_to_json(event)])
+        self._journal_seq = journal.append_events(
+            self._db, self.execution_id, [event_to_json(event)], expected_last=self._journal_seq
+        )
         before = self._state
         self._state = apply(before, event)
         status = execution_status(self._state)

@@ -22,6 +22,7 @@ logger = logging.getLogger(__name__)
 
 __all__ = [
     "ExecutionNotFoundError",
+    "JournalConflictError",
     "append_events",
     "create_execution",
     "get_execution",
@@ -40,6 +41,10 @@ _COLUMNS = (
 
 class ExecutionNotFoundError(DrsDesktopError):
     """No execution has that ID."""
+
+
+class JournalConflictError(DrsDesktopError):
+    """Someone else appended to this execution's journal: two runners are driving one execution."""
 
 
 def create_execution(db: Database, record: ExecutionRecord) -> ExecutionRecord:
@@ -78,10 +83,14 @@ def create_execution(db: Database, record: ExecutionRecord) -> ExecutionRecord:
     return get_execution(db, record.execution_id)
 
 
-def append_events(db: Database, execution_id: str, events: Iterable[Mapping[str, Any]]) -> int:
+def append_events(
+    db: Database, execution_id: str, events: Iterable[Mapping[str, Any]], *, expected_last: int | None = None
+) -> int:
     """Append events (each a JSON object with ``type`` and ``at``) in one transaction; return the last seq.
 
-    Committed before this returns: the caller may act on the events once it has the number back.
+    Committed before this returns: the caller may act on the events once it has the number back. With
+    ``expected_last`` (the last seq the caller knows), JournalConflictError when another writer appended
+    since: a runner must never act on a journal it has not read, or two runners could launch twice.
     """
     batch = list(events)
     recorded = to_db_time(utc_now())
@@ -94,6 +103,11 @@ def append_events(db: Database, execution_id: str, events: Iterable[Mapping[str,
         if not row[1]:
             raise ExecutionNotFoundError(f"no execution with ID {execution_id}")
         seq = int(row[0])
+        if expected_last is not None and seq != expected_last:
+            raise JournalConflictError(
+                f"execution {execution_id} is being driven elsewhere (its journal has {seq} events, this "
+                f"runner knew {expected_last}); nothing was done: close the other runner, then resume"
+            )
         rows = []
         for event in batch:
             seq += 1

@@ -83,11 +83,21 @@ def test_a_control_that_does_not_apply_says_why(sim: EmbeddedSimulator, app_home
     save_plans(app_home, shop_plan(sim, gate=True))
     first = cli("run", "Shop", "--mode", "drill", "--json", *target_args(sim, app_home))
     execution_id = first.json()["execution_id"]
+    from drs_desktop.config import AppPaths
+    from drs_desktop.storage import executions as journal
+    from drs_desktop.storage.db import Database
+
+    def journaled() -> int:
+        with Database.open(AppPaths.resolve(app_home).database) as db:
+            return len(journal.load_journal(db, execution_id))
+
+    before = journaled()
     nothing_failed = cli("control", execution_id, "retry", *target_args(sim, app_home))
     assert nothing_failed.code == 2
     assert "no wave has failed servers" in nothing_failed.err
     not_paused = cli("control", execution_id, "resume", *target_args(sim, app_home))
     assert not_paused.code == 1
     assert "not paused" in not_paused.err
+    assert journaled() == before  # a refused or mistyped control writes nothing
     paused = cli("control", execution_id, "pause", "--no-wait", *target_args(sim, app_home))
     assert paused.code == 0

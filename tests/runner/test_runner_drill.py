@@ -127,3 +127,21 @@ def test_refused_control_says_why(
     runner.step()
     assert runner.take_refusals() == ["Pause: already paused"]
     assert runner.status is ExecutionStatus.PAUSED
+
+
+def test_a_second_runner_on_the_same_execution_is_stopped_before_any_call(
+    db: Database, gateway: DrsGateway, sim: EmbeddedSimulator, saved_plan: RecoveryPlan
+) -> None:
+    """The GUI and a `run --resume` driving one execution would each start the queued chunks: the
+    journal refuses the runner that has not read the other's events, before its intent is written."""
+    from drs_desktop.storage.executions import JournalConflictError
+
+    clock, sleep = virtual_clock(sim)
+    first = start(db, gateway, sim)
+    second = ExecutionRunner.resume(db, gateway, first.execution_id, clock=clock)  # type: ignore[arg-type]
+    second.run(sleep=sleep, max_steps=2)  # type: ignore[arg-type]  # it starts the first wave
+    launched = len(sim.backend.launch_records())
+    assert launched == 1
+    with pytest.raises(JournalConflictError, match="being driven elsewhere"):
+        first.step()
+    assert len(sim.backend.launch_records()) == launched
