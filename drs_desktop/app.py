@@ -151,7 +151,6 @@ class DesktopApp:
     def _build_executions_pane(self, window: MainWindow, db: Database) -> None:
         """Live progress and history in one pane; the run dialog opens from the window (Ctrl+R)."""
         import getpass
-        from datetime import UTC, datetime
 
         from PySide6.QtWidgets import QTabWidget
 
@@ -165,13 +164,12 @@ class DesktopApp:
         from drs_desktop.workers.history_worker import HistoryWorker
         from drs_desktop.workers.poller import ExecutionPoller
 
-        def real_now() -> datetime:
-            return datetime.now(UTC)
-
-        # The runner's clock: the simulator's in demo mode, so waits and timeouts play at its speed.
-        clock = self.simulator.clock.now if self.simulator is not None else real_now
+        # The runner's clock: DRS's own time (read from its answers, so a desktop clock that is off or
+        # a laptop that slept changes no decision), which in demo mode is the simulator's virtual clock.
+        gateway = DrsGateway(self.current_target)
+        clock = self.simulator.clock.now if self.simulator is not None else gateway.drs_clock.now
         execution_worker = ExecutionWorker(
-            ExecutionServices(db, DrsGateway(self.current_target), clock=clock, operator=getpass.getuser())
+            ExecutionServices(db, gateway, clock=clock, operator=getpass.getuser())
         )
         self._start(execution_worker, "execution", on_stop=execution_worker.close)
         poller = ExecutionPoller(interval_ms=1000)

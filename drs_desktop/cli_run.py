@@ -161,7 +161,7 @@ def run_command(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
 
             record = journal.get_execution(db, args.resume)
             gateway = _gateway(db, args, dict(record.options.get("target") or {}))
-            runner = ExecutionRunner.resume(db, gateway, record.execution_id, clock=_now)
+            runner = ExecutionRunner.resume(db, gateway, record.execution_id)  # on DRS's clock
             print(f"resuming execution {runner.execution_id} of {record.plan_name!r}", file=sys.stderr)
         else:
             runner_or_code = _new_run(db, args, out)
@@ -201,7 +201,7 @@ def _new_run(db: Database, args: argparse.Namespace, out: TextIO) -> ExecutionRu
     if problem is not None:
         print(f"drs-desktop: {problem}", file=sys.stderr)
         return EXIT_USAGE
-    runner = create_execution(db, gateway, prepared, request, clock=_now)
+    runner = create_execution(db, gateway, prepared, request)  # on DRS's clock
     print(
         f"execution {runner.execution_id}: {mode.value} of {prepared.stored.plan.name!r} "
         f"rev {prepared.stored.revision.revision}, {len(prepared.server_ids)} servers",
@@ -216,7 +216,7 @@ def _preflight(
     """Run the preflight checks; print them for --dry-run (then stop) or when something fails."""
     from drs_desktop.services import preflight
 
-    report = preflight.preflight(db, gateway, prepared, request, now=_now())
+    report = preflight.preflight(db, gateway, prepared, request, now=gateway.drs_clock.now())
     if args.dry_run:
         if args.json:
             json.dump(preflight.report_to_json(report), out, indent=2)
@@ -277,7 +277,7 @@ def _stuck_for_a_person(runner: ExecutionRunner) -> Callable[[], bool]:
     def stuck() -> bool:
         if runner.status not in (ExecutionStatus.HELD, ExecutionStatus.PAUSED):
             return False
-        return not decide(runner.state, _now())
+        return not decide(runner.state, runner.now())
 
     return stuck
 
@@ -460,7 +460,7 @@ def cleanup_command(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> i
         record = journal.get_execution(db, args.execution_id)
         gateway = _gateway(db, args, dict(record.options.get("target") or {}))
         by = history.default_actor(record)
-        result = history.cleanup(db, gateway, record.execution_id, by, clock=_now, listener=_print_progress)
+        result = history.cleanup(db, gateway, record.execution_id, by, listener=_print_progress)
         if result.refused:
             print(result.describe(), file=sys.stderr)
         else:

@@ -29,12 +29,14 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from drs_desktop.aws import session as aws_session
+from drs_desktop.aws.drs_clock import DrsClock, parse_http_date
 from drs_desktop.aws.drs_parse import (
     account_from_arn,
     format_timestamp,
     parse_caller_identity,
     parse_job,
     parse_job_log_entry,
+    parse_last_launch,
     parse_launch_action,
     parse_launch_configuration,
     parse_recovery_instance,
@@ -57,6 +59,7 @@ from drs_desktop.domain.drs_views import (
     CallerIdentity,
     DrsJobView,
     JobLogEntry,
+    LastLaunchView,
     LaunchActionView,
     LaunchConfigView,
     RecoveryInstanceView,
@@ -66,6 +69,9 @@ from drs_desktop.domain.inventory import Inventory, SourceServer
 from drs_desktop.domain.recovery_point import RecoverySnapshot
 
 logger = logging.getLogger(__name__)
+
+#: A job ID of DRS's shape that no job has: a filter that matches nothing.
+_NO_SUCH_JOB = "j-00000000000000000"
 
 #: Model limits per call (reference §7): not quotas, hard API limits.
 MAX_JOB_IDS_PER_CALL = 1000
@@ -92,6 +98,7 @@ class _ThreadClients(threading.local):
     read: Any = None
     write: Any = None
     sts: Any = None
+    last_answer_time: datetime | None = None  # DRS's Date on the last answer this thread received
 
 
 class DrsGateway:
@@ -110,6 +117,7 @@ class DrsGateway:
         connect_timeout: float = aws_session.CONNECT_TIMEOUT,
         read_timeout: float = aws_session.READ_TIMEOUT,
         page_size: int | None = None,
+        drs_clock: DrsClock | None = None,
     ) -> None:
         if page_size is not None and page_size < 1:
             raise ValueError("page_size must be at least 1")
@@ -124,6 +132,18 @@ class DrsGateway:
         self._page_size = page_size
         self._clients = _ThreadClients()
         self._identity: CallerIdentity | None = None
+        # Shared with the gateways derived from this one: DRS has one time whoever asks.
+        self.drs_clock = drs_clock or DrsClock()
+
+    @property
+    def read_timeout(self) -> float:
+        """Seconds the client waits for an answer: past it, a call's outcome is unknown."""
+        return self._read_timeout
+
+    def last_answer_time(self) -> datetime | None:
+        """DRS's time (the ``Date`` header) of the last answer the calling thread received through this
+        gateway, errors included; None before any. The engine journals what it saw with this time."""
+        return self._clients.last_answer_time
 
     @property
     def target(self) -> AwsTarget:
@@ -146,6 +166,7 @@ class DrsGateway:
             connect_timeout=self._connect_timeout,
             read_timeout=self._read_timeout,
             page_size=self._page_size,
+            drs_clock=self.drs_clock,
         )
 
     def __repr__(self) -> str:
@@ -173,8 +194,18 @@ class DrsGateway:
                 read_timeout=self._read_timeout,
                 max_attempts=self._read_max_attempts,
             )
+            client.meta.events.register("after-call", self._on_answer)
             setattr(self._clients, kind, client)
         return client
+
+    def _on_answer(self, http_response: Any = None, **_: Any) -> None:
+        """botocore's ``after-call`` (every answer, errors included): note DRS's time."""
+        headers = getattr(http_response, "headers", None)
+        at = parse_http_date(headers.get("Date") if headers is not None else None)
+        if at is None:
+            return
+        self._clients.last_answer_time = at
+        self.drs_clock.observe(at)
 
     def close(self) -> None:
         """Close the calling thread's clients (their connection pools); the next call makes new ones.
@@ -252,6 +283,15 @@ class DrsGateway:
                 params = {"filters": {"sourceServerIDs": batch}}
                 items.extend(self._list("DescribeSourceServers", "describe_source_servers", params))
         return _unique(_parse_all(items, parse_source_server), lambda s: s.source_server_id)
+
+    def last_launches(self, ids: Sequence[str]) -> list[LastLaunchView]:
+        """Each server's ``lifeCycle.lastLaunch.initiated`` (job ID and time): DRS's own record of the
+        last job that took it, whoever started that job."""
+        items: list[Mapping[str, Any]] = []
+        for batch in batched(ids, MAX_SERVER_IDS_PER_CALL):
+            params = {"filters": {"sourceServerIDs": batch}}
+            items.extend(self._list("DescribeSourceServers", "describe_source_servers", params))
+        return _unique(_parse_all(items, parse_last_launch), lambda s: s.source_server_id)
 
     def inventory(self) -> Inventory:
         """Every source server, sorted by hostname, stamped with account, region and fetch time.
@@ -376,6 +416,12 @@ class DrsGateway:
             items = self._list("DescribeJobs", "describe_jobs", {"filters": {"jobIDs": batch}})
             jobs.extend(_parse_all(items, parse_job))
         return _unique(jobs, lambda j: j.job_id)
+
+    def sync_clock(self) -> datetime | None:
+        """One cheap read (DescribeJobs for a job ID that cannot exist) so that ``drs_clock`` knows DRS's
+        time before anything is journaled with it; returns that time (None without a ``Date``)."""
+        self._list("DescribeJobs", "describe_jobs", {"filters": {"jobIDs": [_NO_SUCH_JOB]}})
+        return self.last_answer_time()
 
     def jobs_since(self, from_dt: datetime, to_dt: datetime | None = None) -> list[DrsJobView]:
         """Jobs created at or after ``from_dt`` (and at or before ``to_dt``), newest first as DRS lists

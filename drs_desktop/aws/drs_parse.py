@@ -24,6 +24,7 @@ from drs_desktop.domain.drs_views import (
     DrsJobServerView,
     DrsJobView,
     JobLogEntry,
+    LastLaunchView,
     LaunchActionView,
     LaunchConfigView,
     PostLaunchRun,
@@ -195,6 +196,17 @@ def parse_source_server(item: Mapping[str, Any]) -> SourceServer:
             _dig(item, "lifeCycle", "lastLaunch", "initiated", "apiCallDateTime")
         ),
         arn=_str(item.get("arn")),
+    )
+
+
+def parse_last_launch(item: Mapping[str, Any]) -> LastLaunchView:
+    """The ``lifeCycle.lastLaunch.initiated`` of a DescribeSourceServers item (for reconcile and cleanup)."""
+    initiated = _dig(item, "lifeCycle", "lastLaunch", "initiated")
+    return LastLaunchView(
+        source_server_id=_required_id(item, "sourceServerID"),
+        job_id=_str(_dig(initiated, "jobID")),
+        initiated_at=parse_timestamp(_dig(initiated, "apiCallDateTime")),
+        launch_type=_str(_dig(initiated, "type")),
     )
 
 

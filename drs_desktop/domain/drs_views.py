@@ -160,6 +160,17 @@ class JobLogEntry:
 
 
 @dataclass(frozen=True, kw_only=True)
+class LastLaunchView:
+    """A source server's ``lifeCycle.lastLaunch.initiated``: the last job that launched it and when it
+    was asked (``apiCallDateTime``); empty ``job_id`` when the server was never launched."""
+
+    source_server_id: str
+    job_id: str = ""
+    initiated_at: datetime | None = None
+    launch_type: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
 class RecoveryInstanceView:
     """A recovery instance (DescribeRecoveryInstances). ``ec2_state`` is EC2InstanceState as DRS spells
     it (PENDING, RUNNING, STOPPED, SHUTTING-DOWN, TERMINATED, NOT_FOUND); ``point_in_time`` is the time

@@ -40,7 +40,7 @@ a point in time in ``recovery_point``; the evidence report in ``evidence``.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from drs_desktop.domain.chunking import Candidate, admit
 from drs_desktop.domain.engine_commands import (
@@ -53,6 +53,7 @@ from drs_desktop.domain.engine_commands import (
     Reconcile,
     Record,
     StartJob,
+    SurveyInstances,
     TerminateInstances,
     VerifyJobs,
     WakeAt,
@@ -86,11 +87,10 @@ from drs_desktop.domain.execution_state import (
 )
 from drs_desktop.domain.execution_waves import settle, wait_until
 from drs_desktop.domain.polling import poll_due_at
+from drs_desktop.domain.reconcile import first_look_pending, listing_since, next_look_at, unresolved_due
 
 logger = logging.getLogger(__name__)
 
-#: Reconcile lists jobs from a little before the execution started, against clock skew.
-RECONCILE_SKEW = timedelta(minutes=5)
 #: TerminateRecoveryInstances takes at most this many IDs.
 MAX_TERMINATE_IDS = 200
 
@@ -109,6 +109,7 @@ def decide(state: ExecutionState, now: datetime) -> tuple[Command, ...]:
         *_find_instances(state, now),
         *_approvals(state),
         *_starts(state, now),
+        *_survey(state, now),
         *_terminations(state, now),
     ]
     outcome = finish_outcome(state)
@@ -122,10 +123,10 @@ def decide(state: ExecutionState, now: datetime) -> tuple[Command, ...]:
 
 def _after_finish(state: ExecutionState, now: datetime) -> tuple[Command, ...]:
     """A finished execution only cleans up (when asked): no more polling, no Finish again."""
-    commands: list[Command] = [*_terminations(state, now)]
+    commands: list[Command] = [*_survey(state, now), *_terminations(state, now)]
     if (
         not commands
-        and _to_terminate(state)
+        and _cleanup_pending(state)
         and state.poll.not_before is not None
         and state.poll.not_before > now
     ):
@@ -153,18 +154,25 @@ def _reconcile_due(state: ExecutionState) -> datetime | None:
     unresolved = unresolved_chunks(state)
     if not unresolved:
         return None
-    due = max((c.requested_at or state.spec.started_at) + state.spec.reconcile_delay for c in unresolved)
+    due = min(next_look_at(state, c) for c in unresolved)
     if state.poll.not_before is not None:
         due = max(due, state.poll.not_before)
     return due
 
 
 def _reconcile(state: ExecutionState, now: datetime) -> list[Command]:
+    """Look at DRS's records for unresolved starts (see ``domain.reconcile`` for what a look decides)."""
     due = _reconcile_due(state)
     if due is None or now < due:
         return []
-    chunk_ids = tuple(c.chunk_id for c in unresolved_chunks(state))
-    return [Reconcile(chunk_ids=chunk_ids, since=state.spec.started_at - RECONCILE_SKEW)]
+    chunks = unresolved_due(state, now) or unresolved_chunks(state)
+    return [
+        Reconcile(
+            chunk_ids=tuple(c.chunk_id for c in chunks),
+            since=listing_since(state),
+            server_ids=tuple(s for c in chunks for s in c.server_ids),
+        )
+    ]
 
 
 # -- watching
@@ -267,7 +275,9 @@ def _startable(state: ExecutionState, now: datetime) -> list[ChunkState]:
 
 
 def _starts(state: ExecutionState, now: datetime) -> list[Command]:
-    if unresolved_chunks(state) or not _reads_allowed(state, now):
+    # Until every unknown start has had its first look, nothing starts; after that, other chunks may
+    # (their servers are others, and the unresolved ones count against the quotas in ``own_load``).
+    if first_look_pending(state) or not _reads_allowed(state, now):
         return []
     held = is_held(state)
     candidates = [
@@ -315,9 +325,32 @@ def _to_terminate(state: ExecutionState) -> list[InstanceRecord]:
     ]
 
 
+def _survey_due(state: ExecutionState) -> bool:
+    return state.is_drill and state.cleanup_requested and not state.cleanup_surveyed
+
+
+def _cleanup_pending(state: ExecutionState) -> bool:
+    """A requested cleanup still has to look at DRS, or to terminate what it found."""
+    return _survey_due(state) or bool(_to_terminate(state))
+
+
+def _survey(state: ExecutionState, now: datetime) -> list[Command]:
+    """Cleanup first finds every instance of this execution in DRS's records (by job tags and each
+    server's last launch), once nothing can launch any more; see ``domain.reconcile``."""
+    if not _survey_due(state) or _launches_in_flight(state) or not _reads_allowed(state, now):
+        return []
+    return [SurveyInstances(since=listing_since(state), server_ids=tuple(state.servers))]
+
+
 def _terminations(state: ExecutionState, now: datetime) -> list[Command]:
     targets = _to_terminate(state)
-    if not targets or _launches_in_flight(state) or _lookups_pending(state) or not _reads_allowed(state, now):
+    if (
+        not targets
+        or _survey_due(state)
+        or _launches_in_flight(state)
+        or _lookups_pending(state)
+        or not _reads_allowed(state, now)
+    ):
         return []
     ids = sorted(i.recovery_instance_id for i in targets)
     return [
@@ -333,7 +366,7 @@ def finish_outcome(state: ExecutionState) -> Outcome | None:
     if any(not server_settled(state, s) for s in state.servers.values()):
         return None
     if state.stop is not None:
-        return None if _to_terminate(state) else state.stop.outcome
+        return None if _cleanup_pending(state) else state.stop.outcome
     if all(w.phase in SATISFIED_PHASES for w in state.waves):
         return Outcome.SUCCEEDED
     return None

@@ -6,7 +6,7 @@ the runner makes and which events it journals; the runner contract as a whole is
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, get_args
@@ -62,11 +62,25 @@ class VerifyJobs:
 
 @dataclass(frozen=True, kw_only=True)
 class Reconcile:
-    """Whether these chunks' StartRecovery launched a job: DescribeJobs with ``fromDate=since``, match
-    each job's tags with ``engine_commands.chunk_of_tags``, journal one ``Reconciled`` per chunk."""
+    """Whether these chunks' StartRecovery launched a job, from DRS's records: DescribeJobs with
+    ``fromDate=since`` (the jobs tagged with this execution), DescribeSourceServers for ``server_ids``
+    (each one's ``lifeCycle.lastLaunch.initiated``) and DescribeJobs by ID for the tags of last-launch
+    jobs not listed; journal one ``StartsReconciled`` with DRS's time of the listing's answer. What it
+    means is decided in ``domain.reconcile``, not by the runner."""
 
     chunk_ids: tuple[str, ...]
     since: datetime
+    server_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class SurveyInstances:
+    """Before a cleanup terminates anything: DescribeJobs since ``since`` (jobs tagged with this
+    execution), DescribeSourceServers for ``server_ids`` (last launches; their jobs' tags by ID), and
+    DescribeRecoveryInstances for ``server_ids``; journal ``InstancesSurveyed``."""
+
+    since: datetime
+    server_ids: tuple[str, ...]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -124,6 +138,7 @@ Command = (
     | FetchJobLog
     | VerifyJobs
     | Reconcile
+    | SurveyInstances
     | FindRecoveryInstances
     | AwaitApproval
     | TerminateInstances
@@ -167,19 +182,3 @@ def chunk_of_tags(tags: Mapping[str, str], execution_id: str) -> str | None:
     if tags.get(TAG_EXECUTION) != execution_id:
         return None
     return tags.get(TAG_CHUNK)
-
-
-def reconcile_match(
-    chunk_id: str,
-    execution_id: str,
-    known_job_ids: Iterable[str],
-    jobs: Iterable[tuple[str, Mapping[str, str]]],
-) -> str | None:
-    """The job (ID, tags) listed since the execution started that belongs to ``chunk_id`` and is not yet
-    known; None when there is none (the chunk launched nothing and may start again). ``jobs`` come
-    newest first from DescribeJobs, so the first match is the latest attempt."""
-    known = set(known_job_ids)
-    for job_id, tags in jobs:
-        if job_id not in known and chunk_of_tags(tags, execution_id) == chunk_id:
-            return job_id
-    return None

@@ -101,6 +101,8 @@ from drs_desktop.domain.execution_state import (
 )
 from drs_desktop.domain.execution_waves import settle
 from drs_desktop.domain.polling import after_failure, after_throttle
+from drs_desktop.domain.reconcile import on_instances_surveyed, on_starts_reconciled
+from drs_desktop.domain.reconcile_events import InstancesSurveyed, StartsReconciled
 
 __all__ = [
     "Event",
@@ -261,6 +263,7 @@ def retryable_servers(
         s
         for s in state.wave_servers(index)
         if s.status is ServerStatus.FAILED
+        and s.foreign_job_id is None
         and (wanted is None or s.server_id in wanted)
         and (s.job_id is None or not job_active(state.jobs[s.job_id]))
     )
@@ -309,7 +312,9 @@ def _on_skip(state: ExecutionState, event: SkipWave) -> ExecutionState:
 def _on_cleanup(state: ExecutionState, event: CleanupRequested) -> ExecutionState:
     if not state.is_drill or (state.finished is None and state.stop is None):
         return state
-    return replace(state, cleanup_requested=True).noting("cleanup", event.at, event.by)
+    # Each request looks at DRS afresh for every instance of this execution before terminating.
+    requested = replace(state, cleanup_requested=True, cleanup_surveyed=False)
+    return requested.noting("cleanup", event.at, event.by)
 
 
 def _wave(state: ExecutionState, index: int) -> WaveState | None:
@@ -400,6 +405,8 @@ _HANDLERS: dict[type[Any], Callable[[ExecutionState, Any], ExecutionState]] = {
     JobStarted: _on_job_started,
     StartFailed: on_start_failed,
     Reconciled: on_reconciled,
+    StartsReconciled: on_starts_reconciled,
+    InstancesSurveyed: on_instances_surveyed,
     JobsObserved: on_jobs_observed,
     JobsVerified: on_jobs_verified,
     JobLogObserved: on_job_log,
@@ -473,7 +480,17 @@ def _retry_error(state: ExecutionState, wave: WaveState, event: RetryFailed) -> 
         if unknown:
             return f"not failed in wave {wave.name!r}: {', '.join(sorted(unknown))}"
         failed = [s for s in failed if s.server_id in event.server_ids]
+    foreign = [s for s in failed if s.foreign_job_id is not None]
+    if event.server_ids is not None and foreign:
+        names = ", ".join(f"{s.server_id} (job {s.foreign_job_id})" for s in foreign)
+        return f"launched outside this run, never launched again by it: {names}; skip the wave or cancel"
+    failed = [s for s in failed if s.foreign_job_id is None]
     if not failed:
+        if foreign:
+            return (
+                f"wave {wave.name!r}: its failed servers were launched outside this run and are never "
+                "launched again by it; skip the wave or cancel"
+            )
         return f"wave {wave.name!r} has no failed server"
     busy = [s.server_id for s in failed if s.job_id is not None and job_active(state.jobs[s.job_id])]
     if busy:

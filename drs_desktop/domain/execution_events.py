@@ -22,6 +22,7 @@ from enum import StrEnum
 from typing import Any, get_args
 
 from drs_desktop.domain.codec import decode_tagged, to_json
+from drs_desktop.domain.reconcile_events import InstancesSurveyed, StartsReconciled
 
 
 class JobStatus(StrEnum):
@@ -360,6 +361,8 @@ Event = (
     | JobStarted
     | StartFailed
     | Reconciled
+    | StartsReconciled
+    | InstancesSurveyed
     | JobsObserved
     | JobsVerified
     | JobLogObserved

@@ -75,6 +75,8 @@ def on_start_requested(state: ExecutionState, event: StartRequested) -> Executio
         attempt=chunk.attempt + 1,
         requested_at=event.at,
         not_before=None,
+        looks=0,
+        looked_at=None,
     )
     servers = [
         replace(state.servers[s], status=ServerStatus.STARTING, start_requested_at=event.at)
@@ -357,10 +359,19 @@ def on_job_log(state: ExecutionState, event: JobLogObserved) -> ExecutionState:
 
 
 def record_instance(
-    state: ExecutionState, server_id: str, job_id: str, instance_id: str, ec2_id: str | None, at: datetime
+    state: ExecutionState,
+    server_id: str,
+    job_id: str,
+    instance_id: str,
+    ec2_id: str | None,
+    at: datetime,
+    *,
+    own_jobs: set[str] | None = None,
 ) -> ExecutionState:
-    """Remember a recovery instance, but only one from this execution's own jobs and servers."""
-    if job_id not in state.jobs or server_id not in state.servers:
+    """Remember a recovery instance, but only one from this execution's own jobs and servers.
+    ``own_jobs``: the execution's jobs when more are known than the journaled ones (cleanup's survey
+    also counts the jobs DRS lists with this execution's tags)."""
+    if job_id not in (state.jobs if own_jobs is None else own_jobs) or server_id not in state.servers:
         return state
     known = state.instances.get(instance_id)
     if known is not None:

@@ -114,6 +114,10 @@ class ExecutionSpec:
     polling: PollSettings = field(default_factory=PollSettings)
     wave_timeout: timedelta = timedelta(hours=2)
     reconcile_delay: timedelta = timedelta(seconds=15)
+    #: After a start with an unknown outcome, DRS may still act on the request: it is started again only
+    #: once DRS's time is past the intent's by this much (the client's read timeout plus 5 minutes) with
+    #: no job found. Set from the gateway's read timeout when the execution is prepared.
+    start_settle: timedelta = timedelta(seconds=60 + 300)
     max_start_attempts: int = 4
     max_terminate_attempts: int = 5
     seed: str = ""
@@ -226,6 +230,9 @@ class ServerState:
     recovery_instance_id: str | None = None
     ec2_instance_id: str | None = None
     instance_lookup_job: str | None = None  # the job whose instance was looked up with Describe...
+    #: A job that is not this execution's took the server after this run asked DRS to start it: the run
+    #: never launches it again and holds for the operator (skip the wave or cancel).
+    foreign_job_id: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -246,6 +253,8 @@ class ChunkState:
     not_before: datetime | None = None
     job_id: str | None = None
     reason: str = ""
+    looks: int = 0  # looks at DRS's records since the outcome became unknown (reconcile)
+    looked_at: datetime | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -279,6 +288,18 @@ class InstanceRecord:
     terminated_at: datetime | None = None
     terminate_job_id: str | None = None
     terminate_error: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ForeignInstance:
+    """A recovery instance of one of this execution's servers that the execution did not launch (a
+    colleague's drill, the console, a recovery): cleanup lists it and never terminates it."""
+
+    recovery_instance_id: str
+    server_id: str
+    job_id: str | None
+    reason: str
+    ec2_instance_id: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -358,6 +379,8 @@ class ExecutionState:
     chunks: Mapping[str, ChunkState]
     jobs: Mapping[str, JobState] = field(default_factory=dict)
     instances: Mapping[str, InstanceRecord] = field(default_factory=dict)
+    foreign_instances: Mapping[str, ForeignInstance] = field(default_factory=dict)
+    cleanup_surveyed: bool = False  # this cleanup request looked at DRS for every instance of ours
     external_jobs: int = 0
     external_busy: tuple[str, ...] = ()
     paused: bool = False

@@ -52,6 +52,10 @@ BUSY = "busy-servers"
 EXECUTIONS = "other-executions"
 QUOTAS = "quotas"
 WAVE_SIZE = "wave-size"
+CLOCK = "clock"
+
+#: A desktop clock this far from DRS's is worth telling the operator about (nothing depends on it).
+NOTABLE_SKEW = timedelta(minutes=2)
 
 
 class CheckStatus(StrEnum):
@@ -394,3 +398,32 @@ def wave_size_checks(
         )
         checks.append(Check(WAVE_SIZE, CheckStatus.PASS, message, wave=wave.name))
     return checks
+
+
+def describe_skew(skew: timedelta) -> str:
+    """'the desktop clock is 10 min 3 s ahead of DRS' and the like."""
+    seconds = int(abs(skew.total_seconds()))
+    minutes, rest = divmod(seconds, 60)
+    amount = f"{minutes} min {rest} s" if minutes else f"{rest} s"
+    side = "ahead of" if skew > timedelta(0) else "behind"
+    return f"the desktop clock is {amount} {side} DRS"
+
+
+def clock_checks(skew: timedelta | None) -> list[Check]:
+    """How far the desktop's clock is from DRS's (desktop minus DRS, read from DRS's answers).
+
+    The engine measures every wait, timeout and reconcile window in DRS's time, so a skew is never a
+    failure; it is worth a warning because the times the operator reads elsewhere on the desktop differ.
+    """
+    if skew is None:
+        return [Check(CLOCK, CheckStatus.WARN, "DRS's time is not known yet (no answer carried a Date)")]
+    if abs(skew) <= NOTABLE_SKEW:
+        return [Check(CLOCK, CheckStatus.PASS, f"{describe_skew(skew)}: within {format_duration(120)}")]
+    return [
+        Check(
+            CLOCK,
+            CheckStatus.WARN,
+            f"{describe_skew(skew)}: every decision of the run is timed in DRS's time, so the run is safe, "
+            "but times shown elsewhere on this desktop differ; set the clock right (NTP)",
+        )
+    ]

@@ -104,11 +104,23 @@ def prepare_execution(
     return PreparedExecution(stored, inventory, wave_servers, choice, post_launch)
 
 
+def start_settle_for(read_timeout_seconds: float) -> timedelta:
+    """How long after an unknown start DRS may still carry it out: the read timeout plus 5 minutes."""
+    return timedelta(seconds=read_timeout_seconds) + START_SETTLE_MARGIN
+
+
 def spec_from_prepared(
-    prepared: PreparedExecution, request: RunRequest, *, execution_id: str, started_at: datetime
+    prepared: PreparedExecution,
+    request: RunRequest,
+    *,
+    execution_id: str,
+    started_at: datetime,
+    start_settle: timedelta | None = None,
 ) -> ExecutionSpec:
     """The engine's spec for this request; preflight lists the calls of exactly this spec."""
     settings: dict[str, Any] = {"limits": request.limits}
+    if start_settle is not None:
+        settings["start_settle"] = start_settle
     if request.poll_interval_seconds is not None:
         settings["polling"] = PollSettings(fixed_interval=timedelta(seconds=request.poll_interval_seconds))
     if request.wave_timeout_minutes is not None:
@@ -127,6 +139,9 @@ def spec_from_prepared(
     )
 
 
+#: After an unknown start, DRS's time must pass the read timeout plus this before the start is repeated.
+START_SETTLE_MARGIN = timedelta(minutes=5)
+
 #: The only parts of a run's target that are stored (and so reach reports): never credentials.
 TARGET_KEYS = ("endpoint_url", "profile", "region")
 
@@ -137,16 +152,24 @@ def create_execution(
     prepared: PreparedExecution,
     request: RunRequest,
     *,
-    clock: Clock,
+    clock: Clock | None = None,
 ) -> ExecutionRunner:
-    """Journal a new execution of the prepared plan and return its runner (nothing launched yet)."""
+    """Journal a new execution of the prepared plan and return its runner (nothing launched yet).
+    ``clock`` defaults to DRS's (``gateway.drs_clock``): the execution's times are DRS's."""
     if prepared.recovery_point is not None and prepared.recovery_point.problems:
         missing = ", ".join(p.server_id for p in prepared.recovery_point.problems)
         raise ExecutionSetupError(f"no recovery snapshot at or before the point in time for: {missing}")
     execution_id = str(uuid.uuid4())
-    started_at = clock()
     identity = gateway.caller_identity()
-    spec = spec_from_prepared(prepared, request, execution_id=execution_id, started_at=started_at)
+    now = clock or gateway.drs_clock.now
+    started_at = now()
+    spec = spec_from_prepared(
+        prepared,
+        request,
+        execution_id=execution_id,
+        started_at=started_at,
+        start_settle=start_settle_for(gateway.read_timeout),
+    )
     revision = prepared.stored.revision
     record = journal.create_execution(
         db,
@@ -181,6 +204,6 @@ def create_execution(
         gateway,
         record,
         initial_state(spec),
-        clock=clock,
+        clock=now,
         post_launch_actions=prepared.post_launch_actions,
     )

@@ -20,7 +20,6 @@ import logging
 import os
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -66,10 +65,6 @@ SummaryCache = dict[tuple[str, int], ExecutionSummary]
 
 #: Rows scanned when a filter needs more than SQL can answer (outcome, dates, instances running).
 _SCAN_LIMIT = 10_000
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _never() -> bool:
@@ -186,12 +181,12 @@ def cleanup(
 
     ``CleanupRequested`` is checked on the replayed journal first; only then is the runner resumed, the
     control journaled, and the engine run until it has nothing left to do (``sleep`` defaults to a real
-    wait, ``clock`` to UTC now). A refused control (a recovery, a drill still running, nothing running)
-    opens no runner, journals nothing, sends nothing, and says why. ``only_finished`` also refuses a
-    drill being cancelled: the GUI cleans a live run up through that run's own runner, never with a
-    second runner on the same journal.
+    wait, ``clock`` to DRS's time as its answers tell it). A refused control (a recovery, a drill still
+    running, nothing running) opens no runner, journals nothing, sends nothing, and says why.
+    ``only_finished`` also refuses a drill being cancelled: the GUI cleans a live run up through that
+    run's own runner, never with a second runner on the same journal.
     """
-    now = clock or _utc_now
+    now = clock or gateway.drs_clock.now
     record = execution_store.get_execution(db, execution_id)
     state = replayed_state(db, record)
     actor = by or default_actor(record)

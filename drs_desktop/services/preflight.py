@@ -31,6 +31,7 @@ from drs_desktop.domain.preflight import (
     planned_calls,
     run_checks,
 )
+from drs_desktop.domain.preflight_rules import clock_checks
 from drs_desktop.services.executions import PreparedExecution, RunRequest, spec_from_prepared
 from drs_desktop.services.runner import EXTERNAL_LOAD_WINDOW
 from drs_desktop.storage import executions as journal
@@ -87,6 +88,7 @@ def preflight(
         snapshot_choice=prepared.recovery_point,
         other_executions=unfinished_elsewhere(db, inventory, gateway.target.region),
     )
+    checks.extend(clock_checks(gateway.drs_clock.skew()))
     spec = spec_from_prepared(prepared, request, execution_id=execution_id, started_at=now)
     problems = spec_problems(spec)
     calls: tuple[PlannedCall, ...] = ()

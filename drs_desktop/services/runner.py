@@ -21,7 +21,7 @@ import logging
 import queue
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TypeVar
 
@@ -30,6 +30,8 @@ from drs_desktop.domain.drs_errors import DrsError, DrsThrottled
 from drs_desktop.domain.drs_views import DrsJobView
 from drs_desktop.domain.engine import decide
 from drs_desktop.domain.engine_commands import (
+    TAG_CHUNK,
+    TAG_EXECUTION,
     AwaitApproval,
     Command,
     FetchJobLog,
@@ -39,10 +41,11 @@ from drs_desktop.domain.engine_commands import (
     Reconcile,
     Record,
     StartJob,
+    SurveyInstances,
     TerminateInstances,
     VerifyJobs,
     WakeAt,
-    reconcile_match,
+    chunk_of_tags,
 )
 from drs_desktop.domain.errors import DrsDesktopError
 from drs_desktop.domain.execution import apply, control_error, replay
@@ -60,7 +63,6 @@ from drs_desktop.domain.execution_events import (
     PollFailed,
     PostLaunchCompleted,
     PostLaunchFailed,
-    Reconciled,
     RecoveryInstancesObserved,
     RunnerRestarted,
     StartFailed,
@@ -80,6 +82,13 @@ from drs_desktop.domain.execution_state import (
     PostLaunch,
     ServerStatus,
     spec_from_json,
+)
+from drs_desktop.domain.reconcile_events import (
+    InstancesSurveyed,
+    LastLaunch,
+    StartsReconciled,
+    SurveyedInstance,
+    TaggedJob,
 )
 from drs_desktop.storage import executions as journal
 from drs_desktop.storage.db import Database
@@ -128,18 +137,19 @@ class ExecutionRunner:
         record: ExecutionRecord,
         state: ExecutionState,
         *,
-        clock: Clock,
+        clock: Clock | None = None,
         post_launch_actions: dict[str, int] | None = None,
     ) -> None:
         self._db = db
         # The engine paces its own reads (Retry-After, backoff): botocore's in-call retries would resend a
         # throttled read at once, so every call of the runner goes out once.
         self._gateway = gateway.with_single_attempt_reads()
+        # DRS's time by default (``aws.drs_clock``): no decision may depend on the desktop's clock.
         self._log_seen: dict[str, int] = {}
         self._journal_seq = record.event_count  # the last journal entry this runner has applied
         self._record = record
         self._state = state
-        self._clock = clock
+        self._clock = clock or self._gateway.drs_clock.now
         self._controls: queue.Queue[Event] = queue.Queue()
         self._wake = threading.Event()
         self._listeners: list[Listener] = []
@@ -153,7 +163,9 @@ class ExecutionRunner:
     # -- construction
 
     @classmethod
-    def resume(cls, db: Database, gateway: DrsGateway, execution_id: str, *, clock: Clock) -> ExecutionRunner:
+    def resume(
+        cls, db: Database, gateway: DrsGateway, execution_id: str, *, clock: Clock | None = None
+    ) -> ExecutionRunner:
         """Rebuild an execution from its journal. The engine reconciles any start whose outcome the
         journal does not hold before it launches anything."""
         record = journal.get_execution(db, execution_id)
@@ -164,8 +176,9 @@ class ExecutionRunner:
         runner = cls(db, gateway, record, state, clock=clock)
         runner._repair_listing()
         if state.finished is None:
-            # Calls a crash cut off become UNCERTAIN, and the evidence shows the restart.
-            runner._record_event(RunnerRestarted(at=clock()))
+            # Calls a crash cut off become UNCERTAIN, and the evidence shows the restart (in DRS's time).
+            runner._sync_clock()
+            runner._record_event(RunnerRestarted(at=runner._clock()))
         return runner
 
     def _repair_listing(self) -> None:
@@ -214,6 +227,10 @@ class ExecutionRunner:
     def status(self) -> ExecutionStatus:
         return self._status
 
+    def now(self) -> datetime:
+        """The runner's clock: DRS's time unless the caller gave another (the simulator's, in tests)."""
+        return self._clock()
+
     def add_listener(self, listener: Listener) -> None:
         """``listener(before, after, event)`` after each journaled event, on the runner's thread."""
         self._listeners.append(listener)
@@ -238,7 +255,7 @@ class ExecutionRunner:
         problem = control_error(self._state, control)
         if problem is not None:
             raise ControlRefused(problem)
-        self._record_event(control)
+        self._record_event(self._stamped(control))
 
     def _drain_controls(self) -> None:
         while True:
@@ -248,10 +265,15 @@ class ExecutionRunner:
                 return
             problem = control_error(self._state, control)
             if problem is None:
-                self._record_event(control)
+                self._record_event(self._stamped(control))
             else:
                 logger.info("control %s refused: %s", type(control).__name__, problem)
                 self._refusals.append(f"{type(control).__name__}: {problem}")
+
+    def _stamped(self, control: Event) -> Event:
+        """The control at the runner's time: whoever sent it, every journaled time is DRS's, so pauses
+        and approvals measure against the same clock as the waves they hold."""
+        return replace(control, at=self._clock())
 
     # -- the loop
 
@@ -259,6 +281,7 @@ class ExecutionRunner:
         """Take queued controls, ask the engine what to do now, and do it."""
         self._drain_controls()
         commands = decide(self._state, self._clock())
+        unresolved_before = {c.chunk_id for c in unresolved_chunks(self._state)}
         acted = False
         wake_at: datetime | None = None
         approvals: list[AwaitApproval] = []
@@ -267,9 +290,9 @@ class ExecutionRunner:
                 wake_at = command.at
             elif isinstance(command, AwaitApproval):
                 approvals.append(command)
-            elif isinstance(command, StartJob) and unresolved_chunks(self._state):
-                # A start of this decision has an unknown outcome: the engine reconciles it before any
-                # other start (it decided these before it knew).
+            elif isinstance(command, StartJob) and self._unknown_since(unresolved_before):
+                # A start of this decision has an unknown outcome: the engine looks at DRS's records
+                # before any other start (it decided these before it knew).
                 continue
             elif isinstance(command, _DRS_CALLS) and self._holding():
                 # An earlier call of this decision was throttled or failed, so DRS's Retry-After (or
@@ -280,6 +303,9 @@ class ExecutionRunner:
                 self._execute(command)
                 acted = True
         return StepResult(acted, wake_at, tuple(approvals), self._state.finished)
+
+    def _unknown_since(self, unresolved_before: set[str]) -> bool:
+        return any(c.chunk_id not in unresolved_before for c in unresolved_chunks(self._state))
 
     def _holding(self) -> bool:
         not_before = self._state.poll.not_before
@@ -326,7 +352,17 @@ class ExecutionRunner:
         handler = _HANDLERS[type(command)]
         handler(self, command)
 
+    def _sync_clock(self) -> None:
+        """Let DRS answer once before anything is journaled with its time (a no-op once it has)."""
+        if not self._gateway.drs_clock.anchored:
+            try:
+                self._gateway.sync_clock()
+            except DrsError as error:  # the engine's own reads will meet it again, and pace themselves
+                logger.info("could not read DRS's time yet: %s", error)
+
     def _start_job(self, command: StartJob) -> None:
+        # The intent's time must be DRS's: reconcile looks from it.
+        self._sync_clock()
         self._record_event(StartRequested(chunk_id=command.chunk_id, at=self._clock()))
         try:
             job = self._gateway.start_recovery(
@@ -439,14 +475,106 @@ class ExecutionRunner:
         )
 
     def _reconcile(self, command: Reconcile) -> None:
-        listed = self._read("DescribeJobs", lambda: self._gateway.jobs_since(command.since))
-        if listed is None:
+        """One look at DRS's records for unknown starts; ``domain.reconcile`` decides what it means."""
+        looked = self._look(command.since, command.server_ids)
+        if looked is None:
             return
-        pairs = [(job.job_id, job.tags) for job in listed]
-        for chunk_id in command.chunk_ids:
-            job_id = reconcile_match(chunk_id, self.execution_id, self._state.jobs, pairs)
-            logger.info("reconciled chunk %s: %s", chunk_id, job_id or "no job, nothing launched")
-            self._record_event(Reconciled(chunk_id=chunk_id, job_id=job_id, at=self._clock()))
+        tagged, last_launches, drs_time = looked
+        logger.info(
+            "reconcile of chunk(s) %s: %d job(s) tagged with this execution, DRS time %s",
+            ", ".join(command.chunk_ids),
+            len(tagged),
+            drs_time.isoformat() if drs_time else "unknown",
+        )
+        self._record_event(
+            StartsReconciled(
+                chunk_ids=command.chunk_ids,
+                tagged_jobs=tagged,
+                last_launches=last_launches,
+                drs_time=drs_time,
+                at=self._clock(),
+            )
+        )
+
+    def _survey(self, command: SurveyInstances) -> None:
+        looked = self._look(command.since, command.server_ids)
+        if looked is None:
+            return
+        tagged, last_launches, _ = looked
+        execution_id = self.execution_id
+        # A last launch by a job tagged with this execution is this execution's job, listed or not.
+        extra = tuple(
+            TaggedJob(job_id=launch.job_id, chunk_id=launch.chunk_id)
+            for launch in last_launches
+            if launch.execution_id == execution_id and launch.job_id not in {t.job_id for t in tagged}
+        )
+        found = self._read(
+            "DescribeRecoveryInstances",
+            lambda: self._gateway.describe_recovery_instances(source_server_ids=command.server_ids),
+        )
+        if found is None:
+            return
+        self._record_event(
+            InstancesSurveyed(
+                tagged_jobs=(*tagged, *extra),
+                instances=tuple(
+                    SurveyedInstance(
+                        recovery_instance_id=i.recovery_instance_id,
+                        server_id=i.source_server_id,
+                        job_id=i.job_id,
+                        is_drill=i.is_drill,
+                        ec2_instance_id=i.ec2_instance_id,
+                        ec2_state=i.ec2_state,
+                    )
+                    for i in found
+                ),
+                at=self._clock(),
+            )
+        )
+
+    def _look(
+        self, since: datetime, server_ids: tuple[str, ...]
+    ) -> tuple[tuple[TaggedJob, ...], tuple[LastLaunch, ...], datetime | None] | None:
+        """DRS's records of the jobs that may hold these servers: the jobs listed since ``since`` with this
+        execution's tag, each server's last launch (its job's tags read by ID when not listed), and DRS's
+        time of the listing's answer. None when a read failed (journaled; the engine paces the retry)."""
+        listed = self._read("DescribeJobs", lambda: self._gateway.jobs_since(since))
+        if listed is None:
+            return None
+        drs_time = self._gateway.last_answer_time()
+        execution_id = self.execution_id
+        tagged = tuple(
+            TaggedJob(
+                job_id=job.job_id,
+                chunk_id=chunk_id,
+                server_ids=tuple(s.source_server_id for s in job.servers),
+                created_at=job.created_at,
+            )
+            for job in listed
+            if (chunk_id := chunk_of_tags(job.tags, execution_id)) is not None
+        )
+        launches = self._read("DescribeSourceServers", lambda: self._gateway.last_launches(server_ids))
+        if launches is None:
+            return None
+        tags = {job.job_id: job.tags for job in listed}
+        unlisted = sorted({v.job_id for v in launches if v.job_id and v.job_id not in tags})
+        if unlisted:
+            by_id = self._read("DescribeJobs", lambda: self._gateway.describe_jobs(unlisted))
+            if by_id is None:
+                return None
+            tags.update({job.job_id: job.tags for job in by_id})
+        last = tuple(
+            LastLaunch(
+                server_id=v.source_server_id,
+                job_id=v.job_id,
+                initiated_at=v.initiated_at,
+                execution_id=tags.get(v.job_id, {}).get(TAG_EXECUTION, ""),
+                chunk_id=tags.get(v.job_id, {}).get(TAG_CHUNK, ""),
+            )
+            for v in launches
+            if v.job_id
+        )
+        return tagged, last, drs_time
 
     def _find_instances(self, command: FindRecoveryInstances) -> None:
         found = self._read(
@@ -542,6 +670,7 @@ _DRS_CALLS = (
     FetchJobLog,
     VerifyJobs,
     Reconcile,
+    SurveyInstances,
     FindRecoveryInstances,
     TerminateInstances,
 )
@@ -552,6 +681,7 @@ _HANDLERS: dict[type, Callable[[ExecutionRunner, object], None]] = {
     FetchJobLog: ExecutionRunner._fetch_job_log,  # type: ignore[dict-item]
     VerifyJobs: ExecutionRunner._verify_jobs,  # type: ignore[dict-item]
     Reconcile: ExecutionRunner._reconcile,  # type: ignore[dict-item]
+    SurveyInstances: ExecutionRunner._survey,  # type: ignore[dict-item]
     FindRecoveryInstances: ExecutionRunner._find_instances,  # type: ignore[dict-item]
     TerminateInstances: ExecutionRunner._terminate,  # type: ignore[dict-item]
     Record: ExecutionRunner._record_command,  # type: ignore[dict-item]

@@ -16,6 +16,8 @@ from datetime import datetime, timedelta
 from drs_desktop.domain.chunking import Limits
 from drs_desktop.domain.engine import decide
 from drs_desktop.domain.engine_commands import (
+    TAG_CHUNK,
+    TAG_EXECUTION,
     AwaitApproval,
     Command,
     FetchJobLog,
@@ -25,11 +27,11 @@ from drs_desktop.domain.engine_commands import (
     Reconcile,
     Record,
     StartJob,
+    SurveyInstances,
     TerminateInstances,
     VerifyJobs,
     WakeAt,
     is_action,
-    reconcile_match,
 )
 from drs_desktop.domain.execution import apply, initial_state, replay
 from drs_desktop.domain.execution_events import (
@@ -48,7 +50,6 @@ from drs_desktop.domain.execution_events import (
     LaunchStatus,
     PostLaunchCompleted,
     PostLaunchFailed,
-    Reconciled,
     RecoveryInstancesObserved,
     RunnerRestarted,
     StartFailed,
@@ -59,6 +60,13 @@ from drs_desktop.domain.execution_events import (
 )
 from drs_desktop.domain.execution_queries import jobs_to_poll
 from drs_desktop.domain.execution_state import ExecutionSpec, ExecutionState, PostLaunch, ServerStatus
+from drs_desktop.domain.reconcile_events import (
+    InstancesSurveyed,
+    LastLaunch,
+    StartsReconciled,
+    SurveyedInstance,
+    TaggedJob,
+)
 
 from .helpers import T0
 
@@ -110,6 +118,8 @@ class FakeDrs:
     terminated: list[str] = field(default_factory=list)
     post_launch: dict[str, PostLaunch] = field(default_factory=dict)
     counter: int = 0
+    late_starts: list[tuple[datetime, tuple[str, ...], dict[str, str], bool]] = field(default_factory=list)
+    late_jobs: list[str] = field(default_factory=list)
 
     def _next(self) -> int:
         self.counter += 1
@@ -143,6 +153,25 @@ class FakeDrs:
             is_drill,
         )
         return job_id
+
+    def start_late(
+        self, server_ids: Sequence[str], tags: dict[str, str], is_drill: bool, at: datetime
+    ) -> None:
+        """A StartRecovery DRS carries out at ``at``, after the client gave up on its answer."""
+        self.late_starts.append((at, tuple(server_ids), tags, is_drill))
+
+    def carry_out_late_starts(self, now: datetime) -> None:
+        due = [start for start in self.late_starts if start[0] <= now]
+        self.late_starts = [start for start in self.late_starts if start[0] > now]
+        for at, server_ids, tags, is_drill in due:
+            self.late_jobs.append(self.start_recovery(server_ids, tags, is_drill, at))
+
+    def last_launch(self, server_id: str) -> FakeJob | None:
+        """The newest job that took the server (its ``lifeCycle.lastLaunch``)."""
+        for job in reversed(list(self.jobs.values())):
+            if server_id in job.servers:
+                return job
+        return None
 
     def _refuse(self, code: str, message: str) -> None:
         self.violations.append(f"{code}: {message}")
@@ -298,6 +327,7 @@ class Harness:
     # -- executing commands
 
     def execute(self, command: Command) -> None:
+        self.drs.carry_out_late_starts(self.now)  # DRS acts at its own time, whoever asks
         handler = getattr(self, f"_do_{type(command).__name__}")
         handler(command)
 
@@ -311,6 +341,14 @@ class Harness:
             self.sent.append((command, None))
             self.record(
                 StartFailed(chunk_id=command.chunk_id, reason=outcome[7:], definite=True, at=self.now)
+            )
+            return
+        if outcome.startswith("timeout-late:"):  # DRS carries it out this many seconds later
+            self.sent.append((command, None))
+            delay = timedelta(seconds=float(outcome.split(":", 1)[1]))
+            self.drs.start_late(command.server_ids, dict(command.tags), command.is_drill, self.now + delay)
+            self.record(
+                StartFailed(chunk_id=command.chunk_id, reason="ReadTimeout", definite=False, at=self.now)
             )
             return
         if outcome == "timeout-not-launched":
@@ -369,10 +407,60 @@ class Harness:
         self.record(JobLogObserved(job_id=command.job_id, items=items, at=self.now))
 
     def _do_Reconcile(self, command: Reconcile) -> None:
-        listed = self.drs.listed_since(command.since)
-        for chunk_id in command.chunk_ids:
-            job_id = reconcile_match(chunk_id, self.spec.execution_id, self.state.jobs, listed)
-            self.record(Reconciled(chunk_id=chunk_id, job_id=job_id, at=self.now))
+        tagged, last = self._look(command.since, command.server_ids)
+        self.record(
+            StartsReconciled(
+                chunk_ids=command.chunk_ids,
+                tagged_jobs=tagged,
+                last_launches=last,
+                drs_time=self.now,
+                at=self.now,
+            )
+        )
+
+    def _look(
+        self, since: datetime, server_ids: Sequence[str]
+    ) -> tuple[tuple[TaggedJob, ...], tuple[LastLaunch, ...]]:
+        """What the runner's look journals: jobs tagged with this execution, and last launches."""
+        execution_id = self.spec.execution_id
+        tagged = tuple(
+            TaggedJob(job_id=job_id, chunk_id=tags.get(TAG_CHUNK, ""))
+            for job_id, tags in self.drs.listed_since(since)
+            if tags.get(TAG_EXECUTION) == execution_id
+        )
+        last = []
+        for server_id in server_ids:
+            job = self.drs.last_launch(server_id)
+            if job is not None:
+                last.append(
+                    LastLaunch(
+                        server_id=server_id,
+                        job_id=job.job_id,
+                        initiated_at=job.created_at,
+                        execution_id=job.tags.get(TAG_EXECUTION, ""),
+                        chunk_id=job.tags.get(TAG_CHUNK, ""),
+                    )
+                )
+        return tagged, tuple(last)
+
+    def _do_SurveyInstances(self, command: SurveyInstances) -> None:
+        tagged, last = self._look(command.since, command.server_ids)
+        extra = tuple(
+            TaggedJob(job_id=launch.job_id, chunk_id=launch.chunk_id)
+            for launch in last
+            if launch.execution_id == self.spec.execution_id
+        )
+        instances = tuple(
+            SurveyedInstance(
+                recovery_instance_id=found.recovery_instance_id,
+                server_id=found.server_id,
+                job_id=found.job_id,
+                is_drill=self.drs.jobs[found.job_id].is_drill,
+                ec2_instance_id=found.ec2_instance_id,
+            )
+            for found in self.drs.recovery_instances(command.server_ids)
+        )
+        self.record(InstancesSurveyed(tagged_jobs=(*tagged, *extra), instances=instances, at=self.now))
 
     def _do_FindRecoveryInstances(self, command: FindRecoveryInstances) -> None:
         found = self.drs.recovery_instances(command.server_ids)

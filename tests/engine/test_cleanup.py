@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from drs_desktop.domain.chunking import Limits
-from drs_desktop.domain.engine_commands import Finish, TerminateInstances, WakeAt
+from drs_desktop.domain.engine_commands import Finish, SurveyInstances, TerminateInstances, WakeAt, job_tags
 from drs_desktop.domain.evidence import cleanup_proof
 from drs_desktop.domain.execution import control_error
 from drs_desktop.domain.execution_events import (
@@ -26,6 +26,10 @@ from .helpers import chain, sid, sids
 
 
 def terminations(h: Harness) -> list[TerminateInstances]:
+    """What cleanup terminates now, once its survey of DRS's records (which comes first) is done."""
+    for command in h.decide():
+        if isinstance(command, SurveyInstances):
+            h.execute(command)
     return [c for c in h.decide() if isinstance(c, TerminateInstances)]
 
 
@@ -169,4 +173,56 @@ def test_cleanup_after_the_finish_waits_out_a_backoff() -> None:
     until = h.state.poll.not_before
     assert until is not None and h.decide() == (WakeAt(at=until),)
     h.now = until
-    assert [type(c) for c in h.decide()] == [TerminateInstances]
+    assert [type(c) for c in h.decide()] == [SurveyInstances]  # DRS's records first, then terminate
+    assert [type(c) for c in terminations(h)] == [TerminateInstances]
+
+
+def test_cleanup_finds_a_job_of_this_execution_the_journal_never_heard_of() -> None:
+    """A StartRecovery whose answer was lost and that an old version never reconciled: its job carries
+    this execution's tags, so its instance is this drill's and is terminated like the others."""
+    h = Harness(chain(2))
+    h.on_poll = lambda harness: harness.launch_everything()
+    h.run()
+    assert h.state.finished is Outcome.SUCCEEDED
+    orphan = h.drs.start_recovery([sid(1)], dict(job_tags("exec-1", 0, "1.1", 9)), True, h.now)
+    h.drs.launch_all(orphan)
+    orphan_instance = h.drs.jobs[orphan].instances[sid(1)]
+    assert orphan_instance not in h.state.instances
+    h.record(CleanupRequested(at=h.now, by="op"))
+    h.run()
+    assert orphan_instance in h.drs.terminated and len(h.drs.terminated) == 3
+    assert drill_instances_running(h.state) == ()
+
+
+def test_cleanup_leaves_instances_of_other_jobs_and_recoveries_running_and_says_so() -> None:
+    h = Harness(chain(2))
+    h.on_poll = lambda harness: harness.launch_everything()
+    h.run()
+    ours = set(drill_instances_running(h.state))
+    colleague = h.drs.start_recovery([sid(1)], {"owner": "colleague"}, True, h.now)  # a drill of theirs
+    real = h.drs.start_recovery([sid(2)], dict(job_tags("exec-1", 0, "1.1", 7)), False, h.now)
+    h.drs.launch_all(colleague)
+    h.drs.launch_all(real)
+    h.record(CleanupRequested(at=h.now, by="op"))
+    h.run()
+    assert set(h.drs.terminated) == ours
+    foreign = h.state.foreign_instances
+    assert {f.recovery_instance_id for f in foreign.values()} == {
+        h.drs.jobs[colleague].instances[sid(1)],
+        h.drs.jobs[real].instances[sid(2)],
+    }
+    reasons = {f.job_id: f.reason for f in foreign.values()}
+    assert reasons[colleague] == f"launched by job {colleague}, not by this execution"
+    assert reasons[real] == "a recovery instance, not a drill's"
+
+
+def test_every_cleanup_request_looks_at_drs_again() -> None:
+    h = Harness(chain(1))
+    h.on_poll = lambda harness: harness.launch_everything()
+    h.run()
+    h.record(CleanupRequested(at=h.now, by="op"))
+    assert h.state.cleanup_surveyed is False
+    h.run()
+    assert h.state.cleanup_surveyed is True
+    surveys = [line for line in h.journal if '"type": "InstancesSurveyed"' in line]
+    assert len(surveys) == 1

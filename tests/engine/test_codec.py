@@ -18,6 +18,7 @@ from drs_desktop.domain.engine_commands import (
     Reconcile,
     Record,
     StartJob,
+    SurveyInstances,
     TerminateInstances,
     VerifyJobs,
     WakeAt,
@@ -67,6 +68,13 @@ from drs_desktop.domain.execution_events import (
 from drs_desktop.domain.execution_state import Mode, spec_from_json, spec_to_json
 from drs_desktop.domain.plan import ApprovalStep, WaitStep
 from drs_desktop.domain.polling import PollSettings
+from drs_desktop.domain.reconcile_events import (
+    InstancesSurveyed,
+    LastLaunch,
+    StartsReconciled,
+    SurveyedInstance,
+    TaggedJob,
+)
 
 from .helpers import T0, sid, spec, wave
 
@@ -89,6 +97,35 @@ EVENTS = [
     JobStarted(chunk_id="1.1", job_id="drsjob-00000000000000001", at=AT),
     StartFailed(chunk_id="1.1", reason="ThrottlingException", definite=True, at=AT, retry_after=7.0),
     Reconciled(chunk_id="1.1", job_id=None, at=AT),
+    StartsReconciled(
+        chunk_ids=("1.1",),
+        tagged_jobs=(TaggedJob(job_id="drsjob-00000000000000003", chunk_id="1.1", server_ids=(sid(1),)),),
+        last_launches=(
+            LastLaunch(server_id=sid(1), job_id="drsjob-00000000000000004", initiated_at=AT),
+            LastLaunch(
+                server_id=sid(2),
+                job_id="drsjob-00000000000000003",
+                initiated_at=None,
+                execution_id="exec-1",
+                chunk_id="1.1",
+            ),
+        ),
+        at=AT,
+        drs_time=AT - timedelta(seconds=1),
+    ),
+    InstancesSurveyed(
+        tagged_jobs=(TaggedJob(job_id="drsjob-00000000000000003", chunk_id="1.1", created_at=AT),),
+        instances=(
+            SurveyedInstance(
+                recovery_instance_id="i-0123456789abcdef0",
+                server_id=sid(1),
+                job_id=None,
+                is_drill=True,
+                ec2_state="RUNNING",
+            ),
+        ),
+        at=AT,
+    ),
     JobsObserved(jobs=(VIEW,), at=AT, missing_job_ids=("drsjob-00000000000000009",)),
     JobsVerified(wave_index=0, jobs=(VIEW,), at=AT),
     JobLogObserved(
@@ -157,6 +194,8 @@ COMMANDS = [
     FetchJobLog(job_id="drsjob-00000000000000001"),
     VerifyJobs(wave_index=0, job_ids=("drsjob-00000000000000001",)),
     Reconcile(chunk_ids=("1.1",), since=T0),
+    Reconcile(chunk_ids=("1.1",), since=T0, server_ids=(sid(1), sid(2))),
+    SurveyInstances(since=T0, server_ids=(sid(1),)),
     FindRecoveryInstances(server_ids=(sid(1),)),
     AwaitApproval(
         wave_index=0, wave_name="db", phase=StepPhase.BEFORE, step_index=0, message="go?", requested_at=T0

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import copy
+import itertools
 import json
+from datetime import datetime
 
 from drs_desktop.domain.chunking import Limits
-from drs_desktop.domain.engine import RECONCILE_SKEW, decide
+from drs_desktop.domain.engine import decide
 from drs_desktop.domain.engine_commands import (
     PollJobs,
     Reconcile,
@@ -14,21 +16,24 @@ from drs_desktop.domain.engine_commands import (
     WakeAt,
     chunk_of_tags,
     job_tags,
-    reconcile_match,
 )
-from drs_desktop.domain.execution import apply
+from drs_desktop.domain.execution import apply, control_error
 from drs_desktop.domain.execution_events import (
     JobStarted,
+    Outcome,
     Reconciled,
+    RetryFailed,
+    SkipWave,
     StartFailed,
     StartRequested,
     event_from_json,
 )
-from drs_desktop.domain.execution_queries import unresolved_chunks
-from drs_desktop.domain.execution_state import ChunkStatus, ServerStatus
+from drs_desktop.domain.execution_queries import execution_status, unresolved_chunks
+from drs_desktop.domain.execution_state import ChunkStatus, ExecutionStatus, ServerStatus
+from drs_desktop.domain.reconcile import LISTING_MARGIN, first_look_pending
 
 from .fake_drs import Harness
-from .helpers import T0, chain, seconds, sid
+from .helpers import T0, chain, seconds, sid, sids
 
 TWO_CHUNKS = {"limits": Limits(max_servers_per_job=2), "reconcile_delay": seconds(15)}
 
@@ -43,7 +48,7 @@ def test_a_crash_after_the_intent_reconciles_before_any_start() -> None:
     assert h.decide() == (WakeAt(at=T0 + seconds(15)),)  # DRS's listing gets time to catch up
     h.now = T0 + seconds(15)
     commands = [c for c in h.decide() if not isinstance(c, WakeAt)]
-    assert commands == [Reconcile(chunk_ids=("1.1",), since=T0 - RECONCILE_SKEW)]
+    assert commands == [Reconcile(chunk_ids=("1.1",), since=T0 - LISTING_MARGIN, server_ids=sids(1, 2))]
     h.step()
     job = h.drs.job_of("s-00000000000000001")
     assert h.state.chunks["1.1"].job_id == job
@@ -58,7 +63,7 @@ def test_a_journal_ending_with_the_intent_is_reconciled_even_without_the_restart
     assert state.chunks["1.1"].status is ChunkStatus.START_REQUESTED
     commands = decide(state, T0 + seconds(15))
     assert not any(isinstance(c, StartJob) for c in commands)
-    assert Reconcile(chunk_ids=("1.1",), since=T0 - RECONCILE_SKEW) in commands
+    assert Reconcile(chunk_ids=("1.1",), since=T0 - LISTING_MARGIN, server_ids=sids(1, 2)) in commands
 
 
 def test_a_crash_before_the_intent_leaves_nothing_to_reconcile() -> None:
@@ -70,7 +75,7 @@ def test_a_crash_before_the_intent_leaves_nothing_to_reconcile() -> None:
     assert [c.chunk_id for c in h.decide() if isinstance(c, StartJob)] == ["1.1"]
 
 
-def test_an_ambiguous_failure_blocks_every_start_until_reconciled() -> None:
+def test_an_ambiguous_failure_is_started_again_only_once_drs_time_passed_the_settle_window() -> None:
     h = Harness(chain(4, **TWO_CHUNKS))
     h.start_outcomes = ["timeout-not-launched", "ok"]
     commands = h.step()
@@ -79,14 +84,74 @@ def test_an_ambiguous_failure_blocks_every_start_until_reconciled() -> None:
     h.now += seconds(20)
     commands = h.decide()
     assert not any(isinstance(c, StartJob) for c in commands)
-    assert Reconcile(chunk_ids=("1.1",), since=T0 - RECONCILE_SKEW) in commands
+    assert Reconcile(chunk_ids=("1.1",), since=T0 - LISTING_MARGIN, server_ids=sids(1, 2)) in commands
     assert any(isinstance(c, PollJobs) for c in commands)  # watching goes on meanwhile
-    h.step()
+    settle_at = T0 + h.spec.start_settle
+    looked: list[datetime] = []
+    for _ in range(100):
+        if h.state.chunks["1.1"].status is not ChunkStatus.UNCERTAIN:
+            break
+        if any(isinstance(c, Reconcile) for c in h.step()):  # no job yet: DRS may still act on it
+            looked.append(h.now)
+        (wake,) = [c.at for c in h.decide() if isinstance(c, WakeAt)]
+        h.now = wake
+    assert looked[-1] >= settle_at and all(t < settle_at for t in looked[:-1])
+    gaps = [b - a for a, b in itertools.pairwise(looked[:-1])]
+    assert gaps == sorted(gaps) and 3 <= len(looked) <= 8, looked  # growing intervals
     chunk = h.state.chunks["1.1"]
     assert (chunk.status, chunk.failures) == (ChunkStatus.QUEUED, 1)  # nothing launched: safe to start again
     h.now = chunk.not_before or h.now
     (again,) = [c for c in h.decide() if isinstance(c, StartJob)]
     assert (again.chunk_id, again.attempt, again.tags["drs-desktop:attempt"]) == ("1.1", 2, "2")
+
+
+def test_a_start_drs_carries_out_after_the_client_gave_up_is_adopted_not_repeated() -> None:
+    """The campaign's double launch: the answer came after the read timeout, the first look found no job."""
+    h = Harness(chain(2))
+    h.start_outcomes = ["timeout-late:240"]  # DRS acts 4 minutes after the client gave up
+    h.on_poll = lambda harness: harness.launch_everything()
+    h.run()
+    assert h.state.finished is Outcome.SUCCEEDED
+    assert len(h.drs.jobs) == 1 and h.drs.late_jobs == list(h.drs.jobs)
+    assert h.state.chunks["1.1"].job_id == h.drs.late_jobs[0] and h.state.chunks["1.1"].looks >= 2
+    assert [c.attempt for c, _ in h.sent] == [1]
+
+
+def test_a_launch_by_someone_else_after_the_intent_holds_and_is_never_repeated() -> None:
+    h = Harness(chain(2))
+    h.start_outcomes = ["timeout-not-launched"]
+    h.step()
+    # A colleague's drill takes sid(2) after this run asked DRS to start it.
+    h.now += seconds(5)
+    h.drs.start_recovery([sid(2)], {"owner": "console"}, True, h.now)
+    h.now += seconds(20)
+    h.step()
+    server = h.state.servers[sid(2)]
+    assert server.status is ServerStatus.FAILED and server.foreign_job_id == h.drs.job_of(sid(2))
+    assert "not launched again" in server.reason
+    assert h.state.servers[sid(1)].status is ServerStatus.FAILED  # its job-mate: checked, not launched
+    assert execution_status(h.state) is ExecutionStatus.HELD
+    named = RetryFailed(wave_index=0, at=h.now, by="op", server_ids=(sid(2),))
+    assert "never launched again" in (control_error(h.state, named) or "")
+    assert control_error(h.state, RetryFailed(wave_index=0, at=h.now, by="op", server_ids=(sid(1),))) is None
+    h.record(RetryFailed(wave_index=0, at=h.now, by="op"))  # the whole wave: only sid(1) is retried
+    assert h.state.servers[sid(2)].status is ServerStatus.FAILED
+    assert h.state.servers[sid(1)].status is ServerStatus.PENDING
+    h.record(SkipWave(wave_index=0, at=h.now, by="op"))
+    h.run()
+    assert h.state.finished is not None
+    assert len(h.sent) == 1  # this run sent one StartRecovery, ever
+
+
+def test_an_older_last_launch_of_someone_else_is_not_a_reason_to_hold() -> None:
+    h = Harness(chain(1))
+    h.drs.start_recovery([sid(1)], {}, True, T0 - seconds(3600))  # last week's console drill
+    h.drs.finish_job(h.drs.job_of(sid(1)))
+    h.start_outcomes = ["timeout-not-launched"]
+    h.on_poll = lambda harness: harness.launch_everything()
+    h.run()
+    assert h.state.finished is Outcome.SUCCEEDED
+    assert [c.attempt for c, _ in h.sent] == [1, 2]
 
 
 def test_an_ambiguous_failure_that_did_launch_is_adopted_not_repeated() -> None:
@@ -118,14 +183,7 @@ def test_tags_identify_the_chunk_whatever_drs_adds() -> None:
     tags = {**job_tags("exec-1", 1, "2.1", 1), "resourceArn": "arn:aws:drs:eu-west-1:1:job/drsjob-1"}
     assert chunk_of_tags(tags, "exec-1") == "2.1"
     assert chunk_of_tags(tags, "exec-2") is None
-    listed = [
-        ("drsjob-3", job_tags("exec-2", 1, "2.1", 1)),  # another execution's chunk 2.1
-        ("drsjob-2", tags),
-        ("drsjob-1", job_tags("exec-1", 0, "1.1", 1)),
-    ]
-    assert reconcile_match("2.1", "exec-1", [], listed) == "drsjob-2"
-    assert reconcile_match("2.1", "exec-1", ["drsjob-2"], listed) is None  # already ours: not a new launch
-    assert reconcile_match("3.1", "exec-1", [], listed) is None
+    assert chunk_of_tags(job_tags("exec-2", 1, "2.1", 1), "exec-1") is None  # another execution's 2.1
 
 
 def full_run_journal() -> Harness:
@@ -145,6 +203,8 @@ def test_replaying_every_prefix_never_fails_and_never_starts_while_unresolved() 
         snapshot = copy.deepcopy(state)
         state = apply(state, event)
         assert snapshot == h.replayed(index)  # apply never mutates its input
-        if unresolved_chunks(state):
-            assert not any(isinstance(c, StartJob) for c in decide(state, event.at + seconds(60)))
+        unresolved = {s for c in unresolved_chunks(state) for s in c.server_ids}
+        starts = [c for c in decide(state, event.at + seconds(60)) if isinstance(c, StartJob)]
+        assert not (starts and first_look_pending(state))
+        assert not any(set(c.server_ids) & unresolved for c in starts)
     assert state == h.state

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from drs_desktop.domain.chunking import Limits
 from drs_desktop.domain.engine_commands import StartJob
-from drs_desktop.domain.execution import control_error
+from drs_desktop.domain.execution import apply, control_error, initial_state
 from drs_desktop.domain.execution_events import (
     ApprovalGranted,
     ApprovalRejected,
@@ -42,9 +42,18 @@ from drs_desktop.domain.execution_queries import (
     pending_approval,
     unresolved_chunks,
 )
-from drs_desktop.domain.execution_state import ExecutionSpec, ExecutionStatus, Mode, PostLaunch, ServerStatus
+from drs_desktop.domain.execution_state import (
+    ChunkStatus,
+    ExecutionSpec,
+    ExecutionStatus,
+    Mode,
+    PostLaunch,
+    ServerStatus,
+)
 from drs_desktop.domain.plan import ApprovalStep, WaitStep
 from drs_desktop.domain.polling import PollSettings
+from drs_desktop.domain.reconcile import first_look_pending
+from drs_desktop.domain.reconcile_events import StartsReconciled
 
 from .fake_drs import FakeDrs, Harness
 from .helpers import minutes, seconds, sids, spec, wave
@@ -63,6 +72,8 @@ START_OUTCOMES = (
     "refuse:ThrottlingException",
     "timeout-launched",
     "timeout-not-launched",
+    "timeout-late:30",  # DRS carries the call out after the client gave up on its answer
+    "timeout-late:200",
     "crash-launched",
     "crash-before",
 )
@@ -163,11 +174,19 @@ def check_knowledge_invariant(h: Harness) -> None:
     """Between two StartRequested of a server, the earlier must be known not launched, or retried."""
     events = [event_from_json(json.loads(line)) for line in h.journal]
     members = {c.chunk_id: c.server_ids for c in h.state.chunks.values()}
+    state = initial_state(h.spec)
     wave_of = {s.server_id: s.wave_index for s in h.state.servers.values()}
     last_request: dict[str, str] = {}  # server -> chunk of its last StartRequested
     cleared: set[str] = set()  # servers whose last request is known not to have launched, or retried
     for event in events:
+        state = apply(state, event)
         name = type(event).__name__
+        if isinstance(event, StartsReconciled):
+            # A look that found no job, once DRS's time was past the settle window, queues it again.
+            for chunk_id in event.chunk_ids:
+                chunk = state.chunks[chunk_id]
+                if chunk.status in (ChunkStatus.QUEUED, ChunkStatus.START_FAILED) and chunk.job_id is None:
+                    cleared.update(s for s in members[chunk_id] if last_request.get(s) == chunk_id)
         if name == "StartRequested":
             for server_id in members[event.chunk_id]:
                 assert server_id not in last_request or server_id in cleared, (
@@ -185,10 +204,12 @@ def check_knowledge_invariant(h: Harness) -> None:
 
 
 def check_decision(h: Harness) -> None:
-    """While a start is unresolved: a Reconcile (once due) and no StartJob at all."""
+    """While a start is unresolved: no StartJob before its first look, and never one of its servers."""
     commands = h.decide()
-    if unresolved_chunks(h.state):
+    if first_look_pending(h.state):
         assert not any(isinstance(c, StartJob) for c in commands)
+    unresolved = {s for c in unresolved_chunks(h.state) for s in c.server_ids}
+    assert not any(set(c.server_ids) & unresolved for c in commands if isinstance(c, StartJob))
     started = [s for c in commands if isinstance(c, StartJob) for s in c.server_ids]
     assert len(started) == len(set(started)), "one decision starts a server twice"
 

@@ -28,7 +28,6 @@ from drs_desktop.domain.execution_events import (
     Outcome,
     Pause,
     PollFailed,
-    Reconciled,
     RecoveryInstancesObserved,
     Resume,
     RetryFailed,
@@ -40,6 +39,7 @@ from drs_desktop.domain.execution_events import (
 )
 from drs_desktop.domain.execution_queries import active_jobs, drill_instances_running, jobs_to_poll
 from drs_desktop.domain.execution_state import ExecutionStatus, Mode, PostLaunch, ServerStatus, WavePhase
+from drs_desktop.domain.reconcile_events import StartsReconciled
 from drs_desktop.services.runner import ControlRefused
 from drs_desktop.simulator.embedded import EmbeddedSimulator
 from drs_desktop.storage.db import Database
@@ -144,7 +144,7 @@ def test_throttled_start_is_retried_after_retry_after(db: Database, sim: Embedde
     requested = [e.at for e in run.recorder.of(StartRequested) if e.chunk_id == "1.1"]
     assert len(requested) == 3
     assert all(b - a >= timedelta(seconds=30) for a, b in pairwise(requested))
-    assert not run.recorder.of(Reconciled), "a refusal is definite: nothing to reconcile"
+    assert not run.recorder.of(StartsReconciled), "a refusal is definite: nothing to reconcile"
     assert run.sim.backend.request_counts()["StartRecovery"] == 2 + 3  # two refused, one per wave
     assert_each_launched_once(run)
 
@@ -164,16 +164,24 @@ def test_start_with_unknown_outcome_is_reconciled_before_any_new_start(
     assert run.run().outcome is Outcome.SUCCEEDED
     (failed,) = run.recorder.of(StartFailed)
     assert not failed.definite
-    starts = [e for e in run.recorder.events if isinstance(e, StartRequested | StartFailed | Reconciled)]
-    assert [type(e).__name__ for e in starts[:4]] == [
-        "StartRequested",
-        "StartFailed",
-        "Reconciled",
-        "StartRequested",
+    starts = [
+        e for e in run.recorder.events if isinstance(e, StartRequested | StartFailed | StartsReconciled)
     ]
-    (reconciled,) = run.recorder.of(Reconciled)
-    assert reconciled.job_id is None  # the simulator failed it before any job
-    assert reconciled.at - failed.at >= run.state.spec.reconcile_delay
+    names = [type(e).__name__ for e in starts]
+    again = names.index("StartRequested", 1)
+    assert names[:2] == ["StartRequested", "StartFailed"]
+    assert set(names[2:again]) == {"StartsReconciled"} and again >= 4  # looked again, at growing intervals
+    looks = run.recorder.of(StartsReconciled)[: again - 2]
+    assert all(look.tagged_jobs == () for look in looks)  # the simulator failed it before any job
+    assert looks[0].at - failed.at >= run.state.spec.reconcile_delay
+    intent = starts[0]
+    # Started again only once DRS's own time had passed the intent's by the read timeout plus 5 minutes.
+    assert looks[-1].drs_time is not None
+    assert looks[-1].drs_time >= intent.at + run.state.spec.start_settle
+    assert all(
+        look.drs_time < intent.at + run.state.spec.start_settle for look in looks[:-1] if look.drs_time
+    )
+    assert run.state.spec.start_settle == timedelta(seconds=60 + 300)
     assert sim.backend.request_counts()["StartRecovery"] == 1 + 3  # the failed call, then one per wave
     assert_each_launched_once(run)
 
@@ -193,9 +201,9 @@ def test_lost_answer_after_the_job_started_adopts_the_job(db: Database, sim: Emb
     assert run.run().outcome is Outcome.SUCCEEDED
     (failed,) = run.recorder.of(StartFailed)
     assert (failed.reason, failed.definite) == ("ReadTimeoutError", False)
-    (reconciled,) = run.recorder.of(Reconciled)
+    (reconciled,) = run.recorder.of(StartsReconciled)
     first_job = sim.backend.launch_records()[0].job_id
-    assert reconciled.job_id == first_job
+    assert [job.job_id for job in reconciled.tagged_jobs] == [first_job]
     assert run.state.servers[ids(sim, "shop-db-01")[0]].job_id == first_job
     assert_each_launched_once(run)
 
