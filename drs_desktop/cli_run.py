@@ -465,6 +465,10 @@ def cleanup_command(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> i
             print(result.describe(), file=sys.stderr)
         else:
             print(f"terminated {len(result.terminated)} of {len(result.targeted)} drill instances", file=out)
+            for instance, why in result.why_left:
+                print(f"  not terminated: {instance}: {why}", file=out)
+            for instance, server, why in result.not_ours:
+                print(f"  not ours, left running: {instance} of {server}: {why}", file=out)
         return EXIT_OK if result.complete else EXIT_FAILED
 
 

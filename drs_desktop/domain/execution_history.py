@@ -130,6 +130,10 @@ class CleanupResult:
     terminate_job_ids: tuple[str, ...] = ()
     by: str = ""
     refused: str = ""
+    #: (instance, why) for each of ``still_running``: the last error, or what it waits for.
+    why_left: tuple[tuple[str, str], ...] = ()
+    #: (instance, server, why) for instances of the drill's servers that it did not launch: never touched.
+    not_ours: tuple[tuple[str, str, str], ...] = ()
 
     @property
     def terminated(self) -> tuple[str, ...]:
@@ -148,5 +152,10 @@ class CleanupResult:
         done = len(self.terminated)
         text = f"terminated {done} of {len(self.targeted)} drill instances"
         if self.still_running:
-            text += f"; {len(self.still_running)} still running: {', '.join(self.still_running)}"
+            why = dict(self.why_left)
+            left = ", ".join(f"{i} ({why[i]})" if why.get(i) else i for i in self.still_running)
+            text += f"; {len(self.still_running)} still running: {left}"
+        if self.not_ours:
+            others = ", ".join(f"{i} of {server}: {why}" for i, server, why in self.not_ours)
+            text += f"; not ours, left running: {others}"
         return text

@@ -209,18 +209,49 @@ def cleanup(
         runner.add_listener(listener)
     logger.info("cleanup of %s by %s: %d drill instances", record.execution_id, actor, len(before))
     runner.run(sleep=sleep, return_on_approval=True, should_stop=should_stop or _never)
-    left = running_in_state(runner.state)
-    targeted = set(before)
+    result = _cleanup_result(state, runner.state, before, actor)
+    logger.info("cleanup of %s: %s", record.execution_id, result.describe())
+    return result
+
+
+def _cleanup_result(
+    before_state: ExecutionState, after: ExecutionState, before: tuple[str, ...], actor: str
+) -> CleanupResult:
+    """What the cleanup did, with a reason for everything it left running."""
+    # The survey may have found instances of this execution the journal did not know: targeted too.
+    found = [
+        i.recovery_instance_id
+        for i in after.instances.values()
+        if i.recovery_instance_id not in before_state.instances and i.is_drill
+    ]
+    targeted = (*before, *sorted(found))
+    left = running_in_state(after)
+    why = tuple((i, _why_left(after, i)) for i in left)
     jobs = sorted(
         {
             i.terminate_job_id
-            for i in runner.state.instances.values()
-            if i.recovery_instance_id in targeted and i.terminate_job_id
+            for i in after.instances.values()
+            if i.recovery_instance_id in set(targeted) and i.terminate_job_id
         }
     )
-    result = CleanupResult(record.execution_id, before, left, tuple(jobs), by=actor)
-    logger.info("cleanup of %s: %s", record.execution_id, result.describe())
-    return result
+    not_ours = tuple(
+        (f.recovery_instance_id, f.server_id, f.reason)
+        for f in sorted(after.foreign_instances.values(), key=lambda f: f.recovery_instance_id)
+    )
+    return CleanupResult(
+        after.spec.execution_id, targeted, left, tuple(jobs), by=actor, why_left=why, not_ours=not_ours
+    )
+
+
+def _why_left(state: ExecutionState, instance_id: str) -> str:
+    instance = state.instances[instance_id]
+    if instance.terminate_error:
+        return f"{instance.terminate_error} after {instance.terminate_attempts} attempt(s)"
+    if not state.cleanup_surveyed:
+        return "DRS's records could not be read yet; run cleanup again"
+    if instance.terminate_requested_at is not None:
+        return "termination requested, not yet confirmed by DRS"
+    return "a launch of this execution is still running in DRS; run cleanup again once it has ended"
 
 
 def recorded_target(record: ExecutionRecord, current: AwsTarget) -> AwsTarget:

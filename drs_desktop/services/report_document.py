@@ -422,6 +422,16 @@ def _cleanup(view: ExecutionView) -> dict[str, Any]:
         "terminate_job_ids": sorted(_terminate_jobs(state)),
         "instances": instances,
         "still_running": running,
+        "not_ours": [
+            {
+                "recovery_instance_id": f.recovery_instance_id,
+                "server_id": f.server_id,
+                "ec2_instance_id": f.ec2_instance_id,
+                "launched_by_job": f.job_id,
+                "reason": f.reason,
+            }
+            for f in sorted(state.foreign_instances.values(), key=lambda f: f.recovery_instance_id)
+        ],
         "complete": not running if state.is_drill else None,
         "note": (
             "terminated_at is when DRS accepted TerminateRecoveryInstances; its TERMINATE job ID is the proof"

@@ -289,9 +289,27 @@ def _cleanup(doc: dict[str, Any]) -> str:
     ]
     headers = ("Recovery instance", "EC2 instance", "Source server", "Launched by job", "Terminate requested",
                "Terminated", "TERMINATE job", "Error")  # fmt: skip
+    others = ""
+    if cleanup.get("not_ours"):
+        other_rows = [
+            (
+                f'<span class="mono">{_e(i["recovery_instance_id"])}</span>',
+                f'<span class="mono">{_e(i["ec2_instance_id"])}</span>',
+                f'<span class="mono">{_e(i["server_id"])}</span>',
+                f'<span class="mono">{_e(i["launched_by_job"])}</span>',
+                _e(i["reason"]),
+            )
+            for i in cleanup["not_ours"]
+        ]
+        others = "<p>Not launched by this drill, left running (never terminated by it):</p>" + _table(
+            ("Recovery instance", "EC2 instance", "Source server", "Launched by job", "Why not ours"),
+            other_rows,
+            "",
+        )
     return (
         f"<p>{state} · requested: {requested or _e(None)} · TERMINATE jobs: {jobs}</p>"
         + _table(headers, rows, "This drill launched no recovery instance.")
+        + others
         + f'<p class="small">{_e(cleanup["note"])}</p>'
     )
 
