@@ -12,6 +12,11 @@ Two modes:
 - scaled: ``virtual = start + offset + scale * (real seconds since the clock was made)``. ``scale=60``
   turns a minute of virtual time into a second of real time. ``advance`` still works (it adds to the
   offset), which lets a demo skip a long wait.
+
+``wait_until`` blocks a thread until virtual time reaches a point: the HTTP server holds a request
+this way (``hold`` faults). On a manual clock only ``advance``/``advance_to`` can get it there, so they
+wake every waiter; ``wake`` wakes them without moving time, so a server that is stopping can release
+its held requests at once.
 """
 
 from __future__ import annotations
@@ -45,6 +50,7 @@ class VirtualClock:
         if start.tzinfo is None:
             raise ValueError("the clock's start must be timezone-aware")
         self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)
         self._start = start.timestamp()
         self._offset = 0.0
         self._scale = scale
@@ -73,6 +79,7 @@ class VirtualClock:
             raise ValueError(f"the clock only moves forward (asked for {seconds} s)")
         with self._lock:
             self._offset += seconds
+            self._changed.notify_all()
             return datetime.fromtimestamp(self._now_locked(), UTC)
 
     def advance_to(self, when: datetime) -> datetime:
@@ -85,7 +92,33 @@ class VirtualClock:
             if target < now:
                 raise ValueError(f"the clock only moves forward ({when.isoformat()} is in its past)")
             self._offset += target - now
+            self._changed.notify_all()
             return datetime.fromtimestamp(self._now_locked(), UTC)
+
+    def wait_until(self, ts: float, *, cancelled: Callable[[], bool] = lambda: False) -> bool:
+        """Block until virtual time reaches ``ts`` (POSIX seconds): True, or False once ``cancelled()``.
+
+        ``cancelled`` is checked whenever the waiter wakes, so whoever makes it true must call ``wake``
+        afterwards. A manual (or frozen, ``scale=0``) clock is only moved by ``advance``, which wakes the
+        waiters; a running clock also wakes them when the real time the rest of the way takes has passed.
+        """
+        with self._changed:
+            while True:
+                now = self._now_locked()
+                if now >= ts:
+                    return True
+                if cancelled():
+                    return False
+                timeout = None
+                if self._scale:
+                    # A little extra so one wait usually suffices despite float rounding.
+                    timeout = (ts - now) / self._scale + 0.001
+                self._changed.wait(timeout)
+
+    def wake(self) -> None:
+        """Wake every ``wait_until`` so it checks its ``cancelled`` again; time does not move."""
+        with self._changed:
+            self._changed.notify_all()
 
     def _now_locked(self) -> float:
         elapsed = 0.0

@@ -13,7 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, TypeVar
 
@@ -46,24 +46,62 @@ def validation_error(
     return SimulatorError("ValidationException", message, **members)
 
 
+#: Faults the server applies instead of calling the backend: the action does not happen.
+BEFORE_ACTION_FAULTS = frozenset({"throttle", "server_error", "drop"})
+#: Faults that lose the answer of an action the backend did carry out.
+AFTER_ACTION_FAULTS = frozenset({"drop_after", "server_error_after"})
+
+
 @dataclass(frozen=True)
 class TransportFault:
-    """A fault the server applies before (or instead of) calling the backend.
+    """A fault the server applies around one call.
+
+    Before the backend sees the call (the action does not happen):
 
     - ``throttle``: 429 ThrottlingException with ``Retry-After: retry_after`` seconds.
     - ``server_error``: ``status`` (5xx) InternalServerException.
     - ``latency``: sleep ``delay_seconds`` of real time, then serve normally.
     - ``drop``: close the connection without answering (after reading the request).
+
+    After the backend carried the call out (the action happens, its answer is lost), which is what
+    makes "did my StartRecovery launch?" a question a client has to answer by looking:
+
+    - ``drop_after``: close the connection without answering.
+    - ``server_error_after``: answer ``status`` (5xx) InternalServerException instead.
+    - ``hold``: keep the request until the backend's virtual clock has moved ``hold_seconds`` past its
+      arrival, then carry it out and answer; a client whose read timeout is shorter has given up.
     """
 
-    kind: Literal["throttle", "server_error", "latency", "drop"]
+    kind: Literal["throttle", "server_error", "latency", "drop", "drop_after", "server_error_after", "hold"]
     status: int = 500
     retry_after: int = 1
     delay_seconds: float = 0.0
+    hold_seconds: float = 0.0
+
+
+class VirtualTime(Protocol):
+    """The backend's clock as the server uses it: ``Date`` headers and held requests."""
+
+    def now_ts(self) -> float:
+        """Virtual time, POSIX seconds."""
+        ...
+
+    def wait_until(self, ts: float, *, cancelled: Callable[[], bool] = ...) -> bool:
+        """Block until virtual time reaches ``ts``; False if ``cancelled()`` turned true first."""
+        ...
+
+    def wake(self) -> None:
+        """Wake every ``wait_until`` so it checks ``cancelled`` again."""
+        ...
 
 
 class Backend(Protocol):
     """What the protocol layer needs from the world."""
+
+    @property
+    def clock(self) -> VirtualTime:
+        """The world's virtual clock: every answer's ``Date`` header carries its time."""
+        ...
 
     def handle(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
         """Run one DRS operation; ``params`` and the result use the model's member names."""

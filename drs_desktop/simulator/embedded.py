@@ -10,12 +10,15 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from drs_desktop.simulator.backend import DrsBackend, ScenarioSource
 from drs_desktop.simulator.clock import VirtualClock
 from drs_desktop.simulator.faults import FaultPlan
 from drs_desktop.simulator.scenario import Scenario, load_scenario
+
+if TYPE_CHECKING:
+    from drs_desktop.simulator.holds import HeldRequests
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +66,14 @@ class EmbeddedSimulator:
         if self._server is None:
             raise RuntimeError("The simulator is not running; call start() first")
         return str(self._server.endpoint_url)
+
+    @property
+    def holds(self) -> HeldRequests:
+        """Requests held by ``hold`` faults: wait on them rather than sleep (``wait_holding``...)."""
+        if self._server is None:
+            raise RuntimeError("The simulator is not running; call start() first")
+        holds: HeldRequests = self._server.holds
+        return holds
 
     def client_kwargs(self) -> dict[str, str]:
         """Keyword arguments for ``boto3.client("drs", **kwargs)`` against this simulator."""

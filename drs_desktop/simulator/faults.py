@@ -2,17 +2,21 @@
 
 Two families:
 
-- transport faults, applied by the HTTP server before the backend sees the call: throttling (429 with
-  ``Retry-After``), 5xx, added latency and dropped connections. Each operation draws from its own seeded
-  stream, so whether the 7th DescribeJobs call is throttled depends only on the seed and on it being the
-  7th DescribeJobs call, not on what other operations did in between.
+- transport faults, applied by the HTTP server around the call. Before the backend sees it (the action
+  does not happen): throttling (429 with ``Retry-After``), 5xx, added latency and dropped connections.
+  After the backend carried it out (the action happens, the answer is lost): a dropped connection or a
+  5xx instead of the answer, or a request held until the virtual clock has moved on, so the client's
+  read timeout fires first. Each operation draws from its own seeded stream, so whether the 7th
+  DescribeJobs call is throttled depends only on the seed and on it being the 7th DescribeJobs call,
+  not on what other operations did in between.
 - world faults, decided per (job, source server) by hashing, so the decision does not depend on call
   order at all: a failed launch, a failed conversion, a job that never finishes, the missing-EC2-
   permissions pattern of drs_api.md §12.7, a failed post-launch action, and a LAUNCHED server whose
   ``recoveryInstanceID`` is left out of the job (§12.5).
 
 Faults come from a scenario file (``faults:``) or are set at run time through this class, e.g.
-``sim.faults.throttle("DescribeJobs", rate=0.5)`` or ``sim.faults.fail_launch(servers=["web-01"])``.
+``sim.faults.throttle("DescribeJobs", rate=0.5)``, ``sim.faults.lose_answer("StartRecovery", count=1)``
+or ``sim.faults.fail_launch(servers=["web-01"])``.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import random
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from typing import Literal
 
 from drs_desktop.simulator.contract import TransportFault
 from drs_desktop.simulator.ids import stable_fraction, stream
@@ -39,12 +44,20 @@ WORLD_FAULT_KINDS = (
 )
 
 
+#: The rates of a TransportRule in the order one draw is compared against them. New kinds go at the end,
+#: so a seed keeps injecting the same faults it did before they existed.
+_RATES = ("drop_rate", "error_rate", "throttle_rate", "drop_after_rate", "error_after_rate", "hold_rate")
+
+
 @dataclass(frozen=True)
 class TransportRule:
     """Transport faults for one operation (or ``*``): rates are probabilities per call in [0, 1].
 
-    ``count`` limits the rule to its next ``count`` matching faults (then it is spent), which lets a test
-    say "throttle exactly the next two StartRecovery calls".
+    ``drop_rate``, ``error_rate`` and ``throttle_rate`` strike before the backend sees the call;
+    ``drop_after_rate`` and ``error_after_rate`` after it carried the call out (the answer is lost);
+    ``hold_rate`` holds the call ``hold_seconds`` of virtual time, then carries it out. ``error_status``
+    is the status of both kinds of 5xx. ``count`` limits the rule to its next ``count`` matching faults
+    (then it is spent), which lets a test say "throttle exactly the next two StartRecovery calls".
     """
 
     throttle_rate: float = 0.0
@@ -54,20 +67,53 @@ class TransportRule:
     latency_seconds: float = 0.0
     drop_rate: float = 0.0
     count: int | None = None
+    drop_after_rate: float = 0.0
+    error_after_rate: float = 0.0
+    hold_rate: float = 0.0
+    hold_seconds: float = 0.0
 
     def __post_init__(self) -> None:
-        for name in ("throttle_rate", "error_rate", "drop_rate"):
+        for name in _RATES:
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name} must be between 0 and 1, got {value}")
-        if self.throttle_rate + self.error_rate + self.drop_rate > 1.0 + 1e-9:
-            raise ValueError("throttle_rate + error_rate + drop_rate must not exceed 1")
+        total = sum(getattr(self, name) for name in _RATES)
+        if total > 1.0 + 1e-9:
+            raise ValueError(f"{' + '.join(_RATES)} must not exceed 1, got {total:g}")
         if not 500 <= self.error_status <= 599:
             raise ValueError(f"error_status must be a 5xx status, got {self.error_status}")
-        if self.retry_after < 0 or self.latency_seconds < 0:
-            raise ValueError("retry_after and latency_seconds must be >= 0")
+        if self.retry_after < 0 or self.latency_seconds < 0 or self.hold_seconds < 0:
+            raise ValueError("retry_after, latency_seconds and hold_seconds must be >= 0")
+        if self.hold_rate > 0 and self.hold_seconds <= 0:
+            raise ValueError("hold_rate needs hold_seconds > 0 (how long to hold, in virtual seconds)")
         if self.count is not None and self.count < 0:
             raise ValueError("count must be >= 0")
+
+    def fault_for(self, draw: float) -> TransportFault | None:
+        """The fault a draw in [0, 1) picks, latency aside."""
+        threshold = 0.0
+        for name in _RATES:
+            threshold += getattr(self, name)
+            if draw < threshold:
+                return self._fault(name)
+        return None
+
+    def _fault(self, rate: str) -> TransportFault:
+        if rate == "drop_rate":
+            return TransportFault(kind="drop")
+        if rate == "error_rate":
+            return TransportFault(kind="server_error", status=self.error_status)
+        if rate == "throttle_rate":
+            return TransportFault(kind="throttle", status=429, retry_after=self.retry_after)
+        if rate == "drop_after_rate":
+            return TransportFault(kind="drop_after")
+        if rate == "error_after_rate":
+            return TransportFault(kind="server_error_after", status=self.error_status)
+        return TransportFault(kind="hold", hold_seconds=self.hold_seconds)
+
+    def spent(self) -> TransportRule:
+        """This rule once its ``count`` is used up: latency only."""
+        return replace(self, count=None, **dict.fromkeys(_RATES, 0.0))  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
@@ -142,6 +188,37 @@ class FaultPlan:
     def latency(self, operation: str = ALL_OPERATIONS, *, seconds: float) -> None:
         self._merge(operation, latency_seconds=seconds)
 
+    def lose_answer(
+        self,
+        operation: str = ALL_OPERATIONS,
+        *,
+        how: Literal["drop", "5xx"] = "drop",
+        rate: float = 1.0,
+        status: int = 500,
+        count: int | None = None,
+    ) -> None:
+        """Carry the call out, then lose its answer: drop the connection, or answer ``status`` (5xx).
+
+        E.g. ``lose_answer("StartRecovery", count=1)``: the job is created and launches, the client gets
+        a connection error and must find the job by its tags before it starts anything again.
+        """
+        if how == "drop":
+            self._merge(operation, drop_after_rate=rate, count=count)
+        elif how == "5xx":
+            self._merge(operation, error_after_rate=rate, error_status=status, count=count)
+        else:
+            raise ValueError(f"how must be 'drop' or '5xx', got {how!r}")
+
+    def hold(
+        self, operation: str = ALL_OPERATIONS, *, seconds: float, rate: float = 1.0, count: int | None = None
+    ) -> None:
+        """Hold matching calls until the virtual clock is ``seconds`` past their arrival, then carry them out.
+
+        On a manual clock the call waits for ``clock.advance``; on a running clock for the real time
+        that takes. A client whose read timeout is shorter gives up first and never sees the answer.
+        """
+        self._merge(operation, hold_rate=rate, hold_seconds=seconds, count=count)
+
     def _merge(self, operation: str, **changes: object) -> None:
         with self._lock:
             base = self._transport.get(operation, TransportRule())
@@ -162,21 +239,10 @@ class FaultPlan:
             if rng is None:
                 rng = stream(self._seed, f"transport:{operation}")
                 self._streams[operation] = rng
-            draw = rng.random()
-            fault: TransportFault | None = None
-            if draw < rule.drop_rate:
-                fault = TransportFault(kind="drop")
-            elif draw < rule.drop_rate + rule.error_rate:
-                fault = TransportFault(kind="server_error", status=rule.error_status)
-            elif draw < rule.drop_rate + rule.error_rate + rule.throttle_rate:
-                fault = TransportFault(kind="throttle", status=429, retry_after=rule.retry_after)
+            fault = rule.fault_for(rng.random())
             if fault is not None and rule.count is not None:
                 remaining = rule.count - 1
-                if remaining <= 0:
-                    spent = replace(rule, throttle_rate=0.0, error_rate=0.0, drop_rate=0.0, count=None)
-                    self._transport[key] = spent
-                else:
-                    self._transport[key] = replace(rule, count=remaining)
+                self._transport[key] = rule.spent() if remaining <= 0 else replace(rule, count=remaining)
             if fault is None and rule.latency_seconds > 0:
                 fault = TransportFault(kind="latency", delay_seconds=rule.latency_seconds)
             if fault is not None:

@@ -411,7 +411,13 @@ def _faults(node: _Node) -> FaultSpec:
                 latency_seconds=r.number("latency_seconds", 0.0),
                 drop_rate=r.number("drop_rate", 0.0, high=1.0),
                 count=r.integer("count", 0, low=1) if r.has("count") else None,
+                drop_after_rate=r.number("drop_after_rate", 0.0, high=1.0),
+                error_after_rate=r.number("error_after_rate", 0.0, high=1.0),
+                hold_rate=r.number("hold_rate", 0.0, high=1.0),
+                hold_seconds=r.number("hold_seconds", 0.0),
             )
+            if r.has("hold_seconds") and not r.has("hold_rate"):
+                raise r.error("hold_seconds", "needs hold_rate (the share of calls to hold, e.g. 1.0)")
         except ValueError as exc:
             if isinstance(exc, ScenarioError):
                 raise

@@ -6,6 +6,10 @@ which boto3's connection pool uses, stays in sync. Sockets time out: a client th
 requests is dropped after ``idle_timeout``; one that sends half a request after ``request_timeout``.
 Nothing raised while serving reaches the client as a traceback: it becomes a 500
 InternalServerException and the traceback goes to the log.
+
+Every answer's ``Date`` header carries the backend's virtual time, as real DRS's carries AWS's: a client
+may take the service's time from it, and a test's clock is years away from the wall clock. The server is
+threaded, so a request held by a ``hold`` fault (see ``holds``) blocks only its own connection.
 """
 
 from __future__ import annotations
@@ -25,17 +29,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
-from xml.sax.saxutils import escape
 
-from drs_desktop.simulator import protocol
-from drs_desktop.simulator.contract import Backend, SimulatorError, TransportFault
+from drs_desktop.simulator import protocol, sts
+from drs_desktop.simulator.contract import AFTER_ACTION_FAULTS, Backend, SimulatorError, TransportFault
+from drs_desktop.simulator.holds import ANSWERING_FAULTS, HeldRequests, fault_response
 from drs_desktop.simulator.model import DrsModel, load_model
 from drs_desktop.simulator.protocol import HttpResponse, ProtocolError
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_MAX_BODY_BYTES = 1 << 20  # the largest valid DRS request is a few hundred KB
-STS_NAMESPACE = "https://sts.amazonaws.com/doc/2011-06-15/"
 _MAX_REQUEST_LINE = 65536
 
 
@@ -173,6 +176,12 @@ class _Handler(BaseHTTPRequestHandler):
         )
         self._write(response)
 
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """The ``Date`` header (IMF-fixdate): the simulator's virtual time, not the wall clock's."""
+        if timestamp is None:
+            timestamp = self.server.simulator.backend.clock.now_ts()
+        return super().date_time_string(timestamp)
+
     def version_string(self) -> str:
         return self.server_version
 
@@ -298,6 +307,8 @@ class SimulatorServer:
         self._httpd: _HttpServer | None = None
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
+        #: Requests held by ``hold`` faults: tests wait on it instead of sleeping.
+        self.holds = HeldRequests()
         self._backend_lock = threading.Lock()
         self._connections: dict[socket.socket, threading.Thread] = {}
         self._connections_lock = threading.Lock()
@@ -322,6 +333,7 @@ class SimulatorServer:
         if httpd is None or thread is None:
             return
         self._stopping.set()
+        self.backend.clock.wake()  # held requests see _stopping and give up
         httpd.shutdown()
         with self._connections_lock:
             connections = dict(self._connections)
@@ -381,10 +393,15 @@ class SimulatorServer:
             operation, labels = protocol.route(self.model, method, raw_path, query)
         except SimulatorError as exc:
             return protocol.serialize_error(self.model, exc, request_id), "-"
+        fault: TransportFault | None = None
         try:
             with self._backend_lock:
                 fault = self.backend.transport_fault(operation)
-            if fault is not None:
+                arrival = self.backend.clock.now_ts()
+            if fault is not None and fault.kind == "hold":
+                if not self._hold(fault, operation, arrival):
+                    return None, operation  # the server is stopping: the action is not carried out
+            elif fault is not None and fault.kind not in AFTER_ACTION_FAULTS:
                 faulted = self._apply_fault(fault, operation, request_id)
                 if not isinstance(faulted, bool):
                     return faulted, operation
@@ -407,35 +424,37 @@ class SimulatorServer:
         except Exception:
             logger.exception("Simulator failed serving %s (request %s)", operation, request_id)
             response = protocol.internal_error(request_id, self.model)
+        if fault is not None and fault.kind == "hold":
+            self.holds.carried_out()
+        if fault is not None and fault.kind in AFTER_ACTION_FAULTS:
+            # The backend has answered (the action happened, or was refused); the client never knows.
+            lost = self._apply_fault(fault, operation, request_id)
+            return (None if isinstance(lost, bool) else lost), operation
         return response, operation
+
+    def _hold(self, fault: TransportFault, operation: str, arrival: float) -> bool:
+        """Wait until the virtual clock is ``hold_seconds`` past ``arrival``; False if stopping first."""
+        logger.debug("Holding %s for %.0f virtual seconds", operation, fault.hold_seconds)
+        self.holds.entered()
+        released = False
+        try:
+            released = self.backend.clock.wait_until(
+                arrival + fault.hold_seconds, cancelled=self._stopping.is_set
+            )
+        finally:
+            self.holds.left(released)
+        return released
 
     def _apply_fault(
         self, fault: TransportFault, operation: str, request_id: str
     ) -> HttpResponse | bool | None:
         """The fault's response, None to drop, or True to go on serving (after latency)."""
         logger.debug("Injecting %s fault into %s", fault.kind, operation)
-        if fault.kind == "throttle":
-            error = SimulatorError(
-                "ThrottlingException",
-                "Rate exceeded",
-                serviceCode="drs",
-                retryAfterSeconds=str(max(0, int(fault.retry_after))),
-            )
-            return protocol.serialize_error(self.model, error, request_id)
-        if fault.kind == "server_error":
-            status = fault.status if 500 <= fault.status <= 599 else 500
-            error = SimulatorError(
-                "InternalServerException",
-                "Service encountered an internal error",
-                status=status,
-                retryAfterSeconds=max(0, int(fault.retry_after)),
-            )
-            return protocol.serialize_error(self.model, error, request_id)
-        if fault.kind == "drop":
-            return None
         if fault.kind == "latency":
             self._stopping.wait(max(0.0, fault.delay_seconds))
             return True
+        if fault.kind in ANSWERING_FAULTS:
+            return fault_response(self.model, fault, request_id)
         logger.warning("Unknown transport fault %r ignored", fault.kind)
         return True
 
@@ -454,7 +473,7 @@ class SimulatorServer:
             try:
                 form.update(protocol.parse_query(body.decode("utf-8")))
             except UnicodeDecodeError:
-                return _sts_error(request_id, "MalformedQueryString", "The request body is not UTF-8")
+                return sts.error(request_id, "MalformedQueryString", "The request body is not UTF-8")
         if "Action" in form:
             return self._sts(form, request_id)
         if method in ("GET", "HEAD"):
@@ -471,41 +490,8 @@ class SimulatorServer:
         return protocol.internal_error(request_id, self.model)  # pragma: no cover - "/" is no DRS route
 
     def _sts(self, form: dict[str, list[str]], request_id: str) -> HttpResponse:
-        action = form["Action"][0]
-        if action != "GetCallerIdentity":
-            return _sts_error(
-                request_id, "InvalidAction", f"Could not find operation {action} for version 2011-06-15"
-            )
-        try:
+        def identity() -> dict[str, str]:
             with self._backend_lock:
-                identity = self.backend.caller_identity()
-        except Exception:
-            logger.exception("caller_identity failed (request %s)", request_id)
-            return _sts_error(
-                request_id, "InternalFailure", "An internal error occurred", status=500, sender=False
-            )
-        fields = "".join(
-            f"<{key}>{escape(str(identity.get(key, '')))}</{key}>" for key in ("Arn", "UserId", "Account")
-        )
-        xml = (
-            f'<GetCallerIdentityResponse xmlns="{STS_NAMESPACE}">'
-            f"<GetCallerIdentityResult>{fields}</GetCallerIdentityResult>"
-            f"<ResponseMetadata><RequestId>{request_id}</RequestId></ResponseMetadata>"
-            "</GetCallerIdentityResponse>"
-        )
-        return HttpResponse(
-            200, [("Content-Type", "text/xml"), ("x-amzn-RequestId", request_id)], xml.encode()
-        )
+                return self.backend.caller_identity()
 
-
-def _sts_error(
-    request_id: str, code: str, message: str, *, status: int = 400, sender: bool = True
-) -> HttpResponse:
-    xml = (
-        f'<ErrorResponse xmlns="{STS_NAMESPACE}"><Error>'
-        f"<Type>{'Sender' if sender else 'Receiver'}</Type><Code>{escape(code)}</Code>"
-        f"<Message>{escape(message)}</Message></Error><RequestId>{request_id}</RequestId></ErrorResponse>"
-    )
-    return HttpResponse(
-        status, [("Content-Type", "text/xml"), ("x-amzn-RequestId", request_id)], xml.encode()
-    )
+        return sts.respond(form, request_id, identity)

@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from drs_desktop.simulator.clock import VirtualClock
 from drs_desktop.simulator.contract import SimulatorError, TransportFault, paginate
 
 ACCOUNT = "123456789012"
@@ -46,6 +47,8 @@ class FakeWorld:
     faults: dict[str, TransportFault] = field(default_factory=dict)
     results: dict[str, dict[str, Any]] = field(default_factory=dict)
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    #: Manual, at the clock's fixed default start: the ``Date`` header and held requests use it.
+    clock: VirtualClock = field(default_factory=VirtualClock)
 
     @classmethod
     def with_servers(cls, count: int) -> FakeWorld:

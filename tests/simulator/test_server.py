@@ -6,7 +6,9 @@ import http.client
 import json
 import logging
 import socket
+import threading
 import time
+from email.utils import formatdate
 from typing import Any
 
 import pytest
@@ -244,6 +246,46 @@ def test_latency_fault_delays_then_serves(server: SimulatorServer, world: FakeWo
     started = time.monotonic()
     assert drs.describe_jobs()["items"] == []
     assert time.monotonic() - started >= 0.2
+
+
+def test_after_action_faults_carry_the_call_out_then_lose_the_answer(
+    server: SimulatorServer, world: FakeWorld
+) -> None:
+    drs = make_client(server.endpoint_url)
+    sid = world.servers[0]["sourceServerID"]
+    world.faults["StartRecovery"] = TransportFault("drop_after")
+    with pytest.raises(ConnectionClosedError):
+        drs.start_recovery(sourceServers=[{"sourceServerID": sid}])
+    world.faults["StartRecovery"] = TransportFault("server_error_after", status=502)
+    with pytest.raises(drs.exceptions.InternalServerException) as info:
+        drs.start_recovery(sourceServers=[{"sourceServerID": sid}])
+    assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 502
+    assert [op for op, _ in world.calls] == ["StartRecovery", "StartRecovery"]  # both carried out
+    del world.faults["StartRecovery"]
+    assert len(drs.describe_jobs()["items"]) == 2
+
+
+def test_held_call_waits_for_the_backends_clock(server: SimulatorServer, world: FakeWorld) -> None:
+    world.faults["DescribeJobs"] = TransportFault("hold", hold_seconds=60)
+    drs = make_client(server.endpoint_url)
+    answers: list[Any] = []
+    thread = threading.Thread(target=lambda: answers.append(drs.describe_jobs()))
+    thread.start()
+    assert server.holds.wait_holding(1, timeout=5)
+    assert world.calls == []
+    world.clock.advance(60)
+    thread.join(timeout=5)
+    assert not thread.is_alive() and answers[0]["items"] == []
+    assert [op for op, _ in world.calls] == ["DescribeJobs"] and server.holds.total_carried_out == 1
+
+
+def test_every_answer_is_dated_by_the_backends_clock(server: SimulatorServer, world: FakeWorld) -> None:
+    world.clock.advance(3600)
+    expected = formatdate(world.clock.now_ts(), usegmt=True)
+    assert request(server, "GET", "/")[1]["date"] == expected
+    # http.server's own errors (a malformed request line) go through send_error: dated the same way.
+    head = raw_exchange(server, b"NONSENSE\r\n\r\n").split(b"\r\n\r\n")[0].decode()
+    assert f"Date: {expected}" in head.split("\r\n")
 
 
 # --- STS and logging ---------------------------------------------------------------------------------

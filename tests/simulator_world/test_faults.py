@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import pytest
+
 from drs_desktop.simulator.backend import DrsBackend
+from drs_desktop.simulator.faults import TransportRule
 
 from .helpers import error_of, host_ids, job, log_events, run_until_complete, start
 
 
 def _kinds(backend: DrsBackend, operation: str, n: int) -> list[str | None]:
-    out = []
+    out: list[str | None] = []
     for _ in range(n):
         fault = backend.transport_fault(operation)
         out.append(None if fault is None else fault.kind)
@@ -55,6 +58,47 @@ def test_count_limited_faults_and_other_kinds(small: DrsBackend) -> None:
     assert small.faults.injected()["throttle"] == 2
     small.faults.clear()
     assert small.transport_fault("DescribeJobs") is None
+
+
+def test_lose_answer_and_hold_are_after_action_faults_with_count(small: DrsBackend) -> None:
+    small.faults.lose_answer("StartRecovery", count=1)
+    assert _kinds(small, "StartRecovery", 2) == ["drop_after", None]
+    small.faults.lose_answer("TerminateRecoveryInstances", how="5xx", status=503, count=2)
+    faults = [small.transport_fault("TerminateRecoveryInstances") for _ in range(3)]
+    assert [f.kind if f else None for f in faults] == ["server_error_after", "server_error_after", None]
+    assert faults[0] is not None and faults[0].status == 503
+    small.faults.hold("StartRecovery", seconds=90, count=1)
+    held = small.transport_fault("StartRecovery")
+    assert held is not None and held.kind == "hold" and held.hold_seconds == 90
+    assert small.transport_fault("StartRecovery") is None
+    assert small.faults.injected() == {"drop_after": 1, "server_error_after": 2, "hold": 1}
+    # A spent rule keeps nothing but latency.
+    assert small.faults.transport_rules()["StartRecovery"] == TransportRule(hold_seconds=90)
+
+
+def test_after_action_rates_are_drawn_like_the_others() -> None:
+    a, b = DrsBackend("small", seed=4), DrsBackend("small", seed=4)
+    for backend in (a, b):
+        backend.faults.lose_answer("StartRecovery", rate=0.2)
+        backend.faults.hold("StartRecovery", seconds=5, rate=0.2)
+        backend.faults.throttle("StartRecovery", rate=0.2)
+    kinds = _kinds(a, "StartRecovery", 400)
+    assert kinds == _kinds(b, "StartRecovery", 400)
+    for kind in ("drop_after", "hold", "throttle"):
+        assert 40 <= kinds.count(kind) <= 120, kind
+
+
+def test_bad_after_action_rules_are_refused(small: DrsBackend) -> None:
+    with pytest.raises(ValueError, match="how must be 'drop' or '5xx'"):
+        small.faults.lose_answer("StartRecovery", how="timeout")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="hold_rate needs hold_seconds > 0"):
+        small.faults.hold("StartRecovery", seconds=0)
+    with pytest.raises(ValueError, match=r"must not exceed 1, got 1\.5"):
+        TransportRule(drop_after_rate=1.0, error_after_rate=0.5)
+    with pytest.raises(ValueError, match="hold_rate must be between 0 and 1"):
+        TransportRule(hold_rate=2.0, hold_seconds=1)
+    with pytest.raises(ValueError, match="hold_seconds must be >= 0"):
+        TransportRule(hold_seconds=-1)
 
 
 def test_transport_faults_from_the_scenario() -> None:

@@ -91,6 +91,14 @@ def test_unknown_keys_are_errors_naming_the_key() -> None:
             "faults.transport.DescribeJobs.throttle_rate",
         ),
         ({"faults": {"launch_failures": {"fraction": 2}}}, "faults.launch_failures.fraction"),
+        (
+            {"faults": {"transport": {"StartRecovery": {"drop_after_rate": -0.1}}}},
+            "faults.transport.StartRecovery.drop_after_rate",
+        ),
+        (
+            {"faults": {"transport": {"StartRecovery": {"hold_rate": 1, "hold_seconds": "90s"}}}},
+            "faults.transport.StartRecovery.hold_seconds",
+        ),
         ({"quotas": {"max_concurrent_jobs": 0}}, "quotas.max_concurrent_jobs"),
         ({"start_time": "yesterday"}, "start_time"),
         ({"fleet": {"servers": [{"os": "linux"}]}}, "fleet.servers[0].hostname"),
@@ -125,3 +133,40 @@ def test_file_errors_name_the_file(tmp_path: Path) -> None:
     good.write_text("name: tiny\nfleet:\n  generated: {count: 4}\n")
     assert load_scenario(good).name == "tiny"
     assert len(DrsBackend(good).source_server_ids()) == 4
+
+
+def test_after_action_faults_load_from_yaml(tmp_path: Path) -> None:
+    path = tmp_path / "lossy.yaml"
+    path.write_text(
+        "fleet:\n  generated: {count: 2}\n"
+        "faults:\n  transport:\n"
+        "    StartRecovery: {drop_after_rate: 1.0, count: 1}\n"
+        "    TerminateRecoveryInstances: {error_after_rate: 0.5, error_status: 503}\n"
+        "    DescribeJobs: {hold_rate: 1.0, hold_seconds: 90}\n"
+    )
+    rules = load_scenario(path).faults.transport
+    assert rules["StartRecovery"].drop_after_rate == 1.0 and rules["StartRecovery"].count == 1
+    assert rules["TerminateRecoveryInstances"].error_after_rate == 0.5
+    assert rules["TerminateRecoveryInstances"].error_status == 503
+    assert rules["DescribeJobs"].hold_rate == 1.0 and rules["DescribeJobs"].hold_seconds == 90
+    backend = DrsBackend(path)
+    fault = backend.transport_fault("StartRecovery")
+    assert fault is not None and fault.kind == "drop_after"
+    assert backend.transport_fault("StartRecovery") is None  # count: 1
+
+
+@pytest.mark.parametrize(
+    ("rule", "key", "message"),
+    [
+        ({"hold_seconds": 90}, "hold_seconds", "needs hold_rate"),
+        ({"hold_rate": 1.0}, "", "hold_rate needs hold_seconds > 0"),
+        ({"drop_after_rate": 0.6, "throttle_rate": 0.6}, "", "must not exceed 1, got 1.2"),
+        ({"error_after_rate": 1.5}, "error_after_rate", "between 0.0 and 1.0"),
+        ({"hold_rate": 1, "hold_seconds": -5}, "hold_seconds", "must be a number >= 0"),
+        ({"lose_rate": 1}, "lose_rate", "unknown key"),
+    ],
+)
+def test_bad_after_action_faults_get_one_line_errors(rule: dict[str, object], key: str, message: str) -> None:
+    err = _error({"faults": {"transport": {"StartRecovery": rule}}})
+    assert err.key == "faults.transport.StartRecovery" + (f".{key}" if key else "")
+    assert message in str(err) and "\n" not in str(err)
