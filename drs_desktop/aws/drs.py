@@ -71,7 +71,7 @@ from drs_desktop.domain.recovery_point import RecoverySnapshot
 logger = logging.getLogger(__name__)
 
 #: A job ID of DRS's shape that no job has: a filter that matches nothing.
-_NO_SUCH_JOB = "j-00000000000000000"
+_NO_SUCH_JOB = "drsjob-00000000000000000"
 
 #: Model limits per call (reference §7): not quotas, hard API limits.
 MAX_JOB_IDS_PER_CALL = 1000

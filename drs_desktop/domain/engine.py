@@ -321,7 +321,7 @@ def _to_terminate(state: ExecutionState) -> list[InstanceRecord]:
     return [
         i
         for i in state.instances.values()
-        if i.is_drill and i.terminated_at is None and i.terminate_attempts < limit
+        if i.is_drill and i.terminated_at is None and i.gone_at is None and i.terminate_attempts < limit
     ]
 
 

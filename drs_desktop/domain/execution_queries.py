@@ -187,5 +187,7 @@ def drill_instances_running(state: ExecutionState) -> tuple[str, ...]:
     Only instances seen in this execution's own jobs are recorded, so nothing else can appear here.
     """
     return tuple(
-        i.recovery_instance_id for i in state.instances.values() if i.is_drill and i.terminated_at is None
+        i.recovery_instance_id
+        for i in state.instances.values()
+        if i.is_drill and i.terminated_at is None and i.gone_at is None
     )

@@ -288,6 +288,9 @@ class InstanceRecord:
     terminated_at: datetime | None = None
     terminate_job_id: str | None = None
     terminate_error: str = ""
+    #: DRS no longer lists it (a later launch of the server replaced it, or it was terminated outside
+    #: the app): nothing left to terminate.
+    gone_at: datetime | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -142,7 +142,8 @@ def _foreign_launches(
 ) -> list[LastLaunch]:
     """Last launches of the chunk's servers, newer than the intent, by a job that is not this chunk's.
 
-    A launch with no time is counted as newer: holding is safe, launching again is not.
+    A launch with no time, or at the intent's very time, is counted as newer: holding is safe, launching
+    again is not (the intent's time is never later than DRS's, see ``aws.drs_clock``).
     """
     requested = chunk.requested_at or state.spec.started_at
     found = []
@@ -150,7 +151,7 @@ def _foreign_launches(
         launch = last.get(server_id)
         if launch is None or launch.job_id in state.jobs:
             continue
-        if launch.initiated_at is not None and launch.initiated_at <= requested:
+        if launch.initiated_at is not None and launch.initiated_at < requested:
             continue
         found.append(launch)
     return found
@@ -190,6 +191,7 @@ def _hold_foreign(
 
 def on_instances_surveyed(state: ExecutionState, event: InstancesSurveyed) -> ExecutionState:
     state = replace(state, poll=after_read_ok(state.poll), cleanup_surveyed=True)
+    state = _mark_gone(state, event)
     own_jobs = set(state.jobs) | {job.job_id for job in event.tagged_jobs}
     foreign: dict[str, ForeignInstance] = dict(state.foreign_instances)
     for found in event.instances:
@@ -215,6 +217,22 @@ def on_instances_surveyed(state: ExecutionState, event: InstancesSurveyed) -> Ex
                 ec2_instance_id=found.ec2_instance_id,
             )
     return replace(state, foreign_instances=foreign)
+
+
+def _mark_gone(state: ExecutionState, event: InstancesSurveyed) -> ExecutionState:
+    """Instances of this execution DRS no longer lists, or lists as terminated: nothing to terminate."""
+    listed = {i.recovery_instance_id for i in event.instances if i.ec2_state.lower() not in _GONE_EC2_STATES}
+    gone = [
+        replace(
+            i,
+            gone_at=event.at,
+            terminate_error="no longer in DRS: replaced by a later launch of its server, or terminated "
+            "outside this app",
+        )
+        for i in state.instances.values()
+        if i.terminated_at is None and i.gone_at is None and i.recovery_instance_id not in listed
+    ]
+    return state.with_instances(*gone) if gone else state
 
 
 def _not_ours(
