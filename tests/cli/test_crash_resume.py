@@ -14,6 +14,7 @@ Waiting uses ``Popen.wait(timeout=...)``: the process runs for a drawn duration 
 
 from __future__ import annotations
 
+import glob
 import random
 import signal
 import subprocess
@@ -42,7 +43,6 @@ from .conftest import (
     command,
     ids,
     launch_records,
-    run_subprocess,
     save_plans,
     subprocess_env,
     target_args,
@@ -146,16 +146,47 @@ def find_execution(cli: Cli, home: Path) -> str | None:
     return str(entries[0]["execution_id"]) if entries else None
 
 
+def libfaketime() -> str:
+    """Debian's libfaketime (package libfaketime, installed by scripts/test.sh with faketime)."""
+    found = sorted(glob.glob("/usr/lib/*/faketime/libfaketimeMT.so.1"))
+    if not found:
+        pytest.fail("libfaketime is missing: scripts/test.sh installs it (Debian package faketime)")
+    return found[0]
+
+
+def crash_env(offset_seconds: int) -> dict[str, str]:
+    """The CLI's environment, its desktop clock ``offset_seconds`` off DRS's (libfaketime preloaded into
+    the CLI process itself, so that SIGKILL reaches it and not a wrapper; the simulator, DRS's clock,
+    runs in this process). Only the wall clock is off: a faked monotonic clock makes every timed wait
+    hang, and it is not what is wrong on a desktop whose clock is off."""
+    env = subprocess_env()
+    if offset_seconds:
+        env.update(
+            LD_PRELOAD=libfaketime(),
+            FAKETIME=f"{offset_seconds:+d}",
+            FAKETIME_DONT_FAKE_MONOTONIC="1",
+            FAKETIME_DONT_RESET="1",
+        )
+    return env
+
+
 def kill_and_resume(
-    sim: EmbeddedSimulator, home: Path, tmp_path: Path, cli: Cli, *, seed: int
+    sim: EmbeddedSimulator,
+    home: Path,
+    tmp_path: Path,
+    cli: Cli,
+    *,
+    seed: int,
+    kills: int = KILLS,
+    clock_offset: int = 0,
 ) -> tuple[str, KillLog, str]:
-    """``KILLS`` runs each SIGKILLed after a random moment, then one to the end; returns (ID, kills,
-    final stdout)."""
+    """``kills`` runs each SIGKILLed after a random moment, then one to the end; returns (ID, kills,
+    final stdout). ``clock_offset``: seconds the desktop's clock is off DRS's, in every CLI process."""
     rng = random.Random(seed)
     log = KillLog()
     execution_id: str | None = None
     events = 0
-    for attempt in range(KILLS):
+    for attempt in range(kills):
         if execution_id is None:
             args = ["run", "Shop", "--mode", "drill", "--json", *target_args(sim, home)]
         else:
@@ -166,7 +197,10 @@ def kill_and_resume(
         delay = _reconcile_wait(home, execution_id, started) + rng.uniform(*KILL_AFTER)
         with (tmp_path / f"run-{attempt}.err").open("w") as err:
             process = subprocess.Popen(
-                command(*args), stdout=subprocess.DEVNULL, stderr=err, env=subprocess_env()
+                command(*args),
+                stdout=subprocess.DEVNULL,
+                stderr=err,
+                env=crash_env(clock_offset),
             )
             try:
                 code = process.wait(timeout=delay)
@@ -181,11 +215,16 @@ def kill_and_resume(
         phase, events = phase_of_kill(home, execution_id, started, events)
         log.phases[phase if code == -signal.SIGKILL else "ended by itself before the kill"] += 1
     assert execution_id is not None, f"no run got as far as journaling its execution: {log.summary()}"
-    final = run_subprocess(
-        ["run", "--resume", execution_id, "--json", *target_args(sim, home)], timeout=FINAL_TIMEOUT
+    done = subprocess.run(
+        command("run", "--resume", execution_id, "--json", *target_args(sim, home)),
+        capture_output=True,
+        text=True,
+        timeout=FINAL_TIMEOUT,
+        env=crash_env(clock_offset),
+        check=False,
     )
-    assert final.code == 0, f"{final.err}\nkills: {log.summary()}"
-    return execution_id, log, final.out
+    assert done.returncode == 0, f"{done.stderr}\nkills: {log.summary()}"
+    return execution_id, log, done.stdout
 
 
 def check_end_state(
@@ -216,16 +255,25 @@ def reconciled_outcomes(home: Path, execution_id: str) -> Counter[str]:
     with Database.open(AppPaths.resolve(home).database) as db:
         entries = journal.load_journal(db, execution_id)
     return Counter(
-        "job found" if e.payload.get("job_id") else "no job" for e in entries if e.type == "Reconciled"
+        "job found" if e.payload.get("tagged_jobs") else "no job yet"
+        for e in entries
+        if e.type == "StartsReconciled"
     )
 
 
 @pytest.mark.parametrize(
-    ("variant", "seed", "start_latency"),
+    ("variant", "seed", "start_latency", "clock_offset", "kills"),
     [
-        pytest.param("plain", 1, 0.0, id="plain"),
+        pytest.param("plain", 1, 0.0, 0, KILLS, id="plain"),
         # Slow: each kill inside a call costs the engine's 15 s (real) reconcile delay on resume.
-        pytest.param("slow StartRecovery", 7, 0.6, id="slow-start-recovery", marks=pytest.mark.slow),
+        pytest.param(
+            "slow StartRecovery", 7, 0.6, 0, KILLS, id="slow-start-recovery", marks=pytest.mark.slow
+        ),
+        # The desktop's clock off DRS's: every time the engine decides on is DRS's (its Date header).
+        pytest.param("desktop 10 min ahead", 3, 0.0, 600, 5, id="clock-10min-ahead"),
+        pytest.param("desktop 60 min ahead", 4, 0.0, 3600, 5, id="clock-60min-ahead"),
+        pytest.param("desktop 30 min behind", 5, 0.0, -1800, 5, id="clock-30min-behind"),
+        pytest.param("desktop 60 min behind", 6, 0.0, -3600, 5, id="clock-60min-behind"),
     ],
 )
 def test_kill_9_at_random_moments_then_resume_launches_every_server_once(
@@ -235,6 +283,8 @@ def test_kill_9_at_random_moments_then_resume_launches_every_server_once(
     variant: str,
     seed: int,
     start_latency: float,
+    clock_offset: int,
+    kills: int,
 ) -> None:
     home = tmp_path / "home"
     plan = crash_plan(crash_sim)
@@ -242,7 +292,9 @@ def test_kill_9_at_random_moments_then_resume_launches_every_server_once(
     if start_latency:
         crash_sim.faults.latency("StartRecovery", seconds=start_latency)
 
-    execution_id, log, out = kill_and_resume(crash_sim, home, tmp_path, cli, seed=seed)
+    execution_id, log, out = kill_and_resume(
+        crash_sim, home, tmp_path, cli, seed=seed, kills=kills, clock_offset=clock_offset
+    )
 
     assert '"outcome": "SUCCEEDED"' in out
     check_end_state(crash_sim, home, plan, execution_id, log)
@@ -253,6 +305,50 @@ def test_kill_9_at_random_moments_then_resume_launches_every_server_once(
         f"\n[{variant}] kills by phase: {log.summary()}; exits without a kill: {log.exits}; "
         f"reconciliations: {dict(reconciled_outcomes(home, execution_id))}"
     )
+
+
+@pytest.mark.parametrize(
+    "clock_offset",
+    [0, 600, 3600, -1800, -3600],
+    ids=["same", "10min-ahead", "60min-ahead", "30min-behind", "60min-behind"],
+)
+def test_kill_9_inside_the_first_start_recovery_then_resume_adopts_the_job(
+    crash_sim: EmbeddedSimulator, tmp_path: Path, clock_offset: int
+) -> None:
+    """The campaign's double launch, made certain: the desktop dies while its first StartRecovery is in
+    DRS's hands, DRS carries the call out after the client is gone, and the resume runs on a desktop
+    whose clock is off DRS's by up to an hour either way. The job is found by its tags and adopted."""
+    home = tmp_path / "home"
+    plan = crash_plan(crash_sim)
+    save_plans(home, plan)
+    crash_sim.faults.hold("StartRecovery", seconds=60, count=1)
+    args = ["run", "Shop", "--mode", "drill", "--json", *target_args(crash_sim, home)]
+    with (tmp_path / "first.err").open("w") as err:
+        process = subprocess.Popen(
+            command(*args), stdout=subprocess.DEVNULL, stderr=err, env=crash_env(clock_offset)
+        )
+        try:
+            assert crash_sim.holds.wait_holding(1, timeout=60), "the first StartRecovery never came"
+        finally:
+            process.send_signal(signal.SIGKILL)
+            process.wait(timeout=30)
+    assert crash_sim.holds.wait_carried_out(1, timeout=30), "DRS did not carry the call out"
+    assert len(launch_records(crash_sim)) == 2  # the first wave's two servers, by a job nobody saw
+    with Database.open(AppPaths.resolve(home).database) as db:
+        (record,) = journal.list_executions(db)
+    final = subprocess.run(
+        command("run", "--resume", record.execution_id, "--json", *target_args(crash_sim, home)),
+        capture_output=True,
+        text=True,
+        timeout=FINAL_TIMEOUT,
+        env=crash_env(clock_offset),
+        check=False,
+    )
+    assert final.returncode == 0, final.stderr
+    log = KillLog()
+    log.phases["inside the first StartRecovery"] += 1
+    check_end_state(crash_sim, home, plan, record.execution_id, log)
+    assert reconciled_outcomes(home, record.execution_id)["job found"] >= 1
 
 
 def test_resume_repairs_the_listing_a_kill_left_behind(
