@@ -14,6 +14,7 @@ import argparse
 import json
 import logging
 import sys
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TextIO
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from drs_desktop.aws.drs import DrsGateway
     from drs_desktop.domain.execution_events import Event
     from drs_desktop.domain.execution_state import ExecutionState
+    from drs_desktop.services.patient_reads import PatientReads
     from drs_desktop.services.runner import ExecutionRunner, RunResult
     from drs_desktop.storage.db import Database
 
@@ -150,6 +152,11 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _sleep(seconds: float) -> None:
+    """How the CLI waits out DRS throttling before an execution exists (tests swap it)."""
+    time.sleep(seconds)
+
+
 def run_command(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
     from drs_desktop.services.runner import ExecutionRunner
 
@@ -174,7 +181,13 @@ def run_command(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
 def _new_run(db: Database, args: argparse.Namespace, out: TextIO) -> ExecutionRunner | int:
     from drs_desktop.domain.execution_state import Mode
     from drs_desktop.domain.preflight import confirmation_problem
-    from drs_desktop.services.executions import RunRequest, create_execution, prepare_execution
+    from drs_desktop.services.executions import (
+        RunRequest,
+        create_execution,
+        engine_settings,
+        prepare_execution,
+    )
+    from drs_desktop.services.patient_reads import PatientReads
 
     if not args.plan:
         raise UsageError("name the plan to run, or --resume ID")
@@ -184,24 +197,31 @@ def _new_run(db: Database, args: argparse.Namespace, out: TextIO) -> ExecutionRu
     point_in_time = _parse_time(args.point_in_time) if args.point_in_time else None
     if args.poll_interval is not None and args.poll_interval <= 0:
         raise UsageError("--poll-interval must be more than 0 seconds")
-    gateway = _gateway(db, args)
+    # Reads go out once, as the engine's do: botocore would resend a throttled read at once, ignoring
+    # Retry-After; PatientReads waits it out instead (no journal exists yet to hold a backoff in).
+    gateway = _gateway(db, args).with_single_attempt_reads()
+    reads = PatientReads(sleep=_sleep)
+    stored = engine_settings(db)
     request = RunRequest(
         plan_name=args.plan,
         mode=mode,
         revision=args.revision,
         point_in_time=point_in_time,
-        poll_interval_seconds=args.poll_interval,
+        poll_interval_seconds=(
+            args.poll_interval if args.poll_interval is not None else stored.poll_interval_seconds
+        ),
+        wave_timeout_minutes=stored.wave_timeout_minutes,
         target=_target_of(gateway),
     )
-    prepared = prepare_execution(db, gateway, request)
-    preflight_code = _preflight(db, gateway, prepared, request, args, out)
+    prepared = prepare_execution(db, gateway, request, reads=reads)
+    preflight_code = _preflight(db, gateway, prepared, request, args, out, reads)
     if preflight_code is not None:
         return preflight_code
     problem = confirmation_problem(mode, prepared.stored.plan.name, args.confirm)
     if problem is not None:
         print(f"drs-desktop: {problem}", file=sys.stderr)
         return EXIT_USAGE
-    runner = create_execution(db, gateway, prepared, request, clock=_now)
+    runner = create_execution(db, gateway, prepared, request, clock=_now, reads=reads)
     print(
         f"execution {runner.execution_id}: {mode.value} of {prepared.stored.plan.name!r} "
         f"rev {prepared.stored.revision.revision}, {len(prepared.server_ids)} servers",
@@ -211,12 +231,18 @@ def _new_run(db: Database, args: argparse.Namespace, out: TextIO) -> ExecutionRu
 
 
 def _preflight(
-    db: Database, gateway: DrsGateway, prepared: Any, request: Any, args: argparse.Namespace, out: TextIO
+    db: Database,
+    gateway: DrsGateway,
+    prepared: Any,
+    request: Any,
+    args: argparse.Namespace,
+    out: TextIO,
+    reads: PatientReads,
 ) -> int | None:
     """Run the preflight checks; print them for --dry-run (then stop) or when something fails."""
     from drs_desktop.services import preflight
 
-    report = preflight.preflight(db, gateway, prepared, request, now=_now())
+    report = preflight.preflight(db, gateway, prepared, request, now=_now(), reads=reads)
     if args.dry_run:
         if args.json:
             json.dump(preflight.report_to_json(report), out, indent=2)
