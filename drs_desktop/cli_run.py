@@ -19,6 +19,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TextIO
 
+from drs_desktop.cli_show import executions_command as executions_command  # re-exported for cli.py
+from drs_desktop.cli_show import print_problems, reason_changes
 from drs_desktop.config import AppPaths
 from drs_desktop.domain.errors import DrsDesktopError
 
@@ -157,6 +159,11 @@ def _sleep(seconds: float) -> None:
     time.sleep(seconds)
 
 
+#: How the runner waits for its next step: None is its own wait, which a control cuts short. Tests that
+#: run the CLI in the simulator's virtual time swap in a sleeper that advances the clock (with ``_now``).
+_runner_sleep: Callable[[float], None] | None = None
+
+
 def run_command(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
     from drs_desktop.services.runner import ExecutionRunner
 
@@ -175,7 +182,7 @@ def run_command(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
             if isinstance(runner_or_code, int):
                 return runner_or_code
             runner = runner_or_code
-        return _drive(runner, args, out)
+        return _drive(db, runner, args, out)
 
 
 def _new_run(db: Database, args: argparse.Namespace, out: TextIO) -> ExecutionRunner | int:
@@ -261,7 +268,7 @@ def _preflight(
     return None
 
 
-def _drive(runner: ExecutionRunner, args: argparse.Namespace, out: TextIO) -> int:
+def _drive(db: Database, runner: ExecutionRunner, args: argparse.Namespace, out: TextIO) -> int:
     """Run to the end (or to a gate), printing progress; approve gates with --auto-approve."""
     from drs_desktop.domain.execution_events import ApprovalGranted
 
@@ -269,7 +276,9 @@ def _drive(runner: ExecutionRunner, args: argparse.Namespace, out: TextIO) -> in
     approver = _approver(runner)
     try:
         while True:
-            result = runner.run(return_on_approval=True, should_stop=_stuck_for_a_person(runner))
+            result = runner.run(
+                sleep=_runner_sleep, return_on_approval=True, should_stop=_stuck_for_a_person(runner)
+            )
             if result.outcome is not None or not result.approvals:
                 break
             if not args.auto_approve:
@@ -290,6 +299,7 @@ def _drive(runner: ExecutionRunner, args: argparse.Namespace, out: TextIO) -> in
     except KeyboardInterrupt:
         print(f"interrupted; resume with: drs-desktop run --resume {runner.execution_id}", file=sys.stderr)
         raise
+    print_problems(db, runner)
     return _report_result(runner, result, args, out)
 
 
@@ -375,7 +385,7 @@ def _report_result(runner: ExecutionRunner, result: RunResult, args: argparse.Na
 def _print_progress(before: ExecutionState, after: ExecutionState, event: Event) -> None:
     from drs_desktop.services.progress import describe_change
 
-    for line in describe_change(before, after, event):
+    for line in [*describe_change(before, after, event), *reason_changes(before, after)]:
         print(line, file=sys.stderr, flush=True)
 
 
@@ -387,93 +397,6 @@ def _parse_time(text: str) -> datetime:
     if moment.tzinfo is None:
         raise UsageError("--point-in-time needs a time zone, e.g. 2026-11-25T08:00:00Z")
     return moment.astimezone(UTC)
-
-
-def executions_command(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
-    from drs_desktop.storage import executions as journal
-
-    with _open_database(paths) as db:
-        if args.executions_command == "list":
-            records = journal.list_executions(db, plan_name=args.plan)
-            if args.json:
-                json.dump([_record_json(r) for r in records], out, indent=2)
-                out.write("\n")
-                return EXIT_OK
-            if not records:
-                print("no executions yet", file=sys.stderr)
-            for r in records:
-                print(
-                    f"{r.execution_id}  {r.started_at:%Y-%m-%d %H:%M} UTC  {r.mode:<8} {r.status:<16} "
-                    f"{r.plan_name} rev {r.plan_revision}",
-                    file=out,
-                )
-            return EXIT_OK
-        return _show(db, args, out)
-
-
-def _record_json(record: Any) -> dict[str, Any]:
-    return {
-        "execution_id": record.execution_id,
-        "plan": record.plan_name,
-        "plan_revision": record.plan_revision,
-        "mode": record.mode,
-        "status": record.status,
-        "outcome": record.outcome,
-        "started_at": record.started_at.isoformat(),
-        "finished_at": record.finished_at.isoformat() if record.finished_at else None,
-    }
-
-
-def _show(db: Database, args: argparse.Namespace, out: TextIO) -> int:
-    from drs_desktop.domain.execution import replay
-    from drs_desktop.domain.execution_events import event_from_json
-    from drs_desktop.domain.execution_queries import drill_instances_running
-    from drs_desktop.domain.execution_state import spec_from_json
-    from drs_desktop.storage import executions as journal
-
-    record = journal.get_execution(db, args.execution_id)
-    events = [event_from_json(e.payload) for e in journal.load_journal(db, record.execution_id)]
-    state = replay(spec_from_json(record.spec), events)
-    running = drill_instances_running(state)
-    if args.json:
-        data = _record_json(record)
-        data["waves"] = [
-            {
-                "name": wave.name,
-                "phase": wave.phase.value,
-                "servers": [
-                    {
-                        "server_id": s.server_id,
-                        "status": s.status.value,
-                        "job_id": s.job_id,
-                        "recovery_instance_id": s.recovery_instance_id,
-                        "retries": s.retries,
-                    }
-                    for s in state.wave_servers(wave.index)
-                ],
-            }
-            for wave in state.waves
-        ]
-        data["drill_instances_running"] = list(running)
-        json.dump(data, out, indent=2)
-        out.write("\n")
-        return EXIT_OK
-    print(f"execution {record.execution_id}", file=out)
-    print(f"  plan {record.plan_name!r} rev {record.plan_revision}, {record.mode}, {record.status}", file=out)
-    print(
-        f"  started {record.started_at:%Y-%m-%d %H:%M:%S} UTC by {record.identity.get('arn', '?')}", file=out
-    )
-    for wave in state.waves:
-        print(f"  wave {wave.index + 1} {wave.name!r}: {wave.phase.value}", file=out)
-        for server in state.wave_servers(wave.index):
-            extra = f" {server.recovery_instance_id}" if server.recovery_instance_id else ""
-            print(f"    {server.server_id} {server.status.value}{extra}", file=out)
-    if running:
-        print(
-            f"  drill instances still running: {len(running)} (drs-desktop cleanup {record.execution_id})",
-            file=out,
-        )
-    return EXIT_OK
 
 
 def cleanup_command(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
@@ -530,7 +453,7 @@ def control_command(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> i
         if args.no_wait:
             return EXIT_OK
         args.auto_approve = False
-        return _drive(runner, args, out)
+        return _drive(db, runner, args, out)
 
 
 def _control_event(state: ExecutionState, args: argparse.Namespace, by: str) -> Event:
