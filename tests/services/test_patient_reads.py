@@ -7,6 +7,7 @@ a run; the sleeper records the waits instead of sleeping, so "two minutes of thr
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -71,12 +72,18 @@ def test_botocore_alone_gives_up_at_the_third_rate_exceeded(sim: EmbeddedSimulat
 
 @pytest.mark.parametrize(
     "operation",
-    ["DescribeSourceServers", "ListLaunchActions", "DescribeJobs", "GetLaunchConfiguration"],
+    [
+        "DescribeSourceServers",
+        "DescribeRecoverySnapshots",
+        "ListLaunchActions",
+        "DescribeJobs",
+        "GetLaunchConfiguration",
+    ],
 )
 def test_prepare_and_preflight_wait_out_throttling(
     sim: EmbeddedSimulator, db: Database, operation: str
 ) -> None:
-    request = web_plan(sim, db)
+    request = replace(web_plan(sim, db), point_in_time=sim.clock.now())  # snapshots are read too
     sim.faults.throttle(operation, rate=1, count=5, retry_after=3)
     sleeps = Sleeps(sim)
     reads = PatientReads(sleep=sleeps, seed="t")
@@ -85,6 +92,7 @@ def test_prepare_and_preflight_wait_out_throttling(
     report = preflight(db, gateway, prepared, request, now=sim.clock.now(), reads=reads)
     assert report.ok, [c.message for c in report.failures]
     assert len(prepared.server_ids) == 2
+    assert prepared.recovery_point is not None and not prepared.recovery_point.problems
     assert sim.backend.request_counts()[operation] >= 6  # five throttled, then answered
     assert len(sleeps.waits) == 5
     # Never sooner than Retry-After, and growing like the engine's backoff.
