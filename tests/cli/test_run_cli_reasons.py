@@ -7,12 +7,10 @@ launched, whose line must name the last error.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from drs_desktop import cli_run
 from drs_desktop.domain.failure_reasons import PERMISSIONS_PATTERN
 from drs_desktop.domain.plan import RecoveryPlan, Wave
 from drs_desktop.simulator.embedded import EmbeddedSimulator
@@ -59,16 +57,6 @@ def test_a_failed_launch_names_drs_reason_in_run_and_show(
     assert server["last_error"] is None
     others = [s for wave in as_json.json()["waves"][1:] for s in wave["servers"]]
     assert {s["reason"] for s in others} == {None}  # never started: no reason invented
-
-
-@pytest.fixture
-def manual_sim(monkeypatch: pytest.MonkeyPatch) -> Iterator[EmbeddedSimulator]:
-    """The simulator on a manual clock, and the CLI in its virtual time: the runner reads that clock
-    and its sleeps advance it, so a ten-minute Retry-After passes at once."""
-    with EmbeddedSimulator("small", seed=7) as sim:
-        monkeypatch.setattr(cli_run, "_now", sim.clock.now)
-        monkeypatch.setattr(cli_run, "_runner_sleep", lambda seconds: sim.clock.advance(max(seconds, 1.0)))
-        yield sim
 
 
 def test_a_server_never_launched_names_the_last_error(
