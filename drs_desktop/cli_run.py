@@ -14,17 +14,22 @@ import argparse
 import json
 import logging
 import sys
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TextIO
 
+from drs_desktop.cli_show import executions_command as executions_command  # re-exported for cli.py
+from drs_desktop.cli_show import print_problems, reason_changes
 from drs_desktop.config import AppPaths
 from drs_desktop.domain.errors import DrsDesktopError
 
 if TYPE_CHECKING:
     from drs_desktop.aws.drs import DrsGateway
+    from drs_desktop.aws.drs_clock import DrsClock
     from drs_desktop.domain.execution_events import Event
     from drs_desktop.domain.execution_state import ExecutionState
+    from drs_desktop.services.patient_reads import PatientReads
     from drs_desktop.services.runner import ExecutionRunner, RunResult
     from drs_desktop.storage.db import Database
 
@@ -130,7 +135,7 @@ def _gateway(db: Database, args: argparse.Namespace, saved: dict[str, Any] | Non
     """The DRS to talk to: the command line first, then what the execution recorded, then settings."""
     from drs_desktop.aws.drs import DrsGateway
     from drs_desktop.aws.session import AwsTarget
-    from drs_desktop.storage.settings import get_str
+    from drs_desktop.storage.settings import get_int, get_str
 
     saved = saved or {}
     endpoint = args.endpoint or saved.get("endpoint_url")
@@ -138,7 +143,19 @@ def _gateway(db: Database, args: argparse.Namespace, saved: dict[str, Any] | Non
     region = args.region or saved.get("region") or get_str(db, "aws.region")
     if not region:
         raise UsageError("no AWS Region: pass --region or set the aws.region setting")
-    return DrsGateway(AwsTarget(profile=profile, region=region, endpoint_url=endpoint))
+    return DrsGateway(
+        AwsTarget(profile=profile, region=region, endpoint_url=endpoint),
+        read_timeout=float(get_int(db, "aws.read_timeout_seconds")),
+        drs_clock=_drs_clock(),
+    )
+
+
+def _drs_clock() -> DrsClock:
+    """DRS's time for this command, read from its answers (``aws.drs_clock``). Tests that run the CLI in
+    the simulator's virtual time swap in one whose monotonic clock is the simulator's."""
+    from drs_desktop.aws.drs_clock import DrsClock
+
+    return DrsClock()
 
 
 def _target_of(gateway: DrsGateway) -> dict[str, str | None]:
@@ -148,6 +165,16 @@ def _target_of(gateway: DrsGateway) -> dict[str, str | None]:
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _sleep(seconds: float) -> None:
+    """How the CLI waits out DRS throttling before an execution exists (tests swap it)."""
+    time.sleep(seconds)
+
+
+#: How the runner waits for its next step: None is its own wait, which a control cuts short. Tests that
+#: run the CLI in the simulator's virtual time swap in a sleeper that advances the clock (with ``_now``).
+_runner_sleep: Callable[[float], None] | None = None
 
 
 def run_command(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
@@ -168,13 +195,19 @@ def run_command(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
             if isinstance(runner_or_code, int):
                 return runner_or_code
             runner = runner_or_code
-        return _drive(runner, args, out)
+        return _drive(db, runner, args, out)
 
 
 def _new_run(db: Database, args: argparse.Namespace, out: TextIO) -> ExecutionRunner | int:
     from drs_desktop.domain.execution_state import Mode
     from drs_desktop.domain.preflight import confirmation_problem
-    from drs_desktop.services.executions import RunRequest, create_execution, prepare_execution
+    from drs_desktop.services.executions import (
+        RunRequest,
+        create_execution,
+        engine_settings,
+        prepare_execution,
+    )
+    from drs_desktop.services.patient_reads import PatientReads
 
     if not args.plan:
         raise UsageError("name the plan to run, or --resume ID")
@@ -184,24 +217,31 @@ def _new_run(db: Database, args: argparse.Namespace, out: TextIO) -> ExecutionRu
     point_in_time = _parse_time(args.point_in_time) if args.point_in_time else None
     if args.poll_interval is not None and args.poll_interval <= 0:
         raise UsageError("--poll-interval must be more than 0 seconds")
-    gateway = _gateway(db, args)
+    # Reads go out once, as the engine's do: botocore would resend a throttled read at once, ignoring
+    # Retry-After; PatientReads waits it out instead (no journal exists yet to hold a backoff in).
+    gateway = _gateway(db, args).with_single_attempt_reads()
+    reads = PatientReads(sleep=_sleep)
+    stored = engine_settings(db)
     request = RunRequest(
         plan_name=args.plan,
         mode=mode,
         revision=args.revision,
         point_in_time=point_in_time,
-        poll_interval_seconds=args.poll_interval,
+        poll_interval_seconds=(
+            args.poll_interval if args.poll_interval is not None else stored.poll_interval_seconds
+        ),
+        wave_timeout_minutes=stored.wave_timeout_minutes,
         target=_target_of(gateway),
     )
-    prepared = prepare_execution(db, gateway, request)
-    preflight_code = _preflight(db, gateway, prepared, request, args, out)
+    prepared = prepare_execution(db, gateway, request, reads=reads)
+    preflight_code = _preflight(db, gateway, prepared, request, args, out, reads)
     if preflight_code is not None:
         return preflight_code
     problem = confirmation_problem(mode, prepared.stored.plan.name, args.confirm)
     if problem is not None:
         print(f"drs-desktop: {problem}", file=sys.stderr)
         return EXIT_USAGE
-    runner = create_execution(db, gateway, prepared, request)  # on DRS's clock
+    runner = create_execution(db, gateway, prepared, request, reads=reads)  # on DRS's clock
     print(
         f"execution {runner.execution_id}: {mode.value} of {prepared.stored.plan.name!r} "
         f"rev {prepared.stored.revision.revision}, {len(prepared.server_ids)} servers",
@@ -211,12 +251,18 @@ def _new_run(db: Database, args: argparse.Namespace, out: TextIO) -> ExecutionRu
 
 
 def _preflight(
-    db: Database, gateway: DrsGateway, prepared: Any, request: Any, args: argparse.Namespace, out: TextIO
+    db: Database,
+    gateway: DrsGateway,
+    prepared: Any,
+    request: Any,
+    args: argparse.Namespace,
+    out: TextIO,
+    reads: PatientReads,
 ) -> int | None:
     """Run the preflight checks; print them for --dry-run (then stop) or when something fails."""
     from drs_desktop.services import preflight
 
-    report = preflight.preflight(db, gateway, prepared, request, now=gateway.drs_clock.now())
+    report = preflight.preflight(db, gateway, prepared, request, now=gateway.drs_clock.now(), reads=reads)
     if args.dry_run:
         if args.json:
             json.dump(preflight.report_to_json(report), out, indent=2)
@@ -235,7 +281,7 @@ def _preflight(
     return None
 
 
-def _drive(runner: ExecutionRunner, args: argparse.Namespace, out: TextIO) -> int:
+def _drive(db: Database, runner: ExecutionRunner, args: argparse.Namespace, out: TextIO) -> int:
     """Run to the end (or to a gate), printing progress; approve gates with --auto-approve."""
     from drs_desktop.domain.execution_events import ApprovalGranted
 
@@ -243,7 +289,9 @@ def _drive(runner: ExecutionRunner, args: argparse.Namespace, out: TextIO) -> in
     approver = _approver(runner)
     try:
         while True:
-            result = runner.run(return_on_approval=True, should_stop=_stuck_for_a_person(runner))
+            result = runner.run(
+                sleep=_runner_sleep, return_on_approval=True, should_stop=_stuck_for_a_person(runner)
+            )
             if result.outcome is not None or not result.approvals:
                 break
             if not args.auto_approve:
@@ -264,6 +312,7 @@ def _drive(runner: ExecutionRunner, args: argparse.Namespace, out: TextIO) -> in
     except KeyboardInterrupt:
         print(f"interrupted; resume with: drs-desktop run --resume {runner.execution_id}", file=sys.stderr)
         raise
+    print_problems(db, runner)
     return _report_result(runner, result, args, out)
 
 
@@ -349,7 +398,7 @@ def _report_result(runner: ExecutionRunner, result: RunResult, args: argparse.Na
 def _print_progress(before: ExecutionState, after: ExecutionState, event: Event) -> None:
     from drs_desktop.services.progress import describe_change
 
-    for line in describe_change(before, after, event):
+    for line in [*describe_change(before, after, event), *reason_changes(before, after)]:
         print(line, file=sys.stderr, flush=True)
 
 
@@ -361,93 +410,6 @@ def _parse_time(text: str) -> datetime:
     if moment.tzinfo is None:
         raise UsageError("--point-in-time needs a time zone, e.g. 2026-11-25T08:00:00Z")
     return moment.astimezone(UTC)
-
-
-def executions_command(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
-    from drs_desktop.storage import executions as journal
-
-    with _open_database(paths) as db:
-        if args.executions_command == "list":
-            records = journal.list_executions(db, plan_name=args.plan)
-            if args.json:
-                json.dump([_record_json(r) for r in records], out, indent=2)
-                out.write("\n")
-                return EXIT_OK
-            if not records:
-                print("no executions yet", file=sys.stderr)
-            for r in records:
-                print(
-                    f"{r.execution_id}  {r.started_at:%Y-%m-%d %H:%M} UTC  {r.mode:<8} {r.status:<16} "
-                    f"{r.plan_name} rev {r.plan_revision}",
-                    file=out,
-                )
-            return EXIT_OK
-        return _show(db, args, out)
-
-
-def _record_json(record: Any) -> dict[str, Any]:
-    return {
-        "execution_id": record.execution_id,
-        "plan": record.plan_name,
-        "plan_revision": record.plan_revision,
-        "mode": record.mode,
-        "status": record.status,
-        "outcome": record.outcome,
-        "started_at": record.started_at.isoformat(),
-        "finished_at": record.finished_at.isoformat() if record.finished_at else None,
-    }
-
-
-def _show(db: Database, args: argparse.Namespace, out: TextIO) -> int:
-    from drs_desktop.domain.execution import replay
-    from drs_desktop.domain.execution_events import event_from_json
-    from drs_desktop.domain.execution_queries import drill_instances_running
-    from drs_desktop.domain.execution_state import spec_from_json
-    from drs_desktop.storage import executions as journal
-
-    record = journal.get_execution(db, args.execution_id)
-    events = [event_from_json(e.payload) for e in journal.load_journal(db, record.execution_id)]
-    state = replay(spec_from_json(record.spec), events)
-    running = drill_instances_running(state)
-    if args.json:
-        data = _record_json(record)
-        data["waves"] = [
-            {
-                "name": wave.name,
-                "phase": wave.phase.value,
-                "servers": [
-                    {
-                        "server_id": s.server_id,
-                        "status": s.status.value,
-                        "job_id": s.job_id,
-                        "recovery_instance_id": s.recovery_instance_id,
-                        "retries": s.retries,
-                    }
-                    for s in state.wave_servers(wave.index)
-                ],
-            }
-            for wave in state.waves
-        ]
-        data["drill_instances_running"] = list(running)
-        json.dump(data, out, indent=2)
-        out.write("\n")
-        return EXIT_OK
-    print(f"execution {record.execution_id}", file=out)
-    print(f"  plan {record.plan_name!r} rev {record.plan_revision}, {record.mode}, {record.status}", file=out)
-    print(
-        f"  started {record.started_at:%Y-%m-%d %H:%M:%S} UTC by {record.identity.get('arn', '?')}", file=out
-    )
-    for wave in state.waves:
-        print(f"  wave {wave.index + 1} {wave.name!r}: {wave.phase.value}", file=out)
-        for server in state.wave_servers(wave.index):
-            extra = f" {server.recovery_instance_id}" if server.recovery_instance_id else ""
-            print(f"    {server.server_id} {server.status.value}{extra}", file=out)
-    if running:
-        print(
-            f"  drill instances still running: {len(running)} (drs-desktop cleanup {record.execution_id})",
-            file=out,
-        )
-    return EXIT_OK
 
 
 def cleanup_command(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
@@ -508,7 +470,7 @@ def control_command(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> i
         if args.no_wait:
             return EXIT_OK
         args.auto_approve = False
-        return _drive(runner, args, out)
+        return _drive(db, runner, args, out)
 
 
 def _control_event(state: ExecutionState, args: argparse.Namespace, by: str) -> Event:

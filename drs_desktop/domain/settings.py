@@ -150,6 +150,14 @@ _DECLARED = (
         "Minutes a wave may take before it is reported as timed out",
         minimum=1,
     ),
+    Setting(
+        "aws.read_timeout_seconds",
+        int,
+        60,
+        "Seconds to wait for a DRS answer; a launch whose answer does not come in time is looked for "
+        "in DRS's records for this long plus 5 minutes before it is started again",
+        minimum=1,
+    ),
     Setting("ui.demo_mode", bool, False, "Start against the built-in simulator instead of AWS"),
     Setting(
         "inventory.max_age_minutes",

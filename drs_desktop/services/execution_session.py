@@ -36,6 +36,7 @@ from drs_desktop.services.executions import (
     PreparedExecution,
     RunRequest,
     create_execution,
+    engine_settings,
     prepare_execution,
 )
 from drs_desktop.services.preflight import preflight
@@ -43,7 +44,6 @@ from drs_desktop.services.progress import describe_change
 from drs_desktop.services.runner import Clock, ControlRefused, ExecutionRunner
 from drs_desktop.storage import executions as journal
 from drs_desktop.storage import inventory as inventory_store
-from drs_desktop.storage import settings as settings_store
 from drs_desktop.storage.db import Database, Readable, ReadOnlyDatabase
 
 logger = logging.getLogger(__name__)
@@ -263,11 +263,8 @@ class ExecutionServices:
         """The engine's request for what the operator chose, with the settings and the DRS target."""
         if isinstance(choice, RunRequest):
             return choice
-        reader = self._reader()
-        poll = self._poll_interval
-        if poll is None:
-            stored = settings_store.overrides(reader).get("engine.poll_interval_seconds")
-            poll = float(stored) if isinstance(stored, int | float) else None
+        stored = engine_settings(self._reader())
+        poll = self._poll_interval if self._poll_interval is not None else stored.poll_interval_seconds
         target = self._gateway.target
         return RunRequest(
             plan_name=choice.plan_name,
@@ -275,7 +272,7 @@ class ExecutionServices:
             revision=choice.revision,
             point_in_time=choice.point_in_time,
             poll_interval_seconds=poll,
-            wave_timeout_minutes=settings_store.get_int(reader, "engine.wave_timeout_minutes"),
+            wave_timeout_minutes=stored.wave_timeout_minutes,
             target={"endpoint_url": target.endpoint_url, "profile": target.profile, "region": target.region},
         )
 

@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from drs_desktop.aws.drs import DrsGateway
@@ -26,11 +27,13 @@ from drs_desktop.domain.polling import PollSettings
 from drs_desktop.domain.recovery_point import RecoveryPointChoice, choose_snapshots
 from drs_desktop.domain.revisions import StoredPlan
 from drs_desktop.domain.validation import resolve_wave_servers
+from drs_desktop.services.patient_reads import PatientReads
 from drs_desktop.services.runner import Clock, ExecutionRunner
 from drs_desktop.storage import executions as journal
 from drs_desktop.storage import inventory as inventory_store
 from drs_desktop.storage import plans as plan_store
-from drs_desktop.storage.db import Database
+from drs_desktop.storage import settings as settings_store
+from drs_desktop.storage.db import Database, Readable
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +58,30 @@ class RunRequest:
 
 
 @dataclass(frozen=True)
+class EngineSettings:
+    """The operator's stored ``engine.*`` settings, as a new run takes them (GUI and CLI alike).
+
+    ``poll_interval_seconds`` is None unless the operator chose an interval: the declared default
+    stands for the engine's adaptive polling, which a fixed interval would switch off."""
+
+    poll_interval_seconds: float | None
+    wave_timeout_minutes: int
+
+
+#: Every ``engine.*`` setting ``engine_settings`` reads (a test keeps it in step with the registry).
+ENGINE_SETTING_KEYS = ("engine.poll_interval_seconds", "engine.wave_timeout_minutes")
+
+
+def engine_settings(db: Readable) -> EngineSettings:
+    """The stored engine settings; a flag the operator passes for a run overrides its setting."""
+    poll = settings_store.overrides(db).get("engine.poll_interval_seconds")
+    return EngineSettings(
+        poll_interval_seconds=float(poll) if isinstance(poll, int | float) else None,
+        wave_timeout_minutes=settings_store.get_int(db, "engine.wave_timeout_minutes"),
+    )
+
+
+@dataclass(frozen=True)
 class PreparedExecution:
     stored: StoredPlan
     inventory: Inventory
@@ -68,12 +95,21 @@ class PreparedExecution:
 
 
 def prepare_execution(
-    db: Database, gateway: DrsGateway, request: RunRequest, *, refresh_inventory: bool = True
+    db: Database,
+    gateway: DrsGateway,
+    request: RunRequest,
+    *,
+    refresh_inventory: bool = True,
+    reads: PatientReads | None = None,
 ) -> PreparedExecution:
-    """Read everything the run needs from DRS; launch nothing."""
+    """Read everything the run needs from DRS; launch nothing.
+
+    There is no journal yet to hold the engine's backoff, so each read waits out throttling in place
+    (``reads``; by default a real sleep, bounded: call this off the GUI thread)."""
+    read = reads or PatientReads()
     stored = plan_store.load_plan(db, request.plan_name, request.revision)
     if refresh_inventory:
-        inventory = gateway.inventory()
+        inventory = read(gateway.inventory, "DescribeSourceServers")
         inventory_store.save_inventory(db, inventory)
     else:
         cached = inventory_store.load_inventory(db)
@@ -92,13 +128,17 @@ def prepare_execution(
         snapshots = [
             snap
             for server in server_ids
-            for snap in gateway.recovery_snapshots(server, before=request.point_in_time)
+            for snap in read(
+                partial(gateway.recovery_snapshots, server, before=request.point_in_time),
+                "DescribeRecoverySnapshots",
+            )
         ]
         choice = choose_snapshots(request.point_in_time, server_ids, snapshots)
     post_launch: dict[str, int] = {}
     if request.mode is Mode.RECOVERY:
         for server in server_ids:
-            actions = [a for a in gateway.launch_actions(server) if a.active]
+            found = read(partial(gateway.launch_actions, server), "ListLaunchActions")
+            actions = [a for a in found if a.active]
             if actions:
                 post_launch[server] = len(actions)
     return PreparedExecution(stored, inventory, wave_servers, choice, post_launch)
@@ -153,6 +193,7 @@ def create_execution(
     request: RunRequest,
     *,
     clock: Clock | None = None,
+    reads: PatientReads | None = None,
 ) -> ExecutionRunner:
     """Journal a new execution of the prepared plan and return its runner (nothing launched yet).
     ``clock`` defaults to DRS's (``gateway.drs_clock``): the execution's times are DRS's."""
@@ -160,7 +201,7 @@ def create_execution(
         missing = ", ".join(p.server_id for p in prepared.recovery_point.problems)
         raise ExecutionSetupError(f"no recovery snapshot at or before the point in time for: {missing}")
     execution_id = str(uuid.uuid4())
-    identity = gateway.caller_identity()
+    identity = (reads or PatientReads())(gateway.caller_identity, "GetCallerIdentity")
     now = clock or gateway.drs_clock.now
     started_at = now()
     spec = spec_from_prepared(

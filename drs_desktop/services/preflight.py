@@ -12,6 +12,7 @@ import logging
 import textwrap
 from collections.abc import Mapping
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from drs_desktop.aws.drs import DrsGateway
@@ -33,6 +34,7 @@ from drs_desktop.domain.preflight import (
 )
 from drs_desktop.domain.preflight_rules import clock_checks
 from drs_desktop.services.executions import PreparedExecution, RunRequest, spec_from_prepared
+from drs_desktop.services.patient_reads import PatientReads
 from drs_desktop.services.runner import EXTERNAL_LOAD_WINDOW
 from drs_desktop.storage import executions as journal
 from drs_desktop.storage.db import Database
@@ -53,24 +55,28 @@ def preflight(
     *,
     now: datetime,
     execution_id: str = DRY_RUN_EXECUTION_ID,
+    reads: PatientReads | None = None,
 ) -> PreflightReport:
     """Every check of ``prepared`` against the account as it is ``now``, and the calls the run would make.
 
     Reads DRS (DescribeJobs of the last two days, GetLaunchConfiguration per known server) and this
     desktop's unfinished executions; launches nothing. ``DrsError``s other than a missing launch
     configuration (or no permission to read one) propagate: without the account's jobs the checks
-    would say less than they seem to.
+    would say less than they seem to. Throttling is waited out (``reads``, as in ``prepare_execution``).
     """
+    read = reads or PatientReads()
     plan = prepared.stored.plan
     inventory = prepared.inventory
-    jobs = gateway.jobs_since(now - EXTERNAL_LOAD_WINDOW)
+    jobs = read(partial(gateway.jobs_since, now - EXTERNAL_LOAD_WINDOW), "DescribeJobs")
     active = [(job.job_id, job.server_ids, job.is_active) for job in jobs if job.is_active]
     known = inventory.by_id()
     configs: dict[str, LaunchConfigView | None] = {}
     for server_id in prepared.server_ids:
         if server_id in known:
             try:
-                configs[server_id] = gateway.launch_configuration(server_id)
+                configs[server_id] = read(
+                    partial(gateway.launch_configuration, server_id), "GetLaunchConfiguration"
+                )
             except DrsNotFound:
                 configs[server_id] = None
             except DrsAccessDenied as error:  # left out: the check reports it "not checked"

@@ -2,7 +2,9 @@
 run ``drs-desktop`` in this process (``main`` with capsys) or as a real subprocess.
 
 The simulator runs its virtual clock at 600 times real time, so a 15-minute DRS launch takes 1.5 s while
-the CLI's runner keeps the real clock it has in production; nothing in these tests sleeps.
+the CLI's runner keeps the real clock it has in production; nothing in these tests sleeps. Tests whose
+runner must wait long virtual stretches (a Retry-After, a wave timeout) use ``manual_sim``: a manual
+clock that the CLI's runner reads and advances when it sleeps, deterministic under any machine load.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from typing import Any
 
 import pytest
 
+from drs_desktop import cli_run
+from drs_desktop.aws.drs_clock import DrsClock
 from drs_desktop.cli import main
 from drs_desktop.config import AppPaths
 from drs_desktop.domain.plan import ApprovalStep, RecoveryPlan, Wave
@@ -47,6 +51,21 @@ class Result:
 def sim() -> Iterator[EmbeddedSimulator]:
     with EmbeddedSimulator("small", seed=7, time_scale=TIME_SCALE) as simulator:
         yield simulator
+
+
+@pytest.fixture
+def manual_sim(monkeypatch: pytest.MonkeyPatch) -> Iterator[EmbeddedSimulator]:
+    """The simulator on a manual clock, and the CLI in its virtual time: the runner reads that clock
+    and its sleeps advance it, so a ten-minute Retry-After passes at once."""
+    with EmbeddedSimulator("small", seed=7) as sim:
+        monkeypatch.setattr(cli_run, "_now", sim.clock.now)
+        monkeypatch.setattr(
+            cli_run,
+            "_drs_clock",
+            lambda: DrsClock(wall=sim.clock.now, monotonic=lambda: sim.clock.now().timestamp()),
+        )
+        monkeypatch.setattr(cli_run, "_runner_sleep", lambda seconds: sim.clock.advance(max(seconds, 1.0)))
+        yield sim
 
 
 @pytest.fixture

@@ -1,0 +1,161 @@
+"""What the CLI prints about executions: ``executions list`` and ``executions show``, and the lines
+``run`` adds about failures (DRS's reason once the job log tells it, and the closing summary of the
+servers that failed or were not launched, with their last error). The reasons come from
+``domain.failure_reasons``, the same derivation for every command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import TYPE_CHECKING, Any, TextIO
+
+from drs_desktop.config import AppPaths
+
+if TYPE_CHECKING:
+    from drs_desktop.domain.execution_events import Event
+    from drs_desktop.domain.execution_state import ExecutionState, ServerState
+    from drs_desktop.domain.failure_reasons import ServerProblem
+    from drs_desktop.services.runner import ExecutionRunner
+    from drs_desktop.storage.db import Database
+
+EXIT_OK = 0
+
+
+def reason_changes(before: ExecutionState, after: ExecutionState) -> list[str]:
+    """DRS's reason for a failure, once its job log tells it (the failure itself is seen first)."""
+    from drs_desktop.domain.execution_state import ServerStatus
+    from drs_desktop.domain.failure_reasons import drs_reason
+
+    lines = []
+    for server_id, server in after.servers.items():
+        old = before.servers.get(server_id)
+        if old is None or old.status is not ServerStatus.FAILED or server.status is not ServerStatus.FAILED:
+            continue
+        reason = drs_reason(after, server)
+        if reason and reason != drs_reason(before, old):
+            lines.append(f"  {server_id} failed: {reason}")
+    return lines
+
+
+def print_problems(db: Database, runner: ExecutionRunner) -> None:
+    """The summary: each server that failed or was not launched, and why (DRS's reason, last error)."""
+    from drs_desktop.domain.failure_reasons import server_problems
+
+    problems = server_problems(runner.state, _journal_events(db, runner.execution_id))
+    if not problems:
+        return
+    print(f"{len(problems)} server(s) failed or not launched:", file=sys.stderr)
+    for problem in problems:
+        print(f"  wave {problem.wave_name!r}: {problem.describe()}", file=sys.stderr)
+
+
+def _journal_events(db: Database, execution_id: str) -> list[Event]:
+    from drs_desktop.domain.execution_events import event_from_json
+    from drs_desktop.storage import executions as journal
+
+    return [event_from_json(e.payload) for e in journal.load_journal(db, execution_id)]
+
+
+def executions_command(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
+    from drs_desktop.storage import executions as journal
+    from drs_desktop.storage.db import Database
+
+    with Database.open(paths.database) as db:
+        if args.executions_command == "list":
+            records = journal.list_executions(db, plan_name=args.plan)
+            if args.json:
+                json.dump([_record_json(r) for r in records], out, indent=2)
+                out.write("\n")
+                return EXIT_OK
+            if not records:
+                print("no executions yet", file=sys.stderr)
+            for r in records:
+                print(
+                    f"{r.execution_id}  {r.started_at:%Y-%m-%d %H:%M} UTC  {r.mode:<8} {r.status:<16} "
+                    f"{r.plan_name} rev {r.plan_revision}",
+                    file=out,
+                )
+            return EXIT_OK
+        return _show(db, args, out)
+
+
+def _record_json(record: Any) -> dict[str, Any]:
+    return {
+        "execution_id": record.execution_id,
+        "plan": record.plan_name,
+        "plan_revision": record.plan_revision,
+        "mode": record.mode,
+        "status": record.status,
+        "outcome": record.outcome,
+        "started_at": record.started_at.isoformat(),
+        "finished_at": record.finished_at.isoformat() if record.finished_at else None,
+    }
+
+
+def _show(db: Database, args: argparse.Namespace, out: TextIO) -> int:
+    from drs_desktop.domain.execution import replay
+    from drs_desktop.domain.execution_queries import drill_instances_running
+    from drs_desktop.domain.execution_state import spec_from_json
+    from drs_desktop.domain.failure_reasons import server_problems
+    from drs_desktop.storage import executions as journal
+
+    record = journal.get_execution(db, args.execution_id)
+    events = _journal_events(db, record.execution_id)
+    state = replay(spec_from_json(record.spec), events)
+    running = drill_instances_running(state)
+    problems = {p.server_id: p for p in server_problems(state, events)}
+    if args.json:
+        data = _record_json(record)
+        data["waves"] = [
+            {
+                "name": wave.name,
+                "phase": wave.phase.value,
+                "servers": [
+                    _server_json(state, s, problems.get(s.server_id)) for s in state.wave_servers(wave.index)
+                ],
+            }
+            for wave in state.waves
+        ]
+        data["drill_instances_running"] = list(running)
+        json.dump(data, out, indent=2)
+        out.write("\n")
+        return EXIT_OK
+    print(f"execution {record.execution_id}", file=out)
+    print(f"  plan {record.plan_name!r} rev {record.plan_revision}, {record.mode}, {record.status}", file=out)
+    print(
+        f"  started {record.started_at:%Y-%m-%d %H:%M:%S} UTC by {record.identity.get('arn', '?')}", file=out
+    )
+    for wave in state.waves:
+        print(f"  wave {wave.index + 1} {wave.name!r}: {wave.phase.value}", file=out)
+        for server in state.wave_servers(wave.index):
+            problem = problems.get(server.server_id)
+            extra = f" {server.recovery_instance_id}" if server.recovery_instance_id else ""
+            if problem is not None:
+                print(f"    {problem.describe()}{extra}", file=out)
+            else:
+                print(f"    {server.server_id} {server.status.value}{extra}", file=out)
+    if running:
+        print(
+            f"  drill instances still running: {len(running)} (drs-desktop cleanup {record.execution_id})",
+            file=out,
+        )
+    return EXIT_OK
+
+
+def _server_json(state: ExecutionState, server: ServerState, problem: ServerProblem | None) -> dict[str, Any]:
+    """A server of ``executions show --json``: ``reason`` is DRS's where it gave one (the job log's
+    error, or the missing-permissions pattern); ``last_error`` the last error of a start that did not
+    launch it."""
+    from drs_desktop.domain.failure_reasons import drs_reason
+
+    return {
+        "server_id": server.server_id,
+        "status": server.status.value,
+        "job_id": server.job_id,
+        "recovery_instance_id": server.recovery_instance_id,
+        "retries": server.retries,
+        "reason": drs_reason(state, server) or None,
+        "last_error": (problem.last_error or None) if problem is not None else None,
+    }
