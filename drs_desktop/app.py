@@ -155,6 +155,7 @@ class DesktopApp:
         from PySide6.QtWidgets import QTabWidget
 
         from drs_desktop.aws.drs import DrsGateway
+        from drs_desktop.aws.drs_clock import DrsClock
         from drs_desktop.services.execution_session import ExecutionServices
         from drs_desktop.services.history import ExecutionHistory, gateway_factory
         from drs_desktop.ui.close_guard import CloseGuard
@@ -166,8 +167,12 @@ class DesktopApp:
 
         # The runner's clock: DRS's own time (read from its answers, so a desktop clock that is off or
         # a laptop that slept changes no decision), which in demo mode is the simulator's virtual clock.
-        gateway = DrsGateway(self.current_target)
-        clock = self.simulator.clock.now if self.simulator is not None else gateway.drs_clock.now
+        if self.simulator is not None:  # the demo's desktop clock is the simulator's: no skew to report
+            gateway = DrsGateway(self.current_target, drs_clock=DrsClock(wall=self.simulator.clock.now))
+            clock = self.simulator.clock.now
+        else:
+            gateway = DrsGateway(self.current_target)
+            clock = gateway.drs_clock.now
         execution_worker = ExecutionWorker(
             ExecutionServices(db, gateway, clock=clock, operator=getpass.getuser())
         )

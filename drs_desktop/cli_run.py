@@ -464,7 +464,7 @@ def control_command(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> i
         problem = control_error(state, event)
         if problem is not None:
             raise ControlRefused(problem)
-        runner = ExecutionRunner.resume(db, gateway, record.execution_id, clock=_now)
+        runner = ExecutionRunner.resume(db, gateway, record.execution_id)  # on DRS's clock
         runner.control(event)
         print(f"{args.action} recorded for execution {runner.execution_id}", file=sys.stderr)
         if args.no_wait:

@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from drs_desktop.aws.drs import DrsGateway
+from drs_desktop.aws.drs_clock import DrsClock
 from drs_desktop.aws.session import AwsTarget
 from drs_desktop.domain.drs_views import LaunchConfigView
 from drs_desktop.domain.inventory import Inventory, SourceServer
@@ -79,7 +80,9 @@ def sim() -> Iterator[EmbeddedSimulator]:
 
 
 def gateway_for(simulator: EmbeddedSimulator) -> DrsGateway:
-    return DrsGateway(AwsTarget(profile=None, region=simulator.region, endpoint_url=simulator.endpoint_url))
+    """A gateway whose desktop clock agrees with the simulator's (a skew is tested on its own)."""
+    target = AwsTarget(profile=None, region=simulator.region, endpoint_url=simulator.endpoint_url)
+    return DrsGateway(target, drs_clock=DrsClock(wall=simulator.clock.now))
 
 
 @pytest.fixture

@@ -6,6 +6,8 @@ import json
 from datetime import timedelta
 
 from drs_desktop.aws.drs import DrsGateway
+from drs_desktop.aws.drs_clock import DrsClock
+from drs_desktop.aws.session import AwsTarget
 from drs_desktop.domain.execution_state import Mode, spec_to_json
 from drs_desktop.domain.plan import ApprovalStep, ProtectionGroup, RecoveryPlan, WaitStep, Wave
 from drs_desktop.domain.preflight import DRY_RUN_EXECUTION_ID, CallKind, CheckStatus, PreflightReport
@@ -256,3 +258,21 @@ def test_the_report_renders_as_lines_and_as_json(
         "wave_index": 0,
         "depends_on": [],
     }
+
+
+def test_a_desktop_clock_off_drs_is_a_warning_never_a_failure(db: Database, sim: EmbeddedSimulator) -> None:
+    ahead = DrsGateway(
+        AwsTarget(profile=None, region=sim.region, endpoint_url=sim.endpoint_url),
+        drs_clock=DrsClock(wall=lambda: sim.clock.now() + timedelta(minutes=10, seconds=3)),
+    )
+    report = run_preflight(db, ahead, sim, shop_plan(sim))
+    assert report.ok
+    (clock,) = [c for c in report.checks if c.name == "clock"]
+    assert clock.status is CheckStatus.WARN
+    assert clock.message.startswith("the desktop clock is 10 min 3 s ahead of DRS")
+    behind = DrsGateway(
+        AwsTarget(profile=None, region=sim.region, endpoint_url=sim.endpoint_url),
+        drs_clock=DrsClock(wall=lambda: sim.clock.now() - timedelta(seconds=40)),
+    )
+    (clock,) = [c for c in run_preflight(db, behind, sim, shop_plan(sim)).checks if c.name == "clock"]
+    assert clock.status is CheckStatus.PASS and "40 s behind DRS" in clock.message
