@@ -400,14 +400,15 @@ def _record_json(record: Any) -> dict[str, Any]:
 
 def _show(db: Database, args: argparse.Namespace, out: TextIO) -> int:
     from drs_desktop.domain.execution import replay
-    from drs_desktop.domain.execution_events import event_from_json
     from drs_desktop.domain.execution_queries import drill_instances_running
     from drs_desktop.domain.execution_state import spec_from_json
     from drs_desktop.storage import executions as journal
 
     record = journal.get_execution(db, args.execution_id)
-    events = [event_from_json(e.payload) for e in journal.load_journal(db, record.execution_id)]
-    state = replay(spec_from_json(record.spec), events)
+    read = journal.read_journal(db, record)  # one line, no traceback, for an entry it cannot decode
+    if read.warning:
+        print(read.warning, file=sys.stderr)  # cut short: shown, with this warning first
+    state = replay(spec_from_json(record.spec), read.events)
     running = drill_instances_running(state)
     if args.json:
         data = _record_json(record)
@@ -473,6 +474,8 @@ def report_command(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> in
 
     with _open_database(paths) as db:
         view = reports.load_execution_view(db, args.execution_id)
+        if view.journal_warning:
+            print(view.journal_warning, file=sys.stderr)
         if args.output:
             written = reports.write_report(view, args.format, args.output)
             print(f"wrote {written}", file=sys.stderr)
