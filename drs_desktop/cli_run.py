@@ -129,9 +129,14 @@ def _open_database(paths: AppPaths) -> Database:
 def _gateway(db: Database, args: argparse.Namespace, saved: dict[str, Any] | None = None) -> DrsGateway:
     """The DRS to talk to: the command line first, then what the execution recorded, then settings."""
     from drs_desktop.aws.drs import DrsGateway
-    from drs_desktop.aws.session import AwsTarget
+    from drs_desktop.aws.session import AwsTarget, EndpointUrlError, check_endpoint_url
     from drs_desktop.storage.settings import get_str
 
+    if args.endpoint:
+        try:  # before anything is stored or logged: a password or token in it would land in SQLite
+            check_endpoint_url(args.endpoint)
+        except EndpointUrlError as exc:
+            raise UsageError(f"--endpoint: {exc}") from None
     saved = saved or {}
     endpoint = args.endpoint or saved.get("endpoint_url")
     profile = args.profile or saved.get("profile") or get_str(db, "aws.profile") or None
