@@ -410,9 +410,10 @@ def start_demo_simulator() -> EmbeddedSimulator:
 def self_test(paths: AppPaths) -> int:
     """Check every moving part without AWS; print one line per check; 0 when all are well.
 
-    The window with every pane (offscreen), the DRS and STS clients built (no call to AWS), the keyring
-    backend, and a one-server drill run to the end against the embedded simulator on its virtual clock,
-    in a throwaway home so the operator's data is never touched.
+    The window with every pane (offscreen, in demo mode: its workers talk to the embedded simulator), the
+    DRS and STS clients built (never called), the keyring backend, and a one-server drill run to the end
+    against the embedded simulator on its virtual clock, in a throwaway home so the operator's data is
+    never touched. Nothing reaches AWS, whatever credentials the environment holds.
     """
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     app = _make_application([sys.argv[0]])
@@ -440,7 +441,9 @@ def _check(problems: list[str], lines: list[str], name: str, check: Callable[[],
 
 
 def _check_window(app: QApplication, paths: AppPaths) -> str:
-    desktop = DesktopApp(paths)
+    # In demo mode every pane talks to the embedded simulator on loopback: built for AWS, the servers
+    # pane's first refresh would call DRS with whatever credentials the environment holds.
+    desktop = DesktopApp(paths, demo=True)
     try:
         window = desktop.build()
         window.show()

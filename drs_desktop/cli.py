@@ -56,7 +56,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"{APP_ID} {__version__}")
     _add_home(parser, top=True)
-    parser.add_argument("--self-test", action="store_true", help="open the main window offscreen and exit")
+    parser.add_argument(
+        "--self-test",
+        action="store_true",
+        help="check the window (offscreen), the AWS clients and a drill against the built-in simulator; "
+        "makes no call to AWS",
+    )
     parser.add_argument(
         "--demo", action="store_true", help="run against the built-in DRS simulator instead of AWS"
     )

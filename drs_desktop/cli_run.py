@@ -134,9 +134,14 @@ def _open_database(paths: AppPaths) -> Database:
 def _gateway(db: Database, args: argparse.Namespace, saved: dict[str, Any] | None = None) -> DrsGateway:
     """The DRS to talk to: the command line first, then what the execution recorded, then settings."""
     from drs_desktop.aws.drs import DrsGateway
-    from drs_desktop.aws.session import AwsTarget
+    from drs_desktop.aws.session import AwsTarget, EndpointUrlError, check_endpoint_url
     from drs_desktop.storage.settings import get_int, get_str
 
+    if args.endpoint:
+        try:  # before anything is stored or logged: a password or token in it would land in SQLite
+            check_endpoint_url(args.endpoint)
+        except EndpointUrlError as exc:
+            raise UsageError(f"--endpoint: {exc}") from None
     saved = saved or {}
     endpoint = args.endpoint or saved.get("endpoint_url")
     profile = args.profile or saved.get("profile") or get_str(db, "aws.profile") or None
@@ -439,6 +444,8 @@ def report_command(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> in
 
     with _open_database(paths) as db:
         view = reports.load_execution_view(db, args.execution_id)
+        if view.journal_warning:
+            print(view.journal_warning, file=sys.stderr)
         if args.output:
             written = reports.write_report(view, args.format, args.output)
             print(f"wrote {written}", file=sys.stderr)

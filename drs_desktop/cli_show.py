@@ -52,10 +52,11 @@ def print_problems(db: Database, runner: ExecutionRunner) -> None:
 
 
 def _journal_events(db: Database, execution_id: str) -> list[Event]:
-    from drs_desktop.domain.execution_events import event_from_json
+    """The execution's events; one line (``JournalUnreadableError``) for an entry this version cannot
+    decode, never a traceback."""
     from drs_desktop.storage import executions as journal
 
-    return [event_from_json(e.payload) for e in journal.load_journal(db, execution_id)]
+    return list(journal.read_journal(db, journal.get_execution(db, execution_id)).events)
 
 
 def executions_command(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
@@ -102,7 +103,10 @@ def _show(db: Database, args: argparse.Namespace, out: TextIO) -> int:
     from drs_desktop.storage import executions as journal
 
     record = journal.get_execution(db, args.execution_id)
-    events = _journal_events(db, record.execution_id)
+    read = journal.read_journal(db, record)
+    if read.warning:
+        print(read.warning, file=sys.stderr)  # cut short: shown, with this warning first
+    events = list(read.events)
     state = replay(spec_from_json(record.spec), events)
     running = drill_instances_running(state)
     problems = {p.server_id: p for p in server_problems(state, events)}

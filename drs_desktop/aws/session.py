@@ -25,6 +25,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ProfileNotFound
 
 from drs_desktop.domain.drs_errors import DrsAuthError
+from drs_desktop.domain.errors import DrsDesktopError
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +68,58 @@ class StaticCredentials:
     __str__ = __repr__
 
 
+class EndpointUrlError(DrsDesktopError):
+    """An endpoint URL that cannot be used: not http(s), or carrying a user name, password, query string
+    or fragment (where credentials hide). The message never repeats the refused parts."""
+
+
+def check_endpoint_url(url: str) -> str:
+    """``url`` if it is a plain ``http(s)://host[:port][/path]``; else EndpointUrlError (one line).
+
+    Why refuse rather than strip: an endpoint is stored with each execution (SQLite), shown in the
+    window and written to logs and reports, so a secret inside it would leak everywhere; refusing tells
+    the operator, who can then put the credentials where they belong (an AWS profile or the keyring).
+    """
+    shown = redact_endpoint_url(url)
+    if "@" in url:  # a password may hold "/", so look at the whole URL, not only urlsplit's netloc
+        raise EndpointUrlError(
+            f"endpoint {shown} must not carry a user name or password: keep credentials in an AWS profile "
+            "or the keyring, never in the URL"
+        )
+    if "?" in url or "#" in url:
+        raise EndpointUrlError(
+            f"endpoint {shown} must not carry a query string or fragment (tokens hide there): give "
+            "scheme://host[:port][/path]"
+        )
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+        parts.port  # noqa: B018  (raises ValueError for a port that is not a number)
+    except ValueError:
+        raise EndpointUrlError(f"endpoint {shown} is not a valid URL") from None
+    if parts.scheme.lower() not in ("http", "https") or not host:
+        raise EndpointUrlError(f"endpoint {shown} is not an http:// or https:// URL with a host")
+    return url
+
+
+def redact_endpoint_url(url: str) -> str:
+    """``url`` as it may be shown or logged: user info, query string and fragment replaced by ``***``.
+
+    Everything before the last ``@`` is hidden, whatever characters a password holds (``/``, ``?``, ...).
+    """
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        scheme, rest = "", url
+    hidden = "@" in rest
+    if hidden:
+        rest = rest.rpartition("@")[2]
+    cut = min((i for i in (rest.find("?"), rest.find("#")) if i >= 0), default=-1)
+    shown = f"{scheme}{sep}{'***@' if hidden else ''}{rest if cut < 0 else rest[:cut]}"
+    if cut >= 0:
+        shown += f"{rest[cut]}***"
+    return shown
+
+
 @dataclass(frozen=True)
 class AwsTarget:
     """One account/region to talk to. ``endpoint_url`` points DRS (and, when it is a loopback URL, STS
@@ -80,6 +133,8 @@ class AwsTarget:
     def __post_init__(self) -> None:
         if not self.region or not self.region.strip():
             raise ValueError("a region is required (DRS is regional)")
+        if self.endpoint_url is not None:
+            check_endpoint_url(self.endpoint_url)  # a secret in it would reach SQLite and the logs
 
     @property
     def is_local(self) -> bool:

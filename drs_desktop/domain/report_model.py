@@ -123,6 +123,7 @@ class ExecutionView:
     hostnames: Mapping[str, str] = field(default_factory=dict)
     journal_events: int = 0
     journal_sha256: str = ""
+    journal_warning: str = ""  # set when the journal looks cut short (domain.journal_integrity)
 
     @property
     def attempts(self) -> tuple[ServerAttempt, ...]:

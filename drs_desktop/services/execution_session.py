@@ -25,7 +25,7 @@ from typing import Any
 from drs_desktop.aws.drs import DrsGateway
 from drs_desktop.domain.errors import DrsDesktopError
 from drs_desktop.domain.execution import replay
-from drs_desktop.domain.execution_events import CONTROL_EVENTS, Event, Outcome, event_from_json
+from drs_desktop.domain.execution_events import CONTROL_EVENTS, Event, Outcome
 from drs_desktop.domain.execution_record import ExecutionRecord
 from drs_desktop.domain.execution_state import ExecutionState, spec_from_json
 from drs_desktop.domain.operator_controls import ControlRequest, RunChoice, control_event
@@ -298,7 +298,7 @@ class ExecutionServices:
         """A read-only snapshot of any execution, rebuilt from its journal (no controls)."""
         reader = self._reader()
         record = journal.get_execution(reader, execution_id)
-        events = [event_from_json(e.payload) for e in journal.load_journal(reader, record.execution_id)]
+        events = journal.read_journal(reader, record).events
         state = replay(spec_from_json(record.spec), events)
         tracker = ProgressTracker(hostnames_for(reader, record), read_only=True)
         moment = state.finished_at or (events[-1].at if events else state.spec.started_at)

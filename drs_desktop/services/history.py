@@ -28,7 +28,7 @@ from drs_desktop.aws.session import AwsTarget, is_loopback_url
 from drs_desktop.domain.errors import DrsDesktopError
 from drs_desktop.domain.evidence import rto_achieved
 from drs_desktop.domain.execution import control_error, replay
-from drs_desktop.domain.execution_events import CleanupRequested, event_from_json
+from drs_desktop.domain.execution_events import CleanupRequested
 from drs_desktop.domain.execution_history import CleanupResult, ExecutionSummary, HistoryFilter
 from drs_desktop.domain.execution_queries import drill_instances_running as running_in_state
 from drs_desktop.domain.execution_queries import execution_status
@@ -75,10 +75,11 @@ def _never() -> bool:
 
 
 def replayed_state(db: Readable, record: ExecutionRecord) -> ExecutionState:
-    """The execution's state rebuilt from its journal, as the runner rebuilds it after a crash."""
-    entries = execution_store.load_journal(db, record.execution_id)
-    spec = spec_from_json(record.spec)
-    return replay(spec, [event_from_json(entry.payload) for entry in entries])
+    """The execution's state rebuilt from its journal, as the runner rebuilds it after a crash.
+
+    JournalUnreadableError (one line) when an entry cannot be decoded by this version."""
+    journal = execution_store.read_journal(db, record)
+    return replay(spec_from_json(record.spec), journal.events)
 
 
 def summarize(db: Readable, record: ExecutionRecord) -> ExecutionSummary:

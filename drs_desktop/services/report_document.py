@@ -113,7 +113,11 @@ def build_report_document(view: ExecutionView, generated_at: datetime | None = N
             "finished_at": iso(finished),
             "duration_seconds": seconds(finished - evidence.started_at) if finished else None,
             "plan_name": record.plan_name,
-            "journal": {"events": view.journal_events, "sha256": view.journal_sha256},
+            "journal": {
+                "events": view.journal_events,
+                "sha256": view.journal_sha256,
+                "warning": view.journal_warning or None,  # the journal looks cut short
+            },
         },
         "identity": {key: str(record.identity.get(key, "")) for key in ("account", "arn", "user_id")},
         "target": _target(record.options),

@@ -356,13 +356,15 @@ def html_from_document(doc: dict[str, Any]) -> str:
     )
     notes = " ".join(_e(text) for text in doc["notes"].values())
     journal = ex["journal"]
+    # A journal cut short still gives a report, but it says so before anything else.
+    warning = f'<p class="fail">{_e(journal["warning"])}</p>\n' if journal.get("warning") else ""
     return (
         "<!DOCTYPE html>\n"
         '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         f"<title>{_e(title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n"
         f"<h1>{_e(title)}</h1>\n"
         f'<p class="sub">Execution <span class="mono">{_e(ex["id"])}</span></p>\n'
-        f"{_summary(doc)}\n{body}\n"
+        f"{warning}{_summary(doc)}\n{body}\n"
         f"<footer><p>{notes}</p>"
         f"<p>Generated {_when(generated['at'])} by {_e(generated['app'])} {_e(generated['app_version'])} · "
         f"report schema {_e(doc['schema'])} v{_e(doc['schema_version'])} · "

@@ -27,7 +27,6 @@ from typing import Any, Literal
 
 from drs_desktop.domain.errors import DrsDesktopError
 from drs_desktop.domain.evidence import collect_evidence
-from drs_desktop.domain.execution_events import event_from_json
 from drs_desktop.domain.execution_state import spec_from_json
 from drs_desktop.domain.report_model import ExecutionView, PinnedPlan, replay_trail
 from drs_desktop.services.report_document import build_report_document, scrub_text
@@ -97,15 +96,18 @@ class ReportError(DrsDesktopError):
 def load_execution_view(db: Readable, execution_id: str) -> ExecutionView:
     """Everything a report of ``execution_id`` (or a unique prefix of it) shows.
 
-    ExecutionNotFoundError for an unknown ID; ReportError when the stored spec or journal cannot be
-    read back (a report must not guess).
+    ExecutionNotFoundError for an unknown ID; JournalUnreadableError (one line) for a journal entry this
+    version cannot decode; ReportError when the stored spec or journal cannot be rebuilt (a report must
+    not guess). A journal cut short still gives a view, with ``journal_warning`` saying so.
     """
     record = execution_store.get_execution(db, execution_id)
-    entries = execution_store.load_journal(db, record.execution_id)
+    journal = execution_store.read_journal(db, record)
+    entries = journal.entries
+    if journal.warning:
+        logger.info("%s", journal.warning)
     try:
         spec = spec_from_json(record.spec)
-        events = [event_from_json(entry.payload) for entry in entries]
-        trail = replay_trail(spec, events)
+        trail = replay_trail(spec, journal.events)
     except (ValueError, TypeError, KeyError) as exc:
         raise ReportError(
             f"execution {record.execution_id} cannot be rebuilt from its journal: {exc}"
@@ -125,6 +127,7 @@ def load_execution_view(db: Readable, execution_id: str) -> ExecutionView:
         hostnames=_hostnames(db, record.identity, record.options),
         journal_events=len(entries),
         journal_sha256=digest.hexdigest(),
+        journal_warning=journal.warning or "",
     )
     logger.info("execution %s loaded for a report (%d events)", record.execution_id, len(entries))
     return view

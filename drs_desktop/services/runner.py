@@ -70,7 +70,6 @@ from drs_desktop.domain.execution_events import (
     TerminateFailed,
     TerminateRequested,
     Throttled,
-    event_from_json,
     event_to_json,
 )
 from drs_desktop.domain.execution_queries import execution_status, unresolved_chunks
@@ -170,7 +169,8 @@ class ExecutionRunner:
         journal does not hold before it launches anything."""
         record = journal.get_execution(db, execution_id)
         spec = spec_from_json(record.spec)
-        events = [event_from_json(entry.payload) for entry in journal.load_journal(db, record.execution_id)]
+        # One line, never a traceback, for an entry this version cannot read; refused when cut short.
+        events = journal.read_journal(db, record).require_whole()
         state = replay(spec, events)
         logger.info("execution %s resumed from %d journaled events", record.execution_id, len(events))
         runner = cls(db, gateway, record, state, clock=clock)

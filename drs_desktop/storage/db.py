@@ -9,6 +9,7 @@ transaction at a time under a lock; other threads that only read open their own 
 Why so careful at open: the file holds an operator's recovery plans. Opening never deletes, truncates or
 rewrites a file it cannot read: a file that is not SQLite, a corrupt one, another program's database or
 one written by a newer DRS Desktop is refused with a one-line ``StorageError`` before anything is written.
+A new database is created only where no file exists: an existing empty (0-byte) file is refused too.
 Before a migration the file is copied (SQLite backup API) into ``backups/`` and the copy is verified; each
 migration then runs in one transaction together with its ``user_version`` bump, so a failure leaves the
 previous schema whole.
@@ -154,7 +155,7 @@ class Database:
         busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS,
         migrations: Sequence[Migration | tuple[int, str]] | None = None,
     ) -> Database:
-        """Open (creating if missing) and migrate the database at ``path``.
+        """Open (creating it only where no file exists) and migrate the database at ``path``.
 
         ``backup_dir`` defaults to ``backups/`` beside the file. ``migrations`` replaces the packaged
         migrations (tests use it to build an old schema). Raises ``StorageError`` (one line) for a file
@@ -167,6 +168,7 @@ class Database:
         backups = Path(backup_dir) if backup_dir is not None else path.parent / "backups"
         _prepare_folder(path)
         _check_file(path)
+        created = not path.exists()
         try:
             conn = sqlite3.connect(
                 path,
@@ -202,9 +204,13 @@ class Database:
             conn.execute("ROLLBACK")
         except sqlite3.Error as exc:
             db.close()
+            if created:
+                _remove_new_file(path)
             raise storage_error(exc, path) from exc
         except BaseException:
             db.close()
+            if created:
+                _remove_new_file(path)
             raise
         logger.info("database open: %s (schema v%d)", path, target)
         return db
@@ -396,7 +402,10 @@ def _check_file(path: Path) -> None:
     except OSError as exc:
         raise StorageError(f"cannot read {path}: {exc.strerror or exc}") from exc
     if not head:
-        return  # an empty file is an empty SQLite database: nothing to lose
+        # SQLite would take a 0-byte file for an empty database and write a new schema into it. But an
+        # empty file where the database should be is a sign of damage (a failed copy, a disk that lost
+        # the data, a sync tool's placeholder): refuse it like any damaged file, so the operator looks.
+        raise StorageError(f"database is corrupt: {path} (empty file, 0 bytes)")
     if not head.startswith(_SQLITE_MAGIC):
         if _SQLITE_MAGIC.startswith(head):
             raise StorageError(f"database is corrupt: {path} (truncated header)")
@@ -405,6 +414,16 @@ def _check_file(path: Path) -> None:
         raise StorageError(f"database is corrupt: {path} (truncated header)")
     if not os.access(path, os.R_OK | os.W_OK):
         raise StorageError(f"cannot write to {path}: read-only file")
+
+
+def _remove_new_file(path: Path) -> None:
+    """Remove the database file this open created (and its WAL files) after the open failed: left
+    behind, a 0-byte or half-built file would be refused as damaged at the next start."""
+    for leftover in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        try:
+            leftover.unlink(missing_ok=True)
+        except OSError as exc:
+            logger.warning("cannot remove the unfinished new database %s: %s", leftover, exc.strerror or exc)
 
 
 def _inspect(conn: sqlite3.Connection, path: Path) -> int:

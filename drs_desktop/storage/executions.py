@@ -14,8 +14,9 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from drs_desktop.domain.errors import DrsDesktopError, StorageError
+from drs_desktop.domain.errors import DrsDesktopError
 from drs_desktop.domain.execution_record import ExecutionRecord, JournalEntry
+from drs_desktop.domain.journal_integrity import JournalRead, read_entries, unreadable_entry
 from drs_desktop.storage.db import Database, Readable, from_db_time, to_db_time, utc_now
 
 logger = logging.getLogger(__name__)
@@ -28,6 +29,7 @@ __all__ = [
     "get_execution",
     "list_executions",
     "load_journal",
+    "read_journal",
     "set_execution_status",
     "unfinished_executions",
 ]
@@ -155,7 +157,8 @@ def set_execution_identity(db: Database, execution_id: str, identity: Mapping[st
 
 
 def load_journal(db: Readable, execution_id: str) -> list[JournalEntry]:
-    """Every event of the execution, in order. A payload that does not parse is a StorageError."""
+    """Every entry of the execution's journal, in order of ``seq``, as stored (gaps included: see
+    ``read_journal``). A payload that is not JSON is a one-line JournalUnreadableError."""
     with db.reader() as conn:
         if conn.execute("SELECT 1 FROM executions WHERE id = ?", (execution_id,)).fetchone() is None:
             raise ExecutionNotFoundError(f"no execution with ID {execution_id}")
@@ -164,15 +167,24 @@ def load_journal(db: Readable, execution_id: str) -> list[JournalEntry]:
             (execution_id,),
         ).fetchall()
     entries = []
-    for expected, (seq, type_, at, payload) in enumerate(rows, start=1):
-        if seq != expected:
-            raise StorageError(f"journal of execution {execution_id} has a gap at event {expected}")
+    for seq, type_, at, payload in rows:
         try:
             decoded = json.loads(payload)
-        except ValueError as exc:
-            raise StorageError(f"journal of execution {execution_id}: event {seq} is not valid JSON") from exc
-        entries.append(JournalEntry(int(seq), str(type_), from_db_time(str(at)), decoded))
+            moment = from_db_time(str(at))
+        except (ValueError, TypeError) as exc:
+            raise unreadable_entry(execution_id, int(seq), "is not valid JSON") from exc
+        entries.append(JournalEntry(int(seq), str(type_), moment, decoded))
     return entries
+
+
+def read_journal(db: Readable, record: ExecutionRecord) -> JournalRead:
+    """The journal of ``record`` decoded, and checked for missing entries (``JournalRead.damage``).
+
+    JournalUnreadableError (one line) for an entry this version cannot decode: an event type it does not
+    know (written by a newer DRS Desktop) or a damaged one. Read the record before the journal: the
+    runner journals before it updates the record, so the record may lag the journal, never lead it.
+    """
+    return read_entries(record, load_journal(db, record.execution_id))
 
 
 def get_execution(db: Readable, execution_id: str) -> ExecutionRecord:

@@ -178,7 +178,10 @@ class ExecutionDetailsWidget(QWidget):
         identity = record.identity
         self._fields["by"].setText(str(identity.get("arn") or identity.get("account") or "unknown"))
         self._fields["id"].setText(record.execution_id)
-        self._fields["journal"].setText(f"{view.journal_events} events, SHA-256 {view.journal_sha256[:16]}…")
+        journal = f"{view.journal_events} events, SHA-256 {view.journal_sha256[:16]}…"
+        if view.journal_warning:
+            journal += " (cut short: entries are missing)"
+        self._fields["journal"].setText(journal)
 
     def _fill_waves(self, view: ExecutionView) -> None:
         self.waves.clear()

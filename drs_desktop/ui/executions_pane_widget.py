@@ -330,6 +330,11 @@ class ExecutionsPaneWidget(QWidget):
         if selected is None or selected.execution_id != view.record.execution_id:
             return
         self.details.set_view(view)
+        # A journal cut short still shows, but the operator reads why it may be incomplete first.
+        if view.journal_warning:
+            self._say(view.journal_warning, error=True)
+        elif self.status.text().startswith("warning: execution "):
+            self._say("")
         self.view_loaded.emit(view)
 
     def on_cleanup_finished(self, result: CleanupResult) -> None:

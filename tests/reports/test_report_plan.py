@@ -13,10 +13,10 @@ import pytest
 
 from drs_desktop.domain.execution_record import ExecutionRecord
 from drs_desktop.domain.execution_state import Mode, spec_from_plan, spec_to_json
+from drs_desktop.domain.journal_integrity import JournalUnreadableError
 from drs_desktop.domain.plan import ApprovalStep, RecoveryPlan, Wave
 from drs_desktop.domain.plan_document import plan_to_document
 from drs_desktop.services.reports import (
-    ReportError,
     load_execution_view,
     render_csv,
     render_html,
@@ -127,5 +127,9 @@ def test_unknown_execution_and_unreadable_journal(db: Database) -> None:
         load_execution_view(db, "no-such-execution")
     execution_id = new_execution(db)
     journal.append_events(db, execution_id, [{"type": "NoSuchEvent", "at": "2026-03-01T10:01:00+00:00"}])
-    with pytest.raises(ReportError, match="cannot be rebuilt"):
+    with pytest.raises(JournalUnreadableError) as caught:
         load_execution_view(db, execution_id)
+    assert str(caught.value) == (
+        f"execution {execution_id}: journal entry 1 has event type 'NoSuchEvent' that this version does "
+        "not know: written by a newer DRS Desktop, or damaged"
+    )

@@ -264,11 +264,31 @@ def test_another_applications_database_is_refused(db_path: Path) -> None:
     assert _snapshot(db_path.parent) == before
 
 
-def test_empty_file_becomes_a_database(db_path: Path) -> None:
+def test_empty_file_is_refused_as_damaged_and_kept(db_path: Path) -> None:
+    # SQLite would happily open a 0-byte file as an empty database and write a schema into it.
     db_path.parent.mkdir(parents=True)
     db_path.touch()
+    with pytest.raises(StorageError) as caught:
+        Database.open(db_path)
+    assert str(caught.value) == f"database is corrupt: {db_path} (empty file, 0 bytes)"
+    assert _snapshot(db_path.parent) == {db_path.name: b""}
+
+
+def test_a_new_database_is_created_only_where_no_file_exists(db_path: Path) -> None:
+    assert not db_path.exists()
     with Database.open(db_path) as db:
         assert db.schema_version == SCHEMA_VERSION
+    assert db_path.stat().st_size > 0
+    with Database.open(db_path) as db:  # and it opens again: a fresh file is never left empty
+        assert db.schema_version == SCHEMA_VERSION
+
+
+def test_a_new_database_whose_creation_failed_leaves_no_file_behind(db_path: Path) -> None:
+    with pytest.raises(StorageError, match="migration 0002 failed"):
+        Database.open(db_path, migrations=[V1, BROKEN_V2])
+    assert list(db_path.parent.iterdir()) == []  # nothing that the next start would refuse as damaged
+    with Database.open(db_path, migrations=[V1]) as db:
+        assert db.schema_version == 1
 
 
 def test_a_folder_in_place_of_the_file_is_refused(db_path: Path) -> None:

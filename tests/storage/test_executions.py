@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from drs_desktop.domain.errors import StorageError
 from drs_desktop.domain.execution_record import ExecutionRecord
+from drs_desktop.domain.journal_integrity import JournalUnreadableError
 from drs_desktop.storage import executions as journal
 from drs_desktop.storage.db import Database
 from drs_desktop.storage.plans import save_plan
@@ -120,15 +120,19 @@ def test_concurrent_appends_keep_a_gapless_sequence(db: Database) -> None:
         assert [e.payload["i"] for e in entries if e.type == f"W{n}"] == list(range(25))
 
 
-def test_corrupt_payload_is_a_storage_error(db: Database) -> None:
+def test_corrupt_payload_is_one_line_naming_the_entry(db: Database) -> None:
     record = new_execution(db)
     journal.append_events(db, record.execution_id, [{"type": "A", "at": T0.isoformat()}])
     with db.transaction() as conn:
         conn.execute(
             "UPDATE execution_events SET payload = '{broken' WHERE execution_id = ?", (record.execution_id,)
         )
-    with pytest.raises(StorageError, match="not valid JSON"):
+    with pytest.raises(JournalUnreadableError) as caught:
         journal.load_journal(db, record.execution_id)
+    assert str(caught.value) == (
+        f"execution {record.execution_id}: journal entry 1 is not valid JSON: "
+        "written by a newer DRS Desktop, or damaged"
+    )
 
 
 def test_a_v1_database_migrates_to_the_journal_schema_with_a_backup(db_path: Path) -> None:

@@ -1,0 +1,126 @@
+"""Reading a journal back: what counts as cut short (and what does not), and one line per unreadable entry."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from drs_desktop.domain.execution_events import (
+    ExecutionFinished,
+    JobStarted,
+    Outcome,
+    StartRequested,
+    event_to_json,
+)
+from drs_desktop.domain.execution_record import ExecutionRecord, JournalEntry
+from drs_desktop.domain.journal_integrity import (
+    JournalTruncatedError,
+    JournalUnreadableError,
+    decode_entries,
+    missing_entries,
+    read_entries,
+)
+
+T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+ID = "0f8b2c1e-1111-4222-8333-944455556666"
+
+
+def record(*, finished: bool = False) -> ExecutionRecord:
+    return ExecutionRecord(
+        execution_id=ID,
+        plan_id="p",
+        plan_revision_id="r",
+        plan_name="Shop",
+        plan_revision=1,
+        mode="DRILL",
+        status="SUCCEEDED" if finished else "RUNNING",
+        started_at=T0,
+        outcome="SUCCEEDED" if finished else None,
+        finished_at=T0 if finished else None,
+    )
+
+
+def entry(seq: int, payload: Mapping[str, Any]) -> JournalEntry:
+    return JournalEntry(seq, str(payload.get("type")), T0, payload)
+
+
+def entries(*payloads: Mapping[str, Any], start: int = 1) -> list[JournalEntry]:
+    return [entry(seq, payload) for seq, payload in enumerate(payloads, start=start)]
+
+
+START = event_to_json(StartRequested(chunk_id="w0.c0", at=T0))
+STARTED = event_to_json(JobStarted(chunk_id="w0.c0", job_id="drsjob-1", at=T0))
+FINISHED = event_to_json(ExecutionFinished(outcome=Outcome.SUCCEEDED, at=T0))
+
+
+def test_an_intent_without_its_result_is_not_damage() -> None:
+    # What a crash between StartRequested and JobStarted leaves: normal, the engine reconciles it.
+    assert missing_entries(record(), entries(START)) is None
+    assert missing_entries(record(), []) is None  # created, nothing journaled yet
+    assert missing_entries(record(finished=True), entries(START, STARTED, FINISHED)) is None
+
+
+@pytest.mark.parametrize(
+    ("seqs", "expected"),
+    [
+        ([1, 2, 4], "entry 3 is missing"),
+        ([1, 5, 6], "entries 2 to 4 are missing"),
+        ([3, 4], "entries 1 to 2 are missing"),
+        ([1, 1, 2], "entry 1 appears twice"),
+    ],
+)
+def test_a_gap_in_the_numbering_is_damage(seqs: list[int], expected: str) -> None:
+    assert missing_entries(record(), [entry(seq, START) for seq in seqs]) == expected
+
+
+def test_a_finished_listing_without_the_finish_in_the_journal_is_damage() -> None:
+    assert missing_entries(record(finished=True), entries(START, STARTED)) == (
+        "the execution is recorded as finished (SUCCEEDED) but its journal ends at entry 2 without the finish"
+    )
+    assert missing_entries(record(finished=True), []) == (
+        "the execution is recorded as finished (SUCCEEDED) but its journal is empty without the finish"
+    )
+
+
+def test_a_cut_short_journal_can_be_read_but_not_driven() -> None:
+    read = read_entries(record(), [entry(1, START), entry(3, STARTED)])
+    assert len(read.events) == 2
+    assert read.warning == (
+        f"warning: execution {ID}: its journal is cut short (entry 2 is missing); "
+        "what it shows may be incomplete"
+    )
+    with pytest.raises(JournalTruncatedError, match=r"cannot be resumed: its journal is cut short \(entry 2"):
+        read.require_whole()
+    whole = read_entries(record(), entries(START, STARTED))
+    assert whole.warning is None
+    assert whole.require_whole() == whole.events
+
+
+@pytest.mark.parametrize(
+    ("payload", "problem"),
+    [
+        (
+            {"type": "Teleported", "at": T0.isoformat()},
+            "has event type 'Teleported' that this version does not know",
+        ),
+        ({"at": T0.isoformat()}, "has event type None that this version does not know"),
+        (
+            {**START, "chunk_id": 7},
+            "(StartRequested) has a field this version cannot read (expected <class 'str'>, got int: 7)",
+        ),
+    ],
+)
+def test_an_undecodable_entry_is_one_line_naming_it(payload: Mapping[str, Any], problem: str) -> None:
+    with pytest.raises(JournalUnreadableError) as caught:
+        decode_entries(ID, entries(START, payload))
+    assert str(caught.value) == (
+        f"execution {ID}: journal entry 2 {problem}: written by a newer DRS Desktop, or damaged"
+    )
+
+
+def test_a_payload_that_is_not_an_object_is_one_line() -> None:
+    with pytest.raises(JournalUnreadableError, match="journal entry 1 is not a JSON object"):
+        decode_entries(ID, [JournalEntry(1, "x", T0, ["not", "an", "object"])])  # type: ignore[arg-type]
