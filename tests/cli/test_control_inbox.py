@@ -45,7 +45,9 @@ def slow_sim() -> Iterator[EmbeddedSimulator]:
         yield simulator
 
 
-def wait_for(condition: Callable[[], bool], what: str, *, process: subprocess.Popen[str] | None = None) -> None:
+def wait_for(
+    condition: Callable[[], bool], what: str, *, process: subprocess.Popen[str] | None = None
+) -> None:
     """Poll ``condition`` (a cheap read of the database) until it holds; fail after DEADLINE seconds or
     as soon as ``process`` ends early."""
     import time
@@ -53,8 +55,7 @@ def wait_for(condition: Callable[[], bool], what: str, *, process: subprocess.Po
     deadline = time.monotonic() + DEADLINE
     while not condition():
         if process is not None and process.poll() is not None:
-            out, err = process.communicate()
-            pytest.fail(f"the run ended (exit {process.returncode}) before {what}:\n{err}")
+            pytest.fail(f"the run ended (exit {process.returncode}) before {what}")
         if time.monotonic() > deadline:
             pytest.fail(f"timed out waiting for {what}")
         time.sleep(0.05)  # a poll interval, not a wait for time to pass: the condition decides

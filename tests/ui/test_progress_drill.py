@@ -160,7 +160,7 @@ def test_an_unfinished_execution_is_picked_up_at_start_and_guards_the_close(
     session = drill_session(services)
     step_until(session, sim, lambda s: bool(s.servers[0][0].job_id))
     execution_id = session.execution_id
-    del session
+    session.close()  # that application ended: it gave its driver lock back
 
     progress = ProgressWidget()
     progress.connect_worker(running.worker)

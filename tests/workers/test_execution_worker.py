@@ -136,7 +136,7 @@ def test_an_unfinished_execution_is_picked_up_at_start(
     session = drill_session(services)
     step_until(session, sim, lambda s: s.waves[0].phase.value in ("AFTER", "COMPLETED"))
     execution_id = session.execution_id
-    del session
+    session.close()  # that application ended: it gave its driver lock back
 
     requests, seen = wired(running)
     requests.resume_unfinished.emit()
@@ -162,6 +162,7 @@ def test_history_report_and_cleanup_of_a_finished_drill(
     session.submit(ControlRequest(ControlAction.APPROVE, wave_index=1))
     step_until(session, sim, lambda s: s.finished)
     execution_id = session.execution_id
+    session.close()  # the application that ran it has ended: its driver lock is free
 
     requests, seen = wired(running)
     requests.load_history.emit(execution_id)
