@@ -28,8 +28,12 @@ def database(tmp_path: Path) -> Path:
     return tmp_path / "home" / "drs-desktop.sqlite3"
 
 
-def test_the_lock_file_lives_beside_the_database(database: Path) -> None:
+def test_the_lock_file_lives_beside_the_database(database: Path, tmp_path: Path) -> None:
+    from drs_desktop.config import AppPaths
+
     assert lock_path(database, EXECUTION) == database.parent / "locks" / f"{EXECUTION}.lock"
+    paths = AppPaths.resolve(tmp_path / "elsewhere")
+    assert lock_path(paths.database, EXECUTION).parent == paths.locks
     for bad in ("", "../x", "a/b", "a\\b"):
         with pytest.raises(ValueError):
             lock_path(database, bad)
