@@ -154,44 +154,57 @@ def test_pause_from_another_terminal_is_journaled_by_the_live_driver(
 def test_a_control_the_driver_refuses_prints_the_reason(
     slow_sim: EmbeddedSimulator, app_home: Path, tmp_path: Path, cli: Cli
 ) -> None:
+    """Two pauses queued before the driver looks: both pass the sender's check on the journal, the driver
+    journals the first and refuses the second ("already paused"), and the waiting sender prints that
+    reason and exits 1. The driver is held still with SIGSTOP while both are queued, so the order is
+    certain."""
     save_plans(app_home, shop_plan(slow_sim))
     run = start_run(slow_sim, app_home, tmp_path)
+    second: subprocess.Popen[str] | None = None
     try:
         execution_id = running_execution(app_home, run)
-        with Database.open(AppPaths.resolve(app_home).database) as db:
-            # Queue a control the driver must refuse (nothing is paused), as another process would.
-            from datetime import UTC, datetime
+        run.send_signal(signal.SIGSTOP)  # still the driver (it holds the lock), but not looking
+        first = cli(
+            "control", execution_id, "pause", "--no-wait", "--by", "bob", *target_args(slow_sim, app_home)
+        )
+        assert first.code == 0, first.err
+        assert f"pause queued: execution {execution_id} is being driven by pid {run.pid} on " in first.err
+        second = subprocess.Popen(
+            command("control", execution_id, "pause", "--by", "carol", *target_args(slow_sim, app_home)),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=subprocess_env(),
+        )
 
-            from drs_desktop.domain.execution_events import Resume, event_to_json
-
-            control = event_to_json(Resume(at=datetime.now(UTC), by="carol"))
-            row_id = inbox.submit(db, execution_id, control, submitted_by="carol (pid 1)")
-
-        def decided() -> bool:
+        def both_queued() -> bool:
             with Database.open(AppPaths.resolve(app_home).database) as db:
-                return inbox.get_control(db, row_id).state != "queued"
+                return len(inbox.queued_controls(db, execution_id)) == 2
 
-        wait_for(decided, "the driver's decision", process=run)
+        wait_for(both_queued, "both pauses queued", process=second)
+        run.send_signal(signal.SIGCONT)
+        _, err = second.communicate(timeout=DEADLINE)
+        assert second.returncode == 1, err
+        assert "pause refused by the driver: already paused" in err
+
         with Database.open(AppPaths.resolve(app_home).database) as db:
-            row = inbox.get_control(db, row_id)
-        assert (row.state, row.reason, row.seq) == ("refused", "not paused", None)
-        assert "Resume" not in journal_types(app_home, execution_id)
+            rows = inbox.list_controls(db, execution_id)
+        assert [(r.state, r.reason) for r in rows] == [("journaled", None), ("refused", "already paused")]
+        assert rows[1].submitted_by.startswith(f"carol (pid {second.pid} on ")
+        assert journal_types(app_home, execution_id).count("Pause") == 1
 
-        # The same, from the command line: the driver's refusal and its reason, exit 1. The command
-        # line checks the journal first, so it queues only what the replayed state allows; cancel twice
-        # is allowed the first time and refused by the driver the second.
         cancelled = cli("control", execution_id, "cancel", *target_args(slow_sim, app_home))
         assert cancelled.code == 0, cancelled.err
-        assert "journaled" in cancelled.err
-        again = cli("control", execution_id, "cancel", *target_args(slow_sim, app_home))
-        assert again.code == 1
-        assert "stopping" in again.err
+        assert "cancel journaled by the driver" in cancelled.err
         done = finish(run)
         assert done.code == 1  # cancelled
+        assert done.json()["outcome"] == "CANCELLED"
     finally:
-        if run.poll() is None:
-            run.kill()
-            run.wait()
+        run.send_signal(signal.SIGCONT)
+        for process in (run, second):
+            if process is not None and process.poll() is None:
+                process.kill()
+                process.wait()
 
 
 def test_resume_refuses_while_another_process_drives_and_kill_9_releases_the_lock(
