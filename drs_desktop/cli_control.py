@@ -105,23 +105,15 @@ def _deliver(
     driver = describe_driver(record.execution_id, lock.holder())
     sender = f"{by} (pid {os.getpid()} on {socket.gethostname()})"
     row_id = inbox.submit(db, record.execution_id, event_to_json(event), submitted_by=sender)
+    row = _take_over_if_undriven(db, record, lock, args, row_id)
     if args.no_wait:
-        print(f"{args.action} queued: {driver}; it takes the control before its next step", file=sys.stderr)
-        return _report(inbox.get_control(db, row_id), args, out)
+        if row.state == inbox.QUEUED:
+            print(f"{args.action} queued: {driver}; it takes it before its next step", file=sys.stderr)
+        return _report(row, args, out)
     deadline = time.monotonic() + CONTROL_WAIT_SECONDS
-    row = inbox.get_control(db, row_id)
     while row.state == inbox.QUEUED and time.monotonic() < deadline:
         time.sleep(CONTROL_POLL_SECONDS)
-        row = inbox.get_control(db, row_id)
-        if row.state == inbox.QUEUED and lock.acquire():
-            # The driver stopped before it took the control: decide it here, under the lock.
-            with lock:
-                row = _take_over(db, record, args, row_id)
-            print(
-                f"no process drives execution {record.execution_id} now: drs-desktop run --resume "
-                f"{record.execution_id}",
-                file=sys.stderr,
-            )
+        row = _take_over_if_undriven(db, record, lock, args, row_id)
     if row.state == inbox.QUEUED:
         print(
             f"{args.action} queued: {driver}; it has not taken the control within "
@@ -131,13 +123,26 @@ def _deliver(
     return _report(row, args, out)
 
 
-def _take_over(db: Database, record: ExecutionRecord, args: argparse.Namespace, row_id: int) -> InboxControl:
+def _take_over_if_undriven(
+    db: Database, record: ExecutionRecord, lock: DriverLock, args: argparse.Namespace, row_id: int
+) -> InboxControl:
+    """The row as it stands; if the driver stopped before it took the control (its lock is free now),
+    decide the inbox here, under the lock, so the control does not wait for a driver that may never come."""
     from drs_desktop.services.runner import ExecutionRunner
     from drs_desktop.storage import control_inbox as inbox
 
-    gateway = _gateway(db, args, dict(record.options.get("target") or {}))
-    runner = ExecutionRunner.resume(db, gateway, record.execution_id, clock=_now)
-    runner.take_inbox()
+    row = inbox.get_control(db, row_id)
+    if row.state != inbox.QUEUED or not lock.acquire():
+        return row
+    with lock:
+        gateway = _gateway(db, args, dict(record.options.get("target") or {}))
+        runner = ExecutionRunner.resume(db, gateway, record.execution_id, clock=_now)
+        runner.take_inbox()
+    print(
+        f"no process drives execution {record.execution_id} now: drs-desktop run --resume "
+        f"{record.execution_id}",
+        file=sys.stderr,
+    )
     return inbox.get_control(db, row_id)
 
 

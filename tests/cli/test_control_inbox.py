@@ -231,3 +231,51 @@ def test_resume_refuses_while_another_process_drives_and_kill_9_releases_the_loc
     assert resumed.code == 0, resumed.err
     assert resumed.json()["outcome"] == "SUCCEEDED"
     assert set(launches_per_server(slow_sim).values()) == {1}
+
+
+def test_a_control_waiting_for_a_driver_that_dies_is_decided_by_the_sender(
+    slow_sim: EmbeddedSimulator, app_home: Path, tmp_path: Path, cli: Cli
+) -> None:
+    """The driver is killed (-9) before it takes a queued control: the waiting ``control`` finds the lock
+    free, takes it, and decides the control itself (the journal gets it once); nothing drives the
+    execution after that until ``control resume`` (no driver: journaled directly, then driven on)."""
+    plan = shop_plan(slow_sim)
+    save_plans(app_home, plan)
+    run = start_run(slow_sim, app_home, tmp_path)
+    control: subprocess.Popen[str] | None = None
+    try:
+        execution_id = running_execution(app_home, run)
+        run.send_signal(signal.SIGSTOP)
+        control = subprocess.Popen(
+            command("control", execution_id, "pause", *target_args(slow_sim, app_home)),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=subprocess_env(),
+        )
+
+        def queued() -> bool:
+            with Database.open(AppPaths.resolve(app_home).database) as db:
+                return bool(inbox.queued_controls(db, execution_id))
+
+        wait_for(queued, "the pause queued", process=control)
+        run.send_signal(signal.SIGKILL)
+        run.wait(timeout=30)
+        _, err = control.communicate(timeout=DEADLINE)
+    finally:
+        for process in (run, control):
+            if process is not None and process.poll() is None:
+                process.kill()
+                process.wait()
+    assert control.returncode == 0, err
+    assert f"no process drives execution {execution_id} now" in err
+    assert "pause journaled" in err
+    types = journal_types(app_home, execution_id)
+    assert types.count("Pause") == 1 and types.count("RunnerRestarted") == 1
+    assert listed_status(app_home, execution_id) == "PAUSED"
+
+    resumed = cli("control", execution_id, "resume", "--json", *target_args(slow_sim, app_home))
+    assert resumed.code == 0, resumed.err
+    assert resumed.json()["outcome"] == "SUCCEEDED"
+    assert set(launches_per_server(slow_sim)) == planned_servers(plan)
+    assert set(launches_per_server(slow_sim).values()) == {1}
