@@ -6,6 +6,11 @@ nothing is left in flight); progress goes to stderr, and with ``--json`` one JSO
 execution's ID and outcome goes to stdout. An interrupted run (Ctrl-C, a crash, a ``kill -9``) is picked
 up again with ``run --resume ID``: the journal holds everything, and the engine reconciles with DRS
 before it launches anything.
+
+A run holds the execution's driver lock (``services.driver_lock``) from the moment the execution exists
+until it returns; ``run --resume`` refuses (exit 1, saying which process drives it) while another
+process holds it. Controls from other terminals reach the run through the control inbox
+(``cli_control``); a run paused that way waits for the resume instead of returning.
 """
 
 from __future__ import annotations
@@ -107,7 +112,11 @@ def add_commands(
         action="store_true",
         help="with cancel: also terminate the drill's instances",
     )
-    control.add_argument("--no-wait", action="store_true", help="record the decision and return at once")
+    control.add_argument(
+        "--no-wait",
+        action="store_true",
+        help="return at once: queued for the live driver, or journaled without driving on",
+    )
     control.add_argument("--json", action="store_true", help="print the execution ID and outcome as JSON")
     add_target_options(control)
     control.add_argument("--poll-interval", type=float, metavar="SECONDS", help=argparse.SUPPRESS)
@@ -183,6 +192,7 @@ _runner_sleep: Callable[[float], None] | None = None
 
 
 def run_command(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
+    from drs_desktop.services.driver_lock import take_driver_lock
     from drs_desktop.services.runner import ExecutionRunner
 
     if args.resume and args.plan:
@@ -193,14 +203,20 @@ def run_command(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
 
             record = journal.get_execution(db, args.resume)
             gateway = _gateway(db, args, dict(record.options.get("target") or {}))
-            runner = ExecutionRunner.resume(db, gateway, record.execution_id)  # on DRS's clock
-            print(f"resuming execution {runner.execution_id} of {record.plan_name!r}", file=sys.stderr)
-        else:
-            runner_or_code = _new_run(db, args, out)
-            if isinstance(runner_or_code, int):
-                return runner_or_code
-            runner = runner_or_code
-        return _drive(db, runner, args, out)
+            # DriverBusyError (exit 1) names the process that drives it: nothing is journaled.
+            with take_driver_lock(db.path, record.execution_id):
+                runner = ExecutionRunner.resume(
+                    db,
+                    gateway,
+                    record.execution_id,
+                )  # on DRS's clock
+                print(f"resuming execution {runner.execution_id} of {record.plan_name!r}", file=sys.stderr)
+                return _drive(db, runner, args, out)
+        runner_or_code = _new_run(db, args, out)
+        if isinstance(runner_or_code, int):
+            return runner_or_code
+        with take_driver_lock(db.path, runner_or_code.execution_id):
+            return _drive(db, runner_or_code, args, out)
 
 
 def _new_run(db: Database, args: argparse.Namespace, out: TextIO) -> ExecutionRunner | int:
@@ -291,11 +307,15 @@ def _drive(db: Database, runner: ExecutionRunner, args: argparse.Namespace, out:
     from drs_desktop.domain.execution_events import ApprovalGranted
 
     runner.add_listener(_print_progress)
+    paused_here = _PausedHere()
+    runner.add_listener(paused_here)
     approver = _approver(runner)
     try:
         while True:
             result = runner.run(
-                sleep=_runner_sleep, return_on_approval=True, should_stop=_stuck_for_a_person(runner)
+                sleep=_runner_sleep,
+                return_on_approval=True,
+                should_stop=_stuck_for_a_person(runner, paused_here),
             )
             if result.outcome is not None or not result.approvals:
                 break
@@ -321,15 +341,30 @@ def _drive(db: Database, runner: ExecutionRunner, args: argparse.Namespace, out:
     return _report_result(runner, result, args, out)
 
 
-def _stuck_for_a_person(runner: ExecutionRunner) -> Callable[[], bool]:
+class _PausedHere:
+    """A listener: whether this run journaled a pause (one sent from another terminal through the
+    control inbox) that no resume has lifted yet."""
+
+    def __init__(self) -> None:
+        self.paused = False
+
+    def __call__(self, before: ExecutionState, after: ExecutionState, event: Event) -> None:
+        self.paused = after.paused and (self.paused or not before.paused)
+
+
+def _stuck_for_a_person(runner: ExecutionRunner, paused_here: _PausedHere) -> Callable[[], bool]:
     """``run`` waits for an operator control when the run is held (a critical server failed) or paused
-    and the engine has nothing left to do, not even a poll to wake for. The GUI sends that control; a
-    command line has nobody to send it, so it stops there (exit 3) instead of sleeping forever."""
+    and the engine has nothing left to do, not even a poll to wake for. Nobody may be there to send it,
+    so it stops there (exit 3) instead of sleeping forever; except for a pause another terminal sent
+    while this run drove: that operator resumes it the same way, and the run takes the resume from its
+    inbox (a sleeping runner looks every second)."""
     from drs_desktop.domain.engine import decide
     from drs_desktop.domain.execution_state import ExecutionStatus
 
     def stuck() -> bool:
         if runner.status not in (ExecutionStatus.HELD, ExecutionStatus.PAUSED):
+            return False
+        if runner.status is ExecutionStatus.PAUSED and paused_here.paused:
             return False
         return not decide(runner.state, runner.now())
 
@@ -455,81 +490,8 @@ def report_command(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> in
 
 
 def control_command(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
-    """Journal an operator's decision on an execution (the same control the GUI sends), then drive the
-    execution on like ``run --resume`` unless ``--no-wait``."""
-    from drs_desktop.domain.execution import control_error
-    from drs_desktop.services import history
-    from drs_desktop.services.runner import ControlRefused, ExecutionRunner
-    from drs_desktop.storage import executions as journal
+    """Deliver an operator's decision to the execution's driver, or journal it and drive on
+    (``cli_control``)."""
+    from drs_desktop.cli_control import control_command as deliver
 
-    with _open_database(paths) as db:
-        record = journal.get_execution(db, args.execution_id)
-        gateway = _gateway(db, args, dict(record.options.get("target") or {}))
-        # Decide on the replayed journal first: a refused or mistyped control writes nothing.
-        state = history.replayed_state(db, record)
-        event = _control_event(state, args, args.by or history.default_actor(record))
-        problem = control_error(state, event)
-        if problem is not None:
-            raise ControlRefused(problem)
-        runner = ExecutionRunner.resume(db, gateway, record.execution_id)  # on DRS's clock
-        runner.control(event)
-        print(f"{args.action} recorded for execution {runner.execution_id}", file=sys.stderr)
-        if args.no_wait:
-            return EXIT_OK
-        args.auto_approve = False
-        return _drive(db, runner, args, out)
-
-
-def _control_event(state: ExecutionState, args: argparse.Namespace, by: str) -> Event:
-    from drs_desktop.domain.execution_events import (
-        ApprovalGranted,
-        ApprovalRejected,
-        Cancel,
-        Pause,
-        Resume,
-        RetryFailed,
-        SkipWave,
-    )
-    from drs_desktop.domain.execution_queries import failed_waves, pending_approval
-
-    now = _now()
-    if args.action == "pause":
-        return Pause(at=now, by=by)
-    if args.action == "resume":
-        return Resume(at=now, by=by)
-    if args.action == "cancel":
-        return Cancel(at=now, by=by, terminate_drill_instances=args.terminate_drill_instances)
-    if args.action in ("approve", "reject"):
-        waiting = [w.index for w in state.waves if pending_approval(state, w) is not None]
-        index = _wave_index(state, args.wave, waiting, "waits for an approval")
-        wave = state.waves[index]
-        kind = ApprovalGranted if args.action == "approve" else ApprovalRejected
-        return kind(
-            wave_index=index,
-            phase=wave.step_phase(),
-            step_index=wave.step_index,
-            by=by,
-            at=now,
-            comment=args.comment,
-        )
-    index = _wave_index(state, args.wave, list(failed_waves(state)), "has failed servers")
-    if args.action == "retry":
-        return RetryFailed(wave_index=index, at=now, by=by)
-    return SkipWave(wave_index=index, at=now, by=by, reason=args.comment)
-
-
-def _wave_index(state: ExecutionState, wanted: str | None, candidates: list[int], what: str) -> int:
-    """The wave the operator named (number or name), or the only one that ``what``."""
-    if wanted is None:
-        if len(candidates) == 1:
-            return candidates[0]
-        if not candidates:
-            raise UsageError(f"no wave {what}")
-        names = ", ".join(f"{i + 1} {state.waves[i].name!r}" for i in candidates)
-        raise UsageError(f"several waves {what} ({names}): choose one with --wave")
-    if wanted.isdigit() and 1 <= int(wanted) <= len(state.waves):
-        return int(wanted) - 1
-    for wave in state.waves:
-        if wave.name == wanted:
-            return wave.index
-    raise UsageError(f"no wave {wanted!r} in this execution")
+    return deliver(args, paths, out)

@@ -9,12 +9,19 @@ thread. Everything here is Qt-free so the same flow is testable without a displa
 and the runner's clock (real UTC time against AWS, the simulator's virtual clock in demo mode), so the
 worker never imports storage or aws. Read-only work (history, reports) goes through a read connection
 of the calling thread (DESIGN §3.4); the runner writes through the process's one shared connection.
+
+A session drives its execution only while it holds the execution's driver lock (``services.driver_lock``):
+``ExecutionServices.start`` and ``resume`` take it (``resume`` raises ``DriverBusyError``, naming the
+process, when a ``run`` in a terminal drives it) and ``ExecutionSession.close`` gives it back. A control
+for an execution another process drives goes to that driver's control inbox (``queue_control``).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import re
+import socket
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -24,14 +31,21 @@ from typing import Any
 
 from drs_desktop.aws.drs import DrsGateway
 from drs_desktop.domain.errors import DrsDesktopError
-from drs_desktop.domain.execution import replay
-from drs_desktop.domain.execution_events import CONTROL_EVENTS, Event, Outcome
+from drs_desktop.domain.execution import control_error, replay
+from drs_desktop.domain.execution_events import (
+    CONTROL_EVENTS,
+    Event,
+    Outcome,
+    event_from_json,
+    event_to_json,
+)
 from drs_desktop.domain.execution_record import ExecutionRecord
 from drs_desktop.domain.execution_state import ExecutionState, spec_from_json
 from drs_desktop.domain.operator_controls import ControlRequest, RunChoice, control_event
 from drs_desktop.domain.preflight import PreflightReport
 from drs_desktop.domain.progress_view import LogLine, ProgressSnapshot, ProgressTracker
 from drs_desktop.services import reports
+from drs_desktop.services.driver_lock import DriverLock, describe_driver, lock_path, take_driver_lock
 from drs_desktop.services.executions import (
     PreparedExecution,
     RunRequest,
@@ -42,6 +56,7 @@ from drs_desktop.services.executions import (
 from drs_desktop.services.preflight import preflight
 from drs_desktop.services.progress import describe_change
 from drs_desktop.services.runner import Clock, ControlRefused, ExecutionRunner
+from drs_desktop.storage import control_inbox as inbox
 from drs_desktop.storage import executions as journal
 from drs_desktop.storage import inventory as inventory_store
 from drs_desktop.storage.db import Database, Readable, ReadOnlyDatabase
@@ -131,8 +146,10 @@ class ExecutionSession:
         operator: str = "",
         hostnames: Mapping[str, str] | None = None,
         max_steps: int = MAX_STEPS_PER_TICK,
+        lock: DriverLock | None = None,
     ) -> None:
         self._runner = runner
+        self._lock = lock
         self._clock = clock
         self._operator = operator
         self._max_steps = max(1, max_steps)
@@ -201,6 +218,16 @@ class ExecutionSession:
     @property
     def idle(self) -> bool:
         return self._idle
+
+    @property
+    def lock(self) -> DriverLock | None:
+        """The execution's driver lock this session holds (None: the caller manages it)."""
+        return self._lock
+
+    def close(self) -> None:
+        """Stop driving: give the driver lock back, so a ``run --resume`` may take the execution on."""
+        if self._lock is not None:
+            self._lock.release()
 
     def snapshot(self) -> ProgressSnapshot:
         """The current snapshot, even if nothing changed (a view that opens late asks for this)."""
@@ -282,14 +309,48 @@ class ExecutionServices:
     def start(self, prepared: PreparedExecution, choice: RunChoice | RunRequest) -> ExecutionSession:
         request = self.request_for(choice)
         runner = start(self._db, self._gateway, prepared, request, clock=self._clock)
+        lock = take_driver_lock(self._db.path, runner.execution_id)  # a new ID: nobody else has it
         hostnames = {s.source_server_id: s.hostname for s in prepared.inventory.servers if s.hostname}
-        return self._session(runner, hostnames)
+        return self._session(runner, hostnames, lock)
 
     def resume(self, execution_id: str) -> ExecutionSession:
+        """Pick an execution up from its journal; DriverBusyError (nothing journaled) when another
+        process drives it."""
         record = journal.get_execution(self._reader(), execution_id)
         gateway = self._gateway_of(record)
-        runner = resume(self._db, gateway, record.execution_id, clock=self._clock)
-        return self._session(runner, hostnames_for(self._reader(), record))
+        lock = take_driver_lock(self._db.path, record.execution_id)
+        try:
+            runner = resume(self._db, gateway, record.execution_id, clock=self._clock)
+            return self._session(runner, hostnames_for(self._reader(), record), lock)
+        except BaseException:
+            lock.release()
+            raise
+
+    def queue_control(self, execution_id: str, control: ControlRequest | Event) -> str:
+        """Send a control to the process that drives the execution (its control inbox); what to tell
+        the operator. ControlRefused when the journal already shows it cannot apply: nothing is queued.
+        The driver checks it again and journals or refuses it before its next step."""
+        reader = self._reader()
+        record = journal.get_execution(reader, execution_id)
+        events = [event_from_json(e.payload) for e in journal.load_journal(reader, record.execution_id)]
+        state = replay(spec_from_json(record.spec), events)
+        operator = self._operator or "desktop operator"
+        if isinstance(control, ControlRequest):
+            try:
+                event = control_event(control, state, at=self._clock(), by=operator)
+            except ValueError as exc:
+                raise ControlRefused(str(exc)) from exc
+        elif isinstance(control, CONTROL_EVENTS):
+            event = control
+        else:
+            raise TypeError(f"not an operator control: {type(control).__name__}")
+        problem = control_error(state, event)
+        if problem is not None:
+            raise ControlRefused(problem)
+        sender = f"{operator} (desktop, pid {os.getpid()} on {socket.gethostname()})"
+        inbox.submit(self._db, record.execution_id, event_to_json(event), submitted_by=sender)
+        holder = DriverLock(lock_path(self._db.path, record.execution_id)).holder()
+        return f"{type(event).__name__} queued: {describe_driver(record.execution_id, holder)}"
 
     def unfinished(self) -> list[ExecutionRecord]:
         return unfinished(self._reader())
@@ -321,13 +382,16 @@ class ExecutionServices:
 
     # -- helpers
 
-    def _session(self, runner: ExecutionRunner, hostnames: Mapping[str, str]) -> ExecutionSession:
+    def _session(
+        self, runner: ExecutionRunner, hostnames: Mapping[str, str], lock: DriverLock | None = None
+    ) -> ExecutionSession:
         return ExecutionSession(
             runner,
             clock=self._clock,
             operator=self._operator,
             hostnames=hostnames,
             max_steps=self._max_steps,
+            lock=lock,
         )
 
     def _gateway_of(self, record: ExecutionRecord) -> DrsGateway:

@@ -36,6 +36,7 @@ from drs_desktop.domain.execution_record import ExecutionRecord
 from drs_desktop.domain.execution_state import ExecutionState, spec_from_json
 from drs_desktop.domain.report_model import ExecutionView
 from drs_desktop.services import reports
+from drs_desktop.services.driver_lock import DriverLock, lock_path
 from drs_desktop.services.runner import Clock, ControlRefused, ExecutionRunner, Listener, Sleeper
 from drs_desktop.storage import executions as execution_store
 from drs_desktop.storage.db import Database, Readable, ReadOnlyDatabase
@@ -200,16 +201,23 @@ def cleanup(
     if problem is not None:
         logger.info("cleanup of %s refused: %s", record.execution_id, problem)
         return CleanupResult(record.execution_id, before, before, by=actor, refused=problem)
-    runner = ExecutionRunner.resume(db, gateway, record.execution_id, clock=now)
-    try:
-        runner.control(CleanupRequested(at=now(), by=actor))
-    except ControlRefused as refused:  # the journal moved on since it was read
-        logger.info("cleanup of %s refused: %s", record.execution_id, refused)
-        return CleanupResult(record.execution_id, before, before, by=actor, refused=str(refused))
-    if listener is not None:
-        runner.add_listener(listener)
-    logger.info("cleanup of %s by %s: %d drill instances", record.execution_id, actor, len(before))
-    runner.run(sleep=sleep, return_on_approval=True, should_stop=should_stop or _never)
+    # The cleanup drives the execution: only while no other process does (services.driver_lock).
+    lock = DriverLock(lock_path(db.path, record.execution_id), execution_id=record.execution_id)
+    if not lock.acquire():
+        problem = str(lock.busy_error())
+        logger.info("cleanup of %s refused: %s", record.execution_id, problem)
+        return CleanupResult(record.execution_id, before, before, by=actor, refused=problem)
+    with lock:
+        runner = ExecutionRunner.resume(db, gateway, record.execution_id, clock=now)
+        try:
+            runner.control(CleanupRequested(at=now(), by=actor))
+        except ControlRefused as refused:  # the journal moved on since it was read
+            logger.info("cleanup of %s refused: %s", record.execution_id, refused)
+            return CleanupResult(record.execution_id, before, before, by=actor, refused=str(refused))
+        if listener is not None:
+            runner.add_listener(listener)
+        logger.info("cleanup of %s by %s: %d drill instances", record.execution_id, actor, len(before))
+        runner.run(sleep=sleep, return_on_approval=True, should_stop=should_stop or _never)
     result = _cleanup_result(state, runner.state, before, actor)
     logger.info("cleanup of %s: %s", record.execution_id, result.describe())
     return result

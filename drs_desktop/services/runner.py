@@ -8,7 +8,12 @@ engine's runner contract gives (see ``domain.engine``):
   ``TerminateRequested``) and go out once, with botocore's retries off (``aws.drs``), so after a crash or
   an unclear failure the engine reconciles instead of launching twice;
 - operator controls (pause, approve, retry, ...) may come from any thread: they are queued, checked with
-  ``execution.control_error`` and journaled by the runner's own thread, between two commands.
+  ``execution.control_error`` and journaled by the runner's own thread, between two commands;
+- controls from other processes arrive through the control inbox (``storage.control_inbox``): the runner
+  takes them at the same point, checks them the same way, and journals them itself (the inbox row marked
+  in the same transaction) or refuses them with the reason. A sleeping runner looks at the inbox every
+  ``INBOX_POLL_SECONDS``. Whoever drives a runner holds the execution's driver lock
+  (``services.driver_lock``); the runner itself does not take it.
 
 Time comes from an injected clock and waiting from an injected sleeper, so the same loop runs in real
 time against AWS and in virtual time against the simulator (tests advance the simulator's clock instead
@@ -20,6 +25,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -70,6 +76,7 @@ from drs_desktop.domain.execution_events import (
     TerminateFailed,
     TerminateRequested,
     Throttled,
+    event_from_json,
     event_to_json,
 )
 from drs_desktop.domain.execution_queries import execution_status, unresolved_chunks
@@ -89,6 +96,7 @@ from drs_desktop.domain.reconcile_events import (
     SurveyedInstance,
     TaggedJob,
 )
+from drs_desktop.storage import control_inbox as inbox
 from drs_desktop.storage import executions as journal
 from drs_desktop.storage.db import Database
 
@@ -103,6 +111,8 @@ Listener = Callable[[ExecutionState, ExecutionState, Event], None]
 EXTERNAL_LOAD_WINDOW = timedelta(days=2)
 #: The longest the loop sleeps without looking at its control queue.
 MAX_SLEEP_SECONDS = 30.0
+#: How often a sleeping runner looks for controls queued by other processes (one cheap SELECT).
+INBOX_POLL_SECONDS = 1.0
 
 
 class ControlRefused(DrsDesktopError):
@@ -262,13 +272,47 @@ class ExecutionRunner:
             try:
                 control = self._controls.get_nowait()
             except queue.Empty:
-                return
+                break
             problem = control_error(self._state, control)
             if problem is None:
                 self._record_event(self._stamped(control))
             else:
                 logger.info("control %s refused: %s", type(control).__name__, problem)
                 self._refusals.append(f"{type(control).__name__}: {problem}")
+        self.take_inbox()
+
+    def take_inbox(self) -> None:
+        """Decide the controls other processes queued for this execution, oldest first: journal each
+        (with its inbox row marked in the same transaction) or refuse it with the reason. The control is
+        stamped with this runner's clock: the journal's time is the driver's."""
+        for row in inbox.queued_controls(self._db, self.execution_id):
+            try:
+                control: Event | None = event_from_json(row.control)
+            except ValueError:
+                control = None
+            if not isinstance(control, CONTROL_EVENTS):
+                problem: str | None = f"not an operator control: {row.kind}"
+            else:
+                control = self._stamped(control)
+                problem = control_error(self._state, control)
+            if problem is not None or control is None:
+                logger.info("control %s from %s refused: %s", row.kind, row.submitted_by, problem)
+                if inbox.refuse(self._db, row.id, problem or "not an operator control"):
+                    self._refusals.append(f"{row.kind} ({row.submitted_by}): {problem}")
+                continue
+            try:
+                self._journal_seq = inbox.journal_control(
+                    self._db,
+                    row.id,
+                    self.execution_id,
+                    event_to_json(control),
+                    expected_last=self._journal_seq,
+                )
+            except inbox.InboxConflictError as exc:  # decided by someone else: nothing was journaled
+                logger.warning("%s", exc)
+                continue
+            logger.info("control %s from %s journaled", row.kind, row.submitted_by)
+            self._apply_journaled(control)
 
     def _stamped(self, control: Event) -> Event:
         """The control at the runner's time: whoever sent it, every journaled time is DRS's, so pauses
@@ -343,7 +387,14 @@ class ExecutionRunner:
         return RunResult(self._state.finished, self._status)
 
     def _sleep_until_woken(self, seconds: float) -> None:
-        self._wake.wait(seconds)
+        """Sleep up to ``seconds``; a submitted control ends it at once, one queued in the inbox by
+        another process within ``INBOX_POLL_SECONDS``."""
+        deadline = time.monotonic() + seconds
+        while (remaining := deadline - time.monotonic()) > 0:
+            if self._wake.wait(min(remaining, INBOX_POLL_SECONDS)):
+                break
+            if inbox.has_queued(self._db, self.execution_id):
+                break
         self._wake.clear()
 
     # -- commands
@@ -642,6 +693,10 @@ class ExecutionRunner:
         self._journal_seq = journal.append_events(
             self._db, self.execution_id, [event_to_json(event)], expected_last=self._journal_seq
         )
+        self._apply_journaled(event)
+
+    def _apply_journaled(self, event: Event) -> None:
+        """Apply an event that is committed to the journal; keep the listing's status in step."""
         before = self._state
         self._state = apply(before, event)
         status = execution_status(self._state)

@@ -188,6 +188,7 @@ class ProgressWidget(QWidget):
         worker.progressed.connect(self.show_snapshot)
         worker.finished.connect(self.on_finished)
         worker.refused.connect(self.on_refused)
+        worker.delivered.connect(lambda _execution_id, message: self._say(message))
 
     # ---------------------------------------------------------------------------------- state
 

@@ -11,6 +11,10 @@ Several executions may be driven at once (two unfinished ones picked up at start
 names its execution. A finished execution stays until it has nothing left to do (cleanup of a drill's
 instances included), then it is dropped; a control for an execution not held is applied after
 resuming it from its journal (a drill's cleanup after the window was reopened).
+
+Driving takes the execution's driver lock (``services.driver_lock``): a resume of an execution that a
+``drs-desktop run`` in a terminal drives fails with the message naming that process, and a control for
+it goes to that process's control inbox instead (``delivered``); a dropped session gives the lock back.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
 from drs_desktop.domain.errors import DrsDesktopError
 from drs_desktop.domain.execution_events import CONTROL_EVENTS
 from drs_desktop.domain.operator_controls import ControlRequest, RunChoice
+from drs_desktop.services.driver_lock import DriverBusyError
 from drs_desktop.services.execution_session import ExecutionServices, ExecutionSession
 from drs_desktop.workers.guarded import error_message
 from drs_desktop.workers.thread_state import ThreadStatePin
@@ -73,6 +78,7 @@ class ExecutionWorker(QObject):
     progressed = Signal(object)  # ProgressSnapshot (only when something the operator sees changed)
     finished = Signal(str, object)  # execution ID, Outcome
     refused = Signal(str, str)  # execution ID, why a control was refused
+    delivered = Signal(str, str)  # execution ID, message: a control queued for another process's driver
     stepped = Signal()  # a step request was handled (the poller's "no step in flight")
     active_changed = Signal(int)  # how many executions the worker drives now
     unfinished_loaded = Signal(object)  # list[ExecutionRecord]
@@ -94,6 +100,8 @@ class ExecutionWorker(QObject):
         """Release this thread's reader, DRS clients and Python thread state; ``WorkerThread(on_stop=
         worker.close)`` calls it on the worker's thread as it ends."""
         try:
+            for session in self._sessions.values():
+                session.close()
             self._services.close()
         except Exception:
             logger.exception("closing the execution worker's resources failed")
@@ -184,6 +192,7 @@ class ExecutionWorker(QObject):
             self.finished.emit(execution_id, result.finished)
         if result.idle:
             del self._sessions[execution_id]
+            session.close()
             logger.info("execution %s has nothing left to do; no longer driven", execution_id)
             self.active_changed.emit(len(self._sessions))
 
@@ -195,7 +204,11 @@ class ExecutionWorker(QObject):
             raise TypeError(f"not an operator control: {type(control).__name__}")
         session = self._sessions.get(execution_id)
         if session is None:
-            session = self._services.resume(execution_id)
+            try:
+                session = self._services.resume(execution_id)
+            except DriverBusyError:
+                self._deliver(execution_id, control)
+                return
             self._adopt(session)
             self.resumed.emit(session.record)
         try:
@@ -204,6 +217,15 @@ class ExecutionWorker(QObject):
             self.refused.emit(execution_id, str(refused))
             return
         self._step(execution_id, session)
+
+    def _deliver(self, execution_id: str, control: ControlRequest) -> None:
+        """Another process drives the execution: queue the control for its driver to decide."""
+        try:
+            message = self._services.queue_control(execution_id, control)
+        except DrsDesktopError as refused:
+            self.refused.emit(execution_id, str(refused))
+            return
+        self.delivered.emit(execution_id, message)
 
     @Slot(str)
     @_guarded("snapshot")

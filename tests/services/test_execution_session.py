@@ -3,6 +3,7 @@ simulator (rows reused, deltas exact, log lines once, ETA, controls from the dom
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -27,6 +28,7 @@ from drs_desktop.domain.progress_stages import (
     wave_eta,
 )
 from drs_desktop.domain.progress_view import ProgressTracker
+from drs_desktop.services.driver_lock import DriverBusyError
 from drs_desktop.services.execution_session import ExecutionServices
 from drs_desktop.services.runner import ControlRefused
 from drs_desktop.simulator.embedded import EmbeddedSimulator
@@ -154,6 +156,9 @@ def test_a_session_reports_the_finish_once_and_then_goes_idle(
     assert session.idle
     assert journal.get_execution(db, session.execution_id).outcome == "SUCCEEDED"
     assert services.unfinished() == []
+    with pytest.raises(DriverBusyError, match=f"is being driven by pid {os.getpid()} on "):
+        services.resume(session.execution_id)  # this session still drives it
+    session.close()
     resumed = services.resume(session.execution_id)
     assert resumed.state == session.state
     assert resumed.step().finished is None, "a resumed finished execution does not finish again"

@@ -123,6 +123,22 @@ def test_cleanup_terminates_exactly_that_drills_instances(fresh: Estate) -> None
     assert again.complete and again.describe().startswith("nothing to clean up")
 
 
+def test_cleanup_of_an_execution_another_process_drives_is_refused(fresh: Estate) -> None:
+    """A cleanup drives the execution: while another process holds its driver lock, it journals and
+    sends nothing and says who drives it."""
+    import os
+
+    from drs_desktop.services.driver_lock import take_driver_lock
+
+    entries = len(execution_store.load_journal(fresh.db, fresh.shop_left))
+    with take_driver_lock(fresh.db.path, fresh.shop_left):
+        busy = history.cleanup(fresh.db, fresh.gateway, fresh.shop_left, "bob", clock=fresh.clock)
+    assert busy.refused.startswith(f"execution {fresh.shop_left} is being driven by pid {os.getpid()} on ")
+    assert busy.still_running == busy.targeted and set(busy.targeted) == set(fresh.shop_instances)
+    assert len(execution_store.load_journal(fresh.db, fresh.shop_left)) == entries
+    assert set(fresh.shop_instances) <= fresh.live_instance_ids()
+
+
 def test_cleanup_refusals_send_nothing(estate: Estate) -> None:
     def journal_length(execution_id: str) -> int:
         return len(execution_store.load_journal(estate.db, execution_id))

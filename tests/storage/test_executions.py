@@ -11,7 +11,7 @@ import pytest
 from drs_desktop.domain.execution_record import ExecutionRecord
 from drs_desktop.domain.journal_integrity import JournalUnreadableError
 from drs_desktop.storage import executions as journal
-from drs_desktop.storage.db import Database
+from drs_desktop.storage.db import SCHEMA_VERSION, Database
 from drs_desktop.storage.plans import save_plan
 
 from .conftest import sample_plan
@@ -143,7 +143,7 @@ def test_a_v1_database_migrates_to_the_journal_schema_with_a_backup(db_path: Pat
         assert old.schema_version == 1
         save_plan(old, sample_plan())
     with Database.open(db_path) as db:
-        assert db.schema_version == 2
+        assert db.schema_version == SCHEMA_VERSION
         assert db.backup_path is not None and db.backup_path.exists()
         assert ".v1." in db.backup_path.name
         assert get_plan(db, "Payroll") == sample_plan()

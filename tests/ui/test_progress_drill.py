@@ -160,7 +160,7 @@ def test_an_unfinished_execution_is_picked_up_at_start_and_guards_the_close(
     session = drill_session(services)
     step_until(session, sim, lambda s: bool(s.servers[0][0].job_id))
     execution_id = session.execution_id
-    del session
+    session.close()  # that application ended: it gave its driver lock back
 
     progress = ProgressWidget()
     progress.connect_worker(running.worker)
@@ -185,3 +185,26 @@ def test_an_unfinished_execution_is_picked_up_at_start_and_guards_the_close(
     final = progress.snapshot()
     assert final is not None and final.outcome is Outcome.SUCCEEDED
     assert window.close() is True and len(asked) == 1, "nothing runs: no question"
+
+
+def test_an_execution_another_process_drives_is_not_picked_up_and_says_who(
+    qtbot: QtBot, running: Running, services: ExecutionServices, sim: EmbeddedSimulator
+) -> None:
+    """A ``drs-desktop run`` in a terminal drives it (here: a session holding its driver lock): the GUI
+    does not take it over, and says which process drives it."""
+    import os
+
+    other = drill_session(services)
+    step_until(other, sim, lambda s: bool(s.servers[0][0].job_id))
+    progress = ProgressWidget()
+    progress.connect_worker(running.worker)
+    qtbot.addWidget(progress)
+
+    progress.pick_up_unfinished()
+    expected = f"Could not resume: execution {other.execution_id} is being driven by pid {os.getpid()} on "
+    qtbot.waitUntil(lambda: progress.status_text().startswith(expected), timeout=TIMEOUT)
+    assert not progress.is_running() and progress.following() is None
+
+    running.worker.delivered.emit(other.execution_id, "Pause queued: execution x is being driven by pid 1")
+    qtbot.waitUntil(lambda: progress.status_text().startswith("Pause queued:"), timeout=TIMEOUT)
+    other.close()

@@ -17,6 +17,7 @@ from drs_desktop.domain.operator_controls import ControlAction, ControlRequest, 
 from drs_desktop.domain.progress_view import ProgressSnapshot
 from drs_desktop.services.execution_session import ExecutionServices
 from drs_desktop.simulator.embedded import EmbeddedSimulator
+from drs_desktop.storage.db import Database
 from drs_desktop.workers.thread import WorkerThread
 from drs_desktop.workers.thread_state import ThreadStatePin
 from tests.ui import execution_helpers as helpers
@@ -54,6 +55,7 @@ def wired(running: Running) -> tuple[Requests, dict[str, Recorder]]:
         "progressed",
         "finished",
         "refused",
+        "delivered",
         "unfinished_loaded",
         "history_loaded",
         "report_written",
@@ -136,7 +138,7 @@ def test_an_unfinished_execution_is_picked_up_at_start(
     session = drill_session(services)
     step_until(session, sim, lambda s: s.waves[0].phase.value in ("AFTER", "COMPLETED"))
     execution_id = session.execution_id
-    del session
+    session.close()  # that application ended: it gave its driver lock back
 
     requests, seen = wired(running)
     requests.resume_unfinished.emit()
@@ -162,6 +164,7 @@ def test_history_report_and_cleanup_of_a_finished_drill(
     session.submit(ControlRequest(ControlAction.APPROVE, wave_index=1))
     step_until(session, sim, lambda s: s.finished)
     execution_id = session.execution_id
+    session.close()  # the application that ran it has ended: its driver lock is free
 
     requests, seen = wired(running)
     requests.load_history.emit(execution_id)
@@ -249,3 +252,45 @@ def test_a_pinned_worker_thread_keeps_its_thread_locals(qtbot: QtBot) -> None:
     finally:
         assert thread.stop()
     assert not probe.pin.pinned, "released on the worker's thread as it ended"
+
+
+def test_an_execution_another_process_drives_is_not_taken_over(
+    qtbot: QtBot, running: Running, services: ExecutionServices, sim: EmbeddedSimulator, db: Database
+) -> None:
+    """A ``drs-desktop run`` in a terminal drives the execution (here: a session holding its driver lock,
+    which excludes every other open of the lock file, as another process would). The GUI's resume says
+    who drives it and journals nothing; its control goes to that driver's inbox, which journals it."""
+    import os
+
+    from drs_desktop.storage import control_inbox as inbox
+    from drs_desktop.storage import executions as journal
+
+    other = drill_session(services)
+    step_until(other, sim, lambda s: s.waves[0].phase.value in ("AFTER", "COMPLETED"))
+    execution_id = other.execution_id
+    events = len(journal.load_journal(db, execution_id))
+
+    requests, seen = wired(running)
+    requests.resume_unfinished.emit()
+    qtbot.waitUntil(lambda: bool(seen["failed"].calls), timeout=TIMEOUT)
+    operation, message = seen["failed"].calls[0]
+    assert operation == "resume"
+    assert str(message).startswith(f"execution {execution_id} is being driven by pid {os.getpid()} on ")
+    assert not seen["resumed"].calls
+
+    requests.control.emit(execution_id, ControlRequest(ControlAction.PAUSE))
+    qtbot.waitUntil(lambda: bool(seen["delivered"].calls), timeout=TIMEOUT)
+    assert seen["delivered"].calls[0][0] == execution_id
+    assert str(seen["delivered"].calls[0][1]).startswith(f"Pause queued: execution {execution_id} is being")
+    assert not seen["resumed"].calls
+    assert len(journal.load_journal(db, execution_id)) == events, "only the driver journals"
+
+    other.step()  # the driver takes its inbox before its next decision
+    assert other.state.paused
+    (row,) = inbox.list_controls(db, execution_id)
+    assert row.state == inbox.JOURNALED and row.submitted_by.startswith("alice (desktop, pid ")
+
+    other.close()  # that driver ends: now the GUI may pick the execution up
+    requests.resume_unfinished.emit()
+    qtbot.waitUntil(lambda: bool(seen["resumed"].calls), timeout=TIMEOUT)
+    assert seen["resumed"].calls[0][0].execution_id == execution_id  # type: ignore[attr-defined]

@@ -1,0 +1,222 @@
+"""``drs-desktop control ID ACTION``: an operator's decision on an execution, delivered to its driver.
+
+Only an execution's driver appends to its journal, and the driver is whoever holds the execution's
+driver lock (``services.driver_lock``). So:
+
+- when a live driver holds the lock (a ``run`` in another terminal, the GUI), the control goes into the
+  control inbox (``storage.control_inbox``); the driver takes it before its next decision, checks it and
+  journals or refuses it itself. ``control`` waits (up to ``CONTROL_WAIT_SECONDS``) and prints which,
+  with the reason of a refusal; with ``--no-wait`` it prints "queued" and returns at once;
+- when nobody drives it, ``control`` takes the lock itself (so no driver starts in between), journals
+  the control directly and, unless ``--no-wait``, drives the execution on like ``run --resume``.
+
+Exit codes: 0 journaled (or queued, or the driven run succeeded), 1 refused (or the driven run failed),
+2 usage, 3 the driven run waits for a person.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import sys
+import time
+from typing import TYPE_CHECKING, TextIO
+
+from drs_desktop.cli_run import (
+    EXIT_FAILED,
+    EXIT_OK,
+    UsageError,
+    _drive,
+    _gateway,
+    _now,
+    _open_database,
+)
+from drs_desktop.config import AppPaths
+
+if TYPE_CHECKING:
+    from drs_desktop.domain.execution_events import Event
+    from drs_desktop.domain.execution_record import ExecutionRecord
+    from drs_desktop.domain.execution_state import ExecutionState
+    from drs_desktop.services.driver_lock import DriverLock
+    from drs_desktop.storage.control_inbox import InboxControl
+    from drs_desktop.storage.db import Database
+
+#: How long ``control`` waits for the live driver to decide (it looks at its inbox every second).
+CONTROL_WAIT_SECONDS = 30.0
+#: How often ``control`` looks at its inbox row while it waits.
+CONTROL_POLL_SECONDS = 0.2
+
+
+def control_command(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
+    from drs_desktop.domain.execution import control_error
+    from drs_desktop.services import history
+    from drs_desktop.services.driver_lock import DriverLock, lock_path
+    from drs_desktop.services.runner import ControlRefused
+    from drs_desktop.storage import executions as journal
+
+    with _open_database(paths) as db:
+        record = journal.get_execution(db, args.execution_id)
+        # Decide on the replayed journal first: a refused or mistyped control writes nothing.
+        state = history.replayed_state(db, record)
+        by = args.by or history.default_actor(record)
+        event = _control_event(state, args, by)
+        problem = control_error(state, event)
+        if problem is not None:
+            raise ControlRefused(problem)
+        lock = DriverLock(lock_path(db.path, record.execution_id), execution_id=record.execution_id)
+        if lock.acquire():
+            with lock:
+                return _journal_directly(db, record, event, args, out)
+        return _deliver(db, record, event, lock, by, args, out)
+
+
+def _journal_directly(
+    db: Database, record: ExecutionRecord, event: Event, args: argparse.Namespace, out: TextIO
+) -> int:
+    """Nobody drives the execution and this process holds its lock: journal, then drive on."""
+    from drs_desktop.services.runner import ExecutionRunner
+
+    gateway = _gateway(db, args, dict(record.options.get("target") or {}))
+    runner = ExecutionRunner.resume(db, gateway, record.execution_id)  # on DRS's clock
+    runner.control(event)
+    print(f"{args.action} journaled for execution {runner.execution_id}", file=sys.stderr)
+    if args.no_wait:
+        return EXIT_OK
+    args.auto_approve = False
+    return _drive(db, runner, args, out)
+
+
+def _deliver(
+    db: Database,
+    record: ExecutionRecord,
+    event: Event,
+    lock: DriverLock,
+    by: str,
+    args: argparse.Namespace,
+    out: TextIO,
+) -> int:
+    """A live driver holds the lock: queue the control in its inbox and (unless --no-wait) wait for it."""
+    from drs_desktop.domain.execution_events import event_to_json
+    from drs_desktop.services.driver_lock import describe_driver
+    from drs_desktop.storage import control_inbox as inbox
+
+    driver = describe_driver(record.execution_id, lock.holder())
+    sender = f"{by} (pid {os.getpid()} on {socket.gethostname()})"
+    row_id = inbox.submit(db, record.execution_id, event_to_json(event), submitted_by=sender)
+    row = _take_over_if_undriven(db, record, lock, args, row_id)
+    if args.no_wait:
+        if row.state == inbox.QUEUED:
+            print(f"{args.action} queued: {driver}; it takes it before its next step", file=sys.stderr)
+        return _report(row, args, out)
+    deadline = time.monotonic() + CONTROL_WAIT_SECONDS
+    while row.state == inbox.QUEUED and time.monotonic() < deadline:
+        time.sleep(CONTROL_POLL_SECONDS)
+        row = _take_over_if_undriven(db, record, lock, args, row_id)
+    if row.state == inbox.QUEUED:
+        print(
+            f"{args.action} queued: {driver}; it has not taken the control within "
+            f"{CONTROL_WAIT_SECONDS:.0f} s and will before its next step",
+            file=sys.stderr,
+        )
+    return _report(row, args, out)
+
+
+def _take_over_if_undriven(
+    db: Database, record: ExecutionRecord, lock: DriverLock, args: argparse.Namespace, row_id: int
+) -> InboxControl:
+    """The row as it stands; if the driver stopped before it took the control (its lock is free now),
+    decide the inbox here, under the lock, so the control does not wait for a driver that may never come."""
+    from drs_desktop.services.runner import ExecutionRunner
+    from drs_desktop.storage import control_inbox as inbox
+
+    row = inbox.get_control(db, row_id)
+    if row.state != inbox.QUEUED or not lock.acquire():
+        return row
+    with lock:
+        gateway = _gateway(db, args, dict(record.options.get("target") or {}))
+        runner = ExecutionRunner.resume(db, gateway, record.execution_id)  # on DRS's clock
+        runner.take_inbox()
+    print(
+        f"no process drives execution {record.execution_id} now: drs-desktop run --resume "
+        f"{record.execution_id}",
+        file=sys.stderr,
+    )
+    return inbox.get_control(db, row_id)
+
+
+def _report(row: InboxControl, args: argparse.Namespace, out: TextIO) -> int:
+    """Say what became of the control: journaled (with its journal entry), refused (why), or queued."""
+    from drs_desktop.storage import control_inbox as inbox
+
+    if row.state == inbox.JOURNALED:
+        print(f"{args.action} journaled by the driver (journal entry {row.seq})", file=sys.stderr)
+    elif row.state == inbox.REFUSED:
+        print(f"{args.action} refused by the driver: {row.reason}", file=sys.stderr)
+    if args.json:
+        payload = {
+            "execution_id": row.execution_id,
+            "control": args.action,
+            "state": row.state,
+            "reason": row.reason,
+            "seq": row.seq,
+        }
+        json.dump(payload, out)
+        out.write("\n")
+    return EXIT_FAILED if row.state == inbox.REFUSED else EXIT_OK
+
+
+def _control_event(state: ExecutionState, args: argparse.Namespace, by: str) -> Event:
+    from drs_desktop.domain.execution_events import (
+        ApprovalGranted,
+        ApprovalRejected,
+        Cancel,
+        Pause,
+        Resume,
+        RetryFailed,
+        SkipWave,
+    )
+    from drs_desktop.domain.execution_queries import failed_waves, pending_approval
+
+    now = _now()
+    if args.action == "pause":
+        return Pause(at=now, by=by)
+    if args.action == "resume":
+        return Resume(at=now, by=by)
+    if args.action == "cancel":
+        return Cancel(at=now, by=by, terminate_drill_instances=args.terminate_drill_instances)
+    if args.action in ("approve", "reject"):
+        waiting = [w.index for w in state.waves if pending_approval(state, w) is not None]
+        index = _wave_index(state, args.wave, waiting, "waits for an approval")
+        wave = state.waves[index]
+        kind = ApprovalGranted if args.action == "approve" else ApprovalRejected
+        return kind(
+            wave_index=index,
+            phase=wave.step_phase(),
+            step_index=wave.step_index,
+            by=by,
+            at=now,
+            comment=args.comment,
+        )
+    index = _wave_index(state, args.wave, list(failed_waves(state)), "has failed servers")
+    if args.action == "retry":
+        return RetryFailed(wave_index=index, at=now, by=by)
+    return SkipWave(wave_index=index, at=now, by=by, reason=args.comment)
+
+
+def _wave_index(state: ExecutionState, wanted: str | None, candidates: list[int], what: str) -> int:
+    """The wave the operator named (number or name), or the only one that ``what``."""
+    if wanted is None:
+        if len(candidates) == 1:
+            return candidates[0]
+        if not candidates:
+            raise UsageError(f"no wave {what}")
+        names = ", ".join(f"{i + 1} {state.waves[i].name!r}" for i in candidates)
+        raise UsageError(f"several waves {what} ({names}): choose one with --wave")
+    if wanted.isdigit() and 1 <= int(wanted) <= len(state.waves):
+        return int(wanted) - 1
+    for wave in state.waves:
+        if wave.name == wanted:
+            return wave.index
+    raise UsageError(f"no wave {wanted!r} in this execution")
