@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from drs_desktop.domain.errors import PlanDocumentError
+from drs_desktop.domain.safe_text import surrogate_problem
 from drs_desktop.domain.plan import (
     ApprovalStep,
     ProtectionGroup,
@@ -209,7 +210,12 @@ class _Reader:
 
     def string(self, value: object, path: str) -> str | None:
         if isinstance(value, str):
-            return value
+            # JSON's "\ud800" escape gives a lone surrogate, which no UTF-8 file or database can hold.
+            problem = surrogate_problem(value)
+            if problem is None:
+                return value
+            self.add(path, problem)
+            return None
         hint = " (put it in quotes)" if isinstance(value, int | float | bool) or value is None else ""
         self.add(path, f"must be a string, got {type_name(value)}{hint}")
         return None
@@ -329,8 +335,11 @@ class _Reader:
                     path, f"tag names must be strings, got {type_name(key)} {quote(key)} (put it in quotes)"
                 )
                 continue
+            problem = surrogate_problem(key)
+            if problem is not None:
+                self.add(join_path(path, key), problem)
             text = self.string(item, join_path(path, key))
-            if text is not None:
+            if text is not None and problem is None:
                 tags[key] = text
         return tags
 

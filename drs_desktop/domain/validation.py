@@ -29,6 +29,7 @@ from drs_desktop.domain.plan import (
     Step,
 )
 from drs_desktop.domain.plan_document import join_path, quote
+from drs_desktop.domain.safe_text import name_problem, text_problem
 
 logger = logging.getLogger(__name__)
 
@@ -115,6 +116,9 @@ class _Validator:
     def run(self) -> list[Problem]:
         if not self.plan.name.strip():
             self.error("name", "the plan needs a name")
+        else:
+            self.name(self.plan.name, "name")
+        self.text(self.plan.description, "description")
         self.minutes(self.plan.rto_minutes, "rto_minutes")
         self.minutes(self.plan.rpo_minutes, "rpo_minutes")
         self.groups()
@@ -124,6 +128,18 @@ class _Validator:
         return self.problems
 
     # -- shared checks
+
+    def name(self, value: str, path: str) -> bool:
+        """Reports control, bidi and surrogate characters in a name; True when there are none."""
+        problem = name_problem(value)
+        if problem is not None:
+            self.error(path, problem)
+        return problem is None
+
+    def text(self, value: str, path: str) -> None:
+        problem = text_problem(value)
+        if problem is not None:
+            self.error(path, problem)
 
     def minutes(self, value: int | None, path: str) -> None:
         if value is None:
@@ -168,6 +184,8 @@ class _Validator:
                 )
             else:
                 self.group_index[group.name] = index
+            if group.name.strip():
+                self.name(group.name, join_path(path, "name"))
             if not group.server_ids and group.tags is None:
                 self.error(
                     join_path(path, "servers"), "the group is empty: list source servers or select by tags"
@@ -198,9 +216,12 @@ class _Validator:
                 tags_path, "the tag selector is empty; give at least one tag (it would match every server)"
             )
             return
-        for key in tags:
+        for key, value in tags.items():
             if not key.strip():
                 self.error(join_path(tags_path, key), "a tag name must not be empty")
+            else:
+                self.name(key, join_path(tags_path, key))
+            self.name(value, join_path(tags_path, key))
         if self.inventory is None:
             return
         clashes: list[tuple[str, str]] = []
@@ -235,6 +256,8 @@ class _Validator:
             first = join_path("waves", self.wave_index[wave.name])
             self.error(join_path(path, "name"), f"duplicate wave name {quote(wave.name)} ({first})")
         seen_names.add(wave.name)
+        if wave.name.strip():
+            self.name(wave.name, join_path(path, "name"))
 
         name_problems = len(self.problems)
         members, unresolved = self.wave_groups(index, path, placed)
@@ -289,6 +312,8 @@ class _Validator:
                 self.error(item, f"protection group {quote(name)} is listed twice in this wave")
                 continue
             seen.add(name)
+            if not self.name(name, item):
+                continue
             if name not in self.group_index:
                 self.error(item, f"unknown protection group {quote(name)}{_suggest(name, self.group_index)}")
                 continue
@@ -332,6 +357,8 @@ class _Validator:
             target = self.wave_index.get(name)
             if name in seen:
                 self.error(item, f"wave {quote(name)} is listed twice")
+            elif not self.name(name, item):
+                pass
             elif name == wave.name:
                 self.error(item, "a wave cannot depend on itself")
             elif target is None:
@@ -370,6 +397,7 @@ class _Validator:
         if isinstance(step, ApprovalStep):
             if not step.message.strip():
                 self.error(join_path(path, "approval"), "the approval message must not be empty")
+            self.text(step.message, join_path(path, "approval"))
         else:
             self.minutes(step.minutes, join_path(path, "wait_minutes"))
 
