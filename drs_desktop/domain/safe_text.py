@@ -71,7 +71,9 @@ def text_problem(text: str) -> str | None:
     match = _REFUSED_IN_TEXT.search(text)
     if not match:
         return None
-    return _describe(text, match.start(), "text may hold line breaks and tabs, but no other control characters")
+    return _describe(
+        text, match.start(), "text may hold line breaks and tabs, but no other control characters"
+    )
 
 
 def terminal_safe(text: str) -> str:
