@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from drs_desktop.config import AppPaths
 from drs_desktop.domain.errors import DrsDesktopError
+from drs_desktop.domain.safe_text import terminal_safe
 
 if TYPE_CHECKING:
     from drs_desktop.aws.drs import DrsGateway
@@ -223,15 +224,15 @@ def _preflight(
             out.write("\n")
         else:
             for line in preflight.format_report(report):
-                print(line, file=out)
+                print(terminal_safe(line), file=out)
         return EXIT_OK if report.ok else EXIT_FAILED
     if not report.ok:
         for line in preflight.format_report(report):
-            print(line, file=sys.stderr)
+            print(terminal_safe(line), file=sys.stderr)
         print("preflight failed: nothing launched", file=sys.stderr)
         return EXIT_FAILED
     for check in report.warnings:
-        print(f"preflight warning: {check.message}", file=sys.stderr)
+        print(f"preflight warning: {terminal_safe(check.message)}", file=sys.stderr)
     return None
 
 
@@ -248,7 +249,8 @@ def _drive(runner: ExecutionRunner, args: argparse.Namespace, out: TextIO) -> in
                 break
             if not args.auto_approve:
                 for gate in result.approvals:
-                    print(f"waiting for approval: wave {gate.wave_name!r}: {gate.message}", file=sys.stderr)
+                    message = terminal_safe(gate.message)
+                    print(f"waiting for approval: wave {gate.wave_name!r}: {message}", file=sys.stderr)
                 break
             for gate in result.approvals:
                 runner.submit(
@@ -350,7 +352,7 @@ def _print_progress(before: ExecutionState, after: ExecutionState, event: Event)
     from drs_desktop.services.progress import describe_change
 
     for line in describe_change(before, after, event):
-        print(line, file=sys.stderr, flush=True)
+        print(terminal_safe(line), file=sys.stderr, flush=True)
 
 
 def _parse_time(text: str) -> datetime:
@@ -378,7 +380,7 @@ def executions_command(args: argparse.Namespace, paths: AppPaths, out: TextIO) -
             for r in records:
                 print(
                     f"{r.execution_id}  {r.started_at:%Y-%m-%d %H:%M} UTC  {r.mode:<8} {r.status:<16} "
-                    f"{r.plan_name} rev {r.plan_revision}",
+                    f"{terminal_safe(r.plan_name)} rev {r.plan_revision}",
                     file=out,
                 )
             return EXIT_OK

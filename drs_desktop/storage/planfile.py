@@ -39,6 +39,7 @@ import yaml
 from drs_desktop.domain.errors import PlanDocumentError, PlanFileError, PlanFileUnreadableError
 from drs_desktop.domain.plan import RecoveryPlan
 from drs_desktop.domain.plan_document import plan_from_document, plan_to_document
+from drs_desktop.domain.safe_text import terminal_safe
 from drs_desktop.domain.validation import Problem, Severity, validate_plan
 from drs_desktop.storage.plan_syntax import LineIndex, SyntaxProblem, parse_json, parse_yaml
 
@@ -102,7 +103,7 @@ def parse_plan_text(text: str | bytes, filename: str, fmt: PlanFormat | None = N
     ``fmt`` None picks the format from ``filename``'s extension, else sniffs it: text starting with
     ``{`` is JSON, anything else YAML.
     """
-    filename = filename.translate(_LINE_BREAKS)
+    filename = terminal_safe(filename.translate(_LINE_BREAKS))
     if fmt is not None and fmt not in ("yaml", "json"):
         raise ValueError(f"unknown plan file format {fmt!r}")
     if isinstance(text, bytes):
@@ -324,7 +325,7 @@ def _error(
     ]
     cleaned.sort(key=lambda problem: problem[1] or 0)
     kind = PlanFileUnreadableError if unreadable else PlanFileError
-    return kind(filename.translate(_LINE_BREAKS), cleaned)
+    return kind(terminal_safe(filename.translate(_LINE_BREAKS)), cleaned)
 
 
 def _warning_line(filename: str, line: int | None, warning: Problem) -> str:

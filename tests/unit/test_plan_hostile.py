@@ -11,7 +11,8 @@ import pytest
 
 from drs_desktop.domain.errors import PlanDocumentError, PlanFileError, PlanFileUnreadableError
 from drs_desktop.domain.plan import ApprovalStep, ProtectionGroup, RecoveryPlan, Wave
-from drs_desktop.domain.plan_document import plan_from_document, plan_to_document
+from drs_desktop.domain.plan_document import plan_from_document
+from drs_desktop.domain.safe_text import terminal_safe
 from drs_desktop.domain.validation import validate_plan
 from drs_desktop.storage.db import Database
 from drs_desktop.storage.planfile import dump_plan, parse_plan_text
@@ -19,6 +20,7 @@ from drs_desktop.storage.plans import list_plans, save_plan
 
 A = "s-0123456789abcdef0"
 B = "s-0123456789abcdef1"
+ONE_WAVE = f"waves: [{{name: W, servers: [{A}]}}]\n"
 
 
 def document(**changes: object) -> dict[str, object]:
@@ -58,8 +60,11 @@ def test_a_lone_surrogate_in_a_json_name_is_refused_with_its_field() -> None:
     [
         (lambda d: d["waves"][0].update(name="\udc80"), "waves[0].name"),
         (lambda d: d["waves"][0].update(groups=["G", "\ud800"]), "waves[0].groups[1]"),
-        (lambda d: d["protection_groups"][0].update(tags={"App": "\ud800"}), 'protection_groups[0].tags.App'),
-        (lambda d: d["protection_groups"][0].update(tags={"\ud800": "x"}), 'protection_groups[0].tags["\\ud800"]'),
+        (lambda d: d["protection_groups"][0].update(tags={"App": "\ud800"}), "protection_groups[0].tags.App"),
+        (
+            lambda d: d["protection_groups"][0].update(tags={"\ud800": "x"}),
+            'protection_groups[0].tags["\\ud800"]',
+        ),
         (lambda d: d["waves"][0].update(before=[{"approval": "\udfff"}]), "waves[0].before[0].approval"),
         (lambda d: d.update(description="x\ud800"), "description"),
     ],
@@ -85,7 +90,22 @@ def test_validate_plan_refuses_a_lone_surrogate_built_in_code() -> None:
 
 # --------------------------------------------------------------------------------- control characters
 
-HOSTILE = ["\x1b[31m", "\x07", "\x00", "\u202e", "\u2066", "\u2069", "\u2028", "\u2029", "\x7f", "\x9b", "\x85", "\n", "\t", "\r"]
+HOSTILE = [
+    "\x1b[31m",
+    "\x07",
+    "\x00",
+    "\u202e",
+    "\u2066",
+    "\u2069",
+    "\u2028",
+    "\u2029",
+    "\x7f",
+    "\x9b",
+    "\x85",
+    "\n",
+    "\t",
+    "\r",
+]
 
 
 @pytest.mark.parametrize("char", HOSTILE)
@@ -136,7 +156,7 @@ def test_a_server_id_with_a_trailing_line_break_is_not_an_id() -> None:
 
 
 def test_an_escape_sequence_in_a_yaml_name_is_refused_on_import() -> None:
-    error = refused('format: drs-desktop/plan@1\nname: "evil\\e[2J"\nwaves: [{name: W, servers: [%s]}]\n' % A, "p.yaml")
+    error = refused(f'format: drs-desktop/plan@1\nname: "evil\\e[2J"\n{ONE_WAVE}', "p.yaml")
     assert error.problems[0][:2] == ("name", 2)
     assert "\x1b" not in str(error) and "U+001B" in str(error)
 
@@ -174,18 +194,23 @@ def _yaml(text: str) -> object:
 )
 def test_yaml_1_1_number_notations_are_refused_in_minutes(literal: str, words: str) -> None:
     for field in ("rto_minutes", "rpo_minutes"):
-        text = f"format: drs-desktop/plan@1\nname: P\n{field}: {literal}\nwaves: [{{name: W, servers: [{A}]}}]\n"
+        text = (
+            f"format: drs-desktop/plan@1\nname: P\n{field}: {literal}\nwaves: [{{name: W, servers: [{A}]}}]\n"
+        )
         error = refused(text, "p.yaml")
         path, line, message = error.problems[0]
         assert (path, line) == (field, 3), error.problems
         assert literal in message and words in message, message
-    text = f"format: drs-desktop/plan@1\nname: P\nwaves:\n- name: W\n  servers: [{A}]\n  after: [{{wait_minutes: {literal}}}]\n"
+    text = (
+        "format: drs-desktop/plan@1\nname: P\nwaves:\n"
+        f"- name: W\n  servers: [{A}]\n  after: [{{wait_minutes: {literal}}}]\n"
+    )
     error = refused(text, "p.yaml")
     assert error.problems[0][:2] == ("waves[0].after[0].wait_minutes", 6), error.problems
 
 
 def test_plain_decimal_minutes_still_load() -> None:
-    text = f"format: drs-desktop/plan@1\nname: P\nrto_minutes: 17\nrpo_minutes: 0\nwaves: [{{name: W, servers: [{A}]}}]\n"
+    text = f"format: drs-desktop/plan@1\nname: P\nrto_minutes: 17\nrpo_minutes: 0\n{ONE_WAVE}"
     error = refused(text, "p.yaml")  # 0 is read as 0, and validation refuses it
     assert error.problems == [("rpo_minutes", 4, "must be a positive number of minutes, got 0")]
     loaded = parse_plan_text(text.replace("rpo_minutes: 0\n", ""), "p.yaml")
@@ -212,7 +237,9 @@ def test_a_yaml_1_1_number_as_a_name_says_put_it_in_quotes(literal: str) -> None
         b"\x7fELF\x02\x01\x01\x00" + bytes(56) + bytes(range(256)) * 4,
         b"PK\x03\x04\x14\x00\x00\x00\x08\x00" + bytes(range(256)),
         bytes(1000),
-        b"\x00a\x00b" * 300,  # zeros at every other byte, but not text when read as UTF-16
+        b"".join(bytes([0, n]) for n in range(32)) * 20,  # zeros at every other byte, not UTF-16 text
+        b"\xff\xfe" + bytes(range(256)) * 4,  # starts like a UTF-16 byte order mark
+        bytes(range(1, 256)) * 4,  # no NUL byte at all
     ],
 )
 def test_binary_files_are_called_binary(data: bytes) -> None:
@@ -225,3 +252,24 @@ def test_genuine_utf16_without_a_bom_is_still_named() -> None:
     text = "format: drs-desktop/plan@1\nname: P\nwaves: []\n"
     for codec in ("utf-16-le", "utf-16-be"):
         assert "UTF-16" in str(refused(text.encode(codec), "plan.yaml"))
+
+
+# ------------------------------------------------------------------------------------ terminal display
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("Payments DB", "Payments DB"),
+        ("Ünïcödé ✓ 日本語 🚀", "Ünïcödé ✓ 日本語 🚀"),
+        ("evil\x1b[2J\x07", "evil\\x1b[2J\\x07"),
+        ("a\u202eb\u2066c", "a\\u202eb\\u2066c"),
+        ("line\u2028two\nthree\r\t", "line\\u2028two\\nthree\\r\\t"),
+        ("\x00\x7f\x85\x9b", "\\x00\\x7f\\x85\\x9b"),
+        ("lone \ud800", "lone \\ud800"),
+        ("\U000e0001tag", "\\U000e0001tag"),
+    ],
+)
+def test_terminal_safe_escapes_what_is_not_printable(text: str, shown: str) -> None:
+    assert terminal_safe(text) == shown
+    assert terminal_safe(shown) == shown  # escaping twice changes nothing more
