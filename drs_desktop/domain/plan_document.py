@@ -8,8 +8,10 @@ distinction the domain makes survives (``depends_on`` omitted means "the previou
 worst possible day. It reports every structural problem at once, each with the field path the operator
 sees in the file, so that one round of fixes is enough.
 
-This module checks structure only (shape and types). Whether the plan makes sense (unknown servers,
-dependency order, empty waves...) is ``domain.validation``'s job.
+This module checks structure only (shape and types), plus one thing no later step could survive: a lone
+surrogate in a string (JSON's ``"\ud800"``), which cannot be encoded as UTF-8 for a file or the database.
+Whether the plan makes sense (unknown servers, dependency order, empty waves, control characters in
+names...) is ``domain.validation``'s job.
 """
 
 from __future__ import annotations
@@ -266,7 +268,7 @@ class _Reader:
         if isinstance(value, AmbiguousNumber):
             self.add(path, value.problem())
         elif isinstance(value, str):
-            self.add(path, f"must be a whole number of minutes, got the string {quote(value)}")
+            self.add(path, f"must be a whole number of minutes, got a string ({quote(value)})")
         else:
             self.add(path, f"must be a whole number of minutes, got {type_name(value)}")
         return None
