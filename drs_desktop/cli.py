@@ -1,5 +1,9 @@
 """The one command-line entry point: the GUI by default, sub-commands for everything scriptable.
 
+Untrusted text (plan, wave and group names, comments, messages quoting them, file names) is printed
+through ``terminal_safe``, so a control or bidi character shows as an escape instead of acting on the
+terminal.
+
 Exit codes, the same for every command: 0 success; 1 the command ran and the answer is "no" (an invalid
 plan, a failed check, a failed execution) or an expected error (a corrupt database, an unknown plan); 2 a
 usage error or an input that could not be read at all; 3 an execution that waits for a person. Errors are
@@ -28,6 +32,7 @@ from drs_desktop.cli_run import (
 )
 from drs_desktop.config import HOME_ENV, AppPaths
 from drs_desktop.domain.errors import DrsDesktopError, PlanFileError, PlanFileUnreadableError
+from drs_desktop.domain.safe_text import terminal_safe
 
 if TYPE_CHECKING:
     from drs_desktop.storage.db import Database
@@ -174,13 +179,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             return simulator_main(extras)
         parser.error(f"unknown command {args.command}")
     except UsageError as error:
-        print(f"{APP_ID}: error: {error}", file=sys.stderr)
+        print(f"{APP_ID}: error: {terminal_safe(str(error))}", file=sys.stderr)
         return EXIT_USAGE
     except PlanFileUnreadableError as error:
-        print(f"{APP_ID}: error: {error}", file=sys.stderr)
+        print(f"{APP_ID}: error: {terminal_safe(str(error))}", file=sys.stderr)
         return EXIT_USAGE
     except DrsDesktopError as error:
-        print(f"{APP_ID}: error: {error}", file=sys.stderr)
+        print(f"{APP_ID}: error: {terminal_safe(str(error))}", file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:
         print(f"{APP_ID}: interrupted", file=sys.stderr)
@@ -219,13 +224,14 @@ def _plan_validate(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> in
         raise
     except PlanFileError as error:
         for line in error.lines():
-            print(line, file=out)
+            print(terminal_safe(line), file=out)
         return EXIT_FAILED
+    shown = terminal_safe(str(args.file))
     for warning in report.warnings:
-        print(f"{args.file}: warning: {warning}", file=sys.stderr)
+        print(f"{shown}: warning: {terminal_safe(str(warning))}", file=sys.stderr)
     if report.inventory_note:
-        print(report.inventory_note, file=sys.stderr)
-    print(f"{args.file}: plan {report.plan.name!r} is valid", file=sys.stderr)
+        print(terminal_safe(report.inventory_note), file=sys.stderr)
+    print(f"{shown}: plan {report.plan.name!r} is valid", file=sys.stderr)
     return EXIT_OK
 
 
@@ -241,11 +247,11 @@ def _plan_import(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
             raise
         except PlanFileError as error:
             for line in error.lines():
-                print(line, file=out)
+                print(terminal_safe(line), file=out)
             print(f"{APP_ID}: nothing imported", file=sys.stderr)
             return EXIT_FAILED
     for warning in result.warnings:
-        print(f"{args.file}: warning: {warning}", file=sys.stderr)
+        print(f"{terminal_safe(str(args.file))}: warning: {terminal_safe(str(warning))}", file=sys.stderr)
     revision = result.revision
     state = "saved as" if result.created else "unchanged, still"
     print(f"plan {revision.name!r} {state} revision {revision.revision}", file=out)
@@ -260,7 +266,7 @@ def _plan_export(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
     if args.output is None:
         out.write(text)
     else:
-        print(f"wrote {args.output}", file=sys.stderr)
+        print(f"wrote {terminal_safe(str(args.output))}", file=sys.stderr)
     return EXIT_OK
 
 
@@ -276,10 +282,11 @@ def _plan_list(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
     if not summaries:
         print("no plans yet: import one with `drs-desktop plan import FILE`", file=sys.stderr)
         return EXIT_OK
-    width = max(len(s.name) for s in summaries)
-    for s in summaries:
+    names = [terminal_safe(s.name) for s in summaries]
+    width = max(len(name) for name in names)
+    for name, s in zip(names, summaries, strict=True):
         print(
-            f"{s.name:<{width}}  rev {s.latest_revision:<4} {s.wave_count} waves  {s.server_count} servers"
+            f"{name:<{width}}  rev {s.latest_revision:<4} {s.wave_count} waves  {s.server_count} servers"
             f"  updated {s.updated_at:%Y-%m-%d %H:%M} UTC",
             file=out,
         )
@@ -292,7 +299,7 @@ def _plan_history(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int
     with _open_database(paths) as db:
         revisions = plans.plan_history(db, args.name)
     for rev in revisions:
-        comment = f"  {rev.comment}" if rev.comment else ""
+        comment = f"  {terminal_safe(rev.comment)}" if rev.comment else ""
         print(
             f"rev {rev.revision:<4} {rev.saved_at:%Y-%m-%d %H:%M:%S} UTC  {rev.content_hash[:12]}{comment}",
             file=out,
@@ -308,5 +315,5 @@ def _plan_diff(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
     if not lines:
         print(f"revisions {args.rev_a} and {args.rev_b} of {args.name!r} are the same", file=sys.stderr)
     for line in lines:
-        print(line, file=out)
+        print(terminal_safe(line), file=out)
     return EXIT_OK

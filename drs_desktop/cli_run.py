@@ -28,6 +28,7 @@ from drs_desktop.cli_show import executions_command as executions_command  # re-
 from drs_desktop.cli_show import print_problems, reason_changes
 from drs_desktop.config import AppPaths
 from drs_desktop.domain.errors import DrsDesktopError
+from drs_desktop.domain.safe_text import terminal_safe
 
 if TYPE_CHECKING:
     from drs_desktop.aws.drs import DrsGateway
@@ -290,15 +291,15 @@ def _preflight(
             out.write("\n")
         else:
             for line in preflight.format_report(report):
-                print(line, file=out)
+                print(terminal_safe(line), file=out)
         return EXIT_OK if report.ok else EXIT_FAILED
     if not report.ok:
         for line in preflight.format_report(report):
-            print(line, file=sys.stderr)
+            print(terminal_safe(line), file=sys.stderr)
         print("preflight failed: nothing launched", file=sys.stderr)
         return EXIT_FAILED
     for check in report.warnings:
-        print(f"preflight warning: {check.message}", file=sys.stderr)
+        print(f"preflight warning: {terminal_safe(check.message)}", file=sys.stderr)
     return None
 
 
@@ -321,7 +322,8 @@ def _drive(db: Database, runner: ExecutionRunner, args: argparse.Namespace, out:
                 break
             if not args.auto_approve:
                 for gate in result.approvals:
-                    print(f"waiting for approval: wave {gate.wave_name!r}: {gate.message}", file=sys.stderr)
+                    message = terminal_safe(gate.message)
+                    print(f"waiting for approval: wave {gate.wave_name!r}: {message}", file=sys.stderr)
                 break
             for gate in result.approvals:
                 runner.submit(
@@ -439,7 +441,7 @@ def _print_progress(before: ExecutionState, after: ExecutionState, event: Event)
     from drs_desktop.services.progress import describe_change
 
     for line in [*describe_change(before, after, event), *reason_changes(before, after)]:
-        print(line, file=sys.stderr, flush=True)
+        print(terminal_safe(line), file=sys.stderr, flush=True)
 
 
 def _parse_time(text: str) -> datetime:

@@ -12,6 +12,7 @@ import sys
 from typing import TYPE_CHECKING, Any, TextIO
 
 from drs_desktop.config import AppPaths
+from drs_desktop.domain.safe_text import terminal_safe
 
 if TYPE_CHECKING:
     from drs_desktop.domain.execution_events import Event
@@ -75,7 +76,7 @@ def executions_command(args: argparse.Namespace, paths: AppPaths, out: TextIO) -
             for r in records:
                 print(
                     f"{r.execution_id}  {r.started_at:%Y-%m-%d %H:%M} UTC  {r.mode:<8} {r.status:<16} "
-                    f"{r.plan_name} rev {r.plan_revision}",
+                    f"{terminal_safe(r.plan_name)} rev {r.plan_revision}",
                     file=out,
                 )
             return EXIT_OK
@@ -127,12 +128,15 @@ def _show(db: Database, args: argparse.Namespace, out: TextIO) -> int:
         out.write("\n")
         return EXIT_OK
     print(f"execution {record.execution_id}", file=out)
-    print(f"  plan {record.plan_name!r} rev {record.plan_revision}, {record.mode}, {record.status}", file=out)
+    print(
+        f"  plan {terminal_safe(repr(record.plan_name))} rev {record.plan_revision}, {record.mode}, {record.status}",
+        file=out,
+    )
     print(
         f"  started {record.started_at:%Y-%m-%d %H:%M:%S} UTC by {record.identity.get('arn', '?')}", file=out
     )
     for wave in state.waves:
-        print(f"  wave {wave.index + 1} {wave.name!r}: {wave.phase.value}", file=out)
+        print(f"  wave {wave.index + 1} {terminal_safe(repr(wave.name))}: {wave.phase.value}", file=out)
         for server in state.wave_servers(wave.index):
             problem = problems.get(server.server_id)
             extra = f" {server.recovery_instance_id}" if server.recovery_instance_id else ""

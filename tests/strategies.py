@@ -3,7 +3,12 @@
 ``valid_plans()`` generates plans that ``validate_plan`` accepts without an inventory: unique names,
 well-formed server IDs, no server in two groups or two waves, every group used by at most one wave,
 non-empty waves, ``optional`` within the wave, dependencies on earlier waves only. Names and messages
-include strings a YAML reader could mistake for something else ("yes", "1.0", "null", "- x"...).
+include strings a YAML reader could mistake for something else ("yes", "1.0", "null", "- x"...), and
+every printable character; names hold no control, bidi or surrogate characters (``domain.safe_text``),
+free text (descriptions, approval messages) may hold tabs and line breaks.
+
+``hostile_strings`` generates what plans must refuse in names: control characters, bidi controls, line
+separators and lone surrogates, hidden inside otherwise ordinary text.
 """
 
 from __future__ import annotations
@@ -20,9 +25,10 @@ from drs_desktop.domain.plan import (
     WaitStep,
     Wave,
 )
+from drs_desktop.domain.safe_text import name_problem, text_problem
 from drs_desktop.domain.validation import MAX_MINUTES
 
-__all__ = ["names", "server_ids", "steps", "tag_selectors", "texts", "valid_plans"]
+__all__ = ["hostile_strings", "names", "server_ids", "steps", "tag_selectors", "texts", "valid_plans"]
 
 _ID_ALPHABET = string.ascii_letters + string.digits
 
@@ -86,18 +92,58 @@ TRICKY_STRINGS = (
 
 server_ids = st.text(alphabet=_ID_ALPHABET, min_size=17, max_size=17).map(lambda tail: "s-" + tail)
 
-texts = st.one_of(st.sampled_from(TRICKY_STRINGS), st.text(max_size=30))
+_REFUSED_IN_NAMES = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u2028\u2029"
+#: Every character a name may hold: no Cc (C0, DEL, C1), no Cs (surrogates), no bidi controls.
+_NAME_CHARACTERS = st.characters(exclude_categories=["Cc", "Cs"], exclude_characters=_REFUSED_IN_NAMES)
+_TEXT_CHARACTERS = _NAME_CHARACTERS | st.sampled_from("\t\n\r")
 
-names = st.one_of(st.sampled_from(TRICKY_STRINGS), st.text(min_size=1, max_size=24)).filter(
-    lambda text: bool(text.strip())
+texts = st.one_of(
+    st.sampled_from(TRICKY_STRINGS).filter(lambda text: text_problem(text) is None),
+    st.text(_TEXT_CHARACTERS, max_size=30),
 )
+
+names = st.one_of(
+    st.sampled_from(TRICKY_STRINGS).filter(lambda text: name_problem(text) is None),
+    st.text(_NAME_CHARACTERS, min_size=1, max_size=24),
+).filter(lambda text: bool(text.strip()))
+
+#: One character of each kind a name must not hold.
+HOSTILE_CHARACTERS = (
+    "\x00",
+    "\x07",
+    "\x1b",
+    "\x7f",
+    "\x85",
+    "\x9b",
+    "\t",
+    "\n",
+    "\r",
+    "\u202a",
+    "\u202e",
+    "\u2066",
+    "\u2069",
+    "\u2028",
+    "\u2029",
+    "\ud800",
+    "\udfff",
+)
+
+hostile_strings = st.tuples(
+    st.text(max_size=8),
+    st.one_of(
+        st.sampled_from(HOSTILE_CHARACTERS),
+        st.sampled_from(["\x1b[2J", "\x1b]0;owned\x07", "\u202egnp.exe"]),
+        st.characters(categories=["Cc", "Cs"]),
+    ),
+    st.text(max_size=8),
+).map("".join)
 
 minutes = st.integers(min_value=1, max_value=MAX_MINUTES)
 
-tag_selectors = st.dictionaries(names, texts, min_size=1, max_size=3)
+tag_selectors = st.dictionaries(names, st.one_of(st.just(""), names), min_size=1, max_size=3)
 
 steps: st.SearchStrategy[Step] = st.one_of(
-    names.map(ApprovalStep),
+    texts.filter(lambda text: bool(text.strip())).map(ApprovalStep),
     minutes.map(WaitStep),
 )
 

@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-#: DRS source server IDs, as the service validates them.
-SERVER_ID_PATTERN = re.compile(r"^s-[0-9a-zA-Z]{17}$")
+#: DRS source server IDs, as the service validates them (``\Z``, not ``$``: "s-...\n" is no ID).
+SERVER_ID_PATTERN = re.compile(r"^s-[0-9a-zA-Z]{17}\Z")
 #: DRS starts at most this many servers in one StartRecovery job; bigger waves are split by the engine.
 MAX_SERVERS_PER_JOB = 100
 

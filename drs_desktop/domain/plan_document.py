@@ -8,8 +8,10 @@ distinction the domain makes survives (``depends_on`` omitted means "the previou
 worst possible day. It reports every structural problem at once, each with the field path the operator
 sees in the file, so that one round of fixes is enough.
 
-This module checks structure only (shape and types). Whether the plan makes sense (unknown servers,
-dependency order, empty waves...) is ``domain.validation``'s job.
+This module checks structure only (shape and types), plus one thing no later step could survive: a lone
+surrogate in a string (JSON's ``"\ud800"``), which cannot be encoded as UTF-8 for a file or the database.
+Whether the plan makes sense (unknown servers, dependency order, empty waves, control characters in
+names...) is ``domain.validation``'s job.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import json
 import logging
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from drs_desktop.domain.errors import PlanDocumentError
@@ -30,6 +33,7 @@ from drs_desktop.domain.plan import (
     WaitStep,
     Wave,
 )
+from drs_desktop.domain.safe_text import surrogate_problem
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +48,7 @@ STEP_KEYS = ("approval", "wait_minutes")
 
 __all__ = [
     "FORMAT_ID",
+    "AmbiguousNumber",
     "PlanDocumentError",
     "join_path",
     "plan_from_document",
@@ -55,6 +60,41 @@ __all__ = [
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _FORMAT_RE = re.compile(r"^drs-desktop/plan@([0-9]{1,9})$")
 _SHORT = 60
+
+
+@dataclass(frozen=True, repr=False)
+class AmbiguousNumber:
+    """A number written in a notation other than plain decimal digits: ``017``, ``0x1F``, ``1_000``, ``+5``,
+    ``1:30``. YAML 1.1 readers (PyYAML among them) read ``017`` as octal 15 and ``1:30`` as 90 (base 60),
+    YAML 1.2 readers as 17 and a string: a plan that means different things to different tools must not
+    be read silently, so the YAML loader hands these over as this type and the document reader refuses
+    them, naming the field and the literal. ``yaml11`` is what YAML 1.1 makes of ``text``.
+    """
+
+    text: str
+    yaml11: int
+
+    def __repr__(self) -> str:
+        return self.text
+
+    def problem(self) -> str:
+        """Why the literal is refused where a number of minutes is expected, and what to write."""
+        text, value = self.text, self.yaml11
+        digits = text.lstrip("+-")
+        if ":" in text:
+            return f"{text} is a base-60 number to YAML 1.1 ({value}); write plain digits: {value}"
+        if digits[:2].lower() in ("0x", "0b"):
+            kind = "hexadecimal" if digits[:2].lower() == "0x" else "binary"
+            return f"{text} is a {kind} number ({value}); write minutes as plain decimal digits: {value}"
+        if len(digits) > 1 and digits.startswith("0"):
+            decimal = digits.replace("_", "").lstrip("0") or "0"
+            return (
+                f"{text} has a leading zero: YAML 1.1 reads it as octal {value}, other readers as {decimal}; "
+                "write the number without leading zeros"
+            )
+        if "_" in text:
+            return f"{text} holds digit separators (_), which YAML 1.1 drops ({value}); write {value}"
+        return f"{text} is not written as plain decimal digits (YAML 1.1 reads it as {value}); write {value}"
 
 
 def join_path(base: str, key: str | int) -> str:
@@ -99,6 +139,8 @@ def type_name(value: object) -> str:
         return "a list"
     if isinstance(value, bytes):
         return "binary data"
+    if isinstance(value, AmbiguousNumber):
+        return f"{value.text}, which YAML 1.1 reads as the number {value.yaml11}"
     return f"a {type(value).__name__}"
 
 
@@ -209,15 +251,26 @@ class _Reader:
 
     def string(self, value: object, path: str) -> str | None:
         if isinstance(value, str):
-            return value
-        hint = " (put it in quotes)" if isinstance(value, int | float | bool) or value is None else ""
+            # JSON's "\ud800" escape gives a lone surrogate, which no UTF-8 file or database can hold.
+            problem = surrogate_problem(value)
+            if problem is None:
+                return value
+            self.add(path, problem)
+            return None
+        quotable = isinstance(value, int | float | bool | AmbiguousNumber) or value is None
+        hint = " (put it in quotes)" if quotable else ""
         self.add(path, f"must be a string, got {type_name(value)}{hint}")
         return None
 
     def integer(self, value: object, path: str) -> int | None:
         if isinstance(value, int) and not isinstance(value, bool):
             return value
-        self.add(path, f"must be a whole number of minutes, got {type_name(value)}")
+        if isinstance(value, AmbiguousNumber):
+            self.add(path, value.problem())
+        elif isinstance(value, str):
+            self.add(path, f"must be a whole number of minutes, got a string ({quote(value)})")
+        else:
+            self.add(path, f"must be a whole number of minutes, got {type_name(value)}")
         return None
 
     def string_list(self, value: object, path: str, what: str) -> tuple[str, ...]:
@@ -329,8 +382,11 @@ class _Reader:
                     path, f"tag names must be strings, got {type_name(key)} {quote(key)} (put it in quotes)"
                 )
                 continue
+            problem = surrogate_problem(key)
+            if problem is not None:
+                self.add(join_path(path, key), problem)
             text = self.string(item, join_path(path, key))
-            if text is not None:
+            if text is not None and problem is None:
                 tags[key] = text
         return tags
 

@@ -11,11 +11,9 @@ handles but the operator should know about. Pure: no I/O, no clock.
 
 from __future__ import annotations
 
-import difflib
 import logging
 import math
-from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -29,6 +27,15 @@ from drs_desktop.domain.plan import (
     Step,
 )
 from drs_desktop.domain.plan_document import join_path, quote
+from drs_desktop.domain.safe_text import name_problem, text_problem
+from drs_desktop.domain.validation_support import (
+    MAX_CYCLE_PATHS,
+    Suggester,
+    TagIndex,
+    cycle_path,
+    shorten_chain,
+    strongly_connected,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -100,11 +107,17 @@ class _Validator:
         self.plan = plan
         self.inventory = inventory
         self.known_ids = set(inventory.by_id()) if inventory is not None else None
+        self.tag_index = TagIndex(inventory) if inventory is not None else None
         self.problems: list[Problem] = []
         self.group_index: dict[str, int] = {}
         self.wave_index: dict[str, int] = {}
         for index, wave in enumerate(plan.waves):
             self.wave_index.setdefault(wave.name, index)
+        self.resolved: dict[int, tuple[str, ...]] = {}  # group index -> its servers
+        self.group_names = Suggester(())  # set once the groups are read
+        self.wave_names = Suggester(self.wave_index)
+        self.components = strongly_connected(len(plan.waves), self.dependency_indexes)
+        self.cycle_paths_left = MAX_CYCLE_PATHS
 
     def error(self, path: str, message: str) -> None:
         self.problems.append(Problem(path, message))
@@ -115,15 +128,31 @@ class _Validator:
     def run(self) -> list[Problem]:
         if not self.plan.name.strip():
             self.error("name", "the plan needs a name")
+        else:
+            self.name(self.plan.name, "name")
+        self.text(self.plan.description, "description")
         self.minutes(self.plan.rto_minutes, "rto_minutes")
         self.minutes(self.plan.rpo_minutes, "rpo_minutes")
         self.groups()
+        self.group_names = Suggester(self.group_index)
         if not self.plan.waves:
             self.warning("waves", "the plan has no waves, so there is nothing to recover")
         self.waves()
         return self.problems
 
     # -- shared checks
+
+    def name(self, value: str, path: str) -> bool:
+        """Reports control, bidi and surrogate characters in a name; True when there are none."""
+        problem = name_problem(value)
+        if problem is not None:
+            self.error(path, problem)
+        return problem is None
+
+    def text(self, value: str, path: str) -> None:
+        problem = text_problem(value)
+        if problem is not None:
+            self.error(path, problem)
 
     def minutes(self, value: int | None, path: str) -> None:
         if value is None:
@@ -168,6 +197,8 @@ class _Validator:
                 )
             else:
                 self.group_index[group.name] = index
+            if group.name.strip():
+                self.name(group.name, join_path(path, "name"))
             if not group.server_ids and group.tags is None:
                 self.error(
                     join_path(path, "servers"), "the group is empty: list source servers or select by tags"
@@ -198,13 +229,16 @@ class _Validator:
                 tags_path, "the tag selector is empty; give at least one tag (it would match every server)"
             )
             return
-        for key in tags:
+        for key, value in tags.items():
             if not key.strip():
                 self.error(join_path(tags_path, key), "a tag name must not be empty")
-        if self.inventory is None:
+            else:
+                self.name(key, join_path(tags_path, key))
+            self.name(value, join_path(tags_path, key))
+        if self.tag_index is None:
             return
         clashes: list[tuple[str, str]] = []
-        for server_id in self.inventory.matching(tags):
+        for server_id in self.tag_index.matching(tags):
             other = member_of.setdefault(server_id, group.name)
             if other != group.name:
                 clashes.append((server_id, other))
@@ -235,6 +269,8 @@ class _Validator:
             first = join_path("waves", self.wave_index[wave.name])
             self.error(join_path(path, "name"), f"duplicate wave name {quote(wave.name)} ({first})")
         seen_names.add(wave.name)
+        if wave.name.strip():
+            self.name(wave.name, join_path(path, "name"))
 
         name_problems = len(self.problems)
         members, unresolved = self.wave_groups(index, path, placed)
@@ -289,14 +325,16 @@ class _Validator:
                 self.error(item, f"protection group {quote(name)} is listed twice in this wave")
                 continue
             seen.add(name)
+            if not self.name(name, item):
+                continue
             if name not in self.group_index:
-                self.error(item, f"unknown protection group {quote(name)}{_suggest(name, self.group_index)}")
+                self.error(item, f"unknown protection group {quote(name)}{_suggest(name, self.group_names)}")
                 continue
             group = self.plan.protection_groups[self.group_index[name]]
             if group.tags and self.inventory is None:
                 unresolved = True
             clashes: list[tuple[str, str]] = []
-            for server_id in resolve_group(group, self.inventory):
+            for server_id in self.resolve(self.group_index[name]):
                 members.setdefault(server_id, None)
                 earlier = placed.setdefault(server_id, index)
                 if earlier != index:
@@ -332,44 +370,55 @@ class _Validator:
             target = self.wave_index.get(name)
             if name in seen:
                 self.error(item, f"wave {quote(name)} is listed twice")
+            elif not self.name(name, item):
+                pass
             elif name == wave.name:
                 self.error(item, "a wave cannot depend on itself")
             elif target is None:
-                self.error(item, f"unknown wave {quote(name)}{_suggest(name, self.wave_index)}")
+                self.error(item, f"unknown wave {quote(name)}{_suggest(name, self.wave_names)}")
             elif target > index:
                 message = f"wave {quote(name)} comes later; a wave can only depend on earlier waves"
-                cycle = self.cycle_through(index, target)
-                if cycle:
-                    message += " (dependency cycle: " + " -> ".join(quote(n) for n in cycle) + ")"
-                self.error(item, message)
+                self.error(item, message + self.cycle_note(index, target))
             seen.add(name)
 
-    def cycle_through(self, start: int, target: int) -> list[str]:
-        """Wave names of a dependency cycle ``start -> target -> ... -> start``, or [] if there is none."""
-        parents: dict[int, int] = {target: start}
-        queue = deque([target])
-        while queue:
-            current = queue.popleft()
-            for name in self.plan.dependencies(current):
-                following = self.wave_index.get(name)
-                if following is None or following in parents:
-                    continue
-                parents[following] = current
-                if following == start:
-                    chain = [start]
-                    node = parents[start]
-                    while node != start:
-                        chain.append(node)
-                        node = parents[node]
-                    chain.append(start)
-                    return [self.plan.waves[i].name for i in reversed(chain)]
-                queue.append(following)
-        return []
+    def cycle_note(self, start: int, target: int) -> str:
+        """`` (dependency cycle: 'a' -> 'b' -> 'a')`` when ``start -> target`` closes a cycle, else "".
+
+        Whether it does is known from the components; the cycle is spelled out for the first few only,
+        so that a plan made of one long cycle is not reported in quadratic time and text.
+        """
+        if self.components[start] != self.components[target]:
+            return ""
+        if self.cycle_paths_left <= 0:
+            return " (part of a dependency cycle)"
+        self.cycle_paths_left -= 1
+        chain = cycle_path(start, target, self.dependency_indexes, self.components)
+        names = shorten_chain([quote(self.plan.waves[i].name) for i in chain])
+        return " (dependency cycle: " + " -> ".join(names) + ")"
+
+    def dependency_indexes(self, index: int) -> Iterator[int]:
+        """The waves wave ``index`` waits for, as indexes (unknown names left out)."""
+        for name in self.plan.dependencies(index):
+            target = self.wave_index.get(name)
+            if target is not None:
+                yield target
+
+    def resolve(self, group_index: int) -> tuple[str, ...]:
+        """``resolve_group`` through the tag index, once per group."""
+        found = self.resolved.get(group_index)
+        if found is None:
+            group = self.plan.protection_groups[group_index]
+            ids = list(group.server_ids)
+            if group.tags and self.tag_index is not None:
+                ids.extend(self.tag_index.matching(group.tags))
+            found = self.resolved[group_index] = tuple(dict.fromkeys(ids))
+        return found
 
     def step(self, step: Step, path: str) -> None:
         if isinstance(step, ApprovalStep):
             if not step.message.strip():
                 self.error(join_path(path, "approval"), "the approval message must not be empty")
+            self.text(step.message, join_path(path, "approval"))
         else:
             self.minutes(step.minutes, join_path(path, "wait_minutes"))
 
@@ -378,6 +427,6 @@ def _more(items: list[tuple[str, str]]) -> str:
     return f" (and {len(items) - 1} more)" if len(items) > 1 else ""
 
 
-def _suggest(name: str, candidates: Iterable[str]) -> str:
-    close = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
-    return f" (did you mean {quote(close[0])}?)" if close else ""
+def _suggest(name: str, suggester: Suggester) -> str:
+    close = suggester.suggest(name)
+    return f" (did you mean {quote(close)}?)" if close is not None else ""

@@ -6,6 +6,11 @@ other than ``!!str``, merge keys, duplicate keys (in YAML and JSON: the second v
 nesting deeper than ``MAX_DEPTH`` and more than ``MAX_NODES`` values (a hang, or a RecursionError). Each
 refusal is one ``SyntaxProblem`` with the line it concerns.
 
+Integers are read as plain decimal digits only. YAML 1.1 (which PyYAML implements) also reads ``017`` as
+octal 15, ``0x1F``, ``0b101``, ``1_000``, ``+5`` and the base-60 ``1:30`` (90), where YAML 1.2 readers
+see 17 or a string; such a literal is handed over as ``AmbiguousNumber`` so that the document reader
+refuses it with its field path instead of a plan silently meaning 15 minutes instead of 17.
+
 Both parsers return a ``ParsedDocument``: the plain data and a ``LineIndex`` that maps a field path such
 as ``waves[1].servers[0]`` to its 1-based line, so that a problem found later in the document or by
 validation points at the right line. The index is built only when a problem needs it.
@@ -26,7 +31,7 @@ from yaml.composer import Composer
 from yaml.constructor import SafeConstructor
 from yaml.resolver import Resolver
 
-from drs_desktop.domain.plan_document import join_path, quote
+from drs_desktop.domain.plan_document import AmbiguousNumber, join_path, quote
 
 logger = logging.getLogger(__name__)
 
@@ -175,9 +180,19 @@ try:  # libyaml scans and parses in C (a 5 MiB file in well under a second); com
 except ImportError:  # pragma: no cover - PyYAML built without libyaml
     logger.debug("libyaml not available; parsing YAML plan files in pure Python")
 
+_PLAIN_INT = re.compile(r"-?(?:0|[1-9][0-9]*)\Z")
+
+
+def _construct_int(loader: SafeConstructor, node: yaml.ScalarNode) -> int | AmbiguousNumber:
+    """Plain decimal digits as an int; YAML 1.1's other integer notations as ``AmbiguousNumber``."""
+    value = SafeConstructor.construct_yaml_int(loader, node)
+    return value if _PLAIN_INT.match(node.value) else AmbiguousNumber(node.value, value)
+
+
 for _loader in _LOADERS:
     # A plain ``=`` is YAML 1.1's "value" key; read it as the string it looks like, not an error.
     _loader.add_constructor("tag:yaml.org,2002:value", SafeConstructor.construct_yaml_str)
+    _loader.add_constructor("tag:yaml.org,2002:int", _construct_int)
 
 
 def parse_yaml(text: str, *, use_libyaml: bool = True) -> ParsedDocument:

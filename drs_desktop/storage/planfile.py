@@ -39,6 +39,7 @@ import yaml
 from drs_desktop.domain.errors import PlanDocumentError, PlanFileError, PlanFileUnreadableError
 from drs_desktop.domain.plan import RecoveryPlan
 from drs_desktop.domain.plan_document import plan_from_document, plan_to_document
+from drs_desktop.domain.safe_text import terminal_safe
 from drs_desktop.domain.validation import Problem, Severity, validate_plan
 from drs_desktop.storage.plan_syntax import LineIndex, SyntaxProblem, parse_json, parse_yaml
 
@@ -102,7 +103,7 @@ def parse_plan_text(text: str | bytes, filename: str, fmt: PlanFormat | None = N
     ``fmt`` None picks the format from ``filename``'s extension, else sniffs it: text starting with
     ``{`` is JSON, anything else YAML.
     """
-    filename = filename.translate(_LINE_BREAKS)
+    filename = terminal_safe(filename.translate(_LINE_BREAKS))
     if fmt is not None and fmt not in ("yaml", "json"):
         raise ValueError(f"unknown plan file format {fmt!r}")
     if isinstance(text, bytes):
@@ -146,10 +147,15 @@ def parse_plan_text(text: str | bytes, filename: str, fmt: PlanFormat | None = N
 
 
 def dump_plan(plan: RecoveryPlan, fmt: PlanFormat) -> str:
-    """The plan file text of ``plan`` in ``fmt``: the canonical document, readable and diff-friendly."""
+    """The plan file text of ``plan`` in ``fmt``: the canonical document, readable and diff-friendly.
+
+    Every character that is not printable (control, bidi and other invisible characters, which a valid
+    plan never holds in a name but an older or draft plan may) is written as an escape, so the text is
+    safe to show in a terminal and reads back to the same plan.
+    """
     document = plan_to_document(plan)
     if fmt == "json":
-        return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+        return _escape_unprintable(json.dumps(document, indent=2, ensure_ascii=False), "json") + "\n"
     if fmt != "yaml":
         raise ValueError(f"unknown plan file format {fmt!r}")
     body = yaml.dump(
@@ -161,7 +167,7 @@ def dump_plan(plan: RecoveryPlan, fmt: PlanFormat) -> str:
         width=100,
         indent=2,
     )
-    return "# DRS Desktop recovery plan (format: docs/plan-format.md)\n" + body
+    return "# DRS Desktop recovery plan (format: docs/plan-format.md)\n" + _escape_unprintable(body, "yaml")
 
 
 def write_plan_file(plan: RecoveryPlan, path: Path, fmt: PlanFormat | None = None) -> None:
@@ -203,17 +209,29 @@ def write_plan_file(plan: RecoveryPlan, path: Path, fmt: PlanFormat | None = Non
 
 
 def _decode(data: bytes, filename: str) -> str:
-    """UTF-8 text (a BOM is fine); other encodings and binary data get a clear refusal."""
-    if data.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
-        raise _file_error(filename, "the file is UTF-32 text; save it as UTF-8")
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        raise _file_error(filename, "the file is UTF-16 text; save it as UTF-8")
+    """UTF-8 text (a BOM is fine); other encodings and binary data get a clear refusal.
+
+    UTF-16 and UTF-32 files are refused (not read) with a message naming the encoding, but only when
+    the bytes do decode to text in it: an image or an archive that happens to hold many zero bytes, or
+    to start like a byte order mark, is called binary, which is what the operator needs to hear.
+    """
     head = data[:4096]
+    for bom, codec, label in _WIDE_ENCODINGS:
+        if data.startswith(bom):
+            if _is_text(head[len(bom) :], codec):
+                raise _file_error(filename, f"the file is {label} text; save it as UTF-8")
+            raise _file_error(filename, _BINARY)
     if b"\x00" in head:
         zeros_odd = head[1::2].count(0)
-        if zeros_odd > len(head) // 4 or head[0::2].count(0) > len(head) // 4:
+        zeros_even = head[0::2].count(0)
+        if zeros_odd > len(head) // 4 and _is_text(head, "utf-16-le"):
+            raise _file_error(filename, "the file looks like UTF-16 text; save it as UTF-8")
+        if zeros_even > len(head) // 4 and _is_text(head, "utf-16-be"):
             raise _file_error(filename, "the file looks like UTF-16 text; save it as UTF-8")
         raise _file_error(filename, "the file holds binary data (NUL bytes), not a plan")
+    controls = sum(head.count(byte) for byte in _CONTROL_BYTES)
+    if controls >= 8 and controls * 20 > len(head):  # text has a stray one at most: YAML names its line
+        raise _file_error(filename, "the file holds binary data (control bytes), not a plan")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -221,6 +239,51 @@ def _decode(data: bytes, filename: str) -> str:
         byte = data[exc.start]
         message = f"not UTF-8 text (byte 0x{byte:02x}); is it a binary file? Save it as UTF-8"
         raise _error(filename, [("", line, message)], unreadable=True) from None
+
+
+def _escape_unprintable(text: str, fmt: PlanFormat) -> str:
+    """``text`` with its unprintable characters other than line breaks escaped, JSON- or YAML-style.
+
+    Safe because the structure of both outputs is printable: in JSON such a character can only stand in
+    a string, and ``_PlanDumper`` writes any string holding one double-quoted, where both escape forms
+    are valid (PyYAML itself leaves bidi controls and other format characters raw). Lone surrogates stay
+    as they are: such a plan cannot be written as UTF-8, and writing it fails rather than producing a
+    file that cannot be read back.
+    """
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() or ch in _KEPT else _escape_character(ch, fmt) for ch in text)
+
+
+_KEPT = frozenset("\n" + "".join(chr(code) for code in range(0xD800, 0xE000)))
+
+
+def _escape_character(ch: str, fmt: PlanFormat) -> str:
+    if fmt == "json":
+        return json.dumps(ch, ensure_ascii=True)[1:-1]  # a surrogate pair beyond the BMP
+    code = ord(ch)
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
+
+
+_BINARY = "the file holds binary data, not a plan"
+_WIDE_ENCODINGS = (  # UTF-32 first: its little-endian mark starts like UTF-16's
+    (codecs.BOM_UTF32_LE, "utf-32-le", "UTF-32"),
+    (codecs.BOM_UTF32_BE, "utf-32-be", "UTF-32"),
+    (codecs.BOM_UTF16_LE, "utf-16-le", "UTF-16"),
+    (codecs.BOM_UTF16_BE, "utf-16-be", "UTF-16"),
+)
+_CONTROL_BYTES = [bytes([code]) for code in (*range(0x01, 0x09), *range(0x0E, 0x20), 0x7F)]
+
+
+def _is_text(chunk: bytes, codec: str) -> bool:
+    """True when ``chunk`` (possibly cut mid-character) decodes in ``codec`` to mostly printable text."""
+    width = 4 if "32" in codec else 2
+    chunk = chunk[: len(chunk) - len(chunk) % width]
+    text = chunk.decode(codec, errors="replace").rstrip("\ufffd")  # a pair cut at the end
+    if not text:
+        return True  # only a byte order mark: an empty text file
+    readable = sum(1 for ch in text if ch.isprintable() or ch in "\t\n\r")
+    return "\x00" not in text and readable * 20 >= len(text) * 19
 
 
 def _sync_directory(directory: Path) -> None:
@@ -262,7 +325,7 @@ def _error(
     ]
     cleaned.sort(key=lambda problem: problem[1] or 0)
     kind = PlanFileUnreadableError if unreadable else PlanFileError
-    return kind(filename.translate(_LINE_BREAKS), cleaned)
+    return kind(terminal_safe(filename.translate(_LINE_BREAKS)), cleaned)
 
 
 def _warning_line(filename: str, line: int | None, warning: Problem) -> str:

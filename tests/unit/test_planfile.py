@@ -341,7 +341,12 @@ def test_yaml_output_is_readable_and_quotes_what_would_be_mis_read() -> None:
             Wave(
                 "2024-01-01", groups=("null",), servers=(A, B), depends_on=(), before=(ApprovalStep("0o17"),)
             ),
-            Wave("Second\nline", servers=("s-1234567890abcdefg",), after=(WaitStep(5),)),
+            Wave(
+                "Second",
+                servers=("s-1234567890abcdefg",),
+                before=(ApprovalStep("two\nlines"),),
+                after=(WaitStep(5),),
+            ),
         ),
     )
     text = dump_plan(plan, "yaml")
@@ -356,7 +361,7 @@ def test_yaml_output_is_readable_and_quotes_what_would_be_mis_read() -> None:
         assert quoted in text
     assert "servers:\n      - s-0123456789abcdef0\n      - s-0123456789abcdef1\n" in text  # block style
     assert "depends_on: []" in text
-    assert '"Second\\nline"' in text
+    assert '"two\\nlines"' in text
     assert "&" not in text and "*" not in text
     assert text.startswith("# DRS Desktop recovery plan")
     assert yaml.safe_load(text)["name"] == "yes"  # other readers see strings too
