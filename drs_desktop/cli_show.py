@@ -129,7 +129,8 @@ def _show(db: Database, args: argparse.Namespace, out: TextIO) -> int:
         return EXIT_OK
     print(f"execution {record.execution_id}", file=out)
     print(
-        f"  plan {terminal_safe(repr(record.plan_name))} rev {record.plan_revision}, {record.mode}, {record.status}",
+        f"  plan {terminal_safe(repr(record.plan_name))} rev {record.plan_revision}, "
+        f"{record.mode}, {record.status}",
         file=out,
     )
     print(
