@@ -25,6 +25,7 @@ import logging
 import os
 import socket
 import sys
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,6 +40,22 @@ __all__ = ["DriverBusyError", "DriverLock", "LockHolder", "lock_path", "take_dri
 
 #: Windows locks a byte range; this one lies past any note, so the note stays readable to others.
 _WINDOWS_LOCK_OFFSET = 1 << 20
+#: How often, and how far apart, a refused taker reads the note again while it names nobody alive.
+_NOTE_LOOKS = 10
+_NOTE_PAUSE = 0.02
+
+
+def _may_be_alive(holder: LockHolder) -> bool:
+    """False only for a process of this host that certainly no longer exists (a stale note)."""
+    if holder.host != socket.gethostname() or sys.platform == "win32":
+        return True  # on Windows os.kill(pid, 0) would send the process a Ctrl-C: never probe there
+    try:
+        os.kill(holder.pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, but not ours to signal (or the platform cannot tell)
+        return True
+    return True
 
 
 class DriverBusyError(DrsDesktopError):
@@ -129,7 +146,15 @@ class DriverLock:
         return _parse_note(text)
 
     def busy_error(self) -> DriverBusyError:
-        return DriverBusyError(self._execution_id, self.holder())
+        """Who drives, for the message. The new holder writes its note just after it takes the lock, so
+        for a moment the file may be empty or still name a process that is gone: look again briefly."""
+        holder = self.holder()
+        for _ in range(_NOTE_LOOKS):
+            if holder is not None and _may_be_alive(holder):
+                break
+            time.sleep(_NOTE_PAUSE)
+            holder = self.holder()
+        return DriverBusyError(self._execution_id, holder)
 
     def __enter__(self) -> Self:
         if not self.acquire():
