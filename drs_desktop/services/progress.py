@@ -27,12 +27,21 @@ from drs_desktop.domain.execution_events import (
     TerminateFailed,
     Throttled,
 )
-from drs_desktop.domain.execution_state import ExecutionState, ServerStatus, WavePhase
+from drs_desktop.domain.execution_state import (
+    UNRESOLVED,
+    ChunkStatus,
+    ExecutionState,
+    ServerStatus,
+    WavePhase,
+)
+from drs_desktop.domain.reconcile_events import InstancesSurveyed, StartsReconciled
 
 
 def describe_change(before: ExecutionState, after: ExecutionState, event: Event) -> list[str]:
     """Lines for what ``event`` changed between two states (the event alone says too little)."""
     lines = _describe_event(before, event)
+    if isinstance(event, StartsReconciled):
+        lines.extend(_looks(before, after, event))
     lines.extend(_server_changes(before, after))
     lines.extend(_wave_changes(before, after))
     return lines
@@ -40,6 +49,29 @@ def describe_change(before: ExecutionState, after: ExecutionState, event: Event)
 
 def _stamp(at: datetime) -> str:
     return at.strftime("%H:%M:%S")
+
+
+def _looks(before: ExecutionState, after: ExecutionState, event: StartsReconciled) -> list[str]:
+    """What a look at DRS's records decided for each chunk whose StartRecovery outcome was unknown."""
+    at = _stamp(event.at)
+    lines = []
+    for chunk_id in event.chunk_ids:
+        old, new = before.chunks.get(chunk_id), after.chunks.get(chunk_id)
+        if old is None or new is None:
+            continue
+        if new.job_id and new.job_id != old.job_id:
+            lines.append(f"{at} chunk {chunk_id}: DRS did start it, as job {new.job_id}: adopted")
+        elif new.status is ChunkStatus.START_FAILED and new.status is not old.status:
+            lines.append(f"{at} chunk {chunk_id}: {new.reason}; not launched again by this run")
+        elif new.status is ChunkStatus.QUEUED:
+            lines.append(f"{at} chunk {chunk_id}: no job in DRS's records; starting it again")
+        elif new.status in UNRESOLVED:
+            settle_at = (new.requested_at or after.spec.started_at) + after.spec.start_settle
+            lines.append(
+                f"{at} chunk {chunk_id}: no job in DRS's records yet; looking again until "
+                f"{_stamp(settle_at)} (DRS time) before it is started again"
+            )
+    return lines
 
 
 def _describe_event(state: ExecutionState, event: Event) -> list[str]:
@@ -51,9 +83,11 @@ def _describe_event(state: ExecutionState, event: Event) -> list[str]:
     if isinstance(event, StartFailed):
         kind = "refused" if event.definite else "outcome unknown, will reconcile"
         return [f"{at} StartRecovery for chunk {event.chunk_id} {kind}: {event.reason}"]
-    if isinstance(event, Reconciled):
+    if isinstance(event, Reconciled):  # journals of earlier versions
         found = f"found job {event.job_id}" if event.job_id else "no job was created"
         return [f"{at} reconciled chunk {event.chunk_id}: {found}"]
+    if isinstance(event, InstancesSurveyed):
+        return [f"{at} cleanup: looked in DRS for every instance of this execution's servers"]
     if isinstance(event, Throttled):
         return [f"{at} DRS throttled {event.operation or 'a call'}; backing off"]
     if isinstance(event, InstancesTerminated):

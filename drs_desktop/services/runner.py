@@ -36,8 +36,6 @@ from drs_desktop.domain.drs_errors import DrsError, DrsThrottled
 from drs_desktop.domain.drs_views import DrsJobView
 from drs_desktop.domain.engine import decide
 from drs_desktop.domain.engine_commands import (
-    TAG_CHUNK,
-    TAG_EXECUTION,
     AwaitApproval,
     Command,
     FetchJobLog,
@@ -51,7 +49,6 @@ from drs_desktop.domain.engine_commands import (
     TerminateInstances,
     VerifyJobs,
     WakeAt,
-    chunk_of_tags,
 )
 from drs_desktop.domain.errors import DrsDesktopError
 from drs_desktop.domain.execution import apply, control_error, replay
@@ -89,13 +86,8 @@ from drs_desktop.domain.execution_state import (
     ServerStatus,
     spec_from_json,
 )
-from drs_desktop.domain.reconcile_events import (
-    InstancesSurveyed,
-    LastLaunch,
-    StartsReconciled,
-    SurveyedInstance,
-    TaggedJob,
-)
+from drs_desktop.domain.reconcile_events import InstancesSurveyed, StartsReconciled
+from drs_desktop.services import drs_records
 from drs_desktop.storage import control_inbox as inbox
 from drs_desktop.storage import executions as journal
 from drs_desktop.storage.db import Database
@@ -527,105 +519,44 @@ class ExecutionRunner:
 
     def _reconcile(self, command: Reconcile) -> None:
         """One look at DRS's records for unknown starts; ``domain.reconcile`` decides what it means."""
-        looked = self._look(command.since, command.server_ids)
-        if looked is None:
+        found = drs_records.look(
+            self._gateway, self._read, self.execution_id, command.since, command.server_ids
+        )
+        if found is None:
             return
-        tagged, last_launches, drs_time = looked
         logger.info(
             "reconcile of chunk(s) %s: %d job(s) tagged with this execution, DRS time %s",
             ", ".join(command.chunk_ids),
-            len(tagged),
-            drs_time.isoformat() if drs_time else "unknown",
+            len(found.tagged_jobs),
+            found.drs_time.isoformat() if found.drs_time else "unknown",
         )
         self._record_event(
             StartsReconciled(
                 chunk_ids=command.chunk_ids,
-                tagged_jobs=tagged,
-                last_launches=last_launches,
-                drs_time=drs_time,
+                tagged_jobs=found.tagged_jobs,
+                last_launches=found.last_launches,
+                drs_time=found.drs_time,
                 at=self._clock(),
             )
         )
 
     def _survey(self, command: SurveyInstances) -> None:
-        looked = self._look(command.since, command.server_ids)
-        if looked is None:
-            return
-        tagged, last_launches, _ = looked
-        execution_id = self.execution_id
-        # A last launch by a job tagged with this execution is this execution's job, listed or not.
-        extra = tuple(
-            TaggedJob(job_id=launch.job_id, chunk_id=launch.chunk_id)
-            for launch in last_launches
-            if launch.execution_id == execution_id and launch.job_id not in {t.job_id for t in tagged}
-        )
-        found = self._read(
-            "DescribeRecoveryInstances",
-            lambda: self._gateway.describe_recovery_instances(source_server_ids=command.server_ids),
+        """Before a cleanup: this execution's jobs and every recovery instance of its servers."""
+        found = drs_records.look(
+            self._gateway, self._read, self.execution_id, command.since, command.server_ids
         )
         if found is None:
             return
+        instances = drs_records.recovery_instances(self._gateway, self._read, command.server_ids)
+        if instances is None:
+            return
         self._record_event(
             InstancesSurveyed(
-                tagged_jobs=(*tagged, *extra),
-                instances=tuple(
-                    SurveyedInstance(
-                        recovery_instance_id=i.recovery_instance_id,
-                        server_id=i.source_server_id,
-                        job_id=i.job_id,
-                        is_drill=i.is_drill,
-                        ec2_instance_id=i.ec2_instance_id,
-                        ec2_state=i.ec2_state,
-                    )
-                    for i in found
-                ),
+                tagged_jobs=found.with_last_launch_jobs(self.execution_id),
+                instances=instances,
                 at=self._clock(),
             )
         )
-
-    def _look(
-        self, since: datetime, server_ids: tuple[str, ...]
-    ) -> tuple[tuple[TaggedJob, ...], tuple[LastLaunch, ...], datetime | None] | None:
-        """DRS's records of the jobs that may hold these servers: the jobs listed since ``since`` with this
-        execution's tag, each server's last launch (its job's tags read by ID when not listed), and DRS's
-        time of the listing's answer. None when a read failed (journaled; the engine paces the retry)."""
-        listed = self._read("DescribeJobs", lambda: self._gateway.jobs_since(since))
-        if listed is None:
-            return None
-        drs_time = self._gateway.last_answer_time()
-        execution_id = self.execution_id
-        tagged = tuple(
-            TaggedJob(
-                job_id=job.job_id,
-                chunk_id=chunk_id,
-                server_ids=tuple(s.source_server_id for s in job.servers),
-                created_at=job.created_at,
-            )
-            for job in listed
-            if (chunk_id := chunk_of_tags(job.tags, execution_id)) is not None
-        )
-        launches = self._read("DescribeSourceServers", lambda: self._gateway.last_launches(server_ids))
-        if launches is None:
-            return None
-        tags = {job.job_id: job.tags for job in listed}
-        unlisted = sorted({v.job_id for v in launches if v.job_id and v.job_id not in tags})
-        if unlisted:
-            by_id = self._read("DescribeJobs", lambda: self._gateway.describe_jobs(unlisted))
-            if by_id is None:
-                return None
-            tags.update({job.job_id: job.tags for job in by_id})
-        last = tuple(
-            LastLaunch(
-                server_id=v.source_server_id,
-                job_id=v.job_id,
-                initiated_at=v.initiated_at,
-                execution_id=tags.get(v.job_id, {}).get(TAG_EXECUTION, ""),
-                chunk_id=tags.get(v.job_id, {}).get(TAG_CHUNK, ""),
-            )
-            for v in launches
-            if v.job_id
-        )
-        return tagged, last, drs_time
 
     def _find_instances(self, command: FindRecoveryInstances) -> None:
         found = self._read(

@@ -36,6 +36,7 @@ from drs_desktop.domain.plan import RecoveryPlan, Wave
 from drs_desktop.domain.reconcile_events import StartsReconciled
 from drs_desktop.services import history
 from drs_desktop.services.executions import RunRequest, create_execution, prepare_execution
+from drs_desktop.services.progress import describe_change
 from drs_desktop.services.runner import ExecutionRunner
 from drs_desktop.simulator.embedded import EmbeddedSimulator
 from drs_desktop.storage.db import Database
@@ -120,6 +121,10 @@ def test_a_start_drs_carries_out_after_the_read_timeout_is_adopted_not_repeated(
     first_job = sim.backend.launch_records()[0].job_id
     assert run.state.servers[ids(sim, "shop-db-01")[0]].job_id == first_job
     assert run.state.spec.start_settle == timedelta(seconds=READ_TIMEOUT + 300)
+    said = [line for b, a, e in run.recorder.transitions for line in describe_change(b, a, e)]
+    assert any("chunk 1.1: DRS did start it, as job" in line and "adopted" in line for line in said), said
+    if late_seconds > run.state.spec.reconcile_delay.total_seconds():
+        assert any("no job in DRS's records yet; looking again until" in line for line in said), said
 
 
 @pytest.mark.parametrize("how", ["drop", "5xx"])
