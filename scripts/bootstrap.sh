@@ -8,6 +8,9 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 # Shared libraries Qt needs (also offscreen), and what a venv needs on Debian's own Python.
 system_packages=(libegl1 libgl1 libopengl0 libx11-6 libx11-xcb1 libdbus-1-3 libfontconfig1 libfreetype6
                  libglib2.0-0 libxkbcommon0 libxkbcommon-x11-0)
+# Extra system packages the caller needs (test.sh: faketime, for the skewed-desktop-clock tests).
+read -r -a extra_packages <<< "${DRS_SYSTEM_EXTRAS:-}"
+system_packages+=("${extra_packages[@]}")
 missing=()
 if command -v dpkg-query >/dev/null 2>&1; then
   for pkg in "${system_packages[@]}"; do

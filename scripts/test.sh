@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DRS_EXTRAS="[test]"
+DRS_SYSTEM_EXTRAS="faketime"  # libfaketime: the kill -9 tests run the CLI with its clock off DRS's
 # shellcheck source=scripts/bootstrap.sh
 source scripts/bootstrap.sh
 
