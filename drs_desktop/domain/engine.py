@@ -17,15 +17,18 @@ The runner contract (services.ExecutionRunner):
    treated exactly like UNCERTAIN, even if ``RunnerRestarted`` was not journaled: reconcile it first.
 
 Safety rules, each enforced here and nowhere else:
-- While any chunk is unresolved (START_REQUESTED / UNCERTAIN), emit ``Reconcile`` (no earlier than
-  ``reconcile_delay`` after the call, so DRS's listing has caught up) and no ``StartJob`` at all.
+- While any chunk is unresolved (START_REQUESTED / UNCERTAIN), emit ``Reconcile`` (first no earlier than
+  ``reconcile_delay`` after the call, so DRS's listing has caught up, then at doubling intervals) and no
+  ``StartJob`` before its first look; an unresolved chunk itself is started again only once a look's DRS
+  time is past the intent's plus ``start_settle`` with no job found (``domain.reconcile``).
 - ``StartJob`` only for QUEUED chunks admitted by ``chunking.admit`` against this run's active jobs, the
   unresolved chunks and the external load: quota errors are avoided, not handled. Never while paused,
   stopping, throttled, or once the wave's timeout passed; while held, only the retries the operator
   asked for.
 - A wave past its timeout gets ``VerifyJobs`` first; only the answer may fail its servers.
-- ``TerminateInstances`` only for a drill, only for instances recorded from this run's own jobs, and
-  only once no launch is in flight (so every instance is known).
+- ``TerminateInstances`` only for a drill, only for instances recorded from this run's own jobs (journaled,
+  or found tagged with it by the cleanup's ``SurveyInstances``, which comes first), and only once no
+  launch is in flight (so every instance is known).
 - ``Finish`` once nothing is in flight (every DRS job of the run has ended, so the evidence and the
   list of drill instances are complete) and the outcome is known, until ``ExecutionFinished`` is
   recorded. After that, ``decide`` only cleans up when asked.
