@@ -21,11 +21,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from drs_desktop import APP_ID, __version__
+from drs_desktop.cli_control import control_command
 from drs_desktop.cli_run import (
     UsageError,
     add_commands,
     cleanup_command,
-    control_command,
     executions_command,
     report_command,
     run_command,

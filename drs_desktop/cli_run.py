@@ -489,11 +489,3 @@ def report_command(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> in
         else:
             out.write(reports.render(view, args.format))
     return EXIT_OK
-
-
-def control_command(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
-    """Deliver an operator's decision to the execution's driver, or journal it and drive on
-    (``cli_control``)."""
-    from drs_desktop.cli_control import control_command as deliver
-
-    return deliver(args, paths, out)
