@@ -25,7 +25,8 @@ from drs_desktop.simulator.native_plans import PlanEngine
 from drs_desktop.simulator.ops_core import CoreOperations, Handler
 from drs_desktop.simulator.ops_plans import PlanOperations
 from drs_desktop.simulator.postlaunch import install_scenario_actions
-from drs_desktop.simulator.scenario import Scenario, load_scenario
+from drs_desktop.simulator.scenario import Scenario
+from drs_desktop.simulator.scenario_schema import load_scenario
 from drs_desktop.simulator.world import World
 
 logger = logging.getLogger(__name__)

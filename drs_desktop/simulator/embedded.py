@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 from drs_desktop.simulator.backend import DrsBackend, ScenarioSource
 from drs_desktop.simulator.clock import VirtualClock
 from drs_desktop.simulator.faults import FaultPlan
-from drs_desktop.simulator.scenario import Scenario, load_scenario
+from drs_desktop.simulator.scenario import Scenario
+from drs_desktop.simulator.scenario_schema import load_scenario
 
 if TYPE_CHECKING:
     from drs_desktop.simulator.holds import HeldRequests

@@ -3,7 +3,9 @@
 A scenario is YAML (documented field by field in docs/simulator.md). Loading validates every key and
 rejects unknown ones, and every error names the file and the key path, e.g.
 ``demo.yaml: fleet.applications[1].tiers[0].count: must be an integer >= 0, got 'five'``.
-The result is a frozen ``Scenario`` that the world is built from.
+The result is a frozen ``Scenario`` that the world is built from. This module holds the dataclasses;
+``scenario_schema.load_scenario`` reads and validates a document into them (it imports this module, never
+the other way round).
 """
 
 from __future__ import annotations
@@ -15,9 +17,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any
-
-import yaml
 
 from drs_desktop.simulator.faults import ServerFaultRule, TransportRule
 from drs_desktop.simulator.ids import TimestampStyle
@@ -222,36 +221,6 @@ SHIPPED = ("demo", "small", "scale")
 def shipped_path(name: str) -> Path:
     """Path of a scenario shipped with the package (``demo``, ``small``, ``scale``)."""
     return Path(str(resources.files("drs_desktop.simulator") / "scenarios" / f"{name}.yaml"))
-
-
-def load_scenario(source: str | Path | Mapping[str, Any] | Scenario | None = None) -> Scenario:
-    """Load a scenario from a file path, a shipped name, a dict (tests) or None (the demo)."""
-    if isinstance(source, Scenario):
-        return source
-    if source is None:
-        source = "demo"
-    if isinstance(source, Mapping):
-        return parse_scenario(source, "<dict>")
-    path = Path(source)
-    if isinstance(source, str) and source in SHIPPED and not path.exists():
-        path = shipped_path(source)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ScenarioError(str(path), "", f"cannot read the scenario file ({exc.strerror or exc})") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ScenarioError(path.name, "", f"not valid YAML: {exc}") from None
-    if data is None:
-        data = {}
-    return parse_scenario(data, path.name)
-
-
-def parse_scenario(data: Any, source: str) -> Scenario:
-    from drs_desktop.simulator.scenario_schema import build_scenario
-
-    return build_scenario(data, source)
 
 
 @functools.cache

@@ -1,6 +1,8 @@
-"""Validation of scenario documents: every key checked, unknown keys rejected, errors naming the key.
+"""Loading and validation of scenario documents: every key checked, unknown keys rejected, errors naming
+the key.
 
-Kept apart from ``scenario`` (the frozen dataclasses and the loader) so each stays readable.
+Kept apart from ``scenario`` (the frozen dataclasses) so each stays readable; this module imports that
+one, never the other way round (tests/test_layering.py fails on an import cycle).
 """
 
 from __future__ import annotations
@@ -8,12 +10,16 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
+
+import yaml
 
 from drs_desktop.simulator.faults import WORLD_FAULT_KINDS, ServerFaultRule, TransportRule
 from drs_desktop.simulator.scenario import (
     OS_FAMILIES,
     REPLICATION_STATES,
+    SHIPPED,
     ActionSpec,
     AppSpec,
     FaultSpec,
@@ -31,6 +37,7 @@ from drs_desktop.simulator.scenario import (
     Timings,
     check_fleet_against_quotas,
     known_operations,
+    shipped_path,
 )
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
@@ -202,6 +209,30 @@ class _Node:
             raise self.error(
                 unknown[0], "unknown key" + (f" (also: {', '.join(unknown[1:])})" if unknown[1:] else "")
             )
+
+
+def load_scenario(source: str | Path | Mapping[str, Any] | Scenario | None = None) -> Scenario:
+    """Load a scenario from a file path, a shipped name, a dict (tests) or None (the demo)."""
+    if isinstance(source, Scenario):
+        return source
+    if source is None:
+        source = "demo"
+    if isinstance(source, Mapping):
+        return build_scenario(source, "<dict>")
+    path = Path(source)
+    if isinstance(source, str) and source in SHIPPED and not path.exists():
+        path = shipped_path(source)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ScenarioError(str(path), "", f"cannot read the scenario file ({exc.strerror or exc})") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ScenarioError(path.name, "", f"not valid YAML: {exc}") from None
+    if data is None:
+        data = {}
+    return build_scenario(data, path.name)
 
 
 def build_scenario(data: Any, source: str) -> Scenario:

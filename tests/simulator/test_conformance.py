@@ -18,7 +18,7 @@ import pytest
 
 from drs_desktop.simulator.backend import DrsBackend
 from drs_desktop.simulator.conformance import validate_error, validate_output
-from drs_desktop.simulator.scenario import load_scenario
+from drs_desktop.simulator.scenario_schema import load_scenario
 from drs_desktop.simulator.server import SimulatorServer
 from tests.simulator.conftest import make_client
 

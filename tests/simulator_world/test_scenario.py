@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from drs_desktop.simulator.backend import DrsBackend
-from drs_desktop.simulator.scenario import ScenarioError, load_scenario
+from drs_desktop.simulator.scenario import ScenarioError
+from drs_desktop.simulator.scenario_schema import load_scenario
 
 
 def test_demo_is_a_believable_estate() -> None:
