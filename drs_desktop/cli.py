@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from drs_desktop import APP_ID, __version__
+from drs_desktop.cli_exit import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from drs_desktop.cli_run import (
     UsageError,
     add_commands,
@@ -38,10 +39,6 @@ if TYPE_CHECKING:
     from drs_desktop.storage.db import Database
 
 logger = logging.getLogger(__name__)
-
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_USAGE = 2
 
 
 def _add_home(parser: argparse.ArgumentParser, *, top: bool = False) -> None:
@@ -189,7 +186,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILED
     except KeyboardInterrupt:
         print(f"{APP_ID}: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     return EXIT_OK
 
 

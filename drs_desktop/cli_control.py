@@ -24,9 +24,8 @@ import sys
 import time
 from typing import TYPE_CHECKING, TextIO
 
+from drs_desktop.cli_exit import EXIT_FAILED, EXIT_OK
 from drs_desktop.cli_run import (
-    EXIT_FAILED,
-    EXIT_OK,
     UsageError,
     _drive,
     _gateway,

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TextIO
 
+from drs_desktop.cli_exit import EXIT_FAILED, EXIT_OK, EXIT_USAGE, EXIT_WAITING
 from drs_desktop.cli_show import executions_command as executions_command  # re-exported for cli.py
 from drs_desktop.cli_show import print_problems, reason_changes
 from drs_desktop.config import AppPaths
@@ -40,12 +41,6 @@ if TYPE_CHECKING:
     from drs_desktop.storage.db import Database
 
 logger = logging.getLogger(__name__)
-
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_USAGE = 2
-EXIT_WAITING = 3
-
 
 CONTROL_ACTIONS = ("approve", "reject", "retry", "skip", "cancel", "pause", "resume")
 
