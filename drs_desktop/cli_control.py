@@ -167,55 +167,33 @@ def _report(row: InboxControl, args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _control_event(state: ExecutionState, args: argparse.Namespace, by: str) -> Event:
-    from drs_desktop.domain.execution_events import (
-        ApprovalGranted,
-        ApprovalRejected,
-        Cancel,
-        Pause,
-        Resume,
-        RetryFailed,
-        SkipWave,
+    """The event for the command line's control, built by ``operator_controls.control_event`` (as the
+    GUI's are). A wave that cannot be told is a usage error (exit 2); a control that names a wave
+    that does not wait for it is refused (exit 1)."""
+    from drs_desktop.domain.operator_controls import (
+        WAVE_ACTIONS,
+        ControlAction,
+        ControlRequest,
+        WaveChoiceError,
+        choose_wave,
+        control_event,
     )
-    from drs_desktop.domain.execution_queries import failed_waves, pending_approval
+    from drs_desktop.services.runner import ControlRefused
 
-    now = _now()
-    if args.action == "pause":
-        return Pause(at=now, by=by)
-    if args.action == "resume":
-        return Resume(at=now, by=by)
-    if args.action == "cancel":
-        return Cancel(at=now, by=by, terminate_drill_instances=args.terminate_drill_instances)
-    if args.action in ("approve", "reject"):
-        waiting = [w.index for w in state.waves if pending_approval(state, w) is not None]
-        index = _wave_index(state, args.wave, waiting, "waits for an approval")
-        wave = state.waves[index]
-        kind = ApprovalGranted if args.action == "approve" else ApprovalRejected
-        return kind(
-            wave_index=index,
-            phase=wave.step_phase(),
-            step_index=wave.step_index,
-            by=by,
-            at=now,
-            comment=args.comment,
-        )
-    index = _wave_index(state, args.wave, list(failed_waves(state)), "has failed servers")
-    if args.action == "retry":
-        return RetryFailed(wave_index=index, at=now, by=by)
-    return SkipWave(wave_index=index, at=now, by=by, reason=args.comment)
-
-
-def _wave_index(state: ExecutionState, wanted: str | None, candidates: list[int], what: str) -> int:
-    """The wave the operator named (number or name), or the only one that ``what``."""
-    if wanted is None:
-        if len(candidates) == 1:
-            return candidates[0]
-        if not candidates:
-            raise UsageError(f"no wave {what}")
-        names = ", ".join(f"{i + 1} {state.waves[i].name!r}" for i in candidates)
-        raise UsageError(f"several waves {what} ({names}): choose one with --wave")
-    if wanted.isdigit() and 1 <= int(wanted) <= len(state.waves):
-        return int(wanted) - 1
-    for wave in state.waves:
-        if wave.name == wanted:
-            return wave.index
-    raise UsageError(f"no wave {wanted!r} in this execution")
+    action = ControlAction(args.action.upper())
+    wave_index = None
+    if action in WAVE_ACTIONS:
+        try:
+            wave_index = choose_wave(state, action, args.wave)
+        except WaveChoiceError as exc:
+            raise UsageError(f"{exc}: choose one with --wave" if exc.choices else str(exc)) from None
+    request = ControlRequest(
+        action,
+        wave_index=wave_index,
+        terminate_drill_instances=args.terminate_drill_instances,
+        comment=args.comment,
+    )
+    try:
+        return control_event(request, state, at=_now(), by=by)
+    except ValueError as exc:
+        raise ControlRefused(str(exc)) from None
