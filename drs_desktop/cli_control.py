@@ -33,6 +33,7 @@ from drs_desktop.cli_run import (
     _open_database,
 )
 from drs_desktop.config import AppPaths
+from drs_desktop.domain.durations import format_duration
 
 if TYPE_CHECKING:
     from drs_desktop.domain.execution_events import Event
@@ -116,7 +117,7 @@ def _deliver(
     if row.state == inbox.QUEUED:
         print(
             f"{args.action} queued: {driver}; it has not taken the control within "
-            f"{CONTROL_WAIT_SECONDS:.0f} s and will before its next step",
+            f"{format_duration(CONTROL_WAIT_SECONDS)} and will before its next step",
             file=sys.stderr,
         )
     return _report(row, args, out)

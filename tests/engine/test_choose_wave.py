@@ -36,7 +36,7 @@ def test_a_wave_is_named_by_its_number_or_its_name() -> None:
 
 def test_no_wave_named_means_the_only_one_the_control_applies_to() -> None:
     h = side_by_side()
-    with pytest.raises(WaveChoiceError, match="^no wave has failed servers$"):
+    with pytest.raises(WaveChoiceError, match=r"^no wave has failed servers$"):
         choose_wave(h.state, ControlAction.RETRY, None)
     h.step()
     h.launch_chunk("1.1", fail=[sid(1)])
@@ -59,7 +59,7 @@ def test_an_approval_goes_to_the_wave_at_its_gate() -> None:
             wave("w2", sids(2, 1), depends_on=("w1",), before=(ApprovalStep(message="go?"),)),
         )
     )
-    with pytest.raises(WaveChoiceError, match="^no wave waits for an approval$"):
+    with pytest.raises(WaveChoiceError, match=r"^no wave waits for an approval$"):
         choose_wave(h.state, ControlAction.APPROVE, None)
     h.step()
     h.launch_chunk("1.1")
