@@ -28,9 +28,9 @@ from drs_desktop.cli_exit import EXIT_FAILED, EXIT_OK
 from drs_desktop.cli_run import (
     UsageError,
     _drive,
-    _gateway,
     _now,
     _open_database,
+    _resume_runner,
 )
 from drs_desktop.config import AppPaths
 from drs_desktop.domain.durations import format_duration
@@ -76,10 +76,7 @@ def _journal_directly(
     db: Database, record: ExecutionRecord, event: Event, args: argparse.Namespace, out: TextIO
 ) -> int:
     """Nobody drives the execution and this process holds its lock: journal, then drive on."""
-    from drs_desktop.services.runner import ExecutionRunner
-
-    gateway = _gateway(db, args, dict(record.options.get("target") or {}))
-    runner = ExecutionRunner.resume(db, gateway, record.execution_id)  # on DRS's clock
+    runner = _resume_runner(db, args, record)
     runner.control(event)
     print(f"{args.action} journaled for execution {runner.execution_id}", file=sys.stderr)
     if args.no_wait:
@@ -128,15 +125,13 @@ def _take_over_if_undriven(
 ) -> InboxControl:
     """The row as it stands; if the driver stopped before it took the control (its lock is free now),
     decide the inbox here, under the lock, so the control does not wait for a driver that may never come."""
-    from drs_desktop.services.runner import ExecutionRunner
     from drs_desktop.storage import control_inbox as inbox
 
     row = inbox.get_control(db, row_id)
     if row.state != inbox.QUEUED or not lock.acquire():
         return row
     with lock:
-        gateway = _gateway(db, args, dict(record.options.get("target") or {}))
-        runner = ExecutionRunner.resume(db, gateway, record.execution_id)  # on DRS's clock
+        runner = _resume_runner(db, args, record)
         runner.take_inbox()
     print(
         f"no process drives execution {record.execution_id} now: drs-desktop run --resume "

@@ -36,6 +36,7 @@ from drs_desktop.domain.execution_queries import failed_waves, pending_approval
 from drs_desktop.domain.execution_state import ExecutionState, Mode
 
 __all__ = [
+    "WAVE_ACTIONS",
     "AvailableControls",
     "ControlAction",
     "ControlRequest",
