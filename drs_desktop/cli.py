@@ -174,10 +174,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return simulator_main(extras)
         parser.error(f"unknown command {args.command}")
-    except UsageError as error:
-        print(f"{APP_ID}: error: {terminal_safe(str(error))}", file=sys.stderr)
-        return EXIT_USAGE
-    except PlanFileUnreadableError as error:
+    except (UsageError, PlanFileUnreadableError) as error:
         print(f"{APP_ID}: error: {terminal_safe(str(error))}", file=sys.stderr)
         return EXIT_USAGE
     except DrsDesktopError as error:
