@@ -22,26 +22,22 @@ from typing import TYPE_CHECKING, TextIO
 
 from drs_desktop import APP_ID, __version__
 from drs_desktop.cli_control import control_command
+from drs_desktop.cli_exit import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from drs_desktop.cli_run import (
     UsageError,
+    _open_database,
     add_commands,
     cleanup_command,
-    executions_command,
     report_command,
     run_command,
 )
+from drs_desktop.cli_show import executions_command
 from drs_desktop.config import HOME_ENV, AppPaths
 from drs_desktop.domain.errors import DrsDesktopError, PlanFileError, PlanFileUnreadableError
 from drs_desktop.domain.safe_text import terminal_safe
 
 if TYPE_CHECKING:
-    from drs_desktop.storage.db import Database
-
-logger = logging.getLogger(__name__)
-
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_USAGE = 2
+    pass
 
 
 def _add_home(parser: argparse.ArgumentParser, *, top: bool = False) -> None:
@@ -178,10 +174,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return simulator_main(extras)
         parser.error(f"unknown command {args.command}")
-    except UsageError as error:
-        print(f"{APP_ID}: error: {terminal_safe(str(error))}", file=sys.stderr)
-        return EXIT_USAGE
-    except PlanFileUnreadableError as error:
+    except (UsageError, PlanFileUnreadableError) as error:
         print(f"{APP_ID}: error: {terminal_safe(str(error))}", file=sys.stderr)
         return EXIT_USAGE
     except DrsDesktopError as error:
@@ -189,7 +182,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILED
     except KeyboardInterrupt:
         print(f"{APP_ID}: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     return EXIT_OK
 
 
@@ -203,12 +196,6 @@ def _run_plan_command(args: argparse.Namespace, paths: AppPaths) -> int:
         "diff": _plan_diff,
     }
     return handlers[args.plan_command](args, paths, sys.stdout)
-
-
-def _open_database(paths: AppPaths) -> Database:
-    from drs_desktop.storage.db import Database
-
-    return Database.open(paths.database)
 
 
 def _plan_validate(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:

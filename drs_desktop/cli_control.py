@@ -24,16 +24,16 @@ import sys
 import time
 from typing import TYPE_CHECKING, TextIO
 
+from drs_desktop.cli_exit import EXIT_FAILED, EXIT_OK
 from drs_desktop.cli_run import (
-    EXIT_FAILED,
-    EXIT_OK,
     UsageError,
     _drive,
-    _gateway,
     _now,
     _open_database,
+    _resume_runner,
 )
 from drs_desktop.config import AppPaths
+from drs_desktop.domain.durations import format_duration
 
 if TYPE_CHECKING:
     from drs_desktop.domain.execution_events import Event
@@ -76,10 +76,7 @@ def _journal_directly(
     db: Database, record: ExecutionRecord, event: Event, args: argparse.Namespace, out: TextIO
 ) -> int:
     """Nobody drives the execution and this process holds its lock: journal, then drive on."""
-    from drs_desktop.services.runner import ExecutionRunner
-
-    gateway = _gateway(db, args, dict(record.options.get("target") or {}))
-    runner = ExecutionRunner.resume(db, gateway, record.execution_id)  # on DRS's clock
+    runner = _resume_runner(db, args, record)
     runner.control(event)
     print(f"{args.action} journaled for execution {runner.execution_id}", file=sys.stderr)
     if args.no_wait:
@@ -117,7 +114,7 @@ def _deliver(
     if row.state == inbox.QUEUED:
         print(
             f"{args.action} queued: {driver}; it has not taken the control within "
-            f"{CONTROL_WAIT_SECONDS:.0f} s and will before its next step",
+            f"{format_duration(CONTROL_WAIT_SECONDS)} and will before its next step",
             file=sys.stderr,
         )
     return _report(row, args, out)
@@ -128,15 +125,13 @@ def _take_over_if_undriven(
 ) -> InboxControl:
     """The row as it stands; if the driver stopped before it took the control (its lock is free now),
     decide the inbox here, under the lock, so the control does not wait for a driver that may never come."""
-    from drs_desktop.services.runner import ExecutionRunner
     from drs_desktop.storage import control_inbox as inbox
 
     row = inbox.get_control(db, row_id)
     if row.state != inbox.QUEUED or not lock.acquire():
         return row
     with lock:
-        gateway = _gateway(db, args, dict(record.options.get("target") or {}))
-        runner = ExecutionRunner.resume(db, gateway, record.execution_id)  # on DRS's clock
+        runner = _resume_runner(db, args, record)
         runner.take_inbox()
     print(
         f"no process drives execution {record.execution_id} now: drs-desktop run --resume "
@@ -168,55 +163,33 @@ def _report(row: InboxControl, args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _control_event(state: ExecutionState, args: argparse.Namespace, by: str) -> Event:
-    from drs_desktop.domain.execution_events import (
-        ApprovalGranted,
-        ApprovalRejected,
-        Cancel,
-        Pause,
-        Resume,
-        RetryFailed,
-        SkipWave,
+    """The event for the command line's control, built by ``operator_controls.control_event`` (as the
+    GUI's are). A wave that cannot be told is a usage error (exit 2); a control that names a wave
+    that does not wait for it is refused (exit 1)."""
+    from drs_desktop.domain.operator_controls import (
+        WAVE_ACTIONS,
+        ControlAction,
+        ControlRequest,
+        WaveChoiceError,
+        choose_wave,
+        control_event,
     )
-    from drs_desktop.domain.execution_queries import failed_waves, pending_approval
+    from drs_desktop.services.runner import ControlRefused
 
-    now = _now()
-    if args.action == "pause":
-        return Pause(at=now, by=by)
-    if args.action == "resume":
-        return Resume(at=now, by=by)
-    if args.action == "cancel":
-        return Cancel(at=now, by=by, terminate_drill_instances=args.terminate_drill_instances)
-    if args.action in ("approve", "reject"):
-        waiting = [w.index for w in state.waves if pending_approval(state, w) is not None]
-        index = _wave_index(state, args.wave, waiting, "waits for an approval")
-        wave = state.waves[index]
-        kind = ApprovalGranted if args.action == "approve" else ApprovalRejected
-        return kind(
-            wave_index=index,
-            phase=wave.step_phase(),
-            step_index=wave.step_index,
-            by=by,
-            at=now,
-            comment=args.comment,
-        )
-    index = _wave_index(state, args.wave, list(failed_waves(state)), "has failed servers")
-    if args.action == "retry":
-        return RetryFailed(wave_index=index, at=now, by=by)
-    return SkipWave(wave_index=index, at=now, by=by, reason=args.comment)
-
-
-def _wave_index(state: ExecutionState, wanted: str | None, candidates: list[int], what: str) -> int:
-    """The wave the operator named (number or name), or the only one that ``what``."""
-    if wanted is None:
-        if len(candidates) == 1:
-            return candidates[0]
-        if not candidates:
-            raise UsageError(f"no wave {what}")
-        names = ", ".join(f"{i + 1} {state.waves[i].name!r}" for i in candidates)
-        raise UsageError(f"several waves {what} ({names}): choose one with --wave")
-    if wanted.isdigit() and 1 <= int(wanted) <= len(state.waves):
-        return int(wanted) - 1
-    for wave in state.waves:
-        if wave.name == wanted:
-            return wave.index
-    raise UsageError(f"no wave {wanted!r} in this execution")
+    action = ControlAction(args.action.upper())
+    wave_index = None
+    if action in WAVE_ACTIONS:
+        try:
+            wave_index = choose_wave(state, action, args.wave)
+        except WaveChoiceError as exc:
+            raise UsageError(f"{exc}: choose one with --wave" if exc.choices else str(exc)) from None
+    request = ControlRequest(
+        action,
+        wave_index=wave_index,
+        terminate_drill_instances=args.terminate_drill_instances,
+        comment=args.comment,
+    )
+    try:
+        return control_event(request, state, at=_now(), by=by)
+    except ValueError as exc:
+        raise ControlRefused(str(exc)) from None

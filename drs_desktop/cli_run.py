@@ -17,14 +17,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TextIO
 
-from drs_desktop.cli_show import executions_command as executions_command  # re-exported for cli.py
+from drs_desktop.cli_exit import EXIT_FAILED, EXIT_OK, EXIT_USAGE, EXIT_WAITING
 from drs_desktop.cli_show import print_problems, reason_changes
 from drs_desktop.config import AppPaths
 from drs_desktop.domain.errors import DrsDesktopError
@@ -34,18 +33,11 @@ if TYPE_CHECKING:
     from drs_desktop.aws.drs import DrsGateway
     from drs_desktop.aws.drs_clock import DrsClock
     from drs_desktop.domain.execution_events import Event
+    from drs_desktop.domain.execution_record import ExecutionRecord
     from drs_desktop.domain.execution_state import ExecutionState
     from drs_desktop.services.patient_reads import PatientReads
     from drs_desktop.services.runner import ExecutionRunner, RunResult
     from drs_desktop.storage.db import Database
-
-logger = logging.getLogger(__name__)
-
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_USAGE = 2
-EXIT_WAITING = 3
-
 
 CONTROL_ACTIONS = ("approve", "reject", "retry", "skip", "cancel", "pause", "resume")
 
@@ -64,7 +56,7 @@ def add_target_options(parser: argparse.ArgumentParser) -> None:
 
 def add_commands(
     commands: argparse._SubParsersAction, add_home: Callable[[argparse.ArgumentParser], None]
-) -> None:  # type: ignore[type-arg]
+) -> None:
     run = commands.add_parser("run", help="run a plan as a drill or a recovery (or resume one)")
     add_home(run)
     run.add_argument("plan", nargs="?", help="the plan's name")
@@ -165,6 +157,18 @@ def _gateway(db: Database, args: argparse.Namespace, saved: dict[str, Any] | Non
     )
 
 
+def _record_gateway(db: Database, args: argparse.Namespace, record: ExecutionRecord) -> DrsGateway:
+    """The DRS an existing execution talks to: the command line's, else the target it recorded."""
+    return _gateway(db, args, dict(record.options.get("target") or {}))
+
+
+def _resume_runner(db: Database, args: argparse.Namespace, record: ExecutionRecord) -> ExecutionRunner:
+    """A runner for an existing execution, on DRS's clock (the caller holds its driver lock)."""
+    from drs_desktop.services.runner import ExecutionRunner
+
+    return ExecutionRunner.resume(db, _record_gateway(db, args, record), record.execution_id)
+
+
 def _drs_clock() -> DrsClock:
     """DRS's time for this command, read from its answers (``aws.drs_clock``). Tests that run the CLI in
     the simulator's virtual time swap in one whose monotonic clock is the simulator's."""
@@ -203,7 +207,7 @@ def run_command(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
             from drs_desktop.storage import executions as journal
 
             record = journal.get_execution(db, args.resume)
-            gateway = _gateway(db, args, dict(record.options.get("target") or {}))
+            gateway = _record_gateway(db, args, record)
             # DriverBusyError (exit 1) names the process that drives it: nothing is journaled.
             with take_driver_lock(db.path, record.execution_id):
                 runner = ExecutionRunner.resume(
@@ -305,7 +309,7 @@ def _preflight(
 
 def _drive(db: Database, runner: ExecutionRunner, args: argparse.Namespace, out: TextIO) -> int:
     """Run to the end (or to a gate), printing progress; approve gates with --auto-approve."""
-    from drs_desktop.domain.execution_events import ApprovalGranted
+    from drs_desktop.domain.operator_controls import ControlAction, ControlRequest, control_event
 
     runner.add_listener(_print_progress)
     paused_here = _PausedHere()
@@ -326,16 +330,10 @@ def _drive(db: Database, runner: ExecutionRunner, args: argparse.Namespace, out:
                     print(f"waiting for approval: wave {gate.wave_name!r}: {message}", file=sys.stderr)
                 break
             for gate in result.approvals:
-                runner.submit(
-                    ApprovalGranted(
-                        wave_index=gate.wave_index,
-                        phase=gate.phase,
-                        step_index=gate.step_index,
-                        by=approver,
-                        at=_now(),
-                        comment="--auto-approve",
-                    )
+                request = ControlRequest(
+                    ControlAction.APPROVE, wave_index=gate.wave_index, comment="--auto-approve"
                 )
+                runner.submit(control_event(request, runner.state, at=_now(), by=approver))
     except KeyboardInterrupt:
         print(f"interrupted; resume with: drs-desktop run --resume {runner.execution_id}", file=sys.stderr)
         raise
@@ -462,7 +460,7 @@ def cleanup_command(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> i
 
     with _open_database(paths) as db:
         record = journal.get_execution(db, args.execution_id)
-        gateway = _gateway(db, args, dict(record.options.get("target") or {}))
+        gateway = _record_gateway(db, args, record)
         by = history.default_actor(record)
         result = history.cleanup(db, gateway, record.execution_id, by, listener=_print_progress)
         if result.refused:

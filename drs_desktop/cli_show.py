@@ -11,6 +11,7 @@ import json
 import sys
 from typing import TYPE_CHECKING, Any, TextIO
 
+from drs_desktop.cli_exit import EXIT_OK
 from drs_desktop.config import AppPaths
 from drs_desktop.domain.safe_text import terminal_safe
 
@@ -20,8 +21,6 @@ if TYPE_CHECKING:
     from drs_desktop.domain.failure_reasons import ServerProblem
     from drs_desktop.services.runner import ExecutionRunner
     from drs_desktop.storage.db import Database
-
-EXIT_OK = 0
 
 
 def reason_changes(before: ExecutionState, after: ExecutionState) -> list[str]:

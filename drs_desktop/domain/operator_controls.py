@@ -6,7 +6,9 @@ never enabled for a control the runner would refuse, and a rule changed there ch
 
 A button press is a ``ControlRequest`` (what, and for which wave), not an event: the event needs the
 time and the operator's name, and the time is the runner's clock (virtual in demo mode), which only the
-execution's own thread has. ``control_event`` builds the event there. ``RunChoice`` is what the run
+execution's own thread has. ``control_event`` builds the event there, for the GUI and the CLI alike;
+``choose_wave`` turns the wave an operator typed (a number or a name, or none: the only wave the control
+can apply to) into the request's ``wave_index``. ``RunChoice`` is what the run
 dialog asks for, before the services turn it into a ``RunRequest`` with the settings and the target.
 Pure, stdlib only.
 """
@@ -30,16 +32,19 @@ from drs_desktop.domain.execution_events import (
     SkipWave,
     StepPhase,
 )
-from drs_desktop.domain.execution_queries import pending_approval
+from drs_desktop.domain.execution_queries import failed_waves, pending_approval
 from drs_desktop.domain.execution_state import ExecutionState, Mode
 
 __all__ = [
+    "WAVE_ACTIONS",
     "AvailableControls",
     "ControlAction",
     "ControlRequest",
     "PendingApproval",
     "RunChoice",
+    "WaveChoiceError",
     "available_controls",
+    "choose_wave",
     "control_event",
     "pending_approvals",
 ]
@@ -63,6 +68,16 @@ class ControlAction(StrEnum):
 WAVE_ACTIONS = frozenset(
     {ControlAction.RETRY, ControlAction.SKIP, ControlAction.APPROVE, ControlAction.REJECT}
 )
+
+
+class WaveChoiceError(ValueError):
+    """The wave a control names cannot be told: none or several could be meant, or no such wave.
+    ``choices`` holds the candidate wave indexes when several could be meant (the caller says how to
+    pick one)."""
+
+    def __init__(self, message: str, choices: tuple[int, ...] = ()) -> None:
+        super().__init__(message)
+        self.choices = choices
 
 
 @dataclass(frozen=True)
@@ -191,6 +206,31 @@ def available_controls(state: ExecutionState, at: datetime) -> AvailableControls
         skip_waves=tuple(i for i in waves if ok(SkipWave(wave_index=i, at=at, by=_PROBE_BY))),
         approvals=approvals,
     )
+
+
+def choose_wave(state: ExecutionState, action: ControlAction, wanted: str | None) -> int:
+    """The wave index for a wave control: the wave ``wanted`` names (its 1-based number or its name),
+    or, with none named, the only wave the control can apply to (a failed one for retry and skip, one
+    waiting at a gate for approve and reject). WaveChoiceError when that is no wave, or several."""
+    if wanted is not None:
+        if wanted.isdigit() and 1 <= int(wanted) <= len(state.waves):
+            return int(wanted) - 1
+        for wave in state.waves:
+            if wave.name == wanted:
+                return wave.index
+        raise WaveChoiceError(f"no wave {wanted!r} in this execution")
+    if action in (ControlAction.APPROVE, ControlAction.REJECT):
+        candidates = tuple(w.index for w in state.waves if pending_approval(state, w) is not None)
+        none, several = "no wave waits for an approval", "several waves wait for an approval"
+    else:
+        candidates = tuple(failed_waves(state))
+        none, several = "no wave has failed servers", "several waves have failed servers"
+    if len(candidates) == 1:
+        return candidates[0]
+    if not candidates:
+        raise WaveChoiceError(none)
+    names = ", ".join(f"{i + 1} {state.waves[i].name!r}" for i in candidates)
+    raise WaveChoiceError(f"{several} ({names})", candidates)
 
 
 def control_event(request: ControlRequest, state: ExecutionState, *, at: datetime, by: str) -> Event:

@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 
 from drs_desktop.domain.chunking import Limits
 from drs_desktop.domain.drs_views import LaunchConfigView
+from drs_desktop.domain.durations import format_duration
 from drs_desktop.domain.execution_state import Mode
 from drs_desktop.domain.inventory import Inventory, SourceServer
 from drs_desktop.domain.plan import RecoveryPlan
@@ -41,7 +42,6 @@ from drs_desktop.domain.preflight_rules import (
     OtherExecution,
     busy_checks,
     execution_checks,
-    format_duration,
     lag_checks,
     launch_config_checks,
     quota_checks,
@@ -62,7 +62,6 @@ __all__ = [
     "PlannedCall",
     "PreflightReport",
     "confirmation_problem",
-    "format_duration",
     "planned_calls",
     "run_checks",
 ]

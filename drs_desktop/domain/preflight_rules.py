@@ -15,6 +15,7 @@ from enum import StrEnum
 
 from drs_desktop.domain.chunking import Candidate, Limits, Load, admit, split_servers
 from drs_desktop.domain.drs_views import LaunchConfigView
+from drs_desktop.domain.durations import format_duration
 from drs_desktop.domain.execution_state import Mode, chunk_id_for
 from drs_desktop.domain.inventory import SourceServer
 from drs_desktop.domain.plan import RecoveryPlan
@@ -94,21 +95,6 @@ class Member:
     wave: str
     server_id: str
     critical: bool
-
-
-def format_duration(seconds: float) -> str:
-    """A short readable duration: 20 s, 14 min, 2 h 5 min, 3 d 4 h."""
-    seconds = max(0, round(seconds))
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes = seconds // 60
-    if minutes < 60:
-        return f"{minutes} min"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 48:
-        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
-    days, hours = divmod(hours, 24)
-    return f"{days} d {hours} h" if hours else f"{days} d"
 
 
 def server_label(server_id: str, server: SourceServer | None) -> str:
@@ -402,9 +388,7 @@ def wave_size_checks(
 
 def describe_skew(skew: timedelta) -> str:
     """'the desktop clock is 10 min 3 s ahead of DRS' and the like."""
-    seconds = int(abs(skew.total_seconds()))
-    minutes, rest = divmod(seconds, 60)
-    amount = f"{minutes} min {rest} s" if minutes else f"{rest} s"
+    amount = format_duration(abs(skew), exact=True)
     side = "ahead of" if skew > timedelta(0) else "behind"
     return f"the desktop clock is {amount} {side} DRS"
 

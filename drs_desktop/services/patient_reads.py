@@ -24,6 +24,7 @@ from datetime import timedelta
 from typing import TypeVar
 
 from drs_desktop.domain.drs_errors import DrsError, DrsThrottled
+from drs_desktop.domain.durations import format_duration
 from drs_desktop.domain.polling import PollSettings, backoff_delay
 
 logger = logging.getLogger(__name__)
@@ -99,16 +100,9 @@ class PatientReads:
     def _gave_up(self, error: DrsThrottled, operation: str) -> DrsThrottled:
         what = operation or "a read"
         return DrsThrottled(
-            f"DRS kept throttling {what} for {_duration(self._budget)}; try again later",
+            f"DRS kept throttling {what} for {format_duration(self._budget)}; try again later",
             code=error.code,
             retry_after=error.retry_after,
             status=error.status,
             request_id=error.request_id,
         )
-
-
-def _duration(seconds: float) -> str:
-    if seconds >= 60 and seconds % 60 == 0:
-        minutes = int(seconds // 60)
-        return f"{minutes} minute{'s' if minutes != 1 else ''}"
-    return f"{seconds:g} seconds"

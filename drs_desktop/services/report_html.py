@@ -14,6 +14,8 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from drs_desktop.domain.durations import format_duration
+
 __all__ = ["html_from_document"]
 
 _CSS = """
@@ -75,15 +77,11 @@ def _span(start: str | None, end: str | None) -> str:
 
 
 def _duration(value: float | None) -> str:
+    """``domain.durations`` to the second; a negative span (clocks out of step) keeps its sign."""
     if value is None:
         return _e(None)
-    total = round(float(value))
-    sign, total = ("-" if total < 0 else ""), abs(total)
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{sign}{hours}h {minutes:02d}m {secs:02d}s"
-    return f"{sign}{minutes}m {secs:02d}s" if minutes else f"{sign}{secs}s"
+    seconds = float(value)
+    return ("-" if round(seconds) < 0 else "") + format_duration(abs(seconds), exact=True)
 
 
 def _badge(text: object, css: str | None = None) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from drs_desktop.domain.durations import format_duration
 from drs_desktop.domain.execution_history import ExecutionSummary
 
 #: Row highlight of a finished drill with recovery instances still running (amber, readable in both
@@ -28,17 +29,8 @@ def clock_text(moment: datetime | None) -> str:
 
 
 def duration_text(span: timedelta | None) -> str:
-    """``1 h 05 m``, ``12 m 30 s``, ``45 s``; empty for None."""
-    if span is None:
-        return ""
-    total = max(0, int(span.total_seconds()))
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours} h {minutes:02d} m"
-    if minutes:
-        return f"{minutes} m {secs:02d} s"
-    return f"{secs} s"
+    """``1 h 5 min 7 s``, ``12 min 30 s``, ``45 s`` (``domain.durations``, exact); empty for None."""
+    return "" if span is None else format_duration(span, exact=True)
 
 
 def rto_text(summary: ExecutionSummary) -> str:

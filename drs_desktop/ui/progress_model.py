@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelIndex, Qt
 
 from drs_desktop.domain.execution_state import ServerStatus
 from drs_desktop.domain.progress_view import ProgressSnapshot, ServerRow, WaveRow
+from drs_desktop.ui.history_format import duration_text
 from drs_desktop.ui.progress_delegate import PROGRESS_ROLE
 from drs_desktop.ui.status_icons import color_of, status_icon
 
@@ -42,15 +43,6 @@ NAME, STATUS, PROGRESS, PHASE, SERVERS, ELAPSED, ETA, JOB, INSTANCE, LAST_EVENT 
 WAVE_ROLE = int(Qt.ItemDataRole.UserRole) + 2
 #: The role answering a server row's server ID (None for a wave).
 SERVER_ROLE = int(Qt.ItemDataRole.UserRole) + 3
-
-
-def format_span(span: timedelta | None) -> str:
-    if span is None:
-        return ""
-    total = int(span.total_seconds())
-    hours, rest = divmod(total, 3600)
-    minutes, seconds = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{seconds:02d}"
 
 
 def _clock(moment: datetime | None) -> str:
@@ -214,9 +206,9 @@ class ProgressTreeModel(QAbstractItemModel):
                     text += f", {counts.running} running"
                 return text
             if column == ELAPSED:
-                return format_span(wave.elapsed)
+                return duration_text(wave.elapsed)
             if column == ETA:
-                return format_span(wave.eta)
+                return duration_text(wave.eta)
             return ""
         if role == PROGRESS_ROLE and column == PROGRESS:
             return wave.progress
@@ -240,7 +232,7 @@ class ProgressTreeModel(QAbstractItemModel):
                 if server.started_at is None:
                     return ""
                 if server.ended_at is not None:
-                    return format_span(server.ended_at - server.started_at)
+                    return duration_text(server.ended_at - server.started_at)
                 return f"since {_clock(server.started_at)}"
             if column == JOB:
                 return server.job_id or ""

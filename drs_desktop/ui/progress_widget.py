@@ -47,8 +47,9 @@ from drs_desktop.domain.operator_controls import (
 )
 from drs_desktop.domain.progress_view import ProgressSnapshot
 from drs_desktop.ui.approval_prompt_dialog import ApprovalPromptDialog
+from drs_desktop.ui.history_format import duration_text
 from drs_desktop.ui.progress_delegate import ProgressBarDelegate
-from drs_desktop.ui.progress_model import COLUMNS, PROGRESS, ProgressTreeModel, format_span
+from drs_desktop.ui.progress_model import COLUMNS, PROGRESS, ProgressTreeModel
 from drs_desktop.ui.timeline_widget import TimelineWidget
 from drs_desktop.ui.tray_notifier import TrayNotifier
 from drs_desktop.workers.execution_worker import ExecutionWorker
@@ -387,11 +388,11 @@ class ProgressWidget(QWidget):
             f"<b>{_escape(snapshot.plan_name)}</b>",
             snapshot.mode.value,
             snapshot.status.value.replace("_", " "),
-            f"elapsed {format_span(snapshot.elapsed)}",
+            f"elapsed {duration_text(snapshot.elapsed)}",
         ]
         if snapshot.rto_target is not None:
-            achieved = f", achieved {format_span(snapshot.rto_achieved)}" if snapshot.rto_achieved else ""
-            parts.append(f"RTO target {format_span(snapshot.rto_target)}{achieved}")
+            achieved = f", achieved {duration_text(snapshot.rto_achieved)}" if snapshot.rto_achieved else ""
+            parts.append(f"RTO target {duration_text(snapshot.rto_target)}{achieved}")
         if snapshot.finished and snapshot.drill_instances_running:
             parts.append(f"{snapshot.drill_instances_running} drill instance(s) still running")
         if snapshot.read_only:

@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QBrush, QColor, QGuiApplication, QIcon, QPainter, QPixmap
 
+from drs_desktop.domain.durations import format_duration
 from drs_desktop.domain.inventory import Inventory, SourceServer
 from drs_desktop.domain.server_usage import ServerUsage
 from drs_desktop.ui.flat_table_model import FlatTableModel
@@ -62,18 +63,7 @@ def state_class(state: str) -> str:
 
 def human_lag(seconds: int | None) -> str:
     """Replication lag for people: "—" when DRS reports none, else seconds, minutes, hours or days."""
-    if seconds is None:
-        return "—"
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes = seconds // 60
-    if minutes < 60:
-        return f"{minutes} min"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 24:
-        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
-    days, hours = divmod(hours, 24)
-    return f"{days} d {hours} h" if hours else f"{days} d"
+    return "—" if seconds is None else format_duration(seconds)
 
 
 def os_family(os_name: str) -> str:
@@ -207,7 +197,7 @@ class ServerTableModel(FlatTableModel):
             state = server.replication_state
             return f"Replication {state or 'unknown'} ({state_class(state)})"
         if column == LAG and server.lag_seconds is not None:
-            return f"{server.lag_seconds} seconds behind the source"
+            return f"{format_duration(server.lag_seconds, exact=True)} behind the source"
         if column == USED_BY:
             usage = self.usage_at(row)
             if not usage.plans:

@@ -95,6 +95,8 @@ def test_a_control_that_does_not_apply_says_why(sim: EmbeddedSimulator, app_home
     nothing_failed = cli("control", execution_id, "retry", *target_args(sim, app_home))
     assert nothing_failed.code == 2
     assert "no wave has failed servers" in nothing_failed.err
+    unknown = cli("control", execution_id, "skip", "--wave", "nope", *target_args(sim, app_home))
+    assert unknown.code == 2 and "no wave 'nope' in this execution" in unknown.err
     not_paused = cli("control", execution_id, "resume", *target_args(sim, app_home))
     assert not_paused.code == 1
     assert "not paused" in not_paused.err

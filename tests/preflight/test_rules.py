@@ -18,7 +18,6 @@ from drs_desktop.domain.preflight import (
     OtherExecution,
     PreflightReport,
     confirmation_problem,
-    format_duration,
     run_checks,
 )
 from drs_desktop.domain.recovery_point import RecoverySnapshot, choose_snapshots
@@ -368,24 +367,6 @@ def test_a_recovery_needs_the_exact_plan_name_to_go_ahead() -> None:
     assert missing is not None and "--confirm 'Shop floor'" in missing
     assert confirmation_problem(Mode.RECOVERY, "Shop", "shop") is not None
     assert confirmation_problem(Mode.RECOVERY, "Shop", "Shop") is None
-
-
-@pytest.mark.parametrize(
-    ("seconds", "text"),
-    [
-        (0, "0 s"),
-        (59.4, "59 s"),
-        (60, "1 min"),
-        (3599, "59 min"),
-        (3600, "1 h"),
-        (7500, "2 h 5 min"),
-        (49 * 3600, "2 d 1 h"),
-        (72 * 3600, "3 d"),
-        (-5, "0 s"),
-    ],
-)
-def test_durations_read_naturally(seconds: float, text: str) -> None:
-    assert format_duration(seconds) == text
 
 
 def test_servers_resolved_by_tags_are_checked_too() -> None:

@@ -80,7 +80,7 @@ def test_rows_show_the_history_and_highlight_drills_that_left_instances(
     assert text(model, shop, RUNNING) == "5"
     assert text(model, shop, 1) == "Shop" and text(model, shop, 3) == "DRILL"
     assert text(model, shop, STATUS) == "SUCCEEDED"
-    assert text(model, shop, RTO).endswith("/ 1 h 30 m")
+    assert text(model, shop, RTO).endswith("/ 1 h 30 min")
     assert model.data(model.index(shop, 0), ID_ROLE) == estate.shop_left
     assert model.data(model.index(shop, 0), SUMMARY_ROLE) == summaries[shop]
     fax = model.row_of(estate.fax_waiting)

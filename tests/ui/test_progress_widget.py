@@ -113,7 +113,7 @@ def test_controls_follow_the_execution_state(
         "cleanup": True,
     }
     assert not widget.is_running()
-    assert "SUCCEEDED" in widget.header.text() and "RTO target 1:30:00" in widget.header.text()
+    assert "SUCCEEDED" in widget.header.text() and "RTO target 1 h 30 min" in widget.header.text()
 
 
 def test_the_prompt_approves_and_rejects(
