@@ -90,6 +90,12 @@ class JournalWatch:
         """How many entries the execution's journal holds (0 before it exists)."""
         return 0 if execution_id is None else len(journal.load_journal(self._reader, execution_id))
 
+    def start_intents(self, execution_id: str | None) -> int:
+        """How many StartRequested the execution's journal holds (each is followed by one call)."""
+        if execution_id is None:
+            return 0
+        return sum(e.type == "StartRequested" for e in journal.load_journal(self._reader, execution_id))
+
     def drives(self, execution_id: str, pid: int) -> bool:
         """Whether process ``pid`` holds the execution's driver lock (its note names it)."""
         holder = DriverLock(lock_path(self._path, execution_id)).holder()
@@ -112,44 +118,85 @@ def wait_until(process: subprocess.Popen[bytes], reached: Callable[[], bool], wh
         time.sleep(POLL_PAUSE)
 
 
+@dataclass
+class Attempt:
+    """One process's run up to its kill: what the simulator and the journal held when it started."""
+
+    sim: EmbeddedSimulator
+    watch: JournalWatch
+    execution_id: str | None
+    entries_before: int
+    held_before: int = 0
+    carried_before: int = 0
+    unsent_before: int = 0
+
+    def calls_received(self) -> int:
+        return self.sim.backend.request_counts().get("StartRecovery", 0)
+
+    def calls_in_hand(self, execution_id: str | None) -> bool:
+        """Whether DRS has received every StartRecovery whose intent is journaled. A kill between the
+        two (intent journaled, call not yet sent) leaves a resume waiting out ``start_settle`` for a call
+        that never came: right, but at 300x the runner's real-time estimate of DRS's clock makes that
+        wait hours of DRS time. So only a kill aimed there (none is) may land there; the others wait."""
+        received = self.calls_received()  # first: every intent counted below it covers is in DRS's hands
+        return self.watch.start_intents(execution_id) <= received + self.unsent_before
+
+
 @contextmanager
-def start_hold(sim: EmbeddedSimulator, point: KillPoint) -> Iterator[int]:
-    """For INSIDE_START: hold the next StartRecovery (its rule put back afterwards, so a variant's own
-    latency or holds go on); yields how many holds were injected before, to tell ours from others."""
+def attempt(
+    sim: EmbeddedSimulator, watch: JournalWatch, point: KillPoint, execution_id: str | None, entries: int
+) -> Iterator[Attempt]:
+    """Set up one process's kill: for INSIDE_START hold the next StartRecovery (its rule put back after,
+    so a variant's own latency or holds go on). Start the process inside the block."""
     rules = sim.faults.transport_rules()
-    held_before = sim.faults.injected().get("hold", 0)
+    state = Attempt(sim, watch, execution_id, entries)
+    state.held_before = sim.faults.injected().get("hold", 0)
+    state.carried_before = sim.holds.total_carried_out
+    state.unsent_before = max(0, watch.start_intents(execution_id) - state.calls_received())
     if point.kind == INSIDE_START:
         sim.faults.hold("StartRecovery", seconds=HOLD_SECONDS, count=1)
     try:
-        yield held_before
+        yield state
     finally:
         sim.faults.set_transport("StartRecovery", rules.get("StartRecovery"))
 
 
-def reach_kill_point(
-    process: subprocess.Popen[bytes],
-    point: KillPoint,
-    sim: EmbeddedSimulator,
-    watch: JournalWatch,
-    execution_id: str | None,
-    entries_before: int,
-    held_before: int,
-) -> bool:
-    """Wait until ``process`` is at ``point``; False if it ended by itself first. An INSIDE_START point
-    needs the process started inside ``start_hold`` (``held_before`` is what it yielded)."""
+def reach_kill_point(process: subprocess.Popen[bytes], point: KillPoint, at: Attempt) -> bool:
+    """Wait until ``process`` (started inside ``attempt``) is at ``point``; False if it ended by itself
+    first. Except inside a StartRecovery, a kill waits until DRS has every call whose intent is
+    journaled (``Attempt.calls_in_hand``)."""
+    sim, watch, execution_id = at.sim, at.watch, at.execution_id
     if point.kind == INSIDE_START:
         return wait_until(
             process,
-            lambda: sim.faults.injected().get("hold", 0) > held_before and sim.holds.holding > 0,
+            lambda: sim.faults.injected().get("hold", 0) > at.held_before and sim.holds.holding > 0,
             "inside a StartRecovery",
         )
     if point.kind == START_UP:
         if execution_id is None:
-            return wait_until(process, lambda: watch.execution_id() is not None, "to journal its execution")
-        return wait_until(process, lambda: watch.drives(execution_id, process.pid), "the driver lock")
+
+            def journaled() -> bool:
+                current = watch.execution_id()
+                return current is not None and at.calls_in_hand(current)
+
+            return wait_until(process, journaled, "to journal its execution")
+        return wait_until(
+            process,
+            lambda: watch.drives(execution_id, process.pid) and at.calls_in_hand(execution_id),
+            "the driver lock",
+        )
 
     def far_enough() -> bool:
         current = execution_id or watch.execution_id()
-        return watch.entries(current) >= entries_before + point.entries
+        return watch.entries(current) >= at.entries_before + point.entries and at.calls_in_hand(current)
 
     return wait_until(process, far_enough, f"{point.entries} journal entries further")
+
+
+def after_kill(point: KillPoint, at: Attempt) -> None:
+    """After a kill inside a held StartRecovery: wait until DRS has carried the call out, as real DRS
+    does within the client's read timeout, so the resume's reconciliation finds the job."""
+    if point.kind == INSIDE_START:
+        assert at.sim.holds.wait_carried_out(at.carried_before + 1, timeout=KILL_POINT_TIMEOUT), (
+            "DRS did not carry out the StartRecovery held for the kill"
+        )

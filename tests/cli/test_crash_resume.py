@@ -38,6 +38,7 @@ from drs_desktop.domain.plan import RecoveryPlan, Wave
 from drs_desktop.simulator.embedded import EmbeddedSimulator
 from drs_desktop.simulator.scenario import shipped_path
 from drs_desktop.storage import executions as journal
+from drs_desktop.storage import settings as settings_store
 from drs_desktop.storage.db import Database
 
 from .conftest import (
@@ -53,15 +54,17 @@ from .kill_points import (
     INSIDE_START,
     JournalWatch,
     KillPoint,
+    after_kill,
+    attempt,
     draw_kill_point,
     reach_kill_point,
-    start_hold,
 )
 
 #: Slower than the other CLI tests (300x: a Windows launch takes ~4 s), so kills spread over a run.
 CRASH_TIME_SCALE = 300
 KILLS = 10
 FINAL_TIMEOUT = 120.0
+WAVE_TIMEOUT_MINUTES = 24 * 60
 PHASE_INSIDE_START = "inside StartRecovery (intent journaled, no answer)"
 PHASE_START_UP = "start-up of a resume (nothing journaled yet)"
 
@@ -216,9 +219,14 @@ def kill_and_resume(
     log = KillLog()
     execution_id: str | None = None
     events = 0
+    with Database.open(AppPaths.resolve(home).database) as db:
+        # A safety net, not a kill window: should a kill still slip in between an intent and its call,
+        # the resume waits out ``start_settle`` on a real-time estimate of DRS's 300x clock (up to the
+        # runner's 30 s sleep, hours of DRS time); a wave must not time out meanwhile.
+        settings_store.set_setting(db, "engine.wave_timeout_minutes", WAVE_TIMEOUT_MINUTES)
     watch = JournalWatch(home)
     try:
-        for attempt in range(kills):
+        for index in range(kills):
             if execution_id is None:
                 args = ["run", "Shop", "--mode", "drill", "--json", *target_args(sim, home)]
             else:
@@ -226,21 +234,23 @@ def kill_and_resume(
             point = draw_kill_point(rng, starts_left=starts_left(home, execution_id))
             killed = False
             with (
-                (tmp_path / f"run-{attempt}.err").open("w") as err,
-                start_hold(sim, point) as held_before,
+                (tmp_path / f"run-{index}.err").open("w") as err,
+                attempt(sim, watch, point, execution_id, events) as at,
             ):
                 process = subprocess.Popen(
                     command(*args), stdout=subprocess.DEVNULL, stderr=err, env=crash_env(clock_offset)
                 )
                 try:
-                    killed = reach_kill_point(process, point, sim, watch, execution_id, events, held_before)
+                    killed = reach_kill_point(process, point, at)
                 finally:
                     if process.poll() is None:
                         process.send_signal(signal.SIGKILL)
                     code = process.wait(timeout=30)
+                if killed:
+                    after_kill(point, at)
             if not killed:  # it ended by itself before reaching the kill point
                 log.exits.append(code)
-                assert code == 0, (tmp_path / f"run-{attempt}.err").read_text()
+                assert code == 0, (tmp_path / f"run-{index}.err").read_text()
             if execution_id is None:
                 execution_id = find_execution(cli, home)
             phase, events = phase_of_kill(home, execution_id, events)
