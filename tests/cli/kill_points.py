@@ -60,11 +60,10 @@ class KillPoint:
 def draw_kill_point(rng: random.Random, *, starts_left: bool) -> KillPoint:
     """A seeded draw: inside the next StartRecovery (when a wave is still to start), at start-up (the
     driver lock taken or the execution just journaled), or after 1 to 12 more journal entries."""
-    roll = rng.random()
-    entries = rng.randint(*ENTRIES)  # drawn every time, so one kind's draw does not shift the others'
-    if starts_left and roll < 0.5:
+    inside, start_up, entries = rng.random(), rng.random(), rng.randint(*ENTRIES)  # all drawn every time
+    if starts_left and inside < 0.45:
         return KillPoint(INSIDE_START)
-    if roll < 0.65:
+    if start_up < 0.3:
         return KillPoint(START_UP)
     return KillPoint(AFTER_ENTRIES, entries)
 
