@@ -133,10 +133,10 @@ class Attempt:
         return self.sim.backend.request_counts().get("StartRecovery", 0)
 
     def calls_in_hand(self, execution_id: str | None) -> bool:
-        """Whether DRS has received every StartRecovery whose intent is journaled. A kill between the
-        two (intent journaled, call not yet sent) leaves a resume waiting out ``start_settle`` for a call
-        that never came: right, but at 300x the runner's real-time estimate of DRS's clock makes that
-        wait hours of DRS time. So only a kill aimed there (none is) may land there; the others wait."""
+        """Whether DRS has received every StartRecovery whose intent is journaled. A kill in between
+        (intent journaled, call never sent) is a fair case, but its resume must wait out ``start_settle``
+        before starting the chunk again, and at 300x the runner's real-time estimate of DRS's clock
+        stretches that wait to its 30 s sleep: hours of DRS time. So a kill waits until the call is sent."""
         received = self.calls_received()  # first: every intent counted below it covers is in DRS's hands
         return self.watch.start_intents(execution_id) <= received + self.unsent_before
 

@@ -232,7 +232,6 @@ def kill_and_resume(
             else:
                 args = ["run", "--resume", execution_id, "--json", *target_args(sim, home)]
             point = draw_kill_point(rng, starts_left=starts_left(home, execution_id))
-            killed = False
             with (
                 (tmp_path / f"run-{index}.err").open("w") as err,
                 attempt(sim, watch, point, execution_id, events) as at,
@@ -241,14 +240,15 @@ def kill_and_resume(
                     command(*args), stdout=subprocess.DEVNULL, stderr=err, env=crash_env(clock_offset)
                 )
                 try:
-                    killed = reach_kill_point(process, point, at)
+                    reach_kill_point(process, point, at)
                 finally:
                     if process.poll() is None:
                         process.send_signal(signal.SIGKILL)
                     code = process.wait(timeout=30)
+                killed = code == -signal.SIGKILL  # else it ended by itself before the kill point
                 if killed:
                     after_kill(point, at)
-            if not killed:  # it ended by itself before reaching the kill point
+            if not killed:
                 log.exits.append(code)
                 assert code == 0, (tmp_path / f"run-{index}.err").read_text()
             if execution_id is None:
