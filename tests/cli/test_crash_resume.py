@@ -1,15 +1,18 @@
-"""``kill -9`` of ``drs-desktop run`` at random moments, then ``run --resume``: nothing launched twice.
+"""``kill -9`` of ``drs-desktop run`` at drawn journal positions, then ``run --resume``: no double launch.
 
 DRS has no idempotency token on StartRecovery, so a desktop that dies between sending the call and
 journaling its answer must find out from DRS (jobs tagged with the execution and chunk) whether the call
 landed before it starts anything again. This test kills a real ``python -m drs_desktop run`` subprocess
-with SIGKILL at moments drawn from a seeded random stream (before, during and after StartRecovery calls),
-resumes it, kills it again, and finally lets it finish; the simulator's own record of launches is the
-judge. A second variant adds latency to StartRecovery on the simulator's side, so that kills land while
-the call is in flight: the simulator still carries the request out after the client is gone, which is
-exactly the "did it launch or not?" case the reconciliation exists for.
+with SIGKILL at kill points drawn from a seeded random stream, resumes it, kills it again, and finally
+lets it finish; the simulator's own record of launches is the judge. A second variant adds latency to
+StartRecovery on the simulator's side; four more run the desktop's clock off DRS's (libfaketime).
 
-Waiting uses ``Popen.wait(timeout=...)``: the process runs for a drawn duration (or ends by itself).
+A kill point is a position in the run, never a wall-clock delay (tests/cli/kill_points.py): inside the
+next StartRecovery (held by the simulator, the intent journaled, the kill while DRS has the call: DRS
+still carries it out after the client is gone, exactly the "did it launch or not?" case the
+reconciliation exists for), at start-up (a resume holding the driver lock, a new run once its execution
+is journaled), or after N more journal entries. The test polls the journal read-only until the process
+is there, so a loaded machine makes the test slower, never different.
 """
 
 from __future__ import annotations
@@ -21,7 +24,6 @@ import subprocess
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +38,7 @@ from drs_desktop.domain.plan import RecoveryPlan, Wave
 from drs_desktop.simulator.embedded import EmbeddedSimulator
 from drs_desktop.simulator.scenario import shipped_path
 from drs_desktop.storage import executions as journal
+from drs_desktop.storage import settings as settings_store
 from drs_desktop.storage.db import Database
 
 from .conftest import (
@@ -47,12 +50,23 @@ from .conftest import (
     subprocess_env,
     target_args,
 )
+from .kill_points import (
+    INSIDE_START,
+    JournalWatch,
+    KillPoint,
+    after_kill,
+    attempt,
+    draw_kill_point,
+    reach_kill_point,
+)
 
 #: Slower than the other CLI tests (300x: a Windows launch takes ~4 s), so kills spread over a run.
 CRASH_TIME_SCALE = 300
 KILLS = 10
-KILL_AFTER = (0.05, 1.5)  # real seconds a process runs before its SIGKILL
 FINAL_TIMEOUT = 120.0
+WAVE_TIMEOUT_MINUTES = 24 * 60
+PHASE_INSIDE_START = "inside StartRecovery (intent journaled, no answer)"
+PHASE_START_UP = "start-up of a resume (nothing journaled yet)"
 
 
 def small_with_extra_server() -> dict[str, Any]:
@@ -92,49 +106,67 @@ class KillLog:
 
     phases: Counter[str] = field(default_factory=Counter)
     exits: list[int] = field(default_factory=list)
+    #: (kill point aimed at, phase it landed in), in order.
+    kills: list[tuple[str, str]] = field(default_factory=list)
+
+    def record(self, point: KillPoint, phase: str) -> None:
+        self.phases[phase] += 1
+        self.kills.append((point.describe(), phase))
 
     def summary(self) -> str:
         return ", ".join(f"{phase}: {count}" for phase, count in sorted(self.phases.items()))
 
+    def misses(self) -> list[tuple[str, str]]:
+        """Kills aimed inside a StartRecovery that did not land there (the hold makes that certain)."""
+        return [
+            (aim, phase) for aim, phase in self.kills if aim == INSIDE_START and phase != PHASE_INSIDE_START
+        ]
 
-def load_state(home: Path, execution_id: str) -> tuple[ExecutionState, int, str]:
-    """Replay the journal exactly as ``--resume`` does: (state, number of events, listed status)."""
+
+def load_state(home: Path, execution_id: str, upto: int | None = None) -> tuple[ExecutionState, int, str]:
+    """Replay the journal exactly as ``--resume`` does (its first ``upto`` entries, if given): (state,
+    number of events in the whole journal, listed status)."""
     with Database.open(AppPaths.resolve(home).database) as db:
         record = journal.get_execution(db, execution_id)
         events = [event_from_json(entry.payload) for entry in journal.load_journal(db, execution_id)]
-    return replay(spec_from_json(record.spec), events), len(events), record.status
+    return replay(spec_from_json(record.spec), events[:upto]), len(events), record.status
 
 
-def phase_of_kill(
-    home: Path, execution_id: str | None, started: datetime, events_before: int
-) -> tuple[str, int]:
-    """Which phase the process was in when it was killed, judged from what the journal holds."""
+def starts_left(home: Path, execution_id: str | None) -> bool:
+    """Whether a wave of the run has not had its StartRecovery yet (so a kill can be aimed inside one)."""
+    if execution_id is None:
+        return True
+    state, _, _ = load_state(home, execution_id)
+    requested = {c.wave_index for c in state.chunks.values() if c.requested_at is not None}
+    return state.finished is None and len(requested) < len(state.waves)
+
+
+def phase_of_kill(home: Path, execution_id: str | None, events_before: int) -> tuple[str, int]:
+    """Which phase the process was in when it was killed, judged from what the journal holds: what it
+    journaled itself is what lies past the ``events_before`` entries its predecessors left."""
     if execution_id is None:
         return "before the execution was journaled (start-up, preflight)", 0
     state, count, _ = load_state(home, execution_id)
+    before, _, _ = load_state(home, execution_id, upto=events_before)
     unresolved = unresolved_chunks(state)
-    mine = [c for c in unresolved if c.requested_at is not None and c.requested_at >= started]
+    earlier = before.chunks
+    mine = [
+        c
+        for c in unresolved
+        if c.chunk_id not in earlier or earlier[c.chunk_id].requested_at != c.requested_at
+    ]
     if mine:
-        return "inside StartRecovery (intent journaled, no answer)", count
+        return PHASE_INSIDE_START, count
     if unresolved:
         return "waiting to reconcile a call cut off earlier", count
     if state.finished is not None:
         return "after the execution finished", count
     if count == events_before:
-        return "start-up of a resume (nothing journaled yet)", count
+        return PHASE_START_UP, count
     requested = [c.wave_index for c in state.chunks.values() if c.requested_at is not None]
     if not requested:
         return "before the first StartRecovery", count
     return f"between calls, wave {max(requested) + 1} of {len(state.waves)} under way", count
-
-
-def _reconcile_wait(home: Path, execution_id: str | None, now: datetime) -> float:
-    """Seconds until the engine reconciles the calls a kill cut off (0 when there are none)."""
-    if execution_id is None:
-        return 0.0
-    state, _, _ = load_state(home, execution_id)
-    due = [c.requested_at + state.spec.reconcile_delay for c in unresolved_chunks(state) if c.requested_at]
-    return max(0.0, (max(due) - now).total_seconds()) if due else 0.0
 
 
 def find_execution(cli: Cli, home: Path) -> str | None:
@@ -180,40 +212,51 @@ def kill_and_resume(
     kills: int = KILLS,
     clock_offset: int = 0,
 ) -> tuple[str, KillLog, str]:
-    """``kills`` runs each SIGKILLed after a random moment, then one to the end; returns (ID, kills,
-    final stdout). ``clock_offset``: seconds the desktop's clock is off DRS's, in every CLI process."""
+    """``kills`` runs each SIGKILLed at a journal position drawn from ``seed``, then one to the end;
+    returns (ID, kills, final stdout). ``clock_offset``: seconds the desktop's clock is off DRS's, in
+    every CLI process."""
     rng = random.Random(seed)
     log = KillLog()
     execution_id: str | None = None
     events = 0
-    for attempt in range(kills):
-        if execution_id is None:
-            args = ["run", "Shop", "--mode", "drill", "--json", *target_args(sim, home)]
-        else:
-            args = ["run", "--resume", execution_id, "--json", *target_args(sim, home)]
-        started = datetime.now(UTC)
-        # A resume facing a call cut off earlier first waits out the engine's reconcile delay (real
-        # time); draw the kill from the moment it has something to do again, not from inside that wait.
-        delay = _reconcile_wait(home, execution_id, started) + rng.uniform(*KILL_AFTER)
-        with (tmp_path / f"run-{attempt}.err").open("w") as err:
-            process = subprocess.Popen(
-                command(*args),
-                stdout=subprocess.DEVNULL,
-                stderr=err,
-                env=crash_env(clock_offset),
-            )
-            try:
-                code = process.wait(timeout=delay)
-            except subprocess.TimeoutExpired:
-                process.send_signal(signal.SIGKILL)
-                code = process.wait(timeout=30)
-        if code != -signal.SIGKILL:  # it ended by itself before the kill
-            log.exits.append(code)
-            assert code == 0, (tmp_path / f"run-{attempt}.err").read_text()
-        if execution_id is None:
-            execution_id = find_execution(cli, home)
-        phase, events = phase_of_kill(home, execution_id, started, events)
-        log.phases[phase if code == -signal.SIGKILL else "ended by itself before the kill"] += 1
+    with Database.open(AppPaths.resolve(home).database) as db:
+        # A safety net, not a kill window: should a kill still slip in between an intent and its call,
+        # the resume waits out ``start_settle`` on a real-time estimate of DRS's 300x clock (up to the
+        # runner's 30 s sleep, hours of DRS time); a wave must not time out meanwhile.
+        settings_store.set_setting(db, "engine.wave_timeout_minutes", WAVE_TIMEOUT_MINUTES)
+    watch = JournalWatch(home)
+    try:
+        for index in range(kills):
+            if execution_id is None:
+                args = ["run", "Shop", "--mode", "drill", "--json", *target_args(sim, home)]
+            else:
+                args = ["run", "--resume", execution_id, "--json", *target_args(sim, home)]
+            point = draw_kill_point(rng, starts_left=starts_left(home, execution_id))
+            with (
+                (tmp_path / f"run-{index}.err").open("w") as err,
+                attempt(sim, watch, point, execution_id, events) as at,
+            ):
+                process = subprocess.Popen(
+                    command(*args), stdout=subprocess.DEVNULL, stderr=err, env=crash_env(clock_offset)
+                )
+                try:
+                    reach_kill_point(process, point, at)
+                finally:
+                    if process.poll() is None:
+                        process.send_signal(signal.SIGKILL)
+                    code = process.wait(timeout=30)
+                killed = code == -signal.SIGKILL  # else it ended by itself before the kill point
+                if killed:
+                    after_kill(point, at)
+            if not killed:
+                log.exits.append(code)
+                assert code == 0, (tmp_path / f"run-{index}.err").read_text()
+            if execution_id is None:
+                execution_id = find_execution(cli, home)
+            phase, events = phase_of_kill(home, execution_id, events)
+            log.record(point, phase if killed else "ended by itself before the kill")
+    finally:
+        watch.close()
     assert execution_id is not None, f"no run got as far as journaling its execution: {log.summary()}"
     done = subprocess.run(
         command("run", "--resume", execution_id, "--json", *target_args(sim, home)),
@@ -298,11 +341,15 @@ def test_kill_9_at_random_moments_then_resume_launches_every_server_once(
 
     assert '"outcome": "SUCCEEDED"' in out
     check_end_state(crash_sim, home, plan, execution_id, log)
+    # The hold makes a kill aimed inside a StartRecovery certain to land there, intent journaled.
+    assert not log.misses(), f"kills aimed inside StartRecovery landed elsewhere: {log.misses()}"
+    assert log.phases[PHASE_INSIDE_START] >= 1, f"no kill inside a StartRecovery: {log.summary()}"
     shown = cli("executions", "show", execution_id, "--json", "--home", str(home))
     assert shown.code == 0
     assert shown.json()["status"] == "SUCCEEDED"
     print(
         f"\n[{variant}] kills by phase: {log.summary()}; exits without a kill: {log.exits}; "
+        f"aimed/landed: {log.kills}; "
         f"reconciliations: {dict(reconciled_outcomes(home, execution_id))}"
     )
 
