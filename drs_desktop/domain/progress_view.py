@@ -22,6 +22,7 @@ from drs_desktop.domain.execution_events import Outcome
 from drs_desktop.domain.execution_queries import (
     drill_instances_running,
     execution_status,
+    is_held,
     pending_approval,
     wave_failed,
 )
@@ -367,7 +368,7 @@ class ProgressTracker:
             detail=_wave_detail(state, wave, now),
             counts=counts,
             progress=progress,
-            held=wave_failed(state, wave.index),
+            held=wave_failed(state, wave.index) and is_held(state),
             started_at=wave.started_at,
             ended_at=ended,
             elapsed=elapsed,
@@ -414,7 +415,10 @@ def _wave_detail(state: ExecutionState, wave: WaveState, now: datetime) -> str:
             return f"waiting until {until:%H:%M:%S} UTC ({left} left)"
         return ""
     if phase is WavePhase.LAUNCHING:
-        return "held: a critical server failed" if wave_failed(state, wave.index) else "launching"
+        if not wave_failed(state, wave.index):
+            return "launching" if state.finished is None and state.stop is None else "stopped"
+        # Held only while the run waits for the operator; once it stops or ends it holds nothing.
+        return "held: a critical server failed" if is_held(state) else "a critical server failed"
     if phase is WavePhase.SKIPPED:
         return "skipped"
     return ""

@@ -30,8 +30,8 @@ from drs_desktop.domain.evidence import rto_achieved
 from drs_desktop.domain.execution import control_error, replay
 from drs_desktop.domain.execution_events import CleanupRequested
 from drs_desktop.domain.execution_history import CleanupResult, ExecutionSummary, HistoryFilter
+from drs_desktop.domain.execution_queries import active_jobs, execution_status
 from drs_desktop.domain.execution_queries import drill_instances_running as running_in_state
-from drs_desktop.domain.execution_queries import execution_status
 from drs_desktop.domain.execution_record import ExecutionRecord
 from drs_desktop.domain.execution_state import ExecutionState, spec_from_json
 from drs_desktop.domain.report_model import ExecutionView
@@ -256,6 +256,8 @@ def _why_left(state: ExecutionState, instance_id: str) -> str:
     instance = state.instances[instance_id]
     if instance.terminate_error:
         return f"{instance.terminate_error} after {instance.terminate_attempts} attempt(s)"
+    if active_jobs(state):
+        return "a launch of this execution is still running in DRS; run cleanup again once it has ended"
     if not state.cleanup_surveyed:
         return "DRS's records could not be read yet; run cleanup again"
     if instance.terminate_requested_at is not None:
