@@ -1,0 +1,184 @@
+"""The one request/answer primitive of the GUI: ``TaskThread.run_task(fn, on_done, on_error)``.
+
+Why one primitive (DESIGN §3.4): every pane needs the same three things from background work: the work
+runs off the GUI thread, the answer (or the error) comes back on the GUI thread, and it comes back to the
+caller that asked, not to every pane that listens to a shared worker signal. A per-verb worker class with
+one signal per answer gave each pane a second copy of that plumbing and made two panes of one worker
+receive each other's answers.
+
+A ``TaskThread`` is a ``QThread`` whose ``run()`` is a plain Python loop over a queue, so the Python
+thread state lives as long as the thread: the resources it builds there (a service holding its own
+SQLite reader and boto3 clients as plain attributes) stay with it from one task to the next, with no
+thread-locals and no interpreter tricks. Tasks run one at a time, in the order they were given, so the
+answers of one thread come back in order too.
+
+``fn`` gets the thread's resources (built on the thread by ``resources()`` before the first task, closed
+there by ``close()`` after the last); it must not touch widgets. ``on_done(answer)`` and
+``on_error(message)`` run on the GUI thread. With ``owner``, a QObject that is deleted before the answer
+arrives (a dialog closed) gets nothing. ``stop()`` drops the tasks not started, lets the running one end,
+and waits for the thread (a QThread destroyed while it runs aborts the process).
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+from shiboken6 import Shiboken
+
+from drs_desktop.domain.errors import DrsDesktopError, PlanFileError
+
+logger = logging.getLogger(__name__)
+
+R = TypeVar("R")
+T = TypeVar("T")
+
+
+def error_message(exc: BaseException) -> str:
+    """What the operator reads: every problem of a plan file, the one line of an expected error."""
+    if isinstance(exc, PlanFileError):
+        return "\n".join(exc.lines()) or str(exc)
+    if isinstance(exc, DrsDesktopError):
+        return str(exc)
+    return f"unexpected error ({type(exc).__name__}): {exc}"
+
+
+@dataclass(frozen=True)
+class _Task:
+    name: str
+    fn: Callable[[Any], Any]
+    on_done: Callable[[Any], None] | None
+    on_error: Callable[[str], None] | None
+    owner: QObject | None
+
+
+@dataclass(frozen=True)
+class _Answer:
+    task: _Task
+    value: Any = None
+    error: str | None = None
+
+
+class _Relay(QObject):
+    """Lives on the GUI thread; a signal emitted on the task thread reaches it queued."""
+
+    answered = Signal(object)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.answered.connect(self._deliver)
+
+    @Slot(object)
+    def _deliver(self, answer: _Answer) -> None:
+        task = answer.task
+        if task.owner is not None and not Shiboken.isValid(task.owner):
+            logger.debug("task %s answered after its owner was deleted; dropped", task.name)
+            return
+        try:
+            if answer.error is None:
+                if task.on_done is not None:
+                    task.on_done(answer.value)
+            elif task.on_error is not None:
+                task.on_error(answer.error)
+        except Exception:  # an exception escaping a queued slot is lost: say it at least
+            logger.exception("the answer of task %s could not be shown", task.name)
+
+
+_STOP = object()
+
+
+class TaskThread(QThread, Generic[R]):
+    """One background thread that runs tasks one at a time against resources it owns."""
+
+    def __init__(
+        self,
+        name: str,
+        resources: Callable[[], R],
+        *,
+        close: Callable[[R], None] | None = None,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName(name)
+        self._name = name
+        self._make = resources
+        self._close = close
+        self._queue: queue.Queue[Any] = queue.Queue()
+        self._relay = _Relay()  # created here, on the caller's (GUI) thread
+        self._stopping = False
+        self.start()
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    def run_task(
+        self,
+        fn: Callable[[R], T],
+        on_done: Callable[[T], None] | None = None,
+        on_error: Callable[[str], None] | None = None,
+        *,
+        owner: QObject | None = None,
+        name: str = "",
+    ) -> None:
+        """Run ``fn(resources)`` on this thread; ``on_done(answer)`` or ``on_error(message)`` on the GUI
+        thread. Without ``on_error`` a failure is only logged. Ignored once the thread is stopping."""
+        if self._stopping:
+            logger.debug("task %s not run: %s is stopping", name or fn, self._name)
+            return
+        task_name = name or getattr(fn, "__name__", "task")
+        self._queue.put(_Task(task_name, fn, on_done, on_error, owner))
+
+    def run(self) -> None:  # the thread's whole life: Qt calls it once, on the new thread
+        try:
+            resources = self._make()
+        except Exception as exc:
+            logger.exception("%s could not build its resources", self._name)
+            self._fail_all(error_message(exc))
+            return
+        try:
+            while (item := self._queue.get()) is not _STOP:
+                self._run_one(item, resources)
+        finally:
+            if self._close is not None:
+                try:
+                    self._close(resources)
+                except Exception:
+                    logger.exception("%s could not close its resources", self._name)
+
+    def _run_one(self, task: _Task, resources: R) -> None:
+        try:
+            value = task.fn(resources)
+        except Exception as exc:
+            if isinstance(exc, DrsDesktopError):
+                logger.warning("%s failed: %s", task.name, exc)
+            else:
+                logger.exception("%s failed unexpectedly", task.name)
+            self._relay.answered.emit(_Answer(task, error=error_message(exc)))
+            return
+        self._relay.answered.emit(_Answer(task, value=value))
+
+    def _fail_all(self, message: str) -> None:
+        """Without resources no task can run: answer each one queued (and later ones) with the reason."""
+        while (item := self._queue.get()) is not _STOP:
+            self._relay.answered.emit(_Answer(item, error=message))
+
+    def stop(self, timeout_ms: int = 10_000) -> bool:
+        """Drop what has not started, let the running task end, wait; True once the thread has ended."""
+        self._stopping = True
+        while True:
+            try:
+                self._queue.get_nowait()
+            except queue.Empty:
+                break
+        self._queue.put(_STOP)
+        if not self.isRunning():
+            return True
+        ended = bool(self.wait(timeout_ms))
+        if not ended:
+            logger.error("task thread %s did not stop within %d ms", self._name, timeout_ms)
+        return ended

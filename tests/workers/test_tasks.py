@@ -1,0 +1,127 @@
+"""run_task: work off the GUI thread, the answer or the error back to the caller alone, on the GUI thread."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import pytest
+from PySide6.QtCore import QCoreApplication, QObject, QThread
+from pytestqt.qtbot import QtBot
+
+from drs_desktop.domain.errors import DrsDesktopError
+from drs_desktop.workers.tasks import TaskThread
+
+
+class Resources:
+    """What a task thread owns: built and closed on that thread."""
+
+    def __init__(self) -> None:
+        self.built_on = threading.get_ident()
+        self.closed_on: int | None = None
+        self.calls = 0
+
+
+@pytest.fixture
+def made() -> list[Resources]:
+    return []
+
+
+@pytest.fixture
+def tasks(made: list[Resources]) -> Iterator[TaskThread[Resources]]:
+    def build() -> Resources:
+        made.append(Resources())
+        return made[-1]
+
+    def close(resources: Resources) -> None:
+        resources.closed_on = threading.get_ident()
+
+    thread: TaskThread[Resources] = TaskThread("test-tasks", build, close=close)
+    yield thread
+    assert thread.stop()
+
+
+def test_answer_comes_back_on_the_gui_thread_from_the_threads_own_resources(
+    qtbot: QtBot, tasks: TaskThread[Resources], made: list[Resources]
+) -> None:
+    answers: list[tuple[int, int, bool]] = []
+    gui = QThread.currentThread()
+
+    def work(resources: Resources) -> int:
+        resources.calls += 1
+        return threading.get_ident()
+
+    for _ in range(3):
+        tasks.run_task(
+            work, lambda ident: answers.append((ident, made[0].calls, QThread.currentThread() is gui))
+        )
+    qtbot.waitUntil(lambda: len(answers) == 3)
+    assert len(made) == 1  # one set of resources for every task, kept as plain attributes
+    assert {ident for ident, _, _ in answers} == {made[0].built_on}
+    assert made[0].built_on != threading.get_ident()
+    assert all(on_gui for _, _, on_gui in answers)
+
+
+def test_error_goes_to_the_caller_that_asked_only(qtbot: QtBot, tasks: TaskThread[Resources]) -> None:
+    first: list[str] = []
+    second: list[object] = []
+
+    def fails(_: Resources) -> None:
+        raise DrsDesktopError("plan 'x' does not exist")
+
+    tasks.run_task(fails, on_done=lambda _: first.append("done"), on_error=first.append)
+    tasks.run_task(lambda _: 42, on_done=second.append, on_error=second.append)
+    qtbot.waitUntil(lambda: bool(first) and bool(second))
+    assert first == ["plan 'x' does not exist"]
+    assert second == [42]
+
+
+def test_unexpected_error_names_its_type(qtbot: QtBot, tasks: TaskThread[Resources]) -> None:
+    errors: list[str] = []
+    tasks.run_task(lambda _: 1 / 0, on_error=errors.append)
+    qtbot.waitUntil(lambda: bool(errors))
+    assert errors[0].startswith("unexpected error (ZeroDivisionError)")
+
+
+def test_a_deleted_owner_gets_no_answer(qtbot: QtBot, tasks: TaskThread[Resources]) -> None:
+    gate = threading.Event()
+    answers: list[object] = []
+    owner = QObject()
+    tasks.run_task(lambda _: gate.wait(5), on_done=answers.append, owner=owner)
+    tasks.run_task(lambda _: "later", on_done=answers.append)
+    owner.deleteLater()
+    qtbot.waitUntil(lambda: not _valid(owner))
+    gate.set()
+    qtbot.waitUntil(lambda: answers == ["later"])
+
+
+def test_stop_closes_resources_on_their_thread_and_refuses_new_work(
+    qtbot: QtBot, made: list[Resources]
+) -> None:
+    thread: TaskThread[Resources] = TaskThread("stop-test", Resources, close=lambda r: made.append(r))
+    seen: list[int] = []
+    thread.run_task(lambda r: r.built_on, on_done=seen.append)
+    qtbot.waitUntil(lambda: bool(seen))
+    assert thread.stop()
+    assert not thread.isRunning()
+    assert made[0].built_on == seen[0]
+    thread.run_task(lambda r: 1, on_done=seen.append)  # ignored: the thread has stopped
+    QCoreApplication.processEvents()
+    assert seen == [made[0].built_on]
+
+
+def test_resources_that_cannot_be_built_fail_every_task(qtbot: QtBot) -> None:
+    def broken() -> Resources:
+        raise DrsDesktopError("database is locked")
+
+    thread: TaskThread[Resources] = TaskThread("broken", broken)
+    errors: list[str] = []
+    thread.run_task(lambda r: r.calls, on_error=errors.append)
+    qtbot.waitUntil(lambda: errors == ["database is locked"])
+    assert thread.stop()
+
+
+def _valid(obj: QObject) -> bool:
+    from shiboken6 import Shiboken
+
+    return bool(Shiboken.isValid(obj))
