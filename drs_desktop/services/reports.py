@@ -27,8 +27,8 @@ from typing import Any, Literal
 
 from drs_desktop.domain.errors import DrsDesktopError
 from drs_desktop.domain.evidence import collect_evidence
-from drs_desktop.domain.execution_state import spec_from_json
 from drs_desktop.domain.report_model import ExecutionView, PinnedPlan, replay_trail
+from drs_desktop.services.journal_replay import rebuild_journal
 from drs_desktop.services.report_document import build_report_document, scrub_text
 from drs_desktop.services.report_html import html_from_document
 from drs_desktop.storage import executions as execution_store
@@ -101,17 +101,16 @@ def load_execution_view(db: Readable, execution_id: str) -> ExecutionView:
     not guess). A journal cut short still gives a view, with ``journal_warning`` saying so.
     """
     record = execution_store.get_execution(db, execution_id)
-    journal = execution_store.read_journal(db, record)
-    entries = journal.entries
-    if journal.warning:
-        logger.info("%s", journal.warning)
     try:
-        spec = spec_from_json(record.spec)
-        trail = replay_trail(spec, journal.events)
+        replayed = rebuild_journal(db, record, replay_trail)
     except (ValueError, TypeError, KeyError) as exc:
         raise ReportError(
             f"execution {record.execution_id} cannot be rebuilt from its journal: {exc}"
         ) from exc
+    journal, trail = replayed.journal, replayed.state
+    entries = journal.entries
+    if journal.warning:
+        logger.info("%s", journal.warning)
     digest = hashlib.sha256()
     for entry in entries:
         digest.update(_canonical(entry.payload).encode("utf-8"))

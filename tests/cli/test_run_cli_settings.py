@@ -16,12 +16,11 @@ import pytest
 
 from drs_desktop import cli_run
 from drs_desktop.config import AppPaths
-from drs_desktop.domain.execution import replay
-from drs_desktop.domain.execution_events import event_from_json
-from drs_desktop.domain.execution_state import ExecutionState, ServerStatus, spec_from_json
+from drs_desktop.domain.execution_state import ExecutionState, ServerStatus
 from drs_desktop.domain.plan import ApprovalStep, RecoveryPlan, Wave
 from drs_desktop.domain.settings import SETTINGS
 from drs_desktop.services.executions import ENGINE_SETTING_KEYS
+from drs_desktop.services.journal_replay import replayed_state
 from drs_desktop.simulator.embedded import EmbeddedSimulator
 from drs_desktop.storage import executions as journal
 from drs_desktop.storage.db import Database
@@ -56,8 +55,7 @@ def store_settings(home: Path, **values: Any) -> None:
 def journaled_state(home: Path, execution_id: str) -> tuple[Any, ExecutionState]:
     with Database.open(AppPaths.resolve(home).database) as db:
         record = journal.get_execution(db, execution_id)
-        events = [event_from_json(e.payload) for e in journal.load_journal(db, execution_id)]
-    return record, replay(spec_from_json(record.spec), events)
+        return record, replayed_state(db, record)
 
 
 # -- item 5: throttled reads before the execution exists
