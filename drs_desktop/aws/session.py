@@ -6,7 +6,7 @@ TerminateRecoveryInstances have no idempotency token and botocore would otherwis
 429, a 5xx or a dropped connection (reference §2.3, §9.1): a second drill launch. Those calls go out on a
 client with exactly one attempt; reads get a modest retry budget.
 
-Credentials come from a named profile (SSO included), from keys an operator typed (``StaticCredentials``,
+Credentials come from a named profile (SSO included), from keys an operator typed (``AccessKeyPair``,
 supplied by the secrets layer), or, for the local simulator on a loopback URL, dummy keys. Secrets never
 reach a log line or a ``repr``.
 """
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -24,6 +24,7 @@ import botocore.session
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ProfileNotFound
 
+from drs_desktop.domain.connection import AccessKeyPair
 from drs_desktop.domain.drs_errors import DrsAuthError
 from drs_desktop.domain.errors import DrsDesktopError
 
@@ -40,32 +41,6 @@ SIMULATOR_KEY = "drs-desktop-simulator"
 USER_AGENT_EXTRA = "drs-desktop"
 
 _SSO_KEYS = ("sso_start_url", "sso_session", "sso_account_id", "sso_role_name")
-
-
-@dataclass(frozen=True)
-class StaticCredentials:
-    """Keys an operator typed. Never logged: ``repr`` shows only the key ID's last four characters."""
-
-    access_key_id: str
-    secret_access_key: str = field(repr=False)
-    session_token: str | None = field(default=None, repr=False)
-
-    def __post_init__(self) -> None:
-        if not self.access_key_id.strip() or not self.secret_access_key.strip():
-            raise ValueError("an access key ID and a secret access key are both required")
-
-    @property
-    def masked_key_id(self) -> str:
-        return "…" + self.access_key_id[-4:] if len(self.access_key_id) > 4 else "…"
-
-    def __repr__(self) -> str:
-        token = "'***'" if self.session_token else "None"
-        return (
-            f"StaticCredentials(access_key_id={self.masked_key_id!r}, secret_access_key='***', "
-            f"session_token={token})"
-        )
-
-    __str__ = __repr__
 
 
 class EndpointUrlError(DrsDesktopError):
@@ -128,7 +103,7 @@ class AwsTarget:
     profile: str | None
     region: str
     endpoint_url: str | None = None
-    credentials: StaticCredentials | None = None
+    credentials: AccessKeyPair | None = None
 
     def __post_init__(self) -> None:
         if not self.region or not self.region.strip():

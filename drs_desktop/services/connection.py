@@ -20,9 +20,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from drs_desktop.aws import config_files, mfa, sso
-from drs_desktop.aws.session import AwsTarget, StaticCredentials
+from drs_desktop.aws.session import AwsTarget
 from drs_desktop.domain.connection import (
     DEFAULT_PROFILE_LABEL,
+    AccessKeyPair,
     AwsProfileInfo,
     ConnectionSettings,
     MfaChallenge,
@@ -34,7 +35,7 @@ from drs_desktop.domain.connection import (
 )
 from drs_desktop.domain.drs_errors import DrsAuthError
 from drs_desktop.domain.settings import SettingError
-from drs_desktop.secrets import AccessKeyPair, SecretStore
+from drs_desktop.secrets import SecretStore
 from drs_desktop.storage import settings as settings_store
 from drs_desktop.storage.db import Database, Readable
 
@@ -262,14 +263,13 @@ class ConnectionResolver:
                     "off 'use access keys'",
                     code="NoStoredKeys",
                 )
-            credentials = StaticCredentials(keys.access_key_id, keys.secret_access_key, keys.session_token)
-            return AwsTarget(profile=profile, region=settings.region, credentials=credentials)
+            return AwsTarget(profile=profile, region=settings.region, credentials=keys)
         target = AwsTarget(profile=profile, region=settings.region)
         if mfa_prompter is not None and mfa.mfa_challenge(settings.profile) is not None:
             return replace(target, credentials=self._mfa_credentials(settings, mfa_prompter))
         return target
 
-    def _mfa_credentials(self, settings: ConnectionSettings, prompter: MfaPrompter) -> StaticCredentials:
+    def _mfa_credentials(self, settings: ConnectionSettings, prompter: MfaPrompter) -> AccessKeyPair:
         key = (settings.profile, settings.region)
         with self._lock:
             # Held while the dialog is open: a second worker waits for the first one's code.

@@ -9,7 +9,6 @@ import pytest
 from drs_desktop.aws.session import (
     SIMULATOR_KEY,
     AwsTarget,
-    StaticCredentials,
     available_profiles,
     drs_client,
     is_loopback_url,
@@ -18,6 +17,7 @@ from drs_desktop.aws.session import (
     profile_region,
     sts_client,
 )
+from drs_desktop.domain.connection import AccessKeyError, AccessKeyPair
 from drs_desktop.domain.drs_errors import DrsAuthError
 
 SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
@@ -66,7 +66,7 @@ def aws_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def test_credentials_never_show_their_secrets() -> None:
-    creds = StaticCredentials("AKIAEXAMPLE000001234", SECRET, TOKEN)
+    creds = AccessKeyPair("AKIAEXAMPLE000001234", SECRET, TOKEN)
     target = AwsTarget(profile=None, region="us-east-1", credentials=creds)
     for text in (repr(creds), str(creds), repr(target), str(target), target.describe()):
         assert SECRET not in text
@@ -76,8 +76,8 @@ def test_credentials_never_show_their_secrets() -> None:
 
 
 def test_credentials_and_region_are_required() -> None:
-    with pytest.raises(ValueError):
-        StaticCredentials("AKIAEXAMPLE000001234", " ")
+    with pytest.raises(AccessKeyError):
+        AccessKeyPair("AKIAEXAMPLE000001234", " ")
     with pytest.raises(ValueError):
         AwsTarget(profile=None, region="")
 
@@ -108,7 +108,7 @@ def test_loopback_endpoint_gets_dummy_credentials_and_sts_on_the_same_port() -> 
 
 
 def test_real_endpoint_keeps_sts_on_aws() -> None:
-    creds = StaticCredentials("AKIAEXAMPLE000001234", SECRET)
+    creds = AccessKeyPair("AKIAEXAMPLE000001234", SECRET)
     target = AwsTarget(
         None, "eu-west-1", endpoint_url="https://vpce-1.drs.eu-west-1.vpce.amazonaws.com", credentials=creds
     )

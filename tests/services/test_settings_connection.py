@@ -9,11 +9,10 @@ from pathlib import Path
 import pytest
 
 from drs_desktop.aws.mfa import MfaCancelled
-from drs_desktop.aws.session import StaticCredentials
-from drs_desktop.domain.connection import ConnectionSettings, MfaChallenge
+from drs_desktop.domain.connection import AccessKeyPair, ConnectionSettings, MfaChallenge
 from drs_desktop.domain.drs_errors import DrsAccessDenied, DrsAuthError
 from drs_desktop.domain.settings import SettingError
-from drs_desktop.secrets import AccessKeyPair, SecretStore
+from drs_desktop.secrets import SecretStore
 from drs_desktop.services import connection
 from drs_desktop.services.connection import ConnectionResolver, build_target, has_aws_configuration
 from drs_desktop.storage.db import Database
@@ -59,7 +58,7 @@ def test_target_with_typed_keys_from_the_keyring(db: Database, memory_keyring: M
         build_target(db, secrets)
     connection.store_keys(secrets, "", KEY_ID, SECRET)
     target = build_target(db, secrets)
-    assert target.credentials == StaticCredentials(KEY_ID, SECRET, None)
+    assert target.credentials == AccessKeyPair(KEY_ID, SECRET, None)
     assert target.profile is None and target.region == "eu-west-2"
     assert SECRET not in target.describe() and SECRET not in repr(target)
 
@@ -131,7 +130,7 @@ def test_mfa_profile_asks_once_and_reuses_the_credentials(
         )
     ]
     assert target == again and target.profile == "mfa-role"
-    assert target.credentials == StaticCredentials(
+    assert target.credentials == AccessKeyPair(
         aws_stubs.ASSUMED_KEY_ID, aws_stubs.ASSUMED_SECRET, aws_stubs.ASSUMED_TOKEN
     )
     [call] = sts.calls
