@@ -20,10 +20,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import boto3.session
-import botocore.session
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ProfileNotFound
+from botocore.exceptions import ProfileNotFound
 
+from drs_desktop.aws import config_files
 from drs_desktop.domain.connection import AccessKeyPair
 from drs_desktop.domain.drs_errors import DrsAuthError
 from drs_desktop.domain.errors import DrsDesktopError
@@ -39,8 +39,6 @@ READ_MAX_ATTEMPTS = 3
 #: Dummy keys for the simulator, which never checks signatures; never real AWS.
 SIMULATOR_KEY = "drs-desktop-simulator"
 USER_AGENT_EXTRA = "drs-desktop"
-
-_SSO_KEYS = ("sso_start_url", "sso_session", "sso_account_id", "sso_role_name")
 
 
 class EndpointUrlError(DrsDesktopError):
@@ -233,31 +231,9 @@ def sts_client(
 # -- profiles ------------------------------------------------------------------------------------------
 
 
-def _profiles_config() -> dict[str, dict[str, Any]]:
-    """Every profile of the AWS config and credentials files (AWS_CONFIG_FILE and friends respected)."""
-    try:
-        profiles = botocore.session.Session().full_config.get("profiles", {})
-    except BotoCoreError as exc:
-        logger.warning("Cannot read the AWS config files: %s", exc)
-        return {}
-    return {str(name): dict(values) for name, values in profiles.items() if isinstance(values, dict)}
-
-
-def available_profiles() -> list[str]:
-    """Profile names from ``~/.aws/config`` and ``~/.aws/credentials``, sorted; [] if none or unreadable."""
-    return sorted(_profiles_config())
-
-
 def is_sso_profile(name: str) -> bool:
     """Whether ``name`` signs in through IAM Identity Center (legacy ``sso_start_url`` or ``sso_session``)."""
-    values = _profiles_config().get(name, {})
-    return any(key in values for key in _SSO_KEYS)
-
-
-def profile_region(name: str) -> str | None:
-    """The region a profile names, to preselect it in the UI."""
-    region = _profiles_config().get(name, {}).get("region")
-    return str(region) if region else None
+    return bool(name) and config_files.signs_in_with_sso(config_files.profile_values(name))
 
 
 def sso_login_hint(profile: str | None) -> str:

@@ -3,9 +3,9 @@
 The settings (profile, region, demo mode, "use typed keys") live in SQLite; typed keys live only in the
 OS keyring (``secrets.SecretStore``); IAM Identity Center tokens live in botocore's SSO cache; MFA
 credentials live in memory for their lifetime. This module puts them together into an ``AwsTarget``
-(``build_target`` once, or ``ConnectionResolver`` for the GUI's long-lived workers) and runs the
-sign-ins, Qt-free, so the CLI and the GUI share them. Nothing here prompts on a terminal: the MFA code
-and the SSO user code travel through callbacks that the GUI fills with dialogs.
+(``ConnectionResolver``) and runs the sign-ins, Qt-free, so the CLI and the GUI share them. Nothing
+here prompts on a terminal: the MFA code and the SSO user code travel through callbacks that the GUI
+fills with dialogs.
 """
 
 from __future__ import annotations
@@ -44,7 +44,6 @@ logger = logging.getLogger(__name__)
 __all__ = [
     "ConnectionResolver",
     "MfaPrompter",
-    "build_target",
     "clear_keys",
     "has_aws_configuration",
     "list_profiles",
@@ -282,19 +281,6 @@ class ConnectionResolver:
             return assumed.credentials
 
 
-def build_target(
-    db: Readable,
-    secrets: SecretStore,
-    *,
-    demo_endpoint: str | None = None,
-    demo_region: str | None = None,
-    mfa_prompter: MfaPrompter | None = None,
-) -> AwsTarget:
-    """The ``AwsTarget`` the stored settings describe (see ``ConnectionResolver.target``)."""
-    resolver = ConnectionResolver(db, secrets, demo_endpoint=demo_endpoint, demo_region=demo_region)
-    return resolver.target(mfa_prompter)
-
-
 # -- IAM Identity Center ---------------------------------------------------------------------------
 
 
@@ -321,12 +307,3 @@ def sso_login(
         return sso.wait_for_sso_token(pending, client=client, wait=wait, now=now, cache_dir=cache_dir)
     finally:
         client.close()
-
-
-def sso_token_expiry(profile: str, cache_dir: Path | None = None) -> datetime | None:
-    """When the cached sign-in of ``profile`` expires (None: not signed in, or not an SSO profile)."""
-    try:
-        settings = sso.sso_settings(profile)
-    except sso.SsoLoginError:
-        return None
-    return sso.read_cached_token(settings, cache_dir)

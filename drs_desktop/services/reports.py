@@ -6,7 +6,7 @@ knew. It adds the plan revision the execution pinned (read by its row ID, so a p
 since still shows the document that ran, with its content hash checked) and, where the local inventory
 cache knows them, hostnames.
 
-The three renderers all start from one document (``report_document``): JSON is that document; CSV is
+The three renderers all start from one document (``services.report_document``): JSON is that document; CSV is
 one row per server per attempt; HTML is a self-contained, printable page (inline CSS, no script, no
 external resource). None of them ever holds a credential.
 """
@@ -48,7 +48,6 @@ __all__ = [
     "render_csv",
     "render_html",
     "render_json",
-    "report_document",
     "write_report",
 ]
 
@@ -173,11 +172,6 @@ def _hostnames(db: Readable, identity: Mapping[str, str], options: Mapping[str, 
 
 
 # -- rendering
-
-
-def report_document(view: ExecutionView, *, generated_at: datetime | None = None) -> dict[str, Any]:
-    """The report as plain JSON data (see ``services.report_document`` for its layout)."""
-    return build_report_document(view, generated_at)
 
 
 def render_json(view: ExecutionView, *, generated_at: datetime | None = None) -> str:
