@@ -53,13 +53,14 @@ def control_command(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> i
     from drs_desktop.domain.execution import control_error
     from drs_desktop.services import history
     from drs_desktop.services.driver_lock import DriverLock, lock_path
+    from drs_desktop.services.journal_replay import replayed_state
     from drs_desktop.services.runner import ControlRefused
     from drs_desktop.storage import executions as journal
 
     with _open_database(paths) as db:
         record = journal.get_execution(db, args.execution_id)
         # Decide on the replayed journal first: a refused or mistyped control writes nothing.
-        state = history.replayed_state(db, record)
+        state = replayed_state(db, record)
         by = args.by or history.default_actor(record)
         event = _control_event(state, args, by)
         problem = control_error(state, event)

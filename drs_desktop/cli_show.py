@@ -96,18 +96,17 @@ def _record_json(record: Any) -> dict[str, Any]:
 
 
 def _show(db: Database, args: argparse.Namespace, out: TextIO) -> int:
-    from drs_desktop.domain.execution import replay
     from drs_desktop.domain.execution_queries import drill_instances_running
-    from drs_desktop.domain.execution_state import spec_from_json
     from drs_desktop.domain.failure_reasons import server_problems
+    from drs_desktop.services.journal_replay import replay_journal
     from drs_desktop.storage import executions as journal
 
     record = journal.get_execution(db, args.execution_id)
-    read = journal.read_journal(db, record)
-    if read.warning:
-        print(read.warning, file=sys.stderr)  # cut short: shown, with this warning first
-    events = list(read.events)
-    state = replay(spec_from_json(record.spec), events)
+    replayed = replay_journal(db, record)
+    if replayed.journal.warning:
+        print(replayed.journal.warning, file=sys.stderr)  # cut short: shown, with this warning first
+    events = list(replayed.events)
+    state = replayed.state
     running = drill_instances_running(state)
     problems = {p.server_id: p for p in server_problems(state, events)}
     if args.json:

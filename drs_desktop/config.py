@@ -42,21 +42,8 @@ class AppPaths:
         return self.home / "backups"
 
     @property
-    def logs(self) -> Path:
-        return self.home / "logs"
-
-    @property
     def reports(self) -> Path:
         return self.home / "reports"
-
-    @property
-    def locks(self) -> Path:
-        """The executions' driver lock files (``services.driver_lock.lock_path``: beside the database)."""
-        return self.home / "locks"
-
-    def ensure(self) -> None:
-        """Create the home folder (and its parents) if missing."""
-        self.home.mkdir(parents=True, exist_ok=True)
 
 
 def resource_path(relative: str) -> Path:

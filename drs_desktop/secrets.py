@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass, field
 
 import keyring
 import keyring.backends.fail
@@ -24,12 +23,12 @@ import keyring.backends.null
 from keyring.backend import KeyringBackend
 from keyring.errors import KeyringError, PasswordDeleteError
 
-from drs_desktop.domain.connection import KeyringStatus, StoredKeyInfo
+from drs_desktop.domain.connection import AccessKeyError, AccessKeyPair, KeyringStatus, StoredKeyInfo
 from drs_desktop.domain.errors import DrsDesktopError
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["SERVICE", "AccessKeyPair", "SecretStore", "SecretStoreError"]
+__all__ = ["SERVICE", "SecretStore", "SecretStoreError"]
 
 #: The keyring service name every entry of DRS Desktop is filed under.
 SERVICE = "drs-desktop"
@@ -39,39 +38,7 @@ _SESSION_TOKEN = "session_token"
 
 
 class SecretStoreError(DrsDesktopError):
-    """A key pair that cannot be stored as given (blank fields, a label that is not one line)."""
-
-
-@dataclass(frozen=True)
-class AccessKeyPair:
-    """An access key ID, its secret and an optional session token. ``repr`` hides the secrets."""
-
-    access_key_id: str
-    secret_access_key: str = field(repr=False)
-    session_token: str | None = field(default=None, repr=False)
-
-    def __post_init__(self) -> None:
-        for name, value in (
-            ("access key ID", self.access_key_id),
-            ("secret access key", self.secret_access_key),
-        ):
-            if not value or value != value.strip() or any(c.isspace() for c in value):
-                raise SecretStoreError(f"the {name} must be filled in, without spaces")
-        if self.session_token is not None and (not self.session_token.strip() or "\n" in self.session_token):
-            raise SecretStoreError("the session token must be one line, or left empty")
-
-    @property
-    def masked_key_id(self) -> str:
-        return "…" + self.access_key_id[-4:] if len(self.access_key_id) > 4 else "…"
-
-    def __repr__(self) -> str:
-        token = "'***'" if self.session_token else "None"
-        return (
-            f"AccessKeyPair(access_key_id={self.masked_key_id!r}, secret_access_key='***', "
-            f"session_token={token})"
-        )
-
-    __str__ = __repr__
+    """Keys that cannot be stored as given (a label that is not one line, not an AccessKeyPair)."""
 
 
 def _check_label(label: str) -> str:
@@ -244,7 +211,7 @@ class SecretStore:
         token = backend.get_password(self._service, f"{label}/{_SESSION_TOKEN}")
         try:
             return AccessKeyPair(key_id, secret, token or None)
-        except SecretStoreError:
+        except AccessKeyError:
             logger.warning("the keys stored for %s in the OS keyring are malformed; ignoring them", label)
             return None
 

@@ -18,7 +18,7 @@ from drs_desktop.domain.connection import AwsProfileInfo
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["full_config", "profile_infos", "profile_values", "sso_session_values"]
+__all__ = ["full_config", "profile_infos", "profile_values", "signs_in_with_sso", "sso_session_values"]
 
 _SSO_KEYS = ("sso_start_url", "sso_session", "sso_account_id", "sso_role_name")
 
@@ -47,6 +47,12 @@ def sso_session_values(name: str, config: dict[str, Any] | None = None) -> dict[
     return _section(full_config() if config is None else config, "sso_sessions", name)
 
 
+def signs_in_with_sso(values: dict[str, Any]) -> bool:
+    """Whether a profile with these keys signs in through IAM Identity Center (legacy ``sso_start_url``
+    or an ``sso_session``)."""
+    return any(key in values for key in _SSO_KEYS)
+
+
 def profile_infos() -> list[AwsProfileInfo]:
     """Every profile, sorted by name, with its region and whether it signs in through SSO or needs MFA."""
     config = full_config()
@@ -59,7 +65,7 @@ def profile_infos() -> list[AwsProfileInfo]:
             AwsProfileInfo(
                 name=str(name),
                 region=str(region) if region else None,
-                sso=any(key in values for key in _SSO_KEYS),
+                sso=signs_in_with_sso(values),
                 mfa_serial=str(mfa) if mfa else None,
             )
         )

@@ -46,14 +46,10 @@ from drs_desktop.aws.drs_parse import (
 from drs_desktop.aws.errors import map_error
 from drs_desktop.aws.session import AwsTarget
 from drs_desktop.domain.drs_errors import (
-    DrsAccessDenied,
-    DrsAuthError,
     DrsError,
     DrsOutcomeUnknown,
     DrsRejected,
-    DrsThrottled,
     DrsUnavailable,
-    DrsUninitialized,
 )
 from drs_desktop.domain.drs_views import (
     CallerIdentity,
@@ -63,7 +59,6 @@ from drs_desktop.domain.drs_views import (
     LaunchActionView,
     LaunchConfigView,
     RecoveryInstanceView,
-    TerminateBatch,
 )
 from drs_desktop.domain.inventory import Inventory, SourceServer
 from drs_desktop.domain.recovery_point import RecoverySnapshot
@@ -81,9 +76,6 @@ MAX_SERVERS_PER_START = 200
 MAX_INSTANCES_PER_TERMINATE = 200
 
 T = TypeVar("T")
-
-# After one of these a further terminate batch would fail the same way: stop and report the rest.
-_STOP_BATCHES = (DrsThrottled, DrsAuthError, DrsAccessDenied, DrsUninitialized)
 
 
 def batched(items: Sequence[str], size: int) -> Iterator[list[str]]:
@@ -355,7 +347,7 @@ class DrsGateway:
     def terminate_recovery_instances(self, recovery_instance_ids: Sequence[str]) -> DrsJobView:
         """TerminateRecoveryInstances for at most 200 IDs, sent exactly once; returns the TERMINATE job.
 
-        DRS takes no tags here: tag the job afterwards with ``tag_resource(job.arn, ...)`` if needed.
+        DRS takes no tags here.
         """
         ids = list(dict.fromkeys(recovery_instance_ids))
         if not ids or len(ids) > MAX_INSTANCES_PER_TERMINATE:
@@ -372,28 +364,6 @@ class DrsGateway:
         job = self._answered_job("TerminateRecoveryInstances", response)
         logger.info("TerminateRecoveryInstances: job %s for %d instance(s)", job.job_id, len(ids))
         return job
-
-    def terminate_in_batches(self, recovery_instance_ids: Sequence[str]) -> list[TerminateBatch]:
-        """Terminate any number of instances, 200 per call, one call per batch, each outcome reported.
-
-        A batch whose outcome is unknown does not stop the others (they hold other instances); a throttle
-        or an auth failure does (the rest would fail the same way): those are reported not attempted.
-        """
-        results: list[TerminateBatch] = []
-        stopped = False
-        for batch in batched(recovery_instance_ids, MAX_INSTANCES_PER_TERMINATE):
-            ids = tuple(batch)
-            if stopped:
-                results.append(TerminateBatch(recovery_instance_ids=ids, attempted=False))
-                continue
-            try:
-                results.append(
-                    TerminateBatch(recovery_instance_ids=ids, job=self.terminate_recovery_instances(ids))
-                )
-            except DrsError as error:
-                results.append(TerminateBatch(recovery_instance_ids=ids, error=error))
-                stopped = isinstance(error, _STOP_BATCHES)
-        return results
 
     def _answered_job(self, operation: str, response: Mapping[str, Any]) -> DrsJobView:
         """The job of a mutating call's answer. DRS accepted the call, so an unreadable answer is not a
@@ -508,29 +478,6 @@ class DrsGateway:
         """The post-launch actions of a source server (``s-...``) or launch template (``lct-...``)."""
         items = self._list("ListLaunchActions", "list_launch_actions", {"resourceId": resource_id})
         return sorted(_parse_all(items, parse_launch_action), key=lambda a: (a.order, a.action_id))
-
-    # -- tags ----------------------------------------------------------------------------------------
-
-    def tag_resource(self, arn: str, tags: Mapping[str, str]) -> None:
-        """TagResource (idempotent, so retried like a read)."""
-        if not tags:
-            return
-        payload = {str(k): str(v) for k, v in tags.items()}
-        self._call("TagResource", "read", lambda drs: drs.tag_resource(resourceArn=arn, tags=payload))
-        logger.debug("TagResource: %d tag(s)", len(payload))
-
-    def untag_resource(self, arn: str, keys: Iterable[str]) -> None:
-        tag_keys = list(dict.fromkeys(keys))
-        if not tag_keys:
-            return
-        self._call("UntagResource", "read", lambda drs: drs.untag_resource(resourceArn=arn, tagKeys=tag_keys))
-
-    def list_tags(self, arn: str) -> dict[str, str]:
-        response = self._call(
-            "ListTagsForResource", "read", lambda drs: drs.list_tags_for_resource(resourceArn=arn)
-        )
-        tags = response.get("tags") or {}
-        return {str(k): str(v) for k, v in tags.items()}
 
 
 def _start_problem(ids: list[str], is_drill: object, snapshots: Mapping[str, str]) -> str:

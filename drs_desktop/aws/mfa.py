@@ -6,7 +6,7 @@ session builds (only the private ``_prompter`` attribute), and that provider wou
 whichever thread happens to refresh the credentials an hour later. So the application does the one
 AssumeRole call itself, with public boto3 API only: the source profile's credentials sign
 ``sts:AssumeRole`` with ``SerialNumber`` and ``TokenCode`` (the code comes from a callback the GUI fills
-with a dialog), and the temporary credentials go into the ``AwsTarget`` as ``StaticCredentials``, so
+with a dialog), and the temporary credentials go into the ``AwsTarget`` as an ``AccessKeyPair``, so
 every worker thread's session uses them without prompting. When they expire the caller asks again.
 
 Honoured profile keys: role_arn, mfa_serial, source_profile, external_id, role_session_name,
@@ -27,8 +27,8 @@ from botocore.exceptions import ProfileNotFound
 
 from drs_desktop.aws.config_files import full_config, profile_values
 from drs_desktop.aws.errors import map_error
-from drs_desktop.aws.session import USER_AGENT_EXTRA, StaticCredentials, client_config
-from drs_desktop.domain.connection import MfaChallenge
+from drs_desktop.aws.session import USER_AGENT_EXTRA, client_config
+from drs_desktop.domain.connection import AccessKeyPair, MfaChallenge
 from drs_desktop.domain.drs_errors import DrsAuthError
 
 logger = logging.getLogger(__name__)
@@ -49,7 +49,7 @@ class MfaCancelled(DrsAuthError):
 class AssumedRole:
     """Temporary credentials of the role a profile assumes, and when they stop working."""
 
-    credentials: StaticCredentials
+    credentials: AccessKeyPair
     expires_at: datetime
 
 
@@ -122,7 +122,7 @@ def assume_role_with_mfa(
         expires = expires.replace(tzinfo=UTC)
     logger.info("assumed the role of profile %s with MFA (until %s)", challenge.profile, expires)
     return AssumedRole(
-        credentials=StaticCredentials(
+        credentials=AccessKeyPair(
             access_key_id=str(issued["AccessKeyId"]),
             secret_access_key=str(issued["SecretAccessKey"]),
             session_token=str(issued["SessionToken"]),

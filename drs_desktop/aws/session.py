@@ -6,7 +6,7 @@ TerminateRecoveryInstances have no idempotency token and botocore would otherwis
 429, a 5xx or a dropped connection (reference §2.3, §9.1): a second drill launch. Those calls go out on a
 client with exactly one attempt; reads get a modest retry budget.
 
-Credentials come from a named profile (SSO included), from keys an operator typed (``StaticCredentials``,
+Credentials come from a named profile (SSO included), from keys an operator typed (``AccessKeyPair``,
 supplied by the secrets layer), or, for the local simulator on a loopback URL, dummy keys. Secrets never
 reach a log line or a ``repr``.
 """
@@ -15,15 +15,16 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 import boto3.session
-import botocore.session
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ProfileNotFound
+from botocore.exceptions import ProfileNotFound
 
+from drs_desktop.aws import config_files
+from drs_desktop.domain.connection import AccessKeyPair
 from drs_desktop.domain.drs_errors import DrsAuthError
 from drs_desktop.domain.errors import DrsDesktopError
 
@@ -38,34 +39,6 @@ READ_MAX_ATTEMPTS = 3
 #: Dummy keys for the simulator, which never checks signatures; never real AWS.
 SIMULATOR_KEY = "drs-desktop-simulator"
 USER_AGENT_EXTRA = "drs-desktop"
-
-_SSO_KEYS = ("sso_start_url", "sso_session", "sso_account_id", "sso_role_name")
-
-
-@dataclass(frozen=True)
-class StaticCredentials:
-    """Keys an operator typed. Never logged: ``repr`` shows only the key ID's last four characters."""
-
-    access_key_id: str
-    secret_access_key: str = field(repr=False)
-    session_token: str | None = field(default=None, repr=False)
-
-    def __post_init__(self) -> None:
-        if not self.access_key_id.strip() or not self.secret_access_key.strip():
-            raise ValueError("an access key ID and a secret access key are both required")
-
-    @property
-    def masked_key_id(self) -> str:
-        return "…" + self.access_key_id[-4:] if len(self.access_key_id) > 4 else "…"
-
-    def __repr__(self) -> str:
-        token = "'***'" if self.session_token else "None"
-        return (
-            f"StaticCredentials(access_key_id={self.masked_key_id!r}, secret_access_key='***', "
-            f"session_token={token})"
-        )
-
-    __str__ = __repr__
 
 
 class EndpointUrlError(DrsDesktopError):
@@ -128,7 +101,7 @@ class AwsTarget:
     profile: str | None
     region: str
     endpoint_url: str | None = None
-    credentials: StaticCredentials | None = None
+    credentials: AccessKeyPair | None = None
 
     def __post_init__(self) -> None:
         if not self.region or not self.region.strip():
@@ -258,31 +231,9 @@ def sts_client(
 # -- profiles ------------------------------------------------------------------------------------------
 
 
-def _profiles_config() -> dict[str, dict[str, Any]]:
-    """Every profile of the AWS config and credentials files (AWS_CONFIG_FILE and friends respected)."""
-    try:
-        profiles = botocore.session.Session().full_config.get("profiles", {})
-    except BotoCoreError as exc:
-        logger.warning("Cannot read the AWS config files: %s", exc)
-        return {}
-    return {str(name): dict(values) for name, values in profiles.items() if isinstance(values, dict)}
-
-
-def available_profiles() -> list[str]:
-    """Profile names from ``~/.aws/config`` and ``~/.aws/credentials``, sorted; [] if none or unreadable."""
-    return sorted(_profiles_config())
-
-
 def is_sso_profile(name: str) -> bool:
     """Whether ``name`` signs in through IAM Identity Center (legacy ``sso_start_url`` or ``sso_session``)."""
-    values = _profiles_config().get(name, {})
-    return any(key in values for key in _SSO_KEYS)
-
-
-def profile_region(name: str) -> str | None:
-    """The region a profile names, to preselect it in the UI."""
-    region = _profiles_config().get(name, {}).get("region")
-    return str(region) if region else None
+    return bool(name) and config_files.signs_in_with_sso(config_files.profile_values(name))
 
 
 def sso_login_hint(profile: str | None) -> str:

@@ -51,7 +51,6 @@ __all__ = [
     "SsoSettings",
     "default_cache_dir",
     "oidc_client",
-    "read_cached_token",
     "sso_settings",
     "start_sso_login",
     "wait_for_sso_token",
@@ -306,17 +305,6 @@ def write_token_cache(
     path = folder / f"{settings.cache_key}.json"
     logger.info("IAM Identity Center token for %s cached (expires %s)", settings.profile, token["expiresAt"])
     return path
-
-
-def read_cached_token(settings: SsoSettings, cache_dir: Path | None = None) -> datetime | None:
-    """When the cached token of ``settings`` expires, or None when there is no readable one."""
-    folder = cache_dir if cache_dir is not None else default_cache_dir()
-    try:
-        token = JSONFileCache(str(folder))[settings.cache_key]
-        expires = datetime.fromisoformat(str(token["expiresAt"]).replace("UTC", "+00:00"))
-        return expires if expires.tzinfo is not None else expires.replace(tzinfo=UTC)
-    except (KeyError, ValueError, TypeError):
-        return None
 
 
 def _utc_text(moment: datetime) -> str:

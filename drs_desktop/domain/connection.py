@@ -4,15 +4,24 @@ These are the payloads of the settings worker's signals and the inputs of ``serv
 carry names, regions and flags, never a secret: a stored access key is described by its last four
 characters only, and an IAM Identity Center sign-in by its verification address and user code (which
 the operator must see) but not by its device code or client secret.
+
+The one exception is ``AccessKeyPair``, the keys themselves (typed by the operator, kept by ``secrets``,
+or issued by STS after an MFA code, signing ``aws`` sessions): it lives here, where both ``secrets`` and
+``aws`` may import it, and its ``repr`` and ``str`` show only the key ID's last four characters, so a
+log line or a traceback that formats it cannot leak a secret.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+
+from drs_desktop.domain.errors import DrsDesktopError
 
 __all__ = [
     "DEFAULT_PROFILE_LABEL",
+    "AccessKeyError",
+    "AccessKeyPair",
     "AwsProfileInfo",
     "ConnectionSettings",
     "KeyringStatus",
@@ -31,6 +40,44 @@ DEFAULT_PROFILE_LABEL = "default"
 def key_label(profile: str) -> str:
     """The label typed keys are stored under for ``profile`` ("" is the default profile)."""
     return profile.strip() or DEFAULT_PROFILE_LABEL
+
+
+class AccessKeyError(DrsDesktopError):
+    """A key pair that is not well formed (a blank field, spaces, a session token over two lines). The
+    message names the field, never its value."""
+
+
+@dataclass(frozen=True)
+class AccessKeyPair:
+    """An access key ID, its secret and an optional session token. ``repr`` and ``str`` hide the secrets
+    and all but the key ID's last four characters."""
+
+    access_key_id: str
+    secret_access_key: str = field(repr=False)
+    session_token: str | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        for name, value in (
+            ("access key ID", self.access_key_id),
+            ("secret access key", self.secret_access_key),
+        ):
+            if not value or value != value.strip() or any(c.isspace() for c in value):
+                raise AccessKeyError(f"the {name} must be filled in, without spaces")
+        if self.session_token is not None and (not self.session_token.strip() or "\n" in self.session_token):
+            raise AccessKeyError("the session token must be one line, or left empty")
+
+    @property
+    def masked_key_id(self) -> str:
+        return "…" + self.access_key_id[-4:] if len(self.access_key_id) > 4 else "…"
+
+    def __repr__(self) -> str:
+        token = "'***'" if self.session_token else "None"
+        return (
+            f"AccessKeyPair(access_key_id={self.masked_key_id!r}, secret_access_key='***', "
+            f"session_token={token})"
+        )
+
+    __str__ = __repr__
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from drs_desktop.domain.drs_errors import DrsError
 from drs_desktop.domain.execution_events import (
     InstanceView,
     JobLogItem,
@@ -226,21 +225,3 @@ class LaunchActionView:
     optional: bool = False
     action_version: str = ""
     description: str = ""
-
-
-@dataclass(frozen=True, kw_only=True)
-class TerminateBatch:
-    """The outcome of one TerminateRecoveryInstances call (at most 200 IDs).
-
-    Exactly one of ``job`` / ``error`` is set when ``attempted``; a batch after a throttle or an auth
-    failure is not attempted (both None). ``error.definite`` False: the instances may be terminating.
-    """
-
-    recovery_instance_ids: tuple[str, ...]
-    attempted: bool = True
-    job: DrsJobView | None = None
-    error: DrsError | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.job is not None

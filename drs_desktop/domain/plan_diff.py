@@ -2,22 +2,19 @@
 
 Used to compare two revisions of a saved plan, or the editor's plan with the saved one. The semantic
 diff names waves and groups rather than list positions ("wave 'Web': server s-... added"); whenever the
-two plans differ it returns at least one line, and it returns none when they are equal. ``document_diff``
-is the plain unified text diff of the two documents, for when the operator wants every detail.
+two plans differ it returns at least one line, and it returns none when they are equal.
 """
 
 from __future__ import annotations
 
-import difflib
-import json
 import re
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
 from drs_desktop.domain.plan import ApprovalStep, ProtectionGroup, RecoveryPlan, Step, Wave
 
-__all__ = ["diff_plans", "document_diff"]
+__all__ = ["diff_plans"]
 
 _SHORT = 60
 _PLAIN = re.compile(r"[A-Za-z0-9._:-]{1,64}")
@@ -51,21 +48,6 @@ def diff_plans(old: RecoveryPlan, new: RecoveryPlan) -> list[str]:
     if not lines and old != new:  # a safety net: never report "no changes" for plans that differ
         lines.append("plans differ (compare the documents)")
     return lines
-
-
-def document_diff(
-    old: Mapping[str, Any], new: Mapping[str, Any], *, old_label: str = "old", new_label: str = "new"
-) -> list[str]:
-    """Unified diff of two plan documents rendered as indented JSON (lines without newlines)."""
-    return list(
-        difflib.unified_diff(
-            _render(old).splitlines(),
-            _render(new).splitlines(),
-            fromfile=old_label,
-            tofile=new_label,
-            lineterm="",
-        )
-    )
 
 
 # ------------------------------------------------------------------------------------------ helpers
@@ -197,10 +179,6 @@ def _ordered(sequence: Sequence[str], counts: Counter[str]) -> list[str]:
             remaining[item] -= 1
             result.append(item)
     return result
-
-
-def _render(document: Mapping[str, Any]) -> str:
-    return json.dumps(document, indent=2, ensure_ascii=False, sort_keys=False)
 
 
 def _quote(value: str) -> str:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Literal, TypeVar
 
 from drs_desktop.domain.errors import DrsDesktopError
@@ -462,14 +462,3 @@ def checked_minutes(minutes: int | None, what: str) -> int | None:
 def _waves(plan: RecoveryPlan) -> str:
     count = len(plan.waves)
     return f"{count} wave{'' if count == 1 else 's'}"
-
-
-def compose(*edits: Callable[[RecoveryPlan], RecoveryPlan]) -> Callable[[RecoveryPlan], RecoveryPlan]:
-    """One edit made of several, applied left to right (one undo step in the editor)."""
-
-    def apply(plan: RecoveryPlan) -> RecoveryPlan:
-        for edit in edits:
-            plan = edit(plan)
-        return plan
-
-    return apply

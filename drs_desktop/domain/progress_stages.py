@@ -21,7 +21,6 @@ STAGE_LABELS = ("waiting for DRS", "snapshot", "conversion", "launching")
 
 #: Seconds of each stage where observed, None where not (yet).
 Durations = tuple[float | None, ...]
-NO_DURATIONS: Durations = (None,) * len(STAGES)
 
 
 def milestones(server: ServerState) -> tuple[datetime | None, ...]:

@@ -103,10 +103,6 @@ class WaveCounts:
     failed: int = 0
     not_run: int = 0  # skipped or cancelled
 
-    @property
-    def settled(self) -> int:
-        return self.launched + self.failed + self.not_run
-
 
 @dataclass(frozen=True)
 class WaveRow:

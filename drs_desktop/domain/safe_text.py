@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-__all__ = ["has_lone_surrogate", "name_problem", "surrogate_problem", "terminal_safe", "text_problem"]
+__all__ = ["name_problem", "surrogate_problem", "terminal_safe", "text_problem"]
 
 #: Characters refused in names: C0, DEL, C1, bidi embeddings/overrides/isolates, line/paragraph
 #: separators, and lone surrogates.
@@ -47,11 +47,6 @@ _ABBREVIATIONS = {
     0x85: "NEL, a line break",
     0x9B: "CSI",
 }
-
-
-def has_lone_surrogate(text: str) -> bool:
-    """True when ``text`` holds a surrogate code point, which no UTF-8 file or database can store."""
-    return _SURROGATE.search(text) is not None
 
 
 def surrogate_problem(text: str) -> str | None:

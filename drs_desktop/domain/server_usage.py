@@ -7,7 +7,7 @@ against it, as a run would resolve them), so a tag change shows up in the column
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import NamedTuple
 
 from drs_desktop.domain.inventory import Inventory
@@ -57,8 +57,3 @@ def usage_by_server(plans: Iterable[RecoveryPlan], inventory: Inventory | None) 
         )
         for server_id, names in users.items()
     }
-
-
-def usage_of(usage: Mapping[str, ServerUsage], server_id: str) -> ServerUsage:
-    """The usage of ``server_id`` (empty when nothing uses it)."""
-    return usage.get(server_id, ServerUsage())

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -59,11 +59,6 @@ class Problem:
     def __str__(self) -> str:
         prefix = "warning: " if self.severity is Severity.WARNING else ""
         return f"{prefix}{self.path}: {self.message}" if self.path else f"{prefix}{self.message}"
-
-
-def has_errors(problems: Iterable[Problem]) -> bool:
-    """True when any problem is an error (warnings alone leave a plan runnable)."""
-    return any(problem.severity is Severity.ERROR for problem in problems)
 
 
 def resolve_group(group: ProtectionGroup, inventory: Inventory | None) -> tuple[str, ...]:

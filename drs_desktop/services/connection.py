@@ -3,9 +3,9 @@
 The settings (profile, region, demo mode, "use typed keys") live in SQLite; typed keys live only in the
 OS keyring (``secrets.SecretStore``); IAM Identity Center tokens live in botocore's SSO cache; MFA
 credentials live in memory for their lifetime. This module puts them together into an ``AwsTarget``
-(``build_target`` once, or ``ConnectionResolver`` for the GUI's long-lived workers) and runs the
-sign-ins, Qt-free, so the CLI and the GUI share them. Nothing here prompts on a terminal: the MFA code
-and the SSO user code travel through callbacks that the GUI fills with dialogs.
+(``ConnectionResolver``) and runs the sign-ins, Qt-free, so the CLI and the GUI share them. Nothing
+here prompts on a terminal: the MFA code and the SSO user code travel through callbacks that the GUI
+fills with dialogs.
 """
 
 from __future__ import annotations
@@ -20,9 +20,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from drs_desktop.aws import config_files, mfa, sso
-from drs_desktop.aws.session import AwsTarget, StaticCredentials
+from drs_desktop.aws.session import AwsTarget
 from drs_desktop.domain.connection import (
     DEFAULT_PROFILE_LABEL,
+    AccessKeyPair,
     AwsProfileInfo,
     ConnectionSettings,
     MfaChallenge,
@@ -34,7 +35,7 @@ from drs_desktop.domain.connection import (
 )
 from drs_desktop.domain.drs_errors import DrsAuthError
 from drs_desktop.domain.settings import SettingError
-from drs_desktop.secrets import AccessKeyPair, SecretStore
+from drs_desktop.secrets import SecretStore
 from drs_desktop.storage import settings as settings_store
 from drs_desktop.storage.db import Database, Readable
 
@@ -43,7 +44,6 @@ logger = logging.getLogger(__name__)
 __all__ = [
     "ConnectionResolver",
     "MfaPrompter",
-    "build_target",
     "clear_keys",
     "has_aws_configuration",
     "list_profiles",
@@ -262,14 +262,13 @@ class ConnectionResolver:
                     "off 'use access keys'",
                     code="NoStoredKeys",
                 )
-            credentials = StaticCredentials(keys.access_key_id, keys.secret_access_key, keys.session_token)
-            return AwsTarget(profile=profile, region=settings.region, credentials=credentials)
+            return AwsTarget(profile=profile, region=settings.region, credentials=keys)
         target = AwsTarget(profile=profile, region=settings.region)
         if mfa_prompter is not None and mfa.mfa_challenge(settings.profile) is not None:
             return replace(target, credentials=self._mfa_credentials(settings, mfa_prompter))
         return target
 
-    def _mfa_credentials(self, settings: ConnectionSettings, prompter: MfaPrompter) -> StaticCredentials:
+    def _mfa_credentials(self, settings: ConnectionSettings, prompter: MfaPrompter) -> AccessKeyPair:
         key = (settings.profile, settings.region)
         with self._lock:
             # Held while the dialog is open: a second worker waits for the first one's code.
@@ -280,19 +279,6 @@ class ConnectionResolver:
                 )
                 self._mfa[key] = assumed
             return assumed.credentials
-
-
-def build_target(
-    db: Readable,
-    secrets: SecretStore,
-    *,
-    demo_endpoint: str | None = None,
-    demo_region: str | None = None,
-    mfa_prompter: MfaPrompter | None = None,
-) -> AwsTarget:
-    """The ``AwsTarget`` the stored settings describe (see ``ConnectionResolver.target``)."""
-    resolver = ConnectionResolver(db, secrets, demo_endpoint=demo_endpoint, demo_region=demo_region)
-    return resolver.target(mfa_prompter)
 
 
 # -- IAM Identity Center ---------------------------------------------------------------------------
@@ -321,12 +307,3 @@ def sso_login(
         return sso.wait_for_sso_token(pending, client=client, wait=wait, now=now, cache_dir=cache_dir)
     finally:
         client.close()
-
-
-def sso_token_expiry(profile: str, cache_dir: Path | None = None) -> datetime | None:
-    """When the cached sign-in of ``profile`` expires (None: not signed in, or not an SSO profile)."""
-    try:
-        settings = sso.sso_settings(profile)
-    except sso.SsoLoginError:
-        return None
-    return sso.read_cached_token(settings, cache_dir)

@@ -31,16 +31,15 @@ from typing import Any
 
 from drs_desktop.aws.drs import DrsGateway
 from drs_desktop.domain.errors import DrsDesktopError
-from drs_desktop.domain.execution import control_error, replay
+from drs_desktop.domain.execution import control_error
 from drs_desktop.domain.execution_events import (
     CONTROL_EVENTS,
     Event,
     Outcome,
-    event_from_json,
     event_to_json,
 )
 from drs_desktop.domain.execution_record import ExecutionRecord
-from drs_desktop.domain.execution_state import ExecutionState, spec_from_json
+from drs_desktop.domain.execution_state import ExecutionState
 from drs_desktop.domain.operator_controls import ControlRequest, RunChoice, control_event
 from drs_desktop.domain.preflight import PreflightReport
 from drs_desktop.domain.progress_view import LogLine, ProgressSnapshot, ProgressTracker
@@ -53,6 +52,7 @@ from drs_desktop.services.executions import (
     engine_settings,
     prepare_execution,
 )
+from drs_desktop.services.journal_replay import replay_journal, replayed_state
 from drs_desktop.services.preflight import preflight
 from drs_desktop.services.progress import describe_change
 from drs_desktop.services.runner import Clock, ControlRefused, ExecutionRunner
@@ -332,8 +332,7 @@ class ExecutionServices:
         The driver checks it again and journals or refuses it before its next step."""
         reader = self._reader()
         record = journal.get_execution(reader, execution_id)
-        events = [event_from_json(e.payload) for e in journal.load_journal(reader, record.execution_id)]
-        state = replay(spec_from_json(record.spec), events)
+        state = replayed_state(reader, record)
         operator = self._operator or "desktop operator"
         if isinstance(control, ControlRequest):
             try:
@@ -359,8 +358,8 @@ class ExecutionServices:
         """A read-only snapshot of any execution, rebuilt from its journal (no controls)."""
         reader = self._reader()
         record = journal.get_execution(reader, execution_id)
-        events = journal.read_journal(reader, record).events
-        state = replay(spec_from_json(record.spec), events)
+        replayed = replay_journal(reader, record)
+        state, events = replayed.state, replayed.events
         tracker = ProgressTracker(hostnames_for(reader, record), read_only=True)
         moment = state.finished_at or (events[-1].at if events else state.spec.started_at)
         snapshot = tracker.update(state, moment, force=True)

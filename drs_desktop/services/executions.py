@@ -68,10 +68,6 @@ class EngineSettings:
     wave_timeout_minutes: int
 
 
-#: Every ``engine.*`` setting ``engine_settings`` reads (a test keeps it in step with the registry).
-ENGINE_SETTING_KEYS = ("engine.poll_interval_seconds", "engine.wave_timeout_minutes")
-
-
 def engine_settings(db: Readable) -> EngineSettings:
     """The stored engine settings; a flag the operator passes for a run overrides its setting."""
     poll = settings_store.overrides(db).get("engine.poll_interval_seconds")

@@ -27,16 +27,17 @@ from drs_desktop.aws.drs import DrsGateway
 from drs_desktop.aws.session import AwsTarget, is_loopback_url
 from drs_desktop.domain.errors import DrsDesktopError
 from drs_desktop.domain.evidence import rto_achieved
-from drs_desktop.domain.execution import control_error, replay
+from drs_desktop.domain.execution import control_error
 from drs_desktop.domain.execution_events import CleanupRequested
 from drs_desktop.domain.execution_history import CleanupResult, ExecutionSummary, HistoryFilter
 from drs_desktop.domain.execution_queries import active_jobs, execution_status
 from drs_desktop.domain.execution_queries import drill_instances_running as running_in_state
 from drs_desktop.domain.execution_record import ExecutionRecord
-from drs_desktop.domain.execution_state import ExecutionState, spec_from_json
+from drs_desktop.domain.execution_state import ExecutionState
 from drs_desktop.domain.report_model import ExecutionView
 from drs_desktop.services import reports
 from drs_desktop.services.driver_lock import DriverLock, lock_path
+from drs_desktop.services.journal_replay import replayed_state
 from drs_desktop.services.runner import Clock, ControlRefused, ExecutionRunner, Listener, Sleeper
 from drs_desktop.storage import executions as execution_store
 from drs_desktop.storage.db import Database, Readable, ReadOnlyDatabase
@@ -55,7 +56,6 @@ __all__ = [
     "list_executions",
     "recorded_target",
     "render_report",
-    "replayed_state",
     "summarize",
 ]
 
@@ -73,14 +73,6 @@ def _never() -> bool:
 
 
 # ---------------------------------------------------------------------------------------- reading
-
-
-def replayed_state(db: Readable, record: ExecutionRecord) -> ExecutionState:
-    """The execution's state rebuilt from its journal, as the runner rebuilds it after a crash.
-
-    JournalUnreadableError (one line) when an entry cannot be decoded by this version."""
-    journal = execution_store.read_journal(db, record)
-    return replay(spec_from_json(record.spec), journal.events)
 
 
 def summarize(db: Readable, record: ExecutionRecord) -> ExecutionSummary:

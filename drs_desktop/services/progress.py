@@ -16,7 +16,6 @@ from drs_desktop.domain.execution_events import (
     Event,
     ExecutionFinished,
     InstancesTerminated,
-    JobsObserved,
     JobStarted,
     Pause,
     Reconciled,
@@ -136,12 +135,3 @@ def _wave_changes(before: ExecutionState, after: ExecutionState) -> list[str]:
         elif new.phase is WavePhase.SKIPPED:
             lines.append(f"wave {new.index + 1} {new.name!r}: skipped")
     return lines
-
-
-def poll_summary(state: ExecutionState, event: JobsObserved) -> str:
-    """A compact status line after a poll: how many servers are where."""
-    counts: dict[str, int] = {}
-    for server in state.servers.values():
-        counts[server.status.value] = counts.get(server.status.value, 0) + 1
-    parts = ", ".join(f"{n} {status.lower()}" for status, n in sorted(counts.items()))
-    return f"{_stamp(event.at)} {parts}"

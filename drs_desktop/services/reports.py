@@ -6,7 +6,7 @@ knew. It adds the plan revision the execution pinned (read by its row ID, so a p
 since still shows the document that ran, with its content hash checked) and, where the local inventory
 cache knows them, hostnames.
 
-The three renderers all start from one document (``report_document``): JSON is that document; CSV is
+The three renderers all start from one document (``services.report_document``): JSON is that document; CSV is
 one row per server per attempt; HTML is a self-contained, printable page (inline CSS, no script, no
 external resource). None of them ever holds a credential.
 """
@@ -27,8 +27,8 @@ from typing import Any, Literal
 
 from drs_desktop.domain.errors import DrsDesktopError
 from drs_desktop.domain.evidence import collect_evidence
-from drs_desktop.domain.execution_state import spec_from_json
 from drs_desktop.domain.report_model import ExecutionView, PinnedPlan, replay_trail
+from drs_desktop.services.journal_replay import rebuild_journal
 from drs_desktop.services.report_document import build_report_document, scrub_text
 from drs_desktop.services.report_html import html_from_document
 from drs_desktop.storage import executions as execution_store
@@ -48,7 +48,6 @@ __all__ = [
     "render_csv",
     "render_html",
     "render_json",
-    "report_document",
     "write_report",
 ]
 
@@ -101,17 +100,16 @@ def load_execution_view(db: Readable, execution_id: str) -> ExecutionView:
     not guess). A journal cut short still gives a view, with ``journal_warning`` saying so.
     """
     record = execution_store.get_execution(db, execution_id)
-    journal = execution_store.read_journal(db, record)
-    entries = journal.entries
-    if journal.warning:
-        logger.info("%s", journal.warning)
     try:
-        spec = spec_from_json(record.spec)
-        trail = replay_trail(spec, journal.events)
+        replayed = rebuild_journal(db, record, replay_trail)
     except (ValueError, TypeError, KeyError) as exc:
         raise ReportError(
             f"execution {record.execution_id} cannot be rebuilt from its journal: {exc}"
         ) from exc
+    journal, trail = replayed.journal, replayed.state
+    entries = journal.entries
+    if journal.warning:
+        logger.info("%s", journal.warning)
     digest = hashlib.sha256()
     for entry in entries:
         digest.update(_canonical(entry.payload).encode("utf-8"))
@@ -174,11 +172,6 @@ def _hostnames(db: Readable, identity: Mapping[str, str], options: Mapping[str, 
 
 
 # -- rendering
-
-
-def report_document(view: ExecutionView, *, generated_at: datetime | None = None) -> dict[str, Any]:
-    """The report as plain JSON data (see ``services.report_document`` for its layout)."""
-    return build_report_document(view, generated_at)
 
 
 def render_json(view: ExecutionView, *, generated_at: datetime | None = None) -> str:

@@ -51,7 +51,7 @@ from drs_desktop.domain.engine_commands import (
     WakeAt,
 )
 from drs_desktop.domain.errors import DrsDesktopError
-from drs_desktop.domain.execution import apply, control_error, replay
+from drs_desktop.domain.execution import apply, control_error
 from drs_desktop.domain.execution_events import (
     CONTROL_EVENTS,
     Event,
@@ -84,10 +84,10 @@ from drs_desktop.domain.execution_state import (
     ExecutionStatus,
     PostLaunch,
     ServerStatus,
-    spec_from_json,
 )
 from drs_desktop.domain.reconcile_events import InstancesSurveyed, StartsReconciled
 from drs_desktop.services import drs_records
+from drs_desktop.services.journal_replay import replay_journal
 from drs_desktop.storage import control_inbox as inbox
 from drs_desktop.storage import executions as journal
 from drs_desktop.storage.db import Database
@@ -170,10 +170,9 @@ class ExecutionRunner:
         """Rebuild an execution from its journal. The engine reconciles any start whose outcome the
         journal does not hold before it launches anything."""
         record = journal.get_execution(db, execution_id)
-        spec = spec_from_json(record.spec)
         # One line, never a traceback, for an entry this version cannot read; refused when cut short.
-        events = journal.read_journal(db, record).require_whole()
-        state = replay(spec, events)
+        replayed = replay_journal(db, record, whole=True)
+        state, events = replayed.state, replayed.events
         logger.info("execution %s resumed from %d journaled events", record.execution_id, len(events))
         runner = cls(db, gateway, record, state, clock=clock)
         runner._repair_listing()

@@ -95,6 +95,3 @@ class SettingsService:
             cache_dir=self._sso_cache_dir,
             now=now,
         )
-
-    def sso_expiry(self, profile: str) -> datetime | None:
-        return connection.sso_token_expiry(profile, self._sso_cache_dir)

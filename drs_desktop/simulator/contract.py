@@ -14,7 +14,7 @@ import base64
 import binascii
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal, Protocol, TypeVar
 
 T = TypeVar("T")
@@ -46,8 +46,6 @@ def validation_error(
     return SimulatorError("ValidationException", message, **members)
 
 
-#: Faults the server applies instead of calling the backend: the action does not happen.
-BEFORE_ACTION_FAULTS = frozenset({"throttle", "server_error", "drop"})
 #: Faults that lose the answer of an action the backend did carry out.
 AFTER_ACTION_FAULTS = frozenset({"drop_after", "server_error_after"})
 
@@ -114,12 +112,6 @@ class Backend(Protocol):
     def caller_identity(self) -> dict[str, str]:
         """STS GetCallerIdentity: ``{"Account": ..., "Arn": ..., "UserId": ...}``."""
         ...
-
-
-@dataclass
-class Page:
-    items: list[Any] = field(default_factory=list)
-    next_token: str | None = None
 
 
 def paginate(

@@ -9,9 +9,7 @@ from drs_desktop.simulator.contract import SimulatorError, validation_error
 QUOTA_CONCURRENT_JOBS = "L-D88FAC3A"
 QUOTA_SERVERS_PER_JOB = "L-B827C881"
 QUOTA_SERVERS_IN_ALL_JOBS = "L-05AFA8C6"
-QUOTA_JOBS_PER_SERVER = "L-DD6D028C"
 QUOTA_REPLICATING_SERVERS = "L-C1D14A2B"
-QUOTA_SOURCE_SERVERS = "L-E28BE5E0"
 QUOTA_LAUNCH_ACTIONS = "L-0588D03B"
 #: Not published by AWS; the simulator's own codes for its native-plan limits.
 QUOTA_RECOVERY_PLANS = "L-SIM00001"

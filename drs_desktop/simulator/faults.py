@@ -296,10 +296,6 @@ class FaultPlan:
             self._transport.clear()
             self._world.clear()
 
-    def world_rule(self, kind: str) -> ServerFaultRule | None:
-        with self._lock:
-            return self._world.get(kind)
-
     def hits(self, kind: str, job_id: str, server_id: str, hostname: str) -> bool:
         """Whether world fault ``kind`` strikes ``server_id`` in ``job_id``; order-independent."""
         with self._lock:

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator, Mapping
 
 from drs_desktop.simulator.entities import LaunchConfig, Server, Snapshot
 from drs_desktop.simulator.ids import Arns, IdFactory, stable_hex, stream
-from drs_desktop.simulator.scenario import AppSpec, Scenario, ScenarioError, ServerSpec
+from drs_desktop.simulator.scenario import REPLICATION_STATES, AppSpec, Scenario, ScenarioError, ServerSpec
 
 logger = logging.getLogger(__name__)
 
@@ -40,18 +40,7 @@ SIZES = {  # tier -> (instance type, cpus, ram GiB, data disk GiB or 0)
 }
 DEFAULT_SIZE = ("m5.large", 2, 8, 50)
 #: States in which the agent is replicating in this account (they count against the 300 quota).
-REPLICATING_STATES = frozenset(
-    {
-        "INITIATING",
-        "INITIAL_SYNC",
-        "BACKLOG",
-        "CREATING_SNAPSHOT",
-        "CONTINUOUS",
-        "PAUSED",
-        "RESCAN",
-        "STALLED",
-    }
-)
+REPLICATING_STATES = frozenset(REPLICATION_STATES) - {"STOPPED", "DISCONNECTED"}
 #: States with no usable replicated data (initial sync not done, or DRS deleted the data).
 NO_DATA_STATES = frozenset({"INITIATING", "INITIAL_SYNC", "STOPPED", "DISCONNECTED"})
 #: States in which replication is not progressing, so the newest snapshot ages.

@@ -51,12 +51,6 @@ class IdFactory:
     def job(self) -> str:
         return self._unique("drsjob-")
 
-    def ec2_instance(self) -> str:
-        return self._unique("i-")
-
-    def volume(self) -> str:
-        return self._unique("vol-")
-
     def launch_template(self) -> str:
         return self._unique("lt-")
 

@@ -89,22 +89,21 @@ def check_string(shape: Shape, value: str) -> list[str]:
 
 
 def check_number(shape: Shape, value: int | float) -> list[str]:
-    meta = shape.metadata
-    problems: list[str] = []
-    if "min" in meta and value < meta["min"]:
-        problems.append(f"Member must have value greater than or equal to {meta['min']}")
-    if "max" in meta and value > meta["max"]:
-        problems.append(f"Member must have value less than or equal to {meta['max']}")
-    return problems
+    return _check_bounds(shape, value, "value")
 
 
 def check_size(shape: Shape, size: int) -> list[str]:
+    return _check_bounds(shape, size, "length")
+
+
+def _check_bounds(shape: Shape, amount: int | float, what: str) -> list[str]:
+    """The model's ``min``/``max`` on a number (its value) or a string, list or map (its length)."""
     meta = shape.metadata
     problems: list[str] = []
-    if "min" in meta and size < meta["min"]:
-        problems.append(f"Member must have length greater than or equal to {meta['min']}")
-    if "max" in meta and size > meta["max"]:
-        problems.append(f"Member must have length less than or equal to {meta['max']}")
+    if "min" in meta and amount < meta["min"]:
+        problems.append(f"Member must have {what} greater than or equal to {meta['min']}")
+    if "max" in meta and amount > meta["max"]:
+        problems.append(f"Member must have {what} less than or equal to {meta['max']}")
     return problems
 
 

@@ -74,9 +74,6 @@ class World:
     def pending_events(self) -> int:
         return len(self._heap)
 
-    def next_event_ts(self) -> float | None:
-        return self._heap[0][0] if self._heap else None
-
     def fmt(self, ts: float) -> str:
         return format_ts(ts, self.scenario.timestamp_format)
 

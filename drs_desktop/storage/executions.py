@@ -147,15 +147,6 @@ def set_execution_status(
             raise ExecutionNotFoundError(f"no execution with ID {execution_id}")
 
 
-def set_execution_identity(db: Database, execution_id: str, identity: Mapping[str, str]) -> None:
-    """Record who ran it (the STS identity), once known."""
-    with db.transaction() as conn:
-        conn.execute(
-            "UPDATE executions SET identity = ?, updated_at = ?, version = version + 1 WHERE id = ?",
-            (_dump(identity), to_db_time(utc_now()), execution_id),
-        )
-
-
 def load_journal(db: Readable, execution_id: str) -> list[JournalEntry]:
     """Every entry of the execution's journal, in order of ``seq``, as stored (gaps included: see
     ``read_journal``). A payload that is not JSON is a one-line JournalUnreadableError."""

@@ -19,7 +19,7 @@ from drs_desktop.storage.db import Database, Readable, from_db_time, to_db_time,
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["cached_scopes", "load_inventory", "save_inventory"]
+__all__ = ["load_inventory", "save_inventory"]
 
 _SERVER_COLUMNS = (
     "source_server_id, hostname, tags, replication_state, lag_seconds, os, last_launch_status, "
@@ -95,16 +95,6 @@ def load_inventory(
         account_id=str(snapshot[0]),
         region=str(snapshot[1]),
     )
-
-
-def cached_scopes(db: Readable) -> list[tuple[str, str, datetime]]:
-    """``(account_id, region, fetched_at)`` of every cached inventory, newest first."""
-    with db.reader() as conn:
-        rows = conn.execute(
-            "SELECT account_id, region, fetched_at FROM inventory_snapshots "
-            "ORDER BY fetched_at DESC, account_id, region"
-        ).fetchall()
-    return [(str(row[0]), str(row[1]), from_db_time(row[2])) for row in rows]
 
 
 def _server_values(server: SourceServer) -> tuple[object, ...]:

@@ -20,13 +20,11 @@ __all__ = [
     "SETTINGS",
     "Setting",
     "SettingError",
-    "all_settings",
     "get_bool",
     "get_int",
     "get_setting",
     "get_str",
     "overrides",
-    "reset_setting",
     "set_setting",
 ]
 
@@ -78,19 +76,6 @@ def set_setting(db: Database, key: str, value: object) -> object:
             )
     logger.info("setting %s changed", key)
     return checked
-
-
-def reset_setting(db: Database, key: str) -> None:
-    """Drop the override of ``key`` so that it follows its default again."""
-    setting_for(key)
-    with db.transaction() as conn:
-        conn.execute("DELETE FROM settings WHERE key = ?", (key,))
-
-
-def all_settings(db: Readable) -> dict[str, object]:
-    """Every declared setting with its effective value, in declaration order."""
-    stored = _stored(db)
-    return {key: _effective(setting, stored.get(key)) for key, setting in SETTINGS.items()}
 
 
 def overrides(db: Readable) -> dict[str, object]:

@@ -231,39 +231,14 @@ def test_client_side_refusals_send_nothing(sim: EmbeddedSimulator, gateway: DrsG
     assert sim.backend.launch_records() == []
 
 
-def test_terminate_in_batches_reports_each_outcome(sim: EmbeddedSimulator, gateway: DrsGateway) -> None:
-    server_ids = ids_of(sim, *HEALTHY)
-    job = gateway.start_recovery(server_ids, is_drill=True, tags={})
-    run_to_completion(sim, gateway, job.job_id)
-    instance_ids = [
-        i.recovery_instance_id for i in gateway.describe_recovery_instances(source_server_ids=server_ids)
-    ]
-    assert len(instance_ids) == 4
-    sim.faults.server_errors("TerminateRecoveryInstances", count=1)
-    results = gateway.terminate_in_batches(instance_ids)
-    assert len(results) == 1
-    (batch,) = results
-    assert batch.attempted and not batch.ok
-    assert isinstance(batch.error, DrsOutcomeUnknown)
-    # Nothing was resent: no TERMINATE job exists, and a second try goes through.
-    assert [j.type for j in gateway.jobs_since(T0)] == ["LAUNCH"]
-    (retry,) = gateway.terminate_in_batches(instance_ids)
-    assert retry.ok and retry.job is not None and retry.job.type == "TERMINATE"
-    assert len(retry.job.servers) == 4
-
-
-def test_terminate_batches_of_two_hundred_and_stop_after_a_throttle(
-    sim: EmbeddedSimulator, gateway: DrsGateway
-) -> None:
-    unknown = [f"i-{n:017x}" for n in range(1, 402)]  # 401 IDs: 3 batches (200, 200, 1)
-    results = gateway.terminate_in_batches([*unknown, unknown[0]])
-    assert [len(r.recovery_instance_ids) for r in results] == [200, 200, 1]
-    assert all(r.attempted and isinstance(r.error, DrsNotFound) and r.error.definite for r in results)
-
+def test_terminate_takes_two_hundred_ids_and_maps_errors(sim: EmbeddedSimulator, gateway: DrsGateway) -> None:
+    unknown = [f"i-{n:017x}" for n in range(1, 202)]
+    with pytest.raises(DrsNotFound) as missing:
+        gateway.terminate_recovery_instances([*unknown[:200], unknown[0]])  # 200 once deduplicated
+    assert missing.value.definite
     sim.faults.throttle("TerminateRecoveryInstances", retry_after=3, count=1)
-    results = gateway.terminate_in_batches(unknown)
-    assert isinstance(results[0].error, DrsThrottled) and results[0].error.retry_after == 3.0
-    assert [r.attempted for r in results] == [True, False, False]
-    assert all(r.job is None and r.error is None for r in results[1:])
+    with pytest.raises(DrsThrottled) as throttled:
+        gateway.terminate_recovery_instances(unknown[:200])
+    assert throttled.value.retry_after == 3.0
     with pytest.raises(DrsRejected):
-        gateway.terminate_recovery_instances(unknown[:201])  # the single call takes at most 200
+        gateway.terminate_recovery_instances(unknown)  # the single call takes at most 200

@@ -66,15 +66,6 @@ def test_launch_actions_configured_by_the_scenario(sim: EmbeddedSimulator, gatew
     assert actions[0].action_code == "AWS-RunShellScript" and actions[0].order == 2 and actions[0].active
 
 
-def test_tags_round_trip(sim: EmbeddedSimulator, gateway: DrsGateway) -> None:
-    (server,) = gateway.describe_source_servers(ids_of(sim, "shop-web-01"))
-    gateway.tag_resource(server.arn, {"drs-desktop:plan": "p1", "Owner": "dr team"})
-    tags = gateway.list_tags(server.arn)
-    assert tags["drs-desktop:plan"] == "p1" and tags["Owner"] == "dr team"
-    gateway.untag_resource(server.arn, ["Owner"])
-    assert "Owner" not in gateway.list_tags(server.arn)
-
-
 def test_point_in_time_snapshots(sim: EmbeddedSimulator, gateway: DrsGateway) -> None:
     (server_id,) = ids_of(sim, "shop-web-01")
     sim.clock.advance(3 * 3600)

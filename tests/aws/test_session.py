@@ -6,18 +6,17 @@ from pathlib import Path
 
 import pytest
 
+from drs_desktop.aws.config_files import profile_infos
 from drs_desktop.aws.session import (
     SIMULATOR_KEY,
     AwsTarget,
-    StaticCredentials,
-    available_profiles,
     drs_client,
     is_loopback_url,
     is_sso_profile,
     make_session,
-    profile_region,
     sts_client,
 )
+from drs_desktop.domain.connection import AccessKeyError, AccessKeyPair
 from drs_desktop.domain.drs_errors import DrsAuthError
 
 SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
@@ -66,7 +65,7 @@ def aws_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def test_credentials_never_show_their_secrets() -> None:
-    creds = StaticCredentials("AKIAEXAMPLE000001234", SECRET, TOKEN)
+    creds = AccessKeyPair("AKIAEXAMPLE000001234", SECRET, TOKEN)
     target = AwsTarget(profile=None, region="us-east-1", credentials=creds)
     for text in (repr(creds), str(creds), repr(target), str(target), target.describe()):
         assert SECRET not in text
@@ -76,8 +75,8 @@ def test_credentials_never_show_their_secrets() -> None:
 
 
 def test_credentials_and_region_are_required() -> None:
-    with pytest.raises(ValueError):
-        StaticCredentials("AKIAEXAMPLE000001234", " ")
+    with pytest.raises(AccessKeyError):
+        AccessKeyPair("AKIAEXAMPLE000001234", " ")
     with pytest.raises(ValueError):
         AwsTarget(profile=None, region="")
 
@@ -108,7 +107,7 @@ def test_loopback_endpoint_gets_dummy_credentials_and_sts_on_the_same_port() -> 
 
 
 def test_real_endpoint_keeps_sts_on_aws() -> None:
-    creds = StaticCredentials("AKIAEXAMPLE000001234", SECRET)
+    creds = AccessKeyPair("AKIAEXAMPLE000001234", SECRET)
     target = AwsTarget(
         None, "eu-west-1", endpoint_url="https://vpce-1.drs.eu-west-1.vpce.amazonaws.com", credentials=creds
     )
@@ -129,19 +128,16 @@ def test_mutating_clients_make_exactly_one_attempt(monkeypatch: pytest.MonkeyPat
     assert write.meta.config.read_timeout > 0 and write.meta.config.connect_timeout > 0
 
 
-def test_profiles_are_listed_and_sso_ones_told_apart(aws_files: Path) -> None:
-    assert available_profiles() == ["corp-sso", "default", "dr-admin", "keys-only", "legacy-sso"]
+def test_sso_profiles_are_told_apart(aws_files: Path) -> None:
     assert is_sso_profile("corp-sso")
     assert is_sso_profile("legacy-sso")
     assert not is_sso_profile("dr-admin")
     assert not is_sso_profile("keys-only")
     assert not is_sso_profile("no-such-profile")
-    assert profile_region("dr-admin") == "eu-central-1"
-    assert profile_region("keys-only") is None
 
 
 def test_no_config_files_means_no_profiles() -> None:
-    assert available_profiles() == []  # the suite points AWS_CONFIG_FILE at the null device
+    assert profile_infos() == []  # the suite points AWS_CONFIG_FILE at the null device
 
 
 def test_a_profile_that_does_not_exist_is_an_auth_error(aws_files: Path) -> None:

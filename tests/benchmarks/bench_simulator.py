@@ -33,6 +33,7 @@ from drs_desktop.simulator.backend import DrsBackend
 from drs_desktop.simulator.embedded import EmbeddedSimulator
 from drs_desktop.simulator.model import load_model
 from drs_desktop.simulator.protocol import serialize_output
+from tests.simulator_world.helpers import start_500
 
 
 def best(repeat: int, fn: Callable[[], object]) -> float:
@@ -98,19 +99,6 @@ def list_boto3(sim: EmbeddedSimulator) -> int:
     client = boto3.client("drs", **sim.client_kwargs())
     pages = client.get_paginator("describe_source_servers").paginate(PaginationConfig={"PageSize": 1000})
     return sum(len(page["items"]) for page in pages)
-
-
-def start_500(backend: DrsBackend) -> list[str]:
-    healthy = [s.server_id for s in backend.world.servers.values() if s.replication_state == "CONTINUOUS"][
-        :500
-    ]
-    jobs = []
-    for n in range(5):
-        servers = [{"sourceServerID": s} for s in healthy[n * 100 : (n + 1) * 100]]
-        jobs.append(
-            backend.handle("StartRecovery", {"sourceServers": servers, "isDrill": True})["job"]["jobID"]
-        )
-    return jobs
 
 
 def poll_500() -> tuple[int, int]:

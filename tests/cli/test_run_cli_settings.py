@@ -8,6 +8,7 @@ execution as they do in the GUI.
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -16,12 +17,11 @@ import pytest
 
 from drs_desktop import cli_run
 from drs_desktop.config import AppPaths
-from drs_desktop.domain.execution import replay
-from drs_desktop.domain.execution_events import event_from_json
-from drs_desktop.domain.execution_state import ExecutionState, ServerStatus, spec_from_json
+from drs_desktop.domain.execution_state import ExecutionState, ServerStatus
 from drs_desktop.domain.plan import ApprovalStep, RecoveryPlan, Wave
 from drs_desktop.domain.settings import SETTINGS
-from drs_desktop.services.executions import ENGINE_SETTING_KEYS
+from drs_desktop.services.executions import EngineSettings
+from drs_desktop.services.journal_replay import replayed_state
 from drs_desktop.simulator.embedded import EmbeddedSimulator
 from drs_desktop.storage import executions as journal
 from drs_desktop.storage.db import Database
@@ -56,8 +56,7 @@ def store_settings(home: Path, **values: Any) -> None:
 def journaled_state(home: Path, execution_id: str) -> tuple[Any, ExecutionState]:
     with Database.open(AppPaths.resolve(home).database) as db:
         record = journal.get_execution(db, execution_id)
-        events = [event_from_json(e.payload) for e in journal.load_journal(db, execution_id)]
-    return record, replay(spec_from_json(record.spec), events)
+        return record, replayed_state(db, record)
 
 
 # -- item 5: throttled reads before the execution exists
@@ -99,8 +98,9 @@ def test_run_gives_up_on_endless_throttling_with_one_clear_line(
 
 
 def test_every_engine_setting_is_read_for_a_run() -> None:
+    """Each declared ``engine.*`` setting has its field in what ``engine_settings`` reads for a run."""
     declared = {key for key in SETTINGS if key.startswith("engine.")}
-    assert declared == set(ENGINE_SETTING_KEYS)
+    assert declared == {f"engine.{field.name}" for field in dataclasses.fields(EngineSettings)}
 
 
 def test_run_takes_the_stored_engine_settings_and_flags_override_them(

@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 
 from drs_desktop.aws.drs import DrsGateway
-from drs_desktop.aws.session import AwsTarget, StaticCredentials
+from drs_desktop.aws.session import AwsTarget
+from drs_desktop.domain.connection import AccessKeyPair
 from drs_desktop.domain.drs_views import DrsJobView
 from drs_desktop.domain.execution_events import (
     ApprovalGranted,
@@ -88,7 +89,7 @@ def drill(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Drill]:
         env.setenv("AWS_ACCESS_KEY_ID", ACCESS_KEY_ID)
         env.setenv("AWS_SECRET_ACCESS_KEY", ENV_SECRET)
         env.setenv("AWS_SESSION_TOKEN", SESSION_TOKEN)
-        credentials = StaticCredentials(ACCESS_KEY_ID, SECRET_KEY, SESSION_TOKEN)
+        credentials = AccessKeyPair(ACCESS_KEY_ID, SECRET_KEY, SESSION_TOKEN)
         target = AwsTarget(
             profile=None, region=sim.region, endpoint_url=sim.endpoint_url, credentials=credentials
         )

@@ -7,7 +7,8 @@ import logging
 import keyring.backends.null
 import pytest
 
-from drs_desktop.secrets import SERVICE, AccessKeyPair, SecretStore, SecretStoreError
+from drs_desktop.domain.connection import AccessKeyError, AccessKeyPair
+from drs_desktop.secrets import SERVICE, SecretStore, SecretStoreError
 from tests.secrets.memory_keyring import LockedKeyring, MemoryKeyring, install, install_fail, install_memory
 
 KEY_ID = "AKIAIOSFODNN7EXAMPLE"
@@ -114,7 +115,7 @@ def test_repr_and_str_never_show_secrets() -> None:
     [("", SECRET, None), (KEY_ID, "", None), (KEY_ID, " padded", None), (KEY_ID, SECRET, "two\nlines")],
 )
 def test_malformed_pairs_are_refused(key_id: str, secret: str, token: str | None) -> None:
-    with pytest.raises(SecretStoreError):
+    with pytest.raises(AccessKeyError):
         AccessKeyPair(key_id, secret, token)
 
 

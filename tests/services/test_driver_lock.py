@@ -33,7 +33,7 @@ def test_the_lock_file_lives_beside_the_database(database: Path, tmp_path: Path)
 
     assert lock_path(database, EXECUTION) == database.parent / "locks" / f"{EXECUTION}.lock"
     paths = AppPaths.resolve(tmp_path / "elsewhere")
-    assert lock_path(paths.database, EXECUTION).parent == paths.locks
+    assert lock_path(paths.database, EXECUTION).parent == paths.home / "locks"
     for bad in ("", "../x", "a/b", "a\\b"):
         with pytest.raises(ValueError):
             lock_path(database, bad)

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from drs_desktop.aws.session import AwsTarget, StaticCredentials
+from drs_desktop.aws.session import AwsTarget
+from drs_desktop.domain.connection import AccessKeyPair
 from drs_desktop.domain.errors import DrsDesktopError
 from drs_desktop.domain.execution_history import UNFINISHED, HistoryFilter
 from drs_desktop.domain.execution_record import ExecutionRecord
@@ -220,7 +221,7 @@ def _record(target: dict[str, object]) -> ExecutionRecord:
 
 
 def test_recorded_target_reaches_where_the_execution_ran() -> None:
-    keys = StaticCredentials("AKIAEXAMPLEEXAMPLE12", "secret")
+    keys = AccessKeyPair("AKIAEXAMPLEEXAMPLE12", "secret")
     current = AwsTarget(profile="ops", region="eu-west-1", credentials=keys)
     ran = _record({"region": "us-east-2", "profile": "dr", "endpoint_url": None})
     target = history.recorded_target(ran, current)

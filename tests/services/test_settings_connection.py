@@ -9,13 +9,12 @@ from pathlib import Path
 import pytest
 
 from drs_desktop.aws.mfa import MfaCancelled
-from drs_desktop.aws.session import StaticCredentials
-from drs_desktop.domain.connection import ConnectionSettings, MfaChallenge
+from drs_desktop.domain.connection import AccessKeyPair, ConnectionSettings, MfaChallenge
 from drs_desktop.domain.drs_errors import DrsAccessDenied, DrsAuthError
 from drs_desktop.domain.settings import SettingError
-from drs_desktop.secrets import AccessKeyPair, SecretStore
+from drs_desktop.secrets import SecretStore
 from drs_desktop.services import connection
-from drs_desktop.services.connection import ConnectionResolver, build_target, has_aws_configuration
+from drs_desktop.services.connection import ConnectionResolver, has_aws_configuration
 from drs_desktop.storage.db import Database
 from tests.secrets.memory_keyring import MemoryKeyring, install_fail
 from tests.services import aws_stubs
@@ -43,7 +42,7 @@ def test_save_settings_is_all_or_nothing(db: Database) -> None:
 
 def test_target_from_a_profile(db: Database, memory_keyring: MemoryKeyring) -> None:
     connection.save_connection_settings(db, ConnectionSettings(profile="dr-admin", region="eu-central-1"))
-    target = build_target(db, SecretStore())
+    target = ConnectionResolver(db, SecretStore()).target()
     assert (target.profile, target.region, target.endpoint_url, target.credentials) == (
         "dr-admin",
         "eu-central-1",
@@ -56,10 +55,10 @@ def test_target_with_typed_keys_from_the_keyring(db: Database, memory_keyring: M
     secrets = SecretStore()
     connection.save_connection_settings(db, ConnectionSettings(region="eu-west-2", use_typed_keys=True))
     with pytest.raises(DrsAuthError, match="No access keys are saved for 'default'"):
-        build_target(db, secrets)
+        ConnectionResolver(db, secrets).target()
     connection.store_keys(secrets, "", KEY_ID, SECRET)
-    target = build_target(db, secrets)
-    assert target.credentials == StaticCredentials(KEY_ID, SECRET, None)
+    target = ConnectionResolver(db, secrets).target()
+    assert target.credentials == AccessKeyPair(KEY_ID, SECRET, None)
     assert target.profile is None and target.region == "eu-west-2"
     assert SECRET not in target.describe() and SECRET not in repr(target)
 
@@ -69,8 +68,10 @@ def test_demo_target_points_at_the_simulator(db: Database, memory_keyring: Memor
         db, ConnectionSettings(profile="dr-admin", region="eu-west-1", demo=True)
     )
     with pytest.raises(DrsAuthError, match="simulator is not running"):
-        build_target(db, SecretStore())
-    target = build_target(db, SecretStore(), demo_endpoint="http://127.0.0.1:9999", demo_region="us-east-1")
+        ConnectionResolver(db, SecretStore()).target()
+    target = ConnectionResolver(
+        db, SecretStore(), demo_endpoint="http://127.0.0.1:9999", demo_region="us-east-1"
+    ).target()
     assert target.is_local and target.region == "us-east-1" and target.profile is None
     resolver = ConnectionResolver(db, SecretStore())
     resolver.set_demo("http://127.0.0.1:9999", "us-east-1")
@@ -131,7 +132,7 @@ def test_mfa_profile_asks_once_and_reuses_the_credentials(
         )
     ]
     assert target == again and target.profile == "mfa-role"
-    assert target.credentials == StaticCredentials(
+    assert target.credentials == AccessKeyPair(
         aws_stubs.ASSUMED_KEY_ID, aws_stubs.ASSUMED_SECRET, aws_stubs.ASSUMED_TOKEN
     )
     [call] = sts.calls
@@ -180,5 +181,5 @@ def test_without_a_prompter_an_mfa_profile_is_left_to_botocore(
     db: Database, memory_keyring: MemoryKeyring, aws_files: Path
 ) -> None:
     connection.save_connection_settings(db, ConnectionSettings(profile="mfa-role", region="us-east-1"))
-    target = build_target(db, SecretStore())  # the CLI: botocore prompts on its terminal
+    target = ConnectionResolver(db, SecretStore()).target()  # the CLI: botocore prompts on its terminal
     assert target.profile == "mfa-role" and target.credentials is None

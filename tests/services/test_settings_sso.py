@@ -98,7 +98,6 @@ def test_device_flow_caches_a_token_botocore_reads(
     session = botocore.session.Session(profile="corp-sso")
     provider = SSOTokenProvider(session, cache=JSONFileCache(str(cache)), profile_name="corp-sso")
     assert provider.load_token().get_frozen_token().token == aws_stubs.ACCESS_TOKEN
-    assert connection.sso_token_expiry("corp-sso", cache) == expires
 
     ours = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("drs_desktop"))
     assert "corp-sso" in ours
@@ -152,8 +151,3 @@ def test_code_expiry_ends_the_wait(aws_files: Path, tmp_path: Path) -> None:
         with pytest.raises(sso.SsoLoginError, match="expired"):
             login("corp-sso", url, tmp_path, now=now)
     assert behaviour.token_polls == 2  # 4 and 8 minutes in; at 12 the 10-minute code has expired
-
-
-def test_not_signed_in_has_no_expiry(aws_files: Path, tmp_path: Path) -> None:
-    assert connection.sso_token_expiry("corp-sso", tmp_path) is None
-    assert connection.sso_token_expiry("dr-admin", tmp_path) is None

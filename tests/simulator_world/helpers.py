@@ -21,6 +21,12 @@ def start(backend: DrsBackend, server_ids: list[str], *, drill: bool = True, **t
     return backend.handle("StartRecovery", params)["job"]
 
 
+def start_500(backend: DrsBackend) -> list[str]:
+    """Five drill jobs of 100 healthy servers each: the 500-servers-in-active-jobs quota, full."""
+    healthy = [s.server_id for s in backend.world.servers.values() if s.replication_state == "CONTINUOUS"]
+    return [start(backend, healthy[n * 100 : (n + 1) * 100])["jobID"] for n in range(5)]
+
+
 def job(backend: DrsBackend, job_id: str) -> dict[str, Any]:
     items = backend.handle("DescribeJobs", {"filters": {"jobIDs": [job_id]}})["items"]
     assert len(items) == 1, f"job {job_id} not listed"

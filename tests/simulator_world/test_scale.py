@@ -6,7 +6,7 @@ import pytest
 
 from drs_desktop.simulator.backend import DrsBackend
 
-from .helpers import job
+from .helpers import job, start_500
 
 
 @pytest.fixture(scope="module")
@@ -39,15 +39,7 @@ def test_full_listing_of_4000_servers(scale: DrsBackend) -> None:
 
 def test_500_servers_in_active_jobs_run_to_completion() -> None:
     backend = DrsBackend("scale")
-    healthy = [s.server_id for s in backend.world.servers.values() if s.replication_state == "CONTINUOUS"][
-        :500
-    ]
-    jobs = []
-    for n in range(5):
-        servers = [{"sourceServerID": s} for s in healthy[n * 100 : (n + 1) * 100]]
-        jobs.append(
-            backend.handle("StartRecovery", {"sourceServers": servers, "isDrill": True})["job"]["jobID"]
-        )
+    jobs = start_500(backend)
     assert backend.world.pending_events() == 5
     backend.clock.advance(2 * 3600)
     for job_id in jobs:

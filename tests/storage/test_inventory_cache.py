@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from drs_desktop.domain.errors import StorageError
 from drs_desktop.domain.inventory import Inventory, SourceServer
 from drs_desktop.storage.db import Database
-from drs_desktop.storage.inventory import cached_scopes, load_inventory, save_inventory
+from drs_desktop.storage.inventory import load_inventory, save_inventory
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 ACCOUNT = "111122223333"
@@ -84,11 +84,6 @@ def test_latest_inventory_when_scope_is_not_given(db: Database) -> None:
     empty = load_inventory(db, ACCOUNT, "eu-west-1")
     assert empty is not None and empty.servers == ()
     assert load_inventory(db, "999999999999") is None
-    assert [(a, r) for a, r, _ in cached_scopes(db)] == [
-        (OTHER_ACCOUNT, "eu-west-1"),
-        (ACCOUNT, "us-east-1"),
-        (ACCOUNT, "eu-west-1"),
-    ]
 
 
 def test_cache_survives_a_restart_for_offline_editing(db_path: Path) -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from drs_desktop.domain.errors import PlanNotFoundError, StorageError
 from drs_desktop.domain.plan import ApprovalStep, ProtectionGroup, RecoveryPlan, WaitStep, Wave
-from drs_desktop.domain.plan_diff import diff_plans, document_diff
+from drs_desktop.domain.plan_diff import diff_plans
 from drs_desktop.domain.plan_document import plan_to_document
 from drs_desktop.domain.revisions import PlanRevision
 from drs_desktop.storage.db import Database
@@ -265,12 +265,3 @@ def test_diff_never_hides_a_difference() -> None:
     assert diff_plans(twins, dataclasses.replace(twins, waves=twins.waves[:1])) == [
         "waves: ['w', 'w'] -> ['w'] (duplicate names; compare documents)"
     ]
-
-
-def test_document_diff_is_a_unified_diff() -> None:
-    old = plan_to_document(sample_plan())
-    new = plan_to_document(dataclasses.replace(sample_plan(), rto_minutes=30))
-    lines = document_diff(old, new, old_label="revision 1", new_label="revision 2")
-    assert lines[:2] == ["--- revision 1", "+++ revision 2"]
-    assert '-  "rto_minutes": 60,' in lines and '+  "rto_minutes": 30,' in lines
-    assert document_diff(old, old) == []

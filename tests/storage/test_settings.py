@@ -9,13 +9,11 @@ import pytest
 from drs_desktop.domain.settings import SETTINGS, Setting, SettingError, looks_like_secret_key, setting_for
 from drs_desktop.storage.db import Database
 from drs_desktop.storage.settings import (
-    all_settings,
     get_bool,
     get_int,
     get_setting,
     get_str,
     overrides,
-    reset_setting,
     set_setting,
 )
 
@@ -43,7 +41,7 @@ def test_registry_declares_the_required_settings() -> None:
 
 
 def test_defaults_apply_until_overridden(db: Database) -> None:
-    assert all_settings(db) == {key: default for key, (_, default) in REQUIRED.items()} | {
+    assert {key: get_setting(db, key) for key in SETTINGS} == {k: d for k, (_, d) in REQUIRED.items()} | {
         key: s.default for key, s in SETTINGS.items() if key not in REQUIRED
     }
     assert _stored_keys(db) == []
@@ -68,10 +66,10 @@ def test_set_get_and_persist(db_path: Path) -> None:
         assert _stored_keys(db) == ["aws.profile", "engine.poll_interval_seconds", "ui.demo_mode"]
 
 
-def test_reset_and_setting_the_default_drop_the_override(db: Database) -> None:
+def test_setting_the_default_drops_the_override(db: Database) -> None:
     set_setting(db, "aws.region", "eu-west-1")
     set_setting(db, "engine.wave_timeout_minutes", 90)
-    reset_setting(db, "aws.region")
+    set_setting(db, "aws.region", "us-east-1")
     set_setting(db, "engine.wave_timeout_minutes", 120)
     assert _stored_keys(db) == []
     assert get_setting(db, "aws.region") == "us-east-1"
@@ -101,8 +99,6 @@ def test_unknown_keys_are_refused_with_a_suggestion(db: Database) -> None:
         set_setting(db, "aws.regoin", "eu-west-1")
     with pytest.raises(SettingError, match="unknown setting"):
         get_setting(db, "nope")
-    with pytest.raises(SettingError, match="unknown setting"):
-        reset_setting(db, "nope")
 
 
 @pytest.mark.parametrize(
@@ -150,7 +146,7 @@ def test_invalid_stored_value_falls_back_to_the_default(db: Database) -> None:
         )
     assert get_setting(db, "engine.poll_interval_seconds") == 15
     assert get_setting(db, "aws.region") == "us-east-1"
-    assert "future.key" not in all_settings(db)
+    assert "future.key" not in overrides(db)
     set_setting(db, "aws.profile", "p")
     assert "future.key" in _stored_keys(db)  # a newer version's setting is left alone
 

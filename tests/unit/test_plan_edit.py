@@ -292,11 +292,6 @@ def test_protection_group_refused(group: ProtectionGroup, message: str) -> None:
         pp.add_group(sample(), group)
 
 
-def test_compose_applies_in_order() -> None:
-    edit = pe.compose(lambda p: pe.add_wave(p, "X"), lambda p: pe.rename_wave(p, 3, "Y"))
-    assert edit(sample()).waves[3].name == "Y"
-
-
 # ------------------------------------------------------------------------------------- properties
 
 
