@@ -1,4 +1,4 @@
-"""The composition root: every pane is the real one, workers run on their threads, shutdown ends them."""
+"""The composition root: every pane is the real one, workers and task threads run, shutdown ends them."""
 
 from __future__ import annotations
 
@@ -21,10 +21,14 @@ def test_desktop_app_builds_real_panes_and_shuts_down_cleanly(qtbot: QtBot, tmp_
         assert real == set(window.pane_keys())
         threads = list(desktop._threads)
         assert threads and all(thread.is_running() for thread in threads)
+        tasks = list(desktop._task_threads)
+        assert [t.name for t in tasks] == ["local", "aws", "settings"]
+        assert all(t.isRunning() for t in tasks)
         assert (tmp_path / "home" / "drs-desktop.sqlite3").exists()
     finally:
         desktop.shutdown()
     assert all(not thread.is_running() for thread in threads)
+    assert all(t.isFinished() for t in tasks), "a task thread still runs after shutdown"
     assert desktop.db is None
 
 

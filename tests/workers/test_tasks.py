@@ -146,7 +146,9 @@ def test_progress_outside_a_running_task_is_refused(qtbot: QtBot, tasks: TaskThr
     with pytest.raises(RuntimeError, match="on that thread"):
         tasks.progress("from the GUI thread")
     errors: list[str] = []
-    tasks.run_task(lambda _: tasks.progress("fine"), on_error=errors.append, on_done=lambda _: errors.append("ok"))
+    tasks.run_task(
+        lambda _: tasks.progress("fine"), on_error=errors.append, on_done=lambda _: errors.append("ok")
+    )
     qtbot.waitUntil(lambda: bool(errors))
     assert errors == ["ok"]
 
