@@ -157,3 +157,13 @@ def _valid(obj: QObject) -> bool:
     from shiboken6 import Shiboken
 
     return bool(Shiboken.isValid(obj))
+
+
+def test_error_message_lists_every_plan_file_problem() -> None:
+    from drs_desktop.domain.errors import PlanFileError, StorageError
+    from drs_desktop.workers.tasks import error_message
+
+    error = PlanFileError("p.yaml", [("name", 2, "the plan needs a name"), ("waves", None, "x")])
+    assert error_message(error) == "p.yaml:2: name: the plan needs a name\np.yaml: waves: x"
+    assert error_message(StorageError("disk full")) == "disk full"
+    assert error_message(KeyError("k")) == "unexpected error (KeyError): 'k'"
