@@ -97,7 +97,8 @@ def test_create_a_tag_group_with_a_live_preview(pane: Pane, qtbot: QtBot, qtmode
         editor.save_button.click()
     assert saved.args[0].revision == 2
     assert widget.group_names() == ["net", "dbs", "web"]
-    assert widget.group_list.currentItem().text().startswith("web")  # type: ignore[union-attr]
+    current = widget.group_list.currentItem()
+    assert current is not None and current.text().startswith("web")
     assert "revision 2: protection group 'web' created" in widget.status_text()
     stored = pane.library.load_plan("Payroll")
     assert stored.revision.revision == 2 and stored.revision.comment == "protection group 'web' created"
@@ -145,7 +146,12 @@ def test_delete_refuses_a_group_in_use_unless_told_to_take_it_out_of_its_waves(
 ) -> None:
     widget = open_payroll(pane, qtbot)
     asked: list[tuple[str, list[str]]] = []
-    widget.confirm_delete = lambda name, waves: asked.append((name, waves)) is None and False
+
+    def refuse(name: str, waves: list[str]) -> bool:
+        asked.append((name, waves))
+        return False
+
+    widget.confirm_delete = refuse
     widget.select_group("net")
     assert not widget.delete_selected()
     assert asked == [("net", ["Net"])]
@@ -164,7 +170,12 @@ def test_delete_refuses_a_group_in_use_unless_told_to_take_it_out_of_its_waves(
 
     # A group no wave uses: asked with no waves, deleted.
     asked.clear()
-    widget.confirm_delete = lambda name, waves: asked.append((name, waves)) is None
+
+    def agree(name: str, waves: list[str]) -> bool:
+        asked.append((name, waves))
+        return True
+
+    widget.confirm_delete = agree
     widget.select_group("dbs")
     with qtbot.waitSignal(widget.plan_changed, timeout=TIMEOUT):
         assert widget.delete_selected()

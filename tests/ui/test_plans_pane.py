@@ -37,7 +37,8 @@ def pane(qtbot: QtBot, tmp_path: Path) -> Iterator[PlansPaneWidget]:
 
 
 def plan_names(pane: PlansPaneWidget) -> list[str]:
-    return [pane.plan_list.topLevelItem(i).text(0) for i in range(pane.plan_list.topLevelItemCount())]
+    items = (pane.plan_list.topLevelItem(i) for i in range(pane.plan_list.topLevelItemCount()))
+    return [item.text(0) for item in items if item is not None]
 
 
 def test_new_plan_edit_save_reopen_history(pane: PlansPaneWidget, qtbot: QtBot, tmp_path: Path) -> None:
@@ -68,9 +69,7 @@ def test_new_plan_edit_save_reopen_history(pane: PlansPaneWidget, qtbot: QtBot, 
     qtbot.waitUntil(lambda: "wave 'Wave 2' added" in dialog.diff_text(), timeout=TIMEOUT)
     dialog.select_revisions(1)
     dialog.open_button.click()
-    qtbot.waitUntil(
-        lambda: editor.revision() is not None and editor.revision().revision == 1, timeout=TIMEOUT
-    )  # type: ignore[union-attr]
+    qtbot.waitUntil(lambda: _revision(pane) == 1, timeout=TIMEOUT)
     assert len(editor.plan().waves) == 1  # type: ignore[union-attr]
     dialog.close()
 
@@ -113,7 +112,12 @@ def test_switching_plans_asks_before_dropping_edits(
     qtbot.waitUntil(lambda: pane.editor.stored_name() == "Payroll", timeout=TIMEOUT)
     pane.editor.add_wave()
     asked: list[str] = []
-    pane.confirm_discard = lambda name: asked.append(name) or False
+
+    def refuse(name: str) -> bool:
+        asked.append(name)
+        return False
+
+    pane.confirm_discard = refuse
     assert not pane.open_plan("Payroll")
     assert asked == ["Payroll"] and pane.editor.is_dirty()
     pane.confirm_discard = lambda name: True
@@ -148,6 +152,11 @@ def test_every_failure_is_said_in_one_line_and_the_pane_goes_on(
     qtbot.waitUntil(lambda: pane.status_text().startswith("Could not save plan: "), timeout=TIMEOUT)
     assert "already exists" in pane.status_text() and pane.editor.is_dirty()
     assert plan_names(pane) == ["Payroll"]
+
+
+def _revision(pane: PlansPaneWidget) -> int:
+    revision = pane.editor.revision()
+    return revision.revision if revision is not None else 0
 
 
 def _written(tmp_path: Path) -> Path:

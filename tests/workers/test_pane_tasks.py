@@ -16,6 +16,7 @@ from drs_desktop.aws.drs import DrsGateway
 from drs_desktop.aws.session import AwsTarget
 from drs_desktop.domain.connection import ConnectionSettings, MfaChallenge
 from drs_desktop.domain.inventory import Inventory
+from drs_desktop.domain.server_usage import ServerUsage
 from drs_desktop.secrets import SecretStore
 from drs_desktop.services import connection
 from drs_desktop.services.connection import ConnectionResolver
@@ -96,7 +97,7 @@ def test_refresh_reports_its_steps_then_the_inventory_and_the_cache_follows(
         assert steps[1].startswith("Asking DRS for the source servers (us-east-1")
         assert steps[2].startswith("Saving 10 servers")
         assert all(on_gui for _, on_gui in answers.steps), "steps reach the caller on the GUI thread"
-        cached: list[tuple[Inventory | None, dict[str, object]]] = []
+        cached: list[tuple[Inventory | None, dict[str, ServerUsage]]] = []
         threads.local.run_task(
             lambda s: (s.inventory.cached(), s.inventory.usage()), lambda answer: cached.append(answer)
         )
