@@ -1,4 +1,4 @@
-"""The settings page's use cases in one object, so the settings worker holds no storage or keyring.
+"""The settings page's use cases in one object, so the settings pane's task holds no storage or keyring.
 
 ``SettingsService`` wraps ``services.connection`` for one database and one secret store: snapshot,
 save, typed keys, profiles, the first-run decision and the IAM Identity Center sign-in. Every method
