@@ -16,7 +16,7 @@ import tempfile
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from drs_desktop import APP_ID, APP_NAME, __version__
 from drs_desktop.config import AppPaths
@@ -30,11 +30,14 @@ if TYPE_CHECKING:
     from drs_desktop.domain.report_model import ExecutionView
     from drs_desktop.simulator.embedded import EmbeddedSimulator
     from drs_desktop.storage.db import Database
+    from drs_desktop.ui.executions_pane_widget import ExecutionsPaneWidget
     from drs_desktop.ui.main_window import MainWindow
     from drs_desktop.ui.plans_pane_widget import PlansPaneWidget
     from drs_desktop.ui.progress_widget import ProgressWidget
     from drs_desktop.ui.servers_pane_widget import ServersPaneWidget
     from drs_desktop.ui.settings_pane_widget import SettingsPaneWidget
+    from drs_desktop.workers.pane_tasks import AwsTasks, LocalTasks, SettingsTasks
+    from drs_desktop.workers.tasks import TaskThread
     from drs_desktop.workers.thread import WorkerThread
 
 logger = logging.getLogger(__name__)
@@ -65,6 +68,7 @@ class DesktopApp:
         self.db: Database | None = None
         self.window: MainWindow | None = None
         self._threads: list[WorkerThread] = []
+        self._task_threads: list[TaskThread[Any]] = []  # the panes' (workers.pane_tasks), in start order
         self.settings_pane: SettingsPaneWidget | None = None
         self.plans_pane: PlansPaneWidget | None = None
         self._on_shutdown: list[Callable[[], None]] = []
@@ -115,6 +119,37 @@ class DesktopApp:
         self.prompts = CredentialPrompts(parent=window)
         connect_mfa_prompts(self.prompts, window)  # MFA codes by dialog, never a terminal
         self._on_shutdown.append(self.prompts.close)  # a worker waiting for a code lets go
+        self._build_task_threads(db)
+
+    def _build_task_threads(self, db: Database) -> None:
+        """The panes' three task threads (``workers.pane_tasks``: local, aws, settings). Each builds its
+        services on itself, so their SQLite readers and boto3 clients belong to that thread alone."""
+        import threading
+
+        from drs_desktop.services.history import ExecutionHistory, gateway_factory
+        from drs_desktop.services.inventory import InventoryService
+        from drs_desktop.services.plan_editing import PlanLibrary
+        from drs_desktop.services.settings_page import SettingsService
+        from drs_desktop.workers.pane_tasks import AwsServices, LocalServices
+        from drs_desktop.workers.tasks import TaskThread
+
+        resolver, secrets, ask_mfa = self.resolver, self.secrets, self.prompts.ask_mfa
+        cleanup_stop = threading.Event()  # shutdown cuts a cleanup short (what it did is journaled)
+        self._on_shutdown.append(cleanup_stop.set)
+
+        def local() -> LocalServices:
+            return LocalServices(PlanLibrary(db), ExecutionHistory(db), InventoryService(db, resolver))
+
+        def aws() -> AwsServices:
+            history = ExecutionHistory(
+                db, gateway_factory(self.current_target), should_stop=cleanup_stop.is_set
+            )
+            return AwsServices(InventoryService(db, resolver), history, ask_mfa)
+
+        self.local_tasks: LocalTasks = TaskThread("local", local, close=LocalServices.close)
+        self.aws_tasks: AwsTasks = TaskThread("aws", aws, close=AwsServices.close)
+        self.settings_tasks: SettingsTasks = TaskThread("settings", lambda: SettingsService(db, secrets))
+        self._task_threads += [self.local_tasks, self.aws_tasks, self.settings_tasks]
 
     def current_target(self) -> AwsTarget:
         """Where DRS is for this session (demo simulator, profile, typed keys, MFA). Called on worker
@@ -122,29 +157,21 @@ class DesktopApp:
         return self.resolver.target(self.prompts.ask_mfa)
 
     def _build_plans_pane(self, window: MainWindow, db: Database) -> PlansPaneWidget:
-        from drs_desktop.services.plan_editing import PlanLibrary
         from drs_desktop.ui.plans_pane_widget import PlansPaneWidget
-        from drs_desktop.workers.plans_worker import PlansWorker
 
-        worker = PlansWorker(PlanLibrary(db))
         pane = PlansPaneWidget()
-        pane.connect_worker(worker)
-        self._start(worker, "plans", on_stop=worker.close)
+        pane.connect_tasks(self.local_tasks)
         window.set_pane_widget("plans", pane)
         pane.refresh()
         return pane
 
     def _build_groups_pane(self, window: MainWindow, db: Database, plans_pane: PlansPaneWidget) -> None:
-        from drs_desktop.services.plan_editing import PlanLibrary
         from drs_desktop.ui.groups_pane_widget import GroupsPaneWidget
-        from drs_desktop.workers.plans_worker import PlansWorker
 
-        # Its own worker: answers to the Groups pane's saves must not reach the Plans editor.
-        worker = PlansWorker(PlanLibrary(db))
+        # The Plans pane's thread: run_task hands the Groups pane's answers (its saves) to it alone.
         pane = GroupsPaneWidget()
-        pane.connect_worker(worker)
+        pane.connect_tasks(self.local_tasks)
         pane.plan_changed.connect(lambda _revision: plans_pane.refresh())
-        self._start(worker, "groups", on_stop=worker.close)
         window.set_pane_widget("groups", pane)
         pane.refresh()
 
@@ -157,12 +184,9 @@ class DesktopApp:
         from drs_desktop.aws.drs import DrsGateway
         from drs_desktop.aws.drs_clock import DrsClock
         from drs_desktop.services.execution_session import ExecutionServices
-        from drs_desktop.services.history import ExecutionHistory, gateway_factory
         from drs_desktop.ui.close_guard import CloseGuard
-        from drs_desktop.ui.executions_pane_widget import ExecutionsPaneWidget
         from drs_desktop.ui.progress_widget import ProgressWidget
         from drs_desktop.workers.execution_worker import ExecutionWorker
-        from drs_desktop.workers.history_worker import HistoryWorker
         from drs_desktop.workers.poller import ExecutionPoller
 
         # The runner's clock: DRS's own time (read from its answers, so a desktop clock that is off or
@@ -184,11 +208,7 @@ class DesktopApp:
         live.connect_worker(execution_worker)
         CloseGuard(live.is_running, parent=window).install(window)
 
-        history_worker = HistoryWorker(ExecutionHistory(db, gateway_factory(self.current_target)))
-        history = ExecutionsPaneWidget()
-        history.connect_worker(history_worker)
-        self._on_shutdown.append(history_worker.request_stop)
-        self._start(history_worker, "history", on_stop=history_worker.close)
+        history = self._build_history_tab()
         history_progress = ProgressWidget(read_only=True)
         history.set_detail_widget(history_progress, "Progress")
         history.view_loaded.connect(lambda view: self._show_history_progress(history_progress, view))
@@ -205,6 +225,14 @@ class DesktopApp:
         self.execution_worker = execution_worker
         self.live_progress = live
         self.executions_tabs = tabs
+
+    def _build_history_tab(self) -> ExecutionsPaneWidget:
+        """The History tab: reads on the local task thread, a drill's cleanup on the aws one."""
+        from drs_desktop.ui.executions_pane_widget import ExecutionsPaneWidget
+
+        history = ExecutionsPaneWidget()
+        history.connect_tasks(self.local_tasks, self.aws_tasks)
+        return history
 
     @staticmethod
     def _show_history_progress(widget: ProgressWidget, view: ExecutionView) -> None:
@@ -238,16 +266,12 @@ class DesktopApp:
         self.executions_tabs.setCurrentWidget(self.live_progress)
 
     def _build_servers_pane(self, window: MainWindow, db: Database) -> ServersPaneWidget:
-        from drs_desktop.services.inventory import InventoryService
         from drs_desktop.ui.servers_pane_widget import ServersPaneWidget
-        from drs_desktop.workers.inventory_worker import InventoryWorker
 
-        worker = InventoryWorker(InventoryService(db, self.resolver), self.prompts)
         pane = ServersPaneWidget()
-        pane.connect_worker(worker)
+        pane.connect_tasks(self.local_tasks, self.aws_tasks)
         pane.inventory_refreshed.connect(self._show_identity)
         pane.refresh_failed.connect(lambda message: window.set_connection_state(f"offline ({message})"))
-        self._start(worker, "inventory", on_stop=worker.close)
         window.set_pane_widget("servers", pane)
         pane.load_cached()  # the offline view at once, with its "as of" stamp
         pane.refresh()  # then a background refresh; on failure the cache stays, under a banner
@@ -270,15 +294,11 @@ class DesktopApp:
     def _build_settings_pane(
         self, window: MainWindow, db: Database, servers_pane: ServersPaneWidget, plans_pane: PlansPaneWidget
     ) -> None:
-        from drs_desktop.services.settings_page import SettingsService
         from drs_desktop.ui.settings_pane_widget import SettingsPaneWidget
-        from drs_desktop.workers.settings_worker import SettingsWorker
 
-        worker = SettingsWorker(SettingsService(db, self.secrets))
         pane = SettingsPaneWidget()
-        pane.connect_worker(worker)
-        self._on_shutdown.append(worker.cancel_sso)  # an SSO sign-in in progress stops polling
-        self._start(worker, "settings")
+        pane.connect_tasks(self.settings_tasks)
+        self._on_shutdown.append(pane.cancel_sso)  # an SSO sign-in in progress stops polling
         window.set_pane_widget("settings", pane)
         pane.settings_applied.connect(lambda snapshot: self._reconnect(snapshot, servers_pane))
         pane.first_run_needed.connect(lambda: self._offer_demo(pane, servers_pane, plans_pane))
@@ -325,10 +345,10 @@ class DesktopApp:
         self.demo = True
         self.resolver.set_demo(sim.endpoint_url, sim.region)
         # Remembered, so the next start is a demo too, and a sample plan to open.
-        settings_pane.save_requested.emit(
+        settings_pane.save_settings(
             ConnectionSettings(region=sim.region, demo=True), settings_pane.poll_spin.value()
         )
-        plans_pane.import_requested.emit(str(resource_path("sample-plan.yaml")))
+        plans_pane.import_file(resource_path("sample-plan.yaml"))
         self.window.set_identity(profile="", region=sim.region, account=sim.account_id, demo=True)
         self.window.set_connection_state(f"simulator at {sim.endpoint_url}")
         servers_pane.refresh()
@@ -353,7 +373,8 @@ class DesktopApp:
         self._threads.append(thread)
 
     def shutdown(self) -> None:
-        """Stop workers (quit + wait), then close the database, then the simulator."""
+        """Stop workers and task threads (quit + wait, last started first), then close the database,
+        then the simulator."""
         for callback in reversed(self._on_shutdown):
             try:
                 callback()
@@ -368,6 +389,11 @@ class DesktopApp:
                 )
                 thread.qthread.wait()
         self._threads.clear()
+        for tasks in reversed(self._task_threads):
+            if not tasks.stop():
+                logger.warning("waiting for task thread %s to finish its current task", tasks.name)
+                tasks.wait()
+        self._task_threads.clear()
         if self.db is not None:
             self.db.close()
             self.db = None
@@ -499,7 +525,11 @@ def _check_drill(home: Path) -> str:
         request = RunRequest(plan_name="Self-test", mode=Mode.DRILL, poll_interval_seconds=30)
         clock: Callable[[], datetime] = sim.clock.now
         runner = create_execution(db, gateway, prepare_execution(db, gateway, request), request, clock=clock)
-        result = runner.run(sleep=lambda seconds: sim.clock.advance(max(seconds, 1.0)), max_steps=500)
+
+        def sleep(seconds: float) -> None:  # the virtual clock: a 30-second poll passes at once
+            sim.clock.advance(max(seconds, 1.0))
+
+        result = runner.run(sleep=sleep, max_steps=500)
         if result.outcome is not Outcome.SUCCEEDED:
             raise RuntimeError(f"drill ended {result.outcome} ({result.status})")
         launches = sim.backend.launch_records()

@@ -51,7 +51,7 @@ def _check_label(label: str) -> str:
 class SecretStore:
     """Typed AWS keys per profile label (``services.connection`` uses the profile name, or "default").
 
-    Thread-safe: the settings worker saves keys while the inventory worker may read them. The keyring
+    Thread-safe: the settings thread saves keys while the aws thread may read them. The keyring
     backend is looked up on first use, never at construction (nothing does I/O at import or build time);
     pass ``backend`` to pin one (tests set a backend with ``keyring.set_keyring`` instead).
     """

@@ -242,7 +242,7 @@ def test_importing_the_cli_loads_no_qt() -> None:
 
 def test_qt_probe_sees_qt() -> None:
     """The probe above must be able to see Qt, or its empty answer proves nothing."""
-    assert "PySide6.QtCore" in qt_modules_loaded_by([f"{PACKAGE}.workers.history_worker"])
+    assert "PySide6.QtCore" in qt_modules_loaded_by([f"{PACKAGE}.workers.tasks"])
 
 
 # --- import cycles ---------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """Where the application connects and how the operator signs in, as values the GUI can show.
 
-These are the payloads of the settings worker's signals and the inputs of ``services.connection``. They
+These are the answers of the settings pane's tasks and the inputs of ``services.connection``. They
 carry names, regions and flags, never a secret: a stored access key is described by its last four
 characters only, and an IAM Identity Center sign-in by its verification address and user code (which
 the operator must see) but not by its device code or client secret.

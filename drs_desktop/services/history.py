@@ -1,6 +1,6 @@
 """The execution history: list past executions with filters, find drills that left instances running,
 clean them up, and export evidence reports. Qt-free: the CLI (``drs-desktop cleanup``) and the GUI's
-history worker share every function here.
+History tab (through its task threads) share every function here.
 
 Why the journal is replayed for a listing: the executions table holds a summary the runner keeps in
 step, but "which drill instances are still running" and "what RTO was achieved" are only in the
@@ -18,7 +18,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -305,11 +304,14 @@ def export_report(db: Readable, execution_id: str, fmt: str, path: str | os.Path
 
 
 class ExecutionHistory:
-    """The history's use cases for a worker thread: reads through the calling thread's own connection
-    (as ``PlanLibrary`` does), cleanup through the shared one, summaries cached by journal length.
+    """The history's use cases for the one thread that uses it (a GUI task thread builds it): reads
+    through its own connection, a plain attribute opened on first use (as ``PlanLibrary`` does), cleanup
+    through the shared one, summaries cached by journal length.
 
     ``gateway_factory`` builds the gateway of an execution's DRS for a cleanup; ``clock`` and ``sleep``
-    are the runner's (real time unless a test drives the simulator's clock).
+    are the runner's (real time unless a test drives the simulator's clock); ``should_stop`` (read from
+    the cleanup's thread, set from any) makes a cleanup in progress return after its current call, at
+    shutdown: what it did is journaled, and running the cleanup again finishes it.
     """
 
     def __init__(
@@ -319,19 +321,18 @@ class ExecutionHistory:
         *,
         clock: Clock | None = None,
         sleep: Sleeper | None = None,
+        should_stop: Callable[[], bool] | None = None,
     ) -> None:
         self._db = db
         self._gateway_factory = gateway_factory
         self._clock = clock
         self._sleep = sleep
-        self._local = threading.local()
+        self._should_stop = should_stop or _never
+        self._reader_db: ReadOnlyDatabase | None = None
         self._cache: SummaryCache = {}
-        self._cache_lock = threading.Lock()
-        self._stop = threading.Event()
 
     def executions(self, flt: HistoryFilter | None = None) -> list[ExecutionSummary]:
-        with self._cache_lock:
-            return list_executions(self._reader(), flt, cache=self._cache)
+        return list_executions(self._reader(), flt, cache=self._cache)
 
     def plan_names(self) -> list[str]:
         """Every plan name that has executions (also plans deleted since), sorted for a filter menu."""
@@ -357,13 +358,8 @@ class ExecutionHistory:
             clock=self._clock,
             sleep=self._sleep,
             only_finished=True,
-            should_stop=self._stop.is_set,
+            should_stop=self._should_stop,
         )
-
-    def request_stop(self) -> None:
-        """From any thread: make a cleanup in progress return after its current call (app shutdown).
-        What it did is journaled; running the cleanup again finishes it."""
-        self._stop.set()
 
     def render(self, execution_id: str, fmt: str) -> str:
         return render_report(self._reader(), execution_id, fmt)
@@ -372,15 +368,12 @@ class ExecutionHistory:
         return export_report(self._reader(), execution_id, fmt, path)
 
     def close(self) -> None:
-        """Close the calling thread's read connection (the worker calls this on its thread)."""
-        reader: ReadOnlyDatabase | None = getattr(self._local, "reader", None)
+        """Close the read connection, on the thread that used it (a task thread does as it stops)."""
+        reader, self._reader_db = self._reader_db, None
         if reader is not None:
             reader.close()
-            self._local.reader = None
 
     def _reader(self) -> ReadOnlyDatabase:
-        reader: ReadOnlyDatabase | None = getattr(self._local, "reader", None)
-        if reader is None:
-            reader = self._db.open_reader()
-            self._local.reader = reader
-        return reader
+        if self._reader_db is None:
+            self._reader_db = self._db.open_reader()
+        return self._reader_db

@@ -4,15 +4,14 @@ The cache is what makes the application useful offline: an operator opens the Se
 and still sees every server as of the last refresh, stamped with its time, account and region. A
 refresh replaces the cached set of its account and region whole (``storage.inventory``).
 
-``InventoryService`` is the inventory worker's object: it reads through its thread's own SQLite
-connection, keeps one ``DrsGateway`` for the target in force (a new one when the settings change), and
-reports progress as short sentences.
+``InventoryService`` is the object a GUI task thread builds and owns: it reads through its own SQLite
+connection and keeps one ``DrsGateway`` for the target in force (a new one when the settings change), both
+plain attributes made on first use by that thread, and reports progress as short sentences.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from typing import Protocol
 
@@ -93,7 +92,7 @@ def server_usage(db: Readable, inventory: Inventory | None = None) -> dict[str, 
 
 
 class InventoryService:
-    """Refresh, cache and usage for one worker thread (call ``close`` on that thread when done)."""
+    """Refresh, cache and usage for the one thread that uses it (call ``close`` on that thread when done)."""
 
     def __init__(
         self,
@@ -105,7 +104,8 @@ class InventoryService:
         self._db = db
         self._resolver = resolver
         self._gateway_factory = gateway_factory
-        self._local = threading.local()
+        self._reader_db: ReadOnlyDatabase | None = None
+        self._drs: DrsGateway | None = None
 
     def refresh(self, progress: Progress | None = None, mfa_prompter: MfaPrompter | None = None) -> Inventory:
         """Refresh the inventory of the target the settings name now (a DrsError when DRS cannot)."""
@@ -124,28 +124,23 @@ class InventoryService:
         return server_usage(self._reader(), inventory if inventory is not None else self.cached())
 
     def close(self) -> None:
-        """Release this thread's gateway clients and read connection."""
-        gateway: DrsGateway | None = getattr(self._local, "gateway", None)
+        """Release the gateway's clients and the read connection (on the thread that used them)."""
+        gateway, self._drs = self._drs, None
         if gateway is not None:
             gateway.close()
-            self._local.gateway = None
-        reader: ReadOnlyDatabase | None = getattr(self._local, "reader", None)
+        reader, self._reader_db = self._reader_db, None
         if reader is not None:
             reader.close()
-            self._local.reader = None
 
     def _gateway(self, target: AwsTarget) -> DrsGateway:
-        gateway: DrsGateway | None = getattr(self._local, "gateway", None)
-        if gateway is None or gateway.target != target:
-            if gateway is not None:
-                gateway.close()
-            gateway = self._gateway_factory(target)
-            self._local.gateway = gateway
-        return gateway
+        if self._drs is None or self._drs.target != target:
+            if self._drs is not None:
+                self._drs.close()
+                self._drs = None
+            self._drs = self._gateway_factory(target)
+        return self._drs
 
     def _reader(self) -> ReadOnlyDatabase:
-        reader: ReadOnlyDatabase | None = getattr(self._local, "reader", None)
-        if reader is None:
-            reader = self._db.open_reader()
-            self._local.reader = reader
-        return reader
+        if self._reader_db is None:
+            self._reader_db = self._db.open_reader()
+        return self._reader_db

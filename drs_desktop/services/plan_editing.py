@@ -1,10 +1,11 @@
 """The plan editor's use cases, Qt-free: one object a worker thread calls for every plan operation.
 
-Why an object rather than the functions of ``services.plans``: a worker lives on its own thread, and the
-design wants each thread to read through its own SQLite connection (``Database.open_reader``) while every
-write goes through the process's one shared connection. ``PlanLibrary`` holds the ``Database`` and opens
-a read connection per calling thread on first use; ``close()``, called on that same thread, closes it.
-Writes and plan files reuse ``services.plans``. Everything returned is a frozen domain value.
+Why an object rather than the functions of ``services.plans``: the GUI's plan work runs on a task thread
+(``workers.tasks``), and the design wants that thread to read through its own SQLite connection
+(``Database.open_reader``) while every write goes through the process's one shared connection. A
+``PlanLibrary`` belongs to the one thread that uses it (the task thread builds it): it holds its reader as
+a plain attribute, opened on first use, and ``close()`` on that thread closes it. Writes and plan files
+reuse ``services.plans``. Everything returned is a frozen domain value.
 
 Saving does not refuse a plan with problems: an operator builds a plan over days, and a draft with an
 empty wave must survive a restart. The problems come back with the saved revision, and running a plan
@@ -14,7 +15,6 @@ is what refuses errors (preflight).
 from __future__ import annotations
 
 import logging
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,9 +55,9 @@ class PlanLibrary:
 
     def __init__(self, db: Database) -> None:
         self._db = db
-        self._local = threading.local()
+        self._reader_db: ReadOnlyDatabase | None = None
 
-    # -- reads (through the calling thread's own connection)
+    # -- reads (through this library's own connection)
 
     def list_plans(self) -> list[PlanSummary]:
         return plan_store.list_plans(self._reader())
@@ -130,20 +130,17 @@ class PlanLibrary:
         plan_store.delete_plan(self._db, name)
 
     def close(self) -> None:
-        """Close the calling thread's read connection (a worker calls this on its thread as it stops)."""
-        reader: ReadOnlyDatabase | None = getattr(self._local, "reader", None)
+        """Close the read connection, on the thread that used it (a task thread does as it stops)."""
+        reader, self._reader_db = self._reader_db, None
         if reader is not None:
             reader.close()
-            self._local.reader = None
 
     # -- helpers
 
     def _reader(self) -> ReadOnlyDatabase:
-        reader: ReadOnlyDatabase | None = getattr(self._local, "reader", None)
-        if reader is None:
-            reader = self._db.open_reader()
-            self._local.reader = reader
-        return reader
+        if self._reader_db is None:
+            self._reader_db = self._db.open_reader()
+        return self._reader_db
 
     def _latest(self, name: str) -> int | None:
         try:

@@ -1,8 +1,9 @@
-"""The settings page's use cases in one object, so the settings worker holds no storage or keyring.
+"""The settings page's use cases in one object, so the settings pane's task holds no storage or keyring.
 
 ``SettingsService`` wraps ``services.connection`` for one database and one secret store: snapshot,
 save, typed keys, profiles, the first-run decision and the IAM Identity Center sign-in. Every method
-may touch disk, the keyring or the network: call them on a worker thread.
+may touch disk, the keyring or the network: call them on a task thread. It holds no connection of its
+own (the few settings rows are read through the database's shared connection), so nothing to close.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
+from drs_desktop.aws.sso import SsoLoginCancelled
 from drs_desktop.domain.connection import (
     AwsProfileInfo,
     ConnectionSettings,
@@ -87,6 +89,10 @@ class SettingsService:
         wait: Callable[[float], bool],
         now: Callable[[], datetime] | None = None,
     ) -> SsoLoginResult:
+        """Sign in with IAM Identity Center; ``wait(seconds)`` returns True to cancel. A sign-in cancelled
+        before it started contacts nobody."""
+        if wait(0):
+            raise SsoLoginCancelled("The sign-in was cancelled")
         return connection.sso_login(
             profile,
             on_code=on_code,

@@ -1,5 +1,5 @@
 """One past execution, read-only: what ran, who approved what, every try of every server, and the
-cleanup proof. Built from the ``ExecutionView`` the history worker loads (the same value the evidence
+cleanup proof. Built from the ``ExecutionView`` the History tab loads (the same value the evidence
 reports are made from), so the panel and an exported report never disagree.
 
 The live progress view (``ProgressWidget`` in read-only mode) may later replace or sit beside this

@@ -1,10 +1,12 @@
 """The Executions pane: the history with filters, the evidence of the selected execution, one-click
 cleanup of drills that left instances running, and report exports (HTML, PDF, CSV, JSON).
 
-Like the Plans pane it talks to its worker through signals only (DESIGN §3): each request is a signal
-queued to a ``HistoryWorker`` slot, each answer a worker signal carrying frozen domain values. Answers
+Like the Plans pane it asks with ``run_task`` (DESIGN §3.4): reads (the listing, details, reports) on
+the ``local`` task thread, a cleanup (which waits for DRS) on the ``aws`` one, so a cleanup never holds
+up the listing. Each answer, a frozen domain value, or the error comes back to this pane alone. Answers
 that no longer fit (a listing for a filter changed since, details of a row no longer selected) are
-dropped rather than shown. ``connect_worker`` makes every connection in one place.
+dropped rather than shown. A PDF is not made on a task thread: Qt's PDF writer lives in QtGui, which
+workers may not import, so the task renders the HTML and this pane prints it.
 
 Hook for the live progress view: ``set_detail_widget(widget, title)`` adds a widget (the read-only
 ``ProgressWidget``) as a tab of the details area, before the evidence tab, and ``view_loaded`` carries
@@ -49,7 +51,8 @@ from drs_desktop.domain.report_model import ExecutionView
 from drs_desktop.ui.execution_details_widget import ExecutionDetailsWidget
 from drs_desktop.ui.executions_model import SORT_ROLE, STARTED, ExecutionsModel
 from drs_desktop.ui.report_pdf import write_pdf
-from drs_desktop.workers.history_worker import HistoryWorker
+from drs_desktop.workers.pane_tasks import AwsServices, AwsTasks, LocalServices, LocalTasks
+from drs_desktop.workers.tasks import Requester
 
 logger = logging.getLogger(__name__)
 
@@ -66,12 +69,6 @@ EXPORTS = (
 class ExecutionsPaneWidget(QWidget):
     """History table with filters, details of the selected execution, cleanup and exports."""
 
-    executions_requested = Signal(object)  # HistoryFilter
-    plan_names_requested = Signal()
-    details_requested = Signal(str)  # execution ID
-    cleanup_requested = Signal(str, str)  # execution ID, who asks ("" : the drill's own identity)
-    export_requested = Signal(str, str, str)  # execution ID, "html" | "csv" | "json", path
-    render_requested = Signal(str, str)  # execution ID, format (the HTML of a PDF export)
     view_loaded = Signal(object)  # ExecutionView of the selected execution (hook for ProgressWidget)
     cleanup_completed = Signal(object)  # CleanupResult, after the list was asked to refresh
     report_saved = Signal(str, str)  # format ("html", "pdf", "csv", "json"), path written
@@ -79,6 +76,8 @@ class ExecutionsPaneWidget(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("executions-pane")
+        self._local: Requester[LocalServices] = Requester(self, self.on_failed)
+        self._aws: Requester[AwsServices] = Requester(self, self.on_failed)
         #: Asked before a cleanup is sent; returns True to go on. Replaceable for embedding and tests.
         self.confirm_cleanup: Callable[[ExecutionSummary], bool] = self._ask_cleanup
         #: Asked for an export's file: (format, suggested name) -> path, "" to cancel. Replaceable.
@@ -195,21 +194,10 @@ class ExecutionsPaneWidget(QWidget):
 
     # ---------------------------------------------------------------------------------- wiring
 
-    def connect_worker(self, worker: HistoryWorker) -> None:
-        """Connect every request to ``worker``'s slots and every answer to this pane."""
-        self.executions_requested.connect(worker.load_executions)
-        self.plan_names_requested.connect(worker.load_plan_names)
-        self.details_requested.connect(worker.load_details)
-        self.cleanup_requested.connect(worker.clean_up)
-        self.export_requested.connect(worker.export_report)
-        self.render_requested.connect(worker.render_report)
-        worker.executions_loaded.connect(self.show_executions)
-        worker.plan_names_loaded.connect(self.show_plan_names)
-        worker.details_loaded.connect(self.show_details)
-        worker.cleanup_finished.connect(self.on_cleanup_finished)
-        worker.report_exported.connect(self.on_report_exported)
-        worker.report_rendered.connect(self.on_report_rendered)
-        worker.failed.connect(self.on_failed)
+    def connect_tasks(self, local: LocalTasks, aws: AwsTasks) -> None:
+        """Read on ``local``, clean up on ``aws``, from now on."""
+        self._local.connect(local)
+        self._aws.connect(aws)
 
     def set_detail_widget(self, widget: QWidget, title: str = "Progress") -> None:
         """Show ``widget`` (e.g. the read-only ProgressWidget) as the first details tab; feed it from
@@ -226,12 +214,17 @@ class ExecutionsPaneWidget(QWidget):
     # -------------------------------------------------------------------------------- requests
 
     def refresh(self) -> None:
-        self.plan_names_requested.emit()
+        self._local("load_plan_names", lambda s: s.history.plan_names(), self.show_plan_names)
         self.request_list()
 
     def request_list(self) -> None:
         self._say("Loading executions…")
-        self.executions_requested.emit(self.current_filter())
+        flt = self.current_filter()
+        self._local(
+            "load_executions",
+            lambda s: s.history.executions(flt),
+            lambda rows: self.show_executions(flt, rows),
+        )
 
     def current_filter(self) -> HistoryFilter:
         started_from = started_before = None
@@ -271,7 +264,8 @@ class ExecutionsPaneWidget(QWidget):
         self._cleaning = summary.execution_id
         count = len(summary.drill_instances_running)
         self._say(f"Terminating {count} drill instance{'s' * (count != 1)} of {summary.record.plan_name!r}…")
-        self.cleanup_requested.emit(summary.execution_id, self._operator)
+        execution_id, by = summary.execution_id, self._operator
+        self._aws("clean_up", lambda s: s.history.cleanup(execution_id, by), self.on_cleanup_finished)
         self._update_actions()
         return True
 
@@ -281,14 +275,23 @@ class ExecutionsPaneWidget(QWidget):
         if summary is None or not path:
             return False
         self._say(f"Exporting the {fmt.upper()} report to {path}…")
+        execution_id = summary.execution_id
         if fmt == "pdf":
-            self._pending_pdf[summary.execution_id] = path
-            self.render_requested.emit(summary.execution_id, "html")
+            self._pending_pdf[execution_id] = path
+            self._local(
+                "render_report",
+                lambda s: s.history.render(execution_id, "html"),
+                lambda text: self.on_report_rendered(execution_id, "html", text),
+            )
         else:
-            self.export_requested.emit(summary.execution_id, fmt, path)
+            self._local(
+                "export_report",
+                lambda s: s.history.export(execution_id, fmt, path),
+                lambda written: self.on_report_exported(execution_id, fmt, str(written)),
+            )
         return True
 
-    # ---------------------------------------------------------------------------- worker answers
+    # ---------------------------------------------------------------------------- answers
 
     def show_executions(self, flt: HistoryFilter, summaries: Sequence[ExecutionSummary]) -> None:
         if flt != self.current_filter():
@@ -345,7 +348,7 @@ class ExecutionsPaneWidget(QWidget):
         self._say(self._note[0], error=self._note[1])
         selected = self.selected_summary()
         if selected is not None and selected.execution_id == result.execution_id:
-            self.details_requested.emit(result.execution_id)
+            self._request_details(result.execution_id)
         self._update_actions()
         self.cleanup_completed.emit(result)
 
@@ -359,7 +362,7 @@ class ExecutionsPaneWidget(QWidget):
             return
         try:
             written = write_pdf(text, path, title=f"DRS Desktop execution {execution_id}")
-        except Exception as exc:  # a slot must not raise: the operator would never hear of it
+        except Exception as exc:  # an answer must not raise: the operator would never hear of it
             logger.warning("PDF export failed: %s", exc)
             self._say(f"Could not export the PDF: {exc}", error=True)
             return
@@ -389,7 +392,10 @@ class ExecutionsPaneWidget(QWidget):
             return
         if self.details.execution_id() != summary.execution_id:
             self.details.show_message("Loading…")
-        self.details_requested.emit(summary.execution_id)
+        self._request_details(summary.execution_id)
+
+    def _request_details(self, execution_id: str) -> None:
+        self._local("load_details", lambda s: s.history.view(execution_id), self.show_details)
 
     def _update_actions(self) -> None:
         summary = self.selected_summary()

@@ -3,7 +3,7 @@
 An operator who installs DRS Desktop on a fresh laptop has no ``~/.aws`` yet. Rather than a wall of
 connection errors, they get two honest choices: explore safely against the built-in DRS simulator (a
 sample estate and a sample plan built by tags over it), or go to Settings. The composition root decides
-when to show this (the settings worker's ``first_run_checked``) and what each choice does.
+when to show this (the settings pane's ``first_run_needed``) and what each choice does.
 """
 
 from __future__ import annotations

@@ -2,15 +2,16 @@
 
 Protection groups belong to a plan (the plan file's ``protection_groups``), so the pane edits the groups
 of the plan chosen at the top, and every change is saved at once as a new revision of that plan
-(through a ``PlansWorker``) with a comment saying what changed: the revision history then tells who
+(on the ``local`` task thread) with a comment saying what changed: the revision history then tells who
 changed which group and when, which is what an auditor asks.
 
 Deleting a group that waves use: the pane names those waves and asks; on yes, the group is taken out of
 them and deleted in one revision (``plan_edit_parts.remove_group``), on no nothing changes. A wave left
 with no server is then reported as a problem of the saved revision, as the plan editor would.
 
-This pane needs a PlansWorker of its own: a worker answers every connected pane, and the Plans pane
-would take this pane's ``plan_saved`` for its own editor's save. Answers it did not ask for are ignored.
+It shares the ``local`` task thread with the Plans pane, and ``run_task`` hands each answer to the pane
+that asked only: a save here never reaches the Plans pane's editor. An answer that no longer fits (a plan
+opened before the operator picked another) is ignored.
 """
 
 from __future__ import annotations
@@ -40,7 +41,8 @@ from drs_desktop.domain.plan_edit_parts import add_group, remove_group, replace_
 from drs_desktop.domain.revisions import PlanRevision, PlanSummary, StoredPlan
 from drs_desktop.domain.validation import Problem, Severity
 from drs_desktop.ui.group_editor_widget import GroupEditorWidget
-from drs_desktop.workers.plans_worker import PlansWorker
+from drs_desktop.workers.pane_tasks import LocalServices, LocalTasks
+from drs_desktop.workers.tasks import Requester
 
 logger = logging.getLogger(__name__)
 
@@ -51,15 +53,12 @@ NAME_ROLE = Qt.ItemDataRole.UserRole + 1
 class GroupsPaneWidget(QWidget):
     """Plan picker, the chosen plan's groups, and the editor of the selected group."""
 
-    plans_requested = Signal()
-    plan_requested = Signal(str, object)  # name, revision (None: latest)
-    save_requested = Signal(object, str, str, int)  # RecoveryPlan, comment, stored name, revision opened
-    inventory_requested = Signal()
     plan_changed = Signal(object)  # PlanRevision this pane saved (for the Plans pane to refresh)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("groups-pane")
+        self._ask: Requester[LocalServices] = Requester(self, self.on_failed)
         #: (group name, waves using it) -> True to delete; replaceable for embedding and tests.
         self.confirm_delete: Callable[[str, list[str]], bool] = self._ask_delete
         #: Asked before unsaved edits of a group are dropped; True to go on. Replaceable.
@@ -116,23 +115,15 @@ class GroupsPaneWidget(QWidget):
 
     # ---------------------------------------------------------------------------------- wiring
 
-    def connect_worker(self, worker: PlansWorker) -> None:
-        """Connect to a PlansWorker used by this pane only (see the module docstring)."""
-        self.plans_requested.connect(worker.load_plans)
-        self.plan_requested.connect(worker.load_plan)
-        self.save_requested.connect(worker.save_plan)
-        self.inventory_requested.connect(worker.load_inventory)
-        worker.plans_loaded.connect(self.show_plans)
-        worker.plan_loaded.connect(self.show_plan)
-        worker.plan_saved.connect(self.on_plan_saved)
-        worker.inventory_loaded.connect(self.set_inventory)
-        worker.failed.connect(self.on_failed)
+    def connect_tasks(self, tasks: LocalTasks) -> None:
+        """Ask ``tasks`` (the ``local`` thread, shared with the Plans pane) for plans from now on."""
+        self._ask.connect(tasks)
 
     # -------------------------------------------------------------------------------- requests
 
     def refresh(self) -> None:
-        self.plans_requested.emit()
-        self.inventory_requested.emit()
+        self._request_plans()
+        self._ask("load_inventory", lambda s: s.plans.inventory(), self.set_inventory)
 
     def open_plan(self, name: str) -> bool:
         if not self._may_discard():
@@ -140,7 +131,7 @@ class GroupsPaneWidget(QWidget):
             return False
         self._wanted = name
         self._say(f"Opening {name!r}…")
-        self.plan_requested.emit(name, None)
+        self._ask("load_plan", lambda s: s.plans.load_plan(name), self.show_plan)
         return True
 
     def new_group(self) -> None:
@@ -205,7 +196,7 @@ class GroupsPaneWidget(QWidget):
                 return True
         return False
 
-    # ---------------------------------------------------------------------------- worker answers
+    # ---------------------------------------------------------------------------- answers
 
     def show_plans(self, summaries: Sequence[PlanSummary]) -> None:
         current = self.plan_name() or self._wanted
@@ -257,7 +248,7 @@ class GroupsPaneWidget(QWidget):
         if errors:
             self.status.setToolTip("\n".join(str(p) for p in errors))
         self.plan_changed.emit(revision)
-        self.plans_requested.emit()  # the picker shows each plan's latest revision
+        self._request_plans()  # the picker shows each plan's latest revision
         self._update_buttons()
 
     def on_failed(self, operation: str, message: str) -> None:
@@ -288,11 +279,18 @@ class GroupsPaneWidget(QWidget):
 
     # ---------------------------------------------------------------------------------- helpers
 
+    def _request_plans(self) -> None:
+        self._ask("load_plans", lambda s: s.plans.list_plans(), self.show_plans)
+
     def _send(self, plan: RecoveryPlan, comment: str, select: str) -> None:
         self._saving = (plan, comment, select)
         self._say("Saving…")
         opened = self._stored.revision.revision if self._stored is not None else 0
-        self.save_requested.emit(plan, comment, plan.name, opened)
+        self._ask(
+            "save_plan",
+            lambda s: s.plans.save_plan(plan, comment, previous_name=plan.name, base_revision=opened),
+            lambda saved: self.on_plan_saved(saved.revision, saved.problems),
+        )
         self._update_buttons()
 
     def _show_stored(self, stored: StoredPlan | None, *, select: str | None = None) -> None:

@@ -1,6 +1,6 @@
 """The MFA code dialog: a profile that assumes a role with MFA asks for its one-time code here.
 
-A worker that needs a code blocks on ``CredentialPrompts.ask_mfa``; ``connect_mfa_prompts`` opens this
+A task thread that needs a code blocks on ``CredentialPrompts.ask_mfa``; ``connect_mfa_prompts`` opens this
 dialog for each request and hands the answer (or the cancel) back, so no terminal is ever involved.
 """
 
@@ -66,7 +66,7 @@ class MfaDialog(QDialog):
 
 
 def connect_mfa_prompts(prompts: CredentialPrompts, parent: QWidget | None = None) -> None:
-    """Open an ``MfaDialog`` for every code a worker asks for, and answer it with what the operator did."""
+    """Open an ``MfaDialog`` for every code a thread asks for, and answer it with what the operator did."""
 
     def ask(challenge: MfaChallenge) -> None:
         dialog = MfaDialog(challenge, parent)

@@ -7,7 +7,7 @@ screen is always one frozen ``RecoveryPlan``. After each change the plan is vali
 inventory and the problems are shown twice: on the offending row (icon and tooltip) and in the list
 under the tree (activate one to jump to its row).
 
-The editor does no I/O. Saving emits ``save_requested``; the plans pane sends it to the ``PlansWorker``
+The editor does no I/O. Saving emits ``save_requested``; the plans pane saves it on its task thread
 and calls ``mark_saved`` with the new revision.
 
 Keyboard paths for the drags: Ctrl+M moves the selected servers/groups to a wave, Ctrl+Enter adds the

@@ -1,7 +1,7 @@
 """A plan's revisions, and what changed between two of them.
 
-The dialog does no I/O: it asks for a diff or a revision through signals, which the plans pane sends
-to the ``PlansWorker``, and shows the answer with ``show_diff``. It is opened non-modal (``show``), so
+The dialog does no I/O: it asks for a diff or a revision through signals, which the plans pane asks
+its task thread for, and shows the answer with ``show_diff``. It is opened non-modal (``show``), so
 the operator can keep it beside the editor while comparing.
 """
 

@@ -1,9 +1,9 @@
-"""The Plans pane: the saved plans on the left, the plan editor on the right, wired to a PlansWorker.
+"""The Plans pane: the saved plans on the left, the plan editor on the right.
 
-The pane talks to the worker through signals only (DESIGN §3): each request is a signal connected to a
-worker slot (queued, because the worker lives on its own thread), and each answer arrives as a worker
-signal carrying frozen domain values. So nothing here waits on disk; while a request is out, the
-operator keeps editing. ``connect_worker`` makes every connection in one place.
+Every plan operation runs on the ``local`` task thread (DESIGN §3.4): the pane asks with ``run_task`` and
+the answer, a frozen domain value, or the error comes back to this pane alone, on the GUI thread. So
+nothing here waits on disk; while a request is out, the operator keeps editing. Another pane using the
+same thread (the Groups pane) never receives this pane's answers, nor this pane its.
 """
 
 from __future__ import annotations
@@ -11,8 +11,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
-from PySide6.QtCore import QModelIndex, Qt, Signal
+from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFileDialog,
@@ -27,11 +28,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from drs_desktop.domain.plan import RecoveryPlan
 from drs_desktop.domain.revisions import PlanRevision, PlanSummary, StoredPlan
 from drs_desktop.domain.validation import Problem, Severity
 from drs_desktop.ui.plan_editor_widget import PlanEditorWidget
 from drs_desktop.ui.plan_history_dialog import PlanHistoryDialog
-from drs_desktop.workers.plans_worker import PlansWorker
+from drs_desktop.workers.pane_tasks import LocalServices, LocalTasks
+from drs_desktop.workers.tasks import Requester
 
 logger = logging.getLogger(__name__)
 
@@ -41,20 +44,10 @@ _ERROR_STYLE = "color: #b00020"
 class PlansPaneWidget(QWidget):
     """Plan list (new, import, export, history, delete) and the editor of the open plan."""
 
-    plans_requested = Signal()
-    plan_requested = Signal(str, object)  # name, revision (None: latest)
-    # RecoveryPlan, comment, name it is stored under ("" new), revision the editor opened (0 new)
-    save_requested = Signal(object, str, str, int)
-    history_requested = Signal(str)
-    diff_requested = Signal(str, int, int)
-    import_requested = Signal(str)  # path
-    export_requested = Signal(str, str, str)  # name, path, "yaml" | "json" | "" (by suffix)
-    delete_requested = Signal(str)
-    inventory_requested = Signal()
-
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("plans-pane")
+        self._ask: Requester[LocalServices] = Requester(self, self.on_failed)
         #: Asked before unsaved edits are dropped; returns True to go on. Replaceable for embedding.
         self.confirm_discard: Callable[[str], bool] = self._ask_discard
         self._history: PlanHistoryDialog | None = None
@@ -111,40 +104,22 @@ class PlansPaneWidget(QWidget):
 
     # ---------------------------------------------------------------------------------- wiring
 
-    def connect_worker(self, worker: PlansWorker) -> None:
-        """Connect every request to ``worker``'s slots and every answer to this pane."""
-        self.plans_requested.connect(worker.load_plans)
-        self.plan_requested.connect(worker.load_plan)
-        self.save_requested.connect(worker.save_plan)
-        self.history_requested.connect(worker.load_history)
-        self.diff_requested.connect(worker.diff)
-        self.import_requested.connect(worker.import_file)
-        self.export_requested.connect(worker.export_file)
-        self.delete_requested.connect(worker.delete_plan)
-        self.inventory_requested.connect(worker.load_inventory)
-        worker.plans_loaded.connect(self.show_plans)
-        worker.plan_loaded.connect(self.show_plan)
-        worker.plan_saved.connect(self.on_plan_saved)
-        worker.history_loaded.connect(self.on_history_loaded)
-        worker.diff_loaded.connect(self.on_diff_loaded)
-        worker.plan_imported.connect(self.on_plan_imported)
-        worker.plan_exported.connect(self.on_plan_exported)
-        worker.plan_deleted.connect(self.on_plan_deleted)
-        worker.inventory_loaded.connect(self.editor.set_inventory)
-        worker.failed.connect(self.on_failed)
+    def connect_tasks(self, tasks: LocalTasks) -> None:
+        """Ask ``tasks`` (the ``local`` thread) for every plan operation from now on."""
+        self._ask.connect(tasks)
 
     # -------------------------------------------------------------------------------- requests
 
     def refresh(self) -> None:
-        self.plans_requested.emit()
-        self.inventory_requested.emit()
+        self._request_plans()
+        self._ask("load_inventory", lambda s: s.plans.inventory(), self.editor.set_inventory)
 
     def open_plan(self, name: str, revision: int | None = None) -> bool:
         if self.editor.is_dirty() and not self.confirm_discard(self._open_name()):
             self._select_in_list(self.editor.stored_name())
             return False
         self._say(f"Opening {name!r}…")
-        self.plan_requested.emit(name, revision)
+        self._ask("load_plan", lambda s: s.plans.load_plan(name, revision), self.show_plan)
         return True
 
     def new_plan(self) -> None:
@@ -161,7 +136,7 @@ class PlansPaneWidget(QWidget):
 
     def import_file(self, path: str | Path) -> None:
         self._say(f"Importing {path}…")
-        self.import_requested.emit(str(path))
+        self._ask("import_file", lambda s: s.plans.import_file(Path(path)), self._imported)
 
     def export_plan(self, path: str | Path, fmt: str = "") -> bool:
         name = self.editor.stored_name()
@@ -170,7 +145,12 @@ class PlansPaneWidget(QWidget):
             return False
         note = " (unsaved changes are not included)" if self.editor.is_dirty() else ""
         self._say(f"Exporting {name!r}{note}…")
-        self.export_requested.emit(name, str(path), fmt)
+        chosen: Any = fmt if fmt in ("yaml", "json") else None
+        self._ask(
+            "export_file",
+            lambda s: s.plans.export_file(name, Path(path), chosen),
+            lambda written: self.on_plan_exported(name, str(written)),
+        )
         return True
 
     def show_history(self) -> PlanHistoryDialog | None:
@@ -180,18 +160,22 @@ class PlansPaneWidget(QWidget):
             return None
         if self._history is None:
             self._history = PlanHistoryDialog(self)
-            self._history.diff_requested.connect(self.diff_requested)
+            self._history.diff_requested.connect(self._request_diff)
             self._history.revision_open_requested.connect(lambda plan, rev: self.open_plan(plan, rev))
         self._history.set_revisions(name, [])
         self._history.show()
-        self.history_requested.emit(name)
+        self._ask(
+            "load_history",
+            lambda s: s.plans.history(name),
+            lambda revisions: self.on_history_loaded(name, revisions),
+        )
         return self._history
 
     def delete_plan(self, name: str) -> None:
         self._say(f"Deleting {name!r}…")
-        self.delete_requested.emit(name)
+        self._ask("delete_plan", lambda s: s.plans.delete_plan(name), lambda _: self.on_plan_deleted(name))
 
-    # ---------------------------------------------------------------------------- worker answers
+    # ---------------------------------------------------------------------------- answers
 
     def plan_names(self) -> list[str]:
         """The saved plans' names as last listed (for the run dialog)."""
@@ -233,7 +217,7 @@ class PlansPaneWidget(QWidget):
         errors = sum(1 for p in problems if p.severity is Severity.ERROR)
         tail = f", with {errors} error{'s' * (errors != 1)} to fix before it can run" if errors else ""
         self._say(f"Saved {revision.name!r} as revision {revision.revision}{tail}.")
-        self.plans_requested.emit()
+        self._request_plans()
 
     def on_history_loaded(self, name: str, revisions: Sequence[PlanRevision]) -> None:
         if self._history is not None and self._history.plan_name() == name:
@@ -246,9 +230,11 @@ class PlansPaneWidget(QWidget):
     def on_plan_imported(self, revision: PlanRevision, warnings: Sequence[Problem]) -> None:
         note = f" ({len(warnings)} warning{'s' * (len(warnings) != 1)})" if warnings else ""
         self._say(f"Imported {revision.name!r} as revision {revision.revision}{note}.")
-        self.plans_requested.emit()
+        self._request_plans()
         if not self.editor.is_dirty() or self.confirm_discard(self._open_name()):
-            self.plan_requested.emit(revision.name, None)
+            self._say(f"Opening {revision.name!r}…")
+            name = revision.name
+            self._ask("load_plan", lambda s: s.plans.load_plan(name), self.show_plan)
 
     def on_plan_exported(self, name: str, path: str) -> None:
         self._say(f"Exported {name!r} to {path}.")
@@ -257,7 +243,7 @@ class PlansPaneWidget(QWidget):
         if self.editor.stored_name().casefold() == name.casefold():
             self.editor.load_plan(None)
         self._say(f"Deleted {name!r}; its revisions are kept for executions that ran it.")
-        self.plans_requested.emit()
+        self._request_plans()
         self._update_buttons()
 
     def on_failed(self, operation: str, message: str) -> None:
@@ -269,10 +255,29 @@ class PlansPaneWidget(QWidget):
 
     # ---------------------------------------------------------------------------------- helpers
 
-    def _request_save(self, plan: object, comment: str, stored_name: str) -> None:
+    def _request_plans(self) -> None:
+        self._ask("load_plans", lambda s: s.plans.list_plans(), self.show_plans)
+
+    def _request_diff(self, name: str, old: int, new: int) -> None:
+        self._ask(
+            "diff",
+            lambda s: s.plans.diff(name, old, new),
+            lambda lines: self.on_diff_loaded(name, old, new, lines),
+        )
+
+    def _request_save(self, plan: RecoveryPlan, comment: str, stored_name: str) -> None:
+        """Save as the next revision of ``stored_name`` ("" new), based on the revision the editor opened."""
         self._say("Saving…")
         opened = self.editor.revision()
-        self.save_requested.emit(plan, comment, stored_name, opened.revision if opened is not None else 0)
+        base = opened.revision if opened is not None else 0
+        self._ask(
+            "save_plan",
+            lambda s: s.plans.save_plan(plan, comment, previous_name=stored_name, base_revision=base),
+            lambda saved: self.on_plan_saved(saved.revision, saved.problems),
+        )
+
+    def _imported(self, imported: Any) -> None:
+        self.on_plan_imported(imported.revision, imported.warnings)
 
     def _current_plan_changed(self, current: QTreeWidgetItem | None, _previous: object) -> None:
         if current is None:

@@ -1,7 +1,7 @@
 """Print an evidence report's HTML to a PDF file, on the GUI thread.
 
 Why here and not in a worker: Qt's PDF output lives in QtGui, which workers may not import, and a
-QTextDocument is not meant to be used off the GUI thread. The history worker renders the HTML (the same
+QTextDocument is not meant to be used off the GUI thread. The History tab's task renders the HTML (the same
 self-contained page as the HTML export); this module lays it out and prints it. It uses ``QPdfWriter``
 (QtGui) rather than ``QPrinter(PdfFormat)`` so the application needs no QtPrintSupport: one module
 fewer to bundle, and the same output for a document this simple. A report of a few hundred servers

@@ -1,9 +1,10 @@
 """The Servers pane: every DRS source server, searchable and filterable, refreshed in the background.
 
 The table shows the cached inventory at once (offline too) with an "as of <time> (account, region)"
-stamp, so the operator always knows how old what they see is. Refresh runs on the inventory worker
-(DESIGN §3): the button turns into a busy bar with the worker's progress text, and the pane never waits.
-When a refresh fails and a cache exists, an offline banner says so and the cached servers stay.
+stamp, so the operator always knows how old what they see is. Refresh runs on the ``aws`` task thread
+(DESIGN §3.4): the button turns into a busy bar with the refresh's progress text, and the pane never
+waits. The cache and the "Used by" column are read on the ``local`` thread, so they never wait behind a
+slow DRS. When a refresh fails and a cache exists, an offline banner says so and the cached servers stay.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from datetime import UTC
+from types import MappingProxyType
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QShowEvent
@@ -42,7 +44,8 @@ from drs_desktop.ui.server_table_model import (
     ServerFilterModel,
     ServerTableModel,
 )
-from drs_desktop.workers.inventory_worker import InventoryWorker
+from drs_desktop.workers.pane_tasks import AwsServices, AwsTasks, LocalServices, LocalTasks
+from drs_desktop.workers.tasks import Requester
 
 logger = logging.getLogger(__name__)
 
@@ -76,15 +79,15 @@ def format_stamp(inventory: Inventory | None) -> str:
 class ServersPaneWidget(QWidget):
     """Source servers table with search, filters, background refresh and the offline stamp."""
 
-    refresh_requested = Signal()
-    cached_requested = Signal()
-    usage_requested = Signal()
     inventory_refreshed = Signal(object)  # Inventory: a refresh succeeded (the app updates the status bar)
     refresh_failed = Signal(str)  # message: a refresh failed (offline when the pane still shows a cache)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("servers-pane")
+        self._local: Requester[LocalServices] = Requester(self, self._failed)
+        self._aws: Requester[AwsServices] = Requester(self, self._failed)
+        self._aws_tasks: AwsTasks | None = None
         self._busy = False
         self._live = False  # the table holds a refresh of this session, not only the cache
         self._offline = False
@@ -183,29 +186,39 @@ class ServersPaneWidget(QWidget):
 
     # ---------------------------------------------------------------------------------- wiring
 
-    def connect_worker(self, worker: InventoryWorker) -> None:
-        """Connect every request to ``worker``'s slots (queued: it lives on its own thread) and back."""
-        self.refresh_requested.connect(worker.refresh)
-        self.cached_requested.connect(worker.load_cached)
-        self.usage_requested.connect(worker.load_usage)
-        worker.started.connect(self._refresh_started)
-        worker.progressed.connect(self._progressed)
-        worker.refreshed.connect(self._refreshed)
-        worker.cache_loaded.connect(self._cache_loaded)
-        worker.usage_loaded.connect(self._usage_loaded)
-        worker.failed.connect(self._failed)
+    def connect_tasks(self, local: LocalTasks, aws: AwsTasks) -> None:
+        """Read the cache and usage on ``local``, refresh from DRS on ``aws``, from now on."""
+        self._local.connect(local)
+        self._aws.connect(aws)
+        self._aws_tasks = aws
 
     # ---------------------------------------------------------------------------------- actions
 
     def refresh(self) -> None:
-        """Ask the worker for a fresh inventory (ignored while one is under way)."""
+        """Read the inventory from DRS again (ignored while a refresh is under way)."""
         if self._busy:
             return
+        tasks = self._aws_tasks
+        if tasks is None:
+            logger.warning("servers pane: refresh asked before the pane was connected to its tasks")
+            return
         self._set_busy(True, "Refreshing…")
-        self.refresh_requested.emit()
+        self._aws(
+            "refresh",
+            lambda s: s.inventory.refresh(tasks.progress, s.mfa),
+            self._refreshed,
+            on_progress=self._progressed,
+        )
 
     def load_cached(self) -> None:
-        self.cached_requested.emit()
+        """Show the cached inventory of the region in force (the offline view), then its usage."""
+        self._local("load_cached", _cached_with_usage, self._cache_loaded)
+
+    def load_usage(self, inventory: Inventory | None = None) -> None:
+        """Recompute the "Used by" column (plans may have changed), against ``inventory`` if given."""
+        self._local(
+            "load_usage", lambda s: MappingProxyType(s.inventory.usage(inventory)), self._usage_loaded
+        )
 
     # ---------------------------------------------------------------------------------- for tests and the app
 
@@ -237,10 +250,7 @@ class ServersPaneWidget(QWidget):
         self._refresh_state_choices()
         self._update_count()
 
-    # ---------------------------------------------------------------------------------- worker answers
-
-    def _refresh_started(self) -> None:
-        self._set_busy(True, "Refreshing…")
+    # ---------------------------------------------------------------------------------- answers
 
     def _progressed(self, text: str) -> None:
         self.progress_label.setText(text)
@@ -252,11 +262,14 @@ class ServersPaneWidget(QWidget):
         self.set_inventory(inventory)
         self._set_busy(False, f"Refreshed: {len(inventory.servers)} servers")
         self.inventory_refreshed.emit(inventory)
+        self.load_usage(inventory)
 
-    def _cache_loaded(self, inventory: Inventory | None) -> None:
+    def _cache_loaded(self, answer: tuple[Inventory | None, Mapping[str, ServerUsage]]) -> None:
+        inventory, usage = answer
         if self._live:
-            return  # a refresh of this session is newer than any cache
+            return  # a refresh of this session is newer than any cache (and brought its own usage)
         self.set_inventory(inventory)
+        self._usage_loaded(usage)
 
     def _usage_loaded(self, usage: Mapping[str, ServerUsage]) -> None:
         self.model.set_usage(usage)
@@ -283,7 +296,7 @@ class ServersPaneWidget(QWidget):
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
         if self.model.inventory() is not None:
-            self.usage_requested.emit()  # plans may have changed while another pane was open
+            self.load_usage()  # plans may have changed while another pane was open
 
     def _set_busy(self, busy: bool, text: str) -> None:
         self._busy = busy
@@ -320,3 +333,9 @@ class ServersPaneWidget(QWidget):
     def _update_count(self) -> None:
         total, shown = self.model.rowCount(), self.proxy.rowCount()
         self.count_label.setText(f"{shown} of {total} servers" if shown != total else f"{total} servers")
+
+
+def _cached_with_usage(services: LocalServices) -> tuple[Inventory | None, Mapping[str, ServerUsage]]:
+    """On the task thread: the cached inventory of the region in force and who uses each of its servers."""
+    inventory = services.inventory.cached()
+    return inventory, MappingProxyType(services.inventory.usage(inventory))

@@ -1,15 +1,21 @@
 """The Settings pane: AWS profile and region, IAM Identity Center sign-in, typed keys, polling, demo mode.
 
-Everything is read and written by the settings worker (DESIGN §3: the keyring may block on an unlock
-prompt, the config files and the database are disk). Typed keys go from the fields straight to the
-worker and the fields are emptied at once: the pane keeps no secret, and shows a saved pair only as its
-key ID's last four characters, with where it is kept (the OS keyring, or memory for this session when
-the system has no usable keyring: said in a warning, never silently).
+Everything is read and written on the ``settings`` task thread (DESIGN §3.4: the keyring may block on an
+unlock prompt, the config files and the database are disk, the sign-in polls the network). Typed keys go
+from the fields straight to a task and the fields are emptied at once: the pane keeps no secret, and
+shows a saved pair only as its key ID's last four characters, with where it is kept (the OS keyring, or
+memory for this session when the system has no usable keyring: said in a warning, never silently).
+
+The IAM Identity Center sign-in keeps the settings thread busy while it polls (its dialog is modal
+meanwhile); the verification code reaches the dialog as the task's progress. Each sign-in has its own
+cancel flag, a ``threading.Event`` the dialog's Cancel (or the app's shutdown, ``cancel_sso``) sets
+directly: a request queued to the busy thread would wait behind the sign-in it means to stop.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -37,7 +43,8 @@ from drs_desktop.domain.connection import (
     key_label,
 )
 from drs_desktop.ui.sso_dialog import SsoDialog
-from drs_desktop.workers.settings_worker import SettingsWorker
+from drs_desktop.workers.pane_tasks import SettingsService, SettingsTasks
+from drs_desktop.workers.tasks import Requester
 
 logger = logging.getLogger(__name__)
 
@@ -66,21 +73,17 @@ def profile_text(profile: AwsProfileInfo | None, shown: str = "") -> str:
 
 
 class SettingsPaneWidget(QWidget):
-    """The settings page, wired to a ``SettingsWorker`` by ``connect_worker``."""
+    """The settings page; ``connect_tasks`` gives it the ``settings`` task thread."""
 
-    load_requested = Signal()
-    save_requested = Signal(object, int)  # ConnectionSettings, poll interval (s)
-    store_keys_requested = Signal(str, str, str, str)  # profile label, key ID, secret, session token
-    clear_keys_requested = Signal(str)  # profile label
-    sso_requested = Signal(str)  # profile
-    first_run_requested = Signal()
     settings_applied = Signal(object)  # SettingsSnapshot, after a save: for the app to reconnect
     first_run_needed = Signal()  # no AWS configuration at all: the app offers the demo
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("settings-pane")
-        self._worker: SettingsWorker | None = None
+        self._ask: Requester[SettingsService] = Requester(self, self._failed)
+        self._tasks: SettingsTasks | None = None
+        self._sso_cancel = threading.Event()  # the sign-in in progress's (a new one for each)
         self._snapshot: SettingsSnapshot | None = None
         self._profiles: tuple[AwsProfileInfo, ...] = ()
         self._sso_dialog: SsoDialog | None = None
@@ -174,33 +177,20 @@ class SettingsPaneWidget(QWidget):
 
     # ---------------------------------------------------------------------------------- wiring
 
-    def connect_worker(self, worker: SettingsWorker) -> None:
-        """Connect every request to ``worker``'s slots (queued) and every answer to this pane."""
-        self._worker = worker
-        self.load_requested.connect(worker.load_settings)
-        self.save_requested.connect(worker.save_settings)
-        self.store_keys_requested.connect(worker.store_keys)
-        self.clear_keys_requested.connect(worker.clear_keys)
-        self.sso_requested.connect(worker.start_sso_login)
-        self.first_run_requested.connect(worker.check_first_run)
-        worker.settings_loaded.connect(self.show_snapshot)
-        worker.settings_saved.connect(self._saved)
-        worker.keys_stored.connect(self._keys_stored)
-        worker.keys_cleared.connect(self._keys_cleared)
-        worker.sso_code_issued.connect(self._sso_code)
-        worker.sso_completed.connect(self._sso_completed)
-        worker.first_run_checked.connect(self._first_run_checked)
-        worker.failed.connect(self._failed)
+    def connect_tasks(self, tasks: SettingsTasks) -> None:
+        """Ask ``tasks`` (the ``settings`` thread) for everything from now on."""
+        self._ask.connect(tasks)
+        self._tasks = tasks
 
     # ---------------------------------------------------------------------------------- actions
 
     def load(self) -> None:
-        self.load_requested.emit()
+        self._ask("load_settings", lambda s: s.snapshot(), self.show_snapshot)
 
     def check_first_run(self) -> None:
         """Ask whether this is a first run with no AWS configuration; ``first_run_needed`` if so.
         (Relayed through the pane so the app's handler runs on the GUI thread.)"""
-        self.first_run_requested.emit()
+        self._ask("check_first_run", lambda s: s.first_run_needed(), self._first_run_checked)
 
     def current_settings(self) -> ConnectionSettings:
         return ConnectionSettings(
@@ -215,32 +205,49 @@ class SettingsPaneWidget(QWidget):
 
     def apply(self) -> None:
         self._set_status("Saving…")
-        self.save_requested.emit(self.current_settings(), self.poll_spin.value())
+        self.save_settings(self.current_settings(), self.poll_spin.value())
+
+    def save_settings(self, settings: ConnectionSettings, poll_interval_seconds: int) -> None:
+        """Store ``settings`` (the demo's start saves its own); ``settings_applied`` once they are."""
+        self._ask("save_settings", lambda s: s.save(settings, poll_interval_seconds), self._saved)
 
     def save_keys(self) -> None:
-        """Hand the typed keys to the worker and empty the fields at once: the pane keeps no secret."""
+        """Hand the typed keys to a task and empty the fields at once: the pane keeps no secret."""
         key_id, secret, token = self.key_id_edit.text(), self.secret_edit.text(), self.token_edit.text()
         for edit in (self.key_id_edit, self.secret_edit, self.token_edit):
             edit.clear()
         self._set_status("Saving the keys…")
-        self.store_keys_requested.emit(self.selected_profile(), key_id, secret, token)
+        label = self.selected_profile()
+        self._ask("store_keys", lambda s: s.store_keys(label, key_id, secret, token), self._keys_stored)
 
     def clear_keys(self) -> None:
-        self.clear_keys_requested.emit(self.selected_profile())
+        label = self.selected_profile()
+        self._ask("clear_keys", lambda s: s.clear_keys(label), self._keys_cleared)
 
     def sign_in(self) -> SsoDialog | None:
         """Open the sign-in dialog of the selected IAM Identity Center profile and start the sign-in."""
         profile = self._profile_info(self.selected_profile())
-        if profile is None or not profile.sso or self._worker is None:
+        tasks = self._tasks
+        if profile is None or not profile.sso or tasks is None:
             return None
         dialog = SsoDialog(profile.name, self)
-        dialog.cancel_requested.connect(self._cancel_sso)
+        dialog.cancel_requested.connect(self.cancel_sso)
         dialog.finished.connect(self._sso_dialog_closed)
         self._sso_dialog = dialog
-        self._worker.prepare_sso()
-        self.sso_requested.emit(profile.name)
+        cancel = self._sso_cancel = threading.Event()
+        name = profile.name
+        self._ask(
+            "sso_login",
+            lambda s: s.sso_login(name, on_code=tasks.progress, wait=cancel.wait),
+            self._sso_completed,
+            on_progress=self._sso_code,
+        )
         dialog.open()
         return dialog
+
+    def cancel_sso(self) -> None:
+        """Any thread: stop the sign-in in progress (it fails with "cancelled"); the app's shutdown too."""
+        self._sso_cancel.set()
 
     # ---------------------------------------------------------------------------------- for tests and the app
 
@@ -260,7 +267,7 @@ class SettingsPaneWidget(QWidget):
         return self._sso_dialog
 
     def show_snapshot(self, snapshot: SettingsSnapshot) -> None:
-        """Fill every field from ``snapshot`` (the worker's answer to load, save and key changes)."""
+        """Fill every field from ``snapshot`` (the answer to load, save and key changes)."""
         self._snapshot = snapshot
         connection = snapshot.connection
         self._set_profiles(snapshot.profiles, connection.profile)
@@ -273,7 +280,7 @@ class SettingsPaneWidget(QWidget):
         self.keyring_label.setStyleSheet("" if snapshot.keyring.persistent else _WARNING_STYLE)
         self._update_buttons()
 
-    # ---------------------------------------------------------------------------------- worker answers
+    # ---------------------------------------------------------------------------------- answers
 
     def _saved(self, snapshot: SettingsSnapshot) -> None:
         self.show_snapshot(snapshot)
@@ -313,10 +320,6 @@ class SettingsPaneWidget(QWidget):
         self._set_status(message, _ERROR_STYLE)
 
     # ---------------------------------------------------------------------------------- internals
-
-    def _cancel_sso(self) -> None:
-        if self._worker is not None:
-            self._worker.cancel_sso()  # direct call: the worker's thread is busy polling
 
     def _sso_dialog_closed(self, _result: int) -> None:
         dialog, self._sso_dialog = self._sso_dialog, None

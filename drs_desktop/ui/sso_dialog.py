@@ -1,9 +1,9 @@
 """The IAM Identity Center sign-in dialog: the address to open and the code to confirm, never a terminal.
 
-The settings worker runs the device authorization (``services.connection.sso_login``); this dialog only
+The settings task thread runs the device authorization (``services.connection.sso_login``); this dialog only
 shows its steps: contacting the service, then the verification address and user code (each with a copy
 button, and a button to open the browser), a busy bar while the operator confirms, and the outcome.
-Cancel (or closing the dialog) asks the worker to stop polling through ``cancel_requested``.
+Cancel (or closing the dialog) asks the sign-in to stop polling through ``cancel_requested``.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ CONTACTING, WAITING, SIGNED_IN, FAILED, CANCELLING = (
 
 
 class SsoDialog(QDialog):
-    """Shows one sign-in of ``profile`` from start to end; the owner feeds it the worker's answers."""
+    """Shows one sign-in of ``profile`` from start to end; the owner feeds it the sign-in's answers."""
 
     cancel_requested = Signal()
 
@@ -157,7 +157,7 @@ class SsoDialog(QDialog):
             self.message.setText("Cancelling the sign-in…")
             self.cancel_button.setEnabled(False)
             self.cancel_requested.emit()
-            return  # closes when the worker reports the cancelled sign-in (fail())
+            return  # closes when the task reports the cancelled sign-in (fail())
         if self._state == CANCELLING:
             return
         super().reject()

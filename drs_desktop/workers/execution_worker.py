@@ -31,7 +31,7 @@ from drs_desktop.domain.execution_events import CONTROL_EVENTS
 from drs_desktop.domain.operator_controls import ControlRequest, RunChoice
 from drs_desktop.services.driver_lock import DriverBusyError
 from drs_desktop.services.execution_session import ExecutionServices, ExecutionSession
-from drs_desktop.workers.guarded import error_message
+from drs_desktop.workers.tasks import error_message
 from drs_desktop.workers.thread_state import ThreadStatePin
 
 logger = logging.getLogger(__name__)

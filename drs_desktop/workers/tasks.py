@@ -14,15 +14,20 @@ answers of one thread come back in order too.
 
 ``fn`` gets the thread's resources (built on the thread by ``resources()`` before the first task, closed
 there by ``close()`` after the last); it must not touch widgets. ``on_done(answer)`` and
-``on_error(message)`` run on the GUI thread. With ``owner``, a QObject that is deleted before the answer
-arrives (a dialog closed) gets nothing. ``stop()`` drops the tasks not started, lets the running one end,
-and waits for the thread (a QThread destroyed while it runs aborts the process).
+``on_error(message)`` run on the GUI thread. A task that has something to say before its answer (a
+refresh's steps, the code of a sign-in the operator must confirm) calls ``progress(value)`` on the task
+thread; the caller's ``on_progress(value)`` gets it on the GUI thread, before the answer. With ``owner``,
+a QObject that is deleted before the answer arrives (a dialog closed) gets nothing. ``stop()`` drops the
+tasks not started, lets the running one end, and waits for the thread (a QThread destroyed while it runs
+aborts the process). ``Requester`` is a pane's handle on one thread: requests named by operation.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import queue
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -54,6 +59,7 @@ class _Task:
     on_done: Callable[[Any], None] | None
     on_error: Callable[[str], None] | None
     owner: QObject | None
+    on_progress: Callable[[Any], None] | None = None
 
 
 @dataclass(frozen=True)
@@ -61,6 +67,7 @@ class _Answer:
     task: _Task
     value: Any = None
     error: str | None = None
+    progress: bool = False  # a step reported by ``progress``, not the answer
 
 
 class _Relay(QObject):
@@ -79,7 +86,10 @@ class _Relay(QObject):
             logger.debug("task %s answered after its owner was deleted; dropped", task.name)
             return
         try:
-            if answer.error is None:
+            if answer.progress:
+                if task.on_progress is not None:
+                    task.on_progress(answer.value)
+            elif answer.error is None:
                 if task.on_done is not None:
                     task.on_done(answer.value)
             elif task.on_error is not None:
@@ -110,6 +120,8 @@ class TaskThread(QThread, Generic[R]):
         self._queue: queue.Queue[Any] = queue.Queue()
         self._relay = _Relay()  # created here, on the caller's (GUI) thread
         self._stopping = False
+        self._current: _Task | None = None  # the task running now (read and written on this thread)
+        self._ident = 0  # this thread's, once it runs
         self.start()
 
     @property
@@ -122,18 +134,28 @@ class TaskThread(QThread, Generic[R]):
         on_done: Callable[[T], None] | None = None,
         on_error: Callable[[str], None] | None = None,
         *,
+        on_progress: Callable[[Any], None] | None = None,
         owner: QObject | None = None,
         name: str = "",
     ) -> None:
         """Run ``fn(resources)`` on this thread; ``on_done(answer)`` or ``on_error(message)`` on the GUI
-        thread. Without ``on_error`` a failure is only logged. Ignored once the thread is stopping."""
+        thread, after any ``on_progress(value)`` the task reported. Without ``on_error`` a failure is
+        only logged. Ignored once the thread is stopping."""
         if self._stopping:
             logger.debug("task %s not run: %s is stopping", name or fn, self._name)
             return
         task_name = name or getattr(fn, "__name__", "task")
-        self._queue.put(_Task(task_name, fn, on_done, on_error, owner))
+        self._queue.put(_Task(task_name, fn, on_done, on_error, owner, on_progress))
+
+    def progress(self, value: Any) -> None:
+        """Called by a task, on this thread: hand ``value`` to that task's ``on_progress`` (GUI thread)."""
+        task = self._current
+        if task is None or threading.get_ident() != self._ident:
+            raise RuntimeError(f"progress() is for the task running on {self._name}, on that thread")
+        self._relay.answered.emit(_Answer(task, value=value, progress=True))
 
     def run(self) -> None:  # the thread's whole life: Qt calls it once, on the new thread
+        self._ident = threading.get_ident()
         try:
             resources = self._make()
         except Exception as exc:
@@ -151,6 +173,7 @@ class TaskThread(QThread, Generic[R]):
                     logger.exception("%s could not close its resources", self._name)
 
     def _run_one(self, task: _Task, resources: R) -> None:
+        self._current = task
         try:
             value = task.fn(resources)
         except Exception as exc:
@@ -160,6 +183,8 @@ class TaskThread(QThread, Generic[R]):
                 logger.exception("%s failed unexpectedly", task.name)
             self._relay.answered.emit(_Answer(task, error=error_message(exc)))
             return
+        finally:
+            self._current = None
         self._relay.answered.emit(_Answer(task, value=value))
 
     def _fail_all(self, message: str) -> None:
@@ -182,3 +207,39 @@ class TaskThread(QThread, Generic[R]):
         if not ended:
             logger.error("task thread %s did not stop within %d ms", self._name, timeout_ms)
         return ended
+
+
+class Requester(Generic[R]):
+    """A pane's handle on one task thread: each request is named by its operation, and a failure comes
+    back as ``on_failed(operation, message)``, so the pane says which request failed. Created with the
+    pane, connected to its thread by the composition root (``connect``); answers to a pane deleted since
+    are dropped (the pane is the tasks' ``owner``)."""
+
+    def __init__(self, owner: QObject, on_failed: Callable[[str, str], None]) -> None:
+        self._owner = owner
+        self._on_failed = on_failed
+        self._tasks: TaskThread[R] | None = None
+
+    def connect(self, tasks: TaskThread[R]) -> None:
+        self._tasks = tasks
+
+    def __call__(
+        self,
+        operation: str,
+        fn: Callable[[R], T],
+        on_done: Callable[[T], None] | None = None,
+        *,
+        on_progress: Callable[[Any], None] | None = None,
+    ) -> None:
+        owner = self._owner.objectName() or type(self._owner).__name__
+        if self._tasks is None:
+            logger.warning("%s asked for %s before it was connected to a task thread", owner, operation)
+            return
+        self._tasks.run_task(
+            fn,
+            on_done,
+            functools.partial(self._on_failed, operation),
+            on_progress=on_progress,
+            owner=self._owner,
+            name=f"{owner}.{operation}",
+        )

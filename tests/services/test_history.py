@@ -233,3 +233,25 @@ def test_recorded_target_reaches_where_the_execution_ran() -> None:
     old = _record({"region": "us-east-1", "endpoint_url": "http://127.0.0.1:4444"})
     assert history.recorded_target(old, demo).endpoint_url == "http://127.0.0.1:5555"
     assert history.recorded_target(_record({}), current).region == "eu-west-1"
+
+
+def test_a_cleanup_asked_to_stop_returns_before_it_acts_and_a_second_one_finishes_it(fresh: Estate) -> None:
+    """``should_stop`` is how the GUI's shutdown cuts a cleanup short: the control is journaled, nothing
+    more is done, and running the cleanup again terminates the drill's instances."""
+    stopping = history.ExecutionHistory(
+        fresh.db, lambda record: fresh.gateway, clock=fresh.clock, sleep=fresh.sleep, should_stop=lambda: True
+    )
+    try:
+        cut_short = stopping.cleanup(fresh.shop_left, "carol")
+    finally:
+        stopping.close()
+    assert not cut_short.complete and set(fresh.shop_instances) <= fresh.live_instance_ids()
+    again = history.ExecutionHistory(
+        fresh.db, lambda record: fresh.gateway, clock=fresh.clock, sleep=fresh.sleep
+    )
+    try:
+        finished = again.cleanup(fresh.shop_left, "carol")
+    finally:
+        again.close()
+    assert finished.complete and sorted(finished.terminated) == list(fresh.shop_instances)
+    assert not (fresh.live_instance_ids() & set(fresh.shop_instances))

@@ -89,16 +89,25 @@ def test_import_refuses_a_bad_file_with_its_line(library: PlanLibrary, tmp_path:
     assert library.list_plans() == []
 
 
-def test_each_thread_reads_through_its_own_connection(library: PlanLibrary) -> None:
+def test_a_library_reads_through_its_own_connection_opened_by_the_thread_that_uses_it(
+    library: PlanLibrary,
+) -> None:
+    """A task thread builds its PlanLibrary and is its only user: the reader is a plain attribute, opened
+    on the first read by that thread and closed by ``close()`` there (no thread-locals)."""
     library.save_plan(dataclasses.replace(sample_plan(), name="One"))
+    on_thread = PlanLibrary(library._db)
     seen: list[object] = []
     errors: list[BaseException] = []
 
     def read() -> None:
         try:
-            seen.append([s.name for s in library.list_plans()])
-            seen.append(library._reader())
-            library.close()
+            assert on_thread._reader_db is None, "nothing opened before the first read"
+            seen.append([s.name for s in on_thread.list_plans()])
+            reader = on_thread._reader_db
+            seen.append(reader)
+            on_thread.close()
+            seen.append(on_thread._reader_db)
+            assert reader is not None and reader._conn is None
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
@@ -106,9 +115,9 @@ def test_each_thread_reads_through_its_own_connection(library: PlanLibrary) -> N
     thread.start()
     thread.join(10)
     assert not errors
-    assert seen[0] == ["One"]
-    assert seen[1] is not library._reader()
+    assert seen[0] == ["One"] and seen[1] is not None and seen[2] is None
     assert library.load_plan("One").plan.waves[1].servers[0] == A
+    assert library._reader_db is not None and library._reader_db is not seen[1]
 
 
 def test_a_save_based_on_an_older_revision_is_refused_and_changes_nothing(library: PlanLibrary) -> None:

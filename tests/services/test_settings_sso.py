@@ -151,3 +151,19 @@ def test_code_expiry_ends_the_wait(aws_files: Path, tmp_path: Path) -> None:
         with pytest.raises(sso.SsoLoginError, match="expired"):
             login("corp-sso", url, tmp_path, now=now)
     assert behaviour.token_polls == 2  # 4 and 8 minutes in; at 12 the 10-minute code has expired
+
+
+def test_a_sign_in_cancelled_before_it_starts_contacts_nobody(aws_files: Path, tmp_path: Path) -> None:
+    """The settings pane's cancel may overtake its queued sign-in: SettingsService refuses at once."""
+    from drs_desktop.secrets import SecretStore
+    from drs_desktop.services.settings_page import SettingsService
+    from drs_desktop.storage.db import Database
+
+    behaviour = aws_stubs.OidcBehaviour(pending=0)
+    with aws_stubs.serve(oidc=behaviour) as url, Database.open(tmp_path / "drs.sqlite3") as db:
+        service = SettingsService(db, SecretStore(), sso_endpoint_url=url, sso_cache_dir=tmp_path / "sso")
+        codes: list[SsoDeviceAuthorization] = []
+        with pytest.raises(sso.SsoLoginCancelled, match="The sign-in was cancelled"):
+            service.sso_login("corp-sso", on_code=codes.append, wait=lambda _seconds: True)
+    assert behaviour.requests == [] and codes == []
+    assert not (tmp_path / "sso").exists()

@@ -1,4 +1,4 @@
-"""The composition root: every pane is the real one, workers run on their threads, shutdown ends them."""
+"""The composition root: every pane is the real one, workers and task threads run, shutdown ends them."""
 
 from __future__ import annotations
 
@@ -21,10 +21,14 @@ def test_desktop_app_builds_real_panes_and_shuts_down_cleanly(qtbot: QtBot, tmp_
         assert real == set(window.pane_keys())
         threads = list(desktop._threads)
         assert threads and all(thread.is_running() for thread in threads)
+        tasks = list(desktop._task_threads)
+        assert [t.name for t in tasks] == ["local", "aws", "settings"]
+        assert all(t.isRunning() for t in tasks)
         assert (tmp_path / "home" / "drs-desktop.sqlite3").exists()
     finally:
         desktop.shutdown()
     assert all(not thread.is_running() for thread in threads)
+    assert all(t.isFinished() for t in tasks), "a task thread still runs after shutdown"
     assert desktop.db is None
 
 
@@ -45,8 +49,9 @@ def test_run_dialog_opens_from_the_window_with_the_saved_plans(qtbot: QtBot, tmp
         window = desktop.build()
         qtbot.addWidget(window)
         window.show()
-        assert desktop.plans_pane is not None
-        qtbot.waitUntil(lambda: desktop.plans_pane.plan_names() == ["Shop"], timeout=5000)
+        plans_pane = desktop.plans_pane
+        assert plans_pane is not None
+        qtbot.waitUntil(lambda: plans_pane.plan_names() == ["Shop"], timeout=5000)
         (run,) = [a for a in window.actions() if a.text() == "Run plan…"]
         run.trigger()
         dialogs = [w for w in QApplication.topLevelWidgets() if isinstance(w, RunDialog) and w.isVisible()]

@@ -1,4 +1,5 @@
-"""ExecutionsPaneWidget wired to a real HistoryWorker on a real QThread, over a history of real runs."""
+"""ExecutionsPaneWidget (the History tab) on its real task threads (reads on ``local``, cleanup on ``aws``),
+over a history of real runs."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import csv
 import io
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,13 +17,11 @@ from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
 from drs_desktop.domain.execution_history import ExecutionSummary
-from drs_desktop.services.history import ExecutionHistory
 from drs_desktop.services.reports import CSV_COLUMNS
 from drs_desktop.ui.executions_model import RUNNING
 from drs_desktop.ui.executions_pane_widget import ExecutionsPaneWidget
-from drs_desktop.workers.history_worker import HistoryWorker
-from drs_desktop.workers.thread import WorkerThread
 from tests.services.history_estate import Estate, build_estate
+from tests.ui.pane_tasks import pane_threads
 
 TIMEOUT = 10_000
 
@@ -38,40 +38,32 @@ def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Estate]:
         yield built
 
 
-def open_pane(qtbot: QtBot, estate: Estate) -> tuple[ExecutionsPaneWidget, WorkerThread]:
-    worker = HistoryWorker(
-        ExecutionHistory(estate.db, lambda record: estate.gateway, clock=estate.clock, sleep=estate.sleep)
-    )
-    thread = WorkerThread(worker, "executions-pane-test", on_stop=worker.close)
-    widget = ExecutionsPaneWidget()
-    qtbot.addWidget(widget)
-    widget.connect_worker(worker)
-    thread.start()
-    widget.resize(1400, 900)
-    widget.show()
-    qtbot.waitExposed(widget)
-    widget.refresh()
-    qtbot.waitUntil(lambda: widget.model.rowCount() == 4, timeout=TIMEOUT)
-    return widget, thread
+@contextmanager
+def open_pane(qtbot: QtBot, estate: Estate) -> Iterator[ExecutionsPaneWidget]:
+    with pane_threads(
+        estate.db, history_gateways=lambda record: estate.gateway, clock=estate.clock, sleep=estate.sleep
+    ) as threads:
+        widget = ExecutionsPaneWidget()
+        qtbot.addWidget(widget)
+        widget.connect_tasks(threads.local, threads.aws)
+        widget.resize(1400, 900)
+        widget.show()
+        qtbot.waitExposed(widget)
+        widget.refresh()
+        qtbot.waitUntil(lambda: widget.model.rowCount() == 4, timeout=TIMEOUT)
+        yield widget
 
 
 @pytest.fixture
 def pane(qtbot: QtBot, shared: Estate) -> Iterator[Pane]:
-    widget, thread = open_pane(qtbot, shared)
-    try:
+    with open_pane(qtbot, shared) as widget:
         yield Pane(widget, shared)
-    finally:
-        assert thread.stop()
 
 
 @pytest.fixture
 def fresh_pane(qtbot: QtBot, tmp_path: Path) -> Iterator[Pane]:
-    with build_estate(tmp_path) as estate:
-        widget, thread = open_pane(qtbot, estate)
-        try:
-            yield Pane(widget, estate)
-        finally:
-            assert thread.stop()
+    with build_estate(tmp_path) as estate, open_pane(qtbot, estate) as widget:
+        yield Pane(widget, estate)
 
 
 def shown_ids(widget: ExecutionsPaneWidget) -> list[str]:
@@ -147,22 +139,21 @@ def test_details_show_the_evidence_read_only_and_feed_the_hook(pane: Pane, qtbot
     assert details.field_text("status") == "SUCCEEDED"
     assert details.field_text("rto").endswith("met")
     assert details.waves.topLevelItemCount() == 3
-    assert [details.waves.topLevelItem(0).child(i).text(0) for i in range(1)] == [
-        estate.sim.backend.server_id_of("shop-db-01")
-    ]
+    first_wave = details.waves.topLevelItem(0)
+    first_server = first_wave.child(0) if first_wave is not None else None
+    assert first_server is not None
+    assert first_server.text(0) == estate.sim.backend.server_id_of("shop-db-01")
     assert details.cleanup.topLevelItemCount() == 5
     assert details.cleanup_status.text() == "5 drill instances still running."
     assert widget.cleanup_button.isEnabled() and widget.cleanup_button.text() == "Clean up 5 instances"
     select(pane, qtbot, estate.crm_cleaned)
     assert "Every drill instance is terminated" in details.cleanup_status.text()
-    assert {
-        details.operator_actions.topLevelItem(i).text(2)
-        for i in range(details.operator_actions.topLevelItemCount())
-    } >= {
-        "approve",
-        "cleanup",
-    }
-    assert details.approvals.topLevelItemCount() == 1 and details.approvals.topLevelItem(0).text(6) == "alice"
+    actions = (
+        details.operator_actions.topLevelItem(i) for i in range(details.operator_actions.topLevelItemCount())
+    )
+    assert {item.text(2) for item in actions if item is not None} >= {"approve", "cleanup"}
+    approval = details.approvals.topLevelItem(0)
+    assert details.approvals.topLevelItemCount() == 1 and approval is not None and approval.text(6) == "alice"
     assert not widget.cleanup_button.isEnabled()
     select(pane, qtbot, estate.fax_waiting)
     assert not widget.cleanup_button.isEnabled(), "a live drill is cleaned up from its run"
@@ -203,7 +194,12 @@ def test_one_click_cleanup_terminates_exactly_that_drills_instances(fresh_pane: 
     others = estate.live_instance_ids() - set(estate.shop_instances)
     select(fresh_pane, qtbot, estate.shop_left)
     asked: list[ExecutionSummary] = []
-    widget.confirm_cleanup = lambda summary: asked.append(summary) is not None  # the operator says no
+
+    def refuse(summary: ExecutionSummary) -> bool:  # the operator says no
+        asked.append(summary)
+        return False
+
+    widget.confirm_cleanup = refuse
     assert not widget.clean_up_selected()
     assert [s.execution_id for s in asked] == [estate.shop_left]
     widget.set_operator("arn:aws:iam::123456789012:user/erin")
@@ -226,3 +222,57 @@ def test_one_click_cleanup_terminates_exactly_that_drills_instances(fresh_pane: 
         lambda: "Every drill instance is terminated" in widget.details.cleanup_status.text(), timeout=TIMEOUT
     )
     assert not widget.cleanup_button.isEnabled()
+
+
+def test_failures_are_said_in_one_line(pane: Pane, qtbot: QtBot, tmp_path: Path) -> None:
+    widget, estate = pane.widget, pane.estate
+    select(pane, qtbot, estate.shop_left)
+    missing = tmp_path / "no-such-folder" / "r.html"
+    assert widget.export_report("html", str(missing))
+    qtbot.waitUntil(lambda: widget.status_text().startswith("Could not export report: "), timeout=TIMEOUT)
+    assert "cannot write" in widget.status_text() and "\n" not in widget.status_text()
+    assert widget.export_report("xml", str(tmp_path / "r.xml"))
+    qtbot.waitUntil(lambda: "unknown report format" in widget.status_text(), timeout=TIMEOUT)
+    # The pane goes on answering.
+    widget.request_list()
+    qtbot.waitUntil(lambda: widget.status_text().startswith("4 executions"), timeout=TIMEOUT)
+
+
+def test_a_cleanup_never_holds_up_the_listing(tmp_path: Path, qtbot: QtBot) -> None:
+    """Cleanup waits for DRS on the aws thread; the listing and details read on the local one meanwhile."""
+    import threading
+
+    from drs_desktop.aws.drs import DrsGateway
+    from drs_desktop.domain.execution_record import ExecutionRecord
+
+    with build_estate(tmp_path) as estate:
+        gate = threading.Event()
+        entered = threading.Event()
+
+        def slow_drs(record: ExecutionRecord) -> DrsGateway:  # a DRS that takes its time to answer
+            entered.set()
+            gate.wait(TIMEOUT / 1000)
+            return estate.gateway
+
+        with pane_threads(
+            estate.db, history_gateways=slow_drs, clock=estate.clock, sleep=estate.sleep
+        ) as threads:
+            widget = ExecutionsPaneWidget()
+            qtbot.addWidget(widget)
+            widget.connect_tasks(threads.local, threads.aws)
+            widget.refresh()
+            qtbot.waitUntil(lambda: widget.model.rowCount() == 4, timeout=TIMEOUT)
+            assert widget.select_execution(estate.shop_left)
+            widget.confirm_cleanup = lambda summary: True
+            done: list[object] = []
+            widget.cleanup_completed.connect(done.append)
+            try:
+                assert widget.clean_up_selected()
+                qtbot.waitUntil(entered.is_set, timeout=TIMEOUT)
+                widget.mode_filter.setCurrentIndex(widget.mode_filter.findData("RECOVERY"))
+                qtbot.waitUntil(lambda: widget.model.rowCount() == 1, timeout=TIMEOUT)
+                assert not done and not widget.cleanup_button.isEnabled(), "the cleanup is still under way"
+            finally:
+                gate.set()
+            qtbot.waitUntil(lambda: bool(done), timeout=TIMEOUT)
+            assert sorted(done[0].terminated) == list(estate.shop_instances)  # type: ignore[attr-defined]

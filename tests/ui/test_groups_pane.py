@@ -1,6 +1,6 @@
-"""GroupsPaneWidget wired to a real PlansWorker on a real QThread over a real database: create a tag
-group with a live preview, edit it, pick explicit members, delete with the in-use rule; every change a
-new revision of the plan."""
+"""GroupsPaneWidget asking a real ``local`` task thread over a real database: create a tag group with a
+live preview, edit it, pick explicit members, delete with the in-use rule; every change a new revision of
+the plan. And the Groups and Plans panes on one thread: each gets its own answers only."""
 
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ from drs_desktop.services.plan_editing import PlanLibrary
 from drs_desktop.storage.db import Database
 from drs_desktop.storage.inventory import save_inventory
 from drs_desktop.ui.groups_pane_widget import GroupsPaneWidget
-from drs_desktop.workers.plans_worker import PlansWorker
-from drs_desktop.workers.thread import WorkerThread
+from drs_desktop.ui.plans_pane_widget import PlansPaneWidget
+from tests.ui.pane_tasks import PaneThreads, pane_threads
 from tests.ui.plan_helpers import A, B, C, D, E, F, sample_inventory, sample_plan
 
 TIMEOUT = 5000
@@ -28,6 +28,7 @@ TIMEOUT = 5000
 class Pane:
     widget: GroupsPaneWidget
     library: PlanLibrary
+    threads: PaneThreads
 
 
 @pytest.fixture
@@ -37,22 +38,19 @@ def pane(qtbot: QtBot, tmp_path: Path) -> Iterator[Pane]:
     library = PlanLibrary(db)
     library.save_plan(RecoveryPlan(name="Alpha", waves=(Wave("W", servers=(F,)),)), "first")
     library.save_plan(sample_plan(), "first")  # "Payroll": groups net (E) and dbs (tier=db)
-    worker = PlansWorker(PlanLibrary(db))
-    thread = WorkerThread(worker, "groups-pane-test", on_stop=worker.close)
-    widget = GroupsPaneWidget()
-    qtbot.addWidget(widget)
-    widget.connect_worker(worker)
-    thread.start()
-    widget.resize(1300, 800)
-    widget.show()
-    qtbot.waitExposed(widget)
-    widget.refresh()
-    qtbot.waitUntil(lambda: widget.plan_name() == "Alpha", timeout=TIMEOUT)
-    qtbot.waitUntil(lambda: widget.editor.pick_model.rowCount() == 6, timeout=TIMEOUT)
     try:
-        yield Pane(widget, library)
+        with pane_threads(db) as threads:
+            widget = GroupsPaneWidget()
+            qtbot.addWidget(widget)
+            widget.connect_tasks(threads.local)
+            widget.resize(1300, 800)
+            widget.show()
+            qtbot.waitExposed(widget)
+            widget.refresh()
+            qtbot.waitUntil(lambda: widget.plan_name() == "Alpha", timeout=TIMEOUT)
+            qtbot.waitUntil(lambda: widget.editor.pick_model.rowCount() == 6, timeout=TIMEOUT)
+            yield Pane(widget, library, threads)
     finally:
-        assert thread.stop()
         library.close()
         db.close()
 
@@ -99,7 +97,8 @@ def test_create_a_tag_group_with_a_live_preview(pane: Pane, qtbot: QtBot, qtmode
         editor.save_button.click()
     assert saved.args[0].revision == 2
     assert widget.group_names() == ["net", "dbs", "web"]
-    assert widget.group_list.currentItem().text().startswith("web")  # type: ignore[union-attr]
+    current = widget.group_list.currentItem()
+    assert current is not None and current.text().startswith("web")
     assert "revision 2: protection group 'web' created" in widget.status_text()
     stored = pane.library.load_plan("Payroll")
     assert stored.revision.revision == 2 and stored.revision.comment == "protection group 'web' created"
@@ -147,7 +146,12 @@ def test_delete_refuses_a_group_in_use_unless_told_to_take_it_out_of_its_waves(
 ) -> None:
     widget = open_payroll(pane, qtbot)
     asked: list[tuple[str, list[str]]] = []
-    widget.confirm_delete = lambda name, waves: asked.append((name, waves)) is None and False
+
+    def refuse(name: str, waves: list[str]) -> bool:
+        asked.append((name, waves))
+        return False
+
+    widget.confirm_delete = refuse
     widget.select_group("net")
     assert not widget.delete_selected()
     assert asked == [("net", ["Net"])]
@@ -166,7 +170,12 @@ def test_delete_refuses_a_group_in_use_unless_told_to_take_it_out_of_its_waves(
 
     # A group no wave uses: asked with no waves, deleted.
     asked.clear()
-    widget.confirm_delete = lambda name, waves: asked.append((name, waves)) is None
+
+    def agree(name: str, waves: list[str]) -> bool:
+        asked.append((name, waves))
+        return True
+
+    widget.confirm_delete = agree
     widget.select_group("dbs")
     with qtbot.waitSignal(widget.plan_changed, timeout=TIMEOUT):
         assert widget.delete_selected()
@@ -196,6 +205,42 @@ def test_another_panes_answers_are_ignored(pane: Pane, qtbot: QtBot) -> None:
     assert widget.plan_name() == "Payroll"
     widget.on_plan_saved(other.revision, ())
     assert widget.plan_name() == "Payroll" and widget.group_names() == ["net", "dbs"]
+
+
+def test_groups_and_plans_panes_on_one_thread_get_their_own_answers_only(pane: Pane, qtbot: QtBot) -> None:
+    """The reason the second plans worker existed: a save by one pane must not reach the other's editor."""
+    widget = open_payroll(pane, qtbot)
+    plans = PlansPaneWidget()
+    qtbot.addWidget(plans)
+    plans.connect_tasks(pane.threads.local)  # the very thread the Groups pane asks
+    plans.refresh()
+    assert plans.open_plan("Payroll")
+    qtbot.waitUntil(lambda: plans.editor.stored_name() == "Payroll", timeout=TIMEOUT)
+    plans_status = plans.status_text()
+    assert plans_status == "Opened 'Payroll' revision 1."
+
+    # The Groups pane saves revision 2: the Plans pane's editor is not told it saved anything.
+    widget.confirm_delete = lambda name, waves: True
+    widget.select_group("dbs")
+    with qtbot.waitSignal(widget.plan_changed, timeout=TIMEOUT) as saved:
+        assert widget.delete_selected()
+    assert saved.args[0].revision == 2
+    assert plans.editor.revision().revision == 1  # type: ignore[union-attr]
+    assert plans.status_text() == plans_status and not plans.editor.is_dirty()
+
+    # The Plans pane opens another plan and saves: the Groups pane, idle, keeps its plan and its say.
+    groups_status = widget.status_text()
+    assert plans.open_plan("Alpha")
+    qtbot.waitUntil(lambda: plans.editor.stored_name() == "Alpha", timeout=TIMEOUT)
+    plans.editor.add_wave()
+    plans.editor.save()
+    qtbot.waitUntil(lambda: "Saved 'Alpha' as revision 2" in plans.status_text(), timeout=TIMEOUT)
+    assert widget.plan_name() == "Payroll" and widget.revision().revision == 2  # type: ignore[union-attr]
+    assert widget.status_text() == groups_status and widget.group_names() == ["net"]
+    # Each pane's failure goes to that pane only.
+    assert plans.open_plan("Nope")
+    qtbot.waitUntil(lambda: plans.status_text().startswith("Could not load plan"), timeout=TIMEOUT)
+    assert widget.status_text() == groups_status
 
 
 def test_without_an_inventory_a_tag_selector_says_it_cannot_preview(qtbot: QtBot) -> None:

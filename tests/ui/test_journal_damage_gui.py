@@ -15,13 +15,12 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from drs_desktop.services.execution_session import ExecutionServices
-from drs_desktop.services.history import ExecutionHistory
 from drs_desktop.ui.executions_pane_widget import ExecutionsPaneWidget
 from drs_desktop.ui.progress_widget import ProgressWidget
 from drs_desktop.workers.execution_worker import ExecutionWorker
-from drs_desktop.workers.history_worker import HistoryWorker
 from drs_desktop.workers.thread import WorkerThread
 from tests.services.history_estate import Estate, build_estate
+from tests.ui.pane_tasks import pane_threads
 
 TIMEOUT = 10_000
 NEWER_OR_DAMAGED = "written by a newer DRS Desktop, or damaged"
@@ -73,21 +72,16 @@ def unreadable_line(estate: Estate) -> str:
 
 @pytest.fixture
 def history_pane(qtbot: QtBot, estate: Estate) -> Iterator[ExecutionsPaneWidget]:
-    worker = HistoryWorker(
-        ExecutionHistory(estate.db, lambda record: estate.gateway, clock=estate.clock, sleep=estate.sleep)
-    )
-    thread = WorkerThread(worker, "journal-damage-history", on_stop=worker.close)
-    widget = ExecutionsPaneWidget()
-    qtbot.addWidget(widget)
-    widget.connect_worker(worker)
-    thread.start()
-    widget.show()
-    widget.refresh()
-    qtbot.waitUntil(lambda: widget.model.rowCount() == 4, timeout=TIMEOUT)
-    try:
+    with pane_threads(
+        estate.db, history_gateways=lambda record: estate.gateway, clock=estate.clock, sleep=estate.sleep
+    ) as threads:
+        widget = ExecutionsPaneWidget()
+        qtbot.addWidget(widget)
+        widget.connect_tasks(threads.local, threads.aws)
+        widget.show()
+        widget.refresh()
+        qtbot.waitUntil(lambda: widget.model.rowCount() == 4, timeout=TIMEOUT)
         yield widget
-    finally:
-        assert thread.stop()
 
 
 def test_history_pane_shows_an_unreadable_journal_as_one_line(
@@ -104,7 +98,7 @@ def test_history_pane_shows_an_unreadable_journal_as_one_line(
     assert widget.details.message.text() == f"Could not load the details: {unreadable_line(estate)}"
     assert not widget.export_button.isEnabled()
 
-    # Nothing crashed: the worker goes on answering, and a readable execution still opens.
+    # Nothing crashed: the task thread goes on answering, and a readable execution still opens.
     with qtbot.waitSignal(widget.view_loaded, timeout=TIMEOUT) as loaded:
         widget.select_execution(estate.crm_cleaned)
     assert loaded.args[0].record.execution_id == estate.crm_cleaned

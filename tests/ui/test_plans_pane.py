@@ -1,4 +1,4 @@
-"""PlansPaneWidget wired to a real PlansWorker on a real QThread over a real database."""
+"""PlansPaneWidget asking its real ``local`` task thread (run_task) over a real database."""
 
 from __future__ import annotations
 
@@ -8,14 +8,12 @@ from pathlib import Path
 import pytest
 from pytestqt.qtbot import QtBot
 
-from drs_desktop.services.plan_editing import PlanLibrary
 from drs_desktop.storage.db import Database
 from drs_desktop.storage.inventory import save_inventory
 from drs_desktop.storage.planfile import write_plan_file
 from drs_desktop.ui.plan_history_dialog import PlanHistoryDialog
 from drs_desktop.ui.plans_pane_widget import PlansPaneWidget
-from drs_desktop.workers.plans_worker import PlansWorker
-from drs_desktop.workers.thread import WorkerThread
+from tests.ui.pane_tasks import pane_threads
 from tests.ui.plan_helpers import F, sample_inventory, sample_plan
 
 TIMEOUT = 5000
@@ -25,24 +23,22 @@ TIMEOUT = 5000
 def pane(qtbot: QtBot, tmp_path: Path) -> Iterator[PlansPaneWidget]:
     db = Database.open(tmp_path / "drs.sqlite3")
     save_inventory(db, sample_inventory())
-    worker = PlansWorker(PlanLibrary(db))
-    thread = WorkerThread(worker, "plans-pane-test", on_stop=worker.close)
-    widget = PlansPaneWidget()
-    qtbot.addWidget(widget)
-    widget.connect_worker(worker)
-    thread.start()
-    widget.resize(1500, 850)
-    widget.show()
-    qtbot.waitExposed(widget)
     try:
-        yield widget
+        with pane_threads(db) as threads:
+            widget = PlansPaneWidget()
+            qtbot.addWidget(widget)
+            widget.connect_tasks(threads.local)
+            widget.resize(1500, 850)
+            widget.show()
+            qtbot.waitExposed(widget)
+            yield widget
     finally:
-        assert thread.stop()
         db.close()
 
 
 def plan_names(pane: PlansPaneWidget) -> list[str]:
-    return [pane.plan_list.topLevelItem(i).text(0) for i in range(pane.plan_list.topLevelItemCount())]
+    items = (pane.plan_list.topLevelItem(i) for i in range(pane.plan_list.topLevelItemCount()))
+    return [item.text(0) for item in items if item is not None]
 
 
 def test_new_plan_edit_save_reopen_history(pane: PlansPaneWidget, qtbot: QtBot, tmp_path: Path) -> None:
@@ -73,9 +69,7 @@ def test_new_plan_edit_save_reopen_history(pane: PlansPaneWidget, qtbot: QtBot, 
     qtbot.waitUntil(lambda: "wave 'Wave 2' added" in dialog.diff_text(), timeout=TIMEOUT)
     dialog.select_revisions(1)
     dialog.open_button.click()
-    qtbot.waitUntil(
-        lambda: editor.revision() is not None and editor.revision().revision == 1, timeout=TIMEOUT
-    )  # type: ignore[union-attr]
+    qtbot.waitUntil(lambda: _revision(pane) == 1, timeout=TIMEOUT)
     assert len(editor.plan().waves) == 1  # type: ignore[union-attr]
     dialog.close()
 
@@ -118,12 +112,51 @@ def test_switching_plans_asks_before_dropping_edits(
     qtbot.waitUntil(lambda: pane.editor.stored_name() == "Payroll", timeout=TIMEOUT)
     pane.editor.add_wave()
     asked: list[str] = []
-    pane.confirm_discard = lambda name: asked.append(name) or False
+
+    def refuse(name: str) -> bool:
+        asked.append(name)
+        return False
+
+    pane.confirm_discard = refuse
     assert not pane.open_plan("Payroll")
     assert asked == ["Payroll"] and pane.editor.is_dirty()
     pane.confirm_discard = lambda name: True
     assert pane.open_plan("Payroll")
     qtbot.waitUntil(lambda: not pane.editor.is_dirty(), timeout=TIMEOUT)
+
+
+def test_a_save_says_how_many_errors_the_saved_revision_has(pane: PlansPaneWidget, qtbot: QtBot) -> None:
+    pane.new_plan()  # one empty wave: saved (a draft survives a restart), with the problem said
+    pane.editor.save()
+    qtbot.waitUntil(lambda: not pane.editor.is_dirty(), timeout=TIMEOUT)
+    assert pane.status_text() == "Saved 'New plan' as revision 1, with 1 error to fix before it can run."
+
+
+def test_every_failure_is_said_in_one_line_and_the_pane_goes_on(
+    pane: PlansPaneWidget, qtbot: QtBot, tmp_path: Path
+) -> None:
+    assert pane.open_plan("Nope")
+    qtbot.waitUntil(lambda: pane.status_text().startswith("Could not load plan: "), timeout=TIMEOUT)
+    assert "Nope" in pane.status_text() and pane.status.styleSheet()
+    pane.import_file(_written(tmp_path))
+    qtbot.waitUntil(lambda: pane.editor.stored_name() == "Payroll", timeout=TIMEOUT)
+    missing = tmp_path / "no-such-folder" / "payroll.yaml"
+    assert pane.export_plan(missing)
+    qtbot.waitUntil(lambda: pane.status_text().startswith("Could not export file: "), timeout=TIMEOUT)
+    # A *new* plan under a taken name is refused, and the operator's edits stay.
+    pane.new_plan()
+    pane.editor.plan_properties.name_edit.setText("Payroll")
+    pane.editor.plan_properties.name_edit.editingFinished.emit()
+    assert pane.editor.plan() is not None and pane.editor.plan().name == "Payroll"  # type: ignore[union-attr]
+    pane.editor.save()
+    qtbot.waitUntil(lambda: pane.status_text().startswith("Could not save plan: "), timeout=TIMEOUT)
+    assert "already exists" in pane.status_text() and pane.editor.is_dirty()
+    assert plan_names(pane) == ["Payroll"]
+
+
+def _revision(pane: PlansPaneWidget) -> int:
+    revision = pane.editor.revision()
+    return revision.revision if revision is not None else 0
 
 
 def _written(tmp_path: Path) -> Path:

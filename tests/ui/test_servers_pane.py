@@ -1,4 +1,5 @@
-"""ServersPaneWidget with a real InventoryWorker on a real QThread, against the simulator over loopback."""
+"""ServersPaneWidget on its real task threads (cache on ``local``, refresh on ``aws``), against the simulator
+over loopback."""
 
 from __future__ import annotations
 
@@ -16,16 +17,14 @@ from drs_desktop.domain.inventory import Inventory, SourceServer
 from drs_desktop.domain.plan import ProtectionGroup, RecoveryPlan, Wave
 from drs_desktop.secrets import SecretStore
 from drs_desktop.services.connection import ConnectionResolver
-from drs_desktop.services.inventory import InventoryService
 from drs_desktop.simulator.embedded import EmbeddedSimulator
 from drs_desktop.storage import plans as plan_store
 from drs_desktop.storage.db import Database
 from drs_desktop.storage.inventory import save_inventory
 from drs_desktop.ui.server_table_model import USED_BY
 from drs_desktop.ui.servers_pane_widget import ServersPaneWidget
-from drs_desktop.workers.inventory_worker import InventoryWorker
-from drs_desktop.workers.thread import WorkerThread
 from tests.services.settings_fixtures import db_fixture, memory_keyring_fixture, small_simulator_fixture  # noqa: F401
+from tests.ui.pane_tasks import pane_threads
 
 TIMEOUT = 10_000
 STAMP = "As of 2026-01-05 08:00 UTC (account 123456789012, us-east-1)"
@@ -52,20 +51,16 @@ def rig(
     resolver = ConnectionResolver(
         db, SecretStore(), demo_endpoint=small_simulator.endpoint_url, demo_region="us-east-1"
     )
-    service = InventoryService(db, resolver, gateway_factory=lambda t: DrsGateway(t, read_max_attempts=1))
-    worker = InventoryWorker(service)
-    thread = WorkerThread(worker, "servers-pane-test", on_stop=worker.close)
-    pane = ServersPaneWidget()
-    qtbot.addWidget(pane)
-    pane.connect_worker(worker)
-    thread.start()
-    pane.resize(1400, 700)
-    pane.show()
-    qtbot.waitExposed(pane)
-    try:
+    with pane_threads(
+        db, resolver, inventory_gateways=lambda t: DrsGateway(t, read_max_attempts=1)
+    ) as threads:
+        pane = ServersPaneWidget()
+        qtbot.addWidget(pane)
+        pane.connect_tasks(threads.local, threads.aws)
+        pane.resize(1400, 700)
+        pane.show()
+        qtbot.waitExposed(pane)
         yield Rig(pane, resolver, db)
-    finally:
-        assert thread.stop()
 
 
 def refresh(rig: Rig, qtbot: QtBot) -> None:
@@ -164,7 +159,7 @@ def test_used_by_column_follows_the_saved_plans(rig: Rig, qtbot: QtBot) -> None:
     plan_store.save_plan(
         rig.db, RecoveryPlan("Shop DR", protection_groups=(group,), waves=(Wave("W", ("shop-web",)),))
     )
-    rig.pane.usage_requested.emit()
+    rig.pane.load_usage()
     model = rig.pane.model
 
     def used_by(hostname: str) -> str:

@@ -1,4 +1,4 @@
-"""SettingsPaneWidget with a real SettingsWorker on a real QThread, a real database and keyring backends."""
+"""SettingsPaneWidget on its real ``settings`` task thread, a real database and keyring backends."""
 
 from __future__ import annotations
 
@@ -20,11 +20,10 @@ from drs_desktop.services import connection
 from drs_desktop.services.settings_page import SettingsService
 from drs_desktop.storage.db import Database
 from drs_desktop.ui.settings_pane_widget import SettingsPaneWidget
-from drs_desktop.workers.settings_worker import SettingsWorker
-from drs_desktop.workers.thread import WorkerThread
 from tests.secrets.memory_keyring import MemoryKeyring, install_fail, install_memory
 from tests.services import aws_stubs
 from tests.services.settings_fixtures import aws_files_fixture, db_fixture  # noqa: F401
+from tests.ui.pane_tasks import settings_thread
 
 TIMEOUT = 10_000
 KEY_ID = "AKIAIOSFODNN7EXAMPLE"
@@ -44,25 +43,25 @@ class Rig:
 def open_pane(
     qtbot: QtBot, db: Database, tmp_path: Path, oidc: aws_stubs.OidcBehaviour | None = None
 ) -> Iterator[Rig]:
-    """The pane wired to a worker on its thread, loaded; an sso-oidc stub serves its sign-ins."""
+    """The pane on its task thread, loaded; an sso-oidc stub serves its sign-ins."""
     oidc = oidc or aws_stubs.OidcBehaviour(pending=0)
     with aws_stubs.serve(oidc=oidc) as url:
-        service = SettingsService(db, SecretStore(), sso_endpoint_url=url, sso_cache_dir=tmp_path / "sso")
-        worker = SettingsWorker(service)
-        thread = WorkerThread(worker, "settings-pane-test")
-        pane = SettingsPaneWidget()
-        qtbot.addWidget(pane)
-        pane.connect_worker(worker)
-        thread.start()
-        pane.show()
-        qtbot.waitExposed(pane)
-        try:
-            pane.load()
-            qtbot.waitUntil(lambda: pane.snapshot() is not None, timeout=TIMEOUT)
-            yield Rig(pane, db, oidc, tmp_path / "sso")
-        finally:
-            worker.cancel_sso()
-            assert thread.stop()
+
+        def service() -> SettingsService:
+            return SettingsService(db, SecretStore(), sso_endpoint_url=url, sso_cache_dir=tmp_path / "sso")
+
+        with settings_thread(service) as tasks:
+            pane = SettingsPaneWidget()
+            qtbot.addWidget(pane)
+            pane.connect_tasks(tasks)
+            pane.show()
+            qtbot.waitExposed(pane)
+            try:
+                pane.load()
+                qtbot.waitUntil(lambda: pane.snapshot() is not None, timeout=TIMEOUT)
+                yield Rig(pane, db, oidc, tmp_path / "sso")
+            finally:
+                pane.cancel_sso()  # as the app's shutdown does: a sign-in still polling lets go
 
 
 @pytest.fixture
@@ -242,3 +241,62 @@ def test_first_run_check_is_relayed_on_the_gui_thread(
         rig.pane.check_first_run()
         qtbot.waitUntil(lambda: bool(seen), timeout=TIMEOUT)
         assert seen == [True]
+
+
+@pytest.mark.parametrize("oidc", [aws_stubs.OidcBehaviour(pending=1000, interval=1)])
+def test_shutdown_cancels_a_sign_in_that_still_polls(
+    qtbot: QtBot,
+    db: Database,
+    tmp_path: Path,
+    aws_files: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    oidc: aws_stubs.OidcBehaviour,
+) -> None:
+    install_memory(monkeypatch)
+    with aws_stubs.serve(oidc=oidc) as url:
+
+        def service() -> SettingsService:
+            return SettingsService(db, SecretStore(), sso_endpoint_url=url, sso_cache_dir=tmp_path / "sso")
+
+        with settings_thread(service) as tasks:
+            pane = SettingsPaneWidget()
+            qtbot.addWidget(pane)
+            pane.connect_tasks(tasks)
+            pane.load()
+            qtbot.waitUntil(lambda: pane.snapshot() is not None, timeout=TIMEOUT)
+            select_profile(pane, "corp-sso")
+            dialog = pane.sign_in()
+            assert dialog is not None
+            qtbot.waitUntil(lambda: dialog.state() == "waiting", timeout=TIMEOUT)
+            pane.cancel_sso()  # what DesktopApp.shutdown does, before it stops the thread
+            assert tasks.stop(), "the sign-in kept polling: its thread did not stop"
+    assert oidc.token_polls < oidc.pending and not (tmp_path / "sso").exists()
+
+
+def test_malformed_keys_are_refused_in_one_line(rig: Rig, qtbot: QtBot) -> None:
+    rig.pane.key_id_edit.setText(KEY_ID)
+    rig.pane.secret_edit.setText(" ")
+    rig.pane.save_keys()
+    qtbot.waitUntil(lambda: "secret access key" in rig.pane.status_text(), timeout=TIMEOUT)
+    assert "\n" not in rig.pane.status_text() and rig.pane.status.styleSheet() != ""
+    assert rig.pane.keys_text() == "No keys saved for 'default'."
+
+
+def test_the_first_run_is_offered_until_the_demo_is_chosen(
+    qtbot: QtBot, db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    install_memory(monkeypatch)
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    with open_pane(qtbot, db, tmp_path) as rig:
+        needed: list[bool] = []
+        rig.pane.first_run_needed.connect(lambda: needed.append(True))
+        rig.pane.check_first_run()
+        qtbot.waitUntil(lambda: needed == [True], timeout=TIMEOUT)
+        with qtbot.waitSignal(rig.pane.settings_applied, timeout=TIMEOUT):
+            rig.pane.save_settings(ConnectionSettings(demo=True), 15)
+        rig.pane.check_first_run()
+        rig.pane.poll_spin.setValue(99)
+        rig.pane.load()  # answered after the check (one thread, in order): then the check has been too
+        qtbot.waitUntil(lambda: rig.pane.poll_spin.value() == 15, timeout=TIMEOUT)
+        assert needed == [True], "demo chosen: not offered again"

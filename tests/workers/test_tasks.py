@@ -121,7 +121,49 @@ def test_resources_that_cannot_be_built_fail_every_task(qtbot: QtBot) -> None:
     assert thread.stop()
 
 
+def test_progress_reaches_its_caller_before_the_answer(qtbot: QtBot, tasks: TaskThread[Resources]) -> None:
+    seen: list[tuple[str, object, bool]] = []
+    others: list[object] = []
+    gui = QThread.currentThread()
+
+    def steps(_: Resources) -> str:
+        for step in ("one", "two"):
+            tasks.progress(step)
+        return "done"
+
+    tasks.run_task(lambda _: "other", on_done=others.append, on_progress=others.append)
+    tasks.run_task(
+        steps,
+        on_done=lambda v: seen.append(("done", v, QThread.currentThread() is gui)),
+        on_progress=lambda v: seen.append(("step", v, QThread.currentThread() is gui)),
+    )
+    qtbot.waitUntil(lambda: len(seen) == 3)
+    assert seen == [("step", "one", True), ("step", "two", True), ("done", "done", True)]
+    assert others == ["other"], "another task's steps went to its own caller only"
+
+
+def test_progress_outside_a_running_task_is_refused(qtbot: QtBot, tasks: TaskThread[Resources]) -> None:
+    with pytest.raises(RuntimeError, match="on that thread"):
+        tasks.progress("from the GUI thread")
+    errors: list[str] = []
+    tasks.run_task(
+        lambda _: tasks.progress("fine"), on_error=errors.append, on_done=lambda _: errors.append("ok")
+    )
+    qtbot.waitUntil(lambda: bool(errors))
+    assert errors == ["ok"]
+
+
 def _valid(obj: QObject) -> bool:
     from shiboken6 import Shiboken
 
     return bool(Shiboken.isValid(obj))
+
+
+def test_error_message_lists_every_plan_file_problem() -> None:
+    from drs_desktop.domain.errors import PlanFileError, StorageError
+    from drs_desktop.workers.tasks import error_message
+
+    error = PlanFileError("p.yaml", [("name", 2, "the plan needs a name"), ("waves", None, "x")])
+    assert error_message(error) == "p.yaml:2: name: the plan needs a name\np.yaml: waves: x"
+    assert error_message(StorageError("disk full")) == "disk full"
+    assert error_message(KeyError("k")) == "unexpected error (KeyError): 'k'"

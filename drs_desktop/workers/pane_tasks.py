@@ -1,0 +1,71 @@
+"""What each of the GUI's task threads owns, and the thread types the panes ask through.
+
+The panes (Plans, Groups, Servers, History, Settings) ask for everything with ``TaskThread.run_task``
+(``workers.tasks``) on three threads, split by what their work waits for, so that no kind of work waits
+behind another (DESIGN §3.4):
+
+- ``local``: SQLite only. Plans and groups, the history's listing, details and reports, the cached
+  inventory and its "Used by" column. A plan opens at once even while DRS is slow.
+- ``aws``: DRS over the network. The inventory refresh (which may wait for an MFA code from a dialog)
+  and a drill's cleanup (which waits for DRS to terminate its instances).
+- ``settings``: the keyring (which may block on an unlock prompt), the AWS config files and the IAM
+  Identity Center sign-in (which polls until the operator confirms in a browser).
+
+Each thread builds its services on itself (``resources``) and closes them there as it stops, so every
+SQLite reader and boto3 client is a plain attribute of a service used by one thread only (DESIGN §3.5).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from drs_desktop.services.connection import MfaPrompter
+from drs_desktop.services.history import ExecutionHistory
+from drs_desktop.services.inventory import InventoryService
+from drs_desktop.services.plan_editing import PlanLibrary
+from drs_desktop.services.settings_page import SettingsService
+from drs_desktop.workers.tasks import TaskThread
+
+logger = logging.getLogger(__name__)
+
+# SettingsService is named here too: the ui layer may not import services, and its pane needs the type.
+__all__ = ["AwsServices", "AwsTasks", "LocalServices", "LocalTasks", "SettingsService", "SettingsTasks"]
+
+
+def _close_all(owner: str, *services: PlanLibrary | ExecutionHistory | InventoryService) -> None:
+    """Close every service, even when one fails (each holds its own reader or clients)."""
+    for service in services:
+        try:
+            service.close()
+        except Exception:
+            logger.exception("closing the %s thread's %s failed", owner, type(service).__name__)
+
+
+@dataclass
+class LocalServices:
+    """The ``local`` thread's services: reads and writes of the database, no network."""
+
+    plans: PlanLibrary
+    history: ExecutionHistory
+    inventory: InventoryService
+
+    def close(self) -> None:
+        _close_all("local", self.plans, self.history, self.inventory)
+
+
+@dataclass
+class AwsServices:
+    """The ``aws`` thread's services, and how it asks the operator for an MFA code."""
+
+    inventory: InventoryService
+    history: ExecutionHistory
+    mfa: MfaPrompter | None = None
+
+    def close(self) -> None:
+        _close_all("aws", self.inventory, self.history)
+
+
+LocalTasks = TaskThread[LocalServices]
+AwsTasks = TaskThread[AwsServices]
+SettingsTasks = TaskThread[SettingsService]
