@@ -21,9 +21,9 @@ from typing import Any, TypeVar
 from botocore.exceptions import ClientError, ConnectionClosedError
 
 from drs_desktop.aws.drs import (
+    _NO_SUCH_JOB,
     MAX_JOB_IDS_PER_CALL,
     MAX_SERVER_IDS_PER_CALL,
-    _NO_SUCH_JOB,
     batched,
 )
 from drs_desktop.aws.drs_parse import (
@@ -71,15 +71,24 @@ class _Clock:
         return self._backend.clock.now()
 
 
-class InProcessDrs:
-    """``services.drs_calls.DrsCalls`` over a ``DrsBackend``. ``before_call(operation)`` runs first on
-    every call (a test's hook: carry out a late start, crash the runner)."""
+#: A test's hook around each call: ``(operation, params)``; it may raise a ``SimulatorError`` (DRS refuses),
+#: a botocore connection error (the answer is lost), or ``Crash``.
+Hook = Callable[[str, dict[str, Any]], None]
 
-    def __init__(self, backend: DrsBackend, *, before_call: Callable[[str], None] | None = None) -> None:
+
+class InProcessDrs:
+    """``services.drs_calls.DrsCalls`` over a ``DrsBackend``. ``before_call`` runs first on every call and
+    ``after_call`` once DRS carried it out (a test's faults: a late start, a crash in the middle)."""
+
+    def __init__(
+        self, backend: DrsBackend, *, before_call: Hook | None = None, after_call: Hook | None = None
+    ) -> None:
         self.backend = backend
         self.drs_clock = _Clock(backend)
         self.before_call = before_call
+        self.after_call = after_call
         self._last_answer: datetime | None = None
+        self.refused: list[tuple[str, str]] = []  # (operation, code) of every refusal the world made
 
     def with_single_attempt_reads(self) -> InProcessDrs:
         return self  # no in-call retries here at all
@@ -94,10 +103,13 @@ class InProcessDrs:
     # -- plumbing
 
     def _call(self, operation: str, params: dict[str, Any], *, mutating: bool = False) -> dict[str, Any]:
-        if self.before_call is not None:
-            self.before_call(operation)
         try:
-            return self._send(operation, params)
+            if self.before_call is not None:
+                self.before_call(operation, params)
+            answer = self._send(operation, params)
+            if self.after_call is not None:
+                self.after_call(operation, params)
+            return answer
         except SimulatorError as error:
             status = error.status or _STATUS.get(error.code, 400)
             response: dict[str, Any] = {
@@ -124,7 +136,11 @@ class InProcessDrs:
             raise SimulatorError("InternalServerException", "Internal error", status=fault.status)
         if kind == "drop":
             raise ConnectionClosedError(endpoint_url="in-process")
-        answer = self.backend.handle(operation, params)
+        try:
+            answer = self.backend.handle(operation, params)
+        except SimulatorError as error:
+            self.refused.append((operation, error.code))
+            raise
         if kind == "drop_after":
             raise ConnectionClosedError(endpoint_url="in-process")
         if fault is not None and kind == "server_error_after":
