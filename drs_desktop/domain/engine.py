@@ -6,12 +6,15 @@ The runner contract (services.ExecutionRunner):
 2. Loop: ``commands = decide(state, now)``. Execute the commands in order; for each, journal the events
    its docstring names (an intent such as ``StartRequested`` *before* the call, the result right after)
    and ``apply`` each event before the next command. ``Record(event)``: journal and apply ``event``.
-3. If any executed command was an action (``engine_commands.is_action``), decide again at once. Otherwise
+   What an answer means beyond its facts (the account's load, post-launch results, which log items are
+   new) is derived by ``observations`` from the typed answer; the runner journals what it returns.
+3. A decision holds for the state it was made on: once an executed command's events changed the state,
+   the runner executes none of the decision's remaining commands and decides again at once. So a call
+   that was throttled or failed (``poll.not_before`` in the future) holds every later call, and a start
+   whose outcome became unknown holds every later start, by the engine's own rules, not the runner's.
+   If any executed command was an action (``engine_commands.is_action``), decide again at once. Otherwise
    wait until ``WakeAt.at`` or an operator control (checked with ``execution.control_error``, journaled,
    applied), then decide again. ``AwaitApproval`` is shown to the operator, not executed.
-   Within one decision, once a call was throttled or failed (``poll.not_before`` in the future) the
-   runner skips the remaining DRS calls, and once a start's outcome is unknown it skips the remaining
-   ``StartJob``s: the next decision knows what this one could not.
 4. The runner is serial and never calls ``decide`` while a call is in flight. Hence a chunk still
    START_REQUESTED when ``decide`` runs has an unknown outcome (a crash between intent and result) and is
    treated exactly like UNCERTAIN, even if ``RunnerRestarted`` was not journaled: reconcile it first.
@@ -43,11 +46,10 @@ a point in time in ``recovery_point``; the evidence report in ``evidence``.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from drs_desktop.domain.chunking import Candidate, admit
 from drs_desktop.domain.engine_commands import (
-    AwaitApproval,
     Command,
     FetchJobLog,
     FindRecoveryInstances,
@@ -55,6 +57,7 @@ from drs_desktop.domain.engine_commands import (
     PollJobs,
     Reconcile,
     Record,
+    SizeExternalLoad,
     StartJob,
     SurveyInstances,
     TerminateInstances,
@@ -72,7 +75,7 @@ from drs_desktop.domain.execution_queries import (
     launch_blocked,
     may_launch,
     own_load,
-    pending_approval,
+    pending_approvals,
     server_settled,
     unresolved_chunks,
     unsettled_servers,
@@ -96,6 +99,8 @@ logger = logging.getLogger(__name__)
 
 #: TerminateRecoveryInstances takes at most this many IDs.
 MAX_TERMINATE_IDS = 200
+#: How far back to look for jobs of other tools when sizing the account's load.
+EXTERNAL_LOAD_WINDOW = timedelta(days=2)
 
 
 def decide(state: ExecutionState, now: datetime) -> tuple[Command, ...]:
@@ -108,6 +113,7 @@ def decide(state: ExecutionState, now: datetime) -> tuple[Command, ...]:
         *_reconcile(state, now),
         *_verify(state, now),
         *_poll(state, now),
+        *_size_load(state, now),
         *_fetch_logs(state, now),
         *_find_instances(state, now),
         *_approvals(state),
@@ -209,6 +215,14 @@ def _poll(state: ExecutionState, now: datetime) -> list[Command]:
     return [PollJobs(job_ids=jobs_to_poll(state))]
 
 
+def _size_load(state: ExecutionState, now: datetime) -> list[Command]:
+    """After a poll that saw queued chunks: jobs of other tools count against the account's quotas, so
+    size them before the queued chunks start (a failed look waits for the next poll)."""
+    if not state.load_due or not _reads_allowed(state, now):
+        return []
+    return [SizeExternalLoad(since=now - EXTERNAL_LOAD_WINDOW)]
+
+
 def _fetch_logs(state: ExecutionState, now: datetime) -> list[Command]:
     """A job's log only when its status or a server's launch status changed since the last fetch."""
     if not _reads_allowed(state, now):
@@ -239,21 +253,7 @@ def _find_instances(state: ExecutionState, now: datetime) -> list[Command]:
 
 
 def _approvals(state: ExecutionState) -> list[Command]:
-    commands: list[Command] = []
-    for wave in state.waves:
-        step = pending_approval(state, wave)
-        if step is not None and wave.step_started_at is not None and state.stop is None:
-            commands.append(
-                AwaitApproval(
-                    wave_index=wave.index,
-                    wave_name=wave.name,
-                    phase=wave.step_phase(),
-                    step_index=wave.step_index,
-                    message=step.message,
-                    requested_at=wave.step_started_at,
-                )
-            )
-    return commands
+    return list(pending_approvals(state))
 
 
 # -- launching

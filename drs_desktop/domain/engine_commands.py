@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, get_args
+from typing import Any, TypeAlias, get_args
 
 from drs_desktop.domain.codec import decode_tagged, to_json
 from drs_desktop.domain.execution_events import Event, Outcome, StepPhase
@@ -38,15 +38,25 @@ class StartJob:
 @dataclass(frozen=True, kw_only=True)
 class PollJobs:
     """DescribeJobs filtered by these IDs (at most 1,000 per call); journal one ``JobsObserved``
-    (with ``missing_job_ids``), or ``Throttled`` / ``PollFailed``. Also a good moment to journal
-    ``ExternalLoad`` and the ``PostLaunchCompleted/Failed`` read from launchActionsStatus."""
+    (with ``missing_job_ids``) and then the ``PostLaunchCompleted/Failed`` that
+    ``observations.post_launch_events`` reads from launchActionsStatus; or ``Throttled`` / ``PollFailed``."""
 
     job_ids: tuple[str, ...]
 
 
 @dataclass(frozen=True, kw_only=True)
+class SizeExternalLoad:
+    """A poll saw chunks waiting in the queue: DescribeJobs with ``fromDate=since`` (the account's recent
+    jobs); journal the ``ExternalLoad`` that ``observations.external_load`` derives from them (always
+    one, even when nothing else runs: it ends the wish to look), or ``Throttled`` / ``PollFailed``."""
+
+    since: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
 class FetchJobLog:
-    """DescribeJobLogItems for the job; journal ``JobLogObserved``."""
+    """DescribeJobLogItems for the job; journal the ``JobLogObserved`` that
+    ``observations.job_log_observed`` makes of the whole log (the new items and every failure)."""
 
     job_id: str
 
@@ -93,7 +103,9 @@ class FindRecoveryInstances:
 
 @dataclass(frozen=True, kw_only=True)
 class AwaitApproval:
-    """Not a call: the run waits for this approval; show it (emitted on every decide while it waits)."""
+    """Not a call: the run waits for this approval; show it (emitted on every decide while it waits).
+    The one approval type: ``execution_queries.pending_approvals`` builds it for the engine and for the
+    CLI's and the GUI's prompts alike."""
 
     wave_index: int
     wave_name: str
@@ -101,6 +113,11 @@ class AwaitApproval:
     step_index: int
     message: str
     requested_at: datetime
+
+    @property
+    def key(self) -> tuple[int, StepPhase, int]:
+        """Identifies the gate within its execution (a prompt is raised once per key)."""
+        return (self.wave_index, self.phase, self.step_index)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -132,9 +149,11 @@ class WakeAt:
     at: datetime
 
 
-Command = (
+#: Every command, a closed union: the runner matches it exhaustively (``assert_never``).
+Command: TypeAlias = (
     StartJob
     | PollJobs
+    | SizeExternalLoad
     | FetchJobLog
     | VerifyJobs
     | Reconcile

@@ -24,10 +24,10 @@ Decisions documented here:
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
+from typing import assert_never
 
 from drs_desktop.domain.chunking import split_servers
 from drs_desktop.domain.execution_events import (
@@ -130,11 +130,71 @@ def initial_state(spec: ExecutionSpec) -> ExecutionState:
 
 def apply(state: ExecutionState, event: Event) -> ExecutionState:
     """The state after ``event``. Pure; never mutates ``state``."""
-    handler = _HANDLERS.get(type(event))
-    if handler is None:
-        raise TypeError(f"not an execution event: {type(event).__name__}")
-    new = handler(state, event)
+    new = _fold(state, event)
     return _track_blocked(settle(new, event.at), event.at)
+
+
+def _fold(state: ExecutionState, event: Event) -> ExecutionState:
+    """The event's own change, before time moves waves on (``settle``). Exhaustive over ``Event``."""
+    match event:
+        case StartRequested():
+            return on_start_requested(state, event)
+        case JobStarted():
+            return _on_job_started(state, event)
+        case StartFailed():
+            return on_start_failed(state, event)
+        case Reconciled():
+            return on_reconciled(state, event)
+        case StartsReconciled():
+            return on_starts_reconciled(state, event)
+        case InstancesSurveyed():
+            return on_instances_surveyed(state, event)
+        case JobsObserved():
+            return on_jobs_observed(state, event)
+        case JobsVerified():
+            return on_jobs_verified(state, event)
+        case JobLogObserved():
+            return on_job_log(state, event)
+        case RecoveryInstancesObserved():
+            return on_instances_observed(state, event)
+        case PostLaunchCompleted():
+            return on_post_launch_completed(state, event)
+        case PostLaunchFailed():
+            return on_post_launch_failed(state, event)
+        case Throttled():
+            return _on_throttled(state, event)
+        case PollFailed():
+            return _on_poll_failed(state, event)
+        case ExternalLoad():
+            return _on_external_load(state, event)
+        case TerminateRequested():
+            return _on_terminate_requested(state, event)
+        case InstancesTerminated():
+            return _on_terminated(state, event)
+        case TerminateFailed():
+            return _on_terminate_failed(state, event)
+        case Pause():
+            return _on_pause(state, event)
+        case Resume():
+            return _on_resume(state, event)
+        case Cancel():
+            return _on_cancel(state, event)
+        case RetryFailed():
+            return _on_retry(state, event)
+        case SkipWave():
+            return _on_skip(state, event)
+        case ApprovalGranted() | ApprovalRejected():
+            return _on_approval(state, event)
+        case CleanupRequested():
+            return _on_cleanup(state, event)
+        case RunnerRestarted():
+            return _on_restarted(state, event)
+        case Tick():
+            return state  # settle() does the work: a wait may have elapsed
+        case ExecutionFinished():
+            return _on_finished(state, event)
+        case _:
+            assert_never(event)
 
 
 def replay(spec: ExecutionSpec, events: Iterable[Event]) -> ExecutionState:
@@ -355,18 +415,18 @@ def _on_terminate_failed(state: ExecutionState, event: TerminateFailed) -> Execu
 def _on_throttled(state: ExecutionState, event: Throttled) -> ExecutionState:
     seed = state.spec.jitter_seed
     poll = after_throttle(state.poll, state.spec.polling, seed, event.at, event.retry_after, "throttled")
-    return replace(state, poll=poll)
+    return replace(state, poll=poll, load_due=False)  # a failed look at the load waits for the next poll
 
 
 def _on_poll_failed(state: ExecutionState, event: PollFailed) -> ExecutionState:
     reason = event.reason or ("transient error" if event.transient else "error")
     poll = after_failure(state.poll, state.spec.polling, state.spec.jitter_seed, event.at, reason)
-    return replace(state, poll=poll)
+    return replace(state, poll=poll, load_due=False)  # a failed look at the load waits for the next poll
 
 
 def _on_external_load(state: ExecutionState, event: ExternalLoad) -> ExecutionState:
     busy = tuple(sorted(set(event.busy_server_ids)))
-    return replace(state, external_jobs=max(0, event.active_jobs), external_busy=busy)
+    return replace(state, external_jobs=max(0, event.active_jobs), external_busy=busy, load_due=False)
 
 
 def _on_job_started(state: ExecutionState, event: JobStarted) -> ExecutionState:
@@ -390,47 +450,10 @@ def _on_restarted(state: ExecutionState, event: RunnerRestarted) -> ExecutionSta
     )
 
 
-def _on_tick(state: ExecutionState, event: Tick) -> ExecutionState:
-    return state  # settle() does the work: a wait may have elapsed
-
-
 def _on_finished(state: ExecutionState, event: ExecutionFinished) -> ExecutionState:
     if state.finished is not None:
         return state
     return replace(state, finished=event.outcome, finished_at=event.at)
-
-
-_HANDLERS: dict[type[Any], Callable[[ExecutionState, Any], ExecutionState]] = {
-    StartRequested: on_start_requested,
-    JobStarted: _on_job_started,
-    StartFailed: on_start_failed,
-    Reconciled: on_reconciled,
-    StartsReconciled: on_starts_reconciled,
-    InstancesSurveyed: on_instances_surveyed,
-    JobsObserved: on_jobs_observed,
-    JobsVerified: on_jobs_verified,
-    JobLogObserved: on_job_log,
-    RecoveryInstancesObserved: on_instances_observed,
-    PostLaunchCompleted: on_post_launch_completed,
-    PostLaunchFailed: on_post_launch_failed,
-    Throttled: _on_throttled,
-    PollFailed: _on_poll_failed,
-    ExternalLoad: _on_external_load,
-    TerminateRequested: _on_terminate_requested,
-    InstancesTerminated: _on_terminated,
-    TerminateFailed: _on_terminate_failed,
-    Pause: _on_pause,
-    Resume: _on_resume,
-    Cancel: _on_cancel,
-    RetryFailed: _on_retry,
-    SkipWave: _on_skip,
-    ApprovalGranted: _on_approval,
-    ApprovalRejected: _on_approval,
-    CleanupRequested: _on_cleanup,
-    RunnerRestarted: _on_restarted,
-    Tick: _on_tick,
-    ExecutionFinished: _on_finished,
-}
 
 
 def control_error(state: ExecutionState, event: Event) -> str | None:

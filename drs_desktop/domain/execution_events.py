@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, get_args
+from typing import Any, TypeAlias, get_args
 
 from drs_desktop.domain.codec import decode_tagged, to_json
 from drs_desktop.domain.reconcile_events import InstancesSurveyed, StartsReconciled
@@ -168,11 +168,14 @@ class JobsVerified:
 
 @dataclass(frozen=True, kw_only=True)
 class JobLogObserved:
-    """DescribeJobLogItems of one job (all items so far; repeats are harmless)."""
+    """DescribeJobLogItems of one job: the items new since the last read, and every failure item
+    (repeats are harmless; ``observations.job_log_observed`` picks them). ``seen``: how many items the
+    whole log had then (None in journals written before it was kept)."""
 
     job_id: str
     items: tuple[JobLogItem, ...]
     at: datetime
+    seen: int | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -219,7 +222,8 @@ class PollFailed:
 
 @dataclass(frozen=True, kw_only=True)
 class ExternalLoad:
-    """Jobs active in the account outside this execution, and the servers in them (replaces the last)."""
+    """Jobs active in the account outside this execution, and the servers in them (replaces the last);
+    derived from a listing by ``observations.external_load``."""
 
     active_jobs: int
     busy_server_ids: tuple[str, ...]
@@ -356,7 +360,8 @@ class ExecutionFinished:
     at: datetime
 
 
-Event = (
+#: Every event, a closed union: ``execution.apply`` matches it exhaustively (``assert_never``).
+Event: TypeAlias = (
     StartRequested
     | JobStarted
     | StartFailed

@@ -190,8 +190,10 @@ def fail(server: ServerState, reason: str, at: datetime, *, timed_out: bool = Fa
 
 
 def on_jobs_observed(state: ExecutionState, event: JobsObserved) -> ExecutionState:
+    """Fold a poll in; while chunks wait in the queue, the account's load is looked at after it."""
     state, changed = fold_jobs(state, event.jobs, event.missing_job_ids, event.at)
-    return replace(state, poll=after_poll(state.poll, event.at, changed))
+    queued = any(chunk.status is ChunkStatus.QUEUED for chunk in state.chunks.values())
+    return replace(state, poll=after_poll(state.poll, event.at, changed), load_due=queued)
 
 
 def on_jobs_verified(state: ExecutionState, event: JobsVerified) -> ExecutionState:
@@ -354,7 +356,10 @@ def on_job_log(state: ExecutionState, event: JobLogObserved) -> ExecutionState:
         if server.status is ServerStatus.FAILED and "FAIL" in item.event and item.detail:
             server = replace(server, reason=f"{item.event}: {item.detail}"[:1000])
         servers[item.server_id] = server
-    state = state.with_servers(*servers.values()).with_jobs(replace(job, log_version=job.version))
+    seen = job.log_seen if event.seen is None else event.seen
+    state = state.with_servers(*servers.values()).with_jobs(
+        replace(job, log_version=job.version, log_seen=seen)
+    )
     return replace(state, poll=after_read_ok(state.poll))
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from drs_desktop.domain.chunking import Load, own_and_external_load
+from drs_desktop.domain.engine_commands import AwaitApproval
 from drs_desktop.domain.execution_events import JobStatus
 from drs_desktop.domain.execution_state import (
     UNRESOLVED,
@@ -140,6 +141,29 @@ def pending_approval(state: ExecutionState, wave: WaveState) -> ApprovalStep | N
     phase = wave.step_phase()
     decided = any(a.phase is phase and a.step_index == wave.step_index for a in wave.approvals)
     return None if decided else step
+
+
+def pending_approvals(state: ExecutionState) -> tuple[AwaitApproval, ...]:
+    """The gates the execution waits at (none once it stops): what ``engine.decide`` emits and what the
+    CLI's and the GUI's approval prompts show, one type for both."""
+    if state.stop is not None or state.finished is not None:
+        return ()
+    found = []
+    for wave in state.waves:
+        step = pending_approval(state, wave)
+        if step is None or wave.step_started_at is None:
+            continue
+        found.append(
+            AwaitApproval(
+                wave_index=wave.index,
+                wave_name=wave.name,
+                phase=wave.step_phase(),
+                step_index=wave.step_index,
+                message=step.message,
+                requested_at=wave.step_started_at,
+            )
+        )
+    return tuple(found)
 
 
 def unsettled_servers(state: ExecutionState, index: int) -> tuple[ServerState, ...]:

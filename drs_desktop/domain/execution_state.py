@@ -269,6 +269,7 @@ class JobState:
     completed_at: datetime | None = None
     version: int = 1
     log_version: int = 0
+    log_seen: int = 0  # items of its log journaled so far (``observations.job_log_observed``)
     missing_polls: int = 0
     gone: bool = False  # DRS stopped reporting it; treated as ended
 
@@ -386,6 +387,7 @@ class ExecutionState:
     cleanup_surveyed: bool = False  # this cleanup request looked at DRS for every instance of ours
     external_jobs: int = 0
     external_busy: tuple[str, ...] = ()
+    load_due: bool = False  # a poll saw queued chunks: size the account's load before they start
     paused: bool = False
     stop: StopRequest | None = None
     cleanup_requested: bool = False

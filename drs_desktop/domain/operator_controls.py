@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from drs_desktop.domain.engine_commands import AwaitApproval
 from drs_desktop.domain.execution import control_error
 from drs_desktop.domain.execution_events import (
     ApprovalGranted,
@@ -30,9 +31,8 @@ from drs_desktop.domain.execution_events import (
     Resume,
     RetryFailed,
     SkipWave,
-    StepPhase,
 )
-from drs_desktop.domain.execution_queries import failed_waves, pending_approval
+from drs_desktop.domain.execution_queries import failed_waves, pending_approval, pending_approvals
 from drs_desktop.domain.execution_state import ExecutionState, Mode
 
 __all__ = [
@@ -40,13 +40,11 @@ __all__ = [
     "AvailableControls",
     "ControlAction",
     "ControlRequest",
-    "PendingApproval",
     "RunChoice",
     "WaveChoiceError",
     "available_controls",
     "choose_wave",
     "control_event",
-    "pending_approvals",
 ]
 
 #: The name the probes carry: ``control_error`` wants an approver's name, any will do for a probe.
@@ -103,23 +101,6 @@ class ControlRequest:
 
 
 @dataclass(frozen=True)
-class PendingApproval:
-    """An approval gate the execution waits at (requested, not yet decided)."""
-
-    wave_index: int
-    wave_name: str
-    phase: StepPhase
-    step_index: int
-    message: str
-    requested_at: datetime
-
-    @property
-    def key(self) -> tuple[int, StepPhase, int]:
-        """Identifies the gate within its execution (a prompt is raised once per key)."""
-        return (self.wave_index, self.phase, self.step_index)
-
-
-@dataclass(frozen=True)
 class AvailableControls:
     """Which controls apply now. The default (nothing) is what a finished or read-only view shows."""
 
@@ -130,7 +111,7 @@ class AvailableControls:
     cleanup: bool = False  # terminate a finished (or stopping) drill's instances
     retry_waves: tuple[int, ...] = ()
     skip_waves: tuple[int, ...] = ()
-    approvals: tuple[PendingApproval, ...] = ()
+    approvals: tuple[AwaitApproval, ...] = ()
 
     def allows(self, action: ControlAction, wave_index: int | None = None) -> bool:
         """Whether ``action`` (for ``wave_index`` where it names a wave) may be sent now."""
@@ -148,30 +129,8 @@ class AvailableControls:
             return wave_index in self.skip_waves
         return any(a.wave_index == wave_index for a in self.approvals)
 
-    def approval_for(self, wave_index: int) -> PendingApproval | None:
+    def approval_for(self, wave_index: int) -> AwaitApproval | None:
         return next((a for a in self.approvals if a.wave_index == wave_index), None)
-
-
-def pending_approvals(state: ExecutionState) -> tuple[PendingApproval, ...]:
-    """The gates the execution waits at, as ``engine.decide`` reports them (none once it stops)."""
-    if state.stop is not None or state.finished is not None:
-        return ()
-    found = []
-    for wave in state.waves:
-        step = pending_approval(state, wave)
-        if step is None or wave.step_started_at is None:
-            continue
-        found.append(
-            PendingApproval(
-                wave_index=wave.index,
-                wave_name=wave.name,
-                phase=wave.step_phase(),
-                step_index=wave.step_index,
-                message=step.message,
-                requested_at=wave.step_started_at,
-            )
-        )
-    return tuple(found)
 
 
 def available_controls(state: ExecutionState, at: datetime) -> AvailableControls:

@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from drs_desktop.domain.engine_commands import AwaitApproval
 from drs_desktop.domain.evidence import rto_achieved
 from drs_desktop.domain.execution_events import Outcome
 from drs_desktop.domain.execution_queries import (
@@ -36,7 +37,7 @@ from drs_desktop.domain.execution_state import (
     WaveState,
 )
 from drs_desktop.domain.execution_waves import wait_until
-from drs_desktop.domain.operator_controls import AvailableControls, PendingApproval, available_controls
+from drs_desktop.domain.operator_controls import AvailableControls, available_controls
 from drs_desktop.domain.progress_stages import (
     Durations,
     current_stage,
@@ -154,7 +155,7 @@ class ProgressSnapshot:
     sequence: int
     waves: tuple[WaveRow, ...]
     servers: tuple[tuple[ServerRow, ...], ...]  # per wave, in plan order
-    approvals: tuple[PendingApproval, ...]
+    approvals: tuple[AwaitApproval, ...]
     controls: AvailableControls
     log: tuple[LogLine, ...] = ()
     delta: SnapshotDelta = field(default_factory=SnapshotDelta)

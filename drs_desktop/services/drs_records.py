@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from drs_desktop.aws.drs import DrsGateway
 from drs_desktop.domain.engine_commands import TAG_CHUNK, TAG_EXECUTION, chunk_of_tags
 from drs_desktop.domain.reconcile_events import LastLaunch, SurveyedInstance, TaggedJob
+from drs_desktop.services.drs_calls import DrsCalls
 
 Read = Callable[[str, Callable[[], Any]], Any]
 
@@ -42,7 +42,7 @@ class Look:
 
 
 def look(
-    gateway: DrsGateway, read: Read, execution_id: str, since: datetime, server_ids: tuple[str, ...]
+    gateway: DrsCalls, read: Read, execution_id: str, since: datetime, server_ids: tuple[str, ...]
 ) -> Look | None:
     """The jobs listed since ``since`` with this execution's tag, each server's
     ``lifeCycle.lastLaunch.initiated`` (the tags of a job the listing did not show are read by ID), and
@@ -86,7 +86,7 @@ def look(
 
 
 def recovery_instances(
-    gateway: DrsGateway, read: Read, server_ids: tuple[str, ...]
+    gateway: DrsCalls, read: Read, server_ids: tuple[str, ...]
 ) -> tuple[SurveyedInstance, ...] | None:
     """Every recovery instance of these servers, as DescribeRecoveryInstances lists it."""
     found = read(

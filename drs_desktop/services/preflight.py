@@ -18,6 +18,7 @@ from typing import Any
 from drs_desktop.aws.drs import DrsGateway
 from drs_desktop.domain.drs_errors import DrsAccessDenied, DrsNotFound
 from drs_desktop.domain.drs_views import LaunchConfigView
+from drs_desktop.domain.engine import EXTERNAL_LOAD_WINDOW
 from drs_desktop.domain.engine_commands import TAG_EXECUTION
 from drs_desktop.domain.execution_state import spec_from_json, spec_problems
 from drs_desktop.domain.inventory import Inventory
@@ -35,7 +36,6 @@ from drs_desktop.domain.preflight import (
 from drs_desktop.domain.preflight_rules import clock_checks
 from drs_desktop.services.executions import PreparedExecution, RunRequest, spec_from_prepared
 from drs_desktop.services.patient_reads import PatientReads
-from drs_desktop.services.runner import EXTERNAL_LOAD_WINDOW
 from drs_desktop.storage import executions as journal
 from drs_desktop.storage.db import Database
 

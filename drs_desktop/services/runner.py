@@ -28,12 +28,10 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
-from typing import TypeVar
+from datetime import datetime
+from typing import TypeVar, assert_never
 
-from drs_desktop.aws.drs import DrsGateway
 from drs_desktop.domain.drs_errors import DrsError, DrsThrottled
-from drs_desktop.domain.drs_views import DrsJobView
 from drs_desktop.domain.engine import decide
 from drs_desktop.domain.engine_commands import (
     AwaitApproval,
@@ -44,6 +42,7 @@ from drs_desktop.domain.engine_commands import (
     PollJobs,
     Reconcile,
     Record,
+    SizeExternalLoad,
     StartJob,
     SurveyInstances,
     TerminateInstances,
@@ -56,16 +55,12 @@ from drs_desktop.domain.execution_events import (
     CONTROL_EVENTS,
     Event,
     ExecutionFinished,
-    ExternalLoad,
     InstancesTerminated,
-    JobLogObserved,
     JobsObserved,
     JobStarted,
     JobsVerified,
     Outcome,
     PollFailed,
-    PostLaunchCompleted,
-    PostLaunchFailed,
     RecoveryInstancesObserved,
     RunnerRestarted,
     StartFailed,
@@ -76,17 +71,13 @@ from drs_desktop.domain.execution_events import (
     event_from_json,
     event_to_json,
 )
-from drs_desktop.domain.execution_queries import execution_status, unresolved_chunks
+from drs_desktop.domain.execution_queries import execution_status
 from drs_desktop.domain.execution_record import ExecutionRecord
-from drs_desktop.domain.execution_state import (
-    ChunkStatus,
-    ExecutionState,
-    ExecutionStatus,
-    PostLaunch,
-    ServerStatus,
-)
+from drs_desktop.domain.execution_state import ExecutionState, ExecutionStatus
+from drs_desktop.domain.observations import external_load, job_log_observed, post_launch_events
 from drs_desktop.domain.reconcile_events import InstancesSurveyed, StartsReconciled
 from drs_desktop.services import drs_records
+from drs_desktop.services.drs_calls import DrsCalls
 from drs_desktop.services.journal_replay import replay_journal
 from drs_desktop.storage import control_inbox as inbox
 from drs_desktop.storage import executions as journal
@@ -99,8 +90,6 @@ Clock = Callable[[], datetime]
 Sleeper = Callable[[float], None]
 Listener = Callable[[ExecutionState, ExecutionState, Event], None]
 
-#: How far back to look for jobs of other tools when sizing the account's load.
-EXTERNAL_LOAD_WINDOW = timedelta(days=2)
 #: The longest the loop sleeps without looking at its control queue.
 MAX_SLEEP_SECONDS = 30.0
 #: How often a sleeping runner looks for controls queued by other processes (one cheap SELECT).
@@ -134,7 +123,7 @@ class ExecutionRunner:
     def __init__(
         self,
         db: Database,
-        gateway: DrsGateway,
+        gateway: DrsCalls,
         record: ExecutionRecord,
         state: ExecutionState,
         *,
@@ -146,7 +135,6 @@ class ExecutionRunner:
         # throttled read at once, so every call of the runner goes out once.
         self._gateway = gateway.with_single_attempt_reads()
         # DRS's time by default (``aws.drs_clock``): no decision may depend on the desktop's clock.
-        self._log_seen: dict[str, int] = {}
         self._journal_seq = record.event_count  # the last journal entry this runner has applied
         self._record = record
         self._state = state
@@ -165,7 +153,7 @@ class ExecutionRunner:
 
     @classmethod
     def resume(
-        cls, db: Database, gateway: DrsGateway, execution_id: str, *, clock: Clock | None = None
+        cls, db: Database, gateway: DrsCalls, execution_id: str, *, clock: Clock | None = None
     ) -> ExecutionRunner:
         """Rebuild an execution from its journal. The engine reconciles any start whose outcome the
         journal does not hold before it launches anything."""
@@ -313,38 +301,26 @@ class ExecutionRunner:
     # -- the loop
 
     def step(self) -> StepResult:
-        """Take queued controls, ask the engine what to do now, and do it."""
+        """Take queued controls, ask the engine what to do now, and do it. A decision holds for the state
+        it was made on: once a command's events changed the state, the rest waits for a new decision
+        (the engine's runner contract, point 3)."""
         self._drain_controls()
-        commands = decide(self._state, self._clock())
-        unresolved_before = {c.chunk_id for c in unresolved_chunks(self._state)}
+        decided_on = self._state
         acted = False
         wake_at: datetime | None = None
         approvals: list[AwaitApproval] = []
-        for command in commands:
-            if isinstance(command, WakeAt):
-                wake_at = command.at
-            elif isinstance(command, AwaitApproval):
-                approvals.append(command)
-            elif isinstance(command, StartJob) and self._unknown_since(unresolved_before):
-                # A start of this decision has an unknown outcome: the engine looks at DRS's records
-                # before any other start (it decided these before it knew).
-                continue
-            elif isinstance(command, _DRS_CALLS) and self._holding():
-                # An earlier call of this decision was throttled or failed, so DRS's Retry-After (or
-                # the backoff) now holds every call: the rest wait for the next decision, which the
-                # engine makes knowing the hold. The decision that was made before it cannot.
-                continue
-            else:
-                self._execute(command)
-                acted = True
+        for command in decide(decided_on, self._clock()):
+            if self._state is not decided_on:
+                break
+            match command:
+                case WakeAt():
+                    wake_at = command.at
+                case AwaitApproval():
+                    approvals.append(command)
+                case _:
+                    self._execute(command)
+                    acted = True
         return StepResult(acted, wake_at, tuple(approvals), self._state.finished)
-
-    def _unknown_since(self, unresolved_before: set[str]) -> bool:
-        return any(c.chunk_id not in unresolved_before for c in unresolved_chunks(self._state))
-
-    def _holding(self) -> bool:
-        not_before = self._state.poll.not_before
-        return not_before is not None and self._clock() < not_before
 
     def run(
         self,
@@ -391,8 +367,33 @@ class ExecutionRunner:
     # -- commands
 
     def _execute(self, command: Command) -> None:
-        handler = _HANDLERS[type(command)]
-        handler(self, command)
+        match command:
+            case StartJob():
+                self._start_job(command)
+            case PollJobs():
+                self._poll_jobs(command)
+            case SizeExternalLoad():
+                self._size_external_load(command)
+            case FetchJobLog():
+                self._fetch_job_log(command)
+            case VerifyJobs():
+                self._verify_jobs(command)
+            case Reconcile():
+                self._reconcile(command)
+            case SurveyInstances():
+                self._survey(command)
+            case FindRecoveryInstances():
+                self._find_instances(command)
+            case TerminateInstances():
+                self._terminate(command)
+            case Record():
+                self._record_event(command.event)
+            case Finish():
+                self._record_event(ExecutionFinished(outcome=command.outcome, at=self._clock()))
+            case AwaitApproval() | WakeAt():
+                pass  # not work: ``step`` shows or waits for these
+            case _:
+                assert_never(command)
 
     def _sync_clock(self) -> None:
         """Let DRS answer once before anything is journaled with its time (a no-op once it has)."""
@@ -444,63 +445,18 @@ class ExecutionRunner:
         self._record_event(
             JobsObserved(jobs=tuple(j.to_engine() for j in jobs), missing_job_ids=missing, at=now)
         )
-        for event in self._post_launch_events(jobs, now):
+        for event in post_launch_events(self._state, jobs, self._post_launch_actions, now):
             self._record_event(event)
-        if any(chunk.status is ChunkStatus.QUEUED for chunk in self._state.chunks.values()):
-            self._observe_external_load()
 
-    def _observe_external_load(self) -> None:
-        """Jobs of other tools count against the account's quotas: size them before queued chunks start."""
-        now = self._clock()
-        listed = self._read("DescribeJobs", lambda: self._gateway.jobs_since(now - EXTERNAL_LOAD_WINDOW))
-        if listed is None:
-            return
-        own = set(self._state.jobs)
-        others = [job for job in listed if job.is_active and job.job_id not in own]
-        busy = tuple(sorted({server for job in others for server in job.server_ids}))
-        if others or self._state.external_jobs or self._state.external_busy:
-            self._record_event(ExternalLoad(active_jobs=len(others), busy_server_ids=busy, at=now))
-
-    def _post_launch_events(self, jobs: list[DrsJobView], now: datetime) -> list[Event]:
-        """Post-launch actions of launched servers that expect them, once their runs are all over."""
-        events: list[Event] = []
-        for job in jobs:
-            for view in job.servers:
-                server = self._state.servers.get(view.source_server_id)
-                if server is None or server.post_launch is not PostLaunch.PENDING:
-                    continue
-                if server.status is not ServerStatus.LAUNCHED or view.post_launch is None:
-                    continue
-                runs = view.post_launch.runs
-                failed = [run for run in view.post_launch.failed if not run.optional]
-                if failed:
-                    reason = "; ".join(
-                        f"{run.action_name or run.action_id}: {run.failure_reason}" for run in failed
-                    )
-                    events.append(PostLaunchFailed(server_id=server.server_id, reason=reason, at=now))
-                    continue
-                expected = self._post_launch_actions.get(server.server_id, 0)
-                finished = [run for run in runs if run.status != "IN_PROGRESS"]
-                if runs and not view.post_launch.running and len(finished) >= expected:
-                    events.append(PostLaunchCompleted(server_id=server.server_id, at=now))
-        return events
+    def _size_external_load(self, command: SizeExternalLoad) -> None:
+        listed = self._read("DescribeJobs", lambda: self._gateway.jobs_since(command.since))
+        if listed is not None:
+            self._record_event(external_load(self._state, listed, self._clock()))
 
     def _fetch_job_log(self, command: FetchJobLog) -> None:
         entries = self._read("DescribeJobLogItems", lambda: self._gateway.job_log(command.job_id))
-        if entries is None:
-            return
-        now = self._clock()
-        # Journal what is new since the last fetch (DRS returns the whole log each time, and a 300-server
-        # job's log re-journaled on every change grows the journal quadratically); failure items are
-        # always kept, since they explain a failure that a later poll may only then report.
-        seen = self._log_seen.get(command.job_id, 0)
-        items = tuple(
-            entry.to_engine(now)
-            for position, entry in enumerate(entries)
-            if position >= seen or "FAIL" in entry.event
-        )
-        self._record_event(JobLogObserved(job_id=command.job_id, items=items, at=now))
-        self._log_seen[command.job_id] = len(entries)  # only once journaled
+        if entries is not None:
+            self._record_event(job_log_observed(self._state, command.job_id, entries, self._clock()))
 
     def _verify_jobs(self, command: VerifyJobs) -> None:
         jobs = self._read("DescribeJobs", lambda: self._gateway.describe_jobs(command.job_ids))
@@ -595,12 +551,6 @@ class ExecutionRunner:
             return
         self._record_event(InstancesTerminated(instance_ids=ids, job_id=job.job_id, at=self._clock()))
 
-    def _record_command(self, command: Record) -> None:
-        self._record_event(command.event)
-
-    def _finish(self, command: Finish) -> None:
-        self._record_event(ExecutionFinished(outcome=command.outcome, at=self._clock()))
-
     def _read(self, operation: str, call: Callable[[], T]) -> T | None:
         """A read call; throttling and failures become events the engine paces itself by."""
         try:
@@ -645,30 +595,3 @@ class ExecutionRunner:
                 listener(before, self._state, event)
             except Exception:
                 logger.exception("execution listener failed")
-
-
-#: Commands that call DRS (everything else only journals): none goes out while a throttle or a failed
-#: read holds calls (``PollState.not_before``).
-_DRS_CALLS = (
-    StartJob,
-    PollJobs,
-    FetchJobLog,
-    VerifyJobs,
-    Reconcile,
-    SurveyInstances,
-    FindRecoveryInstances,
-    TerminateInstances,
-)
-
-_HANDLERS: dict[type, Callable[[ExecutionRunner, object], None]] = {
-    StartJob: ExecutionRunner._start_job,  # type: ignore[dict-item]
-    PollJobs: ExecutionRunner._poll_jobs,  # type: ignore[dict-item]
-    FetchJobLog: ExecutionRunner._fetch_job_log,  # type: ignore[dict-item]
-    VerifyJobs: ExecutionRunner._verify_jobs,  # type: ignore[dict-item]
-    Reconcile: ExecutionRunner._reconcile,  # type: ignore[dict-item]
-    SurveyInstances: ExecutionRunner._survey,  # type: ignore[dict-item]
-    FindRecoveryInstances: ExecutionRunner._find_instances,  # type: ignore[dict-item]
-    TerminateInstances: ExecutionRunner._terminate,  # type: ignore[dict-item]
-    Record: ExecutionRunner._record_command,  # type: ignore[dict-item]
-    Finish: ExecutionRunner._finish,  # type: ignore[dict-item]
-}

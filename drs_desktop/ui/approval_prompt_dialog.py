@@ -21,16 +21,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from drs_desktop.domain.operator_controls import PendingApproval
+from drs_desktop.domain.engine_commands import AwaitApproval
 
 logger = logging.getLogger(__name__)
 
 
 class ApprovalPromptDialog(QDialog):
-    decided = Signal(str, object, bool, str)  # execution ID, PendingApproval, granted, comment
+    decided = Signal(str, object, bool, str)  # execution ID, AwaitApproval, granted, comment
 
     def __init__(
-        self, execution_id: str, plan_name: str, approval: PendingApproval, parent: QWidget | None = None
+        self, execution_id: str, plan_name: str, approval: AwaitApproval, parent: QWidget | None = None
     ) -> None:
         super().__init__(parent)
         self.setObjectName("approval-prompt")

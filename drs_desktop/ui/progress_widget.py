@@ -37,14 +37,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from drs_desktop.domain.engine_commands import AwaitApproval
 from drs_desktop.domain.execution_record import ExecutionRecord
 from drs_desktop.domain.execution_state import Mode
-from drs_desktop.domain.operator_controls import (
-    AvailableControls,
-    ControlAction,
-    ControlRequest,
-    PendingApproval,
-)
+from drs_desktop.domain.operator_controls import AvailableControls, ControlAction, ControlRequest
 from drs_desktop.domain.progress_view import ProgressSnapshot
 from drs_desktop.ui.approval_prompt_dialog import ApprovalPromptDialog
 from drs_desktop.ui.history_format import duration_text
@@ -354,7 +350,7 @@ class ProgressWidget(QWidget):
         held = [w.index for w in snapshot.waves if w.held and controls.allows(action, w.index)]
         return held[0] if held else None
 
-    def _target_approval(self) -> PendingApproval | None:
+    def _target_approval(self) -> AwaitApproval | None:
         controls = self._controls()
         selected = self.selected_wave()
         if selected is not None and controls.approval_for(selected) is not None:
@@ -419,9 +415,7 @@ class ProgressWidget(QWidget):
             text = f"Wave {gate.wave_index + 1} “{gate.wave_name}” of {snapshot.plan_name}: {gate.message}"
             self._notify("Approval needed", text)
 
-    def _on_prompt_decided(
-        self, execution_id: str, gate: PendingApproval, granted: bool, comment: str
-    ) -> None:
+    def _on_prompt_decided(self, execution_id: str, gate: AwaitApproval, granted: bool, comment: str) -> None:
         action = ControlAction.APPROVE if granted else ControlAction.REJECT
         self._say(f"{'Approval' if granted else 'Rejection'} sent…")
         self.control_requested.emit(

@@ -37,6 +37,7 @@ from drs_desktop.domain.execution import apply, initial_state, replay
 from drs_desktop.domain.execution_events import (
     Event,
     ExecutionFinished,
+    ExternalLoad,
     InstancesTerminated,
     InstanceView,
     JobLogItem,
@@ -395,6 +396,13 @@ class Harness:
                 self.record(PostLaunchCompleted(server_id=server_id, at=self.now))
             elif status is PostLaunch.FAILED:
                 self.record(PostLaunchFailed(server_id=server_id, reason="ssm failed", at=self.now))
+
+    def _do_SizeExternalLoad(self, command: object) -> None:
+        self.record(
+            ExternalLoad(
+                active_jobs=self.drs.external_jobs, busy_server_ids=self.drs.external_busy, at=self.now
+            )
+        )
 
     def _do_VerifyJobs(self, command: VerifyJobs) -> None:
         jobs, missing = self.drs.describe(command.job_ids)

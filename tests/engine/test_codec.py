@@ -17,6 +17,7 @@ from drs_desktop.domain.engine_commands import (
     PollJobs,
     Reconcile,
     Record,
+    SizeExternalLoad,
     StartJob,
     SurveyInstances,
     TerminateInstances,
@@ -136,6 +137,7 @@ EVENTS = [
             JobLogItem(at=AT, event="CONVERSION_FAIL", server_id=sid(1), detail="no permissions"),
         ),
     ),
+    JobLogObserved(job_id="drsjob-00000000000000001", at=AT, items=(), seen=7),
     RecoveryInstancesObserved(
         server_ids=(sid(1),),
         at=AT,
@@ -191,6 +193,7 @@ COMMANDS = [
         tags={"drs-desktop:chunk": "2.1"},
     ),
     PollJobs(job_ids=("drsjob-00000000000000001",)),
+    SizeExternalLoad(since=T0),
     FetchJobLog(job_id="drsjob-00000000000000001"),
     VerifyJobs(wave_index=0, job_ids=("drsjob-00000000000000001",)),
     Reconcile(chunk_ids=("1.1",), since=T0),
@@ -255,3 +258,16 @@ def test_an_older_journal_without_a_newer_optional_field_still_reads() -> None:
     }
     event = event_from_json(old)
     assert isinstance(event, StartFailed) and event.retry_after is None and event.at == T0
+
+
+def test_a_job_log_journaled_before_the_count_was_kept_still_replays() -> None:
+    """``JobLogObserved.seen`` came later: an old line reads with None, and applying it keeps the count
+    the state had (the next read then journals the whole log again, as the runner did then)."""
+    old = {
+        "type": "JobLogObserved",
+        "job_id": "drsjob-00000000000000001",
+        "items": [{"at": "2026-03-01T12:00:00Z", "event": "JOB_START"}],
+        "at": "2026-03-01T12:00:00Z",
+    }
+    event = event_from_json(old)
+    assert isinstance(event, JobLogObserved) and event.seen is None and len(event.items) == 1

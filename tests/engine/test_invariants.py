@@ -1,5 +1,7 @@
-"""Property tests over random executions: random plans, random DRS behaviour, random operator actions,
-random failures of the StartRecovery call, and crashes (the state rebuilt from the journal).
+"""Property tests over random executions through the runner that ships: random plans, random DRS
+behaviour (the simulator's own jobs, failures and post-launch actions on its virtual clock), random
+operator actions, random failures of the StartRecovery call, throttles and 5xx, and crashes (the process
+dies mid-call or between entries; the execution is reopened from its SQLite journal).
 
 The central invariant (DESIGN §2): a server is never in two StartRecovery calls unless the earlier one
 is known, definitely, not to have launched it, or it failed and the operator asked for a retry. Beside
@@ -9,54 +11,53 @@ journal always rebuilds the live state, and once the chaos stops every execution
 
 from __future__ import annotations
 
-import json
 import os
+import tempfile
+from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import event as note_case
 from hypothesis import strategies as st
 
 from drs_desktop.domain.chunking import Limits
-from drs_desktop.domain.engine_commands import StartJob
-from drs_desktop.domain.execution import apply, control_error, initial_state
+from drs_desktop.domain.engine import decide
+from drs_desktop.domain.engine_commands import Finish, StartJob
+from drs_desktop.domain.execution import control_error
 from drs_desktop.domain.execution_events import (
     ApprovalGranted,
     ApprovalRejected,
     Cancel,
     Event,
-    ExternalLoad,
-    LaunchStatus,
+    ExecutionFinished,
     Pause,
-    PollFailed,
+    Reconciled,
     Resume,
     RetryFailed,
     SkipWave,
-    Throttled,
-    event_from_json,
+    StartFailed,
+    StartRequested,
 )
 from drs_desktop.domain.execution_queries import (
-    drill_instances_running,
     execution_status,
     failed_waves,
     pending_approval,
     unresolved_chunks,
 )
-from drs_desktop.domain.execution_state import (
-    ChunkStatus,
-    ExecutionSpec,
-    ExecutionStatus,
-    Mode,
-    PostLaunch,
-    ServerStatus,
-)
-from drs_desktop.domain.plan import ApprovalStep, WaitStep
+from drs_desktop.domain.execution_state import ChunkStatus, ExecutionSpec, ExecutionStatus, Mode, ServerStatus
+from drs_desktop.domain.plan import ApprovalStep, RecoveryPlan, WaitStep, Wave
 from drs_desktop.domain.polling import PollSettings
 from drs_desktop.domain.reconcile import first_look_pending
 from drs_desktop.domain.reconcile_events import StartsReconciled
+from drs_desktop.domain.revisions import PlanRevision
+from drs_desktop.simulator.faults import ALL_OPERATIONS
+from drs_desktop.storage.db import Database
+from drs_desktop.storage.plans import save_plan
 
-from .fake_drs import FakeDrs, Harness
 from .helpers import minutes, seconds, sids, spec, wave
+from .shipped_run import OTHER_SERVERS, ShippedRun, applied
 
 STEPS = (
     (),
@@ -77,6 +78,16 @@ START_OUTCOMES = (
     "crash-launched",
     "crash-before",
 )
+#: Refusals the engine must never cause: it knows the quotas and which servers are busy.
+AVOIDABLE = ("ConflictException", "ServiceQuotaExceededException")
+
+
+@pytest.fixture(scope="module")
+def store() -> Iterator[tuple[Database, PlanRevision]]:
+    """One database for every example (each runs its own execution), and a plan for the records."""
+    with tempfile.TemporaryDirectory() as home, Database.open(Path(home) / "engine.sqlite3") as db:
+        revision = save_plan(db, RecoveryPlan(name="property", waves=(Wave(name="w", servers=sids(1, 1)),)))
+        yield db, revision
 
 
 @st.composite
@@ -117,7 +128,7 @@ def specs(draw: st.DrawFn) -> ExecutionSpec:
     )
 
 
-def operator_event(h: Harness, data: st.DataObject) -> Event | None:
+def operator_event(h: ShippedRun, data: st.DataObject) -> Event:
     """A control an operator could send now (some of them invalid: ``apply`` must shrug those off)."""
     at, state = h.now, h.state
     kind = data.draw(st.sampled_from(["pause", "resume", "cancel", "retry", "skip", "approve", "reject"]))
@@ -139,73 +150,41 @@ def operator_event(h: Harness, data: st.DataObject) -> Event | None:
     )
 
 
-def progress_world(h: Harness, data: st.DataObject) -> None:
-    """DRS moves one server of one active job along (or ends a job, or reports post-launch actions)."""
-    active = h.drs.active_jobs()
-    if not active:
-        return
-    job = data.draw(st.sampled_from(active))
-    server_id = data.draw(st.sampled_from(sorted(job.servers)))
-    move = data.draw(st.sampled_from(["progress", "launch", "launch", "fail", "complete", "post"]))
-    if move == "complete":
-        h.drs.finish_job(job.job_id)
-    elif move == "post":
-        h.drs.post_launch[server_id] = data.draw(st.sampled_from([PostLaunch.SUCCEEDED, PostLaunch.FAILED]))
-    elif job.servers[server_id] not in (LaunchStatus.LAUNCHED, LaunchStatus.FAILED):
-        status = {"progress": LaunchStatus.IN_PROGRESS, "launch": LaunchStatus.LAUNCHED}.get(
-            move, LaunchStatus.FAILED
-        )
-        h.drs.set_status(job.job_id, server_id, status, h.now)
-
-
-def last_intent(h: Harness) -> int:
-    """The journal index of the last intent (its call was made, so no crash can lose it), or -1.
-
-    A crash may lose any event after it: a result not yet committed, a poll, a control, a Tick.
-    """
-    intents = ('{"type": "StartRequested"', '{"type": "TerminateRequested"')
-    for index in range(len(h.journal) - 1, -1, -1):
-        if h.journal[index].startswith(intents):
-            return index
-    return -1
-
-
-def check_knowledge_invariant(h: Harness) -> None:
+def check_knowledge_invariant(h: ShippedRun) -> None:
     """Between two StartRequested of a server, the earlier must be known not launched, or retried."""
-    events = [event_from_json(json.loads(line)) for line in h.journal]
+    events = h.events()
     members = {c.chunk_id: c.server_ids for c in h.state.chunks.values()}
-    state = initial_state(h.spec)
     wave_of = {s.server_id: s.wave_index for s in h.state.servers.values()}
     last_request: dict[str, str] = {}  # server -> chunk of its last StartRequested
     cleared: set[str] = set()  # servers whose last request is known not to have launched, or retried
-    for event in events:
-        state = apply(state, event)
-        name = type(event).__name__
+    for event, state in zip(events, applied(h.spec, events), strict=True):
         if isinstance(event, StartsReconciled):
             # A look that found no job, once DRS's time was past the settle window, queues it again.
             for chunk_id in event.chunk_ids:
                 chunk = state.chunks[chunk_id]
                 if chunk.status in (ChunkStatus.QUEUED, ChunkStatus.START_FAILED) and chunk.job_id is None:
                     cleared.update(s for s in members[chunk_id] if last_request.get(s) == chunk_id)
-        if name == "StartRequested":
+        if isinstance(event, StartRequested):
             for server_id in members[event.chunk_id]:
                 assert server_id not in last_request or server_id in cleared, (
                     f"{server_id} requested again in {event.chunk_id} after {last_request[server_id]}"
                 )
                 last_request[server_id] = event.chunk_id
                 cleared.discard(server_id)
-        elif (name == "StartFailed" and event.definite) or (name == "Reconciled" and event.job_id is None):
+        elif (isinstance(event, StartFailed) and event.definite) or (
+            isinstance(event, Reconciled) and event.job_id is None
+        ):
             cleared.update(s for s in members[event.chunk_id] if last_request.get(s) == event.chunk_id)
-        elif name == "RetryFailed":
+        elif isinstance(event, RetryFailed):
             # Only servers that were failed at that moment are retried; apply filters the rest out.
             for server_id, index in wave_of.items():
                 if index == event.wave_index and (event.server_ids is None or server_id in event.server_ids):
                     cleared.add(server_id)
 
 
-def check_decision(h: Harness) -> None:
+def check_decision(h: ShippedRun) -> None:
     """While a start is unresolved: no StartJob before its first look, and never one of its servers."""
-    commands = h.decide()
+    commands = decide(h.state, h.now)
     if first_look_pending(h.state):
         assert not any(isinstance(c, StartJob) for c in commands)
     unresolved = {s for c in unresolved_chunks(h.state) for s in c.server_ids}
@@ -214,63 +193,59 @@ def check_decision(h: Harness) -> None:
     assert len(started) == len(set(started)), "one decision starts a server twice"
 
 
-def check_world(h: Harness) -> None:
-    assert h.drs.violations == [], h.drs.violations
+def check_world(h: ShippedRun) -> None:
+    """DRS refused nothing the engine could have known, and launched no server of ours twice unless
+    the operator retried it after a failed attempt."""
+    avoidable = [r for r in h.drs.refused if r[0] == "StartRecovery" and r[1] in AVOIDABLE]
+    assert avoidable == [], avoidable
     launched: dict[str, list[str]] = {}
-    for job in h.drs.jobs.values():
-        for server_id, status in job.servers.items():
-            if status is LaunchStatus.LAUNCHED:
-                launched.setdefault(server_id, []).append(job.job_id)
+    for record in h.backend.launch_records():
+        if record.outcome == "LAUNCHED" and record.job_id not in h.external_job_ids:
+            launched.setdefault(record.source_server_id, []).append(record.job_id)
     for server_id, jobs in launched.items():
-        # A server launches again only after the operator retried it as failed (its post-launch
-        # actions failed, or it timed out): each earlier launch is a failed attempt of its history.
         retried = {a.job_id for a in h.state.servers[server_id].attempts if a.status is ServerStatus.FAILED}
         assert set(jobs[:-1]) <= retried, f"{server_id} launched by {jobs}, retried after {retried}"
 
 
-def debug(h: Harness) -> str:
-    """What a failing cleanup check needs to be understood."""
-    lines = [str(h.state.instances), str(h.state.chunks), str(h.state.jobs)]
-    lines += [
-        line
-        for line in h.journal
-        if "Terminat" in line or "Cancel" in line or "Finished" in line or "Restart" in line
+def drill_instances_alive(h: ShippedRun) -> list[str]:
+    """Recovery instances DRS still has from this run's drill jobs."""
+    own = set(h.state.jobs) | {a.job_id for s in h.state.servers.values() for a in s.attempts if a.job_id}
+    return [
+        i.instance_id
+        for i in h.backend.world.instances.values()
+        if i.job_id in own and i.is_drill and not i.terminating
     ]
-    return "\n".join(lines)
 
 
-def settle_everything(h: Harness) -> None:
+def settle_everything(h: ShippedRun) -> None:
     """The chaos is over: DRS behaves, the operator resolves every hold; the run must finish."""
     h.start_outcomes.clear()
-
-    def behave(harness: Harness) -> None:
-        harness.launch_everything()
-        for server_id in harness.state.servers:
-            harness.drs.post_launch.setdefault(server_id, PostLaunch.SUCCEEDED)
-            if harness.drs.post_launch[server_id] is PostLaunch.FAILED:
-                harness.drs.post_launch[server_id] = PostLaunch.SUCCEEDED
-
-    h.on_poll = behave
-    behave(h)
-    if h.drs.external_jobs or h.drs.external_busy:
-        h.drs.external_jobs, h.drs.external_busy = 0, ()  # the other team's job ended
-        h.record(ExternalLoad(active_jobs=0, busy_server_ids=(), at=h.now))
+    h.backend.faults.clear()
+    if h.external_job_ids:  # the other team's job ends; the runner looks at the account again
+        h.advance(timedelta(hours=1))
+        h.look_at_load()
+    held = (ExecutionStatus.PAUSED, ExecutionStatus.HELD)
     for _ in range(60):
-        h.run(max_steps=400)
-        if h.state.finished is not None:
-            return
+        h.runner.run(
+            sleep=lambda s: h.advance(timedelta(seconds=max(s, 1.0))),
+            return_on_approval=True,
+            should_stop=lambda: execution_status(h.state) in held,
+            max_steps=400,
+        )
         state = h.state
+        if state.finished is not None and not decide(state, h.now):
+            return
         status = execution_status(state)
         if status is ExecutionStatus.PAUSED:
-            h.record(Resume(at=h.now, by="op"))
+            h.runner.control(Resume(at=h.now, by="op"))
         elif status is ExecutionStatus.HELD:
             for index in failed_waves(state):
                 retry = RetryFailed(wave_index=index, at=h.now, by="op")
                 skip = SkipWave(wave_index=index, at=h.now, by="op")
-                h.record(retry if control_error(state, retry) is None else skip)
+                h.runner.control(retry if control_error(state, retry) is None else skip)
         for w in h.state.waves:
             if pending_approval(h.state, w) is not None:
-                h.record(
+                h.runner.control(
                     ApprovalGranted(
                         wave_index=w.index, phase=w.step_phase(), step_index=w.step_index, by="op", at=h.now
                     )
@@ -282,50 +257,60 @@ def settle_everything(h: Harness) -> None:
 @settings(
     max_examples=int(os.environ.get("ENGINE_EXAMPLES", "300")),  # ENGINE_EXAMPLES=20000 for a soak
     deadline=None,
-    suppress_health_check=[HealthCheck.too_slow],
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
     phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink],
 )
 @given(spec=specs(), data=st.data())
-def test_random_executions_keep_every_invariant(spec: ExecutionSpec, data: st.DataObject) -> None:
-    h = Harness(spec, drs=FakeDrs(limits=spec.limits))
-    if data.draw(st.booleans()):
-        h.drs.external_jobs, h.drs.external_busy = 1, sids(1, 1)
-        h.record(ExternalLoad(active_jobs=1, busy_server_ids=sids(1, 1), at=h.now))
+def test_random_executions_keep_every_invariant(
+    store: tuple[Database, PlanRevision], spec: ExecutionSpec, data: st.DataObject
+) -> None:
+    db, revision = store
+    h = ShippedRun(
+        db,
+        revision,
+        spec,
+        seed=data.draw(st.integers(0, 2**16)),
+        launch_failures=data.draw(st.sampled_from([0.0, 0.0, 0.3])),
+        post_launch_failures=data.draw(st.sampled_from([0.0, 0.3])),
+    )
+    if data.draw(st.booleans()):  # another tool holds one of the plan's servers (or one of its own)
+        first = next((s for w in spec.waves for s in w.server_ids), OTHER_SERVERS[0])
+        h.start_external_job((first,))
+        h.look_at_load()
     for _ in range(data.draw(st.integers(15, 80))):
         action = data.draw(
             st.sampled_from(
-                ["step", "step", "step", "world", "world", "time", "operator", "crash", "read-error"]
+                ["step", "step", "step", "step", "time", "time", "operator", "crash", "read-error"]
             )
         )
         if action == "step":
             check_decision(h)
             h.start_outcomes = [data.draw(st.sampled_from(START_OUTCOMES)) for _ in range(3)]
             h.step()
-        elif action == "world":
-            progress_world(h, data)
         elif action == "time":
             h.advance(timedelta(seconds=data.draw(st.integers(1, 900))))
         elif action == "operator":
             event = operator_event(h, data)
-            if event is not None and (control_error(h.state, event) is None or data.draw(st.booleans())):
+            if control_error(h.state, event) is None or data.draw(st.booleans()):
                 h.record(event)
         elif action == "crash":
-            h.crash(keep=data.draw(st.integers(last_intent(h) + 1, len(h.journal))))
-            if h.drs.external_jobs:  # a restarting runner looks at the account's load again
-                h.record(ExternalLoad(active_jobs=1, busy_server_ids=h.drs.external_busy, at=h.now))
-        elif data.draw(st.booleans()):
-            h.record(Throttled(at=h.now, retry_after=data.draw(st.integers(0, 30))))
-        else:
-            h.record(PollFailed(at=h.now, transient=True, reason="500"))
+            h.crash()
+        else:  # the next read (or call) is throttled, or fails with a 5xx
+            h.backend.faults.set_transport(ALL_OPERATIONS, None)
+            if data.draw(st.booleans()):
+                h.backend.faults.throttle(retry_after=data.draw(st.integers(1, 30)), count=1)
+            else:
+                h.backend.faults.server_errors(count=1)
         check_world(h)
     check_knowledge_invariant(h)
     assert h.replayed() == h.state
 
-    kinds = {type(event_from_json(json.loads(line))).__name__ for line in h.journal}
+    kinds = {type(event).__name__ for event in h.events()}
     for kind in sorted(
-        kinds & {"Reconciled", "RetryFailed", "JobsVerified", "SkipWave", "Cancel", "StartFailed"}
+        kinds & {"StartsReconciled", "RetryFailed", "JobsVerified", "SkipWave", "Cancel", "StartFailed"}
     ):
         note_case(f"saw {kind}")
+    note_case(f"crashes: {min(h.crashes, 3)}")
 
     settle_everything(h)
     note_case(f"outcome {h.state.finished}")
@@ -333,11 +318,10 @@ def test_random_executions_keep_every_invariant(spec: ExecutionSpec, data: st.Da
     check_world(h)
     assert h.replayed() == h.state
     # Finish is re-emitted only if a crash lost the ExecutionFinished it led to: the journal has one.
-    assert sum('"ExecutionFinished"' in line for line in h.journal) == 1
-    assert h.finishes >= 1
-    assert not any(type(c).__name__ == "Finish" for c in h.decide())
-    if h.state.cleanup_requested and spec.mode is Mode.DRILL:
-        assert drill_instances_running(h.state) == (), debug(h)
-        assert set(h.drs.terminated) == h.drs.all_instances()
+    assert sum(isinstance(e, ExecutionFinished) for e in h.events()) == 1
+    assert not any(isinstance(c, Finish) for c in decide(h.state, h.now))
+    terminations = [j for j in h.backend.world.jobs.values() if j.job_type == "TERMINATE"]
+    if h.state.cleanup_requested and h.spec.mode is Mode.DRILL:
+        assert drill_instances_alive(h) == []
     else:
-        assert h.drs.terminated == []
+        assert terminations == []
