@@ -120,14 +120,17 @@ class MainWindow(QMainWindow):
         return PANES[self._stack.currentIndex()].key
 
     def pane(self, key: str) -> QWidget:
-        return self._stack.widget(self._pane_index[key])
+        widget = self._stack.widget(self._pane_index[key])
+        assert widget is not None  # every key has a page from the constructor on
+        return widget
 
     def set_pane_widget(self, key: str, widget: QWidget) -> None:
         """Replace a placeholder with the real pane (later issues call this from the composition root)."""
         index = self._pane_index[key]
         old = self._stack.widget(index)
-        self._stack.removeWidget(old)
-        old.deleteLater()
+        if old is not None:
+            self._stack.removeWidget(old)
+            old.deleteLater()
         self._stack.insertWidget(index, widget)
         if self._nav.currentRow() == index:
             self._stack.setCurrentIndex(index)

@@ -28,7 +28,11 @@ def test_before_any_answer_the_desktop_clock_stands_in() -> None:
 def test_an_answer_anchors_the_clock_and_the_desktop_skew_changes_nothing() -> None:
     ticks = Ticks()
     for skew in (timedelta(minutes=10), timedelta(hours=-1), timedelta(hours=1)):
-        clock = DrsClock(wall=lambda skew=skew: DRS + skew + timedelta(seconds=ticks.value), monotonic=ticks)
+
+        def desktop(skew: timedelta = skew) -> datetime:
+            return DRS + skew + timedelta(seconds=ticks.value)
+
+        clock = DrsClock(wall=desktop, monotonic=ticks)
         clock.observe(DRS)
         assert clock.anchored and clock.now() == DRS
         ticks.value += 90

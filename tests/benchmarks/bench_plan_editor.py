@@ -69,7 +69,11 @@ def main() -> int:
         editor.load_plan(plan)
         app.processEvents()
 
-    open_ms = best(args.repeat, open_plan, before=lambda: (editor.load_plan(None), app.processEvents()))
+    def close_plan() -> None:
+        editor.load_plan(None)
+        app.processEvents()
+
+    open_ms = best(args.repeat, open_plan, before=close_plan)
 
     editor.load_plan(plan)
     moving = [(0, sid) for sid in plan.waves[0].servers[:10]]
@@ -81,7 +85,12 @@ def main() -> int:
         app.processEvents()
 
     edit_ms = best(args.repeat, edit_and_undo)
-    inventory_ms = best(args.repeat, lambda: (editor.set_inventory(inventory), app.processEvents()))
+
+    def show_inventory() -> None:
+        editor.set_inventory(inventory)
+        app.processEvents()
+
+    inventory_ms = best(args.repeat, show_inventory)
 
     print(f"plan: {servers} servers in {len(plan.waves)} waves; inventory: {len(inventory.servers)} servers")
     print(f"PlanTreeModel.load_plan:                 {model_ms:7.1f} ms")

@@ -30,6 +30,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
@@ -70,7 +71,7 @@ def dependency_cycle(waves: int) -> dict[str, object]:
     }
 
 
-def tag_groups(waves: int) -> tuple[dict[str, object], Inventory]:
+def tag_groups(waves: int) -> tuple[dict[str, Any], Inventory]:
     doc = {
         "format": "drs-desktop/plan@1",
         "name": "tags",

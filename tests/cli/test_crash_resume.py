@@ -22,7 +22,7 @@ import random
 import signal
 import subprocess
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,6 +43,7 @@ from drs_desktop.storage.db import Database
 
 from .conftest import (
     Cli,
+    Result,
     command,
     ids,
     launch_records,
@@ -169,7 +170,7 @@ def phase_of_kill(home: Path, execution_id: str | None, events_before: int) -> t
     return f"between calls, wave {max(requested) + 1} of {len(state.waves)} under way", count
 
 
-def find_execution(cli: Cli, home: Path) -> str | None:
+def find_execution(cli: Callable[..., Result], home: Path) -> str | None:
     """The execution's ID, as an operator finds it after a crash: ``executions list --json``."""
     listed = cli("executions", "list", "--json", "--home", str(home))
     assert listed.code == 0, listed.err
@@ -206,7 +207,7 @@ def kill_and_resume(
     sim: EmbeddedSimulator,
     home: Path,
     tmp_path: Path,
-    cli: Cli,
+    cli: Callable[..., Result],
     *,
     seed: int,
     kills: int = KILLS,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -63,7 +63,7 @@ def saved_plan(db: Database, sim: EmbeddedSimulator) -> RecoveryPlan:
     return plan
 
 
-def virtual_clock(sim: EmbeddedSimulator) -> tuple[object, object]:
+def virtual_clock(sim: EmbeddedSimulator) -> tuple[Callable[[], datetime], Callable[[float], None]]:
     """(clock, sleep) for the runner: time is the simulator's, sleeping advances it."""
 
     def clock() -> datetime:

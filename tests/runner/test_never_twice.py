@@ -249,7 +249,10 @@ def test_cleanup_terminates_this_drills_instances_found_by_tag_and_leaves_others
     by_job = {i["jobID"]: i["recoveryInstanceID"] for i in instances}
     ours_before = set(drill_instances_running(run.state))
 
-    result = history.cleanup(db, skewed_gateway(sim), run.runner.execution_id, "op", sleep=sim.clock.advance)
+    def sleep(seconds: float) -> None:
+        sim.clock.advance(seconds)
+
+    result = history.cleanup(db, skewed_gateway(sim), run.runner.execution_id, "op", sleep=sleep)
 
     assert result.complete and not result.refused
     assert set(result.targeted) == ours_before | {by_job[orphan["jobID"]]}

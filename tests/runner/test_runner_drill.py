@@ -26,7 +26,7 @@ def start(
     clock, _ = virtual_clock(sim)
     request = RunRequest(plan_name="Shop", mode=mode, poll_interval_seconds=30)
     prepared = prepare_execution(db, gateway, request)
-    return create_execution(db, gateway, prepared, request, clock=clock)  # type: ignore[arg-type]
+    return create_execution(db, gateway, prepared, request, clock=clock)
 
 
 def test_drill_runs_waves_in_order_through_an_approval(
@@ -34,7 +34,7 @@ def test_drill_runs_waves_in_order_through_an_approval(
 ) -> None:
     _, sleep = virtual_clock(sim)
     runner = start(db, gateway, sim)
-    result = runner.run(sleep=sleep, return_on_approval=True)  # type: ignore[arg-type]
+    result = runner.run(sleep=sleep, return_on_approval=True)
     assert result.outcome is None
     assert result.status is ExecutionStatus.WAITING_APPROVAL
     (gate,) = result.approvals
@@ -46,7 +46,7 @@ def test_drill_runs_waves_in_order_through_an_approval(
     runner.submit(
         ApprovalGranted(wave_index=1, phase=StepPhase.BEFORE, step_index=0, by="alice", at=sim.clock.now())
     )
-    result = runner.run(sleep=sleep)  # type: ignore[arg-type]
+    result = runner.run(sleep=sleep)
     assert result.outcome is Outcome.SUCCEEDED
     records = sim.backend.launch_records()
     per_server = Counter(r.source_server_id for r in records)
@@ -70,11 +70,11 @@ def test_cleanup_terminates_only_this_drills_instances(
 ) -> None:
     _, sleep = virtual_clock(sim)
     runner = start(db, gateway, sim)
-    runner.run(sleep=sleep, return_on_approval=True)  # type: ignore[arg-type]
+    runner.run(sleep=sleep, return_on_approval=True)
     runner.submit(
         ApprovalGranted(wave_index=1, phase=StepPhase.BEFORE, step_index=0, by="a", at=sim.clock.now())
     )
-    assert runner.run(sleep=sleep).outcome is Outcome.SUCCEEDED  # type: ignore[arg-type]
+    assert runner.run(sleep=sleep).outcome is Outcome.SUCCEEDED
     ours = set(drill_instances_running(runner.state))
     assert len(ours) == 5
     # Another drill outside this execution, whose instance must survive the cleanup.
@@ -85,7 +85,7 @@ def test_cleanup_terminates_only_this_drills_instances(
     assert foreign
 
     runner.submit(CleanupRequested(at=sim.clock.now(), by="alice"))
-    runner.run(sleep=sleep)  # type: ignore[arg-type]
+    runner.run(sleep=sleep)
     assert drill_instances_running(runner.state) == ()
     sim.clock.advance(3600)
     remaining = {i.recovery_instance_id for i in gateway.describe_recovery_instances()}
@@ -98,19 +98,19 @@ def test_resume_after_a_stop_launches_nothing_twice(
 ) -> None:
     clock, sleep = virtual_clock(sim)
     first = start(db, gateway, sim)
-    first.run(sleep=sleep, max_steps=3)  # type: ignore[arg-type]  # stop early, mid-wave
+    first.run(sleep=sleep, max_steps=3)  # stop early, mid-wave
     assert sim.backend.launch_records()
-    resumed = ExecutionRunner.resume(db, gateway, first.execution_id, clock=clock)  # type: ignore[arg-type]
+    resumed = ExecutionRunner.resume(db, gateway, first.execution_id, clock=clock)
     # The journal rebuilds what the first runner knew (the resume adds only its RunnerRestarted mark).
     assert (resumed.state.servers, resumed.state.chunks, resumed.state.jobs) == (
         first.state.servers,
         first.state.chunks,
         first.state.jobs,
     )
-    result = resumed.run(sleep=sleep, return_on_approval=True)  # type: ignore[arg-type]
+    result = resumed.run(sleep=sleep, return_on_approval=True)
     assert result.status is ExecutionStatus.WAITING_APPROVAL
     resumed.control(ApprovalGranted(wave_index=1, phase=StepPhase.BEFORE, step_index=0, by="a", at=clock()))
-    assert resumed.run(sleep=sleep).outcome is Outcome.SUCCEEDED  # type: ignore[arg-type]
+    assert resumed.run(sleep=sleep).outcome is Outcome.SUCCEEDED
     counts = Counter(r.source_server_id for r in sim.backend.launch_records())
     assert set(counts.values()) == {1}
 
@@ -138,8 +138,8 @@ def test_a_second_runner_on_the_same_execution_is_stopped_before_any_call(
 
     clock, sleep = virtual_clock(sim)
     first = start(db, gateway, sim)
-    second = ExecutionRunner.resume(db, gateway, first.execution_id, clock=clock)  # type: ignore[arg-type]
-    second.run(sleep=sleep, max_steps=2)  # type: ignore[arg-type]  # it starts the first wave
+    second = ExecutionRunner.resume(db, gateway, first.execution_id, clock=clock)
+    second.run(sleep=sleep, max_steps=2)  # it starts the first wave
     launched = len(sim.backend.launch_records())
     assert launched == 1
     with pytest.raises(JournalConflictError, match="being driven elsewhere"):

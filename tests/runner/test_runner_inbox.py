@@ -32,7 +32,7 @@ def start(db: Database, gateway: DrsGateway, sim: EmbeddedSimulator) -> Executio
     clock, _ = virtual_clock(sim)
     request = RunRequest(plan_name="Shop", mode=Mode.DRILL, poll_interval_seconds=30)
     prepared = prepare_execution(db, gateway, request)
-    return create_execution(db, gateway, prepared, request, clock=clock)  # type: ignore[arg-type]
+    return create_execution(db, gateway, prepared, request, clock=clock)
 
 
 def journal_types(db: Database, execution_id: str) -> list[str]:
@@ -121,14 +121,14 @@ def test_an_approval_from_the_inbox_lets_the_run_finish(
 ) -> None:
     _, sleep = virtual_clock(sim)
     runner = start(db, gateway, sim)
-    result = runner.run(sleep=sleep, return_on_approval=True)  # type: ignore[arg-type]
+    result = runner.run(sleep=sleep, return_on_approval=True)
     (gate,) = result.approvals
     approval = ApprovalGranted(
         wave_index=gate.wave_index, phase=StepPhase.BEFORE, step_index=0, by="alice", at=sim.clock.now()
     )
     inbox.submit(db, runner.execution_id, event_to_json(approval), submitted_by="alice (pid 2)")
 
-    assert runner.run(sleep=sleep).outcome is Outcome.SUCCEEDED  # type: ignore[arg-type]
+    assert runner.run(sleep=sleep).outcome is Outcome.SUCCEEDED
     (row,) = inbox.list_controls(db, runner.execution_id)
     assert row.state == inbox.JOURNALED
     assert "RunnerRestarted" not in journal_types(db, runner.execution_id)

@@ -17,7 +17,7 @@ from keyring.errors import KeyringLocked, PasswordDeleteError
 class MemoryKeyring(KeyringBackend):
     """A keyring in a dict. Its priority is below every real backend's, so keyring never picks it."""
 
-    priority = -10  # type: ignore[assignment]
+    priority = -10
 
     def __init__(self) -> None:
         super().__init__()

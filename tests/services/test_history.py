@@ -35,7 +35,7 @@ def fresh(tmp_path: Path) -> Iterator[Estate]:
         yield built
 
 
-def ids_of(rows: list) -> list[str]:  # type: ignore[type-arg]
+def ids_of(rows: list) -> list[str]:
     return [row.execution_id for row in rows]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from drs_desktop.simulator.backend import DrsBackend
@@ -104,7 +105,7 @@ def test_recovery_runs_post_launch_actions(small: DrsBackend) -> None:
     assert small.handle("DescribeRecoveryInstances", {})["items"][0]["isDrill"] is False
 
 
-def test_run_on_drills_makes_drills_run_actions(make_backend) -> None:
+def test_run_on_drills_makes_drills_run_actions(make_backend: Callable[..., DrsBackend]) -> None:
     backend = make_backend(
         {
             "fleet": {"servers": [{"hostname": "a", "os": "linux"}]},

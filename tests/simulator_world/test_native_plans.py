@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -363,7 +364,7 @@ def test_one_active_execution_per_plan_and_deletes(small: DrsBackend) -> None:
     small.handle("DeleteRecoveryPlan", {"recoveryPlanArn": plan})
 
 
-def test_a_step_whose_job_never_finishes_times_out(make_backend) -> None:
+def test_a_step_whose_job_never_finishes_times_out(make_backend: Callable[..., DrsBackend]) -> None:
     backend = make_backend({**_small_dict(), "native_plans": {"server_step_timeout_minutes": 30}})
     plan = _plan(backend)
     _server_step(backend, plan, "web", {"shop-web-01": "CRITICAL"})

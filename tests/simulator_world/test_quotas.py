@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -107,7 +108,7 @@ def test_300_replicating_servers() -> None:
     assert error_of(backend, "StartReplication", {"sourceServerID": spare}).code == "ConflictException"
 
 
-def test_quotas_are_configurable(make_backend) -> None:
+def test_quotas_are_configurable(make_backend: Callable[..., DrsBackend]) -> None:
     backend = make_backend(
         {
             "quotas": {"max_servers_per_job": 2, "max_concurrent_jobs": 1},

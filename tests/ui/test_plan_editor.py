@@ -126,14 +126,28 @@ def rename_plan(e: PlanEditorWidget) -> None:
     finish(e.plan_properties.name_edit)
 
 
+def selected(
+    *keys: tuple[str, str], then: Callable[[PlanEditorWidget], object]
+) -> Callable[[PlanEditorWidget], None]:
+    """An edit made on a selection: select ``keys``, then ``then(editor)``."""
+
+    def edit(e: PlanEditorWidget) -> None:
+        select(e, *keys)
+        then(e)
+
+    return edit
+
+
 EDITS: dict[str, Callable[[PlanEditorWidget], object]] = {
     "add wave": lambda e: e.add_wave(),
-    "delete wave": lambda e: (select(e, ("wave", "DB")), e.delete_selection()),
-    "remove servers and groups": lambda e: (select(e, ("server", A), ("group", "net")), e.delete_selection()),
+    "delete wave": selected(("wave", "DB"), then=lambda e: e.delete_selection()),
+    "remove servers and groups": selected(
+        ("server", A), ("group", "net"), then=lambda e: e.delete_selection()
+    ),
     "rename wave": rename_wave,
-    "move wave down": lambda e: (select(e, ("wave", "Net")), e.shift_selection(1)),
-    "move server up in its wave": lambda e: (select(e, ("server", B)), e.shift_selection(-1)),
-    "toggle optional": lambda e: (select(e, ("server", A), ("server", B)), e.toggle_optional()),
+    "move wave down": selected(("wave", "Net"), then=lambda e: e.shift_selection(1)),
+    "move server up in its wave": selected(("server", B), then=lambda e: e.shift_selection(-1)),
+    "toggle optional": selected(("server", A), ("server", B), then=lambda e: e.toggle_optional()),
     "move servers to a wave": lambda e: e.move_entries_to_wave([(1, A), (1, B)], [], 2),
     "move a group to a new wave": lambda e: e.move_entries_to_wave([], [(0, "net")], NEW_WAVE),
     "add inventory entries": lambda e: e.add_entries_to_wave([F], ["dbs"], 1),

@@ -165,7 +165,7 @@ def test_export_of_a_stored_hostile_plan_escapes_it() -> None:
     """A plan saved before this rule (or as a draft) still exports, and the text stays terminal-safe."""
     plan = RecoveryPlan("a\u202eb\x9bc", waves=(Wave("W\u2066", servers=(A,)),))
     for fmt in ("json", "yaml"):
-        text = dump_plan(plan, fmt)  # type: ignore[arg-type]
+        text = dump_plan(plan, fmt)
         assert all(ch.isprintable() or ch == "\n" for ch in text), repr(text)
         assert plan_from_document(json.loads(text) if fmt == "json" else _yaml(text)) == plan
 
