@@ -156,32 +156,37 @@ class DesktopApp:
 
         from drs_desktop.aws.drs import DrsGateway
         from drs_desktop.aws.drs_clock import DrsClock
-        from drs_desktop.services.execution_session import ExecutionServices
+        from drs_desktop.services.execution_session import ExecutionServices, Pace
         from drs_desktop.services.history import ExecutionHistory, gateway_factory
         from drs_desktop.ui.close_guard import CloseGuard
         from drs_desktop.ui.executions_pane_widget import ExecutionsPaneWidget
         from drs_desktop.ui.progress_widget import ProgressWidget
-        from drs_desktop.workers.execution_worker import ExecutionWorker
+        from drs_desktop.workers.execution_desk import ExecutionDesk
         from drs_desktop.workers.history_worker import HistoryWorker
-        from drs_desktop.workers.poller import ExecutionPoller
 
         # The runner's clock: DRS's own time (read from its answers, so a desktop clock that is off or
         # a laptop that slept changes no decision), which in demo mode is the simulator's virtual clock.
+        # One DrsClock (thread-safe) for every gateway: DRS has one time, whichever thread asks.
+        pace: Pace | None = None
         if self.simulator is not None:  # the demo's desktop clock is the simulator's: no skew to report
-            gateway = DrsGateway(self.current_target, drs_clock=DrsClock(wall=self.simulator.clock.now))
+            drs_clock = DrsClock(wall=self.simulator.clock.now)
             clock = self.simulator.clock.now
+            pace = _demo_pace  # the engine's waits are virtual seconds: sleep them at the demo's speed
         else:
-            gateway = DrsGateway(self.current_target)
-            clock = gateway.drs_clock.now
-        execution_worker = ExecutionWorker(
-            ExecutionServices(db, gateway, clock=clock, operator=getpass.getuser())
-        )
-        self._start(execution_worker, "execution", on_stop=execution_worker.close)
-        poller = ExecutionPoller(interval_ms=1000)
-        poller.attach(execution_worker)
-        self._on_shutdown.append(poller.stop)
+            drs_clock = DrsClock()
+            clock = drs_clock.now
+        operator = getpass.getuser()
+
+        def execution_services() -> ExecutionServices:
+            """One thread's services (the desk's task thread, each execution's loop thread), built on
+            that thread: its own gateway, because boto3 clients are not shared between threads."""
+            gateway = DrsGateway(self.current_target, drs_clock=drs_clock)
+            return ExecutionServices(db, gateway, clock=clock, operator=operator)
+
+        desk = ExecutionDesk(execution_services, pace=pace)
+        self._on_shutdown.append(desk.stop)
         live = ProgressWidget()
-        live.connect_worker(execution_worker)
+        live.connect_desk(desk)
         CloseGuard(live.is_running, parent=window).install(window)
 
         history_worker = HistoryWorker(ExecutionHistory(db, gateway_factory(self.current_target)))
@@ -202,7 +207,7 @@ class DesktopApp:
         # A demo's simulator starts a fresh world each time: its executions cannot be picked up again.
         if self.simulator is None:
             live.pick_up_unfinished()
-        self.execution_worker = execution_worker
+        self.execution_desk = desk
         self.live_progress = live
         self.executions_tabs = tabs
 
@@ -227,7 +232,8 @@ class DesktopApp:
         names = self.plans_pane.plan_names()
         clock_now = self.simulator.clock.now() if self.simulator is not None else None
         dialog = RunDialog(names, self.plans_pane.current_plan_name(), self.window, now=clock_now)
-        dialog.connect_worker(self.execution_worker)
+        dialog.connect_desk(self.execution_desk)
+        dialog.run_requested.connect(self.live_progress.start_run)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.accepted.connect(self._show_live)
         dialog.open()
@@ -395,6 +401,11 @@ def run_gui(paths: AppPaths, *, demo: bool = False, argv: Sequence[str] = ()) ->
         return int(app.exec())
     finally:
         desktop.shutdown()
+
+
+def _demo_pace(seconds: float) -> float:
+    """Real seconds for a wait of the demo's virtual clock, which runs DEMO_TIME_SCALE times faster."""
+    return seconds / DEMO_TIME_SCALE
 
 
 def start_demo_simulator() -> EmbeddedSimulator:
