@@ -220,4 +220,3 @@ class ExecutionLoop(QThread):
         else:
             logger.exception("execution %s: %s failed unexpectedly", self._execution_id, operation)
         self._board.notice(LoopFailed(self._execution_id, operation, error_message(exc)))
-

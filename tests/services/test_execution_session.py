@@ -189,7 +189,9 @@ def test_a_control_wakes_a_sleeping_loop_at_once(
         return seconds
 
     approved = threading.Event()
-    session.runner.add_listener(lambda _b, _a, event: approved.set() if isinstance(event, ApprovalGranted) else None)
+    session.runner.add_listener(
+        lambda _b, _a, event: approved.set() if isinstance(event, ApprovalGranted) else None
+    )
     thread = threading.Thread(target=session.drive, args=(lambda _s: None,), kwargs={"pace": pace})
     thread.start()
     try:

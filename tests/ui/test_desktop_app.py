@@ -21,10 +21,13 @@ def test_desktop_app_builds_real_panes_and_shuts_down_cleanly(qtbot: QtBot, tmp_
         assert real == set(window.pane_keys())
         threads = list(desktop._threads)
         assert threads and all(thread.is_running() for thread in threads)
+        desk_tasks = desktop.execution_desk._tasks
+        assert desk_tasks.isRunning()
         assert (tmp_path / "home" / "drs-desktop.sqlite3").exists()
     finally:
         desktop.shutdown()
     assert all(not thread.is_running() for thread in threads)
+    assert desk_tasks.isFinished(), "the execution desk was stopped at shutdown"
     assert desktop.db is None
 
 
