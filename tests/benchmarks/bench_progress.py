@@ -16,9 +16,9 @@ late each of its ticks fires: that lateness is the event-loop stall an operator 
 ``--simulator thread`` (demo mode): the simulator runs inside the process, its clock scaled, and the loop
 sleeps the engine's waits at the same scale (the app's demo pace). ``--simulator process`` (like AWS: DRS
 is elsewhere): the simulator runs as its own process at ``--time-scale``, and the runner's clock follows
-it. ``--gc app`` (the default): the garbage-collector settings of the application, applied by the same
-function ``app.run_gui`` calls once the window is built (``app.tune_garbage_collector``); ``--gc default``:
-Python's own, to compare.
+it. ``--gc app`` (the default): the interpreter settings of the application (garbage collector, GIL switch
+interval), applied by the same functions ``app.run_gui`` calls once the window is built
+(``app.tune_interpreter``, ``app.start_full_collections``); ``--gc default``: Python's own, to compare.
 
 Prints the snapshot build time (loop thread), the time to apply one (GUI thread), the lateness of the
 probe (worst, p99, p95) and the garbage collections during the run. Exits 1 when the worst stall during
@@ -48,7 +48,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from PySide6.QtCore import QElapsedTimer, QEventLoop, QObject, QTimer
 from PySide6.QtWidgets import QApplication
 
-from drs_desktop.app import tune_garbage_collector
+from drs_desktop.app import start_full_collections, tune_interpreter
 from drs_desktop.aws.drs import DrsGateway
 from drs_desktop.aws.session import AwsTarget
 from drs_desktop.domain import progress_view
@@ -264,7 +264,7 @@ def main() -> int:
     parser.add_argument("--poll-interval", type=float, default=30.0, help="virtual seconds between polls")
     parser.add_argument("--time-scale", type=float, default=30.0, help="virtual seconds per real second")
     parser.add_argument("--simulator", choices=("thread", "process"), default="thread")
-    parser.add_argument("--gc", choices=("app", "default"), default="app")
+    parser.add_argument("--gc", choices=("app", "default"), default="app", help="interpreter settings")
     parser.add_argument("--no-view", action="store_true", help="do not feed the widget (isolates the rest)")
     parser.add_argument("--trace", action="store_true", help="print each stall of 20 ms or more")
     args = parser.parse_args()
@@ -309,8 +309,10 @@ def main() -> int:
         desk.start(prepared, choice, receiver.failures.append)
         wait_for(lambda: receiver.count > 0 and (bool(widget.apply_ms) or args.no_view), 120)
         first_apply = widget.apply_ms[0] if widget.apply_ms else float("nan")
+        default_thresholds, default_switch = gc.get_threshold(), sys.getswitchinterval()
         if args.gc == "app":
-            tune_garbage_collector()  # exactly what run_gui does once the window is built
+            tune_interpreter()  # exactly what run_gui does once the window is built
+            start_full_collections(widget)
         gc_times = GcTimes()
         meter.record()
         run_start = time.perf_counter()
@@ -319,8 +321,24 @@ def main() -> int:
         meter.recording = False
         gc_times.stop()
         run_seconds = time.perf_counter() - run_start
+        start = time.perf_counter()
+        gc.collect()  # what the app's timer does every FULL_COLLECTION_INTERVAL_MS, execution running
+        full_gc_ms = (time.perf_counter() - start) * 1000
         desk.stop()
         main_services.close()
+        gc.set_threshold(*default_thresholds)
+        sys.setswitchinterval(default_switch)
+        idle_paint: dict[str, list[float]] = {"tree": [], "timeline": [], "log": []}
+        if not args.no_view:  # what a repaint costs the GUI thread with no other thread running
+            for name, part in (
+                ("tree", widget.tree.viewport()),
+                ("timeline", widget.timeline),
+                ("log", widget.log.viewport()),
+            ):
+                for _ in range(5):
+                    start = time.perf_counter()
+                    part.repaint()
+                    idle_paint[name].append((time.perf_counter() - start) * 1000)
 
         # Building a snapshot of the last state of the run (replayed from the journal), off the loop.
         last = receiver.last
@@ -352,6 +370,8 @@ def main() -> int:
     print(f"snapshot build, all rows new:    {full_ms:6.1f} ms;  only the clock moved: {clock_ms:6.1f} ms")
     print(f"first snapshot on the GUI:       {first_apply:6.1f} ms (rows inserted, every wave expanded)")
     print(f"apply a snapshot (GUI thread):   {describe(widget.apply_ms[1:])}")
+    paints = ", ".join(f"{name} {statistics.median(ms):.1f} ms" for name, ms in idle_paint.items() if ms)
+    print(f"repaint, nothing else running:   {paints}")
     print(
         f"event-loop lateness ({PROBE_MS} ms probe, {len(lateness)} ticks): worst {worst:.1f} ms, "
         f"p99 {percentile(lateness, 0.99):.1f} ms, p95 {percentile(lateness, 0.95):.1f} ms, "
@@ -359,6 +379,7 @@ def main() -> int:
         f"(target: worst < {TARGET_MS:.0f} ms)"
     )
     print(f"garbage collections during the run: {gc_times.summary()}")
+    print(f"one full collection, execution running (the app's timer, every 10 min): {full_gc_ms:.1f} ms")
     if args.trace:
         for moment, late in meter.big:
             near = [(round((a - moment) * 1000), n) for a, n in widget.arrivals if abs(a - moment) < 1.2]

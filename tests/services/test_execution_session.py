@@ -37,7 +37,7 @@ from drs_desktop.simulator.embedded import EmbeddedSimulator
 from drs_desktop.storage import executions as journal
 from drs_desktop.storage.db import Database
 from tests.ui import execution_helpers as helpers
-from tests.ui.execution_helpers import drill_session, step_until
+from tests.ui.execution_helpers import drill_session, instant_pace, step_until
 
 # The shared fixtures (see execution_helpers), registered in this module.
 sim = helpers.sim
@@ -147,7 +147,7 @@ def test_the_loop_ends_when_nothing_is_left_and_a_resumed_finish_does_not_finish
     step_until(session, sim, lambda s: bool(s.approvals))
     assert session.submit(ControlRequest(ControlAction.APPROVE, wave_index=1))
     seen: list[ProgressSnapshot] = []
-    result = session.drive(seen.append, pace=lambda seconds: sim.clock.advance(max(seconds, 1.0)) and 0.0)
+    result = session.drive(seen.append, pace=instant_pace(sim, 3600))
     assert result.outcome is not None and result.outcome.value == "SUCCEEDED"
     assert seen[-1].finished and session.ended, "drive returns once the engine has nothing left to do"
     assert session.submit(ControlRequest(ControlAction.CLEANUP)) is False, "an ended loop queues nothing"
@@ -168,7 +168,7 @@ def test_the_loop_ends_when_nothing_is_left_and_a_resumed_finish_does_not_finish
     resumed.close()
     resumed = services.resume(session.execution_id)
     assert resumed.submit(ControlRequest(ControlAction.CLEANUP))
-    resumed.drive(seen.append, pace=lambda seconds: sim.clock.advance(max(seconds, 1.0)) and 0.0)
+    resumed.drive(seen.append, pace=instant_pace(sim, 3600))
     assert seen[-1].drill_instances_running == 0 and resumed.ended
     resumed.close()
 

@@ -158,6 +158,17 @@ def drill_session(
     return services.start(prepared, RunChoice(name, mode))
 
 
+def instant_pace(sim: EmbeddedSimulator, most: float = SECONDS_PER_STEP) -> Callable[[float], float]:
+    """A loop's pace on the test's own thread: each sleep moves the clock (up to ``most`` virtual
+    seconds) and waits no real time."""
+
+    def pace(seconds: float) -> float:
+        sim.clock.advance(min(max(seconds, 1.0), most))
+        return 0.0
+
+    return pace
+
+
 def step_until(
     session: ExecutionSession, sim: EmbeddedSimulator, done: object, *, limit: int = 5000
 ) -> list[ProgressSnapshot]:
@@ -173,11 +184,7 @@ def step_until(
             raise AssertionError("the execution never reached the expected point")
         return bool(seen) and bool(done(seen[-1]))  # type: ignore[operator]
 
-    def pace(seconds: float) -> float:
-        sim.clock.advance(min(max(seconds, 1.0), SECONDS_PER_STEP))
-        return 0.0
-
-    session.drive(seen.append, should_stop=reached, pace=pace)
+    session.drive(seen.append, should_stop=reached, pace=instant_pace(sim))
     if not seen or not done(seen[-1]):  # type: ignore[operator]
         raise AssertionError("the execution ended before the expected point")
     return seen

@@ -48,8 +48,9 @@ def test_run_dialog_opens_from_the_window_with_the_saved_plans(qtbot: QtBot, tmp
         window = desktop.build()
         qtbot.addWidget(window)
         window.show()
-        assert desktop.plans_pane is not None
-        qtbot.waitUntil(lambda: desktop.plans_pane.plan_names() == ["Shop"], timeout=5000)
+        plans_pane = desktop.plans_pane
+        assert plans_pane is not None
+        qtbot.waitUntil(lambda: plans_pane.plan_names() == ["Shop"], timeout=5000)
         (run,) = [a for a in window.actions() if a.text() == "Run plan…"]
         run.trigger()
         dialogs = [w for w in QApplication.topLevelWidgets() if isinstance(w, RunDialog) and w.isVisible()]

@@ -169,9 +169,12 @@ def test_an_unfinished_execution_is_picked_up_at_start_and_guards_the_close(
     window.setCentralWidget(progress)
     qtbot.addWidget(window)
     asked: list[object] = []
-    CloseGuard(progress.is_running, lambda parent: asked.append(parent) or False, parent=window).install(
-        window
-    )
+
+    def ask(parent: object) -> bool:
+        asked.append(parent)
+        return False
+
+    CloseGuard(progress.is_running, ask, parent=window).install(window)
     window.show()
 
     progress.pick_up_unfinished()
