@@ -202,7 +202,6 @@ class ProgressWidget(QWidget):
             prepared,
             choice,
             lambda message: self._say(f"Could not start: {message}", error=True),
-            owner=self,
         )
 
     # ---------------------------------------------------------------------------------- state

@@ -115,15 +115,13 @@ class ExecutionDesk(QObject):
         prepared: PreparedExecution,
         choice: RunChoice,
         on_error: Callable[[str], None] | None = None,
-        *,
-        owner: QObject | None = None,
     ) -> None:
-        """Journal a new execution, then drive it on a loop of its own (``started`` once it runs)."""
+        """Journal a new execution, then drive it on a loop of its own (``started`` once it runs);
+        ``on_error(message)`` when it could not be created. Whoever asked, the execution is driven."""
         self._tasks.run_task(
             lambda services: services.create(prepared, choice),
             self._drive_new,
             on_error,
-            owner=owner,
             name="start",
         )
 
