@@ -37,7 +37,7 @@ RULES: dict[str, tuple[set[str], set[str], set[str]]] = {
     "secrets": ({"domain"}, {"keyring"}, {"sqlite3"}),
     "config": ({"domain"}, {"platformdirs"}, {"sqlite3"}),
     "services": ({"domain", "storage", "aws", "secrets", "config"}, set(), set()),
-    "workers": ({"services", "domain"}, {"PySide6.QtCore"}, {"sqlite3"}),
+    "workers": ({"services", "domain"}, {"PySide6.QtCore", "shiboken6"}, {"sqlite3"}),
     "ui": ({"workers", "domain", "config.resource_path"}, {"PySide6"}, {"sqlite3"}),
     "simulator": (set(), {"botocore", "yaml"}, set()),
     "cli": (_CLI_MAY_IMPORT | {"app"}, set(), set()),
