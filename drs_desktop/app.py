@@ -22,6 +22,7 @@ from drs_desktop import APP_ID, APP_NAME, __version__
 from drs_desktop.config import AppPaths
 
 if TYPE_CHECKING:
+    from PySide6.QtCore import QObject, QTimer
     from PySide6.QtWidgets import QApplication
 
     from drs_desktop.aws.session import AwsTarget
@@ -38,7 +39,6 @@ if TYPE_CHECKING:
     from drs_desktop.ui.settings_pane_widget import SettingsPaneWidget
     from drs_desktop.workers.pane_tasks import AwsTasks, LocalTasks, SettingsTasks
     from drs_desktop.workers.tasks import TaskThread
-    from drs_desktop.workers.thread import WorkerThread
 
 logger = logging.getLogger(__name__)
 
@@ -67,7 +67,6 @@ class DesktopApp:
         self.simulator: EmbeddedSimulator | None = None
         self.db: Database | None = None
         self.window: MainWindow | None = None
-        self._threads: list[WorkerThread] = []
         self._task_threads: list[TaskThread[Any]] = []  # the panes' (workers.pane_tasks), in start order
         self.settings_pane: SettingsPaneWidget | None = None
         self.plans_pane: PlansPaneWidget | None = None
@@ -183,29 +182,34 @@ class DesktopApp:
 
         from drs_desktop.aws.drs import DrsGateway
         from drs_desktop.aws.drs_clock import DrsClock
-        from drs_desktop.services.execution_session import ExecutionServices
+        from drs_desktop.services.execution_session import ExecutionServices, Pace
         from drs_desktop.ui.close_guard import CloseGuard
         from drs_desktop.ui.progress_widget import ProgressWidget
-        from drs_desktop.workers.execution_worker import ExecutionWorker
-        from drs_desktop.workers.poller import ExecutionPoller
+        from drs_desktop.workers.execution_desk import ExecutionDesk
 
         # The runner's clock: DRS's own time (read from its answers, so a desktop clock that is off or
         # a laptop that slept changes no decision), which in demo mode is the simulator's virtual clock.
+        # One DrsClock (thread-safe) for every gateway: DRS has one time, whichever thread asks.
+        pace: Pace | None = None
         if self.simulator is not None:  # the demo's desktop clock is the simulator's: no skew to report
-            gateway = DrsGateway(self.current_target, drs_clock=DrsClock(wall=self.simulator.clock.now))
+            drs_clock = DrsClock(wall=self.simulator.clock.now)
             clock = self.simulator.clock.now
+            pace = _demo_pace  # the engine's waits are virtual seconds: sleep them at the demo's speed
         else:
-            gateway = DrsGateway(self.current_target)
-            clock = gateway.drs_clock.now
-        execution_worker = ExecutionWorker(
-            ExecutionServices(db, gateway, clock=clock, operator=getpass.getuser())
-        )
-        self._start(execution_worker, "execution", on_stop=execution_worker.close)
-        poller = ExecutionPoller(interval_ms=1000)
-        poller.attach(execution_worker)
-        self._on_shutdown.append(poller.stop)
+            drs_clock = DrsClock()
+            clock = drs_clock.now
+        operator = getpass.getuser()
+
+        def execution_services() -> ExecutionServices:
+            """One thread's services (the desk's task thread, each execution's loop thread), built on
+            that thread: its own gateway, because boto3 clients are not shared between threads."""
+            gateway = DrsGateway(self.current_target, drs_clock=drs_clock)
+            return ExecutionServices(db, gateway, clock=clock, operator=operator)
+
+        desk = ExecutionDesk(execution_services, pace=pace)
+        self._on_shutdown.append(desk.stop)
         live = ProgressWidget()
-        live.connect_worker(execution_worker)
+        live.connect_desk(desk)
         CloseGuard(live.is_running, parent=window).install(window)
 
         history = self._build_history_tab()
@@ -222,7 +226,7 @@ class DesktopApp:
         # A demo's simulator starts a fresh world each time: its executions cannot be picked up again.
         if self.simulator is None:
             live.pick_up_unfinished()
-        self.execution_worker = execution_worker
+        self.execution_desk = desk
         self.live_progress = live
         self.executions_tabs = tabs
 
@@ -255,7 +259,8 @@ class DesktopApp:
         names = self.plans_pane.plan_names()
         clock_now = self.simulator.clock.now() if self.simulator is not None else None
         dialog = RunDialog(names, self.plans_pane.current_plan_name(), self.window, now=clock_now)
-        dialog.connect_worker(self.execution_worker)
+        dialog.connect_desk(self.execution_desk)
+        dialog.run_requested.connect(self.live_progress.start_run)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.accepted.connect(self._show_live)
         dialog.open()
@@ -365,30 +370,14 @@ class DesktopApp:
             return False
         return True
 
-    def _start(self, worker: object, name: str, *, on_stop: Callable[[], None] | None = None) -> None:
-        from drs_desktop.workers.thread import WorkerThread
-
-        thread = WorkerThread(worker, name, on_stop=on_stop)  # type: ignore[arg-type]
-        thread.start()
-        self._threads.append(thread)
-
     def shutdown(self) -> None:
-        """Stop workers and task threads (quit + wait, last started first), then close the database,
-        then the simulator."""
+        """Stop the execution loops (the desk, among the shutdown steps) and the task threads (last
+        started first, each waited for), then close the database, then the simulator."""
         for callback in reversed(self._on_shutdown):
             try:
                 callback()
             except Exception:
                 logger.exception("shutdown step failed")
-        for thread in reversed(self._threads):
-            if not thread.stop():
-                # A slot still runs (a long refresh, a preflight): the database must outlive it, and a
-                # QThread destroyed while running aborts the process, so wait for it to end.
-                logger.warning(
-                    "waiting for worker thread %s to finish its current call", thread.qthread.objectName()
-                )
-                thread.qthread.wait()
-        self._threads.clear()
         for tasks in reversed(self._task_threads):
             if not tasks.stop():
                 logger.warning("waiting for task thread %s to finish its current task", tasks.name)
@@ -402,6 +391,57 @@ class DesktopApp:
             self.simulator = None
 
 
+#: Full collections (generation 2) run on the GUI thread's timer this often, never on their own.
+FULL_COLLECTION_INTERVAL_MS = 10 * 60 * 1000
+#: Generation 2's threshold: so many generation-1 collections before an automatic full one, i.e. never.
+_NO_AUTOMATIC_FULL_COLLECTION = 1_000_000_000
+#: Seconds a thread may hold the GIL while another waits for it (Python's default: 0.005).
+GIL_SWITCH_INTERVAL = 0.001
+
+
+def tune_interpreter() -> None:
+    """The application's interpreter settings, applied once the window is built (``run_gui``; the
+    progress benchmark calls this same function, so it measures what ships).
+
+    Why: the GUI thread must never stall 50 ms or more (DESIGN §3), and two things of the interpreter made
+    it do so while a 1,000-server execution updated every second:
+
+    - Garbage collection. A full collection walks every tracked object holding the GIL, and any thread may
+      trigger it, an execution's loop thread included: 70-90 ms several times a minute. So the long-lived
+      objects built so far, which never become garbage, leave the collector (``gc.freeze()``); full
+      collections no longer start on their own (generation 2's threshold out of reach; generations 0 and
+      1, a few ms each, keep Python's defaults); and ``start_full_collections`` runs one on the GUI thread
+      every ``FULL_COLLECTION_INTERVAL_MS`` (5-15 ms measured), so cyclic garbage is still freed.
+    - The GIL's switch interval. Painting the progress tree calls the Python model ~1,500 times, and each
+      call takes the GIL back from whichever thread holds it; while a loop thread parses a DRS answer or
+      builds a snapshot, each of those waits lasted up to Python's 5 ms. At 1 ms the stalls measured
+      halved (worst 24-44 ms instead of 33-87, p99 3-6 ms instead of 6-11); the loop threads, which
+      mostly sleep, lose nothing that matters.
+    """
+    gc.collect()
+    gc.freeze()
+    young, middle, _ = gc.get_threshold()
+    gc.set_threshold(young, middle, _NO_AUTOMATIC_FULL_COLLECTION)
+    sys.setswitchinterval(GIL_SWITCH_INTERVAL)
+
+
+def start_full_collections(parent: QObject) -> QTimer:
+    """The GUI thread's timer for the full collections ``tune_interpreter`` took from Python."""
+    from PySide6.QtCore import QTimer
+
+    timer = QTimer(parent)
+    timer.setObjectName("full-garbage-collection")
+    timer.setInterval(FULL_COLLECTION_INTERVAL_MS)
+    timer.timeout.connect(_collect_everything)
+    timer.start()
+    return timer
+
+
+def _collect_everything() -> None:
+    freed = gc.collect()
+    logger.debug("full garbage collection: %d objects freed", freed)
+
+
 def run_gui(paths: AppPaths, *, demo: bool = False, argv: Sequence[str] = ()) -> int:
     """Start the desktop application and block until its window closes.
 
@@ -413,14 +453,17 @@ def run_gui(paths: AppPaths, *, demo: bool = False, argv: Sequence[str] = ()) ->
     try:
         window = desktop.build()
         window.show()
-        # The long-lived objects built so far never become garbage: leave them out of full collections,
-        # which otherwise stall the event loop ~100 ms during a 1,000-server execution.
-        gc.collect()
-        gc.freeze()
+        tune_interpreter()
+        start_full_collections(window)
         logger.info("DRS Desktop %s started (home %s, demo=%s)", __version__, paths.home, demo)
         return int(app.exec())
     finally:
         desktop.shutdown()
+
+
+def _demo_pace(seconds: float) -> float:
+    """Real seconds for a wait of the demo's virtual clock, which runs DEMO_TIME_SCALE times faster."""
+    return seconds / DEMO_TIME_SCALE
 
 
 def start_demo_simulator() -> EmbeddedSimulator:
@@ -526,7 +569,7 @@ def _check_drill(home: Path) -> str:
         clock: Callable[[], datetime] = sim.clock.now
         runner = create_execution(db, gateway, prepare_execution(db, gateway, request), request, clock=clock)
 
-        def sleep(seconds: float) -> None:  # the virtual clock: a 30-second poll passes at once
+        def sleep(seconds: float) -> None:  # virtual time: a sleep moves the simulator's clock
             sim.clock.advance(max(seconds, 1.0))
 
         result = runner.run(sleep=sleep, max_steps=500)

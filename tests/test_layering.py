@@ -179,7 +179,7 @@ def test_ui_specific_config_import_is_narrow() -> None:
         ("simulator", "from drs_desktop.domain import plan\n"),
         ("aws", "import keyring\n"),
         ("cli_run", "from PySide6.QtWidgets import QApplication\n"),
-        ("cli_run", "from drs_desktop.workers.thread import WorkerThread\n"),
+        ("cli_run", "from drs_desktop.workers.tasks import TaskThread\n"),
         ("cli_show", "from drs_desktop.ui.history_format import when\n"),
         ("cli_control", "from drs_desktop.app import run_gui\n"),
         ("cli", "import boto3\n"),

@@ -15,9 +15,11 @@ Rules this module keeps (reference §2.3, §7, §9, §12):
   ID list never becomes an empty filter, which DRS reads as "everything".
 - Every listing follows every page.
 
-Threading: a gateway may be shared, but its boto3 sessions and clients are not: each thread that calls
-it gets its own, created on its first call (DESIGN §3). Logging names operations and counts at DEBUG,
-never a response body or a credential.
+Threading: a gateway belongs to one thread (DESIGN §3.5): its boto3 session and clients are plain
+attributes, built on its first call, and boto3 sessions are not thread-safe. A thread that needs DRS builds
+its own gateway (the GUI's composition root hands each thread a gateway factory); gateways of one DRS share
+a thread-safe ``DrsClock``. Logging names operations and counts at DEBUG, never a response body or a
+credential.
 """
 
 from __future__ import annotations
@@ -85,12 +87,15 @@ def batched(items: Sequence[str], size: int) -> Iterator[list[str]]:
         yield unique[start : start + size]
 
 
-class _ThreadClients(threading.local):
-    session: Any = None
-    read: Any = None
-    write: Any = None
-    sts: Any = None
-    last_answer_time: datetime | None = None  # DRS's Date on the last answer this thread received
+class _Clients:
+    """The gateway's boto3 session and clients, built on first use by the thread that owns the gateway."""
+
+    def __init__(self) -> None:
+        self.session: Any = None
+        self.read: Any = None
+        self.write: Any = None
+        self.sts: Any = None
+        self.last_answer_time: datetime | None = None  # DRS's Date on the last answer received
 
 
 class DrsGateway:
@@ -122,7 +127,7 @@ class DrsGateway:
         self._connect_timeout = connect_timeout
         self._read_timeout = read_timeout
         self._page_size = page_size
-        self._clients = _ThreadClients()
+        self._clients = _Clients()
         self._identity: CallerIdentity | None = None
         # Shared with the gateways derived from this one: DRS has one time whoever asks.
         self.drs_clock = drs_clock or DrsClock()
@@ -133,8 +138,8 @@ class DrsGateway:
         return self._read_timeout
 
     def last_answer_time(self) -> datetime | None:
-        """DRS's time (the ``Date`` header) of the last answer the calling thread received through this
-        gateway, errors included; None before any. The engine journals what it saw with this time."""
+        """DRS's time (the ``Date`` header) of the last answer received through this gateway, errors
+        included; None before any. The engine journals what it saw with this time."""
         return self._clients.last_answer_time
 
     @property
@@ -166,7 +171,7 @@ class DrsGateway:
             return "DrsGateway(target not resolved yet)"
         return f"DrsGateway({self._resolved.describe()})"
 
-    # -- clients (one set per calling thread) --------------------------------------------------------
+    # -- clients (built on first use) --------------------------------------------------------------
 
     def _session(self) -> Any:
         if self._clients.session is None:
@@ -174,7 +179,7 @@ class DrsGateway:
         return self._clients.session
 
     def _client(self, kind: str) -> Any:
-        """This thread's client: ``read`` (retries on), ``write`` (one attempt) or ``sts``."""
+        """The gateway's client: ``read`` (retries on), ``write`` (one attempt) or ``sts``."""
         client = getattr(self._clients, kind)
         if client is None:
             factory = aws_session.sts_client if kind == "sts" else aws_session.drs_client
@@ -200,8 +205,8 @@ class DrsGateway:
         self.drs_clock.observe(at)
 
     def close(self) -> None:
-        """Close the calling thread's clients (their connection pools); the next call makes new ones.
-        A worker calls this before its thread ends."""
+        """Close the clients (their connection pools); the next call makes new ones. The owning thread
+        calls this before it ends."""
         for kind in ("read", "write", "sts"):
             client = getattr(self._clients, kind)
             if client is not None:

@@ -14,7 +14,7 @@ identity check finds the changed servers and every other row is reused as is. Pu
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from drs_desktop.domain.engine_commands import AwaitApproval
@@ -57,7 +57,12 @@ __all__ = [
     "SnapshotDelta",
     "WaveCounts",
     "WaveRow",
+    "coalesce",
 ]
+
+#: Log lines a snapshot carries at most once unshown snapshots are folded together (the view keeps
+#: fewer; the journal keeps everything).
+COALESCED_LOG_LINES = 5000
 
 
 @dataclass(frozen=True)
@@ -180,6 +185,24 @@ class ProgressSnapshot:
 
     def server(self, wave_index: int, row: int) -> ServerRow:
         return self.servers[wave_index][row]
+
+
+def coalesce(older: ProgressSnapshot, newer: ProgressSnapshot) -> ProgressSnapshot:
+    """``newer`` carrying what ``older`` (never shown) brought: its log lines, refusals and changed rows.
+
+    Why: a snapshot names what changed since the one before it (``delta``, new ``log`` lines), and the
+    GUI shows only the latest snapshot of an execution at its own pace, dropping the ones it had no time
+    for; folded this way, a view that skips snapshots still updates every changed row and shows every line.
+    """
+    if older.execution_id != newer.execution_id:
+        return newer
+    delta = SnapshotDelta(
+        full=older.delta.full or newer.delta.full,
+        waves=tuple(sorted({*older.delta.waves, *newer.delta.waves})),
+        servers=tuple(sorted({*older.delta.servers, *newer.delta.servers})),
+    )
+    log = (older.log + newer.log)[-COALESCED_LOG_LINES:]
+    return replace(newer, log=log, refusals=older.refusals + newer.refusals, delta=delta)
 
 
 def _whole(span: timedelta) -> timedelta:

@@ -1,19 +1,22 @@
-"""Executions as the GUI drives them: prepare and check a run, start or resume it, step it, show it.
+"""Executions as the GUI drives them: prepare and check a run, create or resume it, drive it, show it.
 
-The CLI drives a runner with its blocking ``run()`` loop; the GUI cannot block, so its execution worker
-calls ``ExecutionSession.step()`` from a timer instead (one ``runner.step()`` at a time, until the
-engine has nothing to do right now) and sends the ``ProgressSnapshot`` each step produces to the GUI
-thread. Everything here is Qt-free so the same flow is testable without a display.
+The GUI drives an execution with the CLI's loop: ``ExecutionSession.drive`` runs ``ExecutionRunner.run()``
+(same steps, same sleeper, woken by the engine's ``WakeAt``, an operator's ``submit`` or a control another
+process queued in the inbox) on a thread of its own, and publishes a ``ProgressSnapshot`` before each
+sleep (and a few times a second while the runner keeps acting). Everything here is Qt-free, so the same
+flow is testable without a display.
 
-``ExecutionServices`` is what the composition root hands the worker: the database, the DRS gateway
-and the runner's clock (real UTC time against AWS, the simulator's virtual clock in demo mode), so the
-worker never imports storage or aws. Read-only work (history, reports) goes through a read connection
-of the calling thread (DESIGN §3.4); the runner writes through the process's one shared connection.
+``ExecutionServices`` is what one thread uses: the database, its own DRS gateway (boto3 clients are not
+shared between threads, DESIGN §3.5), its own read connection, and the runner's clock (DRS's time against
+AWS, the simulator's virtual clock in demo mode); the composition root builds one per thread through a
+factory, so the GUI never imports storage or aws. The runner writes through the process's one shared
+write connection (``Database``).
 
-A session drives its execution only while it holds the execution's driver lock (``services.driver_lock``):
-``ExecutionServices.start`` and ``resume`` take it (``resume`` raises ``DriverBusyError``, naming the
-process, when a ``run`` in a terminal drives it) and ``ExecutionSession.close`` gives it back. A control
-for an execution another process drives goes to that driver's control inbox (``queue_control``).
+A session drives its execution only while it holds the execution's driver lock (``services.driver_lock``),
+like ``drs-desktop run``: ``ExecutionServices.open_new`` and ``resume`` take it (``resume`` raises
+``DriverBusyError``, naming the process, when a ``run`` in a terminal drives it) and
+``ExecutionSession.close`` gives it back. A control for an execution another process drives goes to that
+driver's control inbox (``queue_control``).
 """
 
 from __future__ import annotations
@@ -23,23 +26,24 @@ import os
 import re
 import socket
 import threading
+import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from drs_desktop.aws.drs import DrsGateway
+from drs_desktop.domain.engine import decide
+from drs_desktop.domain.engine_commands import WakeAt
 from drs_desktop.domain.errors import DrsDesktopError
-from drs_desktop.domain.execution import control_error
+from drs_desktop.domain.execution import control_error, initial_state
 from drs_desktop.domain.execution_events import (
     CONTROL_EVENTS,
     Event,
-    Outcome,
     event_to_json,
 )
 from drs_desktop.domain.execution_record import ExecutionRecord
-from drs_desktop.domain.execution_state import ExecutionState
+from drs_desktop.domain.execution_state import ExecutionState, spec_from_json
 from drs_desktop.domain.operator_controls import ControlRequest, RunChoice, control_event
 from drs_desktop.domain.preflight import PreflightReport
 from drs_desktop.domain.progress_view import LogLine, ProgressSnapshot, ProgressTracker
@@ -55,7 +59,7 @@ from drs_desktop.services.executions import (
 from drs_desktop.services.journal_replay import replay_journal, replayed_state
 from drs_desktop.services.preflight import preflight
 from drs_desktop.services.progress import describe_change
-from drs_desktop.services.runner import Clock, ControlRefused, ExecutionRunner
+from drs_desktop.services.runner import Clock, ControlRefused, ExecutionRunner, RunResult
 from drs_desktop.storage import control_inbox as inbox
 from drs_desktop.storage import executions as journal
 from drs_desktop.storage import inventory as inventory_store
@@ -63,48 +67,19 @@ from drs_desktop.storage.db import Database, Readable, ReadOnlyDatabase
 
 logger = logging.getLogger(__name__)
 
-__all__ = [
-    "ExecutionServices",
-    "ExecutionSession",
-    "SessionStep",
-    "prepare_run",
-    "resume",
-    "start",
-    "unfinished",
-]
+__all__ = ["ExecutionServices", "ExecutionSession", "Pace", "hostnames_for"]
 
-#: ``runner.step()`` calls per ``ExecutionSession.step``: enough for a decision chain (a wave completes,
-#: the next starts, its jobs start), few enough that a control queued meanwhile waits little.
-MAX_STEPS_PER_TICK = 25
+#: While the runner keeps acting (a wave of 200 starts, a burst of polls), a snapshot at most this often
+#: (seconds of real time); one is always published before the loop sleeps. The GUI shows ~5 a second.
+PUBLISH_SECONDS = 0.2
+#: After the finish, how long to wait before looking again when the engine still has cleanup to do but
+#: named no wake-up time.
+_AFTER_FINISH_RETRY = timedelta(seconds=1)
 _STAMP = re.compile(r"^\d\d:\d\d:\d\d ")
 
-
-# -- the use cases, as functions (the CLI-style API)
-
-
-def prepare_run(
-    db: Database, gateway: DrsGateway, request: RunRequest, *, now: datetime
-) -> tuple[PreparedExecution, PreflightReport]:
-    """Read what the run needs and check it: the preflight the run dialog shows. Launches nothing."""
-    prepared = prepare_execution(db, gateway, request)
-    return prepared, preflight(db, gateway, prepared, request, now=now)
-
-
-def start(
-    db: Database, gateway: DrsGateway, prepared: PreparedExecution, request: RunRequest, *, clock: Clock
-) -> ExecutionRunner:
-    """Journal a new execution of ``prepared``; nothing is launched until the runner is stepped."""
-    return create_execution(db, gateway, prepared, request, clock=clock)
-
-
-def resume(db: Database, gateway: DrsGateway, execution_id: str, *, clock: Clock) -> ExecutionRunner:
-    """Rebuild an unfinished (or finished, for cleanup) execution from its journal."""
-    return ExecutionRunner.resume(db, gateway, execution_id, clock=clock)
-
-
-def unfinished(db: Readable) -> list[ExecutionRecord]:
-    """Executions with no end, oldest first: the GUI picks them up again when it starts."""
-    return journal.unfinished_executions(db)
+#: How long the loop really sleeps for a sleep of the runner's clock (seconds in, seconds out): None is
+#: one for one; demo mode divides by the simulator's time scale; tests move the virtual clock instead.
+Pace = Callable[[float], float]
 
 
 def hostnames_for(db: Readable, record: ExecutionRecord) -> dict[str, str]:
@@ -122,21 +97,14 @@ def hostnames_for(db: Readable, record: ExecutionRecord) -> dict[str, str]:
     return {s.source_server_id: s.hostname for s in inventory.servers if s.hostname}
 
 
-# -- one execution followed by the GUI
-
-
-@dataclass(frozen=True)
-class SessionStep:
-    """What one ``ExecutionSession.step`` produced. ``finished``: set once, on the step the execution
-    finished in. ``idle``: finished with nothing left to do (cleanup included): the caller may drop it."""
-
-    snapshot: ProgressSnapshot | None
-    finished: Outcome | None
-    idle: bool
+# -- one execution driven by the GUI
 
 
 class ExecutionSession:
-    """A runner plus what the GUI needs of it: snapshots, notes, controls from button presses."""
+    """A runner plus what the GUI needs of it: its loop with snapshots, and controls from button presses.
+
+    ``drive`` runs on the session's own thread; ``submit`` and ``stop`` may be called from any thread.
+    """
 
     def __init__(
         self,
@@ -145,18 +113,18 @@ class ExecutionSession:
         clock: Clock,
         operator: str = "",
         hostnames: Mapping[str, str] | None = None,
-        max_steps: int = MAX_STEPS_PER_TICK,
         lock: DriverLock | None = None,
     ) -> None:
         self._runner = runner
         self._lock = lock
         self._clock = clock
         self._operator = operator
-        self._max_steps = max(1, max_steps)
         self._tracker = ProgressTracker(hostnames)
         self._notes: list[LogLine] = []
-        self._finish_reported = runner.state.finished is not None
-        self._idle = False
+        self._guard = threading.Lock()  # submit (any thread) against the loop's end (its thread)
+        self._submitted = 0
+        self._ended = False
+        self._stop = threading.Event()
         runner.add_listener(self._on_event)
 
     @property
@@ -183,9 +151,10 @@ class ExecutionSession:
         identity = self._runner.record.identity
         return str(identity.get("arn") or identity.get("account") or "desktop operator")
 
-    def submit(self, control: ControlRequest | Event) -> None:
-        """Queue a control for the next step; ControlRefused when a button press names nothing to act
-        on (the runner checks the event itself and reports refusals through the snapshot)."""
+    def submit(self, control: ControlRequest | Event) -> bool:
+        """Queue a control for the loop and wake it. ControlRefused when a button press names nothing to
+        act on (the runner checks the event itself; its refusals come with the next snapshot). False when
+        the loop has ended: nothing was queued, the caller resumes the execution to apply it."""
         if isinstance(control, ControlRequest):
             try:
                 event = control_event(control, self._runner.state, at=self._clock(), by=self.operator)
@@ -195,29 +164,94 @@ class ExecutionSession:
             event = control
         else:
             raise TypeError(f"not an operator control: {type(control).__name__}")
-        self._idle = False
-        self._runner.submit(event)
+        with self._guard:
+            if self._ended:
+                return False
+            self._submitted += 1
+            self._runner.submit(event)
+        return True
 
-    def step(self) -> SessionStep:
-        """Step the runner until it has nothing to do right now; a snapshot when anything visible changed."""
-        result = self._runner.step()
-        steps = 1
-        while result.acted and steps < self._max_steps:
-            result = self._runner.step()
-            steps += 1
-        state = self._runner.state
-        refusals = self._runner.take_refusals()
-        snapshot = self._tracker.update(state, self._clock(), notes=self._take_notes(), refusals=refusals)
-        finished = None
-        if state.finished is not None and not self._finish_reported:
-            self._finish_reported = True
-            finished = state.finished
-        self._idle = state.finished is not None and not result.acted and result.wake_at is None
-        return SessionStep(snapshot, finished, self._idle)
+    def stop(self) -> None:
+        """Ask the loop to end (from any thread): it sees it at once, even asleep."""
+        self._stop.set()
+        self._runner.wake()
 
     @property
-    def idle(self) -> bool:
-        return self._idle
+    def ended(self) -> bool:
+        with self._guard:
+            return self._ended
+
+    def drive(
+        self,
+        publish: Callable[[ProgressSnapshot], None],
+        *,
+        should_stop: Callable[[], bool] = lambda: False,
+        pace: Pace | None = None,
+    ) -> RunResult:
+        """Run the runner's loop (the CLI's ``run()``) until the execution has finished and the engine has
+        nothing left to do (a drill's cleanup included), or ``stop``/``should_stop``. ``publish`` gets a
+        snapshot on this thread whenever what the operator sees changed: before every sleep, and at most
+        every ``PUBLISH_SECONDS`` while the runner acts."""
+        last = time.monotonic()
+
+        def stopping() -> bool:
+            nonlocal last
+            if time.monotonic() - last >= PUBLISH_SECONDS:
+                self._publish(publish)
+                last = time.monotonic()
+            return self._stop.is_set() or should_stop()
+
+        def sleep(seconds: float) -> None:
+            nonlocal last
+            self._publish(publish)
+            last = time.monotonic()
+            if self._stop.is_set() or should_stop():
+                return
+            self._runner.sleep_until_woken(pace(seconds) if pace is not None else seconds)
+
+        self._publish(publish)
+        try:
+            while True:
+                with self._guard:
+                    submitted = self._submitted
+                result = self._runner.run(sleep=sleep, should_stop=stopping)
+                if self._stop.is_set() or should_stop():
+                    break
+                wake = self._after_finish()
+                with self._guard:
+                    # A control submitted while run() returned is still queued: run again to take it.
+                    if wake is None and self._submitted == submitted:
+                        self._ended = True
+                        break
+                if wake is not None:
+                    sleep(max(0.0, (wake - self._clock()).total_seconds()))
+        finally:
+            self._publish(publish)
+        logger.info("execution %s: the loop ended (%s)", self.execution_id, result.status.value)
+        return result
+
+    def _after_finish(self) -> datetime | None:
+        """When to look again at a finished execution (``run`` returned): None when the engine has
+        nothing left to do; its wake-up (a throttled cleanup) otherwise."""
+        now = self._clock()
+        commands = decide(self._runner.state, now)
+        if not commands:
+            return None
+        for command in commands:
+            if isinstance(command, WakeAt):
+                return command.at
+        not_before = self._runner.state.poll.not_before
+        return not_before if not_before is not None and not_before > now else now + _AFTER_FINISH_RETRY
+
+    def _publish(self, publish: Callable[[ProgressSnapshot], None]) -> None:
+        snapshot = self._tracker.update(
+            self._runner.state,
+            self._clock(),
+            notes=self._take_notes(),
+            refusals=self._runner.take_refusals(),
+        )
+        if snapshot is not None:
+            publish(snapshot)
 
     @property
     def lock(self) -> DriverLock | None:
@@ -226,11 +260,13 @@ class ExecutionSession:
 
     def close(self) -> None:
         """Stop driving: give the driver lock back, so a ``run --resume`` may take the execution on."""
+        with self._guard:
+            self._ended = True
         if self._lock is not None:
             self._lock.release()
 
     def snapshot(self) -> ProgressSnapshot:
-        """The current snapshot, even if nothing changed (a view that opens late asks for this)."""
+        """The current snapshot, even if nothing changed (on the session's thread)."""
         snapshot = self._tracker.update(
             self._runner.state, self._clock(), notes=self._take_notes(), force=True
         )
@@ -247,14 +283,16 @@ class ExecutionSession:
         return notes
 
 
-# -- what the composition root gives the execution worker
+# -- what one thread uses
 
 
 class ExecutionServices:
-    """The database, DRS and clock for executions, behind the calls the execution worker makes.
+    """The database, DRS and clock for executions, used by one thread (the GUI's task thread, or one
+    execution's loop thread): its gateway and read connection are plain attributes, closed by ``close``
+    on that thread.
 
     ``gateway_for(target)`` gives the gateway for an execution recorded against ``target`` (endpoint,
-    profile, Region); by default the one gateway. ``poll_interval_seconds`` fixes DRS polling (None:
+    profile, Region); by default this thread's gateway. ``poll_interval_seconds`` fixes DRS polling (None:
     the setting ``engine.poll_interval_seconds`` if the operator set it, else adaptive polling).
     """
 
@@ -267,7 +305,6 @@ class ExecutionServices:
         operator: str = "",
         gateway_for: Callable[[Mapping[str, Any]], DrsGateway] | None = None,
         poll_interval_seconds: float | None = None,
-        max_steps: int = MAX_STEPS_PER_TICK,
     ) -> None:
         self._db = db
         self._gateway = gateway
@@ -275,8 +312,7 @@ class ExecutionServices:
         self._operator = operator
         self._gateway_for = gateway_for
         self._poll_interval = poll_interval_seconds
-        self._max_steps = max_steps
-        self._local = threading.local()
+        self._reader_db: ReadOnlyDatabase | None = None
         self._gateways: list[DrsGateway] = [gateway]
 
     @property
@@ -304,23 +340,43 @@ class ExecutionServices:
         )
 
     def prepare(self, choice: RunChoice | RunRequest) -> tuple[PreparedExecution, PreflightReport]:
-        return prepare_run(self._db, self._gateway, self.request_for(choice), now=self._clock())
+        """Read what the run needs and check it: the preflight the run dialog shows. Launches nothing."""
+        request = self.request_for(choice)
+        prepared = prepare_execution(self._db, self._gateway, request)
+        return prepared, preflight(self._db, self._gateway, prepared, request, now=self._clock())
+
+    def create(self, prepared: PreparedExecution, choice: RunChoice | RunRequest) -> ExecutionRecord:
+        """Journal a new execution of ``prepared`` (nothing launched); a loop thread drives it
+        (``open_new``)."""
+        runner = create_execution(
+            self._db, self._gateway, prepared, self.request_for(choice), clock=self._clock
+        )
+        return runner.record
+
+    def open_new(self, record: ExecutionRecord) -> ExecutionSession:
+        """Drive an execution ``create`` has just journaled, on this thread's gateway: takes its driver
+        lock (a new ID: nobody else has it). Nothing ran yet, so no restart is journaled."""
+        lock = take_driver_lock(self._db.path, record.execution_id)
+        try:
+            state = initial_state(spec_from_json(record.spec))
+            runner = ExecutionRunner(self._db, self._gateway_of(record), record, state, clock=self._clock)
+            return self._session(runner, hostnames_for(self._reader(), record), lock)
+        except BaseException:
+            lock.release()
+            raise
 
     def start(self, prepared: PreparedExecution, choice: RunChoice | RunRequest) -> ExecutionSession:
-        request = self.request_for(choice)
-        runner = start(self._db, self._gateway, prepared, request, clock=self._clock)
-        lock = take_driver_lock(self._db.path, runner.execution_id)  # a new ID: nobody else has it
-        hostnames = {s.source_server_id: s.hostname for s in prepared.inventory.servers if s.hostname}
-        return self._session(runner, hostnames, lock)
+        """``create`` then ``open_new``, on this thread."""
+        return self.open_new(self.create(prepared, choice))
 
     def resume(self, execution_id: str) -> ExecutionSession:
-        """Pick an execution up from its journal; DriverBusyError (nothing journaled) when another
-        process drives it."""
+        """Pick an execution up from its journal (an unfinished one, or a finished one for its cleanup);
+        DriverBusyError (nothing journaled) when another process drives it."""
         record = journal.get_execution(self._reader(), execution_id)
         gateway = self._gateway_of(record)
         lock = take_driver_lock(self._db.path, record.execution_id)
         try:
-            runner = resume(self._db, gateway, record.execution_id, clock=self._clock)
+            runner = ExecutionRunner.resume(self._db, gateway, record.execution_id, clock=self._clock)
             return self._session(runner, hostnames_for(self._reader(), record), lock)
         except BaseException:
             lock.release()
@@ -352,7 +408,8 @@ class ExecutionServices:
         return f"{type(event).__name__} queued: {describe_driver(record.execution_id, holder)}"
 
     def unfinished(self) -> list[ExecutionRecord]:
-        return unfinished(self._reader())
+        """Executions with no end, oldest first: the GUI picks them up again when it starts."""
+        return journal.unfinished_executions(self._reader())
 
     def history_snapshot(self, execution_id: str) -> ProgressSnapshot:
         """A read-only snapshot of any execution, rebuilt from its journal (no controls)."""
@@ -371,10 +428,9 @@ class ExecutionServices:
         return reports.write_report(view, fmt, path, generated_at=self._clock())
 
     def close(self) -> None:
-        """Release the calling thread's read connection and DRS clients (call it on that thread)."""
-        reader: ReadOnlyDatabase | None = getattr(self._local, "reader", None)
+        """Release this thread's read connection and DRS clients (on the thread that used them)."""
+        reader, self._reader_db = self._reader_db, None
         if reader is not None:
-            self._local.reader = None
             reader.close()
         for gateway in self._gateways:
             gateway.close()
@@ -385,12 +441,7 @@ class ExecutionServices:
         self, runner: ExecutionRunner, hostnames: Mapping[str, str], lock: DriverLock | None = None
     ) -> ExecutionSession:
         return ExecutionSession(
-            runner,
-            clock=self._clock,
-            operator=self._operator,
-            hostnames=hostnames,
-            max_steps=self._max_steps,
-            lock=lock,
+            runner, clock=self._clock, operator=self._operator, hostnames=hostnames, lock=lock
         )
 
     def _gateway_of(self, record: ExecutionRecord) -> DrsGateway:
@@ -403,8 +454,6 @@ class ExecutionServices:
         return gateway
 
     def _reader(self) -> ReadOnlyDatabase:
-        reader: ReadOnlyDatabase | None = getattr(self._local, "reader", None)
-        if reader is None:
-            reader = self._db.open_reader()
-            self._local.reader = reader
-        return reader
+        if self._reader_db is None:
+            self._reader_db = self._db.open_reader()
+        return self._reader_db

@@ -239,6 +239,16 @@ class ExecutionRunner:
         self._controls.put(control)
         self._wake.set()
 
+    def wake(self) -> None:
+        """End the loop's current (or next) sleep without a control: a driver that stops ``run`` through
+        ``should_stop`` calls this so the loop sees it at once, not at its next wake-up."""
+        self._wake.set()
+
+    def sleep_until_woken(self, seconds: float) -> None:
+        """``run``'s own sleeper (a control or ``wake`` ends it, the inbox is looked at), for a driver that
+        wraps it: the GUI publishes progress before each sleep and paces demo time."""
+        self._sleep_until_woken(seconds)
+
     def control(self, control: Event) -> None:
         """Apply a control now, on the caller's (the runner's) thread; ControlRefused says why not."""
         problem = control_error(self._state, control)

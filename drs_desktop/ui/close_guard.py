@@ -2,8 +2,9 @@
 
 Closing does not stop DRS: running jobs go on without the desktop. But the desktop is what starts the
 next wave, answers an approval gate and records the evidence, so an execution left unattended waits.
-The operator is asked, and told that the execution is picked up again at the next start (the worker
-resumes unfinished executions from their journals).
+The operator is asked, and told that the execution is picked up again at the next start (the execution
+desk resumes unfinished executions from their journals). Closing stops each execution's loop thread
+between two steps and gives its driver lock back, so a ``drs-desktop run --resume`` may take it on.
 
 ``CloseGuard`` is an event filter, so the main window needs no change: ``CloseGuard(is_running).install
 (window)``. ``ask`` is replaceable (tests, embedding).

@@ -43,6 +43,23 @@ NAME, STATUS, PROGRESS, PHASE, SERVERS, ELAPSED, ETA, JOB, INSTANCE, LAST_EVENT 
 WAVE_ROLE = int(Qt.ItemDataRole.UserRole) + 2
 #: The role answering a server row's server ID (None for a wave).
 SERVER_ROLE = int(Qt.ItemDataRole.UserRole) + 3
+#: The roles ``data`` answers. A view asks each cell for about ten roles on every repaint (font,
+#: alignment, background, check state, ...); the others return at once, before any lookup.
+_ROLES = frozenset(
+    int(role)
+    for role in (
+        Qt.ItemDataRole.DisplayRole,
+        Qt.ItemDataRole.DecorationRole,
+        Qt.ItemDataRole.ToolTipRole,
+        Qt.ItemDataRole.ForegroundRole,
+        PROGRESS_ROLE,
+        WAVE_ROLE,
+        SERVER_ROLE,
+    )
+)
+#: Rows change from this column on: a wave's or a server's name never changes, so ``dataChanged`` leaves
+#: the first column out (a tree view re-examines the children of every row whose first column changed).
+_FIRST_CHANGING = 1
 
 
 def _clock(moment: datetime | None) -> str:
@@ -84,25 +101,26 @@ class ProgressTreeModel(QAbstractItemModel):
             return
         self._snapshot = snapshot
         last = len(COLUMNS) - 1
+        first = _FIRST_CHANGING
         if snapshot.delta.full:
             if snapshot.waves:
-                self.dataChanged.emit(self.index(0, 0), self.index(len(snapshot.waves) - 1, last))
+                self.dataChanged.emit(self.index(0, first), self.index(len(snapshot.waves) - 1, last))
             for wave_index, wave_rows in enumerate(snapshot.servers):
                 if wave_rows:
                     parent = self.index(wave_index, 0)
                     self.dataChanged.emit(
-                        self.index(0, 0, parent), self.index(len(wave_rows) - 1, last, parent)
+                        self.index(0, first, parent), self.index(len(wave_rows) - 1, last, parent)
                     )
             return
-        for first, end in runs(snapshot.delta.waves):
-            self.dataChanged.emit(self.index(first, 0), self.index(end, last))
+        for top, end in runs(snapshot.delta.waves):
+            self.dataChanged.emit(self.index(top, first), self.index(end, last))
         by_wave: dict[int, list[int]] = {}
         for wave_index, row in snapshot.delta.servers:
             by_wave.setdefault(wave_index, []).append(row)
         for wave_index, rows in by_wave.items():
             parent = self.index(wave_index, 0)
-            for first, end in runs(rows):
-                self.dataChanged.emit(self.index(first, 0, parent), self.index(end, last, parent))
+            for top, end in runs(rows):
+                self.dataChanged.emit(self.index(top, first, parent), self.index(end, last, parent))
 
     def clear(self) -> None:
         if self._snapshot is not None and self._snapshot.waves:
@@ -178,7 +196,7 @@ class ProgressTreeModel(QAbstractItemModel):
         return None
 
     def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if self._snapshot is None or not index.isValid():
+        if role not in _ROLES or self._snapshot is None or not index.isValid():
             return None
         if role == WAVE_ROLE:
             return self.wave_index_of(index)

@@ -1,11 +1,12 @@
 """The live view of an execution: waves and servers, the controls, the timeline and the event log.
 
-It only shows what the execution worker sends (``ProgressSnapshot``s, built on the worker's thread) and
-sends back what the operator asks (``ControlRequest``s): the GUI thread never waits on DRS or the
-database (DESIGN §3). Each control button is enabled exactly when the snapshot's ``AvailableControls``
-(the domain's ``control_error``) says the runner would accept it. An approval gate raises a non-modal
-prompt and a tray notification, once per gate, for any execution the worker drives; the rest of the
-view follows one execution (the one started or picked up last, or the one chosen with ``follow``).
+It only shows what the execution desk sends (``ProgressSnapshot``s, built on each execution's loop thread
+and applied here at most a few times a second, the latest of each execution) and sends back what the
+operator asks (``ControlRequest``s): the GUI thread never waits on DRS or the database (DESIGN §3). Each
+control button is enabled exactly when the snapshot's ``AvailableControls`` (the domain's
+``control_error``) says the runner would accept it. An approval gate raises a non-modal prompt and a tray
+notification, once per gate, for any execution the desk drives; the rest of the view follows one
+execution (the one started or picked up last, or the one chosen with ``follow``).
 
 The same widget shows a finished execution from history read-only: no control buttons, the same tree,
 timeline and log, and the report export.
@@ -17,6 +18,7 @@ import logging
 from collections import deque
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QItemSelection, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
@@ -40,7 +42,7 @@ from PySide6.QtWidgets import (
 from drs_desktop.domain.engine_commands import AwaitApproval
 from drs_desktop.domain.execution_record import ExecutionRecord
 from drs_desktop.domain.execution_state import Mode
-from drs_desktop.domain.operator_controls import AvailableControls, ControlAction, ControlRequest
+from drs_desktop.domain.operator_controls import AvailableControls, ControlAction, ControlRequest, RunChoice
 from drs_desktop.domain.progress_view import ProgressSnapshot
 from drs_desktop.ui.approval_prompt_dialog import ApprovalPromptDialog
 from drs_desktop.ui.history_format import duration_text
@@ -48,7 +50,7 @@ from drs_desktop.ui.progress_delegate import ProgressBarDelegate
 from drs_desktop.ui.progress_model import COLUMNS, PROGRESS, ProgressTreeModel
 from drs_desktop.ui.timeline_widget import TimelineWidget
 from drs_desktop.ui.tray_notifier import TrayNotifier
-from drs_desktop.workers.execution_worker import ExecutionWorker
+from drs_desktop.workers.execution_desk import ExecutionDesk
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +65,6 @@ _REPORT_FORMATS = {".html": "html", ".htm": "html", ".json": "json", ".csv": "cs
 class ProgressWidget(QWidget):
     control_requested = Signal(str, object)  # execution ID, ControlRequest
     unfinished_requested = Signal()  # pick up the executions the last run left unfinished
-    report_requested = Signal(str, str, str)  # execution ID, format, path
     snapshot_requested = Signal(str)  # execution ID
 
     def __init__(self, parent: QWidget | None = None, *, read_only: bool = False) -> None:
@@ -72,6 +73,7 @@ class ProgressWidget(QWidget):
         #: Asked before a cancel; ``(title, question) -> go on``. Replaceable for tests and embedding.
         self.confirm: Callable[[str, str], bool] = self._ask
         self._read_only = read_only
+        self._desk: ExecutionDesk | None = None
         self._following: str | None = None
         self._snapshot: ProgressSnapshot | None = None
         self._running: set[str] = set()
@@ -168,30 +170,40 @@ class ProgressWidget(QWidget):
 
     # ---------------------------------------------------------------------------------- wiring
 
-    def connect_worker(self, worker: ExecutionWorker) -> None:
-        """Connect the controls to ``worker`` and every answer to this view. A read-only view (history)
-        shows ``history_loaded``; a live one the running executions."""
-        self.report_requested.connect(worker.export_report)
-        worker.report_written.connect(self.on_report_written)
-        worker.failed.connect(self.on_failed)
+    def connect_desk(self, desk: ExecutionDesk) -> None:
+        """Connect the controls to ``desk`` and its news to this view. A read-only view (history) only
+        exports reports through it; a live one shows the executions the desk drives."""
+        self._desk = desk
         if self._read_only:
-            worker.history_loaded.connect(self.show_snapshot)
             return
-        self.control_requested.connect(worker.control)
-        self.snapshot_requested.connect(worker.snapshot)
-        self.unfinished_requested.connect(worker.resume_unfinished)
-        worker.started.connect(self._on_started)
-        worker.resumed.connect(self._on_resumed)
-        worker.progressed.connect(self.show_snapshot)
-        worker.finished.connect(self.on_finished)
-        worker.refused.connect(self.on_refused)
-        worker.delivered.connect(lambda _execution_id, message: self._say(message))
+        self.control_requested.connect(desk.control)
+        self.snapshot_requested.connect(desk.snapshot)
+        self.unfinished_requested.connect(desk.pick_up_unfinished)
+        desk.started.connect(self._on_started)
+        desk.resumed.connect(self._on_resumed)
+        desk.progressed.connect(self.show_snapshot)
+        desk.finished.connect(self.on_finished)
+        desk.refused.connect(self.on_refused)
+        desk.delivered.connect(lambda _execution_id, message: self._say(message))
+        desk.failed.connect(self.on_failed)
+
+    def start_run(self, prepared: Any, choice: RunChoice) -> None:
+        """Start what the run dialog checked (its ``run_requested``); the view follows it once it runs,
+        and says why if it could not be created."""
+        if self._desk is None or self._read_only:
+            return
+        self._say("Starting…")
+        self._desk.start(
+            prepared,
+            choice,
+            lambda message: self._say(f"Could not start: {message}", error=True),
+        )
 
     # ---------------------------------------------------------------------------------- state
 
     def set_read_only(self, read_only: bool) -> None:
         """Read-only: history, no control buttons; shows read-only snapshots only (and live ones the
-        other way round), so a history view and the live view can share one worker."""
+        other way round), so a history view and the live view can share one desk."""
         self._read_only = read_only
         self.controls_bar.setVisible(not read_only)
         self._update_controls()
@@ -200,7 +212,7 @@ class ProgressWidget(QWidget):
         return self._read_only
 
     def is_running(self) -> bool:
-        """Whether any execution the worker drives has not finished (what the close guard asks)."""
+        """Whether any execution the desk drives has not finished (what the close guard asks)."""
         return bool(self._running)
 
     def running_executions(self) -> set[str]:
@@ -223,7 +235,7 @@ class ProgressWidget(QWidget):
         self.snapshot_requested.emit(execution_id)
 
     def pick_up_unfinished(self) -> None:
-        """Ask the worker to resume every unfinished execution (the composition root, at start)."""
+        """Ask the desk to drive every unfinished execution again (the composition root, at start)."""
         self.unfinished_requested.emit()
 
     def approval_prompt(self) -> ApprovalPromptDialog | None:
@@ -269,12 +281,10 @@ class ProgressWidget(QWidget):
     def on_refused(self, execution_id: str, reason: str) -> None:
         self._say(f"Refused: {reason}", error=True)
 
-    def on_report_written(self, execution_id: str, path: str) -> None:
+    def on_report_written(self, path: str) -> None:
         self._say(f"Report written to {path}")
 
     def on_failed(self, operation: str, message: str) -> None:
-        if operation == "prepare":
-            return  # the run dialog shows those
         self._say(f"Could not {operation.replace('_', ' ')}: {message}", error=True)
 
     def status_text(self) -> str:
@@ -310,12 +320,19 @@ class ProgressWidget(QWidget):
         self._send(ControlRequest(ControlAction.CLEANUP))
 
     def export_report(self, path: str | Path, fmt: str = "") -> bool:
-        """Ask the worker to write the shown execution's evidence report (format from the suffix)."""
-        if self._following is None:
+        """Ask the desk to write the shown execution's evidence report (format from the suffix)."""
+        if self._following is None or self._desk is None:
             return False
         chosen = fmt or _REPORT_FORMATS.get(Path(path).suffix.lower(), "html")
         self._say(f"Writing the {chosen.upper()} report…")
-        self.report_requested.emit(self._following, chosen, str(path))
+        self._desk.export_report(
+            self._following,
+            chosen,
+            str(path),
+            self.on_report_written,
+            lambda message: self._say(f"Could not export the report: {message}", error=True),
+            owner=self,
+        )
         return True
 
     def selected_wave(self) -> int | None:

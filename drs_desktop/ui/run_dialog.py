@@ -5,7 +5,8 @@ the calls the run would make, for exactly the choice on screen: changing the pla
 recovery point after a check throws the result away. Run is enabled only when that check found no
 FAIL, and for a RECOVERY (which launches production instances) only once the operator has typed the
 plan's name exactly, case included (``domain.preflight.confirmation_problem``, as ``--confirm``).
-The checks run on the execution worker (they read DRS): the dialog stays responsive meanwhile.
+The checks run on the execution desk's task thread (they read DRS), and their answer comes back to this
+dialog alone: it stays responsive meanwhile, and an answer that arrives after it closed is dropped.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from drs_desktop.domain.execution_state import Mode
 from drs_desktop.domain.operator_controls import RunChoice
 from drs_desktop.domain.preflight import CallKind, PreflightReport, confirmation_problem
 from drs_desktop.ui.status_icons import status_icon
-from drs_desktop.workers.execution_worker import ExecutionWorker
+from drs_desktop.workers.execution_desk import ExecutionDesk
 
 logger = logging.getLogger(__name__)
 
@@ -49,8 +50,7 @@ CHECK_COLUMNS = ("Result", "Check", "Wave", "Server", "Message")
 
 
 class RunDialog(QDialog):
-    preflight_requested = Signal(object)  # RunChoice
-    run_requested = Signal(object, object)  # PreparedExecution (from the worker, handed back), RunChoice
+    run_requested = Signal(object, object)  # PreparedExecution (from the desk, handed back), RunChoice
 
     def __init__(
         self,
@@ -64,6 +64,7 @@ class RunDialog(QDialog):
         self.setObjectName("run-dialog")
         self.setWindowTitle("Run a recovery plan")
         self.resize(980, 720)
+        self._desk: ExecutionDesk | None = None
         self._prepared: object | None = None
         self._report: PreflightReport | None = None
         self._checked: RunChoice | None = None  # the choice the shown result is for
@@ -164,11 +165,9 @@ class RunDialog(QDialog):
 
     # ---------------------------------------------------------------------------------- wiring
 
-    def connect_worker(self, worker: ExecutionWorker) -> None:
-        self.preflight_requested.connect(worker.prepare)
-        self.run_requested.connect(worker.start)
-        worker.prepared.connect(self.show_preflight)
-        worker.failed.connect(self.on_failed)
+    def connect_desk(self, desk: ExecutionDesk) -> None:
+        """Checks go to ``desk``; Run is ``run_requested`` (the live progress view starts the run)."""
+        self._desk = desk
 
     def set_plan_names(self, names: Sequence[str]) -> None:
         """The plans to offer (from the plans worker's list); the typed or chosen name is kept."""
@@ -218,7 +217,8 @@ class RunDialog(QDialog):
         self._pending = choice
         self.check_button.setEnabled(False)
         self._say(f"Checking {choice.plan_name!r} ({choice.mode.value}) against the account…")
-        self.preflight_requested.emit(choice)
+        if self._desk is not None:
+            self._desk.prepare(choice, self.show_preflight, self.check_failed, owner=self)
 
     def run(self) -> None:
         if not self.can_run():
@@ -247,8 +247,8 @@ class RunDialog(QDialog):
             )
         self._update_buttons()
 
-    def on_failed(self, operation: str, message: str) -> None:
-        if operation != "prepare" or self._pending is None:
+    def check_failed(self, message: str) -> None:
+        if self._pending is None:
             return
         self._pending = None
         self.check_button.setEnabled(True)

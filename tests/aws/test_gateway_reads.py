@@ -140,24 +140,21 @@ def test_uninitialized_account(sim: EmbeddedSimulator, gateway: DrsGateway) -> N
         gateway.describe_source_servers()
 
 
-def test_clients_belong_to_the_thread_that_uses_them(sim: EmbeddedSimulator, gateway: DrsGateway) -> None:
-    import threading
-
-    results: dict[str, object] = {}
-
-    def worker() -> None:
-        results["servers"] = len(gateway.describe_source_servers())
-        results["client"] = gateway._clients.read
-
+def test_a_gateway_keeps_its_clients_as_plain_attributes(sim: EmbeddedSimulator, gateway: DrsGateway) -> None:
+    """One gateway per thread (DESIGN §3.5): its client is built once and reused by every later call, on
+    whichever thread owns it; another gateway of the same DRS has its own."""
     assert len(gateway.describe_source_servers()) == 10
-    thread = threading.Thread(target=worker)
-    thread.start()
-    thread.join()
-    assert results["servers"] == 10
-    assert results["client"] is not None and results["client"] is not gateway._clients.read
+    first = gateway._clients.read
+    assert first is not None
+    assert len(gateway.describe_jobs(["drsjob-00000000000000001"])) == 0
+    assert gateway._clients.read is first, "no client is rebuilt between calls"
+    other = DrsGateway(gateway.target)
+    assert len(other.describe_source_servers()) == 10
+    assert other._clients.read is not None and other._clients.read is not first
+    other.close()
 
 
-def test_close_drops_this_threads_clients(gateway: DrsGateway) -> None:
+def test_close_drops_the_clients(gateway: DrsGateway) -> None:
     assert len(gateway.describe_source_servers()) == 10
     first = gateway._clients.read
     gateway.close()

@@ -1,24 +1,28 @@
 """Progress view benchmark (on demand, not in the suite). Target: event-loop stalls under 50 ms on the GUI
 thread while a 1,000-server execution updates every second.
 
-    QT_QPA_PLATFORM=offscreen /work/venv/bin/python tests/benchmarks/bench_progress.py [--updates 30]
-        [--simulator thread|process] [--gc default|freeze] [--no-view] [--trace]
+    QT_QPA_PLATFORM=offscreen PYTHONPATH=$PWD .venv/bin/python tests/benchmarks/bench_progress.py
+        [--updates 30] [--simulator thread|process] [--gc app|default] [--no-view] [--trace]
 
-What runs is the real thing: the "scale" simulator estate, a 1,000-server drill (10 waves of 100 with no
-dependencies between them, so the engine keeps 500 servers in flight), the ExecutionWorker on its own
-QThread, the ExecutionPoller ticking every ``--interval-ms`` (1,000: one update a second) and a shown
-ProgressWidget (tree, timeline, event log) receiving every snapshot. A 5 ms QTimer on the GUI thread
-measures how late each of its ticks fires: that lateness is the event-loop stall an operator feels.
+What runs is the real thing, as the composition root builds it: the "scale" simulator estate, a
+1,000-server drill (10 waves of 100 with no dependencies between them, so the engine keeps 500 servers
+in flight), driven by an ``ExecutionDesk``: the execution's own loop thread runs ``ExecutionRunner.run()``
+(the CLI's loop, asleep until the engine's next wake-up) and publishes snapshots; the desk's timer applies
+the latest one to a shown ProgressWidget (tree, timeline, event log) at most 5 times a second. The engine
+polls DRS every ``--poll-interval`` virtual seconds, which pass in one real second at the default
+``--time-scale``: the 1,000 servers change every second. A 5 ms QTimer on the GUI thread measures how
+late each of its ticks fires: that lateness is the event-loop stall an operator feels.
 
-``--simulator thread`` (demo mode): the simulator runs inside the process on a manual clock, moved
-``--seconds-per-step`` between two steps. ``--simulator process`` (like AWS: DRS is elsewhere): the
-simulator runs as its own process at ``--time-scale``, and the runner's clock follows it.
-``--gc freeze``: ``gc.freeze()`` once everything is built, as the composition root should do (a full
-collection of the ~100,000 objects of a started application holds the GIL for 50-100 ms).
+``--simulator thread`` (demo mode): the simulator runs inside the process, its clock scaled, and the loop
+sleeps the engine's waits at the same scale (the app's demo pace). ``--simulator process`` (like AWS: DRS
+is elsewhere): the simulator runs as its own process at ``--time-scale``, and the runner's clock follows
+it. ``--gc app`` (the default): the interpreter settings of the application (garbage collector, GIL switch
+interval), applied by the same functions ``app.run_gui`` calls once the window is built
+(``app.tune_interpreter``, ``app.start_full_collections``); ``--gc default``: Python's own, to compare.
 
-Prints the snapshot build time (worker thread), the time to apply one (GUI thread), the lateness of
-the probe (worst, p99, p95) and the garbage collections during the run. Exits 1 when the worst stall
-during the updates is 50 ms or more.
+Prints the snapshot build time (loop thread), the time to apply one (GUI thread), the lateness of the
+probe (worst, p99, p95) and the garbage collections during the run. Exits 1 when the worst stall during
+the updates is 50 ms or more.
 """
 
 from __future__ import annotations
@@ -41,9 +45,10 @@ from typing import Any
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from PySide6.QtCore import QElapsedTimer, QEventLoop, QObject, QTimer, Signal
+from PySide6.QtCore import QElapsedTimer, QEventLoop, QObject, QTimer
 from PySide6.QtWidgets import QApplication
 
+from drs_desktop.app import start_full_collections, tune_interpreter
 from drs_desktop.aws.drs import DrsGateway
 from drs_desktop.aws.session import AwsTarget
 from drs_desktop.domain import progress_view
@@ -60,9 +65,7 @@ from drs_desktop.storage import executions as journal
 from drs_desktop.storage.db import Database
 from drs_desktop.storage.plans import save_plan
 from drs_desktop.ui.progress_widget import ProgressWidget
-from drs_desktop.workers.execution_worker import ExecutionWorker
-from drs_desktop.workers.poller import ExecutionPoller
-from drs_desktop.workers.thread import WorkerThread
+from drs_desktop.workers.execution_desk import APPLY_INTERVAL_MS, ExecutionDesk
 
 TARGET_MS = 50.0
 PROBE_MS = 5
@@ -77,13 +80,12 @@ class Estate:
     endpoint_url: str
     region: str
     clock: Callable[[], datetime]
-    advance: Callable[[float], object]
 
 
 @contextmanager
-def estate_in_thread() -> Iterator[Estate]:
-    with EmbeddedSimulator(SCENARIO, seed=SEED) as sim:
-        yield Estate(sim.endpoint_url, sim.region, sim.clock.now, sim.clock.advance)
+def estate_in_thread(scale: float) -> Iterator[Estate]:
+    with EmbeddedSimulator(SCENARIO, seed=SEED, time_scale=scale) as sim:
+        yield Estate(sim.endpoint_url, sim.region, sim.clock.now)
 
 
 @contextmanager
@@ -99,7 +101,7 @@ def estate_in_process(scale: float) -> Iterator[Estate]:
         def clock() -> datetime:  # the simulator's scaled clock, as near as a second process can tell
             return origin + timedelta(seconds=scale * (time.monotonic() - real))
 
-        yield Estate(url, "us-east-1", clock, lambda _seconds: None)
+        yield Estate(url, "us-east-1", clock)
     finally:
         process.terminate()
         process.wait(10)
@@ -108,17 +110,11 @@ def estate_in_process(scale: float) -> Iterator[Estate]:
 # -- the GUI side
 
 
-class Requests(QObject):
-    start = Signal(object, object)
-
-
 class Receiver(QObject):
-    """On the GUI thread: counts snapshots; moves a manual clock after each step (queued from the worker)."""
+    """On the GUI thread: counts the snapshots the desk applies, keeps the last, notes failures."""
 
-    def __init__(self, estate: Estate, seconds: float) -> None:
+    def __init__(self) -> None:
         super().__init__()
-        self.estate = estate
-        self.seconds = seconds
         self.last: ProgressSnapshot | None = None
         self.count = 0
         self.changed: list[int] = []
@@ -129,15 +125,12 @@ class Receiver(QObject):
         self.changed.append(len(snapshot.delta.servers))
         self.last = snapshot  # only the last: a benchmark that hoards snapshots measures its own hoard
 
-    def on_stepped(self) -> None:
-        self.estate.advance(self.seconds)
-
     def on_failed(self, operation: str, message: str) -> None:
         self.failures.append(f"{operation}: {message}")
 
 
 class TimedProgressWidget(ProgressWidget):
-    """The real widget, timing each snapshot it applies (a subclass, so its slot stays queued)."""
+    """The real widget, timing each snapshot it applies."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -265,14 +258,13 @@ def percentile(values: list[float], fraction: float) -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--updates", type=int, default=30)
+    parser.add_argument("--updates", type=int, default=30, help="snapshots applied on the GUI thread")
     parser.add_argument("--servers", type=int, default=1000)
     parser.add_argument("--waves", type=int, default=10)
-    parser.add_argument("--interval-ms", type=int, default=1000)
-    parser.add_argument("--seconds-per-step", type=float, default=30.0, help="thread mode: clock per step")
-    parser.add_argument("--time-scale", type=float, default=30.0, help="process mode: virtual s per s")
+    parser.add_argument("--poll-interval", type=float, default=30.0, help="virtual seconds between polls")
+    parser.add_argument("--time-scale", type=float, default=30.0, help="virtual seconds per real second")
     parser.add_argument("--simulator", choices=("thread", "process"), default="thread")
-    parser.add_argument("--gc", choices=("default", "freeze"), default="freeze")
+    parser.add_argument("--gc", choices=("app", "default"), default="app", help="interpreter settings")
     parser.add_argument("--no-view", action="store_true", help="do not feed the widget (isolates the rest)")
     parser.add_argument("--trace", action="store_true", help="print each stall of 20 ms or more")
     args = parser.parse_args()
@@ -280,44 +272,47 @@ def main() -> int:
 
     build_ms: list[float] = []
     progress_view.ProgressTracker.update = timed(build_ms, ProgressTracker.update)  # type: ignore[method-assign]
-    estate_of = estate_in_thread() if args.simulator == "thread" else estate_in_process(args.time_scale)
+    scale = args.time_scale
+    estate_of = estate_in_thread(scale) if args.simulator == "thread" else estate_in_process(scale)
 
     with tempfile.TemporaryDirectory() as home, estate_of as estate:
         db = Database.open(Path(home) / "bench.sqlite3")
-        gateway = DrsGateway(AwsTarget(profile=None, region=estate.region, endpoint_url=estate.endpoint_url))
+        target = AwsTarget(profile=None, region=estate.region, endpoint_url=estate.endpoint_url)
+        gateway = DrsGateway(target)
         plan = big_plan(gateway, args.servers, args.waves)
         save_plan(db, plan)
-        services = ExecutionServices(
-            db, gateway, clock=estate.clock, operator="bench", poll_interval_seconds=15
-        )
-        choice = RunChoice(plan.name, Mode.DRILL)
-        prepared = prepare_execution(db, gateway, services.request_for(choice))
 
-        worker = ExecutionWorker(services)
-        thread = WorkerThread(worker, "bench-execution", on_stop=worker.close)
-        poller = ExecutionPoller(interval_ms=args.interval_ms)
-        poller.attach(worker)
-        receiver = Receiver(estate, args.seconds_per_step)
-        worker.progressed.connect(receiver.on_progressed)
-        worker.stepped.connect(receiver.on_stepped)
-        worker.failed.connect(receiver.on_failed)
+        def services() -> ExecutionServices:  # one per thread, as the composition root builds them
+            return ExecutionServices(
+                db,
+                DrsGateway(target),
+                clock=estate.clock,
+                operator="bench",
+                poll_interval_seconds=args.poll_interval,
+            )
+
+        main_services = services()
+        choice = RunChoice(plan.name, Mode.DRILL)
+        prepared = prepare_execution(db, gateway, main_services.request_for(choice))
+
+        desk = ExecutionDesk(services, pace=lambda seconds: seconds / scale)  # the app's demo pace
+        receiver = Receiver()
+        desk.progressed.connect(receiver.on_progressed)
+        desk.failed.connect(receiver.on_failed)
         widget = TimedProgressWidget()
         widget.resize(1400, 900)
         if not args.no_view:
-            widget.connect_worker(worker)
+            widget.connect_desk(desk)
         widget.show()
         meter = StallMeter()
         meter.start()
-        requests = Requests()
-        requests.start.connect(worker.start)
-        thread.start()
-
-        requests.start.emit(prepared, choice)
+        desk.start(prepared, choice, receiver.failures.append)
         wait_for(lambda: receiver.count > 0 and (bool(widget.apply_ms) or args.no_view), 120)
         first_apply = widget.apply_ms[0] if widget.apply_ms else float("nan")
-        if args.gc == "freeze":
-            gc.collect()
-            gc.freeze()
+        default_thresholds, default_switch = gc.get_threshold(), sys.getswitchinterval()
+        if args.gc == "app":
+            tune_interpreter()  # exactly what run_gui does once the window is built
+            start_full_collections(widget)
         gc_times = GcTimes()
         meter.record()
         run_start = time.perf_counter()
@@ -326,8 +321,24 @@ def main() -> int:
         meter.recording = False
         gc_times.stop()
         run_seconds = time.perf_counter() - run_start
-        poller.stop()
-        thread.stop()
+        start = time.perf_counter()
+        gc.collect()  # what the app's timer does every FULL_COLLECTION_INTERVAL_MS, execution running
+        full_gc_ms = (time.perf_counter() - start) * 1000
+        desk.stop()
+        main_services.close()
+        gc.set_threshold(*default_thresholds)
+        sys.setswitchinterval(default_switch)
+        idle_paint: dict[str, list[float]] = {"tree": [], "timeline": [], "log": []}
+        if not args.no_view:  # what a repaint costs the GUI thread with no other thread running
+            for name, part in (
+                ("tree", widget.tree.viewport()),
+                ("timeline", widget.timeline),
+                ("log", widget.log.viewport()),
+            ):
+                for _ in range(5):
+                    start = time.perf_counter()
+                    part.repaint()
+                    idle_paint[name].append((time.perf_counter() - start) * 1000)
 
         # Building a snapshot of the last state of the run (replayed from the journal), off the loop.
         last = receiver.last
@@ -349,18 +360,18 @@ def main() -> int:
     changed = receiver.changed[1:]
     servers = len(prepared.server_ids)
     print(
-        f"execution: {servers} servers in {args.waves} waves, simulator in a {args.simulator}, "
-        f"gc {args.gc}; {args.updates} updates measured in {run_seconds:.1f} s"
+        f"execution: {servers} servers in {args.waves} waves, simulator in a {args.simulator} at "
+        f"{scale:g}x, a poll every {args.poll_interval:g} virtual s, gc {args.gc}; {args.updates} updates "
+        f"applied in {run_seconds:.1f} s (the desk applies at most one per {APPLY_INTERVAL_MS} ms)"
     )
     mean_changed = statistics.fmean(changed) if changed else 0
     print(f"servers changed per update: mean {mean_changed:.0f}, max {max(changed, default=0)}")
-    print(
-        f"poller: {poller.ticks} ticks, {poller.skipped} skipped (a step in flight), {poller.requests} steps"
-    )
-    print(f"snapshot build (worker thread):  {describe(build_ms)}")
+    print(f"snapshot build (loop thread):    {describe(build_ms)}")
     print(f"snapshot build, all rows new:    {full_ms:6.1f} ms;  only the clock moved: {clock_ms:6.1f} ms")
     print(f"first snapshot on the GUI:       {first_apply:6.1f} ms (rows inserted, every wave expanded)")
     print(f"apply a snapshot (GUI thread):   {describe(widget.apply_ms[1:])}")
+    paints = ", ".join(f"{name} {statistics.median(ms):.1f} ms" for name, ms in idle_paint.items() if ms)
+    print(f"repaint, nothing else running:   {paints}")
     print(
         f"event-loop lateness ({PROBE_MS} ms probe, {len(lateness)} ticks): worst {worst:.1f} ms, "
         f"p99 {percentile(lateness, 0.99):.1f} ms, p95 {percentile(lateness, 0.95):.1f} ms, "
@@ -368,13 +379,14 @@ def main() -> int:
         f"(target: worst < {TARGET_MS:.0f} ms)"
     )
     print(f"garbage collections during the run: {gc_times.summary()}")
+    print(f"one full collection, execution running (the app's timer, every 10 min): {full_gc_ms:.1f} ms")
     if args.trace:
         for moment, late in meter.big:
             near = [(round((a - moment) * 1000), n) for a, n in widget.arrivals if abs(a - moment) < 1.2]
             full = [round((t - moment) * 1000) for t in gc_times.full_at if abs(t - moment) < 0.2]
             print(f"  stall {late:.0f} ms; snapshots applied (ms from it, rows changed): {near}; gc2: {full}")
     if receiver.failures:
-        print("worker failures:", *receiver.failures[:5], sep="\n  ")
+        print("failures:", *receiver.failures[:5], sep="\n  ")
     widget.close()
     return 0 if worst < TARGET_MS and not receiver.failures else 1
 

@@ -1,16 +1,18 @@
 """ExecutionSession and ProgressTracker: snapshots built cheaply and correctly from a real execution on the
-simulator (rows reused, deltas exact, log lines once, ETA, controls from the domain's rules)."""
+simulator (rows reused, deltas exact, log lines once, ETA, controls from the domain's rules), and the
+session's loop: the runner's own ``run()``, woken by a control, ended when nothing is left to do."""
 
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from drs_desktop.domain.execution import control_error
-from drs_desktop.domain.execution_events import Pause, Resume
+from drs_desktop.domain.execution_events import ApprovalGranted, Pause, Resume
 from drs_desktop.domain.execution_state import ExecutionStatus, Mode, ServerState, ServerStatus, WavePhase
 from drs_desktop.domain.operator_controls import (
     AvailableControls,
@@ -27,15 +29,15 @@ from drs_desktop.domain.progress_stages import (
     stage_medians,
     wave_eta,
 )
-from drs_desktop.domain.progress_view import ProgressTracker
+from drs_desktop.domain.progress_view import ProgressSnapshot, ProgressTracker
 from drs_desktop.services.driver_lock import DriverBusyError
 from drs_desktop.services.execution_session import ExecutionServices
-from drs_desktop.services.runner import ControlRefused
+from drs_desktop.services.runner import MAX_SLEEP_SECONDS, ControlRefused
 from drs_desktop.simulator.embedded import EmbeddedSimulator
 from drs_desktop.storage import executions as journal
 from drs_desktop.storage.db import Database
 from tests.ui import execution_helpers as helpers
-from tests.ui.execution_helpers import drill_session, step_until
+from tests.ui.execution_helpers import drill_session, instant_pace, step_until
 
 # The shared fixtures (see execution_helpers), registered in this module.
 sim = helpers.sim
@@ -128,8 +130,8 @@ def test_controls_are_what_the_domain_accepts(services: ExecutionServices, sim: 
         assert (control_error(state, event) is None) is expected
         assert controls.allows(action) is expected
     session.submit(Pause(at=sim.clock.now(), by="alice"))
-    paused = session.step().snapshot
-    assert paused is not None and paused.controls.resume and not paused.controls.pause
+    paused = step_until(session, sim, lambda s: s.status is ExecutionStatus.PAUSED)[-1]
+    assert paused.controls.resume and not paused.controls.pause
     session.submit(Resume(at=sim.clock.now(), by="alice"))
     with pytest.raises(ControlRefused, match="not waiting for an approval"):
         session.submit(ControlRequest(ControlAction.APPROVE, wave_index=0))
@@ -138,30 +140,70 @@ def test_controls_are_what_the_domain_accepts(services: ExecutionServices, sim: 
     assert AvailableControls().allows(ControlAction.CLEANUP) is False
 
 
-def test_a_session_reports_the_finish_once_and_then_goes_idle(
+def test_the_loop_ends_when_nothing_is_left_and_a_resumed_finish_does_not_finish_again(
     services: ExecutionServices, sim: EmbeddedSimulator, db: Database
 ) -> None:
     session = drill_session(services)
     step_until(session, sim, lambda s: bool(s.approvals))
-    session.submit(ControlRequest(ControlAction.APPROVE, wave_index=1))
-    finishes = []
-    for _ in range(400):
-        result = session.step()
-        if result.finished is not None:
-            finishes.append(result.finished)
-        if result.idle:
-            break
-        sim.clock.advance(20)
-    assert [f.value for f in finishes] == ["SUCCEEDED"]
-    assert session.idle
+    assert session.submit(ControlRequest(ControlAction.APPROVE, wave_index=1))
+    seen: list[ProgressSnapshot] = []
+    result = session.drive(seen.append, pace=instant_pace(sim, 3600))
+    assert result.outcome is not None and result.outcome.value == "SUCCEEDED"
+    assert seen[-1].finished and session.ended, "drive returns once the engine has nothing left to do"
+    assert session.submit(ControlRequest(ControlAction.CLEANUP)) is False, "an ended loop queues nothing"
     assert journal.get_execution(db, session.execution_id).outcome == "SUCCEEDED"
     assert services.unfinished() == []
     with pytest.raises(DriverBusyError, match=f"is being driven by pid {os.getpid()} on "):
-        services.resume(session.execution_id)  # this session still drives it
+        services.resume(session.execution_id)  # this session still holds the driver lock
     session.close()
     resumed = services.resume(session.execution_id)
     assert resumed.state == session.state
-    assert resumed.step().finished is None, "a resumed finished execution does not finish again"
+    events = len(journal.load_journal(db, session.execution_id))
+    again = resumed.drive(seen.append)
+    assert again.outcome is not None and again.outcome.value == "SUCCEEDED"
+    assert len(journal.load_journal(db, session.execution_id)) == events, "nothing more to do: no event"
+
+    # A cleanup for the ended loop: resumed again (as the desk does), then driven to its end.
+    assert resumed.ended
+    resumed.close()
+    resumed = services.resume(session.execution_id)
+    assert resumed.submit(ControlRequest(ControlAction.CLEANUP))
+    resumed.drive(seen.append, pace=instant_pace(sim, 3600))
+    assert seen[-1].drill_instances_running == 0 and resumed.ended
+    resumed.close()
+
+
+def test_a_control_wakes_a_sleeping_loop_at_once(
+    services: ExecutionServices, sim: EmbeddedSimulator, db: Database
+) -> None:
+    """The loop sleeps until the engine's next wake-up (here: none, it waits for an approval, so the
+    runner's longest sleep); a control submitted from another thread ends that sleep at once."""
+    session = drill_session(services)
+    step_until(session, sim, lambda s: bool(s.approvals))
+    asleep = threading.Event()
+    asked: list[float] = []
+
+    def pace(seconds: float) -> float:  # virtual time stands still; the sleep is real
+        asked.append(seconds)
+        asleep.set()
+        return seconds
+
+    approved = threading.Event()
+    session.runner.add_listener(
+        lambda _b, _a, event: approved.set() if isinstance(event, ApprovalGranted) else None
+    )
+    thread = threading.Thread(target=session.drive, args=(lambda _s: None,), kwargs={"pace": pace})
+    thread.start()
+    try:
+        assert asleep.wait(10)
+        assert asked[-1] == MAX_SLEEP_SECONDS, "nothing to wake for but an operator"
+        assert session.submit(ControlRequest(ControlAction.APPROVE, wave_index=1))
+        assert approved.wait(MAX_SLEEP_SECONDS / 3), "the control waited for the loop's wake-up"
+    finally:
+        session.stop()
+        thread.join(10)
+    assert not thread.is_alive(), "stop wakes the sleeping loop and ends it"
+    session.close()
 
 
 def test_a_recovery_request_carries_the_target_and_settings(

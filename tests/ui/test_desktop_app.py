@@ -19,16 +19,16 @@ def test_desktop_app_builds_real_panes_and_shuts_down_cleanly(qtbot: QtBot, tmp_
         window.show()
         real = {key for key in window.pane_keys() if not isinstance(window.pane(key), PlaceholderPane)}
         assert real == set(window.pane_keys())
-        threads = list(desktop._threads)
-        assert threads and all(thread.is_running() for thread in threads)
         tasks = list(desktop._task_threads)
         assert [t.name for t in tasks] == ["local", "aws", "settings"]
         assert all(t.isRunning() for t in tasks)
+        desk_tasks = desktop.execution_desk._tasks
+        assert desk_tasks.isRunning()
         assert (tmp_path / "home" / "drs-desktop.sqlite3").exists()
     finally:
         desktop.shutdown()
-    assert all(not thread.is_running() for thread in threads)
     assert all(t.isFinished() for t in tasks), "a task thread still runs after shutdown"
+    assert desk_tasks.isFinished(), "the execution desk was stopped at shutdown"
     assert desktop.db is None
 
 

@@ -1,7 +1,7 @@
 """The GUI meeting a journal it cannot read, or one cut short: the history pane and the live progress view
 show one line (never a crash), and a journal missing entries still shows, under a warning.
 
-Real widgets offscreen, real workers on real QThreads, a database of real runs against the simulator
+Real widgets offscreen, real workers and loops on real QThreads, a database of real runs against the simulator
 whose journals are then damaged as a newer DRS Desktop or a damaged disk would leave them.
 """
 
@@ -14,11 +14,11 @@ from collections.abc import Iterator
 import pytest
 from pytestqt.qtbot import QtBot
 
+from drs_desktop.aws.drs import DrsGateway
 from drs_desktop.services.execution_session import ExecutionServices
 from drs_desktop.ui.executions_pane_widget import ExecutionsPaneWidget
 from drs_desktop.ui.progress_widget import ProgressWidget
-from drs_desktop.workers.execution_worker import ExecutionWorker
-from drs_desktop.workers.thread import WorkerThread
+from drs_desktop.workers.execution_desk import ExecutionDesk
 from tests.services.history_estate import Estate, build_estate
 from tests.ui.pane_tasks import pane_threads
 
@@ -127,23 +127,23 @@ def test_history_pane_shows_a_journal_cut_short_under_a_warning(
 
 
 def test_live_progress_says_which_journal_it_cannot_pick_up(estate: Estate, qtbot: QtBot) -> None:
-    worker = ExecutionWorker(
-        ExecutionServices(estate.db, estate.gateway, clock=estate.clock, operator="alice")
-    )
-    thread = WorkerThread(worker, "journal-damage-live", on_stop=worker.close)
+    def services() -> ExecutionServices:  # each thread its own gateway, as the composition root does
+        gateway = DrsGateway(estate.gateway.target)
+        return ExecutionServices(estate.db, gateway, clock=estate.clock, operator="alice")
+
+    desk = ExecutionDesk(services)
     live = ProgressWidget()
     qtbot.addWidget(live)
-    live.connect_worker(worker)
-    thread.start()
+    live.connect_desk(desk)
     try:
-        with qtbot.waitSignal(worker.unfinished_loaded, timeout=TIMEOUT) as loaded:
+        with qtbot.waitSignal(desk.unfinished_loaded, timeout=TIMEOUT) as loaded:
             live.pick_up_unfinished()
         assert estate.fax_waiting in [record.execution_id for record in loaded.args[0]]
         expected = f"Could not resume: {unreadable_line(estate)}"
         qtbot.waitUntil(lambda: live.status_text() == expected, timeout=TIMEOUT)
+        qtbot.waitUntil(lambda: estate.fax_waiting not in desk.active_ids(), timeout=TIMEOUT)
     finally:
-        assert thread.stop()
-    assert estate.fax_waiting not in worker.active_ids()  # read once the worker's thread has stopped
+        desk.stop()
 
 
 def test_reading_a_damaged_journal_wrote_nothing(estate: Estate) -> None:

@@ -2,8 +2,9 @@
 gate with the progress view's Approve button, wait for the end, export the report.
 
 Everything is real: the simulator over loopback on a manual clock (the runner's clock is the
-simulator's), the SQLite database, the execution worker on its own QThread, the QTimer poller. The
-clock moves on the GUI thread between two steps (``ClockDriver``), never during one.
+simulator's), the SQLite database, the execution desk with its task thread, each execution's loop thread
+running the runner's own loop, and the timer that applies the latest snapshot. Each sleep of a loop moves
+the simulator's clock (``VirtualPace``), the way demo mode paces the runner's sleeps.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ sim = helpers.sim
 db = helpers.db
 gateway = helpers.gateway
 services = helpers.services
+services_factory = helpers.services_factory
 running = helpers.running
 
 LEFT = Qt.MouseButton.LeftButton
@@ -39,14 +41,15 @@ LEFT = Qt.MouseButton.LeftButton
 def test_a_whole_drill_through_the_gui(
     qtbot: QtBot, running: Running, sim: EmbeddedSimulator, db: Database, tmp_path: Path
 ) -> None:
-    worker, poller = running.worker, running.poller
+    desk = running.desk
     progress = ProgressWidget()
-    progress.connect_worker(worker)
+    progress.connect_desk(desk)
     qtbot.addWidget(progress)
     progress.resize(1200, 800)
     progress.show()
     dialog = RunDialog(plan_names=["Shop"], plan_name="Shop")
-    dialog.connect_worker(worker)
+    dialog.connect_desk(desk)
+    dialog.run_requested.connect(progress.start_run)
     qtbot.addWidget(dialog)
     dialog.show()
 
@@ -68,9 +71,8 @@ def test_a_whole_drill_through_the_gui(
     assert "StartRecovery" in dialog.calls_view.toPlainText()
     assert dialog.run_button.isEnabled()
     assert not dialog.confirm_edit.isVisible(), "a drill needs no typed confirmation"
-    started, written = Recorder(), Recorder()
-    worker.started.connect(started.record)
-    worker.report_written.connect(written.record)
+    started = Recorder()
+    desk.started.connect(started.record)
     qtbot.mouseClick(dialog.run_button, LEFT)
     qtbot.waitUntil(lambda: bool(started.calls), timeout=TIMEOUT)
     execution_id = started.calls[0][0].execution_id  # type: ignore[attr-defined]
@@ -78,7 +80,7 @@ def test_a_whole_drill_through_the_gui(
     qtbot.waitUntil(
         lambda: progress.following() == execution_id and progress.snapshot() is not None, timeout=TIMEOUT
     )
-    assert poller.is_active(), "the poller runs while an execution is driven"
+    assert desk.active_ids() == [execution_id], "a loop drives the execution"
     assert progress.is_running()
 
     # The gate: a prompt, a notification, and the toolbar's Approve button.
@@ -99,7 +101,7 @@ def test_a_whole_drill_through_the_gui(
     final = progress.snapshot()
     assert final is not None and final.outcome is Outcome.SUCCEEDED
     assert all(row.status is ServerStatus.LAUNCHED for rows in final.servers for row in rows)
-    qtbot.waitUntil(lambda: not poller.is_active(), timeout=TIMEOUT)  # nothing left to drive
+    qtbot.waitUntil(lambda: desk.active_ids() == [], timeout=TIMEOUT)  # nothing left to drive
     assert not progress.is_running()
     assert progress.notifications[-1][0] == "Execution finished"
     assert structural == ["insert"], "the model must update in place during the run"
@@ -115,26 +117,25 @@ def test_a_whole_drill_through_the_gui(
     approvals = [a for a in final.waves if a.name == "App"]
     assert approvals
 
-    # The evidence report, written by the worker.
+    # The evidence report, written on the desk's task thread.
     target = tmp_path / "drill-report.html"
     assert progress.export_report(target)
-    qtbot.waitUntil(lambda: bool(written.calls), timeout=TIMEOUT)
-    assert written.calls == [(execution_id, str(target))]
+    qtbot.waitUntil(lambda: progress.status_text() == f"Report written to {target}", timeout=TIMEOUT)
     html = target.read_text(encoding="utf-8")
     assert execution_id in html and "Shop" in html and "alice" in html
-    assert "Report written" in progress.status_text()
 
 
 def test_the_tree_follows_the_selected_wave_for_retry_and_skip(
     qtbot: QtBot, running: Running, sim: EmbeddedSimulator
 ) -> None:
     """Skip applies to the selected wave: selecting the blocked Web wave enables Skip for it."""
-    worker = running.worker
+    desk = running.desk
     progress = ProgressWidget()
-    progress.connect_worker(worker)
+    progress.connect_desk(desk)
     qtbot.addWidget(progress)
     dialog = RunDialog(plan_names=["Shop"], plan_name="Shop")
-    dialog.connect_worker(worker)
+    dialog.connect_desk(desk)
+    dialog.run_requested.connect(progress.start_run)
     qtbot.addWidget(dialog)
     dialog.show()
     qtbot.mouseClick(dialog.check_button, LEFT)
@@ -146,7 +147,7 @@ def test_the_tree_follows_the_selected_wave_for_retry_and_skip(
     assert progress.selected_wave() == 2
     assert progress.skip_button.isEnabled()
     assert not progress.retry_button.isEnabled(), "nothing failed"
-    running.clock.seconds = 0  # hold the clock: the skip must be what moves the run
+    running.pace.seconds = 0  # hold the clock: the skip must be what moves the run
     qtbot.mouseClick(progress.skip_button, LEFT)
     qtbot.waitUntil(lambda: progress.snapshot().waves[2].phase.value == "SKIPPED", timeout=TIMEOUT)  # type: ignore[union-attr]
     assert any("skip of wave 3 by alice" in line for line in progress.log_lines())
@@ -163,14 +164,17 @@ def test_an_unfinished_execution_is_picked_up_at_start_and_guards_the_close(
     session.close()  # that application ended: it gave its driver lock back
 
     progress = ProgressWidget()
-    progress.connect_worker(running.worker)
+    progress.connect_desk(running.desk)
     window = QMainWindow()
     window.setCentralWidget(progress)
     qtbot.addWidget(window)
     asked: list[object] = []
-    CloseGuard(progress.is_running, lambda parent: asked.append(parent) or False, parent=window).install(
-        window
-    )
+
+    def ask(parent: object) -> bool:
+        asked.append(parent)
+        return False
+
+    CloseGuard(progress.is_running, ask, parent=window).install(window)
     window.show()
 
     progress.pick_up_unfinished()
@@ -197,7 +201,7 @@ def test_an_execution_another_process_drives_is_not_picked_up_and_says_who(
     other = drill_session(services)
     step_until(other, sim, lambda s: bool(s.servers[0][0].job_id))
     progress = ProgressWidget()
-    progress.connect_worker(running.worker)
+    progress.connect_desk(running.desk)
     qtbot.addWidget(progress)
 
     progress.pick_up_unfinished()
@@ -205,6 +209,9 @@ def test_an_execution_another_process_drives_is_not_picked_up_and_says_who(
     qtbot.waitUntil(lambda: progress.status_text().startswith(expected), timeout=TIMEOUT)
     assert not progress.is_running() and progress.following() is None
 
-    running.worker.delivered.emit(other.execution_id, "Pause queued: execution x is being driven by pid 1")
-    qtbot.waitUntil(lambda: progress.status_text().startswith("Pause queued:"), timeout=TIMEOUT)
+    progress.follow(other.execution_id)
+    progress.pause()  # the view's control goes to that driver's inbox
+    expected = f"Pause queued: execution {other.execution_id} is being driven by pid {os.getpid()} on "
+    qtbot.waitUntil(lambda: progress.status_text().startswith(expected), timeout=TIMEOUT)
+    assert running.desk.active_ids() == []
     other.close()

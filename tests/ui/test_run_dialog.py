@@ -1,5 +1,5 @@
 """RunDialog: preflight checks shown with their results, Run gated by the checks and, for a RECOVERY, by
-the plan's name typed exactly. The checks run on the real execution worker against the simulator."""
+the plan's name typed exactly. The checks run on the execution desk's task thread against the simulator."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ sim = helpers.sim
 db = helpers.db
 gateway = helpers.gateway
 services = helpers.services
+services_factory = helpers.services_factory
 running = helpers.running
 
 LEFT = Qt.MouseButton.LeftButton
@@ -30,12 +31,9 @@ LEFT = Qt.MouseButton.LeftButton
 
 @pytest.fixture
 def dialog(qtbot: QtBot, running: Running) -> RunDialog:
-    """The dialog wired for checks only: Run is captured, not sent to the worker."""
+    """The dialog wired for checks only: Run is captured, nothing is started."""
     made = RunDialog(plan_names=["Shop", "Broken"], plan_name="Shop")
-    worker = running.worker
-    made.preflight_requested.connect(worker.prepare)
-    worker.prepared.connect(made.show_preflight)
-    worker.failed.connect(made.on_failed)
+    made.connect_desk(running.desk)
     qtbot.addWidget(made)
     made.show()
     return made
