@@ -218,9 +218,6 @@ class GroupEditorWidget(QWidget):
         self.tags_table.blockSignals(False)
         self._edited()  # one preview update for the pair
 
-    def set_explicit(self, explicit: bool) -> None:
-        (self.members_radio if explicit else self.tags_radio).setChecked(True)
-
     def group(self) -> ProtectionGroup:
         """The group as the form describes it now."""
         name = self.name_edit.text().strip()

@@ -74,9 +74,6 @@ class InventoryModel(FlatTableModel):
                 last = len(self._rows) - 1
                 self.dataChanged.emit(self.index(0, WAVE_COLUMN), self.index(last, WAVE_COLUMN))
 
-    def key_at(self, row: int) -> RowKey:
-        return self._rows[row]
-
     def row_of(self, kind: str, key: str) -> int:
         try:
             return self._rows.index((kind, key))

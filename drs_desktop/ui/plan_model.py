@@ -162,15 +162,6 @@ class PlanTreeModel(QAbstractItemModel):
     def wave_index(self, row: int, column: int = 0) -> QModelIndex:
         return self.index(row, column)
 
-    def entry_index(self, wave_row: int, kind: str, key: str) -> QModelIndex:
-        """The row of a server or group in wave ``wave_row`` (its first occurrence), or an invalid index."""
-        if not 0 <= wave_row < len(self._waves):
-            return QModelIndex()
-        for row, (entry_kind, name, _) in enumerate(self._waves[wave_row].entries):
-            if entry_kind == kind and name == key:
-                return self.index(row, 0, self.index(wave_row, 0))
-        return QModelIndex()
-
     def find(self, kind: str, key: str) -> list[QModelIndex]:
         """Every row of a server or group, in any wave."""
         return [

@@ -208,15 +208,9 @@ class ProgressWidget(QWidget):
         self.controls_bar.setVisible(not read_only)
         self._update_controls()
 
-    def is_read_only(self) -> bool:
-        return self._read_only
-
     def is_running(self) -> bool:
         """Whether any execution the desk drives has not finished (what the close guard asks)."""
         return bool(self._running)
-
-    def running_executions(self) -> set[str]:
-        return set(self._running)
 
     def following(self) -> str | None:
         return self._following

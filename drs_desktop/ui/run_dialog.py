@@ -169,15 +169,6 @@ class RunDialog(QDialog):
         """Checks go to ``desk``; Run is ``run_requested`` (the live progress view starts the run)."""
         self._desk = desk
 
-    def set_plan_names(self, names: Sequence[str]) -> None:
-        """The plans to offer (from the plans worker's list); the typed or chosen name is kept."""
-        current = self.plan_combo.currentText()
-        self.plan_combo.blockSignals(True)
-        self.plan_combo.clear()
-        self.plan_combo.addItems(list(names))
-        self.plan_combo.setCurrentText(current)
-        self.plan_combo.blockSignals(False)
-
     # ---------------------------------------------------------------------------------- the choice
 
     def choice(self) -> RunChoice:

@@ -39,7 +39,6 @@ from drs_desktop.ui.server_table_model import (
     OS,
     REPLICATION,
     SERVER_ID,
-    SERVER_ID_ROLE,
     TAGS,
     ServerFilterModel,
     ServerTableModel,
@@ -236,12 +235,6 @@ class ServersPaneWidget(QWidget):
 
     def progress_text(self) -> str:
         return self.progress_label.text()
-
-    def visible_server_ids(self) -> list[str]:
-        return [
-            str(self.proxy.data(self.proxy.index(row, 0), SERVER_ID_ROLE))
-            for row in range(self.proxy.rowCount())
-        ]
 
     def set_inventory(self, inventory: Inventory | None) -> None:
         """Show ``inventory`` (also used by the app to show a cache it already holds)."""
