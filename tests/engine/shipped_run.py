@@ -70,6 +70,7 @@ def scenario_for(
             "max_servers_per_job": limits.max_servers_per_job,
             "max_servers_in_active_jobs": limits.max_servers_in_active_jobs,
             "max_concurrent_jobs": limits.max_concurrent_jobs,
+            "max_replicating_servers": max(300, len(servers) + len(OTHER_SERVERS)),
         },
         "fleet": {
             "servers": [
