@@ -331,8 +331,9 @@ class ShippedRun:
             if code == "ThrottlingException":
                 self.backend.faults.throttle("StartRecovery", retry_after=int(retry_after or 5), count=1)
             else:
-                members = {"retryAfterSeconds": retry_after} if retry_after else {}
-                raise SimulatorError(code, "refused by the test", **members)
+                if retry_after:
+                    raise SimulatorError(code, "refused by the test", retryAfterSeconds=retry_after)
+                raise SimulatorError(code, "refused by the test")
         elif outcome == "timeout-launched":
             self.backend.faults.lose_answer("StartRecovery", count=1)
         elif outcome == "timeout-not-launched":

@@ -240,7 +240,8 @@ def test_a_recovery_waits_for_post_launch_actions(shipped: Shipped) -> None:
     assert h.state.waves[0].phase is WavePhase.LAUNCHING
     h.run(until=lambda: h.state.servers[sid(1)].post_launch is not PostLaunch.PENDING)
     (completed,) = [e for e in h.events() if isinstance(e, PostLaunchCompleted)]
-    assert completed.server_id == sid(1) and completed.at > h.state.servers[sid(1)].launched_at
+    launched_at = h.state.servers[sid(1)].launched_at
+    assert completed.server_id == sid(1) and launched_at is not None and completed.at > launched_at
     assert h.state.servers[sid(1)].ready_at == completed.at
     assert h.state.waves[0].phase is WavePhase.COMPLETED
 

@@ -135,7 +135,7 @@ def test_replay_rebuilds_the_same_backoff(shipped: Shipped) -> None:
     h.poll()
     h.backend.faults.throttle("DescribeJobs", retry_after=1, count=1)
     h.poll()
-    assert [type(e) for e in h.events()[-2:]] == [PollFailed, Throttled]
+    assert [type(e).__name__ for e in h.events()[-2:]] == ["PollFailed", "Throttled"]
     assert h.replayed() == h.state
 
 
