@@ -21,7 +21,8 @@ from .helpers import T0, sids, spec, wave
 from .shipped_run import ShippedRun
 
 
-def harness(shipped: Shipped) -> ShippedRun:
+def gated(shipped: Shipped) -> ShippedRun:
+    """w1, then w2 behind an approval."""
     return shipped(
         spec(
             wave("w1", sids(1, 1)),
@@ -31,7 +32,7 @@ def harness(shipped: Shipped) -> ShippedRun:
 
 
 def test_pause_and_resume_are_checked(shipped: Shipped) -> None:
-    h = harness(shipped)
+    h = gated(shipped)
     assert control_error(h.state, Resume(at=T0)) == "not paused"
     h.record(Pause(at=T0, by="a"))
     assert control_error(h.state, Pause(at=T0)) == "already paused"
@@ -40,7 +41,7 @@ def test_pause_and_resume_are_checked(shipped: Shipped) -> None:
 
 
 def test_approvals_need_a_name_and_the_right_step(shipped: Shipped) -> None:
-    h = harness(shipped)
+    h = gated(shipped)
     early = ApprovalGranted(wave_index=1, phase=StepPhase.BEFORE, step_index=0, by="carol", at=T0)
     assert control_error(h.state, early) == "wave 'w2' is not waiting for this approval"
     h.act()
@@ -54,7 +55,7 @@ def test_approvals_need_a_name_and_the_right_step(shipped: Shipped) -> None:
 
 
 def test_skip_and_retry_are_checked(shipped: Shipped) -> None:
-    h = harness(shipped)
+    h = gated(shipped)
     assert control_error(h.state, RetryFailed(wave_index=0, at=T0)) == "wave 'w1' has no failed server"
     h.act()
     h.launch_chunk("1.1")
@@ -64,7 +65,7 @@ def test_skip_and_retry_are_checked(shipped: Shipped) -> None:
 
 
 def test_once_stopping_only_a_cleanup_upgrade_is_accepted(shipped: Shipped) -> None:
-    h = harness(shipped)
+    h = gated(shipped)
     h.act()
     h.record(Cancel(at=T0, by="op"))
     assert execution_status(h.state) is ExecutionStatus.CANCELLING
