@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from drs_desktop.simulator import errors
+from drs_desktop.simulator.by_hand import JobsByHand
 from drs_desktop.simulator.clock import VirtualClock
 from drs_desktop.simulator.contract import TransportFault
 from drs_desktop.simulator.entities import LaunchRecord
@@ -55,6 +56,8 @@ class DrsBackend:
         install_scenario_actions(self.world)
         self.jobs = JobEngine(self.world)
         self.plans = PlanEngine(self.world, self.jobs)
+        #: Tests' hands on held LAUNCH jobs (see ``by_hand``).
+        self.by_hand = JobsByHand(self.world, self.jobs, self._lock, self.clock.now_ts)
         self._handlers: dict[str, Handler] = {
             **CoreOperations(self.world, self.jobs).handlers(),
             **PlanOperations(self.world, self.plans).handlers(),

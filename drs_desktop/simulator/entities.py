@@ -125,6 +125,7 @@ class Job:
     end_ts: float | None = None
     log: list[LogItem] = field(default_factory=list)
     stuck: bool = False
+    by_hand: bool = False  # held for a test's hands (``by_hand``): no timeline of its own
     unsettled: int = 0
     deleted: bool = False
 

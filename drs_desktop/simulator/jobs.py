@@ -92,7 +92,9 @@ class JobEngine:
             w.launch_index[(job.job_id, server.server_id)] = entry
         job.unsettled = len(job.participants)
         job.stuck = w.faults.job_hits("stuck", job.job_id, [(s.server_id, s.hostname) for s in servers])
-        w.schedule(w.now + _draw(self._rng(job), w.timings.job_start), lambda: self._job_started(job))
+        job.by_hand = w.hold_launches
+        if not job.by_hand:  # a held job waits for a test's hands (``by_hand``)
+            w.schedule(w.now + _draw(self._rng(job), w.timings.job_start), lambda: self._job_started(job))
         logger.debug("Job %s: launch of %d servers (drill=%s)", job.job_id, len(servers), is_drill)
         return job
 
@@ -310,6 +312,24 @@ class JobEngine:
     def _launched(self, job: Job, p: Participant, rng: random.Random, data_ts: float) -> None:
         w = self.w
         server = w.servers[p.server_id]
+        instance = self._new_instance(job, p, data_ts)
+        p.show_instance_id = not w.faults.hits(
+            "missing_instance_id", job.job_id, server.server_id, server.hostname
+        )
+        p.launch_status = "LAUNCHED"
+        self._settle(job, p)
+        stopped = server.launch_config.launch_disposition == "STOPPED"
+        w.schedule(
+            w.now + _draw(rng, w.timings.instance_running), lambda: self._instance_up(instance, stopped)
+        )
+        if not stopped:
+            boot = _draw(rng, w.timings.boot.for_os(server.os_family))
+            w.schedule(w.now + boot, lambda: self.post_launch.agent_seen(job, p, instance, rng))
+
+    def _new_instance(self, job: Job, p: Participant, data_ts: float) -> Instance:
+        """The recovery instance of ``p`` in ``job``, now the server's newest."""
+        w = self.w
+        server = w.servers[p.server_id]
         iid = p.target_instance_id or f"i-{stable_hex(w.seed, job.job_id, server.server_id, 'instance')}"
         volumes = [
             (name, size, f"vol-{stable_hex(w.seed, iid, name, length=8)}") for name, size in server.disks
@@ -329,18 +349,7 @@ class JobEngine:
         w.instances[iid] = instance
         server.recovery_instance_id = iid
         p.recovery_instance_id = iid
-        p.show_instance_id = not w.faults.hits(
-            "missing_instance_id", job.job_id, server.server_id, server.hostname
-        )
-        p.launch_status = "LAUNCHED"
-        self._settle(job, p)
-        stopped = server.launch_config.launch_disposition == "STOPPED"
-        w.schedule(
-            w.now + _draw(rng, w.timings.instance_running), lambda: self._instance_up(instance, stopped)
-        )
-        if not stopped:
-            boot = _draw(rng, w.timings.boot.for_os(server.os_family))
-            w.schedule(w.now + boot, lambda: self.post_launch.agent_seen(job, p, instance, rng))
+        return instance
 
     def _instance_up(self, instance: Instance, stopped: bool) -> None:
         if instance.instance_id in self.w.instances and not instance.terminating:
@@ -362,7 +371,7 @@ class JobEngine:
                 server.last_launch.status = p.launch_status
             self._ledger(job, p)
         job.unsettled -= 1
-        if job.unsettled == 0 and not job.stuck:
+        if job.unsettled == 0 and not job.stuck and not job.by_hand:
             w.schedule(w.now + _draw(self._rng(job), w.timings.job_end), lambda: self._job_completed(job))
 
     def _job_completed(self, job: Job) -> None:

@@ -37,6 +37,7 @@ class World:
         self.ids = IdFactory(stream(seed, "ids"))
         self.now = start_ts
         self.initialized = scenario.initialized
+        self.hold_launches = False  # new LAUNCH jobs wait for a test's hands (``by_hand``)
         self.faults = FaultPlan(seed, dict(scenario.faults.transport), dict(scenario.faults.world))
         self.servers: dict[str, Server] = {
             s.server_id: s for s in build_fleet(scenario, seed, start_ts, self.arns)

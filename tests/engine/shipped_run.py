@@ -1,31 +1,41 @@
 """One execution of an ``ExecutionSpec`` through the runner that ships (``services.runner``), a real
 journal (SQLite) and the simulator's own backend in process (``tests.inprocess_drs``): what the engine's
-property tests drive, so the invariants hold for the shipped loop, not for a model of it.
+tests drive, so every rule they prove holds for the shipped loop, not for a model of it.
 
-The simulated account holds exactly the spec's servers (IDs as the spec names them) plus a few of another
+The simulated account holds exactly the spec's servers (IDs as the spec names them) plus some of another
 team, with the spec's quotas; its jobs run on the simulator's virtual clock, which only the test moves.
-Faults come from the simulator's ``FaultPlan`` (launch and post-launch failures, throttles, 5xx, lost
-answers) and from ``start_outcomes``, the fate of the next StartRecovery calls:
+Jobs run their own timeline, or, with ``hold_launches``, wait for the test's hands (the simulator's
+``by_hand``: this server launches now, that one fails, this job ends). Faults come from the simulator's
+``FaultPlan`` (launch and post-launch failures, throttles, 5xx, lost answers) and from
+``start_outcomes``, the fate of the next StartRecovery calls:
 
-``ok``; ``refuse:<Code>`` (DRS refuses it); ``timeout-launched`` (carried out, answer lost);
-``timeout-not-launched`` (the connection drops before DRS sees it); ``timeout-late:<s>`` (DRS carries it
-out that many seconds later, after the client gave up); ``crash-launched`` (carried out, then the runner's
-process dies before it journals the answer); ``crash-before`` (the process dies after journaling the
-intent, before the call goes out). A crash reopens the execution with ``ExecutionRunner.resume``.
+``ok``; ``refuse:<Code>[:<retry after s>]`` (DRS refuses it); ``timeout-launched`` (carried out, answer
+lost); ``timeout-not-launched`` (the connection drops before DRS sees it); ``timeout-late:<s>`` (DRS
+carries it out that many seconds later, after the client gave up); ``crash-launched`` (carried out, then
+the runner's process dies before it journals the answer); ``crash-before`` (the process dies after
+journaling the intent, before the call goes out). A crash reopens the execution with
+``ExecutionRunner.resume``.
 """
 
 from __future__ import annotations
 
-import uuid
-from dataclasses import replace
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import ConnectionClosedError
 
-from drs_desktop.domain.engine import EXTERNAL_LOAD_WINDOW
+from drs_desktop.domain.engine import EXTERNAL_LOAD_WINDOW, decide, next_poll_at
+from drs_desktop.domain.engine_commands import Command, StartJob, SurveyInstances
 from drs_desktop.domain.execution import apply, initial_state, replay
-from drs_desktop.domain.execution_events import Event
+from drs_desktop.domain.execution_events import (
+    Event,
+    ExecutionFinished,
+    JobsObserved,
+    PollFailed,
+    StartRequested,
+    Throttled,
+)
 from drs_desktop.domain.execution_record import ExecutionRecord
 from drs_desktop.domain.execution_state import ExecutionSpec, ExecutionState, spec_to_json
 from drs_desktop.domain.observations import external_load
@@ -39,22 +49,28 @@ from drs_desktop.storage.db import Database
 from ..inprocess_drs import Crash, InProcessDrs
 
 #: Servers of another team in the same account (their jobs are the "external load").
-OTHER_SERVERS = tuple(f"s-{9_000_000_000_000_000 + n:017d}" for n in range(1, 3))
+OTHER_SERVERS = tuple(f"s-{9_000_000_000_000_000 + n:017d}" for n in range(1, 21))
 
 
 def scenario_for(
-    spec: ExecutionSpec, *, seed: int, launch_failures: float = 0.0, post_launch_failures: float = 0.0
+    spec: ExecutionSpec,
+    *,
+    seed: int,
+    launch_failures: float = 0.0,
+    post_launch_failures: float = 0.0,
+    start: datetime | None = None,
 ) -> dict[str, Any]:
     servers = [s for wave in spec.waves for s in wave.server_ids]
     limits = spec.limits
     return {
         "name": "engine",
         "seed": seed,
-        "start_time": spec.started_at.isoformat().replace("+00:00", "Z"),
+        "start_time": (start or spec.started_at).isoformat().replace("+00:00", "Z"),
         "quotas": {
             "max_servers_per_job": limits.max_servers_per_job,
             "max_servers_in_active_jobs": limits.max_servers_in_active_jobs,
             "max_concurrent_jobs": limits.max_concurrent_jobs,
+            "max_replicating_servers": max(300, len(servers) + len(OTHER_SERVERS)),
         },
         "fleet": {
             "servers": [
@@ -74,7 +90,11 @@ def scenario_for(
 
 
 class ShippedRun:
-    """The runner, its journal and its DRS; ``step`` is one ``ExecutionRunner.step``."""
+    """The runner, its journal and its DRS; ``step`` is one ``ExecutionRunner.step``.
+
+    ``hold_launches``: every LAUNCH job waits for the test's hands (``launch_chunk``, ``by_hand``).
+    ``drs_start``: the simulator's clock starts there instead of at the spec's start (DRS's history).
+    """
 
     def __init__(
         self,
@@ -85,20 +105,31 @@ class ShippedRun:
         seed: int = 7,
         launch_failures: float = 0.0,
         post_launch_failures: float = 0.0,
+        hold_launches: bool = False,
+        drs_start: datetime | None = None,
     ) -> None:
         self.db = db
-        self.spec = replace(spec, execution_id=str(uuid.uuid4()))
+        self.spec = spec
         self.backend = DrsBackend(
             scenario_for(
-                spec, seed=seed, launch_failures=launch_failures, post_launch_failures=post_launch_failures
+                spec,
+                seed=seed,
+                launch_failures=launch_failures,
+                post_launch_failures=post_launch_failures,
+                start=drs_start,
             )
         )
+        self.by_hand = self.backend.by_hand
+        self.by_hand.hold_launches(hold_launches)
         self.drs = InProcessDrs(self.backend, before_call=self._before_call, after_call=self._after_call)
         self.start_outcomes: list[str] = []
+        self.start_calls: list[dict[str, str]] = []  # the tags of every StartRecovery that went out
         self.late_starts: list[tuple[datetime, dict[str, Any]]] = []
+        self.late_jobs: list[str] = []
         self.external_job_ids: set[str] = set()
         self.crashes = 0
         self._crash_after = False
+        self._seen: list[Event] = []
         actions = {s: 1 for wave in self.spec.waves for s in wave.post_launch}
         record = journal.create_execution(
             db,
@@ -115,9 +146,13 @@ class ShippedRun:
                 spec=spec_to_json(self.spec),
             ),
         )
-        self.runner = ExecutionRunner(
-            db, self.drs, record, initial_state(self.spec), clock=self.backend.clock.now
+        self.runner = self._watched(
+            ExecutionRunner(db, self.drs, record, initial_state(self.spec), clock=self.backend.clock.now)
         )
+
+    def _watched(self, runner: ExecutionRunner) -> ExecutionRunner:
+        runner.add_listener(lambda _before, _after, event: self._seen.append(event))
+        return runner
 
     # -- what the test reads
 
@@ -133,8 +168,38 @@ class ShippedRun:
         record = journal.get_execution(self.db, self.spec.execution_id)
         return journal.read_journal(self.db, record).require_whole()
 
-    def replayed(self) -> ExecutionState:
-        return replay(self.spec, self.events())
+    def replayed(self, upto: int | None = None) -> ExecutionState:
+        return replay(self.spec, self.events()[:upto])
+
+    def decide(self) -> tuple[Command, ...]:
+        """What the engine says now (nothing is executed)."""
+        return decide(self.state, self.now)
+
+    def starts(self) -> list[StartJob]:
+        """The StartJob commands the engine would give now."""
+        return [c for c in self.decide() if isinstance(c, StartJob)]
+
+    def finishes(self) -> int:
+        return sum(isinstance(e, ExecutionFinished) for e in self.events())
+
+    def job_of_chunk(self, chunk_id: str) -> str:
+        job_id = self.state.chunks[chunk_id].job_id
+        assert job_id is not None, f"chunk {chunk_id} has no job"
+        return job_id
+
+    def terminated(self) -> list[str]:
+        """Every recovery instance a TerminateRecoveryInstances asked DRS to terminate, in order."""
+        return [
+            p.recovery_instance_id or ""
+            for job in self.backend.world.jobs.values()
+            if job.job_type == "TERMINATE"
+            for p in job.participants
+        ]
+
+    def instance_of(self, job_id: str, server_id: str) -> str | None:
+        """The recovery instance DRS made for ``server_id`` in ``job_id`` (whether it named it or not)."""
+        participant = self.backend.world.jobs[job_id].participant(server_id)
+        return None if participant is None else participant.recovery_instance_id
 
     # -- what the test does
 
@@ -146,26 +211,103 @@ class ShippedRun:
             self.crash()
             return None
 
+    def act(self, *, max_steps: int = 2000) -> list[Event]:
+        """Step until a step does nothing, without moving the clock; the events journaled meanwhile."""
+        first = len(self._seen)
+        for _ in range(max_steps):
+            result = self.step()
+            if result is not None and not result.acted:
+                return self._seen[first:]
+        raise AssertionError("the runner did not settle")
+
+    def started(self) -> list[str]:
+        """``act``, and the chunks it asked DRS to start."""
+        return [e.chunk_id for e in self.act() if isinstance(e, StartRequested)]
+
+    def poll(self) -> None:
+        """Move the clock to the next DescribeJobs of every job the engine watches, and step until the
+        runner journaled its answer or its failure (and whatever it does first)."""
+        due = next_poll_at(self.state, self.now)
+        assert due is not None, "no job to poll"
+        if due > self.now:
+            self.advance_to(due)
+        first = len(self._seen)
+        for _ in range(50):
+            self.step()
+            if any(isinstance(e, (JobsObserved, PollFailed, Throttled)) for e in self._seen[first:]):
+                return
+        raise AssertionError("the runner did not poll")
+
+    def run(self, *, until: Callable[[], bool] | None = None, max_steps: int = 5000) -> None:
+        """Step, sleeping (on the virtual clock) to each wake-up, until ``until()``, or the execution has
+        finished with nothing left to do, or it waits for the operator (nothing to wake up for)."""
+        for _ in range(max_steps):
+            if until is not None and until():
+                return
+            result = self.step()
+            if result is None or result.acted:
+                continue
+            if result.wake_at is None:
+                if until is None:
+                    return
+                raise AssertionError("waiting for the operator, and until() is not true")
+            self.advance_to(max(self.now, result.wake_at))
+        raise AssertionError("the execution did not settle within max_steps")
+
+    def survey(self) -> None:
+        """Step until the cleanup's look at DRS's records (which comes before any termination) is done."""
+        for _ in range(50):
+            if not any(isinstance(c, SurveyInstances) for c in self.decide()):
+                return
+            self.step()
+        raise AssertionError("the survey did not happen")
+
     def crash(self) -> None:
         """The process dies between two journal entries; a new one reopens the execution."""
         self.crashes += 1
         self._crash_after = False
-        self.runner = ExecutionRunner.resume(
-            self.db, self.drs, self.spec.execution_id, clock=self.backend.clock.now
+        self.runner = self._watched(
+            ExecutionRunner.resume(self.db, self.drs, self.spec.execution_id, clock=self.backend.clock.now)
         )
 
     def advance(self, delta: timedelta) -> None:
         self.backend.clock.advance(delta.total_seconds())
+
+    def advance_to(self, when: datetime) -> None:
+        self.backend.clock.advance_to(when)
 
     def record(self, event: Event) -> None:
         """Journal ``event`` as the runner would (an operator control the runner did not check, or what
         a restarting runner journals), so that ``apply`` must cope with it."""
         self.runner._record_event(event)
 
-    def start_external_job(self, server_ids: tuple[str, ...]) -> None:
-        """Another tool launches these servers (the account's load outside this run)."""
-        params = {"sourceServers": [{"sourceServerID": s} for s in server_ids], "isDrill": True}
-        self.external_job_ids.add(self.backend.handle("StartRecovery", params)["job"]["jobID"])
+    # -- DRS
+
+    def launch_chunk(self, chunk_id: str, fail: Iterable[str] = (), *, poll: bool = True) -> None:
+        """The chunk's held job launches its servers (but ``fail``) and completes; the runner polls."""
+        self.by_hand.finish(self.job_of_chunk(chunk_id), fail=fail)
+        if poll:
+            self.poll()
+
+    def launch_everything(self, fail: Iterable[str] = ()) -> None:
+        """Every held job of this run launches its servers (but those in ``fail``) and completes."""
+        for job_id in self.by_hand.held_jobs():
+            if job_id not in self.external_job_ids:
+                self.by_hand.finish(job_id, fail=fail)
+
+    def start_external_job(
+        self, server_ids: tuple[str, ...], *, tags: dict[str, str] | None = None, is_drill: bool = True
+    ) -> str:
+        """Another tool launches these servers (the account's load outside this run); its job ID."""
+        params: dict[str, Any] = {
+            "sourceServers": [{"sourceServerID": s} for s in server_ids],
+            "isDrill": is_drill,
+        }
+        if tags:
+            params["tags"] = tags
+        job_id = str(self.backend.handle("StartRecovery", params)["job"]["jobID"])
+        self.external_job_ids.add(job_id)
+        return job_id
 
     def look_at_load(self) -> None:
         """What a runner journals when it looks at the account's load (before it starts anything)."""
@@ -176,17 +318,22 @@ class ShippedRun:
 
     def _before_call(self, operation: str, params: dict[str, Any]) -> None:
         self._carry_out_late_starts()
-        if operation != "StartRecovery" or not self.start_outcomes:
+        if operation != "StartRecovery":
             return
-        outcome = self.start_outcomes.pop(0)
+        outcome = self.start_outcomes.pop(0) if self.start_outcomes else "ok"
         if outcome == "crash-before":
             raise Crash
+        self.start_calls.append(dict(params.get("tags") or {}))
         if outcome == "crash-launched":
             self._crash_after = True
-        elif outcome == "refuse:ThrottlingException":
-            self.backend.faults.throttle("StartRecovery", retry_after=5, count=1)
         elif outcome.startswith("refuse:"):
-            raise SimulatorError(outcome.removeprefix("refuse:"), "refused by the test")
+            code, _, retry_after = outcome.removeprefix("refuse:").partition(":")
+            if code == "ThrottlingException":
+                self.backend.faults.throttle("StartRecovery", retry_after=int(retry_after or 5), count=1)
+            else:
+                if retry_after:
+                    raise SimulatorError(code, "refused by the test", retryAfterSeconds=retry_after)
+                raise SimulatorError(code, "refused by the test")
         elif outcome == "timeout-launched":
             self.backend.faults.lose_answer("StartRecovery", count=1)
         elif outcome == "timeout-not-launched":
@@ -206,7 +353,7 @@ class ShippedRun:
         self.late_starts = [start for start in self.late_starts if start[0] > self.now]
         for _, params in due:
             try:
-                self.backend.handle("StartRecovery", params)
+                self.late_jobs.append(str(self.backend.handle("StartRecovery", params)["job"]["jobID"]))
             except SimulatorError as refused:
                 self.drs.refused.append(("StartRecovery (late)", refused.code))
 

@@ -15,17 +15,18 @@ from drs_desktop.domain.operator_controls import (
 )
 from drs_desktop.domain.plan import ApprovalStep
 
-from .fake_drs import Harness
+from .conftest import Shipped
 from .helpers import T0, sid, sids, spec, wave
+from .shipped_run import ShippedRun
 
 
-def side_by_side() -> Harness:
+def side_by_side(shipped: Shipped) -> ShippedRun:
     """Two independent waves: both start at once, so both can fail."""
-    return Harness(spec(wave("web", sids(1, 1)), wave("db", sids(2, 1))))
+    return shipped(spec(wave("web", sids(1, 1)), wave("db", sids(2, 1))))
 
 
-def test_a_wave_is_named_by_its_number_or_its_name() -> None:
-    h = side_by_side()
+def test_a_wave_is_named_by_its_number_or_its_name(shipped: Shipped) -> None:
+    h = side_by_side(shipped)
     assert choose_wave(h.state, ControlAction.SKIP, "2") == 1
     assert choose_wave(h.state, ControlAction.SKIP, "web") == 0
     for wrong in ("3", "0", "Web", "-1"):
@@ -34,11 +35,11 @@ def test_a_wave_is_named_by_its_number_or_its_name() -> None:
         assert caught.value.choices == ()
 
 
-def test_no_wave_named_means_the_only_one_the_control_applies_to() -> None:
-    h = side_by_side()
+def test_no_wave_named_means_the_only_one_the_control_applies_to(shipped: Shipped) -> None:
+    h = side_by_side(shipped)
     with pytest.raises(WaveChoiceError, match=r"^no wave has failed servers$"):
         choose_wave(h.state, ControlAction.RETRY, None)
-    h.step()
+    h.act()
     h.launch_chunk("1.1", fail=[sid(1)])
     assert choose_wave(h.state, ControlAction.RETRY, None) == 0
     h.launch_chunk("2.1", fail=[sid(2)])
@@ -52,8 +53,8 @@ def test_no_wave_named_means_the_only_one_the_control_applies_to() -> None:
     assert event == SkipWave(wave_index=1, at=T0, by="al", reason="db later")
 
 
-def test_an_approval_goes_to_the_wave_at_its_gate() -> None:
-    h = Harness(
+def test_an_approval_goes_to_the_wave_at_its_gate(shipped: Shipped) -> None:
+    h = shipped(
         spec(
             wave("w1", sids(1, 1)),
             wave("w2", sids(2, 1), depends_on=("w1",), before=(ApprovalStep(message="go?"),)),
@@ -61,7 +62,7 @@ def test_an_approval_goes_to_the_wave_at_its_gate() -> None:
     )
     with pytest.raises(WaveChoiceError, match=r"^no wave waits for an approval$"):
         choose_wave(h.state, ControlAction.APPROVE, None)
-    h.step()
+    h.act()
     h.launch_chunk("1.1")
     index = choose_wave(h.state, ControlAction.APPROVE, None)
     assert index == 1

@@ -16,12 +16,14 @@ from drs_desktop.domain.execution_queries import execution_status
 from drs_desktop.domain.execution_state import ExecutionStatus
 from drs_desktop.domain.plan import ApprovalStep
 
-from .fake_drs import Harness
+from .conftest import Shipped
 from .helpers import T0, sids, spec, wave
+from .shipped_run import ShippedRun
 
 
-def harness() -> Harness:
-    return Harness(
+def gated(shipped: Shipped) -> ShippedRun:
+    """w1, then w2 behind an approval."""
+    return shipped(
         spec(
             wave("w1", sids(1, 1)),
             wave("w2", sids(2, 1), depends_on=("w1",), before=(ApprovalStep(message="go?"),)),
@@ -29,8 +31,8 @@ def harness() -> Harness:
     )
 
 
-def test_pause_and_resume_are_checked() -> None:
-    h = harness()
+def test_pause_and_resume_are_checked(shipped: Shipped) -> None:
+    h = gated(shipped)
     assert control_error(h.state, Resume(at=T0)) == "not paused"
     h.record(Pause(at=T0, by="a"))
     assert control_error(h.state, Pause(at=T0)) == "already paused"
@@ -38,11 +40,11 @@ def test_pause_and_resume_are_checked() -> None:
     assert [a.by for a in h.state.audit] == ["a"]
 
 
-def test_approvals_need_a_name_and_the_right_step() -> None:
-    h = harness()
+def test_approvals_need_a_name_and_the_right_step(shipped: Shipped) -> None:
+    h = gated(shipped)
     early = ApprovalGranted(wave_index=1, phase=StepPhase.BEFORE, step_index=0, by="carol", at=T0)
     assert control_error(h.state, early) == "wave 'w2' is not waiting for this approval"
-    h.step()
+    h.act()
     h.launch_chunk("1.1")
     anonymous = ApprovalGranted(wave_index=1, phase=StepPhase.BEFORE, step_index=0, by=" ", at=T0)
     assert control_error(h.state, anonymous) == "an approval decision needs the name of who made it"
@@ -52,19 +54,19 @@ def test_approvals_need_a_name_and_the_right_step() -> None:
     ) == ("there is no wave 8")
 
 
-def test_skip_and_retry_are_checked() -> None:
-    h = harness()
+def test_skip_and_retry_are_checked(shipped: Shipped) -> None:
+    h = gated(shipped)
     assert control_error(h.state, RetryFailed(wave_index=0, at=T0)) == "wave 'w1' has no failed server"
-    h.step()
+    h.act()
     h.launch_chunk("1.1")
     assert control_error(h.state, SkipWave(wave_index=0, at=T0)) == "wave 'w1' is completed"
     h.record(SkipWave(wave_index=1, at=T0))
     assert control_error(h.state, RetryFailed(wave_index=1, at=T0)) == "wave 'w2' was skipped"
 
 
-def test_once_stopping_only_a_cleanup_upgrade_is_accepted() -> None:
-    h = harness()
-    h.step()
+def test_once_stopping_only_a_cleanup_upgrade_is_accepted(shipped: Shipped) -> None:
+    h = gated(shipped)
+    h.act()
     h.record(Cancel(at=T0, by="op"))
     assert execution_status(h.state) is ExecutionStatus.CANCELLING
     assert control_error(h.state, Cancel(at=T0)) == "the execution is already stopping"

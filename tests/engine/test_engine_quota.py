@@ -11,7 +11,6 @@ from drs_desktop.domain.engine_commands import StartJob, WakeAt
 from drs_desktop.domain.execution import control_error
 from drs_desktop.domain.execution_events import (
     ExternalLoad,
-    LaunchStatus,
     RetryFailed,
     StartFailed,
     StartRequested,
@@ -19,16 +18,17 @@ from drs_desktop.domain.execution_events import (
 from drs_desktop.domain.execution_queries import execution_status
 from drs_desktop.domain.execution_state import ChunkStatus, ExecutionStatus, Mode, ServerStatus
 
-from .fake_drs import Harness
+from .conftest import Shipped
 from .helpers import T0, chain, sid, sids, spec, wave
+from .shipped_run import OTHER_SERVERS, ShippedRun
 
 
-def starts(h: Harness) -> list[StartJob]:
+def starts(h: ShippedRun) -> list[StartJob]:
     return [c for c in h.decide() if isinstance(c, StartJob)]
 
 
-def test_250_servers_become_three_jobs_of_100_100_50_with_tags() -> None:
-    h = Harness(chain(250))
+def test_250_servers_become_three_jobs_of_100_100_50_with_tags(shipped: Shipped) -> None:
+    h = shipped(chain(250))
     jobs = starts(h)
     assert [(j.chunk_id, len(j.server_ids)) for j in jobs] == [("1.1", 100), ("1.2", 100), ("1.3", 50)]
     assert sum((j.server_ids for j in jobs), ()) == sids(1, 250)
@@ -39,103 +39,127 @@ def test_250_servers_become_three_jobs_of_100_100_50_with_tags() -> None:
         "drs-desktop:attempt": "1",
     }
     assert all(j.is_drill is True and j.snapshot_ids == {} for j in jobs)
+    assert h.started() == ["1.1", "1.2", "1.3"]
+    drs_job = h.backend.world.jobs[h.job_of_chunk("1.2")]
+    assert {k: v for k, v in drs_job.tags.items() if k != "resourceArn"} == jobs[1].tags
+    assert len(drs_job.participants) == 100 and drs_job.is_drill
 
 
-def test_a_recovery_says_is_drill_false_and_carries_the_chosen_snapshots() -> None:
+def test_a_recovery_says_is_drill_false_and_carries_the_chosen_snapshots(shipped: Shipped) -> None:
     chosen = {sid(1): "pit-00000000000000001", sid(2): "pit-00000000000000002"}
-    h = Harness(chain(2, mode=Mode.RECOVERY, point_in_time=T0 - timedelta(hours=2), snapshot_ids=chosen))
+    h = shipped(chain(2, mode=Mode.RECOVERY, point_in_time=T0 - timedelta(hours=2), snapshot_ids=chosen))
     (job,) = starts(h)
     assert job.is_drill is False
     assert job.snapshot_ids == chosen
 
 
-def test_a_point_in_time_run_needs_a_snapshot_for_every_server() -> None:
+def test_a_point_in_time_run_needs_a_snapshot_for_every_server(shipped: Shipped) -> None:
     with pytest.raises(ValueError, match="no recovery snapshot chosen"):
-        Harness(chain(2, point_in_time=T0, snapshot_ids={sid(1): "pit-00000000000000001"}))
+        shipped(chain(2, point_in_time=T0, snapshot_ids={sid(1): "pit-00000000000000001"}))
 
 
-def test_at_most_500_servers_run_at_once_the_rest_queue() -> None:
-    h = Harness(chain(700))
-    first = h.step()
-    assert [c.chunk_id for c in first if isinstance(c, StartJob)] == ["1.1", "1.2", "1.3", "1.4", "1.5"]
+def test_at_most_500_servers_run_at_once_the_rest_queue(shipped: Shipped) -> None:
+    h = shipped(chain(700))
+    assert h.started() == ["1.1", "1.2", "1.3", "1.4", "1.5"]
     assert h.state.chunks["1.6"].status is ChunkStatus.QUEUED
     assert starts(h) == []
     h.launch_chunk("1.2")
     assert [j.chunk_id for j in starts(h)] == ["1.6"]
-    assert h.drs.violations == []
+    assert h.started() == ["1.6"]
+    assert h.drs.refused == []
 
 
-def test_at_most_20_jobs_run_at_once() -> None:
-    h = Harness(chain(25, limits=Limits(max_servers_per_job=1)))
-    assert len([c for c in h.step() if isinstance(c, StartJob)]) == 20
+def test_at_most_20_jobs_run_at_once(shipped: Shipped) -> None:
+    h = shipped(chain(25, limits=Limits(max_servers_per_job=1)))
+    assert len(h.started()) == 20
     h.launch_chunk("1.3")
     assert [j.chunk_id for j in starts(h)] == ["1.21"]
+    assert h.drs.refused == []
 
 
-def test_external_jobs_count_toward_the_limits() -> None:
-    h = Harness(chain(5, limits=Limits(max_servers_per_job=1)))
-    h.drs.external_jobs = 18
-    h.record(ExternalLoad(active_jobs=18, busy_server_ids=(), at=T0))
+def test_external_jobs_count_toward_the_limits(shipped: Shipped) -> None:
+    h = shipped(chain(5, limits=Limits(max_servers_per_job=1)))
+    for server_id in OTHER_SERVERS[:18]:
+        h.start_external_job((server_id,))
+    h.look_at_load()
+    assert h.events()[-1] == ExternalLoad(active_jobs=18, busy_server_ids=OTHER_SERVERS[:18], at=T0)
     assert [j.chunk_id for j in starts(h)] == ["1.1", "1.2"]
+    assert h.started() == ["1.1", "1.2"] and h.drs.refused == []
 
 
-def test_a_server_busy_in_another_job_waits_and_starts_when_freed() -> None:
-    h = Harness(
+def test_a_server_busy_in_another_job_waits_and_starts_when_freed(shipped: Shipped) -> None:
+    h = shipped(
         spec(wave("w1", sids(1, 2) + sids(10, 1), depends_on=()), limits=Limits(max_servers_per_job=2))
     )
-    h.record(ExternalLoad(active_jobs=1, busy_server_ids=(sid(2),), at=T0))
+    other = h.start_external_job((sid(2),))
+    h.look_at_load()
+    assert h.events()[-1] == ExternalLoad(active_jobs=1, busy_server_ids=(sid(2),), at=T0)
     assert [j.chunk_id for j in starts(h)] == ["1.2"]  # 1.1 holds the busy server; 1.2 goes ahead
-    h.now += timedelta(minutes=1)
-    h.record(ExternalLoad(active_jobs=0, busy_server_ids=(), at=h.now))
+    h.advance(timedelta(minutes=1))
+    h.by_hand.complete(other)
+    h.look_at_load()
+    assert h.events()[-1] == ExternalLoad(active_jobs=0, busy_server_ids=(), at=h.now)
     assert [j.chunk_id for j in starts(h)] == ["1.1", "1.2"]
+    assert h.started() == ["1.1", "1.2"] and h.drs.refused == []
 
 
-def test_a_quota_refusal_queues_the_chunk_again_after_a_backoff() -> None:
-    h = Harness(chain(3))
-    h.record(StartRequested(chunk_id="1.1", at=T0))
-    h.record(StartFailed(chunk_id="1.1", reason="ServiceQuotaExceededException", definite=True, at=T0))
+def test_a_quota_refusal_queues_the_chunk_again_after_a_backoff(shipped: Shipped) -> None:
+    h = shipped(chain(3))
+    h.start_outcomes = ["refuse:ServiceQuotaExceededException"]
+    h.step()
+    assert h.events()[-2:] == (
+        StartRequested(chunk_id="1.1", at=T0),
+        StartFailed(chunk_id="1.1", reason="ServiceQuotaExceededException", definite=True, at=T0),
+    )
     chunk = h.state.chunks["1.1"]
     assert chunk.status is ChunkStatus.QUEUED and chunk.not_before is not None and chunk.not_before > T0
     assert h.state.servers[sid(1)].status is ServerStatus.PENDING
     assert h.decide() == (WakeAt(at=chunk.not_before),)
-    h.now = chunk.not_before
+    h.advance_to(chunk.not_before)
     (job,) = starts(h)
     assert job.attempt == 2 and job.tags["drs-desktop:attempt"] == "2"
 
 
-def test_a_conflict_honours_retry_after_when_longer_than_the_backoff() -> None:
-    h = Harness(chain(1))
-    h.record(StartRequested(chunk_id="1.1", at=T0))
-    h.record(StartFailed(chunk_id="1.1", reason="ConflictException", definite=True, at=T0, retry_after=90))
+def test_a_conflict_honours_retry_after_when_longer_than_the_backoff(shipped: Shipped) -> None:
+    h = shipped(chain(1))
+    h.start_outcomes = ["refuse:ConflictException:90"]
+    h.step()
+    assert h.events()[-1] == StartFailed(
+        chunk_id="1.1", reason="ConflictException", definite=True, at=T0, retry_after=90
+    )
     assert h.state.chunks["1.1"].not_before == T0 + timedelta(seconds=90)
 
 
-def test_refusals_that_keep_coming_fail_the_servers() -> None:
-    h = Harness(chain(2, max_start_attempts=2))
+def test_refusals_that_keep_coming_fail_the_servers(shipped: Shipped) -> None:
+    h = shipped(chain(2, max_start_attempts=2))
+    h.start_outcomes = ["refuse:ConflictException"] * 2
     for _ in range(2):
-        h.now = h.state.chunks["1.1"].not_before or h.now
-        h.record(StartRequested(chunk_id="1.1", at=h.now))
-        h.record(StartFailed(chunk_id="1.1", reason="ConflictException", definite=True, at=h.now))
+        h.advance_to(h.state.chunks["1.1"].not_before or h.now)
+        h.step()
+        assert h.events()[-1] == StartFailed(
+            chunk_id="1.1", reason="ConflictException", definite=True, at=h.now
+        )
     assert h.state.chunks["1.1"].status is ChunkStatus.START_FAILED
     assert h.state.servers[sid(1)].status is ServerStatus.FAILED
     assert "2 attempt(s)" in h.state.servers[sid(1)].reason
     assert execution_status(h.state) is ExecutionStatus.HELD
 
 
-def test_a_validation_error_fails_the_chunk_at_once() -> None:
-    h = Harness(chain(2))
-    h.record(StartRequested(chunk_id="1.1", at=T0))
-    h.record(StartFailed(chunk_id="1.1", reason="ValidationException", definite=True, at=T0))
+def test_a_validation_error_fails_the_chunk_at_once(shipped: Shipped) -> None:
+    h = shipped(chain(2))
+    h.start_outcomes = ["refuse:ValidationException"]
+    h.step()
+    assert h.events()[-1] == StartFailed(chunk_id="1.1", reason="ValidationException", definite=True, at=T0)
     assert h.state.chunks["1.1"].status is ChunkStatus.START_FAILED
     assert {s.status for s in h.state.servers.values()} == {ServerStatus.FAILED}
 
 
-def test_a_retry_waits_for_the_servers_previous_job_to_end() -> None:
+def test_a_retry_waits_for_the_servers_previous_job_to_end(shipped: Shipped) -> None:
     """One job per server: a failed server whose job still runs is not retried yet."""
-    h = Harness(chain(2))
-    h.step()
+    h = shipped(chain(2))
+    h.act()
     job = h.job_of_chunk("1.1")
-    h.drs.set_status(job, sid(1), LaunchStatus.FAILED)
+    h.by_hand.fail(job, sid(1))
     h.poll()
     assert execution_status(h.state) is ExecutionStatus.HELD
     retry = RetryFailed(wave_index=0, at=h.now, by="op")
@@ -144,6 +168,6 @@ def test_a_retry_waits_for_the_servers_previous_job_to_end() -> None:
     )
     h.record(retry)  # applied anyway: nothing happens
     assert h.state.servers[sid(1)].retries == 0
-    h.drs.finish_job(job)
+    h.by_hand.complete(job)
     h.poll()
     assert control_error(h.state, retry) is None

@@ -5,9 +5,6 @@ from __future__ import annotations
 from drs_desktop.domain.evidence import collect_evidence, rto_achieved, rto_report, server_timelines
 from drs_desktop.domain.execution_events import (
     ApprovalGranted,
-    JobLogItem,
-    JobLogObserved,
-    LaunchStatus,
     Outcome,
     Pause,
     Resume,
@@ -15,30 +12,34 @@ from drs_desktop.domain.execution_events import (
     SkipWave,
     StepPhase,
 )
-from drs_desktop.domain.execution_state import ExecutionStatus, Mode, ServerStatus
+from drs_desktop.domain.execution_state import ExecutionStatus, Mode, PostLaunch, ServerStatus
 from drs_desktop.domain.plan import ApprovalStep
 
-from .fake_drs import Harness
+from .conftest import Shipped
 from .helpers import T0, chain, minutes, sid, sids, spec, wave
 
 
-def test_a_server_timeline_has_queue_job_phase_and_launch_times() -> None:
-    h = Harness(chain(1))
-    h.step()
+def test_a_server_timeline_has_queue_job_phase_and_launch_times(shipped: Shipped) -> None:
+    h = shipped(chain(1))
+    h.act()
     job = h.job_of_chunk("1.1")
-    log = [
-        JobLogItem(at=T0 + minutes(0.1), event="JOB_START"),
-        JobLogItem(at=T0 + minutes(0.2), event="SNAPSHOT_START", server_id=sid(1)),
-        JobLogItem(at=T0 + minutes(0.3), event="SNAPSHOT_END", server_id=sid(1)),
-        JobLogItem(at=T0 + minutes(2), event="CONVERSION_START", server_id=sid(1)),
-        JobLogItem(at=T0 + minutes(7), event="CONVERSION_END", server_id=sid(1)),
-        JobLogItem(at=T0 + minutes(7.1), event="LAUNCH_START", server_id=sid(1)),
-    ]
-    h.drs.jobs[job].log.extend(log)
-    h.now = T0 + minutes(8)
-    h.drs.launch_all(job)
+    for at, event in [
+        (0.1, "JOB_START"),
+        (0.2, "SNAPSHOT_START"),
+        (0.3, "SNAPSHOT_END"),
+        (2, "CONVERSION_START"),
+        (7, "CONVERSION_END"),
+        (7.1, "LAUNCH_START"),
+    ]:
+        h.advance_to(T0 + minutes(at))
+        if event == "JOB_START":
+            h.by_hand.start(job)
+        else:
+            h.by_hand.progress(job, sid(1), event)
+    h.advance_to(T0 + minutes(8))
+    h.by_hand.finish(job)
     h.poll()
-    h.step()  # fetches the log: the job changed
+    h.act()  # fetches the log: the job changed
     (row,) = server_timelines(h.state)
     assert (row.queued_at, row.job_started_at, row.launched_at, row.ready_at) == (T0, T0, h.now, h.now)
     assert row.phases == {
@@ -52,42 +53,46 @@ def test_a_server_timeline_has_queue_job_phase_and_launch_times() -> None:
     assert row.job_ids == (job,) and row.recovery_instance_id is not None
 
 
-def test_repeated_log_items_keep_the_first_time() -> None:
-    h = Harness(chain(1))
-    h.step()
+def test_repeated_log_items_keep_the_first_time(shipped: Shipped) -> None:
+    h = shipped(chain(2))
+    h.act()
     job = h.job_of_chunk("1.1")
-    first = JobLogItem(at=T0 + minutes(1), event="SNAPSHOT_START", server_id=sid(1))
-    later = JobLogItem(at=T0 + minutes(3), event="SNAPSHOT_START", server_id=sid(1))
-    h.record(JobLogObserved(job_id=job, items=(first,), at=h.now))
-    h.record(JobLogObserved(job_id=job, items=(first, later), at=h.now))
+    h.advance_to(T0 + minutes(1))
+    h.by_hand.progress(job, sid(1), "SNAPSHOT_START")
+    h.poll()
+    h.act()  # reads the log
+    h.advance_to(T0 + minutes(3))
+    h.by_hand.progress(job, sid(1), "SNAPSHOT_START")  # DRS logs the same step again
+    h.by_hand.progress(job, sid(2), "SNAPSHOT_START")  # (a change, so the log is read again)
+    h.poll()
+    h.act()
+    assert h.state.jobs[job].log_version == h.state.jobs[job].version
     assert h.state.servers[sid(1)].phase_times == {"SNAPSHOT_START": T0 + minutes(1)}
 
 
-def test_rto_runs_from_the_start_to_the_last_critical_server_ready() -> None:
-    h = Harness(
+def test_rto_runs_from_the_start_to_the_last_critical_server_ready(shipped: Shipped) -> None:
+    h = shipped(
         spec(
             wave("db", sids(1, 2), optional=(sid(2),)),
             wave("app", sids(3, 1), depends_on=("db",)),
             rto_target=minutes(30),
         )
     )
-    h.step()
-    h.now = T0 + minutes(12)
-    h.drs.set_status(h.job_of_chunk("1.1"), sid(1), LaunchStatus.LAUNCHED)
+    h.act()
+    h.advance_to(T0 + minutes(12))
+    h.by_hand.launch(h.job_of_chunk("1.1"), sid(1))
     h.poll()
     assert rto_achieved(h.state) is None  # the app wave has not launched
-    h.step()
-    h.now = T0 + minutes(25)
+    h.act()
+    h.advance_to(T0 + minutes(25))
     h.launch_chunk("2.1")
     assert rto_achieved(h.state) == minutes(25)  # the optional server is still launching: not counted
     report = rto_report(h.state)
     assert (report.target, report.met) == (minutes(30), True)
 
 
-def test_rto_waits_for_post_launch_actions_of_a_recovery_and_ignores_skipped_waves() -> None:
-    from drs_desktop.domain.execution_events import PostLaunchCompleted
-
-    h = Harness(
+def test_rto_waits_for_post_launch_actions_of_a_recovery_and_ignores_skipped_waves(shipped: Shipped) -> None:
+    h = shipped(
         spec(
             wave("db", sids(1, 1), post_launch=(sid(1),)),
             wave("extra", sids(2, 1), depends_on=(), before=(ApprovalStep(message="needed?"),)),
@@ -95,33 +100,34 @@ def test_rto_waits_for_post_launch_actions_of_a_recovery_and_ignores_skipped_wav
             rto_target=minutes(10),
         )
     )
-    h.step()
-    h.now = T0 + minutes(8)
+    h.act()
+    h.advance_to(T0 + minutes(8))
     h.launch_chunk("1.1")
     h.record(SkipWave(wave_index=1, at=h.now, by="op"))
     assert rto_achieved(h.state) is None
-    h.now = T0 + minutes(14)
-    h.record(PostLaunchCompleted(server_id=sid(1), at=h.now))
-    assert rto_achieved(h.state) == minutes(14)
+    h.run(until=lambda: h.state.servers[sid(1)].post_launch is not PostLaunch.PENDING)
+    ready = h.state.servers[sid(1)].ready_at  # the post-launch actions ran in DRS after the boot
+    assert ready is not None and ready > T0 + minutes(10)
+    assert rto_achieved(h.state) == ready - T0
     assert rto_report(h.state).met is False
 
 
-def test_collected_evidence_tells_the_whole_story() -> None:
-    h = Harness(
+def test_collected_evidence_tells_the_whole_story(shipped: Shipped) -> None:
+    h = shipped(
         spec(
             wave("db", sids(1, 2), before=(ApprovalStep(message="Fail over the database?"),)),
             wave("app", sids(3, 1), depends_on=("db",)),
             plan_name="payments",
         )
     )
-    h.now = T0 + minutes(2)
+    h.advance_to(T0 + minutes(2))
     h.record(ApprovalGranted(wave_index=0, phase=StepPhase.BEFORE, step_index=0, by="carol", at=h.now))
-    h.step()
+    h.act()
     h.record(Pause(at=h.now, by="alice"))
     h.record(Resume(at=h.now + minutes(1), by="alice"))
     h.launch_chunk("1.1", fail=[sid(2)])
     h.record(RetryFailed(wave_index=0, at=h.now, by="bob"))
-    h.on_poll = lambda harness: harness.launch_everything()
+    h.by_hand.hold_launches(False)  # from now on DRS launches every job on its own
     h.run()
     evidence = collect_evidence(h.state)
     assert (evidence.plan_name, evidence.mode, evidence.outcome) == ("payments", "DRILL", Outcome.SUCCEEDED)

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import os
 import tempfile
+import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -268,7 +270,7 @@ def test_random_executions_keep_every_invariant(
     h = ShippedRun(
         db,
         revision,
-        spec,
+        replace(spec, execution_id=str(uuid.uuid4())),  # one database for every example
         seed=data.draw(st.integers(0, 2**16)),
         launch_failures=data.draw(st.sampled_from([0.0, 0.0, 0.3])),
         post_launch_failures=data.draw(st.sampled_from([0.0, 0.3])),

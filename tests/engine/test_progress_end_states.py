@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-from drs_desktop.domain.execution_events import Cancel, LaunchStatus, Outcome
+from drs_desktop.domain.execution_events import Cancel, Outcome
 from drs_desktop.domain.progress_view import ProgressTracker
 
-from .fake_drs import Harness
+from .conftest import Shipped
 from .helpers import chain, sid
 
 
-def test_a_wave_is_held_while_the_run_waits_and_not_once_it_has_ended() -> None:
-    h = Harness(chain(2))
-    h.step()
-    job = h.job_of_chunk("1.1")
-    h.drs.set_status(job, sid(1), LaunchStatus.FAILED, h.now)
-    h.drs.launch_all(job)
-    h.poll()
+def test_a_wave_is_held_while_the_run_waits_and_not_once_it_has_ended(shipped: Shipped) -> None:
+    h = shipped(chain(2))
+    h.act()
+    h.launch_chunk("1.1", fail=[sid(1)])
     held = ProgressTracker().update(h.state, h.now, force=True)
     assert held is not None
     assert held.waves[0].held and held.waves[0].detail == "held: a critical server failed"
