@@ -28,15 +28,15 @@ if TYPE_CHECKING:
     from drs_desktop.aws.session import AwsTarget
     from drs_desktop.domain.connection import SettingsSnapshot
     from drs_desktop.domain.inventory import Inventory
-    from drs_desktop.domain.report_model import ExecutionView
+    from drs_desktop.domain.views.report import ExecutionView
     from drs_desktop.simulator.embedded import EmbeddedSimulator
     from drs_desktop.storage.db import Database
-    from drs_desktop.ui.executions_pane_widget import ExecutionsPaneWidget
+    from drs_desktop.ui.executions.executions_pane_widget import ExecutionsPaneWidget
+    from drs_desktop.ui.executions.progress_widget import ProgressWidget
     from drs_desktop.ui.main_window import MainWindow
-    from drs_desktop.ui.plans_pane_widget import PlansPaneWidget
-    from drs_desktop.ui.progress_widget import ProgressWidget
-    from drs_desktop.ui.servers_pane_widget import ServersPaneWidget
-    from drs_desktop.ui.settings_pane_widget import SettingsPaneWidget
+    from drs_desktop.ui.plans.plans_pane_widget import PlansPaneWidget
+    from drs_desktop.ui.servers.servers_pane_widget import ServersPaneWidget
+    from drs_desktop.ui.settings.settings_pane_widget import SettingsPaneWidget
     from drs_desktop.workers.pane_tasks import AwsTasks, LocalTasks, SettingsTasks
     from drs_desktop.workers.tasks import TaskThread
 
@@ -104,7 +104,7 @@ class DesktopApp:
     def _build_connection(self, window: MainWindow, db: Database) -> None:
         from drs_desktop.secrets import SecretStore
         from drs_desktop.services.connection import ConnectionResolver
-        from drs_desktop.ui.mfa_dialog import connect_mfa_prompts
+        from drs_desktop.ui.settings.mfa_dialog import connect_mfa_prompts
         from drs_desktop.workers.credential_prompts import CredentialPrompts
 
         self.secrets = SecretStore()  # no keyring access until a worker needs it
@@ -156,7 +156,7 @@ class DesktopApp:
         return self.resolver.target(self.prompts.ask_mfa)
 
     def _build_plans_pane(self, window: MainWindow, db: Database) -> PlansPaneWidget:
-        from drs_desktop.ui.plans_pane_widget import PlansPaneWidget
+        from drs_desktop.ui.plans.plans_pane_widget import PlansPaneWidget
 
         pane = PlansPaneWidget()
         pane.connect_tasks(self.local_tasks)
@@ -165,7 +165,7 @@ class DesktopApp:
         return pane
 
     def _build_groups_pane(self, window: MainWindow, db: Database, plans_pane: PlansPaneWidget) -> None:
-        from drs_desktop.ui.groups_pane_widget import GroupsPaneWidget
+        from drs_desktop.ui.groups.groups_pane_widget import GroupsPaneWidget
 
         # The Plans pane's thread: run_task hands the Groups pane's answers (its saves) to it alone.
         pane = GroupsPaneWidget()
@@ -183,8 +183,8 @@ class DesktopApp:
         from drs_desktop.aws.drs import DrsGateway
         from drs_desktop.aws.drs_clock import DrsClock
         from drs_desktop.services.execution_session import ExecutionServices, Pace
-        from drs_desktop.ui.close_guard import CloseGuard
-        from drs_desktop.ui.progress_widget import ProgressWidget
+        from drs_desktop.ui.executions.close_guard import CloseGuard
+        from drs_desktop.ui.executions.progress_widget import ProgressWidget
         from drs_desktop.workers.execution_desk import ExecutionDesk
 
         # The runner's clock: DRS's own time (read from its answers, so a desktop clock that is off or
@@ -232,7 +232,7 @@ class DesktopApp:
 
     def _build_history_tab(self) -> ExecutionsPaneWidget:
         """The History tab: reads on the local task thread, a drill's cleanup on the aws one."""
-        from drs_desktop.ui.executions_pane_widget import ExecutionsPaneWidget
+        from drs_desktop.ui.executions.executions_pane_widget import ExecutionsPaneWidget
 
         history = ExecutionsPaneWidget()
         history.connect_tasks(self.local_tasks, self.aws_tasks)
@@ -242,7 +242,7 @@ class DesktopApp:
     def _show_history_progress(widget: ProgressWidget, view: ExecutionView) -> None:
         from datetime import UTC, datetime
 
-        from drs_desktop.domain.progress_view import ProgressTracker
+        from drs_desktop.domain.views.progress import ProgressTracker
 
         at = view.state.finished_at or datetime.now(UTC)
         snapshot = ProgressTracker(view.hostnames, read_only=True).update(view.state, at, force=True)
@@ -253,7 +253,7 @@ class DesktopApp:
         """Ctrl+R: preflight and start a drill or recovery of a saved plan."""
         from PySide6.QtCore import Qt
 
-        from drs_desktop.ui.run_dialog import RunDialog
+        from drs_desktop.ui.executions.run_dialog import RunDialog
 
         assert self.window is not None and self.plans_pane is not None
         names = self.plans_pane.plan_names()
@@ -271,7 +271,7 @@ class DesktopApp:
         self.executions_tabs.setCurrentWidget(self.live_progress)
 
     def _build_servers_pane(self, window: MainWindow, db: Database) -> ServersPaneWidget:
-        from drs_desktop.ui.servers_pane_widget import ServersPaneWidget
+        from drs_desktop.ui.servers.servers_pane_widget import ServersPaneWidget
 
         pane = ServersPaneWidget()
         pane.connect_tasks(self.local_tasks, self.aws_tasks)
@@ -299,7 +299,7 @@ class DesktopApp:
     def _build_settings_pane(
         self, window: MainWindow, db: Database, servers_pane: ServersPaneWidget, plans_pane: PlansPaneWidget
     ) -> None:
-        from drs_desktop.ui.settings_pane_widget import SettingsPaneWidget
+        from drs_desktop.ui.settings.settings_pane_widget import SettingsPaneWidget
 
         pane = SettingsPaneWidget()
         pane.connect_tasks(self.settings_tasks)
@@ -327,7 +327,7 @@ class DesktopApp:
     def _offer_demo(
         self, settings_pane: SettingsPaneWidget, servers_pane: ServersPaneWidget, plans_pane: PlansPaneWidget
     ) -> None:
-        from drs_desktop.ui.first_run_dialog import FirstRunDialog
+        from drs_desktop.ui.settings.first_run_dialog import FirstRunDialog
 
         assert self.window is not None
         window = self.window
@@ -553,9 +553,9 @@ def _check_keyring() -> str:
 def _check_drill(home: Path) -> str:
     from drs_desktop.aws.drs import DrsGateway
     from drs_desktop.aws.session import AwsTarget
-    from drs_desktop.domain.execution_events import Outcome
-    from drs_desktop.domain.execution_state import Mode
-    from drs_desktop.domain.plan import RecoveryPlan, Wave
+    from drs_desktop.domain.engine.events import Outcome
+    from drs_desktop.domain.engine.state import Mode
+    from drs_desktop.domain.plan.model import RecoveryPlan, Wave
     from drs_desktop.services.executions import RunRequest, create_execution, prepare_execution
     from drs_desktop.simulator.embedded import EmbeddedSimulator
     from drs_desktop.storage.db import Database

@@ -36,9 +36,9 @@ from drs_desktop.config import AppPaths
 from drs_desktop.domain.durations import format_duration
 
 if TYPE_CHECKING:
-    from drs_desktop.domain.execution_events import Event
-    from drs_desktop.domain.execution_record import ExecutionRecord
-    from drs_desktop.domain.execution_state import ExecutionState
+    from drs_desktop.domain.engine.events import Event
+    from drs_desktop.domain.engine.record import ExecutionRecord
+    from drs_desktop.domain.engine.state import ExecutionState
     from drs_desktop.services.driver_lock import DriverLock
     from drs_desktop.storage.control_inbox import InboxControl
     from drs_desktop.storage.db import Database
@@ -50,7 +50,7 @@ CONTROL_POLL_SECONDS = 0.2
 
 
 def control_command(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
-    from drs_desktop.domain.execution import control_error
+    from drs_desktop.domain.engine.reducer import control_error
     from drs_desktop.services import history
     from drs_desktop.services.driver_lock import DriverLock, lock_path
     from drs_desktop.services.journal_replay import replayed_state
@@ -96,7 +96,7 @@ def _deliver(
     out: TextIO,
 ) -> int:
     """A live driver holds the lock: queue the control in its inbox and (unless --no-wait) wait for it."""
-    from drs_desktop.domain.execution_events import event_to_json
+    from drs_desktop.domain.engine.events import event_to_json
     from drs_desktop.services.driver_lock import describe_driver
     from drs_desktop.storage import control_inbox as inbox
 
@@ -164,10 +164,10 @@ def _report(row: InboxControl, args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _control_event(state: ExecutionState, args: argparse.Namespace, by: str) -> Event:
-    """The event for the command line's control, built by ``operator_controls.control_event`` (as the
+    """The event for the command line's control, built by ``engine.controls.control_event`` (as the
     GUI's are). A wave that cannot be told is a usage error (exit 2); a control that names a wave
     that does not wait for it is refused (exit 1)."""
-    from drs_desktop.domain.operator_controls import (
+    from drs_desktop.domain.engine.controls import (
         WAVE_ACTIONS,
         ControlAction,
         ControlRequest,

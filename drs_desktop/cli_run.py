@@ -32,9 +32,9 @@ from drs_desktop.domain.safe_text import terminal_safe
 if TYPE_CHECKING:
     from drs_desktop.aws.drs import DrsGateway
     from drs_desktop.aws.drs_clock import DrsClock
-    from drs_desktop.domain.execution_events import Event
-    from drs_desktop.domain.execution_record import ExecutionRecord
-    from drs_desktop.domain.execution_state import ExecutionState
+    from drs_desktop.domain.engine.events import Event
+    from drs_desktop.domain.engine.record import ExecutionRecord
+    from drs_desktop.domain.engine.state import ExecutionState
     from drs_desktop.services.patient_reads import PatientReads
     from drs_desktop.services.runner import ExecutionRunner, RunResult
     from drs_desktop.storage.db import Database
@@ -225,8 +225,8 @@ def run_command(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
 
 
 def _new_run(db: Database, args: argparse.Namespace, out: TextIO) -> ExecutionRunner | int:
-    from drs_desktop.domain.execution_state import Mode
-    from drs_desktop.domain.preflight import confirmation_problem
+    from drs_desktop.domain.engine.state import Mode
+    from drs_desktop.domain.preflight.checks import confirmation_problem
     from drs_desktop.services.executions import (
         RunRequest,
         create_execution,
@@ -309,7 +309,7 @@ def _preflight(
 
 def _drive(db: Database, runner: ExecutionRunner, args: argparse.Namespace, out: TextIO) -> int:
     """Run to the end (or to a gate), printing progress; approve gates with --auto-approve."""
-    from drs_desktop.domain.operator_controls import ControlAction, ControlRequest, control_event
+    from drs_desktop.domain.engine.controls import ControlAction, ControlRequest, control_event
 
     runner.add_listener(_print_progress)
     paused_here = _PausedHere()
@@ -358,8 +358,8 @@ def _stuck_for_a_person(runner: ExecutionRunner, paused_here: _PausedHere) -> Ca
     so it stops there (exit 3) instead of sleeping forever; except for a pause another terminal sent
     while this run drove: that operator resumes it the same way, and the run takes the resume from its
     inbox (a sleeping runner looks every second)."""
-    from drs_desktop.domain.engine import decide
-    from drs_desktop.domain.execution_state import ExecutionStatus
+    from drs_desktop.domain.engine.decide import decide
+    from drs_desktop.domain.engine.state import ExecutionStatus
 
     def stuck() -> bool:
         if runner.status not in (ExecutionStatus.HELD, ExecutionStatus.PAUSED):
@@ -373,8 +373,8 @@ def _stuck_for_a_person(runner: ExecutionRunner, paused_here: _PausedHere) -> Ca
 
 def _held_waves(state: ExecutionState) -> list[dict[str, str]]:
     """What a held run waits for: per failed wave, its failed critical servers and the choices."""
-    from drs_desktop.domain.execution_queries import failed_waves
-    from drs_desktop.domain.execution_state import ServerStatus
+    from drs_desktop.domain.engine.queries import failed_waves
+    from drs_desktop.domain.engine.state import ServerStatus
 
     waiting = []
     for index in failed_waves(state):
@@ -398,8 +398,8 @@ def _approver(runner: ExecutionRunner) -> str:
 
 
 def _report_result(runner: ExecutionRunner, result: RunResult, args: argparse.Namespace, out: TextIO) -> int:
-    from drs_desktop.domain.execution_events import Outcome
-    from drs_desktop.domain.execution_state import ExecutionStatus
+    from drs_desktop.domain.engine.events import Outcome
+    from drs_desktop.domain.engine.state import ExecutionStatus
 
     waiting_for = [{"wave": gate.wave_name, "message": gate.message} for gate in result.approvals]
     if result.outcome is None and result.status is ExecutionStatus.HELD:

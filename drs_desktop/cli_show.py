@@ -1,7 +1,7 @@
 """What the CLI prints about executions: ``executions list`` and ``executions show``, and the lines
 ``run`` adds about failures (DRS's reason once the job log tells it, and the closing summary of the
 servers that failed or were not launched, with their last error). The reasons come from
-``domain.failure_reasons``, the same derivation for every command.
+``domain.engine.failure_reasons``, the same derivation for every command.
 """
 
 from __future__ import annotations
@@ -16,17 +16,17 @@ from drs_desktop.config import AppPaths
 from drs_desktop.domain.safe_text import terminal_safe
 
 if TYPE_CHECKING:
-    from drs_desktop.domain.execution_events import Event
-    from drs_desktop.domain.execution_state import ExecutionState, ServerState
-    from drs_desktop.domain.failure_reasons import ServerProblem
+    from drs_desktop.domain.engine.events import Event
+    from drs_desktop.domain.engine.failure_reasons import ServerProblem
+    from drs_desktop.domain.engine.state import ExecutionState, ServerState
     from drs_desktop.services.runner import ExecutionRunner
     from drs_desktop.storage.db import Database
 
 
 def reason_changes(before: ExecutionState, after: ExecutionState) -> list[str]:
     """DRS's reason for a failure, once its job log tells it (the failure itself is seen first)."""
-    from drs_desktop.domain.execution_state import ServerStatus
-    from drs_desktop.domain.failure_reasons import drs_reason
+    from drs_desktop.domain.engine.failure_reasons import drs_reason
+    from drs_desktop.domain.engine.state import ServerStatus
 
     lines = []
     for server_id, server in after.servers.items():
@@ -41,7 +41,7 @@ def reason_changes(before: ExecutionState, after: ExecutionState) -> list[str]:
 
 def print_problems(db: Database, runner: ExecutionRunner) -> None:
     """The summary: each server that failed or was not launched, and why (DRS's reason, last error)."""
-    from drs_desktop.domain.failure_reasons import server_problems
+    from drs_desktop.domain.engine.failure_reasons import server_problems
 
     problems = server_problems(runner.state, _journal_events(db, runner.execution_id))
     if not problems:
@@ -96,8 +96,8 @@ def _record_json(record: Any) -> dict[str, Any]:
 
 
 def _show(db: Database, args: argparse.Namespace, out: TextIO) -> int:
-    from drs_desktop.domain.execution_queries import drill_instances_running
-    from drs_desktop.domain.failure_reasons import server_problems
+    from drs_desktop.domain.engine.failure_reasons import server_problems
+    from drs_desktop.domain.engine.queries import drill_instances_running
     from drs_desktop.services.journal_replay import replay_journal
     from drs_desktop.storage import executions as journal
 
@@ -155,7 +155,7 @@ def _server_json(state: ExecutionState, server: ServerState, problem: ServerProb
     """A server of ``executions show --json``: ``reason`` is DRS's where it gave one (the job log's
     error, or the missing-permissions pattern); ``last_error`` the last error of a start that did not
     launch it."""
-    from drs_desktop.domain.failure_reasons import drs_reason
+    from drs_desktop.domain.engine.failure_reasons import drs_reason
 
     return {
         "server_id": server.server_id,

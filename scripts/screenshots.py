@@ -23,7 +23,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 
 from drs_desktop.app import DesktopApp, _make_application
 from drs_desktop.config import AppPaths, resource_path
-from drs_desktop.ui.run_dialog import RunDialog
+from drs_desktop.ui.executions.run_dialog import RunDialog
 
 
 def wait_until(app: QApplication, condition: Callable[[], bool], timeout: float, what: str) -> None:

@@ -34,7 +34,7 @@ from drs_desktop.aws.drs_parse import (
     parse_recovery_instance,
 )
 from drs_desktop.aws.errors import map_error
-from drs_desktop.domain.drs_views import DrsJobView, JobLogEntry, LastLaunchView, RecoveryInstanceView
+from drs_desktop.domain.drs.views import DrsJobView, JobLogEntry, LastLaunchView, RecoveryInstanceView
 from drs_desktop.simulator.backend import DrsBackend
 from drs_desktop.simulator.contract import SimulatorError
 

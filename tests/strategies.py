@@ -17,7 +17,7 @@ import string
 
 from hypothesis import strategies as st
 
-from drs_desktop.domain.plan import (
+from drs_desktop.domain.plan.model import (
     ApprovalStep,
     ProtectionGroup,
     RecoveryPlan,
@@ -25,8 +25,8 @@ from drs_desktop.domain.plan import (
     WaitStep,
     Wave,
 )
+from drs_desktop.domain.plan.validation import MAX_MINUTES
 from drs_desktop.domain.safe_text import name_problem, text_problem
-from drs_desktop.domain.validation import MAX_MINUTES
 
 __all__ = ["hostile_strings", "names", "server_ids", "steps", "tag_selectors", "texts", "valid_plans"]
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from drs_desktop.cli import main
-from drs_desktop.domain.plan import ApprovalStep, RecoveryPlan, Wave
+from drs_desktop.domain.plan.model import ApprovalStep, RecoveryPlan, Wave
 from drs_desktop.storage.db import Database
 from drs_desktop.storage.plans import list_plans, save_plan
 

@@ -1,8 +1,8 @@
 """``DrsGateway``: every DRS (and STS) call the application makes, typed in, frozen domain values out.
 
 Nothing above the ``aws`` layer sees boto3: arguments are plain Python, answers are the views of
-``domain.drs_views`` (and ``SourceServer``/``Inventory``/``RecoverySnapshot``), and failures are the
-``DrsError`` family of ``domain.drs_errors``.
+``domain.drs.views`` (and ``SourceServer``/``Inventory``/``RecoverySnapshot``), and failures are the
+``DrsError`` family of ``domain.drs.errors``.
 
 Rules this module keeps (reference §2.3, §7, §9, §12):
 - StartRecovery and TerminateRecoveryInstances go out once, on a client with botocore retries off: DRS
@@ -47,13 +47,13 @@ from drs_desktop.aws.drs_parse import (
 )
 from drs_desktop.aws.errors import map_error
 from drs_desktop.aws.session import AwsTarget
-from drs_desktop.domain.drs_errors import (
+from drs_desktop.domain.drs.errors import (
     DrsError,
     DrsOutcomeUnknown,
     DrsRejected,
     DrsUnavailable,
 )
-from drs_desktop.domain.drs_views import (
+from drs_desktop.domain.drs.views import (
     CallerIdentity,
     DrsJobView,
     JobLogEntry,
@@ -62,8 +62,8 @@ from drs_desktop.domain.drs_views import (
     LaunchConfigView,
     RecoveryInstanceView,
 )
+from drs_desktop.domain.engine.recovery_point import RecoverySnapshot
 from drs_desktop.domain.inventory import Inventory, SourceServer
-from drs_desktop.domain.recovery_point import RecoverySnapshot
 
 logger = logging.getLogger(__name__)
 

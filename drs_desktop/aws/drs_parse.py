@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from drs_desktop.domain.drs_views import (
+from drs_desktop.domain.drs.views import (
     CallerIdentity,
     DrsJobServerView,
     DrsJobView,
@@ -31,9 +31,9 @@ from drs_desktop.domain.drs_views import (
     PostLaunchView,
     RecoveryInstanceView,
 )
-from drs_desktop.domain.execution_events import JobStatus, LaunchStatus
+from drs_desktop.domain.engine.events import JobStatus, LaunchStatus
+from drs_desktop.domain.engine.recovery_point import RecoverySnapshot
 from drs_desktop.domain.inventory import SourceServer
-from drs_desktop.domain.recovery_point import RecoverySnapshot
 
 logger = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Turn botocore exceptions into the domain's ``DrsError`` family (domain/drs_errors.py).
+"""Turn botocore exceptions into the domain's ``DrsError`` family (domain/drs/errors.py).
 
 The one rule that matters most: for a *mutating* call (StartRecovery, TerminateRecoveryInstances) only a
 refusal DRS answered (or a request never sent) is ``definite``. A 5xx, a dropped connection, a read
@@ -28,7 +28,7 @@ from botocore.exceptions import (
     UnauthorizedSSOTokenError,
 )
 
-from drs_desktop.domain.drs_errors import (
+from drs_desktop.domain.drs.errors import (
     DrsAccessDenied,
     DrsAuthError,
     DrsConflict,

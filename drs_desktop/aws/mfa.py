@@ -29,7 +29,7 @@ from drs_desktop.aws.config_files import full_config, profile_values
 from drs_desktop.aws.errors import map_error
 from drs_desktop.aws.session import USER_AGENT_EXTRA, client_config
 from drs_desktop.domain.connection import AccessKeyPair, MfaChallenge
-from drs_desktop.domain.drs_errors import DrsAuthError
+from drs_desktop.domain.drs.errors import DrsAuthError
 
 logger = logging.getLogger(__name__)
 

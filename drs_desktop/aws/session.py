@@ -25,7 +25,7 @@ from botocore.exceptions import ProfileNotFound
 
 from drs_desktop.aws import config_files
 from drs_desktop.domain.connection import AccessKeyPair
-from drs_desktop.domain.drs_errors import DrsAuthError
+from drs_desktop.domain.drs.errors import DrsAuthError
 from drs_desktop.domain.errors import DrsDesktopError
 
 logger = logging.getLogger(__name__)

@@ -38,7 +38,7 @@ from botocore.utils import JSONFileCache
 
 from drs_desktop.aws.config_files import full_config, profile_values, sso_session_values
 from drs_desktop.domain.connection import SsoDeviceAuthorization, SsoLoginResult
-from drs_desktop.domain.drs_errors import DrsAuthError
+from drs_desktop.domain.drs.errors import DrsAuthError
 
 logger = logging.getLogger(__name__)
 

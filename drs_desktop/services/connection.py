@@ -33,7 +33,7 @@ from drs_desktop.domain.connection import (
     StoredKeyInfo,
     key_label,
 )
-from drs_desktop.domain.drs_errors import DrsAuthError
+from drs_desktop.domain.drs.errors import DrsAuthError
 from drs_desktop.domain.settings import SettingError
 from drs_desktop.secrets import SecretStore
 from drs_desktop.storage import settings as settings_store

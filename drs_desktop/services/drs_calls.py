@@ -3,7 +3,7 @@
 ``aws.drs.DrsGateway`` satisfies it structurally (boto3 over HTTP, against AWS or the simulator). The
 engine's tests satisfy it in process with the simulator's own backend (the same world, quotas, faults and
 virtual clock, no HTTP), so the invariants are proven on the runner that ships. Answers are the frozen
-views of ``domain.drs_views``; failures are the ``DrsError`` family of ``domain.drs_errors``.
+views of ``domain.drs.views``; failures are the ``DrsError`` family of ``domain.drs.errors``.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Protocol
 
-from drs_desktop.domain.drs_views import DrsJobView, JobLogEntry, LastLaunchView, RecoveryInstanceView
+from drs_desktop.domain.drs.views import DrsJobView, JobLogEntry, LastLaunchView, RecoveryInstanceView
 
 
 class DrsTime(Protocol):

@@ -3,8 +3,8 @@ start's outcome is unknown (``StartsReconciled``) and before a cleanup terminate
 (``InstancesSurveyed``).
 
 Only reads and the facts as DRS gave them; what they mean (adopt, hold, start again, terminate, leave
-running) is decided in ``domain.reconcile``. Each read goes through the runner's ``read``, which journals
-a throttle or a failure (the engine paces the retry) and gives None.
+running) is decided in ``domain.engine.reconcile``. Each read goes through the runner's ``read``, which
+journals a throttle or a failure (the engine paces the retry) and gives None.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from drs_desktop.domain.engine_commands import TAG_CHUNK, TAG_EXECUTION, chunk_of_tags
-from drs_desktop.domain.reconcile_events import LastLaunch, SurveyedInstance, TaggedJob
+from drs_desktop.domain.engine.commands import TAG_CHUNK, TAG_EXECUTION, chunk_of_tags
+from drs_desktop.domain.engine.reconcile_events import LastLaunch, SurveyedInstance, TaggedJob
 from drs_desktop.services.drs_calls import DrsCalls
 
 Read = Callable[[str, Callable[[], Any]], Any]

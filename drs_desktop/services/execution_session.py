@@ -33,20 +33,20 @@ from pathlib import Path
 from typing import Any
 
 from drs_desktop.aws.drs import DrsGateway
-from drs_desktop.domain.engine import decide
-from drs_desktop.domain.engine_commands import WakeAt
-from drs_desktop.domain.errors import DrsDesktopError
-from drs_desktop.domain.execution import control_error, initial_state
-from drs_desktop.domain.execution_events import (
+from drs_desktop.domain.engine.commands import WakeAt
+from drs_desktop.domain.engine.controls import ControlRequest, RunChoice, control_event
+from drs_desktop.domain.engine.decide import decide
+from drs_desktop.domain.engine.events import (
     CONTROL_EVENTS,
     Event,
     event_to_json,
 )
-from drs_desktop.domain.execution_record import ExecutionRecord
-from drs_desktop.domain.execution_state import ExecutionState, spec_from_json
-from drs_desktop.domain.operator_controls import ControlRequest, RunChoice, control_event
-from drs_desktop.domain.preflight import PreflightReport
-from drs_desktop.domain.progress_view import LogLine, ProgressSnapshot, ProgressTracker
+from drs_desktop.domain.engine.record import ExecutionRecord
+from drs_desktop.domain.engine.reducer import control_error, initial_state
+from drs_desktop.domain.engine.state import ExecutionState, spec_from_json
+from drs_desktop.domain.errors import DrsDesktopError
+from drs_desktop.domain.preflight.checks import PreflightReport
+from drs_desktop.domain.views.progress import LogLine, ProgressSnapshot, ProgressTracker
 from drs_desktop.services import reports
 from drs_desktop.services.driver_lock import DriverLock, describe_driver, lock_path, take_driver_lock
 from drs_desktop.services.executions import (

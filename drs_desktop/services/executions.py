@@ -17,16 +17,16 @@ from functools import partial
 from typing import Any
 
 from drs_desktop.aws.drs import DrsGateway
-from drs_desktop.domain.chunking import Limits
+from drs_desktop.domain.engine.chunking import Limits
+from drs_desktop.domain.engine.polling import PollSettings
+from drs_desktop.domain.engine.record import ExecutionRecord
+from drs_desktop.domain.engine.recovery_point import RecoveryPointChoice, choose_snapshots
+from drs_desktop.domain.engine.reducer import initial_state
+from drs_desktop.domain.engine.state import ExecutionSpec, Mode, spec_from_plan, spec_to_json
 from drs_desktop.domain.errors import DrsDesktopError
-from drs_desktop.domain.execution import initial_state
-from drs_desktop.domain.execution_record import ExecutionRecord
-from drs_desktop.domain.execution_state import ExecutionSpec, Mode, spec_from_plan, spec_to_json
 from drs_desktop.domain.inventory import Inventory
-from drs_desktop.domain.polling import PollSettings
-from drs_desktop.domain.recovery_point import RecoveryPointChoice, choose_snapshots
-from drs_desktop.domain.revisions import StoredPlan
-from drs_desktop.domain.validation import resolve_wave_servers
+from drs_desktop.domain.plan.revisions import StoredPlan
+from drs_desktop.domain.plan.validation import resolve_wave_servers
 from drs_desktop.services.patient_reads import PatientReads
 from drs_desktop.services.runner import Clock, ExecutionRunner
 from drs_desktop.storage import executions as journal

@@ -24,16 +24,16 @@ from typing import Any
 
 from drs_desktop.aws.drs import DrsGateway
 from drs_desktop.aws.session import AwsTarget, is_loopback_url
+from drs_desktop.domain.engine.events import CleanupRequested
+from drs_desktop.domain.engine.queries import active_jobs, execution_status
+from drs_desktop.domain.engine.queries import drill_instances_running as running_in_state
+from drs_desktop.domain.engine.record import ExecutionRecord
+from drs_desktop.domain.engine.reducer import control_error
+from drs_desktop.domain.engine.state import ExecutionState
 from drs_desktop.domain.errors import DrsDesktopError
-from drs_desktop.domain.evidence import rto_achieved
-from drs_desktop.domain.execution import control_error
-from drs_desktop.domain.execution_events import CleanupRequested
-from drs_desktop.domain.execution_history import CleanupResult, ExecutionSummary, HistoryFilter
-from drs_desktop.domain.execution_queries import active_jobs, execution_status
-from drs_desktop.domain.execution_queries import drill_instances_running as running_in_state
-from drs_desktop.domain.execution_record import ExecutionRecord
-from drs_desktop.domain.execution_state import ExecutionState
-from drs_desktop.domain.report_model import ExecutionView
+from drs_desktop.domain.views.evidence import rto_achieved
+from drs_desktop.domain.views.history import CleanupResult, ExecutionSummary, HistoryFilter
+from drs_desktop.domain.views.report import ExecutionView
 from drs_desktop.services import reports
 from drs_desktop.services.driver_lock import DriverLock, lock_path
 from drs_desktop.services.journal_replay import replayed_state

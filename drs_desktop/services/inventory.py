@@ -19,8 +19,8 @@ from drs_desktop.aws.drs import DrsGateway
 from drs_desktop.aws.session import AwsTarget
 from drs_desktop.domain.errors import DrsDesktopError
 from drs_desktop.domain.inventory import Inventory
-from drs_desktop.domain.plan import RecoveryPlan
-from drs_desktop.domain.server_usage import ServerUsage, usage_by_server
+from drs_desktop.domain.plan.model import RecoveryPlan
+from drs_desktop.domain.plan.server_usage import ServerUsage, usage_by_server
 from drs_desktop.services.connection import ConnectionResolver, MfaPrompter
 from drs_desktop.storage import inventory as inventory_store
 from drs_desktop.storage import plans as plan_store

@@ -5,7 +5,7 @@ Why one helper: the journal is the truth, and every place that rebuilds an execu
 same things the same way. An entry this version cannot decode is one line (JournalUnreadableError),
 never a traceback; a journal cut short can still be shown and reported (with ``warning``), but a caller
 that will act on it asks for ``whole=True`` and gets JournalTruncatedError instead (a missing entry
-could hide a launch). See ``domain.journal_integrity``.
+could hide a launch). See ``domain.engine.journal_integrity``.
 """
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from drs_desktop.domain.execution import replay
-from drs_desktop.domain.execution_events import Event
-from drs_desktop.domain.execution_record import ExecutionRecord
-from drs_desktop.domain.execution_state import ExecutionSpec, ExecutionState, spec_from_json
-from drs_desktop.domain.journal_integrity import JournalRead
+from drs_desktop.domain.engine.events import Event
+from drs_desktop.domain.engine.journal_integrity import JournalRead
+from drs_desktop.domain.engine.record import ExecutionRecord
+from drs_desktop.domain.engine.reducer import replay
+from drs_desktop.domain.engine.state import ExecutionSpec, ExecutionState, spec_from_json
 from drs_desktop.storage import executions as execution_store
 from drs_desktop.storage.db import Readable
 

@@ -2,7 +2,7 @@
 
 Once an execution is journaled, the engine paces every read itself: a throttle or a failed read
 becomes an event and holds further calls for Retry-After or an exponential backoff with jitter
-(``domain.polling``). The reads that prepare a run (the live inventory, recovery snapshots for a
+(``domain.engine.polling``). The reads that prepare a run (the live inventory, recovery snapshots for a
 point in time, post-launch actions, preflight's recent jobs and launch configurations) come before
 there is any journal to hold that backoff in, and a run used to fail at botocore's third "Rate
 exceeded". ``PatientReads`` waits in place instead, by the same rules (``backoff_delay`` of the
@@ -23,9 +23,9 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import TypeVar
 
-from drs_desktop.domain.drs_errors import DrsError, DrsThrottled
+from drs_desktop.domain.drs.errors import DrsError, DrsThrottled
 from drs_desktop.domain.durations import format_duration
-from drs_desktop.domain.polling import PollSettings, backoff_delay
+from drs_desktop.domain.engine.polling import PollSettings, backoff_delay
 
 logger = logging.getLogger(__name__)
 
@@ -93,7 +93,7 @@ class PatientReads:
             waited += delay
 
     def _delay(self, error: DrsError, attempt: int, seed: str) -> float:
-        """The engine's rule (``domain.polling.after_throttle``): Retry-After or the backoff, the longer."""
+        """``domain.engine.polling.after_throttle``, the engine's rule: Retry-After or backoff, the longer."""
         backoff = backoff_delay(self._settings, attempt, seed).total_seconds()
         return max(error.retry_after or 0.0, backoff)
 

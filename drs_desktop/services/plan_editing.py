@@ -20,9 +20,9 @@ from pathlib import Path
 
 from drs_desktop.domain.errors import PlanConflictError, PlanNotFoundError, StorageError
 from drs_desktop.domain.inventory import Inventory
-from drs_desktop.domain.plan import RecoveryPlan
-from drs_desktop.domain.revisions import PlanRevision, PlanSummary, StoredPlan
-from drs_desktop.domain.validation import Problem, validate_plan
+from drs_desktop.domain.plan.model import RecoveryPlan
+from drs_desktop.domain.plan.revisions import PlanRevision, PlanSummary, StoredPlan
+from drs_desktop.domain.plan.validation import Problem, validate_plan
 from drs_desktop.services import plans as plan_service
 from drs_desktop.storage import inventory as inventory_store
 from drs_desktop.storage import plans as plan_store

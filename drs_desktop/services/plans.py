@@ -14,9 +14,9 @@ from typing import Any, Literal
 
 from drs_desktop.domain.errors import PlanFileError
 from drs_desktop.domain.inventory import Inventory
-from drs_desktop.domain.plan import RecoveryPlan
-from drs_desktop.domain.revisions import PlanRevision, PlanSummary
-from drs_desktop.domain.validation import Problem, Severity, validate_plan
+from drs_desktop.domain.plan.model import RecoveryPlan
+from drs_desktop.domain.plan.revisions import PlanRevision, PlanSummary
+from drs_desktop.domain.plan.validation import Problem, Severity, validate_plan
 from drs_desktop.storage import inventory as inventory_store
 from drs_desktop.storage import plans as plan_store
 from drs_desktop.storage.db import Database

@@ -2,7 +2,7 @@
 calls, and render the report for the CLI (text or JSON) and the GUI.
 
 ``preflight`` launches nothing: it reads the account's recent jobs, each server's launch configuration
-and this desktop's unfinished executions, then runs the pure ``domain.preflight`` checks and lists the
+and this desktop's unfinished executions, then runs the pure ``domain.preflight.checks`` checks and lists the
 calls from the same ``ExecutionSpec`` ``create_execution`` would build (``spec_from_prepared``).
 """
 
@@ -16,13 +16,13 @@ from functools import partial
 from typing import Any
 
 from drs_desktop.aws.drs import DrsGateway
-from drs_desktop.domain.drs_errors import DrsAccessDenied, DrsNotFound
-from drs_desktop.domain.drs_views import LaunchConfigView
-from drs_desktop.domain.engine import EXTERNAL_LOAD_WINDOW
-from drs_desktop.domain.engine_commands import TAG_EXECUTION
-from drs_desktop.domain.execution_state import spec_from_json, spec_problems
+from drs_desktop.domain.drs.errors import DrsAccessDenied, DrsNotFound
+from drs_desktop.domain.drs.views import LaunchConfigView
+from drs_desktop.domain.engine.commands import TAG_EXECUTION
+from drs_desktop.domain.engine.decide import EXTERNAL_LOAD_WINDOW
+from drs_desktop.domain.engine.state import spec_from_json, spec_problems
 from drs_desktop.domain.inventory import Inventory
-from drs_desktop.domain.preflight import (
+from drs_desktop.domain.preflight.checks import (
     DRY_RUN_EXECUTION_ID,
     CallKind,
     Check,
@@ -33,7 +33,7 @@ from drs_desktop.domain.preflight import (
     planned_calls,
     run_checks,
 )
-from drs_desktop.domain.preflight_rules import clock_checks
+from drs_desktop.domain.preflight.rules import clock_checks
 from drs_desktop.services.executions import PreparedExecution, RunRequest, spec_from_prepared
 from drs_desktop.services.patient_reads import PatientReads
 from drs_desktop.storage import executions as journal

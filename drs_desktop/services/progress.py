@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from drs_desktop.domain.execution_events import (
+from drs_desktop.domain.engine.events import (
     ApprovalGranted,
     ApprovalRejected,
     Cancel,
@@ -26,14 +26,14 @@ from drs_desktop.domain.execution_events import (
     TerminateFailed,
     Throttled,
 )
-from drs_desktop.domain.execution_state import (
+from drs_desktop.domain.engine.reconcile_events import InstancesSurveyed, StartsReconciled
+from drs_desktop.domain.engine.state import (
     UNRESOLVED,
     ChunkStatus,
     ExecutionState,
     ServerStatus,
     WavePhase,
 )
-from drs_desktop.domain.reconcile_events import InstancesSurveyed, StartsReconciled
 
 
 def describe_change(before: ExecutionState, after: ExecutionState, event: Event) -> list[str]:

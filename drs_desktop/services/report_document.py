@@ -18,9 +18,9 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from drs_desktop import APP_NAME, __version__
-from drs_desktop.domain.execution_events import Cancel, CleanupRequested, SkipWave
-from drs_desktop.domain.execution_state import ExecutionState, InstanceRecord, ServerStatus
-from drs_desktop.domain.report_model import ExecutionView, ServerAttempt, rto_decider
+from drs_desktop.domain.engine.events import Cancel, CleanupRequested, SkipWave
+from drs_desktop.domain.engine.state import ExecutionState, InstanceRecord, ServerStatus
+from drs_desktop.domain.views.report import ExecutionView, ServerAttempt, rto_decider
 
 SCHEMA = "drs-desktop/execution-report"
 SCHEMA_VERSION = 1

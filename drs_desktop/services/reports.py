@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from drs_desktop.domain.errors import DrsDesktopError
-from drs_desktop.domain.evidence import collect_evidence
-from drs_desktop.domain.report_model import ExecutionView, PinnedPlan, replay_trail
+from drs_desktop.domain.views.evidence import collect_evidence
+from drs_desktop.domain.views.report import ExecutionView, PinnedPlan, replay_trail
 from drs_desktop.services.journal_replay import rebuild_journal
 from drs_desktop.services.report_document import build_report_document, scrub_text
 from drs_desktop.services.report_html import html_from_document

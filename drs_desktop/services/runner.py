@@ -1,14 +1,14 @@
 """ExecutionRunner: carries out the engine's commands against DRS and journals every step.
 
-The rules live in ``domain.engine.decide``; this module only does what a command says, in the order the
-engine's runner contract gives (see ``domain.engine``):
+The rules live in ``domain.engine.decide.decide``; this module only does what a command says, in the order the
+engine's runner contract gives (see ``domain.engine.decide``):
 
 - every event is journaled (committed) *before* anything acts on it, and then applied to the state;
 - StartRecovery and TerminateRecoveryInstances are preceded by their intent (``StartRequested``,
   ``TerminateRequested``) and go out once, with botocore's retries off (``aws.drs``), so after a crash or
   an unclear failure the engine reconciles instead of launching twice;
 - operator controls (pause, approve, retry, ...) may come from any thread: they are queued, checked with
-  ``execution.control_error`` and journaled by the runner's own thread, between two commands;
+  ``engine.reducer.control_error`` and journaled by the runner's own thread, between two commands;
 - controls from other processes arrive through the control inbox (``storage.control_inbox``): the runner
   takes them at the same point, checks them the same way, and journals them itself (the inbox row marked
   in the same transaction) or refuses them with the reason. A sleeping runner looks at the inbox every
@@ -31,9 +31,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TypeVar, assert_never
 
-from drs_desktop.domain.drs_errors import DrsError, DrsThrottled
-from drs_desktop.domain.engine import decide
-from drs_desktop.domain.engine_commands import (
+from drs_desktop.domain.drs.errors import DrsError, DrsThrottled
+from drs_desktop.domain.drs.observations import external_load, job_log_observed, post_launch_events
+from drs_desktop.domain.engine.commands import (
     AwaitApproval,
     Command,
     FetchJobLog,
@@ -49,9 +49,8 @@ from drs_desktop.domain.engine_commands import (
     VerifyJobs,
     WakeAt,
 )
-from drs_desktop.domain.errors import DrsDesktopError
-from drs_desktop.domain.execution import apply, control_error
-from drs_desktop.domain.execution_events import (
+from drs_desktop.domain.engine.decide import decide
+from drs_desktop.domain.engine.events import (
     CONTROL_EVENTS,
     Event,
     ExecutionFinished,
@@ -71,11 +70,12 @@ from drs_desktop.domain.execution_events import (
     event_from_json,
     event_to_json,
 )
-from drs_desktop.domain.execution_queries import execution_status
-from drs_desktop.domain.execution_record import ExecutionRecord
-from drs_desktop.domain.execution_state import ExecutionState, ExecutionStatus
-from drs_desktop.domain.observations import external_load, job_log_observed, post_launch_events
-from drs_desktop.domain.reconcile_events import InstancesSurveyed, StartsReconciled
+from drs_desktop.domain.engine.queries import execution_status
+from drs_desktop.domain.engine.reconcile_events import InstancesSurveyed, StartsReconciled
+from drs_desktop.domain.engine.record import ExecutionRecord
+from drs_desktop.domain.engine.reducer import apply, control_error
+from drs_desktop.domain.engine.state import ExecutionState, ExecutionStatus
+from drs_desktop.domain.errors import DrsDesktopError
 from drs_desktop.services import drs_records
 from drs_desktop.services.drs_calls import DrsCalls
 from drs_desktop.services.journal_replay import replay_journal
@@ -483,7 +483,7 @@ class ExecutionRunner:
         )
 
     def _reconcile(self, command: Reconcile) -> None:
-        """One look at DRS's records for unknown starts; ``domain.reconcile`` decides what it means."""
+        """One look at DRS's records for unknown starts; ``domain.engine.reconcile`` decides what it means."""
         found = drs_records.look(
             self._gateway, self._read, self.execution_id, command.since, command.server_ids
         )

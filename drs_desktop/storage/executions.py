@@ -14,9 +14,9 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
+from drs_desktop.domain.engine.journal_integrity import JournalRead, read_entries, unreadable_entry
+from drs_desktop.domain.engine.record import ExecutionRecord, JournalEntry
 from drs_desktop.domain.errors import DrsDesktopError
-from drs_desktop.domain.execution_record import ExecutionRecord, JournalEntry
-from drs_desktop.domain.journal_integrity import JournalRead, read_entries, unreadable_entry
 from drs_desktop.storage.db import Database, Readable, from_db_time, to_db_time, utc_now
 
 logger = logging.getLogger(__name__)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 
-from drs_desktop.domain.revisions import PlanRevision
+from drs_desktop.domain.plan.revisions import PlanRevision
 from drs_desktop.storage.db import Readable, from_db_time
 
 logger = logging.getLogger(__name__)

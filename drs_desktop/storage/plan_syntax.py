@@ -31,7 +31,7 @@ from yaml.composer import Composer
 from yaml.constructor import SafeConstructor
 from yaml.resolver import Resolver
 
-from drs_desktop.domain.plan_document import AmbiguousNumber, join_path, quote
+from drs_desktop.domain.plan.document import AmbiguousNumber, join_path, quote
 
 logger = logging.getLogger(__name__)
 

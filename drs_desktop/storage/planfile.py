@@ -37,10 +37,10 @@ from typing import Any, Literal
 import yaml
 
 from drs_desktop.domain.errors import PlanDocumentError, PlanFileError, PlanFileUnreadableError
-from drs_desktop.domain.plan import RecoveryPlan
-from drs_desktop.domain.plan_document import plan_from_document, plan_to_document
+from drs_desktop.domain.plan.document import plan_from_document, plan_to_document
+from drs_desktop.domain.plan.model import RecoveryPlan
+from drs_desktop.domain.plan.validation import Problem, Severity, validate_plan
 from drs_desktop.domain.safe_text import terminal_safe
-from drs_desktop.domain.validation import Problem, Severity, validate_plan
 from drs_desktop.storage.plan_syntax import LineIndex, SyntaxProblem, parse_json, parse_yaml
 
 logger = logging.getLogger(__name__)

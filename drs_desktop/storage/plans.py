@@ -1,6 +1,6 @@
 """Recovery plans in the database, each with its numbered revisions.
 
-A plan is stored as the canonical JSON of its document (``domain.plan_document``): sorted keys, no
+A plan is stored as the canonical JSON of its document (``domain.plan.document``): sorted keys, no
 spaces, so that equal plans give equal text and the SHA-256 of that text identifies the content. Every
 save of changed content adds a revision; saving what the latest revision already holds adds nothing. A
 deleted plan stays as a tombstone (sync must learn of the deletion, executions keep their pinned
@@ -19,10 +19,10 @@ from datetime import datetime
 from typing import Any
 
 from drs_desktop.domain.errors import PlanDocumentError, PlanNotFoundError, StorageError
-from drs_desktop.domain.plan import RecoveryPlan
-from drs_desktop.domain.plan_diff import diff_plans
-from drs_desktop.domain.plan_document import plan_from_document, plan_to_document
-from drs_desktop.domain.revisions import PlanRevision, PlanSummary, StoredPlan
+from drs_desktop.domain.plan.diff import diff_plans
+from drs_desktop.domain.plan.document import plan_from_document, plan_to_document
+from drs_desktop.domain.plan.model import RecoveryPlan
+from drs_desktop.domain.plan.revisions import PlanRevision, PlanSummary, StoredPlan
 from drs_desktop.storage.db import Database, Readable, from_db_time, to_db_time, utc_now
 
 logger = logging.getLogger(__name__)

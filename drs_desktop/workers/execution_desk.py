@@ -27,10 +27,10 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
-from drs_desktop.domain.execution_record import ExecutionRecord
-from drs_desktop.domain.operator_controls import RunChoice
-from drs_desktop.domain.preflight import PreflightReport
-from drs_desktop.domain.progress_view import ProgressSnapshot
+from drs_desktop.domain.engine.controls import RunChoice
+from drs_desktop.domain.engine.record import ExecutionRecord
+from drs_desktop.domain.preflight.checks import PreflightReport
+from drs_desktop.domain.views.progress import ProgressSnapshot
 from drs_desktop.services.execution_session import ExecutionServices, Pace
 from drs_desktop.services.executions import PreparedExecution
 from drs_desktop.services.runner import ControlRefused

@@ -9,7 +9,7 @@ another process queued in the control inbox. It ends when the execution has noth
 clients. Python owns the thread's whole run, so nothing it builds needs a thread-local.
 
 Loops never touch widgets or signals: they leave news on a ``SnapshotBoard``, the latest snapshot of each
-execution (a newer one folds an unshown older one in: ``progress_view.coalesce``, never a queue) and
+execution (a newer one folds an unshown older one in: ``views.progress.coalesce``, never a queue) and
 notices (opened, busy, failed, refused; kept in order). The GUI thread takes it on a timer
 (``workers.execution_desk``).
 """
@@ -23,11 +23,11 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, QThread
 
+from drs_desktop.domain.engine.controls import ControlRequest
+from drs_desktop.domain.engine.events import Event
+from drs_desktop.domain.engine.record import ExecutionRecord
 from drs_desktop.domain.errors import DrsDesktopError
-from drs_desktop.domain.execution_events import Event
-from drs_desktop.domain.execution_record import ExecutionRecord
-from drs_desktop.domain.operator_controls import ControlRequest
-from drs_desktop.domain.progress_view import ProgressSnapshot, coalesce
+from drs_desktop.domain.views.progress import ProgressSnapshot, coalesce
 from drs_desktop.services.driver_lock import DriverBusyError
 from drs_desktop.services.execution_session import ExecutionServices, ExecutionSession, Pace
 from drs_desktop.services.runner import ControlRefused

@@ -10,8 +10,8 @@ import yaml
 
 from drs_desktop.aws.drs import DrsGateway
 from drs_desktop.aws.session import AwsTarget
-from drs_desktop.domain.drs_views import DrsJobView
-from drs_desktop.domain.execution_events import JobStatus
+from drs_desktop.domain.drs.views import DrsJobView
+from drs_desktop.domain.engine.events import JobStatus
 from drs_desktop.simulator.embedded import EmbeddedSimulator
 from drs_desktop.simulator.scenario import shipped_path
 

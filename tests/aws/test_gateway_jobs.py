@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from drs_desktop.aws.drs import DrsGateway
-from drs_desktop.domain.drs_errors import (
+from drs_desktop.domain.drs.errors import (
     DrsConflict,
     DrsNotFound,
     DrsOutcomeUnknown,
@@ -19,8 +19,8 @@ from drs_desktop.domain.drs_errors import (
     DrsRejected,
     DrsThrottled,
 )
-from drs_desktop.domain.engine_commands import chunk_of_tags, job_tags
-from drs_desktop.domain.execution_events import JobStatus, LaunchStatus
+from drs_desktop.domain.engine.commands import chunk_of_tags, job_tags
+from drs_desktop.domain.engine.events import JobStatus, LaunchStatus
 from drs_desktop.simulator.embedded import EmbeddedSimulator
 
 from .conftest import HEALTHY, ids_of, run_to_completion, small_scenario, target_of

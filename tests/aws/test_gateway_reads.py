@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from drs_desktop.aws.drs import DrsGateway
-from drs_desktop.domain.drs_errors import DrsNotFound, DrsThrottled, DrsUnavailable, DrsUninitialized
+from drs_desktop.domain.drs.errors import DrsNotFound, DrsThrottled, DrsUnavailable, DrsUninitialized
 from drs_desktop.simulator.embedded import EmbeddedSimulator
 
 from .conftest import HEALTHY, ids_of, small_scenario, target_of

@@ -26,7 +26,7 @@ from drs_desktop.aws.drs_parse import (
     parse_timestamp,
 )
 from drs_desktop.aws.errors import map_error, retry_after_of
-from drs_desktop.domain.drs_errors import (
+from drs_desktop.domain.drs.errors import (
     DrsAuthError,
     DrsConflict,
     DrsError,
@@ -38,7 +38,7 @@ from drs_desktop.domain.drs_errors import (
     DrsUnavailable,
     DrsUninitialized,
 )
-from drs_desktop.domain.execution_events import JobStatus, LaunchStatus
+from drs_desktop.domain.engine.events import JobStatus, LaunchStatus
 
 JOB_ARN = "arn:aws:drs:us-east-1:123456789012:job/drsjob-1280788c7e46a1006"
 

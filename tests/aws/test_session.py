@@ -17,7 +17,7 @@ from drs_desktop.aws.session import (
     sts_client,
 )
 from drs_desktop.domain.connection import AccessKeyError, AccessKeyPair
-from drs_desktop.domain.drs_errors import DrsAuthError
+from drs_desktop.domain.drs.errors import DrsAuthError
 
 SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 TOKEN = "FwoGZXIvYXdzEXAMPLETOKEN"

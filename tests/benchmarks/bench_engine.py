@@ -46,8 +46,8 @@ from botocore.exceptions import ClientError
 
 from drs_desktop.aws.drs import DrsGateway
 from drs_desktop.aws.session import AwsTarget
-from drs_desktop.domain.execution_state import Mode
-from drs_desktop.domain.plan import RecoveryPlan, Wave
+from drs_desktop.domain.engine.state import Mode
+from drs_desktop.domain.plan.model import RecoveryPlan, Wave
 from drs_desktop.services.executions import RunRequest, create_execution, prepare_execution
 from drs_desktop.simulator.embedded import EmbeddedSimulator
 from drs_desktop.simulator.entities import LaunchRecord

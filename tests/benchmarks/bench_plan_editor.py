@@ -28,8 +28,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from PySide6.QtWidgets import QApplication
 
-from drs_desktop.ui.plan_editor_widget import PlanEditorWidget
-from drs_desktop.ui.plan_model import PlanTreeModel
+from drs_desktop.ui.plans.plan_editor_widget import PlanEditorWidget
+from drs_desktop.ui.plans.plan_model import PlanTreeModel
 from tests.ui.plan_helpers import big_plan
 
 TARGET_MS = 200.0

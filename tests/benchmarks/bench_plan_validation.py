@@ -37,8 +37,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 import yaml
 
 from drs_desktop.domain.inventory import Inventory, SourceServer
-from drs_desktop.domain.plan_document import plan_from_document
-from drs_desktop.domain.validation import validate_plan
+from drs_desktop.domain.plan.document import plan_from_document
+from drs_desktop.domain.plan.validation import validate_plan
 from drs_desktop.storage.planfile import parse_plan_text
 
 ROOT = Path(__file__).resolve().parents[2]

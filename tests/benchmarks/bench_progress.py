@@ -51,20 +51,20 @@ from PySide6.QtWidgets import QApplication
 from drs_desktop.app import start_full_collections, tune_interpreter
 from drs_desktop.aws.drs import DrsGateway
 from drs_desktop.aws.session import AwsTarget
-from drs_desktop.domain import progress_view
-from drs_desktop.domain.execution import replay
-from drs_desktop.domain.execution_events import event_from_json
-from drs_desktop.domain.execution_state import Mode, spec_from_json
-from drs_desktop.domain.operator_controls import RunChoice
-from drs_desktop.domain.plan import RecoveryPlan, Wave
-from drs_desktop.domain.progress_view import ProgressSnapshot, ProgressTracker
+from drs_desktop.domain.engine.controls import RunChoice
+from drs_desktop.domain.engine.events import event_from_json
+from drs_desktop.domain.engine.reducer import replay
+from drs_desktop.domain.engine.state import Mode, spec_from_json
+from drs_desktop.domain.plan.model import RecoveryPlan, Wave
+from drs_desktop.domain.views import progress as progress_view
+from drs_desktop.domain.views.progress import ProgressSnapshot, ProgressTracker
 from drs_desktop.services.execution_session import ExecutionServices
 from drs_desktop.services.executions import prepare_execution
 from drs_desktop.simulator.embedded import EmbeddedSimulator
 from drs_desktop.storage import executions as journal
 from drs_desktop.storage.db import Database
 from drs_desktop.storage.plans import save_plan
-from drs_desktop.ui.progress_widget import ProgressWidget
+from drs_desktop.ui.executions.progress_widget import ProgressWidget
 from drs_desktop.workers.execution_desk import APPLY_INTERVAL_MS, ExecutionDesk
 
 TARGET_MS = 50.0

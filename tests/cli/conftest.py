@@ -25,7 +25,7 @@ from drs_desktop import cli_run
 from drs_desktop.aws.drs_clock import DrsClock
 from drs_desktop.cli import main
 from drs_desktop.config import AppPaths
-from drs_desktop.domain.plan import ApprovalStep, RecoveryPlan, Wave
+from drs_desktop.domain.plan.model import ApprovalStep, RecoveryPlan, Wave
 from drs_desktop.simulator.embedded import EmbeddedSimulator
 from drs_desktop.simulator.entities import LaunchRecord
 from drs_desktop.storage.db import Database

@@ -30,11 +30,11 @@ from typing import Any
 import pytest
 
 from drs_desktop.config import AppPaths
-from drs_desktop.domain.execution import replay
-from drs_desktop.domain.execution_events import Outcome, event_from_json
-from drs_desktop.domain.execution_queries import unresolved_chunks
-from drs_desktop.domain.execution_state import ExecutionState, ServerStatus, spec_from_json
-from drs_desktop.domain.plan import RecoveryPlan, Wave
+from drs_desktop.domain.engine.events import Outcome, event_from_json
+from drs_desktop.domain.engine.queries import unresolved_chunks
+from drs_desktop.domain.engine.reducer import replay
+from drs_desktop.domain.engine.state import ExecutionState, ServerStatus, spec_from_json
+from drs_desktop.domain.plan.model import RecoveryPlan, Wave
 from drs_desktop.simulator.embedded import EmbeddedSimulator
 from drs_desktop.simulator.scenario import shipped_path
 from drs_desktop.storage import executions as journal

@@ -20,8 +20,8 @@ import pytest
 from drs_desktop.aws.drs import DrsGateway
 from drs_desktop.aws.session import AwsTarget
 from drs_desktop.config import AppPaths
-from drs_desktop.domain.execution_events import Pause
-from drs_desktop.domain.plan import RecoveryPlan, Wave
+from drs_desktop.domain.engine.events import Pause
+from drs_desktop.domain.plan.model import RecoveryPlan, Wave
 from drs_desktop.services.runner import ExecutionRunner
 from drs_desktop.simulator.embedded import EmbeddedSimulator
 from drs_desktop.storage import executions as journal

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from drs_desktop.domain.failure_reasons import PERMISSIONS_PATTERN
-from drs_desktop.domain.plan import RecoveryPlan, Wave
+from drs_desktop.domain.engine.failure_reasons import PERMISSIONS_PATTERN
+from drs_desktop.domain.plan.model import RecoveryPlan, Wave
 from drs_desktop.simulator.embedded import EmbeddedSimulator
 
 from .conftest import Cli, ids, save_plans, shop_plan, target_args

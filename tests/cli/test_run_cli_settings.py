@@ -17,8 +17,8 @@ import pytest
 
 from drs_desktop import cli_run
 from drs_desktop.config import AppPaths
-from drs_desktop.domain.execution_state import ExecutionState, ServerStatus
-from drs_desktop.domain.plan import ApprovalStep, RecoveryPlan, Wave
+from drs_desktop.domain.engine.state import ExecutionState, ServerStatus
+from drs_desktop.domain.plan.model import ApprovalStep, RecoveryPlan, Wave
 from drs_desktop.domain.settings import SETTINGS
 from drs_desktop.services.executions import EngineSettings
 from drs_desktop.services.journal_replay import replayed_state

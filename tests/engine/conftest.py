@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from drs_desktop.domain.execution_state import ExecutionSpec
-from drs_desktop.domain.plan import RecoveryPlan, Wave
+from drs_desktop.domain.engine.state import ExecutionSpec
+from drs_desktop.domain.plan.model import RecoveryPlan, Wave
 from drs_desktop.storage.db import Database
 from drs_desktop.storage.plans import save_plan
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from drs_desktop.domain.execution_state import ExecutionSpec, Mode, WaveSpec
-from drs_desktop.domain.plan import Step
+from drs_desktop.domain.engine.state import ExecutionSpec, Mode, WaveSpec
+from drs_desktop.domain.plan.model import Step
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 

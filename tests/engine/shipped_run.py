@@ -25,10 +25,10 @@ from typing import Any
 
 from botocore.exceptions import ConnectionClosedError
 
-from drs_desktop.domain.engine import EXTERNAL_LOAD_WINDOW, decide, next_poll_at
-from drs_desktop.domain.engine_commands import Command, StartJob, SurveyInstances
-from drs_desktop.domain.execution import apply, initial_state, replay
-from drs_desktop.domain.execution_events import (
+from drs_desktop.domain.drs.observations import external_load
+from drs_desktop.domain.engine.commands import Command, StartJob, SurveyInstances
+from drs_desktop.domain.engine.decide import EXTERNAL_LOAD_WINDOW, decide, next_poll_at
+from drs_desktop.domain.engine.events import (
     Event,
     ExecutionFinished,
     JobsObserved,
@@ -36,10 +36,10 @@ from drs_desktop.domain.execution_events import (
     StartRequested,
     Throttled,
 )
-from drs_desktop.domain.execution_record import ExecutionRecord
-from drs_desktop.domain.execution_state import ExecutionSpec, ExecutionState, spec_to_json
-from drs_desktop.domain.observations import external_load
-from drs_desktop.domain.revisions import PlanRevision
+from drs_desktop.domain.engine.record import ExecutionRecord
+from drs_desktop.domain.engine.reducer import apply, initial_state, replay
+from drs_desktop.domain.engine.state import ExecutionSpec, ExecutionState, spec_to_json
+from drs_desktop.domain.plan.revisions import PlanRevision
 from drs_desktop.services.runner import ExecutionRunner, StepResult
 from drs_desktop.simulator.backend import DrsBackend
 from drs_desktop.simulator.contract import SimulatorError

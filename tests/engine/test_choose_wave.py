@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import pytest
 
-from drs_desktop.domain.execution_events import ApprovalGranted, SkipWave, StepPhase
-from drs_desktop.domain.operator_controls import (
+from drs_desktop.domain.engine.controls import (
     ControlAction,
     ControlRequest,
     WaveChoiceError,
     choose_wave,
     control_event,
 )
-from drs_desktop.domain.plan import ApprovalStep
+from drs_desktop.domain.engine.events import ApprovalGranted, SkipWave, StepPhase
+from drs_desktop.domain.plan.model import ApprovalStep
 
 from .conftest import Shipped
 from .helpers import T0, sid, sids, spec, wave

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from drs_desktop.domain.chunking import Candidate, Limits, Load, admit, own_and_external_load, split_servers
+from drs_desktop.domain.engine.chunking import (
+    Candidate,
+    Limits,
+    Load,
+    admit,
+    own_and_external_load,
+    split_servers,
+)
 
 from .helpers import sids
 

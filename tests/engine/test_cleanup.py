@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from drs_desktop.domain.chunking import Limits
-from drs_desktop.domain.engine_commands import Finish, SurveyInstances, TerminateInstances, WakeAt, job_tags
-from drs_desktop.domain.evidence import cleanup_proof
-from drs_desktop.domain.execution import control_error
-from drs_desktop.domain.execution_events import (
+from drs_desktop.domain.engine.chunking import Limits
+from drs_desktop.domain.engine.commands import Finish, SurveyInstances, TerminateInstances, WakeAt, job_tags
+from drs_desktop.domain.engine.events import (
     Cancel,
     CleanupRequested,
     InstancesTerminated,
@@ -19,9 +17,11 @@ from drs_desktop.domain.execution_events import (
     TerminateFailed,
     TerminateRequested,
 )
-from drs_desktop.domain.execution_queries import drill_instances_running
-from drs_desktop.domain.execution_state import Mode
-from drs_desktop.domain.reconcile_events import InstancesSurveyed
+from drs_desktop.domain.engine.queries import drill_instances_running
+from drs_desktop.domain.engine.reconcile_events import InstancesSurveyed
+from drs_desktop.domain.engine.reducer import control_error
+from drs_desktop.domain.engine.state import Mode
+from drs_desktop.domain.views.evidence import cleanup_proof
 
 from .conftest import Shipped
 from .helpers import T0, chain, sid, sids

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from drs_desktop.domain.execution import control_error
-from drs_desktop.domain.execution_events import (
+from drs_desktop.domain.engine.events import (
     ApprovalGranted,
     Cancel,
     Pause,
@@ -12,9 +11,10 @@ from drs_desktop.domain.execution_events import (
     SkipWave,
     StepPhase,
 )
-from drs_desktop.domain.execution_queries import execution_status
-from drs_desktop.domain.execution_state import ExecutionStatus
-from drs_desktop.domain.plan import ApprovalStep
+from drs_desktop.domain.engine.queries import execution_status
+from drs_desktop.domain.engine.reducer import control_error
+from drs_desktop.domain.engine.state import ExecutionStatus
+from drs_desktop.domain.plan.model import ApprovalStep
 
 from .conftest import Shipped
 from .helpers import T0, sids, spec, wave

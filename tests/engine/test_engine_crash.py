@@ -6,9 +6,8 @@ import copy
 import itertools
 from datetime import datetime, timedelta
 
-from drs_desktop.domain.chunking import Limits
-from drs_desktop.domain.engine import decide
-from drs_desktop.domain.engine_commands import (
+from drs_desktop.domain.engine.chunking import Limits
+from drs_desktop.domain.engine.commands import (
     PollJobs,
     Reconcile,
     StartJob,
@@ -16,8 +15,8 @@ from drs_desktop.domain.engine_commands import (
     chunk_of_tags,
     job_tags,
 )
-from drs_desktop.domain.execution import apply, control_error
-from drs_desktop.domain.execution_events import (
+from drs_desktop.domain.engine.decide import decide
+from drs_desktop.domain.engine.events import (
     JobStarted,
     Outcome,
     Reconciled,
@@ -26,10 +25,11 @@ from drs_desktop.domain.execution_events import (
     StartFailed,
     StartRequested,
 )
-from drs_desktop.domain.execution_queries import execution_status, unresolved_chunks
-from drs_desktop.domain.execution_state import ChunkStatus, ExecutionStatus, ServerStatus
-from drs_desktop.domain.reconcile import LISTING_MARGIN, first_look_pending
-from drs_desktop.domain.reconcile_events import StartsReconciled
+from drs_desktop.domain.engine.queries import execution_status, unresolved_chunks
+from drs_desktop.domain.engine.reconcile import LISTING_MARGIN, first_look_pending
+from drs_desktop.domain.engine.reconcile_events import StartsReconciled
+from drs_desktop.domain.engine.reducer import apply, control_error
+from drs_desktop.domain.engine.state import ChunkStatus, ExecutionStatus, ServerStatus
 
 from .conftest import Shipped
 from .helpers import T0, chain, seconds, sid, sids

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from drs_desktop.domain.chunking import Limits
-from drs_desktop.domain.engine_commands import Record, VerifyJobs
-from drs_desktop.domain.evidence import wave_summaries
-from drs_desktop.domain.execution import control_error
-from drs_desktop.domain.execution_events import (
+from drs_desktop.domain.engine.chunking import Limits
+from drs_desktop.domain.engine.commands import Record, VerifyJobs
+from drs_desktop.domain.engine.events import (
     Cancel,
     ExternalLoad,
     JobsVerified,
@@ -18,8 +16,9 @@ from drs_desktop.domain.execution_events import (
     RetryFailed,
     SkipWave,
 )
-from drs_desktop.domain.execution_queries import execution_status
-from drs_desktop.domain.execution_state import (
+from drs_desktop.domain.engine.queries import execution_status
+from drs_desktop.domain.engine.reducer import control_error
+from drs_desktop.domain.engine.state import (
     ChunkState,
     ChunkStatus,
     ExecutionStatus,
@@ -28,6 +27,7 @@ from drs_desktop.domain.execution_state import (
     ServerStatus,
     WavePhase,
 )
+from drs_desktop.domain.views.evidence import wave_summaries
 
 from .conftest import Shipped
 from .helpers import T0, chain, minutes, sid, sids, spec, wave

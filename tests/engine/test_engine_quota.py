@@ -6,17 +6,17 @@ from datetime import timedelta
 
 import pytest
 
-from drs_desktop.domain.chunking import Limits
-from drs_desktop.domain.engine_commands import StartJob, WakeAt
-from drs_desktop.domain.execution import control_error
-from drs_desktop.domain.execution_events import (
+from drs_desktop.domain.engine.chunking import Limits
+from drs_desktop.domain.engine.commands import StartJob, WakeAt
+from drs_desktop.domain.engine.events import (
     ExternalLoad,
     RetryFailed,
     StartFailed,
     StartRequested,
 )
-from drs_desktop.domain.execution_queries import execution_status
-from drs_desktop.domain.execution_state import ChunkStatus, ExecutionStatus, Mode, ServerStatus
+from drs_desktop.domain.engine.queries import execution_status
+from drs_desktop.domain.engine.reducer import control_error
+from drs_desktop.domain.engine.state import ChunkStatus, ExecutionStatus, Mode, ServerStatus
 
 from .conftest import Shipped
 from .helpers import T0, chain, sid, sids, spec, wave

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from drs_desktop.domain.chunking import Limits
-from drs_desktop.domain.engine_commands import (
+from drs_desktop.domain.engine.chunking import Limits
+from drs_desktop.domain.engine.commands import (
     AwaitApproval,
     Finish,
     PollJobs,
     Record,
     WakeAt,
-    is_action,
 )
-from drs_desktop.domain.execution_events import (
+from drs_desktop.domain.engine.events import (
     ApprovalGranted,
     ApprovalRejected,
     Outcome,
@@ -21,9 +20,9 @@ from drs_desktop.domain.execution_events import (
     StepPhase,
     Tick,
 )
-from drs_desktop.domain.execution_queries import execution_status
-from drs_desktop.domain.execution_state import ExecutionStatus, ServerStatus, WavePhase
-from drs_desktop.domain.plan import ApprovalStep, WaitStep
+from drs_desktop.domain.engine.queries import execution_status
+from drs_desktop.domain.engine.state import ExecutionStatus, ServerStatus, WavePhase
+from drs_desktop.domain.plan.model import ApprovalStep, WaitStep
 
 from .conftest import Shipped
 from .helpers import T0, chain, minutes, seconds, sid, sids, spec, wave
@@ -37,7 +36,7 @@ def started_chunks(h: ShippedRun) -> list[str]:
 def waiting_for(h: ShippedRun) -> list[type]:
     """What decide says once the pending reads (job logs, ...) are done: the waits only."""
     h.act()
-    return [type(c) for c in h.decide() if not is_action(c) and not isinstance(c, WakeAt)]
+    return [type(c) for c in h.decide() if isinstance(c, AwaitApproval)]
 
 
 def test_a_dependent_wave_starts_the_moment_its_dependency_completes(shipped: Shipped) -> None:

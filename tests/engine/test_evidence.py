@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from drs_desktop.domain.evidence import collect_evidence, rto_achieved, rto_report, server_timelines
-from drs_desktop.domain.execution_events import (
+from drs_desktop.domain.engine.events import (
     ApprovalGranted,
     Outcome,
     Pause,
@@ -12,8 +11,9 @@ from drs_desktop.domain.execution_events import (
     SkipWave,
     StepPhase,
 )
-from drs_desktop.domain.execution_state import ExecutionStatus, Mode, PostLaunch, ServerStatus
-from drs_desktop.domain.plan import ApprovalStep
+from drs_desktop.domain.engine.state import ExecutionStatus, Mode, PostLaunch, ServerStatus
+from drs_desktop.domain.plan.model import ApprovalStep
+from drs_desktop.domain.views.evidence import collect_evidence, rto_achieved, rto_report, server_timelines
 
 from .conftest import Shipped
 from .helpers import T0, chain, minutes, sid, sids, spec, wave

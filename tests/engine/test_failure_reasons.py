@@ -1,16 +1,16 @@
-"""``domain.failure_reasons``: DRS's reason for a failed launch, the permissions pattern, the last error
-of a server never launched, on executions the shipped runner drives over the simulator."""
+"""``domain.engine.failure_reasons``: DRS's reason for a failed launch, the permissions pattern, the last
+error of a server never launched, on executions the shipped runner drives over the simulator."""
 
 from __future__ import annotations
 
-from drs_desktop.domain.execution_events import StartFailed
-from drs_desktop.domain.execution_state import ServerStatus
-from drs_desktop.domain.failure_reasons import (
+from drs_desktop.domain.engine.events import StartFailed
+from drs_desktop.domain.engine.failure_reasons import (
     PERMISSIONS_PATTERN,
     drs_reason,
     last_start_errors,
     server_problems,
 )
+from drs_desktop.domain.engine.state import ServerStatus
 
 from .conftest import Shipped
 from .helpers import T0, chain, minutes, sid

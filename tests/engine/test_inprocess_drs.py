@@ -10,7 +10,7 @@ import pytest
 
 from drs_desktop.aws.drs import DrsGateway
 from drs_desktop.aws.session import AwsTarget
-from drs_desktop.domain.drs_errors import DrsConflict, DrsOutcomeUnknown, DrsThrottled
+from drs_desktop.domain.drs.errors import DrsConflict, DrsOutcomeUnknown, DrsThrottled
 from drs_desktop.services.drs_calls import DrsCalls
 from drs_desktop.simulator.embedded import EmbeddedSimulator
 

@@ -24,11 +24,10 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import event as note_case
 from hypothesis import strategies as st
 
-from drs_desktop.domain.chunking import Limits
-from drs_desktop.domain.engine import decide
-from drs_desktop.domain.engine_commands import Finish, StartJob
-from drs_desktop.domain.execution import control_error
-from drs_desktop.domain.execution_events import (
+from drs_desktop.domain.engine.chunking import Limits
+from drs_desktop.domain.engine.commands import Finish, StartJob
+from drs_desktop.domain.engine.decide import decide
+from drs_desktop.domain.engine.events import (
     ApprovalGranted,
     ApprovalRejected,
     Cancel,
@@ -42,18 +41,19 @@ from drs_desktop.domain.execution_events import (
     StartFailed,
     StartRequested,
 )
-from drs_desktop.domain.execution_queries import (
+from drs_desktop.domain.engine.polling import PollSettings
+from drs_desktop.domain.engine.queries import (
     execution_status,
     failed_waves,
     pending_approval,
     unresolved_chunks,
 )
-from drs_desktop.domain.execution_state import ChunkStatus, ExecutionSpec, ExecutionStatus, Mode, ServerStatus
-from drs_desktop.domain.plan import ApprovalStep, RecoveryPlan, WaitStep, Wave
-from drs_desktop.domain.polling import PollSettings
-from drs_desktop.domain.reconcile import first_look_pending
-from drs_desktop.domain.reconcile_events import StartsReconciled
-from drs_desktop.domain.revisions import PlanRevision
+from drs_desktop.domain.engine.reconcile import first_look_pending
+from drs_desktop.domain.engine.reconcile_events import StartsReconciled
+from drs_desktop.domain.engine.reducer import control_error
+from drs_desktop.domain.engine.state import ChunkStatus, ExecutionSpec, ExecutionStatus, Mode, ServerStatus
+from drs_desktop.domain.plan.model import ApprovalStep, RecoveryPlan, WaitStep, Wave
+from drs_desktop.domain.plan.revisions import PlanRevision
 from drs_desktop.simulator.faults import ALL_OPERATIONS
 from drs_desktop.storage.db import Database
 from drs_desktop.storage.plans import save_plan

@@ -8,21 +8,21 @@ from typing import Any
 
 import pytest
 
-from drs_desktop.domain.execution_events import (
+from drs_desktop.domain.engine.events import (
     ExecutionFinished,
     JobStarted,
     Outcome,
     StartRequested,
     event_to_json,
 )
-from drs_desktop.domain.execution_record import ExecutionRecord, JournalEntry
-from drs_desktop.domain.journal_integrity import (
+from drs_desktop.domain.engine.journal_integrity import (
     JournalTruncatedError,
     JournalUnreadableError,
     decode_entries,
     missing_entries,
     read_entries,
 )
+from drs_desktop.domain.engine.record import ExecutionRecord, JournalEntry
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 ID = "0f8b2c1e-1111-4222-8333-944455556666"

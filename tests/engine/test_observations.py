@@ -1,20 +1,20 @@
-"""What a DRS answer means beyond its facts (``domain.observations``): the rules the runner used to
+"""What a DRS answer means beyond its facts (``domain.drs.observations``): the rules the runner used to
 apply itself, now decided next to the engine and replayed from the journal."""
 
 from __future__ import annotations
 
-from drs_desktop.domain.chunking import Limits
-from drs_desktop.domain.drs_views import (
+from drs_desktop.domain.drs.observations import external_load, job_log_observed, post_launch_events
+from drs_desktop.domain.drs.views import (
     DrsJobServerView,
     DrsJobView,
     JobLogEntry,
     PostLaunchRun,
     PostLaunchView,
 )
-from drs_desktop.domain.engine import EXTERNAL_LOAD_WINDOW, decide
-from drs_desktop.domain.engine_commands import SizeExternalLoad
-from drs_desktop.domain.execution import apply, initial_state, replay
-from drs_desktop.domain.execution_events import (
+from drs_desktop.domain.engine.chunking import Limits
+from drs_desktop.domain.engine.commands import SizeExternalLoad
+from drs_desktop.domain.engine.decide import EXTERNAL_LOAD_WINDOW, decide
+from drs_desktop.domain.engine.events import (
     Event,
     JobsObserved,
     JobStarted,
@@ -24,8 +24,8 @@ from drs_desktop.domain.execution_events import (
     PostLaunchFailed,
     StartRequested,
 )
-from drs_desktop.domain.execution_state import ChunkStatus, ExecutionState, Mode
-from drs_desktop.domain.observations import external_load, job_log_observed, post_launch_events
+from drs_desktop.domain.engine.reducer import apply, initial_state, replay
+from drs_desktop.domain.engine.state import ChunkStatus, ExecutionState, Mode
 
 from .helpers import T0, seconds, sid, sids, spec, wave
 

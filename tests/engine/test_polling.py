@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from drs_desktop.domain.chunking import Limits
-from drs_desktop.domain.engine import next_poll_at
-from drs_desktop.domain.engine_commands import FetchJobLog, PollJobs, StartJob, WakeAt
-from drs_desktop.domain.execution_events import PollFailed, StartFailed, Throttled
-from drs_desktop.domain.polling import (
+from drs_desktop.domain.engine.chunking import Limits
+from drs_desktop.domain.engine.commands import FetchJobLog, PollJobs, StartJob, WakeAt
+from drs_desktop.domain.engine.decide import next_poll_at
+from drs_desktop.domain.engine.events import PollFailed, StartFailed, Throttled
+from drs_desktop.domain.engine.polling import (
     PollSettings,
     PollState,
     backoff_delay,

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from drs_desktop.domain.execution_events import Cancel, Outcome
-from drs_desktop.domain.progress_view import ProgressTracker
+from drs_desktop.domain.engine.events import Cancel, Outcome
+from drs_desktop.domain.views.progress import ProgressTracker
 
 from .conftest import Shipped
 from .helpers import chain, sid

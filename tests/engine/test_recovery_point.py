@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from drs_desktop.domain.recovery_point import RecoverySnapshot, choose_snapshots
+from drs_desktop.domain.engine.recovery_point import RecoverySnapshot, choose_snapshots
 
 from .helpers import T0, sid
 

@@ -7,9 +7,9 @@ from datetime import timedelta
 
 import pytest
 
-from drs_desktop.domain.execution import initial_state
-from drs_desktop.domain.execution_state import Mode, spec_from_plan, spec_problems
-from drs_desktop.domain.plan import ApprovalStep, RecoveryPlan, Wave
+from drs_desktop.domain.engine.reducer import initial_state
+from drs_desktop.domain.engine.state import Mode, spec_from_plan, spec_problems
+from drs_desktop.domain.plan.model import ApprovalStep, RecoveryPlan, Wave
 
 from .helpers import T0, sid, sids, spec, wave
 

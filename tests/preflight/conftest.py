@@ -17,7 +17,7 @@ import yaml
 from drs_desktop.aws.drs import DrsGateway
 from drs_desktop.aws.drs_clock import DrsClock
 from drs_desktop.aws.session import AwsTarget
-from drs_desktop.domain.drs_views import LaunchConfigView
+from drs_desktop.domain.drs.views import LaunchConfigView
 from drs_desktop.domain.inventory import Inventory, SourceServer
 from drs_desktop.simulator.embedded import EmbeddedSimulator
 from drs_desktop.simulator.scenario import shipped_path

@@ -7,13 +7,13 @@ from typing import Any
 
 import pytest
 
-from drs_desktop.domain.engine import decide
-from drs_desktop.domain.engine_commands import StartJob, job_tags
-from drs_desktop.domain.execution import initial_state
-from drs_desktop.domain.execution_state import ExecutionSpec, Mode, spec_from_plan
-from drs_desktop.domain.plan import ApprovalStep, RecoveryPlan, WaitStep, Wave
-from drs_desktop.domain.polling import PollSettings
-from drs_desktop.domain.preflight import CallKind, planned_calls
+from drs_desktop.domain.engine.commands import StartJob, job_tags
+from drs_desktop.domain.engine.decide import decide
+from drs_desktop.domain.engine.polling import PollSettings
+from drs_desktop.domain.engine.reducer import initial_state
+from drs_desktop.domain.engine.state import ExecutionSpec, Mode, spec_from_plan
+from drs_desktop.domain.plan.model import ApprovalStep, RecoveryPlan, WaitStep, Wave
+from drs_desktop.domain.preflight.checks import CallKind, planned_calls
 
 from .conftest import NOW, sid
 

@@ -8,11 +8,13 @@ from typing import Any
 
 import pytest
 
-from drs_desktop.domain.chunking import Limits
-from drs_desktop.domain.execution_state import Mode
+from drs_desktop.domain.engine.chunking import Limits
+from drs_desktop.domain.engine.recovery_point import RecoverySnapshot, choose_snapshots
+from drs_desktop.domain.engine.state import Mode
 from drs_desktop.domain.inventory import Inventory, SourceServer
-from drs_desktop.domain.plan import ProtectionGroup, RecoveryPlan, Wave
-from drs_desktop.domain.preflight import (
+from drs_desktop.domain.plan.model import ProtectionGroup, RecoveryPlan, Wave
+from drs_desktop.domain.plan.validation import resolve_wave_servers
+from drs_desktop.domain.preflight.checks import (
     Check,
     CheckStatus,
     OtherExecution,
@@ -20,8 +22,6 @@ from drs_desktop.domain.preflight import (
     confirmation_problem,
     run_checks,
 )
-from drs_desktop.domain.recovery_point import RecoverySnapshot, choose_snapshots
-from drs_desktop.domain.validation import resolve_wave_servers
 
 from .conftest import NOW, config, inventory_of, server, sid
 

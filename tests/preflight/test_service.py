@@ -8,9 +8,9 @@ from datetime import timedelta
 from drs_desktop.aws.drs import DrsGateway
 from drs_desktop.aws.drs_clock import DrsClock
 from drs_desktop.aws.session import AwsTarget
-from drs_desktop.domain.execution_state import Mode, spec_to_json
-from drs_desktop.domain.plan import ApprovalStep, ProtectionGroup, RecoveryPlan, WaitStep, Wave
-from drs_desktop.domain.preflight import DRY_RUN_EXECUTION_ID, CallKind, CheckStatus, PreflightReport
+from drs_desktop.domain.engine.state import Mode, spec_to_json
+from drs_desktop.domain.plan.model import ApprovalStep, ProtectionGroup, RecoveryPlan, WaitStep, Wave
+from drs_desktop.domain.preflight.checks import DRY_RUN_EXECUTION_ID, CallKind, CheckStatus, PreflightReport
 from drs_desktop.services.executions import (
     RunRequest,
     create_execution,

@@ -19,8 +19,8 @@ import pytest
 from drs_desktop.aws.drs import DrsGateway
 from drs_desktop.aws.session import AwsTarget
 from drs_desktop.domain.connection import AccessKeyPair
-from drs_desktop.domain.drs_views import DrsJobView
-from drs_desktop.domain.execution_events import (
+from drs_desktop.domain.drs.views import DrsJobView
+from drs_desktop.domain.engine.events import (
     ApprovalGranted,
     CleanupRequested,
     Outcome,
@@ -28,9 +28,9 @@ from drs_desktop.domain.execution_events import (
     SkipWave,
     StepPhase,
 )
-from drs_desktop.domain.execution_queries import active_jobs
-from drs_desktop.domain.execution_state import ExecutionState, ExecutionStatus, Mode
-from drs_desktop.domain.plan import ApprovalStep, RecoveryPlan, WaitStep, Wave
+from drs_desktop.domain.engine.queries import active_jobs
+from drs_desktop.domain.engine.state import ExecutionState, ExecutionStatus, Mode
+from drs_desktop.domain.plan.model import ApprovalStep, RecoveryPlan, WaitStep, Wave
 from drs_desktop.services.executions import RunRequest, create_execution, prepare_execution
 from drs_desktop.simulator.embedded import EmbeddedSimulator
 from drs_desktop.simulator.entities import LaunchRecord

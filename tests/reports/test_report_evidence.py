@@ -12,8 +12,8 @@ import pytest
 
 from drs_desktop.aws.drs import DrsGateway
 from drs_desktop.aws.session import AwsTarget
-from drs_desktop.domain.execution_state import ServerStatus, WavePhase
-from drs_desktop.domain.plan_document import plan_to_document
+from drs_desktop.domain.engine.state import ServerStatus, WavePhase
+from drs_desktop.domain.plan.document import plan_to_document
 from drs_desktop.services.report_document import SCHEMA, SCHEMA_VERSION
 from drs_desktop.services.reports import load_execution_view, render_json
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from drs_desktop.domain.report_model import ExecutionView
+from drs_desktop.domain.views.report import ExecutionView
 from drs_desktop.services.reports import (
     CSV_COLUMNS,
     FORMATS,

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from drs_desktop.domain.execution_record import ExecutionRecord
-from drs_desktop.domain.execution_state import Mode, spec_from_plan, spec_to_json
-from drs_desktop.domain.journal_integrity import JournalUnreadableError
-from drs_desktop.domain.plan import ApprovalStep, RecoveryPlan, Wave
-from drs_desktop.domain.plan_document import plan_to_document
+from drs_desktop.domain.engine.journal_integrity import JournalUnreadableError
+from drs_desktop.domain.engine.record import ExecutionRecord
+from drs_desktop.domain.engine.state import Mode, spec_from_plan, spec_to_json
+from drs_desktop.domain.plan.document import plan_to_document
+from drs_desktop.domain.plan.model import ApprovalStep, RecoveryPlan, Wave
 from drs_desktop.services.reports import (
     load_execution_view,
     render_csv,

@@ -10,7 +10,7 @@ import pytest
 
 from drs_desktop.aws.drs import DrsGateway
 from drs_desktop.aws.session import AwsTarget
-from drs_desktop.domain.plan import ApprovalStep, RecoveryPlan, WaitStep, Wave
+from drs_desktop.domain.plan.model import ApprovalStep, RecoveryPlan, WaitStep, Wave
 from drs_desktop.simulator.embedded import EmbeddedSimulator
 from drs_desktop.storage.db import Database
 from drs_desktop.storage.plans import save_plan

@@ -19,10 +19,10 @@ from typing import TypeVar
 
 from drs_desktop.aws.drs import DrsGateway
 from drs_desktop.aws.session import AwsTarget
-from drs_desktop.domain.chunking import Limits
-from drs_desktop.domain.execution_events import Event
-from drs_desktop.domain.execution_state import ExecutionState, ExecutionStatus, Mode
-from drs_desktop.domain.plan import RecoveryPlan
+from drs_desktop.domain.engine.chunking import Limits
+from drs_desktop.domain.engine.events import Event
+from drs_desktop.domain.engine.state import ExecutionState, ExecutionStatus, Mode
+from drs_desktop.domain.plan.model import RecoveryPlan
 from drs_desktop.services.executions import RunRequest, create_execution, prepare_execution
 from drs_desktop.services.runner import ExecutionRunner, RunResult
 from drs_desktop.simulator.embedded import EmbeddedSimulator

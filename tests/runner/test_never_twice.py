@@ -23,17 +23,17 @@ import pytest
 from drs_desktop.aws.drs import DrsGateway
 from drs_desktop.aws.drs_clock import DrsClock
 from drs_desktop.aws.session import AwsTarget
-from drs_desktop.domain.engine_commands import job_tags
-from drs_desktop.domain.execution_events import (
+from drs_desktop.domain.engine.commands import job_tags
+from drs_desktop.domain.engine.events import (
     Outcome,
     SkipWave,
     StartFailed,
     StartRequested,
 )
-from drs_desktop.domain.execution_queries import drill_instances_running
-from drs_desktop.domain.execution_state import ExecutionStatus, Mode, ServerStatus
-from drs_desktop.domain.plan import RecoveryPlan, Wave
-from drs_desktop.domain.reconcile_events import StartsReconciled
+from drs_desktop.domain.engine.queries import drill_instances_running
+from drs_desktop.domain.engine.reconcile_events import StartsReconciled
+from drs_desktop.domain.engine.state import ExecutionStatus, Mode, ServerStatus
+from drs_desktop.domain.plan.model import RecoveryPlan, Wave
 from drs_desktop.services import history
 from drs_desktop.services.executions import RunRequest, create_execution, prepare_execution
 from drs_desktop.services.progress import describe_change

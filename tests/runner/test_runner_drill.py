@@ -7,10 +7,10 @@ from collections import Counter
 import pytest
 
 from drs_desktop.aws.drs import DrsGateway
-from drs_desktop.domain.execution_events import ApprovalGranted, CleanupRequested, Outcome, Pause, StepPhase
-from drs_desktop.domain.execution_queries import drill_instances_running
-from drs_desktop.domain.execution_state import ExecutionStatus, Mode, ServerStatus
-from drs_desktop.domain.plan import RecoveryPlan
+from drs_desktop.domain.engine.events import ApprovalGranted, CleanupRequested, Outcome, Pause, StepPhase
+from drs_desktop.domain.engine.queries import drill_instances_running
+from drs_desktop.domain.engine.state import ExecutionStatus, Mode, ServerStatus
+from drs_desktop.domain.plan.model import RecoveryPlan
 from drs_desktop.services.executions import RunRequest, create_execution, prepare_execution
 from drs_desktop.services.runner import ControlRefused, ExecutionRunner
 from drs_desktop.simulator.embedded import EmbeddedSimulator

@@ -17,7 +17,7 @@ import boto3
 import pytest
 
 from drs_desktop.aws.drs import DrsGateway
-from drs_desktop.domain.execution_events import (
+from drs_desktop.domain.engine.events import (
     Cancel,
     CleanupRequested,
     Event,
@@ -37,9 +37,9 @@ from drs_desktop.domain.execution_events import (
     TerminateRequested,
     Throttled,
 )
-from drs_desktop.domain.execution_queries import active_jobs, drill_instances_running, jobs_to_poll
-from drs_desktop.domain.execution_state import ExecutionStatus, Mode, PostLaunch, ServerStatus, WavePhase
-from drs_desktop.domain.reconcile_events import StartsReconciled
+from drs_desktop.domain.engine.queries import active_jobs, drill_instances_running, jobs_to_poll
+from drs_desktop.domain.engine.reconcile_events import StartsReconciled
+from drs_desktop.domain.engine.state import ExecutionStatus, Mode, PostLaunch, ServerStatus, WavePhase
 from drs_desktop.services.runner import ControlRefused
 from drs_desktop.simulator.embedded import EmbeddedSimulator
 from drs_desktop.storage.db import Database

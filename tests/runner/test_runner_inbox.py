@@ -8,7 +8,7 @@ import time
 from datetime import datetime
 
 from drs_desktop.aws.drs import DrsGateway
-from drs_desktop.domain.execution_events import (
+from drs_desktop.domain.engine.events import (
     ApprovalGranted,
     Outcome,
     Pause,
@@ -16,8 +16,8 @@ from drs_desktop.domain.execution_events import (
     StepPhase,
     event_to_json,
 )
-from drs_desktop.domain.execution_state import ExecutionStatus, Mode
-from drs_desktop.domain.plan import RecoveryPlan
+from drs_desktop.domain.engine.state import ExecutionStatus, Mode
+from drs_desktop.domain.plan.model import RecoveryPlan
 from drs_desktop.services.executions import RunRequest, create_execution, prepare_execution
 from drs_desktop.services.runner import ExecutionRunner
 from drs_desktop.simulator.embedded import EmbeddedSimulator

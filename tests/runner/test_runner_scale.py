@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from drs_desktop.domain.chunking import Limits
-from drs_desktop.domain.execution_events import JobsObserved, Outcome, StartFailed
-from drs_desktop.domain.execution_queries import active_jobs
-from drs_desktop.domain.plan import RecoveryPlan, Wave
+from drs_desktop.domain.engine.chunking import Limits
+from drs_desktop.domain.engine.events import JobsObserved, Outcome, StartFailed
+from drs_desktop.domain.engine.queries import active_jobs
+from drs_desktop.domain.plan.model import RecoveryPlan, Wave
 from drs_desktop.simulator.embedded import EmbeddedSimulator
 from drs_desktop.storage.db import Database
 

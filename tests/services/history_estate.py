@@ -21,9 +21,9 @@ from pathlib import Path
 
 from drs_desktop.aws.drs import DrsGateway
 from drs_desktop.aws.session import AwsTarget
-from drs_desktop.domain.execution_events import ApprovalGranted, CleanupRequested, Outcome
-from drs_desktop.domain.execution_state import ExecutionStatus, Mode
-from drs_desktop.domain.plan import ApprovalStep, RecoveryPlan, Wave
+from drs_desktop.domain.engine.events import ApprovalGranted, CleanupRequested, Outcome
+from drs_desktop.domain.engine.state import ExecutionStatus, Mode
+from drs_desktop.domain.plan.model import ApprovalStep, RecoveryPlan, Wave
 from drs_desktop.services.executions import RunRequest, create_execution, prepare_execution
 from drs_desktop.services.runner import ExecutionRunner
 from drs_desktop.simulator.embedded import EmbeddedSimulator

@@ -11,17 +11,18 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from drs_desktop.domain.execution import control_error
-from drs_desktop.domain.execution_events import ApprovalGranted, Pause, Resume
-from drs_desktop.domain.execution_state import ExecutionStatus, Mode, ServerState, ServerStatus, WavePhase
-from drs_desktop.domain.operator_controls import (
+from drs_desktop.domain.engine.controls import (
     AvailableControls,
     ControlAction,
     ControlRequest,
     available_controls,
     control_event,
 )
-from drs_desktop.domain.progress_stages import (
+from drs_desktop.domain.engine.events import ApprovalGranted, Pause, Resume
+from drs_desktop.domain.engine.reducer import control_error
+from drs_desktop.domain.engine.state import ExecutionStatus, Mode, ServerState, ServerStatus, WavePhase
+from drs_desktop.domain.views.progress import ProgressSnapshot, ProgressTracker
+from drs_desktop.domain.views.progress_stages import (
     current_stage,
     milestones,
     remaining,
@@ -29,7 +30,6 @@ from drs_desktop.domain.progress_stages import (
     stage_medians,
     wave_eta,
 )
-from drs_desktop.domain.progress_view import ProgressSnapshot, ProgressTracker
 from drs_desktop.services.driver_lock import DriverBusyError
 from drs_desktop.services.execution_session import ExecutionServices
 from drs_desktop.services.runner import MAX_SLEEP_SECONDS, ControlRefused
@@ -209,7 +209,7 @@ def test_a_control_wakes_a_sleeping_loop_at_once(
 def test_a_recovery_request_carries_the_target_and_settings(
     services: ExecutionServices, sim: EmbeddedSimulator
 ) -> None:
-    from drs_desktop.domain.operator_controls import RunChoice
+    from drs_desktop.domain.engine.controls import RunChoice
 
     request = services.request_for(RunChoice("Shop", Mode.RECOVERY, point_in_time=T0))
     assert request.mode is Mode.RECOVERY and request.point_in_time == T0

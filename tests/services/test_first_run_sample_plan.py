@@ -5,7 +5,7 @@ from __future__ import annotations
 from drs_desktop.aws.drs import DrsGateway
 from drs_desktop.aws.session import AwsTarget
 from drs_desktop.config import resource_path
-from drs_desktop.domain.validation import Severity, resolve_group, validate_plan
+from drs_desktop.domain.plan.validation import Severity, resolve_group, validate_plan
 from drs_desktop.services.plan_editing import PlanLibrary
 from drs_desktop.simulator.embedded import EmbeddedSimulator
 from drs_desktop.storage.db import Database

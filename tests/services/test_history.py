@@ -13,9 +13,9 @@ import pytest
 
 from drs_desktop.aws.session import AwsTarget
 from drs_desktop.domain.connection import AccessKeyPair
+from drs_desktop.domain.engine.record import ExecutionRecord
 from drs_desktop.domain.errors import DrsDesktopError
-from drs_desktop.domain.execution_history import UNFINISHED, HistoryFilter
-from drs_desktop.domain.execution_record import ExecutionRecord
+from drs_desktop.domain.views.history import UNFINISHED, HistoryFilter
 from drs_desktop.services import history
 from drs_desktop.services.reports import CSV_COLUMNS
 from drs_desktop.storage import executions as execution_store

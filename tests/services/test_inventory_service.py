@@ -9,8 +9,8 @@ import pytest
 from drs_desktop.aws.drs import DrsGateway
 from drs_desktop.aws.session import AwsTarget
 from drs_desktop.domain.inventory import Inventory
-from drs_desktop.domain.plan import ProtectionGroup, RecoveryPlan, Wave
-from drs_desktop.domain.server_usage import ServerUsage
+from drs_desktop.domain.plan.model import ProtectionGroup, RecoveryPlan, Wave
+from drs_desktop.domain.plan.server_usage import ServerUsage
 from drs_desktop.secrets import SecretStore
 from drs_desktop.services.connection import ConnectionResolver
 from drs_desktop.services.inventory import (

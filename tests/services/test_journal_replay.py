@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from drs_desktop.domain.execution_queries import execution_status
-from drs_desktop.domain.execution_state import ExecutionStatus
-from drs_desktop.domain.journal_integrity import JournalTruncatedError, JournalUnreadableError
-from drs_desktop.domain.report_model import replay_trail
+from drs_desktop.domain.engine.journal_integrity import JournalTruncatedError, JournalUnreadableError
+from drs_desktop.domain.engine.queries import execution_status
+from drs_desktop.domain.engine.state import ExecutionStatus
+from drs_desktop.domain.views.report import replay_trail
 from drs_desktop.services.journal_replay import rebuild_journal, replay_journal
 from drs_desktop.storage import executions as execution_store
 from tests.services.history_estate import Estate, build_estate

@@ -15,9 +15,9 @@ import pytest
 
 from drs_desktop.aws.drs import DrsGateway
 from drs_desktop.aws.session import AwsTarget
-from drs_desktop.domain.drs_errors import DrsAccessDenied, DrsThrottled, DrsUnavailable
-from drs_desktop.domain.execution_state import Mode
-from drs_desktop.domain.plan import RecoveryPlan, Wave
+from drs_desktop.domain.drs.errors import DrsAccessDenied, DrsThrottled, DrsUnavailable
+from drs_desktop.domain.engine.state import Mode
+from drs_desktop.domain.plan.model import RecoveryPlan, Wave
 from drs_desktop.services.executions import RunRequest, create_execution, prepare_execution
 from drs_desktop.services.patient_reads import DEFAULT_BUDGET, MAX_FAILED_ATTEMPTS, PatientReads
 from drs_desktop.services.preflight import preflight

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from drs_desktop.domain import plan_edit as pe
 from drs_desktop.domain.errors import PlanFileError, PlanNotFoundError, StorageError
+from drs_desktop.domain.plan import edit as pe
 from drs_desktop.services.plan_editing import PlanLibrary
 from drs_desktop.storage.db import Database
 from drs_desktop.storage.inventory import save_inventory

@@ -10,7 +10,7 @@ import pytest
 
 from drs_desktop.aws.mfa import MfaCancelled
 from drs_desktop.domain.connection import AccessKeyPair, ConnectionSettings, MfaChallenge
-from drs_desktop.domain.drs_errors import DrsAccessDenied, DrsAuthError
+from drs_desktop.domain.drs.errors import DrsAccessDenied, DrsAuthError
 from drs_desktop.domain.settings import SettingError
 from drs_desktop.secrets import SecretStore
 from drs_desktop.services import connection

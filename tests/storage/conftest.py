@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from drs_desktop.domain.plan import ApprovalStep, ProtectionGroup, RecoveryPlan, WaitStep, Wave
+from drs_desktop.domain.plan.model import ApprovalStep, ProtectionGroup, RecoveryPlan, WaitStep, Wave
 from drs_desktop.storage.db import Database
 
 WEB_1 = "s-1234567890abcdef0"

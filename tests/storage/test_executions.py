@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from drs_desktop.domain.execution_record import ExecutionRecord
-from drs_desktop.domain.journal_integrity import JournalUnreadableError
+from drs_desktop.domain.engine.journal_integrity import JournalUnreadableError
+from drs_desktop.domain.engine.record import ExecutionRecord
 from drs_desktop.storage import executions as journal
 from drs_desktop.storage.db import SCHEMA_VERSION, Database
 from drs_desktop.storage.plans import save_plan

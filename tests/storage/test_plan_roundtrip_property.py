@@ -9,8 +9,8 @@ import re
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from drs_desktop.domain.plan import RecoveryPlan
-from drs_desktop.domain.plan_diff import diff_plans
+from drs_desktop.domain.plan.diff import diff_plans
+from drs_desktop.domain.plan.model import RecoveryPlan
 from drs_desktop.storage.db import Database
 from drs_desktop.storage.plans import get_plan, list_revisions, load_plan, save_plan
 from tests.strategies import valid_plans

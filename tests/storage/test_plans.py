@@ -9,10 +9,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from drs_desktop.domain.errors import PlanNotFoundError, StorageError
-from drs_desktop.domain.plan import ApprovalStep, ProtectionGroup, RecoveryPlan, WaitStep, Wave
-from drs_desktop.domain.plan_diff import diff_plans
-from drs_desktop.domain.plan_document import plan_to_document
-from drs_desktop.domain.revisions import PlanRevision
+from drs_desktop.domain.plan.diff import diff_plans
+from drs_desktop.domain.plan.document import plan_to_document
+from drs_desktop.domain.plan.model import ApprovalStep, ProtectionGroup, RecoveryPlan, WaitStep, Wave
+from drs_desktop.domain.plan.revisions import PlanRevision
 from drs_desktop.storage.db import Database
 from drs_desktop.storage.plans import (
     canonical_json,

@@ -23,10 +23,10 @@ from PySide6.QtCore import QObject
 
 from drs_desktop.aws.drs import DrsGateway
 from drs_desktop.aws.session import AwsTarget
-from drs_desktop.domain.execution_state import Mode
-from drs_desktop.domain.operator_controls import RunChoice
-from drs_desktop.domain.plan import ApprovalStep, RecoveryPlan, WaitStep, Wave
-from drs_desktop.domain.progress_view import ProgressSnapshot
+from drs_desktop.domain.engine.controls import RunChoice
+from drs_desktop.domain.engine.state import Mode
+from drs_desktop.domain.plan.model import ApprovalStep, RecoveryPlan, WaitStep, Wave
+from drs_desktop.domain.views.progress import ProgressSnapshot
 from drs_desktop.services.execution_session import ExecutionServices, ExecutionSession
 from drs_desktop.simulator.embedded import EmbeddedSimulator
 from drs_desktop.storage.db import Database

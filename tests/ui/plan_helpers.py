@@ -9,7 +9,7 @@ from PySide6.QtCore import QAbstractItemModel, QMessageLogContext, QtMsgType, qI
 from PySide6.QtTest import QAbstractItemModelTester
 
 from drs_desktop.domain.inventory import Inventory, SourceServer
-from drs_desktop.domain.plan import ProtectionGroup, RecoveryPlan, WaitStep, Wave
+from drs_desktop.domain.plan.model import ProtectionGroup, RecoveryPlan, WaitStep, Wave
 
 
 def sid(n: int) -> str:

@@ -35,11 +35,11 @@ def test_desktop_app_builds_real_panes_and_shuts_down_cleanly(qtbot: QtBot, tmp_
 def test_run_dialog_opens_from_the_window_with_the_saved_plans(qtbot: QtBot, tmp_path: Path) -> None:
     from PySide6.QtWidgets import QApplication, QTabWidget
 
-    from drs_desktop.domain.plan import RecoveryPlan, Wave
+    from drs_desktop.domain.plan.model import RecoveryPlan, Wave
     from drs_desktop.storage.db import Database
     from drs_desktop.storage.plans import save_plan
-    from drs_desktop.ui.progress_widget import ProgressWidget
-    from drs_desktop.ui.run_dialog import RunDialog
+    from drs_desktop.ui.executions.progress_widget import ProgressWidget
+    from drs_desktop.ui.executions.run_dialog import RunDialog
 
     home = tmp_path / "home"
     with Database.open(home / "drs-desktop.sqlite3") as db:

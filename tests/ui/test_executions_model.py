@@ -11,9 +11,9 @@ from PySide6.QtGui import QBrush, QIcon
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
-from drs_desktop.domain.execution_history import ExecutionSummary
+from drs_desktop.domain.views.history import ExecutionSummary
 from drs_desktop.services import history
-from drs_desktop.ui.executions_model import (
+from drs_desktop.ui.executions.executions_model import (
     COLUMNS,
     DURATION,
     ID_ROLE,

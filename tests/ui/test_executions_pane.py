@@ -16,10 +16,10 @@ from PySide6.QtWidgets import QLabel
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
-from drs_desktop.domain.execution_history import ExecutionSummary
+from drs_desktop.domain.views.history import ExecutionSummary
 from drs_desktop.services.reports import CSV_COLUMNS
-from drs_desktop.ui.executions_model import RUNNING
-from drs_desktop.ui.executions_pane_widget import ExecutionsPaneWidget
+from drs_desktop.ui.executions.executions_model import RUNNING
+from drs_desktop.ui.executions.executions_pane_widget import ExecutionsPaneWidget
 from tests.services.history_estate import Estate, build_estate
 from tests.ui.pane_tasks import pane_threads
 
@@ -243,7 +243,7 @@ def test_a_cleanup_never_holds_up_the_listing(tmp_path: Path, qtbot: QtBot) -> N
     import threading
 
     from drs_desktop.aws.drs import DrsGateway
-    from drs_desktop.domain.execution_record import ExecutionRecord
+    from drs_desktop.domain.engine.record import ExecutionRecord
 
     with build_estate(tmp_path) as estate:
         gate = threading.Event()

@@ -16,11 +16,11 @@ from drs_desktop.services.connection import ConnectionResolver
 from drs_desktop.services.settings_page import SettingsService
 from drs_desktop.simulator.embedded import EmbeddedSimulator
 from drs_desktop.storage.db import Database
-from drs_desktop.ui.first_run_dialog import CONFIGURE, DEMO, FirstRunDialog
-from drs_desktop.ui.plans_pane_widget import PlansPaneWidget
-from drs_desktop.ui.server_table_model import USED_BY
-from drs_desktop.ui.servers_pane_widget import ServersPaneWidget
-from drs_desktop.ui.settings_pane_widget import SettingsPaneWidget
+from drs_desktop.ui.plans.plans_pane_widget import PlansPaneWidget
+from drs_desktop.ui.servers.server_table_model import USED_BY
+from drs_desktop.ui.servers.servers_pane_widget import ServersPaneWidget
+from drs_desktop.ui.settings.first_run_dialog import CONFIGURE, DEMO, FirstRunDialog
+from drs_desktop.ui.settings.settings_pane_widget import SettingsPaneWidget
 from tests.services.settings_fixtures import db_fixture, memory_keyring_fixture, no_env_credentials_fixture  # noqa: F401
 from tests.ui.pane_tasks import pane_threads, settings_thread
 

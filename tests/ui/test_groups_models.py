@@ -6,8 +6,8 @@ from PySide6.QtCore import QSortFilterProxyModel, Qt
 from pytestqt.modeltest import ModelTester
 
 from drs_desktop.domain.inventory import Inventory
-from drs_desktop.ui.group_preview_model import GroupPreviewModel, preview_rows
-from drs_desktop.ui.server_pick_model import ServerPickModel
+from drs_desktop.ui.groups.group_preview_model import GroupPreviewModel, preview_rows
+from drs_desktop.ui.groups.server_pick_model import ServerPickModel
 from tests.ui.plan_helpers import A, B, C, D, E, F, sample_inventory, sid
 
 

@@ -12,12 +12,12 @@ import pytest
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
-from drs_desktop.domain.plan import ProtectionGroup, RecoveryPlan, Wave
+from drs_desktop.domain.plan.model import ProtectionGroup, RecoveryPlan, Wave
 from drs_desktop.services.plan_editing import PlanLibrary
 from drs_desktop.storage.db import Database
 from drs_desktop.storage.inventory import save_inventory
-from drs_desktop.ui.groups_pane_widget import GroupsPaneWidget
-from drs_desktop.ui.plans_pane_widget import PlansPaneWidget
+from drs_desktop.ui.groups.groups_pane_widget import GroupsPaneWidget
+from drs_desktop.ui.plans.plans_pane_widget import PlansPaneWidget
 from tests.ui.pane_tasks import PaneThreads, pane_threads
 from tests.ui.plan_helpers import A, B, C, D, E, F, sample_inventory, sample_plan
 
@@ -244,7 +244,7 @@ def test_groups_and_plans_panes_on_one_thread_get_their_own_answers_only(pane: P
 
 
 def test_without_an_inventory_a_tag_selector_says_it_cannot_preview(qtbot: QtBot) -> None:
-    from drs_desktop.ui.group_editor_widget import GroupEditorWidget
+    from drs_desktop.ui.groups.group_editor_widget import GroupEditorWidget
 
     editor = GroupEditorWidget()
     qtbot.addWidget(editor)

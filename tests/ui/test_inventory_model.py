@@ -5,13 +5,13 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
-from drs_desktop.domain import plan_edit as pe
-from drs_desktop.domain import plan_edit_parts as parts
-from drs_desktop.domain.plan import ProtectionGroup
-from drs_desktop.ui import plan_mime
-from drs_desktop.ui.inventory_model import WAVE_COLUMN, InventoryFilterModel, InventoryModel
-from drs_desktop.ui.plan_mime import DragPayload
-from drs_desktop.ui.plan_model import KEY_ROLE
+from drs_desktop.domain.plan import edit as pe
+from drs_desktop.domain.plan import edit_parts as parts
+from drs_desktop.domain.plan.model import ProtectionGroup
+from drs_desktop.ui.plans import plan_mime
+from drs_desktop.ui.plans.inventory_model import WAVE_COLUMN, InventoryFilterModel, InventoryModel
+from drs_desktop.ui.plans.plan_mime import DragPayload
+from drs_desktop.ui.plans.plan_model import KEY_ROLE
 from tests.ui.plan_helpers import A, B, F, sample_inventory, sample_plan, watched
 
 

@@ -16,8 +16,8 @@ from pytestqt.qtbot import QtBot
 
 from drs_desktop.aws.drs import DrsGateway
 from drs_desktop.services.execution_session import ExecutionServices
-from drs_desktop.ui.executions_pane_widget import ExecutionsPaneWidget
-from drs_desktop.ui.progress_widget import ProgressWidget
+from drs_desktop.ui.executions.executions_pane_widget import ExecutionsPaneWidget
+from drs_desktop.ui.executions.progress_widget import ProgressWidget
 from drs_desktop.workers.execution_desk import ExecutionDesk
 from tests.services.history_estate import Estate, build_estate
 from tests.ui.pane_tasks import pane_threads

@@ -11,11 +11,11 @@ from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
-from drs_desktop.domain.plan import ApprovalStep, Impact, RecoveryPlan, WaitStep
-from drs_desktop.domain.revisions import PlanRevision
-from drs_desktop.ui.plan_editor_widget import PlanEditorWidget
-from drs_desktop.ui.plan_model import PROBLEMS_ROLE, PlanTreeModel
-from drs_desktop.ui.wave_picker_dialog import NEW_WAVE, WavePickerDialog
+from drs_desktop.domain.plan.model import ApprovalStep, Impact, RecoveryPlan, WaitStep
+from drs_desktop.domain.plan.revisions import PlanRevision
+from drs_desktop.ui.plans.plan_editor_widget import PlanEditorWidget
+from drs_desktop.ui.plans.plan_model import PROBLEMS_ROLE, PlanTreeModel
+from drs_desktop.ui.plans.wave_picker_dialog import NEW_WAVE, WavePickerDialog
 from tests.ui.plan_helpers import A, B, C, D, F, sample_inventory, sample_plan, watched
 
 CTRL = Qt.KeyboardModifier.ControlModifier

@@ -8,12 +8,12 @@ import pytest
 from PySide6.QtCore import QMimeData, QModelIndex, QPersistentModelIndex, Qt
 from pytestqt.qtbot import QtBot
 
-from drs_desktop.domain import plan_edit as pe
-from drs_desktop.domain.plan import RecoveryPlan, Wave
-from drs_desktop.domain.validation import validate_plan
-from drs_desktop.ui import plan_mime
-from drs_desktop.ui.plan_mime import DragPayload
-from drs_desktop.ui.plan_model import KIND_ROLE, PROBLEMS_ROLE, DropRequest, PlanTreeModel
+from drs_desktop.domain.plan import edit as pe
+from drs_desktop.domain.plan.model import RecoveryPlan, Wave
+from drs_desktop.domain.plan.validation import validate_plan
+from drs_desktop.ui.plans import plan_mime
+from drs_desktop.ui.plans.plan_mime import DragPayload
+from drs_desktop.ui.plans.plan_model import KIND_ROLE, PROBLEMS_ROLE, DropRequest, PlanTreeModel
 from tests.ui.plan_helpers import A, B, C, D, F, sample_inventory, sample_plan, watched
 
 MOVE = Qt.DropAction.MoveAction

@@ -11,8 +11,8 @@ from pytestqt.qtbot import QtBot
 from drs_desktop.storage.db import Database
 from drs_desktop.storage.inventory import save_inventory
 from drs_desktop.storage.planfile import write_plan_file
-from drs_desktop.ui.plan_history_dialog import PlanHistoryDialog
-from drs_desktop.ui.plans_pane_widget import PlansPaneWidget
+from drs_desktop.ui.plans.plan_history_dialog import PlanHistoryDialog
+from drs_desktop.ui.plans.plans_pane_widget import PlansPaneWidget
 from tests.ui.pane_tasks import pane_threads
 from tests.ui.plan_helpers import F, sample_inventory, sample_plan
 

@@ -6,7 +6,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMainWindow, QMessageBox, QWidget
 from pytestqt.qtbot import QtBot
 
-from drs_desktop.ui.close_guard import CLOSE_QUESTION, CloseGuard, ask_close
+from drs_desktop.ui.executions.close_guard import CLOSE_QUESTION, CloseGuard, ask_close
 
 
 def window_with_guard(

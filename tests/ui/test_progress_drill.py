@@ -15,15 +15,15 @@ from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtWidgets import QMainWindow
 from pytestqt.qtbot import QtBot
 
-from drs_desktop.domain.execution_events import Outcome
-from drs_desktop.domain.execution_state import ExecutionStatus, ServerStatus
+from drs_desktop.domain.engine.events import Outcome
+from drs_desktop.domain.engine.state import ExecutionStatus, ServerStatus
 from drs_desktop.services.execution_session import ExecutionServices
 from drs_desktop.simulator.embedded import EmbeddedSimulator
 from drs_desktop.storage import executions as journal
 from drs_desktop.storage.db import Database
-from drs_desktop.ui.close_guard import CloseGuard
-from drs_desktop.ui.progress_widget import ProgressWidget
-from drs_desktop.ui.run_dialog import RunDialog
+from drs_desktop.ui.executions.close_guard import CloseGuard
+from drs_desktop.ui.executions.progress_widget import ProgressWidget
+from drs_desktop.ui.executions.run_dialog import RunDialog
 from tests.ui import execution_helpers as helpers
 from tests.ui.execution_helpers import TIMEOUT, Recorder, Running, drill_session, step_until
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 from PySide6.QtCore import QModelIndex, Qt
 from pytestqt.qtbot import QtBot
 
-from drs_desktop.domain.execution_state import ExecutionStatus
-from drs_desktop.domain.operator_controls import ControlAction, ControlRequest
-from drs_desktop.domain.progress_view import ProgressSnapshot
+from drs_desktop.domain.engine.controls import ControlAction, ControlRequest
+from drs_desktop.domain.engine.state import ExecutionStatus
+from drs_desktop.domain.views.progress import ProgressSnapshot
 from drs_desktop.services.execution_session import ExecutionServices
 from drs_desktop.simulator.embedded import EmbeddedSimulator
-from drs_desktop.ui.progress_delegate import PROGRESS_ROLE
-from drs_desktop.ui.progress_model import (
+from drs_desktop.ui.executions.progress_delegate import PROGRESS_ROLE
+from drs_desktop.ui.executions.progress_model import (
     ETA,
     NAME,
     PROGRESS,

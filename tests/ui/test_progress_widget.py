@@ -9,13 +9,13 @@ from datetime import timedelta
 
 from pytestqt.qtbot import QtBot
 
-from drs_desktop.domain.execution_state import ExecutionStatus, Mode, ServerStatus
-from drs_desktop.domain.operator_controls import ControlAction, ControlRequest
-from drs_desktop.domain.progress_view import LogLine, ProgressSnapshot
+from drs_desktop.domain.engine.controls import ControlAction, ControlRequest
+from drs_desktop.domain.engine.state import ExecutionStatus, Mode, ServerStatus
+from drs_desktop.domain.views.progress import LogLine, ProgressSnapshot
 from drs_desktop.services.execution_session import ExecutionServices, ExecutionSession
 from drs_desktop.simulator.embedded import EmbeddedSimulator
-from drs_desktop.ui.progress_widget import LOG_BATCH, ProgressWidget
-from drs_desktop.ui.timeline_widget import TimelineWidget
+from drs_desktop.ui.executions.progress_widget import LOG_BATCH, ProgressWidget
+from drs_desktop.ui.executions.timeline_widget import TimelineWidget
 from tests.ui import execution_helpers as helpers
 from tests.ui.execution_helpers import drill_session, step_until
 

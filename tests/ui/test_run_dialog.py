@@ -9,12 +9,12 @@ import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
-from drs_desktop.domain.execution_state import Mode
-from drs_desktop.domain.operator_controls import RunChoice
-from drs_desktop.domain.plan import RecoveryPlan, Wave
+from drs_desktop.domain.engine.controls import RunChoice
+from drs_desktop.domain.engine.state import Mode
+from drs_desktop.domain.plan.model import RecoveryPlan, Wave
 from drs_desktop.storage.db import Database
 from drs_desktop.storage.plans import save_plan
-from drs_desktop.ui.run_dialog import RunDialog
+from drs_desktop.ui.executions.run_dialog import RunDialog
 from tests.ui import execution_helpers as helpers
 from tests.ui.execution_helpers import TIMEOUT, Running
 

@@ -12,8 +12,8 @@ from PySide6.QtWidgets import QApplication
 from pytestqt.modeltest import ModelTester
 
 from drs_desktop.domain.inventory import Inventory, SourceServer
-from drs_desktop.domain.server_usage import ServerUsage
-from drs_desktop.ui.server_table_model import (
+from drs_desktop.domain.plan.server_usage import ServerUsage
+from drs_desktop.ui.servers.server_table_model import (
     COLUMNS,
     HOSTNAME,
     LAG,

@@ -14,15 +14,15 @@ from pytestqt.qtbot import QtBot
 
 from drs_desktop.aws.drs import DrsGateway
 from drs_desktop.domain.inventory import Inventory, SourceServer
-from drs_desktop.domain.plan import ProtectionGroup, RecoveryPlan, Wave
+from drs_desktop.domain.plan.model import ProtectionGroup, RecoveryPlan, Wave
 from drs_desktop.secrets import SecretStore
 from drs_desktop.services.connection import ConnectionResolver
 from drs_desktop.simulator.embedded import EmbeddedSimulator
 from drs_desktop.storage import plans as plan_store
 from drs_desktop.storage.db import Database
 from drs_desktop.storage.inventory import save_inventory
-from drs_desktop.ui.server_table_model import USED_BY
-from drs_desktop.ui.servers_pane_widget import ServersPaneWidget
+from drs_desktop.ui.servers.server_table_model import USED_BY
+from drs_desktop.ui.servers.servers_pane_widget import ServersPaneWidget
 from tests.services.settings_fixtures import db_fixture, memory_keyring_fixture, small_simulator_fixture  # noqa: F401
 from tests.ui.pane_tasks import pane_threads
 

@@ -8,7 +8,7 @@ from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from drs_desktop.domain.connection import MfaChallenge
-from drs_desktop.ui.mfa_dialog import MfaDialog, connect_mfa_prompts
+from drs_desktop.ui.settings.mfa_dialog import MfaDialog, connect_mfa_prompts
 from drs_desktop.workers.credential_prompts import CredentialPrompts
 
 CHALLENGE = MfaChallenge(

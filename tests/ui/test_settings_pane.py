@@ -19,7 +19,7 @@ from drs_desktop.secrets import SERVICE, SecretStore
 from drs_desktop.services import connection
 from drs_desktop.services.settings_page import SettingsService
 from drs_desktop.storage.db import Database
-from drs_desktop.ui.settings_pane_widget import SettingsPaneWidget
+from drs_desktop.ui.settings.settings_pane_widget import SettingsPaneWidget
 from tests.secrets.memory_keyring import MemoryKeyring, install_fail, install_memory
 from tests.services import aws_stubs
 from tests.services.settings_fixtures import aws_files_fixture, db_fixture  # noqa: F401

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from drs_desktop.domain.errors import DrsDesktopError, PlanDocumentError
-from drs_desktop.domain.plan import ApprovalStep, ProtectionGroup, RecoveryPlan, WaitStep, Wave
-from drs_desktop.domain.plan_document import FORMAT_ID, join_path, plan_from_document, plan_to_document
+from drs_desktop.domain.plan.document import FORMAT_ID, join_path, plan_from_document, plan_to_document
+from drs_desktop.domain.plan.model import ApprovalStep, ProtectionGroup, RecoveryPlan, WaitStep, Wave
 from tests.strategies import valid_plans
 
 A = "s-0123456789abcdef0"

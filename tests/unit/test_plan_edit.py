@@ -6,11 +6,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from drs_desktop.domain import plan_edit as pe
-from drs_desktop.domain import plan_edit_parts as pp
-from drs_desktop.domain.plan import ApprovalStep, Impact, ProtectionGroup, RecoveryPlan, WaitStep, Wave
-from drs_desktop.domain.plan_edit import PlanEditError
-from drs_desktop.domain.validation import validate_plan
+from drs_desktop.domain.plan import edit as pe
+from drs_desktop.domain.plan import edit_parts as pp
+from drs_desktop.domain.plan.edit import PlanEditError
+from drs_desktop.domain.plan.model import ApprovalStep, Impact, ProtectionGroup, RecoveryPlan, WaitStep, Wave
+from drs_desktop.domain.plan.validation import validate_plan
 from tests.strategies import valid_plans
 
 

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from drs_desktop.domain.errors import PlanDocumentError, PlanFileError, PlanFileUnreadableError
-from drs_desktop.domain.plan import ApprovalStep, ProtectionGroup, RecoveryPlan, Wave
-from drs_desktop.domain.plan_document import plan_from_document
+from drs_desktop.domain.plan.document import plan_from_document
+from drs_desktop.domain.plan.model import ApprovalStep, ProtectionGroup, RecoveryPlan, Wave
+from drs_desktop.domain.plan.validation import validate_plan
 from drs_desktop.domain.safe_text import terminal_safe
-from drs_desktop.domain.validation import validate_plan
 from drs_desktop.storage.db import Database
 from drs_desktop.storage.planfile import dump_plan, parse_plan_text
 from drs_desktop.storage.plans import list_plans, save_plan

@@ -27,10 +27,10 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from drs_desktop.domain.errors import PlanFileError, PlanFileUnreadableError
-from drs_desktop.domain.plan import RecoveryPlan, Wave
-from drs_desktop.domain.plan_document import join_path, plan_from_document, plan_to_document
+from drs_desktop.domain.plan.document import join_path, plan_from_document, plan_to_document
+from drs_desktop.domain.plan.model import RecoveryPlan, Wave
+from drs_desktop.domain.plan.validation import Severity, validate_plan
 from drs_desktop.domain.safe_text import name_problem, text_problem
-from drs_desktop.domain.validation import Severity, validate_plan
 from drs_desktop.services.plans import import_plan_file
 from drs_desktop.storage.db import Database
 from drs_desktop.storage.planfile import LoadedPlan, dump_plan, parse_plan_text

@@ -13,9 +13,9 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 
 from drs_desktop.domain.errors import PlanFileError, PlanFileUnreadableError
-from drs_desktop.domain.plan import ApprovalStep, ProtectionGroup, RecoveryPlan, WaitStep, Wave
-from drs_desktop.domain.plan_document import plan_to_document
-from drs_desktop.domain.validation import Severity, validate_plan
+from drs_desktop.domain.plan.document import plan_to_document
+from drs_desktop.domain.plan.model import ApprovalStep, ProtectionGroup, RecoveryPlan, WaitStep, Wave
+from drs_desktop.domain.plan.validation import Severity, validate_plan
 from drs_desktop.storage.plan_syntax import SyntaxProblem, parse_yaml
 from drs_desktop.storage.planfile import (
     MAX_FILE_BYTES,

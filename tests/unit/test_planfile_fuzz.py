@@ -14,9 +14,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from drs_desktop.domain.errors import PlanFileError
-from drs_desktop.domain.plan import RecoveryPlan
-from drs_desktop.domain.plan_document import plan_to_document
-from drs_desktop.domain.validation import Severity, validate_plan
+from drs_desktop.domain.plan.document import plan_to_document
+from drs_desktop.domain.plan.model import RecoveryPlan
+from drs_desktop.domain.plan.validation import Severity, validate_plan
 from drs_desktop.storage.planfile import LoadedPlan, dump_plan, parse_plan_text
 from tests.strategies import TRICKY_STRINGS, valid_plans
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from drs_desktop.domain.inventory import Inventory, SourceServer
-from drs_desktop.domain.plan import (
+from drs_desktop.domain.plan.model import (
     MAX_SERVERS_PER_JOB,
     ApprovalStep,
     ProtectionGroup,
@@ -14,7 +14,7 @@ from drs_desktop.domain.plan import (
     WaitStep,
     Wave,
 )
-from drs_desktop.domain.validation import (
+from drs_desktop.domain.plan.validation import (
     MAX_MINUTES,
     Problem,
     Severity,

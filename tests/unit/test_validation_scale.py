@@ -11,11 +11,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from drs_desktop.domain import validation_support
 from drs_desktop.domain.inventory import Inventory, SourceServer
-from drs_desktop.domain.plan import ProtectionGroup, RecoveryPlan, Wave
-from drs_desktop.domain.validation import validate_plan
-from drs_desktop.domain.validation_support import (
+from drs_desktop.domain.plan import validation_support
+from drs_desktop.domain.plan.model import ProtectionGroup, RecoveryPlan, Wave
+from drs_desktop.domain.plan.validation import validate_plan
+from drs_desktop.domain.plan.validation_support import (
     MAX_FUZZY_SEARCHES,
     Suggester,
     TagIndex,

@@ -15,11 +15,11 @@ from pathlib import Path
 
 from pytestqt.qtbot import QtBot
 
-from drs_desktop.domain.execution_events import Outcome
-from drs_desktop.domain.execution_state import ExecutionStatus, Mode
-from drs_desktop.domain.operator_controls import ControlAction, ControlRequest, RunChoice
-from drs_desktop.domain.plan import ApprovalStep, RecoveryPlan, Wave
-from drs_desktop.domain.progress_view import ProgressSnapshot
+from drs_desktop.domain.engine.controls import ControlAction, ControlRequest, RunChoice
+from drs_desktop.domain.engine.events import Outcome
+from drs_desktop.domain.engine.state import ExecutionStatus, Mode
+from drs_desktop.domain.plan.model import ApprovalStep, RecoveryPlan, Wave
+from drs_desktop.domain.views.progress import ProgressSnapshot
 from drs_desktop.services.driver_lock import DriverLock, lock_path
 from drs_desktop.services.execution_session import ExecutionServices
 from drs_desktop.simulator.embedded import EmbeddedSimulator

@@ -16,7 +16,7 @@ from drs_desktop.aws.drs import DrsGateway
 from drs_desktop.aws.session import AwsTarget
 from drs_desktop.domain.connection import ConnectionSettings, MfaChallenge
 from drs_desktop.domain.inventory import Inventory
-from drs_desktop.domain.server_usage import ServerUsage
+from drs_desktop.domain.plan.server_usage import ServerUsage
 from drs_desktop.secrets import SecretStore
 from drs_desktop.services import connection
 from drs_desktop.services.connection import ConnectionResolver

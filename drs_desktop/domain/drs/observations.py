@@ -1,0 +1,89 @@
+"""What a DRS answer means for the execution, beyond the facts ``apply`` folds: the events the runner
+journals after a poll, a job-log read or a listing of the account's jobs.
+
+The runner reads DRS and hands the typed answer (``drs.views``) to these functions; it journals what they
+return and nothing else. So every rule about *which* facts matter lives here, next to the engine, and a
+replay needs none of them (the journal holds their result):
+
+- ``external_load``: which listed jobs are other tools' (active, not one of this run's) and which
+  servers they hold; they count against the account's quotas before queued chunks start;
+- ``post_launch_events``: when a launched server's post-launch actions count as completed or failed;
+- ``job_log_observed``: which log items are new since the last read of the job's log.
+
+Pure, stdlib only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+
+from drs_desktop.domain.drs.views import DrsJobView, JobLogEntry
+from drs_desktop.domain.engine.events import (
+    ExternalLoad,
+    JobLogObserved,
+    PostLaunchCompleted,
+    PostLaunchFailed,
+)
+from drs_desktop.domain.engine.state import ExecutionState, PostLaunch, ServerStatus
+
+
+def external_load(state: ExecutionState, listed: Sequence[DrsJobView], at: datetime) -> ExternalLoad:
+    """The account's load outside this run, from a listing of its recent jobs: journaled after every
+    listing (it replaces the last one, and ends the engine's wish to look, see ``engine``)."""
+    own = set(state.jobs)
+    others = [job for job in listed if job.is_active and job.job_id not in own]
+    busy = tuple(sorted({server for job in others for server in job.server_ids}))
+    return ExternalLoad(active_jobs=len(others), busy_server_ids=busy, at=at)
+
+
+def post_launch_events(
+    state: ExecutionState,
+    jobs: Sequence[DrsJobView],
+    expected_actions: Mapping[str, int],
+    at: datetime,
+) -> list[PostLaunchCompleted | PostLaunchFailed]:
+    """Post-launch actions of launched servers that expect them, once their runs are all over.
+
+    A failed run that is not optional fails the server's post-launch at once. Otherwise the actions
+    count as completed when none is running and at least ``expected_actions[server]`` runs ended: DRS
+    lists a run only once it starts, so "every listed run succeeded" alone would be said too early.
+    """
+    events: list[PostLaunchCompleted | PostLaunchFailed] = []
+    for job in jobs:
+        for view in job.servers:
+            server = state.servers.get(view.source_server_id)
+            if server is None or server.post_launch is not PostLaunch.PENDING:
+                continue
+            if server.status is not ServerStatus.LAUNCHED or view.post_launch is None:
+                continue
+            runs = view.post_launch.runs
+            failed = [run for run in view.post_launch.failed if not run.optional]
+            if failed:
+                reason = "; ".join(
+                    f"{run.action_name or run.action_id}: {run.failure_reason}" for run in failed
+                )
+                events.append(PostLaunchFailed(server_id=server.server_id, reason=reason, at=at))
+                continue
+            expected = expected_actions.get(server.server_id, 0)
+            finished = [run for run in runs if run.status != "IN_PROGRESS"]
+            if runs and not view.post_launch.running and len(finished) >= expected:
+                events.append(PostLaunchCompleted(server_id=server.server_id, at=at))
+    return events
+
+
+def job_log_observed(
+    state: ExecutionState, job_id: str, entries: Sequence[JobLogEntry], at: datetime
+) -> JobLogObserved:
+    """The items of a job's whole log (DRS returns all of it each time) worth journaling: those past the
+    count already journaled (``JobState.log_seen``), plus every failure item, which explains a failure a
+    later poll may only then report. Without it a 300-server job's log, journaled whole on every change,
+    would grow the journal quadratically."""
+    job = state.jobs.get(job_id)
+    seen = job.log_seen if job is not None else 0
+    items = tuple(
+        entry.to_engine(at)
+        for position, entry in enumerate(entries)
+        if position >= seen or "FAIL" in entry.event
+    )
+    return JobLogObserved(job_id=job_id, items=items, at=at, seen=len(entries))

@@ -1,0 +1,1 @@
+"""The orchestration engine: the execution's spec, state and events, ``decide`` and ``apply``."""

@@ -1,0 +1,185 @@
+"""What ``engine.decide`` asks the runner to do, and the job tags that find this execution's jobs again.
+
+Commands are data (frozen, JSON-serializable for logs and tests). Each one's docstring says which calls
+the runner makes and which events it journals; the runner contract as a whole is in ``engine``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TypeAlias
+
+from drs_desktop.domain.engine.events import Event, Outcome, StepPhase
+
+TAG_EXECUTION = "drs-desktop:execution"
+TAG_WAVE = "drs-desktop:wave"
+TAG_CHUNK = "drs-desktop:chunk"
+TAG_ATTEMPT = "drs-desktop:attempt"
+
+
+@dataclass(frozen=True, kw_only=True)
+class StartJob:
+    """Journal ``StartRequested(chunk_id)``, then call StartRecovery once (botocore retries off) with
+    ``isDrill=is_drill``, ``tags`` and ``sourceServers`` (with ``recoverySnapshotID`` where
+    ``snapshot_ids`` has one); journal ``JobStarted`` or ``StartFailed(definite=...)``."""
+
+    chunk_id: str
+    wave_index: int
+    attempt: int
+    server_ids: tuple[str, ...]
+    snapshot_ids: Mapping[str, str] = field(default_factory=dict)
+    is_drill: bool
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class PollJobs:
+    """DescribeJobs filtered by these IDs (at most 1,000 per call); journal one ``JobsObserved``
+    (with ``missing_job_ids``) and then the ``PostLaunchCompleted/Failed`` that
+    ``drs.observations.post_launch_events`` reads from launchActionsStatus; or ``Throttled`` /
+    ``PollFailed``."""
+
+    job_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class SizeExternalLoad:
+    """A poll saw chunks waiting in the queue: DescribeJobs with ``fromDate=since`` (the account's recent
+    jobs); journal the ``ExternalLoad`` that ``drs.observations.external_load`` derives from them (always
+    one, even when nothing else runs: it ends the wish to look), or ``Throttled`` / ``PollFailed``."""
+
+    since: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class FetchJobLog:
+    """DescribeJobLogItems for the job; journal the ``JobLogObserved`` that
+    ``drs.observations.job_log_observed`` makes of the whole log (the new items and every failure)."""
+
+    job_id: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class VerifyJobs:
+    """The wave timed out: DescribeJobs for these IDs, journal ``JobsVerified(wave_index, ...)``. Only
+    that answer lets the engine declare the wave's unsettled servers failed."""
+
+    wave_index: int
+    job_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Reconcile:
+    """Whether these chunks' StartRecovery launched a job, from DRS's records: DescribeJobs with
+    ``fromDate=since`` (the jobs tagged with this execution), DescribeSourceServers for ``server_ids``
+    (each one's ``lifeCycle.lastLaunch.initiated``) and DescribeJobs by ID for the tags of last-launch
+    jobs not listed; journal one ``StartsReconciled`` with DRS's time of the listing's answer. What it
+    means is decided in ``domain.engine.reconcile``, not by the runner."""
+
+    chunk_ids: tuple[str, ...]
+    since: datetime
+    server_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class SurveyInstances:
+    """Before a cleanup terminates anything: DescribeJobs since ``since`` (jobs tagged with this
+    execution), DescribeSourceServers for ``server_ids`` (last launches; their jobs' tags by ID), and
+    DescribeRecoveryInstances for ``server_ids``; journal ``InstancesSurveyed``."""
+
+    since: datetime
+    server_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class FindRecoveryInstances:
+    """DescribeRecoveryInstances by source server (DRS may omit the ID from a job, reference §12.5);
+    journal ``RecoveryInstancesObserved`` with every instance found (the engine keeps only its own)."""
+
+    server_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class AwaitApproval:
+    """Not a call: the run waits for this approval; show it (emitted on every decide while it waits).
+    The one approval type: ``engine.queries.pending_approvals`` builds it for the engine and for the
+    CLI's and the GUI's prompts alike."""
+
+    wave_index: int
+    wave_name: str
+    phase: StepPhase
+    step_index: int
+    message: str
+    requested_at: datetime
+
+    @property
+    def key(self) -> tuple[int, StepPhase, int]:
+        """Identifies the gate within its execution (a prompt is raised once per key)."""
+        return (self.wave_index, self.phase, self.step_index)
+
+
+@dataclass(frozen=True, kw_only=True)
+class TerminateInstances:
+    """Journal ``TerminateRequested``, call TerminateRecoveryInstances (at most 200 IDs, retries off),
+    journal ``InstancesTerminated(job_id=...)`` or ``TerminateFailed``."""
+
+    recovery_instance_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Record:
+    """Nothing to call: journal ``event`` and apply it (time passed, or a verification with no job)."""
+
+    event: Event
+
+
+@dataclass(frozen=True, kw_only=True)
+class Finish:
+    """The execution is over: journal ``ExecutionFinished(outcome)``; emitted until it is journaled."""
+
+    outcome: Outcome
+
+
+@dataclass(frozen=True, kw_only=True)
+class WakeAt:
+    """Nothing new before ``at`` unless an event arrives: sleep until then (or an operator action)."""
+
+    at: datetime
+
+
+#: Every command, a closed union: the runner matches it exhaustively (``assert_never``).
+Command: TypeAlias = (
+    StartJob
+    | PollJobs
+    | SizeExternalLoad
+    | FetchJobLog
+    | VerifyJobs
+    | Reconcile
+    | SurveyInstances
+    | FindRecoveryInstances
+    | AwaitApproval
+    | TerminateInstances
+    | Record
+    | Finish
+    | WakeAt
+)
+
+
+def job_tags(execution_id: str, wave_index: int, chunk_id: str, attempt: int) -> dict[str, str]:
+    """The tags every StartRecovery of this execution carries; the wave number is 1-based like the UI."""
+    return {
+        TAG_EXECUTION: execution_id,
+        TAG_WAVE: str(wave_index + 1),
+        TAG_CHUNK: chunk_id,
+        TAG_ATTEMPT: str(attempt),
+    }
+
+
+def chunk_of_tags(tags: Mapping[str, str], execution_id: str) -> str | None:
+    """The chunk a listed job was started for, if it is this execution's. Only our own keys are read:
+    DRS adds tags of its own (``resourceArn``), so the whole map is never compared."""
+    if tags.get(TAG_EXECUTION) != execution_id:
+        return None
+    return tags.get(TAG_CHUNK)

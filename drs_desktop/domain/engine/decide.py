@@ -1,0 +1,410 @@
+"""The orchestration engine: ``decide(state, now) -> commands``. Pure; every rule about *what to do next*.
+
+The runner contract (services.ExecutionRunner):
+1. ``state = initial_state(spec)`` for a new run. To reopen an unfinished one (after a crash or an app
+   restart): ``state = reducer.replay(spec, journal)``, then journal and apply ``RunnerRestarted``.
+2. Loop: ``commands = decide(state, now)``. Execute the commands in order; for each, journal the events
+   its docstring names (an intent such as ``StartRequested`` *before* the call, the result right after)
+   and ``apply`` each event before the next command. ``Record(event)``: journal and apply ``event``.
+   What an answer means beyond its facts (the account's load, post-launch results, which log items are
+   new) is derived by ``domain.drs.observations`` from the typed answer; the runner journals what it returns.
+3. A decision holds for the state it was made on: once an executed command's events changed the state,
+   the runner executes none of the decision's remaining commands and decides again at once. So a call
+   that was throttled or failed (``poll.not_before`` in the future) holds every later call, and a start
+   whose outcome became unknown holds every later start, by the engine's own rules, not the runner's.
+   If any command was executed (anything but ``WakeAt`` and ``AwaitApproval``), decide again at once.
+   Otherwise wait until ``WakeAt.at`` or an operator control (checked with ``reducer.control_error``,
+   journaled, applied), then decide again. ``AwaitApproval`` is shown to the operator, not executed.
+4. The runner is serial and never calls ``decide`` while a call is in flight. Hence a chunk still
+   START_REQUESTED when ``decide`` runs has an unknown outcome (a crash between intent and result) and is
+   treated exactly like UNCERTAIN, even if ``RunnerRestarted`` was not journaled: reconcile it first.
+
+Safety rules, each enforced here and nowhere else:
+- While any chunk is unresolved (START_REQUESTED / UNCERTAIN), emit ``Reconcile`` (first no earlier than
+  ``reconcile_delay`` after the call, so DRS's listing has caught up, then at doubling intervals) and no
+  ``StartJob`` before its first look; an unresolved chunk itself is started again only once a look's DRS
+  time is past the intent's plus ``start_settle`` with no job found (``domain.engine.reconcile``).
+- ``StartJob`` only for QUEUED chunks admitted by ``engine.chunking.admit`` against this run's active jobs,
+  the unresolved chunks and the external load: quota errors are avoided, not handled. Never while paused,
+  stopping, throttled, or once the wave's timeout passed; while held, only the retries the operator
+  asked for.
+- A wave past its timeout gets ``VerifyJobs`` first; only the answer may fail its servers.
+- ``TerminateInstances`` only for a drill, only for instances recorded from this run's own jobs (journaled,
+  or found tagged with it by the cleanup's ``SurveyInstances``, which comes first), and only once no
+  launch is in flight (so every instance is known).
+- ``Finish`` once nothing is in flight (every DRS job of the run has ended, so the evidence and the
+  list of drill instances are complete) and the outcome is known, until ``ExecutionFinished`` is
+  recorded. After that, ``decide`` only cleans up when asked.
+
+Where the other rules live: DRS quotas and splitting waves into jobs in ``engine.chunking``; how waves move
+(dependencies, approvals, waits, completion) in ``engine.waves``; what a DRS answer means for a chunk
+or a server in ``engine.observe``; operator controls in ``engine.reducer``; shared questions (held?
+settled? deadline?) in ``engine.queries``; poll pacing and backoff in ``engine.polling``; the snapshot for
+a point in time in ``engine.recovery_point``; the evidence report in ``views.evidence``.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from drs_desktop.domain.engine.chunking import Candidate, admit
+from drs_desktop.domain.engine.commands import (
+    Command,
+    FetchJobLog,
+    FindRecoveryInstances,
+    Finish,
+    PollJobs,
+    Reconcile,
+    Record,
+    SizeExternalLoad,
+    StartJob,
+    SurveyInstances,
+    TerminateInstances,
+    VerifyJobs,
+    WakeAt,
+    job_tags,
+)
+from drs_desktop.domain.engine.events import JobsVerified, Outcome, Tick
+from drs_desktop.domain.engine.polling import poll_due_at
+from drs_desktop.domain.engine.queries import (
+    SATISFIED_PHASES,
+    active_jobs,
+    is_held,
+    job_active,
+    jobs_to_poll,
+    launch_blocked,
+    may_launch,
+    own_load,
+    pending_approvals,
+    server_settled,
+    unresolved_chunks,
+    unsettled_servers,
+    wave_deadline,
+)
+from drs_desktop.domain.engine.reconcile import (
+    first_look_pending,
+    listing_since,
+    next_look_at,
+    unresolved_due,
+)
+from drs_desktop.domain.engine.state import (
+    UNRESOLVED,
+    ChunkState,
+    ChunkStatus,
+    ExecutionState,
+    InstanceRecord,
+    ServerState,
+    ServerStatus,
+    WavePhase,
+)
+from drs_desktop.domain.engine.waves import settle, wait_until
+
+logger = logging.getLogger(__name__)
+
+#: TerminateRecoveryInstances takes at most this many IDs.
+MAX_TERMINATE_IDS = 200
+#: How far back to look for jobs of other tools when sizing the account's load.
+EXTERNAL_LOAD_WINDOW = timedelta(days=2)
+
+
+def decide(state: ExecutionState, now: datetime) -> tuple[Command, ...]:
+    """What the runner must do now, then at most one trailing ``WakeAt`` (see the module docstring)."""
+    if state.finished is not None:
+        return _after_finish(state, now)
+    if settle(state, now) is not state:
+        return (Record(event=Tick(at=now)),)  # time moved a wave on: record that first
+    commands: list[Command] = [
+        *_reconcile(state, now),
+        *_verify(state, now),
+        *_poll(state, now),
+        *_size_load(state, now),
+        *_fetch_logs(state, now),
+        *_find_instances(state, now),
+        *_approvals(state),
+        *_starts(state, now),
+        *_survey(state, now),
+        *_terminations(state, now),
+    ]
+    outcome = finish_outcome(state)
+    if outcome is not None:
+        commands.append(Finish(outcome=outcome))
+    wake = _wake_at(state, now)
+    if wake is not None:
+        commands.append(WakeAt(at=wake))
+    return tuple(commands)
+
+
+def _after_finish(state: ExecutionState, now: datetime) -> tuple[Command, ...]:
+    """A finished execution only cleans up (when asked): no more polling, no Finish again."""
+    commands: list[Command] = [*_survey(state, now), *_terminations(state, now)]
+    if (
+        not commands
+        and _cleanup_pending(state)
+        and state.poll.not_before is not None
+        and state.poll.not_before > now
+    ):
+        commands.append(WakeAt(at=state.poll.not_before))
+    return tuple(commands)
+
+
+def next_poll_at(state: ExecutionState, now: datetime) -> datetime | None:
+    """When the next DescribeJobs is due (adaptive, or fixed with ``--poll-interval``); None: no job to
+    watch."""
+    if not jobs_to_poll(state):
+        return None
+    return poll_due_at(state.spec.polling, state.poll, now)
+
+
+def _reads_allowed(state: ExecutionState, now: datetime) -> bool:
+    """Throttling or a failed read holds every call until ``not_before``."""
+    return state.poll.not_before is None or now >= state.poll.not_before
+
+
+# -- crash safety
+
+
+def _reconcile_due(state: ExecutionState) -> datetime | None:
+    unresolved = unresolved_chunks(state)
+    if not unresolved:
+        return None
+    due = min(next_look_at(state, c) for c in unresolved)
+    if state.poll.not_before is not None:
+        due = max(due, state.poll.not_before)
+    return due
+
+
+def _reconcile(state: ExecutionState, now: datetime) -> list[Command]:
+    """Look at DRS's records for unresolved starts (``domain.engine.reconcile`` says what a look decides)."""
+    due = _reconcile_due(state)
+    if due is None or now < due:
+        return []
+    chunks = unresolved_due(state, now) or unresolved_chunks(state)
+    return [
+        Reconcile(
+            chunk_ids=tuple(c.chunk_id for c in chunks),
+            since=listing_since(state),
+            server_ids=tuple(s for c in chunks for s in c.server_ids),
+        )
+    ]
+
+
+# -- watching
+
+
+def _verify(state: ExecutionState, now: datetime) -> list[Command]:
+    commands: list[Command] = []
+    for wave in state.waves:
+        deadline = wave_deadline(state, wave, now)
+        if deadline is None or now < deadline:
+            continue
+        waiting = [s for s in unsettled_servers(state, wave.index) if not _starting(state, s)]
+        if not waiting:
+            continue
+        job_ids = tuple(sorted({s.job_id for s in waiting if s.job_id and not state.jobs[s.job_id].gone}))
+        if not job_ids:
+            commands.append(Record(event=JobsVerified(wave_index=wave.index, jobs=(), at=now)))
+        elif _reads_allowed(state, now):
+            commands.append(VerifyJobs(wave_index=wave.index, job_ids=job_ids))
+    return commands
+
+
+def _starting(state: ExecutionState, server: ServerState) -> bool:
+    return server.chunk_id is not None and state.chunks[server.chunk_id].status in UNRESOLVED
+
+
+def _poll(state: ExecutionState, now: datetime) -> list[Command]:
+    due = next_poll_at(state, now)
+    if due is None or now < due:
+        return []
+    return [PollJobs(job_ids=jobs_to_poll(state))]
+
+
+def _size_load(state: ExecutionState, now: datetime) -> list[Command]:
+    """After a poll that saw queued chunks: jobs of other tools count against the account's quotas, so
+    size them before the queued chunks start (a failed look waits for the next poll)."""
+    if not state.load_due or not _reads_allowed(state, now):
+        return []
+    return [SizeExternalLoad(since=now - EXTERNAL_LOAD_WINDOW)]
+
+
+def _fetch_logs(state: ExecutionState, now: datetime) -> list[Command]:
+    """A job's log only when its status or a server's launch status changed since the last fetch."""
+    if not _reads_allowed(state, now):
+        return []
+    return [FetchJobLog(job_id=j.job_id) for j in state.jobs.values() if j.version > j.log_version]
+
+
+def _lookups_pending(state: ExecutionState) -> tuple[str, ...]:
+    """Launched servers DRS did not name an instance for, once their job is done (reference §12.5)."""
+    pending = []
+    for server in state.servers.values():
+        if server.status is not ServerStatus.LAUNCHED or server.recovery_instance_id is not None:
+            continue
+        if server.job_id is None or server.instance_lookup_job == server.job_id:
+            continue
+        job = state.jobs[server.job_id]
+        members = state.chunks[job.chunk_id].server_ids
+        if not job_active(job) or all(server_settled(state, state.servers[s]) for s in members):
+            pending.append(server.server_id)
+    return tuple(pending)
+
+
+def _find_instances(state: ExecutionState, now: datetime) -> list[Command]:
+    pending = _lookups_pending(state)
+    if not pending or not _reads_allowed(state, now):
+        return []
+    return [FindRecoveryInstances(server_ids=pending)]
+
+
+def _approvals(state: ExecutionState) -> list[Command]:
+    return list(pending_approvals(state))
+
+
+# -- launching
+
+
+def _startable(state: ExecutionState, now: datetime) -> list[ChunkState]:
+    """QUEUED chunks whose own pacing allows a start, oldest wave first."""
+    chunks = []
+    for chunk in state.chunks.values():
+        if chunk.status is not ChunkStatus.QUEUED:
+            continue
+        wave = state.waves[chunk.wave_index]
+        if wave.phase is WavePhase.SKIPPED:
+            continue
+        deadline = wave_deadline(state, wave, now)
+        if deadline is not None and now >= deadline:
+            continue  # verify first; the queued servers will be failed as timed out
+        if chunk.not_before is not None and now < chunk.not_before:
+            continue
+        chunks.append(chunk)
+    return sorted(chunks, key=lambda c: (c.wave_index, c.seq))
+
+
+def _starts(state: ExecutionState, now: datetime) -> list[Command]:
+    # Until every unknown start has had its first look, nothing starts; after that, other chunks may
+    # (their servers are others, and the unresolved ones count against the quotas in ``own_load``).
+    if first_look_pending(state) or not _reads_allowed(state, now):
+        return []
+    held = is_held(state)
+    candidates = [
+        Candidate(c.chunk_id, c.server_ids) for c in _startable(state, now) if may_launch(state, c, held)
+    ]
+    admitted = admit(candidates, own_load(state), state.spec.limits)
+    return [_start_job(state, state.chunks[chunk_id]) for chunk_id in admitted]
+
+
+def _start_job(state: ExecutionState, chunk: ChunkState) -> StartJob:
+    spec = state.spec
+    attempt = chunk.attempt + 1
+    snapshots = {s: spec.snapshot_ids[s] for s in chunk.server_ids if s in spec.snapshot_ids}
+    return StartJob(
+        chunk_id=chunk.chunk_id,
+        wave_index=chunk.wave_index,
+        attempt=attempt,
+        server_ids=chunk.server_ids,
+        snapshot_ids=snapshots,
+        is_drill=state.is_drill,
+        tags=job_tags(spec.execution_id, chunk.wave_index, chunk.chunk_id, attempt),
+    )
+
+
+# -- cleanup and the end
+
+
+def _launches_in_flight(state: ExecutionState) -> bool:
+    """Anything that could still launch an instance: an unresolved start, a server being launched, or
+    any DRS job of this run not yet ended (a server failed by a timeout may still launch in it). The
+    run finishes, and cleanup starts, only after this; DRS ends every job, even a failed one (§12.4)."""
+    if unresolved_chunks(state) or active_jobs(state):
+        return True
+    return any(s.status in (ServerStatus.STARTING, ServerStatus.LAUNCHING) for s in state.servers.values())
+
+
+def _to_terminate(state: ExecutionState) -> list[InstanceRecord]:
+    if not state.is_drill or not state.cleanup_requested:
+        return []
+    limit = state.spec.max_terminate_attempts
+    return [
+        i
+        for i in state.instances.values()
+        if i.is_drill and i.terminated_at is None and i.gone_at is None and i.terminate_attempts < limit
+    ]
+
+
+def _survey_due(state: ExecutionState) -> bool:
+    return state.is_drill and state.cleanup_requested and not state.cleanup_surveyed
+
+
+def _cleanup_pending(state: ExecutionState) -> bool:
+    """A requested cleanup still has to look at DRS, or to terminate what it found."""
+    return _survey_due(state) or bool(_to_terminate(state))
+
+
+def _survey(state: ExecutionState, now: datetime) -> list[Command]:
+    """Cleanup first finds every instance of this execution in DRS's records (by job tags and each
+    server's last launch), once nothing can launch any more; see ``domain.engine.reconcile``."""
+    if not _survey_due(state) or _launches_in_flight(state) or not _reads_allowed(state, now):
+        return []
+    return [SurveyInstances(since=listing_since(state), server_ids=tuple(state.servers))]
+
+
+def _terminations(state: ExecutionState, now: datetime) -> list[Command]:
+    targets = _to_terminate(state)
+    if (
+        not targets
+        or _survey_due(state)
+        or _launches_in_flight(state)
+        or _lookups_pending(state)
+        or not _reads_allowed(state, now)
+    ):
+        return []
+    ids = sorted(i.recovery_instance_id for i in targets)
+    return [
+        TerminateInstances(recovery_instance_ids=tuple(ids[i : i + MAX_TERMINATE_IDS]))
+        for i in range(0, len(ids), MAX_TERMINATE_IDS)
+    ]
+
+
+def finish_outcome(state: ExecutionState) -> Outcome | None:
+    """The outcome to finish with now, or None while anything is still in flight or undecided."""
+    if state.finished is not None or _launches_in_flight(state) or _lookups_pending(state):
+        return None
+    if any(not server_settled(state, s) for s in state.servers.values()):
+        return None
+    if state.stop is not None:
+        return None if _cleanup_pending(state) else state.stop.outcome
+    if all(w.phase in SATISFIED_PHASES for w in state.waves):
+        return Outcome.SUCCEEDED
+    return None
+
+
+def _wake_at(state: ExecutionState, now: datetime) -> datetime | None:
+    """The earliest future moment at which ``decide`` could say something new without an event."""
+    times: list[datetime] = []
+    poll = next_poll_at(state, now)
+    if poll is not None:
+        times.append(poll)
+    reconcile = _reconcile_due(state)
+    if reconcile is not None:
+        times.append(reconcile)
+    if state.poll.not_before is not None:
+        times.append(state.poll.not_before)
+    for wave in state.waves:
+        steps = wave.steps_of(state.spec)
+        if wave.phase in (WavePhase.BEFORE, WavePhase.AFTER) and wave.step_index < len(steps):
+            until = wait_until(wave, steps[wave.step_index])
+            if until is not None:
+                times.append(until)
+        deadline = wave_deadline(state, wave, now)
+        if deadline is not None and not launch_blocked(state) and unsettled_servers(state, wave.index):
+            times.append(deadline)
+    held = is_held(state)
+    times.extend(
+        c.not_before
+        for c in state.chunks.values()
+        if c.status is ChunkStatus.QUEUED and c.not_before and may_launch(state, c, held)
+    )
+    future = [t for t in times if t > now]
+    return min(future) if future else None

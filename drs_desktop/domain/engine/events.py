@@ -1,0 +1,421 @@
+"""The events of an execution: what the runner observed, what the operator did, what the engine noted.
+
+Event sourcing: the runner journals each event (``event_to_json``) before acting on it and rebuilds the
+execution after a crash by replaying the journal through ``engine.reducer.apply``. So events are facts with a
+time, frozen, JSON-serializable, and never change meaning: add fields with defaults, never repurpose one.
+
+Three kinds:
+- observations and call results (``StartRequested`` is the intent the runner journals *before* it calls
+  StartRecovery; ``JobStarted``/``StartFailed`` its outcome; ``JobsObserved`` a DescribeJobs poll, ...);
+- operator controls (``Pause``, ``Cancel``, ``RetryFailed``, ``ApprovalGranted``, ...), each with who;
+- bookkeeping the engine asks the runner to record (``Tick``: time passed; ``ExecutionFinished``).
+
+All events are keyword-only; ``at`` is an aware datetime.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, TypeAlias, get_args
+
+from drs_desktop.domain.engine.codec import decode_tagged, to_json
+from drs_desktop.domain.engine.reconcile_events import InstancesSurveyed, StartsReconciled
+
+
+class JobStatus(StrEnum):
+    """DRS Job.status. There is no FAILED: success is per server (reference §9.3)."""
+
+    PENDING = "PENDING"
+    STARTED = "STARTED"
+    COMPLETED = "COMPLETED"
+
+
+class LaunchStatus(StrEnum):
+    """DRS participatingServers[].launchStatus."""
+
+    PENDING = "PENDING"
+    IN_PROGRESS = "IN_PROGRESS"
+    LAUNCHED = "LAUNCHED"
+    FAILED = "FAILED"
+    TERMINATED = "TERMINATED"
+
+
+class StepPhase(StrEnum):
+    """Whether a step runs before a wave's launch or after it completed."""
+
+    BEFORE = "BEFORE"
+    AFTER = "AFTER"
+
+
+class Outcome(StrEnum):
+    """How an execution ended."""
+
+    SUCCEEDED = "SUCCEEDED"  # every wave completed or was skipped
+    FAILED = "FAILED"  # cancelled while holding after a critical failure, or an approval was rejected
+    CANCELLED = "CANCELLED"  # the operator cancelled
+
+
+# -- value types carried by observations
+
+
+@dataclass(frozen=True, kw_only=True)
+class JobServerView:
+    """One participating server of a DRS job, as DescribeJobs reported it."""
+
+    server_id: str
+    launch_status: LaunchStatus
+    recovery_instance_id: str | None = None
+    ec2_instance_id: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class JobView:
+    """A DRS job as DescribeJobs reported it."""
+
+    job_id: str
+    status: JobStatus
+    servers: tuple[JobServerView, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class JobLogItem:
+    """One DescribeJobLogItems entry: ``event`` is DRS's JobLogEvent name (SNAPSHOT_START, ...)."""
+
+    at: datetime
+    event: str
+    server_id: str | None = None
+    detail: str = ""  # eventData.rawError for *_FAIL events
+
+
+@dataclass(frozen=True, kw_only=True)
+class InstanceView:
+    """A recovery instance found with DescribeRecoveryInstances (when a job did not name it, §12.5)."""
+
+    recovery_instance_id: str
+    server_id: str
+    job_id: str
+    ec2_instance_id: str | None = None
+
+
+# -- starting jobs
+
+
+@dataclass(frozen=True, kw_only=True)
+class StartRequested:
+    """Journaled before StartRecovery is sent: from here on the chunk may have launched."""
+
+    chunk_id: str
+    at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class JobStarted:
+    """StartRecovery answered with this job."""
+
+    chunk_id: str
+    job_id: str
+    at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class StartFailed:
+    """StartRecovery failed. ``definite``: DRS refused it (4xx, 402, 429), so nothing launched.
+
+    Not definite (timeout, 5xx, connection dropped): the job may exist; the engine reconciles.
+    ``reason`` is the error code (ConflictException, ...), ``retry_after`` a Retry-After in seconds.
+    """
+
+    chunk_id: str
+    reason: str
+    definite: bool
+    at: datetime
+    retry_after: float | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Reconciled:
+    """The runner listed the jobs since the execution started: this chunk's job, or None (never launched)."""
+
+    chunk_id: str
+    job_id: str | None
+    at: datetime
+
+
+# -- watching jobs
+
+
+@dataclass(frozen=True, kw_only=True)
+class JobsObserved:
+    """A poll (DescribeJobs by ID). ``missing_job_ids``: asked for but not returned."""
+
+    jobs: tuple[JobView, ...]
+    at: datetime
+    missing_job_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class JobsVerified:
+    """The answer to VerifyJobs after a wave timed out: the truth, after which servers may be failed."""
+
+    wave_index: int
+    jobs: tuple[JobView, ...]
+    at: datetime
+    missing_job_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class JobLogObserved:
+    """DescribeJobLogItems of one job: the items new since the last read, and every failure item
+    (repeats are harmless; ``drs.observations.job_log_observed`` picks them). ``seen``: how many items the
+    whole log had then (None in journals written before it was kept)."""
+
+    job_id: str
+    items: tuple[JobLogItem, ...]
+    at: datetime
+    seen: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecoveryInstancesObserved:
+    """DescribeRecoveryInstances for ``server_ids``: their instances (only this execution's jobs count)."""
+
+    server_ids: tuple[str, ...]
+    instances: tuple[InstanceView, ...]
+    at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class PostLaunchCompleted:
+    """The server's post-launch actions (launchActionsStatus runs) all succeeded."""
+
+    server_id: str
+    at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class PostLaunchFailed:
+    server_id: str
+    reason: str
+    at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class Throttled:
+    """A read call got ThrottlingException; ``retry_after`` is its Retry-After in seconds (0 if none)."""
+
+    at: datetime
+    retry_after: float = 0.0
+    operation: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class PollFailed:
+    """A read call failed; ``transient`` for 5xx and network errors, else e.g. AccessDenied."""
+
+    at: datetime
+    transient: bool
+    reason: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExternalLoad:
+    """Jobs active in the account outside this execution, and the servers in them (replaces the last);
+    derived from a listing by ``drs.observations.external_load``."""
+
+    active_jobs: int
+    busy_server_ids: tuple[str, ...]
+    at: datetime
+
+
+# -- terminating drill instances
+
+
+@dataclass(frozen=True, kw_only=True)
+class TerminateRequested:
+    """Journaled before TerminateRecoveryInstances is sent."""
+
+    instance_ids: tuple[str, ...]
+    at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class InstancesTerminated:
+    """TerminateRecoveryInstances accepted these IDs; ``job_id`` is DRS's TERMINATE job (cleanup proof)."""
+
+    instance_ids: tuple[str, ...]
+    job_id: str | None
+    at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class TerminateFailed:
+    instance_ids: tuple[str, ...]
+    reason: str
+    definite: bool
+    at: datetime
+
+
+# -- operator controls
+
+
+@dataclass(frozen=True, kw_only=True)
+class Pause:
+    """No new StartRecovery (neither new waves nor queued chunks); running jobs go on being polled."""
+
+    at: datetime
+    by: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Resume:
+    at: datetime
+    by: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Cancel:
+    """Stop launching; let running jobs settle; for a drill, optionally terminate its instances."""
+
+    at: datetime
+    by: str = ""
+    terminate_drill_instances: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class RetryFailed:
+    """Start the failed servers of a wave again (``server_ids`` None: all of them)."""
+
+    wave_index: int
+    at: datetime
+    by: str = ""
+    server_ids: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class SkipWave:
+    """Give a wave up: it counts as satisfied for the waves that depend on it."""
+
+    wave_index: int
+    at: datetime
+    by: str = ""
+    reason: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ApprovalGranted:
+    wave_index: int
+    phase: StepPhase
+    step_index: int
+    by: str
+    at: datetime
+    comment: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ApprovalRejected:
+    """Ends the execution as FAILED once running jobs settle (see ``engine.reducer`` for why)."""
+
+    wave_index: int
+    phase: StepPhase
+    step_index: int
+    by: str
+    at: datetime
+    comment: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class CleanupRequested:
+    """Terminate this drill's recovery instances (after it finished, or while it is being cancelled)."""
+
+    at: datetime
+    by: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunnerRestarted:
+    """Journaled when a runner opens an unfinished execution (after a crash or a restart of the app).
+
+    A chunk whose last word is still ``StartRequested`` had its call cut off: it becomes UNCERTAIN.
+    """
+
+    at: datetime
+
+
+# -- bookkeeping the engine asks for
+
+
+@dataclass(frozen=True, kw_only=True)
+class Tick:
+    """Time passed: lets time-driven transitions (a wait elapsing) happen through the journal."""
+
+    at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExecutionFinished:
+    outcome: Outcome
+    at: datetime
+
+
+#: Every event, a closed union: ``engine.reducer.apply`` matches it exhaustively (``assert_never``).
+Event: TypeAlias = (
+    StartRequested
+    | JobStarted
+    | StartFailed
+    | Reconciled
+    | StartsReconciled
+    | InstancesSurveyed
+    | JobsObserved
+    | JobsVerified
+    | JobLogObserved
+    | RecoveryInstancesObserved
+    | PostLaunchCompleted
+    | PostLaunchFailed
+    | Throttled
+    | PollFailed
+    | ExternalLoad
+    | TerminateRequested
+    | InstancesTerminated
+    | TerminateFailed
+    | Pause
+    | Resume
+    | Cancel
+    | RetryFailed
+    | SkipWave
+    | ApprovalGranted
+    | ApprovalRejected
+    | CleanupRequested
+    | RunnerRestarted
+    | Tick
+    | ExecutionFinished
+)
+
+EVENT_TYPES: dict[str, type[Any]] = {cls.__name__: cls for cls in get_args(Event)}
+
+#: Events an operator sends; ``engine.reducer.control_error`` checks them before the runner journals one.
+CONTROL_EVENTS = (
+    Pause,
+    Resume,
+    Cancel,
+    RetryFailed,
+    SkipWave,
+    ApprovalGranted,
+    ApprovalRejected,
+    CleanupRequested,
+)
+
+
+def event_to_json(event: Event) -> dict[str, Any]:
+    """The journal form of ``event``: a JSON object whose ``"type"`` is the event's class name."""
+    data = to_json(event)
+    assert isinstance(data, dict)
+    return data
+
+
+def event_from_json(data: Mapping[str, Any]) -> Event:
+    """The event ``event_to_json`` produced; ValueError for an unknown type or a malformed field."""
+    event: Event = decode_tagged(data, EVENT_TYPES)
+    return event

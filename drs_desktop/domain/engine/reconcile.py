@@ -1,0 +1,253 @@
+"""Never launch twice: what DRS's own records mean for a start whose outcome is unknown, and for cleanup.
+
+A StartRecovery whose answer never came (a read timeout, a dropped connection, a 5xx, a crash) may still
+be carried out by DRS after the client gave up. So after any unknown outcome the chunk is started again
+only once DRS's records prove that no job took its servers:
+
+- the jobs tagged with this execution (``drs-desktop:execution``/``chunk``), and each server's
+  ``lifeCycle.lastLaunch.initiated`` (job ID and time), looked at again at growing intervals;
+- a job tagged for this chunk, or a last launch whose job carries this chunk's tags, is adopted;
+- a last launch newer than the intent from a job without our tags means someone else launched the
+  server: it is failed with that job named, never launched again, and a critical one holds the run;
+- nothing found: started again only once a look's DRS time is past the intent's DRS time plus
+  ``ExecutionSpec.start_settle`` (the client's read timeout plus 5 minutes).
+
+Times are DRS's: the runner's clock follows DRS's ``Date`` header (``aws.drs_clock``), so a desktop clock
+hours off, or a laptop that slept, changes none of these decisions.
+
+Cleanup (``InstancesSurveyed``): an instance is terminated only when its job is one of this execution's
+(journaled, or tagged with it) and it is a drill instance; every other instance of the same servers is
+listed as not ours and left running.
+
+Pure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+from drs_desktop.domain.engine.observe import adopt_job, fail, not_launched, record_instance
+from drs_desktop.domain.engine.polling import after_read_ok
+from drs_desktop.domain.engine.reconcile_events import (
+    InstancesSurveyed,
+    LastLaunch,
+    StartsReconciled,
+    TaggedJob,
+)
+from drs_desktop.domain.engine.state import (
+    UNRESOLVED,
+    ChunkState,
+    ChunkStatus,
+    ExecutionState,
+    ForeignInstance,
+)
+
+#: Looks after the first come at doubling intervals, within these bounds.
+LOOK_INTERVAL_MIN = timedelta(seconds=5)
+LOOK_INTERVAL_MAX = timedelta(minutes=2)
+#: Reconcile and cleanup list jobs from this long before the execution started (both in DRS time).
+LISTING_MARGIN = timedelta(minutes=5)
+#: EC2 states of an instance that is gone or going: nothing to terminate.
+_GONE_EC2_STATES = frozenset({"terminated", "shutting-down"})
+
+
+# -- when to look
+
+
+def next_look_at(state: ExecutionState, chunk: ChunkState) -> datetime:
+    """When the next look at DRS's records for an unresolved chunk is due (DRS time)."""
+    spec = state.spec
+    requested = chunk.requested_at or spec.started_at
+    if chunk.looks == 0 or chunk.looked_at is None:
+        return requested + spec.reconcile_delay
+    interval = min(max(spec.reconcile_delay * (2**chunk.looks), LOOK_INTERVAL_MIN), LOOK_INTERVAL_MAX)
+    due = chunk.looked_at + interval
+    settle_at = requested + spec.start_settle
+    if chunk.looked_at < settle_at:
+        # No need to wait past the moment a look can settle it.
+        due = min(due, max(settle_at, chunk.looked_at + LOOK_INTERVAL_MIN))
+    return due
+
+
+def unresolved_due(state: ExecutionState, now: datetime) -> tuple[ChunkState, ...]:
+    """Unresolved chunks whose next look is due at ``now``."""
+    return tuple(c for c in state.chunks.values() if c.status in UNRESOLVED and next_look_at(state, c) <= now)
+
+
+def first_look_pending(state: ExecutionState) -> bool:
+    """Whether an unresolved chunk has not been looked at yet: then nothing else starts (its servers'
+    quota and the account's view are unknown until the first look)."""
+    return any(c.status in UNRESOLVED and c.looks == 0 for c in state.chunks.values())
+
+
+def listing_since(state: ExecutionState) -> datetime:
+    """Where job listings start: before the execution and before every intent it journaled."""
+    earliest = min(
+        [state.spec.started_at, *(c.requested_at for c in state.chunks.values() if c.requested_at)]
+    )
+    return earliest - LISTING_MARGIN
+
+
+# -- what a look means
+
+
+def on_starts_reconciled(state: ExecutionState, event: StartsReconciled) -> ExecutionState:
+    state = replace(state, poll=after_read_ok(state.poll))
+    last = {launch.server_id: launch for launch in event.last_launches}
+    seen_at = event.drs_time or event.at
+    for chunk_id in event.chunk_ids:
+        chunk = state.chunks.get(chunk_id)
+        if chunk is None or chunk.status not in UNRESOLVED:
+            continue
+        job_id = _own_job(state, chunk, event.tagged_jobs, last)
+        if job_id is not None:
+            state = adopt_job(state, chunk, job_id, event.at)
+            continue
+        foreign = _foreign_launches(state, chunk, last)
+        if foreign:
+            state = _hold_foreign(state, chunk, foreign, event.at)
+            continue
+        requested = chunk.requested_at or state.spec.started_at
+        if seen_at >= requested + state.spec.start_settle:
+            reason = "not launched (no job in DRS's records)"
+            state = not_launched(state, chunk, reason, event.at, True, None)
+        else:
+            state = state.with_chunks(replace(chunk, looks=chunk.looks + 1, looked_at=event.at))
+    return state
+
+
+def _own_job(
+    state: ExecutionState,
+    chunk: ChunkState,
+    tagged: tuple[TaggedJob, ...],
+    last: Mapping[str, LastLaunch],
+) -> str | None:
+    """A job not yet known that carries this chunk's tags: from the listing (newest first), else from a
+    server's last launch."""
+    for job in tagged:
+        if job.chunk_id == chunk.chunk_id and job.job_id not in state.jobs:
+            return job.job_id
+    execution_id = state.spec.execution_id
+    for server_id in chunk.server_ids:
+        launch = last.get(server_id)
+        if (
+            launch is not None
+            and launch.job_id not in state.jobs
+            and launch.execution_id == execution_id
+            and launch.chunk_id == chunk.chunk_id
+        ):
+            return launch.job_id
+    return None
+
+
+def _foreign_launches(
+    state: ExecutionState, chunk: ChunkState, last: Mapping[str, LastLaunch]
+) -> list[LastLaunch]:
+    """Last launches of the chunk's servers, newer than the intent, by a job that is not this chunk's.
+
+    A launch with no time, or at the intent's very time, is counted as newer: holding is safe, launching
+    again is not (the intent's time is never later than DRS's, see ``aws.drs_clock``).
+    """
+    requested = chunk.requested_at or state.spec.started_at
+    found = []
+    for server_id in chunk.server_ids:
+        launch = last.get(server_id)
+        if launch is None or launch.job_id in state.jobs:
+            continue
+        if launch.initiated_at is not None and launch.initiated_at < requested:
+            continue
+        found.append(launch)
+    return found
+
+
+def _hold_foreign(
+    state: ExecutionState, chunk: ChunkState, foreign: list[LastLaunch], at: datetime
+) -> ExecutionState:
+    """Someone else launched these servers after this run asked DRS to: never launch them again."""
+    by_server = {launch.server_id: launch for launch in foreign}
+    detail = ", ".join(f"{launch.server_id} by job {launch.job_id}" for launch in foreign)
+    refused = replace(chunk, status=ChunkStatus.START_FAILED, reason=f"launched outside this run: {detail}")
+    servers = []
+    for server_id in chunk.server_ids:
+        server = state.servers[server_id]
+        launch = by_server.get(server_id)
+        if launch is None:
+            message = (
+                "not launched: another server of its DRS job was launched outside this run; "
+                "check DRS, then retry it"
+            )
+            servers.append(fail(server, message, at))
+            continue
+        when = launch.initiated_at.isoformat() if launch.initiated_at else "an unknown time"
+        message = (
+            f"launched by DRS job {launch.job_id} at {when}, which this run did not start, after this run "
+            "asked DRS to start it: not launched again; check it in DRS, then skip the wave or cancel"
+        )
+        servers.append(replace(fail(server, message, at), foreign_job_id=launch.job_id))
+    return (
+        state.with_chunks(refused).with_servers(*servers).noting("launched outside this run", at, "", detail)
+    )
+
+
+# -- cleanup
+
+
+def on_instances_surveyed(state: ExecutionState, event: InstancesSurveyed) -> ExecutionState:
+    state = replace(state, poll=after_read_ok(state.poll), cleanup_surveyed=True)
+    state = _mark_gone(state, event)
+    own_jobs = set(state.jobs) | {job.job_id for job in event.tagged_jobs}
+    foreign: dict[str, ForeignInstance] = dict(state.foreign_instances)
+    for found in event.instances:
+        if found.server_id not in state.servers or found.ec2_state.lower() in _GONE_EC2_STATES:
+            continue
+        reason = _not_ours(state, found.job_id, found.is_drill, own_jobs)
+        if reason is None and found.job_id is not None:
+            state = record_instance(
+                state,
+                found.server_id,
+                found.job_id,
+                found.recovery_instance_id,
+                found.ec2_instance_id,
+                event.at,
+                own_jobs=own_jobs,
+            )
+        elif reason is not None and found.recovery_instance_id not in state.instances:
+            foreign[found.recovery_instance_id] = ForeignInstance(
+                recovery_instance_id=found.recovery_instance_id,
+                server_id=found.server_id,
+                job_id=found.job_id,
+                reason=reason,
+                ec2_instance_id=found.ec2_instance_id,
+            )
+    return replace(state, foreign_instances=foreign)
+
+
+def _mark_gone(state: ExecutionState, event: InstancesSurveyed) -> ExecutionState:
+    """Instances of this execution DRS no longer lists, or lists as terminated: nothing to terminate."""
+    listed = {i.recovery_instance_id for i in event.instances if i.ec2_state.lower() not in _GONE_EC2_STATES}
+    gone = [
+        replace(
+            i,
+            gone_at=event.at,
+            terminate_error="no longer in DRS: replaced by a later launch of its server, or terminated "
+            "outside this app",
+        )
+        for i in state.instances.values()
+        if i.terminated_at is None and i.gone_at is None and i.recovery_instance_id not in listed
+    ]
+    return state.with_instances(*gone) if gone else state
+
+
+def _not_ours(
+    state: ExecutionState, job_id: str | None, is_drill: bool | None, own_jobs: set[str]
+) -> str | None:
+    """Why an instance of one of the execution's servers is not this drill's to terminate (None: it is)."""
+    if job_id is None:
+        return "DRS names no job for it"
+    if job_id not in own_jobs:
+        return f"launched by job {job_id}, not by this execution"
+    if is_drill is False or not state.is_drill:
+        return "a recovery instance, not a drill's"
+    return None

@@ -1,0 +1,532 @@
+"""The execution reducer: ``apply(state, event) -> state``, the operator's controls, and replay.
+
+Event sourcing. ``initial_state(spec)`` builds the state of a fresh execution; every journaled event goes
+through ``apply``; replaying the journal from the start rebuilds exactly the state the runner had when it
+crashed. ``apply`` is total: an event that no longer fits (a duplicate, a stale answer, a control that
+arrived after the run stopped) changes nothing, so a replay never fails on a journal the live run wrote.
+Operator controls should be checked with ``control_error`` before they are journaled.
+
+Decisions documented here:
+- Pause stops every new StartRecovery (new waves and queued chunks alike); running jobs are still polled,
+  a running wait still counts down, and paused time does not count toward wave timeouts.
+- A critical failure holds the whole run (no new wave, step or chunk) until the operator retries the
+  failed servers, skips the wave, or cancels. Optional failures are warnings.
+- Skipping a wave counts as satisfying it: the waves that depend on it go on.
+- Rejecting an approval ends the execution as FAILED once running jobs settle (it is a "no" from the
+  person responsible, not a question to hold on); drill instances stay until cleanup is requested.
+- Cancel stops new launches and lets running jobs settle (DRS cannot cancel a job); after a critical
+  failure it ends FAILED, otherwise CANCELLED. For a drill it may also terminate the drill's instances.
+- A retry only takes servers whose previous DRS job has ended (one job per server). Its chunks start
+  even while other failures still hold the run: the operator is working through them.
+- A server failed by a wave timeout whose job then launches it after all counts as launched.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import replace
+from datetime import datetime
+from typing import assert_never
+
+from drs_desktop.domain.engine.chunking import split_servers
+from drs_desktop.domain.engine.events import (
+    ApprovalGranted,
+    ApprovalRejected,
+    Cancel,
+    CleanupRequested,
+    Event,
+    ExecutionFinished,
+    ExternalLoad,
+    InstancesTerminated,
+    JobLogObserved,
+    JobsObserved,
+    JobStarted,
+    JobsVerified,
+    Outcome,
+    Pause,
+    PollFailed,
+    PostLaunchCompleted,
+    PostLaunchFailed,
+    Reconciled,
+    RecoveryInstancesObserved,
+    Resume,
+    RetryFailed,
+    RunnerRestarted,
+    SkipWave,
+    StartFailed,
+    StartRequested,
+    TerminateFailed,
+    TerminateRequested,
+    Throttled,
+    Tick,
+    event_from_json,
+    event_to_json,
+)
+from drs_desktop.domain.engine.observe import (
+    abandon,
+    adopt_job,
+    on_instances_observed,
+    on_job_log,
+    on_jobs_observed,
+    on_jobs_verified,
+    on_post_launch_completed,
+    on_post_launch_failed,
+    on_reconciled,
+    on_start_failed,
+    on_start_requested,
+)
+from drs_desktop.domain.engine.polling import after_failure, after_throttle
+from drs_desktop.domain.engine.queries import (
+    drill_instances_running,
+    is_held,
+    job_active,
+    launch_blocked,
+    pending_approval,
+)
+from drs_desktop.domain.engine.reconcile import on_instances_surveyed, on_starts_reconciled
+from drs_desktop.domain.engine.reconcile_events import InstancesSurveyed, StartsReconciled
+from drs_desktop.domain.engine.state import (
+    ApprovalRecord,
+    AttemptRecord,
+    ChunkState,
+    ChunkStatus,
+    ExecutionSpec,
+    ExecutionState,
+    PostLaunch,
+    ServerState,
+    ServerStatus,
+    StopRequest,
+    WavePhase,
+    WaveState,
+    build_state,
+    chunk_id_for,
+)
+from drs_desktop.domain.engine.waves import settle
+
+__all__ = [
+    "Event",
+    "ExecutionSpec",
+    "ExecutionState",
+    "apply",
+    "control_error",
+    "event_from_json",
+    "event_to_json",
+    "initial_state",
+    "replay",
+    "retryable_servers",
+]
+
+logger = logging.getLogger(__name__)
+
+
+def initial_state(spec: ExecutionSpec) -> ExecutionState:
+    """A fresh execution at ``spec.started_at``: the waves with no dependencies have already started.
+
+    Raises ValueError when the spec cannot run (see ``engine.state.spec_problems``).
+    """
+    return _track_blocked(settle(build_state(spec), spec.started_at), spec.started_at)
+
+
+def apply(state: ExecutionState, event: Event) -> ExecutionState:
+    """The state after ``event``. Pure; never mutates ``state``."""
+    new = _fold(state, event)
+    return _track_blocked(settle(new, event.at), event.at)
+
+
+def _fold(state: ExecutionState, event: Event) -> ExecutionState:
+    """The event's own change, before time moves waves on (``settle``). Exhaustive over ``Event``."""
+    match event:
+        case StartRequested():
+            return on_start_requested(state, event)
+        case JobStarted():
+            return _on_job_started(state, event)
+        case StartFailed():
+            return on_start_failed(state, event)
+        case Reconciled():
+            return on_reconciled(state, event)
+        case StartsReconciled():
+            return on_starts_reconciled(state, event)
+        case InstancesSurveyed():
+            return on_instances_surveyed(state, event)
+        case JobsObserved():
+            return on_jobs_observed(state, event)
+        case JobsVerified():
+            return on_jobs_verified(state, event)
+        case JobLogObserved():
+            return on_job_log(state, event)
+        case RecoveryInstancesObserved():
+            return on_instances_observed(state, event)
+        case PostLaunchCompleted():
+            return on_post_launch_completed(state, event)
+        case PostLaunchFailed():
+            return on_post_launch_failed(state, event)
+        case Throttled():
+            return _on_throttled(state, event)
+        case PollFailed():
+            return _on_poll_failed(state, event)
+        case ExternalLoad():
+            return _on_external_load(state, event)
+        case TerminateRequested():
+            return _on_terminate_requested(state, event)
+        case InstancesTerminated():
+            return _on_terminated(state, event)
+        case TerminateFailed():
+            return _on_terminate_failed(state, event)
+        case Pause():
+            return _on_pause(state, event)
+        case Resume():
+            return _on_resume(state, event)
+        case Cancel():
+            return _on_cancel(state, event)
+        case RetryFailed():
+            return _on_retry(state, event)
+        case SkipWave():
+            return _on_skip(state, event)
+        case ApprovalGranted() | ApprovalRejected():
+            return _on_approval(state, event)
+        case CleanupRequested():
+            return _on_cleanup(state, event)
+        case RunnerRestarted():
+            return _on_restarted(state, event)
+        case Tick():
+            return state  # settle() does the work: a wait may have elapsed
+        case ExecutionFinished():
+            return _on_finished(state, event)
+        case _:
+            assert_never(event)
+
+
+def replay(spec: ExecutionSpec, events: Iterable[Event]) -> ExecutionState:
+    """Rebuild an execution from its journal."""
+    state = initial_state(spec)
+    for event in events:
+        state = apply(state, event)
+    return state
+
+
+def _track_blocked(state: ExecutionState, at: datetime) -> ExecutionState:
+    """Open or close the interval during which the run is paused or held (timeouts do not run then)."""
+    blocked = launch_blocked(state)
+    if blocked and state.blocked_since is None:
+        return replace(state, blocked_since=at)
+    if not blocked and state.blocked_since is not None:
+        interval = (state.blocked_since, max(state.blocked_since, at))
+        return replace(state, blocked_since=None, blocked_intervals=(*state.blocked_intervals, interval))
+    return state
+
+
+# -- operator controls
+
+
+def _on_pause(state: ExecutionState, event: Pause) -> ExecutionState:
+    if state.finished is not None or state.stop is not None or state.paused:
+        return state
+    return replace(state, paused=True).noting("pause", event.at, event.by)
+
+
+def _on_resume(state: ExecutionState, event: Resume) -> ExecutionState:
+    if not state.paused or state.finished is not None:
+        return state
+    return replace(state, paused=False).noting("resume", event.at, event.by)
+
+
+def _on_cancel(state: ExecutionState, event: Cancel) -> ExecutionState:
+    if state.finished is not None:
+        return state
+    terminate = event.terminate_drill_instances and state.is_drill
+    detail = "and terminate the drill's instances" if terminate else ""
+    if state.stop is not None:
+        if terminate and not state.cleanup_requested:
+            return replace(state, cleanup_requested=True).noting("cancel", event.at, event.by, detail)
+        return state
+    outcome = Outcome.FAILED if is_held(state) else Outcome.CANCELLED
+    state = _stop(state, StopRequest(at=event.at, by=event.by, outcome=outcome, reason="cancelled"))
+    if terminate:
+        state = replace(state, cleanup_requested=True)
+    return state.noting("cancel", event.at, event.by, detail)
+
+
+def _stop(state: ExecutionState, request: StopRequest) -> ExecutionState:
+    """No more launches: chunks not yet requested are abandoned; unresolved ones are still reconciled."""
+    state = replace(state, stop=request, paused=False)
+    waiting = [c for c in state.chunks.values() if c.status in (ChunkStatus.PLANNED, ChunkStatus.QUEUED)]
+    return abandon(state, waiting, ServerStatus.CANCELLED, f"not started: the execution was {request.reason}")
+
+
+def _on_approval(state: ExecutionState, event: ApprovalGranted | ApprovalRejected) -> ExecutionState:
+    wave = _wave(state, event.wave_index)
+    if wave is None or state.stop is not None or state.finished is not None:
+        return state
+    step = pending_approval(state, wave)
+    if step is None or wave.step_phase() is not event.phase or wave.step_index != event.step_index:
+        return state
+    granted = isinstance(event, ApprovalGranted)
+    assert wave.step_started_at is not None  # pending_approval checked it
+    record = ApprovalRecord(
+        phase=event.phase,
+        step_index=event.step_index,
+        message=step.message,
+        requested_at=wave.step_started_at,
+        decided_at=event.at,
+        by=event.by,
+        granted=granted,
+        comment=event.comment,
+    )
+    state = state.with_wave(replace(wave, approvals=(*wave.approvals, record)))
+    detail = f"wave {wave.name!r} {event.phase.value.lower()} step {event.step_index + 1}"
+    if granted:
+        return state.noting("approve", event.at, event.by, detail)
+    stop = StopRequest(at=event.at, by=event.by, outcome=Outcome.FAILED, reason="stopped: approval rejected")
+    return _stop(state, stop).noting("reject", event.at, event.by, detail)
+
+
+def _on_retry(state: ExecutionState, event: RetryFailed) -> ExecutionState:
+    wave = _wave(state, event.wave_index)
+    if wave is None or state.stop is not None or state.finished is not None:
+        return state
+    if wave.phase is WavePhase.SKIPPED:
+        return state
+    servers = retryable_servers(state, wave.index, event.server_ids)
+    if not servers:
+        return state
+    seq = wave.next_chunk_seq
+    chunks: list[ChunkState] = []
+    reset: list[ServerState] = []
+    for members in split_servers([s.server_id for s in servers], state.spec.limits.chunk_size):
+        chunk_id = chunk_id_for(wave.index, seq)
+        chunks.append(
+            ChunkState(
+                chunk_id=chunk_id,
+                wave_index=wave.index,
+                seq=seq,
+                server_ids=members,
+                status=ChunkStatus.QUEUED,
+                is_retry=True,
+                queued_at=event.at,
+            )
+        )
+        reset.extend(_reset_for_retry(state.servers[s], chunk_id, event) for s in members)
+        seq += 1
+    retried = replace(wave, next_chunk_seq=seq, deadline_from=event.at, timed_out_at=None)
+    state = state.with_wave(retried).with_chunks(*chunks).with_servers(*reset)
+    ids = ", ".join(s.server_id for s in servers)
+    return state.noting("retry", event.at, event.by, f"wave {wave.name!r}: {ids}")
+
+
+def retryable_servers(
+    state: ExecutionState, index: int, server_ids: tuple[str, ...] | None
+) -> tuple[ServerState, ...]:
+    """Failed servers of the wave (all, or those named) whose last DRS job has ended."""
+    wanted = None if server_ids is None else set(server_ids)
+    return tuple(
+        s
+        for s in state.wave_servers(index)
+        if s.status is ServerStatus.FAILED
+        and s.foreign_job_id is None
+        and (wanted is None or s.server_id in wanted)
+        and (s.job_id is None or not job_active(state.jobs[s.job_id]))
+    )
+
+
+def _reset_for_retry(server: ServerState, chunk_id: str, event: RetryFailed) -> ServerState:
+    attempt = AttemptRecord(
+        chunk_id=server.chunk_id,
+        job_id=server.job_id,
+        status=server.status,
+        reason=server.reason,
+        phase_times=server.phase_times,
+    )
+    fresh = ServerState(
+        server_id=server.server_id,
+        wave_index=server.wave_index,
+        critical=server.critical,
+        post_launch_expected=server.post_launch_expected,
+        post_launch=PostLaunch.PENDING if server.post_launch_expected else PostLaunch.NOT_EXPECTED,
+    )
+    return replace(
+        fresh,
+        chunk_id=chunk_id,
+        retries=server.retries + 1,
+        job_ids=server.job_ids,
+        attempts=(*server.attempts, attempt),
+        queued_at=event.at,
+    )
+
+
+def _on_skip(state: ExecutionState, event: SkipWave) -> ExecutionState:
+    wave = _wave(state, event.wave_index)
+    if wave is None or state.stop is not None or state.finished is not None:
+        return state
+    if wave.phase in (WavePhase.COMPLETED, WavePhase.SKIPPED):
+        return state
+    state = state.with_wave(replace(wave, phase=WavePhase.SKIPPED, skipped_at=event.at, step_started_at=None))
+    waiting = [
+        c for c in state.wave_chunks(wave.index) if c.status in (ChunkStatus.PLANNED, ChunkStatus.QUEUED)
+    ]
+    state = abandon(state, waiting, ServerStatus.SKIPPED, "its wave was skipped")
+    detail = f"wave {wave.name!r}" + (f": {event.reason}" if event.reason else "")
+    return state.noting("skip", event.at, event.by, detail)
+
+
+def _on_cleanup(state: ExecutionState, event: CleanupRequested) -> ExecutionState:
+    if not state.is_drill or (state.finished is None and state.stop is None):
+        return state
+    # Each request looks at DRS afresh for every instance of this execution before terminating.
+    requested = replace(state, cleanup_requested=True, cleanup_surveyed=False)
+    return requested.noting("cleanup", event.at, event.by)
+
+
+def _wave(state: ExecutionState, index: int) -> WaveState | None:
+    return state.waves[index] if 0 <= index < len(state.waves) else None
+
+
+# -- termination, pacing, bookkeeping
+
+
+def _on_terminate_requested(state: ExecutionState, event: TerminateRequested) -> ExecutionState:
+    records = [
+        replace(i, terminate_requested_at=event.at, terminate_attempts=i.terminate_attempts + 1)
+        for i in (state.instances.get(rid) for rid in event.instance_ids)
+        if i is not None and i.is_drill and i.terminated_at is None
+    ]
+    return state.with_instances(*records)
+
+
+def _on_terminated(state: ExecutionState, event: InstancesTerminated) -> ExecutionState:
+    records = [
+        replace(i, terminated_at=event.at, terminate_job_id=event.job_id, terminate_error="")
+        for i in (state.instances.get(rid) for rid in event.instance_ids)
+        if i is not None and i.terminated_at is None
+    ]
+    return state.with_instances(*records)
+
+
+def _on_terminate_failed(state: ExecutionState, event: TerminateFailed) -> ExecutionState:
+    records = [
+        replace(i, terminate_error=event.reason)
+        for i in (state.instances.get(rid) for rid in event.instance_ids)
+        if i is not None and i.terminated_at is None
+    ]
+    poll = after_failure(state.poll, state.spec.polling, state.spec.jitter_seed, event.at, event.reason)
+    return replace(state.with_instances(*records), poll=poll)
+
+
+def _on_throttled(state: ExecutionState, event: Throttled) -> ExecutionState:
+    seed = state.spec.jitter_seed
+    poll = after_throttle(state.poll, state.spec.polling, seed, event.at, event.retry_after, "throttled")
+    return replace(state, poll=poll, load_due=False)  # a failed look at the load waits for the next poll
+
+
+def _on_poll_failed(state: ExecutionState, event: PollFailed) -> ExecutionState:
+    reason = event.reason or ("transient error" if event.transient else "error")
+    poll = after_failure(state.poll, state.spec.polling, state.spec.jitter_seed, event.at, reason)
+    return replace(state, poll=poll, load_due=False)  # a failed look at the load waits for the next poll
+
+
+def _on_external_load(state: ExecutionState, event: ExternalLoad) -> ExecutionState:
+    busy = tuple(sorted(set(event.busy_server_ids)))
+    return replace(state, external_jobs=max(0, event.active_jobs), external_busy=busy, load_due=False)
+
+
+def _on_job_started(state: ExecutionState, event: JobStarted) -> ExecutionState:
+    chunk = state.chunks.get(event.chunk_id)
+    if chunk is None or chunk.status not in (ChunkStatus.START_REQUESTED, ChunkStatus.UNCERTAIN):
+        return state
+    if event.job_id in state.jobs:
+        return state
+    return adopt_job(state, chunk, event.job_id, event.at)
+
+
+def _on_restarted(state: ExecutionState, event: RunnerRestarted) -> ExecutionState:
+    """Calls cut off by the crash: their chunks become UNCERTAIN (``decide`` reconciles them first)."""
+    cut_off = [
+        replace(c, status=ChunkStatus.UNCERTAIN, reason="the runner stopped during the call")
+        for c in state.chunks.values()
+        if c.status is ChunkStatus.START_REQUESTED
+    ]
+    return state.with_chunks(*cut_off).noting(
+        "runner restarted", event.at, "", f"{len(cut_off)} call(s) cut off"
+    )
+
+
+def _on_finished(state: ExecutionState, event: ExecutionFinished) -> ExecutionState:
+    if state.finished is not None:
+        return state
+    return replace(state, finished=event.outcome, finished_at=event.at)
+
+
+def control_error(state: ExecutionState, event: Event) -> str | None:
+    """Why the operator's control ``event`` cannot apply now (None: journal it). ``apply`` would ignore
+    a refused control anyway; this gives the operator the reason."""
+    if isinstance(event, CleanupRequested):
+        if not state.is_drill:
+            return "only a drill is cleaned up; a recovery's instances are production"
+        if state.finished is None and state.stop is None:
+            return "cleanup runs once the drill has finished or is being cancelled"
+        return None if drill_instances_running(state) else "no drill instance of this execution is running"
+    if state.finished is not None:
+        return "the execution has finished"
+    if isinstance(event, Cancel):
+        if event.terminate_drill_instances and not state.is_drill:
+            return "a recovery's instances are never terminated by the app"
+        if state.stop is not None and not (event.terminate_drill_instances and not state.cleanup_requested):
+            return "the execution is already stopping"
+        return None
+    if state.stop is not None:
+        return "the execution is stopping"
+    if isinstance(event, Pause):
+        return "already paused" if state.paused else None
+    if isinstance(event, Resume):
+        return None if state.paused else "not paused"
+    if isinstance(event, RetryFailed | SkipWave | ApprovalGranted | ApprovalRejected):
+        wave = _wave(state, event.wave_index)
+        if wave is None:
+            return f"there is no wave {event.wave_index + 1}"
+        if isinstance(event, RetryFailed):
+            return _retry_error(state, wave, event)
+        if isinstance(event, SkipWave):
+            return f"wave {wave.name!r} is {wave.phase.value.lower()}" if wave.phase in _FINAL_WAVES else None
+        return _approval_error(state, wave, event)
+    return None
+
+
+_FINAL_WAVES = (WavePhase.COMPLETED, WavePhase.SKIPPED)
+
+
+def _retry_error(state: ExecutionState, wave: WaveState, event: RetryFailed) -> str | None:
+    if wave.phase is WavePhase.SKIPPED:
+        return f"wave {wave.name!r} was skipped"
+    failed = [s for s in state.wave_servers(wave.index) if s.status is ServerStatus.FAILED]
+    if event.server_ids is not None:
+        unknown = set(event.server_ids) - {s.server_id for s in failed}
+        if unknown:
+            return f"not failed in wave {wave.name!r}: {', '.join(sorted(unknown))}"
+        failed = [s for s in failed if s.server_id in event.server_ids]
+    foreign = [s for s in failed if s.foreign_job_id is not None]
+    if event.server_ids is not None and foreign:
+        names = ", ".join(f"{s.server_id} (job {s.foreign_job_id})" for s in foreign)
+        return f"launched outside this run, never launched again by it: {names}; skip the wave or cancel"
+    failed = [s for s in failed if s.foreign_job_id is None]
+    if not failed:
+        if foreign:
+            return (
+                f"wave {wave.name!r}: its failed servers were launched outside this run and are never "
+                "launched again by it; skip the wave or cancel"
+            )
+        return f"wave {wave.name!r} has no failed server"
+    busy = [s.server_id for s in failed if s.job_id is not None and job_active(state.jobs[s.job_id])]
+    if busy:
+        return f"the DRS job of {', '.join(busy)} is still running; retry once it has ended"
+    return None
+
+
+def _approval_error(
+    state: ExecutionState, wave: WaveState, event: ApprovalGranted | ApprovalRejected
+) -> str | None:
+    if not event.by.strip():
+        return "an approval decision needs the name of who made it"
+    step = pending_approval(state, wave)
+    if step is None or wave.step_phase() is not event.phase or wave.step_index != event.step_index:
+        return f"wave {wave.name!r} is not waiting for this approval"
+    return None

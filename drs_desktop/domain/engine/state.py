@@ -1,0 +1,507 @@
+"""The execution model: what an execution is (its spec) and where it stands (its state).
+
+An ``ExecutionSpec`` is the plan resolved to concrete servers plus the run's settings; the runner stores it
+with the execution, and ``execution.initial_state(spec)`` plus the journaled events rebuild the state.
+The state is a tree of frozen dataclasses: execution -> waves -> chunks (one DRS job each) -> servers,
+plus the DRS jobs and recovery instances this execution owns. Mappings inside are never mutated; the
+reducer builds new ones. Pure, stdlib only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from drs_desktop.domain.engine.chunking import Limits, split_servers
+from drs_desktop.domain.engine.codec import from_json, to_json
+from drs_desktop.domain.engine.events import JobStatus, LaunchStatus, Outcome, StepPhase
+from drs_desktop.domain.engine.polling import PollSettings, PollState
+from drs_desktop.domain.plan.model import RecoveryPlan, Step
+
+
+class Mode(StrEnum):
+    DRILL = "DRILL"
+    RECOVERY = "RECOVERY"
+
+
+class WavePhase(StrEnum):
+    """A wave's position. FAILED is not a phase: a LAUNCHING wave with a failed critical server holds."""
+
+    BLOCKED = "BLOCKED"  # waiting for the waves it depends on
+    BEFORE = "BEFORE"  # running its before-steps (approvals, waits)
+    LAUNCHING = "LAUNCHING"  # chunks queued or running; ends when every critical server is ready
+    AFTER = "AFTER"  # running its after-steps
+    COMPLETED = "COMPLETED"
+    SKIPPED = "SKIPPED"
+
+
+class ChunkStatus(StrEnum):
+    """One StartRecovery job's life. START_REQUESTED and UNCERTAIN are "unresolved": reconcile first."""
+
+    PLANNED = "PLANNED"  # its wave has not started launching
+    QUEUED = "QUEUED"  # waiting for quota, for its not_before, or for the operator (pause, hold)
+    START_REQUESTED = "START_REQUESTED"  # intent journaled; the call's outcome is not recorded
+    STARTED = "STARTED"  # DRS job known
+    START_FAILED = "START_FAILED"  # refused for good; nothing launched
+    UNCERTAIN = "UNCERTAIN"  # the call failed ambiguously; the job may exist
+    ABANDONED = "ABANDONED"  # never started: its wave was skipped or timed out, or the run stopped
+
+
+UNRESOLVED = frozenset({ChunkStatus.START_REQUESTED, ChunkStatus.UNCERTAIN})
+
+
+class ServerStatus(StrEnum):
+    PENDING = "PENDING"  # its chunk is planned or queued
+    STARTING = "STARTING"  # its chunk's StartRecovery is requested or uncertain
+    LAUNCHING = "LAUNCHING"  # in a DRS job, launchStatus PENDING or IN_PROGRESS
+    LAUNCHED = "LAUNCHED"  # the recovery instance launched (post-launch actions may still run)
+    FAILED = "FAILED"
+    SKIPPED = "SKIPPED"  # its wave was skipped before it started
+    CANCELLED = "CANCELLED"  # the execution stopped before it started
+
+
+class PostLaunch(StrEnum):
+    NOT_EXPECTED = "NOT_EXPECTED"
+    PENDING = "PENDING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+
+
+class ExecutionStatus(StrEnum):
+    RUNNING = "RUNNING"
+    PAUSED = "PAUSED"
+    WAITING_APPROVAL = "WAITING_APPROVAL"
+    HELD = "HELD"  # a critical failure waits for the operator: retry, skip the wave, or cancel
+    CANCELLING = "CANCELLING"  # stopped launching; waiting for running jobs (and cleanup) to settle
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+
+
+# -- the spec
+
+
+@dataclass(frozen=True, kw_only=True)
+class WaveSpec:
+    """A wave resolved to servers. ``post_launch``: servers with post-launch actions configured."""
+
+    name: str
+    server_ids: tuple[str, ...]
+    optional: tuple[str, ...] = ()
+    depends_on: tuple[str, ...] = ()
+    before: tuple[Step, ...] = ()
+    after: tuple[Step, ...] = ()
+    post_launch: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExecutionSpec:
+    """Everything fixed when an execution starts. ``snapshot_ids``: the point-in-time choice per server
+    (empty for "latest"). ``seed`` drives the backoff jitter; empty means the execution ID."""
+
+    execution_id: str
+    mode: Mode
+    started_at: datetime
+    waves: tuple[WaveSpec, ...]
+    plan_name: str = ""
+    point_in_time: datetime | None = None
+    snapshot_ids: Mapping[str, str] = field(default_factory=dict)
+    rto_target: timedelta | None = None
+    limits: Limits = field(default_factory=Limits)
+    polling: PollSettings = field(default_factory=PollSettings)
+    wave_timeout: timedelta = timedelta(hours=2)
+    reconcile_delay: timedelta = timedelta(seconds=15)
+    #: After a start with an unknown outcome, DRS may still act on the request: it is started again only
+    #: once DRS's time is past the intent's by this much (the client's read timeout plus 5 minutes) with
+    #: no job found. Set from the gateway's read timeout when the execution is prepared.
+    start_settle: timedelta = timedelta(seconds=60 + 300)
+    max_start_attempts: int = 4
+    max_terminate_attempts: int = 5
+    seed: str = ""
+
+    @property
+    def jitter_seed(self) -> str:
+        return self.seed or self.execution_id
+
+    def wave_index(self, name: str) -> int | None:
+        for index, wave in enumerate(self.waves):
+            if wave.name == name:
+                return index
+        return None
+
+
+def spec_to_json(spec: ExecutionSpec) -> dict[str, Any]:
+    data = to_json(spec)
+    assert isinstance(data, dict)
+    return data
+
+
+def spec_from_json(data: Mapping[str, Any]) -> ExecutionSpec:
+    spec: ExecutionSpec = from_json(ExecutionSpec, dict(data))
+    return spec
+
+
+def spec_problems(spec: ExecutionSpec) -> list[str]:
+    """Why ``spec`` cannot run (empty: it can). Checked by ``initial_state``, which refuses to guess."""
+    problems: list[str] = []
+    if spec.started_at.tzinfo is None:
+        problems.append("started_at must be timezone-aware")
+    if spec.wave_timeout <= timedelta(0):
+        problems.append("wave_timeout must be positive")
+    if spec.max_start_attempts < 1 or spec.max_terminate_attempts < 1:
+        problems.append("attempt limits must be at least 1")
+    names = [wave.name for wave in spec.waves]
+    if len(set(names)) != len(names):
+        problems.append("wave names must be unique")
+    seen: dict[str, str] = {}
+    for wave in spec.waves:
+        for server_id in wave.server_ids:
+            if server_id in seen:
+                problems.append(f"{server_id} is in wave {seen[server_id]!r} and in wave {wave.name!r}")
+            seen.setdefault(server_id, wave.name)
+        for name in wave.depends_on:
+            if name not in names:
+                problems.append(f"wave {wave.name!r} depends on unknown wave {name!r}")
+    if not problems and _has_cycle(spec):
+        problems.append("the wave dependencies form a cycle, so some wave could never start")
+    if spec.point_in_time is not None:
+        missing = [server_id for server_id in seen if server_id not in spec.snapshot_ids]
+        if missing:
+            problems.append(
+                f"no recovery snapshot chosen for {len(missing)} server(s): {', '.join(missing[:5])}"
+            )
+    return problems
+
+
+def _has_cycle(spec: ExecutionSpec) -> bool:
+    done: set[int] = set()
+    remaining = set(range(len(spec.waves)))
+    while remaining:
+        ready = {
+            i for i in remaining if all(spec.wave_index(name) in done for name in spec.waves[i].depends_on)
+        }
+        if not ready:
+            return True
+        done |= ready
+        remaining -= ready
+    return False
+
+
+# -- the state
+
+
+@dataclass(frozen=True, kw_only=True)
+class AttemptRecord:
+    """A previous try of a server, kept when the operator retries it (evidence)."""
+
+    chunk_id: str | None
+    job_id: str | None
+    status: ServerStatus
+    reason: str
+    phase_times: Mapping[str, datetime] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServerState:
+    server_id: str
+    wave_index: int
+    critical: bool
+    post_launch_expected: bool  # honoured in RECOVERY only
+    status: ServerStatus = ServerStatus.PENDING
+    reason: str = ""
+    chunk_id: str | None = None
+    job_id: str | None = None
+    launch_status: LaunchStatus | None = None
+    post_launch: PostLaunch = PostLaunch.NOT_EXPECTED
+    timed_out: bool = False
+    retries: int = 0
+    job_ids: tuple[str, ...] = ()
+    attempts: tuple[AttemptRecord, ...] = ()
+    queued_at: datetime | None = None
+    start_requested_at: datetime | None = None
+    job_started_at: datetime | None = None
+    launched_at: datetime | None = None
+    ready_at: datetime | None = None  # launched, and post-launch actions done where expected
+    failed_at: datetime | None = None
+    phase_times: Mapping[str, datetime] = field(default_factory=dict)  # first of each job-log event
+    recovery_instance_id: str | None = None
+    ec2_instance_id: str | None = None
+    instance_lookup_job: str | None = None  # the job whose instance was looked up with Describe...
+    #: A job that is not this execution's took the server after this run asked DRS to start it: the run
+    #: never launches it again and holds for the operator (skip the wave or cancel).
+    foreign_job_id: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChunkState:
+    """Servers started together by one StartRecovery. ``attempt``: calls made; ``failures``: calls that
+    did not start it (refused, or found not launched after reconciling)."""
+
+    chunk_id: str
+    wave_index: int
+    seq: int
+    server_ids: tuple[str, ...]
+    status: ChunkStatus = ChunkStatus.PLANNED
+    is_retry: bool = False
+    attempt: int = 0
+    failures: int = 0
+    queued_at: datetime | None = None
+    requested_at: datetime | None = None
+    not_before: datetime | None = None
+    job_id: str | None = None
+    reason: str = ""
+    looks: int = 0  # looks at DRS's records since the outcome became unknown (reconcile)
+    looked_at: datetime | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class JobState:
+    """A DRS job of this execution. ``version`` counts observed changes; the log is fetched while
+    ``log_version`` lags behind it."""
+
+    job_id: str
+    chunk_id: str
+    status: JobStatus = JobStatus.PENDING
+    started_at: datetime | None = None
+    completed_at: datetime | None = None
+    version: int = 1
+    log_version: int = 0
+    log_seen: int = 0  # items of its log journaled so far (``drs.observations.job_log_observed``)
+    missing_polls: int = 0
+    gone: bool = False  # DRS stopped reporting it; treated as ended
+
+
+@dataclass(frozen=True, kw_only=True)
+class InstanceRecord:
+    """A recovery instance launched by one of this execution's jobs: what cleanup may terminate."""
+
+    recovery_instance_id: str
+    server_id: str
+    job_id: str
+    is_drill: bool
+    seen_at: datetime
+    ec2_instance_id: str | None = None
+    terminate_attempts: int = 0
+    terminate_requested_at: datetime | None = None
+    terminated_at: datetime | None = None
+    terminate_job_id: str | None = None
+    terminate_error: str = ""
+    #: DRS no longer lists it (a later launch of the server replaced it, or it was terminated outside
+    #: the app): nothing left to terminate.
+    gone_at: datetime | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ForeignInstance:
+    """A recovery instance of one of this execution's servers that the execution did not launch (a
+    colleague's drill, the console, a recovery): cleanup lists it and never terminates it."""
+
+    recovery_instance_id: str
+    server_id: str
+    job_id: str | None
+    reason: str
+    ec2_instance_id: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ApprovalRecord:
+    phase: StepPhase
+    step_index: int
+    message: str
+    requested_at: datetime
+    decided_at: datetime
+    by: str
+    granted: bool
+    comment: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class StepRecord:
+    """A finished step: ``kind`` is "approval" or "wait"."""
+
+    phase: StepPhase
+    step_index: int
+    kind: str
+    started_at: datetime
+    ended_at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class AuditEntry:
+    """An operator control, for the evidence trail: what, when, by whom."""
+
+    action: str
+    at: datetime
+    by: str
+    detail: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class WaveState:
+    index: int
+    name: str
+    phase: WavePhase = WavePhase.BLOCKED
+    step_index: int = 0
+    step_started_at: datetime | None = None  # the current step's wait start or approval request
+    started_at: datetime | None = None
+    launch_started_at: datetime | None = None
+    launch_completed_at: datetime | None = None
+    completed_at: datetime | None = None
+    skipped_at: datetime | None = None
+    deadline_from: datetime | None = None  # launch start, or the last retry
+    timed_out_at: datetime | None = None
+    next_chunk_seq: int = 1
+    approvals: tuple[ApprovalRecord, ...] = ()
+    steps: tuple[StepRecord, ...] = ()
+
+    def steps_of(self, spec: ExecutionSpec) -> tuple[Step, ...]:
+        wave = spec.waves[self.index]
+        return wave.after if self.phase is WavePhase.AFTER else wave.before
+
+    def step_phase(self) -> StepPhase:
+        return StepPhase.AFTER if self.phase is WavePhase.AFTER else StepPhase.BEFORE
+
+
+@dataclass(frozen=True, kw_only=True)
+class StopRequest:
+    """Cancel or rejection: no more launches; finish with ``outcome`` once running jobs settle."""
+
+    at: datetime
+    by: str
+    outcome: Outcome
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExecutionState:
+    spec: ExecutionSpec
+    waves: tuple[WaveState, ...]
+    servers: Mapping[str, ServerState]
+    chunks: Mapping[str, ChunkState]
+    jobs: Mapping[str, JobState] = field(default_factory=dict)
+    instances: Mapping[str, InstanceRecord] = field(default_factory=dict)
+    foreign_instances: Mapping[str, ForeignInstance] = field(default_factory=dict)
+    cleanup_surveyed: bool = False  # this cleanup request looked at DRS for every instance of ours
+    external_jobs: int = 0
+    external_busy: tuple[str, ...] = ()
+    load_due: bool = False  # a poll saw queued chunks: size the account's load before they start
+    paused: bool = False
+    stop: StopRequest | None = None
+    cleanup_requested: bool = False
+    poll: PollState = field(default_factory=PollState)
+    blocked_since: datetime | None = None  # paused or held since (wave timeouts do not run then)
+    blocked_intervals: tuple[tuple[datetime, datetime], ...] = ()
+    audit: tuple[AuditEntry, ...] = ()
+    finished: Outcome | None = None
+    finished_at: datetime | None = None
+
+    # -- copy-on-write helpers for the reducer
+
+    def with_servers(self, *servers: ServerState) -> ExecutionState:
+        return replace(self, servers={**self.servers, **{s.server_id: s for s in servers}})
+
+    def with_chunks(self, *chunks: ChunkState) -> ExecutionState:
+        return replace(self, chunks={**self.chunks, **{c.chunk_id: c for c in chunks}})
+
+    def with_jobs(self, *jobs: JobState) -> ExecutionState:
+        return replace(self, jobs={**self.jobs, **{j.job_id: j for j in jobs}})
+
+    def with_instances(self, *instances: InstanceRecord) -> ExecutionState:
+        return replace(self, instances={**self.instances, **{i.recovery_instance_id: i for i in instances}})
+
+    def with_wave(self, wave: WaveState) -> ExecutionState:
+        waves = list(self.waves)
+        waves[wave.index] = wave
+        return replace(self, waves=tuple(waves))
+
+    def noting(self, action: str, at: datetime, by: str, detail: str = "") -> ExecutionState:
+        return replace(self, audit=(*self.audit, AuditEntry(action=action, at=at, by=by, detail=detail)))
+
+    @property
+    def is_drill(self) -> bool:
+        return self.spec.mode is Mode.DRILL
+
+    def wave_servers(self, index: int) -> tuple[ServerState, ...]:
+        return tuple(self.servers[s] for s in self.spec.waves[index].server_ids)
+
+    def wave_chunks(self, index: int) -> tuple[ChunkState, ...]:
+        return tuple(c for c in self.chunks.values() if c.wave_index == index)
+
+
+def chunk_id_for(wave_index: int, seq: int) -> str:
+    """Chunk IDs read like the progress view: wave 2's first chunk is "2.1" (both 1-based)."""
+    return f"{wave_index + 1}.{seq}"
+
+
+def build_state(spec: ExecutionSpec) -> ExecutionState:
+    """The unsettled starting state: every wave BLOCKED, every chunk PLANNED. See ``initial_state``."""
+    problems = spec_problems(spec)
+    if problems:
+        raise ValueError("cannot run this execution: " + "; ".join(problems))
+    recovery = spec.mode is Mode.RECOVERY
+    servers: dict[str, ServerState] = {}
+    chunks: dict[str, ChunkState] = {}
+    waves: list[WaveState] = []
+    for index, wave in enumerate(spec.waves):
+        optional = set(wave.optional)
+        post_launch = set(wave.post_launch)
+        for server_id in wave.server_ids:
+            expected = recovery and server_id in post_launch
+            servers[server_id] = ServerState(
+                server_id=server_id,
+                wave_index=index,
+                critical=server_id not in optional,
+                post_launch_expected=expected,
+                post_launch=PostLaunch.PENDING if expected else PostLaunch.NOT_EXPECTED,
+            )
+        seq = 1
+        for members in split_servers(wave.server_ids, spec.limits.chunk_size):
+            chunk_id = chunk_id_for(index, seq)
+            chunks[chunk_id] = ChunkState(chunk_id=chunk_id, wave_index=index, seq=seq, server_ids=members)
+            for server_id in members:
+                servers[server_id] = replace(servers[server_id], chunk_id=chunk_id)
+            seq += 1
+        waves.append(WaveState(index=index, name=wave.name, next_chunk_seq=seq))
+    return ExecutionState(spec=spec, waves=tuple(waves), servers=servers, chunks=chunks)
+
+
+def spec_from_plan(
+    plan: RecoveryPlan,
+    wave_servers: Mapping[str, Sequence[str]],
+    *,
+    execution_id: str,
+    mode: Mode,
+    started_at: datetime,
+    post_launch: Iterable[str] = (),
+    **settings: Any,
+) -> ExecutionSpec:
+    """The spec of a run of ``plan`` whose waves resolved to ``wave_servers`` (wave name -> server IDs,
+    as ``plan.validation.resolve_wave_servers`` gives them). ``post_launch``: servers with post-launch
+    actions configured; ``settings``: any other ``ExecutionSpec`` field (limits, wave_timeout, ...)."""
+    with_actions = set(post_launch)
+    waves = []
+    for index, wave in enumerate(plan.waves):
+        servers = tuple(dict.fromkeys(wave_servers.get(wave.name, ())))
+        waves.append(
+            WaveSpec(
+                name=wave.name,
+                server_ids=servers,
+                optional=tuple(s for s in wave.optional if s in servers),
+                depends_on=plan.dependencies(index),
+                before=wave.before,
+                after=wave.after,
+                post_launch=tuple(s for s in servers if s in with_actions),
+            )
+        )
+    settings.setdefault("rto_target", timedelta(minutes=plan.rto_minutes) if plan.rto_minutes else None)
+    return ExecutionSpec(
+        execution_id=execution_id,
+        mode=mode,
+        started_at=started_at,
+        waves=tuple(waves),
+        plan_name=plan.name,
+        **settings,
+    )

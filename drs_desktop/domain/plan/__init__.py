@@ -1,0 +1,1 @@
+"""The recovery plan: its model, edits, validation, document form, diff and revisions."""

@@ -1,0 +1,109 @@
+"""The recovery plan: protection groups and ordered waves of source servers.
+
+Pure data, frozen dataclasses, no I/O. Validation lives in ``domain.plan.validation``; conversion to and from
+the versioned document form (the plan file format, docs/plan-format.md) in ``domain.plan.document``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+#: DRS source server IDs, as the service validates them (``\Z``, not ``$``: "s-...\n" is no ID).
+SERVER_ID_PATTERN = re.compile(r"^s-[0-9a-zA-Z]{17}\Z")
+#: DRS starts at most this many servers in one StartRecovery job; bigger waves are split by the engine.
+MAX_SERVERS_PER_JOB = 100
+
+
+class Impact(StrEnum):
+    """What a server's failure means for its wave."""
+
+    CRITICAL = "CRITICAL"  # the wave fails, and the plan holds for the operator
+    OPTIONAL = "OPTIONAL"  # a warning; the wave may still complete
+
+
+@dataclass(frozen=True)
+class ApprovalStep:
+    """The execution stops until a person approves (or rejects) with this message shown."""
+
+    message: str
+
+
+@dataclass(frozen=True)
+class WaitStep:
+    """The execution waits this many minutes before going on."""
+
+    minutes: int
+
+
+Step = ApprovalStep | WaitStep
+
+
+@dataclass(frozen=True)
+class ProtectionGroup:
+    """A named set of source servers: explicit IDs, or every server carrying all of ``tags``.
+
+    Exactly one of ``server_ids`` and ``tags`` is meant to be set; validation reports a group that has
+    both or neither.
+    """
+
+    name: str
+    server_ids: tuple[str, ...] = ()
+    tags: Mapping[str, str] | None = None
+
+    @property
+    def is_tag_selector(self) -> bool:
+        return self.tags is not None
+
+
+@dataclass(frozen=True)
+class Wave:
+    """Servers launched together once the waves it depends on have completed.
+
+    ``depends_on`` None means "the previous wave" (none for the first wave); an empty tuple means the
+    wave depends on nothing and may start at once.
+    """
+
+    name: str
+    groups: tuple[str, ...] = ()
+    servers: tuple[str, ...] = ()
+    optional: tuple[str, ...] = ()
+    depends_on: tuple[str, ...] | None = None
+    before: tuple[Step, ...] = ()
+    after: tuple[Step, ...] = ()
+
+    def impact_of(self, server_id: str) -> Impact:
+        return Impact.OPTIONAL if server_id in self.optional else Impact.CRITICAL
+
+
+@dataclass(frozen=True)
+class RecoveryPlan:
+    """An ordered list of waves over protection groups and servers, with optional RTO/RPO targets."""
+
+    name: str
+    description: str = ""
+    rto_minutes: int | None = None
+    rpo_minutes: int | None = None
+    protection_groups: tuple[ProtectionGroup, ...] = ()
+    waves: tuple[Wave, ...] = field(default_factory=tuple)
+
+    def group(self, name: str) -> ProtectionGroup | None:
+        for group in self.protection_groups:
+            if group.name == name:
+                return group
+        return None
+
+    def wave(self, name: str) -> Wave | None:
+        for wave in self.waves:
+            if wave.name == name:
+                return wave
+        return None
+
+    def dependencies(self, index: int) -> tuple[str, ...]:
+        """Names of the waves that wave ``index`` waits for, with the default applied."""
+        wave = self.waves[index]
+        if wave.depends_on is not None:
+            return wave.depends_on
+        return (self.waves[index - 1].name,) if index > 0 else ()

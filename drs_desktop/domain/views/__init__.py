@@ -1,0 +1,1 @@
+"""What the operator sees of executions: progress snapshots, history rows, evidence reports."""

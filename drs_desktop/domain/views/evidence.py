@@ -1,0 +1,216 @@
+"""The evidence an execution leaves: per-server timings, approvals, retries, skips, cleanup proof, RTO.
+
+Auditors and post-mortems ask "how long did recovery take, who approved what, and is anything of the
+drill still running?". Everything here is read from the execution state (itself rebuilt from the
+journal), so a report written after a crash says the same as one written live. Pure.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from drs_desktop.domain.engine.events import Outcome
+from drs_desktop.domain.engine.queries import drill_instances_running, execution_status, server_ready
+from drs_desktop.domain.engine.state import (
+    ApprovalRecord,
+    AttemptRecord,
+    AuditEntry,
+    ExecutionState,
+    ExecutionStatus,
+    ServerStatus,
+    WavePhase,
+)
+
+
+def rto_achieved(state: ExecutionState) -> timedelta | None:
+    """From the execution's start to the moment its last critical server was ready (launched, plus its
+    post-launch actions for a recovery), over the waves not skipped. None until every one is ready."""
+    critical = [
+        s
+        for s in state.servers.values()
+        if s.critical and state.waves[s.wave_index].phase is not WavePhase.SKIPPED
+    ]
+    if not critical or any(not server_ready(s) or s.ready_at is None for s in critical):
+        return None
+    return max(s.ready_at for s in critical if s.ready_at is not None) - state.spec.started_at
+
+
+@dataclass(frozen=True)
+class RtoReport:
+    achieved: timedelta | None
+    target: timedelta | None
+
+    @property
+    def met(self) -> bool | None:
+        """None when there is nothing to compare yet."""
+        if self.achieved is None or self.target is None:
+            return None
+        return self.achieved <= self.target
+
+
+def rto_report(state: ExecutionState) -> RtoReport:
+    return RtoReport(rto_achieved(state), state.spec.rto_target)
+
+
+@dataclass(frozen=True)
+class ServerTimeline:
+    """One server's story. ``phases``: the first time of each job-log event (SNAPSHOT_START, ...)."""
+
+    server_id: str
+    wave_name: str
+    critical: bool
+    status: ServerStatus
+    reason: str
+    retries: int
+    job_ids: tuple[str, ...]
+    queued_at: datetime | None
+    job_started_at: datetime | None
+    launched_at: datetime | None
+    ready_at: datetime | None
+    failed_at: datetime | None
+    phases: dict[str, datetime] = field(default_factory=dict)
+    recovery_instance_id: str | None = None
+    ec2_instance_id: str | None = None
+    earlier_attempts: tuple[AttemptRecord, ...] = ()
+
+    @property
+    def time_to_launch(self) -> timedelta | None:
+        """From joining the queue to launched: what the operator waited for this server."""
+        if self.queued_at is None or self.launched_at is None:
+            return None
+        return self.launched_at - self.queued_at
+
+
+def server_timelines(state: ExecutionState) -> tuple[ServerTimeline, ...]:
+    """Every server in plan order."""
+    rows = []
+    for wave in state.spec.waves:
+        for server_id in wave.server_ids:
+            s = state.servers[server_id]
+            rows.append(
+                ServerTimeline(
+                    server_id=s.server_id,
+                    wave_name=wave.name,
+                    critical=s.critical,
+                    status=s.status,
+                    reason=s.reason,
+                    retries=s.retries,
+                    job_ids=s.job_ids,
+                    queued_at=s.queued_at,
+                    job_started_at=s.job_started_at,
+                    launched_at=s.launched_at,
+                    ready_at=s.ready_at,
+                    failed_at=s.failed_at,
+                    phases=dict(sorted(s.phase_times.items(), key=lambda item: item[1])),
+                    recovery_instance_id=s.recovery_instance_id,
+                    ec2_instance_id=s.ec2_instance_id,
+                    earlier_attempts=s.attempts,
+                )
+            )
+    return tuple(rows)
+
+
+@dataclass(frozen=True)
+class CleanupProof:
+    """A drill instance, the job that launched it and, once terminated, when and by which DRS job."""
+
+    recovery_instance_id: str
+    server_id: str
+    launched_by_job: str
+    terminated_at: datetime | None
+    terminate_job_id: str | None
+    error: str = ""
+
+
+def cleanup_proof(state: ExecutionState) -> tuple[CleanupProof, ...]:
+    return tuple(
+        CleanupProof(
+            recovery_instance_id=i.recovery_instance_id,
+            server_id=i.server_id,
+            launched_by_job=i.job_id,
+            terminated_at=i.terminated_at,
+            terminate_job_id=i.terminate_job_id,
+            error=i.terminate_error,
+        )
+        for i in state.instances.values()
+        if i.is_drill
+    )
+
+
+@dataclass(frozen=True)
+class WaveSummary:
+    name: str
+    phase: WavePhase
+    started_at: datetime | None
+    launch_started_at: datetime | None
+    launch_completed_at: datetime | None
+    completed_at: datetime | None
+    skipped_at: datetime | None
+    timed_out_at: datetime | None
+    approvals: tuple[ApprovalRecord, ...]
+    warnings: tuple[str, ...]  # optional servers that failed
+
+
+@dataclass(frozen=True)
+class ExecutionEvidence:
+    execution_id: str
+    plan_name: str
+    mode: str
+    point_in_time: datetime | None
+    started_at: datetime
+    finished_at: datetime | None
+    status: ExecutionStatus
+    outcome: Outcome | None
+    rto: RtoReport
+    waves: tuple[WaveSummary, ...]
+    servers: tuple[ServerTimeline, ...]
+    audit: tuple[AuditEntry, ...]
+    cleanup: tuple[CleanupProof, ...]
+    drill_instances_running: tuple[str, ...]
+
+
+def wave_summaries(state: ExecutionState) -> tuple[WaveSummary, ...]:
+    summaries = []
+    for wave in state.waves:
+        warnings = tuple(
+            f"optional server {s.server_id} failed: {s.reason}"
+            for s in state.wave_servers(wave.index)
+            if not s.critical and s.status is ServerStatus.FAILED
+        )
+        summaries.append(
+            WaveSummary(
+                name=wave.name,
+                phase=wave.phase,
+                started_at=wave.started_at,
+                launch_started_at=wave.launch_started_at,
+                launch_completed_at=wave.launch_completed_at,
+                completed_at=wave.completed_at,
+                skipped_at=wave.skipped_at,
+                timed_out_at=wave.timed_out_at,
+                approvals=wave.approvals,
+                warnings=warnings,
+            )
+        )
+    return tuple(summaries)
+
+
+def collect_evidence(state: ExecutionState) -> ExecutionEvidence:
+    """Everything a report needs, in one value."""
+    spec = state.spec
+    return ExecutionEvidence(
+        execution_id=spec.execution_id,
+        plan_name=spec.plan_name,
+        mode=spec.mode.value,
+        point_in_time=spec.point_in_time,
+        started_at=spec.started_at,
+        finished_at=state.finished_at,
+        status=execution_status(state),
+        outcome=state.finished,
+        rto=rto_report(state),
+        waves=wave_summaries(state),
+        servers=server_timelines(state),
+        audit=state.audit,
+        cleanup=cleanup_proof(state),
+        drill_instances_running=drill_instances_running(state),
+    )

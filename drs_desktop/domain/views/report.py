@@ -1,0 +1,277 @@
+"""What an evidence report of one execution is made of: the ``ExecutionView`` and its per-attempt rows.
+
+An auditor asks for every try of every server, not only the last: "app-02 failed its conversion at
+08:41 in job X, bob retried it at 08:50, it launched in job Y at 09:02". The execution state keeps a
+retried server's earlier tries only in outline (``AttemptRecord``), so ``replay_trail`` replays the
+journal itself and keeps each server's full state as it stood just before every retry, and the operator
+controls that took effect. The view is frozen: the GUI's history view receives it as a signal payload.
+Pure, stdlib only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from drs_desktop.domain.engine.events import CONTROL_EVENTS, Event, RetryFailed
+from drs_desktop.domain.engine.queries import server_ready
+from drs_desktop.domain.engine.record import ExecutionRecord
+from drs_desktop.domain.engine.reducer import apply, initial_state
+from drs_desktop.domain.engine.state import (
+    ExecutionSpec,
+    ExecutionState,
+    InstanceRecord,
+    ServerState,
+    ServerStatus,
+    WavePhase,
+)
+from drs_desktop.domain.plan.revisions import PlanRevision
+from drs_desktop.domain.views.evidence import ExecutionEvidence
+
+__all__ = [
+    "ExecutionView",
+    "PhaseSpan",
+    "PinnedPlan",
+    "ReplayTrail",
+    "RetryRecord",
+    "ServerAttempt",
+    "phase_spans",
+    "replay_trail",
+    "rto_decider",
+    "server_attempts",
+]
+
+
+@dataclass(frozen=True)
+class PinnedPlan:
+    """The plan revision the execution pinned. ``document``: the stored document exactly as saved;
+    ``hash_verified``: its SHA-256 equals the content hash recorded at save time. ``problem`` says why
+    the document is missing or unverified (the row was removed, the text does not parse, ...)."""
+
+    revision: PlanRevision | None
+    document: Mapping[str, Any] | None
+    hash_verified: bool
+    problem: str = ""
+
+
+@dataclass(frozen=True)
+class RetryRecord:
+    """A retry that took effect: who asked, when, and the servers it actually started again."""
+
+    wave_index: int
+    at: datetime
+    by: str
+    server_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ReplayTrail:
+    """The journal replayed: the final state, each server's earlier tries (its full state just before
+    each retry, oldest first), the operator controls that took effect, in journal order, and the
+    retries with the servers each one started again."""
+
+    state: ExecutionState
+    earlier_attempts: Mapping[str, tuple[ServerState, ...]]
+    controls: tuple[Event, ...]
+    retries: tuple[RetryRecord, ...] = ()
+
+
+def replay_trail(spec: ExecutionSpec, events: Iterable[Event]) -> ReplayTrail:
+    """Like ``engine.reducer.replay`` (the same state comes out), keeping what evidence needs on the way."""
+    state = initial_state(spec)
+    attempts: dict[str, list[ServerState]] = {}
+    controls: list[Event] = []
+    retries: list[RetryRecord] = []
+    for event in events:
+        before = state
+        state = apply(state, event)
+        if isinstance(event, CONTROL_EVENTS) and len(state.audit) > len(before.audit):
+            controls.append(event)  # a control the reducer ignored left no audit entry
+        if isinstance(event, RetryFailed):
+            retried = []
+            for server_id, server in state.servers.items():
+                previous = before.servers[server_id]
+                if server.retries > previous.retries:
+                    attempts.setdefault(server_id, []).append(previous)
+                    retried.append(server_id)
+            if retried:
+                retries.append(RetryRecord(event.wave_index, event.at, event.by, tuple(retried)))
+    return ReplayTrail(
+        state=state,
+        earlier_attempts={k: tuple(v) for k, v in attempts.items()},
+        controls=tuple(controls),
+        retries=tuple(retries),
+    )
+
+
+@dataclass(frozen=True)
+class ExecutionView:
+    """One execution as a report shows it: its record (plan revision, identity, options), the state
+    rebuilt from its journal, the evidence, the pinned plan, and the inventory's hostnames (from the
+    local cache, so possibly newer than the run; empty when unknown). ``journal_sha256`` fingerprints
+    the journal the state was rebuilt from, so a report can be tied to the database it came from."""
+
+    record: ExecutionRecord
+    state: ExecutionState
+    evidence: ExecutionEvidence
+    plan: PinnedPlan
+    earlier_attempts: Mapping[str, tuple[ServerState, ...]] = field(default_factory=dict)
+    controls: tuple[Event, ...] = ()
+    retries: tuple[RetryRecord, ...] = ()
+    hostnames: Mapping[str, str] = field(default_factory=dict)
+    journal_events: int = 0
+    journal_sha256: str = ""
+    journal_warning: str = ""  # set when the journal looks cut short (domain.engine.journal_integrity)
+
+    @property
+    def attempts(self) -> tuple[ServerAttempt, ...]:
+        return server_attempts(self.state, self.earlier_attempts, self.hostnames)
+
+
+@dataclass(frozen=True)
+class PhaseSpan:
+    """One stage of a launch (snapshot, conversion, launch): from its START log event to its end, or
+    to its failure. ``ended_at`` None: still running, or DRS logged no end."""
+
+    name: str
+    started_at: datetime | None
+    ended_at: datetime | None
+    failed: bool = False
+
+    @property
+    def duration(self) -> timedelta | None:
+        if self.started_at is None or self.ended_at is None:
+            return None
+        return self.ended_at - self.started_at
+
+
+@dataclass(frozen=True)
+class ServerAttempt:
+    """One try of one server: a report row. ``attempt`` counts from 1; ``final`` marks the server's
+    current (last) try. ``launched_at`` is when the runner saw LAUNCHED (DRS logs no event for it), so
+    it lags the real launch by at most one poll interval."""
+
+    wave_index: int
+    wave_name: str
+    server_id: str
+    hostname: str
+    critical: bool
+    attempt: int
+    final: bool
+    retries: int
+    status: ServerStatus
+    reason: str
+    chunk_id: str | None
+    job_id: str | None
+    queued_at: datetime | None
+    start_requested_at: datetime | None
+    job_started_at: datetime | None
+    launched_at: datetime | None
+    ready_at: datetime | None
+    failed_at: datetime | None
+    phases: Mapping[str, datetime]
+    recovery_instance_id: str | None
+    ec2_instance_id: str | None
+    instance: InstanceRecord | None
+
+    @property
+    def impact(self) -> str:
+        return "critical" if self.critical else "optional"
+
+    @property
+    def spans(self) -> tuple[PhaseSpan, ...]:
+        return phase_spans(self.phases, self.launched_at, self.failed_at)
+
+    def phase(self, event: str) -> datetime | None:
+        return self.phases.get(event)
+
+
+#: (stage, its START event, its END event, its FAIL events), in the order DRS runs them.
+_STAGES = (
+    ("snapshot", "SNAPSHOT_START", "SNAPSHOT_END", ("SNAPSHOT_FAIL",)),
+    ("conversion", "CONVERSION_START", "CONVERSION_END", ("CONVERSION_FAIL",)),
+    ("launch", "LAUNCH_START", "", ("LAUNCH_FAILED",)),
+)
+
+
+def phase_spans(
+    phases: Mapping[str, datetime], launched_at: datetime | None, failed_at: datetime | None
+) -> tuple[PhaseSpan, ...]:
+    """Snapshot, conversion and launch spans from the first time of each job-log event. A recovery
+    from an earlier snapshot (point in time) logs USING_PREVIOUS_SNAPSHOT instead of a snapshot."""
+    spans = []
+    for name, start, end, fails in _STAGES:
+        started = phases.get(start)
+        if name == "snapshot" and started is None and "USING_PREVIOUS_SNAPSHOT" in phases:
+            moment = phases["USING_PREVIOUS_SNAPSHOT"]
+            spans.append(PhaseSpan(name, moment, moment))
+            continue
+        failure = next((phases[f] for f in fails if f in phases), None)
+        ended = phases.get(end) if end else launched_at
+        if failure is not None:
+            spans.append(PhaseSpan(name, started, failure, failed=True))
+        elif ended is None and started is not None and failed_at is not None and name == "launch":
+            spans.append(PhaseSpan(name, started, failed_at, failed=True))
+        else:
+            spans.append(PhaseSpan(name, started, ended))
+    return tuple(spans)
+
+
+def server_attempts(
+    state: ExecutionState,
+    earlier: Mapping[str, tuple[ServerState, ...]],
+    hostnames: Mapping[str, str],
+) -> tuple[ServerAttempt, ...]:
+    """Every try of every server, in plan order, each server's tries oldest first."""
+    instances = {(i.server_id, i.job_id): i for i in state.instances.values()}
+    rows: list[ServerAttempt] = []
+    for index, wave in enumerate(state.spec.waves):
+        for server_id in wave.server_ids:
+            current = state.servers[server_id]
+            tries = (*earlier.get(server_id, ()), current)
+            for number, tried in enumerate(tries, start=1):
+                instance = instances.get((server_id, tried.job_id)) if tried.job_id else None
+                rows.append(
+                    ServerAttempt(
+                        wave_index=index,
+                        wave_name=wave.name,
+                        server_id=server_id,
+                        hostname=hostnames.get(server_id, ""),
+                        critical=current.critical,
+                        attempt=number,
+                        final=number == len(tries),
+                        retries=current.retries,
+                        status=tried.status,
+                        reason=tried.reason,
+                        chunk_id=tried.chunk_id,
+                        job_id=tried.job_id,
+                        queued_at=tried.queued_at,
+                        start_requested_at=tried.start_requested_at,
+                        job_started_at=tried.job_started_at,
+                        launched_at=tried.launched_at,
+                        ready_at=tried.ready_at,
+                        failed_at=tried.failed_at,
+                        phases=dict(sorted(tried.phase_times.items(), key=lambda item: item[1])),
+                        recovery_instance_id=tried.recovery_instance_id
+                        or (instance.recovery_instance_id if instance else None),
+                        ec2_instance_id=tried.ec2_instance_id
+                        or (instance.ec2_instance_id if instance else None),
+                        instance=instance,
+                    )
+                )
+    return tuple(rows)
+
+
+def rto_decider(state: ExecutionState) -> ServerState | None:
+    """The critical server whose readiness set the RTO achieved (the last one ready), or None while
+    some critical server of a wave not skipped is not ready."""
+    critical = [
+        s
+        for s in state.servers.values()
+        if s.critical and state.waves[s.wave_index].phase is not WavePhase.SKIPPED
+    ]
+    if not critical or any(not server_ready(s) or s.ready_at is None for s in critical):
+        return None
+    return max(critical, key=lambda s: (s.ready_at, s.server_id))

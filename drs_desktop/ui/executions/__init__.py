@@ -1,0 +1,1 @@
+"""The Executions pane: live progress, history, the run dialog, approvals and reports."""

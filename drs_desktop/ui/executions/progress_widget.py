@@ -1,0 +1,499 @@
+"""The live view of an execution: waves and servers, the controls, the timeline and the event log.
+
+It only shows what the execution desk sends (``ProgressSnapshot``s, built on each execution's loop thread
+and applied here at most a few times a second, the latest of each execution) and sends back what the
+operator asks (``ControlRequest``s): the GUI thread never waits on DRS or the database (DESIGN §3). Each
+control button is enabled exactly when the snapshot's ``AvailableControls`` (the domain's
+``control_error``) says the runner would accept it. An approval gate raises a non-modal prompt and a tray
+notification, once per gate, for any execution the desk drives; the rest of the view follows one
+execution (the one started or picked up last, or the one chosen with ``follow``).
+
+The same widget shows a finished execution from history read-only: no control buttons, the same tree,
+timeline and log, and the report export.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QItemSelection, Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QMessageBox,
+    QPlainTextEdit,
+    QPushButton,
+    QScrollArea,
+    QSplitter,
+    QTabWidget,
+    QTreeView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from drs_desktop.domain.engine.commands import AwaitApproval
+from drs_desktop.domain.engine.controls import AvailableControls, ControlAction, ControlRequest, RunChoice
+from drs_desktop.domain.engine.record import ExecutionRecord
+from drs_desktop.domain.engine.state import Mode
+from drs_desktop.domain.views.progress import ProgressSnapshot
+from drs_desktop.ui.executions.approval_prompt_dialog import ApprovalPromptDialog
+from drs_desktop.ui.executions.history_format import duration_text
+from drs_desktop.ui.executions.progress_delegate import ProgressBarDelegate
+from drs_desktop.ui.executions.progress_model import COLUMNS, PROGRESS, ProgressTreeModel
+from drs_desktop.ui.executions.timeline_widget import TimelineWidget
+from drs_desktop.ui.executions.tray_notifier import TrayNotifier
+from drs_desktop.workers.execution_desk import ExecutionDesk
+
+logger = logging.getLogger(__name__)
+
+#: The event log keeps this many lines (the journal keeps everything).
+LOG_MAX_LINES = 5000
+#: Lines appended per pass of the event loop, so a burst of 1,000 servers' events never stalls it.
+LOG_BATCH = 250
+_ERROR_STYLE = "color: #b00020"
+_REPORT_FORMATS = {".html": "html", ".htm": "html", ".json": "json", ".csv": "csv"}
+
+
+class ProgressWidget(QWidget):
+    control_requested = Signal(str, object)  # execution ID, ControlRequest
+    unfinished_requested = Signal()  # pick up the executions the last run left unfinished
+    snapshot_requested = Signal(str)  # execution ID
+
+    def __init__(self, parent: QWidget | None = None, *, read_only: bool = False) -> None:
+        super().__init__(parent)
+        self.setObjectName("progress")
+        #: Asked before a cancel; ``(title, question) -> go on``. Replaceable for tests and embedding.
+        self.confirm: Callable[[str, str], bool] = self._ask
+        self._read_only = read_only
+        self._desk: ExecutionDesk | None = None
+        self._following: str | None = None
+        self._snapshot: ProgressSnapshot | None = None
+        self._running: set[str] = set()
+        self._prompted: set[tuple[str, object]] = set()
+        self._prompts: dict[tuple[str, object], ApprovalPromptDialog] = {}
+        self.notifier = TrayNotifier(self)
+        self._log_queue: deque[str] = deque()
+        self._log_timer = QTimer(self)
+        self._log_timer.setSingleShot(True)
+        self._log_timer.setInterval(0)
+        self._log_timer.timeout.connect(self._drain_log)
+
+        self.header = QLabel("No execution")
+        self.header.setObjectName("progress-header")
+        self.header.setTextFormat(Qt.TextFormat.RichText)
+        self.pause_button = QPushButton("Pause")
+        self.resume_button = QPushButton("Resume")
+        self.cancel_button = QPushButton("Cancel…")
+        self.terminate_check = QCheckBox("terminate drill instances")
+        self.retry_button = QPushButton("Retry failed")
+        self.skip_button = QPushButton("Skip wave")
+        self.approve_button = QPushButton("Approve")
+        self.cleanup_button = QPushButton("Terminate drill instances")
+        self.export_button = QPushButton("Export report…")
+        # Lambdas: ``clicked`` passes ``checked``, which must not become an argument of the action.
+        self.pause_button.clicked.connect(lambda: self.pause())
+        self.resume_button.clicked.connect(lambda: self.resume())
+        self.cancel_button.clicked.connect(lambda: self.cancel())
+        self.retry_button.clicked.connect(lambda: self.retry())
+        self.skip_button.clicked.connect(lambda: self.skip())
+        self.approve_button.clicked.connect(lambda: self.approve())
+        self.cleanup_button.clicked.connect(lambda: self.cleanup())
+        self.export_button.clicked.connect(lambda: self._choose_report())
+        self.controls_bar = QWidget()
+        bar = QHBoxLayout(self.controls_bar)
+        bar.setContentsMargins(0, 0, 0, 0)
+        for widget in (
+            self.pause_button,
+            self.resume_button,
+            self.cancel_button,
+            self.terminate_check,
+            self.retry_button,
+            self.skip_button,
+            self.approve_button,
+            self.cleanup_button,
+        ):
+            bar.addWidget(widget)
+        bar.addStretch(1)
+
+        self.model = ProgressTreeModel(self)
+        self.tree = QTreeView()
+        self.tree.setObjectName("progress-tree")
+        self.tree.setModel(self.model)
+        self.tree.setUniformRowHeights(True)
+        self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.tree.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.tree.setItemDelegateForColumn(PROGRESS, ProgressBarDelegate(self.tree))
+        header = self.tree.header()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        for column, width in enumerate((220, 110, 110, 220, 150, 80, 70, 190, 150, 180)[: len(COLUMNS)]):
+            header.resizeSection(column, width)
+        self.tree.selectionModel().selectionChanged.connect(self._selection_changed)
+
+        self.timeline = TimelineWidget()
+        self.timeline_area = QScrollArea()
+        self.timeline_area.setWidgetResizable(True)
+        self.timeline_area.setWidget(self.timeline)
+        self.log = QPlainTextEdit()
+        self.log.setObjectName("progress-log")
+        self.log.setReadOnly(True)
+        self.log.setMaximumBlockCount(LOG_MAX_LINES)
+        self.log.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.timeline_area, "Timeline")
+        self.tabs.addTab(self.log, "Event log")
+
+        self.status = QLabel()
+        self.status.setObjectName("progress-status")
+        self.status.setWordWrap(True)
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(self.tree)
+        splitter.addWidget(self.tabs)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        top = QHBoxLayout()
+        top.addWidget(self.header, 1)
+        top.addWidget(self.export_button)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.controls_bar)
+        layout.addWidget(splitter, 1)
+        layout.addWidget(self.status)
+        self.set_read_only(read_only)
+
+    # ---------------------------------------------------------------------------------- wiring
+
+    def connect_desk(self, desk: ExecutionDesk) -> None:
+        """Connect the controls to ``desk`` and its news to this view. A read-only view (history) only
+        exports reports through it; a live one shows the executions the desk drives."""
+        self._desk = desk
+        if self._read_only:
+            return
+        self.control_requested.connect(desk.control)
+        self.snapshot_requested.connect(desk.snapshot)
+        self.unfinished_requested.connect(desk.pick_up_unfinished)
+        desk.started.connect(self._on_started)
+        desk.resumed.connect(self._on_resumed)
+        desk.progressed.connect(self.show_snapshot)
+        desk.finished.connect(self.on_finished)
+        desk.refused.connect(self.on_refused)
+        desk.delivered.connect(lambda _execution_id, message: self._say(message))
+        desk.failed.connect(self.on_failed)
+
+    def start_run(self, prepared: Any, choice: RunChoice) -> None:
+        """Start what the run dialog checked (its ``run_requested``); the view follows it once it runs,
+        and says why if it could not be created."""
+        if self._desk is None or self._read_only:
+            return
+        self._say("Starting…")
+        self._desk.start(
+            prepared,
+            choice,
+            lambda message: self._say(f"Could not start: {message}", error=True),
+        )
+
+    # ---------------------------------------------------------------------------------- state
+
+    def set_read_only(self, read_only: bool) -> None:
+        """Read-only: history, no control buttons; shows read-only snapshots only (and live ones the
+        other way round), so a history view and the live view can share one desk."""
+        self._read_only = read_only
+        self.controls_bar.setVisible(not read_only)
+        self._update_controls()
+
+    def is_running(self) -> bool:
+        """Whether any execution the desk drives has not finished (what the close guard asks)."""
+        return bool(self._running)
+
+    def following(self) -> str | None:
+        return self._following
+
+    def snapshot(self) -> ProgressSnapshot | None:
+        return self._snapshot
+
+    def follow(self, execution_id: str) -> None:
+        """Show ``execution_id`` from now on (its current snapshot is asked for)."""
+        if execution_id == self._following:
+            return
+        self._following = execution_id
+        self._snapshot = None
+        self.log.clear()
+        self._log_queue.clear()
+        self.snapshot_requested.emit(execution_id)
+
+    def pick_up_unfinished(self) -> None:
+        """Ask the desk to drive every unfinished execution again (the composition root, at start)."""
+        self.unfinished_requested.emit()
+
+    def approval_prompt(self) -> ApprovalPromptDialog | None:
+        """The open approval prompt, if any (the newest)."""
+        open_prompts = [p for p in self._prompts.values() if p.isVisible()]
+        return open_prompts[-1] if open_prompts else None
+
+    # ---------------------------------------------------------------------------------- answers
+
+    def show_snapshot(self, snapshot: ProgressSnapshot) -> None:
+        if snapshot.read_only != self._read_only:
+            return
+        if not snapshot.read_only:
+            self._raise_approvals(snapshot)
+            if snapshot.finished:
+                self._running.discard(snapshot.execution_id)
+            else:
+                self._running.add(snapshot.execution_id)
+        if self._following is None or snapshot.read_only:
+            self._following = snapshot.execution_id
+        if snapshot.execution_id != self._following:
+            return
+        shown = self.model.snapshot()
+        first = shown is None or shown.execution_id != snapshot.execution_id
+        if first:
+            self.log.clear()
+            self._log_queue.clear()
+        self._snapshot = snapshot
+        self.model.set_snapshot(snapshot)
+        if first:
+            self.tree.expandAll()
+        self.timeline.set_snapshot(snapshot)
+        self._enqueue_log(line.format() for line in snapshot.log)
+        self._update_header(snapshot)
+        self._update_controls()
+
+    def on_finished(self, execution_id: str, outcome: object) -> None:
+        self._running.discard(execution_id)
+        text = f"Execution {execution_id[:8]} finished: {getattr(outcome, 'value', outcome)}"
+        self._say(text)
+        self._notify("Execution finished", text)
+
+    def on_refused(self, execution_id: str, reason: str) -> None:
+        self._say(f"Refused: {reason}", error=True)
+
+    def on_report_written(self, path: str) -> None:
+        self._say(f"Report written to {path}")
+
+    def on_failed(self, operation: str, message: str) -> None:
+        self._say(f"Could not {operation.replace('_', ' ')}: {message}", error=True)
+
+    def status_text(self) -> str:
+        return self.status.text()
+
+    # ---------------------------------------------------------------------------------- controls
+
+    def pause(self) -> None:
+        self._send(ControlRequest(ControlAction.PAUSE))
+
+    def resume(self) -> None:
+        self._send(ControlRequest(ControlAction.RESUME))
+
+    def cancel(self) -> None:
+        terminate = self.terminate_check.isEnabled() and self.terminate_check.isChecked()
+        tail = " and terminate the drill's recovery instances" if terminate else ""
+        question = f"Cancel the execution{tail}? Running DRS jobs finish; nothing new is launched."
+        if self.confirm("Cancel execution", question):
+            self._send(ControlRequest(ControlAction.CANCEL, terminate_drill_instances=terminate))
+
+    def retry(self) -> None:
+        self._send(ControlRequest(ControlAction.RETRY, wave_index=self._target_wave(ControlAction.RETRY)))
+
+    def skip(self) -> None:
+        self._send(ControlRequest(ControlAction.SKIP, wave_index=self._target_wave(ControlAction.SKIP)))
+
+    def approve(self, comment: str = "") -> None:
+        gate = self._target_approval()
+        if gate is not None:
+            self._send(ControlRequest(ControlAction.APPROVE, wave_index=gate.wave_index, comment=comment))
+
+    def cleanup(self) -> None:
+        self._send(ControlRequest(ControlAction.CLEANUP))
+
+    def export_report(self, path: str | Path, fmt: str = "") -> bool:
+        """Ask the desk to write the shown execution's evidence report (format from the suffix)."""
+        if self._following is None or self._desk is None:
+            return False
+        chosen = fmt or _REPORT_FORMATS.get(Path(path).suffix.lower(), "html")
+        self._say(f"Writing the {chosen.upper()} report…")
+        self._desk.export_report(
+            self._following,
+            chosen,
+            str(path),
+            self.on_report_written,
+            lambda message: self._say(f"Could not export the report: {message}", error=True),
+            owner=self,
+        )
+        return True
+
+    def selected_wave(self) -> int | None:
+        indexes = self.tree.selectionModel().selectedRows()
+        return self.model.wave_index_of(indexes[0]) if indexes else None
+
+    # ---------------------------------------------------------------------------------- helpers
+
+    def _send(self, request: ControlRequest) -> None:
+        if self._following is None or self._read_only:
+            return
+        if request.action in (ControlAction.RETRY, ControlAction.SKIP) and request.wave_index is None:
+            return
+        self._say(f"{request.action.value.lower().capitalize()} sent…")
+        self.control_requested.emit(self._following, request)
+
+    def _controls(self) -> AvailableControls:
+        snapshot = self._snapshot
+        if snapshot is None or self._read_only or snapshot.read_only:
+            return AvailableControls()
+        return snapshot.controls
+
+    def _target_wave(self, action: ControlAction) -> int | None:
+        """The selected wave, else the first held wave the action applies to."""
+        selected = self.selected_wave()
+        if selected is not None:
+            return selected
+        snapshot = self._snapshot
+        if snapshot is None:
+            return None
+        controls = self._controls()
+        held = [w.index for w in snapshot.waves if w.held and controls.allows(action, w.index)]
+        return held[0] if held else None
+
+    def _target_approval(self) -> AwaitApproval | None:
+        controls = self._controls()
+        selected = self.selected_wave()
+        if selected is not None and controls.approval_for(selected) is not None:
+            return controls.approval_for(selected)
+        return controls.approvals[0] if controls.approvals else None
+
+    def _update_controls(self) -> None:
+        controls = self._controls()
+        drill = self._snapshot is not None and self._snapshot.mode is Mode.DRILL
+        self.pause_button.setEnabled(controls.pause)
+        self.resume_button.setEnabled(controls.resume)
+        self.cancel_button.setEnabled(controls.cancel)
+        self.terminate_check.setVisible(drill)
+        self.terminate_check.setEnabled(controls.cancel_terminate)
+        retry_wave = self._target_wave(ControlAction.RETRY)
+        skip_wave = self._target_wave(ControlAction.SKIP)
+        self.retry_button.setEnabled(
+            retry_wave is not None and controls.allows(ControlAction.RETRY, retry_wave)
+        )
+        self.skip_button.setEnabled(skip_wave is not None and controls.allows(ControlAction.SKIP, skip_wave))
+        self.approve_button.setEnabled(self._target_approval() is not None)
+        self.cleanup_button.setVisible(drill)
+        self.cleanup_button.setEnabled(controls.cleanup)
+        self.export_button.setEnabled(self._snapshot is not None)
+
+    def _selection_changed(self, _selected: QItemSelection, _deselected: QItemSelection) -> None:
+        self._update_controls()
+
+    def _update_header(self, snapshot: ProgressSnapshot) -> None:
+        parts = [
+            f"<b>{_escape(snapshot.plan_name)}</b>",
+            snapshot.mode.value,
+            snapshot.status.value.replace("_", " "),
+            f"elapsed {duration_text(snapshot.elapsed)}",
+        ]
+        if snapshot.rto_target is not None:
+            achieved = f", achieved {duration_text(snapshot.rto_achieved)}" if snapshot.rto_achieved else ""
+            parts.append(f"RTO target {duration_text(snapshot.rto_target)}{achieved}")
+        if snapshot.finished and snapshot.drill_instances_running:
+            parts.append(f"{snapshot.drill_instances_running} drill instance(s) still running")
+        if snapshot.read_only:
+            parts.append("(history)")
+        self.header.setText(" — ".join(parts))
+        self.header.setToolTip(f"Execution {snapshot.execution_id}")
+
+    def _raise_approvals(self, snapshot: ProgressSnapshot) -> None:
+        current = {(snapshot.execution_id, gate.key) for gate in snapshot.approvals}
+        for key, prompt in list(self._prompts.items()):
+            if key[0] == snapshot.execution_id and key not in current:
+                prompt.close()  # decided elsewhere (the toolbar, another desktop's journal)
+                prompt.deleteLater()
+                del self._prompts[key]
+        for gate in snapshot.approvals:
+            key = (snapshot.execution_id, gate.key)
+            if key in self._prompted:
+                continue
+            self._prompted.add(key)
+            prompt = ApprovalPromptDialog(snapshot.execution_id, snapshot.plan_name, gate, self)
+            prompt.decided.connect(self._on_prompt_decided)
+            self._prompts[key] = prompt
+            prompt.show()
+            text = f"Wave {gate.wave_index + 1} “{gate.wave_name}” of {snapshot.plan_name}: {gate.message}"
+            self._notify("Approval needed", text)
+
+    def _on_prompt_decided(self, execution_id: str, gate: AwaitApproval, granted: bool, comment: str) -> None:
+        action = ControlAction.APPROVE if granted else ControlAction.REJECT
+        self._say(f"{'Approval' if granted else 'Rejection'} sent…")
+        self.control_requested.emit(
+            execution_id, ControlRequest(action, wave_index=gate.wave_index, comment=comment)
+        )
+
+    def _notify(self, title: str, text: str) -> None:
+        self.notifier.notify(title, text, self.window())
+
+    @property
+    def notifications(self) -> list[tuple[str, str]]:
+        """Every notification given (tray or not), oldest first."""
+        return self.notifier.messages
+
+    def _enqueue_log(self, lines: Iterable[str]) -> None:
+        self._log_queue.extend(lines)
+        if self._log_queue and not self._log_timer.isActive():
+            self._log_timer.start()
+
+    def _drain_log(self) -> None:
+        batch = [self._log_queue.popleft() for _ in range(min(LOG_BATCH, len(self._log_queue)))]
+        if batch:
+            self.log.appendPlainText("\n".join(batch))
+        if self._log_queue:
+            self._log_timer.start()
+
+    def log_lines(self) -> list[str]:
+        """What the event log shows (appended lines still queued included)."""
+        shown = self.log.toPlainText().splitlines()
+        return shown + list(self._log_queue)
+
+    def _on_started(self, record: ExecutionRecord) -> None:
+        self._running.add(record.execution_id)
+        self.follow(record.execution_id)
+        self._say(f"{record.mode} of {record.plan_name!r} started (execution {record.execution_id[:8]}).")
+
+    def _on_resumed(self, record: ExecutionRecord) -> None:
+        if record.finished_at is None:
+            self._running.add(record.execution_id)
+        if self._following is None or self._following not in self._running:
+            self.follow(record.execution_id)
+        self._say(f"Execution {record.execution_id[:8]} of {record.plan_name!r} picked up again.")
+
+    def _say(self, text: str, *, error: bool = False) -> None:
+        self.status.setStyleSheet(_ERROR_STYLE if error else "")
+        self.status.setText(text)
+
+    def _ask(self, title: str, question: str) -> bool:
+        answer = QMessageBox.question(
+            self,
+            title,
+            question,
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No,
+        )
+        return answer == QMessageBox.StandardButton.Yes
+
+    def _choose_report(self) -> None:
+        if self._snapshot is None:
+            return
+        name = f"{self._snapshot.plan_name}-{self._snapshot.execution_id[:8]}.html"
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Export report", name, "HTML (*.html);;JSON (*.json);;CSV (*.csv)"
+        )
+        if path:
+            self.export_report(path)
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

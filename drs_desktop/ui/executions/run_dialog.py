@@ -1,0 +1,308 @@
+"""The run dialog: which plan, DRILL or RECOVERY, latest snapshot or a point in time; preflight; Run.
+
+Nothing launches from here before the operator has seen every preflight check (PASS, WARN, FAIL) and
+the calls the run would make, for exactly the choice on screen: changing the plan, the mode or the
+recovery point after a check throws the result away. Run is enabled only when that check found no
+FAIL, and for a RECOVERY (which launches production instances) only once the operator has typed the
+plan's name exactly, case included (``domain.preflight.checks.confirmation_problem``, as ``--confirm``).
+The checks run on the execution desk's task thread (they read DRS), and their answer comes back to this
+dialog alone: it stays responsive meanwhile, and an answer that arrives after it closed is dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from PySide6.QtCore import QDateTime, Qt, QTimeZone, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QButtonGroup,
+    QComboBox,
+    QDateTimeEdit,
+    QDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QRadioButton,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from drs_desktop.domain.engine.controls import RunChoice
+from drs_desktop.domain.engine.state import Mode
+from drs_desktop.domain.preflight.checks import CallKind, PreflightReport, confirmation_problem
+from drs_desktop.ui.status_icons import status_icon
+from drs_desktop.workers.execution_desk import ExecutionDesk
+
+logger = logging.getLogger(__name__)
+
+_ERROR_STYLE = "color: #b00020"
+CHECK_COLUMNS = ("Result", "Check", "Wave", "Server", "Message")
+
+
+class RunDialog(QDialog):
+    run_requested = Signal(object, object)  # PreparedExecution (from the desk, handed back), RunChoice
+
+    def __init__(
+        self,
+        plan_names: Sequence[str] = (),
+        plan_name: str = "",
+        parent: QWidget | None = None,
+        *,
+        now: datetime | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("run-dialog")
+        self.setWindowTitle("Run a recovery plan")
+        self.resize(980, 720)
+        self._desk: ExecutionDesk | None = None
+        self._prepared: object | None = None
+        self._report: PreflightReport | None = None
+        self._checked: RunChoice | None = None  # the choice the shown result is for
+        self._pending: RunChoice | None = None  # the choice being checked
+
+        self.plan_combo = QComboBox()
+        self.plan_combo.setEditable(True)
+        self.plan_combo.addItems(list(plan_names))
+        self.plan_combo.setCurrentText(plan_name)
+        self.drill_radio = QRadioButton("DRILL: isolated test instances, cleaned up afterwards")
+        self.recovery_radio = QRadioButton("RECOVERY: real production instances")
+        self.drill_radio.setChecked(True)
+        self._mode_group = QButtonGroup(self)
+        self._mode_group.addButton(self.drill_radio)
+        self._mode_group.addButton(self.recovery_radio)
+        self.latest_radio = QRadioButton("Latest snapshot")
+        self.point_radio = QRadioButton("Point in time (UTC):")
+        self.latest_radio.setChecked(True)
+        self._point_group = QButtonGroup(self)
+        self._point_group.addButton(self.latest_radio)
+        self._point_group.addButton(self.point_radio)
+        self.point_edit = QDateTimeEdit()
+        self.point_edit.setTimeZone(QTimeZone.utc())
+        self.point_edit.setDisplayFormat("yyyy-MM-dd HH:mm:ss 'UTC'")
+        self.point_edit.setCalendarPopup(True)
+        self.set_point_in_time(now or datetime.now(UTC))
+        self.point_edit.setEnabled(False)
+
+        self.check_button = QPushButton("Check")
+        self.check_button.setObjectName("check")
+        self.verdict = QLabel("Check the plan against the account before running it.")
+        self.verdict.setWordWrap(True)
+        self.checks_table = QTableWidget(0, len(CHECK_COLUMNS))
+        self.checks_table.setObjectName("preflight-checks")
+        self.checks_table.setHorizontalHeaderLabels(list(CHECK_COLUMNS))
+        self.checks_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.checks_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.checks_table.verticalHeader().setVisible(False)
+        self.checks_table.horizontalHeader().setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
+        self.calls_view = QPlainTextEdit()
+        self.calls_view.setObjectName("planned-calls")
+        self.calls_view.setReadOnly(True)
+        self.calls_view.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self.confirm_label = QLabel()
+        self.confirm_edit = QLineEdit()
+        self.confirm_edit.setObjectName("confirm")
+        self.confirm_edit.setPlaceholderText("the plan's name, exactly")
+        self.run_button = QPushButton("Run")
+        self.run_button.setObjectName("run")
+        self.close_button = QPushButton("Close")
+
+        form = QFormLayout()
+        form.addRow("Plan:", self.plan_combo)
+        modes = QVBoxLayout()
+        modes.addWidget(self.drill_radio)
+        modes.addWidget(self.recovery_radio)
+        form.addRow("Mode:", modes)
+        point = QHBoxLayout()
+        point.addWidget(self.latest_radio)
+        point.addWidget(self.point_radio)
+        point.addWidget(self.point_edit)
+        point.addStretch(1)
+        form.addRow("Recover from:", point)
+        check_row = QHBoxLayout()
+        check_row.addWidget(self.check_button)
+        check_row.addWidget(self.verdict, 1)
+        results = QSplitter(Qt.Orientation.Vertical)
+        results.addWidget(self.checks_table)
+        calls = QWidget()
+        calls_layout = QVBoxLayout(calls)
+        calls_layout.setContentsMargins(0, 0, 0, 0)
+        calls_layout.addWidget(QLabel("Calls the run would make:"))
+        calls_layout.addWidget(self.calls_view)
+        results.addWidget(calls)
+        confirm_row = QHBoxLayout()
+        confirm_row.addWidget(self.confirm_label)
+        confirm_row.addWidget(self.confirm_edit, 1)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        buttons.addWidget(self.run_button)
+        buttons.addWidget(self.close_button)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addLayout(check_row)
+        layout.addWidget(results, 1)
+        layout.addLayout(confirm_row)
+        layout.addLayout(buttons)
+
+        self.check_button.clicked.connect(lambda: self.check())
+        self.run_button.clicked.connect(lambda: self.run())
+        self.close_button.clicked.connect(lambda: self.reject())
+        self.plan_combo.currentTextChanged.connect(self._choice_changed)
+        self.drill_radio.toggled.connect(self._choice_changed)
+        self.point_radio.toggled.connect(self._choice_changed)
+        self.point_edit.dateTimeChanged.connect(self._choice_changed)
+        self.confirm_edit.textChanged.connect(self._update_buttons)
+        self._choice_changed()
+
+    # ---------------------------------------------------------------------------------- wiring
+
+    def connect_desk(self, desk: ExecutionDesk) -> None:
+        """Checks go to ``desk``; Run is ``run_requested`` (the live progress view starts the run)."""
+        self._desk = desk
+
+    # ---------------------------------------------------------------------------------- the choice
+
+    def choice(self) -> RunChoice:
+        mode = Mode.RECOVERY if self.recovery_radio.isChecked() else Mode.DRILL
+        point = self.point_in_time() if self.point_radio.isChecked() else None
+        return RunChoice(plan_name=self.plan_combo.currentText().strip(), mode=mode, point_in_time=point)
+
+    def point_in_time(self) -> datetime:
+        return datetime.fromtimestamp(self.point_edit.dateTime().toSecsSinceEpoch(), UTC)
+
+    def set_point_in_time(self, moment: datetime) -> None:
+        self.point_edit.setDateTime(QDateTime.fromSecsSinceEpoch(int(moment.timestamp()), QTimeZone.utc()))
+
+    def report(self) -> PreflightReport | None:
+        return self._report
+
+    def confirmation_problem(self) -> str | None:
+        """Why Run stays disabled for lack of a confirmation (None: none needed, or it matches)."""
+        report = self._report
+        name = report.plan_name if report is not None else self.choice().plan_name
+        return confirmation_problem(self.choice().mode, name, self.confirm_edit.text() or None)
+
+    def can_run(self) -> bool:
+        report = self._report
+        if report is None or self._prepared is None or not report.ok or self._checked != self.choice():
+            return False
+        return self.confirmation_problem() is None
+
+    # ---------------------------------------------------------------------------------- actions
+
+    def check(self) -> None:
+        choice = self.choice()
+        if not choice.plan_name:
+            self._say("Choose a plan first.", error=True)
+            return
+        self._clear_result()
+        self._pending = choice
+        self.check_button.setEnabled(False)
+        self._say(f"Checking {choice.plan_name!r} ({choice.mode.value}) against the account…")
+        if self._desk is not None:
+            self._desk.prepare(choice, self.show_preflight, self.check_failed, owner=self)
+
+    def run(self) -> None:
+        if not self.can_run():
+            return
+        self.run_requested.emit(self._prepared, self._checked)
+        self.accept()
+
+    # ---------------------------------------------------------------------------------- answers
+
+    def show_preflight(self, prepared: object, report: PreflightReport) -> None:
+        pending, self._pending = self._pending, None
+        self.check_button.setEnabled(True)
+        if pending is None or pending != self.choice():
+            self._say("The choice changed during the check: check again.", error=True)
+            return
+        self._prepared, self._report, self._checked = prepared, report, pending
+        self._fill_checks(report)
+        self._fill_calls(report)
+        failures, warnings = len(report.failures), len(report.warnings)
+        if report.ok:
+            self._say(f"Ready to run: {len(report.checks)} checks, {warnings} warning(s), no failure.")
+        else:
+            self._say(
+                f"NOT READY: {failures} failure(s), {warnings} warning(s). Nothing can be launched.",
+                error=True,
+            )
+        self._update_buttons()
+
+    def check_failed(self, message: str) -> None:
+        if self._pending is None:
+            return
+        self._pending = None
+        self.check_button.setEnabled(True)
+        self._say(f"The check failed: {message}", error=True)
+
+    def verdict_text(self) -> str:
+        return self.verdict.text()
+
+    # ---------------------------------------------------------------------------------- helpers
+
+    def _fill_checks(self, report: PreflightReport) -> None:
+        table = self.checks_table
+        table.setRowCount(len(report.checks))
+        for row, check in enumerate(report.checks):
+            result = QTableWidgetItem(status_icon(check.status.value), check.status.value)
+            cells = (result, QTableWidgetItem(check.name), QTableWidgetItem(check.wave or ""))
+            for column, item in enumerate(
+                (*cells, QTableWidgetItem(check.server_id or ""), QTableWidgetItem(check.message))
+            ):
+                if column == 4:
+                    item.setToolTip(check.message)
+                table.setItem(row, column, item)
+        table.resizeColumnsToContents()
+
+    def _fill_calls(self, report: PreflightReport) -> None:
+        lines: list[str] = []
+        number = 0
+        for call in report.planned_calls:
+            if call.kind is CallKind.WAVE:
+                lines.append(call.description)
+            elif call.kind is CallKind.START_RECOVERY:
+                number += 1
+                lines.append(f"    {number}. {call.description}")
+                lines.append(f"       servers: {', '.join(call.server_ids)}")
+            else:
+                lines.append(("    " if call.wave is not None else "") + call.description)
+        if not lines:
+            lines.append("(no calls: the checks say why)")
+        self.calls_view.setPlainText("\n".join(lines))
+
+    def _clear_result(self) -> None:
+        self._prepared = self._report = self._checked = None
+        self.checks_table.setRowCount(0)
+        self.calls_view.clear()
+
+    def _choice_changed(self, *_args: object) -> None:
+        choice = self.choice()
+        self.point_edit.setEnabled(self.point_radio.isChecked())
+        recovery = choice.mode is Mode.RECOVERY
+        self.confirm_label.setVisible(recovery)
+        self.confirm_edit.setVisible(recovery)
+        self.confirm_label.setText(f"Type the plan's name to confirm a RECOVERY: <b>{choice.plan_name}</b>")
+        self.run_button.setText("Run RECOVERY" if recovery else "Run drill")
+        if self._checked is not None and self._checked != choice:
+            self._clear_result()
+            self._say("The choice changed: check again.")
+        self._update_buttons()
+
+    def _update_buttons(self, *_args: object) -> None:
+        self.run_button.setEnabled(self.can_run())
+        problem = self.confirmation_problem() if self._report is not None and self._report.ok else None
+        self.run_button.setToolTip(problem or "")
+
+    def _say(self, text: str, *, error: bool = False) -> None:
+        self.verdict.setStyleSheet(_ERROR_STYLE if error else "")
+        self.verdict.setText(text)

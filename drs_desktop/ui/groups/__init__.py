@@ -1,0 +1,1 @@
+"""The Protection groups pane."""

@@ -1,0 +1,335 @@
+"""Edit one protection group: its name, and either explicit members or a tag selector, with a live
+preview of the servers it selects in the cached inventory.
+
+The preview follows every keystroke and check box, using the rule a run resolves the group by
+(``plan.validation.resolve_group``), so what the operator sees is what a drill would launch. Problems that
+would make the edit fail (``plan.edit_parts``' checks: an empty name, a taken name, an empty selector)
+show as the operator types, and the Save button stays off until there are none.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtCore import QSortFilterProxyModel, Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QButtonGroup,
+    QFormLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QRadioButton,
+    QStackedWidget,
+    QTableView,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from drs_desktop.domain.inventory import Inventory
+from drs_desktop.domain.plan.edit import PlanEditError
+from drs_desktop.domain.plan.edit_parts import add_group, replace_group
+from drs_desktop.domain.plan.model import ProtectionGroup, RecoveryPlan
+from drs_desktop.domain.plan.validation import resolve_group
+from drs_desktop.ui.groups.group_preview_model import GroupPreviewModel, preview_rows
+from drs_desktop.ui.groups.server_pick_model import ServerPickModel
+
+logger = logging.getLogger(__name__)
+
+_ERROR_STYLE = "color: #b00020"
+MEMBERS_PAGE, TAGS_PAGE = 0, 1
+
+
+class GroupEditorWidget(QWidget):
+    """The form of one group. ``save_requested(original_name, group)``: "" for a new group."""
+
+    save_requested = Signal(str, object)
+    changed = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("group-editor")
+        self._inventory: Inventory | None = None
+        self._plan: RecoveryPlan | None = None
+        self._original: ProtectionGroup | None = None
+        self._original_name = ""
+        self._loading = False
+
+        self.name_edit = QLineEdit()
+        self.name_edit.setObjectName("group-name")
+        self.members_radio = QRadioButton("Explicit servers")
+        self.tags_radio = QRadioButton("Tag selector (servers carrying all these tags)")
+        self.kind = QButtonGroup(self)
+        self.kind.addButton(self.members_radio, MEMBERS_PAGE)
+        self.kind.addButton(self.tags_radio, TAGS_PAGE)
+        self.tags_radio.setChecked(True)
+
+        self.tags_table = QTableWidget(0, 2)
+        self.tags_table.setObjectName("group-tags")
+        self.tags_table.setHorizontalHeaderLabels(["Tag key", "Value"])
+        self.tags_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.tags_table.verticalHeader().setVisible(False)
+        self.add_tag_button = QPushButton("Add tag")
+        self.remove_tag_button = QPushButton("Remove tag")
+        tags_page = QWidget()
+        tags_layout = QVBoxLayout(tags_page)
+        tags_layout.setContentsMargins(0, 0, 0, 0)
+        tags_layout.addWidget(self.tags_table, 1)
+        tag_buttons = QHBoxLayout()
+        tag_buttons.addWidget(self.add_tag_button)
+        tag_buttons.addWidget(self.remove_tag_button)
+        tag_buttons.addStretch(1)
+        tags_layout.addLayout(tag_buttons)
+
+        self.pick_model = ServerPickModel(self)
+        self.pick_proxy = QSortFilterProxyModel(self)
+        self.pick_proxy.setSourceModel(self.pick_model)
+        self.pick_proxy.setFilterKeyColumn(-1)
+        self.pick_proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.member_filter = QLineEdit()
+        self.member_filter.setObjectName("group-member-filter")
+        self.member_filter.setPlaceholderText("Filter servers by ID, hostname, tag or state")
+        self.member_filter.setClearButtonEnabled(True)
+        self.member_filter.textChanged.connect(self.pick_proxy.setFilterFixedString)
+        self.pick_view = QTableView()
+        self.pick_view.setObjectName("group-members")
+        self.pick_view.setModel(self.pick_proxy)
+        self.pick_view.setSortingEnabled(True)
+        self.pick_view.verticalHeader().setVisible(False)
+        self.pick_view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.pick_view.horizontalHeader().setStretchLastSection(True)
+        members_page = QWidget()
+        members_layout = QVBoxLayout(members_page)
+        members_layout.setContentsMargins(0, 0, 0, 0)
+        members_layout.addWidget(self.member_filter)
+        members_layout.addWidget(self.pick_view, 1)
+
+        self.pages = QStackedWidget()
+        self.pages.insertWidget(MEMBERS_PAGE, members_page)
+        self.pages.insertWidget(TAGS_PAGE, tags_page)
+        self.pages.setCurrentIndex(TAGS_PAGE)
+
+        self.preview_model = GroupPreviewModel(self)
+        self.preview_view = QTableView()
+        self.preview_view.setObjectName("group-preview")
+        self.preview_view.setModel(self.preview_model)
+        self.preview_view.verticalHeader().setVisible(False)
+        self.preview_view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.preview_view.horizontalHeader().setStretchLastSection(True)
+        self.preview_label = QLabel()
+        self.preview_label.setObjectName("group-preview-label")
+        self.problem_label = QLabel()
+        self.problem_label.setObjectName("group-problem")
+        self.problem_label.setWordWrap(True)
+        self.problem_label.setStyleSheet(_ERROR_STYLE)
+        self.save_button = QPushButton("Save group")
+        self.save_button.setObjectName("group-save")
+        self.revert_button = QPushButton("Revert")
+
+        form = QFormLayout()
+        form.addRow("Name:", self.name_edit)
+        kinds = QHBoxLayout()
+        kinds.addWidget(self.members_radio)
+        kinds.addWidget(self.tags_radio)
+        kinds.addStretch(1)
+        form.addRow("Members:", kinds)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.problem_label, 1)
+        buttons.addWidget(self.revert_button)
+        buttons.addWidget(self.save_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(form)
+        layout.addWidget(self.pages, 2)
+        layout.addWidget(self.preview_label)
+        layout.addWidget(self.preview_view, 2)
+        layout.addLayout(buttons)
+
+        self.name_edit.textChanged.connect(self._edited)
+        self.kind.idToggled.connect(self._kind_toggled)
+        self.tags_table.itemChanged.connect(self._edited)
+        self.add_tag_button.clicked.connect(lambda: self.add_tag_row())
+        self.remove_tag_button.clicked.connect(self._remove_selected_tags)
+        self.pick_model.checked_changed.connect(self._edited)
+        self.save_button.clicked.connect(self.save)
+        self.revert_button.clicked.connect(self.revert)
+        self.edit_group(None)
+        self.setEnabled(False)  # until a plan is chosen (set_plan)
+
+    # ---------------------------------------------------------------------------------- context
+
+    def set_inventory(self, inventory: Inventory | None) -> None:
+        self._inventory = inventory
+        self.pick_model.set_inventory(inventory)
+        self._refresh()
+
+    def set_plan(self, plan: RecoveryPlan | None) -> None:
+        """The plan the group belongs to: its other groups' members and names are checked against."""
+        self._plan = plan
+        self.setEnabled(plan is not None)
+        self._refresh()
+
+    def edit_group(self, group: ProtectionGroup | None, *, new_name: str = "") -> None:
+        """Load ``group`` into the form, or a new tag group called ``new_name`` when None."""
+        self._loading = True
+        self._original = group
+        self._original_name = group.name if group is not None else ""
+        self.name_edit.setText(group.name if group is not None else new_name)
+        tags = dict(group.tags or {}) if group is not None else {}
+        self.tags_table.setRowCount(0)
+        for key, value in tags.items():
+            self.add_tag_row(key, value)
+        self.pick_model.set_checked(group.server_ids if group is not None else ())
+        explicit = group is not None and not group.is_tag_selector
+        (self.members_radio if explicit else self.tags_radio).setChecked(True)
+        self.pages.setCurrentIndex(MEMBERS_PAGE if explicit else TAGS_PAGE)
+        if group is None:
+            self.add_tag_row()
+        self._loading = False
+        self._refresh()
+
+    def original_name(self) -> str:
+        """The name the group is stored under ("" for a group not saved yet)."""
+        return self._original_name
+
+    # ------------------------------------------------------------------------------------ editing
+
+    def add_tag_row(self, key: str = "", value: str = "") -> int:
+        row = self.tags_table.rowCount()
+        self.tags_table.blockSignals(True)
+        self.tags_table.insertRow(row)
+        self.tags_table.setItem(row, 0, QTableWidgetItem(key))
+        self.tags_table.setItem(row, 1, QTableWidgetItem(value))
+        self.tags_table.blockSignals(False)
+        self._edited()
+        return row
+
+    def set_tag(self, row: int, key: str, value: str) -> None:
+        """Set one key/value row (adds rows as needed): what typing in the table does."""
+        while self.tags_table.rowCount() <= row:
+            self.add_tag_row()
+        self.tags_table.blockSignals(True)
+        self.tags_table.setItem(row, 0, QTableWidgetItem(key))
+        self.tags_table.setItem(row, 1, QTableWidgetItem(value))
+        self.tags_table.blockSignals(False)
+        self._edited()  # one preview update for the pair
+
+    def group(self) -> ProtectionGroup:
+        """The group as the form describes it now."""
+        name = self.name_edit.text().strip()
+        if self.members_radio.isChecked():
+            return ProtectionGroup(name, server_ids=self.pick_model.checked_ids())
+        return ProtectionGroup(name, tags=self._tags())
+
+    def problem(self) -> str:
+        """Why the form cannot be saved now ("" when it can)."""
+        if self._plan is None:
+            return "Choose a plan first."
+        keys = [key for key, _ in self._tag_rows()]
+        if self.tags_radio.isChecked() and len(set(keys)) != len(keys):
+            return "A tag key is given twice; each key needs one value."
+        group = self.group()
+        try:
+            if self._original_name and self._plan.group(self._original_name) is not None:
+                replace_group(self._plan, self._original_name, group)
+            else:
+                add_group(self._plan, group)
+        except PlanEditError as exc:
+            return str(exc)
+        return ""
+
+    def is_dirty(self) -> bool:
+        if self._plan is None:
+            return False
+        if self._original is None:
+            return True
+        return self.group() != self._original
+
+    def save(self) -> bool:
+        problem = self.problem()
+        if problem:
+            self.problem_label.setText(problem)
+            return False
+        self.save_requested.emit(self._original_name, self.group())
+        return True
+
+    def revert(self) -> None:
+        self.edit_group(self._original, new_name=self.name_edit.text() if self._original is None else "")
+
+    # ----------------------------------------------------------------------------------- helpers
+
+    def _tag_rows(self) -> list[tuple[str, str]]:
+        rows = []
+        for row in range(self.tags_table.rowCount()):
+            key_item, value_item = self.tags_table.item(row, 0), self.tags_table.item(row, 1)
+            key = key_item.text().strip() if key_item is not None else ""
+            value = value_item.text().strip() if value_item is not None else ""
+            if key or value:  # an empty row is just a row not filled in yet
+                rows.append((key, value))
+        return rows
+
+    def _tags(self) -> dict[str, str]:
+        return dict(self._tag_rows())
+
+    def _kind_toggled(self, page: int, checked: bool) -> None:
+        if checked:
+            self.pages.setCurrentIndex(page)
+            self._edited()
+
+    def _remove_selected_tags(self) -> None:
+        rows = sorted({index.row() for index in self.tags_table.selectedIndexes()}, reverse=True)
+        if not rows and self.tags_table.rowCount():
+            rows = [self.tags_table.rowCount() - 1]
+        for row in rows:
+            self.tags_table.removeRow(row)
+        self._edited()
+
+    def _edited(self) -> None:
+        if self._loading:
+            return
+        self._refresh()
+        self.changed.emit()
+
+    def _refresh(self) -> None:
+        if self._loading:
+            return
+        group = self.group()
+        selector_empty = self.tags_radio.isChecked() and not group.tags
+        ids = () if selector_empty else resolve_group(group, self._inventory)
+        self.preview_model.set_rows(preview_rows(ids, self._inventory, self._member_of()))
+        if self.tags_radio.isChecked() and self._inventory is None:
+            text = "No cached inventory: refresh the inventory to preview the servers these tags select."
+        elif selector_empty:
+            text = "Add a tag to select servers (an empty selector selects nothing)."
+        else:
+            count = len(ids)
+            text = f"Selects {count} server{'s' * (count != 1)}"
+            warnings = len(self.preview_model.warnings())
+            text += f" ({warnings} need attention)." if warnings else "."
+        self.preview_label.setText(text)
+        problem = self.problem()
+        self.problem_label.setText(problem)
+        self.save_button.setEnabled(not problem and self.is_dirty())
+        self.revert_button.setEnabled(self.is_dirty() and self._original is not None)
+
+    def _member_of(self) -> dict[str, str]:
+        """Server ID -> the other group of the plan that already holds it."""
+        if self._plan is None:
+            return {}
+        held: dict[str, str] = {}
+        for other in self._plan.protection_groups:
+            if other.name == self._original_name:
+                continue
+            for server_id in resolve_group(other, self._inventory):
+                held.setdefault(server_id, other.name)
+        return held
+
+    def preview_ids(self) -> list[str]:
+        return self.preview_model.server_ids()
+
+    def preview_text(self) -> str:
+        return self.preview_label.text()

@@ -1,0 +1,294 @@
+"""What the plan editor's keys, toolbar buttons and drops do, each as one undoable edit.
+
+A mixin of ``PlanEditorWidget`` kept in its own module so that the widget module stays about layout
+and state. Every method here reads the selection, builds a ``domain.plan.edit`` function and hands it
+to ``edit()``; none touches the model directly. Each drag has a keyboard twin:
+
+==========================  ==============================  =====================
+drag                        keyboard                        method
+==========================  ==============================  =====================
+inventory -> wave           Ctrl+Enter, pick the wave       ``open_add_dialog``
+server(s) -> other wave     Ctrl+M, pick the wave           ``open_move_dialog``
+wave up/down                Ctrl+Shift+Up / Down            ``shift_selection``
+server up/down in its wave  Ctrl+Shift+Up / Down            ``shift_selection``
+==========================  ==============================  =====================
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QKeySequence
+
+from drs_desktop.domain.plan import edit as pe
+from drs_desktop.domain.plan import edit_parts as parts
+from drs_desktop.domain.plan.edit import EntryRef
+from drs_desktop.domain.plan.model import ApprovalStep, RecoveryPlan, Step, WaitStep
+from drs_desktop.ui.plans.plan_model import DropRequest
+from drs_desktop.ui.plans.plan_undo import Edit, Ref
+from drs_desktop.ui.plans.steps_editor_widget import DEFAULT_APPROVAL, DEFAULT_WAIT_MINUTES
+from drs_desktop.ui.plans.wave_picker_dialog import NEW_WAVE, WavePickerDialog
+
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QWidget
+
+    from drs_desktop.ui.plans.inventory_panel_widget import InventoryPanelWidget
+
+logger = logging.getLogger(__name__)
+
+
+def count(number: int, noun: str, plural: str = "") -> str:
+    return f"{number} {noun if number == 1 else plural or noun + 's'}"
+
+
+def _entries(number: int) -> str:
+    return count(number, "entry", "entries")
+
+
+def _refs(servers: Sequence[str], groups: Sequence[str]) -> list[Ref]:
+    return [("server", key) for key in servers] + [("group", key) for key in groups]
+
+
+def _keys(refs: Sequence[EntryRef]) -> list[str]:
+    return [key for _, key in refs]
+
+
+class PlanEditorOperations:
+    """Keyboard paths, toolbar actions and drops of the plan editor (mixed into the widget)."""
+
+    _plan: RecoveryPlan | None
+    inventory_panel: InventoryPanelWidget
+    editor_actions: dict[str, QAction]
+
+    # Provided by the widget.
+    def edit(self, text: str, change: Edit, *, select: Sequence[Ref] = (), merge_key: object = None) -> bool:
+        raise NotImplementedError
+
+    def _selection(self) -> tuple[list[int], list[EntryRef], list[EntryRef]]:
+        raise NotImplementedError
+
+    def _current_wave(self) -> int:
+        raise NotImplementedError
+
+    def _show_message(self, text: str) -> None:
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------------------------ waves
+
+    def add_wave(self) -> None:
+        """Ctrl+Shift+N: a new wave after the current one (or at the end)."""
+        if self._plan is None:
+            return
+        current = self._current_wave()
+        position = current + 1 if current >= 0 else len(self._plan.waves)
+        name = pe.unique_wave_name(self._plan)
+        self.edit(f"Add wave {name!r}", lambda p: pe.add_wave(p, name, position), select=[("wave", name)])
+
+    def delete_selection(self) -> None:
+        """Delete: the selected waves, or else the selected servers and groups."""
+        waves, servers, groups = self._selection()
+        if waves:
+            names = ", ".join(repr(self._wave_name(w)) for w in waves)
+            self.edit(f"Delete wave {names}", lambda p: pe.remove_waves(p, waves))
+        elif servers or groups:
+            self.edit(
+                f"Remove {_entries(len(servers) + len(groups))}",
+                lambda p: pe.remove_entries(p, servers, groups),
+            )
+
+    def shift_selection(self, step: int) -> None:
+        """Ctrl+Shift+Up/Down: selected waves move one place; else selected entries within their wave."""
+        waves, servers, groups = self._selection()
+        where = "up" if step < 0 else "down"
+        if waves:
+            select: list[Ref] = [("wave", self._wave_name(w)) for w in waves]
+            self.edit(f"Move wave {where}", lambda p: pe.shift_waves(p, waves, step), select=select)
+            return
+        entries = [*servers, *groups]
+        if not entries:
+            return
+        if len({wave for wave, _ in entries}) != 1:
+            self._show_message("Select servers of one wave to move them up or down")
+            return
+        wave, keys = entries[0][0], _keys(entries)
+        self.edit(
+            f"Move {_entries(len(keys))} {where}",
+            lambda p: pe.shift_entries(p, wave, keys, step),
+            select=_refs(_keys(servers), _keys(groups)),
+        )
+
+    def toggle_optional(self) -> None:
+        """Ctrl+T: selected servers become OPTIONAL (or all CRITICAL when none was critical)."""
+        _waves, servers, _groups = self._selection()
+        if not servers:
+            self._show_message("Select servers to mark them critical or optional")
+            return
+        self.edit(
+            "Toggle critical/optional",
+            lambda p: pe.toggle_impact(p, servers),
+            select=_refs(_keys(servers), ()),
+        )
+
+    def add_step(self, place: str, step: Step) -> None:
+        """An approval or wait before/after the current wave (edited in the wave panel)."""
+        wave = self._current_wave()
+        if wave < 0 or place not in ("before", "after"):
+            self._show_message("Select a wave to add a step to it")
+            return
+        where: Any = place
+        self.edit(
+            f"Add step {place} {self._wave_name(wave)!r}", lambda p: parts.add_step(p, wave, where, step)
+        )
+
+    # ------------------------------------------------------------------------- moves and adds
+
+    def open_move_dialog(self) -> WavePickerDialog | None:
+        """Ctrl+M: move the selected servers and groups to a wave chosen from a list."""
+        _waves, servers, groups = self._selection()
+        if not (servers or groups) or self._plan is None:
+            self._show_message("Select servers or groups in the plan to move them")
+            return None
+        return self._pick_wave(
+            "Move to wave",
+            f"Move {_entries(len(servers) + len(groups))} to:",
+            lambda row: self.move_entries_to_wave(servers, groups, row),
+        )
+
+    def open_add_dialog(self) -> WavePickerDialog | None:
+        """Ctrl+Enter: add the inventory's selected servers and groups to a wave chosen from a list."""
+        servers, groups = self.inventory_panel.selected_entries()
+        if not (servers or groups) or self._plan is None:
+            self._show_message("Select servers or groups in the inventory to add them")
+            return None
+        return self._pick_wave(
+            "Add to wave",
+            f"Add {_entries(len(servers) + len(groups))} to:",
+            lambda row: self.add_entries_to_wave(servers, groups, row),
+        )
+
+    def move_entries_to_wave(
+        self, servers: Sequence[EntryRef], groups: Sequence[EntryRef], wave: int, row: int | None = None
+    ) -> bool:
+        """Move entries to wave ``wave`` at entry ``row`` (the end when None); NEW_WAVE: a new last wave."""
+        select = _refs(_keys(servers), _keys(groups))
+        text = f"Move {_entries(len(servers) + len(groups))}"
+        if wave == NEW_WAVE:
+            end = len(self._plan.waves) if self._plan else 0
+            return self.edit(
+                f"{text} to a new wave", lambda p: pe.move_to_new_wave(p, end, servers, groups), select=select
+            )
+        return self.edit(
+            f"{text} to {self._wave_name(wave)!r}",
+            lambda p: pe.move_to_wave(p, wave, servers, groups, row),
+            select=select,
+        )
+
+    def add_entries_to_wave(
+        self, servers: Sequence[str], groups: Sequence[str], wave: int, row: int | None = None
+    ) -> bool:
+        """Add inventory entries to wave ``wave`` at entry ``row``; NEW_WAVE: a new last wave."""
+        select = _refs(servers, groups)
+        text = f"Add {_entries(len(servers) + len(groups))}"
+        if wave == NEW_WAVE:
+            end = len(self._plan.waves) if self._plan else 0
+            return self.edit(
+                f"{text} to a new wave", lambda p: pe.add_to_new_wave(p, end, servers, groups), select=select
+            )
+        return self.edit(
+            f"{text} to {self._wave_name(wave)!r}",
+            lambda p: pe.add_to_wave(p, wave, servers, groups, row),
+            select=select,
+        )
+
+    def handle_drop(self, request: DropRequest) -> None:
+        """A drop on the tree, from the tree or the inventory, as one undoable edit."""
+        payload = request.payload
+        at = request.row if request.row is not None else 0
+        if payload.waves:
+            select: list[Ref] = [("wave", self._wave_name(w)) for w in payload.waves]
+            self.edit(
+                f"Move {count(len(payload.waves), 'wave')}",
+                lambda p: pe.move_waves(p, payload.waves, at),
+                select=select,
+            )
+        elif payload.origin == "plan":
+            if request.wave >= 0:
+                self.move_entries_to_wave(payload.servers, payload.groups, request.wave, request.row)
+                return
+            self.edit(
+                f"Move {_entries(len(payload.servers) + len(payload.groups))} to a new wave",
+                lambda p: pe.move_to_new_wave(p, at, payload.servers, payload.groups),
+                select=_refs(_keys(payload.servers), _keys(payload.groups)),
+            )
+        else:
+            servers, groups = _keys(payload.servers), _keys(payload.groups)
+            if request.wave >= 0:
+                self.add_entries_to_wave(servers, groups, request.wave, request.row)
+                return
+            self.edit(
+                f"Add {_entries(len(servers) + len(groups))} to a new wave",
+                lambda p: pe.add_to_new_wave(p, at, servers, groups),
+                select=_refs(servers, groups),
+            )
+
+    # --------------------------------------------------------------------------------- helpers
+
+    def _wave_name(self, row: int) -> str:
+        if self._plan is not None and 0 <= row < len(self._plan.waves):
+            return self._plan.waves[row].name
+        return f"wave {row + 1}"
+
+    def _pick_wave(self, title: str, prompt: str, chosen: Callable[[int], object]) -> WavePickerDialog:
+        waves = [wave.name for wave in self._plan.waves] if self._plan else []
+        parent: Any = self
+        dialog = WavePickerDialog(title, prompt, waves, self._current_wave(), parent)
+        dialog.wave_chosen.connect(chosen)
+        dialog.open()
+        return dialog
+
+    def _create_actions(self, owner: QWidget, undo: QAction, redo: QAction) -> dict[str, QAction]:
+        """Every action, with its shortcut limited to the editor (other panes keep their keys)."""
+
+        def action(key: str, text: str, shortcuts: Sequence[Any], slot: Callable[[], object]) -> QAction:
+            made = QAction(text, owner)
+            made.setObjectName(key)
+            made.setShortcuts([QKeySequence(s) for s in shortcuts])
+            made.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            made.triggered.connect(lambda _checked=False: slot())
+            owner.addAction(made)
+            return made
+
+        for made in (undo, redo):
+            made.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            owner.addAction(made)
+        undo.setShortcuts(QKeySequence.StandardKey.Undo)
+        redo.setShortcuts(QKeySequence.StandardKey.Redo)
+        return {
+            "undo": undo,
+            "redo": redo,
+            "new_wave": action("new_wave", "New wave", ["Ctrl+Shift+N"], self.add_wave),
+            "delete": action("delete", "Delete", [QKeySequence.StandardKey.Delete], self.delete_selection),
+            "move_up": action("move_up", "Move up", ["Ctrl+Shift+Up"], lambda: self.shift_selection(-1)),
+            "move_down": action(
+                "move_down", "Move down", ["Ctrl+Shift+Down"], lambda: self.shift_selection(1)
+            ),
+            "move_to_wave": action("move_to_wave", "Move to wave…", ["Ctrl+M"], self.open_move_dialog),
+            "add_to_wave": action(
+                "add_to_wave", "Add to wave…", ["Ctrl+Return", "Ctrl+Enter"], self.open_add_dialog
+            ),
+            "toggle_optional": action(
+                "toggle_optional", "Critical/optional", ["Ctrl+T"], self.toggle_optional
+            ),
+            "add_approval": action(
+                "add_approval",
+                "Add approval",
+                [],
+                lambda: self.add_step("before", ApprovalStep(DEFAULT_APPROVAL)),
+            ),
+            "add_wait": action(
+                "add_wait", "Add wait", [], lambda: self.add_step("after", WaitStep(DEFAULT_WAIT_MINUTES))
+            ),
+        }

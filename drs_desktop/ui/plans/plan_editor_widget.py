@@ -1,0 +1,458 @@
+"""The plan editor: waves as ordered lanes of servers, built by drag and drop or from the keyboard.
+
+Every change, whether a drop, a key, a toolbar button or a field of the properties panels, goes through
+``edit()``: a ``domain.plan.edit`` function becomes a ``PlanEditCommand`` on the undo stack, so every
+change can be undone, an impossible one is refused with its reason in the message line, and the plan on
+screen is always one frozen ``RecoveryPlan``. After each change the plan is validated against the cached
+inventory and the problems are shown twice: on the offending row (icon and tooltip) and in the list
+under the tree (activate one to jump to its row).
+
+The editor does no I/O. Saving emits ``save_requested``; the plans pane saves it on its task thread
+and calls ``mark_saved`` with the new revision.
+
+Keyboard paths for the drags: Ctrl+M moves the selected servers/groups to a wave, Ctrl+Enter adds the
+inventory's selection to a wave, Ctrl+Shift+Up/Down moves the selected waves (or servers within their
+wave), Delete removes, Ctrl+T toggles CRITICAL/OPTIONAL, Ctrl+Shift+N adds a wave.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+
+from PySide6.QtCore import QItemSelection, QItemSelectionModel, QModelIndex, Qt, Signal
+from PySide6.QtGui import QAction, QKeySequence, QUndoStack
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QScrollArea,
+    QSplitter,
+    QStyle,
+    QToolBar,
+    QTreeView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from drs_desktop.domain.inventory import Inventory
+from drs_desktop.domain.plan import edit as pe
+from drs_desktop.domain.plan import edit_parts as parts
+from drs_desktop.domain.plan.edit import EntryRef, PlanEditError
+from drs_desktop.domain.plan.model import RecoveryPlan, Wave
+from drs_desktop.domain.plan.revisions import PlanRevision
+from drs_desktop.domain.plan.validation import Problem, Severity, validate_plan
+from drs_desktop.ui.plans.inventory_panel_widget import InventoryPanelWidget
+from drs_desktop.ui.plans.plan_editor_operations import PlanEditorOperations, count
+from drs_desktop.ui.plans.plan_model import PlanTreeModel
+from drs_desktop.ui.plans.plan_properties_widget import PlanPropertiesWidget
+from drs_desktop.ui.plans.plan_undo import Edit, MergingEditCommand, PlanEditCommand, Ref
+from drs_desktop.ui.plans.wave_properties_widget import WavePropertiesWidget
+
+logger = logging.getLogger(__name__)
+
+#: The problems list shows at most this many lines (a plan against the wrong inventory has thousands).
+MAX_LISTED_PROBLEMS = 300
+
+
+class PlanEditorWidget(PlanEditorOperations, QWidget):
+    """Edit one recovery plan: inventory, wave tree, problems, properties, undo stack and save."""
+
+    save_requested = Signal(object, str)  # RecoveryPlan, comment
+    dirty_changed = Signal(bool)
+    plan_changed = Signal(object)  # RecoveryPlan, after every edit, undo and redo
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._plan: RecoveryPlan | None = None
+        self._inventory: Inventory | None = None
+        self._problems: list[Problem] = []
+        self._revision: PlanRevision | None = None
+        self._stored_name = ""
+        self._save_index = -1
+        self._was_dirty = False
+        self.undo_stack = QUndoStack(self)
+        self.undo_stack.cleanChanged.connect(self._stack_changed)
+        self.undo_stack.indexChanged.connect(self._stack_changed)
+
+        self.model = PlanTreeModel(self)
+        self.model.drop_requested.connect(self.handle_drop)
+        self.model.rowsInserted.connect(self._expand_inserted)
+        self.tree = QTreeView()
+        self.tree.setObjectName("plan-tree")
+        self.tree.setModel(self.model)
+        self.tree.setUniformRowHeights(True)
+        self.tree.setAllColumnsShowFocus(True)
+        self.tree.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.tree.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.tree.setDragDropMode(QAbstractItemView.DragDropMode.DragDrop)
+        self.tree.setDefaultDropAction(Qt.DropAction.MoveAction)
+        self.tree.setDropIndicatorShown(True)
+        self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+        self.tree.header().resizeSection(0, 260)
+        self.tree.selectionModel().currentChanged.connect(lambda *_: self._update_wave_panel())
+
+        self.inventory_panel = InventoryPanelWidget()
+        self.problems_list = QListWidget()
+        self.problems_list.setObjectName("problems")
+        self.problems_list.itemActivated.connect(self._jump_to_problem)
+        self.plan_properties = PlanPropertiesWidget()
+        self.wave_properties = WavePropertiesWidget()
+        self._connect_properties()
+
+        self.comment_edit = QLineEdit()
+        self.comment_edit.setObjectName("save-comment")
+        self.comment_edit.setPlaceholderText("What changed (saved with the revision)")
+        self.save_button = QPushButton("Save")
+        self.status_label = QLabel()
+        self.status_label.setObjectName("editor-status")
+        self.message_label = QLabel()
+        self.message_label.setObjectName("editor-message")
+        self.message_label.setStyleSheet("color: #b00020")
+        self.message_label.setWordWrap(True)
+
+        self.toolbar = QToolBar()
+        self.toolbar.setObjectName("editor-toolbar")
+        undo = self.undo_stack.createUndoAction(self, "Undo")
+        redo = self.undo_stack.createRedoAction(self, "Redo")
+        self.editor_actions = self._create_actions(self, undo, redo)
+        save = self.editor_actions["save"] = self._save_action()
+        for key in ("undo", "redo", "new_wave", "delete", "move_up", "move_down", "move_to_wave"):
+            self.toolbar.addAction(self.editor_actions[key])
+        for key in ("toggle_optional", "add_to_wave", "add_approval", "add_wait"):
+            self.toolbar.addAction(self.editor_actions[key])
+        for key in ("move_to_wave", "toggle_optional", "move_up", "move_down", "delete"):
+            self.tree.addAction(self.editor_actions[key])
+        self.save_button.clicked.connect(save.trigger)
+        self._layout()
+        self._update_enabled()
+        self._update_status()
+
+    # ------------------------------------------------------------------------------- public API
+
+    def plan(self) -> RecoveryPlan | None:
+        return self._plan
+
+    def problems(self) -> list[Problem]:
+        return list(self._problems)
+
+    def revision(self) -> PlanRevision | None:
+        return self._revision
+
+    def stored_name(self) -> str:
+        """The name the plan is stored under ("" for a plan never saved): a rename is saved as one."""
+        return self._stored_name
+
+    def is_dirty(self) -> bool:
+        return self._plan is not None and (self._revision is None or not self.undo_stack.isClean())
+
+    def message(self) -> str:
+        return self.message_label.text()
+
+    def load_plan(self, plan: RecoveryPlan | None, revision: PlanRevision | None = None) -> None:
+        """Open a whole plan (the model resets once); the undo history starts afresh."""
+        self._plan = plan
+        self._revision = revision
+        self._stored_name = revision.name if revision is not None else ""
+        self._problems = self._validate(plan)
+        self.undo_stack.clear()
+        self.model.load_plan(plan, self._problems)
+        self.tree.expandAll()
+        self.inventory_panel.set_plan(plan)
+        self.plan_properties.set_plan(plan)
+        if plan is not None and plan.waves:
+            self.tree.setCurrentIndex(self.model.index(0, 0))
+        self._refresh_problems()
+        self._update_wave_panel()
+        self._show_message("")
+        self._update_enabled()
+        self._stack_changed()
+
+    def new_plan(self, name: str) -> None:
+        self.load_plan(RecoveryPlan(name=name, waves=(Wave("Wave 1"),)))
+
+    def set_inventory(self, inventory: Inventory | None) -> None:
+        self._inventory = inventory
+        self.inventory_panel.set_inventory(inventory)
+        self.inventory_panel.set_plan(self._plan)
+        self.model.set_inventory(inventory)
+        if self._plan is not None:
+            self._problems = self._validate(self._plan)
+            self.model.set_plan(self._plan, self._problems)
+            self._refresh_problems()
+            self._update_status()
+
+    def mark_saved(self, revision: PlanRevision) -> None:
+        """The plan sent by the last ``save_requested`` is stored as ``revision``."""
+        self._revision = revision
+        self._stored_name = revision.name
+        if self.undo_stack.index() == self._save_index:
+            self.undo_stack.setClean()
+            self.comment_edit.clear()
+        self._stack_changed()
+
+    def save(self) -> None:
+        if self._plan is None:
+            return
+        self._save_index = self.undo_stack.index()
+        self.save_requested.emit(self._plan, self.comment_edit.text().strip())
+
+    def edit(self, text: str, change: Edit, *, select: Sequence[Ref] = (), merge_key: object = None) -> bool:
+        """Apply ``change`` as one undoable step; False (and the reason shown) when it cannot be made."""
+        if self._plan is None:
+            return False
+        try:
+            if merge_key is None:
+                command: PlanEditCommand = PlanEditCommand.build(self, text, self._plan, change, select)
+            else:
+                command = MergingEditCommand.build_merging(self, text, self._plan, change, merge_key, select)
+        except PlanEditError as exc:
+            self._show_message(f"{text}: {exc}")
+            return False
+        if command.after == command.before:
+            return False
+        self._show_message("")
+        self.undo_stack.push(command)
+        return True
+
+    def apply_plan(self, plan: RecoveryPlan, select: Sequence[Ref] = ()) -> None:
+        """Show an edited plan (the undo commands call this): rows change in place, never a reset."""
+        self._plan = plan
+        self._problems = self._validate(plan)
+        self.model.set_plan(plan, self._problems)
+        self.inventory_panel.set_plan(plan)
+        self.plan_properties.set_plan(plan)
+        if select:
+            self.select_refs(select)
+        self._refresh_problems()
+        self._update_wave_panel()
+        self._update_enabled()
+        self.plan_changed.emit(plan)
+
+    def select_refs(self, refs: Sequence[Ref]) -> None:
+        """Select the rows of these waves, servers and groups, and make the first one current."""
+        selection = QItemSelection()
+        first = None
+        for kind, key in refs:
+            if kind == "wave":
+                rows = [
+                    self.model.index(r, 0)
+                    for r in range(self.model.rowCount())
+                    if self.model.key_of(self.model.index(r, 0)) == key
+                ]
+            else:
+                rows = self.model.find(kind, key)
+            for index in rows:
+                if first is None:
+                    first = index
+                selection.select(index, index.siblingAtColumn(self.model.columnCount() - 1))
+                if index.parent().isValid():
+                    self.tree.expand(index.parent())
+        model = self.tree.selectionModel()
+        model.select(selection, QItemSelectionModel.SelectionFlag.ClearAndSelect)
+        if first is not None:
+            model.setCurrentIndex(first, QItemSelectionModel.SelectionFlag.NoUpdate)
+            self.tree.scrollTo(first)
+
+    # ---------------------------------------------------------------------------------- internals
+
+    def _save_action(self) -> QAction:
+        action = QAction("Save", self)
+        action.setObjectName("save")
+        action.setShortcut(QKeySequence.StandardKey.Save)
+        action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        action.triggered.connect(lambda _checked=False: self.save())
+        self.addAction(action)
+        return action
+
+    def _layout(self) -> None:
+        problems_box = QWidget()
+        problems_layout = QVBoxLayout(problems_box)
+        problems_layout.setContentsMargins(0, 0, 0, 0)
+        problems_layout.addWidget(QLabel("<b>Problems</b> — activate one to select its row"))
+        problems_layout.addWidget(self.problems_list)
+        center = QSplitter(Qt.Orientation.Vertical)
+        center.addWidget(self.tree)
+        center.addWidget(problems_box)
+        center.setStretchFactor(0, 4)
+        center.setStretchFactor(1, 1)
+        properties = QWidget()
+        properties_layout = QVBoxLayout(properties)
+        properties_layout.addWidget(self.plan_properties)
+        properties_layout.addWidget(self.wave_properties)
+        properties_layout.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(properties)
+        splitter = QSplitter()
+        splitter.addWidget(self.inventory_panel)
+        splitter.addWidget(center)
+        splitter.addWidget(scroll)
+        splitter.setStretchFactor(0, 2)
+        splitter.setStretchFactor(1, 4)
+        splitter.setStretchFactor(2, 2)
+        splitter.setSizes([330, 560, 380])
+        scroll.setMinimumWidth(320)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.status_label, 1)
+        bottom.addWidget(self.comment_edit, 1)
+        bottom.addWidget(self.save_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.toolbar)
+        layout.addWidget(splitter, 1)
+        layout.addWidget(self.message_label)
+        layout.addLayout(bottom)
+
+    def _connect_properties(self) -> None:
+        props = self.plan_properties
+        props.name_edited.connect(
+            lambda name: self.edit("Rename plan", lambda p: pe.set_name(p, name), merge_key="plan-name")
+        )
+        props.description_edited.connect(
+            lambda text: self.edit(
+                "Change description", lambda p: pe.set_description(p, text), merge_key="description"
+            )
+        )
+        props.rto_edited.connect(lambda value: self.edit("Change RTO target", lambda p: pe.set_rto(p, value)))
+        props.rpo_edited.connect(lambda value: self.edit("Change RPO target", lambda p: pe.set_rpo(p, value)))
+        wave = self.wave_properties
+        wave.name_edited.connect(self._rename_current_wave)
+        wave.depends_on_edited.connect(self._set_current_dependencies)
+        wave.step_added.connect(self.add_step)
+        wave.step_edited.connect(
+            lambda place, row, step: self._step_edit(
+                "Edit step", lambda p, w: parts.replace_step(p, w, place, row, step)
+            )
+        )
+        wave.step_removed.connect(
+            lambda place, row: self._step_edit(
+                "Remove step", lambda p, w: parts.remove_step(p, w, place, row)
+            )
+        )
+        wave.step_moved.connect(
+            lambda place, row, new: self._step_edit(
+                "Move step", lambda p, w: parts.move_step(p, w, place, row, new)
+            )
+        )
+
+    def _rename_current_wave(self, name: str) -> None:
+        wave = self.wave_properties.wave_index()
+        if wave >= 0:
+            self.edit(
+                f"Rename wave {self._wave_name(wave)!r}",
+                lambda p: pe.rename_wave(p, wave, name),
+                merge_key=("wave-name", wave),
+            )
+        self._update_wave_panel()  # a refused name goes back to the wave's
+
+    def _set_current_dependencies(self, names: tuple[str, ...] | None) -> None:
+        wave = self.wave_properties.wave_index()
+        if wave >= 0:
+            self.edit(
+                f"Dependencies of {self._wave_name(wave)!r}", lambda p: pe.set_depends_on(p, wave, names)
+            )
+        self._update_wave_panel()
+
+    def _step_edit(self, text: str, change: Callable[[RecoveryPlan, int], RecoveryPlan]) -> None:
+        wave = self.wave_properties.wave_index()
+        if wave >= 0:
+            self.edit(f"{text} of {self._wave_name(wave)!r}", lambda p: change(p, wave))
+        self._update_wave_panel()
+
+    def _selection(self) -> tuple[list[int], list[EntryRef], list[EntryRef]]:
+        """Selected (wave rows, server refs, group refs), in tree order."""
+        waves: list[int] = []
+        servers: list[EntryRef] = []
+        groups: list[EntryRef] = []
+        rows = self.tree.selectionModel().selectedRows(0)
+        rows.sort(
+            key=lambda i: (self.model.wave_row_of(i), -1 if self.model.kind_of(i) == "wave" else i.row())
+        )
+        for index in rows:
+            kind = self.model.kind_of(index)
+            if kind == "wave":
+                waves.append(index.row())
+            elif kind == "server":
+                servers.append((self.model.wave_row_of(index), self.model.key_of(index)))
+            elif kind == "group":
+                groups.append((self.model.wave_row_of(index), self.model.key_of(index)))
+        return waves, servers, groups
+
+    def _current_wave(self) -> int:
+        return self.model.wave_row_of(self.tree.currentIndex())
+
+    def _validate(self, plan: RecoveryPlan | None) -> list[Problem]:
+        return validate_plan(plan, self._inventory) if plan is not None else []
+
+    def _refresh_problems(self) -> None:
+        self.problems_list.clear()
+        style = self.style()
+        icons = {
+            Severity.ERROR: style.standardIcon(QStyle.StandardPixmap.SP_MessageBoxCritical),
+            Severity.WARNING: style.standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning),
+        }
+        for problem in self._problems[:MAX_LISTED_PROBLEMS]:
+            item = QListWidgetItem(icons[problem.severity], str(problem))
+            item.setData(Qt.ItemDataRole.UserRole, problem.path)
+            self.problems_list.addItem(item)
+        hidden = len(self._problems) - MAX_LISTED_PROBLEMS
+        if hidden > 0:
+            self.problems_list.addItem(f"... and {count(hidden, 'more problem')}")
+        self._update_status()
+
+    def _jump_to_problem(self, item: QListWidgetItem) -> None:
+        index = self.model.index_for_path(str(item.data(Qt.ItemDataRole.UserRole) or ""))
+        if index.isValid():
+            self.tree.setCurrentIndex(index)
+            self.tree.scrollTo(index)
+            self.tree.setFocus()
+
+    def _update_wave_panel(self) -> None:
+        self.wave_properties.set_wave(self._plan, self._current_wave())
+
+    def _update_enabled(self) -> None:
+        has_plan = self._plan is not None
+        for key, action in self.editor_actions.items():
+            if key not in ("undo", "redo"):
+                action.setEnabled(has_plan)
+        self.save_button.setEnabled(has_plan)
+        self.comment_edit.setEnabled(has_plan)
+        self.tree.setEnabled(has_plan)
+
+    def _update_status(self) -> None:
+        if self._plan is None:
+            self.status_label.setText("No plan open")
+            return
+        parts_: list[str] = [self._plan.name]
+        parts_.append(f"revision {self._revision.revision}" if self._revision else "never saved")
+        errors = sum(1 for p in self._problems if p.severity is Severity.ERROR)
+        warnings = len(self._problems) - errors
+        parts_.append(
+            f"{count(errors, 'error')}, {count(warnings, 'warning')}" if self._problems else "no problems"
+        )
+        if self.is_dirty():
+            parts_.append("unsaved changes")
+        self.status_label.setText(" · ".join(parts_))
+
+    def _show_message(self, text: str) -> None:
+        self.message_label.setText(text)
+
+    def _stack_changed(self, *_: object) -> None:
+        try:
+            dirty = self.is_dirty()
+        except RuntimeError:  # the stack empties itself while the editor is being destroyed
+            return
+        self._update_status()
+        if dirty != self._was_dirty:
+            self._was_dirty = dirty
+            self.dirty_changed.emit(dirty)
+
+    def _expand_inserted(self, parent: QModelIndex, first: int, last: int) -> None:
+        if not parent.isValid():
+            for row in range(first, last + 1):
+                self.tree.expand(self.model.index(row, 0))

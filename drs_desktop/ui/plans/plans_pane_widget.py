@@ -1,0 +1,355 @@
+"""The Plans pane: the saved plans on the left, the plan editor on the right.
+
+Every plan operation runs on the ``local`` task thread (DESIGN §3.4): the pane asks with ``run_task`` and
+the answer, a frozen domain value, or the error comes back to this pane alone, on the GUI thread. So
+nothing here waits on disk; while a request is out, the operator keeps editing. Another pane using the
+same thread (the Groups pane) never receives this pane's answers, nor this pane its.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QModelIndex, Qt
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QMessageBox,
+    QPushButton,
+    QSplitter,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from drs_desktop.domain.plan.model import RecoveryPlan
+from drs_desktop.domain.plan.revisions import PlanRevision, PlanSummary, StoredPlan
+from drs_desktop.domain.plan.validation import Problem, Severity
+from drs_desktop.ui.plans.plan_editor_widget import PlanEditorWidget
+from drs_desktop.ui.plans.plan_history_dialog import PlanHistoryDialog
+from drs_desktop.workers.pane_tasks import LocalServices, LocalTasks
+from drs_desktop.workers.tasks import Requester
+
+logger = logging.getLogger(__name__)
+
+_ERROR_STYLE = "color: #b00020"
+
+
+class PlansPaneWidget(QWidget):
+    """Plan list (new, import, export, history, delete) and the editor of the open plan."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("plans-pane")
+        self._ask: Requester[LocalServices] = Requester(self, self.on_failed)
+        #: Asked before unsaved edits are dropped; returns True to go on. Replaceable for embedding.
+        self.confirm_discard: Callable[[str], bool] = self._ask_discard
+        self._history: PlanHistoryDialog | None = None
+        self.editor = PlanEditorWidget()
+        self.editor.save_requested.connect(
+            lambda plan, comment: self._request_save(plan, comment, self.editor.stored_name())
+        )
+        self.plan_list = QTreeWidget()
+        self.plan_list.setObjectName("plan-list")
+        self.plan_list.setHeaderLabels(["Plan", "Rev", "Waves", "Servers", "Updated (UTC)"])
+        self.plan_list.setRootIsDecorated(False)
+        self.plan_list.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.plan_list.currentItemChanged.connect(self._current_plan_changed)
+        self.status = QLabel()
+        self.status.setObjectName("plans-status")
+        self.status.setWordWrap(True)
+        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+
+        self.new_button = QPushButton("New")
+        self.import_button = QPushButton("Import…")
+        self.export_button = QPushButton("Export…")
+        self.history_button = QPushButton("History…")
+        self.delete_button = QPushButton("Delete")
+        self.refresh_button = QPushButton("Refresh")
+        self.new_button.clicked.connect(self.new_plan)
+        self.import_button.clicked.connect(self._choose_import)
+        self.export_button.clicked.connect(self._choose_export)
+        self.history_button.clicked.connect(self.show_history)
+        self.delete_button.clicked.connect(self._confirm_delete)
+        self.refresh_button.clicked.connect(self.refresh)
+
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.addWidget(QLabel("<b>Plans</b>"))
+        left_layout.addWidget(self.plan_list, 1)
+        for row in (
+            (self.new_button, self.import_button, self.export_button),
+            (self.history_button, self.delete_button, self.refresh_button),
+        ):
+            line = QHBoxLayout()
+            for button in row:
+                line.addWidget(button)
+            left_layout.addLayout(line)
+        splitter = QSplitter()
+        splitter.addWidget(left)
+        splitter.addWidget(self.editor)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([260, 1000])
+        layout = QVBoxLayout(self)
+        layout.addWidget(splitter, 1)
+        layout.addWidget(self.status)
+        self._update_buttons()
+
+    # ---------------------------------------------------------------------------------- wiring
+
+    def connect_tasks(self, tasks: LocalTasks) -> None:
+        """Ask ``tasks`` (the ``local`` thread) for every plan operation from now on."""
+        self._ask.connect(tasks)
+
+    # -------------------------------------------------------------------------------- requests
+
+    def refresh(self) -> None:
+        self._request_plans()
+        self._ask("load_inventory", lambda s: s.plans.inventory(), self.editor.set_inventory)
+
+    def open_plan(self, name: str, revision: int | None = None) -> bool:
+        if self.editor.is_dirty() and not self.confirm_discard(self._open_name()):
+            self._select_in_list(self.editor.stored_name())
+            return False
+        self._say(f"Opening {name!r}…")
+        self._ask("load_plan", lambda s: s.plans.load_plan(name, revision), self.show_plan)
+        return True
+
+    def new_plan(self) -> None:
+        if self.editor.is_dirty() and not self.confirm_discard(self._open_name()):
+            return
+        taken = {item.text(0).casefold() for item in self._items()}
+        name, number = "New plan", 2
+        while name.casefold() in taken:
+            name, number = f"New plan {number}", number + 1
+        self.editor.new_plan(name)
+        self._select_in_list("")
+        self._say(f"New plan {name!r}: add waves, then save (Ctrl+S).")
+        self._update_buttons()
+
+    def import_file(self, path: str | Path) -> None:
+        self._say(f"Importing {path}…")
+        self._ask("import_file", lambda s: s.plans.import_file(Path(path)), self._imported)
+
+    def export_plan(self, path: str | Path, fmt: str = "") -> bool:
+        name = self.editor.stored_name()
+        if not name:
+            self._say("Save the plan before exporting it.", error=True)
+            return False
+        note = " (unsaved changes are not included)" if self.editor.is_dirty() else ""
+        self._say(f"Exporting {name!r}{note}…")
+        chosen: Any = fmt if fmt in ("yaml", "json") else None
+        self._ask(
+            "export_file",
+            lambda s: s.plans.export_file(name, Path(path), chosen),
+            lambda written: self.on_plan_exported(name, str(written)),
+        )
+        return True
+
+    def show_history(self) -> PlanHistoryDialog | None:
+        name = self.editor.stored_name()
+        if not name:
+            self._say("This plan has no saved revisions yet.", error=True)
+            return None
+        if self._history is None:
+            self._history = PlanHistoryDialog(self)
+            self._history.diff_requested.connect(self._request_diff)
+            self._history.revision_open_requested.connect(lambda plan, rev: self.open_plan(plan, rev))
+        self._history.set_revisions(name, [])
+        self._history.show()
+        self._ask(
+            "load_history",
+            lambda s: s.plans.history(name),
+            lambda revisions: self.on_history_loaded(name, revisions),
+        )
+        return self._history
+
+    def delete_plan(self, name: str) -> None:
+        self._say(f"Deleting {name!r}…")
+        self._ask("delete_plan", lambda s: s.plans.delete_plan(name), lambda _: self.on_plan_deleted(name))
+
+    # ---------------------------------------------------------------------------- answers
+
+    def plan_names(self) -> list[str]:
+        """The saved plans' names as last listed (for the run dialog)."""
+        items = (self.plan_list.topLevelItem(i) for i in range(self.plan_list.topLevelItemCount()))
+        return [str(item.data(0, Qt.ItemDataRole.UserRole)) for item in items if item is not None]
+
+    def current_plan_name(self) -> str:
+        """The plan selected in the list, or "" when none is."""
+        item = self.plan_list.currentItem()
+        return str(item.data(0, Qt.ItemDataRole.UserRole)) if item is not None else ""
+
+    def show_plans(self, summaries: Sequence[PlanSummary]) -> None:
+        self.plan_list.blockSignals(True)
+        self.plan_list.clear()
+        for summary in summaries:
+            item = QTreeWidgetItem(
+                [
+                    summary.name,
+                    str(summary.latest_revision),
+                    str(summary.wave_count),
+                    str(summary.server_count),
+                    f"{summary.updated_at:%Y-%m-%d %H:%M}",
+                ]
+            )
+            item.setData(0, Qt.ItemDataRole.UserRole, summary.name)
+            self.plan_list.addTopLevelItem(item)
+        self.plan_list.blockSignals(False)
+        self._select_in_list(self.editor.stored_name())
+        self._update_buttons()
+
+    def show_plan(self, stored: StoredPlan) -> None:
+        self.editor.load_plan(stored.plan, stored.revision)
+        self._select_in_list(stored.revision.name)
+        self._say(f"Opened {stored.revision.name!r} revision {stored.revision.revision}.")
+        self._update_buttons()
+
+    def on_plan_saved(self, revision: PlanRevision, problems: Sequence[Problem]) -> None:
+        self.editor.mark_saved(revision)
+        errors = sum(1 for p in problems if p.severity is Severity.ERROR)
+        tail = f", with {errors} error{'s' * (errors != 1)} to fix before it can run" if errors else ""
+        self._say(f"Saved {revision.name!r} as revision {revision.revision}{tail}.")
+        self._request_plans()
+
+    def on_history_loaded(self, name: str, revisions: Sequence[PlanRevision]) -> None:
+        if self._history is not None and self._history.plan_name() == name:
+            self._history.set_revisions(name, revisions)
+
+    def on_diff_loaded(self, name: str, old: int, new: int, lines: Sequence[str]) -> None:
+        if self._history is not None:
+            self._history.show_diff(name, old, new, lines)
+
+    def on_plan_imported(self, revision: PlanRevision, warnings: Sequence[Problem]) -> None:
+        note = f" ({len(warnings)} warning{'s' * (len(warnings) != 1)})" if warnings else ""
+        self._say(f"Imported {revision.name!r} as revision {revision.revision}{note}.")
+        self._request_plans()
+        if not self.editor.is_dirty() or self.confirm_discard(self._open_name()):
+            self._say(f"Opening {revision.name!r}…")
+            name = revision.name
+            self._ask("load_plan", lambda s: s.plans.load_plan(name), self.show_plan)
+
+    def on_plan_exported(self, name: str, path: str) -> None:
+        self._say(f"Exported {name!r} to {path}.")
+
+    def on_plan_deleted(self, name: str) -> None:
+        if self.editor.stored_name().casefold() == name.casefold():
+            self.editor.load_plan(None)
+        self._say(f"Deleted {name!r}; its revisions are kept for executions that ran it.")
+        self._request_plans()
+        self._update_buttons()
+
+    def on_failed(self, operation: str, message: str) -> None:
+        what = operation.replace("_", " ")
+        self._say(f"Could not {what}: {message}", error=True)
+
+    def status_text(self) -> str:
+        return self.status.text()
+
+    # ---------------------------------------------------------------------------------- helpers
+
+    def _request_plans(self) -> None:
+        self._ask("load_plans", lambda s: s.plans.list_plans(), self.show_plans)
+
+    def _request_diff(self, name: str, old: int, new: int) -> None:
+        self._ask(
+            "diff",
+            lambda s: s.plans.diff(name, old, new),
+            lambda lines: self.on_diff_loaded(name, old, new, lines),
+        )
+
+    def _request_save(self, plan: RecoveryPlan, comment: str, stored_name: str) -> None:
+        """Save as the next revision of ``stored_name`` ("" new), based on the revision the editor opened."""
+        self._say("Saving…")
+        opened = self.editor.revision()
+        base = opened.revision if opened is not None else 0
+        self._ask(
+            "save_plan",
+            lambda s: s.plans.save_plan(plan, comment, previous_name=stored_name, base_revision=base),
+            lambda saved: self.on_plan_saved(saved.revision, saved.problems),
+        )
+
+    def _imported(self, imported: Any) -> None:
+        self.on_plan_imported(imported.revision, imported.warnings)
+
+    def _current_plan_changed(self, current: QTreeWidgetItem | None, _previous: object) -> None:
+        if current is None:
+            return
+        name = str(current.data(0, Qt.ItemDataRole.UserRole))
+        if name.casefold() != self.editor.stored_name().casefold():
+            self.open_plan(name)
+
+    def _select_in_list(self, name: str) -> None:
+        self.plan_list.blockSignals(True)
+        self.plan_list.clearSelection()
+        self.plan_list.setCurrentIndex(QModelIndex())
+        for item in self._items():
+            if name and item.text(0).casefold() == name.casefold():
+                self.plan_list.setCurrentItem(item)
+        self.plan_list.blockSignals(False)
+
+    def _items(self) -> list[QTreeWidgetItem]:
+        items = (self.plan_list.topLevelItem(row) for row in range(self.plan_list.topLevelItemCount()))
+        return [item for item in items if item is not None]
+
+    def _open_name(self) -> str:
+        plan = self.editor.plan()
+        return plan.name if plan is not None else ""
+
+    def _say(self, text: str, *, error: bool = False) -> None:
+        self.status.setStyleSheet(_ERROR_STYLE if error else "")
+        self.status.setText(text)
+
+    def _update_buttons(self) -> None:
+        stored = bool(self.editor.stored_name())
+        self.export_button.setEnabled(stored)
+        self.history_button.setEnabled(stored)
+        self.delete_button.setEnabled(stored)
+
+    def _ask_discard(self, name: str) -> bool:
+        answer = QMessageBox.question(
+            self,
+            "Unsaved changes",
+            f"Plan {name!r} has unsaved changes. Discard them?",
+            QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel,
+        )
+        return answer == QMessageBox.StandardButton.Discard
+
+    def _confirm_delete(self) -> None:
+        name = self.editor.stored_name()
+        if not name:
+            return
+        answer = QMessageBox.question(
+            self,
+            "Delete plan",
+            f"Delete plan {name!r}? Its revisions stay for the executions that ran them.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No,
+        )
+        if answer == QMessageBox.StandardButton.Yes:
+            self.delete_plan(name)
+
+    def _choose_import(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Import plan", "", "Plan files (*.yaml *.yml *.json);;All files (*)"
+        )
+        if path:
+            self.import_file(path)
+
+    def _choose_export(self) -> None:
+        name = self.editor.stored_name()
+        if not name:
+            return
+        path, chosen = QFileDialog.getSaveFileName(
+            self, "Export plan", f"{name}.yaml", "YAML (*.yaml *.yml);;JSON (*.json)"
+        )
+        if path:
+            self.export_plan(path, "json" if chosen.startswith("JSON") else "yaml")

@@ -1,0 +1,1 @@
+"""The Servers pane: every source server of the account, with filters and the offline cache."""

@@ -1,0 +1,334 @@
+"""The Servers pane: every DRS source server, searchable and filterable, refreshed in the background.
+
+The table shows the cached inventory at once (offline too) with an "as of <time> (account, region)"
+stamp, so the operator always knows how old what they see is. Refresh runs on the ``aws`` task thread
+(DESIGN §3.4): the button turns into a busy bar with the refresh's progress text, and the pane never
+waits. The cache and the "Used by" column are read on the ``local`` thread, so they never wait behind a
+slow DRS. When a refresh fails and a cache exists, an offline banner says so and the cached servers stay.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import UTC
+from types import MappingProxyType
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QShowEvent
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from drs_desktop.domain.inventory import Inventory
+from drs_desktop.domain.plan.server_usage import ServerUsage
+from drs_desktop.ui.servers.server_table_model import (
+    HOSTNAME,
+    LAG,
+    LAST_LAUNCH,
+    OS,
+    REPLICATION,
+    SERVER_ID,
+    TAGS,
+    ServerFilterModel,
+    ServerTableModel,
+)
+from drs_desktop.workers.pane_tasks import AwsServices, AwsTasks, LocalServices, LocalTasks
+from drs_desktop.workers.tasks import Requester
+
+logger = logging.getLogger(__name__)
+
+_OFFLINE_STYLE = "background: #fff4e5; color: #7a4b00; border: 1px solid #f0c36d; padding: 6px;"
+_ERROR_STYLE = "background: #fdecea; color: #8a1c1c; border: 1px solid #f5b5b0; padding: 6px;"
+ALL_STATES = "All replication states"
+ALL_OS = "All operating systems"
+OS_FAMILIES = ("Linux", "Windows", "Unknown")
+#: Starting widths (pixels) of the columns; the operator may resize them, "Used by" takes the rest.
+COLUMN_WIDTHS = {
+    HOSTNAME: 150,
+    SERVER_ID: 165,
+    OS: 210,
+    REPLICATION: 150,
+    LAG: 80,
+    TAGS: 260,
+    LAST_LAUNCH: 170,
+}
+
+
+def format_stamp(inventory: Inventory | None) -> str:
+    """ "As of 2026-01-05 08:00 UTC (account 123456789012, us-east-1)", or why there is none."""
+    if inventory is None:
+        return "No inventory yet: press Refresh to read the source servers from DRS."
+    when = (
+        inventory.fetched_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if inventory.fetched_at else "?"
+    )
+    return f"As of {when} (account {inventory.account_id or '?'}, {inventory.region or '?'})"
+
+
+class ServersPaneWidget(QWidget):
+    """Source servers table with search, filters, background refresh and the offline stamp."""
+
+    inventory_refreshed = Signal(object)  # Inventory: a refresh succeeded (the app updates the status bar)
+    refresh_failed = Signal(str)  # message: a refresh failed (offline when the pane still shows a cache)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("servers-pane")
+        self._local: Requester[LocalServices] = Requester(self, self._failed)
+        self._aws: Requester[AwsServices] = Requester(self, self._failed)
+        self._aws_tasks: AwsTasks | None = None
+        self._busy = False
+        self._live = False  # the table holds a refresh of this session, not only the cache
+        self._offline = False
+
+        self.model = ServerTableModel(self)
+        self.proxy = ServerFilterModel(self)
+        self.proxy.setSourceModel(self.model)
+
+        self.search_edit = QLineEdit()
+        self.search_edit.setObjectName("servers-search")
+        self.search_edit.setPlaceholderText("Search hostname, ID, OS, tags, plans…")
+        self.search_edit.setClearButtonEnabled(True)
+        self.search_edit.textChanged.connect(self._search_changed)
+        self.state_combo = QComboBox()
+        self.state_combo.setObjectName("servers-state-filter")
+        self.state_combo.addItem(ALL_STATES, "")
+        self.state_combo.currentIndexChanged.connect(
+            lambda _i: self.proxy.set_state(str(self.state_combo.currentData() or ""))
+        )
+        self.os_combo = QComboBox()
+        self.os_combo.setObjectName("servers-os-filter")
+        self.os_combo.addItem(ALL_OS, "")
+        for family in OS_FAMILIES:
+            self.os_combo.addItem(family, family)
+        self.os_combo.currentIndexChanged.connect(
+            lambda _i: self.proxy.set_os(str(self.os_combo.currentData() or ""))
+        )
+        self.tag_edit = QLineEdit()
+        self.tag_edit.setObjectName("servers-tag-filter")
+        self.tag_edit.setPlaceholderText("Tags: key=value, …")
+        self.tag_edit.setClearButtonEnabled(True)
+        self.tag_edit.textChanged.connect(self._tags_changed)
+        self.refresh_button = QPushButton("Refresh")
+        self.refresh_button.setObjectName("servers-refresh")
+        self.refresh_button.setToolTip("Read the source servers from DRS again (F5)")
+        self.refresh_button.setShortcut("F5")
+        self.refresh_button.clicked.connect(self.refresh)
+        self.busy_bar = QProgressBar()
+        self.busy_bar.setObjectName("servers-busy")
+        self.busy_bar.setRange(0, 0)
+        self.busy_bar.setMaximumWidth(120)
+        self.busy_bar.setTextVisible(False)
+        self.busy_bar.hide()
+        self.progress_label = QLabel()
+        self.progress_label.setObjectName("servers-progress")
+
+        self.stamp_label = QLabel(format_stamp(None))
+        self.stamp_label.setObjectName("servers-stamp")
+        self.stamp_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.count_label = QLabel()
+        self.count_label.setObjectName("servers-count")
+        self.banner = QLabel()
+        self.banner.setObjectName("servers-banner")
+        self.banner.setWordWrap(True)
+        self.banner.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.banner.hide()
+
+        self.table = QTableView()
+        self.table.setObjectName("servers-table")
+        self.table.setModel(self.proxy)
+        self.table.setSortingEnabled(True)
+        self.table.sortByColumn(HOSTNAME, Qt.SortOrder.AscendingOrder)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setAlternatingRowColors(True)
+        self.table.setWordWrap(False)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.table.verticalHeader().hide()
+        self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 8)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(True)
+        for column, width in COLUMN_WIDTHS.items():
+            header.resizeSection(column, width)
+
+        filters = QHBoxLayout()
+        filters.addWidget(self.search_edit, 3)
+        filters.addWidget(self.state_combo, 1)
+        filters.addWidget(self.os_combo, 1)
+        filters.addWidget(self.tag_edit, 2)
+        filters.addWidget(self.refresh_button)
+        status = QHBoxLayout()
+        status.addWidget(self.stamp_label, 1)
+        status.addWidget(self.count_label)
+        status.addWidget(self.busy_bar)
+        status.addWidget(self.progress_label)
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel("<h2>Servers</h2>"))
+        layout.addLayout(filters)
+        layout.addLayout(status)
+        layout.addWidget(self.banner)
+        layout.addWidget(self.table, 1)
+        for signal in (self.proxy.rowsInserted, self.proxy.rowsRemoved, self.proxy.modelReset):
+            signal.connect(self._update_count)
+        self.proxy.layoutChanged.connect(self._update_count)
+        self._update_count()
+
+    # ---------------------------------------------------------------------------------- wiring
+
+    def connect_tasks(self, local: LocalTasks, aws: AwsTasks) -> None:
+        """Read the cache and usage on ``local``, refresh from DRS on ``aws``, from now on."""
+        self._local.connect(local)
+        self._aws.connect(aws)
+        self._aws_tasks = aws
+
+    # ---------------------------------------------------------------------------------- actions
+
+    def refresh(self) -> None:
+        """Read the inventory from DRS again (ignored while a refresh is under way)."""
+        if self._busy:
+            return
+        tasks = self._aws_tasks
+        if tasks is None:
+            logger.warning("servers pane: refresh asked before the pane was connected to its tasks")
+            return
+        self._set_busy(True, "Refreshing…")
+        self._aws(
+            "refresh",
+            lambda s: s.inventory.refresh(tasks.progress, s.mfa),
+            self._refreshed,
+            on_progress=self._progressed,
+        )
+
+    def load_cached(self) -> None:
+        """Show the cached inventory of the region in force (the offline view), then its usage."""
+        self._local("load_cached", _cached_with_usage, self._cache_loaded)
+
+    def load_usage(self, inventory: Inventory | None = None) -> None:
+        """Recompute the "Used by" column (plans may have changed), against ``inventory`` if given."""
+        self._local(
+            "load_usage", lambda s: MappingProxyType(s.inventory.usage(inventory)), self._usage_loaded
+        )
+
+    # ---------------------------------------------------------------------------------- for tests and the app
+
+    def is_busy(self) -> bool:
+        return self._busy
+
+    def is_offline(self) -> bool:
+        return self._offline
+
+    def stamp_text(self) -> str:
+        return self.stamp_label.text()
+
+    def banner_text(self) -> str:
+        return self.banner.text() if self.banner.isVisibleTo(self) else ""
+
+    def progress_text(self) -> str:
+        return self.progress_label.text()
+
+    def set_inventory(self, inventory: Inventory | None) -> None:
+        """Show ``inventory`` (also used by the app to show a cache it already holds)."""
+        self.model.set_inventory(inventory)
+        self.stamp_label.setText(format_stamp(inventory))
+        self._refresh_state_choices()
+        self._update_count()
+
+    # ---------------------------------------------------------------------------------- answers
+
+    def _progressed(self, text: str) -> None:
+        self.progress_label.setText(text)
+
+    def _refreshed(self, inventory: Inventory) -> None:
+        self._live = True
+        self._offline = False
+        self.banner.hide()
+        self.set_inventory(inventory)
+        self._set_busy(False, f"Refreshed: {len(inventory.servers)} servers")
+        self.inventory_refreshed.emit(inventory)
+        self.load_usage(inventory)
+
+    def _cache_loaded(self, answer: tuple[Inventory | None, Mapping[str, ServerUsage]]) -> None:
+        inventory, usage = answer
+        if self._live:
+            return  # a refresh of this session is newer than any cache (and brought its own usage)
+        self.set_inventory(inventory)
+        self._usage_loaded(usage)
+
+    def _usage_loaded(self, usage: Mapping[str, ServerUsage]) -> None:
+        self.model.set_usage(usage)
+
+    def _failed(self, operation: str, message: str) -> None:
+        if operation == "refresh":
+            self._set_busy(False, "Refresh failed")
+            if self.model.inventory() is not None:
+                self._offline = True
+                stamp = format_stamp(self.model.inventory())
+                self._show_banner(
+                    f"Offline: the inventory could not be refreshed ({message}). Showing the cached "
+                    f"inventory, {stamp[0].lower()}{stamp[1:]}.",
+                    _OFFLINE_STYLE,
+                )
+            else:
+                self._show_banner(f"The inventory could not be refreshed: {message}", _ERROR_STYLE)
+            self.refresh_failed.emit(message)
+        else:
+            self._show_banner(f"{operation.replace('_', ' ').capitalize()} failed: {message}", _ERROR_STYLE)
+
+    # ---------------------------------------------------------------------------------- internals
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if self.model.inventory() is not None:
+            self.load_usage()  # plans may have changed while another pane was open
+
+    def _set_busy(self, busy: bool, text: str) -> None:
+        self._busy = busy
+        self.refresh_button.setEnabled(not busy)
+        self.busy_bar.setVisible(busy)
+        self.progress_label.setText(text)
+
+    def _show_banner(self, text: str, style: str) -> None:
+        self.banner.setText(text)
+        self.banner.setStyleSheet(style)
+        self.banner.show()
+
+    def _search_changed(self, text: str) -> None:
+        self.proxy.set_search(text)
+        self._update_count()
+
+    def _tags_changed(self, text: str) -> None:
+        self.proxy.set_tag_filter(text)
+        self._update_count()
+
+    def _refresh_state_choices(self) -> None:
+        current = str(self.state_combo.currentData() or "")
+        states = self.model.states()
+        if current and current not in states:
+            states.append(current)  # keep the operator's filter even if no server is in that state now
+        self.state_combo.blockSignals(True)
+        self.state_combo.clear()
+        self.state_combo.addItem(ALL_STATES, "")
+        for state in sorted(states):
+            self.state_combo.addItem(state, state)
+        self.state_combo.setCurrentIndex(max(0, self.state_combo.findData(current)))
+        self.state_combo.blockSignals(False)
+
+    def _update_count(self) -> None:
+        total, shown = self.model.rowCount(), self.proxy.rowCount()
+        self.count_label.setText(f"{shown} of {total} servers" if shown != total else f"{total} servers")
+
+
+def _cached_with_usage(services: LocalServices) -> tuple[Inventory | None, Mapping[str, ServerUsage]]:
+    """On the task thread: the cached inventory of the region in force and who uses each of its servers."""
+    inventory = services.inventory.cached()
+    return inventory, MappingProxyType(services.inventory.usage(inventory))

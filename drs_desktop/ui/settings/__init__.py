@@ -1,0 +1,1 @@
+"""The Settings pane and the sign-in dialogs (SSO, MFA, first run)."""
