@@ -63,7 +63,7 @@ from drs_desktop.services.runner import Clock, ControlRefused, ExecutionRunner, 
 from drs_desktop.storage import control_inbox as inbox
 from drs_desktop.storage import executions as journal
 from drs_desktop.storage import inventory as inventory_store
-from drs_desktop.storage.db import Database, Readable, ReadOnlyDatabase
+from drs_desktop.storage.db import Database, LazyReader, Readable
 
 logger = logging.getLogger(__name__)
 
@@ -312,7 +312,7 @@ class ExecutionServices:
         self._operator = operator
         self._gateway_for = gateway_for
         self._poll_interval = poll_interval_seconds
-        self._reader_db: ReadOnlyDatabase | None = None
+        self._reader = LazyReader(db)
         self._gateways: list[DrsGateway] = [gateway]
 
     @property
@@ -429,9 +429,7 @@ class ExecutionServices:
 
     def close(self) -> None:
         """Release this thread's read connection and DRS clients (on the thread that used them)."""
-        reader, self._reader_db = self._reader_db, None
-        if reader is not None:
-            reader.close()
+        self._reader.close()
         for gateway in self._gateways:
             gateway.close()
 
@@ -452,8 +450,3 @@ class ExecutionServices:
         if gateway not in self._gateways:
             self._gateways.append(gateway)
         return gateway
-
-    def _reader(self) -> ReadOnlyDatabase:
-        if self._reader_db is None:
-            self._reader_db = self._db.open_reader()
-        return self._reader_db

@@ -39,7 +39,7 @@ from drs_desktop.services.driver_lock import DriverLock, lock_path
 from drs_desktop.services.journal_replay import replayed_state
 from drs_desktop.services.runner import Clock, ControlRefused, ExecutionRunner, Listener, Sleeper
 from drs_desktop.storage import executions as execution_store
-from drs_desktop.storage.db import Database, Readable, ReadOnlyDatabase
+from drs_desktop.storage.db import Database, LazyReader, Readable
 
 logger = logging.getLogger(__name__)
 
@@ -328,7 +328,7 @@ class ExecutionHistory:
         self._clock = clock
         self._sleep = sleep
         self._should_stop = should_stop or _never
-        self._reader_db: ReadOnlyDatabase | None = None
+        self._reader = LazyReader(db)
         self._cache: SummaryCache = {}
 
     def executions(self, flt: HistoryFilter | None = None) -> list[ExecutionSummary]:
@@ -369,11 +369,4 @@ class ExecutionHistory:
 
     def close(self) -> None:
         """Close the read connection, on the thread that used it (a task thread does as it stops)."""
-        reader, self._reader_db = self._reader_db, None
-        if reader is not None:
-            reader.close()
-
-    def _reader(self) -> ReadOnlyDatabase:
-        if self._reader_db is None:
-            self._reader_db = self._db.open_reader()
-        return self._reader_db
+        self._reader.close()

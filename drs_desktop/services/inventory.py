@@ -24,7 +24,7 @@ from drs_desktop.domain.plan.server_usage import ServerUsage, usage_by_server
 from drs_desktop.services.connection import ConnectionResolver, MfaPrompter
 from drs_desktop.storage import inventory as inventory_store
 from drs_desktop.storage import plans as plan_store
-from drs_desktop.storage.db import Database, Readable, ReadOnlyDatabase
+from drs_desktop.storage.db import Database, LazyReader, Readable
 
 logger = logging.getLogger(__name__)
 
@@ -104,7 +104,7 @@ class InventoryService:
         self._db = db
         self._resolver = resolver
         self._gateway_factory = gateway_factory
-        self._reader_db: ReadOnlyDatabase | None = None
+        self._reader = LazyReader(db)
         self._drs: DrsGateway | None = None
 
     def refresh(self, progress: Progress | None = None, mfa_prompter: MfaPrompter | None = None) -> Inventory:
@@ -128,9 +128,7 @@ class InventoryService:
         gateway, self._drs = self._drs, None
         if gateway is not None:
             gateway.close()
-        reader, self._reader_db = self._reader_db, None
-        if reader is not None:
-            reader.close()
+        self._reader.close()
 
     def _gateway(self, target: AwsTarget) -> DrsGateway:
         if self._drs is None or self._drs.target != target:
@@ -139,8 +137,3 @@ class InventoryService:
                 self._drs = None
             self._drs = self._gateway_factory(target)
         return self._drs
-
-    def _reader(self) -> ReadOnlyDatabase:
-        if self._reader_db is None:
-            self._reader_db = self._db.open_reader()
-        return self._reader_db

@@ -26,7 +26,7 @@ from drs_desktop.domain.plan.validation import Problem, validate_plan
 from drs_desktop.services import plans as plan_service
 from drs_desktop.storage import inventory as inventory_store
 from drs_desktop.storage import plans as plan_store
-from drs_desktop.storage.db import Database, ReadOnlyDatabase
+from drs_desktop.storage.db import Database, LazyReader
 from drs_desktop.storage.planfile import PlanFormat
 
 logger = logging.getLogger(__name__)
@@ -55,7 +55,7 @@ class PlanLibrary:
 
     def __init__(self, db: Database) -> None:
         self._db = db
-        self._reader_db: ReadOnlyDatabase | None = None
+        self._reader = LazyReader(db)
 
     # -- reads (through this library's own connection)
 
@@ -131,16 +131,9 @@ class PlanLibrary:
 
     def close(self) -> None:
         """Close the read connection, on the thread that used it (a task thread does as it stops)."""
-        reader, self._reader_db = self._reader_db, None
-        if reader is not None:
-            reader.close()
+        self._reader.close()
 
     # -- helpers
-
-    def _reader(self) -> ReadOnlyDatabase:
-        if self._reader_db is None:
-            self._reader_db = self._db.open_reader()
-        return self._reader_db
 
     def _latest(self, name: str) -> int | None:
         try:

@@ -371,6 +371,32 @@ class ReadOnlyDatabase:
         self.close()
 
 
+class LazyReader:
+    """A service's own read connection: opened by the first call, on the thread that calls (a task
+    thread or a loop thread owns the service), and closed by ``close()`` on that thread. A plain
+    attribute of the service, never a thread-local (DESIGN §3.5). Calling it again after ``close()``
+    opens a new one."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._reader: ReadOnlyDatabase | None = None
+
+    def __call__(self) -> ReadOnlyDatabase:
+        if self._reader is None:
+            self._reader = self._db.open_reader()
+        return self._reader
+
+    @property
+    def current(self) -> ReadOnlyDatabase | None:
+        """The connection open now, if any (tests check where it was opened and that it was closed)."""
+        return self._reader
+
+    def close(self) -> None:
+        reader, self._reader = self._reader, None
+        if reader is not None:
+            reader.close()
+
+
 # --------------------------------------------------------------------------------------- open steps
 
 

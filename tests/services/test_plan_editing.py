@@ -101,12 +101,12 @@ def test_a_library_reads_through_its_own_connection_opened_by_the_thread_that_us
 
     def read() -> None:
         try:
-            assert on_thread._reader_db is None, "nothing opened before the first read"
+            assert on_thread._reader.current is None, "nothing opened before the first read"
             seen.append([s.name for s in on_thread.list_plans()])
-            reader = on_thread._reader_db
+            reader = on_thread._reader.current
             seen.append(reader)
             on_thread.close()
-            seen.append(on_thread._reader_db)
+            seen.append(on_thread._reader.current)
             assert reader is not None and reader._conn is None
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
@@ -117,7 +117,7 @@ def test_a_library_reads_through_its_own_connection_opened_by_the_thread_that_us
     assert not errors
     assert seen[0] == ["One"] and seen[1] is not None and seen[2] is None
     assert library.load_plan("One").plan.waves[1].servers[0] == A
-    assert library._reader_db is not None and library._reader_db is not seen[1]
+    assert library._reader.current is not None and library._reader.current is not seen[1]
 
 
 def test_a_save_based_on_an_older_revision_is_refused_and_changes_nothing(library: PlanLibrary) -> None:

@@ -231,13 +231,17 @@ def test_the_local_threads_readers_are_its_own_and_closed_on_it(
     thread.run_task(read_everything, ran_on.append)
     qtbot.waitUntil(lambda: bool(ran_on), timeout=TIMEOUT)
     (services,) = made
-    readers = [services.plans._reader_db, services.history._reader_db, services.inventory._reader_db]
+    readers = [
+        services.plans._reader.current,
+        services.history._reader.current,
+        services.inventory._reader.current,
+    ]
     assert all(reader is not None for reader in readers), "each service opened its reader on first use"
     assert ran_on[0] != threading.get_ident()
     assert thread.stop()
     assert closed_on == ran_on, "closed on the thread that read"
-    assert services.plans._reader_db is None and services.history._reader_db is None
-    assert services.inventory._reader_db is None
+    assert services.plans._reader.current is None and services.history._reader.current is None
+    assert services.inventory._reader.current is None
     assert all(reader is not None and reader._conn is None for reader in readers)
 
 
@@ -248,6 +252,6 @@ def test_aws_services_close_every_service_even_when_one_fails(db: Database) -> N
 
     history = ExecutionHistory(db)
     history.executions()  # opens its reader on this thread
-    reader = history._reader_db
+    reader = history._reader.current
     AwsServices(Broken(db, ConnectionResolver(db, SecretStore())), history).close()
-    assert history._reader_db is None and reader is not None and reader._conn is None
+    assert history._reader.current is None and reader is not None and reader._conn is None
