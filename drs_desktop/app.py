@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from drs_desktop.storage.db import Database
     from drs_desktop.ui.executions.executions_pane_widget import ExecutionsPaneWidget
     from drs_desktop.ui.executions.progress_widget import ProgressWidget
+    from drs_desktop.ui.groups.groups_pane_widget import GroupsPaneWidget
     from drs_desktop.ui.main_window import MainWindow
     from drs_desktop.ui.plans.plans_pane_widget import PlansPaneWidget
     from drs_desktop.ui.servers.servers_pane_widget import ServersPaneWidget
@@ -70,6 +71,7 @@ class DesktopApp:
         self._task_threads: list[TaskThread[Any]] = []  # the panes' (workers.pane_tasks), in start order
         self.settings_pane: SettingsPaneWidget | None = None
         self.plans_pane: PlansPaneWidget | None = None
+        self.groups_pane: GroupsPaneWidget | None = None
         self._on_shutdown: list[Callable[[], None]] = []
 
     def build(self) -> MainWindow:
@@ -173,6 +175,7 @@ class DesktopApp:
         pane.plan_changed.connect(lambda _revision: plans_pane.refresh())
         window.set_pane_widget("groups", pane)
         pane.refresh()
+        self.groups_pane = pane
 
     def _build_executions_pane(self, window: MainWindow, db: Database) -> None:
         """Live progress and history in one pane; the run dialog opens from the window (Ctrl+R)."""
@@ -276,6 +279,11 @@ class DesktopApp:
         pane = ServersPaneWidget()
         pane.connect_tasks(self.local_tasks, self.aws_tasks)
         pane.inventory_refreshed.connect(self._show_identity)
+        # The editors validate against the inventory: a refresh reaches them at once, never "no inventory"
+        # beside a Servers pane that has one.
+        assert self.plans_pane is not None and self.groups_pane is not None
+        pane.inventory_refreshed.connect(self.plans_pane.editor.set_inventory)
+        pane.inventory_refreshed.connect(self.groups_pane.set_inventory)
         pane.refresh_failed.connect(lambda message: window.set_connection_state(f"offline ({message})"))
         window.set_pane_widget("servers", pane)
         pane.load_cached()  # the offline view at once, with its "as of" stamp

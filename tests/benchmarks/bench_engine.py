@@ -1,6 +1,6 @@
 """Engine benchmark on the simulator's virtual clock (run on demand, not part of the suite).
 
-    /work/venv/bin/python tests/benchmarks/bench_engine.py [--plans 10x3,100x5,300x10] [--seed 11]
+    .venv/bin/python tests/benchmarks/bench_engine.py [--plans 10x3,100x5,300x10] [--seed 11]
 
 For plans of N servers in W waves (each wave after the previous one) over a 320-server simulated account
 (70 % Linux, 30 % Windows, all CONTINUOUS), runs the same plan three ways on a fresh simulator with the

@@ -1,6 +1,6 @@
 """Plan editor benchmark (on demand, not in the suite). Target: a 1,000-server plan opens in < 200 ms.
 
-    QT_QPA_PLATFORM=offscreen /work/venv/bin/python tests/benchmarks/bench_plan_editor.py [--repeat 5]
+    QT_QPA_PLATFORM=offscreen .venv/bin/python tests/benchmarks/bench_plan_editor.py [--repeat 5]
 
 Prints, best of ``--repeat`` runs, for a 1,000-server plan in 10 waves with its 1,000-server inventory:
 

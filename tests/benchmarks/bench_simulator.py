@@ -1,6 +1,6 @@
 """Simulator benchmark (run on demand, not part of the suite).
 
-    /work/venv/bin/python tests/benchmarks/bench_simulator.py [--repeat 3]
+    .venv/bin/python tests/benchmarks/bench_simulator.py [--repeat 3]
 
 Prints, best of ``--repeat`` runs:
 

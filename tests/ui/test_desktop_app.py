@@ -56,9 +56,28 @@ def test_run_dialog_opens_from_the_window_with_the_saved_plans(qtbot: QtBot, tmp
         run.trigger()
         dialogs = [w for w in QApplication.topLevelWidgets() if isinstance(w, RunDialog) and w.isVisible()]
         assert len(dialogs) == 1
+        # No plan selected in the list: the first saved plan is chosen, never an empty name.
+        assert dialogs[0].plan_combo.currentText() == "Shop"
         dialogs[0].reject()
         tabs = window.pane("executions")
         assert isinstance(tabs, QTabWidget)
         assert isinstance(tabs.widget(0), ProgressWidget)
+    finally:
+        desktop.shutdown()
+
+
+def test_a_refreshed_inventory_reaches_the_plan_and_group_editors(qtbot: QtBot, tmp_path: Path) -> None:
+    """The Servers pane's refresh is what the editors validate against: no "no cached inventory" beside
+    a Servers pane that shows one (demo mode: the embedded simulator answers the refresh)."""
+    desktop = DesktopApp(AppPaths(tmp_path / "home"), demo=True)
+    try:
+        window = desktop.build()
+        qtbot.addWidget(window)
+        plans, groups = desktop.plans_pane, desktop.groups_pane
+        assert plans is not None and groups is not None
+        qtbot.waitUntil(lambda: plans.editor._inventory is not None, timeout=15_000)
+        qtbot.waitUntil(lambda: groups.editor._inventory is not None, timeout=15_000)
+        assert plans.editor._inventory is not None and len(plans.editor._inventory.servers) > 0
+        assert groups.editor._inventory is plans.editor._inventory
     finally:
         desktop.shutdown()

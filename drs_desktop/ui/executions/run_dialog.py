@@ -73,7 +73,8 @@ class RunDialog(QDialog):
         self.plan_combo = QComboBox()
         self.plan_combo.setEditable(True)
         self.plan_combo.addItems(list(plan_names))
-        self.plan_combo.setCurrentText(plan_name)
+        if plan_name:  # else the first plan stays chosen: an empty name is never what the operator meant
+            self.plan_combo.setCurrentText(plan_name)
         self.drill_radio = QRadioButton("DRILL: isolated test instances, cleaned up afterwards")
         self.recovery_radio = QRadioButton("RECOVERY: real production instances")
         self.drill_radio.setChecked(True)
