@@ -74,37 +74,42 @@ def _looks(before: ExecutionState, after: ExecutionState, event: StartsReconcile
 
 
 def _describe_event(state: ExecutionState, event: Event) -> list[str]:
+    """The event's own line, for the events an operator follows in the log (the rest say nothing here:
+    their effect shows as server and wave changes)."""
     at = _stamp(event.at)
-    if isinstance(event, JobStarted):
-        chunk = state.chunks.get(event.chunk_id)
-        size = len(chunk.server_ids) if chunk else 0
-        return [f"{at} job {event.job_id} started for chunk {event.chunk_id} ({size} servers)"]
-    if isinstance(event, StartFailed):
-        kind = "refused" if event.definite else "outcome unknown, will reconcile"
-        return [f"{at} StartRecovery for chunk {event.chunk_id} {kind}: {event.reason}"]
-    if isinstance(event, Reconciled):  # journals of earlier versions
-        found = f"found job {event.job_id}" if event.job_id else "no job was created"
-        return [f"{at} reconciled chunk {event.chunk_id}: {found}"]
-    if isinstance(event, InstancesSurveyed):
-        return [f"{at} cleanup: looked in DRS for every instance of this execution's servers"]
-    if isinstance(event, Throttled):
-        return [f"{at} DRS throttled {event.operation or 'a call'}; backing off"]
-    if isinstance(event, InstancesTerminated):
-        return [f"{at} terminating {len(event.instance_ids)} drill instances (job {event.job_id})"]
-    if isinstance(event, TerminateFailed):
-        return [f"{at} terminate failed: {event.reason}"]
-    if isinstance(event, ApprovalGranted | ApprovalRejected):
-        verb = "approved" if isinstance(event, ApprovalGranted) else "REJECTED"
-        wave = state.spec.waves[event.wave_index].name if event.wave_index < len(state.spec.waves) else "?"
-        return [f"{at} wave {wave!r}: {verb} by {event.by}"]
-    if isinstance(event, Pause | Resume | Cancel):
-        return [f"{at} {type(event).__name__.lower()} by {event.by or 'operator'}"]
-    if isinstance(event, RetryFailed | SkipWave):
-        verb = "retry" if isinstance(event, RetryFailed) else "skip"
-        return [f"{at} {verb} of wave {event.wave_index + 1} by {event.by or 'operator'}"]
-    if isinstance(event, ExecutionFinished):
-        return [f"{at} execution finished: {event.outcome.value}"]
-    return []
+    match event:
+        case JobStarted():
+            chunk = state.chunks.get(event.chunk_id)
+            size = len(chunk.server_ids) if chunk else 0
+            return [f"{at} job {event.job_id} started for chunk {event.chunk_id} ({size} servers)"]
+        case StartFailed():
+            kind = "refused" if event.definite else "outcome unknown, will reconcile"
+            return [f"{at} StartRecovery for chunk {event.chunk_id} {kind}: {event.reason}"]
+        case Reconciled():  # journals of earlier versions
+            found = f"found job {event.job_id}" if event.job_id else "no job was created"
+            return [f"{at} reconciled chunk {event.chunk_id}: {found}"]
+        case InstancesSurveyed():
+            return [f"{at} cleanup: looked in DRS for every instance of this execution's servers"]
+        case Throttled():
+            return [f"{at} DRS throttled {event.operation or 'a call'}; backing off"]
+        case InstancesTerminated():
+            return [f"{at} terminating {len(event.instance_ids)} drill instances (job {event.job_id})"]
+        case TerminateFailed():
+            return [f"{at} terminate failed: {event.reason}"]
+        case ApprovalGranted() | ApprovalRejected():
+            verb = "approved" if isinstance(event, ApprovalGranted) else "REJECTED"
+            waves = state.spec.waves
+            wave = waves[event.wave_index].name if event.wave_index < len(waves) else "?"
+            return [f"{at} wave {wave!r}: {verb} by {event.by}"]
+        case Pause() | Resume() | Cancel():
+            return [f"{at} {type(event).__name__.lower()} by {event.by or 'operator'}"]
+        case RetryFailed() | SkipWave():
+            verb = "retry" if isinstance(event, RetryFailed) else "skip"
+            return [f"{at} {verb} of wave {event.wave_index + 1} by {event.by or 'operator'}"]
+        case ExecutionFinished():
+            return [f"{at} execution finished: {event.outcome.value}"]
+        case _:
+            return []
 
 
 def _server_changes(before: ExecutionState, after: ExecutionState) -> list[str]:
