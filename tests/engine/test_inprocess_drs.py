@@ -52,38 +52,43 @@ def requests_of(sim: EmbeddedSimulator, call: Callable[[], Any]) -> tuple[Any, d
     return answer, {op: n - before.get(op, 0) for op, n in after.items() if n != before.get(op, 0)}
 
 
-def same_over_both(sim: EmbeddedSimulator, read: Callable[[DrsGateway], Any]) -> tuple[Any, dict[str, int]]:
+def same_over_both(
+    sim: EmbeddedSimulator, pair: tuple[DrsGateway, InProcessDrs], read: Callable[[DrsGateway], Any]
+) -> tuple[Any, dict[str, int]]:
     """``read`` over HTTP and in process: the same answer after the same requests (which it returns)."""
-    http, local = both(sim)
+    http, local = pair
     over_http = requests_of(sim, lambda: read(http))
     assert requests_of(sim, lambda: read(local)) == over_http
     return over_http
 
 
 def test_every_read_sends_the_same_requests_and_gives_the_same_views(sim: EmbeddedSimulator) -> None:
-    _, local = both(sim)
+    pair = both(sim)
+    local = pair[1]
     servers = tuple(sim.backend.source_server_ids()[:3])
     since = sim.clock.now() - timedelta(minutes=5)
     first = local.start_recovery(servers[:2], is_drill=True, tags={"drs-desktop:chunk": "1.1"})
     second = local.start_recovery(servers[2:], is_drill=True, tags={"drs-desktop:chunk": "1.2"})
     sim.clock.advance(120)
     jobs, requests = same_over_both(
-        sim, lambda g: g.describe_jobs([first.job_id, second.job_id, first.job_id])
+        sim, pair, lambda g: g.describe_jobs([first.job_id, second.job_id, first.job_id])
     )
     assert sorted(j.job_id for j in jobs) == sorted([first.job_id, second.job_id])
     assert requests == {"DescribeJobs": 2}  # the duplicate ID asked once; a page per job
     sim.clock.advance(3600)  # launched, post-launch actions seen, instances up
-    jobs, _ = same_over_both(sim, lambda g: g.describe_jobs([first.job_id]))
+    jobs, _ = same_over_both(sim, pair, lambda g: g.describe_jobs([first.job_id]))
     assert jobs[0].servers[0].recovery_instance_id is not None
-    listed, requests = same_over_both(sim, lambda g: g.jobs_since(since))
+    listed, requests = same_over_both(sim, pair, lambda g: g.jobs_since(since))
     assert len(listed) == 2 and requests == {"DescribeJobs": 2}  # a page per job
-    log, requests = same_over_both(sim, lambda g: g.job_log(first.job_id))
+    log, requests = same_over_both(sim, pair, lambda g: g.job_log(first.job_id))
     assert log != [] and requests["DescribeJobLogItems"] > 1
-    launches, _ = same_over_both(sim, lambda g: g.last_launches(servers))
+    launches, _ = same_over_both(sim, pair, lambda g: g.last_launches(servers))
     assert {launch.source_server_id for launch in launches} == set(servers)
-    instances, _ = same_over_both(sim, lambda g: g.describe_recovery_instances(source_server_ids=servers))
+    instances, _ = same_over_both(
+        sim, pair, lambda g: g.describe_recovery_instances(source_server_ids=servers)
+    )
     assert len(instances) == 3
-    assert same_over_both(sim, lambda g: g.describe_recovery_instances(instance_ids=[])) == ([], {})
+    assert same_over_both(sim, pair, lambda g: g.describe_recovery_instances(instance_ids=[])) == ([], {})
 
 
 def test_both_anchor_drs_time_on_the_answers_date(sim: EmbeddedSimulator) -> None:
@@ -97,31 +102,32 @@ def test_both_anchor_drs_time_on_the_answers_date(sim: EmbeddedSimulator) -> Non
 
 
 def test_errors_and_faults_map_to_the_same_drs_errors(sim: EmbeddedSimulator) -> None:
-    _, local = both(sim)
+    pair = both(sim)
+    local = pair[1]
     server = sim.backend.source_server_ids()[0]
     local.start_recovery([server], is_drill=True, tags={})
-    conflict, requests = same_over_both(sim, lambda g: g.start_recovery([server], is_drill=True, tags={}))
+    conflict, requests = same_over_both(
+        sim, pair, lambda g: g.start_recovery([server], is_drill=True, tags={})
+    )
     assert conflict[:3] == (DrsConflict, "ConflictException", True) and requests == {"StartRecovery": 1}
-    with pytest.raises(DrsConflict):
-        local.start_recovery([server], is_drill=True, tags={})
     assert local.refused == [("StartRecovery", "ConflictException")]
 
     def throttled(gateway: DrsGateway) -> Any:
         sim.faults.throttle("DescribeJobs", retry_after=7, count=1)
         return gateway.describe_jobs(["drsjob-00000000000000001"])
 
-    assert same_over_both(sim, throttled)[0] == (DrsThrottled, "ThrottlingException", True, 429, 7.0)
+    assert same_over_both(sim, pair, throttled)[0] == (DrsThrottled, "ThrottlingException", True, 429, 7.0)
 
     def dropped(gateway: DrsGateway) -> Any:
         sim.faults.drop_connections("DescribeJobs", count=1)
         return gateway.describe_jobs(["drsjob-00000000000000001"])
 
-    assert same_over_both(sim, dropped)[0][0] is DrsUnavailable
+    assert same_over_both(sim, pair, dropped)[0][0] is DrsUnavailable
 
     # The server's validation (a job ID of the wrong pattern) and botocore's (a list too short to send).
-    invalid, requests = same_over_both(sim, lambda g: g.job_log("notjob-00000000000000001"))
+    invalid, requests = same_over_both(sim, pair, lambda g: g.job_log("notjob-00000000000000001"))
     assert invalid[:2] == (DrsRejected, "ValidationException") and requests == {"DescribeJobLogItems": 1}
-    unsent, requests = same_over_both(sim, lambda g: g.describe_jobs([""]))
+    unsent, requests = same_over_both(sim, pair, lambda g: g.describe_jobs([""]))
     assert unsent[:2] == (DrsRejected, "ClientValidation") and requests == {}
 
     other = sim.backend.source_server_ids()[1]
