@@ -1,74 +1,78 @@
-"""``InProcessDrs``: the runner's ``DrsCalls`` answered by the simulator's own backend, in this thread.
+"""``InProcessDrs``: the shipped ``DrsGateway`` with the simulator's backend in this thread as its transport.
 
-The same world, quotas, jobs, faults and virtual clock as the simulator serves over HTTP, without the
-HTTP: each call goes to ``DrsBackend.handle`` with the operation's model parameters, and its answer is
-parsed by the very parsers ``aws.drs.DrsGateway`` uses (``aws.drs_parse``); a modeled error becomes the
-botocore ``ClientError`` botocore would raise and is mapped by ``aws.errors.map_error``, as in the
-gateway. Transport faults of the simulator's ``FaultPlan`` apply too (throttle, 5xx, dropped connection,
-before or after the action), except ``hold`` and ``latency``, which need a server thread.
+The engine's property tests drive thousands of runner steps; over loopback HTTP with a boto3 client per
+run they would take minutes. So only the transport is replaced: ``InProcessDrs`` *is* a ``DrsGateway``
+(its request building, batching, pagination, de-duplication, parsing and error mapping all run), built
+with a ``client_factory`` that hands it an ``InProcessClient`` instead of boto3's client.
 
-It lives in tests, not in the simulator: the simulator may import no app layer (its answers are plain
-dicts), and the services may not import the simulator. ``test_inprocess_drs`` checks that it gives the
-same domain views as ``DrsGateway`` over HTTP for the same world.
+``InProcessClient`` has the face of a botocore DRS client as the gateway uses it (snake_case operation
+methods, ``get_paginator`` with botocore's own ``Paginator`` and DRS's paginator model, ``meta.events``,
+``meta.service_model``, ``close``). A call goes the way it goes over HTTP, without the socket:
+
+- botocore's client-side parameter validation (``ParamValidationError``, nothing sent);
+- the test's ``before_call`` hook, then the simulator's ``FaultPlan`` transport fault, answered by the
+  simulator's own ``holds.fault_response`` (throttle with Retry-After, 5xx, a dropped connection, before
+  or after the action);
+- the server's input validation (``validation.deserialize_input`` over the model's input shape: what
+  ``protocol.parse_input`` does once it has gathered the members from the JSON body, where every member
+  of these operations lives), ``DrsBackend.handle``, and ``protocol.serialize_output`` /
+  ``serialize_error`` (status codes and headers from the service model);
+- botocore's rest-json parser, its modeled error fields (``retryAfterSeconds`` from ``Retry-After``), the
+  ``after-call`` event with a ``Date`` header of the backend's virtual time (so the gateway's
+  ``DrsClock`` anchors on the simulator's clock as over HTTP), and the modeled ``ClientError``.
+
+Left out: signing, endpoint resolution, botocore's retries (``InProcessDrs`` reads with one attempt, as
+the runner does, and writes are single-attempt anyway), STS, and the ``hold`` and ``latency`` faults,
+which need a server thread (they raise ``NotInProcess``).
+
+It lives in tests, not in the simulator: the simulator may import no app layer, and the services may not
+import the simulator. ``tests/engine/test_inprocess_drs.py`` checks that it gives the same views and
+errors as the gateway over HTTP for the same world.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime
-from typing import Any, TypeVar
+import json
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from email.utils import formatdate
+from functools import cache
+from typing import Any
 
-from botocore.exceptions import ClientError, ConnectionClosedError
+import botocore.session
+from botocore import xform_name
+from botocore.awsrequest import AWSResponse
+from botocore.errorfactory import BaseClientExceptions, ClientExceptionsFactory
+from botocore.exceptions import ConnectionClosedError
+from botocore.hooks import HierarchicalEmitter
+from botocore.model import ListShape, MapShape, OperationModel, ServiceModel, Shape, StructureShape
+from botocore.paginate import Paginator, PaginatorModel
+from botocore.parsers import create_parser
+from botocore.validate import validate_parameters
 
-from drs_desktop.aws.drs import (
-    _NO_SUCH_JOB,
-    MAX_JOB_IDS_PER_CALL,
-    MAX_SERVER_IDS_PER_CALL,
-    batched,
-)
-from drs_desktop.aws.drs_parse import (
-    format_timestamp,
-    parse_job,
-    parse_job_log_entry,
-    parse_last_launch,
-    parse_recovery_instance,
-)
-from drs_desktop.aws.errors import map_error
-from drs_desktop.domain.drs.views import DrsJobView, JobLogEntry, LastLaunchView, RecoveryInstanceView
+from drs_desktop.aws.drs import DrsGateway
+from drs_desktop.aws.drs_clock import DrsClock
+from drs_desktop.aws.session import AwsTarget
+from drs_desktop.simulator import protocol
 from drs_desktop.simulator.backend import DrsBackend
-from drs_desktop.simulator.contract import SimulatorError
+from drs_desktop.simulator.contract import AFTER_ACTION_FAULTS, SimulatorError
+from drs_desktop.simulator.holds import fault_response
+from drs_desktop.simulator.model import load_model
+from drs_desktop.simulator.protocol import HttpResponse
+from drs_desktop.simulator.validation import deserialize_input
 
-T = TypeVar("T")
-
-#: The HTTP status of each modeled error (the service model's ``error.httpStatusCode``).
-_STATUS = {
-    "ThrottlingException": 429,
-    "InternalServerException": 500,
-    "ConflictException": 409,
-    "ServiceQuotaExceededException": 402,
-    "ValidationException": 400,
-    "ResourceNotFoundException": 404,
-    "AccessDeniedException": 403,
-    "UninitializedAccountException": 400,
-}
+#: Where the answers "come from" (botocore's errors and responses name a URL).
+URL = "inprocess://drs"
 
 
 class Crash(BaseException):
     """The runner's process dies in the middle of a call (a test's fault, not an error it may catch)."""
 
 
-class _Clock:
-    """DRS's time is the simulator's virtual clock: always known."""
-
-    def __init__(self, backend: DrsBackend) -> None:
-        self._backend = backend
-
-    @property
-    def anchored(self) -> bool:
-        return True
-
-    def now(self) -> datetime:
-        return self._backend.clock.now()
+class NotInProcess(BaseException):
+    """What the in-process DRS cannot do (a test's setup mistake: the gateway must not map it to an error
+    of DRS's, so it is no ``Exception``)."""
 
 
 #: A test's hook around each call: ``(operation, params)``; it may raise a ``SimulatorError`` (DRS refuses),
@@ -76,150 +80,173 @@ class _Clock:
 Hook = Callable[[str, dict[str, Any]], None]
 
 
-class InProcessDrs:
-    """``services.drs_calls.DrsCalls`` over a ``DrsBackend``. ``before_call`` runs first on every call and
-    ``after_call`` once DRS carried it out (a test's faults: a late start, a crash in the middle)."""
+@dataclass(frozen=True)
+class _Drs:
+    """botocore's DRS model, paginators and exception classes: loaded once per process."""
+
+    service_model: ServiceModel
+    operations: dict[str, str]  # snake_case method name -> operation name
+    paginators: PaginatorModel
+    exceptions: BaseClientExceptions
+    #: Operations whose answers hold only JSON's own types and come whole in the body (no timestamps,
+    #: blobs or floats, nothing in headers): botocore's parser gives ``json.loads`` of the body for them.
+    plain_json: frozenset[str]
+
+
+def _plain_json(shape: Shape | None, seen: frozenset[str] = frozenset()) -> bool:
+    if shape is None or shape.name in seen:
+        return True
+    seen |= {shape.name}
+    if isinstance(shape, StructureShape):
+        return all("location" not in m.serialization and _plain_json(m, seen) for m in shape.members.values())
+    if isinstance(shape, ListShape):
+        return _plain_json(shape.member, seen)
+    if isinstance(shape, MapShape):
+        return _plain_json(shape.key, seen) and _plain_json(shape.value, seen)
+    return shape.type_name in ("string", "integer", "long", "boolean")
+
+
+@cache
+def _drs() -> _Drs:
+    service_model = load_model().service_model
+    names = service_model.operation_names
+    return _Drs(
+        service_model=service_model,
+        operations={xform_name(name): name for name in names},
+        paginators=botocore.session.get_session().get_paginator_model("drs"),
+        exceptions=ClientExceptionsFactory().create_client_exceptions(service_model),
+        plain_json=frozenset(n for n in names if _plain_json(service_model.operation_model(n).output_shape)),
+    )
+
+
+@dataclass(frozen=True)
+class _Meta:
+    events: HierarchicalEmitter
+    service_model: ServiceModel
+
+
+class InProcessClient:
+    """A botocore DRS client whose requests ``backend`` answers in this thread (see the module's doc).
+
+    ``refused`` collects ``(operation, code)`` of every refusal the world made (validation included)."""
 
     def __init__(
-        self, backend: DrsBackend, *, before_call: Hook | None = None, after_call: Hook | None = None
+        self,
+        backend: DrsBackend,
+        *,
+        before_call: Hook | None = None,
+        after_call: Hook | None = None,
+        refused: list[tuple[str, str]] | None = None,
+    ) -> None:
+        self._backend = backend
+        self._before_call = before_call
+        self._after_call = after_call
+        self.refused = refused if refused is not None else []
+        self._parser = create_parser("rest-json")
+        self.meta = _Meta(events=HierarchicalEmitter(), service_model=_drs().service_model)
+
+    def __getattr__(self, name: str) -> Callable[..., dict[str, Any]]:
+        operation = _drs().operations.get(name)
+        if operation is None:
+            raise AttributeError(name)
+        model = self.meta.service_model.operation_model(operation)
+
+        def call(**params: Any) -> dict[str, Any]:
+            return self._make_call(model, params)
+
+        call.__name__ = name
+        return call
+
+    def get_paginator(self, name: str) -> Paginator:
+        operation = _drs().operations[name]
+        config = _drs().paginators.get_paginator(operation)
+        return Paginator(getattr(self, name), config, self.meta.service_model.operation_model(operation))
+
+    def close(self) -> None:
+        """Nothing to close: no connection pool."""
+
+    def _make_call(self, operation: OperationModel, params: dict[str, Any]) -> dict[str, Any]:
+        """What botocore's ``_make_api_call`` does around sending, with ``_respond`` as the wire."""
+        validate_parameters(params, operation.input_shape)
+        response = self._respond(operation, params)
+        if response is None:
+            raise ConnectionClosedError(endpoint_url=URL)
+        date = ("Date", formatdate(self._backend.clock.now_ts(), usegmt=True))  # as http.server stamps it
+        http = AWSResponse(URL, response.status, [*response.headers, date], raw=None)
+        answer = {"status_code": http.status_code, "headers": http.headers, "body": response.body}
+        parsed: dict[str, Any]
+        if http.status_code < 300 and operation.name in _drs().plain_json:
+            parsed = json.loads(response.body or b"{}")  # what the parser makes of it, at a sixth of the cost
+        else:
+            parsed = self._parser.parse(answer, operation.output_shape)
+        code = parsed.get("Error", {}).get("Code") if http.status_code >= 300 else None
+        error_shape = self.meta.service_model.shape_for_error_code(code) if code else None
+        if error_shape is not None:
+            parsed.update(self._parser.parse(answer, error_shape))  # botocore's modeled error fields
+        self.meta.events.emit(
+            f"after-call.drs.{operation.name}", http_response=http, parsed=parsed, model=operation, context={}
+        )
+        if http.status_code >= 300:
+            raise _drs().exceptions.from_code(code)(parsed, operation.name)
+        return parsed
+
+    def _respond(self, operation: OperationModel, params: dict[str, Any]) -> HttpResponse | None:
+        """The simulator server's answer to this request (None: it drops the connection)."""
+        name = operation.name
+        model = load_model()
+        request_id = str(uuid.uuid4())
+        try:
+            if self._before_call is not None:
+                self._before_call(name, params)
+        except SimulatorError as error:
+            return protocol.serialize_error(model, error, request_id)
+        fault = self._backend.transport_fault(name)
+        if fault is not None and fault.kind in ("hold", "latency"):
+            raise NotInProcess(f"the in-process DRS cannot apply a {fault.kind!r} fault")
+        if fault is not None and fault.kind not in AFTER_ACTION_FAULTS:
+            return fault_response(model, fault, request_id)
+        try:
+            result = self._backend.handle(name, deserialize_input(operation.input_shape, params))
+            response = protocol.serialize_output(model, name, result, request_id, strict=False)
+        except SimulatorError as error:
+            self.refused.append((name, error.code))
+            response = protocol.serialize_error(model, error, request_id)
+        if fault is not None:  # the action happened (or was refused); its answer is lost
+            return fault_response(model, fault, request_id)
+        if self._after_call is not None and response.status < 300:
+            self._after_call(name, params)
+        return response
+
+
+class InProcessDrs(DrsGateway):
+    """The shipped ``DrsGateway`` over ``backend``, reads with one attempt (as the runner's).
+
+    ``before_call`` runs first on every call that passes botocore's validation, ``after_call`` once DRS
+    carried it out (a test's faults: a late start, a crash in the middle). ``page_size`` as the gateway's.
+    ``drs_clock`` anchors on the answers' ``Date`` and moves on the backend's virtual clock between them:
+    DRS's time as the runner sees it over HTTP, without the wall clock's drift."""
+
+    def __init__(
+        self,
+        backend: DrsBackend,
+        *,
+        before_call: Hook | None = None,
+        after_call: Hook | None = None,
+        page_size: int | None = None,
     ) -> None:
         self.backend = backend
-        self.drs_clock = _Clock(backend)
-        self.before_call = before_call
-        self.after_call = after_call
-        self._last_answer: datetime | None = None
         self.refused: list[tuple[str, str]] = []  # (operation, code) of every refusal the world made
+        self._hooks = (before_call, after_call)
+        super().__init__(
+            AwsTarget(profile=None, region=backend.region),
+            read_max_attempts=1,
+            page_size=page_size,
+            drs_clock=DrsClock(wall=backend.clock.now, monotonic=backend.clock.now_ts),
+            client_factory=self._in_process_client,
+        )
 
-    def with_single_attempt_reads(self) -> InProcessDrs:
-        return self  # no in-call retries here at all
-
-    def last_answer_time(self) -> datetime | None:
-        return self._last_answer
-
-    def sync_clock(self) -> datetime | None:
-        self._list("DescribeJobs", {"filters": {"jobIDs": [_NO_SUCH_JOB]}})
-        return self._last_answer
-
-    # -- plumbing
-
-    def _call(self, operation: str, params: dict[str, Any], *, mutating: bool = False) -> dict[str, Any]:
-        try:
-            if self.before_call is not None:
-                self.before_call(operation, params)
-            answer = self._send(operation, params)
-            if self.after_call is not None:
-                self.after_call(operation, params)
-            return answer
-        except SimulatorError as error:
-            status = error.status or _STATUS.get(error.code, 400)
-            response: dict[str, Any] = {
-                "Error": {"Code": error.code, "Message": error.message},
-                "ResponseMetadata": {"HTTPStatusCode": status, "HTTPHeaders": {}},
-                **error.members,
-            }
-            raise map_error(ClientError(response, operation), operation, mutating=mutating) from error
-        except ConnectionClosedError as error:
-            raise map_error(error, operation, mutating=mutating) from error
-
-    def _send(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
-        """One request as the HTTP server serves it: the transport fault first, then the backend."""
-        fault = self.backend.transport_fault(operation)
-        kind = fault.kind if fault is not None else None
-        if kind in ("hold", "latency"):
-            raise NotImplementedError(f"the in-process DRS cannot apply a {kind!r} fault")
-        self._last_answer = self.backend.clock.now().replace(microsecond=0)  # a Date header's precision
-        if fault is not None and kind == "throttle":
-            raise SimulatorError(
-                "ThrottlingException", "Rate exceeded", retryAfterSeconds=str(fault.retry_after)
-            )
-        if fault is not None and kind == "server_error":
-            raise SimulatorError("InternalServerException", "Internal error", status=fault.status)
-        if kind == "drop":
-            raise ConnectionClosedError(endpoint_url="in-process")
-        try:
-            answer = self.backend.handle(operation, params)
-        except SimulatorError as error:
-            self.refused.append((operation, error.code))
-            raise
-        if kind == "drop_after":
-            raise ConnectionClosedError(endpoint_url="in-process")
-        if fault is not None and kind == "server_error_after":
-            raise SimulatorError("InternalServerException", "Internal error", status=fault.status)
-        return answer
-
-    def _list(self, operation: str, params: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-        items: list[Mapping[str, Any]] = []
-        token: str | None = None
-        while True:
-            page = self._call(operation, {**params, **({"nextToken": token} if token else {})})
-            items.extend(page.get("items") or [])
-            token = page.get("nextToken")
-            if not token:
-                return items
-
-    @staticmethod
-    def _parsed(items: Sequence[Mapping[str, Any]], parse: Callable[[Mapping[str, Any]], T]) -> list[T]:
-        return [parse(item) for item in items]
-
-    # -- DrsCalls
-
-    def start_recovery(
-        self,
-        server_ids: Sequence[str],
-        *,
-        is_drill: bool,
-        tags: Mapping[str, str],
-        snapshot_ids: Mapping[str, str] | None = None,
-    ) -> DrsJobView:
-        snapshots = dict(snapshot_ids or {})
-        servers = [
-            {"sourceServerID": s, **({"recoverySnapshotID": snapshots[s]} if s in snapshots else {})}
-            for s in server_ids
-        ]
-        params: dict[str, Any] = {"sourceServers": servers, "isDrill": is_drill}
-        if tags:
-            params["tags"] = {str(k): str(v) for k, v in tags.items()}
-        return parse_job(self._call("StartRecovery", params, mutating=True)["job"])
-
-    def terminate_recovery_instances(self, recovery_instance_ids: Sequence[str]) -> DrsJobView:
-        ids = list(dict.fromkeys(recovery_instance_ids))
-        answer = self._call("TerminateRecoveryInstances", {"recoveryInstanceIDs": ids}, mutating=True)
-        return parse_job(answer["job"])
-
-    def describe_jobs(self, job_ids: Sequence[str]) -> list[DrsJobView]:
-        jobs: list[DrsJobView] = []
-        for batch in batched(job_ids, MAX_JOB_IDS_PER_CALL):
-            jobs.extend(self._parsed(self._list("DescribeJobs", {"filters": {"jobIDs": batch}}), parse_job))
-        return jobs
-
-    def jobs_since(self, from_dt: datetime, to_dt: datetime | None = None) -> list[DrsJobView]:
-        filters = {"fromDate": format_timestamp(from_dt.astimezone(UTC))}
-        if to_dt is not None:
-            filters["toDate"] = format_timestamp(to_dt, round_up=True)
-        return self._parsed(self._list("DescribeJobs", {"filters": filters}), parse_job)
-
-    def job_log(self, job_id: str) -> list[JobLogEntry]:
-        return self._parsed(self._list("DescribeJobLogItems", {"jobID": job_id}), parse_job_log_entry)
-
-    def last_launches(self, ids: Sequence[str]) -> list[LastLaunchView]:
-        items: list[Mapping[str, Any]] = []
-        for batch in batched(ids, MAX_SERVER_IDS_PER_CALL):
-            items.extend(self._list("DescribeSourceServers", {"filters": {"sourceServerIDs": batch}}))
-        return self._parsed(items, parse_last_launch)
-
-    def describe_recovery_instances(
-        self,
-        source_server_ids: Sequence[str] | None = None,
-        instance_ids: Sequence[str] | None = None,
-    ) -> list[RecoveryInstanceView]:
-        if (source_server_ids is not None and not source_server_ids) or (
-            instance_ids is not None and not instance_ids
-        ):
-            return []
-        filters: dict[str, list[str]] = {}
-        if source_server_ids:
-            filters["sourceServerIDs"] = list(dict.fromkeys(source_server_ids))
-        if instance_ids:
-            filters["recoveryInstanceIDs"] = list(dict.fromkeys(instance_ids))
-        items = self._list("DescribeRecoveryInstances", {"filters": filters})
-        return self._parsed(items, parse_recovery_instance)
+    def _in_process_client(self, kind: str) -> InProcessClient:
+        if kind == "sts":
+            raise NotInProcess("the in-process DRS serves no STS")
+        before, after = self._hooks
+        return InProcessClient(self.backend, before_call=before, after_call=after, refused=self.refused)

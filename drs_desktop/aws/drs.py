@@ -79,6 +79,10 @@ MAX_INSTANCES_PER_TERMINATE = 200
 
 T = TypeVar("T")
 
+#: Builds the gateway's client of a kind (``read``, ``write``, ``sts``) instead of boto3: the engine's tests
+#: answer the gateway's own requests in process (``tests/inprocess_drs.py``); real AWS never uses one.
+ClientFactory = Callable[[str], Any]
+
 
 def batched(items: Sequence[str], size: int) -> Iterator[list[str]]:
     """``items`` in order, deduplicated, in lists of at most ``size``."""
@@ -103,7 +107,7 @@ class DrsGateway:
 
     ``read_max_attempts`` is botocore's attempt budget for read calls (1 turns its retries off, which
     tests use to see a throttle at once); ``page_size`` sets ``maxResults`` on listings (None: DRS's
-    default). Timeouts are in seconds.
+    default). Timeouts are in seconds. ``client_factory`` replaces boto3's clients (tests only).
     """
 
     def __init__(
@@ -115,6 +119,7 @@ class DrsGateway:
         read_timeout: float = aws_session.READ_TIMEOUT,
         page_size: int | None = None,
         drs_clock: DrsClock | None = None,
+        client_factory: ClientFactory | None = None,
     ) -> None:
         if page_size is not None and page_size < 1:
             raise ValueError("page_size must be at least 1")
@@ -127,6 +132,7 @@ class DrsGateway:
         self._connect_timeout = connect_timeout
         self._read_timeout = read_timeout
         self._page_size = page_size
+        self._client_factory = client_factory
         self._clients = _Clients()
         self._identity: CallerIdentity | None = None
         # Shared with the gateways derived from this one: DRS has one time whoever asks.
@@ -164,6 +170,7 @@ class DrsGateway:
             read_timeout=self._read_timeout,
             page_size=self._page_size,
             drs_clock=self.drs_clock,
+            client_factory=self._client_factory,
         )
 
     def __repr__(self) -> str:
@@ -182,15 +189,18 @@ class DrsGateway:
         """The gateway's client: ``read`` (retries on), ``write`` (one attempt) or ``sts``."""
         client = getattr(self._clients, kind)
         if client is None:
-            factory = aws_session.sts_client if kind == "sts" else aws_session.drs_client
-            client = factory(
-                self._session(),
-                self.target,
-                retries=kind != "write",
-                connect_timeout=self._connect_timeout,
-                read_timeout=self._read_timeout,
-                max_attempts=self._read_max_attempts,
-            )
+            if self._client_factory is not None:
+                client = self._client_factory(kind)
+            else:
+                factory = aws_session.sts_client if kind == "sts" else aws_session.drs_client
+                client = factory(
+                    self._session(),
+                    self.target,
+                    retries=kind != "write",
+                    connect_timeout=self._connect_timeout,
+                    read_timeout=self._read_timeout,
+                    max_attempts=self._read_max_attempts,
+                )
             client.meta.events.register("after-call", self._on_answer)
             setattr(self._clients, kind, client)
         return client

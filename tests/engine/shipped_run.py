@@ -1,6 +1,7 @@
 """One execution of an ``ExecutionSpec`` through the runner that ships (``services.runner``), a real
-journal (SQLite) and the simulator's own backend in process (``tests.inprocess_drs``): what the engine's
-tests drive, so every rule they prove holds for the shipped loop, not for a model of it.
+journal (SQLite) and the shipped ``DrsGateway`` whose requests the simulator's own backend answers in
+process (``tests.inprocess_drs``): what the engine's tests drive, so every rule they prove holds for the
+shipped loop and gateway, not for a model of them.
 
 The simulated account holds exactly the spec's servers (IDs as the spec names them) plus some of another
 team, with the spec's quotas; its jobs run on the simulator's virtual clock, which only the test moves.
@@ -43,6 +44,8 @@ from drs_desktop.domain.plan.revisions import PlanRevision
 from drs_desktop.services.runner import ExecutionRunner, StepResult
 from drs_desktop.simulator.backend import DrsBackend
 from drs_desktop.simulator.contract import SimulatorError
+from drs_desktop.simulator.model import load_model
+from drs_desktop.simulator.protocol import ProtocolError
 from drs_desktop.storage import executions as journal
 from drs_desktop.storage.db import Database
 
@@ -324,16 +327,15 @@ class ShippedRun:
         if outcome == "crash-before":
             raise Crash
         self.start_calls.append(dict(params.get("tags") or {}))
-        if outcome == "crash-launched":
-            self._crash_after = True
-        elif outcome.startswith("refuse:"):
+        self._crash_after = (
+            outcome == "crash-launched"
+        )  # this call's fate only, even if it is not carried out
+        if outcome.startswith("refuse:"):
             code, _, retry_after = outcome.removeprefix("refuse:").partition(":")
             if code == "ThrottlingException":
                 self.backend.faults.throttle("StartRecovery", retry_after=int(retry_after or 5), count=1)
             else:
-                if retry_after:
-                    raise SimulatorError(code, "refused by the test", retryAfterSeconds=retry_after)
-                raise SimulatorError(code, "refused by the test")
+                raise refusal(code, retry_after)
         elif outcome == "timeout-launched":
             self.backend.faults.lose_answer("StartRecovery", count=1)
         elif outcome == "timeout-not-launched":
@@ -356,6 +358,18 @@ class ShippedRun:
                 self.late_jobs.append(str(self.backend.handle("StartRecovery", params)["job"]["jobID"]))
             except SimulatorError as refused:
                 self.drs.refused.append(("StartRecovery (late)", refused.code))
+
+
+def refusal(code: str, retry_after: str = "") -> SimulatorError:
+    """DRS refusing a call with ``code``. A Retry-After on an error whose model has no member for it (a
+    conflict) can only come as a bare header, which botocore leaves in ``ResponseMetadata``."""
+    if not retry_after:
+        return SimulatorError(code, "refused by the test")
+    shape = load_model().error_shape(code)
+    if shape is not None and "retryAfterSeconds" in shape.members:
+        return SimulatorError(code, "refused by the test", retryAfterSeconds=retry_after)
+    status = int(shape.metadata["error"]["httpStatusCode"]) if shape is not None else 400
+    return ProtocolError(code, "refused by the test", status=status, headers=[("Retry-After", retry_after)])
 
 
 def applied(spec: ExecutionSpec, events: tuple[Event, ...]) -> list[ExecutionState]:
