@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import assert_never
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
@@ -283,6 +284,8 @@ class ExecutionDesk(QObject):
                 self.failed.emit(operation, message)
             case LoopRefused(execution_id=execution_id, reason=reason):
                 self.refused.emit(execution_id, reason)
+            case _:
+                assert_never(notice)
 
     def _show(self, snapshot: ProgressSnapshot) -> None:
         execution_id = snapshot.execution_id
