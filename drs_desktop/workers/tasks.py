@@ -32,7 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
 from shiboken6 import Shiboken
 
 from drs_desktop.domain.errors import DrsDesktopError, PlanFileError
@@ -118,8 +118,12 @@ class TaskThread(QThread, Generic[R]):
         self._make = resources
         self._close = close
         self._queue: queue.Queue[Any] = queue.Queue()
-        self._relay = _Relay()  # created here, on the caller's (GUI) thread
+        # Created here, on the caller's (GUI) thread, and owned by the application, not by Python: a
+        # garbage collection that runs on another thread must never delete a QObject of the GUI thread
+        # (Qt forbids it, and it crashed a test run). ``stop()`` hands it to the GUI thread to delete.
+        self._relay = _Relay(QCoreApplication.instance())
         self._stopping = False
+        self._relay_released = False
         self._current: _Task | None = None  # the task running now (read and written on this thread)
         self._ident = 0  # this thread's, once it runs
         self.start()
@@ -201,12 +205,16 @@ class TaskThread(QThread, Generic[R]):
             except queue.Empty:
                 break
         self._queue.put(_STOP)
-        if not self.isRunning():
-            return True
-        ended = bool(self.wait(timeout_ms))
+        ended = not self.isRunning() or bool(self.wait(timeout_ms))
         if not ended:
             logger.error("task thread %s did not stop within %d ms", self._name, timeout_ms)
-        return ended
+            return False
+        if not self._relay_released:
+            # Answers the thread sent before it ended are delivered first (posted earlier), then the
+            # relay is deleted on its own thread.
+            self._relay_released = True
+            self._relay.deleteLater()
+        return True
 
 
 class Requester(Generic[R]):

@@ -167,3 +167,27 @@ def test_error_message_lists_every_plan_file_problem() -> None:
     assert error_message(error) == "p.yaml:2: name: the plan needs a name\np.yaml: waves: x"
     assert error_message(StorageError("disk full")) == "disk full"
     assert error_message(KeyError("k")) == "unexpected error (KeyError): 'k'"
+
+
+def test_the_relay_belongs_to_the_application_and_is_deleted_on_the_gui_thread(qtbot: QtBot) -> None:
+    """A garbage collection on another thread must never delete a GUI-thread QObject: the relay is the
+    application's child, not Python's, and ``stop()`` hands it to the GUI thread's deferred delete, after
+    the answers the thread sent before it ended."""
+    thread: TaskThread[Resources] = TaskThread("relay-owner", Resources)
+    relay = thread._relay
+    assert relay.parent() is QCoreApplication.instance()
+    answers: list[int] = []
+    started, gate = threading.Event(), threading.Event()
+
+    def running(_: Resources) -> int:
+        started.set()
+        gate.wait(5)
+        return 7
+
+    thread.run_task(running, on_done=answers.append)
+    qtbot.waitUntil(started.is_set)  # running: stop() does not drop it
+    gate.set()
+    assert thread.stop()
+    assert _valid(relay), "deleted later, on the GUI thread, not by stop()"
+    qtbot.waitUntil(lambda: not _valid(relay))
+    assert answers == [7], "the answer sent before the thread ended came first"
