@@ -26,7 +26,7 @@ import logging
 from collections.abc import Callable
 from typing import assert_never
 
-from PySide6.QtCore import QObject, QTimer, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QObject, QTimer, Signal, Slot
 
 from drs_desktop.domain.engine.controls import RunChoice
 from drs_desktop.domain.engine.record import ExecutionRecord
@@ -76,7 +76,9 @@ class ExecutionDesk(QObject):
         interval_ms: int = APPLY_INTERVAL_MS,
         parent: QObject | None = None,
     ) -> None:
-        super().__init__(parent)
+        # Owned by Qt, never by Python: a collection on a loop thread must not delete the desk (and its
+        # timer and loops, GUI-thread objects) from that thread (see ``workers.tasks.TaskThread``).
+        super().__init__(parent if parent is not None else QCoreApplication.instance())
         self._services = services
         self._pace = pace
         self._board = SnapshotBoard()
@@ -227,7 +229,10 @@ class ExecutionDesk(QObject):
             self._timer.stop()
 
     def stop(self) -> None:
-        """Shutdown: stop the timer, stop every loop (woken, then waited for), then the task thread."""
+        """Shutdown: stop the timer, stop every loop (woken, then waited for), then the task thread; the
+        desk itself is deleted later, on the GUI thread."""
+        if self._stopping:
+            return
         self._stopping = True
         self._timer.stop()
         for loop in list(self._loops.values()):

@@ -25,9 +25,11 @@ aborts the process). ``Requester`` is a pane's handle on one thread: requests na
 from __future__ import annotations
 
 import functools
+import inspect
 import logging
 import queue
 import threading
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -71,15 +73,32 @@ class _Answer:
 
 
 class _Relay(QObject):
-    """Lives on the GUI thread; a signal emitted on the task thread reaches it queued."""
+    """Lives on the GUI thread. A task thread ``post``s answers into a thread-safe queue and emits a
+    signal that carries nothing; the GUI thread drains the queue. No Python object travels inside a Qt
+    event across threads, so a relay deleted with events pending (or a collection on another thread)
+    never frees an answer twice: the answers are plain Python, owned by the queue."""
 
-    answered = Signal(object)
+    ready = Signal()
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.answered.connect(self._deliver)
+        self._answers: queue.SimpleQueue[_Answer] = queue.SimpleQueue()
+        self.ready.connect(self._deliver_all)
 
-    @Slot(object)
+    def post(self, answer: _Answer) -> None:
+        """From any thread: queue ``answer`` for the GUI thread and wake it."""
+        self._answers.put(answer)
+        self.ready.emit()
+
+    @Slot()
+    def _deliver_all(self) -> None:
+        while True:
+            try:
+                answer = self._answers.get_nowait()
+            except queue.Empty:
+                return
+            self._deliver(answer)
+
     def _deliver(self, answer: _Answer) -> None:
         task = answer.task
         if task.owner is not None and not Shiboken.isValid(task.owner):
@@ -112,18 +131,20 @@ class TaskThread(QThread, Generic[R]):
         close: Callable[[R], None] | None = None,
         parent: QObject | None = None,
     ) -> None:
-        super().__init__(parent)
+        # Owned by Qt (the application, or ``parent``), never by Python: a garbage collection may run on
+        # any thread, and a QObject of the GUI thread deleted from another thread corrupts the GUI
+        # thread's event loop (it crashed test runs: panes and their Requesters form reference cycles
+        # that a worker thread's allocation can collect). ``stop()`` hands the thread and its relay to
+        # the GUI thread's deferred delete once it has ended.
+        super().__init__(parent if parent is not None else QCoreApplication.instance())
         self.setObjectName(name)
         self._name = name
         self._make = resources
         self._close = close
         self._queue: queue.Queue[Any] = queue.Queue()
-        # Created here, on the caller's (GUI) thread, and owned by the application, not by Python: a
-        # garbage collection that runs on another thread must never delete a QObject of the GUI thread
-        # (Qt forbids it, and it crashed a test run). ``stop()`` hands it to the GUI thread to delete.
-        self._relay = _Relay(QCoreApplication.instance())
+        self._relay = _Relay(self)  # the GUI thread's, like this object (not the thread it starts)
         self._stopping = False
-        self._relay_released = False
+        self._released = False
         self._current: _Task | None = None  # the task running now (read and written on this thread)
         self._ident = 0  # this thread's, once it runs
         self.start()
@@ -156,7 +177,7 @@ class TaskThread(QThread, Generic[R]):
         task = self._current
         if task is None or threading.get_ident() != self._ident:
             raise RuntimeError(f"progress() is for the task running on {self._name}, on that thread")
-        self._relay.answered.emit(_Answer(task, value=value, progress=True))
+        self._relay.post(_Answer(task, value=value, progress=True))
 
     def run(self) -> None:  # the thread's whole life: Qt calls it once, on the new thread
         self._ident = threading.get_ident()
@@ -185,16 +206,16 @@ class TaskThread(QThread, Generic[R]):
                 logger.warning("%s failed: %s", task.name, exc)
             else:
                 logger.exception("%s failed unexpectedly", task.name)
-            self._relay.answered.emit(_Answer(task, error=error_message(exc)))
+            self._relay.post(_Answer(task, error=error_message(exc)))
             return
         finally:
             self._current = None
-        self._relay.answered.emit(_Answer(task, value=value))
+        self._relay.post(_Answer(task, value=value))
 
     def _fail_all(self, message: str) -> None:
         """Without resources no task can run: answer each one queued (and later ones) with the reason."""
         while (item := self._queue.get()) is not _STOP:
-            self._relay.answered.emit(_Answer(item, error=message))
+            self._relay.post(_Answer(item, error=message))
 
     def stop(self, timeout_ms: int = 10_000) -> bool:
         """Drop what has not started, let the running task end, wait; True once the thread has ended."""
@@ -209,11 +230,11 @@ class TaskThread(QThread, Generic[R]):
         if not ended:
             logger.error("task thread %s did not stop within %d ms", self._name, timeout_ms)
             return False
-        if not self._relay_released:
-            # Answers the thread sent before it ended are delivered first (posted earlier), then the
-            # relay is deleted on its own thread.
-            self._relay_released = True
-            self._relay.deleteLater()
+        if not self._released:
+            # Answers the thread sent before it ended are delivered first (posted earlier); then this
+            # object and its relay are deleted on the GUI thread.
+            self._released = True
+            self.deleteLater()
         return True
 
 
@@ -221,11 +242,16 @@ class Requester(Generic[R]):
     """A pane's handle on one task thread: each request is named by its operation, and a failure comes
     back as ``on_failed(operation, message)``, so the pane says which request failed. Created with the
     pane, connected to its thread by the composition root (``connect``); answers to a pane deleted since
-    are dropped (the pane is the tasks' ``owner``)."""
+    are dropped (the pane is the tasks' ``owner``).
+
+    It holds the pane weakly (the pane holds it): a pane and its Requester in a reference cycle would be
+    freed by the cyclic garbage collector, which may run on a worker thread, and a widget deleted from a
+    worker thread crashes the GUI thread. Without the cycle, the pane goes when its last reference does,
+    on the GUI thread."""
 
     def __init__(self, owner: QObject, on_failed: Callable[[str, str], None]) -> None:
-        self._owner = owner
-        self._on_failed = on_failed
+        self._owner = weakref.ref(owner)
+        self._on_failed = _weak_callable(on_failed)
         self._tasks: TaskThread[R] | None = None
 
     def connect(self, tasks: TaskThread[R]) -> None:
@@ -239,15 +265,28 @@ class Requester(Generic[R]):
         *,
         on_progress: Callable[[Any], None] | None = None,
     ) -> None:
-        owner = self._owner.objectName() or type(self._owner).__name__
+        pane = self._owner()
+        if pane is None:
+            return  # the pane is gone: nobody to answer
+        owner = pane.objectName() or type(pane).__name__
         if self._tasks is None:
             logger.warning("%s asked for %s before it was connected to a task thread", owner, operation)
             return
+        on_failed = self._on_failed()
         self._tasks.run_task(
             fn,
             on_done,
-            functools.partial(self._on_failed, operation),
+            functools.partial(on_failed, operation) if on_failed is not None else None,
             on_progress=on_progress,
-            owner=self._owner,
+            owner=pane,
             name=f"{owner}.{operation}",
         )
+
+
+def _weak_callable(
+    callback: Callable[[str, str], None],
+) -> Callable[[], Callable[[str, str], None] | None]:
+    """A bound method held weakly (it would hold its object); any other callable as it is."""
+    if inspect.ismethod(callback):
+        return weakref.WeakMethod(callback)
+    return lambda: callback

@@ -169,13 +169,13 @@ def test_error_message_lists_every_plan_file_problem() -> None:
     assert error_message(KeyError("k")) == "unexpected error (KeyError): 'k'"
 
 
-def test_the_relay_belongs_to_the_application_and_is_deleted_on_the_gui_thread(qtbot: QtBot) -> None:
+def test_the_thread_and_its_relay_belong_to_qt_and_are_deleted_on_the_gui_thread(qtbot: QtBot) -> None:
     """A garbage collection on another thread must never delete a GUI-thread QObject: the relay is the
     application's child, not Python's, and ``stop()`` hands it to the GUI thread's deferred delete, after
     the answers the thread sent before it ended."""
     thread: TaskThread[Resources] = TaskThread("relay-owner", Resources)
     relay = thread._relay
-    assert relay.parent() is QCoreApplication.instance()
+    assert relay.parent() is thread and thread.parent() is QCoreApplication.instance()
     answers: list[int] = []
     started, gate = threading.Event(), threading.Event()
 
