@@ -219,6 +219,10 @@ class DesktopApp:
         history_progress = ProgressWidget(read_only=True)
         history.set_detail_widget(history_progress, "Progress")
         history.view_loaded.connect(lambda view: self._show_history_progress(history_progress, view))
+        # The list is the database's: a run that starts or ends changes it, so it is read again (an
+        # operator must never read "0 executions" under a drill that just ran).
+        desk.started.connect(lambda _record: history.request_list())
+        desk.finished.connect(lambda _execution_id, _outcome: history.request_list())
 
         tabs = QTabWidget()
         tabs.setObjectName("executions-tabs")

@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
             window.show()
             plans = desktop.plans_pane
             assert plans is not None
-            plans.import_requested.emit(str(resource_path("sample-plan.yaml")))
+            plans.import_file(resource_path("sample-plan.yaml"))
             wait_until(app, lambda: bool(plans.plan_names()), 30, "the sample plan")
             window.show_pane("servers")
             wait_until(app, lambda: "simulator" in window.connection_text(), 30, "the inventory")
@@ -67,7 +67,9 @@ def main(argv: list[str] | None = None) -> int:
                 time.sleep(0.5)
                 shoot(app, window, args.out / f"{key}.png")
 
-            plans.plan_list.setCurrentItem(plans.plan_list.topLevelItem(0))
+            first = plans.plan_list.topLevelItem(0)
+            assert first is not None
+            plans.plan_list.setCurrentItem(first)
             desktop.open_run_dialog()
             dialog = next(w for w in app.topLevelWidgets() if isinstance(w, RunDialog) and w.isVisible())
             dialog.resize(1000, 700)

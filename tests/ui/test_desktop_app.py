@@ -81,3 +81,24 @@ def test_a_refreshed_inventory_reaches_the_plan_and_group_editors(qtbot: QtBot, 
         assert groups.editor._inventory is plans.editor._inventory
     finally:
         desktop.shutdown()
+
+
+def test_the_history_list_is_read_again_when_a_run_starts_or_ends(qtbot: QtBot, tmp_path: Path) -> None:
+    """The History tab lists what the database holds: a run the desk started or finished is in it
+    without the operator pressing Refresh."""
+    from drs_desktop.domain.engine.events import Outcome
+    from drs_desktop.ui.executions.executions_pane_widget import ExecutionsPaneWidget
+    from tests.storage.test_executions import new_execution
+
+    desktop = DesktopApp(AppPaths(tmp_path / "home"))
+    try:
+        window = desktop.build()
+        qtbot.addWidget(window)
+        (history,) = window.pane("executions").findChildren(ExecutionsPaneWidget)
+        qtbot.waitUntil(lambda: history.model.rowCount() == 0 and "0 " in history.status_text())
+        assert desktop.db is not None
+        record = new_execution(desktop.db)
+        desktop.execution_desk.finished.emit(record.execution_id, Outcome.SUCCEEDED)
+        qtbot.waitUntil(lambda: history.model.rowCount() == 1, timeout=5000)
+    finally:
+        desktop.shutdown()
