@@ -16,7 +16,7 @@ from drs_desktop.domain.engine.events import (
     RetryFailed,
     SkipWave,
 )
-from drs_desktop.domain.engine.queries import execution_status
+from drs_desktop.domain.engine.queries import execution_status, wave_deadline
 from drs_desktop.domain.engine.reducer import control_error
 from drs_desktop.domain.engine.state import (
     ChunkState,
@@ -31,7 +31,7 @@ from drs_desktop.domain.views.evidence import wave_summaries
 
 from .conftest import Shipped
 from .helpers import T0, chain, minutes, sid, sids, spec, wave
-from .shipped_run import ShippedRun
+from .shipped_run import OTHER_SERVERS, ShippedRun
 
 
 def two_waves(shipped: Shipped) -> ShippedRun:
@@ -175,10 +175,12 @@ def test_a_server_launching_after_its_timeout_is_launched_after_all(shipped: Shi
 
 
 def test_queued_servers_time_out_without_a_call_to_drs(shipped: Shipped) -> None:
-    h = shipped(chain(1, wave_timeout=minutes(10)))
-    h.start_external_job((sid(1),))
+    """Waiting for quota (here: the account's 20 jobs, all another tool's) counts toward the timeout."""
+    h = shipped(chain(1, wave_timeout=minutes(10), limits=Limits(max_concurrent_jobs=1)))
+    h.start_external_job(OTHER_SERVERS[:1])
     h.look_at_load()
-    assert h.events()[-1] == ExternalLoad(active_jobs=1, busy_server_ids=(sid(1),), at=T0)
+    last = h.events()[-1]
+    assert isinstance(last, ExternalLoad) and (last.active_jobs, last.holders) == (1, ())
     assert started(h) == []
     h.advance_to(T0 + minutes(10))
     assert h.decide()[0] == Record(event=JobsVerified(wave_index=0, jobs=(), at=h.now))
@@ -186,6 +188,28 @@ def test_queued_servers_time_out_without_a_call_to_drs(shipped: Shipped) -> None
     assert h.events()[-1] == JobsVerified(wave_index=0, jobs=(), at=h.now)
     assert h.state.servers[sid(1)].reason == "timed out before DRS could start it"
     assert h.state.chunks["1.1"].status is ChunkStatus.ABANDONED
+
+
+def test_time_a_server_is_held_by_another_job_does_not_count_toward_the_timeout(shipped: Shipped) -> None:
+    """Changed on purpose (issue 10): this test used to time the held server out after 10 minutes."""
+    h = shipped(chain(1, wave_timeout=minutes(10)))
+    other = h.start_external_job((sid(1),))
+    h.look_at_load()
+    last = h.events()[-1]
+    assert isinstance(last, ExternalLoad) and last.busy_server_ids == (sid(1),)
+    assert [holder.job_id for holder in last.holders] == [other]
+    assert started(h) == []
+    h.run(until=lambda: h.now >= T0 + minutes(25))  # the timer looks again and again; nothing times out
+    assert not any(isinstance(e, JobsVerified) for e in h.events())
+    assert h.state.servers[sid(1)].status is ServerStatus.PENDING
+    h.by_hand.complete(other)
+    freed = h.now
+    h.run(until=lambda: h.state.chunks["1.1"].status is ChunkStatus.STARTED)
+    assert h.state.waves[0].held_intervals[0][0] == T0
+    # The timeout now runs from when the server was free: 10 minutes after the look that saw it so.
+    look = h.state.waves[0].held_intervals[0][1]
+    assert freed <= look <= freed + minutes(5)
+    assert wave_deadline(h.state, h.state.waves[0], h.now) == look + minutes(10)
 
 
 def test_paused_time_does_not_count_toward_the_timeout(shipped: Shipped) -> None:

@@ -5,8 +5,9 @@ The runner reads DRS and hands the typed answer (``drs.views``) to these functio
 return and nothing else. So every rule about *which* facts matter lives here, next to the engine, and a
 replay needs none of them (the journal holds their result):
 
-- ``external_load``: which listed jobs are other tools' (active, not one of this run's) and which
-  servers they hold; they count against the account's quotas before queued chunks start;
+- ``external_load``: which listed jobs hold servers or quota beyond what this run counts (other tools'
+  active jobs, and its own that DRS still lists as active) and who holds its servers; they count
+  against the account's quotas before queued chunks start;
 - ``post_launch_events``: when a launched server's post-launch actions count as completed or failed;
 - ``job_log_observed``: which log items are new since the last read of the job's log.
 
@@ -21,20 +22,51 @@ from datetime import datetime
 from drs_desktop.domain.drs.views import DrsJobView, JobLogEntry
 from drs_desktop.domain.engine.events import (
     ExternalLoad,
+    HoldingJob,
     JobLogObserved,
     PostLaunchCompleted,
     PostLaunchFailed,
 )
+from drs_desktop.domain.engine.queries import job_active
 from drs_desktop.domain.engine.state import ExecutionState, PostLaunch, ServerStatus
+
+#: A holder's tags are kept for the evidence, bounded so an odd tool's tags cannot swell the journal.
+MAX_HOLDER_TAGS = 10
+MAX_TAG_CHARS = 120
 
 
 def external_load(state: ExecutionState, listed: Sequence[DrsJobView], at: datetime) -> ExternalLoad:
-    """The account's load outside this run, from a listing of its recent jobs: journaled after every
-    listing (it replaces the last one, and ends the engine's wish to look, see ``engine``)."""
-    own = set(state.jobs)
-    others = [job for job in listed if job.is_active and job.job_id not in own]
+    """The account's load outside what this run counts, from a listing of its recent jobs: journaled
+    after every listing (it replaces the last one, and ends the engine's wish to look, see ``engine``).
+
+    Other tools' active jobs, and this run's own jobs that DRS lists as active although the run counts
+    them as ended (one it stopped hearing about): both hold their servers. ``holders`` names those of
+    them that hold servers of this run, with who started them and when (``engine.busy``)."""
+    others = [job for job in listed if job.is_active and not _counted(state, job.job_id)]
     busy = tuple(sorted({server for job in others for server in job.server_ids}))
-    return ExternalLoad(active_jobs=len(others), busy_server_ids=busy, at=at)
+    holders = tuple(holding for job in others if (holding := _holding(state, job)) is not None)
+    return ExternalLoad(active_jobs=len(others), busy_server_ids=busy, at=at, holders=holders)
+
+
+def _counted(state: ExecutionState, job_id: str) -> bool:
+    """An active job of this run: its servers and quota are counted already (``queries.own_load``)."""
+    job = state.jobs.get(job_id)
+    return job is not None and job_active(job)
+
+
+def _holding(state: ExecutionState, job: DrsJobView) -> HoldingJob | None:
+    """The job as a holder of this run's servers (only those named; DRS's own tag dropped), or None."""
+    servers = tuple(sorted(s for s in job.server_ids if s in state.servers))
+    if not servers:
+        return None
+    tags = {k: v[:MAX_TAG_CHARS] for k, v in sorted(job.tags.items()) if k != "resourceArn"}
+    return HoldingJob(
+        job_id=job.job_id,
+        server_ids=servers,
+        created_at=job.created_at,
+        initiated_by=job.initiated_by,
+        tags=dict(list(tags.items())[:MAX_HOLDER_TAGS]),
+    )
 
 
 def post_launch_events(

@@ -48,7 +48,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from drs_desktop.domain.engine.chunking import Candidate, admit
+from drs_desktop.domain.engine.busy import admitted, load_look_due, startable
 from drs_desktop.domain.engine.commands import (
     Command,
     FetchJobLog,
@@ -75,7 +75,6 @@ from drs_desktop.domain.engine.queries import (
     jobs_to_poll,
     launch_blocked,
     may_launch,
-    own_load,
     pending_approvals,
     server_settled,
     unresolved_chunks,
@@ -220,10 +219,20 @@ def _poll(state: ExecutionState, now: datetime) -> list[Command]:
     return [PollJobs(job_ids=jobs_to_poll(state))]
 
 
+def _load_look_due(state: ExecutionState, now: datetime) -> datetime | None:
+    """While chunks wait for busy servers or quota, the look timer of ``engine.busy`` (after the first
+    look at every unknown start: reconcile comes first)."""
+    return None if first_look_pending(state) else load_look_due(state, now)
+
+
 def _size_load(state: ExecutionState, now: datetime) -> list[Command]:
-    """After a poll that saw queued chunks: jobs of other tools count against the account's quotas, so
-    size them before the queued chunks start (a failed look waits for the next poll)."""
-    if not state.load_due or not _reads_allowed(state, now):
+    """Jobs of other tools count against the account's quotas and hold their servers: size them after a
+    poll that saw queued chunks, and on a backing-off timer while chunks wait for them (``engine.busy``),
+    whether or not this run has jobs of its own to poll."""
+    if not _reads_allowed(state, now):
+        return []
+    due = _load_look_due(state, now)
+    if not state.load_due and (due is None or now < due):
         return []
     return [SizeExternalLoad(since=now - EXTERNAL_LOAD_WINDOW)]
 
@@ -264,35 +273,13 @@ def _approvals(state: ExecutionState) -> list[Command]:
 # -- launching
 
 
-def _startable(state: ExecutionState, now: datetime) -> list[ChunkState]:
-    """QUEUED chunks whose own pacing allows a start, oldest wave first."""
-    chunks = []
-    for chunk in state.chunks.values():
-        if chunk.status is not ChunkStatus.QUEUED:
-            continue
-        wave = state.waves[chunk.wave_index]
-        if wave.phase is WavePhase.SKIPPED:
-            continue
-        deadline = wave_deadline(state, wave, now)
-        if deadline is not None and now >= deadline:
-            continue  # verify first; the queued servers will be failed as timed out
-        if chunk.not_before is not None and now < chunk.not_before:
-            continue
-        chunks.append(chunk)
-    return sorted(chunks, key=lambda c: (c.wave_index, c.seq))
-
-
 def _starts(state: ExecutionState, now: datetime) -> list[Command]:
     # Until every unknown start has had its first look, nothing starts; after that, other chunks may
     # (their servers are others, and the unresolved ones count against the quotas in ``own_load``).
+    # A chunk DRS refused with a Conflict waits for a look at the account's jobs (``engine.busy``).
     if first_look_pending(state) or not _reads_allowed(state, now):
         return []
-    held = is_held(state)
-    candidates = [
-        Candidate(c.chunk_id, c.server_ids) for c in _startable(state, now) if may_launch(state, c, held)
-    ]
-    admitted = admit(candidates, own_load(state), state.spec.limits)
-    return [_start_job(state, state.chunks[chunk_id]) for chunk_id in admitted]
+    return [_start_job(state, state.chunks[chunk_id]) for chunk_id in admitted(state, startable(state, now))]
 
 
 def _start_job(state: ExecutionState, chunk: ChunkState) -> StartJob:
@@ -406,5 +393,8 @@ def _wake_at(state: ExecutionState, now: datetime) -> datetime | None:
         for c in state.chunks.values()
         if c.status is ChunkStatus.QUEUED and c.not_before and may_launch(state, c, held)
     )
+    look = _load_look_due(state, now)
+    if look is not None:
+        times.append(look)
     future = [t for t in times if t > now]
     return min(future) if future else None

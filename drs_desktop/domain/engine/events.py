@@ -16,7 +16,7 @@ All events are keyword-only; ``at`` is an aware datetime.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, TypeAlias, get_args
@@ -221,13 +221,29 @@ class PollFailed:
 
 
 @dataclass(frozen=True, kw_only=True)
+class HoldingJob:
+    """An active DRS job holding some of this execution's servers (only those are named): who started
+    it and since when, as DescribeJobs says (``created_at`` its creationDateTime, ``initiated_by`` e.g.
+    START_DRILL, ``tags`` without DRS's own ``resourceArn``). ``job_id`` empty: DRS answered
+    ConflictException and no look has named the job yet."""
+
+    job_id: str
+    server_ids: tuple[str, ...] = ()
+    created_at: datetime | None = None
+    initiated_by: str = ""
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
 class ExternalLoad:
     """Jobs active in the account outside this execution, and the servers in them (replaces the last);
-    derived from a listing by ``drs.observations.external_load``."""
+    derived from a listing by ``drs.observations.external_load``. ``holders``: the active jobs holding
+    servers of this execution (empty in journals written before it was kept)."""
 
     active_jobs: int
     busy_server_ids: tuple[str, ...]
     at: datetime
+    holders: tuple[HoldingJob, ...] = ()
 
 
 # -- terminating drill instances

@@ -170,25 +170,35 @@ def unsettled_servers(state: ExecutionState, index: int) -> tuple[ServerState, .
     return tuple(s for s in state.wave_servers(index) if not server_settled(state, s))
 
 
-def blocked_time(state: ExecutionState, since: datetime, now: datetime) -> timedelta:
-    """How long the run was paused or held between ``since`` and ``now``."""
+def blocked_time(
+    state: ExecutionState, since: datetime, now: datetime, wave: WaveState | None = None
+) -> timedelta:
+    """How long the run was paused or held between ``since`` and ``now``, and, with ``wave``, how long
+    the wave's waiting servers were held by other jobs (``engine.busy``); overlaps count once."""
     intervals = list(state.blocked_intervals)
     if state.blocked_since is not None:
         intervals.append((state.blocked_since, now))
+    if wave is not None:
+        intervals.extend(wave.held_intervals)
+        if wave.held_since is not None:
+            intervals.append((wave.held_since, now))
     total = timedelta(0)
-    for start, end in intervals:
-        overlap = min(end, now) - max(start, since)
-        if overlap > timedelta(0):
-            total += overlap
+    reached = since
+    for start, end in sorted(intervals):
+        start, end = max(start, reached), min(end, now)
+        if end > start:
+            total += end - start
+            reached = end
     return total
 
 
 def wave_deadline(state: ExecutionState, wave: WaveState, now: datetime) -> datetime | None:
     """When the wave's launch times out: its launch start (or last retry) + the timeout, extended by the
-    time the run was paused or held, so an operator thinking is never a timeout."""
+    time the run was paused or held, so an operator thinking is never a timeout, and by the time the
+    wave's waiting servers were held by other jobs (why: ``engine.busy``)."""
     if wave.deadline_from is None:
         return None
-    return wave.deadline_from + state.spec.wave_timeout + blocked_time(state, wave.deadline_from, now)
+    return wave.deadline_from + state.spec.wave_timeout + blocked_time(state, wave.deadline_from, now, wave)
 
 
 def execution_status(state: ExecutionState) -> ExecutionStatus:

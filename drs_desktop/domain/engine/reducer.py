@@ -29,6 +29,14 @@ from dataclasses import replace
 from datetime import datetime
 from typing import assert_never
 
+from drs_desktop.domain.engine.busy import (
+    CONFLICT,
+    after_look,
+    conflicts_unexplained,
+    holders_of,
+    mark_holders,
+    missed_launches,
+)
 from drs_desktop.domain.engine.chunking import split_servers
 from drs_desktop.domain.engine.events import (
     ApprovalGranted,
@@ -66,6 +74,7 @@ from drs_desktop.domain.engine.events import (
 from drs_desktop.domain.engine.observe import (
     abandon,
     adopt_job,
+    not_launched,
     on_instances_observed,
     on_job_log,
     on_jobs_observed,
@@ -425,8 +434,16 @@ def _on_poll_failed(state: ExecutionState, event: PollFailed) -> ExecutionState:
 
 
 def _on_external_load(state: ExecutionState, event: ExternalLoad) -> ExecutionState:
+    """The account's load, and what it means for chunks waiting for busy servers (``engine.busy``)."""
     busy = tuple(sorted(set(event.busy_server_ids)))
-    return replace(state, external_jobs=max(0, event.active_jobs), external_busy=busy, load_due=False)
+    state = replace(state, external_jobs=max(0, event.active_jobs), external_busy=busy, load_due=False)
+    holders = holders_of(state, event)
+    state = mark_holders(missed_launches(state, event.holders), holders, event.at)
+    state, unexplained = conflicts_unexplained(state, holders)
+    for chunk in unexplained:
+        reason = f"{CONFLICT}, and no job held its servers"
+        state = not_launched(state, chunk, reason, event.at, True, None)
+    return after_look(state, event.at)
 
 
 def _on_job_started(state: ExecutionState, event: JobStarted) -> ExecutionState:

@@ -17,7 +17,7 @@ from typing import Any
 
 from drs_desktop.domain.engine.chunking import Limits, split_servers
 from drs_desktop.domain.engine.codec import from_json, to_json
-from drs_desktop.domain.engine.events import JobStatus, LaunchStatus, Outcome, StepPhase
+from drs_desktop.domain.engine.events import HoldingJob, JobStatus, LaunchStatus, Outcome, StepPhase
 from drs_desktop.domain.engine.polling import PollSettings, PollState
 from drs_desktop.domain.plan.model import RecoveryPlan, Step
 
@@ -233,6 +233,9 @@ class ServerState:
     #: A job that is not this execution's took the server after this run asked DRS to start it: the run
     #: never launches it again and holds for the operator (skip the wave or cancel).
     foreign_job_id: str | None = None
+    #: The last job seen holding the server while it waited to start (``engine.busy``), and when it let go.
+    held_by: HoldingJob | None = None
+    held_until: datetime | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -255,6 +258,7 @@ class ChunkState:
     reason: str = ""
     looks: int = 0  # looks at DRS's records since the outcome became unknown (reconcile)
     looked_at: datetime | None = None
+    conflict_at: datetime | None = None  # DRS answered Conflict; no look at the account's jobs since
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -353,6 +357,9 @@ class WaveState:
     skipped_at: datetime | None = None
     deadline_from: datetime | None = None  # launch start, or the last retry
     timed_out_at: datetime | None = None
+    #: Its waiting servers held by other jobs since, and the spans they were (not counted by its timeout).
+    held_since: datetime | None = None
+    held_intervals: tuple[tuple[datetime, datetime], ...] = ()
     next_chunk_seq: int = 1
     approvals: tuple[ApprovalRecord, ...] = ()
     steps: tuple[StepRecord, ...] = ()
@@ -388,6 +395,8 @@ class ExecutionState:
     external_jobs: int = 0
     external_busy: tuple[str, ...] = ()
     load_due: bool = False  # a poll saw queued chunks: size the account's load before they start
+    load_looked_at: datetime | None = None  # the last look at the account's jobs (``engine.busy``)
+    load_looks: int = 0  # looks in a row that left a chunk waiting: the look timer's backoff
     paused: bool = False
     stop: StopRequest | None = None
     cleanup_requested: bool = False
