@@ -199,6 +199,8 @@ def mark_holders(state: ExecutionState, holders: Mapping[str, HoldingJob], at: d
         if holder is not None and waiting:
             if server.held_by != holder or server.held_until is not None:
                 changed.append(replace(server, held_by=holder, held_until=None))
+        elif server.held_by is not None and not server.held_by.job_id and holder is None:
+            changed.append(replace(server, held_by=None, held_until=None))  # a Conflict's guess, wrong
         elif server.held_by is not None and server.held_until is None and holder is None:
             changed.append(replace(server, held_until=at))
     return state.with_servers(*changed) if changed else state

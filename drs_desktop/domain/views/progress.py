@@ -38,6 +38,7 @@ from drs_desktop.domain.engine.state import (
 )
 from drs_desktop.domain.engine.waves import wait_until
 from drs_desktop.domain.views.evidence import rto_achieved
+from drs_desktop.domain.views.holders import waiting_text, wave_waiting_text
 from drs_desktop.domain.views.progress_stages import (
     Durations,
     current_stage,
@@ -90,6 +91,7 @@ class ServerRow:
     stage: int | None = None  # index into progress_stages.STAGES while launching
     stage_started_at: datetime | None = None
     durations: Durations = ()
+    waiting: str = ""  # what it waits for outside the run: "waiting: held by job ..." (views.holders)
 
     @property
     def impact(self) -> str:
@@ -344,6 +346,7 @@ class ProgressTracker:
             stage=found[0] if found else None,
             stage_started_at=found[1] if found else None,
             durations=stage_durations(times),
+            waiting=waiting_text(server),
         )
 
     def _new_log_lines(self, server: ServerState, old: ServerState | None) -> list[LogLine]:
@@ -436,7 +439,9 @@ def _wave_detail(state: ExecutionState, wave: WaveState, now: datetime) -> str:
         return ""
     if phase is WavePhase.LAUNCHING:
         if not wave_failed(state, wave.index):
-            return "launching" if state.finished is None and state.stop is None else "stopped"
+            if state.finished is not None or state.stop is not None:
+                return "stopped"
+            return wave_waiting_text(state.wave_servers(wave.index)) or "launching"
         # Held only while the run waits for the operator; once it stops or ends it holds nothing.
         return "held: a critical server failed" if is_held(state) else "a critical server failed"
     if phase is WavePhase.SKIPPED:
