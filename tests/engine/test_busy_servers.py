@@ -6,6 +6,7 @@ look after the holder ends, and succeeds. See ``domain.engine.busy``."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from itertools import pairwise
 
 from drs_desktop.domain.engine.busy import LOAD_LOOK_MAX
 from drs_desktop.domain.engine.commands import TAG_ATTEMPT, TAG_CHUNK, TAG_EXECUTION
@@ -90,7 +91,7 @@ def test_the_look_timer_backs_off_and_stays_bounded(shipped: Shipped) -> None:
     h, _other = held_run(shipped)
     wait_until(h, T0 + minutes(120))  # the holder never ends within it
     seen = looks(h.events())
-    gaps = [b.at - a.at for a, b in zip(seen, seen[1:], strict=False)]
+    gaps = [b.at - a.at for a, b in pairwise(seen)]
     assert all(gap <= LOAD_LOOK_MAX for gap in gaps)
     assert gaps[:4] == sorted(gaps[:4]) and gaps[0] < timedelta(seconds=31)
     assert max(gaps) > minutes(4)  # it did slow down to minutes
