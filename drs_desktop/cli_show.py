@@ -98,6 +98,7 @@ def _record_json(record: Any) -> dict[str, Any]:
 def _show(db: Database, args: argparse.Namespace, out: TextIO) -> int:
     from drs_desktop.domain.engine.failure_reasons import server_problems
     from drs_desktop.domain.engine.queries import drill_instances_running
+    from drs_desktop.domain.views.holders import held_text
     from drs_desktop.services.journal_replay import replay_journal
     from drs_desktop.storage import executions as journal
 
@@ -143,6 +144,9 @@ def _show(db: Database, args: argparse.Namespace, out: TextIO) -> int:
                 print(f"    {problem.describe()}{extra}", file=out)
             else:
                 print(f"    {server.server_id} {server.status.value}{extra}", file=out)
+            held = held_text(server)
+            if held:
+                print(f"      {terminal_safe(held)}", file=out)
     if running:
         print(
             f"  drill instances still running: {len(running)} (drs-desktop cleanup {record.execution_id})",
@@ -165,4 +169,22 @@ def _server_json(state: ExecutionState, server: ServerState, problem: ServerProb
         "retries": server.retries,
         "reason": drs_reason(state, server) or None,
         "last_error": (problem.last_error or None) if problem is not None else None,
+        "held_by": _holder_json(server),
+    }
+
+
+def _holder_json(server: ServerState) -> dict[str, Any] | None:
+    """The job that held the server while it waited to start (``engine.busy``), None if none did."""
+    from drs_desktop.domain.views.holders import is_waiting
+
+    holder = server.held_by
+    if holder is None:
+        return None
+    return {
+        "job_id": holder.job_id or None,
+        "since": holder.created_at.isoformat() if holder.created_at else None,
+        "initiated_by": holder.initiated_by or None,
+        "tags": dict(holder.tags),
+        "until": server.held_until.isoformat() if server.held_until else None,
+        "waiting": is_waiting(server),
     }

@@ -276,6 +276,7 @@ def _attempt(row: ServerAttempt) -> dict[str, Any]:
         "final": row.final,
         "status": row.status.value,
         "reason": row.reason,
+        "held_by": row.held or None,
         "chunk_id": row.chunk_id,
         "job_id": row.job_id,
         "queued_at": iso(row.queued_at),

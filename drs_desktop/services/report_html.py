@@ -187,6 +187,8 @@ def _servers(doc: dict[str, Any]) -> str:
             reason = (
                 f'<br><span class="small fail">{_e(attempt["reason"])}</span>' if attempt["reason"] else ""
             )
+            if attempt.get("held_by"):
+                reason += f'<br><span class="small">{_e(attempt["held_by"])}</span>'
             rows.append(
                 (
                     _e(server["wave"]),

@@ -82,6 +82,7 @@ CSV_COLUMNS = (
     "ec2_instance_id",
     "terminated_at",
     "terminate_job_id",
+    "held_by",
 )
 
 
@@ -219,6 +220,7 @@ def render_csv(view: ExecutionView, *, generated_at: datetime | None = None) -> 
                 attempt["ec2_instance_id"],
                 attempt["terminated_at"],
                 attempt["terminate_job_id"],
+                attempt["held_by"],
             )
             writer.writerow([_cell(value) for value in row])
     return out.getvalue()

@@ -12,7 +12,7 @@ from drs_desktop.domain.engine.state import ServerState, ServerStatus
 
 
 def holder_text(holder: HoldingJob, *, tags: bool = False) -> str:
-    """"held by job X (who started it, since when)"; with ``tags``, the job's tags too."""
+    """The holder in words, "held by job X (who started it, since when)"; ``tags``: its tags too."""
     if not holder.job_id:
         return "held by another job (DRS answered ConflictException; looking for it)"
     details = [holder.initiated_by] if holder.initiated_by else []
@@ -47,7 +47,7 @@ def held_text(server: ServerState) -> str:
 
 
 def wave_waiting_text(servers: Iterable[ServerState]) -> str:
-    """"waiting: 2 servers held by job X" for a wave's waiting servers ("" when none waits)."""
+    """ "waiting: 2 servers held by job X" for a wave's waiting servers ("" when none waits)."""
     held = [s.held_by for s in servers if is_waiting(s) and s.held_by is not None]
     if not held:
         return ""

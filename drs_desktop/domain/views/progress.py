@@ -125,6 +125,7 @@ class WaveRow:
     ended_at: datetime | None
     elapsed: timedelta | None  # whole seconds
     eta: timedelta | None  # while launching, once the other servers' stage durations tell
+    busy: bool = False  # waiting servers held by other DRS jobs (``detail`` names them; ``engine.busy``)
 
 
 @dataclass(frozen=True)
@@ -396,6 +397,9 @@ class ProgressTracker:
             ended_at=ended,
             elapsed=elapsed,
             eta=eta,
+            busy=state.finished is None
+            and state.stop is None
+            and bool(wave_waiting_text(state.wave_servers(wave.index))),
         )
 
 

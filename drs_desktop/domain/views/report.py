@@ -29,6 +29,7 @@ from drs_desktop.domain.engine.state import (
 )
 from drs_desktop.domain.plan.revisions import PlanRevision
 from drs_desktop.domain.views.evidence import ExecutionEvidence
+from drs_desktop.domain.views.holders import held_text
 
 __all__ = [
     "ExecutionView",
@@ -175,6 +176,7 @@ class ServerAttempt:
     recovery_instance_id: str | None
     ec2_instance_id: str | None
     instance: InstanceRecord | None
+    held: str = ""  # the job that held the server while this try waited to start (``views.holders``)
 
     @property
     def impact(self) -> str:
@@ -259,6 +261,7 @@ def server_attempts(
                         ec2_instance_id=tried.ec2_instance_id
                         or (instance.ec2_instance_id if instance else None),
                         instance=instance,
+                        held=held_text(tried),
                     )
                 )
     return tuple(rows)

@@ -243,7 +243,7 @@ class ProgressTreeModel(QAbstractItemModel):
             if column == STATUS:
                 return server.status.value
             if column == PHASE:
-                return server.phase
+                return server.waiting or server.phase
             if column == SERVERS:
                 return server.impact
             if column == ELAPSED:
@@ -271,6 +271,8 @@ class ProgressTreeModel(QAbstractItemModel):
             return color_of("FAILED")
         if role == Qt.ItemDataRole.ToolTipRole:
             parts = [server.server_id]
+            if server.waiting:
+                parts.append(server.waiting)
             if server.reason:
                 parts.append(server.reason)
             if server.retries:

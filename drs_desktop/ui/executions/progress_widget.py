@@ -359,6 +359,8 @@ class ProgressWidget(QWidget):
             return None
         controls = self._controls()
         held = [w.index for w in snapshot.waves if w.held and controls.allows(action, w.index)]
+        if not held and action is ControlAction.SKIP:  # a wave waiting for servers other jobs hold
+            held = [w.index for w in snapshot.waves if w.busy and controls.allows(action, w.index)]
         return held[0] if held else None
 
     def _target_approval(self) -> AwaitApproval | None:
@@ -402,6 +404,8 @@ class ProgressWidget(QWidget):
             parts.append(f"RTO target {duration_text(snapshot.rto_target)}{achieved}")
         if snapshot.finished and snapshot.drill_instances_running:
             parts.append(f"{snapshot.drill_instances_running} drill instance(s) still running")
+        if not snapshot.finished:  # servers held by other DRS jobs: the run waits for them (engine.busy)
+            parts += [_escape(f"wave {w.name}: {w.detail}") for w in snapshot.waves if w.busy]
         if snapshot.read_only:
             parts.append("(history)")
         self.header.setText(" — ".join(parts))
