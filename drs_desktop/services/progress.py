@@ -34,6 +34,7 @@ from drs_desktop.domain.engine.state import (
     ServerStatus,
     WavePhase,
 )
+from drs_desktop.domain.views.holders import is_waiting, waiting_text
 
 
 def describe_change(before: ExecutionState, after: ExecutionState, event: Event) -> list[str]:
@@ -42,7 +43,24 @@ def describe_change(before: ExecutionState, after: ExecutionState, event: Event)
     if isinstance(event, StartsReconciled):
         lines.extend(_looks(before, after, event))
     lines.extend(_server_changes(before, after))
+    lines.extend(_holder_changes(before, after))
     lines.extend(_wave_changes(before, after))
+    return lines
+
+
+def _holder_changes(before: ExecutionState, after: ExecutionState) -> list[str]:
+    """A waiting server found held by another DRS job, or let go by it (``engine.busy``)."""
+    lines = []
+    for server_id, server in after.servers.items():
+        old = before.servers.get(server_id)
+        if old is None or (old.held_by, old.held_until) == (server.held_by, server.held_until):
+            continue
+        waiting = waiting_text(server)
+        if waiting and (waiting_text(old) != waiting):
+            lines.append(f"  {server_id} {waiting}")
+        elif is_waiting(old) and not is_waiting(server) and old.held_by and old.held_by.job_id:
+            if server.status is ServerStatus.PENDING:
+                lines.append(f"  {server_id} free: job {old.held_by.job_id} no longer holds it")
     return lines
 
 
