@@ -31,7 +31,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TypeVar, assert_never
 
-from drs_desktop.domain.drs.errors import DrsError, DrsThrottled
+from drs_desktop.domain.drs.errors import DrsConflict, DrsError, DrsThrottled
 from drs_desktop.domain.drs.observations import external_load, job_log_observed, post_launch_events
 from drs_desktop.domain.engine.commands import (
     AwaitApproval,
@@ -432,6 +432,7 @@ class ExecutionRunner:
                     definite=error.definite,
                     retry_after=error.retry_after,
                     at=self._clock(),
+                    busy=isinstance(error, DrsConflict),  # a server in another job (engine.busy)
                 )
             )
             return

@@ -5,7 +5,6 @@ The CLI runs in the simulator's virtual time (``manual_sim``); the holder ends w
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -46,7 +45,8 @@ class Holder:
         self.sim, self.server = sim, server
         self.job_id = ""
         self.started = sim.clock.now()
-        sleep: Callable[[float], None] = cli_run._runner_sleep
+        sleep = cli_run._runner_sleep
+        assert sleep is not None  # manual_sim's: it moves the virtual clock
 
         def sleeping(seconds: float) -> None:
             if not self.job_id:

@@ -22,7 +22,7 @@ from drs_desktop.domain.engine.events import (
     StartRequested,
     StartsReconciled,
 )
-from drs_desktop.domain.engine.reducer import control_error
+from drs_desktop.domain.engine.reducer import apply, control_error, initial_state
 from drs_desktop.domain.engine.state import ChunkStatus, ServerStatus
 from drs_desktop.domain.views.progress import ProgressTracker
 
@@ -77,9 +77,11 @@ def test_a_server_held_by_another_tool_waits_then_starts_and_the_run_succeeds(sh
     h.run(until=lambda: h.state.chunks["1.1"].status is ChunkStatus.STARTED)
     after = [e for e in h.events() if e.at >= freed_at]
     first_look = next(i for i, e in enumerate(after) if isinstance(e, ExternalLoad))
-    assert after[first_look].holders == () and after[first_look].at - freed_at <= LOAD_LOOK_MAX
+    look = after[first_look]
+    assert isinstance(look, ExternalLoad)
+    assert look.holders == () and look.at - freed_at <= LOAD_LOOK_MAX
     assert isinstance(after[first_look + 1], StartRequested)
-    assert h.state.servers[sid(1)].held_until == after[first_look].at
+    assert h.state.servers[sid(1)].held_until == look.at
     h.run()
     assert h.state.finished is Outcome.SUCCEEDED
     assert {s.status for s in h.state.servers.values()} == {ServerStatus.LAUNCHED}
@@ -173,3 +175,15 @@ def test_a_job_of_this_chunk_holding_its_servers_is_adopted_never_started_again(
     assert h.state.chunks["1.1"].status is ChunkStatus.STARTED and h.state.chunks["1.1"].job_id == own
     assert any(isinstance(e, StartsReconciled | Reconciled) for e in h.events())
     assert len(h.start_calls) == 1
+
+
+def test_a_journal_written_before_busy_conflicts_replays_as_it_ran() -> None:
+    """``StartFailed.busy`` and ``ExternalLoad.holders`` default off: an older journal's Conflicts spent
+    an attempt each and its looks named no holder, and replaying it says so still."""
+    state = initial_state(chain(1, max_start_attempts=2))
+    for _ in range(2):
+        state = apply(state, StartRequested(chunk_id="1.1", at=T0))
+        state = apply(state, StartFailed(chunk_id="1.1", reason="ConflictException", definite=True, at=T0))
+    state = apply(state, ExternalLoad(active_jobs=1, busy_server_ids=(sid(1),), at=T0))
+    assert state.chunks["1.1"].status is ChunkStatus.START_FAILED and state.chunks["1.1"].failures == 2
+    assert state.servers[sid(1)].held_by is None and state.waves[0].held_since is None

@@ -131,7 +131,7 @@ def test_a_conflict_honours_retry_after_when_longer_than_the_backoff(shipped: Sh
     h.start_outcomes = ["refuse:ConflictException:90"]
     h.step()
     assert h.events()[-1] == StartFailed(
-        chunk_id="1.1", reason="ConflictException", definite=True, at=T0, retry_after=90
+        chunk_id="1.1", reason="ConflictException", definite=True, at=T0, retry_after=90, busy=True
     )
     assert h.state.chunks["1.1"].not_before == T0 + timedelta(seconds=90)
 
@@ -144,7 +144,7 @@ def test_conflicts_no_job_explains_spend_attempts_and_fail_the_servers(shipped: 
     for failures in (1, 2):
         h.advance_to(h.state.chunks["1.1"].not_before or h.now)
         events = h.act()
-        refused = StartFailed(chunk_id="1.1", reason="ConflictException", definite=True, at=h.now)
+        refused = StartFailed(chunk_id="1.1", reason="ConflictException", definite=True, at=h.now, busy=True)
         assert events[1:] == [refused, ExternalLoad(active_jobs=0, busy_server_ids=(), at=h.now)]
         assert h.state.chunks["1.1"].failures == failures
     assert h.state.chunks["1.1"].status is ChunkStatus.START_FAILED

@@ -75,7 +75,7 @@ def test_a_waiting_server_is_listed_only_once_drs_refused_its_start(shipped: Shi
     h.start_outcomes = ["refuse:ConflictException"]
     h.step()
     refused = h.events()[-1]
-    assert refused == StartFailed(chunk_id="1.1", reason="ConflictException", definite=True, at=T0)
+    assert refused == StartFailed(chunk_id="1.1", reason="ConflictException", definite=True, at=T0, busy=True)
     (problem,) = server_problems(h.state, [refused])
     assert problem.server_id == sid(1) and problem.status is ServerStatus.PENDING
     assert not problem.in_job

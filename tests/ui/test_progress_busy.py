@@ -33,7 +33,9 @@ def held_state() -> ExecutionState:
     )
     state = initial_state(spec)
     state = apply(state, StartRequested(chunk_id="1.1", at=T0))
-    state = apply(state, StartFailed(chunk_id="1.1", reason="ConflictException", definite=True, at=T0))
+    state = apply(
+        state, StartFailed(chunk_id="1.1", reason="ConflictException", definite=True, at=T0, busy=True)
+    )
     other = DrsJobView(
         job_id=HOLDER,
         status=JobStatus.STARTED,

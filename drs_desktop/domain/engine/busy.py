@@ -4,9 +4,10 @@ Real DRS jobs last 12 to 31 minutes, and a server can sit all that time in a job
 (the console, another tool, a colleague's drill still converting); StartRecovery answers
 ConflictException meanwhile (reference §12.10, §12.13). Retrying in seconds only fails the server. So:
 
-- A ConflictException is a definite refusal (nothing launched) that says "a server is busy": the chunk
-  goes back to the queue without spending a start attempt (``on_conflict``) and is not started again
-  before a look at the account's jobs (``ExternalLoad``) says which job holds which server.
+- A ConflictException is a definite refusal (nothing launched) that says "a server is busy"
+  (``StartFailed.busy``, set by the runner): the chunk goes back to the queue without spending a start
+  attempt (``on_conflict``) and is not started again before a look at the account's jobs
+  (``ExternalLoad``) says which job holds which server.
 - A look that names a holder keeps the chunk queued (``chunking.admit`` skips busy servers) and records
   the holder on each waiting server (``ServerState.held_by``: job, since when, initiatedBy, tags). A look
   after a Conflict that names no holder spends one attempt (``conflicts_unexplained``; the reducer
@@ -163,10 +164,8 @@ def on_conflict(
 
 def holders_of(state: ExecutionState, event: ExternalLoad) -> Mapping[str, HoldingJob]:
     """Which job holds which of this execution's servers, by the look. A journal written before holders
-    were kept names only busy servers: their job is unknown."""
-    found = {s: UNKNOWN_HOLDER for s in event.busy_server_ids if s in state.servers}
-    found.update({s: holder for holder in event.holders for s in holder.server_ids if s in state.servers})
-    return found
+    were kept names none, and replays as it ran (no wave's timeout paused for a holder)."""
+    return {s: holder for holder in event.holders for s in holder.server_ids if s in state.servers}
 
 
 def missed_launches(state: ExecutionState, holders: Iterable[HoldingJob]) -> ExecutionState:

@@ -126,6 +126,9 @@ class StartFailed:
 
     Not definite (timeout, 5xx, connection dropped): the job may exist; the engine reconciles.
     ``reason`` is the error code (ConflictException, ...), ``retry_after`` a Retry-After in seconds.
+    ``busy``: the refusal says a server is in another job (ConflictException, reference §12.10): the
+    chunk waits for it without spending an attempt (``engine.busy``). Journals written before it was
+    kept leave it False and replay as they ran (each Conflict spent an attempt).
     """
 
     chunk_id: str
@@ -133,6 +136,7 @@ class StartFailed:
     definite: bool
     at: datetime
     retry_after: float | None = None
+    busy: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from drs_desktop.domain.engine.busy import CONFLICT, may_wait, on_conflict
+from drs_desktop.domain.engine.busy import may_wait, on_conflict
 from drs_desktop.domain.engine.events import (
     JobLogObserved,
     JobServerView,
@@ -108,7 +108,7 @@ def on_start_failed(state: ExecutionState, event: StartFailed) -> ExecutionState
         state = replace(state, poll=poll)
     if not event.definite:
         return state.with_chunks(replace(chunk, status=ChunkStatus.UNCERTAIN, reason=event.reason))
-    if event.reason == CONFLICT and may_wait(state, chunk):
+    if event.busy and event.definite and may_wait(state, chunk):
         return on_conflict(state, chunk, event.at, event.retry_after)  # a busy server: no attempt spent
     transient = event.reason in TRANSIENT_START_ERRORS
     return not_launched(state, chunk, event.reason, event.at, transient, event.retry_after)
