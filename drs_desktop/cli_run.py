@@ -471,6 +471,8 @@ def cleanup_command(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> i
                 print(f"  not terminated: {instance}: {why}", file=out)
             for instance, server, why in result.not_ours:
                 print(f"  not ours, left running: {instance} of {server}: {why}", file=out)
+            for line in result.not_found:
+                print(f"  {line}", file=out)
         return EXIT_OK if result.complete else EXIT_FAILED
 
 

@@ -436,9 +436,11 @@ def _cleanup(view: ExecutionView) -> dict[str, Any]:
             }
             for f in sorted(state.foreign_instances.values(), key=lambda f: f.recovery_instance_id)
         ],
-        "complete": not running if state.is_drill else None,
+        "instance_problems": list(view.evidence.instance_problems),
+        "complete": not running and not view.evidence.instance_problems if state.is_drill else None,
         "note": (
-            "terminated_at is when DRS accepted TerminateRecoveryInstances; its TERMINATE job ID is the proof"
+            "terminated_at is when DRS's TERMINATE job ended with the instance terminated; its job ID is the "
+            "proof (in reports of older runs, when DRS accepted TerminateRecoveryInstances)"
             if state.is_drill
             else "a recovery's instances are production and are never terminated by the app"
         ),

@@ -64,7 +64,7 @@ from drs_desktop.domain.engine.events import (
     event_to_json,
 )
 from drs_desktop.domain.engine.instance_events import InstancesNotFound, TerminationsReconciled
-from drs_desktop.domain.engine.instances import on_instances_not_found
+from drs_desktop.domain.engine.instances import instances_not_found, on_instances_not_found
 from drs_desktop.domain.engine.observe import (
     abandon,
     adopt_job,
@@ -453,7 +453,10 @@ def control_error(state: ExecutionState, event: Event) -> str | None:
             return "only a drill is cleaned up; a recovery's instances are production"
         if state.finished is None and state.stop is None:
             return "cleanup runs once the drill has finished or is being cancelled"
-        return None if drill_instances_running(state) else "no drill instance of this execution is running"
+        # An instance DRS never showed may be running: cleanup may look for it again.
+        if drill_instances_running(state) or instances_not_found(state):
+            return None
+        return "no drill instance of this execution is running"
     if state.finished is not None:
         return "the execution has finished"
     if isinstance(event, Cancel):

@@ -402,6 +402,7 @@ class ProgressWidget(QWidget):
             parts.append(f"RTO target {duration_text(snapshot.rto_target)}{achieved}")
         if snapshot.finished and snapshot.drill_instances_running:
             parts.append(f"{snapshot.drill_instances_running} drill instance(s) still running")
+        parts.extend(_escape(problem) for problem in snapshot.instance_problems)
         if snapshot.read_only:
             parts.append("(history)")
         self.header.setText(" — ".join(parts))
