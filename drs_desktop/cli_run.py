@@ -462,7 +462,9 @@ def cleanup_command(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> i
         record = journal.get_execution(db, args.execution_id)
         gateway = _record_gateway(db, args, record)
         by = history.default_actor(record)
-        result = history.cleanup(db, gateway, record.execution_id, by, listener=_print_progress)
+        result = history.cleanup(
+            db, gateway, record.execution_id, by, listener=_print_progress, sleep=_runner_sleep
+        )
         if result.refused:
             print(result.describe(), file=sys.stderr)
         else:
