@@ -31,10 +31,12 @@ Safety rules, each enforced here and nowhere else:
 - A wave past its timeout gets ``VerifyJobs`` first; only the answer may fail its servers.
 - ``TerminateInstances`` only for a drill, only for instances recorded from this run's own jobs (journaled,
   or found tagged with it by the cleanup's ``SurveyInstances``, which comes first), and only once no
-  launch is in flight (so every instance is known).
-- ``Finish`` once nothing is in flight (every DRS job of the run has ended, so the evidence and the
-  list of drill instances are complete) and the outcome is known, until ``ExecutionFinished`` is
-  recorded. After that, ``decide`` only cleans up when asked.
+  launch is in flight and no instance lookup is pending (``engine.instances``: bounded looks for the
+  instances DRS did not name). Its TERMINATE job is followed to its end (``engine.terminations``); a
+  termination a crash cut off is looked up (``ReconcileTerminations``) before it is asked again.
+- ``Finish`` once nothing is in flight (every DRS job of the run has ended and every instance lookup is
+  done, so the evidence and the list of drill instances are complete) and the outcome is known, until
+  ``ExecutionFinished`` is recorded. After that, ``decide`` only cleans up when asked.
 
 Where the other rules live: DRS quotas and splitting waves into jobs in ``engine.chunking``; how waves move
 (dependencies, approvals, waits, completion) in ``engine.waves``; what a DRS answer means for a chunk
