@@ -352,6 +352,8 @@ def _jobs(view: ExecutionView) -> list[dict[str, Any]]:
             }
         )
     for job_id, instances in _terminate_jobs(state).items():
+        followed = state.terminate_jobs.get(job_id)
+        accepted = [i.terminated_at for i in instances if i.terminated_at]
         rows.append(
             {
                 "job_id": job_id,
@@ -361,19 +363,25 @@ def _jobs(view: ExecutionView) -> list[dict[str, Any]]:
                 "chunk_id": None,
                 "retry": False,
                 "server_ids": sorted({i.server_id for i in instances}),
-                "status": None,
-                "started_at": iso(min(i.terminated_at for i in instances if i.terminated_at)),
-                "completed_at": None,
+                "status": followed.status.value if followed else None,
+                "started_at": iso(followed.started_at if followed else min(accepted, default=None)),
+                "completed_at": iso(followed.completed_at) if followed else None,
             }
         )
     return rows
 
 
 def _terminate_jobs(state: ExecutionState) -> dict[str, list[InstanceRecord]]:
-    jobs: dict[str, list[InstanceRecord]] = {}
+    """Every TERMINATE job of the execution and its instances: those followed to their end (failed ones
+    too), and, from older journals, those whose acceptance counted as the termination."""
+    jobs: dict[str, list[InstanceRecord]] = {
+        job.job_id: [state.instances[i] for i in job.instance_ids if i in state.instances]
+        for job in state.terminate_jobs.values()
+    }
     for instance in state.instances.values():
-        if instance.terminate_job_id and instance.terminated_at:
-            jobs.setdefault(instance.terminate_job_id, []).append(instance)
+        job_id = instance.terminate_job_id
+        if job_id and instance.terminated_at and job_id not in state.terminate_jobs:
+            jobs.setdefault(job_id, []).append(instance)
     return jobs
 
 
