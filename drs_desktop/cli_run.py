@@ -462,7 +462,9 @@ def cleanup_command(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> i
         record = journal.get_execution(db, args.execution_id)
         gateway = _record_gateway(db, args, record)
         by = history.default_actor(record)
-        result = history.cleanup(db, gateway, record.execution_id, by, listener=_print_progress)
+        result = history.cleanup(
+            db, gateway, record.execution_id, by, listener=_print_progress, sleep=_runner_sleep
+        )
         if result.refused:
             print(result.describe(), file=sys.stderr)
         else:
@@ -471,6 +473,8 @@ def cleanup_command(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> i
                 print(f"  not terminated: {instance}: {why}", file=out)
             for instance, server, why in result.not_ours:
                 print(f"  not ours, left running: {instance} of {server}: {why}", file=out)
+            for line in result.not_found:
+                print(f"  {line}", file=out)
         return EXIT_OK if result.complete else EXIT_FAILED
 
 

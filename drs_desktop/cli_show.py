@@ -98,6 +98,7 @@ def _record_json(record: Any) -> dict[str, Any]:
 def _show(db: Database, args: argparse.Namespace, out: TextIO) -> int:
     from drs_desktop.domain.engine.failure_reasons import server_problems
     from drs_desktop.domain.engine.queries import drill_instances_running
+    from drs_desktop.domain.views.evidence import instance_problems
     from drs_desktop.domain.views.holders import held_text
     from drs_desktop.services.journal_replay import replay_journal
     from drs_desktop.storage import executions as journal
@@ -109,6 +110,7 @@ def _show(db: Database, args: argparse.Namespace, out: TextIO) -> int:
     events = list(replayed.events)
     state = replayed.state
     running = drill_instances_running(state)
+    unaccounted = instance_problems(state)
     problems = {p.server_id: p for p in server_problems(state, events)}
     if args.json:
         data = _record_json(record)
@@ -123,6 +125,7 @@ def _show(db: Database, args: argparse.Namespace, out: TextIO) -> int:
             for wave in state.waves
         ]
         data["drill_instances_running"] = list(running)
+        data["instance_problems"] = list(unaccounted)
         json.dump(data, out, indent=2)
         out.write("\n")
         return EXIT_OK
@@ -152,6 +155,8 @@ def _show(db: Database, args: argparse.Namespace, out: TextIO) -> int:
             f"  drill instances still running: {len(running)} (drs-desktop cleanup {record.execution_id})",
             file=out,
         )
+    for line in unaccounted:
+        print(f"  {line}", file=out)
     return EXIT_OK
 
 

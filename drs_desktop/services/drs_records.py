@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from drs_desktop.domain.engine.commands import TAG_CHUNK, TAG_EXECUTION, chunk_of_tags
+from drs_desktop.domain.engine.instance_events import FoundTerminateJob
 from drs_desktop.domain.engine.reconcile_events import LastLaunch, SurveyedInstance, TaggedJob
 from drs_desktop.services.drs_calls import DrsCalls
 
@@ -106,3 +107,22 @@ def recovery_instances(
         )
         for i in found
     )
+
+
+def terminate_jobs(
+    gateway: DrsCalls, read: Read, since: datetime, instance_ids: tuple[str, ...]
+) -> tuple[FoundTerminateJob, ...] | None:
+    """The TERMINATE jobs listed since ``since`` that hold any of ``instance_ids`` (DRS tags none, so
+    they are known by type and by the instances they name), newest first as DRS lists them."""
+    listed = read("DescribeJobs", lambda: gateway.jobs_since(since))
+    if listed is None:
+        return None
+    wanted = set(instance_ids)
+    found = []
+    for job in listed:
+        if job.type != "TERMINATE":
+            continue
+        held = tuple(s.recovery_instance_id for s in job.servers if s.recovery_instance_id in wanted)
+        if held:
+            found.append(FoundTerminateJob(job_id=job.job_id, instance_ids=tuple(sorted(set(held)))))
+    return tuple(found)

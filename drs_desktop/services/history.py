@@ -25,11 +25,13 @@ from typing import Any
 from drs_desktop.aws.drs import DrsGateway
 from drs_desktop.aws.session import AwsTarget, is_loopback_url
 from drs_desktop.domain.engine.events import CleanupRequested
+from drs_desktop.domain.engine.instances import instances_not_found, not_found_text
 from drs_desktop.domain.engine.queries import active_jobs, execution_status
 from drs_desktop.domain.engine.queries import drill_instances_running as running_in_state
 from drs_desktop.domain.engine.record import ExecutionRecord
 from drs_desktop.domain.engine.reducer import control_error
 from drs_desktop.domain.engine.state import ExecutionState
+from drs_desktop.domain.engine.terminations import awaiting_termination
 from drs_desktop.domain.errors import DrsDesktopError
 from drs_desktop.domain.views.evidence import rto_achieved
 from drs_desktop.domain.views.history import CleanupResult, ExecutionSummary, HistoryFilter
@@ -239,12 +241,21 @@ def _cleanup_result(
         for f in sorted(after.foreign_instances.values(), key=lambda f: f.recovery_instance_id)
     )
     return CleanupResult(
-        after.spec.execution_id, targeted, left, tuple(jobs), by=actor, why_left=why, not_ours=not_ours
+        after.spec.execution_id,
+        targeted,
+        left,
+        tuple(jobs),
+        by=actor,
+        why_left=why,
+        not_ours=not_ours,
+        not_found=tuple(not_found_text(s, n) for s, n in instances_not_found(after)),
     )
 
 
 def _why_left(state: ExecutionState, instance_id: str) -> str:
     instance = state.instances[instance_id]
+    if awaiting_termination(state, instance):
+        return f"its TERMINATE job {instance.terminate_job_id} has not ended in DRS yet; run cleanup again"
     if instance.terminate_error:
         return f"{instance.terminate_error} after {instance.terminate_attempts} attempt(s)"
     if active_jobs(state):

@@ -26,6 +26,8 @@ from drs_desktop.domain.engine.events import (
     TerminateFailed,
     Throttled,
 )
+from drs_desktop.domain.engine.instance_events import InstancesNotFound, TerminationsReconciled
+from drs_desktop.domain.engine.instances import not_found_text
 from drs_desktop.domain.engine.reconcile_events import InstancesSurveyed, StartsReconciled
 from drs_desktop.domain.engine.state import (
     UNRESOLVED,
@@ -114,6 +116,15 @@ def _describe_event(state: ExecutionState, event: Event) -> list[str]:
             return [f"{at} terminating {len(event.instance_ids)} drill instances (job {event.job_id})"]
         case TerminateFailed():
             return [f"{at} terminate failed: {event.reason}"]
+        case InstancesNotFound():
+            return [
+                f"{at} {not_found_text(s, state.servers[s].instance_looks)}"
+                for s in event.server_ids
+                if s in state.servers
+            ]
+        case TerminationsReconciled():
+            jobs = ", ".join(job.job_id for job in event.jobs) or "none"
+            return [f"{at} cut-off termination looked up in DRS: TERMINATE job(s) {jobs}"]
         case ApprovalGranted() | ApprovalRejected():
             verb = "approved" if isinstance(event, ApprovalGranted) else "REJECTED"
             waves = state.spec.waves

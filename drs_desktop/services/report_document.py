@@ -353,6 +353,8 @@ def _jobs(view: ExecutionView) -> list[dict[str, Any]]:
             }
         )
     for job_id, instances in _terminate_jobs(state).items():
+        followed = state.terminate_jobs.get(job_id)
+        accepted = [i.terminated_at for i in instances if i.terminated_at]
         rows.append(
             {
                 "job_id": job_id,
@@ -362,19 +364,25 @@ def _jobs(view: ExecutionView) -> list[dict[str, Any]]:
                 "chunk_id": None,
                 "retry": False,
                 "server_ids": sorted({i.server_id for i in instances}),
-                "status": None,
-                "started_at": iso(min(i.terminated_at for i in instances if i.terminated_at)),
-                "completed_at": None,
+                "status": followed.status.value if followed else None,
+                "started_at": iso(followed.started_at if followed else min(accepted, default=None)),
+                "completed_at": iso(followed.completed_at) if followed else None,
             }
         )
     return rows
 
 
 def _terminate_jobs(state: ExecutionState) -> dict[str, list[InstanceRecord]]:
-    jobs: dict[str, list[InstanceRecord]] = {}
+    """Every TERMINATE job of the execution and its instances: those followed to their end (failed ones
+    too), and, from older journals, those whose acceptance counted as the termination."""
+    jobs: dict[str, list[InstanceRecord]] = {
+        job.job_id: [state.instances[i] for i in job.instance_ids if i in state.instances]
+        for job in state.terminate_jobs.values()
+    }
     for instance in state.instances.values():
-        if instance.terminate_job_id and instance.terminated_at:
-            jobs.setdefault(instance.terminate_job_id, []).append(instance)
+        job_id = instance.terminate_job_id
+        if job_id and instance.terminated_at and job_id not in state.terminate_jobs:
+            jobs.setdefault(job_id, []).append(instance)
     return jobs
 
 
@@ -437,9 +445,11 @@ def _cleanup(view: ExecutionView) -> dict[str, Any]:
             }
             for f in sorted(state.foreign_instances.values(), key=lambda f: f.recovery_instance_id)
         ],
-        "complete": not running if state.is_drill else None,
+        "instance_problems": list(view.evidence.instance_problems),
+        "complete": not running and not view.evidence.instance_problems if state.is_drill else None,
         "note": (
-            "terminated_at is when DRS accepted TerminateRecoveryInstances; its TERMINATE job ID is the proof"
+            "terminated_at is when DRS's TERMINATE job ended with the instance terminated; its job ID is the "
+            "proof (in reports of older runs, when DRS accepted TerminateRecoveryInstances)"
             if state.is_drill
             else "a recovery's instances are production and are never terminated by the app"
         ),

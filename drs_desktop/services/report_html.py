@@ -269,10 +269,15 @@ def _cleanup(doc: dict[str, Any]) -> str:
     if not cleanup["applies"]:
         return f"<p>{_e(cleanup['note'])}</p>"
     requested = "; ".join(f"{_when(r['at'])} by {_e(r['by'])} ({_e(r['how'])})" for r in cleanup["requested"])
+    problems = cleanup.get("instance_problems") or []
     if cleanup["still_running"]:
         state = _badge(f"{len(cleanup['still_running'])} drill instance(s) still running", "FAILED")
+    elif problems:  # an instance never found may be running: never "nothing left"
+        state = _badge(f"{len(problems)} instance(s) not accounted for", "FAILED")
     else:
         state = _badge("no drill instance left running", "met")
+    if problems:
+        state += "</p><ul>" + "".join(f"<li>{_e(p)}</li>" for p in problems) + "</ul><p>"
     jobs = ", ".join(f'<span class="mono">{_e(j)}</span>' for j in cleanup["terminate_job_ids"]) or _e(None)
     rows = [
         (

@@ -41,6 +41,7 @@ from drs_desktop.domain.engine.commands import (
     Finish,
     PollJobs,
     Reconcile,
+    ReconcileTerminations,
     Record,
     SizeExternalLoad,
     StartJob,
@@ -70,6 +71,7 @@ from drs_desktop.domain.engine.events import (
     event_from_json,
     event_to_json,
 )
+from drs_desktop.domain.engine.instance_events import TerminationsReconciled
 from drs_desktop.domain.engine.queries import execution_status
 from drs_desktop.domain.engine.reconcile_events import InstancesSurveyed, StartsReconciled
 from drs_desktop.domain.engine.record import ExecutionRecord
@@ -352,7 +354,8 @@ class ExecutionRunner:
                 break
             if result.acted:
                 continue
-            if result.finished is not None and self._controls.empty():
+            if result.finished is not None and result.wake_at is None and self._controls.empty():
+                # Finished, and no cleanup left to follow (a TERMINATE job to its end, a backoff).
                 return RunResult(result.finished, self._status)
             if result.approvals and return_on_approval and self._controls.empty():
                 return RunResult(None, self._status, result.approvals)
@@ -396,6 +399,8 @@ class ExecutionRunner:
                 self._find_instances(command)
             case TerminateInstances():
                 self._terminate(command)
+            case ReconcileTerminations():
+                self._reconcile_terminations(command)
             case Record():
                 self._record_event(command.event)
             case Finish():
@@ -560,7 +565,17 @@ class ExecutionRunner:
                 TerminateFailed(instance_ids=ids, reason="unexpected error", definite=False, at=self._clock())
             )
             return
-        self._record_event(InstancesTerminated(instance_ids=ids, job_id=job.job_id, at=self._clock()))
+        self._record_event(
+            InstancesTerminated(instance_ids=ids, job_id=job.job_id, at=self._clock(), awaits_job=True)
+        )
+
+    def _reconcile_terminations(self, command: ReconcileTerminations) -> None:
+        """After a crash cut a termination off: the TERMINATE jobs DRS lists that hold its instances."""
+        found = drs_records.terminate_jobs(self._gateway, self._read, command.since, command.instance_ids)
+        if found is not None:
+            self._record_event(
+                TerminationsReconciled(instance_ids=command.instance_ids, jobs=found, at=self._clock())
+            )
 
     def _read(self, operation: str, call: Callable[[], T]) -> T | None:
         """A read call; throttling and failures become events the engine paces itself by."""

@@ -41,6 +41,7 @@ WORLD_FAULT_KINDS = (
     "stuck",
     "post_launch",
     "missing_instance_id",
+    "terminate",
 )
 
 
@@ -289,6 +290,11 @@ class FaultPlan:
     def omit_instance_ids(self, *, servers: Iterable[str] = (), fraction: float = 0.0) -> None:
         """LAUNCHED participating servers without ``recoveryInstanceID`` in the job (drs_api.md §12.5)."""
         self.set_world("missing_instance_id", servers=servers, fraction=fraction)
+
+    def fail_terminate(self, *, servers: Iterable[str] = (), fraction: float = 0.0) -> None:
+        """TERMINATE jobs leave matching servers' instances running: CLEANUP_FAIL with a raw error, the
+        participant FAILED."""
+        self.set_world("terminate", servers=servers, fraction=fraction)
 
     def clear(self) -> None:
         """Remove every transport and world fault."""

@@ -40,6 +40,9 @@ from drs_desktop.simulator.world import World
 
 logger = logging.getLogger(__name__)
 
+#: The raw error of a termination failed by the ``terminate`` fault.
+TERMINATE_FAILED_REASON = "UnauthorizedOperation: not authorized to perform ec2:TerminateInstances"
+
 
 def _draw(rng: random.Random, r: Range) -> float:
     return rng.uniform(r.low, r.high)
@@ -406,6 +409,11 @@ class JobEngine:
             instance.state = "SHUTTING-DOWN"
 
         def done() -> None:
+            host = w.servers[p.server_id].hostname
+            if instance is not None and w.faults.hits("terminate", job.job_id, p.server_id, host):
+                instance.state, instance.terminating = "RUNNING", False  # a fault: the instance stays
+                self._fail(job, p, "CLEANUP_FAIL", TERMINATE_FAILED_REASON, targetInstanceID=iid)
+                return
             self._log(job, "CLEANUP_END", sourceServerID=p.server_id, targetInstanceID=iid)
             if instance is not None:
                 self._forget_instance(instance)

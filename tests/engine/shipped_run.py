@@ -132,6 +132,7 @@ class ShippedRun:
         self.external_job_ids: set[str] = set()
         self.crashes = 0
         self._crash_after = False
+        self._crash_after_operations: set[str] = set()
         self._seen: list[Event] = []
         actions = {s: 1 for wave in self.spec.waves for s in wave.post_launch}
         record = journal.create_execution(
@@ -345,8 +346,16 @@ class ShippedRun:
             self.late_starts.append((self.now + delay, dict(params)))
             raise ConnectionClosedError(endpoint_url="in-process")
 
+    def crash_after_next(self, operation: str) -> None:
+        """The next ``operation`` call is carried out by DRS, then the runner's process dies before it
+        journals the answer (any mutating call: TerminateRecoveryInstances, ...)."""
+        self._crash_after_operations.add(operation)
+
     def _after_call(self, operation: str, params: dict[str, Any]) -> None:
         if operation == "StartRecovery" and self._crash_after:
+            raise Crash
+        if operation in self._crash_after_operations:
+            self._crash_after_operations.discard(operation)
             raise Crash
 
     def _carry_out_late_starts(self) -> None:

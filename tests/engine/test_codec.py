@@ -63,6 +63,11 @@ from drs_desktop.domain.engine.events import (
     event_from_json,
     event_to_json,
 )
+from drs_desktop.domain.engine.instance_events import (
+    FoundTerminateJob,
+    InstancesNotFound,
+    TerminationsReconciled,
+)
 from drs_desktop.domain.engine.polling import PollSettings
 from drs_desktop.domain.engine.reconcile_events import (
     InstancesSurveyed,
@@ -154,6 +159,15 @@ EVENTS = [
     TerminateRequested(instance_ids=("i-0123456789abcdef0",), at=AT),
     InstancesTerminated(instance_ids=("i-0123456789abcdef0",), job_id="drsjob-00000000000000002", at=AT),
     TerminateFailed(instance_ids=("i-0123456789abcdef0",), reason="ConflictException", definite=True, at=AT),
+    InstancesTerminated(
+        instance_ids=("i-0123456789abcdef0",), job_id="drsjob-00000000000000003", at=AT, awaits_job=True
+    ),
+    TerminationsReconciled(
+        instance_ids=("i-0123456789abcdef0",),
+        jobs=(FoundTerminateJob(job_id="drsjob-00000000000000003", instance_ids=("i-0123456789abcdef0",)),),
+        at=AT,
+    ),
+    InstancesNotFound(server_ids=(sid(1),), at=AT),
     Pause(at=AT, by="alice"),
     Resume(at=AT, by="alice"),
     Cancel(at=AT, by="bob", terminate_drill_instances=True),

@@ -197,10 +197,13 @@ def test_cleanup_proof_names_the_terminate_job_and_every_instance(
     assert len(launched_instances) == 4
     assert {i["recovery_instance_id"] for i in cleanup["instances"]} == launched_instances
     assert all(i["terminate_job_id"] == terminate.job_id for i in cleanup["instances"])
-    assert all(i["terminated_at"] == z(drill.cleanup_at) for i in cleanup["instances"])
+    job = next(j for j in report["jobs"] if j["kind"] == "TERMINATE")
+    # Terminated when DRS's TERMINATE job ended with them terminated, not when it was accepted.
+    assert job["started_at"] == z(drill.cleanup_at) and job["status"] == "COMPLETED"
+    assert job["completed_at"] is not None and job["completed_at"] > z(drill.cleanup_at)
+    assert all(i["terminated_at"] == job["completed_at"] for i in cleanup["instances"])
     assert cleanup["requested"] == [{"at": z(drill.cleanup_at), "by": "alice", "how": "cleanup"}]
     assert (cleanup["still_running"], cleanup["complete"]) == ([], True)
-    job = next(j for j in report["jobs"] if j["kind"] == "TERMINATE")
     assert set(job["server_ids"]) == {i["server_id"] for i in cleanup["instances"]}
     # Each launched attempt points at the instance it launched and its termination.
     app_01 = servers_by_host(report)["shop-app-01"]["attempts"][0]

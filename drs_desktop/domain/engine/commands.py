@@ -129,6 +129,16 @@ class TerminateInstances:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ReconcileTerminations:
+    """A crash cut off TerminateRecoveryInstances for these instances: DescribeJobs with
+    ``fromDate=since``; journal ``TerminationsReconciled`` with each TERMINATE job that holds some of
+    them (DRS tags no TERMINATE job), or ``Throttled`` / ``PollFailed``."""
+
+    instance_ids: tuple[str, ...]
+    since: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
 class Record:
     """Nothing to call: journal ``event`` and apply it (time passed, or a verification with no job)."""
 
@@ -161,6 +171,7 @@ Command: TypeAlias = (
     | FindRecoveryInstances
     | AwaitApproval
     | TerminateInstances
+    | ReconcileTerminations
     | Record
     | Finish
     | WakeAt

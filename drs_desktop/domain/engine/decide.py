@@ -31,10 +31,12 @@ Safety rules, each enforced here and nowhere else:
 - A wave past its timeout gets ``VerifyJobs`` first; only the answer may fail its servers.
 - ``TerminateInstances`` only for a drill, only for instances recorded from this run's own jobs (journaled,
   or found tagged with it by the cleanup's ``SurveyInstances``, which comes first), and only once no
-  launch is in flight (so every instance is known).
-- ``Finish`` once nothing is in flight (every DRS job of the run has ended, so the evidence and the
-  list of drill instances are complete) and the outcome is known, until ``ExecutionFinished`` is
-  recorded. After that, ``decide`` only cleans up when asked.
+  launch is in flight and no instance lookup is pending (``engine.instances``: bounded looks for the
+  instances DRS did not name). Its TERMINATE job is followed to its end (``engine.terminations``); a
+  termination a crash cut off is looked up (``ReconcileTerminations``) before it is asked again.
+- ``Finish`` once nothing is in flight (every DRS job of the run has ended and every instance lookup is
+  done, so the evidence and the list of drill instances are complete) and the outcome is known, until
+  ``ExecutionFinished`` is recorded. After that, ``decide`` only cleans up when asked.
 
 Where the other rules live: DRS quotas and splitting waves into jobs in ``engine.chunking``; how waves move
 (dependencies, approvals, waits, completion) in ``engine.waves``; what a DRS answer means for a chunk
@@ -56,6 +58,7 @@ from drs_desktop.domain.engine.commands import (
     Finish,
     PollJobs,
     Reconcile,
+    ReconcileTerminations,
     Record,
     SizeExternalLoad,
     StartJob,
@@ -66,12 +69,18 @@ from drs_desktop.domain.engine.commands import (
     job_tags,
 )
 from drs_desktop.domain.engine.events import JobsVerified, Outcome, Tick
+from drs_desktop.domain.engine.instance_events import InstancesNotFound
+from drs_desktop.domain.engine.instances import (
+    lookups_due,
+    lookups_exhausted,
+    lookups_pending,
+    next_lookup_at,
+)
 from drs_desktop.domain.engine.polling import poll_due_at
 from drs_desktop.domain.engine.queries import (
     SATISFIED_PHASES,
     active_jobs,
     is_held,
-    job_active,
     jobs_to_poll,
     launch_blocked,
     may_launch,
@@ -82,6 +91,7 @@ from drs_desktop.domain.engine.queries import (
     wave_deadline,
 )
 from drs_desktop.domain.engine.reconcile import (
+    LISTING_MARGIN,
     first_look_pending,
     listing_since,
     next_look_at,
@@ -96,6 +106,13 @@ from drs_desktop.domain.engine.state import (
     ServerState,
     ServerStatus,
     WavePhase,
+)
+from drs_desktop.domain.engine.terminations import (
+    awaiting_termination,
+    terminate_jobs_to_poll,
+    terminate_logs_due,
+    terminations_in_flight,
+    unresolved_terminations,
 )
 from drs_desktop.domain.engine.waves import settle, wait_until
 
@@ -123,6 +140,7 @@ def decide(state: ExecutionState, now: datetime) -> tuple[Command, ...]:
         *_approvals(state),
         *_starts(state, now),
         *_survey(state, now),
+        *_reconcile_terminations(state, now),
         *_terminations(state, now),
     ]
     outcome = finish_outcome(state)
@@ -135,22 +153,31 @@ def decide(state: ExecutionState, now: datetime) -> tuple[Command, ...]:
 
 
 def _after_finish(state: ExecutionState, now: datetime) -> tuple[Command, ...]:
-    """A finished execution only cleans up (when asked): no more polling, no Finish again."""
-    commands: list[Command] = [*_survey(state, now), *_terminations(state, now)]
-    if (
-        not commands
-        and _cleanup_pending(state)
-        and state.poll.not_before is not None
-        and state.poll.not_before > now
-    ):
-        commands.append(WakeAt(at=state.poll.not_before))
+    """A finished execution only cleans up (when asked), following its TERMINATE jobs to their end; no
+    Finish again."""
+    commands: list[Command] = [
+        *_reconcile_terminations(state, now),
+        *_poll(state, now),
+        *_fetch_logs(state, now),
+        *_survey(state, now),
+        *_terminations(state, now),
+    ]
+    if not commands and _cleanup_pending(state):
+        times = [t for t in (next_poll_at(state, now), state.poll.not_before) if t is not None and t > now]
+        if times:
+            commands.append(WakeAt(at=min(times)))
     return tuple(commands)
+
+
+def _watched_jobs(state: ExecutionState) -> tuple[str, ...]:
+    """Every job one DescribeJobs follows: the launch jobs, and this execution's TERMINATE jobs."""
+    return (*jobs_to_poll(state), *terminate_jobs_to_poll(state))
 
 
 def next_poll_at(state: ExecutionState, now: datetime) -> datetime | None:
     """When the next DescribeJobs is due (adaptive, or fixed with ``--poll-interval``); None: no job to
     watch."""
-    if not jobs_to_poll(state):
+    if not _watched_jobs(state):
         return None
     return poll_due_at(state.spec.polling, state.poll, now)
 
@@ -216,7 +243,7 @@ def _poll(state: ExecutionState, now: datetime) -> list[Command]:
     due = next_poll_at(state, now)
     if due is None or now < due:
         return []
-    return [PollJobs(job_ids=jobs_to_poll(state))]
+    return [PollJobs(job_ids=_watched_jobs(state))]
 
 
 def _load_look_due(state: ExecutionState, now: datetime) -> datetime | None:
@@ -241,29 +268,26 @@ def _fetch_logs(state: ExecutionState, now: datetime) -> list[Command]:
     """A job's log only when its status or a server's launch status changed since the last fetch."""
     if not _reads_allowed(state, now):
         return []
-    return [FetchJobLog(job_id=j.job_id) for j in state.jobs.values() if j.version > j.log_version]
+    launches = [FetchJobLog(job_id=j.job_id) for j in state.jobs.values() if j.version > j.log_version]
+    return [*launches, *(FetchJobLog(job_id=job_id) for job_id in terminate_logs_due(state))]
 
 
 def _lookups_pending(state: ExecutionState) -> tuple[str, ...]:
-    """Launched servers DRS did not name an instance for, once their job is done (reference §12.5)."""
-    pending = []
-    for server in state.servers.values():
-        if server.status is not ServerStatus.LAUNCHED or server.recovery_instance_id is not None:
-            continue
-        if server.job_id is None or server.instance_lookup_job == server.job_id:
-            continue
-        job = state.jobs[server.job_id]
-        members = state.chunks[job.chunk_id].server_ids
-        if not job_active(job) or all(server_settled(state, state.servers[s]) for s in members):
-            pending.append(server.server_id)
-    return tuple(pending)
+    """Servers whose recovery instance is still looked for (``engine.instances``, reference §12.5)."""
+    return lookups_pending(state)
 
 
 def _find_instances(state: ExecutionState, now: datetime) -> list[Command]:
-    pending = _lookups_pending(state)
-    if not pending or not _reads_allowed(state, now):
-        return []
-    return [FindRecoveryInstances(server_ids=pending)]
+    """Look again for the instances DRS did not name, at backing-off intervals; once the looks for a
+    launched server's instance are spent, record that it was not found and go on."""
+    commands: list[Command] = []
+    exhausted = lookups_exhausted(state)
+    if exhausted:
+        commands.append(Record(event=InstancesNotFound(server_ids=exhausted, at=now)))
+    due = lookups_due(state, now)
+    if due and _reads_allowed(state, now):
+        commands.append(FindRecoveryInstances(server_ids=due))
+    return commands
 
 
 def _approvals(state: ExecutionState) -> list[Command]:
@@ -316,7 +340,12 @@ def _to_terminate(state: ExecutionState) -> list[InstanceRecord]:
     return [
         i
         for i in state.instances.values()
-        if i.is_drill and i.terminated_at is None and i.gone_at is None and i.terminate_attempts < limit
+        if i.is_drill
+        and i.terminated_at is None
+        and i.gone_at is None
+        and i.terminate_attempts < limit
+        and not i.terminate_unresolved
+        and not awaiting_termination(state, i)
     ]
 
 
@@ -325,8 +354,25 @@ def _survey_due(state: ExecutionState) -> bool:
 
 
 def _cleanup_pending(state: ExecutionState) -> bool:
-    """A requested cleanup still has to look at DRS, or to terminate what it found."""
-    return _survey_due(state) or bool(_to_terminate(state))
+    """A requested cleanup still has to look at DRS, to terminate what it found, or to see DRS end the
+    terminations it asked for."""
+    if not (state.is_drill and state.cleanup_requested):
+        return False
+    return _survey_due(state) or bool(_to_terminate(state)) or terminations_in_flight(state)
+
+
+def _reconcile_terminations(state: ExecutionState, now: datetime) -> list[Command]:
+    """A termination a crash cut off: find its TERMINATE job in DRS's listing before asking again."""
+    cut_off = unresolved_terminations(state)
+    if not cut_off or not _reads_allowed(state, now):
+        return []
+    requested = [i.terminate_requested_at for i in cut_off if i.terminate_requested_at is not None]
+    since = min(requested, default=state.spec.started_at) - LISTING_MARGIN
+    return [
+        ReconcileTerminations(
+            instance_ids=tuple(sorted(i.recovery_instance_id for i in cut_off)), since=since
+        )
+    ]
 
 
 def _survey(state: ExecutionState, now: datetime) -> list[Command]:
@@ -376,6 +422,9 @@ def _wake_at(state: ExecutionState, now: datetime) -> datetime | None:
     reconcile = _reconcile_due(state)
     if reconcile is not None:
         times.append(reconcile)
+    lookup = next_lookup_at(state)
+    if lookup is not None:
+        times.append(lookup)
     if state.poll.not_before is not None:
         times.append(state.poll.not_before)
     for wave in state.waves:

@@ -22,6 +22,7 @@ from enum import StrEnum
 from typing import Any, TypeAlias, get_args
 
 from drs_desktop.domain.engine.codec import decode_tagged, to_json
+from drs_desktop.domain.engine.instance_events import InstancesNotFound, TerminationsReconciled
 from drs_desktop.domain.engine.reconcile_events import InstancesSurveyed, StartsReconciled
 
 
@@ -263,11 +264,16 @@ class TerminateRequested:
 
 @dataclass(frozen=True, kw_only=True)
 class InstancesTerminated:
-    """TerminateRecoveryInstances accepted these IDs; ``job_id`` is DRS's TERMINATE job (cleanup proof)."""
+    """TerminateRecoveryInstances accepted these IDs; ``job_id`` is DRS's TERMINATE job (cleanup proof).
+
+    ``awaits_job`` (journaled since TERMINATE jobs are followed): the instances count as terminated only
+    once that job has ended with them TERMINATED (``engine.terminations``). False in older journals,
+    where acceptance was taken for the termination itself."""
 
     instance_ids: tuple[str, ...]
     job_id: str | None
     at: datetime
+    awaits_job: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -400,6 +406,8 @@ Event: TypeAlias = (
     | TerminateRequested
     | InstancesTerminated
     | TerminateFailed
+    | TerminationsReconciled
+    | InstancesNotFound
     | Pause
     | Resume
     | Cancel

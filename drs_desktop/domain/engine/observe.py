@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 
 from drs_desktop.domain.engine.busy import may_wait, on_conflict
 from drs_desktop.domain.engine.events import (
+    JobLogItem,
     JobLogObserved,
     JobServerView,
     JobsObserved,
@@ -261,7 +262,9 @@ def _fold_job(state: ExecutionState, view: JobView, at: datetime) -> tuple[Execu
             changed = changed or server_changed
     if view.status is JobStatus.COMPLETED:
         stranded = [
-            fail(state.servers[s], "the DRS job ended without launching it", at)
+            fail(
+                state.servers[s], state.servers[s].drs_failure or "the DRS job ended without launching it", at
+            )
             for s in chunk.server_ids
             if state.servers[s].job_id == job.job_id and state.servers[s].status in _IN_FLIGHT
         ]
@@ -321,7 +324,7 @@ def _moved(server: ServerState, launch: LaunchStatus, at: datetime) -> ServerSta
             ready_at=at if ready else None,
         )
     if launch is LaunchStatus.FAILED and in_flight:
-        return fail(server, "DRS failed to launch it (see the job log)", at)
+        return fail(server, server.drs_failure or "DRS failed to launch it (see the job log)", at)
     if launch is LaunchStatus.TERMINATED and in_flight:
         return fail(server, "its recovery instance was terminated during launch", at)
     return server
@@ -362,14 +365,40 @@ def on_job_log(state: ExecutionState, event: JobLogObserved) -> ExecutionState:
             continue
         if item.event not in server.phase_times:
             server = replace(server, phase_times={**server.phase_times, item.event: item.at})
-        if server.status is ServerStatus.FAILED and "FAIL" in item.event and item.detail:
-            server = replace(server, reason=f"{item.event}: {item.detail}"[:1000])
+        server = first_failure(server, item)
+        if server.status is ServerStatus.FAILED and server.drs_failure:
+            server = replace(server, reason=server.drs_failure)
         servers[item.server_id] = server
     seen = job.log_seen if event.seen is None else event.seen
     state = state.with_servers(*servers.values()).with_jobs(
         replace(job, log_version=job.version, log_seen=seen)
     )
     return replace(state, poll=after_read_ok(state.poll))
+
+
+def first_failure(server: ServerState, item: JobLogItem) -> ServerState:
+    """Keep DRS's first reason for failing the launch: a launch failure (SNAPSHOT_FAIL, CONVERSION_FAIL,
+    LAUNCH_FAILED, ...) before a cleanup error (CLEANUP_FAIL: removing an older instance), the earliest
+    of each, and SERVER_SKIPPED said as such. The log is read whole again on each change, so a later
+    read, or a later item, never replaces it."""
+    if item.event == "SERVER_SKIPPED":
+        text = "DRS skipped it (SERVER_SKIPPED)" + (f": {item.detail}" if item.detail else "")
+    elif "FAIL" in item.event and item.detail:
+        text = f"{item.event}: {item.detail}"
+    else:
+        return server
+    rank = _failure_rank(item.event)
+    if server.drs_failure and server.drs_failure_at is not None:
+        held = (_failure_rank(server.drs_failure), server.drs_failure_at)
+        if held <= (rank, item.at):
+            return server
+    return replace(server, drs_failure=text[:1000], drs_failure_at=item.at)
+
+
+def _failure_rank(text: str) -> int:
+    """Lower wins: the launch's own failure (or skip), then a cleanup error (its text starts with the
+    event's name)."""
+    return 1 if text.startswith("CLEANUP") else 0
 
 
 def record_instance(
@@ -411,13 +440,21 @@ def on_instances_observed(state: ExecutionState, event: RecoveryInstancesObserve
         server = state.servers.get(found.server_id)
         if server is not None and server.job_id == found.job_id and server.recovery_instance_id is None:
             state = state.with_servers(replace(server, recovery_instance_id=found.recovery_instance_id))
-    looked_up = [
-        replace(state.servers[s], instance_lookup_job=state.servers[s].job_id)
-        for s in event.server_ids
-        if s in state.servers
-    ]
+    looked_up = [_looked(state.servers[s], event.at) for s in event.server_ids if s in state.servers]
     state = state.with_servers(*looked_up)
     return replace(state, poll=after_read_ok(state.poll))
+
+
+def _looked(server: ServerState, at: datetime) -> ServerState:
+    """One more look for the instance of the server's current job (``engine.instances`` paces them)."""
+    same = server.instance_lookup_job == server.job_id
+    return replace(
+        server,
+        instance_lookup_job=server.job_id,
+        instance_looks=server.instance_looks + 1 if same else 1,
+        instance_looked_at=at,
+        instance_not_found=server.instance_not_found and same,
+    )
 
 
 def on_post_launch_completed(state: ExecutionState, event: PostLaunchCompleted) -> ExecutionState:

@@ -71,6 +71,8 @@ from drs_desktop.domain.engine.events import (
     event_from_json,
     event_to_json,
 )
+from drs_desktop.domain.engine.instance_events import InstancesNotFound, TerminationsReconciled
+from drs_desktop.domain.engine.instances import instances_not_found, on_instances_not_found
 from drs_desktop.domain.engine.observe import (
     abandon,
     adopt_job,
@@ -110,6 +112,14 @@ from drs_desktop.domain.engine.state import (
     WaveState,
     build_state,
     chunk_id_for,
+)
+from drs_desktop.domain.engine.terminations import (
+    fold_terminate_jobs,
+    on_terminate_failed,
+    on_terminate_job_log,
+    on_terminate_requested,
+    on_terminated,
+    on_terminations_reconciled,
 )
 from drs_desktop.domain.engine.waves import settle
 
@@ -159,10 +169,13 @@ def _fold(state: ExecutionState, event: Event) -> ExecutionState:
         case InstancesSurveyed():
             return on_instances_surveyed(state, event)
         case JobsObserved():
+            state = fold_terminate_jobs(state, event.jobs, event.missing_job_ids, event.at)
             return on_jobs_observed(state, event)
         case JobsVerified():
             return on_jobs_verified(state, event)
         case JobLogObserved():
+            if event.job_id in state.terminate_jobs:
+                return on_terminate_job_log(state, event)
             return on_job_log(state, event)
         case RecoveryInstancesObserved():
             return on_instances_observed(state, event)
@@ -177,11 +190,15 @@ def _fold(state: ExecutionState, event: Event) -> ExecutionState:
         case ExternalLoad():
             return _on_external_load(state, event)
         case TerminateRequested():
-            return _on_terminate_requested(state, event)
+            return on_terminate_requested(state, event)
         case InstancesTerminated():
-            return _on_terminated(state, event)
+            return on_terminated(state, event)
         case TerminateFailed():
-            return _on_terminate_failed(state, event)
+            return on_terminate_failed(state, event)
+        case TerminationsReconciled():
+            return on_terminations_reconciled(state, event)
+        case InstancesNotFound():
+            return on_instances_not_found(state, event)
         case Pause():
             return _on_pause(state, event)
         case Resume():
@@ -393,34 +410,6 @@ def _wave(state: ExecutionState, index: int) -> WaveState | None:
 # -- termination, pacing, bookkeeping
 
 
-def _on_terminate_requested(state: ExecutionState, event: TerminateRequested) -> ExecutionState:
-    records = [
-        replace(i, terminate_requested_at=event.at, terminate_attempts=i.terminate_attempts + 1)
-        for i in (state.instances.get(rid) for rid in event.instance_ids)
-        if i is not None and i.is_drill and i.terminated_at is None
-    ]
-    return state.with_instances(*records)
-
-
-def _on_terminated(state: ExecutionState, event: InstancesTerminated) -> ExecutionState:
-    records = [
-        replace(i, terminated_at=event.at, terminate_job_id=event.job_id, terminate_error="")
-        for i in (state.instances.get(rid) for rid in event.instance_ids)
-        if i is not None and i.terminated_at is None
-    ]
-    return state.with_instances(*records)
-
-
-def _on_terminate_failed(state: ExecutionState, event: TerminateFailed) -> ExecutionState:
-    records = [
-        replace(i, terminate_error=event.reason)
-        for i in (state.instances.get(rid) for rid in event.instance_ids)
-        if i is not None and i.terminated_at is None
-    ]
-    poll = after_failure(state.poll, state.spec.polling, state.spec.jitter_seed, event.at, event.reason)
-    return replace(state.with_instances(*records), poll=poll)
-
-
 def _on_throttled(state: ExecutionState, event: Throttled) -> ExecutionState:
     seed = state.spec.jitter_seed
     poll = after_throttle(state.poll, state.spec.polling, seed, event.at, event.retry_after, "throttled")
@@ -481,7 +470,10 @@ def control_error(state: ExecutionState, event: Event) -> str | None:
             return "only a drill is cleaned up; a recovery's instances are production"
         if state.finished is None and state.stop is None:
             return "cleanup runs once the drill has finished or is being cancelled"
-        return None if drill_instances_running(state) else "no drill instance of this execution is running"
+        # An instance DRS never showed may be running: cleanup may look for it again.
+        if drill_instances_running(state) or instances_not_found(state):
+            return None
+        return "no drill instance of this execution is running"
     if state.finished is not None:
         return "the execution has finished"
     if isinstance(event, Cancel):

@@ -230,6 +230,15 @@ class ServerState:
     recovery_instance_id: str | None = None
     ec2_instance_id: str | None = None
     instance_lookup_job: str | None = None  # the job whose instance was looked up with Describe...
+    #: Looks (DescribeRecoveryInstances) for the instance of ``instance_lookup_job`` and the last one's
+    #: time; ``instance_not_found``: the looks reached their bound without finding it (``engine.instances``).
+    instance_looks: int = 0
+    instance_looked_at: datetime | None = None
+    instance_not_found: bool = False
+    #: DRS's first reason for failing this launch (the job log's first failure item, or SERVER_SKIPPED),
+    #: and its time: kept whatever the log says later (a cleanup error, a repeated item).
+    drs_failure: str = ""
+    drs_failure_at: datetime | None = None
     #: A job that is not this execution's took the server after this run asked DRS to start it: the run
     #: never launches it again and holds for the operator (skip the wave or cancel).
     foreign_job_id: str | None = None
@@ -293,9 +302,33 @@ class InstanceRecord:
     terminated_at: datetime | None = None
     terminate_job_id: str | None = None
     terminate_error: str = ""
+    #: ``TerminateRequested`` is journaled and its answer is not: a crash cut the call off, so DRS may
+    #: have started a TERMINATE job for it (``engine.terminations`` finds it before asking again).
+    terminate_unresolved: bool = False
     #: DRS no longer lists it (a later launch of the server replaced it, or it was terminated outside
     #: the app): nothing left to terminate.
     gone_at: datetime | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class TerminateJobState:
+    """A TERMINATE job this execution started, followed like a launch job (``engine.terminations``):
+    its instances count as terminated only once it has ended with them TERMINATED."""
+
+    job_id: str
+    instance_ids: tuple[str, ...]
+    started_at: datetime
+    status: JobStatus = JobStatus.PENDING
+    completed_at: datetime | None = None
+    version: int = 1
+    log_version: int = 0
+    log_seen: int = 0
+    missing_polls: int = 0
+    gone: bool = False
+
+    @property
+    def active(self) -> bool:
+        return self.status is not JobStatus.COMPLETED and not self.gone
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -391,6 +424,7 @@ class ExecutionState:
     jobs: Mapping[str, JobState] = field(default_factory=dict)
     instances: Mapping[str, InstanceRecord] = field(default_factory=dict)
     foreign_instances: Mapping[str, ForeignInstance] = field(default_factory=dict)
+    terminate_jobs: Mapping[str, TerminateJobState] = field(default_factory=dict)
     cleanup_surveyed: bool = False  # this cleanup request looked at DRS for every instance of ours
     external_jobs: int = 0
     external_busy: tuple[str, ...] = ()

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from drs_desktop.domain.engine.events import Outcome
+from drs_desktop.domain.engine.instances import instances_not_found, not_found_text
 from drs_desktop.domain.engine.queries import drill_instances_running, execution_status, server_ready
 from drs_desktop.domain.engine.state import (
     ApprovalRecord,
@@ -21,6 +22,7 @@ from drs_desktop.domain.engine.state import (
     ServerStatus,
     WavePhase,
 )
+from drs_desktop.domain.engine.terminations import terminate_problems
 
 
 def rto_achieved(state: ExecutionState) -> timedelta | None:
@@ -168,6 +170,8 @@ class ExecutionEvidence:
     audit: tuple[AuditEntry, ...]
     cleanup: tuple[CleanupProof, ...]
     drill_instances_running: tuple[str, ...]
+    #: What cleanup could not account for: instances never found, terminations DRS failed.
+    instance_problems: tuple[str, ...] = ()
 
 
 def wave_summaries(state: ExecutionState) -> tuple[WaveSummary, ...]:
@@ -213,4 +217,18 @@ def collect_evidence(state: ExecutionState) -> ExecutionEvidence:
         audit=state.audit,
         cleanup=cleanup_proof(state),
         drill_instances_running=drill_instances_running(state),
+        instance_problems=instance_problems(state),
     )
+
+
+def instance_problems(state: ExecutionState) -> tuple[str, ...]:
+    """One line per recovery instance the run cannot vouch for: a launched server's instance DRS never
+    listed ("instance of s-... not found in DRS after N looks": cleanup cannot terminate it, so "nothing
+    running" would be a lie), and each termination DRS failed, with its reason. The progress view,
+    ``executions show``, the report and the cleanup summary all say these."""
+    lines = [not_found_text(server_id, looks) for server_id, looks in instances_not_found(state)]
+    lines += [
+        f"termination of {instance} ({server}) failed: {reason}"
+        for instance, server, reason in terminate_problems(state)
+    ]
+    return tuple(lines)

@@ -134,6 +134,8 @@ class CleanupResult:
     why_left: tuple[tuple[str, str], ...] = ()
     #: (instance, server, why) for instances of the drill's servers that it did not launch: never touched.
     not_ours: tuple[tuple[str, str, str], ...] = ()
+    #: "instance of s-... not found in DRS after N looks": launched, never listed, so never terminated.
+    not_found: tuple[str, ...] = ()
 
     @property
     def terminated(self) -> tuple[str, ...]:
@@ -142,8 +144,9 @@ class CleanupResult:
 
     @property
     def complete(self) -> bool:
-        """Nothing of the drill is left running. A refusal leaves ``still_running`` as ``targeted``."""
-        return not self.still_running
+        """Nothing of the drill is left running, as far as DRS showed every instance of it. A refusal
+        leaves ``still_running`` as ``targeted``."""
+        return not self.still_running and not self.not_found
 
     def describe(self) -> str:
         """One sentence for the operator (the CLI prints the same facts)."""
@@ -155,6 +158,8 @@ class CleanupResult:
             why = dict(self.why_left)
             left = ", ".join(f"{i} ({why[i]})" if why.get(i) else i for i in self.still_running)
             text += f"; {len(self.still_running)} still running: {left}"
+        if self.not_found:
+            text += "; " + "; ".join(self.not_found)
         if self.not_ours:
             others = ", ".join(f"{i} of {server}: {why}" for i, server, why in self.not_ours)
             text += f"; not ours, left running: {others}"

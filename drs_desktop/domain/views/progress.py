@@ -37,7 +37,7 @@ from drs_desktop.domain.engine.state import (
     WaveState,
 )
 from drs_desktop.domain.engine.waves import wait_until
-from drs_desktop.domain.views.evidence import rto_achieved
+from drs_desktop.domain.views.evidence import instance_problems, rto_achieved
 from drs_desktop.domain.views.holders import waiting_text, wave_waiting_text
 from drs_desktop.domain.views.progress_stages import (
     Durations,
@@ -170,6 +170,7 @@ class ProgressSnapshot:
     rto_target: timedelta | None = None
     rto_achieved: timedelta | None = None
     drill_instances_running: int = 0
+    instance_problems: tuple[str, ...] = ()  # ``views.evidence.instance_problems``
     refusals: tuple[str, ...] = ()
     read_only: bool = False
 
@@ -260,11 +261,13 @@ class ProgressTracker:
         if same_state and previous is not None:
             controls, approvals = previous.controls, previous.approvals
             status, rto, running = previous.status, previous.rto_achieved, previous.drill_instances_running
+            problems = previous.instance_problems
         else:
             controls = AvailableControls() if self._read_only else available_controls(state, now)
             approvals = () if self._read_only else controls.approvals
             status, rto = execution_status(state), rto_achieved(state)
             running = len(drill_instances_running(state))
+            problems = instance_problems(state)
         self._sequence += 1
         snapshot = ProgressSnapshot(
             execution_id=state.spec.execution_id,
@@ -285,6 +288,7 @@ class ProgressTracker:
             rto_target=state.spec.rto_target,
             rto_achieved=rto,
             drill_instances_running=running,
+            instance_problems=problems,
             refusals=tuple(refusals),
             read_only=self._read_only,
         )

@@ -406,6 +406,7 @@ class ProgressWidget(QWidget):
             parts.append(f"{snapshot.drill_instances_running} drill instance(s) still running")
         if not snapshot.finished:  # servers held by other DRS jobs: the run waits for them (engine.busy)
             parts += [_escape(f"wave {w.name}: {w.detail}") for w in snapshot.waves if w.busy]
+        parts.extend(_escape(problem) for problem in snapshot.instance_problems)
         if snapshot.read_only:
             parts.append("(history)")
         self.header.setText(" — ".join(parts))
