@@ -194,8 +194,8 @@ def create_execution(
     """Journal a new execution of the prepared plan and return its runner (nothing launched yet).
     ``clock`` defaults to DRS's (``gateway.drs_clock``): the execution's times are DRS's."""
     if prepared.recovery_point is not None and prepared.recovery_point.problems:
-        missing = ", ".join(p.server_id for p in prepared.recovery_point.problems)
-        raise ExecutionSetupError(f"no recovery snapshot at or before the point in time for: {missing}")
+        why = "; ".join(f"{p.server_id} {p.message}" for p in prepared.recovery_point.problems)
+        raise ExecutionSetupError(f"no usable recovery snapshot for the point in time: {why}")
     execution_id = str(uuid.uuid4())
     identity = (reads or PatientReads())(gateway.caller_identity, "GetCallerIdentity")
     now = clock or gateway.drs_clock.now
