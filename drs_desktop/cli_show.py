@@ -97,6 +97,7 @@ def _record_json(record: Any) -> dict[str, Any]:
 
 def _show(db: Database, args: argparse.Namespace, out: TextIO) -> int:
     from drs_desktop.domain.engine.failure_reasons import server_problems
+    from drs_desktop.domain.engine.grace import jobs_left_running
     from drs_desktop.domain.engine.queries import drill_instances_running
     from drs_desktop.services.journal_replay import replay_journal
     from drs_desktop.storage import executions as journal
@@ -122,6 +123,7 @@ def _show(db: Database, args: argparse.Namespace, out: TextIO) -> int:
             for wave in state.waves
         ]
         data["drill_instances_running"] = list(running)
+        data["jobs_still_running_in_drs"] = list(jobs_left_running(state))
         json.dump(data, out, indent=2)
         out.write("\n")
         return EXIT_OK
@@ -146,6 +148,12 @@ def _show(db: Database, args: argparse.Namespace, out: TextIO) -> int:
     if running:
         print(
             f"  drill instances still running: {len(running)} (drs-desktop cleanup {record.execution_id})",
+            file=out,
+        )
+    for job_id in jobs_left_running(state):
+        print(
+            f"  job {job_id} still running in DRS when the run ended: instances it may launch are not "
+            "known to this run (look in DRS)",
             file=out,
         )
     return EXIT_OK

@@ -53,6 +53,7 @@ class RunRequest:
     point_in_time: datetime | None = None
     poll_interval_seconds: float | None = None
     wave_timeout_minutes: int | None = None
+    cancel_grace_minutes: int | None = None
     limits: Limits = field(default_factory=Limits)
     target: Mapping[str, str | None] = field(default_factory=dict)
 
@@ -66,6 +67,7 @@ class EngineSettings:
 
     poll_interval_seconds: float | None
     wave_timeout_minutes: int
+    cancel_grace_minutes: int = 45
 
 
 def engine_settings(db: Readable) -> EngineSettings:
@@ -74,6 +76,7 @@ def engine_settings(db: Readable) -> EngineSettings:
     return EngineSettings(
         poll_interval_seconds=float(poll) if isinstance(poll, int | float) else None,
         wave_timeout_minutes=settings_store.get_int(db, "engine.wave_timeout_minutes"),
+        cancel_grace_minutes=settings_store.get_int(db, "engine.cancel_grace_minutes"),
     )
 
 
@@ -161,6 +164,8 @@ def spec_from_prepared(
         settings["polling"] = PollSettings(fixed_interval=timedelta(seconds=request.poll_interval_seconds))
     if request.wave_timeout_minutes is not None:
         settings["wave_timeout"] = timedelta(minutes=request.wave_timeout_minutes)
+    if request.cancel_grace_minutes is not None:
+        settings["cancel_grace"] = timedelta(minutes=request.cancel_grace_minutes)
     if prepared.recovery_point is not None:
         settings["point_in_time"] = prepared.recovery_point.point_in_time
         settings["snapshot_ids"] = prepared.recovery_point.snapshot_ids

@@ -8,7 +8,9 @@ replay needs none of them (the journal holds their result):
 - ``external_load``: which listed jobs are other tools' (active, not one of this run's) and which
   servers they hold; they count against the account's quotas before queued chunks start;
 - ``post_launch_events``: when a launched server's post-launch actions count as completed or failed;
-- ``job_log_observed``: which log items are new since the last read of the job's log.
+- ``job_log_observed``: which log items are new since the last read of the job's log;
+- ``jobs_observed``: a poll as the journal keeps it: only the jobs and servers whose view changes the
+  state (the journal records what changed, not every poll; the fold leaves what is absent untouched).
 
 Pure, stdlib only.
 """
@@ -16,15 +18,19 @@ Pure, stdlib only.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 
 from drs_desktop.domain.drs.views import DrsJobView, JobLogEntry
 from drs_desktop.domain.engine.events import (
     ExternalLoad,
     JobLogObserved,
+    JobsObserved,
+    JobView,
     PostLaunchCompleted,
     PostLaunchFailed,
 )
+from drs_desktop.domain.engine.observe import fold_jobs, on_jobs_observed
 from drs_desktop.domain.engine.state import ExecutionState, PostLaunch, ServerStatus
 
 
@@ -87,3 +93,33 @@ def job_log_observed(
         if position >= seen or "FAIL" in entry.event
     )
     return JobLogObserved(job_id=job_id, items=items, at=at, seen=len(entries))
+
+
+def jobs_observed(
+    state: ExecutionState, jobs: Sequence[JobView], missing: Sequence[str], at: datetime
+) -> JobsObserved:
+    """The poll's event with only what changes ``state``: a job view that changes nothing is left out,
+    and of a job that changed, the servers that did not (a quiet poll journals no job view at all, only
+    its time, which the poll pacing needs). Checked, not assumed: unless folding the compact event gives
+    exactly the state the whole answer gives, the whole answer is journaled."""
+    full = JobsObserved(jobs=tuple(jobs), missing_job_ids=tuple(missing), at=at)
+    kept: list[JobView] = []
+    current = state
+    for view in jobs:
+        folded, _ = fold_jobs(current, (view,), (), at)
+        if folded == current:
+            continue
+        servers = tuple(
+            server
+            for server in view.servers
+            if folded.servers.get(server.server_id) != current.servers.get(server.server_id)
+            or (server.recovery_instance_id and server.recovery_instance_id not in current.instances)
+        )
+        kept.append(replace(view, servers=servers))
+        current = folded
+    compact = replace(full, jobs=tuple(kept))
+    if len(compact.jobs) == len(full.jobs) and all(
+        a == b for a, b in zip(compact.jobs, full.jobs, strict=True)
+    ):
+        return full
+    return compact if on_jobs_observed(state, compact) == on_jobs_observed(state, full) else full
