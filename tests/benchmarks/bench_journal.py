@@ -56,7 +56,11 @@ def run(seed: int, servers: int, waves: int) -> None:
         prepared = prepare_execution(db, gateway, request)
         runner = create_execution(db, gateway, prepared, request, clock=sim.clock.now)
         real = time.perf_counter()
-        result = runner.run(sleep=lambda seconds: sim.clock.advance(max(seconds, 0.001)))
+
+        def sleep(seconds: float) -> None:
+            sim.clock.advance(max(seconds, 0.001))
+
+        result = runner.run(sleep=sleep)
         real = time.perf_counter() - real
         figures = journal_figures(db, runner.execution_id)
         total_rows = sum(r for _, r, _ in figures)
