@@ -45,11 +45,12 @@ def _members(state: ExecutionState, job: JobState) -> list[ServerState]:
 
 
 def grace_started_at(state: ExecutionState, job: JobState) -> datetime | None:
-    """When the run stopped needing ``job``: the stop request, or the moment the last of its servers
-    settled, whichever came first; None while the run still waits for it."""
+    """When the run stopped needing ``job``: the stop request (or the job's start, if it was found only
+    after the stop), or the moment the last of its servers settled, whichever came first; None while the
+    run still waits for it."""
     starts: list[datetime] = []
     if state.stop is not None:
-        starts.append(state.stop.at)
+        starts.append(max(state.stop.at, job.started_at) if job.started_at else state.stop.at)
     members = _members(state, job)
     if members and all(server_settled(state, s) for s in members):
         settled = [s.failed_at or s.ready_at or s.launched_at for s in members]
