@@ -119,6 +119,8 @@ def launch_configurations(
     clients) and closes it. None: DRS has no configuration for the server; a server whose configuration
     may not be read is left out (the check says "not checked"); any other error propagates, the first
     in the servers' order, once every reader has stopped."""
+    if not server_ids:
+        return {}
     slices = [list(server_ids[i::readers]) for i in range(min(readers, len(server_ids)))]
     found: dict[str, LaunchConfigView | None] = {}
     errors: dict[str, Exception] = {}

@@ -25,6 +25,7 @@ def test_concurrent_reads_answer_what_sequential_ones_do_and_overlap() -> None:
         assert sequential[UNKNOWN] is None  # DRS has no configuration for it: None, as before
         assert all(isinstance(sequential[s], LaunchConfigView) for s in servers[:-1])
         assert list(sequential) == servers
+        assert launch_configurations(gateway_for(sim), [], PatientReads()) == {}  # a plan of unknown servers
 
         # The first reads are held in flight until the clock moves: all readers must be in flight at once.
         sim.faults.hold("GetLaunchConfiguration", seconds=60, count=LAUNCH_CONFIG_READERS)
