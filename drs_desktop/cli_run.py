@@ -257,6 +257,7 @@ def _new_run(db: Database, args: argparse.Namespace, out: TextIO) -> ExecutionRu
             args.poll_interval if args.poll_interval is not None else stored.poll_interval_seconds
         ),
         wave_timeout_minutes=stored.wave_timeout_minutes,
+        cancel_grace_minutes=stored.cancel_grace_minutes,
         target=_target_of(gateway),
     )
     prepared = prepare_execution(db, gateway, request, reads=reads)

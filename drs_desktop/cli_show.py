@@ -97,6 +97,7 @@ def _record_json(record: Any) -> dict[str, Any]:
 
 def _show(db: Database, args: argparse.Namespace, out: TextIO) -> int:
     from drs_desktop.domain.engine.failure_reasons import server_problems
+    from drs_desktop.domain.engine.grace import jobs_left_running
     from drs_desktop.domain.engine.queries import drill_instances_running
     from drs_desktop.domain.views.evidence import instance_problems
     from drs_desktop.domain.views.holders import held_text
@@ -126,6 +127,7 @@ def _show(db: Database, args: argparse.Namespace, out: TextIO) -> int:
         ]
         data["drill_instances_running"] = list(running)
         data["instance_problems"] = list(unaccounted)
+        data["jobs_still_running_in_drs"] = list(jobs_left_running(state))
         json.dump(data, out, indent=2)
         out.write("\n")
         return EXIT_OK
@@ -157,6 +159,12 @@ def _show(db: Database, args: argparse.Namespace, out: TextIO) -> int:
         )
     for line in unaccounted:
         print(f"  {line}", file=out)
+    for job_id in jobs_left_running(state):
+        print(
+            f"  job {job_id} still running in DRS when the run ended: instances it may launch are not "
+            "known to this run (look in DRS)",
+            file=out,
+        )
     return EXIT_OK
 
 

@@ -173,6 +173,20 @@ class DrsGateway:
             client_factory=self._client_factory,
         )
 
+    def for_another_thread(self) -> DrsGateway:
+        """The same target and settings with clients of its own, for a worker thread that reads beside
+        this one (boto3 sessions are not thread-safe, DESIGN §3.5); DRS's clock is shared. The thread
+        closes it when done."""
+        return DrsGateway(
+            self.target,
+            read_max_attempts=self._read_max_attempts,
+            connect_timeout=self._connect_timeout,
+            read_timeout=self._read_timeout,
+            page_size=self._page_size,
+            drs_clock=self.drs_clock,
+            client_factory=self._client_factory,
+        )
+
     def __repr__(self) -> str:
         if self._resolved is None:
             return "DrsGateway(target not resolved yet)"

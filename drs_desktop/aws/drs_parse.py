@@ -291,12 +291,15 @@ def parse_recovery_instance(item: Mapping[str, Any]) -> RecoveryInstanceView:
 
 
 def parse_snapshot(item: Mapping[str, Any]) -> RecoverySnapshot:
-    """A recovery snapshot; ``timestamp`` stays None while it is being taken (reference §12.9)."""
+    """A recovery snapshot. ``timestamp`` is optional (reference §12.9): without it, the listed
+    ``ebsSnapshots`` tell a finished snapshot from one still being taken."""
+    ebs = item.get("ebsSnapshots")
     return RecoverySnapshot(
         snapshot_id=_required_id(item, "snapshotID"),
         server_id=_str(item.get("sourceServerID")),
         timestamp=parse_timestamp(item.get("timestamp")),
         expected_timestamp=parse_timestamp(item.get("expectedTimestamp")),
+        ebs_snapshots=tuple(e for e in ebs if isinstance(e, str) and e) if isinstance(ebs, list) else (),
     )
 
 

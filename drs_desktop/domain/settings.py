@@ -151,6 +151,14 @@ _DECLARED = (
         minimum=1,
     ),
     Setting(
+        "engine.cancel_grace_minutes",
+        int,
+        45,
+        "Minutes a cancelled or stopped run waits for a DRS job it no longer needs before it ends without "
+        "it, noting the job as still running in DRS (DRS cannot cancel a job; its jobs take 12-31 minutes)",
+        minimum=1,
+    ),
+    Setting(
         "aws.read_timeout_seconds",
         int,
         60,

@@ -336,6 +336,7 @@ class ExecutionServices:
             point_in_time=choice.point_in_time,
             poll_interval_seconds=poll,
             wave_timeout_minutes=stored.wave_timeout_minutes,
+            cancel_grace_minutes=stored.cancel_grace_minutes,
             target={"endpoint_url": target.endpoint_url, "profile": target.profile, "region": target.region},
         )
 

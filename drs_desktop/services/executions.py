@@ -53,6 +53,7 @@ class RunRequest:
     point_in_time: datetime | None = None
     poll_interval_seconds: float | None = None
     wave_timeout_minutes: int | None = None
+    cancel_grace_minutes: int | None = None
     limits: Limits = field(default_factory=Limits)
     target: Mapping[str, str | None] = field(default_factory=dict)
 
@@ -66,6 +67,7 @@ class EngineSettings:
 
     poll_interval_seconds: float | None
     wave_timeout_minutes: int
+    cancel_grace_minutes: int = 45
 
 
 def engine_settings(db: Readable) -> EngineSettings:
@@ -74,6 +76,7 @@ def engine_settings(db: Readable) -> EngineSettings:
     return EngineSettings(
         poll_interval_seconds=float(poll) if isinstance(poll, int | float) else None,
         wave_timeout_minutes=settings_store.get_int(db, "engine.wave_timeout_minutes"),
+        cancel_grace_minutes=settings_store.get_int(db, "engine.cancel_grace_minutes"),
     )
 
 
@@ -161,6 +164,8 @@ def spec_from_prepared(
         settings["polling"] = PollSettings(fixed_interval=timedelta(seconds=request.poll_interval_seconds))
     if request.wave_timeout_minutes is not None:
         settings["wave_timeout"] = timedelta(minutes=request.wave_timeout_minutes)
+    if request.cancel_grace_minutes is not None:
+        settings["cancel_grace"] = timedelta(minutes=request.cancel_grace_minutes)
     if prepared.recovery_point is not None:
         settings["point_in_time"] = prepared.recovery_point.point_in_time
         settings["snapshot_ids"] = prepared.recovery_point.snapshot_ids
@@ -194,8 +199,8 @@ def create_execution(
     """Journal a new execution of the prepared plan and return its runner (nothing launched yet).
     ``clock`` defaults to DRS's (``gateway.drs_clock``): the execution's times are DRS's."""
     if prepared.recovery_point is not None and prepared.recovery_point.problems:
-        missing = ", ".join(p.server_id for p in prepared.recovery_point.problems)
-        raise ExecutionSetupError(f"no recovery snapshot at or before the point in time for: {missing}")
+        why = "; ".join(f"{p.server_id} {p.message}" for p in prepared.recovery_point.problems)
+        raise ExecutionSetupError(f"no usable recovery snapshot for the point in time: {why}")
     execution_id = str(uuid.uuid4())
     identity = (reads or PatientReads())(gateway.caller_identity, "GetCallerIdentity")
     now = clock or gateway.drs_clock.now

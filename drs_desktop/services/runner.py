@@ -32,7 +32,12 @@ from datetime import datetime
 from typing import TypeVar, assert_never
 
 from drs_desktop.domain.drs.errors import DrsConflict, DrsError, DrsThrottled
-from drs_desktop.domain.drs.observations import external_load, job_log_observed, post_launch_events
+from drs_desktop.domain.drs.observations import (
+    external_load,
+    job_log_observed,
+    jobs_observed,
+    post_launch_events,
+)
 from drs_desktop.domain.engine.commands import (
     AwaitApproval,
     Command,
@@ -56,7 +61,6 @@ from drs_desktop.domain.engine.events import (
     Event,
     ExecutionFinished,
     InstancesTerminated,
-    JobsObserved,
     JobStarted,
     JobsVerified,
     Outcome,
@@ -458,9 +462,8 @@ class ExecutionRunner:
         now = self._clock()
         found = {job.job_id for job in jobs}
         missing = tuple(job_id for job_id in command.job_ids if job_id not in found)
-        self._record_event(
-            JobsObserved(jobs=tuple(j.to_engine() for j in jobs), missing_job_ids=missing, at=now)
-        )
+        views = tuple(j.to_engine() for j in jobs)
+        self._record_event(jobs_observed(self._state, views, missing, now))
         for event in post_launch_events(self._state, jobs, self._post_launch_actions, now):
             self._record_event(event)
 

@@ -38,13 +38,16 @@ class LastLaunch:
 
 @dataclass(slots=True)
 class Snapshot:
-    """A point-in-time recovery snapshot; ``ts`` is None while it is still being taken."""
+    """A point-in-time recovery snapshot; ``ts`` is None while it is still being taken. A finished one
+    with ``timestamp_shown`` False is listed without its ``timestamp``, as DRS's published example
+    (drs_api.md §12.9)."""
 
     snapshot_id: str
     server_id: str
     expected_ts: float
     ts: float | None
     ebs_snapshots: tuple[str, ...]
+    timestamp_shown: bool = True
 
 
 @dataclass(slots=True)

@@ -258,6 +258,16 @@ def _snapshot(server: Server, t: float, seed: int, kind: str = "pit") -> Snapsho
     )
 
 
+def add_snapshot_without_timestamp(server: Server, t: float, seed: int) -> Snapshot:
+    """By hand: a finished snapshot of ``server`` at ``t`` that DescribeRecoverySnapshots lists without
+    ``timestamp`` (only ``expectedTimestamp`` and its EBS snapshots, like DRS's published example,
+    drs_api.md §12.9); StartRecovery accepts it. For tests of clients that must take it as usable."""
+    snap = _snapshot(server, t, seed, "untimed")
+    snap.timestamp_shown = False
+    server.extra_snapshots.append(snap)
+    return snap
+
+
 def on_demand_snapshot(server: Server, t: float, seed: int) -> Snapshot:
     """The snapshot a job takes when no recoverySnapshotID was given (no ``ts`` until it completes)."""
     snap = _snapshot(server, t, seed, "on-demand")

@@ -193,14 +193,17 @@ def instance_view(w: World, i: Instance) -> dict[str, Any]:
 
 
 def snapshot_view(w: World, snap: Snapshot) -> dict[str, Any]:
+    """A snapshot being taken lists neither ``timestamp`` nor its EBS snapshots; a finished one lists its
+    EBS snapshots, and its ``timestamp`` unless it is one DRS shows without (drs_api.md §12.9)."""
     view: dict[str, Any] = {
         "snapshotID": snap.snapshot_id,
         "sourceServerID": snap.server_id,
         "expectedTimestamp": w.fmt(snap.expected_ts),
-        "ebsSnapshots": list(snap.ebs_snapshots),
     }
     if snap.ts is not None:
-        view["timestamp"] = w.fmt(snap.ts)
+        view["ebsSnapshots"] = list(snap.ebs_snapshots)
+        if snap.timestamp_shown:
+            view["timestamp"] = w.fmt(snap.ts)
     return view
 
 

@@ -243,8 +243,18 @@ def test_log_entry_instance_and_snapshot() -> None:
     in_progress = parse_snapshot(
         {"snapshotID": "pit-1", "sourceServerID": "s-1", "expectedTimestamp": "2026-01-05T08:10:00Z"}
     )
-    assert in_progress.timestamp is None
+    assert in_progress.timestamp is None and in_progress.taken_at is None
     assert in_progress.expected_timestamp == datetime(2026, 1, 5, 8, 10, tzinfo=UTC)
+    untimed = parse_snapshot(
+        {
+            "snapshotID": "pit-2",
+            "sourceServerID": "s-1",
+            "expectedTimestamp": "2026-01-05T08:10:00Z",
+            "ebsSnapshots": ["snap-0123456789abcdef0"],
+        }
+    )
+    assert untimed.timestamp is None and untimed.ebs_snapshots == ("snap-0123456789abcdef0",)
+    assert untimed.taken_at == datetime(2026, 1, 5, 8, 10, tzinfo=UTC)
 
 
 # -- error mapping --------------------------------------------------------------------------------

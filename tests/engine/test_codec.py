@@ -36,6 +36,7 @@ from drs_desktop.domain.engine.events import (
     JobLogItem,
     JobLogObserved,
     JobServerView,
+    JobsLeftRunning,
     JobsObserved,
     JobStarted,
     JobStatus,
@@ -179,6 +180,7 @@ EVENTS = [
     RunnerRestarted(at=AT),
     Tick(at=AT),
     ExecutionFinished(outcome=Outcome.SUCCEEDED, at=AT),
+    JobsLeftRunning(job_ids=("drsjob-1",), at=AT),
 ]
 
 

@@ -68,3 +68,28 @@ def test_choice_is_the_max_eligible_whatever_the_order(
     else:
         best = max(eligible, key=lambda s: (s.timestamp, s.snapshot_id))
         assert choice.chosen[sid(1)] == best
+
+
+def test_a_snapshot_without_timestamp_but_with_ebs_snapshots_is_finished() -> None:
+    """DRS's published example lists a finished snapshot with ``expectedTimestamp`` and ``ebsSnapshots``
+    but no ``timestamp`` (reference §12.9): it is chosen at its expected time."""
+    untimed = RecoverySnapshot(
+        snapshot_id="pit-00000000000000009",
+        server_id=sid(1),
+        timestamp=None,
+        expected_timestamp=T0 - timedelta(minutes=3),
+        ebs_snapshots=("snap-0123456789abcdef0",),
+    )
+    choice = choose_snapshots(T0, [sid(1)], [snap(1, 1, -20), untimed])
+    assert choice.ok and choice.snapshot_ids == {sid(1): "pit-00000000000000009"}
+    assert choice.data_age(sid(1)) == timedelta(minutes=3)
+    # One expected after T is not at or before it, finished or not.
+    later = RecoverySnapshot("pit-00000000000000008", sid(1), None, T0 + timedelta(minutes=1), ("snap-1",))
+    assert choose_snapshots(T0, [sid(1)], [later]).problems[0].earliest_after == T0 + timedelta(minutes=1)
+
+
+def test_without_timestamp_and_without_ebs_snapshots_it_is_still_being_taken() -> None:
+    taking = RecoverySnapshot("pit-00000000000000007", sid(1), None, T0 - timedelta(minutes=3))
+    choice = choose_snapshots(T0, [sid(1)], [taking])
+    assert not choice.ok and choice.chosen == {}
+    assert "still being taken" in choice.problems[0].message

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+import pytest
+
 from drs_desktop.aws.drs import DrsGateway
 from drs_desktop.aws.drs_clock import DrsClock
 from drs_desktop.aws.session import AwsTarget
@@ -12,6 +14,7 @@ from drs_desktop.domain.engine.state import Mode, spec_to_json
 from drs_desktop.domain.plan.model import ApprovalStep, ProtectionGroup, RecoveryPlan, WaitStep, Wave
 from drs_desktop.domain.preflight.checks import DRY_RUN_EXECUTION_ID, CallKind, CheckStatus, PreflightReport
 from drs_desktop.services.executions import (
+    ExecutionSetupError,
     RunRequest,
     create_execution,
     prepare_execution,
@@ -276,3 +279,17 @@ def test_a_desktop_clock_off_drs_is_a_warning_never_a_failure(db: Database, sim:
     )
     (clock,) = [c for c in run_preflight(db, behind, sim, shop_plan(sim)).checks if c.name == "clock"]
     assert clock.status is CheckStatus.PASS and "40 s behind DRS" in clock.message
+
+
+def test_create_execution_refuses_a_point_in_time_naming_each_server_and_why(
+    db: Database, gateway: DrsGateway, sim: EmbeddedSimulator
+) -> None:
+    plan = shop_plan(sim)
+    save_plan(db, plan)
+    run = RunRequest(plan_name=plan.name, mode=Mode.DRILL, point_in_time=sim.clock.now() - timedelta(days=30))
+    prepared = prepare_execution(db, gateway, run)
+    with pytest.raises(ExecutionSetupError) as refused:
+        create_execution(db, gateway, prepared, run)
+    for server in prepared.server_ids:
+        assert f"{server} has no finished recovery snapshot" in str(refused.value)
+    assert journal.list_executions(db) == []

@@ -146,6 +146,7 @@ def start_run(
     poll_interval_seconds: float | None = None,
     wave_timeout_minutes: int | None = None,
     limits: Limits | None = None,
+    cancel_grace_minutes: int | None = None,
 ) -> Run:
     """Save ``plan``, prepare and create its execution on the simulator's clock; nothing launched yet."""
     save_plan(db, plan)
@@ -154,6 +155,7 @@ def start_run(
         mode=mode,
         poll_interval_seconds=poll_interval_seconds,
         wave_timeout_minutes=wave_timeout_minutes,
+        cancel_grace_minutes=cancel_grace_minutes,
         limits=limits or Limits(),
     )
     prepared = prepare_execution(db, gateway, request)

@@ -333,22 +333,6 @@ def test_hung_job_times_the_wave_out_after_verifying(db: Database, sim: Embedded
         run.runner.control(RetryFailed(wave_index=1, at=run.now, by="alice"))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine: Finish waits for every DRS job of the run to end (_launches_in_flight), so a job "
-    "DRS never ends keeps a cancelled run CANCELLING and polling forever; once the job's wave timed "
-    "out and was verified, a stop should finish after a bounded grace, the job noted as still running",
-)
-def test_cancel_ends_a_run_whose_job_never_ends(db: Database, sim: EmbeddedSimulator) -> None:
-    sim.faults.hang_jobs(servers=["shop-app-01"])
-    run = shop_run(db, sim, wave_timeout_minutes=30)
-    run.run(until=lambda: bool(run.recorder.of(JobsVerified)) and run.runner.status is ExecutionStatus.HELD)
-    cancelled_at = run.now
-    run.submit(Cancel(at=cancelled_at, by="alice"))
-    run.run(until=lambda: run.now >= cancelled_at + timedelta(hours=2))
-    assert run.state.finished is Outcome.FAILED
-
-
 # -- recovery specifics, instance lookups
 
 

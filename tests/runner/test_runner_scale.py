@@ -7,11 +7,13 @@ the engine believes.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import pytest
 
+from drs_desktop.aws.drs import DrsGateway
+from drs_desktop.domain.drs.views import DrsJobView
 from drs_desktop.domain.engine.chunking import Limits
 from drs_desktop.domain.engine.events import JobsObserved, Outcome, StartFailed
 from drs_desktop.domain.engine.queries import active_jobs
@@ -58,14 +60,27 @@ def peak_load(sim: EmbeddedSimulator) -> tuple[int, int]:
     return peak_jobs, peak_servers
 
 
-def assert_polls_batched(run: Run) -> None:
+def spy_on_polls(gateway: DrsGateway) -> list[tuple[str, ...]]:
+    """The job IDs of every DescribeJobs-by-ID the runner sends through ``gateway`` (the real call is
+    made): the journal keeps only the jobs a poll changed, so what was asked is seen here."""
+    asked: list[tuple[str, ...]] = []
+    describe = gateway.describe_jobs
+
+    def spy(job_ids: Sequence[str]) -> list[DrsJobView]:
+        asked.append(tuple(job_ids))
+        return describe(job_ids)
+
+    gateway.describe_jobs = spy  # type: ignore[method-assign]
+    return asked
+
+
+def assert_polls_batched(run: Run, asked: list[tuple[str, ...]]) -> None:
     """Every poll asked for all of the run's active jobs in one DescribeJobs."""
-    polls = [(before, e) for before, _, e in run.recorder.transitions if isinstance(e, JobsObserved)]
-    assert polls
-    for before, poll in polls:
-        asked = {job.job_id for job in poll.jobs}
-        assert {job.job_id for job in active_jobs(before)} <= asked
-    assert max(len(poll.jobs) for _, poll in polls) > 1
+    polls = [before for before, _, e in run.recorder.transitions if isinstance(e, JobsObserved)]
+    assert polls and len(asked) == len(polls)
+    for before, job_ids in zip(polls, asked, strict=True):
+        assert {job.job_id for job in active_jobs(before)} <= set(job_ids)
+    assert max(len(job_ids) for job_ids in asked) > 1
 
 
 def test_300_servers_in_two_waves_of_150(db: Database, fleet: EmbeddedSimulator) -> None:
@@ -73,7 +88,9 @@ def test_300_servers_in_two_waves_of_150(db: Database, fleet: EmbeddedSimulator)
     plan = RecoveryPlan(
         name="Big", waves=(Wave(name="First", servers=ids[:150]), Wave(name="Second", servers=ids[150:]))
     )
-    run = start_run(db, engine_gateway(fleet), fleet, plan)
+    gateway = engine_gateway(fleet)
+    asked = spy_on_polls(gateway)
+    run = start_run(db, gateway, fleet, plan)
     assert run.run().outcome is Outcome.SUCCEEDED
 
     launches = run.launches()
@@ -87,7 +104,7 @@ def test_300_servers_in_two_waves_of_150(db: Database, fleet: EmbeddedSimulator)
 
     peak_jobs, peak_servers = peak_load(fleet)
     assert peak_jobs <= 20 and peak_servers <= 500
-    assert_polls_batched(run)
+    assert_polls_batched(run, asked)
     # One DescribeJobs per poll, whatever the number of jobs, plus the account listings that size the
     # load outside the run before queued chunks start.
     polls = len(run.recorder.of(JobsObserved))
@@ -121,10 +138,12 @@ def test_quotas_queue_chunks_instead_of_failing(
         ),
     )
     # A slow fixed poll keeps the test quick; the quotas do not depend on it.
-    run = start_run(db, engine_gateway(fleet), fleet, plan, limits=limits, poll_interval_seconds=60)
+    gateway = engine_gateway(fleet)
+    asked = spy_on_polls(gateway)
+    run = start_run(db, gateway, fleet, plan, limits=limits, poll_interval_seconds=60)
     assert run.run().outcome is Outcome.SUCCEEDED
     assert not run.recorder.of(StartFailed), "DRS refused a start: a quota was not respected"
     assert peak_load(fleet) == expected_peak
     launches = run.launches()
     assert set(launches) == set(ids) and set(launches.values()) == {1}
-    assert_polls_batched(run)
+    assert_polls_batched(run, asked)

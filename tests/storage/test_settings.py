@@ -22,6 +22,7 @@ REQUIRED = {
     "aws.region": (str, "us-east-1"),
     "engine.poll_interval_seconds": (int, 15),
     "engine.wave_timeout_minutes": (int, 120),
+    "engine.cancel_grace_minutes": (int, 45),
     "ui.demo_mode": (bool, False),
     "inventory.max_age_minutes": (int, 60),
 }

@@ -9,7 +9,9 @@ replay needs none of them (the journal holds their result):
   active jobs, and its own that DRS still lists as active) and who holds its servers; they count
   against the account's quotas before queued chunks start;
 - ``post_launch_events``: when a launched server's post-launch actions count as completed or failed;
-- ``job_log_observed``: which log items are new since the last read of the job's log.
+- ``job_log_observed``: which log items are new since the last read of the job's log;
+- ``jobs_observed``: a poll as the journal keeps it: only the jobs and servers whose view changes the
+  state (the journal records what changed, not every poll; the fold leaves what is absent untouched).
 
 Pure, stdlib only.
 """
@@ -17,6 +19,7 @@ Pure, stdlib only.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 
 from drs_desktop.domain.drs.views import DrsJobView, JobLogEntry
@@ -24,11 +27,16 @@ from drs_desktop.domain.engine.events import (
     ExternalLoad,
     HoldingJob,
     JobLogObserved,
+    JobsObserved,
+    JobView,
     PostLaunchCompleted,
     PostLaunchFailed,
 )
+from drs_desktop.domain.engine.observe import fold_jobs
 from drs_desktop.domain.engine.queries import job_active
+from drs_desktop.domain.engine.reducer import apply
 from drs_desktop.domain.engine.state import ExecutionState, PostLaunch, ServerStatus
+from drs_desktop.domain.engine.terminations import fold_terminate_jobs
 
 #: A holder's tags are kept for the evidence, bounded so an odd tool's tags cannot swell the journal.
 MAX_HOLDER_TAGS = 10
@@ -119,3 +127,40 @@ def job_log_observed(
         if position >= seen or "FAIL" in entry.event
     )
     return JobLogObserved(job_id=job_id, items=items, at=at, seen=len(entries))
+
+
+def jobs_observed(
+    state: ExecutionState, jobs: Sequence[JobView], missing: Sequence[str], at: datetime
+) -> JobsObserved:
+    """The poll's event with only what changes ``state``: a job view that changes nothing is left out,
+    and of a job that changed, the servers that did not (a quiet poll journals no job view at all, only
+    its time, which the poll pacing needs). Checked, not assumed: unless applying the compact event gives
+    exactly the state the whole answer gives (``reducer.apply``, so launch and TERMINATE jobs alike),
+    the whole answer is journaled."""
+    full = JobsObserved(jobs=tuple(jobs), missing_job_ids=tuple(missing), at=at)
+    kept: list[JobView] = []
+    current = state
+    for view in jobs:
+        if view.job_id in current.terminate_jobs:  # a TERMINATE job's view is kept whole when it moves
+            folded = fold_terminate_jobs(current, (view,), (), at)
+            if folded != current:
+                kept.append(view)
+                current = folded
+            continue
+        folded, _ = fold_jobs(current, (view,), (), at)
+        if folded == current:
+            continue
+        servers = tuple(
+            server
+            for server in view.servers
+            if folded.servers.get(server.server_id) != current.servers.get(server.server_id)
+            or (server.recovery_instance_id and server.recovery_instance_id not in current.instances)
+        )
+        kept.append(replace(view, servers=servers))
+        current = folded
+    compact = replace(full, jobs=tuple(kept))
+    if len(compact.jobs) == len(full.jobs) and all(
+        a == b for a, b in zip(compact.jobs, full.jobs, strict=True)
+    ):
+        return full
+    return compact if apply(state, compact) == apply(state, full) else full

@@ -34,9 +34,10 @@ Safety rules, each enforced here and nowhere else:
   launch is in flight and no instance lookup is pending (``engine.instances``: bounded looks for the
   instances DRS did not name). Its TERMINATE job is followed to its end (``engine.terminations``); a
   termination a crash cut off is looked up (``ReconcileTerminations``) before it is asked again.
-- ``Finish`` once nothing is in flight (every DRS job of the run has ended and every instance lookup is
-  done, so the evidence and the list of drill instances are complete) and the outcome is known, until
-  ``ExecutionFinished`` is recorded. After that, ``decide`` only cleans up when asked.
+- ``Finish`` once nothing is in flight (every DRS job of the run has ended, or was left running after the
+  grace of ``engine.grace``, and every instance lookup is done, so the evidence and the list of drill
+  instances are complete) and the outcome is known, until ``ExecutionFinished`` is recorded. After that,
+  ``decide`` only cleans up when asked.
 
 Where the other rules live: DRS quotas and splitting waves into jobs in ``engine.chunking``; how waves move
 (dependencies, approvals, waits, completion) in ``engine.waves``; what a DRS answer means for a chunk
@@ -68,7 +69,8 @@ from drs_desktop.domain.engine.commands import (
     WakeAt,
     job_tags,
 )
-from drs_desktop.domain.engine.events import JobsVerified, Outcome, Tick
+from drs_desktop.domain.engine.events import JobsLeftRunning, JobsVerified, Outcome, Tick
+from drs_desktop.domain.engine.grace import grace_expired, jobs_in_flight, next_grace_end
 from drs_desktop.domain.engine.instance_events import InstancesNotFound
 from drs_desktop.domain.engine.instances import (
     lookups_due,
@@ -79,7 +81,6 @@ from drs_desktop.domain.engine.instances import (
 from drs_desktop.domain.engine.polling import poll_due_at
 from drs_desktop.domain.engine.queries import (
     SATISFIED_PHASES,
-    active_jobs,
     is_held,
     jobs_to_poll,
     launch_blocked,
@@ -138,6 +139,7 @@ def decide(state: ExecutionState, now: datetime) -> tuple[Command, ...]:
         *_fetch_logs(state, now),
         *_find_instances(state, now),
         *_approvals(state),
+        *_left_running(state, now),
         *_starts(state, now),
         *_survey(state, now),
         *_reconcile_terminations(state, now),
@@ -324,11 +326,18 @@ def _start_job(state: ExecutionState, chunk: ChunkState) -> StartJob:
 # -- cleanup and the end
 
 
+def _left_running(state: ExecutionState, now: datetime) -> list[Command]:
+    """Jobs the run no longer needs whose grace ran out still active in DRS (``engine.grace``)."""
+    expired = grace_expired(state, now)
+    return [Record(event=JobsLeftRunning(job_ids=expired, at=now))] if expired else []
+
+
 def _launches_in_flight(state: ExecutionState) -> bool:
     """Anything that could still launch an instance: an unresolved start, a server being launched, or
     any DRS job of this run not yet ended (a server failed by a timeout may still launch in it). The
-    run finishes, and cleanup starts, only after this; DRS ends every job, even a failed one (§12.4)."""
-    if unresolved_chunks(state) or active_jobs(state):
+    run finishes, and cleanup starts, only after this; DRS ends every job, even a failed one (§12.4),
+    except a job it never ends: the run stops waiting for it after a grace (``engine.grace``)."""
+    if unresolved_chunks(state) or jobs_in_flight(state):
         return True
     return any(s.status in (ServerStatus.STARTING, ServerStatus.LAUNCHING) for s in state.servers.values())
 
@@ -427,6 +436,9 @@ def _wake_at(state: ExecutionState, now: datetime) -> datetime | None:
         times.append(lookup)
     if state.poll.not_before is not None:
         times.append(state.poll.not_before)
+    grace = next_grace_end(state)
+    if grace is not None:
+        times.append(grace)
     for wave in state.waves:
         steps = wave.steps_of(state.spec)
         if wave.phase in (WavePhase.BEFORE, WavePhase.AFTER) and wave.step_index < len(steps):

@@ -386,6 +386,15 @@ class ExecutionFinished:
     at: datetime
 
 
+@dataclass(frozen=True, kw_only=True)
+class JobsLeftRunning:
+    """The run stops waiting for these DRS jobs: the grace (``ExecutionSpec.cancel_grace``) since it
+    stopped needing them ran out with each still active in DRS (``engine.grace``)."""
+
+    job_ids: tuple[str, ...]
+    at: datetime
+
+
 #: Every event, a closed union: ``engine.reducer.apply`` matches it exhaustively (``assert_never``).
 Event: TypeAlias = (
     StartRequested
@@ -419,6 +428,7 @@ Event: TypeAlias = (
     | RunnerRestarted
     | Tick
     | ExecutionFinished
+    | JobsLeftRunning
 )
 
 EVENT_TYPES: dict[str, type[Any]] = {cls.__name__: cls for cls in get_args(Event)}

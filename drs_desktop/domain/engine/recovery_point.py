@@ -5,9 +5,11 @@ or from a point in time T: then every server starts from its newest snapshot tak
 servers of an application come back consistent with each other as far as DRS allows. The runner fetches
 the snapshots (DescribeRecoverySnapshots, one call per server); this module only picks. Pure.
 
-Snapshots still being taken have no ``timestamp`` (reference §12.9) and are never chosen: only a finished
-snapshot is a recovery point. A server with no finished snapshot at or before T is a ``SnapshotProblem``,
-reported for every such server at once so the operator can decide in one round.
+``timestamp`` is optional on a DRS snapshot (reference §12.9): a snapshot without one that already lists its
+EBS snapshots is finished (DRS's own published example), and is taken at its ``expectedTimestamp``. One
+with neither is still being taken and is never chosen: only a finished snapshot is a recovery point. A
+server with no finished snapshot at or before T is a ``SnapshotProblem``, reported for every such server
+at once (with why) so the operator can decide in one round.
 """
 
 from __future__ import annotations
@@ -22,12 +24,22 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class RecoverySnapshot:
-    """One DRS recovery snapshot, reduced to what choosing needs; ``timestamp`` None = still in progress."""
+    """One DRS recovery snapshot, reduced to what choosing needs. ``timestamp`` None and no
+    ``ebs_snapshots``: still being taken; ``timestamp`` None with EBS snapshots: finished (§12.9)."""
 
     snapshot_id: str
     server_id: str
     timestamp: datetime | None
     expected_timestamp: datetime | None = None
+    ebs_snapshots: tuple[str, ...] = ()
+
+    @property
+    def taken_at(self) -> datetime | None:
+        """When the snapshot's data is from, None while it is still being taken: its ``timestamp``, or
+        for a finished snapshot DRS lists without one, its ``expectedTimestamp``."""
+        if self.timestamp is not None:
+            return self.timestamp
+        return self.expected_timestamp if self.ebs_snapshots else None
 
 
 @dataclass(frozen=True)
@@ -62,9 +74,8 @@ class RecoveryPointChoice:
 
     def data_age(self, server_id: str) -> timedelta | None:
         snap = self.chosen.get(server_id)
-        if snap is None or snap.timestamp is None:
-            return None
-        return self.point_in_time - snap.timestamp
+        taken = None if snap is None else snap.taken_at
+        return None if taken is None else self.point_in_time - taken
 
 
 def choose_snapshots(
@@ -97,17 +108,16 @@ def choose_snapshots(
 def _choose_one(
     point_in_time: datetime, server_id: str, snapshots: Sequence[RecoverySnapshot]
 ) -> tuple[RecoverySnapshot | None, SnapshotProblem | None]:
-    finished = [snap for snap in snapshots if snap.timestamp is not None]
-    eligible = [snap for snap in finished if snap.timestamp is not None and snap.timestamp <= point_in_time]
+    finished = [(taken, snap) for snap in snapshots if (taken := snap.taken_at) is not None]
+    eligible = [(taken, snap) for taken, snap in finished if taken <= point_in_time]
     if eligible:
-        # Newest first; equal timestamps are broken by ID so the choice never depends on input order.
-        best = max(eligible, key=lambda snap: (snap.timestamp, snap.snapshot_id))
-        return best, None
+        # Newest first; equal times are broken by ID so the choice never depends on input order.
+        return max(eligible, key=lambda item: (item[0], item[1].snapshot_id))[1], None
     if not finished:
         message = "has no finished recovery snapshot"
         if snapshots:
-            message += " (a snapshot is still being taken)"
+            message += " (a snapshot is still being taken: no timestamp and no EBS snapshots yet)"
         return None, SnapshotProblem(server_id, message)
-    earliest = min(snap.timestamp for snap in finished if snap.timestamp is not None)
+    earliest = min(taken for taken, _ in finished)
     message = f"has no recovery snapshot at or before {point_in_time.isoformat()}; the earliest is {earliest}"
     return None, SnapshotProblem(server_id, message, earliest)

@@ -48,6 +48,7 @@ from drs_desktop.domain.engine.events import (
     ExternalLoad,
     InstancesTerminated,
     JobLogObserved,
+    JobsLeftRunning,
     JobsObserved,
     JobStarted,
     JobsVerified,
@@ -71,6 +72,7 @@ from drs_desktop.domain.engine.events import (
     event_from_json,
     event_to_json,
 )
+from drs_desktop.domain.engine.grace import on_jobs_left_running
 from drs_desktop.domain.engine.instance_events import InstancesNotFound, TerminationsReconciled
 from drs_desktop.domain.engine.instances import instances_not_found, on_instances_not_found
 from drs_desktop.domain.engine.observe import (
@@ -219,6 +221,8 @@ def _fold(state: ExecutionState, event: Event) -> ExecutionState:
             return state  # settle() does the work: a wait may have elapsed
         case ExecutionFinished():
             return _on_finished(state, event)
+        case JobsLeftRunning():
+            return on_jobs_left_running(state, event)
         case _:
             assert_never(event)
 

@@ -121,6 +121,9 @@ class ExecutionSpec:
     max_start_attempts: int = 4
     max_terminate_attempts: int = 5
     seed: str = ""
+    #: How long a run waits for a DRS job it no longer needs (stopped, or every server of it settled)
+    #: before it finishes without it (``engine.grace``): DRS cannot cancel a job, and one may never end.
+    cancel_grace: timedelta = timedelta(minutes=45)
 
     @property
     def jitter_seed(self) -> str:
@@ -151,6 +154,8 @@ def spec_problems(spec: ExecutionSpec) -> list[str]:
         problems.append("started_at must be timezone-aware")
     if spec.wave_timeout <= timedelta(0):
         problems.append("wave_timeout must be positive")
+    if spec.cancel_grace <= timedelta(0):
+        problems.append("cancel_grace must be positive")
     if spec.max_start_attempts < 1 or spec.max_terminate_attempts < 1:
         problems.append("attempt limits must be at least 1")
     names = [wave.name for wave in spec.waves]
@@ -285,6 +290,7 @@ class JobState:
     log_seen: int = 0  # items of its log journaled so far (``drs.observations.job_log_observed``)
     missing_polls: int = 0
     gone: bool = False  # DRS stopped reporting it; treated as ended
+    left_running_at: datetime | None = None  # the run stopped waiting for it (``engine.grace``)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -1,0 +1,44 @@
+"""Preflight reads launch configurations with bounded concurrency: the same answers as one call after
+another, errors per server as before, and the calls really overlap (the simulator holds them in flight).
+
+The real boto3 client over loopback HTTP against the simulator, on its manual clock.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from drs_desktop.domain.drs.views import LaunchConfigView
+from drs_desktop.services.patient_reads import PatientReads
+from drs_desktop.services.preflight import LAUNCH_CONFIG_READERS, launch_configurations
+from drs_desktop.simulator.embedded import EmbeddedSimulator
+
+from .conftest import gateway_for, wide_scenario
+
+UNKNOWN = "s-00000000000000000"
+
+
+def test_concurrent_reads_answer_what_sequential_ones_do_and_overlap() -> None:
+    with EmbeddedSimulator(wide_scenario(30), seed=3) as sim:
+        servers = [*sorted(sim.backend.source_server_ids()), UNKNOWN]
+        sequential = launch_configurations(gateway_for(sim), servers, PatientReads(), readers=1)
+        assert sequential[UNKNOWN] is None  # DRS has no configuration for it: None, as before
+        assert all(isinstance(sequential[s], LaunchConfigView) for s in servers[:-1])
+        assert list(sequential) == servers
+        assert launch_configurations(gateway_for(sim), [], PatientReads()) == {}  # a plan of unknown servers
+
+        # The first reads are held in flight until the clock moves: all readers must be in flight at once.
+        sim.faults.hold("GetLaunchConfiguration", seconds=60, count=LAUNCH_CONFIG_READERS)
+        answer: dict[str, LaunchConfigView | None] = {}
+        reading = threading.Thread(
+            target=lambda: answer.update(launch_configurations(gateway_for(sim), servers, PatientReads()))
+        )
+        reading.start()
+        try:
+            assert sim.holds.wait_holding(LAUNCH_CONFIG_READERS), "the reads did not overlap"
+            assert sim.holds.holding == LAUNCH_CONFIG_READERS  # bounded: no more than the readers
+        finally:
+            sim.clock.advance(61)
+            reading.join(timeout=30)
+        assert not reading.is_alive()
+        assert answer == sequential and list(answer) == servers
