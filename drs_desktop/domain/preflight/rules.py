@@ -287,10 +287,10 @@ def busy_checks(
         if m.server_id in busy:
             message = (
                 f"{server_label(m.server_id, by_id.get(m.server_id))} is already in active DRS job "
-                f"{busy[m.server_id]}: DRS would refuse a StartRecovery holding it (ConflictException) "
-                "until that job ends"
+                f"{busy[m.server_id]}: DRS refuses to start it (ConflictException) until that job ends, "
+                "so the run will wait for it there (its wave's timeout does not count the wait)"
             )
-            checks.append(Check(BUSY, CheckStatus.FAIL, message, m.server_id, m.wave))
+            checks.append(Check(BUSY, CheckStatus.WARN, message, m.server_id, m.wave))
     if not checks:
         message = (
             f"no server of the plan is in an active DRS job ({len(active)} active job(s) in the account)"
