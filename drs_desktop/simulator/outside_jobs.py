@@ -59,7 +59,12 @@ class OutsideJobs:
         """Start a job of ``servers`` (IDs or hostnames) when virtual time reaches ``at`` (POSIX seconds)."""
         refs = tuple(servers)
         self.scheduled += 1
-        self._w.schedule(at, lambda: self._start_logged(refs, is_drill, dict(tags or {})))
+        chosen = dict(tags or {})
+
+        def start() -> None:
+            self._start_logged(refs, is_drill, chosen)
+
+        self._w.schedule(at, start)
 
     def start(
         self, servers: Iterable[str], *, is_drill: bool = True, tags: Mapping[str, str] | None = None

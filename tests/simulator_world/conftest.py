@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import pytest
-
-from dataclasses import replace
 
 from drs_desktop.simulator.backend import DrsBackend
 from drs_desktop.simulator.scenario import Behaviour, Range
