@@ -15,7 +15,6 @@ endpoint that is not a DRS call.
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import logging
 import threading
@@ -25,9 +24,9 @@ import urllib.request
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 from drs_desktop.aws.drs_clock import DrsClock
+from drs_desktop.aws.session import is_loopback_url
 
 logger = logging.getLogger(__name__)
 
@@ -41,21 +40,6 @@ MIN_REAL_SLEEP = 0.05
 STILL_CLOCK_POLL = 0.5
 
 Fetch = Callable[[str], dict[str, Any]]
-
-
-def is_loopback(endpoint_url: str | None) -> bool:
-    if not endpoint_url:
-        return False
-    try:
-        host = urlsplit(endpoint_url).hostname
-    except ValueError:
-        return False
-    if host == "localhost":
-        return True
-    try:
-        return host is not None and ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _fetch(url: str) -> dict[str, Any]:
@@ -87,7 +71,7 @@ class SimulatorClock:
     @classmethod
     def probe(cls, endpoint_url: str | None, *, fetch: Fetch = _fetch) -> SimulatorClock | None:
         """A follower when ``endpoint_url`` is a DRS Desktop simulator on loopback; else None."""
-        if not is_loopback(endpoint_url):
+        if not is_loopback_url(endpoint_url):
             return None
         assert endpoint_url is not None
         try:

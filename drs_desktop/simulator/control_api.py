@@ -35,14 +35,11 @@ logger = logging.getLogger(__name__)
 PREFIX = CONTROL_PREFIX
 IDENTITY = "drs-desktop"
 
+#: FaultPlan calls on one operation (the first argument: an operation name or ``*``).
+TRANSPORT_CALLS = ("throttle", "server_errors", "latency", "drop_connections", "lose_answer", "hold")
 #: FaultPlan calls the API may make, by name (hyphens allowed: ``fail-launch``).
 FAULT_CALLS = (
-    "throttle",
-    "server_errors",
-    "latency",
-    "drop_connections",
-    "lose_answer",
-    "hold",
+    *TRANSPORT_CALLS,
     "fail_launch",
     "fail_conversion",
     "fail_permissions",
@@ -160,14 +157,7 @@ class ControlApi:
         operation = kwargs.pop("operation", None)
         call = getattr(self.backend.faults, kind)
         try:
-            if operation is not None and kind in (
-                "throttle",
-                "server_errors",
-                "latency",
-                "drop_connections",
-                "lose_answer",
-                "hold",
-            ):
+            if operation is not None and kind in TRANSPORT_CALLS:
                 call(str(operation), **kwargs)
             else:
                 if operation is not None:

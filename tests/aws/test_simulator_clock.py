@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from drs_desktop.aws.simulator_clock import MIN_REAL_SLEEP, STILL_CLOCK_POLL, SimulatorClock, is_loopback
+from drs_desktop.aws.session import is_loopback_url
+from drs_desktop.aws.simulator_clock import MIN_REAL_SLEEP, STILL_CLOCK_POLL, SimulatorClock
 from drs_desktop.simulator.embedded import EmbeddedSimulator
 from drs_desktop.simulator.server import SimulatorServer
 from tests.simulator.fake_world import FakeWorld
 
 
 def test_only_a_drs_desktop_simulator_on_loopback_is_followed() -> None:
-    assert is_loopback("http://127.0.0.1:4566") and is_loopback("http://localhost:1")
-    assert not is_loopback("https://drs.us-east-1.amazonaws.com") and not is_loopback(None)
+    assert is_loopback_url("http://127.0.0.1:4566") and is_loopback_url("http://localhost:1")
+    assert not is_loopback_url("https://drs.us-east-1.amazonaws.com") and not is_loopback_url(None)
     assert SimulatorClock.probe("https://drs.us-east-1.amazonaws.com") is None  # never asked
     assert SimulatorClock.probe("http://127.0.0.1:9") is None  # nobody listening
     with SimulatorServer(FakeWorld.with_servers(1)) as server:  # a DRS endpoint without the control API

@@ -3,6 +3,7 @@ drives it at run time (``drs-desktop simulator control``), and ``drs-desktop run
 
 from __future__ import annotations
 
+import contextlib
 import json
 import selectors
 import signal
@@ -22,13 +23,11 @@ from drs_desktop.storage.plans import save_plan
 from tests.simulator.conftest import make_client
 
 
-@pytest.fixture
-def simulator_process() -> Iterator[subprocess.Popen[str]]:
+@contextlib.contextmanager
+def serving(*args: str) -> Iterator[subprocess.Popen[str]]:
+    """``python -m ARGS`` (a simulator) with its output piped; killed if still running at the end."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "drs_desktop.simulator", "--port", "0", "--seed", "5", "--time-scale", "60"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+        [sys.executable, "-m", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
     try:
         yield proc
@@ -39,6 +38,12 @@ def simulator_process() -> Iterator[subprocess.Popen[str]]:
         assert proc.stdout is not None and proc.stderr is not None
         proc.stdout.close()
         proc.stderr.close()
+
+
+@pytest.fixture
+def simulator_process() -> Iterator[subprocess.Popen[str]]:
+    with serving("drs_desktop.simulator", "--port", "0", "--seed", "5", "--time-scale", "60") as proc:
+        yield proc
 
 
 def first_line(proc: subprocess.Popen[str], timeout: float = 30) -> str:
@@ -65,35 +70,10 @@ def test_prints_the_endpoint_first_and_stops_on_sigterm(simulator_process: subpr
 def small_process(request: pytest.FixtureRequest) -> Iterator[subprocess.Popen[str]]:
     """``drs-desktop simulator`` with the small estate at the time scale the test names (0: manual)."""
     scale = str(getattr(request, "param", 0))
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "drs_desktop",
-            "simulator",
-            "--scenario",
-            "small",
-            "--seed",
-            "7",
-            "--time-scale",
-            scale,
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
+    with serving(
+        "drs_desktop", "simulator", "--scenario", "small", "--seed", "7", "--time-scale", scale
+    ) as proc:
         yield proc
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
-        assert proc.stdout is not None and proc.stderr is not None
-        proc.stdout.close()
-        proc.stderr.close()
 
 
 def control(url: str, *args: str) -> subprocess.CompletedProcess[str]:
