@@ -32,6 +32,7 @@ from drs_desktop.domain.safe_text import terminal_safe
 if TYPE_CHECKING:
     from drs_desktop.aws.drs import DrsGateway
     from drs_desktop.aws.drs_clock import DrsClock
+    from drs_desktop.aws.simulator_clock import SimulatorClock
     from drs_desktop.domain.engine.events import Event
     from drs_desktop.domain.engine.record import ExecutionRecord
     from drs_desktop.domain.engine.state import ExecutionState
@@ -150,10 +151,11 @@ def _gateway(db: Database, args: argparse.Namespace, saved: dict[str, Any] | Non
     region = args.region or saved.get("region") or get_str(db, "aws.region")
     if not region:
         raise UsageError("no AWS Region: pass --region or set the aws.region setting")
+    followed = _simulator_clock(endpoint)
     return DrsGateway(
         AwsTarget(profile=profile, region=region, endpoint_url=endpoint),
         read_timeout=float(get_int(db, "aws.read_timeout_seconds")),
-        drs_clock=_drs_clock(),
+        drs_clock=followed.drs_clock() if followed is not None else _drs_clock(),
     )
 
 
@@ -175,6 +177,27 @@ def _drs_clock() -> DrsClock:
     from drs_desktop.aws.drs_clock import DrsClock
 
     return DrsClock()
+
+
+def _simulator_clock(endpoint: str | None) -> SimulatorClock | None:
+    """The virtual clock of a DRS Desktop simulator at ``endpoint`` (``aws.simulator_clock``), so a
+    plan's waits and polls run on it; None for AWS. Tests that drive the clock themselves swap this."""
+    from drs_desktop.aws.simulator_clock import SimulatorClock
+
+    return SimulatorClock.probe(endpoint)
+
+
+def _runner_sleeper(runner: ExecutionRunner) -> Callable[[float], None] | None:
+    """How the runner waits: a test's sleeper, else on a simulator's clock the real time a virtual wait
+    lasts at its scale (the runner's own wait, which a control cuts short), else the runner's own."""
+    if _runner_sleep is not None:
+        return _runner_sleep
+    target = runner.record.options.get("target") or {}
+    followed = _simulator_clock(target.get("endpoint_url"))
+    if followed is None:
+        return None
+    print(f"following the simulator's clock (time scale {followed.scale})", file=sys.stderr)
+    return lambda seconds: runner.sleep_until_woken(followed.real_seconds(seconds))
 
 
 def _target_of(gateway: DrsGateway) -> dict[str, str | None]:
@@ -316,10 +339,11 @@ def _drive(db: Database, runner: ExecutionRunner, args: argparse.Namespace, out:
     paused_here = _PausedHere()
     runner.add_listener(paused_here)
     approver = _approver(runner)
+    sleeper = _runner_sleeper(runner)
     try:
         while True:
             result = runner.run(
-                sleep=_runner_sleep,
+                sleep=sleeper,
                 return_on_approval=True,
                 should_stop=_stuck_for_a_person(runner, paused_here),
             )

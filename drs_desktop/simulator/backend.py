@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ from drs_desktop.simulator.jobs import JobEngine
 from drs_desktop.simulator.native_plans import PlanEngine
 from drs_desktop.simulator.ops_core import CoreOperations, Handler
 from drs_desktop.simulator.ops_plans import PlanOperations
+from drs_desktop.simulator.outside_jobs import OutsideJob, OutsideJobs
 from drs_desktop.simulator.postlaunch import install_scenario_actions
 from drs_desktop.simulator.scenario import Scenario
 from drs_desktop.simulator.scenario_schema import load_scenario
@@ -58,6 +59,9 @@ class DrsBackend:
         self.plans = PlanEngine(self.world, self.jobs)
         #: Tests' hands on held LAUNCH jobs (see ``by_hand``).
         self.by_hand = JobsByHand(self.world, self.jobs, self._lock, self.clock.now_ts)
+        #: Jobs other tools start (``outside_jobs``): the scenario's schedule, and ``start_outside_job``.
+        self.outside = OutsideJobs(self.world, self.jobs)
+        self.outside.schedule_scenario()
         self._handlers: dict[str, Handler] = {
             **CoreOperations(self.world, self.jobs).handlers(),
             **PlanOperations(self.world, self.plans).handlers(),
@@ -133,6 +137,52 @@ class DrsBackend:
         with self._lock:
             self.world.advance_to(self.clock.now_ts())
             return self.world.launch_records()
+
+    def start_outside_job(
+        self,
+        servers: Sequence[str],
+        *,
+        drill: bool = True,
+        at: float | None = None,
+        tags: Mapping[str, str] | None = None,
+    ) -> OutsideJob | None:
+        """A launch job another tool starts (no orchestrator tags): now, or at virtual time ``at`` (POSIX
+        seconds; then None is returned and the job starts when the clock gets there). A refusal (a busy
+        server, a quota) comes back with its ``error``, as the other tool would have seen it."""
+        with self._lock:
+            self.world.advance_to(self.clock.now_ts())
+            if at is not None and at > self.world.now:
+                self.outside.schedule(at, servers, is_drill=drill, tags=tags)
+                return None
+            return self.outside.start(servers, is_drill=drill, tags=tags)
+
+    def status(self) -> dict[str, Any]:
+        """What the world looks like now, for the control API and a person rehearsing: clock, jobs,
+        instances, the faults in force, outside jobs."""
+        with self._lock:
+            w = self.world
+            w.advance_to(self.clock.now_ts())
+            active = w.active_jobs()
+            return {
+                "scenario": self.scenario.name,
+                "seed": self.seed,
+                "account_id": self.scenario.account_id,
+                "region": self.scenario.region,
+                "source_servers": len(w.servers),
+                "jobs": len(w.jobs),
+                "active_jobs": [
+                    {"job_id": j.job_id, "initiated_by": j.initiated_by, "servers": len(j.participants)}
+                    for j in active
+                ],
+                "recovery_instances": len(w.instances),
+                "launches": len(w.launches),
+                "faults": self.faults.describe(),
+                "outside_jobs": {
+                    "scheduled": self.outside.scheduled,
+                    "started": [o.job_id for o in self.outside.started],
+                    "refused": [{"servers": list(o.servers), "error": o.error} for o in self.outside.refused],
+                },
+            }
 
     def set_initialized(self, initialized: bool) -> None:
         """Switch the uninitialized-account mode at run time."""

@@ -1,4 +1,5 @@
-"""``simulator [--port N] [--host H] [--scenario FILE|NAME] [--time-scale X] [--seed N]``.
+"""``simulator [--port N] [--host H] [--scenario FILE|NAME] [--time-scale X] [--seed N]``, and
+``simulator control --endpoint URL ...`` to drive a running one (``control_cli``).
 
 Prints the endpoint URL as the first line of stdout (so a parent process can read it), then serves until
 SIGINT or SIGTERM and exits 0. ``--time-scale`` defaults to 1 (real time); 0 freezes the clock.
@@ -42,6 +43,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    if argv is None:
+        argv = sys.argv[1:]
+    if argv[:1] == ["control"]:  # drive a running simulator (``control_cli``)
+        from drs_desktop.simulator.control_cli import main as control_main
+
+        return control_main(argv[1:])
     args = build_parser().parse_args(argv)
     if args.time_scale < 0:
         print("simulator: --time-scale must be >= 0", file=sys.stderr)

@@ -56,6 +56,7 @@ class VirtualClock:
         self._scale = scale
         self._real_time = real_time
         self._real_origin = real_time()
+        self._paused_scale: float | None = None
 
     @property
     def manual(self) -> bool:
@@ -94,6 +95,42 @@ class VirtualClock:
             self._offset += target - now
             self._changed.notify_all()
             return datetime.fromtimestamp(self._now_locked(), UTC)
+
+    def set_scale(self, scale: float | None) -> None:
+        """Run at ``scale`` virtual seconds per real second from now on (None: manual, 0: frozen); the
+        present stays where it is. A person rehearsing speeds a demo up or stops it this way."""
+        if scale is not None and scale < 0:
+            raise ValueError(f"time scale must be >= 0, got {scale}")
+        with self._lock:
+            now = self._now_locked()
+            self._real_origin = self._real_time()
+            self._offset = now - self._start
+            self._scale = scale
+            self._paused_scale = None
+            self._changed.notify_all()
+
+    @property
+    def paused(self) -> bool:
+        """Whether ``pause`` stopped a running clock (``resume`` restarts it at its scale)."""
+        with self._lock:
+            return self._paused_scale is not None
+
+    def pause(self) -> None:
+        """Stop a running clock where it is; ``resume`` restarts it. A manual clock stands still anyway."""
+        with self._lock:
+            if not self._scale:
+                return
+            scale = self._scale
+        self.set_scale(0.0)
+        with self._lock:
+            self._paused_scale = scale
+
+    def resume(self) -> None:
+        """Restart a paused clock at the scale it had."""
+        with self._lock:
+            scale = self._paused_scale
+        if scale is not None:
+            self.set_scale(scale)
 
     def wait_until(self, ts: float, *, cancelled: Callable[[], bool] = lambda: False) -> bool:
         """Block until virtual time reaches ``ts`` (POSIX seconds): True, or False once ``cancelled()``.

@@ -92,7 +92,10 @@ class EmbeddedSimulator:
             from drs_desktop.simulator.server import SimulatorServer
         except ImportError as exc:  # pragma: no cover - only while the protocol half is missing
             raise RuntimeError(f"The simulator's HTTP server is not available: {exc}") from exc
-        server = SimulatorServer(self.backend, host=self._host, port=self._port)
+        from drs_desktop.simulator.control_api import ControlApi
+
+        control = ControlApi(self.backend, self.clock)
+        server = SimulatorServer(self.backend, host=self._host, port=self._port, control=control)
         server.start()
         self._server = server
         logger.info("Embedded DRS simulator at %s (scenario %s)", server.endpoint_url, self.scenario.name)

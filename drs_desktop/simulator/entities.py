@@ -158,6 +158,7 @@ class Instance:
     state: str = "PENDING"
     tags: dict[str, str] = field(default_factory=dict)
     terminating: bool = False
+    listed_ts: float = 0.0  # DescribeRecoveryInstances lists it from this virtual time on
 
 
 @dataclass(slots=True)

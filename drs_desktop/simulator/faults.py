@@ -251,6 +251,20 @@ class FaultPlan:
                 logger.debug("Injecting %s into %s", fault.kind, operation)
             return fault
 
+    def describe(self) -> dict[str, object]:
+        """The faults in force as plain data (the control API's status)."""
+        with self._lock:
+            transport = {
+                op: {k: v for k, v in vars(rule).items() if v not in (0.0, None) or k == "count"}
+                for op, rule in self._transport.items()
+            }
+            world = {
+                kind: {"servers": sorted(rule.servers), "fraction": rule.fraction}
+                for kind, rule in self._world.items()
+                if rule.active
+            }
+            return {"transport": transport, "world": world, "injected": dict(self._injected)}
+
     def injected(self) -> dict[str, int]:
         """How many transport faults of each kind were injected so far."""
         with self._lock:

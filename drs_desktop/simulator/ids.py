@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import random
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 TimestampStyle = Literal["offset", "zulu"]
@@ -84,6 +84,18 @@ def parse_ts(text: str) -> float:
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value.timestamp()
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def parse_instant_us(text: str) -> int:
+    """An ISO 8601 timestamp (``...Z`` or ``...+00:00``) as whole microseconds since the epoch, exactly:
+    integer arithmetic, where ``parse_ts``'s float can land a hair either side of a boundary."""
+    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return (value - _EPOCH) // timedelta(microseconds=1)
 
 
 def format_duration(seconds: float) -> str:

@@ -33,7 +33,7 @@ from drs_desktop.simulator.entities import (
     Server,
 )
 from drs_desktop.simulator.fleet import has_data, newest_data_ts, on_demand_snapshot, pit_snapshots
-from drs_desktop.simulator.ids import stable_hex, stream
+from drs_desktop.simulator.ids import stable_fraction, stable_hex, stream
 from drs_desktop.simulator.postlaunch import PostLaunchRunner
 from drs_desktop.simulator.scenario import Range
 from drs_desktop.simulator.world import World
@@ -57,9 +57,15 @@ class JobEngine:
     # -- requests --------------------------------------------------------------------------------
 
     def start_launch(
-        self, requests: Sequence[tuple[str, str | None]], *, is_drill: bool, tags: Mapping[str, str]
+        self,
+        requests: Sequence[tuple[str, str | None]],
+        *,
+        is_drill: bool,
+        tags: Mapping[str, str],
+        held: bool | None = None,
     ) -> Job:
-        """StartRecovery: validate, check every limit, then create the job and schedule its timeline."""
+        """StartRecovery: validate, check every limit, then create the job and schedule its timeline.
+        ``held`` (default: the world's ``hold_launches``) makes it wait for a test's hands."""
         w = self.w
         ids = [sid for sid, _ in requests]
         if len(set(ids)) != len(ids):
@@ -95,7 +101,7 @@ class JobEngine:
             w.launch_index[(job.job_id, server.server_id)] = entry
         job.unsettled = len(job.participants)
         job.stuck = w.faults.job_hits("stuck", job.job_id, [(s.server_id, s.hostname) for s in servers])
-        job.by_hand = w.hold_launches
+        job.by_hand = w.hold_launches if held is None else held
         if not job.by_hand:  # a held job waits for a test's hands (``by_hand``)
             w.schedule(w.now + _draw(self._rng(job), w.timings.job_start), lambda: self._job_started(job))
         logger.debug("Job %s: launch of %d servers (drill=%s)", job.job_id, len(servers), is_drill)
@@ -193,10 +199,21 @@ class JobEngine:
         job.status = "STARTED"
         self._log(job, "JOB_START")
         rng = self._rng(job)
-        step = self._terminate_server if job.job_type == "TERMINATE" else self._launch_server
-        for p in job.participants:
-            skew = _draw(rng, w.timings.server_skew)
-            w.schedule(w.now + skew, functools.partial(step, job, p, rng))
+        t = w.timings
+        if job.job_type == "TERMINATE":
+            for p in job.participants:
+                w.schedule(
+                    w.now + _draw(rng, t.server_skew), functools.partial(self._terminate_server, job, p, rng)
+                )
+            return
+        # Servers stay PENDING for minutes, each a little longer than the one before it (§12: a big job
+        # ends later than a small one); then their work starts, seconds apart.
+        stagger = 0.0
+        for index, p in enumerate(job.participants):
+            if index:
+                stagger += _draw(rng, t.server_stagger)
+            delay = _draw(rng, t.server_pending) + stagger + _draw(rng, t.server_skew)
+            w.schedule(w.now + delay, functools.partial(self._launch_server, job, p, rng))
 
     def _launch_server(self, job: Job, p: Participant, rng: random.Random) -> None:
         w = self.w
@@ -302,7 +319,7 @@ class JobEngine:
             if w.faults.hits("launch", job.job_id, sid, server.hostname):
                 reason = "InsufficientInstanceCapacity: not enough capacity for the requested instance type"
                 w.schedule(
-                    w.now + duration * rng.uniform(0.3, 1.0),
+                    w.now + _draw(rng, t.launch_failure),
                     lambda: self._fail(
                         job, p, "LAUNCH_FAILED", reason, targetInstanceID=p.target_instance_id
                     ),
@@ -316,8 +333,10 @@ class JobEngine:
         w = self.w
         server = w.servers[p.server_id]
         instance = self._new_instance(job, p, data_ts)
-        p.show_instance_id = not w.faults.hits(
-            "missing_instance_id", job.job_id, server.server_id, server.hostname
+        p.show_instance_id = not (
+            w.faults.hits("missing_instance_id", job.job_id, server.server_id, server.hostname)
+            or stable_fraction(w.seed, "instance_id_left_out", job.job_id, server.server_id)
+            < w.scenario.behaviour.missing_instance_id_fraction
         )
         p.launch_status = "LAUNCHED"
         self._settle(job, p)
@@ -348,6 +367,8 @@ class JobEngine:
             instance_type=server.instance_type,
             availability_zone=f"{w.scenario.region}a",
             volumes=volumes,
+            # DescribeRecoveryInstances lists it only after a lag (eventual consistency, §12.14).
+            listed_ts=w.now + _draw(self._rng(job), w.timings.instance_listed),
         )
         w.instances[iid] = instance
         server.recovery_instance_id = iid

@@ -13,7 +13,7 @@ from drs_desktop.simulator import errors
 from drs_desktop.simulator.contract import paginate
 from drs_desktop.simulator.entities import Server
 from drs_desktop.simulator.fleet import FROZEN_STATES, REPLICATING_STATES, pit_snapshots, replicating_count
-from drs_desktop.simulator.ids import parse_ts, stable_hex, stream
+from drs_desktop.simulator.ids import parse_instant_us, parse_ts, stable_hex, stream
 from drs_desktop.simulator.jobs import JobEngine
 from drs_desktop.simulator.views import (
     instance_view,
@@ -45,6 +45,14 @@ def page(
 def _ts(value: str, field: str) -> float:
     try:
         return parse_ts(value)
+    except ValueError:
+        raise errors.invalid(f"{value!r} is not an ISO 8601 date-time", field) from None
+
+
+def _instant(value: str, field: str) -> int:
+    """An ISO 8601 time as whole microseconds since the epoch: exact, whatever its digits."""
+    try:
+        return parse_instant_us(value)
     except ValueError:
         raise errors.invalid(f"{value!r} is not an ISO 8601 date-time", field) from None
 
@@ -143,6 +151,15 @@ class CoreOperations:
         server = self._server(params["sourceServerID"])
         if server.active_job_id is not None:
             raise errors.conflict(errors.SERVER_BUSY, server.server_id, "SOURCE_SERVER")
+        instance = next((i for i in self.w.instances.values() if i.server_id == server.server_id), None)
+        if instance is not None:
+            # DRS refuses while the server has a recovery instance: terminate it first (listed or not yet).
+            raise errors.conflict(
+                f"Source server {server.server_id} has recovery instance {instance.instance_id}; "
+                "terminate it before disconnecting the server",
+                server.server_id,
+                "SOURCE_SERVER",
+            )
         self._freeze(server, "DISCONNECTED")
         return server_view(self.w, server)
 
@@ -180,12 +197,15 @@ class CoreOperations:
         filters = params.get("filters") or {}
         wanted = filters.get("jobIDs")
         jobs = [w.jobs[j] for j in dict.fromkeys(wanted) if j in w.jobs] if wanted else list(w.jobs.values())
+        # Exact instants, both bounds inclusive: each job's creationDateTime as this answer shows it, to
+        # the microsecond, against the filter's instant (no float rounding, no truncation to seconds), so
+        # a job's own creationDateTime passed back as a bound always finds it.
         if filters.get("fromDate"):
-            low = _ts(filters["fromDate"], "filters.fromDate")
-            jobs = [j for j in jobs if j.created_ts >= low]
+            low = _instant(filters["fromDate"], "filters.fromDate")
+            jobs = [j for j in jobs if _instant(w.fmt(j.created_ts), "creationDateTime") >= low]
         if filters.get("toDate"):
-            high = _ts(filters["toDate"], "filters.toDate")
-            jobs = [j for j in jobs if j.created_ts <= high]
+            high = _instant(filters["toDate"], "filters.toDate")
+            jobs = [j for j in jobs if _instant(w.fmt(j.created_ts), "creationDateTime") <= high]
         jobs.sort(key=lambda j: (j.created_ts, j.seq), reverse=True)  # newest first, as DRS lists them
         items, token = page(w, "DescribeJobs", jobs, params, filters)
         return _listing([job_view(w, j) for j in items], token)
@@ -206,7 +226,7 @@ class CoreOperations:
     def describe_recovery_instances(self, params: dict[str, Any]) -> dict[str, Any]:
         w = self.w
         filters = params.get("filters") or {}
-        instances = list(w.instances.values())
+        instances = [i for i in w.instances.values() if i.listed_ts <= w.now]  # listed after a lag
         if filters.get("recoveryInstanceIDs"):
             wanted = set(filters["recoveryInstanceIDs"])
             instances = [i for i in instances if i.instance_id in wanted]

@@ -67,22 +67,55 @@ class OsRange:
 
 @dataclass(frozen=True)
 class Timings:
-    """Phase durations in virtual seconds (drs_api.md §12 observations; each is drawn per server)."""
+    """Phase durations in virtual seconds, calibrated to drs_api.md §12 (docs/simulator.md has the table):
+    one small Linux server's job takes 12-14 minutes, two Windows servers' 24-31, 25 servers' about 29.
+    Each is drawn per server (or per job) from the job's own stream."""
 
     job_start: Range = Range(2, 8)
+    # JOB_START -> the server's work starts (launchStatus PENDING until then): the minutes that §12's phase
+    # sums leave unexplained in its whole-job figures.
+    server_pending: Range = Range(240, 280)
+    # Each server waits this much more than the one before it in the job (cumulative), so a big job ends
+    # later than a small one (25 servers: about 16 minutes more than one).
+    server_stagger: Range = Range(36, 44)
     server_skew: Range = Range(0, 5)
     snapshot: Range = Range(0, 3)
-    snapshot_to_conversion: Range = Range(60, 180)
-    conversion: OsRange = OsRange(Range(240, 360), Range(720, 900))
+    snapshot_to_conversion: Range = Range(100, 140)
+    conversion: OsRange = OsRange(Range(280, 320), Range(720, 900))
     conversion_to_launch: Range = Range(1, 3)
     launch: OsRange = OsRange(Range(50, 70), Range(330, 390))
+    # LAUNCH_START -> LAUNCH_FAILED when a scenario asks for launch failures: many minutes, after the
+    # siblings launched (§12.4: "one server can fail 10 minutes after a sibling launched").
+    launch_failure: Range = Range(540, 720)
     job_end: Range = Range(3, 40)
+    # LAUNCHED -> the instance is listed by DescribeRecoveryInstances (eventual consistency, §12.14).
+    instance_listed: Range = Range(30, 120)
     instance_running: Range = Range(20, 60)
     boot: OsRange = OsRange(Range(180, 300), Range(600, 1200))
     post_launch_action: Range = Range(60, 240)
     terminate: Range = Range(30, 90)
     permissions_failure: Range = Range(200, 220)
     replication_resume: Range = Range(300, 900)
+
+
+@dataclass(frozen=True)
+class Behaviour:
+    """How the simulated DRS answers, beyond timings (drs_api.md §12); every value a scenario key."""
+
+    # Share of LAUNCHED servers whose ``recoveryInstanceID`` DescribeJobs leaves out (§12.5), decided
+    # per (job, server) by hashing the seed; the ``omit_instance_ids`` fault adds to it.
+    missing_instance_id_fraction: float = 0.8
+
+
+@dataclass(frozen=True)
+class OutsideJobSpec:
+    """A launch job another tool (the console, a script) starts at ``at`` virtual seconds after the world
+    starts: no orchestrator tags, ``initiatedBy`` START_DRILL or START_RECOVERY (§12.13)."""
+
+    at: float
+    servers: tuple[str, ...]  # IDs or hostnames
+    is_drill: bool = True
+    tags: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -213,6 +246,8 @@ class Scenario:
     post_launch: PostLaunchSpec = PostLaunchSpec()
     faults: FaultSpec = FaultSpec()
     server_step_timeout_minutes: int = 240
+    behaviour: Behaviour = Behaviour()
+    outside_jobs: tuple[OutsideJobSpec, ...] = ()
 
 
 SHIPPED = ("demo", "small", "scale")

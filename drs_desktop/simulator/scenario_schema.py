@@ -22,10 +22,12 @@ from drs_desktop.simulator.scenario import (
     SHIPPED,
     ActionSpec,
     AppSpec,
+    Behaviour,
     FaultSpec,
     FleetSpec,
     GeneratedSpec,
     OsRange,
+    OutsideJobSpec,
     PostLaunchSpec,
     Quotas,
     Range,
@@ -266,6 +268,8 @@ def build_scenario(data: Any, source: str) -> Scenario:
         post_launch=_post_launch(root.child("post_launch")),
         faults=_faults(root.child("faults")),
         server_step_timeout_minutes=_native(root.child("native_plans")),
+        behaviour=_behaviour(root.child("behaviour")),
+        outside_jobs=tuple(_outside_job(n) for n in root.items("outside_jobs")),
     )
     root.finish()
     check_fleet_against_quotas(scenario)
@@ -476,3 +480,30 @@ def _native(node: _Node) -> int:
     value = node.integer("server_step_timeout_minutes", Scenario().server_step_timeout_minutes, low=1)
     node.finish()
     return value
+
+
+def _behaviour(node: _Node) -> Behaviour:
+    d = Behaviour()
+    spec = Behaviour(
+        missing_instance_id_fraction=node.number(
+            "missing_instance_id_fraction", d.missing_instance_id_fraction, high=1.0
+        )
+    )
+    node.finish()
+    return spec
+
+
+def _outside_job(node: _Node) -> OutsideJobSpec:
+    if not node.has("at"):
+        raise node.error("at", "is required (virtual seconds after the world starts)")
+    servers = node.strings("servers")
+    if not servers:
+        raise node.error("servers", "is required: a non-empty list of server IDs or hostnames")
+    spec = OutsideJobSpec(
+        at=node.number("at", 0.0),
+        servers=servers,
+        is_drill=node.choice("mode", "drill", ("drill", "recovery")) == "drill",
+        tags=node.tags("tags"),
+    )
+    node.finish()
+    return spec

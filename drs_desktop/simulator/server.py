@@ -27,7 +27,7 @@ from dataclasses import replace
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from drs_desktop.simulator import protocol, sts
@@ -36,7 +36,13 @@ from drs_desktop.simulator.holds import ANSWERING_FAULTS, HeldRequests, fault_re
 from drs_desktop.simulator.model import DrsModel, load_model
 from drs_desktop.simulator.protocol import HttpResponse, ProtocolError
 
+if TYPE_CHECKING:
+    from drs_desktop.simulator.control_api import ControlApi
+
 logger = logging.getLogger(__name__)
+
+#: The control API's paths (``control_api.PREFIX``): real DRS has no route there.
+CONTROL_PREFIX = "/_sim/"
 
 DEFAULT_MAX_BODY_BYTES = 1 << 20  # the largest valid DRS request is a few hundred KB
 _MAX_REQUEST_LINE = 65536
@@ -295,8 +301,11 @@ class SimulatorServer:
         request_timeout: float = 10.0,
         idle_timeout: float = 60.0,
         strict_output: bool = False,
+        control: ControlApi | None = None,
     ) -> None:
         self.backend = backend
+        #: ``/_sim/...``: the control API (``control_api``), when the backend is a simulated world.
+        self.control = control
         self.host = _loopback_host(host)
         self.requested_port = port
         self.max_body_bytes = max_body_bytes
@@ -389,6 +398,10 @@ class SimulatorServer:
         query = protocol.parse_query(raw_query)
         if raw_path in ("", "/"):
             return self._root(method, query, headers, body, request_id), "-"
+        if self.control is not None and raw_path.startswith(CONTROL_PREFIX):
+            answer = self.control.answer(method, raw_path, body)
+            content = [("Content-Type", "application/json"), ("x-amzn-RequestId", request_id)]
+            return HttpResponse(answer.status, content, answer.body()), "control"
         try:
             operation, labels = protocol.route(self.model, method, raw_path, query)
         except SimulatorError as exc:

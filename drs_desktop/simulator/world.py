@@ -35,6 +35,7 @@ class World:
         self.timings = scenario.timings
         self.arns = Arns(scenario.region, scenario.account_id)
         self.ids = IdFactory(stream(seed, "ids"))
+        self.start_ts = start_ts
         self.now = start_ts
         self.initialized = scenario.initialized
         self.hold_launches = False  # new LAUNCH jobs wait for a test's hands (``by_hand``)

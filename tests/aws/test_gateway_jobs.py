@@ -22,6 +22,7 @@ from drs_desktop.domain.drs.errors import (
 from drs_desktop.domain.engine.commands import chunk_of_tags, job_tags
 from drs_desktop.domain.engine.events import JobStatus, LaunchStatus
 from drs_desktop.simulator.embedded import EmbeddedSimulator
+from drs_desktop.simulator.scenario import Timings
 
 from .conftest import HEALTHY, ids_of, run_to_completion, small_scenario, target_of
 
@@ -46,7 +47,15 @@ def test_drill_runs_to_completion(sim: EmbeddedSimulator, gateway: DrsGateway) -
     assert seen == [JobStatus.PENDING, JobStatus.STARTED, JobStatus.COMPLETED]
     assert final.ended_at is not None and final.ended_at > final.created_at  # type: ignore[operator]
     assert all(s.launch_status is LaunchStatus.LAUNCHED for s in final.servers)
-    assert all(s.recovery_instance_id and s.recovery_instance_id.startswith("i-") for s in final.servers)
+    # DescribeJobs names the instance of some launched servers only (drs_api.md §12.5), and
+    # DescribeRecoveryInstances lists each one a little after its launch (§12.14).
+    named = {s.source_server_id: s.recovery_instance_id for s in final.servers if s.recovery_instance_id}
+    sim.clock.advance(Timings().instance_listed.high)
+    listed = {
+        i.source_server_id: i.recovery_instance_id for i in gateway.describe_recovery_instances(server_ids)
+    }
+    assert set(listed) == set(server_ids) and all(i.startswith("i-") for i in listed.values())
+    assert all(listed[sid] == iid for sid, iid in named.items())
     engine_view = final.to_engine()
     assert engine_view.job_id == job.job_id and engine_view.status is JobStatus.COMPLETED
 
@@ -69,7 +78,7 @@ def test_drill_runs_to_completion(sim: EmbeddedSimulator, gateway: DrsGateway) -
         conversion = next(e for e in log if e.source_server_id == server_id and e.event == "CONVERSION_START")
         assert conversion.conversion_server_id and conversion.conversion_server_id.startswith("i-")
         launch = next(e for e in log if e.source_server_id == server_id and e.event == "LAUNCH_START")
-        assert launch.target_instance_id == final.server(server_id).recovery_instance_id  # type: ignore[union-attr]
+        assert launch.target_instance_id == listed[server_id]
 
     # The recovery instances it created.
     instances = gateway.describe_recovery_instances(source_server_ids=server_ids)
@@ -114,6 +123,7 @@ def test_launch_from_a_point_in_time_snapshot(sim: EmbeddedSimulator, gateway: D
     final, _ = run_to_completion(sim, gateway, job.job_id)
     events = [e.event for e in gateway.job_log(job.job_id) if e.source_server_id == server_id]
     assert events[0] == "USING_PREVIOUS_SNAPSHOT" and "SNAPSHOT_START" not in events
+    sim.clock.advance(Timings().instance_listed.high)  # listed a little after the launch
     (instance,) = gateway.describe_recovery_instances(source_server_ids=[server_id])
     assert instance.point_in_time is not None and instance.point_in_time <= point
     assert final.servers[0].launch_status is LaunchStatus.LAUNCHED

@@ -9,6 +9,7 @@ import pytest
 from drs_desktop.aws.drs import DrsGateway
 from drs_desktop.domain.drs.errors import DrsNotFound, DrsThrottled, DrsUnavailable, DrsUninitialized
 from drs_desktop.simulator.embedded import EmbeddedSimulator
+from drs_desktop.simulator.scenario import Timings
 
 from .conftest import HEALTHY, ids_of, small_scenario, target_of
 
@@ -93,8 +94,10 @@ def test_a_snapshot_being_taken_has_no_timestamp() -> None:
 def _snapshot_in_progress(sim: EmbeddedSimulator, gateway: DrsGateway) -> None:
     (server_id,) = ids_of(sim, HEALTHY[0])
     job = gateway.start_recovery([server_id], is_drill=True, tags={})
-    # Step through the job's first virtual seconds until its on-demand snapshot is being taken.
-    for _ in range(30):
+    # The server stays PENDING for minutes; then step through seconds until its on-demand snapshot is
+    # being taken.
+    sim.clock.advance(Timings().server_pending.low)
+    for _ in range(90):
         sim.clock.advance(1)
         events = [entry.event for entry in gateway.job_log(job.job_id)]
         if "SNAPSHOT_START" in events:

@@ -21,6 +21,7 @@ from drs_desktop.domain.drs.errors import (
     DrsThrottled,
     DrsUnavailable,
 )
+from drs_desktop.domain.engine.events import LaunchStatus
 from drs_desktop.simulator.embedded import EmbeddedSimulator
 
 from ..inprocess_drs import InProcessDrs
@@ -77,7 +78,7 @@ def test_every_read_sends_the_same_requests_and_gives_the_same_views(sim: Embedd
     assert requests == {"DescribeJobs": 2}  # the duplicate ID asked once; a page per job
     sim.clock.advance(3600)  # launched, post-launch actions seen, instances up
     jobs, _ = same_over_both(sim, pair, lambda g: g.describe_jobs([first.job_id]))
-    assert jobs[0].servers[0].recovery_instance_id is not None
+    assert {s.launch_status for s in jobs[0].servers} == {LaunchStatus.LAUNCHED}
     listed, requests = same_over_both(sim, pair, lambda g: g.jobs_since(since))
     assert len(listed) == 2 and requests == {"DescribeJobs": 2}  # a page per job
     log, requests = same_over_both(sim, pair, lambda g: g.job_log(first.job_id))

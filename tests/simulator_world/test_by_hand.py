@@ -28,28 +28,30 @@ def test_a_held_job_waits_for_the_test_and_holds_its_servers(small: DrsBackend) 
     assert job(small, job_id)["status"] == "PENDING"
 
 
-def test_hands_launch_fail_and_complete_as_drs_would_log_it(small: DrsBackend) -> None:
-    ids = host_ids(small)
+def test_hands_launch_fail_and_complete_as_drs_would_log_it(small_exact: DrsBackend) -> None:
+    ids = host_ids(small_exact)
     web, app, db = ids["shop-web-01"], ids["shop-app-01"], ids["shop-db-01"]
-    small.by_hand.hold_launches()
-    job_id = start(small, [web, app, db], drill=False)["jobID"]
-    small.clock.advance(60)
-    small.by_hand.progress(job_id, web, "SNAPSHOT_START")
-    assert job(small, job_id)["status"] == "STARTED"
-    small.clock.advance(60)
-    instance = small.by_hand.launch(job_id, web)
-    kept = small.by_hand.fail(job_id, app, reason="boom", with_instance=True)
-    small.by_hand.fail(job_id, db, event=None)  # the log just stops
-    assert small.by_hand.held_jobs() == [job_id]  # every server settled, and the job still runs
-    assert job(small, job_id)["status"] == "STARTED"
-    small.by_hand.complete(job_id)
-    done = job(small, job_id)
-    assert done["status"] == "COMPLETED" and small.by_hand.held_jobs() == []
+    small_exact.by_hand.hold_launches()
+    job_id = start(small_exact, [web, app, db], drill=False)["jobID"]
+    small_exact.clock.advance(60)
+    small_exact.by_hand.progress(job_id, web, "SNAPSHOT_START")
+    assert job(small_exact, job_id)["status"] == "STARTED"
+    small_exact.clock.advance(60)
+    instance = small_exact.by_hand.launch(job_id, web)
+    kept = small_exact.by_hand.fail(job_id, app, reason="boom", with_instance=True)
+    small_exact.by_hand.fail(job_id, db, event=None)  # the log just stops
+    assert small_exact.by_hand.held_jobs() == [job_id]  # every server settled, and the job still runs
+    assert job(small_exact, job_id)["status"] == "STARTED"
+    small_exact.by_hand.complete(job_id)
+    done = job(small_exact, job_id)
+    assert done["status"] == "COMPLETED" and small_exact.by_hand.held_jobs() == []
     status = {p["sourceServerID"]: p for p in done["participatingServers"]}
     assert status[web]["launchStatus"] == "LAUNCHED" and status[web]["recoveryInstanceID"] == instance
     assert status[app]["launchStatus"] == "FAILED" and status[app]["recoveryInstanceID"] == kept
     assert status[db]["launchStatus"] == "FAILED" and "recoveryInstanceID" not in status[db]
-    events = [(e["event"], e.get("eventData", {}).get("sourceServerID")) for e in log_events(small, job_id)]
+    events = [
+        (e["event"], e.get("eventData", {}).get("sourceServerID")) for e in log_events(small_exact, job_id)
+    ]
     assert events == [
         ("JOB_START", None),
         ("SNAPSHOT_START", web),
@@ -58,12 +60,12 @@ def test_hands_launch_fail_and_complete_as_drs_would_log_it(small: DrsBackend) -
         ("LAUNCH_FAILED", app),
         ("JOB_END", None),
     ]
-    failed = next(e for e in log_events(small, job_id) if e["event"] == "LAUNCH_FAILED")
+    failed = next(e for e in log_events(small_exact, job_id) if e["event"] == "LAUNCH_FAILED")
     assert failed["eventData"]["rawError"] == "boom"
-    listed = small.handle("DescribeRecoveryInstances", {"filters": {"sourceServerIDs": [web, app]}})
+    listed = small_exact.handle("DescribeRecoveryInstances", {"filters": {"sourceServerIDs": [web, app]}})
     assert {i["recoveryInstanceID"] for i in listed["items"]} == {instance, kept}
-    small.clock.advance(3600)  # the launched instance boots and runs its post-launch actions
-    runs = job(small, job_id)["participatingServers"]
+    small_exact.clock.advance(3600)  # the launched instance boots and runs its post-launch actions
+    runs = job(small_exact, job_id)["participatingServers"]
     assert any(p["launchActionsStatus"]["runs"] for p in runs if p["sourceServerID"] == web)
 
 

@@ -31,17 +31,17 @@ def test_start_recovery_answers_pending_job_like_real_drs(small: DrsBackend) -> 
     assert tags == created["tags"]
 
 
-def test_job_lifecycle_and_log_order(small: DrsBackend) -> None:
-    ids = host_ids(small)
+def test_job_lifecycle_and_log_order(small_exact: DrsBackend) -> None:
+    ids = host_ids(small_exact)
     servers = [ids["shop-web-01"], ids["shop-app-01"], ids["shop-db-01"]]
-    job_id = start(small, servers)["jobID"]
-    small.clock.advance(30)
-    assert job(small, job_id)["status"] == "STARTED"
-    done = run_until_complete(small, job_id)
+    job_id = start(small_exact, servers)["jobID"]
+    small_exact.clock.advance(30)
+    assert job(small_exact, job_id)["status"] == "STARTED"
+    done = run_until_complete(small_exact, job_id)
     assert all(p["launchStatus"] == "LAUNCHED" for p in done["participatingServers"])
     assert all(p["recoveryInstanceID"].startswith("i-") for p in done["participatingServers"])
     assert datetime.fromisoformat(done["endDateTime"]) > datetime.fromisoformat(done["creationDateTime"])
-    events = log_events(small, job_id)
+    events = log_events(small_exact, job_id)
     names = [e["event"] for e in events]
     assert names[0] == "JOB_START" and names[-1] == "JOB_END"
     assert "LAUNCH_END" not in names
@@ -120,29 +120,31 @@ def test_run_on_drills_makes_drills_run_actions(make_backend: Callable[..., DrsB
     assert [r["status"] for r in runs] == ["SUCCEEDED"]
 
 
-def test_terminate_job_removes_the_instances(small: DrsBackend) -> None:
-    ids = host_ids(small)
-    job_id = start(small, [ids["shop-web-01"], ids["shop-web-02"]])["jobID"]
-    run_until_complete(small, job_id)
-    instances = [i["recoveryInstanceID"] for i in small.handle("DescribeRecoveryInstances", {})["items"]]
+def test_terminate_job_removes_the_instances(small_exact: DrsBackend) -> None:
+    ids = host_ids(small_exact)
+    job_id = start(small_exact, [ids["shop-web-01"], ids["shop-web-02"]])["jobID"]
+    run_until_complete(small_exact, job_id)
+    instances = [
+        i["recoveryInstanceID"] for i in small_exact.handle("DescribeRecoveryInstances", {})["items"]
+    ]
     assert len(instances) == 2
-    term = small.handle("TerminateRecoveryInstances", {"recoveryInstanceIDs": instances})["job"]
+    term = small_exact.handle("TerminateRecoveryInstances", {"recoveryInstanceIDs": instances})["job"]
     assert term["type"] == "TERMINATE" and term["initiatedBy"] == "TERMINATE_RECOVERY_INSTANCES"
     assert {p["recoveryInstanceID"] for p in term["participatingServers"]} == set(instances)
-    small.clock.advance(20)
-    assert job(small, term["jobID"])["status"] == "STARTED"
-    small.clock.advance(5)
-    states = {i["ec2InstanceState"] for i in small.handle("DescribeRecoveryInstances", {})["items"]}
+    small_exact.clock.advance(20)
+    assert job(small_exact, term["jobID"])["status"] == "STARTED"
+    small_exact.clock.advance(5)
+    states = {i["ec2InstanceState"] for i in small_exact.handle("DescribeRecoveryInstances", {})["items"]}
     assert states <= {"SHUTTING-DOWN", "RUNNING"}
-    done = run_until_complete(small, term["jobID"], step=30)
+    done = run_until_complete(small_exact, term["jobID"], step=30)
     assert [p["launchStatus"] for p in done["participatingServers"]] == ["TERMINATED", "TERMINATED"]
-    assert small.handle("DescribeRecoveryInstances", {})["items"] == []
-    server = small.handle("DescribeSourceServers", {"filters": {"sourceServerIDs": [ids["shop-web-01"]]}})[
-        "items"
-    ][0]
+    assert small_exact.handle("DescribeRecoveryInstances", {})["items"] == []
+    server = small_exact.handle(
+        "DescribeSourceServers", {"filters": {"sourceServerIDs": [ids["shop-web-01"]]}}
+    )["items"][0]
     assert "recoveryInstanceId" not in server
     assert server["lifeCycle"]["lastLaunch"]["status"] == "TERMINATED"
-    names = [e["event"] for e in log_events(small, term["jobID"])]
+    names = [e["event"] for e in log_events(small_exact, term["jobID"])]
     assert names == [
         "JOB_START",
         "CLEANUP_START",
@@ -155,20 +157,22 @@ def test_terminate_job_removes_the_instances(small: DrsBackend) -> None:
         and names[-1] == "JOB_END"
         and sorted(names[1:-1]) == ["CLEANUP_END"] * 2 + ["CLEANUP_START"] * 2
     )
-    err = error_of(small, "TerminateRecoveryInstances", {"recoveryInstanceIDs": instances[:1]})
+    err = error_of(small_exact, "TerminateRecoveryInstances", {"recoveryInstanceIDs": instances[:1]})
     assert err.code == "ResourceNotFoundException"
 
 
-def test_relaunch_replaces_the_previous_instance(small: DrsBackend) -> None:
-    sid = host_ids(small)["shop-web-01"]
-    first = run_until_complete(small, start(small, [sid])["jobID"])
+def test_relaunch_replaces_the_previous_instance(small_exact: DrsBackend) -> None:
+    sid = host_ids(small_exact)["shop-web-01"]
+    first = run_until_complete(small_exact, start(small_exact, [sid])["jobID"])
     old = first["participatingServers"][0]["recoveryInstanceID"]
-    second = run_until_complete(small, start(small, [sid])["jobID"])
+    second = run_until_complete(small_exact, start(small_exact, [sid])["jobID"])
     new = second["participatingServers"][0]["recoveryInstanceID"]
     assert new != old
-    names = [e["event"] for e in log_events(small, second["jobID"])]
+    names = [e["event"] for e in log_events(small_exact, second["jobID"])]
     assert names[1:3] == ["CLEANUP_START", "CLEANUP_END"]
-    assert [i["recoveryInstanceID"] for i in small.handle("DescribeRecoveryInstances", {})["items"]] == [new]
+    assert [
+        i["recoveryInstanceID"] for i in small_exact.handle("DescribeRecoveryInstances", {})["items"]
+    ] == [new]
 
 
 def test_unhealthy_servers_fail_inside_the_job(small: DrsBackend) -> None:
@@ -185,25 +189,27 @@ def test_unhealthy_servers_fail_inside_the_job(small: DrsBackend) -> None:
     assert server["lifeCycle"]["lastLaunch"]["status"] == "FAILED"
 
 
-def test_launch_from_a_point_in_time_snapshot(small: DrsBackend) -> None:
-    sid = host_ids(small)["legacy-fax"]  # stalled: only an older snapshot can be used
-    snaps = small.handle("DescribeRecoverySnapshots", {"sourceServerID": sid, "order": "DESC"})["items"]
+def test_launch_from_a_point_in_time_snapshot(small_exact: DrsBackend) -> None:
+    sid = host_ids(small_exact)["legacy-fax"]  # stalled: only an older snapshot can be used
+    snaps = small_exact.handle("DescribeRecoverySnapshots", {"sourceServerID": sid, "order": "DESC"})["items"]
     chosen = snaps[0]
-    created = small.handle(
+    created = small_exact.handle(
         "StartRecovery",
         {
             "sourceServers": [{"sourceServerID": sid, "recoverySnapshotID": chosen["snapshotID"]}],
             "isDrill": True,
         },
     )["job"]
-    done = run_until_complete(small, created["jobID"])
+    done = run_until_complete(small_exact, created["jobID"])
     assert done["participatingServers"][0]["launchStatus"] == "LAUNCHED"
-    names = [e["event"] for e in log_events(small, created["jobID"])]
+    names = [e["event"] for e in log_events(small_exact, created["jobID"])]
     assert "USING_PREVIOUS_SNAPSHOT" in names and "SNAPSHOT_START" not in names
-    instance = small.handle("DescribeRecoveryInstances", {"filters": {"sourceServerIDs": [sid]}})["items"][0]
+    instance = small_exact.handle("DescribeRecoveryInstances", {"filters": {"sourceServerIDs": [sid]}})[
+        "items"
+    ][0]
     assert instance["pointInTimeSnapshotDateTime"] == chosen["timestamp"]
     err = error_of(
-        small,
+        small_exact,
         "StartRecovery",
         {"sourceServers": [{"sourceServerID": sid, "recoverySnapshotID": "pit-00000000000000000"}]},
     )
@@ -352,13 +358,13 @@ def test_put_list_delete_launch_actions(small: DrsBackend) -> None:
     assert again.code == "ResourceNotFoundException"
 
 
-def test_launch_records_show_every_launch(small: DrsBackend) -> None:
-    ids = host_ids(small)
-    first = start(small, [ids["shop-web-01"], ids["new-build"]], drill=True)["jobID"]
-    run_until_complete(small, first)
-    second = start(small, [ids["shop-web-01"]], drill=False)["jobID"]
-    run_until_complete(small, second)
-    records = small.launch_records()
+def test_launch_records_show_every_launch(small_exact: DrsBackend) -> None:
+    ids = host_ids(small_exact)
+    first = start(small_exact, [ids["shop-web-01"], ids["new-build"]], drill=True)["jobID"]
+    run_until_complete(small_exact, first)
+    second = start(small_exact, [ids["shop-web-01"]], drill=False)["jobID"]
+    run_until_complete(small_exact, second)
+    records = small_exact.launch_records()
     assert [(r.job_id, r.source_server_id, r.is_drill, r.outcome) for r in records] == [
         (first, ids["shop-web-01"], True, "LAUNCHED"),
         (first, ids["new-build"], True, "FAILED"),
@@ -367,5 +373,6 @@ def test_launch_records_show_every_launch(small: DrsBackend) -> None:
     assert records[0].launched_at is not None and records[0].launched_at > records[0].requested_at
     assert records[1].launched_at is None
     assert (
-        records[2].recovery_instance_id == job(small, second)["participatingServers"][0]["recoveryInstanceID"]
+        records[2].recovery_instance_id
+        == job(small_exact, second)["participatingServers"][0]["recoveryInstanceID"]
     )

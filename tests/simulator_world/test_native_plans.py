@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from drs_desktop.simulator.backend import DrsBackend
+from drs_desktop.simulator.scenario import Timings
 
 from .helpers import error_of, host_ids, job
 
@@ -220,7 +221,8 @@ def test_execution_runs_steps_in_order_with_waits(small: DrsBackend) -> None:
     assert [s["attempt"] for s in _steps(small, arn)] == [1, 1, 1]
     listed = small.handle("ListRecoveryPlanExecutions", {"recoveryPlanArn": plan})["recoveryPlanExecutions"]
     assert [e["status"] for e in listed] == ["COMPLETED"]
-    # DRS never cleans up what a plan launched.
+    # DRS never cleans up what a plan launched (listed once DescribeRecoveryInstances caught up).
+    small.clock.advance(Timings().instance_listed.high)
     assert len(small.handle("DescribeRecoveryInstances", {})["items"]) == 3
 
 
@@ -422,7 +424,7 @@ def test_snapshot_overrides_and_filters(small: DrsBackend) -> None:
     assert small.handle("ListTagsForResource", {"resourceArn": answer["recoveryPlanExecutionArn"]})[
         "tags"
     ] == {"who": "test"}
-    small.clock.advance(120)
+    small.clock.advance(6 * 60)  # the servers' work starts after minutes PENDING
     db_job = _steps(small, answer["recoveryPlanExecutionArn"])[0]["configuration"][
         "executionServerStepConfiguration"
     ]["servers"][0]["jobID"]

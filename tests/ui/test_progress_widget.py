@@ -141,7 +141,12 @@ def test_a_critical_failure_enables_retry_and_skip_of_the_held_wave(
     sim.faults.fail_launch(servers=["shop-db-01"])
     widget, sent = shown(qtbot)
     session = drill_session(services)
-    held = step_until(session, sim, lambda s: s.status is ExecutionStatus.HELD)[-1]
+    # A failed server can be retried once its DRS job has ended (3-40 s after the failure, as in DRS).
+    held = step_until(
+        session,
+        sim,
+        lambda s: s.status is ExecutionStatus.HELD and s.controls.allows(ControlAction.RETRY, 0),
+    )[-1]
     widget.show_snapshot(held)
     assert held.waves[0].held and held.servers[0][0].status is ServerStatus.FAILED
     assert buttons(widget)["retry"] and buttons(widget)["skip"]
