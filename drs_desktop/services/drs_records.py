@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from drs_desktop.domain.engine.commands import TAG_CHUNK, TAG_EXECUTION, chunk_of_tags
+from drs_desktop.domain.engine.events import LaunchStatus
 from drs_desktop.domain.engine.instance_events import FoundTerminateJob
 from drs_desktop.domain.engine.reconcile_events import LastLaunch, SurveyedInstance, TaggedJob
 from drs_desktop.services.drs_calls import DrsCalls
@@ -58,6 +59,9 @@ def look(
             chunk_id=chunk_id,
             server_ids=tuple(s.source_server_id for s in job.servers),
             created_at=job.created_at,
+            launched_server_ids=tuple(
+                s.source_server_id for s in job.servers if s.launch_status is LaunchStatus.LAUNCHED
+            ),
         )
         for job in listed
         if (chunk_id := chunk_of_tags(job.tags, execution_id)) is not None

@@ -25,7 +25,7 @@ from typing import Any
 from drs_desktop.aws.drs import DrsGateway
 from drs_desktop.aws.session import AwsTarget, is_loopback_url
 from drs_desktop.domain.engine.events import CleanupRequested
-from drs_desktop.domain.engine.instances import instances_not_found, not_found_text
+from drs_desktop.domain.engine.instances import instances_not_found, not_found_text, survey_not_found
 from drs_desktop.domain.engine.queries import active_jobs, execution_status
 from drs_desktop.domain.engine.queries import drill_instances_running as running_in_state
 from drs_desktop.domain.engine.record import ExecutionRecord
@@ -248,7 +248,10 @@ def _cleanup_result(
         by=actor,
         why_left=why,
         not_ours=not_ours,
-        not_found=tuple(not_found_text(s, n) for s, n in instances_not_found(after)),
+        not_found=(
+            *(not_found_text(s, n) for s, n in instances_not_found(after)),
+            *survey_not_found(after),
+        ),
     )
 
 

@@ -62,7 +62,11 @@ def scenario_for(
     launch_failures: float = 0.0,
     post_launch_failures: float = 0.0,
     start: datetime | None = None,
+    exact: bool = False,
 ) -> dict[str, Any]:
+    """The world of a run of ``spec``. ``exact``: DRS names every launched server's instance in
+    DescribeJobs and lists it at once, for tests whose hands play DRS step by step; otherwise DRS's
+    calibrated eventual consistency (docs/simulator.md) applies."""
     servers = [s for wave in spec.waves for s in wave.server_ids]
     limits = spec.limits
     return {
@@ -89,7 +93,15 @@ def scenario_for(
             "launch_failures": {"fraction": launch_failures},
             "post_launch_failures": {"fraction": post_launch_failures},
         },
+        **(EXACT_WORLD if exact else {}),
     }
+
+
+#: Scenario keys that switch DRS's eventual consistency off (``scenario_for(exact=True)``).
+EXACT_WORLD: dict[str, Any] = {
+    "behaviour": {"missing_instance_id_fraction": 0.0},
+    "timings": {"instance_listed": [0, 0]},
+}
 
 
 class ShippedRun:
@@ -97,6 +109,9 @@ class ShippedRun:
 
     ``hold_launches``: every LAUNCH job waits for the test's hands (``launch_chunk``, ``by_hand``).
     ``drs_start``: the simulator's clock starts there instead of at the spec's start (DRS's history).
+    ``exact`` (default: ``hold_launches``): DRS names and lists every instance at once, so a test that
+    launches by hand decides when an instance becomes known; runs on their own timeline meet the
+    calibrated world, where most jobs name no instance and DescribeRecoveryInstances lags.
     """
 
     def __init__(
@@ -110,6 +125,7 @@ class ShippedRun:
         post_launch_failures: float = 0.0,
         hold_launches: bool = False,
         drs_start: datetime | None = None,
+        exact: bool | None = None,
     ) -> None:
         self.db = db
         self.spec = spec
@@ -120,6 +136,7 @@ class ShippedRun:
                 launch_failures=launch_failures,
                 post_launch_failures=post_launch_failures,
                 start=drs_start,
+                exact=hold_launches if exact is None else exact,
             )
         )
         self.by_hand = self.backend.by_hand

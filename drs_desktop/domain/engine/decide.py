@@ -165,7 +165,8 @@ def _after_finish(state: ExecutionState, now: datetime) -> tuple[Command, ...]:
         *_terminations(state, now),
     ]
     if not commands and _cleanup_pending(state):
-        times = [t for t in (next_poll_at(state, now), state.poll.not_before) if t is not None and t > now]
+        candidates = (next_poll_at(state, now), state.poll.not_before, _survey_again_at(state))
+        times = [t for t in candidates if t is not None and t > now]
         if times:
             commands.append(WakeAt(at=min(times)))
     return tuple(commands)
@@ -346,6 +347,9 @@ def _to_terminate(state: ExecutionState) -> list[InstanceRecord]:
     if not state.is_drill or not state.cleanup_requested:
         return []
     limit = state.spec.max_terminate_attempts
+    # DRS takes a server in one job at a time: a second TERMINATE for a server whose instance is being
+    # terminated is refused (ConflictException), so its other instance waits for that job to end.
+    busy = {i.server_id for i in state.instances.values() if awaiting_termination(state, i)}
     return [
         i
         for i in state.instances.values()
@@ -355,11 +359,18 @@ def _to_terminate(state: ExecutionState) -> list[InstanceRecord]:
         and i.terminate_attempts < limit
         and not i.terminate_unresolved
         and not awaiting_termination(state, i)
+        and i.server_id not in busy
     ]
 
 
 def _survey_due(state: ExecutionState) -> bool:
     return state.is_drill and state.cleanup_requested and not state.cleanup_surveyed
+
+
+def _survey_again_at(state: ExecutionState) -> datetime | None:
+    """When cleanup looks at DRS's records again: a job of ours showed a server LAUNCHED whose instance
+    DRS did not list yet (``engine.reconcile``)."""
+    return state.survey_again_at if _survey_due(state) else None
 
 
 def _cleanup_pending(state: ExecutionState) -> bool:
@@ -389,6 +400,9 @@ def _survey(state: ExecutionState, now: datetime) -> list[Command]:
     server's last launch), once nothing can launch any more; see ``domain.engine.reconcile``."""
     if not _survey_due(state) or _launches_in_flight(state) or not _reads_allowed(state, now):
         return []
+    again = _survey_again_at(state)
+    if again is not None and now < again:
+        return []
     return [SurveyInstances(since=listing_since(state), server_ids=tuple(state.servers))]
 
 
@@ -396,7 +410,7 @@ def _terminations(state: ExecutionState, now: datetime) -> list[Command]:
     targets = _to_terminate(state)
     if (
         not targets
-        or _survey_due(state)
+        or (_survey_due(state) and state.survey_looks == 0)  # the first look comes first
         or _launches_in_flight(state)
         or _lookups_pending(state)
         or not _reads_allowed(state, now)
@@ -457,5 +471,8 @@ def _wake_at(state: ExecutionState, now: datetime) -> datetime | None:
     look = _load_look_due(state, now)
     if look is not None:
         times.append(look)
+    again = _survey_again_at(state)
+    if again is not None:
+        times.append(again)
     future = [t for t in times if t > now]
     return min(future) if future else None

@@ -85,10 +85,15 @@ def next_look_at(state: ExecutionState, server: ServerState) -> datetime | None:
     looks = looks_made(server)
     if looks == 0 or server.instance_looked_at is None:
         return None
+    return server.instance_looked_at + look_gap(state.spec.jitter_seed, f"{server.server_id}:instance", looks)
+
+
+def look_gap(seed: str, key: str, looks: int) -> timedelta:
+    """The wait after ``looks`` fruitless looks: doubling from the first interval up to the max, spread
+    by the seeded jitter (``key`` tells the series apart)."""
     step = min(INSTANCE_LOOK_MAX_INTERVAL, INSTANCE_LOOK_FIRST_INTERVAL * 2 ** min(looks - 1, 20))
-    draw = jitter(f"{state.spec.jitter_seed}:{server.server_id}:instance", looks)
-    spread = 1.0 + INSTANCE_LOOK_JITTER * (2 * draw - 1)
-    return server.instance_looked_at + step * spread
+    draw = jitter(f"{seed}:{key}", looks)
+    return step * (1.0 + INSTANCE_LOOK_JITTER * (2 * draw - 1))
 
 
 def lookups_pending(state: ExecutionState) -> tuple[str, ...]:
@@ -156,3 +161,15 @@ def instances_not_found(state: ExecutionState) -> tuple[tuple[str, int], ...]:
 
 def not_found_text(server_id: str, looks: int) -> str:
     return f"instance of {server_id} not found in DRS after {looks} looks"
+
+
+def survey_not_found(state: ExecutionState) -> tuple[str, ...]:
+    """Instances a job of this execution launched that cleanup's looks at DRS never found listed."""
+    if not state.cleanup_surveyed:
+        return ()
+    said = {(s, state.servers[s].job_id) for s, _ in instances_not_found(state)}  # said there already
+    return tuple(
+        f"instance of {server_id} from job {job_id} not found in DRS after {state.survey_looks} looks"
+        for server_id, job_id in state.survey_unfound
+        if (server_id, job_id) not in said
+    )

@@ -25,9 +25,10 @@ Pure.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from drs_desktop.domain.engine.instances import INSTANCE_LOOKS_MAX, look_gap
 from drs_desktop.domain.engine.observe import adopt_job, fail, not_launched, record_instance
 from drs_desktop.domain.engine.polling import after_read_ok
 from drs_desktop.domain.engine.reconcile_events import (
@@ -195,8 +196,16 @@ def _hold_foreign(
 
 
 def on_instances_surveyed(state: ExecutionState, event: InstancesSurveyed) -> ExecutionState:
+    """One look of a cleanup at DRS's records. DescribeRecoveryInstances lists a new instance late
+    (reference §12.14), so an instance of ours it does not list is not yet taken as gone: while a job of
+    this execution shows a server LAUNCHED whose instance DRS does not list (and no newer launch of the
+    server replaced it), cleanup looks again, backing off, up to ``INSTANCE_LOOKS_MAX`` looks; at the
+    last one, what is still not listed is gone (or, never seen, said not found)."""
+    looks = state.survey_looks + 1
+    final = looks >= INSTANCE_LOOKS_MAX
+    listing = _Listing.of(event)
     state = replace(state, poll=after_read_ok(state.poll), cleanup_surveyed=True)
-    state = _mark_gone(state, event)
+    state = _mark_gone(state, listing, event.at, final)
     own_jobs = set(state.jobs) | {job.job_id for job in event.tagged_jobs}
     foreign: dict[str, ForeignInstance] = dict(state.foreign_instances)
     for found in event.instances:
@@ -221,23 +230,95 @@ def on_instances_surveyed(state: ExecutionState, event: InstancesSurveyed) -> Ex
                 reason=reason,
                 ec2_instance_id=found.ec2_instance_id,
             )
-    return replace(state, foreign_instances=foreign)
+    state = replace(state, foreign_instances=foreign)
+    unlisted = _unlisted(state, event, listing)
+    if unlisted and not final:
+        again = event.at + look_gap(state.spec.jitter_seed, "survey", looks)
+        return replace(
+            state, cleanup_surveyed=False, survey_looks=looks, survey_again_at=again, survey_unfound=unlisted
+        )
+    return replace(state, survey_looks=looks, survey_again_at=None, survey_unfound=unlisted)
 
 
-def _mark_gone(state: ExecutionState, event: InstancesSurveyed) -> ExecutionState:
-    """Instances of this execution DRS no longer lists, or lists as terminated: nothing to terminate."""
-    listed = {i.recovery_instance_id for i in event.instances if i.ec2_state.lower() not in _GONE_EC2_STATES}
+@dataclass(frozen=True)
+class _Listing:
+    """What one survey saw: each listed instance's ID, the jobs of each server's listed instances, and
+    when each of this execution's tagged jobs was created."""
+
+    instance_ids: frozenset[str]
+    jobs_by_server: Mapping[str, tuple[str | None, ...]]
+    created: Mapping[str, datetime | None]
+
+    @staticmethod
+    def of(event: InstancesSurveyed) -> _Listing:
+        alive = [i for i in event.instances if i.ec2_state.lower() not in _GONE_EC2_STATES]
+        jobs: dict[str, tuple[str | None, ...]] = {}
+        for found in alive:
+            jobs[found.server_id] = (*jobs.get(found.server_id, ()), found.job_id)
+        return _Listing(
+            instance_ids=frozenset(i.recovery_instance_id for i in alive),
+            jobs_by_server=jobs,
+            created={job.job_id: job.created_at for job in event.tagged_jobs},
+        )
+
+    def replaced(self, server_id: str, job_id: str) -> bool:
+        """DRS lists an instance of the server from a newer launch (one whose age is not known, such as
+        another tool's, is taken as newer), which replaced the one ``job_id`` launched."""
+        ours = self.created.get(job_id)
+        for other in self.jobs_by_server.get(server_id, ()):
+            if other == job_id:
+                continue
+            when = self.created.get(other) if other is not None else None
+            if ours is None or when is None or when > ours:
+                return True
+        return False
+
+    def lists(self, server_id: str, job_id: str) -> bool:
+        return job_id in self.jobs_by_server.get(server_id, ())
+
+
+def _mark_gone(state: ExecutionState, listing: _Listing, at: datetime, final: bool) -> ExecutionState:
+    """Instances of this execution DRS no longer lists, or lists as terminated: nothing to terminate.
+    Not listed is gone only once a newer launch replaced it, or at the last look (DRS lists late)."""
     gone = [
         replace(
             i,
-            gone_at=event.at,
+            gone_at=at,
             terminate_error="no longer in DRS: replaced by a later launch of its server, or terminated "
             "outside this app",
         )
         for i in state.instances.values()
-        if i.terminated_at is None and i.gone_at is None and i.recovery_instance_id not in listed
+        if i.terminated_at is None
+        and i.gone_at is None
+        and i.recovery_instance_id not in listing.instance_ids
+        and (final or listing.replaced(i.server_id, i.job_id))
     ]
     return state.with_instances(*gone) if gone else state
+
+
+def _unlisted(
+    state: ExecutionState, event: InstancesSurveyed, listing: _Listing
+) -> tuple[tuple[str, str], ...]:
+    """(server, job) of instances of ours DRS has not listed yet: a known one it does not list, or one a
+    job of this execution shows LAUNCHED that the run never recorded; neither replaced since."""
+    recorded = {(i.server_id, i.job_id) for i in state.instances.values()}
+    known = {
+        (i.server_id, i.job_id)
+        for i in state.instances.values()
+        if i.terminated_at is None
+        and i.gone_at is None
+        and i.recovery_instance_id not in listing.instance_ids
+    }
+    launched = {
+        (server_id, job.job_id)
+        for job in event.tagged_jobs
+        for server_id in job.launched_server_ids
+        if server_id in state.servers
+        and (server_id, job.job_id) not in recorded
+        and not listing.lists(server_id, job.job_id)
+        and not listing.replaced(server_id, job.job_id)
+    }
+    return tuple(sorted(known | launched))
 
 
 def _not_ours(

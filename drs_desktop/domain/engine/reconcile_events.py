@@ -19,6 +19,8 @@ class TaggedJob:
     chunk_id: str
     server_ids: tuple[str, ...] = ()
     created_at: datetime | None = None
+    #: Servers the job shows LAUNCHED: each left a recovery instance, which cleanup must find.
+    launched_server_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -403,7 +403,14 @@ def _on_cleanup(state: ExecutionState, event: CleanupRequested) -> ExecutionStat
     if not state.is_drill or (state.finished is None and state.stop is None):
         return state
     # Each request looks at DRS afresh for every instance of this execution before terminating.
-    requested = replace(state, cleanup_requested=True, cleanup_surveyed=False)
+    requested = replace(
+        state,
+        cleanup_requested=True,
+        cleanup_surveyed=False,
+        survey_looks=0,
+        survey_again_at=None,
+        survey_unfound=(),
+    )
     return requested.noting("cleanup", event.at, event.by)
 
 

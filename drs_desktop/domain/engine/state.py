@@ -432,6 +432,11 @@ class ExecutionState:
     foreign_instances: Mapping[str, ForeignInstance] = field(default_factory=dict)
     terminate_jobs: Mapping[str, TerminateJobState] = field(default_factory=dict)
     cleanup_surveyed: bool = False  # this cleanup request looked at DRS for every instance of ours
+    #: Looks of this cleanup at DRS's records; while a job of ours shows a server LAUNCHED whose
+    #: instance DRS does not list yet, it looks again at ``survey_again_at`` (``engine.reconcile``).
+    survey_looks: int = 0
+    survey_again_at: datetime | None = None
+    survey_unfound: tuple[tuple[str, str], ...] = ()  # (server, job): launched for us, not listed
     external_jobs: int = 0
     external_busy: tuple[str, ...] = ()
     load_due: bool = False  # a poll saw queued chunks: size the account's load before they start

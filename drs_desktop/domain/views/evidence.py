@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from drs_desktop.domain.engine.events import Outcome
-from drs_desktop.domain.engine.instances import instances_not_found, not_found_text
+from drs_desktop.domain.engine.instances import instances_not_found, not_found_text, survey_not_found
 from drs_desktop.domain.engine.queries import drill_instances_running, execution_status, server_ready
 from drs_desktop.domain.engine.state import (
     ApprovalRecord,
@@ -227,6 +227,7 @@ def instance_problems(state: ExecutionState) -> tuple[str, ...]:
     running" would be a lie), and each termination DRS failed, with its reason. The progress view,
     ``executions show``, the report and the cleanup summary all say these."""
     lines = [not_found_text(server_id, looks) for server_id, looks in instances_not_found(state)]
+    lines += survey_not_found(state)
     lines += [
         f"termination of {instance} ({server}) failed: {reason}"
         for instance, server, reason in terminate_problems(state)
