@@ -156,6 +156,9 @@ def build_estate(folder: Path) -> Iterator[Estate]:
         fax = _start(db, gateway, sim, "Fax", Mode.DRILL)
         _run(fax, sim, approve=False)
         assert fax.status is ExecutionStatus.WAITING_APPROVAL
+        # DRS names most instances only through DescribeRecoveryInstances, which lists them late: the
+        # waiting run keeps looking (docs/simulator.md, engine.instances).
+        fax.run(sleep=sleep, should_stop=lambda: bool(fax.state.instances), max_steps=200)
         fax_instances = tuple(i.recovery_instance_id for i in fax.state.instances.values())
         assert len(fax_instances) == 1
         yield Estate(
