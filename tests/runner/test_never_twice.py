@@ -245,6 +245,7 @@ def test_cleanup_terminates_this_drills_instances_found_by_tag_and_leaves_others
         jobs = drs.describe_jobs(filters={"jobIDs": [orphan["jobID"], other["jobID"]]})["items"]
         if all(j["status"] == "COMPLETED" for j in jobs):
             break
+    sim.clock.advance(150)  # DescribeRecoveryInstances lists a new instance up to 2 minutes late
     instances = drs.describe_recovery_instances(filters={"sourceServerIDs": [db01, crm]})["items"]
     by_job = {i["jobID"]: i["recoveryInstanceID"] for i in instances}
     ours_before = set(drill_instances_running(run.state))

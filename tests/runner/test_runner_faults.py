@@ -374,7 +374,7 @@ def test_missing_instance_ids_are_found_and_cleaned_up(
     assert run.run().outcome is Outcome.SUCCEEDED
     hidden = set(ids(sim, "shop-db-01", "shop-web-01"))
     looked_up = {s for e in run.recorder.of(RecoveryInstancesObserved) for s in e.server_ids}
-    assert looked_up == hidden
+    assert hidden <= looked_up  # and those the calibrated world leaves out on its own (most of them)
     records = {r.source_server_id: r.recovery_instance_id for r in sim.backend.launch_records()}
     for server_id in hidden:
         assert run.state.servers[server_id].recovery_instance_id == records[server_id]
@@ -423,9 +423,8 @@ def test_cancel_with_terminate_cleans_up_once_running_jobs_end(db: Database, sim
     webs = ids(sim, "shop-web-01", "shop-web-02")
     assert {run.state.servers[w].status for w in webs} == {ServerStatus.CANCELLED}
     # Termination waited for the App job to end, so that every instance of the drill was known.
-    (request,) = [
-        (before, e) for before, _, e in run.recorder.transitions if isinstance(e, TerminateRequested)
-    ]
-    assert not active_jobs(request[0])
-    assert set(request[1].instance_ids) == set(launched.values())
+    # (DescribeRecoveryInstances lists new instances late: one listed later is terminated by a later call.)
+    requests = [(before, e) for before, _, e in run.recorder.transitions if isinstance(e, TerminateRequested)]
+    assert requests and not any(active_jobs(before) for before, _ in requests)
+    assert {i for _, e in requests for i in e.instance_ids} == set(launched.values())
     assert drill_instances_running(run.state) == ()

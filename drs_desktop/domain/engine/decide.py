@@ -350,6 +350,9 @@ def _to_terminate(state: ExecutionState) -> list[InstanceRecord]:
     # DRS takes a server in one job at a time: a second TERMINATE for a server whose instance is being
     # terminated is refused (ConflictException), so its other instance waits for that job to end.
     busy = {i.server_id for i in state.instances.values() if awaiting_termination(state, i)}
+    # An instance the last look did not find listed may be gone (DRS refuses the whole call for one
+    # unknown ID): it waits for the next look, which lists it or finds it replaced.
+    unlisted = set(state.survey_unfound) if not state.cleanup_surveyed else set()
     return [
         i
         for i in state.instances.values()
@@ -360,6 +363,7 @@ def _to_terminate(state: ExecutionState) -> list[InstanceRecord]:
         and not i.terminate_unresolved
         and not awaiting_termination(state, i)
         and i.server_id not in busy
+        and (i.server_id, i.job_id) not in unlisted
     ]
 
 
