@@ -9,10 +9,14 @@ procedure at campaign scale, on demand, over every variant:
 - ``slow``: StartRecovery answered 0.6 s late (kills land inside the call);
 - ``late``: every other StartRecovery held by the simulator past the client's read timeout (1 s, the
   ``aws.read_timeout_seconds`` setting) and carried out afterwards, at 60x;
+- ``lost``, ``lost5xx``: every other StartRecovery carried out and its answer then lost (connection
+  dropped, or a 500), answered 0.3 s late so kills also land inside the call: faults after the action;
 - ``ahead10``, ``ahead60``, ``behind30``, ``behind60``: the desktop clock off DRS's (libfaketime).
 
 For each variant it prints the kills by phase, the reconciliations, and the verdict from the simulator's
 own launch ledger: every server launched exactly once, the run SUCCEEDED, every job known to the journal.
+The simulator runs with its default world, calibrated to real DRS (docs/simulator.md): most jobs name no
+recovery instance, DescribeRecoveryInstances lags, servers stay PENDING for minutes.
 Exit 1 if any variant launched a server twice or did not finish.
 """
 
@@ -51,6 +55,7 @@ class Variant:
     hold_seconds: float = 0.0
     clock_offset: int = 0
     read_timeout: int | None = None
+    lose_answers: str = ""  # "drop" or "5xx": StartRecovery carried out, then its answer lost
 
 
 VARIANTS = {
@@ -59,6 +64,8 @@ VARIANTS = {
         Variant("plain"),
         Variant("slow", start_latency=0.6),
         Variant("late", time_scale=60, hold_seconds=90, read_timeout=1),
+        Variant("lost", start_latency=0.3, lose_answers="drop"),
+        Variant("lost5xx", start_latency=0.3, lose_answers="5xx"),
         Variant("ahead10", clock_offset=600),
         Variant("ahead60", clock_offset=3600),
         Variant("behind30", clock_offset=-1800),
@@ -86,6 +93,10 @@ def run_variant(variant: Variant, kills: int, seed: int) -> tuple[bool, str]:
             sim.faults.latency("StartRecovery", seconds=variant.start_latency)
         if variant.hold_seconds:
             sim.faults.hold("StartRecovery", seconds=variant.hold_seconds, rate=0.5)
+        if variant.lose_answers == "drop":
+            sim.faults.lose_answer("StartRecovery", how="drop", rate=0.5)
+        elif variant.lose_answers == "5xx":
+            sim.faults.lose_answer("StartRecovery", how="5xx", rate=0.5)
         started = time.monotonic()
         try:
             execution_id, log, _ = kill_and_resume(
