@@ -152,7 +152,8 @@ def attempt(
     state.held_before = sim.faults.injected().get("hold", 0)
     state.carried_before = sim.holds.total_carried_out
     state.unsent_before = max(0, watch.start_intents(execution_id) - state.calls_received())
-    if point.kind == INSIDE_START:
+    if point.kind == INSIDE_START:  # the held call alone (a variant's lost answers are put back after)
+        sim.faults.set_transport("StartRecovery", None)
         sim.faults.hold("StartRecovery", seconds=HOLD_SECONDS, count=1)
     try:
         yield state
