@@ -23,7 +23,7 @@ from drs_desktop.storage.db import Database
 from .conftest import Cli, ids, save_plans
 from .test_run_cli_settings import journaled_state
 
-HELD_FOR = timedelta(minutes=25)
+HELD_FOR = timedelta(minutes=45)  # longer than the first wave: a Windows job takes 24-31 minutes
 
 
 def hold_server(sim: EmbeddedSimulator, server: str) -> str:
