@@ -244,6 +244,32 @@ def test_optional_server_failing_is_a_warning(db: Database, sim: EmbeddedSimulat
     assert_each_launched_once(run)
 
 
+def test_a_late_launch_failure_keeps_drs_first_reason_through_a_failed_cleanup(
+    db: Database, sim: EmbeddedSimulator
+) -> None:
+    """Over HTTP, in the calibrated world: DRS fails web-02's launch minutes after LAUNCH_START and after
+    its sibling launched (reference §12.4); the reason kept is DRS's first, and a later cleanup whose
+    termination DRS fails (CLEANUP_FAIL) is told as the cleanup's problem, not as a launch failure."""
+    sim.faults.fail_launch(servers=["shop-web-02"])
+    sim.faults.fail_terminate(servers=["shop-web-01"])
+    run = shop_run(db, sim)
+    assert run.run().outcome is Outcome.SUCCEEDED
+    web01, web02 = (run.state.servers[s] for s in ids(sim, "shop-web-01", "shop-web-02"))
+    assert web02.status is ServerStatus.FAILED
+    assert web02.reason.startswith("LAUNCH_FAILED: InsufficientInstanceCapacity")
+    assert web01.launched_at is not None and web02.failed_at is not None
+    assert web02.failed_at - web02.phase_times["LAUNCH_START"] >= timedelta(minutes=5)
+    assert web02.failed_at > web01.launched_at  # after its sibling in the same job launched
+    first = web02.reason
+    run.submit(CleanupRequested(at=run.now, by="alice"))
+    run.run()
+    assert run.state.servers[web02.server_id].reason == first
+    assert run.state.servers[web01.server_id].reason == ""
+    stuck = run.state.servers[web01.server_id].recovery_instance_id
+    assert stuck in drill_instances_running(run.state)
+    assert run.state.instances[stuck or ""].terminate_error.startswith("CLEANUP_FAIL")
+
+
 @pytest.mark.parametrize("decision", ["retry", "skip", "cancel"])
 def test_critical_failure_holds_until_the_operator_decides(
     db: Database, sim: EmbeddedSimulator, decision: str
