@@ -442,21 +442,16 @@ def finish_outcome(state: ExecutionState) -> Outcome | None:
 
 def _wake_at(state: ExecutionState, now: datetime) -> datetime | None:
     """The earliest future moment at which ``decide`` could say something new without an event."""
-    times: list[datetime] = []
-    poll = next_poll_at(state, now)
-    if poll is not None:
-        times.append(poll)
-    reconcile = _reconcile_due(state)
-    if reconcile is not None:
-        times.append(reconcile)
-    lookup = next_lookup_at(state)
-    if lookup is not None:
-        times.append(lookup)
-    if state.poll.not_before is not None:
-        times.append(state.poll.not_before)
-    grace = next_grace_end(state)
-    if grace is not None:
-        times.append(grace)
+    candidates = (
+        next_poll_at(state, now),
+        _reconcile_due(state),
+        next_lookup_at(state),
+        state.poll.not_before,
+        next_grace_end(state),
+        _load_look_due(state, now),
+        _survey_again_at(state),
+    )
+    times: list[datetime] = [t for t in candidates if t is not None]
     for wave in state.waves:
         steps = wave.steps_of(state.spec)
         if wave.phase in (WavePhase.BEFORE, WavePhase.AFTER) and wave.step_index < len(steps):
@@ -472,11 +467,5 @@ def _wake_at(state: ExecutionState, now: datetime) -> datetime | None:
         for c in state.chunks.values()
         if c.status is ChunkStatus.QUEUED and c.not_before and may_launch(state, c, held)
     )
-    look = _load_look_due(state, now)
-    if look is not None:
-        times.append(look)
-    again = _survey_again_at(state)
-    if again is not None:
-        times.append(again)
     future = [t for t in times if t > now]
     return min(future) if future else None
