@@ -263,6 +263,8 @@ def _why_left(state: ExecutionState, instance_id: str) -> str:
         return f"{instance.terminate_error} after {instance.terminate_attempts} attempt(s)"
     if active_jobs(state):
         return "a launch of this execution is still running in DRS; run cleanup again once it has ended"
+    if not state.cleanup_surveyed and state.survey_again_at is not None:
+        return "DRS has not listed every instance of this drill yet; cleanup looks again (run it again)"
     if not state.cleanup_surveyed:
         return "DRS's records could not be read yet; run cleanup again"
     if instance.terminate_requested_at is not None:

@@ -12,9 +12,11 @@ per event type, the bytes per server, and the real seconds the run took. The tar
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 from drs_desktop.aws.drs import DrsGateway
@@ -22,6 +24,7 @@ from drs_desktop.aws.session import AwsTarget
 from drs_desktop.domain.engine.state import Mode
 from drs_desktop.services.executions import RunRequest, create_execution, prepare_execution
 from drs_desktop.simulator.embedded import EmbeddedSimulator
+from drs_desktop.storage import executions as journal
 from drs_desktop.storage.db import Database
 from drs_desktop.storage.plans import save_plan
 
@@ -31,14 +34,14 @@ from bench_engine import FLEET, make_plan
 
 
 def journal_figures(db: Database, execution_id: str) -> list[tuple[str, int, int]]:
-    """(event type, rows, payload bytes) per type, largest first."""
-    with db.reader() as conn:
-        rows = conn.execute(
-            "SELECT type, COUNT(*), SUM(LENGTH(CAST(payload AS BLOB))) FROM execution_events "
-            "WHERE execution_id = ? GROUP BY type ORDER BY 3 DESC",
-            (execution_id,),
-        ).fetchall()
-    return [(str(r[0]), int(r[1]), int(r[2])) for r in rows]
+    """(event type, rows, payload bytes as stored: compact, sorted JSON) per type, largest first."""
+    rows: Counter[str] = Counter()
+    size: Counter[str] = Counter()
+    for entry in journal.load_journal(db, execution_id):
+        text = json.dumps(dict(entry.payload), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        rows[entry.type] += 1
+        size[entry.type] += len(text.encode("utf-8"))
+    return [(kind, rows[kind], bytes_) for kind, bytes_ in size.most_common()]
 
 
 def run(seed: int, servers: int, waves: int) -> None:
