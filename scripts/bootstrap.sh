@@ -8,13 +8,22 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 # Shared libraries Qt needs (also offscreen), and what a venv needs on Debian's own Python.
 system_packages=(libegl1 libgl1 libopengl0 libx11-6 libx11-xcb1 libdbus-1-3 libfontconfig1 libfreetype6
                  libglib2.0-0 libxkbcommon0 libxkbcommon-x11-0)
+# What Qt's xcb platform plugin (a real window on X11) links to beyond those: `ldd` of PySide6's
+# plugins/platforms/libqxcb.so and lib/libQt6XcbQpa.so.6. A desktop install of Debian or Ubuntu lacks
+# several (libxcb-cursor0 first): without them `drs-desktop` cannot open a window and Qt names only the
+# first missing one. tests/test_bootstrap_xcb.py keeps this list equal to what ldd names.
+system_packages+=(libxcb1 libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0
+                  libxcb-render0 libxcb-render-util0 libxcb-shape0 libxcb-shm0 libxcb-sync1 libxcb-util1
+                  libxcb-xfixes0 libxcb-xkb1)
 # Extra system packages the caller needs (test.sh: faketime, for the skewed-desktop-clock tests).
 read -r -a extra_packages <<< "${DRS_SYSTEM_EXTRAS:-}"
 system_packages+=("${extra_packages[@]}")
 missing=()
 if command -v dpkg-query >/dev/null 2>&1; then
   for pkg in "${system_packages[@]}"; do
-    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+    # Ubuntu 24.04 renamed some libraries with a t64 suffix (libglib2.0-0t64); apt installs either name.
+    dpkg-query -W -f='${Status}' "$pkg" "${pkg}t64" 2>/dev/null | grep -q "install ok installed" \
+      || missing+=("$pkg")
   done
 fi
 
