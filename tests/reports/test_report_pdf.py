@@ -43,7 +43,8 @@ def pages_text(path: Path) -> tuple[list[str], list[tuple[float, float]], QPdfDo
     document = QPdfDocument()
     assert document.load(str(path)) == QPdfDocument.Error.None_
     texts = [document.getAllText(page).text() for page in range(document.pageCount())]
-    sizes = [(document.pagePointSize(p).width(), document.pagePointSize(p).height()) for p in range(len(texts))]
+    points = [document.pagePointSize(page) for page in range(len(texts))]
+    sizes = [(size.width(), size.height()) for size in points]
     return texts, sizes, document
 
 
@@ -171,5 +172,7 @@ def test_cli_writes_the_same_pdf_headless(drill: Drill, tmp_path: Path) -> None:
     assert sizes[0][0] > sizes[0][1]
     assert "SUCCEEDED" in texts[0] and "RTO 1 h 14 min" in texts[0] and "Timeline" in texts[1]
 
-    no_file = subprocess.run([*command, "--format", "pdf"], capture_output=True, text=True, env=env, timeout=120)
+    no_file = subprocess.run(
+        [*command, "--format", "pdf"], capture_output=True, text=True, env=env, timeout=120
+    )
     assert no_file.returncode == 2 and "a PDF report needs a file" in no_file.stderr
