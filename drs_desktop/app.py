@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from drs_desktop.domain.connection import SettingsSnapshot
     from drs_desktop.domain.inventory import Inventory
     from drs_desktop.domain.views.report import ExecutionView
+    from drs_desktop.domain.views.report_chart import PdfReport
     from drs_desktop.simulator.embedded import EmbeddedSimulator
     from drs_desktop.storage.db import Database
     from drs_desktop.ui.executions.executions_pane_widget import ExecutionsPaneWidget
@@ -452,6 +453,13 @@ def start_full_collections(parent: QObject) -> QTimer:
 def _collect_everything() -> None:
     freed = gc.collect()
     logger.debug("full garbage collection: %d objects freed", freed)
+
+
+def write_pdf_report(report: PdfReport, path: str) -> Path:
+    """``drs-desktop report --format pdf``: the GUI's PDF layout, run headless (``cli`` imports no Qt)."""
+    from drs_desktop.ui.executions.report_pdf import write_pdf_headless
+
+    return write_pdf_headless(report, path)
 
 
 def run_gui(paths: AppPaths, *, demo: bool = False, argv: Sequence[str] = ()) -> int:

@@ -37,6 +37,8 @@ from drs_desktop.domain.errors import DrsDesktopError, PlanFileError, PlanFileUn
 from drs_desktop.domain.safe_text import terminal_safe
 
 if TYPE_CHECKING:
+    from drs_desktop.domain.views.report_chart import PdfReport
+
     pass
 
 
@@ -166,7 +168,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "control":
             return control_command(args, paths, sys.stdout)
         if args.command == "report":
-            return report_command(args, paths, sys.stdout)
+            return report_command(args, paths, sys.stdout, pdf_layout=_pdf_layout)
         if args.command == "cleanup":
             return cleanup_command(args, paths, sys.stdout)
         if args.command == "simulator":
@@ -184,6 +186,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{APP_ID}: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     return EXIT_OK
+
+
+def _pdf_layout(report: PdfReport, path: str) -> Path:
+    """The GUI's PDF layout, imported only when a PDF is asked for (Qt is not needed for the rest)."""
+    from drs_desktop.app import write_pdf_report
+
+    return write_pdf_report(report, path)
 
 
 def _run_plan_command(args: argparse.Namespace, paths: AppPaths) -> int:

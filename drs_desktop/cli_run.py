@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from drs_desktop.domain.engine.events import Event
     from drs_desktop.domain.engine.record import ExecutionRecord
     from drs_desktop.domain.engine.state import ExecutionState
+    from drs_desktop.domain.views.report_chart import PdfReport
     from drs_desktop.services.patient_reads import PatientReads
     from drs_desktop.services.runner import ExecutionRunner, RunResult
     from drs_desktop.storage.db import Database
@@ -118,7 +119,7 @@ def add_commands(
     report = commands.add_parser("report", help="write an execution's evidence report")
     add_home(report)
     report.add_argument("execution_id")
-    report.add_argument("--format", choices=("html", "json", "csv"), default="html")
+    report.add_argument("--format", choices=("html", "json", "csv", "pdf"), default="html")
     report.add_argument("-o", "--output", metavar="FILE", help="file to write (default: standard output)")
 
     cleanup = commands.add_parser("cleanup", help="terminate the recovery instances a drill launched")
@@ -503,14 +504,29 @@ def cleanup_command(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> i
         return EXIT_OK if result.complete else EXIT_FAILED
 
 
-def report_command(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
+def report_command(
+    args: argparse.Namespace,
+    paths: AppPaths,
+    out: TextIO,
+    pdf_layout: Callable[[PdfReport, str], Any] | None = None,
+) -> int:
+    """Write the report. A PDF is laid out by ``pdf_layout`` (the GUI's own layout, which ``cli`` hands
+    in: this module imports no Qt) and needs ``-o FILE``."""
     from drs_desktop.services import reports
+    from drs_desktop.services.report_pdf import pdf_report
 
+    if args.format == "pdf" and not args.output:
+        raise UsageError("a PDF report needs a file: pass -o FILE")
     with _open_database(paths) as db:
         view = reports.load_execution_view(db, args.execution_id)
         if view.journal_warning:
             print(view.journal_warning, file=sys.stderr)
-        if args.output:
+        if args.format == "pdf":
+            if pdf_layout is None:
+                raise UsageError("PDF reports are not available here")
+            written = pdf_layout(pdf_report(view), args.output)
+            print(f"wrote {written}", file=sys.stderr)
+        elif args.output:
             written = reports.write_report(view, args.format, args.output)
             print(f"wrote {written}", file=sys.stderr)
         else:

@@ -47,6 +47,7 @@ from drs_desktop.domain.engine.state import ExecutionState, spec_from_json
 from drs_desktop.domain.errors import DrsDesktopError
 from drs_desktop.domain.preflight.checks import PreflightReport
 from drs_desktop.domain.views.progress import LogLine, ProgressSnapshot, ProgressTracker
+from drs_desktop.domain.views.report_chart import PdfReport
 from drs_desktop.services import reports
 from drs_desktop.services.driver_lock import DriverLock, describe_driver, lock_path, take_driver_lock
 from drs_desktop.services.executions import (
@@ -59,6 +60,7 @@ from drs_desktop.services.executions import (
 from drs_desktop.services.journal_replay import replay_journal, replayed_state
 from drs_desktop.services.preflight import preflight
 from drs_desktop.services.progress import describe_change
+from drs_desktop.services.report_pdf import pdf_report
 from drs_desktop.services.runner import Clock, ControlRefused, ExecutionRunner, RunResult
 from drs_desktop.storage import control_inbox as inbox
 from drs_desktop.storage import executions as journal
@@ -427,6 +429,11 @@ class ExecutionServices:
     def write_report(self, execution_id: str, fmt: str, path: str | Path) -> Path:
         view = reports.load_execution_view(self._reader(), execution_id)
         return reports.write_report(view, fmt, path, generated_at=self._clock())
+
+    def pdf_report(self, execution_id: str) -> PdfReport:
+        """The PDF form, ready for the ui's layout function (which the task calls on this thread)."""
+        view = reports.load_execution_view(self._reader(), execution_id)
+        return pdf_report(view, generated_at=self._clock())
 
     def close(self) -> None:
         """Release this thread's read connection and DRS clients (on the thread that used them)."""

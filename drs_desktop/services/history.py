@@ -36,9 +36,11 @@ from drs_desktop.domain.errors import DrsDesktopError
 from drs_desktop.domain.views.evidence import rto_achieved
 from drs_desktop.domain.views.history import CleanupResult, ExecutionSummary, HistoryFilter
 from drs_desktop.domain.views.report import ExecutionView
+from drs_desktop.domain.views.report_chart import PdfReport
 from drs_desktop.services import reports
 from drs_desktop.services.driver_lock import DriverLock, lock_path
 from drs_desktop.services.journal_replay import replayed_state
+from drs_desktop.services.report_pdf import pdf_report
 from drs_desktop.services.runner import Clock, ControlRefused, ExecutionRunner, Listener, Sleeper
 from drs_desktop.storage import executions as execution_store
 from drs_desktop.storage.db import Database, LazyReader, Readable
@@ -382,6 +384,10 @@ class ExecutionHistory:
 
     def export(self, execution_id: str, fmt: str, path: str | os.PathLike[str]) -> Path:
         return export_report(self._reader(), execution_id, fmt, path)
+
+    def pdf_report(self, execution_id: str) -> PdfReport:
+        """The PDF form, ready for the ui's layout function (which the task calls on this thread)."""
+        return pdf_report(reports.load_execution_view(self._reader(), execution_id))
 
     def close(self) -> None:
         """Close the read connection, on the thread that used it (a task thread does as it stops)."""

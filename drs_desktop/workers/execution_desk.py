@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from pathlib import Path
 from typing import assert_never
 
 from PySide6.QtCore import QCoreApplication, QObject, QTimer, Signal, Slot
@@ -32,6 +33,7 @@ from drs_desktop.domain.engine.controls import RunChoice
 from drs_desktop.domain.engine.record import ExecutionRecord
 from drs_desktop.domain.preflight.checks import PreflightReport
 from drs_desktop.domain.views.progress import ProgressSnapshot
+from drs_desktop.domain.views.report_chart import PdfReport
 from drs_desktop.services.execution_session import ExecutionServices, Pace
 from drs_desktop.services.executions import PreparedExecution
 from drs_desktop.services.runner import ControlRefused
@@ -153,10 +155,18 @@ class ExecutionDesk(QObject):
         on_error: Callable[[str], None],
         *,
         owner: QObject | None = None,
+        pdf_layout: Callable[[PdfReport, str], Path] | None = None,
     ) -> None:
-        """Write an execution's evidence report; ``on_done(path written)``."""
+        """Write an execution's evidence report; ``on_done(path written)``. A PDF is laid out by
+        ``pdf_layout`` (the ui's function: this layer imports no QtGui), on the task thread."""
+
+        def write(services: ExecutionServices) -> str:
+            if fmt == "pdf" and pdf_layout is not None:
+                return str(pdf_layout(services.pdf_report(execution_id), path))
+            return str(services.write_report(execution_id, fmt, path))
+
         self._tasks.run_task(
-            lambda services: str(services.write_report(execution_id, fmt, path)),
+            write,
             on_done,
             on_error,
             owner=owner,

@@ -6,17 +6,20 @@ from __future__ import annotations
 import csv
 import io
 import json
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from PySide6.QtPdf import QPdfDocument
 from PySide6.QtWidgets import QLabel
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
 from drs_desktop.domain.views.history import ExecutionSummary
+from drs_desktop.domain.views.report_chart import PdfReport
 from drs_desktop.services.reports import CSV_COLUMNS
 from drs_desktop.ui.executions.executions_model import RUNNING
 from drs_desktop.ui.executions.executions_pane_widget import ExecutionsPaneWidget
@@ -170,6 +173,13 @@ def test_exports_html_pdf_csv_json(pane: Pane, qtbot: QtBot, tmp_path: Path) -> 
         return str(tmp_path / f"report.{fmt}")
 
     widget.choose_export_path = choose
+    layout, threads = widget.pdf_layout, []
+
+    def lay_out(report: PdfReport, path: str) -> Path:  # the real layout, its thread noted
+        threads.append(threading.get_ident())
+        return layout(report, path)
+
+    widget.pdf_layout = lay_out
     for action in widget.export_menu.actions():
         with qtbot.waitSignal(widget.report_saved, timeout=TIMEOUT) as saved:
             action.trigger()
@@ -178,6 +188,11 @@ def test_exports_html_pdf_csv_json(pane: Pane, qtbot: QtBot, tmp_path: Path) -> 
     assert asked[0][1].startswith("Shop-") and asked[0][1].endswith(".html")
     assert (tmp_path / "report.pdf").read_bytes().startswith(b"%PDF")
     assert (tmp_path / "report.pdf").stat().st_size > 1000
+    assert threads and threading.get_ident() not in threads, "the PDF is laid out on the task thread"
+    pdf = QPdfDocument()
+    assert pdf.load(str(tmp_path / "report.pdf")) == QPdfDocument.Error.None_
+    assert pdf.pagePointSize(0).width() > pdf.pagePointSize(0).height(), "landscape"
+    assert "What failed and why" in pdf.getAllText(0).text()
     html = (tmp_path / "report.html").read_text("utf-8")
     assert html.lower().lstrip().startswith("<!doctype html") and estate.shop_left in html
     assert json.loads((tmp_path / "report.json").read_text("utf-8"))["execution"]["id"] == estate.shop_left

@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QModelIndex, Qt
+from PySide6.QtPdf import QPdfDocument
 from PySide6.QtWidgets import QMainWindow
 from pytestqt.qtbot import QtBot
 
@@ -123,6 +124,16 @@ def test_a_whole_drill_through_the_gui(
     qtbot.waitUntil(lambda: progress.status_text() == f"Report written to {target}", timeout=TIMEOUT)
     html = target.read_text(encoding="utf-8")
     assert execution_id in html and "Shop" in html and "alice" in html
+
+    # The PDF from the progress view: laid out on the desk's task thread, landscape, summary first.
+    pdf_target = tmp_path / "drill-report.pdf"
+    assert progress.export_report(pdf_target)
+    qtbot.waitUntil(lambda: progress.status_text() == f"Report written to {pdf_target}", timeout=TIMEOUT)
+    pdf = QPdfDocument()
+    assert pdf.load(str(pdf_target)) == QPdfDocument.Error.None_
+    assert pdf.pagePointSize(0).width() > pdf.pagePointSize(0).height()
+    first_page = pdf.getAllText(0).text()
+    assert "SUCCEEDED" in first_page and "alice" in first_page and execution_id in first_page
 
 
 def test_the_tree_follows_the_selected_wave_for_retry_and_skip(

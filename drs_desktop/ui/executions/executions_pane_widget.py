@@ -5,8 +5,9 @@ Like the Plans pane it asks with ``run_task`` (DESIGN §3.4): reads (the listing
 the ``local`` task thread, a cleanup (which waits for DRS) on the ``aws`` one, so a cleanup never holds
 up the listing. Each answer, a frozen domain value, or the error comes back to this pane alone. Answers
 that no longer fit (a listing for a filter changed since, details of a row no longer selected) are
-dropped rather than shown. A PDF is not made on a task thread: Qt's PDF writer lives in QtGui, which
-workers may not import, so the task renders the HTML and this pane prints it.
+dropped rather than shown. A PDF is laid out on the ``local`` task thread too: the pane hands the task
+its layout function (``pdf_layout``, a ui function, since workers may not import QtGui), so the GUI
+thread never lays out or writes a PDF.
 
 Hook for the live progress view: ``set_detail_widget(widget, title)`` adds a widget (the read-only
 ``ProgressWidget``) as a tab of the details area, before the evidence tab, and ``view_loaded`` carries
@@ -18,6 +19,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 
 from PySide6.QtCore import QDate, QItemSelection, QSortFilterProxyModel, Qt, Signal
 from PySide6.QtWidgets import (
@@ -48,9 +50,10 @@ from drs_desktop.domain.views.history import (
     HistoryFilter,
 )
 from drs_desktop.domain.views.report import ExecutionView
+from drs_desktop.domain.views.report_chart import PdfReport
 from drs_desktop.ui.executions.execution_details_widget import ExecutionDetailsWidget
 from drs_desktop.ui.executions.executions_model import SORT_ROLE, STARTED, ExecutionsModel
-from drs_desktop.ui.executions.report_pdf import write_pdf
+from drs_desktop.ui.executions.report_pdf import write_pdf_report
 from drs_desktop.workers.pane_tasks import AwsServices, AwsTasks, LocalServices, LocalTasks
 from drs_desktop.workers.tasks import Requester
 
@@ -83,7 +86,8 @@ class ExecutionsPaneWidget(QWidget):
         #: Asked for an export's file: (format, suggested name) -> path, "" to cancel. Replaceable.
         self.choose_export_path: Callable[[str, str], str] = self._ask_path
         self._operator = ""
-        self._pending_pdf: dict[str, str] = {}
+        #: Lays a PDF out and writes it, on the task thread: (PdfReport, path) -> path. Replaceable.
+        self.pdf_layout: Callable[[PdfReport, str], Path] = write_pdf_report
         self._cleaning: str = ""
         self._note: tuple[str, bool] | None = None  # a result to keep saying over the next listing
 
@@ -276,19 +280,16 @@ class ExecutionsPaneWidget(QWidget):
             return False
         self._say(f"Exporting the {fmt.upper()} report to {path}…")
         execution_id = summary.execution_id
-        if fmt == "pdf":
-            self._pending_pdf[execution_id] = path
-            self._local(
-                "render_report",
-                lambda s: s.history.render(execution_id, "html"),
-                lambda text: self.on_report_rendered(execution_id, "html", text),
-            )
-        else:
-            self._local(
-                "export_report",
-                lambda s: s.history.export(execution_id, fmt, path),
-                lambda written: self.on_report_exported(execution_id, fmt, str(written)),
-            )
+        layout = self.pdf_layout  # read here: the task only calls it
+
+        def export(s: LocalServices) -> Path:
+            if fmt == "pdf":
+                return layout(s.history.pdf_report(execution_id), path)
+            return s.history.export(execution_id, fmt, path)
+
+        self._local(
+            "export_report", export, lambda written: self.on_report_exported(execution_id, fmt, str(written))
+        )
         return True
 
     # ---------------------------------------------------------------------------- answers
@@ -356,27 +357,12 @@ class ExecutionsPaneWidget(QWidget):
         self._say(f"Wrote the {fmt.upper()} report to {path}.")
         self.report_saved.emit(fmt, path)
 
-    def on_report_rendered(self, execution_id: str, fmt: str, text: str) -> None:
-        path = self._pending_pdf.pop(execution_id, "")
-        if not path or fmt != "html":
-            return
-        try:
-            written = write_pdf(text, path, title=f"DRS Desktop execution {execution_id}")
-        except Exception as exc:  # an answer must not raise: the operator would never hear of it
-            logger.warning("PDF export failed: %s", exc)
-            self._say(f"Could not export the PDF: {exc}", error=True)
-            return
-        self._say(f"Wrote the PDF report to {written}.")
-        self.report_saved.emit("pdf", str(written))
-
     def on_failed(self, operation: str, message: str) -> None:
         if operation == "clean_up":
             self._cleaning = ""
             self._update_actions()
         elif operation == "load_details":
             self.details.show_message(f"Could not load the details: {message}")
-        elif operation == "render_report":
-            self._pending_pdf.clear()
         self._say(f"Could not {operation.replace('_', ' ')}: {message}", error=True)
 
     def status_text(self) -> str:

@@ -48,6 +48,7 @@ from drs_desktop.ui.executions.approval_prompt_dialog import ApprovalPromptDialo
 from drs_desktop.ui.executions.history_format import duration_text
 from drs_desktop.ui.executions.progress_delegate import ProgressBarDelegate
 from drs_desktop.ui.executions.progress_model import COLUMNS, PROGRESS, ProgressTreeModel
+from drs_desktop.ui.executions.report_pdf import write_pdf_report
 from drs_desktop.ui.executions.timeline_widget import TimelineWidget
 from drs_desktop.ui.executions.tray_notifier import TrayNotifier
 from drs_desktop.workers.execution_desk import ExecutionDesk
@@ -59,7 +60,7 @@ LOG_MAX_LINES = 5000
 #: Lines appended per pass of the event loop, so a burst of 1,000 servers' events never stalls it.
 LOG_BATCH = 250
 _ERROR_STYLE = "color: #b00020"
-_REPORT_FORMATS = {".html": "html", ".htm": "html", ".json": "json", ".csv": "csv"}
+_REPORT_FORMATS = {".html": "html", ".htm": "html", ".json": "json", ".csv": "csv", ".pdf": "pdf"}
 
 
 class ProgressWidget(QWidget):
@@ -326,6 +327,7 @@ class ProgressWidget(QWidget):
             self.on_report_written,
             lambda message: self._say(f"Could not export the report: {message}", error=True),
             owner=self,
+            pdf_layout=write_pdf_report,  # laid out on the desk's task thread, never here
         )
         return True
 
@@ -494,7 +496,7 @@ class ProgressWidget(QWidget):
             return
         name = f"{self._snapshot.plan_name}-{self._snapshot.execution_id[:8]}.html"
         path, _ = QFileDialog.getSaveFileName(
-            self, "Export report", name, "HTML (*.html);;JSON (*.json);;CSV (*.csv)"
+            self, "Export report", name, "HTML (*.html);;PDF (*.pdf);;JSON (*.json);;CSV (*.csv)"
         )
         if path:
             self.export_report(path)
