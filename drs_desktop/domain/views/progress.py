@@ -92,6 +92,9 @@ class ServerRow:
     stage_started_at: datetime | None = None
     durations: Durations = ()
     waiting: str = ""  # what it waits for outside the run: "waiting: held by job ..." (views.holders)
+    #: Earlier tries that a retry replaced: (first, last job-log time, status), so the timeline keeps
+    #: the failed attempt's bar next to the new one.
+    earlier: tuple[tuple[datetime, datetime, ServerStatus], ...] = ()
 
     @property
     def impact(self) -> str:
@@ -358,6 +361,11 @@ class ProgressTracker:
             stage_started_at=found[1] if found else None,
             durations=stage_durations(times),
             waiting=waiting_text(server),
+            earlier=tuple(
+                (min(a.phase_times.values()), max(a.phase_times.values()), a.status)
+                for a in server.attempts
+                if a.phase_times
+            ),
         )
 
     def _new_log_lines(self, server: ServerState, old: ServerState | None) -> list[LogLine]:
