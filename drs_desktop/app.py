@@ -250,12 +250,10 @@ class DesktopApp:
     def _show_history_progress(widget: ProgressWidget, view: ExecutionView) -> None:
         from datetime import UTC, datetime
 
-        from drs_desktop.domain.views.progress import ProgressTracker
+        from drs_desktop.domain.views.event_log import history_snapshot
 
-        at = view.state.finished_at or datetime.now(UTC)
-        snapshot = ProgressTracker(view.hostnames, read_only=True).update(view.state, at, force=True)
-        if snapshot is not None:
-            widget.show_snapshot(snapshot)
+        # The log is the journal's, the same lines as the report's event list (``views.event_log``).
+        widget.show_snapshot(history_snapshot(view, view.state.finished_at or datetime.now(UTC)))
 
     def open_run_dialog(self) -> None:
         """Ctrl+R: preflight and start a drill or recovery of a saved plan."""

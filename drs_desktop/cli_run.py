@@ -462,7 +462,7 @@ def _report_result(runner: ExecutionRunner, result: RunResult, args: argparse.Na
 
 
 def _print_progress(before: ExecutionState, after: ExecutionState, event: Event) -> None:
-    from drs_desktop.services.progress import describe_change
+    from drs_desktop.domain.views.change_text import describe_change
 
     for line in [*describe_change(before, after, event), *reason_changes(before, after)]:
         print(terminal_safe(line), file=sys.stderr, flush=True)

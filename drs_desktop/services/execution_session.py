@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import socket
 import threading
 import time
@@ -46,6 +45,7 @@ from drs_desktop.domain.engine.reducer import control_error, initial_state
 from drs_desktop.domain.engine.state import ExecutionState, spec_from_json
 from drs_desktop.domain.errors import DrsDesktopError
 from drs_desktop.domain.preflight.checks import PreflightReport
+from drs_desktop.domain.views.event_log import event_lines, journal_log
 from drs_desktop.domain.views.progress import LogLine, ProgressSnapshot, ProgressTracker
 from drs_desktop.domain.views.report_chart import PdfReport
 from drs_desktop.services import reports
@@ -59,7 +59,6 @@ from drs_desktop.services.executions import (
 )
 from drs_desktop.services.journal_replay import replay_journal, replayed_state
 from drs_desktop.services.preflight import preflight
-from drs_desktop.services.progress import describe_change
 from drs_desktop.services.report_pdf import pdf_report
 from drs_desktop.services.runner import Clock, ControlRefused, ExecutionRunner, RunResult
 from drs_desktop.storage import control_inbox as inbox
@@ -77,7 +76,6 @@ PUBLISH_SECONDS = 0.2
 #: After the finish, how long to wait before looking again when the engine still has cleanup to do but
 #: named no wake-up time.
 _AFTER_FINISH_RETRY = timedelta(seconds=1)
-_STAMP = re.compile(r"^\d\d:\d\d:\d\d ")
 
 #: How long the loop really sleeps for a sleep of the runner's clock (seconds in, seconds out): None is
 #: one for one; demo mode divides by the simulator's time scale; tests move the virtual clock instead.
@@ -121,7 +119,9 @@ class ExecutionSession:
         self._lock = lock
         self._clock = clock
         self._operator = operator
-        self._tracker = ProgressTracker(hostnames)
+        self._hostnames = dict(hostnames or {})
+        # The log is the journal's (``views.event_log``): one line source for live, history and reports.
+        self._tracker = ProgressTracker(hostnames, job_log=False)
         self._notes: list[LogLine] = []
         self._guard = threading.Lock()  # submit (any thread) against the loop's end (its thread)
         self._submitted = 0
@@ -276,9 +276,7 @@ class ExecutionSession:
         return snapshot
 
     def _on_event(self, before: ExecutionState, after: ExecutionState, event: Event) -> None:
-        for text in describe_change(before, after, event):
-            # The lines start with the event's time; the log view prints its own.
-            self._notes.append(LogLine(at=event.at, text=_STAMP.sub("", text.strip(), count=1)))
+        self._notes.extend(event_lines(before, after, event, self._hostnames))
 
     def _take_notes(self) -> list[LogLine]:
         notes, self._notes = self._notes, []
@@ -420,9 +418,11 @@ class ExecutionServices:
         record = journal.get_execution(reader, execution_id)
         replayed = replay_journal(reader, record)
         state, events = replayed.state, replayed.events
-        tracker = ProgressTracker(hostnames_for(reader, record), read_only=True)
+        hostnames = hostnames_for(reader, record)
+        tracker = ProgressTracker(hostnames, read_only=True, job_log=False)
         moment = state.finished_at or (events[-1].at if events else state.spec.started_at)
-        snapshot = tracker.update(state, moment, force=True)
+        log = journal_log(state.spec, events, hostnames)
+        snapshot = tracker.update(state, moment, notes=log, force=True)
         assert snapshot is not None
         return snapshot
 

@@ -164,6 +164,8 @@ def build_report_document(view: ExecutionView, generated_at: datetime | None = N
             {"action": a.action, "at": iso(a.at), "by": a.by, "detail": a.detail} for a in state.audit
         ],
         "cleanup": _cleanup(view),
+        # The same lines as the live and history logs (``views.event_log``), in journal order.
+        "event_log": [{"at": iso(line.at), "text": line.text} for line in view.log],
         "notes": {"rto": RTO_DEFINITION, "launched_at": LAUNCH_NOTE},
     }
     scrubbed: dict[str, Any] = scrub(document)

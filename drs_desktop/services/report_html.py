@@ -236,6 +236,12 @@ def _actions(doc: dict[str, Any]) -> str:
     return _table(("When", "Action", "By", "Detail"), rows, "No operator action.")
 
 
+def _event_log(doc: dict[str, Any]) -> str:
+    """The event log as the live and history views show it (``views.event_log``)."""
+    rows = [(_when(line["at"]), _e(line["text"])) for line in doc.get("event_log", ())]
+    return _table(("When", "Event"), rows, "No event.")
+
+
 def _retries_and_skips(doc: dict[str, Any]) -> str:
     rows = [
         (_when(r["at"]), "retry", _e(r["wave"]), _e(r["by"]), _e(", ".join(r["server_ids"])))
@@ -354,6 +360,7 @@ def html_from_document(doc: dict[str, Any]) -> str:
         ("Operator actions", _actions(doc)),
         ("DRS jobs", _jobs(doc)),
         ("Cleanup proof", _cleanup(doc)),
+        ("Event log", _event_log(doc)),
         ("Plan revision that ran", _plan(doc)),
     ]
     body = "\n".join(

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from drs_desktop.domain.errors import DrsDesktopError
+from drs_desktop.domain.views.event_log import journal_log
 from drs_desktop.domain.views.evidence import collect_evidence
 from drs_desktop.domain.views.report import ExecutionView, PinnedPlan, replay_trail
 from drs_desktop.services.journal_replay import rebuild_journal
@@ -115,6 +116,7 @@ def load_execution_view(db: Readable, execution_id: str) -> ExecutionView:
     for entry in entries:
         digest.update(_canonical(entry.payload).encode("utf-8"))
         digest.update(b"\n")
+    hostnames = _hostnames(db, record.identity, record.options)
     view = ExecutionView(
         record=record,
         state=trail.state,
@@ -123,10 +125,11 @@ def load_execution_view(db: Readable, execution_id: str) -> ExecutionView:
         earlier_attempts=trail.earlier_attempts,
         controls=trail.controls,
         retries=trail.retries,
-        hostnames=_hostnames(db, record.identity, record.options),
+        hostnames=hostnames,
         journal_events=len(entries),
         journal_sha256=digest.hexdigest(),
         journal_warning=journal.warning or "",
+        log=journal_log(trail.state.spec, replayed.events, hostnames),
     )
     logger.info("execution %s loaded for a report (%d events)", record.execution_id, len(entries))
     return view

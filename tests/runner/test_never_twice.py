@@ -34,9 +34,9 @@ from drs_desktop.domain.engine.queries import drill_instances_running
 from drs_desktop.domain.engine.reconcile_events import StartsReconciled
 from drs_desktop.domain.engine.state import ExecutionStatus, Mode, ServerStatus
 from drs_desktop.domain.plan.model import RecoveryPlan, Wave
+from drs_desktop.domain.views.change_text import describe_change
 from drs_desktop.services import history
 from drs_desktop.services.executions import RunRequest, create_execution, prepare_execution
-from drs_desktop.services.progress import describe_change
 from drs_desktop.services.runner import ExecutionRunner
 from drs_desktop.simulator.embedded import EmbeddedSimulator
 from drs_desktop.storage.db import Database

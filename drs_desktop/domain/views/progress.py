@@ -92,6 +92,9 @@ class ServerRow:
     stage_started_at: datetime | None = None
     durations: Durations = ()
     waiting: str = ""  # what it waits for outside the run: "waiting: held by job ..." (views.holders)
+    #: Earlier tries that a retry replaced: (first, last job-log time, status), so the timeline keeps
+    #: the failed attempt's bar next to the new one.
+    earlier: tuple[tuple[datetime, datetime, ServerStatus], ...] = ()
 
     @property
     def impact(self) -> str:
@@ -217,12 +220,17 @@ class ProgressTracker:
     """Builds successive snapshots of one execution, reusing the rows of servers that did not change.
 
     ``update`` returns None when nothing the operator sees changed (same state, same whole second on
-    the running waves' clocks, no notes), so a caller can skip sending anything.
+    the running waves' clocks, no notes), so a caller can skip sending anything. ``job_log=False``: the
+    snapshots' log is the ``notes`` alone (a caller that gives every line, ``views.event_log``'s, the
+    servers' job-log events included), so no job-log line comes twice.
     """
 
-    def __init__(self, hostnames: Mapping[str, str] | None = None, *, read_only: bool = False) -> None:
+    def __init__(
+        self, hostnames: Mapping[str, str] | None = None, *, read_only: bool = False, job_log: bool = True
+    ) -> None:
         self._hostnames = dict(hostnames or {})
         self._read_only = read_only
+        self._job_log = job_log
         self._state: ExecutionState | None = None
         self._last: ProgressSnapshot | None = None
         self._sources: dict[str, ServerState] = {}
@@ -315,7 +323,8 @@ class ProgressTracker:
                     rows.append(previous[wave_index][row_index])
                     continue
                 sources[server_id] = server
-                log.extend(self._new_log_lines(server, old))
+                if self._job_log:
+                    log.extend(self._new_log_lines(server, old))
                 row = self._server_row(server, row_index)
                 if previous is not None and previous[wave_index][row_index] == row:
                     rows.append(previous[wave_index][row_index])  # a new object, the same facts
@@ -352,6 +361,11 @@ class ProgressTracker:
             stage_started_at=found[1] if found else None,
             durations=stage_durations(times),
             waiting=waiting_text(server),
+            earlier=tuple(
+                (min(a.phase_times.values()), max(a.phase_times.values()), a.status)
+                for a in server.attempts
+                if a.phase_times
+            ),
         )
 
     def _new_log_lines(self, server: ServerState, old: ServerState | None) -> list[LogLine]:

@@ -30,6 +30,7 @@ from drs_desktop.domain.engine.state import (
 from drs_desktop.domain.plan.revisions import PlanRevision
 from drs_desktop.domain.views.evidence import ExecutionEvidence
 from drs_desktop.domain.views.holders import held_text
+from drs_desktop.domain.views.progress import LogLine
 
 __all__ = [
     "ExecutionView",
@@ -125,6 +126,8 @@ class ExecutionView:
     journal_events: int = 0
     journal_sha256: str = ""
     journal_warning: str = ""  # set when the journal looks cut short (domain.engine.journal_integrity)
+    #: The event log (``views.event_log.journal_log``): the lines the live and history logs show.
+    log: tuple[LogLine, ...] = ()
 
     @property
     def attempts(self) -> tuple[ServerAttempt, ...]:

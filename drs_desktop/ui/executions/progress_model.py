@@ -16,10 +16,10 @@ from typing import Any
 
 from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelIndex, Qt
 
-from drs_desktop.domain.engine.state import ServerStatus
+from drs_desktop.domain.engine.state import ServerStatus, WavePhase
 from drs_desktop.domain.views.progress import ProgressSnapshot, ServerRow, WaveRow
 from drs_desktop.ui.executions.history_format import duration_text
-from drs_desktop.ui.executions.progress_delegate import PROGRESS_ROLE
+from drs_desktop.ui.executions.progress_delegate import OUTCOME_ROLE, PROGRESS_ROLE
 from drs_desktop.ui.status_icons import color_of, status_icon
 
 logger = logging.getLogger(__name__)
@@ -53,6 +53,7 @@ _ROLES = frozenset(
         Qt.ItemDataRole.ToolTipRole,
         Qt.ItemDataRole.ForegroundRole,
         PROGRESS_ROLE,
+        OUTCOME_ROLE,
         WAVE_ROLE,
         SERVER_ROLE,
     )
@@ -68,6 +69,26 @@ def _clock(moment: datetime | None) -> str:
 
 def wave_state_name(wave: WaveRow) -> str:
     return "HELD" if wave.held else wave.phase.value
+
+
+#: Server states shown in red (failed) or grey (did not run) across the row, never as a blue bar.
+_ENDED_WITHOUT_LAUNCH = {
+    ServerStatus.FAILED: "FAILED",
+    ServerStatus.CANCELLED: "CANCELLED",
+    ServerStatus.SKIPPED: "SKIPPED",
+}
+
+
+def wave_outcome(wave: WaveRow) -> str | None:
+    """How a wave ended without launching ("HELD", "SKIPPED"), or None."""
+    if wave.held:
+        return "HELD"
+    return "SKIPPED" if wave.phase is WavePhase.SKIPPED else None
+
+
+def server_outcome(server: ServerRow) -> str | None:
+    """How a server ended without launching ("FAILED", "CANCELLED", "SKIPPED"), or None."""
+    return _ENDED_WITHOUT_LAUNCH.get(server.status)
 
 
 def runs(rows: Iterable[int]) -> list[tuple[int, int]]:
@@ -230,6 +251,11 @@ class ProgressTreeModel(QAbstractItemModel):
             return ""
         if role == PROGRESS_ROLE and column == PROGRESS:
             return wave.progress
+        if role == OUTCOME_ROLE and column == PROGRESS:
+            return wave_outcome(wave)
+        if role == Qt.ItemDataRole.ForegroundRole:
+            outcome = wave_outcome(wave)
+            return color_of(outcome) if outcome is not None else None
         if role == Qt.ItemDataRole.DecorationRole and column == STATUS:
             return status_icon(wave_state_name(wave))
         if role == Qt.ItemDataRole.ToolTipRole:
@@ -243,6 +269,8 @@ class ProgressTreeModel(QAbstractItemModel):
             if column == STATUS:
                 return server.status.value
             if column == PHASE:
+                if server.status is ServerStatus.FAILED and server.reason:
+                    return f"{server.phase}: {server.reason}" if server.phase else server.reason
                 return server.waiting or server.phase
             if column == SERVERS:
                 return server.impact
@@ -261,14 +289,13 @@ class ProgressTreeModel(QAbstractItemModel):
             return ""
         if role == PROGRESS_ROLE and column == PROGRESS:
             return server.progress
+        if role == OUTCOME_ROLE and column == PROGRESS:
+            return server_outcome(server)
         if role == Qt.ItemDataRole.DecorationRole and column == STATUS:
             return status_icon(server.status.value)
-        if (
-            role == Qt.ItemDataRole.ForegroundRole
-            and column == STATUS
-            and server.status is ServerStatus.FAILED
-        ):
-            return color_of("FAILED")
+        if role == Qt.ItemDataRole.ForegroundRole:
+            outcome = server_outcome(server)
+            return color_of(outcome) if outcome is not None else None
         if role == Qt.ItemDataRole.ToolTipRole:
             parts = [server.server_id]
             if server.waiting:

@@ -43,12 +43,15 @@ from drs_desktop.domain.engine.commands import AwaitApproval
 from drs_desktop.domain.engine.controls import AvailableControls, ControlAction, ControlRequest, RunChoice
 from drs_desktop.domain.engine.record import ExecutionRecord
 from drs_desktop.domain.engine.state import Mode
+from drs_desktop.domain.views.attention import attention
 from drs_desktop.domain.views.progress import ProgressSnapshot
 from drs_desktop.ui.executions.approval_prompt_dialog import ApprovalPromptDialog
+from drs_desktop.ui.executions.failure_banner import FailureBanner
 from drs_desktop.ui.executions.history_format import duration_text
 from drs_desktop.ui.executions.progress_delegate import ProgressBarDelegate
 from drs_desktop.ui.executions.progress_model import COLUMNS, PROGRESS, ProgressTreeModel
 from drs_desktop.ui.executions.report_pdf import write_pdf_report
+from drs_desktop.ui.executions.rto_countdown import RtoCountdown
 from drs_desktop.ui.executions.timeline_widget import TimelineWidget
 from drs_desktop.ui.executions.tray_notifier import TrayNotifier
 from drs_desktop.workers.execution_desk import ExecutionDesk
@@ -151,6 +154,10 @@ class ProgressWidget(QWidget):
         self.tabs.addTab(self.timeline_area, "Timeline")
         self.tabs.addTab(self.log, "Event log")
 
+        self.banner = FailureBanner()
+        self.banner.chosen.connect(self._on_banner_choice)
+        self.rto_countdown = RtoCountdown()
+
         self.status = QLabel()
         self.status.setObjectName("progress-status")
         self.status.setWordWrap(True)
@@ -161,9 +168,11 @@ class ProgressWidget(QWidget):
         splitter.setStretchFactor(1, 2)
         top = QHBoxLayout()
         top.addWidget(self.header, 1)
+        top.addWidget(self.rto_countdown)
         top.addWidget(self.export_button)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
+        layout.addWidget(self.banner)
         layout.addWidget(self.controls_bar)
         layout.addWidget(splitter, 1)
         layout.addWidget(self.status)
@@ -265,7 +274,9 @@ class ProgressWidget(QWidget):
         self.timeline.set_snapshot(snapshot)
         self._enqueue_log(line.format() for line in snapshot.log)
         self._update_header(snapshot)
+        self.rto_countdown.set_snapshot(snapshot)
         self._update_controls()
+        self.banner.follow(attention(snapshot), self.tree, self._notify)
 
     def on_finished(self, execution_id: str, outcome: object) -> None:
         self._running.discard(execution_id)
@@ -413,6 +424,14 @@ class ProgressWidget(QWidget):
             parts.append("(history)")
         self.header.setText(" — ".join(parts))
         self.header.setToolTip(f"Execution {snapshot.execution_id}")
+
+    def _on_banner_choice(self, action: ControlAction) -> None:
+        """A banner button: the toolbar's own control, aimed at the banner's wave."""
+        shown = self.banner.attention()
+        if action in (ControlAction.RETRY, ControlAction.SKIP) and shown is not None:
+            self._send(ControlRequest(action, wave_index=shown.wave_index))
+        else:
+            {ControlAction.CANCEL: self.cancel, ControlAction.RESUME: self.resume}.get(action, self.approve)()
 
     def _raise_approvals(self, snapshot: ProgressSnapshot) -> None:
         current = {(snapshot.execution_id, gate.key) for gate in snapshot.approvals}

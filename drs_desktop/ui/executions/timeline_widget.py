@@ -2,9 +2,10 @@
 
 Painted with QPainter from the latest ``ProgressSnapshot`` (no widget per bar): a wave's bar runs from
 its start to its end (or now); a server's bar shows its wait in the queue (light) and then its launch
-(coloured by status). Only the rows inside the repainted rectangle are drawn, so a 1,000-server
-execution inside a scroll area costs what the visible rows cost. Times are the snapshot's (the
-runner's clock), so the chart is right in demo mode too.
+(coloured by status); a retried server keeps its failed attempt's bar, in red, before the new one. A
+dashed line marks the plan's RTO target (the axis reaches it). Only the rows inside the repainted
+rectangle are drawn, so a 1,000-server execution inside a scroll area costs what the visible rows
+cost. Times are the snapshot's (the runner's clock), so the chart is right in demo mode too.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from PySide6.QtCore import QRect, QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPalette
+from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPalette, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from drs_desktop.domain.views.progress import ProgressSnapshot
@@ -99,7 +100,16 @@ class TimelineWidget(QWidget):
             return None
         start = snapshot.started_at
         end = snapshot.finished_at or snapshot.now
+        if snapshot.rto_target is not None:  # the RTO line is on the chart: how much budget is left
+            end = max(end, start + snapshot.rto_target)
         return start, max(end, start + MIN_SPAN)
+
+    def rto_x(self) -> float | None:
+        """Where the RTO target line is drawn (None without a target)."""
+        snapshot = self._snapshot
+        if snapshot is None or snapshot.rto_target is None:
+            return None
+        return self.x_of(snapshot.started_at + snapshot.rto_target)
 
     def x_of(self, moment: datetime) -> float:
         span = self.time_range()
@@ -131,6 +141,8 @@ class TimelineWidget(QWidget):
                     )
                 continue
             server = snapshot.servers[row.wave_index][row.server_row]
+            for first_at, last_at, status in server.earlier:
+                out.append(Bar(number, "attempt", self.x_of(first_at), self.x_of(last_at), status.value))
             if server.queued_at is not None:
                 waited = server.started_at or server.ended_at or end
                 out.append(Bar(number, "queued", self.x_of(server.queued_at), self.x_of(waited), "PENDING"))
@@ -157,6 +169,7 @@ class TimelineWidget(QWidget):
             first = max(0, (area.top() - AXIS_HEIGHT) // ROW_HEIGHT)
             last = (area.bottom() - AXIS_HEIGHT) // ROW_HEIGHT
             self._paint_rows(painter, first, last)
+            self._paint_rto(painter)
         finally:
             painter.end()
 
@@ -210,6 +223,17 @@ class TimelineWidget(QWidget):
             colour = _QUEUED if bar.kind == "queued" else color_of(bar.state)
             painter.setBrush(colour)
             painter.drawRoundedRect(QRectF(bar.x0, top + inset, width, ROW_HEIGHT - 2 * inset), 2, 2)
+
+    def _paint_rto(self, painter: QPainter) -> None:
+        x = self.rto_x()
+        if x is None:
+            return
+        pen = QPen(color_of("FAILED"))
+        pen.setStyle(Qt.PenStyle.DashLine)
+        pen.setWidth(2)
+        painter.setPen(pen)
+        painter.drawLine(int(x), AXIS_HEIGHT - 4, int(x), self.height())
+        painter.drawText(QRect(int(x) - 44, 0, 40, AXIS_HEIGHT - 6), int(Qt.AlignmentFlag.AlignRight), "RTO")
 
 
 def _layout(snapshot: ProgressSnapshot) -> list[TimelineRow]:

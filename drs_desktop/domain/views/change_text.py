@@ -1,8 +1,10 @@
 """One readable line per thing an operator cares about, from the execution's event stream.
 
-The CLI prints these on stderr while a run goes on; the GUI shows the same text in its event log. Only
-events that change what a person would do or want to know produce a line: a job started or refused, a
-server launched or failed, a wave done, a gate waiting, the end.
+The CLI prints these on stderr while a run goes on; the GUI's live and history logs and the report's
+event log show the same text through ``views.event_log`` (moved here from services so that the domain's
+one source of the log lines can use it; pure, stdlib only). Only events that change what a person
+would do or want to know produce a line: a job started or refused, a server launched or failed, a wave
+done, a gate waiting, the end.
 """
 
 from __future__ import annotations
@@ -13,14 +15,17 @@ from drs_desktop.domain.engine.events import (
     ApprovalGranted,
     ApprovalRejected,
     Cancel,
+    CleanupRequested,
     Event,
     ExecutionFinished,
     InstancesTerminated,
+    JobsLeftRunning,
     JobStarted,
     Pause,
     Reconciled,
     Resume,
     RetryFailed,
+    RunnerRestarted,
     SkipWave,
     StartFailed,
     TerminateFailed,
@@ -28,6 +33,7 @@ from drs_desktop.domain.engine.events import (
 )
 from drs_desktop.domain.engine.instance_events import InstancesNotFound, TerminationsReconciled
 from drs_desktop.domain.engine.instances import not_found_text
+from drs_desktop.domain.engine.queries import pending_approval
 from drs_desktop.domain.engine.reconcile_events import InstancesSurveyed, StartsReconciled
 from drs_desktop.domain.engine.state import (
     UNRESOLVED,
@@ -135,6 +141,12 @@ def _describe_event(state: ExecutionState, event: Event) -> list[str]:
         case RetryFailed() | SkipWave():
             verb = "retry" if isinstance(event, RetryFailed) else "skip"
             return [f"{at} {verb} of wave {event.wave_index + 1} by {event.by or 'operator'}"]
+        case CleanupRequested():
+            return [f"{at} cleanup of the drill instances requested by {event.by or 'operator'}"]
+        case RunnerRestarted():
+            return [f"{at} execution picked up again from its journal"]
+        case JobsLeftRunning():
+            return [f"{at} no longer waiting for DRS job(s) {', '.join(event.job_ids)}: still running in DRS"]
         case ExecutionFinished():
             return [f"{at} execution finished: {event.outcome.value}"]
         case _:
@@ -159,6 +171,9 @@ def _server_changes(before: ExecutionState, after: ExecutionState) -> list[str]:
 def _wave_changes(before: ExecutionState, after: ExecutionState) -> list[str]:
     lines = []
     for old, new in zip(before.waves, after.waves, strict=True):
+        gate = pending_approval(after, new)
+        if gate is not None and pending_approval(before, old) is None:
+            lines.append(f"wave {new.index + 1} {new.name!r}: waiting for approval: {gate.message}")
         if old.phase is new.phase:
             continue
         if new.phase is WavePhase.LAUNCHING:

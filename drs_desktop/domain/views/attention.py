@@ -1,0 +1,134 @@
+"""What needs the operator now: the failure-first banner's content, from a ``ProgressSnapshot``.
+
+During an incident an operator must not hunt through a 1,000-row tree for the one red row: when a server
+fails or the run is held (a wave failed and waits for a decision, an approval gate, a pause, a server
+another DRS job holds), the progress view puts one sentence at its top naming the server and DRS's own
+reason, with the choices that apply now (the same ``AvailableControls`` the toolbar obeys), and scrolls
+to the row. ``key`` changes only when a new situation arises, so the desktop is notified once per
+failure, not once per poll. Pure, stdlib only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from drs_desktop.domain.engine.controls import ControlAction
+from drs_desktop.domain.engine.state import ExecutionStatus, ServerStatus
+from drs_desktop.domain.views.progress import ProgressSnapshot, ServerRow, WaveRow
+
+__all__ = ["Attention", "attention"]
+
+
+@dataclass(frozen=True)
+class Attention:
+    """One thing the operator must decide. ``kind``: failed, held, approval, paused or busy. ``row`` is
+    the (wave index, server row) to scroll to, or (wave index, None) for a wave. ``choices`` are the
+    controls that apply now, in the order the banner shows them."""
+
+    kind: str
+    title: str
+    detail: str
+    wave_index: int
+    row: int | None
+    choices: tuple[ControlAction, ...]
+    key: tuple[object, ...]
+
+    @property
+    def severe(self) -> bool:
+        """A failure (red), rather than a wait for a person (amber)."""
+        return self.kind in ("failed", "held")
+
+
+def _wave_name(wave: WaveRow) -> str:
+    return f"Wave {wave.index + 1} “{wave.name}”"
+
+
+def _choices(
+    snapshot: ProgressSnapshot, wave_index: int, *actions: ControlAction
+) -> tuple[ControlAction, ...]:
+    controls = snapshot.controls
+    found: list[ControlAction] = []
+    for action in actions:
+        if action is ControlAction.APPROVE:
+            allowed = controls.approval_for(wave_index) is not None
+        elif action is ControlAction.RESUME:
+            allowed = controls.resume
+        elif action is ControlAction.CANCEL:
+            allowed = controls.cancel
+        else:
+            allowed = controls.allows(action, wave_index)
+        if allowed:
+            found.append(action)
+    return tuple(found)
+
+
+def _failed(snapshot: ProgressSnapshot) -> tuple[WaveRow, ServerRow] | None:
+    """The first failed server, a critical one of a held wave first."""
+    failed = [
+        (snapshot.waves[row.wave_index], row)
+        for rows in snapshot.servers
+        for row in rows
+        if row.status is ServerStatus.FAILED
+    ]
+    failed.sort(key=lambda pair: (not pair[0].held, not pair[1].critical, pair[0].index, pair[1].row))
+    return failed[0] if failed else None
+
+
+def attention(snapshot: ProgressSnapshot) -> Attention | None:
+    """What the banner says for ``snapshot``, or None when nothing waits for the operator. A finished
+    execution needs no decision here (its end state is the header's)."""
+    if snapshot.finished or snapshot.read_only:
+        return None
+    retry, skip, cancel = ControlAction.RETRY, ControlAction.SKIP, ControlAction.CANCEL
+    found = _failed(snapshot)
+    if found is not None:
+        wave, server = found
+        reason = server.reason or "DRS gave no reason"
+        impact = "critical" if server.critical else "optional"
+        title = f"{server.label} failed ({impact}, {_wave_name(wave)})"
+        if wave.held:
+            title += ": the run is held until you decide"
+        return Attention(
+            kind="held" if wave.held else "failed",
+            title=title,
+            detail=reason,
+            wave_index=wave.index,
+            row=server.row,
+            choices=_choices(snapshot, wave.index, retry, skip, cancel),
+            key=(snapshot.execution_id, "failed", server.server_id, server.retries),
+        )
+    if snapshot.status is ExecutionStatus.PAUSED:
+        return Attention(
+            kind="paused",
+            title="The run is paused: nothing new starts until it is resumed",
+            detail="DRS jobs already running go on.",
+            wave_index=next((w.index for w in snapshot.waves if w.started_at and not w.ended_at), 0),
+            row=None,
+            choices=_choices(snapshot, 0, ControlAction.RESUME, cancel),
+            key=(snapshot.execution_id, "paused"),
+        )
+    for gate in snapshot.approvals:
+        wave = snapshot.waves[gate.wave_index]
+        return Attention(
+            kind="approval",
+            title=f"{_wave_name(wave)} waits for your approval",
+            detail=gate.message,
+            wave_index=wave.index,
+            row=None,
+            choices=_choices(snapshot, wave.index, ControlAction.APPROVE, skip, cancel),
+            key=(snapshot.execution_id, "approval", gate.key),
+        )
+    for wave in snapshot.waves:
+        if not wave.busy:
+            continue
+        held = next((row for row in snapshot.servers[wave.index] if row.waiting), None)
+        return Attention(
+            kind="busy",
+            title=f"{_wave_name(wave)} waits for servers another DRS job holds",
+            detail=held.waiting if held is not None else wave.detail,
+            wave_index=wave.index,
+            row=held.row if held is not None else None,
+            choices=_choices(snapshot, wave.index, skip, cancel),
+            key=(snapshot.execution_id, "busy", wave.index),
+        )
+    return None

@@ -1,0 +1,128 @@
+"""The failure-first banner at the top of the progress view: which server, DRS's reason, the choices.
+
+It shows ``views.attention``'s answer for the latest snapshot and offers only the choices that answer
+names (the snapshot's ``AvailableControls``); a click emits ``chosen`` with the ``ControlAction``, and
+the progress view runs the same method its toolbar button runs, so the banner can never do what the
+toolbar would refuse. Red for a failure, amber for a wait on a person; hidden when nothing waits.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QTreeView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from drs_desktop.domain.engine.controls import ControlAction
+from drs_desktop.domain.views.attention import Attention
+
+logger = logging.getLogger(__name__)
+
+_SEVERE = "QFrame#failure-banner { background: #fdecea; border: 1px solid #c62828; border-radius: 4px; }"
+_WAITING = "QFrame#failure-banner { background: #fff4e5; border: 1px solid #ef6c00; border-radius: 4px; }"
+_TEXT_SEVERE = "color: #8e0000;"
+_TEXT_WAITING = "color: #663c00;"
+#: The banner's buttons, in the order shown, with their labels.
+LABELS: dict[ControlAction, str] = {
+    ControlAction.RETRY: "Retry",
+    ControlAction.SKIP: "Skip wave",
+    ControlAction.APPROVE: "Approve",
+    ControlAction.RESUME: "Resume",
+    ControlAction.CANCEL: "Cancel run…",
+}
+
+
+class FailureBanner(QFrame):
+    chosen = Signal(object)  # ControlAction
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("failure-banner")
+        self.title = QLabel()
+        self.title.setObjectName("failure-banner-title")
+        self.title.setWordWrap(True)
+        self.title.setTextFormat(Qt.TextFormat.PlainText)
+        font = self.title.font()
+        font.setBold(True)
+        self.title.setFont(font)
+        self.detail = QLabel()
+        self.detail.setObjectName("failure-banner-detail")
+        self.detail.setWordWrap(True)
+        self.detail.setTextFormat(Qt.TextFormat.PlainText)
+        self.detail.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.buttons: dict[ControlAction, QPushButton] = {}
+        row = QHBoxLayout()
+        row.setContentsMargins(0, 0, 0, 0)
+        for action, label in LABELS.items():
+            button = QPushButton(label)
+            button.setObjectName(f"banner-{action.value.lower()}")
+            button.clicked.connect(lambda _checked=False, a=action: self.chosen.emit(a))
+            self.buttons[action] = button
+            row.addWidget(button)
+        row.addStretch(1)
+        text = QVBoxLayout()
+        text.setSpacing(2)
+        text.addWidget(self.title)
+        text.addWidget(self.detail)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(10, 6, 10, 6)
+        layout.addLayout(text, 1)
+        layout.addLayout(row)
+        self._attention: Attention | None = None
+        self._seen: set[tuple[object, ...]] = set()
+        self.hide()
+
+    def attention(self) -> Attention | None:
+        return self._attention
+
+    def show_attention(self, attention: Attention | None) -> None:
+        """Show ``attention`` (hide the banner for None)."""
+        self._attention = attention
+        if attention is None:
+            self.hide()
+            return
+        self.setStyleSheet(_SEVERE if attention.severe else _WAITING)
+        colour = _TEXT_SEVERE if attention.severe else _TEXT_WAITING
+        self.title.setStyleSheet(colour)
+        self.detail.setStyleSheet(colour)
+        self.title.setText(attention.title)
+        self.detail.setText(f"DRS: {attention.detail}" if attention.severe else attention.detail)
+        for action, button in self.buttons.items():
+            button.setVisible(action in attention.choices)
+        self.show()
+
+    def follow(self, found: Attention | None, tree: QTreeView, notify: Callable[[str, str], None]) -> None:
+        """Show ``found``; a new situation (a new ``key``) also scrolls ``tree`` (the progress tree) to
+        its row and, for a failure or a server another job holds, tells the desktop through ``notify``
+        once (approvals have their own prompt and notification; a pause is the operator's own doing)."""
+        self.show_attention(found)
+        if found is None or found.key in self._seen:
+            return
+        self._seen.add(found.key)
+        model = tree.model()
+        wave = model.index(found.wave_index, 0)
+        target = model.index(found.row, 0, wave) if found.row is not None else wave
+        if target.isValid():
+            tree.expand(wave)
+            tree.scrollTo(target, QAbstractItemView.ScrollHint.PositionAtCenter)
+        if found.kind in ("failed", "held", "busy"):
+            title = "Servers held by another job" if found.kind == "busy" else "Server failed"
+            notify(title, f"{found.title}. {found.detail}")
+
+    def choices(self) -> list[str]:
+        """The labels of the buttons offered now (what tests and screenshots check)."""
+        return [
+            LABELS[a]
+            for a, b in self.buttons.items()
+            if a in (self._attention.choices if self._attention else ())
+        ]
