@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from drs_desktop.domain.engine.end_events import ExecutionAbandoned
 from drs_desktop.domain.engine.events import (
     ApprovalGranted,
     ApprovalRejected,
@@ -137,6 +138,8 @@ def _describe_event(state: ExecutionState, event: Event) -> list[str]:
             return [f"{at} {verb} of wave {event.wave_index + 1} by {event.by or 'operator'}"]
         case ExecutionFinished():
             return [f"{at} execution finished: {event.outcome.value}"]
+        case ExecutionAbandoned():
+            return [f"{at} execution abandoned by {event.by or 'operator'}: {event.reason}"]
         case _:
             return []
 
