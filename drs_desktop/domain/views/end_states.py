@@ -269,8 +269,8 @@ def wave_end(state: ExecutionState, index: int) -> tuple[str, str] | None:
     in_flight = [job for job in jobs_in_flight(state) if any(s.job_id == job.job_id for s in members)]
     if in_flight and state.finished is None:
         names = ", ".join(job.job_id for job in in_flight)
-        ends = [end for job in in_flight if (end := grace_ends_at(state, job)) is not None]
-        until = f"; stops waiting at {max(ends):%H:%M:%S} UTC" if ends else ""
+        limits = [end for job in in_flight if (end := grace_ends_at(state, job)) is not None]
+        until = f"; stops waiting at {max(limits):%H:%M:%S} UTC" if limits else ""
         return "CANCELLING", f"waiting for DRS job {names} to end (DRS cannot cancel a job){until}"
     if state.finished is None and any(not server_settled(state, s) for s in members):
         return "CANCELLING", "stopping: waiting for DRS to say what became of its starts"
