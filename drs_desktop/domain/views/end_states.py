@@ -276,5 +276,5 @@ def wave_end(state: ExecutionState, index: int) -> tuple[str, str] | None:
         return "CANCELLING", "stopping: waiting for DRS to say what became of its starts"
     ends = tuple(ServerEnd(s.server_id, s.wave_index, *_final(s)) for s in members)
     name = "FAILED" if any(e.state in ("failed", STILL_RUNNING, ABANDONED) for e in ends) else "CANCELLED"
-    critical = any(s.critical and s.status is ServerStatus.FAILED for s in members)
+    critical = any(s.critical and _final(s)[0] == "failed" for s in members)
     return name, ("a critical server failed; " if critical else "") + f"ended: {_count_words(ends)}"

@@ -45,6 +45,7 @@ from drs_desktop.domain.engine.record import ExecutionRecord
 from drs_desktop.domain.engine.state import Mode
 from drs_desktop.domain.views.progress import ProgressSnapshot
 from drs_desktop.ui.executions.approval_prompt_dialog import ApprovalPromptDialog
+from drs_desktop.ui.executions.end_state_panel import EndStatePanel
 from drs_desktop.ui.executions.history_format import duration_text
 from drs_desktop.ui.executions.progress_delegate import ProgressBarDelegate
 from drs_desktop.ui.executions.progress_model import COLUMNS, PROGRESS, ProgressTreeModel
@@ -164,6 +165,8 @@ class ProgressWidget(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(self.controls_bar)
+        self.end_panel = EndStatePanel()  # how a stopped run ends (views.end_states)
+        layout.addWidget(self.end_panel)
         layout.addWidget(splitter, 1)
         layout.addWidget(self.status)
         self.set_read_only(read_only)
@@ -264,6 +267,7 @@ class ProgressWidget(QWidget):
         self.timeline.set_snapshot(snapshot)
         self._enqueue_log(line.format() for line in snapshot.log)
         self._update_header(snapshot)
+        self.end_panel.show_snapshot(snapshot)
         self._update_controls()
 
     def on_finished(self, execution_id: str, outcome: object) -> None:
