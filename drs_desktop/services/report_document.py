@@ -21,6 +21,7 @@ from drs_desktop import APP_NAME, __version__
 from drs_desktop.domain.engine.events import Cancel, CleanupRequested, SkipWave
 from drs_desktop.domain.engine.state import ExecutionState, InstanceRecord, ServerStatus
 from drs_desktop.domain.views.report import ExecutionView, ServerAttempt, rto_decider
+from drs_desktop.services.report_end import end_document
 
 SCHEMA = "drs-desktop/execution-report"
 SCHEMA_VERSION = 1
@@ -164,6 +165,7 @@ def build_report_document(view: ExecutionView, generated_at: datetime | None = N
             {"action": a.action, "at": iso(a.at), "by": a.by, "detail": a.detail} for a in state.audit
         ],
         "cleanup": _cleanup(view),
+        "end": end_document(view),  # how a stopped run ended (services.report_end)
         "notes": {"rto": RTO_DEFINITION, "launched_at": LAUNCH_NOTE},
     }
     scrubbed: dict[str, Any] = scrub(document)

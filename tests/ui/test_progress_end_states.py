@@ -9,9 +9,15 @@ history snapshot rebuilt from the journal.
 
 from __future__ import annotations
 
+import html
+import json
+from pathlib import Path
+
+import pytest
 from PySide6.QtCore import QModelIndex, Qt
 from pytestqt.qtbot import QtBot
 
+from drs_desktop.cli import main
 from drs_desktop.domain.engine.events import Outcome
 from drs_desktop.domain.engine.state import ExecutionStatus, Mode
 from drs_desktop.domain.views.progress import ProgressSnapshot
@@ -88,7 +94,13 @@ def _final(progress: ProgressWidget) -> ProgressSnapshot:
 
 
 def test_a_cancelled_drill_is_cancelling_until_its_job_is_given_up_then_every_server_has_a_final_state(
-    qtbot: QtBot, running: Running, services: ExecutionServices, sim: EmbeddedSimulator, db: Database
+    qtbot: QtBot,
+    running: Running,
+    services: ExecutionServices,
+    sim: EmbeddedSimulator,
+    db: Database,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
 ) -> None:
     progress, execution_id = _cancelled_while_a_job_hangs(qtbot, running, services, sim, db, Mode.DRILL)
     snapshot = progress.snapshot()
@@ -132,9 +144,27 @@ def test_a_cancelled_drill_is_cancelling_until_its_job_is_given_up_then_every_se
     assert past.end_panel.text() == text
     assert _cell(past, 1, 1, PHASE) == f"job {job} still running in DRS"
 
+    # `drs-desktop executions show` and the report say the same.
+    shown = _show(capsys, db, execution_id)
+    assert f"  {final.end.headline}" in shown
+    assert f"job {job} still running in DRS when the run ended" in shown
+    as_json = json.loads(_show(capsys, db, execution_id, "--json"))
+    assert {s["server_id"]: s["final_state"] for s in as_json["end"]["servers"]} == states
+    report = json.loads(services.write_report(execution_id, "json", tmp_path / "r.json").read_text())
+    assert report["end"] == as_json["end"] and report["end"]["jobs_still_running_in_drs"] == [job]
+    page = services.write_report(execution_id, "html", tmp_path / "r.html").read_text()
+    assert "<h2>How it ended</h2>" in page and html.escape(final.end.headline) in page
+    assert "Running in production" not in page
+
 
 def test_a_cancelled_recovery_lists_what_runs_in_production_and_what_to_do(
-    qtbot: QtBot, running: Running, services: ExecutionServices, sim: EmbeddedSimulator, db: Database
+    qtbot: QtBot,
+    running: Running,
+    services: ExecutionServices,
+    sim: EmbeddedSimulator,
+    db: Database,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
 ) -> None:
     progress, execution_id = _cancelled_while_a_job_hangs(qtbot, running, services, sim, db, Mode.RECOVERY)
     panel = progress.end_panel
@@ -166,3 +196,18 @@ def test_a_cancelled_recovery_lists_what_runs_in_production_and_what_to_do(
     assert "clean" not in text.lower(), "production instances are never something to clean up"
     assert not progress.cleanup_button.isEnabled()
     assert services.history_snapshot(execution_id).end == final.end
+    shown = _show(capsys, db, execution_id)
+    assert "running in production (1):" in shown and db01.recovery_instance_id in shown
+    assert "Keep them running, or fail back or terminate them in DRS deliberately" in shown
+    report = json.loads(services.write_report(execution_id, "json", tmp_path / "r.json").read_text())
+    production = report["end"]["production"]
+    assert [p["recovery_instance_id"] for p in production["instances"]] == [db01.recovery_instance_id]
+    assert production["may_still_launch"] == [r.server_id for r in final.servers[1]]
+    page = services.write_report(execution_id, "html", tmp_path / "r.html").read_text()
+    assert "<h3>Running in production (1)</h3>" in page and "fail back or terminate them" in page
+
+
+def _show(capsys: pytest.CaptureFixture[str], db: Database, execution_id: str, *extra: str) -> str:
+    capsys.readouterr()
+    assert main(["executions", "show", execution_id, *extra, "--home", str(db.path.parent)]) == 0
+    return capsys.readouterr().out
