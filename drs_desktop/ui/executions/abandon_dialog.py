@@ -21,7 +21,7 @@ def explanation(run: StrandedRun) -> str:
     record = run.record
     lines = [
         f"Execution {record.execution_id[:8]} of {record.plan_name!r} ({record.mode}), started "
-        f"{record.started_at:%Y-%m-%d %H:%M:%S} UTC, cannot be picked up again: {run.reason}.",
+        f"{record.started_at:%Y-%m-%d %H:%M:%S} UTC: {run.reason}.",
         "",
         "Ending it records it as abandoned with the reason below, in its journal, the history and the "
         "report. Servers that had not finished are marked abandoned, and DRS jobs it had not seen end are "
