@@ -187,8 +187,10 @@ class DesktopApp:
         from drs_desktop.aws.drs import DrsGateway
         from drs_desktop.aws.drs_clock import DrsClock
         from drs_desktop.services.execution_session import ExecutionServices, Pace
+        from drs_desktop.services.stranded_runs import end_demo_execution
         from drs_desktop.ui.executions.close_guard import CloseGuard
         from drs_desktop.ui.executions.progress_widget import ProgressWidget
+        from drs_desktop.ui.executions.stranded_runs_bar import StrandedRunsBar
         from drs_desktop.workers.execution_desk import ExecutionDesk
 
         # The runner's clock: DRS's own time (read from its answers, so a desktop clock that is off or
@@ -211,10 +213,22 @@ class DesktopApp:
             return ExecutionServices(db, gateway, clock=clock, operator=operator)
 
         desk = ExecutionDesk(execution_services, pace=pace)
-        self._on_shutdown.append(desk.stop)
+
+        def will_resume() -> bool:
+            """Against AWS a run is picked up at the next start; a demo world ends with the app."""
+            return self.resolver.demo_endpoint is None
+
+        def stop_desk() -> None:
+            """Stop the loops; in demo mode end what they drove, as the close dialog promised."""
+            ending = [] if will_resume() else desk.active_ids()
+            desk.stop()
+            for execution_id in ending:
+                end_demo_execution(db, execution_id, by=operator, at=clock())
+
+        self._on_shutdown.append(stop_desk)
         live = ProgressWidget()
         live.connect_desk(desk)
-        CloseGuard(live.is_running, parent=window).install(window)
+        CloseGuard(live.is_running, parent=window, will_resume=will_resume).install(window)
 
         history = self._build_history_tab()
         history_progress = ProgressWidget(read_only=True)
@@ -229,11 +243,18 @@ class DesktopApp:
         tabs.setObjectName("executions-tabs")
         tabs.addTab(live, "Live")
         tabs.addTab(history, "History")
+        # Unfinished runs this session cannot resume (a demo world gone, another target), to be ended:
+        # above the live view, the first thing the pane shows.
+        stranded = StrandedRunsBar()
+        stranded.connect_desk(desk)
+        stranded.ended.connect(lambda _execution_id: history.request_list())
+        stranded.place_above(live)
         window.set_pane_widget("executions", tabs)
         history.refresh()
-        # A demo's simulator starts a fresh world each time: its executions cannot be picked up again.
-        if self.simulator is None:
-            live.pick_up_unfinished()
+        # Only runs of this session's DRS target are resumed (a demo's world is new each start).
+        live.pick_up_unfinished()
+        stranded.refresh()
+        self.stranded_runs = stranded
         self.execution_desk = desk
         self.live_progress = live
         self.executions_tabs = tabs

@@ -99,9 +99,12 @@ def _show(db: Database, args: argparse.Namespace, out: TextIO) -> int:
     from drs_desktop.domain.engine.failure_reasons import server_problems
     from drs_desktop.domain.engine.grace import jobs_left_running
     from drs_desktop.domain.engine.queries import drill_instances_running
+    from drs_desktop.domain.views.end_states import end_states
     from drs_desktop.domain.views.evidence import instance_problems
     from drs_desktop.domain.views.holders import held_text
+    from drs_desktop.services.execution_session import hostnames_for
     from drs_desktop.services.journal_replay import replay_journal
+    from drs_desktop.services.report_end import end_data
     from drs_desktop.storage import executions as journal
 
     record = journal.get_execution(db, args.execution_id)
@@ -128,6 +131,7 @@ def _show(db: Database, args: argparse.Namespace, out: TextIO) -> int:
         data["drill_instances_running"] = list(running)
         data["instance_problems"] = list(unaccounted)
         data["jobs_still_running_in_drs"] = list(jobs_left_running(state))
+        data["end"] = end_data(state, hostnames_for(db, record))
         json.dump(data, out, indent=2)
         out.write("\n")
         return EXIT_OK
@@ -159,12 +163,9 @@ def _show(db: Database, args: argparse.Namespace, out: TextIO) -> int:
         )
     for line in unaccounted:
         print(f"  {line}", file=out)
-    for job_id in jobs_left_running(state):
-        print(
-            f"  job {job_id} still running in DRS when the run ended: instances it may launch are not "
-            "known to this run (look in DRS)",
-            file=out,
-        )
+    end = end_states(state)  # how a stopped run ends: the same words as the progress view and the report
+    for line in end.lines(hostnames_for(db, record)) if end is not None else ():
+        print(f"  {terminal_safe(line)}", file=out)
     return EXIT_OK
 
 

@@ -61,6 +61,7 @@ from drs_desktop.services.journal_replay import replay_journal, replayed_state
 from drs_desktop.services.preflight import preflight
 from drs_desktop.services.report_pdf import pdf_report
 from drs_desktop.services.runner import Clock, ControlRefused, ExecutionRunner, RunResult
+from drs_desktop.services.stranded_runs import StrandedRun, abandon_execution, split_unfinished
 from drs_desktop.storage import control_inbox as inbox
 from drs_desktop.storage import executions as journal
 from drs_desktop.storage import inventory as inventory_store
@@ -328,7 +329,6 @@ class ExecutionServices:
             return choice
         stored = engine_settings(self._reader())
         poll = self._poll_interval if self._poll_interval is not None else stored.poll_interval_seconds
-        target = self._gateway.target
         return RunRequest(
             plan_name=choice.plan_name,
             mode=choice.mode,
@@ -337,7 +337,7 @@ class ExecutionServices:
             poll_interval_seconds=poll,
             wave_timeout_minutes=stored.wave_timeout_minutes,
             cancel_grace_minutes=stored.cancel_grace_minutes,
-            target={"endpoint_url": target.endpoint_url, "profile": target.profile, "region": target.region},
+            target=self._current_target(),
         )
 
     def prepare(self, choice: RunChoice | RunRequest) -> tuple[PreparedExecution, PreflightReport]:
@@ -409,8 +409,23 @@ class ExecutionServices:
         return f"{type(event).__name__} queued: {describe_driver(record.execution_id, holder)}"
 
     def unfinished(self) -> list[ExecutionRecord]:
-        """Executions with no end, oldest first: the GUI picks them up again when it starts."""
-        return journal.unfinished_executions(self._reader())
+        """Executions with no end that run against this thread's DRS target, oldest first: the GUI picks
+        them up again when it starts (the others: ``stranded``)."""
+        return split_unfinished(journal.unfinished_executions(self._reader()), self._current_target())[0]
+
+    def stranded(self) -> list[StrandedRun]:
+        """Unfinished executions that cannot be resumed against this thread's DRS target, and why."""
+        return split_unfinished(journal.unfinished_executions(self._reader()), self._current_target())[1]
+
+    def abandon(self, execution_id: str, reason: str) -> ExecutionRecord:
+        """End an unfinished run that cannot be picked up again, its reason journaled
+        (``services.stranded_runs.abandon_execution``)."""
+        operator = self._operator or "desktop operator"
+        return abandon_execution(self._db, execution_id, reason, by=operator, at=self._clock())
+
+    def _current_target(self) -> dict[str, str | None]:
+        target = self._gateway.target
+        return {"endpoint_url": target.endpoint_url, "profile": target.profile, "region": target.region}
 
     def history_snapshot(self, execution_id: str) -> ProgressSnapshot:
         """A read-only snapshot of any execution, rebuilt from its journal (no controls)."""

@@ -21,6 +21,7 @@ from drs_desktop import APP_NAME, __version__
 from drs_desktop.domain.engine.events import Cancel, CleanupRequested, SkipWave
 from drs_desktop.domain.engine.state import ExecutionState, InstanceRecord, ServerStatus
 from drs_desktop.domain.views.report import ExecutionView, ServerAttempt, rto_decider
+from drs_desktop.services.report_end import end_document
 
 SCHEMA = "drs-desktop/execution-report"
 SCHEMA_VERSION = 1
@@ -166,6 +167,7 @@ def build_report_document(view: ExecutionView, generated_at: datetime | None = N
         "cleanup": _cleanup(view),
         # The same lines as the live and history logs (``views.event_log``), in journal order.
         "event_log": [{"at": iso(line.at), "text": line.text} for line in view.log],
+        "end": end_document(view),  # how a stopped run ended (services.report_end)
         "notes": {"rto": RTO_DEFINITION, "launched_at": LAUNCH_NOTE},
     }
     scrubbed: dict[str, Any] = scrub(document)

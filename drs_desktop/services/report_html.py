@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from drs_desktop.domain.durations import format_duration
+from drs_desktop.services.report_end import end_html
 
 __all__ = ["html_from_document"]
 
@@ -353,6 +354,7 @@ def html_from_document(doc: dict[str, Any]) -> str:
     ex, generated = doc["execution"], doc["generated"]
     title = f"Evidence report: {ex['plan_name']} {ex['mode'].lower()} of {(ex['started_at'] or '')[:10]}"
     sections = [
+        ("How it ended", end_html(doc)),
         ("Waves", _waves(doc)),
         ("Servers, one row per attempt", _servers(doc)),
         ("Approvals", _approvals(doc)),
@@ -364,7 +366,9 @@ def html_from_document(doc: dict[str, Any]) -> str:
         ("Plan revision that ran", _plan(doc)),
     ]
     body = "\n".join(
-        f"<section><h2>{html.escape(name)}</h2>\n{content}\n</section>" for name, content in sections
+        f"<section><h2>{html.escape(name)}</h2>\n{content}\n</section>"
+        for name, content in sections
+        if content
     )
     notes = " ".join(_e(text) for text in doc["notes"].values())
     journal = ex["journal"]

@@ -69,6 +69,8 @@ class ExecutionDesk(QObject):
     failed = Signal(str, str)  # operation ("start", "resume", "drive", "load_unfinished"), message
     unfinished_loaded = Signal(object)  # list[ExecutionRecord] picked up at start
     active_changed = Signal(int)  # how many executions loops drive now
+    stranded_loaded = Signal(object)  # list[StrandedRun]: unfinished runs this session cannot resume
+    abandoned = Signal(object)  # ExecutionRecord: an unfinished run the operator ended, reason journaled
 
     def __init__(
         self,
@@ -183,6 +185,29 @@ class ExecutionDesk(QObject):
             self._resume_all,
             lambda message: self.failed.emit("load_unfinished", message),
             name="load_unfinished",
+        )
+
+    @Slot()
+    def load_stranded(self) -> None:
+        """List the unfinished executions this session cannot resume, and why (``stranded_loaded``)."""
+        self._tasks.run_task(
+            lambda services: services.stranded(),
+            self.stranded_loaded.emit,
+            lambda message: self.failed.emit("load_stranded", message),
+            name="load_stranded",
+        )
+
+    def abandon(self, execution_id: str, reason: str) -> None:
+        """End an unfinished execution that cannot be picked up again, ``reason`` journaled
+        (``abandoned``); one a loop here drives is cancelled instead, never abandoned under it."""
+        if execution_id in self._loops:
+            self.failed.emit("abandon", f"execution {execution_id} is driven here: cancel it instead")
+            return
+        self._tasks.run_task(
+            lambda services: services.abandon(execution_id, reason),
+            self.abandoned.emit,
+            lambda message: self.failed.emit("abandon", message),
+            name="abandon",
         )
 
     @Slot(str, object)

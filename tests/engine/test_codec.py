@@ -23,6 +23,7 @@ from drs_desktop.domain.engine.commands import (
     VerifyJobs,
     WakeAt,
 )
+from drs_desktop.domain.engine.end_events import ExecutionAbandoned
 from drs_desktop.domain.engine.events import (
     EVENT_TYPES,
     ApprovalGranted,
@@ -181,6 +182,7 @@ EVENTS = [
     Tick(at=AT),
     ExecutionFinished(outcome=Outcome.SUCCEEDED, at=AT),
     JobsLeftRunning(job_ids=("drsjob-1",), at=AT),
+    ExecutionAbandoned(reason="the demo world ended with the application", at=AT, by="alice"),
 ]
 
 

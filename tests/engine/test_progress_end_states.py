@@ -23,4 +23,5 @@ def test_a_wave_is_held_while_the_run_waits_and_not_once_it_has_ended(shipped: S
     ended = ProgressTracker().update(h.state, h.now, force=True)
     assert ended is not None and ended.finished
     assert not ended.waves[0].held
-    assert ended.waves[0].detail == "a critical server failed"
+    assert ended.waves[0].detail.startswith("a critical server failed; ended: ")
+    assert ended.waves[0].final == "FAILED", "the wave says how it ended, not the phase it stopped in"

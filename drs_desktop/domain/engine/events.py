@@ -22,6 +22,7 @@ from enum import StrEnum
 from typing import Any, TypeAlias, get_args
 
 from drs_desktop.domain.engine.codec import decode_tagged, to_json
+from drs_desktop.domain.engine.end_events import ExecutionAbandoned
 from drs_desktop.domain.engine.instance_events import InstancesNotFound, TerminationsReconciled
 from drs_desktop.domain.engine.reconcile_events import InstancesSurveyed, StartsReconciled
 
@@ -429,6 +430,7 @@ Event: TypeAlias = (
     | Tick
     | ExecutionFinished
     | JobsLeftRunning
+    | ExecutionAbandoned
 )
 
 EVENT_TYPES: dict[str, type[Any]] = {cls.__name__: cls for cls in get_args(Event)}

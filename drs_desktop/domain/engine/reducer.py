@@ -29,6 +29,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import assert_never
 
+from drs_desktop.domain.engine.abandon import on_abandoned
 from drs_desktop.domain.engine.busy import (
     CONFLICT,
     after_look,
@@ -38,6 +39,7 @@ from drs_desktop.domain.engine.busy import (
     missed_launches,
 )
 from drs_desktop.domain.engine.chunking import split_servers
+from drs_desktop.domain.engine.end_events import ExecutionAbandoned
 from drs_desktop.domain.engine.events import (
     ApprovalGranted,
     ApprovalRejected,
@@ -223,6 +225,8 @@ def _fold(state: ExecutionState, event: Event) -> ExecutionState:
             return _on_finished(state, event)
         case JobsLeftRunning():
             return on_jobs_left_running(state, event)
+        case ExecutionAbandoned():
+            return on_abandoned(state, event)
         case _:
             assert_never(event)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from drs_desktop.domain.engine.end_events import ExecutionAbandoned
 from drs_desktop.domain.engine.events import (
     ApprovalGranted,
     ApprovalRejected,
@@ -149,6 +150,8 @@ def _describe_event(state: ExecutionState, event: Event) -> list[str]:
             return [f"{at} no longer waiting for DRS job(s) {', '.join(event.job_ids)}: still running in DRS"]
         case ExecutionFinished():
             return [f"{at} execution finished: {event.outcome.value}"]
+        case ExecutionAbandoned():
+            return [f"{at} execution abandoned by {event.by or 'operator'}: {event.reason}"]
         case _:
             return []
 

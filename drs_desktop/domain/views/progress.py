@@ -37,6 +37,7 @@ from drs_desktop.domain.engine.state import (
     WaveState,
 )
 from drs_desktop.domain.engine.waves import wait_until
+from drs_desktop.domain.views.end_states import EndStates, end_states, wave_end
 from drs_desktop.domain.views.evidence import instance_problems, rto_achieved
 from drs_desktop.domain.views.holders import waiting_text, wave_waiting_text
 from drs_desktop.domain.views.progress_stages import (
@@ -129,6 +130,9 @@ class WaveRow:
     elapsed: timedelta | None  # whole seconds
     eta: timedelta | None  # while launching, once the other servers' stage durations tell
     busy: bool = False  # waiting servers held by other DRS jobs (``detail`` names them; ``engine.busy``)
+    final: str = (
+        ""  # a stopped run's wave that did not complete: CANCELLING, FAILED or CANCELLED (end_states)
+    )
 
 
 @dataclass(frozen=True)
@@ -176,6 +180,7 @@ class ProgressSnapshot:
     instance_problems: tuple[str, ...] = ()  # ``views.evidence.instance_problems``
     refusals: tuple[str, ...] = ()
     read_only: bool = False
+    end: EndStates | None = None  # how a stopped or finished run ends (``views.end_states``)
 
     @property
     def finished(self) -> bool:
@@ -269,13 +274,14 @@ class ProgressTracker:
         if same_state and previous is not None:
             controls, approvals = previous.controls, previous.approvals
             status, rto, running = previous.status, previous.rto_achieved, previous.drill_instances_running
-            problems = previous.instance_problems
+            problems, end = previous.instance_problems, previous.end
         else:
             controls = AvailableControls() if self._read_only else available_controls(state, now)
             approvals = () if self._read_only else controls.approvals
             status, rto = execution_status(state), rto_achieved(state)
             running = len(drill_instances_running(state))
             problems = instance_problems(state)
+            end = end_states(state)
         self._sequence += 1
         snapshot = ProgressSnapshot(
             execution_id=state.spec.execution_id,
@@ -299,6 +305,7 @@ class ProgressTracker:
             instance_problems=problems,
             refusals=tuple(refusals),
             read_only=self._read_only,
+            end=end,
         )
         self._state = state
         self._last = snapshot
@@ -403,11 +410,12 @@ class ProgressTracker:
         progress = round(sum(r.progress for r in rows) / len(rows)) if rows else 100
         if wave.phase in (WavePhase.BLOCKED, WavePhase.BEFORE):
             progress = 0
+        final, detail = wave_end(state, wave.index) or ("", _wave_detail(state, wave, now))
         return WaveRow(
             index=wave.index,
             name=wave.name,
             phase=wave.phase,
-            detail=_wave_detail(state, wave, now),
+            detail=detail,
             counts=counts,
             progress=progress,
             held=wave_failed(state, wave.index) and is_held(state),
@@ -418,6 +426,7 @@ class ProgressTracker:
             busy=state.finished is None
             and state.stop is None
             and bool(wave_waiting_text(state.wave_servers(wave.index))),
+            final=final,
         )
 
 

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
 from drs_desktop.domain.engine.state import PostLaunch, ServerState, ServerStatus
+from drs_desktop.domain.views.end_states import final_phase
 
 #: The stages of a launching server, in the order DRS runs them.
 STAGES = ("job", "snapshot", "conversion", "launch")
@@ -83,7 +84,7 @@ def server_phase(server: ServerState, times: Sequence[datetime | None]) -> str:
         if server.post_launch is PostLaunch.FAILED:
             return "post-launch actions failed"
         return "launched"
-    return status.value.lower()
+    return final_phase(server) or status.value.lower()
 
 
 def server_progress(server: ServerState, times: Sequence[datetime | None]) -> int:

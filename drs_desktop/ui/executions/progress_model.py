@@ -68,7 +68,9 @@ def _clock(moment: datetime | None) -> str:
 
 
 def wave_state_name(wave: WaveRow) -> str:
-    return "HELD" if wave.held else wave.phase.value
+    """A stopped run's wave that did not complete says how it ended (``WaveRow.final``), never the launch
+    phase it was in when the run stopped."""
+    return wave.final or ("HELD" if wave.held else wave.phase.value)
 
 
 #: Server states shown in red (failed) or grey (did not run) across the row, never as a blue bar.

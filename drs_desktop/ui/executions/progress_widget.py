@@ -46,6 +46,7 @@ from drs_desktop.domain.engine.state import Mode
 from drs_desktop.domain.views.attention import attention
 from drs_desktop.domain.views.progress import ProgressSnapshot
 from drs_desktop.ui.executions.approval_prompt_dialog import ApprovalPromptDialog
+from drs_desktop.ui.executions.end_state_panel import EndStatePanel
 from drs_desktop.ui.executions.failure_banner import FailureBanner
 from drs_desktop.ui.executions.history_format import duration_text
 from drs_desktop.ui.executions.progress_delegate import ProgressBarDelegate
@@ -174,6 +175,8 @@ class ProgressWidget(QWidget):
         layout.addLayout(top)
         layout.addWidget(self.banner)
         layout.addWidget(self.controls_bar)
+        self.end_panel = EndStatePanel()  # how a stopped run ends (views.end_states)
+        layout.addWidget(self.end_panel)
         layout.addWidget(splitter, 1)
         layout.addWidget(self.status)
         self.set_read_only(read_only)
@@ -275,6 +278,7 @@ class ProgressWidget(QWidget):
         self._enqueue_log(line.format() for line in snapshot.log)
         self._update_header(snapshot)
         self.rto_countdown.set_snapshot(snapshot)
+        self.end_panel.show_snapshot(snapshot)
         self._update_controls()
         self.banner.follow(attention(snapshot), self.tree, self._notify)
 

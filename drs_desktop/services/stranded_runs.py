@@ -1,0 +1,89 @@
+"""Unfinished runs that cannot be picked up again here, and ending one with its reason journaled.
+
+Which unfinished runs this session cannot resume, and why: ``domain.views.stranded``.
+
+``abandon_execution`` ends such a run: it journals ``ExecutionAbandoned`` (``engine.abandon``) with the
+operator's reason under the run's driver lock, so a run that some process drives is never ended under it,
+and the listing says how it ended. After that it is finished, so no start picks it up again.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from drs_desktop.domain.engine.end_events import ExecutionAbandoned
+from drs_desktop.domain.engine.events import event_to_json
+from drs_desktop.domain.engine.queries import execution_status
+from drs_desktop.domain.engine.record import ExecutionRecord
+from drs_desktop.domain.engine.reducer import apply
+from drs_desktop.domain.errors import DrsDesktopError
+from drs_desktop.domain.views.stranded import DEMO_CLOSE_REASON, StrandedRun, split_unfinished, stranded
+from drs_desktop.services.driver_lock import take_driver_lock
+from drs_desktop.services.journal_replay import replay_journal
+from drs_desktop.storage import executions as journal
+from drs_desktop.storage.db import Database
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "AbandonRefusedError",
+    "StrandedRun",
+    "abandon_execution",
+    "end_demo_execution",
+    "split_unfinished",
+    "stranded",
+]
+
+
+class AbandonRefusedError(DrsDesktopError):
+    """The run cannot be ended this way (it has finished, or the reason is empty)."""
+
+
+def abandon_execution(
+    db: Database, execution_id: str, reason: str, *, by: str, at: datetime
+) -> ExecutionRecord:
+    """Journal ``ExecutionAbandoned`` for an unfinished run and update its listing; the record after.
+
+    DriverBusyError (nothing journaled) while another process drives it; AbandonRefusedError when it has
+    finished or no reason is given.
+    """
+    reason = reason.strip()
+    if not reason:
+        raise AbandonRefusedError("say why the run is ended: the reason is kept in its journal and report")
+    lock = take_driver_lock(db.path, execution_id)
+    try:
+        record = journal.get_execution(db, execution_id)
+        replayed = replay_journal(db, record)
+        state = replayed.state
+        if state.finished is not None:
+            raise AbandonRefusedError(
+                f"execution {execution_id} has already finished ({state.finished.value})"
+            )
+        last = replayed.journal.entries[-1].seq if replayed.journal.entries else 0
+        # Never before what the journal already holds: a demo world's clock restarts at its own start.
+        moment = max([at, state.spec.started_at, *(e.at for e in replayed.events[-1:])])
+        event = ExecutionAbandoned(reason=reason, at=moment, by=by)
+        journal.append_events(db, execution_id, [event_to_json(event)], expected_last=last)
+        after = apply(state, event)
+        assert after.finished is not None
+        journal.set_execution_status(
+            db,
+            execution_id,
+            execution_status(after).value,
+            outcome=after.finished.value,
+            finished_at=after.finished_at,
+        )
+        logger.warning("execution %s abandoned by %s: %s", execution_id, by, reason)
+        return journal.get_execution(db, execution_id)
+    finally:
+        lock.release()
+
+
+def end_demo_execution(db: Database, execution_id: str, *, by: str, at: datetime) -> None:
+    """At shutdown in demo mode: end an execution the loops drove, as the close dialog promised (the
+    simulator's world ends with the application). A failure is logged: the next start lists the run."""
+    try:
+        abandon_execution(db, execution_id, DEMO_CLOSE_REASON, by=by, at=at)
+    except DrsDesktopError as exc:
+        logger.warning("demo execution %s not ended at close: %s", execution_id, exc)
