@@ -272,7 +272,9 @@ class ProgressTreeModel(QAbstractItemModel):
                 return server.status.value
             if column == PHASE:
                 if server.status is ServerStatus.FAILED and server.reason:
-                    return f"{server.phase}: {server.reason}" if server.phase else server.reason
+                    if not server.phase or server.reason in server.phase:
+                        return server.phase or server.reason  # an end state's phase names the reason
+                    return f"{server.phase}: {server.reason}"
                 return server.waiting or server.phase
             if column == SERVERS:
                 return server.impact
