@@ -397,7 +397,7 @@ class PlanEditorWidget(PlanEditorOperations, QWidget):
             Severity.WARNING: style.standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning),
         }
         for problem in self._problems[:MAX_LISTED_PROBLEMS]:
-            item = QListWidgetItem(icons[problem.severity], str(problem))
+            item = QListWidgetItem(icons[problem.severity], self.model.marks.problems_text([problem]))
             item.setData(Qt.ItemDataRole.UserRole, problem.path)
             self.problems_list.addItem(item)
         hidden = len(self._problems) - MAX_LISTED_PROBLEMS
