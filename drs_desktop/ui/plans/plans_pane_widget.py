@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QFileDialog,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QMessageBox,
     QPushButton,
@@ -57,8 +58,10 @@ class PlansPaneWidget(QWidget):
         )
         self.plan_list = QTreeWidget()
         self.plan_list.setObjectName("plan-list")
-        self.plan_list.setHeaderLabels(["Plan", "Rev", "Waves", "Servers", "Updated (UTC)"])
+        self.plan_list.setHeaderLabels(["Plan", "Rev", "Updated (UTC)"])  # waves, servers: tooltip
         self.plan_list.setRootIsDecorated(False)
+        self.plan_list.header().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)  # a few rows
+        self.plan_list.header().setStretchLastSection(False)
         self.plan_list.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.plan_list.currentItemChanged.connect(self._current_plan_changed)
         self.status = QLabel()
@@ -96,7 +99,7 @@ class PlansPaneWidget(QWidget):
         splitter.addWidget(left)
         splitter.addWidget(self.editor)
         splitter.setStretchFactor(1, 1)
-        splitter.setSizes([260, 1000])
+        splitter.setSizes([230, 1000])
         layout = QVBoxLayout(self)
         layout.addWidget(splitter, 1)
         layout.addWidget(self.status)
@@ -192,14 +195,12 @@ class PlansPaneWidget(QWidget):
         self.plan_list.clear()
         for summary in summaries:
             item = QTreeWidgetItem(
-                [
-                    summary.name,
-                    str(summary.latest_revision),
-                    str(summary.wave_count),
-                    str(summary.server_count),
-                    f"{summary.updated_at:%Y-%m-%d %H:%M}",
-                ]
+                [summary.name, str(summary.latest_revision), f"{summary.updated_at:%Y-%m-%d %H:%M}"]
             )
+            waves, servers = _count(summary.wave_count, "wave"), _count(summary.server_count, "server")
+            details = f"{summary.name}: {waves}, {servers}"
+            for column in range(3):
+                item.setToolTip(column, details)
             item.setData(0, Qt.ItemDataRole.UserRole, summary.name)
             self.plan_list.addTopLevelItem(item)
         self.plan_list.blockSignals(False)
@@ -353,3 +354,7 @@ class PlansPaneWidget(QWidget):
         )
         if path:
             self.export_plan(path, "json" if chosen.startswith("JSON") else "yaml")
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
