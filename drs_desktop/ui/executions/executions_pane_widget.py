@@ -48,6 +48,7 @@ from drs_desktop.domain.views.history import (
     HistoryFilter,
 )
 from drs_desktop.domain.views.report import ExecutionView
+from drs_desktop.ui.change_hub import updated_text, utc_now
 from drs_desktop.ui.executions.execution_details_widget import ExecutionDetailsWidget
 from drs_desktop.ui.executions.executions_model import SORT_ROLE, STARTED, ExecutionsModel
 from drs_desktop.ui.executions.report_pdf import write_pdf
@@ -83,6 +84,8 @@ class ExecutionsPaneWidget(QWidget):
         #: Asked for an export's file: (format, suggested name) -> path, "" to cancel. Replaceable.
         self.choose_export_path: Callable[[str, str], str] = self._ask_path
         self._operator = ""
+        #: The clock of the list's "updated" stamp; the app points it at its ChangeHub's.
+        self.clock: Callable[[], datetime] = utc_now
         self._pending_pdf: dict[str, str] = {}
         self._cleaning: str = ""
         self._note: tuple[str, bool] | None = None  # a result to keep saying over the next listing
@@ -306,7 +309,8 @@ class ExecutionsPaneWidget(QWidget):
             if highlighted
             else ""
         )
-        text = f"{len(summaries)} execution{'s' * (len(summaries) != 1)}{note}."
+        now = self.clock()
+        text = f"{len(summaries)} execution{'s' * (len(summaries) != 1)}{note}, {updated_text(now, now)}."
         if self._note is not None:
             (said, error), self._note = self._note, None
             self._say(f"{said}. {text}", error=error)

@@ -74,7 +74,11 @@ class InventoryPanelWidget(QWidget):
         layout.addLayout(top)
         layout.addWidget(self.view, 1)
         layout.addWidget(self.status)
-        self.set_inventory(None)
+        self.model.set_inventory(None)  # the status stays empty until the pane asks (set_loading)
+
+    def set_loading(self) -> None:
+        """The cache is being read: "no cached inventory" would be said before anyone knows."""
+        self.status.setText("Reading the cached inventory…")
 
     def set_inventory(self, inventory: Inventory | None) -> None:
         self.model.set_inventory(inventory)

@@ -64,7 +64,7 @@ TREE_COLUMN_WIDTHS = (218, 140, 75)
 _MESSAGE_STYLE = "color: #b00020"
 _NOTICE_STYLE = "color: #7a4b00; background: #fff4e5; padding: 2px 4px"
 #: The toolbar's buttons, in order ("" a separator): icons only, so none moves when a label changes.
-TOOLBAR = (
+TOOLBAR: tuple[str, ...] = (
     "undo",
     "redo",
     "",
@@ -74,11 +74,8 @@ TOOLBAR = (
     "move_down",
     "move_to_wave",
     "",
-    "toggle_optional",
-    "add_to_wave",
-    "add_approval",
-    "add_wait",
 )
+TOOLBAR += ("toggle_optional", "add_to_wave", "add_approval", "add_wait")
 
 
 class PlanEditorWidget(PlanEditorOperations, QWidget):
@@ -164,6 +161,10 @@ class PlanEditorWidget(PlanEditorOperations, QWidget):
 
     def revision(self) -> PlanRevision | None:
         return self._revision
+
+    def inventory(self) -> Inventory | None:
+        """The inventory the plan is validated against (None before any was read)."""
+        return self._inventory
 
     def stored_name(self) -> str:
         """The name the plan is stored under ("" for a plan never saved): a rename is saved as one."""

@@ -91,14 +91,10 @@ class StepsEditorWidget(QGroupBox):
         self._detail.addWidget(self.minutes_spin)
 
         buttons = QHBoxLayout()
-        for button in (
-            self.add_approval_button,
-            self.add_wait_button,
-            self.remove_button,
-            self.up_button,
-            self.down_button,
-        ):
-            buttons.addWidget(button)
+        buttons.addWidget(self.add_approval_button)
+        buttons.addWidget(self.add_wait_button)
+        for tool in (self.remove_button, self.up_button, self.down_button):
+            buttons.addWidget(tool)
         buttons.addStretch(1)
         layout = QVBoxLayout(self)
         layout.addWidget(self.list)
