@@ -82,7 +82,9 @@ class RowMarks:
         )
         total = len(self.wave_servers(index))
         servers = _plural(total, "server")
-        parts.append(f"{servers} + tag groups (no inventory)" if unresolved else servers)
+        if unresolved:  # a tag selector selects nothing known until the inventory is read
+            servers = f"{servers} + tag groups unresolved" if total else "servers unknown without an inventory"
+        parts.append(servers)
         optional = sum(1 for sid in wave.servers if wave.impact_of(sid) is Impact.OPTIONAL)
         if optional:
             parts.append(f"{optional} optional")
