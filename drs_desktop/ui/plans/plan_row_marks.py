@@ -83,7 +83,7 @@ class RowMarks:
         total = len(self.wave_servers(index))
         servers = _plural(total, "server")
         if unresolved:  # a tag selector selects nothing known until the inventory is read
-            servers = f"{servers} + tag groups unresolved" if total else "servers unknown without an inventory"
+            servers = f"{servers} + tags unresolved" if total else "servers unknown without an inventory"
         parts.append(servers)
         optional = sum(1 for sid in wave.servers if wave.impact_of(sid) is Impact.OPTIONAL)
         if optional:
