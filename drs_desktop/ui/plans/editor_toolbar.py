@@ -98,10 +98,10 @@ def action_icon(widget: QWidget, key: str) -> QIcon:
 
 
 def tooltip(label: str, action: QAction) -> str:
-    """ "Move to wave… (Ctrl+M)": the label without mnemonics, then the shortcuts as the desktop says them."""
+    """ "Move to wave… (Ctrl+M)": the label without mnemonics, then its main shortcut as the desktop says it."""
     text = label.replace("&&", "\0").replace("&", "").replace("\0", "&")
-    keys = [k.toString(QKeySequence.SequenceFormat.NativeText) for k in action.shortcuts() if not k.isEmpty()]
-    return f"{text} ({', '.join(dict.fromkeys(keys))})" if keys else text
+    keys = [k for k in action.shortcuts() if not k.isEmpty()]  # the first: Undo also has Alt+Backspace
+    return f"{text} ({keys[0].toString(QKeySequence.SequenceFormat.NativeText)})" if keys else text
 
 
 def install_toolbar(toolbar: QToolBar, actions: Mapping[str, QAction], keys: tuple[str, ...]) -> None:
