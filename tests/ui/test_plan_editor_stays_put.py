@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QToolButton
 from pytestqt.qtbot import QtBot
 
 from drs_desktop.domain.inventory import Inventory, SourceServer
-from drs_desktop.domain.plan.model import RecoveryPlan, Wave
+from drs_desktop.domain.plan.model import Wave
 from drs_desktop.domain.plan.revisions import PlanRevision
 from drs_desktop.ui.main_window import MainWindow
 from drs_desktop.ui.plans import plan_mime

@@ -98,7 +98,7 @@ def action_icon(widget: QWidget, key: str) -> QIcon:
 
 
 def tooltip(label: str, action: QAction) -> str:
-    """ "Move to wave… (Ctrl+M)": the label without mnemonics, then its main shortcut as the desktop says it."""
+    """ "Move to wave… (Ctrl+M)": the label without mnemonics, then its main shortcut."""
     text = label.replace("&&", "\0").replace("&", "").replace("\0", "&")
     keys = [k for k in action.shortcuts() if not k.isEmpty()]  # the first: Undo also has Alt+Backspace
     return f"{text} ({keys[0].toString(QKeySequence.SequenceFormat.NativeText)})" if keys else text
