@@ -131,6 +131,7 @@ def test_not_ready_servers_are_marked_in_the_tree(editor: PlanEditorWidget, qtbo
     assert web.data(TOOLTIP).startswith("1 of 2 servers not ready:\n• web-02")
     assert web.data(DECORATION) is not None
     assert editor.model.index(0, 0).data(DECORATION) is None, "wave 'Net' is ready"
+    assert "1 server not ready (marked)" in editor.status_label.text()
 
     # Lag over the plan's RPO marks a replicating server; raising the RPO clears the mark.
     lagging = Inventory(

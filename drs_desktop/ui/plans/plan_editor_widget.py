@@ -466,6 +466,9 @@ class PlanEditorWidget(PlanEditorOperations, QWidget):
         parts_.append(
             f"{count(errors, 'error')}, {count(warnings, 'warning')}" if self._problems else "no problems"
         )
+        not_ready = self.model.marks.not_ready_count()
+        if not_ready:
+            parts_.append(f"{count(not_ready, 'server')} not ready (marked)")
         if self.is_dirty():
             parts_.append("unsaved changes")
         self.status_label.setText(" · ".join(parts_))

@@ -270,6 +270,8 @@ class PlanTreeModel(QAbstractItemModel):
     def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
             return None
+        if role == Qt.ItemDataRole.ToolTipRole and index.column() > 0:  # a narrow column's whole text
+            return self.data(index, Qt.ItemDataRole.DisplayRole) or None
         if index.internalId() == 0:
             return self._wave_data(index, self._waves[index.row()].wave, role)
         node = self._by_key[index.internalId()]

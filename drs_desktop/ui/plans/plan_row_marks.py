@@ -127,6 +127,11 @@ class RowMarks:
             return self._list_not_ready(ids, len(ids))
         return ""
 
+    def not_ready_count(self) -> int:
+        """How many of the plan's servers (through groups too) are not ready."""
+        waves = len(self._plan.waves) if self._plan is not None else 0
+        return len({sid for w in range(waves) for sid in self.wave_servers(w) if sid in self._reasons})
+
     def wave_reason(self, index: int) -> str:
         ids = self.wave_servers(index)
         return self._list_not_ready(ids, len(ids))

@@ -68,8 +68,10 @@ class PlansPaneWidget(QWidget):
         self.plan_list.setObjectName("plan-list")
         self.plan_list.setHeaderLabels(["Plan", "Rev", "Updated (UTC)"])  # waves, servers: tooltip
         self.plan_list.setRootIsDecorated(False)
-        self.plan_list.header().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)  # a few rows
-        self.plan_list.header().setStretchLastSection(False)
+        header = self.plan_list.header()
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)  # a few rows: cheap
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)  # a long name: tooltip says it
         self.plan_list.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.plan_list.currentItemChanged.connect(self._current_plan_changed)
         self.list_stamp = QLabel("Reading the saved plans…")
