@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from drs_desktop.domain.views.report_chart import PdfReport
     from drs_desktop.simulator.embedded import EmbeddedSimulator
     from drs_desktop.storage.db import Database
+    from drs_desktop.ui.change_hub import ChangeHub
     from drs_desktop.ui.executions.executions_pane_widget import ExecutionsPaneWidget
     from drs_desktop.ui.executions.progress_widget import ProgressWidget
     from drs_desktop.ui.groups.groups_pane_widget import GroupsPaneWidget
@@ -73,6 +74,7 @@ class DesktopApp:
         self.settings_pane: SettingsPaneWidget | None = None
         self.plans_pane: PlansPaneWidget | None = None
         self.groups_pane: GroupsPaneWidget | None = None
+        self.changes: ChangeHub | None = None  # built in _wire_changes
         self._on_shutdown: list[Callable[[], None]] = []
 
     def build(self) -> MainWindow:
@@ -173,7 +175,6 @@ class DesktopApp:
         # The Plans pane's thread: run_task hands the Groups pane's answers (its saves) to it alone.
         pane = GroupsPaneWidget()
         pane.connect_tasks(self.local_tasks)
-        pane.plan_changed.connect(lambda _revision: plans_pane.refresh())
         window.set_pane_widget("groups", pane)
         pane.refresh()
         self.groups_pane = pane
@@ -234,10 +235,6 @@ class DesktopApp:
         history_progress = ProgressWidget(read_only=True)
         history.set_detail_widget(history_progress, "Progress")
         history.view_loaded.connect(lambda view: self._show_history_progress(history_progress, view))
-        # The list is the database's: a run that starts or ends changes it, so it is read again (an
-        # operator must never read "0 executions" under a drill that just ran).
-        desk.started.connect(lambda _record: history.request_list())
-        desk.finished.connect(lambda _execution_id, _outcome: history.request_list())
 
         tabs = QTabWidget()
         tabs.setObjectName("executions-tabs")
@@ -256,6 +253,7 @@ class DesktopApp:
         stranded.refresh()
         self.stranded_runs = stranded
         self.execution_desk = desk
+        self.history = history
         self.live_progress = live
         self.executions_tabs = tabs
 
@@ -287,6 +285,7 @@ class DesktopApp:
         clock_now = self.simulator.clock.now() if self.simulator is not None else None
         dialog = RunDialog(names, self.plans_pane.current_plan_name(), self.window, now=clock_now)
         dialog.connect_desk(self.execution_desk)
+        self.plans_pane.plans_listed.connect(dialog.set_plan_names)  # a plan saved meanwhile is offered
         dialog.run_requested.connect(self.live_progress.start_run)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.accepted.connect(self._show_live)
@@ -303,16 +302,44 @@ class DesktopApp:
         pane = ServersPaneWidget()
         pane.connect_tasks(self.local_tasks, self.aws_tasks)
         pane.inventory_refreshed.connect(self._show_identity)
-        # The editors validate against the inventory: a refresh reaches them at once, never "no inventory"
-        # beside a Servers pane that has one.
-        assert self.plans_pane is not None and self.groups_pane is not None
-        pane.inventory_refreshed.connect(self.plans_pane.editor.set_inventory)
-        pane.inventory_refreshed.connect(self.groups_pane.set_inventory)
         pane.refresh_failed.connect(lambda message: window.set_connection_state(f"offline ({message})"))
         window.set_pane_widget("servers", pane)
+        self._wire_changes(pane)  # before the first reads: every answer from here on reaches every pane
         pane.load_cached()  # the offline view at once, with its "as of" stamp
         pane.refresh()  # then a background refresh; on failure the cache stays, under a banner
         return pane
+
+    def _wire_changes(self, servers: ServersPaneWidget) -> None:
+        """Who announces a change and who shows it, in one place (``ui.change_hub``): a plan saved in
+        one pane, an inventory refreshed, an execution started or ended reach every pane showing them."""
+        from drs_desktop.ui.change_hub import ChangeHub
+
+        assert self.window is not None and self.plans_pane is not None and self.groups_pane is not None
+        hub = ChangeHub(clock=self.now, parent=self.window)
+        plans, groups, history = self.plans_pane, self.groups_pane, self.history
+        plans.clock = groups.clock = history.clock = hub.now
+        plans.plans_changed.connect(hub.announce_plans)
+        groups.plan_changed.connect(hub.announce_plans)
+        for listener in (plans.on_plans_changed, groups.on_plans_changed, servers.on_plans_changed):
+            hub.plans_changed.connect(listener)
+        servers.inventory_refreshed.connect(hub.announce_inventory)
+        servers.cache_loaded.connect(lambda inventory: hub.announce_inventory(inventory, live=False))
+        hub.inventory_changed.connect(plans.set_inventory)
+        hub.inventory_changed.connect(groups.set_inventory)
+        self.execution_desk.started.connect(hub.announce_executions)
+        self.execution_desk.finished.connect(hub.announce_executions)
+        history.cleanup_completed.connect(hub.announce_executions)
+        hub.executions_changed.connect(history.request_list)
+        self.changes = hub
+
+    def now(self) -> datetime:
+        """The app's clock for what panes stamp ("updated ..."): the simulator's in demo mode.
+
+        The one place the shared demo clock plugs in for the panes (``ChangeHub.now`` reads it).
+        """
+        from datetime import UTC
+
+        return self.simulator.clock.now() if self.simulator is not None else datetime.now(UTC)
 
     def _show_identity(self, inventory: Inventory) -> None:
         assert self.window is not None

@@ -33,7 +33,7 @@ UI: dict[str, set[str]] = {
     "executions": set(),
     "settings": set(),
 }
-UI_SHARED = {"main_window", "flat_table_model", "model_sync", "status_icons"}
+UI_SHARED = {"main_window", "flat_table_model", "model_sync", "status_icons", "change_hub"}
 LAYERS = {"domain": (DOMAIN, DOMAIN_KERNEL), "ui": (UI, UI_SHARED)}
 
 

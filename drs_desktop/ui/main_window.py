@@ -85,6 +85,7 @@ class MainWindow(QMainWindow):
         splitter.addWidget(self._nav)
         splitter.addWidget(self._stack)
         splitter.setStretchFactor(1, 1)
+        splitter.setSizes([150, 1050])  # the names need ~130 px; the panes get the rest (1366x768 fits)
         self.setCentralWidget(splitter)
 
         self._identity_label = QLabel()

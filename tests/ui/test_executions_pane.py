@@ -226,7 +226,7 @@ def test_one_click_cleanup_terminates_exactly_that_drills_instances(fresh_pane: 
     assert sorted(result.terminated) == list(estate.shop_instances)
     assert result.by == "arn:aws:iam::123456789012:user/erin"
     qtbot.waitUntil(lambda: "execution" in widget.status_text(), timeout=TIMEOUT)
-    assert widget.status_text() == "terminated 5 of 5 drill instances. 4 executions."
+    assert widget.status_text().startswith("terminated 5 of 5 drill instances. 4 executions, updated ")
     live = estate.live_instance_ids()
     assert not (live & set(estate.shop_instances)), "a drill instance survived its cleanup"
     assert others <= live, "cleanup touched another execution's instance"

@@ -41,6 +41,12 @@ _NO_LAUNCH_REASONS = {
     "DISCONNECTED": "the server is disconnected from DRS and its snapshots are gone",
 }
 
+
+def no_launch_reason(state: str) -> str:
+    """Why DRS cannot launch a server in replication ``state`` from its latest data (for other modules)."""
+    return _NO_LAUNCH_REASONS.get(state, "DRS reports no usable replication for it")
+
+
 # Check names: stable identifiers for --json and the GUI.
 PLAN = "plan"
 INVENTORY = "inventory"

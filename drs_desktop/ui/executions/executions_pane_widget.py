@@ -51,6 +51,7 @@ from drs_desktop.domain.views.history import (
 )
 from drs_desktop.domain.views.report import ExecutionView
 from drs_desktop.domain.views.report_chart import PdfReport
+from drs_desktop.ui.change_hub import updated_text, utc_now
 from drs_desktop.ui.executions.execution_details_widget import ExecutionDetailsWidget
 from drs_desktop.ui.executions.executions_model import SORT_ROLE, STARTED, ExecutionsModel
 from drs_desktop.ui.executions.report_pdf import write_pdf_report
@@ -88,6 +89,8 @@ class ExecutionsPaneWidget(QWidget):
         self._operator = ""
         #: Lays a PDF out and writes it, on the task thread: (PdfReport, path) -> path. Replaceable.
         self.pdf_layout: Callable[[PdfReport, str], Path] = write_pdf_report
+        #: The clock of the list's "updated" stamp; the app points it at its ChangeHub's.
+        self.clock: Callable[[], datetime] = utc_now
         self._cleaning: str = ""
         self._note: tuple[str, bool] | None = None  # a result to keep saying over the next listing
 
@@ -307,7 +310,8 @@ class ExecutionsPaneWidget(QWidget):
             if highlighted
             else ""
         )
-        text = f"{len(summaries)} execution{'s' * (len(summaries) != 1)}{note}."
+        now = self.clock()
+        text = f"{len(summaries)} execution{'s' * (len(summaries) != 1)}{note}, {updated_text(now, now)}."
         if self._note is not None:
             (said, error), self._note = self._note, None
             self._say(f"{said}. {text}", error=error)

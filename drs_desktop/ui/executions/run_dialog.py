@@ -170,6 +170,20 @@ class RunDialog(QDialog):
         """Checks go to ``desk``; Run is ``run_requested`` (the live progress view starts the run)."""
         self._desk = desk
 
+    def set_plan_names(self, names: Sequence[str]) -> None:
+        """The saved plans changed while the dialog is open: offer the new list, keep what is typed.
+
+        The text stays what it was (so a checked result stays valid); only the choices follow.
+        """
+        typed = self.plan_combo.currentText()
+        if [self.plan_combo.itemText(i) for i in range(self.plan_combo.count())] == list(names):
+            return
+        self.plan_combo.blockSignals(True)
+        self.plan_combo.clear()
+        self.plan_combo.addItems(list(names))
+        self.plan_combo.setCurrentText(typed)
+        self.plan_combo.blockSignals(False)
+
     # ---------------------------------------------------------------------------------- the choice
 
     def choice(self) -> RunChoice:

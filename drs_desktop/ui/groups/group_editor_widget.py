@@ -54,6 +54,7 @@ class GroupEditorWidget(QWidget):
         super().__init__(parent)
         self.setObjectName("group-editor")
         self._inventory: Inventory | None = None
+        self._reading = False  # the pane asked for the cached inventory and has no answer yet
         self._plan: RecoveryPlan | None = None
         self._original: ProtectionGroup | None = None
         self._original_name = ""
@@ -162,8 +163,14 @@ class GroupEditorWidget(QWidget):
 
     # ---------------------------------------------------------------------------------- context
 
+    def set_loading(self) -> None:
+        """The pane is reading the cached inventory: say so rather than "no cached inventory"."""
+        self._reading = True
+        self._refresh()
+
     def set_inventory(self, inventory: Inventory | None) -> None:
         self._inventory = inventory
+        self._reading = False
         self.pick_model.set_inventory(inventory)
         self._refresh()
 
@@ -301,7 +308,9 @@ class GroupEditorWidget(QWidget):
         selector_empty = self.tags_radio.isChecked() and not group.tags
         ids = () if selector_empty else resolve_group(group, self._inventory)
         self.preview_model.set_rows(preview_rows(ids, self._inventory, self._member_of()))
-        if self.tags_radio.isChecked() and self._inventory is None:
+        if self.tags_radio.isChecked() and self._inventory is None and self._reading:
+            text = "Reading the cached inventory…"
+        elif self.tags_radio.isChecked() and self._inventory is None:
             text = "No cached inventory: refresh the inventory to preview the servers these tags select."
         elif selector_empty:
             text = "Add a tag to select servers (an empty selector selects nothing)."

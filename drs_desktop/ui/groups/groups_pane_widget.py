@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from datetime import datetime
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -40,6 +41,7 @@ from drs_desktop.domain.plan.edit_parts import add_group, remove_group, replace_
 from drs_desktop.domain.plan.model import ProtectionGroup, RecoveryPlan
 from drs_desktop.domain.plan.revisions import PlanRevision, PlanSummary, StoredPlan
 from drs_desktop.domain.plan.validation import Problem, Severity
+from drs_desktop.ui.change_hub import is_newer, updated_text, utc_now
 from drs_desktop.ui.groups.group_editor_widget import GroupEditorWidget
 from drs_desktop.workers.pane_tasks import LocalServices, LocalTasks
 from drs_desktop.workers.tasks import Requester
@@ -53,11 +55,13 @@ NAME_ROLE = Qt.ItemDataRole.UserRole + 1
 class GroupsPaneWidget(QWidget):
     """Plan picker, the chosen plan's groups, and the editor of the selected group."""
 
-    plan_changed = Signal(object)  # PlanRevision this pane saved (for the Plans pane to refresh)
+    plan_changed = Signal(object)  # PlanRevision this pane saved (for the app's ChangeHub)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("groups-pane")
+        #: The clock of the "updated" stamp; the app points it at its ChangeHub's.
+        self.clock: Callable[[], datetime] = utc_now
         self._ask: Requester[LocalServices] = Requester(self, self.on_failed)
         #: (group name, waves using it) -> True to delete; replaceable for embedding and tests.
         self.confirm_delete: Callable[[str, list[str]], bool] = self._ask_delete
@@ -66,6 +70,7 @@ class GroupsPaneWidget(QWidget):
         self._stored: StoredPlan | None = None
         self._wanted = ""  # the plan asked for, whose answer this pane waits for
         self._saving: tuple[RecoveryPlan, str, str] | None = None  # plan sent, comment, group to select
+        self._inventory: Inventory | None = None
 
         self.plan_picker = QComboBox()
         self.plan_picker.setObjectName("groups-plan-picker")
@@ -73,6 +78,8 @@ class GroupsPaneWidget(QWidget):
         self.plan_picker.currentIndexChanged.connect(self._picker_changed)
         self.refresh_button = QPushButton("Refresh")
         self.refresh_button.clicked.connect(self.refresh)
+        self.list_stamp = QLabel("Reading the saved plans…")
+        self.list_stamp.setObjectName("groups-plans-stamp")
         self.group_list = QListWidget()
         self.group_list.setObjectName("group-list")
         self.group_list.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -92,6 +99,7 @@ class GroupsPaneWidget(QWidget):
         top = QHBoxLayout()
         top.addWidget(QLabel("Plan:"))
         top.addWidget(self.plan_picker, 1)
+        top.addWidget(self.list_stamp)
         top.addWidget(self.refresh_button)
         left = QWidget()
         left_layout = QVBoxLayout(left)
@@ -123,7 +131,18 @@ class GroupsPaneWidget(QWidget):
 
     def refresh(self) -> None:
         self._request_plans()
-        self._ask("load_inventory", lambda s: s.plans.inventory(), self.set_inventory)
+        if self._inventory is None:
+            self.editor.set_loading()
+        self._ask("load_inventory", lambda s: s.plans.inventory(), self.on_cached_inventory)
+
+    def on_plans_changed(self) -> None:
+        """A plan changed somewhere (this pane, the Plans pane): read the picker's list again."""
+        self._request_plans()
+
+    def on_cached_inventory(self, inventory: Inventory | None) -> None:
+        """The cache read at startup: taken only if nothing newer arrived meanwhile (a refresh may have)."""
+        if self._inventory is None or is_newer(inventory, self._inventory):
+            self.set_inventory(inventory)
 
     def open_plan(self, name: str) -> bool:
         if not self._may_discard():
@@ -206,12 +225,19 @@ class GroupsPaneWidget(QWidget):
             self.plan_picker.addItem(f"{summary.name} (rev {summary.latest_revision})", summary.name)
         self.plan_picker.setCurrentIndex(-1)
         self.plan_picker.blockSignals(False)
+        now = self.clock()
+        self.list_stamp.setText(
+            f"{len(summaries)} plan{'s' * (len(summaries) != 1)}, {updated_text(now, now)}"
+        )
         if not summaries:
             self._show_stored(None)
             self._say("No plans yet: create a plan in the Plans pane first.")
             return
         wanted = current if self._select_in_picker(current) else str(self.plan_picker.itemData(0))
-        if wanted != self.plan_name():
+        latest = {summary.name: summary.latest_revision for summary in summaries}
+        opened = self.revision()
+        newer = opened is not None and latest.get(wanted, 0) > opened.revision and not self.editor.is_dirty()
+        if wanted != self.plan_name() or newer:  # newer: another pane saved this plan since
             self._select_in_picker(wanted)
             self.open_plan(wanted)
 
@@ -228,6 +254,7 @@ class GroupsPaneWidget(QWidget):
         )
 
     def set_inventory(self, inventory: Inventory | None) -> None:
+        self._inventory = inventory
         self.editor.set_inventory(inventory)
 
     def on_plan_saved(self, revision: PlanRevision, problems: Sequence[Problem]) -> None:

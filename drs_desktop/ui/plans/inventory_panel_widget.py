@@ -27,6 +27,9 @@ from drs_desktop.ui.plans.plan_model import KEY_ROLE, KIND_ROLE
 
 logger = logging.getLogger(__name__)
 
+#: Starting widths: a whole server ID, then hostname, OS and replication state without eliding.
+COLUMN_WIDTHS = (150, 80, 62, 92)
+
 
 class InventoryPanelWidget(QWidget):
     """Filter box, "not in the plan only" switch, and the list of groups and servers."""
@@ -54,6 +57,8 @@ class InventoryPanelWidget(QWidget):
         self.view.setDragEnabled(True)
         self.view.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
         self.view.setDefaultDropAction(Qt.DropAction.CopyAction)
+        for column, width in enumerate(COLUMN_WIDTHS):
+            self.view.header().resizeSection(column, width)
         self.status = QLabel()
         self.status.setObjectName("inventory-status")
         self.status.setWordWrap(True)
@@ -63,11 +68,17 @@ class InventoryPanelWidget(QWidget):
         top.addWidget(self.unplaced_check)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(QLabel("<b>Inventory</b> — drag into a wave, or select and press Ctrl+Enter"))
+        title = QLabel("<b>Inventory</b> — drag into a wave, or select and press Ctrl+Enter")
+        title.setWordWrap(True)
+        layout.addWidget(title)
         layout.addLayout(top)
         layout.addWidget(self.view, 1)
         layout.addWidget(self.status)
-        self.set_inventory(None)
+        self.model.set_inventory(None)  # the status stays empty until the pane asks (set_loading)
+
+    def set_loading(self) -> None:
+        """The cache is being read: "no cached inventory" would be said before anyone knows."""
+        self.status.setText("Reading the cached inventory…")
 
     def set_inventory(self, inventory: Inventory | None) -> None:
         self.model.set_inventory(inventory)

@@ -17,7 +17,7 @@ server up/down in its wave  Ctrl+Shift+Up / Down            ``shift_selection``
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt
@@ -27,6 +27,7 @@ from drs_desktop.domain.plan import edit as pe
 from drs_desktop.domain.plan import edit_parts as parts
 from drs_desktop.domain.plan.edit import EntryRef
 from drs_desktop.domain.plan.model import ApprovalStep, RecoveryPlan, Step, WaitStep
+from drs_desktop.domain.plan.problem_places import server_label, wave_label
 from drs_desktop.ui.plans.plan_model import DropRequest
 from drs_desktop.ui.plans.plan_undo import Edit, Ref
 from drs_desktop.ui.plans.steps_editor_widget import DEFAULT_APPROVAL, DEFAULT_WAIT_MINUTES
@@ -56,6 +57,28 @@ def _keys(refs: Sequence[EntryRef]) -> list[str]:
     return [key for _, key in refs]
 
 
+def taken_note(before: RecoveryPlan, after: RecoveryPlan, hostnames: Mapping[str, str]) -> str:
+    """ "Moved db-01 (s-...) from Wave 1 'Databases'": what an edit took out of another wave ("" none).
+
+    A server belongs to one wave, so adding one that another wave holds moves it; the operator is told,
+    since the other wave may now be short of it. Waves are matched by name (an edit here renames none).
+    """
+    was: dict[tuple[str, str], int] = {}
+    for index, wave in enumerate(before.waves):
+        was.update({("server", sid): index for sid in wave.servers})
+        was.update({("group", name): index for name in wave.groups})
+    taken: dict[int, list[str]] = {}
+    for wave in after.waves:
+        entries = [("server", sid) for sid in wave.servers] + [("group", name) for name in wave.groups]
+        for kind, key in entries:
+            source = was.get((kind, key))
+            if source is not None and before.waves[source].name != wave.name:
+                label = server_label(key, hostnames) if kind == "server" else f"group {key!r}"
+                taken.setdefault(source, []).append(label)
+    parts = [f"{', '.join(labels)} from {wave_label(before, source)}" for source, labels in taken.items()]
+    return f"Moved {'; '.join(parts)}." if parts else ""
+
+
 class PlanEditorOperations:
     """Keyboard paths, toolbar actions and drops of the plan editor (mixed into the widget)."""
 
@@ -75,6 +98,22 @@ class PlanEditorOperations:
 
     def _show_message(self, text: str) -> None:
         raise NotImplementedError
+
+    def _show_notice(self, text: str) -> None:
+        raise NotImplementedError
+
+    def _hostnames(self) -> Mapping[str, str]:
+        raise NotImplementedError
+
+    def _edit_entries(self, text: str, change: Edit, select: Sequence[Ref]) -> bool:
+        """An edit that moves or adds entries: says which it took from another wave."""
+        before = self._plan
+        done = self.edit(text, change, select=select)
+        if done and before is not None and self._plan is not None:
+            note = taken_note(before, self._plan, self._hostnames())
+            if note:
+                self._show_notice(note)
+        return done
 
     # ------------------------------------------------------------------------------------ waves
 
@@ -177,13 +216,13 @@ class PlanEditorOperations:
         text = f"Move {_entries(len(servers) + len(groups))}"
         if wave == NEW_WAVE:
             end = len(self._plan.waves) if self._plan else 0
-            return self.edit(
-                f"{text} to a new wave", lambda p: pe.move_to_new_wave(p, end, servers, groups), select=select
+            return self._edit_entries(
+                f"{text} to a new wave", lambda p: pe.move_to_new_wave(p, end, servers, groups), select
             )
-        return self.edit(
+        return self._edit_entries(
             f"{text} to {self._wave_name(wave)!r}",
             lambda p: pe.move_to_wave(p, wave, servers, groups, row),
-            select=select,
+            select,
         )
 
     def add_entries_to_wave(
@@ -194,13 +233,13 @@ class PlanEditorOperations:
         text = f"Add {_entries(len(servers) + len(groups))}"
         if wave == NEW_WAVE:
             end = len(self._plan.waves) if self._plan else 0
-            return self.edit(
-                f"{text} to a new wave", lambda p: pe.add_to_new_wave(p, end, servers, groups), select=select
+            return self._edit_entries(
+                f"{text} to a new wave", lambda p: pe.add_to_new_wave(p, end, servers, groups), select
             )
-        return self.edit(
+        return self._edit_entries(
             f"{text} to {self._wave_name(wave)!r}",
             lambda p: pe.add_to_wave(p, wave, servers, groups, row),
-            select=select,
+            select,
         )
 
     def handle_drop(self, request: DropRequest) -> None:
@@ -218,20 +257,20 @@ class PlanEditorOperations:
             if request.wave >= 0:
                 self.move_entries_to_wave(payload.servers, payload.groups, request.wave, request.row)
                 return
-            self.edit(
+            self._edit_entries(
                 f"Move {_entries(len(payload.servers) + len(payload.groups))} to a new wave",
                 lambda p: pe.move_to_new_wave(p, at, payload.servers, payload.groups),
-                select=_refs(_keys(payload.servers), _keys(payload.groups)),
+                _refs(_keys(payload.servers), _keys(payload.groups)),
             )
         else:
             servers, groups = _keys(payload.servers), _keys(payload.groups)
             if request.wave >= 0:
                 self.add_entries_to_wave(servers, groups, request.wave, request.row)
                 return
-            self.edit(
+            self._edit_entries(
                 f"Add {_entries(len(servers) + len(groups))} to a new wave",
                 lambda p: pe.add_to_new_wave(p, at, servers, groups),
-                select=_refs(servers, groups),
+                _refs(servers, groups),
             )
 
     # --------------------------------------------------------------------------------- helpers

@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
     QScrollArea,
     QSplitter,
     QStyle,
+    QTabWidget,
     QToolBar,
     QTreeView,
     QVBoxLayout,
@@ -46,6 +47,7 @@ from drs_desktop.domain.plan.edit import EntryRef, PlanEditError
 from drs_desktop.domain.plan.model import RecoveryPlan, Wave
 from drs_desktop.domain.plan.revisions import PlanRevision
 from drs_desktop.domain.plan.validation import Problem, Severity, validate_plan
+from drs_desktop.ui.plans.editor_toolbar import install_toolbar, tooltip
 from drs_desktop.ui.plans.inventory_panel_widget import InventoryPanelWidget
 from drs_desktop.ui.plans.plan_editor_operations import PlanEditorOperations, count
 from drs_desktop.ui.plans.plan_model import PlanTreeModel
@@ -57,6 +59,23 @@ logger = logging.getLogger(__name__)
 
 #: The problems list shows at most this many lines (a plan against the wrong inventory has thousands).
 MAX_LISTED_PROBLEMS = 300
+#: Starting widths of the tree's columns (wave / server ID, hostname, impact); the state takes the rest.
+TREE_COLUMN_WIDTHS = (218, 140, 75)
+_MESSAGE_STYLE = "color: #b00020"
+_NOTICE_STYLE = "color: #7a4b00; background: #fff4e5; padding: 2px 4px"
+#: The toolbar's buttons, in order ("" a separator): icons only, so none moves when a label changes.
+TOOLBAR: tuple[str, ...] = (
+    "undo",
+    "redo",
+    "",
+    "new_wave",
+    "delete",
+    "move_up",
+    "move_down",
+    "move_to_wave",
+    "",
+)
+TOOLBAR += ("toggle_optional", "add_to_wave", "add_approval", "add_wait")
 
 
 class PlanEditorWidget(PlanEditorOperations, QWidget):
@@ -93,10 +112,13 @@ class PlanEditorWidget(PlanEditorOperations, QWidget):
         self.tree.setDefaultDropAction(Qt.DropAction.MoveAction)
         self.tree.setDropIndicatorShown(True)
         self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
-        self.tree.header().resizeSection(0, 260)
+        for column, width in enumerate(TREE_COLUMN_WIDTHS):
+            self.tree.header().resizeSection(column, width)
         self.tree.selectionModel().currentChanged.connect(lambda *_: self._update_wave_panel())
 
         self.inventory_panel = InventoryPanelWidget()
+        self.side_tabs = QTabWidget()
+        self.side_tabs.setObjectName("editor-side-tabs")
         self.problems_list = QListWidget()
         self.problems_list.setObjectName("problems")
         self.problems_list.itemActivated.connect(self._jump_to_problem)
@@ -112,7 +134,6 @@ class PlanEditorWidget(PlanEditorOperations, QWidget):
         self.status_label.setObjectName("editor-status")
         self.message_label = QLabel()
         self.message_label.setObjectName("editor-message")
-        self.message_label.setStyleSheet("color: #b00020")
         self.message_label.setWordWrap(True)
 
         self.toolbar = QToolBar()
@@ -121,10 +142,8 @@ class PlanEditorWidget(PlanEditorOperations, QWidget):
         redo = self.undo_stack.createRedoAction(self, "Redo")
         self.editor_actions = self._create_actions(self, undo, redo)
         save = self.editor_actions["save"] = self._save_action()
-        for key in ("undo", "redo", "new_wave", "delete", "move_up", "move_down", "move_to_wave"):
-            self.toolbar.addAction(self.editor_actions[key])
-        for key in ("toggle_optional", "add_to_wave", "add_approval", "add_wait"):
-            self.toolbar.addAction(self.editor_actions[key])
+        install_toolbar(self.toolbar, self.editor_actions, TOOLBAR)
+        self.save_button.setToolTip(tooltip("Save the plan as a new revision", save))
         for key in ("move_to_wave", "toggle_optional", "move_up", "move_down", "delete"):
             self.tree.addAction(self.editor_actions[key])
         self.save_button.clicked.connect(save.trigger)
@@ -142,6 +161,10 @@ class PlanEditorWidget(PlanEditorOperations, QWidget):
 
     def revision(self) -> PlanRevision | None:
         return self._revision
+
+    def inventory(self) -> Inventory | None:
+        """The inventory the plan is validated against (None before any was read)."""
+        return self._inventory
 
     def stored_name(self) -> str:
         """The name the plan is stored under ("" for a plan never saved): a rename is saved as one."""
@@ -270,6 +293,11 @@ class PlanEditorWidget(PlanEditorOperations, QWidget):
         return action
 
     def _layout(self) -> None:
+        """Tree and problems in the middle; inventory and properties as tabs on the right.
+
+        Side by side, the three needed about 1,150 pixels beside the plans list and clipped fields at
+        1366x768; as tabs, the tree (the drop target) and either source stay whole from 1366x768 up.
+        """
         problems_box = QWidget()
         problems_layout = QVBoxLayout(problems_box)
         problems_layout.setContentsMargins(0, 0, 0, 0)
@@ -287,16 +315,19 @@ class PlanEditorWidget(PlanEditorOperations, QWidget):
         properties_layout.addStretch(1)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setWidget(properties)
+        self.side_tabs.addTab(self.inventory_panel, "Inventory")
+        self.side_tabs.addTab(scroll, "Plan and wave")
         splitter = QSplitter()
-        splitter.addWidget(self.inventory_panel)
         splitter.addWidget(center)
-        splitter.addWidget(scroll)
-        splitter.setStretchFactor(0, 2)
-        splitter.setStretchFactor(1, 4)
-        splitter.setStretchFactor(2, 2)
-        splitter.setSizes([330, 560, 380])
-        scroll.setMinimumWidth(320)
+        splitter.addWidget(self.side_tabs)
+        splitter.setChildrenCollapsible(False)
+        splitter.setStretchFactor(0, 1)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([560, 410])
+        self.side_tabs.setMinimumWidth(properties.minimumSizeHint().width() + 24)
+        self.tree.setMinimumWidth(360)
         bottom = QHBoxLayout()
         bottom.addWidget(self.status_label, 1)
         bottom.addWidget(self.comment_edit, 1)
@@ -397,7 +428,7 @@ class PlanEditorWidget(PlanEditorOperations, QWidget):
             Severity.WARNING: style.standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning),
         }
         for problem in self._problems[:MAX_LISTED_PROBLEMS]:
-            item = QListWidgetItem(icons[problem.severity], str(problem))
+            item = QListWidgetItem(icons[problem.severity], self.model.marks.problems_text([problem]))
             item.setData(Qt.ItemDataRole.UserRole, problem.path)
             self.problems_list.addItem(item)
         hidden = len(self._problems) - MAX_LISTED_PROBLEMS
@@ -435,12 +466,26 @@ class PlanEditorWidget(PlanEditorOperations, QWidget):
         parts_.append(
             f"{count(errors, 'error')}, {count(warnings, 'warning')}" if self._problems else "no problems"
         )
+        not_ready = self.model.marks.not_ready_count()
+        if not_ready:
+            parts_.append(f"{count(not_ready, 'server')} not ready (marked)")
         if self.is_dirty():
             parts_.append("unsaved changes")
         self.status_label.setText(" · ".join(parts_))
 
     def _show_message(self, text: str) -> None:
+        """A refusal or a hint: in red."""
+        self.message_label.setStyleSheet(_MESSAGE_STYLE)
         self.message_label.setText(text)
+
+    def _show_notice(self, text: str) -> None:
+        """What an edit did besides the obvious (a server taken from another wave): not an error."""
+        self.message_label.setStyleSheet(_NOTICE_STYLE)
+        self.message_label.setText(text)
+
+    def _hostnames(self) -> dict[str, str]:
+        servers = self._inventory.servers if self._inventory is not None else ()
+        return {server.source_server_id: server.hostname for server in servers if server.hostname}
 
     def _stack_changed(self, *_: object) -> None:
         try:

@@ -32,11 +32,12 @@ from PySide6.QtGui import QBrush, QFont, QIcon, QPalette
 from PySide6.QtWidgets import QApplication, QStyle
 
 from drs_desktop.domain.inventory import Inventory, SourceServer
-from drs_desktop.domain.plan.model import Impact, RecoveryPlan, Wave
+from drs_desktop.domain.plan.model import RecoveryPlan, Wave
 from drs_desktop.domain.plan.validation import Problem, Severity
 from drs_desktop.ui.model_sync import sync_rows
 from drs_desktop.ui.plans import plan_mime
 from drs_desktop.ui.plans.plan_mime import DragPayload
+from drs_desktop.ui.plans.plan_row_marks import RowMarks
 
 logger = logging.getLogger(__name__)
 
@@ -104,6 +105,8 @@ class PlanTreeModel(QAbstractItemModel):
         self._by_key: dict[int, _WaveNode] = {}
         self._next_key = 1
         self._servers: dict[str, SourceServer] | None = None
+        self._inventory: Inventory | None = None
+        self.marks = RowMarks()  # counts through groups, readiness, problems in the operator's words
         self._problems: dict[tuple[int, int], tuple[Problem, ...]] = {}
         self._icons: dict[Severity, QIcon] = {}
 
@@ -119,6 +122,7 @@ class PlanTreeModel(QAbstractItemModel):
         self._waves = [self._new_node(wave) for wave in plan.waves] if plan is not None else []
         self._by_key = {node.key: node for node in self._waves}
         self._problems = self._map_problems(problems)
+        self.marks.update(plan, self._inventory)
         self.endResetModel()
 
     def set_plan(self, plan: RecoveryPlan, problems: Sequence[Problem] = ()) -> None:
@@ -127,7 +131,9 @@ class PlanTreeModel(QAbstractItemModel):
             self.load_plan(plan, problems)
             return
         old_problems = self._problems
+        old_rpo, old_groups = self._plan.rpo_minutes, self._plan.protection_groups
         self._plan = plan
+        self.marks.update(plan, self._inventory)
         targets = self._match_waves(plan.waves)
         old_waves = {node.key: node.wave for node in self._waves}
         self._by_key.update({node.key: node for node in targets})  # new waves answer from their insert on
@@ -141,9 +147,13 @@ class PlanTreeModel(QAbstractItemModel):
             if before.groups != wave.groups or before.servers != wave.servers:
                 sync_rows(self, parent, node.entries, entry_keys(wave))
             node.wave = wave
-            if before != wave:
-                self._row_changed(QModelIndex(), row)
-                if before.optional != wave.optional and node.entries:
+            if before != wave or plan.rpo_minutes != old_rpo or plan.protection_groups != old_groups:
+                self._row_changed(QModelIndex(), row)  # counts and readiness follow groups and the RPO
+                if node.entries and (
+                    before.optional != wave.optional
+                    or plan.rpo_minutes != old_rpo
+                    or plan.protection_groups != old_groups
+                ):
                     self._rows_changed(parent, 0, len(node.entries) - 1)
         self._problems = self._map_problems(problems)
         for spot in set(old_problems) | set(self._problems):
@@ -153,6 +163,10 @@ class PlanTreeModel(QAbstractItemModel):
     def set_inventory(self, inventory: Inventory | None) -> None:
         """Hostnames and replication states come from the cached inventory."""
         self._servers = inventory.by_id() if inventory is not None else None
+        self._inventory = inventory
+        self.marks.update(self._plan, inventory)
+        if self._waves:
+            self._rows_changed(QModelIndex(), 0, len(self._waves) - 1)  # server counts and readiness
         for row, node in enumerate(self._waves):
             if node.entries:
                 self._rows_changed(self.index(row, 0), 0, len(node.entries) - 1)
@@ -256,6 +270,8 @@ class PlanTreeModel(QAbstractItemModel):
     def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
             return None
+        if role == Qt.ItemDataRole.ToolTipRole and index.column() > 0:  # a narrow column's whole text
+            return self.data(index, Qt.ItemDataRole.DisplayRole) or None
         if index.internalId() == 0:
             return self._wave_data(index, self._waves[index.row()].wave, role)
         node = self._by_key[index.internalId()]
@@ -365,7 +381,7 @@ class PlanTreeModel(QAbstractItemModel):
             if column == 0:
                 return wave.name
             if column == 1:
-                return _summary(wave)
+                return self.marks.wave_summary(index.row())
             if column == 3:
                 return self._dependency_text(index.row())
             return None
@@ -380,7 +396,7 @@ class PlanTreeModel(QAbstractItemModel):
         column = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
             if kind == "group":
-                return key if column == 0 else self._group_text(key) if column == 1 else None
+                return key if column == 0 else self.marks.group_text(key) if column == 1 else None
             if column == 0:
                 return key
             server = self._servers.get(key) if self._servers is not None else None
@@ -409,10 +425,12 @@ class PlanTreeModel(QAbstractItemModel):
         if index.column() != 0 or role not in (Qt.ItemDataRole.DecorationRole, Qt.ItemDataRole.ToolTipRole):
             return None
         problems = self.problems_at(index)
-        if not problems:
-            return None
+        kind, key = ident
+        reason = self.marks.wave_reason(index.row()) if kind == "wave" else self.marks.entry_reason(kind, key)
         if role == Qt.ItemDataRole.ToolTipRole:
-            return "\n".join(str(problem) for problem in problems)
+            return "\n".join(t for t in (self.marks.problems_text(problems), reason) if t) or None
+        if not problems:
+            return self.marks.icon() if reason else None
         worst = Severity.ERROR if any(p.severity is Severity.ERROR for p in problems) else Severity.WARNING
         return self._icon(worst)
 
@@ -431,14 +449,6 @@ class PlanTreeModel(QAbstractItemModel):
             return ""
         names = self._plan.dependencies(row)
         return "after " + ", ".join(names) if names else "starts at once"
-
-    def _group_text(self, name: str) -> str:
-        group = self._plan.group(name) if self._plan is not None else None
-        if group is None:
-            return "unknown protection group"
-        if group.tags is not None:
-            return "tags " + ", ".join(f"{k}={v}" for k, v in group.tags.items())
-        return f"group of {len(group.server_ids)} server{'' if len(group.server_ids) == 1 else 's'}"
 
     def _map_problems(self, problems: Iterable[Problem]) -> dict[tuple[int, int], tuple[Problem, ...]]:
         mapped: dict[tuple[int, int], list[Problem]] = defaultdict(list)
@@ -478,17 +488,3 @@ class PlanTreeModel(QAbstractItemModel):
 
     def _rows_changed(self, parent: AnyIndex, first: int, last: int) -> None:
         self.dataChanged.emit(self.index(first, 0, parent), self.index(last, len(COLUMNS) - 1, parent))
-
-
-def _summary(wave: Wave) -> str:
-    parts = []
-    if wave.groups:
-        parts.append(f"{len(wave.groups)} group{'' if len(wave.groups) == 1 else 's'}")
-    parts.append(f"{len(wave.servers)} server{'' if len(wave.servers) == 1 else 's'}")
-    optional = sum(1 for sid in wave.servers if wave.impact_of(sid) is Impact.OPTIONAL)
-    if optional:
-        parts.append(f"{optional} optional")
-    steps = len(wave.before) + len(wave.after)
-    if steps:
-        parts.append(f"{steps} step{'' if steps == 1 else 's'}")
-    return " · ".join(parts)

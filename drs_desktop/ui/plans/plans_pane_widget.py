@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, Qt
+from PySide6.QtCore import QModelIndex, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFileDialog,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QMessageBox,
     QPushButton,
@@ -28,9 +30,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from drs_desktop.domain.inventory import Inventory
 from drs_desktop.domain.plan.model import RecoveryPlan
 from drs_desktop.domain.plan.revisions import PlanRevision, PlanSummary, StoredPlan
 from drs_desktop.domain.plan.validation import Problem, Severity
+from drs_desktop.ui.change_hub import is_newer, updated_text, utc_now
 from drs_desktop.ui.plans.plan_editor_widget import PlanEditorWidget
 from drs_desktop.ui.plans.plan_history_dialog import PlanHistoryDialog
 from drs_desktop.workers.pane_tasks import LocalServices, LocalTasks
@@ -44,9 +48,14 @@ _ERROR_STYLE = "color: #b00020"
 class PlansPaneWidget(QWidget):
     """Plan list (new, import, export, history, delete) and the editor of the open plan."""
 
+    plans_changed = Signal()  # this pane saved, imported or deleted a plan (for the app's ChangeHub)
+    plans_listed = Signal(list)  # the saved plans' names, each time the list is read (the run dialog)
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("plans-pane")
+        #: The clock of the "updated" stamp; the app points it at its ChangeHub's.
+        self.clock: Callable[[], datetime] = utc_now
         self._ask: Requester[LocalServices] = Requester(self, self.on_failed)
         #: Asked before unsaved edits are dropped; returns True to go on. Replaceable for embedding.
         self.confirm_discard: Callable[[str], bool] = self._ask_discard
@@ -57,10 +66,17 @@ class PlansPaneWidget(QWidget):
         )
         self.plan_list = QTreeWidget()
         self.plan_list.setObjectName("plan-list")
-        self.plan_list.setHeaderLabels(["Plan", "Rev", "Waves", "Servers", "Updated (UTC)"])
+        self.plan_list.setHeaderLabels(["Plan", "Rev", "Updated (UTC)"])  # waves, servers: tooltip
         self.plan_list.setRootIsDecorated(False)
+        header = self.plan_list.header()
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)  # a few rows: cheap
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)  # a long name: tooltip says it
         self.plan_list.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.plan_list.currentItemChanged.connect(self._current_plan_changed)
+        self.list_stamp = QLabel("Reading the saved plans…")
+        self.list_stamp.setObjectName("plans-list-stamp")
+        self.list_stamp.setWordWrap(True)
         self.status = QLabel()
         self.status.setObjectName("plans-status")
         self.status.setWordWrap(True)
@@ -84,6 +100,7 @@ class PlansPaneWidget(QWidget):
         left_layout.setContentsMargins(0, 0, 0, 0)
         left_layout.addWidget(QLabel("<b>Plans</b>"))
         left_layout.addWidget(self.plan_list, 1)
+        left_layout.addWidget(self.list_stamp)
         for row in (
             (self.new_button, self.import_button, self.export_button),
             (self.history_button, self.delete_button, self.refresh_button),
@@ -96,7 +113,7 @@ class PlansPaneWidget(QWidget):
         splitter.addWidget(left)
         splitter.addWidget(self.editor)
         splitter.setStretchFactor(1, 1)
-        splitter.setSizes([260, 1000])
+        splitter.setSizes([230, 1000])
         layout = QVBoxLayout(self)
         layout.addWidget(splitter, 1)
         layout.addWidget(self.status)
@@ -112,7 +129,23 @@ class PlansPaneWidget(QWidget):
 
     def refresh(self) -> None:
         self._request_plans()
-        self._ask("load_inventory", lambda s: s.plans.inventory(), self.editor.set_inventory)
+        if self.editor.inventory() is None:
+            self.editor.inventory_panel.set_loading()
+        self._ask("load_inventory", lambda s: s.plans.inventory(), self.on_cached_inventory)
+
+    def on_plans_changed(self) -> None:
+        """A plan changed somewhere (this pane, the Groups pane): read the list again."""
+        self._request_plans()
+
+    def set_inventory(self, inventory: Inventory | None) -> None:
+        """A newer inventory (a refresh in the Servers pane): the editor validates against it."""
+        self.editor.set_inventory(inventory)
+
+    def on_cached_inventory(self, inventory: Inventory | None) -> None:
+        """The cache read at startup: taken only if nothing newer arrived meanwhile (a refresh may have)."""
+        current = self.editor.inventory()
+        if current is None or is_newer(inventory, current):
+            self.editor.set_inventory(inventory)
 
     def open_plan(self, name: str, revision: int | None = None) -> bool:
         if self.editor.is_dirty() and not self.confirm_discard(self._open_name()):
@@ -192,19 +225,24 @@ class PlansPaneWidget(QWidget):
         self.plan_list.clear()
         for summary in summaries:
             item = QTreeWidgetItem(
-                [
-                    summary.name,
-                    str(summary.latest_revision),
-                    str(summary.wave_count),
-                    str(summary.server_count),
-                    f"{summary.updated_at:%Y-%m-%d %H:%M}",
-                ]
+                [summary.name, str(summary.latest_revision), f"{summary.updated_at:%Y-%m-%d %H:%M}"]
             )
+            waves, servers = _count(summary.wave_count, "wave"), _count(summary.server_count, "server")
+            details = f"{summary.name}: {waves}, {servers}"
+            for column in range(3):
+                item.setToolTip(column, details)
             item.setData(0, Qt.ItemDataRole.UserRole, summary.name)
             self.plan_list.addTopLevelItem(item)
         self.plan_list.blockSignals(False)
         self._select_in_list(self.editor.stored_name())
         self._update_buttons()
+        updated = updated_text(self.clock(), self.clock())
+        count = _count(len(summaries), "plan")
+        self.list_stamp.setText(
+            f"{count}, {updated}" if summaries else f"No plans yet: New or Import… ({updated})"
+        )
+        self._reopen_if_newer(summaries)
+        self.plans_listed.emit([summary.name for summary in summaries])
 
     def show_plan(self, stored: StoredPlan) -> None:
         self.editor.load_plan(stored.plan, stored.revision)
@@ -218,6 +256,7 @@ class PlansPaneWidget(QWidget):
         tail = f", with {errors} error{'s' * (errors != 1)} to fix before it can run" if errors else ""
         self._say(f"Saved {revision.name!r} as revision {revision.revision}{tail}.")
         self._request_plans()
+        self.plans_changed.emit()
 
     def on_history_loaded(self, name: str, revisions: Sequence[PlanRevision]) -> None:
         if self._history is not None and self._history.plan_name() == name:
@@ -231,6 +270,7 @@ class PlansPaneWidget(QWidget):
         note = f" ({len(warnings)} warning{'s' * (len(warnings) != 1)})" if warnings else ""
         self._say(f"Imported {revision.name!r} as revision {revision.revision}{note}.")
         self._request_plans()
+        self.plans_changed.emit()
         if not self.editor.is_dirty() or self.confirm_discard(self._open_name()):
             self._say(f"Opening {revision.name!r}…")
             name = revision.name
@@ -244,6 +284,7 @@ class PlansPaneWidget(QWidget):
             self.editor.load_plan(None)
         self._say(f"Deleted {name!r}; its revisions are kept for executions that ran it.")
         self._request_plans()
+        self.plans_changed.emit()
         self._update_buttons()
 
     def on_failed(self, operation: str, message: str) -> None:
@@ -257,6 +298,17 @@ class PlansPaneWidget(QWidget):
 
     def _request_plans(self) -> None:
         self._ask("load_plans", lambda s: s.plans.list_plans(), self.show_plans)
+
+    def _reopen_if_newer(self, summaries: Sequence[PlanSummary]) -> None:
+        """Another pane saved a newer revision of the open plan: show it, unless there are edits here."""
+        opened = self.editor.revision()
+        if opened is None or self.editor.is_dirty():
+            return
+        latest = {summary.name.casefold(): summary for summary in summaries}
+        found = latest.get(opened.name.casefold())
+        if found is not None and found.latest_revision > opened.revision:
+            name = found.name
+            self._ask("load_plan", lambda s: s.plans.load_plan(name), self.show_plan)
 
     def _request_diff(self, name: str, old: int, new: int) -> None:
         self._ask(
@@ -353,3 +405,7 @@ class PlansPaneWidget(QWidget):
         )
         if path:
             self.export_plan(path, "json" if chosen.startswith("JSON") else "yaml")
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"

@@ -20,6 +20,8 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSpinBox,
     QStackedWidget,
+    QStyle,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -57,11 +59,17 @@ class StepsEditorWidget(QGroupBox):
 
         self.add_approval_button = QPushButton("+ Approval")
         self.add_wait_button = QPushButton("+ Wait")
-        self.remove_button = QPushButton("Remove")
-        self.up_button = QPushButton("↑")
-        self.down_button = QPushButton("↓")
-        self.up_button.setToolTip("Move the step up")
-        self.down_button.setToolTip("Move the step down")
+        # Icons with tooltips: five text buttons needed 474 pixels and clipped the panel at 1366x768.
+        self.remove_button = QToolButton()
+        self.up_button = QToolButton()
+        self.down_button = QToolButton()
+        for button, pixmap, tip in (
+            (self.remove_button, QStyle.StandardPixmap.SP_TrashIcon, "Remove the step"),
+            (self.up_button, QStyle.StandardPixmap.SP_ArrowUp, "Move the step up"),
+            (self.down_button, QStyle.StandardPixmap.SP_ArrowDown, "Move the step down"),
+        ):
+            button.setIcon(self.style().standardIcon(pixmap))
+            button.setToolTip(tip)
         self.add_approval_button.clicked.connect(lambda: self.step_added.emit(ApprovalStep(DEFAULT_APPROVAL)))
         self.add_wait_button.clicked.connect(lambda: self.step_added.emit(WaitStep(DEFAULT_WAIT_MINUTES)))
         self.remove_button.clicked.connect(self._remove)
@@ -83,14 +91,10 @@ class StepsEditorWidget(QGroupBox):
         self._detail.addWidget(self.minutes_spin)
 
         buttons = QHBoxLayout()
-        for button in (
-            self.add_approval_button,
-            self.add_wait_button,
-            self.remove_button,
-            self.up_button,
-            self.down_button,
-        ):
-            buttons.addWidget(button)
+        buttons.addWidget(self.add_approval_button)
+        buttons.addWidget(self.add_wait_button)
+        for tool in (self.remove_button, self.up_button, self.down_button):
+            buttons.addWidget(tool)
         buttons.addStretch(1)
         layout = QVBoxLayout(self)
         layout.addWidget(self.list)

@@ -80,6 +80,7 @@ class ServersPaneWidget(QWidget):
 
     inventory_refreshed = Signal(object)  # Inventory: a refresh succeeded (the app updates the status bar)
     refresh_failed = Signal(str)  # message: a refresh failed (offline when the pane still shows a cache)
+    cache_loaded = Signal(object)  # Inventory: the cache shown (the app's ChangeHub takes it if newest)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -211,7 +212,14 @@ class ServersPaneWidget(QWidget):
 
     def load_cached(self) -> None:
         """Show the cached inventory of the region in force (the offline view), then its usage."""
+        if self.model.inventory() is None:
+            self.stamp_label.setText("Reading the cached inventory…")  # "no inventory" once it answers
         self._local("load_cached", _cached_with_usage, self._cache_loaded)
+
+    def on_plans_changed(self) -> None:
+        """A plan was saved elsewhere: the "Used by" column is read again."""
+        if self.model.inventory() is not None:
+            self.load_usage()
 
     def load_usage(self, inventory: Inventory | None = None) -> None:
         """Recompute the "Used by" column (plans may have changed), against ``inventory`` if given."""
@@ -261,6 +269,8 @@ class ServersPaneWidget(QWidget):
         inventory, usage = answer
         if self._live:
             return  # a refresh of this session is newer than any cache (and brought its own usage)
+        if inventory is not None:
+            self.cache_loaded.emit(inventory)
         self.set_inventory(inventory)
         self._usage_loaded(usage)
 
