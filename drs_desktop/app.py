@@ -244,7 +244,6 @@ class DesktopApp:
         # above the live view, the first thing the pane shows.
         stranded = StrandedRunsBar()
         stranded.connect_desk(desk)
-        stranded.ended.connect(lambda _execution_id: history.request_list())
         stranded.place_above(live)
         window.set_pane_widget("executions", tabs)
         history.refresh()
@@ -329,6 +328,7 @@ class DesktopApp:
         self.execution_desk.started.connect(hub.announce_executions)
         self.execution_desk.finished.connect(hub.announce_executions)
         history.cleanup_completed.connect(hub.announce_executions)
+        self.stranded_runs.ended.connect(lambda _execution_id: hub.announce_executions())
         hub.executions_changed.connect(history.request_list)
         self.changes = hub
 
