@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
+from dataclasses import replace
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -42,7 +44,10 @@ from drs_desktop.domain.connection import (
     StoredKeyInfo,
     key_label,
 )
+from drs_desktop.domain.targets import Target, settings_target, target_switch
 from drs_desktop.ui.settings.sso_dialog import SsoDialog
+from drs_desktop.ui.settings.target_switch_dialog import TargetSwitchDialog
+from drs_desktop.ui.target_badge import TargetBadgeWidget
 from drs_desktop.workers.pane_tasks import SettingsService, SettingsTasks
 from drs_desktop.workers.tasks import Requester
 
@@ -77,6 +82,8 @@ class SettingsPaneWidget(QWidget):
 
     settings_applied = Signal(object)  # SettingsSnapshot, after a save: for the app to reconnect
     first_run_needed = Signal()  # no AWS configuration at all: the app offers the demo
+    # Target: the operator confirmed a switch to it, and the settings are saved: the app switches.
+    target_switch_confirmed = Signal(object)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -87,6 +94,13 @@ class SettingsPaneWidget(QWidget):
         self._snapshot: SettingsSnapshot | None = None
         self._profiles: tuple[AwsProfileInfo, ...] = ()
         self._sso_dialog: SsoDialog | None = None
+        # Where the application is now (the composition root says, ``set_running_target``): the demo box
+        # shows it, and Apply asks before it moves anywhere else. None: nobody said (the pane alone).
+        self._running: Target | None = None
+        self._switch_blocker: Callable[[], str | None] = lambda: None
+        self._switch_dialog: TargetSwitchDialog | None = None
+        self.running_badge = TargetBadgeWidget()
+        self.running_badge.setObjectName("settings-running-target")
 
         self.profile_combo = QComboBox()
         self.profile_combo.setObjectName("settings-profile")
@@ -167,6 +181,11 @@ class SettingsPaneWidget(QWidget):
         bottom.addWidget(self.apply_button)
         layout = QVBoxLayout(self)
         layout.addWidget(QLabel("<h2>Settings</h2>"))
+        running_row = QHBoxLayout()
+        running_row.addWidget(QLabel("Connected to"))
+        running_row.addWidget(self.running_badge)
+        running_row.addStretch(1)
+        layout.addLayout(running_row)
         layout.addWidget(aws_box)
         layout.addWidget(keys_box)
         layout.addWidget(other_box)
@@ -204,8 +223,27 @@ class SettingsPaneWidget(QWidget):
         return str(self.profile_combo.currentData() or "")
 
     def apply(self) -> None:
-        self._set_status("Saving…")
-        self.save_settings(self.current_settings(), self.poll_spin.value())
+        """Save the page. A change that moves the application to another target (account, profile,
+        Region, endpoint, demo on or off) asks first; anything else applies where the application is."""
+        wanted = self._wanted_settings()
+        running = self._running
+        target = settings_target(wanted, demo=self.demo_check.isChecked())
+        question = target_switch(running, target) if running is not None else None
+        if question is None:
+            self._set_status("Saving…")
+            self.save_settings(wanted, self.poll_spin.value())
+            return
+        blocked = self._switch_blocker()
+        if blocked:
+            self._set_status(f"Not applied: {blocked}", _ERROR_STYLE)
+            return
+        assert running is not None
+        dialog = TargetSwitchDialog(running, target, question, self)
+        dialog.accepted.connect(lambda: self._switch_confirmed(wanted, target))
+        dialog.rejected.connect(lambda: self._set_status(f"Not applied: still on {running.label}."))
+        dialog.finished.connect(self._switch_dialog_closed)
+        self._switch_dialog = dialog
+        dialog.open()
 
     def save_settings(self, settings: ConnectionSettings, poll_interval_seconds: int) -> None:
         """Store ``settings`` (the demo's start saves its own); ``settings_applied`` once they are."""
@@ -254,6 +292,23 @@ class SettingsPaneWidget(QWidget):
     def snapshot(self) -> SettingsSnapshot | None:
         return self._snapshot
 
+    def set_running_target(self, target: Target) -> None:
+        """Where the application is now (the composition root, whenever it changes): shown at the top,
+        and in the demo box, whatever the stored settings say (a ``--demo`` start is a demo)."""
+        self._running = target
+        self.running_badge.set_target(target)
+        self.demo_check.setChecked(target.demo)
+
+    def running_target(self) -> Target | None:
+        return self._running
+
+    def set_switch_blocker(self, blocker: Callable[[], str | None]) -> None:
+        """``blocker()`` says why the target cannot change now (a run is driven), or None."""
+        self._switch_blocker = blocker
+
+    def switch_dialog(self) -> TargetSwitchDialog | None:
+        return self._switch_dialog
+
     def status_text(self) -> str:
         return self.status.text()
 
@@ -274,13 +329,38 @@ class SettingsPaneWidget(QWidget):
         self.region_combo.setEditText(connection.region)
         self.use_keys_check.setChecked(connection.use_typed_keys)
         self.poll_spin.setValue(snapshot.poll_interval_seconds)
-        self.demo_check.setChecked(connection.demo)
+        self.demo_check.setChecked(self._running.demo if self._running is not None else connection.demo)
         self._show_keys(snapshot.stored_keys, key_label(connection.profile))
         self.keyring_label.setText(snapshot.keyring.message)
         self.keyring_label.setStyleSheet("" if snapshot.keyring.persistent else _WARNING_STYLE)
         self._update_buttons()
 
     # ---------------------------------------------------------------------------------- answers
+
+    def _wanted_settings(self) -> ConnectionSettings:
+        """The page's settings to store. The demo box shows where the application runs, so it is stored
+        only when the operator changed it: Apply in a ``--demo`` session keeps the stored choice."""
+        wanted = self.current_settings()
+        stored = self._snapshot.connection if self._snapshot is not None else None
+        if self._running is not None and stored is not None and wanted.demo == self._running.demo:
+            return replace(wanted, demo=stored.demo)
+        return wanted
+
+    def _switch_confirmed(self, settings: ConnectionSettings, target: Target) -> None:
+        self._set_status(f"Switching to {target.label}…")
+        poll = self.poll_spin.value()
+        self._ask(
+            "save_settings", lambda s: s.save(settings, poll), lambda snap: self._switch_saved(snap, target)
+        )
+
+    def _switch_saved(self, snapshot: SettingsSnapshot, target: Target) -> None:
+        self._saved(snapshot)
+        self.target_switch_confirmed.emit(target)
+
+    def _switch_dialog_closed(self, _result: int) -> None:
+        dialog, self._switch_dialog = self._switch_dialog, None
+        if dialog is not None:
+            dialog.deleteLater()
 
     def _saved(self, snapshot: SettingsSnapshot) -> None:
         self.show_snapshot(snapshot)
