@@ -93,7 +93,7 @@ class DesktopApp:
         self.demo = self.demo or settings.demo  # a demo chosen earlier starts as --demo
         if self.demo:
             self.simulator = start_demo_simulator()
-            self.clock.follow_simulator(self.simulator.clock.now, DEMO_TIME_SCALE)
+            self._follow_simulator()
         window = MainWindow()
         self.window = window
         if self.simulator is not None:
@@ -369,7 +369,7 @@ class DesktopApp:
                 return
             assert self.simulator is not None
             self.resolver.set_demo(self.simulator.endpoint_url, self.simulator.region)
-            self.clock.follow_simulator(self.simulator.clock.now, DEMO_TIME_SCALE)
+            self._follow_simulator()
             self.window.set_connection_state(f"simulator at {self.simulator.endpoint_url}")
             self._set_target(self._demo_target())
         else:
@@ -380,8 +380,13 @@ class DesktopApp:
         self.demo = target.demo
         self.resolver.forget_mfa()
         logger.info("switched to %s", target.label)
-        servers_pane.load_cached()
-        servers_pane.refresh()
+        _refresh_after_switch(servers_pane)
+
+    def _follow_simulator(self) -> None:
+        """The one clock follows the demo simulator's virtual clock (at whatever scale it runs)."""
+        clock = self.simulator.clock if self.simulator is not None else None
+        assert clock is not None
+        self.clock.follow_simulator(clock.now, lambda: clock.scale)
 
     def _demo_target(self) -> Target:
         from drs_desktop.domain.targets import Target
@@ -423,7 +428,7 @@ class DesktopApp:
         sim = self.simulator
         self.demo = True
         self.resolver.set_demo(sim.endpoint_url, sim.region)
-        self.clock.follow_simulator(sim.clock.now, DEMO_TIME_SCALE)
+        self._follow_simulator()
         self._set_target(self._demo_target())
         # Remembered, so the next start is a demo too, and a sample plan to open.
         settings_pane.save_settings(
@@ -535,6 +540,24 @@ def run_gui(paths: AppPaths, *, demo: bool = False, argv: Sequence[str] = ()) ->
         return int(app.exec())
     finally:
         desktop.shutdown()
+
+
+def _refresh_after_switch(servers_pane: ServersPaneWidget) -> None:
+    """Read the new target's servers. A refresh of the old target still under way answers for the old
+    one: once it has, refresh again, so the pane never stays on the old target's answer."""
+    servers_pane.load_cached()
+    if not servers_pane.is_busy():
+        servers_pane.refresh()
+        return
+
+    def again(*_answer: object) -> None:
+        servers_pane.inventory_refreshed.disconnect(again)
+        servers_pane.refresh_failed.disconnect(again)
+        servers_pane.load_cached()
+        servers_pane.refresh()
+
+    servers_pane.inventory_refreshed.connect(again)
+    servers_pane.refresh_failed.connect(again)
 
 
 def _aws_target(settings: ConnectionSettings) -> Target:

@@ -29,7 +29,10 @@ from drs_desktop.aws.drs_clock import DrsClock, Monotonic, WallClock
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["AppClock"]
+__all__ = ["STILL_CLOCK_POLL", "AppClock"]
+
+#: Real seconds a wait lasts at most while the simulator's clock is paused or manual.
+STILL_CLOCK_POLL = 0.5
 
 
 def _utc_now() -> datetime:
@@ -39,7 +42,7 @@ def _utc_now() -> datetime:
 @dataclass(frozen=True)
 class _Simulated:
     now: Callable[[], datetime]
-    scale: float | None  # virtual seconds per real second; None: a manual clock (tests move it)
+    scale: Callable[[], float | None]  # virtual seconds per real second now; None or 0: it moves when told
     drs: DrsClock  # the answers' Date headers while the simulator is the target
 
 
@@ -53,11 +56,12 @@ class AppClock(DrsClock):
 
     # -- the mode (the composition root's)
 
-    def follow_simulator(self, now: Callable[[], datetime], scale: float | None) -> None:
-        """From now on the time is ``now`` (a simulator's virtual clock) running ``scale`` times faster."""
+    def follow_simulator(self, now: Callable[[], datetime], scale: Callable[[], float | None]) -> None:
+        """From now on the time is ``now`` (a simulator's virtual clock), running ``scale()`` times faster
+        than real time (asked at each wait: the simulator's control API may change it)."""
         with self._mode_lock:
             self._simulated = _Simulated(now, scale, DrsClock(wall=now))
-        logger.info("the application's clock follows the simulator's (scale %s)", scale)
+        logger.info("the application's clock follows the simulator's (scale %s)", scale())
 
     def follow_drs(self) -> None:
         """Back to DRS's time (AWS)."""
@@ -73,9 +77,12 @@ class AppClock(DrsClock):
     def pace(self, seconds: float) -> float:
         """Real seconds for a wait of ``seconds`` on this clock (the runner's ``Pace``)."""
         simulated = self._current()
-        if simulated is None or not simulated.scale:
+        if simulated is None:
             return seconds
-        return seconds / simulated.scale
+        scale = simulated.scale()
+        if not scale:  # paused or manual: look again soon, someone moves it
+            return min(seconds, STILL_CLOCK_POLL)
+        return seconds / scale
 
     # -- DrsClock
 

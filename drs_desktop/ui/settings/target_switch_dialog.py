@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from drs_desktop.domain.targets import Target
@@ -47,7 +48,7 @@ class TargetSwitchDialog(QDialog):
         self.switch_button = buttons.addButton("Switch", QDialogButtonBox.ButtonRole.AcceptRole)
         self.switch_button.setObjectName("target-switch-confirm")
         self.cancel_button = buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
-        self.cancel_button.setDefault(True)  # Enter by habit must not move the application
+        self.switch_button.setAutoDefault(False)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
@@ -56,3 +57,10 @@ class TargetSwitchDialog(QDialog):
         layout.addWidget(note)
         layout.addWidget(buttons)
         self.setMinimumWidth(520)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        # After the button box has chosen its default (on show): Enter by habit must not switch.
+        self.switch_button.setDefault(False)
+        self.cancel_button.setDefault(True)
+        self.cancel_button.setFocus()
