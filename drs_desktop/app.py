@@ -162,11 +162,15 @@ class DesktopApp:
                 PlanLibrary(db, clock=clock.now), ExecutionHistory(db, clock=clock.now), inventory
             )
 
+        def cleanup_sleep(seconds: float) -> None:  # a wait of the clock, at its pace; shutdown ends it
+            cleanup_stop.wait(clock.pace(seconds))
+
         def aws() -> AwsServices:
             history = ExecutionHistory(
                 db,
                 gateway_factory(self.current_target, clock),
                 clock=clock.now,
+                sleep=cleanup_sleep,
                 should_stop=cleanup_stop.is_set,
             )
             return AwsServices(InventoryService(db, resolver, gateway_factory=drs), history, ask_mfa)
