@@ -25,6 +25,7 @@ from drs_desktop.storage import executions as execution_store
 from drs_desktop.storage import plans as plan_store
 from drs_desktop.ui.executions.run_dialog import RunDialog
 from drs_desktop.ui.servers.servers_pane_widget import ServersPaneWidget
+from drs_desktop.ui.target_badge import TargetBadgeWidget
 from tests.services.settings_fixtures import memory_keyring_fixture  # noqa: F401
 
 TIMEOUT = 30_000
@@ -86,7 +87,7 @@ def test_demo_times_are_on_the_run_clock(qtbot: QtBot, demo: DesktopApp, tmp_pat
     demo.open_run_dialog()
     (dialog,) = [w for w in QApplication.topLevelWidgets() if isinstance(w, RunDialog) and w.isVisible()]
     dialog.plan_combo.setCurrentText("Clock drill")
-    runs_at = dialog.findChild(type(window._status_badges), "run-targets")
+    runs_at = dialog.findChild(TargetBadgeWidget, "run-targets")
     assert runs_at is not None and runs_at.texts() == [f"{DEMO_LABEL} · {sim.region}"]
     point = datetime.fromtimestamp(dialog.point_edit.dateTime().toSecsSinceEpoch(), UTC)
     assert abs(point - demo.clock.now()) < timedelta(hours=1), "the point in time offered is virtual"
@@ -102,7 +103,7 @@ def test_demo_times_are_on_the_run_clock(qtbot: QtBot, demo: DesktopApp, tmp_pat
     record = execution_store.get_execution(db, execution_id)
     assert record.finished_at is not None
     assert record.started_at >= inventory.fetched_at - timedelta(seconds=1)
-    assert demo.live_progress.findChild(type(runs_at), "progress-targets").texts() == [  # type: ignore[union-attr]
+    assert demo.live_progress.findChild(TargetBadgeWidget, "progress-targets").texts() == [  # type: ignore[union-attr]
         f"{DEMO_LABEL} · {sim.region}"
     ]
 
