@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from drs_desktop.domain.engine.record import ExecutionRecord
     from drs_desktop.domain.inventory import Inventory
     from drs_desktop.domain.targets import Target
+    from drs_desktop.domain.views.progress import ProgressSnapshot
     from drs_desktop.domain.views.report import ExecutionView
     from drs_desktop.simulator.embedded import EmbeddedSimulator
     from drs_desktop.storage.db import Database
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
     from drs_desktop.ui.plans.plans_pane_widget import PlansPaneWidget
     from drs_desktop.ui.servers.servers_pane_widget import ServersPaneWidget
     from drs_desktop.ui.settings.settings_pane_widget import SettingsPaneWidget
+    from drs_desktop.workers.execution_desk import ExecutionDesk
     from drs_desktop.workers.pane_tasks import AwsTasks, LocalTasks, SettingsTasks
     from drs_desktop.workers.tasks import TaskThread
 
@@ -243,8 +245,7 @@ class DesktopApp:
         history.set_detail_widget(history_progress, "Progress")
         history.view_loaded.connect(lambda view: self._show_history_progress(history_progress, view))
         history.view_loaded.connect(lambda view: history_progress.set_targets((_run_target(view.record),)))
-        for news in (desk.started, desk.resumed):  # the live view names where the run it shows acts
-            news.connect(lambda record: live.set_targets((_run_target(record),)))
+        _name_run_targets(desk, live)
         # The list is the database's: a run that starts or ends changes it, so it is read again (an
         # operator must never read "0 executions" under a drill that just ran).
         desk.started.connect(lambda _record: history.request_list())
@@ -544,6 +545,26 @@ def run_gui(paths: AppPaths, *, demo: bool = False, argv: Sequence[str] = ()) ->
         return int(app.exec())
     finally:
         desktop.shutdown()
+
+
+def _name_run_targets(desk: ExecutionDesk, live: ProgressWidget) -> None:
+    """The live view names where the run it shows acts: each driven run's target, remembered when it
+    starts or is picked up, shown whenever the view shows that run (several may run side by side)."""
+    targets: dict[str, Target] = {}
+
+    def remember(record: ExecutionRecord) -> None:
+        targets[record.execution_id] = _run_target(record)
+        if live.following() in (None, record.execution_id):
+            live.set_targets((targets[record.execution_id],))
+
+    def shown(snapshot: ProgressSnapshot) -> None:
+        target = targets.get(snapshot.execution_id)
+        if target is not None and snapshot.execution_id == live.following():
+            live.set_targets((target,))
+
+    desk.started.connect(remember)
+    desk.resumed.connect(remember)
+    desk.progressed.connect(shown)
 
 
 def _refresh_after_switch(servers_pane: ServersPaneWidget) -> None:
