@@ -4,7 +4,7 @@ moves nothing, and a change of target asks first, naming both, in their colours.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -14,13 +14,20 @@ from pytestqt.qtbot import QtBot
 from drs_desktop.app import DesktopApp
 from drs_desktop.config import AppPaths
 from drs_desktop.domain.targets import DEMO_LABEL, Target
+from drs_desktop.secrets import SecretStore
 from drs_desktop.services import connection
+from drs_desktop.services.settings_page import SettingsService
 from drs_desktop.storage.db import Database
 from drs_desktop.ui.settings.first_run_dialog import FirstRunDialog
 from drs_desktop.ui.settings.settings_pane_widget import SettingsPaneWidget
 from drs_desktop.ui.settings.target_switch_dialog import TargetSwitchDialog
 from drs_desktop.ui.target_badge import target_colour
-from tests.services.settings_fixtures import memory_keyring_fixture, no_env_credentials_fixture  # noqa: F401
+from tests.services.settings_fixtures import (  # noqa: F401
+    db_fixture,
+    memory_keyring_fixture,
+    no_env_credentials_fixture,
+)
+from tests.ui.pane_tasks import settings_thread
 
 TIMEOUT = 15_000
 
@@ -60,7 +67,13 @@ def settings_pane(desktop: DesktopApp) -> SettingsPaneWidget:
 
 
 def open_switch_dialog(qtbot: QtBot, pane: SettingsPaneWidget) -> TargetSwitchDialog:
-    pane.apply_button.click()
+    return open_switch_dialog_with(qtbot, pane, pane.apply_button.click)
+
+
+def open_switch_dialog_with(
+    qtbot: QtBot, pane: SettingsPaneWidget, press: Callable[[], None]
+) -> TargetSwitchDialog:
+    press()
     qtbot.waitUntil(lambda: pane.switch_dialog() is not None and pane.switch_dialog().isVisible())  # type: ignore[union-attr]
     dialog = pane.switch_dialog()
     assert dialog is not None
@@ -188,6 +201,43 @@ def test_from_aws_a_region_change_asks_and_the_demo_switch_reaches_the_simulator
         qtbot.waitUntil(lambda: servers.model.rowCount() > 0, timeout=TIMEOUT)  # type: ignore[attr-defined]
     finally:
         desktop.shutdown()
+
+
+def test_new_keys_for_the_keys_in_force_ask_first(qtbot: QtBot, db: Database, memory_keyring: object) -> None:
+    """Typed keys that replace the ones the application signs in with may be another account's."""
+    with settings_thread(lambda: SettingsService(db, SecretStore())) as tasks:
+        pane = SettingsPaneWidget()
+        qtbot.addWidget(pane)
+        pane.connect_tasks(tasks)
+        pane.show()
+        pane.load()
+        qtbot.waitUntil(lambda: pane.snapshot() is not None, timeout=TIMEOUT)
+        running = Target(account="111111111111", region="us-east-1", typed_keys=True)
+        pane.set_running_target(running)
+
+        def type_keys() -> None:
+            pane.key_id_edit.setText("AKIAIOSFODNN7EXAMPLE")
+            pane.secret_edit.setText("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
+
+        type_keys()
+        open_switch_dialog_with(qtbot, pane, pane.save_keys_button.click).cancel_button.click()
+        qtbot.waitUntil(lambda: pane.switch_dialog() is None)
+        assert pane.status_text() == "Keys not saved: type them again to use them."
+        assert pane.key_id_edit.text() == "" and pane.secret_edit.text() == "", "the pane keeps no secret"
+        assert SecretStore().load_keys("default") is None
+        type_keys()
+        dialog = open_switch_dialog_with(qtbot, pane, pane.save_keys_button.click)
+        assert "may belong to another AWS account" in dialog.question.text()
+        with qtbot.waitSignal(pane.target_switch_confirmed, timeout=TIMEOUT) as switched:
+            dialog.switch_button.click()
+        assert switched.args == [Target(region="us-east-1", typed_keys=True)]
+        assert SecretStore().load_keys("default") is not None
+        # Keys for a profile not in force change no target: saved without a question.
+        pane.set_running_target(Target(account="111111111111", region="us-east-1"))
+        type_keys()
+        pane.save_keys_button.click()
+        assert pane.switch_dialog() is None
+        qtbot.waitUntil(lambda: pane.status_text() != "Saving the keys…", timeout=TIMEOUT)
 
 
 def test_target_colours_are_stable_distinct_and_demo_is_its_own() -> None:

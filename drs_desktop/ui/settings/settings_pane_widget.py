@@ -233,30 +233,50 @@ class SettingsPaneWidget(QWidget):
             self._set_status("Saving…")
             self.save_settings(wanted, self.poll_spin.value())
             return
-        blocked = self._switch_blocker()
-        if blocked:
-            self._set_status(f"Not applied: {blocked}", _ERROR_STYLE)
-            return
         assert running is not None
-        dialog = TargetSwitchDialog(running, target, question, self)
-        dialog.accepted.connect(lambda: self._switch_confirmed(wanted, target))
-        dialog.rejected.connect(lambda: self._set_status(f"Not applied: still on {running.label}."))
-        dialog.finished.connect(self._switch_dialog_closed)
-        self._switch_dialog = dialog
-        dialog.open()
+        self._ask_switch(
+            running,
+            target,
+            question,
+            lambda: self._switch_confirmed(wanted, target),
+            f"Not applied: still on {running.label}.",
+        )
 
     def save_settings(self, settings: ConnectionSettings, poll_interval_seconds: int) -> None:
         """Store ``settings`` (the demo's start saves its own); ``settings_applied`` once they are."""
         self._ask("save_settings", lambda s: s.save(settings, poll_interval_seconds), self._saved)
 
     def save_keys(self) -> None:
-        """Hand the typed keys to a task and empty the fields at once: the pane keeps no secret."""
+        """Hand the typed keys to a task and empty the fields at once: the pane keeps no secret. Keys
+        that replace the ones the application signs in with now may belong to another account: asked
+        first, like any other change of target."""
         key_id, secret, token = self.key_id_edit.text(), self.secret_edit.text(), self.token_edit.text()
         for edit in (self.key_id_edit, self.secret_edit, self.token_edit):
             edit.clear()
-        self._set_status("Saving the keys…")
         label = self.selected_profile()
-        self._ask("store_keys", lambda s: s.store_keys(label, key_id, secret, token), self._keys_stored)
+
+        def store(then: Callable[[SettingsSnapshot], None]) -> None:
+            self._set_status("Saving the keys…")
+            self._ask("store_keys", lambda s: s.store_keys(label, key_id, secret, token), then)
+
+        running = self._running
+        in_force = running is not None and not running.demo and running.typed_keys
+        if running is None or not in_force or key_label(label) != key_label(running.profile):
+            store(self._keys_stored)
+            return
+        wanted = replace(running, account="")
+
+        def switched(snapshot: SettingsSnapshot) -> None:
+            self._keys_stored(snapshot)
+            self.target_switch_confirmed.emit(wanted)
+
+        question = (
+            f"Sign in with the new keys? They replace the keys in force for {running.describe()}, and "
+            "may belong to another AWS account."
+        )
+        self._ask_switch(
+            running, wanted, question, lambda: store(switched), "Keys not saved: type them again to use them."
+        )
 
     def clear_keys(self) -> None:
         label = self.selected_profile()
@@ -345,6 +365,22 @@ class SettingsPaneWidget(QWidget):
         if self._running is not None and stored is not None and wanted.demo == self._running.demo:
             return replace(wanted, demo=stored.demo)
         return wanted
+
+    def _ask_switch(
+        self, running: Target, wanted: Target, question: str, confirmed: Callable[[], None], cancelled: str
+    ) -> None:
+        """The question before a change of target; ``confirmed()`` on Switch. Refused outright while the
+        blocker says why (a run is driven)."""
+        blocked = self._switch_blocker()
+        if blocked:
+            self._set_status(f"Not applied: {blocked}", _ERROR_STYLE)
+            return
+        dialog = TargetSwitchDialog(running, wanted, question, self)
+        dialog.accepted.connect(confirmed)
+        dialog.rejected.connect(lambda: self._set_status(cancelled))
+        dialog.finished.connect(self._switch_dialog_closed)
+        self._switch_dialog = dialog
+        dialog.open()
 
     def _switch_confirmed(self, settings: ConnectionSettings, target: Target) -> None:
         self._set_status(f"Switching to {target.label}…")
