@@ -26,8 +26,11 @@ if TYPE_CHECKING:
     from PySide6.QtWidgets import QApplication
 
     from drs_desktop.aws.session import AwsTarget
-    from drs_desktop.domain.connection import SettingsSnapshot
+    from drs_desktop.domain.connection import ConnectionSettings
+    from drs_desktop.domain.engine.record import ExecutionRecord
     from drs_desktop.domain.inventory import Inventory
+    from drs_desktop.domain.targets import Target
+    from drs_desktop.domain.views.progress import ProgressSnapshot
     from drs_desktop.domain.views.report import ExecutionView
     from drs_desktop.domain.views.report_chart import PdfReport
     from drs_desktop.simulator.embedded import EmbeddedSimulator
@@ -40,6 +43,7 @@ if TYPE_CHECKING:
     from drs_desktop.ui.plans.plans_pane_widget import PlansPaneWidget
     from drs_desktop.ui.servers.servers_pane_widget import ServersPaneWidget
     from drs_desktop.ui.settings.settings_pane_widget import SettingsPaneWidget
+    from drs_desktop.workers.execution_desk import ExecutionDesk
     from drs_desktop.workers.pane_tasks import AwsTasks, LocalTasks, SettingsTasks
     from drs_desktop.workers.tasks import TaskThread
 
@@ -76,17 +80,25 @@ class DesktopApp:
         self.groups_pane: GroupsPaneWidget | None = None
         self.changes: ChangeHub | None = None  # built in _wire_changes
         self._on_shutdown: list[Callable[[], None]] = []
+        # The one clock of every time the GUI stamps or shows (services.clock): DRS's, or in demo mode
+        # the simulator's virtual clock. Hand ``clock.now`` to anything new that stamps a time.
+        from drs_desktop.services.clock import AppClock
+
+        self.clock = AppClock()
+        self.running_target: Target | None = None  # where the panes' data and actions are (_set_target)
 
     def build(self) -> MainWindow:
+        from drs_desktop.services.connection import load_connection_settings
         from drs_desktop.storage.db import Database
-        from drs_desktop.storage.settings import get_bool
         from drs_desktop.ui.main_window import MainWindow
 
         # Opened before the window shows: a migration (with its backup) must finish before any pane reads.
         self.db = Database.open(self.paths.database)
-        self.demo = self.demo or get_bool(self.db, "ui.demo_mode")  # a demo chosen earlier starts as --demo
+        settings = load_connection_settings(self.db)
+        self.demo = self.demo or settings.demo  # a demo chosen earlier starts as --demo
         if self.demo:
             self.simulator = start_demo_simulator()
+            self._follow_simulator()
         window = MainWindow()
         self.window = window
         if self.simulator is not None:
@@ -96,6 +108,7 @@ class DesktopApp:
             window.set_connection_state(f"simulator at {self.simulator.endpoint_url}")
         else:
             window.set_identity(profile="", region="", account="")
+        self._set_target(self._demo_target() if self.demo else _aws_target(settings))
         self._build_connection(window, self.db)
         plans_pane = self._build_plans_pane(window, self.db)
         self.plans_pane = plans_pane
@@ -141,14 +154,31 @@ class DesktopApp:
         cleanup_stop = threading.Event()  # shutdown cuts a cleanup short (what it did is journaled)
         self._on_shutdown.append(cleanup_stop.set)
 
+        from drs_desktop.aws.drs import DrsGateway
+
+        clock = self.clock
+
+        def drs(target: AwsTarget) -> DrsGateway:  # on the app's clock: an inventory's time is DRS's
+            return DrsGateway(target, drs_clock=clock)
+
         def local() -> LocalServices:
-            return LocalServices(PlanLibrary(db), ExecutionHistory(db), InventoryService(db, resolver))
+            inventory = InventoryService(db, resolver, gateway_factory=drs)
+            return LocalServices(
+                PlanLibrary(db, clock=clock.now), ExecutionHistory(db, clock=clock.now), inventory
+            )
+
+        def cleanup_sleep(seconds: float) -> None:  # a wait of the clock, at its pace; shutdown ends it
+            cleanup_stop.wait(clock.pace(seconds))
 
         def aws() -> AwsServices:
             history = ExecutionHistory(
-                db, gateway_factory(self.current_target), should_stop=cleanup_stop.is_set
+                db,
+                gateway_factory(self.current_target, clock),
+                clock=clock.now,
+                sleep=cleanup_sleep,
+                should_stop=cleanup_stop.is_set,
             )
-            return AwsServices(InventoryService(db, resolver), history, ask_mfa)
+            return AwsServices(InventoryService(db, resolver, gateway_factory=drs), history, ask_mfa)
 
         self.local_tasks: LocalTasks = TaskThread("local", local, close=LocalServices.close)
         self.aws_tasks: AwsTasks = TaskThread("aws", aws, close=AwsServices.close)
@@ -186,8 +216,7 @@ class DesktopApp:
         from PySide6.QtWidgets import QTabWidget
 
         from drs_desktop.aws.drs import DrsGateway
-        from drs_desktop.aws.drs_clock import DrsClock
-        from drs_desktop.services.execution_session import ExecutionServices, Pace
+        from drs_desktop.services.execution_session import ExecutionServices
         from drs_desktop.services.stranded_runs import end_demo_execution
         from drs_desktop.ui.executions.close_guard import CloseGuard
         from drs_desktop.ui.executions.progress_widget import ProgressWidget
@@ -195,16 +224,12 @@ class DesktopApp:
         from drs_desktop.workers.execution_desk import ExecutionDesk
 
         # The runner's clock: DRS's own time (read from its answers, so a desktop clock that is off or
-        # a laptop that slept changes no decision), which in demo mode is the simulator's virtual clock.
-        # One DrsClock (thread-safe) for every gateway: DRS has one time, whichever thread asks.
-        pace: Pace | None = None
-        if self.simulator is not None:  # the demo's desktop clock is the simulator's: no skew to report
-            drs_clock = DrsClock(wall=self.simulator.clock.now)
-            clock = self.simulator.clock.now
-            pace = _demo_pace  # the engine's waits are virtual seconds: sleep them at the demo's speed
-        else:
-            drs_clock = DrsClock()
-            clock = drs_clock.now
+        # a laptop that slept changes no decision), which in demo mode is the simulator's virtual clock:
+        # the application's one clock (services.clock.AppClock, a DrsClock, thread-safe) for every
+        # gateway, and its pace (the demo's virtual waits slept at the demo's speed).
+        drs_clock = self.clock
+        clock = self.clock.now
+        pace = self.clock.pace
         operator = getpass.getuser()
 
         def execution_services() -> ExecutionServices:
@@ -235,6 +260,8 @@ class DesktopApp:
         history_progress = ProgressWidget(read_only=True)
         history.set_detail_widget(history_progress, "Progress")
         history.view_loaded.connect(lambda view: self._show_history_progress(history_progress, view))
+        history.view_loaded.connect(lambda view: history_progress.set_targets((_run_target(view.record),)))
+        _name_run_targets(desk, live)
 
         tabs = QTabWidget()
         tabs.setObjectName("executions-tabs")
@@ -264,14 +291,11 @@ class DesktopApp:
         history.connect_tasks(self.local_tasks, self.aws_tasks)
         return history
 
-    @staticmethod
-    def _show_history_progress(widget: ProgressWidget, view: ExecutionView) -> None:
-        from datetime import UTC, datetime
-
+    def _show_history_progress(self, widget: ProgressWidget, view: ExecutionView) -> None:
         from drs_desktop.domain.views.event_log import history_snapshot
 
         # The log is the journal's, the same lines as the report's event list (``views.event_log``).
-        widget.show_snapshot(history_snapshot(view, view.state.finished_at or datetime.now(UTC)))
+        widget.show_snapshot(history_snapshot(view, view.state.finished_at or self.clock.now()))
 
     def open_run_dialog(self) -> None:
         """Ctrl+R: preflight and start a drill or recovery of a saved plan."""
@@ -281,8 +305,9 @@ class DesktopApp:
 
         assert self.window is not None and self.plans_pane is not None
         names = self.plans_pane.plan_names()
-        clock_now = self.simulator.clock.now() if self.simulator is not None else None
-        dialog = RunDialog(names, self.plans_pane.current_plan_name(), self.window, now=clock_now)
+        dialog = RunDialog(names, self.plans_pane.current_plan_name(), self.window, now=self.clock.now())
+        if self.running_target is not None:
+            dialog.set_targets((self.running_target,))
         dialog.connect_desk(self.execution_desk)
         self.plans_pane.plans_listed.connect(dialog.set_plan_names)  # a plan saved meanwhile is offered
         dialog.run_requested.connect(self.live_progress.start_run)
@@ -333,17 +358,18 @@ class DesktopApp:
         self.changes = hub
 
     def now(self) -> datetime:
-        """The app's clock for what panes stamp ("updated ..."): the simulator's in demo mode.
-
-        The one place the shared demo clock plugs in for the panes (``ChangeHub.now`` reads it).
-        """
-        from datetime import UTC
-
-        return self.simulator.clock.now() if self.simulator is not None else datetime.now(UTC)
+        """The app's clock for what panes stamp ("updated ..."): ``self.clock`` (services.clock), DRS's
+        time or, in demo mode, the simulator's virtual clock; ``ChangeHub.now`` reads it."""
+        return self.clock.now()
 
     def _show_identity(self, inventory: Inventory) -> None:
+        from dataclasses import replace
+
         assert self.window is not None
         demo = self.resolver.demo_endpoint is not None
+        running = self.running_target
+        if running is not None and not running.demo and not demo and inventory.region == running.region:
+            self._set_target(replace(running, account=inventory.account_id))  # now the account is known
         snapshot = self.settings_pane.snapshot() if self.settings_pane is not None else None
         profile = snapshot.connection.profile if snapshot is not None and not demo else ""
         self.window.set_identity(
@@ -364,24 +390,66 @@ class DesktopApp:
         pane.connect_tasks(self.settings_tasks)
         self._on_shutdown.append(pane.cancel_sso)  # an SSO sign-in in progress stops polling
         window.set_pane_widget("settings", pane)
-        pane.settings_applied.connect(lambda snapshot: self._reconnect(snapshot, servers_pane))
+        # Apply saves without moving the application; a change of target is asked for first (by the
+        # pane, naming both) and comes here once confirmed and saved.
+        pane.target_switch_confirmed.connect(lambda target: self._switch_target(target, servers_pane))
+        pane.set_switch_blocker(self._switch_blocked)
         pane.first_run_needed.connect(lambda: self._offer_demo(pane, servers_pane, plans_pane))
+        self.settings_pane = pane
+        if self.running_target is not None:
+            pane.set_running_target(self.running_target)
         pane.load()
         if self.simulator is None:
             pane.check_first_run()  # -> first_run_needed when there is no AWS configuration at all
-        self.settings_pane = pane
 
-    def _reconnect(self, snapshot: SettingsSnapshot, servers_pane: ServersPaneWidget) -> None:
-        if snapshot.connection.demo and self.simulator is None and not self._try_start_demo():
-            return
-        if snapshot.connection.demo and self.simulator is not None:
+    def _switch_blocked(self) -> str | None:
+        """Why the target cannot change now: a run driven here keeps its target and its clock."""
+        active = len(self.execution_desk.active_ids())
+        if active:
+            return f"{active} run(s) in progress; switch once they have ended"
+        return None
+
+    def _switch_target(self, target: Target, servers_pane: ServersPaneWidget) -> None:
+        """Move to ``target`` (confirmed by the operator): the resolver, the clock, the badges, the data."""
+        assert self.window is not None
+        if target.demo:
+            if self.simulator is None and not self._try_start_demo():
+                return
+            assert self.simulator is not None
             self.resolver.set_demo(self.simulator.endpoint_url, self.simulator.region)
+            self._follow_simulator()
+            self.window.set_connection_state(f"simulator at {self.simulator.endpoint_url}")
+            self._set_target(self._demo_target())
         else:
             self.resolver.set_demo(None)  # back to AWS; a running simulator stays up, unused, until exit
-        self.demo = snapshot.connection.demo
+            self.clock.follow_drs()
+            self.window.set_connection_state("connecting…")
+            self._set_target(target)
+        self.demo = target.demo
         self.resolver.forget_mfa()
-        servers_pane.load_cached()
-        servers_pane.refresh()
+        logger.info("switched to %s", target.label)
+        _refresh_after_switch(servers_pane)
+
+    def _follow_simulator(self) -> None:
+        """The one clock follows the demo simulator's virtual clock (at whatever scale it runs)."""
+        clock = self.simulator.clock if self.simulator is not None else None
+        assert clock is not None
+        self.clock.follow_simulator(clock.now, lambda: clock.scale)
+
+    def _demo_target(self) -> Target:
+        from drs_desktop.domain.targets import Target
+
+        sim = self.simulator
+        assert sim is not None
+        return Target(demo=True, account=sim.account_id, region=sim.region, endpoint=sim.endpoint_url)
+
+    def _set_target(self, target: Target) -> None:
+        """Where the application is now: the window's badges, the settings page's demo box."""
+        self.running_target = target
+        if self.window is not None:
+            self.window.set_targets((target,))
+        if self.settings_pane is not None:
+            self.settings_pane.set_running_target(target)
 
     def _offer_demo(
         self, settings_pane: SettingsPaneWidget, servers_pane: ServersPaneWidget, plans_pane: PlansPaneWidget
@@ -408,6 +476,8 @@ class DesktopApp:
         sim = self.simulator
         self.demo = True
         self.resolver.set_demo(sim.endpoint_url, sim.region)
+        self._follow_simulator()
+        self._set_target(self._demo_target())
         # Remembered, so the next start is a demo too, and a sample plan to open.
         settings_pane.save_settings(
             ConnectionSettings(region=sim.region, demo=True), settings_pane.poll_spin.value()
@@ -527,9 +597,56 @@ def run_gui(paths: AppPaths, *, demo: bool = False, argv: Sequence[str] = ()) ->
         desktop.shutdown()
 
 
-def _demo_pace(seconds: float) -> float:
-    """Real seconds for a wait of the demo's virtual clock, which runs DEMO_TIME_SCALE times faster."""
-    return seconds / DEMO_TIME_SCALE
+def _name_run_targets(desk: ExecutionDesk, live: ProgressWidget) -> None:
+    """The live view names where the run it shows acts: each driven run's target, remembered when it
+    starts or is picked up, shown whenever the view shows that run (several may run side by side)."""
+    targets: dict[str, Target] = {}
+
+    def remember(record: ExecutionRecord) -> None:
+        targets[record.execution_id] = _run_target(record)
+        if live.following() in (None, record.execution_id):
+            live.set_targets((targets[record.execution_id],))
+
+    def shown(snapshot: ProgressSnapshot) -> None:
+        target = targets.get(snapshot.execution_id)
+        if target is not None and snapshot.execution_id == live.following():
+            live.set_targets((target,))
+
+    desk.started.connect(remember)
+    desk.resumed.connect(remember)
+    desk.progressed.connect(shown)
+
+
+def _refresh_after_switch(servers_pane: ServersPaneWidget) -> None:
+    """Read the new target's servers. A refresh of the old target still under way answers for the old
+    one: once it has, refresh again, so the pane never stays on the old target's answer."""
+    servers_pane.load_cached()
+    if not servers_pane.is_busy():
+        servers_pane.refresh()
+        return
+
+    def again(*_answer: object) -> None:
+        servers_pane.inventory_refreshed.disconnect(again)
+        servers_pane.refresh_failed.disconnect(again)
+        servers_pane.load_cached()
+        servers_pane.refresh()
+
+    servers_pane.inventory_refreshed.connect(again)
+    servers_pane.refresh_failed.connect(again)
+
+
+def _aws_target(settings: ConnectionSettings) -> Target:
+    """The AWS target the stored settings name (its account once DRS has answered)."""
+    from drs_desktop.domain.targets import settings_target
+
+    return settings_target(settings, demo=False)
+
+
+def _run_target(record: ExecutionRecord) -> Target:
+    """Where a recorded run acts: its recorded target and identity."""
+    from drs_desktop.domain.targets import target_of_execution
+
+    return target_of_execution(record.options, record.identity)
 
 
 def start_demo_simulator() -> EmbeddedSimulator:

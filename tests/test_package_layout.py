@@ -25,7 +25,7 @@ DOMAIN: dict[str, set[str]] = {
     "views": {"plan", "engine", "drs"},
 }
 # The domain's kernel: small modules every sub-package may use; they import only each other.
-DOMAIN_KERNEL = {"errors", "settings", "durations", "safe_text", "inventory", "connection"}
+DOMAIN_KERNEL = {"errors", "settings", "durations", "safe_text", "inventory", "connection", "targets"}
 UI: dict[str, set[str]] = {
     "plans": set(),
     "groups": set(),
@@ -33,7 +33,7 @@ UI: dict[str, set[str]] = {
     "executions": set(),
     "settings": set(),
 }
-UI_SHARED = {"main_window", "flat_table_model", "model_sync", "status_icons", "change_hub"}
+UI_SHARED = {"main_window", "flat_table_model", "model_sync", "status_icons", "change_hub", "target_badge"}
 LAYERS = {"domain": (DOMAIN, DOMAIN_KERNEL), "ui": (UI, UI_SHARED)}
 
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, TypeVar
 
 from drs_desktop.aws import session as aws_session
@@ -320,7 +320,7 @@ class DrsGateway:
         The account comes from STS; if STS cannot answer (and the servers can), from their ARNs.
         """
         servers = self.describe_source_servers()
-        fetched_at = datetime.now(UTC)
+        fetched_at = self.drs_clock.now()  # DRS's time (its answer's Date): the demo's is virtual
         try:
             account = self.caller_identity().account
         except DrsError:

@@ -19,10 +19,12 @@ import dataclasses
 import logging
 import os
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from drs_desktop.aws.drs import DrsGateway
+from drs_desktop.aws.drs_clock import DrsClock
 from drs_desktop.aws.session import AwsTarget, is_loopback_url
 from drs_desktop.domain.engine.events import CleanupRequested
 from drs_desktop.domain.engine.instances import instances_not_found, not_found_text, survey_not_found
@@ -296,11 +298,12 @@ def recorded_target(record: ExecutionRecord, current: AwsTarget) -> AwsTarget:
     )
 
 
-def gateway_factory(current: Callable[[], AwsTarget]) -> GatewayFactory:
-    """A factory for ``ExecutionHistory``: the gateway of ``recorded_target(record, current())``."""
+def gateway_factory(current: Callable[[], AwsTarget], drs_clock: DrsClock | None = None) -> GatewayFactory:
+    """A factory for ``ExecutionHistory``: the gateway of ``recorded_target(record, current())``, on
+    ``drs_clock`` when given (the GUI's one clock, ``services.clock.AppClock``)."""
 
     def make(record: ExecutionRecord) -> DrsGateway:
-        return DrsGateway(recorded_target(record, current()))
+        return DrsGateway(recorded_target(record, current()), drs_clock=drs_clock)
 
     return make
 
@@ -308,14 +311,22 @@ def gateway_factory(current: Callable[[], AwsTarget]) -> GatewayFactory:
 # ---------------------------------------------------------------------------------------- reports
 
 
-def render_report(db: Readable, execution_id: str, fmt: str) -> str:
+def render_report(db: Readable, execution_id: str, fmt: str, *, generated_at: datetime | None = None) -> str:
     """The evidence report of the execution as text ("html", "json" or "csv")."""
-    return reports.render(reports.load_execution_view(db, execution_id), fmt)
+    return reports.render(reports.load_execution_view(db, execution_id), fmt, generated_at=generated_at)
 
 
-def export_report(db: Readable, execution_id: str, fmt: str, path: str | os.PathLike[str]) -> Path:
+def export_report(
+    db: Readable,
+    execution_id: str,
+    fmt: str,
+    path: str | os.PathLike[str],
+    *,
+    generated_at: datetime | None = None,
+) -> Path:
     """Write the evidence report atomically to ``path``; returns the path written."""
-    return reports.write_report(reports.load_execution_view(db, execution_id), fmt, path)
+    view = reports.load_execution_view(db, execution_id)
+    return reports.write_report(view, fmt, path, generated_at=generated_at)
 
 
 # ---------------------------------------------------------------------------------------- the object
@@ -380,10 +391,14 @@ class ExecutionHistory:
         )
 
     def render(self, execution_id: str, fmt: str) -> str:
-        return render_report(self._reader(), execution_id, fmt)
+        return render_report(self._reader(), execution_id, fmt, generated_at=self._now())
 
     def export(self, execution_id: str, fmt: str, path: str | os.PathLike[str]) -> Path:
-        return export_report(self._reader(), execution_id, fmt, path)
+        return export_report(self._reader(), execution_id, fmt, path, generated_at=self._now())
+
+    def _now(self) -> datetime | None:
+        """A report's time of generation: the history's clock (the GUI's one clock), else now."""
+        return self._clock() if self._clock is not None else None
 
     def pdf_report(self, execution_id: str) -> PdfReport:
         """The PDF form, ready for the ui's layout function (which the task calls on this thread)."""

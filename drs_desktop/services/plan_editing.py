@@ -15,7 +15,9 @@ is what refuses errors (preflight).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from drs_desktop.domain.errors import PlanConflictError, PlanNotFoundError, StorageError
@@ -53,9 +55,12 @@ class ImportedPlan:
 class PlanLibrary:
     """Plans of one database for the editor: list, open, save, history, diff, import, export, delete."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, clock: Callable[[], datetime] | None = None) -> None:
         self._db = db
         self._reader = LazyReader(db)
+        # The time a save, rename or delete is stamped with: the GUI's one clock (services.clock), so in
+        # demo mode a plan saved after a drill is saved after it on the drill's clock. None: now.
+        self._clock = clock
 
     # -- reads (through this library's own connection)
 
@@ -104,9 +109,9 @@ class PlanLibrary:
                     f"a plan named {plan.name!r} already exists; open that plan, or name this one differently"
                 )
             if previous_name and previous_name != plan.name and self._exists(previous_name):
-                plan_store.rename_plan(self._db, previous_name, plan.name, comment=comment)
+                plan_store.rename_plan(self._db, previous_name, plan.name, comment=comment, now=self._now())
                 before = None
-            revision = plan_store.save_plan(self._db, plan, comment=comment)
+            revision = plan_store.save_plan(self._db, plan, comment=comment, now=self._now())
         problems = tuple(validate_plan(plan, self.inventory()))
         logger.info("saved plan %r revision %d (%d problems)", plan.name, revision.revision, len(problems))
         return SavedPlan(revision, revision.revision != before, problems)
@@ -114,7 +119,7 @@ class PlanLibrary:
     def import_file(self, path: Path, comment: str = "") -> ImportedPlan:
         """Check a plan file whole (and against the cached inventory), then save it (services.plans)."""
         result = plan_service.import_plan_file(
-            self._db, path, comment=comment or f"imported from {path.name}"
+            self._db, path, comment=comment or f"imported from {path.name}", now=self._now()
         )
         return ImportedPlan(result.revision, result.created, result.warnings)
 
@@ -127,13 +132,16 @@ class PlanLibrary:
         return path
 
     def delete_plan(self, name: str) -> None:
-        plan_store.delete_plan(self._db, name)
+        plan_store.delete_plan(self._db, name, now=self._now())
 
     def close(self) -> None:
         """Close the read connection, on the thread that used it (a task thread does as it stops)."""
         self._reader.close()
 
     # -- helpers
+
+    def _now(self) -> datetime | None:
+        return self._clock() if self._clock is not None else None
 
     def _latest(self, name: str) -> int | None:
         try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -74,12 +75,17 @@ def cached_inventory(db: Database) -> Inventory | None:
 
 
 def import_plan_file(
-    db: Database, path: Path, *, comment: str = "", use_inventory: bool = True
+    db: Database,
+    path: Path,
+    *,
+    comment: str = "",
+    use_inventory: bool = True,
+    now: datetime | None = None,
 ) -> ImportResult:
     """Validate ``path`` completely, then save it as the plan's next revision (or nothing, if unchanged)."""
     checked = check_plan_file(path, cached_inventory(db) if use_inventory else None)
     before = _latest_revision_number(db, checked.plan.name)
-    revision = plan_store.save_plan(db, checked.plan, comment=comment)
+    revision = plan_store.save_plan(db, checked.plan, comment=comment, now=now)
     created = revision.revision != before
     logger.info("imported %s as plan %r revision %d", path, revision.name, revision.revision)
     return ImportResult(revision, created, checked.warnings)

@@ -7,7 +7,7 @@ fixes their order and names so that navigation, shortcuts and screenshots stay s
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from PySide6.QtCore import Qt, Signal
@@ -24,6 +24,8 @@ from PySide6.QtWidgets import (
 )
 
 from drs_desktop import APP_NAME, __version__
+from drs_desktop.domain.targets import Target
+from drs_desktop.ui.target_badge import TargetBadgeWidget
 
 logger = logging.getLogger(__name__)
 
@@ -92,6 +94,14 @@ class MainWindow(QMainWindow):
         self._identity_label.setObjectName("identity")
         self._connection_label = QLabel()
         self._connection_label.setObjectName("connection")
+        # The targets of what is on screen, in their colours: in the header (the menu bar's corner) and
+        # the status bar, so no pane hides them (set_targets).
+        self._header_badges = TargetBadgeWidget()
+        self._header_badges.setObjectName("header-target-badges")
+        self.menuBar().setCornerWidget(self._header_badges, Qt.Corner.TopRightCorner)
+        self._status_badges = TargetBadgeWidget()
+        self._status_badges.setObjectName("status-target-badges")
+        self.statusBar().addPermanentWidget(self._status_badges)
         self.statusBar().addPermanentWidget(self._identity_label)
         self.statusBar().addPermanentWidget(self._connection_label)
         self.set_identity(profile="", region="", account="")
@@ -148,6 +158,17 @@ class MainWindow(QMainWindow):
         if region:
             parts.append(region)
         self._identity_label.setText(" · ".join(parts))
+
+    def set_targets(self, targets: Sequence[Target]) -> None:
+        """The targets of what the window shows (DEMO, or each account/Region/profile), as badges."""
+        self._header_badges.set_targets(targets)
+        self._status_badges.set_targets(targets)
+        shown = self._status_badges.targets()
+        names = ", ".join(target.label for target in shown)
+        self.setWindowTitle(f"{APP_NAME} {__version__}" + (f" — {names}" if names else ""))
+
+    def target_texts(self) -> list[str]:
+        return self._status_badges.texts()
 
     def set_connection_state(self, state: str) -> None:
         self._connection_label.setText(f"Connection: {state}")

@@ -73,16 +73,19 @@ def hostnames(pane: ServersPaneWidget) -> list[str]:
     return sorted(pane.proxy.data(pane.proxy.index(row, 0)) for row in range(pane.proxy.rowCount()))
 
 
-def test_refresh_fills_the_table_with_a_stamp(rig: Rig, qtbot: QtBot) -> None:
+def test_refresh_fills_the_table_with_a_stamp(
+    rig: Rig, qtbot: QtBot, small_simulator: EmbeddedSimulator
+) -> None:
     pane = rig.pane
     assert pane.stamp_text().startswith("No inventory yet")
     with qtbot.waitSignal(pane.inventory_refreshed, timeout=TIMEOUT) as refreshed:
         refresh(rig, qtbot)
     assert refreshed.args[0].account_id == "123456789012"
     assert pane.model.rowCount() == 10 and pane.count_label.text() == "10 servers"
-    today = datetime.now(UTC).strftime("%Y-%m-%d")
+    # Stamped on DRS's clock (its answer's Date), here the simulator's manual clock, not the desktop's.
+    drs_now = small_simulator.clock.now().strftime("%Y-%m-%d %H:%M")
     assert (
-        pane.stamp_text().startswith(f"As of {today} ")
+        pane.stamp_text().startswith(f"As of {drs_now} UTC")
         and "(account 123456789012, us-east-1)" in pane.stamp_text()
     )
     assert pane.progress_text() == "Refreshed: 10 servers"

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +43,7 @@ from drs_desktop.domain.engine.commands import AwaitApproval
 from drs_desktop.domain.engine.controls import AvailableControls, ControlAction, ControlRequest, RunChoice
 from drs_desktop.domain.engine.record import ExecutionRecord
 from drs_desktop.domain.engine.state import Mode
+from drs_desktop.domain.targets import Target
 from drs_desktop.domain.views.attention import attention
 from drs_desktop.domain.views.progress import ProgressSnapshot
 from drs_desktop.ui.executions.approval_prompt_dialog import ApprovalPromptDialog
@@ -55,6 +56,7 @@ from drs_desktop.ui.executions.report_pdf import write_pdf_report
 from drs_desktop.ui.executions.rto_countdown import RtoCountdown
 from drs_desktop.ui.executions.timeline_widget import TimelineWidget
 from drs_desktop.ui.executions.tray_notifier import TrayNotifier
+from drs_desktop.ui.target_badge import TargetBadgeWidget
 from drs_desktop.workers.execution_desk import ExecutionDesk
 
 logger = logging.getLogger(__name__)
@@ -513,6 +515,20 @@ class ProgressWidget(QWidget):
             QMessageBox.StandardButton.No,
         )
         return answer == QMessageBox.StandardButton.Yes
+
+    def set_targets(self, targets: Sequence[Target]) -> TargetBadgeWidget:
+        """Where the shown run acts (DEMO, or account/Region/profile), as badges before the header."""
+        badges = self.findChild(TargetBadgeWidget, "progress-targets")
+        if badges is None:
+            badges = TargetBadgeWidget()
+            badges.setObjectName("progress-targets")
+            layout = self.layout()
+            first = layout.itemAt(0) if layout is not None else None
+            top = first.layout() if first is not None else None
+            assert isinstance(top, QHBoxLayout)  # the header's row, built in __init__
+            top.insertWidget(0, badges)
+        badges.set_targets(targets)
+        return badges
 
     def _choose_report(self) -> None:
         if self._snapshot is None:

@@ -40,7 +40,9 @@ from PySide6.QtWidgets import (
 from drs_desktop.domain.engine.controls import RunChoice
 from drs_desktop.domain.engine.state import Mode
 from drs_desktop.domain.preflight.checks import CallKind, PreflightReport, confirmation_problem
+from drs_desktop.domain.targets import Target
 from drs_desktop.ui.status_icons import status_icon
+from drs_desktop.ui.target_badge import TargetBadgeWidget
 from drs_desktop.workers.execution_desk import ExecutionDesk
 
 logger = logging.getLogger(__name__)
@@ -294,6 +296,22 @@ class RunDialog(QDialog):
         if not lines:
             lines.append("(no calls: the checks say why)")
         self.calls_view.setPlainText("\n".join(lines))
+
+    def set_targets(self, targets: Sequence[Target]) -> TargetBadgeWidget:
+        """Where the run will act (DEMO, or account/Region/profile), as badges at the top of the dialog."""
+        badges = self.findChild(TargetBadgeWidget, "run-targets")
+        if badges is None:
+            badges = TargetBadgeWidget()
+            badges.setObjectName("run-targets")
+            row = QHBoxLayout()
+            row.addWidget(QLabel("Target:"))
+            row.addWidget(badges)
+            row.addStretch(1)
+            layout = self.layout()
+            assert isinstance(layout, QVBoxLayout)
+            layout.insertLayout(0, row)
+        badges.set_targets(targets)
+        return badges
 
     def _clear_result(self) -> None:
         self._prepared = self._report = self._checked = None

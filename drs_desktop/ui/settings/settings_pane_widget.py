@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
+from dataclasses import replace
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -42,7 +44,10 @@ from drs_desktop.domain.connection import (
     StoredKeyInfo,
     key_label,
 )
+from drs_desktop.domain.targets import Target, settings_target, target_switch
 from drs_desktop.ui.settings.sso_dialog import SsoDialog
+from drs_desktop.ui.settings.target_switch_dialog import TargetSwitchDialog
+from drs_desktop.ui.target_badge import TargetBadgeWidget
 from drs_desktop.workers.pane_tasks import SettingsService, SettingsTasks
 from drs_desktop.workers.tasks import Requester
 
@@ -77,6 +82,8 @@ class SettingsPaneWidget(QWidget):
 
     settings_applied = Signal(object)  # SettingsSnapshot, after a save: for the app to reconnect
     first_run_needed = Signal()  # no AWS configuration at all: the app offers the demo
+    # Target: the operator confirmed a switch to it, and the settings are saved: the app switches.
+    target_switch_confirmed = Signal(object)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -87,6 +94,13 @@ class SettingsPaneWidget(QWidget):
         self._snapshot: SettingsSnapshot | None = None
         self._profiles: tuple[AwsProfileInfo, ...] = ()
         self._sso_dialog: SsoDialog | None = None
+        # Where the application is now (the composition root says, ``set_running_target``): the demo box
+        # shows it, and Apply asks before it moves anywhere else. None: nobody said (the pane alone).
+        self._running: Target | None = None
+        self._switch_blocker: Callable[[], str | None] = lambda: None
+        self._switch_dialog: TargetSwitchDialog | None = None
+        self.running_badge = TargetBadgeWidget()
+        self.running_badge.setObjectName("settings-running-target")
 
         self.profile_combo = QComboBox()
         self.profile_combo.setObjectName("settings-profile")
@@ -167,6 +181,11 @@ class SettingsPaneWidget(QWidget):
         bottom.addWidget(self.apply_button)
         layout = QVBoxLayout(self)
         layout.addWidget(QLabel("<h2>Settings</h2>"))
+        running_row = QHBoxLayout()
+        running_row.addWidget(QLabel("Connected to"))
+        running_row.addWidget(self.running_badge)
+        running_row.addStretch(1)
+        layout.addLayout(running_row)
         layout.addWidget(aws_box)
         layout.addWidget(keys_box)
         layout.addWidget(other_box)
@@ -204,21 +223,60 @@ class SettingsPaneWidget(QWidget):
         return str(self.profile_combo.currentData() or "")
 
     def apply(self) -> None:
-        self._set_status("Saving…")
-        self.save_settings(self.current_settings(), self.poll_spin.value())
+        """Save the page. A change that moves the application to another target (account, profile,
+        Region, endpoint, demo on or off) asks first; anything else applies where the application is."""
+        wanted = self._wanted_settings()
+        running = self._running
+        target = settings_target(wanted, demo=self.demo_check.isChecked())
+        question = target_switch(running, target) if running is not None else None
+        if question is None:
+            self._set_status("Saving…")
+            self.save_settings(wanted, self.poll_spin.value())
+            return
+        assert running is not None
+        self._ask_switch(
+            running,
+            target,
+            question,
+            lambda: self._switch_confirmed(wanted, target),
+            f"Not applied: still on {running.label}.",
+        )
 
     def save_settings(self, settings: ConnectionSettings, poll_interval_seconds: int) -> None:
         """Store ``settings`` (the demo's start saves its own); ``settings_applied`` once they are."""
         self._ask("save_settings", lambda s: s.save(settings, poll_interval_seconds), self._saved)
 
     def save_keys(self) -> None:
-        """Hand the typed keys to a task and empty the fields at once: the pane keeps no secret."""
+        """Hand the typed keys to a task and empty the fields at once: the pane keeps no secret. Keys
+        that replace the ones the application signs in with now may belong to another account: asked
+        first, like any other change of target."""
         key_id, secret, token = self.key_id_edit.text(), self.secret_edit.text(), self.token_edit.text()
         for edit in (self.key_id_edit, self.secret_edit, self.token_edit):
             edit.clear()
-        self._set_status("Saving the keys…")
         label = self.selected_profile()
-        self._ask("store_keys", lambda s: s.store_keys(label, key_id, secret, token), self._keys_stored)
+
+        def store(then: Callable[[SettingsSnapshot], None]) -> None:
+            self._set_status("Saving the keys…")
+            self._ask("store_keys", lambda s: s.store_keys(label, key_id, secret, token), then)
+
+        running = self._running
+        in_force = running is not None and not running.demo and running.typed_keys
+        if running is None or not in_force or key_label(label) != key_label(running.profile):
+            store(self._keys_stored)
+            return
+        wanted = replace(running, account="")
+
+        def switched(snapshot: SettingsSnapshot) -> None:
+            self._keys_stored(snapshot)
+            self.target_switch_confirmed.emit(wanted)
+
+        question = (
+            f"Sign in with the new keys? They replace the keys in force for {running.describe()}, and "
+            "may belong to another AWS account."
+        )
+        self._ask_switch(
+            running, wanted, question, lambda: store(switched), "Keys not saved: type them again to use them."
+        )
 
     def clear_keys(self) -> None:
         label = self.selected_profile()
@@ -254,6 +312,23 @@ class SettingsPaneWidget(QWidget):
     def snapshot(self) -> SettingsSnapshot | None:
         return self._snapshot
 
+    def set_running_target(self, target: Target) -> None:
+        """Where the application is now (the composition root, whenever it changes): shown at the top,
+        and in the demo box, whatever the stored settings say (a ``--demo`` start is a demo)."""
+        self._running = target
+        self.running_badge.set_target(target)
+        self.demo_check.setChecked(target.demo)
+
+    def running_target(self) -> Target | None:
+        return self._running
+
+    def set_switch_blocker(self, blocker: Callable[[], str | None]) -> None:
+        """``blocker()`` says why the target cannot change now (a run is driven), or None."""
+        self._switch_blocker = blocker
+
+    def switch_dialog(self) -> TargetSwitchDialog | None:
+        return self._switch_dialog
+
     def status_text(self) -> str:
         return self.status.text()
 
@@ -274,13 +349,54 @@ class SettingsPaneWidget(QWidget):
         self.region_combo.setEditText(connection.region)
         self.use_keys_check.setChecked(connection.use_typed_keys)
         self.poll_spin.setValue(snapshot.poll_interval_seconds)
-        self.demo_check.setChecked(connection.demo)
+        self.demo_check.setChecked(self._running.demo if self._running is not None else connection.demo)
         self._show_keys(snapshot.stored_keys, key_label(connection.profile))
         self.keyring_label.setText(snapshot.keyring.message)
         self.keyring_label.setStyleSheet("" if snapshot.keyring.persistent else _WARNING_STYLE)
         self._update_buttons()
 
     # ---------------------------------------------------------------------------------- answers
+
+    def _wanted_settings(self) -> ConnectionSettings:
+        """The page's settings to store. The demo box shows where the application runs, so it is stored
+        only when the operator changed it: Apply in a ``--demo`` session keeps the stored choice."""
+        wanted = self.current_settings()
+        stored = self._snapshot.connection if self._snapshot is not None else None
+        if self._running is not None and stored is not None and wanted.demo == self._running.demo:
+            return replace(wanted, demo=stored.demo)
+        return wanted
+
+    def _ask_switch(
+        self, running: Target, wanted: Target, question: str, confirmed: Callable[[], None], cancelled: str
+    ) -> None:
+        """The question before a change of target; ``confirmed()`` on Switch. Refused outright while the
+        blocker says why (a run is driven)."""
+        blocked = self._switch_blocker()
+        if blocked:
+            self._set_status(f"Not applied: {blocked}", _ERROR_STYLE)
+            return
+        dialog = TargetSwitchDialog(running, wanted, question, self)
+        dialog.accepted.connect(confirmed)
+        dialog.rejected.connect(lambda: self._set_status(cancelled))
+        dialog.finished.connect(self._switch_dialog_closed)
+        self._switch_dialog = dialog
+        dialog.open()
+
+    def _switch_confirmed(self, settings: ConnectionSettings, target: Target) -> None:
+        self._set_status(f"Switching to {target.label}…")
+        poll = self.poll_spin.value()
+        self._ask(
+            "save_settings", lambda s: s.save(settings, poll), lambda snap: self._switch_saved(snap, target)
+        )
+
+    def _switch_saved(self, snapshot: SettingsSnapshot, target: Target) -> None:
+        self._saved(snapshot)
+        self.target_switch_confirmed.emit(target)
+
+    def _switch_dialog_closed(self, _result: int) -> None:
+        dialog, self._switch_dialog = self._switch_dialog, None
+        if dialog is not None:
+            dialog.deleteLater()
 
     def _saved(self, snapshot: SettingsSnapshot) -> None:
         self.show_snapshot(snapshot)
