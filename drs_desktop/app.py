@@ -427,6 +427,8 @@ class DesktopApp:
             self._set_target(target)
         self.demo = target.demo
         self.resolver.forget_mfa()
+        if self.changes is not None:
+            self.changes.forget_inventory()
         logger.info("switched to %s", target.label)
         _refresh_after_switch(servers_pane)
 

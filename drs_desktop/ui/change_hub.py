@@ -72,6 +72,11 @@ class ChangeHub(QObject):
     def inventory(self) -> Inventory | None:
         return self._inventory
 
+    def forget_inventory(self) -> None:
+        """The target changed: the next inventory read (even a cache read, whose time may be earlier on
+        the new target's clock) replaces the old target's, which no longer describes the screen."""
+        self._inventory = None
+
     def announce_plans(self, *_: object) -> None:
         self.plans_changed.emit()
 

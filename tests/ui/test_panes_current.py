@@ -56,6 +56,9 @@ def test_is_newer_prefers_the_later_read_and_never_none() -> None:
     assert not hub.announce_inventory(old, live=False), "a late cache read does not replace a newer one"
     assert hub.inventory() is new
     assert hub.announce_inventory(old), "a refresh from DRS is the newest by definition"
+    assert hub.announce_inventory(new, live=False)
+    hub.forget_inventory()  # a target switch: the new target's cache may be older on its own clock
+    assert hub.announce_inventory(old, live=False) and hub.inventory() is old
     assert updated_text(T0, T0) == "updated 08:00:00 UTC"
     assert updated_text(T0, T0 + timedelta(days=1)) == "updated 2026-01-05 08:00:00 UTC"
 
