@@ -170,6 +170,7 @@ class ProgressWidget(QWidget):
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
         top = QHBoxLayout()
+        self._header_row = top  # the header's row: set_targets puts the badges first in it
         top.addWidget(self.header, 1)
         top.addWidget(self.rto_countdown)
         top.addWidget(self.export_button)
@@ -522,11 +523,7 @@ class ProgressWidget(QWidget):
         if badges is None:
             badges = TargetBadgeWidget()
             badges.setObjectName("progress-targets")
-            layout = self.layout()
-            first = layout.itemAt(0) if layout is not None else None
-            top = first.layout() if first is not None else None
-            assert isinstance(top, QHBoxLayout)  # the header's row, built in __init__
-            top.insertWidget(0, badges)
+            self._header_row.insertWidget(0, badges)
         badges.set_targets(targets)
         return badges
 
