@@ -8,11 +8,8 @@ tiny drill against the embedded simulator all work.
 
 from __future__ import annotations
 
-import gc
 import logging
-import os
 import sys
-import tempfile
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -22,7 +19,6 @@ from drs_desktop import APP_ID, APP_NAME, __version__
 from drs_desktop.config import AppPaths
 
 if TYPE_CHECKING:
-    from PySide6.QtCore import QObject, QTimer
     from PySide6.QtWidgets import QApplication
 
     from drs_desktop.aws.session import AwsTarget
@@ -522,57 +518,6 @@ class DesktopApp:
             self.simulator = None
 
 
-#: Full collections (generation 2) run on the GUI thread's timer this often, never on their own.
-FULL_COLLECTION_INTERVAL_MS = 10 * 60 * 1000
-#: Generation 2's threshold: so many generation-1 collections before an automatic full one, i.e. never.
-_NO_AUTOMATIC_FULL_COLLECTION = 1_000_000_000
-#: Seconds a thread may hold the GIL while another waits for it (Python's default: 0.005).
-GIL_SWITCH_INTERVAL = 0.001
-
-
-def tune_interpreter() -> None:
-    """The application's interpreter settings, applied once the window is built (``run_gui``; the
-    progress benchmark calls this same function, so it measures what ships).
-
-    Why: the GUI thread must never stall 50 ms or more (DESIGN §3), and two things of the interpreter made
-    it do so while a 1,000-server execution updated every second:
-
-    - Garbage collection. A full collection walks every tracked object holding the GIL, and any thread may
-      trigger it, an execution's loop thread included: 70-90 ms several times a minute. So the long-lived
-      objects built so far, which never become garbage, leave the collector (``gc.freeze()``); full
-      collections no longer start on their own (generation 2's threshold out of reach; generations 0 and
-      1, a few ms each, keep Python's defaults); and ``start_full_collections`` runs one on the GUI thread
-      every ``FULL_COLLECTION_INTERVAL_MS`` (5-15 ms measured), so cyclic garbage is still freed.
-    - The GIL's switch interval. Painting the progress tree calls the Python model ~1,500 times, and each
-      call takes the GIL back from whichever thread holds it; while a loop thread parses a DRS answer or
-      builds a snapshot, each of those waits lasted up to Python's 5 ms. At 1 ms the stalls measured
-      halved (worst 24-44 ms instead of 33-87, p99 3-6 ms instead of 6-11); the loop threads, which
-      mostly sleep, lose nothing that matters.
-    """
-    gc.collect()
-    gc.freeze()
-    young, middle, _ = gc.get_threshold()
-    gc.set_threshold(young, middle, _NO_AUTOMATIC_FULL_COLLECTION)
-    sys.setswitchinterval(GIL_SWITCH_INTERVAL)
-
-
-def start_full_collections(parent: QObject) -> QTimer:
-    """The GUI thread's timer for the full collections ``tune_interpreter`` took from Python."""
-    from PySide6.QtCore import QTimer
-
-    timer = QTimer(parent)
-    timer.setObjectName("full-garbage-collection")
-    timer.setInterval(FULL_COLLECTION_INTERVAL_MS)
-    timer.timeout.connect(_collect_everything)
-    timer.start()
-    return timer
-
-
-def _collect_everything() -> None:
-    freed = gc.collect()
-    logger.debug("full garbage collection: %d objects freed", freed)
-
-
 def write_pdf_report(report: PdfReport, path: str) -> Path:
     """``drs-desktop report --format pdf``: the GUI's PDF layout, run headless (``cli`` imports no Qt)."""
     from drs_desktop.ui.executions.report_pdf import write_pdf_headless
@@ -591,6 +536,8 @@ def run_gui(paths: AppPaths, *, demo: bool = False, argv: Sequence[str] = ()) ->
     try:
         window = desktop.build()
         window.show()
+        from drs_desktop.workers.interpreter import start_full_collections, tune_interpreter
+
         tune_interpreter()
         start_full_collections(window)
         logger.info("DRS Desktop %s started (home %s, demo=%s)", __version__, paths.home, demo)
@@ -659,108 +606,3 @@ def start_demo_simulator() -> EmbeddedSimulator:
     simulator.start()
     logger.info("demo: DRS simulator at %s", simulator.endpoint_url)
     return simulator
-
-
-def self_test(paths: AppPaths) -> int:
-    """Check every moving part without AWS; print one line per check; 0 when all are well.
-
-    The window with every pane (offscreen, in demo mode: its workers talk to the embedded simulator), the
-    DRS and STS clients built (never called), the keyring backend, and a one-server drill run to the end
-    against the embedded simulator on its virtual clock, in a throwaway home so the operator's data is
-    never touched. Nothing reaches AWS, whatever credentials the environment holds.
-    """
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    app = _make_application([sys.argv[0]])
-    problems: list[str] = []
-    lines: list[str] = [f"{APP_NAME} {__version__}, Qt platform {app.platformName()}, home {paths.home}"]
-    with tempfile.TemporaryDirectory(prefix="drs-desktop-self-test-") as scratch:
-        _check(problems, lines, "window", lambda: _check_window(app, AppPaths(Path(scratch) / "gui")))
-        _check(problems, lines, "aws clients", _check_clients)
-        _check(problems, lines, "keyring", _check_keyring)
-        _check(problems, lines, "drill", lambda: _check_drill(Path(scratch) / "drill"))
-    for line in lines:
-        print(f"self-test: {line}")
-    for problem in problems:
-        print(f"self-test: FAILED {problem}", file=sys.stderr)
-    print(f"self-test: {'FAILED' if problems else 'ok'}")
-    return 1 if problems else 0
-
-
-def _check(problems: list[str], lines: list[str], name: str, check: Callable[[], str]) -> None:
-    try:
-        lines.append(f"{name}: {check()}")
-    except Exception as error:  # the self-test reports every failure, it never stops at the first
-        logger.exception("self-test %s failed", name)
-        problems.append(f"{name}: {type(error).__name__}: {error}")
-
-
-def _check_window(app: QApplication, paths: AppPaths) -> str:
-    # In demo mode every pane talks to the embedded simulator on loopback: built for AWS, the servers
-    # pane's first refresh would call DRS with whatever credentials the environment holds.
-    desktop = DesktopApp(paths, demo=True)
-    try:
-        window = desktop.build()
-        window.show()
-        app.processEvents()
-        for key in window.pane_keys():
-            window.show_pane(key)
-            app.processEvents()
-            if window.current_pane() != key:
-                raise RuntimeError(f"pane {key} did not open")
-        if not window.isVisible():
-            raise RuntimeError("main window is not visible")
-        window.close()
-        app.processEvents()
-        return f"{len(window.pane_keys())} panes"
-    finally:
-        desktop.shutdown()
-
-
-def _check_clients() -> str:
-    import boto3
-
-    session = boto3.session.Session(aws_access_key_id="self-test", aws_secret_access_key="self-test")
-    drs = session.client("drs", region_name="us-east-1")
-    session.client("sts", region_name="us-east-1")
-    operations = drs.meta.service_model.operation_names
-    if "StartRecovery" not in operations or "CreateRecoveryPlan" not in operations:
-        raise RuntimeError("botocore's DRS model lacks StartRecovery or the native recovery plan operations")
-    return f"drs ({len(operations)} operations) and sts built"
-
-
-def _check_keyring() -> str:
-    import keyring
-
-    backend = keyring.get_keyring()
-    return f"{type(backend).__module__}.{type(backend).__name__}"
-
-
-def _check_drill(home: Path) -> str:
-    from drs_desktop.aws.drs import DrsGateway
-    from drs_desktop.aws.session import AwsTarget
-    from drs_desktop.domain.engine.events import Outcome
-    from drs_desktop.domain.engine.state import Mode
-    from drs_desktop.domain.plan.model import RecoveryPlan, Wave
-    from drs_desktop.services.executions import RunRequest, create_execution, prepare_execution
-    from drs_desktop.simulator.embedded import EmbeddedSimulator
-    from drs_desktop.storage.db import Database
-    from drs_desktop.storage.plans import save_plan
-
-    with EmbeddedSimulator("small", seed=1) as sim, Database.open(home / "drs-desktop.sqlite3") as db:
-        server = sim.backend.server_id_of("shop-web-01")
-        save_plan(db, RecoveryPlan(name="Self-test", waves=(Wave(name="Web", servers=(server,)),)))
-        gateway = DrsGateway(AwsTarget(profile=None, region=sim.region, endpoint_url=sim.endpoint_url))
-        request = RunRequest(plan_name="Self-test", mode=Mode.DRILL, poll_interval_seconds=30)
-        clock: Callable[[], datetime] = sim.clock.now
-        runner = create_execution(db, gateway, prepare_execution(db, gateway, request), request, clock=clock)
-
-        def sleep(seconds: float) -> None:  # virtual time: a sleep moves the simulator's clock
-            sim.clock.advance(max(seconds, 1.0))
-
-        result = runner.run(sleep=sleep, max_steps=500)
-        if result.outcome is not Outcome.SUCCEEDED:
-            raise RuntimeError(f"drill ended {result.outcome} ({result.status})")
-        launches = sim.backend.launch_records()
-        if [r.source_server_id for r in launches] != [server]:
-            raise RuntimeError(f"expected one launch of {server}, the simulator saw {len(launches)}")
-        return f"1-server drill SUCCEEDED against the simulator ({runner.execution_id[:8]})"

@@ -153,7 +153,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command is None:
             if args.self_test:
-                from drs_desktop.app import self_test
+                from drs_desktop.self_test import self_test
 
                 return self_test(paths)
             from drs_desktop.app import run_gui

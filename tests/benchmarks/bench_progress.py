@@ -18,7 +18,8 @@ sleeps the engine's waits at the same scale (the app's demo pace). ``--simulator
 is elsewhere): the simulator runs as its own process at ``--time-scale``, and the runner's clock follows
 it. ``--gc app`` (the default): the interpreter settings of the application (garbage collector, GIL switch
 interval), applied by the same functions ``app.run_gui`` calls once the window is built
-(``app.tune_interpreter``, ``app.start_full_collections``); ``--gc default``: Python's own, to compare.
+(``workers.interpreter.tune_interpreter``, ``start_full_collections``); ``--gc default``: Python's own,
+to compare.
 
 Prints the snapshot build time (loop thread), the time to apply one (GUI thread), the lateness of the
 probe (worst, p99, p95) and the garbage collections during the run. Exits 1 when the worst stall during
@@ -48,7 +49,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from PySide6.QtCore import QElapsedTimer, QEventLoop, QObject, QTimer
 from PySide6.QtWidgets import QApplication
 
-from drs_desktop.app import start_full_collections, tune_interpreter
 from drs_desktop.aws.drs import DrsGateway
 from drs_desktop.aws.session import AwsTarget
 from drs_desktop.domain.engine.controls import RunChoice
@@ -66,6 +66,7 @@ from drs_desktop.storage.db import Database
 from drs_desktop.storage.plans import save_plan
 from drs_desktop.ui.executions.progress_widget import ProgressWidget
 from drs_desktop.workers.execution_desk import APPLY_INTERVAL_MS, ExecutionDesk
+from drs_desktop.workers.interpreter import start_full_collections, tune_interpreter
 
 TARGET_MS = 50.0
 PROBE_MS = 5
