@@ -14,6 +14,7 @@ from drs_desktop.domain.engine.state import ExecutionStatus, Mode, ServerStatus
 from drs_desktop.domain.views.progress import LogLine, ProgressSnapshot
 from drs_desktop.services.execution_session import ExecutionServices, ExecutionSession
 from drs_desktop.simulator.embedded import EmbeddedSimulator
+from drs_desktop.ui.executions.progress_model import ETA
 from drs_desktop.ui.executions.progress_widget import LOG_BATCH, ProgressWidget
 from drs_desktop.ui.executions.timeline_widget import TimelineWidget
 from tests.ui import execution_helpers as helpers
@@ -151,14 +152,20 @@ def test_a_critical_failure_enables_retry_and_skip_of_the_held_wave(
     assert held.waves[0].held and held.servers[0][0].status is ServerStatus.FAILED
     assert buttons(widget)["retry"] and buttons(widget)["skip"]
     assert widget.model.data(widget.model.index(0, 1)) == "HELD"
+    assert held.waves[0].eta is None, "a held wave counts down to no launch"
+    assert widget.model.data(widget.model.index(0, ETA)) == ""
     sim.faults.clear()
     widget.retry_button.click()
     assert sent[-1][1] == ControlRequest(ControlAction.RETRY, wave_index=0)
+    assert widget.status_text() == "Retry sent…"
     forward(session, sent)
     retried = step_until(session, sim, lambda s: s.waves[0].phase.value in ("AFTER", "COMPLETED"))[-1]
     widget.show_snapshot(retried)
     assert retried.servers[0][0].retries == 1
     assert not buttons(widget)["retry"]
+    # The status line says what the engine applied, not "sent" forever.
+    entry = next(e for e in retried.recent_actions if e.action == "retry")
+    assert widget.status_text().startswith(f"Retry applied at {entry.at:%H:%M:%S} UTC by {entry.by}")
 
 
 def test_cancel_asks_first_and_may_terminate_the_drill_instances(

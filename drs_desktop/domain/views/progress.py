@@ -28,6 +28,7 @@ from drs_desktop.domain.engine.queries import (
     wave_failed,
 )
 from drs_desktop.domain.engine.state import (
+    AuditEntry,
     ExecutionState,
     ExecutionStatus,
     Mode,
@@ -157,6 +158,10 @@ class SnapshotDelta:
     servers: tuple[tuple[int, int], ...] = ()  # (wave index, row within the wave)
 
 
+#: Audit entries a snapshot carries (``ProgressSnapshot.recent_actions``).
+RECENT_ACTIONS = 8
+
+
 @dataclass(frozen=True)
 class ProgressSnapshot:
     execution_id: str
@@ -181,6 +186,12 @@ class ProgressSnapshot:
     refusals: tuple[str, ...] = ()
     read_only: bool = False
     end: EndStates | None = None  # how a stopped or finished run ends (``views.end_states``)
+    #: Audit entries so far (``state.audit``: operator controls, and what the engine notes) and the
+    #: newest few: the view tells "Retry sent…" from "Retry applied at 12:04" by a "retry" entry
+    #: beyond the count there was when the control was sent.
+    actions: int = 0
+    recent_actions: tuple[AuditEntry, ...] = ()
+    cleanup_requested: bool = False  # a drill's instances were asked to be terminated
 
     @property
     def finished(self) -> bool:
@@ -306,6 +317,9 @@ class ProgressTracker:
             refusals=tuple(refusals),
             read_only=self._read_only,
             end=end,
+            actions=len(state.audit),
+            recent_actions=state.audit[-RECENT_ACTIONS:],
+            cleanup_requested=state.cleanup_requested,
         )
         self._state = state
         self._last = snapshot
@@ -404,8 +418,20 @@ class ProgressTracker:
         elapsed = None
         if wave.started_at is not None:
             elapsed = _whole(max(timedelta(0), (ended or now) - wave.started_at))
+        held = wave_failed(state, wave.index) and is_held(state)
+        busy = (
+            state.finished is None
+            and state.stop is None
+            and bool(wave_waiting_text(state.wave_servers(wave.index)))
+        )
         eta = None
-        if wave.phase is WavePhase.LAUNCHING and state.finished is None:
+        # No estimate while the wave waits on a person or on another job: it would count down to a
+        # launch that is not coming ("ETA 0 s" under a held wave).
+        if (
+            wave.phase is WavePhase.LAUNCHING
+            and state.finished is None
+            and not (held or busy or state.paused)
+        ):
             eta = wave_eta(((r.status, r.stage, r.stage_started_at) for r in rows), medians, now)
         progress = round(sum(r.progress for r in rows) / len(rows)) if rows else 100
         if wave.phase in (WavePhase.BLOCKED, WavePhase.BEFORE):
@@ -418,14 +444,12 @@ class ProgressTracker:
             detail=detail,
             counts=counts,
             progress=progress,
-            held=wave_failed(state, wave.index) and is_held(state),
+            held=held,
             started_at=wave.started_at,
             ended_at=ended,
             elapsed=elapsed,
             eta=eta,
-            busy=state.finished is None
-            and state.stop is None
-            and bool(wave_waiting_text(state.wave_servers(wave.index))),
+            busy=busy,
             final=final,
         )
 

@@ -86,6 +86,9 @@ class ProgressWidget(QWidget):
         self._running: set[str] = set()
         self._prompted: set[tuple[str, object]] = set()
         self._prompts: dict[tuple[str, object], ApprovalPromptDialog] = {}
+        #: A control sent and not yet seen applied: (execution, action, the ``actions`` count when sent).
+        #: The status line says "… sent" until a snapshot shows its audit entry, then what was applied.
+        self._pending: tuple[str, ControlAction, int] | None = None
         self.notifier = TrayNotifier(self)
         self._log_queue: deque[str] = deque()
         self._log_timer = QTimer(self)
@@ -280,6 +283,7 @@ class ProgressWidget(QWidget):
         self.timeline.set_snapshot(snapshot)
         self._enqueue_log(line.format() for line in snapshot.log)
         self._update_header(snapshot)
+        self._settle_pending(snapshot)
         self.rto_countdown.set_snapshot(snapshot)
         self.end_panel.show_snapshot(snapshot)
         self._update_controls()
@@ -292,6 +296,8 @@ class ProgressWidget(QWidget):
         self._notify("Execution finished", text)
 
     def on_refused(self, execution_id: str, reason: str) -> None:
+        if self._pending is not None and self._pending[0] == execution_id:
+            self._pending = None
         self._say(f"Refused: {reason}", error=True)
 
     def on_report_written(self, path: str) -> None:
@@ -361,7 +367,25 @@ class ProgressWidget(QWidget):
         if request.action in (ControlAction.RETRY, ControlAction.SKIP) and request.wave_index is None:
             return
         self._say(f"{request.action.value.lower().capitalize()} sent…")
+        shown = self._snapshot
+        sent_at = shown.actions if shown is not None and shown.execution_id == self._following else 0
+        self._pending = (self._following, request.action, sent_at)
         self.control_requested.emit(self._following, request)
+
+    def _settle_pending(self, snapshot: ProgressSnapshot) -> None:
+        """Replace "… sent" by what the engine applied, once the journal shows it (its audit entry)."""
+        if self._pending is None or self._pending[0] != snapshot.execution_id:
+            return
+        _, action_sent, count_then = self._pending
+        since = max(0, len(snapshot.recent_actions) - (snapshot.actions - count_then))
+        new = snapshot.recent_actions[since:]
+        entry = next((e for e in new if e.action == action_sent.value.lower()), None)
+        if snapshot.actions <= count_then or entry is None:
+            return
+        self._pending = None
+        action = entry.action.replace("_", " ").capitalize()
+        detail = f" ({entry.detail})" if entry.detail else ""
+        self._say(f"{action} applied at {entry.at:%H:%M:%S} UTC by {entry.by}{detail}.")
 
     def _controls(self) -> AvailableControls:
         snapshot = self._snapshot
@@ -423,7 +447,10 @@ class ProgressWidget(QWidget):
             achieved = f", achieved {duration_text(snapshot.rto_achieved)}" if snapshot.rto_achieved else ""
             parts.append(f"RTO target {duration_text(snapshot.rto_target)}{achieved}")
         if snapshot.finished and snapshot.drill_instances_running:
-            parts.append(f"{snapshot.drill_instances_running} drill instance(s) still running")
+            running = f"{snapshot.drill_instances_running} drill instance(s) still running"
+            parts.append(f"cleanup under way: {running}" if snapshot.cleanup_requested else running)
+        elif snapshot.finished and snapshot.cleanup_requested:
+            parts.append("drill instances terminated")
         if not snapshot.finished:  # servers held by other DRS jobs: the run waits for them (engine.busy)
             parts += [_escape(f"wave {w.name}: {w.detail}") for w in snapshot.waves if w.busy]
         parts.extend(_escape(problem) for problem in snapshot.instance_problems)
