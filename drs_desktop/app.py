@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from drs_desktop.domain.views.report import ExecutionView
     from drs_desktop.simulator.embedded import EmbeddedSimulator
     from drs_desktop.storage.db import Database
+    from drs_desktop.ui.dashboard.dashboard_pane_widget import DashboardPaneWidget
     from drs_desktop.ui.executions.executions_pane_widget import ExecutionsPaneWidget
     from drs_desktop.ui.executions.progress_widget import ProgressWidget
     from drs_desktop.ui.groups.groups_pane_widget import GroupsPaneWidget
@@ -72,6 +73,7 @@ class DesktopApp:
         self.settings_pane: SettingsPaneWidget | None = None
         self.plans_pane: PlansPaneWidget | None = None
         self.groups_pane: GroupsPaneWidget | None = None
+        self.dashboard_pane: DashboardPaneWidget | None = None
         self._on_shutdown: list[Callable[[], None]] = []
 
     def build(self) -> MainWindow:
@@ -100,6 +102,7 @@ class DesktopApp:
         self._build_executions_pane(window, self.db)
         servers_pane = self._build_servers_pane(window, self.db)
         self._build_settings_pane(window, self.db, servers_pane, plans_pane)
+        self._build_dashboard_pane(window, self.db, servers_pane)
         window.add_command("Run plan…", "Ctrl+R", self.open_run_dialog)
         return window
 
@@ -293,6 +296,42 @@ class DesktopApp:
         pane.load_cached()  # the offline view at once, with its "as of" stamp
         pane.refresh()  # then a background refresh; on failure the cache stays, under a banner
         return pane
+
+    def _build_dashboard_pane(
+        self, window: MainWindow, db: Database, servers_pane: ServersPaneWidget
+    ) -> None:
+        """The readiness dashboard (the first pane) on its own task thread, ``readiness``: its preflight
+        of every plan reads DRS, and must not hold up the Servers pane's refresh on ``aws``."""
+        from datetime import UTC, datetime
+
+        from drs_desktop.aws.drs import DrsGateway
+        from drs_desktop.aws.drs_clock import DrsClock
+        from drs_desktop.services.readiness import ReadinessService
+        from drs_desktop.ui.dashboard.dashboard_pane_widget import DashboardPaneWidget
+        from drs_desktop.workers.pane_tasks import ReadinessTasks
+        from drs_desktop.workers.tasks import TaskThread
+
+        def now() -> datetime:  # the run's clock: the simulator's in demo mode
+            return self.simulator.clock.now() if self.simulator is not None else datetime.now(UTC)
+
+        def readiness() -> ReadinessService:  # built on the readiness thread, its gateway too
+            drs_clock = DrsClock(wall=now) if self.simulator is not None else DrsClock()
+            return ReadinessService(
+                db, lambda: DrsGateway(self.current_target, drs_clock=drs_clock), clock=now
+            )
+
+        tasks: ReadinessTasks = TaskThread("readiness", readiness, close=ReadinessService.close)
+        self._task_threads.append(tasks)
+        pane = DashboardPaneWidget()
+        pane.connect_tasks(tasks)
+        window.set_pane_widget("dashboard", pane)
+        # Fresh whenever what it shows may have changed: an inventory refresh, a run's end, the pane shown
+        # (a plan saved elsewhere is seen there at the latest).
+        servers_pane.inventory_refreshed.connect(lambda _inventory: pane.refresh())
+        self.execution_desk.finished.connect(lambda _execution_id, _outcome: pane.refresh())
+        window.pane_changed.connect(lambda key: pane.refresh() if key == "dashboard" else None)
+        pane.refresh()
+        self.dashboard_pane = pane
 
     def _show_identity(self, inventory: Inventory) -> None:
         assert self.window is not None

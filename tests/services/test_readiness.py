@@ -49,7 +49,11 @@ class World:
         report = preflight(self.db, self.gateway, prepared, request, now=self.sim.clock.now())
         prepared = with_launch_configs(prepared, report)
         runner = create_execution(self.db, self.gateway, prepared, request, clock=self.sim.clock.now)
-        runner.run(sleep=lambda seconds: self.sim.clock.advance(max(seconds, 1.0)))
+
+        def sleep(seconds: float) -> None:
+            self.sim.clock.advance(max(seconds, 1.0))
+
+        runner.run(sleep=sleep)
         return runner.state.finished
 
     def service(self) -> ReadinessService:
