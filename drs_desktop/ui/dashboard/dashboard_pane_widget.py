@@ -13,6 +13,7 @@ says it is loading, and after a failure it says what failed, keeping what it sho
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -116,10 +117,11 @@ class DashboardPaneWidget(QWidget):
         self._ask("overview", lambda service: service.overview(checking=True), self._on_overview)
 
     def _on_overview(self, dashboard: Dashboard) -> None:
-        self._show(dashboard)
-        if not dashboard.cards:
+        if not dashboard.cards:  # nothing to check: this answer is the whole load
+            self._show(dataclasses.replace(dashboard, checking=False))
             self._done()
             return
+        self._show(dashboard)
         self.status.setText("Checking every plan against DRS…")
         self._ask("check", lambda service: service.check(), self._on_checked)
 

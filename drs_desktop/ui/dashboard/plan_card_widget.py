@@ -75,7 +75,7 @@ class PlanCardWidget(QFrame):
             )
         ):
             caption = QLabel(name)
-            caption.setStyleSheet("color:palette(mid);font-weight:bold")
+            caption.setStyleSheet("font-weight:bold")
             facts.addWidget(caption, row, 0, Qt.AlignmentFlag.AlignTop)
             facts.addWidget(label, row, 1)
 

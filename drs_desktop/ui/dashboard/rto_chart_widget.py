@@ -28,7 +28,7 @@ NO_RTO_COLOUR = QColor("#9e9e9e")
 TARGET_COLOUR = QColor("#ef6c00")
 PREDICTED_COLOUR = QColor("#1565c0")
 HEIGHT = 120
-AXIS_WIDTH = 64
+AXIS_WIDTH = 84
 
 
 class RtoChartWidget(QWidget):
@@ -93,9 +93,10 @@ class RtoChartWidget(QWidget):
             format_duration(top),
         )
         painter.drawText(QRectF(0, plot.bottom() - 7, AXIS_WIDTH - 4, 14), Qt.AlignmentFlag.AlignRight, "0")
-        for line, colour, name in (
-            (self._target, TARGET_COLOUR, "target"),
-            (self._predicted, PREDICTED_COLOUR, "predicted"),
+        # The target's label on the left, the prediction's on the right: the two lines are often close.
+        for line, colour, name, align in (
+            (self._target, TARGET_COLOUR, "target", Qt.AlignmentFlag.AlignLeft),
+            (self._predicted, PREDICTED_COLOUR, "predicted", Qt.AlignmentFlag.AlignRight),
         ):
             if line is None:
                 continue
@@ -103,8 +104,8 @@ class RtoChartWidget(QWidget):
             painter.setPen(QPen(colour, 1.5, Qt.PenStyle.DashLine))
             painter.drawLine(QPointF(plot.left(), y), QPointF(plot.right(), y))
             painter.drawText(
-                QRectF(plot.right() - 160, y - 15, 158, 14),
-                Qt.AlignmentFlag.AlignRight,
+                QRectF(plot.left() + 4, y - 15, plot.width() - 8, 14),
+                align,
                 f"{name} {format_duration(line, exact=True)}",
             )
         count = len(self._drills)
