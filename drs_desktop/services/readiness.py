@@ -59,8 +59,6 @@ __all__ = ["DRILLS_CONSIDERED", "ReadinessService", "readiness_of"]
 
 #: Past drills read per plan (newest first): the last one, the RTO chart and the prediction's samples.
 DRILLS_CONSIDERED = 20
-#: Checks named on a card (the pane shows the count of the rest).
-FAILURES_SHOWN = 5
 
 
 def readiness_of(report: PreflightReport) -> Readiness:
