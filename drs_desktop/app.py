@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from drs_desktop.simulator.embedded import EmbeddedSimulator
     from drs_desktop.storage.db import Database
     from drs_desktop.ui.change_hub import ChangeHub
+    from drs_desktop.ui.dashboard.dashboard_pane_widget import DashboardPaneWidget
     from drs_desktop.ui.executions.executions_pane_widget import ExecutionsPaneWidget
     from drs_desktop.ui.executions.progress_widget import ProgressWidget
     from drs_desktop.ui.groups.groups_pane_widget import GroupsPaneWidget
@@ -75,6 +76,7 @@ class DesktopApp:
         self.plans_pane: PlansPaneWidget | None = None
         self.groups_pane: GroupsPaneWidget | None = None
         self.changes: ChangeHub | None = None  # built in _wire_changes
+        self.dashboard_pane: DashboardPaneWidget | None = None
         self._on_shutdown: list[Callable[[], None]] = []
         # The one clock of every time the GUI stamps or shows (services.clock): DRS's, or in demo mode
         # the simulator's virtual clock. Hand ``clock.now`` to anything new that stamps a time.
@@ -112,6 +114,7 @@ class DesktopApp:
         self._build_executions_pane(window, self.db)
         servers_pane = self._build_servers_pane(window, self.db)
         self._build_settings_pane(window, self.db, servers_pane, plans_pane)
+        self._build_dashboard_pane(window, self.db)
         window.add_command("Run plan…", "Ctrl+R", self.open_run_dialog)
         return window
 
@@ -357,6 +360,37 @@ class DesktopApp:
         """The app's clock for what panes stamp ("updated ..."): ``self.clock`` (services.clock), DRS's
         time or, in demo mode, the simulator's virtual clock; ``ChangeHub.now`` reads it."""
         return self.clock.now()
+
+    def _build_dashboard_pane(self, window: MainWindow, db: Database) -> None:
+        """The readiness dashboard (the first pane) on its own task thread, ``readiness``: its preflight
+        of every plan reads DRS, and must not hold up the Servers pane's refresh on ``aws``."""
+        from drs_desktop.aws.drs import DrsGateway
+        from drs_desktop.services.readiness import ReadinessService
+        from drs_desktop.ui.dashboard.dashboard_pane_widget import DashboardPaneWidget
+        from drs_desktop.workers.pane_tasks import ReadinessTasks
+        from drs_desktop.workers.tasks import TaskThread
+
+        clock = self.clock  # the app's one clock (services.clock): DRS's, or the demo simulator's
+
+        def readiness() -> ReadinessService:  # built on the readiness thread, its gateway too
+            return ReadinessService(
+                db, lambda: DrsGateway(self.current_target, drs_clock=clock), clock=clock.now
+            )
+
+        tasks: ReadinessTasks = TaskThread("readiness", readiness, close=ReadinessService.close)
+        self._task_threads.append(tasks)
+        pane = DashboardPaneWidget()
+        pane.connect_tasks(tasks)
+        window.set_pane_widget("dashboard", pane)
+        # Fresh whenever what it shows may have changed (a plan saved, an inventory read, a run started or
+        # ended: the change hub's news) and when the pane is shown.
+        assert self.changes is not None
+        self.changes.plans_changed.connect(pane.refresh)
+        self.changes.inventory_changed.connect(lambda _inventory: pane.refresh())
+        self.changes.executions_changed.connect(pane.refresh)
+        window.pane_changed.connect(lambda key: pane.refresh() if key == "dashboard" else None)
+        pane.refresh()
+        self.dashboard_pane = pane
 
     def _show_identity(self, inventory: Inventory) -> None:
         from dataclasses import replace

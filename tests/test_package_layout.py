@@ -32,6 +32,7 @@ UI: dict[str, set[str]] = {
     "servers": set(),
     "executions": set(),
     "settings": set(),
+    "dashboard": set(),
 }
 UI_SHARED = {"main_window", "flat_table_model", "model_sync", "status_icons", "change_hub", "target_badge"}
 LAYERS = {"domain": (DOMAIN, DOMAIN_KERNEL), "ui": (UI, UI_SHARED)}

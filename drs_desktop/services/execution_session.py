@@ -56,6 +56,7 @@ from drs_desktop.services.executions import (
     create_execution,
     engine_settings,
     prepare_execution,
+    with_launch_configs,
 )
 from drs_desktop.services.journal_replay import replay_journal, replayed_state
 from drs_desktop.services.preflight import preflight
@@ -344,7 +345,8 @@ class ExecutionServices:
         """Read what the run needs and check it: the preflight the run dialog shows. Launches nothing."""
         request = self.request_for(choice)
         prepared = prepare_execution(self._db, self._gateway, request)
-        return prepared, preflight(self._db, self._gateway, prepared, request, now=self._clock())
+        report = preflight(self._db, self._gateway, prepared, request, now=self._clock())
+        return with_launch_configs(prepared, report), report
 
     def create(self, prepared: PreparedExecution, choice: RunChoice | RunRequest) -> ExecutionRecord:
         """Journal a new execution of ``prepared`` (nothing launched); a loop thread drives it

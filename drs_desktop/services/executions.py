@@ -8,6 +8,7 @@ spec. Both the CLI and the GUI go through here.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import uuid
 from collections.abc import Mapping
@@ -17,6 +18,7 @@ from functools import partial
 from typing import Any
 
 from drs_desktop.aws.drs import DrsGateway
+from drs_desktop.domain.drs.views import LaunchConfigView
 from drs_desktop.domain.engine.chunking import Limits
 from drs_desktop.domain.engine.polling import PollSettings
 from drs_desktop.domain.engine.record import ExecutionRecord
@@ -27,6 +29,8 @@ from drs_desktop.domain.errors import DrsDesktopError
 from drs_desktop.domain.inventory import Inventory
 from drs_desktop.domain.plan.revisions import StoredPlan
 from drs_desktop.domain.plan.validation import resolve_wave_servers
+from drs_desktop.domain.preflight.checks import PreflightReport
+from drs_desktop.domain.views.drift import BASELINE_KEY, baseline_of, baseline_to_json
 from drs_desktop.services.patient_reads import PatientReads
 from drs_desktop.services.runner import Clock, ExecutionRunner
 from drs_desktop.storage import executions as journal
@@ -87,10 +91,17 @@ class PreparedExecution:
     wave_servers: dict[str, tuple[str, ...]]
     recovery_point: RecoveryPointChoice | None
     post_launch_actions: dict[str, int]
+    #: Launch configurations a preflight read (``with_launch_configs``); kept in the run's baseline.
+    launch_configs: Mapping[str, LaunchConfigView | None] = field(default_factory=dict)
 
     @property
     def server_ids(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(s for servers in self.wave_servers.values() for s in servers))
+
+
+def with_launch_configs(prepared: PreparedExecution, report: PreflightReport) -> PreparedExecution:
+    """``prepared`` carrying the launch configurations its preflight read, for the run's baseline."""
+    return dataclasses.replace(prepared, launch_configs=dict(report.launch_configs))
 
 
 def prepare_execution(
@@ -229,6 +240,10 @@ def create_execution(
                 "point_in_time": request.point_in_time.isoformat() if request.point_in_time else None,
                 "poll_interval_seconds": request.poll_interval_seconds,
                 "post_launch_actions": prepared.post_launch_actions,
+                # Each server as this run saw it: what the dashboard compares with today's estate.
+                BASELINE_KEY: baseline_to_json(
+                    baseline_of(prepared.server_ids, prepared.inventory, prepared.launch_configs or None)
+                ),
             },
             spec=spec_to_json(spec),
             identity={"account": identity.account, "arn": identity.arn, "user_id": identity.user_id},

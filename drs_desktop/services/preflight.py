@@ -95,7 +95,9 @@ def preflight(
         checks.append(Check(RUN, CheckStatus.FAIL, "the calls cannot be listed: " + "; ".join(problems)))
     else:
         calls = planned_calls(spec)
-    report = PreflightReport(tuple(checks), calls, plan_name=plan.name, mode=request.mode, checked_at=now)
+    report = PreflightReport(
+        tuple(checks), calls, plan_name=plan.name, mode=request.mode, checked_at=now, launch_configs=configs
+    )
     logger.info(
         "preflight of %r (%s): %d failure(s), %d warning(s), %d StartRecovery call(s)",
         plan.name,

@@ -38,6 +38,9 @@ class PaneSpec:
 
 
 PANES: tuple[PaneSpec, ...] = (
+    PaneSpec(
+        "dashboard", "Dashboard", "Readiness of every plan at a glance: preflight, drills, RPO, changes."
+    ),
     PaneSpec("servers", "Servers", "Source servers replicating to DRS, with their replication state."),
     PaneSpec("groups", "Protection groups", "Named sets of servers, by ID or by tag."),
     PaneSpec("plans", "Plans", "Recovery plans: ordered waves of servers, approvals and waits."),

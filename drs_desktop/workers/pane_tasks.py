@@ -10,6 +10,8 @@ behind another (DESIGN §3.4):
   and a drill's cleanup (which waits for DRS to terminate its instances).
 - ``settings``: the keyring (which may block on an unlock prompt), the AWS config files and the IAM
   Identity Center sign-in (which polls until the operator confirms in a browser).
+- ``readiness``: the dashboard's background preflight of every plan (DRS reads for each), and its
+  overview of the history.
 
 Each thread builds its services on itself (``resources``) and closes them there as it stops, so every
 SQLite reader and boto3 client is a plain attribute of a service used by one thread only (DESIGN §3.5).
@@ -24,13 +26,24 @@ from drs_desktop.services.connection import MfaPrompter
 from drs_desktop.services.history import ExecutionHistory
 from drs_desktop.services.inventory import InventoryService
 from drs_desktop.services.plan_editing import PlanLibrary
+from drs_desktop.services.readiness import ReadinessService
 from drs_desktop.services.settings_page import SettingsService
 from drs_desktop.workers.tasks import TaskThread
 
 logger = logging.getLogger(__name__)
 
-# SettingsService is named here too: the ui layer may not import services, and its pane needs the type.
-__all__ = ["AwsServices", "AwsTasks", "LocalServices", "LocalTasks", "SettingsService", "SettingsTasks"]
+# SettingsService and ReadinessService are named here too: the ui layer may not import services, and
+# their panes need the types.
+__all__ = [
+    "AwsServices",
+    "AwsTasks",
+    "LocalServices",
+    "LocalTasks",
+    "ReadinessService",
+    "ReadinessTasks",
+    "SettingsService",
+    "SettingsTasks",
+]
 
 
 def _close_all(owner: str, *services: PlanLibrary | ExecutionHistory | InventoryService) -> None:
@@ -69,3 +82,6 @@ class AwsServices:
 LocalTasks = TaskThread[LocalServices]
 AwsTasks = TaskThread[AwsServices]
 SettingsTasks = TaskThread[SettingsService]
+#: The dashboard's own thread (``readiness``): its checks read DRS for every plan, and an operator's
+#: inventory refresh on ``aws`` must not wait behind them.
+ReadinessTasks = TaskThread[ReadinessService]

@@ -34,10 +34,13 @@ def test_shortcuts_switch_panes(qtbot: QtBot) -> None:
     window = make_window(qtbot)
     window.activateWindow()
     qtbot.waitUntil(window.isActiveWindow, timeout=2000)
-    qtbot.keyClick(window, Qt.Key.Key_4, Qt.KeyboardModifier.ControlModifier)
+    assert window.current_pane() == "dashboard", "the readiness dashboard is the first view"
+    qtbot.keyClick(window, Qt.Key.Key_5, Qt.KeyboardModifier.ControlModifier)
     assert window.current_pane() == "executions"
-    qtbot.keyClick(window, Qt.Key.Key_2, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClick(window, Qt.Key.Key_3, Qt.KeyboardModifier.ControlModifier)
     assert window.current_pane() == "groups"
+    qtbot.keyClick(window, Qt.Key.Key_1, Qt.KeyboardModifier.ControlModifier)
+    assert window.current_pane() == "dashboard"
 
 
 def test_status_bar_shows_demo_and_identity(qtbot: QtBot) -> None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import shlex
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from drs_desktop.domain.drs.views import LaunchConfigView
@@ -84,6 +84,9 @@ class PreflightReport:
     plan_name: str = ""
     mode: Mode | None = None
     checked_at: datetime | None = None
+    #: The launch configurations read for the checks (None: DRS has none for the server): a run keeps
+    #: them as its baseline, the dashboard compares them with the last good drill's.
+    launch_configs: Mapping[str, LaunchConfigView | None] = field(default_factory=dict)
 
     @property
     def failures(self) -> tuple[Check, ...]:

@@ -1,0 +1,217 @@
+"""The readiness dashboard's data: for every saved plan, whether it is ready (a preflight as a drill),
+its last drill and RTO, the RTO predicted from past drills, the servers breaking its RPO and what
+changed since its last good drill. Qt-free: the GUI's dashboard asks through its own task thread.
+
+Why two steps (``overview`` then ``check``): everything but readiness is local (the database and the
+cached inventory) and answers at once; readiness needs DRS (the account's jobs, every server's launch
+configuration) and may take seconds per plan. The pane shows the overview first, with the previous
+preflight's result and its time, and the fresh one when the checks answer.
+
+The service belongs to the one thread that calls it (DESIGN §3.5): its SQLite reader and its gateway
+are plain attributes, opened on first use and closed by ``close()`` on that thread.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timedelta
+
+from drs_desktop.aws.drs import DrsGateway
+from drs_desktop.domain.drs.views import LaunchConfigView
+from drs_desktop.domain.engine.events import Outcome
+from drs_desktop.domain.engine.record import ExecutionRecord
+from drs_desktop.domain.engine.state import Mode, spec_from_json
+from drs_desktop.domain.errors import DrsDesktopError
+from drs_desktop.domain.inventory import Inventory
+from drs_desktop.domain.plan.model import RecoveryPlan
+from drs_desktop.domain.plan.validation import resolve_wave_servers
+from drs_desktop.domain.preflight.checks import PreflightReport
+from drs_desktop.domain.views.dashboard import Dashboard, PlanCard, Readiness
+from drs_desktop.domain.views.drift import (
+    BASELINE_KEY,
+    ChangeSet,
+    baseline_from_json,
+    baseline_of,
+    changes_since,
+)
+from drs_desktop.domain.views.history import ExecutionSummary, HistoryFilter
+from drs_desktop.domain.views.readiness import (
+    DrillPoint,
+    WaveTiming,
+    predict_rto,
+    rpo_breaches,
+    server_lags,
+    wave_timings,
+)
+from drs_desktop.services.executions import RunRequest, prepare_execution
+from drs_desktop.services.history import SummaryCache, list_executions
+from drs_desktop.services.journal_replay import replayed_state
+from drs_desktop.services.patient_reads import PatientReads
+from drs_desktop.services.preflight import preflight
+from drs_desktop.storage import inventory as inventory_store
+from drs_desktop.storage import plans as plan_store
+from drs_desktop.storage.db import Database, LazyReader, Readable
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["DRILLS_CONSIDERED", "ReadinessService", "readiness_of"]
+
+#: Past drills read per plan (newest first): the last one, the RTO chart and the prediction's samples.
+DRILLS_CONSIDERED = 20
+
+
+def readiness_of(report: PreflightReport) -> Readiness:
+    """A preflight report as the dashboard keeps it: ready or not, and the failing checks' messages."""
+    return Readiness(
+        checked_at=report.checked_at,
+        ok=report.ok,
+        failures=tuple(check.message for check in report.failures),
+        warnings=len(report.warnings),
+    )
+
+
+class ReadinessService:
+    """The dashboard's reads for the thread that owns it. ``gateway`` builds the DRS gateway (on that
+    thread, on first need); ``clock`` is the app's (the simulator's in demo mode), so every time the
+    dashboard shows is on the run's clock."""
+
+    def __init__(
+        self,
+        db: Database,
+        gateway: Callable[[], DrsGateway] | None = None,
+        *,
+        clock: Callable[[], datetime],
+        reads: PatientReads | None = None,
+    ) -> None:
+        self._db = db
+        self._make_gateway = gateway
+        self._gateway: DrsGateway | None = None
+        self._clock = clock
+        self._reads = reads
+        self._reader = LazyReader(db)
+        self._summaries: SummaryCache = {}
+        self._timings: dict[tuple[str, int], dict[str, WaveTiming]] = {}
+        #: The last preflight of each plan, and the launch configurations it read.
+        self._checked: dict[str, tuple[Readiness, Mapping[str, LaunchConfigView | None]]] = {}
+
+    # -- the two steps
+
+    def overview(self, *, checking: bool = False) -> Dashboard:
+        """Every plan's card from the database and the cached inventory, with its last preflight."""
+        db = self._reader()
+        inventory = inventory_store.load_inventory(db)
+        cards = []
+        problems = []
+        for summary in plan_store.list_plans(db):
+            try:
+                plan = plan_store.get_plan(db, summary.name)
+            except DrsDesktopError as error:
+                problems.append(f"plan {summary.name!r} cannot be read: {error}")
+                continue
+            cards.append(self._card(db, plan, inventory))
+        return Dashboard(
+            cards=tuple(cards),
+            updated_at=self._clock(),
+            inventory_at=inventory.fetched_at if inventory is not None else None,
+            checking=checking,
+            problems=tuple(problems),
+        )
+
+    def check(self, plan_names: Sequence[str] | None = None) -> Dashboard:
+        """Preflight every plan (or those named) as a drill against DRS now, then the overview."""
+        names = (
+            list(plan_names)
+            if plan_names is not None
+            else [s.name for s in plan_store.list_plans(self._reader())]
+        )
+        for name in names:
+            self._checked[name] = self._preflight(name)
+        return self.overview()
+
+    def close(self) -> None:
+        self._reader.close()
+        if self._gateway is not None:
+            self._gateway.close()
+            self._gateway = None
+
+    # -- one plan
+
+    def _preflight(self, name: str) -> tuple[Readiness, Mapping[str, LaunchConfigView | None]]:
+        now = self._clock()
+        try:
+            if self._make_gateway is None:
+                raise DrsDesktopError("no DRS connection is configured")
+            if self._gateway is None:
+                self._gateway = self._make_gateway()
+            gateway = self._gateway
+            request = RunRequest(plan_name=name, mode=Mode.DRILL)
+            reads = self._reads or PatientReads()
+            prepared = prepare_execution(self._db, gateway, request, refresh_inventory=False, reads=reads)
+            report = preflight(self._db, gateway, prepared, request, now=now, reads=reads)
+        except DrsDesktopError as error:
+            logger.info("dashboard: plan %r not checked: %s", name, error)
+            return Readiness(checked_at=now, ok=False, error=str(error)), {}
+        return readiness_of(report), report.launch_configs
+
+    def _card(self, db: Readable, plan: RecoveryPlan, inventory: Inventory | None) -> PlanCard:
+        resolved = list(
+            dict.fromkeys(s for i in range(len(plan.waves)) for s in resolve_wave_servers(plan, i, inventory))
+        )
+        flt = HistoryFilter(plan_name=plan.name, mode=Mode.DRILL.value, limit=DRILLS_CONSIDERED)
+        drills = list_executions(db, flt, cache=self._summaries)
+        good = [d for d in drills if d.outcome == Outcome.SUCCEEDED.value and d.problem == ""]
+        timings = [self._wave_timings(db, d.record) for d in good]
+        lags = server_lags(resolved, inventory)
+        checked = self._checked.get(plan.name)
+        readiness, configs = checked if checked is not None else (None, {})
+        return PlanCard(
+            plan_name=plan.name,
+            rto_target=_minutes(plan.rto_minutes),
+            rpo_minutes=plan.rpo_minutes,
+            server_count=len(resolved),
+            readiness=readiness,
+            last_drill=drills[0] if drills else None,
+            last_good_drill=good[0] if good else None,
+            prediction=predict_rto(plan, timings),
+            lags=lags,
+            breaches=rpo_breaches(lags, plan.rpo_minutes),
+            changes=_changes(good[0], resolved, inventory, configs) if good and inventory else None,
+            drills=tuple(
+                DrillPoint(d.record.started_at, d.outcome, d.rto_achieved) for d in reversed(drills)
+            ),
+        )
+
+    def _wave_timings(self, db: Readable, record: ExecutionRecord) -> dict[str, WaveTiming]:
+        key = (record.execution_id, record.event_count)
+        found = self._timings.get(key)
+        if found is None:
+            try:
+                found = wave_timings(replayed_state(db, record))
+            except (DrsDesktopError, ValueError, TypeError, KeyError) as error:
+                logger.warning("execution %s: no wave times (%s)", record.execution_id, error)
+                found = {}
+            self._timings[key] = found
+        return found
+
+
+def _minutes(minutes: int | None) -> timedelta | None:
+    return timedelta(minutes=minutes) if minutes else None
+
+
+def _changes(
+    drill: ExecutionSummary,
+    resolved: Sequence[str],
+    inventory: Inventory | None,
+    configs: Mapping[str, LaunchConfigView | None],
+) -> ChangeSet | None:
+    """What changed since ``drill``: its spec's servers and recorded baseline against today's."""
+    try:
+        spec = spec_from_json(drill.record.spec)
+    except (KeyError, TypeError, ValueError) as error:
+        logger.warning("execution %s: unreadable spec (%s)", drill.record.execution_id, error)
+        return None
+    drilled = [s for wave in spec.waves for s in wave.server_ids]
+    baseline = baseline_from_json(drill.record.options.get(BASELINE_KEY))
+    today = baseline_of(resolved, inventory, configs or None)
+    return changes_since(drilled, baseline, today)

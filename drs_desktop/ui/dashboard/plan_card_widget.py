@@ -1,0 +1,245 @@
+"""One plan's card on the dashboard: ready or not, the last drill, the predicted RTO, the servers over
+the RPO, what changed since the last good drill, and the two charts.
+
+Every line says what it knows and no more: a plan not checked yet reads "checking…", never "ready";
+one never drilled reads "no drill yet"; a comparison the drill's record cannot support says so. Texts
+are plain (hostnames and DRS messages are not markup).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from drs_desktop.domain.durations import format_duration
+from drs_desktop.domain.views.dashboard import PlanCard, Readiness
+from drs_desktop.domain.views.drift import ChangeSet, ServerChange
+from drs_desktop.domain.views.history import ExecutionSummary
+from drs_desktop.domain.views.readiness import RtoPrediction
+from drs_desktop.ui.dashboard.lag_chart_widget import LagChartWidget
+from drs_desktop.ui.dashboard.rto_chart_widget import RtoChartWidget
+
+logger = logging.getLogger(__name__)
+
+#: Failing checks listed on a card; the rest are counted.
+FAILURES_SHOWN = 5
+#: Servers named per kind of change; the rest are counted.
+NAMES_SHOWN = 4
+
+READY_STYLE = "background:#2e7d32;color:white;padding:2px 8px;border-radius:3px;font-weight:bold"
+NOT_READY_STYLE = "background:#c62828;color:white;padding:2px 8px;border-radius:3px;font-weight:bold"
+UNKNOWN_STYLE = "background:#757575;color:white;padding:2px 8px;border-radius:3px;font-weight:bold"
+
+
+def stamp(moment: datetime | None) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if moment is not None else "?"
+
+
+class PlanCardWidget(QFrame):
+    """The card of one plan; ``show_card`` fills it (again) from a ``PlanCard``."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.title = QLabel()
+        self.title.setTextFormat(Qt.TextFormat.PlainText)
+        font = self.title.font()
+        font.setPointSizeF(font.pointSizeF() * 1.25)
+        font.setBold(True)
+        self.title.setFont(font)
+        self.badge = QLabel()
+        self.badge.setObjectName("readiness-badge")
+        self.checked = QLabel()
+        head = QHBoxLayout()
+        head.addWidget(self.title)
+        head.addWidget(self.badge)
+        head.addStretch(1)
+        head.addWidget(self.checked)
+
+        self.failures = self._text("failures")
+        self.last_drill = self._text("last-drill")
+        self.predicted = self._text("predicted")
+        self.rpo = self._text("rpo")
+        self.changes = self._text("changes")
+        facts = QGridLayout()
+        facts.setColumnStretch(1, 1)
+        for row, (name, label) in enumerate(
+            (
+                ("Last drill", self.last_drill),
+                ("Predicted RTO", self.predicted),
+                ("Replication", self.rpo),
+                ("Since last good drill", self.changes),
+            )
+        ):
+            caption = QLabel(name)
+            caption.setStyleSheet("font-weight:bold")
+            facts.addWidget(caption, row, 0, Qt.AlignmentFlag.AlignTop)
+            facts.addWidget(label, row, 1)
+
+        self.lag_chart = LagChartWidget()
+        self.rto_chart = RtoChartWidget()
+        charts = QHBoxLayout()
+        charts.addWidget(self._titled("Replication lag per server", self.lag_chart), 1)
+        charts.addWidget(self._titled("Drill RTO over time", self.rto_chart), 1)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(head)
+        layout.addWidget(self.failures)
+        layout.addLayout(facts)
+        layout.addLayout(charts)
+
+    @staticmethod
+    def _text(name: str) -> QLabel:
+        label = QLabel()
+        label.setObjectName(name)
+        label.setTextFormat(Qt.TextFormat.PlainText)
+        label.setWordWrap(True)
+        label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        return label
+
+    @staticmethod
+    def _titled(title: str, chart: QWidget) -> QWidget:
+        box = QWidget()
+        layout = QVBoxLayout(box)
+        layout.setContentsMargins(0, 6, 0, 0)
+        caption = QLabel(title)
+        caption.setStyleSheet("font-weight:bold")
+        layout.addWidget(caption)
+        layout.addWidget(chart)
+        layout.addStretch(1)
+        return box
+
+    def show_card(self, card: PlanCard, *, checking: bool) -> None:
+        self.setObjectName(f"plan-card-{card.plan_name}")
+        servers = f"{card.server_count} server(s)"
+        self.title.setText(f"{card.plan_name}  ·  {servers}")
+        self._show_readiness(card.readiness, checking)
+        self.last_drill.setText(last_drill_text(card.last_drill))
+        self.predicted.setText(prediction_text(card.prediction, card.rto_target))
+        self.rpo.setText(rpo_text(card))
+        self.changes.setText(changes_text(card.changes, card.last_good_drill))
+        self.lag_chart.set_lags(card.lags, card.rpo_minutes)
+        predicted = card.prediction.total if card.prediction is not None else None
+        self.rto_chart.set_drills(card.drills, card.rto_target, predicted)
+
+    def _show_readiness(self, readiness: Readiness | None, checking: bool) -> None:
+        if readiness is None:
+            self.badge.setText("CHECKING…" if checking else "NOT CHECKED")
+            self.badge.setStyleSheet(UNKNOWN_STYLE)
+            self.checked.setText("preflight not run yet")
+            self.failures.setVisible(False)
+            return
+        again = " (checking again…)" if checking else ""
+        self.checked.setText(f"preflight {stamp(readiness.checked_at)}{again}")
+        if not readiness.known:
+            self.badge.setText("UNKNOWN")
+            self.badge.setStyleSheet(UNKNOWN_STYLE)
+            self.failures.setText(f"The preflight could not run: {readiness.error}")
+            self.failures.setVisible(True)
+            return
+        if readiness.ok:
+            warned = f" ({readiness.warnings} warning(s))" if readiness.warnings else ""
+            self.badge.setText("READY" + warned)
+            self.badge.setStyleSheet(READY_STYLE)
+            self.failures.setVisible(False)
+            return
+        count = len(readiness.failures)
+        self.badge.setText(f"NOT READY: {count} failing check(s)")
+        self.badge.setStyleSheet(NOT_READY_STYLE)
+        lines = [f"• {message}" for message in readiness.failures[:FAILURES_SHOWN]]
+        if count > FAILURES_SHOWN:
+            lines.append(f"… and {count - FAILURES_SHOWN} more (run the preflight for the full list)")
+        self.failures.setText("\n".join(lines))
+        self.failures.setStyleSheet("color:#c62828")
+        self.failures.setVisible(True)
+
+
+def last_drill_text(drill: ExecutionSummary | None) -> str:
+    if drill is None:
+        return "No drill yet."
+    when = stamp(drill.record.started_at)
+    if drill.outcome is None:
+        return f"{drill.status} since {when} (not finished)."
+    text = f"{drill.outcome} on {when}"
+    if drill.rto_achieved is None:
+        return text + ": not every critical server was ready, so no RTO was achieved."
+    achieved = format_duration(drill.rto_achieved, exact=True)
+    if drill.rto_target is None:
+        return f"{text}: RTO {achieved} (the plan has no RTO target)."
+    target = format_duration(drill.rto_target, exact=True)
+    verdict = "met" if drill.rto_achieved <= drill.rto_target else "MISSED"
+    return f"{text}: RTO {achieved} against a target of {target} ({verdict})."
+
+
+def prediction_text(prediction: RtoPrediction | None, target: timedelta | None) -> str:
+    if prediction is None or prediction.drills == 0:
+        return "No drill yet: nothing to predict from."
+    if prediction.total is None:
+        missing = ", ".join(f"'{name}'" for name in prediction.missing)
+        return f"No prediction: no successful drill ran wave(s) {missing} as the plan has them now."
+    waves = ", ".join(
+        f"{w.name} {format_duration(w.to_ready or 0)}" for w in prediction.waves if w.to_ready is not None
+    )
+    text = (
+        f"{format_duration(prediction.total, exact=True)} (median of {prediction.drills} drill(s); {waves})"
+    )
+    if target is not None:
+        text += "; within the target" if prediction.total <= target else "; OVER the target"
+    return text + ". Approvals not counted."
+
+
+def rpo_text(card: PlanCard) -> str:
+    if card.rpo_minutes is None:
+        return "The plan has no RPO target."
+    if not card.lags:
+        return f"RPO {card.rpo_minutes} min: no server of the plan in the inventory."
+    if not card.breaches:
+        return f"All {len(card.lags)} server(s) within the RPO of {card.rpo_minutes} min."
+    names = ", ".join(
+        f"{b.label} {format_duration(b.lag_seconds)}"
+        + (f" ({b.replication_state})" if b.replication_state else "")
+        for b in card.breaches[:NAMES_SHOWN]
+    )
+    more = f" and {len(card.breaches) - NAMES_SHOWN} more" if len(card.breaches) > NAMES_SHOWN else ""
+    return f"{len(card.breaches)} server(s) over the RPO of {card.rpo_minutes} min: {names}{more}."
+
+
+def _names(changes: tuple[ServerChange, ...], *, detail: bool = False) -> str:
+    shown = [f"{c.label} ({c.detail})" if detail and c.detail else c.label for c in changes[:NAMES_SHOWN]]
+    more = f" and {len(changes) - NAMES_SHOWN} more" if len(changes) > NAMES_SHOWN else ""
+    return ", ".join(shown) + more
+
+
+def changes_text(changes: ChangeSet | None, good: ExecutionSummary | None) -> str:
+    if good is None:
+        return "No successful drill to compare with."
+    if changes is None:
+        return f"Not compared with the drill of {stamp(good.record.started_at)} (no inventory cached)."
+    since = f"since the drill of {stamp(good.record.started_at)}"
+    parts = []
+    if changes.added:
+        parts.append(f"added: {_names(changes.added)}")
+    if changes.removed:
+        parts.append(f"removed: {_names(changes.removed)}")
+    if changes.retagged:
+        parts.append(f"re-tagged: {_names(changes.retagged, detail=True)}")
+    if changes.launch_changed:
+        parts.append(f"launch settings changed: {_names(changes.launch_changed, detail=True)}")
+    unknown = []
+    if not changes.tags_compared:
+        unknown.append("tags")
+    if not changes.launch_compared:
+        unknown.append("launch settings")
+    caveat = (
+        f" ({' and '.join(unknown)} not compared: not recorded by that drill or not read yet)"
+        if unknown
+        else ""
+    )
+    if not parts:
+        if not unknown:
+            return f"No change {since}: same servers, tags and launch settings."
+        return f"No server added or removed {since}{caveat}."
+    return f"{changes.count} change(s) {since}: " + "; ".join(parts) + caveat + "."
