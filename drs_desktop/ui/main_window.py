@@ -85,6 +85,9 @@ class MainWindow(QMainWindow):
             self._nav.addItem(item)
             self._pane_index[spec.key] = self._stack.addWidget(PlaceholderPane(spec))
         self._nav.currentRowChanged.connect(self._on_row_changed)
+        # Wide enough for the longest name ("Protection groups"), whatever the font: a splitter's sizes
+        # alone let a wider window squeeze the list until names are cut.
+        self._nav.setMinimumWidth(self._nav.sizeHintForColumn(0) + 2 * self._nav.frameWidth() + 12)
 
         splitter = QSplitter()
         splitter.addWidget(self._nav)

@@ -30,6 +30,17 @@ def test_every_pane_opens_from_navigation(qtbot: QtBot) -> None:
             assert blocker.args == [spec.key]
 
 
+def test_the_navigation_never_cuts_a_pane_name(qtbot: QtBot) -> None:
+    window = make_window(qtbot)
+    nav = window.findChild(QListWidget, "navigation")
+    assert nav is not None
+    longest = max(nav.fontMetrics().horizontalAdvance(p.title) for p in PANES)
+    for width in (1366, 1920):  # a wider window gives the panes the room, never takes it from the names
+        window.resize(width, 768)
+        qtbot.waitUntil(lambda w=width: window.width() == w)  # type: ignore[misc]
+        assert nav.viewport().width() >= longest, f"at {width} px"
+
+
 def test_shortcuts_switch_panes(qtbot: QtBot) -> None:
     window = make_window(qtbot)
     window.activateWindow()

@@ -76,6 +76,11 @@ def test_controls_follow_the_execution_state(
     }
     assert widget.is_running()
 
+    # A long header wraps: it never widens the window past a 1366-pixel screen.
+    widget.show_snapshot(replace(session.snapshot(), plan_name="A plan with a long name " * 12))
+    assert "A plan with a long name" in widget.header.text()
+    assert widget.minimumSizeHint().width() <= 1366
+
     widget.pause_button.click()
     forward(session, sent)
     paused = step_until(session, sim, lambda s: s.status is ExecutionStatus.PAUSED)[-1]

@@ -99,6 +99,9 @@ class ProgressWidget(QWidget):
         self.header = QLabel("No execution")
         self.header.setObjectName("progress-header")
         self.header.setTextFormat(Qt.TextFormat.RichText)
+        # Wrapped: a long header (a busy wave's holder, a cleanup, instance problems) must not widen the
+        # window past the screen.
+        self.header.setWordWrap(True)
         self.pause_button = QPushButton("Pause")
         self.resume_button = QPushButton("Resume")
         self.cancel_button = QPushButton("Cancel…")
