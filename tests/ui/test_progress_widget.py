@@ -79,6 +79,11 @@ def test_controls_follow_the_execution_state(
     # A long header wraps: it never widens the window past a 1366-pixel screen.
     widget.show_snapshot(replace(session.snapshot(), plan_name="A plan with a long name " * 12))
     assert "A plan with a long name" in widget.header.text()
+    layout = widget.layout()
+    assert layout is not None
+    layout.invalidate()  # the size hints as the next layout pass computes them
+    layout.activate()
+    assert widget.header.minimumSizeHint().width() <= 1366
     assert widget.minimumSizeHint().width() <= 1366
 
     widget.pause_button.click()
