@@ -45,7 +45,7 @@ from drs_desktop.domain.engine.reducer import control_error, initial_state
 from drs_desktop.domain.engine.state import ExecutionState, spec_from_json
 from drs_desktop.domain.errors import DrsDesktopError
 from drs_desktop.domain.preflight.checks import PreflightReport
-from drs_desktop.domain.views.event_log import event_lines, journal_log
+from drs_desktop.domain.views.event_log import event_lines, history_snapshot
 from drs_desktop.domain.views.progress import LogLine, ProgressSnapshot, ProgressTracker
 from drs_desktop.domain.views.report_chart import PdfReport
 from drs_desktop.services import reports
@@ -58,7 +58,7 @@ from drs_desktop.services.executions import (
     prepare_execution,
     with_launch_configs,
 )
-from drs_desktop.services.journal_replay import replay_journal, replayed_state
+from drs_desktop.services.journal_replay import replayed_state
 from drs_desktop.services.preflight import preflight
 from drs_desktop.services.report_pdf import pdf_report
 from drs_desktop.services.runner import Clock, ControlRefused, ExecutionRunner, RunResult
@@ -430,18 +430,10 @@ class ExecutionServices:
         return {"endpoint_url": target.endpoint_url, "profile": target.profile, "region": target.region}
 
     def history_snapshot(self, execution_id: str) -> ProgressSnapshot:
-        """A read-only snapshot of any execution, rebuilt from its journal (no controls)."""
-        reader = self._reader()
-        record = journal.get_execution(reader, execution_id)
-        replayed = replay_journal(reader, record)
-        state, events = replayed.state, replayed.events
-        hostnames = hostnames_for(reader, record)
-        tracker = ProgressTracker(hostnames, read_only=True, job_log=False)
-        moment = state.finished_at or (events[-1].at if events else state.spec.started_at)
-        log = journal_log(state.spec, events, hostnames)
-        snapshot = tracker.update(state, moment, notes=log, force=True)
-        assert snapshot is not None
-        return snapshot
+        """A read-only snapshot of any execution, rebuilt from its journal (no controls): the same one
+        the History tab shows (``views.event_log.history_snapshot``), as of its end or, unfinished, now."""
+        view = reports.load_execution_view(self._reader(), execution_id)
+        return history_snapshot(view, view.state.finished_at or self._clock())
 
     def write_report(self, execution_id: str, fmt: str, path: str | Path) -> Path:
         view = reports.load_execution_view(self._reader(), execution_id)

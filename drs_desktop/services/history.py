@@ -402,7 +402,7 @@ class ExecutionHistory:
 
     def pdf_report(self, execution_id: str) -> PdfReport:
         """The PDF form, ready for the ui's layout function (which the task calls on this thread)."""
-        return pdf_report(reports.load_execution_view(self._reader(), execution_id))
+        return pdf_report(reports.load_execution_view(self._reader(), execution_id), generated_at=self._now())
 
     def close(self) -> None:
         """Close the read connection, on the thread that used it (a task thread does as it stops)."""

@@ -132,22 +132,6 @@ class ExecutionDesk(QObject):
             name="start",
         )
 
-    def history_snapshot(
-        self,
-        execution_id: str,
-        on_done: Callable[[ProgressSnapshot], None],
-        on_error: Callable[[str], None],
-        *,
-        owner: QObject | None = None,
-    ) -> None:
-        self._tasks.run_task(
-            lambda services: services.history_snapshot(execution_id),
-            on_done,
-            on_error,
-            owner=owner,
-            name="load_history",
-        )
-
     def export_report(
         self,
         execution_id: str,

@@ -7,6 +7,7 @@ a second or two of real time and a time stamped by the wall clock would stand ou
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,6 +22,7 @@ from drs_desktop.config import AppPaths
 from drs_desktop.domain.engine.record import ExecutionRecord
 from drs_desktop.domain.inventory import Inventory
 from drs_desktop.domain.targets import DEMO_LABEL
+from drs_desktop.domain.views.report_chart import PdfReport
 from drs_desktop.storage import executions as execution_store
 from drs_desktop.storage import plans as plan_store
 from drs_desktop.ui.executions.run_dialog import RunDialog
@@ -126,6 +128,15 @@ def test_demo_times_are_on_the_run_clock(qtbot: QtBot, demo: DesktopApp, tmp_pat
     qtbot.waitUntil(lambda: bool(rendered), timeout=TIMEOUT)
     generated = datetime.fromisoformat(json.loads(rendered[0])["generated"]["at"])
     assert generated >= record.finished_at
+    # The PDF's too (its page says "generated <time>").
+    pdfs: list[PdfReport] = []
+    demo.local_tasks.run_task(lambda s: s.history.pdf_report(execution_id), pdfs.append)
+    qtbot.waitUntil(lambda: bool(pdfs), timeout=TIMEOUT)
+    stamp = re.search(r"generated (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)Z", pdfs[0].html)
+    assert stamp is not None, pdfs[0].html[:400]
+    assert datetime.fromisoformat(stamp.group(1)).replace(tzinfo=UTC) >= record.finished_at.replace(
+        microsecond=0
+    )
 
     # The drill's cleanup from the History tab (the aws thread): journaled on the same clock.
     cleaned: list[object] = []
