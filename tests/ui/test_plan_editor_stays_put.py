@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QModelIndex, Qt
-from PySide6.QtWidgets import QToolButton
+from PySide6.QtWidgets import QApplication, QToolButton
 from pytestqt.qtbot import QtBot
 
 from drs_desktop.domain.inventory import Inventory, SourceServer
@@ -172,7 +172,10 @@ def test_nothing_is_clipped_at_1366x768(qtbot: QtBot, tmp_path: Path) -> None:
     editor.set_inventory(many)
     editor.load_plan(sample_plan(), REVISION)
     editor.select_refs([("wave", "Web")])
-    qtbot.wait(10)  # one turn of the event loop for the layout (no timing depends on it)
+    layout = window.layout()
+    assert layout is not None
+    layout.activate()  # the layout as the next pass computes it, without waiting for one
+    QApplication.processEvents()
     window.grab().save(str(tmp_path / "editor-1366x768.png"))
 
     tree = editor.tree
