@@ -86,6 +86,7 @@ def pdf_report_from_document(doc: dict[str, Any]) -> PdfReport:
         ("Operator actions", _actions(doc)),
         ("DRS jobs", _jobs(doc)),
         ("Cleanup proof", _cleanup(doc)),
+        ("Event log", _event_log(doc)),
         ("Plan revision that ran", _plan(doc)),
     ]
     # Qt breaks pages before a block, not after a container: each part's heading starts a new page.
@@ -328,6 +329,12 @@ def _approvals(approvals: list[dict[str, Any]], *, limit: int | None = None) -> 
 def _actions(doc: dict[str, Any]) -> str:
     rows = [(_when(a["at"]), _e(a["action"]), _e(a["by"]), _e(a["detail"])) for a in doc["operator_actions"]]
     return _table((("When", 13), ("Action", 10), ("By", 25), ("Detail", 52)), rows, "No operator action.")
+
+
+def _event_log(doc: dict[str, Any]) -> str:
+    """The same lines as the live and history logs and the HTML report (``views.event_log``)."""
+    rows = [(_clock(line["at"]), _e(line["text"])) for line in doc.get("event_log", [])]
+    return _table((("Time", 9), ("Event", 91)), rows, "No event recorded.")
 
 
 def _retries_and_skips(doc: dict[str, Any]) -> str:

@@ -12,6 +12,7 @@ import re
 import subprocess
 import sys
 import threading
+from html import escape
 from pathlib import Path
 
 import pytest
@@ -141,6 +142,17 @@ def test_pdf_is_written_off_the_gui_thread_landscape_summary_first(
     picture = render_page(document, 1)
     assert has_colour(picture, STAGE_COLOURS["conversion"]) and has_colour(picture, QColor("#c62828"))
     assert not has_colour(render_page(document, 0), STAGE_COLOURS["conversion"])
+
+
+def test_the_pdf_carries_the_same_event_log_as_the_other_logs(view: ExecutionView) -> None:
+    html_page = pdf_report(view).html
+    log_part = html_page.partition(">Event log</h2>")[2].partition("</table>")[0]
+    assert view.log, "the drill has events"
+    at = 0
+    for line in view.log:  # every line of the live and history logs, in their order, none left out
+        found = log_part.find(escape(line.text), at)
+        assert found >= 0, f"missing or out of order: {line.text}"
+        at = found + 1
 
 
 def test_a_big_execution_spreads_its_timeline_over_pictures_that_fit_a_page(
