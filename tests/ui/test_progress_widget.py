@@ -14,11 +14,13 @@ from drs_desktop.domain.engine.state import ExecutionStatus, Mode, ServerStatus
 from drs_desktop.domain.views.progress import LogLine, ProgressSnapshot
 from drs_desktop.services.execution_session import ExecutionServices, ExecutionSession
 from drs_desktop.simulator.embedded import EmbeddedSimulator
+from drs_desktop.storage.db import Database
+from drs_desktop.storage.plans import save_plan
 from drs_desktop.ui.executions.progress_model import ETA
 from drs_desktop.ui.executions.progress_widget import LOG_BATCH, ProgressWidget
 from drs_desktop.ui.executions.timeline_widget import TimelineWidget
 from tests.ui import execution_helpers as helpers
-from tests.ui.execution_helpers import drill_session, step_until
+from tests.ui.execution_helpers import drill_session, shop_plan, step_until
 
 # The shared fixtures (see execution_helpers), registered in this module.
 sim = helpers.sim
@@ -90,6 +92,8 @@ def test_controls_follow_the_execution_state(
     forward(session, sent)
     paused = step_until(session, sim, lambda s: s.status is ExecutionStatus.PAUSED)[-1]
     widget.show_snapshot(paused)
+    pause = next(a for a in paused.recent_actions if a.action == "pause")
+    assert f"paused by {pause.by} at {pause.at:%H:%M:%S} UTC" in widget.banner.title.text()
     assert buttons(widget)["resume"] and not buttons(widget)["pause"]
     widget.resume_button.click()
     forward(session, sent)
@@ -200,9 +204,30 @@ def test_cancel_asks_first_and_may_terminate_the_drill_instances(
     assert "terminate the drill's recovery instances" in asked[-1]
     assert [r for _, r in sent] == [ControlRequest(ControlAction.CANCEL, terminate_drill_instances=True)]
     forward(session, sent)
-    final = step_until(session, sim, lambda s: s.finished)[-1]
+    snapshots = step_until(session, sim, lambda s: s.finished)
+    final = snapshots[-1]
     assert final.outcome is not None and final.outcome.value == "CANCELLED"
     assert final.drill_instances_running == 0
+
+
+def test_a_cancelling_wave_shows_no_eta(
+    qtbot: QtBot, services: ExecutionServices, sim: EmbeddedSimulator, db: Database
+) -> None:
+    save_plan(db, shop_plan(sim, name="Quick", approval=False))
+    sim.faults.hang_jobs(servers=["shop-app-01"])  # DRS never ends this job: the run stays CANCELLING
+    widget, sent = shown(qtbot)
+    widget.confirm = lambda _title, _question: True
+    session = drill_session(services, "Quick")
+    # The database wave's stage times give the App wave its estimate once it launches.
+    launching = step_until(session, sim, lambda s: s.waves[1].eta is not None)[-1]
+    widget.show_snapshot(launching)
+    assert widget.model.data(widget.model.index(1, ETA)) != "", "a launching wave has its estimate"
+    widget.cancel_button.click()
+    forward(session, sent)
+    cancelling = step_until(session, sim, lambda s: s.status is ExecutionStatus.CANCELLING)[-1]
+    widget.show_snapshot(cancelling)
+    assert cancelling.waves[1].eta is None, "no countdown to a completion that is not coming"
+    assert widget.model.data(widget.model.index(1, ETA)) == ""
 
 
 def test_a_recovery_has_no_drill_controls(qtbot: QtBot, services: ExecutionServices) -> None:

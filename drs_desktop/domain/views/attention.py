@@ -98,9 +98,11 @@ def attention(snapshot: ProgressSnapshot) -> Attention | None:
             key=(snapshot.execution_id, "failed", server.server_id, server.retries),
         )
     if snapshot.status is ExecutionStatus.PAUSED:
+        pause = next((a for a in reversed(snapshot.recent_actions) if a.action == "pause"), None)
+        by = f" by {pause.by or 'the engine'} at {pause.at:%H:%M:%S} UTC" if pause is not None else ""
         return Attention(
             kind="paused",
-            title="The run is paused: nothing new starts until it is resumed",
+            title=f"The run is paused{by}: nothing new starts until it is resumed",
             detail="DRS jobs already running go on.",
             wave_index=next((w.index for w in snapshot.waves if w.started_at and not w.ended_at), 0),
             row=None,

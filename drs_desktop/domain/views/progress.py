@@ -425,12 +425,12 @@ class ProgressTracker:
             and bool(wave_waiting_text(state.wave_servers(wave.index)))
         )
         eta = None
-        # No estimate while the wave waits on a person or on another job: it would count down to a
-        # launch that is not coming ("ETA 0 s" under a held wave).
+        # No estimate while the wave waits on a person or on another job, or the run is being cancelled
+        # (the wave will not complete): it would count down to a launch that is not coming.
         if (
             wave.phase is WavePhase.LAUNCHING
             and state.finished is None
-            and not (held or busy or state.paused)
+            and not (held or busy or state.paused or state.stop is not None)
         ):
             eta = wave_eta(((r.status, r.stage, r.stage_started_at) for r in rows), medians, now)
         progress = round(sum(r.progress for r in rows) / len(rows)) if rows else 100
