@@ -164,6 +164,7 @@ def test_after_a_switch_to_aws_the_servers_pane_and_editors_drop_the_demo_server
     )
     assert servers.banner_text().startswith("The inventory could not be refreshed:")
     assert plans.editor.inventory() is None
+    window.resize(1000, 700)
     servers.grab().save(str(tmp_path / "servers-after-switch.png"))
 
 

@@ -142,6 +142,7 @@ class ServersPaneWidget(QWidget):
 
         self.stamp_label = QLabel(format_stamp(None))
         self.stamp_label.setObjectName("servers-stamp")
+        self.stamp_label.setWordWrap(True)  # a target's name makes it long: wrapped, never clipped
         self.stamp_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.count_label = QLabel()
         self.count_label.setObjectName("servers-count")
