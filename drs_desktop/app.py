@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Callable, Sequence
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -192,7 +191,7 @@ class DesktopApp:
     def _build_plans_pane(self, window: MainWindow, db: Database) -> PlansPaneWidget:
         from drs_desktop.ui.plans.plans_pane_widget import PlansPaneWidget
 
-        pane = PlansPaneWidget()
+        pane = PlansPaneWidget(clock=self.clock.now)
         pane.connect_tasks(self.local_tasks)
         window.set_pane_widget("plans", pane)
         pane.refresh()
@@ -202,7 +201,7 @@ class DesktopApp:
         from drs_desktop.ui.groups.groups_pane_widget import GroupsPaneWidget
 
         # The Plans pane's thread: run_task hands the Groups pane's answers (its saves) to it alone.
-        pane = GroupsPaneWidget()
+        pane = GroupsPaneWidget(clock=self.clock.now)
         pane.connect_tasks(self.local_tasks)
         window.set_pane_widget("groups", pane)
         pane.refresh()
@@ -286,7 +285,7 @@ class DesktopApp:
         """The History tab: reads on the local task thread, a drill's cleanup on the aws one."""
         from drs_desktop.ui.executions.executions_pane_widget import ExecutionsPaneWidget
 
-        history = ExecutionsPaneWidget()
+        history = ExecutionsPaneWidget(clock=self.clock.now)
         history.connect_tasks(self.local_tasks, self.aws_tasks)
         return history
 
@@ -327,6 +326,8 @@ class DesktopApp:
         pane.inventory_refreshed.connect(self._show_identity)
         pane.refresh_failed.connect(lambda message: window.set_connection_state(f"offline ({message})"))
         window.set_pane_widget("servers", pane)
+        if self.running_target is not None:
+            pane.start_target(self.running_target)  # whose servers it reads (an empty pane names it)
         self._wire_changes(pane)  # before the first reads: every answer from here on reaches every pane
         pane.load_cached()  # the offline view at once, with its "as of" stamp
         pane.refresh()  # then a background refresh; on failure the cache stays, under a banner
@@ -338,9 +339,8 @@ class DesktopApp:
         from drs_desktop.ui.change_hub import ChangeHub
 
         assert self.window is not None and self.plans_pane is not None and self.groups_pane is not None
-        hub = ChangeHub(clock=self.now, parent=self.window)
+        hub = ChangeHub(parent=self.window)
         plans, groups, history = self.plans_pane, self.groups_pane, self.history
-        plans.clock = groups.clock = history.clock = hub.now
         plans.plans_changed.connect(hub.announce_plans)
         groups.plan_changed.connect(hub.announce_plans)
         for listener in (plans.on_plans_changed, groups.on_plans_changed, servers.on_plans_changed):
@@ -355,11 +355,6 @@ class DesktopApp:
         self.stranded_runs.ended.connect(lambda _execution_id: hub.announce_executions())
         hub.executions_changed.connect(history.request_list)
         self.changes = hub
-
-    def now(self) -> datetime:
-        """The app's clock for what panes stamp ("updated ..."): ``self.clock`` (services.clock), DRS's
-        time or, in demo mode, the simulator's virtual clock; ``ChangeHub.now`` reads it."""
-        return self.clock.now()
 
     def _build_dashboard_pane(self, window: MainWindow, db: Database) -> None:
         """The readiness dashboard (the first pane) on its own task thread, ``readiness``: its preflight
@@ -457,10 +452,27 @@ class DesktopApp:
             self._set_target(target)
         self.demo = target.demo
         self.resolver.forget_mfa()
-        if self.changes is not None:
-            self.changes.forget_inventory()
         logger.info("switched to %s", target.label)
-        _refresh_after_switch(servers_pane)
+        self._arrive(servers_pane)
+
+    def _arrive(self, servers_pane: ServersPaneWidget) -> None:
+        """After a change of target (the resolver and the clock already moved): every thread and pane
+        leaves the previous target. Each task thread builds its services again after the tasks already
+        asked (a gateway resolved its target once; the dashboard's checks were the old target's), so
+        whatever is asked from here on reaches the new one; the execution loops build theirs as each
+        starts. Then the panes drop what they show and read it again, runs of the new target are picked
+        up and the others listed."""
+        for tasks in self._task_threads:
+            tasks.rebuild()
+        self.execution_desk.rebuild_services()
+        if self.changes is not None:
+            self.changes.forget_inventory()  # the editors and the dashboard drop the old target's
+        assert self.running_target is not None
+        servers_pane.start_target(self.running_target)
+        servers_pane.load_cached()
+        servers_pane.refresh()  # asked again by the pane if the previous target's is still under way
+        self.live_progress.pick_up_unfinished()
+        self.stranded_runs.refresh()
 
     def _follow_simulator(self) -> None:
         """The one clock follows the demo simulator's virtual clock (at whatever scale it runs)."""
@@ -517,7 +529,7 @@ class DesktopApp:
         plans_pane.import_file(resource_path("sample-plan.yaml"))
         self.window.set_identity(profile="", region=sim.region, account=sim.account_id, demo=True)
         self.window.set_connection_state(f"simulator at {sim.endpoint_url}")
-        servers_pane.refresh()
+        self._arrive(servers_pane)  # the threads and panes built for AWS move to the simulator
         self.window.show_pane("servers")
 
     def _try_start_demo(self) -> bool:
@@ -598,24 +610,6 @@ def _name_run_targets(desk: ExecutionDesk, live: ProgressWidget) -> None:
     desk.started.connect(remember)
     desk.resumed.connect(remember)
     desk.progressed.connect(shown)
-
-
-def _refresh_after_switch(servers_pane: ServersPaneWidget) -> None:
-    """Read the new target's servers. A refresh of the old target still under way answers for the old
-    one: once it has, refresh again, so the pane never stays on the old target's answer."""
-    servers_pane.load_cached()
-    if not servers_pane.is_busy():
-        servers_pane.refresh()
-        return
-
-    def again(*_answer: object) -> None:
-        servers_pane.inventory_refreshed.disconnect(again)
-        servers_pane.refresh_failed.disconnect(again)
-        servers_pane.load_cached()
-        servers_pane.refresh()
-
-    servers_pane.inventory_refreshed.connect(again)
-    servers_pane.refresh_failed.connect(again)
 
 
 def _aws_target(settings: ConnectionSettings) -> Target:

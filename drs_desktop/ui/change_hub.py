@@ -10,14 +10,12 @@ knows another.
 
 The hub also keeps the newest inventory: a refresh from DRS always wins, and a cache read that answers
 late (the editors read the cache at startup, on the ``local`` thread) never replaces a newer one
-(``is_newer``). And it is the panes' clock for "updated at" stamps (``now``), so that in demo mode they
-can read the same clock as the run.
+(``is_newer``). The "updated at" stamps are the panes', on the clock each is given (the app's one clock).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from datetime import UTC, datetime
 
 from PySide6.QtCore import QObject, Signal
@@ -25,10 +23,6 @@ from PySide6.QtCore import QObject, Signal
 from drs_desktop.domain.inventory import Inventory
 
 logger = logging.getLogger(__name__)
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def is_newer(candidate: Inventory | None, current: Inventory | None) -> bool:
@@ -57,25 +51,22 @@ class ChangeHub(QObject):
     """Announcements of changed data, fanned out to the panes by the composition root."""
 
     plans_changed = Signal()  # a plan was saved, imported or deleted: re-read the plans
-    inventory_changed = Signal(object)  # Inventory: the newest the app holds
+    inventory_changed = Signal(object)  # Inventory, or None: the target changed, the old one's is gone
     executions_changed = Signal()  # an execution started or ended, or a cleanup finished
 
-    def __init__(self, clock: Callable[[], datetime] = utc_now, parent: QObject | None = None) -> None:
+    def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._clock = clock
         self._inventory: Inventory | None = None
-
-    def now(self) -> datetime:
-        """The time "updated at" stamps are read on (the app's clock; the simulator's in demo mode)."""
-        return self._clock()
 
     def inventory(self) -> Inventory | None:
         return self._inventory
 
     def forget_inventory(self) -> None:
         """The target changed: the next inventory read (even a cache read, whose time may be earlier on
-        the new target's clock) replaces the old target's, which no longer describes the screen."""
+        the new target's clock) replaces the old target's, which no longer describes the screen. Told
+        to every pane (``inventory_changed(None)``): an editor must not validate against the old one."""
         self._inventory = None
+        self.inventory_changed.emit(None)
 
     def announce_plans(self, *_: object) -> None:
         self.plans_changed.emit()

@@ -217,6 +217,13 @@ class ExecutionDesk(QObject):
         if latest is not None:
             self.progressed.emit(latest)
 
+    def rebuild_services(self) -> None:
+        """The application moved to another DRS target: the task thread's services (its gateway
+        resolved the old target once) are built again after the requests already asked, so a preflight,
+        a new execution or the unfinished list asked from now on is the new target's. Each loop builds
+        its own services when it starts."""
+        self._tasks.rebuild()
+
     def active_ids(self) -> list[str]:
         """Executions a loop drives now."""
         return list(self._loops)

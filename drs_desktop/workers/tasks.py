@@ -13,7 +13,8 @@ thread-locals and no interpreter tricks. Tasks run one at a time, in the order t
 answers of one thread come back in order too.
 
 ``fn`` gets the thread's resources (built on the thread by ``resources()`` before the first task, closed
-there by ``close()`` after the last); it must not touch widgets. ``on_done(answer)`` and
+there by ``close()`` after the last, and built again in between by ``rebuild()``, queued like a task,
+when the application moves to another DRS target); it must not touch widgets. ``on_done(answer)`` and
 ``on_error(message)`` run on the GUI thread. A task that has something to say before its answer (a
 refresh's steps, the code of a sign-in the operator must confirm) calls ``progress(value)`` on the task
 thread; the caller's ``on_progress(value)`` gets it on the GUI thread, before the answer. With ``owner``,
@@ -118,6 +119,7 @@ class _Relay(QObject):
 
 
 _STOP = object()
+_REBUILD = object()  # a queue item: close the resources and build them again
 
 
 class TaskThread(QThread, Generic[R]):
@@ -179,23 +181,45 @@ class TaskThread(QThread, Generic[R]):
             raise RuntimeError(f"progress() is for the task running on {self._name}, on that thread")
         self._relay.post(_Answer(task, value=value, progress=True))
 
+    def rebuild(self) -> None:
+        """Close the thread's resources and build them again, on the thread, after the tasks already
+        asked and before any asked later. Why: the application moved to another DRS target, and what a
+        thread built for the old one (a gateway that resolved its target once, a service's cached
+        checks) must not answer for the new one. Ignored once the thread is stopping."""
+        if not self._stopping:
+            self._queue.put(_REBUILD)
+
     def run(self) -> None:  # the thread's whole life: Qt calls it once, on the new thread
         self._ident = threading.get_ident()
-        try:
-            resources = self._make()
-        except Exception as exc:
-            logger.exception("%s could not build its resources", self._name)
-            self._fail_all(error_message(exc))
-            return
+        resources, broken = self._build()
         try:
             while (item := self._queue.get()) is not _STOP:
-                self._run_one(item, resources)
+                if item is _REBUILD:
+                    if broken is None:
+                        self._release(resources)
+                    resources, broken = self._build()
+                elif broken is not None:  # without resources no task can run: each says why
+                    self._relay.post(_Answer(item, error=broken))
+                else:
+                    self._run_one(item, resources)
         finally:
-            if self._close is not None:
-                try:
-                    self._close(resources)
-                except Exception:
-                    logger.exception("%s could not close its resources", self._name)
+            if broken is None:
+                self._release(resources)
+
+    def _build(self) -> tuple[Any, str | None]:
+        """(resources, None), or (None, why they could not be built)."""
+        try:
+            return self._make(), None
+        except Exception as exc:
+            logger.exception("%s could not build its resources", self._name)
+            return None, error_message(exc)
+
+    def _release(self, resources: R) -> None:
+        if self._close is not None:
+            try:
+                self._close(resources)
+            except Exception:
+                logger.exception("%s could not close its resources", self._name)
 
     def _run_one(self, task: _Task, resources: R) -> None:
         self._current = task
@@ -211,11 +235,6 @@ class TaskThread(QThread, Generic[R]):
         finally:
             self._current = None
         self._relay.post(_Answer(task, value=value))
-
-    def _fail_all(self, message: str) -> None:
-        """Without resources no task can run: answer each one queued (and later ones) with the reason."""
-        while (item := self._queue.get()) is not _STOP:
-            self._relay.post(_Answer(item, error=message))
 
     def stop(self, timeout_ms: int = 10_000) -> bool:
         """Drop what has not started, let the running task end, wait; True once the thread has ended."""

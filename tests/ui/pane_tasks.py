@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from drs_desktop.aws.drs import DrsGateway
 from drs_desktop.aws.session import AwsTarget
@@ -22,6 +23,12 @@ from drs_desktop.services.settings_page import SettingsService
 from drs_desktop.storage.db import Database
 from drs_desktop.workers.pane_tasks import AwsServices, AwsTasks, LocalServices, LocalTasks, SettingsTasks
 from drs_desktop.workers.tasks import TaskThread
+
+
+def desktop_clock() -> datetime:
+    """The clock a pane under test stamps on where the test has no simulator: the desktop's, given
+    explicitly (panes have no default clock: the app gives its one clock)."""
+    return datetime.now(UTC)
 
 
 @dataclass

@@ -46,7 +46,7 @@ def open_pane(qtbot: QtBot, estate: Estate) -> Iterator[ExecutionsPaneWidget]:
     with pane_threads(
         estate.db, history_gateways=lambda record: estate.gateway, clock=estate.clock, sleep=estate.sleep
     ) as threads:
-        widget = ExecutionsPaneWidget()
+        widget = ExecutionsPaneWidget(clock=estate.clock)
         qtbot.addWidget(widget)
         widget.connect_tasks(threads.local, threads.aws)
         widget.resize(1400, 900)
@@ -272,7 +272,7 @@ def test_a_cleanup_never_holds_up_the_listing(tmp_path: Path, qtbot: QtBot) -> N
         with pane_threads(
             estate.db, history_gateways=slow_drs, clock=estate.clock, sleep=estate.sleep
         ) as threads:
-            widget = ExecutionsPaneWidget()
+            widget = ExecutionsPaneWidget(clock=estate.clock)
             qtbot.addWidget(widget)
             widget.connect_tasks(threads.local, threads.aws)
             widget.refresh()

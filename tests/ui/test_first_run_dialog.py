@@ -22,7 +22,7 @@ from drs_desktop.ui.servers.servers_pane_widget import ServersPaneWidget
 from drs_desktop.ui.settings.first_run_dialog import CONFIGURE, DEMO, FirstRunDialog
 from drs_desktop.ui.settings.settings_pane_widget import SettingsPaneWidget
 from tests.services.settings_fixtures import db_fixture, memory_keyring_fixture, no_env_credentials_fixture  # noqa: F401
-from tests.ui.pane_tasks import pane_threads, settings_thread
+from tests.ui.pane_tasks import desktop_clock, pane_threads, settings_thread
 
 TIMEOUT = 15_000
 
@@ -57,7 +57,7 @@ def test_first_run_offers_the_demo_and_the_demo_works(
         settings_thread(lambda: SettingsService(db, secrets)) as tasks,
     ):
         settings_pane = SettingsPaneWidget()
-        plans_pane = PlansPaneWidget()
+        plans_pane = PlansPaneWidget(clock=desktop_clock)
         pane = ServersPaneWidget()
         for widget in (settings_pane, plans_pane, pane):
             qtbot.addWidget(widget)

@@ -18,7 +18,7 @@ from drs_desktop.storage.db import Database
 from drs_desktop.storage.inventory import save_inventory
 from drs_desktop.ui.groups.groups_pane_widget import GroupsPaneWidget
 from drs_desktop.ui.plans.plans_pane_widget import PlansPaneWidget
-from tests.ui.pane_tasks import PaneThreads, pane_threads
+from tests.ui.pane_tasks import PaneThreads, desktop_clock, pane_threads
 from tests.ui.plan_helpers import A, B, C, D, E, F, sample_inventory, sample_plan
 
 TIMEOUT = 5000
@@ -40,7 +40,7 @@ def pane(qtbot: QtBot, tmp_path: Path) -> Iterator[Pane]:
     library.save_plan(sample_plan(), "first")  # "Payroll": groups net (E) and dbs (tier=db)
     try:
         with pane_threads(db) as threads:
-            widget = GroupsPaneWidget()
+            widget = GroupsPaneWidget(clock=desktop_clock)
             qtbot.addWidget(widget)
             widget.connect_tasks(threads.local)
             widget.resize(1300, 800)
@@ -210,7 +210,7 @@ def test_another_panes_answers_are_ignored(pane: Pane, qtbot: QtBot) -> None:
 def test_groups_and_plans_panes_on_one_thread_get_their_own_answers_only(pane: Pane, qtbot: QtBot) -> None:
     """The reason the second plans worker existed: a save by one pane must not reach the other's editor."""
     widget = open_payroll(pane, qtbot)
-    plans = PlansPaneWidget()
+    plans = PlansPaneWidget(clock=desktop_clock)
     qtbot.addWidget(plans)
     plans.connect_tasks(pane.threads.local)  # the very thread the Groups pane asks
     plans.refresh()

@@ -75,7 +75,7 @@ def history_pane(qtbot: QtBot, estate: Estate) -> Iterator[ExecutionsPaneWidget]
     with pane_threads(
         estate.db, history_gateways=lambda record: estate.gateway, clock=estate.clock, sleep=estate.sleep
     ) as threads:
-        widget = ExecutionsPaneWidget()
+        widget = ExecutionsPaneWidget(clock=estate.clock)
         qtbot.addWidget(widget)
         widget.connect_tasks(threads.local, threads.aws)
         widget.show()

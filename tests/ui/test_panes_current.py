@@ -51,13 +51,16 @@ def test_is_newer_prefers_the_later_read_and_never_none() -> None:
     )
     assert is_newer(old, None) and is_newer(new, old) and not is_newer(old, new)
     assert not is_newer(None, old) and not is_newer(replace(old, fetched_at=None), old)
-    hub = ChangeHub(clock=lambda: T0)
+    hub = ChangeHub()
+    told: list[object] = []
+    hub.inventory_changed.connect(told.append)
     assert hub.announce_inventory(new, live=False)
     assert not hub.announce_inventory(old, live=False), "a late cache read does not replace a newer one"
     assert hub.inventory() is new
     assert hub.announce_inventory(old), "a refresh from DRS is the newest by definition"
     assert hub.announce_inventory(new, live=False)
     hub.forget_inventory()  # a target switch: the new target's cache may be older on its own clock
+    assert told[-1] is None, "the panes hear that the old target's inventory is gone"
     assert hub.announce_inventory(old, live=False) and hub.inventory() is old
     assert updated_text(T0, T0) == "updated 08:00:00 UTC"
     assert updated_text(T0, T0 + timedelta(days=1)) == "updated 2026-01-05 08:00:00 UTC"
@@ -120,7 +123,7 @@ def test_empty_texts_wait_for_the_answer(qtbot: QtBot, tmp_path: Path) -> None:
     db = Database.open(tmp_path / "drs.sqlite3")
     try:
         with pane_threads(db) as threads:
-            pane = PlansPaneWidget()
+            pane = PlansPaneWidget(clock=lambda: T0)
             qtbot.addWidget(pane)
             pane.connect_tasks(threads.local)
             assert pane.list_stamp.text() == "Reading the saved plans…"
@@ -143,7 +146,7 @@ def test_a_late_cache_read_never_replaces_a_newer_inventory(qtbot: QtBot, tmp_pa
     newer = replace(sample_inventory(extra=2), fetched_at=T0 + timedelta(hours=1))
     try:
         with pane_threads(db) as threads:
-            pane = PlansPaneWidget()
+            pane = PlansPaneWidget(clock=lambda: T0)
             qtbot.addWidget(pane)
             pane.connect_tasks(threads.local)
             pane.refresh()  # asks for the plans, then for the cached inventory
@@ -158,14 +161,12 @@ def test_a_late_cache_read_never_replaces_a_newer_inventory(qtbot: QtBot, tmp_pa
 
 
 def test_the_stamps_read_the_apps_clock(qtbot: QtBot, tmp_path: Path) -> None:
-    """The pane's clock is the hub's: the app points it at its own (the demo's in demo mode)."""
+    """The pane stamps on the clock it is given (the app gives its own: the demo's in demo mode)."""
     db = Database.open(tmp_path / "drs.sqlite3")
     try:
         with pane_threads(db) as threads:
-            hub = ChangeHub(clock=lambda: T0 + timedelta(minutes=30))
-            pane = PlansPaneWidget()
+            pane = PlansPaneWidget(clock=lambda: T0 + timedelta(minutes=30))
             qtbot.addWidget(pane)
-            pane.clock = hub.now
             pane.connect_tasks(threads.local)
             with qtbot.waitSignal(pane.plans_listed, timeout=TIMEOUT):
                 pane.refresh()
@@ -181,10 +182,10 @@ def test_the_app_stamps_on_the_simulator_clock_in_demo_mode(qtbot: QtBot, tmp_pa
         qtbot.addWidget(window)
         assert desktop.simulator is not None and desktop.changes is not None
         desktop.simulator.clock.advance(2 * 86_400)  # the demo's clock, two days ahead of the desktop's
-        ahead = desktop.changes.now() - datetime.now(UTC)
-        assert timedelta(days=1) < ahead < timedelta(days=3), "the panes stamp on the simulator's clock"
         plans = desktop.plans_pane
-        assert plans is not None and plans.clock == desktop.changes.now
+        assert plans is not None and plans.clock == desktop.clock.now
+        ahead = plans.clock() - datetime.now(UTC)
+        assert timedelta(days=1) < ahead < timedelta(days=3), "the panes stamp on the simulator's clock"
         qtbot.waitUntil(lambda: plans.editor.inventory() is not None, timeout=15_000)
         assert desktop.changes.inventory() is plans.editor.inventory()
     finally:

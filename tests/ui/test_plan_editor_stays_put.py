@@ -20,6 +20,7 @@ from drs_desktop.ui.plans import plan_mime
 from drs_desktop.ui.plans.plan_editor_widget import TOOLBAR, PlanEditorWidget
 from drs_desktop.ui.plans.plan_mime import DragPayload
 from drs_desktop.ui.plans.plans_pane_widget import PlansPaneWidget
+from tests.ui.pane_tasks import desktop_clock
 from tests.ui.plan_helpers import A, B, D, sample_inventory, sample_plan
 
 REVISION = PlanRevision("id-1", "Payroll", 1, datetime(2025, 1, 1, tzinfo=UTC), "hash")
@@ -157,7 +158,7 @@ def test_not_ready_servers_are_marked_in_the_tree(editor: PlanEditorWidget, qtbo
 def test_nothing_is_clipped_at_1366x768(qtbot: QtBot, tmp_path: Path) -> None:
     window = MainWindow()
     qtbot.addWidget(window)
-    pane = PlansPaneWidget()
+    pane = PlansPaneWidget(clock=desktop_clock)
     window.set_pane_widget("plans", pane)
     window.show_pane("plans")
     window.resize(1366, 768)

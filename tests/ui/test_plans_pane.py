@@ -13,7 +13,7 @@ from drs_desktop.storage.inventory import save_inventory
 from drs_desktop.storage.planfile import write_plan_file
 from drs_desktop.ui.plans.plan_history_dialog import PlanHistoryDialog
 from drs_desktop.ui.plans.plans_pane_widget import PlansPaneWidget
-from tests.ui.pane_tasks import pane_threads
+from tests.ui.pane_tasks import desktop_clock, pane_threads
 from tests.ui.plan_helpers import F, sample_inventory, sample_plan
 
 TIMEOUT = 5000
@@ -25,7 +25,7 @@ def pane(qtbot: QtBot, tmp_path: Path) -> Iterator[PlansPaneWidget]:
     save_inventory(db, sample_inventory())
     try:
         with pane_threads(db) as threads:
-            widget = PlansPaneWidget()
+            widget = PlansPaneWidget(clock=desktop_clock)
             qtbot.addWidget(widget)
             widget.connect_tasks(threads.local)
             widget.resize(1500, 850)

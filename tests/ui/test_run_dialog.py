@@ -12,6 +12,7 @@ from pytestqt.qtbot import QtBot
 from drs_desktop.domain.engine.controls import RunChoice
 from drs_desktop.domain.engine.state import Mode
 from drs_desktop.domain.plan.model import RecoveryPlan, Wave
+from drs_desktop.simulator.embedded import EmbeddedSimulator
 from drs_desktop.storage.db import Database
 from drs_desktop.storage.plans import save_plan
 from drs_desktop.ui.executions.run_dialog import RunDialog
@@ -30,9 +31,9 @@ LEFT = Qt.MouseButton.LeftButton
 
 
 @pytest.fixture
-def dialog(qtbot: QtBot, running: Running) -> RunDialog:
+def dialog(qtbot: QtBot, running: Running, sim: EmbeddedSimulator) -> RunDialog:
     """The dialog wired for checks only: Run is captured, nothing is started."""
-    made = RunDialog(plan_names=["Shop", "Broken"], plan_name="Shop")
+    made = RunDialog(plan_names=["Shop", "Broken"], plan_name="Shop", now=sim.clock.now())
     made.connect_desk(running.desk)
     qtbot.addWidget(made)
     made.show()

@@ -4,6 +4,7 @@ over loopback."""
 from __future__ import annotations
 
 import socket
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -15,6 +16,7 @@ from pytestqt.qtbot import QtBot
 from drs_desktop.aws.drs import DrsGateway
 from drs_desktop.domain.inventory import Inventory, SourceServer
 from drs_desktop.domain.plan.model import ProtectionGroup, RecoveryPlan, Wave
+from drs_desktop.domain.targets import Target
 from drs_desktop.secrets import SecretStore
 from drs_desktop.services.connection import ConnectionResolver
 from drs_desktop.simulator.embedded import EmbeddedSimulator
@@ -173,3 +175,40 @@ def test_used_by_column_follows_the_saved_plans(rig: Rig, qtbot: QtBot) -> None:
     assert used_by("shop-web-02") == "Shop DR (groups: shop-web)" and used_by("shop-db-01") == ""
     qtbot.keyClicks(rig.pane.search_edit, "shop dr")
     assert hostnames(rig.pane) == ["shop-web-01", "shop-web-02"]
+
+
+def test_a_switch_while_a_refresh_runs_drops_its_answer_and_reads_the_new_target_once(
+    rig: Rig, qtbot: QtBot, small_simulator: EmbeddedSimulator
+) -> None:
+    """The refresh under way was asked for the previous target: its answer is not shown, and however many
+    switches happen meanwhile, the new target is read once."""
+    pane = rig.pane
+
+    def describe_calls() -> int:  # the simulator is shared by the module's tests: counted from here
+        return small_simulator.backend.request_counts().get("DescribeSourceServers", 0)
+
+    before = describe_calls()
+    refresh(rig, qtbot)
+    calls_per_refresh = describe_calls() - before
+    assert pane.model.rowCount() == 10
+    tasks = pane._aws_tasks
+    assert tasks is not None
+    hold = threading.Event()
+    tasks.run_task(lambda _s: hold.wait(TIMEOUT / 1000))  # the aws thread is busy: the refresh waits
+    pane.refresh()
+    shown: list[Inventory] = []
+    pane.inventory_refreshed.connect(shown.append)
+    target = Target(demo=True, region="us-east-1", endpoint=small_simulator.endpoint_url)
+    for _ in range(2):  # two switches while that refresh is under way
+        pane.start_target(target)
+    assert pane.model.rowCount() == 0
+    assert pane.stamp_text() == f"Reading the source servers of {target.label}…"
+    assert pane.is_busy() and pane.progress_text() == f"Refreshing {target.label}…"
+    hold.set()
+    qtbot.waitUntil(lambda: len(shown) == 1 and not pane.is_busy(), timeout=TIMEOUT)
+    done: list[bool] = []
+    tasks.run_task(lambda _s: True, done.append)  # after anything the pane asked on the aws thread
+    qtbot.waitUntil(lambda: bool(done), timeout=TIMEOUT)
+    assert len(shown) == 1, "the previous target's answer was never shown"
+    assert describe_calls() - before == 3 * calls_per_refresh, "the first, the dropped one, one again"
+    assert pane.model.rowCount() == 10 and not pane.is_busy()

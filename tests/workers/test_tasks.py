@@ -191,3 +191,50 @@ def test_the_thread_and_its_relay_belong_to_qt_and_are_deleted_on_the_gui_thread
     assert _valid(relay), "deleted later, on the GUI thread, not by stop()"
     qtbot.waitUntil(lambda: not _valid(relay))
     assert answers == [7], "the answer sent before the thread ended came first"
+
+
+def test_rebuild_comes_after_the_tasks_already_asked_and_before_the_later_ones(
+    qtbot: QtBot, tasks: TaskThread[Resources], made: list[Resources]
+) -> None:
+    """A change of target: tasks asked before it run on the old resources, tasks asked after it on new
+    ones; the old ones are closed on the thread, before the new ones are built."""
+    seen: list[tuple[str, int]] = []
+    release = threading.Event()
+
+    def held(resources: Resources) -> int:
+        release.wait(5)  # the rebuild is asked while this task still runs
+        return id(resources)
+
+    tasks.run_task(held, lambda answer: seen.append(("before", answer)))
+    tasks.run_task(lambda r: id(r), lambda answer: seen.append(("queued before", answer)))
+    tasks.rebuild()
+    tasks.run_task(lambda r: id(r), lambda answer: seen.append(("after", answer)))
+    release.set()
+    qtbot.waitUntil(lambda: len(seen) == 3)
+    assert len(made) == 2, "built once more, not per task"
+    old, new = made
+    assert seen == [("before", id(old)), ("queued before", id(old)), ("after", id(new))]
+    assert old.closed_on == old.built_on == new.built_on, "closed and built again on the task thread"
+    assert new.closed_on is None
+
+
+def test_a_rebuild_that_fails_answers_each_later_task_with_why_until_one_succeeds(qtbot: QtBot) -> None:
+    attempts: list[int] = []
+
+    def build() -> int:
+        attempts.append(len(attempts))
+        if len(attempts) == 2:
+            raise DrsDesktopError("the new target's settings cannot be read")
+        return len(attempts)
+
+    thread: TaskThread[int] = TaskThread("test-rebuild", build)
+    try:
+        answers: list[object] = []
+        thread.rebuild()
+        thread.run_task(lambda r: r, answers.append, answers.append)
+        thread.rebuild()
+        thread.run_task(lambda r: r, answers.append, answers.append)
+        qtbot.waitUntil(lambda: len(answers) == 2)
+        assert answers == ["the new target's settings cannot be read", 3]
+    finally:
+        assert thread.stop()

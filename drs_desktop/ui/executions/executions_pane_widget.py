@@ -51,7 +51,7 @@ from drs_desktop.domain.views.history import (
 )
 from drs_desktop.domain.views.report import ExecutionView
 from drs_desktop.domain.views.report_chart import PdfReport
-from drs_desktop.ui.change_hub import updated_text, utc_now
+from drs_desktop.ui.change_hub import updated_text
 from drs_desktop.ui.executions.execution_details_widget import ExecutionDetailsWidget
 from drs_desktop.ui.executions.executions_model import SORT_ROLE, STARTED, ExecutionsModel
 from drs_desktop.ui.executions.report_pdf import write_pdf_report
@@ -77,7 +77,7 @@ class ExecutionsPaneWidget(QWidget):
     cleanup_completed = Signal(object)  # CleanupResult, after the list was asked to refresh
     report_saved = Signal(str, str)  # format ("html", "pdf", "csv", "json"), path written
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, *, clock: Callable[[], datetime], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("executions-pane")
         self._local: Requester[LocalServices] = Requester(self, self.on_failed)
@@ -89,8 +89,9 @@ class ExecutionsPaneWidget(QWidget):
         self._operator = ""
         #: Lays a PDF out and writes it, on the task thread: (PdfReport, path) -> path. Replaceable.
         self.pdf_layout: Callable[[PdfReport, str], Path] = write_pdf_report
-        #: The clock of the list's "updated" stamp; the app points it at its ChangeHub's.
-        self.clock: Callable[[], datetime] = utc_now
+        #: The clock of the list's "updated" stamp: the app's one clock (in demo mode the simulator's),
+        #: always given, so a pane never stamps desktop time by default.
+        self.clock = clock
         self._cleaning: str = ""
         self._note: tuple[str, bool] | None = None  # a result to keep saying over the next listing
 

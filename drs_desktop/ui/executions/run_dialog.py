@@ -60,7 +60,7 @@ class RunDialog(QDialog):
         plan_name: str = "",
         parent: QWidget | None = None,
         *,
-        now: datetime | None = None,
+        now: datetime,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("run-dialog")
@@ -93,7 +93,7 @@ class RunDialog(QDialog):
         self.point_edit.setTimeZone(QTimeZone.utc())
         self.point_edit.setDisplayFormat("yyyy-MM-dd HH:mm:ss 'UTC'")
         self.point_edit.setCalendarPopup(True)
-        self.set_point_in_time(now or datetime.now(UTC))
+        self.set_point_in_time(now)  # the app's clock: in demo mode the simulator's, never the desktop's
         self.point_edit.setEnabled(False)
 
         self.check_button = QPushButton("Check")

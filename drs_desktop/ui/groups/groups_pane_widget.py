@@ -41,7 +41,7 @@ from drs_desktop.domain.plan.edit_parts import add_group, remove_group, replace_
 from drs_desktop.domain.plan.model import ProtectionGroup, RecoveryPlan
 from drs_desktop.domain.plan.revisions import PlanRevision, PlanSummary, StoredPlan
 from drs_desktop.domain.plan.validation import Problem, Severity
-from drs_desktop.ui.change_hub import is_newer, updated_text, utc_now
+from drs_desktop.ui.change_hub import is_newer, updated_text
 from drs_desktop.ui.groups.group_editor_widget import GroupEditorWidget
 from drs_desktop.workers.pane_tasks import LocalServices, LocalTasks
 from drs_desktop.workers.tasks import Requester
@@ -57,11 +57,12 @@ class GroupsPaneWidget(QWidget):
 
     plan_changed = Signal(object)  # PlanRevision this pane saved (for the app's ChangeHub)
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, *, clock: Callable[[], datetime], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("groups-pane")
-        #: The clock of the "updated" stamp; the app points it at its ChangeHub's.
-        self.clock: Callable[[], datetime] = utc_now
+        #: The clock of the "updated" stamp: the app's one clock (in demo mode the simulator's),
+        #: always given, so a pane never stamps desktop time by default.
+        self.clock = clock
         self._ask: Requester[LocalServices] = Requester(self, self.on_failed)
         #: (group name, waves using it) -> True to delete; replaceable for embedding and tests.
         self.confirm_delete: Callable[[str, list[str]], bool] = self._ask_delete

@@ -34,7 +34,7 @@ from drs_desktop.domain.inventory import Inventory
 from drs_desktop.domain.plan.model import RecoveryPlan
 from drs_desktop.domain.plan.revisions import PlanRevision, PlanSummary, StoredPlan
 from drs_desktop.domain.plan.validation import Problem, Severity
-from drs_desktop.ui.change_hub import is_newer, updated_text, utc_now
+from drs_desktop.ui.change_hub import is_newer, updated_text
 from drs_desktop.ui.plans.plan_editor_widget import PlanEditorWidget
 from drs_desktop.ui.plans.plan_history_dialog import PlanHistoryDialog
 from drs_desktop.workers.pane_tasks import LocalServices, LocalTasks
@@ -51,11 +51,12 @@ class PlansPaneWidget(QWidget):
     plans_changed = Signal()  # this pane saved, imported or deleted a plan (for the app's ChangeHub)
     plans_listed = Signal(list)  # the saved plans' names, each time the list is read (the run dialog)
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, *, clock: Callable[[], datetime], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("plans-pane")
-        #: The clock of the "updated" stamp; the app points it at its ChangeHub's.
-        self.clock: Callable[[], datetime] = utc_now
+        #: The clock of the "updated" stamp: the app's one clock (in demo mode the simulator's),
+        #: always given, so a pane never stamps desktop time by default.
+        self.clock = clock
         self._ask: Requester[LocalServices] = Requester(self, self.on_failed)
         #: Asked before unsaved edits are dropped; returns True to go on. Replaceable for embedding.
         self.confirm_discard: Callable[[str], bool] = self._ask_discard

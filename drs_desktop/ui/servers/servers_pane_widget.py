@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 
 from drs_desktop.domain.inventory import Inventory
 from drs_desktop.domain.plan.server_usage import ServerUsage
+from drs_desktop.domain.targets import Target
 from drs_desktop.ui.servers.server_table_model import (
     HOSTNAME,
     LAG,
@@ -65,10 +66,12 @@ COLUMN_WIDTHS = {
 }
 
 
-def format_stamp(inventory: Inventory | None) -> str:
-    """ "As of 2026-01-05 08:00 UTC (account 123456789012, us-east-1)", or why there is none."""
+def format_stamp(inventory: Inventory | None, target: str = "") -> str:
+    """ "As of 2026-01-05 08:00 UTC (account 123456789012, us-east-1)", or why there is none (of
+    ``target``, the label of the target the application runs against, when it has been told)."""
     if inventory is None:
-        return "No inventory yet: press Refresh to read the source servers from DRS."
+        of = f" of {target}" if target else ""
+        return f"No inventory{of} yet: press Refresh to read the source servers from DRS."
     when = (
         inventory.fetched_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if inventory.fetched_at else "?"
     )
@@ -91,6 +94,9 @@ class ServersPaneWidget(QWidget):
         self._busy = False
         self._live = False  # the table holds a refresh of this session, not only the cache
         self._offline = False
+        self._target = ""  # the label of the target whose servers the pane shows ("" until told)
+        self._generation = 0  # one more at each change of target: a cache read asked before it is old
+        self._stale_refresh = False  # the refresh under way was asked for the previous target
 
         self.model = ServerTableModel(self)
         self.proxy = ServerFilterModel(self)
@@ -136,6 +142,7 @@ class ServersPaneWidget(QWidget):
 
         self.stamp_label = QLabel(format_stamp(None))
         self.stamp_label.setObjectName("servers-stamp")
+        self.stamp_label.setWordWrap(True)  # a target's name makes it long: wrapped, never clipped
         self.stamp_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.count_label = QLabel()
         self.count_label.setObjectName("servers-count")
@@ -213,8 +220,27 @@ class ServersPaneWidget(QWidget):
     def load_cached(self) -> None:
         """Show the cached inventory of the region in force (the offline view), then its usage."""
         if self.model.inventory() is None:
-            self.stamp_label.setText("Reading the cached inventory…")  # "no inventory" once it answers
-        self._local("load_cached", _cached_with_usage, self._cache_loaded)
+            of = f" of {self._target}" if self._target else ""
+            self.stamp_label.setText(f"Reading the cached inventory{of}…")  # "no inventory" once it answers
+        generation = self._generation
+        self._local("load_cached", _cached_with_usage, lambda answer: self._cache_loaded(answer, generation))
+
+    def start_target(self, target: Target) -> None:
+        """The application moved to ``target``: the servers on screen are the previous target's. Clear
+        them (and the mark of this session's refresh, the offline banner), say whose servers are read
+        now; the new target's cache and refresh follow (``load_cached``, ``refresh``). A refresh still
+        under way answers for the previous target: its answer is dropped and the refresh asked again."""
+        self._target = target.label
+        self._generation += 1
+        self._live = False
+        self._offline = False
+        self.banner.hide()
+        self.set_inventory(None)
+        self.model.set_usage(MappingProxyType({}))
+        self.stamp_label.setText(f"Reading the source servers of {target.label}…")
+        if self._busy:
+            self._stale_refresh = True
+            self.progress_label.setText(f"Refreshing {target.label}…")
 
     def on_plans_changed(self) -> None:
         """A plan was saved elsewhere: the "Used by" column is read again."""
@@ -247,16 +273,29 @@ class ServersPaneWidget(QWidget):
     def set_inventory(self, inventory: Inventory | None) -> None:
         """Show ``inventory`` (also used by the app to show a cache it already holds)."""
         self.model.set_inventory(inventory)
-        self.stamp_label.setText(format_stamp(inventory))
+        self.stamp_label.setText(format_stamp(inventory, self._target))
         self._refresh_state_choices()
         self._update_count()
 
     # ---------------------------------------------------------------------------------- answers
 
     def _progressed(self, text: str) -> None:
-        self.progress_label.setText(text)
+        if not self._stale_refresh:  # the previous target's steps are not this one's
+            self.progress_label.setText(text)
+
+    def _refresh_again(self) -> bool:
+        """The refresh that answered was the previous target's: drop it and read the new target. True
+        when it was (the answer is not shown)."""
+        if not self._stale_refresh:
+            return False
+        self._stale_refresh = False
+        self._set_busy(False, "")
+        self.refresh()
+        return True
 
     def _refreshed(self, inventory: Inventory) -> None:
+        if self._refresh_again():
+            return
         self._live = True
         self._offline = False
         self.banner.hide()
@@ -265,8 +304,12 @@ class ServersPaneWidget(QWidget):
         self.inventory_refreshed.emit(inventory)
         self.load_usage(inventory)
 
-    def _cache_loaded(self, answer: tuple[Inventory | None, Mapping[str, ServerUsage]]) -> None:
+    def _cache_loaded(
+        self, answer: tuple[Inventory | None, Mapping[str, ServerUsage]], generation: int
+    ) -> None:
         inventory, usage = answer
+        if generation != self._generation:
+            return  # the previous target's cache: a read for the new one was asked with the switch
         if self._live:
             return  # a refresh of this session is newer than any cache (and brought its own usage)
         if inventory is not None:
@@ -279,10 +322,12 @@ class ServersPaneWidget(QWidget):
 
     def _failed(self, operation: str, message: str) -> None:
         if operation == "refresh":
+            if self._refresh_again():
+                return
             self._set_busy(False, "Refresh failed")
             if self.model.inventory() is not None:
                 self._offline = True
-                stamp = format_stamp(self.model.inventory())
+                stamp = format_stamp(self.model.inventory(), self._target)
                 self._show_banner(
                     f"Offline: the inventory could not be refreshed ({message}). Showing the cached "
                     f"inventory, {stamp[0].lower()}{stamp[1:]}.",
