@@ -60,12 +60,12 @@ class PlanCardWidget(QFrame):
         self.title.setFont(font)
         self.badge = QLabel()
         self.badge.setObjectName("readiness-badge")
-        self.checked = QLabel()
+        self.checked = self._text("checked")  # its own line: an age and its reason can be long
+        self.checked.setStyleSheet("color:#616161")
         head = QHBoxLayout()
         head.addWidget(self.title)
         head.addWidget(self.badge)
         head.addStretch(1)
-        head.addWidget(self.checked)
 
         self.failures = self._text("failures")
         self.last_drill = self._text("last-drill")
@@ -95,6 +95,7 @@ class PlanCardWidget(QFrame):
 
         layout = QVBoxLayout(self)
         layout.addLayout(head)
+        layout.addWidget(self.checked)
         layout.addWidget(self.failures)
         layout.addLayout(facts)
         layout.addLayout(charts)
@@ -138,8 +139,7 @@ class PlanCardWidget(QFrame):
     def _show_readiness(self, card: PlanCard, checking: bool, now: datetime) -> None:
         readiness = card.readiness
         if readiness is None:
-            self.badge.setText("CHECKING…" if checking else "NOT CHECKED")
-            self.badge.setStyleSheet(UNKNOWN_STYLE)
+            self._badge("CHECKING…" if checking else "NOT CHECKED", UNKNOWN_STYLE)
             self.checked.setText("preflight not run yet")
             self.failures.setVisible(False)
             return
@@ -147,14 +147,20 @@ class PlanCardWidget(QFrame):
         self.checked.setText(checked_text(card, readiness, now) + (" (checking again…)" if checking else ""))
         word, verdict, style, failures = self._verdict(readiness)
         if current:
-            self.badge.setText(verdict)
-            self.badge.setStyleSheet(style)
+            self._badge(verdict, style)
         else:  # the verdict of another time or revision: said with its age, grey
-            self.badge.setText(f"{word}, {age_text(readiness.age(now))}")
-            self.badge.setStyleSheet(STALE_STYLE)
+            self._badge(f"{word}, {age_text(readiness.age(now))}", STALE_STYLE)
         self.failures.setText(failures)
         self.failures.setStyleSheet("color:#c62828" if current and readiness.known else "color:#616161")
         self.failures.setVisible(bool(failures))
+
+    def _badge(self, text: str, style: str) -> None:
+        """Style first, then text: the width is measured in the badge's bold font (else it clips)."""
+        self.badge.setStyleSheet(style)
+        self.badge.setText(text)
+        self.badge.setMinimumWidth(0)
+        self.badge.ensurePolished()
+        self.badge.setFixedWidth(self.badge.sizeHint().width())
 
     @staticmethod
     def _verdict(readiness: Readiness) -> tuple[str, str, str, str]:
