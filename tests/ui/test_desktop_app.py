@@ -131,7 +131,9 @@ def test_shutdown_ends_a_dashboard_check_that_waits_out_drs_throttling(
         assert not pane.checks_paused()
 
         sim.faults.throttle("DescribeJobs", rate=1.0, retry_after=600)
-        server = plans.editor._inventory.servers[0].source_server_id
+        inventory = plans.editor._inventory
+        assert inventory is not None
+        server = inventory.servers[0].source_server_id
         assert desktop.db is not None
         save_plan(desktop.db, RecoveryPlan(name="Shop", waves=(Wave(name="Web", servers=(server,)),)))
         hub.announce_plans()  # as the Plans pane does after a save: the new plan is checked
