@@ -359,6 +359,8 @@ class DesktopApp:
     def _build_dashboard_pane(self, window: MainWindow, db: Database) -> None:
         """The readiness dashboard (the first pane) on its own task thread, ``readiness``: its preflight
         of every plan reads DRS, and must not hold up the Servers pane's refresh on ``aws``."""
+        import threading
+
         from drs_desktop.aws.drs import DrsGateway
         from drs_desktop.services.readiness import ReadinessService
         from drs_desktop.ui.dashboard.dashboard_pane_widget import DashboardPaneWidget
@@ -366,25 +368,36 @@ class DesktopApp:
         from drs_desktop.workers.tasks import TaskThread
 
         clock = self.clock  # the app's one clock (services.clock): DRS's, or the demo simulator's
+        # Shutdown ends a check at once, even one waiting out DRS's throttling, before the thread stops.
+        checks_stop = threading.Event()
+        self._on_shutdown.append(checks_stop.set)
 
         def readiness() -> ReadinessService:  # built on the readiness thread, its gateway too
             return ReadinessService(
-                db, lambda: DrsGateway(self.current_target, drs_clock=clock), clock=clock.now
+                db,
+                lambda: DrsGateway(self.current_target, drs_clock=clock),
+                clock=clock.now,
+                stop=checks_stop,
             )
 
         tasks: ReadinessTasks = TaskThread("readiness", readiness, close=ReadinessService.close)
         self._task_threads.append(tasks)
         pane = DashboardPaneWidget()
+        assert self.changes is not None
+        pane.clock = self.changes.now
         pane.connect_tasks(tasks)
         window.set_pane_widget("dashboard", pane)
-        # Fresh whenever what it shows may have changed (a plan saved, an inventory read, a run started or
-        # ended: the change hub's news) and when the pane is shown.
-        assert self.changes is not None
-        self.changes.plans_changed.connect(pane.refresh)
-        self.changes.inventory_changed.connect(lambda _inventory: pane.refresh())
-        self.changes.executions_changed.connect(pane.refresh)
-        window.pane_changed.connect(lambda key: pane.refresh() if key == "dashboard" else None)
-        pane.refresh()
+        # The change hub's news and showing the pane re-read the overview (the database, the cached
+        # inventory) and check only plans saved since their last check; every plan is checked by the
+        # pane's timer and "Check now", never while the desk drives a run (DRS's quota is the run's).
+        self.changes.plans_changed.connect(pane.reload)
+        self.changes.inventory_changed.connect(lambda _inventory: pane.reload())
+        self.changes.executions_changed.connect(pane.reload)
+        window.pane_changed.connect(lambda key: pane.reload() if key == "dashboard" else None)
+        desk = self.execution_desk
+        desk.active_changed.connect(lambda count: pane.set_runs_active(count > 0))
+        pane.set_runs_active(bool(desk.active_ids()))
+        pane.refresh()  # the first round of checks (then the timer's)
         self.dashboard_pane = pane
 
     def _show_identity(self, inventory: Inventory) -> None:

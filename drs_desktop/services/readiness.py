@@ -9,11 +9,19 @@ preflight's result and its time, and the fresh one when the checks answer.
 
 The service belongs to the one thread that calls it (DESIGN §3.5): its SQLite reader and its gateway
 are plain attributes, opened on first use and closed by ``close()`` on that thread.
+
+Why a stop event: a check can wait minutes for DRS (``PatientReads`` waits out throttling in place), and
+closing the window must not wait for it. The event (``stop()``, from any thread; the app sets it at
+shutdown before it stops the thread) is the reads' sleeper, so a wait ends the moment it is set, and is
+looked at between plans. ``check``'s ``paused`` is the same between plans and after every wait: a run
+that starts meanwhile gets DRS's API quota to itself. A plan whose check was cut short keeps its previous
+result (and its time), never a made-up one.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 
@@ -55,26 +63,32 @@ from drs_desktop.storage.db import Database, LazyReader, Readable
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["DRILLS_CONSIDERED", "ReadinessService", "readiness_of"]
+__all__ = ["DRILLS_CONSIDERED", "ChecksStopped", "ReadinessService", "readiness_of"]
 
 #: Past drills read per plan (newest first): the last one, the RTO chart and the prediction's samples.
 DRILLS_CONSIDERED = 20
 
 
-def readiness_of(report: PreflightReport) -> Readiness:
+class ChecksStopped(DrsDesktopError):
+    """A check cut short (the app is closing, or a run started): its result is not recorded."""
+
+
+def readiness_of(report: PreflightReport, revision: int | None = None) -> Readiness:
     """A preflight report as the dashboard keeps it: ready or not, and the failing checks' messages."""
     return Readiness(
         checked_at=report.checked_at,
         ok=report.ok,
         failures=tuple(check.message for check in report.failures),
         warnings=len(report.warnings),
+        revision=revision,
     )
 
 
 class ReadinessService:
     """The dashboard's reads for the thread that owns it. ``gateway`` builds the DRS gateway (on that
     thread, on first need); ``clock`` is the app's (the simulator's in demo mode), so every time the
-    dashboard shows is on the run's clock."""
+    dashboard shows is on the run's clock. ``stop``: the event that ends a check in progress (see the
+    module docstring); the composition root passes its own so that shutdown can set it."""
 
     def __init__(
         self,
@@ -83,8 +97,11 @@ class ReadinessService:
         *,
         clock: Callable[[], datetime],
         reads: PatientReads | None = None,
+        stop: threading.Event | None = None,
     ) -> None:
         self._db = db
+        self._stop = stop if stop is not None else threading.Event()
+        self._paused: Callable[[], bool] = _never
         self._make_gateway = gateway
         self._gateway: DrsGateway | None = None
         self._clock = clock
@@ -109,7 +126,7 @@ class ReadinessService:
             except DrsDesktopError as error:
                 problems.append(f"plan {summary.name!r} cannot be read: {error}")
                 continue
-            cards.append(self._card(db, plan, inventory))
+            cards.append(self._card(db, plan, inventory, summary.latest_revision))
         return Dashboard(
             cards=tuple(cards),
             updated_at=self._clock(),
@@ -118,18 +135,38 @@ class ReadinessService:
             problems=tuple(problems),
         )
 
-    def check(self, plan_names: Sequence[str] | None = None) -> Dashboard:
-        """Preflight every plan (or those named) as a drill against DRS now, then the overview."""
-        names = (
-            list(plan_names)
-            if plan_names is not None
-            else [s.name for s in plan_store.list_plans(self._reader())]
-        )
-        for name in names:
-            self._checked[name] = self._preflight(name)
+    def check(
+        self, plan_names: Sequence[str] | None = None, *, paused: Callable[[], bool] | None = None
+    ) -> Dashboard:
+        """Preflight every plan (or those named) as a drill against DRS now, then the overview. Stops
+        early once ``stop()`` was called or ``paused()`` (any thread's answer) turns true; the plans not
+        checked keep their previous result."""
+        revisions = {s.name: s.latest_revision for s in plan_store.list_plans(self._reader())}
+        names = list(plan_names) if plan_names is not None else list(revisions)
+        self._paused = paused or _never
+        try:
+            for name in names:
+                if self._cut_short():
+                    logger.info("dashboard: checks stopped before plan %r", name)
+                    break
+                result = self._preflight(name, revisions.get(name))
+                if self._cut_short():
+                    break  # the check was interrupted: what it says is not the plan's readiness
+                self._checked[name] = result
+        finally:
+            self._paused = _never
         return self.overview()
 
+    def stop(self) -> None:
+        """From any thread: end a check in progress (its current wait at once) and every later one."""
+        self._stop.set()
+
+    @property
+    def stopped(self) -> bool:
+        return self._stop.is_set()
+
     def close(self) -> None:
+        self._stop.set()
         self._reader.close()
         if self._gateway is not None:
             self._gateway.close()
@@ -137,24 +174,43 @@ class ReadinessService:
 
     # -- one plan
 
-    def _preflight(self, name: str) -> tuple[Readiness, Mapping[str, LaunchConfigView | None]]:
+    def _cut_short(self) -> bool:
+        return self._stop.is_set() or self._paused()
+
+    def _wait(self, seconds: float) -> None:
+        """``PatientReads``' sleeper: the stop event's wait, so ``stop()`` ends it at once; no wait and
+        no further read once stopped or paused."""
+        if self._paused() or self._stop.wait(seconds) or self._paused():
+            raise ChecksStopped("the readiness check was stopped")
+
+    def _connect(self) -> DrsGateway:
+        """The gateway, built on first need, with botocore's read retries off: botocore would resend a
+        throttled read at once, in an uninterruptible sleep; ``PatientReads`` paces it instead."""
+        if self._make_gateway is None:
+            raise DrsDesktopError("no DRS connection is configured")
+        if self._gateway is None:
+            made = self._make_gateway()
+            self._gateway = made.with_single_attempt_reads()
+            if self._gateway is not made:
+                made.close()
+        return self._gateway
+
+    def _preflight(
+        self, name: str, revision: int | None
+    ) -> tuple[Readiness, Mapping[str, LaunchConfigView | None]]:
         now = self._clock()
         try:
-            if self._make_gateway is None:
-                raise DrsDesktopError("no DRS connection is configured")
-            if self._gateway is None:
-                self._gateway = self._make_gateway()
-            gateway = self._gateway
+            gateway = self._connect()
             request = RunRequest(plan_name=name, mode=Mode.DRILL)
-            reads = self._reads or PatientReads()
+            reads = self._reads or PatientReads(sleep=self._wait)
             prepared = prepare_execution(self._db, gateway, request, refresh_inventory=False, reads=reads)
             report = preflight(self._db, gateway, prepared, request, now=now, reads=reads)
         except DrsDesktopError as error:
             logger.info("dashboard: plan %r not checked: %s", name, error)
-            return Readiness(checked_at=now, ok=False, error=str(error)), {}
-        return readiness_of(report), report.launch_configs
+            return Readiness(checked_at=now, ok=False, error=str(error), revision=revision), {}
+        return readiness_of(report, prepared.stored.revision.revision), report.launch_configs
 
-    def _card(self, db: Readable, plan: RecoveryPlan, inventory: Inventory | None) -> PlanCard:
+    def _card(self, db: Readable, plan: RecoveryPlan, inventory: Inventory | None, revision: int) -> PlanCard:
         resolved = list(
             dict.fromkeys(s for i in range(len(plan.waves)) for s in resolve_wave_servers(plan, i, inventory))
         )
@@ -180,6 +236,7 @@ class ReadinessService:
             drills=tuple(
                 DrillPoint(d.record.started_at, d.outcome, d.rto_achieved) for d in reversed(drills)
             ),
+            revision=revision,
         )
 
     def _wave_timings(self, db: Readable, record: ExecutionRecord) -> dict[str, WaveTiming]:
@@ -193,6 +250,10 @@ class ReadinessService:
                 found = {}
             self._timings[key] = found
         return found
+
+
+def _never() -> bool:
+    return False
 
 
 def _minutes(minutes: int | None) -> timedelta | None:

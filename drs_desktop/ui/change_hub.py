@@ -39,12 +39,17 @@ def is_newer(candidate: Inventory | None, current: Inventory | None) -> bool:
     return current.fetched_at is None or candidate.fetched_at >= current.fetched_at
 
 
-def updated_text(at: datetime, now: datetime | None = None) -> str:
-    """ "updated 14:03:12 UTC", with the date when it is not ``now``'s day."""
+def moment_text(at: datetime, now: datetime | None = None) -> str:
+    """ "14:03:12 UTC", with the date when it is not ``now``'s day: every pane's way to write a moment."""
     moment = at.astimezone(UTC)
     today = (now or moment).astimezone(UTC).date()
     shown = f"{moment:%H:%M:%S}" if moment.date() == today else f"{moment:%Y-%m-%d %H:%M:%S}"
-    return f"updated {shown} UTC"
+    return f"{shown} UTC"
+
+
+def updated_text(at: datetime, now: datetime | None = None) -> str:
+    """ "updated 14:03:12 UTC", with the date when it is not ``now``'s day."""
+    return f"updated {moment_text(at, now)}"
 
 
 class ChangeHub(QObject):

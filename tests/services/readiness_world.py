@@ -7,6 +7,7 @@ breaks its RPO of 15 min and fails its preflight.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -57,8 +58,10 @@ class World:
         runner.run(sleep=sleep)
         return runner.state.finished
 
-    def service(self) -> ReadinessService:
-        return ReadinessService(self.db, lambda: self.gateway.for_another_thread(), clock=self.sim.clock.now)
+    def service(self, stop: threading.Event | None = None) -> ReadinessService:
+        return ReadinessService(
+            self.db, lambda: self.gateway.for_another_thread(), clock=self.sim.clock.now, stop=stop
+        )
 
 
 @contextmanager

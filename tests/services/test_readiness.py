@@ -93,3 +93,48 @@ def test_drills_give_the_last_outcome_the_prediction_and_what_changed_since(worl
         assert after.prediction.total is None, "a wave no drill ran has no time: no prediction"
     finally:
         service.close()
+
+
+def test_a_check_records_the_revision_it_checked_and_a_save_calls_for_another(world: World) -> None:
+    service = world.service()
+    try:
+        before = service.overview()
+        assert all(card.needs_check for card in before.cards), "never checked: every plan needs a check"
+        checked = {c.plan_name: c for c in service.check().cards}
+        assert {n: (c.revision, c.readiness and c.readiness.revision) for n, c in checked.items()} == {
+            "Fax": (1, 1),
+            "Shop": (1, 1),
+        }
+        assert not any(c.needs_check for c in checked.values())
+        save_plan(world.db, replace(get_plan(world.db, "Shop"), rto_minutes=60))
+        after = {c.plan_name: c for c in service.overview().cards}
+        assert after["Shop"].changed_since_check and after["Shop"].revision == 2
+        assert not after["Fax"].needs_check, "only the saved plan calls for a check"
+        again = {c.plan_name: c for c in service.check(["Shop"]).cards}
+        assert again["Shop"].readiness is not None and again["Shop"].readiness.revision == 2
+        assert again["Fax"].readiness == checked["Fax"].readiness, "Fax was not checked again"
+    finally:
+        service.close()
+
+
+def test_a_paused_or_stopped_service_calls_drs_no_more_and_records_nothing(world: World) -> None:
+    world.sim.faults.server_errors("DescribeJobs", rate=1.0, status=503)
+    service = world.service()
+    try:
+        paused = service.check(paused=lambda: True)
+        assert [c.readiness for c in paused.cards] == [None, None]
+        assert world.sim.faults.injected() == {}, "no DRS read while paused"
+
+        # A run starts while a read waits out a throttle: no wait, no further read, nothing recorded.
+        world.sim.faults.clear()
+        world.sim.faults.throttle("DescribeJobs", rate=1.0, retry_after=600)
+        throttled = service.check(paused=lambda: world.sim.faults.injected().get("throttle", 0) > 0)
+        assert world.sim.faults.injected()["throttle"] == 1, "the throttled read was not sent again"
+        assert [c.readiness for c in throttled.cards] == [None, None], "a cut-short check is not a result"
+
+        service.stop()
+        assert service.stopped
+        world.sim.faults.clear()
+        assert [c.readiness for c in service.check().cards] == [None, None]
+    finally:
+        service.close()

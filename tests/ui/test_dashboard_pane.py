@@ -12,8 +12,8 @@ from pytestqt.qtbot import QtBot
 
 from drs_desktop.domain.engine.events import Outcome
 from drs_desktop.services.readiness import ReadinessService
+from drs_desktop.ui.change_hub import updated_text
 from drs_desktop.ui.dashboard.dashboard_pane_widget import DashboardPaneWidget
-from drs_desktop.ui.dashboard.plan_card_widget import stamp
 from drs_desktop.workers.pane_tasks import ReadinessTasks
 from drs_desktop.workers.tasks import TaskThread
 from tests.services.readiness_world import World, readiness_world
@@ -52,14 +52,14 @@ def test_after_a_drill_each_card_tells_ready_or_not_the_last_drill_and_the_lag(
         qtbot.waitUntil(lambda: checked(pane), timeout=TIMEOUT)
         board = pane.dashboard()
         assert board is not None
-        assert pane.updated.text() == f"Last updated {stamp(board.updated_at)}"
+        assert pane.updated.text() == f"Last {updated_text(board.updated_at)}"
         assert board.updated_at == world.sim.clock.now(), "the dashboard's time is the run's clock"
         shop, fax = pane.card("Shop"), pane.card("Fax")
         assert shop is not None and fax is not None
         assert shop.badge.text().startswith("READY")
         assert fax.badge.text() == "NOT READY: 1 failing check(s)"
         assert "legacy-fax" in fax.failures.text() and fax.failures.isVisibleTo(pane)
-        assert shop.last_drill.text().startswith("SUCCEEDED on ")
+        assert shop.last_drill.text().startswith("SUCCEEDED, started ")
         assert "against a target of 1 h 30 min (met)" in shop.last_drill.text()
         assert "median of 1 drill(s); Database" in shop.predicted.text()
         assert fax.last_drill.text() == "No drill yet."

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
+import pytest
 from pytestqt.qtbot import QtBot
 
 from drs_desktop.app import DesktopApp
@@ -102,3 +104,44 @@ def test_the_history_list_is_read_again_when_a_run_starts_or_ends(qtbot: QtBot, 
         qtbot.waitUntil(lambda: history.model.rowCount() == 1, timeout=5000)
     finally:
         desktop.shutdown()
+
+
+def test_shutdown_ends_a_dashboard_check_that_waits_out_drs_throttling(
+    qtbot: QtBot, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The dashboard's check of a saved plan waits out DescribeJobs' throttling (2 minutes at most);
+    closing the app ends it at once (the stop event the app sets first), so no task thread is waited for
+    past its stop. The desk's activity pauses the checks, and the pane says so."""
+    from drs_desktop.domain.plan.model import RecoveryPlan, Wave
+    from drs_desktop.storage.plans import save_plan
+
+    caplog.set_level(logging.INFO)
+    desktop = DesktopApp(AppPaths(tmp_path / "home"), demo=True)
+    try:
+        window = desktop.build()
+        qtbot.addWidget(window)
+        pane, plans, sim, hub = desktop.dashboard_pane, desktop.plans_pane, desktop.simulator, desktop.changes
+        assert pane is not None and plans is not None and sim is not None and hub is not None
+        qtbot.waitUntil(lambda: plans.editor._inventory is not None, timeout=15_000)  # inventory cached
+        qtbot.waitUntil(lambda: not pane.is_busy(), timeout=15_000)
+
+        desktop.execution_desk.active_changed.emit(1)  # a run is driven
+        assert pane.checks_paused() and pane.paused.isVisibleTo(window)
+        desktop.execution_desk.active_changed.emit(0)
+        assert not pane.checks_paused()
+
+        sim.faults.throttle("DescribeJobs", rate=1.0, retry_after=600)
+        inventory = plans.editor._inventory
+        assert inventory is not None
+        server = inventory.servers[0].source_server_id
+        assert desktop.db is not None
+        save_plan(desktop.db, RecoveryPlan(name="Shop", waves=(Wave(name="Web", servers=(server,)),)))
+        hub.announce_plans()  # as the Plans pane does after a save: the new plan is checked
+        qtbot.waitUntil(lambda: sim.faults.injected().get("throttle", 0) >= 1, timeout=15_000)
+        assert pane.is_busy()
+        (readiness,) = [t for t in desktop._task_threads if t.name == "readiness"]
+    finally:
+        desktop.shutdown()
+    assert readiness.isFinished()
+    assert "did not stop" not in caplog.text and "waiting for task thread" not in caplog.text
+    assert sim.faults.injected()["throttle"] == 1, "no DescribeJobs was sent after the stop"

@@ -1,20 +1,34 @@
 """The readiness dashboard, the first pane: one card per saved plan, kept fresh in the background.
 
-Why it refreshes itself: "are we ready?" must be answered before the incident, not after a drill. The
-pane asks its task thread (``workers.pane_tasks.ReadinessTasks``) for the local overview first (history,
-prediction, RPO, changes: the database and the cached inventory, at once), then for each plan's
-preflight against DRS, every ``REFRESH_INTERVAL_MS`` and whenever the composition root says something
-changed (an inventory refresh, a run's end, the pane shown). Nothing runs on the GUI thread but
-painting; a request while one is under way is folded into one more afterwards.
+Why two kinds of refresh: the local overview (history, prediction, RPO, changes: the database and the
+cached inventory) is cheap and answers at once; the readiness checks preflight plans against DRS and spend
+the account's API quota, which a live recovery needs more. So:
 
-The empty state is true: "No plans yet" only once a load answered with none; before that the pane
-says it is loading, and after a failure it says what failed, keeping what it showed.
+- ``reload()`` re-reads the overview only: on the change hub's news (a plan saved, an inventory read, a
+  run started or ended) and when the pane is shown. It checks only the plans with no check of their
+  current revision (a plan just saved or imported, or never checked): "after a plan save, that plan".
+- ``refresh()`` reads the overview and checks every plan: the ``REFRESH_INTERVAL_MS`` timer (and once at
+  start) and "Check now".
+- No check starts while the execution desk drives a run (``set_runs_active``, from the composition
+  root), and a check under way stops between plans and after any wait for DRS; the pane says "checks
+  paused while a run is in progress", and catches up once the run is over.
+
+Each answer is shown on the dashboard's clock (``Dashboard.updated_at``): a preflight older than
+``domain.views.dashboard.STALE_AFTER`` is shown with its age, never as current (``PlanCardWidget``).
+Nothing runs on the GUI thread but painting; a request while one is under way is folded into one more
+afterwards. Cards are kept by plan name and filled again, so an update moves neither scrolling nor focus.
+
+The empty state is true: "No plans yet" only once a load answered with none; before that the pane says it
+is loading; a failed request says which and when, and the cards stop saying "checking…".
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
+import threading
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
@@ -27,7 +41,8 @@ from PySide6.QtWidgets import (
 )
 
 from drs_desktop.domain.views.dashboard import Dashboard
-from drs_desktop.ui.dashboard.plan_card_widget import PlanCardWidget, stamp
+from drs_desktop.ui.change_hub import moment_text, updated_text, utc_now
+from drs_desktop.ui.dashboard.plan_card_widget import PlanCardWidget, age_text
 from drs_desktop.workers.pane_tasks import ReadinessService, ReadinessTasks
 from drs_desktop.workers.tasks import Requester
 
@@ -36,18 +51,26 @@ logger = logging.getLogger(__name__)
 #: Real milliseconds between background checks (the preflight of every plan against DRS).
 REFRESH_INTERVAL_MS = 5 * 60 * 1000
 
+PAUSED_TEXT = "Checks paused while a run is in progress: each plan shows its last check, with its age."
+
 
 class DashboardPaneWidget(QWidget):
-    """Cards of every plan; ``refresh()`` reads the overview then checks readiness."""
+    """Cards of every plan; ``reload()`` reads the overview, ``refresh()`` also checks every plan."""
 
-    loaded = Signal(object)  # Dashboard: every answer shown (the overview, then the checked one)
+    loaded = Signal(object)  # Dashboard: every answer shown (an overview, a checked one)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("pane-dashboard")
+        self.clock: Callable[[], datetime] = utc_now  # the app's clock (the composition root sets it)
         self._ask: Requester[ReadinessService] = Requester(self, self._on_failed)
         self._busy = False
-        self._again = False
+        self._want_all = False  # a full round asked while busy
+        self._want_reload = False  # an overview asked while busy
+        self._checking: frozenset[str] = frozenset()  # the plans whose check is under way
+        self._auto_checks = True  # False after a failed check, until one answers: no retry on every news
+        self._missed = False  # a round skipped or cut short by a run: made up when the run is over
+        self._runs_active = threading.Event()  # read by the check on its thread, between plans
         self._dashboard: Dashboard | None = None
         self._cards: dict[str, PlanCardWidget] = {}
 
@@ -58,6 +81,9 @@ class DashboardPaneWidget(QWidget):
         self.status.setObjectName("dashboard-status")
         self.status.setWordWrap(True)
         self.status.setTextFormat(Qt.TextFormat.PlainText)
+        self.paused = self._note("dashboard-paused", "color:#8a5a00;font-weight:bold")
+        self.paused.setText(PAUSED_TEXT)
+        self.error = self._note("dashboard-error", "color:#c62828")
         self.refresh_button = QPushButton("Check now")
         self.refresh_button.setToolTip("Read the history again and run every plan's preflight against DRS")
         self.refresh_button.clicked.connect(self.refresh)
@@ -75,20 +101,32 @@ class DashboardPaneWidget(QWidget):
         self._list = QWidget()
         self._list_layout = QVBoxLayout(self._list)
         self._list_layout.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(self._list)
+        self.scroll_area = QScrollArea()
+        self.scroll_area.setWidgetResizable(True)
+        self.scroll_area.setWidget(self._list)
 
         layout = QVBoxLayout(self)
         layout.addLayout(head)
         layout.addWidget(self.status)
+        layout.addWidget(self.paused)
+        layout.addWidget(self.error)
         layout.addWidget(self.empty)
-        layout.addWidget(scroll, 1)
+        layout.addWidget(self.scroll_area, 1)
 
         self.timer = QTimer(self)
         self.timer.setObjectName("readiness-timer")
         self.timer.setInterval(REFRESH_INTERVAL_MS)
         self.timer.timeout.connect(self.refresh)
+
+    @staticmethod
+    def _note(name: str, style: str) -> QLabel:
+        label = QLabel()
+        label.setObjectName(name)
+        label.setWordWrap(True)
+        label.setTextFormat(Qt.TextFormat.PlainText)
+        label.setStyleSheet(style)
+        label.setVisible(False)
+        return label
 
     def connect_tasks(self, tasks: ReadinessTasks) -> None:
         self._ask.connect(tasks)
@@ -101,75 +139,169 @@ class DashboardPaneWidget(QWidget):
     def card(self, plan_name: str) -> PlanCardWidget | None:
         return self._cards.get(plan_name)
 
+    def card_order(self) -> list[str]:
+        """The plans' cards as laid out, top to bottom."""
+        names = {id(widget): name for name, widget in self._cards.items()}
+        order = []
+        for index in range(self._list_layout.count()):
+            item = self._list_layout.itemAt(index)
+            widget = item.widget() if item is not None else None
+            if widget is not None and id(widget) in names:
+                order.append(names[id(widget)])
+        return order
+
     def is_busy(self) -> bool:
         return self._busy
+
+    def checks_paused(self) -> bool:
+        return self._runs_active.is_set()
 
     # -- asking
 
     def refresh(self) -> None:
-        """The overview at once, then every plan's preflight; one more round if asked meanwhile."""
-        if self._busy:
-            self._again = True
+        """The overview, then every plan's preflight (the timer, "Check now"); while a run is in progress
+        only the overview, and the round is made up afterwards."""
+        if self.checks_paused():
+            self._missed = True
+            self.reload()
             return
-        self._busy = True
-        self._again = False
-        self.refresh_button.setEnabled(False)
-        self._ask("overview", lambda service: service.overview(checking=True), self._on_overview)
+        if self._busy:
+            self._want_all = True
+            return
+        self._want_all = self._want_reload = False
+        self._overview(check_all=True)
 
-    def _on_overview(self, dashboard: Dashboard) -> None:
-        if not dashboard.cards:  # nothing to check: this answer is the whole load
-            self._show(dataclasses.replace(dashboard, checking=False))
+    def reload(self) -> None:
+        """The overview (cheap: the database and the cached inventory), then the check of the plans
+        saved since their last check, if any and if no run is in progress."""
+        if self._busy:
+            self._want_reload = True
+            return
+        self._want_reload = False
+        self._overview(check_all=False)
+
+    def set_runs_active(self, active: bool) -> None:
+        """The execution desk drives runs (True) or none (False): checks pause, or catch up."""
+        if active == self.checks_paused():
+            return
+        if active:
+            self._runs_active.set()
+        else:
+            self._runs_active.clear()
+        self.paused.setVisible(active)
+        self._enable()
+        if not active and self._missed:
+            self._missed = False
+            self.refresh()
+
+    def _overview(self, *, check_all: bool) -> None:
+        self._busy = True
+        self._enable()
+        self._ask(
+            "overview", lambda service: service.overview(), lambda board: self._on_overview(board, check_all)
+        )
+
+    def _on_overview(self, dashboard: Dashboard, check_all: bool) -> None:
+        if check_all:
+            names = [card.plan_name for card in dashboard.cards]
+        elif self._auto_checks:
+            names = [card.plan_name for card in dashboard.cards if card.needs_check]
+        else:
+            names = []
+        if not names or self.checks_paused():
+            self._show(dashboard)
             self._done()
             return
-        self._show(dashboard)
-        self.status.setText("Checking every plan against DRS…")
-        self._ask("check", lambda service: service.check(), self._on_checked)
+        self._check(dashboard, names)
+
+    def _check(self, dashboard: Dashboard, names: Sequence[str]) -> None:
+        self._checking = frozenset(names)
+        self._show(dataclasses.replace(dashboard, checking=True))
+        paused = self._runs_active.is_set  # read on the readiness thread: an Event, not a widget
+        plans = list(names)
+        self._ask("check", lambda service: service.check(plans, paused=paused), self._on_checked)
 
     def _on_checked(self, dashboard: Dashboard) -> None:
+        self._checking = frozenset()
+        self._auto_checks = True
+        if self.checks_paused():
+            self._missed = True  # the round stopped at the run's start: the rest after it
+        self.error.setVisible(False)
         self._show(dashboard)
         self._done()
 
     def _done(self) -> None:
         self._busy = False
-        self.refresh_button.setEnabled(True)
-        if self._again:
+        self._enable()
+        if self._want_all:
             self.refresh()
+        elif self._want_reload:
+            self.reload()
+
+    def _enable(self) -> None:
+        self.refresh_button.setEnabled(not self._busy and not self.checks_paused())
+        self.refresh_button.setToolTip(
+            "Checks are paused while a run is in progress"
+            if self.checks_paused()
+            else "Read the history again and run every plan's preflight against DRS"
+        )
 
     def _on_failed(self, operation: str, message: str) -> None:
-        what = "read the history" if operation == "overview" else "check the plans"
-        self.status.setText(f"Could not {what}: {message}")
+        when = moment_text(self.clock())
+        if operation == "check":
+            checking = sorted(self._checking)
+            total = len(self._dashboard.cards) if self._dashboard is not None else 0
+            which = (
+                "every plan"
+                if len(checking) == total and total > 1
+                else "plan(s) " + ", ".join(f"'{name}'" for name in checking)
+            )
+            self.error.setText(f"The DRS check of {which} failed at {when}: {message}")
+            self._auto_checks = False  # not again on every news: the timer or "Check now" tries again
+        else:
+            self.error.setText(f"Could not read the history at {when}: {message}")
+        self.error.setVisible(True)
+        self._checking = frozenset()
         if self._dashboard is None:
             self.updated.setText("Not loaded")
-        self._busy = False
-        self.refresh_button.setEnabled(True)
-        if self._again:
-            self.refresh()
+        else:  # what it showed, without "checking…": that check is over
+            self._show(dataclasses.replace(self._dashboard, checking=False))
+        self._done()
 
     # -- showing
 
     def _show(self, dashboard: Dashboard) -> None:
         self._dashboard = dashboard
-        self.updated.setText(f"Last updated {stamp(dashboard.updated_at)}")
-        inventory = (
-            f"inventory as of {stamp(dashboard.inventory_at)}"
-            if dashboard.inventory_at is not None
-            else "no inventory cached yet: refresh the Servers pane"
-        )
+        now = dashboard.updated_at
+        self.updated.setText(f"Last {updated_text(now, now)}")
+        if dashboard.inventory_at is not None:
+            at = dashboard.inventory_at
+            inventory = f"Inventory as of {moment_text(at, now)} ({age_text(max(now - at, timedelta(0)))})"
+        else:
+            inventory = "No inventory cached yet: refresh the Servers pane"
         problems = "; ".join(dashboard.problems)
         self.status.setText(inventory + (f". {problems}" if problems else ""))
         self.empty.setText("No plans yet. Create one in the Plans pane (or import a plan file).")
         self.empty.setVisible(not dashboard.cards)
-        names = [card.plan_name for card in dashboard.cards]
-        for name in list(self._cards):
-            if name not in names:
-                gone = self._cards.pop(name)
-                self._list_layout.removeWidget(gone)
-                gone.deleteLater()
-        for index, card in enumerate(dashboard.cards):
-            shown = self._cards.get(card.plan_name)
-            if shown is None:
-                shown = PlanCardWidget()
-                self._cards[card.plan_name] = shown
-            self._list_layout.insertWidget(index, shown)
-            shown.show_card(card, checking=dashboard.checking)
+        self._place_cards([card.plan_name for card in dashboard.cards])
+        for card in dashboard.cards:
+            checking = dashboard.checking and card.plan_name in self._checking
+            self._cards[card.plan_name].show_card(card, checking=checking, now=now)
         self.loaded.emit(dashboard)
+
+    def _place_cards(self, names: list[str]) -> None:
+        """One card per name, in that order: new ones made, gone ones deleted, the others kept (moved
+        only when their place changed)."""
+        for name in [n for n in self._cards if n not in names]:
+            gone = self._cards.pop(name)
+            self._list_layout.removeWidget(gone)
+            gone.deleteLater()
+        for index, name in enumerate(names):
+            widget = self._cards.get(name)
+            if widget is None:
+                widget = PlanCardWidget()
+                self._cards[name] = widget
+                self._list_layout.insertWidget(index, widget)
+            elif self._list_layout.indexOf(widget) != index:
+                self._list_layout.removeWidget(widget)
+                self._list_layout.insertWidget(index, widget)

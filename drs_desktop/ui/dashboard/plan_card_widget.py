@@ -2,23 +2,26 @@
 the RPO, what changed since the last good drill, and the two charts.
 
 Every line says what it knows and no more: a plan not checked yet reads "checking…", never "ready";
-one never drilled reads "no drill yet"; a comparison the drill's record cannot support says so. Texts
-are plain (hostnames and DRS messages are not markup).
+a preflight older than ``STALE_AFTER`` (or of a revision the plan has since left) is shown grey with its
+age, never as the plan's current readiness; one never drilled reads "no drill yet"; a comparison the
+drill's record cannot support says so. Times are written by ``ui.change_hub.moment_text``, on the
+dashboard's own clock. Texts are plain (hostnames and DRS messages are not markup).
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from drs_desktop.domain.durations import format_duration
-from drs_desktop.domain.views.dashboard import PlanCard, Readiness
+from drs_desktop.domain.views.dashboard import STALE_AFTER, PlanCard, Readiness
 from drs_desktop.domain.views.drift import ChangeSet, ServerChange
 from drs_desktop.domain.views.history import ExecutionSummary
 from drs_desktop.domain.views.readiness import RtoPrediction
+from drs_desktop.ui.change_hub import moment_text
 from drs_desktop.ui.dashboard.lag_chart_widget import LagChartWidget
 from drs_desktop.ui.dashboard.rto_chart_widget import RtoChartWidget
 
@@ -32,10 +35,15 @@ NAMES_SHOWN = 4
 READY_STYLE = "background:#2e7d32;color:white;padding:2px 8px;border-radius:3px;font-weight:bold"
 NOT_READY_STYLE = "background:#c62828;color:white;padding:2px 8px;border-radius:3px;font-weight:bold"
 UNKNOWN_STYLE = "background:#757575;color:white;padding:2px 8px;border-radius:3px;font-weight:bold"
+#: A result that is not current: no colour that could be read as today's verdict.
+STALE_STYLE = "background:#e0e0e0;color:#424242;padding:2px 8px;border-radius:3px;font-weight:bold"
 
 
-def stamp(moment: datetime | None) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if moment is not None else "?"
+def age_text(span: timedelta | None) -> str:
+    """ "42 min ago", "just now" (under a minute); "at an unknown time" for None."""
+    if span is None:
+        return "at an unknown time"
+    return "just now" if span < timedelta(minutes=1) else f"{format_duration(span)} ago"
 
 
 class PlanCardWidget(QFrame):
@@ -52,12 +60,12 @@ class PlanCardWidget(QFrame):
         self.title.setFont(font)
         self.badge = QLabel()
         self.badge.setObjectName("readiness-badge")
-        self.checked = QLabel()
+        self.checked = self._text("checked")  # its own line: an age and its reason can be long
+        self.checked.setStyleSheet("color:#616161")
         head = QHBoxLayout()
         head.addWidget(self.title)
         head.addWidget(self.badge)
         head.addStretch(1)
-        head.addWidget(self.checked)
 
         self.failures = self._text("failures")
         self.last_drill = self._text("last-drill")
@@ -87,6 +95,7 @@ class PlanCardWidget(QFrame):
 
         layout = QVBoxLayout(self)
         layout.addLayout(head)
+        layout.addWidget(self.checked)
         layout.addWidget(self.failures)
         layout.addLayout(facts)
         layout.addLayout(charts)
@@ -112,58 +121,80 @@ class PlanCardWidget(QFrame):
         layout.addStretch(1)
         return box
 
-    def show_card(self, card: PlanCard, *, checking: bool) -> None:
+    def show_card(self, card: PlanCard, *, checking: bool, now: datetime) -> None:
+        """Fill the card; ``checking``: its preflight is under way; ``now``: the dashboard's time, which
+        ages and dates are told against."""
         self.setObjectName(f"plan-card-{card.plan_name}")
         servers = f"{card.server_count} server(s)"
         self.title.setText(f"{card.plan_name}  ·  {servers}")
-        self._show_readiness(card.readiness, checking)
-        self.last_drill.setText(last_drill_text(card.last_drill))
+        self._show_readiness(card, checking, now)
+        self.last_drill.setText(last_drill_text(card.last_drill, now))
         self.predicted.setText(prediction_text(card.prediction, card.rto_target))
         self.rpo.setText(rpo_text(card))
-        self.changes.setText(changes_text(card.changes, card.last_good_drill))
+        self.changes.setText(changes_text(card.changes, card.last_good_drill, now))
         self.lag_chart.set_lags(card.lags, card.rpo_minutes)
         predicted = card.prediction.total if card.prediction is not None else None
         self.rto_chart.set_drills(card.drills, card.rto_target, predicted)
 
-    def _show_readiness(self, readiness: Readiness | None, checking: bool) -> None:
+    def _show_readiness(self, card: PlanCard, checking: bool, now: datetime) -> None:
+        readiness = card.readiness
         if readiness is None:
-            self.badge.setText("CHECKING…" if checking else "NOT CHECKED")
-            self.badge.setStyleSheet(UNKNOWN_STYLE)
+            self._badge("CHECKING…" if checking else "NOT CHECKED", UNKNOWN_STYLE)
             self.checked.setText("preflight not run yet")
             self.failures.setVisible(False)
             return
-        again = " (checking again…)" if checking else ""
-        self.checked.setText(f"preflight {stamp(readiness.checked_at)}{again}")
+        current = readiness.current(now) and not card.changed_since_check
+        self.checked.setText(checked_text(card, readiness, now) + (" (checking again…)" if checking else ""))
+        word, verdict, style, failures = self._verdict(readiness)
+        if current:
+            self._badge(verdict, style)
+        else:  # the verdict of another time or revision: said with its age, grey
+            self._badge(f"{word}, {age_text(readiness.age(now))}", STALE_STYLE)
+        self.failures.setText(failures)
+        self.failures.setStyleSheet("color:#c62828" if current and readiness.known else "color:#616161")
+        self.failures.setVisible(bool(failures))
+
+    def _badge(self, text: str, style: str) -> None:
+        """Style first, then text: the width is measured in the badge's bold font (else it clips)."""
+        self.badge.setStyleSheet(style)
+        self.badge.setText(text)
+        self.badge.setMinimumWidth(0)
+        self.badge.ensurePolished()
+        self.badge.setFixedWidth(self.badge.sizeHint().width())
+
+    @staticmethod
+    def _verdict(readiness: Readiness) -> tuple[str, str, str, str]:
+        """The verdict in a word, the badge's text and style, and the lines under it, as if current."""
         if not readiness.known:
-            self.badge.setText("UNKNOWN")
-            self.badge.setStyleSheet(UNKNOWN_STYLE)
-            self.failures.setText(f"The preflight could not run: {readiness.error}")
-            self.failures.setVisible(True)
-            return
+            return "UNKNOWN", "UNKNOWN", UNKNOWN_STYLE, f"The preflight could not run: {readiness.error}"
         if readiness.ok:
             warned = f" ({readiness.warnings} warning(s))" if readiness.warnings else ""
-            self.badge.setText("READY" + warned)
-            self.badge.setStyleSheet(READY_STYLE)
-            self.failures.setVisible(False)
-            return
+            return "READY", "READY" + warned, READY_STYLE, ""
         count = len(readiness.failures)
-        self.badge.setText(f"NOT READY: {count} failing check(s)")
-        self.badge.setStyleSheet(NOT_READY_STYLE)
         lines = [f"• {message}" for message in readiness.failures[:FAILURES_SHOWN]]
         if count > FAILURES_SHOWN:
             lines.append(f"… and {count - FAILURES_SHOWN} more (run the preflight for the full list)")
-        self.failures.setText("\n".join(lines))
-        self.failures.setStyleSheet("color:#c62828")
-        self.failures.setVisible(True)
+        return "NOT READY", f"NOT READY: {count} failing check(s)", NOT_READY_STYLE, "\n".join(lines)
 
 
-def last_drill_text(drill: ExecutionSummary | None) -> str:
+def checked_text(card: PlanCard, readiness: Readiness, now: datetime) -> str:
+    """When the preflight ran, how long ago, and why it is not current when it is not."""
+    when = moment_text(readiness.checked_at, now) if readiness.checked_at is not None else "at ?"
+    text = f"preflight {when}, {age_text(readiness.age(now))}"
+    if card.changed_since_check:
+        return f"{text}: the plan was saved since (revision {card.revision})"
+    if not readiness.current(now):
+        return f"{text}: older than {format_duration(STALE_AFTER)}, not current"
+    return text
+
+
+def last_drill_text(drill: ExecutionSummary | None, now: datetime | None = None) -> str:
     if drill is None:
         return "No drill yet."
-    when = stamp(drill.record.started_at)
+    when = moment_text(drill.record.started_at, now)
     if drill.outcome is None:
         return f"{drill.status} since {when} (not finished)."
-    text = f"{drill.outcome} on {when}"
+    text = f"{drill.outcome}, started {when}"
     if drill.rto_achieved is None:
         return text + ": not every critical server was ready, so no RTO was achieved."
     achieved = format_duration(drill.rto_achieved, exact=True)
@@ -213,12 +244,15 @@ def _names(changes: tuple[ServerChange, ...], *, detail: bool = False) -> str:
     return ", ".join(shown) + more
 
 
-def changes_text(changes: ChangeSet | None, good: ExecutionSummary | None) -> str:
+def changes_text(
+    changes: ChangeSet | None, good: ExecutionSummary | None, now: datetime | None = None
+) -> str:
     if good is None:
         return "No successful drill to compare with."
+    when = moment_text(good.record.started_at, now)
     if changes is None:
-        return f"Not compared with the drill of {stamp(good.record.started_at)} (no inventory cached)."
-    since = f"since the drill of {stamp(good.record.started_at)}"
+        return f"Not compared with the drill of {when} (no inventory cached)."
+    since = f"since the drill of {when}"
     parts = []
     if changes.added:
         parts.append(f"added: {_names(changes.added)}")
