@@ -382,9 +382,8 @@ class DesktopApp:
 
         tasks: ReadinessTasks = TaskThread("readiness", readiness, close=ReadinessService.close)
         self._task_threads.append(tasks)
-        pane = DashboardPaneWidget()
+        pane = DashboardPaneWidget(clock=clock.now)
         assert self.changes is not None
-        pane.clock = self.changes.now
         pane.connect_tasks(tasks)
         window.set_pane_widget("dashboard", pane)
         # The change hub's news and showing the pane re-read the overview (the database, the cached

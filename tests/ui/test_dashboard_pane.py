@@ -29,7 +29,7 @@ def world(tmp_path: Path) -> Iterator[World]:
 
 def open_pane(qtbot: QtBot, world: World) -> tuple[DashboardPaneWidget, ReadinessTasks]:
     tasks: ReadinessTasks = TaskThread("readiness", world.service, close=ReadinessService.close)
-    pane = DashboardPaneWidget()
+    pane = DashboardPaneWidget(clock=world.sim.clock.now)
     qtbot.addWidget(pane)
     pane.resize(1100, 900)
     pane.connect_tasks(tasks)

@@ -36,8 +36,7 @@ def open_pane(
     qtbot: QtBot, world: World, stop: threading.Event | None = None
 ) -> tuple[DashboardPaneWidget, ReadinessTasks]:
     tasks: ReadinessTasks = TaskThread("readiness", lambda: world.service(stop), close=ReadinessService.close)
-    pane = DashboardPaneWidget()
-    pane.clock = world.sim.clock.now
+    pane = DashboardPaneWidget(clock=world.sim.clock.now)
     qtbot.addWidget(pane)
     pane.resize(1100, 900)
     pane.connect_tasks(tasks)
@@ -151,8 +150,7 @@ def test_a_failed_check_stops_saying_checking_and_says_which_and_when(qtbot: QtB
         return ReadinessService(world.db, no_gateway, clock=world.sim.clock.now)  # type: ignore[arg-type]
 
     tasks: ReadinessTasks = TaskThread("readiness", service, close=ReadinessService.close)
-    pane = DashboardPaneWidget()
-    pane.clock = world.sim.clock.now
+    pane = DashboardPaneWidget(clock=world.sim.clock.now)
     qtbot.addWidget(pane)
     pane.connect_tasks(tasks)
     try:

@@ -41,7 +41,7 @@ from PySide6.QtWidgets import (
 )
 
 from drs_desktop.domain.views.dashboard import Dashboard
-from drs_desktop.ui.change_hub import moment_text, updated_text, utc_now
+from drs_desktop.ui.change_hub import moment_text, updated_text
 from drs_desktop.ui.dashboard.plan_card_widget import PlanCardWidget, age_text
 from drs_desktop.workers.pane_tasks import ReadinessService, ReadinessTasks
 from drs_desktop.workers.tasks import Requester
@@ -59,10 +59,10 @@ class DashboardPaneWidget(QWidget):
 
     loaded = Signal(object)  # Dashboard: every answer shown (an overview, a checked one)
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, *, clock: Callable[[], datetime]) -> None:
         super().__init__(parent)
         self.setObjectName("pane-dashboard")
-        self.clock: Callable[[], datetime] = utc_now  # the app's clock (the composition root sets it)
+        self.clock = clock  # the app's one clock (services.clock): the simulator's in demo mode
         self._ask: Requester[ReadinessService] = Requester(self, self._on_failed)
         self._busy = False
         self._want_all = False  # a full round asked while busy
