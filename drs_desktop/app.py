@@ -390,7 +390,7 @@ class DesktopApp:
         # inventory) and check only plans saved since their last check; every plan is checked by the
         # pane's timer and "Check now", never while the desk drives a run (DRS's quota is the run's).
         self.changes.plans_changed.connect(pane.reload)
-        self.changes.inventory_changed.connect(lambda _inventory: pane.reload())
+        self.changes.inventory_changed.connect(pane.inventory_arrived)
         self.changes.executions_changed.connect(pane.reload)
         window.pane_changed.connect(lambda key: pane.reload() if key == "dashboard" else None)
         desk = self.execution_desk

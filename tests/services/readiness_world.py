@@ -65,7 +65,7 @@ class World:
 
 
 @contextmanager
-def readiness_world(folder: Path, *, plans: bool = True) -> Iterator[World]:
+def readiness_world(folder: Path, *, plans: bool = True, inventory: bool = True) -> Iterator[World]:
     with EmbeddedSimulator("small", seed=7) as sim, Database.open(folder / "drs.sqlite3") as db:
         gateway = DrsGateway(AwsTarget(profile=None, region=sim.region, endpoint_url=sim.endpoint_url))
         w = World(sim, db, gateway)
@@ -88,7 +88,8 @@ def readiness_world(folder: Path, *, plans: bool = True) -> Iterator[World]:
                     name="Fax", rpo_minutes=15, waves=(Wave(name="Fax", servers=(w.id("legacy-fax"),)),)
                 ),
             )
-        w.refresh_inventory()
+        if inventory:
+            w.refresh_inventory()
         try:
             yield w
         finally:

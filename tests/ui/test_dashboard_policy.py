@@ -88,6 +88,32 @@ def test_news_reads_the_overview_and_checks_only_a_plan_saved_since(qtbot: QtBot
         tasks.stop()
 
 
+def test_a_plan_unknown_for_want_of_an_inventory_is_checked_when_one_arrives(
+    qtbot: QtBot, tmp_path: Path
+) -> None:
+    with readiness_world(tmp_path, inventory=False) as world:  # the app at startup: nothing cached yet
+        pane, tasks = open_pane(qtbot, world)
+        try:
+            before = checked_all(qtbot, pane)
+            assert all(c.readiness is not None and not c.readiness.known for c in before.values())
+            world.refresh_inventory()  # the Servers pane's first refresh lands
+            world.sim.clock.advance(60)
+            pane.reload()  # other news: a failed check is not retried on every one
+            qtbot.waitUntil(lambda: settled(pane), timeout=TIMEOUT)
+            assert cards(pane)["Shop"].readiness == before["Shop"].readiness
+            pane.inventory_arrived(world.gateway.inventory())  # the hub's inventory_changed
+            qtbot.waitUntil(
+                lambda: (
+                    settled(pane) and all(c.readiness and c.readiness.known for c in cards(pane).values())
+                ),
+                timeout=TIMEOUT,
+            )
+            shop = cards(pane)["Shop"].readiness
+            assert shop is not None and shop.checked_at == world.sim.clock.now()
+        finally:
+            tasks.stop()
+
+
 def test_no_check_while_a_run_is_in_progress_and_the_round_is_made_up_after(
     qtbot: QtBot, world: World
 ) -> None:

@@ -70,6 +70,7 @@ class DashboardPaneWidget(QWidget):
         self._checking: frozenset[str] = frozenset()  # the plans whose check is under way
         self._auto_checks = True  # False after a failed check, until one answers: no retry on every news
         self._missed = False  # a round skipped or cut short by a run: made up when the run is over
+        self._recheck_unknown = False  # an inventory arrived: plans whose readiness is unknown are checked
         self._runs_active = threading.Event()  # read by the check on its thread, between plans
         self._dashboard: Dashboard | None = None
         self._cards: dict[str, PlanCardWidget] = {}
@@ -180,6 +181,14 @@ class DashboardPaneWidget(QWidget):
         self._want_reload = False
         self._overview(check_all=False)
 
+    def inventory_arrived(self, inventory: object) -> None:
+        """The app holds a new inventory (None: the target changed and none is held yet). A plan whose
+        last check could not run (no inventory yet, DRS unreachable) is checked again now rather than at
+        the timer's next round: at startup the first round often runs before the inventory is cached."""
+        if inventory is not None:
+            self._recheck_unknown = True
+        self.reload()
+
     def set_runs_active(self, active: bool) -> None:
         """The execution desk drives runs (True) or none (False): checks pause, or catch up."""
         if active == self.checks_paused():
@@ -204,10 +213,14 @@ class DashboardPaneWidget(QWidget):
     def _on_overview(self, dashboard: Dashboard, check_all: bool) -> None:
         if check_all:
             names = [card.plan_name for card in dashboard.cards]
-        elif self._auto_checks:
-            names = [card.plan_name for card in dashboard.cards if card.needs_check]
         else:
-            names = []
+            unknown, self._recheck_unknown = self._recheck_unknown, False
+            names = [
+                card.plan_name
+                for card in dashboard.cards
+                if (self._auto_checks and card.needs_check)
+                or (unknown and card.readiness is not None and not card.readiness.known)
+            ]
         if not names or self.checks_paused():
             self._show(dashboard)
             self._done()
