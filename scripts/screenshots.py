@@ -175,7 +175,8 @@ class Shots:
             if board is None or board.checking:
                 return False
             card = next((c for c in board.cards if c.plan_name == self.plan_name), None)
-            return card is not None and card.last_drill is not None and card.readiness is not None
+            fresh = card is not None and card.readiness is not None and card.readiness.known
+            return fresh and card is not None and card.last_drill is not None and not dashboard.is_busy()
 
         self.wait(drill_shown, 120, "the dashboard with the drill and its checks")
         self.shoot("dashboard", "dashboard.png")
