@@ -29,6 +29,7 @@ from drs_desktop.ui.executions.progress_model import PHASE, STATUS
 from drs_desktop.ui.executions.progress_widget import ProgressWidget
 from tests.ui import execution_helpers as helpers
 from tests.ui.execution_helpers import TIMEOUT, Running, drill_session, shop_plan, step_until
+from tests.ui.test_failure_banner import grab
 
 sim = helpers.sim
 db = helpers.db
@@ -211,3 +212,56 @@ def _show(capsys: pytest.CaptureFixture[str], db: Database, execution_id: str, *
     capsys.readouterr()
     assert main(["executions", "show", execution_id, *extra, "--home", str(db.path.parent)]) == 0
     return capsys.readouterr().out
+
+
+def test_a_recovery_that_recovered_everything_lists_its_instances_in_production_and_what_comes_next(
+    qtbot: QtBot,
+    services: ExecutionServices,
+    sim: EmbeddedSimulator,
+    db: Database,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    save_plan(db, shop_plan(sim, name="Quick", approval=False))
+    session = drill_session(services, "Quick", Mode.RECOVERY)
+    final = step_until(session, sim, lambda s: s.finished)[-1]
+    session.close()
+    assert final.outcome is Outcome.SUCCEEDED and final.end is not None and final.end.recovered
+    launched = [row for rows in final.servers for row in rows]
+    assert launched and all(row.recovery_instance_id for row in launched)
+    assert [p.server_id for p in final.end.production] == [row.server_id for row in launched]
+
+    history = services.history_snapshot(final.execution_id)
+    assert history.end == final.end, "the history says what the live view said"
+    widget = ProgressWidget(read_only=True)
+    qtbot.addWidget(widget)
+    widget.resize(1366, 768)
+    widget.show()
+    widget.show_snapshot(history)
+    panel = widget.end_panel
+    assert panel.isVisible() and panel.production.isVisible() and panel.advice.isVisible()
+    assert [row[0] for row in panel.production_rows()] == [row.server_id for row in launched]
+    assert [row[2] for row in panel.production_rows()] == [row.recovery_instance_id for row in launched]
+    text = panel.text()
+    assert f"Running in production: {len(launched)} recovery instance(s) this recovery launched" in text
+    assert "nothing this recovery launched" not in text
+    assert "These recovery instances are production now" in text and "fail back in DRS" in text
+    assert "Keep them running" not in text, "no decision to take after a recovery that recovered all"
+    assert "clean" not in text.lower()
+    assert "#2e7d32" in panel.styleSheet(), "a complete recovery is not drawn as a problem"
+    assert grab(widget, "recovered-production.png", tmp_path).stat().st_size > 0
+
+    shown = _show(capsys, db, final.execution_id)
+    assert f"running in production ({len(launched)}):" in shown
+    assert all(row.recovery_instance_id in shown for row in launched)
+    assert "nothing this recovery launched" not in shown and "fail back in DRS" in shown
+    report = json.loads(services.write_report(final.execution_id, "json", tmp_path / "r.json").read_text())
+    production = report["end"]["production"]
+    assert production["recovered_everything"] is True
+    assert [p["recovery_instance_id"] for p in production["instances"]] == [
+        row.recovery_instance_id for row in launched
+    ]
+    assert production["advice"].startswith("These recovery instances are production now")
+    page = services.write_report(final.execution_id, "html", tmp_path / "r.html").read_text()
+    assert f"<h3>Running in production ({len(launched)})</h3>" in page
+    assert "Nothing this recovery launched" not in page and "fail back in DRS" in page
