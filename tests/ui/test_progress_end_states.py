@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QModelIndex, Qt
+from PySide6.QtGui import QColor
 from pytestqt.qtbot import QtBot
 
 from drs_desktop.cli import main
@@ -25,10 +26,12 @@ from drs_desktop.services.execution_session import ExecutionServices
 from drs_desktop.simulator.embedded import EmbeddedSimulator
 from drs_desktop.storage.db import Database
 from drs_desktop.storage.plans import save_plan
+from drs_desktop.ui.executions.progress_delegate import OUTCOME_BARS, OUTCOME_ROLE
 from drs_desktop.ui.executions.progress_model import PHASE, STATUS
 from drs_desktop.ui.executions.progress_widget import ProgressWidget
 from tests.ui import execution_helpers as helpers
 from tests.ui.execution_helpers import TIMEOUT, Running, drill_session, shop_plan, step_until
+from tests.ui.test_end_state_colours import bar_colour, progress_cell
 from tests.ui.test_failure_banner import grab
 
 sim = helpers.sim
@@ -114,6 +117,10 @@ def test_a_cancelled_drill_is_cancelling_until_its_job_is_given_up_then_every_se
     assert _cell(progress, 1, None, STATUS) == "CANCELLING"
     assert "DRS cannot cancel a job" in _cell(progress, 1, None, PHASE)
     assert _cell(progress, 2, None, STATUS) == "CANCELLED", "a wave that never started is cancelled"
+    # Amber while DRS's job goes on, grey once cancelled: never a blue bar frozen where the cancel found it.
+    assert progress_cell(progress, 1).data(OUTCOME_ROLE) == "CANCELLING"
+    assert bar_colour(progress, progress_cell(progress, 1)) == QColor(OUTCOME_BARS["CANCELLING"][0])
+    assert bar_colour(progress, progress_cell(progress, 2)) == QColor(OUTCOME_BARS["CANCELLED"][0])
 
     running.pace.seconds = FAST  # let DRS's time pass: the grace runs out with the job still running
     qtbot.waitUntil(lambda: progress.snapshot() is not None and progress.snapshot().finished, timeout=TIMEOUT)  # type: ignore[union-attr]
@@ -130,6 +137,15 @@ def test_a_cancelled_drill_is_cancelling_until_its_job_is_given_up_then_every_se
     assert _cell(progress, 1, 0, PHASE) == f"job {job} still running in DRS"
     assert _cell(progress, 2, 0, PHASE) == "cancelled"
     assert all(w.progress in (0, 100) for w in final.waves), "no wave frozen part-way"
+    assert [progress_cell(progress, w).data(OUTCOME_ROLE) for w in range(3)] == [None, "FAILED", "CANCELLED"]
+    for wave, row, outcome in (
+        (1, 0, "FAILED"),
+        (1, None, "FAILED"),
+        (2, 0, "CANCELLED"),
+        (2, None, "CANCELLED"),
+    ):
+        assert bar_colour(progress, progress_cell(progress, wave, row)) == QColor(OUTCOME_BARS[outcome][0])
+    assert _cell(progress, 1, None, PHASE).startswith("ended: ")
     text = panel.text()
     assert "Cancelled by alice" in text
     assert "1 launched, 2 with their job still running in DRS, 2 cancelled before they started" in text
@@ -253,7 +269,7 @@ def test_a_recovery_that_recovered_everything_lists_its_instances_in_production_
 
     shown = _show(capsys, db, final.execution_id)
     assert f"running in production ({len(launched)}):" in shown
-    assert all(row.recovery_instance_id in shown for row in launched)
+    assert all(str(row.recovery_instance_id) in shown for row in launched)
     assert "nothing this recovery launched" not in shown and "fail back in DRS" in shown
     report = json.loads(services.write_report(final.execution_id, "json", tmp_path / "r.json").read_text())
     production = report["end"]["production"]
