@@ -19,10 +19,11 @@ from pytestqt.qtbot import QtBot
 from drs_desktop.aws.drs import DrsGateway
 from drs_desktop.aws.session import AwsTarget
 from drs_desktop.domain.engine.end_events import ExecutionAbandoned
-from drs_desktop.domain.engine.events import Outcome
+from drs_desktop.domain.engine.events import Outcome, event_to_json
+from drs_desktop.domain.errors import DrsDesktopError
 from drs_desktop.domain.views.stranded import DEMO_CLOSE_REASON
 from drs_desktop.services.execution_session import ExecutionServices
-from drs_desktop.services.stranded_runs import end_demo_execution
+from drs_desktop.services.stranded_runs import AbandonRefusedError, abandon_execution, end_demo_execution
 from drs_desktop.simulator.embedded import EmbeddedSimulator
 from drs_desktop.storage import executions as journal
 from drs_desktop.storage.db import Database
@@ -174,3 +175,42 @@ def test_the_dialog_says_what_ending_means_and_needs_a_reason(
     assert dialog.end_button.isEnabled() and dialog.reason() == REASON
     dialog.reason_edit.setText("  ")
     assert not dialog.end_button.isEnabled(), "a run is never ended without a reason"
+
+
+def test_ending_a_run_writes_its_journal_and_its_listing_together_or_neither(
+    services: ExecutionServices, sim: EmbeddedSimulator, db: Database
+) -> None:
+    execution_id = _unfinished_demo_run(services, sim)
+    before = len(journal.load_journal(db, execution_id))
+    with db.transaction() as conn:  # the listing's write fails, as a crash or a full disk would make it
+        conn.execute(
+            "CREATE TEMP TRIGGER listing_fails BEFORE UPDATE OF status ON executions "
+            "BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END"
+        )
+    with pytest.raises(DrsDesktopError):
+        abandon_execution(db, execution_id, REASON, by="bob", at=sim.clock.now())
+    assert len(journal.load_journal(db, execution_id)) == before, "no ended journal under a RUNNING listing"
+    assert not journal.get_execution(db, execution_id).finished
+    with db.transaction() as conn:
+        conn.execute("DROP TRIGGER listing_fails")
+    record = abandon_execution(db, execution_id, REASON, by="bob", at=sim.clock.now())
+    assert record.finished and journal.load_journal(db, execution_id)[-1].type == "ExecutionAbandoned"
+
+
+def test_a_finished_journal_under_a_running_listing_is_repaired_not_refused_forever(
+    services: ExecutionServices, sim: EmbeddedSimulator, db: Database
+) -> None:
+    execution_id = _unfinished_demo_run(services, sim)
+    # What a crash between the two writes of an older version left: the journal ended, the listing not.
+    last = journal.load_journal(db, execution_id)[-1]
+    ended = ExecutionAbandoned(reason=REASON, at=sim.clock.now(), by="bob")
+    journal.append_events(db, execution_id, [event_to_json(ended)], expected_last=last.seq)
+    assert execution_id in [r.execution_id for r in journal.unfinished_executions(db)]
+    length = len(journal.load_journal(db, execution_id))
+
+    record = abandon_execution(db, execution_id, "ended again from the bar", by="carol", at=sim.clock.now())
+    assert record.finished and (record.status, record.outcome) == ("CANCELLED", "CANCELLED")
+    assert len(journal.load_journal(db, execution_id)) == length, "the journal is the truth: nothing added"
+    assert execution_id not in [r.execution_id for r in journal.unfinished_executions(db)]
+    with pytest.raises(AbandonRefusedError, match="already finished"):
+        abandon_execution(db, execution_id, "and again", by="carol", at=sim.clock.now())
