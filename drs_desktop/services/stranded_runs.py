@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
+from drs_desktop.aws.drs import DrsGateway
 from drs_desktop.domain.engine.end_events import ExecutionAbandoned
 from drs_desktop.domain.engine.events import event_to_json
 from drs_desktop.domain.engine.queries import execution_status
@@ -21,7 +22,13 @@ from drs_desktop.domain.engine.record import ExecutionRecord
 from drs_desktop.domain.engine.reducer import apply
 from drs_desktop.domain.engine.state import ExecutionState
 from drs_desktop.domain.errors import DrsDesktopError
-from drs_desktop.domain.views.stranded import DEMO_CLOSE_REASON, StrandedRun, split_unfinished, stranded
+from drs_desktop.domain.views.stranded import (
+    DEMO_CLOSE_REASON,
+    SIMULATOR_WORLD_KEY,
+    StrandedRun,
+    split_unfinished,
+    stranded,
+)
 from drs_desktop.services.driver_lock import take_driver_lock
 from drs_desktop.services.journal_replay import replay_journal
 from drs_desktop.storage import executions as journal
@@ -36,6 +43,7 @@ __all__ = [
     "end_demo_execution",
     "split_unfinished",
     "stranded",
+    "target_here",
 ]
 
 
@@ -105,6 +113,24 @@ def _repair_listing(db: Database, record: ExecutionRecord, state: ExecutionState
         record.status,
     )
     return journal.get_execution(db, record.execution_id)
+
+
+def target_here(gateway: DrsGateway) -> dict[str, str | None]:
+    """The target this session runs against, as ``views.stranded`` compares it with a run's: endpoint,
+    profile and Region, the account when STS answers, and a simulator's world ID."""
+    target = gateway.target
+    try:
+        account: str | None = gateway.caller_identity().account or None
+    except DrsDesktopError as exc:  # unknown: the account is compared only when both are known
+        logger.info("the account of %s is not known: %s", target.describe(), exc)
+        account = None
+    return {
+        "endpoint_url": target.endpoint_url,
+        "profile": target.profile,
+        "region": target.region,
+        "account": account,
+        SIMULATOR_WORLD_KEY: gateway.simulator_world(),
+    }
 
 
 def end_demo_execution(db: Database, execution_id: str, *, by: str, at: datetime) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from pytestqt.qtbot import QtBot
@@ -21,7 +22,7 @@ from drs_desktop.aws.session import AwsTarget
 from drs_desktop.domain.engine.end_events import ExecutionAbandoned
 from drs_desktop.domain.engine.events import Outcome, event_to_json
 from drs_desktop.domain.errors import DrsDesktopError
-from drs_desktop.domain.views.stranded import DEMO_CLOSE_REASON
+from drs_desktop.domain.views.stranded import DEMO_CLOSE_REASON, SIMULATOR_WORLD_KEY
 from drs_desktop.services.execution_session import ExecutionServices
 from drs_desktop.services.stranded_runs import AbandonRefusedError, abandon_execution, end_demo_execution
 from drs_desktop.simulator.embedded import EmbeddedSimulator
@@ -214,3 +215,29 @@ def test_a_finished_journal_under_a_running_listing_is_repaired_not_refused_fore
     assert execution_id not in [r.execution_id for r in journal.unfinished_executions(db)]
     with pytest.raises(AbandonRefusedError, match="already finished"):
         abandon_execution(db, execution_id, "and again", by="carol", at=sim.clock.now())
+
+
+def test_a_demo_run_is_gone_when_a_new_world_listens_on_its_old_port(
+    services: ExecutionServices, sim: EmbeddedSimulator, db: Database
+) -> None:
+    execution_id = _unfinished_demo_run(services, sim)
+    recorded = journal.get_execution(db, execution_id).options["target"]
+    assert recorded[SIMULATOR_WORLD_KEY] == sim.backend.world_id
+    assert [r.execution_id for r in services.unfinished()] == [execution_id], "its own world resumes it"
+
+    # The application crashed; the next start's simulator happens to get the same loopback port.
+    endpoint = sim.endpoint_url
+    port = urlsplit(endpoint).port
+    assert port is not None
+    sim.stop()
+    with EmbeddedSimulator("small", seed=7, port=port) as again:
+        assert again.endpoint_url == endpoint and again.backend.world_id != recorded[SIMULATOR_WORLD_KEY]
+        target = AwsTarget(profile=None, region=again.region, endpoint_url=again.endpoint_url)
+        later = ExecutionServices(db, DrsGateway(target), clock=again.clock.now, operator="bob")
+        try:
+            assert later.unfinished() == [], "never resumed in another world, whatever its port"
+            (run,) = later.stranded()
+        finally:
+            later.close()
+    assert run.record.execution_id == execution_id and run.gone
+    assert "cannot be picked up again" in run.reason and "now is another world" in run.reason
