@@ -47,6 +47,7 @@ from drs_desktop.aws.drs_parse import (
 )
 from drs_desktop.aws.errors import map_error
 from drs_desktop.aws.session import AwsTarget
+from drs_desktop.aws.simulator_clock import simulator_world
 from drs_desktop.domain.drs.errors import (
     DrsError,
     DrsOutcomeUnknown,
@@ -135,6 +136,7 @@ class DrsGateway:
         self._client_factory = client_factory
         self._clients = _Clients()
         self._identity: CallerIdentity | None = None
+        self._world: str | None = None
         # Shared with the gateways derived from this one: DRS has one time whoever asks.
         self.drs_clock = drs_clock or DrsClock()
 
@@ -293,6 +295,13 @@ class DrsGateway:
             self._identity = parse_caller_identity(response)
             logger.debug("GetCallerIdentity: account %s", self._identity.account)
         return self._identity
+
+    def simulator_world(self) -> str | None:
+        """The world ID of the DRS Desktop simulator this gateway talks to (None: AWS, or another
+        endpoint). Asked once: a simulator's world does not change while it runs."""
+        if self._world is None:
+            self._world = simulator_world(self.target.endpoint_url) or ""
+        return self._world or None
 
     def describe_source_servers(self, ids: Sequence[str] | None = None) -> list[SourceServer]:
         """Source servers (all of them, or those of ``ids``; unknown IDs are simply absent)."""

@@ -136,3 +136,18 @@ class SimulatorClock:
         """DRS's time for the gateway: the simulator's answers anchor it, this clock carries it forward,
         and the desktop's clock is the simulator's (no skew to report)."""
         return DrsClock(wall=self.now, monotonic=self.elapsed)
+
+
+def simulator_world(endpoint_url: str | None, *, fetch: Fetch = _fetch) -> str | None:
+    """The world ID of the DRS Desktop simulator at ``endpoint_url`` (new at each of its starts), or None
+    when the endpoint is not a loopback DRS Desktop simulator or does not answer."""
+    if not is_loopback_url(endpoint_url):
+        return None
+    assert endpoint_url is not None
+    try:
+        document = fetch(endpoint_url.rstrip("/") + CLOCK_PATH)
+    except (OSError, ValueError, urllib.error.URLError) as exc:
+        logger.debug("%s is not a DRS Desktop simulator: %s", endpoint_url, exc)
+        return None
+    world = document.get("world")
+    return world if document.get("simulator") == IDENTITY and isinstance(world, str) and world else None

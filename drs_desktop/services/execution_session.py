@@ -62,7 +62,12 @@ from drs_desktop.services.journal_replay import replayed_state
 from drs_desktop.services.preflight import preflight
 from drs_desktop.services.report_pdf import pdf_report
 from drs_desktop.services.runner import Clock, ControlRefused, ExecutionRunner, RunResult
-from drs_desktop.services.stranded_runs import StrandedRun, abandon_execution, split_unfinished
+from drs_desktop.services.stranded_runs import (
+    StrandedRun,
+    abandon_execution,
+    split_unfinished,
+    target_here,
+)
 from drs_desktop.storage import control_inbox as inbox
 from drs_desktop.storage import executions as journal
 from drs_desktop.storage import inventory as inventory_store
@@ -413,11 +418,17 @@ class ExecutionServices:
     def unfinished(self) -> list[ExecutionRecord]:
         """Executions with no end that run against this thread's DRS target, oldest first: the GUI picks
         them up again when it starts (the others: ``stranded``)."""
-        return split_unfinished(journal.unfinished_executions(self._reader()), self._current_target())[0]
+        return self._split_unfinished()[0]
 
     def stranded(self) -> list[StrandedRun]:
         """Unfinished executions that cannot be resumed against this thread's DRS target, and why."""
-        return split_unfinished(journal.unfinished_executions(self._reader()), self._current_target())[1]
+        return self._split_unfinished()[1]
+
+    def _split_unfinished(self) -> tuple[list[ExecutionRecord], list[StrandedRun]]:
+        records = journal.unfinished_executions(self._reader())
+        if not records:  # nothing to compare: no need to ask who this target's caller is
+            return [], []
+        return split_unfinished(records, target_here(self._gateway))
 
     def abandon(self, execution_id: str, reason: str) -> ExecutionRecord:
         """End an unfinished run that cannot be picked up again, its reason journaled

@@ -31,6 +31,7 @@ from drs_desktop.domain.plan.revisions import StoredPlan
 from drs_desktop.domain.plan.validation import resolve_wave_servers
 from drs_desktop.domain.preflight.checks import PreflightReport
 from drs_desktop.domain.views.drift import BASELINE_KEY, baseline_of, baseline_to_json
+from drs_desktop.domain.views.stranded import SIMULATOR_WORLD_KEY
 from drs_desktop.services.patient_reads import PatientReads
 from drs_desktop.services.runner import Clock, ExecutionRunner
 from drs_desktop.storage import executions as journal
@@ -198,6 +199,17 @@ START_SETTLE_MARGIN = timedelta(minutes=5)
 TARGET_KEYS = ("endpoint_url", "profile", "region")
 
 
+def _recorded_target(request: RunRequest, gateway: DrsGateway) -> dict[str, Any]:
+    """Where the run goes: endpoint, profile and Region, and against a DRS Desktop simulator its world
+    ID (``SIMULATOR_WORLD_KEY``), so that a demo run is never resumed in a later world that happens to
+    listen on the same loopback port (``views.stranded``)."""
+    target: dict[str, Any] = {key: request.target.get(key) for key in TARGET_KEYS}
+    world = gateway.simulator_world()
+    if world:
+        target[SIMULATOR_WORLD_KEY] = world
+    return target
+
+
 def create_execution(
     db: Database,
     gateway: DrsGateway,
@@ -236,7 +248,7 @@ def create_execution(
             status="RUNNING",
             started_at=started_at,
             options={
-                "target": {key: request.target.get(key) for key in TARGET_KEYS},
+                "target": _recorded_target(request, gateway),
                 "point_in_time": request.point_in_time.isoformat() if request.point_in_time else None,
                 "poll_interval_seconds": request.poll_interval_seconds,
                 "post_launch_actions": prepared.post_launch_actions,

@@ -2,8 +2,9 @@
 
 The same facts the progress view's end-state panel and ``drs-desktop executions show`` give: each
 server's final state, the DRS jobs still running when the run ended, an abandoned run's reason, and after
-a RECOVERY that did not recover everything, the recovery instances running in production with what to do
-about them (production instances: never "cleanup"). ``end`` is null while the run goes on.
+a RECOVERY the recovery instances it launched, running in production, with what comes next (failing back
+after a complete recovery; a deliberate decision per instance after a cancelled or partial one;
+production instances: never "cleanup"). ``end`` is null while the run goes on.
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ def end_data(state: ExecutionState, names: Mapping[str, str]) -> dict[str, Any] 
         ),
         "production": {
             "applies": end.recovery,
+            "recovered_everything": end.recovered,
             "instances": [
                 {
                     "server_id": p.server_id,
@@ -72,10 +74,6 @@ def end_data(state: ExecutionState, names: Mapping[str, str]) -> dict[str, Any] 
             "advice": end.production_advice or None,
         },
     }
-
-
-def _abandoned(reason: str | None, by: str) -> dict[str, str] | None:
-    return {"reason": reason, "by": by} if reason is not None else None
 
 
 def _e(value: object) -> str:

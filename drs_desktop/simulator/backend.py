@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import uuid
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -54,6 +55,9 @@ class DrsBackend:
         self._requests: Counter[str] = Counter()
         self._requests_lock = threading.Lock()
         self.world = World(self.scenario, self.seed, self.clock.now_ts())
+        #: This world's own name, new at every start (seed or not): a run recorded against another world
+        #: (a demo before a restart, on a loopback port used again) is never taken for one of this world.
+        self.world_id = uuid.uuid4().hex
         install_scenario_actions(self.world)
         self.jobs = JobEngine(self.world)
         self.plans = PlanEngine(self.world, self.jobs)

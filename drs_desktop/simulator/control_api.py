@@ -4,7 +4,8 @@ Served on the simulator's own port under ``/_sim/``, a path real DRS never uses 
 ``POST /<Operation>`` and ``/tags/<arn>``), so a boto3 client never meets it. JSON in, JSON out:
 
     GET  /_sim/status                 the clock, jobs, instances, faults in force, outside jobs
-    GET  /_sim/clock                  {"simulator": "drs-desktop", "now", "now_ts", "scale", "paused"}
+    GET  /_sim/clock                  {"simulator": "drs-desktop", "now", "now_ts", "scale", "paused",
+                                      "world"}: ``world`` is new at every start of a simulator
     POST /_sim/clock                  {"advance": s} | {"advance_to": iso} | {"scale": x|null}
                                       | {"pause": true} | {"resume": true}
     POST /_sim/faults                 {"kind": "throttle", "operation": "DescribeJobs", "rate": 0.5, ...}:
@@ -123,6 +124,7 @@ class ControlApi:
             "now_ts": now,
             "scale": clock.scale,
             "paused": clock.paused,
+            "world": self.backend.world_id,
         }
 
     def _clock(self, params: dict[str, Any]) -> dict[str, Any]:

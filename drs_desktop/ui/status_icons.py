@@ -42,7 +42,7 @@ _STYLES: dict[str, tuple[str, str]] = {
     "RUNNING": (BLUE, "dot"),
     "PAUSED": (AMBER, "bar"),
     "WAITING_APPROVAL": (AMBER, "bang"),
-    "CANCELLING": (DARK_GREY, "dot"),
+    "CANCELLING": (AMBER, "dot"),  # waits for DRS's jobs to end: a warning, not yet how it ended
     "SUCCEEDED": (GREEN, "tick"),
     # preflight checks
     "PASS": (GREEN, "tick"),

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QModelIndex, Qt
+from PySide6.QtGui import QColor
 from pytestqt.qtbot import QtBot
 
 from drs_desktop.cli import main
@@ -25,10 +26,13 @@ from drs_desktop.services.execution_session import ExecutionServices
 from drs_desktop.simulator.embedded import EmbeddedSimulator
 from drs_desktop.storage.db import Database
 from drs_desktop.storage.plans import save_plan
+from drs_desktop.ui.executions.progress_delegate import OUTCOME_BARS, OUTCOME_ROLE
 from drs_desktop.ui.executions.progress_model import PHASE, STATUS
 from drs_desktop.ui.executions.progress_widget import ProgressWidget
 from tests.ui import execution_helpers as helpers
 from tests.ui.execution_helpers import TIMEOUT, Running, drill_session, shop_plan, step_until
+from tests.ui.test_end_state_colours import bar_colour, progress_cell
+from tests.ui.test_failure_banner import grab
 
 sim = helpers.sim
 db = helpers.db
@@ -113,6 +117,10 @@ def test_a_cancelled_drill_is_cancelling_until_its_job_is_given_up_then_every_se
     assert _cell(progress, 1, None, STATUS) == "CANCELLING"
     assert "DRS cannot cancel a job" in _cell(progress, 1, None, PHASE)
     assert _cell(progress, 2, None, STATUS) == "CANCELLED", "a wave that never started is cancelled"
+    # Amber while DRS's job goes on, grey once cancelled: never a blue bar frozen where the cancel found it.
+    assert progress_cell(progress, 1).data(OUTCOME_ROLE) == "CANCELLING"
+    assert bar_colour(progress, progress_cell(progress, 1)) == QColor(OUTCOME_BARS["CANCELLING"][0])
+    assert bar_colour(progress, progress_cell(progress, 2)) == QColor(OUTCOME_BARS["CANCELLED"][0])
 
     running.pace.seconds = FAST  # let DRS's time pass: the grace runs out with the job still running
     qtbot.waitUntil(lambda: progress.snapshot() is not None and progress.snapshot().finished, timeout=TIMEOUT)  # type: ignore[union-attr]
@@ -129,6 +137,15 @@ def test_a_cancelled_drill_is_cancelling_until_its_job_is_given_up_then_every_se
     assert _cell(progress, 1, 0, PHASE) == f"job {job} still running in DRS"
     assert _cell(progress, 2, 0, PHASE) == "cancelled"
     assert all(w.progress in (0, 100) for w in final.waves), "no wave frozen part-way"
+    assert [progress_cell(progress, w).data(OUTCOME_ROLE) for w in range(3)] == [None, "FAILED", "CANCELLED"]
+    for wave, row, outcome in (
+        (1, 0, "FAILED"),
+        (1, None, "FAILED"),
+        (2, 0, "CANCELLED"),
+        (2, None, "CANCELLED"),
+    ):
+        assert bar_colour(progress, progress_cell(progress, wave, row)) == QColor(OUTCOME_BARS[outcome][0])
+    assert _cell(progress, 1, None, PHASE).startswith("ended: ")
     text = panel.text()
     assert "Cancelled by alice" in text
     assert "1 launched, 2 with their job still running in DRS, 2 cancelled before they started" in text
@@ -211,3 +228,56 @@ def _show(capsys: pytest.CaptureFixture[str], db: Database, execution_id: str, *
     capsys.readouterr()
     assert main(["executions", "show", execution_id, *extra, "--home", str(db.path.parent)]) == 0
     return capsys.readouterr().out
+
+
+def test_a_recovery_that_recovered_everything_lists_its_instances_in_production_and_what_comes_next(
+    qtbot: QtBot,
+    services: ExecutionServices,
+    sim: EmbeddedSimulator,
+    db: Database,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    save_plan(db, shop_plan(sim, name="Quick", approval=False))
+    session = drill_session(services, "Quick", Mode.RECOVERY)
+    final = step_until(session, sim, lambda s: s.finished)[-1]
+    session.close()
+    assert final.outcome is Outcome.SUCCEEDED and final.end is not None and final.end.recovered
+    launched = [row for rows in final.servers for row in rows]
+    assert launched and all(row.recovery_instance_id for row in launched)
+    assert [p.server_id for p in final.end.production] == [row.server_id for row in launched]
+
+    history = services.history_snapshot(final.execution_id)
+    assert history.end == final.end, "the history says what the live view said"
+    widget = ProgressWidget(read_only=True)
+    qtbot.addWidget(widget)
+    widget.resize(1366, 768)
+    widget.show()
+    widget.show_snapshot(history)
+    panel = widget.end_panel
+    assert panel.isVisible() and panel.production.isVisible() and panel.advice.isVisible()
+    assert [row[0] for row in panel.production_rows()] == [row.server_id for row in launched]
+    assert [row[2] for row in panel.production_rows()] == [row.recovery_instance_id for row in launched]
+    text = panel.text()
+    assert f"Running in production: {len(launched)} recovery instance(s) this recovery launched" in text
+    assert "nothing this recovery launched" not in text
+    assert "These recovery instances are production now" in text and "fail back in DRS" in text
+    assert "Keep them running" not in text, "no decision to take after a recovery that recovered all"
+    assert "clean" not in text.lower()
+    assert "#2e7d32" in panel.styleSheet(), "a complete recovery is not drawn as a problem"
+    assert grab(widget, "recovered-production.png", tmp_path).stat().st_size > 0
+
+    shown = _show(capsys, db, final.execution_id)
+    assert f"running in production ({len(launched)}):" in shown
+    assert all(str(row.recovery_instance_id) in shown for row in launched)
+    assert "nothing this recovery launched" not in shown and "fail back in DRS" in shown
+    report = json.loads(services.write_report(final.execution_id, "json", tmp_path / "r.json").read_text())
+    production = report["end"]["production"]
+    assert production["recovered_everything"] is True
+    assert [p["recovery_instance_id"] for p in production["instances"]] == [
+        row.recovery_instance_id for row in launched
+    ]
+    assert production["advice"].startswith("These recovery instances are production now")
+    page = services.write_report(final.execution_id, "html", tmp_path / "r.html").read_text()
+    assert f"<h3>Running in production ({len(launched)})</h3>" in page
+    assert "Nothing this recovery launched" not in page and "fail back in DRS" in page

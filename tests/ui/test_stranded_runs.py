@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from pytestqt.qtbot import QtBot
@@ -19,10 +20,11 @@ from pytestqt.qtbot import QtBot
 from drs_desktop.aws.drs import DrsGateway
 from drs_desktop.aws.session import AwsTarget
 from drs_desktop.domain.engine.end_events import ExecutionAbandoned
-from drs_desktop.domain.engine.events import Outcome
-from drs_desktop.domain.views.stranded import DEMO_CLOSE_REASON
+from drs_desktop.domain.engine.events import Outcome, event_to_json
+from drs_desktop.domain.errors import DrsDesktopError
+from drs_desktop.domain.views.stranded import DEMO_CLOSE_REASON, SIMULATOR_WORLD_KEY
 from drs_desktop.services.execution_session import ExecutionServices
-from drs_desktop.services.stranded_runs import end_demo_execution
+from drs_desktop.services.stranded_runs import AbandonRefusedError, abandon_execution, end_demo_execution
 from drs_desktop.simulator.embedded import EmbeddedSimulator
 from drs_desktop.storage import executions as journal
 from drs_desktop.storage.db import Database
@@ -174,3 +176,68 @@ def test_the_dialog_says_what_ending_means_and_needs_a_reason(
     assert dialog.end_button.isEnabled() and dialog.reason() == REASON
     dialog.reason_edit.setText("  ")
     assert not dialog.end_button.isEnabled(), "a run is never ended without a reason"
+
+
+def test_ending_a_run_writes_its_journal_and_its_listing_together_or_neither(
+    services: ExecutionServices, sim: EmbeddedSimulator, db: Database
+) -> None:
+    execution_id = _unfinished_demo_run(services, sim)
+    before = len(journal.load_journal(db, execution_id))
+    with db.transaction() as conn:  # the listing's write fails, as a crash or a full disk would make it
+        conn.execute(
+            "CREATE TEMP TRIGGER listing_fails BEFORE UPDATE OF status ON executions "
+            "BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END"
+        )
+    with pytest.raises(DrsDesktopError):
+        abandon_execution(db, execution_id, REASON, by="bob", at=sim.clock.now())
+    assert len(journal.load_journal(db, execution_id)) == before, "no ended journal under a RUNNING listing"
+    assert not journal.get_execution(db, execution_id).finished
+    with db.transaction() as conn:
+        conn.execute("DROP TRIGGER listing_fails")
+    record = abandon_execution(db, execution_id, REASON, by="bob", at=sim.clock.now())
+    assert record.finished and journal.load_journal(db, execution_id)[-1].type == "ExecutionAbandoned"
+
+
+def test_a_finished_journal_under_a_running_listing_is_repaired_not_refused_forever(
+    services: ExecutionServices, sim: EmbeddedSimulator, db: Database
+) -> None:
+    execution_id = _unfinished_demo_run(services, sim)
+    # What a crash between the two writes of an older version left: the journal ended, the listing not.
+    last = journal.load_journal(db, execution_id)[-1]
+    ended = ExecutionAbandoned(reason=REASON, at=sim.clock.now(), by="bob")
+    journal.append_events(db, execution_id, [event_to_json(ended)], expected_last=last.seq)
+    assert execution_id in [r.execution_id for r in journal.unfinished_executions(db)]
+    length = len(journal.load_journal(db, execution_id))
+
+    record = abandon_execution(db, execution_id, "ended again from the bar", by="carol", at=sim.clock.now())
+    assert record.finished and (record.status, record.outcome) == ("CANCELLED", "CANCELLED")
+    assert len(journal.load_journal(db, execution_id)) == length, "the journal is the truth: nothing added"
+    assert execution_id not in [r.execution_id for r in journal.unfinished_executions(db)]
+    with pytest.raises(AbandonRefusedError, match="already finished"):
+        abandon_execution(db, execution_id, "and again", by="carol", at=sim.clock.now())
+
+
+def test_a_demo_run_is_gone_when_a_new_world_listens_on_its_old_port(
+    services: ExecutionServices, sim: EmbeddedSimulator, db: Database
+) -> None:
+    execution_id = _unfinished_demo_run(services, sim)
+    recorded = journal.get_execution(db, execution_id).options["target"]
+    assert recorded[SIMULATOR_WORLD_KEY] == sim.backend.world_id
+    assert [r.execution_id for r in services.unfinished()] == [execution_id], "its own world resumes it"
+
+    # The application crashed; the next start's simulator happens to get the same loopback port.
+    endpoint = sim.endpoint_url
+    port = urlsplit(endpoint).port
+    assert port is not None
+    sim.stop()
+    with EmbeddedSimulator("small", seed=7, port=port) as again:
+        assert again.endpoint_url == endpoint and again.backend.world_id != recorded[SIMULATOR_WORLD_KEY]
+        target = AwsTarget(profile=None, region=again.region, endpoint_url=again.endpoint_url)
+        later = ExecutionServices(db, DrsGateway(target), clock=again.clock.now, operator="bob")
+        try:
+            assert later.unfinished() == [], "never resumed in another world, whatever its port"
+            (run,) = later.stranded()
+        finally:
+            later.close()
+    assert run.record.execution_id == execution_id and run.gone
+    assert "cannot be picked up again" in run.reason and "now is another world" in run.reason

@@ -5,9 +5,11 @@ DRS cannot cancel a job (reference §12.11): a cancelled run is CANCELLING while
 they end or the cancel grace (``engine.grace``) runs out; then every server has a final state: launched,
 failed (with DRS's reason), cancelled before it started, skipped, or "job drsjob-... still running in
 DRS". A wave that never completed says how it ended instead of a launch phase frozen where the run
-stopped. A RECOVERY that did not recover everything (cancelled, failed, or partly launched) leaves
-recovery instances running in production: those are listed with what to do about them, never as
-something to "clean up". A run the operator ended because it could not be picked up again
+stopped. A RECOVERY's launched recovery instances run in production: they are always listed (server,
+recovery instance, EC2 instance, since when), with what comes next. After a recovery that recovered
+everything that is failing back in DRS when the source site is ready; after one that did not (cancelled,
+failed, or partly launched), deciding about each instance: keep it, or fail back or terminate it in DRS
+deliberately. Never something to "clean up". A run the operator ended because it could not be picked up again
 (``engine.abandon``) says so, with the operator's reason.
 """
 
@@ -30,6 +32,7 @@ from drs_desktop.domain.engine.state import (
 
 __all__ = [
     "PRODUCTION_ADVICE",
+    "RECOVERED_ADVICE",
     "EndStates",
     "ProductionInstance",
     "ServerEnd",
@@ -42,6 +45,13 @@ __all__ = [
 PRODUCTION_ADVICE = (
     "These recovery instances run in production now. Keep them running, or fail back or terminate "
     "them in DRS deliberately: DRS Desktop never terminates a recovery's instances."
+)
+#: What comes next after a recovery that recovered every server (reference §3.1: StartFailbackLaunch takes
+#: recovery instance IDs; ReverseReplication applies only to recovery instances that originated in EC2).
+RECOVERED_ADVICE = (
+    "These recovery instances are production now. When the source site is ready, fail back in DRS (a "
+    "failback launch of these recovery instances, or reverse replication for those that originated in "
+    "EC2): DRS Desktop never terminates a recovery's instances."
 )
 STILL_RUNNING = "still running in DRS"
 
@@ -87,14 +97,31 @@ class EndStates:
     gives_up_at: datetime | None = None  # CANCELLING: when the grace runs out for the last of them
     jobs_left_running: tuple[str, ...] = ()
     recovery: bool = False
-    production: tuple[ProductionInstance, ...] = ()  # a RECOVERY that did not fully succeed
+    production: tuple[ProductionInstance, ...] = ()  # a RECOVERY's launched recovery instances
     production_unknown: tuple[str, ...] = ()  # servers a job still running in DRS may launch in production
     abandoned_reason: str | None = None
     abandoned_by: str = ""
+    recovered: bool = False  # a RECOVERY that ended SUCCEEDED with every server launched
 
     @property
     def production_advice(self) -> str:
-        return PRODUCTION_ADVICE if self.production or self.production_unknown else ""
+        """What to do about the instances in production: what comes next after a complete recovery, a
+        decision per instance after a cancelled or partial one; nothing when none runs (or may)."""
+        if not (self.production or self.production_unknown):
+            return ""
+        return RECOVERED_ADVICE if self.recovered else PRODUCTION_ADVICE
+
+    @property
+    def production_title(self) -> str:
+        """The heading of the production list ("" when it does not apply: a drill, or a recovery that
+        is still cancelling and has launched nothing yet)."""
+        if not self.recovery or not (self.production or self.finished):
+            return ""
+        if self.production:
+            return (
+                f"Running in production: {len(self.production)} recovery instance(s) this recovery launched"
+            )
+        return "Running in production: nothing this recovery launched"
 
     def lines(self, hostnames: dict[str, str] | None = None) -> list[str]:
         """Plain text, one fact a line (``executions show``, the report's text, the panel's copy)."""
@@ -182,7 +209,9 @@ def _production(state: ExecutionState) -> tuple[ProductionInstance, ...]:
         ProductionInstance(
             server_id=s.server_id,
             recovery_instance_id=s.recovery_instance_id,
-            ec2_instance_id=s.ec2_instance_id,
+            # A recovery instance's ID is its EC2 instance ID (reference §12 item 12): a job that did not
+            # name the EC2 instance leaves nothing unknown.
+            ec2_instance_id=s.ec2_instance_id or s.recovery_instance_id,
             since=s.launched_at,
         )
         for wave in state.waves
@@ -204,7 +233,7 @@ def end_states(state: ExecutionState) -> EndStates | None:
     abandoned = next((a for a in reversed(state.audit) if a.action == ABANDONED), None)
     recovery = state.spec.mode is Mode.RECOVERY
     partial = state.finished is not Outcome.SUCCEEDED or any(e.state != "launched" for e in servers)
-    production = _production(state) if recovery and (partial or not finished) else ()
+    production = _production(state) if recovery else ()
     unknown = tuple(
         s.server_id
         for s in state.servers.values()
@@ -253,6 +282,7 @@ def end_states(state: ExecutionState) -> EndStates | None:
         production_unknown=unknown,
         abandoned_reason=abandoned.detail if abandoned is not None else None,
         abandoned_by=abandoned.by if abandoned is not None else "",
+        recovered=recovery and not partial,
     )
 
 

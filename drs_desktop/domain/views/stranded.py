@@ -2,10 +2,11 @@
 
 At start the desktop resumes each unfinished run from its journal, driving it against the DRS it ran
 against. That is only true for a run of the target the application is connected to now. A demo run's DRS
-was the embedded simulator of the application that ran it: a new start makes a new world on another
-port, so the run's jobs and instances are gone for good (``gone``). A run against AWS seen from a demo
-session (or another Region or endpoint) is not gone, only elsewhere: it waits until the application runs
-against its target again. Neither may be resumed against the wrong DRS. Ending one:
+was the embedded simulator of the application that ran it: a new start makes a new world (a new world ID,
+maybe on the same loopback port after a crash), so the run's jobs and instances are gone for good
+(``gone``). A run against AWS seen from a demo session (or another Region, endpoint, profile or account)
+is not gone, only elsewhere: it waits until the application runs against its own target again.
+Neither may be resumed against the wrong DRS. Ending one:
 ``services.stranded_runs.abandon_execution``.
 """
 
@@ -18,9 +19,19 @@ from urllib.parse import urlsplit
 
 from drs_desktop.domain.engine.record import ExecutionRecord
 
-__all__ = ["DEMO_CLOSE_REASON", "StrandedRun", "is_loopback", "split_unfinished", "stranded"]
+__all__ = [
+    "DEMO_CLOSE_REASON",
+    "SIMULATOR_WORLD_KEY",
+    "StrandedRun",
+    "is_loopback",
+    "split_unfinished",
+    "stranded",
+]
 
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+#: The recorded target's key for the simulator world a run ran in (absent: AWS, or an older record).
+SIMULATOR_WORLD_KEY = "simulator_world"
 
 #: The reason journaled for a demo execution the application was closed on (the close dialog says it).
 DEMO_CLOSE_REASON = "the application was closed: the demo world ended with it"
@@ -44,23 +55,57 @@ def is_loopback(endpoint: object) -> bool:
     return isinstance(endpoint, str) and bool(endpoint) and urlsplit(endpoint).hostname in _LOOPBACK
 
 
+def _describe(endpoint: str | None, region: object, profile: object, account: object) -> str:
+    where = f"the endpoint {endpoint}" if endpoint else "AWS"
+    if region:
+        where += f" in {region}"
+    details = [f"profile {profile}" if profile else "the default credentials"]
+    if account:
+        details.append(f"account {account}")
+    return f"{where}, {', '.join(details)}"
+
+
 def stranded(record: ExecutionRecord, current: Mapping[str, Any]) -> StrandedRun | None:
-    """Why ``record`` cannot be resumed against ``current`` (a target: endpoint_url, region), or None."""
+    """Why ``record`` cannot be resumed against ``current``, or None.
+
+    ``current``: the target of this session (``endpoint_url``, ``region``, ``profile``, and when known
+    ``account`` and a simulator's ``simulator_world``). A run resumes only against its own endpoint, Region
+    and profile, and its own account when both accounts are known: a profile of another account is another
+    DRS. A run against a simulator resumes only in the very world it ran in (the same world ID): a later
+    simulator on the same loopback port is another world.
+    """
     ran = _target(record)
     endpoint, here = ran.get("endpoint_url") or None, current.get("endpoint_url") or None
-    if endpoint == here and (ran.get("region") or None) in (None, current.get("region") or None):
-        return None
+    same_region = (ran.get("region") or None) in (None, current.get("region") or None)
     if is_loopback(endpoint):
+        world = ran.get(SIMULATOR_WORLD_KEY) or None
+        if endpoint == here and same_region and world == (current.get(SIMULATOR_WORLD_KEY) or None):
+            return None
         why = (
             f"it ran against a DRS simulator at {endpoint} (a demo world), which ended with the application "
             "that ran it: its jobs and instances are gone with it, so it cannot be picked up again"
         )
+        if endpoint == here:
+            why += " (the simulator on that port now is another world)"
         return StrandedRun(record, why, gone=True)
-    where = f"the endpoint {endpoint}" if endpoint else "AWS"
-    region = f" in {ran.get('region')}" if ran.get("region") else ""
+    profile = ran.get("profile") or None
+    account = record.identity.get("account") or None
+    account_here = current.get("account") or None
+    if (
+        endpoint == here
+        and same_region
+        and profile == (current.get("profile") or None)
+        and (account is None or account_here is None or account == account_here)
+    ):
+        return None
+    own = _describe(endpoint, ran.get("region"), profile, account)
+    if is_loopback(here):
+        this = "the demo"
+    else:
+        this = _describe(here, current.get("region"), current.get("profile"), account_here)
     why = (
-        f"it runs against {where}{region}, not the target of this session: it is picked up again when the "
-        "application runs against that target"
+        f"it waits for its own target ({own}); this session runs against {this}: it is picked up again "
+        "when the application runs against its target"
     )
     return StrandedRun(record, why, gone=False)
 

@@ -2,14 +2,16 @@
 
 A cancelled run is CANCELLING while DRS's jobs go on (DRS cannot cancel a job): the panel names the jobs
 and when the run stops waiting for them. Once the run has ended it says how, how many servers ended in
-each final state, which DRS jobs were still running, and, after a RECOVERY that did not recover
-everything, which recovery instances run in production and what to do about them. Those are production
-instances: the panel never offers to "clean them up". It shows ``ProgressSnapshot.end``
+each final state, which DRS jobs were still running, and, after a RECOVERY, which recovery instances it
+launched run in production and what comes next (failing back after a complete recovery; a deliberate
+decision per instance after a cancelled or partial one). Those are production instances: the panel never
+offers to "clean them up". It shows ``ProgressSnapshot.end``
 (``views.end_states``) and nothing else, so it says exactly what ``executions show`` and the report say.
 """
 
 from __future__ import annotations
 
+import html
 import logging
 
 from PySide6.QtWidgets import (
@@ -32,6 +34,7 @@ PRODUCTION_COLUMNS = ("Server", "Hostname", "Recovery instance", "EC2 instance",
 _CANCELLING_STYLE = "QFrame#end-state { background: #fff4d6; border: 1px solid #d8a200; }"
 _ENDED_STYLE = "QFrame#end-state { background: #eef0f2; border: 1px solid #9aa3ab; }"
 _PRODUCTION_STYLE = "QFrame#end-state { background: #fdecea; border: 1px solid #b00020; }"
+_RECOVERED_STYLE = "QFrame#end-state { background: #e8f5e9; border: 1px solid #2e7d32; }"
 
 
 class EndStatePanel(QFrame):
@@ -79,7 +82,7 @@ class EndStatePanel(QFrame):
             self.setVisible(False)
             return
         names = {row.server_id: row.hostname for rows in snapshot.servers for row in rows if row.hostname}
-        self.headline.setText(f"<b>{_escape(end.headline)}</b>")
+        self.headline.setText(f"<b>{html.escape(end.headline)}</b>")
         details = []
         if end.abandoned_reason is not None:
             by = f" by {end.abandoned_by}" if end.abandoned_by else ""
@@ -96,7 +99,9 @@ class EndStatePanel(QFrame):
         self.details.setVisible(bool(details))
         title = self._fill_production(end, names)
         self._plain = [end.headline, *details, title, end.production_advice]
-        if end.production or end.production_unknown:
+        if end.recovered:
+            self.setStyleSheet(_RECOVERED_STYLE)
+        elif end.production or end.production_unknown:
             self.setStyleSheet(_PRODUCTION_STYLE)
         else:
             self.setStyleSheet(_ENDED_STYLE if end.finished else _CANCELLING_STYLE)
@@ -115,7 +120,6 @@ class EndStatePanel(QFrame):
         return "\n".join(self._plain)
 
     def _fill_production(self, end: EndStates, names: dict[str, str]) -> str:
-        shown = end.recovery and (bool(end.production) or end.finished)
         self.production.setRowCount(len(end.production))
         for row, instance in enumerate(end.production):
             since = f"{instance.since:%Y-%m-%d %H:%M:%S}" if instance.since else "not known"
@@ -132,16 +136,9 @@ class EndStatePanel(QFrame):
         height += sum(self.production.rowHeight(r) for r in range(min(len(end.production), 6)))
         self.production.setFixedHeight(height)
         self.production.setVisible(bool(end.production))
-        if end.production:
-            title = f"Running in production: {len(end.production)} recovery instance(s) this recovery started"
-        else:
-            title = "Running in production: nothing this recovery launched" if end.recovery else ""
-        self.production_title.setText(f"<b>{_escape(title)}</b>" if title else "")
-        self.production_title.setVisible(shown)
+        title = end.production_title
+        self.production_title.setText(f"<b>{html.escape(title)}</b>" if title else "")
+        self.production_title.setVisible(bool(title))
         self.advice.setText(end.production_advice)
         self.advice.setVisible(bool(end.production_advice))
         return title
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -3,7 +3,8 @@
 A delegate (not a QProgressBar per row): 1,000 server rows must not mean 1,000 widgets, and only the
 visible rows are ever painted. A row that ended without launching (the model's ``OUTCOME_ROLE``: a
 failed server or held wave, a cancelled or skipped one) is never a blue 100 % bar, which reads as
-"done": it is a red or grey bar that says what happened.
+"done": it is a red or grey bar that says what happened. A wave a cancel stopped while DRS's jobs go on is
+an amber "cancelling" bar, never a blue bar frozen where the cancel found it.
 """
 
 from __future__ import annotations
@@ -25,13 +26,15 @@ logger = logging.getLogger(__name__)
 #: The role the model answers with an int percent (or None for no bar).
 PROGRESS_ROLE = int(Qt.ItemDataRole.UserRole) + 1
 #: The role the model answers, on the progress column, with how a row ended without launching
-#: ("FAILED", "HELD", "CANCELLED", "SKIPPED"), or None.
+#: ("FAILED", "HELD", "CANCELLED", "SKIPPED"), or is ending ("CANCELLING": amber, a cancel waits for DRS's
+#: jobs), or None.
 OUTCOME_ROLE = int(Qt.ItemDataRole.UserRole) + 4
 #: Outcome -> (bar colour, text colour, the bar's words).
 OUTCOME_BARS: dict[str, tuple[str, str, str]] = {
     "FAILED": ("#c62828", "#ffffff", "failed"),
     "HELD": ("#c62828", "#ffffff", "held: failed"),
     "CANCELLED": ("#bdbdbd", "#212121", "cancelled"),
+    "CANCELLING": ("#ef6c00", "#ffffff", "cancelling"),
     "SKIPPED": ("#bdbdbd", "#212121", "skipped"),
 }
 

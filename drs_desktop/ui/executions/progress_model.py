@@ -81,10 +81,19 @@ _ENDED_WITHOUT_LAUNCH = {
 }
 
 
+#: A stopped run's wave that did not complete (``WaveRow.final``) -> its outcome: red, grey or amber.
+_WAVE_FINALS = {"FAILED": "FAILED", "CANCELLED": "CANCELLED", "CANCELLING": "CANCELLING"}
+
+
 def wave_outcome(wave: WaveRow) -> str | None:
-    """How a wave ended without launching ("HELD", "SKIPPED"), or None."""
+    """How a wave ended, or is ending, without launching all it should: "HELD" (a critical server
+    failed), "FAILED" or "CANCELLED" (a stopped run's wave that did not complete), "CANCELLING" (its DRS
+    jobs still run after a cancel), "SKIPPED"; None while it runs on or once it completed. Its servers'
+    mean progress (a failed or cancelled server counts as 100) must never read as a blue bar then."""
     if wave.held:
         return "HELD"
+    if wave.final in _WAVE_FINALS:
+        return _WAVE_FINALS[wave.final]
     return "SKIPPED" if wave.phase is WavePhase.SKIPPED else None
 
 
