@@ -82,6 +82,9 @@ def test_create_a_tag_group_with_a_live_preview(pane: Pane, qtbot: QtBot, qtmode
     editor.set_tag(0, "tier", "web")
     assert editor.preview_ids() == [C, D], "the preview follows the selector as it is typed"
     assert editor.preview_text() == "Selects 2 servers."
+    view = editor.preview_view
+    whole = view.fontMetrics().horizontalAdvance(C)
+    assert view.columnWidth(0) >= whole, "a server ID is shown whole, not cut"
     editor.set_tag(0, "tier", "db")
     assert editor.preview_ids() == [A, B]
     assert editor.preview_text() == "Selects 2 servers (2 need attention)."

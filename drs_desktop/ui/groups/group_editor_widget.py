@@ -121,6 +121,7 @@ class GroupEditorWidget(QWidget):
         self.preview_view.verticalHeader().setVisible(False)
         self.preview_view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.preview_view.horizontalHeader().setStretchLastSection(True)
+        self.preview_view.setWordWrap(False)  # an ID or a tag list is elided on one line, never broken
         self.preview_label = QLabel()
         self.preview_label.setObjectName("group-preview-label")
         self.problem_label = QLabel()
@@ -308,6 +309,8 @@ class GroupEditorWidget(QWidget):
         selector_empty = self.tags_radio.isChecked() and not group.tags
         ids = () if selector_empty else resolve_group(group, self._inventory)
         self.preview_model.set_rows(preview_rows(ids, self._inventory, self._member_of()))
+        # Whole IDs, hostnames and tags (the note takes what is left): default widths cut every ID.
+        self.preview_view.resizeColumnsToContents()
         if self.tags_radio.isChecked() and self._inventory is None and self._reading:
             text = "Reading the cached inventory…"
         elif self.tags_radio.isChecked() and self._inventory is None:
