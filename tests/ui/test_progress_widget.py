@@ -16,8 +16,9 @@ from drs_desktop.services.execution_session import ExecutionServices, ExecutionS
 from drs_desktop.simulator.embedded import EmbeddedSimulator
 from drs_desktop.storage.db import Database
 from drs_desktop.storage.plans import save_plan
+from drs_desktop.ui.executions.live_log import LOG_BATCH
 from drs_desktop.ui.executions.progress_model import ETA
-from drs_desktop.ui.executions.progress_widget import LOG_BATCH, ProgressWidget
+from drs_desktop.ui.executions.progress_widget import ProgressWidget
 from drs_desktop.ui.executions.timeline_widget import TimelineWidget
 from tests.ui import execution_helpers as helpers
 from tests.ui.execution_helpers import drill_session, shop_plan, step_until
@@ -145,9 +146,12 @@ def test_the_prompt_approves_and_rejects(
     ((execution_id, request),) = sent
     assert execution_id == session.execution_id
     assert request == ControlRequest(ControlAction.REJECT, wave_index=1, comment="checked by phone")
+    assert widget.status_text() == "Rejection sent…"
     forward(session, sent)
     final = step_until(session, sim, lambda s: s.finished)[-1]
     assert final.outcome is not None and final.outcome.value == "FAILED"
+    widget.show_snapshot(final)
+    assert widget.status_text().startswith("Reject applied at "), "never 'sent…' once the journal has it"
 
 
 def test_a_critical_failure_enables_retry_and_skip_of_the_held_wave(

@@ -9,8 +9,9 @@ it too). A comment goes to the audit trail with the decision.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -22,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from drs_desktop.domain.engine.commands import AwaitApproval
+from drs_desktop.domain.views.progress import ProgressSnapshot
 
 logger = logging.getLogger(__name__)
 
@@ -72,3 +74,43 @@ class ApprovalPromptDialog(QDialog):
 
 def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+class ApprovalPrompts(QObject):
+    """The open prompts of one progress view: one per gate as it comes (never twice for a gate), closed
+    when the gate is decided elsewhere (the toolbar, another desktop's journal). ``decided`` carries the
+    prompt's answer on; ``notify(title, text)`` tells the desktop a gate waits."""
+
+    decided = Signal(str, object, bool, str)  # execution ID, AwaitApproval, granted, comment
+
+    def __init__(self, parent: QWidget, notify: Callable[[str, str], None]) -> None:
+        super().__init__(parent)
+        self._widget = parent
+        self._notify = notify
+        self._prompted: set[tuple[str, object]] = set()
+        self._prompts: dict[tuple[str, object], ApprovalPromptDialog] = {}
+
+    def current(self) -> ApprovalPromptDialog | None:
+        """The prompt shown last and still open."""
+        open_prompts = [p for p in self._prompts.values() if p.isVisible()]
+        return open_prompts[-1] if open_prompts else None
+
+    def follow(self, snapshot: ProgressSnapshot) -> None:
+        """Open a prompt for each new gate of ``snapshot``; close those no longer waiting."""
+        current = {(snapshot.execution_id, gate.key) for gate in snapshot.approvals}
+        for key, prompt in list(self._prompts.items()):
+            if key[0] == snapshot.execution_id and key not in current:
+                prompt.close()
+                prompt.deleteLater()
+                del self._prompts[key]
+        for gate in snapshot.approvals:
+            key = (snapshot.execution_id, gate.key)
+            if key in self._prompted:
+                continue
+            self._prompted.add(key)
+            prompt = ApprovalPromptDialog(snapshot.execution_id, snapshot.plan_name, gate, self._widget)
+            prompt.decided.connect(self.decided)
+            self._prompts[key] = prompt
+            prompt.show()
+            text = f"Wave {gate.wave_index + 1} “{gate.wave_name}” of {snapshot.plan_name}: {gate.message}"
+            self._notify("Approval needed", text)

@@ -14,22 +14,19 @@ timeline and log, and the report export.
 
 from __future__ import annotations
 
+import html
 import logging
-from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QItemSelection, Qt, QTimer, Signal
+from PySide6.QtCore import QItemSelection, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QCheckBox,
-    QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QMessageBox,
-    QPlainTextEdit,
     QPushButton,
     QScrollArea,
     QSplitter,
@@ -46,12 +43,15 @@ from drs_desktop.domain.engine.state import Mode
 from drs_desktop.domain.targets import Target
 from drs_desktop.domain.views.attention import attention
 from drs_desktop.domain.views.progress import ProgressSnapshot
-from drs_desktop.ui.executions.approval_prompt_dialog import ApprovalPromptDialog
+from drs_desktop.ui.executions.approval_prompt_dialog import ApprovalPromptDialog, ApprovalPrompts
+from drs_desktop.ui.executions.controls_bar import ControlsBar
 from drs_desktop.ui.executions.end_state_panel import EndStatePanel
 from drs_desktop.ui.executions.failure_banner import FailureBanner
 from drs_desktop.ui.executions.history_format import duration_text
+from drs_desktop.ui.executions.live_log import LiveLog
 from drs_desktop.ui.executions.progress_delegate import ProgressBarDelegate
 from drs_desktop.ui.executions.progress_model import COLUMNS, PROGRESS, ProgressTreeModel
+from drs_desktop.ui.executions.report_export import ask_report_target, report_format
 from drs_desktop.ui.executions.report_pdf import write_pdf_report
 from drs_desktop.ui.executions.rto_countdown import RtoCountdown
 from drs_desktop.ui.executions.timeline_widget import TimelineWidget
@@ -61,12 +61,7 @@ from drs_desktop.workers.execution_desk import ExecutionDesk
 
 logger = logging.getLogger(__name__)
 
-#: The event log keeps this many lines (the journal keeps everything).
-LOG_MAX_LINES = 5000
-#: Lines appended per pass of the event loop, so a burst of 1,000 servers' events never stalls it.
-LOG_BATCH = 250
 _ERROR_STYLE = "color: #b00020"
-_REPORT_FORMATS = {".html": "html", ".htm": "html", ".json": "json", ".csv": "csv", ".pdf": "pdf"}
 
 
 class ProgressWidget(QWidget):
@@ -84,17 +79,12 @@ class ProgressWidget(QWidget):
         self._following: str | None = None
         self._snapshot: ProgressSnapshot | None = None
         self._running: set[str] = set()
-        self._prompted: set[tuple[str, object]] = set()
-        self._prompts: dict[tuple[str, object], ApprovalPromptDialog] = {}
+        self._approvals = ApprovalPrompts(self, lambda title, text: self._notify(title, text))
+        self._approvals.decided.connect(self._on_prompt_decided)
         #: A control sent and not yet seen applied: (execution, action, the ``actions`` count when sent).
         #: The status line says "… sent" until a snapshot shows its audit entry, then what was applied.
         self._pending: tuple[str, ControlAction, int] | None = None
         self.notifier = TrayNotifier(self)
-        self._log_queue: deque[str] = deque()
-        self._log_timer = QTimer(self)
-        self._log_timer.setSingleShot(True)
-        self._log_timer.setInterval(0)
-        self._log_timer.timeout.connect(self._drain_log)
 
         self.header = QLabel("No execution")
         self.header.setObjectName("progress-header")
@@ -102,14 +92,19 @@ class ProgressWidget(QWidget):
         # Wrapped: a long header (a busy wave's holder, a cleanup, instance problems) must not widen the
         # window past the screen.
         self.header.setWordWrap(True)
-        self.pause_button = QPushButton("Pause")
-        self.resume_button = QPushButton("Resume")
-        self.cancel_button = QPushButton("Cancel…")
-        self.terminate_check = QCheckBox("terminate drill instances")
-        self.retry_button = QPushButton("Retry failed")
-        self.skip_button = QPushButton("Skip wave")
-        self.approve_button = QPushButton("Approve")
-        self.cleanup_button = QPushButton("Terminate drill instances")
+        self.controls_bar = ControlsBar()
+        bar = self.controls_bar
+        self.pause_button, self.resume_button, self.cancel_button = (
+            bar.pause_button,
+            bar.resume_button,
+            bar.cancel_button,
+        )
+        self.terminate_check, self.retry_button, self.skip_button = (
+            bar.terminate_check,
+            bar.retry_button,
+            bar.skip_button,
+        )
+        self.approve_button, self.cleanup_button = bar.approve_button, bar.cleanup_button
         self.export_button = QPushButton("Export report…")
         # Lambdas: ``clicked`` passes ``checked``, which must not become an argument of the action.
         self.pause_button.clicked.connect(lambda: self.pause())
@@ -120,21 +115,6 @@ class ProgressWidget(QWidget):
         self.approve_button.clicked.connect(lambda: self.approve())
         self.cleanup_button.clicked.connect(lambda: self.cleanup())
         self.export_button.clicked.connect(lambda: self._choose_report())
-        self.controls_bar = QWidget()
-        bar = QHBoxLayout(self.controls_bar)
-        bar.setContentsMargins(0, 0, 0, 0)
-        for widget in (
-            self.pause_button,
-            self.resume_button,
-            self.cancel_button,
-            self.terminate_check,
-            self.retry_button,
-            self.skip_button,
-            self.approve_button,
-            self.cleanup_button,
-        ):
-            bar.addWidget(widget)
-        bar.addStretch(1)
 
         self.model = ProgressTreeModel(self)
         self.tree = QTreeView()
@@ -154,11 +134,7 @@ class ProgressWidget(QWidget):
         self.timeline_area = QScrollArea()
         self.timeline_area.setWidgetResizable(True)
         self.timeline_area.setWidget(self.timeline)
-        self.log = QPlainTextEdit()
-        self.log.setObjectName("progress-log")
-        self.log.setReadOnly(True)
-        self.log.setMaximumBlockCount(LOG_MAX_LINES)
-        self.log.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self.log = LiveLog()
         self.tabs = QTabWidget()
         self.tabs.addTab(self.timeline_area, "Timeline")
         self.tabs.addTab(self.log, "Event log")
@@ -246,8 +222,7 @@ class ProgressWidget(QWidget):
             return
         self._following = execution_id
         self._snapshot = None
-        self.log.clear()
-        self._log_queue.clear()
+        self.log.reset()
         self.snapshot_requested.emit(execution_id)
 
     def pick_up_unfinished(self) -> None:
@@ -256,8 +231,7 @@ class ProgressWidget(QWidget):
 
     def approval_prompt(self) -> ApprovalPromptDialog | None:
         """The open approval prompt, if any (the newest)."""
-        open_prompts = [p for p in self._prompts.values() if p.isVisible()]
-        return open_prompts[-1] if open_prompts else None
+        return self._approvals.current()
 
     # ---------------------------------------------------------------------------------- answers
 
@@ -265,7 +239,7 @@ class ProgressWidget(QWidget):
         if snapshot.read_only != self._read_only:
             return
         if not snapshot.read_only:
-            self._raise_approvals(snapshot)
+            self._approvals.follow(snapshot)
             if snapshot.finished:
                 self._running.discard(snapshot.execution_id)
             else:
@@ -277,14 +251,13 @@ class ProgressWidget(QWidget):
         shown = self.model.snapshot()
         first = shown is None or shown.execution_id != snapshot.execution_id
         if first:
-            self.log.clear()
-            self._log_queue.clear()
+            self.log.reset()
         self._snapshot = snapshot
         self.model.set_snapshot(snapshot)
         if first:
             self.tree.expandAll()
         self.timeline.set_snapshot(snapshot)
-        self._enqueue_log(line.format() for line in snapshot.log)
+        self.log.enqueue(line.format() for line in snapshot.log)
         self._update_header(snapshot)
         self._settle_pending(snapshot)
         self.rto_countdown.set_snapshot(snapshot)
@@ -345,7 +318,7 @@ class ProgressWidget(QWidget):
         """Ask the desk to write the shown execution's evidence report (format from the suffix)."""
         if self._following is None or self._desk is None:
             return False
-        chosen = fmt or _REPORT_FORMATS.get(Path(path).suffix.lower(), "html")
+        chosen = fmt or report_format(path)
         self._say(f"Writing the {chosen.upper()} report…")
         self._desk.export_report(
             self._following,
@@ -370,9 +343,7 @@ class ProgressWidget(QWidget):
         if request.action in (ControlAction.RETRY, ControlAction.SKIP) and request.wave_index is None:
             return
         self._say(f"{request.action.value.lower().capitalize()} sent…")
-        shown = self._snapshot
-        sent_at = shown.actions if shown is not None and shown.execution_id == self._following else 0
-        self._pending = (self._following, request.action, sent_at)
+        self._pending = (self._following, request.action, self._actions_of(self._following))
         self.control_requested.emit(self._following, request)
 
     def _settle_pending(self, snapshot: ProgressSnapshot) -> None:
@@ -441,7 +412,7 @@ class ProgressWidget(QWidget):
 
     def _update_header(self, snapshot: ProgressSnapshot) -> None:
         parts = [
-            f"<b>{_escape(snapshot.plan_name)}</b>",
+            f"<b>{html.escape(snapshot.plan_name)}</b>",
             snapshot.mode.value,
             snapshot.status.value.replace("_", " "),
             f"elapsed {duration_text(snapshot.elapsed)}",
@@ -455,8 +426,8 @@ class ProgressWidget(QWidget):
         elif snapshot.finished and snapshot.cleanup_requested:
             parts.append("drill instances terminated")
         if not snapshot.finished:  # servers held by other DRS jobs: the run waits for them (engine.busy)
-            parts += [_escape(f"wave {w.name}: {w.detail}") for w in snapshot.waves if w.busy]
-        parts.extend(_escape(problem) for problem in snapshot.instance_problems)
+            parts += [html.escape(f"wave {w.name}: {w.detail}") for w in snapshot.waves if w.busy]
+        parts.extend(html.escape(problem) for problem in snapshot.instance_problems)
         if snapshot.read_only:
             parts.append("(history)")
         self.header.setText(" — ".join(parts))
@@ -470,31 +441,18 @@ class ProgressWidget(QWidget):
         else:
             {ControlAction.CANCEL: self.cancel, ControlAction.RESUME: self.resume}.get(action, self.approve)()
 
-    def _raise_approvals(self, snapshot: ProgressSnapshot) -> None:
-        current = {(snapshot.execution_id, gate.key) for gate in snapshot.approvals}
-        for key, prompt in list(self._prompts.items()):
-            if key[0] == snapshot.execution_id and key not in current:
-                prompt.close()  # decided elsewhere (the toolbar, another desktop's journal)
-                prompt.deleteLater()
-                del self._prompts[key]
-        for gate in snapshot.approvals:
-            key = (snapshot.execution_id, gate.key)
-            if key in self._prompted:
-                continue
-            self._prompted.add(key)
-            prompt = ApprovalPromptDialog(snapshot.execution_id, snapshot.plan_name, gate, self)
-            prompt.decided.connect(self._on_prompt_decided)
-            self._prompts[key] = prompt
-            prompt.show()
-            text = f"Wave {gate.wave_index + 1} “{gate.wave_name}” of {snapshot.plan_name}: {gate.message}"
-            self._notify("Approval needed", text)
-
     def _on_prompt_decided(self, execution_id: str, gate: AwaitApproval, granted: bool, comment: str) -> None:
         action = ControlAction.APPROVE if granted else ControlAction.REJECT
         self._say(f"{'Approval' if granted else 'Rejection'} sent…")
+        self._pending = (execution_id, action, self._actions_of(execution_id))
         self.control_requested.emit(
             execution_id, ControlRequest(action, wave_index=gate.wave_index, comment=comment)
         )
+
+    def _actions_of(self, execution_id: str) -> int:
+        """The audit entries the shown snapshot of ``execution_id`` counts (0 when another is shown)."""
+        shown = self._snapshot
+        return shown.actions if shown is not None and shown.execution_id == execution_id else 0
 
     def _notify(self, title: str, text: str) -> None:
         self.notifier.notify(title, text, self.window())
@@ -504,22 +462,9 @@ class ProgressWidget(QWidget):
         """Every notification given (tray or not), oldest first."""
         return self.notifier.messages
 
-    def _enqueue_log(self, lines: Iterable[str]) -> None:
-        self._log_queue.extend(lines)
-        if self._log_queue and not self._log_timer.isActive():
-            self._log_timer.start()
-
-    def _drain_log(self) -> None:
-        batch = [self._log_queue.popleft() for _ in range(min(LOG_BATCH, len(self._log_queue)))]
-        if batch:
-            self.log.appendPlainText("\n".join(batch))
-        if self._log_queue:
-            self._log_timer.start()
-
     def log_lines(self) -> list[str]:
         """What the event log shows (appended lines still queued included)."""
-        shown = self.log.toPlainText().splitlines()
-        return shown + list(self._log_queue)
+        return self.log.lines()
 
     def _on_started(self, record: ExecutionRecord) -> None:
         self._running.add(record.execution_id)
@@ -560,13 +505,6 @@ class ProgressWidget(QWidget):
     def _choose_report(self) -> None:
         if self._snapshot is None:
             return
-        name = f"{self._snapshot.plan_name}-{self._snapshot.execution_id[:8]}.html"
-        path, _ = QFileDialog.getSaveFileName(
-            self, "Export report", name, "HTML (*.html);;PDF (*.pdf);;JSON (*.json);;CSV (*.csv)"
-        )
-        if path:
-            self.export_report(path)
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        target = ask_report_target(self, f"{self._snapshot.plan_name}-{self._snapshot.execution_id[:8]}")
+        if target is not None:
+            self.export_report(*target)
