@@ -169,13 +169,13 @@ def _waves(doc: dict[str, Any]) -> str:
             _when(w["started_at"]),
             _when(w["launch_started_at"]),
             _when(w["launch_completed_at"]),
-            _when(w["completed_at"] or w["skipped_at"]),
+            _when(w["completed_at"] or w["skipped_at"] or w["timed_out_at"]),
             "<br>".join(_e(text) for text in w["warnings"]) or _e(None),
         )
         for w in doc["waves"]
     ]
     headers = ("#", "Wave", "Phase", "Depends on", "Servers", "Started", "Launch started", "Launched",
-               "Completed / skipped", "Warnings")  # fmt: skip
+               "Completed / skipped / timed out", "Warnings")  # fmt: skip
     return _table(headers, rows, "No waves.")
 
 

@@ -15,6 +15,7 @@ from drs_desktop.domain.engine.grace import jobs_left_running
 from drs_desktop.domain.engine.state import ExecutionStatus, ServerStatus
 from drs_desktop.domain.views.evidence import collect_evidence
 from drs_desktop.services.journal_replay import replay_journal
+from drs_desktop.services.reports import load_execution_view, render_html
 from drs_desktop.simulator.embedded import EmbeddedSimulator
 from drs_desktop.storage import executions as journal
 from drs_desktop.storage.db import Database
@@ -56,6 +57,13 @@ def test_cancel_ends_a_run_whose_job_never_ends(db: Database, sim: EmbeddedSimul
     assert jobs_left_running(run.state) == (hung,)
     assert any(a.action == "left running" and hung in a.detail for a in collect_evidence(run.state).audit)
     _assert_final_and_replayed(db, run)
+    # The report's waves table says when the App wave timed out (its "ended" column is never blank).
+    view = load_execution_view(db, run.runner.execution_id)
+    timed_out = view.state.waves[1].timed_out_at
+    assert timed_out is not None
+    page = render_html(view)
+    app_row = page[page.index("<td>2</td>") :].split("</tr>")[0]
+    assert f"{timed_out:%H:%M:%S}" in app_row
 
 
 def test_cancel_while_a_job_never_ends_fails_its_servers_as_still_running(
