@@ -22,9 +22,15 @@ missing=()
 if command -v dpkg-query >/dev/null 2>&1; then
   for pkg in "${system_packages[@]}"; do
     # Ubuntu 24.04 renamed some libraries with a t64 suffix (libglib2.0-0t64); apt installs either name.
-    dpkg-query -W -f='${Status}' "$pkg" "${pkg}t64" 2>/dev/null | grep -q "install ok installed" \
-      || missing+=("$pkg")
+    # dpkg-query fails for the name that does not exist: its status is read, never its exit code
+    # (the callers run with pipefail).
+    status=$(dpkg-query -W -f='${Status}\n' "$pkg" "${pkg}t64" 2>/dev/null || true)
+    grep -q "install ok installed" <<< "$status" || missing+=("$pkg")
   done
+fi
+if [ -n "${DRS_BOOTSTRAP_CHECK_ONLY:-}" ]; then  # tests: what would be installed, and nothing done
+  printf '%s\n' "${missing[@]}"
+  return 0
 fi
 
 PYTHON="${PYTHON:-python3}"
