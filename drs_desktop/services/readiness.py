@@ -166,7 +166,8 @@ class ReadinessService:
         return self._stop.is_set()
 
     def close(self) -> None:
-        self._stop.set()
+        """Release the reader and the gateway (on the readiness thread, no check running). The stop
+        event is the app's, shared by the service a target switch builds next: closing leaves it be."""
         self._reader.close()
         if self._gateway is not None:
             self._gateway.close()

@@ -4,6 +4,7 @@ simulator ("small") on its manual clock; the dashboard reads what they journaled
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
@@ -138,3 +139,18 @@ def test_a_paused_or_stopped_service_calls_drs_no_more_and_records_nothing(world
         assert [c.readiness for c in service.check().cards] == [None, None]
     finally:
         service.close()
+
+
+def test_a_rebuilt_service_checks_again_with_the_shared_stop_event(world: World) -> None:
+    """A target switch closes the service and builds another with the app's one stop event: closing
+    must not set it, or every later check would stop before its first plan."""
+    stop = threading.Event()
+    first = world.service(stop)
+    first.close()
+    second = world.service(stop)
+    try:
+        shop = {c.plan_name: c for c in second.check(["Shop"]).cards}["Shop"]
+        assert shop.readiness is not None and shop.readiness.known, "the new service checked the plan"
+        assert not stop.is_set()
+    finally:
+        second.close()
