@@ -190,6 +190,10 @@ def test_a_failed_check_stops_saying_checking_and_says_which_and_when(qtbot: QtB
             assert card is not None
             assert card.badge.text() == "NOT CHECKED", "the check is over: not 'checking…' forever"
         assert pane.refresh_button.isEnabled()
+        pane.inventory_arrived(None)  # a target switch: the old target's failure says nothing of the new
+        assert not pane.error.isVisibleTo(pane)
+        qtbot.waitUntil(lambda: settled(pane), timeout=TIMEOUT)
+        assert pane.error.isVisibleTo(pane), "the new target's plans were checked at once (and failed here)"
     finally:
         tasks.stop()
 

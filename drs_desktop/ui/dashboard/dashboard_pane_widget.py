@@ -187,6 +187,9 @@ class DashboardPaneWidget(QWidget):
         the timer's next round: at startup the first round often runs before the inventory is cached."""
         if inventory is not None:
             self._recheck_unknown = True
+        else:  # another target: a failed check of the old one says nothing of it
+            self._auto_checks = True
+            self.error.setVisible(False)
         self.reload()
 
     def set_runs_active(self, active: bool) -> None:
