@@ -298,8 +298,10 @@ class DrsGateway:
 
     def simulator_world(self) -> str | None:
         """The world ID of the DRS Desktop simulator this gateway talks to (None: AWS, or another
-        endpoint). Asked once: a simulator's world does not change while it runs."""
-        if self._world is None:
+        endpoint). Kept once known (a simulator's world does not change while it runs); a lookup that
+        got no answer is asked again next time, so a simulator that was slow to answer once never makes a
+        demo run be recorded without its world (and later listed as gone while it lives)."""
+        if not self._world:
             self._world = simulator_world(self.target.endpoint_url) or ""
         return self._world or None
 
