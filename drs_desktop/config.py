@@ -7,8 +7,8 @@ command-line option wins). Nothing here touches the disk until a caller asks it 
 
 from __future__ import annotations
 
+import functools
 import os
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,7 +47,14 @@ class AppPaths:
 
 
 def resource_path(relative: str) -> Path:
-    """Path of a bundled file under ``resources/``, in a source checkout and in a PyInstaller bundle."""
-    base = getattr(sys, "_MEIPASS", None)
-    root = Path(base) if base else Path(__file__).resolve().parent.parent
-    return root / "resources" / relative
+    """Path of a file of ``resources/``: inside the package in a wheel and in the PyInstaller bundle (both
+    put the folder at ``drs_desktop/resources``), at the top of a source checkout otherwise."""
+    return _resources() / relative
+
+
+@functools.cache
+def _resources() -> Path:
+    """Looked up once per process (a stat at start, never again)."""
+    package = Path(__file__).resolve().parent
+    installed = package / "resources"
+    return installed if installed.is_dir() else package.parent / "resources"

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from drs_desktop import APP_NAME, __version__
 from drs_desktop.app import DesktopApp, _make_application
 from drs_desktop.config import AppPaths
+from drs_desktop.frozen import bundle_dir, is_frozen
 
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QApplication
@@ -27,18 +28,26 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
+#: The self-test's drill: a database first, then two web servers (hostnames of the "small" scenario).
+DRILL_SERVERS = ("shop-db-01", "shop-web-01", "shop-web-02")
+
+
 def self_test(paths: AppPaths) -> int:
     """Check every moving part without AWS; print one line per check; 0 when all are well.
 
     The window with every pane (offscreen, in demo mode: its workers talk to the embedded simulator), the
-    DRS and STS clients built (never called), the keyring backend, and a one-server drill run to the end
-    against the embedded simulator on its virtual clock, in a throwaway home so the operator's data is
-    never touched. Nothing reaches AWS, whatever credentials the environment holds.
+    clients of every AWS service the app calls built (never called), the simulator's model loaded, the
+    keyring backend, and a three-server drill in two waves run to the end against the embedded simulator
+    on its virtual clock, in a throwaway home so the operator's data is never touched. Nothing reaches AWS,
+    whatever credentials the environment holds.
     """
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     app = _make_application([sys.argv[0]])
     problems: list[str] = []
-    lines: list[str] = [f"{APP_NAME} {__version__}, Qt platform {app.platformName()}, home {paths.home}"]
+    where = f"bundle {bundle_dir()}" if is_frozen() else f"package {Path(__file__).resolve().parent}"
+    lines: list[str] = [
+        f"{APP_NAME} {__version__} ({where}), Qt platform {app.platformName()}, home {paths.home}"
+    ]
     with tempfile.TemporaryDirectory(prefix="drs-desktop-self-test-") as scratch:
         _check(problems, lines, "window", lambda: _check_window(app, AppPaths(Path(scratch) / "gui")))
         _check(problems, lines, "aws clients", _check_clients)
@@ -83,15 +92,26 @@ def _check_window(app: QApplication, paths: AppPaths) -> str:
 
 
 def _check_clients() -> str:
+    """A client for every service the app calls (``aws.services.USED``: the bundle keeps only their
+    models), built and never called; then the simulator's DRS model, loaded as the simulator serves it."""
     import boto3
 
+    from drs_desktop.aws.services import USED
+    from drs_desktop.simulator.model import load_model
+
     session = boto3.session.Session(aws_access_key_id="self-test", aws_secret_access_key="self-test")
+    counts = []
+    for service in USED:
+        client = session.client(service, region_name="us-east-1")
+        counts.append(f"{service} ({len(client.meta.service_model.operation_names)})")
     drs = session.client("drs", region_name="us-east-1")
-    session.client("sts", region_name="us-east-1")
     operations = drs.meta.service_model.operation_names
     if "StartRecovery" not in operations or "CreateRecoveryPlan" not in operations:
         raise RuntimeError("botocore's DRS model lacks StartRecovery or the native recovery plan operations")
-    return f"drs ({len(operations)} operations) and sts built"
+    model = load_model()
+    if set(model.operation_names) != set(operations):
+        raise RuntimeError("the simulator's DRS model differs from the client's")
+    return f"{', '.join(counts)} built; simulator model {len(model.operation_names)} operations"
 
 
 def _check_keyring() -> str:
@@ -113,8 +133,12 @@ def _check_drill(home: Path) -> str:
     from drs_desktop.storage.plans import save_plan
 
     with EmbeddedSimulator("small", seed=1) as sim, Database.open(home / "drs-desktop.sqlite3") as db:
-        server = sim.backend.server_id_of("shop-web-01")
-        save_plan(db, RecoveryPlan(name="Self-test", waves=(Wave(name="Web", servers=(server,)),)))
+        servers = [sim.backend.server_id_of(name) for name in DRILL_SERVERS]
+        waves = (
+            Wave(name="Database", servers=tuple(servers[:1])),
+            Wave(name="Web", servers=tuple(servers[1:])),
+        )
+        save_plan(db, RecoveryPlan(name="Self-test", waves=waves))
         gateway = DrsGateway(AwsTarget(profile=None, region=sim.region, endpoint_url=sim.endpoint_url))
         request = RunRequest(plan_name="Self-test", mode=Mode.DRILL, poll_interval_seconds=30)
         clock: Callable[[], datetime] = sim.clock.now
@@ -123,10 +147,15 @@ def _check_drill(home: Path) -> str:
         def sleep(seconds: float) -> None:  # virtual time: a sleep moves the simulator's clock
             sim.clock.advance(max(seconds, 1.0))
 
-        result = runner.run(sleep=sleep, max_steps=500)
+        result = runner.run(sleep=sleep, max_steps=1000)
         if result.outcome is not Outcome.SUCCEEDED:
             raise RuntimeError(f"drill ended {result.outcome} ({result.status})")
-        launches = sim.backend.launch_records()
-        if [r.source_server_id for r in launches] != [server]:
-            raise RuntimeError(f"expected one launch of {server}, the simulator saw {len(launches)}")
-        return f"1-server drill SUCCEEDED against the simulator ({runner.execution_id[:8]})"
+        launched = sorted(r.source_server_id for r in sim.backend.launch_records())
+        if launched != sorted(servers):
+            raise RuntimeError(
+                f"expected one launch of each of {len(servers)} servers, the simulator saw {launched}"
+            )
+        return (
+            f"{len(servers)}-server drill in {len(waves)} waves SUCCEEDED against the simulator "
+            f"({runner.execution_id[:8]})"
+        )

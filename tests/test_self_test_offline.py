@@ -86,7 +86,7 @@ def test_self_test_makes_no_call_to_aws(recorder: ConnectionRecorder, tmp_path: 
     )
     assert done.returncode == 0, done.stderr
     assert "self-test: ok" in done.stdout
-    assert "self-test: drill: 1-server drill SUCCEEDED" in done.stdout
+    assert "self-test: drill: 3-server drill in 2 waves SUCCEEDED" in done.stdout
     assert recorder.requests == []
 
 

@@ -1,0 +1,26 @@
+"""The AWS services DRS Desktop calls: the one list the packaged bundle keeps botocore's models for.
+
+botocore carries the model of every AWS service (about 30 MB compressed); the bundle keeps only these
+(``build.spec`` reads ``USED``), so a client for any other service cannot be built in the bundle. A feature
+that calls a new service adds it here first: ``tests/test_aws_services.py`` fails on a client built in the
+code for a service missing from this list, and the bundle's ``--self-test`` builds a client for each.
+"""
+
+from __future__ import annotations
+
+#: Service names as botocore spells them (``boto3.client(NAME)``), with why each is called.
+USED: tuple[str, ...] = (
+    "drs",  # everything DRS Desktop does: source servers, jobs, launch settings, native recovery plans
+    "sts",  # the account behind a profile (GetCallerIdentity); assumed-role profiles (AssumeRole)
+    "sso",  # IAM Identity Center profiles: role credentials from an SSO sign-in (GetRoleCredentials)
+    "sso-oidc",  # the SSO sign-in itself (device authorization) and the refresh of its token
+)
+
+#: botocore data files every client needs whatever its service (endpoints, partitions, retry rules,
+#: defaults modes): kept beside the services' own folders.
+BOTOCORE_SHARED_DATA: tuple[str, ...] = (
+    "endpoints.json",
+    "partitions.json",
+    "_retry.json",
+    "sdk-default-configuration.json",
+)
