@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Builds the packaged application with PyInstaller (build.spec) into dist/drs-desktop/, then the Linux
+# archive dist/drs-desktop-<version>-linux-<arch>.tar.gz. Needs the `build` extra in .venv
+# (`bash scripts/build_bundle.sh` installs it when missing). Prints the archive's path last.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=.venv/bin/python
+if ! "$PY" -c 'import PyInstaller' 2>/dev/null; then
+  "$PY" -m pip install -q --disable-pip-version-check -e ".[build]"
+fi
+"$PY" -m PyInstaller --noconfirm --clean --log-level WARN build.spec >&2
+version=$("$PY" -c 'import drs_desktop; print(drs_desktop.__version__)')
+arch=$(uname -m)
+name="drs-desktop-${version}-linux-${arch}"
+stage="build/archive/${name}"
+rm -rf "build/archive"
+mkdir -p "$stage"
+cp -a dist/drs-desktop "$stage/drs-desktop"
+archive="dist/${name}.tar.gz"
+tar -C build/archive -czf "$archive" "$name"
+echo "$archive"
