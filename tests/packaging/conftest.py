@@ -60,3 +60,11 @@ def bundle() -> Iterator[Bundle]:
     folder = ROOT / "dist" / "drs-desktop"
     assert (folder / "drs-desktop").is_file() and archive.is_file()
     yield Bundle(folder=folder, archive=archive)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The first test that asks for the bundle builds it: give this folder's tests the build's time."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(item.fspath).parents:
+            item.add_marker(pytest.mark.timeout(BUILD_TIMEOUT + 300))
