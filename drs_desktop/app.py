@@ -9,6 +9,7 @@ tiny drill against the embedded simulator all work.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from drs_desktop import APP_ID, APP_NAME, __version__
 from drs_desktop.config import AppPaths
+from drs_desktop.log_file import LogFile
 
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QApplication
@@ -590,18 +592,26 @@ def run_gui(paths: AppPaths, *, demo: bool = False, argv: Sequence[str] = ()) ->
     the life of the window, and the application talks to it instead of AWS.
     """
     app = _make_application([sys.argv[0], *argv])
+    log_file = LogFile(paths)
+    log_file.start()
     desktop = DesktopApp(paths, demo=demo)
     try:
         window = desktop.build()
+        from drs_desktop.ui.startup_probe import PROBE_ENV, watch_startup
+
+        probe = watch_startup(window, app, os.environ.get(PROBE_ENV))  # the start-up benchmark's
         window.show()
         from drs_desktop.workers.interpreter import start_full_collections, tune_interpreter
 
         tune_interpreter()
         start_full_collections(window)
         logger.info("DRS Desktop %s started (home %s, demo=%s)", __version__, paths.home, demo)
-        return int(app.exec())
+        code = int(app.exec())
+        del probe  # held until the loop ends: Qt calls its event filter
+        return code
     finally:
         desktop.shutdown()
+        log_file.stop()
 
 
 def _name_run_targets(desk: ExecutionDesk, live: ProgressWidget) -> None:

@@ -45,6 +45,10 @@ class AppPaths:
     def reports(self) -> Path:
         return self.home / "reports"
 
+    @property
+    def logs(self) -> Path:
+        return self.home / "logs"
+
 
 def resource_path(relative: str) -> Path:
     """Path of a file of ``resources/``: inside the package in a wheel and in the PyInstaller bundle (both

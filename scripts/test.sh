@@ -3,7 +3,7 @@
 # ruff, mypy, then pytest with Qt offscreen. Extra arguments go to pytest (`bash scripts/test.sh -k planfile`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-DRS_EXTRAS="[test]"
+DRS_EXTRAS="[test,build]"  # build: PyInstaller, for tests/packaging (the bundle is built and tested)
 DRS_SYSTEM_EXTRAS="faketime"  # libfaketime: the kill -9 tests run the CLI with its clock off DRS's
 # shellcheck source=scripts/bootstrap.sh
 source scripts/bootstrap.sh

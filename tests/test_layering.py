@@ -47,6 +47,7 @@ RULES: dict[str, tuple[set[str], set[str], set[str]]] = {
     "cli_exit": (set(), set(), set()),  # the exit codes, one place; imports nothing of the package
     "__main__": ({"cli", "frozen"}, set(), set()),  # python -m drs_desktop and the bundle -> cli.main()
     "frozen": (set(), set(), {"sqlite3"}),  # the bundle's process set-up (Windows console): stdlib only
+    "log_file": ({"config"}, set(), {"sqlite3"}),  # the GUI's rotating log file, written off its thread
     "__init__": (set(), set(), set()),  # __version__, APP_NAME, APP_ID; no side effects
 }
 # The GUI's composition root may import everything, and so may its smoke test (``--self-test``).

@@ -34,7 +34,15 @@ UI: dict[str, set[str]] = {
     "settings": set(),
     "dashboard": set(),
 }
-UI_SHARED = {"main_window", "flat_table_model", "model_sync", "status_icons", "change_hub", "target_badge"}
+UI_SHARED = {
+    "main_window",
+    "flat_table_model",
+    "model_sync",
+    "status_icons",
+    "change_hub",
+    "target_badge",
+    "startup_probe",
+}
 LAYERS = {"domain": (DOMAIN, DOMAIN_KERNEL), "ui": (UI, UI_SHARED)}
 
 

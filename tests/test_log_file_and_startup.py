@@ -1,0 +1,87 @@
+"""The GUI's log file (``<home>/logs/drs-desktop.log``, written off the GUI thread) and the start-up probe
+the benchmark reads: the real application started as an operator starts it, in its own process."""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from drs_desktop.config import AppPaths
+from drs_desktop.log_file import LOG_NAME, LogFile
+from drs_desktop.ui.startup_probe import PROBE_ENV, READY_PREFIX
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_the_gui_starts_logs_to_its_file_and_reports_when_usable(tmp_path: Path) -> None:
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", PROBE_ENV: "quit", "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-m", "drs_desktop", "--demo", "--home", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=180,
+    )
+    assert done.returncode == 0, done.stderr
+    (ready,) = [line for line in done.stdout.splitlines() if line.startswith(READY_PREFIX)]
+    assert float(ready.split()[-1]) > 0
+    log = (tmp_path / "logs" / LOG_NAME).read_text(encoding="utf-8")
+    assert "drs_desktop.app: DRS Desktop" in log and "started (home" in log
+    assert " INFO " in log  # the file has INFO while standard error kept WARNING:
+    assert "INFO drs_desktop.app" not in done.stderr and "started (home" not in done.stderr
+
+
+@pytest.fixture
+def clean_root() -> Iterator[logging.Logger]:
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield root
+    for handler in list(root.handlers):
+        if handler not in handlers:
+            root.removeHandler(handler)
+    root.setLevel(level)
+    for handler in handlers:
+        handler.setLevel(logging.NOTSET)
+
+
+def test_records_reach_the_file_from_any_thread_and_stderr_keeps_its_level(
+    tmp_path: Path, clean_root: logging.Logger
+) -> None:
+    stderr_handler = logging.StreamHandler()
+    clean_root.addHandler(stderr_handler)
+    clean_root.setLevel(logging.WARNING)
+    log_file = LogFile(AppPaths(tmp_path))
+    assert log_file.start()
+    try:
+        assert stderr_handler.level == logging.WARNING  # what standard error showed, it still shows
+        logging.getLogger("drs_desktop.test").info("from the main thread")
+        worker = threading.Thread(
+            target=lambda: logging.getLogger("drs_desktop.test").warning("from a worker")
+        )
+        worker.start()
+        worker.join()
+        logging.getLogger("drs_desktop.test").debug("below the file's level")
+    finally:
+        log_file.stop()
+    text = log_file.path.read_text(encoding="utf-8")
+    assert "INFO MainThread drs_desktop.test: from the main thread" in text
+    assert "WARNING" in text and "from a worker" in text
+    assert "below the file's level" not in text
+
+
+def test_a_home_where_no_log_can_be_written_is_said_and_survived(
+    tmp_path: Path, clean_root: logging.Logger
+) -> None:
+    (tmp_path / "logs").write_text("a file where the folder should be", encoding="utf-8")
+    log_file = LogFile(AppPaths(tmp_path))
+    assert log_file.start() is False
+    log_file.stop()  # nothing started: nothing to stop, and no error
+    assert not any(isinstance(h, logging.handlers.QueueHandler) for h in clean_root.handlers)
