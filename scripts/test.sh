@@ -4,7 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DRS_EXTRAS="[test,build]"  # build: PyInstaller, for tests/packaging (the bundle is built and tested)
-DRS_SYSTEM_EXTRAS="faketime"  # libfaketime: the kill -9 tests run the CLI with its clock off DRS's
+# libfaketime: the kill -9 tests run the CLI with its clock off DRS's; gnome-keyring and dbus-daemon: the
+# packaged bundle is tested against a desktop's Secret Service keyring (tests/packaging).
+DRS_SYSTEM_EXTRAS="faketime gnome-keyring dbus-daemon"
 # shellcheck source=scripts/bootstrap.sh
 source scripts/bootstrap.sh
 
