@@ -111,7 +111,25 @@ def _check_clients() -> str:
     model = load_model()
     if set(model.operation_names) != set(operations):
         raise RuntimeError("the simulator's DRS model differs from the client's")
-    return f"{', '.join(counts)} built; simulator model {len(model.operation_names)} operations"
+    return (
+        f"{', '.join(counts)} built; simulator model {len(model.operation_names)} operations; "
+        f"{_trust_store()}"
+    )
+
+
+def _trust_store() -> str:
+    """The CA certificates botocore verifies AWS's TLS with (its own file, in the bundle too), loaded
+    into an SSL context: no call is made, but a missing file or a broken OpenSSL shows here."""
+    import ssl
+
+    from botocore.httpsession import get_cert_path
+
+    path = get_cert_path(True)
+    context = ssl.create_default_context(cafile=path)
+    count = len(context.get_ca_certs())
+    if count == 0:
+        raise RuntimeError(f"no CA certificate in {path}: HTTPS to AWS could not be verified")
+    return f"TLS trust store {count} CA certificates ({Path(path).name})"
 
 
 def _check_keyring() -> str:

@@ -64,7 +64,9 @@ def test_the_bundle_tests_itself(bundle: Bundle, tmp_path: Path) -> None:
     clients = next(line for line in lines if line.startswith("self-test: aws clients:"))
     for service in USED:
         assert f" {service} (" in clients, clients
-    assert "simulator model" in clients
+    assert (
+        "simulator model" in clients and "CA certificates (cacert.pem)" in clients
+    )  # HTTPS to AWS verifiable
     assert any(line.startswith("self-test: keyring: keyring.backends.") for line in lines)
     assert any("3-server drill in 2 waves SUCCEEDED" in line for line in lines)
 
