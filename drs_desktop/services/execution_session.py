@@ -67,6 +67,7 @@ from drs_desktop.services.stranded_runs import (
     abandon_execution,
     split_unfinished,
     target_here,
+    what_is_in_drs,
 )
 from drs_desktop.storage import control_inbox as inbox
 from drs_desktop.storage import executions as journal
@@ -428,7 +429,12 @@ class ExecutionServices:
         records = journal.unfinished_executions(self._reader())
         if not records:  # nothing to compare: no need to ask who this target's caller is
             return [], []
-        return split_unfinished(records, target_here(self._gateway))
+        resumable, left = split_unfinished(records, target_here(self._gateway))
+        # What a run that is only elsewhere may still have at work in its DRS (the dialog names it).
+        reader = self._reader()
+        return resumable, [
+            run if run.gone else what_is_in_drs(run, replayed_state(reader, run.record)) for run in left
+        ]
 
     def abandon(self, execution_id: str, reason: str) -> ExecutionRecord:
         """End an unfinished run that cannot be picked up again, its reason journaled

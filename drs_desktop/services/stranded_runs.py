@@ -28,6 +28,7 @@ from drs_desktop.domain.views.stranded import (
     StrandedRun,
     split_unfinished,
     stranded,
+    what_is_in_drs,
 )
 from drs_desktop.services.driver_lock import take_driver_lock
 from drs_desktop.services.journal_replay import replay_journal
@@ -44,6 +45,7 @@ __all__ = [
     "split_unfinished",
     "stranded",
     "target_here",
+    "what_is_in_drs",
 ]
 
 

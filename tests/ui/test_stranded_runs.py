@@ -21,9 +21,11 @@ from drs_desktop.aws.drs import DrsGateway
 from drs_desktop.aws.session import AwsTarget
 from drs_desktop.domain.engine.end_events import ExecutionAbandoned
 from drs_desktop.domain.engine.events import Outcome, event_to_json
+from drs_desktop.domain.engine.queries import active_jobs
 from drs_desktop.domain.errors import DrsDesktopError
 from drs_desktop.domain.views.stranded import DEMO_CLOSE_REASON, SIMULATOR_WORLD_KEY
 from drs_desktop.services.execution_session import ExecutionServices
+from drs_desktop.services.journal_replay import replayed_state
 from drs_desktop.services.stranded_runs import AbandonRefusedError, abandon_execution, end_demo_execution
 from drs_desktop.simulator.embedded import EmbeddedSimulator
 from drs_desktop.storage import executions as journal
@@ -241,3 +243,41 @@ def test_a_demo_run_is_gone_when_a_new_world_listens_on_its_old_port(
             later.close()
     assert run.record.execution_id == execution_id and run.gone
     assert "cannot be picked up again" in run.reason and "now is another world" in run.reason
+
+
+def test_ending_a_run_of_another_aws_target_names_what_it_leaves_in_drs_and_waits_for_the_operator(
+    qtbot: QtBot,
+    services: ExecutionServices,
+    sim: EmbeddedSimulator,
+    later_sim: EmbeddedSimulator,
+    db: Database,
+) -> None:
+    """A run against AWS (another profile) seen from the demo is not gone: it would be picked up again at
+    its target. Ended from here, its DRS job may still launch instances no journal will know of: the
+    dialog names the job and "End run" waits until the operator says they will check DRS."""
+    execution_id = _unfinished_demo_run(services, sim)
+    record = journal.get_execution(db, execution_id)
+    (job_id,) = [job.job_id for job in active_jobs(replayed_state(db, record))]
+    aws = {**record.options, "target": {"endpoint_url": None, "region": "us-east-1", "profile": "prod"}}
+    with db.transaction() as connection:
+        connection.execute("UPDATE executions SET options = ? WHERE id = ?", (json.dumps(aws), execution_id))
+    later = ExecutionServices(
+        db,
+        DrsGateway(AwsTarget(profile=None, region=later_sim.region, endpoint_url=later_sim.endpoint_url)),
+        clock=later_sim.clock.now,
+    )
+    (run,) = later.stranded()
+    later.close()
+    assert not run.gone and "waits for its own target" in run.reason
+    assert run.open_jobs == (job_id,) and run.in_drs
+
+    dialog = AbandonDialog(run)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    text = dialog.message.text()
+    assert "It is not gone" in text and job_id in text and "in no journal" in text
+    assert dialog.check_box is not None and not dialog.end_button.isEnabled()
+    dialog.check_box.setChecked(True)
+    assert dialog.end_button.isEnabled()
+    dialog.reason_edit.setText("")
+    assert not dialog.end_button.isEnabled()

@@ -13,11 +13,13 @@ Neither may be resumed against the wrong DRS. Ending one:
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlsplit
 
+from drs_desktop.domain.engine.queries import active_jobs, unresolved_chunks
 from drs_desktop.domain.engine.record import ExecutionRecord
+from drs_desktop.domain.engine.state import ExecutionState
 
 __all__ = [
     "DEMO_CLOSE_REASON",
@@ -26,6 +28,7 @@ __all__ = [
     "is_loopback",
     "split_unfinished",
     "stranded",
+    "what_is_in_drs",
 ]
 
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
@@ -39,11 +42,38 @@ DEMO_CLOSE_REASON = "the application was closed: the demo world ended with it"
 
 @dataclass(frozen=True)
 class StrandedRun:
-    """An unfinished run this session will not resume, and why."""
+    """An unfinished run this session will not resume, and why.
+
+    For a run that is not gone (its DRS is only elsewhere), what its journal says may still be at work in
+    that DRS: ending it from here leaves those unwatched (``in_drs``).
+    """
 
     record: ExecutionRecord
     reason: str
     gone: bool  # its DRS world is gone for good: ending it is all that is left
+    open_jobs: tuple[str, ...] = ()  # DRS jobs it had not seen end: they may still launch instances
+    starts_in_doubt: int = 0  # StartRecovery calls whose answer never came: DRS may have started a job
+    instances: tuple[str, ...] = ()  # recovery instances it launched and had not seen terminated
+
+    @property
+    def in_drs(self) -> bool:
+        """Something of this run may still be at work, or running, in its DRS."""
+        return bool(self.open_jobs or self.starts_in_doubt or self.instances)
+
+
+def what_is_in_drs(run: StrandedRun, state: ExecutionState) -> StrandedRun:
+    """``run`` with what its journal (replayed into ``state``) says may still be in its DRS: jobs not seen
+    to end, starts whose answer never came, and instances not seen terminated (a drill's are what its
+    cleanup would terminate; a recovery's are production). Nothing for a run whose world is gone."""
+    if run.gone:
+        return run
+    alive = [i for i in state.instances.values() if i.terminated_at is None and i.gone_at is None]
+    return replace(
+        run,
+        open_jobs=tuple(job.job_id for job in active_jobs(state)),
+        starts_in_doubt=len(unresolved_chunks(state)),
+        instances=tuple(i.recovery_instance_id for i in alive),
+    )
 
 
 def _target(record: ExecutionRecord) -> Mapping[str, Any]:
