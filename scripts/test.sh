@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DRS_EXTRAS="[test]"
-DRS_SYSTEM_EXTRAS="faketime"  # libfaketime: the kill -9 tests run the CLI with its clock off DRS's
+DRS_SYSTEM_EXTRAS="faketime desktop-file-utils"  # libfaketime: the kill -9 tests run the CLI with its clock off
+# DRS's; desktop-file-validate: the Linux archive's menu entry is checked with it (tests/packaging)
 # shellcheck source=scripts/bootstrap.sh
 source scripts/bootstrap.sh
 
