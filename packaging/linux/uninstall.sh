@@ -108,7 +108,7 @@ main() {  # all of it in a function: bash has read the whole script before it de
   if [ "$purge" = yes ]; then
     if [ -d "$data" ]; then
       echo "Removing the data folder $data (the database, its backups, the logs, the reports):"
-      echo "  $(find "$data" -type f | wc -l) files"
+      echo "  $(du -sh "$data" | cut -f1) in all"
       rm -rf "$data"
       echo "Removed $data."
     else
