@@ -20,6 +20,7 @@ from drs_desktop.config import AppPaths
 from drs_desktop.log_file import LogFile
 
 if TYPE_CHECKING:
+    from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
 
     from drs_desktop.aws.session import AwsTarget
@@ -50,6 +51,11 @@ logger = logging.getLogger(__name__)
 #: Virtual seconds per real second in demo mode: a 20-minute drill plays in 20 seconds.
 DEMO_TIME_SCALE = 60.0
 
+#: The sizes of the application icon in ``resources/icons/`` (drs-desktop-<N>.png, drawn by
+#: ``scripts/make_icons.py``): every one goes into the window icon, so that the title bar, the task bar
+#: and the window switcher each get a drawn size instead of a scaled one.
+ICON_SIZES = (16, 24, 32, 48, 64, 128, 256, 512)
+
 
 def _make_application(argv: Sequence[str]) -> QApplication:
     from PySide6.QtWidgets import QApplication
@@ -60,7 +66,20 @@ def _make_application(argv: Sequence[str]) -> QApplication:
     app.setApplicationVersion(__version__)
     app.setOrganizationName(APP_ID)
     app.setDesktopFileName(APP_ID)
+    app.setWindowIcon(_application_icon())
     return app
+
+
+def _application_icon() -> QIcon:
+    """The icon of every window (a few small PNGs, read once before the first window shows)."""
+    from PySide6.QtGui import QIcon
+
+    from drs_desktop.config import resource_path
+
+    icon = QIcon()
+    for size in ICON_SIZES:
+        icon.addFile(str(resource_path(f"icons/{APP_ID}-{size}.png")))
+    return icon
 
 
 class DesktopApp:

@@ -5,8 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 DRS_EXTRAS="[test,build]"  # build: PyInstaller, for tests/packaging (the bundle is built and tested)
 # libfaketime: the kill -9 tests run the CLI with its clock off DRS's; gnome-keyring and dbus-daemon: the
-# packaged bundle is tested against a desktop's Secret Service keyring (tests/packaging).
-DRS_SYSTEM_EXTRAS="faketime gnome-keyring dbus-daemon"
+# packaged bundle is tested against a desktop's Secret Service keyring; desktop-file-utils: the Linux
+# archive's menu entry is checked with desktop-file-validate (tests/packaging).
+DRS_SYSTEM_EXTRAS="faketime gnome-keyring dbus-daemon desktop-file-utils"
 # shellcheck source=scripts/bootstrap.sh
 source scripts/bootstrap.sh
 
