@@ -83,7 +83,9 @@ archive=$(realpath "$archive")
 mkdir -p "$root" "$out"
 root=$(realpath "$root")
 out=$(realpath "$out")
-rm -f "$out"/*.png "$out"/*.log "$out"/*.txt
+# Only this script's own files: --out may name a folder that holds other things.
+rm -f "$out"/{fresh-debian12.png,bootstrap.log,install.log,xvfb.log,program-stdout.log,program-stderr.log} \
+  "$out"/{self-test.log,packages.txt,ldd-xcb.txt,window.txt,system-libraries.txt,system-files.txt}
 
 # --- guarded removal: never rm -rf a tree with a mount under it ---------------------------------------
 mounted_under() { findmnt -rn -o TARGET | awk -v p="$1" '$0 == p || index($0, p "/") == 1'; }
