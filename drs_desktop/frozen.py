@@ -1,20 +1,37 @@
 """What differs when DRS Desktop runs as the packaged bundle (PyInstaller), decided before anything else.
 
-The bundle has one executable for the GUI and every CLI command. On Windows it is a windowed program (a
-double-click opens no console), so Windows gives it no standard streams: started from a terminal for a
-CLI command (``drs-desktop plan list``), it attaches to that terminal's console so that what it prints
-shows there. macOS starts an ``.app`` with a ``-psn_...`` argument on old releases, which is dropped.
-Elsewhere, and outside a bundle, nothing changes. Standard library only: it runs before the package's
-layers are imported.
+The bundle has one executable for the GUI and every CLI command. On Windows it is a windowed (GUI
+subsystem) program so that a double-click opens no console; as under ``pythonw.exe`` (PyInstaller 5 dropped
+its stand-in writers), ``sys.stdin``, ``sys.stdout`` and ``sys.stderr`` are then None, except perhaps a
+stream the caller redirected to a file or a pipe (a handle the C runtime may take); either is handled,
+stream by stream (not tried on Windows: no Windows machine builds here). Started from a terminal
+for a CLI command (``drs-desktop plan list``), the program attaches to that terminal's console and writes
+the streams it lacks there; a stream redirected to a file stays with that file. With no console to attach
+to (a shortcut or Task Scheduler running a command), the missing streams go to the null device, so that a
+command that writes to ``sys.stdout`` runs to its exit code instead of failing on None.
+
+What Windows does not let a GUI program change: cmd.exe and PowerShell do not wait for it, so the prompt
+comes back at once and the command's output appears after it, and ``%ERRORLEVEL%``/``$LASTEXITCODE`` is
+not the command's. ``start /wait drs-desktop plan list`` (cmd), piping the output, or running it from a
+batch file make the shell wait (docs/packaging-windows-macos.md). For the same reason standard input is
+never the console: the shell reads the keyboard at the same time, so the CLI, which reads no standard
+input, gets the null device.
+
+macOS starts an ``.app`` with a ``-psn_...`` argument on old releases, which is dropped. Elsewhere, and
+outside a bundle, nothing changes. Standard library only: it runs before the package's layers are imported.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TextIO
 
 ATTACH_PARENT_PROCESS = -1
+#: The Windows device that is the attached console's screen buffer, whoever else holds the standard handles.
+CONSOLE_OUTPUT = "CONOUT$"
+OUTPUT_STREAMS = ("stdout", "stderr")
 
 
 def is_frozen() -> bool:
@@ -32,22 +49,41 @@ def prepare_process(argv: Sequence[str]) -> list[str]:
     """Make the bundle's process behave like the installed command; return the arguments to parse."""
     args = [a for a in argv if not (sys.platform == "darwin" and a.startswith("-psn_"))]
     if is_frozen() and sys.platform == "win32" and args:
-        _attach_parent_console()
+        fill_missing_streams(_attach_parent_console, _open_console)
     return args
 
 
-def _attach_parent_console() -> None:  # pragma: no cover - Windows only
-    """A windowed Windows program started from a console for a command: print to that console."""
-    if sys.stdout is not None and sys.stderr is not None:
-        return
+def fill_missing_streams(attach: Callable[[], bool], open_console: Callable[[str], TextIO]) -> list[str]:
+    """Give each standard stream that is None a file; return the names of those that were None.
+
+    ``attach`` is asked for a console only when an output stream is missing (a redirected one is kept, so
+    ``drs-desktop plan list > plans.txt`` writes the list to the file and its errors to the console);
+    when it gives one, ``open_console(CONSOLE_OUTPUT)`` opens each missing output stream on it. Every
+    stream still missing then gets the null device.
+    """
+    missing = [name for name in ("stdin", *OUTPUT_STREAMS) if getattr(sys, name) is None]
+    console = any(name in OUTPUT_STREAMS for name in missing) and attach()
+    for name in missing:
+        if name == "stdin":
+            stream: TextIO = open(os.devnull, encoding="utf-8")  # open as long as the process
+        elif console:
+            stream = open_console(CONSOLE_OUTPUT)
+        else:
+            stream = open(os.devnull, "w", encoding="utf-8")
+        setattr(sys, name, stream)
+    return missing
+
+
+def _attach_parent_console() -> bool:  # pragma: no cover - Windows only
+    """Attach to the console of the process that started this one (a terminal); False when it has none
+    (started by a double-click, a shortcut, or a service), or when this process has a console already."""
     import ctypes
 
-    if not ctypes.windll.kernel32.AttachConsole(ATTACH_PARENT_PROCESS):  # type: ignore[attr-defined]
-        return  # started by a double-click or a shortcut: no console to attach to
-    # Line-buffered, in the console's encoding; the prompt returned at once when the program was
-    # started, so what it prints appears after that prompt (as with any windowed program).
-    sys.stdout = open("CONOUT$", "w", buffering=1, encoding="utf-8", errors="replace")
-    sys.stderr = open("CONOUT$", "w", buffering=1, encoding="utf-8", errors="replace")
-    if sys.stdin is None:
-        sys.stdin = open("CONIN$", encoding="utf-8", errors="replace")
-    os.environ.setdefault("PYTHONIOENCODING", "utf-8")
+    return bool(ctypes.windll.kernel32.AttachConsole(ATTACH_PARENT_PROCESS))  # type: ignore[attr-defined]
+
+
+def _open_console(device: str) -> TextIO:  # pragma: no cover - the device exists on Windows only
+    """Line-buffered, so each line shows as it is printed. ``open`` gives a console device Python's
+    console writer (WriteConsoleW), which takes UTF-8 from the text layer whatever the console's code page,
+    so any plan name prints as it is."""
+    return open(device, "w", buffering=1, encoding="utf-8", errors="replace")
