@@ -13,7 +13,7 @@ command that writes to ``sys.stdout`` runs to its exit code instead of failing o
 What Windows does not let a GUI program change: cmd.exe and PowerShell do not wait for it, so the prompt
 comes back at once and the command's output appears after it, and ``%ERRORLEVEL%``/``$LASTEXITCODE`` is
 not the command's. ``start /wait drs-desktop plan list`` (cmd), piping the output, or running it from a
-batch file make the shell wait (docs/packaging-windows-macos.md). For the same reason standard input is
+batch file make the shell wait (docs/packaging.md). For the same reason standard input is
 never the console: the shell reads the keyboard at the same time, so the CLI, which reads no standard
 input, gets the null device.
 

@@ -1,7 +1,7 @@
 ; DRS Desktop for Windows: an Inno Setup 6 script (6.3 or later, for x64compatible) that installs the
 ; PyInstaller bundle for the current user only: no administrator rights, no UAC prompt.
 ;
-; Build, from the top of the repository, on Windows (docs/packaging-windows-macos.md has every step):
+; Build, from the top of the repository, on Windows (docs/packaging.md has every step):
 ;   pyinstaller --noconfirm --clean build.spec
 ;   for /f %v in ('python -c "import drs_desktop; print(drs_desktop.__version__)"') do set DRS_VERSION=%v
 ;   iscc /DAppVersion=%DRS_VERSION% packaging\windows\drs-desktop.iss

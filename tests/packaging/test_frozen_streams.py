@@ -4,7 +4,7 @@ The bundle's Windows executable is windowed, so Python starts it with None for t
 was not given. ``fill_missing_streams`` decides which streams to replace and with what; the two Windows
 calls (AttachConsole and opening CONOUT$) are passed in, and here a real file stands for the console.
 Not covered here, because it needs Windows: that AttachConsole succeeds from cmd.exe and PowerShell, and
-what the console shows (docs/packaging-windows-macos.md lists the checks to make on a Windows machine).
+what the console shows (docs/packaging.md lists the checks to make on a Windows machine).
 """
 
 from __future__ import annotations

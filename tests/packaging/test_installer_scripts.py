@@ -1,7 +1,7 @@
 """The Windows installer script and the macOS app bundle's Info.plist, checked where neither can be built.
 
 Neither Inno Setup nor macOS runs on the Linux build machine, so nothing here builds an installer or an
-app (docs/packaging-windows-macos.md says so and lists the checks to make on those systems). What is
+app (docs/packaging.md says so and lists the checks to make on those systems). What is
 checked is what would go wrong silently: the installer asking for administrator rights, leaving part of
 the bundle out, pointing its shortcuts at a file the bundle does not have, carrying a version that goes
 stale, or deleting the user's data on uninstall; and the app's Info.plist losing its version, its
@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[2]
 ISS = ROOT / "packaging" / "windows" / "drs-desktop.iss"
 SPEC = ROOT / "build.spec"
 ENTITLEMENTS = ROOT / "packaging" / "macos" / "entitlements.plist"
-DOC = ROOT / "docs" / "packaging-windows-macos.md"
+DOC = ROOT / "docs" / "packaging.md"
 
 _ENTRY_PARAM = re.compile(r'\s*(\w+):\s*("(?:[^"]|"")*"|[^;]*)\s*(?:;|$)')
 _DEFINE = re.compile(r'^#define\s+(\w+)\s+"([^"]*)"\s*$')
