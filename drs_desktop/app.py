@@ -619,6 +619,9 @@ def run_gui(paths: AppPaths, *, demo: bool = False, argv: Sequence[str] = ()) ->
         from drs_desktop.ui.startup_probe import PROBE_ENV, watch_startup
 
         probe = watch_startup(window, app, os.environ.get(PROBE_ENV))  # the start-up benchmark's
+        from drs_desktop.workers.os_signals import QuitOnSignal
+
+        signals = QuitOnSignal(app.quit)  # a logout, a kill or Ctrl-C: the same orderly shutdown
         window.show()
         from drs_desktop.workers.interpreter import start_full_collections, tune_interpreter
 
@@ -627,6 +630,7 @@ def run_gui(paths: AppPaths, *, demo: bool = False, argv: Sequence[str] = ()) ->
         logger.info("DRS Desktop %s started (home %s, demo=%s)", __version__, paths.home, demo)
         code = int(app.exec())
         del probe  # held until the loop ends: Qt calls its event filter
+        signals.close()
         return code
     finally:
         desktop.shutdown()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import logging.handlers
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -85,3 +86,33 @@ def test_a_home_where_no_log_can_be_written_is_said_and_survived(
     assert log_file.start() is False
     log_file.stop()  # nothing started: nothing to stop, and no error
     assert not any(isinstance(h, logging.handlers.QueueHandler) for h in clean_root.handlers)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_logout_kill_or_ctrl_c_shuts_the_gui_down_in_order(tmp_path: Path, signum: int) -> None:
+    """The running application (demo mode, its simulator and task threads up) gets the signal a session
+    logout or ``kill`` sends (or Ctrl-C in its terminal): it quits as a closed window does, exit 0, with
+    the database closed (SQLite removes its WAL file when the last connection closes cleanly)."""
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", PROBE_ENV: "report", "PYTHONPATH": str(ROOT)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "drs_desktop", "--demo", "--home", str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        assert process.stdout is not None
+        first = process.stdout.readline()  # blocks until the window is usable (or the process died)
+        assert first.startswith(READY_PREFIX), first + (process.stderr.read() if process.stderr else "")
+        assert (tmp_path / "drs-desktop.sqlite3-wal").exists(), "the database is open while the app runs"
+        process.send_signal(signum)
+        _, stderr = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, stderr
+    assert "Traceback" not in stderr
+    log = (tmp_path / "logs" / LOG_NAME).read_text(encoding="utf-8")
+    assert f"{signal.Signals(signum).name} received: quitting as if the window were closed" in log
+    assert not (tmp_path / "drs-desktop.sqlite3-wal").exists(), "the database was closed in order"

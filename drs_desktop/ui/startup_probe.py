@@ -1,11 +1,12 @@
 """The moment the main window is usable, for the start-up benchmark (``tests/benchmarks/bench_startup.py``).
 
-Usable means: the window is shown and exposed on the screen, it has painted itself once, and the event
-loop has come back round after that paint (so a click would be handled). With ``DRS_DESKTOP_STARTUP_PROBE``
-set to ``quit`` the application prints ``startup-probe ready <epoch seconds>`` on standard output at that
-moment and quits; the benchmark started its clock before it started the process, so the figure includes
-everything: the bundle's bootloader, Python, the imports, the database, the window. Nothing is written to
-disk on the GUI thread; without the variable nothing here runs.
+Usable means: the window is shown and exposed on the screen, it has painted itself once, and the event loop
+has come back round after that paint (so a click would be handled). With ``DRS_DESKTOP_STARTUP_PROBE`` set
+to ``quit`` the application prints ``startup-probe ready <epoch seconds>`` on standard output at that moment
+and quits (``report``: prints it and runs on, for tests that act on a running application); the benchmark
+started its clock before it started the process, so the figure includes everything: the bundle's bootloader,
+Python, the imports, the database, the window. Nothing is written to disk on the GUI thread; without the
+variable nothing here runs.
 """
 
 from __future__ import annotations
@@ -21,12 +22,14 @@ READY_PREFIX = "startup-probe ready"
 
 
 class StartupProbe(QObject):
-    """Watches ``window`` for its first paint while exposed, then reports once and quits the application."""
+    """Watches ``window`` for its first paint while exposed, then reports once (and quits the application
+    unless told not to)."""
 
-    def __init__(self, window: QWidget, app: QApplication) -> None:
+    def __init__(self, window: QWidget, app: QApplication, *, quit: bool = True) -> None:
         super().__init__(window)
         self._window = window
         self._app = app
+        self._quit = quit
         self._done = False
         window.installEventFilter(self)
 
@@ -41,14 +44,15 @@ class StartupProbe(QObject):
     def _report(self) -> None:
         print(f"{READY_PREFIX} {time.time():.6f}", flush=True)
         self._window.removeEventFilter(self)
-        self._window.close()
-        self._app.quit()
+        if self._quit:
+            self._window.close()
+            self._app.quit()
 
 
 def watch_startup(window: QWidget, app: QApplication, setting: str | None) -> StartupProbe | None:
-    """A probe when the environment asks for one (``quit``); None otherwise."""
-    if setting != "quit":
+    """A probe when the environment asks for one (``quit`` or ``report``); None otherwise."""
+    if setting not in ("quit", "report"):
         if setting:
-            print(f"{PROBE_ENV} takes 'quit', not {setting!r}", file=sys.stderr)
+            print(f"{PROBE_ENV} takes 'quit' or 'report', not {setting!r}", file=sys.stderr)
         return None
-    return StartupProbe(window, app)
+    return StartupProbe(window, app, quit=setting == "quit")
