@@ -316,7 +316,9 @@ class _Reader(ShapeReader):
 
     def wave(self, value: object, path: str) -> Wave | None:
         keys = WAVE_KEYS_V2 if self.version >= 2 else WAVE_KEYS
-        fields = self.mapping(value, path, keys, ("name",), "a wave", partial(self.newer, v2_keys=WAVE_KEYS_V2))
+        fields = self.mapping(
+            value, path, keys, ("name",), "a wave", partial(self.newer, v2_keys=WAVE_KEYS_V2)
+        )
         if fields is None:
             return None
         name = (

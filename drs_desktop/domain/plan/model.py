@@ -1,8 +1,9 @@
 """The recovery plan: protection groups and ordered waves of source servers, and the targets they are in.
 
 Pure data, frozen dataclasses, no I/O. Every field added for plan format 2 (targets) has a default, so a
-plan built as before means what it meant before: no ``targets``, every server in the connected target. Validation lives in ``domain.plan.validation``; conversion to and from
-the versioned document form (the plan file format, docs/plan-format.md) in ``domain.plan.document``.
+plan built as before means what it meant before: no ``targets``, every server in the connected target.
+Validation lives in ``domain.plan.validation``; conversion to and from the versioned document form (the
+plan file format, docs/plan-format.md) in ``domain.plan.document``.
 """
 
 from __future__ import annotations
