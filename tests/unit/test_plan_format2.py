@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import json
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,7 +22,7 @@ from drs_desktop.domain.plan.validation import Severity, validate_plan
 from drs_desktop.storage.planfile import dump_plan, parse_plan_text
 from tests.strategies import valid_plans
 
-A, B, C = "s-0123456789abcdef0", "s-0123456789abcdef1", "s-0123456789abcdef2"
+A, B, C, D = "s-0123456789abcdef0", "s-0123456789abcdef1", "s-0123456789abcdef2", "s-0123456789abcdef3"
 
 
 def v2_document() -> dict[str, Any]:
@@ -51,7 +53,7 @@ def v2_document() -> dict[str, Any]:
                 "name": "Web",
                 "target": "stage-b",
                 "groups": ["web-b"],
-                "servers": [C, {"id": A, "target": "stage-b"}],
+                "servers": [C, {"id": D, "target": "stage-a"}],
             },
         ],
     }
@@ -83,8 +85,8 @@ def test_a_v2_document_reads_into_the_model_and_writes_back_identically() -> Non
         mfa_serial="arn:aws:iam::999999999999:mfa/alice",
     )
     assert plan.protection_groups[0].target == "stage-a"
-    assert (plan.waves[1].target, dict(plan.waves[1].server_targets)) == ("stage-b", {A: "stage-b"})
-    assert plan.waves[1].servers == (C, A)
+    assert (plan.waves[1].target, dict(plan.waves[1].server_targets)) == ("stage-b", {D: "stage-a"})
+    assert plan.waves[1].servers == (C, D)
     assert plan_to_document(plan) == doc
     assert json.dumps(plan_to_document(plan)) == json.dumps(doc)  # the same key order too
     assert errors(plan) == []
@@ -123,11 +125,11 @@ def test_a_plan_with_a_target_or_naming_one_is_written_as_version_2() -> None:
     assert plan_from_document(plan_to_document(dangling)) == dangling
 
 
-def _one_target(plan: RecoveryPlan, draw: st.DrawFn) -> RecoveryPlan:
+def _one_target(plan: RecoveryPlan, data: st.DataObject) -> RecoveryPlan:
     """``plan`` moved into one declared target, named on some groups and waves and not on others."""
     name = "prod-east"
     groups = tuple(
-        ProtectionGroup(g.name, g.server_ids, g.tags, target=name if draw(st.booleans()) else None)
+        ProtectionGroup(g.name, g.server_ids, g.tags, target=name if data.draw(st.booleans()) else None)
         for g in plan.protection_groups
     )
     waves = tuple(
@@ -139,8 +141,8 @@ def _one_target(plan: RecoveryPlan, draw: st.DrawFn) -> RecoveryPlan:
             w.depends_on,
             w.before,
             w.after,
-            target=name if draw(st.booleans()) else None,
-            server_targets={s: name for s in w.servers if draw(st.booleans())},
+            target=name if data.draw(st.booleans()) else None,
+            server_targets={s: name for s in w.servers if data.draw(st.booleans())},
         )
         for w in plan.waves
     )
@@ -155,12 +157,18 @@ def _one_target(plan: RecoveryPlan, draw: st.DrawFn) -> RecoveryPlan:
 def test_any_valid_plan_in_a_target_survives_the_document_and_json(
     plan: RecoveryPlan, data: st.DataObject
 ) -> None:
-    moved = _one_target(plan, data.draw)
+    moved = _one_target(plan, data)
     assert errors(moved) == []
     doc = plan_to_document(moved)
     assert doc["format"] == FORMAT_V2
     assert plan_from_document(json.loads(json.dumps(doc))) == moved
     assert plan_to_document(plan)["format"] == FORMAT_V1  # the plan it came from stays a format-1 plan
+
+
+def test_the_documented_format_2_example_is_this_document() -> None:
+    text = (Path(__file__).parents[2] / "docs" / "plan-format.md").read_text(encoding="utf-8")
+    (block,) = [b for b in re.findall(r"```yaml\n(.*?)```", text, flags=re.DOTALL) if FORMAT_V2 in b]
+    assert parse_plan_text(block, "doc.yaml").plan == plan_from_document(v2_document())
 
 
 # ------------------------------------------------------------------------------------ reserved and refused
@@ -421,7 +429,7 @@ def test_the_diff_names_target_changes() -> None:
     )
     doc["protection_groups"][0]["target"] = "stage-c"
     doc["waves"][1]["target"] = "stage-a"
-    doc["waves"][1]["servers"] = [{"id": C, "target": "stage-c"}, A]
+    doc["waves"][1]["servers"] = [{"id": C, "target": "stage-c"}, D]
     new = plan_from_document(doc)
     assert diff_plans(old, new) == [
         "target 'stage-c' added (333333333333 us-east-1, profile 'c')",
@@ -429,5 +437,5 @@ def test_the_diff_names_target_changes() -> None:
         "protection group 'db-a': target: 'stage-a' -> 'stage-c'",
         "wave 'Web': target: 'stage-b' -> 'stage-a'",
         f"wave 'Web': server {C}: target (default) -> 'stage-c'",
-        f"wave 'Web': server {A}: target 'stage-b' -> (default)",
+        f"wave 'Web': server {D}: target 'stage-a' -> (default)",
     ]
