@@ -28,8 +28,10 @@ from drs_desktop.domain.engine.state import ExecutionSpec, Mode, spec_from_plan,
 from drs_desktop.domain.errors import DrsDesktopError
 from drs_desktop.domain.inventory import Inventory
 from drs_desktop.domain.plan.revisions import StoredPlan
+from drs_desktop.domain.plan.targets import Connected
 from drs_desktop.domain.plan.validation import resolve_wave_servers
 from drs_desktop.domain.preflight.checks import PreflightReport
+from drs_desktop.domain.preflight.plan_targets import foreign_target_problem
 from drs_desktop.domain.views.drift import BASELINE_KEY, baseline_of, baseline_to_json
 from drs_desktop.domain.views.stranded import SIMULATOR_WORLD_KEY
 from drs_desktop.services.patient_reads import PatientReads
@@ -132,7 +134,8 @@ def prepare_execution(
         wave.name: resolve_wave_servers(plan, index, inventory) for index, wave in enumerate(plan.waves)
     }
     if not any(wave_servers.values()):
-        raise ExecutionSetupError(f"plan {plan.name!r} resolves to no servers in this account")
+        elsewhere = foreign_target_problem(plan, _connected(gateway, inventory))
+        raise ExecutionSetupError(elsewhere or f"plan {plan.name!r} resolves to no servers in this account")
     server_ids = tuple(dict.fromkeys(s for servers in wave_servers.values() for s in servers))
     choice = None
     if request.point_in_time is not None:
@@ -153,6 +156,11 @@ def prepare_execution(
             if actions:
                 post_launch[server] = len(actions)
     return PreparedExecution(stored, inventory, wave_servers, choice, post_launch)
+
+
+def _connected(gateway: DrsGateway, inventory: Inventory) -> Connected:
+    """Where a run lands: the account DRS answered for, the gateway's Region and profile."""
+    return Connected(inventory.account_id, gateway.target.region, gateway.target.profile or "")
 
 
 def start_settle_for(read_timeout_seconds: float) -> timedelta:
@@ -221,6 +229,9 @@ def create_execution(
 ) -> ExecutionRunner:
     """Journal a new execution of the prepared plan and return its runner (nothing launched yet).
     ``clock`` defaults to DRS's (``gateway.drs_clock``): the execution's times are DRS's."""
+    elsewhere = foreign_target_problem(prepared.stored.plan, _connected(gateway, prepared.inventory))
+    if elsewhere is not None:  # preflight fails on it too; this holds for any caller that skipped it
+        raise ExecutionSetupError(elsewhere)
     if prepared.recovery_point is not None and prepared.recovery_point.problems:
         why = "; ".join(f"{p.server_id} {p.message}" for p in prepared.recovery_point.problems)
         raise ExecutionSetupError(f"no usable recovery snapshot for the point in time: {why}")

@@ -17,6 +17,7 @@ from drs_desktop.domain.errors import PlanFileError
 from drs_desktop.domain.inventory import Inventory
 from drs_desktop.domain.plan.model import RecoveryPlan
 from drs_desktop.domain.plan.revisions import PlanRevision, PlanSummary
+from drs_desktop.domain.plan.targets import Connected, target_matches
 from drs_desktop.domain.plan.validation import Problem, Severity, validate_plan
 from drs_desktop.storage import inventory as inventory_store
 from drs_desktop.storage import plans as plan_store
@@ -66,6 +67,10 @@ def check_plan_file(path: Path, inventory: Inventory | None = None) -> CheckedPl
             f"checked against the cached inventory of account {inventory.account_id or '?'} "
             f"in {inventory.region or '?'} ({len(inventory.servers)} servers, as of {stamp})"
         )
+        connected = Connected(inventory.account_id, inventory.region)
+        others = [t.name for t in loaded.plan.targets if not target_matches(t, connected)]
+        if others:
+            note += f"; servers of target(s) {', '.join(others)} were not checked (not that inventory's)"
     return CheckedPlan(loaded.plan, warnings, note)
 
 

@@ -23,6 +23,7 @@ from drs_desktop.domain.engine.commands import TAG_EXECUTION
 from drs_desktop.domain.engine.decide import EXTERNAL_LOAD_WINDOW
 from drs_desktop.domain.engine.state import spec_from_json, spec_problems
 from drs_desktop.domain.inventory import Inventory
+from drs_desktop.domain.plan.targets import Connected
 from drs_desktop.domain.preflight.checks import (
     DRY_RUN_EXECUTION_ID,
     CallKind,
@@ -34,6 +35,7 @@ from drs_desktop.domain.preflight.checks import (
     planned_calls,
     run_checks,
 )
+from drs_desktop.domain.preflight.plan_targets import target_checks
 from drs_desktop.domain.preflight.rules import clock_checks
 from drs_desktop.services.executions import PreparedExecution, RunRequest, spec_from_prepared
 from drs_desktop.services.patient_reads import PatientReads
@@ -87,6 +89,7 @@ def preflight(
         snapshot_choice=prepared.recovery_point,
         other_executions=unfinished_elsewhere(db, inventory, gateway.target.region),
     )
+    checks[:0] = target_checks(plan, connected_target(gateway, inventory))
     checks.extend(clock_checks(gateway.drs_clock.skew()))
     spec = spec_from_prepared(prepared, request, execution_id=execution_id, started_at=now)
     problems = spec_problems(spec)
@@ -107,6 +110,13 @@ def preflight(
         len(report.start_calls),
     )
     return report
+
+
+def connected_target(gateway: DrsGateway, inventory: Inventory) -> Connected:
+    """Where a run with ``gateway`` lands: the account DRS answered for (the inventory's), the Region and
+    the profile of the gateway's target."""
+    target = gateway.target
+    return Connected(account=inventory.account_id, region=target.region, profile=target.profile or "")
 
 
 def launch_configurations(

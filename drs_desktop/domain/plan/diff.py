@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol, TypeVar
 
-from drs_desktop.domain.plan.model import ApprovalStep, ProtectionGroup, RecoveryPlan, Step, Wave
+from drs_desktop.domain.plan.model import ApprovalStep, PlanTarget, ProtectionGroup, RecoveryPlan, Step, Wave
 
 __all__ = ["diff_plans"]
 
@@ -41,6 +41,7 @@ def diff_plans(old: RecoveryPlan, new: RecoveryPlan) -> list[str]:
     ):
         if before != after:
             lines.append(f"{field}: {_minutes(before)} -> {_minutes(after)}")
+    lines += _diff_named("target", old.targets, new.targets, _describe_target, _diff_target)
     lines += _diff_named(
         "protection group", old.protection_groups, new.protection_groups, _describe_group, _diff_group
     )
@@ -99,8 +100,31 @@ def _diff_sequence(singular: str, plural: str, old: Sequence[str], new: Sequence
     return lines
 
 
+def _diff_target(old: PlanTarget, new: PlanTarget) -> list[str]:
+    lines: list[str] = []
+    for key in ("account", "region", "profile", "role_arn", "source_profile", "external_id", "mfa_serial"):
+        before, after = getattr(old, key), getattr(new, key)
+        if before != after:
+            lines.append(
+                f"{key}: {_quote(before) if before else 'none'} -> {_quote(after) if after else 'none'}"
+            )
+    return lines
+
+
+def _describe_target(target: PlanTarget) -> str:
+    how = f"profile {_quote(target.profile)}" if target.profile else f"role {_quote(target.role_arn)}"
+    return f"{target.account} {target.region}, {how}"
+
+
+def _target_name(name: str | None) -> str:
+    return "(default)" if name is None else _quote(name)
+
+
 def _diff_group(old: ProtectionGroup, new: ProtectionGroup) -> list[str]:
-    lines = _diff_sequence("server", "servers", old.server_ids, new.server_ids)
+    lines = []
+    if old.target != new.target:
+        lines.append(f"target: {_target_name(old.target)} -> {_target_name(new.target)}")
+    lines += _diff_sequence("server", "servers", old.server_ids, new.server_ids)
     if old.tags is None or new.tags is None:
         if old.tags != new.tags:
             lines.append(f"tags: {_tags(old.tags)} -> {_tags(new.tags)}")
@@ -117,8 +141,15 @@ def _diff_group(old: ProtectionGroup, new: ProtectionGroup) -> list[str]:
 
 
 def _diff_wave(old: Wave, new: Wave) -> list[str]:
-    lines = _diff_sequence("group", "groups", old.groups, new.groups)
+    lines = []
+    if old.target != new.target:
+        lines.append(f"target: {_target_name(old.target)} -> {_target_name(new.target)}")
+    lines += _diff_sequence("group", "groups", old.groups, new.groups)
     lines += _diff_servers(old, new)
+    for server in new.servers:
+        was, now = old.server_targets.get(server), new.server_targets.get(server)
+        if server in old.servers and was != now:
+            lines.append(f"server {_server(server)}: target {_target_name(was)} -> {_target_name(now)}")
     if old.depends_on != new.depends_on:
         lines.append(f"depends_on {_depends(old.depends_on)} -> {_depends(new.depends_on)}")
     for where, before, after in (("before", old.before, new.before), ("after", old.after, new.after)):
@@ -134,7 +165,9 @@ def _diff_servers(old: Wave, new: Wave) -> list[str]:
     added = _ordered(new.servers, Counter(new.servers) - Counter(old.servers))
     lines += [f"server {_server(server)} removed" for server in removed]
     lines += [
-        f"server {_server(server)} added" + (" (OPTIONAL)" if server in new.optional else "")
+        f"server {_server(server)} added"
+        + (f" (target {_quote(new.server_targets[server])})" if server in new.server_targets else "")
+        + (" (OPTIONAL)" if server in new.optional else "")
         for server in added
     ]
     if not removed and not added and old.servers != new.servers:

@@ -12,19 +12,38 @@ This module checks structure only (shape and types), plus one thing no later ste
 surrogate in a string (JSON's ``"\ud800"``), which cannot be encoded as UTF-8 for a file or the database.
 Whether the plan makes sense (unknown servers, dependency order, empty waves, control characters in
 names...) is ``domain.plan.validation``'s job.
+
+Both versions are read: format 1 exactly as before, format 2 with targets (``domain.plan.document_v2``
+has its parts, and refuses the parts it only reserves). A plan is written in the oldest version that holds
+it (``plan_to_document``).
 """
 
 from __future__ import annotations
 
-import difflib
-import json
 import logging
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from drs_desktop.domain.errors import PlanDocumentError
+from drs_desktop.domain.plan.document_base import (
+    AmbiguousNumber,
+    ShapeReader,
+    join_path,
+    quote,
+    type_name,
+)
+from drs_desktop.domain.plan.document_v2 import (
+    RESERVED_PLAN_PARTS,
+    RESERVED_STEP_KINDS,
+    read_targets,
+    read_wave_servers,
+    secret_key_message,
+    targets_to_document,
+    uses_format_2,
+    wave_servers_to_document,
+)
 from drs_desktop.domain.plan.model import (
     ApprovalStep,
     ProtectionGroup,
@@ -38,16 +57,39 @@ from drs_desktop.domain.safe_text import surrogate_problem
 logger = logging.getLogger(__name__)
 
 FORMAT_NAME = "drs-desktop/plan"
-FORMAT_VERSION = 1
-FORMAT_ID = f"{FORMAT_NAME}@{FORMAT_VERSION}"
+#: The newest version this DRS Desktop reads (and writes, for a plan that needs it).
+FORMAT_VERSION = 2
+FORMAT_V1 = f"{FORMAT_NAME}@1"
+FORMAT_V2 = f"{FORMAT_NAME}@2"
+#: Version 1's identifier, what a plan that uses nothing of version 2 is written as.
+FORMAT_ID = FORMAT_V1
+FORMATS = (FORMAT_V1, FORMAT_V2)
 
 PLAN_KEYS = ("format", "name", "description", "rto_minutes", "rpo_minutes", "protection_groups", "waves")
 GROUP_KEYS = ("name", "servers", "tags")
 WAVE_KEYS = ("name", "groups", "servers", "optional", "depends_on", "before", "after")
 STEP_KEYS = ("approval", "wait_minutes")
+# Format 2, in the canonical order; reserved parts have their place but are refused when present.
+PLAN_KEYS_V2 = (
+    "format",
+    "name",
+    "description",
+    "rto_minutes",
+    "rpo_minutes",
+    "targets",
+    "protection_groups",
+    "waves",
+    *RESERVED_PLAN_PARTS,
+)
+GROUP_KEYS_V2 = ("name", "target", "servers", "tags")
+WAVE_KEYS_V2 = ("name", "target", "groups", "servers", "optional", "depends_on", "before", "after")
+STEP_KEYS_V2 = (*STEP_KEYS, *RESERVED_STEP_KINDS)
 
 __all__ = [
+    "FORMATS",
     "FORMAT_ID",
+    "FORMAT_V1",
+    "FORMAT_V2",
     "AmbiguousNumber",
     "PlanDocumentError",
     "join_path",
@@ -57,105 +99,27 @@ __all__ = [
     "type_name",
 ]
 
-_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _FORMAT_RE = re.compile(r"^drs-desktop/plan@([0-9]{1,9})$")
-_SHORT = 60
-
-
-@dataclass(frozen=True, repr=False)
-class AmbiguousNumber:
-    """A number written in a notation other than plain decimal digits: ``017``, ``0x1F``, ``1_000``, ``+5``,
-    ``1:30``. YAML 1.1 readers (PyYAML among them) read ``017`` as octal 15 and ``1:30`` as 90 (base 60),
-    YAML 1.2 readers as 17 and a string: a plan that means different things to different tools must not
-    be read silently, so the YAML loader hands these over as this type and the document reader refuses
-    them, naming the field and the literal. ``yaml11`` is what YAML 1.1 makes of ``text``.
-    """
-
-    text: str
-    yaml11: int
-
-    def __repr__(self) -> str:
-        return self.text
-
-    def problem(self) -> str:
-        """Why the literal is refused where a number of minutes is expected, and what to write."""
-        text, value = self.text, self.yaml11
-        digits = text.lstrip("+-")
-        if ":" in text:
-            return f"{text} is a base-60 number to YAML 1.1 ({value}); write plain digits: {value}"
-        if digits[:2].lower() in ("0x", "0b"):
-            kind = "hexadecimal" if digits[:2].lower() == "0x" else "binary"
-            return f"{text} is a {kind} number ({value}); write minutes as plain decimal digits: {value}"
-        if len(digits) > 1 and digits.startswith("0"):
-            decimal = digits.replace("_", "").lstrip("0") or "0"
-            return (
-                f"{text} has a leading zero: YAML 1.1 reads it as octal {value}, other readers as {decimal}; "
-                "write the number without leading zeros"
-            )
-        if "_" in text:
-            return f"{text} holds digit separators (_), which YAML 1.1 drops ({value}); write {value}"
-        return f"{text} is not written as plain decimal digits (YAML 1.1 reads it as {value}); write {value}"
-
-
-def join_path(base: str, key: str | int) -> str:
-    """The field path of ``key`` inside ``base``: ``waves[2]``, ``waves[2].servers``, ``tags["a:b"]``.
-
-    Keys that are not plain identifiers (tag keys such as ``aws:cloudformation:stack-name``) are quoted in
-    brackets so that a path always stays one unambiguous line.
-    """
-    if isinstance(key, int):
-        return f"{base}[{key}]"
-    if _IDENTIFIER.match(key):
-        return f"{base}.{key}" if base else key
-    shown = json.dumps(key, ensure_ascii=True)
-    if len(shown) > _SHORT:
-        shown = shown[: _SHORT - 4] + '..."'
-    return f"{base}[{shown}]"
-
-
-def quote(value: object) -> str:
-    """A short, one-line, quoted rendering of ``value`` for messages (long values are cut)."""
-    text = repr(value)
-    if len(text) > _SHORT:
-        text = text[: _SHORT - 3] + "..."
-    return text.replace("\n", "\\n").replace("\r", "\\r")
-
-
-def type_name(value: object) -> str:
-    """How a value's type reads in a message ("a string", "a list", "null")."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int):
-        return "an integer"
-    if isinstance(value, float):
-        return "a number with a fraction"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, Mapping):
-        return "a mapping"
-    if isinstance(value, list | tuple):
-        return "a list"
-    if isinstance(value, bytes):
-        return "binary data"
-    if isinstance(value, AmbiguousNumber):
-        return f"{value.text}, which YAML 1.1 reads as the number {value.yaml11}"
-    return f"a {type(value).__name__}"
-
 
 # --------------------------------------------------------------------------------------------- export
 
 
 def plan_to_document(plan: RecoveryPlan) -> dict[str, Any]:
-    """The canonical document of ``plan``; ``plan_from_document`` gives back an equal plan."""
-    doc: dict[str, Any] = {"format": FORMAT_ID, "name": plan.name}
+    """The canonical document of ``plan``; ``plan_from_document`` gives back an equal plan.
+
+    Written in the oldest version that holds the plan: format 1 while it uses nothing of format 2, so
+    that a format-1 plan keeps its document (and its content hash) byte for byte; format 2 once it
+    declares or names a target.
+    """
+    doc: dict[str, Any] = {"format": FORMAT_V2 if uses_format_2(plan) else FORMAT_V1, "name": plan.name}
     if plan.description:
         doc["description"] = plan.description
     if plan.rto_minutes is not None:
         doc["rto_minutes"] = plan.rto_minutes
     if plan.rpo_minutes is not None:
         doc["rpo_minutes"] = plan.rpo_minutes
+    if plan.targets:
+        doc["targets"] = targets_to_document(plan.targets)
     if plan.protection_groups:
         doc["protection_groups"] = [_group_to_document(group) for group in plan.protection_groups]
     doc["waves"] = [_wave_to_document(wave) for wave in plan.waves]
@@ -164,6 +128,8 @@ def plan_to_document(plan: RecoveryPlan) -> dict[str, Any]:
 
 def _group_to_document(group: ProtectionGroup) -> dict[str, Any]:
     doc: dict[str, Any] = {"name": group.name}
+    if group.target is not None:
+        doc["target"] = group.target
     # A group with neither (invalid, but it must round-trip) is written as ``servers: []``.
     if group.server_ids or group.tags is None:
         doc["servers"] = list(group.server_ids)
@@ -174,10 +140,12 @@ def _group_to_document(group: ProtectionGroup) -> dict[str, Any]:
 
 def _wave_to_document(wave: Wave) -> dict[str, Any]:
     doc: dict[str, Any] = {"name": wave.name}
+    if wave.target is not None:
+        doc["target"] = wave.target
     if wave.groups:
         doc["groups"] = list(wave.groups)
     if wave.servers:
-        doc["servers"] = list(wave.servers)
+        doc["servers"] = wave_servers_to_document(wave.servers, wave.server_targets)
     if wave.optional:
         doc["optional"] = list(wave.optional)
     if wave.depends_on is not None:
@@ -211,88 +179,12 @@ def plan_from_document(doc: object) -> RecoveryPlan:
     return plan
 
 
-class _Reader:
+class _Reader(ShapeReader):
     """Walks a document along the fixed schema, collecting problems instead of stopping at the first."""
 
     def __init__(self) -> None:
-        self.problems: list[tuple[str, str]] = []
-
-    def add(self, path: str, message: str) -> None:
-        self.problems.append((path, message))
-
-    # -- shapes
-
-    def mapping(
-        self, value: object, path: str, allowed: tuple[str, ...], required: tuple[str, ...], what: str
-    ) -> dict[str, Any] | None:
-        """``value`` as a mapping with only ``allowed`` string keys; None (and a problem) if not a mapping.
-
-        Unknown and non-string keys are reported and left out of the result, so the caller can keep
-        checking the known fields.
-        """
-        if not isinstance(value, Mapping):
-            self.add(path, f"{what} must be a mapping, got {type_name(value)}")
-            return None
-        known: dict[str, Any] = {}
-        for key, item in value.items():
-            if not isinstance(key, str):
-                self.add(path, f"keys must be strings, got {type_name(key)} {quote(key)}")
-            elif key not in allowed:
-                self.add(join_path(path, key), _unknown_key_message(key, allowed))
-            else:
-                known[key] = item
-        for key in required:
-            if known.get(key) is None:
-                if key in value:
-                    self.add(join_path(path, key), "must not be empty")
-                else:
-                    self.add(path, f"missing required key {key!r}")
-        return known
-
-    def string(self, value: object, path: str) -> str | None:
-        if isinstance(value, str):
-            # JSON's "\ud800" escape gives a lone surrogate, which no UTF-8 file or database can hold.
-            problem = surrogate_problem(value)
-            if problem is None:
-                return value
-            self.add(path, problem)
-            return None
-        quotable = isinstance(value, int | float | bool | AmbiguousNumber) or value is None
-        hint = " (put it in quotes)" if quotable else ""
-        self.add(path, f"must be a string, got {type_name(value)}{hint}")
-        return None
-
-    def integer(self, value: object, path: str) -> int | None:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        if isinstance(value, AmbiguousNumber):
-            self.add(path, value.problem())
-        elif isinstance(value, str):
-            self.add(path, f"must be a whole number of minutes, got a string ({quote(value)})")
-        else:
-            self.add(path, f"must be a whole number of minutes, got {type_name(value)}")
-        return None
-
-    def string_list(self, value: object, path: str, what: str) -> tuple[str, ...]:
-        if value is None:
-            return ()
-        if not isinstance(value, list | tuple):
-            self.add(path, f"must be a list of {what}, got {type_name(value)}")
-            return ()
-        items: list[str] = []
-        for index, item in enumerate(value):
-            text = self.string(item, join_path(path, index))
-            if text is not None:
-                items.append(text)
-        return tuple(items)
-
-    def list_of(self, value: object, path: str, what: str) -> list[Any]:
-        if value is None:
-            return []
-        if not isinstance(value, list | tuple):
-            self.add(path, f"must be a list of {what}, got {type_name(value)}")
-            return []
-        return list(value)
+        super().__init__()
+        self.version = FORMAT_VERSION
 
     # -- schema
 
@@ -302,9 +194,15 @@ class _Reader:
             return None
         if not self.format(doc):
             return None  # not our format: any other complaint would be noise
-        fields = self.mapping(doc, "", PLAN_KEYS, ("name",), "a plan")
+        v2 = self.version >= 2
+        keys = PLAN_KEYS_V2 if v2 else PLAN_KEYS
+        fields = self.mapping(doc, "", keys, ("name",), "a plan", self.unknown_plan_key)
         if fields is None:
             return None
+        for key, part in RESERVED_PLAN_PARTS.items():
+            if fields.get(key) is not None:
+                self.add(key, part.refusal(key))
+        targets = read_targets(self, fields.get("targets"))
         name = self.string(fields["name"], "name") if fields.get("name") is not None else None
         description = ""
         if fields.get("description") is not None:
@@ -338,28 +236,48 @@ class _Reader:
             rpo_minutes=rpo,
             protection_groups=groups,
             waves=waves,
+            targets=targets,
         )
 
+    def unknown_plan_key(self, key: str) -> str | None:
+        """A better message than "unknown key" for a secret, or a format-2 key in a format-1 file."""
+        return self.secret(key) or self.newer(key, PLAN_KEYS_V2)
+
+    def secret(self, key: str) -> str | None:
+        return secret_key_message(key)
+
+    def newer(self, key: str, v2_keys: tuple[str, ...]) -> str | None:
+        if self.version >= 2 or key not in v2_keys:
+            return None
+        return f"{quote(key)} is a key of format 2: write format: {FORMAT_V2} to use it"
+
     def format(self, doc: Mapping[Any, Any]) -> bool:
-        """False when ``format`` names another format or a newer version (nothing else is checked then)."""
+        """False when ``format`` names another format or a newer version (nothing else is checked then).
+
+        Sets ``version`` to the version the document is read as (the newest when ``format`` is missing,
+        so that the rest is checked as fully as it can be)."""
         value = doc.get("format")
+        readable = " or ".join(FORMATS)
         if "format" not in doc or value is None:
-            self.add("", f"missing required key 'format' (this version reads format: {FORMAT_ID})")
+            self.add("", f"missing required key 'format' (this version reads format: {readable})")
             return True
-        if value == FORMAT_ID:
+        if value in FORMATS:
+            self.version = FORMATS.index(value) + 1
             return True
         match = _FORMAT_RE.match(value) if isinstance(value, str) else None
         if match and int(match.group(1)) > FORMAT_VERSION:
             self.add(
                 "format",
-                f"{value} was written by a newer DRS Desktop; this version reads {FORMAT_ID} only",
+                f"{value} was written by a newer DRS Desktop; this version reads {readable} only",
             )
         else:
-            self.add("format", f"unsupported format {quote(value)}; expected {FORMAT_ID}")
+            self.add("format", f"unsupported format {quote(value)}; expected {readable}")
         return False
 
     def group(self, value: object, path: str) -> ProtectionGroup | None:
-        fields = self.mapping(value, path, GROUP_KEYS, ("name",), "a protection group")
+        keys = GROUP_KEYS_V2 if self.version >= 2 else GROUP_KEYS
+        unknown = partial(self.newer, v2_keys=GROUP_KEYS_V2)
+        fields = self.mapping(value, path, keys, ("name",), "a protection group", unknown)
         if fields is None:
             return None
         name = (
@@ -369,7 +287,13 @@ class _Reader:
         tags: dict[str, str] | None = None
         if fields.get("tags") is not None:
             tags = self.tags(fields["tags"], join_path(path, "tags"))
-        return ProtectionGroup(name=name or "", server_ids=servers, tags=tags)
+        target = self.optional_string(fields, "target", path)
+        return ProtectionGroup(name=name or "", server_ids=servers, tags=tags, target=target)
+
+    def optional_string(self, fields: Mapping[str, Any], key: str, path: str) -> str | None:
+        if fields.get(key) is None:
+            return None
+        return self.string(fields[key], join_path(path, key))
 
     def tags(self, value: object, path: str) -> dict[str, str]:
         if not isinstance(value, Mapping):
@@ -391,14 +315,19 @@ class _Reader:
         return tags
 
     def wave(self, value: object, path: str) -> Wave | None:
-        fields = self.mapping(value, path, WAVE_KEYS, ("name",), "a wave")
+        keys = WAVE_KEYS_V2 if self.version >= 2 else WAVE_KEYS
+        fields = self.mapping(
+            value, path, keys, ("name",), "a wave", partial(self.newer, v2_keys=WAVE_KEYS_V2)
+        )
         if fields is None:
             return None
         name = (
             self.string(fields["name"], join_path(path, "name")) if fields.get("name") is not None else None
         )
         groups = self.string_list(fields.get("groups"), join_path(path, "groups"), "protection group names")
-        servers = self.string_list(fields.get("servers"), join_path(path, "servers"), "source server IDs")
+        servers, server_targets = read_wave_servers(
+            self, fields.get("servers"), join_path(path, "servers"), entries_allowed=self.version >= 2
+        )
         optional = self.string_list(fields.get("optional"), join_path(path, "optional"), "source server IDs")
         depends_on: tuple[str, ...] | None = None
         if "depends_on" in fields:
@@ -419,6 +348,8 @@ class _Reader:
             depends_on=depends_on,
             before=self.steps(fields.get("before"), join_path(path, "before")),
             after=self.steps(fields.get("after"), join_path(path, "after")),
+            target=self.optional_string(fields, "target", path),
+            server_targets=server_targets,
         )
 
     def steps(self, value: object, path: str) -> tuple[Step, ...]:
@@ -437,9 +368,15 @@ class _Reader:
         if not value:
             self.add(path, f"{shape}, got an empty mapping")
             return None
-        fields = self.mapping(value, path, STEP_KEYS, (), "a step")
+        keys = STEP_KEYS_V2 if self.version >= 2 else STEP_KEYS
+        fields = self.mapping(value, path, keys, (), "a step", partial(self.newer, v2_keys=STEP_KEYS_V2))
         if not fields:
             return None  # its keys were all unknown, already reported
+        reserved = [key for key in fields if key in RESERVED_STEP_KINDS]
+        if reserved:
+            for key in reserved:
+                self.add(join_path(path, key), RESERVED_STEP_KINDS[key].refusal(key))
+            return None
         if len(fields) > 1:
             self.add(path, "a step has exactly one of 'approval' or 'wait_minutes'; make them two steps")
             return None
@@ -448,10 +385,3 @@ class _Reader:
             return ApprovalStep(message) if message is not None else None
         minutes = self.integer(fields["wait_minutes"], join_path(path, "wait_minutes"))
         return WaitStep(minutes) if minutes is not None else None
-
-
-def _unknown_key_message(key: str, allowed: tuple[str, ...]) -> str:
-    lowered = {candidate.lower(): candidate for candidate in allowed}
-    close = difflib.get_close_matches(key.lower(), list(lowered), n=1, cutoff=0.6)
-    hint = f" (did you mean {lowered[close[0]]!r}?)" if close else f" (expected one of: {', '.join(allowed)})"
-    return f"unknown key {quote(key)}{hint}"

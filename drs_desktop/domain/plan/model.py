@@ -1,7 +1,9 @@
-"""The recovery plan: protection groups and ordered waves of source servers.
+"""The recovery plan: protection groups and ordered waves of source servers, and the targets they are in.
 
-Pure data, frozen dataclasses, no I/O. Validation lives in ``domain.plan.validation``; conversion to and from
-the versioned document form (the plan file format, docs/plan-format.md) in ``domain.plan.document``.
+Pure data, frozen dataclasses, no I/O. Every field added for plan format 2 (targets) has a default, so a
+plan built as before means what it meant before: no ``targets``, every server in the connected target.
+Validation lives in ``domain.plan.validation``; conversion to and from the versioned document form (the
+plan file format, docs/plan-format.md) in ``domain.plan.document``.
 """
 
 from __future__ import annotations
@@ -42,16 +44,38 @@ Step = ApprovalStep | WaitStep
 
 
 @dataclass(frozen=True)
+class PlanTarget:
+    """An AWS account and Region a plan's servers are in, and how to reach it (never a secret).
+
+    Reached through an AWS profile (``profile``), or an IAM role assumed with the credentials of
+    ``source_profile`` (``role_arn``, with ``external_id`` and ``mfa_serial`` where the role's trust
+    policy asks for them). Validation (``domain.plan.validation_targets``) checks that exactly one way
+    is given; the dataclass only holds what the file says.
+    """
+
+    name: str
+    account: str = ""
+    region: str = ""
+    profile: str = ""
+    role_arn: str = ""
+    source_profile: str = ""
+    external_id: str = ""
+    mfa_serial: str = ""
+
+
+@dataclass(frozen=True)
 class ProtectionGroup:
     """A named set of source servers: explicit IDs, or every server carrying all of ``tags``.
 
     Exactly one of ``server_ids`` and ``tags`` is meant to be set; validation reports a group that has
-    both or neither.
+    both or neither. ``target`` names the plan target the whole group is in (a tag selector is resolved
+    in that target's inventory); None is the plan's default target (``domain.plan.targets``).
     """
 
     name: str
     server_ids: tuple[str, ...] = ()
     tags: Mapping[str, str] | None = None
+    target: str | None = None
 
     @property
     def is_tag_selector(self) -> bool:
@@ -64,6 +88,10 @@ class Wave:
 
     ``depends_on`` None means "the previous wave" (none for the first wave); an empty tuple means the
     wave depends on nothing and may start at once.
+
+    ``target`` is the target of the wave's own ``servers`` (not of its groups, which name their own);
+    ``server_targets`` maps the server IDs that are elsewhere to their target's name. Keyed by server ID,
+    not by position, so that reordering or moving a server in the editor never gives it another target.
     """
 
     name: str
@@ -73,6 +101,8 @@ class Wave:
     depends_on: tuple[str, ...] | None = None
     before: tuple[Step, ...] = ()
     after: tuple[Step, ...] = ()
+    target: str | None = None
+    server_targets: Mapping[str, str] = field(default_factory=dict, hash=False)
 
     def impact_of(self, server_id: str) -> Impact:
         return Impact.OPTIONAL if server_id in self.optional else Impact.CRITICAL
@@ -80,7 +110,10 @@ class Wave:
 
 @dataclass(frozen=True)
 class RecoveryPlan:
-    """An ordered list of waves over protection groups and servers, with optional RTO/RPO targets."""
+    """An ordered list of waves over protection groups and servers, with optional RTO/RPO targets.
+
+    ``targets`` empty: every server is in the connected target, as in plan format 1.
+    """
 
     name: str
     description: str = ""
@@ -88,11 +121,18 @@ class RecoveryPlan:
     rpo_minutes: int | None = None
     protection_groups: tuple[ProtectionGroup, ...] = ()
     waves: tuple[Wave, ...] = field(default_factory=tuple)
+    targets: tuple[PlanTarget, ...] = ()
 
     def group(self, name: str) -> ProtectionGroup | None:
         for group in self.protection_groups:
             if group.name == name:
                 return group
+        return None
+
+    def target(self, name: str) -> PlanTarget | None:
+        for target in self.targets:
+            if target.name == name:
+                return target
         return None
 
     def wave(self, name: str) -> Wave | None:

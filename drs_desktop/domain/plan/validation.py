@@ -27,6 +27,7 @@ from drs_desktop.domain.plan.model import (
     RecoveryPlan,
     Step,
 )
+from drs_desktop.domain.plan.targets import Connected, entry_target, group_target, target_matches
 from drs_desktop.domain.plan.validation_support import (
     MAX_CYCLE_PATHS,
     Suggester,
@@ -35,9 +36,17 @@ from drs_desktop.domain.plan.validation_support import (
     shorten_chain,
     strongly_connected,
 )
+from drs_desktop.domain.plan.validation_targets import (
+    group_target_problems,
+    target_problems,
+    wave_target_problems,
+)
 from drs_desktop.domain.safe_text import name_problem, text_problem
 
 logger = logging.getLogger(__name__)
+
+#: A server where it is: (the name of its target, None for the connected one; its source server ID).
+Placed = tuple[str | None, str]
 
 #: Longest RTO, RPO or wait accepted: a year. Anything longer is a typo, not a plan.
 MAX_MINUTES = 366 * 24 * 60
@@ -128,6 +137,8 @@ class _Validator:
         self.text(self.plan.description, "description")
         self.minutes(self.plan.rto_minutes, "rto_minutes")
         self.minutes(self.plan.rpo_minutes, "rpo_minutes")
+        for path, message in target_problems(self.plan):
+            self.error(path, message)
         self.groups()
         self.group_names = Suggester(self.group_index)
         if not self.plan.waves:
@@ -157,14 +168,26 @@ class _Validator:
         elif value > MAX_MINUTES:
             self.error(path, f"must be at most {MAX_MINUTES} minutes (a year), got {value}")
 
-    def server_id(self, server_id: str, path: str) -> bool:
-        """Reports a malformed or (with an inventory) unknown ID; True when the ID is well-formed."""
+    def in_inventory(self, target: str | None) -> bool:
+        """Whether servers of ``target`` (a name, None: the connected one) are checked against the
+        inventory: only when it is that target's (other targets' inventories come with their own)."""
+        if self.inventory is None:
+            return False
+        if target is None:
+            return not self.plan.targets
+        declared = self.plan.target(target)
+        if declared is None:
+            return False
+        return target_matches(declared, Connected(self.inventory.account_id, self.inventory.region))
+
+    def server_id(self, server_id: str, path: str, target: str | None = None) -> bool:
+        """Reports a malformed or (with its target's inventory) unknown ID; True when well-formed."""
         if not SERVER_ID_PATTERN.match(server_id):
             self.error(
                 path, f"{quote(server_id)} is not a DRS source server ID (s- and 17 letters or digits)"
             )
             return False
-        if self.known_ids is not None and server_id not in self.known_ids:
+        if self.known_ids is not None and self.in_inventory(target) and server_id not in self.known_ids:
             self.error(path, f"unknown source server {server_id}{self.inventory_label()}")
         return True
 
@@ -178,9 +201,11 @@ class _Validator:
     # -- protection groups
 
     def groups(self) -> None:
-        member_of: dict[str, str] = {}  # server ID -> the first group holding it
+        member_of: dict[Placed, str] = {}  # (target, server ID) -> the first group holding it
         for index, group in enumerate(self.plan.protection_groups):
             path = join_path("protection_groups", index)
+            for where, message in group_target_problems(self.plan, index):
+                self.error(where, message)
             if group.server_ids and group.tags is not None:
                 self.error(path, "has both servers and tags; a group is a list of servers or a tag selector")
             if not group.name.strip():
@@ -202,21 +227,22 @@ class _Validator:
             if group.tags is not None:
                 self.group_tags(group, path, member_of)
 
-    def group_servers(self, group: ProtectionGroup, path: str, member_of: dict[str, str]) -> None:
+    def group_servers(self, group: ProtectionGroup, path: str, member_of: dict[Placed, str]) -> None:
         seen: set[str] = set()
+        target = group_target(self.plan, group)
         for index, server_id in enumerate(group.server_ids):
             item = join_path(join_path(path, "servers"), index)
-            if not self.server_id(server_id, item):
+            if not self.server_id(server_id, item, target):
                 continue
             if server_id in seen:
                 self.error(item, f"{server_id} is listed twice in this group")
                 continue
             seen.add(server_id)
-            other = member_of.setdefault(server_id, group.name)
+            other = member_of.setdefault((target, server_id), group.name)
             if other != group.name:
                 self.error(item, f"{server_id} is already in protection group {quote(other)}")
 
-    def group_tags(self, group: ProtectionGroup, path: str, member_of: dict[str, str]) -> None:
+    def group_tags(self, group: ProtectionGroup, path: str, member_of: dict[Placed, str]) -> None:
         tags_path = join_path(path, "tags")
         tags = group.tags or {}
         if not tags:
@@ -230,11 +256,12 @@ class _Validator:
             else:
                 self.name(key, join_path(tags_path, key))
             self.name(value, join_path(tags_path, key))
-        if self.tag_index is None:
+        target = group_target(self.plan, group)
+        if self.tag_index is None or not self.in_inventory(target):
             return
         clashes: list[tuple[str, str]] = []
         for server_id in self.tag_index.matching(tags):
-            other = member_of.setdefault(server_id, group.name)
+            other = member_of.setdefault((target, server_id), group.name)
             if other != group.name:
                 clashes.append((server_id, other))
         if clashes:
@@ -247,12 +274,12 @@ class _Validator:
     # -- waves
 
     def waves(self) -> None:
-        placed: dict[str, int] = {}  # server ID -> the first wave holding it
+        placed: dict[Placed, int] = {}  # (target, server ID) -> the first wave holding it
         seen_names: set[str] = set()
         for index in range(len(self.plan.waves)):
             self.wave(index, placed, seen_names)
 
-    def wave(self, index: int, placed: dict[str, int], seen_names: set[str]) -> None:
+    def wave(self, index: int, placed: dict[Placed, int], seen_names: set[str]) -> None:
         wave = self.plan.waves[index]
         path = join_path("waves", index)
         outer = self.problems
@@ -267,19 +294,22 @@ class _Validator:
         if wave.name.strip():
             self.name(wave.name, join_path(path, "name"))
 
+        for where, message in wave_target_problems(self.plan, index):
+            self.error(where, message)
         name_problems = len(self.problems)
         members, unresolved = self.wave_groups(index, path, placed)
         seen: set[str] = set()
         for item_index, server_id in enumerate(wave.servers):
             item = join_path(join_path(path, "servers"), item_index)
-            if not self.server_id(server_id, item):
+            target = entry_target(self.plan, wave, server_id)
+            if not self.server_id(server_id, item, target):
                 continue
             if server_id in seen:
                 self.error(item, f"{server_id} is listed twice in this wave")
                 continue
             seen.add(server_id)
-            members.setdefault(server_id, None)
-            earlier = placed.setdefault(server_id, index)
+            members.setdefault((target, server_id), None)
+            earlier = placed.setdefault((target, server_id), index)
             if earlier != index:
                 self.error(item, f"{server_id} is already in wave {quote(self.plan.waves[earlier].name)}")
         reference_problems = len(self.problems) > name_problems
@@ -309,9 +339,11 @@ class _Validator:
         outer.extend(self.problems)
         self.problems = outer
 
-    def wave_groups(self, index: int, path: str, placed: dict[str, int]) -> tuple[dict[str, None], bool]:
+    def wave_groups(
+        self, index: int, path: str, placed: dict[Placed, int]
+    ) -> tuple[dict[Placed, None], bool]:
         """The servers this wave's groups bring (ordered), and whether a tag group stayed unresolved."""
-        members: dict[str, None] = {}
+        members: dict[Placed, None] = {}
         unresolved = False
         seen: set[str] = set()
         for item_index, name in enumerate(self.plan.waves[index].groups):
@@ -326,12 +358,13 @@ class _Validator:
                 self.error(item, f"unknown protection group {quote(name)}{_suggest(name, self.group_names)}")
                 continue
             group = self.plan.protection_groups[self.group_index[name]]
-            if group.tags and self.inventory is None:
+            target = group_target(self.plan, group)
+            if group.tags and not self.in_inventory(target):
                 unresolved = True
             clashes: list[tuple[str, str]] = []
             for server_id in self.resolve(self.group_index[name]):
-                members.setdefault(server_id, None)
-                earlier = placed.setdefault(server_id, index)
+                members.setdefault((target, server_id), None)
+                earlier = placed.setdefault((target, server_id), index)
                 if earlier != index:
                     clashes.append((server_id, self.plan.waves[earlier].name))
             if clashes:
@@ -343,8 +376,9 @@ class _Validator:
                 )
         return members, unresolved
 
-    def optional(self, index: int, path: str, members: Mapping[str, None], unresolved: bool) -> None:
+    def optional(self, index: int, path: str, members: Mapping[Placed, None], unresolved: bool) -> None:
         seen: set[str] = set()
+        ids = {server_id for _, server_id in members}
         for item_index, server_id in enumerate(self.plan.waves[index].optional):
             item = join_path(join_path(path, "optional"), item_index)
             if not SERVER_ID_PATTERN.match(server_id):
@@ -353,7 +387,7 @@ class _Validator:
                 )
             elif server_id in seen:
                 self.error(item, f"{server_id} is listed twice in optional")
-            elif server_id not in members and not unresolved:
+            elif server_id not in ids and not unresolved:
                 self.error(item, f"{server_id} is not a server of this wave")
             seen.add(server_id)
 
@@ -404,7 +438,11 @@ class _Validator:
         if found is None:
             group = self.plan.protection_groups[group_index]
             ids = list(group.server_ids)
-            if group.tags and self.tag_index is not None:
+            if (
+                group.tags
+                and self.tag_index is not None
+                and self.in_inventory(group_target(self.plan, group))
+            ):
                 ids.extend(self.tag_index.matching(group.tags))
             found = self.resolved[group_index] = tuple(dict.fromkeys(ids))
         return found

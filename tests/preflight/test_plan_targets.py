@@ -1,0 +1,91 @@
+"""A plan whose servers are in another target never runs against the connected DRS (the simulator here)."""
+
+from __future__ import annotations
+
+import pytest
+
+from drs_desktop.aws.drs import DrsGateway
+from drs_desktop.domain.engine.state import Mode
+from drs_desktop.domain.plan.model import PlanTarget, RecoveryPlan, Wave
+from drs_desktop.domain.preflight.checks import CheckStatus
+from drs_desktop.services.executions import (
+    ExecutionSetupError,
+    RunRequest,
+    create_execution,
+    prepare_execution,
+)
+from drs_desktop.services.preflight import preflight
+from drs_desktop.simulator.embedded import EmbeddedSimulator
+from drs_desktop.storage import executions as journal
+from drs_desktop.storage.db import Database
+from drs_desktop.storage.plans import save_plan
+
+from .conftest import ids
+
+
+def here(sim: EmbeddedSimulator) -> PlanTarget:
+    return PlanTarget("demo", sim.backend.account_id, sim.region, profile="demo")
+
+
+def elsewhere() -> PlanTarget:
+    return PlanTarget("stage-b", "222222222222", "eu-west-1", profile="stage-b")
+
+
+def test_a_plan_spanning_two_targets_fails_preflight_and_is_not_created(
+    db: Database, gateway: DrsGateway, sim: EmbeddedSimulator
+) -> None:
+    db_id, app_id = ids(sim, "shop-db-01", "shop-app-01")
+    plan = RecoveryPlan(
+        "Spread",
+        targets=(here(sim), elsewhere()),
+        waves=(Wave("Both", target="demo", servers=(db_id, app_id), server_targets={app_id: "stage-b"}),),
+    )
+    save_plan(db, plan)
+    request = RunRequest(plan_name="Spread", mode=Mode.DRILL)
+    prepared = prepare_execution(db, gateway, request)
+    report = preflight(db, gateway, prepared, request, now=sim.clock.now())
+    assert not report.ok
+    first = report.checks[0]
+    assert (first.name, first.status) == ("targets", CheckStatus.FAIL)
+    where = f"{sim.backend.account_id}/{sim.region}"
+    assert first.message == (
+        f"this plan spans targets 'demo' ({where}), 'stage-b' (222222222222/eu-west-1); "
+        f"the connected target is {where}. Running a plan across targets comes with "
+        "the multi-target engine (issue 13, a later DRS Desktop release); until then run it per target: "
+        "a plan for each target's servers, each run connected to its target"
+    )
+    with pytest.raises(ExecutionSetupError, match="this plan spans targets"):
+        create_execution(db, gateway, prepared, request)
+    assert journal.unfinished_executions(db) == []
+    assert sim.backend.launch_records() == []
+
+
+def test_a_plan_wholly_in_another_target_names_it(
+    db: Database, gateway: DrsGateway, sim: EmbeddedSimulator
+) -> None:
+    plan = RecoveryPlan("Away", targets=(elsewhere(),), waves=(Wave("W", servers=ids(sim, "shop-db-01")),))
+    save_plan(db, plan)
+    request = RunRequest(plan_name="Away", mode=Mode.DRILL)
+    report = preflight(db, gateway, prepare_execution(db, gateway, request), request, now=sim.clock.now())
+    failures = [c for c in report.failures if c.name == "targets"]
+    assert len(failures) == 1
+    assert failures[0].message.startswith(
+        "this plan's servers are in target 'stage-b' (222222222222/eu-west-1), not in the connected one"
+    )
+
+
+def test_a_plan_whose_one_target_is_the_connected_one_runs_as_today(
+    db: Database, gateway: DrsGateway, sim: EmbeddedSimulator
+) -> None:
+    plan = RecoveryPlan(
+        "Home", targets=(here(sim),), waves=(Wave("W", servers=ids(sim, "shop-db-01", "shop-app-01")),)
+    )
+    save_plan(db, plan)
+    request = RunRequest(plan_name="Home", mode=Mode.DRILL)
+    prepared = prepare_execution(db, gateway, request)
+    report = preflight(db, gateway, prepared, request, now=sim.clock.now())
+    assert report.ok, [c for c in report.checks if c.status is not CheckStatus.PASS]
+    assert (report.checks[0].name, report.checks[0].status) == ("targets", CheckStatus.PASS)
+    assert len(report.start_calls) == 1
+    runner = create_execution(db, gateway, prepared, request)
+    assert runner.execution_id in {r.execution_id for r in journal.unfinished_executions(db)}
