@@ -279,7 +279,7 @@ def test_a_format_2_file_with_a_reserved_part_or_a_bad_target_is_refused_with_li
     assert code == 1 and "nothing imported" in err
     assert out.splitlines() == [
         f"{path}:27: alerts: 'alerts' (alerts) has its place in drs-desktop/plan@2, but only the DRS Desktop "
-        "release that brings alerts outside the app (issue 18) reads it; this version refuses the file "
+        "release that brings alerts outside the app reads it; this version refuses the file "
         "rather than drop it (exporting the plan again would lose it)"
     ]
     path.write_text(PLAN_V2.replace("account: '222222222222'", "account: '2222'"), encoding="utf-8")

@@ -51,7 +51,7 @@ def test_a_plan_spanning_two_targets_fails_preflight_and_is_not_created(
     assert first.message == (
         f"this plan spans targets 'demo' ({where}), 'stage-b' (222222222222/eu-west-1); "
         f"the connected target is {where}. Running a plan across targets comes with "
-        "the multi-target engine (issue 13, a later DRS Desktop release); until then run it per target: "
+        "the multi-target engine (a later DRS Desktop release); until then run it per target: "
         "a plan for each target's servers, each run connected to its target"
     )
     with pytest.raises(ExecutionSetupError, match="this plan spans targets"):

@@ -67,17 +67,17 @@ class ReservedPart:
 
 
 RESERVED_PLAN_PARTS: dict[str, ReservedPart] = {
-    "launch_settings": ReservedPart("desired launch settings", "launch settings at scale (issue 16)"),
-    "drill_profile": ReservedPart("a drill profile", "drills in an isolated network (issue 16)"),
-    "objectives": ReservedPart("test objectives", "audit-grade evidence (issue 18)"),
-    "cadence": ReservedPart("a drill cadence", "drill cadence (issue 18)"),
-    "alerts": ReservedPart("alerts", "alerts outside the app (issue 18)"),
+    "launch_settings": ReservedPart("desired launch settings", "launch settings at scale"),
+    "drill_profile": ReservedPart("a drill profile", "drills in an isolated network"),
+    "objectives": ReservedPart("test objectives", "audit-grade evidence"),
+    "cadence": ReservedPart("a drill cadence", "drill cadence"),
+    "alerts": ReservedPart("alerts", "alerts outside the app"),
 }
 RESERVED_STEP_KINDS: dict[str, ReservedPart] = {
-    "health_check": ReservedPart("a health check step", "automation steps (issue 17)"),
-    "ssm_document": ReservedPart("an SSM document step", "automation steps (issue 17)"),
-    "lambda_function": ReservedPart("a Lambda function step", "automation steps (issue 17)"),
-    "local_script": ReservedPart("a local script step", "automation steps (issue 17)"),
+    "health_check": ReservedPart("a health check step", "automation steps"),
+    "ssm_document": ReservedPart("an SSM document step", "automation steps"),
+    "lambda_function": ReservedPart("a Lambda function step", "automation steps"),
+    "local_script": ReservedPart("a local script step", "automation steps"),
 }
 
 

@@ -20,7 +20,7 @@ __all__ = ["TARGETS", "foreign_target_problem", "target_checks"]
 #: The check's name (stable, for --json and the GUI).
 TARGETS = "targets"
 #: What brings runs across targets, for the refusal.
-MULTI_TARGET_ENGINE = "the multi-target engine (issue 13, a later DRS Desktop release)"
+MULTI_TARGET_ENGINE = "the multi-target engine (a later DRS Desktop release)"
 
 
 def _where(account: str, region: str) -> str:
