@@ -10,7 +10,7 @@ from drs_desktop.domain.plan import edit as pe
 from drs_desktop.domain.plan import edit_parts as pp
 from drs_desktop.domain.plan.edit import PlanEditError
 from drs_desktop.domain.plan.model import ApprovalStep, Impact, ProtectionGroup, RecoveryPlan, WaitStep, Wave
-from drs_desktop.domain.plan.validation import validate_plan
+from drs_desktop.domain.plan.validation import Severity, validate_plan
 from tests.strategies import valid_plans
 
 
@@ -315,3 +315,44 @@ def test_moving_servers_keeps_every_server_once_and_the_plan_valid(
     assert {s for w in moved.waves for s in w.optional} == optional_before
     # Emptying a wave is the only new problem a move may bring.
     assert all("empty" in p.message for p in validate_plan(moved))
+
+
+# -- targets (plan format 2): an edit never moves a server to another account by accident
+
+
+S1, S2, S3 = (f"s-{n:017x}" for n in (1, 2, 3))
+
+
+def _two_target_plan() -> RecoveryPlan:
+    from drs_desktop.domain.plan.model import PlanTarget
+
+    return RecoveryPlan(
+        name="Across",
+        targets=(
+            PlanTarget(name="a", account="111111111111", region="us-east-1", profile="pa"),
+            PlanTarget(name="b", account="222222222222", region="eu-west-1", profile="pb"),
+        ),
+        waves=(
+            Wave(name="One", target="a", servers=(S1, S2), server_targets={S2: "b"}),
+            Wave(name="Two", target="b", servers=(S3,)),
+        ),
+    )
+
+
+def test_a_removed_server_takes_its_target_entry_with_it() -> None:
+    plan = pe.remove_entries(_two_target_plan(), servers=[(0, S2)])
+    assert plan.waves[0].servers == (S1,) and dict(plan.waves[0].server_targets) == {}
+    assert [p for p in validate_plan(plan) if p.severity is Severity.ERROR] == []
+
+
+def test_a_moved_server_stays_in_its_target() -> None:
+    plan = _two_target_plan()
+    into_b = pe.move_servers(plan, [(0, S1), (0, S2)], 1)
+    # s-1 was in the wave's target a: in wave Two (target b) it says so; s-2 was in b: no entry needed.
+    assert into_b.waves[1].servers == (S3, S1, S2)
+    assert dict(into_b.waves[1].server_targets) == {S1: "a"}
+    assert dict(into_b.waves[0].server_targets) == {}
+    back = pe.move_servers(into_b, [(1, S1), (1, S2)], 0)
+    assert back.waves[0].servers == (S1, S2) and dict(back.waves[0].server_targets) == {S2: "b"}
+    assert dict(back.waves[1].server_targets) == {}
+    assert [p for p in validate_plan(back) if p.severity is Severity.ERROR] == []

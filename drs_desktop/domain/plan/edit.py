@@ -344,10 +344,13 @@ def _move(
     moving: list[str] = []
     optional: set[str] = set()
     waves = list(plan.waves)
+    carried: dict[str, str | None] = {}  # a moved server's target goes with it
     for index, key in refs:
         wave = _entry_wave(plan, index, key, kind)
         if kind == "servers" and key in wave.optional:
             optional.add(key)
+        if kind == "servers" and index != target:
+            carried[key] = _server_target(wave, key)
         moving.append(key)
     moving = list(dict.fromkeys([*also_add, *moving]))
     if not moving:
@@ -368,6 +371,7 @@ def _move(
     if kind == "servers":
         gained = [sid for sid in moving if sid in optional and sid not in new_target.optional]
         new_target = dataclasses.replace(new_target, optional=(*new_target.optional, *gained))
+        new_target = _carry_targets(new_target, carried)
     waves[target] = new_target
     return dataclasses.replace(plan, waves=tuple(waves))
 
@@ -385,7 +389,25 @@ def _without(wave: Wave, key: str, kind: str) -> Wave:
         wave,
         servers=tuple(s for s in wave.servers if s != key),
         optional=tuple(s for s in wave.optional if s != key),
+        server_targets={s: t for s, t in wave.server_targets.items() if s != key},
     )
+
+
+def _server_target(wave: Wave, server_id: str) -> str | None:
+    """The target a wave's own server is in, as the plan says it (its entry, else the wave's)."""
+    return wave.server_targets.get(server_id) or wave.target
+
+
+def _carry_targets(wave: Wave, carried: dict[str, str | None]) -> Wave:
+    """Servers moved into ``wave`` keep the target they were in: an entry where it differs from the
+    wave's own, none where it is the same (or none was said)."""
+    targets = dict(wave.server_targets)
+    for server_id, target in carried.items():
+        if target is not None and target != wave.target:
+            targets[server_id] = target
+        else:
+            targets.pop(server_id, None)
+    return dataclasses.replace(wave, server_targets=targets)
 
 
 def _split_row(plan: RecoveryPlan, index: int, row: int | None) -> tuple[int | None, int | None]:
