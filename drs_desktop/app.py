@@ -614,14 +614,17 @@ def run_gui(paths: AppPaths, *, demo: bool = False, argv: Sequence[str] = ()) ->
     log_file = LogFile(paths)
     log_file.start()
     desktop = DesktopApp(paths, demo=demo)
+    from drs_desktop.workers.os_signals import QuitOnSignal
+
+    # A logout, a kill or Ctrl-C: the same orderly shutdown as a closed window, without asking (exit(),
+    # not quit(): quit() asks the windows to close, and the close guard would ask a question nobody
+    # answers). Held until the shutdown is done, so that a second signal meanwhile is only logged.
+    signals = QuitOnSignal(lambda: app.exit(0))
     try:
         window = desktop.build()
         from drs_desktop.ui.startup_probe import PROBE_ENV, watch_startup
 
         probe = watch_startup(window, app, os.environ.get(PROBE_ENV))  # the start-up benchmark's
-        from drs_desktop.workers.os_signals import QuitOnSignal
-
-        signals = QuitOnSignal(app.quit)  # a logout, a kill or Ctrl-C: the same orderly shutdown
         window.show()
         from drs_desktop.workers.interpreter import start_full_collections, tune_interpreter
 
@@ -630,11 +633,11 @@ def run_gui(paths: AppPaths, *, demo: bool = False, argv: Sequence[str] = ()) ->
         logger.info("DRS Desktop %s started (home %s, demo=%s)", __version__, paths.home, demo)
         code = int(app.exec())
         del probe  # held until the loop ends: Qt calls its event filter
-        signals.close()
         return code
     finally:
         desktop.shutdown()
         log_file.stop()
+        signals.close()
 
 
 def _name_run_targets(desk: ExecutionDesk, live: ProgressWidget) -> None:

@@ -7,8 +7,10 @@ threads and the database were never shut down (the crash-safe engine recovers, b
 promise). So the C-level handler writes the signal's number to a socket (``signal.set_wakeup_fd``), a
 ``QSocketNotifier`` on the other end wakes the event loop, and the slot asks the application to quit:
 ``app.exec()`` returns and the composition root shuts down in order (``DesktopApp.shutdown``). No dialog
-is shown: nobody may be there to answer it. A second signal while quitting is ignored; the process ends
-when the shutdown is done.
+is shown: nobody may be there to answer it (the root passes ``app.exit``, which closes no window and ends
+any question on screen unanswered, which every question of the app takes as "no"). A second signal while
+quitting is only logged: the handlers stay until the shutdown is done (the root closes this last), so
+neither a second Ctrl-C (KeyboardInterrupt) nor a second SIGTERM (the default: end now) cuts it short.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ class QuitOnSignal(QObject):
     def __init__(self, quit: Callable[[], None], parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._quit = quit
+        self._quitting = False
         self._received: list[int] = []
         self._reader, self._writer = socket.socketpair()
         self._reader.setblocking(False)
@@ -54,9 +57,14 @@ class QuitOnSignal(QObject):
         if not numbers:
             return
         names = sorted({signal.Signals(n).name for n in numbers if n in set(QUIT_SIGNALS)})
-        if names:
-            logger.warning("%s received: quitting as if the window were closed", ", ".join(names))
-            self._quit()
+        if not names:
+            return
+        if self._quitting:
+            logger.warning("%s received: already quitting", ", ".join(names))
+            return
+        self._quitting = True
+        logger.warning("%s received: quitting as if the window were closed", ", ".join(names))
+        self._quit()
 
     def close(self) -> None:
         self._notifier.setEnabled(False)
