@@ -17,7 +17,9 @@ batch file make the shell wait (docs/packaging.md). For the same reason standard
 never the console: the shell reads the keyboard at the same time, so the CLI, which reads no standard
 input, gets the null device.
 
-macOS starts an ``.app`` with a ``-psn_...`` argument on old releases, which is dropped. Elsewhere, and
+On Linux the programs the bundle starts (the browser for an SSO sign-in, a profile's credential process)
+get the caller's library path back, not the bundle's (``restore_library_path``). macOS starts an
+``.app`` with a ``-psn_...`` argument on old releases, which is dropped. Elsewhere, and
 outside a bundle, nothing changes. Standard library only: it runs before the package's layers are imported.
 """
 
@@ -25,7 +27,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, MutableMapping, Sequence
 from typing import TextIO
 
 ATTACH_PARENT_PROCESS = -1
@@ -50,7 +52,25 @@ def prepare_process(argv: Sequence[str]) -> list[str]:
     args = [a for a in argv if not (sys.platform == "darwin" and a.startswith("-psn_"))]
     if is_frozen() and sys.platform == "win32" and args:
         fill_missing_streams(_attach_parent_console, _open_console)
+    if is_frozen() and sys.platform.startswith("linux"):
+        restore_library_path(os.environ)
     return args
+
+
+def restore_library_path(environ: MutableMapping[str, str]) -> None:
+    """Give child processes the library path the caller set, not the bundle's.
+
+    On Linux the bootloader points ``LD_LIBRARY_PATH`` at the bundle's own libraries (keeping the
+    caller's in ``LD_LIBRARY_PATH_ORIG``). This process no longer needs it (the dynamic loader read it at
+    start), but every program it starts would inherit it: ``xdg-open`` opening the SSO sign-in page in
+    the browser, or an AWS profile's ``credential_process``, would load the bundle's Debian 12 glib or
+    OpenSSL against the system's newer libraries and fail.
+    """
+    original = environ.pop("LD_LIBRARY_PATH_ORIG", None)
+    if original is not None:
+        environ["LD_LIBRARY_PATH"] = original
+    else:
+        environ.pop("LD_LIBRARY_PATH", None)
 
 
 def fill_missing_streams(attach: Callable[[], bool], open_console: Callable[[str], TextIO]) -> list[str]:

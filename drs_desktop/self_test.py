@@ -53,6 +53,8 @@ def self_test(paths: AppPaths) -> int:
         _check(problems, lines, "aws clients", _check_clients)
         _check(problems, lines, "keyring", _check_keyring)
         _check(problems, lines, "drill", lambda: _check_drill(Path(scratch) / "drill"))
+        if is_frozen() and sys.platform.startswith("linux"):
+            _check(problems, lines, "child processes", _check_child_environment)
     for line in lines:
         print(f"self-test: {line}")
     for problem in problems:
@@ -130,6 +132,16 @@ def _trust_store() -> str:
     if count == 0:
         raise RuntimeError(f"no CA certificate in {path}: HTTPS to AWS could not be verified")
     return f"TLS trust store {count} CA certificates ({Path(path).name})"
+
+
+def _check_child_environment() -> str:
+    """What a program this one starts (the browser, a credential process) inherits: never the bundle's
+    own library folder on its library path (``frozen.restore_library_path``)."""
+    bundle = bundle_dir() or ""
+    value = os.environ.get("LD_LIBRARY_PATH", "")
+    if bundle and bundle in value.split(os.pathsep):
+        raise RuntimeError(f"LD_LIBRARY_PATH still holds the bundle's libraries ({value})")
+    return f"LD_LIBRARY_PATH {value!r}, as the caller set it"
 
 
 def _check_keyring() -> str:

@@ -71,6 +71,31 @@ def test_the_bundle_tests_itself(bundle: Bundle, tmp_path: Path) -> None:
     assert any("3-server drill in 2 waves SUCCEEDED" in line for line in lines)
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the Linux bootloader's library path")
+@pytest.mark.parametrize("caller", [None, "/opt/vendor/lib"])
+def test_programs_the_bundle_starts_get_the_callers_library_path(
+    bundle: Bundle, tmp_path: Path, caller: str | None
+) -> None:
+    """The bootloader points LD_LIBRARY_PATH at the bundle's libraries; the browser an SSO sign-in opens
+    (xdg-open) or a profile's credential process must not load them."""
+    env = bundle.env(tmp_path)
+    env["QT_QPA_PLATFORM"] = "offscreen"
+    if caller:
+        env["LD_LIBRARY_PATH"] = caller
+    done = subprocess.run(
+        [str(bundle.executable), "--self-test"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (
+        f"self-test: child processes: LD_LIBRARY_PATH {caller or ''!r}, as the caller set it" in done.stdout
+    )
+
+
 def test_one_executable_serves_every_command_like_the_installed_one(bundle: Bundle, tmp_path: Path) -> None:
     version = run_bundle(bundle, tmp_path, "--version")
     assert (version.returncode, version.stdout.strip()) == (0, f"drs-desktop {__version__}")

@@ -154,3 +154,19 @@ def test_outside_windows_the_arguments_pass_through(monkeypatch: pytest.MonkeyPa
     assert (sys.stdout, sys.stderr) == streams
     monkeypatch.setattr(sys, "platform", "darwin")
     assert prepare_process(["-psn_0_1234", "plan", "list"]) == ["plan", "list"]
+
+
+def test_children_get_the_callers_library_path_back() -> None:
+    """The bootloader's LD_LIBRARY_PATH (the bundle's libraries) never reaches a program the bundle starts."""
+    from drs_desktop.frozen import restore_library_path
+
+    set_by_caller = {
+        "LD_LIBRARY_PATH": "/bundle/_internal",
+        "LD_LIBRARY_PATH_ORIG": "/opt/vendor/lib",
+        "X": "1",
+    }
+    restore_library_path(set_by_caller)
+    assert set_by_caller == {"LD_LIBRARY_PATH": "/opt/vendor/lib", "X": "1"}
+    none_before = {"LD_LIBRARY_PATH": "/bundle/_internal", "X": "1"}
+    restore_library_path(none_before)
+    assert none_before == {"X": "1"}
