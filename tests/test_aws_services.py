@@ -52,6 +52,28 @@ def test_every_client_the_package_builds_is_for_a_used_service() -> None:
     assert {"drs", "sts", "sso-oidc"} <= seen, f"the scan found only {sorted(seen)}: is it still looking?"
 
 
+def test_every_client_botocores_credential_providers_build_is_kept() -> None:
+    """A profile's credentials come through botocore's own providers (assume role, SSO, ``aws login``),
+    which build clients of their own: in the bundle, a model left out breaks that profile at its first
+    refresh, long after the self-test passed."""
+    root = Path(botocore.__file__).parent
+    found: set[str] = set()
+    for module in ("credentials.py", "tokens.py"):
+        tree = ast.parse((root / module).read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call):
+                continue
+            name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+            if name not in {"_client_creator", "create_nested_client", "create_client"}:
+                continue
+            literals = [
+                a.value for a in node.args[:2] if isinstance(a, ast.Constant) and isinstance(a.value, str)
+            ]
+            found.update(literals)
+    assert {"sts", "sso", "sso-oidc"} <= found, f"the scan found only {sorted(found)}: is it still looking?"
+    assert found <= set(USED), f"botocore builds clients for {sorted(found - set(USED))}: add them to USED"
+
+
 def test_the_scan_sees_a_client_for_an_unlisted_service() -> None:
     tree = ast.parse("import boto3\nboto3.session.Session().client('ec2', region_name='x')\n")
     assert _client_services(tree) == [(2, "ec2")]

@@ -3,7 +3,8 @@
 botocore carries the model of every AWS service (about 30 MB compressed); the bundle keeps only these
 (``build.spec`` reads ``USED``), so a client for any other service cannot be built in the bundle. A feature
 that calls a new service adds it here first: ``tests/test_aws_services.py`` fails on a client built in the
-code for a service missing from this list, and the bundle's ``--self-test`` builds a client for each.
+code for a service missing from this list, or one botocore's credential and token providers build for a
+profile (assume role, SSO, ``aws login``), and the bundle's ``--self-test`` builds a client for each.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ USED: tuple[str, ...] = (
     "sts",  # the account behind a profile (GetCallerIdentity); assumed-role profiles (AssumeRole)
     "sso",  # IAM Identity Center profiles: role credentials from an SSO sign-in (GetRoleCredentials)
     "sso-oidc",  # the SSO sign-in itself (device authorization) and the refresh of its token
+    "signin",  # botocore's own: profiles signed in with `aws login` (login_session) refresh through it
 )
 
 #: botocore data files every client needs whatever its service (endpoints, partitions, retry rules,
