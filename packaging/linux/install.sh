@@ -40,6 +40,17 @@ desktop_file=$apps_dir/$APP.desktop
 icons_dir=$data_home/icons/hicolor
 data_dir=${DRS_DESKTOP_HOME:-$data_home/$APP}
 
+# The bundle is built on Debian 12 and carries libraries that need its C library or newer.
+glibc=$(getconf GNU_LIBC_VERSION 2>/dev/null | awk '{print $2}') || glibc=""
+if [ -n "$glibc" ] && [ "$(printf '%s\n' 2.36 "$glibc" | sort -V | head -n 1)" != 2.36 ]; then
+  fail "this system's C library is glibc $glibc; DRS Desktop needs glibc 2.36 or newer (Debian 12, Ubuntu 24.04 and later)"
+fi
+
+# Absolute, with ~ expanded and links resolved: what uninstall.sh --purge would remove must be exactly the
+# folder the application uses, wherever uninstall.sh is run from.
+data_dir=${data_dir/#\~/$HOME}
+data_dir=$(realpath -m -- "$data_dir")
+
 source_dir=$here/$APP
 if [ ! -x "$source_dir/$APP" ] || [ ! -d "$source_dir/_internal" ]; then
   fail "no program at $source_dir/$APP: run the install.sh of an extracted drs-desktop archive"
@@ -48,11 +59,12 @@ fi
 
 # The program must not be running from the folder being replaced: what it loads later (Qt plugins,
 # botocore's models) would be gone under it.
-running_from() {
-  local exe pid
+running_from() {  # the kernel names a process's executable by its real path: compare real paths
+  local exe pid real
+  real=$(realpath -m -- "$1/$APP")
   for pid in /proc/[0-9]*; do
     exe=$(readlink "$pid/exe" 2>/dev/null) || continue
-    if [ "$exe" = "$1/$APP" ]; then return 0; fi
+    if [ "$exe" = "$real" ]; then return 0; fi
   done
   return 1
 }
@@ -82,6 +94,8 @@ chmod 755 "$staging" "$staging/uninstall.sh"
 previous=""
 if [ -e "$target" ] || [ -L "$target" ]; then
   previous=$(mktemp -d "$opt_dir/.$APP.old.XXXXXX")
+  # Should the swap fail half-way, the old program goes back where it was.
+  trap 'rm -rf "$staging"; if [ ! -e "$target" ] && [ -e "$previous/$APP" ]; then mv "$previous/$APP" "$target"; fi; rm -rf "$previous"' EXIT
   mv "$target" "$previous/"
 fi
 mv "$staging" "$target"
@@ -230,7 +244,14 @@ if command -v ldd >/dev/null 2>&1; then
   fi
 fi
 
-echo "Installed $("$target/$APP" --version 2>/dev/null || echo "DRS Desktop"):"
+if ! version=$("$target/$APP" --version 2>"$target/.version-check.err"); then
+  echo "install.sh: the installed program does not start on this system:" >&2
+  cat "$target/.version-check.err" >&2
+  rm -f "$target/.version-check.err"
+  fail "installed in $target, but it cannot run here (see above); bash $target/uninstall.sh removes it"
+fi
+rm -f "$target/.version-check.err"
+echo "Installed $version:"
 echo "  program    $target"
 if [ "$linked" = yes ]; then echo "  command    $link"; fi
 echo "  menu entry $desktop_file"

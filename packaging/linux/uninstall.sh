@@ -4,26 +4,31 @@
 # install-manifest.txt. Keeps the data folder (the database, its backups, the logs, the reports) and the
 # keyring entries unless told otherwise. install.sh also puts this script into the program folder:
 #
-#   bash ~/.local/opt/drs-desktop/uninstall.sh            # the program; the data stays
-#   bash ~/.local/opt/drs-desktop/uninstall.sh --purge    # the data folder too (printed first)
+#   bash ~/.local/opt/drs-desktop/uninstall.sh                # the program; the data stays
+#   bash ~/.local/opt/drs-desktop/uninstall.sh --purge        # the data folder too, after asking
+#   bash ~/.local/opt/drs-desktop/uninstall.sh --purge --yes  # the same without asking (no terminal)
 #
+# --purge removes only a folder that holds DRS Desktop's database, never / or the home folder.
 # Needs bash and coreutils.
 set -euo pipefail
 
 main() {  # all of it in a function: bash has read the whole script before it deletes its own folder
-  local APP=drs-desktop purge=no
-  case "${1:-}" in
-    "") ;;
-    --purge) purge=yes ;;
-    -h | --help)
-      sed -n '2,9s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
-      return 0
-      ;;
-    *)
-      echo "uninstall.sh: unknown option $1 (only --purge)" >&2
-      return 2
-      ;;
-  esac
+  local APP=drs-desktop purge=no yes=no
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      --purge) purge=yes ;;
+      --yes) yes=yes ;;
+      -h | --help)
+        sed -n '2,12s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
+        return 0
+        ;;
+      *)
+        echo "uninstall.sh: unknown option $1 (--purge, --yes)" >&2
+        return 2
+        ;;
+    esac
+    shift
+  done
   [ -n "${HOME:-}" ] || { echo "uninstall.sh: HOME is not set" >&2; return 1; }
 
   local here target manifest data_home
@@ -59,10 +64,11 @@ main() {  # all of it in a function: bash has read the whole script before it de
   fi
   data=${data:-${DRS_DESKTOP_HOME:-$data_home/$APP}}
 
-  local pid exe
+  local pid exe real
+  real=$(realpath -m -- "$program/$APP")  # the kernel names a process's executable by its real path
   for pid in /proc/[0-9]*; do
     exe=$(readlink "$pid/exe" 2>/dev/null) || continue
-    if [ "$exe" = "$program/$APP" ]; then
+    if [ "$exe" = "$real" ]; then
       echo "uninstall.sh: DRS Desktop is running from $program: quit it first" >&2
       return 1
     fi
@@ -97,6 +103,10 @@ main() {  # all of it in a function: bash has read the whole script before it de
   if command -v update-desktop-database >/dev/null 2>&1 && [ -n "$desktop" ]; then
     update-desktop-database -q "$(dirname "$desktop")" >/dev/null 2>&1 || true
   fi
+  local icons_dir=$data_home/icons/hicolor
+  if command -v gtk-update-icon-cache >/dev/null 2>&1 && [ -f "$icons_dir/index.theme" ]; then
+    gtk-update-icon-cache -q -t "$icons_dir" >/dev/null 2>&1 || true
+  fi
 
   if [ ${#removed[@]} -eq 0 ]; then
     echo "DRS Desktop was not installed for ${USER:-this user} (nothing to remove)."
@@ -106,13 +116,37 @@ main() {  # all of it in a function: bash has read the whole script before it de
   fi
 
   if [ "$purge" = yes ]; then
-    if [ -d "$data" ]; then
-      echo "Removing the data folder $data (the database, its backups, the logs, the reports):"
-      echo "  $(du -sh "$data" | cut -f1) in all"
-      rm -rf "$data"
-      echo "Removed $data."
-    else
+    data=${data/#\~/$HOME}
+    data=$(realpath -m -- "$data")
+    if [ ! -d "$data" ]; then
       echo "No data folder at $data."
+    elif [ "$data" = / ] || [ "$data" = "$(realpath -m -- "$HOME")" ] || [ ! -f "$data/$APP.sqlite3" ]; then
+      echo "uninstall.sh: $data does not look like DRS Desktop's data folder (no $APP.sqlite3 in it, or" >&2
+      echo "it is / or your home folder); left alone. Remove what you want of it by hand." >&2
+      return 1
+    else
+      echo "The data folder $data (the database, its backups, the logs, the reports):"
+      echo "  $(du -sh "$data" | cut -f1) in all"
+      if [ "$yes" != yes ]; then
+        if [ ! -t 0 ]; then
+          echo "uninstall.sh: not removed: add --yes to remove it without a question" >&2
+          return 1
+        fi
+        local answer=""
+        read -r -p "Delete it for good? [y/N] " answer || true
+        case $answer in
+          y | Y | yes | YES) ;;
+          *)
+            echo "Kept $data."
+            purge=no
+            ;;
+        esac
+      fi
+      if [ "$purge" = yes ]; then
+        echo "Removing $data"
+        rm -rf "$data"
+        echo "Removed $data."
+      fi
     fi
   elif [ -d "$data" ]; then
     echo "Kept the data folder $data (the database, its backups, the logs, the reports)."

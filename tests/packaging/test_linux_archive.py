@@ -150,9 +150,43 @@ def test_install_start_upgrade_uninstall_purge(
 
     # --purge (from the extracted archive, the program being gone) removes the data folder too.
     _run(["bash", str(extracted / "install.sh")], env)
-    purged = _run(["bash", str(extracted / "uninstall.sh"), "--purge"], env).stdout
-    assert f"Removing the data folder {data}" in purged
+    asked = subprocess.run(
+        ["bash", str(extracted / "uninstall.sh"), "--purge"],
+        capture_output=True,
+        text=True,
+        env=env,
+        stdin=subprocess.DEVNULL,
+    )
+    assert asked.returncode == 1 and "add --yes" in asked.stderr and data.is_dir(), (
+        "no terminal, no --yes: kept"
+    )
+    purged = _run(["bash", str(extracted / "uninstall.sh"), "--purge", "--yes"], env).stdout
+    assert f"The data folder {data}" in purged and f"Removed {data}." in purged
     assert not data.exists() and not program.exists() and not link.exists() and not desktop.exists()
+
+
+def test_purge_never_removes_a_folder_that_is_not_drs_desktops_data(
+    bundle: Bundle, extracted: Path, tmp_path: Path
+) -> None:
+    """DRS_DESKTOP_HOME pointed at a shared folder (or the home folder itself) when it was installed:
+    --purge must not remove it."""
+    home = tmp_path / "home"
+    shared = tmp_path / "team share"
+    shared.mkdir(parents=True)
+    (shared / "someone-elses.txt").write_text("keep me")
+    home.mkdir()
+    env = _env(bundle, home, None)
+    for data_home in (str(shared), str(home)):
+        env["DRS_DESKTOP_HOME"] = data_home
+        _run(["bash", str(extracted / "install.sh")], env)
+        done = subprocess.run(
+            ["bash", str(extracted / "uninstall.sh"), "--purge", "--yes"],
+            capture_output=True,
+            text=True,
+            env=env,
+        )
+        assert done.returncode == 1 and "does not look like DRS Desktop's data folder" in done.stderr
+        assert (shared / "someone-elses.txt").read_text() == "keep me" and home.is_dir()
 
 
 #: What a desktop's graphics drivers and X libraries provide, by soname (the libraries a fresh system may
@@ -217,3 +251,24 @@ def test_a_missing_system_library_is_named_in_one_apt_line(
     assert len(lines) == 1, out
     assert lines[0].startswith(f"sudo apt install {table[lacking]}"), lines[0]
     assert "libdrs-absent.so.7" in lines[0]
+
+
+def test_an_older_c_library_is_refused_before_anything_is_installed(
+    bundle: Bundle, extracted: Path, tmp_path: Path
+) -> None:
+    """Ubuntu 22.04 (glibc 2.35) cannot run the bundle's Debian 12 libraries: say so, install nothing,
+    rather than a menu entry that silently does nothing. The system's getconf is what says the version:
+    a getconf answering 2.35 first on PATH stands for such a system."""
+    home = tmp_path / "home"
+    home.mkdir()
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    getconf = tools / "getconf"
+    getconf.write_text('#!/bin/sh\n[ "$1" = GNU_LIBC_VERSION ] && echo "glibc 2.35"\n')
+    getconf.chmod(0o755)
+    env = _env(bundle, home, None)
+    env["PATH"] = f"{tools}:{env['PATH']}"
+    done = subprocess.run(["bash", str(extracted / "install.sh")], capture_output=True, text=True, env=env)
+    assert done.returncode == 1
+    assert "glibc 2.35; DRS Desktop needs glibc 2.36 or newer" in done.stderr
+    assert not (home / ".local").exists()
