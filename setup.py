@@ -19,7 +19,8 @@ class BuildWithResources(build_py):
         super().run()
         if not self.dry_run:
             target = Path(self.build_lib) / "drs_desktop" / "resources"
-            shutil.copytree(ROOT / "resources", target, dirs_exist_ok=True)
+            shutil.rmtree(target, ignore_errors=True)  # a file gone from resources/ leaves the wheel too
+            shutil.copytree(ROOT / "resources", target)
 
 
 setup(cmdclass={"build_py": BuildWithResources})

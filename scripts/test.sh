@@ -8,6 +8,13 @@ DRS_EXTRAS="[test,build]"  # build: PyInstaller, for tests/packaging (the bundle
 # packaged bundle is tested against a desktop's Secret Service keyring; desktop-file-utils: the Linux
 # archive's menu entry is checked with desktop-file-validate (tests/packaging).
 DRS_SYSTEM_EXTRAS="faketime gnome-keyring dbus-daemon desktop-file-utils"
+# PyInstaller (tests/packaging builds the bundle) runs objdump and strip (binutils) and needs Python as a
+# shared library: Debian's own python3 keeps it in libpython3.X (a python.org or pyenv build has its own).
+DRS_SYSTEM_EXTRAS+=" binutils"
+python_path=$(command -v "${PYTHON:-python3}" || true)
+if [ -n "$python_path" ] && dpkg-query -S "$(readlink -f "$python_path")" >/dev/null 2>&1; then
+  DRS_SYSTEM_EXTRAS+=" libpython$("$python_path" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
+fi
 # shellcheck source=scripts/bootstrap.sh
 source scripts/bootstrap.sh
 

@@ -18,6 +18,7 @@ import pytest
 from drs_desktop.config import AppPaths
 from drs_desktop.log_file import LOG_NAME, LogFile
 from drs_desktop.ui.startup_probe import PROBE_ENV, READY_PREFIX
+from tests.process_output import first_line
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -102,9 +103,8 @@ def test_a_logout_kill_or_ctrl_c_shuts_the_gui_down_in_order(tmp_path: Path, sig
         env=env,
     )
     try:
-        assert process.stdout is not None
-        first = process.stdout.readline()  # blocks until the window is usable (or the process died)
-        assert first.startswith(READY_PREFIX), first + (process.stderr.read() if process.stderr else "")
+        first = first_line(process)  # when the window is usable
+        assert first.startswith(READY_PREFIX), first
         assert (tmp_path / "drs-desktop.sqlite3-wal").exists(), "the database is open while the app runs"
         process.send_signal(signum)
         _, stderr = process.communicate(timeout=120)

@@ -38,20 +38,21 @@ READY_PREFIX = "startup-probe ready"
 
 @contextmanager
 def xvfb() -> Iterator[str]:
-    display = ":97"
+    """A private Xvfb; its display number from ``-displayfd`` (a free one, chosen by the server)."""
+    read_end, write_end = os.pipe()
     server = subprocess.Popen(
-        ["Xvfb", display, "-screen", "0", "1920x1080x24", "-nolisten", "tcp"],
+        ["Xvfb", "-displayfd", str(write_end), "-screen", "0", "1920x1080x24", "-nolisten", "tcp"],
+        pass_fds=(write_end,),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    os.close(write_end)
     try:
-        socket = Path(f"/tmp/.X11-unix/X{display[1:]}")
-        deadline = time.monotonic() + 30
-        while not socket.exists():
-            if time.monotonic() > deadline or server.poll() is not None:
-                raise SystemExit("Xvfb did not start")
-            time.sleep(0.05)
-        yield display
+        with os.fdopen(read_end) as numbers:
+            number = numbers.readline().strip()
+        if not number:
+            raise SystemExit("Xvfb did not start")
+        yield f":{number}"
     finally:
         server.terminate()
         server.wait(timeout=10)

@@ -17,6 +17,7 @@ import pytest
 
 from drs_desktop import __version__
 from drs_desktop.aws.services import BOTOCORE_SHARED_DATA, USED
+from tests.process_output import first_line
 
 from .conftest import ROOT, Bundle
 
@@ -138,8 +139,7 @@ def test_a_drill_and_its_pdf_report_from_the_bundle(bundle: Bundle, tmp_path: Pa
         env=bundle.env(tmp_path),
     )
     try:
-        assert simulator.stdout is not None
-        endpoint = simulator.stdout.readline().strip()
+        endpoint = first_line(simulator)
         assert endpoint.startswith("http://127.0.0.1:"), endpoint
         plan = tmp_path / "plan.yaml"
         plan.write_text(

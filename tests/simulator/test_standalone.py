@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import selectors
 import signal
 import subprocess
 import sys
@@ -20,6 +19,7 @@ from drs_desktop.config import AppPaths
 from drs_desktop.domain.plan.model import RecoveryPlan, Wave
 from drs_desktop.storage.db import Database
 from drs_desktop.storage.plans import save_plan
+from tests.process_output import first_line
 from tests.simulator.conftest import make_client
 
 
@@ -44,15 +44,6 @@ def serving(*args: str) -> Iterator[subprocess.Popen[str]]:
 def simulator_process() -> Iterator[subprocess.Popen[str]]:
     with serving("drs_desktop.simulator", "--port", "0", "--seed", "5", "--time-scale", "60") as proc:
         yield proc
-
-
-def first_line(proc: subprocess.Popen[str], timeout: float = 30) -> str:
-    assert proc.stdout is not None
-    with selectors.DefaultSelector() as selector:
-        selector.register(proc.stdout, selectors.EVENT_READ)
-        if not selector.select(timeout):
-            pytest.fail("the simulator printed nothing")
-    return proc.stdout.readline().strip()
 
 
 def test_prints_the_endpoint_first_and_stops_on_sigterm(simulator_process: subprocess.Popen[str]) -> None:
