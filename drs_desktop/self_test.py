@@ -144,11 +144,32 @@ def _check_child_environment() -> str:
     return f"LD_LIBRARY_PATH {value!r}, as the caller set it"
 
 
+#: ``DRS_SELF_TEST_KEYRING=roundtrip``: also store, read back and delete a throwaway entry (service
+#: ``drs-desktop-self-test``), proving typed keys can be kept; off by default, as the self-test otherwise
+#: writes nothing outside its throwaway home.
+KEYRING_ROUNDTRIP_ENV = "DRS_SELF_TEST_KEYRING"
+_ROUNDTRIP_SERVICE = "drs-desktop-self-test"
+
+
 def _check_keyring() -> str:
+    import secrets
+
     import keyring
 
     backend = keyring.get_keyring()
-    return f"{type(backend).__module__}.{type(backend).__name__}"
+    name = f"{type(backend).__module__}.{type(backend).__name__}"
+    if os.environ.get(KEYRING_ROUNDTRIP_ENV) != "roundtrip":
+        return name
+    value = secrets.token_urlsafe(24)
+    backend.set_password(_ROUNDTRIP_SERVICE, "probe", value)
+    try:
+        if backend.get_password(_ROUNDTRIP_SERVICE, "probe") != value:
+            raise RuntimeError("the keyring gave back another value than the one stored")
+    finally:
+        backend.delete_password(_ROUNDTRIP_SERVICE, "probe")
+    if backend.get_password(_ROUNDTRIP_SERVICE, "probe") is not None:
+        raise RuntimeError("the keyring kept an entry it was told to delete")
+    return f"{name}; an entry stored, read back and deleted"
 
 
 def _check_drill(home: Path) -> str:

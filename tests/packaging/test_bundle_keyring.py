@@ -1,5 +1,6 @@
 """The bundle reaches a Linux desktop's keyring: under a D-Bus session with GNOME Keyring's Secret Service
-running (unlocked, as after a desktop login), the bundle's self-test finds the SecretService backend.
+running (unlocked, as after a desktop login), the bundle's self-test finds the SecretService backend and
+stores, reads back and deletes an entry through it (the Secret Service's encrypted session included).
 Without the backends PyInstaller must collect (keyring's entry points, secretstorage, jeepney,
 cryptography), typed keys would silently stay in memory on every desktop."""
 
@@ -23,6 +24,7 @@ def test_the_bundle_uses_the_desktop_keyring(bundle: Bundle, tmp_path: Path) -> 
     env = bundle.env(tmp_path)
     env["QT_QPA_PLATFORM"] = "offscreen"
     env.pop("DBUS_SESSION_BUS_ADDRESS", None)
+    env["DRS_SELF_TEST_KEYRING"] = "roundtrip"  # store, read back, delete: secretstorage's session too
     session = (
         "printf 'self-test-password' | gnome-keyring-daemon --unlock --components=secrets >/dev/null 2>&1; "
         f"exec '{bundle.executable}' --self-test"
@@ -36,4 +38,6 @@ def test_the_bundle_uses_the_desktop_keyring(bundle: Bundle, tmp_path: Path) -> 
         cwd=tmp_path,
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "self-test: keyring: keyring.backends.SecretService.Keyring" in done.stdout, done.stdout
+    backend = "keyring.backends.SecretService.Keyring"
+    line = f"self-test: keyring: {backend}; an entry stored, read back and deleted"
+    assert line in done.stdout, done.stdout
