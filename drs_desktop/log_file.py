@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
+import os
 import queue
+import sys
 from pathlib import Path
+from typing import IO
 
 from drs_desktop.config import AppPaths
 
@@ -38,10 +41,16 @@ class LogFile:
         self._queue: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
         self._handler: logging.handlers.QueueHandler | None = None
         self._listener: logging.handlers.QueueListener | None = None
+        self._lock: IO[bytes] | None = None
 
     def start(self) -> bool:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            if not self._own_the_file():
+                # Another DRS Desktop on this home writes the shared log: rotating one file from two
+                # processes loses lines (and fails on Windows), so this one keeps a log of its own.
+                self.path = self.path.with_name(f"{self.path.stem}-{os.getpid()}{self.path.suffix}")
+                logger.info("another DRS Desktop writes %s; this one logs to %s", LOG_NAME, self.path.name)
             file_handler = logging.handlers.RotatingFileHandler(
                 self.path, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8"
             )
@@ -65,6 +74,26 @@ class LogFile:
         self._listener.start()
         return True
 
+    def _own_the_file(self) -> bool:
+        """Take the log's lock (held until the process ends or ``stop``); False when another holds it."""
+        lock_path = self.path.with_name(f".{self.path.name}.lock")
+        handle = open(lock_path, "a+b")  # held open: the lock lives as long as the handle
+        try:
+            if sys.platform == "win32":  # pragma: no cover - Windows only
+                import msvcrt
+
+                handle.seek(0)
+                msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)  # type: ignore[attr-defined]
+            else:
+                import fcntl
+
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.close()
+            return False
+        self._lock = handle
+        return True
+
     def stop(self) -> None:
         if self._handler is not None:
             logging.getLogger().removeHandler(self._handler)
@@ -74,3 +103,6 @@ class LogFile:
             for handler in self._listener.handlers:
                 handler.close()
             self._listener = None
+        if self._lock is not None:
+            self._lock.close()  # the lock goes with the handle
+            self._lock = None

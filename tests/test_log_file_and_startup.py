@@ -116,3 +116,27 @@ def test_a_logout_kill_or_ctrl_c_shuts_the_gui_down_in_order(tmp_path: Path, sig
     log = (tmp_path / "logs" / LOG_NAME).read_text(encoding="utf-8")
     assert f"{signal.Signals(signum).name} received: quitting as if the window were closed" in log
     assert not (tmp_path / "drs-desktop.sqlite3-wal").exists(), "the database was closed in order"
+
+
+def test_a_second_instance_on_the_same_home_keeps_a_log_of_its_own(
+    tmp_path: Path, clean_root: logging.Logger
+) -> None:
+    """Two DRS Desktops on one home would rotate one file from two processes (lines lost; on Windows the
+    rollover fails): the second writes drs-desktop-<pid>.log; once the first stops, the file is free."""
+    first, second = LogFile(AppPaths(tmp_path)), LogFile(AppPaths(tmp_path))
+    assert first.start()
+    try:
+        assert second.start()
+        try:
+            assert first.path.name == LOG_NAME and second.path.name == f"drs-desktop-{os.getpid()}.log"
+            logging.getLogger("drs_desktop.test").info("written twice, once per file")
+        finally:
+            second.stop()
+    finally:
+        first.stop()
+    assert "written twice" in first.path.read_text(encoding="utf-8")
+    assert "written twice" in second.path.read_text(encoding="utf-8")
+    third = LogFile(AppPaths(tmp_path))
+    assert third.start()
+    third.stop()
+    assert third.path.name == LOG_NAME
