@@ -11,9 +11,9 @@ import logging
 import threading
 import uuid
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from drs_desktop.simulator import errors
 from drs_desktop.simulator.by_hand import JobsByHand
@@ -33,6 +33,7 @@ from drs_desktop.simulator.scenario_schema import load_scenario
 from drs_desktop.simulator.world import World
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 ScenarioSource = Scenario | str | Path | Mapping[str, Any] | None
 
@@ -187,6 +188,13 @@ class DrsBackend:
                     "refused": [{"servers": list(o.servers), "error": o.error} for o in self.outside.refused],
                 },
             }
+
+    def locked(self, action: Callable[[World], T]) -> T:
+        """``action(world)`` under the backend's lock, the world first brought up to the clock's present
+        (the estate's cross-account operations read and change two worlds this way)."""
+        with self._lock:
+            self.world.advance_to(self.clock.now_ts())
+            return action(self.world)
 
     def set_initialized(self, initialized: bool) -> None:
         """Switch the uninitialized-account mode at run time."""
