@@ -134,7 +134,8 @@ def test_session_credentials_expire_on_the_virtual_clock(sim: EmbeddedSimulator)
     drs_error = _error(drs.describe_source_servers)
     sts_error = _error(own_sts.get_caller_identity)
 
-    assert drs_error == ("ExpiredTokenException", "The security token included in the request is expired", 403)
+    expired = "The security token included in the request is expired"
+    assert drs_error == ("ExpiredTokenException", expired, 403)
     assert sts_error[0] == "ExpiredToken"
     # A long-term key is not affected.
     assert len(client(sim).describe_source_servers()["items"]) == 3
@@ -157,7 +158,9 @@ def test_the_control_api_expires_a_session_now(sim: EmbeddedSimulator) -> None:
     assert [(s["access_key_id"], s["expired"]) for s in sessions] == [(credentials["AccessKeyId"], True)]
 
 
-def _profile_session(sim: EmbeddedSimulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> boto3.Session:
+def _profile_session(
+    sim: EmbeddedSimulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> boto3.Session:
     """A boto3 Session whose profile assumes the Operator role from a staging key, all through a config
     file as a person would write it; the simulator's endpoint comes from ``endpoint_url`` there."""
     config = tmp_path / "config"
