@@ -228,3 +228,23 @@ def test_on_a_manual_clock_botocore_keeps_its_session_and_the_expiry_is_the_simu
         after = session.get_credentials().get_frozen_credentials().access_key
     assert code == "ExpiredTokenException"
     assert before == after
+
+
+def test_the_control_cli_lists_sessions_and_expires_them(
+    sim: EmbeddedSimulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from drs_desktop.simulator.control_cli import main
+
+    credentials = client(sim, "sts").assume_role(
+        RoleArn=OPERATOR, RoleSessionName="cli", ExternalId=EXTERNAL_ID
+    )["Credentials"]
+    assert main(["--endpoint", sim.endpoint_url, "accounts"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert main(["--endpoint", sim.endpoint_url, "session", "expire", "all"]) == 0
+    expired = json.loads(capsys.readouterr().out)
+    assert main(["--endpoint", sim.endpoint_url, "session", "expire", "ASIANOSUCHKEY"]) == 1
+
+    assert [s["access_key_id"] for s in listed["sessions"]] == [credentials["AccessKeyId"]]
+    assert [a["account_id"] for a in listed["accounts"]] == [RECOVERY, STAGING]
+    assert expired == {"expired": [credentials["AccessKeyId"]]}
+    assert _error(_with(sim, credentials).describe_jobs)[0] == "ExpiredTokenException"
