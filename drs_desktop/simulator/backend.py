@@ -50,6 +50,11 @@ class DrsBackend:
         self, scenario: ScenarioSource = None, *, seed: int | None = None, clock: VirtualClock | None = None
     ) -> None:
         self.scenario = load_scenario(scenario)
+        if self.scenario.accounts:
+            raise ValueError(
+                f"{self.scenario.name} lists accounts: it is several worlds; build an estate.Estate "
+                "(or an EmbeddedSimulator) and take its worlds from there"
+            )
         self.seed = self.scenario.seed if seed is None else seed
         self.clock = clock if clock is not None else VirtualClock(self.scenario.start_time)
         self._lock = threading.RLock()
