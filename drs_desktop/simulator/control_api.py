@@ -96,7 +96,7 @@ class ControlApi:
     def __init__(self, backend: DrsBackend, clock: VirtualClock, *, estate: Estate | None = None) -> None:
         self.backend = backend
         self.clock = clock
-        self.estate = estate if estate is not None else Estate(backend.scenario, clock=clock)
+        self.estate = estate if estate is not None else Estate(world=backend)
         self._routes: dict[tuple[str, str], Callable[[dict[str, Any]], dict[str, Any]]] = {
             ("GET", "status"): lambda _: {**self.backend.status(), "clock": self.clock_document()},
             ("GET", "clock"): lambda _: self.clock_document(),

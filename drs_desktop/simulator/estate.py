@@ -77,8 +77,16 @@ class Estate:
     """The worlds of a scenario. ``default`` is the default account's default region (``sim.backend``)."""
 
     def __init__(
-        self, scenario: ScenarioSource = None, *, seed: int | None = None, clock: VirtualClock | None = None
+        self,
+        scenario: ScenarioSource = None,
+        *,
+        seed: int | None = None,
+        clock: VirtualClock | None = None,
+        world: DrsBackend | None = None,
     ) -> None:
+        """``world``: an existing single-account backend to serve (its scenario and clock), not a new one."""
+        if world is not None:
+            scenario, clock = world.scenario, world.clock
         self.scenario: Scenario = load_scenario(scenario)
         self.seed = self.scenario.seed if seed is None else seed
         self.clock = clock if clock is not None else VirtualClock(self.scenario.start_time)
@@ -86,7 +94,7 @@ class Estate:
         self.worlds: dict[tuple[str, str], DrsBackend] = {}
         self._uninitialized_lock = threading.Lock()
         if not self.multi:
-            self.default = DrsBackend(self.scenario, seed=seed, clock=self.clock)
+            self.default = world or DrsBackend(self.scenario, seed=seed, clock=self.clock)
             self.worlds[(self.scenario.account_id, self.scenario.region)] = self.default
         else:
             for account in self.scenario.accounts:
