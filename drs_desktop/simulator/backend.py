@@ -11,9 +11,9 @@ import logging
 import threading
 import uuid
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from drs_desktop.simulator import errors
 from drs_desktop.simulator.by_hand import JobsByHand
@@ -33,6 +33,7 @@ from drs_desktop.simulator.scenario_schema import load_scenario
 from drs_desktop.simulator.world import World
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 ScenarioSource = Scenario | str | Path | Mapping[str, Any] | None
 
@@ -49,6 +50,11 @@ class DrsBackend:
         self, scenario: ScenarioSource = None, *, seed: int | None = None, clock: VirtualClock | None = None
     ) -> None:
         self.scenario = load_scenario(scenario)
+        if self.scenario.accounts:
+            raise ValueError(
+                f"{self.scenario.name} lists accounts: it is several worlds; build an estate.Estate "
+                "(or an EmbeddedSimulator) and take its worlds from there"
+            )
         self.seed = self.scenario.seed if seed is None else seed
         self.clock = clock if clock is not None else VirtualClock(self.scenario.start_time)
         self._lock = threading.RLock()
@@ -187,6 +193,13 @@ class DrsBackend:
                     "refused": [{"servers": list(o.servers), "error": o.error} for o in self.outside.refused],
                 },
             }
+
+    def locked(self, action: Callable[[World], T]) -> T:
+        """``action(world)`` under the backend's lock, the world first brought up to the clock's present
+        (the estate's cross-account operations read and change two worlds this way)."""
+        with self._lock:
+            self.world.advance_to(self.clock.now_ts())
+            return action(self.world)
 
     def set_initialized(self, initialized: bool) -> None:
         """Switch the uninitialized-account mode at run time."""

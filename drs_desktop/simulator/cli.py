@@ -77,10 +77,14 @@ def main(argv: list[str] | None = None) -> int:
             print(f"simulator: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
             return 1
         print(sim.endpoint_url, flush=True)
-        count = len(sim.backend.source_server_ids())
+        count = sum(len(world.source_server_ids()) for world in sim.estate.worlds.values())
+        where = f"account {sim.account_id}, region {sim.region}"
+        if sim.estate.multi:
+            accounts = len(sim.scenario.accounts)
+            where = f"{accounts} accounts in {len(sim.estate.worlds)} account-regions (default {where})"
         print(
             f"DRS simulator: scenario {sim.scenario.name}, {count} source servers, "
-            f"account {sim.account_id}, region {sim.region}, time scale {args.time_scale:g}. Ctrl-C to stop.",
+            f"{where}, time scale {args.time_scale:g}. Ctrl-C to stop.",
             file=sys.stderr,
             flush=True,
         )

@@ -12,6 +12,11 @@ Served on the simulator's own port under ``/_sim/``, a path real DRS never uses 
                                       any ``FaultPlan`` call by name (``clear`` too), its keywords as keys
     POST /_sim/outside-jobs           {"servers": [...], "mode": "drill"|"recovery", "in": s | "at": iso,
                                       "tags": {...}}: a job another tool starts, now or later
+    GET  /_sim/accounts               every account: regions and their server counts, staging accounts,
+                                      roles, access keys; and the STS sessions issued
+    POST /_sim/sessions               {"expire": "ASIA..." | "all"}: expire sessions now (virtual clock)
+
+``faults`` takes ``"account"`` and ``"region"`` to fault another world than the default one.
 
 A person rehearses against ``drs-desktop simulator`` what the tests do in-process
 (``drs-desktop simulator control``); the CLI's runner follows the virtual clock through ``/_sim/clock``
@@ -29,6 +34,7 @@ from typing import Any
 
 from drs_desktop.simulator.backend import DrsBackend
 from drs_desktop.simulator.clock import VirtualClock
+from drs_desktop.simulator.estate import Estate
 from drs_desktop.simulator.server import CONTROL_PREFIX
 
 logger = logging.getLogger(__name__)
@@ -87,15 +93,18 @@ def _seconds(value: Any, key: str) -> float:
 class ControlApi:
     """Answers ``/_sim/...`` requests for one backend and its clock; thread-safe through theirs."""
 
-    def __init__(self, backend: DrsBackend, clock: VirtualClock) -> None:
+    def __init__(self, backend: DrsBackend, clock: VirtualClock, *, estate: Estate | None = None) -> None:
         self.backend = backend
         self.clock = clock
+        self.estate = estate if estate is not None else Estate(world=backend)
         self._routes: dict[tuple[str, str], Callable[[dict[str, Any]], dict[str, Any]]] = {
             ("GET", "status"): lambda _: {**self.backend.status(), "clock": self.clock_document()},
             ("GET", "clock"): lambda _: self.clock_document(),
             ("POST", "clock"): self._clock,
             ("POST", "faults"): self._faults,
             ("POST", "outside-jobs"): self._outside_job,
+            ("GET", "accounts"): self._accounts,
+            ("POST", "sessions"): self._sessions,
         }
 
     def answer(self, method: str, path: str, body: bytes) -> ControlAnswer:
@@ -155,9 +164,13 @@ class ControlApi:
         kind = str(params.get("kind", "")).replace("-", "_")
         if kind not in FAULT_CALLS:
             raise ControlError(400, f"kind must be one of {', '.join(FAULT_CALLS)}")
-        kwargs = {k: v for k, v in params.items() if k != "kind"}
+        kwargs = {k: v for k, v in params.items() if k not in ("kind", "account", "region")}
         operation = kwargs.pop("operation", None)
-        call = getattr(self.backend.faults, kind)
+        try:
+            backend = self.estate.backend(params.get("account"), params.get("region"))
+        except KeyError:
+            raise ControlError(404, f"no world {params.get('account')} {params.get('region')}") from None
+        call = getattr(backend.faults, kind)
         try:
             if operation is not None and kind in TRANSPORT_CALLS:
                 call(str(operation), **kwargs)
@@ -168,7 +181,23 @@ class ControlApi:
         except (TypeError, ValueError) as exc:
             raise ControlError(400, f"{kind}: {exc}") from None
         logger.info("Control: fault %s %s", kind, kwargs)
-        return {"faults": self.backend.faults.describe()}
+        return {"faults": backend.faults.describe()}
+
+    def _accounts(self, params: dict[str, Any]) -> dict[str, Any]:
+        now = self.clock.now_ts()
+        sessions = [s.document(now) for s in self.estate.identities.sessions()]
+        return {"accounts": self.estate.describe(), "sessions": sessions}
+
+    def _sessions(self, params: dict[str, Any]) -> dict[str, Any]:
+        key = params.get("expire")
+        if not isinstance(key, str) or set(params) != {"expire"}:
+            raise ControlError(400, 'give {"expire": "<access key ID>"} or {"expire": "all"}')
+        try:
+            expired = self.estate.identities.expire(None if key == "all" else key)
+        except KeyError:
+            raise ControlError(404, f"no session with access key {key}") from None
+        logger.info("Control: expired sessions %s", expired)
+        return {"expired": expired}
 
     def _outside_job(self, params: dict[str, Any]) -> dict[str, Any]:
         servers = params.get("servers")

@@ -6,6 +6,8 @@
     fault throttle DescribeJobs rate=0.3 retry_after=2
     fault lose-answer StartRecovery count=1 | fault fail-launch servers=web-01,web-02 | fault clear
     outside-job web-01 web-02 [--recovery] [--in 5m | --at ISO] [--tag k=v]
+    accounts                                     accounts, regions, roles, keys, STS sessions
+    session expire ASIA... | session expire all  expire STS sessions now (virtual clock)
 
 Prints the answer as JSON on stdout; exits 0, 1 when the simulator refused (its message on stderr), 2 for
 a command line it cannot send. Durations are seconds or ``90s``, ``10m``, ``1h30m``.
@@ -73,6 +75,10 @@ def build_parser() -> argparse.ArgumentParser:
     when.add_argument("--in", dest="delay", metavar="DURATION", help="start it this much later")
     when.add_argument("--at", metavar="ISO", help="start it at this virtual time")
     outside.add_argument("--tag", action="append", default=[], metavar="KEY=VALUE")
+    commands.add_parser("accounts", help="accounts, regions, roles, access keys and STS sessions")
+    session = commands.add_parser("session", help="expire STS sessions now, on the virtual clock")
+    session.add_argument("action", choices=("expire",))
+    session.add_argument("key", help="the session's access key ID (ASIA...), or all")
     return parser
 
 
@@ -80,6 +86,10 @@ def request_for(args: argparse.Namespace) -> tuple[str, str, dict[str, Any] | No
     """(method, control path, body) for a parsed command line; ValueError for one it cannot send."""
     if args.command == "status":
         return "GET", "status", None
+    if args.command == "accounts":
+        return "GET", "accounts", None
+    if args.command == "session":
+        return "POST", "sessions", {"expire": args.key}
     if args.command == "clock":
         action, value = args.action, args.value
         if action in ("pause", "resume"):

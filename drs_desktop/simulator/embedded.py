@@ -12,8 +12,9 @@ from datetime import datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from drs_desktop.simulator.backend import DrsBackend, ScenarioSource
+from drs_desktop.simulator.backend import ScenarioSource
 from drs_desktop.simulator.clock import VirtualClock
+from drs_desktop.simulator.estate import Estate
 from drs_desktop.simulator.faults import FaultPlan
 from drs_desktop.simulator.scenario import Scenario
 from drs_desktop.simulator.scenario_schema import load_scenario
@@ -41,7 +42,10 @@ class EmbeddedSimulator:
         if start is None and time_scale is None:
             start = self.scenario.start_time
         self.clock = VirtualClock(start, scale=time_scale)
-        self.backend = DrsBackend(self.scenario, seed=seed, clock=self.clock)
+        #: Every (account, region) world; one for a single-account scenario.
+        self.estate = Estate(self.scenario, seed=seed, clock=self.clock)
+        #: The default account's default region: the only world of a single-account scenario.
+        self.backend = self.estate.default
         self._host = host
         self._port = port
         self._server: Any = None
@@ -76,12 +80,14 @@ class EmbeddedSimulator:
         holds: HeldRequests = self._server.holds
         return holds
 
-    def client_kwargs(self) -> dict[str, str]:
-        """Keyword arguments for ``boto3.client("drs", **kwargs)`` against this simulator."""
+    def client_kwargs(self, access_key: str = "simulator", region: str | None = None) -> dict[str, str]:
+        """Keyword arguments for ``boto3.client("drs", **kwargs)`` against this simulator. The access key
+        picks the account (a key no account of the scenario claims reaches the default one), the region
+        the world of that account (the default region when None)."""
         return {
             "endpoint_url": self.endpoint_url,
-            "region_name": self.region,
-            "aws_access_key_id": "simulator",
+            "region_name": region or self.region,
+            "aws_access_key_id": access_key,
             "aws_secret_access_key": "simulator",
         }
 
@@ -94,8 +100,10 @@ class EmbeddedSimulator:
             raise RuntimeError(f"The simulator's HTTP server is not available: {exc}") from exc
         from drs_desktop.simulator.control_api import ControlApi
 
-        control = ControlApi(self.backend, self.clock)
-        server = SimulatorServer(self.backend, host=self._host, port=self._port, control=control)
+        control = ControlApi(self.backend, self.clock, estate=self.estate)
+        server = SimulatorServer(
+            self.backend, host=self._host, port=self._port, control=control, estate=self.estate
+        )
         server.start()
         self._server = server
         logger.info("Embedded DRS simulator at %s (scenario %s)", server.endpoint_url, self.scenario.name)

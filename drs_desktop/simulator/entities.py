@@ -87,6 +87,9 @@ class Server:
     active_job_id: str | None = None
     extra_snapshots: list[Snapshot] = field(default_factory=list)
     replication_error: str | None = None
+    #: An extended server's source in its staging account (CreateExtendedSourceServer); None for the
+    #: single-account shape, whose extended servers name a staging account the simulator does not hold.
+    staging_source_arn: str | None = None
 
     @property
     def extended(self) -> bool:

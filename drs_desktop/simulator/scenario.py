@@ -229,6 +229,42 @@ class FaultSpec:
 
 
 @dataclass(frozen=True)
+class RoleSpec:
+    """An IAM role of an account that STS AssumeRole accepts (``arn:aws:iam::<account>:role/<name>``)."""
+
+    name: str
+    external_id: str | None = None  # AssumeRole must pass exactly this ExternalId
+    mfa_serial: str | None = None  # AssumeRole must pass this SerialNumber and ``mfa_code`` as TokenCode
+    mfa_code: str = "123456"
+    max_session_seconds: int = 3600  # IAM's MaxSessionDuration (default one hour, at most 12)
+
+
+@dataclass(frozen=True)
+class ExtendSpec:
+    """Servers of a staging account already extended into the recovery account when the world starts."""
+
+    staging_account: str
+    fraction: float = 1.0  # share of the staging account's servers (in each region both have), in order
+
+
+@dataclass(frozen=True)
+class AccountSpec:
+    """One account of a multi-account scenario: its regions (each with its own fleet), the access keys
+    that reach it, its roles, its quotas and the staging accounts that replicate into it."""
+
+    account_id: str
+    name: str
+    regions: Mapping[str, FleetSpec]
+    access_keys: tuple[str, ...] = ()  # exact key IDs, or prefixes ending in ``*``
+    identity_arn: str | None = None
+    quotas: Quotas = Quotas()
+    staging_accounts: tuple[str, ...] = ()
+    extended: tuple[ExtendSpec, ...] = ()
+    roles: tuple[RoleSpec, ...] = ()
+    initialized: bool = True
+
+
+@dataclass(frozen=True)
 class Scenario:
     name: str = "scenario"
     description: str = ""
@@ -248,9 +284,12 @@ class Scenario:
     server_step_timeout_minutes: int = 240
     behaviour: Behaviour = Behaviour()
     outside_jobs: tuple[OutsideJobSpec, ...] = ()
+    #: Several accounts (``accounts:``); empty for the single-account shape. With accounts, ``account_id``
+    #: and ``region`` name the default account and region (keys no account claims reach them).
+    accounts: tuple[AccountSpec, ...] = ()
 
 
-SHIPPED = ("demo", "small", "scale")
+SHIPPED = ("demo", "small", "scale", "enterprise")
 
 
 def shipped_path(name: str) -> Path:

@@ -1,4 +1,4 @@
-"""The simulator's HTTP server: DRS's REST-JSON API (and STS GetCallerIdentity) on loopback.
+"""The simulator's HTTP server: DRS's REST-JSON API (and STS) on loopback.
 
 It binds loopback only: the simulator has no authentication, so it must never be reachable from the
 network. Every response carries ``Content-Length`` (except the bodiless 204) so HTTP/1.1 keep-alive,
@@ -15,7 +15,6 @@ threaded, so a request held by a ``hold`` fault (see ``holds``) blocks only its 
 from __future__ import annotations
 
 import io
-import ipaddress
 import json
 import logging
 import socket
@@ -28,16 +27,17 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from drs_desktop.simulator import protocol, sts
 from drs_desktop.simulator.contract import AFTER_ACTION_FAULTS, Backend, SimulatorError, TransportFault
 from drs_desktop.simulator.holds import ANSWERING_FAULTS, HeldRequests, fault_response
+from drs_desktop.simulator.http_helpers import http_error, loopback_host, split_target
 from drs_desktop.simulator.model import DrsModel, load_model
-from drs_desktop.simulator.protocol import HttpResponse, ProtocolError
+from drs_desktop.simulator.protocol import HttpResponse
 
 if TYPE_CHECKING:
     from drs_desktop.simulator.control_api import ControlApi
+    from drs_desktop.simulator.estate import Estate
 
 logger = logging.getLogger(__name__)
 
@@ -46,41 +46,6 @@ CONTROL_PREFIX = "/_sim/"
 
 DEFAULT_MAX_BODY_BYTES = 1 << 20  # the largest valid DRS request is a few hundred KB
 _MAX_REQUEST_LINE = 65536
-
-
-def _loopback_host(host: str) -> str:
-    """``host`` if it is an IPv4 loopback address (``localhost`` maps to 127.0.0.1); else ValueError."""
-    if host == "localhost":
-        return "127.0.0.1"
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        raise ValueError(f"The simulator binds a loopback IP address only, not {host!r}") from None
-    if address.version != 4 or not address.is_loopback:
-        raise ValueError(f"The simulator binds IPv4 loopback only (127.0.0.0/8), not {host}")
-    return host
-
-
-def _error_type_for(status: int) -> str:
-    """``x-amzn-ErrorType`` for HTTP-level errors: the status phrase, e.g. RequestEntityTooLargeException."""
-    try:
-        phrase = HTTPStatus(status).phrase
-    except ValueError:
-        return "HttpException"
-    return "".join(word.capitalize() for word in phrase.replace("-", " ").split()) + "Exception"
-
-
-def _split_target(target: str) -> tuple[str, str]:
-    """Raw (still percent-encoded) path and query of a request target; absolute-form is accepted."""
-    if target.startswith(("http://", "https://")):
-        parts = urlsplit(target)
-        return parts.path or "/", parts.query
-    path, _, query = target.partition("?")
-    return path, query.partition("#")[0]
-
-
-def _http_error(status: int, message: str, *, close: bool = False) -> ProtocolError:
-    return ProtocolError(_error_type_for(status), message, status=status, close=close)
 
 
 class _HttpServer(ThreadingHTTPServer):
@@ -168,7 +133,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _too_large(self, size: int) -> HttpResponse:
         limit = self.server.simulator.max_body_bytes
-        error = _http_error(413, f"Request body of {size} bytes exceeds the {limit}-byte limit", close=True)
+        error = http_error(413, f"Request body of {size} bytes exceeds the {limit}-byte limit", close=True)
         return protocol.serialize_error(self.server.simulator.model, error, str(uuid.uuid4()))
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
@@ -178,7 +143,7 @@ class _Handler(BaseHTTPRequestHandler):
         if getattr(self, "request_version", "HTTP/0.9") == "HTTP/0.9":
             self.request_version = "HTTP/1.0"  # so the status line and headers are written
         response = protocol.serialize_error(
-            self.server.simulator.model, _http_error(code, text, close=True), str(uuid.uuid4())
+            self.server.simulator.model, http_error(code, text, close=True), str(uuid.uuid4())
         )
         self._write(response)
 
@@ -202,13 +167,13 @@ class _Handler(BaseHTTPRequestHandler):
         """The request body, an error response, or None when the client went away mid-body."""
         model = self.server.simulator.model
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            error = _http_error(411, "Chunked bodies are not accepted; send Content-Length", close=True)
+            error = http_error(411, "Chunked bodies are not accepted; send Content-Length", close=True)
             return protocol.serialize_error(model, error, str(uuid.uuid4()))
         declared = self.headers.get("Content-Length")
         if declared is None:
             return b""
         if not declared.strip().isdigit():
-            error = _http_error(400, f"Invalid Content-Length {declared!r}", close=True)
+            error = http_error(400, f"Invalid Content-Length {declared!r}", close=True)
             return protocol.serialize_error(model, error, str(uuid.uuid4()))
         size = int(declared)
         if size > self.server.simulator.max_body_bytes:
@@ -216,7 +181,7 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             body = self.rfile.read(size)
         except TimeoutError:
-            error = _http_error(408, "Timed out reading the request body", close=True)
+            error = http_error(408, "Timed out reading the request body", close=True)
             return protocol.serialize_error(model, error, str(uuid.uuid4()))
         if len(body) < size:
             return None
@@ -225,7 +190,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self) -> None:
         started = time.monotonic()
         sim = self.server.simulator
-        raw_path, raw_query = _split_target(self.path)
+        raw_path, raw_query = split_target(self.path)
         body = self._read_body()
         if body is None:
             self.close_connection = True
@@ -302,11 +267,14 @@ class SimulatorServer:
         idle_timeout: float = 60.0,
         strict_output: bool = False,
         control: ControlApi | None = None,
+        estate: Estate | None = None,
     ) -> None:
         self.backend = backend
+        #: Several accounts and regions: the estate picks each request's world by its credentials.
+        self.estate = estate
         #: ``/_sim/...``: the control API (``control_api``), when the backend is a simulated world.
         self.control = control
-        self.host = _loopback_host(host)
+        self.host = loopback_host(host)
         self.requested_port = port
         self.max_body_bytes = max_body_bytes
         self.request_timeout = request_timeout
@@ -406,11 +374,17 @@ class SimulatorServer:
             operation, labels = protocol.route(self.model, method, raw_path, query)
         except SimulatorError as exc:
             return protocol.serialize_error(self.model, exc, request_id), "-"
+        backend: Backend = self.backend
+        if self.estate is not None:
+            try:
+                backend = self.estate.target(headers, query)
+            except SimulatorError as exc:
+                return protocol.serialize_error(self.model, exc, request_id), operation
         fault: TransportFault | None = None
         try:
             with self._backend_lock:
-                fault = self.backend.transport_fault(operation)
-                arrival = self.backend.clock.now_ts()
+                fault = backend.transport_fault(operation)
+                arrival = backend.clock.now_ts()
             if fault is not None and fault.kind == "hold":
                 if not self._hold(fault, operation, arrival):
                     return None, operation  # the server is stopping: the action is not carried out
@@ -428,7 +402,7 @@ class SimulatorServer:
                 content_type=headers.get("content-type"),
             )
             with self._backend_lock:
-                result = self.backend.handle(operation, params)
+                result = backend.handle(operation, params)
             response = protocol.serialize_output(
                 self.model, operation, result, request_id, strict=self.strict_output
             )
@@ -488,7 +462,7 @@ class SimulatorServer:
             except UnicodeDecodeError:
                 return sts.error(request_id, "MalformedQueryString", "The request body is not UTF-8")
         if "Action" in form:
-            return self._sts(form, request_id)
+            return self._sts(form, headers, query, request_id)
         if method in ("GET", "HEAD"):
             document = {"service": "drs", "simulator": True, "operations": len(self.model.operation_names)}
             return HttpResponse(
@@ -502,9 +476,14 @@ class SimulatorServer:
             return protocol.serialize_error(self.model, exc, request_id)
         return protocol.internal_error(request_id, self.model)  # pragma: no cover - "/" is no DRS route
 
-    def _sts(self, form: dict[str, list[str]], request_id: str) -> HttpResponse:
-        def identity() -> dict[str, str]:
-            with self._backend_lock:
-                return self.backend.caller_identity()
-
-        return sts.respond(form, request_id, identity)
+    def _sts(
+        self,
+        form: dict[str, list[str]],
+        headers: Mapping[str, str],
+        query: dict[str, list[str]],
+        request_id: str,
+    ) -> HttpResponse:
+        with self._backend_lock:
+            if self.estate is not None:
+                return self.estate.sts(form, headers, query, request_id)
+            return sts.respond(form, request_id, self.backend.caller_identity)

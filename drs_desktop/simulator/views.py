@@ -81,7 +81,8 @@ def server_view(w: World, s: Server) -> dict[str, Any]:
         staging = {
             "status": "EXTENDED",
             "stagingAccountID": s.staging_account,
-            "stagingSourceServerArn": s.arn.replace(f":{w.scenario.account_id}:", f":{s.staging_account}:"),
+            "stagingSourceServerArn": s.staging_source_arn
+            or s.arn.replace(f":{w.scenario.account_id}:", f":{s.staging_account}:"),
         }
     view: dict[str, Any] = {
         "sourceServerID": s.server_id,
