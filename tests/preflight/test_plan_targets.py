@@ -89,3 +89,35 @@ def test_a_plan_whose_one_target_is_the_connected_one_runs_as_today(
     assert len(report.start_calls) == 1
     runner = create_execution(db, gateway, prepared, request)
     assert runner.execution_id in {r.execution_id for r in journal.unfinished_executions(db)}
+
+
+def test_an_entry_in_no_declared_target_is_refused_before_it_is_looked_for_in_the_connected_account(
+    db: Database, gateway: DrsGateway, sim: EmbeddedSimulator
+) -> None:
+    """Several targets and a wave server that names none (or a target the plan does not declare): it
+    would otherwise be resolved in whatever account is connected. The run path refuses it by itself,
+    whatever the plan's other problems say."""
+    from drs_desktop.domain.plan.model import ProtectionGroup
+    from drs_desktop.domain.plan.targets import Connected
+    from drs_desktop.domain.preflight.plan_targets import foreign_target_problem
+
+    db_id, app_id = ids(sim, "shop-db-01", "shop-app-01")
+    plan = RecoveryPlan(
+        "Unsaid",
+        targets=(here(sim), elsewhere()),
+        protection_groups=(ProtectionGroup("web", tags={"Role": "web"}),),  # no target of several
+        waves=(
+            Wave("One", servers=(db_id,)),  # no target either
+            Wave("Two", target="demo", servers=(app_id,), server_targets={app_id: "typo"}, groups=("web",)),
+        ),
+    )
+    connected = Connected(account=sim.backend.account_id, region=sim.region, profile="demo")
+    problem = foreign_target_problem(plan, connected)
+    assert problem is not None and "does not say which one" in problem
+    assert f"server {db_id} in wave 'One'" in problem and f"server {app_id} in wave 'Two'" in problem
+    assert "group 'web'" in problem
+    save_plan(db, plan)
+    request = RunRequest(plan_name="Unsaid", mode=Mode.DRILL)
+    with pytest.raises(ExecutionSetupError, match="does not say which one"):
+        create_execution(db, gateway, prepare_execution(db, gateway, request), request)
+    assert sim.backend.launch_records() == []

@@ -258,3 +258,24 @@ def test_without_an_inventory_a_tag_selector_says_it_cannot_preview(qtbot: QtBot
     assert editor.preview_text().startswith("No cached inventory")
     editor.set_inventory(sample_inventory())
     assert editor.preview_ids() == [A, B]
+
+
+def test_editing_a_group_keeps_its_target_and_opening_one_changes_nothing(qtbot: QtBot) -> None:
+    """Plan format 2: the form does not show a group's target (yet), so it must keep it, not drop it
+    (which would move the group to the connected account and mark every opened group as edited)."""
+    import dataclasses
+
+    from drs_desktop.domain.plan.model import PlanTarget
+    from drs_desktop.ui.groups.group_editor_widget import GroupEditorWidget
+
+    plan = sample_plan()
+    target = PlanTarget(name="stage-a", account="111111111111", region="us-east-1", profile="pa")
+    groups = tuple(dataclasses.replace(g, target="stage-a") for g in plan.protection_groups)
+    plan = dataclasses.replace(plan, targets=(target,), protection_groups=groups)
+    editor = GroupEditorWidget()
+    qtbot.addWidget(editor)
+    editor.set_plan(plan)
+    editor.edit_group(plan.group("dbs"))
+    assert not editor.is_dirty(), "opening a group is not an edit"
+    editor.name_edit.setText("databases")
+    assert editor.group().target == "stage-a" and editor.group().name == "databases"

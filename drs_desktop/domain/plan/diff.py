@@ -147,7 +147,10 @@ def _diff_wave(old: Wave, new: Wave) -> list[str]:
     lines += _diff_sequence("group", "groups", old.groups, new.groups)
     lines += _diff_servers(old, new)
     for server in new.servers:
-        was, now = old.server_targets.get(server), new.server_targets.get(server)
+        # The target the server is in, its own entry or else its wave's: a change of the wave's target
+        # is its own line above, and a server that stays in its account is not said to move.
+        was = old.server_targets.get(server) or old.target
+        now = new.server_targets.get(server) or new.target
         if server in old.servers and was != now:
             lines.append(f"server {_server(server)}: target {_target_name(was)} -> {_target_name(now)}")
     if old.depends_on != new.depends_on:

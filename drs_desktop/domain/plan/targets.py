@@ -22,6 +22,7 @@ __all__ = [
     "group_target",
     "placed_servers",
     "target_matches",
+    "unplaced",
     "used_target_names",
 ]
 
@@ -71,6 +72,26 @@ def used_target_names(plan: RecoveryPlan) -> tuple[str, ...]:
                     used.add(target)
         used.update(target for target, _ in placed_servers(plan, index) if target is not None)
     return tuple(target.name for target in plan.targets if target.name in used)
+
+
+def unplaced(plan: RecoveryPlan) -> list[str]:
+    """What of a plan that declares targets is in no declared target (none named where several are
+    declared, or a name the plan does not declare), as "group NAME" / "server ID in wave NAME". Such an
+    entry would otherwise be resolved in whatever account is connected: a plan that declares no targets
+    has nothing here (every server is in the connected target, as in format 1)."""
+    if not plan.targets:
+        return []
+    declared = {target.name for target in plan.targets}
+    found: list[str] = []
+    for wave in plan.waves:
+        for name in wave.groups:
+            group = plan.group(name)
+            if group is not None and group_target(plan, group) not in declared:
+                found.append(f"group {name!r}")
+        for server_id in wave.servers:
+            if entry_target(plan, wave, server_id) not in declared:
+                found.append(f"server {server_id} in wave {wave.name!r}")
+    return list(dict.fromkeys(found))
 
 
 @dataclass(frozen=True)

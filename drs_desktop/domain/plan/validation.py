@@ -37,6 +37,7 @@ from drs_desktop.domain.plan.validation_support import (
     strongly_connected,
 )
 from drs_desktop.domain.plan.validation_targets import (
+    free_text_credential_problems,
     group_target_problems,
     target_problems,
     wave_target_problems,
@@ -138,6 +139,8 @@ class _Validator:
         self.minutes(self.plan.rto_minutes, "rto_minutes")
         self.minutes(self.plan.rpo_minutes, "rpo_minutes")
         for path, message in target_problems(self.plan):
+            self.error(path, message)
+        for path, message in free_text_credential_problems(self.plan):
             self.error(path, message)
         self.groups()
         self.group_names = Suggester(self.group_index)

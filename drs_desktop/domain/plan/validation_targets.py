@@ -17,7 +17,12 @@ from drs_desktop.domain.plan.document_base import join_path, quote
 from drs_desktop.domain.plan.model import PlanTarget, RecoveryPlan
 from drs_desktop.domain.plan.validation_support import Suggester
 
-__all__ = ["group_target_problems", "target_problems", "wave_target_problems"]
+__all__ = [
+    "free_text_credential_problems",
+    "group_target_problems",
+    "target_problems",
+    "wave_target_problems",
+]
 
 TARGET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z")
 ACCOUNT = re.compile(r"^[0-9]{12}\Z")
@@ -34,8 +39,32 @@ _ACCESS_KEY_ID = re.compile(r"(AKIA|ASIA)[A-Z0-9]{16}")
 _SECRET_KEY = re.compile(r"^(?=.*[0-9])(?=.*[a-z])(?=.*[A-Z])[A-Za-z0-9/+]{40}\Z")
 
 
-def _looks_like_credential(value: str) -> bool:
-    return bool(_ACCESS_KEY_ID.search(value) or _SECRET_KEY.match(value))
+def _looks_like_credential(value: str, *, secret_shape: bool = True) -> bool:
+    return bool(_ACCESS_KEY_ID.search(value) or (secret_shape and _SECRET_KEY.match(value)))
+
+
+def free_text_credential_problems(plan: RecoveryPlan) -> list[tuple[str, str]]:
+    """An access key ID pasted anywhere else in a plan (its description, a wave's or group's name, an
+    approval's message, a tag): reported by place, never quoted. Only the unmistakable key-ID shape is
+    looked for in free text (a 40-character secret shape would catch hashes and IDs as well)."""
+    texts: list[tuple[str, str]] = [("name", plan.name), ("description", plan.description)]
+    for index, group in enumerate(plan.protection_groups):
+        path = join_path("protection_groups", index)
+        texts.append((join_path(path, "name"), group.name))
+        for key, value in (group.tags or {}).items():
+            texts.append((join_path(join_path(path, "tags"), key), f"{key} {value}"))
+    for index, wave in enumerate(plan.waves):
+        path = join_path("waves", index)
+        texts.append((join_path(path, "name"), wave.name))
+        for place in ("before", "after"):
+            for position, step in enumerate(getattr(wave, place)):
+                message = getattr(step, "message", "")
+                texts.append((join_path(join_path(path, place), position), message))
+    return [
+        (path, "holds what looks like an AWS access key ID; a plan file never holds a credential")
+        for path, text in texts
+        if text and _ACCESS_KEY_ID.search(text)
+    ]
 
 
 Found = list[tuple[str, str]]
@@ -47,13 +76,14 @@ def target_problems(plan: RecoveryPlan) -> Found:
     seen: dict[str, int] = {}
     for index, target in enumerate(plan.targets):
         path = join_path("targets", index)
-        _name(target, index, path, seen, found)
-        secret_fields = _credential_fields(target, path, found)
-        if not ACCOUNT.match(target.account):
+        secret_fields = _credential_fields(target, path, found)  # reported once, never quoted again
+        if "name" not in secret_fields:
+            _name(target, index, path, seen, found)
+        if "account" not in secret_fields and not ACCOUNT.match(target.account):
             found.append(
                 (join_path(path, "account"), f"{quote(target.account)} is not an AWS account ID (12 digits)")
             )
-        if not REGION.match(target.region):
+        if "region" not in secret_fields and not REGION.match(target.region):
             found.append(
                 (
                     join_path(path, "region"),
@@ -87,8 +117,18 @@ def _name(target: PlanTarget, index: int, path: str, seen: dict[str, int], found
 def _credential_fields(target: PlanTarget, path: str, found: Found) -> set[str]:
     """Fields whose value looks like an access key or a secret key (reported, never quoted)."""
     fields: set[str] = set()
-    for key in ("profile", "role_arn", "source_profile", "external_id", "mfa_serial"):
-        if _looks_like_credential(getattr(target, key)):
+    for key in (
+        "name",
+        "account",
+        "region",
+        "profile",
+        "role_arn",
+        "source_profile",
+        "external_id",
+        "mfa_serial",
+    ):
+        # An external ID may well be 40 characters of base64 (openssl rand -base64 30): only a key ID there.
+        if _looks_like_credential(getattr(target, key), secret_shape=key != "external_id"):
             fields.add(key)
             found.append(
                 (

@@ -12,7 +12,7 @@ Pure: the connected target (account as DRS answered, Region and profile of the r
 from __future__ import annotations
 
 from drs_desktop.domain.plan.model import PlanTarget, RecoveryPlan
-from drs_desktop.domain.plan.targets import Connected, target_matches, used_target_names
+from drs_desktop.domain.plan.targets import Connected, target_matches, unplaced, used_target_names
 from drs_desktop.domain.preflight.rules import Check, CheckStatus
 
 __all__ = ["TARGETS", "foreign_target_problem", "target_checks"]
@@ -33,6 +33,14 @@ def _named(target: PlanTarget) -> str:
 
 def foreign_target_problem(plan: RecoveryPlan, connected: Connected) -> str | None:
     """Why ``plan`` may not run connected to ``connected``, or None when it may."""
+    lost = unplaced(plan)
+    if lost:
+        shown = ", ".join(lost[:5]) + (f" and {len(lost) - 5} more" if len(lost) > 5 else "")
+        return (
+            f"this plan declares targets but does not say which one {shown} is in: it would be looked "
+            "for in whatever account is connected. Name its target (target: on the group or the wave, "
+            "or {id, target} for one server)"
+        )
     used = [target for name in used_target_names(plan) if (target := plan.target(name)) is not None]
     foreign = [target for target in used if not target_matches(target, connected)]
     if not foreign:

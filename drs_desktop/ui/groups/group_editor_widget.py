@@ -229,9 +229,11 @@ class GroupEditorWidget(QWidget):
     def group(self) -> ProtectionGroup:
         """The group as the form describes it now."""
         name = self.name_edit.text().strip()
+        # What the form does not show (the group's target, in plan format 2) is kept as it was.
+        target = self._original.target if self._original is not None else None
         if self.members_radio.isChecked():
-            return ProtectionGroup(name, server_ids=self.pick_model.checked_ids())
-        return ProtectionGroup(name, tags=self._tags())
+            return ProtectionGroup(name, server_ids=self.pick_model.checked_ids(), target=target)
+        return ProtectionGroup(name, tags=self._tags(), target=target)
 
     def problem(self) -> str:
         """Why the form cannot be saved now ("" when it can)."""
