@@ -136,12 +136,13 @@ class Identities:
 
     def principal(self, credential: Credential) -> Principal:
         """The caller of a request; AuthError ``ExpiredToken`` once its session expired (virtual clock),
-        ``InvalidClientTokenId`` when a session key comes with another session's token."""
+        ``InvalidClientTokenId`` when a session key comes without its token or with another one."""
         key = credential.access_key
         with self._lock:
             session = self._sessions.get(key) if key else None
         if session is not None:
-            if credential.token is not None and credential.token != session.token:
+            # A temporary key is only valid with its own token: without it, or with another, AWS refuses.
+            if credential.token != session.token:
                 raise AuthError(
                     "InvalidClientTokenId", "The security token included in the request is invalid."
                 )

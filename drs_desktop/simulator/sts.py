@@ -19,7 +19,9 @@ logger = logging.getLogger(__name__)
 
 STS_NAMESPACE = "https://sts.amazonaws.com/doc/2011-06-15/"
 #: HTTP status of STS's error codes (the rest are 400).
-_STATUS = {"AccessDenied": 403, "InvalidClientTokenId": 403, "ExpiredToken": 400, "ValidationError": 400}
+# ExpiredToken for the request's own credentials is a 403, as STS answers it (the modeled
+# ExpiredTokenException, 400, is about a SAML or web-identity token passed as a parameter).
+_STATUS = {"AccessDenied": 403, "InvalidClientTokenId": 403, "ExpiredToken": 403, "ValidationError": 400}
 
 
 def respond(

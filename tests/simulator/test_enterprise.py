@@ -1,9 +1,9 @@
 """The shipped ``enterprise`` scenario: 3,000 servers in 10 staging accounts (300 each), one recovery
-account, two regions, half of the servers already extended; it starts in well under a few seconds."""
+account, two regions, half of the servers already extended. How fast it starts and lists is measured by
+tests/benchmarks/bench_enterprise.py, not here (no timed assertion in the suite)."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -18,19 +18,16 @@ STAGING = [f"2000000000{n:02d}" for n in range(1, 11)]
 
 @pytest.fixture(scope="module")
 def enterprise() -> Iterator[tuple[EmbeddedSimulator, float]]:
-    started = time.perf_counter()
     sim = EmbeddedSimulator("enterprise").start()
-    elapsed = time.perf_counter() - started
     try:
-        yield sim, elapsed
+        yield sim, 0.0
     finally:
         sim.stop()
 
 
-def test_enterprise_is_shipped_and_starts_fast(enterprise: tuple[EmbeddedSimulator, float]) -> None:
-    sim, elapsed = enterprise
+def test_enterprise_is_shipped(enterprise: tuple[EmbeddedSimulator, float]) -> None:
+    sim, _ = enterprise
     assert "enterprise" in SHIPPED
-    assert elapsed < 5.0, f"the enterprise scenario took {elapsed:.2f} s to start"
     assert sim.account_id == RECOVERY and sim.region == "us-east-1"
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import urllib.request
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +58,9 @@ def _with(sim: EmbeddedSimulator, credentials: dict[str, Any], service: str = "d
 
 def test_assume_role_with_the_external_id_reaches_the_roles_account(sim: EmbeddedSimulator) -> None:
     sts = client(sim, "sts", key=STAGING_KEY)  # a staging account's user assumes the recovery role
+    before = datetime.now(UTC).replace(microsecond=0)
     answer = sts.assume_role(RoleArn=OPERATOR, RoleSessionName="drill-1", ExternalId=EXTERNAL_ID)
+    after = datetime.now(UTC)
     credentials = answer["Credentials"]
 
     identity = _with(sim, credentials, "sts").get_caller_identity()
@@ -70,9 +72,9 @@ def test_assume_role_with_the_external_id_reaches_the_roles_account(sim: Embedde
     assert identity["Arn"] == answer["AssumedRoleUser"]["Arn"]
     assert identity["UserId"].endswith(":drill-1")
     assert len(servers) == 3 and all(f":{RECOVERY}:" in s["arn"] for s in servers)
-    # One hour by default; the manual clock stands still, so botocore sees the hour in real time.
-    remaining = (credentials["Expiration"] - datetime.now(UTC)).total_seconds()
-    assert 3500 < remaining <= 3600
+    # One hour by default; the manual clock stands still, so botocore sees the hour in real time: the
+    # answer's Expiration is an hour after the moment it was made (whole seconds), whatever the load.
+    assert before + timedelta(hours=1) <= credentials["Expiration"] <= after + timedelta(hours=1)
 
 
 @pytest.mark.parametrize("external_id", [None, "ext-wrong"])
@@ -136,7 +138,7 @@ def test_session_credentials_expire_on_the_virtual_clock(sim: EmbeddedSimulator)
 
     expired = "The security token included in the request is expired"
     assert drs_error == ("ExpiredTokenException", expired, 403)
-    assert sts_error[0] == "ExpiredToken"
+    assert (sts_error[0], sts_error[2]) == ("ExpiredToken", 403)  # the request's own credentials: 403
     # A long-term key is not affected.
     assert len(client(sim).describe_source_servers()["items"]) == 3
 
@@ -248,3 +250,15 @@ def test_the_control_cli_lists_sessions_and_expires_them(
     assert [a["account_id"] for a in listed["accounts"]] == [RECOVERY, STAGING]
     assert expired == {"expired": [credentials["AccessKeyId"]]}
     assert _error(_with(sim, credentials).describe_jobs)[0] == "ExpiredTokenException"
+
+
+def test_a_temporary_key_without_its_token_is_refused(sim: EmbeddedSimulator) -> None:
+    """AWS accepts an ASIA key only with its session token: a caller that drops the token (keys typed
+    without it) must fail here as it would against AWS, not pass."""
+    credentials = client(sim, "sts", key=STAGING_KEY).assume_role(
+        RoleArn=OPERATOR, RoleSessionName="no-token", ExternalId=EXTERNAL_ID
+    )["Credentials"]
+    no_token = {**credentials, "SessionToken": None}
+    code, _, status = _error(_with(sim, no_token).describe_source_servers)
+    assert status == 403 and code != "ExpiredTokenException"
+    assert _error(_with(sim, no_token, "sts").get_caller_identity)[0] == "InvalidClientTokenId"
