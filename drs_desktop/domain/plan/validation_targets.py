@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 
 from drs_desktop.domain.plan.document_base import join_path, quote
+from drs_desktop.domain.plan.document_v2 import TARGET_KEYS
 from drs_desktop.domain.plan.model import PlanTarget, RecoveryPlan
 from drs_desktop.domain.plan.validation_support import Suggester
 
@@ -117,16 +118,7 @@ def _name(target: PlanTarget, index: int, path: str, seen: dict[str, int], found
 def _credential_fields(target: PlanTarget, path: str, found: Found) -> set[str]:
     """Fields whose value looks like an access key or a secret key (reported, never quoted)."""
     fields: set[str] = set()
-    for key in (
-        "name",
-        "account",
-        "region",
-        "profile",
-        "role_arn",
-        "source_profile",
-        "external_id",
-        "mfa_serial",
-    ):
+    for key in TARGET_KEYS:
         # An external ID may well be 40 characters of base64 (openssl rand -base64 30): only a key ID there.
         if _looks_like_credential(getattr(target, key), secret_shape=key != "external_id"):
             fields.add(key)
