@@ -23,7 +23,7 @@ from drs_desktop.simulator import errors, sts
 from drs_desktop.simulator.backend import DrsBackend, ScenarioSource
 from drs_desktop.simulator.clock import VirtualClock
 from drs_desktop.simulator.contract import SimulatorError, TransportFault
-from drs_desktop.simulator.extended import EXTENSION_OPERATIONS, Extensions
+from drs_desktop.simulator.extended import EXTENSION_OPERATIONS, MIRRORED_OPERATIONS, Extensions
 from drs_desktop.simulator.identities import (
     AuthError,
     Credential,
@@ -64,6 +64,9 @@ class Target:
     def handle(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
         if self.estate.multi and operation in EXTENSION_OPERATIONS:
             return self.estate.extensions.handle(self, operation, params)
+        if self.estate.multi and operation in MIRRORED_OPERATIONS:
+            # Extended servers share their staging server's replication: read it now (extended.py).
+            self.estate.extensions.mirror(self)
         return self.backend.handle(operation, params)
 
     def transport_fault(self, operation: str) -> TransportFault | None:
