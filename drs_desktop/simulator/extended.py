@@ -36,6 +36,7 @@ import logging
 import re
 import threading
 from dataclasses import replace
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from drs_desktop.simulator import errors
@@ -103,7 +104,7 @@ class Extensions:
         for key, pairs in by_world.items():
             staging = self.estate.worlds.get(key)
             if staging is not None:
-                replication.update(staging.locked(lambda w, pairs=pairs: _replication_of(w, pairs)))
+                replication.update(staging.locked(partial(_replication_of, pairs=pairs)))
         target.backend.locked(lambda w: _apply_replication(w, replication))
 
     def handle(self, target: Target, operation: str, params: dict[str, Any]) -> dict[str, Any]:
