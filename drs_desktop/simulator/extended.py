@@ -3,10 +3,12 @@
 DRS replicates at most 300 servers per account, so an estate replicates into several staging accounts and
 recovers in one recovery account (drs_api.md §7, "drs-at-scale"). In a multi-account scenario:
 
-- ListStagingAccounts (in the recovery account) lists the staging accounts the scenario gives it;
+- ListStagingAccounts lists the staging accounts of the servers already extended into the caller's
+  account and region (so a fresh recovery account lists none);
 - ListExtensibleSourceServers(stagingAccountID) lists that account's servers in the caller's region that
   are not yet extended into the caller's account and are not extensions themselves (the model's two
-  conditions);
+  conditions); it answers for any staging account the scenario links to the caller (``staging_accounts``),
+  extended servers or not, since that is how an operator extends the first server;
 - CreateExtendedSourceServer(sourceServerArn) creates, in the recovery account, a source server whose
   ``stagingArea`` is ``{status: EXTENDED, stagingAccountID, stagingSourceServerArn}``. It is recovered
   like any other server; its replication does not count against the recovery account's 300-server quota.
@@ -121,7 +123,11 @@ class Extensions:
         return spec.staging_accounts if spec is not None else ()
 
     def _staging_accounts(self, target: Target, w: World, params: dict[str, Any]) -> dict[str, Any]:
-        accounts = [{"accountID": a} for a in self._staging_of(target.account_id)]
+        # botocore's model: "Returns an array of staging accounts for existing extended source servers."
+        # Only accounts with a server extended into this account (and region) are listed, not every
+        # account the scenario links: a fresh recovery account lists none.
+        extended = {s.staging_account for s in w.servers.values() if s.staging_source_arn is not None}
+        accounts = [{"accountID": a} for a in sorted(a for a in extended if a is not None)]
         items, token = page(w, "ListStagingAccounts", accounts, params)
         return {"accounts": items, **({"nextToken": token} if token else {})}
 

@@ -36,7 +36,9 @@ def test_staging_accounts_and_their_extensible_servers(sim: EmbeddedSimulator) -
     recovery, staging = client(sim), client(sim, key=STAGING_KEY)
     staging_servers = all_servers(staging)
 
-    assert recovery.list_staging_accounts()["accounts"] == [{"accountID": STAGING}]
+    # "staging accounts for existing extended source servers" (the model): none extended yet, none listed,
+    # though the staging account's servers are already extensible.
+    assert recovery.list_staging_accounts()["accounts"] == []
     assert staging.list_staging_accounts()["accounts"] == []
     listed = _extensible(recovery)
     assert sorted(i["arn"] for i in listed) == sorted(s["arn"] for s in staging_servers)
@@ -45,6 +47,9 @@ def test_staging_accounts_and_their_extensible_servers(sim: EmbeddedSimulator) -
     with pytest.raises(ClientError) as denied:
         _extensible(recovery, "333333333333")
     assert denied.value.response["Error"]["Code"] == "AccessDeniedException"
+    recovery.create_extended_source_server(sourceServerArn=listed[0]["arn"])
+    assert recovery.list_staging_accounts()["accounts"] == [{"accountID": STAGING}]
+    assert client(sim, region="us-west-2").list_staging_accounts()["accounts"] == []  # none extended there
 
 
 def test_extend_once_then_refused_and_filtered_by_staging_account(sim: EmbeddedSimulator) -> None:
