@@ -36,6 +36,23 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 ScenarioSource = Scenario | str | Path | Mapping[str, Any] | None
+#: DataReplicationErrorString of botocore's DRS model: the errors ``stall_replication`` may inject.
+REPLICATION_ERRORS = (
+    "AGENT_NOT_SEEN",
+    "SNAPSHOTS_FAILURE",
+    "NOT_CONVERGING",
+    "UNSTABLE_NETWORK",
+    "FAILED_TO_CREATE_SECURITY_GROUP",
+    "FAILED_TO_LAUNCH_REPLICATION_SERVER",
+    "FAILED_TO_BOOT_REPLICATION_SERVER",
+    "FAILED_TO_AUTHENTICATE_WITH_SERVICE",
+    "FAILED_TO_DOWNLOAD_REPLICATION_SOFTWARE",
+    "FAILED_TO_CREATE_STAGING_DISKS",
+    "FAILED_TO_ATTACH_STAGING_DISKS",
+    "FAILED_TO_PAIR_REPLICATION_SERVER_WITH_AGENT",
+    "FAILED_TO_CONNECT_AGENT_TO_REPLICATION_SERVER",
+    "FAILED_TO_START_DATA_TRANSFER",
+)
 
 
 class DrsBackend:
@@ -200,6 +217,29 @@ class DrsBackend:
         with self._lock:
             self.world.advance_to(self.clock.now_ts())
             return action(self.world)
+
+    def stall_replication(self, servers: Sequence[str], error: str = "UNSTABLE_NETWORK") -> list[str]:
+        """A replication fault from now on ``servers`` (IDs or hostnames): STALLED with ``error``, lag
+        growing and no newer snapshot until StartReplication. Returns their IDs. In an estate, the
+        recovery account's extended servers show it too (they share the staging server's replication)."""
+        if error not in REPLICATION_ERRORS:
+            raise ValueError(f"error must be one of {', '.join(REPLICATION_ERRORS)}")
+        with self._lock:
+            w = self.world
+            w.advance_to(self.clock.now_ts())
+            found = [w.server(ref) for ref in servers]
+            missing = [ref for ref, s in zip(servers, found, strict=True) if s is None]
+            if missing:
+                raise ValueError(f"no source server {', '.join(missing)}")
+            ids = []
+            for server in found:
+                assert server is not None
+                server.replication_state = "STALLED"
+                server.replication_error = error
+                if server.replication_stopped_at is None:
+                    server.replication_stopped_at = w.now
+                ids.append(server.server_id)
+            return ids
 
     def set_initialized(self, initialized: bool) -> None:
         """Switch the uninitialized-account mode at run time."""

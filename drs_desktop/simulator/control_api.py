@@ -9,7 +9,9 @@ Served on the simulator's own port under ``/_sim/``, a path real DRS never uses 
     POST /_sim/clock                  {"advance": s} | {"advance_to": iso} | {"scale": x|null}
                                       | {"pause": true} | {"resume": true}
     POST /_sim/faults                 {"kind": "throttle", "operation": "DescribeJobs", "rate": 0.5, ...}:
-                                      any ``FaultPlan`` call by name (``clear`` too), its keywords as keys
+                                      any ``FaultPlan`` call by name (``clear`` too), its keywords as keys;
+                                      {"kind": "stall_replication", "servers": [...], "error": "..."}:
+                                      a replication fault on those servers (``DrsBackend.stall_replication``)
     POST /_sim/outside-jobs           {"servers": [...], "mode": "drill"|"recovery", "in": s | "at": iso,
                                       "tags": {...}}: a job another tool starts, now or later
     GET  /_sim/accounts               every account: regions and their server counts, staging accounts,
@@ -55,6 +57,8 @@ FAULT_CALLS = (
     "omit_instance_ids",
     "clear",
 )
+#: Fault kinds that change the world's servers rather than the FaultPlan (``DrsBackend`` methods).
+WORLD_FAULT_CALLS = ("stall_replication",)
 
 
 class ControlError(Exception):
@@ -162,15 +166,15 @@ class ControlApi:
 
     def _faults(self, params: dict[str, Any]) -> dict[str, Any]:
         kind = str(params.get("kind", "")).replace("-", "_")
-        if kind not in FAULT_CALLS:
-            raise ControlError(400, f"kind must be one of {', '.join(FAULT_CALLS)}")
+        if kind not in FAULT_CALLS + WORLD_FAULT_CALLS:
+            raise ControlError(400, f"kind must be one of {', '.join(FAULT_CALLS + WORLD_FAULT_CALLS)}")
         kwargs = {k: v for k, v in params.items() if k not in ("kind", "account", "region")}
         operation = kwargs.pop("operation", None)
         try:
             backend = self.estate.backend(params.get("account"), params.get("region"))
         except KeyError:
             raise ControlError(404, f"no world {params.get('account')} {params.get('region')}") from None
-        call = getattr(backend.faults, kind)
+        call = getattr(backend, kind) if kind in WORLD_FAULT_CALLS else getattr(backend.faults, kind)
         try:
             if operation is not None and kind in TRANSPORT_CALLS:
                 call(str(operation), **kwargs)

@@ -4,8 +4,10 @@ A single-account scenario is one world (the ``DrsBackend`` it always was) that a
 whatever its key or region. A scenario with ``accounts:`` builds one ``DrsBackend`` per account and
 region, each with its own servers, jobs, instances, plans, IDs, ARNs, quotas and counters, so the limits
 of one account never touch another's. A request's account comes from its access key (``identities``),
-its region from the SigV4 credential scope; a region the account has not set DRS up in answers
-UninitializedAccountException, as real DRS does in a region nobody initialized.
+its region from the SigV4 credential scope. Real DRS can be initialized in any region, so a region the
+account's scenario does not list gets an empty world, uninitialized, at its first request: it answers
+UninitializedAccountException, as DRS does in a region nobody initialized, until InitializeService, after
+which it answers with no servers.
 
 The default account's default region keeps the scenario's seed (its IDs are those a single-account run
 would draw); every other world draws from a seed derived from (seed, account, region).
@@ -14,6 +16,7 @@ would draw); every other world draws from a seed derived from (seed, account, re
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -23,7 +26,7 @@ from drs_desktop.simulator import errors, sts
 from drs_desktop.simulator.backend import DrsBackend, ScenarioSource
 from drs_desktop.simulator.clock import VirtualClock
 from drs_desktop.simulator.contract import SimulatorError, TransportFault
-from drs_desktop.simulator.extended import EXTENSION_OPERATIONS, Extensions
+from drs_desktop.simulator.extended import EXTENSION_OPERATIONS, MIRRORED_OPERATIONS, Extensions
 from drs_desktop.simulator.identities import (
     AuthError,
     Credential,
@@ -34,10 +37,12 @@ from drs_desktop.simulator.identities import (
 )
 from drs_desktop.simulator.ids import stable_hex
 from drs_desktop.simulator.protocol import HttpResponse
-from drs_desktop.simulator.scenario import AccountSpec, FaultSpec, Scenario
+from drs_desktop.simulator.scenario import AccountSpec, FaultSpec, FleetSpec, Scenario
 from drs_desktop.simulator.scenario_schema import load_scenario
 
 logger = logging.getLogger(__name__)
+#: What an AWS region name looks like (us-east-1, ap-southeast-2, us-gov-west-1).
+_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-[0-9]$")
 
 #: DRS's REST-JSON error types for refused credentials (``x-amzn-ErrorType``), HTTP 403.
 REST_AUTH_ERRORS = {
@@ -64,6 +69,9 @@ class Target:
     def handle(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
         if self.estate.multi and operation in EXTENSION_OPERATIONS:
             return self.estate.extensions.handle(self, operation, params)
+        if self.estate.multi and operation in MIRRORED_OPERATIONS:
+            # Extended servers share their staging server's replication: read it now (extended.py).
+            self.estate.extensions.mirror(self)
         return self.backend.handle(operation, params)
 
     def transport_fault(self, operation: str) -> TransportFault | None:
@@ -109,16 +117,18 @@ class Estate:
             self.extensions.extend_from_scenario()
 
     def _world(self, account: AccountSpec, region: str) -> DrsBackend:
+        """The world of a region the account lists; any other region is an empty, uninitialized one."""
         s = self.scenario
         is_default = (account.account_id, region) == (s.account_id, s.region)
+        listed = region in account.regions
         derived = replace(
             s,
             account_id=account.account_id,
             region=region,
-            fleet=account.regions[region],
+            fleet=account.regions[region] if listed else FleetSpec(),
             quotas=account.quotas,
             identity_arn=account.identity_arn,
-            initialized=account.initialized,
+            initialized=account.initialized and listed,
             accounts=(),
             # The scenario's faults and outside jobs are the default world's; others start clean.
             faults=s.faults if is_default else FaultSpec(),
@@ -155,8 +165,21 @@ class Estate:
         region = credential.region or self.scenario.region
         backend = self.worlds.get((principal.account_id, region))
         if backend is None:
-            raise errors.uninitialized()
+            backend = self._unlisted_region(principal.account_id, region)
         return Target(self, backend, principal.account_id, region, principal)
+
+    def _unlisted_region(self, account_id: str, region: str) -> DrsBackend:
+        """An empty, uninitialized world for a region the account's scenario does not list, made once."""
+        account = self.account(account_id)
+        if account is None or not _REGION.match(region):
+            raise errors.uninitialized()
+        with self._uninitialized_lock:
+            backend = self.worlds.get((account_id, region))
+            if backend is None:
+                backend = self._world(account, region)
+                self.worlds[(account_id, region)] = backend
+                logger.info("Account %s: region %s, not in the scenario, starts empty", account_id, region)
+            return backend
 
     def sts(
         self,
@@ -198,10 +221,11 @@ class Estate:
                 }
             ]
         for account in accounts:
-            regions = {}
-            for region in account.regions:
-                world = self.worlds[(account.account_id, region)].world
-                regions[region] = len(world.servers)
+            regions = {
+                region: len(backend.world.servers)
+                for (owner, region), backend in list(self.worlds.items())
+                if owner == account.account_id
+            }
             out.append(
                 {
                     "account_id": account.account_id,

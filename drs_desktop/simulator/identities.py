@@ -30,6 +30,8 @@ from drs_desktop.simulator.scenario_accounts import ROLE_NAME_RE
 _CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/[0-9]{8}/([^/,\s]+)/([^/,\s]+)/aws4_request")
 _ROLE_ARN = re.compile(r"^arn:aws:iam::([0-9]{12}):role/(?:[\w+=,.@-]+/)*([\w+=,.@-]{1,64})$")
 DEFAULT_USER = "drs-desktop-simulator"
+#: A session assumed with another session's credentials (role chaining) lasts one hour at most (IAM).
+CHAINED_SESSION_SECONDS = 3600
 
 
 @dataclass(frozen=True)
@@ -200,6 +202,15 @@ class Identities:
                 raise AuthError(
                     "AccessDenied", "MultiFactorAuthentication failed with invalid MFA one time pass code. "
                 )
+        if caller.session is not None and duration > CHAINED_SESSION_SECONDS:
+            # Role chaining (the caller signs with a session STS issued): one hour at most, whatever the
+            # role's MaxSessionDuration; STS's ValidationError, as botocore users report it verbatim.
+            raise AuthError(
+                "ValidationError",
+                "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by "
+                "role chaining.",
+                400,
+            )
         if duration > spec.max_session_seconds:
             raise AuthError(
                 "ValidationError",

@@ -125,3 +125,17 @@ def test_a_single_account_scenario_answers_every_key_and_region_as_before() -> N
     assert len(east) == 10
     assert [s["sourceServerID"] for s in west] == [s["sourceServerID"] for s in east]
     assert identity["Account"] == sim.account_id
+
+
+def test_initialize_service_in_a_region_the_scenario_does_not_list(sim: EmbeddedSimulator) -> None:
+    """Real DRS initializes in any region: the staging account's us-west-2 (not in the scenario) refuses
+    until InitializeService, then answers with no servers; its us-east-1 is untouched."""
+    west = client(sim, key=STAGING_KEY, region="us-west-2")
+    with pytest.raises(ClientError) as refused:
+        west.describe_jobs()
+    west.initialize_service()
+
+    assert refused.value.response["Error"]["Code"] == "UninitializedAccountException"
+    assert all_servers(west) == [] and west.describe_jobs()["items"] == []
+    assert len(all_servers(client(sim, key=STAGING_KEY))) == 4
+    assert sim.estate.describe()[1]["regions"] == {"us-east-1": 4, "us-west-2": 0}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
@@ -34,7 +36,9 @@ def test_staging_accounts_and_their_extensible_servers(sim: EmbeddedSimulator) -
     recovery, staging = client(sim), client(sim, key=STAGING_KEY)
     staging_servers = all_servers(staging)
 
-    assert recovery.list_staging_accounts()["accounts"] == [{"accountID": STAGING}]
+    # "staging accounts for existing extended source servers" (the model): none extended yet, none listed,
+    # though the staging account's servers are already extensible.
+    assert recovery.list_staging_accounts()["accounts"] == []
     assert staging.list_staging_accounts()["accounts"] == []
     listed = _extensible(recovery)
     assert sorted(i["arn"] for i in listed) == sorted(s["arn"] for s in staging_servers)
@@ -43,6 +47,9 @@ def test_staging_accounts_and_their_extensible_servers(sim: EmbeddedSimulator) -
     with pytest.raises(ClientError) as denied:
         _extensible(recovery, "333333333333")
     assert denied.value.response["Error"]["Code"] == "AccessDeniedException"
+    recovery.create_extended_source_server(sourceServerArn=listed[0]["arn"])
+    assert recovery.list_staging_accounts()["accounts"] == [{"accountID": STAGING}]
+    assert client(sim, region="us-west-2").list_staging_accounts()["accounts"] == []  # none extended there
 
 
 def test_extend_once_then_refused_and_filtered_by_staging_account(sim: EmbeddedSimulator) -> None:
@@ -109,3 +116,58 @@ def test_extend_refusals(sim: EmbeddedSimulator) -> None:
         "unknown server": "ResourceNotFoundException",
         "not a staging account": "AccessDeniedException",
     }
+
+
+def _stall(sim: EmbeddedSimulator, account: str, servers: list[str], error: str) -> None:
+    body = json.dumps({"kind": "stall_replication", "account": account, "servers": servers, "error": error})
+    request = urllib.request.Request(f"{sim.endpoint_url}/_sim/faults", data=body.encode(), method="POST")
+    with urllib.request.urlopen(request):
+        pass
+
+
+def test_an_extended_server_shares_its_staging_servers_replication(sim: EmbeddedSimulator) -> None:
+    """Lag, a replication fault injected in the staging account and its lifeCycle show on the extended
+    server when the recovery account describes it; its launches stay the recovery account's own."""
+    recovery, staging = client(sim), client(sim, key=STAGING_KEY)
+    source = sorted(_extensible(recovery), key=lambda i: str(i["hostname"]))[0]
+    staging_id = str(source["arn"]).split("/")[-1]
+    extended_id = recovery.create_extended_source_server(sourceServerArn=source["arn"])["sourceServer"][
+        "sourceServerID"
+    ]
+
+    def both() -> tuple[dict[str, Any], dict[str, Any]]:
+        [ext] = all_servers(recovery, sourceServerIDs=[extended_id])
+        [stg] = all_servers(staging, sourceServerIDs=[staging_id])
+        return ext, stg
+
+    ext, stg = both()
+    assert ext["dataReplicationInfo"]["dataReplicationState"] == "CONTINUOUS"
+    assert ext["dataReplicationInfo"]["lagDuration"] == stg["dataReplicationInfo"]["lagDuration"]
+
+    # A drill of the extended server is the recovery account's: lastLaunch there, not in staging.
+    job = recovery.start_recovery(sourceServers=[{"sourceServerID": extended_id}], isDrill=True)["job"]
+    sim.clock.advance(3600)
+    ext, stg = both()
+    assert ext["lifeCycle"]["lastLaunch"]["initiated"]["jobID"] == job["jobID"]
+    assert ext["lastLaunchResult"] == "SUCCEEDED"
+    assert "lastLaunch" not in stg["lifeCycle"] and stg["lastLaunchResult"] == "NOT_STARTED"
+
+    _stall(sim, STAGING, [staging_id], "AGENT_NOT_SEEN")
+    sim.clock.advance(600)
+    ext, stg = both()
+    lag_then = ext["dataReplicationInfo"]["lagDuration"]
+    assert ext["dataReplicationInfo"] == stg["dataReplicationInfo"]
+    assert ext["dataReplicationInfo"]["dataReplicationState"] == "STALLED"
+    assert ext["dataReplicationInfo"]["dataReplicationError"]["error"] == "AGENT_NOT_SEEN"
+    for key in ("addedToServiceDateTime", "firstByteDateTime", "lastSeenByServiceDateTime"):
+        assert ext["lifeCycle"][key] == stg["lifeCycle"][key]
+
+    sim.clock.advance(1200)
+    ext, stg = both()
+    assert ext["dataReplicationInfo"]["lagDuration"] == stg["dataReplicationInfo"]["lagDuration"] != lag_then
+
+    # Stopped in the staging account: stopped in the recovery account.
+    staging.stop_replication(sourceServerID=staging_id)
+    ext, stg = both()
+    assert ext["dataReplicationInfo"]["dataReplicationState"] == "STOPPED"
+    assert ext["dataReplicationInfo"] == stg["dataReplicationInfo"]

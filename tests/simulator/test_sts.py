@@ -4,6 +4,7 @@ profile provider, refreshing credentials before they expire."""
 
 from __future__ import annotations
 
+import copy
 import json
 import urllib.request
 from collections.abc import Iterator
@@ -262,3 +263,36 @@ def test_a_temporary_key_without_its_token_is_refused(sim: EmbeddedSimulator) ->
     code, _, status = _error(_with(sim, no_token).describe_source_servers)
     assert status == 403 and code != "ExpiredTokenException"
     assert _error(_with(sim, no_token, "sts").get_caller_identity)[0] == "InvalidClientTokenId"
+
+
+def test_role_chaining_is_limited_to_one_hour() -> None:
+    """AssumeRole signed with a session the simulator issued (role chaining) refuses DurationSeconds over
+    an hour with STS's words, even for a role whose MaxSessionDuration is 12 hours; without
+    DurationSeconds the chained session lasts one hour. A long-term key may ask for the 12 hours."""
+    scenario = copy.deepcopy(TWO_ACCOUNTS)
+    scenario["accounts"][1]["roles"] = [{"name": "ReadOnly", "max_session_seconds": 43200}]
+    read_only = f"arn:aws:iam::{STAGING}:role/ReadOnly"
+    with EmbeddedSimulator(scenario, seed=3) as sim:
+        first = client(sim, "sts").assume_role(
+            RoleArn=OPERATOR, RoleSessionName="hop1", ExternalId=EXTERNAL_ID
+        )["Credentials"]
+        chained_sts = _with(sim, first, "sts")
+        refused = _error(
+            chained_sts.assume_role, RoleArn=read_only, RoleSessionName="hop2", DurationSeconds=7200
+        )
+        chained = chained_sts.assume_role(RoleArn=read_only, RoleSessionName="hop2")["Credentials"]
+        direct = client(sim, "sts").assume_role(
+            RoleArn=read_only, RoleSessionName="direct", DurationSeconds=43200
+        )["Credentials"]
+        sessions = {s.access_key: s for s in sim.estate.identities.sessions()}
+
+    assert refused == (
+        "ValidationError",
+        "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.",
+        400,
+    )
+    hop2 = sessions[chained["AccessKeyId"]]
+    assert hop2.account_id == STAGING
+    assert hop2.expires_ts - hop2.issued_ts == 3600
+    long = sessions[direct["AccessKeyId"]]
+    assert long.expires_ts - long.issued_ts == 43200
