@@ -28,10 +28,11 @@ SAMPLE_NAME = "Payments and orders (sample)"
 
 
 def run_bundle(
-    bundle: Bundle, home: Path, *args: str, timeout: float = 180
+    bundle: Bundle, home: Path, *args: str, timeout: float = 180, env_extra: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     env = bundle.env(home)
     env["QT_QPA_PLATFORM"] = "offscreen"
+    env.update(env_extra or {})
     return subprocess.run(
         [str(bundle.executable), *args], capture_output=True, text=True, env=env, timeout=timeout, cwd=home
     )
@@ -79,18 +80,8 @@ def test_programs_the_bundle_starts_get_the_callers_library_path(
 ) -> None:
     """The bootloader points LD_LIBRARY_PATH at the bundle's libraries; the browser an SSO sign-in opens
     (xdg-open) or a profile's credential process must not load them."""
-    env = bundle.env(tmp_path)
-    env["QT_QPA_PLATFORM"] = "offscreen"
-    if caller:
-        env["LD_LIBRARY_PATH"] = caller
-    done = subprocess.run(
-        [str(bundle.executable), "--self-test"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-        cwd=tmp_path,
-    )
+    extra = {"LD_LIBRARY_PATH": caller} if caller else None
+    done = run_bundle(bundle, tmp_path, "--self-test", timeout=300, env_extra=extra)
     assert done.returncode == 0, done.stdout + done.stderr
     assert (
         f"self-test: child processes: LD_LIBRARY_PATH {caller or ''!r}, as the caller set it" in done.stdout

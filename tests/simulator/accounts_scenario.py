@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import boto3
+import pytest
 from botocore.config import Config
 
 from drs_desktop.simulator.embedded import EmbeddedSimulator
@@ -76,3 +78,10 @@ def client(
 def all_servers(drs: Any, **filters: Any) -> list[dict[str, Any]]:
     pages = drs.get_paginator("describe_source_servers").paginate(filters=filters)
     return [item for page in pages for item in page["items"]]
+
+
+@pytest.fixture
+def two_accounts_sim() -> Iterator[EmbeddedSimulator]:
+    """The two-account simulator the multi-account tests share (``sim = two_accounts_sim`` in a module)."""
+    with EmbeddedSimulator(TWO_ACCOUNTS, seed=3) as running:
+        yield running

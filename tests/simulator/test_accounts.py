@@ -3,27 +3,21 @@ region; IDs, ARNs and quotas belong to each (account, region). Real boto3 over l
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from botocore.exceptions import ClientError
 
 from drs_desktop.simulator.embedded import EmbeddedSimulator
+from tests.simulator import accounts_scenario
 from tests.simulator.accounts_scenario import (
     RECOVERY,
     RECOVERY_KEY,
     STAGING,
     STAGING_KEY,
-    TWO_ACCOUNTS,
     all_servers,
     client,
 )
 
-
-@pytest.fixture
-def sim() -> Iterator[EmbeddedSimulator]:
-    with EmbeddedSimulator(TWO_ACCOUNTS, seed=3) as running:
-        yield running
+sim = accounts_scenario.two_accounts_sim
 
 
 def test_the_access_key_decides_which_account_answers(sim: EmbeddedSimulator) -> None:

@@ -4,27 +4,22 @@ from __future__ import annotations
 
 import json
 import urllib.request
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
 from drs_desktop.simulator.embedded import EmbeddedSimulator
+from tests.simulator import accounts_scenario
 from tests.simulator.accounts_scenario import (
     RECOVERY,
     STAGING,
     STAGING_KEY,
-    TWO_ACCOUNTS,
     all_servers,
     client,
 )
 
-
-@pytest.fixture
-def sim() -> Iterator[EmbeddedSimulator]:
-    with EmbeddedSimulator(TWO_ACCOUNTS, seed=3) as running:
-        yield running
+sim = accounts_scenario.two_accounts_sim
 
 
 def _extensible(drs: Any, account: str = STAGING) -> list[dict[str, Any]]:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import copy
 import json
 import urllib.request
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from drs_desktop.simulator.embedded import EmbeddedSimulator
+from tests.simulator import accounts_scenario
 from tests.simulator.accounts_scenario import (
     EXTERNAL_ID,
     MFA_CODE,
@@ -34,10 +34,7 @@ OPERATOR = f"arn:aws:iam::{RECOVERY}:role/Operator"
 BREAK_GLASS = f"arn:aws:iam::{RECOVERY}:role/BreakGlass"
 
 
-@pytest.fixture
-def sim() -> Iterator[EmbeddedSimulator]:
-    with EmbeddedSimulator(TWO_ACCOUNTS, seed=3) as running:
-        yield running
+sim = accounts_scenario.two_accounts_sim
 
 
 def _error(call: Any, **kwargs: Any) -> tuple[str, str, int]:

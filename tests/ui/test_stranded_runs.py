@@ -23,7 +23,7 @@ from drs_desktop.domain.engine.end_events import ExecutionAbandoned
 from drs_desktop.domain.engine.events import Outcome, event_to_json
 from drs_desktop.domain.engine.queries import active_jobs
 from drs_desktop.domain.errors import DrsDesktopError
-from drs_desktop.domain.views.stranded import DEMO_CLOSE_REASON, SIMULATOR_WORLD_KEY
+from drs_desktop.domain.views.stranded import DEMO_CLOSE_REASON, SIMULATOR_WORLD_KEY, StrandedRun
 from drs_desktop.services.execution_session import ExecutionServices
 from drs_desktop.services.journal_replay import replayed_state
 from drs_desktop.services.stranded_runs import AbandonRefusedError, abandon_execution, end_demo_execution
@@ -62,6 +62,20 @@ def later_desk(db: Database, later_sim: EmbeddedSimulator) -> Iterator[Execution
     desk = ExecutionDesk(make, pace=VirtualPace(later_sim))
     yield desk
     desk.stop()
+
+
+def _stranded_seen_from(later_sim: EmbeddedSimulator, db: Database) -> StrandedRun:
+    """The one unfinished run, as a session against ``later_sim`` lists it (it cannot resume it)."""
+    later = ExecutionServices(
+        db,
+        DrsGateway(AwsTarget(profile=None, region=later_sim.region, endpoint_url=later_sim.endpoint_url)),
+        clock=later_sim.clock.now,
+    )
+    try:
+        (run,) = later.stranded()
+    finally:
+        later.close()
+    return run
 
 
 def _unfinished_demo_run(services: ExecutionServices, sim: EmbeddedSimulator) -> str:
@@ -162,13 +176,7 @@ def test_the_dialog_says_what_ending_means_and_needs_a_reason(
     db: Database,
 ) -> None:
     _unfinished_demo_run(services, sim)
-    later = ExecutionServices(
-        db,
-        DrsGateway(AwsTarget(profile=None, region=later_sim.region, endpoint_url=later_sim.endpoint_url)),
-        clock=later_sim.clock.now,
-    )
-    (run,) = later.stranded()
-    later.close()
+    run = _stranded_seen_from(later_sim, db)
     dialog = AbandonDialog(run)
     qtbot.addWidget(dialog)
     dialog.show()
@@ -261,13 +269,7 @@ def test_ending_a_run_of_another_aws_target_names_what_it_leaves_in_drs_and_wait
     aws = {**record.options, "target": {"endpoint_url": None, "region": "us-east-1", "profile": "prod"}}
     with db.transaction() as connection:
         connection.execute("UPDATE executions SET options = ? WHERE id = ?", (json.dumps(aws), execution_id))
-    later = ExecutionServices(
-        db,
-        DrsGateway(AwsTarget(profile=None, region=later_sim.region, endpoint_url=later_sim.endpoint_url)),
-        clock=later_sim.clock.now,
-    )
-    (run,) = later.stranded()
-    later.close()
+    run = _stranded_seen_from(later_sim, db)
     assert not run.gone and "waits for its own target" in run.reason
     assert run.open_jobs == (job_id,) and run.in_drs
 
