@@ -32,6 +32,7 @@ class StartJob:
     snapshot_ids: Mapping[str, str] = field(default_factory=dict)
     is_drill: bool
     tags: Mapping[str, str] = field(default_factory=dict)
+    target: str = ""  # the DRS target it goes to ("" in a run of one target; ``engine.accounts``)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -42,6 +43,7 @@ class PollJobs:
     ``PollFailed``."""
 
     job_ids: tuple[str, ...]
+    target: str = ""  # the DRS target it goes to ("" in a run of one target; ``engine.accounts``)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -51,6 +53,7 @@ class SizeExternalLoad:
     one, even when nothing else runs: it ends the wish to look), or ``Throttled`` / ``PollFailed``."""
 
     since: datetime
+    target: str = ""  # the DRS target it goes to ("" in a run of one target; ``engine.accounts``)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -59,6 +62,7 @@ class FetchJobLog:
     ``drs.observations.job_log_observed`` makes of the whole log (the new items and every failure)."""
 
     job_id: str
+    target: str = ""  # the DRS target it goes to ("" in a run of one target; ``engine.accounts``)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -68,6 +72,7 @@ class VerifyJobs:
 
     wave_index: int
     job_ids: tuple[str, ...]
+    target: str = ""  # the DRS target it goes to ("" in a run of one target; ``engine.accounts``)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -81,6 +86,7 @@ class Reconcile:
     chunk_ids: tuple[str, ...]
     since: datetime
     server_ids: tuple[str, ...] = ()
+    target: str = ""  # the DRS target it goes to ("" in a run of one target; ``engine.accounts``)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -91,6 +97,7 @@ class SurveyInstances:
 
     since: datetime
     server_ids: tuple[str, ...]
+    target: str = ""  # the DRS target it goes to ("" in a run of one target; ``engine.accounts``)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -99,6 +106,7 @@ class FindRecoveryInstances:
     journal ``RecoveryInstancesObserved`` with every instance found (the engine keeps only its own)."""
 
     server_ids: tuple[str, ...]
+    target: str = ""  # the DRS target it goes to ("" in a run of one target; ``engine.accounts``)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -126,6 +134,7 @@ class TerminateInstances:
     journal ``InstancesTerminated(job_id=...)`` or ``TerminateFailed``."""
 
     recovery_instance_ids: tuple[str, ...]
+    target: str = ""  # the DRS target it goes to ("" in a run of one target; ``engine.accounts``)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -136,6 +145,7 @@ class ReconcileTerminations:
 
     instance_ids: tuple[str, ...]
     since: datetime
+    target: str = ""  # the DRS target it goes to ("" in a run of one target; ``engine.accounts``)
 
 
 @dataclass(frozen=True, kw_only=True)

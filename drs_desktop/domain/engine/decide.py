@@ -49,8 +49,10 @@ a point in time in ``engine.recovery_point``; the evidence report in ``views.evi
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from drs_desktop.domain.engine.accounts import in_target, views
 from drs_desktop.domain.engine.busy import admitted, load_look_due, startable
 from drs_desktop.domain.engine.commands import (
     Command,
@@ -131,42 +133,51 @@ def decide(state: ExecutionState, now: datetime) -> tuple[Command, ...]:
         return _after_finish(state, now)
     if settle(state, now) is not state:
         return (Record(event=Tick(at=now)),)  # time moved a wave on: record that first
+    # Each DRS target's calls are decided from its own view (``engine.accounts``); a run of one target
+    # has one view, the state itself.
+    parts = views(state, is_held(state))
     commands: list[Command] = [
-        *_reconcile(state, now),
-        *_verify(state, now),
-        *_poll(state, now),
-        *_size_load(state, now),
-        *_fetch_logs(state, now),
-        *_find_instances(state, now),
+        *_each(parts, now, _reconcile, _verify, _poll, _size_load, _fetch_logs, _find_instances),
         *_approvals(state),
         *_left_running(state, now),
-        *_starts(state, now),
-        *_survey(state, now),
-        *_reconcile_terminations(state, now),
-        *_terminations(state, now),
+        *_each(parts, now, _starts, _survey, _reconcile_terminations, _terminations),
     ]
     outcome = finish_outcome(state)
     if outcome is not None:
         commands.append(Finish(outcome=outcome))
-    wake = _wake_at(state, now)
-    if wake is not None:
-        commands.append(WakeAt(at=wake))
+    wakes = [wake for _, part in parts if (wake := _wake_at(part, now)) is not None]
+    if wakes:
+        commands.append(WakeAt(at=min(wakes)))
     return tuple(commands)
+
+
+def _each(
+    parts: list[tuple[str, ExecutionState]],
+    now: datetime,
+    *deciders: Callable[[ExecutionState, datetime], list[Command]],
+) -> list[Command]:
+    """What each target's view asks for, target by target, each command marked with its target."""
+    return [
+        in_target(command, target)
+        for target, part in parts
+        for decider in deciders
+        for command in decider(part, now)
+    ]
 
 
 def _after_finish(state: ExecutionState, now: datetime) -> tuple[Command, ...]:
     """A finished execution only cleans up (when asked), following its TERMINATE jobs to their end; no
     Finish again."""
-    commands: list[Command] = [
-        *_reconcile_terminations(state, now),
-        *_poll(state, now),
-        *_fetch_logs(state, now),
-        *_survey(state, now),
-        *_terminations(state, now),
-    ]
-    if not commands and _cleanup_pending(state):
-        candidates = (next_poll_at(state, now), state.poll.not_before, _survey_again_at(state))
-        times = [t for t in candidates if t is not None and t > now]
+    parts = views(state, False)
+    commands = _each(parts, now, _reconcile_terminations, _poll, _fetch_logs, _survey, _terminations)
+    if not commands:
+        times = [
+            t
+            for _, part in parts
+            if _cleanup_pending(part)
+            for t in (next_poll_at(part, now), part.poll.not_before, _survey_again_at(part))
+            if t is not None and t > now
+        ]
         if times:
             commands.append(WakeAt(at=min(times)))
     return tuple(commands)
@@ -186,7 +197,10 @@ def next_poll_at(state: ExecutionState, now: datetime) -> datetime | None:
 
 
 def _reads_allowed(state: ExecutionState, now: datetime) -> bool:
-    """Throttling or a failed read holds every call until ``not_before``."""
+    """Throttling or a failed read holds every call until ``not_before``; refused credentials hold
+    every call to the account until they are renewed (``engine.accounts``)."""
+    if state.auth_problem:
+        return False
     return state.poll.not_before is None or now >= state.poll.not_before
 
 
@@ -206,7 +220,7 @@ def _reconcile_due(state: ExecutionState) -> datetime | None:
 def _reconcile(state: ExecutionState, now: datetime) -> list[Command]:
     """Look at DRS's records for unresolved starts (``domain.engine.reconcile`` says what a look decides)."""
     due = _reconcile_due(state)
-    if due is None or now < due:
+    if due is None or now < due or state.auth_problem:
         return []
     chunks = unresolved_due(state, now) or unresolved_chunks(state)
     return [
@@ -244,7 +258,7 @@ def _starting(state: ExecutionState, server: ServerState) -> bool:
 
 def _poll(state: ExecutionState, now: datetime) -> list[Command]:
     due = next_poll_at(state, now)
-    if due is None or now < due:
+    if due is None or now < due or state.auth_problem:
         return []
     return [PollJobs(job_ids=_watched_jobs(state))]
 
@@ -434,7 +448,8 @@ def finish_outcome(state: ExecutionState) -> Outcome | None:
     if any(not server_settled(state, s) for s in state.servers.values()):
         return None
     if state.stop is not None:
-        return None if _cleanup_pending(state) else state.stop.outcome
+        pending = any(_cleanup_pending(part) for _, part in views(state, False))
+        return None if pending else state.stop.outcome
     if all(w.phase in SATISFIED_PHASES for w in state.waves):
         return Outcome.SUCCEEDED
     return None

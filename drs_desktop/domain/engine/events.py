@@ -111,6 +111,8 @@ class StartRequested:
 
     chunk_id: str
     at: datetime
+    #: The DRS target it was read from or sent to ("" in a run of one target; ``engine.accounts``).
+    target: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -120,6 +122,8 @@ class JobStarted:
     chunk_id: str
     job_id: str
     at: datetime
+    #: The DRS target it was read from or sent to ("" in a run of one target; ``engine.accounts``).
+    target: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -139,6 +143,12 @@ class StartFailed:
     at: datetime
     retry_after: float | None = None
     busy: bool = False
+    #: The refusal is about the credentials (an expired session token, a role that may no longer be
+    #: assumed), not the servers: nothing launched, no attempt is spent, and the target waits for new
+    #: credentials (``engine.accounts``). False in journals written before it was kept.
+    auth: bool = False
+    #: The DRS target it was read from or sent to ("" in a run of one target; ``engine.accounts``).
+    target: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -148,6 +158,8 @@ class Reconciled:
     chunk_id: str
     job_id: str | None
     at: datetime
+    #: The DRS target it was read from or sent to ("" in a run of one target; ``engine.accounts``).
+    target: str = ""
 
 
 # -- watching jobs
@@ -160,6 +172,8 @@ class JobsObserved:
     jobs: tuple[JobView, ...]
     at: datetime
     missing_job_ids: tuple[str, ...] = ()
+    #: The DRS target it was read from or sent to ("" in a run of one target; ``engine.accounts``).
+    target: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -170,6 +184,8 @@ class JobsVerified:
     jobs: tuple[JobView, ...]
     at: datetime
     missing_job_ids: tuple[str, ...] = ()
+    #: The DRS target it was read from or sent to ("" in a run of one target; ``engine.accounts``).
+    target: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -182,6 +198,8 @@ class JobLogObserved:
     items: tuple[JobLogItem, ...]
     at: datetime
     seen: int | None = None
+    #: The DRS target it was read from or sent to ("" in a run of one target; ``engine.accounts``).
+    target: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -191,6 +209,8 @@ class RecoveryInstancesObserved:
     server_ids: tuple[str, ...]
     instances: tuple[InstanceView, ...]
     at: datetime
+    #: The DRS target it was read from or sent to ("" in a run of one target; ``engine.accounts``).
+    target: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -215,6 +235,8 @@ class Throttled:
     at: datetime
     retry_after: float = 0.0
     operation: str = ""
+    #: The DRS target it was read from or sent to ("" in a run of one target; ``engine.accounts``).
+    target: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -224,6 +246,10 @@ class PollFailed:
     at: datetime
     transient: bool
     reason: str = ""
+    #: The account refused the credentials (``StartFailed.auth``): the target waits for new ones.
+    auth: bool = False
+    #: The DRS target it was read from or sent to ("" in a run of one target; ``engine.accounts``).
+    target: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -250,6 +276,8 @@ class ExternalLoad:
     busy_server_ids: tuple[str, ...]
     at: datetime
     holders: tuple[HoldingJob, ...] = ()
+    #: The DRS target it was read from or sent to ("" in a run of one target; ``engine.accounts``).
+    target: str = ""
 
 
 # -- terminating drill instances
@@ -261,6 +289,8 @@ class TerminateRequested:
 
     instance_ids: tuple[str, ...]
     at: datetime
+    #: The DRS target it was read from or sent to ("" in a run of one target; ``engine.accounts``).
+    target: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -275,6 +305,8 @@ class InstancesTerminated:
     job_id: str | None
     at: datetime
     awaits_job: bool = False
+    #: The DRS target it was read from or sent to ("" in a run of one target; ``engine.accounts``).
+    target: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -283,6 +315,8 @@ class TerminateFailed:
     reason: str
     definite: bool
     at: datetime
+    #: The DRS target it was read from or sent to ("" in a run of one target; ``engine.accounts``).
+    target: str = ""
 
 
 # -- operator controls
@@ -371,6 +405,28 @@ class RunnerRestarted:
     at: datetime
 
 
+@dataclass(frozen=True, kw_only=True)
+class CredentialsRenewed:
+    """The operator renewed the credentials of ``target`` (an MFA code, a sign-in, new keys): its calls
+    may go out again (``engine.accounts``). "" is the connected target of a run of one target."""
+
+    target: str
+    at: datetime
+    by: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class CredentialsNeeded:
+    """The runner saw that ``target``'s credentials expire at ``expires_at`` and that only a person can
+    renew them (an MFA code, an IAM Identity Center sign-in): its calls stop before they would fail, and
+    the run is held for that person (``engine.accounts``)."""
+
+    target: str
+    reason: str
+    at: datetime
+    expires_at: datetime | None = None
+
+
 # -- bookkeeping the engine asks for
 
 
@@ -427,6 +483,8 @@ Event: TypeAlias = (
     | ApprovalRejected
     | CleanupRequested
     | RunnerRestarted
+    | CredentialsRenewed
+    | CredentialsNeeded
     | Tick
     | ExecutionFinished
     | JobsLeftRunning
@@ -445,6 +503,7 @@ CONTROL_EVENTS = (
     ApprovalGranted,
     ApprovalRejected,
     CleanupRequested,
+    CredentialsRenewed,
 )
 
 

@@ -39,3 +39,5 @@ class TerminationsReconciled:
     instance_ids: tuple[str, ...]
     jobs: tuple[FoundTerminateJob, ...]
     at: datetime
+    #: The DRS target it was read from or sent to ("" in a run of one target; ``engine.accounts``).
+    target: str = ""

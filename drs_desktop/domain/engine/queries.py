@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from drs_desktop.domain.engine.accounts import credential_holds
 from drs_desktop.domain.engine.chunking import Load, own_and_external_load
 from drs_desktop.domain.engine.commands import AwaitApproval
 from drs_desktop.domain.engine.events import JobStatus
@@ -93,10 +94,12 @@ def failed_waves(state: ExecutionState) -> tuple[int, ...]:
 
 
 def is_held(state: ExecutionState) -> bool:
-    """Held: a critical failure waits for the operator (retry, skip the wave, or cancel)."""
+    """Held: a critical failure waits for the operator (retry, skip the wave, or cancel), or a target's
+    credentials do (``engine.accounts``: renewed, or cancel), or, in one target's view, another target
+    holds the run."""
     if state.stop is not None or state.finished is not None:
         return False
-    return bool(failed_waves(state))
+    return state.others_held or bool(credential_holds(state)) or bool(failed_waves(state))
 
 
 def may_progress(state: ExecutionState) -> bool:

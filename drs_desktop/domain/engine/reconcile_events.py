@@ -50,6 +50,8 @@ class StartsReconciled:
     last_launches: tuple[LastLaunch, ...]
     at: datetime
     drs_time: datetime | None = None
+    #: The DRS target it was read from or sent to ("" in a run of one target; ``engine.accounts``).
+    target: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -73,3 +75,5 @@ class InstancesSurveyed:
     tagged_jobs: tuple[TaggedJob, ...]
     instances: tuple[SurveyedInstance, ...]
     at: datetime
+    #: The DRS target it was read from or sent to ("" in a run of one target; ``engine.accounts``).
+    target: str = ""

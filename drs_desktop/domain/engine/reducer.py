@@ -30,6 +30,7 @@ from datetime import datetime
 from typing import assert_never
 
 from drs_desktop.domain.engine.abandon import on_abandoned
+from drs_desktop.domain.engine.accounts import account_of, apply_in_target, credentials_wanted, target_names
 from drs_desktop.domain.engine.busy import (
     CONFLICT,
     after_look,
@@ -38,13 +39,14 @@ from drs_desktop.domain.engine.busy import (
     mark_holders,
     missed_launches,
 )
-from drs_desktop.domain.engine.chunking import split_servers
 from drs_desktop.domain.engine.end_events import ExecutionAbandoned
 from drs_desktop.domain.engine.events import (
     ApprovalGranted,
     ApprovalRejected,
     Cancel,
     CleanupRequested,
+    CredentialsNeeded,
+    CredentialsRenewed,
     Event,
     ExecutionFinished,
     ExternalLoad,
@@ -91,7 +93,7 @@ from drs_desktop.domain.engine.observe import (
     on_start_failed,
     on_start_requested,
 )
-from drs_desktop.domain.engine.polling import after_failure, after_throttle
+from drs_desktop.domain.engine.polling import after_failure, after_read_ok, after_throttle
 from drs_desktop.domain.engine.queries import (
     drill_instances_running,
     is_held,
@@ -116,6 +118,7 @@ from drs_desktop.domain.engine.state import (
     WaveState,
     build_state,
     chunk_id_for,
+    split_by_target,
 )
 from drs_desktop.domain.engine.terminations import (
     fold_terminate_jobs,
@@ -152,8 +155,9 @@ def initial_state(spec: ExecutionSpec) -> ExecutionState:
 
 
 def apply(state: ExecutionState, event: Event) -> ExecutionState:
-    """The state after ``event``. Pure; never mutates ``state``."""
-    new = _fold(state, event)
+    """The state after ``event``. Pure; never mutates ``state``. An event from one target of a run across
+    targets is folded in that target's view (``engine.accounts``)."""
+    new = apply_in_target(state, event, _fold, is_held)
     return _track_blocked(settle(new, event.at), event.at)
 
 
@@ -219,6 +223,10 @@ def _fold(state: ExecutionState, event: Event) -> ExecutionState:
             return _on_cleanup(state, event)
         case RunnerRestarted():
             return _on_restarted(state, event)
+        case CredentialsNeeded():
+            return credentials_wanted(state, event.reason, event.at)
+        case CredentialsRenewed():
+            return _on_credentials_renewed(state, event)
         case Tick():
             return state  # settle() does the work: a wait may have elapsed
         case ExecutionFinished():
@@ -327,7 +335,7 @@ def _on_retry(state: ExecutionState, event: RetryFailed) -> ExecutionState:
     seq = wave.next_chunk_seq
     chunks: list[ChunkState] = []
     reset: list[ServerState] = []
-    for members in split_servers([s.server_id for s in servers], state.spec.limits.chunk_size):
+    for target, members in split_by_target(state.spec, [s.server_id for s in servers]):
         chunk_id = chunk_id_for(wave.index, seq)
         chunks.append(
             ChunkState(
@@ -335,6 +343,7 @@ def _on_retry(state: ExecutionState, event: RetryFailed) -> ExecutionState:
                 wave_index=wave.index,
                 seq=seq,
                 server_ids=members,
+                target=target,
                 status=ChunkStatus.QUEUED,
                 is_retry=True,
                 queued_at=event.at,
@@ -376,6 +385,7 @@ def _reset_for_retry(server: ServerState, chunk_id: str, event: RetryFailed) -> 
         wave_index=server.wave_index,
         critical=server.critical,
         post_launch_expected=server.post_launch_expected,
+        target=server.target,
         post_launch=PostLaunch.PENDING if server.post_launch_expected else PostLaunch.NOT_EXPECTED,
     )
     return replace(
@@ -407,6 +417,10 @@ def _on_cleanup(state: ExecutionState, event: CleanupRequested) -> ExecutionStat
     if not state.is_drill or (state.finished is None and state.stop is None):
         return state
     # Each request looks at DRS afresh for every instance of this execution before terminating.
+    accounts = {
+        name: replace(acct, cleanup_surveyed=False, survey_looks=0, survey_again_at=None, survey_unfound=())
+        for name, acct in state.accounts.items()
+    }
     requested = replace(
         state,
         cleanup_requested=True,
@@ -414,6 +428,7 @@ def _on_cleanup(state: ExecutionState, event: CleanupRequested) -> ExecutionStat
         survey_looks=0,
         survey_again_at=None,
         survey_unfound=(),
+        accounts=accounts,
     )
     return requested.noting("cleanup", event.at, event.by)
 
@@ -434,7 +449,18 @@ def _on_throttled(state: ExecutionState, event: Throttled) -> ExecutionState:
 def _on_poll_failed(state: ExecutionState, event: PollFailed) -> ExecutionState:
     reason = event.reason or ("transient error" if event.transient else "error")
     poll = after_failure(state.poll, state.spec.polling, state.spec.jitter_seed, event.at, reason)
-    return replace(state, poll=poll, load_due=False)  # a failed look at the load waits for the next poll
+    state = replace(state, poll=poll, load_due=False)  # a failed look at the load waits for the next poll
+    return credentials_wanted(state, reason, event.at) if event.auth else state
+
+
+def _on_credentials_renewed(state: ExecutionState, event: CredentialsRenewed) -> ExecutionState:
+    """The target's calls may go out again, at once (the failed reads' backoff is over too)."""
+    if not state.auth_problem:
+        return state
+    poll = replace(after_read_ok(state.poll), not_before=None)
+    renewed = replace(state, auth_problem="", auth_since=None, poll=poll)
+    where = f"target {event.target!r}" if event.target else "the connected target"
+    return renewed.noting("credentials renewed", event.at, event.by, where)
 
 
 def _on_external_load(state: ExecutionState, event: ExternalLoad) -> ExecutionState:
@@ -489,6 +515,13 @@ def control_error(state: ExecutionState, event: Event) -> str | None:
         if drill_instances_running(state) or instances_not_found(state):
             return None
         return "no drill instance of this execution is running"
+    if isinstance(event, CredentialsRenewed):  # a finished drill's cleanup may wait for them too
+        if event.target not in target_names(state):
+            return f"this execution has no target {event.target!r}"
+        if not account_of(state, event.target).auth_problem:
+            where = f"target {event.target!r}" if event.target else "the connected target"
+            return f"the credentials of {where} are not waiting to be renewed"
+        return None
     if state.finished is not None:
         return "the execution has finished"
     if isinstance(event, Cancel):

@@ -124,6 +124,10 @@ class ExecutionSpec:
     #: How long a run waits for a DRS job it no longer needs (stopped, or every server of it settled)
     #: before it finishes without it (``engine.grace``): DRS cannot cancel a job, and one may never end.
     cancel_grace: timedelta = timedelta(minutes=45)
+    #: A run across several DRS targets (``engine.accounts``): their names, the first one the run's home
+    #: (its clock), and the target of every server. Empty: one target, the connected one.
+    targets: tuple[str, ...] = ()
+    server_targets: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def jitter_seed(self) -> str:
@@ -172,6 +176,14 @@ def spec_problems(spec: ExecutionSpec) -> list[str]:
                 problems.append(f"wave {wave.name!r} depends on unknown wave {name!r}")
     if not problems and _has_cycle(spec):
         problems.append("the wave dependencies form a cycle, so some wave could never start")
+    if spec.targets:
+        if len(set(spec.targets)) != len(spec.targets) or "" in spec.targets:
+            problems.append("target names must be unique and not empty")
+        lost = [server_id for server_id in seen if spec.server_targets.get(server_id) not in spec.targets]
+        if lost:
+            problems.append(f"no known target for {len(lost)} server(s): {', '.join(lost[:5])}")
+    elif spec.server_targets:
+        problems.append("server targets are given but no targets")
     if spec.point_in_time is not None:
         missing = [server_id for server_id in seen if server_id not in spec.snapshot_ids]
         if missing:
@@ -215,6 +227,9 @@ class ServerState:
     wave_index: int
     critical: bool
     post_launch_expected: bool  # honoured in RECOVERY only
+    #: The DRS target (account and Region) the server is in: a name of ``ExecutionSpec.targets``, or ""
+    #: in a run of one target (``engine.accounts``).
+    target: str = ""
     status: ServerStatus = ServerStatus.PENDING
     reason: str = ""
     chunk_id: str | None = None
@@ -261,6 +276,7 @@ class ChunkState:
     wave_index: int
     seq: int
     server_ids: tuple[str, ...]
+    target: str = ""  # one job is started in one account: a chunk's servers share their target
     status: ChunkStatus = ChunkStatus.PLANNED
     is_retry: bool = False
     attempt: int = 0
@@ -422,6 +438,30 @@ class StopRequest:
 
 
 @dataclass(frozen=True, kw_only=True)
+class AccountFields:
+    """What ``ExecutionState`` keeps per DRS account: read pacing, the account's load, cleanup's looks."""
+
+    poll: PollState = field(default_factory=PollState)
+    external_jobs: int = 0
+    external_busy: tuple[str, ...] = ()
+    load_due: bool = False
+    load_looked_at: datetime | None = None
+    load_looks: int = 0
+    cleanup_surveyed: bool = False
+    survey_looks: int = 0
+    survey_again_at: datetime | None = None
+    survey_unfound: tuple[tuple[str, str], ...] = ()
+    #: The account refused the credentials (an expired token, a role no longer assumable) or they are
+    #: about to expire and only a person can renew them: no call goes to it until the operator renews
+    #: them (``CredentialsRenewed``); the run is held meanwhile (``engine.accounts``).
+    auth_problem: str = ""
+    auth_since: datetime | None = None
+
+
+ACCOUNT_FIELDS: tuple[str, ...] = tuple(AccountFields.__dataclass_fields__)
+
+
+@dataclass(frozen=True, kw_only=True)
 class ExecutionState:
     spec: ExecutionSpec
     waves: tuple[WaveState, ...]
@@ -437,6 +477,8 @@ class ExecutionState:
     survey_looks: int = 0
     survey_again_at: datetime | None = None
     survey_unfound: tuple[tuple[str, str], ...] = ()  # (server, job): launched for us, not listed
+    auth_problem: str = ""  # why the (focused) account's credentials cannot be used (``AccountFields``)
+    auth_since: datetime | None = None
     external_jobs: int = 0
     external_busy: tuple[str, ...] = ()
     load_due: bool = False  # a poll saw queued chunks: size the account's load before they start
@@ -451,6 +493,13 @@ class ExecutionState:
     audit: tuple[AuditEntry, ...] = ()
     finished: Outcome | None = None
     finished_at: datetime | None = None
+    #: A run across targets (``engine.accounts``): the account fields above (``poll`` to
+    #: ``survey_unfound``) are those of the ``focus`` target; ``accounts`` keeps every other target's.
+    focus: str = ""
+    accounts: Mapping[str, AccountFields] = field(default_factory=dict)
+    #: Set only in one target's view (``engine.accounts.view``): a critical failure in another target
+    #: holds the whole run, this target's launches too.
+    others_held: bool = False
 
     # -- copy-on-write helpers for the reducer
 
@@ -510,16 +559,37 @@ def build_state(spec: ExecutionSpec) -> ExecutionState:
                 critical=server_id not in optional,
                 post_launch_expected=expected,
                 post_launch=PostLaunch.PENDING if expected else PostLaunch.NOT_EXPECTED,
+                target=spec.server_targets.get(server_id, ""),
             )
         seq = 1
-        for members in split_servers(wave.server_ids, spec.limits.chunk_size):
-            chunk_id = chunk_id_for(index, seq)
-            chunks[chunk_id] = ChunkState(chunk_id=chunk_id, wave_index=index, seq=seq, server_ids=members)
+        for target, members in split_by_target(spec, wave.server_ids):
+            chunk = ChunkState(
+                chunk_id=chunk_id_for(index, seq),
+                wave_index=index,
+                seq=seq,
+                server_ids=members,
+                target=target,
+            )
+            chunks[chunk.chunk_id] = chunk
             for server_id in members:
-                servers[server_id] = replace(servers[server_id], chunk_id=chunk_id)
+                servers[server_id] = replace(servers[server_id], chunk_id=chunk.chunk_id)
             seq += 1
         waves.append(WaveState(index=index, name=wave.name, next_chunk_seq=seq))
-    return ExecutionState(spec=spec, waves=tuple(waves), servers=servers, chunks=chunks)
+    home = spec.targets[0] if spec.targets else ""
+    return ExecutionState(spec=spec, waves=tuple(waves), servers=servers, chunks=chunks, focus=home)
+
+
+def split_by_target(spec: ExecutionSpec, server_ids: Sequence[str]) -> list[tuple[str, tuple[str, ...]]]:
+    """(target, servers) of each job to start for ``server_ids`` of one wave: grouped by target in the
+    order the targets are declared, each group split by DRS's job limits (``chunking.split_servers``)."""
+    by_target: dict[str, list[str]] = {name: [] for name in spec.targets}
+    for server_id in server_ids:
+        by_target.setdefault(spec.server_targets.get(server_id, ""), []).append(server_id)
+    return [
+        (target, members)
+        for target, ids in by_target.items()
+        for members in split_servers(ids, spec.limits.chunk_size)
+    ]
 
 
 def spec_from_plan(
