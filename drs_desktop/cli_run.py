@@ -240,6 +240,7 @@ def run_command(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
                     record.execution_id,
                 )  # on DRS's clock
                 print(f"resuming execution {runner.execution_id} of {record.plan_name!r}", file=sys.stderr)
+                _credentials_renewed(runner)
                 return _drive(db, runner, args, out)
         runner_or_code = _new_run(db, args, out)
         if isinstance(runner_or_code, int):
@@ -397,12 +398,31 @@ def _stuck_for_a_person(runner: ExecutionRunner, paused_here: _PausedHere) -> Ca
     return stuck
 
 
+def _credentials_renewed(runner: ExecutionRunner) -> None:
+    """A resume is a new process with sessions of its own: targets held for their credentials may try
+    again (each journaled with who resumed; refused again, they hold again)."""
+    from drs_desktop.domain.engine.accounts import credential_holds
+    from drs_desktop.domain.engine.events import CredentialsRenewed
+
+    for hold in credential_holds(runner.state):
+        runner.control(CredentialsRenewed(target=hold.target, at=runner.now(), by=_approver(runner)))
+        print(f"credentials of target {hold.target or 'connected'!r}: trying again", file=sys.stderr)
+
+
 def _held_waves(state: ExecutionState) -> list[dict[str, str]]:
     """What a held run waits for: per failed wave, its failed critical servers and the choices."""
+    from drs_desktop.domain.engine.accounts import credential_holds
     from drs_desktop.domain.engine.queries import failed_waves
     from drs_desktop.domain.engine.state import ServerStatus
 
-    waiting = []
+    waiting = [
+        {
+            "target": hold.target,
+            "message": f"its credentials were refused or are expiring ({terminal_safe(hold.problem)}): "
+            "renew them (aws sso login, an MFA code, new keys) and resume the run",
+        }
+        for hold in credential_holds(state)
+    ]
     for index in failed_waves(state):
         failed = [
             s.server_id for s in state.wave_servers(index) if s.critical and s.status is ServerStatus.FAILED
@@ -431,7 +451,10 @@ def _report_result(runner: ExecutionRunner, result: RunResult, args: argparse.Na
     if result.outcome is None and result.status is ExecutionStatus.HELD:
         waiting_for = _held_waves(runner.state)
         for wave in waiting_for:
-            print(f"held: wave {wave['wave']!r}: {wave['message']}", file=sys.stderr)
+            where = (
+                f"wave {wave['wave']!r}" if "wave" in wave else f"target {wave['target'] or 'connected'!r}"
+            )
+            print(f"held: {where}: {wave['message']}", file=sys.stderr)
         print(
             f"execution {runner.execution_id} is held for an operator: drs-desktop control "
             f"{runner.execution_id} retry|skip|cancel [--wave N]",

@@ -38,6 +38,10 @@ class DrsCalls(Protocol):
         """One cheap read so that ``drs_clock`` knows DRS's time."""
         ...
 
+    def close(self) -> None:
+        """Close the clients and their session; the next call makes new ones (new credentials)."""
+        ...
+
     def last_answer_time(self) -> datetime | None:
         """DRS's time of the last answer the calling thread received."""
         ...

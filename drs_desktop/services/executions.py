@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
@@ -27,15 +27,22 @@ from drs_desktop.domain.engine.reducer import initial_state
 from drs_desktop.domain.engine.state import ExecutionSpec, Mode, spec_from_plan, spec_to_json
 from drs_desktop.domain.errors import DrsDesktopError
 from drs_desktop.domain.inventory import Inventory
+from drs_desktop.domain.plan.model import PlanTarget
 from drs_desktop.domain.plan.revisions import StoredPlan
-from drs_desktop.domain.plan.targets import Connected
+from drs_desktop.domain.plan.targets import Connected, runs_across_targets, unplaced, used_target_names
 from drs_desktop.domain.plan.validation import resolve_wave_servers
 from drs_desktop.domain.preflight.checks import PreflightReport
-from drs_desktop.domain.preflight.plan_targets import foreign_target_problem
 from drs_desktop.domain.views.drift import BASELINE_KEY, baseline_of, baseline_to_json
 from drs_desktop.domain.views.stranded import SIMULATOR_WORLD_KEY
 from drs_desktop.services.patient_reads import PatientReads
 from drs_desktop.services.runner import Clock, ExecutionRunner
+from drs_desktop.services.target_runs import (
+    TARGETS_KEY,
+    TargetGatewayFactory,
+    read_targets,
+    recorded_target_gateways,
+    targets_to_json,
+)
 from drs_desktop.storage import executions as journal
 from drs_desktop.storage import inventory as inventory_store
 from drs_desktop.storage import plans as plan_store
@@ -96,6 +103,11 @@ class PreparedExecution:
     post_launch_actions: dict[str, int]
     #: Launch configurations a preflight read (``with_launch_configs``); kept in the run's baseline.
     launch_configs: Mapping[str, LaunchConfigView | None] = field(default_factory=dict)
+    #: A run across targets (``services.target_runs``): the targets used, each server's target, and the
+    #: targets DRS did not answer for while preparing (their cached inventory stood in).
+    targets: tuple[PlanTarget, ...] = ()
+    server_targets: Mapping[str, str] = field(default_factory=dict)
+    unreachable: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def server_ids(self) -> tuple[str, ...]:
@@ -130,20 +142,35 @@ def prepare_execution(
             raise ExecutionSetupError("no cached inventory: refresh the inventory first")
         inventory = cached
     plan = stored.plan
+    if runs_across_targets(plan, _connected(gateway, inventory)) and not unplaced(plan):
+        return _prepare_across_targets(db, gateway, request, stored, refresh_inventory, read)
     wave_servers = {
         wave.name: resolve_wave_servers(plan, index, inventory) for index, wave in enumerate(plan.waves)
     }
     if not any(wave_servers.values()):
-        elsewhere = foreign_target_problem(plan, _connected(gateway, inventory))
-        raise ExecutionSetupError(elsewhere or f"plan {plan.name!r} resolves to no servers in this account")
+        lost = unplaced(plan)
+        elsewhere = f"it does not say which target {', '.join(lost[:5])} is in" if lost else "no servers"
+        raise ExecutionSetupError(f"plan {plan.name!r} resolves to {elsewhere} in this account")
     server_ids = tuple(dict.fromkeys(s for servers in wave_servers.values() for s in servers))
+    choice, post_launch = _point_and_actions(request, server_ids, lambda _: gateway, read)
+    return PreparedExecution(stored, inventory, wave_servers, choice, post_launch)
+
+
+def _point_and_actions(
+    request: RunRequest,
+    server_ids: tuple[str, ...],
+    gateway_of: Callable[[str], DrsGateway],
+    read: PatientReads,
+) -> tuple[RecoveryPointChoice | None, dict[str, int]]:
+    """The snapshots for a point in time and, for a recovery, the post-launch actions to wait for, each
+    read in the server's own target (``gateway_of(server)``)."""
     choice = None
     if request.point_in_time is not None:
         snapshots = [
             snap
             for server in server_ids
             for snap in read(
-                partial(gateway.recovery_snapshots, server, before=request.point_in_time),
+                partial(gateway_of(server).recovery_snapshots, server, before=request.point_in_time),
                 "DescribeRecoverySnapshots",
             )
         ]
@@ -151,11 +178,56 @@ def prepare_execution(
     post_launch: dict[str, int] = {}
     if request.mode is Mode.RECOVERY:
         for server in server_ids:
-            found = read(partial(gateway.launch_actions, server), "ListLaunchActions")
+            found = read(partial(gateway_of(server).launch_actions, server), "ListLaunchActions")
             actions = [a for a in found if a.active]
             if actions:
                 post_launch[server] = len(actions)
-    return PreparedExecution(stored, inventory, wave_servers, choice, post_launch)
+    return choice, post_launch
+
+
+def _prepare_across_targets(
+    db: Database,
+    gateway: DrsGateway,
+    request: RunRequest,
+    stored: StoredPlan,
+    refresh_inventory: bool,
+    read: PatientReads,
+) -> PreparedExecution:
+    """``prepare_execution`` of a plan whose servers are in other targets (``services.target_runs``)."""
+    plan = stored.plan
+    targets = tuple(t for name in used_target_names(plan) if (t := plan.target(name)) is not None)
+    factory = TargetGatewayFactory({t.name: t for t in targets}, gateway)
+    made: dict[str, DrsGateway] = {}
+
+    def gateway_of_target(name: str) -> DrsGateway:
+        if name not in made:
+            made[name] = factory(name)
+        return made[name]
+
+    try:
+        found = read_targets(db, plan, gateway_of_target, refresh_inventory=refresh_inventory, reads=read)
+        if not any(found.wave_servers.values()):
+            lost = "; ".join(f"{name}: {why}" for name, why in found.unreachable.items())
+            raise ExecutionSetupError(
+                f"plan {plan.name!r} resolves to no servers in its targets" + (f" ({lost})" if lost else "")
+            )
+        server_ids = tuple(dict.fromkeys(s for servers in found.wave_servers.values() for s in servers))
+        choice, post_launch = _point_and_actions(
+            request, server_ids, lambda server: gateway_of_target(found.server_targets[server]), read
+        )
+    finally:
+        for made_gateway in made.values():
+            made_gateway.close()
+    return PreparedExecution(
+        stored,
+        found.merged_inventory(),
+        found.wave_servers,
+        choice,
+        post_launch,
+        targets=targets,
+        server_targets=found.server_targets,
+        unreachable=found.unreachable,
+    )
 
 
 def _connected(gateway: DrsGateway, inventory: Inventory) -> Connected:
@@ -189,6 +261,9 @@ def spec_from_prepared(
     if prepared.recovery_point is not None:
         settings["point_in_time"] = prepared.recovery_point.point_in_time
         settings["snapshot_ids"] = prepared.recovery_point.snapshot_ids
+    if prepared.targets:
+        settings["targets"] = tuple(target.name for target in prepared.targets)
+        settings["server_targets"] = dict(prepared.server_targets)
     return spec_from_plan(
         prepared.stored.plan,
         prepared.wave_servers,
@@ -229,9 +304,11 @@ def create_execution(
 ) -> ExecutionRunner:
     """Journal a new execution of the prepared plan and return its runner (nothing launched yet).
     ``clock`` defaults to DRS's (``gateway.drs_clock``): the execution's times are DRS's."""
-    elsewhere = foreign_target_problem(prepared.stored.plan, _connected(gateway, prepared.inventory))
-    if elsewhere is not None:  # preflight fails on it too; this holds for any caller that skipped it
-        raise ExecutionSetupError(elsewhere)
+    lost = unplaced(prepared.stored.plan)
+    if lost:  # preflight fails on it too; this holds for any caller that skipped it
+        raise ExecutionSetupError(
+            f"this plan declares targets but does not say which one {', '.join(lost[:5])} is in"
+        )
     if prepared.recovery_point is not None and prepared.recovery_point.problems:
         why = "; ".join(f"{p.server_id} {p.message}" for p in prepared.recovery_point.problems)
         raise ExecutionSetupError(f"no usable recovery snapshot for the point in time: {why}")
@@ -263,6 +340,7 @@ def create_execution(
                 "point_in_time": request.point_in_time.isoformat() if request.point_in_time else None,
                 "poll_interval_seconds": request.poll_interval_seconds,
                 "post_launch_actions": prepared.post_launch_actions,
+                TARGETS_KEY: targets_to_json(prepared.targets),
                 # Each server as this run saw it: what the dashboard compares with today's estate.
                 BASELINE_KEY: baseline_to_json(
                     baseline_of(prepared.server_ids, prepared.inventory, prepared.launch_configs or None)
@@ -286,4 +364,5 @@ def create_execution(
         initial_state(spec),
         clock=now,
         post_launch_actions=prepared.post_launch_actions,
+        target_gateways=recorded_target_gateways(record, gateway),
     )

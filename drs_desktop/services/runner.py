@@ -31,13 +31,14 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TypeVar, assert_never
 
-from drs_desktop.domain.drs.errors import DrsConflict, DrsError, DrsThrottled
+from drs_desktop.domain.drs.errors import DrsAuthError, DrsConflict, DrsError, DrsThrottled
 from drs_desktop.domain.drs.observations import (
     external_load,
     job_log_observed,
     jobs_observed,
     post_launch_events,
 )
+from drs_desktop.domain.engine.accounts import event_target
 from drs_desktop.domain.engine.commands import (
     AwaitApproval,
     Command,
@@ -58,6 +59,8 @@ from drs_desktop.domain.engine.commands import (
 from drs_desktop.domain.engine.decide import decide
 from drs_desktop.domain.engine.events import (
     CONTROL_EVENTS,
+    CredentialsNeeded,
+    CredentialsRenewed,
     Event,
     ExecutionFinished,
     InstancesTerminated,
@@ -85,6 +88,7 @@ from drs_desktop.domain.errors import DrsDesktopError
 from drs_desktop.services import drs_records
 from drs_desktop.services.drs_calls import DrsCalls
 from drs_desktop.services.journal_replay import replay_journal
+from drs_desktop.services.target_runs import recorded_target_gateways
 from drs_desktop.storage import control_inbox as inbox
 from drs_desktop.storage import executions as journal
 from drs_desktop.storage.db import Database
@@ -95,6 +99,8 @@ T = TypeVar("T")
 Clock = Callable[[], datetime]
 Sleeper = Callable[[float], None]
 Listener = Callable[[ExecutionState, ExecutionState, Event], None]
+#: The gateway of a named target of a run across targets (``engine.accounts``), made on first use.
+TargetGateways = Callable[[str], DrsCalls]
 
 #: The longest the loop sleeps without looking at its control queue.
 MAX_SLEEP_SECONDS = 30.0
@@ -135,11 +141,17 @@ class ExecutionRunner:
         *,
         clock: Clock | None = None,
         post_launch_actions: dict[str, int] | None = None,
+        target_gateways: TargetGateways | None = None,
     ) -> None:
         self._db = db
         # The engine paces its own reads (Retry-After, backoff): botocore's in-call retries would resend a
         # throttled read at once, so every call of the runner goes out once.
         self._gateway = gateway.with_single_attempt_reads()
+        # A run across targets (``engine.accounts``): each command goes to its target's gateway, made on
+        # first use on this thread by ``target_gateways`` (the connected one keeps the run's clock).
+        self._target_gateways = target_gateways or recorded_target_gateways(record, gateway)
+        self._by_target: dict[str, DrsCalls] = {}
+        self._target = ""  # the target of the command being executed
         # DRS's time by default (``aws.drs_clock``): no decision may depend on the desktop's clock.
         self._journal_seq = record.event_count  # the last journal entry this runner has applied
         self._record = record
@@ -159,7 +171,13 @@ class ExecutionRunner:
 
     @classmethod
     def resume(
-        cls, db: Database, gateway: DrsCalls, execution_id: str, *, clock: Clock | None = None
+        cls,
+        db: Database,
+        gateway: DrsCalls,
+        execution_id: str,
+        *,
+        clock: Clock | None = None,
+        target_gateways: TargetGateways | None = None,
     ) -> ExecutionRunner:
         """Rebuild an execution from its journal. The engine reconciles any start whose outcome the
         journal does not hold before it launches anything."""
@@ -168,7 +186,7 @@ class ExecutionRunner:
         replayed = replay_journal(db, record, whole=True)
         state, events = replayed.state, replayed.events
         logger.info("execution %s resumed from %d journaled events", record.execution_id, len(events))
-        runner = cls(db, gateway, record, state, clock=clock)
+        runner = cls(db, gateway, record, state, clock=clock, target_gateways=target_gateways)
         runner._repair_listing()
         if state.finished is None:
             # Calls a crash cut off become UNCERTAIN, and the evidence shows the restart (in DRS's time).
@@ -383,7 +401,42 @@ class ExecutionRunner:
 
     # -- commands
 
+    def _gw(self) -> DrsCalls:
+        """The gateway of the command being executed: its target's, or the connected one."""
+        if not self._target:
+            return self._gateway
+        gateway = self._by_target.get(self._target)
+        if gateway is None:
+            if self._target_gateways is None:
+                raise DrsAuthError(
+                    f"no way to reach target {self._target!r}: this run was opened without its targets",
+                    code="NoTargetGateway",
+                )
+            gateway = self._target_gateways(self._target).with_single_attempt_reads()
+            self._by_target[self._target] = gateway
+        return gateway
+
+    def _forget_session(self, target: str) -> None:
+        """The operator renewed ``target``'s credentials: its next call builds a new session (botocore
+        would keep using the refused ones until their stated expiry)."""
+        gateway = self._by_target.pop(target, None) if target else self._gateway
+        if gateway is not None:
+            gateway.close()
+
+    def close(self) -> None:
+        """Close the gateways this runner made for its targets (on the thread that used them)."""
+        for gateway in self._by_target.values():
+            gateway.close()
+        self._by_target.clear()
+
     def _execute(self, command: Command) -> None:
+        self._target = getattr(command, "target", "") or ""
+        try:
+            self._dispatch(command)
+        finally:
+            self._target = ""
+
+    def _dispatch(self, command: Command) -> None:
         match command:
             case StartJob():
                 self._start_job(command)
@@ -427,7 +480,7 @@ class ExecutionRunner:
         self._sync_clock()
         self._record_event(StartRequested(chunk_id=command.chunk_id, at=self._clock()))
         try:
-            job = self._gateway.start_recovery(
+            job = self._gw().start_recovery(
                 command.server_ids,
                 is_drill=command.is_drill,
                 tags=command.tags,
@@ -442,6 +495,7 @@ class ExecutionRunner:
                     retry_after=error.retry_after,
                     at=self._clock(),
                     busy=isinstance(error, DrsConflict),  # a server in another job (engine.busy)
+                    auth=isinstance(error, DrsAuthError),  # refused credentials launch nothing
                 )
             )
             return
@@ -456,7 +510,7 @@ class ExecutionRunner:
         self._record_event(JobStarted(chunk_id=command.chunk_id, job_id=job.job_id, at=self._clock()))
 
     def _poll_jobs(self, command: PollJobs) -> None:
-        jobs = self._read("DescribeJobs", lambda: self._gateway.describe_jobs(command.job_ids))
+        jobs = self._read("DescribeJobs", lambda: self._gw().describe_jobs(command.job_ids))
         if jobs is None:
             return
         now = self._clock()
@@ -468,17 +522,17 @@ class ExecutionRunner:
             self._record_event(event)
 
     def _size_external_load(self, command: SizeExternalLoad) -> None:
-        listed = self._read("DescribeJobs", lambda: self._gateway.jobs_since(command.since))
+        listed = self._read("DescribeJobs", lambda: self._gw().jobs_since(command.since))
         if listed is not None:
             self._record_event(external_load(self._state, listed, self._clock()))
 
     def _fetch_job_log(self, command: FetchJobLog) -> None:
-        entries = self._read("DescribeJobLogItems", lambda: self._gateway.job_log(command.job_id))
+        entries = self._read("DescribeJobLogItems", lambda: self._gw().job_log(command.job_id))
         if entries is not None:
             self._record_event(job_log_observed(self._state, command.job_id, entries, self._clock()))
 
     def _verify_jobs(self, command: VerifyJobs) -> None:
-        jobs = self._read("DescribeJobs", lambda: self._gateway.describe_jobs(command.job_ids))
+        jobs = self._read("DescribeJobs", lambda: self._gw().describe_jobs(command.job_ids))
         if jobs is None:
             return
         found = {job.job_id for job in jobs}
@@ -493,9 +547,7 @@ class ExecutionRunner:
 
     def _reconcile(self, command: Reconcile) -> None:
         """One look at DRS's records for unknown starts; ``domain.engine.reconcile`` decides what it means."""
-        found = drs_records.look(
-            self._gateway, self._read, self.execution_id, command.since, command.server_ids
-        )
+        found = drs_records.look(self._gw(), self._read, self.execution_id, command.since, command.server_ids)
         if found is None:
             return
         logger.info(
@@ -516,12 +568,10 @@ class ExecutionRunner:
 
     def _survey(self, command: SurveyInstances) -> None:
         """Before a cleanup: this execution's jobs and every recovery instance of its servers."""
-        found = drs_records.look(
-            self._gateway, self._read, self.execution_id, command.since, command.server_ids
-        )
+        found = drs_records.look(self._gw(), self._read, self.execution_id, command.since, command.server_ids)
         if found is None:
             return
-        instances = drs_records.recovery_instances(self._gateway, self._read, command.server_ids)
+        instances = drs_records.recovery_instances(self._gw(), self._read, command.server_ids)
         if instances is None:
             return
         self._record_event(
@@ -535,7 +585,7 @@ class ExecutionRunner:
     def _find_instances(self, command: FindRecoveryInstances) -> None:
         found = self._read(
             "DescribeRecoveryInstances",
-            lambda: self._gateway.describe_recovery_instances(source_server_ids=command.server_ids),
+            lambda: self._gw().describe_recovery_instances(source_server_ids=command.server_ids),
         )
         if found is None:
             return
@@ -551,7 +601,7 @@ class ExecutionRunner:
         ids = command.recovery_instance_ids
         self._record_event(TerminateRequested(instance_ids=ids, at=self._clock()))
         try:
-            job = self._gateway.terminate_recovery_instances(ids)
+            job = self._gw().terminate_recovery_instances(ids)
         except DrsError as error:
             self._record_event(
                 TerminateFailed(
@@ -561,6 +611,10 @@ class ExecutionRunner:
                     at=self._clock(),
                 )
             )
+            if isinstance(error, DrsAuthError):  # the next call would be refused too: wait for a person
+                self._record_event(
+                    CredentialsNeeded(target=self._target, reason=error.code or str(error), at=self._clock())
+                )
             return
         except Exception:  # after TerminateRequested: the outcome is unknown, the engine tries again
             logger.exception("TerminateRecoveryInstances ended unexpectedly")
@@ -574,7 +628,7 @@ class ExecutionRunner:
 
     def _reconcile_terminations(self, command: ReconcileTerminations) -> None:
         """After a crash cut a termination off: the TERMINATE jobs DRS lists that hold its instances."""
-        found = drs_records.terminate_jobs(self._gateway, self._read, command.since, command.instance_ids)
+        found = drs_records.terminate_jobs(self._gw(), self._read, command.since, command.instance_ids)
         if found is not None:
             self._record_event(
                 TerminationsReconciled(instance_ids=command.instance_ids, jobs=found, at=self._clock())
@@ -591,14 +645,22 @@ class ExecutionRunner:
         except DrsError as error:
             logger.warning("%s failed: %s", operation, error)
             self._record_event(
-                PollFailed(at=self._clock(), transient=error.transient, reason=error.code or "")
+                PollFailed(
+                    at=self._clock(),
+                    transient=error.transient,
+                    reason=error.code or "",
+                    auth=isinstance(error, DrsAuthError),
+                )
             )
         return None
 
     # -- journal
 
     def _record_event(self, event: Event) -> None:
-        """Commit the event to the journal, then apply it; keep the listing's status in step."""
+        """Commit the event to the journal, then apply it; keep the listing's status in step. An answer
+        from a target's DRS is journaled with that target (``engine.accounts``)."""
+        if self._target and event_target(event) == "":
+            event = replace(event, target=self._target)  # type: ignore[arg-type]
         self._journal_seq = journal.append_events(
             self._db, self.execution_id, [event_to_json(event)], expected_last=self._journal_seq
         )
@@ -608,6 +670,8 @@ class ExecutionRunner:
         """Apply an event that is committed to the journal; keep the listing's status in step."""
         before = self._state
         self._state = apply(before, event)
+        if isinstance(event, CredentialsRenewed):
+            self._forget_session(event.target)
         status = execution_status(self._state)
         if status is not self._status or isinstance(event, ExecutionFinished):
             self._status = status

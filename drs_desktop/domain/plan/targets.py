@@ -21,6 +21,7 @@ __all__ = [
     "entry_target",
     "group_target",
     "placed_servers",
+    "runs_across_targets",
     "target_matches",
     "unplaced",
     "used_target_names",
@@ -112,3 +113,14 @@ def target_matches(target: PlanTarget, connected: Connected) -> bool:
     if connected.account:
         return target.account == connected.account
     return bool(target.profile) and not target.role_arn and target.profile == connected.profile
+
+
+def runs_across_targets(plan: RecoveryPlan, connected: Connected) -> bool:
+    """Whether a run of ``plan`` goes through the engine's targets (``engine.accounts``): it declares
+    targets and uses one that is not the connected target. A plan whose only target in use is the
+    connected one runs there as a plan without targets does."""
+    if not plan.targets:
+        return False
+    used = [target for name in used_target_names(plan) if (target := plan.target(name)) is not None]
+    return any(not target_matches(target, connected) for target in used)
+

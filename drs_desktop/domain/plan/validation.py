@@ -98,6 +98,28 @@ def resolve_wave_servers(plan: RecoveryPlan, wave_index: int, inventory: Invento
     return tuple(dict.fromkeys(ids))
 
 
+def resolve_wave_by_target(
+    plan: RecoveryPlan, wave_index: int, inventories: Mapping[str, Inventory]
+) -> tuple[tuple[str, str], ...]:
+    """(server ID, target name) of every server of wave ``wave_index``, as ``resolve_wave_servers`` lists
+    them, each tag selector resolved in its own target's inventory. A server named in two targets is
+    kept once, in the first (validation reports it)."""
+    wave = plan.waves[wave_index]
+    found: dict[str, str] = {}
+    for name in wave.groups:
+        group = plan.group(name)
+        target = group_target(plan, group) if group is not None else None
+        if group is None or target is None:
+            continue
+        for server_id in resolve_group(group, inventories.get(target)):
+            found.setdefault(server_id, target)
+    for server_id in wave.servers:
+        target = entry_target(plan, wave, server_id)
+        if target is not None:
+            found.setdefault(server_id, target)
+    return tuple(found.items())
+
+
 def validate_plan(plan: RecoveryPlan, inventory: Inventory | None = None) -> list[Problem]:
     """Every problem of ``plan``, in document order.
 

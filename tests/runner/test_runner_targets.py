@@ -1,0 +1,226 @@
+"""One drill across several DRS targets (accounts and Regions), end to end on the simulator.
+
+Each target is its own world in the simulator (the access key picks the account, the signature the
+Region); the run reaches each through its own gateway, made from the plan's target declaration.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from drs_desktop.aws.drs import DrsGateway
+from drs_desktop.aws.session import AwsTarget
+from drs_desktop.domain.engine.accounts import credential_holds
+from drs_desktop.domain.engine.events import (
+    CleanupRequested,
+    CredentialsRenewed,
+    Outcome,
+    StartRequested,
+    event_from_json,
+)
+from drs_desktop.domain.engine.queries import drill_instances_running
+from drs_desktop.domain.engine.state import ExecutionStatus, Mode, ServerStatus
+from drs_desktop.domain.plan.model import PlanTarget, RecoveryPlan, Wave
+from drs_desktop.services.executions import RunRequest, create_execution, prepare_execution
+from drs_desktop.services.runner import ExecutionRunner
+from drs_desktop.simulator.embedded import EmbeddedSimulator
+from drs_desktop.storage import executions as journal
+from drs_desktop.storage.db import Database
+from drs_desktop.storage.plans import save_plan
+from tests.simulator.accounts_scenario import (
+    RECOVERY,
+    RECOVERY_KEY,
+    STAGING,
+    STAGING_KEY,
+    TWO_ACCOUNTS,
+    all_servers,
+    client,
+)
+
+from .conftest import virtual_clock
+
+EAST = PlanTarget("recovery-east", RECOVERY, "us-east-1", profile="recovery")
+WEST = PlanTarget("recovery-west", RECOVERY, "us-west-2", profile="recovery")
+STAGE = PlanTarget("staging", STAGING, "us-east-1", profile="staging")
+
+
+@pytest.fixture
+def sim(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[EmbeddedSimulator]:
+    """The two-account simulator, and AWS profiles whose keys pick each account."""
+    credentials = tmp_path / "aws-credentials"
+    credentials.write_text(
+        f"[recovery]\naws_access_key_id = {RECOVERY_KEY}\naws_secret_access_key = s\n\n"
+        f"[staging]\naws_access_key_id = {STAGING_KEY}\naws_secret_access_key = s\n",
+        encoding="utf-8",
+    )
+    config = tmp_path / "aws-config"
+    config.write_text("[profile recovery]\nregion = us-east-1\n\n[profile staging]\nregion = us-east-1\n")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(credentials))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    for name in ("AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    with EmbeddedSimulator(TWO_ACCOUNTS, seed=3) as running:
+        yield running
+
+
+@pytest.fixture
+def gateway(sim: EmbeddedSimulator) -> DrsGateway:
+    """The connected target: the recovery account in us-east-1."""
+    return DrsGateway(AwsTarget(profile="recovery", region="us-east-1", endpoint_url=sim.endpoint_url))
+
+
+def server_ids(sim: EmbeddedSimulator, key: str, region: str) -> list[str]:
+    return [s["sourceServerID"] for s in all_servers(client(sim, key=key, region=region))]
+
+
+def backend(sim: EmbeddedSimulator, target: PlanTarget) -> Any:
+    return sim.estate.backend(target.account, target.region)
+
+
+def launched(sim: EmbeddedSimulator, target: PlanTarget) -> Counter[str]:
+    return Counter(r.source_server_id for r in backend(sim, target).launch_records())
+
+
+def spread_plan(sim: EmbeddedSimulator) -> tuple[RecoveryPlan, dict[str, list[str]]]:
+    """Wave 1: two staging servers and one in recovery-east; wave 2 (after it): recovery-west's two."""
+    found = {
+        "staging": server_ids(sim, STAGING_KEY, "us-east-1")[:2],
+        "east": server_ids(sim, RECOVERY_KEY, "us-east-1")[:1],
+        "west": server_ids(sim, RECOVERY_KEY, "us-west-2")[:2],
+    }
+    plan = RecoveryPlan(
+        "Spread",
+        targets=(EAST, WEST, STAGE),
+        waves=(
+            Wave(
+                "Data",
+                target="staging",
+                servers=(*found["staging"], *found["east"]),
+                server_targets={found["east"][0]: "recovery-east"},
+            ),
+            Wave("Apps", target="recovery-west", servers=tuple(found["west"])),
+        ),
+    )
+    return plan, found
+
+
+def start(db: Database, gateway: DrsGateway, sim: EmbeddedSimulator, plan: RecoveryPlan) -> ExecutionRunner:
+    save_plan(db, plan)
+    clock, _ = virtual_clock(sim)
+    request = RunRequest(plan_name=plan.name, mode=Mode.DRILL, poll_interval_seconds=30)
+    prepared = prepare_execution(db, gateway, request)
+    return create_execution(db, gateway, prepared, request, clock=clock)
+
+
+def test_a_drill_across_two_accounts_and_two_regions_launches_each_server_once_in_its_own_target(
+    db: Database, gateway: DrsGateway, sim: EmbeddedSimulator
+) -> None:
+    plan, found = spread_plan(sim)
+    _, sleep = virtual_clock(sim)
+    runner = start(db, gateway, sim, plan)
+    assert runner.state.spec.targets == ("recovery-east", "recovery-west", "staging")
+
+    result = runner.run(sleep=sleep)
+
+    assert result.outcome is Outcome.SUCCEEDED
+    assert launched(sim, STAGE) == Counter({s: 1 for s in found["staging"]})
+    assert launched(sim, EAST) == Counter({s: 1 for s in found["east"]})
+    assert launched(sim, WEST) == Counter({s: 1 for s in found["west"]})
+    # The second wave started only once the first had launched in both of its targets.
+    first_done = max(
+        r.launched_at for t in (STAGE, EAST) for r in backend(sim, t).launch_records() if r.launched_at
+    )
+    assert all(r.requested_at >= first_done for r in backend(sim, WEST).launch_records())
+    # Every start is journaled with its target, so a resume and a cleanup reach the same account.
+    starts = [
+        event
+        for row in journal.get_events(db, runner.execution_id)
+        if isinstance(event := event_from_json(row), StartRequested)
+    ]
+    chunk_targets = {c.chunk_id: c.target for c in runner.state.chunks.values()}
+    assert {e.chunk_id: e.target for e in starts} == chunk_targets
+    assert sorted(chunk_targets.values()) == ["recovery-east", "recovery-west", "staging"]
+    record = journal.get_execution(db, runner.execution_id)
+    assert set(record.options["targets"]) == {"recovery-east", "recovery-west", "staging"}
+    assert "secret" not in str(record.options)
+
+
+def test_cleanup_after_a_drill_across_targets_terminates_its_instances_in_every_target(
+    db: Database, gateway: DrsGateway, sim: EmbeddedSimulator
+) -> None:
+    plan, _ = spread_plan(sim)
+    _, sleep = virtual_clock(sim)
+    runner = start(db, gateway, sim, plan)
+    assert runner.run(sleep=sleep).outcome is Outcome.SUCCEEDED
+    assert len(drill_instances_running(runner.state)) == 5
+
+    # Picked up again from the journal alone (a later session): the targets come from the record.
+    again = ExecutionRunner.resume(db, gateway, runner.execution_id, clock=sim.clock.now)
+    again.control(CleanupRequested(at=sim.clock.now(), by="ops"))
+    again.run(sleep=sleep)
+
+    assert drill_instances_running(again.state) == ()
+    for target in (STAGE, EAST, WEST):
+        drs = client(sim, key=STAGING_KEY if target is STAGE else RECOVERY_KEY, region=target.region)
+        left = [
+            i
+            for i in drs.describe_recovery_instances()["items"]
+            if i.get("ec2InstanceState") not in ("TERMINATED", "SHUTTING-DOWN")
+        ]
+        assert left == [], f"{target.name}: {left}"
+
+
+def test_an_unreachable_target_fails_its_own_servers_with_the_reason_and_the_others_launch(
+    db: Database, gateway: DrsGateway, sim: EmbeddedSimulator
+) -> None:
+    plan, found = spread_plan(sim)
+    _, sleep = virtual_clock(sim)
+    runner = start(db, gateway, sim, plan)
+    backend(sim, STAGE).world.faults.drop_connections()  # every call to the staging account is lost
+
+    result = runner.run(sleep=sleep, max_steps=400)
+
+    state = runner.state
+    assert result.status is ExecutionStatus.HELD
+    stage_servers = [state.servers[s] for s in found["staging"]]
+    assert {s.status for s in stage_servers} == {ServerStatus.FAILED}
+    assert all("did not start" in s.reason or "not launched" in s.reason for s in stage_servers), [
+        s.reason for s in stage_servers
+    ]
+    # The east server of the same wave launched; the next wave waits for the held one (the plan's rule).
+    assert state.servers[found["east"][0]].status is ServerStatus.LAUNCHED
+    assert launched(sim, EAST) == Counter({found["east"][0]: 1})
+    assert launched(sim, WEST) == Counter()
+    assert launched(sim, STAGE) == Counter()
+
+
+def test_an_expired_session_holds_the_run_for_new_credentials_and_spends_no_attempt(
+    db: Database, gateway: DrsGateway, sim: EmbeddedSimulator
+) -> None:
+    plan, found = spread_plan(sim)
+    _, sleep = virtual_clock(sim)
+    runner = start(db, gateway, sim, plan)
+    # The staging account refuses the run's credentials from now on, as AWS does an expired token.
+    backend(sim, STAGE).world.faults.set_transport("StartRecovery", None)
+    sim.estate.refuse_key(STAGING_KEY, "ExpiredTokenException")
+
+    result = runner.run(sleep=sleep, max_steps=200)
+
+    assert result.status is ExecutionStatus.HELD
+    (hold,) = credential_holds(runner.state)
+    assert hold.target == "staging" and "ExpiredToken" in hold.problem
+    waiting = [runner.state.servers[s] for s in found["staging"]]
+    assert {s.status for s in waiting} == {ServerStatus.PENDING}, "an expired token is not a failed launch"
+    chunk = runner.state.chunks[waiting[0].chunk_id or ""]
+    assert chunk.failures == 0
+    assert launched(sim, STAGE) == Counter()
+
+    sim.estate.refuse_key(STAGING_KEY, None)  # the operator signed in again
+    runner.submit(CredentialsRenewed(target="staging", at=sim.clock.now(), by="ops"))
+    assert runner.run(sleep=sleep).outcome is Outcome.SUCCEEDED
+    assert launched(sim, STAGE) == Counter({s: 1 for s in found["staging"]})
