@@ -26,11 +26,14 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
+from drs_desktop.aws import credential_expiry
 from drs_desktop.aws import session as aws_session
+from drs_desktop.aws.assume_role import EXPIRED_CODES, RoleCredentials
 from drs_desktop.aws.drs_clock import DrsClock, parse_http_date
 from drs_desktop.aws.drs_parse import (
     account_from_arn,
@@ -46,9 +49,10 @@ from drs_desktop.aws.drs_parse import (
     parse_source_server,
 )
 from drs_desktop.aws.errors import map_error
-from drs_desktop.aws.session import AwsTarget
+from drs_desktop.aws.session import AwsTarget, MfaPrompter
 from drs_desktop.aws.simulator_clock import simulator_world
 from drs_desktop.domain.drs.errors import (
+    DrsAuthError,
     DrsError,
     DrsOutcomeUnknown,
     DrsRejected,
@@ -109,6 +113,7 @@ class DrsGateway:
     ``read_max_attempts`` is botocore's attempt budget for read calls (1 turns its retries off, which
     tests use to see a throttle at once); ``page_size`` sets ``maxResults`` on listings (None: DRS's
     default). Timeouts are in seconds. ``client_factory`` replaces boto3's clients (tests only).
+    ``mfa_prompter`` is asked for a code each time a target's MFA role is assumed (``aws.assume_role``).
     """
 
     def __init__(
@@ -121,6 +126,7 @@ class DrsGateway:
         page_size: int | None = None,
         drs_clock: DrsClock | None = None,
         client_factory: ClientFactory | None = None,
+        mfa_prompter: MfaPrompter | None = None,
     ) -> None:
         if page_size is not None and page_size < 1:
             raise ValueError("page_size must be at least 1")
@@ -134,6 +140,7 @@ class DrsGateway:
         self._read_timeout = read_timeout
         self._page_size = page_size
         self._client_factory = client_factory
+        self._mfa_prompter = mfa_prompter
         self._clients = _Clients()
         self._identity: CallerIdentity | None = None
         self._world: str | None = None
@@ -173,6 +180,7 @@ class DrsGateway:
             page_size=self._page_size,
             drs_clock=self.drs_clock,
             client_factory=self._client_factory,
+            mfa_prompter=self._mfa_prompter,
         )
 
     def for_another_thread(self) -> DrsGateway:
@@ -187,6 +195,7 @@ class DrsGateway:
             page_size=self._page_size,
             drs_clock=self.drs_clock,
             client_factory=self._client_factory,
+            mfa_prompter=self._mfa_prompter,
         )
 
     def __repr__(self) -> str:
@@ -198,8 +207,45 @@ class DrsGateway:
 
     def _session(self) -> Any:
         if self._clients.session is None:
-            self._clients.session = aws_session.make_session(self.target)
+            self._clients.session = aws_session.make_session(self.target, mfa_prompter=self._mfa_prompter)
         return self._clients.session
+
+    # -- credentials -----------------------------------------------------------------------------------
+
+    def credentials_expire_at(self) -> datetime | None:
+        """When the credentials this gateway signs with stop working: STS's expiry of a role's session,
+        the sign-in's expiry of an IAM Identity Center profile, botocore's expiry of other temporary
+        credentials; None for long-lived keys or when unknown. No network call: a role's expiry is known
+        once its first call (or ``caller_identity``) has assumed it."""
+        target = self.target
+        if self._client_factory is not None:
+            return None
+        credentials = self._session().get_credentials() if target.role is None else self._role_credentials()
+        return credential_expiry.credentials_expire_at(target, credentials)
+
+    @property
+    def refresh_needs_person(self) -> bool:
+        """Whether renewing the credentials needs someone (an MFA code, an SSO sign-in, new typed keys):
+        the engine asks before ``credentials_expire_at`` rather than fail a wave at it."""
+        return credential_expiry.refresh_needs_person(self.target)
+
+    def _role_credentials(self) -> RoleCredentials | None:
+        if self.target.role is None or self.target.credentials is not None:
+            return None
+        credentials = self._session().get_credentials()
+        return credentials if isinstance(credentials, RoleCredentials) else None
+
+    def _renewed_after_expiry(self, error: DrsError, sent_at: float) -> bool:
+        """AWS called the role's credentials expired (a clock far off, a laptop that slept, a session
+        revoked): have the next request assume the role again. True when there is a role to renew."""
+        if not isinstance(error, DrsAuthError) or error.code not in EXPIRED_CODES:
+            return False
+        credentials = self._role_credentials()
+        if credentials is None:
+            return False
+        credentials.renew(since=sent_at)
+        logger.info("%s: the role's session expired; assuming it again", error.operation)
+        return True
 
     def _client(self, kind: str) -> Any:
         """The gateway's client: ``read`` (retries on), ``write`` (one attempt) or ``sts``."""
@@ -252,22 +298,40 @@ class DrsGateway:
     # -- call plumbing -------------------------------------------------------------------------------
 
     def _call(self, operation: str, kind: str, call: Callable[[Any], T]) -> T:
-        """Run ``call(client)``; every failure (client creation included) becomes a ``DrsError``."""
+        """Run ``call(client)``; every failure (client creation included) becomes a ``DrsError``.
+
+        When AWS says a role's session expired, the role is assumed again and a read is sent once more; a
+        write is not (it goes out once; its auth error is definite, so the caller may send it again)."""
         mutating = kind == "write"
+        sent_at = time.monotonic()
         try:
             return call(self._client(kind))
         except Exception as exc:
-            error = map_error(exc, operation, mutating=mutating, auth_hint=self._auth_hint())
-            log = logger.warning if (mutating or not error.transient) else logger.info
-            log(
-                "%s failed: %s (%s, definite=%s, retry_after=%s)",
-                operation,
-                error.code or type(error).__name__,
-                type(error).__name__,
-                error.definite,
-                error.retry_after,
-            )
+            error = self._failed(operation, mutating, exc)
+            if not self._renewed_after_expiry(error, sent_at) or mutating:
+                self._log_failure(operation, mutating, error)
+                raise error from exc
+        try:
+            return call(self._client(kind))
+        except Exception as exc:
+            error = self._failed(operation, mutating, exc)
+            self._log_failure(operation, mutating, error)
             raise error from exc
+
+    def _failed(self, operation: str, mutating: bool, exc: Exception) -> DrsError:
+        return map_error(exc, operation, mutating=mutating, auth_hint=self._auth_hint())
+
+    @staticmethod
+    def _log_failure(operation: str, mutating: bool, error: DrsError) -> None:
+        log = logger.warning if (mutating or not error.transient) else logger.info
+        log(
+            "%s failed: %s (%s, definite=%s, retry_after=%s)",
+            operation,
+            error.code or type(error).__name__,
+            type(error).__name__,
+            error.definite,
+            error.retry_after,
+        )
 
     def _list(self, operation: str, method: str, params: Mapping[str, Any]) -> list[Mapping[str, Any]]:
         """Every ``items`` of every page of a read operation."""

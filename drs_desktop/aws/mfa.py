@@ -16,8 +16,6 @@ duration_seconds. ``credential_source`` with MFA is not supported (said so, rath
 from __future__ import annotations
 
 import logging
-import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -25,6 +23,7 @@ from typing import Any
 import boto3.session
 from botocore.exceptions import ProfileNotFound
 
+from drs_desktop.aws.assume_role import MfaCancelled, MfaPrompter, ask_mfa_code
 from drs_desktop.aws.config_files import full_config, profile_values
 from drs_desktop.aws.errors import map_error
 from drs_desktop.aws.session import USER_AGENT_EXTRA, client_config
@@ -33,16 +32,14 @@ from drs_desktop.domain.drs.errors import DrsAuthError
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["AssumedRole", "MfaCancelled", "MfaPrompter", "assume_role_with_mfa", "mfa_challenge"]
-
-#: Asked for a code; returns it, or "" when the operator cancelled.
-MfaPrompter = Callable[[MfaChallenge], str]
-
-_CODE = re.compile(r"^\d{6}$")
-
-
-class MfaCancelled(DrsAuthError):
-    """The operator closed the MFA dialog (or it timed out) without a code."""
+__all__ = [
+    "AssumedRole",
+    "MfaCancelled",
+    "MfaPrompter",
+    "ask_mfa_code",
+    "assume_role_with_mfa",
+    "mfa_challenge",
+]
 
 
 @dataclass(frozen=True)
@@ -84,11 +81,7 @@ def assume_role_with_mfa(
             "source_profile to sign the AssumeRole call",
             code="UnsupportedProfile",
         )
-    code = (prompter(challenge) or "").strip()
-    if not code:
-        raise MfaCancelled("No MFA code was entered", code="MfaCancelled")
-    if not _CODE.match(code):
-        raise DrsAuthError("An MFA code is six digits", code="InvalidMfaCode")
+    code = ask_mfa_code(prompter, challenge)
     kwargs: dict[str, Any] = {
         "RoleArn": challenge.role_arn,
         "RoleSessionName": str(

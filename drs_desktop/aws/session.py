@@ -7,23 +7,27 @@ TerminateRecoveryInstances have no idempotency token and botocore would otherwis
 client with exactly one attempt; reads get a modest retry budget.
 
 Credentials come from a named profile (SSO included), from keys an operator typed (``AccessKeyPair``,
-supplied by the secrets layer), or, for the local simulator on a loopback URL, dummy keys. Secrets never
-reach a log line or a ``repr``.
+supplied by the secrets layer), from an IAM role assumed with a source profile's credentials
+(``RoleToAssume``, refreshed before they expire: ``aws.assume_role``), or, for the local simulator on a
+loopback URL without a profile, dummy keys. Secrets never reach a log line or a ``repr``.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import logging
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
 import boto3.session
+import botocore.session
 from botocore.config import Config
 from botocore.exceptions import ProfileNotFound
 
 from drs_desktop.aws import config_files
+from drs_desktop.aws.assume_role import MfaPrompter, RoleCredentials, RoleProvider, RoleToAssume
 from drs_desktop.domain.connection import AccessKeyPair
 from drs_desktop.domain.drs.errors import DrsAuthError
 from drs_desktop.domain.errors import DrsDesktopError
@@ -93,15 +97,31 @@ def redact_endpoint_url(url: str) -> str:
     return shown
 
 
+class CredentialCache:
+    """The assumed-role credentials shared by every session built from one ``AwsTarget`` value (and the
+    targets ``dataclasses.replace`` derives from it): one AssumeRole, and one MFA code, for all the
+    gateways and threads of a run rather than one each. Filled by ``aws.assume_role``; thread-safe."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.entries: dict[tuple[object, ...], Any] = {}
+
+    def __repr__(self) -> str:
+        return "CredentialCache()"
+
+
 @dataclass(frozen=True)
 class AwsTarget:
     """One account/region to talk to. ``endpoint_url`` points DRS (and, when it is a loopback URL, STS
-    too: the simulator serves GetCallerIdentity on the same port) somewhere other than AWS."""
+    too: the simulator serves GetCallerIdentity on the same port) somewhere other than AWS. ``role``:
+    the credentials are the role's, assumed from its source profile (``profile`` is then unused)."""
 
     profile: str | None
     region: str
     endpoint_url: str | None = None
     credentials: AccessKeyPair | None = None
+    role: RoleToAssume | None = None
+    credential_cache: CredentialCache = field(default_factory=CredentialCache, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if not self.region or not self.region.strip():
@@ -118,6 +138,10 @@ class AwsTarget:
         """A log- and UI-safe one-liner: where, and which kind of credentials (never the secrets)."""
         if self.credentials is not None:
             who = f"keys {self.credentials.masked_key_id}"
+        elif self.role is not None:
+            who = f"role {self.role.role_arn} from profile {self.role.source_profile}"
+        elif self.profile and (not self.is_local or profile_exists(self.profile)):
+            who = f"profile {self.profile}"
         elif self.is_local:
             who = "simulator keys"
         else:
@@ -144,13 +168,27 @@ def is_loopback_url(url: str | None) -> bool:
         return False
 
 
-def make_session(target: AwsTarget) -> boto3.session.Session:
+def profile_exists(name: str) -> bool:
+    """Whether profile ``name`` is in the AWS config or credentials file (read afresh)."""
+    return bool(name) and name in config_files.full_config().get("profiles", {})
+
+
+def make_session(target: AwsTarget, *, mfa_prompter: MfaPrompter | None = None) -> boto3.session.Session:
     """A new boto3 session for ``target``; call it in the thread that will use it.
 
-    Typed keys win; else a loopback endpoint gets dummy keys (the profile is not needed and may not
-    exist on a demo machine); else the profile (or the default chain when it is None).
+    Typed keys win; then a role (credentials assumed from its source profile and refreshed before they
+    expire, ``aws.assume_role``; ``mfa_prompter`` gives the code of an MFA role at each AssumeRole);
+    then, on a loopback endpoint (the simulator), a profile that exists in the AWS config files (the
+    simulator tells accounts apart by access key) or else dummy keys (the demo: the profile may not exist
+    on a demo machine); else the profile (or the default chain when it is None).
     Raises ``DrsAuthError`` for a profile that does not exist.
     """
+    if target.credentials is None and target.role is not None:
+        core = botocore.session.Session()
+        credentials = role_credentials(target, mfa_prompter=mfa_prompter)
+        core.get_component("credential_provider").insert_before("env", RoleProvider(credentials))
+        logger.debug("New AWS session for %s", target.describe())
+        return boto3.session.Session(botocore_session=core, region_name=target.region)
     kwargs: dict[str, Any] = {"region_name": target.region}
     if target.credentials is not None:
         kwargs.update(
@@ -160,7 +198,7 @@ def make_session(target: AwsTarget) -> boto3.session.Session:
         )
         if target.profile:
             kwargs["profile_name"] = target.profile
-    elif target.is_local:
+    elif target.is_local and not (target.profile and profile_exists(target.profile)):
         kwargs.update(aws_access_key_id=SIMULATOR_KEY, aws_secret_access_key=SIMULATOR_KEY)
     elif target.profile:
         kwargs["profile_name"] = target.profile
@@ -173,6 +211,42 @@ def make_session(target: AwsTarget) -> boto3.session.Session:
         ) from exc
     logger.debug("New AWS session for %s", target.describe())
     return session
+
+
+def role_credentials(target: AwsTarget, *, mfa_prompter: MfaPrompter | None = None) -> RoleCredentials:
+    """The refreshable credentials of ``target.role``, shared through ``target.credential_cache`` (no
+    network yet: the first request assumes the role)."""
+    role = target.role
+    if role is None:
+        raise ValueError("the target assumes no role")
+    cache = target.credential_cache
+    key = (role, target.region, target.endpoint_url)
+    with cache.lock:
+        credentials = cache.entries.get(key)
+        if not isinstance(credentials, RoleCredentials):
+            source = AwsTarget(
+                profile=role.source_profile, region=target.region, endpoint_url=target.endpoint_url
+            )
+            credentials = RoleCredentials(
+                role, lambda retries: _source_sts(source, retries), prompter=mfa_prompter
+            )
+            cache.entries[key] = credentials
+        elif mfa_prompter is not None:
+            credentials.prompter = mfa_prompter
+    return credentials
+
+
+def _source_sts(source: AwsTarget, retries: bool) -> Any:
+    """The STS client of a role's source profile, built afresh at each AssumeRole (in whichever thread
+    refreshes: sessions are not shared across threads)."""
+    assert source.profile is not None
+    if not profile_exists(source.profile):
+        raise DrsAuthError(
+            f"The source profile {source.profile!r} of the role does not exist in the AWS config files",
+            code="ProfileNotFound",
+            operation="AssumeRole",
+        )
+    return sts_client(make_session(source), source, retries=retries)
 
 
 def client_config(

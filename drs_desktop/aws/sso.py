@@ -52,6 +52,7 @@ __all__ = [
     "default_cache_dir",
     "oidc_client",
     "sso_settings",
+    "sso_token_state",
     "start_sso_login",
     "wait_for_sso_token",
     "write_token_cache",
@@ -134,6 +135,33 @@ def sso_settings(profile: str, config: dict[str, Any] | None = None) -> SsoSetti
             f"Profile {shown!r} is not an IAM Identity Center profile (no start URL and region)"
         )
     return SsoSettings(shown, str(start_url), str(region), name, scopes)
+
+
+@dataclass(frozen=True)
+class SsoTokenState:
+    """What the token cache says about a profile's sign-in: when the token expires (None: no token
+    cached) and whether botocore can renew it by itself (an ``[sso-session]`` token with a refresh token)."""
+
+    expires_at: datetime | None
+    renews_itself: bool
+
+
+def sso_token_state(profile: str, *, cache_dir: Path | None = None) -> SsoTokenState:
+    """The cached token of ``profile`` (no network; an unreadable cache reads as "no token")."""
+    try:
+        settings = sso_settings(profile)
+        token = JSONFileCache(str(cache_dir or default_cache_dir()))[settings.cache_key]
+    except (SsoLoginError, KeyError, ValueError, OSError):
+        return SsoTokenState(None, False)
+    expires = None
+    try:
+        # Written as ...Z by this module and the AWS CLI, ...UTC by older botocore.
+        expires = datetime.fromisoformat(str(token.get("expiresAt")).replace("UTC", "+00:00"))
+        expires = expires if expires.tzinfo else expires.replace(tzinfo=UTC)
+    except ValueError:
+        logger.warning("The cached IAM Identity Center token of %s has no readable expiry", profile)
+    renews = bool(token.get("refreshToken")) and settings.session_name is not None
+    return SsoTokenState(expires, renews)
 
 
 def oidc_client(settings: SsoSettings, *, endpoint_url: str | None = None) -> Any:
