@@ -28,9 +28,10 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import TypeVar, assert_never
 
+from drs_desktop.aws.assume_role import EXPIRED_CODES
 from drs_desktop.domain.drs.errors import DrsAuthError, DrsConflict, DrsError, DrsThrottled
 from drs_desktop.domain.drs.observations import (
     external_load,
@@ -38,7 +39,7 @@ from drs_desktop.domain.drs.observations import (
     jobs_observed,
     post_launch_events,
 )
-from drs_desktop.domain.engine.accounts import event_target
+from drs_desktop.domain.engine.accounts import account_of, event_target
 from drs_desktop.domain.engine.commands import (
     AwaitApproval,
     Command,
@@ -99,6 +100,8 @@ T = TypeVar("T")
 Clock = Callable[[], datetime]
 Sleeper = Callable[[float], None]
 Listener = Callable[[ExecutionState, ExecutionState, Event], None]
+#: How long before credentials that need a person expire their target is held for that person.
+CREDENTIALS_MARGIN = timedelta(minutes=10)
 #: The gateway of a named target of a run across targets (``engine.accounts``), made on first use.
 TargetGateways = Callable[[str], DrsCalls]
 
@@ -339,6 +342,8 @@ class ExecutionRunner:
         it was made on: once a command's events changed the state, the rest waits for a new decision
         (the engine's runner contract, point 3)."""
         self._drain_controls()
+        if self._state.finished is None:
+            self.check_credentials()
         decided_on = self._state
         acted = False
         wake_at: datetime | None = None
@@ -415,6 +420,42 @@ class ExecutionRunner:
             gateway = self._target_gateways(self._target).with_single_attempt_reads()
             self._by_target[self._target] = gateway
         return gateway
+
+    def _credentials_needed(self, error: DrsError) -> None:
+        """The target's calls would be refused again until a person renews its credentials."""
+        reason = f"{error.code}: {error}" if error.code else str(error)
+        self._record_event(CredentialsNeeded(target=self._target, reason=reason, at=self._clock()))
+
+    def check_credentials(self, wall_now: datetime | None = None) -> None:
+        """Before credentials that only a person can renew (an MFA role, an SSO sign-in) expire, hold
+        their target for that person (``CredentialsNeeded``), ``CREDENTIALS_MARGIN`` ahead: a call
+        refused at the expiry would fail mid-wave. Expiries are the credentials' own, in real time,
+        as botocore reads them (``wall_now``: the desktop's clock by default)."""
+        now = wall_now or datetime.now(UTC)
+        gateways = [("", self._gateway), *self._by_target.items()]
+        for target, gateway in gateways:
+            if target and target not in self._state.spec.targets:
+                continue
+            if not getattr(gateway, "refresh_needs_person", False):
+                continue
+            if account_of(self._state, target).auth_problem:
+                continue
+            try:
+                expires = gateway.credentials_expire_at()  # type: ignore[attr-defined]
+            except DrsError:
+                continue
+            if expires is None or expires - CREDENTIALS_MARGIN > now:
+                continue
+            where = f"target {target!r}" if target else "the connected target"
+            self._record_event(
+                CredentialsNeeded(
+                    target=target,
+                    reason=f"the credentials of {where} expire at {expires:%H:%M} UTC and only a person can "
+                    "renew them (an MFA code, an SSO sign-in)",
+                    at=self._clock(),
+                    expires_at=expires,
+                )
+            )
 
     def _forget_session(self, target: str) -> None:
         """The operator renewed ``target``'s credentials: its next call builds a new session (botocore
@@ -498,6 +539,8 @@ class ExecutionRunner:
                     auth=isinstance(error, DrsAuthError),  # refused credentials launch nothing
                 )
             )
+            if isinstance(error, DrsAuthError) and not _renews_itself(self._gw(), error):
+                self._credentials_needed(error)
             return
         except Exception:  # a bug of ours after the call may have gone out: the engine must reconcile
             logger.exception("StartRecovery for chunk %s ended unexpectedly", command.chunk_id)
@@ -611,10 +654,8 @@ class ExecutionRunner:
                     at=self._clock(),
                 )
             )
-            if isinstance(error, DrsAuthError):  # the next call would be refused too: wait for a person
-                self._record_event(
-                    CredentialsNeeded(target=self._target, reason=error.code or str(error), at=self._clock())
-                )
+            if isinstance(error, DrsAuthError) and not _renews_itself(self._gw(), error):
+                self._credentials_needed(error)
             return
         except Exception:  # after TerminateRequested: the outcome is unknown, the engine tries again
             logger.exception("TerminateRecoveryInstances ended unexpectedly")
@@ -688,3 +729,14 @@ class ExecutionRunner:
                 listener(before, self._state, event)
             except Exception:
                 logger.exception("execution listener failed")
+
+
+def _renews_itself(gateway: DrsCalls, error: DrsError) -> bool:
+    """Whether the gateway assumes its role again by itself after this refusal (an expired session of a
+    role that needs no MFA code): the next call goes through, no person needed."""
+    target = getattr(gateway, "target", None)
+    return (
+        error.code in EXPIRED_CODES
+        and getattr(target, "role", None) is not None
+        and not getattr(gateway, "refresh_needs_person", True)
+    )

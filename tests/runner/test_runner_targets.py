@@ -15,11 +15,11 @@ import pytest
 
 from drs_desktop.aws.drs import DrsGateway
 from drs_desktop.aws.session import AwsTarget
-from drs_desktop.domain.engine.accounts import credential_holds
+from drs_desktop.domain.engine.accounts import account_of, credential_holds
 from drs_desktop.domain.engine.events import (
     CleanupRequested,
-    CredentialsRenewed,
     Outcome,
+    StartFailed,
     StartRequested,
     event_from_json,
 )
@@ -33,6 +33,7 @@ from drs_desktop.storage import executions as journal
 from drs_desktop.storage.db import Database
 from drs_desktop.storage.plans import save_plan
 from tests.simulator.accounts_scenario import (
+    MFA_SERIAL,
     RECOVERY,
     RECOVERY_KEY,
     STAGING,
@@ -139,8 +140,8 @@ def test_a_drill_across_two_accounts_and_two_regions_launches_each_server_once_i
     # Every start is journaled with its target, so a resume and a cleanup reach the same account.
     starts = [
         event
-        for row in journal.get_events(db, runner.execution_id)
-        if isinstance(event := event_from_json(row), StartRequested)
+        for entry in journal.load_journal(db, runner.execution_id)
+        if isinstance(event := event_from_json(entry.payload), StartRequested)
     ]
     chunk_targets = {c.chunk_id: c.target for c in runner.state.chunks.values()}
     assert {e.chunk_id: e.target for e in starts} == chunk_targets
@@ -175,52 +176,111 @@ def test_cleanup_after_a_drill_across_targets_terminates_its_instances_in_every_
         assert left == [], f"{target.name}: {left}"
 
 
-def test_an_unreachable_target_fails_its_own_servers_with_the_reason_and_the_others_launch(
+def test_an_unreachable_target_waits_with_its_reason_while_the_others_launch_then_goes_on(
     db: Database, gateway: DrsGateway, sim: EmbeddedSimulator
 ) -> None:
     plan, found = spread_plan(sim)
     _, sleep = virtual_clock(sim)
     runner = start(db, gateway, sim, plan)
-    backend(sim, STAGE).world.faults.drop_connections()  # every call to the staging account is lost
+    staging = backend(sim, STAGE).world.faults
+    staging.drop_connections()  # every call to the staging account is lost on the way
 
-    result = runner.run(sleep=sleep, max_steps=400)
+    east = found["east"][0]
+    runner.run(sleep=sleep, should_stop=lambda: runner.state.servers[east].status is ServerStatus.LAUNCHED)
+    runner.run(sleep=sleep, max_steps=60)  # long enough for several looks at the lost target
 
     state = runner.state
-    assert result.status is ExecutionStatus.HELD
+    # A lost StartRecovery may have launched: the staging servers wait, reconciled, never failed blind.
     stage_servers = [state.servers[s] for s in found["staging"]]
-    assert {s.status for s in stage_servers} == {ServerStatus.FAILED}
-    assert all("did not start" in s.reason or "not launched" in s.reason for s in stage_servers), [
-        s.reason for s in stage_servers
-    ]
-    # The east server of the same wave launched; the next wave waits for the held one (the plan's rule).
-    assert state.servers[found["east"][0]].status is ServerStatus.LAUNCHED
-    assert launched(sim, EAST) == Counter({found["east"][0]: 1})
-    assert launched(sim, WEST) == Counter()
+    assert {s.status for s in stage_servers} == {ServerStatus.STARTING}
+    chunk = state.chunks[stage_servers[0].chunk_id or ""]
+    assert "ConnectionClosed" in chunk.reason
+    assert account_of(state, "staging").poll.failures > 0
+    assert account_of(state, "recovery-east").poll.failures == 0, "one target's failures pace only it"
+    assert state.servers[east].status is ServerStatus.LAUNCHED
     assert launched(sim, STAGE) == Counter()
+    assert launched(sim, WEST) == Counter(), "the next wave waits for the whole first wave"
+
+    staging.clear()  # the network is back
+    assert runner.run(sleep=sleep).outcome is Outcome.SUCCEEDED
+    assert launched(sim, STAGE) == Counter({s: 1 for s in found["staging"]})
+    assert launched(sim, WEST) == Counter({s: 1 for s in found["west"]})
 
 
-def test_an_expired_session_holds_the_run_for_new_credentials_and_spends_no_attempt(
+def test_a_role_session_that_expires_mid_run_is_assumed_again_and_is_never_a_failed_launch(
     db: Database, gateway: DrsGateway, sim: EmbeddedSimulator
 ) -> None:
-    plan, found = spread_plan(sim)
+    """The staging account is reached through a role; its session expires between two waves, just
+    before a StartRecovery. DRS refuses that call (ExpiredToken): nothing launched, no attempt spent, the
+    role is assumed again by itself and the wave goes on; no person is asked."""
+    stage_role = PlanTarget(
+        "staging",
+        STAGING,
+        "us-east-1",
+        role_arn=f"arn:aws:iam::{STAGING}:role/ReadOnly",
+        source_profile="recovery",
+    )
+    first, second = server_ids(sim, STAGING_KEY, "us-east-1")[:2]
+    plan = RecoveryPlan(
+        "Roles",
+        targets=(stage_role,),
+        waves=(
+            Wave("One", target="staging", servers=(first,)),
+            Wave("Two", target="staging", servers=(second,)),
+        ),
+    )
     _, sleep = virtual_clock(sim)
     runner = start(db, gateway, sim, plan)
-    # The staging account refuses the run's credentials from now on, as AWS does an expired token.
-    backend(sim, STAGE).world.faults.set_transport("StartRecovery", None)
-    sim.estate.refuse_key(STAGING_KEY, "ExpiredTokenException")
+    second_chunk = runner.state.servers[second].chunk_id
 
-    result = runner.run(sleep=sleep, max_steps=200)
+    def expire_before_the_second_start(before: Any, after: Any, event: Any) -> None:
+        if isinstance(event, StartRequested) and event.chunk_id == second_chunk and event.target:
+            sim.estate.identities.expire()  # every STS session, the run's included
+
+    runner.add_listener(expire_before_the_second_start)
+    assert runner.run(sleep=sleep).outcome is Outcome.SUCCEEDED
+
+    assert launched(sim, stage_role) == Counter({first: 1, second: 1})
+    refused = [
+        event
+        for entry in journal.load_journal(db, runner.execution_id)
+        if isinstance(event := event_from_json(entry.payload), StartFailed)
+    ]
+    assert [(e.chunk_id, e.auth, e.target) for e in refused] == [(second_chunk, True, "staging")]
+    assert "ExpiredToken" in refused[0].reason
+    assert runner.state.chunks[second_chunk or ""].failures == 0
+    assert credential_holds(runner.state) == ()
+    assert len(sim.estate.identities.sessions()) >= 2, "the role was assumed again"
+
+
+def test_an_mfa_role_with_nobody_to_give_a_code_holds_its_target_for_a_person(
+    db: Database, gateway: DrsGateway, sim: EmbeddedSimulator
+) -> None:
+    """Nobody can give an MFA code to this runner (no prompter): the first call to the target is refused
+    for it; the target is held for a person and its servers stay pending, never failed."""
+    mfa_target = PlanTarget(
+        "break-glass",
+        RECOVERY,
+        "us-west-2",
+        role_arn=f"arn:aws:iam::{RECOVERY}:role/BreakGlass",
+        source_profile="staging",
+        mfa_serial=MFA_SERIAL,
+    )
+    west = server_ids(sim, RECOVERY_KEY, "us-west-2")[:1]
+    plan = RecoveryPlan(
+        "Glass", targets=(mfa_target,), waves=(Wave("Only", target="break-glass", servers=tuple(west)),)
+    )
+    save_plan(db, plan)
+    clock, sleep = virtual_clock(sim)
+    request = RunRequest(plan_name=plan.name, mode=Mode.DRILL, poll_interval_seconds=30)
+    prepared = prepare_execution(db, gateway, request)
+    assert "MFA" in prepared.unreachable["break-glass"]  # its explicit server needs no inventory
+    runner = create_execution(db, gateway, prepared, request, clock=clock)
+
+    result = runner.run(sleep=sleep, max_steps=50)
 
     assert result.status is ExecutionStatus.HELD
     (hold,) = credential_holds(runner.state)
-    assert hold.target == "staging" and "ExpiredToken" in hold.problem
-    waiting = [runner.state.servers[s] for s in found["staging"]]
-    assert {s.status for s in waiting} == {ServerStatus.PENDING}, "an expired token is not a failed launch"
-    chunk = runner.state.chunks[waiting[0].chunk_id or ""]
-    assert chunk.failures == 0
-    assert launched(sim, STAGE) == Counter()
-
-    sim.estate.refuse_key(STAGING_KEY, None)  # the operator signed in again
-    runner.submit(CredentialsRenewed(target="staging", at=sim.clock.now(), by="ops"))
-    assert runner.run(sleep=sleep).outcome is Outcome.SUCCEEDED
-    assert launched(sim, STAGE) == Counter({s: 1 for s in found["staging"]})
+    assert hold.target == "break-glass" and "MfaRequired" in hold.problem
+    assert runner.state.servers[west[0]].status is ServerStatus.PENDING
+    assert launched(sim, mfa_target) == Counter()

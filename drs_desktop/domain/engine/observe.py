@@ -18,7 +18,6 @@ from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from drs_desktop.domain.engine.accounts import credentials_wanted
 from drs_desktop.domain.engine.busy import may_wait, on_conflict
 from drs_desktop.domain.engine.events import (
     JobLogItem,
@@ -113,11 +112,12 @@ def on_start_failed(state: ExecutionState, event: StartFailed) -> ExecutionState
     if event.busy and event.definite and may_wait(state, chunk):
         return on_conflict(state, chunk, event.at, event.retry_after)  # a busy server: no attempt spent
     if event.auth and event.definite and may_wait(state, chunk):
-        # Refused credentials launched nothing and say nothing about the servers: no attempt spent, the
-        # target waits for new credentials (``engine.accounts``).
+        # Refused credentials launched nothing and say nothing about the servers: no attempt spent. The
+        # chunk starts again once the credentials are renewed: by themselves (an assumed role), or by a
+        # person (the runner journals ``CredentialsNeeded``, and the target waits: ``engine.accounts``).
         queued = replace(chunk, status=ChunkStatus.QUEUED, reason=event.reason)
         servers = [replace(state.servers[s], status=ServerStatus.PENDING) for s in chunk.server_ids]
-        return credentials_wanted(state.with_chunks(queued).with_servers(*servers), event.reason, event.at)
+        return state.with_chunks(queued).with_servers(*servers)
     transient = event.reason in TRANSIENT_START_ERRORS
     return not_launched(state, chunk, event.reason, event.at, transient, event.retry_after)
 
