@@ -31,9 +31,11 @@ def elsewhere() -> PlanTarget:
     return PlanTarget("stage-b", "222222222222", "eu-west-1", profile="stage-b")
 
 
-def test_a_plan_spanning_two_targets_fails_preflight_and_is_not_created(
+def test_a_plan_spanning_two_targets_is_prepared_across_them(
     db: Database, gateway: DrsGateway, sim: EmbeddedSimulator
 ) -> None:
+    """The multi-target engine runs it: each server goes with its target (tests/runner/test_runner_targets.py
+    runs such plans end to end)."""
     db_id, app_id = ids(sim, "shop-db-01", "shop-app-01")
     plan = RecoveryPlan(
         "Spread",
@@ -43,35 +45,15 @@ def test_a_plan_spanning_two_targets_fails_preflight_and_is_not_created(
     save_plan(db, plan)
     request = RunRequest(plan_name="Spread", mode=Mode.DRILL)
     prepared = prepare_execution(db, gateway, request)
+    assert [t.name for t in prepared.targets] == ["demo", "stage-b"]
+    assert dict(prepared.server_targets) == {db_id: "demo", app_id: "stage-b"}
     report = preflight(db, gateway, prepared, request, now=sim.clock.now())
-    assert not report.ok
     first = report.checks[0]
-    assert (first.name, first.status) == ("targets", CheckStatus.FAIL)
-    where = f"{sim.backend.account_id}/{sim.region}"
-    assert first.message == (
-        f"this plan spans targets 'demo' ({where}), 'stage-b' (222222222222/eu-west-1); "
-        f"the connected target is {where}. Running a plan across targets comes with "
-        "the multi-target engine (a later DRS Desktop release); until then run it per target: "
-        "a plan for each target's servers, each run connected to its target"
-    )
-    with pytest.raises(ExecutionSetupError, match="this plan spans targets"):
-        create_execution(db, gateway, prepared, request)
-    assert journal.unfinished_executions(db) == []
+    assert (first.name, first.status) == ("targets", CheckStatus.PASS)
+    assert first.message.startswith("the run goes across targets 'demo'")
+    runner = create_execution(db, gateway, prepared, request)
+    assert runner.state.spec.targets == ("demo", "stage-b")
     assert sim.backend.launch_records() == []
-
-
-def test_a_plan_wholly_in_another_target_names_it(
-    db: Database, gateway: DrsGateway, sim: EmbeddedSimulator
-) -> None:
-    plan = RecoveryPlan("Away", targets=(elsewhere(),), waves=(Wave("W", servers=ids(sim, "shop-db-01")),))
-    save_plan(db, plan)
-    request = RunRequest(plan_name="Away", mode=Mode.DRILL)
-    report = preflight(db, gateway, prepare_execution(db, gateway, request), request, now=sim.clock.now())
-    failures = [c for c in report.failures if c.name == "targets"]
-    assert len(failures) == 1
-    assert failures[0].message.startswith(
-        "this plan's servers are in target 'stage-b' (222222222222/eu-west-1), not in the connected one"
-    )
 
 
 def test_a_plan_whose_one_target_is_the_connected_one_runs_as_today(
