@@ -58,8 +58,6 @@ class ExtensibleListing:
     staging_account_id: str
     extensible: tuple[ExtensibleServer, ...] = ()
     extended: tuple[SourceServer, ...] = ()
-    recovery_account_id: str = ""
-    region: str = ""
 
 
 class ExtendStatus(StrEnum):
