@@ -112,7 +112,9 @@ def test_type_an_account_list_extend_and_see_them_in_the_pane(rig: Rig, qtbot: Q
     assert status[1].startswith(f"stg-00001 ({ids['stg-00001']}): failed: ") and len(status) == 2
     assert dialog.checked_ids() == [ids["stg-00001"]]  # the failed one stays checked, to try again
 
-    dialog.layout().activate()  # the status grew a line: lay it out before the picture
+    layout = dialog.layout()
+    assert layout is not None
+    layout.activate()  # the status grew a line: lay it out before the picture
     grab = tmp_path / "extend_servers_dialog.png"
     assert dialog.grab().save(str(grab))
     if os.environ.get("DRS_DESKTOP_SCREENSHOTS"):
@@ -128,7 +130,9 @@ def test_type_an_account_list_extend_and_see_them_in_the_pane(rig: Rig, qtbot: Q
     assert tip == f"stg-00003: extended from staging account {STAGING_ACCOUNT} (server {ids['stg-00003']})"
     assert pane.progress_text() == "Refreshed: 4 servers"
     if os.environ.get("DRS_DESKTOP_SCREENSHOTS"):
-        pane.layout().activate()
+        pane_layout = pane.layout()
+        assert pane_layout is not None
+        pane_layout.activate()
         pane.grab().save(os.environ["DRS_DESKTOP_SCREENSHOTS"] + "/servers_pane_extended.png")
 
 
