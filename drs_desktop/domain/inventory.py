@@ -51,6 +51,11 @@ class SourceServer:
             text += f" ({self.extension_error})" if self.extension_error else ""
         return text
 
+    def hostname_and_origin(self) -> str:
+        """The hostname, and "(staging 222222222222)" for an extended server: what the plan editor shows
+        where it names a server, so a plan's extended servers are told apart at a glance."""
+        return f"{self.hostname} (staging {self.staging_account_id})" if self.is_extended else self.hostname
+
     def matches(self, selector: Mapping[str, str]) -> bool:
         """True when the server carries every tag of ``selector`` with the same value."""
         return all(self.tags.get(key) == value for key, value in selector.items())

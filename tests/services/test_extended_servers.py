@@ -182,3 +182,32 @@ def test_a_staging_account_that_is_not_one_is_refused(
 
     with pytest.raises(DrsAccessDenied, match="333333333333"):
         list_extensible(recovery, "333333333333")
+
+
+def test_preflight_of_a_plan_with_an_extended_server_passes(
+    db: Database, sim: EmbeddedSimulator, recovery: DrsGateway
+) -> None:
+    from drs_desktop.domain.engine.state import Mode
+    from drs_desktop.domain.preflight.checks import CheckStatus
+    from drs_desktop.services.executions import RunRequest, prepare_execution
+    from drs_desktop.services.preflight import preflight
+    from drs_desktop.storage.plans import save_plan
+
+    ids = staging_ids(sim)
+    report = extend_servers(db, recovery, STAGING, [ids["stg-00001"]])
+    assert report.inventory is not None
+    extended_id = report.outcomes[0].extended_server_id
+    own = next(s.source_server_id for s in report.inventory.servers if not s.is_extended)
+    plan = RecoveryPlan(name="Mixed", waves=(Wave(name="One", servers=(own, extended_id)),))
+    save_plan(db, plan)
+    run = RunRequest(plan_name="Mixed", mode=Mode.DRILL)
+    prepared = prepare_execution(db, recovery, run)
+    checked = preflight(db, recovery, prepared, run, now=sim.clock.now())
+    # (The clock check warns: the simulator's virtual time is not the desktop's.)
+    failing = [c for c in checked.checks if c.status is not CheckStatus.PASS and c.name != "clock"]
+    assert checked.ok and failing == []
+    assert extended_id in checked.launch_configs  # read and checked like any server of the account
+    requests = [c.request() or {} for c in checked.start_calls]
+    assert [r.get("sourceServers") for r in requests] == [
+        [{"sourceServerID": own}, {"sourceServerID": extended_id}]
+    ]
