@@ -271,10 +271,8 @@ class DrsGateway:
             )
             raise error from exc
 
-    def _list(
-        self, operation: str, method: str, params: Mapping[str, Any], key: str = "items"
-    ) -> list[Mapping[str, Any]]:
-        """Every ``key`` (``items``, or ListStagingAccounts' ``accounts``) of every page of a read."""
+    def _list(self, operation: str, method: str, params: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+        """Every ``items`` of every page of a read operation."""
 
         def run(client: Any) -> list[Mapping[str, Any]]:
             pages = client.get_paginator(method).paginate(
@@ -284,7 +282,7 @@ class DrsGateway:
             count = 0
             for page in pages:
                 count += 1
-                items.extend(item for item in page.get(key, []) or [] if isinstance(item, Mapping))
+                items.extend(item for item in page.get("items", []) or [] if isinstance(item, Mapping))
             logger.debug("%s: %d item(s) in %d page(s)", operation, len(items), count)
             return items
 
@@ -353,8 +351,19 @@ class DrsGateway:
     def list_staging_accounts(self) -> list[str]:
         """ListStagingAccounts: the staging accounts of the servers already extended into this account and
         Region (DRS lists no account before its first extended server), sorted."""
-        items = self._list("ListStagingAccounts", "list_staging_accounts", {}, key="accounts")
-        return sorted({a for a in (str(i.get("accountID") or "") for i in items) if a})
+
+        def run(client: Any) -> list[str]:  # its pages hold ``accounts``, not ``items``
+            pages = client.get_paginator("list_staging_accounts").paginate(
+                PaginationConfig={"PageSize": self._page_size} if self._page_size else {}
+            )
+            return [
+                str(a.get("accountID") or "")
+                for page in pages
+                for a in page.get("accounts", []) or []
+                if isinstance(a, Mapping)
+            ]
+
+        return sorted({a for a in self._call("ListStagingAccounts", "read", run) if a})
 
     def list_extensible_source_servers(self, staging_account_id: str) -> list[ExtensibleServer]:
         """ListExtensibleSourceServers: the servers of ``staging_account_id`` (in this Region) that can
