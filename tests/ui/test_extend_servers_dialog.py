@@ -120,9 +120,9 @@ def test_type_an_account_list_extend_and_see_them_in_the_pane(rig: Rig, qtbot: Q
     if os.environ.get("DRS_DESKTOP_SCREENSHOTS"):
         dialog.grab().save(os.environ["DRS_DESKTOP_SCREENSHOTS"] + "/extend_servers_dialog.png")
 
-    # The pane shows the extended server with its staging account, without a refresh of its own.
+    # The pane refreshed by itself and shows the extended server with its staging account.
     pane = rig.pane
-    qtbot.waitUntil(lambda: pane.model.rowCount() == 4, timeout=TIMEOUT)  # 3 own + 1 extended
+    qtbot.waitUntil(lambda: pane.model.rowCount() == 4 and not pane.is_busy(), timeout=TIMEOUT)  # 3 + 1
     row = pane.model.row_of(third.source_server_id)
     assert pane.model.data(pane.model.index(row, HOSTNAME)) == "stg-00003"
     assert pane.model.data(pane.model.index(row, STAGING)) == STAGING_ACCOUNT

@@ -229,8 +229,8 @@ class ServersPaneWidget(QWidget):
         )
 
     def open_extend_dialog(self) -> ExtendServersDialog | None:
-        """The "Extend servers from a staging account" dialog, on the ``aws`` thread; the servers it
-        extends appear here with the inventory it refreshed (unless the target changed meanwhile)."""
+        """The "Extend servers from a staging account" dialog, on the ``aws`` thread; once it has extended
+        servers the pane refreshes, so they appear here (unless the target changed meanwhile)."""
         tasks = self._aws_tasks
         if tasks is None:
             logger.warning("servers pane: extend asked before the pane was connected to its tasks")
@@ -335,11 +335,12 @@ class ServersPaneWidget(QWidget):
         self.inventory_refreshed.emit(inventory)
         self.load_usage(inventory)
 
-    def _extended(self, inventory: Inventory, generation: int) -> None:
-        """Servers were extended and the inventory refreshed with them: show it, unless it is the previous
-        target's or a refresh of the pane's own is under way (its answer is as new)."""
-        if generation == self._generation and not self._busy:
-            self._refreshed(inventory)
+    def _extended(self, _inventory: Inventory, generation: int) -> None:
+        """Servers were extended: read the servers again through the pane's own refresh, so they show as
+        every refresh does (stamp, usage, the app told). Not for the previous target; and a refresh under
+        way was asked after the extend (one thread, in order), so its answer already has them."""
+        if generation == self._generation:
+            self.refresh()
 
     def _cache_loaded(
         self, answer: tuple[Inventory | None, Mapping[str, ServerUsage]], generation: int
