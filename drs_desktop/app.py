@@ -162,6 +162,7 @@ class DesktopApp:
         services on itself, so their SQLite readers and boto3 clients belong to that thread alone."""
         import threading
 
+        from drs_desktop.services.extended_servers import ExtendedServersService
         from drs_desktop.services.history import ExecutionHistory, gateway_factory
         from drs_desktop.services.inventory import InventoryService
         from drs_desktop.services.plan_editing import PlanLibrary
@@ -197,7 +198,12 @@ class DesktopApp:
                 sleep=cleanup_sleep,
                 should_stop=cleanup_stop.is_set,
             )
-            return AwsServices(InventoryService(db, resolver, gateway_factory=drs), history, ask_mfa)
+            return AwsServices(
+                InventoryService(db, resolver, gateway_factory=drs),
+                history,
+                ask_mfa,
+                ExtendedServersService(db, resolver, gateway_factory=drs),
+            )
 
         self.local_tasks: LocalTasks = TaskThread("local", local, close=LocalServices.close)
         self.aws_tasks: AwsTasks = TaskThread("aws", aws, close=AwsServices.close)

@@ -31,6 +31,7 @@ from drs_desktop.cli_run import (
     report_command,
     run_command,
 )
+from drs_desktop.cli_servers import add_servers_commands, servers_command
 from drs_desktop.cli_show import executions_command
 from drs_desktop.config import HOME_ENV, AppPaths
 from drs_desktop.domain.errors import DrsDesktopError, PlanFileError, PlanFileUnreadableError
@@ -111,6 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     diff.add_argument("rev_a", type=_positive_int)
     diff.add_argument("rev_b", type=_positive_int)
     add_commands(commands, _add_home)
+    add_servers_commands(commands, _add_home)
 
     simulator = commands.add_parser(
         "simulator",
@@ -171,6 +173,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return report_command(args, paths, sys.stdout, pdf_layout=_pdf_layout)
         if args.command == "cleanup":
             return cleanup_command(args, paths, sys.stdout)
+        if args.command == "servers":
+            return servers_command(args, paths, sys.stdout)
         if args.command == "simulator":
             from drs_desktop.simulator.cli import main as simulator_main
 

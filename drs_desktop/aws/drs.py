@@ -39,6 +39,7 @@ from drs_desktop.aws.drs_parse import (
     account_from_arn,
     format_timestamp,
     parse_caller_identity,
+    parse_extensible_server,
     parse_job,
     parse_job_log_entry,
     parse_last_launch,
@@ -58,6 +59,7 @@ from drs_desktop.domain.drs.errors import (
     DrsRejected,
     DrsUnavailable,
 )
+from drs_desktop.domain.drs.extended import ExtensibleServer
 from drs_desktop.domain.drs.views import (
     CallerIdentity,
     DrsJobView,
@@ -407,6 +409,65 @@ class DrsGateway:
         return Inventory(
             servers=tuple(ordered), fetched_at=fetched_at, account_id=account, region=self.target.region
         )
+
+    # -- extended source servers (staging accounts) --------------------------------------------------
+
+    def list_staging_accounts(self) -> list[str]:
+        """ListStagingAccounts: the staging accounts of the servers already extended into this account and
+        Region (DRS lists no account before its first extended server), sorted."""
+
+        def run(client: Any) -> list[str]:  # its pages hold ``accounts``, not ``items``
+            pages = client.get_paginator("list_staging_accounts").paginate(
+                PaginationConfig={"PageSize": self._page_size} if self._page_size else {}
+            )
+            return [
+                str(a.get("accountID") or "")
+                for page in pages
+                for a in page.get("accounts", []) or []
+                if isinstance(a, Mapping)
+            ]
+
+        return sorted({a for a in self._call("ListStagingAccounts", "read", run) if a})
+
+    def list_extensible_source_servers(self, staging_account_id: str) -> list[ExtensibleServer]:
+        """ListExtensibleSourceServers: the servers of ``staging_account_id`` (in this Region) that can
+        be extended into this account; DRS leaves out those already extended here."""
+        params = {"stagingAccountID": staging_account_id}
+        items = self._list("ListExtensibleSourceServers", "list_extensible_source_servers", params)
+        servers = _parse_all(items, lambda item: parse_extensible_server(item, staging_account_id))
+        return _unique(servers, lambda s: s.arn)
+
+    def extended_source_servers(self, staging_account_ids: Sequence[str]) -> list[SourceServer]:
+        """This account's source servers extended from any of ``staging_account_ids`` (200 per call)."""
+        items: list[Mapping[str, Any]] = []
+        for batch in batched(staging_account_ids, MAX_SERVER_IDS_PER_CALL):
+            params = {"filters": {"stagingAccountIDs": batch}}
+            items.extend(self._list("DescribeSourceServers", "describe_source_servers", params))
+        return _unique(_parse_all(items, parse_source_server), lambda s: s.source_server_id)
+
+    def create_extended_source_server(
+        self, source_server_arn: str, tags: Mapping[str, str] | None = None
+    ) -> SourceServer:
+        """CreateExtendedSourceServer, sent once (no idempotency token; a resend of a lost answer would be
+        refused as "already extended", so the caller looks for the server instead). Returns the new
+        source server of this account. ``DrsOutcomeUnknown`` when it may or may not exist."""
+        params: dict[str, Any] = {"sourceServerArn": source_server_arn}
+        if tags:
+            params["tags"] = {str(k): str(v) for k, v in tags.items()}
+        operation = "CreateExtendedSourceServer"
+        response = self._call(operation, "write", lambda drs: drs.create_extended_source_server(**params))
+        try:
+            server = parse_source_server(response["sourceServer"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise DrsOutcomeUnknown(
+                "DRS accepted the call but its answer names no source server; refresh to find it",
+                code="MalformedResponse",
+                operation=operation,
+            ) from exc
+        logger.info(
+            "CreateExtendedSourceServer: %s extended as %s", source_server_arn, server.source_server_id
+        )
+        return server
 
     # -- launching -----------------------------------------------------------------------------------
 

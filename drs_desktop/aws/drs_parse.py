@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, TypeVar
 
+from drs_desktop.domain.drs.extended import ExtensibleServer
 from drs_desktop.domain.drs.views import (
     CallerIdentity,
     DrsJobServerView,
@@ -196,6 +197,33 @@ def parse_source_server(item: Mapping[str, Any]) -> SourceServer:
             _dig(item, "lifeCycle", "lastLaunch", "initiated", "apiCallDateTime")
         ),
         arn=_str(item.get("arn")),
+        **_staging_area(item.get("stagingArea")),
+    )
+
+
+def _staging_area(area: Any) -> dict[str, str]:
+    """``stagingArea`` of an extended source server (status EXTENDED or EXTENSION_ERROR); nothing for a
+    server that is not one (NOT_EXTENDED, or no stagingArea at all)."""
+    status = _str(_dig(area, "status"))
+    account = _str(_dig(area, "stagingAccountID"))
+    if not account or status == "NOT_EXTENDED":
+        return {}
+    return {
+        "staging_account_id": account,
+        "staging_source_server_arn": _str(_dig(area, "stagingSourceServerArn")),
+        "extension_status": status,
+        "extension_error": _str(_dig(area, "errorMessage")),
+    }
+
+
+def parse_extensible_server(item: Mapping[str, Any], staging_account_id: str) -> ExtensibleServer:
+    """A ListExtensibleSourceServers item (``StagingSourceServer``: hostname, arn, tags)."""
+    arn = _required_id(item, "arn")
+    return ExtensibleServer(
+        arn=arn,
+        hostname=_str(item.get("hostname")),
+        staging_account_id=account_from_arn(arn) or staging_account_id,
+        tags=_tags(item.get("tags")),
     )
 
 

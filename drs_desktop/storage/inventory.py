@@ -23,8 +23,9 @@ __all__ = ["load_inventory", "save_inventory"]
 
 _SERVER_COLUMNS = (
     "source_server_id, hostname, tags, replication_state, lag_seconds, os, last_launch_status, "
-    "last_launched_at, arn"
+    "last_launched_at, arn, staging_account_id, staging_source_server_arn, extension_status, extension_error"
 )
+_SERVER_COLUMN_COUNT = _SERVER_COLUMNS.count(",") + 1
 
 
 def save_inventory(db: Database, inventory: Inventory, *, now: datetime | None = None) -> Inventory:
@@ -51,7 +52,7 @@ def save_inventory(db: Database, inventory: Inventory, *, now: datetime | None =
         )
         conn.executemany(
             f"INSERT INTO inventory (account_id, region, position, {_SERVER_COLUMNS}) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"VALUES (?, ?, ?, {', '.join('?' * _SERVER_COLUMN_COUNT)})",
             [(*scope, position, *_server_values(server)) for position, server in enumerate(servers)],
         )
     logger.info("inventory cached: %d servers of %s/%s", len(servers), *scope)
@@ -108,6 +109,10 @@ def _server_values(server: SourceServer) -> tuple[object, ...]:
         server.last_launch_status,
         None if server.last_launched_at is None else to_db_time(server.last_launched_at),
         server.arn,
+        server.staging_account_id,
+        server.staging_source_server_arn,
+        server.extension_status,
+        server.extension_error,
     )
 
 
@@ -126,6 +131,10 @@ def _server(row: sqlite3.Row | tuple[object, ...], account_id: str, region: str)
             last_launch_status=str(row[6]),
             last_launched_at=None if row[7] is None else from_db_time(str(row[7])),
             arn=str(row[8]),
+            staging_account_id=str(row[9]),
+            staging_source_server_arn=str(row[10]),
+            extension_status=str(row[11]),
+            extension_error=str(row[12]),
         )
     except ValueError as exc:
         raise StorageError(

@@ -6,8 +6,9 @@ behind another (DESIGN §3.4):
 
 - ``local``: SQLite only. Plans and groups, the history's listing, details and reports, the cached
   inventory and its "Used by" column. A plan opens at once even while DRS is slow.
-- ``aws``: DRS over the network. The inventory refresh (which may wait for an MFA code from a dialog)
-  and a drill's cleanup (which waits for DRS to terminate its instances).
+- ``aws``: DRS over the network. The inventory refresh (which may wait for an MFA code from a dialog),
+  a drill's cleanup (which waits for DRS to terminate its instances), and extending a staging account's
+  servers into the recovery account.
 - ``settings``: the keyring (which may block on an unlock prompt), the AWS config files and the IAM
   Identity Center sign-in (which polls until the operator confirms in a browser).
 - ``readiness``: the dashboard's background preflight of every plan (DRS reads for each), and its
@@ -23,6 +24,7 @@ import logging
 from dataclasses import dataclass
 
 from drs_desktop.services.connection import MfaPrompter
+from drs_desktop.services.extended_servers import ExtendedServersService
 from drs_desktop.services.history import ExecutionHistory
 from drs_desktop.services.inventory import InventoryService
 from drs_desktop.services.plan_editing import PlanLibrary
@@ -37,6 +39,7 @@ logger = logging.getLogger(__name__)
 __all__ = [
     "AwsServices",
     "AwsTasks",
+    "ExtendedServersService",
     "LocalServices",
     "LocalTasks",
     "ReadinessService",
@@ -46,9 +49,13 @@ __all__ = [
 ]
 
 
-def _close_all(owner: str, *services: PlanLibrary | ExecutionHistory | InventoryService) -> None:
+def _close_all(
+    owner: str, *services: PlanLibrary | ExecutionHistory | InventoryService | ExtendedServersService | None
+) -> None:
     """Close every service, even when one fails (each holds its own reader or clients)."""
     for service in services:
+        if service is None:
+            continue
         try:
             service.close()
         except Exception:
@@ -69,14 +76,16 @@ class LocalServices:
 
 @dataclass
 class AwsServices:
-    """The ``aws`` thread's services, and how it asks the operator for an MFA code."""
+    """The ``aws`` thread's services, and how it asks the operator for an MFA code. ``extended`` lists
+    and extends staging accounts' servers (the Servers pane's "Extend servers" dialog)."""
 
     inventory: InventoryService
     history: ExecutionHistory
     mfa: MfaPrompter | None = None
+    extended: ExtendedServersService | None = None
 
     def close(self) -> None:
-        _close_all("aws", self.inventory, self.history)
+        _close_all("aws", self.inventory, self.history, self.extended)
 
 
 LocalTasks = TaskThread[LocalServices]

@@ -341,3 +341,35 @@ def test_client_side_failures_are_definite() -> None:
     assert isinstance(map_error(NoCredentialsError(), "StartRecovery", mutating=True), DrsAuthError)
     rejected = map_error(ParamValidationError(report="bad"), "StartRecovery", mutating=True)
     assert isinstance(rejected, DrsRejected) and rejected.definite
+
+
+def test_staging_area_of_an_extended_server_and_of_one_that_is_not() -> None:
+    from drs_desktop.aws.drs_parse import parse_extensible_server
+
+    staging_arn = "arn:aws:drs:us-east-1:222222222222:source-server/s-0123456789abcdef0"
+    failed = parse_source_server(
+        {
+            "sourceServerID": "s-1111111111111111a",
+            "stagingArea": {
+                "status": "EXTENSION_ERROR",
+                "stagingAccountID": "222222222222",
+                "stagingSourceServerArn": staging_arn,
+                "errorMessage": "staging server disconnected",
+            },
+        }
+    )
+    assert failed.is_extended and failed.staging_server_id == "s-0123456789abcdef0"
+    assert failed.extended_from() == (
+        "extended from staging account 222222222222 (server s-0123456789abcdef0): EXTENSION_ERROR "
+        "(staging server disconnected)"
+    )
+    plain = parse_source_server({"sourceServerID": "s-1", "stagingArea": {"status": "NOT_EXTENDED"}})
+    assert not plain.is_extended and plain.extension_status == "" and plain.extended_from() == ""
+    item = parse_extensible_server(
+        {"arn": staging_arn, "hostname": "db01", "tags": {"a": None}}, "999999999999"
+    )
+    assert (item.source_server_id, item.staging_account_id, dict(item.tags)) == (
+        "s-0123456789abcdef0",
+        "222222222222",  # the ARN's account, whatever was asked
+        {"a": ""},
+    )

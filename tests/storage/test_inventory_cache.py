@@ -144,3 +144,48 @@ def test_any_inventory_survives_the_round_trip(
     inventory = Inventory(tuple(servers), fetched_at=T0, account_id=account, region="ap-south-1")
     save_inventory(db, inventory)
     assert load_inventory(db, account, "ap-south-1") == inventory
+
+
+EXTENDED = _server(
+    "ext",
+    hostname="stg-00001",
+    replication_state="CONTINUOUS",
+    arn=f"arn:aws:drs:us-east-1:{ACCOUNT}:source-server/s-00000000000000ext",
+    staging_account_id=OTHER_ACCOUNT,
+    staging_source_server_arn=f"arn:aws:drs:us-east-1:{OTHER_ACCOUNT}:source-server/s-0000000000000a1b2",
+    extension_status="EXTENDED",
+)
+
+
+def test_an_extended_server_keeps_its_staging_account(db: Database) -> None:
+    save_inventory(db, Inventory((WEB, EXTENDED), account_id=ACCOUNT, region="us-east-1"), now=T0)
+    loaded = load_inventory(db, ACCOUNT, "us-east-1")
+    assert loaded is not None and loaded.servers == (WEB, EXTENDED)
+    assert not loaded.servers[0].is_extended and loaded.servers[0].extended_from() == ""
+    assert loaded.servers[1].extended_from() == (
+        f"extended from staging account {OTHER_ACCOUNT} (server s-0000000000000a1b2)"
+    )
+
+
+def test_a_version_3_cache_is_migrated_and_its_servers_kept(tmp_path: Path) -> None:
+    from drs_desktop.storage.schema import load_migrations
+
+    path = tmp_path / "v3.db"
+    v3 = [m for m in load_migrations() if m.version <= 3]
+    with Database.open(path, migrations=v3) as old:
+        with old.transaction() as conn:
+            conn.execute(
+                "INSERT INTO inventory_snapshots (account_id, region, fetched_at, server_count) "
+                "VALUES (?, 'us-east-1', '2025-03-01T12:00:00.000000+00:00', 1)",
+                (ACCOUNT,),
+            )
+            conn.execute(
+                "INSERT INTO inventory (account_id, region, source_server_id, position, hostname) "
+                "VALUES (?, 'us-east-1', 's-00000000000000old', 0, 'old01')",
+                (ACCOUNT,),
+            )
+    with Database.open(path) as db:
+        loaded = load_inventory(db, ACCOUNT, "us-east-1")
+    assert loaded is not None and [s.hostname for s in loaded.servers] == ["old01"]
+    assert loaded.servers[0].staging_account_id == "" and not loaded.servers[0].is_extended
+    assert list((tmp_path / "backups").iterdir())  # copied before the migration

@@ -15,6 +15,7 @@ from drs_desktop.aws.drs import DrsGateway
 from drs_desktop.aws.session import AwsTarget
 from drs_desktop.secrets import SecretStore
 from drs_desktop.services.connection import ConnectionResolver, MfaPrompter
+from drs_desktop.services.extended_servers import ExtendedServersService
 from drs_desktop.services.history import ExecutionHistory, GatewayFactory
 from drs_desktop.services.inventory import InventoryService
 from drs_desktop.services.plan_editing import PlanLibrary
@@ -57,7 +58,10 @@ def pane_threads(
 
     def aws() -> AwsServices:
         history = ExecutionHistory(db, history_gateways, clock=clock, sleep=sleep, should_stop=should_stop)
-        return AwsServices(InventoryService(db, chosen, gateway_factory=inventory_gateways), history, mfa)
+        extended = ExtendedServersService(db, chosen, gateway_factory=inventory_gateways)
+        return AwsServices(
+            InventoryService(db, chosen, gateway_factory=inventory_gateways), history, mfa, extended
+        )
 
     threads = PaneThreads(
         TaskThread("test-local", local, close=LocalServices.close),

@@ -104,10 +104,12 @@ class InventoryModel(FlatTableModel):
             if index.column() == WAVE_COLUMN:
                 return self._placed.get((kind, key), "")
             return self._group_text(key, index.column()) if kind == "group" else self._server_text(key, index)
-        if role == Qt.ItemDataRole.ToolTipRole and index.column() == 0:
+        if role == Qt.ItemDataRole.ToolTipRole and index.column() in (0, 1):
             where = self._placed.get((kind, key))
             what = "protection group" if kind == "group" else "source server"
-            return f"{what} {key}" + (f", in wave {where!r}" if where else ", not in the plan yet")
+            text = f"{what} {key}" + (f", in wave {where!r}" if where else ", not in the plan yet")
+            server = self._servers.get(key) if kind == "server" else None
+            return f"{text}\n{server.extended_from()}" if server is not None and server.is_extended else text
         return None
 
     def supportedDragActions(self) -> Qt.DropAction:
@@ -170,7 +172,7 @@ class InventoryModel(FlatTableModel):
         if server is None:
             return ""
         if column == 1:
-            return server.hostname
+            return server.hostname_and_origin()
         if column == 2:
             return server.os
         if column == 3:

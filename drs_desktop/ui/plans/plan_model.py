@@ -400,8 +400,8 @@ class PlanTreeModel(QAbstractItemModel):
             if column == 0:
                 return key
             server = self._servers.get(key) if self._servers is not None else None
-            if column == 1:
-                return server.hostname if server is not None else ""
+            if column == 1:  # an extended server names its staging account
+                return server.hostname_and_origin() if server is not None else ""
             if column == 2:
                 return str(wave.impact_of(key))
             if column == 3:

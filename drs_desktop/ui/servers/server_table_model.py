@@ -4,7 +4,8 @@ Rows are keyed by source server ID and updated in place (``ui.model_sync``) when
 inventory, so the operator's selection and scroll position survive a refresh, and only rows whose
 values changed get ``dataChanged`` (DESIGN §3.5: never a reset for an update). The replication state
 has a coloured dot and its name (colour is never the only signal), lag reads as "12 s" / "2 h 5 min",
-and "Used by" names the plans and protection groups that would launch the server.
+and "Used by" names the plans and protection groups that would launch the server. An extended source
+server (replicated in a staging account, recovered in this one) names its staging account.
 """
 
 from __future__ import annotations
@@ -27,8 +28,18 @@ logger = logging.getLogger(__name__)
 
 AnyIndex = QModelIndex | QPersistentModelIndex
 
-COLUMNS = ("Hostname", "Source server ID", "OS", "Replication", "Lag", "Tags", "Last launch", "Used by")
-(HOSTNAME, SERVER_ID, OS, REPLICATION, LAG, TAGS, LAST_LAUNCH, USED_BY) = range(len(COLUMNS))
+COLUMNS = (
+    "Hostname",
+    "Source server ID",
+    "OS",
+    "Replication",
+    "Lag",
+    "Tags",
+    "Last launch",
+    "Staging account",
+    "Used by",
+)
+(HOSTNAME, SERVER_ID, OS, REPLICATION, LAG, TAGS, LAST_LAUNCH, STAGING, USED_BY) = range(len(COLUMNS))
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1  # a value that sorts right (seconds, ISO time, casefolded text)
 SERVER_ID_ROLE = Qt.ItemDataRole.UserRole + 2
 
@@ -155,6 +166,8 @@ class ServerTableModel(FlatTableModel):
             return format_tags(server.tags)
         if column == LAST_LAUNCH:
             return format_launch(server)
+        if column == STAGING:
+            return server.staging_account_id
         if column == USED_BY:
             return self.usage_at(row).describe()
         return ""
@@ -206,6 +219,8 @@ class ServerTableModel(FlatTableModel):
             if usage.groups:
                 lines.append(f"Protection groups: {', '.join(usage.groups)}")
             return "\n".join(lines)
+        if column in (HOSTNAME, SERVER_ID, STAGING) and server.is_extended:
+            return f"{server.hostname or server.source_server_id}: {server.extended_from()}"
         if column == TAGS and server.tags:
             return "\n".join(f"{key} = {value}" for key, value in sorted(server.tags.items()))
         return None

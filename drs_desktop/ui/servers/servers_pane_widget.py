@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 from drs_desktop.domain.inventory import Inventory
 from drs_desktop.domain.plan.server_usage import ServerUsage
 from drs_desktop.domain.targets import Target
+from drs_desktop.ui.servers.extend_servers_dialog import ExtendServersDialog
 from drs_desktop.ui.servers.server_table_model import (
     HOSTNAME,
     LAG,
@@ -40,6 +41,7 @@ from drs_desktop.ui.servers.server_table_model import (
     OS,
     REPLICATION,
     SERVER_ID,
+    STAGING,
     TAGS,
     ServerFilterModel,
     ServerTableModel,
@@ -63,6 +65,7 @@ COLUMN_WIDTHS = {
     LAG: 80,
     TAGS: 260,
     LAST_LAUNCH: 170,
+    STAGING: 120,
 }
 
 
@@ -131,6 +134,13 @@ class ServersPaneWidget(QWidget):
         self.refresh_button.setToolTip("Read the source servers from DRS again (F5)")
         self.refresh_button.setShortcut("F5")
         self.refresh_button.clicked.connect(self.refresh)
+        self.extend_button = QPushButton("Extend servers…")
+        self.extend_button.setObjectName("servers-extend")
+        self.extend_button.setToolTip(
+            "Extend servers from a staging account, to recover them in this account"
+        )
+        self.extend_button.clicked.connect(self.open_extend_dialog)
+        self._extend_dialog: ExtendServersDialog | None = None
         self.busy_bar = QProgressBar()
         self.busy_bar.setObjectName("servers-busy")
         self.busy_bar.setRange(0, 0)
@@ -175,6 +185,7 @@ class ServersPaneWidget(QWidget):
         filters.addWidget(self.os_combo, 1)
         filters.addWidget(self.tag_edit, 2)
         filters.addWidget(self.refresh_button)
+        filters.addWidget(self.extend_button)
         status = QHBoxLayout()
         status.addWidget(self.stamp_label, 1)
         status.addWidget(self.count_label)
@@ -217,6 +228,24 @@ class ServersPaneWidget(QWidget):
             on_progress=self._progressed,
         )
 
+    def open_extend_dialog(self) -> ExtendServersDialog | None:
+        """The "Extend servers from a staging account" dialog, on the ``aws`` thread; once it has extended
+        servers the pane refreshes, so they appear here (unless the target changed meanwhile)."""
+        tasks = self._aws_tasks
+        if tasks is None:
+            logger.warning("servers pane: extend asked before the pane was connected to its tasks")
+            return None
+        if self._extend_dialog is not None:
+            self._extend_dialog.raise_()
+            return self._extend_dialog
+        dialog = self._extend_dialog = ExtendServersDialog(self._target, self)
+        generation = self._generation
+        dialog.inventory_refreshed.connect(lambda inventory: self._extended(inventory, generation))
+        dialog.finished.connect(lambda _code: setattr(self, "_extend_dialog", None))
+        dialog.connect_tasks(tasks)
+        dialog.open()
+        return dialog
+
     def load_cached(self) -> None:
         """Show the cached inventory of the region in force (the offline view), then its usage."""
         if self.model.inventory() is None:
@@ -232,6 +261,8 @@ class ServersPaneWidget(QWidget):
         under way answers for the previous target: its answer is dropped and the refresh asked again."""
         self._target = target.label
         self._generation += 1
+        if self._extend_dialog is not None:  # it names the previous target and acts on the new one
+            self._extend_dialog.close()
         self._live = False
         self._offline = False
         self.banner.hide()
@@ -303,6 +334,13 @@ class ServersPaneWidget(QWidget):
         self._set_busy(False, f"Refreshed: {len(inventory.servers)} servers")
         self.inventory_refreshed.emit(inventory)
         self.load_usage(inventory)
+
+    def _extended(self, _inventory: Inventory, generation: int) -> None:
+        """Servers were extended: read the servers again through the pane's own refresh, so they show as
+        every refresh does (stamp, usage, the app told). Not for the previous target; and a refresh under
+        way was asked after the extend (one thread, in order), so its answer already has them."""
+        if generation == self._generation:
+            self.refresh()
 
     def _cache_loaded(
         self, answer: tuple[Inventory | None, Mapping[str, ServerUsage]], generation: int
