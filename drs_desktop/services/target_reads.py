@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable
 
 from drs_desktop.aws.drs import DrsGateway
+from drs_desktop.aws.drs_parse import account_from_arn
 from drs_desktop.aws.session import AwsTarget
 from drs_desktop.domain.errors import DrsDesktopError
 from drs_desktop.domain.inventory import Inventory
@@ -45,7 +46,7 @@ class TargetReads:
         self._reader = reader
         self._gateway_factory = gateway_factory
         self._endpoint_url = endpoint_url
-        self._gateways: dict[str, DrsGateway] = {}
+        self._gateways: dict[str, tuple[AwsTarget, DrsGateway]] = {}
 
     def connected_part(self, inventory: Inventory | None, resolver: ConnectionResolver) -> TargetInventory:
         """The connected target's part: the demo, or the settings' profile and Region."""
@@ -78,7 +79,7 @@ class TargetReads:
         try:
             gateway = self._gateway(target)
             report(f"{where}: asking DRS for the source servers…")
-            fetched = gateway.inventory()
+            fetched = _inventory(gateway)
             if fetched.account_id and fetched.account_id != target.account:
                 raise DrsDesktopError(
                     f"its credentials reach account {fetched.account_id}, not {target.account}: check the "
@@ -94,20 +95,36 @@ class TargetReads:
 
     def close(self) -> None:
         gateways, self._gateways = self._gateways, {}
-        for gateway in gateways.values():
+        for _, gateway in gateways.values():
             try:
                 gateway.close()
             except Exception:
                 logger.exception("closing a target's DRS gateway failed")
 
     def _gateway(self, target: PlanTarget) -> DrsGateway:
+        """The target's gateway, kept while the ``AwsTarget`` it was made for stays the same (compared
+        with what was asked: a factory may hand the gateway a target with credentials filled in)."""
         wanted = aws_target_for(target, endpoint_url=self._endpoint_url())
-        gateway = self._gateways.get(target.name)
-        if gateway is None or gateway.target != wanted:
-            if gateway is not None:
-                gateway.close()
-            gateway = self._gateways[target.name] = self._gateway_factory(wanted)
+        kept = self._gateways.get(target.name)
+        if kept is not None and kept[0] == wanted:
+            return kept[1]
+        if kept is not None:
+            kept[1].close()
+        gateway = self._gateway_factory(wanted)
+        self._gateways[target.name] = (wanted, gateway)
         return gateway
+
+
+def _inventory(gateway: DrsGateway) -> Inventory:
+    """``gateway.inventory()`` with the account read from the servers' ARNs (every DRS ARN names its
+    account), and from STS only when there are none: one boto3 client a target instead of two, which
+    is most of what a first refresh of ten targets costs."""
+    servers = gateway.describe_source_servers()
+    fetched_at = gateway.drs_clock.now()
+    accounts = {account_from_arn(server.arn) for server in servers} - {""}
+    account = next(iter(accounts)) if len(accounts) == 1 else gateway.caller_identity().account
+    ordered = sorted(servers, key=lambda s: (s.hostname.lower(), s.source_server_id))
+    return Inventory(tuple(ordered), fetched_at, account, gateway.target.region)
 
 
 def _in_account(inventory: Inventory, account: str) -> Inventory:
