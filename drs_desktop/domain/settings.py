@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import builtins
 import difflib
+import json
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
 from drs_desktop.domain.errors import DrsDesktopError
+from drs_desktop.domain.target_list import TARGETS_KEY, TargetListError, check_targets, targets_to_json
 
 __all__ = ["SETTINGS", "Setting", "SettingError", "looks_like_secret_key", "setting_for"]
 
@@ -52,7 +54,11 @@ def looks_like_secret_key(key: str) -> bool:
 
 @dataclass(frozen=True)
 class Setting:
-    """One setting: ``type`` is str, int, float or bool; ``minimum`` applies to numbers."""
+    """One setting: ``type`` is str, int, float or bool; ``minimum`` applies to numbers.
+
+    A structured setting (``type`` tuple, such as the target list) gives ``check``, which turns the
+    stored JSON (or the value itself) into the validated value, and ``encode``, its JSON form.
+    """
 
     key: str
     type: builtins.type[object]
@@ -60,16 +66,29 @@ class Setting:
     description: str
     choices: tuple[object, ...] | None = None
     minimum: int | float | None = None
+    check: Callable[[object], object] | None = None
+    encode: Callable[[object], object] | None = None
 
     def __post_init__(self) -> None:
         if looks_like_secret_key(self.key):
             raise ValueError(f"setting {self.key!r} looks like a secret; secrets belong in the OS keyring")
-        if self.type not in (str, int, float, bool):
+        if self.type not in (str, int, float, bool, tuple):
             raise ValueError(f"setting {self.key!r}: unsupported type {self.type.__name__}")
+        if (self.type is tuple) != (self.check is not None and self.encode is not None):
+            raise ValueError(f"setting {self.key!r}: a structured setting needs check and encode")
         self.validate(self.default)
+
+    def to_json(self, value: object) -> object:
+        """What is stored for ``value`` (already validated): its JSON form."""
+        return self.encode(value) if self.encode is not None else value
 
     def validate(self, value: object) -> object:
         """``value`` if it fits this setting (an int is accepted for a float); SettingError if not."""
+        if self.check is not None:
+            try:
+                return self.check(value)
+            except (TargetListError, ValueError) as exc:
+                raise self._error(str(exc)) from exc
         if self.type is bool:
             if not isinstance(value, bool):
                 raise self._error(f"must be true or false, got {_shown(value)}")
@@ -99,7 +118,12 @@ class Setting:
         """The value that ``text`` (as typed on a command line) means for this setting, validated."""
         raw = text.strip()
         value: object
-        if self.type is bool:
+        if self.type is tuple:
+            try:
+                value = json.loads(raw)
+            except ValueError:
+                raise self._error(f"must be JSON, got {_shown(text)}") from None
+        elif self.type is bool:
             lowered = raw.lower()
             if lowered not in _TRUE | _FALSE:
                 raise self._error(f"must be true or false, got {text!r}")
@@ -173,6 +197,15 @@ _DECLARED = (
         60,
         "Minutes after which the cached inventory is shown as stale and refreshed",
         minimum=0,
+    ),
+    Setting(
+        TARGETS_KEY,
+        tuple,
+        (),
+        "Targets read besides the connected one (account, Region, profile or role): the Servers pane "
+        "shows every target's servers",
+        check=check_targets,
+        encode=targets_to_json,
     ),
 )
 

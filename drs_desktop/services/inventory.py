@@ -7,21 +7,30 @@ refresh replaces the cached set of its account and region whole (``storage.inven
 ``InventoryService`` is the object a GUI task thread builds and owns: it reads through its own SQLite
 connection and keeps one ``DrsGateway`` for the target in force (a new one when the settings change), both
 plain attributes made on first use by that thread, and reports progress as short sentences.
+
+Several targets (issue 13): ``refresh_targets`` reads the connected target and every target the settings
+list (``services.inventory_targets``), each with a gateway of its own, one after the other; a target that
+fails says why in its part and the others are read and cached all the same. ``cached_targets`` is the
+offline view of all of them.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Protocol
 
 from drs_desktop.aws.drs import DrsGateway
 from drs_desktop.aws.session import AwsTarget
 from drs_desktop.domain.errors import DrsDesktopError
 from drs_desktop.domain.inventory import Inventory
+from drs_desktop.domain.inventory_targets import TargetInventory
 from drs_desktop.domain.plan.model import RecoveryPlan
 from drs_desktop.domain.plan.server_usage import ServerUsage, usage_by_server
 from drs_desktop.services.connection import ConnectionResolver, MfaPrompter
+from drs_desktop.services.inventory_targets import listed_targets
+from drs_desktop.services.target_reads import TargetReads
 from drs_desktop.storage import inventory as inventory_store
 from drs_desktop.storage import plans as plan_store
 from drs_desktop.storage.db import Database, LazyReader, Readable
@@ -106,6 +115,7 @@ class InventoryService:
         self._gateway_factory = gateway_factory
         self._reader = LazyReader(db)
         self._drs: DrsGateway | None = None
+        self._target_reads: TargetReads | None = None
 
     def refresh(self, progress: Progress | None = None, mfa_prompter: MfaPrompter | None = None) -> Inventory:
         """Refresh the inventory of the target the settings name now (a DrsError when DRS cannot)."""
@@ -117,8 +127,39 @@ class InventoryService:
         return refresh_inventory(self._db, gateway, progress=report)
 
     def cached(self) -> Inventory | None:
-        """The cached inventory of the region in force (None when that region was never refreshed)."""
-        return cached_inventory(self._reader(), region=self._resolver.expected_region())
+        """The cached inventory of the region in force (None when that region was never refreshed),
+        leaving out the accounts of the listed targets there (their parts are their own)."""
+        region = self._resolver.expected_region()
+        others = {t.account for t in listed_targets(self._reader()) if t.region == region and t.account}
+        return inventory_store.load_inventory(self._reader(), region=region, exclude_accounts=others)
+
+    def refresh_targets(
+        self, progress: Progress | None = None, mfa_prompter: MfaPrompter | None = None
+    ) -> tuple[TargetInventory, ...]:
+        """Refresh the connected target and every listed one; each part says how its refresh went (a
+        failed one keeps its cache, with the reason). Never raises for one target's failure."""
+        report = progress or _quiet
+        reads = self._reads()
+        listed = listed_targets(self._reader())
+        total = 1 + len(listed)
+        connected = reads.connected_part(self.cached(), self._resolver)
+        try:
+            where = f"{connected.label}, 1 of {total}"
+            fresh = self.refresh(lambda text: report(f"{where}: {text}"), mfa_prompter)
+            parts = [replace(reads.connected_part(fresh, self._resolver), inventory=fresh)]
+        except DrsDesktopError as exc:
+            logger.warning("inventory of the connected target not refreshed: %s", exc)
+            parts = [replace(connected, error=str(exc))]
+        for position, target in enumerate(listed, start=2):
+            parts.append(reads.refresh(target, f"{position} of {total}", report))
+        return tuple(parts)
+
+    def cached_targets(self) -> tuple[TargetInventory, ...]:
+        """Every target's cached servers (offline): the connected one first, then the listed ones."""
+        reads = self._reads()
+        parts = [reads.connected_part(self.cached(), self._resolver)]
+        parts.extend(reads.cached(target) for target in listed_targets(self._reader()))
+        return tuple(parts)
 
     def usage(self, inventory: Inventory | None = None) -> dict[str, ServerUsage]:
         return server_usage(self._reader(), inventory if inventory is not None else self.cached())
@@ -128,7 +169,20 @@ class InventoryService:
         gateway, self._drs = self._drs, None
         if gateway is not None:
             gateway.close()
+        reads, self._target_reads = self._target_reads, None
+        if reads is not None:
+            reads.close()
         self._reader.close()
+
+    def _reads(self) -> TargetReads:
+        if self._target_reads is None:
+            self._target_reads = TargetReads(
+                self._db,
+                self._reader,
+                self._gateway_factory,
+                endpoint_url=lambda: self._resolver.demo_endpoint,
+            )
+        return self._target_reads
 
     def _gateway(self, target: AwsTarget) -> DrsGateway:
         if self._drs is None or self._drs.target != target:

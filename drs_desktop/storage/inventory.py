@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
+from collections.abc import Collection
 from datetime import datetime
 
 from drs_desktop.domain.errors import StorageError
@@ -65,12 +66,20 @@ def save_inventory(db: Database, inventory: Inventory, *, now: datetime | None =
 
 
 def load_inventory(
-    db: Readable, account_id: str | None = None, region: str | None = None
+    db: Readable,
+    account_id: str | None = None,
+    region: str | None = None,
+    *,
+    exclude_accounts: Collection[str] = (),
 ) -> Inventory | None:
     """The cached inventory of ``account_id`` and ``region``; the most recently fetched one matching
-    whichever of the two is given (or of all, when neither is). None when nothing is cached."""
+    whichever of the two is given (or of all, when neither is), leaving out ``exclude_accounts`` (the
+    accounts of other targets in the same Region). None when nothing is cached."""
     conditions: list[str] = []
     params: list[str] = []
+    if exclude_accounts:
+        conditions.append(f"account_id NOT IN ({', '.join('?' * len(exclude_accounts))})")
+        params.extend(exclude_accounts)
     if account_id is not None:
         conditions.append("account_id = ?")
         params.append(account_id)

@@ -72,7 +72,7 @@ def set_setting(db: Database, key: str, value: object) -> object:
             conn.execute(
                 "INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?) "
                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-                (key, json.dumps(checked), to_db_time(utc_now())),
+                (key, json.dumps(setting.to_json(checked)), to_db_time(utc_now())),
             )
     logger.info("setting %s changed", key)
     return checked

@@ -12,6 +12,7 @@ Pure: no I/O. ``validation.validate_plan`` calls these in document order.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from drs_desktop.domain.plan.document_base import join_path, quote
 from drs_desktop.domain.plan.document_v2 import TARGET_KEYS
@@ -22,6 +23,7 @@ __all__ = [
     "free_text_credential_problems",
     "group_target_problems",
     "target_problems",
+    "targets_problems",
     "wave_target_problems",
 ]
 
@@ -73,9 +75,15 @@ Found = list[tuple[str, str]]
 
 def target_problems(plan: RecoveryPlan) -> Found:
     """(path, message) of every problem of ``plan.targets``."""
+    return targets_problems(plan.targets)
+
+
+def targets_problems(targets: Sequence[PlanTarget]) -> Found:
+    """(path, message) of every problem of a list of targets (a plan's, or the settings' target list:
+    the same rules, so a target the settings accept is one a plan accepts)."""
     found: Found = []
     seen: dict[str, int] = {}
-    for index, target in enumerate(plan.targets):
+    for index, target in enumerate(targets):
         path = join_path("targets", index)
         secret_fields = _credential_fields(target, path, found)  # reported once, never quoted again
         if "name" not in secret_fields:

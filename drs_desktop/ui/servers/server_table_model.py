@@ -6,6 +6,10 @@ values changed get ``dataChanged`` (DESIGN §3.5: never a reset for an update). 
 has a coloured dot and its name (colour is never the only signal), lag reads as "12 s" / "2 h 5 min",
 and "Used by" names the plans and protection groups that would launch the server. An extended source
 server (replicated in a staging account, recovered in this one) names its staging account.
+
+Several targets (issue 13): the rows are every target's servers, keyed by (target, server ID) so that
+the same ID in two accounts stays two rows, and the Target column names each row's target in its badge
+colour (``ui.target_badge.target_colour``), with its account and Region in the tooltip.
 """
 
 from __future__ import annotations
@@ -20,9 +24,13 @@ from PySide6.QtGui import QBrush, QColor, QGuiApplication, QIcon, QPainter, QPix
 
 from drs_desktop.domain.durations import format_duration
 from drs_desktop.domain.inventory import Inventory, SourceServer
+from drs_desktop.domain.inventory_targets import TargetInventory, connected_part
 from drs_desktop.domain.plan.server_usage import ServerUsage
+from drs_desktop.domain.target_list import CONNECTED_NAME
+from drs_desktop.domain.targets import Target
 from drs_desktop.ui.flat_table_model import FlatTableModel
 from drs_desktop.ui.model_sync import sync_rows
+from drs_desktop.ui.target_badge import target_colour
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +38,7 @@ AnyIndex = QModelIndex | QPersistentModelIndex
 
 COLUMNS = (
     "Hostname",
+    "Target",
     "Source server ID",
     "OS",
     "Replication",
@@ -39,9 +48,12 @@ COLUMNS = (
     "Staging account",
     "Used by",
 )
-(HOSTNAME, SERVER_ID, OS, REPLICATION, LAG, TAGS, LAST_LAUNCH, STAGING, USED_BY) = range(len(COLUMNS))
+(HOSTNAME, TARGET, SERVER_ID, OS, REPLICATION, LAG, TAGS, LAST_LAUNCH, STAGING, USED_BY) = range(len(COLUMNS))
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1  # a value that sorts right (seconds, ISO time, casefolded text)
 SERVER_ID_ROLE = Qt.ItemDataRole.UserRole + 2
+TARGET_ROLE = Qt.ItemDataRole.UserRole + 3  # the name of the row's target
+#: A row: (target name, source server ID).
+RowKey = tuple[str, str]
 
 #: DRS dataReplicationState -> health class, for the dot's colour.
 HEALTHY, SYNCING, FAILING, IDLE, UNKNOWN = "healthy", "syncing", "failing", "idle", "unknown"
@@ -97,7 +109,7 @@ def format_tags(tags: Mapping[str, str]) -> str:
 
 
 class ServerTableModel(FlatTableModel):
-    """Source servers of one inventory, with the plans and groups that use each."""
+    """Source servers of every target, with the plans and groups that use each."""
 
     columns = COLUMNS
 
@@ -105,28 +117,52 @@ class ServerTableModel(FlatTableModel):
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
-        self._inventory: Inventory | None = None
-        self._rows: list[str] = []
-        self._servers: dict[str, SourceServer] = {}
+        self._parts: tuple[TargetInventory, ...] = ()
+        self._targets: dict[str, TargetInventory] = {}
+        self._rows: list[RowKey] = []
+        self._servers: dict[RowKey, SourceServer] = {}
         self._usage: Mapping[str, ServerUsage] = {}
 
     # -- content ------------------------------------------------------------------------------------
 
     def inventory(self) -> Inventory | None:
-        return self._inventory
+        """The connected target's inventory (what plans without targets are checked against)."""
+        part = connected_part(self._parts)
+        return part.inventory if part is not None else None
+
+    def parts(self) -> tuple[TargetInventory, ...]:
+        return self._parts
 
     def set_inventory(self, inventory: Inventory | None) -> None:
-        """Show ``inventory``: rows added, removed and moved in place; changed rows announced."""
+        """Show ``inventory`` as the connected target's, alone (the single-target view)."""
+        target = Target(
+            account=inventory.account_id if inventory else "", region=inventory.region if inventory else ""
+        )
+        self.set_parts((TargetInventory(CONNECTED_NAME, target, inventory, connected=True),))
+
+    def set_parts(self, parts: tuple[TargetInventory, ...]) -> None:
+        """Show every target's servers: rows added, removed and moved in place; changed rows announced."""
         old = self._servers
-        self._inventory = inventory
-        new = {server.source_server_id: server for server in (inventory.servers if inventory else ())}
+        old_targets = {name: part.label for name, part in self._targets.items()}
+        self._parts = parts
+        self._targets = {part.name: part for part in parts}
+        new = {
+            (part.name, server.source_server_id): server
+            for part in parts
+            for server in (part.inventory.servers if part.inventory else ())
+        }
         self._servers = {**old, **new}  # rows about to be removed still read consistently meanwhile
         sync_rows(self, QModelIndex(), self._rows, list(new))
         self._servers = new
         last = len(COLUMNS) - 1
-        for row, server_id in enumerate(self._rows):
-            if server_id in old and old[server_id] != new[server_id]:
+        for row, key in enumerate(self._rows):
+            if key in old and old[key] != new[key]:
                 self.dataChanged.emit(self.index(row, 0), self.index(row, last))
+        relabelled = any(
+            old_targets.get(name, part.label) != part.label for name, part in self._targets.items()
+        )
+        if relabelled and self._rows:  # a target's account became known: its tooltip and colour change
+            self.dataChanged.emit(self.index(0, TARGET), self.index(len(self._rows) - 1, TARGET))
 
     def set_usage(self, usage: Mapping[str, ServerUsage]) -> None:
         """New "Used by" values: only that column changes."""
@@ -137,14 +173,23 @@ class ServerTableModel(FlatTableModel):
     def server_at(self, row: int) -> SourceServer:
         return self._servers[self._rows[row]]
 
-    def usage_at(self, row: int) -> ServerUsage:
-        return self._usage.get(self._rows[row], ServerUsage())
+    def target_at(self, row: int) -> TargetInventory | None:
+        return self._targets.get(self._rows[row][0])
 
-    def row_of(self, server_id: str) -> int:
-        try:
-            return self._rows.index(server_id)
-        except ValueError:
-            return -1
+    def usage_at(self, row: int) -> ServerUsage:
+        """Plans use the connected target's servers (plans naming targets are resolved per target)."""
+        name, server_id = self._rows[row]
+        part = self._targets.get(name)
+        if part is None or not part.connected:
+            return ServerUsage()
+        return self._usage.get(server_id, ServerUsage())
+
+    def row_of(self, server_id: str, target: str | None = None) -> int:
+        """The row of ``server_id`` (in ``target`` when given, else the first target that has it)."""
+        for row, (name, key) in enumerate(self._rows):
+            if key == server_id and (target is None or name == target):
+                return row
+        return -1
 
     def states(self) -> list[str]:
         """The replication states present, sorted (for the state filter)."""
@@ -154,6 +199,8 @@ class ServerTableModel(FlatTableModel):
         server = self.server_at(row)
         if column == HOSTNAME:
             return server.hostname
+        if column == TARGET:
+            return self._rows[row][0]
         if column == SERVER_ID:
             return server.source_server_id
         if column == OS:
@@ -184,11 +231,16 @@ class ServerTableModel(FlatTableModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return self.text(row, column)
         if role == SERVER_ID_ROLE:
-            return self._rows[row]
+            return self._rows[row][1]
+        if role == TARGET_ROLE:
+            return self._rows[row][0]
         if role == SORT_ROLE:
             return self._sort_value(row, column)
         if role == Qt.ItemDataRole.DecorationRole and column == REPLICATION:
             return self._state_icon(state_class(self.server_at(row).replication_state))
+        if role == Qt.ItemDataRole.DecorationRole and column == TARGET:
+            part = self.target_at(row)
+            return self._target_icon(part.target) if part is not None else None
         if role == Qt.ItemDataRole.ToolTipRole:
             return self._tooltip(row, column)
         return None
@@ -206,6 +258,9 @@ class ServerTableModel(FlatTableModel):
 
     def _tooltip(self, row: int, column: int) -> str | None:
         server = self.server_at(row)
+        if column == TARGET:
+            part = self.target_at(row)
+            return None if part is None else f"{part.label}\n{part.target.describe()}"
         if column == REPLICATION:
             state = server.replication_state
             return f"Replication {state or 'unknown'} ({state_class(state)})"
@@ -224,6 +279,19 @@ class ServerTableModel(FlatTableModel):
         if column == TAGS and server.tags:
             return "\n".join(f"{key} = {value}" for key, value in sorted(server.tags.items()))
         return None
+
+    @classmethod
+    def _target_icon(cls, target: Target) -> QIcon | None:
+        """A square in the target's badge colour (the name beside it: colour is never the only signal)."""
+        key = f"target:{target.key}"
+        icon = cls._icons.get(key)
+        if icon is None:
+            if QGuiApplication.instance() is None:
+                return None
+            pixmap = QPixmap(12, 12)
+            pixmap.fill(target_colour(target))
+            icon = cls._icons[key] = QIcon(pixmap)
+        return icon
 
     @classmethod
     def _state_icon(cls, health: str) -> QIcon | None:
@@ -255,6 +323,7 @@ class ServerFilterModel(QSortFilterProxyModel):
         self._search = ""
         self._state = ""
         self._os = ""
+        self._target = ""
         self._tags: list[tuple[str, str | None]] = []
         self.setSortRole(SORT_ROLE)
         self.setDynamicSortFilter(True)
@@ -267,6 +336,10 @@ class ServerFilterModel(QSortFilterProxyModel):
 
     def set_os(self, family: str) -> None:
         self._change(lambda: setattr(self, "_os", family))
+
+    def set_target(self, name: str) -> None:
+        """Only the servers of the target ``name`` ("": every target's)."""
+        self._change(lambda: setattr(self, "_target", name))
 
     def set_tag_filter(self, text: str) -> None:
         pairs: list[tuple[str, str | None]] = []
@@ -286,6 +359,8 @@ class ServerFilterModel(QSortFilterProxyModel):
         if not isinstance(source, ServerTableModel) or source_parent.isValid():
             return True
         server = source.server_at(source_row)
+        if self._target and source.text(source_row, TARGET) != self._target:
+            return False
         if self._state and server.replication_state != self._state:
             return False
         if self._os and os_family(server.os) != self._os:

@@ -5,13 +5,18 @@ stamp, so the operator always knows how old what they see is. Refresh runs on th
 (DESIGN §3.4): the button turns into a busy bar with the refresh's progress text, and the pane never
 waits. The cache and the "Used by" column are read on the ``local`` thread, so they never wait behind a
 slow DRS. When a refresh fails and a cache exists, an offline banner says so and the cached servers stay.
+
+Several targets (issue 13): the table holds every target's servers (the connected one and the settings'
+list), with a Target column and a filter by target; under the stamp, one line per target says how old its
+servers are or why its refresh failed (``TargetAgesWidget``). A target that fails is named in the banner;
+the others' servers are shown fresh.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from datetime import UTC
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from types import MappingProxyType
 
 from PySide6.QtCore import Qt, Signal
@@ -31,6 +36,7 @@ from PySide6.QtWidgets import (
 )
 
 from drs_desktop.domain.inventory import Inventory
+from drs_desktop.domain.inventory_targets import TargetInventory, connected_part
 from drs_desktop.domain.plan.server_usage import ServerUsage
 from drs_desktop.domain.targets import Target
 from drs_desktop.ui.servers.extend_servers_dialog import ExtendServersDialog
@@ -43,9 +49,11 @@ from drs_desktop.ui.servers.server_table_model import (
     SERVER_ID,
     STAGING,
     TAGS,
+    TARGET,
     ServerFilterModel,
     ServerTableModel,
 )
+from drs_desktop.ui.servers.target_ages_widget import TargetAgesWidget
 from drs_desktop.workers.pane_tasks import AwsServices, AwsTasks, LocalServices, LocalTasks
 from drs_desktop.workers.tasks import Requester
 
@@ -55,10 +63,12 @@ _OFFLINE_STYLE = "background: #fff4e5; color: #7a4b00; border: 1px solid #f0c36d
 _ERROR_STYLE = "background: #fdecea; color: #8a1c1c; border: 1px solid #f5b5b0; padding: 6px;"
 ALL_STATES = "All replication states"
 ALL_OS = "All operating systems"
+ALL_TARGETS = "All targets"
 OS_FAMILIES = ("Linux", "Windows", "Unknown")
 #: Starting widths (pixels) of the columns; the operator may resize them, "Used by" takes the rest.
 COLUMN_WIDTHS = {
     HOSTNAME: 150,
+    TARGET: 120,
     SERVER_ID: 165,
     OS: 210,
     REPLICATION: 150,
@@ -88,7 +98,8 @@ class ServersPaneWidget(QWidget):
     refresh_failed = Signal(str)  # message: a refresh failed (offline when the pane still shows a cache)
     cache_loaded = Signal(object)  # Inventory: the cache shown (the app's ChangeHub takes it if newest)
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, *, clock: Callable[[], datetime] | None = None) -> None:
+        """``clock``: the app's one clock, for the targets' ages (the desktop's when not given)."""
         super().__init__(parent)
         self.setObjectName("servers-pane")
         self._local: Requester[LocalServices] = Requester(self, self._failed)
@@ -124,6 +135,13 @@ class ServersPaneWidget(QWidget):
         self.os_combo.currentIndexChanged.connect(
             lambda _i: self.proxy.set_os(str(self.os_combo.currentData() or ""))
         )
+        self.target_combo = QComboBox()
+        self.target_combo.setObjectName("servers-target-filter")
+        self.target_combo.addItem(ALL_TARGETS, "")
+        self.target_combo.currentIndexChanged.connect(
+            lambda _i: self._filter_target(str(self.target_combo.currentData() or ""))
+        )
+        self.target_combo.hide()  # shown once there is more than one target to choose from
         self.tag_edit = QLineEdit()
         self.tag_edit.setObjectName("servers-tag-filter")
         self.tag_edit.setPlaceholderText("Tags: key=value, …")
@@ -154,6 +172,7 @@ class ServersPaneWidget(QWidget):
         self.stamp_label.setObjectName("servers-stamp")
         self.stamp_label.setWordWrap(True)  # a target's name makes it long: wrapped, never clipped
         self.stamp_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.target_ages = TargetAgesWidget(clock or (lambda: datetime.now(UTC)))
         self.count_label = QLabel()
         self.count_label.setObjectName("servers-count")
         self.banner = QLabel()
@@ -181,6 +200,7 @@ class ServersPaneWidget(QWidget):
 
         filters = QHBoxLayout()
         filters.addWidget(self.search_edit, 3)
+        filters.addWidget(self.target_combo, 1)
         filters.addWidget(self.state_combo, 1)
         filters.addWidget(self.os_combo, 1)
         filters.addWidget(self.tag_edit, 2)
@@ -195,6 +215,7 @@ class ServersPaneWidget(QWidget):
         layout.addWidget(QLabel("<h2>Servers</h2>"))
         layout.addLayout(filters)
         layout.addLayout(status)
+        layout.addWidget(self.target_ages)
         layout.addWidget(self.banner)
         layout.addWidget(self.table, 1)
         for signal in (self.proxy.rowsInserted, self.proxy.rowsRemoved, self.proxy.modelReset):
@@ -223,8 +244,8 @@ class ServersPaneWidget(QWidget):
         self._set_busy(True, "Refreshing…")
         self._aws(
             "refresh",
-            lambda s: s.inventory.refresh(tasks.progress, s.mfa),
-            self._refreshed,
+            lambda s: s.inventory.refresh_targets(tasks.progress, s.mfa),
+            self._refreshed_targets,
             on_progress=self._progressed,
         )
 
@@ -266,7 +287,7 @@ class ServersPaneWidget(QWidget):
         self._live = False
         self._offline = False
         self.banner.hide()
-        self.set_inventory(None)
+        self.set_parts(())
         self.model.set_usage(MappingProxyType({}))
         self.stamp_label.setText(f"Reading the source servers of {target.label}…")
         if self._busy:
@@ -301,10 +322,24 @@ class ServersPaneWidget(QWidget):
     def progress_text(self) -> str:
         return self.progress_label.text()
 
+    def target_age_lines(self) -> list[str]:
+        """One line per target ("name (account · Region): N servers, as of 12 min ago"), when several."""
+        return self.target_ages.lines() if len(self.model.parts()) > 1 else []
+
     def set_inventory(self, inventory: Inventory | None) -> None:
-        """Show ``inventory`` (also used by the app to show a cache it already holds)."""
+        """Show ``inventory`` as the connected target's, alone (also used by the app for a cache it holds)."""
         self.model.set_inventory(inventory)
-        self.stamp_label.setText(format_stamp(inventory, self._target))
+        self._parts_shown()
+
+    def set_parts(self, parts: tuple[TargetInventory, ...]) -> None:
+        """Show every target's servers, the connected target's stamp and each target's age."""
+        self.model.set_parts(parts)
+        self._parts_shown()
+
+    def _parts_shown(self) -> None:
+        self.stamp_label.setText(format_stamp(self.model.inventory(), self._target))
+        self.target_ages.set_parts(self.model.parts())
+        self._refresh_target_choices()
         self._refresh_state_choices()
         self._update_count()
 
@@ -324,16 +359,36 @@ class ServersPaneWidget(QWidget):
         self.refresh()
         return True
 
-    def _refreshed(self, inventory: Inventory) -> None:
+    def _refreshed_targets(self, parts: tuple[TargetInventory, ...]) -> None:
+        """Every target's refresh: the connected one's failure is the pane's (offline, as before); a
+        listed target's is named in the banner while the others show fresh."""
         if self._refresh_again():
             return
+        connected = connected_part(parts)
+        if connected is not None and connected.error:
+            self.set_parts(parts)
+            self._failed("refresh", connected.error)
+            return
+        inventory = connected.inventory if connected is not None else None
         self._live = True
         self._offline = False
         self.banner.hide()
-        self.set_inventory(inventory)
-        self._set_busy(False, f"Refreshed: {len(inventory.servers)} servers")
-        self.inventory_refreshed.emit(inventory)
-        self.load_usage(inventory)
+        self.set_parts(parts)
+        failed = [part for part in parts if part.error]
+        count = sum(len(part.inventory.servers) for part in parts if part.inventory and not part.error)
+        if failed:
+            names = "; ".join(f"{part.label}: {part.error}" for part in failed)
+            self._show_banner(
+                f"Not refreshed: {names}. Each target's line above says how old what it shows is.",
+                _OFFLINE_STYLE,
+            )
+        of = f" of {len(parts) - len(failed)} targets" if len(parts) > 1 else ""
+        self._set_busy(
+            False, f"Refreshed: {count} servers{of}" + (f", {len(failed)} failed" if failed else "")
+        )
+        if inventory is not None:
+            self.inventory_refreshed.emit(inventory)
+            self.load_usage(inventory)
 
     def _extended(self, _inventory: Inventory, generation: int) -> None:
         """Servers were extended: read the servers again through the pane's own refresh, so they show as
@@ -343,16 +398,17 @@ class ServersPaneWidget(QWidget):
             self.refresh()
 
     def _cache_loaded(
-        self, answer: tuple[Inventory | None, Mapping[str, ServerUsage]], generation: int
+        self, answer: tuple[tuple[TargetInventory, ...], Mapping[str, ServerUsage]], generation: int
     ) -> None:
-        inventory, usage = answer
+        parts, usage = answer
         if generation != self._generation:
             return  # the previous target's cache: a read for the new one was asked with the switch
         if self._live:
             return  # a refresh of this session is newer than any cache (and brought its own usage)
-        if inventory is not None:
-            self.cache_loaded.emit(inventory)
-        self.set_inventory(inventory)
+        connected = connected_part(parts)
+        if connected is not None and connected.inventory is not None:
+            self.cache_loaded.emit(connected.inventory)
+        self.set_parts(parts)
         self._usage_loaded(usage)
 
     def _usage_loaded(self, usage: Mapping[str, ServerUsage]) -> None:
@@ -403,6 +459,27 @@ class ServersPaneWidget(QWidget):
         self.proxy.set_tag_filter(text)
         self._update_count()
 
+    def _filter_target(self, name: str) -> None:
+        self.proxy.set_target(name)
+        self._update_count()
+
+    def _refresh_target_choices(self) -> None:
+        """The target filter offers every target shown (kept when its target left, like the state's)."""
+        current = str(self.target_combo.currentData() or "")
+        names = [part.name for part in self.model.parts()]
+        if current and current not in names:
+            names.append(current)
+        self.target_combo.blockSignals(True)
+        self.target_combo.clear()
+        self.target_combo.addItem(ALL_TARGETS, "")
+        for part in self.model.parts():
+            self.target_combo.addItem(part.label, part.name)
+        if current and current not in [part.name for part in self.model.parts()]:
+            self.target_combo.addItem(current, current)
+        self.target_combo.setCurrentIndex(max(0, self.target_combo.findData(current)))
+        self.target_combo.blockSignals(False)
+        self.target_combo.setVisible(len(names) > 1)
+
     def _refresh_state_choices(self) -> None:
         current = str(self.state_combo.currentData() or "")
         states = self.model.states()
@@ -421,7 +498,11 @@ class ServersPaneWidget(QWidget):
         self.count_label.setText(f"{shown} of {total} servers" if shown != total else f"{total} servers")
 
 
-def _cached_with_usage(services: LocalServices) -> tuple[Inventory | None, Mapping[str, ServerUsage]]:
-    """On the task thread: the cached inventory of the region in force and who uses each of its servers."""
-    inventory = services.inventory.cached()
-    return inventory, MappingProxyType(services.inventory.usage(inventory))
+def _cached_with_usage(
+    services: LocalServices,
+) -> tuple[tuple[TargetInventory, ...], Mapping[str, ServerUsage]]:
+    """On the task thread: every target's cached servers, and who uses each of the connected one's."""
+    parts = services.inventory.cached_targets()
+    connected = connected_part(parts)
+    inventory = connected.inventory if connected is not None else None
+    return parts, MappingProxyType(services.inventory.usage(inventory))

@@ -1,0 +1,58 @@
+"""Every target's part of the inventory: whose servers, as of when, and whether its last refresh failed.
+
+The Servers pane shows the servers of every target (the connected one first, then the settings' list),
+each row named by its target, and says for each target how old its data is and, when its refresh
+failed, why: one unreachable account must neither hide the others nor pass its cache off as fresh.
+
+Pure: the inventory service builds these on its task thread, the pane shows them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from drs_desktop.domain.durations import format_duration
+from drs_desktop.domain.inventory import Inventory
+from drs_desktop.domain.targets import Target
+
+__all__ = ["TargetInventory", "age_text", "connected_part"]
+
+
+@dataclass(frozen=True)
+class TargetInventory:
+    """One target's servers. ``inventory`` is what is known (a refresh's, or the cache's; None when it
+    was never read); ``error`` is why the last refresh of it failed ("" when it did not, or none ran);
+    ``connected`` marks the target the settings connect to (the one plans without targets use)."""
+
+    name: str
+    target: Target
+    inventory: Inventory | None = None
+    error: str = ""
+    connected: bool = False
+
+    @property
+    def label(self) -> str:
+        """ "staging-01 (200000000001 · us-east-1)": the target named, with where it is."""
+        account = (self.inventory.account_id if self.inventory else "") or self.target.account
+        region = (self.inventory.region if self.inventory else "") or self.target.region
+        where = " · ".join(part for part in (account or "account ?", region or "region ?"))
+        return f"{self.name} ({where})"
+
+    def age(self, now: datetime) -> str:
+        """ "as of 12 min ago", or "never read" (see ``age_text``)."""
+        return age_text(self.inventory.fetched_at if self.inventory else None, now)
+
+
+def age_text(fetched_at: datetime | None, now: datetime) -> str:
+    """How old a read is, for people: "as of 12 min ago", "as of just now", "never read"."""
+    if fetched_at is None:
+        return "never read"
+    seconds = (now - fetched_at).total_seconds()
+    if seconds < 60:
+        return "as of just now"
+    return f"as of {format_duration(seconds)} ago"
+
+
+def connected_part(parts: tuple[TargetInventory, ...]) -> TargetInventory | None:
+    return next((part for part in parts if part.connected), None)
