@@ -123,4 +123,3 @@ def runs_across_targets(plan: RecoveryPlan, connected: Connected) -> bool:
         return False
     used = [target for name in used_target_names(plan) if (target := plan.target(name)) is not None]
     return any(not target_matches(target, connected) for target in used)
-
