@@ -17,6 +17,7 @@ from functools import partial
 from typing import Any
 
 from drs_desktop.aws.drs import DrsGateway
+from drs_desktop.aws.session import MfaPrompter
 from drs_desktop.domain.drs.errors import DrsAccessDenied, DrsNotFound
 from drs_desktop.domain.drs.views import LaunchConfigView
 from drs_desktop.domain.engine.commands import TAG_EXECUTION
@@ -39,6 +40,7 @@ from drs_desktop.domain.preflight.plan_targets import target_checks
 from drs_desktop.domain.preflight.rules import clock_checks
 from drs_desktop.services.executions import PreparedExecution, RunRequest, spec_from_prepared
 from drs_desktop.services.patient_reads import PatientReads
+from drs_desktop.services.preflight_targets import GatewayOf, gateway_maker, per_target_checks
 from drs_desktop.storage import executions as journal
 from drs_desktop.storage.db import Database
 
@@ -61,8 +63,14 @@ def preflight(
     now: datetime,
     execution_id: str = DRY_RUN_EXECUTION_ID,
     reads: PatientReads | None = None,
+    target_gateways: GatewayOf | None = None,
+    mfa_prompter: MfaPrompter | None = None,
 ) -> PreflightReport:
     """Every check of ``prepared`` against the account as it is ``now``, and the calls the run would make.
+
+    A plan that declares ``targets`` is also checked in each target its waves use, through that target's
+    own credentials (``services.preflight_targets``): ``target_gateways`` makes their gateways (default:
+    on ``gateway``'s endpoint; ``mfa_prompter`` answers an MFA role).
 
     Reads DRS (DescribeJobs of the last two days, GetLaunchConfiguration per known server) and this
     desktop's unfinished executions; launches nothing. ``DrsError``s other than a missing launch
@@ -90,6 +98,15 @@ def preflight(
         other_executions=unfinished_elsewhere(db, inventory, gateway.target.region),
     )
     checks[:0] = target_checks(plan, connected_target(gateway, inventory))
+    if plan.targets:
+        checks += per_target_checks(
+            plan,
+            gateway_of=target_gateways or gateway_maker(gateway, mfa_prompter=mfa_prompter),
+            limits=request.limits,
+            now=now,
+            reads=read,
+            snapshot_choice=prepared.recovery_point,
+        )
     checks.extend(clock_checks(gateway.drs_clock.skew()))
     spec = spec_from_prepared(prepared, request, execution_id=execution_id, started_at=now)
     problems = spec_problems(spec)
