@@ -263,6 +263,14 @@ class ServersPaneWidget(QWidget):
             self._stale_refresh = True
             self.progress_label.setText(f"Refreshing {target.label}…")
 
+    def on_targets_changed(self) -> None:
+        """The settings' target list changed: every target is read again (a refresh under way was asked
+        with the old list: its answer is dropped and the refresh asked again, as on a switch)."""
+        if self._busy:
+            self._stale_refresh = True
+        else:
+            self.refresh()
+
     def on_plans_changed(self) -> None:
         """A plan was saved elsewhere: the "Used by" column is read again."""
         if self.model.inventory() is not None:
