@@ -95,8 +95,8 @@ class ServersPaneWidget(QWidget):
     refresh_failed = Signal(str)  # message: a refresh failed (offline when the pane still shows a cache)
     cache_loaded = Signal(object)  # Inventory: the cache shown (the app's ChangeHub takes it if newest)
 
-    def __init__(self, parent: QWidget | None = None, *, clock: Callable[[], datetime] | None = None) -> None:
-        """``clock``: the app's one clock, for the targets' ages (the desktop's when not given)."""
+    def __init__(self, parent: QWidget | None = None, *, clock: Callable[[], datetime]) -> None:
+        """``clock``: the app's one clock (``services.clock``), for the targets' ages."""
         super().__init__(parent)
         self.setObjectName("servers-pane")
         self._local: Requester[LocalServices] = Requester(self, self._failed)
@@ -162,7 +162,7 @@ class ServersPaneWidget(QWidget):
         self.stamp_label.setObjectName("servers-stamp")
         self.stamp_label.setWordWrap(True)  # a target's name makes it long: wrapped, never clipped
         self.stamp_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.target_ages = TargetAgesWidget(clock or (lambda: datetime.now(UTC)))
+        self.target_ages = TargetAgesWidget(clock)
         self.count_label = QLabel()
         self.count_label.setObjectName("servers-count")
         self.banner = QLabel()
