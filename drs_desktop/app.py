@@ -348,7 +348,7 @@ class DesktopApp:
     def _build_servers_pane(self, window: MainWindow, db: Database) -> ServersPaneWidget:
         from drs_desktop.ui.servers.servers_pane_widget import ServersPaneWidget
 
-        pane = ServersPaneWidget()
+        pane = ServersPaneWidget(clock=self.clock.now)  # each target's age on the app's one clock
         pane.connect_tasks(self.local_tasks, self.aws_tasks)
         pane.inventory_refreshed.connect(self._show_identity)
         pane.refresh_failed.connect(lambda message: window.set_connection_state(f"offline ({message})"))
@@ -458,6 +458,7 @@ class DesktopApp:
         # pane, naming both) and comes here once confirmed and saved.
         pane.target_switch_confirmed.connect(lambda target: self._switch_target(target, servers_pane))
         pane.set_switch_blocker(self._switch_blocked)
+        pane.targets_changed.connect(lambda _targets: servers_pane.on_targets_changed())
         pane.first_run_needed.connect(lambda: self._offer_demo(pane, servers_pane, plans_pane))
         self.settings_pane = pane
         if self.running_target is not None:

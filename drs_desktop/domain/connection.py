@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from drs_desktop.domain.errors import DrsDesktopError
+from drs_desktop.domain.plan.model import PlanTarget
 
 __all__ = [
     "DEFAULT_PROFILE_LABEL",
@@ -140,6 +141,7 @@ class SettingsSnapshot:
     profiles: tuple[AwsProfileInfo, ...]
     keyring: KeyringStatus
     stored_keys: StoredKeyInfo | None = None
+    targets: tuple[PlanTarget, ...] = ()  # the settings' target list, besides the connected target
 
     def profile(self, name: str) -> AwsProfileInfo | None:
         for profile in self.profiles:

@@ -36,6 +36,7 @@ from drs_desktop.domain.connection import (
 from drs_desktop.domain.drs.errors import DrsAuthError
 from drs_desktop.domain.settings import SettingError
 from drs_desktop.secrets import SecretStore
+from drs_desktop.services.inventory_targets import listed_targets
 from drs_desktop.storage import settings as settings_store
 from drs_desktop.storage.db import Database, Readable
 
@@ -130,6 +131,7 @@ def settings_snapshot(db: Readable, secrets: SecretStore) -> SettingsSnapshot:
         profiles=list_profiles(),
         keyring=secrets.status(),
         stored_keys=secrets.describe(connection.key_label),
+        targets=listed_targets(db),
     )
 
 

@@ -41,8 +41,9 @@ def aws_target_for(target: PlanTarget, *, endpoint_url: str | None) -> AwsTarget
     """Where and how to reach a listed target: the one place a stored target becomes an ``AwsTarget``.
 
     A profile target is its profile and Region (at ``endpoint_url``, the demo simulator's, when given).
-    A role target needs its role assumed from the source profile (``aws.plan_targets.aws_target_of``,
-    which replaces this body once it is merged); until then it is refused with that reason.
+    A role target needs its role assumed from the source profile: aws_target_of (the sessions work's
+    plan_targets module in the aws layer) does that, and replaces this body once it is merged; until
+    then a role target is refused with that reason, and only its own refresh fails.
     """
     if target.role_arn:
         raise DrsAuthError(

@@ -22,8 +22,9 @@ from drs_desktop.domain.connection import (
     SsoLoginResult,
     key_label,
 )
+from drs_desktop.domain.plan.model import PlanTarget
 from drs_desktop.secrets import SecretStore
-from drs_desktop.services import connection
+from drs_desktop.services import connection, inventory_targets
 from drs_desktop.storage.db import Database
 
 logger = logging.getLogger(__name__)
@@ -58,6 +59,12 @@ class SettingsService:
             settings.region,
             settings.demo,
         )
+        return self.snapshot()
+
+    def save_targets(self, targets: tuple[PlanTarget, ...]) -> SettingsSnapshot:
+        """Store the target list (SettingError naming the target and field, and nothing stored, when
+        one does not hold)."""
+        inventory_targets.save_listed_targets(self._db, targets)
         return self.snapshot()
 
     def store_keys(

@@ -58,7 +58,7 @@ def test_first_run_offers_the_demo_and_the_demo_works(
     ):
         settings_pane = SettingsPaneWidget()
         plans_pane = PlansPaneWidget(clock=desktop_clock)
-        pane = ServersPaneWidget()
+        pane = ServersPaneWidget(clock=desktop_clock)
         for widget in (settings_pane, plans_pane, pane):
             qtbot.addWidget(widget)
         settings_pane.connect_tasks(tasks)

@@ -56,7 +56,7 @@ def rig(
     with pane_threads(
         db, resolver, inventory_gateways=lambda t: DrsGateway(t, read_max_attempts=1)
     ) as threads:
-        pane = ServersPaneWidget()
+        pane = ServersPaneWidget(clock=small_simulator.clock.now)
         qtbot.addWidget(pane)
         pane.connect_tasks(threads.local, threads.aws)
         pane.resize(1400, 700)

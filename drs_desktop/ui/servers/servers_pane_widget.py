@@ -98,8 +98,8 @@ class ServersPaneWidget(QWidget):
     refresh_failed = Signal(str)  # message: a refresh failed (offline when the pane still shows a cache)
     cache_loaded = Signal(object)  # Inventory: the cache shown (the app's ChangeHub takes it if newest)
 
-    def __init__(self, parent: QWidget | None = None, *, clock: Callable[[], datetime] | None = None) -> None:
-        """``clock``: the app's one clock, for the targets' ages (the desktop's when not given)."""
+    def __init__(self, parent: QWidget | None = None, *, clock: Callable[[], datetime]) -> None:
+        """``clock``: the app's one clock (``services.clock``), for the targets' ages."""
         super().__init__(parent)
         self.setObjectName("servers-pane")
         self._local: Requester[LocalServices] = Requester(self, self._failed)
@@ -172,7 +172,7 @@ class ServersPaneWidget(QWidget):
         self.stamp_label.setObjectName("servers-stamp")
         self.stamp_label.setWordWrap(True)  # a target's name makes it long: wrapped, never clipped
         self.stamp_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.target_ages = TargetAgesWidget(clock or (lambda: datetime.now(UTC)))
+        self.target_ages = TargetAgesWidget(clock)
         self.count_label = QLabel()
         self.count_label.setObjectName("servers-count")
         self.banner = QLabel()
@@ -293,6 +293,14 @@ class ServersPaneWidget(QWidget):
         if self._busy:
             self._stale_refresh = True
             self.progress_label.setText(f"Refreshing {target.label}…")
+
+    def on_targets_changed(self) -> None:
+        """The settings' target list changed: every target is read again (a refresh under way was asked
+        with the old list: its answer is dropped and the refresh asked again, as on a switch)."""
+        if self._busy:
+            self._stale_refresh = True
+        else:
+            self.refresh()
 
     def on_plans_changed(self) -> None:
         """A plan was saved elsewhere: the "Used by" column is read again."""

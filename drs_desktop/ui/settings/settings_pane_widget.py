@@ -1,4 +1,5 @@
-"""The Settings pane: AWS profile and region, IAM Identity Center sign-in, typed keys, polling, demo mode.
+"""The Settings pane: AWS profile and region, the targets, IAM Identity Center sign-in, typed keys,
+polling, demo mode. The targets table (``TargetsWidget``) saves each add, edit and remove at once.
 
 Everything is read and written on the ``settings`` task thread (DESIGN §3.4: the keyring may block on an
 unlock prompt, the config files and the database are disk, the sign-in polls the network). Typed keys go
@@ -44,9 +45,11 @@ from drs_desktop.domain.connection import (
     StoredKeyInfo,
     key_label,
 )
+from drs_desktop.domain.plan.model import PlanTarget
 from drs_desktop.domain.targets import Target, settings_target, target_switch
 from drs_desktop.ui.settings.sso_dialog import SsoDialog
 from drs_desktop.ui.settings.target_switch_dialog import TargetSwitchDialog
+from drs_desktop.ui.settings.targets_widget import TargetsWidget
 from drs_desktop.ui.target_badge import TargetBadgeWidget
 from drs_desktop.workers.pane_tasks import SettingsService, SettingsTasks
 from drs_desktop.workers.tasks import Requester
@@ -84,6 +87,7 @@ class SettingsPaneWidget(QWidget):
     first_run_needed = Signal()  # no AWS configuration at all: the app offers the demo
     # Target: the operator confirmed a switch to it, and the settings are saved: the app switches.
     target_switch_confirmed = Signal(object)
+    targets_changed = Signal(object)  # tuple[PlanTarget, ...]: the target list was saved
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -172,6 +176,10 @@ class SettingsPaneWidget(QWidget):
         aws_form = QFormLayout(aws_box)
         aws_form.addRow("Profile", profile_row)
         aws_form.addRow("Region", self.region_combo)
+        self.targets_widget = TargetsWidget()
+        self.targets_widget.targets_edited.connect(self.save_targets)
+        targets_box = QGroupBox("Targets: the accounts and Regions whose servers the Servers pane lists")
+        QVBoxLayout(targets_box).addWidget(self.targets_widget)
         other_box = QGroupBox("Application")
         other_form = QFormLayout(other_box)
         other_form.addRow("Poll interval", self.poll_spin)
@@ -187,6 +195,7 @@ class SettingsPaneWidget(QWidget):
         running_row.addStretch(1)
         layout.addLayout(running_row)
         layout.addWidget(aws_box)
+        layout.addWidget(targets_box)
         layout.addWidget(keys_box)
         layout.addWidget(other_box)
         layout.addLayout(bottom)
@@ -245,6 +254,17 @@ class SettingsPaneWidget(QWidget):
     def save_settings(self, settings: ConnectionSettings, poll_interval_seconds: int) -> None:
         """Store ``settings`` (the demo's start saves its own); ``settings_applied`` once they are."""
         self._ask("save_settings", lambda s: s.save(settings, poll_interval_seconds), self._saved)
+
+    def save_targets(self, targets: tuple[PlanTarget, ...]) -> None:
+        """Store the target list (checked by the dialog already; the store checks again)."""
+        self._set_status("Saving the targets…")
+        self._ask("save_targets", lambda s: s.save_targets(targets), self._targets_saved)
+
+    def _targets_saved(self, snapshot: SettingsSnapshot) -> None:
+        self._snapshot = snapshot
+        self.targets_widget.set_targets(snapshot.targets)
+        self._set_status("Targets saved.")
+        self.targets_changed.emit(snapshot.targets)
 
     def save_keys(self) -> None:
         """Hand the typed keys to a task and empty the fields at once: the pane keeps no secret. Keys
@@ -317,6 +337,7 @@ class SettingsPaneWidget(QWidget):
         and in the demo box, whatever the stored settings say (a ``--demo`` start is a demo)."""
         self._running = target
         self.running_badge.set_target(target)
+        self.targets_widget.set_connected(target)
         self.demo_check.setChecked(target.demo)
 
     def running_target(self) -> Target | None:
@@ -345,6 +366,7 @@ class SettingsPaneWidget(QWidget):
         """Fill every field from ``snapshot`` (the answer to load, save and key changes)."""
         self._snapshot = snapshot
         connection = snapshot.connection
+        self.targets_widget.set_targets(snapshot.targets)
         self._set_profiles(snapshot.profiles, connection.profile)
         self.region_combo.setEditText(connection.region)
         self.use_keys_check.setChecked(connection.use_typed_keys)
