@@ -261,7 +261,9 @@ class DesktopApp:
             """One thread's services (the desk's task thread, each execution's loop thread), built on
             that thread: its own gateway, because boto3 clients are not shared between threads."""
             gateway = DrsGateway(self.current_target, drs_clock=drs_clock)
-            return ExecutionServices(db, gateway, clock=clock, operator=operator)
+            return ExecutionServices(
+                db, gateway, clock=clock, operator=operator, mfa_prompter=self.prompts.ask_mfa
+            )
 
         desk = ExecutionDesk(execution_services, pace=pace)
 

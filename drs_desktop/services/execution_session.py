@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from drs_desktop.aws.drs import DrsGateway
+from drs_desktop.aws.session import MfaPrompter
 from drs_desktop.domain.engine.commands import WakeAt
 from drs_desktop.domain.engine.controls import ControlRequest, RunChoice, control_event
 from drs_desktop.domain.engine.decide import decide
@@ -61,7 +62,7 @@ from drs_desktop.services.executions import (
 from drs_desktop.services.journal_replay import replayed_state
 from drs_desktop.services.preflight import preflight
 from drs_desktop.services.report_pdf import pdf_report
-from drs_desktop.services.runner import Clock, ControlRefused, ExecutionRunner, RunResult
+from drs_desktop.services.runner import Clock, ControlRefused, ExecutionRunner, RunResult, TargetGateways
 from drs_desktop.services.stranded_runs import (
     StrandedRun,
     abandon_execution,
@@ -69,6 +70,7 @@ from drs_desktop.services.stranded_runs import (
     target_here,
     what_is_in_drs,
 )
+from drs_desktop.services.target_runs import recorded_target_gateways
 from drs_desktop.storage import control_inbox as inbox
 from drs_desktop.storage import executions as journal
 from drs_desktop.storage import inventory as inventory_store
@@ -313,8 +315,12 @@ class ExecutionServices:
         operator: str = "",
         gateway_for: Callable[[Mapping[str, Any]], DrsGateway] | None = None,
         poll_interval_seconds: float | None = None,
+        mfa_prompter: MfaPrompter | None = None,
     ) -> None:
         self._db = db
+        # Asks the operator for an MFA code (a dialog) when a target's role needs one: preflight, the
+        # reads before a run and each run's gateways of its targets (``services.target_runs``).
+        self._mfa_prompter = mfa_prompter
         self._gateway = gateway
         self._clock = clock
         self._operator = operator
@@ -350,8 +356,10 @@ class ExecutionServices:
     def prepare(self, choice: RunChoice | RunRequest) -> tuple[PreparedExecution, PreflightReport]:
         """Read what the run needs and check it: the preflight the run dialog shows. Launches nothing."""
         request = self.request_for(choice)
-        prepared = prepare_execution(self._db, self._gateway, request)
-        report = preflight(self._db, self._gateway, prepared, request, now=self._clock())
+        prepared = prepare_execution(self._db, self._gateway, request, mfa_prompter=self._mfa_prompter)
+        report = preflight(
+            self._db, self._gateway, prepared, request, now=self._clock(), mfa_prompter=self._mfa_prompter
+        )
         return with_launch_configs(prepared, report), report
 
     def create(self, prepared: PreparedExecution, choice: RunChoice | RunRequest) -> ExecutionRecord:
@@ -368,7 +376,15 @@ class ExecutionServices:
         lock = take_driver_lock(self._db.path, record.execution_id)
         try:
             state = initial_state(spec_from_json(record.spec))
-            runner = ExecutionRunner(self._db, self._gateway_of(record), record, state, clock=self._clock)
+            gateway = self._gateway_of(record)
+            runner = ExecutionRunner(
+                self._db,
+                gateway,
+                record,
+                state,
+                clock=self._clock,
+                target_gateways=self._targets_of(record, gateway),
+            )
             return self._session(runner, hostnames_for(self._reader(), record), lock)
         except BaseException:
             lock.release()
@@ -385,7 +401,13 @@ class ExecutionServices:
         gateway = self._gateway_of(record)
         lock = take_driver_lock(self._db.path, record.execution_id)
         try:
-            runner = ExecutionRunner.resume(self._db, gateway, record.execution_id, clock=self._clock)
+            runner = ExecutionRunner.resume(
+                self._db,
+                gateway,
+                record.execution_id,
+                clock=self._clock,
+                target_gateways=self._targets_of(record, gateway),
+            )
             return self._session(runner, hostnames_for(self._reader(), record), lock)
         except BaseException:
             lock.release()
@@ -475,6 +497,10 @@ class ExecutionServices:
         return ExecutionSession(
             runner, clock=self._clock, operator=self._operator, hostnames=hostnames, lock=lock
         )
+
+    def _targets_of(self, record: ExecutionRecord, gateway: DrsGateway) -> TargetGateways | None:
+        """The gateways of a run across targets, asking this thread's prompter for MFA codes."""
+        return recorded_target_gateways(record, gateway, mfa_prompter=self._mfa_prompter)
 
     def _gateway_of(self, record: ExecutionRecord) -> DrsGateway:
         target = record.options.get("target")

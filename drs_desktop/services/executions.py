@@ -18,6 +18,7 @@ from functools import partial
 from typing import Any
 
 from drs_desktop.aws.drs import DrsGateway
+from drs_desktop.aws.session import MfaPrompter
 from drs_desktop.domain.drs.views import LaunchConfigView
 from drs_desktop.domain.engine.chunking import Limits
 from drs_desktop.domain.engine.polling import PollSettings
@@ -126,6 +127,7 @@ def prepare_execution(
     *,
     refresh_inventory: bool = True,
     reads: PatientReads | None = None,
+    mfa_prompter: MfaPrompter | None = None,
 ) -> PreparedExecution:
     """Read everything the run needs from DRS; launch nothing.
 
@@ -143,7 +145,7 @@ def prepare_execution(
         inventory = cached
     plan = stored.plan
     if runs_across_targets(plan, _connected(gateway, inventory)) and not unplaced(plan):
-        return _prepare_across_targets(db, gateway, request, stored, refresh_inventory, read)
+        return _prepare_across_targets(db, gateway, request, stored, refresh_inventory, read, mfa_prompter)
     wave_servers = {
         wave.name: resolve_wave_servers(plan, index, inventory) for index, wave in enumerate(plan.waves)
     }
@@ -192,11 +194,12 @@ def _prepare_across_targets(
     stored: StoredPlan,
     refresh_inventory: bool,
     read: PatientReads,
+    mfa_prompter: MfaPrompter | None,
 ) -> PreparedExecution:
     """``prepare_execution`` of a plan whose servers are in other targets (``services.target_runs``)."""
     plan = stored.plan
     targets = tuple(t for name in used_target_names(plan) if (t := plan.target(name)) is not None)
-    factory = TargetGatewayFactory({t.name: t for t in targets}, gateway)
+    factory = TargetGatewayFactory({t.name: t for t in targets}, gateway, mfa_prompter=mfa_prompter)
     made: dict[str, DrsGateway] = {}
 
     def gateway_of_target(name: str) -> DrsGateway:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 
+from drs_desktop.aws.plan_targets import aws_target_of
 from drs_desktop.aws.session import AwsTarget
 from drs_desktop.domain.drs.errors import DrsAuthError
 from drs_desktop.domain.plan.model import PlanTarget
@@ -38,20 +39,14 @@ def save_listed_targets(db: Database, targets: tuple[PlanTarget, ...]) -> tuple[
 
 
 def aws_target_for(target: PlanTarget, *, endpoint_url: str | None) -> AwsTarget:
-    """Where and how to reach a listed target: the one place a stored target becomes an ``AwsTarget``.
-
-    A profile target is its profile and Region (at ``endpoint_url``, the demo simulator's, when given).
-    A role target needs its role assumed from the source profile: aws_target_of (the sessions work's
-    plan_targets module in the aws layer) does that, and replaces this body once it is merged; until
-    then a role target is refused with that reason, and only its own refresh fails.
-    """
-    if target.role_arn:
-        raise DrsAuthError(
-            f"target {target.name}: assuming role {target.role_arn} is not supported by this build yet; "
-            "reach the account through a profile",
-            code="RoleTargetUnsupported",
-        )
-    return AwsTarget(profile=target.profile or None, region=target.region, endpoint_url=endpoint_url)
+    """Where and how to reach a listed target: the one place a stored target becomes an ``AwsTarget``
+    (its profile, or its role assumed from its source profile: ``aws.plan_targets.aws_target_of``), at
+    ``endpoint_url`` (the demo simulator's) when given. A target that cannot be built is a DrsAuthError
+    naming it, so only its own refresh fails."""
+    try:
+        return aws_target_of(target, endpoint_url=endpoint_url)
+    except ValueError as exc:
+        raise DrsAuthError(str(exc), code="InvalidTarget") from None
 
 
 def badge_target(target: PlanTarget, *, endpoint_url: str | None) -> Target:

@@ -22,6 +22,7 @@ from typing import Any
 
 from drs_desktop.aws.drs import DrsGateway
 from drs_desktop.aws.plan_targets import aws_target_of
+from drs_desktop.aws.session import MfaPrompter
 from drs_desktop.domain.drs.errors import DrsError
 from drs_desktop.domain.engine.record import ExecutionRecord
 from drs_desktop.domain.inventory import Inventory
@@ -71,9 +72,12 @@ class TargetGatewayFactory:
     loopback endpoint) every target goes to the same simulator, which tells accounts apart by the keys
     and Regions by the signature; against AWS each target uses the Region's own endpoint."""
 
-    def __init__(self, targets: Mapping[str, PlanTarget], connected: Any) -> None:
+    def __init__(
+        self, targets: Mapping[str, PlanTarget], connected: Any, *, mfa_prompter: MfaPrompter | None = None
+    ) -> None:
         self._targets = dict(targets)
         self._connected = connected
+        self._mfa_prompter = mfa_prompter
 
     def __call__(self, name: str) -> DrsGateway:
         target = self._targets.get(name)
@@ -86,13 +90,16 @@ class TargetGatewayFactory:
             read_max_attempts=1,
             read_timeout=getattr(self._connected, "read_timeout", 60.0),
             drs_clock=self._connected.drs_clock,
+            mfa_prompter=self._mfa_prompter,
         )
 
 
-def recorded_target_gateways(record: ExecutionRecord, connected: Any) -> Callable[[str], DrsGateway] | None:
+def recorded_target_gateways(
+    record: ExecutionRecord, connected: Any, *, mfa_prompter: MfaPrompter | None = None
+) -> Callable[[str], DrsGateway] | None:
     """The gateways of an execution that runs across targets (None for a run of one target)."""
     targets = targets_from_json(record.options.get(TARGETS_KEY))
-    return TargetGatewayFactory(targets, connected) if targets else None
+    return TargetGatewayFactory(targets, connected, mfa_prompter=mfa_prompter) if targets else None
 
 
 class TargetReads:

@@ -88,9 +88,10 @@ def test_duplicate_names_are_refused_at_the_second(db: Database) -> None:
     assert field_problems((PROD, PROD), 0) == {}
 
 
-def test_a_role_target_is_refused_by_name_until_sessions_assume_roles() -> None:
-    with pytest.raises(Exception, match="staging-role: assuming role"):
-        aws_target_for(ROLE, endpoint_url=None)
+def test_a_role_target_becomes_its_role_assumed_from_its_source_profile() -> None:
+    role = aws_target_for(ROLE, endpoint_url=None)
+    assert role.role is not None and role.role.role_arn == ROLE.role_arn
+    assert role.role.source_profile == ROLE.source_profile
     assert aws_target_for(PROD, endpoint_url=None).profile == "prod"
 
 

@@ -44,7 +44,7 @@ def rig(qtbot: QtBot, db: Database, memory_keyring: object, sim: EmbeddedSimulat
     with pane_threads(
         db, resolver, inventory_gateways=lambda t: DrsGateway(t, read_max_attempts=1)
     ) as threads:
-        pane = ServersPaneWidget()
+        pane = ServersPaneWidget(clock=sim.clock.now)
         qtbot.addWidget(pane)
         pane.connect_tasks(threads.local, threads.aws)
         pane.start_target(Target(account=RECOVERY, region="us-east-1", endpoint=sim.endpoint_url))

@@ -19,12 +19,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from drs_desktop.domain.engine.accounts import credential_holds
 from drs_desktop.domain.engine.commands import AwaitApproval
 from drs_desktop.domain.engine.events import (
     ApprovalGranted,
     ApprovalRejected,
     Cancel,
     CleanupRequested,
+    CredentialsRenewed,
     Event,
     Pause,
     Resume,
@@ -60,6 +62,7 @@ class ControlAction(StrEnum):
     APPROVE = "APPROVE"
     REJECT = "REJECT"
     CLEANUP = "CLEANUP"
+    RENEW = "RENEW"  # a target's credentials were renewed: its calls may go out again
 
 
 #: Controls that name a wave.
@@ -98,6 +101,7 @@ class ControlRequest:
     wave_index: int | None = None
     terminate_drill_instances: bool = False
     comment: str = ""
+    target: str = ""  # for a renewal: the target whose credentials were renewed ("" the connected one)
 
 
 @dataclass(frozen=True)
@@ -112,9 +116,12 @@ class AvailableControls:
     retry_waves: tuple[int, ...] = ()
     skip_waves: tuple[int, ...] = ()
     approvals: tuple[AwaitApproval, ...] = ()
+    renew_targets: tuple[str, ...] = ()  # targets held for their credentials (``engine.accounts``)
 
     def allows(self, action: ControlAction, wave_index: int | None = None) -> bool:
         """Whether ``action`` (for ``wave_index`` where it names a wave) may be sent now."""
+        if action is ControlAction.RENEW:
+            return bool(self.renew_targets)
         if action is ControlAction.PAUSE:
             return self.pause
         if action is ControlAction.RESUME:
@@ -139,8 +146,13 @@ def available_controls(state: ExecutionState, at: datetime) -> AvailableControls
     def ok(event: Event) -> bool:
         return control_error(state, event) is None
 
+    renew = tuple(
+        hold.target
+        for hold in credential_holds(state)
+        if ok(CredentialsRenewed(target=hold.target, at=at, by=_PROBE_BY))
+    )
     if state.finished is not None:
-        return AvailableControls(cleanup=ok(CleanupRequested(at=at, by=_PROBE_BY)))
+        return AvailableControls(cleanup=ok(CleanupRequested(at=at, by=_PROBE_BY)), renew_targets=renew)
     waves = range(len(state.waves))
     approvals = tuple(
         gate
@@ -164,6 +176,7 @@ def available_controls(state: ExecutionState, at: datetime) -> AvailableControls
         retry_waves=tuple(i for i in waves if ok(RetryFailed(wave_index=i, at=at, by=_PROBE_BY))),
         skip_waves=tuple(i for i in waves if ok(SkipWave(wave_index=i, at=at, by=_PROBE_BY))),
         approvals=approvals,
+        renew_targets=renew,
     )
 
 
@@ -206,6 +219,8 @@ def control_event(request: ControlRequest, state: ExecutionState, *, at: datetim
         return Cancel(at=at, by=by, terminate_drill_instances=request.terminate_drill_instances)
     if action is ControlAction.CLEANUP:
         return CleanupRequested(at=at, by=by)
+    if action is ControlAction.RENEW:
+        return CredentialsRenewed(target=request.target, at=at, by=by)
     wave_index = int(request.wave_index or 0)
     if action is ControlAction.RETRY:
         return RetryFailed(wave_index=wave_index, at=at, by=by)

@@ -460,7 +460,7 @@ def _on_credentials_renewed(state: ExecutionState, event: CredentialsRenewed) ->
     poll = replace(after_read_ok(state.poll), not_before=None)
     renewed = replace(state, auth_problem="", auth_since=None, poll=poll)
     where = f"target {event.target!r}" if event.target else "the connected target"
-    return renewed.noting("credentials renewed", event.at, event.by, where)
+    return renewed.noting("renew", event.at, event.by, f"credentials of {where}")
 
 
 def _on_external_load(state: ExecutionState, event: ExternalLoad) -> ExecutionState:

@@ -32,11 +32,12 @@ class Attention:
     row: int | None
     choices: tuple[ControlAction, ...]
     key: tuple[object, ...]
+    target: str = ""  # for "credentials": the target whose credentials the run waits for
 
     @property
     def severe(self) -> bool:
         """A failure (red), rather than a wait for a person (amber)."""
-        return self.kind in ("failed", "held")
+        return self.kind in ("failed", "held", "credentials")
 
 
 def _wave_name(wave: WaveRow) -> str:
@@ -55,6 +56,8 @@ def _choices(
             allowed = controls.resume
         elif action is ControlAction.CANCEL:
             allowed = controls.cancel
+        elif action is ControlAction.RENEW:
+            allowed = bool(controls.renew_targets)
         else:
             allowed = controls.allows(action, wave_index)
         if allowed:
@@ -80,6 +83,19 @@ def attention(snapshot: ProgressSnapshot) -> Attention | None:
     if snapshot.finished or snapshot.read_only:
         return None
     retry, skip, cancel = ControlAction.RETRY, ControlAction.SKIP, ControlAction.CANCEL
+    for hold in snapshot.credential_holds:
+        where = f"target “{hold.target}”" if hold.target else "the connected target"
+        return Attention(
+            kind="credentials",
+            title=f"The run is held: AWS refused the credentials of {where}, or they are about to expire",
+            detail=f"{hold.problem}. Renew them (an MFA code, aws sso login, new keys), then press "
+            "Renew credentials: its calls go out again, nothing was launched with the refused ones.",
+            wave_index=0,
+            row=None,
+            choices=_choices(snapshot, 0, ControlAction.RENEW, cancel),
+            key=(snapshot.execution_id, "credentials", hold.target, hold.since),
+            target=hold.target,
+        )
     found = _failed(snapshot)
     if found is not None:
         wave, server = found

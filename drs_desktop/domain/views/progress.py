@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
+from drs_desktop.domain.engine.accounts import CredentialHold, credential_holds
 from drs_desktop.domain.engine.commands import AwaitApproval
 from drs_desktop.domain.engine.controls import AvailableControls, available_controls
 from drs_desktop.domain.engine.events import Outcome
@@ -192,6 +193,8 @@ class ProgressSnapshot:
     actions: int = 0
     recent_actions: tuple[AuditEntry, ...] = ()
     cleanup_requested: bool = False  # a drill's instances were asked to be terminated
+    #: Targets whose calls wait for new credentials (``engine.accounts``): the banner asks for them.
+    credential_holds: tuple[CredentialHold, ...] = ()
 
     @property
     def finished(self) -> bool:
@@ -320,6 +323,7 @@ class ProgressTracker:
             actions=len(state.audit),
             recent_actions=state.audit[-RECENT_ACTIONS:],
             cleanup_requested=state.cleanup_requested,
+            credential_holds=credential_holds(state),
         )
         self._state = state
         self._last = snapshot

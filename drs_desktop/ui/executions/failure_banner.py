@@ -38,6 +38,7 @@ LABELS: dict[ControlAction, str] = {
     ControlAction.SKIP: "Skip wave",
     ControlAction.APPROVE: "Approve",
     ControlAction.RESUME: "Resume",
+    ControlAction.RENEW: "Renew credentials",
     ControlAction.CANCEL: "Cancel run…",
 }
 

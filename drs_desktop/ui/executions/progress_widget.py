@@ -438,6 +438,8 @@ class ProgressWidget(QWidget):
         shown = self.banner.attention()
         if action in (ControlAction.RETRY, ControlAction.SKIP) and shown is not None:
             self._send(ControlRequest(action, wave_index=shown.wave_index))
+        elif action is ControlAction.RENEW and shown is not None:
+            self._send(ControlRequest(action, target=shown.target))
         else:
             {ControlAction.CANCEL: self.cancel, ControlAction.RESUME: self.resume}.get(action, self.approve)()
 
