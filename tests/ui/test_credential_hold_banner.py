@@ -82,6 +82,8 @@ def test_the_banner_asks_for_the_targets_credentials_and_renews_them(qtbot: QtBo
     now = T0 + timedelta(seconds=10)
     snapshot = ProgressTracker().update(state, now)
     assert snapshot is not None and snapshot.status is ExecutionStatus.HELD
+    # Every row names its target: the same hostname in two accounts is two servers.
+    assert [row.label for row in snapshot.servers[0]] == [f"{A} · home", f"{B} · break-glass"]
     widget = ProgressWidget()
     qtbot.addWidget(widget)
     widget.resize(1200, 700)

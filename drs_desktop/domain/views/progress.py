@@ -98,6 +98,7 @@ class ServerRow:
     #: Earlier tries that a retry replaced: (first, last job-log time, status), so the timeline keeps
     #: the failed attempt's bar next to the new one.
     earlier: tuple[tuple[datetime, datetime, ServerStatus], ...] = ()
+    target: str = ""  # the DRS target it is in, in a run across targets (``engine.accounts``)
 
     @property
     def impact(self) -> str:
@@ -105,7 +106,10 @@ class ServerRow:
 
     @property
     def label(self) -> str:
-        return self.hostname or self.server_id
+        """Its hostname (or ID), and in a run across targets the target it is in: the same hostname in
+        two accounts is two servers."""
+        name = self.hostname or self.server_id
+        return f"{name} · {self.target}" if self.target else name
 
 
 @dataclass(frozen=True)
@@ -391,6 +395,7 @@ class ProgressTracker:
                 for a in server.attempts
                 if a.phase_times
             ),
+            target=server.target,
         )
 
     def _new_log_lines(self, server: ServerState, old: ServerState | None) -> list[LogLine]:
