@@ -23,9 +23,20 @@ DOMAIN: dict[str, set[str]] = {
     "drs": {"engine"},
     "preflight": {"plan", "engine", "drs"},
     "views": {"plan", "engine", "drs"},
+    # The settings registry: its target list (aws.targets) holds plan targets, checked by the plan's rules.
+    "settings": {"plan"},
 }
 # The domain's kernel: small modules every sub-package may use; they import only each other.
-DOMAIN_KERNEL = {"errors", "settings", "durations", "safe_text", "inventory", "connection", "targets"}
+DOMAIN_KERNEL = {
+    "errors",
+    "durations",
+    "safe_text",
+    "inventory",
+    "inventory_targets",
+    "plan_target",
+    "connection",
+    "targets",
+}
 UI: dict[str, set[str]] = {
     "plans": set(),
     "groups": set(),

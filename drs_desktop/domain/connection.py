@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from drs_desktop.domain.errors import DrsDesktopError
-from drs_desktop.domain.plan.model import PlanTarget
+from drs_desktop.domain.plan_target import PlanTarget
 
 __all__ = [
     "DEFAULT_PROFILE_LABEL",

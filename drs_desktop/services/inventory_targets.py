@@ -13,7 +13,7 @@ from drs_desktop.aws.plan_targets import aws_target_of
 from drs_desktop.aws.session import AwsTarget
 from drs_desktop.domain.drs.errors import DrsAuthError
 from drs_desktop.domain.plan.model import PlanTarget
-from drs_desktop.domain.target_list import TARGETS_KEY
+from drs_desktop.domain.settings.target_list import TARGETS_KEY
 from drs_desktop.domain.targets import Target, is_loopback_endpoint
 from drs_desktop.storage import settings as settings_store
 from drs_desktop.storage.db import Database, Readable

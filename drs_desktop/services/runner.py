@@ -102,6 +102,8 @@ Sleeper = Callable[[float], None]
 Listener = Callable[[ExecutionState, ExecutionState, Event], None]
 #: How long before credentials that need a person expire their target is held for that person.
 CREDENTIALS_MARGIN = timedelta(minutes=10)
+#: How often (real seconds) the loop looks at those expiries: reading them may read the config files.
+CREDENTIALS_CHECK_SECONDS = 30.0
 #: The gateway of a named target of a run across targets (``engine.accounts``), made on first use.
 TargetGateways = Callable[[str], DrsCalls]
 
@@ -155,6 +157,7 @@ class ExecutionRunner:
         self._target_gateways = target_gateways or recorded_target_gateways(record, gateway)
         self._by_target: dict[str, DrsCalls] = {}
         self._target = ""  # the target of the command being executed
+        self._credentials_due = 0.0  # monotonic time of the next look at credential expiries
         # DRS's time by default (``aws.drs_clock``): no decision may depend on the desktop's clock.
         self._journal_seq = record.event_count  # the last journal entry this runner has applied
         self._record = record
@@ -342,7 +345,8 @@ class ExecutionRunner:
         it was made on: once a command's events changed the state, the rest waits for a new decision
         (the engine's runner contract, point 3)."""
         self._drain_controls()
-        if self._state.finished is None:
+        if self._state.finished is None and time.monotonic() >= self._credentials_due:
+            self._credentials_due = time.monotonic() + CREDENTIALS_CHECK_SECONDS
             self.check_credentials()
         decided_on = self._state
         acted = False

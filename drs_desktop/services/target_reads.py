@@ -19,7 +19,7 @@ from drs_desktop.domain.errors import DrsDesktopError
 from drs_desktop.domain.inventory import Inventory
 from drs_desktop.domain.inventory_targets import TargetInventory
 from drs_desktop.domain.plan.model import PlanTarget
-from drs_desktop.domain.target_list import CONNECTED_NAME
+from drs_desktop.domain.settings.target_list import CONNECTED_NAME
 from drs_desktop.domain.targets import Target, settings_target
 from drs_desktop.services.connection import ConnectionResolver
 from drs_desktop.services.inventory_targets import aws_target_for, badge_target

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from drs_desktop.aws.session import AwsTarget
 from drs_desktop.domain.engine.accounts import account_of, credential_holds
 from drs_desktop.domain.engine.events import (
     CleanupRequested,
+    CredentialsRenewed,
     Outcome,
     StartFailed,
     StartRequested,
@@ -28,11 +30,13 @@ from drs_desktop.domain.engine.state import ExecutionStatus, Mode, ServerStatus
 from drs_desktop.domain.plan.model import PlanTarget, RecoveryPlan, Wave
 from drs_desktop.services.executions import RunRequest, create_execution, prepare_execution
 from drs_desktop.services.runner import ExecutionRunner
+from drs_desktop.services.target_runs import recorded_target_gateways
 from drs_desktop.simulator.embedded import EmbeddedSimulator
 from drs_desktop.storage import executions as journal
 from drs_desktop.storage.db import Database
 from drs_desktop.storage.plans import save_plan
 from tests.simulator.accounts_scenario import (
+    MFA_CODE,
     MFA_SERIAL,
     RECOVERY,
     RECOVERY_KEY,
@@ -284,3 +288,60 @@ def test_an_mfa_role_with_nobody_to_give_a_code_holds_its_target_for_a_person(
     assert hold.target == "break-glass" and "MfaRequired" in hold.problem
     assert runner.state.servers[west[0]].status is ServerStatus.PENDING
     assert launched(sim, mfa_target) == Counter()
+
+
+def test_credentials_only_a_person_can_renew_hold_their_target_before_they_expire(
+    db: Database, gateway: DrsGateway, sim: EmbeddedSimulator
+) -> None:
+    """An MFA role: the runner holds its target ten minutes before the role's session expires (a call at
+    the expiry would be refused mid-wave); renewed, the role is assumed again with a new code."""
+    mfa_target = PlanTarget(
+        "break-glass",
+        RECOVERY,
+        "us-west-2",
+        role_arn=f"arn:aws:iam::{RECOVERY}:role/BreakGlass",
+        source_profile="staging",
+        mfa_serial=MFA_SERIAL,
+    )
+    first, second = server_ids(sim, RECOVERY_KEY, "us-west-2")[:2]
+    plan = RecoveryPlan(
+        "Glass",
+        targets=(mfa_target,),
+        waves=(
+            Wave("One", target="break-glass", servers=(first,)),
+            Wave("Two", target="break-glass", servers=(second,)),
+        ),
+    )
+    save_plan(db, plan)
+    codes: list[str] = []
+
+    def prompter(challenge: Any) -> str:
+        codes.append(challenge.mfa_serial)
+        return MFA_CODE
+
+    clock, sleep = virtual_clock(sim)
+    request = RunRequest(plan_name=plan.name, mode=Mode.DRILL, poll_interval_seconds=30)
+    prepared = prepare_execution(db, gateway, request, mfa_prompter=prompter)
+    record = create_execution(db, gateway, prepared, request, clock=clock).record
+    runner = ExecutionRunner.resume(
+        db,
+        gateway,
+        record.execution_id,
+        clock=clock,
+        target_gateways=recorded_target_gateways(record, gateway, mfa_prompter=prompter),
+    )
+    runner.run(sleep=sleep, should_stop=lambda: runner.state.servers[first].status is ServerStatus.LAUNCHED)
+    asked = len(codes)
+    glass = runner._by_target["break-glass"]  # the run's own gateway of the target
+    expires = glass.credentials_expire_at()  # type: ignore[attr-defined]
+    assert expires is not None
+
+    runner.check_credentials(wall_now=expires - timedelta(minutes=5))
+
+    (hold,) = credential_holds(runner.state)
+    assert hold.target == "break-glass" and "only a person can renew them" in hold.problem
+    assert runner.status is ExecutionStatus.HELD
+    runner.submit(CredentialsRenewed(target="break-glass", at=sim.clock.now(), by="ops"))
+    assert runner.run(sleep=sleep).outcome is Outcome.SUCCEEDED
+    assert len(codes) == asked + 1, "renewed: the role was assumed again with a new code"
+    assert launched(sim, mfa_target) == Counter({first: 1, second: 1})

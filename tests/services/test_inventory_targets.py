@@ -9,7 +9,7 @@ import pytest
 
 from drs_desktop.domain.plan.model import PlanTarget
 from drs_desktop.domain.settings import SettingError
-from drs_desktop.domain.target_list import CONNECTED_NAME, field_problems
+from drs_desktop.domain.settings.target_list import CONNECTED_NAME, field_problems
 from drs_desktop.secrets import SecretStore
 from drs_desktop.services.connection import ConnectionResolver
 from drs_desktop.services.inventory import InventoryService, cached_inventory

@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from drs_desktop.domain.plan_target import PlanTarget
+
 #: DRS source server IDs, as the service validates them (``\Z``, not ``$``: "s-...\n" is no ID).
 SERVER_ID_PATTERN = re.compile(r"^s-[0-9a-zA-Z]{17}\Z")
 #: DRS starts at most this many servers in one StartRecovery job; bigger waves are split by the engine.
@@ -41,26 +43,6 @@ class WaitStep:
 
 
 Step = ApprovalStep | WaitStep
-
-
-@dataclass(frozen=True)
-class PlanTarget:
-    """An AWS account and Region a plan's servers are in, and how to reach it (never a secret).
-
-    Reached through an AWS profile (``profile``), or an IAM role assumed with the credentials of
-    ``source_profile`` (``role_arn``, with ``external_id`` and ``mfa_serial`` where the role's trust
-    policy asks for them). Validation (``domain.plan.validation_targets``) checks that exactly one way
-    is given; the dataclass only holds what the file says.
-    """
-
-    name: str
-    account: str = ""
-    region: str = ""
-    profile: str = ""
-    role_arn: str = ""
-    source_profile: str = ""
-    external_id: str = ""
-    mfa_serial: str = ""
 
 
 @dataclass(frozen=True)

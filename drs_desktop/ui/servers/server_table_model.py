@@ -26,7 +26,7 @@ from drs_desktop.domain.durations import format_duration
 from drs_desktop.domain.inventory import Inventory, SourceServer
 from drs_desktop.domain.inventory_targets import TargetInventory, connected_part
 from drs_desktop.domain.plan.server_usage import ServerUsage
-from drs_desktop.domain.target_list import CONNECTED_NAME
+from drs_desktop.domain.settings.target_list import CONNECTED_NAME
 from drs_desktop.domain.targets import Target
 from drs_desktop.ui.flat_table_model import FlatTableModel
 from drs_desktop.ui.model_sync import sync_rows

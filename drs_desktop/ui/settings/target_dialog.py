@@ -1,10 +1,10 @@
 """Add or edit one target of the settings' list: name, account, Region, and how to reach it.
 
-The entry is checked as it would be stored (``domain.target_list.field_problems``: the plan rules, in the
-list it joins) when the operator presses Save; each problem is shown under its field and the dialog stays
-open with everything typed, so a typo costs nothing. A role target's role, source profile, external ID
-and MFA device are names and identifiers, never secrets: a value shaped like an access key is refused at
-its field without being repeated.
+The entry is checked as it would be stored (``domain.settings.target_list.field_problems``: the plan
+rules, in the list it joins) when the operator presses Save; each problem is shown under its field and the
+dialog stays open with everything typed, so a typo costs nothing. A role target's role, source profile,
+external ID and MFA device are names and identifiers, never secrets: a value shaped like an access key is
+refused at its field without being repeated.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from drs_desktop.domain.plan.model import PlanTarget
-from drs_desktop.domain.target_list import field_problems
+from drs_desktop.domain.settings.target_list import field_problems
 
 __all__ = ["TargetDialog"]
 

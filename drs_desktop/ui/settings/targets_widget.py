@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from drs_desktop.domain.plan.model import PlanTarget
-from drs_desktop.domain.target_list import CONNECTED_NAME, reached_by
+from drs_desktop.domain.settings.target_list import CONNECTED_NAME, reached_by
 from drs_desktop.domain.targets import Target
 from drs_desktop.ui.settings.target_dialog import TargetDialog
 from drs_desktop.ui.target_badge import target_colour

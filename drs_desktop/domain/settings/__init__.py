@@ -20,7 +20,12 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from drs_desktop.domain.errors import DrsDesktopError
-from drs_desktop.domain.target_list import TARGETS_KEY, TargetListError, check_targets, targets_to_json
+from drs_desktop.domain.settings.target_list import (
+    TARGETS_KEY,
+    TargetListError,
+    check_targets,
+    targets_to_json,
+)
 
 __all__ = ["SETTINGS", "Setting", "SettingError", "looks_like_secret_key", "setting_for"]
 
