@@ -17,6 +17,7 @@ import pytest
 from drs_desktop.aws.drs import DrsGateway
 from drs_desktop.aws.session import AwsTarget
 from drs_desktop.domain.engine.accounts import account_of, credential_holds
+from drs_desktop.domain.engine.chunking import Limits
 from drs_desktop.domain.engine.events import (
     CleanupRequested,
     CredentialsRenewed,
@@ -320,7 +321,9 @@ def test_credentials_only_a_person_can_renew_hold_their_target_before_they_expir
         return MFA_CODE
 
     clock, sleep = virtual_clock(sim)
-    request = RunRequest(plan_name=plan.name, mode=Mode.DRILL, poll_interval_seconds=30)
+    # The scenario's recovery account runs one job at a time (its quota), as the engine is told here.
+    one_job = Limits(max_concurrent_jobs=1)
+    request = RunRequest(plan_name=plan.name, mode=Mode.DRILL, poll_interval_seconds=30, limits=one_job)
     prepared = prepare_execution(db, gateway, request, mfa_prompter=prompter)
     record = create_execution(db, gateway, prepared, request, clock=clock).record
     runner = ExecutionRunner.resume(
