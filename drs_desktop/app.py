@@ -243,6 +243,7 @@ class DesktopApp:
         from drs_desktop.aws.drs import DrsGateway
         from drs_desktop.services.execution_session import ExecutionServices
         from drs_desktop.services.stranded_runs import end_demo_execution
+        from drs_desktop.services.target_runs import TargetSessions
         from drs_desktop.ui.executions.close_guard import CloseGuard
         from drs_desktop.ui.executions.progress_widget import ProgressWidget
         from drs_desktop.ui.executions.stranded_runs_bar import StrandedRunsBar
@@ -257,13 +258,15 @@ class DesktopApp:
         pace = self.clock.pace
         operator = getpass.getuser()
 
+        # One set of credentials per declared target for the whole app: one MFA code serves the run
+        # dialog's reads, the preflight and the run's own gateways (``services.target_runs``).
+        target_sessions = TargetSessions(mfa_prompter=self.prompts.ask_mfa)
+
         def execution_services() -> ExecutionServices:
             """One thread's services (the desk's task thread, each execution's loop thread), built on
             that thread: its own gateway, because boto3 clients are not shared between threads."""
             gateway = DrsGateway(self.current_target, drs_clock=drs_clock)
-            return ExecutionServices(
-                db, gateway, clock=clock, operator=operator, mfa_prompter=self.prompts.ask_mfa
-            )
+            return ExecutionServices(db, gateway, clock=clock, operator=operator, sessions=target_sessions)
 
         desk = ExecutionDesk(execution_services, pace=pace)
 

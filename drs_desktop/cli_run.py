@@ -455,11 +455,12 @@ def _report_result(runner: ExecutionRunner, result: RunResult, args: argparse.Na
                 f"wave {wave['wave']!r}" if "wave" in wave else f"target {wave['target'] or 'connected'!r}"
             )
             print(f"held: {where}: {wave['message']}", file=sys.stderr)
-        print(
-            f"execution {runner.execution_id} is held for an operator: drs-desktop control "
-            f"{runner.execution_id} retry|skip|cancel [--wave N]",
-            file=sys.stderr,
-        )
+        if any("wave" in item for item in waiting_for):
+            print(
+                f"execution {runner.execution_id} is held for an operator: drs-desktop control "
+                f"{runner.execution_id} retry|skip|cancel [--wave N]",
+                file=sys.stderr,
+            )
     elif result.outcome is None and result.status is ExecutionStatus.PAUSED:
         print(
             f"execution {runner.execution_id} is paused: drs-desktop control {runner.execution_id} resume",

@@ -32,7 +32,6 @@ from pathlib import Path
 from typing import Any
 
 from drs_desktop.aws.drs import DrsGateway
-from drs_desktop.aws.session import MfaPrompter
 from drs_desktop.domain.engine.commands import WakeAt
 from drs_desktop.domain.engine.controls import ControlRequest, RunChoice, control_event
 from drs_desktop.domain.engine.decide import decide
@@ -70,7 +69,7 @@ from drs_desktop.services.stranded_runs import (
     target_here,
     what_is_in_drs,
 )
-from drs_desktop.services.target_runs import recorded_target_gateways
+from drs_desktop.services.target_runs import TargetSessions, recorded_target_gateways
 from drs_desktop.storage import control_inbox as inbox
 from drs_desktop.storage import executions as journal
 from drs_desktop.storage import inventory as inventory_store
@@ -315,12 +314,13 @@ class ExecutionServices:
         operator: str = "",
         gateway_for: Callable[[Mapping[str, Any]], DrsGateway] | None = None,
         poll_interval_seconds: float | None = None,
-        mfa_prompter: MfaPrompter | None = None,
+        sessions: TargetSessions | None = None,
     ) -> None:
         self._db = db
-        # Asks the operator for an MFA code (a dialog) when a target's role needs one: preflight, the
-        # reads before a run and each run's gateways of its targets (``services.target_runs``).
-        self._mfa_prompter = mfa_prompter
+        # The credentials of each declared target (``services.target_runs``), shared by the reads before a
+        # run, its preflight and its gateways, on every thread of the application that is given the same
+        # one; its MFA prompter (a dialog in the GUI) gives the code of a role that needs one.
+        self._sessions = sessions or TargetSessions()
         self._gateway = gateway
         self._clock = clock
         self._operator = operator
@@ -356,9 +356,14 @@ class ExecutionServices:
     def prepare(self, choice: RunChoice | RunRequest) -> tuple[PreparedExecution, PreflightReport]:
         """Read what the run needs and check it: the preflight the run dialog shows. Launches nothing."""
         request = self.request_for(choice)
-        prepared = prepare_execution(self._db, self._gateway, request, mfa_prompter=self._mfa_prompter)
+        prepared = prepare_execution(self._db, self._gateway, request, sessions=self._sessions)
         report = preflight(
-            self._db, self._gateway, prepared, request, now=self._clock(), mfa_prompter=self._mfa_prompter
+            self._db,
+            self._gateway,
+            prepared,
+            request,
+            now=self._clock(),
+            target_gateways=self._sessions.gateway_of(self._gateway),
         )
         return with_launch_configs(prepared, report), report
 
@@ -366,7 +371,12 @@ class ExecutionServices:
         """Journal a new execution of ``prepared`` (nothing launched); a loop thread drives it
         (``open_new``)."""
         runner = create_execution(
-            self._db, self._gateway, prepared, self.request_for(choice), clock=self._clock
+            self._db,
+            self._gateway,
+            prepared,
+            self.request_for(choice),
+            clock=self._clock,
+            sessions=self._sessions,
         )
         return runner.record
 
@@ -500,7 +510,7 @@ class ExecutionServices:
 
     def _targets_of(self, record: ExecutionRecord, gateway: DrsGateway) -> TargetGateways | None:
         """The gateways of a run across targets, asking this thread's prompter for MFA codes."""
-        return recorded_target_gateways(record, gateway, mfa_prompter=self._mfa_prompter)
+        return recorded_target_gateways(record, gateway, sessions=self._sessions)
 
     def _gateway_of(self, record: ExecutionRecord) -> DrsGateway:
         target = record.options.get("target")

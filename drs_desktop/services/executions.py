@@ -18,7 +18,6 @@ from functools import partial
 from typing import Any
 
 from drs_desktop.aws.drs import DrsGateway
-from drs_desktop.aws.session import MfaPrompter
 from drs_desktop.domain.drs.views import LaunchConfigView
 from drs_desktop.domain.engine.chunking import Limits
 from drs_desktop.domain.engine.polling import PollSettings
@@ -40,6 +39,7 @@ from drs_desktop.services.runner import Clock, ExecutionRunner
 from drs_desktop.services.target_runs import (
     TARGETS_KEY,
     TargetGatewayFactory,
+    TargetSessions,
     read_targets,
     recorded_target_gateways,
     targets_to_json,
@@ -127,7 +127,7 @@ def prepare_execution(
     *,
     refresh_inventory: bool = True,
     reads: PatientReads | None = None,
-    mfa_prompter: MfaPrompter | None = None,
+    sessions: TargetSessions | None = None,
 ) -> PreparedExecution:
     """Read everything the run needs from DRS; launch nothing.
 
@@ -145,7 +145,9 @@ def prepare_execution(
         inventory = cached
     plan = stored.plan
     if runs_across_targets(plan, _connected(gateway, inventory)) and not unplaced(plan):
-        return _prepare_across_targets(db, gateway, request, stored, refresh_inventory, read, mfa_prompter)
+        return _prepare_across_targets(
+            db, gateway, request, stored, refresh_inventory, read, sessions or TargetSessions()
+        )
     wave_servers = {
         wave.name: resolve_wave_servers(plan, index, inventory) for index, wave in enumerate(plan.waves)
     }
@@ -194,12 +196,12 @@ def _prepare_across_targets(
     stored: StoredPlan,
     refresh_inventory: bool,
     read: PatientReads,
-    mfa_prompter: MfaPrompter | None,
+    sessions: TargetSessions,
 ) -> PreparedExecution:
     """``prepare_execution`` of a plan whose servers are in other targets (``services.target_runs``)."""
     plan = stored.plan
     targets = tuple(t for name in used_target_names(plan) if (t := plan.target(name)) is not None)
-    factory = TargetGatewayFactory({t.name: t for t in targets}, gateway, mfa_prompter=mfa_prompter)
+    factory = TargetGatewayFactory({t.name: t for t in targets}, gateway, sessions=sessions)
     made: dict[str, DrsGateway] = {}
 
     def gateway_of_target(name: str) -> DrsGateway:
@@ -209,6 +211,9 @@ def _prepare_across_targets(
 
     try:
         found = read_targets(db, plan, gateway_of_target, refresh_inventory=refresh_inventory, reads=read)
+        blind = found.unresolved_tags(plan)
+        if blind:  # its tag groups would silently launch nothing there
+            raise ExecutionSetupError("; ".join(blind))
         if not any(found.wave_servers.values()):
             lost = "; ".join(f"{name}: {why}" for name, why in found.unreachable.items())
             raise ExecutionSetupError(
@@ -304,6 +309,7 @@ def create_execution(
     *,
     clock: Clock | None = None,
     reads: PatientReads | None = None,
+    sessions: TargetSessions | None = None,
 ) -> ExecutionRunner:
     """Journal a new execution of the prepared plan and return its runner (nothing launched yet).
     ``clock`` defaults to DRS's (``gateway.drs_clock``): the execution's times are DRS's."""
@@ -367,5 +373,5 @@ def create_execution(
         initial_state(spec),
         clock=now,
         post_launch_actions=prepared.post_launch_actions,
-        target_gateways=recorded_target_gateways(record, gateway),
+        target_gateways=recorded_target_gateways(record, gateway, sessions=sessions),
     )

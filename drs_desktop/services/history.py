@@ -26,7 +26,8 @@ from typing import Any
 from drs_desktop.aws.drs import DrsGateway
 from drs_desktop.aws.drs_clock import DrsClock
 from drs_desktop.aws.session import AwsTarget, is_loopback_url
-from drs_desktop.domain.engine.events import CleanupRequested
+from drs_desktop.domain.engine.accounts import credential_holds
+from drs_desktop.domain.engine.events import CleanupRequested, CredentialsRenewed
 from drs_desktop.domain.engine.instances import instances_not_found, not_found_text, survey_not_found
 from drs_desktop.domain.engine.queries import active_jobs, execution_status
 from drs_desktop.domain.engine.queries import drill_instances_running as running_in_state
@@ -206,6 +207,10 @@ def cleanup(
         return CleanupResult(record.execution_id, before, before, by=actor, refused=problem)
     with lock:
         runner = ExecutionRunner.resume(db, gateway, record.execution_id, clock=now)
+        # A cleanup asked for now tries the credentials it has now: a target held for refused ones
+        # (``engine.accounts``) would otherwise send nothing and leave every instance there running.
+        for hold in credential_holds(runner.state):
+            runner.control(CredentialsRenewed(target=hold.target, at=now(), by=actor))
         try:
             runner.control(CleanupRequested(at=now(), by=actor))
         except ControlRefused as refused:  # the journal moved on since it was read

@@ -28,7 +28,6 @@ from functools import partial
 from typing import Any
 
 from drs_desktop.aws.drs import DrsGateway
-from drs_desktop.aws.plan_targets import aws_target_of
 from drs_desktop.aws.session import MfaPrompter
 from drs_desktop.domain.drs.errors import DrsAccessDenied, DrsError, DrsNotFound
 from drs_desktop.domain.engine.chunking import Limits
@@ -53,6 +52,7 @@ from drs_desktop.domain.preflight.rules import (
     replication_checks,
 )
 from drs_desktop.services.patient_reads import PatientReads
+from drs_desktop.services.target_runs import TargetSessions
 
 logger = logging.getLogger(__name__)
 
@@ -68,19 +68,9 @@ GatewayOf = Callable[[PlanTarget], DrsGateway]
 
 
 def gateway_maker(connected: DrsGateway, *, mfa_prompter: MfaPrompter | None = None) -> GatewayOf:
-    """Gateways of declared targets on the connected gateway's endpoint (AWS, or the simulator), with its
-    timeouts and DRS's clock (one time for all of AWS)."""
-
-    def make(target: PlanTarget) -> DrsGateway:
-        aws_target = aws_target_of(target, endpoint_url=connected.target.endpoint_url)
-        return DrsGateway(
-            aws_target,
-            read_timeout=connected.read_timeout,
-            drs_clock=connected.drs_clock,
-            mfa_prompter=mfa_prompter,
-        )
-
-    return make
+    """Gateways of declared targets, as a run makes them (``services.target_runs.TargetSessions``): the
+    simulator's endpoint when the connected one is a simulator, else each target's Region's own."""
+    return TargetSessions(mfa_prompter=mfa_prompter).gateway_of(connected)
 
 
 def label_of(target: PlanTarget) -> str:

@@ -80,7 +80,7 @@ from drs_desktop.domain.engine.events import (
     event_to_json,
 )
 from drs_desktop.domain.engine.instance_events import TerminationsReconciled
-from drs_desktop.domain.engine.queries import execution_status
+from drs_desktop.domain.engine.queries import execution_status, has_work
 from drs_desktop.domain.engine.reconcile_events import InstancesSurveyed, StartsReconciled
 from drs_desktop.domain.engine.record import ExecutionRecord
 from drs_desktop.domain.engine.reducer import apply, control_error
@@ -158,6 +158,7 @@ class ExecutionRunner:
         self._by_target: dict[str, DrsCalls] = {}
         self._target = ""  # the target of the command being executed
         self._credentials_due = 0.0  # monotonic time of the next look at credential expiries
+        self._renewed: set[str] = set()  # targets whose gateway is renewing refused credentials itself
         # DRS's time by default (``aws.drs_clock``): no decision may depend on the desktop's clock.
         self._journal_seq = record.event_count  # the last journal entry this runner has applied
         self._record = record
@@ -425,6 +426,15 @@ class ExecutionRunner:
             self._by_target[self._target] = gateway
         return gateway
 
+    def _renewing(self, error: DrsError) -> bool:
+        """Whether the gateway renews the refused credentials by itself (an expired session of a role
+        that needs no code): once per target until a call goes through again, so a renewal that keeps
+        failing (the source profile's own keys expired) asks a person instead of trying forever."""
+        if not _renews_itself(self._gw(), error) or self._target in self._renewed:
+            return False
+        self._renewed.add(self._target)
+        return True
+
     def _credentials_needed(self, error: DrsError) -> None:
         """The target's calls would be refused again until a person renews its credentials."""
         reason = f"{error.code}: {error}" if error.code else str(error)
@@ -436,10 +446,14 @@ class ExecutionRunner:
         refused at the expiry would fail mid-wave. Expiries are the credentials' own, in real time,
         as botocore reads them (``wall_now``: the desktop's clock by default)."""
         now = wall_now or datetime.now(UTC)
-        gateways = [("", self._gateway), *self._by_target.items()]
-        for target, gateway in gateways:
+        # In a run across targets the connected gateway only tells DRS's time: its credentials are not
+        # the run's.
+        home = [] if self._state.spec.targets else [("", self._gateway)]
+        for target, gateway in [*home, *self._by_target.items()]:
             if target and target not in self._state.spec.targets:
                 continue
+            if not has_work(self._state, target):
+                continue  # nothing left to call it for: its expiry holds nobody
             if not getattr(gateway, "refresh_needs_person", False):
                 continue
             if account_of(self._state, target).auth_problem:
@@ -467,6 +481,9 @@ class ExecutionRunner:
         gateway = self._by_target.pop(target, None) if target else self._gateway
         if gateway is not None:
             gateway.close()
+        forget = getattr(self._target_gateways, "forget", None)
+        if target and forget is not None:
+            forget(target)  # a new session: the renewed credentials, not the refused ones
 
     def close(self) -> None:
         """Close the gateways this runner made for its targets (on the thread that used them)."""
@@ -477,6 +494,15 @@ class ExecutionRunner:
     def _execute(self, command: Command) -> None:
         self._target = getattr(command, "target", "") or ""
         try:
+            if self._target:
+                try:
+                    self._gw()  # a target that cannot become a gateway: nothing is sent, a person decides
+                except (DrsError, KeyError, ValueError) as error:
+                    logger.warning("target %s cannot be reached: %s", self._target, error)
+                    self._record_event(
+                        CredentialsNeeded(target=self._target, reason=str(error), at=self._clock())
+                    )
+                    return
             self._dispatch(command)
         finally:
             self._target = ""
@@ -543,7 +569,7 @@ class ExecutionRunner:
                     auth=isinstance(error, DrsAuthError),  # refused credentials launch nothing
                 )
             )
-            if isinstance(error, DrsAuthError) and not _renews_itself(self._gw(), error):
+            if isinstance(error, DrsAuthError) and not self._renewing(error):
                 self._credentials_needed(error)
             return
         except Exception:  # a bug of ours after the call may have gone out: the engine must reconcile
@@ -554,6 +580,7 @@ class ExecutionRunner:
                 )
             )
             return
+        self._renewed.discard(self._target)
         self._record_event(JobStarted(chunk_id=command.chunk_id, job_id=job.job_id, at=self._clock()))
 
     def _poll_jobs(self, command: PollJobs) -> None:
@@ -656,9 +683,10 @@ class ExecutionRunner:
                     reason=error.code or type(error).__name__,
                     definite=error.definite,
                     at=self._clock(),
+                    auth=isinstance(error, DrsAuthError),
                 )
             )
-            if isinstance(error, DrsAuthError) and not _renews_itself(self._gw(), error):
+            if isinstance(error, DrsAuthError) and not self._renewing(error):
                 self._credentials_needed(error)
             return
         except Exception:  # after TerminateRequested: the outcome is unknown, the engine tries again

@@ -16,18 +16,19 @@ fail with DRS's reason and the plan's rules (critical, optional, dependencies) d
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, fields
 from typing import Any
 
 from drs_desktop.aws.drs import DrsGateway
 from drs_desktop.aws.plan_targets import aws_target_of
-from drs_desktop.aws.session import MfaPrompter
+from drs_desktop.aws.session import AwsTarget, MfaPrompter
 from drs_desktop.domain.drs.errors import DrsError
 from drs_desktop.domain.engine.record import ExecutionRecord
 from drs_desktop.domain.inventory import Inventory
 from drs_desktop.domain.plan.model import PlanTarget, RecoveryPlan
-from drs_desktop.domain.plan.targets import used_target_names
+from drs_desktop.domain.plan.targets import group_target, used_target_names
 from drs_desktop.domain.plan.validation import resolve_wave_by_target
 from drs_desktop.services.patient_reads import PatientReads
 from drs_desktop.storage import inventory as inventory_store
@@ -39,6 +40,7 @@ __all__ = [
     "TARGETS_KEY",
     "TargetGatewayFactory",
     "TargetReads",
+    "TargetSessions",
     "read_targets",
     "recorded_target_gateways",
     "targets_from_json",
@@ -66,40 +68,79 @@ def targets_from_json(data: object) -> dict[str, PlanTarget]:
     return found
 
 
+class TargetSessions:
+    """One ``AwsTarget`` per declared target, shared by every gateway made for it: its credentials (one
+    AssumeRole, one MFA code) serve the run dialog's reads, the preflight and the run's own gateways, on
+    whichever thread. ``forget`` drops a target's: the operator renewed them, and the next gateway
+    assumes its role again. Thread-safe; the application keeps one, a CLI command one per command."""
+
+    def __init__(self, *, mfa_prompter: MfaPrompter | None = None) -> None:
+        self._mfa_prompter = mfa_prompter
+        self._lock = threading.Lock()
+        self._targets: dict[tuple[PlanTarget, str | None], AwsTarget] = {}
+
+    def gateway(self, target: PlanTarget, connected: Any) -> DrsGateway:
+        """A gateway of ``target``: reads without botocore's retries (the runner paces its reads), the
+        connected gateway's timeouts and DRS's clock (one time for all of AWS). Against the simulator (a
+        loopback endpoint) every target goes to the same simulator, which tells accounts apart by the
+        keys and Regions by the signature; against AWS each target uses its Region's own endpoint (a
+        custom endpoint of the connected target, a VPC endpoint say, is its Region's only)."""
+        at = getattr(connected, "target", None)
+        endpoint = at.endpoint_url if at is not None and at.is_local else None
+        key = (target, endpoint)
+        with self._lock:
+            aws_target = self._targets.get(key)
+            if aws_target is None:
+                aws_target = self._targets[key] = aws_target_of(target, endpoint_url=endpoint)
+        return DrsGateway(
+            aws_target,
+            read_max_attempts=1,
+            read_timeout=getattr(connected, "read_timeout", 60.0),
+            drs_clock=connected.drs_clock,
+            mfa_prompter=self._mfa_prompter,
+        )
+
+    def gateway_of(self, connected: Any) -> Callable[[PlanTarget], DrsGateway]:
+        """``gateway`` with the connected gateway given: what preflight takes."""
+        return lambda target: self.gateway(target, connected)
+
+    def forget(self, target: PlanTarget) -> None:
+        with self._lock:
+            for key in [key for key in self._targets if key[0] == target]:
+                del self._targets[key]
+
+
 class TargetGatewayFactory:
-    """``factory(name)``: a gateway for the named target, reads without botocore's retries (the runner
-    paces its reads itself), DRS's clock shared with the connected gateway. Against the simulator (a
-    loopback endpoint) every target goes to the same simulator, which tells accounts apart by the keys
-    and Regions by the signature; against AWS each target uses the Region's own endpoint."""
+    """``factory(name)``: a gateway for the named target of a run (``TargetSessions.gateway``);
+    ``forget(name)`` after its credentials were renewed."""
 
     def __init__(
-        self, targets: Mapping[str, PlanTarget], connected: Any, *, mfa_prompter: MfaPrompter | None = None
+        self, targets: Mapping[str, PlanTarget], connected: Any, *, sessions: TargetSessions
     ) -> None:
         self._targets = dict(targets)
         self._connected = connected
-        self._mfa_prompter = mfa_prompter
+        self._sessions = sessions
 
     def __call__(self, name: str) -> DrsGateway:
         target = self._targets.get(name)
         if target is None:
             raise KeyError(f"no target {name!r} in this run")
-        connected = getattr(self._connected, "target", None)
-        endpoint = connected.endpoint_url if connected is not None and connected.is_local else None
-        return DrsGateway(
-            aws_target_of(target, endpoint_url=endpoint),
-            read_max_attempts=1,
-            read_timeout=getattr(self._connected, "read_timeout", 60.0),
-            drs_clock=self._connected.drs_clock,
-            mfa_prompter=self._mfa_prompter,
-        )
+        return self._sessions.gateway(target, self._connected)
+
+    def forget(self, name: str) -> None:
+        target = self._targets.get(name)
+        if target is not None:
+            self._sessions.forget(target)
 
 
 def recorded_target_gateways(
-    record: ExecutionRecord, connected: Any, *, mfa_prompter: MfaPrompter | None = None
-) -> Callable[[str], DrsGateway] | None:
+    record: ExecutionRecord, connected: Any, *, sessions: TargetSessions | None = None
+) -> TargetGatewayFactory | None:
     """The gateways of an execution that runs across targets (None for a run of one target)."""
     targets = targets_from_json(record.options.get(TARGETS_KEY))
-    return TargetGatewayFactory(targets, connected, mfa_prompter=mfa_prompter) if targets else None
+    if not targets:
+        return None
+    return TargetGatewayFactory(targets, connected, sessions=sessions or TargetSessions())
 
 
 class TargetReads:
@@ -110,6 +151,20 @@ class TargetReads:
         self.server_targets: dict[str, str] = {}
         self.wave_servers: dict[str, tuple[str, ...]] = {}
         self.unreachable: dict[str, str] = {}
+
+    def unresolved_tags(self, plan: RecoveryPlan) -> list[str]:
+        """Why a tag group cannot be resolved: its target was not reached and has no cached inventory."""
+        problems = []
+        used = {name for wave in plan.waves for name in wave.groups}
+        for group in plan.protection_groups:
+            target = group_target(plan, group)
+            if group.name in used and group.tags and target is not None and target not in self.inventories:
+                why = self.unreachable.get(target, "no inventory")
+                problems.append(
+                    f"group {group.name!r} selects servers by tag in target {target!r}, which could not be "
+                    f"read ({why}) and has no cached inventory"
+                )
+        return problems
 
     def merged_inventory(self) -> Inventory:
         """Every target's servers in one list (the run's baseline); no single account or Region."""

@@ -80,8 +80,7 @@ def test_an_entry_in_no_declared_target_is_refused_before_it_is_looked_for_in_th
     would otherwise be resolved in whatever account is connected. The run path refuses it by itself,
     whatever the plan's other problems say."""
     from drs_desktop.domain.plan.model import ProtectionGroup
-    from drs_desktop.domain.plan.targets import Connected
-    from drs_desktop.domain.preflight.plan_targets import foreign_target_problem
+    from drs_desktop.domain.preflight.plan_targets import unplaced_problem
 
     db_id, app_id = ids(sim, "shop-db-01", "shop-app-01")
     plan = RecoveryPlan(
@@ -93,8 +92,7 @@ def test_an_entry_in_no_declared_target_is_refused_before_it_is_looked_for_in_th
             Wave("Two", target="demo", servers=(app_id,), server_targets={app_id: "typo"}, groups=("web",)),
         ),
     )
-    connected = Connected(account=sim.backend.account_id, region=sim.region, profile="demo")
-    problem = foreign_target_problem(plan, connected)
+    problem = unplaced_problem(plan)
     assert problem is not None and "does not say which one" in problem
     assert f"server {db_id} in wave 'One'" in problem and f"server {app_id} in wave 'Two'" in problem
     assert "group 'web'" in problem

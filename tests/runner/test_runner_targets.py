@@ -31,7 +31,7 @@ from drs_desktop.domain.engine.state import ExecutionStatus, Mode, ServerStatus
 from drs_desktop.domain.plan.model import PlanTarget, RecoveryPlan, Wave
 from drs_desktop.services.executions import RunRequest, create_execution, prepare_execution
 from drs_desktop.services.runner import ExecutionRunner
-from drs_desktop.services.target_runs import recorded_target_gateways
+from drs_desktop.services.target_runs import TargetSessions
 from drs_desktop.simulator.embedded import EmbeddedSimulator
 from drs_desktop.storage import executions as journal
 from drs_desktop.storage.db import Database
@@ -324,17 +324,12 @@ def test_credentials_only_a_person_can_renew_hold_their_target_before_they_expir
     # The scenario's recovery account runs one job at a time (its quota), as the engine is told here.
     one_job = Limits(max_concurrent_jobs=1)
     request = RunRequest(plan_name=plan.name, mode=Mode.DRILL, poll_interval_seconds=30, limits=one_job)
-    prepared = prepare_execution(db, gateway, request, mfa_prompter=prompter)
-    record = create_execution(db, gateway, prepared, request, clock=clock).record
-    runner = ExecutionRunner.resume(
-        db,
-        gateway,
-        record.execution_id,
-        clock=clock,
-        target_gateways=recorded_target_gateways(record, gateway, mfa_prompter=prompter),
-    )
+    sessions = TargetSessions(mfa_prompter=prompter)  # the app keeps one: one code serves it all
+    prepared = prepare_execution(db, gateway, request, sessions=sessions)
+    runner = create_execution(db, gateway, prepared, request, clock=clock, sessions=sessions)
     runner.run(sleep=sleep, should_stop=lambda: runner.state.servers[first].status is ServerStatus.LAUNCHED)
     asked = len(codes)
+    assert asked == 1, "the run dialog's reads and the run itself share the target's credentials"
     glass = runner._by_target["break-glass"]  # the run's own gateway of the target
     expires = glass.credentials_expire_at()  # type: ignore[attr-defined]
     assert expires is not None

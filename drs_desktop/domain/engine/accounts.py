@@ -20,9 +20,12 @@ cleanup, its own credentials. So:
   of the engine (what a listing that does not show a job means, which chunks a look at the account's load
   frees, which instances a cleanup survey found gone) then reads one account's answer against that
   account's servers only, with no rule written twice.
-- An expired or refused credential (``StartFailed.auth``, a read refused as ``auth``) is never a failed
-  launch: nothing launched, no attempt is spent; the target's reads and starts wait for new credentials
-  (``AccountFields.auth_problem``) and the run is held for a person, the other targets going on.
+- An expired or refused credential (``StartFailed.auth``, ``TerminateFailed.auth``, a read refused as
+  ``auth``) is never a failed launch: nothing launched, no attempt is spent. A role that needs no code is
+  assumed again by the gateway itself; otherwise (``CredentialsNeeded``) the target's calls stop
+  (``AccountFields.auth_problem``) and the run is held for a person, as for a critical failure: no new
+  launch in any target, no wave timing out, while the other targets' jobs are still followed, until the
+  operator renews them (``CredentialsRenewed``).
 
 A run of one target (``ExecutionSpec.targets`` empty) never goes through this module: its state is what
 it always was, and journals written before targets existed replay unchanged. Pure.
@@ -207,6 +210,8 @@ def credentials_wanted(state: ExecutionState, problem: str, at: datetime) -> Exe
 
 def credential_holds(state: ExecutionState) -> tuple[CredentialHold, ...]:
     """Every target waiting for new credentials, in the run's target order."""
+    if not state.auth_problem and not any(fields_.auth_problem for fields_ in state.accounts.values()):
+        return ()  # the common case, asked on every decision (``queries.is_held``)
     holds = []
     for name in target_names(state):
         fields_ = account_of(state, name)

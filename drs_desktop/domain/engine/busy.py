@@ -224,6 +224,15 @@ def conflicts_unexplained(
 def after_look(state: ExecutionState, at: datetime) -> ExecutionState:
     """Bookkeeping of a look: which waves have servers held (their timeout pauses), and the timer's
     backoff (looks in a row that left a chunk waiting)."""
+    state = track_held_waves(state, at)
+    looks = state.load_looks + 1 if waiting_chunks(state, at) else 0
+    return replace(state, load_looked_at=at, load_looks=looks)
+
+
+def track_held_waves(state: ExecutionState, at: datetime) -> ExecutionState:
+    """Open or close each launching wave's held interval from its waiting servers' holders. In a run
+    across targets the reducer asks again on the whole state after an event of one target: a look in
+    one account must not end the interval of a wave whose servers another account's job holds."""
     for wave in state.waves:
         held = wave.phase is WavePhase.LAUNCHING and any(
             s.held_by is not None and s.held_until is None and s.status is ServerStatus.PENDING
@@ -236,8 +245,7 @@ def after_look(state: ExecutionState, at: datetime) -> ExecutionState:
             state = state.with_wave(
                 replace(wave, held_since=None, held_intervals=(*wave.held_intervals, span))
             )
-    looks = state.load_looks + 1 if waiting_chunks(state, at) else 0
-    return replace(state, load_looked_at=at, load_looks=looks)
+    return state
 
 
 def _queued(state: ExecutionState, server: ServerState) -> bool:

@@ -315,6 +315,7 @@ class TerminateFailed:
     reason: str
     definite: bool
     at: datetime
+    auth: bool = False  # refused credentials (``StartFailed.auth``): no attempt spent
     #: The DRS target it was read from or sent to ("" in a run of one target; ``engine.accounts``).
     target: str = ""
 

@@ -62,6 +62,8 @@ logger = logging.getLogger(__name__)
 TRANSIENT_START_ERRORS = frozenset(
     {"ConflictException", "ServiceQuotaExceededException", "ThrottlingException"}
 )
+#: A start refused for its credentials is not sent again before this (the role assumed again by then).
+AUTH_RETRY_DELAY = timedelta(seconds=10)
 #: A job DRS stops reporting for this many polls in a row is treated as gone (deleted outside the app).
 MISSING_POLLS_LIMIT = 3
 _IN_FLIGHT = frozenset({ServerStatus.STARTING, ServerStatus.LAUNCHING})
@@ -115,7 +117,8 @@ def on_start_failed(state: ExecutionState, event: StartFailed) -> ExecutionState
         # Refused credentials launched nothing and say nothing about the servers: no attempt spent. The
         # chunk starts again once the credentials are renewed: by themselves (an assumed role), or by a
         # person (the runner journals ``CredentialsNeeded``, and the target waits: ``engine.accounts``).
-        queued = replace(chunk, status=ChunkStatus.QUEUED, reason=event.reason)
+        again = event.at + AUTH_RETRY_DELAY  # a renewal that keeps failing must not spin
+        queued = replace(chunk, status=ChunkStatus.QUEUED, reason=event.reason, not_before=again)
         servers = [replace(state.servers[s], status=ServerStatus.PENDING) for s in chunk.server_ids]
         return state.with_chunks(queued).with_servers(*servers)
     transient = event.reason in TRANSIENT_START_ERRORS

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from drs_desktop.domain.engine.accounts import credential_holds
+from drs_desktop.domain.engine.accounts import credential_holds, is_multi_target, view
 from drs_desktop.domain.engine.chunking import Load, own_and_external_load
 from drs_desktop.domain.engine.commands import AwaitApproval
 from drs_desktop.domain.engine.events import JobStatus
@@ -228,3 +228,15 @@ def drill_instances_running(state: ExecutionState) -> tuple[str, ...]:
         for i in state.instances.values()
         if i.is_drill and i.terminated_at is None and i.gone_at is None
     )
+
+
+def has_work(state: ExecutionState, target: str) -> bool:
+    """Whether the run still has anything to call ``target`` for ("" in a run of one target): a server
+    not settled, a job of its not ended, or a requested cleanup with a drill instance there not yet
+    terminated. Credentials it will not use again hold nobody when they expire."""
+    part = view(state, target, False) if is_multi_target(state) else state
+    if any(job_active(job) for job in part.jobs.values()):
+        return True
+    if state.cleanup_requested and drill_instances_running(part):
+        return True
+    return state.finished is None and any(not server_settled(part, s) for s in part.servers.values())

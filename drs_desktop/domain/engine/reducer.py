@@ -38,6 +38,7 @@ from drs_desktop.domain.engine.busy import (
     holders_of,
     mark_holders,
     missed_launches,
+    track_held_waves,
 )
 from drs_desktop.domain.engine.end_events import ExecutionAbandoned
 from drs_desktop.domain.engine.events import (
@@ -96,6 +97,7 @@ from drs_desktop.domain.engine.observe import (
 from drs_desktop.domain.engine.polling import after_failure, after_read_ok, after_throttle
 from drs_desktop.domain.engine.queries import (
     drill_instances_running,
+    failed_waves,
     is_held,
     job_active,
     launch_blocked,
@@ -158,6 +160,8 @@ def apply(state: ExecutionState, event: Event) -> ExecutionState:
     """The state after ``event``. Pure; never mutates ``state``. An event from one target of a run across
     targets is folded in that target's view (``engine.accounts``)."""
     new = apply_in_target(state, event, _fold, is_held)
+    if new.spec.targets and new is not state:
+        new = track_held_waves(new, event.at)  # a wave's held servers may be in any of its targets
     return _track_blocked(settle(new, event.at), event.at)
 
 
@@ -282,7 +286,8 @@ def _on_cancel(state: ExecutionState, event: Cancel) -> ExecutionState:
         if terminate and not state.cleanup_requested:
             return replace(state, cleanup_requested=True).noting("cancel", event.at, event.by, detail)
         return state
-    outcome = Outcome.FAILED if is_held(state) else Outcome.CANCELLED
+    # FAILED after a critical failure; a hold for credentials or a pause is no failure of the run.
+    outcome = Outcome.FAILED if failed_waves(state) else Outcome.CANCELLED
     state = _stop(state, StopRequest(at=event.at, by=event.by, outcome=outcome, reason="cancelled"))
     if terminate:
         state = replace(state, cleanup_requested=True)

@@ -493,12 +493,13 @@ class ExecutionState:
     audit: tuple[AuditEntry, ...] = ()
     finished: Outcome | None = None
     finished_at: datetime | None = None
-    #: A run across targets (``engine.accounts``): the account fields above (``poll`` to
-    #: ``survey_unfound``) are those of the ``focus`` target; ``accounts`` keeps every other target's.
+    #: A run across targets (``engine.accounts``): the account fields above (those ``AccountFields``
+    #: names: ``poll``, the load, cleanup's looks, ``auth_problem``) are those of the ``focus`` target;
+    #: ``accounts`` keeps every other target's.
     focus: str = ""
     accounts: Mapping[str, AccountFields] = field(default_factory=dict)
-    #: Set only in one target's view (``engine.accounts.view``): a critical failure in another target
-    #: holds the whole run, this target's launches too.
+    #: Set only in one target's view (``engine.accounts.view``): the whole run is held (a critical
+    #: failure, or a target's credentials), this target's launches too.
     others_held: bool = False
 
     # -- copy-on-write helpers for the reducer

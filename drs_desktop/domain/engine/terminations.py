@@ -95,8 +95,16 @@ def _follow(state: ExecutionState, job_id: str, instance_ids: Iterable[str], at:
 
 
 def on_terminate_failed(state: ExecutionState, event: TerminateFailed) -> ExecutionState:
+    # Refused credentials terminated nothing and say nothing about the instances: the attempt is given
+    # back (the target waits for new credentials, ``engine.accounts``).
+    back = 1 if event.auth else 0
     records = [
-        replace(i, terminate_error=event.reason, terminate_unresolved=False)
+        replace(
+            i,
+            terminate_error=event.reason,
+            terminate_unresolved=False,
+            terminate_attempts=max(0, i.terminate_attempts - back),
+        )
         for i in _open(state, event.instance_ids)
     ]
     poll = after_failure(state.poll, state.spec.polling, state.spec.jitter_seed, event.at, event.reason)

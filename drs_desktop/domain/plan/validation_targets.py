@@ -100,7 +100,29 @@ def targets_problems(targets: Sequence[PlanTarget]) -> Found:
                 )
             )
         _reached(target, path, secret_fields, found)
+    _same_place(targets, found)
     return found
+
+
+def _same_place(targets: Sequence[PlanTarget], found: Found) -> None:
+    """Two targets in one account and Region: the engine would count DRS's quotas (20 jobs, 500 servers)
+    twice for one account, and DRS would refuse what the engine thought fitted."""
+    first: dict[tuple[str, str], int] = {}
+    for index, target in enumerate(targets):
+        if not target.account or not target.region:
+            continue
+        where = (target.account, target.region)
+        if where in first:
+            other = targets[first[where]]
+            found.append(
+                (
+                    join_path(join_path("targets", index), "account"),
+                    f"targets {quote(other.name)} and {quote(target.name)} are the same account and Region "
+                    f"({target.account}/{target.region}): declare it once",
+                )
+            )
+        else:
+            first[where] = index
 
 
 def _name(target: PlanTarget, index: int, path: str, seen: dict[str, int], found: Found) -> None:

@@ -16,7 +16,7 @@ from drs_desktop.domain.plan.model import PlanTarget, RecoveryPlan
 from drs_desktop.domain.plan.targets import Connected, target_matches, unplaced, used_target_names
 from drs_desktop.domain.preflight.rules import Check, CheckStatus
 
-__all__ = ["TARGETS", "foreign_target_problem", "target_checks"]
+__all__ = ["TARGETS", "target_checks", "unplaced_problem"]
 
 #: The check's name (stable, for --json and the GUI).
 TARGETS = "targets"
@@ -30,9 +30,8 @@ def _named(target: PlanTarget) -> str:
     return f"{target.name!r} ({_where(target.account, target.region)})"
 
 
-def foreign_target_problem(plan: RecoveryPlan, connected: Connected) -> str | None:
+def unplaced_problem(plan: RecoveryPlan) -> str | None:
     """Why ``plan`` may not run at all, or None when it may: an entry in no declared target."""
-    del connected  # every declared target is reached with its own gateway
     lost = unplaced(plan)
     if not lost:
         return None
@@ -49,7 +48,7 @@ def target_checks(plan: RecoveryPlan, connected: Connected) -> list[Check]:
     goes (the connected target, or across targets); nothing for a plan without targets."""
     if not plan.targets:
         return []
-    problem = foreign_target_problem(plan, connected)
+    problem = unplaced_problem(plan)
     if problem is not None:
         return [Check(TARGETS, CheckStatus.FAIL, problem)]
     used = [target for name in used_target_names(plan) if (target := plan.target(name)) is not None]

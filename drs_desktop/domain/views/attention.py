@@ -80,10 +80,10 @@ def _failed(snapshot: ProgressSnapshot) -> tuple[WaveRow, ServerRow] | None:
 def attention(snapshot: ProgressSnapshot) -> Attention | None:
     """What the banner says for ``snapshot``, or None when nothing waits for the operator. A finished
     execution needs no decision here (its end state is the header's)."""
-    if snapshot.finished or snapshot.read_only:
+    if snapshot.read_only:
         return None
     retry, skip, cancel = ControlAction.RETRY, ControlAction.SKIP, ControlAction.CANCEL
-    for hold in snapshot.credential_holds:
+    for hold in snapshot.credential_holds:  # a finished drill's cleanup may wait for them too
         where = f"target “{hold.target}”" if hold.target else "the connected target"
         return Attention(
             kind="credentials",
@@ -96,6 +96,8 @@ def attention(snapshot: ProgressSnapshot) -> Attention | None:
             key=(snapshot.execution_id, "credentials", hold.target, hold.since),
             target=hold.target,
         )
+    if snapshot.finished:
+        return None
     found = _failed(snapshot)
     if found is not None:
         wave, server = found
