@@ -343,3 +343,7 @@ def test_credentials_only_a_person_can_renew_hold_their_target_before_they_expir
     assert runner.run(sleep=sleep).outcome is Outcome.SUCCEEDED
     assert len(codes) == asked + 1, "renewed: the role was assumed again with a new code"
     assert launched(sim, mfa_target) == Counter({first: 1, second: 1})
+    # Over, with nothing left to call the target for: its expiry holds nobody.
+    expires = runner._by_target["break-glass"].credentials_expire_at()  # type: ignore[attr-defined]
+    runner.check_credentials(wall_now=expires - timedelta(minutes=5))
+    assert credential_holds(runner.state) == ()
