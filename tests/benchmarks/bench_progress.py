@@ -21,6 +21,10 @@ interval), applied by the same functions ``app.run_gui`` calls once the window i
 (``workers.interpreter.tune_interpreter``, ``start_full_collections``); ``--gc default``: Python's own,
 to compare.
 
+``--targets``: the same across 10 DRS targets instead (the ``enterprise`` scenario's staging accounts,
+five in us-east-1 and five in us-west-2, each wave an equal share of each account's servers:
+``bench_targets.py``), so the engine runs one view per target and every row names its target.
+
 Prints the snapshot build time (loop thread), the time to apply one (GUI thread), the lateness of the
 probe (worst, p99, p95) and the garbage collections during the run. Exits 1 when the worst stall during
 the updates is 50 ms or more.
@@ -45,7 +49,9 @@ from typing import Any
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import bench_targets
 from PySide6.QtCore import QElapsedTimer, QEventLoop, QObject, QTimer
 from PySide6.QtWidgets import QApplication
 
@@ -84,8 +90,8 @@ class Estate:
 
 
 @contextmanager
-def estate_in_thread(scale: float) -> Iterator[Estate]:
-    with EmbeddedSimulator(SCENARIO, seed=SEED, time_scale=scale) as sim:
+def estate_in_thread(scale: float, scenario: str = SCENARIO) -> Iterator[Estate]:
+    with EmbeddedSimulator(scenario, seed=SEED, time_scale=scale) as sim:
         yield Estate(sim.endpoint_url, sim.region, sim.clock.now)
 
 
@@ -268,19 +274,37 @@ def main() -> int:
     parser.add_argument("--gc", choices=("app", "default"), default="app", help="interpreter settings")
     parser.add_argument("--no-view", action="store_true", help="do not feed the widget (isolates the rest)")
     parser.add_argument("--trace", action="store_true", help="print each stall of 20 ms or more")
+    parser.add_argument(
+        "--targets",
+        action="store_true",
+        help="a drill across the 10 staging accounts of the enterprise scenario (bench_targets.py)",
+    )
     args = parser.parse_args()
     _app = QApplication.instance() or QApplication(sys.argv[:1])
 
     build_ms: list[float] = []
     progress_view.ProgressTracker.update = timed(build_ms, ProgressTracker.update)  # type: ignore[method-assign]
     scale = args.time_scale
-    estate_of = estate_in_thread(scale) if args.simulator == "thread" else estate_in_process(scale)
+    if args.targets and args.simulator != "thread":
+        parser.error("--targets runs the simulator in a thread")
+    profiles = tempfile.TemporaryDirectory()
+    if args.targets:
+        bench_targets.write_profiles(Path(profiles.name))
+    estate_of = (
+        estate_in_thread(scale, "enterprise" if args.targets else SCENARIO)
+        if args.simulator == "thread"
+        else estate_in_process(scale)
+    )
 
     with tempfile.TemporaryDirectory() as home, estate_of as estate:
         db = Database.open(Path(home) / "bench.sqlite3")
-        target = AwsTarget(profile=None, region=estate.region, endpoint_url=estate.endpoint_url)
+        profile = "staging-01" if args.targets else None
+        target = AwsTarget(profile=profile, region=estate.region, endpoint_url=estate.endpoint_url)
         gateway = DrsGateway(target)
-        plan = big_plan(gateway, args.servers, args.waves)
+        if args.targets:
+            plan = bench_targets.targets_plan(estate.endpoint_url, args.servers, args.waves)
+        else:
+            plan = big_plan(gateway, args.servers, args.waves)
         save_plan(db, plan)
 
         def services() -> ExecutionServices:  # one per thread, as the composition root builds them

@@ -51,7 +51,8 @@ def _region(n: int) -> str:
     return "us-east-1" if n <= 5 else "us-west-2"
 
 
-def _write_profiles(folder: Path) -> None:
+def write_profiles(folder: Path) -> None:
+    """AWS profiles staging-01..10, each with the key that picks its staging account in the simulator."""
     import os
 
     lines = []
@@ -67,9 +68,9 @@ def _write_profiles(folder: Path) -> None:
         os.environ.pop(name, None)
 
 
-def _servers(sim: EmbeddedSimulator, n: int) -> tuple[str, list[str]]:
+def _servers(endpoint_url: str, n: int) -> tuple[str, list[str]]:
     kwargs: dict[str, Any] = {
-        "endpoint_url": sim.endpoint_url,
+        "endpoint_url": endpoint_url,
         "region_name": _region(n),
         "aws_access_key_id": _key(n),
         "aws_secret_access_key": "x",
@@ -79,11 +80,12 @@ def _servers(sim: EmbeddedSimulator, n: int) -> tuple[str, list[str]]:
     return account, sorted(s["sourceServerID"] for page in pages for s in page["items"])
 
 
-def _plan(sim: EmbeddedSimulator, servers: int, waves: int) -> RecoveryPlan:
+def targets_plan(endpoint_url: str, servers: int, waves: int) -> RecoveryPlan:
+    """``servers`` servers in ``waves`` waves, each wave an equal share of every staging account's."""
     per_target = servers // TARGETS
     targets, shares = [], []
     for n in range(1, TARGETS + 1):
-        account, ids = _servers(sim, n)
+        account, ids = _servers(endpoint_url, n)
         targets.append(PlanTarget(f"staging-{n:02d}", account, _region(n), profile=f"staging-{n:02d}"))
         shares.append(ids[:per_target])
     plan_waves = []
@@ -106,12 +108,12 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder_name:
         folder = Path(folder_name)
-        _write_profiles(folder)
+        write_profiles(folder)
         with (
             EmbeddedSimulator("enterprise", seed=args.seed) as sim,
             Database.open(folder / "bench.sqlite3") as db,
         ):
-            plan = _plan(sim, args.servers, args.waves)
+            plan = targets_plan(sim.endpoint_url, args.servers, args.waves)
             save_plan(db, plan)
             gateway = DrsGateway(
                 AwsTarget(profile="staging-01", region="us-east-1", endpoint_url=sim.endpoint_url),
