@@ -14,6 +14,7 @@ from datetime import datetime
 
 from drs_desktop.domain.durations import format_duration
 from drs_desktop.domain.inventory import Inventory
+from drs_desktop.domain.plan_target import PlanTarget
 from drs_desktop.domain.targets import Target
 
 __all__ = ["TargetInventory", "age_text", "connected_part"]
@@ -23,13 +24,17 @@ __all__ = ["TargetInventory", "age_text", "connected_part"]
 class TargetInventory:
     """One target's servers. ``inventory`` is what is known (a refresh's, or the cache's; None when it
     was never read); ``error`` is why the last refresh of it failed ("" when it did not, or none ran);
-    ``connected`` marks the target the settings connect to (the one plans without targets use)."""
+    ``connected`` marks the target the settings connect to (the one plans without targets use).
+    ``declaration`` is the target as a plan declares it (the plan editor adds it to a plan that gets one
+    of its servers): a listed target's own, the connected target's built from the connection settings
+    (``target_list.connected_plan_target``); None when it cannot be declared (typed keys, account unknown)."""
 
     name: str
     target: Target
     inventory: Inventory | None = None
     error: str = ""
     connected: bool = False
+    declaration: PlanTarget | None = None
 
     @property
     def label(self) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 
 from drs_desktop.aws.drs import DrsGateway
 from drs_desktop.aws.drs_parse import account_from_arn
@@ -19,7 +20,7 @@ from drs_desktop.domain.errors import DrsDesktopError
 from drs_desktop.domain.inventory import Inventory
 from drs_desktop.domain.inventory_targets import TargetInventory
 from drs_desktop.domain.plan.model import PlanTarget
-from drs_desktop.domain.settings.target_list import CONNECTED_NAME
+from drs_desktop.domain.settings.target_list import CONNECTED_NAME, connected_plan_target
 from drs_desktop.domain.targets import Target, settings_target
 from drs_desktop.services.connection import ConnectionResolver
 from drs_desktop.services.inventory_targets import aws_target_for, badge_target
@@ -64,13 +65,20 @@ class TargetReads:
                 endpoint=target.endpoint,
                 typed_keys=target.typed_keys,
             )
-        return TargetInventory(CONNECTED_NAME, target, inventory, connected=True)
+        settings = resolver.settings()
+        declaration = connected_plan_target(
+            (inventory.account_id if inventory is not None else "") or target.account,
+            (inventory.region if inventory is not None else "") or resolver.expected_region(),
+            "" if demo else settings.profile.strip(),
+            typed_keys=settings.use_typed_keys and not demo,
+        )
+        return TargetInventory(CONNECTED_NAME, target, inventory, connected=True, declaration=declaration)
 
     def cached(self, target: PlanTarget) -> TargetInventory:
         """``target``'s cached servers (None when never read)."""
         inventory = inventory_store.load_inventory(self._reader(), target.account, target.region)
         badge = badge_target(target, endpoint_url=self._endpoint_url())
-        return TargetInventory(target.name, badge, inventory)
+        return TargetInventory(target.name, badge, inventory, declaration=target)
 
     def refresh(self, target: PlanTarget, position: str, report: Callable[[str], None]) -> TargetInventory:
         """Read ``target``'s servers from DRS and cache them; on failure its cached part with the reason."""
@@ -89,9 +97,9 @@ class TargetReads:
             stored = inventory_store.save_inventory(self._db, _in_account(fetched, target.account))
         except DrsDesktopError as exc:
             logger.warning("inventory of target %s not refreshed: %s", target.name, exc)
-            return TargetInventory(part.name, part.target, part.inventory, error=str(exc))
+            return replace(part, error=str(exc))
         logger.info("inventory of target %s refreshed: %d servers", target.name, len(stored.servers))
-        return TargetInventory(part.name, part.target, stored)
+        return replace(part, inventory=stored)
 
     def close(self) -> None:
         gateways, self._gateways = self._gateways, {}

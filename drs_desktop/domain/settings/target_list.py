@@ -27,6 +27,7 @@ __all__ = [
     "TARGETS_KEY",
     "TargetListError",
     "check_targets",
+    "connected_plan_target",
     "field_problems",
     "reached_by",
     "targets_to_json",
@@ -58,6 +59,18 @@ def check_targets(value: object) -> tuple[PlanTarget, ...]:
         index, field, message = problems[0]
         return _raise(targets, index, field, message)
     return targets
+
+
+def connected_plan_target(account: str, region: str, profile: str, *, typed_keys: bool) -> PlanTarget | None:
+    """The connected target as a plan declares it once the plan editor adds servers of another target to
+    a plan whose servers are in the connected one: named ``CONNECTED_NAME`` (the name the Servers pane's
+    Target column gives it), its account and Region, reached through the settings' profile ("default"
+    when the settings use the default profile, as the AWS CLI names it). None when a plan cannot name it:
+    its account is not known yet (never read), or it signs with typed keys (a secret a plan never holds).
+    """
+    if typed_keys or not account or not region:
+        return None
+    return PlanTarget(CONNECTED_NAME, account=account, region=region, profile=profile or "default")
 
 
 def targets_to_json(targets: object) -> list[dict[str, str]]:
