@@ -9,15 +9,24 @@ Pure: the inventory service builds these on its task thread, the pane shows them
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from drs_desktop.domain.durations import format_duration
 from drs_desktop.domain.inventory import Inventory
+from drs_desktop.domain.plan.model import RecoveryPlan
 from drs_desktop.domain.plan_target import PlanTarget
 from drs_desktop.domain.targets import Target
 
-__all__ = ["TargetInventory", "age_text", "connected_part"]
+__all__ = [
+    "TargetInventory",
+    "age_text",
+    "connected_part",
+    "part_of_target",
+    "part_place",
+    "plan_inventories",
+]
 
 
 @dataclass(frozen=True)
@@ -61,3 +70,30 @@ def age_text(fetched_at: datetime | None, now: datetime) -> str:
 
 def connected_part(parts: tuple[TargetInventory, ...]) -> TargetInventory | None:
     return next((part for part in parts if part.connected), None)
+
+
+def part_place(part: TargetInventory) -> tuple[str, str]:
+    """(account, Region) of a part: its plan declaration's, else what its inventory or badge says."""
+    if part.declaration is not None:
+        return part.declaration.account, part.declaration.region
+    inventory = part.inventory
+    account = (inventory.account_id if inventory else "") or part.target.account
+    region = (inventory.region if inventory else "") or part.target.region
+    return account, region
+
+
+def part_of_target(parts: Sequence[TargetInventory], target: PlanTarget | None) -> TargetInventory | None:
+    """The part a plan's target is (same account and Region); None: the connected part."""
+    if target is None:
+        return connected_part(tuple(parts))
+    return next((part for part in parts if part_place(part) == (target.account, target.region)), None)
+
+
+def plan_inventories(plan: RecoveryPlan | None, parts: Sequence[TargetInventory]) -> dict[str, Inventory]:
+    """Plan target name -> the cached inventory of that account and Region (the targets the parts hold)."""
+    found: dict[str, Inventory] = {}
+    for target in plan.targets if plan is not None else ():
+        part = part_of_target(parts, target)
+        if part is not None and part.inventory is not None:
+            found[target.name] = part.inventory
+    return found

@@ -33,8 +33,9 @@ def test_rows_columns_and_placement(qtbot: QtBot) -> None:
     assert keys(model)[:2] == ["net", "dbs"]
     assert len(keys(model)) == 2 + 6
     row = model.row_of("server", A)
-    assert [model.index(row, c).data() for c in range(6)] == [
+    assert [model.index(row, c).data() for c in range(7)] == [
         A,
+        "connected",
         "db-01",
         "Linux",
         "CONTINUOUS",
@@ -43,7 +44,7 @@ def test_rows_columns_and_placement(qtbot: QtBot) -> None:
     ]
     assert model.index(model.row_of("server", F), WAVE_COLUMN).data() == ""
     assert model.index(0, WAVE_COLUMN).data() == "Net"
-    assert model.index(1, 1).data() == "tag selector"
+    assert model.index(1, 2).data() == "tag selector"
     assert "not in the plan yet" in model.index(model.row_of("server", F), 0).data(
         Qt.ItemDataRole.ToolTipRole
     )

@@ -13,6 +13,7 @@ from pytestqt.qtbot import QtBot
 
 from drs_desktop.domain.plan.model import ApprovalStep, Impact, RecoveryPlan, WaitStep
 from drs_desktop.domain.plan.revisions import PlanRevision
+from drs_desktop.ui.plans.inventory_model import WAVE_COLUMN
 from drs_desktop.ui.plans.plan_editor_widget import PlanEditorWidget
 from drs_desktop.ui.plans.plan_model import PROBLEMS_ROLE, PlanTreeModel
 from drs_desktop.ui.plans.wave_picker_dialog import NEW_WAVE, WavePickerDialog
@@ -350,9 +351,8 @@ def test_drop_from_the_inventory_view_at_the_view(editor: PlanEditorWidget) -> N
     db = editor.tree.visualRect(editor.model.index(1, 0))
     assert drop_on_view(editor, data, db.center(), Qt.DropAction.CopyAction)
     assert current(editor).waves[1].servers == (A, B, F)
-    assert (
-        editor.inventory_panel.model.index(editor.inventory_panel.model.row_of("server", F), 5).data() == "DB"
-    )
+    panel = editor.inventory_panel.model
+    assert panel.index(panel.row_of("server", F), WAVE_COLUMN).data() == "DB"
 
 
 def test_a_refused_drop_changes_nothing(editor: PlanEditorWidget) -> None:

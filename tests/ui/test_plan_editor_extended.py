@@ -43,14 +43,14 @@ def test_inventory_panel_and_plan_tree_name_the_staging_account(qtbot: QtBot) ->
     panel.set_inventory(inventory)
     panel.set_plan(plan)
     row = panel.row_of("server", EXTENDED)
-    assert panel.index(row, 1).data() == f"stg-00001 (staging {STAGING})"
+    assert panel.index(row, 2).data() == f"stg-00001 (staging {STAGING})"
     tip = panel.index(row, 0).data(Qt.ItemDataRole.ToolTipRole)
     assert tip == (
         f"source server {EXTENDED}, in wave 'One'\n"
         f"extended from staging account {STAGING} (server {STAGING_SERVER})"
     )
     own = panel.row_of("server", A)
-    assert panel.index(own, 1).data() == "db-01"  # a server of this account: its hostname alone
+    assert panel.index(own, 2).data() == "db-01"  # a server of this account: its hostname alone
 
     tree = PlanTreeModel()
     tree.set_inventory(inventory)

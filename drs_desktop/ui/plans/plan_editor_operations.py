@@ -23,10 +23,12 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 
+from drs_desktop.domain.inventory_targets import TargetInventory, connected_part
 from drs_desktop.domain.plan import edit as pe
 from drs_desktop.domain.plan import edit_parts as parts
+from drs_desktop.domain.plan import edit_targets as pt
 from drs_desktop.domain.plan.edit import EntryRef
-from drs_desktop.domain.plan.model import ApprovalStep, RecoveryPlan, Step, WaitStep
+from drs_desktop.domain.plan.model import ApprovalStep, PlanTarget, RecoveryPlan, Step, WaitStep
 from drs_desktop.domain.plan.problem_places import server_label, wave_label
 from drs_desktop.ui.plans.plan_model import DropRequest
 from drs_desktop.ui.plans.plan_undo import Edit, Ref
@@ -37,6 +39,8 @@ if TYPE_CHECKING:
     from PySide6.QtWidgets import QWidget
 
     from drs_desktop.ui.plans.inventory_panel_widget import InventoryPanelWidget
+    from drs_desktop.ui.plans.plan_properties_widget import PlanPropertiesWidget
+    from drs_desktop.ui.plans.wave_properties_widget import WavePropertiesWidget
 
 logger = logging.getLogger(__name__)
 
@@ -83,7 +87,10 @@ class PlanEditorOperations:
     """Keyboard paths, toolbar actions and drops of the plan editor (mixed into the widget)."""
 
     _plan: RecoveryPlan | None
+    _parts: tuple[TargetInventory, ...]
     inventory_panel: InventoryPanelWidget
+    plan_properties: PlanPropertiesWidget
+    wave_properties: WavePropertiesWidget
     editor_actions: dict[str, QAction]
 
     # Provided by the widget.
@@ -103,6 +110,9 @@ class PlanEditorOperations:
         raise NotImplementedError
 
     def _hostnames(self) -> Mapping[str, str]:
+        raise NotImplementedError
+
+    def _update_wave_panel(self) -> None:
         raise NotImplementedError
 
     def _edit_entries(self, text: str, change: Edit, select: Sequence[Ref]) -> bool:
@@ -198,14 +208,14 @@ class PlanEditorOperations:
 
     def open_add_dialog(self) -> WavePickerDialog | None:
         """Ctrl+Enter: add the inventory's selected servers and groups to a wave chosen from a list."""
-        servers, groups = self.inventory_panel.selected_entries()
+        servers, groups, targets = self.inventory_panel.selected_with_targets()
         if not (servers or groups) or self._plan is None:
             self._show_message("Select servers or groups in the inventory to add them")
             return None
         return self._pick_wave(
             "Add to wave",
             f"Add {_entries(len(servers) + len(groups))} to:",
-            lambda row: self.add_entries_to_wave(servers, groups, row),
+            lambda row: self.add_entries_to_wave(servers, groups, row, targets=targets),
         )
 
     def move_entries_to_wave(
@@ -226,21 +236,53 @@ class PlanEditorOperations:
         )
 
     def add_entries_to_wave(
-        self, servers: Sequence[str], groups: Sequence[str], wave: int, row: int | None = None
+        self,
+        servers: Sequence[str],
+        groups: Sequence[str],
+        wave: int,
+        row: int | None = None,
+        *,
+        targets: Sequence[str] = (),
     ) -> bool:
-        """Add inventory entries to wave ``wave`` at entry ``row``; NEW_WAVE: a new last wave."""
+        """Add inventory entries to wave ``wave`` at entry ``row``; NEW_WAVE: a new last wave (at
+        ``row`` when given). ``targets``: each server's target as the inventory names it ("" or left out:
+        the connected one); a server of another target than the plan's default is added with its target,
+        declared in the plan if need be (``plan.edit_targets``), all in one undoable step."""
         select = _refs(servers, groups)
         text = f"Add {_entries(len(servers) + len(groups))}"
-        if wave == NEW_WAVE:
-            end = len(self._plan.waves) if self._plan else 0
+        targeted, connected, unknown = self._targeted(servers, targets)
+        if unknown:
+            self._show_message(f"{text}: target {unknown!r} is no longer listed; refresh the inventory")
+            return False
+        if wave < 0:  # NEW_WAVE
+            at = (len(self._plan.waves) if self._plan else 0) if row is None else row
             return self._edit_entries(
-                f"{text} to a new wave", lambda p: pe.add_to_new_wave(p, end, servers, groups), select
+                f"{text} to a new wave",
+                lambda p: pt.add_to_new_wave_in_targets(p, at, targeted, groups, connected=connected),
+                select,
             )
         return self._edit_entries(
             f"{text} to {self._wave_name(wave)!r}",
-            lambda p: pe.add_to_wave(p, wave, servers, groups, row),
+            lambda p: pt.add_to_wave_in_targets(p, wave, targeted, groups, row, connected=connected),
             select,
         )
+
+    def _targeted(
+        self, servers: Sequence[str], targets: Sequence[str]
+    ) -> tuple[list[pt.TargetedServer], PlanTarget | None, str]:
+        """(each server with its target's declaration, None for the connected one; the connected
+        target's declaration; the name of a target the inventory no longer lists, "" when none)."""
+        parts = {part.name: part for part in self._parts}
+        connected = connected_part(self._parts)
+        declaration = connected.declaration if connected is not None else None
+        targeted: list[pt.TargetedServer] = []
+        for position, server_id in enumerate(servers):
+            name = targets[position] if position < len(targets) else ""
+            part = parts.get(name) if name else connected
+            if name and part is None:
+                return [], declaration, name
+            targeted.append((server_id, None if part is None or part.connected else part.declaration))
+        return targeted, declaration, ""
 
     def handle_drop(self, request: DropRequest) -> None:
         """A drop on the tree, from the tree or the inventory, as one undoable edit."""
@@ -264,14 +306,68 @@ class PlanEditorOperations:
             )
         else:
             servers, groups = _keys(payload.servers), _keys(payload.groups)
-            if request.wave >= 0:
-                self.add_entries_to_wave(servers, groups, request.wave, request.row)
-                return
-            self._edit_entries(
-                f"Add {_entries(len(servers) + len(groups))} to a new wave",
-                lambda p: pe.add_to_new_wave(p, at, servers, groups),
-                _refs(servers, groups),
+            targets = [payload.target_of(i) for i in range(len(servers))]
+            self.add_entries_to_wave(
+                servers, groups, request.wave, at if request.wave < 0 else request.row, targets=targets
             )
+
+    # ----------------------------------------------------------------------- properties panels
+
+    def _connect_properties(self) -> None:
+        props = self.plan_properties
+        props.name_edited.connect(
+            lambda name: self.edit("Rename plan", lambda p: pe.set_name(p, name), merge_key="plan-name")
+        )
+        props.description_edited.connect(
+            lambda text: self.edit(
+                "Change description", lambda p: pe.set_description(p, text), merge_key="description"
+            )
+        )
+        props.rto_edited.connect(lambda value: self.edit("Change RTO target", lambda p: pe.set_rto(p, value)))
+        props.rpo_edited.connect(lambda value: self.edit("Change RPO target", lambda p: pe.set_rpo(p, value)))
+        wave = self.wave_properties
+        wave.name_edited.connect(self._rename_current_wave)
+        wave.depends_on_edited.connect(self._set_current_dependencies)
+        wave.step_added.connect(self.add_step)
+        wave.step_edited.connect(
+            lambda place, row, step: self._step_edit(
+                "Edit step", lambda p, w: parts.replace_step(p, w, place, row, step)
+            )
+        )
+        wave.step_removed.connect(
+            lambda place, row: self._step_edit(
+                "Remove step", lambda p, w: parts.remove_step(p, w, place, row)
+            )
+        )
+        wave.step_moved.connect(
+            lambda place, row, new: self._step_edit(
+                "Move step", lambda p, w: parts.move_step(p, w, place, row, new)
+            )
+        )
+
+    def _rename_current_wave(self, name: str) -> None:
+        wave = self.wave_properties.wave_index()
+        if wave >= 0:
+            self.edit(
+                f"Rename wave {self._wave_name(wave)!r}",
+                lambda p: pe.rename_wave(p, wave, name),
+                merge_key=("wave-name", wave),
+            )
+        self._update_wave_panel()  # a refused name goes back to the wave's
+
+    def _set_current_dependencies(self, names: tuple[str, ...] | None) -> None:
+        wave = self.wave_properties.wave_index()
+        if wave >= 0:
+            self.edit(
+                f"Dependencies of {self._wave_name(wave)!r}", lambda p: pe.set_depends_on(p, wave, names)
+            )
+        self._update_wave_panel()
+
+    def _step_edit(self, text: str, change: Callable[[RecoveryPlan, int], RecoveryPlan]) -> None:
+        wave = self.wave_properties.wave_index()
+        if wave >= 0:
+            self.edit(f"{text} of {self._wave_name(wave)!r}", lambda p: change(p, wave))
+        self._update_wave_panel()
 
     # --------------------------------------------------------------------------------- helpers
 

@@ -18,7 +18,8 @@ wave), Delete removes, Ctrl+T toggles CRITICAL/OPTIONAL, Ctrl+Shift+N adds a wav
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from dataclasses import replace
 
 from PySide6.QtCore import QItemSelection, QItemSelectionModel, QModelIndex, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence, QUndoStack
@@ -41,12 +42,13 @@ from PySide6.QtWidgets import (
 )
 
 from drs_desktop.domain.inventory import Inventory
-from drs_desktop.domain.plan import edit as pe
-from drs_desktop.domain.plan import edit_parts as parts
+from drs_desktop.domain.inventory_targets import TargetInventory, connected_part
 from drs_desktop.domain.plan.edit import EntryRef, PlanEditError
 from drs_desktop.domain.plan.model import RecoveryPlan, Wave
 from drs_desktop.domain.plan.revisions import PlanRevision
 from drs_desktop.domain.plan.validation import Problem, Severity, validate_plan
+from drs_desktop.domain.settings.target_list import CONNECTED_NAME
+from drs_desktop.domain.targets import Target
 from drs_desktop.ui.plans.editor_toolbar import install_toolbar, tooltip
 from drs_desktop.ui.plans.inventory_panel_widget import InventoryPanelWidget
 from drs_desktop.ui.plans.plan_editor_operations import PlanEditorOperations, count
@@ -89,6 +91,7 @@ class PlanEditorWidget(PlanEditorOperations, QWidget):
         super().__init__(parent)
         self._plan: RecoveryPlan | None = None
         self._inventory: Inventory | None = None
+        self._parts: tuple[TargetInventory, ...] = ()
         self._problems: list[Problem] = []
         self._revision: PlanRevision | None = None
         self._stored_name = ""
@@ -199,10 +202,19 @@ class PlanEditorWidget(PlanEditorOperations, QWidget):
         self.load_plan(RecoveryPlan(name=name, waves=(Wave("Wave 1"),)))
 
     def set_inventory(self, inventory: Inventory | None) -> None:
-        self._inventory = inventory
-        self.inventory_panel.set_inventory(inventory)
+        """A newer inventory of the connected target (the other targets' parts stay as they were)."""
+        parts = self._parts or (TargetInventory(CONNECTED_NAME, Target(), None, connected=True),)
+        self.set_parts(tuple(replace(p, inventory=inventory) if p.connected else p for p in parts))
+
+    def set_parts(self, parts: tuple[TargetInventory, ...]) -> None:
+        """Every target's cached servers: the inventory lists them all, the plan is validated against the
+        connected target's (``validate_plan`` checks only the servers of the inventory's own target)."""
+        self._parts = parts
+        connected = connected_part(parts)
+        self._inventory = connected.inventory if connected is not None else None
+        self.inventory_panel.set_parts(parts)
         self.inventory_panel.set_plan(self._plan)
-        self.model.set_inventory(inventory)
+        self.model.set_parts(parts)
         if self._plan is not None:
             self._problems = self._validate(self._plan)
             self.model.set_plan(self._plan, self._problems)
@@ -338,62 +350,6 @@ class PlanEditorWidget(PlanEditorOperations, QWidget):
         layout.addWidget(splitter, 1)
         layout.addWidget(self.message_label)
         layout.addLayout(bottom)
-
-    def _connect_properties(self) -> None:
-        props = self.plan_properties
-        props.name_edited.connect(
-            lambda name: self.edit("Rename plan", lambda p: pe.set_name(p, name), merge_key="plan-name")
-        )
-        props.description_edited.connect(
-            lambda text: self.edit(
-                "Change description", lambda p: pe.set_description(p, text), merge_key="description"
-            )
-        )
-        props.rto_edited.connect(lambda value: self.edit("Change RTO target", lambda p: pe.set_rto(p, value)))
-        props.rpo_edited.connect(lambda value: self.edit("Change RPO target", lambda p: pe.set_rpo(p, value)))
-        wave = self.wave_properties
-        wave.name_edited.connect(self._rename_current_wave)
-        wave.depends_on_edited.connect(self._set_current_dependencies)
-        wave.step_added.connect(self.add_step)
-        wave.step_edited.connect(
-            lambda place, row, step: self._step_edit(
-                "Edit step", lambda p, w: parts.replace_step(p, w, place, row, step)
-            )
-        )
-        wave.step_removed.connect(
-            lambda place, row: self._step_edit(
-                "Remove step", lambda p, w: parts.remove_step(p, w, place, row)
-            )
-        )
-        wave.step_moved.connect(
-            lambda place, row, new: self._step_edit(
-                "Move step", lambda p, w: parts.move_step(p, w, place, row, new)
-            )
-        )
-
-    def _rename_current_wave(self, name: str) -> None:
-        wave = self.wave_properties.wave_index()
-        if wave >= 0:
-            self.edit(
-                f"Rename wave {self._wave_name(wave)!r}",
-                lambda p: pe.rename_wave(p, wave, name),
-                merge_key=("wave-name", wave),
-            )
-        self._update_wave_panel()  # a refused name goes back to the wave's
-
-    def _set_current_dependencies(self, names: tuple[str, ...] | None) -> None:
-        wave = self.wave_properties.wave_index()
-        if wave >= 0:
-            self.edit(
-                f"Dependencies of {self._wave_name(wave)!r}", lambda p: pe.set_depends_on(p, wave, names)
-            )
-        self._update_wave_panel()
-
-    def _step_edit(self, text: str, change: Callable[[RecoveryPlan, int], RecoveryPlan]) -> None:
-        wave = self.wave_properties.wave_index()
-        if wave >= 0:
-            self.edit(f"{text} of {self._wave_name(wave)!r}", lambda p: change(p, wave))
-        self._update_wave_panel()
 
     def _selection(self) -> tuple[list[int], list[EntryRef], list[EntryRef]]:
         """Selected (wave rows, server refs, group refs), in tree order."""

@@ -25,12 +25,19 @@ Origin = Literal["plan", "inventory"]
 @dataclass(frozen=True)
 class DragPayload:
     """Dragged entries: ``servers``/``groups`` as (source wave index, key) with -1 for the inventory,
-    or whole ``waves`` by index (a wave reorder)."""
+    or whole ``waves`` by index (a wave reorder). ``server_targets``: for an inventory drag, the target
+    (its name in the inventory) of each server, in the order of ``servers`` (empty: every server is in
+    the connected target)."""
 
     origin: Origin
     servers: tuple[tuple[int, str], ...] = ()
     groups: tuple[tuple[int, str], ...] = ()
     waves: tuple[int, ...] = ()
+    server_targets: tuple[str, ...] = ()
+
+    def target_of(self, position: int) -> str:
+        """The target of ``servers[position]`` ("" when the drag did not say)."""
+        return self.server_targets[position] if position < len(self.server_targets) else ""
 
     @property
     def is_empty(self) -> bool:
@@ -40,7 +47,10 @@ class DragPayload:
 def encode(payload: DragPayload) -> QMimeData:
     document = {
         "origin": payload.origin,
-        "servers": [{"wave": wave, "id": key} for wave, key in payload.servers],
+        "servers": [
+            {"wave": wave, "id": key, **({"target": target} if (target := payload.target_of(i)) else {})}
+            for i, (wave, key) in enumerate(payload.servers)
+        ],
         "groups": [{"wave": wave, "name": key} for wave, key in payload.groups],
         "waves": list(payload.waves),
     }
@@ -67,10 +77,12 @@ def decode(data: QMimeData | None) -> DragPayload | None:
 def _payload(document: Any) -> DragPayload:
     if not isinstance(document, dict) or document.get("origin") not in ("plan", "inventory"):
         raise ValueError("not a drag payload")
-    servers = tuple((_int(item["wave"]), _str(item["id"])) for item in document.get("servers", []))
+    items = document.get("servers", [])
+    servers = tuple((_int(item["wave"]), _str(item["id"])) for item in items)
     groups = tuple((_int(item["wave"]), _str(item["name"])) for item in document.get("groups", []))
     waves = tuple(_int(index) for index in document.get("waves", []))
-    return DragPayload(document["origin"], servers, groups, waves)
+    targets = tuple(_str(item.get("target", "")) for item in items)
+    return DragPayload(document["origin"], servers, groups, waves, targets if any(targets) else ())
 
 
 def _int(value: Any) -> int:

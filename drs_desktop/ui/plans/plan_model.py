@@ -8,15 +8,18 @@ editor turns it into an undoable ``domain.plan.edit`` change and hands the resul
 1,000-server plan is spent on, so it builds nothing per row beyond one key tuple.
 
 Validation problems arrive with the plan; each is mapped from its field path (``waves[2].servers[5]``)
-to the offending row, which shows an error or warning icon with the problem's text as its tooltip.
+to the offending row, which shows an error or warning icon with the problem's text as its tooltip; a
+protection group's problem (``protection_groups[1].target``) shows on every row of that group.
+
+A plan that declares targets (plan format 2) looks each server up in its own target's cached inventory
+(``set_parts``: every target's) and names the target beside the hostname: "web-01 · staging-01".
 """
 
 from __future__ import annotations
 
 import logging
-import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,11 +35,14 @@ from PySide6.QtGui import QBrush, QFont, QIcon, QPalette
 from PySide6.QtWidgets import QApplication, QStyle
 
 from drs_desktop.domain.inventory import Inventory, SourceServer
-from drs_desktop.domain.plan.model import RecoveryPlan, Wave
+from drs_desktop.domain.inventory_targets import TargetInventory, connected_part, plan_inventories
+from drs_desktop.domain.plan.model import PlanTarget, RecoveryPlan, Wave
+from drs_desktop.domain.plan.targets import entry_target
 from drs_desktop.domain.plan.validation import Problem, Severity
 from drs_desktop.ui.model_sync import sync_rows
 from drs_desktop.ui.plans import plan_mime
 from drs_desktop.ui.plans.plan_mime import DragPayload
+from drs_desktop.ui.plans.plan_problem_spots import map_problems, spots_of
 from drs_desktop.ui.plans.plan_row_marks import RowMarks
 
 logger = logging.getLogger(__name__)
@@ -54,8 +60,6 @@ _COLUMN_COUNT = len(COLUMNS)
 _ROOT_FLAGS = Qt.ItemFlag.ItemIsDropEnabled
 _ENTRY_FLAGS = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsDragEnabled
 _WAVE_FLAGS = _ENTRY_FLAGS | Qt.ItemFlag.ItemIsDropEnabled
-
-_PATH = re.compile(r"^waves\[(\d+)\](?:\.(servers|groups|optional)\[(\d+)\])?")
 
 
 @dataclass(frozen=True)
@@ -106,6 +110,10 @@ class PlanTreeModel(QAbstractItemModel):
         self._next_key = 1
         self._servers: dict[str, SourceServer] | None = None
         self._inventory: Inventory | None = None
+        self._parts: tuple[TargetInventory, ...] = ()
+        self._by_target: dict[str, dict[str, SourceServer]] = {}  # plan target name -> its servers
+        self._inventories: dict[str, Inventory] = {}
+        self._mapped_targets: tuple[PlanTarget, ...] = ()
         self.marks = RowMarks()  # counts through groups, readiness, problems in the operator's words
         self._problems: dict[tuple[int, int], tuple[Problem, ...]] = {}
         self._icons: dict[Severity, QIcon] = {}
@@ -121,8 +129,8 @@ class PlanTreeModel(QAbstractItemModel):
         self._plan = plan
         self._waves = [self._new_node(wave) for wave in plan.waves] if plan is not None else []
         self._by_key = {node.key: node for node in self._waves}
-        self._problems = self._map_problems(problems)
-        self.marks.update(plan, self._inventory)
+        self._problems = map_problems(plan, problems)
+        self._targets_changed(plan)
         self.endResetModel()
 
     def set_plan(self, plan: RecoveryPlan, problems: Sequence[Problem] = ()) -> None:
@@ -132,8 +140,9 @@ class PlanTreeModel(QAbstractItemModel):
             return
         old_problems = self._problems
         old_rpo, old_groups = self._plan.rpo_minutes, self._plan.protection_groups
+        old_targets = self._plan.targets
         self._plan = plan
-        self.marks.update(plan, self._inventory)
+        self._targets_changed(plan)
         targets = self._match_waves(plan.waves)
         old_waves = {node.key: node.wave for node in self._waves}
         self._by_key.update({node.key: node for node in targets})  # new waves answer from their insert on
@@ -147,29 +156,51 @@ class PlanTreeModel(QAbstractItemModel):
             if before.groups != wave.groups or before.servers != wave.servers:
                 sync_rows(self, parent, node.entries, entry_keys(wave))
             node.wave = wave
-            if before != wave or plan.rpo_minutes != old_rpo or plan.protection_groups != old_groups:
+            plan_wide = (old_rpo, old_groups, old_targets) != (
+                plan.rpo_minutes,
+                plan.protection_groups,
+                plan.targets,
+            )
+            if before != wave or plan_wide:
                 self._row_changed(QModelIndex(), row)  # counts and readiness follow groups and the RPO
                 if node.entries and (
-                    before.optional != wave.optional
-                    or plan.rpo_minutes != old_rpo
-                    or plan.protection_groups != old_groups
+                    plan_wide
+                    or before.optional != wave.optional
+                    or before.target != wave.target
+                    or before.server_targets != wave.server_targets
                 ):
                     self._rows_changed(parent, 0, len(node.entries) - 1)
-        self._problems = self._map_problems(problems)
+        self._problems = map_problems(plan, problems)
         for spot in set(old_problems) | set(self._problems):
             if old_problems.get(spot) != self._problems.get(spot):
                 self._problem_changed(*spot)
 
     def set_inventory(self, inventory: Inventory | None) -> None:
-        """Hostnames and replication states come from the cached inventory."""
+        """Hostnames and replication states come from the cached inventory (the connected target's)."""
         self._servers = inventory.by_id() if inventory is not None else None
         self._inventory = inventory
-        self.marks.update(self._plan, inventory)
+        self._targets_changed(self._plan, force=True)
         if self._waves:
             self._rows_changed(QModelIndex(), 0, len(self._waves) - 1)  # server counts and readiness
         for row, node in enumerate(self._waves):
             if node.entries:
                 self._rows_changed(self.index(row, 0), 0, len(node.entries) - 1)
+
+    def set_parts(self, parts: tuple[TargetInventory, ...]) -> None:
+        """Every target's cached servers: the connected one's for a plan without targets, each declared
+        target's (matched by account and Region) for a plan that declares them."""
+        self._parts = parts
+        connected = connected_part(parts)
+        self.set_inventory(connected.inventory if connected is not None else None)
+
+    def _targets_changed(self, plan: RecoveryPlan | None, *, force: bool = False) -> None:
+        """Each declared target's servers, looked up again only when the targets or the parts change."""
+        targets = plan.targets if plan is not None else ()
+        if force or targets != self._mapped_targets:
+            self._mapped_targets = targets
+            self._inventories = plan_inventories(plan, self._parts)
+            self._by_target = {name: inventory.by_id() for name, inventory in self._inventories.items()}
+        self.marks.update(plan, self._inventory, self._inventories)
 
     # ------------------------------------------------------------------------------------ lookups
 
@@ -210,10 +241,10 @@ class PlanTreeModel(QAbstractItemModel):
 
     def index_for_path(self, path: str) -> QModelIndex:
         """The row a validation problem's field path points at, or an invalid index (plan-level)."""
-        spot = self._locate(path)
-        if spot is None:
+        spots = spots_of(self._plan, path)
+        if not spots:
             return QModelIndex()
-        wave_row, entry_row = spot
+        wave_row, entry_row = spots[0]
         parent = self.index(wave_row, 0)
         return parent if entry_row < 0 else self.index(entry_row, 0, parent)
 
@@ -399,19 +430,30 @@ class PlanTreeModel(QAbstractItemModel):
                 return key if column == 0 else self.marks.group_text(key) if column == 1 else None
             if column == 0:
                 return key
-            server = self._servers.get(key) if self._servers is not None else None
-            if column == 1:  # an extended server names its staging account
-                return server.hostname_and_origin() if server is not None else ""
+            target, servers = self._server_source(wave, key)
+            server = servers.get(key) if servers is not None else None
+            if column == 1:  # an extended server names its staging account; a target, its target
+                host = server.hostname_and_origin() if server is not None else ""
+                return " · ".join(part for part in (host, target) if part)
             if column == 2:
                 return str(wave.impact_of(key))
             if column == 3:
                 if server is not None:
                     return server.replication_state
-                return "not in inventory" if self._servers is not None else ""
+                return "not in inventory" if servers is not None else ""
             return None
         if role == Qt.ItemDataRole.ForegroundRole and kind == "server" and key in wave.optional:
             return QBrush(QApplication.palette().color(QPalette.ColorRole.PlaceholderText))
         return self._common_data(index, role, (kind, key))
+
+    def _server_source(self, wave: Wave, server_id: str) -> tuple[str, dict[str, SourceServer] | None]:
+        """(the server's target name, "" without targets; the inventory it is looked up in, None when
+        that target's is not cached)."""
+        plan = self._plan
+        if plan is None or not plan.targets:
+            return "", self._servers
+        target = entry_target(plan, wave, server_id) or ""
+        return target, self._by_target.get(target)
 
     def _common_data(self, index: AnyIndex, role: int, ident: tuple[str, str]) -> Any:
         if role == KIND_ROLE:
@@ -449,31 +491,6 @@ class PlanTreeModel(QAbstractItemModel):
             return ""
         names = self._plan.dependencies(row)
         return "after " + ", ".join(names) if names else "starts at once"
-
-    def _map_problems(self, problems: Iterable[Problem]) -> dict[tuple[int, int], tuple[Problem, ...]]:
-        mapped: dict[tuple[int, int], list[Problem]] = defaultdict(list)
-        for problem in problems:
-            spot = self._locate(problem.path)
-            if spot is not None:
-                mapped[spot].append(problem)
-        return {spot: tuple(found) for spot, found in mapped.items()}
-
-    def _locate(self, path: str) -> tuple[int, int] | None:
-        match = _PATH.match(path)
-        if match is None or self._plan is None:
-            return None
-        wave_row = int(match.group(1))
-        if wave_row >= len(self._plan.waves):
-            return None
-        wave = self._plan.waves[wave_row]
-        kind, item = match.group(2), match.group(3)
-        if kind == "groups" and int(item) < len(wave.groups):
-            return wave_row, int(item)
-        if kind == "servers" and int(item) < len(wave.servers):
-            return wave_row, len(wave.groups) + int(item)
-        if kind == "optional" and int(item) < len(wave.optional) and wave.optional[int(item)] in wave.servers:
-            return wave_row, len(wave.groups) + wave.servers.index(wave.optional[int(item)])
-        return wave_row, -1
 
     def _problem_changed(self, wave_row: int, entry_row: int) -> None:
         if not 0 <= wave_row < len(self._waves):

@@ -11,7 +11,7 @@ while building the plan, not only at preflight.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
@@ -19,7 +19,13 @@ from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
 from drs_desktop.domain.inventory import Inventory, SourceServer
 from drs_desktop.domain.plan.model import Impact, RecoveryPlan
 from drs_desktop.domain.plan.problem_places import problem_text
-from drs_desktop.domain.plan.validation import Problem, resolve_group, resolve_wave_servers
+from drs_desktop.domain.plan.targets import group_target
+from drs_desktop.domain.plan.validation import (
+    Problem,
+    resolve_group,
+    resolve_wave_by_target,
+    resolve_wave_servers,
+)
 from drs_desktop.domain.preflight.server_readiness import not_ready_reason
 
 logger = logging.getLogger(__name__)
@@ -39,14 +45,30 @@ class RowMarks:
         self._plan: RecoveryPlan | None = None
         self._inventory: Inventory | None = None
         self._servers: dict[str, SourceServer] = {}
+        self._inventories: dict[str, Inventory] = {}
         self._reasons: dict[str, str] = {}
         self._icon: QIcon | None = None
         self._wave_ids: dict[int, tuple[str, ...]] = {}  # resolved once per plan and inventory
         self._group_ids: dict[str, tuple[str, ...]] = {}
 
-    def update(self, plan: RecoveryPlan | None, inventory: Inventory | None) -> None:
+    def update(
+        self,
+        plan: RecoveryPlan | None,
+        inventory: Inventory | None,
+        inventories: Mapping[str, Inventory] | None = None,
+    ) -> None:
+        """``inventory``: the connected target's; ``inventories``: each declared target's by plan target
+        name (a plan that declares targets resolves each group in its own target's inventory)."""
         self._plan, self._inventory = plan, inventory
-        self._servers = inventory.by_id() if inventory is not None else {}
+        self._inventories = dict(inventories or {}) if plan is not None and plan.targets else {}
+        if self._inventories:
+            # The IDs of all the plan's targets (the same ID in two accounts is rare: the first is shown).
+            self._servers = {}
+            for each in self._inventories.values():
+                for server in each.servers:
+                    self._servers.setdefault(server.source_server_id, server)
+        else:
+            self._servers = inventory.by_id() if inventory is not None else {}
         rpo = plan.rpo_minutes if plan is not None else None
         self._reasons = {sid: why for sid, s in self._servers.items() if (why := not_ready_reason(s, rpo))}
         self._wave_ids.clear()
@@ -55,15 +77,22 @@ class RowMarks:
     def wave_servers(self, index: int) -> tuple[str, ...]:
         """Every server of wave ``index``, its groups' members included (tags through the inventory)."""
         if index not in self._wave_ids and self._plan is not None:
-            self._wave_ids[index] = resolve_wave_servers(self._plan, index, self._inventory)
+            if self._inventories:
+                found = resolve_wave_by_target(self._plan, index, self._inventories)
+                self._wave_ids[index] = tuple(sid for sid, _ in found)
+            else:
+                self._wave_ids[index] = resolve_wave_servers(self._plan, index, self._inventory)
         return self._wave_ids.get(index, ())
 
     def group_servers(self, name: str) -> tuple[str, ...]:
-        group = self._plan.group(name) if self._plan is not None else None
-        if group is None:
+        group_plan = self._plan
+        group = group_plan.group(name) if group_plan is not None else None
+        if group is None or group_plan is None:
             return ()
         if name not in self._group_ids:
-            self._group_ids[name] = resolve_group(group, self._inventory)
+            target = group_target(group_plan, group) if self._inventories else None
+            inventory = self._inventories.get(target) if target is not None else self._inventory
+            self._group_ids[name] = resolve_group(group, inventory)
         return self._group_ids[name]
 
     # ------------------------------------------------------------------------------------ wording

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from drs_desktop.domain.inventory import Inventory
+from drs_desktop.domain.inventory_targets import TargetInventory, connected_part
 from drs_desktop.domain.plan.model import RecoveryPlan
 from drs_desktop.domain.plan.revisions import PlanRevision, PlanSummary, StoredPlan
 from drs_desktop.domain.plan.validation import Problem, Severity
@@ -132,21 +134,33 @@ class PlansPaneWidget(QWidget):
         self._request_plans()
         if self.editor.inventory() is None:
             self.editor.inventory_panel.set_loading()
-        self._ask("load_inventory", lambda s: s.plans.inventory(), self.on_cached_inventory)
+        self._request_targets()
 
     def on_plans_changed(self) -> None:
         """A plan changed somewhere (this pane, the Groups pane): read the list again."""
         self._request_plans()
 
     def set_inventory(self, inventory: Inventory | None) -> None:
-        """A newer inventory (a refresh in the Servers pane): the editor validates against it."""
+        """A newer inventory (a refresh in the Servers pane): the editor validates against it, and every
+        target's cache is read again (the refresh cached the listed targets' servers too)."""
         self.editor.set_inventory(inventory)
+        self._request_targets()
 
     def on_cached_inventory(self, inventory: Inventory | None) -> None:
         """The cache read at startup: taken only if nothing newer arrived meanwhile (a refresh may have)."""
         current = self.editor.inventory()
         if current is None or is_newer(inventory, current):
             self.editor.set_inventory(inventory)
+
+    def on_cached_targets(self, parts: tuple[TargetInventory, ...]) -> None:
+        """Every target's cache (the inventory panel lists them all), the connected one's taken only if
+        nothing newer arrived meanwhile."""
+        cached = connected.inventory if (connected := connected_part(parts)) is not None else None
+        current = self.editor.inventory()
+        same = cached is not None and current is not None and cached.fetched_at == current.fetched_at
+        if current is not None and (same or not is_newer(cached, current)):
+            parts = tuple(replace(p, inventory=current) if p.connected else p for p in parts)
+        self.editor.set_parts(parts)
 
     def open_plan(self, name: str, revision: int | None = None) -> bool:
         if self.editor.is_dirty() and not self.confirm_discard(self._open_name()):
@@ -296,6 +310,9 @@ class PlansPaneWidget(QWidget):
         return self.status.text()
 
     # ---------------------------------------------------------------------------------- helpers
+
+    def _request_targets(self) -> None:
+        self._ask("load_inventory", lambda s: s.inventory.cached_targets(), self.on_cached_targets)
 
     def _request_plans(self) -> None:
         self._ask("load_plans", lambda s: s.plans.list_plans(), self.show_plans)
