@@ -39,6 +39,7 @@ __all__ = [
     "add_to_new_wave_in_targets",
     "add_to_wave_in_targets",
     "declare_target",
+    "declared_as",
     "same_place",
     "set_group_target",
 ]

@@ -1,6 +1,11 @@
 """Edit one protection group: its name, and either explicit members or a tag selector, with a live
 preview of the servers it selects in the cached inventory.
 
+A group is in one target (plan format 2): the Target box offers the plan's declared targets and every
+target the application lists (the connected one and the settings' list); choosing one the plan does not
+declare yet declares it when the group is saved (``plan.edit_targets.set_group_target``), and the preview
+resolves the tags in that target's cached inventory.
+
 The preview follows every keystroke and check box, using the rule a run resolves the group by
 (``plan.validation.resolve_group``), so what the operator sees is what a drill would launch. Problems that
 would make the edit fail (``plan.edit_parts``' checks: an empty name, a taken name, an empty selector)
@@ -15,6 +20,7 @@ from PySide6.QtCore import QSortFilterProxyModel, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QButtonGroup,
+    QComboBox,
     QFormLayout,
     QHBoxLayout,
     QHeaderView,
@@ -31,9 +37,11 @@ from PySide6.QtWidgets import (
 )
 
 from drs_desktop.domain.inventory import Inventory
+from drs_desktop.domain.inventory_targets import TargetInventory, connected_part, part_of_target
 from drs_desktop.domain.plan.edit import PlanEditError
 from drs_desktop.domain.plan.edit_parts import add_group, replace_group
-from drs_desktop.domain.plan.model import ProtectionGroup, RecoveryPlan
+from drs_desktop.domain.plan.edit_targets import declared_as, set_group_target
+from drs_desktop.domain.plan.model import PlanTarget, ProtectionGroup, RecoveryPlan
 from drs_desktop.domain.plan.validation import resolve_group
 from drs_desktop.ui.groups.group_preview_model import GroupPreviewModel, preview_rows
 from drs_desktop.ui.groups.server_pick_model import ServerPickModel
@@ -54,6 +62,7 @@ class GroupEditorWidget(QWidget):
         super().__init__(parent)
         self.setObjectName("group-editor")
         self._inventory: Inventory | None = None
+        self._parts: tuple[TargetInventory, ...] = ()
         self._reading = False  # the pane asked for the cached inventory and has no answer yet
         self._plan: RecoveryPlan | None = None
         self._original: ProtectionGroup | None = None
@@ -62,6 +71,9 @@ class GroupEditorWidget(QWidget):
 
         self.name_edit = QLineEdit()
         self.name_edit.setObjectName("group-name")
+        self.target_combo = QComboBox()
+        self.target_combo.setObjectName("group-target")
+        self.target_combo.setToolTip("The account and Region the group's servers are in")
         self.members_radio = QRadioButton("Explicit servers")
         self.tags_radio = QRadioButton("Tag selector (servers carrying all these tags)")
         self.kind = QButtonGroup(self)
@@ -134,6 +146,7 @@ class GroupEditorWidget(QWidget):
 
         form = QFormLayout()
         form.addRow("Name:", self.name_edit)
+        form.addRow("Target:", self.target_combo)
         kinds = QHBoxLayout()
         kinds.addWidget(self.members_radio)
         kinds.addWidget(self.tags_radio)
@@ -152,6 +165,7 @@ class GroupEditorWidget(QWidget):
         layout.addLayout(buttons)
 
         self.name_edit.textChanged.connect(self._edited)
+        self.target_combo.currentIndexChanged.connect(lambda _i: self._edited())
         self.kind.idToggled.connect(self._kind_toggled)
         self.tags_table.itemChanged.connect(self._edited)
         self.add_tag_button.clicked.connect(lambda: self.add_tag_row())
@@ -175,11 +189,42 @@ class GroupEditorWidget(QWidget):
         self.pick_model.set_inventory(inventory)
         self._refresh()
 
+    def set_parts(self, parts: tuple[TargetInventory, ...]) -> None:
+        """Every target's cached servers: the Target box's choices, and the preview's inventory."""
+        self._parts = parts
+        connected = connected_part(parts)
+        self.set_inventory(connected.inventory if connected is not None else None)
+        self._target_choices()
+
     def set_plan(self, plan: RecoveryPlan | None) -> None:
         """The plan the group belongs to: its other groups' members and names are checked against."""
         self._plan = plan
         self.setEnabled(plan is not None)
+        self._target_choices()
         self._refresh()
+
+    def chosen_target(self) -> PlanTarget | None:
+        """The target chosen in the Target box (None: the plan's default)."""
+        data = self.target_combo.currentData()
+        return data if isinstance(data, PlanTarget) else None
+
+    def with_chosen_target(self, plan: RecoveryPlan, name: str) -> RecoveryPlan:
+        """``plan`` (the group saved in it) with group ``name`` in the chosen target, declared if the plan
+        does not declare it yet (and the connected one with it where the plan's servers are)."""
+        chosen = self.chosen_target()
+        if chosen is None:
+            return plan
+        connected = connected_part(self._parts)
+        return set_group_target(plan, name, chosen, connected.declaration if connected else None)
+
+    def select_target(self, name: str) -> bool:
+        """Choose the target called ``name`` (as the plan or the inventory names it); False if none is."""
+        for row in range(self.target_combo.count()):
+            data = self.target_combo.itemData(row)
+            if isinstance(data, PlanTarget) and data.name == name:
+                self.target_combo.setCurrentIndex(row)
+                return True
+        return False
 
     def edit_group(self, group: ProtectionGroup | None, *, new_name: str = "") -> None:
         """Load ``group`` into the form, or a new tag group called ``new_name`` when None."""
@@ -192,6 +237,10 @@ class GroupEditorWidget(QWidget):
         for key, value in tags.items():
             self.add_tag_row(key, value)
         self.pick_model.set_checked(group.server_ids if group is not None else ())
+        self.target_combo.blockSignals(True)
+        self.target_combo.clear()  # the choices and the choice are this group's
+        self.target_combo.blockSignals(False)
+        self._target_choices()
         explicit = group is not None and not group.is_tag_selector
         (self.members_radio if explicit else self.tags_radio).setChecked(True)
         self.pages.setCurrentIndex(MEMBERS_PAGE if explicit else TAGS_PAGE)
@@ -229,8 +278,10 @@ class GroupEditorWidget(QWidget):
     def group(self) -> ProtectionGroup:
         """The group as the form describes it now."""
         name = self.name_edit.text().strip()
-        # What the form does not show (the group's target, in plan format 2) is kept as it was.
-        target = self._original.target if self._original is not None else None
+        chosen = self.chosen_target()
+        declared = declared_as(self._plan, chosen) if chosen is not None and self._plan is not None else None
+        # A target the plan does not declare yet is declared under its own name when the group is saved.
+        target = (declared or chosen).name if chosen is not None else None
         if self.members_radio.isChecked():
             return ProtectionGroup(name, server_ids=self.pick_model.checked_ids(), target=target)
         return ProtectionGroup(name, tags=self._tags(), target=target)
@@ -309,13 +360,14 @@ class GroupEditorWidget(QWidget):
             return
         group = self.group()
         selector_empty = self.tags_radio.isChecked() and not group.tags
-        ids = () if selector_empty else resolve_group(group, self._inventory)
-        self.preview_model.set_rows(preview_rows(ids, self._inventory, self._member_of()))
+        inventory = self._preview_inventory()
+        ids = () if selector_empty else resolve_group(group, inventory)
+        self.preview_model.set_rows(preview_rows(ids, inventory, self._member_of()))
         # Whole IDs, hostnames and tags (the note takes what is left): default widths cut every ID.
         self.preview_view.resizeColumnsToContents()
-        if self.tags_radio.isChecked() and self._inventory is None and self._reading:
+        if self.tags_radio.isChecked() and inventory is None and self._reading:
             text = "Reading the cached inventory…"
-        elif self.tags_radio.isChecked() and self._inventory is None:
+        elif self.tags_radio.isChecked() and inventory is None:
             text = "No cached inventory: refresh the inventory to preview the servers these tags select."
         elif selector_empty:
             text = "Add a tag to select servers (an empty selector selects nothing)."
@@ -329,6 +381,40 @@ class GroupEditorWidget(QWidget):
         self.problem_label.setText(problem)
         self.save_button.setEnabled(not problem and self.is_dirty())
         self.revert_button.setEnabled(self.is_dirty() and self._original is not None)
+
+    def _preview_inventory(self) -> Inventory | None:
+        """The chosen target's cached inventory (the plan's only target's, or the connected one's, for
+        the default); None when that target's servers were never read."""
+        chosen = self.chosen_target()
+        if chosen is None and self._plan is not None and len(self._plan.targets) == 1:
+            chosen = self._plan.targets[0]
+        if chosen is None or not self._parts:
+            return self._inventory
+        part = part_of_target(self._parts, chosen)
+        return part.inventory if part is not None else None
+
+    def _target_choices(self) -> None:
+        """The plan's targets, then the listed ones it does not declare; "plan default" while it may."""
+        plan = self._plan
+        current = self._original.target if self._original is not None else None
+        chosen = self.chosen_target()
+        wanted = chosen.name if chosen is not None and self.target_combo.count() else current
+        self.target_combo.blockSignals(True)
+        self.target_combo.clear()
+        declared = plan.targets if plan is not None else ()
+        if len(declared) <= 1:
+            default = declared[0].name if declared else "the connected target"
+            self.target_combo.addItem(f"Plan default ({default})", None)
+        for target in declared:
+            self.target_combo.addItem(f"{target.name} ({target.account} · {target.region})", target)
+        for part in self._parts:
+            decl = part.declaration
+            if decl is not None and (plan is None or declared_as(plan, decl) is None):
+                self.target_combo.addItem(f"{part.label}, not in the plan yet", decl)
+        self.target_combo.setCurrentIndex(0)
+        self.target_combo.blockSignals(False)
+        if wanted is not None:
+            self.select_target(wanted)
 
     def _member_of(self) -> dict[str, str]:
         """Server ID -> the other group of the plan that already holds it."""

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import datetime
 
 from PySide6.QtCore import Qt, Signal
@@ -36,6 +37,7 @@ from PySide6.QtWidgets import (
 )
 
 from drs_desktop.domain.inventory import Inventory
+from drs_desktop.domain.inventory_targets import TargetInventory, connected_part
 from drs_desktop.domain.plan.edit import PlanEditError
 from drs_desktop.domain.plan.edit_parts import add_group, remove_group, replace_group
 from drs_desktop.domain.plan.model import ProtectionGroup, RecoveryPlan
@@ -135,10 +137,21 @@ class GroupsPaneWidget(QWidget):
         if self._inventory is None:
             self.editor.set_loading()
         self._ask("load_inventory", lambda s: s.plans.inventory(), self.on_cached_inventory)
+        self._request_targets()
 
     def on_plans_changed(self) -> None:
         """A plan changed somewhere (this pane, the Plans pane): read the picker's list again."""
         self._request_plans()
+
+    def _request_targets(self) -> None:
+        """Every target's cache: the group editor's Target box and the preview of a group's target."""
+        self._ask("load_targets", lambda s: s.inventory.cached_targets(), self.on_cached_targets)
+
+    def on_cached_targets(self, parts: tuple[TargetInventory, ...]) -> None:
+        connected = connected_part(parts)
+        if self._inventory is not None and connected is not None:  # the connected one as announced
+            parts = tuple(replace(p, inventory=self._inventory) if p.connected else p for p in parts)
+        self.editor.set_parts(parts)
 
     def on_cached_inventory(self, inventory: Inventory | None) -> None:
         """The cache read at startup: taken only if nothing newer arrived meanwhile (a refresh may have)."""
@@ -182,6 +195,7 @@ class GroupsPaneWidget(QWidget):
             else:
                 edited = add_group(plan, group)
                 comment = f"protection group {group.name!r} created"
+            edited = self.editor.with_chosen_target(edited, group.name)
         except PlanEditError as exc:
             self._say(str(exc), error=True)
             return False
@@ -255,8 +269,10 @@ class GroupsPaneWidget(QWidget):
         )
 
     def set_inventory(self, inventory: Inventory | None) -> None:
+        """A newer inventory of the connected target; every target's cache is read again with it."""
         self._inventory = inventory
         self.editor.set_inventory(inventory)
+        self._request_targets()
 
     def on_plan_saved(self, revision: PlanRevision, problems: Sequence[Problem]) -> None:
         if self._saving is None or revision.name.casefold() != self._saving[0].name.casefold():
