@@ -15,7 +15,6 @@ from datetime import datetime
 
 from drs_desktop.domain.durations import format_duration
 from drs_desktop.domain.inventory import Inventory
-from drs_desktop.domain.plan.model import RecoveryPlan
 from drs_desktop.domain.plan_target import PlanTarget
 from drs_desktop.domain.targets import Target
 
@@ -25,7 +24,6 @@ __all__ = [
     "connected_part",
     "part_of_target",
     "part_place",
-    "plan_inventories",
 ]
 
 
@@ -87,13 +85,3 @@ def part_of_target(parts: Sequence[TargetInventory], target: PlanTarget | None) 
     if target is None:
         return connected_part(tuple(parts))
     return next((part for part in parts if part_place(part) == (target.account, target.region)), None)
-
-
-def plan_inventories(plan: RecoveryPlan | None, parts: Sequence[TargetInventory]) -> dict[str, Inventory]:
-    """Plan target name -> the cached inventory of that account and Region (the targets the parts hold)."""
-    found: dict[str, Inventory] = {}
-    for target in plan.targets if plan is not None else ():
-        part = part_of_target(parts, target)
-        if part is not None and part.inventory is not None:
-            found[target.name] = part.inventory
-    return found

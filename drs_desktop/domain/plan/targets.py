@@ -10,9 +10,11 @@ Pure: no I/O. The engine's multi-target runs (issue 13) and the inventory per ta
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
+from drs_desktop.domain.inventory import Inventory
+from drs_desktop.domain.inventory_targets import TargetInventory, part_of_target
 from drs_desktop.domain.plan.model import PlanTarget, ProtectionGroup, RecoveryPlan, Wave
 
 __all__ = [
@@ -21,6 +23,7 @@ __all__ = [
     "entry_target",
     "group_target",
     "placed_servers",
+    "plan_inventories",
     "runs_across_targets",
     "target_matches",
     "unplaced",
@@ -123,3 +126,13 @@ def runs_across_targets(plan: RecoveryPlan, connected: Connected) -> bool:
         return False
     used = [target for name in used_target_names(plan) if (target := plan.target(name)) is not None]
     return any(not target_matches(target, connected) for target in used)
+
+
+def plan_inventories(plan: RecoveryPlan | None, parts: Sequence[TargetInventory]) -> dict[str, Inventory]:
+    """Plan target name -> the cached inventory of that account and Region (the targets the parts hold)."""
+    found: dict[str, Inventory] = {}
+    for target in plan.targets if plan is not None else ():
+        part = part_of_target(parts, target)
+        if part is not None and part.inventory is not None:
+            found[target.name] = part.inventory
+    return found

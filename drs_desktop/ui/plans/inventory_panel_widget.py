@@ -56,6 +56,10 @@ class InventoryPanelWidget(QWidget):
         self.target_combo.currentIndexChanged.connect(
             lambda _i: self.proxy.set_target(str(self.target_combo.currentData() or ""))
         )
+        self.target_combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.target_combo.setMinimumContentsLength(12)  # the filter keeps its room; the list shows all
         self.target_combo.setVisible(False)  # until there is more than one target
         self.view = QTreeView()
         self.view.setObjectName("inventory-view")

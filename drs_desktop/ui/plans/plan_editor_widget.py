@@ -61,7 +61,8 @@ logger = logging.getLogger(__name__)
 
 #: The problems list shows at most this many lines (a plan against the wrong inventory has thousands).
 MAX_LISTED_PROBLEMS = 300
-#: Starting widths of the tree's columns (wave / server ID, hostname, impact); the state takes the rest.
+#: Starting widths of the tree's columns (wave / server ID, hostname and target, impact): whole at 1366x768,
+#: a long "host · target" is elided with its whole text as tooltip; the state takes the rest.
 TREE_COLUMN_WIDTHS = (218, 140, 75)
 _MESSAGE_STYLE = "color: #b00020"
 _NOTICE_STYLE = "color: #7a4b00; background: #fff4e5; padding: 2px 4px"

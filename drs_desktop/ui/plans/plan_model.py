@@ -35,9 +35,9 @@ from PySide6.QtGui import QBrush, QFont, QIcon, QPalette
 from PySide6.QtWidgets import QApplication, QStyle
 
 from drs_desktop.domain.inventory import Inventory, SourceServer
-from drs_desktop.domain.inventory_targets import TargetInventory, connected_part, plan_inventories
+from drs_desktop.domain.inventory_targets import TargetInventory, connected_part
 from drs_desktop.domain.plan.model import PlanTarget, RecoveryPlan, Wave
-from drs_desktop.domain.plan.targets import entry_target
+from drs_desktop.domain.plan.targets import entry_target, plan_inventories
 from drs_desktop.domain.plan.validation import Problem, Severity
 from drs_desktop.ui.model_sync import sync_rows
 from drs_desktop.ui.plans import plan_mime
