@@ -153,7 +153,7 @@ def test_a_failing_target_says_why_and_the_others_still_refresh(
         # DRS was never initialized for the staging account in us-west-2: the call is refused.
         PlanTarget("staging-west", account=STAGING, region="us-west-2", profile="staging"),
         # The profile's keys are the recovery account's, not the account the target names.
-        PlanTarget("mislabelled", account=STAGING, region="us-east-1", profile="wrong"),
+        PlanTarget("mislabelled", account="444444444444", region="us-east-1", profile="wrong"),
         PlanTarget("staging", account=STAGING, region="us-east-1", profile="staging"),
         PlanTarget("gone", account="333333333333", region="us-east-1", profile="no-such-profile"),
     )
@@ -167,7 +167,8 @@ def test_a_failing_target_says_why_and_the_others_still_refresh(
     assert parts["staging"].inventory is not None and len(parts["staging"].inventory.servers) == 4
     assert "initializ" in parts["staging-west"].error
     assert parts["staging-west"].inventory is None
-    assert parts["mislabelled"].error.startswith(f"its credentials reach account {RECOVERY}, not {STAGING}")
+    reached = f"its credentials reach account {RECOVERY}, not 444444444444"
+    assert parts["mislabelled"].error.startswith(reached)
     assert "no-such-profile" in parts["gone"].error
     assert parts["gone"].inventory is None
     assert cached_inventory(db, account_id="333333333333") is None
