@@ -6,6 +6,10 @@ one-time code, so it cannot go back to its event loop for an answer. ``ask_mfa``
 ``threading.Event`` until the GUI calls ``answer_mfa`` or ``cancel`` -- plain thread-safe methods, not
 slots, because a queued call to an object of the busy thread would never run. ``cancel`` is also what
 shutdown calls, so a waiting worker lets its thread stop.
+
+One question at a time: several threads may need a code at once (the Servers pane's refresh, a run's
+loop, the run dialog's preflight, each for its own role), and a code typed for one role must never be
+handed to another, so a second asker waits for the first question to be answered (``_asking``).
 """
 
 from __future__ import annotations
@@ -34,12 +38,17 @@ class CredentialPrompts(QObject):
         super().__init__(parent)
         self._timeout = timeout_seconds
         self._lock = threading.Lock()
+        self._asking = threading.Lock()  # held for a whole question: one dialog, one answer, one asker
         self._event: threading.Event | None = None
         self._answer = ""
         self._closed = False
 
     def ask_mfa(self, challenge: MfaChallenge) -> str:
         """Called on a worker thread: the code the operator typed, or "" if they cancelled or timed out."""
+        with self._asking:
+            return self._ask(challenge)
+
+    def _ask(self, challenge: MfaChallenge) -> str:
         event = threading.Event()
         with self._lock:
             if self._closed:
