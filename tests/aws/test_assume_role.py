@@ -212,3 +212,18 @@ def test_plan_targets_map_to_profiles_and_roles(sim: EmbeddedSimulator) -> None:
     assert (by_role.profile, by_role.endpoint_url) == (None, sim.endpoint_url)
     with pytest.raises(ValueError, match=r"target 'bad'.*source profile"):
         aws_target_of(PlanTarget(name="bad", region="us-east-1", role_arn=OPERATOR), endpoint_url=None)
+
+
+def test_a_profile_that_assumes_a_role_with_mfa_becomes_that_role_never_a_terminal_prompt(
+    tmp_path: Path,
+) -> None:
+    """botocore would ask for its code with getpass on a terminal (from a worker thread); the
+    application assumes the role itself and asks its own prompter."""
+    with (tmp_path / "config").open("a", encoding="utf-8") as config:
+        config.write(f"[profile glass]\nrole_arn = {BREAK_GLASS}\nmfa_serial = {MFA_SERIAL}\n")
+        config.write("source_profile = staging\n")
+    target = aws_target_of(
+        PlanTarget(name="g", account=RECOVERY, region="us-east-1", profile="glass"), endpoint_url=None
+    )
+    assert target.profile is None
+    assert target.role == RoleToAssume(BREAK_GLASS, "staging", mfa_serial=MFA_SERIAL)
