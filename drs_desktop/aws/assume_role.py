@@ -129,10 +129,16 @@ class RoleCredentials(DeferredRefreshableCredentials):
         return bool(self.role.mfa_serial)
 
     def refresh_needed(self, refresh_in: Any = None) -> bool:
-        """botocore's test (time left under ``refresh_in``), or a renewal ``renew`` asked for."""
+        """botocore's test (time left under ``refresh_in``), or a renewal ``renew`` asked for. An MFA role
+        is not refreshed early (botocore would ask for a code 15 minutes ahead, on whichever thread makes
+        the next call, a run's loop included, and wait there for a person): the engine holds its target
+        for the operator before the expiry (``CredentialsNeeded``), and a renewal builds new credentials;
+        only credentials that have run out are assumed again in place."""
         with self._state:
             if self._renew:
                 return True
+        if self.needs_person:
+            return bool(super().refresh_needed(0))
         return bool(super().refresh_needed(refresh_in))
 
     def renew(self, *, since: float) -> None:

@@ -243,8 +243,8 @@ class DrsGateway:
         if not isinstance(error, DrsAuthError) or error.code not in EXPIRED_CODES:
             return False
         credentials = self._role_credentials()
-        if credentials is None:
-            return False
+        if credentials is None or credentials.needs_person:
+            return False  # a code is asked when the operator renews, not on a run loop (engine.accounts)
         credentials.renew(since=sent_at)
         logger.info("%s: the role's session expired; assuming it again", error.operation)
         return True

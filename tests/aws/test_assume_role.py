@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from drs_desktop.aws.assume_role import EXPIRED_CODES
 from drs_desktop.aws.drs import DrsGateway
 from drs_desktop.aws.plan_targets import aws_target_of
 from drs_desktop.aws.session import SIMULATOR_KEY, AwsTarget, RoleToAssume, make_session
@@ -144,7 +145,12 @@ def test_credentials_refresh_before_they_expire_on_a_running_clock() -> None:
     assert len(set(keys)) > 3
 
 
-def test_an_mfa_role_asks_the_prompter_at_each_assume_role(sim: EmbeddedSimulator) -> None:
+def test_an_mfa_role_asks_the_prompter_at_each_assume_role_and_never_in_place_of_a_renewal(
+    sim: EmbeddedSimulator,
+) -> None:
+    """Expired, an MFA role's session is not assumed again by whichever call meets the expiry (a run's
+    loop would wait there for a person): the call fails as expired, and the renewal the operator asks
+    for (new credentials, as ``TargetSessions.forget`` makes) asks for the next code."""
     asked: list[MfaChallenge] = []
 
     def prompter(challenge: MfaChallenge) -> str:
@@ -155,8 +161,14 @@ def test_an_mfa_role_asks_the_prompter_at_each_assume_role(sim: EmbeddedSimulato
     gateway = DrsGateway(target, mfa_prompter=prompter)
     assert gateway.caller_identity().account == RECOVERY
     sim.clock.advance(3600)
-    assert len(gateway.describe_source_servers()) == 3
+    with pytest.raises(DrsAuthError) as expired:
+        gateway.describe_source_servers()
+    assert expired.value.code in EXPIRED_CODES
+    assert len(asked) == 1
 
+    fresh = _role_target(sim, role_arn=BREAK_GLASS, external_id="", mfa_serial=MFA_SERIAL)
+    renewed = DrsGateway(fresh, mfa_prompter=prompter)
+    assert len(renewed.describe_source_servers()) == 3
     assert asked == [MfaChallenge(profile="staging", mfa_serial=MFA_SERIAL, role_arn=BREAK_GLASS)] * 2
     assert gateway.refresh_needs_person
 
