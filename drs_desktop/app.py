@@ -179,7 +179,8 @@ class DesktopApp:
         clock = self.clock
 
         def drs(target: AwsTarget) -> DrsGateway:  # on the app's clock: an inventory's time is DRS's
-            return DrsGateway(target, drs_clock=clock)
+            # A listed target reached through an MFA role asks the operator by dialog.
+            return DrsGateway(target, drs_clock=clock, mfa_prompter=ask_mfa)
 
         def local() -> LocalServices:
             inventory = InventoryService(db, resolver, gateway_factory=drs)

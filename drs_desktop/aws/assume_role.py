@@ -162,8 +162,8 @@ class RoleCredentials(DeferredRefreshableCredentials):
             if self.prompter is None:
                 raise DrsAuthError(
                     f"The role {role.role_arn} needs a code from the MFA device {role.mfa_serial} each time "
-                    "it is assumed, and there is no one to ask here: run this from the desktop application, "
-                    "or use a role without MFA",
+                    "it is assumed, and nobody can be asked for one here (a background check, or a command "
+                    "without a prompt): the desktop application asks for it when a run or a refresh starts",
                     code="MfaRequired",
                     operation="AssumeRole",
                 )

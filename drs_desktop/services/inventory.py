@@ -136,23 +136,25 @@ class InventoryService:
     def refresh_targets(
         self, progress: Progress | None = None, mfa_prompter: MfaPrompter | None = None
     ) -> tuple[TargetInventory, ...]:
-        """Refresh the connected target and every listed one; each part says how its refresh went (a
-        failed one keeps its cache, with the reason). Never raises for one target's failure."""
+        """Refresh every listed target and the connected one; each part says how its refresh went (a
+        failed one keeps its cache, with the reason). Never raises for one target's failure. The
+        connected target is read last, so its cache is the newest: what the places that read "the
+        cached inventory" without naming an account (plan validation offline, the readiness checks,
+        the Groups pane) get is the connected account's, not the last listed one's."""
         report = progress or _quiet
         reads = self._reads()
         listed = listed_targets(self._reader())
         total = 1 + len(listed)
+        others = [reads.refresh(t, f"{n} of {total}", report) for n, t in enumerate(listed, start=1)]
         connected = reads.connected_part(self.cached(), self._resolver)
         try:
-            where = f"{connected.label}, 1 of {total}"
+            where = f"{connected.label}, {total} of {total}"
             fresh = self.refresh(lambda text: report(f"{where}: {text}"), mfa_prompter)
-            parts = [replace(reads.connected_part(fresh, self._resolver), inventory=fresh)]
+            first = replace(reads.connected_part(fresh, self._resolver), inventory=fresh)
         except DrsDesktopError as exc:
             logger.warning("inventory of the connected target not refreshed: %s", exc)
-            parts = [replace(connected, error=str(exc))]
-        for position, target in enumerate(listed, start=2):
-            parts.append(reads.refresh(target, f"{position} of {total}", report))
-        return tuple(parts)
+            first = replace(connected, error=str(exc))
+        return (first, *others)
 
     def cached_targets(self) -> tuple[TargetInventory, ...]:
         """Every target's cached servers (offline): the connected one first, then the listed ones."""
