@@ -138,9 +138,9 @@ class InventoryService:
     ) -> tuple[TargetInventory, ...]:
         """Refresh every listed target and the connected one; each part says how its refresh went (a
         failed one keeps its cache, with the reason). Never raises for one target's failure. The
-        connected target is read last, so its cache is the newest: what the places that read "the
-        cached inventory" without naming an account (plan validation offline, the readiness checks,
-        the Groups pane) get is the connected account's, not the last listed one's."""
+        connected target is read last, so its cache is normally the newest: places that still read "the
+        newest cached inventory" without naming an account (plan validation offline, the readiness
+        checks, the Groups pane) then get the connected account's rather than the last listed one's."""
         report = progress or _quiet
         reads = self._reads()
         listed = listed_targets(self._reader())

@@ -135,9 +135,6 @@ def test_a_refresh_across_two_accounts_caches_each_named_by_its_target(
         f"recovery-west ({RECOVERY} · us-west-2)",
     ]
     assert any(step.startswith(f"staging ({STAGING} · us-east-1), 1 of 3: asking DRS") for step in steps)
-    # The connected target is read last: "the cached inventory" of places that name no account is its.
-    newest = cached_inventory(db)
-    assert newest is not None and newest.account_id == RECOVERY and newest.region == "us-east-1"
     # The cache holds each account and Region apart, and reads back offline as it was refreshed.
     assert [p.inventory for p in cached] == [p.inventory for p in parts]
     staging_cache = cached_inventory(db, account_id=STAGING, region="us-east-1")
