@@ -248,6 +248,10 @@ def _with(
     )
 
 
+class ExtendTargetChanged(DrsDesktopError):
+    """The servers to extend were listed for another target than the one in force now."""
+
+
 class ExtendedServersService:
     """The extend use cases for the one thread that owns it (the GUI's ``aws`` task thread): its own
     ``DrsGateway`` for the target in force, made on first use, closed by ``close`` on that thread."""
@@ -263,6 +267,7 @@ class ExtendedServersService:
         self._resolver = resolver
         self._gateway_factory = gateway_factory
         self._drs: DrsGateway | None = None
+        self._listed: AwsTarget | None = None  # where the servers the operator chooses from were listed
 
     def staging_accounts(self, mfa_prompter: MfaPrompter | None = None) -> tuple[str, ...]:
         return staging_accounts(self._gateway(mfa_prompter))
@@ -271,7 +276,9 @@ class ExtendedServersService:
         self, staging_account_id: str, mfa_prompter: MfaPrompter | None = None
     ) -> ExtensibleListing:
         account = checked_account(staging_account_id)  # before the target: a typo needs no keyring or MFA
-        return list_extensible(self._gateway(mfa_prompter), account)
+        gateway = self._gateway(mfa_prompter)
+        self._listed = gateway.target
+        return list_extensible(gateway, account)
 
     def extend(
         self,
@@ -281,7 +288,15 @@ class ExtendedServersService:
         mfa_prompter: MfaPrompter | None = None,
     ) -> ExtendReport:
         account = checked_account(staging_account_id)
-        return extend_servers(self._db, self._gateway(mfa_prompter), account, servers, progress=progress)
+        gateway = self._gateway(mfa_prompter)
+        if self._listed is None or gateway.target != self._listed:
+            # The application moved to another target since the list was shown (a switch queued before
+            # this task): extending now would create the servers in an account nobody chose.
+            raise ExtendTargetChanged(
+                "DRS Desktop is connected to another target than the one these servers were listed for: "
+                "list the staging account's servers again"
+            )
+        return extend_servers(self._db, gateway, account, servers, progress=progress)
 
     def close(self) -> None:
         gateway, self._drs = self._drs, None

@@ -23,7 +23,7 @@ from drs_desktop.services.extended_servers import (
 from drs_desktop.services.inventory import cached_inventory
 from drs_desktop.simulator.embedded import EmbeddedSimulator
 from drs_desktop.storage.db import Database
-from tests.services.settings_fixtures import db_fixture  # noqa: F401
+from tests.services.settings_fixtures import db_fixture, memory_keyring_fixture  # noqa: F401
 from tests.simulator import accounts_scenario
 from tests.simulator.accounts_scenario import RECOVERY, RECOVERY_KEY, STAGING, STAGING_KEY
 
@@ -211,3 +211,25 @@ def test_preflight_of_a_plan_with_an_extended_server_passes(
     assert [r.get("sourceServers") for r in requests] == [
         [{"sourceServerID": own}, {"sourceServerID": extended_id}]
     ]
+
+
+def test_the_service_extends_only_into_the_target_the_servers_were_listed_for(
+    db: Database, sim: EmbeddedSimulator, memory_keyring: object
+) -> None:
+    """An Extend queued behind a switch of target would create the servers in an account nobody chose:
+    the service extends only what it listed in the target in force."""
+    from drs_desktop.secrets import SecretStore
+    from drs_desktop.services.connection import ConnectionResolver
+    from drs_desktop.services.extended_servers import ExtendedServersService, ExtendTargetChanged
+
+    resolver = ConnectionResolver(db, SecretStore(), demo_endpoint=sim.endpoint_url, demo_region="us-east-1")
+    service = ExtendedServersService(db, resolver)
+    chosen = [staging_ids(sim)["stg-00002"]]
+    try:
+        with pytest.raises(ExtendTargetChanged, match="list the staging account's servers again"):
+            service.extend(STAGING, chosen)
+        assert service.extensible(STAGING).extensible
+        report = service.extend(STAGING, chosen)
+    finally:
+        service.close()
+    assert [o.status for o in report.outcomes] == [ExtendStatus.EXTENDED]
