@@ -12,7 +12,7 @@ cleanup, its own credentials. So:
 - The per-account fields of ``ExecutionState`` (read pacing ``poll``, the account's load, cleanup's
   looks: ``state.AccountFields``) are those of the ``focus`` target; ``accounts`` keeps the others'.
 - ``view(state, target)`` is the state as one target sees it: focused on it, with only its servers,
-  chunks, jobs and instances (and its waves' server lists), and ``others_held`` carrying the one fact that
+  chunks, jobs and instances (and its waves' server lists), and ``held`` carrying the one fact that
   is the whole run's (a critical failure anywhere holds every launch). ``engine.decide`` makes each
   target's DRS commands from its view and marks them with the target; the runner sends each to that
   target's gateway and journals the answer's events with the target.
@@ -33,14 +33,16 @@ it always was, and journals written before targets existed replay unchanged. Pur
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection
 from dataclasses import fields, replace
 from datetime import datetime
-from typing import Any, NamedTuple, TypeVar
+from typing import NamedTuple, TypeVar
 
+from drs_desktop.domain.engine.memo import LastOf
 from drs_desktop.domain.engine.state import (
     ACCOUNT_FIELDS,
     AccountFields,
+    ExecutionSpec,
     ExecutionState,
     WaveSpec,
 )
@@ -94,9 +96,25 @@ def focused(state: ExecutionState, target: str) -> ExecutionState:
     return replace(state, focus=target, accounts=accounts, **values)
 
 
+_VIEWS: LastOf[tuple[str, bool], ExecutionState] = LastOf()
+_SPEC_VIEWS: LastOf[str, ExecutionSpec] = LastOf()
+
+
 def view(state: ExecutionState, target: str, held: bool) -> ExecutionState:
     """The state as ``target``'s DRS sees it (see the module docstring). ``held``: whether the whole run
-    is held (``queries.is_held`` of the full state)."""
+    is held (``queries.is_held`` of the full state). Remembered for the last state asked about: one
+    decision asks for each target's view, and applying its answer asks again (``engine.memo``)."""
+    return _VIEWS(state, (target, held), lambda: _view(state, target, held))
+
+
+def _spec_in(spec: ExecutionSpec, target: str) -> ExecutionSpec:
+    """The spec with each wave's servers of ``target`` only (the spec does not change during a run)."""
+    mine = {s for s, t in spec.server_targets.items() if t == target}
+    return replace(spec, waves=tuple(_wave_in(wave, mine) for wave in spec.waves))
+
+
+def _view(state: ExecutionState, target: str, held: bool) -> ExecutionState:
+    spec = _SPEC_VIEWS(state.spec, target, lambda: _spec_in(state.spec, target))
     state = focused(state, target)
     servers = {k: s for k, s in state.servers.items() if s.target == target}
     chunks = {k: c for k, c in state.chunks.items() if c.target == target}
@@ -106,21 +124,20 @@ def view(state: ExecutionState, target: str, held: bool) -> ExecutionState:
     terminate_jobs = {
         k: j for k, j in state.terminate_jobs.items() if any(i in instances for i in j.instance_ids)
     }
-    waves = tuple(_wave_in(wave, servers) for wave in state.spec.waves)
     return replace(
         state,
-        spec=replace(state.spec, waves=waves),
+        spec=spec,
         servers=servers,
         chunks=chunks,
         jobs=jobs,
         instances=instances,
         foreign_instances=foreign,
         terminate_jobs=terminate_jobs,
-        others_held=held,
+        held=held,
     )
 
 
-def _wave_in(wave: WaveSpec, servers: Mapping[str, Any]) -> WaveSpec:
+def _wave_in(wave: WaveSpec, servers: Collection[str]) -> WaveSpec:
     return replace(
         wave,
         server_ids=tuple(s for s in wave.server_ids if s in servers),
@@ -148,7 +165,7 @@ def _merge(full: ExecutionState, part: ExecutionState, home: str) -> ExecutionSt
         instances={**full.instances, **part.instances},
         foreign_instances={**full.foreign_instances, **part.foreign_instances},
         terminate_jobs={**full.terminate_jobs, **part.terminate_jobs},
-        others_held=False,
+        held=None,
     )
     return focused(merged, home)
 

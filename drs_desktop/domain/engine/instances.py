@@ -21,6 +21,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from drs_desktop.domain.engine.instance_events import InstancesNotFound
+from drs_desktop.domain.engine.memo import LastOf
 from drs_desktop.domain.engine.polling import jitter
 from drs_desktop.domain.engine.queries import job_active, server_settled
 from drs_desktop.domain.engine.state import ExecutionState, ServerState, ServerStatus
@@ -68,7 +69,16 @@ def look_bound(state: ExecutionState, server: ServerState) -> int:
     return 0
 
 
+_UNKNOWN: LastOf[str, list[tuple[ServerState, int]]] = LastOf()
+
+
 def _unknown(state: ExecutionState) -> list[tuple[ServerState, int]]:
+    """Servers whose instance is not known and is looked for now, with their bound of looks
+    (remembered for the last state: each decision asks several times, ``engine.memo``)."""
+    return _UNKNOWN(state, "", lambda: _find_unknown(state))
+
+
+def _find_unknown(state: ExecutionState) -> list[tuple[ServerState, int]]:
     known = known_instances(state)
     found = []
     for server in state.servers.values():

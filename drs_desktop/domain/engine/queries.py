@@ -95,11 +95,13 @@ def failed_waves(state: ExecutionState) -> tuple[int, ...]:
 
 def is_held(state: ExecutionState) -> bool:
     """Held: a critical failure waits for the operator (retry, skip the wave, or cancel), or a target's
-    credentials do (``engine.accounts``: renewed, or cancel), or, in one target's view, another target
-    holds the run."""
+    credentials do (``engine.accounts``: renewed, or cancel). One target's view carries the whole run's
+    answer (``ExecutionState.held``)."""
     if state.stop is not None or state.finished is not None:
         return False
-    return state.others_held or bool(credential_holds(state)) or bool(failed_waves(state))
+    if state.held is not None:  # a target's view: the full state's answer
+        return state.held
+    return bool(credential_holds(state)) or bool(failed_waves(state))
 
 
 def may_progress(state: ExecutionState) -> bool:

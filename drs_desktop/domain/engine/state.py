@@ -498,9 +498,10 @@ class ExecutionState:
     #: ``accounts`` keeps every other target's.
     focus: str = ""
     accounts: Mapping[str, AccountFields] = field(default_factory=dict)
-    #: Set only in one target's view (``engine.accounts.view``): the whole run is held (a critical
-    #: failure, or a target's credentials), this target's launches too.
-    others_held: bool = False
+    #: Set only in one target's view (``engine.accounts.view``): whether the whole run is held (a critical
+    #: failure anywhere, or a target's credentials), as the full state says; a view does not hold every
+    #: server to tell, and ``queries.is_held`` is asked many times per decision.
+    held: bool | None = None
 
     # -- copy-on-write helpers for the reducer
 
