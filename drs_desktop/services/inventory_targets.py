@@ -8,6 +8,7 @@ MFA) needs only this function to build its session.
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 
 from drs_desktop.aws.plan_targets import aws_target_of
 from drs_desktop.aws.session import AwsTarget
@@ -32,7 +33,14 @@ def listed_targets(db: Readable) -> tuple[PlanTarget, ...]:
 
 def save_listed_targets(db: Database, targets: tuple[PlanTarget, ...]) -> tuple[PlanTarget, ...]:
     """Validate and store the whole list (SettingError naming the target and field when it does not
-    hold: nothing is stored then); return what is now in force."""
+    hold: nothing is stored then); return what is now in force. A stored list that cannot be read any
+    more (it reads as empty) is copied to a file beside the database first, never lost silently."""
+    found = settings_store.unreadable(db, TARGETS_KEY)
+    if found is not None:
+        text, why = found
+        kept = db.path.parent / f"aws-targets-unreadable-{datetime.now(UTC):%Y%m%dT%H%M%S}.json"
+        kept.write_text(text, encoding="utf-8")
+        logger.warning("the stored target list could not be read (%s); it was kept in %s", why, kept)
     settings_store.set_setting(db, TARGETS_KEY, targets)
     logger.info("target list saved: %d target(s)", len(targets))
     return listed_targets(db)

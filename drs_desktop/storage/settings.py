@@ -90,6 +90,20 @@ def overrides(db: Readable) -> dict[str, object]:
     return result
 
 
+def unreadable(db: Readable, key: str) -> tuple[str, str] | None:
+    """(the stored text, why it is not used) when ``key`` has a stored override that does not hold (a
+    newer rule, an edit by hand): it reads as the default, and a save would replace it."""
+    setting = SETTINGS[key]
+    text = _stored(db).get(key)
+    if text is None:
+        return None
+    try:
+        setting.validate(json.loads(text))
+    except (ValueError, SettingError) as exc:
+        return text, str(exc)
+    return None
+
+
 def _stored(db: Readable) -> dict[str, str]:
     with db.reader() as conn:
         return {str(key): str(value) for key, value in conn.execute("SELECT key, value FROM settings")}

@@ -172,3 +172,22 @@ def test_a_failing_target_says_why_and_the_others_still_refresh(
     assert "no-such-profile" in parts["gone"].error
     assert parts["gone"].inventory is None
     assert cached_inventory(db, account_id="333333333333") is None
+
+
+def test_a_stored_list_that_cannot_be_read_any_more_is_kept_in_a_file_before_a_save(db: Database) -> None:
+    """A list stored before a newer rule (two targets in one account and Region) reads as empty; the
+    next save keeps it in a file beside the database instead of losing it."""
+    old = (
+        '[{"name": "a", "account": "111111111111", "region": "eu-west-1", "profile": "p1"}, '
+        '{"name": "b", "account": "111111111111", "region": "eu-west-1", "profile": "p2"}]'
+    )
+    with db.transaction() as conn:
+        conn.execute(
+            "INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?)",
+            ("aws.targets", old, "2026-12-01T00:00:00.000000Z"),
+        )
+    assert listed_targets(db) == ()
+    saved = save_listed_targets(db, (PROD,))
+    assert saved == (PROD,)
+    (kept,) = db.path.parent.glob("aws-targets-unreadable-*.json")
+    assert kept.read_text(encoding="utf-8") == old
