@@ -51,6 +51,15 @@ from tests.simulator.accounts_scenario import (
 from .conftest import virtual_clock
 
 EAST = PlanTarget("recovery-east", RECOVERY, "us-east-1", profile="recovery")
+#: A role that needs an MFA code at each AssumeRole (the scenario's BreakGlass role).
+GLASS = PlanTarget(
+    "break-glass",
+    RECOVERY,
+    "us-west-2",
+    role_arn=f"arn:aws:iam::{RECOVERY}:role/BreakGlass",
+    source_profile="staging",
+    mfa_serial=MFA_SERIAL,
+)
 WEST = PlanTarget("recovery-west", RECOVERY, "us-west-2", profile="recovery")
 STAGE = PlanTarget("staging", STAGING, "us-east-1", profile="staging")
 
@@ -113,6 +122,18 @@ def spread_plan(sim: EmbeddedSimulator) -> tuple[RecoveryPlan, dict[str, list[st
         ),
     )
     return plan, found
+
+
+def two_waves(name: str, target: PlanTarget, first: str, second: str) -> RecoveryPlan:
+    """Wave One then wave Two, one server each, both in ``target``: two StartRecovery calls in a row."""
+    return RecoveryPlan(
+        name,
+        targets=(target,),
+        waves=(
+            Wave("One", target=target.name, servers=(first,)),
+            Wave("Two", target=target.name, servers=(second,)),
+        ),
+    )
 
 
 def start(db: Database, gateway: DrsGateway, sim: EmbeddedSimulator, plan: RecoveryPlan) -> ExecutionRunner:
@@ -226,14 +247,7 @@ def test_a_role_session_that_expires_mid_run_is_assumed_again_and_is_never_a_fai
         source_profile="recovery",
     )
     first, second = server_ids(sim, STAGING_KEY, "us-east-1")[:2]
-    plan = RecoveryPlan(
-        "Roles",
-        targets=(stage_role,),
-        waves=(
-            Wave("One", target="staging", servers=(first,)),
-            Wave("Two", target="staging", servers=(second,)),
-        ),
-    )
+    plan = two_waves("Roles", stage_role, first, second)
     _, sleep = virtual_clock(sim)
     runner = start(db, gateway, sim, plan)
     second_chunk = runner.state.servers[second].chunk_id
@@ -263,14 +277,7 @@ def test_an_mfa_role_with_nobody_to_give_a_code_holds_its_target_for_a_person(
 ) -> None:
     """Nobody can give an MFA code to this runner (no prompter): the first call to the target is refused
     for it; the target is held for a person and its servers stay pending, never failed."""
-    mfa_target = PlanTarget(
-        "break-glass",
-        RECOVERY,
-        "us-west-2",
-        role_arn=f"arn:aws:iam::{RECOVERY}:role/BreakGlass",
-        source_profile="staging",
-        mfa_serial=MFA_SERIAL,
-    )
+    mfa_target = GLASS
     west = server_ids(sim, RECOVERY_KEY, "us-west-2")[:1]
     plan = RecoveryPlan(
         "Glass", targets=(mfa_target,), waves=(Wave("Only", target="break-glass", servers=tuple(west)),)
@@ -296,23 +303,9 @@ def test_credentials_only_a_person_can_renew_hold_their_target_before_they_expir
 ) -> None:
     """An MFA role: the runner holds its target ten minutes before the role's session expires (a call at
     the expiry would be refused mid-wave); renewed, the role is assumed again with a new code."""
-    mfa_target = PlanTarget(
-        "break-glass",
-        RECOVERY,
-        "us-west-2",
-        role_arn=f"arn:aws:iam::{RECOVERY}:role/BreakGlass",
-        source_profile="staging",
-        mfa_serial=MFA_SERIAL,
-    )
+    mfa_target = GLASS
     first, second = server_ids(sim, RECOVERY_KEY, "us-west-2")[:2]
-    plan = RecoveryPlan(
-        "Glass",
-        targets=(mfa_target,),
-        waves=(
-            Wave("One", target="break-glass", servers=(first,)),
-            Wave("Two", target="break-glass", servers=(second,)),
-        ),
-    )
+    plan = two_waves("Glass", mfa_target, first, second)
     save_plan(db, plan)
     codes: list[str] = []
 
