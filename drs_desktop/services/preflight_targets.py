@@ -37,6 +37,7 @@ from drs_desktop.domain.inventory import Inventory, SourceServer
 from drs_desktop.domain.plan.model import PlanTarget, RecoveryPlan
 from drs_desktop.domain.plan.targets import group_target, placed_servers, used_target_names
 from drs_desktop.domain.plan.validation import resolve_group
+from drs_desktop.domain.preflight.checks import plan_members
 from drs_desktop.domain.preflight.rules import (
     BUSY,
     KNOWN,
@@ -173,7 +174,7 @@ def _reachable(
             raise _Unreachable(_unreachable(label, f"{operation} failed: {exc}", done=[access])) from exc
     inventory: Inventory | None = answers.get("DescribeSourceServers")
     wave_servers = servers_of_target(plan, target.name, inventory)
-    members = _members(plan, wave_servers)
+    members = plan_members(plan, wave_servers)
     by_id = inventory.by_id() if inventory is not None else {}
     known = [m for m in members if m.server_id in by_id]
     denied += _probe(gateway, read, [m.server_id for m in known])
@@ -240,17 +241,6 @@ def servers_of_target(
                 ids.extend(resolve_group(group, inventory))
         result[wave.name] = tuple(dict.fromkeys(ids))
     return result
-
-
-def _members(plan: RecoveryPlan, wave_servers: Mapping[str, Sequence[str]]) -> list[Member]:
-    members: list[Member] = []
-    seen: set[str] = set()
-    for index, wave in enumerate(plan.waves):
-        for server_id in wave_servers.get(wave.name, ()):
-            if server_id not in seen:
-                seen.add(server_id)
-                members.append(Member(index, wave.name, server_id, server_id not in wave.optional))
-    return members
 
 
 def _known(members: Sequence[Member], by_id: Mapping[str, SourceServer]) -> list[Check]:

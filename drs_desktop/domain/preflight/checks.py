@@ -62,6 +62,7 @@ __all__ = [
     "PlannedCall",
     "PreflightReport",
     "confirmation_problem",
+    "plan_members",
     "planned_calls",
     "run_checks",
 ]
@@ -143,7 +144,7 @@ def run_checks(
     server, its launch configuration or None when DRS has none (a server left out was not checked);
     ``snapshot_choice``: the point-in-time choice, None to recover from the latest data.
     """
-    members = _members(plan, wave_servers)
+    members = plan_members(plan, wave_servers)
     by_id = inventory.by_id()
     known = [m for m in members if m.server_id in by_id]
     active = [(job_id, tuple(servers)) for job_id, servers, is_active in active_jobs if is_active]
@@ -167,7 +168,8 @@ def run_checks(
     return checks
 
 
-def _members(plan: RecoveryPlan, wave_servers: Mapping[str, Sequence[str]]) -> list[Member]:
+def plan_members(plan: RecoveryPlan, wave_servers: Mapping[str, Sequence[str]]) -> list[Member]:
+    """Each server of the run once, in wave order, with its wave and whether it is critical."""
     members: list[Member] = []
     seen: set[str] = set()
     for index, wave in enumerate(plan.waves):
