@@ -96,8 +96,8 @@ def estate_in_thread(scale: float, scenario: str = SCENARIO) -> Iterator[Estate]
 
 
 @contextmanager
-def estate_in_process(scale: float) -> Iterator[Estate]:
-    command = [sys.executable, "-m", "drs_desktop.simulator", "--scenario", SCENARIO, "--seed", str(SEED)]
+def estate_in_process(scale: float, scenario: str = SCENARIO) -> Iterator[Estate]:
+    command = [sys.executable, "-m", "drs_desktop.simulator", "--scenario", scenario, "--seed", str(SEED)]
     command += ["--time-scale", str(scale)]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
@@ -285,16 +285,12 @@ def main() -> int:
     build_ms: list[float] = []
     progress_view.ProgressTracker.update = timed(build_ms, ProgressTracker.update)  # type: ignore[method-assign]
     scale = args.time_scale
-    if args.targets and args.simulator != "thread":
-        parser.error("--targets runs the simulator in a thread")
     profiles = tempfile.TemporaryDirectory()
     if args.targets:
         bench_targets.write_profiles(Path(profiles.name))
-    estate_of = (
-        estate_in_thread(scale, "enterprise" if args.targets else SCENARIO)
-        if args.simulator == "thread"
-        else estate_in_process(scale)
-    )
+    scenario = "enterprise" if args.targets else SCENARIO
+    in_thread = args.simulator == "thread"
+    estate_of = estate_in_thread(scale, scenario) if in_thread else estate_in_process(scale, scenario)
 
     with tempfile.TemporaryDirectory() as home, estate_of as estate:
         db = Database.open(Path(home) / "bench.sqlite3")
