@@ -18,6 +18,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from drs_desktop.domain.engine.events import JobsLeftRunning
+from drs_desktop.domain.engine.memo import LastOf
 from drs_desktop.domain.engine.queries import active_jobs, server_settled
 from drs_desktop.domain.engine.state import ExecutionState, JobState, ServerState, ServerStatus
 
@@ -40,8 +41,20 @@ def jobs_left_running(state: ExecutionState) -> tuple[str, ...]:
     return tuple(job.job_id for job in active_jobs(state) if job.left_running_at is not None)
 
 
+_BY_JOB: LastOf[str, dict[str, list[ServerState]]] = LastOf()
+
+
 def _members(state: ExecutionState, job: JobState) -> list[ServerState]:
-    return [s for s in state.servers.values() if s.job_id == job.job_id]
+    """The servers whose current job is ``job`` (an index per state, ``engine.memo``: asked per job)."""
+    return _BY_JOB(state, "", lambda: _by_job(state)).get(job.job_id, [])
+
+
+def _by_job(state: ExecutionState) -> dict[str, list[ServerState]]:
+    found: dict[str, list[ServerState]] = {}
+    for server in state.servers.values():
+        if server.job_id is not None:
+            found.setdefault(server.job_id, []).append(server)
+    return found
 
 
 def grace_started_at(state: ExecutionState, job: JobState) -> datetime | None:

@@ -13,6 +13,7 @@ from drs_desktop.domain.engine.accounts import credential_holds, is_multi_target
 from drs_desktop.domain.engine.chunking import Load, own_and_external_load
 from drs_desktop.domain.engine.commands import AwaitApproval
 from drs_desktop.domain.engine.events import JobStatus
+from drs_desktop.domain.engine.memo import LastOf
 from drs_desktop.domain.engine.state import (
     UNRESOLVED,
     ChunkState,
@@ -27,6 +28,8 @@ from drs_desktop.domain.engine.state import (
 )
 from drs_desktop.domain.plan.model import ApprovalStep
 
+#: ``is_held`` of the last states asked about (``engine.memo``): asked many times per event and decision.
+_HELD: LastOf[str, bool] = LastOf()
 FINAL_SERVER_STATUSES = frozenset({ServerStatus.FAILED, ServerStatus.SKIPPED, ServerStatus.CANCELLED})
 SATISFIED_PHASES = frozenset({WavePhase.COMPLETED, WavePhase.SKIPPED})
 
@@ -101,7 +104,7 @@ def is_held(state: ExecutionState) -> bool:
         return False
     if state.held is not None:  # a target's view: the full state's answer
         return state.held
-    return bool(credential_holds(state)) or bool(failed_waves(state))
+    return _HELD(state, "", lambda: bool(credential_holds(state)) or bool(failed_waves(state)))
 
 
 def may_progress(state: ExecutionState) -> bool:
