@@ -36,6 +36,7 @@ from drs_desktop.simulator.embedded import EmbeddedSimulator
 from drs_desktop.storage import executions as journal
 from drs_desktop.storage.db import Database
 from drs_desktop.storage.plans import save_plan
+from tests.services.target_profiles import write_profiles
 from tests.simulator.accounts_scenario import (
     MFA_CODE,
     MFA_SERIAL,
@@ -67,18 +68,7 @@ STAGE = PlanTarget("staging", STAGING, "us-east-1", profile="staging")
 @pytest.fixture
 def sim(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[EmbeddedSimulator]:
     """The two-account simulator, and AWS profiles whose keys pick each account."""
-    credentials = tmp_path / "aws-credentials"
-    credentials.write_text(
-        f"[recovery]\naws_access_key_id = {RECOVERY_KEY}\naws_secret_access_key = s\n\n"
-        f"[staging]\naws_access_key_id = {STAGING_KEY}\naws_secret_access_key = s\n",
-        encoding="utf-8",
-    )
-    config = tmp_path / "aws-config"
-    config.write_text("[profile recovery]\nregion = us-east-1\n\n[profile staging]\nregion = us-east-1\n")
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(credentials))
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
-    for name in ("AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
+    write_profiles(tmp_path, monkeypatch, {"recovery": RECOVERY_KEY, "staging": STAGING_KEY})
     with EmbeddedSimulator(TWO_ACCOUNTS, seed=3) as running:
         yield running
 

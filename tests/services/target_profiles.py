@@ -1,26 +1,19 @@
-"""AWS profiles holding the simulator's per-account keys, and the gateway factory that signs with them.
+"""AWS profiles holding the simulator's per-account keys, and a gateway factory for them.
 
-``aws.session.make_session`` gives a loopback endpoint the simulator's dummy keys whatever the profile
-(until the sessions change lets a profile's own keys through on loopback), and the simulator decides the
-account by the key. ``profile_gateways`` does what that change does: it reads the profile's keys from the
-AWS files with botocore and signs with them, so a profile target reaches its own account on the simulator.
-Everything else is real: the boto3 client, the HTTP, the simulator, the cache.
+The simulator decides the account by the access key, and ``aws.session.make_session`` signs a loopback
+request with the profile's own keys when the profile exists, so a profile target reaches its own account.
+Everything is real: the AWS files, the boto3 client, the HTTP, the simulator, the cache.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import replace
 from pathlib import Path
 
-import boto3
 import pytest
-from botocore.exceptions import ProfileNotFound
 
 from drs_desktop.aws.drs import DrsGateway
 from drs_desktop.aws.session import AwsTarget
-from drs_desktop.domain.connection import AccessKeyPair
-from drs_desktop.domain.drs.errors import DrsAuthError
 
 
 def write_profiles(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, keys: Mapping[str, str]) -> Path:
@@ -43,21 +36,10 @@ def write_profiles(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, keys: Mappin
 
 
 def profile_gateways(**gateway_options: object) -> Callable[[AwsTarget], DrsGateway]:
-    """A DrsGateway factory that signs a loopback target's requests with its profile's own keys."""
+    """A DrsGateway factory with these options; a loopback target with a profile signs with the
+    profile's own keys (``aws.session.make_session``), so it reaches its own account on the simulator."""
 
     def build(target: AwsTarget) -> DrsGateway:
-        if target.profile and target.credentials is None and target.is_local:
-            try:
-                found = boto3.session.Session(profile_name=target.profile).get_credentials()
-            except ProfileNotFound as exc:  # as make_session says it
-                raise DrsAuthError(
-                    f"The AWS profile {target.profile!r} does not exist in the AWS config files",
-                    code="ProfileNotFound",
-                ) from exc
-            if found is not None:
-                frozen = found.get_frozen_credentials()
-                keys = AccessKeyPair(frozen.access_key, frozen.secret_key, frozen.token)
-                target = replace(target, credentials=keys)
         return DrsGateway(target, **gateway_options)  # type: ignore[arg-type]
 
     return build
