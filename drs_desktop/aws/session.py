@@ -1,7 +1,9 @@
 """Where the application talks to AWS, and with which credentials: targets, sessions, clients, profiles.
 
-boto3 sessions are not thread-safe (DESIGN §3), so nothing here is shared: every thread calls
-``make_session`` and builds its own clients. Two client flavours exist for DRS because StartRecovery and
+boto3 sessions are not thread-safe (DESIGN §3), so no session or client is shared: every thread calls
+``make_session`` and builds its own clients. What every session shares is botocore's data loader
+(``shared_data_loader``): the service models and endpoint data it parses from JSON, read-only once
+parsed. Two client flavours exist for DRS because StartRecovery and
 TerminateRecoveryInstances have no idempotency token and botocore would otherwise resend them after a
 429, a 5xx or a dropped connection (reference §2.3, §9.1): a second drill launch. Those calls go out on a
 client with exactly one attempt; reads get a modest retry budget.
@@ -22,6 +24,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import boto3.session
+import botocore.loaders
 import botocore.session
 from botocore.config import Config
 from botocore.exceptions import ProfileNotFound
@@ -173,6 +176,46 @@ def profile_exists(name: str) -> bool:
     return bool(name) and name in config_files.full_config().get("profiles", {})
 
 
+class _PathsOnce(list[str]):
+    """A loader's search paths that keep each path once: every boto3 session appends boto3's own data
+    path to its loader's, and the shared loader outlives thousands of sessions."""
+
+    def append(self, path: str) -> None:
+        if path not in self:
+            super().append(path)
+
+
+_loader_lock = threading.Lock()
+_loader: botocore.loaders.Loader | None = None
+
+
+def shared_data_loader() -> botocore.loaders.Loader:
+    """The process's botocore data loader, which every session ``make_session`` makes uses.
+
+    Why: a new botocore session parses endpoints.json (1.2 MB) and each service model anew, 45-60 ms for
+    a DRS client, most of it in ``json.loads``, one C call that holds the GIL throughout. A run across 10
+    targets makes its sessions on the execution's loop thread while the GUI applies its first snapshots,
+    and the GUI's event loop stalled for as long (tests/benchmarks/bench_progress.py --targets). Shared,
+    each file is parsed once per process (a DRS client then takes 3-5 ms). What the loader returns is
+    botocore's parsed data, which botocore reads and never changes; its cache is a dict, so two threads
+    asking at once at worst parse a file twice. ``AWS_DATA_PATH`` is honoured as botocore would.
+    """
+    global _loader
+    with _loader_lock:
+        if _loader is None:
+            data_path = botocore.session.Session().get_config_variable("data_path")
+            loader = botocore.loaders.create_loader(data_path)
+            loader._search_paths = _PathsOnce(loader.search_paths)  # see _PathsOnce
+            _loader = loader
+        return _loader
+
+
+def _core_session() -> botocore.session.Session:
+    core = botocore.session.Session()
+    core.register_component("data_loader", shared_data_loader())
+    return core
+
+
 def make_session(target: AwsTarget, *, mfa_prompter: MfaPrompter | None = None) -> boto3.session.Session:
     """A new boto3 session for ``target``; call it in the thread that will use it.
 
@@ -183,13 +226,13 @@ def make_session(target: AwsTarget, *, mfa_prompter: MfaPrompter | None = None) 
     on a demo machine); else the profile (or the default chain when it is None).
     Raises ``DrsAuthError`` for a profile that does not exist.
     """
+    core = _core_session()
     if target.credentials is None and target.role is not None:
-        core = botocore.session.Session()
         credentials = role_credentials(target, mfa_prompter=mfa_prompter)
         core.get_component("credential_provider").insert_before("env", RoleProvider(credentials))
         logger.debug("New AWS session for %s", target.describe())
         return boto3.session.Session(botocore_session=core, region_name=target.region)
-    kwargs: dict[str, Any] = {"region_name": target.region}
+    kwargs: dict[str, Any] = {"region_name": target.region, "botocore_session": core}
     if target.credentials is not None:
         kwargs.update(
             aws_access_key_id=target.credentials.access_key_id,
@@ -204,6 +247,7 @@ def make_session(target: AwsTarget, *, mfa_prompter: MfaPrompter | None = None) 
         kwargs["profile_name"] = target.profile
     try:
         session = boto3.session.Session(**kwargs)
+        core.get_scoped_config()  # the profile's section: raises now for a profile that does not exist
     except ProfileNotFound as exc:
         raise DrsAuthError(
             f"The AWS profile {target.profile!r} does not exist in the AWS config files",

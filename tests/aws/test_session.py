@@ -14,6 +14,7 @@ from drs_desktop.aws.session import (
     is_loopback_url,
     is_sso_profile,
     make_session,
+    shared_data_loader,
     sts_client,
 )
 from drs_desktop.domain.connection import AccessKeyError, AccessKeyPair
@@ -160,3 +161,18 @@ def test_expired_sso_session_is_an_auth_error_with_a_login_hint(
         gateway.describe_source_servers()
     assert caught.value.definite
     assert "aws sso login --profile corp-sso" in str(caught.value)
+
+
+def test_sessions_share_one_data_loader_and_it_keeps_each_search_path_once() -> None:
+    """Every session parses botocore's JSON once per process (a new loader per session parsed 1.2 MB of
+    endpoints and the DRS model again, holding the GIL: the GUI stalled), and the shared loader does not
+    grow a search path per boto3 session."""
+    target = AwsTarget(profile=None, region="us-east-1", endpoint_url="http://127.0.0.1:9")
+    sessions = [make_session(target) for _ in range(20)]
+    loaders = {id(session._session.get_component("data_loader")) for session in sessions}
+    assert loaders == {id(shared_data_loader())}
+    paths = shared_data_loader().search_paths
+    assert len(paths) == len(set(paths)), paths
+    first = drs_client(sessions[0], target, retries=False).meta.service_model
+    second = drs_client(sessions[1], target, retries=False).meta.service_model
+    assert first._service_description is second._service_description, "the model was parsed once"
