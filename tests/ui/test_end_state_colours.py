@@ -19,7 +19,7 @@ from drs_desktop.domain.engine.events import Outcome
 from drs_desktop.domain.engine.state import ExecutionStatus, ServerStatus
 from drs_desktop.services.execution_session import ExecutionServices
 from drs_desktop.simulator.embedded import EmbeddedSimulator
-from drs_desktop.ui.executions.progress_delegate import OUTCOME_BARS, OUTCOME_ROLE, PROGRESS_ROLE
+from drs_desktop.ui.executions.progress_bars import OUTCOME_BARS, OUTCOME_ROLE, PROGRESS_ROLE
 from drs_desktop.ui.executions.progress_model import PROGRESS, STATUS
 from drs_desktop.ui.executions.progress_widget import ProgressWidget
 from drs_desktop.ui.status_icons import color_of

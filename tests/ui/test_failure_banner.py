@@ -20,7 +20,7 @@ from drs_desktop.domain.engine.state import ExecutionStatus, ServerStatus
 from drs_desktop.domain.views.attention import attention
 from drs_desktop.services.execution_session import ExecutionServices
 from drs_desktop.simulator.embedded import EmbeddedSimulator
-from drs_desktop.ui.executions.progress_delegate import OUTCOME_ROLE
+from drs_desktop.ui.executions.progress_bars import OUTCOME_ROLE
 from drs_desktop.ui.executions.progress_model import STATUS
 from drs_desktop.ui.executions.progress_widget import ProgressWidget
 from drs_desktop.ui.executions.rto_countdown import countdown

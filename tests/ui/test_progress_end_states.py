@@ -26,7 +26,7 @@ from drs_desktop.services.execution_session import ExecutionServices
 from drs_desktop.simulator.embedded import EmbeddedSimulator
 from drs_desktop.storage.db import Database
 from drs_desktop.storage.plans import save_plan
-from drs_desktop.ui.executions.progress_delegate import OUTCOME_BARS, OUTCOME_ROLE
+from drs_desktop.ui.executions.progress_bars import OUTCOME_BARS, OUTCOME_ROLE
 from drs_desktop.ui.executions.progress_model import PHASE, STATUS
 from drs_desktop.ui.executions.progress_widget import ProgressWidget
 from tests.ui import execution_helpers as helpers

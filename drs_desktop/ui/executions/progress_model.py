@@ -1,10 +1,19 @@
 """The progress tree: waves, each with its servers, read from the latest ``ProgressSnapshot``.
 
+The model is a ``QStandardItemModel`` that holds each cell's text, colour, icon and progress bar: the view
+paints from it without calling Python. A Python model's ``data``, ``index`` and ``parent`` run about 1,500
+times per repaint, each taking the GIL back from the execution's loop thread; while that thread parsed
+DRS's answers for a 3,000-server run across 10 targets, a repaint took 80 ms instead of 10, and the GUI's
+event loop stalled that long (tests/benchmarks/bench_progress.py). Python runs here only when a snapshot is
+applied, for the rows it changed.
+
 An update never resets the model while an execution runs (DESIGN §3.5): a reset drops the selection,
-the expanded waves and the scroll position, and with 1,000 servers it repaints everything every second.
-Each snapshot names the rows that changed (``SnapshotDelta``), and the model emits ``dataChanged`` for
-those rows only, one signal per run of adjacent rows. Rows are inserted once, when the model first
-shows an execution, and removed only when it shows another one.
+the expanded waves and the scroll position. The lines whose row changed are written (the snapshot's delta,
+found again by identity: ``ProgressTreeModel``), and ``dataChanged`` is emitted once per run of adjacent
+lines. Lines are inserted once, when the model first shows an execution, and removed only when it shows
+another one. A large execution's server lines are inserted, and a whole-snapshot rewrite written,
+``SLICE_ROWS`` at a time, one slice per event-loop turn, each from the latest snapshot, so the GUI thread
+never stops for all of it at once; until the last slice ``filling()`` is true.
 """
 
 from __future__ import annotations
@@ -14,12 +23,13 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QStandardItem, QStandardItemModel
 
 from drs_desktop.domain.engine.state import ServerStatus, WavePhase
 from drs_desktop.domain.views.progress import ProgressSnapshot, ServerRow, WaveRow
 from drs_desktop.ui.executions.history_format import duration_text
-from drs_desktop.ui.executions.progress_delegate import OUTCOME_ROLE, PROGRESS_ROLE
+from drs_desktop.ui.executions.progress_bars import OUTCOME_ROLE, PROGRESS_ROLE, ProgressBars
 from drs_desktop.ui.status_icons import color_of, status_icon
 
 logger = logging.getLogger(__name__)
@@ -39,28 +49,22 @@ COLUMNS = (
     "Last event",
 )
 NAME, STATUS, PROGRESS, PHASE, SERVERS, ELAPSED, ETA, JOB, INSTANCE, LAST_EVENT = range(len(COLUMNS))
-#: The role answering the wave index of a row (a wave's own, or its server's wave).
+#: The role answering the wave index of a row (on its first column: a wave's own, or its server's wave).
 WAVE_ROLE = int(Qt.ItemDataRole.UserRole) + 2
-#: The role answering a server row's server ID (None for a wave).
+#: The role answering a server row's server ID (on its first column; None for a wave).
 SERVER_ROLE = int(Qt.ItemDataRole.UserRole) + 3
-#: The roles ``data`` answers. A view asks each cell for about ten roles on every repaint (font,
-#: alignment, background, check state, ...); the others return at once, before any lookup.
-_ROLES = frozenset(
-    int(role)
-    for role in (
-        Qt.ItemDataRole.DisplayRole,
-        Qt.ItemDataRole.DecorationRole,
-        Qt.ItemDataRole.ToolTipRole,
-        Qt.ItemDataRole.ForegroundRole,
-        PROGRESS_ROLE,
-        OUTCOME_ROLE,
-        WAVE_ROLE,
-        SERVER_ROLE,
-    )
-)
 #: Rows change from this column on: a wave's or a server's name never changes, so ``dataChanged`` leaves
 #: the first column out (a tree view re-examines the children of every row whose first column changed).
 _FIRST_CHANGING = 1
+#: Server lines inserted, or rewritten, per event-loop turn (3-4 ms of the GUI thread).
+SLICE_ROWS = 100
+#: The columns that carry a line's tooltip (its server ID, what it waits for, why it failed, its retries).
+_TOOLTIP_COLUMNS = (NAME, STATUS, PHASE)
+
+_DISPLAY = int(Qt.ItemDataRole.DisplayRole)
+_DECORATION = int(Qt.ItemDataRole.DecorationRole)
+_TOOLTIP = int(Qt.ItemDataRole.ToolTipRole)
+_FOREGROUND = int(Qt.ItemDataRole.ForegroundRole)
 
 
 def _clock(moment: datetime | None) -> str:
@@ -102,6 +106,67 @@ def server_outcome(server: ServerRow) -> str | None:
     return _ENDED_WITHOUT_LAUNCH.get(server.status)
 
 
+def wave_texts(wave: WaveRow) -> tuple[str, ...]:
+    """A wave row's words, column by column (the progress column shows a bar, no words)."""
+    counts = wave.counts
+    servers = f"{counts.launched}/{counts.total} launched"
+    if counts.failed:
+        servers += f", {counts.failed} failed"
+    if counts.running:
+        servers += f", {counts.running} running"
+    return (
+        f"{wave.index + 1}. {wave.name}",
+        wave_state_name(wave),
+        "",
+        wave.detail,
+        servers,
+        duration_text(wave.elapsed),
+        duration_text(wave.eta),
+        "",
+        "",
+        "",
+    )
+
+
+def server_texts(server: ServerRow) -> tuple[str, ...]:
+    """A server row's words, column by column."""
+    phase = server.waiting or server.phase
+    if server.status is ServerStatus.FAILED and server.reason:
+        if not server.phase or server.reason in server.phase:
+            phase = server.phase or server.reason  # an end state's phase names the reason
+        else:
+            phase = f"{server.phase}: {server.reason}"
+    if server.started_at is None:
+        elapsed = ""
+    elif server.ended_at is not None:
+        elapsed = duration_text(server.ended_at - server.started_at)
+    else:
+        elapsed = f"since {_clock(server.started_at)}"
+    return (
+        server.label,
+        server.status.value,
+        "",
+        phase,
+        server.impact,
+        elapsed,
+        "",
+        server.job_id or "",
+        server.ec2_instance_id or server.recovery_instance_id or "",
+        f"{server.last_event} {_clock(server.last_event_at)}".strip(),
+    )
+
+
+def server_tooltip(server: ServerRow) -> str:
+    parts = [server.server_id]
+    if server.waiting:
+        parts.append(server.waiting)
+    if server.reason:
+        parts.append(server.reason)
+    if server.retries:
+        parts.append(f"retried {server.retries} time(s)")
+    return "\n".join(parts)
+
+
 def runs(rows: Iterable[int]) -> list[tuple[int, int]]:
     """Sorted rows as (first, last) runs of adjacent rows."""
     out: list[tuple[int, int]] = []
@@ -113,212 +178,248 @@ def runs(rows: Iterable[int]) -> list[tuple[int, int]]:
     return out
 
 
-class ProgressTreeModel(QAbstractItemModel):
-    """Top level: waves (internal ID 0). Children: the wave's servers (internal ID wave index + 1)."""
+class ProgressTreeModel(QStandardItemModel):
+    """Top level: waves. Children: the wave's servers, in the snapshot's order.
+
+    It remembers the row (``WaveRow``, ``ServerRow``) each line was last written from, and writes the lines
+    whose row is no longer the snapshot's: the tracker reuses an unchanged server's row as is, so that is
+    the snapshot's delta when the snapshots come one after the other, and still the truth when one was
+    skipped (another execution followed meanwhile) or is a new tracker's whole snapshot.
+    """
+
+    #: A wave's first server rows are in (its index): the view expands it, as it shows every wave open.
+    wave_filled = Signal(int)
+    #: Every line is in and written from the latest snapshot (after a fill or refresh by slices).
+    filled = Signal()
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
+        self.setColumnCount(len(COLUMNS))
+        self.setHorizontalHeaderLabels(list(COLUMNS))
         self._snapshot: ProgressSnapshot | None = None
+        self._bars = ProgressBars()
+        self._prototype = QStandardItem()
+        self._prototype.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
+        #: The rows each wave's and server's line was written from (a wave's servers: the lines in so far).
+        self._waves: list[WaveRow] = []
+        self._servers: list[list[ServerRow]] = []
+        #: Server lines still to insert, and whether lines inserted are behind the snapshot.
+        self._unfilled = 0
+        self._behind = False
+        self._slice = QTimer(self)
+        self._slice.setSingleShot(True)
+        self._slice.setInterval(0)
+        self._slice.timeout.connect(self._next_slice)
 
     # -- feeding
 
     def snapshot(self) -> ProgressSnapshot | None:
         return self._snapshot
 
+    def filling(self) -> bool:
+        """Whether lines are still to be inserted or written, a slice per event-loop turn."""
+        return bool(self._unfilled) or self._behind
+
     def set_snapshot(self, snapshot: ProgressSnapshot) -> None:
-        """Show ``snapshot``: rows replaced for another execution, ``dataChanged`` on its delta otherwise."""
+        """Show ``snapshot``: lines replaced for another execution, the changed lines written otherwise."""
         old = self._snapshot
         if old is None or old.execution_id != snapshot.execution_id or not _same_shape(old, snapshot):
             self._replace_rows(snapshot)
             return
         self._snapshot = snapshot
-        last = len(COLUMNS) - 1
-        first = _FIRST_CHANGING
-        if snapshot.delta.full:
-            if snapshot.waves:
-                self.dataChanged.emit(self.index(0, first), self.index(len(snapshot.waves) - 1, last))
-            for wave_index, wave_rows in enumerate(snapshot.servers):
-                if wave_rows:
-                    parent = self.index(wave_index, 0)
-                    self.dataChanged.emit(
-                        self.index(0, first, parent), self.index(len(wave_rows) - 1, last, parent)
-                    )
-            return
-        for top, end in runs(snapshot.delta.waves):
-            self.dataChanged.emit(self.index(top, first), self.index(end, last))
-        by_wave: dict[int, list[int]] = {}
-        for wave_index, row in snapshot.delta.servers:
-            by_wave.setdefault(wave_index, []).append(row)
-        for wave_index, rows in by_wave.items():
-            parent = self.index(wave_index, 0)
-            for top, end in runs(rows):
-                self.dataChanged.emit(self.index(top, first, parent), self.index(end, last, parent))
+        self._catch_up(SLICE_ROWS)
+        if self.filling():
+            self._slice.start()
 
-    def clear(self) -> None:
-        if self._snapshot is not None and self._snapshot.waves:
-            self.beginRemoveRows(QModelIndex(), 0, len(self._snapshot.waves) - 1)
-            self._snapshot = None
-            self.endRemoveRows()
+    def clear(self) -> None:  # the lines only: the columns and headers stay
+        self._slice.stop()
+        self._unfilled, self._behind = 0, False
+        self._waves, self._servers = [], []
+        if self.rowCount():
+            self.removeRows(0, self.rowCount())
         self._snapshot = None
 
     def _replace_rows(self, snapshot: ProgressSnapshot) -> None:
         self.clear()
-        if snapshot.waves:
-            self.beginInsertRows(QModelIndex(), 0, len(snapshot.waves) - 1)
-            self._snapshot = snapshot
-            self.endInsertRows()
+        self._snapshot = snapshot
+        root = self.invisibleRootItem()
+        for wave in snapshot.waves:
+            items = self._new_row(wave_texts(wave))
+            items[NAME].setData(wave.index, WAVE_ROLE)
+            self._write_wave(items, wave, fresh=True)
+            root.appendRow(items)
+        self._waves = list(snapshot.waves)
+        self._servers = [[] for _ in snapshot.waves]
+        self._unfilled = snapshot.server_count
+        self._next_slice()  # all of a small run now; a large one's first slice now, the rest a turn each
+
+    def _next_slice(self) -> None:
+        if self._snapshot is None:
+            return
+        budget = SLICE_ROWS - self._fill(SLICE_ROWS) if self._unfilled else SLICE_ROWS
+        if budget > 0:
+            self._catch_up(budget)
+        if self.filling():
+            self._slice.start()
         else:
-            self._snapshot = snapshot
+            self.filled.emit()
+
+    def _fill(self, budget: int) -> int:
+        """Insert up to ``budget`` server lines (from the latest snapshot); how many were inserted."""
+        snapshot = self._snapshot
+        assert snapshot is not None
+        done = 0
+        for wave_index, servers in enumerate(snapshot.servers):
+            written = self._servers[wave_index]
+            first = len(written)
+            if first >= len(servers):
+                continue
+            parent = self.item(wave_index, NAME)
+            last = min(len(servers), first + budget - done)
+            for server in servers[first:last]:
+                items = self._new_row(server_texts(server))
+                items[NAME].setData(wave_index, WAVE_ROLE)
+                items[NAME].setData(server.server_id, SERVER_ROLE)
+                self._write_server(items, server, fresh=True)
+                parent.appendRow(items)
+                written.append(server)
+            done += last - first
+            if first == 0:
+                self.wave_filled.emit(wave_index)
+            if done >= budget:
+                break
+        self._unfilled -= done
+        return done
+
+    def _catch_up(self, budget: int) -> None:
+        """Write the lines whose row the snapshot replaced: every wave, and up to ``budget`` servers (the
+        rest on the next turns: ``_behind``)."""
+        snapshot = self._snapshot
+        assert snapshot is not None
+        self._write_waves([i for i, wave in enumerate(snapshot.waves) if wave != self._waves[i]])
+        changed = [
+            (wave_index, row)
+            for wave_index, written in enumerate(self._servers)
+            for row, (old, new) in enumerate(zip(written, snapshot.servers[wave_index], strict=False))
+            if new is not old and new != old
+        ]
+        self._behind = len(changed) > budget
+        self._write_servers(changed[:budget])
+
+    def _new_row(self, texts: tuple[str, ...]) -> list[QStandardItem]:
+        items = []
+        for text in texts:
+            item = self._prototype.clone()
+            item.setText(text)
+            items.append(item)
+        return items
+
+    # -- writing cells
+
+    def _write_waves(self, chosen: list[int]) -> None:
+        snapshot = self._snapshot
+        assert snapshot is not None
+        if not chosen:
+            return
+        self.blockSignals(True)  # one dataChanged per run of rows, not one per cell and role
+        try:
+            for wave_index in chosen:
+                wave = snapshot.waves[wave_index]
+                self._write_wave([self.item(wave_index, column) for column in range(len(COLUMNS))], wave)
+                self._waves[wave_index] = wave
+        finally:
+            self.blockSignals(False)
+        last = len(COLUMNS) - 1
+        for top, end in runs(chosen):
+            self.dataChanged.emit(self.index(top, _FIRST_CHANGING), self.index(end, last))
+
+    def _write_servers(self, rows: list[tuple[int, int]]) -> None:
+        snapshot = self._snapshot
+        assert snapshot is not None
+        by_wave: dict[int, list[int]] = {}
+        for wave_index, row in rows:
+            by_wave.setdefault(wave_index, []).append(row)
+        if not by_wave:
+            return
+        self.blockSignals(True)
+        try:
+            for wave_index, wave_rows in by_wave.items():
+                wave_item = self.item(wave_index, NAME)
+                for row in wave_rows:
+                    server = snapshot.servers[wave_index][row]
+                    self._write_server(
+                        [wave_item.child(row, column) for column in range(len(COLUMNS))], server
+                    )
+                    self._servers[wave_index][row] = server
+        finally:
+            self.blockSignals(False)
+        last = len(COLUMNS) - 1
+        for wave_index, wave_rows in by_wave.items():
+            parent = self.index(wave_index, NAME)
+            for top, end in runs(wave_rows):
+                self.dataChanged.emit(self.index(top, _FIRST_CHANGING, parent), self.index(end, last, parent))
+
+    def _write_wave(self, items: list[QStandardItem], wave: WaveRow, *, fresh: bool = False) -> None:
+        if not fresh:
+            _write_texts(items, wave_texts(wave))
+        outcome = wave_outcome(wave)
+        tooltip = wave.detail or None
+        self._write_common(items, tooltip, wave_state_name(wave), wave.progress, outcome, fresh)
+
+    def _write_server(self, items: list[QStandardItem], server: ServerRow, *, fresh: bool = False) -> None:
+        if not fresh:
+            _write_texts(items, server_texts(server))
+        outcome = server_outcome(server)
+        tooltip = server_tooltip(server)
+        self._write_common(items, tooltip, server.status.value, server.progress, outcome, fresh)
+
+    def _write_common(
+        self,
+        items: list[QStandardItem],
+        tooltip: str | None,
+        state: str,
+        progress: int | None,
+        outcome: str | None,
+        fresh: bool,
+    ) -> None:
+        """What both kinds of line show besides their words: the tooltip (on ``_TOOLTIP_COLUMNS``), the
+        colour of an outcome on every cell, the status icon, and the progress bar with the value and
+        outcome it shows. ``fresh``: new items, which have nothing to clear."""
+        colour: QColor | None = color_of(outcome) if outcome is not None else None
+        for column in _TOOLTIP_COLUMNS:
+            items[column].setData(tooltip, _TOOLTIP)
+        if colour is not None or not fresh:
+            for item in items:
+                item.setData(colour, _FOREGROUND)
+        items[STATUS].setData(status_icon(state), _DECORATION)
+        bar = items[PROGRESS]
+        bar.setData(progress, PROGRESS_ROLE)
+        bar.setData(outcome, OUTCOME_ROLE)
+        bar.setData(self._bars.bar(progress, outcome) if isinstance(progress, int) else None, _DECORATION)
 
     # -- reading rows
 
     def wave_at(self, index: AnyIndex) -> WaveRow | None:
-        if self._snapshot is None or not index.isValid() or index.internalId() != 0:
+        if self._snapshot is None or not index.isValid() or index.parent().isValid():
             return None
         return self._snapshot.waves[index.row()]
 
     def server_at(self, index: AnyIndex) -> ServerRow | None:
-        if self._snapshot is None or not index.isValid() or index.internalId() == 0:
+        if self._snapshot is None or not index.isValid():
             return None
-        return self._snapshot.servers[index.internalId() - 1][index.row()]
+        parent = index.parent()
+        return self._snapshot.servers[parent.row()][index.row()] if parent.isValid() else None
 
     def wave_index_of(self, index: AnyIndex) -> int | None:
         if not index.isValid():
             return None
-        return index.row() if index.internalId() == 0 else index.internalId() - 1
+        parent = index.parent()
+        return parent.row() if parent.isValid() else index.row()
 
-    # -- QAbstractItemModel
 
-    def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return len(COLUMNS)
-
-    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        snapshot = self._snapshot
-        if snapshot is None:
-            return 0
-        if not parent.isValid():
-            return len(snapshot.waves)
-        if parent.internalId() == 0 and parent.column() == 0:
-            return len(snapshot.servers[parent.row()])
-        return 0
-
-    def index(self, row: int, column: int, parent: AnyIndex = QModelIndex()) -> QModelIndex:  # noqa: B008
-        if not self.hasIndex(row, column, parent):
-            return QModelIndex()
-        if not parent.isValid():
-            return self.createIndex(row, column, 0)
-        return self.createIndex(row, column, parent.row() + 1)
-
-    def parent(self, index: AnyIndex = QModelIndex()) -> QModelIndex:  # type: ignore[override]  # noqa: B008
-        if not index.isValid() or index.internalId() == 0:
-            return QModelIndex()
-        return self.createIndex(index.internalId() - 1, 0, 0)
-
-    def flags(self, index: AnyIndex) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation is Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            if 0 <= section < len(COLUMNS):
-                return COLUMNS[section]
-        return None
-
-    def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if role not in _ROLES or self._snapshot is None or not index.isValid():
-            return None
-        if role == WAVE_ROLE:
-            return self.wave_index_of(index)
-        if index.internalId() == 0:
-            return self._wave_data(self._snapshot.waves[index.row()], index.column(), role)
-        server = self._snapshot.servers[index.internalId() - 1][index.row()]
-        if role == SERVER_ROLE:
-            return server.server_id
-        return self._server_data(server, index.column(), role)
-
-    def _wave_data(self, wave: WaveRow, column: int, role: int) -> Any:
-        if role == Qt.ItemDataRole.DisplayRole:
-            counts = wave.counts
-            if column == NAME:
-                return f"{wave.index + 1}. {wave.name}"
-            if column == STATUS:
-                return wave_state_name(wave)
-            if column == PHASE:
-                return wave.detail
-            if column == SERVERS:
-                text = f"{counts.launched}/{counts.total} launched"
-                if counts.failed:
-                    text += f", {counts.failed} failed"
-                if counts.running:
-                    text += f", {counts.running} running"
-                return text
-            if column == ELAPSED:
-                return duration_text(wave.elapsed)
-            if column == ETA:
-                return duration_text(wave.eta)
-            return ""
-        if role == PROGRESS_ROLE and column == PROGRESS:
-            return wave.progress
-        if role == OUTCOME_ROLE and column == PROGRESS:
-            return wave_outcome(wave)
-        if role == Qt.ItemDataRole.ForegroundRole:
-            outcome = wave_outcome(wave)
-            return color_of(outcome) if outcome is not None else None
-        if role == Qt.ItemDataRole.DecorationRole and column == STATUS:
-            return status_icon(wave_state_name(wave))
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return wave.detail or None
-        return None
-
-    def _server_data(self, server: ServerRow, column: int, role: int) -> Any:
-        if role == Qt.ItemDataRole.DisplayRole:
-            if column == NAME:
-                return server.label
-            if column == STATUS:
-                return server.status.value
-            if column == PHASE:
-                if server.status is ServerStatus.FAILED and server.reason:
-                    if not server.phase or server.reason in server.phase:
-                        return server.phase or server.reason  # an end state's phase names the reason
-                    return f"{server.phase}: {server.reason}"
-                return server.waiting or server.phase
-            if column == SERVERS:
-                return server.impact
-            if column == ELAPSED:
-                if server.started_at is None:
-                    return ""
-                if server.ended_at is not None:
-                    return duration_text(server.ended_at - server.started_at)
-                return f"since {_clock(server.started_at)}"
-            if column == JOB:
-                return server.job_id or ""
-            if column == INSTANCE:
-                return server.ec2_instance_id or server.recovery_instance_id or ""
-            if column == LAST_EVENT:
-                return f"{server.last_event} {_clock(server.last_event_at)}".strip()
-            return ""
-        if role == PROGRESS_ROLE and column == PROGRESS:
-            return server.progress
-        if role == OUTCOME_ROLE and column == PROGRESS:
-            return server_outcome(server)
-        if role == Qt.ItemDataRole.DecorationRole and column == STATUS:
-            return status_icon(server.status.value)
-        if role == Qt.ItemDataRole.ForegroundRole:
-            outcome = server_outcome(server)
-            return color_of(outcome) if outcome is not None else None
-        if role == Qt.ItemDataRole.ToolTipRole:
-            parts = [server.server_id]
-            if server.waiting:
-                parts.append(server.waiting)
-            if server.reason:
-                parts.append(server.reason)
-            if server.retries:
-                parts.append(f"retried {server.retries} time(s)")
-            return "\n".join(parts)
-        return None
+def _write_texts(items: list[QStandardItem], texts: tuple[str, ...]) -> None:
+    for column in range(_FIRST_CHANGING, len(items)):  # a line's name never changes
+        items[column].setData(texts[column], _DISPLAY)
 
 
 def _same_shape(a: ProgressSnapshot, b: ProgressSnapshot) -> bool:

@@ -49,8 +49,7 @@ from drs_desktop.ui.executions.end_state_panel import EndStatePanel
 from drs_desktop.ui.executions.failure_banner import FailureBanner
 from drs_desktop.ui.executions.history_format import duration_text
 from drs_desktop.ui.executions.live_log import LiveLog
-from drs_desktop.ui.executions.progress_delegate import ProgressBarDelegate
-from drs_desktop.ui.executions.progress_model import COLUMNS, PROGRESS, ProgressTreeModel
+from drs_desktop.ui.executions.progress_model import COLUMNS, ProgressTreeModel
 from drs_desktop.ui.executions.report_export import ask_report_target, report_format
 from drs_desktop.ui.executions.report_pdf import write_pdf_report
 from drs_desktop.ui.executions.rto_countdown import RtoCountdown
@@ -123,7 +122,9 @@ class ProgressWidget(QWidget):
         self.tree.setUniformRowHeights(True)
         self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.tree.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.tree.setItemDelegateForColumn(PROGRESS, ProgressBarDelegate(self.tree))
+        self.tree.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        # Every wave shows open, as its first server rows arrive (a large run's come a slice at a time).
+        self.model.wave_filled.connect(lambda wave: self.tree.expand(self.model.index(wave, 0)))
         header = self.tree.header()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         for column, width in enumerate((220, 110, 110, 220, 150, 80, 70, 190, 150, 180)[: len(COLUMNS)]):
@@ -254,8 +255,6 @@ class ProgressWidget(QWidget):
             self.log.reset()
         self._snapshot = snapshot
         self.model.set_snapshot(snapshot)
-        if first:
-            self.tree.expandAll()
         self.timeline.set_snapshot(snapshot)
         self.log.enqueue(line.format() for line in snapshot.log)
         self._update_header(snapshot)
