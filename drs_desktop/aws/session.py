@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import os
 import threading
 from dataclasses import dataclass, field
 from typing import Any
@@ -198,13 +199,15 @@ def shared_data_loader() -> botocore.loaders.Loader:
     and the GUI's event loop stalled for as long (tests/benchmarks/bench_progress.py --targets). Shared,
     each file is parsed once per process (a DRS client then takes 3-5 ms). What the loader returns is
     botocore's parsed data, which botocore reads and never changes; its cache is a dict, so two threads
-    asking at once at worst parse a file twice. ``AWS_DATA_PATH`` is honoured as botocore would.
+    asking at once at worst parse a file twice. Extra model folders come from ``AWS_DATA_PATH`` (a
+    ``data_path`` in a profile is not read).
     """
     global _loader
     with _loader_lock:
         if _loader is None:
-            data_path = botocore.session.Session().get_config_variable("data_path")
-            loader = botocore.loaders.create_loader(data_path)
+            # AWS_DATA_PATH from the environment only: reading botocore's config variable would read the
+            # AWS_PROFILE profile, and raise for every session when that profile does not exist.
+            loader = botocore.loaders.create_loader(os.environ.get("AWS_DATA_PATH"))
             loader._search_paths = _PathsOnce(loader.search_paths)  # see _PathsOnce
             _loader = loader
         return _loader
@@ -249,9 +252,9 @@ def make_session(target: AwsTarget, *, mfa_prompter: MfaPrompter | None = None) 
         session = boto3.session.Session(**kwargs)
         core.get_scoped_config()  # the profile's section: raises now for a profile that does not exist
     except ProfileNotFound as exc:
+        named = repr(target.profile) if target.profile else f"{os.environ.get('AWS_PROFILE')!r} (AWS_PROFILE)"
         raise DrsAuthError(
-            f"The AWS profile {target.profile!r} does not exist in the AWS config files",
-            code="ProfileNotFound",
+            f"The AWS profile {named} does not exist in the AWS config files", code="ProfileNotFound"
         ) from exc
     logger.debug("New AWS session for %s", target.describe())
     return session

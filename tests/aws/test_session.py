@@ -176,3 +176,18 @@ def test_sessions_share_one_data_loader_and_it_keeps_each_search_path_once() -> 
     first = drs_client(sessions[0], target, retries=False).meta.service_model
     second = drs_client(sessions[1], target, retries=False).meta.service_model
     assert first._service_description is second._service_description, "the model was parsed once"
+
+
+def test_an_aws_profile_variable_naming_no_profile_is_an_auth_error_not_a_crash(
+    aws_files: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """AWS_PROFILE naming a profile that does not exist: a session for the profile a target names still
+    works, and one without a profile is the app's clear error (the shared loader reads no profile)."""
+    monkeypatch.setenv("AWS_PROFILE", "missing")
+    import drs_desktop.aws.session as session_module
+
+    monkeypatch.setattr(session_module, "_loader", None)  # made afresh under this environment
+    named = make_session(AwsTarget(profile="dr-admin", region="us-east-1"))
+    assert named.profile_name == "dr-admin"
+    with pytest.raises(DrsAuthError, match="missing"):
+        make_session(AwsTarget(profile=None, region="us-east-1"))
