@@ -21,7 +21,7 @@ from drs_desktop.domain.views.attention import attention
 from drs_desktop.services.execution_session import ExecutionServices
 from drs_desktop.simulator.embedded import EmbeddedSimulator
 from drs_desktop.ui.executions.progress_bars import OUTCOME_ROLE
-from drs_desktop.ui.executions.progress_model import STATUS
+from drs_desktop.ui.executions.progress_model import SLICE_ROWS, STATUS
 from drs_desktop.ui.executions.progress_widget import ProgressWidget
 from drs_desktop.ui.executions.rto_countdown import countdown
 from drs_desktop.ui.status_icons import color_of
@@ -148,3 +148,38 @@ def test_cancelled_rows_are_grey_and_the_rto_countdown_turns_red(
         assert cell.data(Qt.ItemDataRole.ForegroundRole) == color_of("CANCELLED")
     widget.tree.expandAll()
     grab(widget, "cancelled-rows.png", tmp_path)
+
+
+def test_a_failure_beyond_the_first_slice_is_scrolled_to_once_its_line_is_in(
+    qtbot: QtBot, services: ExecutionServices, sim: EmbeddedSimulator
+) -> None:
+    """A large run's lines go in a slice per event-loop turn (progress_model.SLICE_ROWS): the failed
+    server's line may not exist yet when the banner rises; the tree scrolls to it once it does."""
+    sim.faults.fail_launch(servers=["shop-db-01"])
+    session = drill_session(services)
+    held = step_until(session, sim, lambda s: s.status is ExecutionStatus.HELD)[-1]
+    session.close()
+    failed = held.servers[0][0]
+    assert failed.status is ServerStatus.FAILED
+    others = tuple(
+        replace(
+            failed, server_id=f"s-{n}", hostname=f"host-{n}", row=n, status=ServerStatus.PENDING, reason=""
+        )
+        for n in range(SLICE_ROWS * 3)
+    )
+    late = SLICE_ROWS * 3 - 10
+    wave = (*others[:late], replace(failed, row=late), *others[late + 1 :])
+    big = replace(held, execution_id="big", servers=(wave, *held.servers[1:]))
+    widget = ProgressWidget()
+    qtbot.addWidget(widget)
+    widget.resize(1366, 768)
+    widget.show()
+    with qtbot.waitSignal(widget.model.filled, timeout=10_000):
+        widget.show_snapshot(big)
+        assert (
+            widget.banner.isVisible() and not widget.model.index(late, 0, widget.model.index(0, 0)).isValid()
+        )
+    row = widget.model.index(late, 0, widget.model.index(0, 0))
+    assert row.data() == failed.label
+    qtbot.waitUntil(lambda: widget.tree.visualRect(row).intersects(widget.tree.viewport().rect()))
+    assert [n for n in widget.notifications if n[0] == "Server failed"], "notified once, when it rose"

@@ -81,6 +81,7 @@ class FailureBanner(QFrame):
         layout.addLayout(row)
         self._attention: Attention | None = None
         self._seen: set[tuple[object, ...]] = set()
+        self._scrolled: set[tuple[object, ...]] = set()  # situations whose row was scrolled to
         self.hide()
 
     def attention(self) -> Attention | None:
@@ -107,15 +108,19 @@ class FailureBanner(QFrame):
         its row and, for a failure or a server another job holds, tells the desktop through ``notify``
         once (approvals have their own prompt and notification; a pause is the operator's own doing)."""
         self.show_attention(found)
-        if found is None or found.key in self._seen:
+        if found is None:
+            return
+        if found.key not in self._scrolled:  # once its row is in: a large run's lines come in slices
+            model = tree.model()
+            wave = model.index(found.wave_index, 0)
+            target = model.index(found.row, 0, wave) if found.row is not None else wave
+            if target.isValid():
+                self._scrolled.add(found.key)
+                tree.expand(wave)
+                tree.scrollTo(target, QAbstractItemView.ScrollHint.PositionAtCenter)
+        if found.key in self._seen:
             return
         self._seen.add(found.key)
-        model = tree.model()
-        wave = model.index(found.wave_index, 0)
-        target = model.index(found.row, 0, wave) if found.row is not None else wave
-        if target.isValid():
-            tree.expand(wave)
-            tree.scrollTo(target, QAbstractItemView.ScrollHint.PositionAtCenter)
         if found.kind in ("failed", "held", "busy"):
             title = "Servers held by another job" if found.kind == "busy" else "Server failed"
             notify(title, f"{found.title}. {found.detail}")

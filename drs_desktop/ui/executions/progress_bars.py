@@ -42,26 +42,42 @@ BAR_WIDTH = 100
 
 class ProgressBars:
     """Pixmaps of progress bars, made on first use (they need a running QApplication) and kept: at most
-    101 percentages and five outcomes, for one size and screen."""
+    101 percentages and five outcomes, for one size, screen and style. ``configure`` changes the size or
+    the screen's pixel ratio and forgets them; so does a change of style or palette (``forget``)."""
 
     def __init__(self, width: int = BAR_WIDTH) -> None:
         self._width = width
-        self._cache: dict[tuple[int, str | None, float], QPixmap] = {}
+        self._height: int | None = None  # the application font's line height until configured
+        self._ratio: float | None = None  # the primary screen's until configured
+        self._cache: dict[tuple[int, str | None], QPixmap] = {}
+
+    def configure(self, *, width: int, height: int, ratio: float) -> bool:
+        """Bars of ``width`` x ``height`` for a screen of ``ratio``; whether that changed anything."""
+        wanted = (max(24, width), max(8, height), ratio)
+        if wanted == (self._width, self._height, self._ratio):
+            return False
+        self._width, self._height, self._ratio = wanted
+        self.forget()
+        return True
+
+    def forget(self) -> None:
+        """Paint every bar anew from now on (the style, palette or font changed)."""
+        self._cache.clear()
 
     def bar(self, value: int, outcome: str | None = None) -> QPixmap:
         """The bar of ``value`` percent, or of ``outcome`` when it is one of ``OUTCOME_BARS``."""
         value = max(0, min(100, value))
         shown = outcome if outcome in OUTCOME_BARS else None
-        ratio = _device_pixel_ratio()
-        key = (0 if shown else value, shown, ratio)
+        key = (0 if shown else value, shown)
         pixmap = self._cache.get(key)
         if pixmap is None:
-            pixmap = self._paint(value, shown, ratio)
+            pixmap = self._paint(value, shown)
             self._cache[key] = pixmap
         return pixmap
 
-    def _paint(self, value: int, outcome: str | None, ratio: float) -> QPixmap:
-        height = QFontMetrics(QApplication.font()).height()
+    def _paint(self, value: int, outcome: str | None) -> QPixmap:
+        height = self._height or QFontMetrics(QApplication.font()).height()
+        ratio = self._ratio or _device_pixel_ratio()
         pixmap = QPixmap(round(self._width * ratio), round(height * ratio))
         pixmap.setDevicePixelRatio(ratio)
         pixmap.fill(Qt.GlobalColor.transparent)

@@ -53,9 +53,6 @@ NAME, STATUS, PROGRESS, PHASE, SERVERS, ELAPSED, ETA, JOB, INSTANCE, LAST_EVENT 
 WAVE_ROLE = int(Qt.ItemDataRole.UserRole) + 2
 #: The role answering a server row's server ID (on its first column; None for a wave).
 SERVER_ROLE = int(Qt.ItemDataRole.UserRole) + 3
-#: Rows change from this column on: a wave's or a server's name never changes, so ``dataChanged`` leaves
-#: the first column out (a tree view re-examines the children of every row whose first column changed).
-_FIRST_CHANGING = 1
 #: Server lines inserted, or rewritten, per event-loop turn (3-4 ms of the GUI thread).
 SLICE_ROWS = 100
 #: The columns that carry a line's tooltip (its server ID, what it waits for, why it failed, its retries).
@@ -297,12 +294,15 @@ class ProgressTreeModel(QStandardItemModel):
         snapshot = self._snapshot
         assert snapshot is not None
         self._write_waves([i for i, wave in enumerate(snapshot.waves) if wave != self._waves[i]])
-        changed = [
-            (wave_index, row)
-            for wave_index, written in enumerate(self._servers)
-            for row, (old, new) in enumerate(zip(written, snapshot.servers[wave_index], strict=False))
-            if new is not old and new != old
-        ]
+        changed = []
+        for wave_index, written in enumerate(self._servers):
+            for row, (old, new) in enumerate(zip(written, snapshot.servers[wave_index], strict=False)):
+                if new is old:
+                    continue
+                if new == old:  # a new tracker's equal row: adopted, so the next check is by identity
+                    written[row] = new
+                else:
+                    changed.append((wave_index, row))
         self._behind = len(changed) > budget
         self._write_servers(changed[:budget])
 
@@ -331,7 +331,7 @@ class ProgressTreeModel(QStandardItemModel):
             self.blockSignals(False)
         last = len(COLUMNS) - 1
         for top, end in runs(chosen):
-            self.dataChanged.emit(self.index(top, _FIRST_CHANGING), self.index(end, last))
+            self.dataChanged.emit(self.index(top, 0), self.index(end, last))
 
     def _write_servers(self, rows: list[tuple[int, int]]) -> None:
         snapshot = self._snapshot
@@ -357,7 +357,7 @@ class ProgressTreeModel(QStandardItemModel):
         for wave_index, wave_rows in by_wave.items():
             parent = self.index(wave_index, NAME)
             for top, end in runs(wave_rows):
-                self.dataChanged.emit(self.index(top, _FIRST_CHANGING, parent), self.index(end, last, parent))
+                self.dataChanged.emit(self.index(top, 0, parent), self.index(end, last, parent))
 
     def _write_wave(self, items: list[QStandardItem], wave: WaveRow, *, fresh: bool = False) -> None:
         if not fresh:
@@ -392,10 +392,38 @@ class ProgressTreeModel(QStandardItemModel):
             for item in items:
                 item.setData(colour, _FOREGROUND)
         items[STATUS].setData(status_icon(state), _DECORATION)
-        bar = items[PROGRESS]
-        bar.setData(progress, PROGRESS_ROLE)
-        bar.setData(outcome, OUTCOME_ROLE)
-        bar.setData(self._bars.bar(progress, outcome) if isinstance(progress, int) else None, _DECORATION)
+        self._write_bar(items[PROGRESS], progress, outcome)
+
+    def restyle_bars(self, *, width: int, height: int, ratio: float, repaint: bool = False) -> None:
+        """Bars of this size for this screen (the view's progress column, font and pixel ratio); with
+        ``repaint``, painted anew even at the same size (the style or palette changed). Every line's bar
+        is replaced: a pixmap is a picture of the style it was painted in."""
+        if not self._bars.configure(width=width, height=height, ratio=ratio) and not repaint:
+            return
+        self._bars.forget()
+        if self._snapshot is None:
+            return
+        self.blockSignals(True)
+        try:
+            for wave_index, wave in enumerate(self._waves):
+                self._write_bar(self.item(wave_index, PROGRESS), wave.progress, wave_outcome(wave))
+                wave_item = self.item(wave_index, NAME)
+                for row, server in enumerate(self._servers[wave_index]):
+                    self._write_bar(wave_item.child(row, PROGRESS), server.progress, server_outcome(server))
+        finally:
+            self.blockSignals(False)
+        for wave_index, servers in enumerate(self._servers):
+            self.dataChanged.emit(self.index(wave_index, PROGRESS), self.index(wave_index, PROGRESS))
+            if servers:
+                parent = self.index(wave_index, NAME)
+                self.dataChanged.emit(
+                    self.index(0, PROGRESS, parent), self.index(len(servers) - 1, PROGRESS, parent)
+                )
+
+    def _write_bar(self, item: QStandardItem, progress: int | None, outcome: str | None) -> None:
+        item.setData(progress, PROGRESS_ROLE)
+        item.setData(outcome, OUTCOME_ROLE)
+        item.setData(self._bars.bar(progress, outcome) if isinstance(progress, int) else None, _DECORATION)
 
     # -- reading rows
 
@@ -418,8 +446,8 @@ class ProgressTreeModel(QStandardItemModel):
 
 
 def _write_texts(items: list[QStandardItem], texts: tuple[str, ...]) -> None:
-    for column in range(_FIRST_CHANGING, len(items)):  # a line's name never changes
-        items[column].setData(texts[column], _DISPLAY)
+    for item, text in zip(items, texts, strict=True):
+        item.setData(text, _DISPLAY)
 
 
 def _same_shape(a: ProgressSnapshot, b: ProgressSnapshot) -> bool:

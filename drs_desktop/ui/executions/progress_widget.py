@@ -20,7 +20,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QItemSelection, Qt, Signal
+from PySide6.QtCore import QEvent, QItemSelection, Qt, Signal
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -49,7 +50,7 @@ from drs_desktop.ui.executions.end_state_panel import EndStatePanel
 from drs_desktop.ui.executions.failure_banner import FailureBanner
 from drs_desktop.ui.executions.history_format import duration_text
 from drs_desktop.ui.executions.live_log import LiveLog
-from drs_desktop.ui.executions.progress_model import COLUMNS, ProgressTreeModel
+from drs_desktop.ui.executions.progress_model import COLUMNS, PROGRESS, ProgressTreeModel
 from drs_desktop.ui.executions.report_export import ask_report_target, report_format
 from drs_desktop.ui.executions.report_pdf import write_pdf_report
 from drs_desktop.ui.executions.rto_countdown import RtoCountdown
@@ -130,6 +131,12 @@ class ProgressWidget(QWidget):
         for column, width in enumerate((220, 110, 110, 220, 150, 80, 70, 190, 150, 180)[: len(COLUMNS)]):
             header.resizeSection(column, width)
         self.tree.selectionModel().selectionChanged.connect(self._selection_changed)
+        header.sectionResized.connect(
+            lambda column, _old, _new: self._fit_bars() if column == PROGRESS else None
+        )
+        self._fit_bars()
+        # A large run's lines arrive a slice at a time: the banner's row may only now exist to scroll to.
+        self.model.filled.connect(self._follow_attention)
 
         self.timeline = TimelineWidget()
         self.timeline_area = QScrollArea()
@@ -262,7 +269,40 @@ class ProgressWidget(QWidget):
         self.rto_countdown.set_snapshot(snapshot)
         self.end_panel.show_snapshot(snapshot)
         self._update_controls()
-        self.banner.follow(attention(snapshot), self.tree, self._notify)
+        self._follow_attention()
+
+    def _follow_attention(self) -> None:
+        if self._snapshot is not None:
+            self.banner.follow(attention(self._snapshot), self.tree, self._notify)
+
+    # ---------------------------------------------------------------------------------- bars
+
+    #: The tree's restyles: the bars are pictures painted in a style, palette, font and pixel ratio.
+    _RESTYLES = (
+        QEvent.Type.PaletteChange,
+        QEvent.Type.StyleChange,
+        QEvent.Type.FontChange,
+        QEvent.Type.DevicePixelRatioChange,
+    )
+
+    def _fit_bars(self, *, repaint: bool = False) -> None:
+        """The progress column's bars as wide as the column (less the view's margin), in the tree's font
+        and on its screen."""
+        self.model.restyle_bars(
+            width=self.tree.header().sectionSize(PROGRESS) - 10,
+            height=self.tree.fontMetrics().height(),
+            ratio=self.tree.devicePixelRatioF(),
+            repaint=repaint,
+        )
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() in self._RESTYLES:
+            self._fit_bars(repaint=True)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self._fit_bars()  # on its screen now
 
     def on_finished(self, execution_id: str, outcome: object) -> None:
         self._running.discard(execution_id)
