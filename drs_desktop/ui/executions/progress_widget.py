@@ -125,9 +125,11 @@ class ProgressWidget(QWidget):
         self.tree.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         # Every wave shows open, as its first server rows arrive (a large run's come a slice at a time).
         self.model.wave_filled.connect(lambda wave: self.tree.expand(self.model.index(wave, 0)))
+        # A server's label ends with its target ("web-01 · staging-07"): elide the middle, not the end.
+        self.tree.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         header = self.tree.header()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        for column, width in enumerate((220, 110, 110, 220, 150, 80, 70, 190, 150, 180)[: len(COLUMNS)]):
+        for column, width in enumerate((280, 110, 110, 220, 150, 110, 70, 190, 150, 180)[: len(COLUMNS)]):
             header.resizeSection(column, width)
         self.tree.selectionModel().selectionChanged.connect(self._selection_changed)
 
@@ -262,7 +264,7 @@ class ProgressWidget(QWidget):
         self.rto_countdown.set_snapshot(snapshot)
         self.end_panel.show_snapshot(snapshot)
         self._update_controls()
-        self.banner.follow(attention(snapshot), self.tree, self._notify)
+        self.banner.follow(attention(snapshot), self.tree, self._notify, snapshot.credential_holds)
 
     def on_finished(self, execution_id: str, outcome: object) -> None:
         self._running.discard(execution_id)
