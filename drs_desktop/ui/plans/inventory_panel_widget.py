@@ -72,9 +72,6 @@ class InventoryPanelWidget(QWidget):
         self.view.setDragEnabled(True)
         self.view.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
         self.view.setDefaultDropAction(Qt.DropAction.CopyAction)
-        # Hostnames share their start (s01-00001, s01-00002) and targets their prefix (staging-01,
-        # staging-06): an end cut makes them all read "s01-0000…"; a middle cut keeps both ends.
-        self.view.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         for column, width in enumerate(COLUMN_WIDTHS):
             self.view.header().resizeSection(column, width)
         self.status = QLabel()
