@@ -40,14 +40,26 @@ class Rig:
 
 @pytest.fixture
 def rig(qtbot: QtBot, db: Database, memory_keyring: object, sim: EmbeddedSimulator) -> Iterator[Rig]:
-    resolver = ConnectionResolver(db, SecretStore(), demo_endpoint=sim.endpoint_url, demo_region="us-east-1")
+    yield from _rig(qtbot, db, sim, Target(account=RECOVERY, region="us-east-1", endpoint=sim.endpoint_url))
+
+
+@pytest.fixture
+def west_rig(qtbot: QtBot, db: Database, memory_keyring: object, sim: EmbeddedSimulator) -> Iterator[Rig]:
+    """The recovery account in us-west-2, told before its account is known (as a profile is)."""
+    yield from _rig(qtbot, db, sim, Target(region="us-west-2", profile="recovery", endpoint=sim.endpoint_url))
+
+
+def _rig(qtbot: QtBot, db: Database, sim: EmbeddedSimulator, target: Target) -> Iterator[Rig]:
+    resolver = ConnectionResolver(
+        db, SecretStore(), demo_endpoint=sim.endpoint_url, demo_region=target.region
+    )
     with pane_threads(
         db, resolver, inventory_gateways=lambda t: DrsGateway(t, read_max_attempts=1)
     ) as threads:
         pane = ServersPaneWidget(clock=sim.clock.now)
         qtbot.addWidget(pane)
         pane.connect_tasks(threads.local, threads.aws)
-        pane.start_target(Target(account=RECOVERY, region="us-east-1", endpoint=sim.endpoint_url))
+        pane.start_target(target)
         pane.resize(1400, 600)
         pane.show()
         qtbot.waitExposed(pane)
@@ -88,7 +100,7 @@ def test_type_an_account_list_extend_and_see_them_in_the_pane(rig: Rig, qtbot: Q
     assert sorted(dialog.row_ids()) == sorted(ids.values())
     assert (
         dialog.status_text()
-        == f"Staging account {STAGING_ACCOUNT}: 4 server(s) to extend, 0 already extended."
+        == f"Staging account {STAGING_ACCOUNT} in us-east-1: 4 server(s) to extend, 0 already extended."
     )
     assert dialog.cell_text(ids["stg-00002"], 2) == STAGING_ACCOUNT
     assert not dialog.extend_button.isEnabled()
@@ -165,3 +177,23 @@ def test_a_change_of_target_closes_the_dialog(rig: Rig, qtbot: QtBot) -> None:
     with qtbot.waitSignal(dialog.finished, timeout=TIMEOUT):
         rig.pane.start_target(Target(account="999999999999", region="us-east-1"))
     qtbot.waitUntil(lambda: rig.pane.findChild(ExtendServersDialog) is None, timeout=TIMEOUT)
+
+
+def test_it_names_the_account_learnt_and_says_an_empty_list_is_this_regions(
+    west_rig: Rig, qtbot: QtBot
+) -> None:
+    """The connected target's account is learnt from its first answer: the dialog names it (not
+    "account ?"); a staging account replicating in another Region lists nothing here, and the dialog
+    says that it is this Region's list, not that the account has no servers."""
+    pane = west_rig.pane
+    pane.refresh()
+    qtbot.waitUntil(lambda: pane.model.rowCount() == 2 and not pane.is_busy(), timeout=TIMEOUT)
+    dialog = open_dialog(west_rig, qtbot)
+    intro = dialog.intro_label.text()
+    assert f"{RECOVERY} · us-west-2 · recovery" in intro and "account ?" not in intro, intro
+
+    list_account(dialog, qtbot, STAGING_ACCOUNT)  # it replicates its 4 servers in us-east-1 only
+    assert dialog.row_ids() == []
+    status = dialog.status_text()
+    assert status.startswith(f"Staging account {STAGING_ACCOUNT} in us-west-2: 0 server(s) to extend"), status
+    assert "replicates in us-west-2; servers it replicates in another Region" in status

@@ -210,3 +210,25 @@ def test_a_groups_target_is_chosen_in_the_group_editor_and_its_preview_follows(q
     editor.edit_group(plan.group("web"))
     assert editor.chosen_target() == STAGING and not editor.is_dirty()
     assert editor.target_combo.itemText(0).startswith(CONNECTED_NAME)
+
+
+def test_a_cut_label_in_the_tree_keeps_its_target(editor: PlanEditorWidget) -> None:
+    """Seen in a real window: "s01-00255 · staging-01" and "s06-00255 · staging-06" both showed as
+    "…· staging…" in the tree, so an operator could not tell servers of two targets apart. The tree's
+    column holds such a label whole and elides a longer one in the middle, keeping the target."""
+    tree, view = editor.tree, editor.inventory_panel.view
+    assert tree.textElideMode() is Qt.TextElideMode.ElideMiddle
+    room = tree.columnWidth(1) - 8
+    shown = [
+        tree.fontMetrics().elidedText(label, tree.textElideMode(), room)
+        for label in (
+            "s01-00255 · staging-01",
+            "s06-00255 · staging-06",
+            "s01-00001 (staging 200000000001) · connected",
+        )
+    ]
+    assert shown[0] == "s01-00255 · staging-01" and shown[1] == "s06-00255 · staging-06", shown  # whole
+    assert shown[2].endswith("· connected") and "…" in shown[2], shown  # an extended server's long label
+    # The inventory keeps its end cut: its target has a column of its own, and an extended server's
+    # hostname ends with its staging account ("s01-00001 (staging 200000000001)"), the same for all.
+    assert view.textElideMode() is Qt.TextElideMode.ElideRight

@@ -9,7 +9,7 @@ toolbar would refuse. Red for a failure, amber for a wait on a person; hidden wh
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from drs_desktop.domain.engine.accounts import CredentialHold
 from drs_desktop.domain.engine.controls import ControlAction
 from drs_desktop.domain.views.attention import Attention
 
@@ -87,8 +88,11 @@ class FailureBanner(QFrame):
     def attention(self) -> Attention | None:
         return self._attention
 
-    def show_attention(self, attention: Attention | None) -> None:
-        """Show ``attention`` (hide the banner for None)."""
+    def show_attention(self, attention: Attention | None, holds: Sequence[CredentialHold] = ()) -> None:
+        """Show ``attention`` (hide the banner for None). ``holds`` are every target the run holds for
+        its credentials (the snapshot's): the attention names the first, and an operator who renewed
+        only that one would find the run still held, so the others are named too, and the Renew
+        button says which target it renews."""
         self._attention = attention
         if attention is None:
             self.hide()
@@ -98,19 +102,39 @@ class FailureBanner(QFrame):
         self.title.setStyleSheet(colour)
         self.detail.setStyleSheet(colour)
         self.title.setText(attention.title)
-        self.detail.setText(f"DRS: {attention.detail}" if attention.severe else attention.detail)
+        # Only a failure's reason is DRS's own words; a credentials problem is STS's, the sign-in's or
+        # the runner's (credentials about to expire), so it carries no "DRS:".
+        drs = attention.kind in ("failed", "held")
+        detail = f"DRS: {attention.detail}" if drs else attention.detail
+        others = [h for h in holds if h.target != attention.target] if attention.kind == "credentials" else []
+        if others:
+            named = "; ".join(f"target “{h.target or 'connected'}” ({h.problem})" for h in others)
+            detail += f"\nAlso held for their credentials, renew each in turn: {named}."
+        self.detail.setText(detail)
+        renew = self.buttons[ControlAction.RENEW]
+        renew.setText(
+            f"Renew “{attention.target}”" if others and attention.target else LABELS[ControlAction.RENEW]
+        )
         for action, button in self.buttons.items():
             button.setVisible(action in attention.choices)
         self.show()
 
-    def follow(self, found: Attention | None, tree: QTreeView, notify: Callable[[str, str], None]) -> None:
-        """Show ``found``; a new situation (a new ``key``) also scrolls ``tree`` (the progress tree) to
-        its row and, for a failure or a server another job holds, tells the desktop through ``notify``
-        once (approvals have their own prompt and notification; a pause is the operator's own doing)."""
-        self.show_attention(found)
+    def follow(
+        self,
+        found: Attention | None,
+        tree: QTreeView,
+        notify: Callable[[str, str], None],
+        holds: Sequence[CredentialHold] = (),
+    ) -> None:
+        """Show ``found`` (``holds``: see ``show_attention``); a new situation (a new ``key``) also
+        scrolls ``tree`` (the progress tree) to its row, once that row is in (a large run's lines come
+        a slice at a time), and, for a failure, a server another job holds or a target held for its
+        credentials, tells the desktop through ``notify`` once (approvals have their own prompt and
+        notification; a pause is the operator's own doing)."""
+        self.show_attention(found, holds)
         if found is None:
             return
-        if found.key not in self._scrolled:  # once its row is in: a large run's lines come in slices
+        if found.key not in self._scrolled:
             model = tree.model()
             wave = model.index(found.wave_index, 0)
             target = model.index(found.row, 0, wave) if found.row is not None else wave
@@ -121,14 +145,16 @@ class FailureBanner(QFrame):
         if found.key in self._seen:
             return
         self._seen.add(found.key)
-        if found.kind in ("failed", "held", "busy"):
-            title = "Servers held by another job" if found.kind == "busy" else "Server failed"
-            notify(title, f"{found.title}. {found.detail}")
+        if found.kind in ("failed", "held", "busy", "credentials"):
+            # A run held for credentials waits for a person as surely as a failure does: an operator
+            # whose window is behind another one must hear of it before the hold turns into lost time.
+            titles = {"busy": "Servers held by another job", "credentials": "Credentials needed"}
+            notify(titles.get(found.kind, "Server failed"), f"{found.title}. {found.detail}")
 
     def choices(self) -> list[str]:
         """The labels of the buttons offered now (what tests and screenshots check)."""
         return [
-            LABELS[a]
+            b.text()
             for a, b in self.buttons.items()
             if a in (self._attention.choices if self._attention else ())
         ]

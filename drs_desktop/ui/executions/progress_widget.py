@@ -126,9 +126,11 @@ class ProgressWidget(QWidget):
         self.tree.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         # Every wave shows open, as its first server rows arrive (a large run's come a slice at a time).
         self.model.wave_filled.connect(lambda wave: self.tree.expand(self.model.index(wave, 0)))
+        # A server's label ends with its target ("web-01 · staging-07"): elide the middle, not the end.
+        self.tree.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         header = self.tree.header()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        for column, width in enumerate((220, 110, 110, 220, 150, 80, 70, 190, 150, 180)[: len(COLUMNS)]):
+        for column, width in enumerate((280, 110, 110, 220, 150, 110, 70, 190, 150, 180)[: len(COLUMNS)]):
             header.resizeSection(column, width)
         self.tree.selectionModel().selectionChanged.connect(self._selection_changed)
         header.sectionResized.connect(
@@ -273,7 +275,8 @@ class ProgressWidget(QWidget):
 
     def _follow_attention(self) -> None:
         if self._snapshot is not None:
-            self.banner.follow(attention(self._snapshot), self.tree, self._notify)
+            snapshot = self._snapshot
+            self.banner.follow(attention(snapshot), self.tree, self._notify, snapshot.credential_holds)
 
     # ---------------------------------------------------------------------------------- bars
 

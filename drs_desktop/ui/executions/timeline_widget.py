@@ -198,6 +198,16 @@ class TimelineWidget(QWidget):
             painter.drawText(x + 2, AXIS_HEIGHT - 7, f"+{hours}:{rest // 60:02d}")
             tick += step
 
+    def shown_label(self, number: int) -> str:
+        """Row ``number``'s label as painted: elided in the middle to fit the label column, so that a
+        server's target (the label's end, "web-01 · staging-07") stays in sight, and cut text never
+        looks like a whole name."""
+        row = self._rows[number]
+        indent = 4 if row.server_row is None else 18
+        return self.fontMetrics().elidedText(
+            row.label, Qt.TextElideMode.ElideMiddle, LABEL_WIDTH - indent - 4
+        )
+
     def _paint_rows(self, painter: QPainter, first: int, last: int) -> None:
         text = self.palette().color(QPalette.ColorRole.Text)
         for number in range(first, min(last, len(self._rows) - 1) + 1):
@@ -213,7 +223,7 @@ class TimelineWidget(QWidget):
             painter.drawText(
                 QRect(indent, top, LABEL_WIDTH - indent - 4, ROW_HEIGHT),
                 int(Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft),
-                row.label,
+                self.shown_label(number),
             )
         painter.setPen(Qt.PenStyle.NoPen)
         for bar in self.bars(first, last):

@@ -62,8 +62,8 @@ logger = logging.getLogger(__name__)
 #: The problems list shows at most this many lines (a plan against the wrong inventory has thousands).
 MAX_LISTED_PROBLEMS = 300
 #: Starting widths of the tree's columns (wave / server ID, hostname and target, impact): whole at 1366x768,
-#: a long "host · target" is elided with its whole text as tooltip; the state takes the rest.
-TREE_COLUMN_WIDTHS = (218, 140, 75)
+#: a long "host · target" is elided in the middle (its target stays in sight); the state takes the rest.
+TREE_COLUMN_WIDTHS = (190, 172, 75)
 _MESSAGE_STYLE = "color: #b00020"
 _NOTICE_STYLE = "color: #7a4b00; background: #fff4e5; padding: 2px 4px"
 #: The toolbar's buttons, in order ("" a separator): icons only, so none moves when a label changes.
@@ -116,6 +116,9 @@ class PlanEditorWidget(PlanEditorOperations, QWidget):
         self.tree.setDefaultDropAction(Qt.DropAction.MoveAction)
         self.tree.setDropIndicatorShown(True)
         self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+        # "host · target" ends with what tells servers of two targets apart (s01-00255 · staging-01 and
+        # s06-00255 · staging-06 both cut to "· staging…" at the end): elide the middle.
+        self.tree.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         for column, width in enumerate(TREE_COLUMN_WIDTHS):
             self.tree.header().resizeSection(column, width)
         self.tree.selectionModel().currentChanged.connect(lambda *_: self._update_wave_panel())

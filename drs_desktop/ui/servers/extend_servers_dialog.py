@@ -76,8 +76,11 @@ class ExtendServersDialog(QDialog):
 
     inventory_refreshed = Signal(object)  # Inventory: the recovery account's servers after an extend
 
-    def __init__(self, target_label: str, parent: QWidget | None = None) -> None:
+    def __init__(self, target_label: str, parent: QWidget | None = None, *, region: str = "") -> None:
+        """``target_label``: the target servers are extended into; ``region``: its Region, the only one
+        whose staging servers DRS lists to it."""
         super().__init__(parent)
+        self._region = region
         self.setObjectName("extend-servers-dialog")
         self.setWindowTitle("Extend servers from a staging account")
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -271,11 +274,19 @@ class ExtendServersDialog(QDialog):
             self._set(row, RESULT, f"already extended as {done.source_server_id}", done.extended_from())
         self.table.blockSignals(False)
         account = listing.staging_account_id
-        self._set_busy(
-            False,
-            f"Staging account {account}: {len(listing.extensible)} server(s) to extend, "
-            f"{len(listing.extended)} already extended.",
+        where = f" in {self._region}" if self._region else ""
+        text = (
+            f"Staging account {account}{where}: {len(listing.extensible)} server(s) to extend, "
+            f"{len(listing.extended)} already extended."
         )
+        if not listing.extensible and not listing.extended:
+            # Not "the account has no servers": DRS lists only the staging servers of this Region.
+            region = self._region or "this Region"
+            text += (
+                f" DRS lists only the servers a staging account replicates in {region}; servers it "
+                "replicates in another Region are extended from a target in that Region."
+            )
+        self._set_busy(False, text)
 
     def _extended(self, report: ExtendReport) -> None:
         self.table.blockSignals(True)

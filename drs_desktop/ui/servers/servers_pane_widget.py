@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from types import MappingProxyType
 
@@ -109,6 +110,7 @@ class ServersPaneWidget(QWidget):
         self._live = False  # the table holds a refresh of this session, not only the cache
         self._offline = False
         self._target = ""  # the label of the target whose servers the pane shows ("" until told)
+        self._running: Target | None = None  # that target itself (its account may be learnt later)
         self._generation = 0  # one more at each change of target: a cache read asked before it is old
         self._stale_refresh = False  # the refresh under way was asked for the previous target
 
@@ -259,13 +261,26 @@ class ServersPaneWidget(QWidget):
         if self._extend_dialog is not None:
             self._extend_dialog.raise_()
             return self._extend_dialog
-        dialog = self._extend_dialog = ExtendServersDialog(self._target, self)
+        into = self.extend_target()
+        label, region = (into.label, into.region) if into is not None else (self._target, "")
+        dialog = self._extend_dialog = ExtendServersDialog(label, self, region=region)
         generation = self._generation
         dialog.inventory_refreshed.connect(lambda inventory: self._extended(inventory, generation))
         dialog.finished.connect(lambda _code: setattr(self, "_extend_dialog", None))
         dialog.connect_tasks(tasks)
         dialog.open()
         return dialog
+
+    def extend_target(self) -> Target | None:
+        """The target servers are extended into: the connected one, with the account its servers were
+        read from when the target was told before its account was known (a profile's account is
+        learnt from its first answer), so the dialog never says "account ?" of a known account."""
+        target, inventory = self._running, self.model.inventory()
+        if target is None or target.demo or target.account or inventory is None:
+            return target
+        if inventory.account_id and inventory.region == target.region:
+            return replace(target, account=inventory.account_id)
+        return target
 
     def load_cached(self) -> None:
         """Show the cached inventory of the region in force (the offline view), then its usage."""
@@ -281,6 +296,7 @@ class ServersPaneWidget(QWidget):
         now; the new target's cache and refresh follow (``load_cached``, ``refresh``). A refresh still
         under way answers for the previous target: its answer is dropped and the refresh asked again."""
         self._target = target.label
+        self._running = target
         self._generation += 1
         if self._extend_dialog is not None:  # it names the previous target and acts on the new one
             self._extend_dialog.close()
