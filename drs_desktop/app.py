@@ -440,8 +440,13 @@ class DesktopApp:
         running = self.running_target
         if running is not None and not running.demo and not demo and inventory.region == running.region:
             self._set_target(replace(running, account=inventory.account_id))  # now the account is known
-        snapshot = self.settings_pane.snapshot() if self.settings_pane is not None else None
-        profile = snapshot.connection.profile if snapshot is not None and not demo else ""
+        # The target the application runs against names the profile (the badge's): the Settings pane's
+        # snapshot may not be read yet after a restart, and "default profile" would then be false.
+        if running is not None and not demo:
+            profile = running.profile or ("typed access keys" if running.typed_keys else "")
+        else:
+            snapshot = self.settings_pane.snapshot() if self.settings_pane is not None else None
+            profile = snapshot.connection.profile if snapshot is not None and not demo else ""
         self.window.set_identity(
             profile=profile, region=inventory.region, account=inventory.account_id, demo=demo
         )

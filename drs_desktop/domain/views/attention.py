@@ -89,7 +89,7 @@ def attention(snapshot: ProgressSnapshot) -> Attention | None:
             kind="credentials",
             title=f"The run is held: AWS refused the credentials of {where}, or they are about to expire",
             detail=f"{hold.problem}. Renew them (an MFA code, aws sso login, new keys), then press "
-            "Renew credentials: its calls go out again, nothing was launched with the refused ones.",
+            "Renew: its calls go out again, nothing was launched with the refused ones.",
             wave_index=0,
             row=None,
             choices=_choices(snapshot, 0, ControlAction.RENEW, cancel),
