@@ -27,9 +27,10 @@ from drs_desktop.aws.session import (
     client_config,
     is_loopback_url,
     make_session,
+    profile_exists,
 )
 from drs_desktop.domain.connection import AccessKeyPair
-from drs_desktop.domain.sync_errors import SyncTableMismatch, SyncTargetError
+from drs_desktop.domain.sync_errors import SyncAuthError, SyncTableMismatch, SyncTargetError
 
 SCHEMA_VERSION = 1
 PK = "pk"
@@ -41,14 +42,15 @@ KEY_SCHEMA: tuple[tuple[str, str], ...] = ((PK, "HASH"), (SK, "RANGE"))
 #: A tag on the table created here (and by the template), so that a console listing says whose it is.
 TABLE_TAGS: tuple[tuple[str, str], ...] = (("application", "drs-desktop"),)
 
-#: What every operator's desktop calls on the table (docs/sync.md, "Permissions").
+#: What every operator's desktop calls on the table (docs/sync.md, "Permissions"). There is no IAM action
+#: for TransactWriteItems: AWS authorizes each of its parts by the action underneath (Put by PutItem,
+#: Update by UpdateItem, ConditionCheck by ConditionCheckItem), all listed here.
 RUNTIME_ACTIONS: tuple[str, ...] = (
     "dynamodb:GetItem",
     "dynamodb:BatchGetItem",
     "dynamodb:Query",
     "dynamodb:PutItem",
     "dynamodb:UpdateItem",
-    "dynamodb:TransactWriteItems",
     "dynamodb:BatchWriteItem",
     "dynamodb:ConditionCheckItem",
     "dynamodb:DescribeTable",
@@ -150,6 +152,27 @@ def configured_region(profile: str | None) -> str | None:
     return str(region) if region else None
 
 
+def sync_session(target: SyncTableTarget) -> boto3.session.Session:
+    """A new boto3 session for the table (``aws.session.make_session``), in the thread that uses it.
+
+    Unlike a DRS target on loopback, where a profile missing from the AWS files falls back to the
+    simulator's dummy keys (the demo), a profile named for the table must exist wherever the table is:
+    its data is the team's. Raises ``SyncAuthError`` naming the profile.
+    """
+    try:
+        if target.profile and target.credentials is None and target.role is None:
+            if not profile_exists(target.profile):
+                raise SyncAuthError(
+                    f"The AWS profile {target.profile!r} for the sync table {target.table} does not exist "
+                    "in the AWS config files",
+                    code="ProfileNotFound",
+                    table=target.table,
+                )
+        return make_session(target.aws)
+    except Exception as exc:
+        raise map_dynamodb_error(exc, "CreateClient", table=target.table, profile=target.profile) from exc
+
+
 def dynamodb_client(
     target: SyncTableTarget,
     *,
@@ -158,8 +181,8 @@ def dynamodb_client(
 ) -> Any:
     """A DynamoDB client for the table; build it in the thread that uses it (sessions are not shared).
     Raises ``SyncError`` (``SyncAuthError`` for a profile that does not exist)."""
+    session = session or sync_session(target)
     try:
-        session = session or make_session(target.aws)
         config = client_config(retries=True, max_attempts=max_attempts)
         return session.client(
             "dynamodb", region_name=target.region, endpoint_url=target.endpoint_url, config=config

@@ -29,7 +29,7 @@ from botocore.exceptions import ClientError, WaiterError
 
 from drs_desktop import __version__
 from drs_desktop.aws.dynamodb_errors import error_code, map_dynamodb_error
-from drs_desktop.aws.session import make_session, sts_client
+from drs_desktop.aws.session import sts_client
 from drs_desktop.aws.sync_schema import (
     COUNTER_SK,
     HEADER_SK,
@@ -45,6 +45,7 @@ from drs_desktop.aws.sync_schema import (
     check_key_schema,
     dynamodb_client,
     least_privilege_policy,
+    sync_session,
     version_key,
 )
 from drs_desktop.domain.sync_errors import (
@@ -244,15 +245,9 @@ class _Calls:
         self.table = target.table
         self._session: boto3.session.Session | None = None
         if client is None:
-            self._session = self._make_session()
+            self._session = sync_session(target)
             client = dynamodb_client(target, session=self._session)
         self.client = client
-
-    def _make_session(self) -> boto3.session.Session:
-        try:
-            return make_session(self.target.aws)
-        except Exception as exc:
-            raise self._error(exc, "CreateClient") from exc
 
     def _error(self, exc: BaseException, operation: str, service: str = "dynamodb") -> SyncError:
         return map_dynamodb_error(
@@ -400,7 +395,7 @@ class _Calls:
     def caller_arn(self) -> str:
         """The caller's IAM identity ARN (STS GetCallerIdentity), "" when it cannot be had."""
         try:
-            session = self._session or make_session(self.target.aws)
+            session = self._session or sync_session(self.target)
             arn = sts_client(session, self.target.aws).get_caller_identity().get("Arn")
         except Exception as exc:
             logger.info("created_by left empty: %s", self._error(exc, "GetCallerIdentity", "sts"))
