@@ -68,7 +68,7 @@ def _init(args: argparse.Namespace, out: TextIO) -> int:
         )
     except SyncTargetError as exc:
         raise UsageError(str(exc)) from None
-    print(f"sync table: {terminal_safe(target.describe())}", file=sys.stderr)
+    print(f"sync {terminal_safe(target.describe())}", file=sys.stderr)
     result = create_table(target)
     if result.created:
         print(f"created the table {result.table} ({result.billing_mode})", file=sys.stderr)

@@ -139,8 +139,10 @@ class SyncTableTarget:
         object.__setattr__(self, "aws", aws)
 
     def describe(self) -> str:
-        """A log- and UI-safe one-liner (never a secret)."""
-        return f"table {self.table} in {self.aws.describe()}"
+        """A log- and UI-safe one-liner (never a secret). On loopback without a profile the requests are
+        signed with placeholder keys (an emulator checks none), which ``AwsTarget`` calls the simulator's."""
+        where = self.aws.describe().replace("(simulator keys)", "(placeholder keys: a local emulator)")
+        return f"table {self.table} in {where}"
 
 
 def configured_region(profile: str | None) -> str | None:

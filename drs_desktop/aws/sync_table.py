@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import boto3.session
-from botocore.exceptions import ClientError, WaiterError
+from botocore.exceptions import ClientError
 
 from drs_desktop import __version__
 from drs_desktop.aws.dynamodb_errors import error_code, map_dynamodb_error
@@ -70,8 +70,10 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: DescribeTable polling while a new table is CREATING: every 2 s for up to 5 minutes.
-ACTIVE_WAIT = {"Delay": 2, "MaxAttempts": 150}
+#: DescribeTable polling while a new table is CREATING (seconds of ``sleep`` between polls, and how many
+#: polls): up to 5 minutes; a new on-demand table takes seconds.
+ACTIVE_POLL_SECONDS = 2.0
+ACTIVE_POLLS = 150
 #: UpdateContinuousBackups right after CreateTable may answer ContinuousBackupsUnavailableException for a
 #: little while; it is retried this many times, the delay doubling from PITR_FIRST_DELAY seconds.
 PITR_ATTEMPTS = 6
@@ -159,7 +161,7 @@ def create_table(
                 table=target.table,
             )
     check_key_schema(description, target.table)
-    description = calls.wait_active(description)
+    description = calls.wait_active(description, sleep)
     header = calls.read_header()
     pitr = calls.switch_on_pitr(sleep)
     counter_written = calls.put_if_absent({PK: {"S": META}, SK: {"S": COUNTER_SK}, "n": {"N": "0"}})
@@ -289,7 +291,8 @@ class _Calls:
         logger.info("Created the sync table %s", self.table)
         return True
 
-    def wait_active(self, description: dict[str, Any]) -> dict[str, Any]:
+    def wait_active(self, description: dict[str, Any], sleep: Callable[[float], None]) -> dict[str, Any]:
+        """The table's description once it is ACTIVE (DescribeTable every ACTIVE_POLL_SECONDS)."""
         status = str(description.get("TableStatus") or "")
         if status in ("ACTIVE", "UPDATING"):  # UPDATING tables take reads and writes
             return description
@@ -300,18 +303,17 @@ class _Calls:
                 operation="DescribeTable",
                 table=self.table,
             )
-        try:
-            self.client.get_waiter("table_exists").wait(TableName=self.table, WaiterConfig=ACTIVE_WAIT)
-        except WaiterError as exc:
-            raise SyncUnavailable(
-                f"The table {self.table} did not become ACTIVE: {exc}",
-                code="NotActive",
-                operation="DescribeTable",
-                table=self.table,
-            ) from exc
-        except Exception as exc:
-            raise self._error(exc, "DescribeTable") from exc
-        return self.describe()
+        for _ in range(ACTIVE_POLLS):
+            sleep(ACTIVE_POLL_SECONDS)
+            description = self.describe()
+            if description.get("TableStatus") == "ACTIVE":
+                return description
+        raise SyncUnavailable(
+            f"The table {self.table} did not become ACTIVE in {ACTIVE_POLLS * ACTIVE_POLL_SECONDS:.0f} s",
+            code="NotActive",
+            operation="DescribeTable",
+            table=self.table,
+        )
 
     def read_header(self) -> TableHeader | None:
         """META/TABLE read back (consistent); None when absent."""

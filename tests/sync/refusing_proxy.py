@@ -3,17 +3,21 @@
 moto switches point-in-time recovery on when asked; AWS's own emulators and restricted accounts do not.
 To see what ``sync init`` says then, the test puts this proxy between the real boto3 client and moto:
 it answers the operations named in ``refuse`` (by their ``X-Amz-Target``) with DynamoDB's JSON error
-and forwards every other request, byte for byte, to the emulator.
+and forwards every other request, byte for byte, to the emulator. moto's tables are ACTIVE at once; to
+see ``init`` wait for a new table, the proxy can also say CREATING in the first DescribeTable answers.
 """
 
 from __future__ import annotations
 
 import http.client
 import json
+import re
 import threading
+import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
+_ACTIVE = re.compile(rb'"TableStatus":\s*"ACTIVE"')
 _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length"}
 
 
@@ -28,8 +32,10 @@ class RefusingProxy:
         refuse: set[str],
         code: str = "UnknownOperationException",
         times: int | None = None,
+        creating: int = 0,
     ) -> None:
         self.refuse = set(refuse)
+        self.creating = creating  # this many DescribeTable answers say CREATING instead of ACTIVE
         self.code = code
         self.times = times
         self.refused: dict[str, int] = {}
@@ -61,8 +67,13 @@ class RefusingProxy:
                     data = answer.read()
                 finally:
                     connection.close()
+                if operation == "DescribeTable" and proxy.creating > 0 and _ACTIVE.search(data):
+                    proxy.creating -= 1
+                    data = _ACTIVE.sub(b'"TableStatus": "CREATING"', data)
                 self.send_response(answer.status)
                 for key, value in answer.getheaders():
+                    if key.lower() == "x-amz-crc32":  # botocore checks it: the body's, as sent
+                        value = str(zlib.crc32(data))
                     if key.lower() not in _HOP_BY_HOP:
                         self.send_header(key, value)
                 self.send_header("Content-Length", str(len(data)))

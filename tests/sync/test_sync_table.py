@@ -266,6 +266,17 @@ def test_pitr_not_yet_available_on_a_new_table_is_retried_with_backoff(
     assert backups["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"] == "ENABLED"
 
 
+def test_init_waits_for_a_creating_table_to_become_active(dynamodb: DynamoDbEmulator, client: Any) -> None:
+    slept: list[float] = []
+    with RefusingProxy(dynamodb.endpoint_url, set(), creating=3) as proxy:
+        result = create_table(_target(proxy.endpoint_url), sleep=slept.append)
+
+    assert proxy.creating == 0  # every CREATING answer was read
+    assert slept == [2.0, 2.0, 2.0]  # CREATING after CreateTable and at two polls; ACTIVE at the third
+    assert result.created and result.header_written
+    assert _item(client, HEADER_KEY) is not None
+
+
 @pytest.mark.parametrize(
     "table, endpoint, words",
     [
