@@ -33,6 +33,7 @@ from drs_desktop.cli_run import (
 )
 from drs_desktop.cli_servers import add_servers_commands, servers_command
 from drs_desktop.cli_show import executions_command
+from drs_desktop.cli_sync import add_sync_commands, sync_command
 from drs_desktop.config import HOME_ENV, AppPaths
 from drs_desktop.domain.errors import DrsDesktopError, PlanFileError, PlanFileUnreadableError
 from drs_desktop.domain.safe_text import terminal_safe
@@ -113,6 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     diff.add_argument("rev_b", type=_positive_int)
     add_commands(commands, _add_home)
     add_servers_commands(commands, _add_home)
+    add_sync_commands(commands, _add_home)
 
     simulator = commands.add_parser(
         "simulator",
@@ -175,6 +177,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cleanup_command(args, paths, sys.stdout)
         if args.command == "servers":
             return servers_command(args, paths, sys.stdout)
+        if args.command == "sync":
+            return sync_command(args, paths, sys.stdout)
         if args.command == "simulator":
             from drs_desktop.simulator.cli import main as simulator_main
 

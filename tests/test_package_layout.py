@@ -36,6 +36,7 @@ DOMAIN_KERNEL = {
     "plan_target",
     "connection",
     "targets",
+    "sync_errors",
 }
 UI: dict[str, set[str]] = {
     "plans": set(),

@@ -15,6 +15,7 @@ USED: tuple[str, ...] = (
     "sts",  # the account behind a profile (GetCallerIdentity); assumed-role profiles (AssumeRole)
     "sso",  # IAM Identity Center profiles: role credentials from an SSO sign-in (GetRoleCredentials)
     "sso-oidc",  # the SSO sign-in itself (device authorization) and the refresh of its token
+    "dynamodb",  # team sync (docs/sync.md): the sync table, created by `drs-desktop sync init`
     "signin",  # botocore's own: profiles signed in with `aws login` (login_session) refresh through it
 )
 
