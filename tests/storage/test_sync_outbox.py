@@ -256,6 +256,15 @@ def test_an_edit_during_a_push_stays_queued(db: Database) -> None:
     assert seen is not None and seen.version == 1
 
 
+def test_a_replaced_newest_entry_never_reuses_the_pushed_ones_id(db: Database) -> None:
+    set_setting(db, "engine.wave_timeout_minutes", 90)
+    (pushing,) = outbox.pending(db)
+    set_setting(db, "engine.wave_timeout_minutes", 100)  # replaces the newest entry while it is pushed
+    outbox.mark_pushed(db, [outbox.Pushed(pushing, version=1, seq=3)])
+    (left,) = outbox.pending(db)  # the newer value still goes out
+    assert left.key == "engine.wave_timeout_minutes" and left.entry_id > pushing.entry_id
+
+
 def test_a_contradicting_answer_records_nothing(db: Database) -> None:
     first = save_plan(db, sample_plan())
     second = save_plan(db, edited(2))

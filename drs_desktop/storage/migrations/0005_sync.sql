@@ -21,6 +21,9 @@
 -- pinned revision); a second head entry is queued instead. The journal entry of an execution is
 -- coalesced the same way (pages are cut from the local events when pushing).
 
+-- AUTOINCREMENT, not a plain rowid: coalescing deletes the newest entry and inserts another, and a plain
+-- rowid would hand the deleted entry's id to the new one, which a push still holding the old id would
+-- then take off the queue unpushed.
 CREATE TABLE sync_outbox (
     id           INTEGER PRIMARY KEY AUTOINCREMENT,     -- the order of the changes
     kind         TEXT NOT NULL CHECK (kind IN ('PLAN', 'EXEC', 'SETTING')),
