@@ -92,7 +92,8 @@ class OutboxEntry:
 @dataclass(frozen=True)
 class Pushed:
     """What the table answered for one pushed entry: a head's new ``version`` and change ``seq``, or a
-    revision's ``number``. A journal entry needs neither: its ``version`` is the last event pushed."""
+    revision's ``number``. For a journal entry, ``version`` is the last event pushed when the push went
+    past the entry's own (events appended meanwhile); by default the entry's."""
 
     entry: OutboxEntry
     version: int | None = None
@@ -235,8 +236,8 @@ def mark_pushed(db: Database, results: Iterable[Pushed]) -> None:
                     raise StorageError(f"pushed revision entry {entry.entry_id} has no number from the table")
                 note_revision_number(conn, entry.ref, result.number, now=now)
             elif entry.what == "journal":
-                assert entry.version is not None
-                _note(conn, entry.kind, entry.key, None, None, entry.version, now)
+                last = result.version if result.version is not None else entry.version
+                _note(conn, entry.kind, entry.key, None, None, last, now)
             else:
                 if result.version is None or result.seq is None:
                     raise StorageError(

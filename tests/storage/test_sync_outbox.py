@@ -241,6 +241,11 @@ def test_mark_pushed_records_numbers_and_versions_and_empties_the_queue(db: Data
     outbox.mark_pushed(db, [outbox.Pushed(rest[1], version=1, seq=44)])
     seen = outbox.entity_version(db, "EXEC", run)
     assert seen is not None and (seen.version, seen.seq, seen.journal_last) == (1, 44, 2)
+    journal.append_events(db, run, [EVENT, EVENT])
+    outbox.mark_pushed(db, [outbox.Pushed(outbox.pending(db)[0], version=3)])  # pushed 3 of the 4
+    seen = outbox.entity_version(db, "EXEC", run)
+    assert seen is not None and (seen.version, seen.journal_last) == (1, 3)
+    outbox.mark_pushed(db, [outbox.Pushed(outbox.pending(db)[0], version=6, seq=45)])
     assert outbox.pending(db) == []
     assert outbox.pending_count(db) == 0
     assert outbox.entity_version(db, "EXEC", "never-synced") is None
