@@ -18,6 +18,7 @@ from drs_desktop.domain.engine.journal_integrity import JournalRead, read_entrie
 from drs_desktop.domain.engine.record import ExecutionRecord, JournalEntry
 from drs_desktop.domain.errors import DrsDesktopError
 from drs_desktop.storage.db import Database, Readable, from_db_time, to_db_time, utc_now
+from drs_desktop.storage.sync_outbox import enqueue_execution, enqueue_journal
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +76,7 @@ def create_execution(db: Database, record: ExecutionRecord) -> ExecutionRecord:
                 _dump(record.spec),
             ),
         )
+        enqueue_execution(conn, record.execution_id)  # queued for sync with the row, or neither
     logger.info(
         "execution %s created (%s of %r rev %d)",
         record.execution_id,
@@ -124,6 +126,9 @@ def append_events(
                 "UPDATE executions SET updated_at = ?, version = version + 1 WHERE id = ?",
                 (recorded, execution_id),
             )
+            # Queued for sync in the append's own transaction: the journal, then the head counting it.
+            enqueue_journal(conn, execution_id, seq)
+            enqueue_execution(conn, execution_id)
     return seq
 
 
@@ -145,6 +150,7 @@ def set_execution_status(
         )
         if cursor.rowcount == 0:
             raise ExecutionNotFoundError(f"no execution with ID {execution_id}")
+        enqueue_execution(conn, execution_id)
 
 
 def load_journal(db: Readable, execution_id: str) -> list[JournalEntry]:

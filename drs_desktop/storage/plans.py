@@ -24,6 +24,7 @@ from drs_desktop.domain.plan.document import plan_from_document, plan_to_documen
 from drs_desktop.domain.plan.model import RecoveryPlan
 from drs_desktop.domain.plan.revisions import PlanRevision, PlanSummary, StoredPlan
 from drs_desktop.storage.db import Database, Readable, from_db_time, to_db_time, utc_now
+from drs_desktop.storage.sync_outbox import enqueue_plan_head, enqueue_revision
 
 logger = logging.getLogger(__name__)
 
@@ -82,7 +83,10 @@ def save_plan(
                 "UPDATE plans SET name = ?, updated_at = ?, version = version + 1 WHERE id = ?",
                 (plan.name, saved, plan_id),
             )
-        _insert_revision(conn, plan_id, number, plan, text, digest, saved, comment, author)
+        revision_id = _insert_revision(conn, plan_id, number, plan, text, digest, saved, comment, author)
+        # Queued for sync in the same transaction: the revision, then the head that names it.
+        enqueue_revision(conn, plan_id, revision_id, number)
+        enqueue_plan_head(conn, plan_id)
         stored = _revision_row(conn, plan_id, number)
     assert stored is not None
     logger.info("plan %r saved as revision %d", plan.name, number)
@@ -168,6 +172,7 @@ def delete_plan(db: Database, name: str, *, now: datetime | None = None) -> None
             "UPDATE plans SET deleted_at = ?, updated_at = ?, version = version + 1 WHERE id = ?",
             (stamp, stamp, plan_id),
         )
+        enqueue_plan_head(conn, plan_id)  # the tombstone travels like any change
     logger.info("plan %r deleted", name)
 
 
@@ -253,13 +258,14 @@ def _insert_revision(
     saved: str,
     comment: str,
     author: str,
-) -> None:
+) -> str:
+    revision_id = str(uuid.uuid4())
     conn.execute(
         "INSERT INTO plan_revisions (id, plan_id, revision, document, content_hash, wave_count, "
         "server_count, comment, author, created_at, updated_at, version) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)",
         (
-            str(uuid.uuid4()),
+            revision_id,
             plan_id,
             number,
             text,
@@ -272,6 +278,7 @@ def _insert_revision(
             saved,
         ),
     )
+    return revision_id
 
 
 def _server_count(plan: RecoveryPlan) -> int:

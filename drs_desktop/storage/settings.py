@@ -13,6 +13,7 @@ import logging
 
 from drs_desktop.domain.settings import SETTINGS, Setting, SettingError, setting_for
 from drs_desktop.storage.db import Database, Readable, to_db_time, utc_now
+from drs_desktop.storage.sync_outbox import enqueue_setting
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +75,7 @@ def set_setting(db: Database, key: str, value: object) -> object:
                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
                 (key, json.dumps(setting.to_json(checked)), to_db_time(utc_now())),
             )
+        enqueue_setting(conn, key)  # only a key the team shares (domain/settings/shared.py)
     logger.info("setting %s changed", key)
     return checked
 

@@ -10,6 +10,8 @@ from drs_desktop.storage import control_inbox as inbox
 from drs_desktop.storage import executions as journal
 from drs_desktop.storage.db import Database, load_migrations
 
+from .conftest import sample_plan
+from .old_rows import insert_execution, insert_plan
 from .test_executions import T0, new_execution
 
 PAUSE = {"type": "Pause", "at": T0.isoformat(), "by": "bob"}
@@ -86,11 +88,12 @@ def test_rows_belong_to_their_execution(db: Database) -> None:
 def test_a_v2_database_migrates_to_the_inbox_schema_keeping_its_journal(db_path: Path) -> None:
     with Database.open(db_path, migrations=load_migrations()[:2]) as old:
         assert old.schema_version == 2
-        record = new_execution(old)
-        journal.append_events(old, record.execution_id, [PAUSE])
+        with old.transaction() as conn:  # rows as a v2 desktop wrote them
+            plan_id, (revision_id,) = insert_plan(conn, [sample_plan()])
+            execution_id = insert_execution(conn, plan_id, revision_id, [PAUSE])
     with Database.open(db_path) as db:
         assert db.schema_version >= 3
         assert db.backup_path is not None and ".v2." in db.backup_path.name
-        assert [e.type for e in journal.load_journal(db, record.execution_id)] == ["Pause"]
-        row_id = inbox.submit(db, record.execution_id, PAUSE)
+        assert [e.type for e in journal.load_journal(db, execution_id)] == ["Pause"]
+        row_id = inbox.submit(db, execution_id, PAUSE)
         assert inbox.get_control(db, row_id).state == "queued"

@@ -139,9 +139,12 @@ def test_a_v1_database_migrates_to_the_journal_schema_with_a_backup(db_path: Pat
     from drs_desktop.storage.db import load_migrations
     from drs_desktop.storage.plans import get_plan
 
+    from .old_rows import insert_plan
+
     with Database.open(db_path, migrations=load_migrations()[:1]) as old:
         assert old.schema_version == 1
-        save_plan(old, sample_plan())
+        with old.transaction() as conn:  # a plan as a v1 desktop wrote it
+            insert_plan(conn, [sample_plan()])
     with Database.open(db_path) as db:
         assert db.schema_version == SCHEMA_VERSION
         assert db.backup_path is not None and db.backup_path.exists()
