@@ -116,7 +116,9 @@ def test_two_writers_on_one_entity_the_second_gets_a_conflict_with_the_firsts_si
 
     # desk-b never pulled p1 and creates it too: refused, told what the table holds.
     second = commit(client, TABLE, plan("p1", {"name": "B's"}, writer="desk-b"))
-    assert second == Conflict(unused_seq=2, theirs=HeadSummary(version=1, seq=1, writer="desk-a", deleted=False))
+    assert second == Conflict(
+        unused_seq=2, theirs=HeadSummary(version=1, seq=1, writer="desk-a", deleted=False)
+    )
 
     # Both pulled version 1; desk-a pushes version 2 first, desk-b's push on version 1 is refused.
     assert commit(client, TABLE, plan("p1", {"name": "A2"}, expected=1)) == Committed(seq=3, version=2)
@@ -204,7 +206,9 @@ def test_two_writers_of_the_same_version_never_overwrite_each_others_parts(clien
     seq_a, seq_b = allocate(client, TABLE), allocate(client, TABLE)
     assert isinstance(commit(client, TABLE, Change("EXEC", "e1", None, mine, "a", "1"), seq=seq_a), Committed)
     # desk-b wrote its parts for version 1 too, then lost on the head's condition.
-    assert isinstance(commit(client, TABLE, Change("EXEC", "e1", None, theirs, "b", "1"), seq=seq_b), Conflict)
+    assert isinstance(
+        commit(client, TABLE, Change("EXEC", "e1", None, theirs, "b", "1"), seq=seq_b), Conflict
+    )
     assert read_heads(client, TABLE, [("EXEC", "e1")])[("EXEC", "e1")].body == mine
 
 
@@ -290,7 +294,9 @@ def test_a_fence_that_loses_the_race_reads_the_entry_that_just_landed(
     assert [(c.seq, c.key) for c in result.changes] == [(number, "racer")]
 
 
-def test_a_commit_that_meets_its_own_earlier_success_is_not_a_conflict_nor_a_second_entry(client: Any) -> None:
+def test_a_commit_that_meets_its_own_earlier_success_is_not_a_conflict_nor_a_second_entry(
+    client: Any,
+) -> None:
     change = plan("p1", {"name": "once"})
     number = allocate(client, TABLE)
     assert commit(client, TABLE, change, seq=number) == Committed(seq=number, version=1)
@@ -343,3 +349,74 @@ def test_concurrent_writers_and_a_puller_the_puller_sees_every_change_exactly_on
     assert {(c.seq, c.version) for c in seen} == {(c.seq, c.version) for c in committed}
     assert len({c.key for c in seen}) == writers * per_writer
     assert pulls > 1
+
+
+def test_writers_racing_a_puller_that_fences_at_once_lose_nothing_and_double_nothing(
+    dynamodb: DynamoDbEmulator, client: Any
+) -> None:
+    """grace = 0: every number the puller sees uncommitted is fenced, so writers are refused and move on.
+
+    Every other change stalls between allocating its number and committing it until the puller has fenced
+    that number (an event, not a sleep), so refusals happen on every run, not only when timing allows.
+    """
+    writers, per_writer = 4, 8
+    committed: list[tuple[int, str]] = []
+    refused: list[int] = []
+    stalled: dict[int, threading.Event] = {}
+    fenced: set[int] = set()
+    lock = threading.Lock()
+    errors: list[BaseException] = []
+
+    def write(w: int) -> None:
+        own = dynamodb.client()
+        try:
+            for n in range(per_writer):
+                change = plan(f"w{w}-{n}", {"n": n}, writer=f"d{w}")
+                number: int | None = None
+                if n % 2 == 0:
+                    number = allocate(own, TABLE)
+                    event = threading.Event()
+                    with lock:
+                        stalled[number] = event
+                        if number in fenced:
+                            event.set()
+                    assert event.wait(60), f"number {number} was never fenced"
+                while True:  # FencedOut: nothing written, push again (what the outbox does later)
+                    outcome = commit(own, TABLE, change, seq=number, backoff=NO_WAIT)
+                    number = None
+                    assert not isinstance(outcome, Conflict), outcome
+                    with lock:
+                        refused.extend(getattr(outcome, "fenced_numbers", getattr(outcome, "numbers", ())))
+                        if isinstance(outcome, Committed):
+                            committed.append((outcome.seq, change.key))
+                    if isinstance(outcome, Committed):
+                        break
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=write, args=(w,)) for w in range(writers)]
+    clock, gaps, cursor = FakeClock(), GapTracker(), 0
+    seen: list[FeedChange] = []
+    for thread in threads:
+        thread.start()
+    while any(thread.is_alive() for thread in threads) or cursor < read_counter(client, TABLE):
+        result = pull(client, TABLE, cursor, now=clock, gaps=gaps, grace=0.0)
+        seen += result.changes
+        cursor = result.cursor
+        with lock:
+            fenced.update(result.fenced)
+            for number in result.fenced:
+                if number in stalled:
+                    stalled[number].set()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+
+    assert len(committed) == writers * per_writer
+    assert [c.seq for c in seen] == sorted({c.seq for c in seen}), "out of order or doubled"
+    assert {(c.seq, c.key) for c in seen} == set(committed)
+    # Every stalled number was refused and is a fence; no committed number was fenced.
+    assert set(stalled) <= set(refused) <= fenced
+    assert len(stalled) == writers * per_writer // 2
+    assert not fenced & {seq for seq, _ in committed}
+    assert cursor == read_counter(client, TABLE) == len(seen) + len(fenced)
