@@ -30,37 +30,10 @@ from drs_desktop.aws.sync_feed import (
 from drs_desktop.aws.sync_parts import PART_BYTES
 from drs_desktop.aws.sync_retry import Backoff
 from tests.sync.dynamodb_emulator import DynamoDbEmulator
+from tests.sync.feed_helpers import TABLE, FakeClock, big_body, feed_items, make_table
 
-TABLE = "drs-sync-test"
 GRACE = 30.0
 NO_WAIT = Backoff(sleep=lambda _seconds: None)
-
-
-def make_table(client: Any) -> None:
-    """What aws/sync_table.py creates, as far as the feed needs it: pk/sk strings and the counter at 0."""
-    client.create_table(
-        TableName=TABLE,
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    client.put_item(TableName=TABLE, Item={"pk": {"S": "META"}, "sk": {"S": "SEQ"}, "n": {"N": "0"}})
-
-
-class FakeClock:
-    """A monotonic clock the test moves by hand."""
-
-    def __init__(self) -> None:
-        self.t = 1000.0
-
-    def __call__(self) -> float:
-        return self.t
-
-    def advance(self, seconds: float) -> None:
-        self.t += seconds
 
 
 def plan(
@@ -79,16 +52,6 @@ def plan(
         app_version="1.4.0",
         deleted=body is None,
     )
-
-
-def feed_items(client: Any) -> list[dict[str, Any]]:
-    answer = client.query(
-        TableName=TABLE,
-        KeyConditionExpression="pk = :p",
-        ExpressionAttributeValues={":p": {"S": "FEED"}},
-        ConsistentRead=True,
-    )
-    return list(answer["Items"])
 
 
 @pytest.fixture
@@ -147,14 +110,6 @@ def test_a_tombstone_travels_and_a_stale_writer_cannot_bring_the_entity_back(cli
     assert isinstance(stale, Conflict) and stale.theirs is not None and stale.theirs.deleted
     with pytest.raises(ValueError, match="tombstone has no body"):
         Change("PLAN", "p1", 2, "{}", "desk-a", "1.4.0", deleted=True)
-
-
-def big_body() -> str:
-    """JSON of about 2.5 x PART_BYTES, full of multi-byte characters so that slices must respect them."""
-    rows = [{"server": f"s-{n:05d}", "note": "réplica ✓ 🚀 " * 8} for n in range(4_500)]
-    body = json.dumps({"rows": rows}, ensure_ascii=False)
-    assert 2 * PART_BYTES < len(body.encode("utf-8")) < 3 * PART_BYTES
-    return body
 
 
 def part_items_of(client: Any, pk: str) -> list[dict[str, Any]]:
@@ -268,7 +223,7 @@ def test_a_gap_at_the_end_of_the_feed_waits_and_is_fenced_too(client: Any) -> No
     clock.advance(GRACE)
     result = pull(client, TABLE, 1, now=clock, gaps=gaps, grace=GRACE)
     assert (result.cursor, result.fenced, result.changes) == (2, (2,), ())
-    assert commit(client, TABLE, plan("q", {"n": 3})).seq == 3  # type: ignore[union-attr]
+    assert commit(client, TABLE, plan("q", {"n": 3})) == Committed(seq=3, version=1)
 
 
 def test_a_fence_that_loses_the_race_reads_the_entry_that_just_landed(
