@@ -18,8 +18,9 @@ and a table name that the caller brings (aws/sync_table.py makes both). Why each
    head, 1 the entry):
 
    - head condition failed: ``Conflict``, with the head the table holds now (its version, writer, deleted
-     flag), taken from the same refusal (``ReturnValuesOnConditionCheckFailure``). Nothing was written;
-     the number stays unused and will be fenced.
+     flag), taken from the same refusal (``ReturnValuesOnConditionCheckFailure``). Nothing was written.
+     The writer fences its unused number itself at once (a conditional put, so it cannot hide a change):
+     docs/sync.md leaves it to the pullers' grace, which would stall every cursor after each conflict.
    - entry condition failed, head fine: a puller fenced the number. ``commit`` itself allocates a new one
      and tries again, ``NUMBER_ATTEMPTS`` numbers in all, then answers ``FencedOut`` (nothing written;
      push again later). It retries inside ``commit`` because only a number changed: the change, its
@@ -58,7 +59,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from drs_desktop.aws.sync_items import (
     FEED_PK,
@@ -85,6 +86,7 @@ from drs_desktop.aws.sync_pull import (
     GapTracker,
     Head,
     PullResult,
+    fence,
     pull,
     read_counter,
     read_heads,
@@ -232,14 +234,31 @@ def commit(
     for attempt in range(NUMBER_ATTEMPTS):
         outcome = _commit_once(client, table, change, number, backoff)
         if isinstance(outcome, Committed):
+            if outcome.seq != number:  # recognised as an earlier commit: this number is not needed
+                _release(client, table, number, backoff)
             return Committed(outcome.seq, outcome.version, tuple(fenced), outcome.recovered)
         if isinstance(outcome, Conflict):
+            _release(client, table, number, backoff)
             return outcome
         fenced.append(number)
         logger.info("sync: number %d for %s was fenced by a puller", number, change.entity)
         if attempt < NUMBER_ATTEMPTS - 1:
             number = allocate(client, table, backoff=backoff)
     return FencedOut(tuple(fenced))
+
+
+def _release(client: Any, table: str, seq: int, backoff: Backoff) -> None:
+    """Fence a number this writer holds and will not use, so that pullers need not wait out the grace.
+
+    docs/sync.md leaves an unused number (a conflict) to the pullers' grace, which stalls every desktop's
+    cursor for GAP_GRACE after each conflict. The writer that owns the number knows at once that it will
+    not use it; the fence is conditional, so it can never hide a change. If it fails (the table out of
+    reach), the pullers fence the number after their grace, as designed.
+    """
+    try:
+        fence(client, table, seq, backoff=backoff)
+    except (ClientError, BotoCoreError) as error:
+        logger.info("sync: could not release unused number %d (%s); pullers will fence it", seq, error)
 
 
 def _commit_once(
@@ -390,6 +409,7 @@ __all__ = [
     "SyncFeedError",
     "allocate",
     "commit",
+    "fence",
     "pull",
     "read_counter",
     "read_heads",

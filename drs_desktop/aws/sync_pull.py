@@ -144,7 +144,7 @@ def pull(
         if t - gaps.first_seen(seq, t) < grace:
             waiting.append(seq)
             continue
-        item, landed = _fence(client, table, seq, backoff)
+        item, landed = fence(client, table, seq, backoff=backoff)
         resolved[seq] = item
         if landed:
             fenced.append(seq)
@@ -177,8 +177,11 @@ def _query_feed(client: Any, table: str, cursor: int, backoff: Backoff) -> dict[
         request["ExclusiveStartKey"] = last
 
 
-def _fence(client: Any, table: str, seq: int, backoff: Backoff) -> tuple[Item, bool]:
-    """Fence number ``seq``; answer the entry it ends up as and whether it was this fence that landed."""
+def fence(client: Any, table: str, seq: int, *, backoff: Backoff = DEFAULT_BACKOFF) -> tuple[Item, bool]:
+    """Fence number ``seq``; answer the entry it ends up as and whether it was this fence that landed.
+
+    Conditional, so it never replaces a change entry: at worst it loses the race and reads the entry.
+    """
     fence = {**key_of(FEED_PK, seq_sk(seq)), "fenced": {"BOOL": True}}
     try:
         retrying(
@@ -196,7 +199,7 @@ def _fence(client: Any, table: str, seq: int, backoff: Backoff) -> tuple[Item, b
         if item is None:
             raise SyncFeedError(f"FEED/{seq_sk(seq)}: the fence was refused, yet no entry is there") from None
         return item, False
-    logger.info("sync: fenced change number %d (open past the grace)", seq)
+    logger.info("sync: fenced change number %d", seq)
     return fence, True
 
 

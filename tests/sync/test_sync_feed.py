@@ -89,11 +89,17 @@ def test_two_writers_on_one_entity_the_second_gets_a_conflict_with_the_firsts_si
     assert isinstance(late, Conflict)
     assert late.theirs == HeadSummary(version=2, seq=3, writer="desk-a", deleted=False)
 
-    # Nothing of desk-b's was written: the head is desk-a's, and the feed has no entry at 2 or 4.
+    # Nothing of desk-b's was written: the head is desk-a's; desk-b fenced its unused numbers 2 and 4.
     heads = read_heads(client, TABLE, [("PLAN", "p1")])
     assert heads[("PLAN", "p1")].body == json.dumps({"name": "A2"})
     assert heads[("PLAN", "p1")].writer == "desk-a"
-    assert sorted(item["sk"]["S"] for item in feed_items(client)) == [f"SEQ#{n:020d}" for n in (1, 3)]
+    feed = {int(item["sk"]["S"][4:]): item for item in feed_items(client)}
+    assert sorted(feed) == [1, 2, 3, 4]
+    assert feed[2]["fenced"] == feed[4]["fenced"] == {"BOOL": True} and "kind" not in feed[2]
+    # So a puller's cursor is not held by them for the grace: no clock moved here.
+    result = pull(client, TABLE, 0, now=FakeClock(), gaps=GapTracker(), grace=GRACE)
+    assert [(c.seq, c.writer) for c in result.changes] == [(1, "desk-a"), (3, "desk-a")]
+    assert (result.cursor, result.waiting, result.fenced) == (4, (), ())
 
 
 def test_a_tombstone_travels_and_a_stale_writer_cannot_bring_the_entity_back(client: Any) -> None:
@@ -259,7 +265,9 @@ def test_a_commit_that_meets_its_own_earlier_success_is_not_a_conflict_nor_a_sec
     assert commit(client, TABLE, change, seq=number) == Committed(seq=number, version=1, recovered=True)
     # Pushed again after a restart, under a new number: recognised by the head; the new number stays a gap.
     assert commit(client, TABLE, change) == Committed(seq=number, version=1, recovered=True)
-    assert len(feed_items(client)) == 1
+    entries = feed_items(client)
+    assert [e["sk"]["S"] for e in entries] == [f"SEQ#{n:020d}" for n in (number, number + 1)]
+    assert entries[0]["key"] == {"S": "p1"} and entries[1]["fenced"] == {"BOOL": True}  # released at once
     # Someone else's identical-looking change is still a conflict.
     assert isinstance(commit(client, TABLE, plan("p1", {"name": "once"}, writer="desk-b")), Conflict)
 
