@@ -21,7 +21,10 @@ from botocore.exceptions import ClientError
 from drs_desktop.aws.sync_feed import (
     Change,
     Committed,
+    Conflict,
     GapTracker,
+    HeadSummary,
+    MalformedItem,
     allocate,
     commit,
     pull,
@@ -215,3 +218,53 @@ def test_an_add_applied_twice_after_a_lost_answer_skips_a_number_that_is_fenced_
     second = pull(client, TABLE, 0, now=clock, gaps=gaps, grace=30.0)
     assert second.fenced == (1,) and second.cursor == 2
     assert [(c.seq, c.key) for c in second.changes] == [(2, "p1")]
+
+
+def test_a_conflict_is_told_from_the_refusal_itself_or_read_back_when_the_endpoint_omits_the_item(
+    setup: tuple[Any, Faults, list[float]],
+) -> None:
+    client, faults, _slept = setup
+    commit(client, TABLE, Change("PLAN", "p1", None, "{}", "desk-a", "1.4.0"))
+    faults.sent.clear()
+    first = commit(client, TABLE, Change("PLAN", "p1", None, "{}", "desk-b", "1.4.0"))
+    assert isinstance(first, Conflict) and first.theirs == HeadSummary(1, 1, "desk-a", False)
+    # moto, like DynamoDB, returns the head in CancellationReasons (ALL_OLD): no read after the refusal.
+    assert faults.sent == ["UpdateItem", "TransactWriteItems", "PutItem"]
+
+    bare = {
+        "__type": "com.amazonaws.dynamodb.v20120810#TransactionCanceledException",
+        "CancellationReasons": [{"Code": "ConditionalCheckFailed"}, {"Code": "None"}],
+    }
+    faults.plan("TransactWriteItems", lambda request: answer(request, 400, bare))
+    faults.sent.clear()
+    second = commit(client, TABLE, Change("PLAN", "p1", None, "{}", "desk-b", "1.4.0"))
+    assert isinstance(second, Conflict) and second.theirs == first.theirs
+    assert faults.sent == ["UpdateItem", "TransactWriteItems", "GetItem", "PutItem"]
+
+
+def test_a_feed_entry_that_is_not_what_the_design_says_is_refused_by_name_and_holds_the_cursor(
+    setup: tuple[Any, Faults, list[float]],
+) -> None:
+    client, _faults, _slept = setup
+    commit(client, TABLE, change("p1"))
+    number = allocate(client, TABLE)
+    client.put_item(
+        TableName=TABLE,
+        Item={
+            "pk": {"S": "FEED"},
+            "sk": {"S": f"SEQ#{number:020d}"},
+            "kind": {"S": "PLAN"},
+            "key": {"S": "x"},
+        },
+    )
+    with pytest.raises(MalformedItem, match=rf"FEED/SEQ#{number:020d}: attribute 'version' is missing"):
+        pull(client, TABLE, 0, now=FakeClock(), gaps=GapTracker(), grace=30.0)
+    # The caller's cursor did not move, so once the entry is repaired nothing before or at it is lost.
+    client.update_item(
+        TableName=TABLE,
+        Key={"pk": {"S": "FEED"}, "sk": {"S": f"SEQ#{number:020d}"}},
+        UpdateExpression="SET version = :v, deleted = :d, writer = :w",
+        ExpressionAttributeValues={":v": {"N": "1"}, ":d": {"BOOL": False}, ":w": {"S": "desk-x"}},
+    )
+    result = pull(client, TABLE, 0, now=FakeClock(), gaps=GapTracker(), grace=30.0)
+    assert [(c.seq, c.key) for c in result.changes] == [(1, "p1"), (number, "x")]
