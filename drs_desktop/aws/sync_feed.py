@@ -31,7 +31,11 @@ and a table name that the caller brings (aws/sync_table.py makes both). Why each
    A retry can meet its own earlier success (botocore resent a transaction whose first answer was lost):
    then the entry at ``s`` is this change's, or the head is this writer's change at ``expected + 1`` with
    the same content. ``commit`` recognises that and answers ``Committed(recovered=True)``, never a
-   conflict with itself, and never a second entry.
+   conflict with itself, and never a second entry. (Inside one call botocore resends a transaction with
+   the same ``ClientRequestToken``, which it fills in, so DynamoDB already treats that as one; the
+   recognition covers a push repeated later, after an error whose outcome was unknown.) ``seq`` lets a
+   caller commit under a number it allocated earlier; a number that turns out to be taken is simply
+   replaced, as for a fence.
 3. **Pull** (``pull``): a consistent ``Query`` of the feed after the cursor, every page. The cursor moves
    only over contiguous numbers, each a change or a fence, so a change committed late under a lower number
    is never skipped. The counter is read first: a number up to ``n`` with no entry is allocated but not
@@ -41,7 +45,10 @@ and a table name that the caller brings (aws/sync_table.py makes both). Why each
    condition and retries under a new number (which the puller then reads), or the fence fails because the
    entry has just been committed, and the puller reads that entry. Each number ends up exactly one of a
    change or a fence, so nothing is lost and nothing is read twice. Clocks are never compared across
-   desktops. A puller that restarts forgets its gaps and times them again: slower, never wrong.
+   desktops. A puller that restarts forgets its gaps and times them again: slower, never wrong. Only the
+   changes up to the new cursor are returned: those beyond a waiting gap come again in a later pull, so
+   none is returned twice. A feed entry that is not what the design says raises ``MalformedItem`` naming
+   it, and the caller's cursor stays where it was.
 4. **Read heads** (``read_heads``): consistent ``BatchGetItem``; unprocessed keys are retried with
    backoff; parts are joined and their SHA-256 checked. A missing or corrupt part refuses the whole call
    (``CorruptEntity`` naming the entity) so that nothing is half-applied.
@@ -50,6 +57,10 @@ Throttling (``ProvisionedThroughputExceededException``, ``ThrottlingException``,
 ``RequestLimitExceeded``, ``TransactionConflictException``) is retried with capped, jittered backoff
 (aws/sync_retry.py). Every write here is conditional or harmless to repeat (parts: the same bytes under
 the same key; the counter: a skipped number, see 1), so a retry never loses or doubles a change.
+
+Pulling and reading heads live in aws/sync_pull.py, item keys and typed attribute reads in
+aws/sync_items.py; this module re-exports them, so callers import the protocol from here. The functions
+keep no state; a ``GapTracker`` belongs to one puller (one thread).
 """
 
 from __future__ import annotations
