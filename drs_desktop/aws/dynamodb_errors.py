@@ -14,18 +14,9 @@ from typing import Any
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
-    CredentialRetrievalError,
-    NoAuthTokenError,
-    NoCredentialsError,
-    PartialCredentialsError,
-    ProfileNotFound,
-    SSOError,
-    SSOTokenLoadError,
-    TokenRetrievalError,
-    UnauthorizedSSOTokenError,
 )
 
-from drs_desktop.aws.errors import AUTH_CODES, THROTTLING_CODES
+from drs_desktop.aws.errors import AUTH_CODES, CLIENT_SIDE_AUTH, THROTTLING_CODES
 from drs_desktop.domain.drs.errors import DrsAuthError
 from drs_desktop.domain.sync_errors import (
     SyncAccessDenied,
@@ -35,17 +26,7 @@ from drs_desktop.domain.sync_errors import (
     SyncUnavailable,
 )
 
-_NO_CREDENTIALS = (
-    NoCredentialsError,
-    PartialCredentialsError,
-    CredentialRetrievalError,
-    NoAuthTokenError,
-    TokenRetrievalError,
-    SSOError,
-    SSOTokenLoadError,
-    UnauthorizedSSOTokenError,
-    ProfileNotFound,
-)
+_NO_CREDENTIALS = CLIENT_SIDE_AUTH
 _ACCESS_DENIED_CODES = frozenset({"AccessDeniedException", "AccessDenied", "UnauthorizedOperation"})
 #: The longest AWS message quoted in an error line.
 _MAX_QUOTED = 300

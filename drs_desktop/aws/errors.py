@@ -69,7 +69,8 @@ AUTH_CODES = frozenset(
         "AuthFailure",
     }
 )
-_CLIENT_SIDE_AUTH = (
+#: Credentials that fail before any request leaves (none, partial, an expired SSO token, no profile).
+CLIENT_SIDE_AUTH = (
     NoCredentialsError,
     PartialCredentialsError,
     CredentialRetrievalError,
@@ -110,7 +111,7 @@ def map_error(exc: BaseException, operation: str, *, mutating: bool, auth_hint: 
         return DrsRejected(
             f"The request was not sent: {exc}", code="ClientValidation", operation=operation, transient=False
         )
-    if isinstance(exc, _CLIENT_SIDE_AUTH):
+    if isinstance(exc, CLIENT_SIDE_AUTH):
         message = f"No usable AWS credentials: {exc}"
         if auth_hint and isinstance(exc, _SSO_ERRORS):
             message += f". {auth_hint}"

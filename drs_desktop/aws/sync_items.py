@@ -11,9 +11,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from drs_desktop.aws.sync_retry import DEFAULT_BACKOFF, Backoff, retrying
+from drs_desktop.aws.sync_schema import COUNTER_SK, META
+from drs_desktop.domain.sync_errors import SyncError
 
-META_PK = "META"
-SEQ_SK = "SEQ"
+META_PK = META  # the table header's and the counter's partition (sync_schema)
+SEQ_SK = COUNTER_SK  # the counter's sort key
 FEED_PK = "FEED"
 HEAD_SK = "HEAD"
 #: The kinds of entity that travel through the change feed, and nothing else.
@@ -22,7 +24,7 @@ KINDS = frozenset({"PLAN", "EXEC", "SETTING", "INVENTORY"})
 Item = Mapping[str, Any]
 
 
-class SyncFeedError(Exception):
+class SyncFeedError(SyncError):
     """A sync-table operation that cannot go on: the message says what and where."""
 
 
