@@ -9,11 +9,15 @@ from typing import Any
 import pytest
 
 from drs_desktop.domain.engine.events import (
+    ANNOTATION_TYPES,
+    CORE_KEY,
     ExecutionFinished,
     JobStarted,
     Outcome,
     StartRequested,
+    event_from_json,
     event_to_json,
+    is_core,
 )
 from drs_desktop.domain.engine.journal_integrity import (
     JournalTruncatedError,
@@ -124,3 +128,21 @@ def test_an_undecodable_entry_is_one_line_naming_it(payload: Mapping[str, Any], 
 def test_a_payload_that_is_not_an_object_is_one_line() -> None:
     with pytest.raises(JournalUnreadableError, match="journal entry 1 is not a JSON object"):
         decode_entries(ID, [JournalEntry(1, "x", T0, ["not", "an", "object"])])  # type: ignore[arg-type]
+
+
+def test_a_newer_versions_annotation_is_skipped_and_an_unknown_core_event_is_refused() -> None:
+    """A teammate's newer DRS Desktop journals annotations (findings, sign-offs) marked "core": false:
+    this version reads the rest of the journal. An unknown event without the mark could change what the
+    engine decides: refused, one line. ``core: true`` on an unknown type is refused too."""
+    finding = {"type": "FindingAdded", "at": T0.isoformat(), "text": "DNS moved late", "core": False}
+    assert decode_entries(ID, entries(START, finding, STARTED)) == decode_entries(ID, entries(START, STARTED))
+    for unmarked in ({**finding, "core": True}, {k: v for k, v in finding.items() if k != "core"}):
+        with pytest.raises(JournalUnreadableError, match="journal entry 2 has event type 'FindingAdded'"):
+            decode_entries(ID, entries(START, unmarked, STARTED))
+
+
+def test_every_event_type_today_is_core_and_journals_without_the_mark() -> None:
+    """Old journals stay byte-for-byte what they were; the mark, when it comes, reads back."""
+    assert ANNOTATION_TYPES == frozenset()
+    assert CORE_KEY not in START and is_core(event_from_json(START))
+    assert event_from_json({**START, CORE_KEY: True}) == event_from_json(START), "the mark is not a field"

@@ -508,14 +508,34 @@ CONTROL_EVENTS = (
 )
 
 
+#: Event types that only annotate a run (findings, notes, sign-offs: issue 18) and never change what the
+#: engine decides. They are journaled with ``"core": false`` (``event_to_json``), so that an older DRS
+#: Desktop that does not know one (a teammate's, reading a synced journal: docs/sync.md) skips it and
+#: reads the rest; an unknown event without that mark could change what the engine decides, and the
+#: journal is refused (``journal_integrity``). Every event type so far is core.
+ANNOTATION_TYPES: frozenset[type] = frozenset()
+#: The journal key that marks an annotation (absent: core).
+CORE_KEY = "core"
+
+
+def is_core(event: Event) -> bool:
+    """Whether ``event`` changes what the engine decides (every type but ``ANNOTATION_TYPES``)."""
+    return type(event) not in ANNOTATION_TYPES
+
+
 def event_to_json(event: Event) -> dict[str, Any]:
-    """The journal form of ``event``: a JSON object whose ``"type"`` is the event's class name."""
+    """The journal form of ``event``: a JSON object whose ``"type"`` is the event's class name, and
+    ``"core": false`` for an annotation."""
     data = to_json(event)
     assert isinstance(data, dict)
+    if not is_core(event):
+        data[CORE_KEY] = False
     return data
 
 
 def event_from_json(data: Mapping[str, Any]) -> Event:
     """The event ``event_to_json`` produced; ValueError for an unknown type or a malformed field."""
+    if CORE_KEY in data:
+        data = {key: value for key, value in data.items() if key != CORE_KEY}
     event: Event = decode_tagged(data, EVENT_TYPES)
     return event

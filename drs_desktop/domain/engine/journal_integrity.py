@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from drs_desktop.domain.engine.events import EVENT_TYPES, Event, event_from_json
+from drs_desktop.domain.engine.events import CORE_KEY, EVENT_TYPES, Event, event_from_json
 from drs_desktop.domain.engine.record import ExecutionRecord, JournalEntry
 from drs_desktop.domain.errors import DrsDesktopError
 
@@ -86,13 +86,16 @@ def unreadable_entry(execution_id: str, seq: int, problem: str) -> JournalUnread
 
 def decode_entries(execution_id: str, entries: Sequence[JournalEntry]) -> list[Event]:
     """The events of ``entries``, in order; JournalUnreadableError (one line) at the first that this
-    version cannot decode."""
+    version cannot decode. An annotation of a newer version (an unknown type marked ``"core": false``) is
+    skipped: it changes nothing the engine decides."""
     events: list[Event] = []
     for entry in entries:
         payload = entry.payload
         if not isinstance(payload, Mapping):
             raise unreadable_entry(execution_id, entry.seq, "is not a JSON object")
         kind = payload.get("type")
+        if isinstance(kind, str) and kind not in EVENT_TYPES and payload.get(CORE_KEY) is False:
+            continue  # a newer version's annotation: it changes nothing the engine decides (events.py)
         if not isinstance(kind, str) or kind not in EVENT_TYPES:
             problem = f"has event type {_short(repr(kind))} that this version does not know"
             raise unreadable_entry(execution_id, entry.seq, problem)
