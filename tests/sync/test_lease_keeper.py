@@ -131,7 +131,7 @@ def test_it_beats_every_interval_and_releases_on_stop(
     reports, own = Reports(), dynamodb.client()
     keeper = _keeper(target, time_, keepers, reports)
     time_.step(3)
-    assert lease_item(own, EXECUTION)["heartbeat"] == {"N": "4"}  # the take, then three beats
+    assert (lease_item(own, EXECUTION) or {}).get("heartbeat") == {"N": "4"}  # the take, then three beats
     assert keeper.lease.heartbeat == 4 and keeper.report.state is KeeperState.HOLDING
     assert time_.waits == [5.0, 5.0, 5.0, 5.0]  # HEARTBEAT_INTERVAL between beats
     assert reports.all == []  # beats that land are not news
@@ -152,7 +152,7 @@ def test_stopped_without_release_the_lease_stays(
     keeper.stop(release=False)
     time_.let_go()
     assert keeper.join(PATIENCE)
-    assert lease_item(dynamodb.client(), EXECUTION)["holder"] == {"S": "desk-a"}
+    assert (lease_item(dynamodb.client(), EXECUTION) or {}).get("holder") == {"S": "desk-a"}
     assert reports.all[-1].state is KeeperState.STOPPED and reports.all[-1].released is None
 
 
@@ -215,7 +215,7 @@ def test_throttled_beats_are_retried_with_backoff_and_never_lose_the_lease(
         time_.step()
     assert reports.all[-1] == KeeperReport(KeeperState.HOLDING, keeper.lease)  # error cleared
     assert keeper.lease.heartbeat == 2
-    assert lease_item(dynamodb.client(), EXECUTION)["heartbeat"] == {"N": "2"}
+    assert (lease_item(dynamodb.client(), EXECUTION) or {}).get("heartbeat") == {"N": "2"}
     assert time_.waits[-1] == 5.0  # back to the interval
 
 
