@@ -4,22 +4,26 @@
 ``LEASE#<execution id>/LEASE`` holds ``holder`` (a desktop ID), ``heartbeat`` (a counter) and
 ``taken_at`` (informative). Every write is conditional, and the condition is what decides:
 
-- ``take``: ``attribute_not_exists(pk) OR holder = :me``. It is an ``UpdateItem`` that sets the holder
-  and *adds 1* to the heartbeat rather than a ``Put`` that would write 0: a desktop that takes its own
-  lease again (a restart) must not show an observer a (heartbeat, holder) pair it has already seen, or a
-  takeover conditioned on that old pair would win against a live holder. So the counter never goes back
-  while the item exists.
+- ``take``: on no item, a released lease (a numeric heartbeat and no holder), or ``holder = :me``. It
+  is an ``UpdateItem`` that sets the holder and *adds 1* to the heartbeat, not a ``Put`` that would
+  write 0: a desktop that takes its own lease again (a restart) must not show an observer a (heartbeat,
+  holder) pair it has already seen, or a takeover conditioned on that old pair would win against a live
+  holder. The counter never goes back.
 - ``beat``: ``ADD heartbeat 1`` on ``holder = :me``. A refused condition is ``LeaseLost`` naming the new
   holder; a throttle or a dropped connection is a ``SyncUnavailable`` that says nothing about the lease.
 - ``take_over``: on ``holder = :seen_holder AND heartbeat = :seen_heartbeat``, the pair the observer saw
   unchanged for ``LEASE_EXPIRY`` (``domain.lease.LeaseWatch``). Of two desktops racing, the first write
   changes both, so exactly one wins; the other gets ``LeaseHeld`` naming the winner.
-- ``release``: ``DeleteItem`` on ``holder = :me``.
+- ``release``: ``REMOVE holder, taken_at ADD heartbeat 1`` on ``holder = :me``: the item stays, free.
+  Not a ``DeleteItem``: the operator's policy (docs/sync.md, "Permissions") grants none, on purpose
+  (nothing in the table is ever deleted), and a kept counter means no (heartbeat, holder) pair ever
+  repeats, even across a release and a new take.
 
 A refused condition is explained from the item DynamoDB returns with the refusal
 (``ReturnValuesOnConditionCheckFailure``), or a consistent read where an endpoint omits it. A request
 resent after its first attempt landed (botocore retries a dropped connection) meets its own write: a
-resent ``take_over`` finds itself the holder and returns the lease, a resent ``release`` finds no item.
+resent ``take_over`` finds itself the holder and returns the lease, a resent ``release`` finds the
+lease free.
 
 Each function takes a DynamoDB client (``sync_schema.dynamodb_client``) and raises only ``SyncError``s.
 """
@@ -50,6 +54,11 @@ __all__ = ["beat", "lease_client", "lease_key", "read", "release", "take", "take
 logger = logging.getLogger(__name__)
 
 _REFUSED = "ConditionalCheckFailedException"
+#: ``take``'s condition: no item, a released lease (a numeric counter and no holder), or this desktop's.
+_FREE_OR_MINE = (
+    "attribute_not_exists(pk) OR (attribute_not_exists(holder) AND attribute_type(heartbeat, :n)) "
+    "OR holder = :me"
+)
 #: Times ``take`` tries when the holder it was refused by has meanwhile released the lease.
 _TAKE_TRIES = 3
 
@@ -73,25 +82,24 @@ def lease_client(target: SyncTableTarget) -> Any:
 
 
 def read(client: Any, table: str, execution_id: str) -> Lease | None:
-    """The lease as the table has it now (consistent), None when there is none."""
+    """The lease as the table has it now (consistent), None when nobody holds it (no item, or released)."""
     _check_id(execution_id, "execution ID")
     try:
         item = client.get_item(TableName=table, Key=lease_key(execution_id), ConsistentRead=True).get("Item")
     except Exception as exc:
         raise map_dynamodb_error(exc, "GetItem", table=table) from exc
-    return None if not item else _lease_of(item, execution_id, table)
+    return _lease_or_free(item, execution_id, table)
 
 
 def take(client: Any, table: str, execution_id: str, me: str, *, now: Clock = _utc_now) -> Lease:
-    """Take the lease for desktop ``me``: when nobody holds it, or ``me`` already does (a restart).
+    """Take the lease for desktop ``me``: when nobody holds it (no item, or released), or ``me`` already
+    does (a restart).
     ``LeaseHeld`` naming the holder when another desktop does; the item is then left as it was."""
     _check_id(execution_id, "execution ID")
     _check_id(me, "desktop ID")
     for _ in range(_TAKE_TRIES):
         try:
-            return _write_holder(
-                client, table, execution_id, me, now, "attribute_not_exists(pk) OR holder = :me", {}
-            )
+            return _write_holder(client, table, execution_id, me, now, _FREE_OR_MINE, {":n": {"S": "N"}})
         except ClientError as exc:
             if error_code(exc) != _REFUSED:
                 raise map_dynamodb_error(exc, "UpdateItem", table=table) from exc
@@ -198,25 +206,27 @@ def beat(client: Any, table: str, lease: Lease) -> Lease:
 
 
 def release(client: Any, table: str, lease: Lease) -> bool:
-    """Give the lease back (delete it while this desktop holds it). False when it was already gone;
-    ``LeaseLost`` when another desktop holds it (nothing deleted)."""
+    """Give the lease back while this desktop holds it (the item stays, without a holder, its counter
+    one higher). False when it was already free; ``LeaseLost`` when another desktop holds it (nothing
+    changed)."""
     try:
-        client.delete_item(
+        client.update_item(
             TableName=table,
             Key=lease_key(lease.execution_id),
+            UpdateExpression="REMOVE holder, taken_at ADD heartbeat :one",
             ConditionExpression="holder = :me",
-            ExpressionAttributeValues={":me": {"S": lease.holder}},
+            ExpressionAttributeValues={":one": {"N": "1"}, ":me": {"S": lease.holder}},
             ReturnValuesOnConditionCheckFailure="ALL_OLD",
         )
     except ClientError as exc:
         if error_code(exc) != _REFUSED:
-            raise map_dynamodb_error(exc, "DeleteItem", table=table) from exc
+            raise map_dynamodb_error(exc, "UpdateItem", table=table) from exc
         current = _refused_item(client, table, lease.execution_id, exc)
         if current is None:
             return False
-        raise _lost(client, table, lease, exc, "DeleteItem", current) from None
+        raise _lost(client, table, lease, exc, "UpdateItem", current) from None
     except Exception as exc:
-        raise map_dynamodb_error(exc, "DeleteItem", table=table) from exc
+        raise map_dynamodb_error(exc, "UpdateItem", table=table) from exc
     logger.info("execution %s: lease released by %s", lease.execution_id, lease.holder)
     return True
 
@@ -253,10 +263,10 @@ def _write_holder(
 
 def _refused_item(client: Any, table: str, execution_id: str, exc: ClientError) -> Lease | None:
     """The lease as it stood when a condition refused a write: the item returned with the refusal, or
-    (an endpoint that omits it) a consistent read. None when there is no lease item."""
+    (an endpoint that omits it) a consistent read. None when nobody holds it."""
     item = (exc.response or {}).get("Item")
     if item:
-        return _lease_of(item, execution_id, table)
+        return _lease_or_free(item, execution_id, table)
     return read(client, table, execution_id)
 
 
@@ -266,7 +276,7 @@ def _lost(
     if current is None:
         current = _refused_item(client, table, lease.execution_id, exc)
     if current is None:
-        what = "its lease item is gone (released or deleted by another desktop)"
+        what = "its lease is free (released by another desktop, or its item deleted)"
     else:
         what = f"desktop {current.holder} holds its lease now (heartbeat {current.heartbeat})"
     return LeaseLost(
@@ -278,24 +288,39 @@ def _lost(
     )
 
 
+def _lease_or_free(item: Mapping[str, Any] | None, execution_id: str, table: str) -> Lease | None:
+    """The lease in ``item``, None for no item or a released lease (a counter and no holder)."""
+    if not item:
+        return None
+    if "holder" not in item and _counter(item) is not None:
+        return None
+    return _lease_of(item, execution_id, table)
+
+
 def _lease_of(item: Mapping[str, Any], execution_id: str, table: str) -> Lease:
     """The lease in ``item``; a ``SyncError`` naming the item and the attribute when it is not one."""
-    where = f"{LEASE_PK_PREFIX}{execution_id}/{LEASE_SK}"
     holder = _attribute(item, "holder", "S")
-    heartbeat = _attribute(item, "heartbeat", "N")
+    count = _counter(item)
     taken_at = _attribute(item, "taken_at", "S") if "taken_at" in item else ""
-    try:
-        count = int(heartbeat) if isinstance(heartbeat, str) else None
-    except ValueError:
-        count = None
-    if not isinstance(holder, str) or not holder or count is None or count < 0:
+    if not isinstance(holder, str) or not holder or count is None:
         raise SyncError(
-            f"The lease item {where} in the sync table {table} is not a lease: it needs a text 'holder' "
-            f"and a counter 'heartbeat' (found {_shown(item)}). Nothing was changed",
+            f"The lease item {LEASE_PK_PREFIX}{execution_id}/{LEASE_SK} in the sync table {table} is not a "
+            f"lease: it needs a text 'holder' and a counter 'heartbeat' (found {_shown(item)}). Nothing "
+            "was changed",
             code="MalformedItem",
             table=table,
         )
     return Lease(execution_id, holder, count, taken_at if isinstance(taken_at, str) else "")
+
+
+def _counter(item: Mapping[str, Any]) -> int | None:
+    """The item's heartbeat, None when it is not a whole number >= 0."""
+    text = _attribute(item, "heartbeat", "N")
+    try:
+        count = int(text) if isinstance(text, str) else -1
+    except ValueError:
+        return None
+    return count if count >= 0 else None
 
 
 def _attribute(item: Mapping[str, Any], name: str, tag: str) -> Any:

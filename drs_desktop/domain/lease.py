@@ -5,8 +5,9 @@ The lease item carries a ``heartbeat`` counter that its holder adds 1 to every `
 seconds. Another desktop never compares its clock with the holder's (two desktops' clocks may disagree by
 minutes, and a wall clock may jump): ``LeaseWatch`` times, on the *observer's* monotonic clock, how long
 the heartbeat it reads has stayed the same, and calls the lease expired only when it has not moved for
-``LEASE_EXPIRY`` seconds of that clock. The counter never goes back while the item exists (a take and a
-takeover add 1 too), so a reading equal to an earlier one means that no beat landed in between.
+``LEASE_EXPIRY`` seconds of that clock. The counter never goes back (a take, a takeover and a release
+add 1 too, and the item is never deleted), so a reading equal to an earlier one means that nothing was
+written to the lease in between.
 
 Stdlib only, no clock read: the caller passes the time of each reading.
 """

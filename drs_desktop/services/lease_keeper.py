@@ -75,7 +75,8 @@ class KeeperReport:
     landed left it. ``unconfirmed_for``: seconds of the keeper's clock since that beat (or the take),
     when beats are failing; 0 while they land. ``error``: the last failed beat's (or release's) one-line
     error, "" once a beat lands. ``new_holder``: LOST, who holds the lease now (None: the item is gone).
-    ``released``: STOPPED, whether the lease was given back (None: not asked to)."""
+    ``released``: STOPPED, whether the lease was given back now (False: it was already free, another
+    desktop holds it, or the table could not be reached, as ``error`` says; None: not asked to)."""
 
     state: KeeperState
     lease: Lease

@@ -139,7 +139,11 @@ def test_it_beats_every_interval_and_releases_on_stop(
     keeper.stop()
     time_.let_go()
     assert keeper.join(PATIENCE)
-    assert lease_item(own, EXECUTION) is None
+    assert lease_item(own, EXECUTION) == {
+        "pk": {"S": f"LEASE#{EXECUTION}"},
+        "sk": {"S": "LEASE"},
+        "heartbeat": {"N": "5"},  # released: no holder
+    }
     assert reports.states() == [KeeperState.STOPPED] and reports.all[-1].released is True
 
 

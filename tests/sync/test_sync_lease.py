@@ -46,8 +46,20 @@ def test_take_beat_release_round_trip(dynamodb: DynamoDbEmulator, table: str) ->
     assert sync_lease.read(own, table, EXECUTION) == lease
 
     assert sync_lease.release(desk_a, table, lease) is True
-    assert lease_item(own, EXECUTION) is None
-    assert sync_lease.release(desk_a, table, lease) is False  # already gone: nothing to give back
+    # Released, not deleted (the operator's policy has no DeleteItem): no holder, the counter goes on.
+    assert lease_item(own, EXECUTION) == {
+        "pk": {"S": f"LEASE#{EXECUTION}"},
+        "sk": {"S": "LEASE"},
+        "heartbeat": {"N": "4"},
+    }
+    assert sync_lease.read(own, table, EXECUTION) is None
+    assert sync_lease.release(desk_a, table, lease) is False  # already free: nothing to give back
+    with pytest.raises(LeaseLost) as lost:
+        sync_lease.beat(desk_a, table, lease)
+    assert lost.value.holder is None and "free" in str(lost.value)
+
+    # Taken again, by anyone: the counter still only grows.
+    assert sync_lease.take(dynamodb.client(), table, EXECUTION, "desk-b").heartbeat == 5
 
 
 def test_a_second_desktop_cannot_take_a_held_lease(dynamodb: DynamoDbEmulator, table: str) -> None:
@@ -176,7 +188,7 @@ def test_a_takeover_of_a_released_lease_says_take_it(dynamodb: DynamoDbEmulator,
     with pytest.raises(LeaseHeld) as refused:
         sync_lease.take_over(desk_b, table, EXECUTION, "desk-b", old.heartbeat, old.holder)
     assert refused.value.holder is None and "take it" in str(refused.value)
-    assert sync_lease.read(desk_b, table, EXECUTION) is None  # the takeover created nothing
+    assert sync_lease.read(desk_b, table, EXECUTION) is None  # the takeover took nothing
     assert sync_lease.take(desk_b, table, EXECUTION, "desk-b").holder == "desk-b"
 
 
