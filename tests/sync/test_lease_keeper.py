@@ -258,3 +258,31 @@ def test_an_interval_too_close_to_the_expiry_is_refused(target: SyncTableTarget)
         LeaseKeeper.for_target(lease, target, interval=30.0, expiry=60.0)
     keeper = LeaseKeeper.for_target(lease, target)
     assert keeper.join(0) and keeper.report.state is KeeperState.HOLDING  # never started: nothing to wait for
+
+
+def test_a_throttle_outlasting_half_the_expiry_is_at_risk_until_a_beat_lands(
+    dynamodb: DynamoDbEmulator, time_: SteppedTime, keepers: list[Any]
+) -> None:
+    make_table(dynamodb)
+    reports = Reports()
+    with RefusingProxy(
+        dynamodb.endpoint_url, {"UpdateItem"}, code="ProvisionedThroughputExceededException"
+    ) as proxy:
+        through_proxy = SyncTableTarget(table=TABLE, region=REGION, endpoint_url=proxy.endpoint_url)
+        lease = sync_lease.take(dynamodb.client(), TABLE, EXECUTION, "desk-a")
+        keeper = LeaseKeeper.for_target(
+            lease, through_proxy, on_report=reports, clock=time_.clock, wait=time_.wait
+        )
+        keepers.append((keeper, time_))
+        keeper.start()
+        time_.step(8)  # 27.5 s without a beat landing: failing, not yet at risk
+        assert reports.states() == [KeeperState.HOLDING] * 8
+        time_.step()  # 32.5 s
+        assert reports.all[-1].state is KeeperState.AT_RISK and reports.all[-1].unconfirmed_for == 32.5
+        assert "throttled" in reports.all[-1].error
+
+        proxy.refuse = set()
+        time_.step()
+    assert reports.all[-1] == KeeperReport(KeeperState.HOLDING, keeper.lease)
+    assert keeper.lease.heartbeat == 2 and proxy.refused == {"UpdateItem": 9}
+    assert KeeperState.LOST not in reports.states()
