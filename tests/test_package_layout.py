@@ -37,6 +37,7 @@ DOMAIN_KERNEL = {
     "connection",
     "targets",
     "sync_errors",
+    "lease",
 }
 UI: dict[str, set[str]] = {
     "plans": set(),

@@ -38,6 +38,9 @@ SK = "sk"
 META = "META"
 HEADER_SK = "TABLE"
 COUNTER_SK = "SEQ"
+#: A lease item: ``LEASE#<execution id>`` / ``LEASE`` (docs/sync.md, "Leases").
+LEASE_PK_PREFIX = "LEASE#"
+LEASE_SK = "LEASE"
 KEY_SCHEMA: tuple[tuple[str, str], ...] = ((PK, "HASH"), (SK, "RANGE"))
 #: A tag on the table created here (and by the template), so that a console listing says whose it is.
 TABLE_TAGS: tuple[tuple[str, str], ...] = (("application", "drs-desktop"),)
@@ -180,12 +183,19 @@ def dynamodb_client(
     *,
     session: boto3.session.Session | None = None,
     max_attempts: int = MAX_ATTEMPTS,
+    timeout: float | None = None,
 ) -> Any:
     """A DynamoDB client for the table; build it in the thread that uses it (sessions are not shared).
-    Raises ``SyncError`` (``SyncAuthError`` for a profile that does not exist)."""
+    ``timeout`` (seconds) bounds connecting and reading, for a caller that must retry on its own schedule
+    (the lease keeper: a beat must not hang longer than the interval). Raises ``SyncError``
+    (``SyncAuthError`` for a profile that does not exist)."""
     session = session or sync_session(target)
     try:
         config = client_config(retries=True, max_attempts=max_attempts)
+        if timeout is not None:
+            config = client_config(
+                retries=True, max_attempts=max_attempts, connect_timeout=timeout, read_timeout=timeout
+            )
         return session.client(
             "dynamodb", region_name=target.region, endpoint_url=target.endpoint_url, config=config
         )

@@ -65,3 +65,45 @@ class SyncUnavailable(SyncError):
     Nothing is known to have changed; try again later."""
 
     transient = True
+
+
+class LeaseHeld(SyncError):
+    """Another desktop holds the execution's lease (docs/sync.md, "Leases"): a ``take`` refused, or a
+    ``take_over`` that lost (the holder beat again, or another desktop took it over first). ``holder`` and
+    ``heartbeat`` are what the table says now; ``holder`` None means the lease is free now (released
+    meanwhile): a plain ``take`` may succeed."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        execution_id: str,
+        holder: str | None,
+        heartbeat: int | None,
+        operation: str = "",
+        table: str = "",
+    ) -> None:
+        super().__init__(message, code="LeaseHeld", operation=operation, table=table)
+        self.execution_id = execution_id
+        self.holder = holder
+        self.heartbeat = heartbeat
+
+
+class LeaseLost(SyncError):
+    """This desktop's lease is no longer its own: a beat's (or a release's) condition ``holder = me``
+    failed. ``holder`` names the desktop that took it over, None when the lease item is gone. Never raised
+    for a network error or a throttle (those say nothing about the lease): only the table's refusal of
+    the condition means the lease was lost. The driver must stop driving."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        execution_id: str,
+        holder: str | None,
+        operation: str = "",
+        table: str = "",
+    ) -> None:
+        super().__init__(message, code="LeaseLost", operation=operation, table=table)
+        self.execution_id = execution_id
+        self.holder = holder
