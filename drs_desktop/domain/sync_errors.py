@@ -65,3 +65,7 @@ class SyncUnavailable(SyncError):
     Nothing is known to have changed; try again later."""
 
     transient = True
+
+
+class SyncResolutionError(SyncError):
+    """A conflict resolution that cannot be done as asked (no such open conflict, a copy of a deletion)."""
