@@ -28,6 +28,7 @@ from drs_desktop.storage import sync_outbox as outbox
 from drs_desktop.storage.sync_conflicts import (
     drop_queued,
     execution_body,
+    only_requeued,
     open_conflicts,
     plan_head_state,
     queued_entities,
@@ -91,8 +92,12 @@ class _Applier:
                     outbox.note_entity(conn, head.kind, head.key, head.version, head.seq)
                     drop_queued(conn, head.kind, head.key)
                 return
-            self._conflict(head)
-            return
+            if entity in self.conflicted or not only_requeued(self.ctx.db, head.kind, head.key):
+                self._conflict(head)
+                return
+            with self.ctx.db.transaction() as conn:  # a start over's repeat: the new table's head wins
+                drop_queued(conn, head.kind, head.key)
+            self.queued.discard(entity)
         if head.kind == "PLAN":
             self._plan(head)
         elif head.kind == "EXEC":

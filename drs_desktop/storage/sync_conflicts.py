@@ -25,6 +25,7 @@ __all__ = [
     "SyncConflict",
     "drop_queued",
     "execution_body",
+    "only_requeued",
     "open_conflicts",
     "plan_head_state",
     "queued_entities",
@@ -142,8 +143,22 @@ def queued_entities(db: Readable) -> set[tuple[str, str]]:
     return {(str(r[0]), str(r[1])) for r in rows}
 
 
+def only_requeued(db: Readable, kind: str, key: str) -> bool:
+    """True when the entity's queued head was queued by a start over and not edited since: it repeats
+    what the old table held, and the new table's head is taken rather than met as a conflict."""
+    with db.reader() as conn:
+        row = conn.execute(
+            "SELECT 1 FROM sync_requeued q WHERE q.kind = ? AND q.key = ? AND NOT EXISTS (SELECT 1 FROM "
+            "sync_outbox o WHERE o.kind = q.kind AND o.key = q.key AND o.what <> 'revision' "
+            "AND o.id > q.through_id)",
+            (kind, key),
+        ).fetchone()
+    return row is not None
+
+
 def drop_queued(conn: sqlite3.Connection, kind: str, key: str) -> int:
     """Take an entity's queued heads and journal off the queue (take theirs); revisions stay queued."""
+    conn.execute("DELETE FROM sync_requeued WHERE kind = ? AND key = ?", (kind, key))
     return conn.execute(
         "DELETE FROM sync_outbox WHERE kind = ? AND key = ? AND what <> 'revision'", (kind, key)
     ).rowcount
@@ -257,6 +272,11 @@ def start_over(db: Database, created_at: str, shared_settings: tuple[str, ...]) 
     now = to_db_time(utc_now())
     marks = ", ".join("?" for _ in shared_settings) or "''"
     with db.transaction() as conn:
+        edited = {
+            (str(r[0]), str(r[1]))
+            for r in conn.execute("SELECT DISTINCT kind, key FROM sync_outbox WHERE what <> 'revision'")
+        }
+        conn.execute("DELETE FROM sync_requeued")
         conn.execute("DELETE FROM sync_outbox")
         conn.execute("DELETE FROM sync_entities")
         conn.execute("DELETE FROM sync_revisions")
@@ -288,5 +308,12 @@ def start_over(db: Database, created_at: str, shared_settings: tuple[str, ...]) 
             f"  WHERE s.key IN ({marks})"
             ") ORDER BY part, at, tiebreak, n",
             (now, *shared_settings),
+        )
+        clean = conn.execute(
+            "SELECT kind, key, max(id) FROM sync_outbox WHERE what <> 'revision' GROUP BY kind, key"
+        ).fetchall()
+        conn.executemany(
+            "INSERT INTO sync_requeued (kind, key, through_id) VALUES (?, ?, ?)",
+            [row for row in clean if (str(row[0]), str(row[1])) not in edited],
         )
         return int(conn.execute("SELECT count(*) FROM sync_outbox").fetchone()[0])

@@ -71,10 +71,14 @@ def desktop(tmp_path: Path, name: str, emulator: DynamoDbEmulator, *, app_versio
 
 def table_items(emulator: DynamoDbEmulator, pk: str, prefix: str = "") -> list[dict[str, Any]]:
     """The test's own look at one partition (consistent Query)."""
+    condition, values = "pk = :p", {":p": {"S": pk}}
+    if prefix:
+        condition += " AND begins_with(sk, :s)"
+        values[":s"] = {"S": prefix}
     answer = emulator.client().query(
         TableName=TABLE,
-        KeyConditionExpression="pk = :p AND begins_with(sk, :s)",
-        ExpressionAttributeValues={":p": {"S": pk}, ":s": {"S": prefix}},
+        KeyConditionExpression=condition,
+        ExpressionAttributeValues=values,
         ConsistentRead=True,
     )
     return list(answer["Items"])

@@ -35,6 +35,17 @@ CREATE TABLE sync_foreign_executions (
     pulled_at     TEXT NOT NULL
 );
 
+-- Entities queued again by a start over (a table created again) that had no local change waiting: their
+-- queued head only repeats what the old table held. A different head of the new table is then taken, not
+-- a conflict (else every desktop but the first to come back would meet a conflict on every entity it
+-- holds). through_id: the entity's last queue entry at the start over; a later one is a real local edit.
+CREATE TABLE sync_requeued (
+    kind        TEXT NOT NULL,
+    key         TEXT NOT NULL,
+    through_id  INTEGER NOT NULL,
+    PRIMARY KEY (kind, key)
+);
+
 -- The table's header created_at when this desktop first synced with it: a table deleted and created
 -- again under the same name has another one, and the sync then starts over (docs/sync.md).
 ALTER TABLE sync_state ADD COLUMN table_created_at TEXT NOT NULL DEFAULT '';
