@@ -6,6 +6,8 @@ it; prints the table header; then the least-privilege IAM policy as JSON on stdo
 to stderr, so ``sync init ... > policy.json`` keeps the policy alone). Exit 0 when the table is set up,
 2 for a table name, region or endpoint that cannot be used, 1 with one line for what AWS refused
 (an access denied names the IAM action, missing credentials the profile).
+
+``sync now``, ``sync status`` and ``sync resolve`` are in cli_sync_now.py.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import TextIO
 
 from drs_desktop.cli_exit import EXIT_OK
 from drs_desktop.cli_run import UsageError
+from drs_desktop.cli_sync_now import add_sync_run_commands, sync_run_command
 from drs_desktop.config import AppPaths
 from drs_desktop.domain.safe_text import terminal_safe
 
@@ -45,12 +48,15 @@ def add_sync_commands(
         metavar="URL",
         help="a DynamoDB endpoint other than AWS's (https, or http on loopback)",
     )
+    add_sync_run_commands(actions, add_home)
 
 
 def sync_command(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
-    del paths  # the table is the team's, not this desktop's database: nothing local is read or written
     if args.sync_command == "init":
+        # The table is the team's, not this desktop's database: init reads and writes nothing local.
         return _init(args, out)
+    if args.sync_command in ("now", "status", "resolve"):
+        return sync_run_command(args, paths, out)
     raise UsageError(f"unknown sync action {args.sync_command}")
 
 

@@ -25,7 +25,16 @@ STDLIB = set(sys.stdlib_module_names)
 # read the journal, start the simulator), but no Qt: the GUI starts only through app.py (cli.py calls
 # app.run_gui inside a function), so `drs-desktop run` works on a server without Qt's libraries.
 # They import no third-party package directly either: AWS, keyring and files come through the layers.
-CLI_MODULES = {"cli", "cli_run", "cli_show", "cli_control", "cli_exit", "cli_servers", "cli_sync"}
+CLI_MODULES = {
+    "cli",
+    "cli_run",
+    "cli_show",
+    "cli_control",
+    "cli_exit",
+    "cli_servers",
+    "cli_sync",
+    "cli_sync_now",
+}
 _CLI_MAY_IMPORT = {"domain", "storage", "aws", "secrets", "config", "services", "simulator", *CLI_MODULES}
 
 # Every package and top-level module of drs_desktop -> (drs_desktop layers or modules it may import,
@@ -46,6 +55,7 @@ RULES: dict[str, tuple[set[str], set[str], set[str]]] = {
     "cli_control": (_CLI_MAY_IMPORT, set(), set()),
     "cli_servers": (_CLI_MAY_IMPORT, set(), set()),
     "cli_sync": (_CLI_MAY_IMPORT, set(), set()),
+    "cli_sync_now": (_CLI_MAY_IMPORT, set(), set()),
     "cli_exit": (set(), set(), set()),  # the exit codes, one place; imports nothing of the package
     "__main__": ({"cli", "frozen"}, set(), set()),  # python -m drs_desktop and the bundle -> cli.main()
     "frozen": (set(), set(), {"sqlite3"}),  # the bundle's process set-up (Windows console): stdlib only

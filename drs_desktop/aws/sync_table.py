@@ -107,6 +107,9 @@ class TableInfo:
     status: str
     billing_mode: str
     header: TableHeader
+    #: When DynamoDB created the table (DescribeTable's CreationDateTime, ISO-8601; "" if not given): a
+    #: table deleted and created again under the same name has another one (services/sync.py starts over).
+    created: str = ""
 
 
 @dataclass(frozen=True)
@@ -222,6 +225,7 @@ def check_table(target: SyncTableTarget, *, client: Any = None, app_version: str
         status=str(description.get("TableStatus") or ""),
         billing_mode=_billing_mode(description),
         header=header,
+        created=_creation(description),
     )
 
 
@@ -232,6 +236,11 @@ def describe(target: SyncTableTarget, *, client: Any = None) -> TableInfo:
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def _creation(description: Mapping[str, Any]) -> str:
+    created = description.get("CreationDateTime")
+    return created.isoformat() if isinstance(created, datetime) else str(created or "")
 
 
 def _billing_mode(description: Mapping[str, Any]) -> str:

@@ -107,3 +107,7 @@ class LeaseLost(SyncError):
         super().__init__(message, code="LeaseLost", operation=operation, table=table)
         self.execution_id = execution_id
         self.holder = holder
+
+
+class SyncResolutionError(SyncError):
+    """A conflict resolution that cannot be done as asked (no such open conflict, a copy of a deletion)."""

@@ -219,10 +219,12 @@ def list_executions(
 
 
 def unfinished_executions(db: Readable) -> list[ExecutionRecord]:
-    """Executions with no end: after a crash these are resumed (reconciled first, then driven on)."""
+    """Executions with no end: after a crash these are resumed (reconciled first, then driven on).
+    Executions pulled from another desktop are left out: they are someone else's to drive (sync)."""
     with db.reader() as conn:
         rows = conn.execute(
-            f"SELECT {_COLUMNS} FROM executions WHERE finished_at IS NULL ORDER BY started_at"
+            f"SELECT {_COLUMNS} FROM executions WHERE finished_at IS NULL "
+            "AND id NOT IN (SELECT execution_id FROM sync_foreign_executions) ORDER BY started_at"
         ).fetchall()
     return [_record(row) for row in rows]
 

@@ -61,6 +61,7 @@ __all__ = [
     "get_state",
     "mark_pushed",
     "note_entity",
+    "note_journal",
     "note_revision_number",
     "pending",
     "pending_count",
@@ -263,6 +264,12 @@ def note_entity(
     """Record that the table holds ``kind``/``key`` at ``version`` (change ``seq``), inside the caller's
     transaction (a push's answer, or a pulled head just applied). Never moves back to an older version."""
     _note(conn, kind, key, version, seq, journal_last, now or _now())
+
+
+def note_journal(conn: sqlite3.Connection, kind: str, key: str, last: int, *, now: str | None = None) -> None:
+    """Record that the table holds the entity's journal up to event ``last`` (pulled pages applied), inside
+    the caller's transaction. Never moves back."""
+    _note(conn, kind, key, None, None, last, now or _now())
 
 
 def _note(

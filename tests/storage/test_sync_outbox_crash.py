@@ -22,6 +22,7 @@ from drs_desktop.storage import executions as journal
 from drs_desktop.storage import sync_outbox as outbox
 from drs_desktop.storage.db import Database, load_migrations
 from drs_desktop.storage.plans import delete_plan, list_plans, save_plan
+from drs_desktop.storage.schema import SCHEMA_VERSION
 from drs_desktop.storage.settings import get_setting, set_setting
 
 from .conftest import sample_plan
@@ -247,7 +248,7 @@ def test_a_process_killed_in_a_loop_of_saves_leaves_the_queue_matching_the_data(
         elif pause == "EXEC journal":
             assert this_round == 20  # its plan was saved; the append killed inside left nothing
         with Database.open(path) as db:  # reopens and goes on from where it was
-            assert db.schema_version == 5
+            assert db.schema_version == SCHEMA_VERSION
             events = journal.load_journal(db, f"run-{round_}")
             assert [e.seq for e in events] == list(range(1, len(events) + 1))
             assert len(events) == (19 if pause != "none" else len(events)) and len(events) >= last
@@ -274,7 +275,11 @@ def test_a_v4_database_queues_its_history_in_order_when_migrated(db_path: Path) 
                     (key, T_OLD),
                 )
     with Database.open(db_path) as db:
-        assert db.schema_version == 5 and db.backup_path is not None and ".v4." in db.backup_path.name
+        assert (
+            db.schema_version == SCHEMA_VERSION
+            and db.backup_path is not None
+            and ".v4." in db.backup_path.name
+        )
         entries = outbox.pending(db)
         state = outbox.get_state(db)
     old_plans = sorted([first, gone])  # same created_at: by ID

@@ -1,0 +1,310 @@
+"""The items that carry history beside the change feed: plan revisions and journal pages (docs/sync.md).
+
+Both are append-only and written before the head that names them, so a reader never meets a head whose
+history is missing; both are conditional puts (``attribute_not_exists(pk)``), so nothing already in the
+table is ever replaced:
+
+* A revision is ``PLAN#<plan id>/REV#<6-digit number>``: the number is the table's, the next free one,
+  taken by the put's condition (``put_revision`` answers False when another desktop took it first; the
+  caller reads the numbers again and tries the next). A document too large for one item goes as parts
+  keyed ``PART#REV#<number>#<revision id>#<n>``: the revision ID in the key keeps two desktops racing for
+  one number from overwriting each other's parts (the flaw aws/sync_parts.py explains for heads).
+* A journal page is ``EXEC#<execution id>/EVENTS#<10-digit first seq>`` with the events in order and
+  ``last``, the seq of the last one; at most ``PAGE_EVENTS`` events and ``PART_BYTES`` of JSON.
+
+Reads are consistent ``Query``s on one partition, never a scan.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from drs_desktop.aws.sync_items import (
+    Item,
+    MalformedItem,
+    get_item,
+    get_n,
+    get_s,
+    head_pk,
+    key_of,
+    optional_s,
+)
+from drs_desktop.aws.sync_parts import (
+    PART_BYTES,
+    CorruptBody,
+    join_parts,
+    needs_parts,
+    sha256_hex,
+    split_body,
+)
+from drs_desktop.aws.sync_retry import DEFAULT_BACKOFF, Backoff, error_code, retrying
+
+logger = logging.getLogger(__name__)
+
+#: At most this many events per journal page (docs/sync.md, "Sizes").
+PAGE_EVENTS = 200
+REV_PREFIX = "REV#"
+EVENTS_PREFIX = "EVENTS#"
+
+
+@dataclass(frozen=True)
+class RevisionItem:
+    """One plan revision as the table holds it (``document`` is the canonical JSON of the plan)."""
+
+    plan_id: str
+    number: int
+    revision_id: str
+    content_hash: str
+    document: str
+    comment: str
+    author: str
+    created_at: str
+    writer: str
+
+
+@dataclass(frozen=True)
+class JournalPage:
+    """A page of an execution's journal: the events from ``first`` to ``last`` (seqs), in order."""
+
+    execution_id: str
+    first: int
+    events: tuple[Mapping[str, Any], ...]
+
+    @property
+    def last(self) -> int:
+        return self.first + len(self.events) - 1
+
+
+def rev_sk(number: int) -> str:
+    return f"{REV_PREFIX}{number:06d}"
+
+
+def events_sk(first: int) -> str:
+    return f"{EVENTS_PREFIX}{first:010d}"
+
+
+def _rev_part_sk(number: int, revision_id: str, n: int) -> str:
+    return f"PART#REV#{number:06d}#{revision_id}#{n:04d}"
+
+
+# -- revisions ----------------------------------------------------------------------------------------
+
+
+def revision_numbers(
+    client: Any, table: str, plan_id: str, *, backoff: Backoff = DEFAULT_BACKOFF
+) -> dict[str, int]:
+    """Every revision of the plan the table holds, ``{revision id: number}`` (documents not read)."""
+    found: dict[str, int] = {}
+    for item in _query(client, table, head_pk("PLAN", plan_id), REV_PREFIX, backoff, "sk, revision_id"):
+        found[get_s(item, "revision_id")] = _number(item)
+    return found
+
+
+def read_revisions(
+    client: Any, table: str, plan_id: str, *, backoff: Backoff = DEFAULT_BACKOFF
+) -> list[RevisionItem]:
+    """Every revision of the plan, by number, documents joined from their parts and checked."""
+    revisions = []
+    for item in _query(client, table, head_pk("PLAN", plan_id), REV_PREFIX, backoff, None):
+        number = _number(item)
+        revision_id = get_s(item, "revision_id")
+        document = optional_s(item, "document")
+        if document is None:
+            count = get_n(item, "parts")
+            pk = head_pk("PLAN", plan_id)
+            parts = [
+                get_item(client, table, pk, _rev_part_sk(number, revision_id, n), backoff)
+                for n in range(count)
+            ]
+            try:
+                document = join_parts(f"{pk}/{rev_sk(number)}", parts, get_s(item, "sha256"))
+            except CorruptBody as error:
+                raise MalformedItem(str(error)) from None
+        revisions.append(
+            RevisionItem(
+                plan_id=plan_id,
+                number=number,
+                revision_id=revision_id,
+                content_hash=get_s(item, "content_hash"),
+                document=document,
+                comment=optional_s(item, "comment") or "",
+                author=optional_s(item, "author") or "",
+                created_at=get_s(item, "created_at"),
+                writer=optional_s(item, "writer") or "",
+            )
+        )
+    return sorted(revisions, key=lambda r: r.number)
+
+
+def put_revision(
+    client: Any, table: str, revision: RevisionItem, *, backoff: Backoff = DEFAULT_BACKOFF
+) -> bool:
+    """Put the revision under its number if that number is free; False when another revision has it.
+
+    Parts (a large document) are written first, unconditionally: their keys carry the revision ID, so a
+    retry rewrites the same bytes and a rival for the number never touches them.
+    """
+    pk = head_pk("PLAN", revision.plan_id)
+    item: dict[str, Any] = {
+        **key_of(pk, rev_sk(revision.number)),
+        "revision_id": {"S": revision.revision_id},
+        "content_hash": {"S": revision.content_hash},
+        "comment": {"S": revision.comment},
+        "author": {"S": revision.author},
+        "created_at": {"S": revision.created_at},
+        "writer": {"S": revision.writer},
+    }
+    if needs_parts(revision.document):
+        slices = split_body(revision.document)
+        for n, data in enumerate(slices):
+            part = {**key_of(pk, _rev_part_sk(revision.number, revision.revision_id, n)), "data": {"S": data}}
+            retrying(
+                backoff,
+                f"writing a part of {pk}",
+                functools.partial(client.put_item, TableName=table, Item=part),
+            )
+        item["parts"] = {"N": str(len(slices))}
+        item["sha256"] = {"S": sha256_hex(revision.document)}
+    else:
+        item["document"] = {"S": revision.document}
+    return _put_if_absent(client, table, item, backoff)
+
+
+# -- journal pages --------------------------------------------------------------------------------------
+
+
+def cut_pages(execution_id: str, first: int, events: Sequence[Mapping[str, Any]]) -> list[JournalPage]:
+    """``events`` (seqs ``first``, ``first + 1``, ...) in pages of at most ``PAGE_EVENTS`` events and
+    ``PART_BYTES`` of JSON. ValueError for one event larger than a page may be."""
+    pages: list[JournalPage] = []
+    current: list[Mapping[str, Any]] = []
+    size = 2
+    start = first
+    for event in events:
+        length = len(_dump(event).encode("utf-8")) + 1
+        if length + 2 > PART_BYTES:
+            raise ValueError(f"journal event {start + len(current)} of {execution_id} is {length} bytes")
+        if current and (len(current) == PAGE_EVENTS or size + length > PART_BYTES):
+            pages.append(JournalPage(execution_id, start, tuple(current)))
+            start += len(current)
+            current, size = [], 2
+        current.append(event)
+        size += length
+    if current:
+        pages.append(JournalPage(execution_id, start, tuple(current)))
+    return pages
+
+
+def put_page(
+    client: Any, table: str, page: JournalPage, *, backoff: Backoff = DEFAULT_BACKOFF
+) -> JournalPage | None:
+    """Put a page; None when it landed, else the page the table already holds at that first seq."""
+    pk = head_pk("EXEC", page.execution_id)
+    item = {
+        **key_of(pk, events_sk(page.first)),
+        "events": {"S": _dump_list(page.events)},
+        "last": {"N": str(page.last)},
+    }
+    if _put_if_absent(client, table, item, backoff):
+        return None
+    existing = get_item(client, table, pk, events_sk(page.first), backoff)
+    if existing is None:
+        raise MalformedItem(f"{pk}/{events_sk(page.first)}: the put was refused, yet no page is there")
+    return _page(page.execution_id, existing)
+
+
+def read_pages(
+    client: Any, table: str, execution_id: str, after: int, *, backoff: Backoff = DEFAULT_BACKOFF
+) -> list[JournalPage]:
+    """The execution's pages whose first event comes after seq ``after``, in order."""
+    pk = head_pk("EXEC", execution_id)
+    request_after = events_sk(after)
+    pages = [
+        _page(execution_id, item)
+        for item in _query(client, table, pk, EVENTS_PREFIX, backoff, None)
+        if get_s(item, "sk") > request_after
+    ]
+    return sorted(pages, key=lambda p: p.first)
+
+
+# -- helpers --------------------------------------------------------------------------------------------
+
+
+def _page(execution_id: str, item: Item) -> JournalPage:
+    where = f"{head_pk('EXEC', execution_id)}/{get_s(item, 'sk')}"
+    digits = get_s(item, "sk")[len(EVENTS_PREFIX) :]
+    if len(digits) != 10 or not digits.isdigit():
+        raise MalformedItem(f"{where}: a journal page's sort key is EVENTS# and 10 digits")
+    try:
+        events = json.loads(get_s(item, "events"))
+    except ValueError:
+        raise MalformedItem(f"{where}: 'events' is not JSON") from None
+    if not isinstance(events, list) or not events or not all(isinstance(e, dict) for e in events):
+        raise MalformedItem(f"{where}: 'events' is not a non-empty list of journal events")
+    page = JournalPage(execution_id, int(digits), tuple(events))
+    if get_n(item, "last") != page.last:
+        raise MalformedItem(f"{where}: 'last' is {get_n(item, 'last')}, its events end at {page.last}")
+    return page
+
+
+def _number(item: Item) -> int:
+    sk = get_s(item, "sk")
+    digits = sk[len(REV_PREFIX) :]
+    if not sk.startswith(REV_PREFIX) or len(digits) != 6 or not digits.isdigit():
+        raise MalformedItem(f"{get_s(item, 'pk')}/{sk}: a revision's sort key is REV# and 6 digits")
+    return int(digits)
+
+
+def _query(
+    client: Any, table: str, pk: str, prefix: str, backoff: Backoff, projection: str | None
+) -> list[Item]:
+    request: dict[str, Any] = {
+        "TableName": table,
+        "KeyConditionExpression": "#pk = :pk AND begins_with(#sk, :prefix)",
+        "ExpressionAttributeNames": {"#pk": "pk", "#sk": "sk"},
+        "ExpressionAttributeValues": {":pk": {"S": pk}, ":prefix": {"S": prefix}},
+        "ConsistentRead": True,
+    }
+    if projection:
+        names = [name.strip() for name in projection.split(",")]
+        request["ProjectionExpression"] = ", ".join(f"#p{i}" for i in range(len(names))) + ", #pk, #sk"
+        request["ExpressionAttributeNames"].update({f"#p{i}": name for i, name in enumerate(names)})
+    items: list[Item] = []
+    while True:
+        page = retrying(backoff, f"querying {pk}", lambda: client.query(**request))
+        items.extend(page.get("Items", []))
+        last = page.get("LastEvaluatedKey")
+        if not last:
+            return items
+        request["ExclusiveStartKey"] = last
+
+
+def _put_if_absent(client: Any, table: str, item: dict[str, Any], backoff: Backoff) -> bool:
+    try:
+        retrying(
+            backoff,
+            f"writing {item['pk']['S']}/{item['sk']['S']}",
+            lambda: client.put_item(
+                TableName=table, Item=item, ConditionExpression="attribute_not_exists(pk)"
+            ),
+        )
+    except ClientError as error:
+        if error_code(error) == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+def _dump(event: Mapping[str, Any]) -> str:
+    return json.dumps(dict(event), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _dump_list(events: Sequence[Mapping[str, Any]]) -> str:
+    return "[" + ",".join(_dump(e) for e in events) + "]"

@@ -1,0 +1,299 @@
+"""Pushing this desktop's queued changes to the team table, in the order they were made (docs/sync.md).
+
+The queue (storage/sync_outbox.py) holds, oldest first, revisions, plan heads, execution journals and
+heads, and shared settings. Each entry is pushed and taken off the queue in its own SQLite transaction
+(``mark_pushed``), so a push cut short (the network gone, a crash) loses nothing and repeats nothing:
+
+* a revision becomes ``PLAN#<id>/REV#<next number>`` by a conditional put; the next number is one past
+  the highest the table holds (a consistent Query); a collision reads the numbers again and takes the
+  next; a revision the table already holds under this ID (a push whose answer was lost) is recognised,
+  not written twice;
+* a journal becomes pages, each a conditional put, before the head that counts them; a page already
+  there must be the same events (else two desktops drove the execution: reported, not overwritten);
+* a head is committed through the change sequence (``aws.sync_feed.commit``) on the version this desktop
+  last saw. ``Conflict``: recorded for the operator (unless the table already holds the same content),
+  the entry stays queued, and later entries of that entity wait; ``FencedOut``: stays queued.
+
+An entity with an open conflict is not pushed until the operator resolves it. Its revisions still go:
+they are append-only history, never a conflict.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from drs_desktop.aws.sync_feed import Change, Committed, Conflict, FencedOut, commit, read_heads
+from drs_desktop.aws.sync_history import RevisionItem, cut_pages, put_page, put_revision, revision_numbers
+from drs_desktop.services.sync_context import SyncContext, Tally, canonical, same_body
+from drs_desktop.storage import sync_outbox as outbox
+from drs_desktop.storage.executions import load_journal
+from drs_desktop.storage.sync_conflicts import (
+    execution_body,
+    open_conflicts,
+    plan_head_state,
+    record_conflict,
+    revision_row,
+    setting_value,
+)
+
+logger = logging.getLogger(__name__)
+
+#: How many taken numbers one revision tries before it waits for the next round.
+REVISION_ATTEMPTS = 20
+_BATCH = 500
+
+
+def push(ctx: SyncContext, tally: Tally) -> None:
+    """Push every queued entry that can go now, oldest first."""
+    pusher = _Pusher(ctx, tally)
+    done: set[int] = set()
+    while True:
+        entries = [e for e in outbox.pending(ctx.db, limit=_BATCH + len(done)) if e.entry_id not in done]
+        if not entries:
+            return
+        for entry in entries:
+            done.add(entry.entry_id)
+            pusher.push(entry)
+
+
+class _Pusher:
+    def __init__(self, ctx: SyncContext, tally: Tally) -> None:
+        self.ctx = ctx
+        self.tally = tally
+        self.blocked = {(c.kind, c.key) for c in open_conflicts(ctx.db)}
+        self.numbers: dict[str, dict[str, int]] = {}  # plan id -> revision id -> the table's number
+
+    def push(self, entry: outbox.OutboxEntry) -> None:
+        if entry.what == "revision":
+            self._revision(entry)
+            return
+        if (entry.kind, entry.key) in self.blocked:
+            return
+        if entry.what == "journal":
+            self._journal(entry)
+        elif entry.kind == "PLAN":
+            self._plan_head(entry)
+        elif entry.kind == "EXEC":
+            self._execution_head(entry)
+        else:
+            self._setting(entry)
+
+    # -- revisions ---------------------------------------------------------------------------------
+
+    def _revision(self, entry: outbox.OutboxEntry) -> None:
+        ctx = self.ctx
+        assert entry.ref is not None
+        known = outbox.revision_number(ctx.db, entry.ref)
+        if known is not None:
+            outbox.mark_pushed(ctx.db, [outbox.Pushed(entry, number=known)])
+            return
+        row = revision_row(ctx.db, entry.ref)
+        if row is None:  # the revision is gone (its entry went with it): nothing to push
+            return
+        plan_id = str(row["plan_id"])
+        numbers = self.numbers.get(plan_id)
+        if numbers is None:
+            numbers = self.numbers[plan_id] = revision_numbers(
+                ctx.client, ctx.table, plan_id, backoff=ctx.backoff
+            )
+        for _ in range(REVISION_ATTEMPTS):
+            if entry.ref in numbers:  # pushed before, its answer lost: recognised, not written twice
+                break
+            number = max(numbers.values(), default=0) + 1
+            item = RevisionItem(
+                plan_id=plan_id,
+                number=number,
+                revision_id=entry.ref,
+                content_hash=str(row["content_hash"]),
+                document=str(row["document"]),
+                comment=str(row["comment"]),
+                author=str(row["author"]),
+                created_at=str(row["created_at"]),
+                writer=ctx.desktop_id,
+            )
+            if put_revision(ctx.client, ctx.table, item, backoff=ctx.backoff):
+                numbers[entry.ref] = number
+                self.tally.pushed["revisions"] += 1
+                break
+            logger.info(
+                "sync: revision number %d of plan %s was taken; reading the numbers again", number, plan_id
+            )
+            numbers = self.numbers[plan_id] = revision_numbers(
+                ctx.client, ctx.table, plan_id, backoff=ctx.backoff
+            )
+        else:
+            self.tally.notes.append(
+                f"revision {entry.ref}: every number tried was taken; it waits for the next sync"
+            )
+            return
+        outbox.mark_pushed(ctx.db, [outbox.Pushed(entry, number=numbers[entry.ref])])
+
+    # -- heads ---------------------------------------------------------------------------------------
+
+    def _plan_head(self, entry: outbox.OutboxEntry) -> None:
+        state = plan_head_state(self.ctx.db, entry.key)
+        if state is None:
+            return
+        mine = plan_side(state)
+        if state["deleted"]:
+            body = None
+        elif state["revision_number"] is None:
+            self.tally.notes.append(f"plan {state['name']!r}: its latest revision is not numbered yet; waits")
+            return
+        else:
+            body = plan_head_body(state)
+        self._commit(entry, "plans", body, mine, state["version"], deleted=state["deleted"])
+
+    def _execution_head(self, entry: outbox.OutboxEntry) -> None:
+        found = execution_body(self.ctx.db, entry.key)
+        if found is None:
+            return
+        version, body = found
+        seen = outbox.entity_version(self.ctx.db, "EXEC", entry.key)
+        body["event_count"] = seen.journal_last if seen else 0
+        self._commit(entry, "executions", body, body, version, deleted=False)
+
+    def _setting(self, entry: outbox.OutboxEntry) -> None:
+        value = setting_value(self.ctx.db, entry.key)
+        body = None if value is None else {"value": value}
+        self._commit(entry, "settings", body, body or {"default": True}, None, deleted=body is None)
+
+    def _commit(
+        self,
+        entry: outbox.OutboxEntry,
+        what: str,
+        body: dict[str, Any] | None,
+        mine: dict[str, Any],
+        mine_version: int | None,
+        *,
+        deleted: bool,
+    ) -> None:
+        ctx = self.ctx
+        seen = outbox.entity_version(ctx.db, entry.kind, entry.key)
+        expected = seen.version if seen is not None else None
+        change = Change(
+            kind=entry.kind,
+            key=entry.key,
+            expected_version=expected,
+            body=None if deleted or body is None else canonical(body),
+            writer=ctx.desktop_id,
+            app_version=ctx.app_version,
+            deleted=deleted or body is None,
+        )
+        result = commit(ctx.client, ctx.table, change, backoff=ctx.backoff)
+        if isinstance(result, Committed):
+            outbox.mark_pushed(ctx.db, [outbox.Pushed(entry, version=result.version, seq=result.seq)])
+            self.tally.pushed[what] += 1
+        elif isinstance(result, FencedOut):
+            self.tally.notes.append(
+                f"{change.entity}: every change number was fenced; it waits for the next sync"
+            )
+        elif isinstance(result, Conflict):
+            self._conflict(entry, body, mine, mine_version)
+
+    def _conflict(
+        self,
+        entry: outbox.OutboxEntry,
+        body: dict[str, Any] | None,
+        mine: dict[str, Any],
+        mine_version: int | None,
+    ) -> None:
+        ctx = self.ctx
+        head = read_heads(ctx.client, ctx.table, [(entry.kind, entry.key)], backoff=ctx.backoff).get(
+            (entry.kind, entry.key)
+        )
+        if head is None:
+            self.tally.notes.append(f"{entry.kind} {entry.key}: the table refused the push but holds no head")
+            return
+        theirs = json.loads(head.body) if head.body else None
+        if head.deleted == (body is None) and same_body(entry.kind, body, theirs):
+            # The table already says what this desktop would push (a history pushed again): adopt its version.
+            outbox.mark_pushed(ctx.db, [outbox.Pushed(entry, version=head.version, seq=head.seq)])
+            return
+        record_conflict(
+            ctx.db,
+            entry.kind,
+            entry.key,
+            mine_version=mine_version,
+            mine=mine,
+            theirs_version=head.version,
+            theirs_seq=head.seq,
+            theirs_writer=head.writer,
+            theirs_deleted=head.deleted,
+            theirs_body=head.body,
+        )
+        self.blocked.add((entry.kind, entry.key))
+        self.tally.conflicts.append(
+            describe_conflict(entry.kind, entry.key, mine, head.writer, head.deleted, theirs)
+        )
+
+    # -- journals ------------------------------------------------------------------------------------
+
+    def _journal(self, entry: outbox.OutboxEntry) -> None:
+        ctx = self.ctx
+        seen = outbox.entity_version(ctx.db, "EXEC", entry.key)
+        pushed = seen.journal_last if seen else 0
+        events = [e.payload for e in load_journal(ctx.db, entry.key) if e.seq > pushed]
+        local_last = pushed + len(events)
+        while pushed < local_last:
+            offset = local_last - len(events)
+            window = events[pushed - offset : pushed - offset + 200]
+            page = cut_pages(entry.key, pushed + 1, window)[0]
+            existing = put_page(ctx.client, ctx.table, page, backoff=ctx.backoff)
+            if existing is None:
+                self.tally.pushed["journal pages"] += 1
+                pushed = page.last
+                continue
+            ours = events[existing.first - 1 - offset : existing.last - offset]
+            if [dict(e) for e in existing.events] != [dict(e) for e in ours]:
+                self.tally.notes.append(
+                    f"execution {entry.key[:8]}: the table's journal differs from this desktop's at event "
+                    f"{existing.first}: two desktops drove it; not pushed"
+                )
+                self.blocked.add(("EXEC", entry.key))
+                return
+            pushed = existing.last  # pushed before, its answer lost
+        outbox.mark_pushed(ctx.db, [outbox.Pushed(entry, version=pushed)])
+
+
+def plan_head_body(state: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "name": state["name"],
+        "revision_id": state["revision_id"],
+        "revision_number": state["revision_number"],
+        "content_hash": state["content_hash"],
+    }
+
+
+def plan_side(state: dict[str, Any]) -> dict[str, Any]:
+    """This desktop's side of a plan conflict: its head and the plan document it names."""
+    return {
+        "name": state["name"],
+        "deleted": state["deleted"],
+        "revision_id": state["revision_id"],
+        "content_hash": state["content_hash"],
+        "document": state["document"],
+    }
+
+
+def describe_conflict(
+    kind: str, key: str, mine: dict[str, Any], writer: str, deleted: bool, theirs: dict[str, Any] | None
+) -> str:
+    """One line, in words: which entity, what each side did."""
+    if kind == "PLAN":
+        what = f"plan {mine.get('name') or key!r}"
+    elif kind == "EXEC":
+        what = f"execution {key[:8]}"
+    else:
+        what = f"setting {key}"
+    if deleted:
+        theirs_text = f"desktop {writer[:8]} deleted it"
+    elif kind == "PLAN" and theirs:
+        number = theirs.get("revision_number")
+        theirs_text = f"desktop {writer[:8]} saved it as {theirs.get('name')!r} (team revision {number})"
+    else:
+        theirs_text = f"desktop {writer[:8]} changed it"
+    mine_text = "this desktop deleted it" if mine.get("deleted") else "this desktop changed it too"
+    return f"{what}: {theirs_text}; {mine_text}"
