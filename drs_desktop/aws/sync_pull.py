@@ -91,7 +91,7 @@ class PullResult:
     changes: tuple[FeedChange, ...]
     #: Every number up to here is a change returned (now or before) or a fence.
     cursor: int
-    #: Numbers this pull fenced (its own fences that landed).
+    #: Numbers this pull found fenced when it fenced them (its own fences, or another puller's it met).
     fenced: tuple[int, ...]
     #: Gaps still within their grace; the first of them holds the cursor.
     waiting: tuple[int, ...]
@@ -178,9 +178,11 @@ def _query_feed(client: Any, table: str, cursor: int, backoff: Backoff) -> dict[
 
 
 def fence(client: Any, table: str, seq: int, *, backoff: Backoff = DEFAULT_BACKOFF) -> tuple[Item, bool]:
-    """Fence number ``seq``; answer the entry it ends up as and whether it was this fence that landed.
+    """Fence number ``seq``; answer the entry it ends up as and whether that entry is a fence.
 
-    Conditional, so it never replaces a change entry: at worst it loses the race and reads the entry.
+    Conditional, so it never replaces a change entry: at worst it loses the race and reads the entry. A
+    refusal that reads back a fence is a fence too: another puller's, or this one's own whose answer was
+    lost and which botocore sent again (under load a put can land and time out).
     """
     fence = {**key_of(FEED_PK, seq_sk(seq)), "fenced": {"BOOL": True}}
     try:
@@ -198,7 +200,7 @@ def fence(client: Any, table: str, seq: int, *, backoff: Backoff = DEFAULT_BACKO
         item = get_item(client, table, FEED_PK, seq_sk(seq), backoff)
         if item is None:
             raise SyncFeedError(f"FEED/{seq_sk(seq)}: the fence was refused, yet no entry is there") from None
-        return item, False
+        return item, get_bool(item, "fenced", default=False)
     logger.info("sync: fenced change number %d", seq)
     return fence, True
 
