@@ -242,6 +242,7 @@ class DesktopApp:
         from PySide6.QtWidgets import QTabWidget
 
         from drs_desktop.aws.drs import DrsGateway
+        from drs_desktop.services.execution_lease import leases_for
         from drs_desktop.services.execution_session import ExecutionServices
         from drs_desktop.services.stranded_runs import end_demo_execution
         from drs_desktop.services.target_runs import TargetSessions
@@ -267,7 +268,15 @@ class DesktopApp:
             """One thread's services (the desk's task thread, each execution's loop thread), built on
             that thread: its own gateway, because boto3 clients are not shared between threads."""
             gateway = DrsGateway(self.current_target, drs_clock=drs_clock)
-            return ExecutionServices(db, gateway, clock=clock, operator=operator, sessions=target_sessions)
+            return ExecutionServices(
+                db,
+                gateway,
+                clock=clock,
+                operator=operator,
+                sessions=target_sessions,
+                # Team sync on: each run driven also holds its lease in the team's table (never a demo's).
+                leases=None if self.resolver.demo_endpoint is not None else leases_for(db),
+            )
 
         desk = ExecutionDesk(execution_services, pace=pace)
 

@@ -19,7 +19,8 @@ import argparse
 import json
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
     from drs_desktop.domain.engine.record import ExecutionRecord
     from drs_desktop.domain.engine.state import ExecutionState
     from drs_desktop.domain.views.report_chart import PdfReport
+    from drs_desktop.services.lease_keeper import LeaseKeeper
     from drs_desktop.services.patient_reads import PatientReads
     from drs_desktop.services.runner import ExecutionRunner, RunResult
     from drs_desktop.storage.db import Database
@@ -232,8 +234,9 @@ def run_command(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
 
             record = journal.get_execution(db, args.resume)
             gateway = _record_gateway(db, args, record)
-            # DriverBusyError (exit 1) names the process that drives it: nothing is journaled.
-            with take_driver_lock(db.path, record.execution_id):
+            # DriverBusyError (exit 1) names the process that drives it, LeaseHeld (exit 1, team sync)
+            # the desktop: nothing is journaled.
+            with take_driver_lock(db.path, record.execution_id), _leased(db, record.execution_id) as lease:
                 runner = ExecutionRunner.resume(
                     db,
                     gateway,
@@ -241,12 +244,29 @@ def run_command(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
                 )  # on DRS's clock
                 print(f"resuming execution {runner.execution_id} of {record.plan_name!r}", file=sys.stderr)
                 _credentials_renewed(runner)
-                return _drive(db, runner, args, out)
+                return _drive(db, runner, args, out, lease)
         runner_or_code = _new_run(db, args, out)
         if isinstance(runner_or_code, int):
             return runner_or_code
-        with take_driver_lock(db.path, runner_or_code.execution_id):
-            return _drive(db, runner_or_code, args, out)
+        with (
+            take_driver_lock(db.path, runner_or_code.execution_id),
+            _leased(db, runner_or_code.execution_id) as lease,
+        ):
+            return _drive(db, runner_or_code, args, out, lease)
+
+
+@contextmanager
+def _leased(db: Database, execution_id: str) -> Iterator[LeaseKeeper | None]:
+    """With team sync on, the execution's lease for the time this process drives it (docs/sync.md,
+    "Leases"); ``LeaseHeld`` (exit 1, naming the desktop) when another desktop drives it."""
+    from drs_desktop.services.execution_lease import give_back, leases_for
+
+    leases = leases_for(db)
+    keeper = leases.take(execution_id) if leases is not None else None
+    try:
+        yield keeper
+    finally:
+        give_back(keeper)
 
 
 def _new_run(db: Database, args: argparse.Namespace, out: TextIO) -> ExecutionRunner | int:
@@ -333,22 +353,36 @@ def _preflight(
     return None
 
 
-def _drive(db: Database, runner: ExecutionRunner, args: argparse.Namespace, out: TextIO) -> int:
-    """Run to the end (or to a gate), printing progress; approve gates with --auto-approve."""
+def _drive(
+    db: Database,
+    runner: ExecutionRunner,
+    args: argparse.Namespace,
+    out: TextIO,
+    lease: LeaseKeeper | None = None,
+) -> int:
+    """Run to the end (or to a gate), printing progress; approve gates with --auto-approve. With a team
+    sync ``lease``, no step starts while it cannot be confirmed, and a takeover ends the run here (exit 1)."""
     from drs_desktop.domain.engine.controls import ControlAction, ControlRequest, control_event
+    from drs_desktop.services.execution_lease import wait_for_lease
 
     runner.add_listener(_print_progress)
     paused_here = _PausedHere()
     runner.add_listener(paused_here)
     approver = _approver(runner)
     sleeper = _runner_sleeper(runner)
+    stuck = _stuck_for_a_person(runner, paused_here)
     try:
         while True:
             result = runner.run(
                 sleep=sleeper,
                 return_on_approval=True,
-                should_stop=_stuck_for_a_person(runner, paused_here),
+                should_stop=lambda: stuck() or (lease is not None and not lease.may_drive()),
             )
+            if lease is not None and not lease.may_drive() and result.outcome is None:
+                say = lambda text: print(text, file=sys.stderr)  # noqa: E731
+                if wait_for_lease(lease, say, lambda: False, time.sleep):
+                    continue
+                return EXIT_FAILED
             if result.outcome is not None or not result.approvals:
                 break
             if not args.auto_approve:

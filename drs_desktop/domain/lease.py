@@ -16,19 +16,46 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["AT_RISK_AFTER", "HEARTBEAT_INTERVAL", "LEASE_EXPIRY", "Lease", "LeaseWatch"]
+__all__ = [
+    "AT_RISK_AFTER",
+    "CALL_IN_FLIGHT",
+    "DRIVE_LIMIT",
+    "HEARTBEAT_INTERVAL",
+    "LEASE_EXPIRY",
+    "Lease",
+    "LeaseWatch",
+    "may_drive",
+]
 
 #: Seconds between a holder's beats. One UpdateItem per driven execution every 5 s is 720 write units an
-#: hour (well under a cent on demand), and it leaves 11 more beats before an observer may expire the lease.
+#: hour (well under a cent on demand), and it leaves 11 more beats before the holder stops starting steps.
 HEARTBEAT_INTERVAL = 5.0
+#: Seconds since its last confirmed beat after which a holder starts no new step of its execution (no
+#: DRS call, no journal entry), until a beat lands again: past this, it can no longer be sure that nobody
+#: will take the execution over while it acts (``ExecutionSession``).
+DRIVE_LIMIT = 60.0
+#: Seconds a DRS call already under way may still take when the holder stops starting new ones: the DRS
+#: client's connect and read timeouts (``aws.session``: 10 s + 60 s).
+CALL_IN_FLIGHT = 70.0
 #: Seconds of an observer's monotonic clock without a heartbeat change before it may take over (after the
-#: operator confirms). Twelve intervals: a Wi-Fi handover, a throttling burst or a laptop lid closed for
-#: half a minute does not lose a drill's driver; a takeover (which reconciles with DRS first) waits a
-#: minute at most, short next to a recovery that takes tens of minutes.
-LEASE_EXPIRY = 60.0
-#: Fraction of the expiry after which a holder whose beats keep failing says its lease is at risk: half
-#: the margin is left for the network to come back before an observer may take over.
-AT_RISK_AFTER = 0.5
+#: operator confirms). Why 180: an observer starts counting no earlier than the holder's last confirmed
+#: beat, and by then the holder has stopped starting steps for ``DRIVE_LIMIT`` and its last DRS call has
+#: ended (``CALL_IN_FLIGHT``): 60 + 70 = 130 s, with 50 s to spare. So the new driver, which reconciles
+#: with DRS's tags before it launches anything, never meets a launch of the old one still on its way: a
+#: server is never launched twice. A crashed desktop's run waits three minutes for a takeover, short next
+#: to a recovery that takes tens of minutes.
+LEASE_EXPIRY = 180.0
+#: Fraction of the expiry after which a holder whose beats keep failing says its lease is at risk (30 s:
+#: before it stops starting steps at ``DRIVE_LIMIT``, so the operator sees why it may soon wait).
+AT_RISK_AFTER = 1 / 6
+
+
+def may_drive(unconfirmed_for: float) -> bool:
+    """Whether a holder whose last beat was confirmed ``unconfirmed_for`` seconds ago may start a step."""
+    return unconfirmed_for < DRIVE_LIMIT
+
+
+assert DRIVE_LIMIT + CALL_IN_FLIGHT < LEASE_EXPIRY, "a takeover could meet the old driver's last call"
 
 
 @dataclass(frozen=True)

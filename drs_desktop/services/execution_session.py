@@ -50,6 +50,7 @@ from drs_desktop.domain.views.progress import LogLine, ProgressSnapshot, Progres
 from drs_desktop.domain.views.report_chart import PdfReport
 from drs_desktop.services import reports
 from drs_desktop.services.driver_lock import DriverLock, describe_driver, lock_path, take_driver_lock
+from drs_desktop.services.execution_lease import ExecutionLeases, give_back, wait_for_lease
 from drs_desktop.services.executions import (
     PreparedExecution,
     RunRequest,
@@ -59,6 +60,7 @@ from drs_desktop.services.executions import (
     with_launch_configs,
 )
 from drs_desktop.services.journal_replay import replayed_state
+from drs_desktop.services.lease_keeper import LeaseKeeper
 from drs_desktop.services.preflight import preflight
 from drs_desktop.services.report_pdf import pdf_report
 from drs_desktop.services.runner import Clock, ControlRefused, ExecutionRunner, RunResult, TargetGateways
@@ -123,9 +125,11 @@ class ExecutionSession:
         operator: str = "",
         hostnames: Mapping[str, str] | None = None,
         lock: DriverLock | None = None,
+        lease: LeaseKeeper | None = None,
     ) -> None:
         self._runner = runner
         self._lock = lock
+        self._lease = lease
         self._clock = clock
         self._operator = operator
         self._hostnames = dict(hostnames or {})
@@ -210,7 +214,7 @@ class ExecutionSession:
             if time.monotonic() - last >= PUBLISH_SECONDS:
                 self._publish(publish)
                 last = time.monotonic()
-            return self._stop.is_set() or should_stop()
+            return self._stop.is_set() or should_stop() or not self._may_drive()
 
         def sleep(seconds: float) -> None:
             nonlocal last
@@ -228,6 +232,10 @@ class ExecutionSession:
                 result = self._runner.run(sleep=sleep, should_stop=stopping)
                 if self._stop.is_set() or should_stop():
                     break
+                if not self._may_drive():
+                    if not self._wait_for_lease(publish, should_stop):
+                        break
+                    continue
                 wake = self._after_finish()
                 with self._guard:
                     # A control submitted while run() returned is still queued: run again to take it.
@@ -240,6 +248,26 @@ class ExecutionSession:
             self._publish(publish)
         logger.info("execution %s: the loop ended (%s)", self.execution_id, result.status.value)
         return result
+
+    def _may_drive(self) -> bool:
+        """Whether a step may start: always without sync; with it, while the lease is confirmed."""
+        return self._lease is None or self._lease.may_drive()
+
+    def _wait_for_lease(
+        self, publish: Callable[[ProgressSnapshot], None], should_stop: Callable[[], bool]
+    ) -> bool:
+        """The lease cannot be confirmed: no step starts until it is again (True), or the loop ends
+        (False: lost, or the session stops). ``execution_lease.wait_for_lease`` says why in the log."""
+        assert self._lease is not None
+
+        def say(text: str) -> None:
+            self._note(text)
+            self._publish(publish)
+
+        return wait_for_lease(self._lease, say, lambda: self._stop.is_set() or should_stop(), self._stop.wait)
+
+    def _note(self, text: str) -> None:
+        self._notes.append(LogLine(self._clock(), text, event="LeaseNote"))
 
     def _after_finish(self) -> datetime | None:
         """When to look again at a finished execution (``run`` returned): None when the engine has
@@ -269,10 +297,17 @@ class ExecutionSession:
         """The execution's driver lock this session holds (None: the caller manages it)."""
         return self._lock
 
+    @property
+    def lease(self) -> LeaseKeeper | None:
+        """The team sync lease this session keeps (None without sync)."""
+        return self._lease
+
     def close(self) -> None:
-        """Stop driving: give the driver lock back, so a ``run --resume`` may take the execution on."""
+        """Stop driving: give the lease (team sync) and the driver lock back, so another desktop or a
+        ``run --resume`` may take the execution on. A lost lease is not given back: it is not ours."""
         with self._guard:
             self._ended = True
+        give_back(self._lease)
         if self._lock is not None:
             self._lock.release()
 
@@ -315,8 +350,11 @@ class ExecutionServices:
         gateway_for: Callable[[Mapping[str, Any]], DrsGateway] | None = None,
         poll_interval_seconds: float | None = None,
         sessions: TargetSessions | None = None,
+        leases: ExecutionLeases | None = None,
     ) -> None:
         self._db = db
+        # Team sync's leases (``services.execution_lease``): None without sync, and then nothing changes.
+        self._leases = leases
         # The credentials of each declared target (``services.target_runs``), shared by the reads before a
         # run, its preflight and its gateways, on every thread of the application that is given the same
         # one; its MFA prompter (a dialog in the GUI) gives the code of a role that needs one.
@@ -384,7 +422,9 @@ class ExecutionServices:
         """Drive an execution ``create`` has just journaled, on this thread's gateway: takes its driver
         lock (a new ID: nobody else has it). Nothing ran yet, so no restart is journaled."""
         lock = take_driver_lock(self._db.path, record.execution_id)
+        lease: LeaseKeeper | None = None
         try:
+            lease = self._take_lease(record.execution_id)
             state = initial_state(spec_from_json(record.spec))
             gateway = self._gateway_of(record)
             runner = ExecutionRunner(
@@ -395,8 +435,9 @@ class ExecutionServices:
                 clock=self._clock,
                 target_gateways=self._targets_of(record, gateway),
             )
-            return self._session(runner, hostnames_for(self._reader(), record), lock)
+            return self._session(runner, hostnames_for(self._reader(), record), lock, lease)
         except BaseException:
+            give_back(lease)
             lock.release()
             raise
 
@@ -410,7 +451,9 @@ class ExecutionServices:
         record = journal.get_execution(self._reader(), execution_id)
         gateway = self._gateway_of(record)
         lock = take_driver_lock(self._db.path, record.execution_id)
+        lease: LeaseKeeper | None = None
         try:
+            lease = self._take_lease(record.execution_id)
             runner = ExecutionRunner.resume(
                 self._db,
                 gateway,
@@ -418,8 +461,9 @@ class ExecutionServices:
                 clock=self._clock,
                 target_gateways=self._targets_of(record, gateway),
             )
-            return self._session(runner, hostnames_for(self._reader(), record), lock)
+            return self._session(runner, hostnames_for(self._reader(), record), lock, lease)
         except BaseException:
+            give_back(lease)
             lock.release()
             raise
 
@@ -502,11 +546,22 @@ class ExecutionServices:
     # -- helpers
 
     def _session(
-        self, runner: ExecutionRunner, hostnames: Mapping[str, str], lock: DriverLock | None = None
+        self,
+        runner: ExecutionRunner,
+        hostnames: Mapping[str, str],
+        lock: DriverLock | None = None,
+        lease: LeaseKeeper | None = None,
     ) -> ExecutionSession:
         return ExecutionSession(
-            runner, clock=self._clock, operator=self._operator, hostnames=hostnames, lock=lock
+            runner, clock=self._clock, operator=self._operator, hostnames=hostnames, lock=lock, lease=lease
         )
+
+    def _take_lease(self, execution_id: str) -> LeaseKeeper | None:
+        """The execution's team sync lease (None without sync); ``LeaseHeld`` when another desktop
+        drives it, which refuses the start or resume with its name."""
+        if self._leases is None:
+            return None
+        return self._leases.take(execution_id)
 
     def _targets_of(self, record: ExecutionRecord, gateway: DrsGateway) -> TargetGateways | None:
         """The gateways of a run across targets, asking this thread's prompter for MFA codes."""

@@ -44,7 +44,7 @@ from typing import Any
 
 from drs_desktop.aws import sync_lease
 from drs_desktop.aws.sync_schema import SyncTableTarget
-from drs_desktop.domain.lease import AT_RISK_AFTER, HEARTBEAT_INTERVAL, LEASE_EXPIRY, Lease
+from drs_desktop.domain.lease import AT_RISK_AFTER, HEARTBEAT_INTERVAL, LEASE_EXPIRY, Lease, may_drive
 from drs_desktop.domain.sync_errors import LeaseLost
 
 __all__ = ["RETRY_BASE", "KeeperReport", "KeeperState", "LeaseKeeper"]
@@ -121,6 +121,7 @@ class LeaseKeeper:
         self._release = True
         self._guard = threading.Lock()
         self._report = KeeperReport(KeeperState.HOLDING, lease)
+        self._last_landed = clock()  # the take counts as the last beat
         self._thread = threading.Thread(
             target=self._run, name=f"lease-keeper-{lease.execution_id[:8]}", daemon=True
         )
@@ -163,11 +164,24 @@ class LeaseKeeper:
     def lost(self) -> bool:
         return self.report.state is KeeperState.LOST
 
+    def may_drive(self) -> bool:
+        """Whether the holder may start a step now: the lease not lost, and its last beat confirmed less
+        than ``DRIVE_LIMIT`` seconds ago on the keeper's clock (``domain.lease``: why that keeps a
+        takeover from meeting a launch still on its way)."""
+        with self._guard:
+            lost = self._report.state is KeeperState.LOST
+            landed = self._last_landed
+        return not lost and may_drive(self._clock() - landed)
+
+    def unconfirmed_for(self) -> float:
+        """Seconds since the last beat that landed (or the take)."""
+        with self._guard:
+            return self._clock() - self._last_landed
+
     # -- the keeper's thread
 
     def _run(self) -> None:
         client: Any = None
-        last_landed = self._clock()
         failures = 0
         while not self._wait(self._stop, self._delay(failures)):
             lease = self.report.lease
@@ -181,16 +195,16 @@ class LeaseKeeper:
                 return
             except Exception as exc:  # a throttle, the network, a refusal: the lease is not lost
                 failures += 1
-                unconfirmed = self._clock() - last_landed
+                unconfirmed = self.unconfirmed_for()
                 at_risk = unconfirmed > self._at_risk_after
                 state = KeeperState.AT_RISK if at_risk else KeeperState.HOLDING
                 logger.info("lease beat %d failed (%.1f s unconfirmed): %s", failures, unconfirmed, exc)
                 self._publish(state, error=str(exc) or type(exc).__name__, unconfirmed_for=unconfirmed)
                 continue
-            last_landed = self._clock()
             recovered = failures > 0
             failures = 0
             with self._guard:
+                self._last_landed = self._clock()
                 self._report = replace(self._report, lease=lease)
             if recovered:
                 self._publish(KeeperState.HOLDING, error="", unconfirmed_for=0.0)

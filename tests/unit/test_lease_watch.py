@@ -54,7 +54,8 @@ def test_no_lease_is_free_and_a_lease_after_it_starts_afresh() -> None:
     assert watch.free and watch.holder is None and watch.heartbeat is None
     assert watch.observe_lease(101.0, Lease("e1", "desk-a", 3)) is False  # same pair, after a gap: new
     assert not watch.free and watch.unchanged_for == 0.0
-    assert watch.observe_lease(161.0, Lease("e1", "desk-a", 3)) is True
+    assert watch.observe_lease(100.0 + LEASE_EXPIRY, Lease("e1", "desk-a", 3)) is False
+    assert watch.observe_lease(101.0 + LEASE_EXPIRY, Lease("e1", "desk-a", 3)) is True
 
 
 def test_a_clock_that_goes_back_is_refused() -> None:

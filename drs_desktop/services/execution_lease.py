@@ -1,0 +1,123 @@
+"""Team sync's lease on an execution this desktop drives (docs/sync.md, "Leases"; issue 14 item 5).
+
+With sync on, starting or resuming an execution takes its lease in the team's table as well as the local
+driver lock (``services.driver_lock``): the lock keeps two processes of this machine apart, the lease two
+desktops. ``ExecutionServices`` asks ``ExecutionLeases.take`` right after the lock; a lease another
+desktop holds refuses the start or resume (``LeaseHeld``: its message names the desktop), and the lock
+is given back. The taken lease is kept by a ``LeaseKeeper`` (a heartbeat on its own thread) that the
+``ExecutionSession`` owns: the session starts no step while the keeper cannot confirm the lease
+(``LeaseKeeper.may_drive``), stops driving for good when it is lost, and gives it back when it closes.
+Without sync (``leases_for`` answers None) nothing here runs and nothing changes.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from drs_desktop.aws import sync_lease
+from drs_desktop.aws.sync_schema import SyncTableTarget
+from drs_desktop.services.lease_keeper import KeeperReport, LeaseKeeper
+from drs_desktop.storage import sync_outbox
+from drs_desktop.storage.db import Readable
+
+__all__ = [
+    "LEASE_POLL_SECONDS",
+    "LEASE_RELEASE_SECONDS",
+    "ExecutionLeases",
+    "give_back",
+    "leases_for",
+    "wait_for_lease",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Real seconds between looks at a lease that cannot be confirmed (the loop waits; nothing runs).
+LEASE_POLL_SECONDS = 1.0
+#: Real seconds a closing session waits for its lease to be given back (one DynamoDB call, bounded).
+LEASE_RELEASE_SECONDS = 10.0
+
+
+class ExecutionLeases:
+    """Takes execution leases for desktop ``desktop_id`` in the sync table ``target``."""
+
+    def __init__(
+        self,
+        target: SyncTableTarget,
+        desktop_id: str,
+        *,
+        client_factory: Callable[[], Any] | None = None,
+        keeper_options: dict[str, Any] | None = None,
+    ) -> None:
+        self.target = target
+        self.desktop_id = desktop_id
+        self._client_factory = client_factory or (lambda: sync_lease.lease_client(target))
+        self._keeper_options = dict(keeper_options or {})
+
+    def take(self, execution_id: str, on_report: Callable[[KeeperReport], None] | None = None) -> LeaseKeeper:
+        """Take the lease (this desktop's own already: taken again) and start keeping it. ``LeaseHeld``
+        when another desktop holds it; a ``SyncError`` when the table cannot be reached: a run that must
+        not be driven twice is not started blind."""
+        client = self._client_factory()
+        lease = sync_lease.take(client, self.target.table, execution_id, self.desktop_id)
+        keeper = LeaseKeeper(
+            lease,
+            table=self.target.table,
+            client_factory=self._client_factory,
+            on_report=on_report,
+            **self._keeper_options,
+        )
+        keeper.start()
+        logger.info("execution %s: lease taken by desktop %s", execution_id, self.desktop_id)
+        return keeper
+
+
+def leases_for(db: Readable) -> ExecutionLeases | None:
+    """The leases of this desktop when team sync is configured (``sync_state``), else None."""
+    state = sync_outbox.get_state(db)
+    if not state.configured:
+        return None
+    target = SyncTableTarget(
+        table=state.table_name,
+        region=state.region,
+        profile=state.profile or None,
+        endpoint_url=state.endpoint or None,
+    )
+    return ExecutionLeases(target, state.desktop_id)
+
+
+def wait_for_lease(
+    keeper: LeaseKeeper,
+    say: Callable[[str], None],
+    stopping: Callable[[], bool],
+    wait: Callable[[float], object],
+) -> bool:
+    """Called by a session when ``keeper`` cannot confirm its lease: True once it is confirmed again (the
+    session drives on), False when it is lost or ``stopping()`` (the session ends). Until then no step
+    starts: no DRS call, no journal entry. ``say`` puts a line in the execution's log; ``wait(seconds)``
+    waits, returning early when the session is asked to stop."""
+    if keeper.lost:
+        holder = keeper.report.new_holder or "another desktop"
+        say(f"team sync: desktop {holder} took this execution over; this desktop stopped driving it")
+        return False
+    say(
+        f"team sync: the lease is unconfirmed for {keeper.unconfirmed_for():.0f} s "
+        f"({keeper.report.error or 'no answer'}); no step starts until the sync table answers again"
+    )
+    while not stopping():
+        if keeper.lost:
+            return wait_for_lease(keeper, say, stopping, wait)
+        if keeper.may_drive():
+            say("team sync: the lease is confirmed again; driving on")
+            return True
+        wait(LEASE_POLL_SECONDS)
+    return False
+
+
+def give_back(keeper: LeaseKeeper | None) -> None:
+    """Stop keeping the lease and give it back (a lost one is not ours to give back); waits a bounded
+    time for the one DynamoDB call."""
+    if keeper is not None:
+        keeper.stop(release=not keeper.lost)
+        keeper.join(LEASE_RELEASE_SECONDS)

@@ -1,0 +1,61 @@
+"""``drs-desktop run`` with team sync on: the run holds its execution's lease in the team's table, and a
+``run --resume`` of an execution another desktop drives is refused, naming that desktop (issue 14 item 5).
+moto's DynamoDB server and the DRS simulator, over loopback HTTP with the real boto3 clients."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from drs_desktop.aws import sync_lease
+from drs_desktop.aws.sync_schema import SyncTableTarget
+from drs_desktop.aws.sync_table import create_table
+from drs_desktop.config import AppPaths
+from drs_desktop.simulator.embedded import EmbeddedSimulator
+from drs_desktop.storage import sync_outbox
+from drs_desktop.storage.db import Database
+from tests.sync.dynamodb_emulator import REGION, DynamoDbEmulator
+
+from .conftest import Cli, launches_per_server, save_plans, shop_plan, target_args
+
+TABLE = "team-sync"
+
+
+@pytest.fixture
+def dynamodb() -> Iterator[DynamoDbEmulator]:
+    emulator = DynamoDbEmulator()
+    emulator.start()
+    try:
+        yield emulator
+    finally:
+        emulator.stop()
+
+
+def test_resume_refuses_an_execution_another_desktop_drives_and_a_run_gives_its_lease_back(
+    sim: EmbeddedSimulator, app_home: Path, cli: Cli, dynamodb: DynamoDbEmulator
+) -> None:
+    save_plans(app_home, shop_plan(sim, gate=True))
+    held = cli("run", "Shop", "--mode", "drill", "--json", *target_args(sim, app_home))
+    assert held.code == 3, held.err  # the approval gate: unfinished, nobody drives it now
+    execution_id = held.json()["execution_id"]
+    create_table(
+        SyncTableTarget(table=TABLE, region=REGION, endpoint_url=dynamodb.endpoint_url), identity=lambda: ""
+    )
+    with Database.open(AppPaths.resolve(app_home).database) as db:
+        sync_outbox.configure(db, TABLE, region=REGION, endpoint=dynamodb.endpoint_url)
+    client = dynamodb.client()
+    other = sync_lease.take(client, TABLE, execution_id, "desk-b")
+
+    refused = cli("run", "--resume", execution_id, "--auto-approve", *target_args(sim, app_home))
+    assert refused.code == 1
+    assert "desk-b" in refused.err, refused.err
+    assert "RunnerRestarted" not in refused.err
+
+    sync_lease.release(client, TABLE, other)  # desk-b gives it back: this desktop may drive it
+    resumed = cli("run", "--resume", execution_id, "--auto-approve", "--json", *target_args(sim, app_home))
+    assert resumed.code == 0, resumed.err
+    assert resumed.json()["outcome"] == "SUCCEEDED"
+    assert set(launches_per_server(sim).values()) == {1}
+    assert sync_lease.read(client, TABLE, execution_id) is None, "given back when the run ended"
