@@ -131,6 +131,7 @@ class SyncService:
             if push_too:
                 self._report(SyncProgress("pushing", 0, outbox.pending_count(db)))
                 push(self._ctx, tally)
+                self._after_call()  # the last entry's count (taken off the queue after its call)
             if pull_after:
                 self._report(SyncProgress("pulling"))
                 cursor, waiting = self._pull(tally)

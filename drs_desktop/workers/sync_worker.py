@@ -173,6 +173,8 @@ class SyncWorker(QObject):
     def _set_progress(self, progress: SyncProgress | None) -> None:
         if not self._busy and progress is not None:
             return  # a step reported after its round ended
+        if progress == self._progress and progress is not None:
+            return
         self._progress = progress
         self.progressed.emit(progress)
 
