@@ -76,7 +76,9 @@ class SyncRig:
 
 
 @contextmanager
-def sync_rig(qtbot: QtBot, tmp_path: Path, emulator: DynamoDbEmulator, *, enabled: bool = True) -> Iterator[SyncRig]:
+def sync_rig(
+    qtbot: QtBot, tmp_path: Path, emulator: DynamoDbEmulator, *, enabled: bool = True
+) -> Iterator[SyncRig]:
     init_table(emulator)
     other = desktop(tmp_path, "b", emulator)
     db = Database.open(tmp_path / "a" / "drs.sqlite3")

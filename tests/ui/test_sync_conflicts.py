@@ -14,12 +14,14 @@ from drs_desktop.storage import sync_outbox as outbox
 from drs_desktop.storage.plans import get_plan, save_plan
 from drs_desktop.storage.sync_conflicts import open_conflicts
 from drs_desktop.ui.sync.sync_conflicts_dialog import SyncConflictsDialog
-from tests.sync.conftest import dynamodb  # noqa: F401  (the moto server fixture, shared)
+from tests.sync.conftest import dynamodb
 from tests.sync.desktops import plan
 from tests.sync.dynamodb_emulator import DynamoDbEmulator
 from tests.ui.sync_rig import TIMEOUT, SyncRig, sync_rig
 
 NAMES = ("Keep", "Theirs", "Copy")
+
+__all__ = ["dynamodb"]  # the moto server fixtures (tests/sync), used by name
 
 
 def _three_conflicts(rig: SyncRig) -> None:

@@ -11,12 +11,19 @@ from pytestqt.qtbot import QtBot
 
 from drs_desktop.domain.views.sync_status import SyncProgress
 from drs_desktop.storage.plans import save_plan
-from tests.sync.conftest import dynamodb  # noqa: F401  (the moto server fixture, shared)
+from tests.sync.conftest import dynamodb
 from tests.sync.desktops import init_table, plan
 from tests.sync.dynamodb_emulator import DynamoDbEmulator
-from tests.ui.sync_rig import TIMEOUT, sync_rig
+from tests.ui.sync_rig import TIMEOUT, SyncRig, sync_rig
 
 UP_TO_DATE = re.compile(r"^Sync: up to date · \d\d:\d\d UTC$")
+
+__all__ = ["dynamodb"]  # the moto server fixtures (tests/sync), used by name
+
+
+def _queued(rig: SyncRig) -> int:
+    status = rig.worker.status()
+    return -1 if status is None else status.queued
 
 
 def test_up_to_date_then_waiting_then_pushing_then_up_to_date(
@@ -60,7 +67,7 @@ def test_offline_says_since_when_and_the_error_never_up_to_date(
 
         save_plan(rig.db, plan("Offline edit", "s-2"))  # an edit made offline waits, the item stays true
         rig.hub.announce_plans()
-        qtbot.waitUntil(lambda: rig.worker.status() is not None and rig.worker.status().queued == 2)
+        qtbot.waitUntil(lambda: _queued(rig) == 2)
         assert rig.text().startswith("Sync: offline since")
 
         rig.sync()  # a second failure: still offline since the first one
@@ -72,7 +79,7 @@ def test_offline_says_since_when_and_the_error_never_up_to_date(
         assert answer.error is None, answer.error
         assert any("starting over" in note for note in answer.notes)
         assert UP_TO_DATE.match(rig.text()), rig.text()
-        assert rig.worker.status() is not None and rig.worker.status().queued == 0
+        assert _queued(rig) == 0
 
 
 def test_a_round_brings_the_other_desktops_plan_into_the_plans_pane(
@@ -94,6 +101,6 @@ def test_off_until_switched_on(qtbot: QtBot, tmp_path: Path, dynamodb: DynamoDbE
         assert rig.rounds == []  # no round at start while switched off
         save_plan(rig.db, plan("Shop", "s-1"))
         rig.hub.announce_plans()
-        qtbot.waitUntil(lambda: rig.worker.status() is not None and rig.worker.status().queued == 2)
+        qtbot.waitUntil(lambda: _queued(rig) == 2)
         assert rig.text() == "Sync: off"
         assert not rig.worker.debounce.isActive()  # a save does not sync while switched off
