@@ -12,13 +12,16 @@ on the day the status was read (``as_of``).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 __all__ = ["SyncProgress", "SyncSettings", "SyncSetup", "SyncStatus", "status_details", "status_text"]
 
 #: The longest error shown in the status bar (the whole of it is in the tooltip).
-ERROR_CHARS = 90
+ERROR_CHARS = 70
+#: "DescribeTable: " before an error: which call failed, for the tooltip rather than the status bar.
+_OPERATION = re.compile(r"^[A-Z][A-Za-z]+: ")
 
 
 @dataclass(frozen=True)
@@ -94,8 +97,15 @@ def _plural(n: int, one: str, many: str) -> str:
 
 
 def _one_line(text: str, limit: int = ERROR_CHARS) -> str:
-    line = " ".join(text.split())
-    return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
+    """The error for the status bar: one line, without the DynamoDB operation that failed (the tooltip
+    has it), cut at a clause (": ") when that keeps its sense, else at ``limit`` with an ellipsis."""
+    line = _OPERATION.sub("", " ".join(text.split()), count=1)
+    if len(line) <= limit:
+        return line
+    clause = line.rfind(": ", 0, limit)
+    if clause >= 30:
+        return line[:clause]
+    return line[: limit - 1].rstrip() + "…"
 
 
 def progress_text(progress: SyncProgress) -> str:

@@ -63,7 +63,7 @@ class SyncConflictsDialog(QDialog):
         self.title.setWordWrap(True)
         self.conflicts = QTreeWidget()
         self.conflicts.setObjectName("sync-conflict-list")
-        self.conflicts.setHeaderLabels(["Conflict", "Changed on the other side by", "When"])
+        self.conflicts.setHeaderLabels(["Conflict", "Changed on the other side by", "Changed at"])
         self.conflicts.setRootIsDecorated(False)
         self.conflicts.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.conflicts.itemSelectionChanged.connect(self._show_selected)
@@ -95,6 +95,7 @@ class SyncConflictsDialog(QDialog):
         for row, (choice, label) in enumerate(CHOICE_LABELS):
             button = QPushButton(label)
             button.setObjectName(f"sync-{choice.replace('_', '-')}")
+            button.setAutoDefault(False)  # Enter must not pick a side: only a click does
             button.clicked.connect(lambda _checked=False, c=choice: self.choose(c))
             explanation = QLabel()
             explanation.setWordWrap(True)

@@ -47,6 +47,8 @@ class SyncStatusWidget(QToolButton):
     def _update(self) -> None:
         status, progress = self._status, self._progress
         self.setText(status_text(status, progress))
+        self.setMinimumWidth(0)
+        self.setMinimumWidth(self.sizeHint().width())  # the whole line: the other labels give way
         self.setToolTip(status_details(status))
         style = ""
         if status is not None and status.configured and progress is None:
