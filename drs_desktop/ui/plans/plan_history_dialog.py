@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from drs_desktop.domain.plan.revisions import PlanRevision
-from drs_desktop.ui.plans.plan_diff_text import diff_text
+from drs_desktop.ui.diff_text import diff_text
 
 logger = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ A conflict is a plan (or a shared setting, an execution) that this desktop and a
 since they last agreed; nothing of either side was applied or sent (docs/sync.md, "Conflicts"). The list
 says what, who changed it on the other side and when; the selected one shows this desktop's version and
 theirs side by side (a plan as its plan file) and the diff from mine to theirs, the plan history's own
-diff (``domain.plan.diff``, shown as ``ui.plans.plan_diff_text`` writes it). Each choice says in one line
+diff (``domain.plan.diff``, shown as ``ui.diff_text`` writes it). Each choice says in one line
 what it will do; the choice runs on the sync thread (``SyncWorker.resolve``) and the list is read again.
 
 The dialog does no I/O: it asks the worker and shows its answers.
@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from drs_desktop.domain.views.sync_conflicts import CHOICE_LABELS, ConflictView, choice_text
-from drs_desktop.ui.plans.plan_diff_text import diff_text
+from drs_desktop.ui.diff_text import diff_text
 from drs_desktop.workers.sync_worker import SyncWorker
 
 logger = logging.getLogger(__name__)
