@@ -91,6 +91,7 @@ def test_a_round_brings_the_other_desktops_plan_into_the_plans_pane(
         rig.other.service.sync_now()
         answer = rig.sync()
         assert "plans" in answer.pulled
+        assert not rig.worker.debounce.isActive()  # announcing what it pulled starts no round of its own
         qtbot.waitUntil(lambda: rig.plans.plan_names() == ["Payroll"], timeout=TIMEOUT)
         assert UP_TO_DATE.match(rig.text())  # the pulled plan is not queued back: nothing waits
 
