@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from drs_desktop.ui.plans.plans_pane_widget import PlansPaneWidget
     from drs_desktop.ui.servers.servers_pane_widget import ServersPaneWidget
     from drs_desktop.ui.settings.settings_pane_widget import SettingsPaneWidget
+    from drs_desktop.ui.sync.sync_conflicts_dialog import SyncConflictsDialog
     from drs_desktop.workers.execution_desk import ExecutionDesk
     from drs_desktop.workers.pane_tasks import AwsTasks, LocalTasks, SettingsTasks
     from drs_desktop.workers.tasks import TaskThread
@@ -104,6 +105,7 @@ class DesktopApp:
 
         self.clock = AppClock()
         self.running_target: Target | None = None  # where the panes' data and actions are (_set_target)
+        self._sync_conflicts: SyncConflictsDialog | None = None
 
     def build(self) -> MainWindow:
         from drs_desktop.services.connection import load_connection_settings
@@ -135,6 +137,7 @@ class DesktopApp:
         servers_pane = self._build_servers_pane(window, self.db)
         self._build_settings_pane(window, self.db, servers_pane, plans_pane)
         self._build_dashboard_pane(window, self.db)
+        self._build_sync(window, self.db)
         window.add_command("Run plan…", "Ctrl+R", self.open_run_dialog)
         return window
 
@@ -440,6 +443,58 @@ class DesktopApp:
         pane.set_runs_active(bool(desk.active_ids()))
         pane.refresh()  # the first round of checks (then the timer's)
         self.dashboard_pane = pane
+
+    def _build_sync(self, window: MainWindow, db: Database) -> None:
+        """Team sync in the background on a thread of its own, ``sync`` (workers.sync_worker): its state
+        in the status bar, which opens the conflicts; a local save syncs soon, and what a round brings is
+        announced on the change hub so the panes reload."""
+        from drs_desktop.services.team_sync import TeamSync
+        from drs_desktop.ui.sync.sync_status_widget import SyncStatusWidget
+        from drs_desktop.workers.sync_worker import SyncTasks, SyncWorker
+        from drs_desktop.workers.tasks import TaskThread
+
+        assert self.changes is not None and self.settings_pane is not None
+        tasks: SyncTasks = TaskThread("sync", lambda: TeamSync(db), close=TeamSync.close)
+        self._task_threads.append(tasks)
+        worker = self.sync_worker = SyncWorker(tasks, parent=window)
+        self._on_shutdown.append(worker.stop)
+        self.sync_status = SyncStatusWidget()
+        self.sync_status.connect_worker(worker)
+        self.sync_status.conflicts_requested.connect(self.open_sync_conflicts)
+        window.statusBar().addPermanentWidget(self.sync_status)
+        hub, settings = self.changes, self.settings_pane
+        hub.plans_changed.connect(worker.local_change)
+        hub.executions_changed.connect(worker.local_change)
+        worker.changes_pulled.connect(self._announce_pulled)
+        settings.sync_section.saved.connect(lambda _settings: worker.reconfigured())
+        settings.sync_section.sync_now_requested.connect(lambda: worker.sync_now(manual=True))
+        worker.status_changed.connect(settings.sync_section.show_status)
+        worker.start()
+
+    def _announce_pulled(self, kinds: frozenset[str]) -> None:
+        """What a sync round (or a resolution) changed here reaches the panes that show it. Settings are
+        read again by the Settings pane unless it is on screen (its fields may hold unsaved edits)."""
+        assert self.changes is not None and self.window is not None
+        if "plans" in kinds:
+            self.changes.announce_plans()
+        if "executions" in kinds:
+            self.changes.announce_executions()
+        if (
+            "settings" in kinds
+            and self.settings_pane is not None
+            and self.window.current_pane() != "settings"
+        ):
+            self.settings_pane.load()
+
+    def open_sync_conflicts(self) -> None:
+        """The conflicts dialog (one, non-modal), its list read again each time it is opened."""
+        from drs_desktop.ui.sync.sync_conflicts_dialog import SyncConflictsDialog
+
+        if self._sync_conflicts is None:
+            self._sync_conflicts = SyncConflictsDialog(self.sync_worker, self.window)
+        self._sync_conflicts.reload()
+        self._sync_conflicts.show()
+        self._sync_conflicts.raise_()
 
     def _show_identity(self, inventory: Inventory) -> None:
         from dataclasses import replace

@@ -46,6 +46,7 @@ UI: dict[str, set[str]] = {
     "executions": set(),
     "settings": set(),
     "dashboard": set(),
+    "sync": set(),
 }
 UI_SHARED = {
     "main_window",
@@ -55,6 +56,7 @@ UI_SHARED = {
     "change_hub",
     "target_badge",
     "startup_probe",
+    "diff_text",
 }
 LAYERS = {"domain": (DOMAIN, DOMAIN_KERNEL), "ui": (UI, UI_SHARED)}
 

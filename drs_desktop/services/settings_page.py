@@ -1,7 +1,8 @@
 """The settings page's use cases in one object, so the settings pane's task holds no storage or keyring.
 
 ``SettingsService`` wraps ``services.connection`` for one database and one secret store: snapshot,
-save, typed keys, profiles, the first-run decision and the IAM Identity Center sign-in. Every method
+save, typed keys, profiles, the first-run decision, the IAM Identity Center sign-in and the Team sync
+section's table (``services.team_sync``). Every method
 may touch disk, the keyring or the network: call them on a task thread. It holds no connection of its
 own (the few settings rows are read through the database's shared connection), so nothing to close.
 """
@@ -23,8 +24,9 @@ from drs_desktop.domain.connection import (
     key_label,
 )
 from drs_desktop.domain.plan.model import PlanTarget
+from drs_desktop.domain.views.sync_status import SyncSettings, SyncSetup
 from drs_desktop.secrets import SecretStore
-from drs_desktop.services import connection, inventory_targets
+from drs_desktop.services import connection, inventory_targets, team_sync
 from drs_desktop.storage.db import Database
 
 logger = logging.getLogger(__name__)
@@ -76,6 +78,14 @@ class SettingsService:
     def clear_keys(self, label: str) -> SettingsSnapshot:
         connection.clear_keys(self._secrets, label)
         return self.snapshot()
+
+    def sync_settings(self) -> SyncSettings:
+        """The Team sync section's settings (services.team_sync)."""
+        return team_sync.load_sync_settings(self._db)
+
+    def save_sync(self, wanted: SyncSettings) -> SyncSetup:
+        """Store the Team sync settings and check the table (network: DescribeTable, the header)."""
+        return team_sync.save_sync_settings(self._db, wanted)
 
     def profiles(self) -> tuple[AwsProfileInfo, ...]:
         return connection.list_profiles()

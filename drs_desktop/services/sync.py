@@ -12,6 +12,11 @@ or a counter below this desktop's cursor) makes the sync start over, and say so:
 mean nothing in the new one, so this desktop forgets them and queues its whole history again
 (storage/sync_conflicts.start_over). Refusing would leave the team without a table until someone edits
 SQLite; pulling from the old cursor would skip the new table's first changes forever.
+
+A round reports its steps to an optional ``progress`` callback (``SyncProgress``: checking the table,
+pulling, pushing n of N queued changes), for the GUI's status bar. The count is read after each call
+the client makes (botocore's own ``after-call`` event, as the capacity meter counts), so the push and
+the pull need no hook of their own; a callback that fails is logged and never fails the sync.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from drs_desktop.aws.sync_table import SyncTableTarget, check_table
 from drs_desktop.domain.errors import DrsDesktopError
 from drs_desktop.domain.settings.shared import SHARED_SETTINGS
 from drs_desktop.domain.sync_errors import SyncError
+from drs_desktop.domain.views.sync_status import SyncProgress
 from drs_desktop.services.sync_context import SyncContext, SyncReport, Tally
 from drs_desktop.services.sync_pull_apply import pull_and_apply
 from drs_desktop.services.sync_push import push
@@ -44,6 +50,8 @@ __all__ = ["CHOICES", "GAP_GRACE", "SyncReport", "SyncService"]
 
 #: Seconds a gap in the change feed may stay open before this desktop fences it (docs/sync.md).
 GAP_GRACE = 30.0
+
+Progress = Callable[[SyncProgress], None]
 
 
 class SyncService:
@@ -68,16 +76,23 @@ class SyncService:
         self._gaps = GapTracker()
         self._meter = CapacityMeter().attach(client)
         self._checked = False
+        self._progress: Progress | None = None
+        self._step = SyncProgress("checking")
+        self._tally: Tally | None = None
+        client.meta.events.register(
+            "after-call.dynamodb", self._after_call, unique_id=f"drs-sync-progress-{id(self)}"
+        )
 
-    def push(self) -> SyncReport:
-        return self._round(pull_first=False, push_too=True, pull_after=False)
+    def push(self, progress: Progress | None = None) -> SyncReport:
+        return self._round(pull_first=False, push_too=True, pull_after=False, progress=progress)
 
-    def pull(self) -> SyncReport:
-        return self._round(pull_first=True, push_too=False, pull_after=False)
+    def pull(self, progress: Progress | None = None) -> SyncReport:
+        return self._round(pull_first=True, push_too=False, pull_after=False, progress=progress)
 
-    def sync_now(self) -> SyncReport:
-        """Pull, push, pull; the last sync time (or the error, one line) recorded either way."""
-        return self._round(pull_first=True, push_too=True, pull_after=True)
+    def sync_now(self, progress: Progress | None = None) -> SyncReport:
+        """Pull, push, pull; the last sync time (or the error, one line) recorded either way.
+        ``progress`` (optional) is told each step, on this thread."""
+        return self._round(pull_first=True, push_too=True, pull_after=True, progress=progress)
 
     def resolve(self, kind: str, key: str, choice: str) -> str:
         """Resolve the open conflict on ``kind``/``key`` (``keep_mine``, ``take_theirs``,
@@ -91,20 +106,34 @@ class SyncService:
 
     # -- one round -------------------------------------------------------------------------------------
 
-    def _round(self, *, pull_first: bool, push_too: bool, pull_after: bool) -> SyncReport:
+    def _round(
+        self, *, pull_first: bool, push_too: bool, pull_after: bool, progress: Progress | None = None
+    ) -> SyncReport:
+        self._progress, self._tally, self._step = progress, Tally(), SyncProgress("")
+        try:
+            return self._round_steps(pull_first=pull_first, push_too=push_too, pull_after=pull_after)
+        finally:
+            self._progress = self._tally = None
+
+    def _round_steps(self, *, pull_first: bool, push_too: bool, pull_after: bool) -> SyncReport:
         db = self._ctx.db
-        tally = Tally()
+        tally = self._tally or Tally()
         before = self._meter.total
         cursor = outbox.get_state(db).cursor
         waiting: tuple[int, ...] = ()
         started_over = False
         try:
+            self._report(SyncProgress("checking"))
             started_over = self._check(tally)
             if pull_first:
+                self._report(SyncProgress("pulling"))
                 cursor, waiting = self._pull(tally)
             if push_too:
+                self._report(SyncProgress("pushing", 0, outbox.pending_count(db)))
                 push(self._ctx, tally)
+                self._after_call()  # the last entry's count (taken off the queue after its call)
             if pull_after:
+                self._report(SyncProgress("pulling"))
                 cursor, waiting = self._pull(tally)
         except Exception as exc:
             error = (
@@ -130,6 +159,28 @@ class SyncService:
             notes=tuple(tally.notes),
             started_over=started_over,
         )
+
+    # -- progress ------------------------------------------------------------------------------------
+
+    def _report(self, step: SyncProgress) -> None:
+        if self._progress is None or step == self._step:
+            return
+        self._step = step
+        try:
+            self._progress(step)
+        except Exception:
+            logger.exception("the sync progress callback failed (the sync goes on)")
+
+    def _after_call(self, **_: Any) -> None:
+        """After each DynamoDB call of a round: how far the push (or the pull) has come."""
+        step, tally = self._step, self._tally
+        if self._progress is None or tally is None:
+            return
+        if step.phase == "pushing" and step.total:
+            left = outbox.pending_count(self._ctx.db)
+            self._report(SyncProgress("pushing", max(0, min(step.total, step.total - left)), step.total))
+        elif step.phase == "pulling":
+            self._report(SyncProgress("pulling", sum(tally.pulled.values())))
 
     def _pull(self, tally: Tally) -> tuple[int, tuple[int, ...]]:
         return pull_and_apply(self._ctx, tally, gaps=self._gaps, monotonic=self._monotonic, grace=self._grace)

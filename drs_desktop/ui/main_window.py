@@ -100,6 +100,8 @@ class MainWindow(QMainWindow):
         self._identity_label.setObjectName("identity")
         self._connection_label = QLabel()
         self._connection_label.setObjectName("connection")
+        # A long state (an error) gives way to the items beside it; its whole text is in the tooltip.
+        self._connection_label.setMinimumWidth(1)
         # The targets of what is on screen, in their colours: in the header (the menu bar's corner) and
         # the status bar, so no pane hides them (set_targets).
         self._header_badges = TargetBadgeWidget()
@@ -178,6 +180,7 @@ class MainWindow(QMainWindow):
 
     def set_connection_state(self, state: str) -> None:
         self._connection_label.setText(f"Connection: {state}")
+        self._connection_label.setToolTip(f"Connection: {state}")
 
     def identity_text(self) -> str:
         return self._identity_label.text()

@@ -204,6 +204,13 @@ _DECLARED = (
         minimum=0,
     ),
     Setting(
+        "sync.enabled",
+        bool,
+        False,
+        "Sync with the team's table in the background (every minute, and soon after a local save); "
+        "the table is set in Settings, Team sync",
+    ),
+    Setting(
         TARGETS_KEY,
         tuple,
         (),

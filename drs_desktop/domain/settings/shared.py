@@ -36,6 +36,7 @@ LOCAL_SETTINGS: Mapping[str, str] = MappingProxyType(
         "aws.read_timeout_seconds": "fits this desktop's network link",
         "ui.demo_mode": "this desktop's own choice of the simulator",
         "inventory.max_age_minutes": "freshness of this desktop's own inventory cache",
+        "sync.enabled": "whether this desktop syncs in the background is its operator's choice",
         TARGETS_KEY: "the targets name profiles of this desktop's own AWS config",
     }
 )

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from drs_desktop.domain.plan.revisions import PlanRevision
+from drs_desktop.ui.diff_text import diff_text
 
 logger = logging.getLogger(__name__)
 
@@ -121,9 +122,7 @@ class PlanHistoryDialog(QDialog):
     def show_diff(self, name: str, old: int, new: int, lines: Sequence[str]) -> None:
         if name != self._name:
             return
-        header = f"Revision {old} → {new}:"
-        body = "\n".join(f"  {line}" for line in lines) if lines else "  no changes"
-        self.diff_view.setPlainText(f"{header}\n{body}")
+        self.diff_view.setPlainText(diff_text(f"Revision {old} → {new}:", lines))
 
     def diff_text(self) -> str:
         return self.diff_view.toPlainText()

@@ -25,11 +25,13 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QFormLayout,
+    QFrame,
     QGroupBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -48,6 +50,7 @@ from drs_desktop.domain.connection import (
 from drs_desktop.domain.plan.model import PlanTarget
 from drs_desktop.domain.targets import Target, settings_target, target_switch
 from drs_desktop.ui.settings.sso_dialog import SsoDialog
+from drs_desktop.ui.settings.sync_settings_widget import SyncSettingsWidget
 from drs_desktop.ui.settings.target_switch_dialog import TargetSwitchDialog
 from drs_desktop.ui.settings.targets_widget import TargetsWidget
 from drs_desktop.ui.target_badge import TargetBadgeWidget
@@ -184,10 +187,22 @@ class SettingsPaneWidget(QWidget):
         other_form = QFormLayout(other_box)
         other_form.addRow("Poll interval", self.poll_spin)
         other_form.addRow(self.demo_check)
+        # Team sync: a section of its own module, saved by its own button on this pane's thread.
+        self.sync_section = SyncSettingsWidget(REGIONS)
         bottom = QHBoxLayout()
         bottom.addWidget(self.status, 1)
         bottom.addWidget(self.apply_button)
-        layout = QVBoxLayout(self)
+        # The page scrolls: with the Team sync section it is taller than a 768-pixel screen.
+        content = QWidget()
+        scroll = QScrollArea()
+        scroll.setObjectName("settings-scroll")
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidget(content)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scroll)
+        layout = QVBoxLayout(content)
         layout.addWidget(QLabel("<h2>Settings</h2>"))
         running_row = QHBoxLayout()
         running_row.addWidget(QLabel("Connected to"))
@@ -199,6 +214,7 @@ class SettingsPaneWidget(QWidget):
         layout.addWidget(keys_box)
         layout.addWidget(other_box)
         layout.addLayout(bottom)
+        layout.addWidget(self.sync_section)
         layout.addStretch(1)
         self._set_profiles(())
         self._update_buttons()
@@ -209,11 +225,13 @@ class SettingsPaneWidget(QWidget):
         """Ask ``tasks`` (the ``settings`` thread) for everything from now on."""
         self._ask.connect(tasks)
         self._tasks = tasks
+        self.sync_section.connect_tasks(tasks)
 
     # ---------------------------------------------------------------------------------- actions
 
     def load(self) -> None:
         self._ask("load_settings", lambda s: s.snapshot(), self.show_snapshot)
+        self.sync_section.load()
 
     def check_first_run(self) -> None:
         """Ask whether this is a first run with no AWS configuration; ``first_run_needed`` if so.
@@ -368,6 +386,7 @@ class SettingsPaneWidget(QWidget):
         connection = snapshot.connection
         self.targets_widget.set_targets(snapshot.targets)
         self._set_profiles(snapshot.profiles, connection.profile)
+        self.sync_section.set_profiles([profile.name for profile in snapshot.profiles])
         self.region_combo.setEditText(connection.region)
         self.use_keys_check.setChecked(connection.use_typed_keys)
         self.poll_spin.setValue(snapshot.poll_interval_seconds)
