@@ -44,6 +44,7 @@ class Desktop:
     db: Database
     service: SyncService
     clock: FakeClock
+    client: Any = None  # the service's boto3 client (a test may hook its events)
 
     @property
     def desktop_id(self) -> str:
@@ -79,7 +80,7 @@ def desktop(
         monotonic=clock,
         backoff=backoff,
     )
-    return Desktop(name, db, service, clock)
+    return Desktop(name, db, service, clock, client)
 
 
 def table_items(emulator: DynamoDbEmulator, pk: str, prefix: str = "") -> list[dict[str, Any]]:
