@@ -215,7 +215,15 @@ class _Applier:
     def _journal(self, head: Head) -> None:
         ctx = self.ctx
         have = apply.journal_last(ctx.db, head.key)
-        for page in read_pages(ctx.client, ctx.table, head.key, have, backoff=ctx.backoff):
+        counted = (_body(head) or {}).get("event_count")
+        # The head counts the events its pages hold: a desktop that has them all (its own execution, or
+        # one pulled before) asks for no page, rather than a Query per execution in every pull.
+        pages = (
+            []
+            if isinstance(counted, int) and have >= counted
+            else read_pages(ctx.client, ctx.table, head.key, have, backoff=ctx.backoff)
+        )
+        for page in pages:
             apply.apply_journal_page(ctx.db, head.key, page.first, page.events)
             self.tally.pulled["journal pages"] += 1
         apply.note_execution(ctx.db, head.key, head.version, head.seq)

@@ -21,6 +21,10 @@ def test_an_incremental_sync_reads_the_change_not_the_table(
     first_push, first_pull, push_one, pull_one, idle = phases
     assert first_push.report.pushed == {"revisions": 60, "plans": 10, "executions": 3, "journal pages": 6}
     assert first_pull.report.pulled == {"revisions": 60, "plans": 10, "executions": 3, "journal pages": 6}
+    # Pushing asks for each plan's revision numbers once; pulling its own changes back reads no page
+    # (the heads count the events this desktop has): the feed's two Queries besides.
+    assert first_push.calls.calls["Query"] == 10 + 2, first_push.calls.calls
+    assert first_push.calls.items_read["Query"] == 10 + 3  # its 13 feed entries: no revision, no page
     # The first pull reads every revision and page once: about the table, not more.
     assert first_pull.calls.items_read["Query"] <= 60 + 6 + 13 + 2
     assert push_one.report.pushed == {"revisions": 1, "plans": 1}
