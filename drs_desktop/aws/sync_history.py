@@ -98,21 +98,25 @@ def _rev_part_sk(number: int, revision_id: str, n: int) -> str:
 
 
 def revision_numbers(
-    client: Any, table: str, plan_id: str, *, backoff: Backoff = DEFAULT_BACKOFF
+    client: Any, table: str, plan_id: str, *, after: int = 0, backoff: Backoff = DEFAULT_BACKOFF
 ) -> dict[str, int]:
-    """Every revision of the plan the table holds, ``{revision id: number}`` (documents not read)."""
+    """The plan's revisions the table holds numbered above ``after`` (0: all), ``{revision id: number}``
+    (documents not read)."""
     found: dict[str, int] = {}
-    for item in _query(client, table, head_pk("PLAN", plan_id), REV_PREFIX, backoff, "sk, revision_id"):
+    pk = head_pk("PLAN", plan_id)
+    for item in _query(client, table, pk, REV_PREFIX, backoff, "sk, revision_id", _rev_range(after)):
         found[get_s(item, "revision_id")] = _number(item)
     return found
 
 
 def read_revisions(
-    client: Any, table: str, plan_id: str, *, backoff: Backoff = DEFAULT_BACKOFF
+    client: Any, table: str, plan_id: str, *, after: int = 0, backoff: Backoff = DEFAULT_BACKOFF
 ) -> list[RevisionItem]:
-    """Every revision of the plan, by number, documents joined from their parts and checked."""
+    """The plan's revisions numbered above ``after`` (0: all), by number, documents joined from their
+    parts and checked. A desktop that holds the first ``after`` already reads only what is new: one
+    change costs one revision, not the plan's whole history."""
     revisions = []
-    for item in _query(client, table, head_pk("PLAN", plan_id), REV_PREFIX, backoff, None):
+    for item in _query(client, table, head_pk("PLAN", plan_id), REV_PREFIX, backoff, None, _rev_range(after)):
         number = _number(item)
         revision_id = get_s(item, "revision_id")
         document = optional_s(item, "document")
@@ -225,11 +229,12 @@ def read_pages(
 ) -> list[JournalPage]:
     """The execution's pages whose first event comes after seq ``after``, in order."""
     pk = head_pk("EXEC", execution_id)
-    request_after = events_sk(after)
+    # The key condition, not a filter after reading: a live execution's pull reads its new pages only.
     pages = [
         _page(execution_id, item)
-        for item in _query(client, table, pk, EVENTS_PREFIX, backoff, None)
-        if get_s(item, "sk") > request_after
+        for item in _query(
+            client, table, pk, EVENTS_PREFIX, backoff, None, (events_sk(after + 1), events_sk(10**10 - 1))
+        )
     ]
     return sorted(pages, key=lambda p: p.first)
 
@@ -262,9 +267,21 @@ def _number(item: Item) -> int:
     return int(digits)
 
 
+def _rev_range(after: int) -> tuple[str, str] | None:
+    return (rev_sk(after + 1), rev_sk(999_999)) if after > 0 else None
+
+
 def _query(
-    client: Any, table: str, pk: str, prefix: str, backoff: Backoff, projection: str | None
+    client: Any,
+    table: str,
+    pk: str,
+    prefix: str,
+    backoff: Backoff,
+    projection: str | None,
+    between: tuple[str, str] | None = None,
 ) -> list[Item]:
+    """Every item of ``pk`` whose sort key starts with ``prefix`` (or lies ``between`` two keys that
+    both start with it), consistent, all pages."""
     request: dict[str, Any] = {
         "TableName": table,
         "KeyConditionExpression": "#pk = :pk AND begins_with(#sk, :prefix)",
@@ -272,6 +289,11 @@ def _query(
         "ExpressionAttributeValues": {":pk": {"S": pk}, ":prefix": {"S": prefix}},
         "ConsistentRead": True,
     }
+    if between is not None:
+        low, high = between
+        assert low.startswith(prefix) and high.startswith(prefix), (low, high, prefix)
+        request["KeyConditionExpression"] = "#pk = :pk AND #sk BETWEEN :low AND :high"
+        request["ExpressionAttributeValues"] = {":pk": {"S": pk}, ":low": {"S": low}, ":high": {"S": high}}
     if projection:
         names = [name.strip() for name in projection.split(",")]
         request["ProjectionExpression"] = ", ".join(f"#p{i}" for i in range(len(names))) + ", #pk, #sk"

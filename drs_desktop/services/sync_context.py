@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -73,6 +74,22 @@ class SyncReport:
         if self.capacity.calls:
             parts.append(f"{self.capacity.read_units:g} read and {self.capacity.write_units:g} write units")
         return "; ".join(parts)
+
+
+def numbered_prefix(numbers: Iterable[int | None]) -> int:
+    """The highest ``n`` such that this desktop knows the table's revisions 1 to ``n`` of a plan.
+
+    The table numbers a plan's revisions 1, 2, 3... with no hole (each the next free one), so every
+    revision it holds that this desktop lacks is numbered above ``n``: reading only those (``after=n``)
+    misses none, and one new revision costs one item read, not the plan's history. The prefix, not the
+    highest known number: a desktop may know 1-5 and 10 (its own revision pushed while a teammate's 6-9
+    waited in a conflict) and must still read 6-9.
+    """
+    known = {n for n in numbers if n is not None}
+    prefix = 0
+    while prefix + 1 in known:
+        prefix += 1
+    return prefix
 
 
 def canonical(value: Any) -> str:

@@ -20,8 +20,8 @@ from collections.abc import Callable
 from typing import Any
 
 from drs_desktop.aws.sync_feed import GapTracker, Head, pull, read_heads
-from drs_desktop.aws.sync_history import read_pages, read_revisions
-from drs_desktop.services.sync_context import SyncContext, Tally, same_body
+from drs_desktop.aws.sync_history import RevisionItem, read_pages, read_revisions
+from drs_desktop.services.sync_context import SyncContext, Tally, numbered_prefix, same_body
 from drs_desktop.services.sync_push import describe_conflict, plan_head_body, plan_side
 from drs_desktop.storage import sync_apply as apply
 from drs_desktop.storage import sync_outbox as outbox
@@ -203,7 +203,7 @@ class _Applier:
             apply.PulledRevision(
                 r.revision_id, r.number, r.document, r.content_hash, r.comment, r.author, r.created_at
             )
-            for r in read_revisions(ctx.client, ctx.table, plan_id, backoff=ctx.backoff)
+            for r in read_new_revisions(ctx, plan_id, revision_id)
             if r.revision_id == revision_id
         ]
         if not revisions:
@@ -215,7 +215,15 @@ class _Applier:
     def _journal(self, head: Head) -> None:
         ctx = self.ctx
         have = apply.journal_last(ctx.db, head.key)
-        for page in read_pages(ctx.client, ctx.table, head.key, have, backoff=ctx.backoff):
+        counted = (_body(head) or {}).get("event_count")
+        # The head counts the events its pages hold: a desktop that has them all (its own execution, or
+        # one pulled before) asks for no page, rather than a Query per execution in every pull.
+        pages = (
+            []
+            if isinstance(counted, int) and have >= counted
+            else read_pages(ctx.client, ctx.table, head.key, have, backoff=ctx.backoff)
+        )
+        for page in pages:
             apply.apply_journal_page(ctx.db, head.key, page.first, page.events)
             self.tally.pulled["journal pages"] += 1
         apply.note_execution(ctx.db, head.key, head.version, head.seq)
@@ -227,6 +235,20 @@ def apply_head(ctx: SyncContext, head: Head, tally: Tally) -> None:
     applier.queued.discard((head.kind, head.key))
     applier.conflicted.discard((head.kind, head.key))
     applier.apply(head, force=True)
+
+
+def read_new_revisions(
+    ctx: SyncContext, plan_id: str, wanted: str, local: dict[str, int | None] | None = None
+) -> list[RevisionItem]:
+    """The plan's revisions in the table above those this desktop holds (``numbered_prefix``), and all
+    of them when ``wanted`` is not among those: a revision numbered lower that this desktop never took
+    (a teammate's, kept after a conflict) is still found."""
+    local = outbox.revision_numbers(ctx.db, plan_id) if local is None else local
+    after = numbered_prefix(local.values())
+    found = read_revisions(ctx.client, ctx.table, plan_id, after=after, backoff=ctx.backoff)
+    if after and not any(r.revision_id == wanted for r in found):
+        found = read_revisions(ctx.client, ctx.table, plan_id, backoff=ctx.backoff)
+    return found
 
 
 def apply_plan(ctx: SyncContext, head: Head, tally: Tally) -> None:
@@ -242,7 +264,7 @@ def apply_plan(ctx: SyncContext, head: Head, tally: Tally) -> None:
                 apply.PulledRevision(
                     r.revision_id, r.number, r.document, r.content_hash, r.comment, r.author, r.created_at
                 )
-                for r in read_revisions(ctx.client, ctx.table, head.key, backoff=ctx.backoff)
+                for r in read_new_revisions(ctx, head.key, revision_id, local)
                 if local.get(r.revision_id) is None
             ]
     said = apply.apply_plan_head(

@@ -26,7 +26,7 @@ from typing import Any
 
 from drs_desktop.aws.sync_feed import Change, Committed, Conflict, FencedOut, commit, read_heads
 from drs_desktop.aws.sync_history import RevisionItem, cut_pages, put_page, put_revision, revision_numbers
-from drs_desktop.services.sync_context import SyncContext, Tally, canonical, same_body
+from drs_desktop.services.sync_context import SyncContext, Tally, canonical, numbered_prefix, same_body
 from drs_desktop.storage import sync_outbox as outbox
 from drs_desktop.storage.executions import load_journal
 from drs_desktop.storage.sync_conflicts import (
@@ -95,9 +95,7 @@ class _Pusher:
         plan_id = str(row["plan_id"])
         numbers = self.numbers.get(plan_id)
         if numbers is None:
-            numbers = self.numbers[plan_id] = revision_numbers(
-                ctx.client, ctx.table, plan_id, backoff=ctx.backoff
-            )
+            numbers = self.numbers[plan_id] = self._table_numbers(plan_id)
         for _ in range(REVISION_ATTEMPTS):
             if entry.ref in numbers:  # pushed before, its answer lost: recognised, not written twice
                 break
@@ -120,15 +118,23 @@ class _Pusher:
             logger.info(
                 "sync: revision number %d of plan %s was taken; reading the numbers again", number, plan_id
             )
-            numbers = self.numbers[plan_id] = revision_numbers(
-                ctx.client, ctx.table, plan_id, backoff=ctx.backoff
-            )
+            numbers = self.numbers[plan_id] = self._table_numbers(plan_id)
         else:
             self.tally.notes.append(
                 f"revision {entry.ref}: every number tried was taken; it waits for the next sync"
             )
             return
         outbox.mark_pushed(ctx.db, [outbox.Pushed(entry, number=numbers[entry.ref])])
+
+    def _table_numbers(self, plan_id: str) -> dict[str, int]:
+        """The plan's revision numbers in the table: those this desktop knows (1 to its
+        ``numbered_prefix``) and those above, read; not the whole history again for each push. A
+        revision of this desktop's whose answer was lost is above: it took the next free number."""
+        ctx = self.ctx
+        local = outbox.revision_numbers(ctx.db, plan_id)
+        after = numbered_prefix(local.values())
+        known = {rid: n for rid, n in local.items() if n is not None and n <= after}
+        return {**known, **revision_numbers(ctx.client, ctx.table, plan_id, after=after, backoff=ctx.backoff)}
 
     # -- heads ---------------------------------------------------------------------------------------
 

@@ -44,29 +44,43 @@ class Desktop:
     db: Database
     service: SyncService
     clock: FakeClock
+    client: Any = None  # the service's boto3 client (a test may hook its events)
 
     @property
     def desktop_id(self) -> str:
         return outbox.get_state(self.db).desktop_id
 
 
-def desktop(tmp_path: Path, name: str, emulator: DynamoDbEmulator, *, app_version: str = "0.1.0") -> Desktop:
+def desktop(
+    tmp_path: Path,
+    name: str,
+    emulator: DynamoDbEmulator,
+    *,
+    app_version: str = "0.1.0",
+    endpoint_url: str | None = None,
+    config: Config | None = None,
+    backoff: Backoff = NO_WAIT,
+) -> Desktop:
+    """A desktop home syncing with ``emulator`` (or through ``endpoint_url``: a proxy in front of it);
+    ``config`` is its boto3 client's (default: one attempt per call), ``backoff`` the sync module's."""
+    endpoint = endpoint_url or emulator.endpoint_url
     db = Database.open(tmp_path / name / "drs.sqlite3")
-    outbox.configure(db, TABLE, region=REGION, endpoint=emulator.endpoint_url)
+    outbox.configure(db, TABLE, region=REGION, endpoint=endpoint)
     clock = FakeClock()
     client = emulator.client(
-        config=Config(retries={"max_attempts": 1, "mode": "standard"}, connect_timeout=2)
+        endpoint_url=endpoint,
+        config=config or Config(retries={"max_attempts": 1, "mode": "standard"}, connect_timeout=2),
     )
     service = SyncService(
         db,
         client,
-        target(emulator),
+        SyncTableTarget(table=TABLE, region=REGION, endpoint_url=endpoint),
         outbox.get_state(db).desktop_id,
         app_version,
         monotonic=clock,
-        backoff=NO_WAIT,
+        backoff=backoff,
     )
-    return Desktop(name, db, service, clock)
+    return Desktop(name, db, service, clock, client)
 
 
 def table_items(emulator: DynamoDbEmulator, pk: str, prefix: str = "") -> list[dict[str, Any]]:
