@@ -371,6 +371,8 @@ def _drive(
     approver = _approver(runner)
     sleeper = _runner_sleeper(runner)
     stuck = _stuck_for_a_person(runner, paused_here)
+    if lease is not None:  # checked again right before each launch or termination, within a step
+        runner.set_act_guard(lease.may_drive)
     try:
         while True:
             result = runner.run(
@@ -378,7 +380,7 @@ def _drive(
                 return_on_approval=True,
                 should_stop=lambda: stuck() or (lease is not None and not lease.may_drive()),
             )
-            if lease is not None and not lease.may_drive() and result.outcome is None:
+            if lease is not None and not lease.may_drive():  # a finished drill's cleanup waits too
                 say = lambda text: print(text, file=sys.stderr)  # noqa: E731
                 if wait_for_lease(lease, say, lambda: False, time.sleep):
                     continue

@@ -206,23 +206,29 @@ def beat(client: Any, table: str, lease: Lease) -> Lease:
 
 
 def release(client: Any, table: str, lease: Lease) -> bool:
-    """Give the lease back while this desktop holds it (the item stays, without a holder, its counter
-    one higher). False when it was already free; ``LeaseLost`` when another desktop holds it (nothing
-    changed)."""
+    """Give the lease back while this desktop holds it as ``lease`` last left it (the item stays, without
+    a holder, its counter one higher). Conditional on the heartbeat too: a release sent late by a keeper
+    that is ending must not free the lease this desktop has taken again since (a resume right after a
+    stop: the new take moved the counter). False when it was already free, or this desktop holds it
+    under another heartbeat (nothing changed); ``LeaseLost`` when another desktop holds it."""
     try:
         client.update_item(
             TableName=table,
             Key=lease_key(lease.execution_id),
             UpdateExpression="REMOVE holder, taken_at ADD heartbeat :one",
-            ConditionExpression="holder = :me",
-            ExpressionAttributeValues={":one": {"N": "1"}, ":me": {"S": lease.holder}},
+            ConditionExpression="holder = :me AND heartbeat = :seen",
+            ExpressionAttributeValues={
+                ":one": {"N": "1"},
+                ":me": {"S": lease.holder},
+                ":seen": {"N": str(lease.heartbeat)},
+            },
             ReturnValuesOnConditionCheckFailure="ALL_OLD",
         )
     except ClientError as exc:
         if error_code(exc) != _REFUSED:
             raise map_dynamodb_error(exc, "UpdateItem", table=table) from exc
         current = _refused_item(client, table, lease.execution_id, exc)
-        if current is None:
+        if current is None or current.holder == lease.holder:
             return False
         raise _lost(client, table, lease, exc, "UpdateItem", current) from None
     except Exception as exc:

@@ -30,24 +30,26 @@ __all__ = [
 #: Seconds between a holder's beats. One UpdateItem per driven execution every 5 s is 720 write units an
 #: hour (well under a cent on demand), and it leaves 11 more beats before the holder stops starting steps.
 HEARTBEAT_INTERVAL = 5.0
-#: Seconds since its last confirmed beat after which a holder starts no new step of its execution (no
-#: DRS call, no journal entry), until a beat lands again: past this, it can no longer be sure that nobody
-#: will take the execution over while it acts (``ExecutionSession``).
-DRIVE_LIMIT = 60.0
-#: Seconds a DRS call already under way may still take when the holder stops starting new ones: the DRS
-#: client's connect and read timeouts (``aws.session``: 10 s + 60 s).
-CALL_IN_FLIGHT = 70.0
+#: Seconds since its last confirmed beat after which a holder starts no new step of its execution, and no
+#: StartRecovery or TerminateRecoveryInstances even within a step (``ExecutionRunner``'s act guard), until
+#: a beat lands again: past this, it can no longer be sure that nobody will take the execution over while
+#: it acts (``ExecutionSession``).
+DRIVE_LIMIT = 30.0
+#: Seconds a launch or termination let through just before the limit may still take to reach DRS: a
+#: role's credentials renewed on the way (an STS call) and the DRS call itself, each up to the clients'
+#: 10 s connect and 60 s read timeouts (``aws.session``).
+CALL_IN_FLIGHT = 140.0
 #: Seconds of an observer's monotonic clock without a heartbeat change before it may take over (after the
 #: operator confirms). Why 180: an observer starts counting no earlier than the holder's last confirmed
-#: beat, and by then the holder has stopped starting steps for ``DRIVE_LIMIT`` and its last DRS call has
-#: ended (``CALL_IN_FLIGHT``): 60 + 70 = 130 s, with 50 s to spare. So the new driver, which reconciles
-#: with DRS's tags before it launches anything, never meets a launch of the old one still on its way: a
-#: server is never launched twice. A crashed desktop's run waits three minutes for a takeover, short next
-#: to a recovery that takes tens of minutes.
+#: beat (sent), and by then the holder has stopped acting for ``DRIVE_LIMIT`` and its last call has
+#: reached DRS or failed (``CALL_IN_FLIGHT``): 30 + 140 = 170 s, with 10 to spare, before the operator's
+#: confirmation. So the new driver, which reconciles with DRS's tags before it launches anything, never
+#: meets a launch of the old one still on its way: a server is never launched twice. A crashed desktop's
+#: run waits three minutes for a takeover, short next to a recovery that takes tens of minutes.
 LEASE_EXPIRY = 180.0
-#: Fraction of the expiry after which a holder whose beats keep failing says its lease is at risk (30 s:
-#: before it stops starting steps at ``DRIVE_LIMIT``, so the operator sees why it may soon wait).
-AT_RISK_AFTER = 1 / 6
+#: Fraction of the expiry after which a holder whose beats keep failing says its lease is at risk (15 s:
+#: before it stops acting at ``DRIVE_LIMIT``, so the operator sees why it may soon wait).
+AT_RISK_AFTER = 1 / 12
 
 
 def may_drive(unconfirmed_for: float) -> bool:

@@ -7,7 +7,8 @@ desktop holds refuses the start or resume (``LeaseHeld``: its message names the 
 is given back. The taken lease is kept by a ``LeaseKeeper`` (a heartbeat on its own thread) that the
 ``ExecutionSession`` owns: the session starts no step while the keeper cannot confirm the lease
 (``LeaseKeeper.may_drive``), stops driving for good when it is lost, and gives it back when it closes.
-Without sync (``leases_for`` answers None) nothing here runs and nothing changes.
+Without sync (``leases_for`` answers None: no table, or "Enable sync" off) nothing here runs and nothing
+changes.
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ from typing import Any
 
 from drs_desktop.aws import sync_lease
 from drs_desktop.aws.sync_schema import SyncTableTarget
-from drs_desktop.services.lease_keeper import KeeperReport, LeaseKeeper
-from drs_desktop.storage import sync_outbox
-from drs_desktop.storage.db import Readable
+from drs_desktop.domain.sync_errors import LeaseHeld, SyncError
+from drs_desktop.services.lease_keeper import KeeperReport, LeaseKeeper, awake_clock
+from drs_desktop.services.team_sync import load_sync_settings, table_target
+from drs_desktop.storage.db import Database
 
 __all__ = [
     "LEASE_POLL_SECONDS",
@@ -35,8 +37,9 @@ logger = logging.getLogger(__name__)
 
 #: Real seconds between looks at a lease that cannot be confirmed (the loop waits; nothing runs).
 LEASE_POLL_SECONDS = 1.0
-#: Real seconds a closing session waits for its lease to be given back (one DynamoDB call, bounded).
-LEASE_RELEASE_SECONDS = 10.0
+#: Real seconds a closing session waits for its lease to be given back: a beat in flight then the release,
+#: each bounded by the lease client's 5 s connect and 5 s read timeouts.
+LEASE_RELEASE_SECONDS = 25.0
 
 
 class ExecutionLeases:
@@ -60,12 +63,27 @@ class ExecutionLeases:
         when another desktop holds it; a ``SyncError`` when the table cannot be reached: a run that must
         not be driven twice is not started blind."""
         client = self._client_factory()
-        lease = sync_lease.take(client, self.target.table, execution_id, self.desktop_id)
+        clock = self._keeper_options.get("clock", awake_clock)
+        sent_at = clock()  # the lease counts as confirmed from when the take was sent, not answered
+        try:
+            lease = sync_lease.take(client, self.target.table, execution_id, self.desktop_id)
+        except LeaseHeld:
+            raise
+        except SyncError as exc:
+            raise SyncError(
+                f"{exc.message}. Team sync is on, and without its table this desktop cannot make sure "
+                "that no other desktop drives this run; to run without that check, turn team sync off "
+                "(Settings, Team sync)",
+                code=exc.code,
+                operation=exc.operation,
+                table=exc.table,
+            ) from exc
         keeper = LeaseKeeper(
             lease,
             table=self.target.table,
             client_factory=self._client_factory,
             on_report=on_report,
+            confirmed_at=sent_at,
             **self._keeper_options,
         )
         keeper.start()
@@ -73,18 +91,19 @@ class ExecutionLeases:
         return keeper
 
 
-def leases_for(db: Readable) -> ExecutionLeases | None:
-    """The leases of this desktop when team sync is configured (``sync_state``), else None."""
-    state = sync_outbox.get_state(db)
-    if not state.configured:
+def leases_for(db: Database) -> ExecutionLeases | None:
+    """The leases of this desktop when team sync is on (a table configured and Settings' "Enable sync",
+    ``sync.enabled``), else None. Turning sync off is also the operator's way to run when the team's
+    table cannot be reached (its Region is the one that failed): the run then holds no lease."""
+    settings = load_sync_settings(db)
+    if not settings.enabled or not settings.table.strip():
         return None
-    target = SyncTableTarget(
-        table=state.table_name,
-        region=state.region,
-        profile=state.profile or None,
-        endpoint_url=state.endpoint or None,
-    )
-    return ExecutionLeases(target, state.desktop_id)
+    try:
+        target = table_target(settings)
+    except SyncError as exc:  # a setting that cannot be used: sync itself says so in the status bar
+        logger.warning("team sync is on but its table cannot be used (%s): runs hold no lease", exc)
+        return None
+    return ExecutionLeases(target, settings.desktop_id)
 
 
 def wait_for_lease(

@@ -130,6 +130,8 @@ class ExecutionSession:
         self._runner = runner
         self._lock = lock
         self._lease = lease
+        if lease is not None:  # checked again right before each launch or termination, within a step
+            runner.set_act_guard(lease.may_drive)
         self._clock = clock
         self._operator = operator
         self._hostnames = dict(hostnames or {})

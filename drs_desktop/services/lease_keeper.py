@@ -35,6 +35,7 @@ What the runner must do with a report (the lead wires it; nothing here touches t
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -60,6 +61,18 @@ Wait = Callable[[threading.Event, float], bool]
 
 def _event_wait(stop: threading.Event, seconds: float) -> bool:
     return stop.wait(seconds)
+
+
+def awake_clock() -> float:
+    """Seconds that go on counting while the machine sleeps: a laptop closed for ten minutes mid-run must
+    wake up knowing its lease went unconfirmed that long (``time.monotonic`` stops during sleep on Linux
+    and macOS). Linux: CLOCK_BOOTTIME; macOS: CLOCK_MONOTONIC (which counts sleep there, unlike Python's
+    monotonic); elsewhere ``time.monotonic``."""
+    if sys.platform.startswith("linux"):
+        return time.clock_gettime(time.CLOCK_BOOTTIME)
+    if sys.platform == "darwin":
+        return time.clock_gettime(time.CLOCK_MONOTONIC)
+    return time.monotonic()
 
 
 class KeeperState(StrEnum):
@@ -101,9 +114,10 @@ class LeaseKeeper:
         on_report: Callable[[KeeperReport], None] | None = None,
         interval: float = HEARTBEAT_INTERVAL,
         expiry: float = LEASE_EXPIRY,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] = awake_clock,
         wait: Wait = _event_wait,
         retry_base: float = RETRY_BASE,
+        confirmed_at: float | None = None,
     ) -> None:
         if interval <= 0 or interval >= expiry * AT_RISK_AFTER:
             raise ValueError(
@@ -121,7 +135,8 @@ class LeaseKeeper:
         self._release = True
         self._guard = threading.Lock()
         self._report = KeeperReport(KeeperState.HOLDING, lease)
-        self._last_landed = clock()  # the take counts as the last beat
+        # The take counts as the last beat: when it was sent (``confirmed_at``, on ``clock``), else now.
+        self._last_landed = clock() if confirmed_at is None else confirmed_at
         self._thread = threading.Thread(
             target=self._run, name=f"lease-keeper-{lease.execution_id[:8]}", daemon=True
         )
@@ -185,6 +200,7 @@ class LeaseKeeper:
         failures = 0
         while not self._wait(self._stop, self._delay(failures)):
             lease = self.report.lease
+            sent_at = self._clock()  # an observer may have read the beat as soon as it was sent
             try:
                 if client is None:
                     client = self._client_factory()
@@ -204,7 +220,7 @@ class LeaseKeeper:
             recovered = failures > 0
             failures = 0
             with self._guard:
-                self._last_landed = self._clock()
+                self._last_landed = sent_at
                 self._report = replace(self._report, lease=lease)
             if recovered:
                 self._publish(KeeperState.HOLDING, error="", unconfirmed_for=0.0)

@@ -93,6 +93,7 @@ from drs_desktop.services.target_runs import recorded_target_gateways
 from drs_desktop.storage import control_inbox as inbox
 from drs_desktop.storage import executions as journal
 from drs_desktop.storage.db import Database
+from drs_desktop.storage.sync_apply import foreign_writer
 
 logger = logging.getLogger(__name__)
 
@@ -111,6 +112,15 @@ TargetGateways = Callable[[str], DrsCalls]
 MAX_SLEEP_SECONDS = 30.0
 #: How often a sleeping runner looks for controls queued by other processes (one cheap SELECT).
 INBOX_POLL_SECONDS = 1.0
+
+
+class DrivingPaused(DrsDesktopError):
+    """The act guard refused a launch or termination now (team sync's lease unconfirmed): the step
+    ends before its intent is journaled, and ``run`` returns."""
+
+
+class ForeignExecutionError(DrsDesktopError):
+    """The execution was started on another desktop and came here through team sync: not driven here."""
 
 
 class ControlRefused(DrsDesktopError):
@@ -166,6 +176,7 @@ class ExecutionRunner:
         self._clock = clock or self._gateway.drs_clock.now
         self._controls: queue.Queue[Event] = queue.Queue()
         self._wake = threading.Event()
+        self._act_guard: Callable[[], bool] | None = None
         self._listeners: list[Listener] = []
         self._refusals: list[str] = []
         self._status = execution_status(state)
@@ -189,6 +200,14 @@ class ExecutionRunner:
         """Rebuild an execution from its journal. The engine reconciles any start whose outcome the
         journal does not hold before it launches anything."""
         record = journal.get_execution(db, execution_id)
+        writer = foreign_writer(db, execution_id)
+        if writer is not None:
+            # Its journal here is only as new as the last pull: driving it from it could launch again
+            # what its own desktop launched since. Taking a run over is not built yet (docs/sync.md).
+            raise ForeignExecutionError(
+                f"execution {execution_id} was started on desktop {writer} and reached this desktop "
+                "through team sync: it is shown here read-only, and only its own desktop drives it"
+            )
         # One line, never a traceback, for an entry this version cannot read; refused when cut short.
         replayed = replay_journal(db, record, whole=True)
         state, events = replayed.state, replayed.events
@@ -341,6 +360,19 @@ class ExecutionRunner:
 
     # -- the loop
 
+    def set_act_guard(self, guard: Callable[[], bool] | None) -> None:
+        """``guard()`` False: no StartRecovery or TerminateRecoveryInstances goes out now, checked right
+        before each is journaled (team sync's lease: ``services.execution_lease``). The step ends there
+        (``DrivingPaused``) with nothing journaled, ``run`` returns, and the engine decides it again
+        when the caller runs it again."""
+        self._act_guard = guard
+
+    def _check_act(self) -> None:
+        if self._act_guard is not None and not self._act_guard():
+            raise DrivingPaused(
+                f"execution {self.execution_id}: no launch or termination until the lease is confirmed"
+            )
+
     def step(self) -> StepResult:
         """Take queued controls, ask the engine what to do now, and do it. A decision holds for the state
         it was made on: once a command's events changed the state, the rest waits for a new decision
@@ -380,7 +412,11 @@ class ExecutionRunner:
         sleeper = sleep or self._sleep_until_woken
         steps = 0
         while not should_stop():
-            result = self.step()
+            try:
+                result = self.step()
+            except DrivingPaused as paused:
+                logger.info("%s", paused)
+                break
             steps += 1
             if max_steps is not None and steps >= max_steps:
                 break
@@ -549,6 +585,7 @@ class ExecutionRunner:
     def _start_job(self, command: StartJob) -> None:
         # The intent's time must be DRS's: reconcile looks from it.
         self._sync_clock()
+        self._check_act()
         self._record_event(StartRequested(chunk_id=command.chunk_id, at=self._clock()))
         try:
             job = self._gw().start_recovery(
@@ -673,6 +710,7 @@ class ExecutionRunner:
 
     def _terminate(self, command: TerminateInstances) -> None:
         ids = command.recovery_instance_ids
+        self._check_act()
         self._record_event(TerminateRequested(instance_ids=ids, at=self._clock()))
         try:
             job = self._gw().terminate_recovery_instances(ids)

@@ -35,7 +35,7 @@ from drs_desktop.domain.errors import PlanDocumentError, StorageError
 from drs_desktop.domain.plan.document import plan_from_document
 from drs_desktop.domain.settings import SettingError, setting_for
 from drs_desktop.domain.settings.shared import is_shared_setting
-from drs_desktop.storage.db import Database, to_db_time, utc_now
+from drs_desktop.storage.db import Database, Readable, to_db_time, utc_now
 from drs_desktop.storage.plans import _server_count
 from drs_desktop.storage.sync_outbox import note_entity, note_journal, note_revision_number
 
@@ -73,13 +73,18 @@ def has_revision(db: Database, revision_id: str) -> bool:
         )
 
 
-def is_foreign(db: Database, execution_id: str) -> bool:
+def is_foreign(db: Readable, execution_id: str) -> bool:
     """True for an execution pulled from another desktop (someone else's: read-only here)."""
+    return foreign_writer(db, execution_id) is not None
+
+
+def foreign_writer(db: Readable, execution_id: str) -> str | None:
+    """The desktop an execution pulled from another desktop came from; None for this desktop's own."""
     with db.reader() as conn:
         row = conn.execute(
-            "SELECT 1 FROM sync_foreign_executions WHERE execution_id = ?", (execution_id,)
+            "SELECT writer FROM sync_foreign_executions WHERE execution_id = ?", (execution_id,)
         ).fetchone()
-    return row is not None
+    return None if row is None else str(row[0])
 
 
 def apply_plan_head(

@@ -13,9 +13,11 @@ from drs_desktop.aws import sync_lease
 from drs_desktop.aws.sync_schema import SyncTableTarget
 from drs_desktop.aws.sync_table import create_table
 from drs_desktop.config import AppPaths
+from drs_desktop.services.team_sync import ENABLED_KEY
 from drs_desktop.simulator.embedded import EmbeddedSimulator
 from drs_desktop.storage import sync_outbox
 from drs_desktop.storage.db import Database
+from drs_desktop.storage.settings import set_setting
 from tests.sync.dynamodb_emulator import REGION, DynamoDbEmulator
 
 from .conftest import Cli, launches_per_server, save_plans, shop_plan, target_args
@@ -45,6 +47,7 @@ def test_resume_refuses_an_execution_another_desktop_drives_and_a_run_gives_its_
     )
     with Database.open(AppPaths.resolve(app_home).database) as db:
         sync_outbox.configure(db, TABLE, region=REGION, endpoint=dynamodb.endpoint_url)
+        set_setting(db, ENABLED_KEY, True)
     client = dynamodb.client()
     other = sync_lease.take(client, TABLE, execution_id, "desk-b")
 
@@ -59,3 +62,27 @@ def test_resume_refuses_an_execution_another_desktop_drives_and_a_run_gives_its_
     assert resumed.json()["outcome"] == "SUCCEEDED"
     assert set(launches_per_server(sim).values()) == {1}
     assert sync_lease.read(client, TABLE, execution_id) is None, "given back when the run ended"
+
+
+def test_with_sync_on_and_its_table_out_of_reach_a_run_is_refused_with_the_way_out(
+    sim: EmbeddedSimulator, app_home: Path, cli: Cli, dynamodb: DynamoDbEmulator
+) -> None:
+    """On a bad day the team's table may be out of reach: the run is refused (nothing journaled, nothing
+    launched) with the operator's way out in the same line; with sync turned off it runs."""
+    save_plans(app_home, shop_plan(sim))
+    create_table(
+        SyncTableTarget(table=TABLE, region=REGION, endpoint_url=dynamodb.endpoint_url), identity=lambda: ""
+    )
+    with Database.open(AppPaths.resolve(app_home).database) as db:
+        sync_outbox.configure(db, TABLE, region=REGION, endpoint=dynamodb.endpoint_url)
+        set_setting(db, ENABLED_KEY, True)
+    dynamodb.stop()
+    refused = cli("run", "Shop", "--mode", "drill", *target_args(sim, app_home))
+    assert refused.code == 1
+    assert "turn team sync off" in refused.err, refused.err
+    assert launches_per_server(sim) == {}
+    with Database.open(AppPaths.resolve(app_home).database) as db:
+        set_setting(db, ENABLED_KEY, False)
+    ran = cli("run", "Shop", "--mode", "drill", "--json", *target_args(sim, app_home))
+    assert ran.code == 0, ran.err
+    assert set(launches_per_server(sim).values()) == {1}

@@ -186,13 +186,17 @@ def test_a_desktop_that_took_the_execution_over_stops_this_one_for_good(
 ) -> None:
     services = leased(db, gateway, sim, table, "desk-a")
     session = drill_session(services)
-    seen = sync_lease.read(dynamodb.client(), TABLE, session.execution_id)
-    assert seen is not None
     taken = "desk-b took this execution over"
     driven = Driven(session, sim, db, (taken,))
-    sync_lease.take_over(
-        dynamodb.client(), TABLE, session.execution_id, "desk-b", seen.heartbeat, seen.holder
-    )
+    client = dynamodb.client()
+    for _ in range(10):  # desk-a beats every 5 s: a beat between the read and the takeover defeats it
+        seen = sync_lease.read(client, TABLE, session.execution_id)
+        assert seen is not None
+        try:
+            sync_lease.take_over(client, TABLE, session.execution_id, "desk-b", seen.heartbeat, seen.holder)
+            break
+        except LeaseHeld:
+            continue
     # desk-a's next beat finds desk-b holding the lease (as if desk-b's watch saw it expire: the table's
     # condition is what decides, whatever desk-b's clock said).
     driven.wait_for(taken)
@@ -202,3 +206,28 @@ def test_a_desktop_that_took_the_execution_over_stops_this_one_for_good(
     session.close()
     assert lease_item(dynamodb.client(), session.execution_id)["holder"] == {"S": "desk-b"}  # type: ignore[index]
     assert len(journal.load_journal(db, session.execution_id)) == count, "nothing journaled after it"
+
+
+def test_the_act_guard_stops_a_launch_inside_a_step_before_its_intent_is_journaled(
+    sim: EmbeddedSimulator, db: Database, gateway: DrsGateway
+) -> None:
+    """A step that began while the lease was confirmed may reach its StartRecovery after the limit (a
+    clock read, credentials renewed on the way): the runner asks again right before the intent."""
+    services = ExecutionServices(db, gateway, clock=sim.clock.now, operator="alice", poll_interval_seconds=30)
+    session = drill_session(services)
+    runner = session.runner
+    allowed = [False]
+    runner.set_act_guard(lambda: allowed[0])
+    pace = instant_pace(sim)
+
+    def virtual(seconds: float) -> None:  # a wait moves the simulator's clock, never real time
+        pace(seconds)
+
+    result = runner.run(max_steps=20, sleep=virtual)
+    types = [entry.type for entry in journal.load_journal(db, session.execution_id)]
+    assert "StartRequested" not in types and result.outcome is None
+    assert sim.backend.launch_records() == []
+    allowed[0] = True
+    runner.run(max_steps=5, sleep=virtual)
+    assert "StartRequested" in [entry.type for entry in journal.load_journal(db, session.execution_id)]
+    session.close()

@@ -238,11 +238,11 @@ def test_out_of_reach_it_keeps_the_lease_reports_at_risk_and_not_lost(
     at_risk = next(r for r in reports.all if r.state is KeeperState.AT_RISK)
     assert at_risk.lease == held and "could not be reached" in at_risk.error
     # Failed beats retried after 0.5, 1, 2, 4, then every 5 s; at risk on the first one more than
-    # LEASE_EXPIRY / 2 after the last beat that landed.
+    # LEASE_EXPIRY x AT_RISK_AFTER (15 s) after the last beat that landed was sent.
     before = reports.all[: reports.all.index(at_risk)]
     assert all(r.state is KeeperState.HOLDING and "could not be reached" in r.error for r in before)
-    assert [r.unconfirmed_for for r in before] == [5.0, 5.5, 6.5, 8.5, 12.5, 17.5, 22.5, 27.5]
-    assert at_risk.unconfirmed_for == 32.5
+    assert [r.unconfirmed_for for r in before] == [5.0, 5.5, 6.5, 8.5, 12.5]
+    assert at_risk.unconfirmed_for == 17.5
 
     keeper.stop()
     assert keeper.join(PATIENCE)
@@ -260,7 +260,7 @@ def test_an_interval_too_close_to_the_expiry_is_refused(target: SyncTableTarget)
     assert keeper.join(0) and keeper.report.state is KeeperState.HOLDING  # never started: nothing to wait for
 
 
-def test_a_throttle_outlasting_half_the_expiry_is_at_risk_until_a_beat_lands(
+def test_a_throttle_outlasting_the_warning_is_at_risk_until_a_beat_lands(
     dynamodb: DynamoDbEmulator, time_: SteppedTime, keepers: list[Any]
 ) -> None:
     make_table(dynamodb)
@@ -275,14 +275,14 @@ def test_a_throttle_outlasting_half_the_expiry_is_at_risk_until_a_beat_lands(
         )
         keepers.append((keeper, time_))
         keeper.start()
-        time_.step(8)  # 27.5 s without a beat landing: failing, not yet at risk
-        assert reports.states() == [KeeperState.HOLDING] * 8
-        time_.step()  # 32.5 s
-        assert reports.all[-1].state is KeeperState.AT_RISK and reports.all[-1].unconfirmed_for == 32.5
+        time_.step(5)  # 12.5 s without a beat landing: failing, not yet at risk
+        assert reports.states() == [KeeperState.HOLDING] * 5
+        time_.step()  # 17.5 s
+        assert reports.all[-1].state is KeeperState.AT_RISK and reports.all[-1].unconfirmed_for == 17.5
         assert "throttled" in reports.all[-1].error
 
         proxy.refuse = set()
         time_.step()
     assert reports.all[-1] == KeeperReport(KeeperState.HOLDING, keeper.lease)
-    assert keeper.lease.heartbeat == 2 and proxy.refused == {"UpdateItem": 9}
+    assert keeper.lease.heartbeat == 2 and proxy.refused == {"UpdateItem": 6}
     assert KeeperState.LOST not in reports.states()

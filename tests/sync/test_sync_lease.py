@@ -216,3 +216,18 @@ def test_ids_are_checked_before_anything_is_sent(dynamodb: DynamoDbEmulator, tab
         with pytest.raises(ValueError):
             sync_lease.take(client, table, execution, me)
     assert sync_lease.read(client, table, EXECUTION) is None
+
+
+def test_a_late_release_of_an_ended_keeper_never_frees_the_lease_taken_again(
+    dynamodb: DynamoDbEmulator, table: str
+) -> None:
+    """A session closes (its keeper's release still on its way) and the execution is resumed at once on
+    the same desktop: the old release, conditional on the heartbeat it knew, changes nothing."""
+    client = dynamodb.client()
+    old = sync_lease.take(client, table, "exec-1", "desk-a")
+    new = sync_lease.take(client, table, "exec-1", "desk-a")  # the resume: its own lease, taken again
+    assert new.heartbeat > old.heartbeat
+    assert sync_lease.release(client, table, old) is False
+    assert lease_item(client, "exec-1")["holder"] == {"S": "desk-a"}  # type: ignore[index]
+    assert sync_lease.release(client, table, new) is True
+    assert sync_lease.read(client, table, "exec-1") is None

@@ -7,8 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from drs_desktop.aws.drs import DrsGateway
+from drs_desktop.aws.session import AwsTarget
 from drs_desktop.domain.engine.record import ExecutionRecord
 from drs_desktop.domain.settings import SETTINGS
+from drs_desktop.services.runner import ExecutionRunner, ForeignExecutionError
 from drs_desktop.storage import executions as journal
 from drs_desktop.storage import sync_outbox as outbox
 from drs_desktop.storage.plans import save_plan
@@ -85,6 +88,11 @@ def test_an_execution_and_its_journal_arrive_complete_and_in_order(two, dynamodb
     assert [r.execution_id for r in journal.unfinished_executions(a.db)] == [EXECUTION]
     assert journal.unfinished_executions(b.db) == []
     assert outbox.pending_count(b.db) == 0
+    # Driving it from B's journal, only as new as B's last pull, could launch again what A launched since.
+    nowhere = DrsGateway(AwsTarget(profile=None, region="us-east-1", endpoint_url="http://127.0.0.1:9"))
+    with pytest.raises(ForeignExecutionError, match=f"started on desktop {a.desktop_id}"):
+        ExecutionRunner.resume(b.db, nowhere, EXECUTION)
+    assert journal.load_journal(b.db, EXECUTION)[-1].payload["n"] == 450, "nothing journaled by the refusal"
 
     # The run goes on on A: only the new events travel, in a new page, and the end reaches B.
     journal.append_events(a.db, EXECUTION, _events(451, 30))
