@@ -98,7 +98,10 @@ def canonical(value: Any) -> str:
 
 
 #: Keys of an execution body that may differ between desktops for the same execution (a local number).
-_LOCAL_ONLY = frozenset({"plan_revision"})
+#: What two execution heads may differ in and still say the same thing: the revision's number here (it is
+#: the table's elsewhere), and the journal's length, which the push writes into the head and the local
+#: record does not hold (the journal pages are compared event by event, by their keys).
+_LOCAL_ONLY = frozenset({"plan_revision", "event_count"})
 
 
 def same_body(kind: str, mine: dict[str, Any] | None, theirs: dict[str, Any] | None) -> bool:

@@ -17,6 +17,7 @@ from drs_desktop.storage import sync_outbox as outbox
 from drs_desktop.storage.plans import save_plan
 from drs_desktop.storage.settings import get_setting, set_setting
 from drs_desktop.storage.sync_apply import is_foreign
+from drs_desktop.storage.sync_conflicts import open_conflicts
 from tests.sync.desktops import desktop, init_table, plan, table_items
 from tests.sync.dynamodb_emulator import DynamoDbEmulator
 
@@ -142,3 +143,26 @@ def test_shared_settings_travel_and_local_ones_do_not(two) -> None:  # type: ign
             ).fetchone()[0]
             == 0
         )
+
+
+def test_an_execution_commit_that_landed_before_a_crash_is_not_a_conflict_with_itself(two) -> None:  # type: ignore[no-untyped-def]
+    """The process dies after the table took an execution's head and before SQLite noted it: the next
+    sync meets its own head and records it, it does not hold the execution back as a conflict."""
+    a, _ = two
+    _run(a.db, 5)
+    a.service.sync_now()
+    journal.set_execution_status(a.db, EXECUTION, "SUCCEEDED", outcome="SUCCEEDED", finished_at=T0)
+    a.service.sync_now()
+    pushed = outbox.entity_version(a.db, "EXEC", EXECUTION)
+    assert pushed is not None and pushed.version is not None
+    with a.db.transaction() as conn:  # as if mark_pushed never ran: the entity one version behind, queued
+        conn.execute(
+            "UPDATE sync_entities SET version = version - 1, seq = seq - 1 WHERE kind = 'EXEC' AND key = ?",
+            (EXECUTION,),
+        )
+        conn.execute("UPDATE sync_state SET cursor = cursor - 1")
+        outbox.enqueue_execution(conn, EXECUTION)
+    report = a.service.sync_now()
+    assert not report.conflicts and not open_conflicts(a.db)
+    assert outbox.entity_version(a.db, "EXEC", EXECUTION).version == pushed.version  # type: ignore[union-attr]
+    assert outbox.pending_count(a.db) == 0
