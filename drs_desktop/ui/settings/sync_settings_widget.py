@@ -68,6 +68,12 @@ class SyncSettingsWidget(QGroupBox):
         self.endpoint_edit.setPlaceholderText("optional: a VPC endpoint (https://…) or a local emulator")
         self.enable_check = QCheckBox("Enable sync: in the background, every minute and soon after a save")
         self.enable_check.setObjectName("sync-enable")
+        # What the switch also does, said where it is flipped (services.execution_lease).
+        self.enable_check.setToolTip(
+            "With sync on, every run this desktop drives also holds its lease in the table, so that no "
+            "other desktop drives it at the same time. When the table cannot be reached, a run cannot "
+            "start: turn sync off to run without that check."
+        )
         self.save_button = QPushButton("Save and check the table")
         self.save_button.setObjectName("sync-save")
         self.save_button.clicked.connect(self.save)
