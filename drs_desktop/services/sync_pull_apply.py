@@ -22,7 +22,7 @@ from typing import Any
 from drs_desktop.aws.sync_feed import GapTracker, Head, pull, read_heads
 from drs_desktop.aws.sync_history import RevisionItem, read_pages, read_revisions
 from drs_desktop.services.sync_context import SyncContext, Tally, numbered_prefix, same_body
-from drs_desktop.services.sync_push import describe_conflict, plan_head_body, plan_side
+from drs_desktop.services.sync_push import conflict_with, plan_head_body, plan_side
 from drs_desktop.storage import sync_apply as apply
 from drs_desktop.storage import sync_outbox as outbox
 from drs_desktop.storage.sync_conflicts import (
@@ -32,7 +32,6 @@ from drs_desktop.storage.sync_conflicts import (
     open_conflicts,
     plan_head_state,
     queued_entities,
-    record_conflict,
     setting_value,
 )
 
@@ -139,22 +138,8 @@ class _Applier:
 
     def _conflict(self, head: Head) -> None:
         _, mine, version = self._mine(head.kind, head.key)
-        record_conflict(
-            self.ctx.db,
-            head.kind,
-            head.key,
-            mine_version=version,
-            mine=mine,
-            theirs_version=head.version,
-            theirs_seq=head.seq,
-            theirs_writer=head.writer,
-            theirs_deleted=head.deleted,
-            theirs_body=head.body,
-        )
         self.conflicted.add((head.kind, head.key))
-        self.tally.conflicts.append(
-            describe_conflict(head.kind, head.key, mine, head.writer, head.deleted, _body(head))
-        )
+        self.tally.conflicts.append(conflict_with(self.ctx.db, head, version, mine))
 
     # -- plans ---------------------------------------------------------------------------------------
 

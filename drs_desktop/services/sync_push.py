@@ -26,8 +26,10 @@ from typing import Any
 
 from drs_desktop.aws.sync_feed import Change, Committed, Conflict, FencedOut, commit, read_heads
 from drs_desktop.aws.sync_history import RevisionItem, cut_pages, put_page, put_revision, revision_numbers
+from drs_desktop.aws.sync_pull import Head
 from drs_desktop.services.sync_context import SyncContext, Tally, canonical, numbered_prefix, same_body
 from drs_desktop.storage import sync_outbox as outbox
+from drs_desktop.storage.db import Database
 from drs_desktop.storage.executions import load_journal
 from drs_desktop.storage.sync_conflicts import (
     execution_body,
@@ -218,22 +220,8 @@ class _Pusher:
             # The table already says what this desktop would push (a history pushed again): adopt its version.
             outbox.mark_pushed(ctx.db, [outbox.Pushed(entry, version=head.version, seq=head.seq)])
             return
-        record_conflict(
-            ctx.db,
-            entry.kind,
-            entry.key,
-            mine_version=mine_version,
-            mine=mine,
-            theirs_version=head.version,
-            theirs_seq=head.seq,
-            theirs_writer=head.writer,
-            theirs_deleted=head.deleted,
-            theirs_body=head.body,
-        )
         self.blocked.add((entry.kind, entry.key))
-        self.tally.conflicts.append(
-            describe_conflict(entry.kind, entry.key, mine, head.writer, head.deleted, theirs)
-        )
+        self.tally.conflicts.append(conflict_with(ctx.db, head, mine_version, mine))
 
     # -- journals ------------------------------------------------------------------------------------
 
@@ -282,6 +270,25 @@ def plan_side(state: dict[str, Any]) -> dict[str, Any]:
         "content_hash": state["content_hash"],
         "document": state["document"],
     }
+
+
+def conflict_with(db: Database, head: Head, mine_version: int | None, mine: dict[str, Any]) -> str:
+    """Record that this desktop's ``mine`` (at ``mine_version``) and the table's ``head`` both changed
+    one entity; the line that says so."""
+    record_conflict(
+        db,
+        head.kind,
+        head.key,
+        mine_version=mine_version,
+        mine=mine,
+        theirs_version=head.version,
+        theirs_seq=head.seq,
+        theirs_writer=head.writer,
+        theirs_deleted=head.deleted,
+        theirs_body=head.body,
+    )
+    theirs = json.loads(head.body) if head.body else None
+    return describe_conflict(head.kind, head.key, mine, head.writer, head.deleted, theirs)
 
 
 def describe_conflict(
