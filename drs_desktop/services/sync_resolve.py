@@ -53,12 +53,16 @@ def resolve(ctx: SyncContext, kind: str, key: str, choice: str) -> str:
                 outbox.enqueue_setting(conn, key)
             resolve_conflict(conn, conflict.conflict_id, choice)
         return f"{kind.lower()} {name!r}: keeping this desktop's; the next sync pushes it over {who}'s"
-    copy_name = ""
+    # Three steps, no DynamoDB call inside a write transaction: the database's write lock is the running
+    # executions' too (their journals), and applying theirs may read the table (revisions this desktop
+    # lacks). Cut short, the conflict stays open and choosing again finishes it: this desktop's queued
+    # change is dropped first (it was refused: the operator chose theirs), so applying theirs does not
+    # meet it as a new conflict.
+    copy_name = _save_copy(ctx, conflict) if choice == "save_as_copy" else ""
     with ctx.db.transaction() as conn:
-        if choice == "save_as_copy":
-            copy_name = _save_copy(ctx, conflict)
         drop_queued(conn, kind, key)
-        _apply_theirs(ctx, conflict)
+    _apply_theirs(ctx, conflict)
+    with ctx.db.transaction() as conn:
         resolve_conflict(conn, conflict.conflict_id, choice)
     if choice == "save_as_copy":
         return f"plan {name!r}: {who}'s version applied; this desktop's saved as the new plan {copy_name!r}"

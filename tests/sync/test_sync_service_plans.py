@@ -115,7 +115,15 @@ def test_keep_mine_pushes_mine_over_theirs(two) -> None:  # type: ignore[no-unty
 def test_take_theirs_applies_theirs_and_drops_mine(two) -> None:  # type: ignore[no-untyped-def]
     a, b = two
     plan_id, _ = _conflict(a, b)
+    depths: list[int] = []  # the write transactions open while each DynamoDB request goes out
+
+    def record(**_: object) -> None:
+        depths.append(b.db._depth)  # what the test is about: no write lock held over the network
+
+    b.client.meta.events.register("before-send.dynamodb", record)
     b.service.resolve("PLAN", plan_id, "take_theirs")
+    b.client.meta.events.unregister("before-send.dynamodb", record)
+    assert depths and set(depths) == {0}, "no DynamoDB call inside a write transaction (runs journal there)"
     assert get_plan(b.db, "Payroll") == plan("Payroll", "s-1", "s-a")
     assert outbox.pending_count(b.db) == 0 and open_conflicts(b.db) == []
     report = b.service.sync_now()
