@@ -7,6 +7,7 @@ import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -64,7 +65,7 @@ def part_keys(emulator: DynamoDbEmulator) -> int:
     """How many parts the table holds for the inventory (every Query page: parts fill 1 MB fast)."""
     client, count, start = emulator.client(), 0, None
     while True:
-        extra = {"ExclusiveStartKey": start} if start else {}
+        extra: dict[str, Any] = {"ExclusiveStartKey": start} if start else {}
         answer = client.query(
             TableName=TABLE,
             KeyConditionExpression="pk = :p AND begins_with(sk, :s)",
