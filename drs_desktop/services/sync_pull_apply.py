@@ -85,6 +85,17 @@ class _Applier:
             if head.kind == "EXEC" and not head.deleted:
                 self._journal(head)  # an earlier pull may have been cut short before the last page
             return
+        if head.kind == "INVENTORY":  # never a conflict: the newer fetched_at wins (storage decides)
+            if apply.apply_inventory(
+                self.ctx.db,
+                head.key,
+                version=head.version,
+                seq=head.seq,
+                deleted=head.deleted,
+                body=_body(head),
+            ):
+                self.tally.pulled["inventories"] += 1
+            return
         if entity in self.queued or entity in self.conflicted:
             if self._same_as_mine(head):
                 with self.ctx.db.transaction() as conn:
@@ -107,7 +118,7 @@ class _Applier:
                 self.ctx.db, head.key, version=head.version, seq=head.seq, deleted=head.deleted, body=body
             )
             self.tally.pulled["settings"] += 1
-        else:  # INVENTORY: not applied by this version, only noted so that it is not read again
+        else:  # a kind this version does not know: only noted, so that it is not read again
             with self.ctx.db.transaction() as conn:
                 outbox.note_entity(conn, head.kind, head.key, head.version, head.seq)
 

@@ -1,8 +1,9 @@
 """Pushing this desktop's queued changes to the team table, in the order they were made (docs/sync.md).
 
 The queue (storage/sync_outbox.py) holds, oldest first, revisions, plan heads, execution journals and
-heads, and shared settings. Each entry is pushed and taken off the queue in its own SQLite transaction
-(``mark_pushed``), so a push cut short (the network gone, a crash) loses nothing and repeats nothing:
+heads, shared settings, and targets' inventory caches (with ``sync.inventory`` on). Each entry is
+pushed and taken off the queue in its own SQLite transaction (``mark_pushed``), so a push cut short
+(the network gone, a crash) loses nothing and repeats nothing:
 
 * a revision becomes ``PLAN#<id>/REV#<next number>`` by a conditional put; the next number is one past
   the highest the table holds (a consistent Query); a collision reads the numbers again and takes the
@@ -12,7 +13,9 @@ heads, and shared settings. Each entry is pushed and taken off the queue in its 
   there must be the same events (else two desktops drove the execution: reported, not overwritten);
 * a head is committed through the change sequence (``aws.sync_feed.commit``) on the version this desktop
   last saw. ``Conflict``: recorded for the operator (unless the table already holds the same content),
-  the entry stays queued, and later entries of that entity wait; ``FencedOut``: stays queued.
+  the entry stays queued, and later entries of that entity wait; ``FencedOut``: stays queued;
+* an inventory is never a conflict: on a refused version, the table's head wins if its ``fetched_at`` is
+  as new or newer (applied here), else this desktop's is committed on top of it.
 
 An entity with an open conflict is not pushed until the operator resolves it. Its revisions still go:
 they are append-only history, never a conflict.
@@ -28,10 +31,13 @@ from drs_desktop.aws.sync_feed import Change, Committed, Conflict, FencedOut, co
 from drs_desktop.aws.sync_history import RevisionItem, cut_pages, put_page, put_revision, revision_numbers
 from drs_desktop.aws.sync_pull import Head
 from drs_desktop.services.sync_context import SyncContext, Tally, canonical, numbered_prefix, same_body
+from drs_desktop.storage import sync_apply
 from drs_desktop.storage import sync_outbox as outbox
-from drs_desktop.storage.db import Database
+from drs_desktop.storage.db import Database, from_db_time
 from drs_desktop.storage.executions import load_journal
+from drs_desktop.storage.inventory import inventory_body
 from drs_desktop.storage.sync_conflicts import (
+    drop_queued,
     execution_body,
     open_conflicts,
     plan_head_state,
@@ -44,6 +50,8 @@ logger = logging.getLogger(__name__)
 
 #: How many taken numbers one revision tries before it waits for the next round.
 REVISION_ATTEMPTS = 20
+#: How many refused versions one inventory meets (teammates refreshing the same target) before it waits.
+INVENTORY_ATTEMPTS = 3
 _BATCH = 500
 
 
@@ -79,6 +87,8 @@ class _Pusher:
             self._plan_head(entry)
         elif entry.kind == "EXEC":
             self._execution_head(entry)
+        elif entry.kind == "INVENTORY":
+            self._inventory(entry)
         else:
             self._setting(entry)
 
@@ -167,6 +177,51 @@ class _Pusher:
         value = setting_value(self.ctx.db, entry.key)
         body = None if value is None else {"value": value}
         self._commit(entry, "settings", body, body or {"default": True}, None, deleted=body is None)
+
+    def _inventory(self, entry: outbox.OutboxEntry) -> None:
+        """Push a target's cache; on a refused version the newer ``fetched_at`` wins, never a conflict."""
+        ctx = self.ctx
+        account_id, _, region = entry.key.rpartition("#")
+        body = inventory_body(ctx.db, account_id, region)
+        with ctx.db.reader() as conn:
+            shared = outbox.inventory_shared(conn)
+        if body is None or not shared:  # the cache is gone, or the team stopped sharing: nothing to push
+            with ctx.db.transaction() as conn:
+                drop_queued(conn, entry.kind, entry.key)
+            return
+        for _ in range(INVENTORY_ATTEMPTS):
+            seen = outbox.entity_version(ctx.db, entry.kind, entry.key)
+            change = Change(
+                kind=entry.kind,
+                key=entry.key,
+                expected_version=seen.version if seen is not None else None,
+                body=canonical(body),
+                writer=ctx.desktop_id,
+                app_version=ctx.app_version,
+            )
+            result = commit(ctx.client, ctx.table, change, backoff=ctx.backoff)
+            if isinstance(result, Committed):
+                outbox.mark_pushed(ctx.db, [outbox.Pushed(entry, version=result.version, seq=result.seq)])
+                self.tally.pushed["inventories"] += 1
+                return
+            if isinstance(result, FencedOut):
+                break
+            head = read_heads(ctx.client, ctx.table, [(entry.kind, entry.key)], backoff=ctx.backoff).get(
+                (entry.kind, entry.key)
+            )
+            if head is None:
+                break
+            theirs = json.loads(head.body) if head.body else None
+            fetched = from_db_time(str(body["fetched_at"]))
+            if theirs is not None and from_db_time(str(theirs.get("fetched_at"))) >= fetched:
+                sync_apply.apply_inventory(
+                    ctx.db, head.key, version=head.version, seq=head.seq, deleted=head.deleted, body=theirs
+                )
+                outbox.mark_pushed(ctx.db, [outbox.Pushed(entry, version=head.version, seq=head.seq)])
+                return
+            with ctx.db.transaction() as conn:  # ours is newer: commit it on top of theirs
+                outbox.note_entity(conn, head.kind, head.key, head.version, head.seq)
+        self.tally.notes.append(f"inventory {entry.key}: not pushed this round; it waits for the next sync")
 
     def _commit(
         self,

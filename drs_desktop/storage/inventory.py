@@ -4,6 +4,10 @@ It lets an operator open and edit plans with no network, and tells them how old 
 (``fetched_at``) and where it came from (account and region). A refresh replaces the whole cached set
 of its account and region in one transaction, so a reader never sees half of an old list and half of a
 new one, and a server that DRS no longer lists disappears from the cache.
+
+With the shared setting ``sync.inventory`` on, a refresh also queues the target's cache for the team
+table in the same transaction (``sync_outbox.enqueue_inventory``); ``inventory_body`` is what the push
+sends and ``servers_from_body`` what a pull reads back (docs/sync.md, kind ``INVENTORY``).
 """
 
 from __future__ import annotations
@@ -11,22 +15,32 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from datetime import datetime
+from typing import Any
 
 from drs_desktop.domain.errors import StorageError
 from drs_desktop.domain.inventory import Inventory, SourceServer
 from drs_desktop.storage.db import Database, Readable, from_db_time, to_db_time, utc_now
+from drs_desktop.storage.sync_outbox import enqueue_inventory
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["load_inventory", "save_inventory"]
+__all__ = [
+    "SERVER_COLUMNS",
+    "inventory_body",
+    "load_inventory",
+    "save_inventory",
+    "server_values",
+    "servers_from_body",
+]
 
-_SERVER_COLUMNS = (
+SERVER_COLUMNS = (
     "source_server_id, hostname, tags, replication_state, lag_seconds, os, last_launch_status, "
     "last_launched_at, arn, staging_account_id, staging_source_server_arn, extension_status, extension_error"
 )
-_SERVER_COLUMN_COUNT = _SERVER_COLUMNS.count(",") + 1
+SERVER_COLUMN_COUNT = SERVER_COLUMNS.count(",") + 1
+_COLUMN_NAMES = tuple(name.strip() for name in SERVER_COLUMNS.split(","))
 
 
 def save_inventory(db: Database, inventory: Inventory, *, now: datetime | None = None) -> Inventory:
@@ -52,10 +66,11 @@ def save_inventory(db: Database, inventory: Inventory, *, now: datetime | None =
             (*scope, stamp, len(servers)),
         )
         conn.executemany(
-            f"INSERT INTO inventory (account_id, region, position, {_SERVER_COLUMNS}) "
-            f"VALUES (?, ?, ?, {', '.join('?' * _SERVER_COLUMN_COUNT)})",
-            [(*scope, position, *_server_values(server)) for position, server in enumerate(servers)],
+            f"INSERT INTO inventory (account_id, region, position, {SERVER_COLUMNS}) "
+            f"VALUES (?, ?, ?, {', '.join('?' * SERVER_COLUMN_COUNT)})",
+            [(*scope, position, *server_values(server)) for position, server in enumerate(servers)],
         )
+        enqueue_inventory(conn, *scope)  # only while the team shares inventories (sync.inventory)
     logger.info("inventory cached: %d servers of %s/%s", len(servers), *scope)
     return Inventory(
         servers=servers,
@@ -96,7 +111,7 @@ def load_inventory(
         if snapshot is None:
             return None
         rows = conn.execute(
-            f"SELECT {_SERVER_COLUMNS} FROM inventory WHERE account_id = ? AND region = ? ORDER BY position",
+            f"SELECT {SERVER_COLUMNS} FROM inventory WHERE account_id = ? AND region = ? ORDER BY position",
             (snapshot[0], snapshot[1]),
         ).fetchall()
     return Inventory(
@@ -107,7 +122,7 @@ def load_inventory(
     )
 
 
-def _server_values(server: SourceServer) -> tuple[object, ...]:
+def server_values(server: SourceServer) -> tuple[object, ...]:
     return (
         server.source_server_id,
         server.hostname,
@@ -149,3 +164,57 @@ def _server(row: sqlite3.Row | tuple[object, ...], account_id: str, region: str)
         raise StorageError(
             f"cached inventory of {account_id}/{region} is damaged (server {row[0]}): {exc}; refresh it"
         ) from exc
+
+
+def inventory_body(db: Readable, account_id: str, region: str) -> dict[str, Any] | None:
+    """The body a push sends for one target's cache: its account, Region, ``fetched_at`` and servers
+    (each by its column names, in cache order); None when nothing is cached for it."""
+    with db.reader() as conn:
+        snapshot = conn.execute(
+            "SELECT fetched_at FROM inventory_snapshots WHERE account_id = ? AND region = ?",
+            (account_id, region),
+        ).fetchone()
+        if snapshot is None:
+            return None
+        rows = conn.execute(
+            f"SELECT {SERVER_COLUMNS} FROM inventory WHERE account_id = ? AND region = ? ORDER BY position",
+            (account_id, region),
+        ).fetchall()
+    names = _COLUMN_NAMES
+    return {
+        "account_id": account_id,
+        "region": region,
+        "fetched_at": str(snapshot[0]),
+        "servers": [dict(zip(names, tuple(row), strict=True)) for row in rows],
+    }
+
+
+def servers_from_body(body: Mapping[str, Any]) -> tuple[datetime, list[tuple[object, ...]]]:
+    """A pulled body's ``fetched_at`` and its servers as column values (``SERVER_COLUMNS`` order), each
+    checked by reading it as a server. ValueError, naming what is wrong, for a body that is not one."""
+    fetched_at = from_db_time(str(body.get("fetched_at")))
+    servers = body.get("servers")
+    if not isinstance(servers, list):
+        raise ValueError("its servers are not a list")
+    rows: list[tuple[object, ...]] = []
+    for n, item in enumerate(servers):
+        if not isinstance(item, dict) or not isinstance(item.get("source_server_id"), str):
+            raise ValueError(f"server {n} is not a server")
+        row = tuple(item.get(name) for name in _COLUMN_NAMES)
+        wrong = [name for name, value in zip(_COLUMN_NAMES, row, strict=True) if not _fits(name, value)]
+        if wrong:
+            raise ValueError(f"server {n} has no valid {', '.join(wrong)}")
+        try:
+            _server(row, "", "")
+        except StorageError as exc:
+            raise ValueError(str(exc)) from None
+        rows.append(row)
+    return fetched_at, rows
+
+
+def _fits(name: str, value: object) -> bool:
+    if name == "lag_seconds":
+        return value is None or (isinstance(value, int) and not isinstance(value, bool))
+    if name == "last_launched_at":
+        return value is None or isinstance(value, str)
+    return isinstance(value, str)

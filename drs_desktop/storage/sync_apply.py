@@ -16,6 +16,9 @@ Rules they keep, whoever calls them:
   this desktop (``plans`` readers take the highest local number as the current plan).
 * A pulled plan whose name another live plan here already holds is applied as ``<name> (from <writer>)``:
   two desktops made plans of one name independently; nothing is lost, and either can be renamed.
+* A pulled inventory replaces a target's cache only when its ``fetched_at`` is newer than the one here
+  (a newer local refresh is never replaced; no conflict: the newest knowledge of DRS wins), and only
+  while ``sync.inventory`` is on here.
 * An execution pulled from another desktop is theirs (``sync_foreign_executions``): history shows it, this
   desktop never resumes it. Its journal arrives page by page, each page checked against what is here.
 """
@@ -35,15 +38,23 @@ from drs_desktop.domain.errors import PlanDocumentError, StorageError
 from drs_desktop.domain.plan.document import plan_from_document
 from drs_desktop.domain.settings import SettingError, setting_for
 from drs_desktop.domain.settings.shared import is_shared_setting
-from drs_desktop.storage.db import Database, Readable, to_db_time, utc_now
+from drs_desktop.storage.db import Database, Readable, from_db_time, to_db_time, utc_now
+from drs_desktop.storage.inventory import SERVER_COLUMN_COUNT, SERVER_COLUMNS, servers_from_body
 from drs_desktop.storage.plans import _server_count
-from drs_desktop.storage.sync_outbox import note_entity, note_journal, note_revision_number
+from drs_desktop.storage.sync_outbox import (
+    inventory_key,
+    inventory_shared,
+    note_entity,
+    note_journal,
+    note_revision_number,
+)
 
 logger = logging.getLogger(__name__)
 
 __all__ = [
     "PulledRevision",
     "apply_execution",
+    "apply_inventory",
     "apply_journal_page",
     "apply_plan_head",
     "apply_revisions",
@@ -359,6 +370,63 @@ def apply_setting(
             (key, json.dumps(setting.to_json(checked)), now),
         )
     return f"setting {key} = {checked!r}"
+
+
+def apply_inventory(
+    db: Database, key: str, *, version: int, seq: int, deleted: bool, body: Mapping[str, Any] | None
+) -> bool:
+    """Apply a pulled inventory head (``<account>#<region>``) in one transaction; True when the cache
+    of that target was replaced.
+
+    Always noted, so the head is not read again. Written only while ``sync.inventory`` is on here and
+    only when its ``fetched_at`` is newer than this desktop's cache of that target; then a refresh of it
+    still queued here (older) is dropped, since the cache now holds the teammate's newer list. A body that
+    is not an inventory of that target is refused (StorageError), nothing written.
+    """
+    now = to_db_time(utc_now())
+    with db.transaction() as conn:
+        note_entity(conn, "INVENTORY", key, version, seq, now=now)
+        if not inventory_shared(conn):
+            logger.info("sync: inventory %s not applied: sync.inventory is off here", key)
+            return False
+        if deleted or body is None:
+            return False  # no inventory in the table: the cache here is kept
+        account_id, region = body.get("account_id"), body.get("region")
+        if (
+            not isinstance(account_id, str)
+            or not isinstance(region, str)
+            or inventory_key(account_id, region) != key
+        ):
+            raise StorageError(f"pulled inventory {key} names another target ({account_id}/{region})")
+        try:
+            fetched_at, rows = servers_from_body(body)
+        except ValueError as exc:
+            raise StorageError(
+                f"pulled inventory {key} cannot be read: {' '.join(str(exc).split())}"
+            ) from None
+        scope = (account_id, region)
+        here = conn.execute(
+            "SELECT fetched_at FROM inventory_snapshots WHERE account_id = ? AND region = ?", scope
+        ).fetchone()
+        if here is not None and from_db_time(str(here[0])) >= fetched_at:
+            logger.info("sync: inventory %s: the cache here (%s) is as new or newer; kept", key, here[0])
+            return False
+        conn.execute("DELETE FROM inventory WHERE account_id = ? AND region = ?", scope)
+        conn.execute(
+            "INSERT INTO inventory_snapshots (account_id, region, fetched_at, server_count) "
+            "VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (account_id, region) DO UPDATE SET fetched_at = excluded.fetched_at, "
+            "server_count = excluded.server_count",
+            (*scope, to_db_time(fetched_at), len(rows)),
+        )
+        conn.executemany(
+            f"INSERT INTO inventory (account_id, region, position, {SERVER_COLUMNS}) "
+            f"VALUES (?, ?, ?, {', '.join('?' * SERVER_COLUMN_COUNT)})",
+            [(*scope, position, *row) for position, row in enumerate(rows)],
+        )
+        conn.execute("DELETE FROM sync_outbox WHERE kind = 'INVENTORY' AND key = ?", (key,))
+    logger.info("sync: inventory %s: %d servers fetched %s", key, len(rows), to_db_time(fetched_at))
+    return True
 
 
 def _dump(value: object) -> str:

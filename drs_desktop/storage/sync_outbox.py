@@ -12,7 +12,9 @@ own transaction, so the change and its entry commit together or not at all:
 * ``executions.append_events`` (``control_inbox.journal_control`` too, through it): the execution's
   journal, then its head;
 * ``settings.set_setting``: the setting's head, for a key the team shares
-  (``domain.settings.shared.SHARED_SETTINGS``).
+  (``domain.settings.shared.SHARED_SETTINGS``);
+* ``inventory.save_inventory``: the target's inventory head, only while the shared setting
+  ``sync.inventory`` is on (a cache is large and rewritten at every refresh: not queued "always").
 
 Why always, sync configured or not: the entry costs a row or two in a transaction that is written
 anyway, heads are coalesced so the queue grows with the revisions saved rather than with every edit,
@@ -33,6 +35,7 @@ transaction.
 
 from __future__ import annotations
 
+import json
 import logging
 import sqlite3
 from collections.abc import Iterable
@@ -53,12 +56,15 @@ __all__ = [
     "SyncState",
     "configure",
     "enqueue_execution",
+    "enqueue_inventory",
     "enqueue_journal",
     "enqueue_plan_head",
     "enqueue_revision",
     "enqueue_setting",
     "entity_version",
     "get_state",
+    "inventory_key",
+    "inventory_shared",
     "mark_pushed",
     "note_entity",
     "note_journal",
@@ -71,15 +77,15 @@ __all__ = [
     "set_cursor",
 ]
 
-Kind = Literal["PLAN", "EXEC", "SETTING"]
+Kind = Literal["PLAN", "EXEC", "SETTING", "INVENTORY"]
 What = Literal["head", "revision", "journal"]
 
 
 @dataclass(frozen=True)
 class OutboxEntry:
     """One queued change. ``version``: the local version (a plan's or execution's ``version``), the
-    local revision number, or the last journal seq; None for a setting. ``ref``: the revision's ID, or
-    the revision a plan head named when queued."""
+    local revision number, or the last journal seq; None for a setting or an inventory. ``ref``: the
+    revision's ID, or the revision a plan head named when queued."""
 
     entry_id: int
     kind: Kind
@@ -187,6 +193,36 @@ def enqueue_setting(conn: sqlite3.Connection, key: str) -> bool:
     if not is_shared_setting(key):
         return False
     _replace(conn, "SETTING", key, "head", None)
+    return True
+
+
+#: The shared setting that turns the exchange of inventory caches on (domain/settings/shared.py).
+INVENTORY_SETTING = "sync.inventory"
+
+
+def inventory_key(account_id: str, region: str) -> str:
+    """The sync key of one target's inventory cache: ``<account>#<region>`` (docs/sync.md)."""
+    return f"{account_id}#{region}"
+
+
+def inventory_shared(conn: sqlite3.Connection) -> bool:
+    """True when ``sync.inventory`` is on, read on the caller's connection (inside its transaction). An
+    unreadable stored value counts as off: a cache is never pushed by mistake."""
+    row = conn.execute("SELECT value FROM settings WHERE key = ?", (INVENTORY_SETTING,)).fetchone()
+    if row is None:
+        return False
+    try:
+        return json.loads(row[0]) is True
+    except ValueError:
+        return False
+
+
+def enqueue_inventory(conn: sqlite3.Connection, account_id: str, region: str) -> bool:
+    """Queue a target's inventory cache, inside the refresh's own transaction, when ``sync.inventory`` is
+    on; replaces a queued one (only the latest refresh matters). True when queued."""
+    if not inventory_shared(conn):
+        return False
+    _replace(conn, "INVENTORY", inventory_key(account_id, region), "head", None)
     return True
 
 

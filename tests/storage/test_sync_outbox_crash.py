@@ -293,7 +293,8 @@ def test_a_v4_database_queues_its_history_in_order_when_migrated(db_path: Path) 
         ("EXEC", ran, "journal", 3),
         ("EXEC", ran, "head", 4),
         ("EXEC", idle, "head", 1),
-        *[("SETTING", key, "head", None) for key in sorted(SHARED_SETTINGS)],
+        # 0005 queues the shared keys it knew; sync.inventory (shared since v7) cannot be in a v4 file.
+        *[("SETTING", key, "head", None) for key in sorted(set(SHARED_SETTINGS) - {"sync.inventory"})],
     ]
     refs = {e.key: e.ref for e in entries if e.what == "head" and e.kind == "PLAN"}
     assert refs == {first: first_revs[1], gone: gone_rev, later: later_rev}

@@ -211,6 +211,13 @@ _DECLARED = (
         "the table is set in Settings, Team sync",
     ),
     Setting(
+        "sync.inventory",
+        bool,
+        False,
+        "Share each target's cached inventory (its servers and when they were fetched) through the team's "
+        "table, so a teammate's desktop can plan offline with it",
+    ),
+    Setting(
         TARGETS_KEY,
         tuple,
         (),

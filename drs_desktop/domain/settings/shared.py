@@ -24,6 +24,8 @@ SHARED_SETTINGS: Mapping[str, str] = MappingProxyType(
         "engine.poll_interval_seconds": "how often an execution polls DRS is team policy (API quotas)",
         "engine.wave_timeout_minutes": "when a wave counts as timed out must be the same for every operator",
         "engine.cancel_grace_minutes": "how long a cancelled run waits for DRS jobs is team policy",
+        "sync.inventory": "whether the team's desktops exchange their inventory caches is one team "
+        "decision: a desktop that pulls caches should also share its own",
     }
 )
 
