@@ -24,8 +24,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from drs_desktop.aws.sync_items import (
     Item,
     MalformedItem,
@@ -35,6 +33,7 @@ from drs_desktop.aws.sync_items import (
     head_pk,
     key_of,
     optional_s,
+    put_if_absent,
 )
 from drs_desktop.aws.sync_parts import (
     PART_BYTES,
@@ -44,7 +43,7 @@ from drs_desktop.aws.sync_parts import (
     sha256_hex,
     split_body,
 )
-from drs_desktop.aws.sync_retry import DEFAULT_BACKOFF, Backoff, error_code, retrying
+from drs_desktop.aws.sync_retry import DEFAULT_BACKOFF, Backoff, retrying
 
 logger = logging.getLogger(__name__)
 
@@ -178,7 +177,7 @@ def put_revision(
         item["sha256"] = {"S": sha256_hex(revision.document)}
     else:
         item["document"] = {"S": revision.document}
-    return _put_if_absent(client, table, item, backoff)
+    return put_if_absent(client, table, item, backoff)
 
 
 # -- journal pages --------------------------------------------------------------------------------------
@@ -216,7 +215,7 @@ def put_page(
         "events": {"S": _dump_list(page.events)},
         "last": {"N": str(page.last)},
     }
-    if _put_if_absent(client, table, item, backoff):
+    if put_if_absent(client, table, item, backoff):
         return None
     existing = get_item(client, table, pk, events_sk(page.first), backoff)
     if existing is None:
@@ -306,22 +305,6 @@ def _query(
         if not last:
             return items
         request["ExclusiveStartKey"] = last
-
-
-def _put_if_absent(client: Any, table: str, item: dict[str, Any], backoff: Backoff) -> bool:
-    try:
-        retrying(
-            backoff,
-            f"writing {item['pk']['S']}/{item['sk']['S']}",
-            lambda: client.put_item(
-                TableName=table, Item=item, ConditionExpression="attribute_not_exists(pk)"
-            ),
-        )
-    except ClientError as error:
-        if error_code(error) == "ConditionalCheckFailedException":
-            return False
-        raise
-    return True
 
 
 def _dump(event: Mapping[str, Any]) -> str:

@@ -10,7 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from drs_desktop.aws.sync_retry import DEFAULT_BACKOFF, Backoff, retrying
+from botocore.exceptions import ClientError
+
+from drs_desktop.aws.sync_retry import DEFAULT_BACKOFF, Backoff, error_code, retrying
 from drs_desktop.aws.sync_schema import COUNTER_SK, META
 from drs_desktop.domain.sync_errors import SyncError
 
@@ -106,3 +108,21 @@ def get_item(client: Any, table: str, pk: str, sk: str, backoff: Backoff = DEFAU
     )
     item = answer.get("Item")
     return item if item else None
+
+
+def put_if_absent(client: Any, table: str, item: dict[str, Any], backoff: Backoff = DEFAULT_BACKOFF) -> bool:
+    """Put ``item`` where nothing is yet (``attribute_not_exists(pk)``); whether it landed. Never
+    replaces what is there: a fence never hides a change, a page or revision never overwrites one."""
+    try:
+        retrying(
+            backoff,
+            f"writing {item['pk']['S']}/{item['sk']['S']}",
+            lambda: client.put_item(
+                TableName=table, Item=item, ConditionExpression="attribute_not_exists(pk)"
+            ),
+        )
+    except ClientError as error:
+        if error_code(error) == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True

@@ -12,8 +12,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from drs_desktop.aws.sync_items import (
     FEED_PK,
     HEAD_SK,
@@ -29,11 +27,12 @@ from drs_desktop.aws.sync_items import (
     head_pk,
     key_of,
     optional_s,
+    put_if_absent,
     seq_of,
     seq_sk,
 )
 from drs_desktop.aws.sync_parts import CorruptBody, join_parts, part_sk
-from drs_desktop.aws.sync_retry import DEFAULT_BACKOFF, Backoff, error_code, retrying
+from drs_desktop.aws.sync_retry import DEFAULT_BACKOFF, Backoff, retrying
 
 logger = logging.getLogger(__name__)
 
@@ -185,21 +184,11 @@ def fence(client: Any, table: str, seq: int, *, backoff: Backoff = DEFAULT_BACKO
     lost and which botocore sent again (under load a put can land and time out).
     """
     fence = {**key_of(FEED_PK, seq_sk(seq)), "fenced": {"BOOL": True}}
-    try:
-        retrying(
-            backoff,
-            f"fencing change number {seq}",
-            lambda: client.put_item(
-                TableName=table, Item=fence, ConditionExpression="attribute_not_exists(pk)"
-            ),
-        )
-    except ClientError as error:
-        if error_code(error) != "ConditionalCheckFailedException":
-            raise
+    if not put_if_absent(client, table, fence, backoff):
         # The change entry (or another puller's fence) landed first: read it, consistent, and go on.
         item = get_item(client, table, FEED_PK, seq_sk(seq), backoff)
         if item is None:
-            raise SyncFeedError(f"FEED/{seq_sk(seq)}: the fence was refused, yet no entry is there") from None
+            raise SyncFeedError(f"FEED/{seq_sk(seq)}: the fence was refused, yet no entry is there")
         return item, get_bool(item, "fenced", default=False)
     logger.info("sync: fenced change number %d", seq)
     return fence, True
