@@ -23,7 +23,7 @@ from drs_desktop.domain.sync_errors import SyncResolutionError
 from drs_desktop.services.sync_context import SyncContext, Tally
 from drs_desktop.storage import sync_apply as apply
 from drs_desktop.storage import sync_outbox as outbox
-from drs_desktop.storage.plans import save_plan
+from drs_desktop.storage.plans import plan_name_taken, save_plan
 from drs_desktop.storage.sync_conflicts import SyncConflict, drop_queued, open_conflicts, resolve_conflict
 
 CHOICES = ("keep_mine", "take_theirs", "save_as_copy")
@@ -83,12 +83,9 @@ def _save_copy(ctx: SyncContext, conflict: SyncConflict) -> str:
         raise SyncResolutionError(f"this desktop's side of the conflict cannot be read: {exc}") from None
     base = f"{plan.name} (copy from {ctx.desktop_id[:8]})"
     copy_name, n = base, 1
-    with ctx.db.reader() as conn:
-        while conn.execute(
-            "SELECT 1 FROM plans WHERE name = ? AND deleted_at IS NULL", (copy_name,)
-        ).fetchone():
-            n += 1
-            copy_name = f"{base} {n}"
+    while plan_name_taken(ctx.db, copy_name):
+        n += 1
+        copy_name = f"{base} {n}"
     save_plan(
         ctx.db,
         dataclasses.replace(plan, name=copy_name),

@@ -204,6 +204,13 @@ def rename_plan(
 # ------------------------------------------------------------------------------------------ helpers
 
 
+def plan_name_taken(db: Readable, name: str) -> bool:
+    """Whether a plan that is not deleted has ``name`` (case-insensitive, as the unique index)."""
+    with db.reader() as conn:
+        row = conn.execute("SELECT 1 FROM plans WHERE name = ? AND deleted_at IS NULL", (name,)).fetchone()
+    return row is not None
+
+
 def _live_plan_id(conn: sqlite3.Connection, name: str) -> str:
     row = conn.execute("SELECT id FROM plans WHERE name = ? AND deleted_at IS NULL", (name,)).fetchone()
     if row is None:

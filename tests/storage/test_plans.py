@@ -22,6 +22,7 @@ from drs_desktop.storage.plans import (
     list_plans,
     list_revisions,
     load_plan,
+    plan_name_taken,
     rename_plan,
     save_plan,
 )
@@ -265,3 +266,12 @@ def test_diff_never_hides_a_difference() -> None:
     assert diff_plans(twins, dataclasses.replace(twins, waves=twins.waves[:1])) == [
         "waves: ['w', 'w'] -> ['w'] (duplicate names; compare documents)"
     ]
+
+
+def test_a_name_is_taken_by_a_live_plan_only_whatever_its_case(db: Database) -> None:
+    save_plan(db, sample_plan())
+    name = sample_plan().name
+    assert plan_name_taken(db, name) and plan_name_taken(db, name.upper())
+    assert not plan_name_taken(db, f"{name} (copy)")
+    delete_plan(db, name)
+    assert not plan_name_taken(db, name), "a deleted plan's name is free again"
