@@ -95,7 +95,8 @@ def _plan_problems(plan: RecoveryPlan, plan_name: str, problems: list[FitProblem
             FitProblem(
                 "description_too_long",
                 "plan",
-                f"The description is {len(plan.description)} characters; DRS keeps at most {MAX_DESCRIPTION}.",
+                f"The description is {len(plan.description)} characters; DRS keeps at most "
+                f"{MAX_DESCRIPTION}.",
             )
         )
     if not plan.waves:
@@ -139,7 +140,10 @@ def _name_problem(name: str) -> str | None:
         return None
     if len(name) > 256:
         return f"is {len(name)} characters long; DRS takes at most 256"
-    return "holds characters DRS does not take in a name (only letters, digits, spaces, '-' and '_', starting with a letter or digit)"
+    return (
+        "holds characters DRS does not take in a name (only letters, digits, spaces, '-' and '_', "
+        "starting with a letter or digit)"
+    )
 
 
 def _wave_problems(
@@ -178,7 +182,8 @@ def _wave_problems(
                 FitProblem(
                     "server_in_two_steps",
                     where,
-                    f"{listed(twice)} is also in wave {seen[twice[0]] + 1}; DRS takes a server in one step only.",
+                    f"{listed(twice)} is also in wave {seen[twice[0]] + 1}; DRS takes a server in one "
+                    "step only.",
                 )
             )
         for server_id in servers[i]:
@@ -204,7 +209,8 @@ def _wave_problems(
                         FitProblem(
                             "approval_gate",
                             at,
-                            "An approval waits for a person, and DRS has no step that does: only timed waits.",
+                            "An approval waits for a person, and DRS has no step that does: only "
+                            "timed waits.",
                         )
                     )
                 elif isinstance(step, WaitStep) and not MIN_WAIT_MINUTES <= step.minutes <= MAX_WAIT_MINUTES:
