@@ -96,8 +96,8 @@ def _longest_increasing(values: list[int]) -> set[int]:
     for value in values:
         longest = max((chain for chain in best if chain[-1] < value), key=len, default=[])
         best.append([*longest, value])
-    longest: list[int] = max(best, key=len) if best else []
-    return set(longest)
+    chosen: list[int] = max(best, key=len) if best else []
+    return set(chosen)
 
 
 def describe_drift(linked: Sequence[NativeStep], actual: Sequence[NativeStep]) -> tuple[str, ...]:
