@@ -14,7 +14,7 @@ from drs_desktop.domain.inventory import Inventory
 from drs_desktop.domain.native.assess import FitProblem, assess
 from drs_desktop.domain.native.names import native_name
 from drs_desktop.domain.native.nearest import nearest_plan
-from drs_desktop.domain.native.steps import NativeStep
+from drs_desktop.domain.native.steps import MAX_STEPS, NativeStep
 from drs_desktop.domain.plan.model import RecoveryPlan
 
 __all__ = ["DEFAULT_APPROVAL_WAIT_MINUTES", "FitProblem", "FitReport", "Plan", "fit", "native_name"]
@@ -53,9 +53,19 @@ def fit(
     found = assess(plan, plan_name, inventory)
     if found.steps:
         return FitReport((), found.steps, None, found.notes)
-    nearest, changes = nearest_plan(plan, plan_name, found.problems, inventory, approval_wait_minutes)
+    nearest, changes, count = nearest_plan(plan, plan_name, found.problems, inventory, approval_wait_minutes)
     if nearest is None:
-        return FitReport(found.problems, (), None, ())
+        problems = found.problems
+        if count and not any(p.code == "too_many_steps" for p in problems):
+            problems += (
+                FitProblem(
+                    "too_many_steps",
+                    "plan",
+                    f"With its approvals as waits and its long waits and big waves split, the plan would "
+                    f"make {count} native steps; DRS takes at most {MAX_STEPS}.",
+                ),
+            )
+        return FitReport(problems, (), None, ())
     again = assess(nearest, nearest.name, inventory)
     if again.problems:  # never offer a plan that does not fit; nearest_plan's rules should prevent it
         return FitReport(found.problems, (), None, ())

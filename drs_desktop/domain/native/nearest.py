@@ -44,10 +44,11 @@ def nearest_plan(
     problems: Sequence[FitProblem],
     inventory: Inventory | None,
     approval_wait_minutes: int,
-) -> tuple[RecoveryPlan | None, list[str]]:
-    """The nearest plan and its changes; (None, []) when a problem has no nearest form."""
+) -> tuple[RecoveryPlan | None, list[str], int]:
+    """The nearest plan, its changes and its number of steps; (None, [], 0) when a problem has no
+    nearest form, (None, [], N) when the nearest form would need N steps, more than DRS takes."""
     if any(p.code not in FIXABLE for p in problems):
-        return None, []
+        return None, [], 0
     changes: list[str] = []
     plan = _names(plan, plan_name, changes)
     if len(plan.description) > MAX_DESCRIPTION:
@@ -57,9 +58,10 @@ def nearest_plan(
     plan = _split_waves(replace(plan, waves=tuple(waves)), inventory, changes)
     if _count(plan) > MAX_STEPS:
         plan = _merge_waits(plan, changes)
-    if _count(plan) > MAX_STEPS:
-        return None, []
-    return plan, changes
+    count = _count(plan)
+    if count > MAX_STEPS:
+        return None, [], count
+    return plan, changes, count
 
 
 def _count(plan: RecoveryPlan) -> int:
