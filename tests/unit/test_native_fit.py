@@ -276,8 +276,10 @@ def test_too_many_steps_merges_neighbouring_waits_when_that_is_enough() -> None:
     )  # 7 waves + 13 waits = 20 steps... plus one more wait after the last is 21
     plan = RecoveryPlan(
         "P",
-        waves=waves[:-1]
-        + (Wave("W6", servers=ids(6, 1), before=(WaitStep(5),), after=(WaitStep(5), WaitStep(5))),),
+        waves=(
+            *waves[:-1],
+            Wave("W6", servers=ids(6, 1), before=(WaitStep(5),), after=(WaitStep(5), WaitStep(5))),
+        ),
     )
     report = fit(plan, plan_name="P")
     assert [p.code for p in report.problems] == ["too_many_steps"]
@@ -309,7 +311,7 @@ def _random_steps(rng: random.Random) -> tuple[Step, ...]:
 
 
 def _random_plan(rng: random.Random) -> RecoveryPlan:
-    waves = []
+    waves: list[Wave] = []
     next_id = 0
     for i in range(rng.randint(1, 9)):
         size = rng.choice([1, 3, 100, 101, 230])

@@ -34,9 +34,11 @@ class StepChange:
 
 
 def _pair(
-    desired: Sequence[NativeStep], actual: Sequence[tuple[str, NativeStep]]
+    desired: Sequence[NativeStep], actual: Sequence[tuple[str, NativeStep]], *, loose: bool = True
 ) -> tuple[dict[int, int], list[int], list[int]]:
-    """desired index -> actual index of the steps kept; the desired and actual indexes left over."""
+    """desired index -> actual index of the steps kept; the desired and actual indexes left over.
+    ``loose``: a leftover step may become another of its kind by a rename and a change (one update
+    call); otherwise only a step that is the same but for its name (what drift calls a rename)."""
     by_name = {step.name: j for j, (_, step) in enumerate(actual)}
     kept: dict[int, int] = {}
     for i, step in enumerate(desired):
@@ -47,7 +49,9 @@ def _pair(
     free_actual = [j for j in range(len(actual)) if j not in used]
     # A leftover desired step may take over a leftover actual step by a rename, when no step holds its name.
     wanting = [i for i in range(len(desired)) if i not in kept and desired[i].name not in by_name]
-    for exact in (True, False):  # a pure rename first, then any step of the same kind, in order
+    for exact in (
+        (True, False) if loose else (True,)
+    ):  # a pure rename first, then any step of the same kind, in order
         for i in wanting:
             if i in kept:
                 continue
@@ -103,7 +107,7 @@ def _longest_increasing(values: list[int]) -> set[int]:
 def describe_drift(linked: Sequence[NativeStep], actual: Sequence[NativeStep]) -> tuple[str, ...]:
     """What was changed in DRS since ``linked`` (the steps published) was published, per step and
     server, in words; () when nothing was."""
-    kept, created, deleted = _pair(actual, [(str(i), s) for i, s in enumerate(linked)])
+    kept, created, deleted = _pair(actual, [(str(i), s) for i, s in enumerate(linked)], loose=False)
     lines: list[str] = []
     for i in deleted:
         lines.append(f"Step {linked[i].name!r} ({_what(linked[i])}) was removed in DRS.")
