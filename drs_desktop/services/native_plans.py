@@ -1,7 +1,7 @@
-"""Native DRS recovery plans: publish a local plan, import DRS's plans, diff, status, adopt (docs/native-plans.md).
+"""Native DRS recovery plans: publish a local plan, import, diff, status, adopt (docs/native-plans.md).
 
 Publishing never trusts its own memory of DRS. Each round reads the native plan's steps back, asks
-``domain.native.drift.step_changes`` for what is still to do, and sends it; a call whose answer was lost
+the domain's step_changes for what is still to do, and sends it; a call whose answer was lost
 (``DrsOutcomeUnknown``), or a throttle or an outage, ends the round, and the next one reads back again, so
 a resent call never duplicates a step. The two calls DRS gives an idempotency token (CreateRecoveryPlan,
 CreateRecoveryPlanStep) carry one as well: the plan's is derived from the local plan and the revision
@@ -22,7 +22,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from drs_desktop.aws.native_plans import PLAN_TAG, REVISION_TAG, NativeExecutionView, NativePlansGateway
-from drs_desktop.domain.drs.errors import DrsError, DrsNotFound, DrsOutcomeUnknown, DrsThrottled, DrsUnavailable
+from drs_desktop.domain.drs.errors import (
+    DrsError,
+    DrsNotFound,
+    DrsOutcomeUnknown,
+    DrsThrottled,
+    DrsUnavailable,
+)
 from drs_desktop.domain.errors import DrsDesktopError
 from drs_desktop.domain.native.drift import describe_drift, step_changes
 from drs_desktop.domain.native.fit import FitProblem, fit, native_name
@@ -106,7 +112,9 @@ def _token(*parts: str) -> str:
     return "drsd-" + hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:40]
 
 
-def _linked_here(link: native_links.NativeLink | None, account: str, region: str) -> native_links.NativeLink | None:
+def _linked_here(
+    link: native_links.NativeLink | None, account: str, region: str
+) -> native_links.NativeLink | None:
     if link is not None and (link.account_id, link.region) != (account, region):
         raise NativePlanError(
             f"the plan is linked to a native plan in account {link.account_id} Region {link.region}, not "
@@ -175,7 +183,12 @@ def publish(
     unchanged = not actions and link is not None and link.revision_id == rev.revision_id
     logger.info("published %r revision %d as %s (%d call(s))", rev.name, rev.revision, plan_arn, len(actions))
     return PublishResult(
-        "unchanged" if unchanged else "published", rev.name, rev.revision, plan_arn, tuple(actions), retried=retried
+        "unchanged" if unchanged else "published",
+        rev.name,
+        rev.revision,
+        plan_arn,
+        tuple(actions),
+        retried=retried,
     )
 
 
@@ -188,7 +201,10 @@ def _exists(gateway: NativePlansGateway, plan_arn: str) -> bool:
 
 
 def _create_plan(
-    gateway: NativePlansGateway, description: str, rev: plan_store.PlanRevision, sleep: Callable[[float], None]
+    gateway: NativePlansGateway,
+    description: str,
+    rev: plan_store.PlanRevision,
+    sleep: Callable[[float], None],
 ) -> tuple[str, int]:
     """CreateRecoveryPlan with the token of (plan, revision), resent with the same token after a lost
     answer, a throttle or an outage: DRS answers a resend with the plan it already made."""
@@ -228,7 +244,9 @@ def import_plans(db: Database, gateway: NativePlansGateway, *, operator: str = "
             )
             continue
         if plan_store.plan_name_taken(db, summary.name):
-            skipped.append(f"{summary.name!r}: a local plan of that name exists; rename it to import this one")
+            skipped.append(
+                f"{summary.name!r}: a local plan of that name exists; rename it to import this one"
+            )
             continue
         views = gateway.list_steps(summary.arn)
         try:
@@ -252,11 +270,15 @@ def import_plans(db: Database, gateway: NativePlansGateway, *, operator: str = "
     return ImportReport(tuple(imported), tuple(skipped))
 
 
-def _linked(db: Database, gateway: NativePlansGateway, name: str) -> tuple[plan_store.StoredPlan, native_links.NativeLink]:
+def _linked(
+    db: Database, gateway: NativePlansGateway, name: str
+) -> tuple[plan_store.StoredPlan, native_links.NativeLink]:
     stored = plan_store.load_plan(db, name)
     link = native_links.get_link(db, stored.revision.plan_id)
     if link is None:
-        raise NativePlanError(f"plan {stored.revision.name!r} is not linked to a native plan: publish it first")
+        raise NativePlanError(
+            f"plan {stored.revision.name!r} is not linked to a native plan: publish it first"
+        )
     account, region = _target(gateway)
     _linked_here(link, account, region)
     return stored, link
@@ -294,12 +316,16 @@ def diff(db: Database, gateway: NativePlansGateway, name: str) -> DiffResult:
     )
 
 
-def adopt(db: Database, gateway: NativePlansGateway, name: str, *, operator: str = "") -> plan_store.PlanRevision:
+def adopt(
+    db: Database, gateway: NativePlansGateway, name: str, *, operator: str = ""
+) -> plan_store.PlanRevision:
     """DRS's side wins a drift: DRS's steps become the plan's next revision, and the link follows it."""
     stored, link = _linked(db, gateway, name)
     views = gateway.list_steps(link.recovery_plan_arn)
     plan = plan_from_native(stored.plan.name, stored.plan.description, [v.step for v in views])
-    rev = plan_store.save_plan(db, plan, comment=f"adopted from DRS {link.recovery_plan_arn}", author=operator)
+    rev = plan_store.save_plan(
+        db, plan, comment=f"adopted from DRS {link.recovery_plan_arn}", author=operator
+    )
     native_links.save_link(
         db,
         plan_id=rev.plan_id,

@@ -1,4 +1,4 @@
-"""A minimal private stand-in for ``drs_desktop.domain.native`` (branch n-nfit), for these tests ONLY.
+"""A minimal private stand-in for drs_desktop.domain.native (branch n-nfit), for these tests ONLY.
 
 Installed into ``sys.modules`` by ``install()`` only when the real package cannot be imported, so once the
 domain branch is merged the tests run against the real one and this file can be deleted. It follows the
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from drs_desktop.domain.plan.model import RecoveryPlan, Wave, WaitStep
+from drs_desktop.domain.plan.model import RecoveryPlan, WaitStep, Wave
 
 _NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9 _-]*\Z")
 
@@ -56,14 +56,21 @@ class NativeStep:
         if not isinstance(name, str) or not isinstance(config, Mapping):
             raise ValueError("stepName or configuration missing")
         if "waitStepConfiguration" in config:
-            return cls(name, NativeStepKind.WAIT, wait_minutes=int(config["waitStepConfiguration"]["waitDurationMinutes"]))
+            return cls(
+                name,
+                NativeStepKind.WAIT,
+                wait_minutes=int(config["waitStepConfiguration"]["waitDurationMinutes"]),
+            )
         servers = config.get("serverStepConfiguration", {}).get("servers")
         if not isinstance(servers, list):
             raise ValueError("configuration.serverStepConfiguration.servers missing")
         return cls(
             name,
             NativeStepKind.SERVER,
-            tuple(NativeServer(str(s["serverArn"]).rsplit("/", 1)[-1], str(s.get("impactLevel", "CRITICAL"))) for s in servers),
+            tuple(
+                NativeServer(str(s["serverArn"]).rsplit("/", 1)[-1], str(s.get("impactLevel", "CRITICAL")))
+                for s in servers
+            ),
         )
 
 
@@ -105,16 +112,26 @@ def fit(plan: RecoveryPlan, *, plan_name: str) -> FitReport:
                     continue
                 if position == "after":
                     continue
-                steps.append(NativeStep(f"{native_name(wave.name)} wait {n}", NativeStepKind.WAIT, wait_minutes=gate.minutes))
+                steps.append(
+                    NativeStep(
+                        f"{native_name(wave.name)} wait {n}", NativeStepKind.WAIT, wait_minutes=gate.minutes
+                    )
+                )
         servers = tuple(NativeServer(s, str(wave.impact_of(s))) for s in wave.servers)
         steps.append(NativeStep(native_name(wave.name), NativeStepKind.SERVER, servers))
         for n, gate in enumerate(wave.after, start=1):
             if isinstance(gate, WaitStep):
-                steps.append(NativeStep(f"{native_name(wave.name)} after {n}", NativeStepKind.WAIT, wait_minutes=gate.minutes))
+                steps.append(
+                    NativeStep(
+                        f"{native_name(wave.name)} after {n}", NativeStepKind.WAIT, wait_minutes=gate.minutes
+                    )
+                )
     if len(steps) > 20:
         problems.append(FitProblem("too_many_steps", "plan", f"{len(steps)} steps; DRS takes at most 20"))
     if problems:
-        nearest_changes = tuple("approval -> wait of 5 minutes" for p in problems if p.code == "approval_gate")
+        nearest_changes = tuple(
+            "approval -> wait of 5 minutes" for p in problems if p.code == "approval_gate"
+        )
         return FitReport(tuple(problems), (), None, nearest_changes)
     return FitReport((), tuple(steps), None, ())
 
@@ -127,7 +144,9 @@ class StepChange:
     order: int | None
 
 
-def step_changes(desired: Sequence[NativeStep], actual: Sequence[tuple[str, NativeStep]]) -> tuple[StepChange, ...]:
+def step_changes(
+    desired: Sequence[NativeStep], actual: Sequence[tuple[str, NativeStep]]
+) -> tuple[StepChange, ...]:
     have = {s.name: s for _, s in actual}
     want = {s.name for s in desired}
     out = [StepChange("delete", None, s, None) for _, s in actual if s.name not in want]
@@ -139,7 +158,11 @@ def step_changes(desired: Sequence[NativeStep], actual: Sequence[tuple[str, Nati
             out.append(StepChange("update", step, old, order))
     kept = [s.name for _, s in actual if s.name in want]
     if kept != [s.name for s in desired if s.name in have]:
-        out.extend(StepChange("reorder", s, have[s.name], o) for o, s in enumerate(desired, start=1) if s.name in have)
+        out.extend(
+            StepChange("reorder", s, have[s.name], o)
+            for o, s in enumerate(desired, start=1)
+            if s.name in have
+        )
     return tuple(out)
 
 
@@ -163,7 +186,14 @@ def plan_from_native(name: str, description: str, steps: Sequence[NativeStep]) -
             waits.append(WaitStep(int(step.wait_minutes or 0)))
             continue
         optional = tuple(s.source_server_id for s in step.servers if s.impact == "OPTIONAL")
-        waves.append(Wave(step.name, servers=tuple(s.source_server_id for s in step.servers), optional=optional, before=tuple(waits)))
+        waves.append(
+            Wave(
+                step.name,
+                servers=tuple(s.source_server_id for s in step.servers),
+                optional=optional,
+                before=tuple(waits),
+            )
+        )
         waits = []
     if waits and waves:
         waves[-1] = Wave(**{**waves[-1].__dict__, "after": tuple(waits)})
@@ -171,7 +201,7 @@ def plan_from_native(name: str, description: str, steps: Sequence[NativeStep]) -
 
 
 def install() -> None:
-    """Register the stand-in modules unless the real ``drs_desktop.domain.native`` is there."""
+    """Register the stand-in modules unless the real drs_desktop.domain.native is there."""
     try:
         importlib.import_module("drs_desktop.domain.native.steps")
         return
