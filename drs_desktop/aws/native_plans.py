@@ -158,13 +158,22 @@ class NativePlansGateway:
         """The plan's steps in DRS's order. An item that is not a step (``NativeStep.from_wire`` refuses
         it) is an error, not a skipped step: a publish must never act on a partial picture."""
         items = self._pages(
-            "ListRecoveryPlanSteps", "list_recovery_plan_steps", "recoveryPlanSteps", {"recoveryPlanArn": plan_arn}
+            "ListRecoveryPlanSteps",
+            "list_recovery_plan_steps",
+            "recoveryPlanSteps",
+            {"recoveryPlanArn": plan_arn},
         )
         steps = [_step(item, "ListRecoveryPlanSteps") for item in items]
         return sorted(steps, key=lambda s: s.order)
 
     def create_step(
-        self, plan_arn: str, step: NativeStep, *, order: int, server_arns: Mapping[str, str], client_token: str
+        self,
+        plan_arn: str,
+        step: NativeStep,
+        *,
+        order: int,
+        server_arns: Mapping[str, str],
+        client_token: str,
     ) -> NativeStepView:
         params = {
             "recoveryPlanArn": plan_arn,
@@ -176,7 +185,9 @@ class NativePlansGateway:
         response = self._write("CreateRecoveryPlanStep", "create_recovery_plan_step", params)
         return _answered(response, "recoveryPlanStep", "CreateRecoveryPlanStep", _step)
 
-    def update_step(self, step_arn: str, step: NativeStep, *, server_arns: Mapping[str, str]) -> NativeStepView:
+    def update_step(
+        self, step_arn: str, step: NativeStep, *, server_arns: Mapping[str, str]
+    ) -> NativeStepView:
         params = {
             "recoveryPlanStepArn": step_arn,
             "stepName": step.name,
@@ -203,7 +214,9 @@ class NativePlansGateway:
             {"recoveryPlanArn": plan_arn},
         )
         executions = [_execution(item, "ListRecoveryPlanExecutions") for item in items]
-        return sorted(executions, key=lambda e: e.started_at.timestamp() if e.started_at else 0.0, reverse=True)
+        return sorted(
+            executions, key=lambda e: e.started_at.timestamp() if e.started_at else 0.0, reverse=True
+        )
 
     def get_execution(self, execution_arn: str) -> NativeExecutionView:
         response = self.drs.call(
@@ -234,7 +247,9 @@ def _answered(response: Mapping[str, Any], key: str, operation: str, parse: Any)
 
 
 def _malformed(operation: str, what: str) -> DrsUnavailable:
-    return DrsUnavailable(f"DRS answered {operation} with {what}", code="MalformedResponse", operation=operation)
+    return DrsUnavailable(
+        f"DRS answered {operation} with {what}", code="MalformedResponse", operation=operation
+    )
 
 
 def _plan(item: Any, operation: str) -> NativePlanView:

@@ -174,4 +174,6 @@ def _free(update: tuple[str, NativeStep], current: dict[str, NativeStep]) -> boo
     arn, step = update
     others = [s for a, s in current.items() if a != arn]
     held = {srv.source_server_id for s in others for srv in s.servers}
-    return step.name not in {s.name for s in others} and not any(s.source_server_id in held for s in step.servers)
+    return step.name not in {s.name for s in others} and not any(
+        s.source_server_id in held for s in step.servers
+    )

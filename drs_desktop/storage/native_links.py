@@ -57,7 +57,17 @@ def save_link(
     with db.transaction() as conn:
         conn.execute(
             f"INSERT OR REPLACE INTO native_plan_links ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (plan_id, account_id, region, recovery_plan_arn, revision_id, content_hash, text, at, published_by),
+            (
+                plan_id,
+                account_id,
+                region,
+                recovery_plan_arn,
+                revision_id,
+                content_hash,
+                text,
+                at,
+                published_by,
+            ),
         )
     link = get_link(db, plan_id)
     assert link is not None
@@ -73,7 +83,9 @@ def get_link(db: Readable, plan_id: str) -> NativeLink | None:
 def link_for_arn(db: Readable, recovery_plan_arn: str) -> NativeLink | None:
     with db.reader() as conn:
         rows = _rows(
-            conn, f"SELECT {_COLUMNS} FROM native_plan_links WHERE recovery_plan_arn = ?", (recovery_plan_arn,)
+            conn,
+            f"SELECT {_COLUMNS} FROM native_plan_links WHERE recovery_plan_arn = ?",
+            (recovery_plan_arn,),
         )
     return _link(rows[0]) if rows else None
 

@@ -92,7 +92,10 @@ def test_publish_creates_the_plan_its_steps_and_the_link(
     steps = _drs_steps(sim, result.plan_arn)
     assert [s["stepName"] for s in steps] == ["Tier 1", "Tier 2 wait 1", "Tier 2", "Tier 3"]
     assert steps[1]["configuration"]["waitStepConfiguration"]["waitDurationMinutes"] == 5
-    assert [s["serverArn"].rsplit("/", 1)[-1] for s in steps[0]["configuration"]["serverStepConfiguration"]["servers"]] == servers[:2]
+    assert [
+        s["serverArn"].rsplit("/", 1)[-1]
+        for s in steps[0]["configuration"]["serverStepConfiguration"]["servers"]
+    ] == servers[:2]
     link = native_links.get_link(db, rev.plan_id)
     assert link is not None and link.recovery_plan_arn == result.plan_arn
     assert link.revision_id == rev.revision_id and link.published_by == "alice"
@@ -157,7 +160,9 @@ def test_import_makes_local_plans_of_unlinked_native_plans_once(
     made = client.create_recovery_plan(name="Console plan", description="made in the console")["recoveryPlan"]
     server_config = {"servers": [{"serverArn": arns[servers[0]], "impactLevel": "OPTIONAL"}]}
     client.create_recovery_plan_step(
-        recoveryPlanArn=made["recoveryPlanArn"], stepName="Web", configuration={"serverStepConfiguration": server_config}
+        recoveryPlanArn=made["recoveryPlanArn"],
+        stepName="Web",
+        configuration={"serverStepConfiguration": server_config},
     )
     client.create_recovery_plan_step(
         recoveryPlanArn=made["recoveryPlanArn"],
@@ -225,7 +230,9 @@ def test_status_lists_executions_latest_first(
     result = _published(db, gateway)
     client = _client(sim)
     first = client.start_recovery_plan_execution(recoveryPlanArn=result.plan_arn, mode="DRILL")
-    client.cancel_recovery_plan_execution(recoveryPlanExecutionArn=first["recoveryPlanExecution"]["recoveryPlanExecutionArn"])
+    client.cancel_recovery_plan_execution(
+        recoveryPlanExecutionArn=first["recoveryPlanExecution"]["recoveryPlanExecutionArn"]
+    )
     sim.clock.advance(60)
     second = client.start_recovery_plan_execution(recoveryPlanArn=result.plan_arn, mode="DRILL")
     rows = {s.plan_name: s for s in service.status(db, gateway)}
