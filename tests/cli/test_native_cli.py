@@ -9,17 +9,13 @@ from pathlib import Path
 import boto3
 import pytest
 
-from tests.services.native_standin import install
+from drs_desktop.config import AppPaths
+from drs_desktop.domain.plan.model import ApprovalStep, RecoveryPlan, WaitStep, Wave
+from drs_desktop.simulator.embedded import EmbeddedSimulator
+from drs_desktop.storage import plans as plan_store
+from drs_desktop.storage.db import Database
 
-install()
-
-from drs_desktop.config import AppPaths  # noqa: E402
-from drs_desktop.domain.plan.model import ApprovalStep, RecoveryPlan, WaitStep, Wave  # noqa: E402
-from drs_desktop.simulator.embedded import EmbeddedSimulator  # noqa: E402
-from drs_desktop.storage import plans as plan_store  # noqa: E402
-from drs_desktop.storage.db import Database  # noqa: E402
-
-from .conftest import Cli  # noqa: E402
+from .conftest import Cli
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -10,19 +10,16 @@ from typing import Any
 import boto3
 import pytest
 
-from tests.services.native_standin import install
-
-install()
-
-from drs_desktop.aws.drs import DrsGateway  # noqa: E402
-from drs_desktop.aws.native_plans import PLAN_TAG, NativePlansGateway  # noqa: E402
-from drs_desktop.aws.session import AwsTarget  # noqa: E402
-from drs_desktop.domain.plan.model import ApprovalStep, RecoveryPlan, WaitStep, Wave  # noqa: E402
-from drs_desktop.services import native_plans as service  # noqa: E402
-from drs_desktop.simulator.embedded import EmbeddedSimulator  # noqa: E402
-from drs_desktop.storage import native_links  # noqa: E402
-from drs_desktop.storage import plans as plan_store  # noqa: E402
-from drs_desktop.storage.db import Database  # noqa: E402
+from drs_desktop.aws.drs import DrsGateway
+from drs_desktop.aws.native_plans import PLAN_TAG, NativePlansGateway
+from drs_desktop.aws.session import AwsTarget
+from drs_desktop.domain.native.fit import fit
+from drs_desktop.domain.plan.model import ApprovalStep, RecoveryPlan, WaitStep, Wave
+from drs_desktop.services import native_plans as service
+from drs_desktop.simulator.embedded import EmbeddedSimulator
+from drs_desktop.storage import native_links
+from drs_desktop.storage import plans as plan_store
+from drs_desktop.storage.db import Database
 
 
 @pytest.fixture(name="sim")
@@ -64,6 +61,11 @@ def _plan(servers: list[str], *, waves: int = 3, name: str = "Payments") -> Reco
     return RecoveryPlan(name=name, description="test plan", waves=tuple(built))
 
 
+def _names(plan: RecoveryPlan) -> list[str]:
+    """The step names the domain gives the plan (its naming of wait steps is its own)."""
+    return [step.name for step in fit(plan, plan_name=plan.name).steps]
+
+
 def _drs_steps(sim: EmbeddedSimulator, plan_arn: str) -> list[dict[str, Any]]:
     steps = _client(sim).list_recovery_plan_steps(recoveryPlanArn=plan_arn)["recoveryPlanSteps"]
     return sorted(steps, key=lambda s: s["stepOrder"])
@@ -90,7 +92,8 @@ def test_publish_creates_the_plan_its_steps_and_the_link(
     tags = client.get_recovery_plan(recoveryPlanArn=result.plan_arn)["recoveryPlan"]["tags"]
     assert tags[PLAN_TAG] == rev.plan_id
     steps = _drs_steps(sim, result.plan_arn)
-    assert [s["stepName"] for s in steps] == ["Tier 1", "Tier 2 wait 1", "Tier 2", "Tier 3"]
+    assert [s["stepName"] for s in steps] == _names(_plan(servers))
+    assert "waitStepConfiguration" in steps[1]["configuration"]
     assert steps[1]["configuration"]["waitStepConfiguration"]["waitDurationMinutes"] == 5
     assert [
         s["serverArn"].rsplit("/", 1)[-1]
@@ -126,7 +129,13 @@ def test_republish_after_edits_leaves_exactly_the_desired_steps_and_keeps_unchan
     result = _published(db, gateway)
     assert result.plan_arn == first.plan_arn
     steps = _drs_steps(sim, first.plan_arn)
-    assert [s["stepName"] for s in steps] == ["Tier 3", "Tier 1", "Tier 2 wait 1", "Tier 2", "Tier 4"]
+    assert [s["stepName"] for s in steps] == _names(edited)
+    assert [s["stepName"] for s in steps if "serverStepConfiguration" in s["configuration"]] == [
+        "Tier 3",
+        "Tier 1",
+        "Tier 2",
+        "Tier 4",
+    ]
     assert steps[2]["configuration"]["waitStepConfiguration"]["waitDurationMinutes"] == 12
     after = {s["stepName"]: s["recoveryPlanStepArn"] for s in steps}
     assert after["Tier 1"] == before["Tier 1"] and after["Tier 2"] == before["Tier 2"]
@@ -149,7 +158,7 @@ def test_lost_answers_to_creates_are_resent_without_duplicating_the_plan_or_a_st
     assert sim.faults.injected() == {"drop_after": 3}  # the plan's and two steps' answers were lost
     assert len(_client(sim).list_recovery_plans()["recoveryPlans"]) == 1
     names = [s["stepName"] for s in _drs_steps(sim, result.plan_arn)]
-    assert names == ["Tier 1", "Tier 2 wait 1", "Tier 2", "Tier 3"]
+    assert names == _names(_plan(servers))
 
 
 def test_import_makes_local_plans_of_unlinked_native_plans_once(
@@ -185,13 +194,13 @@ def test_drift_is_shown_in_words_and_either_side_can_win(
 ) -> None:
     plan_store.save_plan(db, _plan(servers))
     result = _published(db, gateway)
-    wait = next(s for s in _drs_steps(sim, result.plan_arn) if "wait" in s["stepName"])
+    wait = next(s for s in _drs_steps(sim, result.plan_arn) if "waitStepConfiguration" in s["configuration"])
     _client(sim).update_recovery_plan_step(
         recoveryPlanStepArn=wait["recoveryPlanStepArn"],
         configuration={"waitStepConfiguration": {"waitDurationMinutes": 30}},
     )
     found = service.diff(db, gateway, "Payments")
-    assert found.drift and any("Tier 2 wait 1" in line for line in found.in_drs)
+    assert found.drift and any(wait["stepName"] in line for line in found.in_drs)
     assert found.unpublished == ()
     assert next(s for s in service.status(db, gateway) if s.plan_name == "Payments").drift is True
     # Ours wins: publish puts the 5 minutes back.
