@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, TextIO
 from drs_desktop import APP_ID, __version__
 from drs_desktop.cli_control import control_command
 from drs_desktop.cli_exit import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
+from drs_desktop.cli_native import add_native_commands, native_command
 from drs_desktop.cli_run import (
     UsageError,
     _open_database,
@@ -115,6 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_commands(commands, _add_home)
     add_servers_commands(commands, _add_home)
     add_sync_commands(commands, _add_home)
+    add_native_commands(commands, _add_home)
 
     simulator = commands.add_parser(
         "simulator",
@@ -179,6 +181,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return servers_command(args, paths, sys.stdout)
         if args.command == "sync":
             return sync_command(args, paths, sys.stdout)
+        if args.command == "native":
+            return native_command(args, paths, sys.stdout)
         if args.command == "simulator":
             from drs_desktop.simulator.cli import main as simulator_main
 

@@ -320,6 +320,12 @@ class DrsGateway:
             self._log_failure(operation, mutating, error)
             raise error from exc
 
+    def call(self, operation: str, kind: str, call: Callable[[Any], T]) -> T:
+        """``call(client)`` through this gateway's plumbing (errors mapped, DRS's clock noted, an expired
+        role renewed): for the sibling gateways of ``aws`` (``aws.native_plans``) that share its target,
+        clients and clock. ``kind`` is ``read`` (botocore retries) or ``write`` (sent once)."""
+        return self._call(operation, kind, call)
+
     def _failed(self, operation: str, mutating: bool, exc: Exception) -> DrsError:
         return map_error(exc, operation, mutating=mutating, auth_hint=self._auth_hint())
 
