@@ -82,7 +82,7 @@ def _take_over(b: Desktop, a: Desktop, extra: int) -> None:
 
 
 def _payloads(d: Desktop) -> list[dict[str, Any]]:
-    return [e.payload for e in journal.load_journal(d.db, RUN)]
+    return [dict(e.payload) for e in journal.load_journal(d.db, RUN)]
 
 
 def _scene(a: Desktop, b: Desktop) -> None:
@@ -113,8 +113,8 @@ def test_the_driver_wins_and_the_old_drivers_tail_is_kept_aside(three, dynamodb,
         assert any("took it over" in note for note in stale.notes)
     assert not open_conflicts(a.db) and not open_conflicts(b.db)
 
-    head = [i for i in table_items(dynamodb, f"EXEC#{RUN}") if i["sk"]["S"] == "HEAD"][0]
-    assert '"drivers":[[1,"%s"],[11,"%s"]]' % (a.desktop_id, b.desktop_id) in head["body"]["S"]
+    head = next(i for i in table_items(dynamodb, f"EXEC#{RUN}") if i["sk"]["S"] == "HEAD")
+    assert f'"drivers":[[1,"{a.desktop_id}"],[11,"{b.desktop_id}"]]' in head["body"]["S"]
     keys = sorted(p["sk"]["S"] for p in table_items(dynamodb, f"EXEC#{RUN}", "EVENTS#"))
     assert keys == sorted(
         [
