@@ -7,7 +7,8 @@ its own, and then exits 1 until they are resolved; an app older than the table's
 refuses in one line (exit 1), as does a table out of reach (nothing is lost: the queue stays).
 
 ``sync status`` reads only this desktop's database: the table, this desktop's ID, the cursor, how many
-changes are queued, the last sync and the last error, and the open conflicts, in words.
+changes are queued, the last sync and the last error, the open conflicts, and the executions whose journal
+could not be pulled (tried again every sync), in words.
 
 ``sync resolve --plan NAME --keep-mine|--take-theirs|--save-as-copy`` (or ``--setting KEY``) resolves one
 conflict; the next ``sync now`` carries it out.
@@ -155,6 +156,13 @@ def _status(db: Database, out: TextIO) -> int:
     count = len(open_conflicts(db))
     print(f"open conflicts: {count or 'none'}", file=out)
     _conflict_lines(db, out)
+    from drs_desktop.storage.sync_journal import blocked_executions
+
+    blocked = blocked_executions(db)
+    print(f"executions not pulled: {len(blocked) or 'none'}", file=out)
+    for row in blocked:  # tried again every sync (docs/sync.md, "More than one driver")
+        since = row.first_seen_at.isoformat(timespec="seconds")
+        print(terminal_safe(f"  {row.problem} (since {since}, tried {row.tries}x)"), file=out)
     return EXIT_OK
 
 

@@ -9,8 +9,14 @@ table is ever replaced:
   caller reads the numbers again and tries the next). A document too large for one item goes as parts
   keyed ``PART#REV#<number>#<revision id>#<n>``: the revision ID in the key keeps two desktops racing for
   one number from overwriting each other's parts (the flaw aws/sync_parts.py explains for heads).
-* A journal page is ``EXEC#<execution id>/EVENTS#<10-digit first seq>`` with the events in order and
-  ``last``, the seq of the last one; at most ``PAGE_EVENTS`` events and ``PART_BYTES`` of JSON.
+* A journal page is ``EXEC#<execution id>/EVENTS#<10-digit segment start>#<desktop id>#<10-digit first
+  seq>`` with the events in order and ``last``, the seq of the last one; at most ``PAGE_EVENTS`` events
+  and ``PART_BYTES`` of JSON. The segment is the part of the execution's lineage (domain/sync_lineage.py)
+  the events belong to: the desktop that journaled them and the seq its driving began at. Two drivers'
+  events under one seq (an old driver's tail never pushed before a takeover) thus never collide, and a
+  reader asks each seq range of its driver only, by key condition. The segment start, not the desktop
+  alone: a desktop superseded at seq 11 that later takes the run back at seq 25 journals into a new key
+  range, never into its old tail's.
 
 Reads are consistent ``Query``s on one partition, never a scan.
 """
@@ -44,6 +50,7 @@ from drs_desktop.aws.sync_parts import (
     split_body,
 )
 from drs_desktop.aws.sync_retry import DEFAULT_BACKOFF, Backoff, retrying
+from drs_desktop.domain.sync_lineage import TAKEN_OVER, Lineage, segments
 
 logger = logging.getLogger(__name__)
 
@@ -68,13 +75,20 @@ class RevisionItem:
     writer: str
 
 
+class JournalPagesError(MalformedItem):
+    """An execution's pages that cannot be read as its lineage says: missing, overlapping or malformed."""
+
+
 @dataclass(frozen=True)
 class JournalPage:
-    """A page of an execution's journal: the events from ``first`` to ``last`` (seqs), in order."""
+    """A page of an execution's journal: the events from ``first`` to ``last`` (seqs), in order, journaled
+    by ``driver`` in its segment of the lineage that starts at ``segment``."""
 
     execution_id: str
     first: int
     events: tuple[Mapping[str, Any], ...]
+    segment: int = 1
+    driver: str = ""
 
     @property
     def last(self) -> int:
@@ -85,8 +99,14 @@ def rev_sk(number: int) -> str:
     return f"{REV_PREFIX}{number:06d}"
 
 
-def events_sk(first: int) -> str:
-    return f"{EVENTS_PREFIX}{first:010d}"
+def events_sk(segment: int, driver: str, first: int) -> str:
+    return f"{_segment_prefix(segment, driver)}{first:010d}"
+
+
+def _segment_prefix(segment: int, driver: str) -> str:
+    if not driver or "#" in driver:
+        raise ValueError(f"a journal page's desktop ID {driver!r} is empty or holds '#'")
+    return f"{EVENTS_PREFIX}{segment:010d}#{driver}#"
 
 
 def _rev_part_sk(number: int, revision_id: str, n: int) -> str:
@@ -183,78 +203,150 @@ def put_revision(
 # -- journal pages --------------------------------------------------------------------------------------
 
 
-def cut_pages(execution_id: str, first: int, events: Sequence[Mapping[str, Any]]) -> list[JournalPage]:
+def cut_pages(
+    execution_id: str, first: int, events: Sequence[Mapping[str, Any]], lineage: Lineage
+) -> list[JournalPage]:
     """``events`` (seqs ``first``, ``first + 1``, ...) in pages of at most ``PAGE_EVENTS`` events and
-    ``PART_BYTES`` of JSON. ValueError for one event larger than a page may be."""
+    ``PART_BYTES`` of JSON, never across two segments of ``lineage`` (each page is keyed by its driver).
+    ValueError for one event larger than a page may be."""
     pages: list[JournalPage] = []
-    current: list[Mapping[str, Any]] = []
-    size = 2
-    start = first
-    for event in events:
-        length = len(_dump(event).encode("utf-8")) + 1
-        if length + 2 > PART_BYTES:
-            raise ValueError(f"journal event {start + len(current)} of {execution_id} is {length} bytes")
-        if current and (len(current) == PAGE_EVENTS or size + length > PART_BYTES):
-            pages.append(JournalPage(execution_id, start, tuple(current)))
-            start += len(current)
-            current, size = [], 2
-        current.append(event)
-        size += length
-    if current:
-        pages.append(JournalPage(execution_id, start, tuple(current)))
+    for segment, driver, low, high in segments(lineage, first, first + len(events) - 1):
+        current: list[Mapping[str, Any]] = []
+        size = 2
+        start = low
+        for event in events[low - first : high - first + 1]:
+            length = len(_dump(event).encode("utf-8")) + 1
+            if length + 2 > PART_BYTES:
+                raise ValueError(f"journal event {start + len(current)} of {execution_id} is {length} bytes")
+            if current and (len(current) == PAGE_EVENTS or size + length > PART_BYTES):
+                pages.append(JournalPage(execution_id, start, tuple(current), segment, driver))
+                start += len(current)
+                current, size = [], 2
+            current.append(event)
+            size += length
+        if current:
+            pages.append(JournalPage(execution_id, start, tuple(current), segment, driver))
     return pages
 
 
 def put_page(
     client: Any, table: str, page: JournalPage, *, backoff: Backoff = DEFAULT_BACKOFF
 ) -> JournalPage | None:
-    """Put a page; None when it landed, else the page the table already holds at that first seq."""
+    """Put a page; None when it landed, else the page the table already holds under that key."""
     pk = head_pk("EXEC", page.execution_id)
-    item = {
-        **key_of(pk, events_sk(page.first)),
-        "events": {"S": _dump_list(page.events)},
-        "last": {"N": str(page.last)},
-    }
+    sk = events_sk(page.segment, page.driver, page.first)
+    item = {**key_of(pk, sk), "events": {"S": _dump_list(page.events)}, "last": {"N": str(page.last)}}
     if put_if_absent(client, table, item, backoff):
         return None
-    existing = get_item(client, table, pk, events_sk(page.first), backoff)
+    existing = get_item(client, table, pk, sk, backoff)
     if existing is None:
-        raise MalformedItem(f"{pk}/{events_sk(page.first)}: the put was refused, yet no page is there")
+        raise MalformedItem(f"{pk}/{sk}: the put was refused, yet no page is there")
     return _page(page.execution_id, existing)
 
 
 def read_pages(
-    client: Any, table: str, execution_id: str, after: int, *, backoff: Backoff = DEFAULT_BACKOFF
+    client: Any,
+    table: str,
+    execution_id: str,
+    lineage: Lineage,
+    low: int,
+    high: int,
+    *,
+    backoff: Backoff = DEFAULT_BACKOFF,
 ) -> list[JournalPage]:
-    """The execution's pages whose first event comes after seq ``after``, in order."""
+    """The events of seqs ``low..high`` as ``lineage`` says, each range from its driver's pages only, as
+    pages trimmed to the range, in order. JournalPagesError when they cannot be read so (a page missing,
+    two overlapping, a segment not opened by its driver's TakenOver, an item not a page).
+
+    Each segment is one Query by key condition from ``low`` on, not the whole journal; when ``low`` falls
+    inside a page (a journal held here up to the middle of one), that one page is found by a second
+    Query, newest first, limit one.
+    """
     pk = head_pk("EXEC", execution_id)
-    # The key condition, not a filter after reading: a live execution's pull reads its new pages only.
-    pages = [
-        _page(execution_id, item)
-        for item in _query(
-            client, table, pk, EVENTS_PREFIX, backoff, None, (events_sk(after + 1), events_sk(10**10 - 1))
-        )
-    ]
-    return sorted(pages, key=lambda p: p.first)
+    pages: list[JournalPage] = []
+    for segment, driver, lo, hi in segments(lineage, low, high):
+        prefix = _segment_prefix(segment, driver)
+        found = [
+            _page(execution_id, item)
+            for item in _query(
+                client, table, pk, prefix, backoff, None, (f"{prefix}{lo:010d}", f"{prefix}{hi:010d}")
+            )
+        ]
+        found.sort(key=lambda p: p.first)
+        if (not found or found[0].first > lo) and lo > segment:
+            before = _query(
+                client,
+                table,
+                pk,
+                prefix,
+                backoff,
+                None,
+                (f"{prefix}{segment:010d}", f"{prefix}{lo - 1:010d}"),
+                newest_first=True,
+            )
+            found = [_page(execution_id, item) for item in before] + found
+        pages.extend(_trimmed(pk, found, segment, driver, lo, hi))
+    return pages
+
+
+def _trimmed(
+    pk: str, found: list[JournalPage], segment: int, driver: str, lo: int, hi: int
+) -> list[JournalPage]:
+    """The pages' events of seqs ``lo..hi``, checked to follow each other without a hole or an overlap."""
+    where = f"{pk}/{_segment_prefix(segment, driver)}"
+    kept: list[JournalPage] = []
+    at = lo
+    for page in found:
+        if page.last < at:
+            continue
+        if page.first > at:
+            raise JournalPagesError(f"{where}: journal events {at} to {page.first - 1} are missing")
+        if kept and page.first != kept[-1].last + 1:
+            raise JournalPagesError(f"{where}: two pages overlap at event {page.first}")
+        events = page.events[at - page.first : hi - page.first + 1]
+        kept.append(JournalPage(page.execution_id, at, events, segment, driver))
+        at = kept[-1].last + 1
+        if at > hi:
+            break
+    if at <= hi:
+        raise JournalPagesError(f"{where}: journal events {at} to {hi} are missing")
+    opening = kept[0].events[0] if segment > 1 and kept[0].first == segment else None
+    if opening is not None and (opening.get("type") != TAKEN_OVER or opening.get("by") != driver):
+        raise JournalPagesError(f"{where}: event {segment} is not desktop {driver[:8]}'s TakenOver")
+    return kept
 
 
 # -- helpers --------------------------------------------------------------------------------------------
 
 
 def _page(execution_id: str, item: Item) -> JournalPage:
-    where = f"{head_pk('EXEC', execution_id)}/{get_s(item, 'sk')}"
-    digits = get_s(item, "sk")[len(EVENTS_PREFIX) :]
-    if len(digits) != 10 or not digits.isdigit():
-        raise MalformedItem(f"{where}: a journal page's sort key is EVENTS# and 10 digits")
+    sk = get_s(item, "sk")
+    where = f"{head_pk('EXEC', execution_id)}/{sk}"
+    fields = sk[len(EVENTS_PREFIX) :].split("#")
+    if (
+        not sk.startswith(EVENTS_PREFIX)
+        or len(fields) != 3
+        or not all(len(fields[n]) == 10 and fields[n].isdigit() for n in (0, 2))
+        or not fields[1]
+    ):
+        raise JournalPagesError(
+            f"{where}: a journal page's sort key is EVENTS#<10-digit segment>#<desktop>#<10-digit first seq>"
+        )
     try:
         events = json.loads(get_s(item, "events"))
     except ValueError:
-        raise MalformedItem(f"{where}: 'events' is not JSON") from None
+        raise JournalPagesError(f"{where}: 'events' is not JSON") from None
+    except MalformedItem as error:
+        raise JournalPagesError(str(error)) from None
     if not isinstance(events, list) or not events or not all(isinstance(e, dict) for e in events):
-        raise MalformedItem(f"{where}: 'events' is not a non-empty list of journal events")
-    page = JournalPage(execution_id, int(digits), tuple(events))
-    if get_n(item, "last") != page.last:
-        raise MalformedItem(f"{where}: 'last' is {get_n(item, 'last')}, its events end at {page.last}")
+        raise JournalPagesError(f"{where}: 'events' is not a non-empty list of journal events")
+    page = JournalPage(execution_id, int(fields[2]), tuple(events), int(fields[0]), fields[1])
+    try:
+        last = get_n(item, "last")
+    except MalformedItem as error:
+        raise JournalPagesError(str(error)) from None
+    if last != page.last:
+        raise JournalPagesError(f"{where}: 'last' is {last}, its events end at {page.last}")
     return page
 
 
@@ -278,6 +370,8 @@ def _query(
     backoff: Backoff,
     projection: str | None,
     between: tuple[str, str] | None = None,
+    *,
+    newest_first: bool = False,
 ) -> list[Item]:
     """Every item of ``pk`` whose sort key starts with ``prefix`` (or lies ``between`` two keys that
     both start with it), consistent, all pages."""
@@ -293,6 +387,9 @@ def _query(
         assert low.startswith(prefix) and high.startswith(prefix), (low, high, prefix)
         request["KeyConditionExpression"] = "#pk = :pk AND #sk BETWEEN :low AND :high"
         request["ExpressionAttributeValues"] = {":pk": {"S": pk}, ":low": {"S": low}, ":high": {"S": high}}
+    if newest_first:  # only the last item of the range
+        request["ScanIndexForward"] = False
+        request["Limit"] = 1
     if projection:
         names = [name.strip() for name in projection.split(",")]
         request["ProjectionExpression"] = ", ".join(f"#p{i}" for i in range(len(names))) + ", #pk, #sk"
@@ -302,7 +399,7 @@ def _query(
         page = retrying(backoff, f"querying {pk}", lambda: client.query(**request))
         items.extend(page.get("Items", []))
         last = page.get("LastEvaluatedKey")
-        if not last:
+        if not last or newest_first:
             return items
         request["ExclusiveStartKey"] = last
 

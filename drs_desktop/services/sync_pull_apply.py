@@ -10,6 +10,16 @@ A head for an entity this desktop has queued, unpushed changes to is a conflict:
 unless both sides say the same thing. An execution whose pinned revision belongs to a plan in conflict
 waits (the cursor stops before it) until the operator resolves the plan: applying the revision would
 change which revision is the plan's latest here while the operator is choosing.
+
+An execution is applied as its head's lineage says (docs/sync.md, "More than one driver"): its journal
+pages are read segment by segment, each from its driver's pages only; when the table's lineage says
+another desktop took the run over from seq k, this desktop's own events from k are moved aside
+(``sync_superseded_events``) in the transaction that applies the table's, and its queued push of that
+execution is dropped; never while a process here drives it (its driver lock is held): then it waits.
+The foreign mark follows the lineage's last driver. An execution whose journal cannot be read as its
+lineage says is recorded (``sync_blocked_executions``), the rest of the feed is applied and the cursor
+moves on: the row is durable and every pull reads those heads again first, until one applies, so no
+change is skipped for good (a newer change of that execution, meanwhile, is simply the head read then).
 """
 
 from __future__ import annotations
@@ -21,13 +31,18 @@ from typing import Any
 
 from drs_desktop.aws.sync_feed import GapTracker, Head, pull, read_heads
 from drs_desktop.aws.sync_history import RevisionItem, read_pages, read_revisions
+from drs_desktop.aws.sync_items import MalformedItem
+from drs_desktop.domain import sync_lineage
+from drs_desktop.domain.errors import StorageError
+from drs_desktop.domain.sync_lineage import Lineage, LineageError
+from drs_desktop.services.driver_lock import DriverLock, lock_path
 from drs_desktop.services.sync_context import SyncContext, Tally, numbered_prefix, same_body
-from drs_desktop.services.sync_push import conflict_with, plan_head_body, plan_side
+from drs_desktop.services.sync_push import conflict_with, execution_head, plan_head_body, plan_side
 from drs_desktop.storage import sync_apply as apply
+from drs_desktop.storage import sync_journal as journals
 from drs_desktop.storage import sync_outbox as outbox
 from drs_desktop.storage.sync_conflicts import (
     drop_queued,
-    execution_body,
     only_requeued,
     open_conflicts,
     plan_head_state,
@@ -40,6 +55,10 @@ logger = logging.getLogger(__name__)
 
 class _Waits(Exception):
     """This change cannot be applied before a conflict is resolved: the cursor stops before it."""
+
+
+#: What makes an execution's journal unreadable as its lineage says: recorded, the pull goes on.
+_UNREADABLE = (MalformedItem, StorageError, LineageError)
 
 
 def pull_and_apply(
@@ -55,6 +74,7 @@ def pull_and_apply(
         first_seq.setdefault((change.kind, change.key), change.seq)
     heads = read_heads(ctx.client, ctx.table, list(first_seq), backoff=ctx.backoff) if first_seq else {}
     applier = _Applier(ctx, tally)
+    _retry_blocked(ctx, applier, {key for kind, key in first_seq if kind == "EXEC"})
     cursor = result.cursor
     for entity, seq in first_seq.items():
         head = heads.get(entity)
@@ -62,13 +82,48 @@ def pull_and_apply(
             tally.notes.append(f"{entity[0]} {entity[1]}: a change with no head in the table; skipped")
             continue
         try:
-            applier.apply(head)
+            _apply_one(ctx, applier, head)
         except _Waits as waits:
             tally.notes.append(str(waits))
             cursor = min(cursor, seq - 1)
     if cursor > state.cursor:
         outbox.set_cursor(ctx.db, cursor)
     return max(cursor, state.cursor), result.waiting
+
+
+def _apply_one(ctx: SyncContext, applier: _Applier, head: Head) -> None:
+    """Apply a head; an execution whose journal cannot be read as its lineage says is recorded as blocked
+    (not applied, tried again every pull) rather than stopping the pull."""
+    if head.kind != "EXEC":
+        applier.apply(head)
+        return
+    try:
+        applier.apply(head)
+    except _UNREADABLE as error:
+        problem = f"execution {head.key[:8]}: {' '.join(str(error).split())}"
+        journals.record_blocked(ctx.db, head.key, problem)
+        applier.tally.notes.append(f"{problem}; the rest is applied, it is tried again next sync")
+        logger.warning("sync: %s", problem)
+        return
+    journals.clear_blocked(ctx.db, head.key)
+
+
+def _retry_blocked(ctx: SyncContext, applier: _Applier, in_feed: set[str]) -> None:
+    """Read the heads of the executions blocked in earlier pulls again (not those this pull brings) and
+    apply them; a row goes once its execution applies."""
+    blocked = [b.execution_id for b in journals.blocked_executions(ctx.db) if b.execution_id not in in_feed]
+    if not blocked:
+        return
+    heads = read_heads(ctx.client, ctx.table, [("EXEC", key) for key in blocked], backoff=ctx.backoff)
+    for key in blocked:
+        head = heads.get(("EXEC", key))
+        if head is None:
+            journals.record_blocked(ctx.db, key, f"execution {key[:8]}: its head is not in the table")
+            continue
+        try:
+            _apply_one(ctx, applier, head)
+        except _Waits as waits:
+            applier.tally.notes.append(str(waits))
 
 
 class _Applier:
@@ -81,7 +136,11 @@ class _Applier:
     def apply(self, head: Head, *, force: bool = False) -> None:
         entity = (head.kind, head.key)
         seen = outbox.entity_version(self.ctx.db, head.kind, head.key)
-        if not force and seen is not None and seen.version is not None and seen.version >= head.version:
+        newer = force or seen is None or seen.version is None or seen.version < head.version
+        if head.kind == "EXEC" and not head.deleted:
+            if self._lineage_decides(head, newer=newer):
+                return
+        if not newer:
             if head.kind == "EXEC" and not head.deleted:
                 self._journal(head)  # an earlier pull may have been cut short before the last page
             return
@@ -134,7 +193,7 @@ class _Applier:
             body = None if state["deleted"] else plan_head_body(state)
             return body, plan_side(state), int(state["version"])
         if kind == "EXEC":
-            found = execution_body(db, key)
+            found = execution_head(db, key, self.ctx.desktop_id)
             if found is None:
                 return None, {}, None
             return found[1], found[1], found[0]
@@ -159,6 +218,68 @@ class _Applier:
 
     # -- executions ----------------------------------------------------------------------------------
 
+    def _lineage_decides(self, head: Head, *, newer: bool) -> bool:
+        """Apply an execution head whose lineage is not this desktop's; False when they agree (or the
+        execution is new here) and the ordinary path applies it."""
+        ctx = self.ctx
+        theirs = table_lineage(head)
+        mine = journals.local_lineage(ctx.db, head.key, ctx.desktop_id)
+        if mine is None or mine == theirs:
+            return False
+        if sync_lineage.extends(mine, theirs):
+            # This desktop took the run over and has not pushed yet: its journal stays, it is the driver;
+            # the head is noted so that its push goes on top of it.
+            with ctx.db.transaction() as conn:
+                if newer:
+                    outbox.note_entity(conn, head.kind, head.key, head.version, head.seq)
+                journals.mark_foreign(conn, head.key, sync_lineage.last_driver(mine), ctx.desktop_id)
+            return True
+        entity = (head.kind, head.key)
+        if not sync_lineage.extends(theirs, mine) and (entity in self.queued or entity in self.conflicted):
+            return False  # two lineages forked with changes queued here: the operator decides
+        self._supersede(head, theirs, mine)
+        return True
+
+    def _supersede(self, head: Head, theirs: Lineage, mine: Lineage) -> None:
+        """Make this desktop's journal the table's: its own events from where the lineages part are moved
+        aside, in the transaction that applies the table's; its queued push of the execution dropped."""
+        ctx = self.ctx
+        body = _body(head) or {}
+        first = sync_lineage.diverges_at(mine, theirs) or 1
+        by = next(d for start, d in reversed(theirs) if start <= first)
+        lock = DriverLock(lock_path(ctx.db.path, head.key), execution_id=head.key)
+        if not lock.acquire():
+            raise _Waits(
+                f"execution {head.key[:8]}: desktop {by[:8]} took it over from event {first}; it is driven "
+                "here right now, so this desktop's events wait until that run stops"
+            )
+        try:
+            self._fetch_if_missing(body)
+            have = apply.journal_last(ctx.db, head.key)
+            count = _event_count(head)
+            low = min(have, first - 1) + 1
+            pages = read_pages(ctx.client, ctx.table, head.key, theirs, low, count, backoff=ctx.backoff)
+            last = theirs[-1][1]
+            with ctx.db.transaction() as conn:
+                moved = journals.supersede_from(conn, head.key, first, by)
+                journals.drop_queued_execution(conn, head.key)
+                apply.apply_execution(ctx.db, body, writer=last, foreign=last != ctx.desktop_id)
+                journals.set_first_driver(conn, head.key, theirs[0][1], ctx.desktop_id)
+                for page in pages:
+                    apply.apply_journal_page(ctx.db, head.key, page.first, page.events)
+                outbox.note_entity(conn, head.kind, head.key, head.version, head.seq)
+                journals.set_journal_last(conn, head.key, max(low - 1, count))
+        finally:
+            lock.release()
+        self.queued.discard((head.kind, head.key))
+        self.tally.pulled["executions"] += 1
+        self.tally.pulled["journal pages"] += len(pages)
+        if moved:
+            self.tally.notes.append(
+                f"execution {head.key[:8]}: {moved} events this desktop journaled from event {first} on "
+                f"were superseded by desktop {by[:8]}'s takeover; kept aside"
+            )
+
     def _execution(self, head: Head) -> None:
         ctx = self.ctx
         body = _body(head)
@@ -166,12 +287,19 @@ class _Applier:
             with ctx.db.transaction() as conn:
                 outbox.note_entity(conn, head.kind, head.key, head.version, head.seq)
             return
-        revision_id, plan_id = str(body.get("plan_revision_id")), str(body.get("plan_id"))
-        if not apply.has_revision(ctx.db, revision_id):
-            self._fetch_pinned(plan_id, revision_id, body)
-        apply.apply_execution(ctx.db, body, writer=head.writer, foreign=head.writer != ctx.desktop_id)
+        theirs = table_lineage(head)
+        self._fetch_if_missing(body)
+        last = theirs[-1][1]
+        apply.apply_execution(ctx.db, body, writer=last, foreign=last != ctx.desktop_id)
+        with ctx.db.transaction() as conn:
+            journals.set_first_driver(conn, head.key, theirs[0][1], ctx.desktop_id)
         self.tally.pulled["executions"] += 1
         self._journal(head)
+
+    def _fetch_if_missing(self, body: dict[str, Any]) -> None:
+        revision_id, plan_id = str(body.get("plan_revision_id")), str(body.get("plan_id"))
+        if not apply.has_revision(self.ctx.db, revision_id):
+            self._fetch_pinned(plan_id, revision_id, body)
 
     def _fetch_pinned(self, plan_id: str, revision_id: str, body: dict[str, Any]) -> None:
         ctx = self.ctx
@@ -211,18 +339,32 @@ class _Applier:
     def _journal(self, head: Head) -> None:
         ctx = self.ctx
         have = apply.journal_last(ctx.db, head.key)
-        counted = (_body(head) or {}).get("event_count")
+        count = _event_count(head)
         # The head counts the events its pages hold: a desktop that has them all (its own execution, or
         # one pulled before) asks for no page, rather than a Query per execution in every pull.
-        pages = (
-            []
-            if isinstance(counted, int) and have >= counted
-            else read_pages(ctx.client, ctx.table, head.key, have, backoff=ctx.backoff)
-        )
-        for page in pages:
-            apply.apply_journal_page(ctx.db, head.key, page.first, page.events)
-            self.tally.pulled["journal pages"] += 1
+        if have < count:
+            lineage = table_lineage(head)
+            for page in read_pages(
+                ctx.client, ctx.table, head.key, lineage, have + 1, count, backoff=ctx.backoff
+            ):
+                apply.apply_journal_page(ctx.db, head.key, page.first, page.events)
+                self.tally.pulled["journal pages"] += 1
         apply.note_execution(ctx.db, head.key, head.version, head.seq)
+
+
+def table_lineage(head: Head) -> Lineage:
+    """The lineage an execution head carries, checked; LineageError (by name) for one that is not."""
+    body = _body(head)
+    if body is None or "drivers" not in body:
+        raise LineageError(f"its head (version {head.version}) carries no 'drivers' lineage")
+    return sync_lineage.parse(body["drivers"])
+
+
+def _event_count(head: Head) -> int:
+    counted = (_body(head) or {}).get("event_count")
+    if not isinstance(counted, int) or isinstance(counted, bool) or counted < 0:
+        raise LineageError(f"its head (version {head.version}) has no valid 'event_count'")
+    return counted
 
 
 def apply_head(ctx: SyncContext, head: Head, tally: Tally) -> None:

@@ -9,8 +9,14 @@ pushed and taken off the queue in its own SQLite transaction (``mark_pushed``), 
   the highest the table holds (a consistent Query); a collision reads the numbers again and takes the
   next; a revision the table already holds under this ID (a push whose answer was lost) is recognised,
   not written twice;
-* a journal becomes pages, each a conditional put, before the head that counts them; a page already
-  there must be the same events (else two desktops drove the execution: reported, not overwritten);
+* a journal becomes pages, each a conditional put, before the head that counts them, keyed by the segment
+  of the execution's lineage its events belong to (domain/sync_lineage.py); a page already there must be
+  the same events (else two desktops drove the execution: reported, not overwritten);
+* an execution head carries the lineage (``drivers``). Refused on its version because the old driver
+  committed its stale tail first, it is committed on top when this desktop's lineage extends the
+  table's (it took the run over after every event the table's driver journaled up to then); refused
+  because the table's lineage extends this desktop's (another desktop took the run over), it is no
+  conflict: it waits for the pull, which keeps this desktop's events aside and drops the push;
 * a head is committed through the change sequence (``aws.sync_feed.commit``) on the version this desktop
   last saw. ``Conflict``: recorded for the operator (unless the table already holds the same content),
   the entry stays queued, and later entries of that entity wait; ``FencedOut``: stays queued;
@@ -25,11 +31,14 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
-from drs_desktop.aws.sync_feed import Change, Committed, Conflict, FencedOut, commit, read_heads
+from drs_desktop.aws.sync_feed import Change, Committed, FencedOut, commit, read_heads
 from drs_desktop.aws.sync_history import RevisionItem, cut_pages, put_page, put_revision, revision_numbers
 from drs_desktop.aws.sync_pull import Head
+from drs_desktop.domain import sync_lineage
+from drs_desktop.domain.sync_lineage import Lineage, LineageError
 from drs_desktop.services.sync_context import SyncContext, Tally, canonical, numbered_prefix, same_body
 from drs_desktop.storage import sync_apply
 from drs_desktop.storage import sync_outbox as outbox
@@ -45,6 +54,7 @@ from drs_desktop.storage.sync_conflicts import (
     revision_row,
     setting_value,
 )
+from drs_desktop.storage.sync_journal import local_lineage
 
 logger = logging.getLogger(__name__)
 
@@ -165,13 +175,44 @@ class _Pusher:
         self._commit(entry, "plans", body, mine, state["version"], deleted=state["deleted"])
 
     def _execution_head(self, entry: outbox.OutboxEntry) -> None:
-        found = execution_body(self.ctx.db, entry.key)
+        found = execution_head(self.ctx.db, entry.key, self.ctx.desktop_id)
         if found is None:
             return
         version, body = found
-        seen = outbox.entity_version(self.ctx.db, "EXEC", entry.key)
-        body["event_count"] = seen.journal_last if seen else 0
-        self._commit(entry, "executions", body, body, version, deleted=False)
+        mine = sync_lineage.parse(body["drivers"])
+        for _ in range(2):  # once more when it goes on top of the old driver's stale head
+            seen = outbox.entity_version(self.ctx.db, "EXEC", entry.key)
+            body["event_count"] = seen.journal_last if seen else 0
+            verdict = self._commit(
+                entry,
+                "executions",
+                body,
+                body,
+                version,
+                deleted=False,
+                refused=lambda head: self._lineage_verdict(entry, mine, head),
+            )
+            if verdict != "on top":
+                return
+
+    def _lineage_verdict(self, entry: outbox.OutboxEntry, mine: Lineage, head: Head) -> str | None:
+        """What a refused execution head means, from the lineages: "on top" (commit again on the table's
+        version), "taken over" (not a conflict: the pull supersedes), None (a conflict)."""
+        theirs = head_lineage(head)
+        if theirs is None or theirs == mine:
+            return None
+        if sync_lineage.extends(mine, theirs):
+            with self.ctx.db.transaction() as conn:
+                outbox.note_entity(conn, head.kind, head.key, head.version, head.seq)
+            return "on top"
+        if sync_lineage.extends(theirs, mine):
+            self.blocked.add((entry.kind, entry.key))
+            self.tally.notes.append(
+                f"execution {entry.key[:8]}: desktop {sync_lineage.last_driver(theirs)[:8]} took it over; "
+                "this desktop's push waits for the pull, which keeps its own events aside"
+            )
+            return "taken over"
+        return None
 
     def _setting(self, entry: outbox.OutboxEntry) -> None:
         value = setting_value(self.ctx.db, entry.key)
@@ -232,7 +273,10 @@ class _Pusher:
         mine_version: int | None,
         *,
         deleted: bool,
-    ) -> None:
+        refused: Callable[[Head], str | None] | None = None,
+    ) -> str | None:
+        """Commit a head; on a refused version, ``refused`` (given the table's head) may say what it
+        means instead of a conflict. What happened: "committed", that verdict, or None."""
         ctx = self.ctx
         seen = outbox.entity_version(ctx.db, entry.kind, entry.key)
         expected = seen.version if seen is not None else None
@@ -249,12 +293,13 @@ class _Pusher:
         if isinstance(result, Committed):
             outbox.mark_pushed(ctx.db, [outbox.Pushed(entry, version=result.version, seq=result.seq)])
             self.tally.pushed[what] += 1
-        elif isinstance(result, FencedOut):
+            return "committed"
+        if isinstance(result, FencedOut):
             self.tally.notes.append(
                 f"{change.entity}: every change number was fenced; it waits for the next sync"
             )
-        elif isinstance(result, Conflict):
-            self._conflict(entry, body, mine, mine_version)
+            return None
+        return self._conflict(entry, body, mine, mine_version, refused)
 
     def _conflict(
         self,
@@ -262,34 +307,41 @@ class _Pusher:
         body: dict[str, Any] | None,
         mine: dict[str, Any],
         mine_version: int | None,
-    ) -> None:
+        refused: Callable[[Head], str | None] | None = None,
+    ) -> str | None:
         ctx = self.ctx
         head = read_heads(ctx.client, ctx.table, [(entry.kind, entry.key)], backoff=ctx.backoff).get(
             (entry.kind, entry.key)
         )
         if head is None:
             self.tally.notes.append(f"{entry.kind} {entry.key}: the table refused the push but holds no head")
-            return
+            return None
         theirs = json.loads(head.body) if head.body else None
         if head.deleted == (body is None) and same_body(entry.kind, body, theirs):
             # The table already says what this desktop would push (a history pushed again): adopt its version.
             outbox.mark_pushed(ctx.db, [outbox.Pushed(entry, version=head.version, seq=head.seq)])
-            return
+            return "committed"
+        verdict = refused(head) if refused is not None else None
+        if verdict is not None:
+            return verdict
         self.blocked.add((entry.kind, entry.key))
         self.tally.conflicts.append(conflict_with(ctx.db, head, mine_version, mine))
+        return None
 
     # -- journals ------------------------------------------------------------------------------------
 
     def _journal(self, entry: outbox.OutboxEntry) -> None:
         ctx = self.ctx
+        lineage = local_lineage(ctx.db, entry.key, ctx.desktop_id)
+        if lineage is None:  # the execution is gone
+            return
         seen = outbox.entity_version(ctx.db, "EXEC", entry.key)
         pushed = seen.journal_last if seen else 0
         events = [e.payload for e in load_journal(ctx.db, entry.key) if e.seq > pushed]
         local_last = pushed + len(events)
+        offset = pushed
         while pushed < local_last:
-            offset = local_last - len(events)
-            window = events[pushed - offset : pushed - offset + 200]
-            page = cut_pages(entry.key, pushed + 1, window)[0]
+            page = cut_pages(entry.key, pushed + 1, events[pushed - offset :], lineage)[0]
             existing = put_page(ctx.client, ctx.table, page, backoff=ctx.backoff)
             if existing is None:
                 self.tally.pushed["journal pages"] += 1
@@ -305,6 +357,25 @@ class _Pusher:
                 return
             pushed = existing.last  # pushed before, its answer lost
         outbox.mark_pushed(ctx.db, [outbox.Pushed(entry, version=pushed)])
+
+
+def execution_head(db: Database, execution_id: str, me: str) -> tuple[int, dict[str, Any]] | None:
+    """The execution's local version and head body: its record and its lineage (``drivers``)."""
+    found = execution_body(db, execution_id)
+    lineage = local_lineage(db, execution_id, me)
+    if found is None or lineage is None:
+        return None
+    found[1]["drivers"] = sync_lineage.dump(lineage)
+    return found
+
+
+def head_lineage(head: Head) -> Lineage | None:
+    """The lineage an execution head carries; None for a head without a readable one."""
+    try:
+        body = json.loads(head.body) if head.body else None
+        return sync_lineage.parse(body.get("drivers") if isinstance(body, dict) else None)
+    except (ValueError, LineageError):
+        return None
 
 
 def plan_head_body(state: dict[str, Any]) -> dict[str, Any]:

@@ -59,6 +59,7 @@ __all__ = [
     "apply_plan_head",
     "apply_revisions",
     "apply_setting",
+    "clear_foreign",
     "has_revision",
     "is_foreign",
 ]
@@ -87,6 +88,17 @@ def has_revision(db: Database, revision_id: str) -> bool:
 def is_foreign(db: Readable, execution_id: str) -> bool:
     """True for an execution pulled from another desktop (someone else's: read-only here)."""
     return foreign_writer(db, execution_id) is not None
+
+
+def clear_foreign(db: Database, execution_id: str) -> bool:
+    """This desktop drives the execution now (it took it over): no longer someone else's here. True when
+    it was marked. Called by the takeover, right after its TakenOver is journaled."""
+    with db.transaction() as conn:
+        return bool(
+            conn.execute(
+                "DELETE FROM sync_foreign_executions WHERE execution_id = ?", (execution_id,)
+            ).rowcount
+        )
 
 
 def foreign_writer(db: Readable, execution_id: str) -> str | None:
@@ -226,7 +238,8 @@ _EXEC_FIELDS = ("plan_id", "plan_revision_id", "plan_name", "mode", "status", "s
 
 
 def apply_execution(db: Database, body: Mapping[str, Any], *, writer: str, foreign: bool) -> str:
-    """Insert or update an execution's record from a pulled head (its journal comes by pages). Its plan
+    """Insert or update an execution's record from a pulled head (its journal comes by pages); ``writer``
+    and ``foreign``: the lineage's last driver and whether it is another desktop. Its plan
     revision must be here already (the caller fetches it). Not noted yet: the head is noted once its
     journal is complete (``note_execution``), so an interrupted pull fetches the missing pages again."""
     missing = [name for name in ("execution_id", *_EXEC_FIELDS) if not isinstance(body.get(name), str)]
@@ -278,6 +291,8 @@ def apply_execution(db: Database, body: Mapping[str, Any], *, writer: str, forei
                 "ON CONFLICT (execution_id) DO UPDATE SET writer = excluded.writer",
                 (execution_id, writer, now),
             )
+        else:  # the lineage's last driver is this desktop (docs/sync.md, "More than one driver")
+            conn.execute("DELETE FROM sync_foreign_executions WHERE execution_id = ?", (execution_id,))
     return f"execution {execution_id[:8]} of {body['plan_name']!r} ({body['status']})"
 
 

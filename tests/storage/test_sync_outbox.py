@@ -336,3 +336,18 @@ def test_sync_state_cursor_and_last_sync(db: Database) -> None:
     outbox.configure(db, "drs-team", region="eu-west-2")  # the same table, moved settings: fine
     with pytest.raises(StorageError, match="needs a name"):
         outbox.configure(db, "  ")
+
+
+def test_clear_foreign_unmarks_an_execution_this_desktop_took_over(db: Database) -> None:
+    from drs_desktop.storage.sync_apply import clear_foreign, foreign_writer
+
+    record = new_execution(db)
+    with db.transaction() as conn:
+        conn.execute(
+            "INSERT INTO sync_foreign_executions (execution_id, writer, pulled_at) VALUES (?, 'other', 'x')",
+            (record.execution_id,),
+        )
+    assert foreign_writer(db, record.execution_id) == "other"
+    assert clear_foreign(db, record.execution_id) is True
+    assert foreign_writer(db, record.execution_id) is None
+    assert clear_foreign(db, record.execution_id) is False

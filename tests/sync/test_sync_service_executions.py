@@ -70,10 +70,11 @@ def test_an_execution_and_its_journal_arrive_complete_and_in_order(two, dynamodb
     report = a.service.sync_now()
     assert report.pushed == {"revisions": 1, "plans": 1, "journal pages": 3, "executions": 1}
     pages = table_items(dynamodb, f"EXEC#{EXECUTION}", "EVENTS#")
+    segment = f"EVENTS#0000000001#{a.desktop_id}#"  # A's segment of the lineage, from seq 1
     assert [(p["sk"]["S"], p["last"]["N"]) for p in pages] == [
-        ("EVENTS#0000000001", "200"),
-        ("EVENTS#0000000201", "400"),
-        ("EVENTS#0000000401", "450"),
+        (f"{segment}0000000001", "200"),
+        (f"{segment}0000000201", "400"),
+        (f"{segment}0000000401", "450"),
     ]
 
     pulled = b.service.sync_now()
