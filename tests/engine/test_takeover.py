@@ -32,7 +32,9 @@ from drs_desktop.domain.engine.state import (
     ServerStatus,
     WavePhase,
 )
+from drs_desktop.domain.engine.takeover import CHECKING_PHASE
 from drs_desktop.domain.plan.model import ApprovalStep
+from drs_desktop.domain.views.progress import ProgressTracker
 
 from .helpers import T0, chain, minutes, seconds, sids, spec, wave
 
@@ -215,3 +217,19 @@ def test_takeover_events_replay_and_round_trip() -> None:
     for each in (RunnerRestarted(at=TAKEN), event_from_json(event_to_json(event))):
         again = apply(again, each)
     assert again.unchecked == state.unchecked and again.takeovers[0].previous == ""
+
+
+def test_the_progress_view_says_which_servers_are_being_checked() -> None:
+    tracker = ProgressTracker()
+    state = took_over(chain(2, 2))
+    snapshot = tracker.update(state, TAKEN)
+    assert snapshot is not None
+    assert {row.phase for rows in snapshot.servers for row in rows} == {CHECKING_PHASE}
+    assert (
+        snapshot.waves[0].detail == "checking DRS's records after taking over from desktop desk-a: 1 chunk(s)"
+    )
+    state = look(state, TAKEN + state.spec.start_settle)  # nothing found: the servers' objects unchanged
+    snapshot = tracker.update(state, TAKEN + state.spec.start_settle)
+    assert snapshot is not None
+    assert CHECKING_PHASE not in {row.phase for rows in snapshot.servers for row in rows}
+    assert "checking" not in snapshot.waves[0].detail
