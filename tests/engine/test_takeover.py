@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from drs_desktop.domain.engine.commands import AwaitApproval, PollJobs, Reconcile, StartJob, WakeAt
+from drs_desktop.domain.engine.commands import (
+    AwaitApproval,
+    PollJobs,
+    Reconcile,
+    Record,
+    StartJob,
+    VerifyJobs,
+    WakeAt,
+)
 from drs_desktop.domain.engine.decide import decide, finish_outcome
 from drs_desktop.domain.engine.events import (
     ApprovalGranted,
@@ -233,3 +241,16 @@ def test_the_progress_view_says_which_servers_are_being_checked() -> None:
     assert snapshot is not None
     assert CHECKING_PHASE not in {row.phase for rows in snapshot.servers for row in rows}
     assert "checking" not in snapshot.waves[0].detail
+
+
+def test_a_wave_past_its_timeout_fails_an_unchecked_chunk_only_once_checked() -> None:
+    state = took_over(chain(2, wave_timeout=minutes(1)))  # the takeover comes after the wave's deadline
+    commands = decide(state, TAKEN)
+    assert not [c for c in commands if isinstance(c, Record | VerifyJobs)]  # DRS's records first
+    state = look(state, TAKEN + state.spec.start_settle)
+    commands = decide(state, TAKEN + state.spec.start_settle)
+    assert not [c for c in commands if isinstance(c, StartJob)]
+    (record,) = [c for c in commands if isinstance(c, Record)]
+    state = apply(state, record.event)
+    assert {state.servers[s].status for s in sids(1, 2)} == {ServerStatus.FAILED}
+    assert all(state.servers[s].timed_out for s in sids(1, 2))
