@@ -24,6 +24,7 @@ from drs_desktop.domain.engine.events import (
     JobView,
     LaunchStatus,
     Outcome,
+    RetryFailed,
     RunnerRestarted,
     StepPhase,
     TakenOver,
@@ -32,7 +33,7 @@ from drs_desktop.domain.engine.events import (
 )
 from drs_desktop.domain.engine.queries import pending_approvals
 from drs_desktop.domain.engine.reconcile_events import LastLaunch, StartsReconciled, TaggedJob
-from drs_desktop.domain.engine.reducer import apply, initial_state
+from drs_desktop.domain.engine.reducer import apply, control_error, initial_state
 from drs_desktop.domain.engine.state import (
     ChunkStatus,
     ExecutionSpec,
@@ -254,3 +255,27 @@ def test_a_wave_past_its_timeout_fails_an_unchecked_chunk_only_once_checked() ->
     state = apply(state, record.event)
     assert {state.servers[s].status for s in sids(1, 2)} == {ServerStatus.FAILED}
     assert all(state.servers[s].timed_out for s in sids(1, 2))
+
+
+def test_servers_of_an_unknown_job_are_never_launched_again_from_here() -> None:
+    """The old driver retried a server in a job this journal does not know ("1.2"): that server is held
+    (never started nor retried here), its unchecked chunk is refused rather than started once settled, and
+    a chunk this desktop makes never carries the unknown job's number."""
+    state = took_over(chain(2))
+    held = sids(1, 1)[0]
+    stray = TaggedJob(job_id="drsjob-9", chunk_id="1.2", server_ids=(held,))
+    state = look(state, TAKEN, stray)
+    assert state.servers[held].foreign_job_id == "drsjob-9"
+    assert state.waves[0].next_chunk_seq == 3
+    state = look(state, TAKEN + state.spec.start_settle, stray)
+    chunk = state.chunks["1.1"]
+    assert chunk.status is ChunkStatus.START_FAILED and "drsjob-9" in chunk.reason
+    assert starts(state, TAKEN + state.spec.start_settle) == []
+    assert {state.servers[s].status for s in sids(1, 2)} == {ServerStatus.FAILED}
+    assert "not launched again" in state.servers[held].reason
+    # A retry of the wave takes only the server that no unknown job holds, under a fresh number.
+    other = next(s for s in sids(1, 2) if s != held)
+    assert control_error(state, RetryFailed(wave_index=0, server_ids=(held,), at=TAKEN, by="ana"))
+    state = apply(state, RetryFailed(wave_index=0, server_ids=None, at=TAKEN + minutes(7), by="ana"))
+    (retry,) = [c for c in state.chunks.values() if c.is_retry]
+    assert retry.chunk_id == "1.3" and retry.server_ids == (other,)

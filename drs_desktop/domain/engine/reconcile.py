@@ -123,6 +123,8 @@ def on_starts_reconciled(state: ExecutionState, event: StartsReconciled) -> Exec
     state = replace(state, poll=after_read_ok(state.poll))
     last = {launch.server_id: launch for launch in event.last_launches}
     seen_at = event.drs_time or event.at
+    # First: the servers of a job this journal does not know are never launched again (engine.takeover).
+    state = note_unknown_jobs(state, event)
     for chunk_id in event.chunk_ids:
         chunk = state.chunks.get(chunk_id)
         if chunk is not None and is_unchecked(state, chunk_id):
@@ -144,7 +146,7 @@ def on_starts_reconciled(state: ExecutionState, event: StartsReconciled) -> Exec
             state = not_launched(state, chunk, reason, event.at, True, None)
         else:
             state = state.with_chunks(replace(chunk, looks=chunk.looks + 1, looked_at=event.at))
-    return note_unknown_jobs(state, event)
+    return state
 
 
 def _look_unchecked(
@@ -168,7 +170,36 @@ def _look_unchecked(
     if state.stop is not None:
         reason = f"not started: the execution was {state.stop.reason}"
         return abandon(state, (chunk,), ServerStatus.CANCELLED, reason)
-    return state
+    return _refuse_held(state, chunk, event.at)
+
+
+def _refuse_held(state: ExecutionState, chunk: ChunkState, at: datetime) -> ExecutionState:
+    """A chunk to start after a takeover whose servers include one that a job this journal does not know
+    holds (``engine.takeover``): not started at all, since starting it would launch that server again;
+    its other servers can be retried on their own."""
+    held = [state.servers[s] for s in chunk.server_ids if state.servers[s].foreign_job_id is not None]
+    if not held:
+        return state
+    detail = ", ".join(f"{s.server_id} in job {s.foreign_job_id}" for s in held)
+    refused = replace(
+        chunk, status=ChunkStatus.START_FAILED, reason=f"held by jobs this run does not follow: {detail}"
+    )
+    servers = []
+    for server_id in chunk.server_ids:
+        server = state.servers[server_id]
+        if server.foreign_job_id is None:
+            message = (
+                "not launched: another server of its DRS job is in a job the desktop this run was taken "
+                "over from started; check DRS, then retry it"
+            )
+        else:
+            message = (
+                f"in DRS job {server.foreign_job_id}, which the desktop this run was taken over from "
+                "started after its last push: not launched again; check it in DRS, then skip the wave "
+                "or cancel"
+            )
+        servers.append(fail(server, message, at))
+    return state.with_chunks(refused).with_servers(*servers).noting("held after takeover", at, "", detail)
 
 
 def _own_job(

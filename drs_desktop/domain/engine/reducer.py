@@ -573,13 +573,17 @@ def _retry_error(state: ExecutionState, wave: WaveState, event: RetryFailed) -> 
     foreign = [s for s in failed if s.foreign_job_id is not None]
     if event.server_ids is not None and foreign:
         names = ", ".join(f"{s.server_id} (job {s.foreign_job_id})" for s in foreign)
-        return f"launched outside this run, never launched again by it: {names}; skip the wave or cancel"
+        return (
+            f"in a DRS job this run does not follow (launched outside it, or by the desktop it was taken "
+            f"over from), never launched again by it: {names}; skip the wave or cancel"
+        )
     failed = [s for s in failed if s.foreign_job_id is None]
     if not failed:
         if foreign:
             return (
-                f"wave {wave.name!r}: its failed servers were launched outside this run and are never "
-                "launched again by it; skip the wave or cancel"
+                f"wave {wave.name!r}: its failed servers are in DRS jobs this run does not follow "
+                "(launched outside it, or by the desktop it was taken over from) and are never launched "
+                "again by it; skip the wave or cancel"
             )
         return f"wave {wave.name!r} has no failed server"
     busy = [s.server_id for s in failed if s.job_id is not None and job_active(state.jobs[s.job_id])]

@@ -146,12 +146,16 @@ def checked(state: ExecutionState, chunk: ChunkState) -> ExecutionState:
 
 
 def note_unknown_jobs(state: ExecutionState, event: StartsReconciled) -> ExecutionState:
-    """After a takeover: jobs tagged with this execution that this journal does not hold, and that the
-    look did not adopt, are noted once each (never adopted blindly: their chunk is not this journal's)."""
+    """After a takeover: jobs tagged with this execution for a chunk this journal does not hold are noted
+    once each, and kept clear of (never adopted blindly: their chunk is not this journal's)."""
     if not state.takeovers:
         return state
     noted = {job.job_id for record in state.takeovers for job in record.unknown_jobs}
-    fresh = {job.job_id: job for job in event.tagged_jobs if job.job_id not in state.jobs}
+    fresh = {
+        job.job_id: job
+        for job in event.tagged_jobs
+        if job.job_id not in state.jobs and job.chunk_id not in state.chunks
+    }
     unknown = [job for job_id, job in fresh.items() if job_id not in noted]
     if not unknown:
         return state
@@ -159,8 +163,35 @@ def note_unknown_jobs(state: ExecutionState, event: StartsReconciled) -> Executi
     record = replace(last, unknown_jobs=(*last.unknown_jobs, *unknown))
     state = replace(state, takeovers=(*state.takeovers[:-1], record))
     for job in unknown:
+        state = _keep_clear_of(state, job)
         state = state.noting("unknown job", event.at, "", unknown_job_text(job))
     return state
+
+
+def _keep_clear_of(state: ExecutionState, job: TaggedJob) -> ExecutionState:
+    """Never launch again what an unknown job of this execution holds: its servers here are marked with it
+    (``foreign_job_id``: a retry refuses them, whatever this journal says of them now), and its wave's
+    next chunk number passes the job's, so that a chunk this desktop makes never carries the tag of a job
+    it did not start (a later look would adopt that job as its own)."""
+    wave_index, seq = _chunk_number(job.chunk_id)
+    if wave_index is not None and 0 <= wave_index < len(state.waves):
+        wave = state.waves[wave_index]
+        if wave.next_chunk_seq <= seq:
+            state = state.with_wave(replace(wave, next_chunk_seq=seq + 1))
+    held = [
+        replace(state.servers[s], foreign_job_id=job.job_id)
+        for s in job.server_ids
+        if s in state.servers and state.servers[s].foreign_job_id is None
+    ]
+    return state.with_servers(*held) if held else state
+
+
+def _chunk_number(chunk_id: str) -> tuple[int | None, int]:
+    """``"2.3"`` (``state.chunk_id_for``) as (wave index 1, seq 3); (None, 0) for any other tag."""
+    wave, _, seq = chunk_id.partition(".")
+    if not (wave.isdigit() and seq.isdigit()) or int(wave) < 1:
+        return None, 0
+    return int(wave) - 1, int(seq)
 
 
 #: A server of an unchecked chunk, in the progress view's Phase column.
@@ -185,5 +216,6 @@ def unknown_job_text(job: TaggedJob) -> str:
     chunk = f"chunk {job.chunk_id}" if job.chunk_id else "no chunk tag"
     return (
         f"DRS job {job.job_id} ({chunk}, not in this journal; {servers}): started by the previous "
-        "driver after its last push; not adopted, check it in DRS"
+        "driver after its last push; not adopted, and its servers are not launched again from here: "
+        "check it in DRS"
     )
