@@ -26,6 +26,7 @@ from drs_desktop.config import AppPaths
 from drs_desktop.domain.safe_text import terminal_safe
 
 if TYPE_CHECKING:
+    from drs_desktop.aws.sync_schema import SyncTableTarget
     from drs_desktop.services.sync import SyncService
     from drs_desktop.storage.db import Database
 
@@ -34,10 +35,15 @@ def add_sync_run_commands(actions: argparse._SubParsersAction, add_home: object)
     now = actions.add_parser("now", help="pull the team's changes, push this desktop's, pull again")
     status = actions.add_parser("status", help="this desktop's sync state and open conflicts (no network)")
     resolve = actions.add_parser("resolve", help="resolve a sync conflict")
-    for parser in (now, status, resolve):
+    clean = actions.add_parser(
+        "clean", help="delete body parts nothing names (needs the maintenance statement's DeleteItem)"
+    )
+    clean.add_argument("--dry-run", action="store_true", help="say what would be deleted; delete nothing")
+    clean.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
+    for parser in (now, status, resolve, clean):
         if callable(add_home):
             add_home(parser)
-    for parser in (now, resolve):
+    for parser in (now, resolve, clean):
         parser.add_argument(
             "--table", metavar="NAME", help="the team's table (remembered after the first time)"
         )
@@ -59,6 +65,10 @@ def sync_run_command(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> 
     with Database.open(paths.database) as db:
         if args.sync_command == "status":
             return _status(db, out)
+        if args.sync_command == "clean":
+            from drs_desktop.cli_sync_clean import clean_command
+
+            return clean_command(sync_target(db, args), args, out)
         service = _service(db, args)
         if args.sync_command == "now":
             return _now(db, service, out)
@@ -66,9 +76,19 @@ def sync_run_command(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> 
 
 
 def _service(db: Database, args: argparse.Namespace) -> SyncService:
-    from drs_desktop.aws.sync_schema import SyncTableTarget, configured_region, dynamodb_client
-    from drs_desktop.domain.sync_errors import SyncTargetError
+    from drs_desktop.aws.sync_schema import dynamodb_client
     from drs_desktop.services.sync import SyncService
+    from drs_desktop.storage import sync_outbox as outbox
+
+    target = sync_target(db, args)
+    state = outbox.get_state(db)
+    return SyncService(db, dynamodb_client(target), target, state.desktop_id, __version__)
+
+
+def sync_target(db: Database, args: argparse.Namespace) -> SyncTableTarget:
+    """The table the options name, else the one this desktop syncs with (remembered when given)."""
+    from drs_desktop.aws.sync_schema import SyncTableTarget, configured_region
+    from drs_desktop.domain.sync_errors import SyncTargetError
     from drs_desktop.storage import sync_outbox as outbox
 
     state = outbox.get_state(db)
@@ -88,7 +108,7 @@ def _service(db: Database, args: argparse.Namespace) -> SyncService:
     if not same or args.table:
         outbox.configure(db, table, region=region, endpoint=endpoint or "", profile=profile or "")
     print(f"sync {terminal_safe(target.describe())}", file=sys.stderr)
-    return SyncService(db, dynamodb_client(target), target, state.desktop_id, __version__)
+    return target
 
 
 def _now(db: Database, service: SyncService, out: TextIO) -> int:
