@@ -158,7 +158,7 @@ def _status(db: Database, out: TextIO) -> int:
         where = "none yet (sync now --table NAME sets it)"
     lines = [
         f"table: {where}",
-        f"desktop ID: {state.desktop_id}",
+        f"desktop ID: {state.desktop_id}{_former(db)}",
         f"cursor: every change up to number {state.cursor} pulled",
         f"queued: {outbox.pending_count(db)} local change(s) not pushed yet",
         f"last sync: {state.last_sync_at.isoformat(timespec='seconds') if state.last_sync_at else 'never'}",
@@ -176,6 +176,20 @@ def _status(db: Database, out: TextIO) -> int:
     print(f"open conflicts: {count or 'none'}", file=out)
     _conflict_lines(db, out)
     return EXIT_OK
+
+
+def _former(db: Database) -> str:
+    """What ``sync status`` says of a desktop ID minted because the database was copied or moved."""
+    from drs_desktop.storage.sync_identity import former_ids
+
+    former = former_ids(db)
+    if not former:
+        return ""
+    last = former[-1]
+    return (
+        f" (new since {last.replaced_at}: this database was copied or moved from "
+        f"{last.bound_path or 'another place'}, where it was desktop {last.desktop_id})"
+    )
 
 
 def _resolve(db: Database, service: SyncService, args: argparse.Namespace, out: TextIO) -> int:

@@ -24,6 +24,7 @@ from drs_desktop.services.close_push import push_execution
 from drs_desktop.services.lease_keeper import KeeperReport, LeaseKeeper, awake_clock
 from drs_desktop.services.team_sync import load_sync_settings, table_target
 from drs_desktop.storage.db import Database
+from drs_desktop.storage.sync_identity import former_ids
 
 __all__ = [
     "LEASE_POLL_SECONDS",
@@ -72,8 +73,8 @@ class ExecutionLeases:
         sent_at = clock()  # the lease counts as confirmed from when the take was sent, not answered
         try:
             lease = sync_lease.take(client, self.target.table, execution_id, self.desktop_id)
-        except LeaseHeld:
-            raise
+        except LeaseHeld as exc:
+            raise self._held_by_former_id(exc) from None
         except SyncError as exc:
             raise SyncError(
                 f"{exc.message}. Team sync is on, and without its table this desktop cannot make sure "
@@ -95,6 +96,21 @@ class ExecutionLeases:
         keeper.start()
         logger.info("execution %s: lease taken by desktop %s", execution_id, self.desktop_id)
         return keeper
+
+    def _held_by_former_id(self, exc: LeaseHeld) -> LeaseHeld:
+        """``exc``, saying so when its holder is a former ID of this database: the database it was copied
+        from may be driving the execution, so it is not taken as ours (``storage.sync_identity``)."""
+        if self._db is None or exc.holder not in {f.desktop_id for f in former_ids(self._db)}:
+            return exc
+        return LeaseHeld(
+            f"{exc.message}: that was this database's desktop ID before it was copied or moved, and the "
+            "copy it came from may still drive it; take it over once its lease has expired",
+            execution_id=exc.execution_id,
+            holder=exc.holder,
+            heartbeat=exc.heartbeat,
+            operation=exc.operation,
+            table=exc.table,
+        )
 
     def _pusher(self, execution_id: str) -> Callable[[], int | None] | None:
         db = self._db

@@ -34,6 +34,7 @@ from drs_desktop.storage.sync_conflicts import (
     queued_entities,
     setting_value,
 )
+from drs_desktop.storage.sync_identity import is_own_writer
 
 logger = logging.getLogger(__name__)
 
@@ -169,7 +170,9 @@ class _Applier:
         revision_id, plan_id = str(body.get("plan_revision_id")), str(body.get("plan_id"))
         if not apply.has_revision(ctx.db, revision_id):
             self._fetch_pinned(plan_id, revision_id, body)
-        apply.apply_execution(ctx.db, body, writer=head.writer, foreign=head.writer != ctx.desktop_id)
+        # A former ID of this database (a copy got a new one: storage/sync_identity.py) is still its own.
+        foreign = head.writer != ctx.desktop_id and not is_own_writer(ctx.db, head.writer, head.key)
+        apply.apply_execution(ctx.db, body, writer=head.writer, foreign=foreign)
         self.tally.pulled["executions"] += 1
         self._journal(head)
 
