@@ -7,8 +7,7 @@ to stderr, so ``sync init ... > policy.json`` keeps the policy alone). Exit 0 wh
 2 for a table name, region or endpoint that cannot be used, 1 with one line for what AWS refused
 (an access denied names the IAM action, missing credentials the profile).
 
-``sync now``, ``sync status``, ``sync resolve`` and ``sync clean`` are in cli_sync_now.py (``clean``'s
-work in cli_sync_clean.py).
+``sync now``, ``sync status``, ``sync resolve`` and ``sync clean`` are in cli_sync_now.py.
 """
 
 from __future__ import annotations

@@ -9,6 +9,12 @@ refuses in one line (exit 1), as does a table out of reach (nothing is lost: the
 ``sync status`` reads only this desktop's database: the table, this desktop's ID, the cursor, how many
 changes are queued, the last sync and the last error, and the open conflicts, in words.
 
+``sync clean [--dry-run] [--json]`` deletes the body parts no head and no revision names
+(``aws.sync_clean``; docs/sync.md, "Cleaning up parts") and prints what it read, deleted (or would
+delete) and kept, one line or, with ``--json``, the whole report. Deleting needs
+``dynamodb:BatchWriteItem`` and ``dynamodb:DeleteItem``, which only the maintenance statement grants: a
+refusal is one line naming them (exit 1).
+
 ``sync resolve --plan NAME --keep-mine|--take-theirs|--save-as-copy`` (or ``--setting KEY``) resolves one
 conflict; the next ``sync now`` carries it out.
 """
@@ -16,6 +22,7 @@ conflict; the next ``sync now`` carries it out.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from typing import TYPE_CHECKING, TextIO
 
@@ -66,8 +73,6 @@ def sync_run_command(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> 
         if args.sync_command == "status":
             return _status(db, out)
         if args.sync_command == "clean":
-            from drs_desktop.cli_sync_clean import clean_command
-
             return clean_command(sync_target(db, args), args, out)
         service = _service(db, args)
         if args.sync_command == "now":
@@ -210,4 +215,33 @@ def _resolve(db: Database, service: SyncService, args: argparse.Namespace, out: 
             raise UsageError(f"no open sync conflict on a plan named {args.plan!r}")
         kind, key = "PLAN", matches[0]
     print(terminal_safe(service.resolve(kind, key, args.choice)), file=out)
+    return EXIT_OK
+
+
+def clean_command(target: SyncTableTarget, args: argparse.Namespace, out: TextIO) -> int:
+    from drs_desktop.aws.sync_clean import clean_parts
+    from drs_desktop.aws.sync_schema import dynamodb_client
+
+    def progress(line: str) -> None:
+        print(terminal_safe(line), file=sys.stderr)
+
+    report = clean_parts(dynamodb_client(target), target.table, dry_run=args.dry_run, progress=progress)
+    if args.json:
+        json.dump(
+            {
+                "table": target.table,
+                "dry_run": report.dry_run,
+                "counter": report.counter,
+                "feed_entries": report.feed_entries,
+                "entities": report.entities,
+                "parts": report.parts,
+                "deleted": report.deleted,
+                "kept": report.kept,
+            },
+            out,
+            indent=2,
+        )
+        out.write("\n")
+    else:
+        print(terminal_safe(report.describe()), file=out)
     return EXIT_OK

@@ -27,9 +27,12 @@ import subprocess
 import sys
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from drs_desktop.storage.db import Database, Readable, to_db_time, utc_now
+if TYPE_CHECKING:  # storage.db calls bind_desktop_id when it opens a database: no import back at run time
+    from drs_desktop.storage.db import Database, Readable
 
 __all__ = ["FormerId", "Rebound", "bind_desktop_id", "former_ids", "is_own_writer", "machine_fingerprint"]
 
@@ -92,7 +95,7 @@ def bind_desktop_id(db: Database, *, machine: str | None = None) -> Rebound | No
         conn.execute(
             "INSERT INTO sync_former_ids (desktop_id, replaced_at, bound_path) VALUES (?, ?, ?) "
             "ON CONFLICT (desktop_id) DO NOTHING",
-            (old_id, to_db_time(utc_now()), old_path),
+            (old_id, datetime.now(UTC).isoformat(timespec="microseconds"), old_path),  # db.to_db_time's form
         )
         conn.execute(
             "UPDATE sync_state SET desktop_id = ?, bound_machine = ?, bound_path = ? WHERE id = 1",
