@@ -7,7 +7,7 @@ to stderr, so ``sync init ... > policy.json`` keeps the policy alone). Exit 0 wh
 2 for a table name, region or endpoint that cannot be used, 1 with one line for what AWS refused
 (an access denied names the IAM action, missing credentials the profile).
 
-``sync now``, ``sync status`` and ``sync resolve`` are in cli_sync_now.py.
+``sync now``, ``sync status``, ``sync resolve`` and ``sync clean`` are in cli_sync_now.py.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ def sync_command(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
     if args.sync_command == "init":
         # The table is the team's, not this desktop's database: init reads and writes nothing local.
         return _init(args, out)
-    if args.sync_command in ("now", "status", "resolve"):
+    if args.sync_command in ("now", "status", "resolve", "clean"):
         return sync_run_command(args, paths, out)
     raise UsageError(f"unknown sync action {args.sync_command}")
 

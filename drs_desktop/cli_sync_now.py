@@ -10,6 +10,12 @@ refuses in one line (exit 1), as does a table out of reach (nothing is lost: the
 changes are queued, the last sync and the last error, the open conflicts, and the executions whose journal
 could not be pulled (tried again every sync), in words.
 
+``sync clean [--dry-run] [--json]`` deletes the body parts no head and no revision names
+(``aws.sync_clean``; docs/sync.md, "Cleaning up parts") and prints what it read, deleted (or would
+delete) and kept, one line or, with ``--json``, the whole report. Deleting needs
+``dynamodb:BatchWriteItem`` and ``dynamodb:DeleteItem``, which only the maintenance statement grants: a
+refusal is one line naming them (exit 1).
+
 ``sync resolve --plan NAME --keep-mine|--take-theirs|--save-as-copy`` (or ``--setting KEY``) resolves one
 conflict; the next ``sync now`` carries it out.
 """
@@ -17,6 +23,7 @@ conflict; the next ``sync now`` carries it out.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from typing import TYPE_CHECKING, TextIO
 
@@ -27,6 +34,7 @@ from drs_desktop.config import AppPaths
 from drs_desktop.domain.safe_text import terminal_safe
 
 if TYPE_CHECKING:
+    from drs_desktop.aws.sync_schema import SyncTableTarget
     from drs_desktop.services.sync import SyncService
     from drs_desktop.storage.db import Database
 
@@ -35,10 +43,15 @@ def add_sync_run_commands(actions: argparse._SubParsersAction, add_home: object)
     now = actions.add_parser("now", help="pull the team's changes, push this desktop's, pull again")
     status = actions.add_parser("status", help="this desktop's sync state and open conflicts (no network)")
     resolve = actions.add_parser("resolve", help="resolve a sync conflict")
-    for parser in (now, status, resolve):
+    clean = actions.add_parser(
+        "clean", help="delete body parts nothing names (needs the maintenance statement's DeleteItem)"
+    )
+    clean.add_argument("--dry-run", action="store_true", help="say what would be deleted; delete nothing")
+    clean.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
+    for parser in (now, status, resolve, clean):
         if callable(add_home):
             add_home(parser)
-    for parser in (now, resolve):
+    for parser in (now, resolve, clean):
         parser.add_argument(
             "--table", metavar="NAME", help="the team's table (remembered after the first time)"
         )
@@ -60,6 +73,8 @@ def sync_run_command(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> 
     with Database.open(paths.database) as db:
         if args.sync_command == "status":
             return _status(db, out)
+        if args.sync_command == "clean":
+            return clean_command(sync_target(db, args), args, out)
         service = _service(db, args)
         if args.sync_command == "now":
             return _now(db, service, out)
@@ -67,9 +82,19 @@ def sync_run_command(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> 
 
 
 def _service(db: Database, args: argparse.Namespace) -> SyncService:
-    from drs_desktop.aws.sync_schema import SyncTableTarget, configured_region, dynamodb_client
-    from drs_desktop.domain.sync_errors import SyncTargetError
+    from drs_desktop.aws.sync_schema import dynamodb_client
     from drs_desktop.services.sync import SyncService
+    from drs_desktop.storage import sync_outbox as outbox
+
+    target = sync_target(db, args)
+    state = outbox.get_state(db)
+    return SyncService(db, dynamodb_client(target), target, state.desktop_id, __version__)
+
+
+def sync_target(db: Database, args: argparse.Namespace) -> SyncTableTarget:
+    """The table the options name, else the one this desktop syncs with (remembered when given)."""
+    from drs_desktop.aws.sync_schema import SyncTableTarget, configured_region
+    from drs_desktop.domain.sync_errors import SyncTargetError
     from drs_desktop.storage import sync_outbox as outbox
 
     state = outbox.get_state(db)
@@ -89,7 +114,7 @@ def _service(db: Database, args: argparse.Namespace) -> SyncService:
     if not same or args.table:
         outbox.configure(db, table, region=region, endpoint=endpoint or "", profile=profile or "")
     print(f"sync {terminal_safe(target.describe())}", file=sys.stderr)
-    return SyncService(db, dynamodb_client(target), target, state.desktop_id, __version__)
+    return target
 
 
 def _now(db: Database, service: SyncService, out: TextIO) -> int:
@@ -139,7 +164,7 @@ def _status(db: Database, out: TextIO) -> int:
         where = "none yet (sync now --table NAME sets it)"
     lines = [
         f"table: {where}",
-        f"desktop ID: {state.desktop_id}",
+        f"desktop ID: {state.desktop_id}{_former(db)}",
         f"cursor: every change up to number {state.cursor} pulled",
         f"queued: {outbox.pending_count(db)} local change(s) not pushed yet",
         f"last sync: {state.last_sync_at.isoformat(timespec='seconds') if state.last_sync_at else 'never'}",
@@ -166,6 +191,20 @@ def _status(db: Database, out: TextIO) -> int:
     return EXIT_OK
 
 
+def _former(db: Database) -> str:
+    """What ``sync status`` says of a desktop ID minted because the database was copied or moved."""
+    from drs_desktop.storage.sync_identity import former_ids
+
+    former = former_ids(db)
+    if not former:
+        return ""
+    last = former[-1]
+    return (
+        f" (new since {last.replaced_at}: this database was copied or moved from "
+        f"{last.bound_path or 'another place'}, where it was desktop {last.desktop_id})"
+    )
+
+
 def _resolve(db: Database, service: SyncService, args: argparse.Namespace, out: TextIO) -> int:
     from drs_desktop.storage.sync_conflicts import open_conflicts
 
@@ -184,4 +223,33 @@ def _resolve(db: Database, service: SyncService, args: argparse.Namespace, out: 
             raise UsageError(f"no open sync conflict on a plan named {args.plan!r}")
         kind, key = "PLAN", matches[0]
     print(terminal_safe(service.resolve(kind, key, args.choice)), file=out)
+    return EXIT_OK
+
+
+def clean_command(target: SyncTableTarget, args: argparse.Namespace, out: TextIO) -> int:
+    from drs_desktop.aws.sync_clean import clean_parts
+    from drs_desktop.aws.sync_schema import dynamodb_client
+
+    def progress(line: str) -> None:
+        print(terminal_safe(line), file=sys.stderr)
+
+    report = clean_parts(dynamodb_client(target), target.table, dry_run=args.dry_run, progress=progress)
+    if args.json:
+        json.dump(
+            {
+                "table": target.table,
+                "dry_run": report.dry_run,
+                "counter": report.counter,
+                "feed_entries": report.feed_entries,
+                "entities": report.entities,
+                "parts": report.parts,
+                "deleted": report.deleted,
+                "kept": report.kept,
+            },
+            out,
+            indent=2,
+        )
+        out.write("\n")
+    else:
+        print(terminal_safe(report.describe()), file=out)
     return EXIT_OK

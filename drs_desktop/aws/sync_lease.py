@@ -15,6 +15,9 @@
   unchanged for ``LEASE_EXPIRY`` (``domain.lease.LeaseWatch``). Of two desktops racing, the first write
   changes both, so exactly one wins; the other gets ``LeaseHeld`` naming the winner.
 - ``release``: ``REMOVE holder, taken_at ADD heartbeat 1`` on ``holder = :me``: the item stays, free.
+  A clean stop that pushed the execution first also sets ``released_events`` (how many journal events
+  the table holds for it), so a desktop taking it on knows there is no unpushed tail to guess; any take,
+  beat or takeover removes it (``read_state`` reads it).
   Not a ``DeleteItem``: the operator's policy (docs/sync.md, "Permissions") grants none, on purpose
   (nothing in the table is ever deleted), and a kept counter means no (heartbeat, holder) pair ever
   repeats, even across a release and a new take.
@@ -32,6 +35,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -49,7 +53,17 @@ from drs_desktop.aws.sync_schema import (
 from drs_desktop.domain.lease import HEARTBEAT_INTERVAL, Lease
 from drs_desktop.domain.sync_errors import LeaseHeld, LeaseLost, SyncError
 
-__all__ = ["beat", "lease_client", "lease_key", "read", "release", "take", "take_over"]
+__all__ = [
+    "LeaseState",
+    "beat",
+    "lease_client",
+    "lease_key",
+    "read",
+    "read_state",
+    "release",
+    "take",
+    "take_over",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +77,18 @@ _FREE_OR_MINE = (
 _TAKE_TRIES = 3
 
 Clock = Callable[[], datetime]
+
+
+@dataclass(frozen=True)
+class LeaseState:
+    """The lease item as it stands. ``lease``: None when free. ``heartbeat``: the counter, kept while free
+    too (None: no item yet). ``released_events``: set by a clean stop that pushed first (``release`` with
+    ``pushed_events``): how many journal events the table holds for the execution; None otherwise, and
+    whenever someone holds it."""
+
+    lease: Lease | None
+    heartbeat: int | None
+    released_events: int | None
 
 
 def _utc_now() -> datetime:
@@ -89,6 +115,26 @@ def read(client: Any, table: str, execution_id: str) -> Lease | None:
     except Exception as exc:
         raise map_dynamodb_error(exc, "GetItem", table=table) from exc
     return _lease_or_free(item, execution_id, table)
+
+
+def read_state(client: Any, table: str, execution_id: str) -> LeaseState:
+    """The lease item as the table has it now (consistent): holder, counter and ``released_events``. A
+    takeover uses it: a free lease whose ``released_events`` equals the events this desktop holds means
+    the last driver stopped cleanly and pushed everything; nothing to guess from DRS."""
+    _check_id(execution_id, "execution ID")
+    try:
+        item = client.get_item(TableName=table, Key=lease_key(execution_id), ConsistentRead=True).get("Item")
+    except Exception as exc:
+        raise map_dynamodb_error(exc, "GetItem", table=table) from exc
+    lease = _lease_or_free(item, execution_id, table)
+    if not item:
+        return LeaseState(None, None, None)
+    released = _attribute(item, "released_events", "N")
+    try:
+        count = int(released) if lease is None and isinstance(released, str) else None
+    except ValueError:
+        count = None
+    return LeaseState(lease, _counter(item), count if count is None or count >= 0 else None)
 
 
 def take(client: Any, table: str, execution_id: str, me: str, *, now: Clock = _utc_now) -> Lease:
@@ -190,7 +236,7 @@ def beat(client: Any, table: str, lease: Lease) -> Lease:
         answer = client.update_item(
             TableName=table,
             Key=lease_key(lease.execution_id),
-            UpdateExpression="ADD heartbeat :one",
+            UpdateExpression="REMOVE released_events ADD heartbeat :one",
             ConditionExpression="holder = :me",
             ExpressionAttributeValues={":one": {"N": "1"}, ":me": {"S": lease.holder}},
             ReturnValues="ALL_NEW",
@@ -205,23 +251,30 @@ def beat(client: Any, table: str, lease: Lease) -> Lease:
     return _lease_of(answer.get("Attributes") or {}, lease.execution_id, table)
 
 
-def release(client: Any, table: str, lease: Lease) -> bool:
+def release(client: Any, table: str, lease: Lease, *, pushed_events: int | None = None) -> bool:
     """Give the lease back while this desktop holds it as ``lease`` last left it (the item stays, without
     a holder, its counter one higher). Conditional on the heartbeat too: a release sent late by a keeper
     that is ending must not free the lease this desktop has taken again since (a resume right after a
     stop: the new take moved the counter). False when it was already free, or this desktop holds it
-    under another heartbeat (nothing changed); ``LeaseLost`` when another desktop holds it."""
+    under another heartbeat (nothing changed); ``LeaseLost`` when another desktop holds it.
+    ``pushed_events``: the execution was pushed right before (a clean stop), and the table holds that many
+    of its journal events: recorded as ``released_events``; None (the push failed or was not tried)
+    records nothing, and removes what an earlier release recorded."""
+    values = {":one": {"N": "1"}, ":me": {"S": lease.holder}, ":seen": {"N": str(lease.heartbeat)}}
+    if pushed_events is None:
+        update = "REMOVE holder, taken_at, released_events ADD heartbeat :one"
+    else:
+        if pushed_events < 0:
+            raise ValueError(f"pushed_events must be >= 0, not {pushed_events}")
+        update = "SET released_events = :events REMOVE holder, taken_at ADD heartbeat :one"
+        values[":events"] = {"N": str(int(pushed_events))}
     try:
         client.update_item(
             TableName=table,
             Key=lease_key(lease.execution_id),
-            UpdateExpression="REMOVE holder, taken_at ADD heartbeat :one",
+            UpdateExpression=update,
             ConditionExpression="holder = :me AND heartbeat = :seen",
-            ExpressionAttributeValues={
-                ":one": {"N": "1"},
-                ":me": {"S": lease.holder},
-                ":seen": {"N": str(lease.heartbeat)},
-            },
+            ExpressionAttributeValues=values,
             ReturnValuesOnConditionCheckFailure="ALL_OLD",
         )
     except ClientError as exc:
@@ -233,7 +286,12 @@ def release(client: Any, table: str, lease: Lease) -> bool:
         raise _lost(client, table, lease, exc, "UpdateItem", current) from None
     except Exception as exc:
         raise map_dynamodb_error(exc, "UpdateItem", table=table) from exc
-    logger.info("execution %s: lease released by %s", lease.execution_id, lease.holder)
+    logger.info(
+        "execution %s: lease released by %s (%s)",
+        lease.execution_id,
+        lease.holder,
+        "nothing recorded" if pushed_events is None else f"{pushed_events} journal events pushed",
+    )
     return True
 
 
@@ -253,7 +311,7 @@ def _write_holder(
     answer = client.update_item(
         TableName=table,
         Key=lease_key(execution_id),
-        UpdateExpression="SET holder = :me, taken_at = :at ADD heartbeat :one",
+        UpdateExpression="SET holder = :me, taken_at = :at REMOVE released_events ADD heartbeat :one",
         ConditionExpression=condition,
         ExpressionAttributeValues={
             ":me": {"S": me},

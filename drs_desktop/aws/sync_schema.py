@@ -54,16 +54,20 @@ RUNTIME_ACTIONS: tuple[str, ...] = (
     "dynamodb:Query",
     "dynamodb:PutItem",
     "dynamodb:UpdateItem",
-    "dynamodb:BatchWriteItem",
     "dynamodb:ConditionCheckItem",
     "dynamodb:DescribeTable",
 )
-#: What only whoever runs ``sync init`` needs, once.
+#: What only whoever runs ``sync init`` needs, once, and ``sync clean`` (maintenance: deleting body parts
+#: nothing names). ``BatchWriteItem`` is here, not in the operators' statement: IAM authorizes a
+#: BatchWriteItem's DeleteRequests by ``BatchWriteItem`` alone, so an operator granted it could delete
+#: items whatever the policy says of ``DeleteItem``; nothing an operator's desktop does uses it.
 INIT_ACTIONS: tuple[str, ...] = (
     "dynamodb:CreateTable",
     "dynamodb:UpdateContinuousBackups",
     "dynamodb:DescribeContinuousBackups",
     "dynamodb:TagResource",
+    "dynamodb:BatchWriteItem",
+    "dynamodb:DeleteItem",
 )
 RUNTIME_SID = "DrsDesktopSync"
 INIT_SID = "DrsDesktopSyncInit"

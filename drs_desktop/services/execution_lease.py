@@ -20,9 +20,11 @@ from typing import Any
 from drs_desktop.aws import sync_lease
 from drs_desktop.aws.sync_schema import SyncTableTarget
 from drs_desktop.domain.sync_errors import LeaseHeld, SyncError
+from drs_desktop.services.close_push import push_execution
 from drs_desktop.services.lease_keeper import KeeperReport, LeaseKeeper, awake_clock
 from drs_desktop.services.team_sync import load_sync_settings, table_target
 from drs_desktop.storage.db import Database
+from drs_desktop.storage.sync_identity import former_ids
 
 __all__ = [
     "LEASE_POLL_SECONDS",
@@ -43,7 +45,9 @@ LEASE_RELEASE_SECONDS = 25.0
 
 
 class ExecutionLeases:
-    """Takes execution leases for desktop ``desktop_id`` in the sync table ``target``."""
+    """Takes execution leases for desktop ``desktop_id`` in the sync table ``target``. With ``db``, a
+    clean stop pushes the execution before the lease goes back (``services.close_push``), and the
+    release records how many journal events the table then holds."""
 
     def __init__(
         self,
@@ -52,9 +56,11 @@ class ExecutionLeases:
         *,
         client_factory: Callable[[], Any] | None = None,
         keeper_options: dict[str, Any] | None = None,
+        db: Database | None = None,
     ) -> None:
         self.target = target
         self.desktop_id = desktop_id
+        self._db = db
         self._client_factory = client_factory or (lambda: sync_lease.lease_client(target))
         self._keeper_options = dict(keeper_options or {})
 
@@ -67,8 +73,8 @@ class ExecutionLeases:
         sent_at = clock()  # the lease counts as confirmed from when the take was sent, not answered
         try:
             lease = sync_lease.take(client, self.target.table, execution_id, self.desktop_id)
-        except LeaseHeld:
-            raise
+        except LeaseHeld as exc:
+            raise self._held_by_former_id(exc) from None
         except SyncError as exc:
             raise SyncError(
                 f"{exc.message}. Team sync is on, and without its table this desktop cannot make sure "
@@ -84,11 +90,33 @@ class ExecutionLeases:
             client_factory=self._client_factory,
             on_report=on_report,
             confirmed_at=sent_at,
+            before_release=self._pusher(execution_id),
             **self._keeper_options,
         )
         keeper.start()
         logger.info("execution %s: lease taken by desktop %s", execution_id, self.desktop_id)
         return keeper
+
+    def _held_by_former_id(self, exc: LeaseHeld) -> LeaseHeld:
+        """``exc``, saying so when its holder is a former ID of this database: the database it was copied
+        from may be driving the execution, so it is not taken as ours (``storage.sync_identity``)."""
+        if self._db is None or exc.holder not in {f.desktop_id for f in former_ids(self._db)}:
+            return exc
+        return LeaseHeld(
+            f"{exc.message}: that was this database's desktop ID before it was copied or moved, and the "
+            "copy it came from may still drive it; take it over once its lease has expired",
+            execution_id=exc.execution_id,
+            holder=exc.holder,
+            heartbeat=exc.heartbeat,
+            operation=exc.operation,
+            table=exc.table,
+        )
+
+    def _pusher(self, execution_id: str) -> Callable[[], int | None] | None:
+        db = self._db
+        if db is None:
+            return None
+        return lambda: push_execution(db, self.target, self.desktop_id, execution_id)
 
 
 def leases_for(db: Database) -> ExecutionLeases | None:
@@ -103,7 +131,7 @@ def leases_for(db: Database) -> ExecutionLeases | None:
     except SyncError as exc:  # a setting that cannot be used: sync itself says so in the status bar
         logger.warning("team sync is on but its table cannot be used (%s): runs hold no lease", exc)
         return None
-    return ExecutionLeases(target, settings.desktop_id)
+    return ExecutionLeases(target, settings.desktop_id, db=db)
 
 
 def wait_for_lease(
@@ -136,7 +164,13 @@ def wait_for_lease(
 
 def give_back(keeper: LeaseKeeper | None) -> None:
     """Stop keeping the lease and give it back (a lost one is not ours to give back); waits a bounded
-    time for the one DynamoDB call."""
-    if keeper is not None:
-        keeper.stop(release=not keeper.lost)
-        keeper.join(LEASE_RELEASE_SECONDS)
+    time for the one DynamoDB call. A lease still held first pushes its execution (bounded in time,
+    ``services.close_push``) while the keeper goes on beating, then is released recording how many
+    journal events the table holds (none recorded when that push failed)."""
+    if keeper is None:
+        return
+    if keeper.lost:
+        keeper.stop(release=False)
+    else:
+        keeper.stop(release=True, pushed_events=keeper.push_before_release())
+    keeper.join(LEASE_RELEASE_SECONDS)

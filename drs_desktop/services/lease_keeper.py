@@ -118,6 +118,7 @@ class LeaseKeeper:
         wait: Wait = _event_wait,
         retry_base: float = RETRY_BASE,
         confirmed_at: float | None = None,
+        before_release: Callable[[], int | None] | None = None,
     ) -> None:
         if interval <= 0 or interval >= expiry * AT_RISK_AFTER:
             raise ValueError(
@@ -133,6 +134,9 @@ class LeaseKeeper:
         self._retry_base = float(retry_base)
         self._stop = threading.Event()
         self._release = True
+        self._pushed_events: int | None = None
+        # A clean stop pushes the execution before giving the lease back (``execution_lease.give_back``).
+        self._before_release = before_release
         self._guard = threading.Lock()
         self._report = KeeperReport(KeeperState.HOLDING, lease)
         # The take counts as the last beat: when it was sent (``confirmed_at``, on ``clock``), else now.
@@ -153,11 +157,24 @@ class LeaseKeeper:
         """Start beating; call it right after the lease was taken (the take counts as the last beat)."""
         self._thread.start()
 
-    def stop(self, *, release: bool = True) -> None:
-        """Ask the keeper to end (it sees it at once, even waiting), giving the lease back if ``release``.
-        Does not wait: ``join`` does."""
+    def stop(self, *, release: bool = True, pushed_events: int | None = None) -> None:
+        """Ask the keeper to end (it sees it at once, even waiting), giving the lease back if ``release``,
+        recording ``pushed_events`` with it (``sync_lease.release``). Does not wait: ``join`` does."""
         self._release = release
+        self._pushed_events = pushed_events
         self._stop.set()
+
+    def push_before_release(self) -> int | None:
+        """Push the execution while the lease is still ours (the hook given at construction): how many
+        of its journal events the table then holds, or None (no hook, or it failed: it is bounded in
+        time and never raises past here, a failed push only means no count is recorded)."""
+        if self._before_release is None:
+            return None
+        try:
+            return self._before_release()
+        except Exception:
+            logger.exception("pushing %s before giving its lease back failed", self.lease.execution_id)
+            return None
 
     def join(self, timeout: float | None = None) -> bool:
         """Wait for the keeper's thread to end; whether it has."""
@@ -239,7 +256,7 @@ class LeaseKeeper:
         try:
             if client is None:
                 client = self._client_factory()
-            released = sync_lease.release(client, self._table, lease)
+            released = sync_lease.release(client, self._table, lease, pushed_events=self._pushed_events)
         except LeaseLost as exc:
             self._publish(KeeperState.STOPPED, error=str(exc), new_holder=exc.holder, released=False)
             return

@@ -49,6 +49,7 @@ from drs_desktop.storage.sync_conflicts import (
     queued_entities,
     setting_value,
 )
+from drs_desktop.storage.sync_identity import is_own_writer
 
 logger = logging.getLogger(__name__)
 
@@ -232,7 +233,10 @@ class _Applier:
             with ctx.db.transaction() as conn:
                 if newer:
                     outbox.note_entity(conn, head.kind, head.key, head.version, head.seq)
-                journals.mark_foreign(conn, head.key, sync_lineage.last_driver(mine), ctx.desktop_id)
+                driver = sync_lineage.last_driver(mine)
+                journals.mark_foreign(
+                    conn, head.key, driver, ctx.desktop_id, own=self._is_me(driver, head.key)
+                )
             return True
         entity = (head.kind, head.key)
         if not sync_lineage.extends(theirs, mine) and (entity in self.queued or entity in self.conflicted):
@@ -263,7 +267,7 @@ class _Applier:
             with ctx.db.transaction() as conn:
                 moved = journals.supersede_from(conn, head.key, first, by)
                 journals.drop_queued_execution(conn, head.key)
-                apply.apply_execution(ctx.db, body, writer=last, foreign=last != ctx.desktop_id)
+                apply.apply_execution(ctx.db, body, writer=last, foreign=not self._is_me(last, head.key))
                 journals.set_first_driver(conn, head.key, theirs[0][1], ctx.desktop_id)
                 for page in pages:
                     apply.apply_journal_page(ctx.db, head.key, page.first, page.events)
@@ -280,6 +284,11 @@ class _Applier:
                 f"were superseded by desktop {by[:8]}'s takeover; kept aside"
             )
 
+    def _is_me(self, driver: str, execution_id: str) -> bool:
+        """Whether ``driver`` is this desktop: its ID, or a former ID of this database for an execution
+        that was its own already (a copy got a new ID: ``storage.sync_identity``)."""
+        return driver == self.ctx.desktop_id or is_own_writer(self.ctx.db, driver, execution_id)
+
     def _execution(self, head: Head) -> None:
         ctx = self.ctx
         body = _body(head)
@@ -290,7 +299,7 @@ class _Applier:
         theirs = table_lineage(head)
         self._fetch_if_missing(body)
         last = theirs[-1][1]
-        apply.apply_execution(ctx.db, body, writer=last, foreign=last != ctx.desktop_id)
+        apply.apply_execution(ctx.db, body, writer=last, foreign=not self._is_me(last, head.key))
         with ctx.db.transaction() as conn:
             journals.set_first_driver(conn, head.key, theirs[0][1], ctx.desktop_id)
         self.tally.pulled["executions"] += 1

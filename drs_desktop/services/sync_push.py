@@ -65,8 +65,9 @@ INVENTORY_ATTEMPTS = 3
 _BATCH = 500
 
 
-def push(ctx: SyncContext, tally: Tally) -> None:
-    """Push every queued entry that can go now, oldest first."""
+def push(ctx: SyncContext, tally: Tally, only: Callable[[outbox.OutboxEntry], bool] | None = None) -> None:
+    """Push every queued entry that can go now, oldest first; only those ``only`` accepts when given (a
+    clean stop pushes its execution alone: ``services.close_push``)."""
     pusher = _Pusher(ctx, tally)
     done: set[int] = set()
     while True:
@@ -75,7 +76,8 @@ def push(ctx: SyncContext, tally: Tally) -> None:
             return
         for entry in entries:
             done.add(entry.entry_id)
-            pusher.push(entry)
+            if only is None or only(entry):
+                pusher.push(entry)
 
 
 class _Pusher:

@@ -202,6 +202,10 @@ class Database:
             # rather than at the operator's first save.
             conn.execute("BEGIN IMMEDIATE")
             conn.execute("ROLLBACK")
+            if migrations is None:  # the packaged schema: the desktop ID goes with where the file lives
+                from drs_desktop.storage.sync_identity import bind_desktop_id
+
+                bind_desktop_id(db)
         except sqlite3.Error as exc:
             db.close()
             if created:

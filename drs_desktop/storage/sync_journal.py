@@ -79,9 +79,12 @@ def set_first_driver(conn: sqlite3.Connection, execution_id: str, desktop_id: st
     )
 
 
-def mark_foreign(conn: sqlite3.Connection, execution_id: str, driver: str, me: str) -> None:
-    """The foreign mark follows the lineage's last driver: someone else's (read-only here) or this one's."""
-    if driver == me:
+def mark_foreign(
+    conn: sqlite3.Connection, execution_id: str, driver: str, me: str, *, own: bool = False
+) -> None:
+    """The foreign mark follows the lineage's last driver: someone else's (read-only here) or this one's
+    (``me``, or ``own``: a former ID of this database, ``storage.sync_identity.is_own_writer``)."""
+    if driver == me or own:
         conn.execute("DELETE FROM sync_foreign_executions WHERE execution_id = ?", (execution_id,))
         return
     conn.execute(

@@ -71,6 +71,7 @@ __all__ = [
     "note_revision_number",
     "pending",
     "pending_count",
+    "queued_for",
     "record_sync",
     "revision_number",
     "revision_numbers",
@@ -250,6 +251,13 @@ def pending(db: Readable, limit: int = 500) -> list[OutboxEntry]:
         )
         for r in rows
     ]
+
+
+def queued_for(db: Readable, kind: str, key: str) -> int:
+    """How many entries of one entity wait in the queue (0: the table has all of it that was pushed)."""
+    with db.reader() as conn:
+        row = conn.execute("SELECT count(*) FROM sync_outbox WHERE kind = ? AND key = ?", (kind, key))
+        return int(row.fetchone()[0])
 
 
 def pending_count(db: Readable) -> int:
