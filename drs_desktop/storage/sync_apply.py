@@ -59,6 +59,7 @@ __all__ = [
     "apply_plan_head",
     "apply_revisions",
     "apply_setting",
+    "clear_foreign",
     "has_revision",
     "is_foreign",
 ]
@@ -95,6 +96,18 @@ def foreign_writer(db: Readable, execution_id: str) -> str | None:
         row = conn.execute(
             "SELECT writer FROM sync_foreign_executions WHERE execution_id = ?", (execution_id,)
         ).fetchone()
+    return None if row is None else str(row[0])
+
+
+def clear_foreign(db: Database, execution_id: str) -> str | None:
+    """Make an execution pulled from another desktop this desktop's own (a takeover: this desktop drives
+    it from now on, docs/sync.md "Leases"); the writer it was marked with, None when it was not marked.
+    Its record and journal stay as they are."""
+    with db.transaction() as conn:
+        row = conn.execute(
+            "SELECT writer FROM sync_foreign_executions WHERE execution_id = ?", (execution_id,)
+        ).fetchone()
+        conn.execute("DELETE FROM sync_foreign_executions WHERE execution_id = ?", (execution_id,))
     return None if row is None else str(row[0])
 
 
