@@ -85,6 +85,7 @@ from drs_desktop.domain.engine.reconcile_events import InstancesSurveyed, Starts
 from drs_desktop.domain.engine.record import ExecutionRecord
 from drs_desktop.domain.engine.reducer import apply, control_error
 from drs_desktop.domain.engine.state import ExecutionState, ExecutionStatus
+from drs_desktop.domain.engine.takeover import TakeoverFacts, takeover_event
 from drs_desktop.domain.errors import DrsDesktopError
 from drs_desktop.services import drs_records
 from drs_desktop.services.drs_calls import DrsCalls
@@ -196,11 +197,17 @@ class ExecutionRunner:
         *,
         clock: Clock | None = None,
         target_gateways: TargetGateways | None = None,
+        takeover: TakeoverFacts | None = None,
     ) -> ExecutionRunner:
         """Rebuild an execution from its journal. The engine reconciles any start whose outcome the
-        journal does not hold before it launches anything."""
+        journal does not hold before it launches anything.
+
+        ``takeover``: this desktop took the run over from a silent one (the caller holds the lease and
+        cleared the foreign mark; docs/sync.md, "Leases"): ``TakenOver`` is journaled after
+        ``RunnerRestarted``, and the engine checks every chunk this journal shows never started in DRS's
+        records before it starts anything (``engine.takeover``). A finished execution is refused."""
         record = journal.get_execution(db, execution_id)
-        writer = foreign_writer(db, execution_id)
+        writer = None if takeover is not None else foreign_writer(db, execution_id)
         if writer is not None:
             # Its journal here is only as new as the last pull: driving it from it could launch again
             # what its own desktop launched since. Taking a run over is not built yet (docs/sync.md).
@@ -212,12 +219,19 @@ class ExecutionRunner:
         replayed = replay_journal(db, record, whole=True)
         state, events = replayed.state, replayed.events
         logger.info("execution %s resumed from %d journaled events", record.execution_id, len(events))
+        if takeover is not None and state.finished is not None:
+            raise ValueError(
+                f"execution {execution_id} has finished ({state.finished.value}): there is nothing to take "
+                "over and drive"
+            )
         runner = cls(db, gateway, record, state, clock=clock, target_gateways=target_gateways)
         runner._repair_listing()
         if state.finished is None:
             # Calls a crash cut off become UNCERTAIN, and the evidence shows the restart (in DRS's time).
             runner._sync_clock()
             runner._record_event(RunnerRestarted(at=runner._clock()))
+            if takeover is not None:
+                runner._record_event(takeover_event(takeover, runner._clock()))
         return runner
 
     def _repair_listing(self) -> None:

@@ -52,6 +52,7 @@ from drs_desktop.domain.engine.state import (
     ServerStatus,
     WavePhase,
 )
+from drs_desktop.domain.engine.takeover import is_unchecked
 
 #: The first look again at the account's jobs after one that left a chunk waiting; each next one waits
 #: twice as long, up to ``LOAD_LOOK_MAX`` (so a freed server waits at most that long for its start).
@@ -82,6 +83,8 @@ def startable(state: ExecutionState, now: datetime) -> list[ChunkState]:
     for chunk in state.chunks.values():
         if chunk.status is not ChunkStatus.QUEUED or chunk.conflict_at is not None:
             continue
+        if is_unchecked(state, chunk.chunk_id):
+            continue  # a takeover's: DRS's records first (``engine.takeover``)
         wave = state.waves[chunk.wave_index]
         if wave.phase is WavePhase.SKIPPED or not may_launch(state, chunk, held):
             continue

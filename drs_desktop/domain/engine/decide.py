@@ -98,6 +98,7 @@ from drs_desktop.domain.engine.reconcile import (
     first_look_pending,
     listing_since,
     next_look_at,
+    to_look_at,
     unresolved_due,
 )
 from drs_desktop.domain.engine.state import (
@@ -110,6 +111,7 @@ from drs_desktop.domain.engine.state import (
     ServerStatus,
     WavePhase,
 )
+from drs_desktop.domain.engine.takeover import is_unchecked, unchecked_chunks
 from drs_desktop.domain.engine.terminations import (
     awaiting_termination,
     terminate_jobs_to_poll,
@@ -208,21 +210,22 @@ def _reads_allowed(state: ExecutionState, now: datetime) -> bool:
 
 
 def _reconcile_due(state: ExecutionState) -> datetime | None:
-    unresolved = unresolved_chunks(state)
-    if not unresolved:
+    chunks = to_look_at(state)
+    if not chunks:
         return None
-    due = min(next_look_at(state, c) for c in unresolved)
+    due = min(next_look_at(state, c) for c in chunks)
     if state.poll.not_before is not None:
         due = max(due, state.poll.not_before)
     return due
 
 
 def _reconcile(state: ExecutionState, now: datetime) -> list[Command]:
-    """Look at DRS's records for unresolved starts (``domain.engine.reconcile`` says what a look decides)."""
+    """Look at DRS's records for unresolved starts and for the chunks a takeover left unchecked
+    (``domain.engine.reconcile`` says what a look decides)."""
     due = _reconcile_due(state)
     if due is None or now < due or state.auth_problem:
         return []
-    chunks = unresolved_due(state, now) or unresolved_chunks(state)
+    chunks = unresolved_due(state, now) or to_look_at(state)
     return [
         Reconcile(
             chunk_ids=tuple(c.chunk_id for c in chunks),
@@ -253,7 +256,10 @@ def _verify(state: ExecutionState, now: datetime) -> list[Command]:
 
 
 def _starting(state: ExecutionState, server: ServerState) -> bool:
-    return server.chunk_id is not None and state.chunks[server.chunk_id].status in UNRESOLVED
+    """Its chunk's start is unresolved, or a takeover left it unchecked: DRS's records come first."""
+    if server.chunk_id is None:
+        return False
+    return state.chunks[server.chunk_id].status in UNRESOLVED or is_unchecked(state, server.chunk_id)
 
 
 def _poll(state: ExecutionState, now: datetime) -> list[Command]:
@@ -352,7 +358,7 @@ def _launches_in_flight(state: ExecutionState) -> bool:
     any DRS job of this run not yet ended (a server failed by a timeout may still launch in it). The
     run finishes, and cleanup starts, only after this; DRS ends every job, even a failed one (§12.4),
     except a job it never ends: the run stops waiting for it after a grace (``engine.grace``)."""
-    if unresolved_chunks(state) or jobs_in_flight(state):
+    if unresolved_chunks(state) or unchecked_chunks(state) or jobs_in_flight(state):
         return True
     return any(s.status in (ServerStatus.STARTING, ServerStatus.LAUNCHING) for s in state.servers.values())
 

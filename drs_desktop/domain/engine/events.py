@@ -407,6 +407,21 @@ class RunnerRestarted:
 
 
 @dataclass(frozen=True, kw_only=True)
+class TakenOver:
+    """Journaled right after ``RunnerRestarted`` when this desktop took the run over from a silent one
+    (team sync's lease expired and ``operator`` confirmed; docs/sync.md, "Leases"). ``by``: this desktop's
+    ID; ``previous``: the desktop that drove it ("" unknown). Unless ``journal_complete`` (the previous
+    driver released its lease after pushing this whole journal), every chunk this journal shows never
+    started is checked against DRS's records before anything starts (``engine.takeover``)."""
+
+    at: datetime
+    by: str
+    previous: str = ""
+    operator: str = ""
+    journal_complete: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
 class CredentialsRenewed:
     """The operator renewed the credentials of ``target`` (an MFA code, a sign-in, new keys): its calls
     may go out again (``engine.accounts``). "" is the connected target of a run of one target."""
@@ -484,6 +499,7 @@ Event: TypeAlias = (
     | ApprovalRejected
     | CleanupRequested
     | RunnerRestarted
+    | TakenOver
     | CredentialsRenewed
     | CredentialsNeeded
     | Tick

@@ -55,6 +55,7 @@ from drs_desktop.domain.engine.state import (
     ServerStatus,
     WavePhase,
 )
+from drs_desktop.domain.engine.takeover import is_unchecked
 
 logger = logging.getLogger(__name__)
 
@@ -233,6 +234,8 @@ def on_jobs_verified(state: ExecutionState, event: JobsVerified) -> ExecutionSta
         chunk = state.chunks[server.chunk_id] if server.chunk_id else None
         if server_settled(state, server) or (chunk is not None and chunk.status in UNRESOLVED):
             continue
+        if is_unchecked(state, server.chunk_id):
+            continue  # a takeover's, not checked in DRS yet: it may be running (``engine.takeover``)
         if chunk is not None and chunk.status in (ChunkStatus.QUEUED, ChunkStatus.PLANNED):
             queued.append(chunk)
             timed_out.append(fail(server, "timed out before DRS could start it", event.at, timed_out=True))

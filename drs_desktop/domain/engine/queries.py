@@ -26,6 +26,7 @@ from drs_desktop.domain.engine.state import (
     WavePhase,
     WaveState,
 )
+from drs_desktop.domain.engine.takeover import unchecked_chunks
 from drs_desktop.domain.plan.model import ApprovalStep
 
 #: ``is_held`` of the last states asked about (``engine.memo``): asked many times per event and decision.
@@ -82,6 +83,7 @@ def own_load(state: ExecutionState) -> Load:
     """The account's load as far as quotas go: this run's active or possibly-active jobs, plus outside."""
     own = [state.chunks[job.chunk_id].server_ids for job in active_jobs(state)]
     own += [chunk.server_ids for chunk in unresolved_chunks(state)]
+    own += [chunk.server_ids for chunk in unchecked_chunks(state)]  # may be running: a takeover's
     return own_and_external_load(own, state.external_jobs, state.external_busy)
 
 

@@ -29,8 +29,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from drs_desktop.domain.engine.instances import INSTANCE_LOOKS_MAX, look_gap
-from drs_desktop.domain.engine.observe import adopt_job, fail, not_launched, record_instance
+from drs_desktop.domain.engine.observe import abandon, adopt_job, fail, not_launched, record_instance
 from drs_desktop.domain.engine.polling import after_read_ok
+from drs_desktop.domain.engine.queries import unresolved_chunks
 from drs_desktop.domain.engine.reconcile_events import (
     InstancesSurveyed,
     LastLaunch,
@@ -43,6 +44,15 @@ from drs_desktop.domain.engine.state import (
     ChunkStatus,
     ExecutionState,
     ForeignInstance,
+    ServerStatus,
+    WavePhase,
+)
+from drs_desktop.domain.engine.takeover import (
+    checked,
+    is_unchecked,
+    note_unknown_jobs,
+    taken_over_at,
+    unchecked_chunks,
 )
 
 #: Looks after the first come at doubling intervals, within these bounds.
@@ -58,11 +68,13 @@ _GONE_EC2_STATES = frozenset({"terminated", "shutting-down"})
 
 
 def next_look_at(state: ExecutionState, chunk: ChunkState) -> datetime:
-    """When the next look at DRS's records for an unresolved chunk is due (DRS time)."""
+    """When the next look at DRS's records for an unresolved or unchecked chunk is due (DRS time). An
+    unchecked chunk's first look is due at the takeover itself: the calls it may have missed were made
+    before it (``engine.takeover``)."""
     spec = state.spec
-    requested = chunk.requested_at or spec.started_at
+    requested = _looks_from(state, chunk)
     if chunk.looks == 0 or chunk.looked_at is None:
-        return requested + spec.reconcile_delay
+        return requested if is_unchecked(state, chunk.chunk_id) else requested + spec.reconcile_delay
     interval = min(max(spec.reconcile_delay * (2**chunk.looks), LOOK_INTERVAL_MIN), LOOK_INTERVAL_MAX)
     due = chunk.looked_at + interval
     settle_at = requested + spec.start_settle
@@ -72,15 +84,28 @@ def next_look_at(state: ExecutionState, chunk: ChunkState) -> datetime:
     return due
 
 
+def _looks_from(state: ExecutionState, chunk: ChunkState) -> datetime:
+    """The DRS time a chunk's looks are timed from: its intent's, or for an unchecked chunk the takeover's."""
+    if is_unchecked(state, chunk.chunk_id):
+        return taken_over_at(state)
+    return chunk.requested_at or state.spec.started_at
+
+
+def to_look_at(state: ExecutionState) -> tuple[ChunkState, ...]:
+    """Chunks DRS's records must settle before they may start: unresolved starts, and the chunks a takeover
+    left unchecked (``engine.takeover``)."""
+    return (*unresolved_chunks(state), *unchecked_chunks(state))
+
+
 def unresolved_due(state: ExecutionState, now: datetime) -> tuple[ChunkState, ...]:
-    """Unresolved chunks whose next look is due at ``now``."""
-    return tuple(c for c in state.chunks.values() if c.status in UNRESOLVED and next_look_at(state, c) <= now)
+    """Unresolved or unchecked chunks whose next look is due at ``now``."""
+    return tuple(c for c in to_look_at(state) if next_look_at(state, c) <= now)
 
 
 def first_look_pending(state: ExecutionState) -> bool:
-    """Whether an unresolved chunk has not been looked at yet: then nothing else starts (its servers'
-    quota and the account's view are unknown until the first look)."""
-    return any(c.status in UNRESOLVED and c.looks == 0 for c in state.chunks.values())
+    """Whether an unresolved or unchecked chunk has not been looked at yet: then nothing else starts (its
+    servers' quota and the account's view are unknown until the first look)."""
+    return any(c.looks == 0 for c in to_look_at(state))
 
 
 def listing_since(state: ExecutionState) -> datetime:
@@ -100,6 +125,9 @@ def on_starts_reconciled(state: ExecutionState, event: StartsReconciled) -> Exec
     seen_at = event.drs_time or event.at
     for chunk_id in event.chunk_ids:
         chunk = state.chunks.get(chunk_id)
+        if chunk is not None and is_unchecked(state, chunk_id):
+            state = _look_unchecked(state, chunk, event, last)
+            continue
         if chunk is None or chunk.status not in UNRESOLVED:
             continue
         job_id = _own_job(state, chunk, event.tagged_jobs, last)
@@ -116,6 +144,30 @@ def on_starts_reconciled(state: ExecutionState, event: StartsReconciled) -> Exec
             state = not_launched(state, chunk, reason, event.at, True, None)
         else:
             state = state.with_chunks(replace(chunk, looks=chunk.looks + 1, looked_at=event.at))
+    return note_unknown_jobs(state, event)
+
+
+def _look_unchecked(
+    state: ExecutionState, chunk: ChunkState, event: StartsReconciled, last: Mapping[str, LastLaunch]
+) -> ExecutionState:
+    """A look at a chunk this journal shows never started, after a takeover (``engine.takeover``): its
+    job is adopted; nothing found once settled, it stays what it was (no failure, no attempt spent)."""
+    job_id = _own_job(state, chunk, event.tagged_jobs, last)
+    if job_id is not None:
+        state = checked(state, chunk)
+        state = adopt_job(state, state.chunks[chunk.chunk_id], job_id, event.at)
+        return state.noting("adopted after takeover", event.at, "", f"chunk {chunk.chunk_id}: job {job_id}")
+    seen_at = event.drs_time or event.at
+    if seen_at < taken_over_at(state) + state.spec.start_settle:
+        return state.with_chunks(replace(chunk, looks=chunk.looks + 1, looked_at=event.at))
+    state = checked(state, chunk)
+    chunk = state.chunks[chunk.chunk_id]
+    wave = state.waves[chunk.wave_index]
+    if wave.phase is WavePhase.SKIPPED:
+        return abandon(state, (chunk,), ServerStatus.SKIPPED, "its wave was skipped")
+    if state.stop is not None:
+        reason = f"not started: the execution was {state.stop.reason}"
+        return abandon(state, (chunk,), ServerStatus.CANCELLED, reason)
     return state
 
 

@@ -70,6 +70,7 @@ from drs_desktop.domain.engine.events import (
     SkipWave,
     StartFailed,
     StartRequested,
+    TakenOver,
     TerminateFailed,
     TerminateRequested,
     Throttled,
@@ -122,6 +123,7 @@ from drs_desktop.domain.engine.state import (
     chunk_id_for,
     split_by_target,
 )
+from drs_desktop.domain.engine.takeover import on_taken_over, without_unchecked
 from drs_desktop.domain.engine.terminations import (
     fold_terminate_jobs,
     on_terminate_failed,
@@ -227,6 +229,8 @@ def _fold(state: ExecutionState, event: Event) -> ExecutionState:
             return _on_cleanup(state, event)
         case RunnerRestarted():
             return _on_restarted(state, event)
+        case TakenOver():
+            return on_taken_over(state, event)
         case CredentialsNeeded():
             return credentials_wanted(state, event.reason, event.at)
         case CredentialsRenewed():
@@ -298,6 +302,7 @@ def _stop(state: ExecutionState, request: StopRequest) -> ExecutionState:
     """No more launches: chunks not yet requested are abandoned; unresolved ones are still reconciled."""
     state = replace(state, stop=request, paused=False)
     waiting = [c for c in state.chunks.values() if c.status in (ChunkStatus.PLANNED, ChunkStatus.QUEUED)]
+    waiting = without_unchecked(state, waiting)  # a takeover's: abandoned once DRS shows it never started
     return abandon(state, waiting, ServerStatus.CANCELLED, f"not started: the execution was {request.reason}")
 
 
@@ -413,7 +418,7 @@ def _on_skip(state: ExecutionState, event: SkipWave) -> ExecutionState:
     waiting = [
         c for c in state.wave_chunks(wave.index) if c.status in (ChunkStatus.PLANNED, ChunkStatus.QUEUED)
     ]
-    state = abandon(state, waiting, ServerStatus.SKIPPED, "its wave was skipped")
+    state = abandon(state, without_unchecked(state, waiting), ServerStatus.SKIPPED, "its wave was skipped")
     detail = f"wave {wave.name!r}" + (f": {event.reason}" if event.reason else "")
     return state.noting("skip", event.at, event.by, detail)
 

@@ -19,6 +19,7 @@ from drs_desktop.domain.engine.chunking import Limits, split_servers
 from drs_desktop.domain.engine.codec import from_json, to_json
 from drs_desktop.domain.engine.events import HoldingJob, JobStatus, LaunchStatus, Outcome, StepPhase
 from drs_desktop.domain.engine.polling import PollSettings, PollState
+from drs_desktop.domain.engine.reconcile_events import TaggedJob
 from drs_desktop.domain.plan.model import RecoveryPlan, Step
 
 
@@ -399,6 +400,21 @@ class AuditEntry:
 
 
 @dataclass(frozen=True, kw_only=True)
+class TakeoverRecord:
+    """This desktop took the run over from a silent one (``engine.takeover``): who, from whom, when, and
+    what the checks of DRS's records found that this journal did not know (jobs tagged with this execution
+    for a chunk it has not got: a retry the previous driver made after its last push)."""
+
+    at: datetime
+    by: str
+    previous: str
+    operator: str
+    journal_complete: bool
+    unchecked: tuple[str, ...] = ()  # the chunks to check, as the takeover found them
+    unknown_jobs: tuple[TaggedJob, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
 class WaveState:
     index: int
     name: str
@@ -502,6 +518,10 @@ class ExecutionState:
     #: failure anywhere, or a target's credentials), as the full state says; a view does not hold every
     #: server to tell, and ``queries.is_held`` is asked many times per decision.
     held: bool | None = None
+    #: Takeovers from a silent desktop, oldest first, and the chunks this journal shows never started that
+    #: are not yet checked against DRS's records (``engine.takeover``): none of them starts until then.
+    takeovers: tuple[TakeoverRecord, ...] = ()
+    unchecked: tuple[str, ...] = ()
 
     # -- copy-on-write helpers for the reducer
 

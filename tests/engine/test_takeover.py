@@ -1,0 +1,217 @@
+"""Taking a run over from a silent desktop (``engine.takeover``): pure reducer and decide rules."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from drs_desktop.domain.engine.commands import AwaitApproval, PollJobs, Reconcile, StartJob, WakeAt
+from drs_desktop.domain.engine.decide import decide, finish_outcome
+from drs_desktop.domain.engine.events import (
+    ApprovalGranted,
+    Cancel,
+    Event,
+    JobServerView,
+    JobsObserved,
+    JobStatus,
+    JobView,
+    LaunchStatus,
+    Outcome,
+    RunnerRestarted,
+    StepPhase,
+    TakenOver,
+    event_from_json,
+    event_to_json,
+)
+from drs_desktop.domain.engine.queries import pending_approvals
+from drs_desktop.domain.engine.reconcile_events import LastLaunch, StartsReconciled, TaggedJob
+from drs_desktop.domain.engine.reducer import apply, initial_state
+from drs_desktop.domain.engine.state import (
+    ChunkStatus,
+    ExecutionSpec,
+    ExecutionState,
+    ServerStatus,
+    WavePhase,
+)
+from drs_desktop.domain.plan.model import ApprovalStep
+
+from .helpers import T0, chain, minutes, seconds, sids, spec, wave
+
+TAKEN = T0 + minutes(10)
+
+
+def took_over(
+    plan: ExecutionSpec, *, complete: bool = False, events: tuple[Event, ...] = ()
+) -> ExecutionState:
+    state = initial_state(plan)
+    for event in (*events, RunnerRestarted(at=TAKEN)):
+        state = apply(state, event)
+    return apply(
+        state, TakenOver(at=TAKEN, by="desk-b", previous="desk-a", operator="ana", journal_complete=complete)
+    )
+
+
+def look(
+    state: ExecutionState, at: datetime, *jobs: TaggedJob, launches: tuple[LastLaunch, ...] = ()
+) -> ExecutionState:
+    (command,) = [c for c in decide(state, at) if isinstance(c, Reconcile)]
+    event = StartsReconciled(
+        chunk_ids=command.chunk_ids, tagged_jobs=jobs, last_launches=launches, at=at, drs_time=at
+    )
+    return apply(state, event)
+
+
+def starts(state: ExecutionState, at: datetime) -> list[str]:
+    return [c.chunk_id for c in decide(state, at) if isinstance(c, StartJob)]
+
+
+def launched(state: ExecutionState, job_id: str, servers: tuple[str, ...], at: datetime) -> ExecutionState:
+    views = tuple(
+        JobServerView(
+            server_id=s,
+            launch_status=LaunchStatus.LAUNCHED,
+            recovery_instance_id=f"i-{s}",
+            ec2_instance_id=f"e-{s}",
+        )
+        for s in servers
+    )
+    job = JobView(job_id=job_id, status=JobStatus.COMPLETED, servers=views)
+    return apply(state, JobsObserved(jobs=(job,), at=at))
+
+
+def test_an_incomplete_journal_leaves_every_never_started_chunk_unchecked_and_looks_first() -> None:
+    state = took_over(chain(2, 2))
+    assert state.waves[0].phase is WavePhase.LAUNCHING and state.waves[1].phase is WavePhase.BLOCKED
+    assert state.unchecked == ("1.1", "2.1")
+    (record,) = state.takeovers
+    assert (record.by, record.previous, record.operator, record.unchecked) == (
+        "desk-b",
+        "desk-a",
+        "ana",
+        ("1.1", "2.1"),
+    )
+    commands = decide(state, TAKEN)
+    assert not [c for c in commands if isinstance(c, StartJob)]  # no start before the first look
+    (reconcile,) = [c for c in commands if isinstance(c, Reconcile)]  # first look right away
+    assert reconcile.chunk_ids == ("1.1", "2.1") and set(reconcile.server_ids) == set(sids(1, 4))
+    assert state.audit[-1].action == "take over" and "2 chunk(s)" in state.audit[-1].detail
+
+
+def test_a_complete_journal_only_records_the_takeover() -> None:
+    state = took_over(chain(2, 2), complete=True)
+    assert state.unchecked == () and state.takeovers[0].journal_complete
+    assert starts(state, TAKEN) == ["1.1"]
+
+
+def test_a_tagged_job_is_adopted_even_in_a_wave_not_launching_yet_and_never_started_again() -> None:
+    state = took_over(chain(2, 2))
+    state = look(
+        state,
+        TAKEN,
+        TaggedJob(job_id="drsjob-1", chunk_id="1.1"),
+        TaggedJob(job_id="drsjob-2", chunk_id="2.1"),
+    )
+    assert state.unchecked == ()
+    assert state.waves[1].phase is WavePhase.BLOCKED  # wave 2 waits for wave 1, as in the journal
+    for chunk_id, job_id in (("1.1", "drsjob-1"), ("2.1", "drsjob-2")):
+        chunk = state.chunks[chunk_id]
+        assert (chunk.status, chunk.job_id, chunk.attempt, chunk.failures) == (
+            ChunkStatus.STARTED,
+            job_id,
+            0,
+            0,
+        )
+        assert all(state.servers[s].status is ServerStatus.LAUNCHING for s in chunk.server_ids)
+    assert starts(state, TAKEN + seconds(1)) == []
+    assert any(
+        isinstance(c, PollJobs) and set(c.job_ids) == {"drsjob-1", "drsjob-2"}
+        for c in decide(state, TAKEN + minutes(1))
+    )
+    state = launched(state, "drsjob-1", sids(1, 2), TAKEN + minutes(2))
+    assert state.waves[1].phase in (WavePhase.LAUNCHING, WavePhase.AFTER, WavePhase.COMPLETED)
+    assert state.chunks["2.1"].job_id == "drsjob-2" and starts(state, TAKEN + minutes(2)) == []
+    state = launched(state, "drsjob-2", sids(3, 2), TAKEN + minutes(3))
+    assert finish_outcome(state) is Outcome.SUCCEEDED
+
+
+def test_a_pending_approval_stays_pending_while_the_adopted_job_is_followed() -> None:
+    gated = spec(wave("w1", sids(1, 2), before=(ApprovalStep(message="go?"),)))
+    state = took_over(gated)
+    assert state.unchecked == ("1.1",) and state.chunks["1.1"].status is ChunkStatus.PLANNED
+    launch = LastLaunch(
+        server_id=sids(1, 1)[0], job_id="drsjob-7", initiated_at=T0, execution_id="exec-1", chunk_id="1.1"
+    )
+    state = look(state, TAKEN, launches=(launch,))  # found by the server's last launch, carrying our tags
+    assert state.chunks["1.1"].status is ChunkStatus.STARTED and state.chunks["1.1"].job_id == "drsjob-7"
+    assert pending_approvals(state) and state.waves[0].phase is WavePhase.BEFORE
+    commands = decide(state, TAKEN + minutes(1))
+    assert any(isinstance(c, AwaitApproval) for c in commands) and any(
+        isinstance(c, PollJobs) for c in commands
+    )
+    granted = ApprovalGranted(
+        wave_index=0, phase=StepPhase.BEFORE, step_index=0, by="ana", at=TAKEN + minutes(2)
+    )
+    state = apply(state, granted)
+    assert state.waves[0].phase is WavePhase.LAUNCHING and starts(state, TAKEN + minutes(2)) == []
+    assert state.chunks["1.1"].job_id == "drsjob-7"
+
+
+def test_nothing_found_starts_the_chunk_only_after_the_settle_with_no_failure_counted() -> None:
+    state = took_over(chain(2, 2))
+    settle_at = TAKEN + state.spec.start_settle
+    state = look(state, TAKEN)
+    assert state.unchecked == ("1.1", "2.1") and state.chunks["1.1"].looks == 1
+    at = TAKEN
+    looks = 1
+    while True:
+        commands = decide(state, at)
+        assert not [c for c in commands if isinstance(c, StartJob)]
+        if any(isinstance(c, Reconcile) for c in commands):
+            state = look(state, at)
+            looks += 1
+            if not state.unchecked:
+                break
+            continue
+        (wake,) = [c for c in commands if isinstance(c, WakeAt)]
+        assert wake.at > at
+        at = wake.at
+    assert at >= settle_at and 3 <= looks <= 10
+    chunk = state.chunks["1.1"]
+    assert (chunk.status, chunk.failures, chunk.attempt, chunk.looks) == (ChunkStatus.QUEUED, 0, 0, 0)
+    assert state.chunks["2.1"].status is ChunkStatus.PLANNED
+    (start,) = [c for c in decide(state, at) if isinstance(c, StartJob)]
+    assert (start.chunk_id, start.attempt) == ("1.1", 1)
+
+
+def test_jobs_of_a_chunk_this_journal_does_not_know_are_noted_not_adopted() -> None:
+    state = took_over(chain(2))
+    stray = TaggedJob(job_id="drsjob-9", chunk_id="1.2", server_ids=sids(1, 1))
+    state = look(state, TAKEN, stray)
+    assert "drsjob-9" not in state.jobs and state.chunks["1.1"].status is ChunkStatus.QUEUED
+    (record,) = state.takeovers
+    assert record.unknown_jobs == (stray,)
+    notes = [a for a in state.audit if a.action == "unknown job"]
+    assert len(notes) == 1 and "drsjob-9" in notes[0].detail and sids(1, 1)[0] in notes[0].detail
+    state = look(state, TAKEN + seconds(30), stray)
+    assert len([a for a in state.audit if a.action == "unknown job"]) == 1  # noted once
+
+
+def test_a_cancel_waits_for_the_check_then_abandons_what_never_started() -> None:
+    state = took_over(chain(2))
+    state = apply(state, Cancel(at=TAKEN + seconds(1), by="ana"))
+    assert state.chunks["1.1"].status is ChunkStatus.QUEUED and state.unchecked == ("1.1",)
+    assert finish_outcome(state) is None  # it may be running in DRS
+    state = look(state, TAKEN + state.spec.start_settle)
+    assert state.chunks["1.1"].status is ChunkStatus.ABANDONED
+    assert {state.servers[s].status for s in sids(1, 2)} == {ServerStatus.CANCELLED}
+    assert finish_outcome(state) is Outcome.CANCELLED
+
+
+def test_takeover_events_replay_and_round_trip() -> None:
+    event = TakenOver(at=TAKEN, by="desk-b", previous="", operator="ana", journal_complete=False)
+    assert event_from_json(event_to_json(event)) == event
+    plan = chain(2)
+    state = took_over(plan)
+    again = initial_state(plan)
+    for each in (RunnerRestarted(at=TAKEN), event_from_json(event_to_json(event))):
+        again = apply(again, each)
+    assert again.unchecked == state.unchecked and again.takeovers[0].previous == ""
