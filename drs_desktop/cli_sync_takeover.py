@@ -51,6 +51,7 @@ def add_takeover_command(actions: argparse._SubParsersAction, add_home: object) 
         "--json", action="store_true", help="print the execution ID and outcome as JSON on stdout"
     )
     add_target_options(takeover)
+    takeover.add_argument("--poll-interval", type=float, metavar="SECONDS", help=argparse.SUPPRESS)
     takeover.set_defaults(auto_approve=False)
 
 
