@@ -81,7 +81,12 @@ def test_the_strip_says_one_true_line_and_enables_take_over_only_once_expired(st
 def test_a_free_lease_may_be_taken_and_a_refusal_is_said_in_one_line(strip: LeaseStrip) -> None:
     asked: list[tuple[object, ...]] = []
     sent: list[tuple[object, ...]] = []
-    strip.confirm = lambda *args: bool(asked.append(args)) or True
+
+    def confirm(*args: object) -> bool:
+        asked.append(args)
+        return True
+
+    strip.confirm = confirm
     strip.take_over_requested.connect(lambda *args: sent.append(args))
     strip.on_reading(reading(10.0, holder=None))
     assert strip.text() == "No desktop drives it · Take over…" and strip.take_button.isEnabled()
