@@ -90,24 +90,23 @@ def is_foreign(db: Readable, execution_id: str) -> bool:
     return foreign_writer(db, execution_id) is not None
 
 
+def clear_foreign(db: Database, execution_id: str) -> bool:
+    """This desktop drives the execution now (it took it over): no longer someone else's here. True when
+    it was marked. Called by the takeover, right after its TakenOver is journaled."""
+    with db.transaction() as conn:
+        return bool(
+            conn.execute(
+                "DELETE FROM sync_foreign_executions WHERE execution_id = ?", (execution_id,)
+            ).rowcount
+        )
+
+
 def foreign_writer(db: Readable, execution_id: str) -> str | None:
     """The desktop an execution pulled from another desktop came from; None for this desktop's own."""
     with db.reader() as conn:
         row = conn.execute(
             "SELECT writer FROM sync_foreign_executions WHERE execution_id = ?", (execution_id,)
         ).fetchone()
-    return None if row is None else str(row[0])
-
-
-def clear_foreign(db: Database, execution_id: str) -> str | None:
-    """Make an execution pulled from another desktop this desktop's own (a takeover: this desktop drives
-    it from now on, docs/sync.md "Leases"); the writer it was marked with, None when it was not marked.
-    Its record and journal stay as they are."""
-    with db.transaction() as conn:
-        row = conn.execute(
-            "SELECT writer FROM sync_foreign_executions WHERE execution_id = ?", (execution_id,)
-        ).fetchone()
-        conn.execute("DELETE FROM sync_foreign_executions WHERE execution_id = ?", (execution_id,))
     return None if row is None else str(row[0])
 
 
