@@ -164,6 +164,7 @@ def build_report_document(view: ExecutionView, generated_at: datetime | None = N
         "operator_actions": [
             {"action": a.action, "at": iso(a.at), "by": a.by, "detail": a.detail} for a in state.audit
         ],
+        "takeovers": takeovers_document(state),
         "cleanup": _cleanup(view),
         # The same lines as the live and history logs (``views.event_log``), in journal order.
         "event_log": [{"at": iso(line.at), "text": line.text} for line in view.log],
@@ -388,6 +389,26 @@ def _terminate_jobs(state: ExecutionState) -> dict[str, list[InstanceRecord]]:
         if job_id and instance.terminated_at and job_id not in state.terminate_jobs:
             jobs.setdefault(job_id, []).append(instance)
     return jobs
+
+
+def takeovers_document(state: ExecutionState) -> list[dict[str, Any]]:
+    """Each takeover from a silent desktop (``engine.takeover``): who, from whom, when, whether the journal
+    was complete, the chunks checked in DRS's records, and the jobs of this execution it did not know."""
+    return [
+        {
+            "at": iso(t.at),
+            "by": t.by,
+            "previous": t.previous or None,
+            "operator": t.operator,
+            "journal_complete": t.journal_complete,
+            "checked_chunks": list(t.unchecked),
+            "unknown_jobs": [
+                {"job_id": j.job_id, "chunk_id": j.chunk_id, "server_ids": list(j.server_ids)}
+                for j in t.unknown_jobs
+            ],
+        }
+        for t in state.takeovers
+    ]
 
 
 def _approvals(view: ExecutionView) -> list[dict[str, Any]]:

@@ -237,6 +237,23 @@ def _actions(doc: dict[str, Any]) -> str:
     return _table(("When", "Action", "By", "Detail"), rows, "No operator action.")
 
 
+def _takeovers(doc: dict[str, Any]) -> str:
+    """Takeovers from a silent desktop ("" when the run had none: the section is left out)."""
+    rows = []
+    for t in doc.get("takeovers", ()):
+        checked = ", ".join(t["checked_chunks"]) or "none"
+        journal = "complete" if t["journal_complete"] else f"cut: checked in DRS: {checked}"
+        unknown = "; ".join(
+            f"{j['job_id']} (chunk {j['chunk_id']}: {', '.join(j['server_ids'])})" for j in t["unknown_jobs"]
+        )
+        row = (t["by"], t["previous"] or "unknown", t["operator"], journal, unknown or "none")
+        rows.append((_when(t["at"]), *(_e(cell) for cell in row)))
+    if not rows:
+        return ""
+    headers = ("When", "Taken by desktop", "From desktop", "Confirmed by", "Journal", "Jobs it did not know")
+    return _table(headers, rows, "")
+
+
 def _event_log(doc: dict[str, Any]) -> str:
     """The event log as the live and history views show it (``views.event_log``)."""
     rows = [(_when(line["at"]), _e(line["text"])) for line in doc.get("event_log", ())]
@@ -360,6 +377,7 @@ def html_from_document(doc: dict[str, Any]) -> str:
         ("Approvals", _approvals(doc)),
         ("Retries and skips", _retries_and_skips(doc)),
         ("Operator actions", _actions(doc)),
+        ("Taken over from a silent desktop", _takeovers(doc)),
         ("DRS jobs", _jobs(doc)),
         ("Cleanup proof", _cleanup(doc)),
         ("Event log", _event_log(doc)),

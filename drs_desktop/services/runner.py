@@ -210,7 +210,7 @@ class ExecutionRunner:
         writer = None if takeover is not None else foreign_writer(db, execution_id)
         if writer is not None:
             # Its journal here is only as new as the last pull: driving it from it could launch again
-            # what its own desktop launched since. Taking a run over is not built yet (docs/sync.md).
+            # what its own desktop launched since. Only a takeover (``takeover``, with the lease) may.
             raise ForeignExecutionError(
                 f"execution {execution_id} was started on desktop {writer} and reached this desktop "
                 "through team sync: it is shown here read-only, and only its own desktop drives it"

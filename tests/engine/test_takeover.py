@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from drs_desktop.domain.engine.commands import AwaitApproval, PollJobs, Reconcile, StartJob, WakeAt
+from drs_desktop.domain.engine.commands import (
+    AwaitApproval,
+    PollJobs,
+    Reconcile,
+    Record,
+    StartJob,
+    VerifyJobs,
+    WakeAt,
+)
 from drs_desktop.domain.engine.decide import decide, finish_outcome
 from drs_desktop.domain.engine.events import (
     ApprovalGranted,
@@ -32,7 +40,9 @@ from drs_desktop.domain.engine.state import (
     ServerStatus,
     WavePhase,
 )
+from drs_desktop.domain.engine.takeover import CHECKING_PHASE
 from drs_desktop.domain.plan.model import ApprovalStep
+from drs_desktop.domain.views.progress import ProgressTracker
 
 from .helpers import T0, chain, minutes, seconds, sids, spec, wave
 
@@ -215,3 +225,32 @@ def test_takeover_events_replay_and_round_trip() -> None:
     for each in (RunnerRestarted(at=TAKEN), event_from_json(event_to_json(event))):
         again = apply(again, each)
     assert again.unchecked == state.unchecked and again.takeovers[0].previous == ""
+
+
+def test_the_progress_view_says_which_servers_are_being_checked() -> None:
+    tracker = ProgressTracker()
+    state = took_over(chain(2, 2))
+    snapshot = tracker.update(state, TAKEN)
+    assert snapshot is not None
+    assert {row.phase for rows in snapshot.servers for row in rows} == {CHECKING_PHASE}
+    assert (
+        snapshot.waves[0].detail == "checking DRS's records after taking over from desktop desk-a: 1 chunk(s)"
+    )
+    state = look(state, TAKEN + state.spec.start_settle)  # nothing found: the servers' objects unchanged
+    snapshot = tracker.update(state, TAKEN + state.spec.start_settle)
+    assert snapshot is not None
+    assert CHECKING_PHASE not in {row.phase for rows in snapshot.servers for row in rows}
+    assert "checking" not in snapshot.waves[0].detail
+
+
+def test_a_wave_past_its_timeout_fails_an_unchecked_chunk_only_once_checked() -> None:
+    state = took_over(chain(2, wave_timeout=minutes(1)))  # the takeover comes after the wave's deadline
+    commands = decide(state, TAKEN)
+    assert not [c for c in commands if isinstance(c, Record | VerifyJobs)]  # DRS's records first
+    state = look(state, TAKEN + state.spec.start_settle)
+    commands = decide(state, TAKEN + state.spec.start_settle)
+    assert not [c for c in commands if isinstance(c, StartJob)]
+    (record,) = [c for c in commands if isinstance(c, Record)]
+    state = apply(state, record.event)
+    assert {state.servers[s].status for s in sids(1, 2)} == {ServerStatus.FAILED}
+    assert all(state.servers[s].timed_out for s in sids(1, 2))

@@ -28,7 +28,8 @@ from drs_desktop.domain.engine.events import (
 )
 from drs_desktop.domain.engine.reconcile_events import StartsReconciled
 from drs_desktop.domain.engine.takeover import TakeoverFacts
-from drs_desktop.domain.views.change_text import describe_change
+from drs_desktop.domain.views.event_log import journal_log
+from drs_desktop.services.reports import load_execution_view, render
 from drs_desktop.services.runner import ExecutionRunner
 from drs_desktop.simulator.embedded import EmbeddedSimulator
 from drs_desktop.storage.db import Database
@@ -144,8 +145,6 @@ def test_with_nothing_launched_after_the_cut_chunks_start_once_after_the_settle(
     copy = synced_copy(db, second_home, execution_id, None)
     opened.append(copy)
     second = take_over(copy, gw, sim, execution_id)
-    said: list[str] = []
-    second.runner.add_listener(lambda b, a, e: said.extend(describe_change(b, a, e)))
 
     assert second.run().outcome is Outcome.SUCCEEDED
 
@@ -157,7 +156,9 @@ def test_with_nothing_launched_after_the_cut_chunks_start_once_after_the_settle(
     assert all(not look.tagged_jobs for look in looks)
     assert set(launches(sim).values()) == {1} and len(launches(sim)) == 5
     assert all(c.failures == 0 for c in second.state.chunks.values())
-    assert any("checking DRS's records after taking over from desktop desk-a" in line for line in said), said
+    said = [line.text for line in journal_log(second.state.spec, journal_events(copy, execution_id))]
+    assert "checking DRS's records after taking over from desktop desk-a: 3 chunk(s)" in said, said
+    assert any("the previous driver never started it" in line for line in said), said
 
 
 def test_a_job_of_a_chunk_this_journal_does_not_know_is_noted(
@@ -180,6 +181,21 @@ def test_a_job_of_a_chunk_this_journal_does_not_know_is_noted(
     assert stray.job_id not in second.state.jobs
     notes = [a for a in second.state.audit if a.action == "unknown job"]
     assert len(notes) == 1 and stray.job_id in notes[0].detail and stray_server in notes[0].detail
+    # The evidence: the JSON document, the HTML page and the event log name the takeover and the job.
+    view = load_execution_view(copy, execution_id)
+    (taken,) = json.loads(render(view, "json"))["takeovers"]
+    assert (taken["by"], taken["previous"], taken["operator"], taken["journal_complete"]) == (
+        "desk-b",
+        "desk-a",
+        "ana",
+        False,
+    )
+    assert taken["unknown_jobs"] == [
+        {"job_id": stray.job_id, "chunk_id": "1.9", "server_ids": [stray_server]}
+    ]
+    page = render(view, "html")
+    assert "Taken over from a silent desktop" in page and stray.job_id in page
+    assert any(stray.job_id in line.text and "not adopted" in line.text for line in view.log)
 
 
 def test_a_finished_execution_is_not_taken_over(

@@ -24,6 +24,11 @@ Safety rules, each enforced here and nowhere else:
   ``reconcile_delay`` after the call, so DRS's listing has caught up, then at doubling intervals) and no
   ``StartJob`` before its first look; an unresolved chunk itself is started again only once a look's DRS
   time is past the intent's plus ``start_settle`` with no job found (``domain.engine.reconcile``).
+- After a takeover from a silent desktop (``TakenOver``, ``domain.engine.takeover``), every chunk the
+  synced journal shows never started is unchecked: looked at like an unresolved one (the first look at
+  once, no ``StartJob`` at all before it), never started while unchecked, adopted when a job tagged with
+  it is found, and free to start, with no failure counted, only once a look's DRS time is past the
+  takeover's plus ``start_settle`` with nothing found.
 - ``StartJob`` only for QUEUED chunks admitted by ``engine.chunking.admit`` against this run's active jobs,
   the unresolved chunks and the external load: quota errors are avoided, not handled. Never while paused,
   stopping, throttled, or once the wave's timeout passed; while held, only the retries the operator

@@ -37,8 +37,10 @@ from drs_desktop.domain.engine.reconcile_events import StartsReconciled, TaggedJ
 from drs_desktop.domain.engine.state import ChunkState, ChunkStatus, ExecutionState, TakeoverRecord
 
 __all__ = [
+    "CHECKING_PHASE",
     "TakeoverFacts",
     "checked",
+    "checking_text",
     "is_unchecked",
     "note_unknown_jobs",
     "on_taken_over",
@@ -159,6 +161,22 @@ def note_unknown_jobs(state: ExecutionState, event: StartsReconciled) -> Executi
     for job in unknown:
         state = state.noting("unknown job", event.at, "", unknown_job_text(job))
     return state
+
+
+#: A server of an unchecked chunk, in the progress view's Phase column.
+CHECKING_PHASE = "checking DRS's records after the takeover"
+
+
+def checking_text(state: ExecutionState, chunks: Iterable[ChunkState] | None = None) -> str:
+    """The words for the unchecked chunks (all, or ``chunks`` among them): "" when there are none."""
+    count = len(
+        [c for c in (unchecked_chunks(state) if chunks is None else chunks) if c.chunk_id in state.unchecked]
+    )
+    if not count:
+        return ""
+    previous = state.takeovers[-1].previous if state.takeovers else ""
+    source = f"desktop {previous}" if previous else "a silent desktop"
+    return f"checking DRS's records after taking over from {source}: {count} chunk(s)"
 
 
 def unknown_job_text(job: TaggedJob) -> str:

@@ -29,6 +29,7 @@ from drs_desktop.domain.engine.events import (
     RunnerRestarted,
     SkipWave,
     StartFailed,
+    TakenOver,
     TerminateFailed,
     Throttled,
 )
@@ -43,6 +44,7 @@ from drs_desktop.domain.engine.state import (
     ServerStatus,
     WavePhase,
 )
+from drs_desktop.domain.engine.takeover import checking_text, is_unchecked, taken_over_at, unknown_job_text
 from drs_desktop.domain.views.holders import is_waiting, waiting_text
 
 
@@ -51,6 +53,8 @@ def describe_change(before: ExecutionState, after: ExecutionState, event: Event)
     lines = _describe_event(before, event)
     if isinstance(event, StartsReconciled):
         lines.extend(_looks(before, after, event))
+    if isinstance(event, TakenOver):
+        lines.extend(_taken_over(after, event))
     lines.extend(_server_changes(before, after))
     lines.extend(_holder_changes(before, after))
     lines.extend(_wave_changes(before, after))
@@ -85,7 +89,9 @@ def _looks(before: ExecutionState, after: ExecutionState, event: StartsReconcile
         old, new = before.chunks.get(chunk_id), after.chunks.get(chunk_id)
         if old is None or new is None:
             continue
-        if new.job_id and new.job_id != old.job_id:
+        if is_unchecked(before, chunk_id) and not new.job_id:
+            lines.extend(_unchecked_look(after, chunk_id, at))
+        elif new.job_id and new.job_id != old.job_id:
             lines.append(f"{at} chunk {chunk_id}: DRS did start it, as job {new.job_id}: adopted")
         elif new.status is ChunkStatus.START_FAILED and new.status is not old.status:
             lines.append(f"{at} chunk {chunk_id}: {new.reason}; not launched again by this run")
@@ -97,6 +103,36 @@ def _looks(before: ExecutionState, after: ExecutionState, event: StartsReconcile
                 f"{at} chunk {chunk_id}: no job in DRS's records yet; looking again until "
                 f"{_stamp(settle_at)} (DRS time) before it is started again"
             )
+    noted = {job.job_id for record in before.takeovers for job in record.unknown_jobs}
+    lines.extend(
+        f"{at} {unknown_job_text(job)}"
+        for record in after.takeovers
+        for job in record.unknown_jobs
+        if job.job_id not in noted
+    )
+    return lines
+
+
+def _unchecked_look(after: ExecutionState, chunk_id: str, at: str) -> list[str]:
+    """A look at a chunk a takeover left unchecked that found no job of it."""
+    if is_unchecked(after, chunk_id):
+        settle_at = taken_over_at(after) + after.spec.start_settle
+        return [
+            f"{at} chunk {chunk_id}: no job in DRS's records yet; looking again until {_stamp(settle_at)} "
+            "(DRS time) before it may start"
+        ]
+    return [f"{at} chunk {chunk_id}: the previous driver never started it (no job in DRS's records)"]
+
+
+def _taken_over(after: ExecutionState, event: TakenOver) -> list[str]:
+    who = f"desktop {event.previous}" if event.previous else "a silent desktop"
+    confirmed = f", confirmed by {event.operator}" if event.operator else ""
+    lines = [f"{_stamp(event.at)} taken over from {who} by desktop {event.by}{confirmed}"]
+    checking = checking_text(after)
+    if checking:
+        lines.append(f"{_stamp(event.at)} {checking}")
+    elif event.journal_complete:
+        lines.append(f"{_stamp(event.at)} its journal was complete: nothing to check in DRS")
     return lines
 
 

@@ -20,6 +20,7 @@ from drs_desktop.domain.engine.state import (
     ExecutionState,
     ExecutionStatus,
     ServerStatus,
+    TakeoverRecord,
     WavePhase,
 )
 from drs_desktop.domain.engine.terminations import terminate_problems
@@ -172,6 +173,9 @@ class ExecutionEvidence:
     drill_instances_running: tuple[str, ...]
     #: What cleanup could not account for: instances never found, terminations DRS failed.
     instance_problems: tuple[str, ...] = ()
+    #: Takeovers from a silent desktop: who, from whom, when, the journal complete or not, and the jobs
+    #: of this execution its journal did not know (``engine.takeover``).
+    takeovers: tuple[TakeoverRecord, ...] = ()
 
 
 def wave_summaries(state: ExecutionState) -> tuple[WaveSummary, ...]:
@@ -218,6 +222,7 @@ def collect_evidence(state: ExecutionState) -> ExecutionEvidence:
         cleanup=cleanup_proof(state),
         drill_instances_running=drill_instances_running(state),
         instance_problems=instance_problems(state),
+        takeovers=state.takeovers,
     )
 
 

@@ -38,6 +38,7 @@ from drs_desktop.domain.engine.state import (
     WavePhase,
     WaveState,
 )
+from drs_desktop.domain.engine.takeover import CHECKING_PHASE, checking_text, unchecked_chunks
 from drs_desktop.domain.engine.waves import wait_until
 from drs_desktop.domain.views.end_states import EndStates, end_states, wave_end
 from drs_desktop.domain.views.evidence import instance_problems, rto_achieved
@@ -257,6 +258,7 @@ class ProgressTracker:
         self._state: ExecutionState | None = None
         self._last: ProgressSnapshot | None = None
         self._sources: dict[str, ServerState] = {}
+        self._checking: frozenset[str] = frozenset()  # servers of a takeover's unchecked chunks, last shown
         self._sequence = 0
 
     @property
@@ -340,6 +342,8 @@ class ProgressTracker:
     ) -> tuple[tuple[tuple[ServerRow, ...], ...], list[tuple[int, int]], list[LogLine]]:
         previous = self._last.servers if self._last is not None and not full else None
         sources = self._sources
+        checking = frozenset(s for c in unchecked_chunks(state) for s in c.server_ids)
+        shown, self._checking = self._checking, checking
         changed: list[tuple[int, int]] = []
         log: list[LogLine] = []
         waves: list[tuple[ServerRow, ...]] = []
@@ -348,13 +352,15 @@ class ProgressTracker:
             for row_index, server_id in enumerate(wave.server_ids):
                 server = state.servers[server_id]
                 old = sources.get(server_id)
-                if previous is not None and old is server:
+                if previous is not None and old is server and (server_id in checking) == (server_id in shown):
                     rows.append(previous[wave_index][row_index])
                     continue
                 sources[server_id] = server
                 if self._job_log:
                     log.extend(self._new_log_lines(server, old))
                 row = self._server_row(server, row_index)
+                if server_id in checking and server.status is ServerStatus.PENDING:
+                    row = replace(row, phase=CHECKING_PHASE)
                 if previous is not None and previous[wave_index][row_index] == row:
                     rows.append(previous[wave_index][row_index])  # a new object, the same facts
                     continue
@@ -484,6 +490,9 @@ def _counts(rows: Sequence[ServerRow]) -> WaveCounts:
 
 
 def _wave_detail(state: ExecutionState, wave: WaveState, now: datetime) -> str:
+    checking = checking_text(state, state.wave_chunks(wave.index))
+    if checking:
+        return checking
     phase = wave.phase
     if phase is WavePhase.BLOCKED:
         deps = state.spec.waves[wave.index].depends_on

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 from drs_desktop.domain.engine.queries import active_jobs, unresolved_chunks
 from drs_desktop.domain.engine.record import ExecutionRecord
 from drs_desktop.domain.engine.state import ExecutionState
+from drs_desktop.domain.engine.takeover import unchecked_chunks
 
 __all__ = [
     "DEMO_CLOSE_REASON",
@@ -71,7 +72,8 @@ def what_is_in_drs(run: StrandedRun, state: ExecutionState) -> StrandedRun:
     return replace(
         run,
         open_jobs=tuple(job.job_id for job in active_jobs(state)),
-        starts_in_doubt=len(unresolved_chunks(state)),
+        # A takeover's unchecked chunks may have been started by the silent desktop: in doubt too.
+        starts_in_doubt=len(unresolved_chunks(state)) + len(unchecked_chunks(state)),
         instances=tuple(i.recovery_instance_id for i in alive),
     )
 
