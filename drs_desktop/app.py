@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from drs_desktop.domain.connection import ConnectionSettings
     from drs_desktop.domain.engine.record import ExecutionRecord
     from drs_desktop.domain.inventory import Inventory
+    from drs_desktop.domain.lease import Lease
     from drs_desktop.domain.targets import Target
     from drs_desktop.domain.views.progress import ProgressSnapshot
     from drs_desktop.domain.views.report import ExecutionView
@@ -300,6 +301,7 @@ class DesktopApp:
         CloseGuard(live.is_running, parent=window, will_resume=will_resume).install(window)
 
         history = self._build_history_tab()
+        self._wire_takeover(db, history, desk)
         history_progress = ProgressWidget(read_only=True)
         history.set_detail_widget(history_progress, "Progress")
         history.view_loaded.connect(lambda view: self._show_history_progress(history_progress, view))
@@ -333,6 +335,42 @@ class DesktopApp:
         history = ExecutionsPaneWidget(clock=self.clock.now)
         history.connect_tasks(self.local_tasks, self.aws_tasks)
         return history
+
+    def _wire_takeover(self, db: Database, history: ExecutionsPaneWidget, desk: ExecutionDesk) -> None:
+        """The History tab's driver strip: leases read on a thread of their own (``lease-watch``), a
+        confirmed takeover driven by the desk (live, as a resumed run), a refusal said on the strip."""
+        from drs_desktop.services.execution_takeover import LeaseLook
+        from drs_desktop.workers.pane_tasks import LeaseTasks
+        from drs_desktop.workers.tasks import TaskThread
+
+        demo = self.resolver.demo_endpoint is not None  # a demo's runs hold no lease
+        tasks: LeaseTasks = TaskThread(
+            "lease-watch",
+            lambda: LeaseLook(db, (lambda: None) if demo else None),
+            close=LeaseLook.close,
+        )
+        self._task_threads.append(tasks)
+        history.connect_lease_tasks(tasks)
+        strip = history.lease_strip
+        taking: set[str] = set()
+
+        def take_over(execution_id: str, seen: Lease | None, expired: bool) -> None:
+            taking.add(execution_id)
+            desk.take_over(execution_id, seen, expired)
+
+        def opened(record: ExecutionRecord) -> None:
+            if record.execution_id in taking:
+                taking.discard(record.execution_id)
+                self._show_live()
+
+        def failed(operation: str, message: str) -> None:
+            if operation == "take_over":
+                taking.clear()
+                strip.on_refused(message)
+
+        strip.take_over_requested.connect(take_over)
+        desk.resumed.connect(opened)
+        desk.failed.connect(failed)
 
     def _show_history_progress(self, widget: ProgressWidget, view: ExecutionView) -> None:
         from drs_desktop.domain.views.event_log import history_snapshot

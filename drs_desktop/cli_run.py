@@ -242,9 +242,7 @@ def run_command(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
                     gateway,
                     record.execution_id,
                 )  # on DRS's clock
-                print(f"resuming execution {runner.execution_id} of {record.plan_name!r}", file=sys.stderr)
-                _credentials_renewed(runner)
-                return _drive(db, runner, args, out, lease)
+                return drive_resumed(db, runner, args, out, lease)
         runner_or_code = _new_run(db, args, out)
         if isinstance(runner_or_code, int):
             return runner_or_code
@@ -253,6 +251,26 @@ def run_command(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
             _leased(db, runner_or_code.execution_id) as lease,
         ):
             return _drive(db, runner_or_code, args, out, lease)
+
+
+def drive_resumed(
+    db: Database,
+    runner: ExecutionRunner,
+    args: argparse.Namespace,
+    out: TextIO,
+    lease: LeaseKeeper | None,
+) -> int:
+    """Drive an execution picked up from its journal (``run --resume``, ``sync takeover``) to its end or
+    to a person, with ``run``'s exit codes; the caller holds its driver lock (and lease)."""
+    print(f"resuming execution {runner.execution_id} of {runner.record.plan_name!r}", file=sys.stderr)
+    _credentials_renewed(runner)
+    return _drive(db, runner, args, out, lease)
+
+
+def record_gateway(db: Database, args: argparse.Namespace, record: ExecutionRecord) -> DrsGateway:
+    """The DRS an existing execution talks to: the command line's (``add_target_options``), else the
+    target it recorded."""
+    return _record_gateway(db, args, record)
 
 
 @contextmanager

@@ -7,7 +7,8 @@ to stderr, so ``sync init ... > policy.json`` keeps the policy alone). Exit 0 wh
 2 for a table name, region or endpoint that cannot be used, 1 with one line for what AWS refused
 (an access denied names the IAM action, missing credentials the profile).
 
-``sync now``, ``sync status``, ``sync resolve`` and ``sync clean`` are in cli_sync_now.py.
+``sync now``, ``sync status``, ``sync resolve`` and ``sync clean`` are in cli_sync_now.py, ``sync takeover``
+in cli_sync_takeover.py.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import TextIO
 from drs_desktop.cli_exit import EXIT_OK
 from drs_desktop.cli_run import UsageError
 from drs_desktop.cli_sync_now import add_sync_run_commands, sync_run_command
+from drs_desktop.cli_sync_takeover import add_takeover_command, takeover_command
 from drs_desktop.config import AppPaths
 from drs_desktop.domain.safe_text import terminal_safe
 
@@ -49,6 +51,7 @@ def add_sync_commands(
         help="a DynamoDB endpoint other than AWS's (https, or http on loopback)",
     )
     add_sync_run_commands(actions, add_home)
+    add_takeover_command(actions, add_home)
 
 
 def sync_command(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
@@ -57,6 +60,8 @@ def sync_command(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
         return _init(args, out)
     if args.sync_command in ("now", "status", "resolve", "clean"):
         return sync_run_command(args, paths, out)
+    if args.sync_command == "takeover":
+        return takeover_command(args, paths, out)
     raise UsageError(f"unknown sync action {args.sync_command}")
 
 

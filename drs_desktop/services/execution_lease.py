@@ -19,11 +19,12 @@ from typing import Any
 
 from drs_desktop.aws import sync_lease
 from drs_desktop.aws.sync_schema import SyncTableTarget
+from drs_desktop.domain.lease import Lease
 from drs_desktop.domain.sync_errors import LeaseHeld, SyncError
 from drs_desktop.services.close_push import push_execution
 from drs_desktop.services.lease_keeper import KeeperReport, LeaseKeeper, awake_clock
 from drs_desktop.services.team_sync import load_sync_settings, table_target
-from drs_desktop.storage.db import Database
+from drs_desktop.storage.db import Database, Readable
 from drs_desktop.storage.sync_identity import former_ids
 
 __all__ = [
@@ -68,11 +69,45 @@ class ExecutionLeases:
         """Take the lease (this desktop's own already: taken again) and start keeping it. ``LeaseHeld``
         when another desktop holds it; a ``SyncError`` when the table cannot be reached: a run that must
         not be driven twice is not started blind."""
+        return self._keep(
+            execution_id,
+            lambda client: sync_lease.take(client, self.target.table, execution_id, self.desktop_id),
+            on_report,
+        )
+
+    def take_over(
+        self,
+        execution_id: str,
+        seen: Lease | None,
+        on_report: Callable[[KeeperReport], None] | None = None,
+    ) -> LeaseKeeper:
+        """Take the lease from the desktop that held it as ``seen`` (the pair the operator's
+        ``LeaseWatch`` saw unchanged until it expired), conditioned on that pair, and start keeping it;
+        ``seen`` None: the watch found it free, so a plain ``take``. ``LeaseHeld`` naming whoever holds
+        it now when the holder beat again or another desktop was faster: nothing changed."""
+        if seen is None:
+            return self.take(execution_id, on_report)
+        if seen.execution_id != execution_id:
+            raise ValueError(f"the lease seen is {seen.execution_id}'s, not {execution_id}'s")
+        return self._keep(
+            execution_id,
+            lambda client: sync_lease.take_over(
+                client, self.target.table, execution_id, self.desktop_id, seen.heartbeat, seen.holder
+            ),
+            on_report,
+        )
+
+    def _keep(
+        self,
+        execution_id: str,
+        write: Callable[[Any], Lease],
+        on_report: Callable[[KeeperReport], None] | None,
+    ) -> LeaseKeeper:
         client = self._client_factory()
         clock = self._keeper_options.get("clock", awake_clock)
         sent_at = clock()  # the lease counts as confirmed from when the take was sent, not answered
         try:
-            lease = sync_lease.take(client, self.target.table, execution_id, self.desktop_id)
+            lease = write(client)
         except LeaseHeld as exc:
             raise self._held_by_former_id(exc) from None
         except SyncError as exc:
@@ -119,7 +154,7 @@ class ExecutionLeases:
         return lambda: push_execution(db, self.target, self.desktop_id, execution_id)
 
 
-def leases_for(db: Database) -> ExecutionLeases | None:
+def leases_for(db: Readable) -> ExecutionLeases | None:
     """The leases of this desktop when team sync is on (a table configured and Settings' "Enable sync",
     ``sync.enabled``), else None. Turning sync off is also the operator's way to run when the team's
     table cannot be reached (its Region is the one that failed): the run then holds no lease."""
@@ -131,7 +166,8 @@ def leases_for(db: Database) -> ExecutionLeases | None:
     except SyncError as exc:  # a setting that cannot be used: sync itself says so in the status bar
         logger.warning("team sync is on but its table cannot be used (%s): runs hold no lease", exc)
         return None
-    return ExecutionLeases(target, settings.desktop_id, db=db)
+    # A reader (the lease watch's) only reads leases; a clean stop's push needs the database itself.
+    return ExecutionLeases(target, settings.desktop_id, db=db if isinstance(db, Database) else None)
 
 
 def wait_for_lease(

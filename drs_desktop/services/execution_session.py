@@ -44,6 +44,7 @@ from drs_desktop.domain.engine.record import ExecutionRecord
 from drs_desktop.domain.engine.reducer import control_error, initial_state
 from drs_desktop.domain.engine.state import ExecutionState, spec_from_json
 from drs_desktop.domain.errors import DrsDesktopError
+from drs_desktop.domain.lease import Lease
 from drs_desktop.domain.preflight.checks import PreflightReport
 from drs_desktop.domain.views.event_log import event_lines, history_snapshot
 from drs_desktop.domain.views.progress import LogLine, ProgressSnapshot, ProgressTracker
@@ -51,6 +52,7 @@ from drs_desktop.domain.views.report_chart import PdfReport
 from drs_desktop.services import reports
 from drs_desktop.services.driver_lock import DriverLock, describe_driver, lock_path, take_driver_lock
 from drs_desktop.services.execution_lease import ExecutionLeases, give_back, wait_for_lease
+from drs_desktop.services.execution_takeover import TakeoverRefused, take_over_execution
 from drs_desktop.services.executions import (
     PreparedExecution,
     RunRequest,
@@ -468,6 +470,28 @@ class ExecutionServices:
             give_back(lease)
             lock.release()
             raise
+
+    def take_over(self, execution_id: str, seen: Lease | None, *, expired: bool) -> ExecutionSession:
+        """Drive an execution another desktop drove, once the caller's ``LeaseWatch`` saw its lease
+        expire (``expired``, on the pair ``seen``) or found it free (``seen`` None): lock, lease taken
+        over, a pull, then the resume with ``TakenOver`` journaled (``services.execution_takeover``).
+        ``TakeoverRefused`` without sync; ``LeaseHeld`` when someone else was faster."""
+        if self._leases is None:
+            raise TakeoverRefused("team sync is off: there is no lease to take over (Settings, Team sync)")
+        record = journal.get_execution(self._reader(), execution_id)
+        gateway = self._gateway_of(record)
+        taken = take_over_execution(
+            self._db,
+            gateway,
+            execution_id,
+            seen,
+            expired=expired,
+            leases=self._leases,
+            operator=self._operator or "desktop operator",
+            clock=self._clock,
+            target_gateways=self._targets_of(record, gateway),
+        )
+        return self._session(taken.runner, hostnames_for(self._reader(), record), taken.lock, taken.lease)
 
     def queue_control(self, execution_id: str, control: ControlRequest | Event) -> str:
         """Send a control to the process that drives the execution (its control inbox); what to tell

@@ -31,6 +31,7 @@ from PySide6.QtCore import QCoreApplication, QObject, QTimer, Signal, Slot
 
 from drs_desktop.domain.engine.controls import RunChoice
 from drs_desktop.domain.engine.record import ExecutionRecord
+from drs_desktop.domain.lease import Lease
 from drs_desktop.domain.preflight.checks import PreflightReport
 from drs_desktop.domain.views.progress import ProgressSnapshot
 from drs_desktop.domain.views.report_chart import PdfReport
@@ -66,7 +67,7 @@ class ExecutionDesk(QObject):
     finished = Signal(str, object)  # execution ID, Outcome (once per execution)
     refused = Signal(str, str)  # execution ID, why a control was refused
     delivered = Signal(str, str)  # execution ID, message: a control queued for another process's driver
-    failed = Signal(str, str)  # operation ("start", "resume", "drive", "load_unfinished"), message
+    failed = Signal(str, str)  # operation ("start", "resume", "take_over", "drive", ...), message
     unfinished_loaded = Signal(object)  # list[ExecutionRecord] picked up at start
     active_changed = Signal(int)  # how many executions loops drive now
     stranded_loaded = Signal(object)  # list[StrandedRun]: unfinished runs this session cannot resume
@@ -194,6 +195,21 @@ class ExecutionDesk(QObject):
             name="abandon",
         )
 
+    def take_over(self, execution_id: str, seen: Lease | None, expired: bool) -> None:
+        """Drive an execution another desktop drove, on a loop of its own, once the operator confirmed
+        (``ExecutionServices.take_over``: the lease taken over on the pair ``seen``, a pull, the resume
+        with ``TakenOver`` journaled): ``resumed`` once it runs, else ``failed("take_over", why)``
+        (``LeaseHeld``: another desktop was faster)."""
+        if execution_id in self._loops:
+            self.failed.emit("take_over", f"execution {execution_id} is driven here already")
+            return
+        self._drive(
+            execution_id,
+            lambda services: services.take_over(execution_id, seen, expired=expired),
+            resumed=True,
+            operation="take_over",
+        )
+
     @Slot(str, object)
     def control(self, execution_id: str, control: Control) -> None:
         """An operator's control: to the loop that drives the execution (it wakes at once), else to a
@@ -279,7 +295,13 @@ class ExecutionDesk(QObject):
                 self._drive(record.execution_id, _resume(record.execution_id), resumed=True)
 
     def _drive(
-        self, execution_id: str, opener: Opener, *, resumed: bool, controls: tuple[Control, ...] = ()
+        self,
+        execution_id: str,
+        opener: Opener,
+        *,
+        resumed: bool,
+        controls: tuple[Control, ...] = (),
+        operation: str = "",
     ) -> None:
         if self._stopping:
             return
@@ -291,6 +313,7 @@ class ExecutionDesk(QObject):
             resumed=resumed,
             controls=controls,
             pace=self._pace,
+            operation=operation,
             parent=self,
         )
         self._loops[execution_id] = loop

@@ -60,7 +60,7 @@ class LoopBusy:
 @dataclass(frozen=True)
 class LoopFailed:
     execution_id: str
-    operation: str  # "start", "resume" or "drive"
+    operation: str  # "start", "resume", "take_over" or "drive"
     message: str
 
 
@@ -116,10 +116,12 @@ class ExecutionLoop(QThread):
         resumed: bool,
         controls: tuple[Control, ...] = (),
         pace: Pace | None = None,
+        operation: str = "",
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName(f"execution-{execution_id[:8]}")
+        self._operation = operation  # what a failure to open is reported as ("" : start or resume)
         self._execution_id = execution_id
         self._make_services = services
         self._open = open_session
@@ -165,7 +167,7 @@ class ExecutionLoop(QThread):
         return ended
 
     def run(self) -> None:  # the thread's whole life: Qt calls it once, on the new thread
-        operation = "resume" if self._resumed else "start"
+        operation = self._operation or ("resume" if self._resumed else "start")
         try:
             services = self._make_services()
         except Exception as exc:

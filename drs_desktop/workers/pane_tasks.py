@@ -13,6 +13,8 @@ behind another (DESIGN §3.4):
   Identity Center sign-in (which polls until the operator confirms in a browser).
 - ``readiness``: the dashboard's background preflight of every plan (DRS reads for each), and its
   overview of the history.
+- ``lease-watch``: the History tab's driver strip reads the lease of the unfinished run it shows every
+  ``HEARTBEAT_INTERVAL`` seconds (one DynamoDB read), so a slow table never holds up the other panes.
 
 Each thread builds its services on itself (``resources``) and closes them there as it stops, so every
 SQLite reader and boto3 client is a plain attribute of a service used by one thread only (DESIGN §3.5).
@@ -24,6 +26,7 @@ import logging
 from dataclasses import dataclass
 
 from drs_desktop.services.connection import MfaPrompter
+from drs_desktop.services.execution_takeover import LeaseLook
 from drs_desktop.services.extended_servers import ExtendedServersService
 from drs_desktop.services.history import ExecutionHistory
 from drs_desktop.services.inventory import InventoryService
@@ -40,6 +43,8 @@ __all__ = [
     "AwsServices",
     "AwsTasks",
     "ExtendedServersService",
+    "LeaseLook",
+    "LeaseTasks",
     "LocalServices",
     "LocalTasks",
     "ReadinessService",
@@ -94,3 +99,6 @@ SettingsTasks = TaskThread[SettingsService]
 #: The dashboard's own thread (``readiness``): its checks read DRS for every plan, and an operator's
 #: inventory refresh on ``aws`` must not wait behind them.
 ReadinessTasks = TaskThread[ReadinessService]
+#: The driver strip's own thread (``lease-watch``): a lease read every 5 s, never behind a listing or a
+#: cleanup, and none of theirs behind a table that does not answer.
+LeaseTasks = TaskThread[LeaseLook]

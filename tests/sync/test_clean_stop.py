@@ -56,7 +56,7 @@ def test_a_clean_stop_pushes_the_journal_then_releases_with_its_count(
     assert len(local) > 5, "the drill journaled its steps"
     assert state.lease is None and state.heartbeat is not None
     assert state.released_events == len(local)
-    pages = read_pages(client, TABLE, execution_id, [(1, "desk-a")], 1, len(local))
+    pages = read_pages(client, TABLE, execution_id, ((1, "desk-a"),), 1, len(local))
     assert [dict(e) for page in pages for e in page.events] == [dict(e) for e in local]
     assert outbox.queued_for(db, "EXEC", execution_id) == 0
     head = client.get_item(

@@ -291,3 +291,37 @@ def test_a_cleanup_never_holds_up_the_listing(tmp_path: Path, qtbot: QtBot) -> N
                 gate.set()
             qtbot.waitUntil(lambda: bool(done), timeout=TIMEOUT)
             assert sorted(done[0].terminated) == list(estate.shop_instances)  # type: ignore[attr-defined]
+
+
+def test_an_unfinished_run_shows_who_drives_it_and_a_finished_one_does_not(pane: Pane, qtbot: QtBot) -> None:
+    """The driver strip above the details (``LeaseStrip``), its lease read on a ``lease-watch`` thread
+    from moto's DynamoDB server: shown for the run waiting at its gate, gone for a finished one."""
+    from drs_desktop.aws import sync_lease
+    from drs_desktop.services.execution_lease import ExecutionLeases
+    from drs_desktop.services.execution_takeover import LeaseLook
+    from drs_desktop.workers.pane_tasks import LeaseTasks
+    from drs_desktop.workers.tasks import TaskThread
+    from tests.sync.dynamodb_emulator import DynamoDbEmulator
+    from tests.sync.lease_helpers import TABLE, make_table
+
+    widget, estate = pane.widget, pane.estate
+    emulator = DynamoDbEmulator()
+    emulator.start()
+    leases = ExecutionLeases(make_table(emulator), "desk-b")
+    sync_lease.take(emulator.client(), TABLE, estate.fax_waiting, "desk-a")
+    tasks: LeaseTasks = TaskThread(
+        "lease-watch", lambda: LeaseLook(estate.db, lambda: leases), close=LeaseLook.close
+    )
+    try:
+        widget.connect_lease_tasks(tasks)
+        select(pane, qtbot, estate.fax_waiting)
+        strip = widget.lease_strip
+        qtbot.waitUntil(
+            lambda: strip.text().startswith("Driven by desktop desk-a · heartbeat seen"), timeout=TIMEOUT
+        )
+        assert strip.isVisible() and strip.watching and not strip.take_button.isEnabled()
+        select(pane, qtbot, estate.crm_cleaned)
+        assert not strip.isVisible() and not strip.watching
+    finally:
+        assert tasks.stop()
+        emulator.stop()

@@ -9,6 +9,10 @@ dropped rather than shown. A PDF is laid out on the ``local`` task thread too: t
 its layout function (``pdf_layout``, a ui function, since workers may not import QtGui), so the GUI
 thread never lays out or writes a PDF.
 
+An unfinished run shows the driver strip above its details (``LeaseStrip``): who drives it, read every
+few seconds on the ``lease-watch`` thread, and Take over… once that desktop went silent; its
+``take_over_requested`` goes to the execution desk (the composition root wires it).
+
 Hook for the live progress view: ``set_detail_widget(widget, title)`` adds a widget (the read-only
 ``ProgressWidget``) as a tab of the details area, before the evidence tab, and ``view_loaded`` carries
 each loaded ``ExecutionView`` to whoever feeds it.
@@ -54,8 +58,9 @@ from drs_desktop.domain.views.report_chart import PdfReport
 from drs_desktop.ui.change_hub import updated_text
 from drs_desktop.ui.executions.execution_details_widget import ExecutionDetailsWidget
 from drs_desktop.ui.executions.executions_model import SORT_ROLE, STARTED, ExecutionsModel
+from drs_desktop.ui.executions.lease_strip import LeaseStrip
 from drs_desktop.ui.executions.report_pdf import write_pdf_report
-from drs_desktop.workers.pane_tasks import AwsServices, AwsTasks, LocalServices, LocalTasks
+from drs_desktop.workers.pane_tasks import AwsServices, AwsTasks, LeaseTasks, LocalServices, LocalTasks
 from drs_desktop.workers.tasks import Requester
 
 logger = logging.getLogger(__name__)
@@ -161,6 +166,12 @@ class ExecutionsPaneWidget(QWidget):
         self.details_tabs = QTabWidget()
         self.details_tabs.setObjectName("execution-details-tabs")
         self.details_tabs.addTab(self.details, "Evidence")
+        self.lease_strip = LeaseStrip()
+        below = QWidget()
+        below_layout = QVBoxLayout(below)
+        below_layout.setContentsMargins(0, 0, 0, 0)
+        below_layout.addWidget(self.lease_strip)
+        below_layout.addWidget(self.details_tabs, 1)
         self.status = QLabel()
         self.status.setObjectName("executions-status")
         self.status.setWordWrap(True)
@@ -193,7 +204,7 @@ class ExecutionsPaneWidget(QWidget):
         top_layout.addLayout(actions)
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(top)
-        splitter.addWidget(self.details_tabs)
+        splitter.addWidget(below)
         splitter.setStretchFactor(1, 1)
         layout = QVBoxLayout(self)
         layout.addWidget(splitter, 1)
@@ -206,6 +217,10 @@ class ExecutionsPaneWidget(QWidget):
         """Read on ``local``, clean up on ``aws``, from now on."""
         self._local.connect(local)
         self._aws.connect(aws)
+
+    def connect_lease_tasks(self, tasks: LeaseTasks) -> None:
+        """Read the shown run's lease on ``tasks`` (the ``lease-watch`` thread) from now on."""
+        self.lease_strip.connect_tasks(tasks)
 
     def set_detail_widget(self, widget: QWidget, title: str = "Progress") -> None:
         """Show ``widget`` (e.g. the read-only ProgressWidget) as the first details tab; feed it from
@@ -378,6 +393,10 @@ class ExecutionsPaneWidget(QWidget):
     def _selection_changed(self, _selected: QItemSelection, _deselected: QItemSelection) -> None:
         summary = self.selected_summary()
         self._update_actions()
+        if summary is None or summary.finished:
+            self.lease_strip.stop_watching()
+        else:  # who drives it, and a takeover once that desktop is silent
+            self.lease_strip.watch(summary.execution_id, summary.record.plan_name, summary.record.mode)
         if summary is None:
             self.details.set_view(None)
             return
