@@ -18,8 +18,9 @@ import hashlib
 import logging
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from drs_desktop.aws.native_plans import PLAN_TAG, REVISION_TAG, NativeExecutionView, NativePlansGateway
 from drs_desktop.domain.drs.errors import (
@@ -101,6 +102,8 @@ class PlanStatus:
     unpublished: bool = False
     executions: tuple[NativeExecutionView, ...] = field(default_factory=tuple)
     note: str = ""
+    published_at: datetime | None = None  # when the linked revision was published (or imported)
+    native_name: str = ""  # the native plan's name in DRS now ("" when not linked or not read)
 
 
 def _target(gateway: NativePlansGateway) -> tuple[str, str]:
@@ -224,12 +227,25 @@ def _create_plan(
     raise AssertionError("unreachable")
 
 
-def import_plans(db: Database, gateway: NativePlansGateway, *, operator: str = "") -> ImportReport:
-    """Every native plan of the target not linked yet becomes a local plan (first revision) and a link."""
+def import_plans(
+    db: Database,
+    gateway: NativePlansGateway,
+    *,
+    operator: str = "",
+    only: Collection[str] | None = None,
+) -> ImportReport:
+    """Every native plan of the target not linked yet becomes a local plan (first revision) and a link;
+    with ``only``, just the native plans of those ARNs (the ones an operator chose)."""
     account, region = _target(gateway)
     imported: list[tuple[str, int, str]] = []
     skipped: list[str] = []
-    for summary in gateway.list_plans():
+    listed = gateway.list_plans()
+    if only is not None:
+        wanted = set(only)
+        gone = wanted - {summary.arn for summary in listed}
+        skipped.extend(f"{arn} is no longer in DRS; nothing imported for it" for arn in sorted(gone))
+        listed = [summary for summary in listed if summary.arn in wanted]
+    for summary in listed:
         linked = native_links.link_for_arn(db, summary.arn)
         if linked is not None:
             number = native_links.revision_number(db, linked.revision_id)
@@ -343,6 +359,11 @@ def adopt(
 def status(db: Database, gateway: NativePlansGateway) -> list[PlanStatus]:
     """Every local plan with its link, drift (yes/no) and its native executions, latest first."""
     account, region = _target(gateway)
+    try:
+        names = {view.arn: view.name for view in gateway.list_plans()}
+    except DrsError as exc:  # each linked plan says so below, when its own read fails too
+        logger.info("ListRecoveryPlans failed while reading the plans' status: %s", exc)
+        names = {}
     out: list[PlanStatus] = []
     for summary in plan_store.list_plans(db):
         link = native_links.get_link(db, summary.plan_id)
@@ -357,6 +378,8 @@ def status(db: Database, gateway: NativePlansGateway) -> list[PlanStatus]:
             linked_revision=linked_revision,
             target=f"{link.account_id}/{link.region}",
             unpublished=linked_revision != summary.latest_revision,
+            published_at=link.published_at,
+            native_name=names.get(link.recovery_plan_arn, ""),
         )
         if (link.account_id, link.region) != (account, region):
             out.append(_with(base, note="linked in another account or Region: not checked"))
