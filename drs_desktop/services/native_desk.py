@@ -147,8 +147,10 @@ class NativeDesk:
         self._check_revision(name, expected_revision)
         gateway = self._gateway(mfa_prompter)
         if self._sleep is None:
-            return native.publish(self._db, gateway, name, operator=self._operator)
-        return native.publish(self._db, gateway, name, operator=self._operator, sleep=self._sleep)
+            return native.publish(self._db, gateway, name, operator=self._operator, clock=self._clock)
+        return native.publish(
+            self._db, gateway, name, operator=self._operator, sleep=self._sleep, clock=self._clock
+        )
 
     def save_nearest(self, name: str, expected_revision: int) -> PlanRevision:
         """The nearest plan that fits, saved as the next revision of ``name``: an operator's choice, from
@@ -163,16 +165,22 @@ class NativeDesk:
             )
         plan = replace(report.nearest, name=stored.plan.name)
         comment = "the nearest plan that fits a native DRS plan: " + "; ".join(report.changes)[:400]
-        return plan_store.save_plan(self._db, plan, comment=comment, author=self._operator)
+        return plan_store.save_plan(self._db, plan, comment=comment, author=self._operator, now=self._clock())
 
     def import_chosen(self, arns: Sequence[str], mfa_prompter: MfaPrompter | None = None) -> ImportReport:
         return native.import_plans(
-            self._db, self._gateway(mfa_prompter), operator=self._operator, only=tuple(arns)
+            self._db,
+            self._gateway(mfa_prompter),
+            operator=self._operator,
+            only=tuple(arns),
+            clock=self._clock,
         )
 
     def adopt(self, name: str, mfa_prompter: MfaPrompter | None = None) -> PlanRevision:
         """DRS's side of a drift becomes the next revision (the drift dialog's "Take DRS's")."""
-        return native.adopt(self._db, self._gateway(mfa_prompter), name, operator=self._operator)
+        return native.adopt(
+            self._db, self._gateway(mfa_prompter), name, operator=self._operator, clock=self._clock
+        )
 
     # --------------------------------------------------------------------------------- helpers
 

@@ -106,6 +106,13 @@ class PlanStatus:
     native_name: str = ""  # the native plan's name in DRS now ("" when not linked or not read)
 
 
+Clock = Callable[[], datetime]
+
+
+def _now(clock: Clock | None) -> datetime | None:
+    return clock() if clock is not None else None
+
+
 def _target(gateway: NativePlansGateway) -> tuple[str, str]:
     return gateway.drs.caller_identity().account, gateway.drs.target.region
 
@@ -134,8 +141,10 @@ def publish(
     operator: str = "",
     dry_run: bool = False,
     sleep: Callable[[float], None] = time.sleep,
+    clock: Clock | None = None,
 ) -> PublishResult:
-    """Publish the latest revision of plan ``name`` as a native plan (create it, or update it in place)."""
+    """Publish the latest revision of plan ``name`` as a native plan (create it, or update it in place).
+    ``clock`` stamps the link (the GUI's one clock, the simulator's in demo mode); the desktop's without."""
     stored = plan_store.load_plan(db, name)
     rev = stored.revision
     report = fit(stored.plan, plan_name=stored.plan.name)
@@ -182,6 +191,7 @@ def publish(
         content_hash=rev.content_hash,
         steps=[v.item for v in final],
         published_by=operator,
+        now=_now(clock),
     )
     unchanged = not actions and link is not None and link.revision_id == rev.revision_id
     logger.info("published %r revision %d as %s (%d call(s))", rev.name, rev.revision, plan_arn, len(actions))
@@ -233,6 +243,7 @@ def import_plans(
     *,
     operator: str = "",
     only: Collection[str] | None = None,
+    clock: Clock | None = None,
 ) -> ImportReport:
     """Every native plan of the target not linked yet becomes a local plan (first revision) and a link;
     with ``only``, just the native plans of those ARNs (the ones an operator chose)."""
@@ -270,7 +281,9 @@ def import_plans(
         except ValueError as exc:
             skipped.append(f"{summary.name!r} cannot be a local plan: {exc}")
             continue
-        rev = plan_store.save_plan(db, plan, comment=f"imported from DRS {summary.arn}", author=operator)
+        rev = plan_store.save_plan(
+            db, plan, comment=f"imported from DRS {summary.arn}", author=operator, now=_now(clock)
+        )
         native_links.save_link(
             db,
             plan_id=rev.plan_id,
@@ -281,6 +294,7 @@ def import_plans(
             content_hash=rev.content_hash,
             steps=[v.item for v in views],
             published_by=operator,
+            now=_now(clock),
         )
         imported.append((rev.name, rev.revision, summary.arn))
     return ImportReport(tuple(imported), tuple(skipped))
@@ -333,14 +347,14 @@ def diff(db: Database, gateway: NativePlansGateway, name: str) -> DiffResult:
 
 
 def adopt(
-    db: Database, gateway: NativePlansGateway, name: str, *, operator: str = ""
+    db: Database, gateway: NativePlansGateway, name: str, *, operator: str = "", clock: Clock | None = None
 ) -> plan_store.PlanRevision:
     """DRS's side wins a drift: DRS's steps become the plan's next revision, and the link follows it."""
     stored, link = _linked(db, gateway, name)
     views = gateway.list_steps(link.recovery_plan_arn)
     plan = plan_from_native(stored.plan.name, stored.plan.description, [v.step for v in views])
     rev = plan_store.save_plan(
-        db, plan, comment=f"adopted from DRS {link.recovery_plan_arn}", author=operator
+        db, plan, comment=f"adopted from DRS {link.recovery_plan_arn}", author=operator, now=_now(clock)
     )
     native_links.save_link(
         db,
@@ -352,6 +366,7 @@ def adopt(
         content_hash=rev.content_hash,
         steps=[v.item for v in views],
         published_by=operator,
+        now=_now(clock),
     )
     return rev
 

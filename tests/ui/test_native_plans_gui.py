@@ -180,7 +180,8 @@ def test_a_plan_that_does_not_fit_lists_its_problems_and_its_nearest_plan_is_sav
     _idle(dialog, qtbot)
     assert dialog.status_text().startswith("'Gates' revision 1 does not fit a native DRS plan:")
     details = dialog.details_text().splitlines()
-    assert details[0].startswith("wave 1 'Gated', before step 1: An approval waits for a person")
+    assert details.pop(0) == "Problems:"
+    assert details[0].startswith("  " + "wave 1 'Gated', before step 1: An approval waits for a person")
     assert "The nearest plan that fits would change:" in details
     assert dialog.nearest_button.isVisible() and not dialog.publish_button.isEnabled()
     _shot(dialog, "native_publish_does_not_fit.png")
@@ -189,7 +190,10 @@ def test_a_plan_that_does_not_fit_lists_its_problems_and_its_nearest_plan_is_sav
         qtbot.mouseClick(dialog.nearest_button, Qt.MouseButton.LeftButton)
     assert saved.args[0].revision == 2
     _idle(dialog, qtbot)
-    assert dialog.status_text() == "Publishing 'Gates' revision 2 will send to DRS:"
+    assert (
+        dialog.status_text()
+        == "Saved the nearest plan as revision 2. Publishing 'Gates' revision 2 will send to DRS:"
+    )
     assert not dialog.nearest_button.isVisible()
     first = plan_store.get_plan(rig.db, "Gates", 1)
     second = plan_store.get_plan(rig.db, "Gates")
@@ -289,7 +293,7 @@ def test_drift_is_shown_then_ours_wins_then_theirs(rig: Rig, qtbot: QtBot) -> No
     _open(rig, qtbot, "Payments")
     pane = rig.pane
     assert pane.native.line.text().startswith(
-        f"Drift: changed in DRS since revision 1 to 'Payments' in {rig.target()}"
+        f"Drift: changed in DRS since the publish of revision 1 to 'Payments' in {rig.target()}"
     )
     row = _row(pane, "Payments")
     assert row.text(3) == "drift" and not row.icon(3).isNull()
@@ -341,6 +345,8 @@ def test_drift_is_shown_then_ours_wins_then_theirs(rig: Rig, qtbot: QtBot) -> No
     assert asked == ["Keep ours", "Keep ours", "Take DRS's"] and taken.args[0].revision == 2
     _idle(dialog, qtbot)
     assert dialog.status_text().startswith("No drift: DRS's plan is as revision 2 of 'Payments'")
+    assert dialog.keep_line.text().startswith("Publishes revision 2 of 'Payments'")  # said anew
+    assert dialog.take_line.text().startswith("Saves DRS's steps as revision 3 of 'Payments'")
     assert plan_store.get_plan(rig.db, "Payments").waves[1].before == (WaitStep(45),)
     assert _wait_steps(rig, plan_arn) == [45]  # nothing was sent
     qtbot.waitUntil(lambda: pane.native.line.text().startswith("Published revision 2"), timeout=TIMEOUT)

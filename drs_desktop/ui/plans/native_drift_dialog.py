@@ -60,17 +60,13 @@ class NativeDriftDialog(QDialog):
         self.details = QPlainTextEdit()
         self.details.setObjectName("native-drift-details")
         self.details.setReadOnly(True)
-        latest, name = status.latest_revision, status.plan_name
         self.keep_button = QPushButton("Keep ours (publish)")
         self.take_button = QPushButton("Take DRS's (new revision)")
-        self.keep_line = QLabel(
-            f"Publishes revision {latest} of {name!r} over DRS's plan: the changes made in DRS are undone."
-        )
-        self.take_line = QLabel(
-            f"Saves DRS's steps as revision {latest + 1} of {name!r} and links it: nothing is sent to DRS."
-        )
+        self.keep_line = QLabel()
+        self.take_line = QLabel()
         for line in (self.keep_line, self.take_line):
             line.setWordWrap(True)
+        self._set_lines()
         self.busy_bar = QProgressBar()
         self.busy_bar.setRange(0, 0)
         self.busy_bar.setMaximumWidth(120)
@@ -149,6 +145,7 @@ class NativeDriftDialog(QDialog):
             head = f"{diff.plan_name!r}: changed in DRS since revision {diff.linked_revision} was published."
             lines += ["Changed in DRS:", *(f"  {line}" for line in diff.in_drs)]
         else:
+            lines += ["DRS's steps equal the ones published: nothing to resolve."]
             head = (
                 f"No drift: DRS's plan is as revision {diff.linked_revision} of {diff.plan_name!r} "
                 "was published."
@@ -167,10 +164,21 @@ class NativeDriftDialog(QDialog):
         self.resolved.emit(revision)
         number = getattr(revision, "revision", "?")
         self._status = _with_latest(self._status, number if isinstance(number, int) else None)
+        self._set_lines()
         self.request_diff()
         self.status_label.setText(f"Saved DRS's steps as revision {number}; comparing again…")
 
     # ------------------------------------------------------------------------------ helpers
+
+    def _set_lines(self) -> None:
+        """What each resolution does, in one line each, for the plan's latest revision as known now."""
+        latest, name = self._status.latest_revision, self._status.plan_name
+        self.keep_line.setText(
+            f"Publishes revision {latest} of {name!r} over DRS's plan: the changes made in DRS are undone."
+        )
+        self.take_line.setText(
+            f"Saves DRS's steps as revision {latest + 1} of {name!r} and links it: nothing is sent to DRS."
+        )
 
     def is_busy(self) -> bool:
         return self._busy

@@ -41,7 +41,7 @@ def link_line(status: PlanStatus | None) -> str:
     edits = f"unpublished edits since (latest is revision {status.latest_revision})"
     if status.drift:
         gone = "no longer exists" in status.note
-        head = f"Drift: {'deleted in DRS' if gone else 'changed in DRS'} since {where}"
+        head = f"Drift: {'deleted' if gone else 'changed'} in DRS since the publish of {where}"
         return head + (f"; {edits} too." if status.unpublished else ".")
     text = f"Published {where}"
     if status.unpublished:
@@ -146,7 +146,10 @@ class NativeLinkPanel(QWidget):
     def open_publish(self) -> NativePublishDialog | None:
         if not self._plan or self._tasks is None:
             return None
-        dialog = NativePublishDialog(self._plan, self._tasks, unsaved=self._dirty(), parent=self)
+        target = self._reading.target if self._reading is not None else ""
+        dialog = NativePublishDialog(
+            self._plan, self._tasks, unsaved=self._dirty(), target=target, parent=self
+        )
         dialog.plan_saved.connect(self._plan_saved)
         dialog.published.connect(lambda _result: self.refresh())
         dialog.show()

@@ -40,7 +40,13 @@ class NativePublishDialog(QDialog):
     plan_saved = Signal(object)  # PlanRevision: the nearest plan saved as the plan's next revision
 
     def __init__(
-        self, plan_name: str, tasks: AwsTasks, *, unsaved: bool = False, parent: QWidget | None = None
+        self,
+        plan_name: str,
+        tasks: AwsTasks,
+        *,
+        unsaved: bool = False,
+        target: str = "",
+        parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("native-publish-dialog")
@@ -51,9 +57,13 @@ class NativePublishDialog(QDialog):
         self._tasks = tasks
         self._busy = False
         self._preview: PublishResult | None = None
+        self._note = ""  # said before the next preview's head (the nearest plan just saved)
+        where = (
+            f"the connected account and Region ({target})" if target else "the connected account and Region"
+        )
         intro = (
             f"Publishing writes the latest saved revision of {plan_name!r} into a native DRS recovery plan "
-            "in the connected account and Region. It runs nothing: no drill, no recovery, no instance."
+            f"in {where}. It runs nothing: no drill, no recovery, no instance."
         )
         if unsaved:
             intro += " The editor has unsaved edits: they are not published (save them first)."
@@ -144,7 +154,9 @@ class NativePublishDialog(QDialog):
         self._preview = result
         if result.outcome == "does_not_fit":
             head = f"{result.plan_name!r} revision {result.revision} does not fit a native DRS plan:"
-            lines = [f"{p.where}: {p.text}" if p.where else p.text for p in result.problems]
+            lines = ["Problems:"] + [
+                f"  {p.where}: {p.text}" if p.where else f"  {p.text}" for p in result.problems
+            ]
             if result.nearest_changes:
                 lines += ["", "The nearest plan that fits would change:"]
                 lines += [f"  {change}" for change in result.nearest_changes]
@@ -162,7 +174,8 @@ class NativePublishDialog(QDialog):
                 f"DRS's steps already equal revision {result.revision} of {result.plan_name!r}: "
                 "publishing sends no step and records this revision as published."
             )
-        self._show(head, [f"  {action}" for action in result.actions])
+        note, self._note = self._note, ""
+        self._show(note + head, [f"  {action}" for action in result.actions])
 
     def show_published(self, result: PublishResult) -> None:
         verb = "Published" if result.outcome == "published" else "Unchanged:"
@@ -177,6 +190,7 @@ class NativePublishDialog(QDialog):
     def show_nearest_saved(self, revision: object) -> None:
         number = getattr(revision, "revision", "?")
         self.plan_saved.emit(revision)
+        self._note = f"Saved the nearest plan as revision {number}. "
         self.request_preview()
         self.status_label.setText(
             f"Saved the nearest plan as revision {number} of {self._name!r}; checking what publishing it "
