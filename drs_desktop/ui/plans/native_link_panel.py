@@ -94,10 +94,12 @@ class NativeLinkPanel(QWidget):
         layout.setContentsMargins(0, 4, 0, 0)
         layout.addWidget(self.line)
         layout.addWidget(self.stamp)
-        row = QHBoxLayout()
-        for button in (self.publish_button, self.import_button, self.drift_button):
-            row.addWidget(button)
-        layout.addLayout(row)
+        # Two rows: one row of three would widen the plan list's column and squeeze the editor at 1366x768.
+        for buttons in ((self.publish_button, self.drift_button), (self.import_button,)):
+            row = QHBoxLayout()
+            for button in buttons:
+                row.addWidget(button)
+            layout.addLayout(row)
         self._update()
 
     def connect_tasks(self, tasks: AwsTasks) -> None:
