@@ -169,6 +169,7 @@ class DesktopApp:
         from drs_desktop.services.extended_servers import ExtendedServersService
         from drs_desktop.services.history import ExecutionHistory, gateway_factory
         from drs_desktop.services.inventory import InventoryService
+        from drs_desktop.services.native_desk import NativeDesk
         from drs_desktop.services.plan_editing import PlanLibrary
         from drs_desktop.services.settings_page import SettingsService
         from drs_desktop.workers.pane_tasks import AwsServices, LocalServices
@@ -208,6 +209,7 @@ class DesktopApp:
                 history,
                 ask_mfa,
                 ExtendedServersService(db, resolver, gateway_factory=drs),
+                NativeDesk(db, resolver, gateway_factory=drs, clock=clock.now, sleep=cleanup_sleep),
             )
 
         self.local_tasks: LocalTasks = TaskThread("local", local, close=LocalServices.close)
@@ -225,6 +227,7 @@ class DesktopApp:
 
         pane = PlansPaneWidget(clock=self.clock.now)
         pane.connect_tasks(self.local_tasks)
+        pane.connect_native(self.aws_tasks)  # native DRS plans: status, publish, import, drift
         window.set_pane_widget("plans", pane)
         pane.refresh()
         return pane
@@ -618,6 +621,8 @@ class DesktopApp:
         for tasks in self._task_threads:
             tasks.rebuild()
         self.execution_desk.rebuild_services()
+        if self.plans_pane is not None:
+            self.plans_pane.refresh_native()  # the links as the new target's DRS has them
         if self.changes is not None:
             self.changes.forget_inventory()  # the editors and the dashboard drop the old target's
         assert self.running_target is not None

@@ -18,8 +18,9 @@ import hashlib
 import logging
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from drs_desktop.aws.native_plans import PLAN_TAG, REVISION_TAG, NativeExecutionView, NativePlansGateway
 from drs_desktop.domain.drs.errors import (
@@ -101,6 +102,15 @@ class PlanStatus:
     unpublished: bool = False
     executions: tuple[NativeExecutionView, ...] = field(default_factory=tuple)
     note: str = ""
+    published_at: datetime | None = None  # when the linked revision was published (or imported)
+    native_name: str = ""  # the native plan's name in DRS now ("" when not linked or not read)
+
+
+Clock = Callable[[], datetime]
+
+
+def _now(clock: Clock | None) -> datetime | None:
+    return clock() if clock is not None else None
 
 
 def _target(gateway: NativePlansGateway) -> tuple[str, str]:
@@ -131,8 +141,10 @@ def publish(
     operator: str = "",
     dry_run: bool = False,
     sleep: Callable[[float], None] = time.sleep,
+    clock: Clock | None = None,
 ) -> PublishResult:
-    """Publish the latest revision of plan ``name`` as a native plan (create it, or update it in place)."""
+    """Publish the latest revision of plan ``name`` as a native plan (create it, or update it in place).
+    ``clock`` stamps the link (the GUI's one clock, the simulator's in demo mode); the desktop's without."""
     stored = plan_store.load_plan(db, name)
     rev = stored.revision
     report = fit(stored.plan, plan_name=stored.plan.name)
@@ -179,6 +191,7 @@ def publish(
         content_hash=rev.content_hash,
         steps=[v.item for v in final],
         published_by=operator,
+        now=_now(clock),
     )
     unchanged = not actions and link is not None and link.revision_id == rev.revision_id
     logger.info("published %r revision %d as %s (%d call(s))", rev.name, rev.revision, plan_arn, len(actions))
@@ -224,12 +237,26 @@ def _create_plan(
     raise AssertionError("unreachable")
 
 
-def import_plans(db: Database, gateway: NativePlansGateway, *, operator: str = "") -> ImportReport:
-    """Every native plan of the target not linked yet becomes a local plan (first revision) and a link."""
+def import_plans(
+    db: Database,
+    gateway: NativePlansGateway,
+    *,
+    operator: str = "",
+    only: Collection[str] | None = None,
+    clock: Clock | None = None,
+) -> ImportReport:
+    """Every native plan of the target not linked yet becomes a local plan (first revision) and a link;
+    with ``only``, just the native plans of those ARNs (the ones an operator chose)."""
     account, region = _target(gateway)
     imported: list[tuple[str, int, str]] = []
     skipped: list[str] = []
-    for summary in gateway.list_plans():
+    listed = gateway.list_plans()
+    if only is not None:
+        wanted = set(only)
+        gone = wanted - {summary.arn for summary in listed}
+        skipped.extend(f"{arn} is no longer in DRS; nothing imported for it" for arn in sorted(gone))
+        listed = [summary for summary in listed if summary.arn in wanted]
+    for summary in listed:
         linked = native_links.link_for_arn(db, summary.arn)
         if linked is not None:
             number = native_links.revision_number(db, linked.revision_id)
@@ -254,7 +281,9 @@ def import_plans(db: Database, gateway: NativePlansGateway, *, operator: str = "
         except ValueError as exc:
             skipped.append(f"{summary.name!r} cannot be a local plan: {exc}")
             continue
-        rev = plan_store.save_plan(db, plan, comment=f"imported from DRS {summary.arn}", author=operator)
+        rev = plan_store.save_plan(
+            db, plan, comment=f"imported from DRS {summary.arn}", author=operator, now=_now(clock)
+        )
         native_links.save_link(
             db,
             plan_id=rev.plan_id,
@@ -265,6 +294,7 @@ def import_plans(db: Database, gateway: NativePlansGateway, *, operator: str = "
             content_hash=rev.content_hash,
             steps=[v.item for v in views],
             published_by=operator,
+            now=_now(clock),
         )
         imported.append((rev.name, rev.revision, summary.arn))
     return ImportReport(tuple(imported), tuple(skipped))
@@ -317,14 +347,14 @@ def diff(db: Database, gateway: NativePlansGateway, name: str) -> DiffResult:
 
 
 def adopt(
-    db: Database, gateway: NativePlansGateway, name: str, *, operator: str = ""
+    db: Database, gateway: NativePlansGateway, name: str, *, operator: str = "", clock: Clock | None = None
 ) -> plan_store.PlanRevision:
     """DRS's side wins a drift: DRS's steps become the plan's next revision, and the link follows it."""
     stored, link = _linked(db, gateway, name)
     views = gateway.list_steps(link.recovery_plan_arn)
     plan = plan_from_native(stored.plan.name, stored.plan.description, [v.step for v in views])
     rev = plan_store.save_plan(
-        db, plan, comment=f"adopted from DRS {link.recovery_plan_arn}", author=operator
+        db, plan, comment=f"adopted from DRS {link.recovery_plan_arn}", author=operator, now=_now(clock)
     )
     native_links.save_link(
         db,
@@ -336,6 +366,7 @@ def adopt(
         content_hash=rev.content_hash,
         steps=[v.item for v in views],
         published_by=operator,
+        now=_now(clock),
     )
     return rev
 
@@ -343,6 +374,11 @@ def adopt(
 def status(db: Database, gateway: NativePlansGateway) -> list[PlanStatus]:
     """Every local plan with its link, drift (yes/no) and its native executions, latest first."""
     account, region = _target(gateway)
+    try:
+        names = {view.arn: view.name for view in gateway.list_plans()}
+    except DrsError as exc:  # each linked plan says so below, when its own read fails too
+        logger.info("ListRecoveryPlans failed while reading the plans' status: %s", exc)
+        names = {}
     out: list[PlanStatus] = []
     for summary in plan_store.list_plans(db):
         link = native_links.get_link(db, summary.plan_id)
@@ -357,6 +393,8 @@ def status(db: Database, gateway: NativePlansGateway) -> list[PlanStatus]:
             linked_revision=linked_revision,
             target=f"{link.account_id}/{link.region}",
             unpublished=linked_revision != summary.latest_revision,
+            published_at=link.published_at,
+            native_name=names.get(link.recovery_plan_arn, ""),
         )
         if (link.account_id, link.region) != (account, region):
             out.append(_with(base, note="linked in another account or Region: not checked"))

@@ -7,8 +7,8 @@ behind another (DESIGN §3.4):
 - ``local``: SQLite only. Plans and groups, the history's listing, details and reports, the cached
   inventory and its "Used by" column. A plan opens at once even while DRS is slow.
 - ``aws``: DRS over the network. The inventory refresh (which may wait for an MFA code from a dialog),
-  a drill's cleanup (which waits for DRS to terminate its instances), and extending a staging account's
-  servers into the recovery account.
+  a drill's cleanup (which waits for DRS to terminate its instances), extending a staging account's
+  servers into the recovery account, and native DRS recovery plans (status, publish, import, drift).
 - ``settings``: the keyring (which may block on an unlock prompt), the AWS config files and the IAM
   Identity Center sign-in (which polls until the operator confirms in a browser).
 - ``readiness``: the dashboard's background preflight of every plan (DRS reads for each), and its
@@ -25,11 +25,21 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from drs_desktop.domain.errors import DrsDesktopError
 from drs_desktop.services.connection import MfaPrompter
 from drs_desktop.services.execution_takeover import LeaseLook
 from drs_desktop.services.extended_servers import ExtendedServersService
 from drs_desktop.services.history import ExecutionHistory
 from drs_desktop.services.inventory import InventoryService
+from drs_desktop.services.native_desk import (
+    DiffResult,
+    ImportReport,
+    NativeDesk,
+    NativeListing,
+    PlanStatus,
+    PublishResult,
+    StatusReading,
+)
 from drs_desktop.services.plan_editing import PlanLibrary
 from drs_desktop.services.readiness import ReadinessService
 from drs_desktop.services.settings_page import SettingsService
@@ -37,25 +47,34 @@ from drs_desktop.workers.tasks import TaskThread
 
 logger = logging.getLogger(__name__)
 
-# SettingsService and ReadinessService are named here too: the ui layer may not import services, and
-# their panes need the types.
+# SettingsService, ReadinessService and the native plans' answers are named here too: the ui layer may
+# not import services, and their panes need the types.
 __all__ = [
     "AwsServices",
     "AwsTasks",
+    "DiffResult",
     "ExtendedServersService",
+    "ImportReport",
     "LeaseLook",
     "LeaseTasks",
     "LocalServices",
     "LocalTasks",
+    "NativeDesk",
+    "NativeListing",
+    "PlanStatus",
+    "PublishResult",
     "ReadinessService",
     "ReadinessTasks",
     "SettingsService",
     "SettingsTasks",
+    "StatusReading",
+    "native_desk",
 ]
 
 
 def _close_all(
-    owner: str, *services: PlanLibrary | ExecutionHistory | InventoryService | ExtendedServersService | None
+    owner: str,
+    *services: PlanLibrary | ExecutionHistory | InventoryService | ExtendedServersService | NativeDesk | None,
 ) -> None:
     """Close every service, even when one fails (each holds its own reader or clients)."""
     for service in services:
@@ -82,15 +101,24 @@ class LocalServices:
 @dataclass
 class AwsServices:
     """The ``aws`` thread's services, and how it asks the operator for an MFA code. ``extended`` lists
-    and extends staging accounts' servers (the Servers pane's "Extend servers" dialog)."""
+    and extends staging accounts' servers (the Servers pane's "Extend servers" dialog); ``native``
+    publishes, imports and compares native DRS recovery plans (the Plans pane and its dialogs)."""
 
     inventory: InventoryService
     history: ExecutionHistory
     mfa: MfaPrompter | None = None
     extended: ExtendedServersService | None = None
+    native: NativeDesk | None = None
 
     def close(self) -> None:
-        _close_all("aws", self.inventory, self.history, self.extended)
+        _close_all("aws", self.inventory, self.history, self.extended, self.native)
+
+
+def native_desk(services: AwsServices) -> NativeDesk:
+    """The ``aws`` thread's native plans service; a clear error where the thread was built without one."""
+    if services.native is None:
+        raise DrsDesktopError("native DRS plans are not available here (no service on the aws thread)")
+    return services.native
 
 
 LocalTasks = TaskThread[LocalServices]

@@ -18,6 +18,7 @@ from drs_desktop.services.connection import ConnectionResolver, MfaPrompter
 from drs_desktop.services.extended_servers import ExtendedServersService
 from drs_desktop.services.history import ExecutionHistory, GatewayFactory
 from drs_desktop.services.inventory import InventoryService
+from drs_desktop.services.native_desk import NativeDesk
 from drs_desktop.services.plan_editing import PlanLibrary
 from drs_desktop.services.runner import Clock, Sleeper
 from drs_desktop.services.settings_page import SettingsService
@@ -49,6 +50,7 @@ def pane_threads(
     sleep: Sleeper | None = None,
     mfa: MfaPrompter | None = None,
     should_stop: Callable[[], bool] | None = None,
+    native_clock: Callable[[], datetime] = desktop_clock,
 ) -> Iterator[PaneThreads]:
     """The ``local`` and ``aws`` threads over ``db``; ``resolver`` says where DRS is for a refresh."""
     chosen = resolver or ConnectionResolver(db, SecretStore())
@@ -59,8 +61,11 @@ def pane_threads(
     def aws() -> AwsServices:
         history = ExecutionHistory(db, history_gateways, clock=clock, sleep=sleep, should_stop=should_stop)
         extended = ExtendedServersService(db, chosen, gateway_factory=inventory_gateways)
+        native = NativeDesk(
+            db, chosen, gateway_factory=inventory_gateways, clock=native_clock, sleep=sleep, operator="tester"
+        )
         return AwsServices(
-            InventoryService(db, chosen, gateway_factory=inventory_gateways), history, mfa, extended
+            InventoryService(db, chosen, gateway_factory=inventory_gateways), history, mfa, extended, native
         )
 
     threads = PaneThreads(

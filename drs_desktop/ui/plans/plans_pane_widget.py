@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, Qt, Signal
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFileDialog,
@@ -37,9 +38,11 @@ from drs_desktop.domain.plan.model import RecoveryPlan
 from drs_desktop.domain.plan.revisions import PlanRevision, PlanSummary, StoredPlan
 from drs_desktop.domain.plan.validation import Problem, Severity
 from drs_desktop.ui.change_hub import is_newer, updated_text
+from drs_desktop.ui.plans.native_link_panel import NativeLinkPanel, link_line, short_text
 from drs_desktop.ui.plans.plan_editor_widget import PlanEditorWidget
 from drs_desktop.ui.plans.plan_history_dialog import PlanHistoryDialog
-from drs_desktop.workers.pane_tasks import LocalServices, LocalTasks
+from drs_desktop.ui.status_icons import status_icon
+from drs_desktop.workers.pane_tasks import AwsTasks, LocalServices, LocalTasks, StatusReading
 from drs_desktop.workers.tasks import Requester
 
 logger = logging.getLogger(__name__)
@@ -69,7 +72,8 @@ class PlansPaneWidget(QWidget):
         )
         self.plan_list = QTreeWidget()
         self.plan_list.setObjectName("plan-list")
-        self.plan_list.setHeaderLabels(["Plan", "Rev", "Updated (UTC)"])  # waves, servers: tooltip
+        # waves, servers: tooltip; DRS: the native link in a word, its line in the tooltip
+        self.plan_list.setHeaderLabels(["Plan", "Rev", "Updated (UTC)", "DRS"])
         self.plan_list.setRootIsDecorated(False)
         header = self.plan_list.header()
         header.setStretchLastSection(False)
@@ -97,6 +101,11 @@ class PlansPaneWidget(QWidget):
         self.history_button.clicked.connect(self.show_history)
         self.delete_button.clicked.connect(self._confirm_delete)
         self.refresh_button.clicked.connect(self.refresh)
+        #: The selected plan's native DRS link (read on the ``aws`` thread) and its dialogs.
+        self.native = NativeLinkPanel(clock=clock)
+        self.native.set_dirty_check(self.editor.is_dirty)
+        self.native.reading_changed.connect(self.show_native)
+        self.native.plans_changed.connect(self._native_saved)
 
         left = QWidget()
         left_layout = QVBoxLayout(left)
@@ -104,6 +113,7 @@ class PlansPaneWidget(QWidget):
         left_layout.addWidget(QLabel("<b>Plans</b>"))
         left_layout.addWidget(self.plan_list, 1)
         left_layout.addWidget(self.list_stamp)
+        left_layout.addWidget(self.native)
         for row in (
             (self.new_button, self.import_button, self.export_button),
             (self.history_button, self.delete_button, self.refresh_button),
@@ -128,17 +138,35 @@ class PlansPaneWidget(QWidget):
         """Ask ``tasks`` (the ``local`` thread) for every plan operation from now on."""
         self._ask.connect(tasks)
 
+    def connect_native(self, tasks: AwsTasks) -> None:
+        """Ask ``tasks`` (the ``aws`` thread) for native DRS plans: the link line, publish, import, drift."""
+        self.native.connect_tasks(tasks)
+
+    def refresh_native(self) -> None:
+        """Read every plan's native link from DRS again (a refresh, a target switch, a saved plan)."""
+        self.native.refresh()
+
+    def show_native(self, reading: StatusReading) -> None:
+        """Each plan's link in the list's DRS column (an amber mark for drift), its line as tooltip."""
+        for item in self._items():
+            status = self.native.status_of(str(item.data(0, Qt.ItemDataRole.UserRole)))
+            item.setText(3, short_text(status))
+            item.setToolTip(3, link_line(status))
+            item.setIcon(3, status_icon("WARN") if status is not None and status.drift else QIcon())
+
     # -------------------------------------------------------------------------------- requests
 
     def refresh(self) -> None:
         self._request_plans()
+        self.native.refresh()
         if self.editor.inventory() is None:
             self.editor.inventory_panel.set_loading()
         self._request_targets()
 
     def on_plans_changed(self) -> None:
-        """A plan changed somewhere (this pane, the Groups pane): read the list again."""
+        """A plan changed somewhere (this pane, the Groups pane): read the list and the links again."""
         self._request_plans()
+        self.native.refresh()
 
     def set_inventory(self, inventory: Inventory | None) -> None:
         """A newer inventory (a refresh in the Servers pane): the editor validates against it, and every
@@ -248,6 +276,9 @@ class PlansPaneWidget(QWidget):
                 item.setToolTip(column, details)
             item.setData(0, Qt.ItemDataRole.UserRole, summary.name)
             self.plan_list.addTopLevelItem(item)
+        reading = self.native.reading()
+        if reading is not None:
+            self.show_native(reading)
         self.plan_list.blockSignals(False)
         self._select_in_list(self.editor.stored_name())
         self._update_buttons()
@@ -377,8 +408,14 @@ class PlansPaneWidget(QWidget):
         self.status.setStyleSheet(_ERROR_STYLE if error else "")
         self.status.setText(text)
 
+    def _native_saved(self) -> None:
+        """A native dialog saved or imported a plan: the list again; the open plan follows if unedited."""
+        self._request_plans()
+        self.plans_changed.emit()
+
     def _update_buttons(self) -> None:
         stored = bool(self.editor.stored_name())
+        self.native.set_plan(self.editor.stored_name())
         self.export_button.setEnabled(stored)
         self.history_button.setEnabled(stored)
         self.delete_button.setEnabled(stored)

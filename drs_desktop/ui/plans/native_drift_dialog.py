@@ -1,0 +1,222 @@
+""" "Drift…": what was changed in DRS since the plan was published, and which side wins.
+
+The difference (``NativeDesk.diff``, on the ``aws`` task thread) is in words, against the linked
+revision: steps removed, added, renamed, reordered, servers added or removed, waits changed; and, apart,
+the local edits not published yet. Two resolutions, each said in one line of what it does and confirmed
+before anything is done:
+
+- "Keep ours (publish)": the latest revision is published over DRS's plan; DRS's changes are undone.
+- "Take DRS's (new revision)": DRS's steps are saved as the plan's next revision and the link follows it;
+  nothing is sent to DRS.
+
+Neither runs anything in DRS: no drill, no recovery.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QDialog,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QMessageBox,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from drs_desktop.workers.pane_tasks import AwsTasks, DiffResult, PlanStatus, PublishResult, native_desk
+
+logger = logging.getLogger(__name__)
+
+_ERROR_STYLE = "color: #b00020"
+
+
+class NativeDriftDialog(QDialog):
+    resolved = Signal(object)  # PublishResult (kept ours) or PlanRevision (took DRS's)
+
+    def __init__(self, status: PlanStatus, tasks: AwsTasks, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("native-drift-dialog")
+        self.setWindowTitle(f"Drift of {status.plan_name!r} in DRS")
+        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.resize(760, 460)
+        self._status = status
+        self._tasks = tasks
+        self._busy = False
+        self._diff: DiffResult | None = None
+        #: Asked before either resolution, with its one line; True goes on. Replaceable in tests.
+        self.confirm: Callable[[str, str], bool] = self._ask
+        self.status_label = QLabel()
+        self.status_label.setObjectName("native-drift-status")
+        self.status_label.setWordWrap(True)
+        self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.details = QPlainTextEdit()
+        self.details.setObjectName("native-drift-details")
+        self.details.setReadOnly(True)
+        self.keep_button = QPushButton("Keep ours (publish)")
+        self.take_button = QPushButton("Take DRS's (new revision)")
+        self.keep_line = QLabel()
+        self.take_line = QLabel()
+        for line in (self.keep_line, self.take_line):
+            line.setWordWrap(True)
+        self._set_lines()
+        self.busy_bar = QProgressBar()
+        self.busy_bar.setRange(0, 0)
+        self.busy_bar.setMaximumWidth(120)
+        self.busy_bar.setTextVisible(False)
+        self.busy_bar.hide()
+        self.close_button = QPushButton("Close")
+        self.keep_button.clicked.connect(self.keep_ours)
+        self.take_button.clicked.connect(self.take_theirs)
+        self.close_button.clicked.connect(self.close)
+        choices = QGridLayout()
+        choices.addWidget(self.keep_button, 0, 0)
+        choices.addWidget(self.keep_line, 0, 1)
+        choices.addWidget(self.take_button, 1, 0)
+        choices.addWidget(self.take_line, 1, 1)
+        choices.setColumnStretch(1, 1)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.busy_bar)
+        bottom.addStretch(1)
+        bottom.addWidget(self.close_button)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.status_label)
+        layout.addWidget(self.details, 1)
+        layout.addLayout(choices)
+        layout.addLayout(bottom)
+        self.request_diff()
+
+    # ------------------------------------------------------------------------------ requests
+
+    def request_diff(self) -> None:
+        name = self._status.plan_name
+        self._set_busy(True, f"Comparing DRS's plan with what was published of {name!r}…")
+        self._tasks.run_task(
+            lambda s: native_desk(s).diff(name, s.mfa),
+            self.show_diff,
+            lambda message: self._failed("Could not compare", message),
+            owner=self,
+            name="native.diff",
+        )
+
+    def keep_ours(self) -> None:
+        if self._busy or not self._drifted():
+            return
+        if not self.confirm("Keep ours", self.keep_line.text()):
+            return
+        name, latest = self._status.plan_name, self._status.latest_revision
+        self._set_busy(True, f"Publishing revision {latest} of {name!r} over DRS's plan…")
+        self._tasks.run_task(
+            lambda s: native_desk(s).publish(name, latest, s.mfa),
+            self._kept,
+            lambda message: self._failed("Not published", message),
+            owner=self,
+            name="native.keep_ours",
+        )
+
+    def take_theirs(self) -> None:
+        if self._busy or not self._drifted():
+            return
+        if not self.confirm("Take DRS's", self.take_line.text()):
+            return
+        name = self._status.plan_name
+        self._set_busy(True, f"Saving DRS's steps as the next revision of {name!r}…")
+        self._tasks.run_task(
+            lambda s: native_desk(s).adopt(name, s.mfa),
+            self._taken,
+            lambda message: self._failed("Not saved", message),
+            owner=self,
+            name="native.take_theirs",
+        )
+
+    # ------------------------------------------------------------------------------ answers
+
+    def show_diff(self, diff: DiffResult) -> None:
+        self._diff = diff
+        lines: list[str] = []
+        if diff.in_drs:
+            head = f"{diff.plan_name!r}: changed in DRS since revision {diff.linked_revision} was published."
+            lines += ["Changed in DRS:", *(f"  {line}" for line in diff.in_drs)]
+        else:
+            lines += ["DRS's steps equal the ones published: nothing to resolve."]
+            head = (
+                f"No drift: DRS's plan is as revision {diff.linked_revision} of {diff.plan_name!r} "
+                "was published."
+            )
+        if diff.unpublished:
+            lines += ["", "Edited here, not published yet:", *(f"  {line}" for line in diff.unpublished)]
+        self.details.setPlainText("\n".join(lines).strip("\n"))
+        self._set_busy(False, head)
+
+    def _kept(self, result: PublishResult) -> None:
+        self.resolved.emit(result)
+        self.request_diff()
+        self.status_label.setText(f"Published revision {result.revision}; comparing again…")
+
+    def _taken(self, revision: object) -> None:
+        self.resolved.emit(revision)
+        number = getattr(revision, "revision", "?")
+        self._status = _with_latest(self._status, number if isinstance(number, int) else None)
+        self._set_lines()
+        self.request_diff()
+        self.status_label.setText(f"Saved DRS's steps as revision {number}; comparing again…")
+
+    # ------------------------------------------------------------------------------ helpers
+
+    def _set_lines(self) -> None:
+        """What each resolution does, in one line each, for the plan's latest revision as known now."""
+        latest, name = self._status.latest_revision, self._status.plan_name
+        self.keep_line.setText(
+            f"Publishes revision {latest} of {name!r} over DRS's plan: the changes made in DRS are undone."
+        )
+        self.take_line.setText(
+            f"Saves DRS's steps as revision {latest + 1} of {name!r} and links it: nothing is sent to DRS."
+        )
+
+    def is_busy(self) -> bool:
+        return self._busy
+
+    def status_text(self) -> str:
+        return self.status_label.text()
+
+    def details_text(self) -> str:
+        return self.details.toPlainText()
+
+    def _drifted(self) -> bool:
+        return self._diff is not None and self._diff.drift
+
+    def _failed(self, what: str, message: str) -> None:
+        line = message.splitlines()[0] if message else "no reason given"
+        self._set_busy(False, f"{what}: {line}", error=True)
+
+    def _set_busy(self, busy: bool, text: str, *, error: bool = False) -> None:
+        self._busy = busy
+        self.busy_bar.setVisible(busy)
+        self.status_label.setStyleSheet(_ERROR_STYLE if error else "")
+        self.status_label.setText(text)
+        enabled = not busy and self._drifted()
+        self.keep_button.setEnabled(enabled)
+        self.take_button.setEnabled(enabled)
+
+    def _ask(self, title: str, line: str) -> bool:
+        answer = QMessageBox.question(
+            self,
+            title,
+            f"{line}\n\nGo on?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel,
+        )
+        return answer == QMessageBox.StandardButton.Yes
+
+
+def _with_latest(status: PlanStatus, latest: int | None) -> PlanStatus:
+    from dataclasses import replace
+
+    return status if latest is None else replace(status, latest_revision=latest, unpublished=False)

@@ -1,0 +1,226 @@
+""" "Publish to DRS…": what publishing a plan as a native DRS recovery plan sends, then sending it.
+
+On opening, the dialog asks for the fit and the dry run (``NativeDesk.preview``, on the ``aws`` task
+thread) and shows what will be sent, in words (create, update, delete, reorder), or, when the plan does
+not fit, each problem with where it is and how the nearest plan that fits differs. The nearest plan is
+only ever saved by the operator's click ("Save the nearest plan as a new revision"), as a new revision;
+the dialog then previews that revision, to be published like any other. Publish sends exactly the
+revision previewed: if the plan was saved meanwhile, the service refuses and nothing is sent.
+
+Publishing runs nothing: no drill, no recovery, no instance. DRS's refusal is shown in one line.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QDialog,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from drs_desktop.workers.pane_tasks import AwsTasks, PublishResult, native_desk
+
+logger = logging.getLogger(__name__)
+
+_ERROR_STYLE = "color: #b00020"
+
+
+class NativePublishDialog(QDialog):
+    """Preview, nearest plan, publish: one plan, one target (the connected one)."""
+
+    published = Signal(object)  # PublishResult of a publish that DRS accepted
+    plan_saved = Signal(object)  # PlanRevision: the nearest plan saved as the plan's next revision
+
+    def __init__(
+        self,
+        plan_name: str,
+        tasks: AwsTasks,
+        *,
+        unsaved: bool = False,
+        target: str = "",
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("native-publish-dialog")
+        self.setWindowTitle(f"Publish {plan_name!r} to DRS")
+        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.resize(720, 480)
+        self._name = plan_name
+        self._tasks = tasks
+        self._busy = False
+        self._preview: PublishResult | None = None
+        self._note = ""  # said before the next preview's head (the nearest plan just saved)
+        where = (
+            f"the connected account and Region ({target})" if target else "the connected account and Region"
+        )
+        intro = (
+            f"Publishing writes the latest saved revision of {plan_name!r} into a native DRS recovery plan "
+            f"in {where}. It runs nothing: no drill, no recovery, no instance."
+        )
+        if unsaved:
+            intro += " The editor has unsaved edits: they are not published (save them first)."
+        self.intro_label = QLabel(intro)
+        self.intro_label.setWordWrap(True)
+        self.status_label = QLabel()
+        self.status_label.setObjectName("native-publish-status")
+        self.status_label.setWordWrap(True)
+        self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.details = QPlainTextEdit()
+        self.details.setObjectName("native-publish-details")
+        self.details.setReadOnly(True)
+        self.nearest_button = QPushButton("Save the nearest plan as a new revision")
+        self.nearest_button.setToolTip(
+            "Saves the plan that fits, with the changes listed above, as the next revision of this plan; "
+            "then shows what publishing it sends. Your current revision stays in the history."
+        )
+        self.nearest_button.hide()
+        self.publish_button = QPushButton("Publish")
+        self.publish_button.setDefault(True)
+        self.close_button = QPushButton("Close")
+        self.busy_bar = QProgressBar()
+        self.busy_bar.setRange(0, 0)
+        self.busy_bar.setMaximumWidth(120)
+        self.busy_bar.setTextVisible(False)
+        self.busy_bar.hide()
+        self.nearest_button.clicked.connect(self.save_nearest)
+        self.publish_button.clicked.connect(self.publish)
+        self.close_button.clicked.connect(self.close)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.busy_bar)
+        buttons.addWidget(self.nearest_button)
+        buttons.addStretch(1)
+        buttons.addWidget(self.publish_button)
+        buttons.addWidget(self.close_button)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.intro_label)
+        layout.addWidget(self.status_label)
+        layout.addWidget(self.details, 1)
+        layout.addLayout(buttons)
+        self.request_preview()
+
+    # ------------------------------------------------------------------------------ requests
+
+    def request_preview(self) -> None:
+        name = self._name
+        self._preview = None
+        self._set_busy(True, f"Checking that {name!r} fits a native DRS plan, and reading DRS's copy…")
+        self._tasks.run_task(
+            lambda s: native_desk(s).preview(name, s.mfa),
+            self.show_preview,
+            lambda message: self._failed("Reading DRS", message),
+            owner=self,
+            name="native.preview",
+        )
+
+    def publish(self) -> None:
+        preview = self._preview
+        if preview is None or self._busy or not preview.ok:
+            return
+        name, revision = self._name, preview.revision
+        self._set_busy(True, f"Publishing {name!r} revision {revision} to DRS…")
+        self._tasks.run_task(
+            lambda s: native_desk(s).publish(name, revision, s.mfa),
+            self.show_published,
+            lambda message: self._failed("Not published", message),
+            owner=self,
+            name="native.publish",
+        )
+
+    def save_nearest(self) -> None:
+        preview = self._preview
+        if preview is None or self._busy or preview.outcome != "does_not_fit":
+            return
+        name, revision = self._name, preview.revision
+        self._set_busy(True, f"Saving the nearest plan as the next revision of {name!r}…")
+        self._tasks.run_task(
+            lambda s: native_desk(s).save_nearest(name, revision),
+            self.show_nearest_saved,
+            lambda message: self._failed("Saving the nearest plan failed", message),
+            owner=self,
+            name="native.save_nearest",
+        )
+
+    # ------------------------------------------------------------------------------ answers
+
+    def show_preview(self, result: PublishResult) -> None:
+        self._preview = result
+        if result.outcome == "does_not_fit":
+            head = f"{result.plan_name!r} revision {result.revision} does not fit a native DRS plan:"
+            lines = ["Problems:"] + [
+                f"  {p.where}: {p.text}" if p.where else f"  {p.text}" for p in result.problems
+            ]
+            if result.nearest_changes:
+                lines += ["", "The nearest plan that fits would change:"]
+                lines += [f"  {change}" for change in result.nearest_changes]
+                head += " save the nearest plan (below) to publish that instead, or edit the plan."
+            else:
+                head += " no nearest plan fits; edit the plan."
+            self.nearest_button.setVisible(bool(result.nearest_changes))
+            self._show(head, lines, error=True)
+            return
+        self.nearest_button.hide()
+        if result.actions:
+            head = f"Publishing {result.plan_name!r} revision {result.revision} will send to DRS:"
+        else:
+            head = (
+                f"DRS's steps already equal revision {result.revision} of {result.plan_name!r}: "
+                "publishing sends no step and records this revision as published."
+            )
+        note, self._note = self._note, ""
+        self._show(note + head, [f"  {action}" for action in result.actions])
+
+    def show_published(self, result: PublishResult) -> None:
+        verb = "Published" if result.outcome == "published" else "Unchanged:"
+        head = f"{verb} {result.plan_name!r} revision {result.revision} as {result.plan_arn}."
+        lines = [f"  {action}" for action in result.actions] or ["  no call was needed"]
+        if result.retried:
+            lines.append(f"  ({result.retried} round(s) cut short by DRS and read back again)")
+        self._preview = None  # sent: a second Publish needs a new preview
+        self._show(head, ["DRS accepted:", *lines])
+        self.published.emit(result)
+
+    def show_nearest_saved(self, revision: object) -> None:
+        number = getattr(revision, "revision", "?")
+        self.plan_saved.emit(revision)
+        self._note = f"Saved the nearest plan as revision {number}. "
+        self.request_preview()
+        self.status_label.setText(
+            f"Saved the nearest plan as revision {number} of {self._name!r}; checking what publishing it "
+            "sends…"
+        )
+
+    # ------------------------------------------------------------------------------ helpers
+
+    def is_busy(self) -> bool:
+        return self._busy
+
+    def status_text(self) -> str:
+        return self.status_label.text()
+
+    def details_text(self) -> str:
+        return self.details.toPlainText()
+
+    def _failed(self, what: str, message: str) -> None:
+        line = message.splitlines()[0] if message else "no reason given"
+        self._set_busy(False, f"{what}: {line}", error=True)
+
+    def _show(self, head: str, lines: list[str], *, error: bool = False) -> None:
+        self.details.setPlainText("\n".join(lines))
+        self._set_busy(False, head, error=error)
+
+    def _set_busy(self, busy: bool, text: str, *, error: bool = False) -> None:
+        self._busy = busy
+        self.busy_bar.setVisible(busy)
+        self.status_label.setStyleSheet(_ERROR_STYLE if error else "")
+        self.status_label.setText(text)
+        preview = self._preview
+        self.publish_button.setEnabled(not busy and preview is not None and preview.ok)
+        self.nearest_button.setEnabled(not busy)
