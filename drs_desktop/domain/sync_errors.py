@@ -89,6 +89,12 @@ class LeaseHeld(SyncError):
         self.heartbeat = heartbeat
 
 
+class DrivenElsewhere(SyncError):
+    """The team's table shows that another desktop drove this execution further than this desktop's
+    journal (it took the run over, or a copy of this database drove it): driving it from here could
+    launch again what that desktop launched. The lease taken for the check is given back."""
+
+
 class LeaseLost(SyncError):
     """This desktop's lease is no longer its own: a beat's (or a release's) condition ``holder = me``
     failed. ``holder`` names the desktop that took it over, None when the lease item is gone. Never raised

@@ -13,19 +13,24 @@ changes.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from typing import Any
 
 from drs_desktop.aws import sync_lease
+from drs_desktop.aws.sync_pull import read_heads
 from drs_desktop.aws.sync_schema import SyncTableTarget
+from drs_desktop.domain import sync_lineage
 from drs_desktop.domain.lease import Lease
-from drs_desktop.domain.sync_errors import LeaseHeld, SyncError
+from drs_desktop.domain.sync_errors import DrivenElsewhere, LeaseHeld, SyncError
+from drs_desktop.domain.sync_lineage import LineageError
 from drs_desktop.services.close_push import push_execution
 from drs_desktop.services.lease_keeper import KeeperReport, LeaseKeeper, awake_clock
 from drs_desktop.services.team_sync import load_sync_settings, table_target
 from drs_desktop.storage.db import Database, Readable
-from drs_desktop.storage.sync_identity import former_ids
+from drs_desktop.storage.sync_apply import journal_last
+from drs_desktop.storage.sync_identity import former_ids, is_own_writer
 
 __all__ = [
     "LEASE_POLL_SECONDS",
@@ -65,15 +70,39 @@ class ExecutionLeases:
         self._client_factory = client_factory or (lambda: sync_lease.lease_client(target))
         self._keeper_options = dict(keeper_options or {})
 
-    def take(self, execution_id: str, on_report: Callable[[KeeperReport], None] | None = None) -> LeaseKeeper:
+    def take(
+        self,
+        execution_id: str,
+        on_report: Callable[[KeeperReport], None] | None = None,
+        *,
+        check_journal: bool = True,
+    ) -> LeaseKeeper:
         """Take the lease (this desktop's own already: taken again) and start keeping it. ``LeaseHeld``
         when another desktop holds it; a ``SyncError`` when the table cannot be reached: a run that must
-        not be driven twice is not started blind."""
-        return self._keep(
-            execution_id,
-            lambda client: sync_lease.take(client, self.target.table, execution_id, self.desktop_id),
-            on_report,
-        )
+        not be driven twice is not started blind. ``check_journal`` (with a database): then the table's
+        head of the execution must agree that this desktop's journal is the run's (``DrivenElsewhere``
+        when it does not, the lease given back): a free lease says nobody drives the run *now*, not that
+        nobody drove it further since this desktop's last event (a teammate took it over and finished,
+        or the database this one was copied from drove it on)."""
+
+        def write(client: Any) -> Lease:
+            lease = sync_lease.take(client, self.target.table, execution_id, self.desktop_id)
+            if check_journal and self._db is not None:
+                problem = _driven_elsewhere(
+                    client, self.target.table, self._db, execution_id, self.desktop_id
+                )
+                if problem is not None:
+                    sync_lease.release(client, self.target.table, lease)  # nothing driven: no push first
+                    raise DrivenElsewhere(
+                        f"Execution {execution_id}: {problem}; this desktop no longer drives it from its "
+                        "own journal (sync to see it as the team's table has it, then take it over if its "
+                        "driver is silent)",
+                        operation="GetItem",
+                        table=self.target.table,
+                    )
+            return lease
+
+        return self._keep(execution_id, write, on_report)
 
     def take_over(
         self,
@@ -85,8 +114,8 @@ class ExecutionLeases:
         ``LeaseWatch`` saw unchanged until it expired), conditioned on that pair, and start keeping it;
         ``seen`` None: the watch found it free, so a plain ``take``. ``LeaseHeld`` naming whoever holds
         it now when the holder beat again or another desktop was faster: nothing changed."""
-        if seen is None:
-            return self.take(execution_id, on_report)
+        if seen is None:  # the journal is the table's by now: the takeover pulls it, then checks DRS
+            return self.take(execution_id, on_report, check_journal=False)
         if seen.execution_id != execution_id:
             raise ValueError(f"the lease seen is {seen.execution_id}'s, not {execution_id}'s")
         return self._keep(
@@ -96,6 +125,10 @@ class ExecutionLeases:
             ),
             on_report,
         )
+
+    def read_state(self, execution_id: str) -> sync_lease.LeaseState:
+        """The lease as the table has it now, with what a clean stop's release recorded."""
+        return sync_lease.read_state(self._client_factory(), self.target.table, execution_id)
 
     def _keep(
         self,
@@ -110,6 +143,8 @@ class ExecutionLeases:
             lease = write(client)
         except LeaseHeld as exc:
             raise self._held_by_former_id(exc) from None
+        except DrivenElsewhere:
+            raise
         except SyncError as exc:
             raise SyncError(
                 f"{exc.message}. Team sync is on, and without its table this desktop cannot make sure "
@@ -152,6 +187,30 @@ class ExecutionLeases:
         if db is None:
             return None
         return lambda: push_execution(db, self.target, self.desktop_id, execution_id)
+
+
+def _driven_elsewhere(client: Any, table: str, db: Database, execution_id: str, me: str) -> str | None:
+    """Why the table's head of ``execution_id`` says this journal is not the run's any more, or None
+    (no head: never pushed; or it agrees). One consistent read of the head."""
+    head = read_heads(client, table, [("EXEC", execution_id)]).get(("EXEC", execution_id))
+    if head is None or head.deleted or head.body is None:
+        return None
+    try:
+        body = json.loads(head.body)
+        lineage = sync_lineage.parse(body.get("drivers") if isinstance(body, dict) else None)
+    except (ValueError, LineageError) as exc:
+        return f"the team table's record of it cannot be read ({exc})"
+    driver = lineage[-1][1]
+    if driver != me and not is_own_writer(db, driver, execution_id):
+        return f"desktop {driver} took it over and drives it now, as the team's table says"
+    held = journal_last(db, execution_id)
+    counted = body.get("event_count")
+    if isinstance(counted, int) and not isinstance(counted, bool) and counted > held:
+        return (
+            f"the team's table holds {counted} events of its journal and this desktop {held}: it was "
+            "driven further elsewhere"
+        )
+    return None
 
 
 def leases_for(db: Readable) -> ExecutionLeases | None:

@@ -152,11 +152,15 @@ def take_over_execution(
     previous = seen.holder if seen is not None else (writer or "")
     lock = take_driver_lock(db.path, execution_id)
     keeper: LeaseKeeper | None = None
+    # A free lease may say how much of the journal its last holder pushed before it gave it back.
+    released = leases.read_state(execution_id) if seen is None else None
     try:
         keeper = leases.take_over(execution_id, seen)
+        taken = keeper.lease.heartbeat  # read before the keeper's first beat (5 s away) could move it
         (pull or (lambda: pull_team_table(db, leases)))()
         before = journal_last(db, execution_id)
-        facts = TakeoverFacts(by=me, previous=previous, operator=operator, journal_complete=False)
+        complete = _journal_complete(released, taken, before)
+        facts = TakeoverFacts(by=me, previous=previous, operator=operator, journal_complete=complete)
         try:
             runner = ExecutionRunner.resume(
                 db, gateway, execution_id, clock=clock, target_gateways=target_gateways, takeover=facts
@@ -172,3 +176,15 @@ def take_over_execution(
         raise
     logger.info("execution %s taken over from %s by %s", execution_id, previous or "nobody", me)
     return TakenOver(runner, lock, keeper, previous)
+
+
+def _journal_complete(released: sync_lease.LeaseState | None, taken: int, held: int) -> bool:
+    """Whether this journal is the whole run's: its last holder released the lease after a clean stop's
+    push (``released_events``), nobody wrote to the lease between that reading and this desktop's take
+    (the take added exactly one to the heartbeat read), and the pull brought every one of those events.
+    Anything less: False, and the takeover checks DRS's records (always safe)."""
+    if released is None or released.lease is not None or released.released_events is None:
+        return False
+    if released.heartbeat is None or taken != released.heartbeat + 1:
+        return False
+    return held == released.released_events

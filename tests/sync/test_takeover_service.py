@@ -20,7 +20,7 @@ from drs_desktop.domain.engine.controls import ControlAction, ControlRequest
 from drs_desktop.domain.engine.events import Outcome
 from drs_desktop.domain.engine.state import ExecutionStatus
 from drs_desktop.domain.lease import LEASE_EXPIRY, Lease, LeaseWatch
-from drs_desktop.domain.sync_errors import LeaseHeld
+from drs_desktop.domain.sync_errors import DrivenElsewhere, LeaseHeld
 from drs_desktop.domain.views.lease_view import LeaseReading, feed, lease_line
 from drs_desktop.services.execution_lease import ExecutionLeases
 from drs_desktop.services.execution_session import ExecutionServices
@@ -185,3 +185,66 @@ def test_a_silent_desktops_drill_is_taken_over_and_finishes_with_every_server_la
     assert team.look_b.read(execution_id).finished
     with pytest.raises(TakeoverRefused, match="has ended"):
         team.services_b.take_over(execution_id, None, expired=False)
+
+
+def test_the_old_driver_coming_back_does_not_drive_from_its_stale_journal(
+    team: Team, sim: EmbeddedSimulator, dynamodb: DynamoDbEmulator
+) -> None:
+    """After B took the drill over, finished it and gave the lease back, A restarts and resumes the run
+    it still holds as unfinished: the lease is free, but the team's table says B drove it on, so A's
+    resume is refused before anything is journaled or launched, and the lease is free again."""
+    execution_id = silent_drill(team, sim)
+    watch = LeaseWatch()
+    watched(team, watch, execution_id)
+    team.clock_b.advance(LEASE_EXPIRY)
+    seen = watched(team, watch, execution_id).lease
+    session = team.services_b.take_over(execution_id, seen, expired=watch.expired)
+    try:
+        step_until(session, sim, lambda s: s.status is ExecutionStatus.WAITING_APPROVAL)
+        session.submit(ControlRequest(ControlAction.APPROVE, wave_index=1))
+        session.drive(lambda _snapshot: None, pace=instant_pace(sim))
+    finally:
+        session.close()
+    team.b.service.push()
+    assert lease_item(team.a.client, execution_id).get("holder") is None  # type: ignore[union-attr]
+
+    before = [entry.seq for entry in journal.load_journal(team.a.db, execution_id)]
+    launches = len(sim.backend.launch_records())
+    services_a = _services(team.a, sim, ExecutionLeases(target(dynamodb), team.a.desktop_id, db=team.a.db))
+    with pytest.raises(DrivenElsewhere, match=f"desktop {team.b.desktop_id} took it over"):
+        services_a.resume(execution_id)
+    assert [entry.seq for entry in journal.load_journal(team.a.db, execution_id)] == before
+    assert len(sim.backend.launch_records()) == launches
+    assert lease_item(team.a.client, execution_id).get("holder") is None  # type: ignore[union-attr]
+
+
+def test_a_cleanly_stopped_run_is_taken_over_with_nothing_to_guess(
+    team: Team, sim: EmbeddedSimulator, dynamodb: DynamoDbEmulator
+) -> None:
+    """A drives to the gate and closes cleanly: its session pushes the journal, then gives the lease back
+    saying how many events the table holds. B takes the free lease over; its pull brings exactly those
+    events, so its TakenOver says the journal is complete and no chunk waits on DRS's records."""
+    services_a = _services(team.a, sim, ExecutionLeases(target(dynamodb), team.a.desktop_id, db=team.a.db))
+    first = drill_session(services_a)
+    step_until(first, sim, lambda s: s.status is ExecutionStatus.WAITING_APPROVAL)
+    first.close()
+    execution_id = first.execution_id
+    held_by_a = len(journal.load_journal(team.a.db, execution_id))
+    assert sync_lease.read_state(team.a.client, TABLE, execution_id).released_events == held_by_a
+    team.b.service.pull()
+    watch = LeaseWatch()
+    reading = watched(team, watch, execution_id)
+    assert reading.lease is None and lease_line(watch, reading).can_take_over
+
+    session = team.services_b.take_over(execution_id, None, expired=False)
+    try:
+        (taken,) = [e for e in journal.load_journal(team.b.db, execution_id) if e.type == "TakenOver"]
+        assert taken.payload["journal_complete"] is True and taken.seq > held_by_a
+        assert session.state.unchecked == ()
+        session.submit(ControlRequest(ControlAction.APPROVE, wave_index=1))
+        session.drive(lambda _snapshot: None, pace=instant_pace(sim))
+        assert session.state.finished is Outcome.SUCCEEDED
+    finally:
+        session.close()
+    launches = Counter(r.source_server_id for r in sim.backend.launch_records())
+    assert len(launches) == 5 and set(launches.values()) == {1}, launches
