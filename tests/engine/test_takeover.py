@@ -211,6 +211,7 @@ def test_a_cancel_waits_for_the_check_then_abandons_what_never_started() -> None
     state = apply(state, Cancel(at=TAKEN + seconds(1), by="ana"))
     assert state.chunks["1.1"].status is ChunkStatus.QUEUED and state.unchecked == ("1.1",)
     assert finish_outcome(state) is None  # it may be running in DRS
+    state = look(state, TAKEN)
     state = look(state, TAKEN + state.spec.start_settle)
     assert state.chunks["1.1"].status is ChunkStatus.ABANDONED
     assert {state.servers[s].status for s in sids(1, 2)} == {ServerStatus.CANCELLED}
@@ -237,6 +238,7 @@ def test_the_progress_view_says_which_servers_are_being_checked() -> None:
     assert (
         snapshot.waves[0].detail == "checking DRS's records after taking over from desktop desk-a: 1 chunk(s)"
     )
+    state = look(state, TAKEN)
     state = look(state, TAKEN + state.spec.start_settle)  # nothing found: the servers' objects unchanged
     snapshot = tracker.update(state, TAKEN + state.spec.start_settle)
     assert snapshot is not None
@@ -248,6 +250,7 @@ def test_a_wave_past_its_timeout_fails_an_unchecked_chunk_only_once_checked() ->
     state = took_over(chain(2, wave_timeout=minutes(1)))  # the takeover comes after the wave's deadline
     commands = decide(state, TAKEN)
     assert not [c for c in commands if isinstance(c, Record | VerifyJobs)]  # DRS's records first
+    state = look(state, TAKEN)
     state = look(state, TAKEN + state.spec.start_settle)
     commands = decide(state, TAKEN + state.spec.start_settle)
     assert not [c for c in commands if isinstance(c, StartJob)]
@@ -279,3 +282,48 @@ def test_servers_of_an_unknown_job_are_never_launched_again_from_here() -> None:
     state = apply(state, RetryFailed(wave_index=0, server_ids=None, at=TAKEN + minutes(7), by="ana"))
     (retry,) = [c for c in state.chunks.values() if c.is_retry]
     assert retry.chunk_id == "1.3" and retry.server_ids == (other,)
+
+
+def test_with_nothing_left_unchecked_the_takeover_still_looks_before_any_retry() -> None:
+    """The journal left nothing unchecked once the first look adopted the wave's job, and a server of
+    it failed. The silent desktop had retried that server as "1.2" (drsjob-2) after its last push: no
+    retry is taken and nothing starts until a look past the settle, which finds drsjob-2 and keeps the
+    server clear of it for good."""
+    state = took_over(chain(2))
+    failed, fine = sids(1, 2)
+    state = look(state, TAKEN, TaggedJob(job_id="drsjob-1", chunk_id="1.1"))
+    assert state.unchecked == () and state.chunks["1.1"].job_id == "drsjob-1"
+    job = JobView(
+        job_id="drsjob-1",
+        status=JobStatus.COMPLETED,
+        servers=(
+            JobServerView(server_id=failed, launch_status=LaunchStatus.FAILED),
+            JobServerView(server_id=fine, launch_status=LaunchStatus.LAUNCHED, recovery_instance_id="i-1"),
+        ),
+    )
+    state = apply(state, JobsObserved(jobs=(job,), at=TAKEN + minutes(1)))
+    assert state.servers[failed].status is ServerStatus.FAILED
+    retry = RetryFailed(wave_index=0, at=TAKEN + minutes(2), by="ana")
+    assert "just taken over" in (control_error(state, retry) or "")
+    settle_at = TAKEN + state.spec.start_settle
+    commands = decide(state, TAKEN + minutes(2))
+    assert not [c for c in commands if isinstance(c, Reconcile | StartJob)]
+    (wake,) = [c for c in commands if isinstance(c, WakeAt)]
+    assert wake.at <= settle_at  # the settle look is due then, even with no chunk left to check
+    state = look(state, settle_at, TaggedJob(job_id="drsjob-2", chunk_id="1.2", server_ids=(failed,)))
+    assert state.servers[failed].foreign_job_id == "drsjob-2"
+    assert state.takeovers[-1].settled == ("",)
+    error = control_error(state, RetryFailed(wave_index=0, server_ids=(failed,), at=settle_at, by="ana"))
+    assert error is not None and "drsjob-2" in error
+
+
+def test_the_settle_is_timed_from_the_first_look_when_the_takeovers_own_time_is_earlier() -> None:
+    """The takeover's time may be this desktop's clock (DRS's not read then): a first look whose DRS time
+    is later moves the settle, so a clock behind DRS's never shortens it."""
+    state = took_over(chain(2))
+    late = TAKEN + minutes(4)  # DRS's time at the first look: this desktop's clock was 4 min behind
+    state = look(state, late)
+    state = look(state, TAKEN + state.spec.start_settle)
+    assert state.unchecked == ("1.1",), "not settled: 6 min have not passed in DRS's time since the look"
+    state = look(state, late + state.spec.start_settle)
+    assert state.unchecked == () and starts(state, late + state.spec.start_settle) == ["1.1"]

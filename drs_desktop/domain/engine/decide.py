@@ -29,6 +29,10 @@ Safety rules, each enforced here and nowhere else:
   once, no ``StartJob`` at all before it), never started while unchecked, adopted when a job tagged with
   it is found, and free to start, with no failure counted, only once a look's DRS time is past the
   takeover's plus ``start_settle`` with nothing found.
+- After such a takeover nothing starts in a target, and no retry is taken, until a look at its DRS
+  records has a DRS time past the takeover's (or its first look's, when later) plus ``start_settle``,
+  whether or not a chunk was left unchecked: a job of this execution that no chunk here follows (a retry
+  the silent desktop made) is found only so, and its servers are then never launched again from here.
 - ``StartJob`` only for QUEUED chunks admitted by ``engine.chunking.admit`` against this run's active jobs,
   the unresolved chunks and the external load: quota errors are avoided, not handled. Never while paused,
   stopping, throttled, or once the wave's timeout passed; while held, only the retries the operator
@@ -116,7 +120,12 @@ from drs_desktop.domain.engine.state import (
     ServerStatus,
     WavePhase,
 )
-from drs_desktop.domain.engine.takeover import is_unchecked, unchecked_chunks
+from drs_desktop.domain.engine.takeover import (
+    is_unchecked,
+    settling,
+    takeover_look_due,
+    unchecked_chunks,
+)
 from drs_desktop.domain.engine.terminations import (
     awaiting_termination,
     terminate_jobs_to_poll,
@@ -216,9 +225,13 @@ def _reads_allowed(state: ExecutionState, now: datetime) -> bool:
 
 def _reconcile_due(state: ExecutionState) -> datetime | None:
     chunks = to_look_at(state)
-    if not chunks:
+    times = [next_look_at(state, c) for c in chunks]
+    takeover = takeover_look_due(state)
+    if takeover is not None:
+        times.append(takeover)
+    if not times:
         return None
-    due = min(next_look_at(state, c) for c in chunks)
+    due = min(times)
     if state.poll.not_before is not None:
         due = max(due, state.poll.not_before)
     return due
@@ -329,7 +342,7 @@ def _starts(state: ExecutionState, now: datetime) -> list[Command]:
     # Until every unknown start has had its first look, nothing starts; after that, other chunks may
     # (their servers are others, and the unresolved ones count against the quotas in ``own_load``).
     # A chunk DRS refused with a Conflict waits for a look at the account's jobs (``engine.busy``).
-    if first_look_pending(state) or not _reads_allowed(state, now):
+    if first_look_pending(state) or settling(state) or not _reads_allowed(state, now):
         return []
     return [_start_job(state, state.chunks[chunk_id]) for chunk_id in admitted(state, startable(state, now))]
 

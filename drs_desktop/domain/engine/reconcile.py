@@ -50,8 +50,10 @@ from drs_desktop.domain.engine.state import (
 from drs_desktop.domain.engine.takeover import (
     checked,
     is_unchecked,
+    note_stray_jobs,
     note_unknown_jobs,
-    taken_over_at,
+    on_takeover_look,
+    settle_from,
     unchecked_chunks,
 )
 
@@ -75,7 +77,8 @@ def next_look_at(state: ExecutionState, chunk: ChunkState) -> datetime:
     requested = _looks_from(state, chunk)
     if chunk.looks == 0 or chunk.looked_at is None:
         return requested if is_unchecked(state, chunk.chunk_id) else requested + spec.reconcile_delay
-    interval = min(max(spec.reconcile_delay * (2**chunk.looks), LOOK_INTERVAL_MIN), LOOK_INTERVAL_MAX)
+    doubling = spec.reconcile_delay * (2 ** min(chunk.looks, 16))  # capped: a long outage never overflows
+    interval = min(max(doubling, LOOK_INTERVAL_MIN), LOOK_INTERVAL_MAX)
     due = chunk.looked_at + interval
     settle_at = requested + spec.start_settle
     if chunk.looked_at < settle_at:
@@ -87,7 +90,7 @@ def next_look_at(state: ExecutionState, chunk: ChunkState) -> datetime:
 def _looks_from(state: ExecutionState, chunk: ChunkState) -> datetime:
     """The DRS time a chunk's looks are timed from: its intent's, or for an unchecked chunk the takeover's."""
     if is_unchecked(state, chunk.chunk_id):
-        return taken_over_at(state)
+        return settle_from(state)
     return chunk.requested_at or state.spec.started_at
 
 
@@ -123,7 +126,9 @@ def on_starts_reconciled(state: ExecutionState, event: StartsReconciled) -> Exec
     state = replace(state, poll=after_read_ok(state.poll))
     last = {launch.server_id: launch for launch in event.last_launches}
     seen_at = event.drs_time or event.at
-    # First: the servers of a job this journal does not know are never launched again (engine.takeover).
+    # A takeover's settle is timed from its first look (engine.takeover); the servers of a job this
+    # journal does not know are never launched again.
+    state = on_takeover_look(state, seen_at, event.at)
     state = note_unknown_jobs(state, event)
     for chunk_id in event.chunk_ids:
         chunk = state.chunks.get(chunk_id)
@@ -146,7 +151,7 @@ def on_starts_reconciled(state: ExecutionState, event: StartsReconciled) -> Exec
             state = not_launched(state, chunk, reason, event.at, True, None)
         else:
             state = state.with_chunks(replace(chunk, looks=chunk.looks + 1, looked_at=event.at))
-    return state
+    return note_stray_jobs(state, event)
 
 
 def _look_unchecked(
@@ -160,7 +165,7 @@ def _look_unchecked(
         state = adopt_job(state, state.chunks[chunk.chunk_id], job_id, event.at)
         return state.noting("adopted after takeover", event.at, "", f"chunk {chunk.chunk_id}: job {job_id}")
     seen_at = event.drs_time or event.at
-    if seen_at < taken_over_at(state) + state.spec.start_settle:
+    if seen_at < settle_from(state) + state.spec.start_settle:
         return state.with_chunks(replace(chunk, looks=chunk.looks + 1, looked_at=event.at))
     state = checked(state, chunk)
     chunk = state.chunks[chunk.chunk_id]

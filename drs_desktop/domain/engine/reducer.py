@@ -123,7 +123,7 @@ from drs_desktop.domain.engine.state import (
     chunk_id_for,
     split_by_target,
 )
-from drs_desktop.domain.engine.takeover import on_taken_over, without_unchecked
+from drs_desktop.domain.engine.takeover import on_taken_over, settling_anywhere, without_unchecked
 from drs_desktop.domain.engine.terminations import (
     fold_terminate_jobs,
     on_terminate_failed,
@@ -551,6 +551,11 @@ def control_error(state: ExecutionState, event: Event) -> str | None:
         if wave is None:
             return f"there is no wave {event.wave_index + 1}"
         if isinstance(event, RetryFailed):
+            if settling_anywhere(state):
+                return (
+                    "this run was just taken over: DRS's records are being checked for what the "
+                    "previous desktop started after its last sync; retry once that is done"
+                )
             return _retry_error(state, wave, event)
         if isinstance(event, SkipWave):
             return f"wave {wave.name!r} is {wave.phase.value.lower()}" if wave.phase in _FINAL_WAVES else None

@@ -412,6 +412,12 @@ class TakeoverRecord:
     journal_complete: bool
     unchecked: tuple[str, ...] = ()  # the chunks to check, as the takeover found them
     unknown_jobs: tuple[TaggedJob, ...] = ()
+    #: Per DRS target ("" in a run of one): the DRS time of the first look after the takeover (the settle
+    #: is timed from it when it is later than ``at``: ``at`` is this desktop's clock if DRS's was not read),
+    #: and the targets whose records were looked at past the settle: until then nothing starts there.
+    first_looks: tuple[tuple[str, datetime], ...] = ()
+    last_looks: tuple[tuple[str, datetime], ...] = ()  # per target: when the last look was folded in
+    settled: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)

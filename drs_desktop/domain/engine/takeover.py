@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from drs_desktop.domain.engine.events import TakenOver
 from drs_desktop.domain.engine.reconcile_events import StartsReconciled, TaggedJob
@@ -42,16 +42,24 @@ __all__ = [
     "checked",
     "checking_text",
     "is_unchecked",
+    "note_stray_jobs",
     "note_unknown_jobs",
     "on_taken_over",
+    "on_takeover_look",
+    "settle_from",
+    "settling",
+    "settling_anywhere",
     "taken_over_at",
     "takeover_event",
+    "takeover_look_due",
     "unchecked_chunks",
     "unknown_job_text",
     "without_unchecked",
 ]
 
 _NEVER_STARTED = (ChunkStatus.PLANNED, ChunkStatus.QUEUED)
+#: The least time between two looks made for the takeover's settle alone.
+LOOK_AGAIN_AFTER = timedelta(seconds=5)
 
 
 @dataclass(frozen=True)
@@ -94,6 +102,62 @@ def unchecked_chunks(state: ExecutionState) -> tuple[ChunkState, ...]:
 def taken_over_at(state: ExecutionState) -> datetime:
     """The last takeover's time (DRS's): what an unchecked chunk's looks are timed from."""
     return state.takeovers[-1].at if state.takeovers else state.spec.started_at
+
+
+def settling(state: ExecutionState) -> bool:
+    """Whether the last takeover's check of DRS's records is not done yet in this view's target: until a
+    look's DRS time is past ``settle_from`` plus ``start_settle``, nothing starts there and no retry is
+    taken (a retry the silent desktop made after its last push may be running under a job of this
+    execution that no chunk here names: only a look finds it, and its servers are kept clear of)."""
+    if not state.takeovers:
+        return False
+    record = state.takeovers[-1]
+    return not record.journal_complete and state.focus not in record.settled
+
+
+def settling_anywhere(state: ExecutionState) -> bool:
+    """``settling`` in any target of the run (an operator's control is the whole run's)."""
+    if not state.takeovers or state.takeovers[-1].journal_complete:
+        return False
+    targets = state.spec.targets or (state.focus,)
+    return any(t not in state.takeovers[-1].settled for t in targets)
+
+
+def settle_from(state: ExecutionState) -> datetime:
+    """The DRS time this view's target's settle is timed from: the takeover's, or the first look's when
+    later (the takeover's own time is this desktop's clock when DRS's could not be read then)."""
+    record = state.takeovers[-1]
+    first = dict(record.first_looks).get(state.focus)
+    return max(record.at, first) if first is not None else record.at
+
+
+def takeover_look_due(state: ExecutionState) -> datetime | None:
+    """When this view's target needs a look for the takeover's own sake (None: no need): at once, then
+    once the settle has passed, whether or not any chunk is left to check."""
+    if not settling(state):
+        return None
+    record = state.takeovers[-1]
+    if state.focus not in dict(record.first_looks):
+        return record.at
+    # A look that just missed the settle (DRS's Date is whole seconds) is not repeated at once.
+    last = dict(record.last_looks).get(state.focus, record.at)
+    return max(settle_from(state) + state.spec.start_settle, last + LOOK_AGAIN_AFTER)
+
+
+def on_takeover_look(state: ExecutionState, seen_at: datetime, at: datetime) -> ExecutionState:
+    """A look at DRS's records in this view's target while the takeover settles: its first look's time
+    is kept (the settle is timed from it); a look past the settle ends the settling there."""
+    if not settling(state):
+        return state
+    record = state.takeovers[-1]
+    looks = dict(record.first_looks)
+    if state.focus not in looks:
+        record = replace(record, first_looks=(*record.first_looks, (state.focus, seen_at)))
+    elif seen_at >= settle_from(state) + state.spec.start_settle:
+        record = replace(record, settled=(*record.settled, state.focus))
+    last = {**dict(record.last_looks), state.focus: at}
+    record = replace(record, last_looks=tuple(last.items()))
+    return replace(state, takeovers=(*state.takeovers[:-1], record))
 
 
 def without_unchecked(state: ExecutionState, chunks: Iterable[ChunkState]) -> list[ChunkState]:
@@ -163,6 +227,31 @@ def note_unknown_jobs(state: ExecutionState, event: StartsReconciled) -> Executi
     record = replace(last, unknown_jobs=(*last.unknown_jobs, *unknown))
     state = replace(state, takeovers=(*state.takeovers[:-1], record))
     for job in unknown:
+        state = _keep_clear_of(state, job)
+        state = state.noting("unknown job", event.at, "", unknown_job_text(job))
+    return state
+
+
+def note_stray_jobs(state: ExecutionState, event: StartsReconciled) -> ExecutionState:
+    """After a look: a job of this execution that names a chunk this journal has, but that the look did
+    not adopt and this journal does not follow (an attempt of that chunk the silent desktop made after
+    its last push), is kept clear of like an unknown one: its servers are never launched again here."""
+    if not state.takeovers:
+        return state
+    noted = {job.job_id for record in state.takeovers for job in record.unknown_jobs}
+    stray = [
+        job
+        for job in event.tagged_jobs
+        if job.job_id not in state.jobs and job.job_id not in noted and job.chunk_id in state.chunks
+    ]
+    stray = list({job.job_id: job for job in stray}.values())
+    if not stray:
+        return state
+    last = state.takeovers[-1]
+    state = replace(
+        state, takeovers=(*state.takeovers[:-1], replace(last, unknown_jobs=(*last.unknown_jobs, *stray)))
+    )
+    for job in stray:
         state = _keep_clear_of(state, job)
         state = state.noting("unknown job", event.at, "", unknown_job_text(job))
     return state
