@@ -23,7 +23,7 @@ from drs_desktop.cli_run import UsageError, add_target_options, drive_resumed, r
 from drs_desktop.config import AppPaths
 from drs_desktop.domain.lease import HEARTBEAT_INTERVAL, Lease, LeaseWatch
 from drs_desktop.domain.safe_text import terminal_safe
-from drs_desktop.domain.views.lease_view import LeaseReading, feed
+from drs_desktop.domain.views.lease_view import LeaseReading, feed, may_take_over
 
 if TYPE_CHECKING:
     from drs_desktop.services.execution_lease import ExecutionLeases
@@ -113,12 +113,14 @@ def watch_until_free(
             say(line)
             shown = line
         if not reading.error:
-            if reading.lease is None:
-                return None, False
-            if reading.lease.holder == reading.here:
+            if reading.lease is not None and reading.lease.holder == reading.here:
                 raise TakeoverRefused(f"execution {execution_id} is driven by this desktop already")
-            if watch.expired:
-                return reading.lease, True
+            if reading.writer is None:
+                raise TakeoverRefused(
+                    f"execution {execution_id} is this desktop's own: resume it with run --resume"
+                )
+            if may_take_over(watch, reading):
+                return reading.lease, watch.expired
         _wait(HEARTBEAT_INTERVAL)
 
 
@@ -127,7 +129,11 @@ def watch_line(watch: LeaseWatch, reading: LeaseReading) -> str:
     if reading.error:
         return f"cannot read the lease: {reading.error} (no expiry is counted while it cannot be read)"
     if reading.lease is None:
-        return "lease free: no desktop drives it"
+        if reading.cleanly_released:
+            return "lease free: given back after a clean stop, its whole journal in the team's table"
+        left = "expired" if watch.expired else f"{watch.remaining:.0f} s left"
+        unchanged = f"unchanged {watch.unchanged_for:.0f} s"
+        return f"lease free but not given back after a clean stop · {unchanged} · {left}"
     lease = reading.lease
     left = "expired" if watch.expired else f"{watch.remaining:.0f} s left"
     unchanged = f"unchanged {watch.unchanged_for:.0f} s"
@@ -148,7 +154,8 @@ def _leases(db: Database) -> ExecutionLeases:
     except SyncTargetError as exc:
         raise UsageError(str(exc)) from None
     print(f"sync {terminal_safe(target.describe())}", file=sys.stderr)
-    return ExecutionLeases(target, settings.desktop_id)
+    # With the database: a clean stop pushes the run before it gives the lease back (services.close_push).
+    return ExecutionLeases(target, settings.desktop_id, db=db)
 
 
 def _say(line: str) -> None:

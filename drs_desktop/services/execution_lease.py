@@ -24,13 +24,14 @@ from drs_desktop.aws.sync_schema import SyncTableTarget
 from drs_desktop.domain import sync_lineage
 from drs_desktop.domain.lease import Lease
 from drs_desktop.domain.sync_errors import DrivenElsewhere, LeaseHeld, SyncError
-from drs_desktop.domain.sync_lineage import LineageError
+from drs_desktop.domain.sync_lineage import Lineage, LineageError
 from drs_desktop.services.close_push import push_execution
 from drs_desktop.services.lease_keeper import KeeperReport, LeaseKeeper, awake_clock
 from drs_desktop.services.team_sync import load_sync_settings, table_target
 from drs_desktop.storage.db import Database, Readable
 from drs_desktop.storage.sync_apply import journal_last
 from drs_desktop.storage.sync_identity import former_ids, is_own_writer
+from drs_desktop.storage.sync_journal import local_lineage
 
 __all__ = [
     "LEASE_POLL_SECONDS",
@@ -86,13 +87,21 @@ class ExecutionLeases:
         or the database this one was copied from drove it on)."""
 
         def write(client: Any) -> Lease:
+            check = check_journal and self._db is not None
+            before = sync_lease.read_state(client, self.target.table, execution_id) if check else None
             lease = sync_lease.take(client, self.target.table, execution_id, self.desktop_id)
-            if check_journal and self._db is not None:
+            if check and self._db is not None:
                 problem = _driven_elsewhere(
                     client, self.target.table, self._db, execution_id, self.desktop_id
                 )
                 if problem is not None:
-                    sync_lease.release(client, self.target.table, lease)  # nothing driven: no push first
+                    # Nothing driven: no push first. What a clean stop's release recorded is put back
+                    # when nobody wrote to the lease between that reading and this take.
+                    pushed = None
+                    if before is not None and before.heartbeat is not None:
+                        if lease.heartbeat == before.heartbeat + 1:
+                            pushed = before.released_events
+                    sync_lease.release(client, self.target.table, lease, pushed_events=pushed)
                     raise DrivenElsewhere(
                         f"Execution {execution_id}: {problem}; this desktop no longer drives it from its "
                         "own journal (sync to see it as the team's table has it, then take it over if its "
@@ -125,6 +134,10 @@ class ExecutionLeases:
             ),
             on_report,
         )
+
+    def client(self) -> Any:
+        """A client of the lease's own kind (one attempt per call, short timeouts), this thread's."""
+        return self._client_factory()
 
     def read_state(self, execution_id: str) -> sync_lease.LeaseState:
         """The lease as the table has it now, with what a clean stop's release recorded."""
@@ -189,9 +202,9 @@ class ExecutionLeases:
         return lambda: push_execution(db, self.target, self.desktop_id, execution_id)
 
 
-def _driven_elsewhere(client: Any, table: str, db: Database, execution_id: str, me: str) -> str | None:
-    """Why the table's head of ``execution_id`` says this journal is not the run's any more, or None
-    (no head: never pushed; or it agrees). One consistent read of the head."""
+def _table_journal(client: Any, table: str, execution_id: str) -> tuple[Lineage, int] | str | None:
+    """The execution's journal as the table's head describes it: its lineage and event count; None
+    without a head (never pushed); a string saying why the head cannot be read. One consistent read."""
     head = read_heads(client, table, [("EXEC", execution_id)]).get(("EXEC", execution_id))
     if head is None or head.deleted or head.body is None:
         return None
@@ -200,15 +213,47 @@ def _driven_elsewhere(client: Any, table: str, db: Database, execution_id: str, 
         lineage = sync_lineage.parse(body.get("drivers") if isinstance(body, dict) else None)
     except (ValueError, LineageError) as exc:
         return f"the team table's record of it cannot be read ({exc})"
+    counted = body.get("event_count")
+    if not isinstance(counted, int) or isinstance(counted, bool) or counted < 0:
+        return "the team table's record of it has no event count"
+    return lineage, counted
+
+
+def _driven_elsewhere(client: Any, table: str, db: Database, execution_id: str, me: str) -> str | None:
+    """Why the table's head of ``execution_id`` says this journal is not the run's any more, or None
+    (no head: never pushed; or it agrees)."""
+    found = _table_journal(client, table, execution_id)
+    if found is None or isinstance(found, str):
+        return found
+    lineage, counted = found
     driver = lineage[-1][1]
     if driver != me and not is_own_writer(db, driver, execution_id):
         return f"desktop {driver} took it over and drives it now, as the team's table says"
     held = journal_last(db, execution_id)
-    counted = body.get("event_count")
-    if isinstance(counted, int) and not isinstance(counted, bool) and counted > held:
+    if counted > held:
         return (
             f"the team's table holds {counted} events of its journal and this desktop {held}: it was "
             "driven further elsewhere"
+        )
+    return None
+
+
+def journal_level_with_table(leases: ExecutionLeases, db: Database, execution_id: str) -> str | None:
+    """Before a takeover drives: why this desktop's journal is not the table's (its lineage and event
+    count), or None when it is. A pull that could not set this desktop's own old tail aside, or that
+    missed pages, would otherwise leave a journal the takeover would drive from."""
+    found = _table_journal(leases.client(), leases.target.table, execution_id)
+    if found is None:  # nothing there to compare with (a table created again): DRS's records decide
+        return None
+    if isinstance(found, str):
+        return found
+    lineage, counted = found
+    mine = local_lineage(db, execution_id, leases.desktop_id)
+    held = journal_last(db, execution_id)
+    if mine != lineage or held != counted:
+        return (
+            f"this desktop's copy of its journal ({held} events) is not the team table's ({counted} "
+            "events, or another line of drivers)"
         )
     return None
 
@@ -257,15 +302,24 @@ def wait_for_lease(
     return False
 
 
-def give_back(keeper: LeaseKeeper | None) -> None:
+def give_back(keeper: LeaseKeeper | None, *, push: bool = True) -> None:
     """Stop keeping the lease and give it back (a lost one is not ours to give back); waits a bounded
     time for the one DynamoDB call. A lease still held first pushes its execution (bounded in time,
     ``services.close_push``) while the keeper goes on beating, then is released recording how many
-    journal events the table holds (none recorded when that push failed)."""
+    journal events the table holds; when that push failed, it is not released but left to expire."""
     if keeper is None:
         return
     if keeper.lost:
         keeper.stop(release=False)
+    elif not push or not keeper.pushes_before_release:
+        # ``push=False``: this desktop drove nothing under it (a takeover that failed before its resume):
+        # released with no count, so nobody reads its journal here as the whole run's.
+        keeper.stop(release=True)
     else:
-        keeper.stop(release=True, pushed_events=keeper.push_before_release())
+        pushed = keeper.push_before_release()
+        # A lease is given back only once the table holds the whole journal: the head it then shows is
+        # what the next desktop to resume the run (this one's old driver, say) checks its journal against
+        # (``_driven_elsewhere``). Not pushed: kept, to expire; whoever drives next takes it over and
+        # checks DRS's records first, and this desktop may take it again at once.
+        keeper.stop(release=pushed is not None, pushed_events=pushed)
     keeper.join(LEASE_RELEASE_SECONDS)

@@ -11,9 +11,12 @@ says expired, or found the lease free.
 
 1. refuses a finished execution, one this desktop holds already, and a lease the caller's watch has not
    seen expire (the watch's verdict is an input: nothing here counts time);
-2. takes the local driver lock (``DriverBusyError`` when a process of this machine drives it);
-3. takes the lease over on the pair the watch saw (``LeaseHeld`` names whoever was faster);
-4. pulls the team's table, so the journal here is as new as the old driver's last push;
+2. takes the lease over on the pair the watch saw (``LeaseHeld`` names whoever was faster);
+3. pulls the team's table, so the journal here is as new as the old driver's last push (before the
+   local driver lock: with it held, the pull could not set aside a tail of this desktop's own journal
+   that another desktop's takeover superseded);
+4. takes the local driver lock (``DriverBusyError`` when a process of this machine drives it), and
+   refuses unless the journal here is now exactly the table's (lineage and event count);
 5. resumes the execution with ``TakeoverFacts``: the runner journals ``TakenOver`` and checks every
    chunk the journal does not show started against DRS's tags before it launches anything;
 6. clears the mark that made the execution another desktop's (``sync_apply.clear_foreign``): from now
@@ -40,7 +43,12 @@ from drs_desktop.domain.errors import DrsDesktopError
 from drs_desktop.domain.lease import Lease
 from drs_desktop.domain.views.lease_view import LeaseReading
 from drs_desktop.services.driver_lock import DriverLock, take_driver_lock
-from drs_desktop.services.execution_lease import ExecutionLeases, give_back, leases_for
+from drs_desktop.services.execution_lease import (
+    ExecutionLeases,
+    give_back,
+    journal_level_with_table,
+    leases_for,
+)
 from drs_desktop.services.lease_keeper import LeaseKeeper
 from drs_desktop.services.runner import Clock, ExecutionRunner, TargetGateways
 from drs_desktop.services.sync import SyncService
@@ -104,10 +112,18 @@ class LeaseLook:
             if self._client is None or self._client_target != leases.target:
                 self._client = sync_lease.lease_client(leases.target)
                 self._client_target = leases.target
-            lease = sync_lease.read(self._client, leases.target.table, execution_id)
+            state = sync_lease.read_state(self._client, leases.target.table, execution_id)
         except DrsDesktopError as exc:
             return LeaseReading(execution_id, self._monotonic(), error=str(exc), here=here, writer=writer)
-        return LeaseReading(execution_id, self._monotonic(), lease, here=here, writer=writer)
+        return LeaseReading(
+            execution_id,
+            self._monotonic(),
+            state.lease,
+            here=here,
+            writer=writer,
+            free_heartbeat=state.heartbeat if state.lease is None else None,
+            released_events=state.released_events,
+        )
 
     def close(self) -> None:
         self._reader.close()
@@ -150,14 +166,23 @@ def take_over_execution(
         )
     writer = foreign_writer(db, execution_id)
     previous = seen.holder if seen is not None else (writer or "")
-    lock = take_driver_lock(db.path, execution_id)
+    lock: DriverLock | None = None
     keeper: LeaseKeeper | None = None
     # A free lease may say how much of the journal its last holder pushed before it gave it back.
     released = leases.read_state(execution_id) if seen is None else None
     try:
         keeper = leases.take_over(execution_id, seen)
         taken = keeper.lease.heartbeat  # read before the keeper's first beat (5 s away) could move it
+        # The pull comes before the local driver lock: a journal of this desktop's own that another
+        # desktop's takeover superseded is set aside by it only while no local process holds the lock.
         (pull or (lambda: pull_team_table(db, leases)))()
+        lock = take_driver_lock(db.path, execution_id)
+        behind = journal_level_with_table(leases, db, execution_id)
+        if behind is not None:
+            raise TakeoverRefused(
+                f"execution {execution_id}: {behind}; sync with the team's table (Sync now), then take it "
+                "over again"
+            )
         before = journal_last(db, execution_id)
         complete = _journal_complete(released, taken, before)
         facts = TakeoverFacts(by=me, previous=previous, operator=operator, journal_complete=complete)
@@ -171,8 +196,9 @@ def take_over_execution(
             raise
         clear_foreign(db, execution_id)
     except BaseException:
-        give_back(keeper)
-        lock.release()
+        give_back(keeper, push=False)  # nothing driven here: nothing of this desktop's to push
+        if lock is not None:
+            lock.release()
         raise
     logger.info("execution %s taken over from %s by %s", execution_id, previous or "nobody", me)
     return TakenOver(runner, lock, keeper, previous)

@@ -164,6 +164,11 @@ class LeaseKeeper:
         self._pushed_events = pushed_events
         self._stop.set()
 
+    @property
+    def pushes_before_release(self) -> bool:
+        """Whether giving the lease back pushes the execution first (a keeper made with a database)."""
+        return self._before_release is not None
+
     def push_before_release(self) -> int | None:
         """Push the execution while the lease is still ours (the hook given at construction): how many
         of its journal events the table then holds, or None (no hook, or it failed: it is bounded in

@@ -22,7 +22,7 @@ from drs_desktop.config import AppPaths
 from drs_desktop.domain.lease import HEARTBEAT_INTERVAL, LEASE_EXPIRY
 from drs_desktop.simulator.embedded import EmbeddedSimulator
 from drs_desktop.storage import executions as journal
-from drs_desktop.storage import sync_outbox
+from drs_desktop.storage import sync_journal, sync_outbox
 from drs_desktop.storage.db import Database
 from tests.sync.dynamodb_emulator import REGION, DynamoDbEmulator
 
@@ -75,6 +75,8 @@ def held_by_desk_a(sim: EmbeddedSimulator, app_home: Path, cli: Cli, dynamodb: D
     )
     with Database.open(AppPaths.resolve(app_home).database) as db:
         sync_outbox.configure(db, TABLE, region=REGION, endpoint=dynamodb.endpoint_url)
+        with db.transaction() as conn:  # as if pulled from desk-a, which drives it
+            sync_journal.mark_foreign(conn, execution_id, "desk-a", "this-desktop")
     sync_lease.take(dynamodb.client(), TABLE, execution_id, "desk-a")
     return execution_id
 

@@ -19,7 +19,7 @@ from drs_desktop.services.execution_lease import ExecutionLeases
 from drs_desktop.services.execution_session import ExecutionServices
 from drs_desktop.services.execution_takeover import LeaseLook
 from drs_desktop.simulator.embedded import EmbeddedSimulator
-from drs_desktop.storage import sync_outbox
+from drs_desktop.storage import sync_journal, sync_outbox
 from drs_desktop.storage.db import Database
 from drs_desktop.ui.executions.lease_strip import LeaseStrip
 from drs_desktop.ui.executions.takeover_dialog import TakeoverDialog
@@ -40,9 +40,32 @@ gateway = helpers.gateway
 RUN = "0f1e2d3c-run"
 
 
-def reading(at: float, holder: str | None = "desk-a", heartbeat: int = 3, *, error: str = "") -> LeaseReading:
+def reading(
+    at: float,
+    holder: str | None = "desk-a",
+    heartbeat: int = 3,
+    *,
+    error: str = "",
+    released: int | None = None,
+) -> LeaseReading:
     lease = Lease(RUN, holder, heartbeat) if holder is not None else None
-    return LeaseReading(RUN, at, None if error else lease, error=error, here="desk-b", writer="desk-a")
+    free = heartbeat if holder is None else None
+    return LeaseReading(
+        RUN,
+        at,
+        None if error else lease,
+        error=error,
+        here="desk-b",
+        writer="desk-a",
+        free_heartbeat=free,
+        released_events=released,
+    )
+
+
+def pulled_from_desk_a(db: Database, execution_id: str) -> None:
+    """Mark a run of this database as if pulled from desk-a, which drives it."""
+    with db.transaction() as conn:
+        sync_journal.mark_foreign(conn, execution_id, "desk-a", "desk-b")
 
 
 @pytest.fixture
@@ -71,7 +94,7 @@ def test_the_strip_says_one_true_line_and_enables_take_over_only_once_expired(st
     )
     assert not strip.take_button.isEnabled()
     strip.on_reading(reading(100.0 + LEASE_EXPIRY))
-    assert strip.text() == "Desktop desk-a silent for 3 min · Take over…"
+    assert strip.text() == "Desktop desk-a silent for 3 min"
     assert strip.take_button.isEnabled()
     strip.on_reading(reading(300.0, heartbeat=4))  # it beat again: the count starts over
     assert strip.text() == "Driven by desktop desk-a · heartbeat seen 0 s ago"
@@ -88,8 +111,11 @@ def test_a_free_lease_may_be_taken_and_a_refusal_is_said_in_one_line(strip: Leas
 
     strip.confirm = confirm
     strip.take_over_requested.connect(lambda *args: sent.append(args))
-    strip.on_reading(reading(10.0, holder=None))
-    assert strip.text() == "No desktop drives it · Take over…" and strip.take_button.isEnabled()
+    strip.on_reading(reading(10.0, holder=None, released=42))
+    assert strip.text() == (
+        "Stopped cleanly by its last driver (its whole journal is in the team's table) · no desktop drives it"
+    )
+    assert strip.take_button.isEnabled()
     strip.take_button.click()
     assert asked == [(RUN, "Shop", "DRILL", "")]
     assert sent == [(RUN, None, False)]
@@ -168,6 +194,7 @@ def test_the_strip_reads_the_lease_on_its_thread_and_stops_when_hidden(
     services = ExecutionServices(db, gateway, clock=sim.clock.now, operator="alice", poll_interval_seconds=30)
     session = drill_session(services)
     session.close()  # unfinished, nobody drives it here
+    pulled_from_desk_a(db, session.execution_id)
     sync_lease.take(dynamodb.client(), TABLE, session.execution_id, "desk-a")
     tasks, clock = lease_tasks
     strip = LeaseStrip(interval_ms=20)
@@ -179,7 +206,7 @@ def test_the_strip_reads_the_lease_on_its_thread_and_stops_when_hidden(
         lambda: strip.text() == "Driven by desktop desk-a · heartbeat seen 0 s ago", timeout=TIMEOUT
     )
     clock.advance(LEASE_EXPIRY)
-    qtbot.waitUntil(lambda: strip.text() == "Desktop desk-a silent for 3 min · Take over…", timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: strip.text() == "Desktop desk-a silent for 3 min", timeout=TIMEOUT)
     assert strip.take_button.isEnabled()
     strip.hide()
     assert not strip.watching, "hidden: no more reads"
@@ -202,6 +229,7 @@ def test_the_desk_opens_a_confirmed_takeover_live_and_says_a_refusal(
     services = ExecutionServices(db, gateway, clock=sim.clock.now, operator="alice", poll_interval_seconds=30)
     session = drill_session(services)
     session.close()
+    pulled_from_desk_a(db, session.execution_id)
     client = dynamodb.client()
     seen = sync_lease.take(client, TABLE, session.execution_id, "desk-a")
     leases = ExecutionLeases(lease_target(dynamodb), "desk-b")
@@ -229,3 +257,26 @@ def test_the_desk_opens_a_confirmed_takeover_live_and_says_a_refusal(
         assert lease is not None and lease.holder == "desk-b"
     finally:
         desk.stop()
+
+
+def test_a_free_lease_not_given_back_after_a_clean_stop_waits_like_a_silent_one(strip: LeaseStrip) -> None:
+    """No holder, but no clean stop said the journal is whole (a failed push, or a run started before
+    team sync was on, which holds no lease): the takeover waits until nothing wrote to it for the expiry."""
+    strip.on_reading(reading(10.0, holder=None, heartbeat=7))
+    assert strip.text() == (
+        "No desktop holds its lease, but it was not given back after a clean stop · can be taken over "
+        "once nothing writes to it for 3 min (3 min left)"
+    )
+    assert not strip.take_button.isEnabled()
+    strip.on_reading(reading(10.0 + LEASE_EXPIRY, holder=None, heartbeat=7))
+    assert strip.text() == "No desktop holds its lease, and nothing wrote to it for 3 min"
+    assert strip.take_button.isEnabled()
+    strip.on_reading(reading(400.0, holder=None, heartbeat=8))  # someone wrote to it: the count restarts
+    assert not strip.take_button.isEnabled()
+
+
+def test_this_desktops_own_run_is_never_offered_for_a_takeover(strip: LeaseStrip) -> None:
+    own = LeaseReading(RUN, 10.0, None, here="desk-b", writer=None, free_heartbeat=3, released_events=5)
+    strip.on_reading(own)
+    assert strip.text() == "This desktop's run · no desktop holds its lease now"
+    assert not strip.take_button.isEnabled()

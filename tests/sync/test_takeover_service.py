@@ -121,7 +121,7 @@ def test_the_watch_counts_on_the_observers_clock_and_a_takeover_waits_for_expiry
     reading = watched(team, watch, execution_id)
     line = lease_line(watch, reading)
     assert watch.expired and line.can_take_over and line.seen == reading.lease
-    assert line.text == f"Desktop {team.a.desktop_id} silent for 3 min · Take over…"
+    assert line.text == f"Desktop {team.a.desktop_id} silent for 3 min"
 
 
 def test_a_takeover_someone_else_won_is_refused_and_changes_nothing_here(
@@ -248,3 +248,32 @@ def test_a_cleanly_stopped_run_is_taken_over_with_nothing_to_guess(
         session.close()
     launches = Counter(r.source_server_id for r in sim.backend.launch_records())
     assert len(launches) == 5 and set(launches.values()) == {1}, launches
+
+
+def test_a_takeover_refuses_to_drive_from_a_journal_the_table_does_not_hold(
+    team: Team, sim: EmbeddedSimulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pull could not bring this desktop's copy level with the team's table (here: its last events
+    lost, and no pull): the takeover refuses before anything is journaled or launched, and gives the
+    lease back with no count (this desktop drove nothing under it)."""
+    execution_id = silent_drill(team, sim)
+    with team.b.db.transaction() as conn:
+        conn.execute(
+            "DELETE FROM execution_events WHERE execution_id = ? AND seq > "
+            "(SELECT MAX(seq) - 3 FROM execution_events WHERE execution_id = ?)",
+            (execution_id, execution_id),
+        )
+    held = [entry.seq for entry in journal.load_journal(team.b.db, execution_id)]
+    monkeypatch.setattr("drs_desktop.services.execution_takeover.pull_team_table", lambda *_: None)
+    watch = LeaseWatch()
+    watched(team, watch, execution_id)
+    team.clock_b.advance(LEASE_EXPIRY)
+    seen = watched(team, watch, execution_id).lease
+    launches = len(sim.backend.launch_records())
+    with pytest.raises(TakeoverRefused, match="not the team table's"):
+        team.services_b.take_over(execution_id, seen, expired=watch.expired)
+    assert [entry.seq for entry in journal.load_journal(team.b.db, execution_id)] == held
+    assert len(sim.backend.launch_records()) == launches
+    state = sync_lease.read_state(team.a.client, TABLE, execution_id)
+    assert state.lease is None and state.released_events is None
+    assert foreign_writer(team.b.db, execution_id) == team.a.desktop_id

@@ -15,7 +15,16 @@ from dataclasses import dataclass
 
 from drs_desktop.domain.lease import HEARTBEAT_INTERVAL, Lease, LeaseWatch
 
-__all__ = ["SILENT_AFTER", "LeaseLine", "LeaseReading", "feed", "lease_line", "span_text"]
+__all__ = [
+    "NOBODY",
+    "SILENT_AFTER",
+    "LeaseLine",
+    "LeaseReading",
+    "feed",
+    "lease_line",
+    "may_take_over",
+    "span_text",
+]
 
 #: Seconds of unchanged readings after which the line stops saying "driven" and counts down instead:
 #: three missed beats, so a reading that just missed one beat is not called silence.
@@ -38,6 +47,15 @@ class LeaseReading:
     writer: str | None = None
     finished: bool = False
     sync: bool = True
+    #: A free lease's counter (None: no lease item at all), and what a clean stop's release recorded: how
+    #: many journal events the team's table held (None: not given back after a clean stop, or held).
+    free_heartbeat: int | None = None
+    released_events: int | None = None
+
+    @property
+    def cleanly_released(self) -> bool:
+        """Free, and given back by a driver that pushed its whole journal first: nothing to wait for."""
+        return self.lease is None and self.released_events is not None
 
 
 @dataclass(frozen=True)
@@ -50,10 +68,32 @@ class LeaseLine:
     seen: Lease | None = None
 
 
+#: The holder a watch is fed for a lease nobody holds that was not given back after a clean stop.
+NOBODY = ""
+
+
 def feed(watch: LeaseWatch, reading: LeaseReading) -> None:
-    """Give ``watch`` a reading; a failed one changes nothing (no reading, no expiry counted)."""
-    if not reading.error:
-        watch.observe_lease(reading.at, reading.lease)
+    """Give ``watch`` a reading; a failed one changes nothing (no reading, no expiry counted). A free
+    lease that was not given back after a clean stop (a failed push, or never taken: a run started
+    before team sync was on) is watched like a silent holder's: a takeover waits until nothing has
+    written to it for the expiry."""
+    if reading.error:
+        return
+    if reading.lease is None and not reading.cleanly_released:
+        heartbeat = reading.free_heartbeat if reading.free_heartbeat is not None else -1
+        watch.observe(reading.at, heartbeat, NOBODY)
+        return
+    watch.observe_lease(reading.at, reading.lease)
+
+
+def may_take_over(watch: LeaseWatch, reading: LeaseReading) -> bool:
+    """Whether a takeover may be asked after ``reading``: another desktop's run, read without error, its
+    lease given back after a clean stop, or unchanged in this observer's watch for the expiry."""
+    if reading.error or reading.finished or not reading.sync or reading.writer is None:
+        return False
+    if reading.lease is not None and reading.lease.holder == reading.here:
+        return False
+    return reading.cleanly_released or watch.expired
 
 
 def lease_line(watch: LeaseWatch, reading: LeaseReading | None) -> LeaseLine:
@@ -68,16 +108,40 @@ def lease_line(watch: LeaseWatch, reading: LeaseReading | None) -> LeaseLine:
             False,
         )
     lease = reading.lease
+    allowed = may_take_over(watch, reading)
+    if reading.writer is None and (lease is None or lease.holder == reading.here):
+        # This desktop's own run: picked up here when the app starts, never taken over from itself.
+        if lease is None:
+            return LeaseLine("This desktop's run · no desktop holds its lease now", False, None)
+        return LeaseLine(
+            f"This desktop's run · its lease is this desktop's (heartbeat {lease.heartbeat})", False, lease
+        )
     if lease is None:
-        return LeaseLine("No desktop drives it · Take over…", True, None)
+        if reading.cleanly_released:
+            return LeaseLine(
+                "Stopped cleanly by its last driver (its whole journal is in the team's table) · no "
+                "desktop drives it",
+                allowed,
+                None,
+            )
+        if watch.expired:
+            return LeaseLine(
+                f"No desktop holds its lease, and nothing wrote to it for {span_text(watch.unchanged_for)}",
+                allowed,
+                None,
+            )
+        return LeaseLine(
+            "No desktop holds its lease, but it was not given back after a clean stop · can be taken over "
+            f"once nothing writes to it for {span_text(watch.expiry)} ({span_text(watch.remaining)} left)",
+            False,
+            None,
+        )
     who = "this desktop" if lease.holder == reading.here else f"desktop {lease.holder}"
     if lease.holder == reading.here:
         return LeaseLine(f"Driven by {who} (heartbeat {lease.heartbeat})", False, lease)
     unchanged = watch.unchanged_for
     if watch.expired:
-        return LeaseLine(
-            f"Desktop {lease.holder} silent for {span_text(unchanged)} · Take over…", True, lease
-        )
+        return LeaseLine(f"Desktop {lease.holder} silent for {span_text(unchanged)}", allowed, lease)
     if unchanged < SILENT_AFTER:
         return LeaseLine(f"Driven by {who} · heartbeat seen {span_text(unchanged)} ago", False, lease)
     return LeaseLine(
