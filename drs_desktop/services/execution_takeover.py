@@ -42,6 +42,7 @@ from drs_desktop.domain.engine.takeover import TakeoverFacts
 from drs_desktop.domain.errors import DrsDesktopError
 from drs_desktop.domain.lease import Lease
 from drs_desktop.domain.views.lease_view import LeaseReading
+from drs_desktop.services.close_push import push_execution
 from drs_desktop.services.driver_lock import DriverLock, take_driver_lock
 from drs_desktop.services.execution_lease import (
     ExecutionLeases,
@@ -59,6 +60,9 @@ from drs_desktop.storage.sync_apply import clear_foreign, foreign_writer, journa
 __all__ = ["LeaseLook", "TakenOver", "TakeoverRefused", "pull_team_table", "take_over_execution"]
 
 logger = logging.getLogger(__name__)
+
+#: Real seconds the push right after a takeover may start entries for (each call has its own timeout).
+TAKEOVER_PUSH_SECONDS = 5.0
 
 
 class TakeoverRefused(DrsDesktopError):
@@ -200,6 +204,9 @@ def take_over_execution(
         if lock is not None:
             lock.release()
         raise
+    # The team learns at once that this desktop drives the run now (its lineage in the table's head), not
+    # at the next sync round; best effort: a failure is logged, and the round and the clean stop push it.
+    push_execution(db, leases.target, me, execution_id, seconds=TAKEOVER_PUSH_SECONDS)
     logger.info("execution %s taken over from %s by %s", execution_id, previous or "nobody", me)
     return TakenOver(runner, lock, keeper, previous)
 

@@ -277,3 +277,21 @@ def test_a_takeover_refuses_to_drive_from_a_journal_the_table_does_not_hold(
     state = sync_lease.read_state(team.a.client, TABLE, execution_id)
     assert state.lease is None and state.released_events is None
     assert foreign_writer(team.b.db, execution_id) == team.a.desktop_id
+
+
+def test_the_team_learns_of_a_takeover_at_once(team: Team, sim: EmbeddedSimulator) -> None:
+    """Right after the takeover, before any sync round, the table's head names B as the run's driver:
+    A's next pull sets its own unpushed tail aside and shows the run as B's."""
+    execution_id = silent_drill(team, sim)
+    watch = LeaseWatch()
+    watched(team, watch, execution_id)
+    team.clock_b.advance(LEASE_EXPIRY)
+    seen = watched(team, watch, execution_id).lease
+    session = team.services_b.take_over(execution_id, seen, expired=watch.expired)
+    try:
+        team.a.service.pull()
+        assert foreign_writer(team.a.db, execution_id) == team.b.desktop_id
+        kinds = [entry.type for entry in journal.load_journal(team.a.db, execution_id)]
+        assert "TakenOver" in kinds
+    finally:
+        session.close()
