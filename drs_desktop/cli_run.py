@@ -391,6 +391,8 @@ def _drive(
     stuck = _stuck_for_a_person(runner, paused_here)
     if lease is not None:  # checked again right before each launch or termination, within a step
         runner.set_act_guard(lease.may_drive)
+        if lease.pushes_before_release:  # teammates follow the run live, as a GUI's sync round lets them
+            runner.add_listener(_LivePush(lease.push_before_release))
     try:
         while True:
             result = runner.run(
@@ -420,6 +422,28 @@ def _drive(
         raise
     print_problems(db, runner)
     return _report_result(runner, result, args, out)
+
+
+#: Real seconds between two pushes of a run that ``run`` drives with team sync on (the GUI's sync round
+#: pushes a live run about as often: after each save, debounced, and every minute).
+LIVE_PUSH_SECONDS = 30.0
+
+
+class _LivePush:
+    """A listener: with team sync on, push the run the command line drives at most every
+    ``LIVE_PUSH_SECONDS``, on the runner's thread, so that other desktops see it live and the table's
+    head stays close to its journal (best effort: ``push`` never raises, a failure is logged)."""
+
+    def __init__(self, push: Callable[[], object], clock: Callable[[], float] = time.monotonic) -> None:
+        self._push = push
+        self._clock = clock
+        self._last: float | None = None
+
+    def __call__(self, before: ExecutionState, after: ExecutionState, event: Event) -> None:
+        now = self._clock()
+        if self._last is None or now - self._last >= LIVE_PUSH_SECONDS:
+            self._last = now
+            self._push()
 
 
 class _PausedHere:

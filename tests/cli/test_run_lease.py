@@ -86,3 +86,18 @@ def test_with_sync_on_and_its_table_out_of_reach_a_run_is_refused_with_the_way_o
     ran = cli("run", "Shop", "--mode", "drill", "--json", *target_args(sim, app_home))
     assert ran.code == 0, ran.err
     assert set(launches_per_server(sim).values()) == {1}
+
+
+def test_a_run_the_command_line_drives_is_pushed_live_at_most_every_30_s() -> None:
+    """With team sync on, ``run`` pushes the run as it goes (teammates follow it live), not only when it
+    stops: on its first event, then at most once per ``LIVE_PUSH_SECONDS`` of events."""
+    from drs_desktop.cli_run import LIVE_PUSH_SECONDS, _LivePush
+
+    now = [100.0]
+    pushed: list[float] = []
+    listener = _LivePush(lambda: pushed.append(now[0]), clock=lambda: now[0])
+    for step in (0.0, 10.0, 19.9, 0.2, 5.0, 40.0):
+        now[0] += step
+        listener(None, None, None)  # type: ignore[arg-type]
+    assert pushed == [100.0, 130.1, 175.1]
+    assert LIVE_PUSH_SECONDS == 30.0
