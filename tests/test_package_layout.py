@@ -25,6 +25,8 @@ DOMAIN: dict[str, set[str]] = {
     "views": {"plan", "engine", "drs"},
     # The settings registry: its target list (aws.targets) holds plan targets, checked by the plan's rules.
     "settings": {"plan"},
+    # Native DRS recovery plans: how a plan maps to native steps and back (docs/native-plans.md).
+    "native": {"plan"},
 }
 # The domain's kernel: small modules every sub-package may use; they import only each other.
 DOMAIN_KERNEL = {
@@ -38,6 +40,7 @@ DOMAIN_KERNEL = {
     "targets",
     "sync_errors",
     "lease",
+    "sync_lineage",
 }
 UI: dict[str, set[str]] = {
     "plans": set(),
