@@ -173,6 +173,8 @@ def delete_plan(db: Database, name: str, *, now: datetime | None = None) -> None
             (stamp, stamp, plan_id),
         )
         enqueue_plan_head(conn, plan_id)  # the tombstone travels like any change
+        # A deleted plan has no native plan: its link would block importing that plan again.
+        conn.execute("DELETE FROM native_plan_links WHERE plan_id = ?", (plan_id,))
     logger.info("plan %r deleted", name)
 
 

@@ -73,7 +73,11 @@ def test_publish_preview_then_publish_then_diff_and_status(
     [row] = status.json()["plans"]
     assert row["plan"] == "Payments" and row["drift"] is True and row["plan_arn"] == arn
 
-    adopted = cli("native", "adopt", "Payments", *where(sim, app_home))
+    shown = cli("native", "adopt", "Payments", *where(sim, app_home))
+    assert shown.code == 0 and "wave 'Web' removed" in shown.out  # what is lost, before anything is saved
+    fingerprint = shown.out.split("--expect ")[1].split()[0]
+    assert cli("native", "diff", "Payments", *where(sim, app_home)).code == 1  # nothing saved yet
+    adopted = cli("native", "adopt", "Payments", "--yes", "--expect", fingerprint, *where(sim, app_home))
     assert adopted.code == 0 and "revision 2" in adopted.out
     assert cli("native", "diff", "Payments", *where(sim, app_home)).code == 0
 

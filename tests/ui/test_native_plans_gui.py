@@ -318,7 +318,9 @@ def test_drift_is_shown_then_ours_wins_then_theirs(rig: Rig, qtbot: QtBot) -> No
 
     def answer(yes: bool) -> Any:
         def confirm(title: str, line: str) -> bool:
-            assert line in (dialog.keep_line.text(), dialog.take_line.text())  # the one line, asked
+            assert line.startswith((dialog.keep_line.text(), dialog.take_line.text()))  # its line, asked
+            if title == "Take DRS's":  # and what the plan loses, before anything is saved
+                assert "The plan changes (and loses):" in line and "[wait 45 min]" in line
             asked.append(title)
             return yes
 
