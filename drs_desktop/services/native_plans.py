@@ -323,11 +323,9 @@ def unlink(db: Database, name: str) -> bool:
 def status(db: Database, gateway: NativePlansGateway) -> list[PlanStatus]:
     """Every local plan with its link, drift (yes/no) and its native executions, latest first."""
     account, region = target_of(gateway)
-    try:
-        names = {view.arn: view.name for view in gateway.list_plans()}
-    except DrsError as exc:  # each linked plan says so below, when its own read fails too
-        logger.info("ListRecoveryPlans failed while reading the plans' status: %s", exc)
-        names = {}
+    # A failure to list DRS's plans fails the whole reading (raised): a status that reads nothing must not
+    # pass for one that did (the GUI shows the failure and the age of its last good reading).
+    names = {view.arn: view.name for view in gateway.list_plans()}
     out: list[PlanStatus] = []
     for summary in plan_store.list_plans(db):
         link = native_links.get_link(db, summary.plan_id)
