@@ -173,8 +173,7 @@ def delete_plan(db: Database, name: str, *, now: datetime | None = None) -> None
             (stamp, stamp, plan_id),
         )
         enqueue_plan_head(conn, plan_id)  # the tombstone travels like any change
-        # A deleted plan has no native plan: its link would block importing that plan again.
-        conn.execute("DELETE FROM native_plan_links WHERE plan_id = ?", (plan_id,))
+        # Its native plan link goes too (migration 0011's trigger): it would block importing it again.
     logger.info("plan %r deleted", name)
 
 

@@ -70,3 +70,26 @@ def test_an_arn_linked_to_another_plan_is_refused_and_nothing_is_replaced(tmp_pa
         assert kept is not None and kept.plan_id == one.plan_id
         assert native_links.get_link(db, two.plan_id) is None
         assert _link(db, one).plan_id == one.plan_id  # its own plan may write it again
+
+
+def test_a_plan_deleted_by_any_path_loses_its_link(tmp_path: Path) -> None:
+    with Database.open(tmp_path / "drs.sqlite3") as db:
+        edited = plan_store.save_plan(db, _plan("Edited"))
+        pulled = plan_store.save_plan(db, _plan("Pulled"))
+        _link(db, edited)
+        native_links.save_link(
+            db,
+            plan_id=pulled.plan_id,
+            account_id="123456789012",
+            region="us-east-1",
+            recovery_plan_arn=_ARN + "2",
+            revision_id=pulled.revision_id,
+            content_hash=pulled.content_hash,
+            steps=[],
+        )
+        plan_store.delete_plan(db, "Edited")  # the editor's delete
+        with db.transaction() as conn:  # what a pulled tombstone does (storage/sync_apply.py)
+            conn.execute(
+                "UPDATE plans SET deleted_at = '2026-01-05T08:00:00.000000Z' WHERE id = ?", (pulled.plan_id,)
+            )
+        assert native_links.list_links(db) == []
