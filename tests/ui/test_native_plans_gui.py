@@ -411,3 +411,25 @@ def test_unlink_forgets_the_link_once_confirmed(rig: Rig, qtbot: QtBot) -> None:
 def _native(rig: Rig) -> NativePlansGateway:
     drs = DrsGateway(AwsTarget(profile=None, region=rig.sim.region, endpoint_url=rig.sim.endpoint_url))
     return NativePlansGateway(drs)
+
+
+def test_the_publish_dialog_lists_drift_and_publishes_over_it_only_when_told(rig: Rig, qtbot: QtBot) -> None:
+    plan_store.save_plan(rig.db, _plan(rig.servers))
+    arn = service.publish(rig.db, _native(rig), "Payments", sleep=lambda _s: None).plan_arn
+    client = rig.client()
+    steps = client.list_recovery_plan_steps(recoveryPlanArn=arn)["recoveryPlanSteps"]
+    first = min(steps, key=lambda s: s["stepOrder"])
+    client.delete_recovery_plan_step(recoveryPlanStepArn=first["recoveryPlanStepArn"])
+    _read(rig, qtbot)
+    _open(rig, qtbot, "Payments")
+    dialog = rig.pane.native.open_publish()
+    assert dialog is not None
+    _idle(dialog, qtbot)
+    assert "Changed in DRS since the publish, undone by this one:" in dialog.details_text()
+    assert "'Tier 1'" in dialog.details_text() and "DRS read " in dialog.details_text()
+    assert dialog.overwrite_box.isVisible() and not dialog.publish_button.isEnabled()
+    dialog.overwrite_box.setChecked(True)
+    assert dialog.publish_button.isEnabled()
+    with qtbot.waitSignal(dialog.published, timeout=TIMEOUT):
+        qtbot.mouseClick(dialog.publish_button, Qt.MouseButton.LeftButton)
+    assert len(client.list_recovery_plan_steps(recoveryPlanArn=arn)["recoveryPlanSteps"]) == len(steps)
