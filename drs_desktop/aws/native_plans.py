@@ -152,6 +152,12 @@ class NativePlansGateway:
         response = self._write("UpdateRecoveryPlan", "update_recovery_plan", params)
         return _answered(response, "recoveryPlan", "UpdateRecoveryPlan", _plan)
 
+    def tag_plan(self, plan_arn: str, tags: Mapping[str, str]) -> None:
+        """TagResource: set ``tags`` on the native plan (others it has stay). Setting a tag twice is
+        harmless, so a resend after a lost answer needs no token."""
+        params = {"resourceArn": plan_arn, "tags": {str(k): str(v) for k, v in tags.items()}}
+        self._write("TagResource", "tag_resource", params)
+
     # -- steps -------------------------------------------------------------------------------------
 
     def list_steps(self, plan_arn: str) -> list[NativeStepView]:

@@ -8,7 +8,10 @@ B's server while B takes A's) is broken by deleting one of them; the next round 
 
 Any lost answer, throttle or outage ends the round: the next round reads DRS back and recomputes, so a
 resent call never duplicates anything. A definite refusal (conflict, validation, not found, access
-denied) is raised to the caller as it is.
+denied) is raised to the caller as it is, with ``actions`` saying what was done before it. A step
+delete that DRS answers "not found" (a stale read, or a resend of a delete whose answer was lost) is
+what was asked: the step is gone. Steps are equal by name, order and ``same_content`` (DRS need not
+list a step's servers in the order they were sent).
 """
 
 from __future__ import annotations
@@ -17,8 +20,14 @@ import logging
 from collections.abc import Callable, Iterable, Sequence
 
 from drs_desktop.aws.native_plans import NativePlansGateway, NativeStepView
-from drs_desktop.domain.drs.errors import DrsOutcomeUnknown, DrsRejected, DrsThrottled, DrsUnavailable
-from drs_desktop.domain.native.drift import StepChange, step_changes
+from drs_desktop.domain.drs.errors import (
+    DrsNotFound,
+    DrsOutcomeUnknown,
+    DrsRejected,
+    DrsThrottled,
+    DrsUnavailable,
+)
+from drs_desktop.domain.native.drift import StepChange, same_steps, step_changes
 from drs_desktop.domain.native.steps import NativeStep
 
 logger = logging.getLogger(__name__)
@@ -87,7 +96,7 @@ class Applier:
         lost = 0
         for _ in range(max_rounds):
             actual = self.gateway.list_steps(self.plan_arn)
-            if [v.step for v in actual] == list(desired):
+            if same_steps([v.step for v in actual], desired):
                 return actual, lost
             try:
                 self._round(desired, actual)
@@ -96,7 +105,7 @@ class Applier:
                 logger.info("%s: %s; reading the plan back before anything else", exc.operation, exc)
                 sleep(exc.retry_after if exc.retry_after is not None else 2.0)
         actual = self.gateway.list_steps(self.plan_arn)
-        if [v.step for v in actual] == list(desired):
+        if same_steps([v.step for v in actual], desired):
             return actual, lost
         raise DrsUnavailable(
             f"the native plan's steps still differ from the plan's after {max_rounds} rounds; publish again",
@@ -137,7 +146,10 @@ class Applier:
         self._reorder(desired, current)
 
     def _delete(self, arn: str, step: NativeStep, current: dict[str, NativeStep]) -> None:
-        self.gateway.delete_step(arn)
+        try:
+            self.gateway.delete_step(arn)
+        except DrsNotFound:
+            logger.info("step %r was gone already when deleted (%s)", step.name, arn)
         current.pop(arn, None)
         self.actions.append(f"deleted step {step.name!r}")
 

@@ -119,10 +119,10 @@ class NativeDesk:
 
     def preview(self, name: str, mfa_prompter: MfaPrompter | None = None) -> PublishResult:
         """What publishing the latest revision of ``name`` would send, or why it does not fit."""
-        return native.publish(self._db, self._gateway(mfa_prompter), name, dry_run=True)
+        return native.publish(self._db, self._gateway(mfa_prompter), name, dry_run=True, clock=self._clock)
 
     def diff(self, name: str, mfa_prompter: MfaPrompter | None = None) -> DiffResult:
-        return native.diff(self._db, self._gateway(mfa_prompter), name)
+        return native.diff(self._db, self._gateway(mfa_prompter), name, clock=self._clock)
 
     def listing(self, mfa_prompter: MfaPrompter | None = None) -> tuple[NativeListing, ...]:
         """The target's native plans, each with the local plan linked to it (if any)."""
@@ -141,15 +141,29 @@ class NativeDesk:
     # ---------------------------------------------------------------------------------- writes
 
     def publish(
-        self, name: str, expected_revision: int, mfa_prompter: MfaPrompter | None = None
+        self,
+        name: str,
+        expected_revision: int,
+        mfa_prompter: MfaPrompter | None = None,
+        *,
+        expected_drs: str | None = None,
+        overwrite: bool = False,
     ) -> PublishResult:
-        """Publish ``name`` if its latest revision is still ``expected_revision`` (the one reviewed)."""
+        """Publish ``name`` if its latest revision is still ``expected_revision`` (the one reviewed) and
+        DRS's plan is still as the preview read it (``expected_drs``, its ``drs_digest``); changes made in
+        DRS since the publish are undone only with ``overwrite`` (the operator's explicit choice)."""
         self._check_revision(name, expected_revision)
         gateway = self._gateway(mfa_prompter)
-        if self._sleep is None:
-            return native.publish(self._db, gateway, name, operator=self._operator, clock=self._clock)
+        sleep = {} if self._sleep is None else {"sleep": self._sleep}
         return native.publish(
-            self._db, gateway, name, operator=self._operator, sleep=self._sleep, clock=self._clock
+            self._db,
+            gateway,
+            name,
+            operator=self._operator,
+            clock=self._clock,
+            expected_drs=expected_drs,
+            overwrite=overwrite,
+            **sleep,  # type: ignore[arg-type]
         )
 
     def save_nearest(self, name: str, expected_revision: int) -> PlanRevision:
@@ -176,11 +190,23 @@ class NativeDesk:
             clock=self._clock,
         )
 
-    def adopt(self, name: str, mfa_prompter: MfaPrompter | None = None) -> PlanRevision:
-        """DRS's side of a drift becomes the next revision (the drift dialog's "Take DRS's")."""
+    def adopt(
+        self, name: str, mfa_prompter: MfaPrompter | None = None, *, expected_drs: str | None = None
+    ) -> PlanRevision:
+        """DRS's side of a drift merged into the next revision (the drift dialog's "Take DRS's"), if DRS
+        is still as the diff shown read it (``expected_drs``)."""
         return native.adopt(
-            self._db, self._gateway(mfa_prompter), name, operator=self._operator, clock=self._clock
+            self._db,
+            self._gateway(mfa_prompter),
+            name,
+            operator=self._operator,
+            clock=self._clock,
+            expected_drs=expected_drs,
         )
+
+    def unlink(self, name: str) -> bool:
+        """Forget the plan's link (the panel's "Unlink"); nothing is sent to DRS."""
+        return native.unlink(self._db, name)
 
     # --------------------------------------------------------------------------------- helpers
 

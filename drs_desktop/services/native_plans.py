@@ -1,75 +1,72 @@
-"""Native DRS recovery plans: publish a local plan, import, diff, status, adopt (docs/native-plans.md).
-
-Publishing never trusts its own memory of DRS. Each round reads the native plan's steps back, asks
-the domain's step_changes for what is still to do, and sends it; a call whose answer was lost
-(``DrsOutcomeUnknown``), or a throttle or an outage, ends the round, and the next one reads back again, so
-a resent call never duplicates a step. The two calls DRS gives an idempotency token (CreateRecoveryPlan,
-CreateRecoveryPlanStep) carry one as well: the plan's is derived from the local plan and the revision
-published (a resend, even from another process, returns the same plan). The link is written only when
-DRS's steps read back equal the desired ones.
+"""Native DRS recovery plans: import, diff, status, adopt, unlink; publish is ``services.native_publish``
+(re-exported here). docs/native-plans.md.
 
 The functions take an open ``Database`` and a ``NativePlansGateway`` (one DRS target); they run on a
-worker thread or in the CLI, never on the GUI thread.
+worker thread or in the CLI, never on the GUI thread. A link whose publish did not finish
+(``NativeLink.incomplete``) is ours half-sent, never drift: ``diff`` says what is left of it, ``status``
+says "publish of revision N incomplete", and ``adopt`` waits until a publish finishes it. ``adopt``
+merges DRS's steps into the stored plan (``domain.native.adopting``) and refuses when DRS changed since
+the diff the operator saw (``DiffResult.drs_digest``).
 """
 
 from __future__ import annotations
 
-import hashlib
+import dataclasses
 import logging
-import time
-import uuid
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from drs_desktop.aws.native_plans import PLAN_TAG, REVISION_TAG, NativeExecutionView, NativePlansGateway
-from drs_desktop.domain.drs.errors import (
-    DrsError,
-    DrsNotFound,
-    DrsOutcomeUnknown,
-    DrsThrottled,
-    DrsUnavailable,
-)
-from drs_desktop.domain.errors import DrsDesktopError
-from drs_desktop.domain.native.drift import describe_drift, step_changes
-from drs_desktop.domain.native.fit import FitProblem, fit, native_name
+from drs_desktop.aws.native_plans import PLAN_TAG, NativeExecutionView, NativePlansGateway
+from drs_desktop.domain.drs.errors import DrsError, DrsNotFound
+from drs_desktop.domain.inventory import Inventory
+from drs_desktop.domain.native.adopting import merge_native
+from drs_desktop.domain.native.drift import LOCAL, describe_drift, step_changes, steps_digest
+from drs_desktop.domain.native.fit import FitProblem, fit
 from drs_desktop.domain.native.importing import plan_from_native
-from drs_desktop.domain.native.steps import NativeStep
+from drs_desktop.domain.plan.revisions import PlanRevision
 from drs_desktop.services import native_apply
+from drs_desktop.services.native_common import (
+    Clock,
+    NativePlanError,
+    PublishIncomplete,
+    linked_here,
+    linked_plan,
+    linked_steps,
+    now_of,
+    plan_inventory,
+    target_of,
+)
+from drs_desktop.services.native_publish import (
+    DriftNotConfirmed,
+    DrsChangedSincePreview,
+    PublishResult,
+    drift_lines,
+    publish,
+)
 from drs_desktop.storage import native_links
 from drs_desktop.storage import plans as plan_store
 from drs_desktop.storage.db import Database
 
 logger = logging.getLogger(__name__)
 
-#: Rounds of read back, compare, send before a publish gives up (each round makes progress unless a call
-#: was lost or refused on the way).
-MAX_ROUNDS = 8
-#: Seconds to wait after a lost answer or an outage when DRS gave no Retry-After.
-BACKOFF_SECONDS = 2.0
-
-
-class NativePlanError(DrsDesktopError):
-    """A native plan operation that cannot be carried out as asked (not linked, another target...)."""
-
-
-@dataclass(frozen=True)
-class PublishResult:
-    """What ``publish`` did (or, with ``dry_run``, would do). ``outcome``: published | unchanged |
-    does_not_fit | preview."""
-
-    outcome: str
-    plan_name: str
-    revision: int
-    plan_arn: str = ""
-    actions: tuple[str, ...] = ()  # what was (or would be) sent to DRS, in words
-    problems: tuple[FitProblem, ...] = ()
-    nearest_changes: tuple[str, ...] = ()  # how the nearest plan that fits differs, when there is one
-    retried: int = 0  # rounds that ended on a lost answer, a throttle or an outage
-
-    @property
-    def ok(self) -> bool:
-        return self.outcome in ("published", "unchanged", "preview")
+__all__ = [
+    "DiffResult",
+    "DriftNotConfirmed",
+    "DrsChangedSincePreview",
+    "ImportReport",
+    "NativePlanError",
+    "PlanStatus",
+    "PublishIncomplete",
+    "PublishResult",
+    "adopt",
+    "diff",
+    "import_plans",
+    "nearest_words",
+    "publish",
+    "status",
+    "unlink",
+]
 
 
 @dataclass(frozen=True)
@@ -85,6 +82,10 @@ class DiffResult:
     linked_revision: int | None
     in_drs: tuple[str, ...]  # changed in DRS since the publish (drift), in words
     unpublished: tuple[str, ...]  # the latest revision's changes not published yet, in words
+    incomplete: tuple[str, ...] = ()  # our unfinished publish: what DRS still lacks of it (not drift)
+    drs_digest: str = ""  # DRS's plan as read for this diff: ``adopt`` refuses when it changed since
+    adopt_changes: tuple[str, ...] = ()  # what "Take DRS's" would change in the latest revision
+    read_at: datetime | None = None  # when DRS was read (the caller's clock)
 
     @property
     def drift(self) -> bool:
@@ -104,137 +105,7 @@ class PlanStatus:
     note: str = ""
     published_at: datetime | None = None  # when the linked revision was published (or imported)
     native_name: str = ""  # the native plan's name in DRS now ("" when not linked or not read)
-
-
-Clock = Callable[[], datetime]
-
-
-def _now(clock: Clock | None) -> datetime | None:
-    return clock() if clock is not None else None
-
-
-def _target(gateway: NativePlansGateway) -> tuple[str, str]:
-    return gateway.drs.caller_identity().account, gateway.drs.target.region
-
-
-def _token(*parts: str) -> str:
-    """A clientToken (at most 64 characters) that names these parts and nothing else."""
-    return "drsd-" + hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:40]
-
-
-def _linked_here(
-    link: native_links.NativeLink | None, account: str, region: str
-) -> native_links.NativeLink | None:
-    if link is not None and (link.account_id, link.region) != (account, region):
-        raise NativePlanError(
-            f"the plan is linked to a native plan in account {link.account_id} Region {link.region}, not "
-            f"{account} {region}: connect to that target"
-        )
-    return link
-
-
-def publish(
-    db: Database,
-    gateway: NativePlansGateway,
-    name: str,
-    *,
-    operator: str = "",
-    dry_run: bool = False,
-    sleep: Callable[[float], None] = time.sleep,
-    clock: Clock | None = None,
-) -> PublishResult:
-    """Publish the latest revision of plan ``name`` as a native plan (create it, or update it in place).
-    ``clock`` stamps the link (the GUI's one clock, the simulator's in demo mode); the desktop's without."""
-    stored = plan_store.load_plan(db, name)
-    rev = stored.revision
-    report = fit(stored.plan, plan_name=stored.plan.name)
-    if not report.fits:
-        return PublishResult(
-            "does_not_fit", rev.name, rev.revision, problems=report.problems, nearest_changes=report.changes
-        )
-    desired = tuple(report.steps)
-    account, region = _target(gateway)
-    link = _linked_here(native_links.get_link(db, rev.plan_id), account, region)
-    arns = native_apply.server_arns(gateway, desired)
-    plan_arn = link.recovery_plan_arn if link is not None else ""
-    if plan_arn and not _exists(gateway, plan_arn):
-        logger.warning("native plan %s is gone from DRS; publishing %r creates it again", plan_arn, rev.name)
-        plan_arn = ""
-    if dry_run:
-        actual = [(v.arn, v.step) for v in gateway.list_steps(plan_arn)] if plan_arn else []
-        words = native_apply.describe_changes(step_changes(desired, actual))
-        if not plan_arn:
-            words = (f"create native plan {native_name(rev.name)!r}", *words)
-        return PublishResult("preview", rev.name, rev.revision, plan_arn, actions=words)
-    actions: list[str] = []
-    retried = 0
-    if not plan_arn:
-        plan_arn, lost = _create_plan(gateway, stored.plan.description, rev, sleep)
-        retried += lost
-        actions.append(f"created native plan {plan_arn}")
-    # One nonce per publish: a create resent within it carries the same token (DRS answers with the step
-    # it made); a later publish of the same revision (after the step was deleted in DRS) gets new ones.
-    nonce = uuid.uuid4().hex
-    applier = native_apply.Applier(
-        gateway, plan_arn, arns, token=lambda step: _token(rev.plan_id, rev.revision_id, nonce, repr(step))
-    )
-    final, lost = applier.converge(desired, sleep=sleep, max_rounds=MAX_ROUNDS)
-    retried += lost
-    actions.extend(applier.actions)
-    native_links.save_link(
-        db,
-        plan_id=rev.plan_id,
-        account_id=account,
-        region=region,
-        recovery_plan_arn=plan_arn,
-        revision_id=rev.revision_id,
-        content_hash=rev.content_hash,
-        steps=[v.item for v in final],
-        published_by=operator,
-        now=_now(clock),
-    )
-    unchanged = not actions and link is not None and link.revision_id == rev.revision_id
-    logger.info("published %r revision %d as %s (%d call(s))", rev.name, rev.revision, plan_arn, len(actions))
-    return PublishResult(
-        "unchanged" if unchanged else "published",
-        rev.name,
-        rev.revision,
-        plan_arn,
-        tuple(actions),
-        retried=retried,
-    )
-
-
-def _exists(gateway: NativePlansGateway, plan_arn: str) -> bool:
-    try:
-        gateway.get_plan(plan_arn)
-    except DrsNotFound:
-        return False
-    return True
-
-
-def _create_plan(
-    gateway: NativePlansGateway,
-    description: str,
-    rev: plan_store.PlanRevision,
-    sleep: Callable[[float], None],
-) -> tuple[str, int]:
-    """CreateRecoveryPlan with the token of (plan, revision), resent with the same token after a lost
-    answer, a throttle or an outage: DRS answers a resend with the plan it already made."""
-    token = _token(rev.plan_id, rev.revision_id)
-    tags = {PLAN_TAG: rev.plan_id, REVISION_TAG: rev.revision_id}
-    lost = 0
-    for attempt in range(MAX_ROUNDS):
-        try:
-            plan = gateway.create_plan(native_name(rev.name), description, tags=tags, client_token=token)
-            return plan.arn, lost
-        except (DrsOutcomeUnknown, DrsUnavailable, DrsThrottled) as exc:
-            if attempt == MAX_ROUNDS - 1:
-                raise
-            lost += 1
-            logger.info("CreateRecoveryPlan: %s; sending it again with the same token", exc)
-            sleep(exc.retry_after if exc.retry_after is not None else BACKOFF_SECONDS)
-    raise AssertionError("unreachable")
+    incomplete_revision: int | None = None  # a publish of this revision did not finish
 
 
 def import_plans(
@@ -247,7 +118,7 @@ def import_plans(
 ) -> ImportReport:
     """Every native plan of the target not linked yet becomes a local plan (first revision) and a link;
     with ``only``, just the native plans of those ARNs (the ones an operator chose)."""
-    account, region = _target(gateway)
+    account, region = target_of(gateway)
     imported: list[tuple[str, int, str]] = []
     skipped: list[str] = []
     listed = gateway.list_plans()
@@ -282,8 +153,11 @@ def import_plans(
             skipped.append(f"{summary.name!r} cannot be a local plan: {exc}")
             continue
         rev = plan_store.save_plan(
-            db, plan, comment=f"imported from DRS {summary.arn}", author=operator, now=_now(clock)
+            db, plan, comment=f"imported from DRS {summary.arn}", author=operator, now=now_of(clock)
         )
+        # The tag is what a later publish checks before it sends anything over this plan (an ARN alone
+        # is not trusted); its revision tag follows at the first publish.
+        gateway.tag_plan(summary.arn, {PLAN_TAG: rev.plan_id})
         native_links.save_link(
             db,
             plan_id=rev.plan_id,
@@ -294,7 +168,9 @@ def import_plans(
             content_hash=rev.content_hash,
             steps=[v.item for v in views],
             published_by=operator,
-            now=_now(clock),
+            now=now_of(clock),
+            native_name=plan_view.name,
+            native_description=plan_view.description,
         )
         imported.append((rev.name, rev.revision, summary.arn))
     return ImportReport(tuple(imported), tuple(skipped))
@@ -309,52 +185,112 @@ def _linked(
         raise NativePlanError(
             f"plan {stored.revision.name!r} is not linked to a native plan: publish it first"
         )
-    account, region = _target(gateway)
-    _linked_here(link, account, region)
+    account, region = target_of(gateway)
+    linked_here(link, account, region)
     return stored, link
 
 
-def _linked_steps(link: native_links.NativeLink) -> list[NativeStep]:
-    try:
-        return [NativeStep.from_wire(item) for item in link.steps]
-    except ValueError as exc:
-        raise NativePlanError(f"the steps saved with the link cannot be read ({exc}); publish again") from exc
-
-
-def diff(db: Database, gateway: NativePlansGateway, name: str) -> DiffResult:
-    """The linked revision's steps against DRS's now (drift), and against the latest revision's."""
+def diff(db: Database, gateway: NativePlansGateway, name: str, *, clock: Clock | None = None) -> DiffResult:
+    """The linked revision's steps against DRS's now (drift), and against the latest revision's; for an
+    unfinished publish, what DRS still lacks of it instead of drift."""
     stored, link = _linked(db, gateway, name)
-    linked = _linked_steps(link)
-    try:
-        actual = [v.step for v in gateway.list_steps(link.recovery_plan_arn)]
-        in_drs = tuple(describe_drift(linked, actual))
-    except DrsNotFound:
-        in_drs = (f"the native plan {link.recovery_plan_arn} no longer exists in DRS",)
+    linked = linked_steps(link)
+    read_at = now_of(clock)
+    inventory, _ = plan_inventory(db, stored.plan, link.account_id, link.region, read_at)
+    number = native_links.revision_number(db, link.revision_id)
+    view = linked_plan(gateway, link, stored.revision.name)
+    if view is None:
+        gone = (f"the native plan {link.recovery_plan_arn} no longer exists in DRS",)
+        return DiffResult(stored.revision.name, link.recovery_plan_arn, number, gone, (), read_at=read_at)
+    views = gateway.list_steps(link.recovery_plan_arn)
+    actual = [v.step for v in views]
+    digest = steps_digest(actual, name=view.name, description=view.description)
+    incomplete: tuple[str, ...] = ()
+    if link.incomplete:
+        incomplete = _unfinished(db, stored, link, views, inventory)
+    in_drs = drift_lines(link, view, actual)
     unpublished: tuple[str, ...] = ()
     if stored.revision.revision_id != link.revision_id:
-        report = fit(stored.plan, plan_name=stored.plan.name)
+        report = fit(stored.plan, plan_name=stored.plan.name, inventory=inventory)
         if report.fits:
-            unpublished = tuple(describe_drift(linked, report.steps))
+            unpublished = tuple(describe_drift(linked, report.steps, where=LOCAL))
         else:
             unpublished = tuple(f"the latest revision does not fit: {p.text}" for p in report.problems)
+    try:
+        _, adopt_changes = merge_native(
+            stored.plan, actual, description=view.description, inventory=inventory
+        )
+    except ValueError as exc:
+        adopt_changes = (f"DRS's steps cannot be a local plan: {exc}",)
     return DiffResult(
         stored.revision.name,
         link.recovery_plan_arn,
-        native_links.revision_number(db, link.revision_id),
+        number,
         in_drs,
         unpublished,
+        incomplete=incomplete,
+        drs_digest=digest,
+        adopt_changes=tuple(adopt_changes),
+        read_at=read_at,
     )
 
 
+def _unfinished(
+    db: Database,
+    stored: plan_store.StoredPlan,
+    link: native_links.NativeLink,
+    views: Sequence[native_apply.NativeStepView],
+    inventory: Inventory | None,
+) -> tuple[str, ...]:
+    number = native_links.revision_number(db, link.pending_revision_id)
+    head = (
+        f"The publish of revision {number} did not finish: DRS holds part of it (sent from here, not "
+        "drift). Publish again to finish it."
+    )
+    if number is None:
+        return (head,)
+    pending = plan_store.get_plan(db, stored.revision.name, number)
+    report = fit(pending, plan_name=pending.name, inventory=inventory)
+    if not report.fits:
+        return (head,)
+    left = native_apply.describe_changes(step_changes(report.steps, [(v.arn, v.step) for v in views]))
+    return (head, *(f"Still to send: {line}." for line in left))
+
+
 def adopt(
-    db: Database, gateway: NativePlansGateway, name: str, *, operator: str = "", clock: Clock | None = None
-) -> plan_store.PlanRevision:
-    """DRS's side wins a drift: DRS's steps become the plan's next revision, and the link follows it."""
+    db: Database,
+    gateway: NativePlansGateway,
+    name: str,
+    *,
+    expected_drs: str | None = None,
+    operator: str = "",
+    clock: Clock | None = None,
+) -> PlanRevision:
+    """DRS's side wins a drift: DRS's steps are merged into the plan (``merge_native``) as its next
+    revision, and the link follows it. ``expected_drs`` (the diff's ``drs_digest``): refused when DRS's
+    plan changed since that diff was read, so what is adopted is what the operator saw."""
     stored, link = _linked(db, gateway, name)
+    if link.incomplete:
+        raise NativePlanError(
+            f"the publish of {stored.revision.name!r} did not finish: DRS holds part of our own publish, "
+            "not a change made in DRS. Publish again to finish it before taking DRS's side"
+        )
+    view = linked_plan(gateway, link, stored.revision.name)
+    if view is None:
+        raise NativePlanError(f"the native plan {link.recovery_plan_arn} no longer exists in DRS")
     views = gateway.list_steps(link.recovery_plan_arn)
-    plan = plan_from_native(stored.plan.name, stored.plan.description, [v.step for v in views])
+    actual = [v.step for v in views]
+    if expected_drs is not None and expected_drs != steps_digest(
+        actual, name=view.name, description=view.description
+    ):
+        raise DrsChangedSincePreview(
+            f"DRS's native plan of {stored.revision.name!r} changed since the difference was read: nothing "
+            "was saved; compare again"
+        )
+    inventory, _ = plan_inventory(db, stored.plan, link.account_id, link.region, now_of(clock))
+    plan, _ = merge_native(stored.plan, actual, description=view.description, inventory=inventory)
     rev = plan_store.save_plan(
-        db, plan, comment=f"adopted from DRS {link.recovery_plan_arn}", author=operator, now=_now(clock)
+        db, plan, comment=f"adopted from DRS {link.recovery_plan_arn}", author=operator, now=now_of(clock)
     )
     native_links.save_link(
         db,
@@ -366,19 +302,30 @@ def adopt(
         content_hash=rev.content_hash,
         steps=[v.item for v in views],
         published_by=operator,
-        now=_now(clock),
+        now=now_of(clock),
+        native_name=view.name,
+        native_description=view.description,
     )
     return rev
 
 
+def unlink(db: Database, name: str) -> bool:
+    """Forget the link of plan ``name`` (nothing is sent to DRS; the native plan stays). False when it
+    had none."""
+    stored = plan_store.load_plan(db, name)
+    if native_links.get_link(db, stored.revision.plan_id) is None:
+        return False
+    native_links.delete_link(db, stored.revision.plan_id)
+    logger.info("plan %r unlinked from its native plan", stored.revision.name)
+    return True
+
+
 def status(db: Database, gateway: NativePlansGateway) -> list[PlanStatus]:
     """Every local plan with its link, drift (yes/no) and its native executions, latest first."""
-    account, region = _target(gateway)
-    try:
-        names = {view.arn: view.name for view in gateway.list_plans()}
-    except DrsError as exc:  # each linked plan says so below, when its own read fails too
-        logger.info("ListRecoveryPlans failed while reading the plans' status: %s", exc)
-        names = {}
+    account, region = target_of(gateway)
+    # A failure to list DRS's plans fails the whole reading (raised): a status that reads nothing must not
+    # pass for one that did (the GUI shows the failure and the age of its last good reading).
+    names = {view.arn: view.name for view in gateway.list_plans()}
     out: list[PlanStatus] = []
     for summary in plan_store.list_plans(db):
         link = native_links.get_link(db, summary.plan_id)
@@ -399,9 +346,16 @@ def status(db: Database, gateway: NativePlansGateway) -> list[PlanStatus]:
         if (link.account_id, link.region) != (account, region):
             out.append(_with(base, note="linked in another account or Region: not checked"))
             continue
+        if link.incomplete:
+            number = native_links.revision_number(db, link.pending_revision_id)
+            base = _with(base, incomplete_revision=number, note=f"publish of revision {number} incomplete")
         try:
             actual = [v.step for v in gateway.list_steps(link.recovery_plan_arn)]
-            drift = bool(describe_drift(_linked_steps(link), actual))
+            renamed = bool(link.native_name) and names.get(link.recovery_plan_arn, link.native_name) != (
+                link.native_name
+            )
+            steps_drift = bool(describe_drift(linked_steps(link), actual))
+            drift = False if link.incomplete else renamed or steps_drift
             executions = tuple(gateway.list_executions(link.recovery_plan_arn))
         except DrsNotFound:
             out.append(_with(base, drift=True, note="the native plan no longer exists in DRS"))
@@ -414,8 +368,6 @@ def status(db: Database, gateway: NativePlansGateway) -> list[PlanStatus]:
 
 
 def _with(status_: PlanStatus, **changes: object) -> PlanStatus:
-    import dataclasses
-
     return dataclasses.replace(status_, **changes)  # type: ignore[arg-type]
 
 

@@ -2,9 +2,12 @@
 
 One row per local plan (``native_plan_links``, migration 0009): the target (account, Region), the native
 plan's ARN, the revision published (its ID and content hash), DRS's steps as read back when the publish
-was complete (the items of ListRecoveryPlanSteps, JSON), when and by whom. A link is written only once
-DRS's steps equal what was meant, so a link never claims a publish that did not finish. A corrupt steps
-column is reported (``StorageError``), never taken as "no steps".
+was complete (the items of ListRecoveryPlanSteps, JSON), the native plan's name and description as
+published, when and by whom. A publish marks the link ``pending_revision_id`` before it sends anything
+(migration 0011) and clears it once DRS's steps equal what was meant, so a link never claims a publish
+that did not finish, and what DRS holds of an unfinished one is known to be ours, not drift. A corrupt
+steps column is reported (``StorageError``), never taken as "no steps". One native plan has one link:
+linking an ARN another plan holds is refused (``LinkTaken``), never a silent replacement.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from drs_desktop.storage.db import Database, Readable, from_db_time, to_db_time,
 
 _COLUMNS = (
     "plan_id, account_id, region, recovery_plan_arn, revision_id, content_hash, steps, published_at, "
-    "published_by"
+    "published_by, pending_revision_id, native_name, native_description"
 )
 
 
@@ -36,6 +39,17 @@ class NativeLink:
     steps: tuple[Mapping[str, Any], ...]  # DRS's step items, in order, as read back after the publish
     published_at: datetime
     published_by: str = ""
+    pending_revision_id: str = ""  # a publish of this revision started and did not finish ("" none)
+    native_name: str = ""  # the native plan's name as published ("" on links made before schema 11)
+    native_description: str = ""
+
+    @property
+    def incomplete(self) -> bool:
+        return bool(self.pending_revision_id)
+
+
+class LinkTaken(StorageError):
+    """The native plan is linked to another local plan already: nothing was written."""
 
 
 def save_link(
@@ -50,13 +64,27 @@ def save_link(
     steps: Sequence[Mapping[str, Any]],
     published_by: str = "",
     now: datetime | None = None,
+    pending_revision_id: str = "",
+    native_name: str = "",
+    native_description: str = "",
 ) -> NativeLink:
-    """Insert or replace the link of ``plan_id`` (a plan has one native plan)."""
+    """Write the link of ``plan_id`` (a plan has one native plan), replacing its earlier one; ``LinkTaken``
+    when another plan's link holds ``recovery_plan_arn``."""
     text = json.dumps([dict(s) for s in steps], sort_keys=True, separators=(",", ":"), default=str)
     at = to_db_time(now or utc_now())
     with db.transaction() as conn:
+        other = conn.execute(
+            "SELECT plan_id FROM native_plan_links WHERE recovery_plan_arn = ? AND plan_id != ?",
+            (recovery_plan_arn, plan_id),
+        ).fetchone()
+        if other is not None:
+            raise LinkTaken(
+                f"the native plan {recovery_plan_arn} is linked to another local plan (ID {other[0]}); "
+                "unlink that plan first (`native unlink`)"
+            )
+        conn.execute("DELETE FROM native_plan_links WHERE plan_id = ?", (plan_id,))
         conn.execute(
-            f"INSERT OR REPLACE INTO native_plan_links ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO native_plan_links ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 plan_id,
                 account_id,
@@ -67,6 +95,9 @@ def save_link(
                 text,
                 at,
                 published_by,
+                pending_revision_id,
+                native_name,
+                native_description,
             ),
         )
     link = get_link(db, plan_id)
@@ -128,6 +159,9 @@ def _link(row: sqlite3.Row) -> NativeLink:
         steps=tuple(steps),
         published_at=from_db_time(str(row["published_at"])),
         published_by=str(row["published_by"]),
+        pending_revision_id=str(row["pending_revision_id"] or ""),
+        native_name=str(row["native_name"] or ""),
+        native_description=str(row["native_description"] or ""),
     )
 
 

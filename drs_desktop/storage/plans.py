@@ -173,6 +173,7 @@ def delete_plan(db: Database, name: str, *, now: datetime | None = None) -> None
             (stamp, stamp, plan_id),
         )
         enqueue_plan_head(conn, plan_id)  # the tombstone travels like any change
+        # Its native plan link goes too (migration 0011's trigger): it would block importing it again.
     logger.info("plan %r deleted", name)
 
 

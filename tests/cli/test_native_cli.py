@@ -73,7 +73,11 @@ def test_publish_preview_then_publish_then_diff_and_status(
     [row] = status.json()["plans"]
     assert row["plan"] == "Payments" and row["drift"] is True and row["plan_arn"] == arn
 
-    adopted = cli("native", "adopt", "Payments", *where(sim, app_home))
+    shown = cli("native", "adopt", "Payments", *where(sim, app_home))
+    assert shown.code == 0 and "wave 'Web' removed" in shown.out  # what is lost, before anything is saved
+    fingerprint = shown.out.split("--expect ")[1].split()[0]
+    assert cli("native", "diff", "Payments", *where(sim, app_home)).code == 1  # nothing saved yet
+    adopted = cli("native", "adopt", "Payments", "--yes", "--expect", fingerprint, *where(sim, app_home))
     assert adopted.code == 0 and "revision 2" in adopted.out
     assert cli("native", "diff", "Payments", *where(sim, app_home)).code == 0
 
@@ -127,3 +131,24 @@ def test_import_then_not_linked_diff_is_a_clear_error(
     assert [i["plan"] for i in imported.json()["imported"]] == ["Console"]
     unlinked = cli("native", "diff", "Local", *where(sim, app_home))
     assert unlinked.code == 1 and "not linked" in unlinked.err
+
+
+def test_publish_over_drift_needs_overwrite_and_unlink_forgets_the_link(
+    sim: EmbeddedSimulator, app_home: Path, cli: Cli
+) -> None:
+    s = _servers(sim)
+    _save(app_home, sim, Wave("Web", servers=(s[0],)), Wave("App", servers=(s[1],)))
+    arn = cli("native", "publish", "Payments", "--yes", "--json", *where(sim, app_home)).json()["plan_arn"]
+    client = boto3.client("drs", **sim.client_kwargs())
+    steps = client.list_recovery_plan_steps(recoveryPlanArn=arn)["recoveryPlanSteps"]
+    client.delete_recovery_plan_step(recoveryPlanStepArn=steps[0]["recoveryPlanStepArn"])
+    preview = cli("native", "publish", "Payments", *where(sim, app_home))
+    assert preview.code == 0 and "--overwrite" in preview.out and "removed in DRS" in preview.out
+    refused = cli("native", "publish", "Payments", "--yes", "--json", *where(sim, app_home))
+    assert refused.code == 1 and refused.json()["outcome"] == "refused"
+    done = cli("native", "publish", "Payments", "--yes", "--overwrite", *where(sim, app_home))
+    assert done.code == 0, done.err
+    assert len(client.list_recovery_plan_steps(recoveryPlanArn=arn)["recoveryPlanSteps"]) == 2
+    gone = cli("native", "unlink", "Payments", "--json", *where(sim, app_home))
+    assert gone.code == 0 and gone.json()["outcome"] == "unlinked"
+    assert cli("native", "diff", "Payments", *where(sim, app_home)).code == 1  # not linked any more

@@ -75,8 +75,10 @@ def _no_sleep(seconds: float) -> None:
     assert seconds >= 0
 
 
-def _published(db: Database, gateway: NativePlansGateway, name: str = "Payments") -> service.PublishResult:
-    result = service.publish(db, gateway, name, operator="alice", sleep=_no_sleep)
+def _published(
+    db: Database, gateway: NativePlansGateway, name: str = "Payments", *, overwrite: bool = False
+) -> service.PublishResult:
+    result = service.publish(db, gateway, name, operator="alice", sleep=_no_sleep, overwrite=overwrite)
     assert result.outcome == "published", result
     return result
 
@@ -203,8 +205,10 @@ def test_drift_is_shown_in_words_and_either_side_can_win(
     assert found.drift and any(wait["stepName"] in line for line in found.in_drs)
     assert found.unpublished == ()
     assert next(s for s in service.status(db, gateway) if s.plan_name == "Payments").drift is True
-    # Ours wins: publish puts the 5 minutes back.
-    _published(db, gateway)
+    # Ours wins: publish puts the 5 minutes back, once told to overwrite what was changed in DRS.
+    with pytest.raises(service.DriftNotConfirmed, match="waits 30 minutes in DRS"):
+        _published(db, gateway)
+    _published(db, gateway, overwrite=True)
     assert not service.diff(db, gateway, "Payments").drift
     steps = _drs_steps(sim, result.plan_arn)
     assert steps[1]["configuration"]["waitStepConfiguration"]["waitDurationMinutes"] == 5

@@ -138,6 +138,7 @@ def test_link_line_and_publishing_a_plan_that_fits(rig: Rig, qtbot: QtBot) -> No
     assert dialog.status_text() == "Publishing 'Payments' revision 1 will send to DRS:"
     details = dialog.details_text()
     assert "create native plan 'Payments'" in details and "create step 'Tier 1'" in details
+    assert "DRS read " in details  # when the preview read DRS
     assert dialog.publish_button.isEnabled() and not dialog.nearest_button.isVisible()
     assert rig.client().list_recovery_plans()["recoveryPlans"] == []  # the preview sent nothing
     _shot(dialog, "native_publish_preview.png")
@@ -306,6 +307,7 @@ def test_drift_is_shown_then_ours_wins_then_theirs(rig: Rig, qtbot: QtBot) -> No
     _idle(dialog, qtbot)
     assert dialog.status_text() == "'Payments': changed in DRS since revision 1 was published."
     assert f"Step {wait['stepName']!r} waits 30 minutes in DRS, not 5." in dialog.details_text()
+    assert dialog.details_text().startswith("DRS read ")
     assert dialog.keep_line.text() == (
         "Publishes revision 1 of 'Payments' over DRS's plan: the changes made in DRS are undone."
     )
@@ -318,7 +320,9 @@ def test_drift_is_shown_then_ours_wins_then_theirs(rig: Rig, qtbot: QtBot) -> No
 
     def answer(yes: bool) -> Any:
         def confirm(title: str, line: str) -> bool:
-            assert line in (dialog.keep_line.text(), dialog.take_line.text())  # the one line, asked
+            assert line.startswith((dialog.keep_line.text(), dialog.take_line.text()))  # its line, asked
+            if title == "Take DRS's":  # and what the plan loses, before anything is saved
+                assert "The plan changes (and loses):" in line and "[wait 45 min]" in line
             asked.append(title)
             return yes
 
@@ -351,3 +355,81 @@ def test_drift_is_shown_then_ours_wins_then_theirs(rig: Rig, qtbot: QtBot) -> No
     assert _wait_steps(rig, plan_arn) == [45]  # nothing was sent
     qtbot.waitUntil(lambda: pane.native.line.text().startswith("Published revision 2"), timeout=TIMEOUT)
     qtbot.waitUntil(lambda: getattr(pane.editor.revision(), "revision", 0) == 2, timeout=TIMEOUT)
+
+
+def test_a_failed_reading_never_passes_the_old_one_for_new_and_says_one_thing_before_any(
+    rig: Rig, qtbot: QtBot
+) -> None:
+    plan_store.save_plan(rig.db, _plan(rig.servers))
+    pane = rig.pane
+    rig.sim.faults.server_errors("ListRecoveryPlans")
+    with qtbot.waitSignal(pane.native.reading_failed, timeout=TIMEOUT):
+        pane.refresh()
+    _open(rig, qtbot, "Payments")
+    assert pane.native.line.text().startswith("DRS could not be read:")
+    assert pane.native.stamp.text() == ""  # not "not read yet" and a failure at once
+    rig.sim.faults.clear()
+    _read(rig, qtbot)
+    service.publish(rig.db, _native(rig), "Payments", sleep=lambda _s: None)
+    _read(rig, qtbot)
+    assert pane.native.line.text().startswith("Published revision 1")
+    assert _row(pane, "Payments").text(3) == "rev 1"
+    rig.sim.clock.advance(600)
+    rig.sim.faults.server_errors("ListRecoveryPlans")
+    with qtbot.waitSignal(pane.native.reading_failed, timeout=TIMEOUT):
+        pane.native.refresh()
+    line, stamp = pane.native.line.text(), pane.native.stamp.text()
+    assert line.startswith("As DRS was read ") and "Published revision 1" in line
+    assert "reading it again failed" in stamp and rig.target() in stamp
+    row = _row(pane, "Payments")
+    assert row.text(3).startswith("rev 1 (read ") and "reading it again failed" in row.toolTip(3)
+
+
+def test_unlink_forgets_the_link_once_confirmed(rig: Rig, qtbot: QtBot) -> None:
+    plan_store.save_plan(rig.db, _plan(rig.servers))
+    service.publish(rig.db, _native(rig), "Payments", sleep=lambda _s: None)
+    _read(rig, qtbot)
+    _open(rig, qtbot, "Payments")
+    pane = rig.pane
+    assert pane.native.unlink_button.isEnabled()
+    asked: list[str] = []
+
+    def confirm(name: str) -> bool:
+        asked.append(name)
+        return len(asked) > 1  # no the first time, yes the second
+
+    pane.native.confirm_unlink = confirm
+    qtbot.mouseClick(pane.native.unlink_button, Qt.MouseButton.LeftButton)
+    assert asked == ["Payments"] and pane.native.line.text().startswith("Published revision 1")
+    with qtbot.waitSignal(pane.native.reading_changed, timeout=TIMEOUT):
+        qtbot.mouseClick(pane.native.unlink_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: pane.native.line.text() == "Not published to DRS.", timeout=TIMEOUT)
+    assert not pane.native.unlink_button.isEnabled()
+    assert len(rig.client().list_recovery_plans()["recoveryPlans"]) == 1  # DRS left alone
+
+
+def _native(rig: Rig) -> NativePlansGateway:
+    drs = DrsGateway(AwsTarget(profile=None, region=rig.sim.region, endpoint_url=rig.sim.endpoint_url))
+    return NativePlansGateway(drs)
+
+
+def test_the_publish_dialog_lists_drift_and_publishes_over_it_only_when_told(rig: Rig, qtbot: QtBot) -> None:
+    plan_store.save_plan(rig.db, _plan(rig.servers))
+    arn = service.publish(rig.db, _native(rig), "Payments", sleep=lambda _s: None).plan_arn
+    client = rig.client()
+    steps = client.list_recovery_plan_steps(recoveryPlanArn=arn)["recoveryPlanSteps"]
+    first = min(steps, key=lambda s: s["stepOrder"])
+    client.delete_recovery_plan_step(recoveryPlanStepArn=first["recoveryPlanStepArn"])
+    _read(rig, qtbot)
+    _open(rig, qtbot, "Payments")
+    dialog = rig.pane.native.open_publish()
+    assert dialog is not None
+    _idle(dialog, qtbot)
+    assert "Changed in DRS since the publish, undone by this one:" in dialog.details_text()
+    assert "'Tier 1'" in dialog.details_text() and "DRS read " in dialog.details_text()
+    assert dialog.overwrite_box.isVisible() and not dialog.publish_button.isEnabled()
+    dialog.overwrite_box.setChecked(True)
+    assert dialog.publish_button.isEnabled()
+    with qtbot.waitSignal(dialog.published, timeout=TIMEOUT):
+        qtbot.mouseClick(dialog.publish_button, Qt.MouseButton.LeftButton)
+    assert len(client.list_recovery_plan_steps(recoveryPlanArn=arn)["recoveryPlanSteps"]) == len(steps)

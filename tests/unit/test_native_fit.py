@@ -196,13 +196,11 @@ def test_each_problem_has_its_code_place_and_words(
     assert not report.fits and report.steps == ()
 
 
-def test_a_bad_plan_name_is_a_problem() -> None:
+def test_a_plan_name_drs_does_not_take_is_published_as_its_native_name_not_refused() -> None:
     plan = RecoveryPlan("P", waves=(Wave("W", servers=ids(0, 1)),))
-    assert codes(plan, "Payments (EU)") == ["name_pattern"]
-    assert codes(plan, "x" * 257) == ["name_pattern"]
-    report = fit(plan, plan_name="Payments (EU)")
-    assert report.nearest is not None and report.nearest.name == "Payments EU"
-    assert fit(report.nearest, plan_name=report.nearest.name).fits
+    assert fit(plan, plan_name="Payments (EU)").fits  # published as "Payments EU" (native_name)
+    assert fit(plan, plan_name="x" * 257).fits
+    assert codes(plan, "((()))") == ["name_pattern"]  # nothing of it is left: that is a problem
 
 
 def test_two_targets_in_one_account_and_region_fit() -> None:

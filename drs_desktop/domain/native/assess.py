@@ -86,7 +86,13 @@ def assess(plan: RecoveryPlan, plan_name: str, inventory: Inventory | None = Non
 
 
 def _plan_problems(plan: RecoveryPlan, plan_name: str, problems: list[FitProblem]) -> None:
-    if _name_problem(plan_name):
+    # The plan's name is published as ``native_name`` (the create and UpdateRecoveryPlan send that):
+    # a name DRS does not take as it is is a change the publish names, not a problem, unless nothing of
+    # it is left. (A problem here once made the nearest plan rename the plan, which the saved nearest plan
+    # then undid by keeping its local name: a loop no edit could leave.)
+    try:
+        native_name(plan_name)
+    except ValueError:
         problems.append(
             FitProblem("name_pattern", "plan", f"The plan name {plan_name!r} {_name_problem(plan_name)}.")
         )

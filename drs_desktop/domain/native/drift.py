@@ -15,12 +15,17 @@ make the call once.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from drs_desktop.domain.native.steps import NativeStep, NativeStepKind
 
-__all__ = ["StepChange", "describe_drift", "step_changes"]
+__all__ = ["LOCAL", "StepChange", "describe_drift", "same_steps", "step_changes", "steps_digest"]
+
+
+#: ``describe_drift``'s ``where`` for the local edits not published yet (never "in DRS": they are not).
+LOCAL = "here (not published yet)"
 
 
 @dataclass(frozen=True)
@@ -66,6 +71,22 @@ def _pair(
     return kept, created, free_actual
 
 
+def same_steps(a: Sequence[NativeStep], b: Sequence[NativeStep]) -> bool:
+    """Whether two step sequences are the same plan: names, order and content (``same_content``: DRS
+    need not list a step's servers in the order they were sent)."""
+    return len(a) == len(b) and all(x.name == y.name and x.same_content(y) for x, y in zip(a, b, strict=True))
+
+
+def steps_digest(steps: Sequence[NativeStep], *, name: str = "", description: str = "") -> str:
+    """A short fingerprint of a native plan as read (steps, name, description; servers in any order):
+    what a preview or a diff showed, so that acting on it can be refused when DRS changed since."""
+    parts = [name, description]
+    for step in steps:
+        servers = sorted(f"{s.source_server_id}={s.impact}" for s in step.servers)
+        parts.append(f"{step.name}|{step.kind}|{step.wait_minutes}|{','.join(servers)}")
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:16]
+
+
 def step_changes(
     desired: Sequence[NativeStep], actual: Sequence[tuple[str, NativeStep]]
 ) -> tuple[StepChange, ...]:
@@ -104,18 +125,21 @@ def _longest_increasing(values: list[int]) -> set[int]:
     return set(chosen)
 
 
-def describe_drift(linked: Sequence[NativeStep], actual: Sequence[NativeStep]) -> tuple[str, ...]:
+def describe_drift(
+    linked: Sequence[NativeStep], actual: Sequence[NativeStep], *, where: str = "in DRS"
+) -> tuple[str, ...]:
     """What was changed in DRS since ``linked`` (the steps published) was published, per step and
-    server, in words; () when nothing was."""
+    server, in words; () when nothing was. ``where`` says on which side ``actual`` was changed: "in DRS",
+    or ``LOCAL`` for the local edits since the publish."""
     kept, created, deleted = _pair(actual, [(str(i), s) for i, s in enumerate(linked)], loose=False)
     lines: list[str] = []
     for i in deleted:
-        lines.append(f"Step {linked[i].name!r} ({_what(linked[i])}) was removed in DRS.")
+        lines.append(f"Step {linked[i].name!r} ({_what(linked[i])}) was removed {where}.")
     for i in sorted(kept):
         was, now = linked[kept[i]], actual[i]
         if was.name != now.name:
-            lines.append(f"Step {was.name!r} was renamed {now.name!r} in DRS.")
-        lines.extend(_content_drift(now.name, was, now))
+            lines.append(f"Step {was.name!r} was renamed {now.name!r} {where}.")
+        lines.extend(_content_drift(now.name, was, now, where))
     was_rank = {j: rank for rank, j in enumerate(sorted(kept.values()), start=1)}
     moved = [
         f"{actual[i].name!r} is step {rank} (was {was_rank[kept[i]]})"
@@ -123,9 +147,9 @@ def describe_drift(linked: Sequence[NativeStep], actual: Sequence[NativeStep]) -
         if was_rank[kept[i]] != rank
     ]
     if moved:
-        lines.append("Steps were reordered in DRS, among those kept: " + "; ".join(moved) + ".")
+        lines.append(f"Steps were reordered {where}, among those kept: " + "; ".join(moved) + ".")
     for i in created:
-        lines.append(f"Step {actual[i].name!r} ({_what(actual[i])}) was added in DRS, as step {i + 1}.")
+        lines.append(f"Step {actual[i].name!r} ({_what(actual[i])}) was added {where}, as step {i + 1}.")
     return tuple(lines)
 
 
@@ -135,17 +159,17 @@ def _what(step: NativeStep) -> str:
     return f"{len(step.servers)} server{'s' if len(step.servers) != 1 else ''}"
 
 
-def _content_drift(name: str, was: NativeStep, now: NativeStep) -> list[str]:
+def _content_drift(name: str, was: NativeStep, now: NativeStep, where: str) -> list[str]:
     if was.kind is NativeStepKind.WAIT:
         if was.wait_minutes != now.wait_minutes:
-            return [f"Step {name!r} waits {now.wait_minutes} minutes in DRS, not {was.wait_minutes}."]
+            return [f"Step {name!r} waits {now.wait_minutes} minutes {where}, not {was.wait_minutes}."]
         return []
     before = {s.source_server_id: s.impact for s in was.servers}
     after = {s.source_server_id: s.impact for s in now.servers}
-    lines = [f"Step {name!r}: server {s} was added in DRS ({after[s]})." for s in after if s not in before]
-    lines += [f"Step {name!r}: server {s} was removed in DRS." for s in before if s not in after]
+    lines = [f"Step {name!r}: server {s} was added {where} ({after[s]})." for s in after if s not in before]
+    lines += [f"Step {name!r}: server {s} was removed {where}." for s in before if s not in after]
     lines += [
-        f"Step {name!r}: server {s} is {after[s]} in DRS, not {before[s]}."
+        f"Step {name!r}: server {s} is {after[s]} {where}, not {before[s]}."
         for s in after
         if s in before and before[s] != after[s]
     ]

@@ -6,10 +6,13 @@ the local edits not published yet. Two resolutions, each said in one line of wha
 before anything is done:
 
 - "Keep ours (publish)": the latest revision is published over DRS's plan; DRS's changes are undone.
-- "Take DRS's (new revision)": DRS's steps are saved as the plan's next revision and the link follows it;
-  nothing is sent to DRS.
+- "Take DRS's (new revision)": DRS's steps are merged into the plan's next revision (what the native plan
+  cannot hold is kept) and the link follows it; nothing is sent to DRS. The confirmation lists every
+  change to the plan, what is lost first.
 
-Neither runs anything in DRS: no drill, no recovery.
+Both act on what the dialog showed: each is refused when DRS's plan changed since it was read (the
+diff's ``drs_digest``), and the dialog says when that was. A publish that did not finish is shown as
+ours, not drift; "Keep ours" finishes it. Neither runs anything in DRS: no drill, no recovery.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from drs_desktop.ui.change_hub import moment_text
 from drs_desktop.workers.pane_tasks import AwsTasks, DiffResult, PlanStatus, PublishResult, native_desk
 
 logger = logging.getLogger(__name__)
@@ -107,14 +111,15 @@ class NativeDriftDialog(QDialog):
         )
 
     def keep_ours(self) -> None:
-        if self._busy or not self._drifted():
+        diff = self._diff
+        if self._busy or diff is None or not (diff.drift or diff.incomplete):
             return
         if not self.confirm("Keep ours", self.keep_line.text()):
             return
-        name, latest = self._status.plan_name, self._status.latest_revision
+        name, latest, seen = self._status.plan_name, self._status.latest_revision, diff.drs_digest
         self._set_busy(True, f"Publishing revision {latest} of {name!r} over DRS's plan…")
         self._tasks.run_task(
-            lambda s: native_desk(s).publish(name, latest, s.mfa),
+            lambda s: native_desk(s).publish(name, latest, s.mfa, expected_drs=seen, overwrite=True),
             self._kept,
             lambda message: self._failed("Not published", message),
             owner=self,
@@ -122,14 +127,18 @@ class NativeDriftDialog(QDialog):
         )
 
     def take_theirs(self) -> None:
-        if self._busy or not self._drifted():
+        diff = self._diff
+        if self._busy or diff is None or not diff.drift:
             return
-        if not self.confirm("Take DRS's", self.take_line.text()):
+        changes = "\n".join(f"  {line}" for line in diff.adopt_changes) or "  nothing else"
+        if not self.confirm(
+            "Take DRS's", f"{self.take_line.text()}\n\nThe plan changes (and loses):\n{changes}"
+        ):
             return
-        name = self._status.plan_name
+        name, seen = self._status.plan_name, diff.drs_digest
         self._set_busy(True, f"Saving DRS's steps as the next revision of {name!r}…")
         self._tasks.run_task(
-            lambda s: native_desk(s).adopt(name, s.mfa),
+            lambda s: native_desk(s).adopt(name, s.mfa, expected_drs=seen),
             self._taken,
             lambda message: self._failed("Not saved", message),
             owner=self,
@@ -141,6 +150,14 @@ class NativeDriftDialog(QDialog):
     def show_diff(self, diff: DiffResult) -> None:
         self._diff = diff
         lines: list[str] = []
+        if diff.read_at is not None:
+            lines += [f"DRS read {moment_text(diff.read_at)}.", ""]
+        if diff.incomplete:
+            lines += [
+                "Our publish did not finish (not drift):",
+                *(f"  {line}" for line in diff.incomplete),
+                "",
+            ]
         if diff.in_drs:
             head = f"{diff.plan_name!r}: changed in DRS since revision {diff.linked_revision} was published."
             lines += ["Changed in DRS:", *(f"  {line}" for line in diff.in_drs)]
@@ -152,6 +169,12 @@ class NativeDriftDialog(QDialog):
             )
         if diff.unpublished:
             lines += ["", "Edited here, not published yet:", *(f"  {line}" for line in diff.unpublished)]
+        if diff.in_drs and diff.adopt_changes:
+            lines += [
+                "",
+                "Taking DRS's would change the plan:",
+                *(f"  {line}" for line in diff.adopt_changes),
+            ]
         self.details.setPlainText("\n".join(lines).strip("\n"))
         self._set_busy(False, head)
 
@@ -202,7 +225,8 @@ class NativeDriftDialog(QDialog):
         self.status_label.setStyleSheet(_ERROR_STYLE if error else "")
         self.status_label.setText(text)
         enabled = not busy and self._drifted()
-        self.keep_button.setEnabled(enabled)
+        unfinished = self._diff is not None and bool(self._diff.incomplete)
+        self.keep_button.setEnabled(enabled or (not busy and unfinished))
         self.take_button.setEnabled(enabled)
 
     def _ask(self, title: str, line: str) -> bool:

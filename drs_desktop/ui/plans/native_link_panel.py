@@ -4,7 +4,12 @@ The line says what DRS has of the plan, as last read (``NativeDesk.status`` on t
 never the GUI thread): not published; published revision N to a native plan at a time; drift (changed
 in DRS since); unpublished edits since. The stamp under it says when DRS was read and where, since a
 reading grows stale as others edit DRS. The buttons open the publish, import and drift dialogs, which
-run their own work on the same thread.
+run their own work on the same thread, and "Unlink" forgets the link (confirmed; DRS is left alone).
+
+When a reading fails, nothing old passes for new: the line says "as DRS was read <when>" before what
+it shows, the stamp says the failure and the age of the last good reading (``reading_failed`` lets the
+pane's DRS column say the same), and before any good reading the line says the failure instead of "not
+read yet" (one message, never both). A publish that did not finish is said in words, not as drift.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QMessageBox, QPushButton, QVBoxLayout, QWidget
 
 from drs_desktop.ui.change_hub import moment_text
 from drs_desktop.ui.plans.native_drift_dialog import NativeDriftDialog
@@ -36,6 +41,11 @@ def link_line(status: PlanStatus | None) -> str:
     if not status.plan_arn:
         return "Not published to DRS."
     name = repr(status.native_name) if status.native_name else "its native plan"
+    if status.incomplete_revision is not None:
+        return (
+            f"The publish of revision {status.incomplete_revision} to {name} in {status.target} did not "
+            "finish: DRS holds part of it. Publish again to finish it."
+        )
     at = f" at {moment_text(status.published_at)}" if status.published_at is not None else ""
     where = f"revision {status.linked_revision} to {name} in {status.target}{at}"
     edits = f"unpublished edits since (latest is revision {status.latest_revision})"
@@ -55,6 +65,8 @@ def short_text(status: PlanStatus | None) -> str:
     """The plan list's DRS column: a word or two; the line is its tooltip."""
     if status is None or not status.plan_arn:
         return "—"
+    if status.incomplete_revision is not None:
+        return "incomplete"
     if status.drift:
         return "drift"
     return f"rev {status.linked_revision}" + (", edited" if status.unpublished else "")
@@ -64,6 +76,7 @@ class NativeLinkPanel(QWidget):
     """The selected plan's link line, the reading's age, and Publish / Import / Drift."""
 
     reading_changed = Signal(object)  # StatusReading, each time DRS is read
+    reading_failed = Signal(str)  # the failure of a reading (what is shown is the last good one, if any)
     plans_changed = Signal()  # a dialog saved or imported a plan (the pane re-reads the list)
 
     def __init__(self, *, clock: Callable[[], datetime], parent: QWidget | None = None) -> None:
@@ -76,6 +89,9 @@ class NativeLinkPanel(QWidget):
         self._plan = ""  # the selected stored plan ("" none)
         self._dirty: Callable[[], bool] = lambda: False
         self._reading_now = False
+        self._failure = ""  # why the last reading failed ("" when it did not)
+        #: Asked before unlinking, with the plan's name; True goes on. Replaceable in tests.
+        self.confirm_unlink: Callable[[str], bool] = self._ask_unlink
         self.line = QLabel("DRS: not read yet.")
         self.line.setObjectName("native-link-line")
         self.line.setWordWrap(True)
@@ -87,6 +103,9 @@ class NativeLinkPanel(QWidget):
         self.publish_button = QPushButton("Publish to DRS…")
         self.import_button = QPushButton("Import from DRS…")
         self.drift_button = QPushButton("Drift…")
+        self.unlink_button = QPushButton("Unlink")
+        self.unlink_button.setToolTip("Forget this plan's link to its native DRS plan; DRS is left alone.")
+        self.unlink_button.clicked.connect(self.unlink)
         self.publish_button.clicked.connect(self.open_publish)
         self.import_button.clicked.connect(self.open_import)
         self.drift_button.clicked.connect(self.open_drift)
@@ -95,7 +114,7 @@ class NativeLinkPanel(QWidget):
         layout.addWidget(self.line)
         layout.addWidget(self.stamp)
         # Two rows: one row of three would widen the plan list's column and squeeze the editor at 1366x768.
-        for buttons in ((self.publish_button, self.drift_button), (self.import_button,)):
+        for buttons in ((self.publish_button, self.drift_button), (self.import_button, self.unlink_button)):
             row = QHBoxLayout()
             for button in buttons:
                 row.addWidget(button)
@@ -138,6 +157,7 @@ class NativeLinkPanel(QWidget):
 
     def show_reading(self, reading: StatusReading) -> None:
         self._reading_now = False
+        self._failure = ""
         self._reading = reading
         self.stamp.setStyleSheet("color: #616161")
         self._update()
@@ -182,8 +202,44 @@ class NativeLinkPanel(QWidget):
 
     def _failed(self, operation: str, message: str) -> None:
         self._reading_now = False
-        self.stamp.setStyleSheet(_ERROR_STYLE)
-        self.stamp.setText(f"Could not read DRS: {message.splitlines()[0] if message else ''}")
+        self._failure = (message.splitlines()[0] if message else "") or "no reason given"
+        self._update()
+        self.reading_failed.emit(self._failure)
+
+    def failure(self) -> str:
+        return self._failure
+
+    def column_text(self, name: str) -> tuple[str, str]:
+        """The plan list's DRS column for ``name`` and its tooltip; with the reading's age when the last
+        reading failed, so an old "rev 3" never passes for a fresh one."""
+        status = self.status_of(name)
+        text, tip = short_text(status), link_line(status)
+        if self._failure and self._reading is not None and status is not None and status.plan_arn:
+            age = moment_text(self._reading.read_at, self.clock())
+            text = f"{text} (read {age})"
+            tip = f"As DRS was read {age} (reading it again failed: {self._failure}): {tip}"
+        return text, tip
+
+    def unlink(self) -> None:
+        """Forget the selected plan's link, once confirmed (on the ``aws`` thread; DRS is not called)."""
+        name = self._plan
+        status = self.status_of(name) if name else None
+        if self._tasks is None or status is None or not status.plan_arn:
+            return
+        if not self.confirm_unlink(name):
+            return
+        self._ask("native_unlink", lambda s: native_desk(s).unlink(name), self._plan_saved)
+
+    def _ask_unlink(self, name: str) -> bool:
+        answer = QMessageBox.question(
+            self,
+            "Unlink",
+            f"Forget the link between {name!r} and its native DRS plan? The native plan stays in DRS; "
+            "publishing the plan again creates a new one.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel,
+        )
+        return answer == QMessageBox.StandardButton.Yes
 
     def _stamp_text(self, tail: str = "") -> str:
         reading = self._reading
@@ -193,12 +249,27 @@ class NativeLinkPanel(QWidget):
 
     def _update(self) -> None:
         status = self.status_of(self._plan) if self._plan else None
+        reading, failure = self._reading, self._failure
         if not self._plan:
             self.line.setText("Select a saved plan to see what DRS has of it.")
+        elif reading is None:
+            self.line.setText(f"DRS could not be read: {failure}" if failure else "DRS: not read yet.")
+        elif failure:
+            self.line.setText(
+                f"As DRS was read {moment_text(reading.read_at, self.clock())}: {link_line(status)}"
+            )
         else:
-            self.line.setText(link_line(status) if self._reading is not None else "DRS: not read yet.")
+            self.line.setText(link_line(status))
         self.line.setStyleSheet(_DRIFT_STYLE if status is not None and status.drift else "")
-        if self._reading is not None and not self._reading_now:
+        if failure:
+            self.stamp.setStyleSheet(_ERROR_STYLE)
+            # Before any good reading the line says the failure: the stamp does not say it twice.
+            self.stamp.setText(self._stamp_text(f"; reading it again failed: {failure}") if reading else "")
+        elif reading is not None and not self._reading_now:
+            self.stamp.setStyleSheet("color: #616161")
             self.stamp.setText(self._stamp_text())
         self.publish_button.setEnabled(bool(self._plan))
-        self.drift_button.setEnabled(status is not None and bool(status.drift))
+        self.drift_button.setEnabled(
+            status is not None and (bool(status.drift) or status.incomplete_revision is not None)
+        )
+        self.unlink_button.setEnabled(status is not None and bool(status.plan_arn))

@@ -5,7 +5,10 @@ thread) and shows what will be sent, in words (create, update, delete, reorder),
 not fit, each problem with where it is and how the nearest plan that fits differs. The nearest plan is
 only ever saved by the operator's click ("Save the nearest plan as a new revision"), as a new revision;
 the dialog then previews that revision, to be published like any other. Publish sends exactly the
-revision previewed: if the plan was saved meanwhile, the service refuses and nothing is sent.
+revision previewed: if the plan was saved meanwhile, or DRS's plan changed since the preview read it
+(``PublishResult.drs_digest``), the service refuses and nothing is sent. Changes made in DRS since the
+last publish (drift) are listed, and Publish stays off until "Overwrite the changes made in DRS" is
+ticked. The preview says when DRS was read.
 
 Publishing runs nothing: no drill, no recovery, no instance. DRS's refusal is shown in one line.
 """
@@ -16,6 +19,7 @@ import logging
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
+    QCheckBox,
     QDialog,
     QHBoxLayout,
     QLabel,
@@ -26,6 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from drs_desktop.ui.change_hub import moment_text
 from drs_desktop.workers.pane_tasks import AwsTasks, PublishResult, native_desk
 
 logger = logging.getLogger(__name__)
@@ -82,6 +87,10 @@ class NativePublishDialog(QDialog):
             "then shows what publishing it sends. Your current revision stays in the history."
         )
         self.nearest_button.hide()
+        self.overwrite_box = QCheckBox("Overwrite the changes made in DRS (listed above)")
+        self.overwrite_box.setObjectName("native-publish-overwrite")
+        self.overwrite_box.hide()
+        self.overwrite_box.toggled.connect(lambda _on: self._set_busy(self._busy, self.status_label.text()))
         self.publish_button = QPushButton("Publish")
         self.publish_button.setDefault(True)
         self.close_button = QPushButton("Close")
@@ -103,6 +112,7 @@ class NativePublishDialog(QDialog):
         layout.addWidget(self.intro_label)
         layout.addWidget(self.status_label)
         layout.addWidget(self.details, 1)
+        layout.addWidget(self.overwrite_box)
         layout.addLayout(buttons)
         self.request_preview()
 
@@ -124,10 +134,13 @@ class NativePublishDialog(QDialog):
         preview = self._preview
         if preview is None or self._busy or not preview.ok:
             return
-        name, revision = self._name, preview.revision
+        if preview.drift and not self.overwrite_box.isChecked():
+            return
+        name, revision, seen = self._name, preview.revision, preview.drs_digest
+        overwrite = self.overwrite_box.isChecked()
         self._set_busy(True, f"Publishing {name!r} revision {revision} to DRS…")
         self._tasks.run_task(
-            lambda s: native_desk(s).publish(name, revision, s.mfa),
+            lambda s: native_desk(s).publish(name, revision, s.mfa, expected_drs=seen, overwrite=overwrite),
             self.show_published,
             lambda message: self._failed("Not published", message),
             owner=self,
@@ -175,7 +188,19 @@ class NativePublishDialog(QDialog):
                 "publishing sends no step and records this revision as published."
             )
         note, self._note = self._note, ""
-        self._show(note + head, [f"  {action}" for action in result.actions])
+        lines = [f"  {action}" for action in result.actions]
+        if result.resumes is not None:
+            lines += ["", f"This finishes the publish of revision {result.resumes}, which did not finish."]
+        if result.drift:
+            head += " It undoes changes made in DRS since the publish (below)."
+            lines += ["", "Changed in DRS since the publish, undone by this one:"]
+            lines += [f"  {line}" for line in result.drift]
+        lines += [f"Note: {n}" for n in result.notes]
+        if result.read_at is not None:
+            lines += ["", f"DRS read {moment_text(result.read_at)}."]
+        self.overwrite_box.setChecked(False)
+        self.overwrite_box.setVisible(bool(result.drift))
+        self._show(note + head, lines)
 
     def show_published(self, result: PublishResult) -> None:
         verb = "Published" if result.outcome == "published" else "Unchanged:"
@@ -222,5 +247,6 @@ class NativePublishDialog(QDialog):
         self.status_label.setStyleSheet(_ERROR_STYLE if error else "")
         self.status_label.setText(text)
         preview = self._preview
-        self.publish_button.setEnabled(not busy and preview is not None and preview.ok)
+        confirmed = preview is not None and (not preview.drift or self.overwrite_box.isChecked())
+        self.publish_button.setEnabled(not busy and preview is not None and preview.ok and confirmed)
         self.nearest_button.setEnabled(not busy)

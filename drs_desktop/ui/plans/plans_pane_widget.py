@@ -38,7 +38,7 @@ from drs_desktop.domain.plan.model import RecoveryPlan
 from drs_desktop.domain.plan.revisions import PlanRevision, PlanSummary, StoredPlan
 from drs_desktop.domain.plan.validation import Problem, Severity
 from drs_desktop.ui.change_hub import is_newer, updated_text
-from drs_desktop.ui.plans.native_link_panel import NativeLinkPanel, link_line, short_text
+from drs_desktop.ui.plans.native_link_panel import NativeLinkPanel
 from drs_desktop.ui.plans.plan_editor_widget import PlanEditorWidget
 from drs_desktop.ui.plans.plan_history_dialog import PlanHistoryDialog
 from drs_desktop.ui.status_icons import status_icon
@@ -105,6 +105,7 @@ class PlansPaneWidget(QWidget):
         self.native = NativeLinkPanel(clock=clock)
         self.native.set_dirty_check(self.editor.is_dirty)
         self.native.reading_changed.connect(self.show_native)
+        self.native.reading_failed.connect(self.show_native)
         self.native.plans_changed.connect(self._native_saved)
 
         left = QWidget()
@@ -146,12 +147,15 @@ class PlansPaneWidget(QWidget):
         """Read every plan's native link from DRS again (a refresh, a target switch, a saved plan)."""
         self.native.refresh()
 
-    def show_native(self, reading: StatusReading) -> None:
-        """Each plan's link in the list's DRS column (an amber mark for drift), its line as tooltip."""
+    def show_native(self, reading: StatusReading | str | None = None) -> None:
+        """Each plan's link in the list's DRS column (an amber mark for drift), its line as tooltip; after
+        a failed reading, with the age of the last good one (``NativeLinkPanel.column_text``)."""
         for item in self._items():
-            status = self.native.status_of(str(item.data(0, Qt.ItemDataRole.UserRole)))
-            item.setText(3, short_text(status))
-            item.setToolTip(3, link_line(status))
+            name = str(item.data(0, Qt.ItemDataRole.UserRole))
+            status = self.native.status_of(name)
+            text, tip = self.native.column_text(name)
+            item.setText(3, text)
+            item.setToolTip(3, tip)
             item.setIcon(3, status_icon("WARN") if status is not None and status.drift else QIcon())
 
     # -------------------------------------------------------------------------------- requests
