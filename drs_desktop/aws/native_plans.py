@@ -14,10 +14,12 @@ A native plan's tags carry the local plan it was published from (``drs-desktop:p
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
+
+from botocore import xform_name
 
 from drs_desktop.aws.drs import DrsGateway
 from drs_desktop.aws.drs_parse import parse_timestamp
@@ -25,6 +27,8 @@ from drs_desktop.domain.drs.errors import DrsOutcomeUnknown, DrsRejected, DrsUna
 from drs_desktop.domain.native.steps import NativeStep, NativeStepKind
 
 logger = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
 
 #: Tags a published native plan carries: the local plan's ID and the revision published.
 PLAN_TAG = "drs-desktop:plan"
@@ -99,8 +103,11 @@ class NativePlansGateway:
 
     # -- plumbing ----------------------------------------------------------------------------------
 
-    def _pages(self, operation: str, method: str, key: str, params: Mapping[str, Any]) -> list[Any]:
-        """Every item under ``key`` of every page."""
+    def _pages(self, operation: str, params: Mapping[str, Any], parse: Callable[[Any, str], _T]) -> list[_T]:
+        """Every item of every page of a List operation, each read by ``parse`` (an item it cannot read
+        fails the call). boto3's method is the operation's snake_case name, and the items stand under
+        its name without "List", lower camel case ("ListRecoveryPlans": ``recoveryPlans``)."""
+        method, key = xform_name(operation), operation[4].lower() + operation[5:]
 
         def run(client: Any) -> list[Any]:
             config = {"PageSize": self._page_size} if self._page_size else {}
@@ -109,7 +116,7 @@ class NativePlansGateway:
 
         items: list[Any] = self.drs.call(operation, "read", run)
         logger.debug("%s: %d item(s)", operation, len(items))
-        return items
+        return [parse(item, operation) for item in items]
 
     def _write(self, operation: str, method: str, params: Mapping[str, Any]) -> Mapping[str, Any]:
         response: Mapping[str, Any] = self.drs.call(
@@ -121,8 +128,7 @@ class NativePlansGateway:
 
     def list_plans(self) -> list[NativePlanView]:
         """ListRecoveryPlans, every page (summaries: no tags, no description)."""
-        items = self._pages("ListRecoveryPlans", "list_recovery_plans", "recoveryPlans", {})
-        return [_plan(item, "ListRecoveryPlans") for item in items]
+        return self._pages("ListRecoveryPlans", {}, _plan)
 
     def get_plan(self, plan_arn: str) -> NativePlanView:
         """GetRecoveryPlan, with tags and description; ``DrsNotFound`` when it is gone."""
@@ -163,13 +169,7 @@ class NativePlansGateway:
     def list_steps(self, plan_arn: str) -> list[NativeStepView]:
         """The plan's steps in DRS's order. An item that is not a step (``NativeStep.from_wire`` refuses
         it) is an error, not a skipped step: a publish must never act on a partial picture."""
-        items = self._pages(
-            "ListRecoveryPlanSteps",
-            "list_recovery_plan_steps",
-            "recoveryPlanSteps",
-            {"recoveryPlanArn": plan_arn},
-        )
-        steps = [_step(item, "ListRecoveryPlanSteps") for item in items]
+        steps = self._pages("ListRecoveryPlanSteps", {"recoveryPlanArn": plan_arn}, _step)
         return sorted(steps, key=lambda s: s.order)
 
     def create_step(
@@ -213,13 +213,7 @@ class NativePlansGateway:
 
     def list_executions(self, plan_arn: str) -> list[NativeExecutionView]:
         """The plan's executions, latest first."""
-        items = self._pages(
-            "ListRecoveryPlanExecutions",
-            "list_recovery_plan_executions",
-            "recoveryPlanExecutions",
-            {"recoveryPlanArn": plan_arn},
-        )
-        executions = [_execution(item, "ListRecoveryPlanExecutions") for item in items]
+        executions = self._pages("ListRecoveryPlanExecutions", {"recoveryPlanArn": plan_arn}, _execution)
         return sorted(
             executions, key=lambda e: e.started_at.timestamp() if e.started_at else 0.0, reverse=True
         )
@@ -258,42 +252,59 @@ def _malformed(operation: str, what: str) -> DrsUnavailable:
     )
 
 
+def _checked(item: Any, arn_key: str, operation: str, what: str) -> Mapping[str, Any]:
+    """The item, once it is a mapping with its ARN: nothing of DRS's is read without it."""
+    if not isinstance(item, Mapping) or not item.get(arn_key):
+        raise _malformed(operation, f"{what} without its ARN")
+    return item
+
+
+def _fields(
+    item: Any,
+    operation: str,
+    what: str,
+    arn_key: str,
+    texts: Mapping[str, str],
+    times: Mapping[str, str],
+) -> dict[str, Any]:
+    """A view's fields read the one way every item is read: the ARN (required), texts (a missing one
+    is ""), moments (a missing one is None); ``texts`` and ``times`` map a field to DRS's key."""
+    checked = _checked(item, arn_key, operation, what)
+    fields: dict[str, Any] = {"arn": str(checked[arn_key])}
+    fields.update({name: str(checked.get(key) or "") for name, key in texts.items()})
+    fields.update({name: parse_timestamp(checked.get(key)) for name, key in times.items()})
+    return fields
+
+
+def _mapping(item: Any, key: str) -> Mapping[str, Any]:
+    value = item.get(key) or {}
+    return value if isinstance(value, Mapping) else {}
+
+
+#: A view's text fields and moments, each field to DRS's key, for ``_fields``.
+_PLAN_TEXTS = {"name": "name", "status": "status", "description": "description"}
+_PLAN_TIMES = {"created_at": "createdAt", "updated_at": "updatedAt"}
+_EXECUTION_TEXTS = {"plan_arn": "recoveryPlanArn", "mode": "mode", "status": "status"}
+_EXECUTION_TIMES = {"started_at": "startedAt", "completed_at": "completedAt"}
+
+
 def _plan(item: Any, operation: str) -> NativePlanView:
-    if not isinstance(item, Mapping) or not item.get("recoveryPlanArn"):
-        raise _malformed(operation, "a recovery plan without its ARN")
-    tags = item.get("tags") or {}
-    return NativePlanView(
-        arn=str(item["recoveryPlanArn"]),
-        name=str(item.get("name") or ""),
-        status=str(item.get("status") or ""),
-        description=str(item.get("description") or ""),
-        created_at=parse_timestamp(item.get("createdAt")),
-        updated_at=parse_timestamp(item.get("updatedAt")),
-        tags={str(k): str(v) for k, v in tags.items()} if isinstance(tags, Mapping) else {},
-    )
+    fields = _fields(item, operation, "a recovery plan", "recoveryPlanArn", _PLAN_TEXTS, _PLAN_TIMES)
+    tags = {str(k): str(v) for k, v in _mapping(item, "tags").items()}
+    return NativePlanView(**fields, tags=tags)
 
 
 def _step(item: Any, operation: str) -> NativeStepView:
-    if not isinstance(item, Mapping) or not item.get("recoveryPlanStepArn"):
-        raise _malformed(operation, "a recovery plan step without its ARN")
+    checked = _checked(item, "recoveryPlanStepArn", operation, "a recovery plan step")
     try:
-        step = NativeStep.from_wire(item)
-        order = int(item.get("stepOrder") or 0)
+        step = NativeStep.from_wire(checked)
+        order = int(checked.get("stepOrder") or 0)
     except (ValueError, TypeError) as exc:
         raise _malformed(operation, f"a step that cannot be read ({exc})") from exc
-    return NativeStepView(arn=str(item["recoveryPlanStepArn"]), order=order, step=step, item=dict(item))
+    return NativeStepView(arn=str(checked["recoveryPlanStepArn"]), order=order, step=step, item=dict(checked))
 
 
 def _execution(item: Any, operation: str) -> NativeExecutionView:
-    if not isinstance(item, Mapping) or not item.get("recoveryPlanExecutionArn"):
-        raise _malformed(operation, "an execution without its ARN")
-    error = item.get("errorDetail") or {}
-    return NativeExecutionView(
-        arn=str(item["recoveryPlanExecutionArn"]),
-        plan_arn=str(item.get("recoveryPlanArn") or ""),
-        mode=str(item.get("mode") or ""),
-        status=str(item.get("status") or ""),
-        started_at=parse_timestamp(item.get("startedAt")),
-        completed_at=parse_timestamp(item.get("completedAt")),
-        error=str(error.get("message") or "") if isinstance(error, Mapping) else "",
-    )
+    what, key = "an execution", "recoveryPlanExecutionArn"
+    fields = _fields(item, operation, what, key, _EXECUTION_TEXTS, _EXECUTION_TIMES)
+    return NativeExecutionView(**fields, error=str(_mapping(item, "errorDetail").get("message") or ""))

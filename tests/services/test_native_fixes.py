@@ -6,15 +6,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
-from drs_desktop.aws.drs import DrsGateway
 from drs_desktop.aws.native_plans import PLAN_TAG, REVISION_TAG, NativePlansGateway
-from drs_desktop.aws.session import AwsTarget
 from drs_desktop.domain.native.fit import fit
 from drs_desktop.domain.plan.model import ProtectionGroup, RecoveryPlan, WaitStep, Wave
 from drs_desktop.services import native_apply
@@ -24,37 +20,13 @@ from drs_desktop.storage import inventory as inventory_store
 from drs_desktop.storage import native_links
 from drs_desktop.storage import plans as plan_store
 from drs_desktop.storage.db import Database
-
-
-@pytest.fixture(name="sim")
-def sim_fixture() -> Iterator[EmbeddedSimulator]:
-    with EmbeddedSimulator("small", seed=7) as sim:
-        yield sim
-
-
-@pytest.fixture(name="db")
-def db_fixture(tmp_path: Path) -> Iterator[Database]:
-    database = Database.open(tmp_path / "drs.sqlite3")
-    try:
-        yield database
-    finally:
-        database.close()
+from tests.services.native_fixtures import native_gateway, servers_fixture, sim_client, sim_fixture  # noqa: F401
+from tests.services.settings_fixtures import db_fixture  # noqa: F401
 
 
 @pytest.fixture(name="gateway")
 def gateway_fixture(sim: EmbeddedSimulator) -> Iterator[NativePlansGateway]:
-    drs = DrsGateway(AwsTarget(profile=None, region=sim.region, endpoint_url=sim.endpoint_url))
-    yield NativePlansGateway(drs)
-    drs.close()
-
-
-@pytest.fixture(name="servers")
-def servers_fixture(gateway: NativePlansGateway) -> list[str]:
-    return sorted(s.source_server_id for s in gateway.drs.describe_source_servers())
-
-
-def _client(sim: EmbeddedSimulator) -> Any:
-    return boto3.client("drs", **sim.client_kwargs())
+    yield from native_gateway(sim)
 
 
 def _no_sleep(seconds: float) -> None:
@@ -77,7 +49,7 @@ def _publish(db: Database, gateway: NativePlansGateway, name: str = "Payments", 
 
 
 def _steps(sim: EmbeddedSimulator, plan_arn: str) -> list[dict[str, Any]]:
-    steps = _client(sim).list_recovery_plan_steps(recoveryPlanArn=plan_arn)["recoveryPlanSteps"]
+    steps = sim_client(sim).list_recovery_plan_steps(recoveryPlanArn=plan_arn)["recoveryPlanSteps"]
     return sorted(steps, key=lambda s: s["stepOrder"])
 
 
@@ -102,7 +74,7 @@ def test_a_first_publish_cut_short_is_found_by_its_tag_and_finished_not_created_
     sim.faults.clear()
     result = _publish(db, gateway)
     assert result.outcome == "published"
-    plans = _client(sim).list_recovery_plans()["recoveryPlans"]
+    plans = sim_client(sim).list_recovery_plans()["recoveryPlans"]
     assert [p["recoveryPlanArn"] for p in plans] == [result.plan_arn] == [link.recovery_plan_arn]
     assert [s["stepName"] for s in _steps(sim, result.plan_arn)] == [
         s.name for s in fit(_plan(servers), plan_name="Payments").steps
@@ -162,7 +134,7 @@ def test_publish_converges_when_drs_lists_a_steps_servers_in_another_order(
     first = _publish(db, gateway)
     tier1 = _steps(sim, first.plan_arn)[0]
     listed = tier1["configuration"]["serverStepConfiguration"]["servers"]
-    _client(sim).update_recovery_plan_step(
+    sim_client(sim).update_recovery_plan_step(
         recoveryPlanStepArn=tier1["recoveryPlanStepArn"],
         configuration={"serverStepConfiguration": {"servers": list(reversed(listed))}},
     )
@@ -191,7 +163,7 @@ def test_take_drss_merges_its_steps_keeping_what_the_native_plan_cannot_hold(
     plan_store.save_plan(db, plan)
     first = _publish(db, gateway)
     wait = _steps(sim, first.plan_arn)[1]
-    client = _client(sim)
+    client = sim_client(sim)
     client.update_recovery_plan_step(
         recoveryPlanStepArn=wait["recoveryPlanStepArn"],
         configuration={"waitStepConfiguration": {"waitDurationMinutes": 20}},
@@ -223,7 +195,7 @@ def test_the_preview_shows_drift_and_a_publish_is_refused_when_drs_changed_since
 ) -> None:
     plan_store.save_plan(db, _plan(servers))
     first = _publish(db, gateway)
-    client = _client(sim)
+    client = sim_client(sim)
     tier2 = next(s for s in _steps(sim, first.plan_arn) if s["stepName"] == "Tier 2")
     client.delete_recovery_plan_step(recoveryPlanStepArn=tier2["recoveryPlanStepArn"])
     preview = _publish(db, gateway, dry_run=True)
@@ -250,7 +222,7 @@ def test_a_name_drs_does_not_take_is_published_as_its_native_name_and_renames_re
     assert preview.ok and preview.problems == ()
     assert any("'Payments EU'" in note for note in preview.notes)
     first = _publish(db, gateway, "Payments (EU)")
-    client = _client(sim)
+    client = sim_client(sim)
     assert client.get_recovery_plan(recoveryPlanArn=first.plan_arn)["recoveryPlan"]["name"] == "Payments EU"
     renamed = plan_store.rename_plan(db, "Payments (EU)", "Payroll")
     plan_store.save_plan(db, _plan(servers, name="Payroll", description="pays people"))
@@ -320,7 +292,7 @@ def test_deleting_a_plan_drops_its_link_so_it_can_be_imported_and_unlink_forgets
     plan_store.delete_plan(db, "Payments")
     assert native_links.get_link(db, rev.plan_id) is None
     assert native_links.link_for_arn(db, first.plan_arn) is None
-    _client(sim).untag_resource(resourceArn=first.plan_arn, tagKeys=[PLAN_TAG, REVISION_TAG])
+    sim_client(sim).untag_resource(resourceArn=first.plan_arn, tagKeys=[PLAN_TAG, REVISION_TAG])
     report = service.import_plans(db, gateway)
     assert [arn for _, _, arn in report.imported] == [first.plan_arn]
     assert service.unlink(db, "Payments") is True
@@ -351,7 +323,7 @@ def test_a_link_is_trusted_only_with_our_tag_and_an_arn_is_never_taken_from_anot
             steps=[],
         )
     assert native_links.get_link(db, rev.plan_id) == link  # not silently replaced
-    client = _client(sim)
+    client = sim_client(sim)
     client.tag_resource(resourceArn=first.plan_arn, tags={PLAN_TAG: uuid.uuid4().hex})
     with pytest.raises(service.NativePlanError, match="may not be the plan published from here"):
         _publish(db, gateway, overwrite=True)
@@ -380,7 +352,7 @@ def test_a_step_already_gone_when_deleted_counts_as_deleted(
     first = _publish(db, gateway)
     stale = gateway.list_steps(first.plan_arn)  # read before someone else deletes Tier 2
     tier2 = next(v for v in stale if v.step.name == "Tier 2")
-    _client(sim).delete_recovery_plan_step(recoveryPlanStepArn=tier2.arn)
+    sim_client(sim).delete_recovery_plan_step(recoveryPlanStepArn=tier2.arn)
     desired = [v.step for v in stale if v.step.name == "Tier 1"]
     applier = native_apply.Applier(
         gateway, first.plan_arn, _arns(gateway), token=lambda step: "t-" + uuid.uuid4().hex

@@ -4,15 +4,11 @@ loopback HTTP with the real boto3 client (``services.native_plans``)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
-from drs_desktop.aws.drs import DrsGateway
 from drs_desktop.aws.native_plans import PLAN_TAG, NativePlansGateway
-from drs_desktop.aws.session import AwsTarget
 from drs_desktop.domain.native.fit import fit
 from drs_desktop.domain.plan.model import ApprovalStep, RecoveryPlan, WaitStep, Wave
 from drs_desktop.services import native_plans as service
@@ -20,37 +16,13 @@ from drs_desktop.simulator.embedded import EmbeddedSimulator
 from drs_desktop.storage import native_links
 from drs_desktop.storage import plans as plan_store
 from drs_desktop.storage.db import Database
-
-
-@pytest.fixture(name="sim")
-def sim_fixture() -> Iterator[EmbeddedSimulator]:
-    with EmbeddedSimulator("small", seed=7) as sim:
-        yield sim
-
-
-@pytest.fixture(name="db")
-def db_fixture(tmp_path: Path) -> Iterator[Database]:
-    database = Database.open(tmp_path / "drs.sqlite3")
-    try:
-        yield database
-    finally:
-        database.close()
+from tests.services.native_fixtures import native_gateway, servers_fixture, sim_client, sim_fixture  # noqa: F401
+from tests.services.settings_fixtures import db_fixture  # noqa: F401
 
 
 @pytest.fixture(name="gateway")
 def gateway_fixture(sim: EmbeddedSimulator) -> Iterator[NativePlansGateway]:
-    drs = DrsGateway(AwsTarget(profile=None, region=sim.region, endpoint_url=sim.endpoint_url), page_size=2)
-    yield NativePlansGateway(drs, page_size=2)  # small pages: every listing follows its pages
-    drs.close()
-
-
-@pytest.fixture(name="servers")
-def servers_fixture(gateway: NativePlansGateway) -> list[str]:
-    return sorted(s.source_server_id for s in gateway.drs.describe_source_servers())
-
-
-def _client(sim: EmbeddedSimulator) -> Any:
-    return boto3.client("drs", **sim.client_kwargs())
+    yield from native_gateway(sim, page_size=2)  # small pages: every listing follows its pages
 
 
 def _plan(servers: list[str], *, waves: int = 3, name: str = "Payments") -> RecoveryPlan:
@@ -67,7 +39,7 @@ def _names(plan: RecoveryPlan) -> list[str]:
 
 
 def _drs_steps(sim: EmbeddedSimulator, plan_arn: str) -> list[dict[str, Any]]:
-    steps = _client(sim).list_recovery_plan_steps(recoveryPlanArn=plan_arn)["recoveryPlanSteps"]
+    steps = sim_client(sim).list_recovery_plan_steps(recoveryPlanArn=plan_arn)["recoveryPlanSteps"]
     return sorted(steps, key=lambda s: s["stepOrder"])
 
 
@@ -88,7 +60,7 @@ def test_publish_creates_the_plan_its_steps_and_the_link(
 ) -> None:
     rev = plan_store.save_plan(db, _plan(servers))
     result = _published(db, gateway)
-    client = _client(sim)
+    client = sim_client(sim)
     plans = client.list_recovery_plans()["recoveryPlans"]
     assert [p["recoveryPlanArn"] for p in plans] == [result.plan_arn]
     tags = client.get_recovery_plan(recoveryPlanArn=result.plan_arn)["recoveryPlan"]["tags"]
@@ -142,7 +114,7 @@ def test_republish_after_edits_leaves_exactly_the_desired_steps_and_keeps_unchan
     after = {s["stepName"]: s["recoveryPlanStepArn"] for s in steps}
     assert after["Tier 1"] == before["Tier 1"] and after["Tier 2"] == before["Tier 2"]
     assert after["Tier 3"] == before["Tier 3"]  # moved and changed in place, not deleted and created
-    assert len(_client(sim).list_recovery_plans()["recoveryPlans"]) == 1
+    assert len(sim_client(sim).list_recovery_plans()["recoveryPlans"]) == 1
     # Remove a wave: its step goes, nothing else does.
     plan_store.save_plan(db, RecoveryPlan(name="Payments", description="test plan", waves=edited.waves[:2]))
     _published(db, gateway)
@@ -158,7 +130,7 @@ def test_lost_answers_to_creates_are_resent_without_duplicating_the_plan_or_a_st
     result = _published(db, gateway)
     assert result.retried >= 3
     assert sim.faults.injected() == {"drop_after": 3}  # the plan's and two steps' answers were lost
-    assert len(_client(sim).list_recovery_plans()["recoveryPlans"]) == 1
+    assert len(sim_client(sim).list_recovery_plans()["recoveryPlans"]) == 1
     names = [s["stepName"] for s in _drs_steps(sim, result.plan_arn)]
     assert names == _names(_plan(servers))
 
@@ -166,7 +138,7 @@ def test_lost_answers_to_creates_are_resent_without_duplicating_the_plan_or_a_st
 def test_import_makes_local_plans_of_unlinked_native_plans_once(
     sim: EmbeddedSimulator, db: Database, gateway: NativePlansGateway, servers: list[str]
 ) -> None:
-    client = _client(sim)
+    client = sim_client(sim)
     arns = {s.source_server_id: s.arn for s in gateway.drs.describe_source_servers()}
     made = client.create_recovery_plan(name="Console plan", description="made in the console")["recoveryPlan"]
     server_config = {"servers": [{"serverArn": arns[servers[0]], "impactLevel": "OPTIONAL"}]}
@@ -197,7 +169,7 @@ def test_drift_is_shown_in_words_and_either_side_can_win(
     plan_store.save_plan(db, _plan(servers))
     result = _published(db, gateway)
     wait = next(s for s in _drs_steps(sim, result.plan_arn) if "waitStepConfiguration" in s["configuration"])
-    _client(sim).update_recovery_plan_step(
+    sim_client(sim).update_recovery_plan_step(
         recoveryPlanStepArn=wait["recoveryPlanStepArn"],
         configuration={"waitStepConfiguration": {"waitDurationMinutes": 30}},
     )
@@ -213,7 +185,7 @@ def test_drift_is_shown_in_words_and_either_side_can_win(
     steps = _drs_steps(sim, result.plan_arn)
     assert steps[1]["configuration"]["waitStepConfiguration"]["waitDurationMinutes"] == 5
     # Theirs wins: adopt makes DRS's steps the next revision.
-    _client(sim).update_recovery_plan_step(
+    sim_client(sim).update_recovery_plan_step(
         recoveryPlanStepArn=wait["recoveryPlanStepArn"],
         configuration={"waitStepConfiguration": {"waitDurationMinutes": 45}},
     )
@@ -232,7 +204,7 @@ def test_a_plan_that_does_not_fit_is_refused_with_its_problems_and_nothing_is_se
     assert result.outcome == "does_not_fit" and not result.ok
     assert [p.code for p in result.problems] == ["approval_gate"]
     assert any("Gated" in line for line in service.nearest_words(result.problems, result.nearest_changes))
-    assert _client(sim).list_recovery_plans()["recoveryPlans"] == []
+    assert sim_client(sim).list_recovery_plans()["recoveryPlans"] == []
 
 
 def test_status_lists_executions_latest_first(
@@ -241,7 +213,7 @@ def test_status_lists_executions_latest_first(
     plan_store.save_plan(db, _plan(servers))
     plan_store.save_plan(db, _plan(servers, name="Unpublished"))
     result = _published(db, gateway)
-    client = _client(sim)
+    client = sim_client(sim)
     first = client.start_recovery_plan_execution(recoveryPlanArn=result.plan_arn, mode="DRILL")
     client.cancel_recovery_plan_execution(
         recoveryPlanExecutionArn=first["recoveryPlanExecution"]["recoveryPlanExecutionArn"]

@@ -20,50 +20,34 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
-    QDialog,
     QGridLayout,
-    QHBoxLayout,
     QLabel,
     QMessageBox,
-    QPlainTextEdit,
-    QProgressBar,
     QPushButton,
     QVBoxLayout,
     QWidget,
 )
 
-from drs_desktop.ui.change_hub import moment_text
+from drs_desktop.ui.plans.native_dialog_base import NativeTaskDialog, details_view, read_at_line
 from drs_desktop.workers.pane_tasks import AwsTasks, DiffResult, PlanStatus, PublishResult, native_desk
 
 logger = logging.getLogger(__name__)
 
-_ERROR_STYLE = "color: #b00020"
 
-
-class NativeDriftDialog(QDialog):
+class NativeDriftDialog(NativeTaskDialog):
     resolved = Signal(object)  # PublishResult (kept ours) or PlanRevision (took DRS's)
 
     def __init__(self, status: PlanStatus, tasks: AwsTasks, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("native-drift-dialog")
-        self.setWindowTitle(f"Drift of {status.plan_name!r} in DRS")
-        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        self.resize(760, 460)
+        super().__init__(
+            tasks, "native-drift-dialog", f"Drift of {status.plan_name!r} in DRS", (760, 460), parent
+        )
         self._status = status
-        self._tasks = tasks
-        self._busy = False
         self._diff: DiffResult | None = None
         #: Asked before either resolution, with its one line; True goes on. Replaceable in tests.
         self.confirm: Callable[[str, str], bool] = self._ask
-        self.status_label = QLabel()
-        self.status_label.setObjectName("native-drift-status")
-        self.status_label.setWordWrap(True)
-        self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.details = QPlainTextEdit()
-        self.details.setObjectName("native-drift-details")
-        self.details.setReadOnly(True)
+        self.details = details_view("native-drift-details")
         self.keep_button = QPushButton("Keep ours (publish)")
         self.take_button = QPushButton("Take DRS's (new revision)")
         self.keep_line = QLabel()
@@ -71,43 +55,31 @@ class NativeDriftDialog(QDialog):
         for line in (self.keep_line, self.take_line):
             line.setWordWrap(True)
         self._set_lines()
-        self.busy_bar = QProgressBar()
-        self.busy_bar.setRange(0, 0)
-        self.busy_bar.setMaximumWidth(120)
-        self.busy_bar.setTextVisible(False)
-        self.busy_bar.hide()
-        self.close_button = QPushButton("Close")
         self.keep_button.clicked.connect(self.keep_ours)
         self.take_button.clicked.connect(self.take_theirs)
-        self.close_button.clicked.connect(self.close)
         choices = QGridLayout()
         choices.addWidget(self.keep_button, 0, 0)
         choices.addWidget(self.keep_line, 0, 1)
         choices.addWidget(self.take_button, 1, 0)
         choices.addWidget(self.take_line, 1, 1)
         choices.setColumnStretch(1, 1)
-        bottom = QHBoxLayout()
-        bottom.addWidget(self.busy_bar)
-        bottom.addStretch(1)
-        bottom.addWidget(self.close_button)
         layout = QVBoxLayout(self)
         layout.addWidget(self.status_label)
         layout.addWidget(self.details, 1)
         layout.addLayout(choices)
-        layout.addLayout(bottom)
+        layout.addLayout(self._button_row())
         self.request_diff()
 
     # ------------------------------------------------------------------------------ requests
 
     def request_diff(self) -> None:
         name = self._status.plan_name
-        self._set_busy(True, f"Comparing DRS's plan with what was published of {name!r}…")
-        self._tasks.run_task(
+        self._start(
+            f"Comparing DRS's plan with what was published of {name!r}…",
             lambda s: native_desk(s).diff(name, s.mfa),
             self.show_diff,
-            lambda message: self._failed("Could not compare", message),
-            owner=self,
-            name="native.diff",
+            "Could not compare",
+            "native.diff",
         )
 
     def keep_ours(self) -> None:
@@ -117,13 +89,12 @@ class NativeDriftDialog(QDialog):
         if not self.confirm("Keep ours", self.keep_line.text()):
             return
         name, latest, seen = self._status.plan_name, self._status.latest_revision, diff.drs_digest
-        self._set_busy(True, f"Publishing revision {latest} of {name!r} over DRS's plan…")
-        self._tasks.run_task(
+        self._start(
+            f"Publishing revision {latest} of {name!r} over DRS's plan…",
             lambda s: native_desk(s).publish(name, latest, s.mfa, expected_drs=seen, overwrite=True),
             self._kept,
-            lambda message: self._failed("Not published", message),
-            owner=self,
-            name="native.keep_ours",
+            "Not published",
+            "native.keep_ours",
         )
 
     def take_theirs(self) -> None:
@@ -136,13 +107,12 @@ class NativeDriftDialog(QDialog):
         ):
             return
         name, seen = self._status.plan_name, diff.drs_digest
-        self._set_busy(True, f"Saving DRS's steps as the next revision of {name!r}…")
-        self._tasks.run_task(
+        self._start(
+            f"Saving DRS's steps as the next revision of {name!r}…",
             lambda s: native_desk(s).adopt(name, s.mfa, expected_drs=seen),
             self._taken,
-            lambda message: self._failed("Not saved", message),
-            owner=self,
-            name="native.take_theirs",
+            "Not saved",
+            "native.take_theirs",
         )
 
     # ------------------------------------------------------------------------------ answers
@@ -151,7 +121,7 @@ class NativeDriftDialog(QDialog):
         self._diff = diff
         lines: list[str] = []
         if diff.read_at is not None:
-            lines += [f"DRS read {moment_text(diff.read_at)}.", ""]
+            lines += [read_at_line(diff.read_at), ""]
         if diff.incomplete:
             lines += [
                 "Our publish did not finish (not drift):",
@@ -203,27 +173,14 @@ class NativeDriftDialog(QDialog):
             f"Saves DRS's steps as revision {latest + 1} of {name!r} and links it: nothing is sent to DRS."
         )
 
-    def is_busy(self) -> bool:
-        return self._busy
-
-    def status_text(self) -> str:
-        return self.status_label.text()
-
     def details_text(self) -> str:
         return self.details.toPlainText()
 
     def _drifted(self) -> bool:
         return self._diff is not None and self._diff.drift
 
-    def _failed(self, what: str, message: str) -> None:
-        line = message.splitlines()[0] if message else "no reason given"
-        self._set_busy(False, f"{what}: {line}", error=True)
-
-    def _set_busy(self, busy: bool, text: str, *, error: bool = False) -> None:
-        self._busy = busy
-        self.busy_bar.setVisible(busy)
-        self.status_label.setStyleSheet(_ERROR_STYLE if error else "")
-        self.status_label.setText(text)
+    def _update_buttons(self) -> None:
+        busy = self._busy
         enabled = not busy and self._drifted()
         unfinished = self._diff is not None and bool(self._diff.incomplete)
         self.keep_button.setEnabled(enabled or (not busy and unfinished))

@@ -14,11 +14,8 @@ import logging
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QDialog,
-    QHBoxLayout,
     QHeaderView,
     QLabel,
-    QProgressBar,
     QPushButton,
     QTreeWidget,
     QTreeWidgetItem,
@@ -26,24 +23,19 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from drs_desktop.ui.plans.native_dialog_base import NativeTaskDialog
 from drs_desktop.workers.pane_tasks import AwsTasks, ImportReport, NativeListing, native_desk
 
 logger = logging.getLogger(__name__)
 
-_ERROR_STYLE = "color: #b00020"
 
-
-class NativeImportDialog(QDialog):
+class NativeImportDialog(NativeTaskDialog):
     imported = Signal(object)  # ImportReport, when at least one plan was imported
 
     def __init__(self, tasks: AwsTasks, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("native-import-dialog")
-        self.setWindowTitle("Import native recovery plans from DRS")
-        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        self.resize(760, 420)
-        self._tasks = tasks
-        self._busy = False
+        super().__init__(
+            tasks, "native-import-dialog", "Import native recovery plans from DRS", (760, 420), parent
+        )
         intro = QLabel(
             "The native recovery plans of the connected account and Region. Each one chosen becomes a "
             "local plan, linked to it; its revision history starts with the import. Plans linked already "
@@ -59,57 +51,38 @@ class NativeImportDialog(QDialog):
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
-        self.tree.itemChanged.connect(lambda *_: self._update())
-        self.status_label = QLabel()
-        self.status_label.setObjectName("native-import-status")
-        self.status_label.setWordWrap(True)
-        self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.busy_bar = QProgressBar()
-        self.busy_bar.setRange(0, 0)
-        self.busy_bar.setMaximumWidth(120)
-        self.busy_bar.setTextVisible(False)
-        self.busy_bar.hide()
+        self.tree.itemChanged.connect(lambda *_: self._update_buttons())
         self.import_button = QPushButton("Import")
         self.import_button.setDefault(True)
         self.refresh_button = QPushButton("List again")
-        self.close_button = QPushButton("Close")
         self.import_button.clicked.connect(self.import_checked)
         self.refresh_button.clicked.connect(self.request_listing)
-        self.close_button.clicked.connect(self.close)
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.busy_bar)
-        buttons.addWidget(self.refresh_button)
-        buttons.addStretch(1)
-        buttons.addWidget(self.import_button)
-        buttons.addWidget(self.close_button)
         layout = QVBoxLayout(self)
         layout.addWidget(intro)
         layout.addWidget(self.tree, 1)
         layout.addWidget(self.status_label)
-        layout.addLayout(buttons)
+        layout.addLayout(self._button_row(self.refresh_button, right=(self.import_button,)))
         self.request_listing()
 
     def request_listing(self) -> None:
-        self._set_busy(True, "Listing the native recovery plans in DRS…")
-        self._tasks.run_task(
+        self._start(
+            "Listing the native recovery plans in DRS…",
             lambda s: native_desk(s).listing(s.mfa),
             self.show_listing,
-            lambda message: self._failed("Listing failed", message),
-            owner=self,
-            name="native.listing",
+            "Listing failed",
+            "native.listing",
         )
 
     def import_checked(self) -> None:
         arns = self.checked_arns()
         if not arns or self._busy:
             return
-        self._set_busy(True, f"Importing {len(arns)} native plan(s)…")
-        self._tasks.run_task(
+        self._start(
+            f"Importing {len(arns)} native plan(s)…",
             lambda s: native_desk(s).import_chosen(arns, s.mfa),
             self.show_report,
-            lambda message: self._failed("Import failed", message),
-            owner=self,
-            name="native.import",
+            "Import failed",
+            "native.import",
         )
 
     def show_listing(self, listing: tuple[NativeListing, ...]) -> None:
@@ -147,13 +120,12 @@ class NativeImportDialog(QDialog):
         if report.imported:
             self.imported.emit(report)
         # List again (the imported plans are linked now), the report staying on screen.
-        self._set_busy(True, report_text)
-        self._tasks.run_task(
+        self._start(
+            report_text,
             lambda s: native_desk(s).listing(s.mfa),
             lambda listing: self._relisted(listing, report_text),
-            lambda message: self._failed("Listing failed", message),
-            owner=self,
-            name="native.listing",
+            "Listing failed",
+            "native.listing",
         )
 
     def _relisted(self, listing: tuple[NativeListing, ...], report_text: str) -> None:
@@ -187,24 +159,7 @@ class NativeImportDialog(QDialog):
                 out.append(str(item.data(0, Qt.ItemDataRole.UserRole)))
         return out
 
-    def is_busy(self) -> bool:
-        return self._busy
-
-    def status_text(self) -> str:
-        return self.status_label.text()
-
-    def _failed(self, what: str, message: str) -> None:
-        line = message.splitlines()[0] if message else "no reason given"
-        self._set_busy(False, f"{what}: {line}", error=True)
-
-    def _set_busy(self, busy: bool, text: str, *, error: bool = False) -> None:
-        self._busy = busy
-        self.busy_bar.setVisible(busy)
-        self.status_label.setStyleSheet(_ERROR_STYLE if error else "")
-        self.status_label.setText(text)
-        self._update()
-
-    def _update(self) -> None:
+    def _update_buttons(self) -> None:
         count = len(self.checked_arns())
         self.import_button.setText(f"Import {count} plan{'s' * (count != 1)}" if count else "Import")
         self.import_button.setEnabled(count > 0 and not self._busy)

@@ -17,28 +17,16 @@ from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (
-    QCheckBox,
-    QDialog,
-    QHBoxLayout,
-    QLabel,
-    QPlainTextEdit,
-    QProgressBar,
-    QPushButton,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QCheckBox, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from drs_desktop.ui.change_hub import moment_text
+from drs_desktop.ui.plans.native_dialog_base import NativeTaskDialog, details_view, read_at_line
 from drs_desktop.workers.pane_tasks import AwsTasks, PublishResult, native_desk
 
 logger = logging.getLogger(__name__)
 
-_ERROR_STYLE = "color: #b00020"
 
-
-class NativePublishDialog(QDialog):
+class NativePublishDialog(NativeTaskDialog):
     """Preview, nearest plan, publish: one plan, one target (the connected one)."""
 
     published = Signal(object)  # PublishResult of a publish that DRS accepted
@@ -53,14 +41,8 @@ class NativePublishDialog(QDialog):
         target: str = "",
         parent: QWidget | None = None,
     ) -> None:
-        super().__init__(parent)
-        self.setObjectName("native-publish-dialog")
-        self.setWindowTitle(f"Publish {plan_name!r} to DRS")
-        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        self.resize(720, 480)
+        super().__init__(tasks, "native-publish-dialog", f"Publish {plan_name!r} to DRS", (720, 480), parent)
         self._name = plan_name
-        self._tasks = tasks
-        self._busy = False
         self._preview: PublishResult | None = None
         self._note = ""  # said before the next preview's head (the nearest plan just saved)
         where = (
@@ -74,13 +56,7 @@ class NativePublishDialog(QDialog):
             intro += " The editor has unsaved edits: they are not published (save them first)."
         self.intro_label = QLabel(intro)
         self.intro_label.setWordWrap(True)
-        self.status_label = QLabel()
-        self.status_label.setObjectName("native-publish-status")
-        self.status_label.setWordWrap(True)
-        self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.details = QPlainTextEdit()
-        self.details.setObjectName("native-publish-details")
-        self.details.setReadOnly(True)
+        self.details = details_view("native-publish-details")
         self.nearest_button = QPushButton("Save the nearest plan as a new revision")
         self.nearest_button.setToolTip(
             "Saves the plan that fits, with the changes listed above, as the next revision of this plan; "
@@ -93,27 +69,14 @@ class NativePublishDialog(QDialog):
         self.overwrite_box.toggled.connect(lambda _on: self._set_busy(self._busy, self.status_label.text()))
         self.publish_button = QPushButton("Publish")
         self.publish_button.setDefault(True)
-        self.close_button = QPushButton("Close")
-        self.busy_bar = QProgressBar()
-        self.busy_bar.setRange(0, 0)
-        self.busy_bar.setMaximumWidth(120)
-        self.busy_bar.setTextVisible(False)
-        self.busy_bar.hide()
         self.nearest_button.clicked.connect(self.save_nearest)
         self.publish_button.clicked.connect(self.publish)
-        self.close_button.clicked.connect(self.close)
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.busy_bar)
-        buttons.addWidget(self.nearest_button)
-        buttons.addStretch(1)
-        buttons.addWidget(self.publish_button)
-        buttons.addWidget(self.close_button)
         layout = QVBoxLayout(self)
         layout.addWidget(self.intro_label)
         layout.addWidget(self.status_label)
         layout.addWidget(self.details, 1)
         layout.addWidget(self.overwrite_box)
-        layout.addLayout(buttons)
+        layout.addLayout(self._button_row(self.nearest_button, right=(self.publish_button,)))
         self.request_preview()
 
     # ------------------------------------------------------------------------------ requests
@@ -121,13 +84,12 @@ class NativePublishDialog(QDialog):
     def request_preview(self) -> None:
         name = self._name
         self._preview = None
-        self._set_busy(True, f"Checking that {name!r} fits a native DRS plan, and reading DRS's copy…")
-        self._tasks.run_task(
+        self._start(
+            f"Checking that {name!r} fits a native DRS plan, and reading DRS's copy…",
             lambda s: native_desk(s).preview(name, s.mfa),
             self.show_preview,
-            lambda message: self._failed("Reading DRS", message),
-            owner=self,
-            name="native.preview",
+            "Reading DRS",
+            "native.preview",
         )
 
     def publish(self) -> None:
@@ -138,13 +100,12 @@ class NativePublishDialog(QDialog):
             return
         name, revision, seen = self._name, preview.revision, preview.drs_digest
         overwrite = self.overwrite_box.isChecked()
-        self._set_busy(True, f"Publishing {name!r} revision {revision} to DRS…")
-        self._tasks.run_task(
+        self._start(
+            f"Publishing {name!r} revision {revision} to DRS…",
             lambda s: native_desk(s).publish(name, revision, s.mfa, expected_drs=seen, overwrite=overwrite),
             self.show_published,
-            lambda message: self._failed("Not published", message),
-            owner=self,
-            name="native.publish",
+            "Not published",
+            "native.publish",
         )
 
     def save_nearest(self) -> None:
@@ -152,13 +113,12 @@ class NativePublishDialog(QDialog):
         if preview is None or self._busy or preview.outcome != "does_not_fit":
             return
         name, revision = self._name, preview.revision
-        self._set_busy(True, f"Saving the nearest plan as the next revision of {name!r}…")
-        self._tasks.run_task(
+        self._start(
+            f"Saving the nearest plan as the next revision of {name!r}…",
             lambda s: native_desk(s).save_nearest(name, revision),
             self.show_nearest_saved,
-            lambda message: self._failed("Saving the nearest plan failed", message),
-            owner=self,
-            name="native.save_nearest",
+            "Saving the nearest plan failed",
+            "native.save_nearest",
         )
 
     # ------------------------------------------------------------------------------ answers
@@ -197,7 +157,7 @@ class NativePublishDialog(QDialog):
             lines += [f"  {line}" for line in result.drift]
         lines += [f"Note: {n}" for n in result.notes]
         if result.read_at is not None:
-            lines += ["", f"DRS read {moment_text(result.read_at)}."]
+            lines += ["", read_at_line(result.read_at)]
         self.overwrite_box.setChecked(False)
         self.overwrite_box.setVisible(bool(result.drift))
         self._show(note + head, lines)
@@ -224,28 +184,15 @@ class NativePublishDialog(QDialog):
 
     # ------------------------------------------------------------------------------ helpers
 
-    def is_busy(self) -> bool:
-        return self._busy
-
-    def status_text(self) -> str:
-        return self.status_label.text()
-
     def details_text(self) -> str:
         return self.details.toPlainText()
-
-    def _failed(self, what: str, message: str) -> None:
-        line = message.splitlines()[0] if message else "no reason given"
-        self._set_busy(False, f"{what}: {line}", error=True)
 
     def _show(self, head: str, lines: list[str], *, error: bool = False) -> None:
         self.details.setPlainText("\n".join(lines))
         self._set_busy(False, head, error=error)
 
-    def _set_busy(self, busy: bool, text: str, *, error: bool = False) -> None:
-        self._busy = busy
-        self.busy_bar.setVisible(busy)
-        self.status_label.setStyleSheet(_ERROR_STYLE if error else "")
-        self.status_label.setText(text)
+    def _update_buttons(self) -> None:
+        busy = self._busy
         preview = self._preview
         confirmed = preview is not None and (not preview.drift or self.overwrite_box.isChecked())
         self.publish_button.setEnabled(not busy and preview is not None and preview.ok and confirmed)
