@@ -364,6 +364,7 @@ class DesktopApp:
         def opened(record: ExecutionRecord) -> None:
             if record.execution_id in taking:
                 taking.discard(record.execution_id)
+                self.live_progress.on_taken_over(record.execution_id, record.plan_name)
                 self._show_live()
 
         def failed(operation: str, message: str) -> None:

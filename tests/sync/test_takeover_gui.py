@@ -280,3 +280,15 @@ def test_this_desktops_own_run_is_never_offered_for_a_takeover(strip: LeaseStrip
     strip.on_reading(own)
     assert strip.text() == "This desktop's run · no desktop holds its lease now"
     assert not strip.take_button.isEnabled()
+
+
+def test_the_live_tab_says_a_run_was_taken_over_not_picked_up_again(qtbot: QtBot) -> None:
+    from drs_desktop.ui.executions.progress_widget import ProgressWidget
+
+    progress = ProgressWidget()
+    qtbot.addWidget(progress)
+    progress.on_taken_over(RUN, "Shop")
+    assert progress.status_text() == (
+        f"Execution {RUN[:8]} of 'Shop' taken over: this desktop drives it now; DRS's records are checked "
+        "before anything is launched."
+    )

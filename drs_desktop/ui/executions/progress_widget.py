@@ -318,6 +318,14 @@ class ProgressWidget(QWidget):
             self._pending = None
         self._say(f"Refused: {reason}", error=True)
 
+    def on_taken_over(self, execution_id: str, plan_name: str) -> None:
+        """The run opened here is one this desktop just took over from a silent one (not a run of its
+        own picked up again): say so."""
+        self._say(
+            f"Execution {execution_id[:8]} of {plan_name!r} taken over: this desktop drives it now; DRS's "
+            "records are checked before anything is launched."
+        )
+
     def on_report_written(self, path: str) -> None:
         self._say(f"Report written to {path}")
 
