@@ -4,7 +4,8 @@ AWS's DynamoDB Local may not be used (its licence is the vendor's own terms, not
 talk to moto's server over HTTP with the real boto3 client, as the application talks to DynamoDB. The
 server runs as its own process (``python -m moto.server``), so a test can stop it (``stop``: every
 connection refused, like a table out of reach) and start it again on the same port (``start``). moto keeps
-its tables in memory: a restart starts empty unless the test keeps state another way.
+its tables in memory: a restart starts empty unless the test keeps state another way. It answers one
+request at a time (``tests/sync/serial_moto.py``), so that each request is atomic, as in DynamoDB.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -22,6 +24,8 @@ KEY = "testing"
 REGION = "us-east-1"
 #: Seconds the server may take to answer after it starts (a process start: imports, then the port).
 START_SECONDS = 60
+#: moto's server, serving one request at a time.
+SERIAL_SERVER = Path(__file__).with_name("serial_moto.py")
 
 
 def free_port() -> int:
@@ -44,7 +48,8 @@ class DynamoDbEmulator:
     def start(self) -> None:
         if self._process is not None and self._process.poll() is None:
             return
-        command = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)]
+        # One request at a time, each atomic as in DynamoDB (tests/sync/serial_moto.py says why).
+        command = [sys.executable, str(SERIAL_SERVER), "127.0.0.1", str(self.port)]
         self._process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + START_SECONDS
         while not self._answers():
