@@ -49,7 +49,6 @@ __all__ = [
     "settle_from",
     "settling",
     "settling_anywhere",
-    "taken_over_at",
     "takeover_event",
     "takeover_look_due",
     "unchecked_chunks",
@@ -97,11 +96,6 @@ def unchecked_chunks(state: ExecutionState) -> tuple[ChunkState, ...]:
     if not state.unchecked:
         return ()
     return tuple(state.chunks[c] for c in state.unchecked if c in state.chunks)
-
-
-def taken_over_at(state: ExecutionState) -> datetime:
-    """The last takeover's time (DRS's): what an unchecked chunk's looks are timed from."""
-    return state.takeovers[-1].at if state.takeovers else state.spec.started_at
 
 
 def settling(state: ExecutionState) -> bool:

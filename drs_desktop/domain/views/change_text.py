@@ -44,7 +44,7 @@ from drs_desktop.domain.engine.state import (
     ServerStatus,
     WavePhase,
 )
-from drs_desktop.domain.engine.takeover import checking_text, is_unchecked, taken_over_at, unknown_job_text
+from drs_desktop.domain.engine.takeover import checking_text, is_unchecked, settle_from, unknown_job_text
 from drs_desktop.domain.views.holders import is_waiting, waiting_text
 
 
@@ -116,7 +116,7 @@ def _looks(before: ExecutionState, after: ExecutionState, event: StartsReconcile
 def _unchecked_look(after: ExecutionState, chunk_id: str, at: str) -> list[str]:
     """A look at a chunk a takeover left unchecked that found no job of it."""
     if is_unchecked(after, chunk_id):
-        settle_at = taken_over_at(after) + after.spec.start_settle
+        settle_at = settle_from(after) + after.spec.start_settle
         return [
             f"{at} chunk {chunk_id}: no job in DRS's records yet; looking again until {_stamp(settle_at)} "
             "(DRS time) before it may start"
