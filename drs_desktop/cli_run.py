@@ -435,11 +435,18 @@ class _LivePush:
     head stays close to its journal (best effort: ``push`` never raises, a failure is logged)."""
 
     def __init__(self, push: Callable[[], object], clock: Callable[[], float] = time.monotonic) -> None:
+        from drs_desktop.domain.engine.events import StartRequested, TerminateRequested
+
+        self._intents = (StartRequested, TerminateRequested)
         self._push = push
         self._clock = clock
         self._last: float | None = None
 
     def __call__(self, before: ExecutionState, after: ExecutionState, event: Event) -> None:
+        if isinstance(event, self._intents):
+            # An intent: its DRS call goes out right after, checked against the lease just before; a
+            # push here (up to its time bound when the table is slow) would send the call that much later.
+            return
         now = self._clock()
         if self._last is None or now - self._last >= LIVE_PUSH_SECONDS:
             self._last = now

@@ -115,7 +115,7 @@ def watch_until_free(
         if not reading.error:
             if reading.lease is not None and reading.lease.holder == reading.here:
                 raise TakeoverRefused(f"execution {execution_id} is driven by this desktop already")
-            if reading.writer is None:
+            if reading.writer is None and reading.lease is None:
                 raise TakeoverRefused(
                     f"execution {execution_id} is this desktop's own: resume it with run --resume"
                 )

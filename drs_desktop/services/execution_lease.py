@@ -30,7 +30,7 @@ from drs_desktop.services.lease_keeper import KeeperReport, LeaseKeeper, awake_c
 from drs_desktop.services.team_sync import load_sync_settings, table_target
 from drs_desktop.storage.db import Database, Readable
 from drs_desktop.storage.sync_apply import journal_last
-from drs_desktop.storage.sync_identity import former_ids, is_own_writer
+from drs_desktop.storage.sync_identity import former_ids
 from drs_desktop.storage.sync_journal import local_lineage
 
 __all__ = [
@@ -95,13 +95,16 @@ class ExecutionLeases:
                     client, self.target.table, self._db, execution_id, self.desktop_id
                 )
                 if problem is not None:
-                    # Nothing driven: no push first. What a clean stop's release recorded is put back
-                    # when nobody wrote to the lease between that reading and this take.
-                    pushed = None
-                    if before is not None and before.heartbeat is not None:
-                        if lease.heartbeat == before.heartbeat + 1:
-                            pushed = before.released_events
-                    sync_lease.release(client, self.target.table, lease, pushed_events=pushed)
+                    # Nothing driven: no push first. A lease this desktop held already stays held (it
+                    # may have been kept because a push failed: freeing it would let a stale journal be
+                    # resumed); a free one is given back, with what a clean stop's release recorded when
+                    # nobody wrote to the lease between that reading and this take.
+                    if before is None or before.lease is None:
+                        pushed = None
+                        if before is not None and before.heartbeat is not None:
+                            if lease.heartbeat == before.heartbeat + 1:
+                                pushed = before.released_events
+                        sync_lease.release(client, self.target.table, lease, pushed_events=pushed)
                     raise DrivenElsewhere(
                         f"Execution {execution_id}: {problem}; this desktop no longer drives it from its "
                         "own journal (sync to see it as the team's table has it, then take it over if its "
@@ -221,14 +224,22 @@ def _table_journal(client: Any, table: str, execution_id: str) -> tuple[Lineage,
 
 def _driven_elsewhere(client: Any, table: str, db: Database, execution_id: str, me: str) -> str | None:
     """Why the table's head of ``execution_id`` says this journal is not the run's any more, or None
-    (no head: never pushed; or it agrees)."""
+    (no head: never pushed; or it agrees). It agrees when this desktop's lineage is the table's or
+    extends it (this desktop took the run over and has not pushed that yet) and the table holds no
+    event this desktop lacks; it does not when the table's lineage goes further (another desktop took
+    it over since) or parts from this one's."""
     found = _table_journal(client, table, execution_id)
     if found is None or isinstance(found, str):
         return found
     lineage, counted = found
-    driver = lineage[-1][1]
-    if driver != me and not is_own_writer(db, driver, execution_id):
-        return f"desktop {driver} took it over and drives it now, as the team's table says"
+    mine = local_lineage(db, execution_id, me)
+    if mine is None:
+        return None
+    if mine != lineage and not sync_lineage.extends(mine, lineage):
+        driver = lineage[-1][1]
+        if sync_lineage.extends(lineage, mine):
+            return f"desktop {driver} took it over and drives it now, as the team's table says"
+        return f"its line of drivers in the team's table (last: desktop {driver}) is not this desktop's"
     held = journal_last(db, execution_id)
     if counted > held:
         return (

@@ -101,3 +101,21 @@ def test_a_run_the_command_line_drives_is_pushed_live_at_most_every_30_s() -> No
         listener(None, None, None)  # type: ignore[arg-type]
     assert pushed == [100.0, 130.1, 175.1]
     assert LIVE_PUSH_SECONDS == 30.0
+
+
+def test_the_live_push_never_comes_between_an_intent_and_its_drs_call() -> None:
+    """StartRequested and TerminateRequested are journaled right before their DRS call, which the lease
+    was checked for: a push there (bounded, but seconds when the table is slow) would delay the call."""
+    from datetime import UTC, datetime
+
+    from drs_desktop.cli_run import _LivePush
+    from drs_desktop.domain.engine.events import StartRequested, TerminateRequested, Tick
+
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    pushed: list[str] = []
+    listener = _LivePush(lambda: pushed.append("push"), clock=lambda: 100.0)
+    listener(None, None, StartRequested(chunk_id="1.1", at=at))  # type: ignore[arg-type]
+    listener(None, None, TerminateRequested(instance_ids=("i-1",), at=at))  # type: ignore[arg-type]
+    assert pushed == []
+    listener(None, None, Tick(at=at))  # type: ignore[arg-type]
+    assert pushed == ["push"]

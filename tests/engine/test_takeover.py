@@ -327,3 +327,34 @@ def test_the_settle_is_timed_from_the_first_look_when_the_takeovers_own_time_is_
     assert state.unchecked == ("1.1",), "not settled: 6 min have not passed in DRS's time since the look"
     state = look(state, late + state.spec.start_settle)
     assert state.unchecked == () and starts(state, late + state.spec.start_settle) == ["1.1"]
+
+
+def test_a_takeover_stamped_by_a_clock_hours_ahead_still_looks_at_once() -> None:
+    """DRS's time could not be read at the takeover, and this desktop's clock was 3 h ahead: the first
+    look is due at once all the same, and the settle is timed from that look's DRS time."""
+    plan = chain(2)
+    ahead = TAKEN + minutes(180)
+    state = initial_state(plan)
+    for event in (
+        RunnerRestarted(at=TAKEN),
+        TakenOver(at=ahead, by="desk-b", previous="desk-a", operator="ana", journal_complete=False),
+    ):
+        state = apply(state, event)
+    assert [c for c in decide(state, TAKEN) if isinstance(c, Reconcile)], "looked at now, not in 3 h"
+    state = look(state, TAKEN)
+    state = look(state, TAKEN + state.spec.start_settle)
+    assert state.unchecked == () and state.takeovers[-1].settled == ("",)
+    assert starts(state, TAKEN + state.spec.start_settle) == ["1.1"]
+
+
+def test_a_job_of_a_chunk_still_to_be_looked_at_is_its_own_not_a_stray() -> None:
+    """Two chunks unchecked; a look due for one lists the other's job too: that job is left for its own
+    chunk's look (adopted there), never kept clear of as if the previous desktop had started it."""
+    state = took_over(chain(2, 2))
+    job = TaggedJob(job_id="drsjob-2", chunk_id="2.1", server_ids=sids(3, 2))
+    event = StartsReconciled(
+        chunk_ids=("1.1",), tagged_jobs=(job,), last_launches=(), at=TAKEN, drs_time=TAKEN
+    )
+    state = apply(state, event)
+    assert all(state.servers[s].foreign_job_id is None for s in sids(3, 2))
+    assert not [a for a in state.audit if a.action == "unknown job"]

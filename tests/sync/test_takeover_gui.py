@@ -292,3 +292,17 @@ def test_the_live_tab_says_a_run_was_taken_over_not_picked_up_again(qtbot: QtBot
         f"Execution {RUN[:8]} of 'Shop' taken over: this desktop drives it now; DRS's records are checked "
         "before anything is launched."
     )
+
+
+def test_this_desktops_own_run_held_by_another_desktop_can_be_taken_back_once_silent(
+    strip: LeaseStrip,
+) -> None:
+    """A copy of this database, or a desktop that took this run over and then went silent, holds it:
+    after the expiry this desktop may take it back, like any silent holder's run."""
+    first = LeaseReading(RUN, 10.0, Lease(RUN, "desk-c", 4), here="desk-b", writer=None)
+    strip.on_reading(first)
+    assert not strip.take_button.isEnabled()
+    strip.on_reading(
+        LeaseReading(RUN, 10.0 + LEASE_EXPIRY, Lease(RUN, "desk-c", 4), here="desk-b", writer=None)
+    )
+    assert strip.text() == "Desktop desk-c silent for 3 min" and strip.take_button.isEnabled()

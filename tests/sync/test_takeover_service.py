@@ -295,3 +295,31 @@ def test_the_team_learns_of_a_takeover_at_once(team: Team, sim: EmbeddedSimulato
         assert "TakenOver" in kinds
     finally:
         session.close()
+
+
+def test_a_desktop_whose_takeover_never_reached_the_table_resumes_it_and_keeps_its_lease(
+    team: Team, sim: EmbeddedSimulator, dynamodb: DynamoDbEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """B took the run over but none of its pushes reached the table (its head still names A alone). B's
+    lineage extends the table's, so B may resume it; and since its close could not push, B kept the
+    lease (A, back meanwhile, meets LeaseHeld rather than a free lease over a head that names it)."""
+    monkeypatch.setattr("drs_desktop.services.execution_takeover.push_execution", lambda *_a, **_k: None)
+    monkeypatch.setattr("drs_desktop.services.execution_lease.push_execution", lambda *_a, **_k: None)
+    execution_id = silent_drill(team, sim)
+    leases_b = ExecutionLeases(target(dynamodb), team.b.desktop_id, db=team.b.db)
+    services_b = _services(team.b, sim, leases_b)
+    watch = LeaseWatch()
+    watched(team, watch, execution_id)
+    team.clock_b.advance(LEASE_EXPIRY)
+    seen = watched(team, watch, execution_id).lease
+    services_b.take_over(execution_id, seen, expired=watch.expired).close()
+    assert lease_item(team.a.client, execution_id)["holder"] == {"S": team.b.desktop_id}  # type: ignore[index]
+
+    again = services_b.resume(execution_id)  # B's restart: its own lease, its own (unpushed) lineage
+    try:
+        assert again.execution_id == execution_id
+    finally:
+        again.close()
+    services_a = _services(team.a, sim, ExecutionLeases(target(dynamodb), team.a.desktop_id, db=team.a.db))
+    with pytest.raises(LeaseHeld):
+        services_a.resume(execution_id)

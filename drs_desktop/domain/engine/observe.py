@@ -153,6 +153,11 @@ def adopt_job(state: ExecutionState, chunk: ChunkState, job_id: str, at: datetim
             job_ids=(*state.servers[s].job_ids, job_id),
             job_started_at=at,
             launch_status=LaunchStatus.PENDING,
+            # A job kept clear of as unknown (``engine.takeover``) that turns out to be this chunk's own
+            # is this run's after all.
+            foreign_job_id=None
+            if state.servers[s].foreign_job_id == job_id
+            else state.servers[s].foreign_job_id,
         )
         for s in chunk.server_ids
     ]

@@ -48,6 +48,7 @@ from drs_desktop.domain.engine.state import (
     WavePhase,
 )
 from drs_desktop.domain.engine.takeover import (
+    awaiting_first_look,
     checked,
     is_unchecked,
     note_stray_jobs,
@@ -71,12 +72,14 @@ _GONE_EC2_STATES = frozenset({"terminated", "shutting-down"})
 
 def next_look_at(state: ExecutionState, chunk: ChunkState) -> datetime:
     """When the next look at DRS's records for an unresolved or unchecked chunk is due (DRS time). An
-    unchecked chunk's first look is due at the takeover itself: the calls it may have missed were made
-    before it (``engine.takeover``)."""
+    unchecked chunk's first look is due at once: the calls it may have missed were made before the
+    takeover (``engine.takeover``), and the takeover's own time may be this desktop's clock."""
     spec = state.spec
     requested = _looks_from(state, chunk)
     if chunk.looks == 0 or chunk.looked_at is None:
-        return requested if is_unchecked(state, chunk.chunk_id) else requested + spec.reconcile_delay
+        if is_unchecked(state, chunk.chunk_id):
+            return spec.started_at if awaiting_first_look(state) else requested
+        return requested + spec.reconcile_delay
     doubling = spec.reconcile_delay * (2 ** min(chunk.looks, 16))  # capped: a long outage never overflows
     interval = min(max(doubling, LOOK_INTERVAL_MIN), LOOK_INTERVAL_MAX)
     due = chunk.looked_at + interval
@@ -129,7 +132,7 @@ def on_starts_reconciled(state: ExecutionState, event: StartsReconciled) -> Exec
     # A takeover's settle is timed from its first look (engine.takeover); the servers of a job this
     # journal does not know are never launched again.
     state = on_takeover_look(state, seen_at, event.at)
-    state = note_unknown_jobs(state, event)
+    state = note_stray_jobs(note_unknown_jobs(state, event), event)
     for chunk_id in event.chunk_ids:
         chunk = state.chunks.get(chunk_id)
         if chunk is not None and is_unchecked(state, chunk_id):
@@ -151,7 +154,7 @@ def on_starts_reconciled(state: ExecutionState, event: StartsReconciled) -> Exec
             state = not_launched(state, chunk, reason, event.at, True, None)
         else:
             state = state.with_chunks(replace(chunk, looks=chunk.looks + 1, looked_at=event.at))
-    return note_stray_jobs(state, event)
+    return state
 
 
 def _look_unchecked(

@@ -34,11 +34,18 @@ from datetime import datetime, timedelta
 
 from drs_desktop.domain.engine.events import TakenOver
 from drs_desktop.domain.engine.reconcile_events import StartsReconciled, TaggedJob
-from drs_desktop.domain.engine.state import ChunkState, ChunkStatus, ExecutionState, TakeoverRecord
+from drs_desktop.domain.engine.state import (
+    UNRESOLVED,
+    ChunkState,
+    ChunkStatus,
+    ExecutionState,
+    TakeoverRecord,
+)
 
 __all__ = [
     "CHECKING_PHASE",
     "TakeoverFacts",
+    "awaiting_first_look",
     "checked",
     "checking_text",
     "is_unchecked",
@@ -118,21 +125,28 @@ def settling_anywhere(state: ExecutionState) -> bool:
 
 
 def settle_from(state: ExecutionState) -> datetime:
-    """The DRS time this view's target's settle is timed from: the takeover's, or the first look's when
-    later (the takeover's own time is this desktop's clock when DRS's could not be read then)."""
+    """The DRS time this view's target's settle is timed from: its first look's, once there was one
+    (a look always comes after the takeover, and its time is DRS's, while the takeover's own time is this
+    desktop's clock when DRS's could not be read then); before it, the takeover's."""
     record = state.takeovers[-1]
     first = dict(record.first_looks).get(state.focus)
-    return max(record.at, first) if first is not None else record.at
+    return first if first is not None else record.at
+
+
+def awaiting_first_look(state: ExecutionState) -> bool:
+    """This view's target has not had its first look since the takeover (it is due at once)."""
+    return settling(state) and state.focus not in dict(state.takeovers[-1].first_looks)
 
 
 def takeover_look_due(state: ExecutionState) -> datetime | None:
-    """When this view's target needs a look for the takeover's own sake (None: no need): at once, then
-    once the settle has passed, whether or not any chunk is left to check."""
+    """When this view's target needs a look for the takeover's own sake (None: no need): at once (the
+    run's start: never in the future, whatever this desktop's clock said at the takeover), then once the
+    settle has passed, whether or not any chunk is left to check."""
     if not settling(state):
         return None
     record = state.takeovers[-1]
     if state.focus not in dict(record.first_looks):
-        return record.at
+        return state.spec.started_at
     # A look that just missed the settle (DRS's Date is whole seconds) is not repeated at once.
     last = dict(record.last_looks).get(state.focus, record.at)
     return max(settle_from(state) + state.spec.start_settle, last + LOOK_AGAIN_AFTER)
@@ -236,7 +250,10 @@ def note_stray_jobs(state: ExecutionState, event: StartsReconciled) -> Execution
     stray = [
         job
         for job in event.tagged_jobs
-        if job.job_id not in state.jobs and job.job_id not in noted and job.chunk_id in state.chunks
+        if job.job_id not in state.jobs
+        and job.job_id not in noted
+        and job.chunk_id in state.chunks
+        and not _to_be_looked_at(state, state.chunks[job.chunk_id])  # its own look may adopt it
     ]
     stray = list({job.job_id: job for job in stray}.values())
     if not stray:
@@ -249,6 +266,11 @@ def note_stray_jobs(state: ExecutionState, event: StartsReconciled) -> Execution
         state = _keep_clear_of(state, job)
         state = state.noting("unknown job", event.at, "", unknown_job_text(job))
     return state
+
+
+def _to_be_looked_at(state: ExecutionState, chunk: ChunkState) -> bool:
+    """An unresolved or unchecked chunk: a job tagged with it is its own, adopted by its look."""
+    return chunk.status in UNRESOLVED or chunk.chunk_id in state.unchecked
 
 
 def _keep_clear_of(state: ExecutionState, job: TaggedJob) -> ExecutionState:

@@ -87,12 +87,16 @@ def feed(watch: LeaseWatch, reading: LeaseReading) -> None:
 
 
 def may_take_over(watch: LeaseWatch, reading: LeaseReading) -> bool:
-    """Whether a takeover may be asked after ``reading``: another desktop's run, read without error, its
-    lease given back after a clean stop, or unchanged in this observer's watch for the expiry."""
-    if reading.error or reading.finished or not reading.sync or reading.writer is None:
+    """Whether a takeover may be asked after ``reading``: read without error, held by another desktop
+    (this desktop's own run too, when another holds it: a copy of this database, or a desktop that took
+    it over and went silent) or another desktop's run nobody holds; its lease given back after a clean
+    stop, or unchanged in this observer's watch for the expiry."""
+    if reading.error or reading.finished or not reading.sync:
         return False
     if reading.lease is not None and reading.lease.holder == reading.here:
         return False
+    if reading.writer is None and reading.lease is None:
+        return False  # this desktop's own run, nobody holds it: this desktop resumes it itself
     return reading.cleanly_released or watch.expired
 
 
