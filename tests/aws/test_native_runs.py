@@ -257,3 +257,25 @@ def test_a_malformed_execution_is_an_error_naming_the_field() -> None:
         _checked_execution(item, "GetRecoveryPlanExecution")
     with pytest.raises(DrsUnavailable, match="recoveryPlanArn"):
         _checked_execution({"recoveryPlanExecutionArn": "a", "mode": "DRILL"}, "GetRecoveryPlanExecution")
+
+
+def test_a_failed_execution_cannot_resume_while_a_newer_one_runs(
+    sim: EmbeddedSimulator, runs: NativeRunsGateway
+) -> None:
+    """FAILED is terminal, so a new run may start; resuming the failed one then would make two at once."""
+    plan = _three_steps(sim, runs)
+    sim.faults.fail_launch(servers=["shop-db-01"])
+    old = runs.start_execution(plan, "DRILL", "old")
+    assert _follow(sim, runs, old.arn)[0] == "FAILED"
+    failed = runs.list_execution_steps(old.arn)[0]
+    sim.faults.clear()
+    new = runs.start_execution(plan, "DRILL", "new")
+    with pytest.raises(DrsConflict):
+        runs.retry_step(failed.arn)
+    with pytest.raises(DrsConflict):
+        runs.skip_step(failed.arn)
+    assert runs.get_execution_step(failed.arn).status == "FAILED"  # the refused calls changed nothing
+    assert runs.get_execution(old.arn).status == "FAILED"
+    assert _follow(sim, runs, new.arn)[0] == "COMPLETED"
+    assert runs.retry_step(failed.arn).attempt == 2  # the newer run over: the old one may go on
+    assert _follow(sim, runs, old.arn)[0] == "COMPLETED"
