@@ -279,3 +279,19 @@ def test_a_failed_execution_cannot_resume_while_a_newer_one_runs(
     assert _follow(sim, runs, new.arn)[0] == "COMPLETED"
     assert runs.retry_step(failed.arn).attempt == 2  # the newer run over: the old one may go on
     assert _follow(sim, runs, old.arn)[0] == "COMPLETED"
+
+
+def test_cancel_while_a_job_runs_lets_it_finish(sim: EmbeddedSimulator, runs: NativeRunsGateway) -> None:
+    plan = _three_steps(sim, runs)
+    run = runs.start_execution(plan, "DRILL", "cancel-job")
+    while runs.list_execution_steps(run.arn)[0].status != "EXECUTING":
+        sim.clock.advance(1)
+    assert runs.cancel_execution(run.arn).status == "CANCELLING"
+    with pytest.raises(DrsConflict):
+        runs.start_execution(plan, "DRILL", "cancel-job-2")  # CANCELLING is not over yet
+    status, seen = _follow(sim, runs, run.arn)
+    assert status == "CANCELLED"
+    assert seen[-1] == ("COMPLETED", "SKIPPED", "SKIPPED")
+    (job_id,) = runs.get_execution_step(runs.list_execution_steps(run.arn)[0].arn).job_ids
+    (job,) = runs.drs.describe_jobs([job_id])
+    assert job.status is JobStatus.COMPLETED
