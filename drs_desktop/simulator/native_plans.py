@@ -278,6 +278,7 @@ class PlanEngine:
                 step.arn,
                 "RECOVERY_PLAN_EXECUTION_STEP",
             )
+        self._check_resumable(ex)
         step.attempt += 1
         step.error = None
         step.generation += 1
@@ -326,6 +327,8 @@ class PlanEngine:
             if step.status not in ("NOT_STARTED", "FAILED", "TIMED_OUT"):
                 raise errors.conflict(f"A {step.status} step cannot be skipped", step.arn)
             blocking = step.status in ("FAILED", "TIMED_OUT")
+            if blocking and ex.status == "FAILED":
+                self._check_resumable(ex)
             step.status = "SKIPPED"
             step.generation += 1
             step.updated_ts = self.w.now
@@ -334,6 +337,17 @@ class PlanEngine:
                 ex.error = None
                 ex.completed_ts = None
                 self._run_next(ex)
+
+    def _check_resumable(self, ex: Execution) -> None:
+        """A FAILED execution is terminal, so its plan may have started another since; resuming this one
+        (a retry, or skipping its failed step) would make two non-terminal executions of one plan."""
+        if any(
+            other is not ex and other.plan_arn == ex.plan_arn and other.status in ACTIVE_EXECUTION
+            for other in self.executions.values()
+        ):
+            raise errors.conflict(
+                "Another execution of this recovery plan is in progress", ex.plan_arn, "RECOVERY_PLAN"
+            )
 
     def delete_execution(self, ex: Execution) -> None:
         if ex.status not in TERMINAL_EXECUTION:
