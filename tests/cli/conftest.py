@@ -30,6 +30,7 @@ from drs_desktop.simulator.embedded import EmbeddedSimulator
 from drs_desktop.simulator.entities import LaunchRecord
 from drs_desktop.storage.db import Database
 from drs_desktop.storage.plans import save_plan
+from tests.sync.dynamodb_emulator import DynamoDbEmulator
 
 #: Virtual seconds per real second: a 20-minute Windows launch in 2 s.
 TIME_SCALE = 600
@@ -150,3 +151,18 @@ class Cli:
 @pytest.fixture
 def cli(capsys: pytest.CaptureFixture[str]) -> Cli:
     return Cli(capsys)
+
+
+#: The team's table in the CLI's team sync tests.
+SYNC_TABLE = "team-sync"
+
+
+@pytest.fixture
+def dynamodb() -> Iterator[DynamoDbEmulator]:
+    """moto's DynamoDB server over loopback HTTP, for the CLI's team sync tests (tests/sync/ says how)."""
+    emulator = DynamoDbEmulator()
+    emulator.start()
+    try:
+        yield emulator
+    finally:
+        emulator.stop()

@@ -4,10 +4,7 @@ moto's DynamoDB server and the DRS simulator, over loopback HTTP with the real b
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from drs_desktop.aws import sync_lease
 from drs_desktop.aws.sync_schema import SyncTableTarget
@@ -20,19 +17,8 @@ from drs_desktop.storage.db import Database
 from drs_desktop.storage.settings import set_setting
 from tests.sync.dynamodb_emulator import REGION, DynamoDbEmulator
 
+from .conftest import SYNC_TABLE as TABLE
 from .conftest import Cli, launches_per_server, save_plans, shop_plan, target_args
-
-TABLE = "team-sync"
-
-
-@pytest.fixture
-def dynamodb() -> Iterator[DynamoDbEmulator]:
-    emulator = DynamoDbEmulator()
-    emulator.start()
-    try:
-        yield emulator
-    finally:
-        emulator.stop()
 
 
 def test_resume_refuses_an_execution_another_desktop_drives_and_a_run_gives_its_lease_back(

@@ -8,7 +8,6 @@ lease and never beats, as a desktop that crashed while driving it would."""
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,19 +25,8 @@ from drs_desktop.storage import sync_journal, sync_outbox
 from drs_desktop.storage.db import Database
 from tests.sync.dynamodb_emulator import REGION, DynamoDbEmulator
 
+from .conftest import SYNC_TABLE as TABLE
 from .conftest import Cli, launches_per_server, save_plans, shop_plan, target_args
-
-TABLE = "team-sync"
-
-
-@pytest.fixture
-def dynamodb() -> Iterator[DynamoDbEmulator]:
-    emulator = DynamoDbEmulator()
-    emulator.start()
-    try:
-        yield emulator
-    finally:
-        emulator.stop()
 
 
 class Observer:

@@ -95,6 +95,15 @@ def watched(team: Team, watch: LeaseWatch, execution_id: str) -> LeaseReading:
     return reading
 
 
+def past_expiry(team: Team, execution_id: str) -> tuple[LeaseWatch, Lease | None]:
+    """B watches the lease, its clock moves past the expiry, and B reads it again: the watch and the
+    lease it saw (the pair a takeover is conditioned on)."""
+    watch = LeaseWatch()
+    watched(team, watch, execution_id)
+    team.clock_b.advance(LEASE_EXPIRY)
+    return watch, watched(team, watch, execution_id).lease
+
+
 def test_the_watch_counts_on_the_observers_clock_and_a_takeover_waits_for_expiry(
     team: Team, sim: EmbeddedSimulator
 ) -> None:
@@ -161,10 +170,7 @@ def test_a_silent_desktops_drill_is_taken_over_and_finishes_with_every_server_la
     execution_id = silent_drill(team, sim)
     launched_by_a = Counter(r.source_server_id for r in sim.backend.launch_records())
     assert sum(launched_by_a.values()) == 1  # the database wave
-    watch = LeaseWatch()
-    watched(team, watch, execution_id)
-    team.clock_b.advance(LEASE_EXPIRY)
-    seen = watched(team, watch, execution_id).lease
+    watch, seen = past_expiry(team, execution_id)
     assert watch.expired and seen is not None
 
     session = team.services_b.take_over(execution_id, seen, expired=watch.expired)
@@ -194,10 +200,7 @@ def test_the_old_driver_coming_back_does_not_drive_from_its_stale_journal(
     it still holds as unfinished: the lease is free, but the team's table says B drove it on, so A's
     resume is refused before anything is journaled or launched, and the lease is free again."""
     execution_id = silent_drill(team, sim)
-    watch = LeaseWatch()
-    watched(team, watch, execution_id)
-    team.clock_b.advance(LEASE_EXPIRY)
-    seen = watched(team, watch, execution_id).lease
+    watch, seen = past_expiry(team, execution_id)
     session = team.services_b.take_over(execution_id, seen, expired=watch.expired)
     try:
         step_until(session, sim, lambda s: s.status is ExecutionStatus.WAITING_APPROVAL)
@@ -265,10 +268,7 @@ def test_a_takeover_refuses_to_drive_from_a_journal_the_table_does_not_hold(
         )
     held = [entry.seq for entry in journal.load_journal(team.b.db, execution_id)]
     monkeypatch.setattr("drs_desktop.services.execution_takeover.pull_team_table", lambda *_: None)
-    watch = LeaseWatch()
-    watched(team, watch, execution_id)
-    team.clock_b.advance(LEASE_EXPIRY)
-    seen = watched(team, watch, execution_id).lease
+    watch, seen = past_expiry(team, execution_id)
     launches = len(sim.backend.launch_records())
     with pytest.raises(TakeoverRefused, match="not the team table's"):
         team.services_b.take_over(execution_id, seen, expired=watch.expired)
@@ -283,10 +283,7 @@ def test_the_team_learns_of_a_takeover_at_once(team: Team, sim: EmbeddedSimulato
     """Right after the takeover, before any sync round, the table's head names B as the run's driver:
     A's next pull sets its own unpushed tail aside and shows the run as B's."""
     execution_id = silent_drill(team, sim)
-    watch = LeaseWatch()
-    watched(team, watch, execution_id)
-    team.clock_b.advance(LEASE_EXPIRY)
-    seen = watched(team, watch, execution_id).lease
+    watch, seen = past_expiry(team, execution_id)
     session = team.services_b.take_over(execution_id, seen, expired=watch.expired)
     try:
         team.a.service.pull()
@@ -308,10 +305,7 @@ def test_a_desktop_whose_takeover_never_reached_the_table_resumes_it_and_keeps_i
     execution_id = silent_drill(team, sim)
     leases_b = ExecutionLeases(target(dynamodb), team.b.desktop_id, db=team.b.db)
     services_b = _services(team.b, sim, leases_b)
-    watch = LeaseWatch()
-    watched(team, watch, execution_id)
-    team.clock_b.advance(LEASE_EXPIRY)
-    seen = watched(team, watch, execution_id).lease
+    watch, seen = past_expiry(team, execution_id)
     services_b.take_over(execution_id, seen, expired=watch.expired).close()
     assert lease_item(team.a.client, execution_id)["holder"] == {"S": team.b.desktop_id}  # type: ignore[index]
 
