@@ -26,7 +26,7 @@ DOMAIN: dict[str, set[str]] = {
     # The settings registry: its target list (aws.targets) holds plan targets, checked by the plan's rules.
     "settings": {"plan"},
     # Native DRS recovery plans: how a plan maps to native steps and back (docs/native-plans.md).
-    "native": {"plan"},
+    "native": {"plan", "engine"},
 }
 # The domain's kernel: small modules every sub-package may use; they import only each other.
 DOMAIN_KERNEL = {

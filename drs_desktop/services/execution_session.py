@@ -63,6 +63,7 @@ from drs_desktop.services.executions import (
 )
 from drs_desktop.services.journal_replay import replayed_state
 from drs_desktop.services.lease_keeper import LeaseKeeper
+from drs_desktop.services.native_run import NativePreparation, attach, prepare_native
 from drs_desktop.services.preflight import preflight
 from drs_desktop.services.report_pdf import pdf_report
 from drs_desktop.services.runner import Clock, ControlRefused, ExecutionRunner, RunResult, TargetGateways
@@ -408,6 +409,18 @@ class ExecutionServices:
             target_gateways=self._sessions.gateway_of(self._gateway),
         )
         return with_launch_configs(prepared, report), report
+
+    def prepare_native(self, choice: RunChoice | RunRequest) -> NativePreparation:
+        """The same plan as a run in DRS (``services.native_run``): its preflight, and the executions of
+        its native plan DRS has not ended. ``NativePlanError`` when it cannot run in DRS (not published,
+        changed in DRS, ...). ``start(preparation.prepared, choice)`` then starts it."""
+        return prepare_native(self._db, self._gateway, self.request_for(choice), now=self._clock())
+
+    def attach_native(self, choice: RunChoice | RunRequest, execution_arn: str) -> ExecutionSession:
+        """Follow ``execution_arn``, an execution of the plan's native plan started elsewhere, as a new
+        execution of this desktop's (nothing is started in DRS)."""
+        runner = attach(self._db, self._gateway, self.request_for(choice), execution_arn, clock=self._clock)
+        return self.open_new(runner.record)
 
     def create(self, prepared: PreparedExecution, choice: RunChoice | RunRequest) -> ExecutionRecord:
         """Journal a new execution of ``prepared`` (nothing launched); a loop thread drives it

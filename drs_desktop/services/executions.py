@@ -9,6 +9,7 @@ spec. Both the CLI and the GUI go through here.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import logging
 import uuid
 from collections.abc import Callable, Mapping
@@ -20,6 +21,7 @@ from typing import Any
 from drs_desktop.aws.drs import DrsGateway
 from drs_desktop.domain.drs.views import LaunchConfigView
 from drs_desktop.domain.engine.chunking import Limits
+from drs_desktop.domain.engine.native_state import NativeRunSpec
 from drs_desktop.domain.engine.polling import PollSettings
 from drs_desktop.domain.engine.record import ExecutionRecord
 from drs_desktop.domain.engine.recovery_point import RecoveryPointChoice, choose_snapshots
@@ -109,6 +111,9 @@ class PreparedExecution:
     targets: tuple[PlanTarget, ...] = ()
     server_targets: Mapping[str, str] = field(default_factory=dict)
     unreachable: Mapping[str, str] = field(default_factory=dict)
+    #: A run in DRS (``services.native_run``): the native plan and its step layout; the client token is
+    #: made from the execution ID when the run is created.
+    native: NativeRunSpec | None = None
 
     @property
     def server_ids(self) -> tuple[str, ...]:
@@ -272,6 +277,9 @@ def spec_from_prepared(
     if prepared.targets:
         settings["targets"] = tuple(target.name for target in prepared.targets)
         settings["server_targets"] = dict(prepared.server_targets)
+    if prepared.native is not None:
+        token = prepared.native.client_token or native_client_token(execution_id)
+        settings["native"] = dataclasses.replace(prepared.native, client_token=token)
     return spec_from_plan(
         prepared.stored.plan,
         prepared.wave_servers,
@@ -283,8 +291,17 @@ def spec_from_prepared(
     )
 
 
+def native_client_token(execution_id: str) -> str:
+    """StartRecoveryPlanExecution's client token for one execution (at most 64 characters): the same
+    execution always sends the same token, so a resend never starts a second native execution."""
+    return "drsd-run-" + hashlib.sha256(execution_id.encode("utf-8")).hexdigest()[:40]
+
+
 #: After an unknown start, DRS's time must pass the read timeout plus this before the start is repeated.
 START_SETTLE_MARGIN = timedelta(minutes=5)
+
+#: Where a run runs, in its record's options: "DRS" (a native plan execution) or "desktop".
+RUN_IN_KEY = "run_in"
 
 #: The only parts of a run's target that are stored (and so reach reports): never credentials.
 TARGET_KEYS = ("endpoint_url", "profile", "region")
@@ -350,6 +367,8 @@ def create_execution(
                 "poll_interval_seconds": request.poll_interval_seconds,
                 "post_launch_actions": prepared.post_launch_actions,
                 TARGETS_KEY: targets_to_json(prepared.targets),
+                # "DRS" for a run in DRS (a native recovery plan execution), "desktop" otherwise.
+                RUN_IN_KEY: "DRS" if prepared.native is not None else "desktop",
                 # Each server as this run saw it: what the dashboard compares with today's estate.
                 BASELINE_KEY: baseline_to_json(
                     baseline_of(prepared.server_ids, prepared.inventory, prepared.launch_configs or None)

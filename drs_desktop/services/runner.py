@@ -32,6 +32,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TypeVar, assert_never
 
 from drs_desktop.aws.assume_role import EXPIRED_CODES
+from drs_desktop.aws.native_runs import NativeRunsGateway
 from drs_desktop.domain.drs.errors import DrsAuthError, DrsConflict, DrsError, DrsThrottled
 from drs_desktop.domain.drs.observations import (
     external_load,
@@ -47,11 +48,14 @@ from drs_desktop.domain.engine.commands import (
     FindRecoveryInstances,
     Finish,
     PollJobs,
+    PollNative,
     Reconcile,
     ReconcileTerminations,
     Record,
+    SendNativeControl,
     SizeExternalLoad,
     StartJob,
+    StartNative,
     SurveyInstances,
     TerminateInstances,
     VerifyJobs,
@@ -90,6 +94,7 @@ from drs_desktop.domain.errors import DrsDesktopError
 from drs_desktop.services import drs_records
 from drs_desktop.services.drs_calls import DrsCalls
 from drs_desktop.services.journal_replay import replay_journal
+from drs_desktop.services.native_commands import NativeCommands
 from drs_desktop.services.target_runs import recorded_target_gateways
 from drs_desktop.storage import control_inbox as inbox
 from drs_desktop.storage import executions as journal
@@ -579,6 +584,15 @@ class ExecutionRunner:
                 self._terminate(command)
             case ReconcileTerminations():
                 self._reconcile_terminations(command)
+            case StartNative():
+                self._sync_clock()
+                self._check_act()
+                self._native().start(command)
+            case PollNative():
+                self._native().poll(command)
+            case SendNativeControl():
+                self._check_act()
+                self._native().control(command)
             case Record():
                 self._record_event(command.event)
             case Finish():
@@ -587,6 +601,18 @@ class ExecutionRunner:
                 pass  # not work: ``step`` shows or waits for these
             case _:
                 assert_never(command)
+
+    def _native(self) -> NativeCommands:
+        """The calls of a run in DRS (``engine.native``), through the connected target's gateway."""
+
+        def gateway() -> NativeRunsGateway:
+            return NativeRunsGateway(self._gw())  # type: ignore[arg-type]
+
+        def on_auth(error: DrsAuthError) -> None:
+            if not self._renewing(error):
+                self._credentials_needed(error)
+
+        return NativeCommands(gateway, self._record_event, self._read, self._clock, on_auth)
 
     def _sync_clock(self) -> None:
         """Let DRS answer once before anything is journaled with its time (a no-op once it has)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -73,6 +74,17 @@ from drs_desktop.domain.engine.instance_events import (
     InstancesNotFound,
     TerminationsReconciled,
 )
+from drs_desktop.domain.engine.native_events import (
+    NativeControlFailed,
+    NativeControlSent,
+    NativeObserved,
+    NativeServerSeen,
+    NativeStarted,
+    NativeStartFailed,
+    NativeStartRequested,
+    NativeStepSeen,
+)
+from drs_desktop.domain.engine.native_state import NativeRunSpec, NativeStepMap
 from drs_desktop.domain.engine.polling import PollSettings
 from drs_desktop.domain.engine.reconcile_events import (
     InstancesSurveyed,
@@ -190,6 +202,30 @@ EVENTS = [
     ExecutionFinished(outcome=Outcome.SUCCEEDED, at=AT),
     JobsLeftRunning(job_ids=("drsjob-1",), at=AT),
     ExecutionAbandoned(reason="the demo world ended with the application", at=AT, by="alice"),
+    NativeStartRequested(at=AT),
+    NativeStarted(execution_arn="arn:aws:drs:us-east-1:111122223333:recovery-plan-execution/x", at=AT),
+    NativeStartFailed(reason="ConflictException", definite=True, at=AT, retry_after=2.0),
+    NativeObserved(
+        status="IN_PROGRESS",
+        steps=(
+            NativeStepSeen(
+                index=1,
+                arn="arn:step/1",
+                name="db",
+                kind="SERVER",
+                status="EXECUTING",
+                servers=(NativeServerSeen(server_id=sid(1), impact="OPTIONAL", job_id="drsjob-1"),),
+                updated_at=AT,
+            ),
+            NativeStepSeen(
+                index=2, arn="arn:step/2", name="w", kind="WAIT", status="NOT_STARTED", wait_minutes=5
+            ),
+        ),
+        at=AT,
+        started_at=T0,
+    ),
+    NativeControlSent(kind="retry", step_index=1, at=AT),
+    NativeControlFailed(kind="skip", step_index=2, reason="ConflictException", definite=False, at=AT),
 ]
 
 
@@ -247,6 +283,23 @@ def test_spec_round_trips_with_steps_limits_and_settings() -> None:
         rto_target=timedelta(minutes=90),
         limits=Limits(max_servers_per_job=10),
         polling=PollSettings(fixed_interval=timedelta(seconds=30)),
+    )
+    assert spec_from_json(json.loads(json.dumps(spec_to_json(original)))) == original
+
+
+def test_a_run_in_drs_spec_round_trips_with_its_step_map() -> None:
+    original = replace(
+        spec(wave("db", (sid(1),), after=(WaitStep(minutes=5),))),
+        native=NativeRunSpec(
+            plan_arn="arn:aws:drs:us-east-1:111122223333:recovery-plan/p",
+            client_token="drsd-run-1",
+            steps=(
+                NativeStepMap(index=1, name="db", kind="SERVER", wave_index=0),
+                NativeStepMap(index=2, name="w", kind="WAIT", wave_index=0, phase="AFTER", wait_minutes=5),
+            ),
+            account_id="111122223333",
+            region="us-east-1",
+        ),
     )
     assert spec_from_json(json.loads(json.dumps(spec_to_json(original)))) == original
 

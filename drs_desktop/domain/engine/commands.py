@@ -169,6 +169,39 @@ class WakeAt:
     at: datetime
 
 
+@dataclass(frozen=True, kw_only=True)
+class StartNative:
+    """A run in DRS (``engine.native``): journal ``NativeStartRequested``, then call
+    StartRecoveryPlanExecution once with ``client_token`` (sent again after a lost answer, DRS returns
+    the execution the first call started); journal ``NativeStarted`` or ``NativeStartFailed``."""
+
+    plan_arn: str
+    mode: str  # DRILL | RECOVERY
+    client_token: str
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class PollNative:
+    """GetRecoveryPlanExecution and ListRecoveryPlanExecutionSteps; journal one ``NativeObserved``, or
+    ``Throttled`` / ``PollFailed``."""
+
+    execution_arn: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class SendNativeControl:
+    """An operator's control of a run in DRS: RetryRecoveryPlanExecutionStep (``retry``),
+    UpdateRecoveryPlanExecutionStep to SKIPPED (``skip``) or CancelRecoveryPlanExecution (``cancel``), sent
+    once (none takes a token: ``engine.native`` reads the execution back before a resend); journal
+    ``NativeControlSent`` or ``NativeControlFailed``."""
+
+    kind: str
+    step_index: int
+    step_arn: str
+    execution_arn: str
+
+
 #: Every command, a closed union: the runner matches it exhaustively (``assert_never``).
 Command: TypeAlias = (
     StartJob
@@ -182,6 +215,9 @@ Command: TypeAlias = (
     | AwaitApproval
     | TerminateInstances
     | ReconcileTerminations
+    | StartNative
+    | PollNative
+    | SendNativeControl
     | Record
     | Finish
     | WakeAt

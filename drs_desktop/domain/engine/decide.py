@@ -61,6 +61,7 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from drs_desktop.domain.engine import native
 from drs_desktop.domain.engine.accounts import in_target, views
 from drs_desktop.domain.engine.busy import admitted, load_look_due, startable
 from drs_desktop.domain.engine.commands import (
@@ -149,6 +150,8 @@ def decide(state: ExecutionState, now: datetime) -> tuple[Command, ...]:
         return _after_finish(state, now)
     if settle(state, now) is not state:
         return (Record(event=Tick(at=now)),)  # time moved a wave on: record that first
+    if state.native is not None:
+        return _decide_native(state, now)
     # Each DRS target's calls are decided from its own view (``engine.accounts``); a run of one target
     # has one view, the state itself.
     parts = views(state, is_held(state))
@@ -162,6 +165,29 @@ def decide(state: ExecutionState, now: datetime) -> tuple[Command, ...]:
     if outcome is not None:
         commands.append(Finish(outcome=outcome))
     wakes = [wake for _, part in parts if (wake := _wake_at(part, now)) is not None]
+    if wakes:
+        commands.append(WakeAt(at=min(wakes)))
+    return tuple(commands)
+
+
+def _decide_native(state: ExecutionState, now: datetime) -> tuple[Command, ...]:
+    """A run in DRS (``engine.native``): DRS starts the jobs; the desktop starts the execution, sends the
+    operator's controls, reads it, and follows its jobs, their instances and a drill's cleanup as for a
+    local run."""
+    parts = views(state, is_held(state))
+    commands: list[Command] = [
+        *native.decide_native(state, now),
+        *_each(parts, now, _poll, _fetch_logs, _find_instances),
+        *_left_running(state, now),
+        *_each(parts, now, _survey, _reconcile_terminations, _terminations),
+    ]
+    outcome = native.finish_outcome(state)
+    if outcome is not None and not (state.stop is not None and any(_cleanup_pending(p) for _, p in parts)):
+        commands.append(Finish(outcome=outcome))
+    wakes = [wake for _, part in parts if (wake := _wake_at(part, now)) is not None]
+    wake = native.native_wake_at(state, now)
+    if wake is not None:
+        wakes.append(wake)
     if wakes:
         commands.append(WakeAt(at=min(wakes)))
     return tuple(commands)

@@ -24,6 +24,14 @@ from typing import Any, TypeAlias, get_args
 from drs_desktop.domain.engine.codec import decode_tagged, to_json
 from drs_desktop.domain.engine.end_events import ExecutionAbandoned
 from drs_desktop.domain.engine.instance_events import InstancesNotFound, TerminationsReconciled
+from drs_desktop.domain.engine.native_events import (
+    NativeControlFailed,
+    NativeControlSent,
+    NativeObserved,
+    NativeStarted,
+    NativeStartFailed,
+    NativeStartRequested,
+)
 from drs_desktop.domain.engine.reconcile_events import InstancesSurveyed, StartsReconciled
 
 
@@ -506,6 +514,12 @@ Event: TypeAlias = (
     | ExecutionFinished
     | JobsLeftRunning
     | ExecutionAbandoned
+    | NativeStartRequested
+    | NativeStarted
+    | NativeStartFailed
+    | NativeObserved
+    | NativeControlSent
+    | NativeControlFailed
 )
 
 EVENT_TYPES: dict[str, type[Any]] = {cls.__name__: cls for cls in get_args(Event)}

@@ -45,6 +45,7 @@ from drs_desktop.domain.engine.polling import (
 from drs_desktop.domain.engine.queries import server_settled, wave_deadline
 from drs_desktop.domain.engine.state import (
     UNRESOLVED,
+    AttemptRecord,
     ChunkState,
     ChunkStatus,
     ExecutionState,
@@ -163,6 +164,33 @@ def adopt_job(state: ExecutionState, chunk: ChunkState, job_id: str, at: datetim
     ]
     state = state.with_jobs(job).with_chunks(started).with_servers(*servers)
     return replace(state, poll=after_change(state.poll, at))
+
+
+def reset_for_retry(server: ServerState, chunk_id: str, at: datetime) -> ServerState:
+    """The server as a new attempt in chunk ``chunk_id`` finds it; its last attempt kept (evidence)."""
+    attempt = AttemptRecord(
+        chunk_id=server.chunk_id,
+        job_id=server.job_id,
+        status=server.status,
+        reason=server.reason,
+        phase_times=server.phase_times,
+    )
+    fresh = ServerState(
+        server_id=server.server_id,
+        wave_index=server.wave_index,
+        critical=server.critical,
+        post_launch_expected=server.post_launch_expected,
+        target=server.target,
+        post_launch=PostLaunch.PENDING if server.post_launch_expected else PostLaunch.NOT_EXPECTED,
+    )
+    return replace(
+        fresh,
+        chunk_id=chunk_id,
+        retries=server.retries + 1,
+        job_ids=server.job_ids,
+        attempts=(*server.attempts, attempt),
+        queued_at=at,
+    )
 
 
 def not_launched(

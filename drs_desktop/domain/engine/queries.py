@@ -106,7 +106,16 @@ def is_held(state: ExecutionState) -> bool:
         return False
     if state.held is not None:  # a target's view: the full state's answer
         return state.held
-    return _HELD(state, "", lambda: bool(credential_holds(state)) or bool(failed_waves(state)))
+    return _HELD(
+        state,
+        "",
+        lambda: bool(credential_holds(state)) or bool(failed_waves(state)) or _native_held(state),
+    )
+
+
+def _native_held(state: ExecutionState) -> bool:
+    """A run in DRS whose execution DRS failed waits for a retry or a skip of the failed step."""
+    return state.native is not None and state.native.status == "FAILED"
 
 
 def may_progress(state: ExecutionState) -> bool:

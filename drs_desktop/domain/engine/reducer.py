@@ -29,6 +29,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import assert_never
 
+from drs_desktop.domain.engine import native
 from drs_desktop.domain.engine.abandon import on_abandoned
 from drs_desktop.domain.engine.accounts import account_of, apply_in_target, credentials_wanted, target_names
 from drs_desktop.domain.engine.busy import (
@@ -81,6 +82,14 @@ from drs_desktop.domain.engine.events import (
 from drs_desktop.domain.engine.grace import on_jobs_left_running
 from drs_desktop.domain.engine.instance_events import InstancesNotFound, TerminationsReconciled
 from drs_desktop.domain.engine.instances import instances_not_found, on_instances_not_found
+from drs_desktop.domain.engine.native_events import (
+    NativeControlFailed,
+    NativeControlSent,
+    NativeObserved,
+    NativeStarted,
+    NativeStartFailed,
+    NativeStartRequested,
+)
 from drs_desktop.domain.engine.observe import (
     abandon,
     adopt_job,
@@ -94,6 +103,7 @@ from drs_desktop.domain.engine.observe import (
     on_reconciled,
     on_start_failed,
     on_start_requested,
+    reset_for_retry,
 )
 from drs_desktop.domain.engine.polling import after_failure, after_read_ok, after_throttle
 from drs_desktop.domain.engine.queries import (
@@ -108,12 +118,10 @@ from drs_desktop.domain.engine.reconcile import on_instances_surveyed, on_starts
 from drs_desktop.domain.engine.reconcile_events import InstancesSurveyed, StartsReconciled
 from drs_desktop.domain.engine.state import (
     ApprovalRecord,
-    AttemptRecord,
     ChunkState,
     ChunkStatus,
     ExecutionSpec,
     ExecutionState,
-    PostLaunch,
     ServerState,
     ServerStatus,
     StopRequest,
@@ -243,6 +251,18 @@ def _fold(state: ExecutionState, event: Event) -> ExecutionState:
             return on_jobs_left_running(state, event)
         case ExecutionAbandoned():
             return on_abandoned(state, event)
+        case NativeStartRequested():
+            return native.on_start_requested(state, event) if state.native else state
+        case NativeStarted():
+            return native.on_started(state, event) if state.native else state
+        case NativeStartFailed():
+            return native.on_start_failed(state, event) if state.native else state
+        case NativeObserved():
+            return native.on_observed(state, event) if state.native else state
+        case NativeControlSent():
+            return native.on_control_sent(state, event) if state.native else state
+        case NativeControlFailed():
+            return native.on_control_failed(state, event) if state.native else state
         case _:
             assert_never(event)
 
@@ -270,6 +290,8 @@ def _track_blocked(state: ExecutionState, at: datetime) -> ExecutionState:
 
 
 def _on_pause(state: ExecutionState, event: Pause) -> ExecutionState:
+    if state.native is not None:
+        return state  # DRS's executions have no pause (``control_error`` says so)
     if state.finished is not None or state.stop is not None or state.paused:
         return state
     return replace(state, paused=True).noting("pause", event.at, event.by)
@@ -290,11 +312,15 @@ def _on_cancel(state: ExecutionState, event: Cancel) -> ExecutionState:
         if terminate and not state.cleanup_requested:
             return replace(state, cleanup_requested=True).noting("cancel", event.at, event.by, detail)
         return state
-    # FAILED after a critical failure; a hold for credentials or a pause is no failure of the run.
-    outcome = Outcome.FAILED if failed_waves(state) else Outcome.CANCELLED
+    # FAILED after a critical failure (in a run in DRS: a step DRS failed); a hold for credentials or a
+    # pause is no failure of the run.
+    failed = bool(failed_waves(state)) or native.native_held(state)
+    outcome = Outcome.FAILED if failed else Outcome.CANCELLED
     state = _stop(state, StopRequest(at=event.at, by=event.by, outcome=outcome, reason="cancelled"))
     if terminate:
         state = replace(state, cleanup_requested=True)
+    if state.native is not None:
+        state = native.on_cancel(state, event)
     return state.noting("cancel", event.at, event.by, detail)
 
 
@@ -308,7 +334,7 @@ def _stop(state: ExecutionState, request: StopRequest) -> ExecutionState:
 
 def _on_approval(state: ExecutionState, event: ApprovalGranted | ApprovalRejected) -> ExecutionState:
     wave = _wave(state, event.wave_index)
-    if wave is None or state.stop is not None or state.finished is not None:
+    if state.native is not None or wave is None or state.stop is not None or state.finished is not None:
         return state
     step = pending_approval(state, wave)
     if step is None or wave.step_phase() is not event.phase or wave.step_index != event.step_index:
@@ -334,6 +360,8 @@ def _on_approval(state: ExecutionState, event: ApprovalGranted | ApprovalRejecte
 
 
 def _on_retry(state: ExecutionState, event: RetryFailed) -> ExecutionState:
+    if state.native is not None:
+        return native.on_retry(state, event)
     wave = _wave(state, event.wave_index)
     if wave is None or state.stop is not None or state.finished is not None:
         return state
@@ -359,7 +387,7 @@ def _on_retry(state: ExecutionState, event: RetryFailed) -> ExecutionState:
                 queued_at=event.at,
             )
         )
-        reset.extend(_reset_for_retry(state.servers[s], chunk_id, event) for s in members)
+        reset.extend(reset_for_retry(state.servers[s], chunk_id, event.at) for s in members)
         seq += 1
     retried = replace(wave, next_chunk_seq=seq, deadline_from=event.at, timed_out_at=None)
     state = state.with_wave(retried).with_chunks(*chunks).with_servers(*reset)
@@ -382,33 +410,9 @@ def retryable_servers(
     )
 
 
-def _reset_for_retry(server: ServerState, chunk_id: str, event: RetryFailed) -> ServerState:
-    attempt = AttemptRecord(
-        chunk_id=server.chunk_id,
-        job_id=server.job_id,
-        status=server.status,
-        reason=server.reason,
-        phase_times=server.phase_times,
-    )
-    fresh = ServerState(
-        server_id=server.server_id,
-        wave_index=server.wave_index,
-        critical=server.critical,
-        post_launch_expected=server.post_launch_expected,
-        target=server.target,
-        post_launch=PostLaunch.PENDING if server.post_launch_expected else PostLaunch.NOT_EXPECTED,
-    )
-    return replace(
-        fresh,
-        chunk_id=chunk_id,
-        retries=server.retries + 1,
-        job_ids=server.job_ids,
-        attempts=(*server.attempts, attempt),
-        queued_at=event.at,
-    )
-
-
 def _on_skip(state: ExecutionState, event: SkipWave) -> ExecutionState:
+    if state.native is not None:
+        return native.on_skip(state, event)
     wave = _wave(state, event.wave_index)
     if wave is None or state.stop is not None or state.finished is not None:
         return state
@@ -534,6 +538,10 @@ def control_error(state: ExecutionState, event: Event) -> str | None:
         return None
     if state.finished is not None:
         return "the execution has finished"
+    if state.native is not None:
+        refused = native.control_error(state, event)
+        if refused is not None or isinstance(event, RetryFailed | SkipWave):
+            return refused or ("the execution is stopping" if state.stop is not None else None)
     if isinstance(event, Cancel):
         if event.terminate_drill_instances and not state.is_drill:
             return "a recovery's instances are never terminated by the app"

@@ -18,6 +18,7 @@ from typing import Any
 from drs_desktop.domain.engine.chunking import Limits, split_servers
 from drs_desktop.domain.engine.codec import from_json, to_json
 from drs_desktop.domain.engine.events import HoldingJob, JobStatus, LaunchStatus, Outcome, StepPhase
+from drs_desktop.domain.engine.native_state import NativeRunSpec, NativeRunState
 from drs_desktop.domain.engine.polling import PollSettings, PollState
 from drs_desktop.domain.engine.reconcile_events import TaggedJob
 from drs_desktop.domain.plan.model import RecoveryPlan, Step
@@ -129,6 +130,8 @@ class ExecutionSpec:
     #: (its clock), and the target of every server. Empty: one target, the connected one.
     targets: tuple[str, ...] = ()
     server_targets: Mapping[str, str] = field(default_factory=dict)
+    #: A run in DRS (``engine.native``): the native plan DRS runs; the desktop starts no job itself.
+    native: NativeRunSpec | None = None
 
     @property
     def jitter_seed(self) -> str:
@@ -185,12 +188,32 @@ def spec_problems(spec: ExecutionSpec) -> list[str]:
             problems.append(f"no known target for {len(lost)} server(s): {', '.join(lost[:5])}")
     elif spec.server_targets:
         problems.append("server targets are given but no targets")
+    if spec.native is not None:
+        problems.extend(_native_problems(spec))
     if spec.point_in_time is not None:
         missing = [server_id for server_id in seen if server_id not in spec.snapshot_ids]
         if missing:
             problems.append(
                 f"no recovery snapshot chosen for {len(missing)} server(s): {', '.join(missing[:5])}"
             )
+    return problems
+
+
+def _native_problems(spec: ExecutionSpec) -> list[str]:
+    """A run in DRS runs in one target, and each wave is exactly one SERVER step of the native plan."""
+    native = spec.native
+    assert native is not None
+    problems: list[str] = []
+    if not native.plan_arn:
+        problems.append("a run in DRS needs the native plan's ARN")
+    if spec.targets:
+        problems.append("a run in DRS runs in the connected target only")
+    for index in range(len(spec.waves)):
+        if sum(1 for s in native.steps if s.kind == "SERVER" and s.wave_index == index) != 1:
+            name = spec.waves[index].name
+            problems.append(f"wave {name!r} is not exactly one server step of the native plan")
+    if any(not 0 <= s.wave_index < len(spec.waves) for s in native.steps):
+        problems.append("a native step stands at a wave the plan does not have")
     return problems
 
 
@@ -528,6 +551,8 @@ class ExecutionState:
     #: are not yet checked against DRS's records (``engine.takeover``): none of them starts until then.
     takeovers: tuple[TakeoverRecord, ...] = ()
     unchecked: tuple[str, ...] = ()
+    #: A run in DRS (``engine.native``): the execution as last read, and controls on their way to DRS.
+    native: NativeRunState | None = None
 
     # -- copy-on-write helpers for the reducer
 
@@ -604,7 +629,10 @@ def build_state(spec: ExecutionSpec) -> ExecutionState:
             seq += 1
         waves.append(WaveState(index=index, name=wave.name, next_chunk_seq=seq))
     home = spec.targets[0] if spec.targets else ""
-    return ExecutionState(spec=spec, waves=tuple(waves), servers=servers, chunks=chunks, focus=home)
+    native = None if spec.native is None else NativeRunState()
+    return ExecutionState(
+        spec=spec, waves=tuple(waves), servers=servers, chunks=chunks, focus=home, native=native
+    )
 
 
 def split_by_target(spec: ExecutionSpec, server_ids: Sequence[str]) -> list[tuple[str, tuple[str, ...]]]:

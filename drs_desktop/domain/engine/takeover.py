@@ -183,7 +183,8 @@ def on_taken_over(state: ExecutionState, event: TakenOver) -> ExecutionState:
     if state.finished is not None:
         return state
     fresh: list[ChunkState] = []
-    if not event.journal_complete:
+    # A run in DRS starts no job of its own: DRS's readings show every job it started, whoever drove it.
+    if not event.journal_complete and state.native is None:
         fresh = [
             replace(c, looks=0, looked_at=None)
             for c in state.chunks.values()

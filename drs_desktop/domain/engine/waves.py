@@ -27,7 +27,10 @@ from drs_desktop.domain.plan.model import ApprovalStep, Step, WaitStep
 
 
 def settle(state: ExecutionState, at: datetime) -> ExecutionState:
-    """Every wave advanced as far as it can at ``at``; the same object when nothing moves."""
+    """Every wave advanced as far as it can at ``at``; the same object when nothing moves. A run in DRS
+    is left alone: only DRS's readings move its waves (``engine.native``)."""
+    if state.native is not None:
+        return state
     progress = may_progress(state)  # settling never changes pause, hold or stop
     while True:
         before = state

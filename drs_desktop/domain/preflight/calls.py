@@ -31,6 +31,7 @@ class CallKind(StrEnum):
     APPROVAL = "APPROVAL"  # the run stops until a person approves; not a call
     WAIT = "WAIT"  # the run waits; not a call
     START_RECOVERY = "StartRecovery"
+    START_NATIVE = "StartRecoveryPlanExecution"  # a run in DRS: DRS starts every job itself
     DESCRIBE_JOBS = "DescribeJobs"  # the polling while jobs run
     TERMINATE = "TerminateRecoveryInstances"  # drills: cleanup, when the operator asks
 
@@ -55,7 +56,12 @@ class PlannedCall:
 
     @property
     def is_api_call(self) -> bool:
-        return self.kind in (CallKind.START_RECOVERY, CallKind.DESCRIBE_JOBS, CallKind.TERMINATE)
+        return self.kind in (
+            CallKind.START_RECOVERY,
+            CallKind.START_NATIVE,
+            CallKind.DESCRIBE_JOBS,
+            CallKind.TERMINATE,
+        )
 
     def request(self) -> dict[str, Any] | None:
         """StartRecovery's parameters as the gateway sends them (``aws.drs.DrsGateway.start_recovery``);
@@ -80,6 +86,8 @@ def planned_calls(spec: ExecutionSpec) -> tuple[PlannedCall, ...]:
     jobs and, for a drill, the cleanup. Raises ValueError for a spec the engine would refuse."""
     state = build_state(spec)
     is_drill = spec.mode is Mode.DRILL
+    if spec.native is not None:
+        return _native_calls(spec, is_drill)
     calls: list[PlannedCall] = []
     for index, wave in enumerate(spec.waves):
         calls.append(_wave_entry(index, wave))
@@ -89,15 +97,74 @@ def planned_calls(spec: ExecutionSpec) -> tuple[PlannedCall, ...]:
         calls.extend(_steps(index, wave, wave.after, "after the launch"))
     calls.append(_polling(spec))
     if is_drill:
+        calls.append(_cleanup())
+    return tuple(calls)
+
+
+def _cleanup() -> PlannedCall:
+    return PlannedCall(
+        kind=CallKind.TERMINATE,
+        description=(
+            "after the drill, only when the operator asks for cleanup: TerminateRecoveryInstances "
+            "for the drill instances this run launched (at most 200 per call)"
+        ),
+    )
+
+
+def _native_calls(spec: ExecutionSpec, is_drill: bool) -> tuple[PlannedCall, ...]:
+    """A run in DRS: one StartRecoveryPlanExecution; DRS then runs the steps and starts their jobs."""
+    native = spec.native
+    assert native is not None
+    calls = [
+        PlannedCall(
+            kind=CallKind.START_NATIVE,
+            description=(
+                f"StartRecoveryPlanExecution of native plan {native.native_name or native.plan_arn!r}, "
+                f"mode={spec.mode.value}, with this run's client token (a resend never starts a second "
+                "execution); DRS runs every step and starts every job itself"
+            ),
+            is_drill=is_drill,
+        )
+    ]
+    for step in native.steps:
+        wave = spec.waves[step.wave_index]
+        if step.kind == "WAIT":
+            calls.append(
+                PlannedCall(
+                    kind=CallKind.WAIT,
+                    description=f"DRS step {step.index} {step.name!r}: waits {step.wait_minutes} min",
+                    wave=wave.name,
+                    wave_index=step.wave_index,
+                    minutes=step.wait_minutes,
+                )
+            )
+            continue
+        optional = f", {len(wave.optional)} optional" if wave.optional else ""
         calls.append(
             PlannedCall(
-                kind=CallKind.TERMINATE,
+                kind=CallKind.WAVE,
                 description=(
-                    "after the drill, only when the operator asks for cleanup: TerminateRecoveryInstances "
-                    "for the drill instances this run launched (at most 200 per call)"
+                    f"DRS step {step.index} {step.name!r}: DRS launches wave {step.wave_index + 1} "
+                    f"{wave.name!r} ({len(wave.server_ids)} server(s){optional}) in one job"
                 ),
+                wave=wave.name,
+                wave_index=step.wave_index,
+                server_ids=wave.server_ids,
+                is_drill=is_drill,
             )
         )
+    calls.append(
+        PlannedCall(
+            kind=CallKind.DESCRIBE_JOBS,
+            description=(
+                "while DRS runs it: GetRecoveryPlanExecution and ListRecoveryPlanExecutionSteps for the "
+                "steps and their jobs, then DescribeJobs and DescribeJobLogItems for those jobs, at the "
+                "engine's adaptive pace; retry, skip and cancel go to DRS's own calls"
+            ),
+        )
+    )
+    if is_drill:
+        calls.append(_cleanup())
     return tuple(calls)
 
 
