@@ -106,16 +106,15 @@ def is_held(state: ExecutionState) -> bool:
         return False
     if state.held is not None:  # a target's view: the full state's answer
         return state.held
-    return _HELD(
-        state,
-        "",
-        lambda: bool(credential_holds(state)) or bool(failed_waves(state)) or _native_held(state),
-    )
+    return _HELD(state, "", lambda: bool(credential_holds(state)) or _failure_holds(state))
 
 
-def _native_held(state: ExecutionState) -> bool:
-    """A run in DRS whose execution DRS failed waits for a retry or a skip of the failed step."""
-    return state.native is not None and state.native.status == "FAILED"
+def _failure_holds(state: ExecutionState) -> bool:
+    """A critical failure holds the run. In a run in DRS, DRS decides what is one: the run is held once
+    DRS failed a step and waits for its retry or skip, not while DRS may still be at work on it."""
+    if state.native is not None:
+        return state.native.status == "FAILED"
+    return bool(failed_waves(state))
 
 
 def may_progress(state: ExecutionState) -> bool:
