@@ -120,7 +120,7 @@ def load_execution_view(db: Readable, execution_id: str) -> ExecutionView:
     view = ExecutionView(
         record=record,
         state=trail.state,
-        evidence=collect_evidence(trail.state),
+        evidence=collect_evidence(trail.state, trail.native_started),
         plan=_pinned_plan(db, record.plan_revision_id, record.plan_revision),
         earlier_attempts=trail.earlier_attempts,
         controls=trail.controls,
@@ -130,6 +130,7 @@ def load_execution_view(db: Readable, execution_id: str) -> ExecutionView:
         journal_sha256=digest.hexdigest(),
         journal_warning=journal.warning or "",
         log=journal_log(trail.state.spec, replayed.events, hostnames),
+        audit_events=trail.audit_events,
     )
     logger.info("execution %s loaded for a report (%d events)", record.execution_id, len(entries))
     return view
