@@ -21,6 +21,9 @@ from drs_desktop.services.report_native import (
     STEP_HEADERS,
     native_banner_facts,
     native_step_rows,
+    retry_by,
+    retry_note,
+    skip_note,
 )
 
 __all__ = ["html_from_document"]
@@ -302,21 +305,18 @@ def _retries_and_skips(doc: dict[str, Any]) -> str:
             _when(r["at"]),
             "retry",
             _e(r["wave"]),
-            _e(r["by"] or ("in DRS, not from this desktop" if r.get("relaunched_at") else None)),
-            _e(", ".join(r["server_ids"]))
-            + (f'<br><span class="small">relaunched by DRS {_when(r["relaunched_at"])}</span>'
-               if r.get("relaunched_at") else ""),
+            retry_by(r),
+            _e(", ".join(r["server_ids"])) + retry_note(r),
         )
         for r in doc["retries"]
-    ]  # fmt: skip
+    ]
     rows += [
         (
             _when(s["at"]),
             "skip",
             _e(s["wave"]),
             _e(s["by"]),
-            _e(s["reason"])
-            + (f'<br><span class="small">in DRS: {_e(s["in_drs"])}</span>' if s.get("in_drs") else ""),
+            _e(s["reason"]) + skip_note(s),
         )
         for s in doc["skips"]
     ]

@@ -33,7 +33,10 @@ __all__ = [
     "native_document",
     "native_step_rows",
     "operator_actions",
+    "retry_by",
+    "retry_note",
     "skip_in_drs",
+    "skip_note",
     "step_of_jobs",
 ]
 
@@ -132,7 +135,7 @@ def operator_actions(view: ExecutionView) -> list[dict[str, Any]]:
     the native step it went to (``step``: index and name; None otherwise)."""
     names = _step_names(view)
     sources = view.audit_events if len(view.audit_events) == len(view.state.audit) else ()
-    rows = []
+    rows: list[dict[str, Any]] = []
     for number, entry in enumerate(view.state.audit):
         source = sources[number] if sources else None
         step = None
@@ -224,7 +227,7 @@ def native_banner_facts(native: Mapping[str, Any]) -> list[tuple[str, str]]:
 
 def native_step_rows(native: Mapping[str, Any]) -> list[tuple[str, ...]]:
     """One row per native step, cells already escaped (headers ``STEP_HEADERS``)."""
-    rows = []
+    rows: list[tuple[str, ...]] = []
     for step in native["steps"]:
         kind = step["kind"] + (f" ({step['wait_minutes']} min)" if step["wait_minutes"] else "")
         wave = step["wave"]
@@ -252,3 +255,22 @@ def native_step_rows(native: Mapping[str, Any]) -> list[tuple[str, ...]]:
             )
         )
     return rows
+
+
+def retry_by(retry: Mapping[str, Any]) -> str:
+    """Who retried: a retry DRS made that no operator of this desktop asked for says so."""
+    if retry["by"]:
+        return _e(retry["by"])
+    return _e("in DRS, not from this desktop" if retry.get("relaunched_at") else None)
+
+
+def retry_note(retry: Mapping[str, Any]) -> str:
+    """A run in DRS: when DRS's new job for the retried servers was seen ("" for a run here)."""
+    at = retry.get("relaunched_at")
+    return f'<br><span class="small">relaunched by DRS {_when(at)}</span>' if at else ""
+
+
+def skip_note(skip: Mapping[str, Any]) -> str:
+    """A run in DRS: what DRS did with the skip ("" for a run here)."""
+    done = skip.get("in_drs")
+    return f'<br><span class="small">in DRS: {_e(done)}</span>' if done else ""
