@@ -334,8 +334,10 @@ def _servers(view: ExecutionView) -> list[dict[str, Any]]:
                 "launched_at": iso(timeline.launched_at),
                 "ready_at": iso(timeline.ready_at),
                 "time_to_launch_seconds": seconds(timeline.time_to_launch),
-                "recovery_instance_id": timeline.recovery_instance_id,
-                "ec2_instance_id": timeline.ec2_instance_id,
+                # The server's own lookup, else the instance cleanup's survey found for its last try
+                # (a cancelled run stops looking before a late launch is seen).
+                "recovery_instance_id": timeline.recovery_instance_id or attempts[-1].recovery_instance_id,
+                "ec2_instance_id": timeline.ec2_instance_id or attempts[-1].ec2_instance_id,
                 "attempts": [_attempt(row) for row in attempts],
             }
         )

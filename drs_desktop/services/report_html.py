@@ -426,7 +426,7 @@ def html_from_document(doc: dict[str, Any]) -> str:
     ex, generated = doc["execution"], doc["generated"]
     title = f"Evidence report: {ex['plan_name']} {ex['mode'].lower()} of {(ex['started_at'] or '')[:10]}"
     if doc.get("native"):
-        title += f" ({RUN_IN_DRS.lower()})"
+        title += " (run in DRS)"
     sections = [
         ("How it ended", end_html(doc)),
         ("Waves", _waves(doc)),

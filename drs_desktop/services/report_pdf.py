@@ -83,7 +83,7 @@ def pdf_report_from_document(doc: dict[str, Any]) -> PdfReport:
     ex = doc["execution"]
     title = f"Evidence report: {ex['plan_name']} {ex['mode'].lower()} of {(ex['started_at'] or '')[:10]}"
     if doc.get("native"):
-        title += f" ({RUN_IN_DRS.lower()})"
+        title += " (run in DRS)"
     chart = timeline_chart(doc)
     pages = max(1, -(-len(chart.rows) // ROWS_PER_PICTURE))
     pictures = "".join(

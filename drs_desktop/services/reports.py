@@ -84,6 +84,8 @@ CSV_COLUMNS = (
     "terminated_at",
     "terminate_job_id",
     "held_by",
+    "run_in",  # "DRS" for a run in DRS, "desktop" for a run here
+    "native_step",  # a run in DRS: the native step whose DRS job this attempt was
 )
 
 
@@ -193,6 +195,9 @@ def render_csv(view: ExecutionView, *, generated_at: datetime | None = None) -> 
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
     execution_id = document["execution"]["id"]
+    run_in = document["execution"]["run_in"]
+    native = document["native"]
+    steps = {job: step["index"] for step in native["steps"] for job in step["job_ids"]} if native else {}
     for server in document["servers"]:
         for attempt in server["attempts"]:
             stages = attempt["stages"]
@@ -225,6 +230,8 @@ def render_csv(view: ExecutionView, *, generated_at: datetime | None = None) -> 
                 attempt["terminated_at"],
                 attempt["terminate_job_id"],
                 attempt["held_by"],
+                run_in,
+                steps.get(attempt["job_id"]),
             )
             writer.writerow([_cell(value) for value in row])
     return out.getvalue()
