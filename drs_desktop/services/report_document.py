@@ -22,6 +22,7 @@ from drs_desktop.domain.engine.events import Cancel, CleanupRequested, SkipWave
 from drs_desktop.domain.engine.state import ExecutionState, InstanceRecord, ServerStatus
 from drs_desktop.domain.views.report import ExecutionView, ServerAttempt, rto_decider
 from drs_desktop.services.report_end import end_document
+from drs_desktop.services.report_native import native_document, operator_actions, skip_in_drs, step_of_jobs
 
 SCHEMA = "drs-desktop/execution-report"
 SCHEMA_VERSION = 1
@@ -114,12 +115,15 @@ def build_report_document(view: ExecutionView, generated_at: datetime | None = N
             "finished_at": iso(finished),
             "duration_seconds": seconds(finished - evidence.started_at) if finished else None,
             "plan_name": record.plan_name,
+            "run_in": "DRS" if spec.native is not None else "desktop",  # services.executions.RUN_IN_KEY
             "journal": {
                 "events": view.journal_events,
                 "sha256": view.journal_sha256,
                 "warning": view.journal_warning or None,  # the journal looks cut short
             },
         },
+        # A run in DRS: the native plan and execution, DRS's status and steps (services.report_native).
+        "native": native_document(view),
         "identity": {key: str(record.identity.get(key, "")) for key in ("account", "arn", "user_id")},
         "target": _target(record.options),
         "recovery_point": {
@@ -147,6 +151,7 @@ def build_report_document(view: ExecutionView, generated_at: datetime | None = N
                 "at": iso(r.at),
                 "by": r.by,
                 "server_ids": list(r.server_ids),
+                "relaunched_at": iso(r.relaunched_at),  # a run in DRS: when DRS's new job was seen
             }
             for r in view.retries
         ],
@@ -157,13 +162,12 @@ def build_report_document(view: ExecutionView, generated_at: datetime | None = N
                 "at": iso(c.at),
                 "by": c.by,
                 "reason": c.reason,
+                "in_drs": skip_in_drs(view, c),  # a run in DRS: skipped | refused: why | not confirmed
             }
             for c in view.controls
             if isinstance(c, SkipWave)
         ],
-        "operator_actions": [
-            {"action": a.action, "at": iso(a.at), "by": a.by, "detail": a.detail} for a in state.audit
-        ],
+        "operator_actions": operator_actions(view),
         "takeovers": takeovers_document(state),
         "cleanup": _cleanup(view),
         # The same lines as the live and history logs (``views.event_log``), in journal order.
@@ -330,8 +334,10 @@ def _servers(view: ExecutionView) -> list[dict[str, Any]]:
                 "launched_at": iso(timeline.launched_at),
                 "ready_at": iso(timeline.ready_at),
                 "time_to_launch_seconds": seconds(timeline.time_to_launch),
-                "recovery_instance_id": timeline.recovery_instance_id,
-                "ec2_instance_id": timeline.ec2_instance_id,
+                # The server's own lookup, else the instance cleanup's survey found for its last try
+                # (a cancelled run stops looking before a late launch is seen).
+                "recovery_instance_id": timeline.recovery_instance_id or attempts[-1].recovery_instance_id,
+                "ec2_instance_id": timeline.ec2_instance_id or attempts[-1].ec2_instance_id,
                 "attempts": [_attempt(row) for row in attempts],
             }
         )
@@ -435,6 +441,7 @@ def _approvals(view: ExecutionView) -> list[dict[str, Any]]:
 
 def _cleanup(view: ExecutionView) -> dict[str, Any]:
     state = view.state
+    steps = step_of_jobs(view)
     requests = [
         {"at": iso(c.at), "by": c.by, "how": "cancel and terminate" if isinstance(c, Cancel) else "cleanup"}
         for c in view.controls
@@ -446,6 +453,7 @@ def _cleanup(view: ExecutionView) -> dict[str, Any]:
             "server_id": proof.server_id,
             "ec2_instance_id": state.instances[proof.recovery_instance_id].ec2_instance_id,
             "launched_by_job": proof.launched_by_job,
+            "native_step": steps.get(proof.launched_by_job),  # a run in DRS: the step whose job it was
             "terminate_requested_at": iso(state.instances[proof.recovery_instance_id].terminate_requested_at),
             "terminated_at": iso(proof.terminated_at),
             "terminate_job_id": proof.terminate_job_id,

@@ -16,6 +16,15 @@ from typing import Any
 
 from drs_desktop.domain.durations import format_duration
 from drs_desktop.services.report_end import end_html
+from drs_desktop.services.report_native import (
+    RUN_IN_DRS,
+    STEP_HEADERS,
+    native_banner_facts,
+    native_step_rows,
+    retry_by,
+    retry_note,
+    skip_note,
+)
 
 __all__ = ["html_from_document"]
 
@@ -50,6 +59,11 @@ pre { background: #f6f8fa; border: 1px solid #d0d7de; padding: 8px; white-space:
       word-break: break-word; }
 footer { margin-top: 32px; color: #57606a; font-size: 11px; border-top: 1px solid #d0d7de;
          padding-top: 8px; }
+.native { border: 2px solid #0969da; border-radius: 6px; padding: 8px 16px; margin: 0 0 12px;
+          break-inside: avoid; }
+.native dl { display: grid; grid-template-columns: max-content 1fr; gap: 2px 16px; margin: 6px 0 0; }
+.native dt { font-weight: 600; color: #57606a; } .native dd { margin: 0; }
+.badge.native-mark { background: #0969da; }
 @page { size: A4 landscape; margin: 12mm; }
 @media print { body { margin: 0; } h2 { break-after: avoid; } .summary { border-width: 1px; } }
 """
@@ -232,9 +246,34 @@ def _approvals(doc: dict[str, Any]) -> str:
     return _table(headers, rows, "No approval was asked for.")
 
 
+def _detail(action: dict[str, Any]) -> str:
+    """An action's detail; a run in DRS's call to DRS also names its step."""
+    step = action.get("step")
+    named = f" ({step['name']!r} in DRS)" if step and step.get("name") else ""
+    return _e(f"{action['detail']}{named}" if action["detail"] or named else None)
+
+
 def _actions(doc: dict[str, Any]) -> str:
-    rows = [(_when(a["at"]), _e(a["action"]), _e(a["by"]), _e(a["detail"])) for a in doc["operator_actions"]]
+    rows = [(_when(a["at"]), _e(a["action"]), _e(a["by"]), _detail(a)) for a in doc["operator_actions"]]
     return _table(("When", "Action", "By", "Detail"), rows, "No operator action.")
+
+
+def _native_banner(doc: dict[str, Any]) -> str:
+    """The "Run in DRS" mark under the title ("" for a run here)."""
+    native = doc.get("native")
+    if not native:
+        return ""
+    facts = "".join(f"<dt>{html.escape(k)}</dt><dd>{v}</dd>\n" for k, v in native_banner_facts(native))
+    mark = _badge(RUN_IN_DRS, "native-mark")
+    return f'<div class="native">{mark} an AWS DRS recovery plan execution<dl>\n{facts}</dl></div>\n'
+
+
+def _native_steps(doc: dict[str, Any]) -> str:
+    """The native steps as DRS last reported them ("" for a run here: the section is left out)."""
+    native = doc.get("native")
+    if not native:
+        return ""
+    return _table(STEP_HEADERS, native_step_rows(native), "DRS listed no step.")
 
 
 def _takeovers(doc: dict[str, Any]) -> str:
@@ -262,10 +301,25 @@ def _event_log(doc: dict[str, Any]) -> str:
 
 def _retries_and_skips(doc: dict[str, Any]) -> str:
     rows = [
-        (_when(r["at"]), "retry", _e(r["wave"]), _e(r["by"]), _e(", ".join(r["server_ids"])))
+        (
+            _when(r["at"]),
+            "retry",
+            _e(r["wave"]),
+            retry_by(r),
+            _e(", ".join(r["server_ids"])) + retry_note(r),
+        )
         for r in doc["retries"]
     ]
-    rows += [(_when(s["at"]), "skip", _e(s["wave"]), _e(s["by"]), _e(s["reason"])) for s in doc["skips"]]
+    rows += [
+        (
+            _when(s["at"]),
+            "skip",
+            _e(s["wave"]),
+            _e(s["by"]),
+            _e(s["reason"]) + skip_note(s),
+        )
+        for s in doc["skips"]
+    ]
     rows.sort(key=lambda row: row[0])
     return _table(("When", "What", "Wave", "By", "Servers / reason"), rows, "No retry and no skip.")
 
@@ -308,7 +362,8 @@ def _cleanup(doc: dict[str, Any]) -> str:
             f'<span class="mono">{_e(i["recovery_instance_id"])}</span>',
             f'<span class="mono">{_e(i["ec2_instance_id"])}</span>',
             f'<span class="mono">{_e(i["server_id"])}</span>',
-            f'<span class="mono">{_e(i["launched_by_job"])}</span>',
+            f'<span class="mono">{_e(i["launched_by_job"])}</span>'
+            + (f" (step {_e(i['native_step'])})" if i.get("native_step") else ""),
             _when(i["terminate_requested_at"]),
             _when(i["terminated_at"]),
             f'<span class="mono">{_e(i["terminate_job_id"])}</span>',
@@ -370,9 +425,12 @@ def html_from_document(doc: dict[str, Any]) -> str:
     """The page for a report document (``build_report_document``'s output)."""
     ex, generated = doc["execution"], doc["generated"]
     title = f"Evidence report: {ex['plan_name']} {ex['mode'].lower()} of {(ex['started_at'] or '')[:10]}"
+    if doc.get("native"):
+        title += " (run in DRS)"
     sections = [
         ("How it ended", end_html(doc)),
         ("Waves", _waves(doc)),
+        ("Steps in DRS, as DRS last reported them", _native_steps(doc)),
         ("Servers, one row per attempt", _servers(doc)),
         ("Approvals", _approvals(doc)),
         ("Retries and skips", _retries_and_skips(doc)),
@@ -398,7 +456,7 @@ def html_from_document(doc: dict[str, Any]) -> str:
         f"<title>{_e(title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n"
         f"<h1>{_e(title)}</h1>\n"
         f'<p class="sub">Execution <span class="mono">{_e(ex["id"])}</span></p>\n'
-        f"{warning}{_summary(doc)}\n{body}\n"
+        f"{warning}{_native_banner(doc)}{_summary(doc)}\n{body}\n"
         f"<footer><p>{notes}</p>"
         f"<p>Generated {_when(generated['at'])} by {_e(generated['app'])} {_e(generated['app_version'])} · "
         f"report schema {_e(doc['schema'])} v{_e(doc['schema_version'])} · "

@@ -26,7 +26,16 @@ from typing import Any
 from drs_desktop.domain.views.report import ExecutionView
 from drs_desktop.domain.views.report_chart import TIMELINE_IMAGE, PdfReport
 from drs_desktop.services.report_document import build_report_document
-from drs_desktop.services.report_html import _duration, _e, _span, _when
+from drs_desktop.services.report_html import _detail, _duration, _e, _span, _when
+from drs_desktop.services.report_native import (
+    RUN_IN_DRS,
+    STEP_HEADERS,
+    native_banner_facts,
+    native_step_rows,
+    retry_by,
+    retry_note,
+    skip_note,
+)
 from drs_desktop.services.report_pdf_chart import timeline_chart
 
 logger = logging.getLogger(__name__)
@@ -53,6 +62,7 @@ h3 { font-size: 9.5pt; margin: 10px 0 3px 0; }
 th { background-color: #eef1f4; font-weight: bold; text-align: left; }
 .facts th { background-color: #ffffff; color: #57606a; }
 .outcome { font-size: 13pt; font-weight: bold; }
+.native { font-size: 11pt; font-weight: bold; color: #0969da; }
 pre { font-family: monospace; font-size: 6.5pt; }
 """
 _OUTCOME_CSS = {"SUCCEEDED": "ok", "FAILED": "fail", "CANCELLED": "warn"}
@@ -72,6 +82,8 @@ def pdf_report(view: ExecutionView, *, generated_at: datetime | None = None) -> 
 def pdf_report_from_document(doc: dict[str, Any]) -> PdfReport:
     ex = doc["execution"]
     title = f"Evidence report: {ex['plan_name']} {ex['mode'].lower()} of {(ex['started_at'] or '')[:10]}"
+    if doc.get("native"):
+        title += " (run in DRS)"
     chart = timeline_chart(doc)
     pages = max(1, -(-len(chart.rows) // ROWS_PER_PICTURE))
     pictures = "".join(
@@ -80,6 +92,7 @@ def pdf_report_from_document(doc: dict[str, Any]) -> PdfReport:
     )
     sections = [
         ("Waves", _waves(doc)),
+        *([("Steps in DRS, as DRS last reported them", _native_steps(doc))] if doc.get("native") else []),
         ("Servers, one row per attempt", _servers(doc)),
         ("Approvals", _approvals(doc["approvals"])),
         ("Retries and skips", _retries_and_skips(doc)),
@@ -150,12 +163,33 @@ def _summary_page(doc: dict[str, Any], title: str) -> str:
     return (
         f"<h1>{_e(title)}</h1>\n"
         f'<p class="sub">Execution <span class="mono">{_e(ex["id"])}</span> · {_e(ex["mode"])} · '
-        f"generated {_when(doc['generated']['at'])} · times are UTC</p>\n{warning}"
+        f"generated {_when(doc['generated']['at'])} · times are UTC</p>\n{warning}{_native_mark(doc)}"
         f'<p><span class="outcome {css}">{_e(outcome)}</span>&nbsp;&nbsp;&nbsp;'
         f'<span class="outcome">RTO {_rto(doc["rto"])}</span></p>\n'
         f'<table class="facts" width="100%" cellspacing="0" cellpadding="2">{rows}</table>\n'
         f"<h3>What failed and why</h3>\n{_failures(doc)}\n"
         f"<h3>Approvals</h3>\n{_approvals(doc['approvals'], limit=_SUMMARY_ITEMS)}\n"
+    )
+
+
+def _native_mark(doc: dict[str, Any]) -> str:
+    """The "Run in DRS" mark of the summary page ("" for a run here)."""
+    native = doc.get("native")
+    if not native:
+        return ""
+    rows = "".join(
+        f'<tr><th width="14%">{html.escape(k)}</th><td>{v}</td></tr>' for k, v in native_banner_facts(native)
+    )
+    return (
+        f'<p><span class="native">{RUN_IN_DRS}</span>: an AWS DRS recovery plan execution</p>\n'
+        f'<table class="facts" width="100%" cellspacing="0" cellpadding="2">{rows}</table>\n'
+    )
+
+
+def _native_steps(doc: dict[str, Any]) -> str:
+    widths: tuple[int | str, ...] = (3, 12, 7, 12, 12, "", _JOB_ID, 10)
+    return _table(
+        tuple(zip(STEP_HEADERS, widths, strict=True)), native_step_rows(doc["native"]), "DRS listed no step."
     )
 
 
@@ -327,7 +361,7 @@ def _approvals(approvals: list[dict[str, Any]], *, limit: int | None = None) -> 
 
 
 def _actions(doc: dict[str, Any]) -> str:
-    rows = [(_when(a["at"]), _e(a["action"]), _e(a["by"]), _e(a["detail"])) for a in doc["operator_actions"]]
+    rows = [(_when(a["at"]), _e(a["action"]), _e(a["by"]), _detail(a)) for a in doc["operator_actions"]]
     return _table((("When", 13), ("Action", 10), ("By", 25), ("Detail", 52)), rows, "No operator action.")
 
 
@@ -339,10 +373,25 @@ def _event_log(doc: dict[str, Any]) -> str:
 
 def _retries_and_skips(doc: dict[str, Any]) -> str:
     rows = [
-        (_when(r["at"]), "retry", _e(r["wave"]), _e(r["by"]), " ".join(_mono(s) for s in r["server_ids"]))
+        (
+            _when(r["at"]),
+            "retry",
+            _e(r["wave"]),
+            retry_by(r),
+            " ".join(_mono(s) for s in r["server_ids"]) + retry_note(r),
+        )
         for r in doc["retries"]
     ]
-    rows += [(_when(s["at"]), "skip", _e(s["wave"]), _e(s["by"]), _e(s["reason"])) for s in doc["skips"]]
+    rows += [
+        (
+            _when(s["at"]),
+            "skip",
+            _e(s["wave"]),
+            _e(s["by"]),
+            _e(s["reason"]) + skip_note(s),
+        )
+        for s in doc["skips"]
+    ]
     rows.sort(key=lambda row: row[0])
     headers = (("When", 13), ("What", 6), ("Wave", 14), ("By", 25), ("Servers / reason", 42))
     return _table(headers, rows, "No retry and no skip.")
@@ -385,7 +434,7 @@ def _cleanup(doc: dict[str, Any]) -> str:
             _mono(i["recovery_instance_id"]),
             _mono(i["ec2_instance_id"]),
             _mono(i["server_id"]),
-            _mono(i["launched_by_job"]),
+            _mono(i["launched_by_job"]) + (f" (step {_e(i['native_step'])})" if i.get("native_step") else ""),
             _when(i["terminate_requested_at"]),
             _when(i["terminated_at"]),
             _mono(i["terminate_job_id"]),

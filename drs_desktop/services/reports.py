@@ -84,6 +84,8 @@ CSV_COLUMNS = (
     "terminated_at",
     "terminate_job_id",
     "held_by",
+    "run_in",  # "DRS" for a run in DRS, "desktop" for a run here
+    "native_step",  # a run in DRS: the native step whose DRS job this attempt was
 )
 
 
@@ -120,7 +122,7 @@ def load_execution_view(db: Readable, execution_id: str) -> ExecutionView:
     view = ExecutionView(
         record=record,
         state=trail.state,
-        evidence=collect_evidence(trail.state),
+        evidence=collect_evidence(trail.state, trail.native_started),
         plan=_pinned_plan(db, record.plan_revision_id, record.plan_revision),
         earlier_attempts=trail.earlier_attempts,
         controls=trail.controls,
@@ -130,6 +132,7 @@ def load_execution_view(db: Readable, execution_id: str) -> ExecutionView:
         journal_sha256=digest.hexdigest(),
         journal_warning=journal.warning or "",
         log=journal_log(trail.state.spec, replayed.events, hostnames),
+        audit_events=trail.audit_events,
     )
     logger.info("execution %s loaded for a report (%d events)", record.execution_id, len(entries))
     return view
@@ -192,6 +195,9 @@ def render_csv(view: ExecutionView, *, generated_at: datetime | None = None) -> 
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
     execution_id = document["execution"]["id"]
+    run_in = document["execution"]["run_in"]
+    native = document["native"]
+    steps = {job: step["index"] for step in native["steps"] for job in step["job_ids"]} if native else {}
     for server in document["servers"]:
         for attempt in server["attempts"]:
             stages = attempt["stages"]
@@ -224,6 +230,8 @@ def render_csv(view: ExecutionView, *, generated_at: datetime | None = None) -> 
                 attempt["terminated_at"],
                 attempt["terminate_job_id"],
                 attempt["held_by"],
+                run_in,
+                steps.get(attempt["job_id"]),
             )
             writer.writerow([_cell(value) for value in row])
     return out.getvalue()

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from drs_desktop.domain.engine.events import Outcome
 from drs_desktop.domain.engine.instances import instances_not_found, not_found_text, survey_not_found
+from drs_desktop.domain.engine.native_events import NativeServerSeen, NativeStarted
 from drs_desktop.domain.engine.queries import drill_instances_running, execution_status, server_ready
 from drs_desktop.domain.engine.state import (
     ApprovalRecord,
@@ -176,6 +177,128 @@ class ExecutionEvidence:
     #: Takeovers from a silent desktop: who, from whom, when, the journal complete or not, and the jobs
     #: of this execution its journal did not know (``engine.takeover``).
     takeovers: tuple[TakeoverRecord, ...] = ()
+    #: A run in DRS: the native plan and execution, and DRS's last reading of its steps (None: a run here).
+    native: NativeEvidence | None = None
+
+
+@dataclass(frozen=True)
+class NativeStepEvidence:
+    """One step of a run in DRS as DRS last reported it (``status`` "" when DRS never listed it), where it
+    stands in the local plan, and every DRS job of it the run followed (a retry's new job too), in the
+    order they started."""
+
+    index: int
+    name: str
+    kind: str  # SERVER | WAIT
+    wave_index: int
+    wave_name: str
+    phase: str  # WAIT: BEFORE | AFTER; "" for a SERVER step
+    status: str
+    error: str
+    error_code: str
+    wait_minutes: int | None
+    updated_at: datetime | None
+    servers: tuple[NativeServerSeen, ...]
+    job_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class NativeEvidence:
+    """What makes an execution a run in DRS: the native plan, the execution, how this desktop came to
+    follow it, DRS's last reading (its status, error and times) and its steps.
+
+    ``how``: "started" (this desktop started it), "attached" (it followed one started elsewhere),
+    "refused" (DRS refused the start: nothing ran), "unconfirmed" (a start was sent, its answer never
+    came) or "not started"."""
+
+    plan_arn: str
+    plan_name: str
+    account_id: str
+    region: str
+    execution_arn: str
+    how: str
+    how_at: datetime | None
+    start_refused: str
+    status: str  # DRS's execution status as last read ("" never read)
+    error: str
+    drs_started_at: datetime | None
+    drs_completed_at: datetime | None
+    observed_at: datetime | None
+    steps: tuple[NativeStepEvidence, ...]
+    #: Controls still on their way to DRS when the state was read: (kind, step index, asked at, by).
+    pending: tuple[tuple[str, int, datetime, str], ...] = ()
+
+
+def native_evidence(state: ExecutionState, started: NativeStarted | None = None) -> NativeEvidence | None:
+    """The run in DRS of ``state`` (None for a run here). ``started``: the journal's ``NativeStarted``,
+    which says whether this desktop started the execution or attached to it; without it (a state read
+    without its journal) the spec says so, as the engine journals ``attached`` exactly when the spec names
+    the execution to follow."""
+    spec, native = state.spec.native, state.native
+    if spec is None or native is None:
+        return None
+    arn = native.execution_arn or spec.execution_arn
+    if started is not None:
+        how, how_at = ("attached" if started.attached else "started"), started.at
+    elif native.execution_arn:
+        how, how_at = ("attached" if spec.execution_arn else "started"), None
+    elif native.start_refused:
+        how, how_at = "refused", native.start_requested_at
+    elif native.start_requested_at is not None:
+        how, how_at = "unconfirmed", native.start_requested_at
+    else:
+        how, how_at = "not started", None
+    waves = state.spec.waves
+    jobs_of_wave: dict[int, list[tuple[datetime, str]]] = {}
+    for job in state.jobs.values():
+        chunk = state.chunks.get(job.chunk_id)
+        if chunk is not None:
+            when = job.started_at or chunk.queued_at or state.spec.started_at
+            jobs_of_wave.setdefault(chunk.wave_index, []).append((when, job.job_id))
+    steps = []
+    mapped = {m.index: m for m in spec.steps}
+    for index in sorted({*mapped, *(s.index for s in native.steps)}):
+        where, seen = mapped.get(index), native.step(index)
+        kind = where.kind if where is not None else seen.kind if seen is not None else ""
+        wave_index = where.wave_index if where is not None else -1
+        jobs = sorted(jobs_of_wave.get(wave_index, ())) if kind == "SERVER" else []
+        named = [job for _, job in jobs]
+        named += [s.job_id for s in seen.servers if s.job_id and s.job_id not in named] if seen else []
+        steps.append(
+            NativeStepEvidence(
+                index=index,
+                name=(seen.name if seen is not None and seen.name else where.name if where else ""),
+                kind=kind,
+                wave_index=wave_index,
+                wave_name=waves[wave_index].name if 0 <= wave_index < len(waves) else "",
+                phase=where.phase if where is not None else "",
+                status=seen.status if seen is not None else "",
+                error=seen.error if seen is not None else "",
+                error_code=seen.error_code if seen is not None else "",
+                wait_minutes=(seen.wait_minutes if seen is not None else None)
+                or (where.wait_minutes if where is not None else None),
+                updated_at=seen.updated_at if seen is not None else None,
+                servers=seen.servers if seen is not None else (),
+                job_ids=tuple(named),
+            )
+        )
+    return NativeEvidence(
+        plan_arn=spec.plan_arn,
+        plan_name=spec.native_name,
+        account_id=spec.account_id,
+        region=spec.region,
+        execution_arn=arn,
+        how=how,
+        how_at=how_at,
+        start_refused=native.start_refused,
+        status=native.status,
+        error=native.error,
+        drs_started_at=native.started_at,
+        drs_completed_at=native.completed_at,
+        observed_at=native.observed_at,
+        steps=tuple(steps),
+        pending=tuple((c.kind, c.step_index, c.requested_at, c.by) for c in native.pending),
+    )
 
 
 def wave_summaries(state: ExecutionState) -> tuple[WaveSummary, ...]:
@@ -203,8 +326,9 @@ def wave_summaries(state: ExecutionState) -> tuple[WaveSummary, ...]:
     return tuple(summaries)
 
 
-def collect_evidence(state: ExecutionState) -> ExecutionEvidence:
-    """Everything a report needs, in one value."""
+def collect_evidence(state: ExecutionState, native_started: NativeStarted | None = None) -> ExecutionEvidence:
+    """Everything a report needs, in one value. ``native_started``: the journal's ``NativeStarted`` of a
+    run in DRS (``native_evidence``)."""
     spec = state.spec
     return ExecutionEvidence(
         execution_id=spec.execution_id,
@@ -223,6 +347,7 @@ def collect_evidence(state: ExecutionState) -> ExecutionEvidence:
         drill_instances_running=drill_instances_running(state),
         instance_problems=instance_problems(state),
         takeovers=state.takeovers,
+        native=native_evidence(state, native_started),
     )
 
 

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from drs_desktop.domain.engine.events import CONTROL_EVENTS, Event, RetryFailed
+from drs_desktop.domain.engine.native_events import NativeStarted
 from drs_desktop.domain.engine.queries import server_ready
 from drs_desktop.domain.engine.record import ExecutionRecord
 from drs_desktop.domain.engine.reducer import apply, initial_state
@@ -60,52 +61,95 @@ class PinnedPlan:
 
 @dataclass(frozen=True)
 class RetryRecord:
-    """A retry that took effect: who asked, when, and the servers it actually started again."""
+    """A retry that took effect: who asked, when, and the servers it actually started again.
+
+    In a run in DRS the operator's retry goes to DRS, and it takes effect when a reading shows the new
+    job of the step's servers (``relaunched_at``). One that no operator of this desktop asked for (a retry
+    in DRS's console) has ``by`` "" and ``at`` the reading that showed it."""
 
     wave_index: int
     at: datetime
     by: str
     server_ids: tuple[str, ...]
+    relaunched_at: datetime | None = None
+    in_drs: bool = False
 
 
 @dataclass(frozen=True)
 class ReplayTrail:
     """The journal replayed: the final state, each server's earlier tries (its full state just before
     each retry, oldest first), the operator controls that took effect, in journal order, and the
-    retries with the servers each one started again."""
+    retries with the servers each one started again. ``audit_events``: the event that wrote each entry
+    of ``state.audit`` (same order and length; () if they do not line up); ``native_started``: a run in
+    DRS's ``NativeStarted`` (the execution it follows, started or attached)."""
 
     state: ExecutionState
     earlier_attempts: Mapping[str, tuple[ServerState, ...]]
     controls: tuple[Event, ...]
     retries: tuple[RetryRecord, ...] = ()
+    audit_events: tuple[Event, ...] = ()
+    native_started: NativeStarted | None = None
 
 
 def replay_trail(spec: ExecutionSpec, events: Iterable[Event]) -> ReplayTrail:
-    """Like ``engine.reducer.replay`` (the same state comes out), keeping what evidence needs on the way."""
+    """Like ``engine.reducer.replay`` (the same state comes out), keeping what evidence needs on the way.
+
+    A server's try ends whenever its retry count grows: at the operator's ``RetryFailed`` in a run here,
+    at the reading that adopts DRS's new job in a run in DRS (the retry was asked for earlier, and DRS
+    may have refused it)."""
     state = initial_state(spec)
     attempts: dict[str, list[ServerState]] = {}
     controls: list[Event] = []
     retries: list[RetryRecord] = []
+    audit_events: list[Event] = []
+    asked: dict[int, RetryFailed] = {}  # a run in DRS: the retry of each wave on its way to DRS
+    started: NativeStarted | None = None
     for event in events:
         before = state
         state = apply(state, event)
-        if isinstance(event, CONTROL_EVENTS) and len(state.audit) > len(before.audit):
+        noted = len(state.audit) - len(before.audit)
+        audit_events.extend([event] * max(noted, 0))
+        if isinstance(event, CONTROL_EVENTS) and noted > 0:
             controls.append(event)  # a control the reducer ignored left no audit entry
-        if isinstance(event, RetryFailed):
-            retried = []
-            for server_id, server in state.servers.items():
-                previous = before.servers[server_id]
-                if server.retries > previous.retries:
-                    attempts.setdefault(server_id, []).append(previous)
-                    retried.append(server_id)
-            if retried:
+        if isinstance(event, NativeStarted) and started is None and state.native is not None:
+            started = event if state.native.execution_arn == event.execution_arn else None
+        if isinstance(event, RetryFailed) and noted > 0 and state.native is not None:
+            asked[event.wave_index] = event
+        by_wave: dict[int, list[str]] = {}
+        for server_id, server in state.servers.items():
+            previous = before.servers[server_id]
+            if server.retries > previous.retries:
+                attempts.setdefault(server_id, []).append(previous)
+                by_wave.setdefault(server.wave_index, []).append(server_id)
+        for wave_index, retried in by_wave.items():
+            if isinstance(event, RetryFailed):
                 retries.append(RetryRecord(event.wave_index, event.at, event.by, tuple(retried)))
+                continue
+            at = _event_time(event) or state.spec.started_at
+            request = asked.pop(wave_index, None)
+            retries.append(
+                RetryRecord(
+                    wave_index,
+                    request.at if request is not None else at,
+                    request.by if request is not None else "",
+                    tuple(retried),
+                    relaunched_at=at,
+                    in_drs=state.native is not None,
+                )
+            )
     return ReplayTrail(
         state=state,
         earlier_attempts={k: tuple(v) for k, v in attempts.items()},
         controls=tuple(controls),
         retries=tuple(retries),
+        audit_events=tuple(audit_events) if len(audit_events) == len(state.audit) else (),
+        native_started=started,
     )
+
+
+def _event_time(event: Event) -> datetime | None:
+    at = getattr(event, "at", None)
+    return at if isinstance(at, datetime) else None
 
 
 @dataclass(frozen=True)
@@ -128,6 +172,8 @@ class ExecutionView:
     journal_warning: str = ""  # set when the journal looks cut short (domain.engine.journal_integrity)
     #: The event log (``views.event_log.journal_log``): the lines the live and history logs show.
     log: tuple[LogLine, ...] = ()
+    #: The event that wrote each entry of ``state.audit`` (``ReplayTrail.audit_events``; () unknown).
+    audit_events: tuple[Event, ...] = ()
 
     @property
     def attempts(self) -> tuple[ServerAttempt, ...]:
