@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from datetime import timedelta
 
 from drs_desktop.aws.drs import DrsGateway
 from drs_desktop.domain.engine.events import CleanupRequested, Outcome
@@ -41,3 +42,25 @@ def test_a_native_drill_is_followed_to_its_end_and_cleaned_up(
     runner.submit(CleanupRequested(at=clock(), by="alice"))
     result = runner.run(sleep=sleep)
     assert not drill_instances_running(runner.state)
+
+
+def test_a_wait_in_drs_keeps_the_time_it_began_across_readings(
+    db: Database, gateway: DrsGateway, sim: EmbeddedSimulator, published: RecoveryPlan
+) -> None:
+    clock, sleep = virtual_clock(sim)
+    preparation = prepare_native(db, gateway, request(), now=clock())
+    runner = create_execution(db, gateway, preparation.prepared, request(), clock=clock)
+    runner.run(sleep=sleep, should_stop=lambda: runner.state.waves[0].phase is WavePhase.AFTER)
+    began = runner.state.waves[0].step_started_at
+    assert began is not None
+    seen = runner.state.native.observed_at if runner.state.native else None
+    runner.run(
+        sleep=sleep,
+        should_stop=lambda: runner.state.native is not None and runner.state.native.observed_at != seen,
+    )
+    assert runner.state.waves[0].phase is WavePhase.AFTER
+    assert runner.state.waves[0].step_started_at == began
+    assert runner.run(sleep=sleep).outcome is Outcome.SUCCEEDED
+    (wait,) = runner.state.waves[0].steps
+    assert wait.kind == "wait" and wait.started_at == began
+    assert wait.ended_at - wait.started_at == timedelta(minutes=5)

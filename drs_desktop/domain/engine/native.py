@@ -306,7 +306,11 @@ def _in_steps(
         seen = _status_of(state, where) or _NOT_STARTED
         if seen.status in _STEP_OVER:
             continue
-        started = (seen.updated_at or at) if seen.status == "WAITING" else None
+        started = None
+        if seen.status == "WAITING":
+            # DRS's listing has no update time: the wait began when a reading first saw it waiting.
+            same = wave.phase is phase and wave.step_index == where.step_index
+            started = (wave.step_started_at if same else None) or seen.updated_at or at
         return replace(wave, phase=phase, step_index=where.step_index, step_started_at=started)
     return None
 
@@ -321,15 +325,21 @@ def _record_waits(
         seen = _status_of(state, where)
         if seen is None or seen.status != "COMPLETED" or (phase, where.step_index) in done:
             continue
-        ended = seen.updated_at or at
         minutes = seen.wait_minutes or where.wait_minutes or 0
+        began = (
+            wave.step_started_at
+            if wave.step_phase() is phase and wave.step_index == where.step_index
+            else None
+        )
+        # A reading sees the end late (by up to its interval): a wait seen begin ends its minutes later.
+        ended = seen.updated_at or (began + timedelta(minutes=minutes) if began is not None else at)
         records.append(
             StepRecord(
                 phase=phase,
                 step_index=where.step_index,
                 kind="wait",
-                started_at=ended - timedelta(minutes=minutes),
-                ended_at=ended,
+                started_at=began or ended - timedelta(minutes=minutes),
+                ended_at=min(ended, at),
             )
         )
     return replace(wave, steps=tuple(records)) if len(records) != len(wave.steps) else wave
