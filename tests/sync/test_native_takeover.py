@@ -7,6 +7,7 @@ meanwhile: nothing B does may start a second one."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +20,15 @@ from drs_desktop.aws.session import AwsTarget
 from drs_desktop.domain.engine.controls import ControlAction, ControlRequest, RunChoice
 from drs_desktop.domain.engine.events import Outcome
 from drs_desktop.domain.engine.queries import drill_instances_running
-from drs_desktop.domain.engine.state import ExecutionState, JobStatus, Mode, WavePhase, spec_from_json
+from drs_desktop.domain.engine.state import (
+    ExecutionState,
+    ExecutionStatus,
+    JobStatus,
+    Mode,
+    ServerStatus,
+    WavePhase,
+    spec_from_json,
+)
 from drs_desktop.domain.lease import LEASE_EXPIRY, Lease, LeaseWatch
 from drs_desktop.domain.views.lease_view import feed
 from drs_desktop.services.execution_lease import ExecutionLeases
@@ -350,3 +359,41 @@ def test_a_start_cut_off_on_the_silent_desktop_is_resent_by_the_new_driver_with_
     tokens = {token for operation, token in sim.backend.plans.client_tokens if operation == START}
     assert state.spec.native is not None and tokens == {state.spec.native.client_token}
     assert sim.backend.request_counts().get("StartRecovery", 0) == 0
+
+
+def test_a_run_in_drs_that_failed_while_nobody_watched_is_held_on_the_new_driver_and_retried_at_once(
+    team: Team, sim: EmbeddedSimulator
+) -> None:
+    """DRS fails the app step after A went silent. B takes the run over from a journal that is not
+    complete; the takeover's check of DRS's records (which refuses a local run's retry until it settles)
+    has nothing to check for a run in DRS, so B's operator retries the failed step through DRS at once,
+    and DRS launches again only the server that failed."""
+    sim.faults.fail_launch(servers=["shop-app-02"])
+    execution_id, state_a = silent_run_in_drs(team, sim, push_when=lambda _s: False)
+    arn = state_a.native.execution_arn if state_a.native else ""
+    assert state_a.native is not None and state_a.native.status == "IN_PROGRESS"
+    for _ in range(240):  # nobody watches while DRS works, and fails
+        sim.clock.advance(30)
+        if team.runs.get_execution(arn).status == "FAILED":
+            break
+    assert team.runs.get_execution(arn).status == "FAILED"
+    sim.faults.clear()
+
+    watch, seen = past_expiry(team, execution_id)
+    session = team.services_b.take_over(execution_id, seen, expired=watch.expired)
+    try:
+        step_until(session, sim, lambda s: s.status is ExecutionStatus.HELD)
+        assert session.state.takeovers[-1].journal_complete is False
+        assert session.submit(ControlRequest(ControlAction.RETRY, wave_index=1))
+        step_until(session, sim, lambda _s: session.state.finished is not None)  # bounded: no hang
+        state = session.state
+    finally:
+        session.close()
+    assert state.finished is Outcome.SUCCEEDED
+    assert executions_of_plan(team, state) == [arn]
+    app1, app2 = (sim.backend.server_id_of(h) for h in ("shop-app-01", "shop-app-02"))
+    assert state.servers[app2].status is ServerStatus.LAUNCHED and state.servers[app2].retries == 1
+    assert state.servers[app1].retries == 0
+    launched = Counter(r.source_server_id for r in sim.backend.launch_records() if r.launched_at)
+    assert set(launched.values()) == {1} and len(launched) == 5, launched
+    assert "retry sent" in [a.action for a in state.audit]
