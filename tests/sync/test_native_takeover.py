@@ -46,7 +46,7 @@ from tests.sync.desktops import Desktop, desktop, init_table, target
 from tests.sync.dynamodb_emulator import DynamoDbEmulator
 from tests.sync.feed_helpers import FakeClock
 from tests.sync.lease_helpers import lease_item
-from tests.ui.execution_helpers import instant_pace, step_until
+from tests.ui.execution_helpers import step_until
 
 START = "StartRecoveryPlanExecution"
 DRILL = RunChoice(PLAN, Mode.DRILL)
@@ -123,10 +123,17 @@ def start_in_drs(team: Team) -> ExecutionSession:
 def drive_until(
     session: ExecutionSession, sim: EmbeddedSimulator, done: Callable[[ExecutionState], bool]
 ) -> None:
+    """Drive the session on the test's thread, DRS's clock moved by each sleep, until ``done`` holds
+    (a bounded number of steps: a run that never gets there fails, it does not hang)."""
     step_until(session, sim, lambda _snapshot: done(session.state))
 
 
-def go_silent(team: Team, session: ExecutionSession) -> None:
+def drive_to_the_end(session: ExecutionSession, sim: EmbeddedSimulator) -> ExecutionState:
+    drive_until(session, sim, lambda s: s.finished is not None)
+    return session.state
+
+
+def go_silent(session: ExecutionSession) -> None:
     """A's keeper stops beating without giving the lease back (a crash, a lost network); its loop ends."""
     keeper = session.lease
     assert keeper is not None
@@ -186,7 +193,7 @@ def silent_run_in_drs(
     team.a.service.push()
     drive_until(session, sim, lambda s: s.waves[0].phase is WavePhase.LAUNCHING)
     state_a = session.state
-    go_silent(team, session)
+    go_silent(session)
     team.b.service.pull()
     assert foreign_writer(team.b.db, session.execution_id) == team.a.desktop_id
     return session.execution_id, state_a
@@ -200,8 +207,7 @@ def follow_to_the_end(team: Team, sim: EmbeddedSimulator, execution_id: str) -> 
     try:
         assert foreign_writer(team.b.db, execution_id) is None, "B's own run now"
         assert lease_item(team.b.client, execution_id)["holder"] == {"S": team.b.desktop_id}  # type: ignore[index]
-        session.drive(lambda _snapshot: None, pace=instant_pace(sim))
-        return session.state
+        return drive_to_the_end(session, sim)
     finally:
         session.close()
 
@@ -261,8 +267,7 @@ def test_a_silent_desktops_run_in_drs_is_taken_over_and_followed_to_its_end_and_
     cleanup = team.services_b.resume(execution_id)  # a finished drill, picked up again for its cleanup
     try:
         cleanup.submit(ControlRequest(ControlAction.CLEANUP))
-        cleanup.drive(lambda _snapshot: None, pace=instant_pace(sim))
-        assert drill_instances_running(cleanup.state) == ()
+        drive_until(cleanup, sim, lambda s: not drill_instances_running(s))
     finally:
         cleanup.close()
     sim.clock.advance(3600)
@@ -296,8 +301,7 @@ def test_a_takeover_from_an_incomplete_journal_checks_nothing_and_starts_no_seco
         (taken,) = [e for e in journal.load_journal(team.b.db, execution_id) if e.type == "TakenOver"]
         assert taken.payload["journal_complete"] is False
         assert session.state.unchecked == () and session.state.takeovers[-1].unchecked == ()
-        session.drive(lambda _snapshot: None, pace=instant_pace(sim))
-        state = session.state
+        state = drive_to_the_end(session, sim)
     finally:
         session.close()
     assert_followed_to_the_end(team, state, arn)
@@ -347,7 +351,7 @@ def test_a_start_cut_off_on_the_silent_desktop_is_resent_by_the_new_driver_with_
     assert kinds[-1] == ("NativeStartFailed" if cut_off == "answer lost" else "NativeStartRequested")
     plan_arn = state_a.spec.native.plan_arn if state_a.spec.native else ""
     (started,) = team.runs.list_executions(plan_arn)  # DRS did start it
-    go_silent(team, session)
+    go_silent(session)
     team.a.service.push()
     team.b.service.pull()
     assert journal_types(team.b, execution_id) == kinds
@@ -385,8 +389,7 @@ def test_a_run_in_drs_that_failed_while_nobody_watched_is_held_on_the_new_driver
         step_until(session, sim, lambda s: s.status is ExecutionStatus.HELD)
         assert session.state.takeovers[-1].journal_complete is False
         assert session.submit(ControlRequest(ControlAction.RETRY, wave_index=1))
-        step_until(session, sim, lambda _s: session.state.finished is not None)  # bounded: no hang
-        state = session.state
+        state = drive_to_the_end(session, sim)
     finally:
         session.close()
     assert state.finished is Outcome.SUCCEEDED
