@@ -69,6 +69,7 @@ class NativeExecutionView:
     started_at: datetime | None
     completed_at: datetime | None = None
     error: str = ""
+    tags: Mapping[str, str] = field(default_factory=dict)  # from GetRecoveryPlanExecution only
 
 
 def step_configuration(step: NativeStep, server_arns: Mapping[str, str]) -> dict[str, Any]:

@@ -158,6 +158,20 @@ class NativeRunsGateway(NativePlansGateway):
             response, "recoveryPlanExecutionStep", "UpdateRecoveryPlanExecutionStep", _execution_step
         )
 
+    def find_execution(
+        self, plan_arn: str, tag: tuple[str, str], since: datetime
+    ) -> NativeExecutionView | None:
+        """The execution of ``plan_arn`` started at or after ``since`` that carries ``tag`` (key, value),
+        or None. The listing has no tags: each candidate is read with GetRecoveryPlanExecution."""
+        key, value = tag
+        for summary in self.list_executions(plan_arn):
+            if summary.started_at is not None and summary.started_at < since:
+                continue
+            execution = self.get_execution(summary.arn)
+            if execution.tags.get(key) == value:
+                return execution
+        return None
+
     def cancel_execution(self, execution_arn: str) -> NativeExecutionView:
         """CancelRecoveryPlanExecution: the remaining steps are skipped; a step whose job is running lets
         it finish (CANCELLING, then CANCELLED)."""
@@ -195,7 +209,9 @@ def _checked_execution(item: Any, operation: str) -> NativeExecutionView:
     if mode not in MODES:
         raise _malformed(operation, f"{what} whose mode is {mode!r}")
     error = item.get("errorDetail")
+    tags = item.get("tags")
     return NativeExecutionView(
+        tags={str(k): str(v) for k, v in tags.items()} if isinstance(tags, Mapping) else {},
         arn=str(item["recoveryPlanExecutionArn"]),
         plan_arn=str(item["recoveryPlanArn"]),
         mode=str(mode),

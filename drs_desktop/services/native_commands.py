@@ -14,11 +14,12 @@ from typing import Any
 
 from drs_desktop.aws.native_runs import NativeExecutionStepView, NativeRunsGateway
 from drs_desktop.domain.drs.errors import DrsAuthError, DrsError
-from drs_desktop.domain.engine.commands import PollNative, SendNativeControl, StartNative
+from drs_desktop.domain.engine.commands import FindNative, PollNative, SendNativeControl, StartNative
 from drs_desktop.domain.engine.events import Event
 from drs_desktop.domain.engine.native_events import (
     NativeControlFailed,
     NativeControlSent,
+    NativeLooked,
     NativeObserved,
     NativeServerSeen,
     NativeStarted,
@@ -77,6 +78,18 @@ class NativeCommands:
             self._record(NativeStartFailed(reason="unexpected error", definite=False, at=self._clock()))
             return
         self._record(NativeStarted(execution_arn=execution.arn, at=self._clock()))
+
+    def find(self, command: FindNative) -> None:
+        gateway = self._gateway()
+        found = self._read(
+            "ListRecoveryPlanExecutions",
+            lambda: gateway.find_execution(command.plan_arn, command.tag, command.since) or False,
+        )
+        if found is None:
+            return
+        arn = found.arn if found else ""
+        logger.info("look for this run's execution of %s: %s", command.plan_arn, arn or "none")
+        self._record(NativeLooked(execution_arn=arn, at=self._clock()))
 
     def poll(self, command: PollNative) -> None:
         gateway = self._gateway()

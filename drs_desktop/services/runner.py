@@ -45,6 +45,7 @@ from drs_desktop.domain.engine.commands import (
     AwaitApproval,
     Command,
     FetchJobLog,
+    FindNative,
     FindRecoveryInstances,
     Finish,
     PollJobs,
@@ -588,6 +589,8 @@ class ExecutionRunner:
                 self._sync_clock()
                 self._check_act()
                 self._native().start(command)
+            case FindNative():
+                self._native().find(command)
             case PollNative():
                 self._native().poll(command)
             case SendNativeControl():

@@ -77,6 +77,7 @@ from drs_desktop.domain.engine.instance_events import (
 from drs_desktop.domain.engine.native_events import (
     NativeControlFailed,
     NativeControlSent,
+    NativeLooked,
     NativeObserved,
     NativeServerSeen,
     NativeStarted,
@@ -224,6 +225,7 @@ EVENTS = [
         at=AT,
         started_at=T0,
     ),
+    NativeLooked(execution_arn="", at=AT),
     NativeControlSent(kind="retry", step_index=1, at=AT),
     NativeControlFailed(kind="skip", step_index=2, reason="ConflictException", definite=False, at=AT),
 ]

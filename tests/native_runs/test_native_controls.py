@@ -141,15 +141,31 @@ def test_a_run_cancelled_in_drs_behind_the_desktops_back_ends_cancelled(
     assert any(a.by == "DRS" and a.action == "cancel" for a in runner.state.audit)
 
 
-def test_one_native_execution_however_often_the_start_is_resent(
+def test_a_start_whose_answer_was_lost_is_found_in_drs_and_never_sent_again(
     db: Database, gateway: DrsGateway, sim: EmbeddedSimulator, published: RecoveryPlan
 ) -> None:
-    sim.faults.lose_answer("StartRecoveryPlanExecution", count=2)
+    sim.faults.lose_answer("StartRecoveryPlanExecution", count=1)
     runner = _start(db, gateway, sim)
     _, sleep = virtual_clock(sim)
     assert runner.run(sleep=sleep).outcome is Outcome.SUCCEEDED
     state = runner.state
-    assert state.native is not None and state.native.start_attempts == 3
+    assert state.native is not None and state.native.start_attempts == 1
+    assert sim.backend.request_counts().get("StartRecoveryPlanExecution") == 1
+    plan_arn = state.spec.native.plan_arn if state.spec.native else ""
+    executions = NativeRunsGateway(gateway).list_executions(plan_arn)
+    assert [e.arn for e in executions] == [state.native.execution_arn]
+    assert "after a lost answer" in " ".join(a.detail for a in state.audit)
+
+
+def test_a_start_that_never_reached_drs_is_sent_again_with_its_token_once_a_look_finds_nothing(
+    db: Database, gateway: DrsGateway, sim: EmbeddedSimulator, published: RecoveryPlan
+) -> None:
+    sim.faults.drop_connections("StartRecoveryPlanExecution", count=1)
+    runner = _start(db, gateway, sim)
+    _, sleep = virtual_clock(sim)
+    assert runner.run(sleep=sleep).outcome is Outcome.SUCCEEDED
+    state = runner.state
+    assert state.native is not None and state.native.start_attempts == 2
     plan_arn = state.spec.native.plan_arn if state.spec.native else ""
     executions = NativeRunsGateway(gateway).list_executions(plan_arn)
     assert [e.arn for e in executions] == [state.native.execution_arn]

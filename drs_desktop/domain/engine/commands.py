@@ -182,6 +182,18 @@ class StartNative:
 
 
 @dataclass(frozen=True, kw_only=True)
+class FindNative:
+    """Before a start whose outcome is unknown is sent again: ListRecoveryPlanExecutions of the plan, and
+    GetRecoveryPlanExecution of each started since ``since``, for the one tagged ``tag``; journal
+    ``NativeLooked`` (or ``Throttled`` / ``PollFailed``). A client token may have lapsed by the time of a
+    resend (after a long outage): DRS would then refuse the resend while this run's execution runs."""
+
+    plan_arn: str
+    since: datetime
+    tag: tuple[str, str]
+
+
+@dataclass(frozen=True, kw_only=True)
 class PollNative:
     """GetRecoveryPlanExecution and ListRecoveryPlanExecutionSteps; journal one ``NativeObserved``, or
     ``Throttled`` / ``PollFailed``."""
@@ -216,6 +228,7 @@ Command: TypeAlias = (
     | TerminateInstances
     | ReconcileTerminations
     | StartNative
+    | FindNative
     | PollNative
     | SendNativeControl
     | Record

@@ -27,6 +27,7 @@ from drs_desktop.domain.engine.instance_events import InstancesNotFound, Termina
 from drs_desktop.domain.engine.native_events import (
     NativeControlFailed,
     NativeControlSent,
+    NativeLooked,
     NativeObserved,
     NativeStarted,
     NativeStartFailed,
@@ -517,6 +518,7 @@ Event: TypeAlias = (
     | NativeStartRequested
     | NativeStarted
     | NativeStartFailed
+    | NativeLooked
     | NativeObserved
     | NativeControlSent
     | NativeControlFailed

@@ -30,7 +30,14 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from drs_desktop.domain.engine.commands import Command, PollNative, Record, SendNativeControl, StartNative
+from drs_desktop.domain.engine.commands import (
+    Command,
+    FindNative,
+    PollNative,
+    Record,
+    SendNativeControl,
+    StartNative,
+)
 from drs_desktop.domain.engine.events import (
     ApprovalGranted,
     ApprovalRejected,
@@ -47,6 +54,7 @@ from drs_desktop.domain.engine.instances import lookups_pending
 from drs_desktop.domain.engine.native_events import (
     NativeControlFailed,
     NativeControlSent,
+    NativeLooked,
     NativeObserved,
     NativeStarted,
     NativeStartFailed,
@@ -79,6 +87,8 @@ from drs_desktop.domain.engine.state import (
 
 #: The tag a started native execution carries: which execution of this desktop's it is.
 TAG_EXECUTION = "drs-desktop:execution"
+#: How far before a start's intent a look for its execution begins (DRS's clock may be read late).
+LOOK_MARGIN = timedelta(minutes=5)
 #: Step statuses after which a step does nothing more by itself.
 _STEP_OVER = ("COMPLETED", "SKIPPED", "FAILED", "TIMED_OUT")
 
@@ -113,6 +123,7 @@ def on_start_requested(state: ExecutionState, event: NativeStartRequested) -> Ex
         start_requested_at=native.start_requested_at or event.at,
         start_attempts=native.start_attempts + 1,
         start_not_before=None,
+        look_due=True,  # until DRS answers, the outcome of this start is unknown
     )
 
 
@@ -120,7 +131,9 @@ def on_started(state: ExecutionState, event: NativeStarted) -> ExecutionState:
     native = native_of(state)
     if native.execution_arn:
         return state
-    state = _with(state, execution_arn=event.execution_arn, changed_at=event.at, start_not_before=None)
+    state = _with(
+        state, execution_arn=event.execution_arn, changed_at=event.at, start_not_before=None, look_due=False
+    )
     how = "attached to" if event.attached else "started"
     return state.noting("run in DRS", event.at, "", f"{how} {event.execution_arn}")
 
@@ -130,7 +143,7 @@ def on_start_failed(state: ExecutionState, event: NativeStartFailed) -> Executio
     if native.execution_arn or native.start_refused:
         return state
     if event.definite:
-        state = _with(state, start_refused=event.reason or "refused")
+        state = _with(state, start_refused=event.reason or "refused", look_due=False)
         waiting = [c for c in state.chunks.values() if c.status is ChunkStatus.PLANNED]
         reason = f"DRS did not start the plan: {event.reason}"
         return abandon(state, waiting, ServerStatus.CANCELLED, reason).noting(
@@ -142,6 +155,26 @@ def on_start_failed(state: ExecutionState, event: NativeStartFailed) -> Executio
         backoff_delay(state.spec.polling, native.start_attempts, seed),
     )
     return _with(state, start_not_before=event.at + delay)
+
+
+def on_looked(state: ExecutionState, event: NativeLooked) -> ExecutionState:
+    """The look before a resend: DRS has this run's execution (it is followed), or has none (the start
+    is sent again, with the same token)."""
+    native = native_of(state)
+    if native.execution_arn:
+        return state
+    if event.execution_arn:
+        state = _with(state, execution_arn=event.execution_arn, changed_at=event.at, look_due=False)
+        return state.noting("run in DRS", event.at, "", f"found {event.execution_arn} after a lost answer")
+    return _with(state, look_due=False)
+
+
+def on_restarted(state: ExecutionState) -> ExecutionState:
+    """A start the runner's stop cut off is looked for before it is sent again."""
+    native = native_of(state)
+    if native.execution_arn or native.start_requested_at is None or native.start_refused:
+        return state
+    return _with(state, look_due=True)
 
 
 # -- readings
@@ -523,6 +556,11 @@ def decide_native(state: ExecutionState, now: datetime) -> list[Command]:
             return []  # refused, or cancelled before anything was sent: nothing to start
         if native.start_not_before is not None and now < native.start_not_before:
             return []
+        if native.look_due and native.start_requested_at is not None:
+            since = native.start_requested_at - LOOK_MARGIN
+            return [
+                FindNative(plan_arn=spec.plan_arn, since=since, tag=(TAG_EXECUTION, state.spec.execution_id))
+            ]
         return [
             StartNative(
                 plan_arn=spec.plan_arn,

@@ -71,6 +71,16 @@ class NativeStartFailed:
 
 
 @dataclass(frozen=True, kw_only=True)
+class NativeLooked:
+    """After a start whose outcome is unknown (a lost answer, a crash during the call): the executions of
+    the plan DRS lists since the start was asked, read for this run's tag. ``execution_arn``: the one
+    found ("" none: the start is sent again with the same token)."""
+
+    execution_arn: str
+    at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
 class NativeObserved:
     """GetRecoveryPlanExecution and ListRecoveryPlanExecutionSteps, read together."""
 

@@ -83,6 +83,8 @@ class NativeRunState:
     start_attempts: int = 0
     start_not_before: datetime | None = None
     start_refused: str = ""  # DRS refused the start: nothing started
+    #: The last start's outcome is unknown: DRS's executions are looked at before it is sent again.
+    look_due: bool = False
     status: str = ""  # DRS's execution status ("" before the first reading)
     error: str = ""
     steps: tuple[NativeStepSeen, ...] = ()

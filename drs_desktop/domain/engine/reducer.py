@@ -85,6 +85,7 @@ from drs_desktop.domain.engine.instances import instances_not_found, on_instance
 from drs_desktop.domain.engine.native_events import (
     NativeControlFailed,
     NativeControlSent,
+    NativeLooked,
     NativeObserved,
     NativeStarted,
     NativeStartFailed,
@@ -257,6 +258,8 @@ def _fold(state: ExecutionState, event: Event) -> ExecutionState:
             return native.on_started(state, event) if state.native else state
         case NativeStartFailed():
             return native.on_start_failed(state, event) if state.native else state
+        case NativeLooked():
+            return native.on_looked(state, event) if state.native else state
         case NativeObserved():
             return native.on_observed(state, event) if state.native else state
         case NativeControlSent():
@@ -506,9 +509,10 @@ def _on_restarted(state: ExecutionState, event: RunnerRestarted) -> ExecutionSta
         for c in state.chunks.values()
         if c.status is ChunkStatus.START_REQUESTED
     ]
-    return state.with_chunks(*cut_off).noting(
-        "runner restarted", event.at, "", f"{len(cut_off)} call(s) cut off"
-    )
+    state = state.with_chunks(*cut_off)
+    if state.native is not None:
+        state = native.on_restarted(state)
+    return state.noting("runner restarted", event.at, "", f"{len(cut_off)} call(s) cut off")
 
 
 def _on_finished(state: ExecutionState, event: ExecutionFinished) -> ExecutionState:

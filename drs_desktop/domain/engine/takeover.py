@@ -109,8 +109,9 @@ def settling(state: ExecutionState) -> bool:
     """Whether the last takeover's check of DRS's records is not done yet in this view's target: until a
     look's DRS time is past ``settle_from`` plus ``start_settle``, nothing starts there and no retry is
     taken (a retry the silent desktop made after its last push may be running under a job of this
-    execution that no chunk here names: only a look finds it, and its servers are kept clear of)."""
-    if not state.takeovers:
+    execution that no chunk here names: only a look finds it, and its servers are kept clear of). A run in
+    DRS has nothing to settle: DRS's readings show every job of it, whoever drove it."""
+    if not state.takeovers or state.native is not None:
         return False
     record = state.takeovers[-1]
     return not record.journal_complete and state.focus not in record.settled
@@ -118,7 +119,7 @@ def settling(state: ExecutionState) -> bool:
 
 def settling_anywhere(state: ExecutionState) -> bool:
     """``settling`` in any target of the run (an operator's control is the whole run's)."""
-    if not state.takeovers or state.takeovers[-1].journal_complete:
+    if not state.takeovers or state.takeovers[-1].journal_complete or state.native is not None:
         return False
     targets = state.spec.targets or (state.focus,)
     return any(t not in state.takeovers[-1].settled for t in targets)
