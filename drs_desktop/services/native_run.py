@@ -97,8 +97,9 @@ def prepare_native_run(
     link = native_links.get_link(db, latest.revision.plan_id)
     if link is None:
         raise NativePlanError(
-            f"plan {latest.revision.name!r} is not published to DRS: publish it first "
-            f"(`drs-desktop native publish {latest.revision.name}` or Publish in the Plans pane)"
+            f"plan {latest.revision.name!r} is not published to DRS from this desktop: publish it first "
+            f"(`drs-desktop native publish {latest.revision.name}` or Publish in the Plans pane; a plan a "
+            "teammate published is found in DRS by its tag and linked, not created again)"
         )
     runs = NativeRunsGateway(gateway)
     account, region = read(lambda: target_of(runs), "GetCallerIdentity")
