@@ -43,7 +43,7 @@ from drs_desktop.domain.engine.waves import wait_until
 from drs_desktop.domain.views.end_states import EndStates, end_states, wave_end
 from drs_desktop.domain.views.evidence import instance_problems, rto_achieved
 from drs_desktop.domain.views.holders import waiting_text, wave_waiting_text
-from drs_desktop.domain.views.progress_native import NativeView, native_view
+from drs_desktop.domain.views.progress_native import NativeView, native_controls, native_view
 from drs_desktop.domain.views.progress_stages import (
     Durations,
     current_stage,
@@ -306,6 +306,7 @@ class ProgressTracker:
             problems = instance_problems(state)
             end = end_states(state)
             native = native_view(state)
+            controls = native_controls(controls, native)
         self._sequence += 1
         snapshot = ProgressSnapshot(
             execution_id=state.spec.execution_id,

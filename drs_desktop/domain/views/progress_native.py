@@ -11,13 +11,20 @@ reading"), so the view never shows the effect of a control DRS has not shown yet
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
-from drs_desktop.domain.engine.native_state import CANCEL, NativeControl, NativeRunState
-from drs_desktop.domain.engine.state import ExecutionState
+from drs_desktop.domain.engine.controls import AvailableControls
+from drs_desktop.domain.engine.native_state import (
+    CANCEL,
+    RETRY,
+    STEP_FAILED,
+    NativeControl,
+    NativeRunState,
+)
+from drs_desktop.domain.engine.state import AuditEntry, ExecutionState
 
-__all__ = ["NativeStepRow", "NativeView", "native_view"]
+__all__ = ["NativeStepRow", "NativeView", "native_controls", "native_view"]
 
 #: A step DRS has not listed yet (before the first reading, or the run was never started).
 NOT_READ = "NOT_STARTED"
@@ -61,6 +68,8 @@ class NativeView:
     attached: bool = False  # this desktop follows an execution started elsewhere
     #: The operator's controls on their way to DRS, each in words ("retry of wave 'App': sent to DRS…").
     pending: tuple[str, ...] = ()
+    #: Waves whose step has a retry or skip on its way to DRS (queued, or sent and not read since).
+    in_flight_waves: tuple[int, ...] = ()
 
     @property
     def status_text(self) -> str:
@@ -102,6 +111,8 @@ def native_view(state: ExecutionState) -> NativeView | None:
             )
         )
     execution_arn = native.execution_arn or spec.execution_arn
+    flights = _in_flight(state, native, rows)
+    names = {step.index: step for step in spec.steps}
     return NativeView(
         plan_arn=spec.plan_arn,
         native_name=spec.native_name,
@@ -112,23 +123,65 @@ def native_view(state: ExecutionState) -> NativeView | None:
         observed_at=native.observed_at,
         start_refused=native.start_refused,
         attached=bool(spec.execution_arn),
-        pending=_pending(state, native, rows),
+        pending=tuple(text for text, _ in flights),
+        in_flight_waves=tuple(sorted({names[i].wave_index for _, i in flights if i in names})),
     )
 
 
-def _pending(state: ExecutionState, native: NativeRunState, rows: list[NativeStepRow]) -> tuple[str, ...]:
-    """Controls not sent yet (``native.pending``), then those sent since DRS was last read."""
+def _in_flight(
+    state: ExecutionState, native: NativeRunState, rows: list[NativeStepRow]
+) -> list[tuple[str, int]]:
+    """Controls not sent yet (``native.pending``), then those sent since DRS was last read: each in
+    words, with its step (0: the execution)."""
     names = {row.index: row for row in rows}
-    texts = [f"{_what(c, names)}: {_queued(c)}" for c in native.pending]
+    texts = [(f"{_what(c, names)}: {_queued(c)}", c.step_index) for c in native.pending]
     for entry in state.audit:
         if entry.action not in _SENT:
             continue
-        if native.observed_at is not None and entry.at < native.observed_at:
-            continue  # a reading came after it: DRS's statuses show what it did
-        # Journaled after the reading at the same instant, or later: DRS has not been read since.
         kind = entry.action.removesuffix(" sent")
-        texts.append(f"{_sent_what(kind, entry.detail, names)}: sent to DRS, waiting for DRS's next reading")
-    return tuple(texts)
+        seen = native.observed_at
+        if seen is not None and (
+            entry.at < seen or (entry.at == seen and not _still_shown(native, kind, entry))
+        ):
+            continue  # a reading came after it: DRS's statuses show what it did
+        number = entry.detail.removeprefix("step ")
+        step = int(number) if kind != CANCEL and number.isdigit() else 0
+        texts.append(
+            (f"{_sent_what(kind, entry.detail, names)}: sent to DRS, waiting for DRS's next reading", step)
+        )
+    return texts
+
+
+def native_controls(controls: AvailableControls, view: NativeView | None) -> AvailableControls:
+    """The controls a run in DRS offers: none that DRS's executions lack (pause, resume, approvals: the
+    engine refuses them too), and no second retry or skip of a step while one is on its way to DRS: until
+    DRS is read again the step still shows FAILED, and a second call would be refused by DRS or act twice."""
+    if view is None:
+        return controls
+    busy = set(view.in_flight_waves)
+    return replace(
+        controls,
+        pause=False,
+        resume=False,
+        approvals=(),
+        retry_waves=tuple(i for i in controls.retry_waves if i not in busy),
+        skip_waves=tuple(i for i in controls.skip_waves if i not in busy),
+    )
+
+
+def _still_shown(native: NativeRunState, kind: str, entry: AuditEntry) -> bool:
+    """Whether the reading taken at the very instant a control was sent still shows what the control
+    acts on (so it was read before the control went out): a retried step FAILED, a skipped step not
+    skipped, an execution not cancelling. Time alone cannot order the two."""
+    if kind == CANCEL:
+        return native.status in ("CREATED", "IN_PROGRESS", "FAILED")
+    number = entry.detail.removeprefix("step ")
+    step = native.step(int(number)) if number.isdigit() else None
+    if step is None:
+        return True
+    if kind == RETRY:
+        return step.status in STEP_FAILED
+    return step.status != "SKIPPED"
 
 
 def _queued(control: NativeControl) -> str:
