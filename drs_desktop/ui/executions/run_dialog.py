@@ -82,7 +82,7 @@ class RunDialog(QDialog):
         super().__init__(parent)
         self.setObjectName("run-dialog")
         self.setWindowTitle("Run a recovery plan")
-        self.resize(980, 720)
+        self.resize(980, 860)
         self._desk: ExecutionDesk | None = None
         self._prepared: object | None = None  # the run here, as checked
         self._report: PreflightReport | None = None

@@ -40,10 +40,11 @@ _ARN_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
 def _listed(gives: Sequence[str], lacks: Sequence[str], own: Sequence[str] = ()) -> str:
-    items = [f"<li>+ {html.escape(g)}</li>" for g in gives]
-    items += [f"<li>- {html.escape(g)}</li>" for g in lacks]
-    items += [f"<li><b>- {html.escape(g)}</b></li>" for g in own]
-    return f"<ul style='margin: 0; -qt-list-indent: 1'>{''.join(items)}</ul>"
+    """Gives (✓), lacks (✗), and this plan's own lacks in bold, one a line."""
+    lines = [f"✓ {html.escape(g)}" for g in gives]
+    lines += [f"✗ {html.escape(g)}" for g in lacks]
+    lines += [f"<b>✗ {html.escape(g)}</b>" for g in own]
+    return "<br>".join(lines)
 
 
 class RunWherePanel(QWidget):
