@@ -35,7 +35,6 @@ from drs_desktop.domain.lease import Lease
 from drs_desktop.domain.preflight.checks import PreflightReport
 from drs_desktop.domain.views.progress import ProgressSnapshot
 from drs_desktop.domain.views.report_chart import PdfReport
-from drs_desktop.domain.views.run_choice import NativeOffer
 from drs_desktop.services.execution_session import ExecutionServices, Pace
 from drs_desktop.services.executions import PreparedExecution
 from drs_desktop.services.runner import ControlRefused
@@ -51,7 +50,7 @@ from drs_desktop.workers.execution_loop import (
     ServicesFactory,
     SnapshotBoard,
 )
-from drs_desktop.workers.native_offer import native_offer
+from drs_desktop.workers.native_offer import NativeOffer, native_offer
 from drs_desktop.workers.tasks import TaskThread
 
 logger = logging.getLogger(__name__)

@@ -21,7 +21,6 @@ from drs_desktop.aws.native_runs import NativeRunsGateway
 from drs_desktop.domain.engine.events import Outcome
 from drs_desktop.domain.engine.state import ExecutionStatus, Mode
 from drs_desktop.domain.plan.model import RecoveryPlan
-from drs_desktop.domain.views.run_choice import plan_differences
 from drs_desktop.services import history, reports
 from drs_desktop.services.native_publish import publish
 from drs_desktop.simulator.embedded import EmbeddedSimulator
@@ -33,6 +32,7 @@ from drs_desktop.ui.executions.execution_details_widget import ExecutionDetailsW
 from drs_desktop.ui.executions.executions_model import MODE, ExecutionsModel
 from drs_desktop.ui.executions.progress_widget import ProgressWidget
 from drs_desktop.ui.executions.run_dialog import RunDialog
+from drs_desktop.workers.native_offer import plan_differences
 from tests.ui import execution_helpers as helpers
 from tests.ui.execution_helpers import TIMEOUT, Running
 

@@ -48,11 +48,11 @@ from drs_desktop.domain.engine.controls import RunChoice
 from drs_desktop.domain.engine.state import Mode
 from drs_desktop.domain.preflight.checks import CallKind, PreflightReport, confirmation_problem
 from drs_desktop.domain.targets import Target
-from drs_desktop.domain.views.run_choice import NativeOffer
 from drs_desktop.ui.executions.run_where_panel import IN_DRS, RunWherePanel
 from drs_desktop.ui.status_icons import status_icon
 from drs_desktop.ui.target_badge import TargetBadgeWidget
 from drs_desktop.workers.execution_desk import ExecutionDesk
+from drs_desktop.workers.native_offer import NativeOffer
 
 logger = logging.getLogger(__name__)
 

@@ -29,8 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from drs_desktop.domain.views.run_choice import HERE_GIVES, HERE_LACKS, NativeOffer
-from drs_desktop.workers.native_offer import DRS_GIVES, DRS_LACKS
+from drs_desktop.workers.native_offer import DRS_GIVES, DRS_LACKS, HERE_GIVES, HERE_LACKS, NativeOffer
 
 logger = logging.getLogger(__name__)
 
