@@ -18,7 +18,6 @@ timeline and log, and the report export.
 
 from __future__ import annotations
 
-import html
 import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -52,9 +51,9 @@ from drs_desktop.ui.executions.approval_prompt_dialog import ApprovalPromptDialo
 from drs_desktop.ui.executions.controls_bar import ControlsBar
 from drs_desktop.ui.executions.end_state_panel import EndStatePanel
 from drs_desktop.ui.executions.failure_banner import FailureBanner
-from drs_desktop.ui.executions.history_format import duration_text
 from drs_desktop.ui.executions.live_log import LiveLog
 from drs_desktop.ui.executions.native_run_panel import NativeRunPanel
+from drs_desktop.ui.executions.progress_header import header_html
 from drs_desktop.ui.executions.progress_model import COLUMNS, PROGRESS, ProgressTreeModel
 from drs_desktop.ui.executions.report_export import ask_report_target, report_format
 from drs_desktop.ui.executions.report_pdf import write_pdf_report
@@ -485,28 +484,7 @@ class ProgressWidget(QWidget):
         self._update_controls()
 
     def _update_header(self, snapshot: ProgressSnapshot) -> None:
-        parts = [
-            f"<b>{html.escape(snapshot.plan_name)}</b>",
-            snapshot.mode.value,
-            snapshot.status.value.replace("_", " "),
-            f"elapsed {duration_text(snapshot.elapsed)}",
-        ]
-        if snapshot.native is not None:
-            parts.insert(2, "<b>run in DRS</b>")
-        if snapshot.rto_target is not None:
-            achieved = f", achieved {duration_text(snapshot.rto_achieved)}" if snapshot.rto_achieved else ""
-            parts.append(f"RTO target {duration_text(snapshot.rto_target)}{achieved}")
-        if snapshot.finished and snapshot.drill_instances_running:
-            running = f"{snapshot.drill_instances_running} drill instance(s) still running"
-            parts.append(f"cleanup under way: {running}" if snapshot.cleanup_requested else running)
-        elif snapshot.finished and snapshot.cleanup_requested:
-            parts.append("drill instances terminated")
-        if not snapshot.finished:  # servers held by other DRS jobs: the run waits for them (engine.busy)
-            parts += [html.escape(f"wave {w.name}: {w.detail}") for w in snapshot.waves if w.busy]
-        parts.extend(html.escape(problem) for problem in snapshot.instance_problems)
-        if snapshot.read_only:
-            parts.append("(history)")
-        self.header.setText(" — ".join(parts))
+        self.header.setText(header_html(snapshot))
         self.header.setToolTip(f"Execution {snapshot.execution_id}")
 
     def _on_banner_choice(self, action: ControlAction) -> None:
