@@ -396,6 +396,7 @@ class DesktopApp:
         dialog.connect_desk(self.execution_desk)
         self.plans_pane.plans_listed.connect(dialog.set_plan_names)  # a plan saved meanwhile is offered
         dialog.run_requested.connect(self.live_progress.start_run)
+        dialog.attach_requested.connect(self.live_progress.attach_run)  # follow a run DRS runs already
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.accepted.connect(self._show_live)
         dialog.open()

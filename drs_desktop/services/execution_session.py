@@ -45,6 +45,7 @@ from drs_desktop.domain.engine.reducer import control_error, initial_state
 from drs_desktop.domain.engine.state import ExecutionState, spec_from_json
 from drs_desktop.domain.errors import DrsDesktopError
 from drs_desktop.domain.lease import Lease
+from drs_desktop.domain.plan.model import RecoveryPlan
 from drs_desktop.domain.preflight.checks import PreflightReport
 from drs_desktop.domain.views.event_log import event_lines, history_snapshot
 from drs_desktop.domain.views.progress import LogLine, ProgressSnapshot, ProgressTracker
@@ -78,6 +79,7 @@ from drs_desktop.services.target_runs import TargetSessions, recorded_target_gat
 from drs_desktop.storage import control_inbox as inbox
 from drs_desktop.storage import executions as journal
 from drs_desktop.storage import inventory as inventory_store
+from drs_desktop.storage import plans as plan_store
 from drs_desktop.storage.db import Database, LazyReader, Readable
 
 logger = logging.getLogger(__name__)
@@ -419,8 +421,18 @@ class ExecutionServices:
     def attach_native(self, choice: RunChoice | RunRequest, execution_arn: str) -> ExecutionSession:
         """Follow ``execution_arn``, an execution of the plan's native plan started elsewhere, as a new
         execution of this desktop's (nothing is started in DRS)."""
+        return self.open_new(self.attach_record(choice, execution_arn))
+
+    def attach_record(self, choice: RunChoice | RunRequest, execution_arn: str) -> ExecutionRecord:
+        """Journal the new execution ``attach_native`` follows, without driving it: the GUI drives it on
+        a loop thread of its own (``open_new``), as it does a run ``create`` journaled."""
         runner = attach(self._db, self._gateway, self.request_for(choice), execution_arn, clock=self._clock)
-        return self.open_new(runner.record)
+        return runner.record
+
+    def plan(self, plan_name: str, revision: int | None = None) -> RecoveryPlan:
+        """The saved plan (its latest revision by default): what the run dialog weighs a run in DRS
+        against. ``PlanNotFoundError`` when there is none."""
+        return plan_store.load_plan(self._reader(), plan_name, revision).plan
 
     def create(self, prepared: PreparedExecution, choice: RunChoice | RunRequest) -> ExecutionRecord:
         """Journal a new execution of ``prepared`` (nothing launched); a loop thread drives it

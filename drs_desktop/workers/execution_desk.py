@@ -50,6 +50,7 @@ from drs_desktop.workers.execution_loop import (
     ServicesFactory,
     SnapshotBoard,
 )
+from drs_desktop.workers.native_offer import NativeOffer, native_offer
 from drs_desktop.workers.tasks import TaskThread
 
 logger = logging.getLogger(__name__)
@@ -116,6 +117,36 @@ class ExecutionDesk(QObject):
             on_error,
             owner=owner,
             name="prepare",
+        )
+
+    def prepare_native(
+        self,
+        choice: RunChoice,
+        on_done: Callable[[NativeOffer], None],
+        on_error: Callable[[str], None],
+        *,
+        owner: QObject | None = None,
+    ) -> None:
+        """The same choice as a run in DRS (``native_offer``): its preflight, or why the plan cannot run
+        in DRS, and the executions of its native plan DRS has not ended. Reads DRS; launches nothing."""
+        self._tasks.run_task(
+            lambda services: native_offer(services, choice),
+            on_done,
+            on_error,
+            owner=owner,
+            name="prepare_native",
+        )
+
+    def attach(
+        self, choice: RunChoice, execution_arn: str, on_error: Callable[[str], None] | None = None
+    ) -> None:
+        """Follow ``execution_arn`` (an execution of the plan's native plan started elsewhere) as a new
+        execution, driven on a loop of its own like a started one (``started``); nothing starts in DRS."""
+        self._tasks.run_task(
+            lambda services: services.attach_record(choice, execution_arn),
+            self._drive_new,
+            on_error,
+            name="attach",
         )
 
     def start(

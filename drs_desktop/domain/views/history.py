@@ -21,6 +21,7 @@ __all__ = [
     "CleanupResult",
     "ExecutionSummary",
     "HistoryFilter",
+    "runs_in_drs",
 ]
 
 #: The outcome filter's value for executions that have not finished (no outcome yet).
@@ -28,6 +29,17 @@ UNFINISHED = "UNFINISHED"
 #: Outcome filter values, in the order a filter menu shows them ("" means any).
 OUTCOMES: tuple[str, ...] = ("SUCCEEDED", "FAILED", "CANCELLED", UNFINISHED)
 MODES: tuple[str, ...] = ("DRILL", "RECOVERY")
+
+
+#: ``ExecutionRecord.options`` key and value of a run in DRS (``services.executions.RUN_IN_KEY``).
+RUN_IN_KEY = "run_in"
+RUN_IN_DRS = "DRS"
+
+
+def runs_in_drs(record: ExecutionRecord) -> bool:
+    """Whether the execution is a run in DRS (a native recovery plan execution this desktop followed):
+    its record says so, or, for a record older than that option, its spec names the native plan."""
+    return record.options.get(RUN_IN_KEY) == RUN_IN_DRS or bool(record.spec.get("native"))
 
 
 @dataclass(frozen=True)
@@ -90,6 +102,10 @@ class ExecutionSummary:
     @property
     def is_drill(self) -> bool:
         return self.record.mode == "DRILL"
+
+    @property
+    def run_in_drs(self) -> bool:
+        return runs_in_drs(self.record)
 
     @property
     def finished(self) -> bool:

@@ -43,6 +43,7 @@ from drs_desktop.domain.engine.waves import wait_until
 from drs_desktop.domain.views.end_states import EndStates, end_states, wave_end
 from drs_desktop.domain.views.evidence import instance_problems, rto_achieved
 from drs_desktop.domain.views.holders import waiting_text, wave_waiting_text
+from drs_desktop.domain.views.progress_native import NativeView, native_controls, native_view
 from drs_desktop.domain.views.progress_stages import (
     Durations,
     current_stage,
@@ -200,6 +201,8 @@ class ProgressSnapshot:
     cleanup_requested: bool = False  # a drill's instances were asked to be terminated
     #: Targets whose calls wait for new credentials (``engine.accounts``): the banner asks for them.
     credential_holds: tuple[CredentialHold, ...] = ()
+    #: A run in DRS: the native execution and its steps as DRS last showed them (None: a run here).
+    native: NativeView | None = None
 
     @property
     def finished(self) -> bool:
@@ -294,7 +297,7 @@ class ProgressTracker:
         if same_state and previous is not None:
             controls, approvals = previous.controls, previous.approvals
             status, rto, running = previous.status, previous.rto_achieved, previous.drill_instances_running
-            problems, end = previous.instance_problems, previous.end
+            problems, end, native = previous.instance_problems, previous.end, previous.native
         else:
             controls = AvailableControls() if self._read_only else available_controls(state, now)
             approvals = () if self._read_only else controls.approvals
@@ -302,6 +305,8 @@ class ProgressTracker:
             running = len(drill_instances_running(state))
             problems = instance_problems(state)
             end = end_states(state)
+            native = native_view(state)
+            controls = native_controls(controls, native)
         self._sequence += 1
         snapshot = ProgressSnapshot(
             execution_id=state.spec.execution_id,
@@ -330,6 +335,7 @@ class ProgressTracker:
             recent_actions=state.audit[-RECENT_ACTIONS:],
             cleanup_requested=state.cleanup_requested,
             credential_holds=credential_holds(state),
+            native=native,
         )
         self._state = state
         self._last = snapshot

@@ -25,6 +25,8 @@ from PySide6.QtWidgets import (
 )
 
 from drs_desktop.domain.engine.state import ServerStatus
+from drs_desktop.domain.views.history import runs_in_drs
+from drs_desktop.domain.views.progress_native import native_view
 from drs_desktop.domain.views.report import ExecutionView
 from drs_desktop.ui.executions.history_format import RTO_MET, RTO_MISSED, clock_text, duration_text, utc_text
 
@@ -73,6 +75,7 @@ class ExecutionDetailsWidget(QWidget):
         for key, label in (
             ("plan", "Plan"),
             ("mode", "Mode"),
+            ("run_in", "Run"),
             ("status", "Status"),
             ("times", "Started / finished"),
             ("rto", "RTO achieved / target"),
@@ -143,7 +146,7 @@ class ExecutionDetailsWidget(QWidget):
         self._fill_cleanup(view)
 
     def field_text(self, key: str) -> str:
-        """The header's text for ``key`` (plan, mode, status, times, rto, by, id, journal)."""
+        """The header's text for ``key`` (plan, mode, run_in, status, times, rto, by, id, journal)."""
         return self._fields[key].text()
 
     # ---------------------------------------------------------------------------------- filling
@@ -170,6 +173,7 @@ class ExecutionDetailsWidget(QWidget):
         verdict = "" if rto.met is None else ("  met" if rto.met else "  MISSED")
         self._fields["plan"].setText(plan)
         self._fields["mode"].setText(mode)
+        self._fields["run_in"].setText(_run_in_text(view))
         self._fields["status"].setText(status)
         self._fields["times"].setText(f"{utc_text(evidence.started_at, seconds=True)} → {finished}{duration}")
         self._fields["rto"].setText(f"{achieved} / {target}{verdict}")
@@ -304,3 +308,16 @@ class ExecutionDetailsWidget(QWidget):
 def _fit(tree: QTreeWidget) -> None:
     for column in range(tree.columnCount()):
         tree.resizeColumnToContents(column)
+
+
+def _run_in_text(view: ExecutionView) -> str:
+    """Here, or in DRS with the native execution and DRS's last status."""
+    if not runs_in_drs(view.record):
+        return "here (this desktop drove each DRS job)"
+    native = native_view(view.state)
+    if native is None:
+        return "run in DRS"
+    how = ", attached" if native.attached else ""
+    name = f" {native.native_name!r}" if native.native_name else ""
+    where = f": execution {native.execution_arn}" if native.execution_arn else ""
+    return f"run in DRS (native plan{name}{how}){where}, DRS status {native.status_text}"

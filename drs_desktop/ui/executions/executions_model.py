@@ -140,8 +140,8 @@ class ExecutionsModel(FlatTableModel):
             return record.plan_name
         if column == REV:
             return str(record.plan_revision)
-        if column == MODE:
-            return record.mode
+        if column == MODE:  # a run in DRS is marked: DRS ran it, this desktop followed it
+            return f"{record.mode} · run in DRS" if summary.run_in_drs else record.mode
         if column == STATUS:
             return outcome_text(summary)
         if column == DURATION:
@@ -184,6 +184,8 @@ class ExecutionsModel(FlatTableModel):
             return "RTO target met" if summary.rto_met else "RTO target missed"
         if column == STARTED:
             return f"Execution {summary.execution_id}"
+        if column == MODE and summary.run_in_drs:
+            return "Run in DRS: a native recovery plan execution, followed by this desktop"
         return None
 
     @staticmethod

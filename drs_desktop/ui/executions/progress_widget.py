@@ -8,13 +8,16 @@ control button is enabled exactly when the snapshot's ``AvailableControls`` (the
 notification, once per gate, for any execution the desk drives; the rest of the view follows one
 execution (the one started or picked up last, or the one chosen with ``follow``).
 
+A run in DRS (``snapshot.native``) shows the native execution and its steps above the tree
+(``NativeRunPanel``); Pause, Resume and Approve are not offered for it (DRS's executions have none), and
+Retry retries a whole wave (DRS's step).
+
 The same widget shows a finished execution from history read-only: no control buttons, the same tree,
 timeline and log, and the report export.
 """
 
 from __future__ import annotations
 
-import html
 import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -48,8 +51,9 @@ from drs_desktop.ui.executions.approval_prompt_dialog import ApprovalPromptDialo
 from drs_desktop.ui.executions.controls_bar import ControlsBar
 from drs_desktop.ui.executions.end_state_panel import EndStatePanel
 from drs_desktop.ui.executions.failure_banner import FailureBanner
-from drs_desktop.ui.executions.history_format import duration_text
 from drs_desktop.ui.executions.live_log import LiveLog
+from drs_desktop.ui.executions.native_run_panel import NativeRunPanel
+from drs_desktop.ui.executions.progress_header import header_html
 from drs_desktop.ui.executions.progress_model import COLUMNS, PROGRESS, ProgressTreeModel
 from drs_desktop.ui.executions.report_export import ask_report_target, report_format
 from drs_desktop.ui.executions.report_pdf import write_pdf_report
@@ -172,6 +176,8 @@ class ProgressWidget(QWidget):
         layout.addWidget(self.controls_bar)
         self.end_panel = EndStatePanel()  # how a stopped run ends (views.end_states)
         layout.addWidget(self.end_panel)
+        self.native_panel = NativeRunPanel()  # a run in DRS: its execution and steps as DRS shows them
+        layout.addWidget(self.native_panel)
         layout.addWidget(splitter, 1)
         layout.addWidget(self.status)
         self.set_read_only(read_only)
@@ -205,6 +211,15 @@ class ProgressWidget(QWidget):
             prepared,
             choice,
             lambda message: self._say(f"Could not start: {message}", error=True),
+        )
+
+    def attach_run(self, choice: RunChoice, execution_arn: str) -> None:
+        """Follow an execution DRS runs of the plan's native plan (the run dialog's Attach)."""
+        if self._desk is None or self._read_only:
+            return
+        self._say(f"Attaching to {execution_arn}…")
+        self._desk.attach(
+            choice, execution_arn, lambda message: self._say(f"Could not attach: {message}", error=True)
         )
 
     # ---------------------------------------------------------------------------------- state
@@ -270,6 +285,7 @@ class ProgressWidget(QWidget):
         self._settle_pending(snapshot)
         self.rto_countdown.set_snapshot(snapshot)
         self.end_panel.show_snapshot(snapshot)
+        self.native_panel.set_view(snapshot.native)
         self._update_controls()
         self._follow_attention()
 
@@ -409,6 +425,9 @@ class ProgressWidget(QWidget):
         self._pending = None
         action = entry.action.replace("_", " ").capitalize()
         detail = f" ({entry.detail})" if entry.detail else ""
+        if snapshot.native is not None:  # journaled here; DRS acts on it, and a reading shows what it did
+            self._say(f"{action} journaled at {entry.at:%H:%M:%S} UTC by {entry.by}{detail}: sent to DRS.")
+            return
         self._say(f"{action} applied at {entry.at:%H:%M:%S} UTC by {entry.by}{detail}.")
 
     def _controls(self) -> AvailableControls:
@@ -441,6 +460,10 @@ class ProgressWidget(QWidget):
     def _update_controls(self) -> None:
         controls = self._controls()
         drill = self._snapshot is not None and self._snapshot.mode is Mode.DRILL
+        in_drs = self._snapshot is not None and self._snapshot.native is not None
+        for button in (self.pause_button, self.resume_button, self.approve_button):
+            button.setVisible(not in_drs)  # DRS's executions have no pause and no approval steps
+        self.retry_button.setText("Retry wave in DRS" if in_drs else "Retry failed")
         self.pause_button.setEnabled(controls.pause)
         self.resume_button.setEnabled(controls.resume)
         self.cancel_button.setEnabled(controls.cancel)
@@ -461,26 +484,7 @@ class ProgressWidget(QWidget):
         self._update_controls()
 
     def _update_header(self, snapshot: ProgressSnapshot) -> None:
-        parts = [
-            f"<b>{html.escape(snapshot.plan_name)}</b>",
-            snapshot.mode.value,
-            snapshot.status.value.replace("_", " "),
-            f"elapsed {duration_text(snapshot.elapsed)}",
-        ]
-        if snapshot.rto_target is not None:
-            achieved = f", achieved {duration_text(snapshot.rto_achieved)}" if snapshot.rto_achieved else ""
-            parts.append(f"RTO target {duration_text(snapshot.rto_target)}{achieved}")
-        if snapshot.finished and snapshot.drill_instances_running:
-            running = f"{snapshot.drill_instances_running} drill instance(s) still running"
-            parts.append(f"cleanup under way: {running}" if snapshot.cleanup_requested else running)
-        elif snapshot.finished and snapshot.cleanup_requested:
-            parts.append("drill instances terminated")
-        if not snapshot.finished:  # servers held by other DRS jobs: the run waits for them (engine.busy)
-            parts += [html.escape(f"wave {w.name}: {w.detail}") for w in snapshot.waves if w.busy]
-        parts.extend(html.escape(problem) for problem in snapshot.instance_problems)
-        if snapshot.read_only:
-            parts.append("(history)")
-        self.header.setText(" — ".join(parts))
+        self.header.setText(header_html(snapshot))
         self.header.setToolTip(f"Execution {snapshot.execution_id}")
 
     def _on_banner_choice(self, action: ControlAction) -> None:

@@ -1,4 +1,5 @@
-"""The run dialog: which plan, DRILL or RECOVERY, latest snapshot or a point in time; preflight; Run.
+"""The run dialog: which plan, DRILL or RECOVERY, latest snapshot or a point in time, here or in DRS;
+preflight; Run.
 
 Nothing launches from here before the operator has seen every preflight check (PASS, WARN, FAIL) and
 the calls the run would make, for exactly the choice on screen: changing the plan, the mode or the
@@ -7,6 +8,12 @@ FAIL, and for a RECOVERY (which launches production instances) only once the ope
 plan's name exactly, case included (``domain.preflight.checks.confirmation_problem``, as ``--confirm``).
 The checks run on the execution desk's task thread (they read DRS), and their answer comes back to this
 dialog alone: it stays responsive meanwhile, and an answer that arrives after it closed is dropped.
+
+Where the run runs is chosen per run (``RunWherePanel``): here (every feature) or in DRS (a native
+recovery plan execution, server-side). One Check answers for both: the local preflight, and the run in
+DRS's (``ExecutionDesk.prepare_native``: its own checks and calls, or why the plan cannot run in DRS,
+which disables that choice). Switching between them shows the other's result without a new check. An
+execution of the native plan that DRS still runs may be attached to instead (``attach_requested``).
 """
 
 from __future__ import annotations
@@ -41,9 +48,11 @@ from drs_desktop.domain.engine.controls import RunChoice
 from drs_desktop.domain.engine.state import Mode
 from drs_desktop.domain.preflight.checks import CallKind, PreflightReport, confirmation_problem
 from drs_desktop.domain.targets import Target
+from drs_desktop.ui.executions.run_where_panel import IN_DRS, RunWherePanel
 from drs_desktop.ui.status_icons import status_icon
 from drs_desktop.ui.target_badge import TargetBadgeWidget
 from drs_desktop.workers.execution_desk import ExecutionDesk
+from drs_desktop.workers.native_offer import NativeOffer
 
 logger = logging.getLogger(__name__)
 
@@ -51,8 +60,16 @@ _ERROR_STYLE = "color: #b00020"
 CHECK_COLUMNS = ("Result", "Check", "Wave", "Server", "Message")
 
 
+def _verdict_of(report: PreflightReport | None) -> str:
+    """A place's verdict in a few words, for its radio button."""
+    if report is None:
+        return ""
+    return "ready" if report.ok else f"NOT READY: {len(report.failures)} failure(s)"
+
+
 class RunDialog(QDialog):
     run_requested = Signal(object, object)  # PreparedExecution (from the desk, handed back), RunChoice
+    attach_requested = Signal(object, str)  # RunChoice, the ARN of the DRS execution to follow
 
     def __init__(
         self,
@@ -65,12 +82,15 @@ class RunDialog(QDialog):
         super().__init__(parent)
         self.setObjectName("run-dialog")
         self.setWindowTitle("Run a recovery plan")
-        self.resize(980, 720)
+        self.resize(980, 860)
         self._desk: ExecutionDesk | None = None
-        self._prepared: object | None = None
+        self._prepared: object | None = None  # the run here, as checked
         self._report: PreflightReport | None = None
+        self._native: NativeOffer | None = None  # the run in DRS, as checked (or why there is none)
+        self._local_error = ""  # the local check failed: why
         self._checked: RunChoice | None = None  # the choice the shown result is for
         self._pending: RunChoice | None = None  # the choice being checked
+        self._waiting = 0  # answers of the check not in yet (the local one and the one in DRS)
 
         self.plan_combo = QComboBox()
         self.plan_combo.setEditable(True)
@@ -95,6 +115,7 @@ class RunDialog(QDialog):
         self.point_edit.setCalendarPopup(True)
         self.set_point_in_time(now)  # the app's clock: in demo mode the simulator's, never the desktop's
         self.point_edit.setEnabled(False)
+        self.where = RunWherePanel()
 
         self.check_button = QPushButton("Check")
         self.check_button.setObjectName("check")
@@ -131,6 +152,7 @@ class RunDialog(QDialog):
         point.addWidget(self.point_edit)
         point.addStretch(1)
         form.addRow("Recover from:", point)
+        form.addRow("Run:", self.where)
         check_row = QHBoxLayout()
         check_row.addWidget(self.check_button)
         check_row.addWidget(self.verdict, 1)
@@ -164,6 +186,8 @@ class RunDialog(QDialog):
         self.point_radio.toggled.connect(self._choice_changed)
         self.point_edit.dateTimeChanged.connect(self._choice_changed)
         self.confirm_edit.textChanged.connect(self._update_buttons)
+        self.where.changed.connect(self._where_changed)
+        self.where.attach_requested.connect(self.attach)
         self._choice_changed()
 
     # ---------------------------------------------------------------------------------- wiring
@@ -200,17 +224,29 @@ class RunDialog(QDialog):
         self.point_edit.setDateTime(QDateTime.fromSecsSinceEpoch(int(moment.timestamp()), QTimeZone.utc()))
 
     def report(self) -> PreflightReport | None:
+        """The preflight of the place chosen (here, or in DRS), for the choice checked."""
+        if self.where.where() == IN_DRS:
+            return self._native.report if self._native is not None else None
         return self._report
+
+    def native_offer(self) -> NativeOffer | None:
+        return self._native
+
+    def _prepared_here_or_in_drs(self) -> object | None:
+        if self.where.where() == IN_DRS:
+            return self._native.prepared if self._native is not None and self._native.available else None
+        return self._prepared
 
     def confirmation_problem(self) -> str | None:
         """Why Run stays disabled for lack of a confirmation (None: none needed, or it matches)."""
-        report = self._report
+        report = self.report()
         name = report.plan_name if report is not None else self.choice().plan_name
         return confirmation_problem(self.choice().mode, name, self.confirm_edit.text() or None)
 
     def can_run(self) -> bool:
-        report = self._report
-        if report is None or self._prepared is None or not report.ok or self._checked != self.choice():
+        report = self.report()
+        prepared = self._prepared_here_or_in_drs()
+        if report is None or prepared is None or not report.ok or self._checked != self.choice():
             return False
         return self.confirmation_problem() is None
 
@@ -224,43 +260,121 @@ class RunDialog(QDialog):
         self._clear_result()
         self._pending = choice
         self.check_button.setEnabled(False)
-        self._say(f"Checking {choice.plan_name!r} ({choice.mode.value}) against the account…")
+        self._say(
+            f"Checking {choice.plan_name!r} ({choice.mode.value}) against the account, here and in DRS…"
+        )
         if self._desk is not None:
+            self._waiting = 2
             self._desk.prepare(choice, self.show_preflight, self.check_failed, owner=self)
+            self._desk.prepare_native(choice, self.show_native, self.native_failed, owner=self)
 
     def run(self) -> None:
         if not self.can_run():
             return
-        self.run_requested.emit(self._prepared, self._checked)
+        self.run_requested.emit(self._prepared_here_or_in_drs(), self._checked)
+        self.accept()
+
+    def attach(self, execution_arn: str) -> None:
+        """Follow an execution of the native plan DRS still runs, instead of starting one (nothing is
+        launched: its mode is DRS's). Only an ARN the check listed, for the choice checked."""
+        offer = self._native
+        if offer is None or self._checked != self.choice():
+            return
+        if execution_arn not in {run.arn for run in offer.active}:
+            return
+        self.attach_requested.emit(self._checked, execution_arn)
         self.accept()
 
     # ---------------------------------------------------------------------------------- answers
 
     def show_preflight(self, prepared: object, report: PreflightReport) -> None:
+        """The local check's answer."""
+        if self._answer_kept():
+            self._prepared, self._report = prepared, report
+        self._settle()
+
+    def check_failed(self, message: str) -> None:
+        """The local check could not run (no such plan, DRS unreachable)."""
+        if self._answer_kept():
+            self._local_error = message
+        self._settle()
+
+    def show_native(self, offer: NativeOffer) -> None:
+        """The run in DRS's answer: its preflight, or why the plan cannot run in DRS."""
+        if self._answer_kept():
+            self._native = offer
+        self._settle()
+
+    def native_failed(self, message: str) -> None:
+        if self._answer_kept():
+            self._native = NativeOffer(self.choice().plan_name, refusal=f"the check failed: {message}")
+        self._settle()
+
+    def _answer_kept(self) -> bool:
+        """An answer of the check is in: whether to keep it (the choice is still the one being checked)."""
+        if self._pending is None:
+            return False
+        self._waiting -= 1
+        return self._pending == self.choice()
+
+    def _settle(self) -> None:
+        """Once both answers are in, the result (or "the choice changed") shows."""
+        if self._pending is None or self._waiting > 0:
+            return
         pending, self._pending = self._pending, None
         self.check_button.setEnabled(True)
-        if pending is None or pending != self.choice():
+        if pending != self.choice():
+            self._prepared = self._report = self._native = None
+            self._local_error = ""
             self._say("The choice changed during the check: check again.", error=True)
             return
-        self._prepared, self._report, self._checked = prepared, report, pending
+        self._checked = pending
+        native = self._native
+        if native is not None:
+            self.where.set_offer(native)
+        here = "the check failed" if self._local_error else _verdict_of(self._report)
+        drs = "not possible" if native is None or native.refusal else _verdict_of(native.report)
+        self.where.set_verdicts(here, drs)
+        self._fill_result()
+
+    def _fill_result(self) -> None:
+        """The chosen place's checks, calls and verdict (both were checked)."""
+        self.checks_table.setRowCount(0)
+        self.calls_view.clear()
+        in_drs = self.where.where() == IN_DRS
+        if self._checked is None:
+            return
+        if not in_drs and self._local_error:
+            self._say(f"The check failed: {self._local_error}", error=True)
+            self._update_buttons()
+            return
+        if in_drs and self._native is not None and self._native.refusal:
+            self._say(f"A run in DRS is not possible: {self._native.refusal}", error=True)
+            self._update_buttons()
+            return
+        report = self.report()
+        if report is None:
+            return
         self._fill_checks(report)
         self._fill_calls(report)
         failures, warnings = len(report.failures), len(report.warnings)
+        where = "in DRS" if in_drs else "here"
         if report.ok:
-            self._say(f"Ready to run: {len(report.checks)} checks, {warnings} warning(s), no failure.")
-        else:
             self._say(
-                f"NOT READY: {failures} failure(s), {warnings} warning(s). Nothing can be launched.",
+                f"Ready to run {where}: {len(report.checks)} checks, {warnings} warning(s), no failure."
+            )
+        else:
+            attach = (
+                " Attach to the execution DRS runs, or wait for it to end."
+                if in_drs and self._native and self._native.active
+                else ""
+            )
+            self._say(
+                f"NOT READY to run {where}: {failures} failure(s), {warnings} warning(s). Nothing can be "
+                f"launched.{attach}",
                 error=True,
             )
         self._update_buttons()
-
-    def check_failed(self, message: str) -> None:
-        if self._pending is None:
-            return
-        self._pending = None
-        self.check_button.setEnabled(True)
-        self._say(f"The check failed: {message}", error=True)
 
     def verdict_text(self) -> str:
         return self.verdict.text()
@@ -314,9 +428,17 @@ class RunDialog(QDialog):
         return badges
 
     def _clear_result(self) -> None:
-        self._prepared = self._report = self._checked = None
+        self._prepared = self._report = self._checked = self._native = None
+        self._local_error = ""
         self.checks_table.setRowCount(0)
         self.calls_view.clear()
+        self.where.clear()
+
+    def _where_changed(self) -> None:
+        """Here or in DRS: the other place's result, already checked, is shown (no new check)."""
+        self._choice_changed()
+        if self._checked is not None and self._checked == self.choice():
+            self._fill_result()
 
     def _choice_changed(self, *_args: object) -> None:
         choice = self.choice()
@@ -325,7 +447,8 @@ class RunDialog(QDialog):
         self.confirm_label.setVisible(recovery)
         self.confirm_edit.setVisible(recovery)
         self.confirm_label.setText(f"Type the plan's name to confirm a RECOVERY: <b>{choice.plan_name}</b>")
-        self.run_button.setText("Run RECOVERY" if recovery else "Run drill")
+        in_drs = " in DRS" if self.where.where() == IN_DRS else ""
+        self.run_button.setText(f"Run RECOVERY{in_drs}" if recovery else f"Run drill{in_drs}")
         if self._checked is not None and self._checked != choice:
             self._clear_result()
             self._say("The choice changed: check again.")
@@ -333,7 +456,8 @@ class RunDialog(QDialog):
 
     def _update_buttons(self, *_args: object) -> None:
         self.run_button.setEnabled(self.can_run())
-        problem = self.confirmation_problem() if self._report is not None and self._report.ok else None
+        report = self.report()
+        problem = self.confirmation_problem() if report is not None and report.ok else None
         self.run_button.setToolTip(problem or "")
 
     def _say(self, text: str, *, error: bool = False) -> None:
