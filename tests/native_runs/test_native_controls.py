@@ -169,3 +169,24 @@ def test_a_start_that_never_reached_drs_is_sent_again_with_its_token_once_a_look
     plan_arn = state.spec.native.plan_arn if state.spec.native else ""
     executions = NativeRunsGateway(gateway).list_executions(plan_arn)
     assert [e.arn for e in executions] == [state.native.execution_arn]
+
+
+def test_a_retry_sent_is_refused_again_until_drs_has_been_read_since(
+    db: Database, gateway: DrsGateway, sim: EmbeddedSimulator, published: RecoveryPlan
+) -> None:
+    sim.faults.fail_launch(servers=["shop-app-02"])
+    runner = _start(db, gateway, sim)
+    _until(runner, sim, lambda: runner.status is ExecutionStatus.HELD)
+    sim.faults.clear()
+    runner.control(RetryFailed(wave_index=1, at=sim.clock.now(), by="alice"))
+    runner.run(max_steps=1, sleep=lambda _: None)  # the retry goes out, and nothing else
+    assert "retry sent" in [a.action for a in runner.state.audit]
+    native = runner.state.native
+    assert native is not None and native.status == "FAILED"  # DRS not read since
+    (sent,) = native.pending
+    assert sent.sent_at is not None
+    with pytest.raises(ControlRefused, match="already on its way"):
+        runner.control(RetryFailed(wave_index=1, at=sim.clock.now(), by="bob"))
+    _, sleep = virtual_clock(sim)
+    assert runner.run(sleep=sleep).outcome is Outcome.SUCCEEDED
+    assert sim.backend.request_counts().get("RetryRecoveryPlanExecutionStep") == 1

@@ -135,7 +135,10 @@ def test_an_unpublished_plan_disables_run_in_drs_with_the_reason(
     check(qtbot, dialog)
     assert not where.drs_radio.isEnabled() and where.here_radio.isChecked()
     reason = where.reason_text()
-    assert "not possible" in reason and "'Shop' is not published to DRS: publish it first" in reason
+    assert (
+        "not possible" in reason
+        and "'Shop' is not published to DRS from this desktop: publish it first" in reason
+    )
     assert where.drs_radio.toolTip() in reason
     assert "this plan has 1 approval gate: a run in DRS cannot have it" in where.drs_text.text()
     # The local run is still offered, with its own preflight.

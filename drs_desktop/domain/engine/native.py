@@ -400,7 +400,7 @@ def control_error(state: ExecutionState, event: object) -> str | None:
         status = seen.status if seen is not None else "NOT_STARTED"
         kind = RETRY if isinstance(event, RetryFailed) else SKIP
         if any(c.kind == kind and c.step_index == where.index for c in native.pending):
-            return f"a {kind} of wave {wave.name!r} is already on its way to DRS"
+            return f"a {kind} of wave {wave.name!r} is already on its way to DRS (or sent, not yet seen done)"
         if isinstance(event, RetryFailed):
             if event.server_ids is not None:
                 return (
@@ -475,8 +475,12 @@ def cancel_outcome(state: ExecutionState) -> Outcome | None:
 
 def on_control_sent(state: ExecutionState, event: NativeControlSent) -> ExecutionState:
     native = native_of(state)
-    rest = tuple(c for c in native.pending if (c.kind, c.step_index) != (event.kind, event.step_index))
-    state = _with(state, pending=rest, changed_at=event.at, quiet_reads=0)
+    key = (event.kind, event.step_index)
+    pending = tuple(
+        replace(c, sent=c.sent + 1, sent_at=event.at, unknown_at=None) if (c.kind, c.step_index) == key else c
+        for c in native.pending
+    )
+    state = _with(state, pending=pending, changed_at=event.at, quiet_reads=0)
     return state.noting(f"{event.kind} sent", event.at, "", _what(event.kind, event.step_index))
 
 
@@ -500,11 +504,17 @@ def _what(kind: str, step_index: int) -> str:
 
 
 def _settle_controls(state: ExecutionState) -> ExecutionState:
-    """Controls a reading shows moot (done by an earlier call whose answer was lost, or by someone else):
-    dropped, never sent again."""
+    """Controls a reading shows done (sent before it) or moot (done by an earlier call whose answer was
+    lost, or by someone else): dropped, never sent again."""
     native = native_of(state)
-    keep = tuple(c for c in native.pending if _still_wanted(native, c))
+    keep = tuple(c for c in native.pending if not _seen_done(native, c) and _still_wanted(native, c))
     return state if keep == native.pending else _with(state, pending=keep)
+
+
+def _seen_done(native: NativeRunState, control: NativeControl) -> bool:
+    """DRS accepted the control, and this reading (journaled after it: the runner is serial, so its calls
+    went out after DRS's answer) shows what it did."""
+    return control.sent_at is not None
 
 
 def _still_wanted(native: NativeRunState, control: NativeControl) -> bool:
@@ -571,6 +581,8 @@ def decide_native(state: ExecutionState, now: datetime) -> list[Command]:
         ]
     commands: list[Command] = []
     for control in native.pending:
+        if control.sent_at is not None:
+            continue  # accepted: the next reading shows what it did
         if control.unknown_at is not None and (
             native.observed_at is None or native.observed_at <= control.unknown_at
         ):

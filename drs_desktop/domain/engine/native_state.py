@@ -63,8 +63,9 @@ class NativeRunSpec:
 
 @dataclass(frozen=True, kw_only=True)
 class NativeControl:
-    """An operator's control on its way to DRS. ``unknown_at``: the last call's answer was lost then; the
-    execution is read again (a reading newer than that) before it is sent again."""
+    """An operator's control on its way to DRS, or sent and not yet seen in a reading. ``unknown_at``: the
+    last call's answer was lost then; the execution is read again (a reading newer than that) before it is
+    sent again."""
 
     kind: str  # retry | skip | cancel
     step_index: int  # 0 for cancel
@@ -72,6 +73,9 @@ class NativeControl:
     by: str = ""
     sent: int = 0
     unknown_at: datetime | None = None
+    #: DRS accepted it then: it stays (refusing the same control again, never sent again) until a reading
+    #: newer than that shows what it did.
+    sent_at: datetime | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

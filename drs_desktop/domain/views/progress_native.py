@@ -17,18 +17,15 @@ from datetime import datetime
 from drs_desktop.domain.engine.controls import AvailableControls
 from drs_desktop.domain.engine.native_state import (
     CANCEL,
-    RETRY,
-    STEP_FAILED,
     NativeControl,
     NativeRunState,
 )
-from drs_desktop.domain.engine.state import AuditEntry, ExecutionState
+from drs_desktop.domain.engine.state import ExecutionState
 
 __all__ = ["NativeStepRow", "NativeView", "native_controls", "native_view"]
 
 #: A step DRS has not listed yet (before the first reading, or the run was never started).
 NOT_READ = "NOT_STARTED"
-_SENT = ("retry sent", "skip sent", "cancel sent")
 
 
 @dataclass(frozen=True)
@@ -131,25 +128,10 @@ def native_view(state: ExecutionState) -> NativeView | None:
 def _in_flight(
     state: ExecutionState, native: NativeRunState, rows: list[NativeStepRow]
 ) -> list[tuple[str, int]]:
-    """Controls not sent yet (``native.pending``), then those sent since DRS was last read: each in
+    """The controls on their way to DRS (``native.pending``: queued, or sent and not read since), each in
     words, with its step (0: the execution)."""
     names = {row.index: row for row in rows}
-    texts = [(f"{_what(c, names)}: {_queued(c)}", c.step_index) for c in native.pending]
-    for entry in state.audit:
-        if entry.action not in _SENT:
-            continue
-        kind = entry.action.removesuffix(" sent")
-        seen = native.observed_at
-        if seen is not None and (
-            entry.at < seen or (entry.at == seen and not _still_shown(native, kind, entry))
-        ):
-            continue  # a reading came after it: DRS's statuses show what it did
-        number = entry.detail.removeprefix("step ")
-        step = int(number) if kind != CANCEL and number.isdigit() else 0
-        texts.append(
-            (f"{_sent_what(kind, entry.detail, names)}: sent to DRS, waiting for DRS's next reading", step)
-        )
-    return texts
+    return [(f"{_what(c, names)}: {_queued(c)}", c.step_index) for c in native.pending]
 
 
 def native_controls(controls: AvailableControls, view: NativeView | None) -> AvailableControls:
@@ -169,22 +151,9 @@ def native_controls(controls: AvailableControls, view: NativeView | None) -> Ava
     )
 
 
-def _still_shown(native: NativeRunState, kind: str, entry: AuditEntry) -> bool:
-    """Whether the reading taken at the very instant a control was sent still shows what the control
-    acts on (so it was read before the control went out): a retried step FAILED, a skipped step not
-    skipped, an execution not cancelling. Time alone cannot order the two."""
-    if kind == CANCEL:
-        return native.status in ("CREATED", "IN_PROGRESS", "FAILED")
-    number = entry.detail.removeprefix("step ")
-    step = native.step(int(number)) if number.isdigit() else None
-    if step is None:
-        return True
-    if kind == RETRY:
-        return step.status in STEP_FAILED
-    return step.status != "SKIPPED"
-
-
 def _queued(control: NativeControl) -> str:
+    if control.sent_at is not None:
+        return "sent to DRS, waiting for DRS's next reading"
     if control.unknown_at is not None:
         return "DRS's answer was lost: reading DRS again before it is sent again"
     return "waiting to be sent to DRS"
@@ -196,14 +165,3 @@ def _what(control: NativeControl, rows: dict[int, NativeStepRow]) -> str:
     row = rows.get(control.step_index)
     where = f"wave {row.wave_name!r} (step {control.step_index})" if row else f"step {control.step_index}"
     return f"{control.kind} of {where}"
-
-
-def _sent_what(kind: str, detail: str, rows: dict[int, NativeStepRow]) -> str:
-    if kind == CANCEL:
-        return "cancel of the execution"
-    number = detail.removeprefix("step ")
-    if number.isdigit():
-        row = rows.get(int(number))
-        if row is not None:
-            return f"{kind} of wave {row.wave_name!r} (step {row.index})"
-    return f"{kind} of {detail}"
