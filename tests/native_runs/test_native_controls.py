@@ -153,3 +153,32 @@ def test_one_native_execution_however_often_the_start_is_resent(
     plan_arn = state.spec.native.plan_arn if state.spec.native else ""
     executions = NativeRunsGateway(gateway).list_executions(plan_arn)
     assert [e.arn for e in executions] == [state.native.execution_arn]
+
+
+def test_a_cancel_after_a_retry_whose_answer_was_lost_stops_drs_before_the_next_wave(
+    db: Database, gateway: DrsGateway, sim: EmbeddedSimulator, published: RecoveryPlan
+) -> None:
+    """The retry reached DRS but its answer was lost; the operator then cancels. DRS runs the plan again,
+    so the cancel must reach it: the Web wave is never launched and the run does not end SUCCEEDED."""
+    sim.faults.fail_launch(servers=["shop-app-02"])
+    runner = _start(db, gateway, sim)
+    _until(runner, sim, lambda: runner.status is ExecutionStatus.HELD)
+    sim.faults.clear()
+    sim.faults.lose_answer("RetryRecoveryPlanExecutionStep", count=1)
+    runner.control(RetryFailed(wave_index=1, at=sim.clock.now(), by="alice"))
+
+    def lost() -> bool:
+        native = runner.state.native
+        return native is not None and any(c.unknown_at is not None for c in native.pending)
+
+    _until(runner, sim, lost)
+    runner.control(Cancel(at=sim.clock.now(), by="alice"))
+    _, sleep = virtual_clock(sim)
+    result = runner.run(sleep=sleep)
+    state = runner.state
+    assert state.native is not None and state.native.status == "CANCELLED"
+    # FAILED: the cancel came while the run was held, as after a local run's critical failure.
+    assert result.outcome is Outcome.FAILED
+    web = set(ids(sim, "shop-web-01", "shop-web-02"))
+    assert not web & {r.source_server_id for r in sim.backend.launch_records()}, "DRS launched the Web wave"
+    assert "cancel sent" in [a.action for a in state.audit]

@@ -64,7 +64,8 @@ from drs_desktop.domain.engine.native_state import (
     NativeStepMap,
 )
 from drs_desktop.domain.engine.observe import abandon, adopt_job, reset_for_retry
-from drs_desktop.domain.engine.polling import backoff_delay, poll_interval
+from drs_desktop.domain.engine.polling import after_read_ok, backoff_delay, poll_interval
+from drs_desktop.domain.engine.queries import job_active
 from drs_desktop.domain.engine.state import (
     ChunkState,
     ChunkStatus,
@@ -152,6 +153,7 @@ def on_observed(state: ExecutionState, event: NativeObserved) -> ExecutionState:
     if not native.execution_arn or state.finished is not None:
         return state
     changed = event.status != native.status or event.steps != native.steps
+    state = replace(state, poll=after_read_ok(state.poll))  # a good read ends a streak of failed ones
     state = _with(
         state,
         status=event.status,
@@ -162,12 +164,14 @@ def on_observed(state: ExecutionState, event: NativeObserved) -> ExecutionState:
         changed_at=event.at if changed else native.changed_at,
         started_at=event.started_at or native.started_at,
         completed_at=event.completed_at,
+        read_after_stop=state.stop is not None,
     )
     state = _adopt_jobs(state, event.steps, event.at)
     state = _move_waves(state, event.at)
     state = _settle_controls(state)
     if event.status in ("CANCELLING", "CANCELLED") and state.stop is None:
         state = _cancelled_in_drs(state, event.at)
+    state = _cancel_still_wanted(state)
     if event.status in ("COMPLETED", "CANCELLED"):
         waiting = [c for c in state.chunks.values() if c.status in (ChunkStatus.PLANNED, ChunkStatus.QUEUED)]
         why = "DRS skipped its step" if event.status == "COMPLETED" else "the run in DRS was cancelled"
@@ -180,6 +184,19 @@ def _cancelled_in_drs(state: ExecutionState, at: datetime) -> ExecutionState:
     """Someone cancelled the execution in DRS (the console, another desktop): the run is stopping."""
     stop = StopRequest(at=at, by="DRS", outcome=Outcome.CANCELLED, reason="cancelled in DRS")
     return replace(state, stop=stop).noting("cancel", at, "DRS", "the execution was cancelled in DRS")
+
+
+def _cancel_still_wanted(state: ExecutionState) -> ExecutionState:
+    """The run is stopping but DRS runs its execution (a retry whose answer was lost went through
+    before the cancel, someone retried the held run in the console, the cancel came before the attach was
+    recorded): DRS is asked to cancel, once a reading shows it at work and no cancel is on its way."""
+    native = native_of(state)
+    if state.stop is None or native.status not in ("CREATED", "IN_PROGRESS"):
+        return state
+    if any(c.kind == CANCEL for c in native.pending):
+        return state
+    control = NativeControl(kind=CANCEL, step_index=0, requested_at=state.stop.at, by=state.stop.by)
+    return _queue(state, control)
 
 
 def _adopt_jobs(state: ExecutionState, steps: Iterable[NativeStepSeen], at: datetime) -> ExecutionState:
@@ -369,6 +386,14 @@ def control_error(state: ExecutionState, event: object) -> str | None:
                     f"wave {wave.name!r} is {status.lower().replace('_', ' ')} in DRS: only a failed step "
                     "of a held run is retried"
                 )
+            # DRS fails a step once its job ended; a step it timed out may still have its job at work.
+            jobs = {s.job_id for s in state.wave_servers(wave.index) if s.job_id}
+            running = sorted(j for j in jobs if job_active(state.jobs[j]))
+            if status == "TIMED_OUT" and running:
+                return (
+                    f"wave {wave.name!r}: its DRS job {', '.join(running)} is still running (DRS timed the "
+                    "step out, not the job): retry once it has ended, or skip the wave"
+                )
             return None
         if status not in ("NOT_STARTED", *STEP_FAILED) or native.status not in ("FAILED", *NATIVE_ACTIVE):
             return f"wave {wave.name!r} is {status.lower().replace('_', ' ')} in DRS and cannot be skipped"
@@ -416,8 +441,14 @@ def on_cancel(state: ExecutionState, event: Cancel) -> ExecutionState:
     """After ``reducer``'s own cancel: DRS is asked to cancel, unless its execution is FAILED (DRS refuses
     that: the run ends here as FAILED) or over. A start whose answer is unknown is resolved first (its
     token is sent again), then cancelled."""
+    if state.stop is None:
+        return state
+    # A retry or skip not yet sent is given up: it would relaunch servers of a stopped run. One whose
+    # answer was lost is settled by the next reading (DRS at work again: it is cancelled).
     native = native_of(state)
-    if state.stop is None or any(c.kind == CANCEL for c in native.pending):
+    state = _with(state, pending=tuple(c for c in native.pending if c.kind == CANCEL))
+    native = native_of(state)
+    if any(c.kind == CANCEL for c in native.pending):
         return state
     started = bool(native.execution_arn) or native.start_requested_at is not None
     if not started or native.status not in ("", *NATIVE_ACTIVE) or native.status == "CANCELLING":
@@ -428,6 +459,15 @@ def on_cancel(state: ExecutionState, event: Cancel) -> ExecutionState:
 def cancel_outcome(state: ExecutionState) -> Outcome | None:
     """The outcome a cancel gives a run in DRS: FAILED when DRS failed a step (None: the general rule)."""
     return Outcome.FAILED if native_held(state) else None
+
+
+def on_restarted(state: ExecutionState, at: datetime) -> ExecutionState:
+    """The runner stopped (or another desktop took the run over) with controls on their way: any of them
+    may have reached DRS. Each is read back first and sent again only if the step still wants it."""
+    native = native_of(state)
+    if not native.pending:
+        return state
+    return _with(state, pending=tuple(replace(c, unknown_at=at) for c in native.pending))
 
 
 def on_control_sent(state: ExecutionState, event: NativeControlSent) -> ExecutionState:
@@ -490,7 +530,8 @@ def read_due(state: ExecutionState, now: datetime) -> datetime | None:
     else:
         unknown = [c.unknown_at for c in native.pending if c.unknown_at is not None]
         sent_since = native.changed_at is not None and native.changed_at > native.observed_at
-        if sent_since or any(u >= native.observed_at for u in unknown):
+        stopped_since = state.stop is not None and not native.read_after_stop
+        if sent_since or stopped_since or any(u >= native.observed_at for u in unknown):
             due = now
         else:
             due = native.observed_at + poll_interval(state.spec.polling, native.quiet_reads)
@@ -572,6 +613,6 @@ def finish_outcome(state: ExecutionState) -> Outcome | None:
         return Outcome.SUCCEEDED
     if native.status == "CANCELLED":
         return state.stop.outcome if state.stop is not None else Outcome.CANCELLED
-    if native.status == "FAILED" and state.stop is not None:
-        return Outcome.FAILED
+    if native.status == "FAILED" and state.stop is not None and native.read_after_stop:
+        return Outcome.FAILED  # DRS refuses to cancel a FAILED execution: it ends here
     return None

@@ -92,6 +92,9 @@ class NativeRunState:
     started_at: datetime | None = None  # DRS's startedAt
     completed_at: datetime | None = None
     pending: tuple[NativeControl, ...] = ()
+    #: A reading was journaled after the run was stopped (a cancel ends a FAILED execution here only
+    #: once DRS was read again: someone may have retried it meanwhile).
+    read_after_stop: bool = False
 
     @property
     def done(self) -> bool:

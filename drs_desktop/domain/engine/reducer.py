@@ -506,6 +506,8 @@ def _on_restarted(state: ExecutionState, event: RunnerRestarted) -> ExecutionSta
         for c in state.chunks.values()
         if c.status is ChunkStatus.START_REQUESTED
     ]
+    if state.native is not None:
+        state = native.on_restarted(state, event.at)
     return state.with_chunks(*cut_off).noting(
         "runner restarted", event.at, "", f"{len(cut_off)} call(s) cut off"
     )
