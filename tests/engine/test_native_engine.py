@@ -280,3 +280,36 @@ def test_a_sent_control_is_not_sent_again_by_the_same_decision() -> None:
     run.record(NativeControlSent(kind="retry", step_index=3, at=at))
     assert sent(run.decide(at)) == []
     assert run.replays()
+
+
+# -- an execution DRS no longer has
+
+
+def gone(at: datetime) -> NativeObserved:
+    return NativeObserved(status="", steps=(), gone=True, at=at)
+
+
+def test_an_execution_not_found_right_after_its_start_is_read_again_not_given_up() -> None:
+    """DRS's records may lag behind a start: "not found" before any reading never ends the run."""
+    run = started()
+    for n in range(5):
+        run.record(gone(T0 + minutes(n)))
+    assert run.state.native is not None and not run.state.native.gone
+    assert run.state.stop is None and any(isinstance(c, PollNative) for c in run.decide(T0 + minutes(10)))
+    assert run.replays()
+
+
+def test_an_execution_deleted_in_drs_ends_the_run_failed_once_the_answer_holds() -> None:
+    run = started()
+    held_on_app(run, T0)
+    at = T0 + minutes(30)
+    run.record(gone(at), gone(at + minutes(1)))
+    run.record(reading("FAILED", "COMPLETED", "COMPLETED", "FAILED", at + minutes(2), ("job-1", "job-2")))
+    assert run.state.native is not None and run.state.native.missing_reads == 0  # a lag, not a deletion
+    run.record(*(gone(at + minutes(3 + n)) for n in range(3)))
+    native = run.state.native
+    assert native is not None and native.gone and "deleted" in native.error
+    commands = run.decide(at + minutes(10))
+    assert not any(isinstance(c, PollNative) for c in commands)
+    assert [c.outcome.value for c in commands if isinstance(c, Finish)] == ["FAILED"]
+    assert run.replays()

@@ -182,3 +182,26 @@ def test_a_cancel_after_a_retry_whose_answer_was_lost_stops_drs_before_the_next_
     web = set(ids(sim, "shop-web-01", "shop-web-02"))
     assert not web & {r.source_server_id for r in sim.backend.launch_records()}, "DRS launched the Web wave"
     assert "cancel sent" in [a.action for a in state.audit]
+
+
+def test_a_held_run_whose_execution_is_deleted_in_drs_ends_and_says_why(
+    db: Database, gateway: DrsGateway, sim: EmbeddedSimulator, published: RecoveryPlan
+) -> None:
+    """DRS deletes only an execution that is over; a held run's FAILED one may be deleted from the console.
+    GetRecoveryPlanExecution then answers ResourceNotFound for ever: the run must end (FAILED: its end in
+    DRS was never read) instead of reading a gone execution, held, for ever."""
+    sim.faults.fail_launch(servers=["shop-app-02"])
+    runner = _start(db, gateway, sim)
+    _until(runner, sim, lambda: runner.status is ExecutionStatus.HELD)
+    state = runner.state
+    assert state.native is not None
+    client = boto3.client("drs", **sim.client_kwargs())
+    client.delete_recovery_plan_execution(recoveryPlanExecutionArn=state.native.execution_arn)
+    _, sleep = virtual_clock(sim)
+    result = runner.run(sleep=sleep, max_steps=200)
+    assert result.outcome is Outcome.FAILED
+    state = runner.state
+    assert state.native is not None and "deleted" in state.native.error
+    web = ids(sim, "shop-web-01", "shop-web-02")
+    assert all(state.servers[s].status is ServerStatus.CANCELLED for s in web)
+    assert any(a.by == "DRS" and "deleted" in a.detail for a in state.audit)

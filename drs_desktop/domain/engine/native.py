@@ -80,6 +80,9 @@ from drs_desktop.domain.engine.state import (
 
 #: The tag a started native execution carries: which execution of this desktop's it is.
 TAG_EXECUTION = "drs-desktop:execution"
+#: "Not found" answers in a row, for an execution read before, after which it is taken as deleted in DRS
+#: (one may be DRS's listing lagging behind; DRS deletes only an execution that is over).
+GONE_AFTER_READS = 3
 #: Step statuses after which a step does nothing more by itself.
 _STEP_OVER = ("COMPLETED", "SKIPPED", "FAILED", "TIMED_OUT")
 
@@ -150,8 +153,10 @@ def on_start_failed(state: ExecutionState, event: NativeStartFailed) -> Executio
 
 def on_observed(state: ExecutionState, event: NativeObserved) -> ExecutionState:
     native = native_of(state)
-    if not native.execution_arn or state.finished is not None:
+    if not native.execution_arn or state.finished is not None or native.gone:
         return state
+    if event.gone:
+        return _not_found(state, event.at)
     changed = event.status != native.status or event.steps != native.steps
     state = replace(state, poll=after_read_ok(state.poll))  # a good read ends a streak of failed ones
     state = _with(
@@ -165,6 +170,7 @@ def on_observed(state: ExecutionState, event: NativeObserved) -> ExecutionState:
         started_at=event.started_at or native.started_at,
         completed_at=event.completed_at,
         read_after_stop=state.stop is not None,
+        missing_reads=0,
     )
     state = _adopt_jobs(state, event.steps, event.at)
     state = _move_waves(state, event.at)
@@ -178,6 +184,26 @@ def on_observed(state: ExecutionState, event: NativeObserved) -> ExecutionState:
         gone = ServerStatus.SKIPPED if event.status == "COMPLETED" else ServerStatus.CANCELLED
         state = abandon(state, waiting, gone, why)
     return state
+
+
+def _not_found(state: ExecutionState, at: datetime) -> ExecutionState:
+    """DRS answered that the execution does not exist. Once it was read before and the answer holds for
+    ``GONE_AFTER_READS`` readings, it was deleted in DRS (which deletes only an execution that is over):
+    the run stops reading it and ends, FAILED, once its jobs have ended (its end in DRS was never read)."""
+    native = native_of(state)
+    missing = native.missing_reads + 1
+    state = _with(state, missing_reads=missing, observed_at=at, quiet_reads=native.quiet_reads + 1)
+    if missing < GONE_AFTER_READS or not native.status:
+        return state
+    why = "the execution was deleted in DRS before this desktop read its end"
+    state = _with(state, gone=True, error=why, pending=())
+    if state.stop is None:
+        state = replace(
+            state, stop=StopRequest(at=at, by="DRS", outcome=Outcome.FAILED, reason="deleted in DRS")
+        )
+    waiting = [c for c in state.chunks.values() if c.status in (ChunkStatus.PLANNED, ChunkStatus.QUEUED)]
+    state = abandon(state, waiting, ServerStatus.CANCELLED, f"not started: {why}")
+    return state.noting("deleted in DRS", at, "DRS", why)
 
 
 def _cancelled_in_drs(state: ExecutionState, at: datetime) -> ExecutionState:
@@ -521,7 +547,7 @@ def read_due(state: ExecutionState, now: datetime) -> datetime | None:
     """When the execution is read next: at the engine's adaptive pace while DRS works, at once after a
     control went out or its answer was lost; never again once DRS is done and nothing is pending."""
     native = native_of(state)
-    if not native.execution_arn or state.finished is not None:
+    if not native.execution_arn or state.finished is not None or native.gone:
         return None
     if native.done and not native.pending:
         return None
@@ -609,6 +635,8 @@ def finish_outcome(state: ExecutionState) -> Outcome | None:
         return None
     if any(s.status in (ServerStatus.STARTING, ServerStatus.LAUNCHING) for s in state.servers.values()):
         return None
+    if native.gone:
+        return Outcome.FAILED
     if native.status == "COMPLETED":
         return Outcome.SUCCEEDED
     if native.status == "CANCELLED":

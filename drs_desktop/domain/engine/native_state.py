@@ -95,6 +95,10 @@ class NativeRunState:
     #: A reading was journaled after the run was stopped (a cancel ends a FAILED execution here only
     #: once DRS was read again: someone may have retried it meanwhile).
     read_after_stop: bool = False
+    #: Readings in a row that DRS answered "not found", and whether the run concluded the execution is
+    #: gone (deleted in DRS: it is read no more).
+    missing_reads: int = 0
+    gone: bool = False
 
     @property
     def done(self) -> bool:
