@@ -313,3 +313,19 @@ def test_an_execution_deleted_in_drs_ends_the_run_failed_once_the_answer_holds()
     assert not any(isinstance(c, PollNative) for c in commands)
     assert [c.outcome.value for c in commands if isinstance(c, Finish)] == ["FAILED"]
     assert run.replays()
+
+
+def test_a_step_whose_servers_differ_from_the_wave_is_noted_once() -> None:
+    run = started()
+    other = sid(9)
+    changed = replace(step(3, "NOT_STARTED"), servers=(NativeServerSeen(server_id=other),))
+    for n in range(3):
+        at = T0 + minutes(n)
+        run.record(
+            NativeObserved(
+                status="IN_PROGRESS", steps=(step(1, "EXECUTING"), step(2, "NOT_STARTED"), changed), at=at
+            )
+        )
+    notes = [a.detail for a in run.state.audit if a.action == "not followed"]
+    assert len(notes) == 2 and other in notes[0] and APP in notes[1]
+    assert run.replays()

@@ -44,6 +44,7 @@ from drs_desktop.domain.engine.events import (
 )
 from drs_desktop.domain.engine.grace import jobs_in_flight
 from drs_desktop.domain.engine.instances import lookups_pending
+from drs_desktop.domain.engine.native_drift import not_found, note_drift
 from drs_desktop.domain.engine.native_events import (
     NativeControlFailed,
     NativeControlSent,
@@ -80,9 +81,6 @@ from drs_desktop.domain.engine.state import (
 
 #: The tag a started native execution carries: which execution of this desktop's it is.
 TAG_EXECUTION = "drs-desktop:execution"
-#: "Not found" answers in a row, for an execution read before, after which it is taken as deleted in DRS
-#: (one may be DRS's listing lagging behind; DRS deletes only an execution that is over).
-GONE_AFTER_READS = 3
 #: Step statuses after which a step does nothing more by itself.
 _STEP_OVER = ("COMPLETED", "SKIPPED", "FAILED", "TIMED_OUT")
 
@@ -156,7 +154,7 @@ def on_observed(state: ExecutionState, event: NativeObserved) -> ExecutionState:
     if not native.execution_arn or state.finished is not None or native.gone:
         return state
     if event.gone:
-        return _not_found(state, event.at)
+        return not_found(state, event.at)
     changed = event.status != native.status or event.steps != native.steps
     state = replace(state, poll=after_read_ok(state.poll))  # a good read ends a streak of failed ones
     state = _with(
@@ -172,6 +170,7 @@ def on_observed(state: ExecutionState, event: NativeObserved) -> ExecutionState:
         read_after_stop=state.stop is not None,
         missing_reads=0,
     )
+    state = note_drift(state, event.steps, event.at)
     state = _adopt_jobs(state, event.steps, event.at)
     state = _move_waves(state, event.at)
     state = _settle_controls(state)
@@ -184,26 +183,6 @@ def on_observed(state: ExecutionState, event: NativeObserved) -> ExecutionState:
         gone = ServerStatus.SKIPPED if event.status == "COMPLETED" else ServerStatus.CANCELLED
         state = abandon(state, waiting, gone, why)
     return state
-
-
-def _not_found(state: ExecutionState, at: datetime) -> ExecutionState:
-    """DRS answered that the execution does not exist. Once it was read before and the answer holds for
-    ``GONE_AFTER_READS`` readings, it was deleted in DRS (which deletes only an execution that is over):
-    the run stops reading it and ends, FAILED, once its jobs have ended (its end in DRS was never read)."""
-    native = native_of(state)
-    missing = native.missing_reads + 1
-    state = _with(state, missing_reads=missing, observed_at=at, quiet_reads=native.quiet_reads + 1)
-    if missing < GONE_AFTER_READS or not native.status:
-        return state
-    why = "the execution was deleted in DRS before this desktop read its end"
-    state = _with(state, gone=True, error=why, pending=())
-    if state.stop is None:
-        state = replace(
-            state, stop=StopRequest(at=at, by="DRS", outcome=Outcome.FAILED, reason="deleted in DRS")
-        )
-    waiting = [c for c in state.chunks.values() if c.status in (ChunkStatus.PLANNED, ChunkStatus.QUEUED)]
-    state = abandon(state, waiting, ServerStatus.CANCELLED, f"not started: {why}")
-    return state.noting("deleted in DRS", at, "DRS", why)
 
 
 def _cancelled_in_drs(state: ExecutionState, at: datetime) -> ExecutionState:

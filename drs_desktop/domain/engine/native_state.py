@@ -99,6 +99,9 @@ class NativeRunState:
     #: gone (deleted in DRS: it is read no more).
     missing_reads: int = 0
     gone: bool = False
+    #: Where DRS's steps differ from the run's map, each noted once: (step index, server ID) for a server
+    #: a SERVER step has that its wave does not (or the reverse); (step index, "") for a step of another kind.
+    drift: tuple[tuple[int, str], ...] = ()
 
     @property
     def done(self) -> bool:
