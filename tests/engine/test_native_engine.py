@@ -6,7 +6,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from drs_desktop.domain.engine.commands import Command, Finish, PollNative, SendNativeControl
+from drs_desktop.domain.engine.commands import (
+    Command,
+    Finish,
+    PollNative,
+    Record,
+    SendNativeControl,
+    StartNative,
+)
 from drs_desktop.domain.engine.decide import decide
 from drs_desktop.domain.engine.events import (
     Cancel,
@@ -328,4 +335,47 @@ def test_a_step_whose_servers_differ_from_the_wave_is_noted_once() -> None:
         )
     notes = [a.detail for a in run.state.audit if a.action == "not followed"]
     assert len(notes) == 2 and other in notes[0] and APP in notes[1]
+    assert run.replays()
+
+
+# -- attach
+
+
+def attached() -> Run:
+    native = native_spec().native
+    assert native is not None
+    return Run(
+        spec=replace(native_spec(), native=replace(native, execution_arn=ARN, client_token="attached"))
+    )
+
+
+def record_decided(run: Run, at: datetime) -> None:
+    """Journal the ``Record`` commands of one decision (the attach is one)."""
+    for command in run.decide(at):
+        if isinstance(command, Record):
+            run.record(command.event)
+
+
+def test_an_attach_to_an_execution_already_over_follows_its_jobs_and_finishes() -> None:
+    run = attached()
+    record_decided(run, T0)
+    assert run.state.native is not None and run.state.native.execution_arn == ARN
+    assert not any(isinstance(c, StartNative) for c in run.decide(T0))
+    run.record(reading("COMPLETED", "COMPLETED", "COMPLETED", "COMPLETED", T0, ("job-1", "job-2")))
+    assert not any(isinstance(c, Finish) for c in run.decide(T0)), "finished before its jobs were read"
+    run.record(
+        JobsObserved(
+            jobs=(job("job-1", DB, LaunchStatus.LAUNCHED), job("job-2", APP, LaunchStatus.LAUNCHED)), at=T0
+        )
+    )
+    assert [c.outcome.value for c in run.decide(T0) if isinstance(c, Finish)] == ["SUCCEEDED"]
+    assert run.replays()
+
+
+def test_a_cancel_before_the_attach_is_recorded_still_cancels_in_drs() -> None:
+    run = attached()
+    run.control(Cancel(at=T0, by="alice"))
+    record_decided(run, T0)
+    run.record(reading("IN_PROGRESS", "EXECUTING", "NOT_STARTED", "NOT_STARTED", T0, ("job-1", "")))
+    assert sent(run.decide(T0)) == ["cancel"]
     assert run.replays()
