@@ -40,7 +40,13 @@ from drs_desktop.domain.engine.native_events import (
 from drs_desktop.domain.engine.native_state import NativeRunSpec, NativeStepMap
 from drs_desktop.domain.engine.queries import execution_status
 from drs_desktop.domain.engine.reducer import apply, control_error, initial_state, replay
-from drs_desktop.domain.engine.state import ExecutionSpec, ExecutionState, ExecutionStatus
+from drs_desktop.domain.engine.state import (
+    ExecutionSpec,
+    ExecutionState,
+    ExecutionStatus,
+    ServerStatus,
+    WavePhase,
+)
 from drs_desktop.domain.plan.model import WaitStep
 
 from .helpers import T0, minutes, sid, spec, wave
@@ -378,4 +384,15 @@ def test_a_cancel_before_the_attach_is_recorded_still_cancels_in_drs() -> None:
     record_decided(run, T0)
     run.record(reading("IN_PROGRESS", "EXECUTING", "NOT_STARTED", "NOT_STARTED", T0, ("job-1", "")))
     assert sent(run.decide(T0)) == ["cancel"]
+    assert run.replays()
+
+
+def test_the_servers_of_a_step_drs_skipped_are_shown_skipped_at_once() -> None:
+    """A step skipped in DRS (by the operator here, or in the console) while the execution goes on: its
+    wave is SKIPPED, and its servers too, not left waiting until DRS ends the whole execution."""
+    run = started()
+    at = T0 + minutes(1)
+    run.record(reading("IN_PROGRESS", "EXECUTING", "NOT_STARTED", "SKIPPED", at, ("job-1", "")))
+    assert run.state.waves[1].phase is WavePhase.SKIPPED
+    assert run.state.servers[APP].status is ServerStatus.SKIPPED
     assert run.replays()

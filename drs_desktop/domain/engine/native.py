@@ -173,6 +173,13 @@ def on_observed(state: ExecutionState, event: NativeObserved) -> ExecutionState:
     state = note_drift(state, event.steps, event.at)
     state = _adopt_jobs(state, event.steps, event.at)
     state = _move_waves(state, event.at)
+    skipped = {w.index for w in state.waves if w.phase is WavePhase.SKIPPED}
+    waiting = [
+        c
+        for c in state.chunks.values()
+        if c.wave_index in skipped and c.status in (ChunkStatus.PLANNED, ChunkStatus.QUEUED)
+    ]
+    state = abandon(state, waiting, ServerStatus.SKIPPED, "DRS skipped its step") if waiting else state
     state = _settle_controls(state)
     if event.status in ("CANCELLING", "CANCELLED") and state.stop is None:
         state = _cancelled_in_drs(state, event.at)
