@@ -396,3 +396,26 @@ def test_the_servers_of_a_step_drs_skipped_are_shown_skipped_at_once() -> None:
     assert run.state.waves[1].phase is WavePhase.SKIPPED
     assert run.state.servers[APP].status is ServerStatus.SKIPPED
     assert run.replays()
+
+
+def test_servers_of_a_step_drs_failed_before_any_job_are_shown_failed_and_a_retry_relaunches_them() -> None:
+    """DRS fails a step without a job when it cannot start one (a server busy in another tool's job, a
+    quota): its servers are FAILED with DRS's reason, not PENDING under a held run; a retry's job then
+    takes them as a new attempt."""
+    run = started()
+    at = T0 + minutes(10)
+    failed = replace(step(3, "FAILED", at=at), error="ConflictException: server busy in job drsjob-x")
+    run.record(
+        NativeObserved(
+            status="FAILED", steps=(step(1, "COMPLETED", "job-1", at), step(2, "COMPLETED"), failed), at=at
+        )
+    )
+    app = run.state.servers[APP]
+    assert app.status is ServerStatus.FAILED and "server busy" in app.reason
+    run.control(RetryFailed(wave_index=1, at=at, by="alice"))
+    run.record(NativeControlSent(kind="retry", step_index=3, at=at))
+    later = at + minutes(1)
+    run.record(reading("IN_PROGRESS", "COMPLETED", "COMPLETED", "EXECUTING", later, ("job-1", "job-3")))
+    app = run.state.servers[APP]
+    assert app.status is ServerStatus.LAUNCHING and app.job_id == "job-3" and app.retries == 1
+    assert run.replays()

@@ -64,13 +64,14 @@ from drs_desktop.domain.engine.native_state import (
     NativeRunState,
     NativeStepMap,
 )
-from drs_desktop.domain.engine.observe import abandon, adopt_job, reset_for_retry
+from drs_desktop.domain.engine.observe import abandon, adopt_job, fail, reset_for_retry
 from drs_desktop.domain.engine.polling import after_read_ok, backoff_delay, poll_interval
 from drs_desktop.domain.engine.queries import job_active
 from drs_desktop.domain.engine.state import (
     ChunkState,
     ChunkStatus,
     ExecutionState,
+    ServerState,
     ServerStatus,
     StepRecord,
     StopRequest,
@@ -180,6 +181,7 @@ def on_observed(state: ExecutionState, event: NativeObserved) -> ExecutionState:
         if c.wave_index in skipped and c.status in (ChunkStatus.PLANNED, ChunkStatus.QUEUED)
     ]
     state = abandon(state, waiting, ServerStatus.SKIPPED, "DRS skipped its step") if waiting else state
+    state = _failed_without_job(state, event.at)
     state = _settle_controls(state)
     if event.status in ("CANCELLING", "CANCELLED") and state.stop is None:
         state = _cancelled_in_drs(state, event.at)
@@ -231,6 +233,36 @@ def _adopt_jobs(state: ExecutionState, steps: Iterable[NativeStepSeen], at: date
     return state
 
 
+def _failed_without_job(state: ExecutionState, at: datetime) -> ExecutionState:
+    """DRS failed a SERVER step before it started a job for some of its servers (it could not start one:
+    a server busy in another job, a quota): they are FAILED with DRS's reason, not left waiting."""
+    spec = state.spec.native
+    assert spec is not None
+    waiting = (ChunkStatus.PLANNED, ChunkStatus.QUEUED)
+    for step in native_of(state).steps:
+        where = spec.step(step.index)
+        if where is None or where.kind != "SERVER" or step.status not in STEP_FAILED:
+            continue
+        jobless = {s.server_id for s in step.servers if not s.job_id}
+        chunks = [
+            c
+            for c in state.wave_chunks(where.wave_index)
+            if c.status in waiting and jobless & set(c.server_ids)
+        ]
+        if not chunks:
+            continue
+        reason = f"DRS failed its step before launching it: {step.error or step.status.lower()}"
+        failed = [
+            fail(state.servers[s], reason, step.updated_at or at)
+            for c in chunks
+            for s in c.server_ids
+            if state.servers[s].status is ServerStatus.PENDING
+        ]
+        abandoned = [replace(c, status=ChunkStatus.ABANDONED, reason=reason) for c in chunks]
+        state = state.with_chunks(*abandoned).with_servers(*failed)
+    return state
+
+
 def _adopt(
     state: ExecutionState, wave_index: int, job_id: str, members: tuple[str, ...], at: datetime
 ) -> ExecutionState:
@@ -256,16 +288,23 @@ def _adopt(
         seq=wave.next_chunk_seq,
         server_ids=members,
         status=ChunkStatus.PLANNED,
-        is_retry=any(state.servers[s].job_id for s in members),
+        is_retry=any(_attempted(state.servers[s]) for s in members),
         queued_at=at,
     )
     servers = [
-        reset_for_retry(state.servers[s], chunk.chunk_id, at) if state.servers[s].job_id else state.servers[s]
+        reset_for_retry(state.servers[s], chunk.chunk_id, at)
+        if _attempted(state.servers[s])
+        else state.servers[s]
         for s in members
     ]
     state = state.with_wave(replace(wave, next_chunk_seq=wave.next_chunk_seq + 1))
     state = state.with_chunks(*shrunk, chunk).with_servers(*servers)
     return adopt_job(state, chunk, job_id, at)
+
+
+def _attempted(server: ServerState) -> bool:
+    """The server had an attempt already: a job, or a step DRS failed before it started one."""
+    return bool(server.job_id) or server.status is ServerStatus.FAILED
 
 
 def _status_of(state: ExecutionState, where: NativeStepMap) -> NativeStepSeen | None:
