@@ -26,6 +26,7 @@ from drs_desktop.domain.engine.events import (
     PollFailed,
     RetryFailed,
     RunnerRestarted,
+    SkipWave,
     TakenOver,
 )
 from drs_desktop.domain.engine.native_events import (
@@ -181,6 +182,7 @@ def test_a_retry_queued_before_a_cancel_is_not_sent_after_it() -> None:
     run.control(RetryFailed(wave_index=1, at=at, by="alice"))
     run.control(Cancel(at=at, by="alice"))
     assert "retry" not in sent(run.decide(at))
+    assert [a.action for a in run.state.audit][-2:] == ["retry given up", "cancel"]
     assert run.replays()
 
 
@@ -252,6 +254,7 @@ def test_a_control_cut_off_by_a_restart_is_read_back_before_it_is_sent_again() -
         reading("IN_PROGRESS", "COMPLETED", "COMPLETED", "EXECUTING", at + minutes(1), ("job-1", "job-3"))
     )
     assert run.state.native is not None and run.state.native.pending == ()
+    assert "retry not sent again" in [a.action for a in run.state.audit]
     assert run.replays()
 
 
@@ -418,4 +421,21 @@ def test_servers_of_a_step_drs_failed_before_any_job_are_shown_failed_and_a_retr
     run.record(reading("IN_PROGRESS", "COMPLETED", "COMPLETED", "EXECUTING", later, ("job-1", "job-3")))
     app = run.state.servers[APP]
     assert app.status is ServerStatus.LAUNCHING and app.job_id == "job-3" and app.retries == 1
+    assert run.replays()
+
+
+def test_a_skip_overtaken_by_drs_is_said_not_sent() -> None:
+    """The operator skips a step not yet started; DRS starts it before the skip goes out. The skip is not
+    sent (the step is no longer skippable), and the audit says so rather than showing a skip that never
+    happened."""
+    run = started()
+    at = T0 + minutes(1)
+    run.record(reading("IN_PROGRESS", "COMPLETED", "WAITING", "NOT_STARTED", at, ("job-1", "")))
+    run.control(SkipWave(wave_index=1, at=at, by="alice"))
+    run.record(
+        reading("IN_PROGRESS", "COMPLETED", "COMPLETED", "EXECUTING", at + minutes(5), ("job-1", "job-2"))
+    )
+    assert sent(run.decide(at + minutes(5))) == []
+    notes = [a for a in run.state.audit if a.action == "skip not sent"]
+    assert len(notes) == 1 and "executing" in notes[0].detail
     assert run.replays()

@@ -498,6 +498,12 @@ def on_cancel(state: ExecutionState, event: Cancel) -> ExecutionState:
     # answer was lost is settled by the next reading (DRS at work again: it is cancelled).
     native = native_of(state)
     state = _with(state, pending=tuple(c for c in native.pending if c.kind == CANCEL))
+    for control in native.pending:
+        if control.kind != CANCEL:
+            what = _what(control.kind, control.step_index)
+            state = state.noting(
+                f"{control.kind} given up", event.at, event.by, f"{what}: the run was cancelled"
+            )
     native = native_of(state)
     if any(c.kind == CANCEL for c in native.pending):
         return state
@@ -552,7 +558,21 @@ def _settle_controls(state: ExecutionState) -> ExecutionState:
     dropped, never sent again."""
     native = native_of(state)
     keep = tuple(c for c in native.pending if _still_wanted(native, c))
-    return state if keep == native.pending else _with(state, pending=keep)
+    if keep == native.pending:
+        return state
+    state = _with(state, pending=keep)
+    at = native.observed_at or native.changed_at or state.spec.started_at
+    for control in native.pending:
+        if control in keep:
+            continue
+        seen = native.step(control.step_index)
+        now = f"DRS shows the execution {native.status.lower() or 'not started'}"
+        if control.kind != CANCEL and seen is not None:
+            now += f" and step {control.step_index} {seen.status.lower().replace('_', ' ')}"
+        action = f"{control.kind} not sent" + (" again" if control.unknown_at is not None else "")
+        lost = "its answer was lost or cut off; " if control.unknown_at is not None else ""
+        state = state.noting(action, at, "DRS", f"{_what(control.kind, control.step_index)}: {lost}{now}")
+    return state
 
 
 def _still_wanted(native: NativeRunState, control: NativeControl) -> bool:
