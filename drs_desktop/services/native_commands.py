@@ -12,8 +12,9 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from drs_desktop.aws.native_plans import NativeExecutionView
 from drs_desktop.aws.native_runs import NativeExecutionStepView, NativeRunsGateway
-from drs_desktop.domain.drs.errors import DrsAuthError, DrsError
+from drs_desktop.domain.drs.errors import DrsAuthError, DrsError, DrsNotFound
 from drs_desktop.domain.engine.commands import FindNative, PollNative, SendNativeControl, StartNative
 from drs_desktop.domain.engine.events import Event
 from drs_desktop.domain.engine.native_events import (
@@ -93,9 +94,20 @@ class NativeCommands:
 
     def poll(self, command: PollNative) -> None:
         gateway = self._gateway()
-        execution = self._read(
-            "GetRecoveryPlanExecution", lambda: gateway.get_execution(command.execution_arn)
-        )
+        gone = False
+
+        def get() -> NativeExecutionView | None:
+            nonlocal gone
+            try:
+                return gateway.get_execution(command.execution_arn)
+            except DrsNotFound:  # deleted in DRS, or DRS's records lagging: the engine tells which
+                gone = True
+                return None
+
+        execution = self._read("GetRecoveryPlanExecution", get)
+        if gone:
+            self._record(NativeObserved(status="", steps=(), gone=True, at=self._clock()))
+            return
         if execution is None:
             return
         steps = self._read(

@@ -190,3 +190,86 @@ def test_a_retry_sent_is_refused_again_until_drs_has_been_read_since(
     _, sleep = virtual_clock(sim)
     assert runner.run(sleep=sleep).outcome is Outcome.SUCCEEDED
     assert sim.backend.request_counts().get("RetryRecoveryPlanExecutionStep") == 1
+
+
+def test_a_cancel_after_a_retry_whose_answer_was_lost_stops_drs_before_the_next_wave(
+    db: Database, gateway: DrsGateway, sim: EmbeddedSimulator, published: RecoveryPlan
+) -> None:
+    """The retry reached DRS but its answer was lost; the operator then cancels. DRS runs the plan again,
+    so the cancel must reach it: the Web wave is never launched and the run does not end SUCCEEDED."""
+    sim.faults.fail_launch(servers=["shop-app-02"])
+    runner = _start(db, gateway, sim)
+    _until(runner, sim, lambda: runner.status is ExecutionStatus.HELD)
+    sim.faults.clear()
+    sim.faults.lose_answer("RetryRecoveryPlanExecutionStep", count=1)
+    runner.control(RetryFailed(wave_index=1, at=sim.clock.now(), by="alice"))
+
+    def lost() -> bool:
+        native = runner.state.native
+        return native is not None and any(c.unknown_at is not None for c in native.pending)
+
+    _until(runner, sim, lost)
+    runner.control(Cancel(at=sim.clock.now(), by="alice"))
+    _, sleep = virtual_clock(sim)
+    result = runner.run(sleep=sleep)
+    state = runner.state
+    assert state.native is not None and state.native.status == "CANCELLED"
+    # FAILED: the cancel came while the run was held, as after a local run's critical failure.
+    assert result.outcome is Outcome.FAILED
+    web = set(ids(sim, "shop-web-01", "shop-web-02"))
+    assert not web & {r.source_server_id for r in sim.backend.launch_records()}, "DRS launched the Web wave"
+    assert "cancel sent" in [a.action for a in state.audit]
+
+
+def test_a_held_run_whose_execution_is_deleted_in_drs_ends_and_says_why(
+    db: Database, gateway: DrsGateway, sim: EmbeddedSimulator, published: RecoveryPlan
+) -> None:
+    """DRS deletes only an execution that is over; a held run's FAILED one may be deleted from the console.
+    GetRecoveryPlanExecution then answers ResourceNotFound for ever: the run must end (FAILED: its end in
+    DRS was never read) instead of reading a gone execution, held, for ever."""
+    sim.faults.fail_launch(servers=["shop-app-02"])
+    runner = _start(db, gateway, sim)
+    _until(runner, sim, lambda: runner.status is ExecutionStatus.HELD)
+    state = runner.state
+    assert state.native is not None
+    client = boto3.client("drs", **sim.client_kwargs())
+    client.delete_recovery_plan_execution(recoveryPlanExecutionArn=state.native.execution_arn)
+    _, sleep = virtual_clock(sim)
+    result = runner.run(sleep=sleep, max_steps=200)
+    assert result.outcome is Outcome.FAILED
+    state = runner.state
+    assert state.native is not None and "deleted" in state.native.error
+    web = ids(sim, "shop-web-01", "shop-web-02")
+    assert all(state.servers[s].status is ServerStatus.CANCELLED for s in web)
+    assert any(a.by == "DRS" and "deleted" in a.detail for a in state.audit)
+
+
+def test_servers_changed_in_a_step_of_the_running_execution_are_said_not_followed(
+    db: Database, gateway: DrsGateway, sim: EmbeddedSimulator, published: RecoveryPlan
+) -> None:
+    """UpdateRecoveryPlanExecutionStep may change the servers of a step not yet started, in the console,
+    mid-run. DRS then launches a server this run does not follow (not shown, never cleaned up here) and
+    leaves one of the wave's out: the run must say so rather than show a clean drill."""
+    runner = _start(db, gateway, sim)
+    _until(runner, sim, lambda: runner.state.waves[0].phase is WavePhase.AFTER)
+    state = runner.state
+    assert state.native is not None
+    client = boto3.client("drs", **sim.client_kwargs())
+    (web1, web2, stranger) = ids(sim, "shop-web-01", "shop-web-02", "crm-web-01")
+    arns = {
+        s["sourceServerID"]: s["arn"]
+        for s in client.describe_source_servers(filters={"sourceServerIDs": [web1, stranger]})["items"]
+    }
+    web_step = state.native.step(4)
+    assert web_step is not None and web_step.status == "NOT_STARTED"
+    client.update_recovery_plan_execution_step(
+        recoveryPlanExecutionStepArn=web_step.arn,
+        servers=[{"serverArn": arns[web1]}, {"serverArn": arns[stranger]}],
+    )
+    _, sleep = virtual_clock(sim)
+    assert runner.run(sleep=sleep).outcome is Outcome.SUCCEEDED
+    launched = {r.source_server_id for r in sim.backend.launch_records()}
+    assert stranger in launched and web2 not in launched  # what DRS did
+    notes = [a.detail for a in runner.state.audit if a.action == "not followed"]
+    assert any(stranger in n for n in notes), notes
+    assert any(web2 in n for n in notes), notes

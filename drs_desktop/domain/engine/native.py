@@ -51,6 +51,7 @@ from drs_desktop.domain.engine.events import (
 )
 from drs_desktop.domain.engine.grace import jobs_in_flight
 from drs_desktop.domain.engine.instances import lookups_pending
+from drs_desktop.domain.engine.native_drift import not_found, note_drift
 from drs_desktop.domain.engine.native_events import (
     NativeControlFailed,
     NativeControlSent,
@@ -71,12 +72,14 @@ from drs_desktop.domain.engine.native_state import (
     NativeRunState,
     NativeStepMap,
 )
-from drs_desktop.domain.engine.observe import abandon, adopt_job, reset_for_retry
-from drs_desktop.domain.engine.polling import backoff_delay, poll_interval
+from drs_desktop.domain.engine.observe import abandon, adopt_job, fail, reset_for_retry
+from drs_desktop.domain.engine.polling import after_read_ok, backoff_delay, poll_interval
+from drs_desktop.domain.engine.queries import job_active
 from drs_desktop.domain.engine.state import (
     ChunkState,
     ChunkStatus,
     ExecutionState,
+    ServerState,
     ServerStatus,
     StepRecord,
     StopRequest,
@@ -169,22 +172,17 @@ def on_looked(state: ExecutionState, event: NativeLooked) -> ExecutionState:
     return _with(state, look_due=False)
 
 
-def on_restarted(state: ExecutionState) -> ExecutionState:
-    """A start the runner's stop cut off is looked for before it is sent again."""
-    native = native_of(state)
-    if native.execution_arn or native.start_requested_at is None or native.start_refused:
-        return state
-    return _with(state, look_due=True)
-
-
 # -- readings
 
 
 def on_observed(state: ExecutionState, event: NativeObserved) -> ExecutionState:
     native = native_of(state)
-    if not native.execution_arn or state.finished is not None:
+    if not native.execution_arn or state.finished is not None or native.gone:
         return state
+    if event.gone:
+        return not_found(state, event.at)
     changed = event.status != native.status or event.steps != native.steps
+    state = replace(state, poll=after_read_ok(state.poll))  # a good read ends a streak of failed ones
     state = _with(
         state,
         status=event.status,
@@ -195,12 +193,24 @@ def on_observed(state: ExecutionState, event: NativeObserved) -> ExecutionState:
         changed_at=event.at if changed else native.changed_at,
         started_at=event.started_at or native.started_at,
         completed_at=event.completed_at,
+        read_after_stop=state.stop is not None,
+        missing_reads=0,
     )
+    state = note_drift(state, event.steps, event.at)
     state = _adopt_jobs(state, event.steps, event.at)
     state = _move_waves(state, event.at)
+    skipped = {w.index for w in state.waves if w.phase is WavePhase.SKIPPED}
+    waiting = [
+        c
+        for c in state.chunks.values()
+        if c.wave_index in skipped and c.status in (ChunkStatus.PLANNED, ChunkStatus.QUEUED)
+    ]
+    state = abandon(state, waiting, ServerStatus.SKIPPED, "DRS skipped its step") if waiting else state
+    state = _failed_without_job(state, event.at)
     state = _settle_controls(state)
     if event.status in ("CANCELLING", "CANCELLED") and state.stop is None:
         state = _cancelled_in_drs(state, event.at)
+    state = _cancel_still_wanted(state)
     if event.status in ("COMPLETED", "CANCELLED"):
         waiting = [c for c in state.chunks.values() if c.status in (ChunkStatus.PLANNED, ChunkStatus.QUEUED)]
         why = "DRS skipped its step" if event.status == "COMPLETED" else "the run in DRS was cancelled"
@@ -213,6 +223,19 @@ def _cancelled_in_drs(state: ExecutionState, at: datetime) -> ExecutionState:
     """Someone cancelled the execution in DRS (the console, another desktop): the run is stopping."""
     stop = StopRequest(at=at, by="DRS", outcome=Outcome.CANCELLED, reason="cancelled in DRS")
     return replace(state, stop=stop).noting("cancel", at, "DRS", "the execution was cancelled in DRS")
+
+
+def _cancel_still_wanted(state: ExecutionState) -> ExecutionState:
+    """The run is stopping but DRS runs its execution (a retry whose answer was lost went through
+    before the cancel, someone retried the held run in the console, the cancel came before the attach was
+    recorded): DRS is asked to cancel, once a reading shows it at work and no cancel is on its way."""
+    native = native_of(state)
+    if state.stop is None or native.status not in ("CREATED", "IN_PROGRESS"):
+        return state
+    if any(c.kind == CANCEL for c in native.pending):
+        return state
+    control = NativeControl(kind=CANCEL, step_index=0, requested_at=state.stop.at, by=state.stop.by)
+    return _queue(state, control)
 
 
 def _adopt_jobs(state: ExecutionState, steps: Iterable[NativeStepSeen], at: datetime) -> ExecutionState:
@@ -232,6 +255,36 @@ def _adopt_jobs(state: ExecutionState, steps: Iterable[NativeStepSeen], at: date
             if job_id in state.jobs or job_id in state.terminate_jobs:
                 continue
             state = _adopt(state, where.wave_index, job_id, tuple(members), at)
+    return state
+
+
+def _failed_without_job(state: ExecutionState, at: datetime) -> ExecutionState:
+    """DRS failed a SERVER step before it started a job for some of its servers (it could not start one:
+    a server busy in another job, a quota): they are FAILED with DRS's reason, not left waiting."""
+    spec = state.spec.native
+    assert spec is not None
+    waiting = (ChunkStatus.PLANNED, ChunkStatus.QUEUED)
+    for step in native_of(state).steps:
+        where = spec.step(step.index)
+        if where is None or where.kind != "SERVER" or step.status not in STEP_FAILED:
+            continue
+        jobless = {s.server_id for s in step.servers if not s.job_id}
+        chunks = [
+            c
+            for c in state.wave_chunks(where.wave_index)
+            if c.status in waiting and jobless & set(c.server_ids)
+        ]
+        if not chunks:
+            continue
+        reason = f"DRS failed its step before launching it: {step.error or step.status.lower()}"
+        failed = [
+            fail(state.servers[s], reason, step.updated_at or at)
+            for c in chunks
+            for s in c.server_ids
+            if state.servers[s].status is ServerStatus.PENDING
+        ]
+        abandoned = [replace(c, status=ChunkStatus.ABANDONED, reason=reason) for c in chunks]
+        state = state.with_chunks(*abandoned).with_servers(*failed)
     return state
 
 
@@ -260,16 +313,23 @@ def _adopt(
         seq=wave.next_chunk_seq,
         server_ids=members,
         status=ChunkStatus.PLANNED,
-        is_retry=any(state.servers[s].job_id for s in members),
+        is_retry=any(_attempted(state.servers[s]) for s in members),
         queued_at=at,
     )
     servers = [
-        reset_for_retry(state.servers[s], chunk.chunk_id, at) if state.servers[s].job_id else state.servers[s]
+        reset_for_retry(state.servers[s], chunk.chunk_id, at)
+        if _attempted(state.servers[s])
+        else state.servers[s]
         for s in members
     ]
     state = state.with_wave(replace(wave, next_chunk_seq=wave.next_chunk_seq + 1))
     state = state.with_chunks(*shrunk, chunk).with_servers(*servers)
     return adopt_job(state, chunk, job_id, at)
+
+
+def _attempted(server: ServerState) -> bool:
+    """The server had an attempt already: a job, or a step DRS failed before it started one."""
+    return bool(server.job_id) or server.status is ServerStatus.FAILED
 
 
 def _status_of(state: ExecutionState, where: NativeStepMap) -> NativeStepSeen | None:
@@ -412,6 +472,14 @@ def control_error(state: ExecutionState, event: object) -> str | None:
                     f"wave {wave.name!r} is {status.lower().replace('_', ' ')} in DRS: only a failed step "
                     "of a held run is retried"
                 )
+            # DRS fails a step once its job ended; a step it timed out may still have its job at work.
+            jobs = {s.job_id for s in state.wave_servers(wave.index) if s.job_id}
+            running = sorted(j for j in jobs if job_active(state.jobs[j]))
+            if status == "TIMED_OUT" and running:
+                return (
+                    f"wave {wave.name!r}: its DRS job {', '.join(running)} is still running (DRS timed the "
+                    "step out, not the job): retry once it has ended, or skip the wave"
+                )
             return None
         if status not in ("NOT_STARTED", *STEP_FAILED) or native.status not in ("FAILED", *NATIVE_ACTIVE):
             return f"wave {wave.name!r} is {status.lower().replace('_', ' ')} in DRS and cannot be skipped"
@@ -459,8 +527,20 @@ def on_cancel(state: ExecutionState, event: Cancel) -> ExecutionState:
     """After ``reducer``'s own cancel: DRS is asked to cancel, unless its execution is FAILED (DRS refuses
     that: the run ends here as FAILED) or over. A start whose answer is unknown is resolved first (its
     token is sent again), then cancelled."""
+    if state.stop is None:
+        return state
+    # A retry or skip not yet sent is given up: it would relaunch servers of a stopped run. One whose
+    # answer was lost is settled by the next reading (DRS at work again: it is cancelled).
     native = native_of(state)
-    if state.stop is None or any(c.kind == CANCEL for c in native.pending):
+    state = _with(state, pending=tuple(c for c in native.pending if c.kind == CANCEL))
+    for control in native.pending:
+        if control.kind != CANCEL:
+            what = _what(control.kind, control.step_index)
+            state = state.noting(
+                f"{control.kind} given up", event.at, event.by, f"{what}: the run was cancelled"
+            )
+    native = native_of(state)
+    if any(c.kind == CANCEL for c in native.pending):
         return state
     started = bool(native.execution_arn) or native.start_requested_at is not None
     if not started or native.status not in ("", *NATIVE_ACTIVE) or native.status == "CANCELLING":
@@ -471,6 +551,19 @@ def on_cancel(state: ExecutionState, event: Cancel) -> ExecutionState:
 def cancel_outcome(state: ExecutionState) -> Outcome | None:
     """The outcome a cancel gives a run in DRS: FAILED when DRS failed a step (None: the general rule)."""
     return Outcome.FAILED if native_held(state) else None
+
+
+def on_restarted(state: ExecutionState, at: datetime) -> ExecutionState:
+    """The runner stopped (or another desktop took the run over) with calls on their way: any of them may
+    have reached DRS. A start is looked for before it is sent again; a control is read back first and sent
+    again only if the step still wants it."""
+    native = native_of(state)
+    if not native.execution_arn and native.start_requested_at is not None and not native.start_refused:
+        state = _with(state, look_due=True)
+        native = native_of(state)
+    if not native.pending:
+        return state
+    return _with(state, pending=tuple(replace(c, unknown_at=at) for c in native.pending))
 
 
 def on_control_sent(state: ExecutionState, event: NativeControlSent) -> ExecutionState:
@@ -508,7 +601,23 @@ def _settle_controls(state: ExecutionState) -> ExecutionState:
     lost, or by someone else): dropped, never sent again."""
     native = native_of(state)
     keep = tuple(c for c in native.pending if not _seen_done(native, c) and _still_wanted(native, c))
-    return state if keep == native.pending else _with(state, pending=keep)
+    # This reading is the read-back any control with a lost answer waited for: it goes out again now.
+    keep = tuple(replace(c, unknown_at=None) for c in keep)
+    if keep == native.pending:
+        return state
+    state = _with(state, pending=keep)
+    at = native.observed_at or native.changed_at or state.spec.started_at
+    for control in native.pending:
+        if _seen_done(native, control) or _still_wanted(native, control):
+            continue
+        seen = native.step(control.step_index)
+        now = f"DRS shows the execution {native.status.lower() or 'not started'}"
+        if control.kind != CANCEL and seen is not None:
+            now += f" and step {control.step_index} {seen.status.lower().replace('_', ' ')}"
+        action = f"{control.kind} not sent" + (" again" if control.unknown_at is not None else "")
+        lost = "its answer was lost or cut off; " if control.unknown_at is not None else ""
+        state = state.noting(action, at, "DRS", f"{_what(control.kind, control.step_index)}: {lost}{now}")
+    return state
 
 
 def _seen_done(native: NativeRunState, control: NativeControl) -> bool:
@@ -534,16 +643,18 @@ def read_due(state: ExecutionState, now: datetime) -> datetime | None:
     """When the execution is read next: at the engine's adaptive pace while DRS works, at once after a
     control went out or its answer was lost; never again once DRS is done and nothing is pending."""
     native = native_of(state)
-    if not native.execution_arn or state.finished is not None:
+    if not native.execution_arn or state.finished is not None or native.gone:
         return None
     if native.done and not native.pending:
         return None
     if native.observed_at is None:
         due = now
     else:
-        unknown = [c.unknown_at for c in native.pending if c.unknown_at is not None]
-        sent_since = native.changed_at is not None and native.changed_at > native.observed_at
-        if sent_since or any(u >= native.observed_at for u in unknown):
+        # A control DRS accepted, or whose answer was lost, waits for a reading (the next one drops it or
+        # lets it go out again); so does a stop. Ordered by the journal, not by times that may be equal.
+        waiting = any(c.sent_at is not None or c.unknown_at is not None for c in native.pending)
+        stopped_since = state.stop is not None and not native.read_after_stop
+        if waiting or stopped_since:
             due = now
         else:
             due = native.observed_at + poll_interval(state.spec.polling, native.quiet_reads)
@@ -583,10 +694,8 @@ def decide_native(state: ExecutionState, now: datetime) -> list[Command]:
     for control in native.pending:
         if control.sent_at is not None:
             continue  # accepted: the next reading shows what it did
-        if control.unknown_at is not None and (
-            native.observed_at is None or native.observed_at <= control.unknown_at
-        ):
-            continue  # read back first
+        if control.unknown_at is not None:
+            continue  # read back first: the next reading clears the mark if DRS still wants it
         seen = native.step(control.step_index)
         commands.append(
             SendNativeControl(
@@ -628,10 +737,12 @@ def finish_outcome(state: ExecutionState) -> Outcome | None:
         return None
     if any(s.status in (ServerStatus.STARTING, ServerStatus.LAUNCHING) for s in state.servers.values()):
         return None
+    if native.gone:
+        return Outcome.FAILED
     if native.status == "COMPLETED":
         return Outcome.SUCCEEDED
     if native.status == "CANCELLED":
         return state.stop.outcome if state.stop is not None else Outcome.CANCELLED
-    if native.status == "FAILED" and state.stop is not None:
-        return Outcome.FAILED
+    if native.status == "FAILED" and state.stop is not None and native.read_after_stop:
+        return Outcome.FAILED  # DRS refuses to cancel a FAILED execution: it ends here
     return None

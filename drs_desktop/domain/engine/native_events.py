@@ -82,7 +82,8 @@ class NativeLooked:
 
 @dataclass(frozen=True, kw_only=True)
 class NativeObserved:
-    """GetRecoveryPlanExecution and ListRecoveryPlanExecutionSteps, read together."""
+    """GetRecoveryPlanExecution and ListRecoveryPlanExecutionSteps, read together. ``gone``: DRS answered
+    that the execution does not exist (ResourceNotFound; ``status`` "" and no steps then)."""
 
     status: str  # CREATED | IN_PROGRESS | COMPLETED | FAILED | CANCELLING | CANCELLED
     steps: tuple[NativeStepSeen, ...]
@@ -90,6 +91,7 @@ class NativeObserved:
     error: str = ""
     started_at: datetime | None = None
     completed_at: datetime | None = None
+    gone: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)

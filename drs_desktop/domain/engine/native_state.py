@@ -98,6 +98,16 @@ class NativeRunState:
     started_at: datetime | None = None  # DRS's startedAt
     completed_at: datetime | None = None
     pending: tuple[NativeControl, ...] = ()
+    #: A reading was journaled after the run was stopped (a cancel ends a FAILED execution here only
+    #: once DRS was read again: someone may have retried it meanwhile).
+    read_after_stop: bool = False
+    #: Readings in a row that DRS answered "not found", and whether the run concluded the execution is
+    #: gone (deleted in DRS: it is read no more).
+    missing_reads: int = 0
+    gone: bool = False
+    #: Where DRS's steps differ from the run's map, each noted once: (step index, server ID) for a server
+    #: a SERVER step has that its wave does not (or the reverse); (step index, "") for a step of another kind.
+    drift: tuple[tuple[int, str], ...] = ()
 
     @property
     def done(self) -> bool:

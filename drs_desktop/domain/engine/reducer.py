@@ -511,7 +511,7 @@ def _on_restarted(state: ExecutionState, event: RunnerRestarted) -> ExecutionSta
     ]
     state = state.with_chunks(*cut_off)
     if state.native is not None:
-        state = native.on_restarted(state)
+        state = native.on_restarted(state, event.at)
     return state.noting("runner restarted", event.at, "", f"{len(cut_off)} call(s) cut off")
 
 
