@@ -261,9 +261,8 @@ class FollowedRun:
 
     def describe(self) -> str:
         arn = self.execution_arn or "not started in DRS"
-        end = f", {self.outcome}" if self.outcome else ""
-        started = f"started {self.started_at}"
-        return f"run in DRS {self.execution_id}: {self.mode} {self.status}{end} {started} -> {arn}"
+        status = self.status if self.outcome in (None, self.status) else f"{self.status}, {self.outcome}"
+        return f"run in DRS {self.execution_id}: {self.mode} {status} started {self.started_at} -> {arn}"
 
 
 def runs_in_drs_here(db: Database, plan_name: str) -> list[FollowedRun]:

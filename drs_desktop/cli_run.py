@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TextIO
 
 from drs_desktop.cli_exit import EXIT_FAILED, EXIT_OK, EXIT_USAGE, EXIT_WAITING
+from drs_desktop.cli_native_text import native_lines
 from drs_desktop.cli_show import print_problems, reason_changes
 from drs_desktop.config import AppPaths
 from drs_desktop.domain.errors import DrsDesktopError
@@ -622,7 +623,8 @@ def _report_result(runner: ExecutionRunner, result: RunResult, args: argparse.Na
 def _print_progress(before: ExecutionState, after: ExecutionState, event: Event) -> None:
     from drs_desktop.domain.views.change_text import describe_change
 
-    for line in [*describe_change(before, after, event), *reason_changes(before, after)]:
+    lines = [*describe_change(before, after, event), *reason_changes(before, after)]
+    for line in [*lines, *native_lines(before, after, event)]:
         print(terminal_safe(line), file=sys.stderr, flush=True)
 
 

@@ -91,6 +91,9 @@ def test_a_drill_in_drs_runs_to_its_end_then_cleanup_and_status(
     # DRS ran it: one execution of the native plan, completed, every server launched once as a drill.
     [execution] = drs_executions(sim)
     assert (execution["status"], execution["mode"]) == ("COMPLETED", "DRILL")
+    assert f"DRS started execution {execution['recoveryPlanExecutionArn']}" in result.err
+    assert "DRS step 2 'Wait after Database': waiting 5 min" in result.err
+    assert "DRS execution COMPLETED" in result.err
     per_server = launches_per_server(sim)
     assert set(per_server) == planned_servers(plan) and set(per_server.values()) == {1}
     assert all(r.is_drill for r in launch_records(sim))
@@ -188,6 +191,7 @@ def test_an_execution_started_elsewhere_is_named_then_attached(
     assert attached.code == 0, attached.err
     assert attached.json()["outcome"] == "SUCCEEDED"
     assert "nothing started" in attached.err
+    assert f"following DRS execution {arn} (started elsewhere)" in attached.err
     [execution] = drs_executions(sim)  # no second execution was started
     assert execution["recoveryPlanExecutionArn"] == arn and execution["status"] == "COMPLETED"
     per_server = launches_per_server(sim)
@@ -235,6 +239,7 @@ def held_run(cli: Cli, sim: EmbeddedSimulator, home: Path) -> tuple[str, str]:
     assert f"drs-desktop control {execution_id} retry|skip|cancel" in held.err
     [execution] = drs_executions(sim)
     assert execution["status"] == "FAILED"  # DRS holds it: the run here is held for the operator
+    assert f"DRS execution FAILED: {execution['errorDetail']['message']}" in held.err
     return execution_id, failing
 
 
@@ -254,6 +259,7 @@ def test_a_held_run_in_drs_exits_3_then_retry_finishes_it_and_pause_is_refused(
     retried = cli("control", execution_id, "retry", "--by", "bob", "--json", *run_args(sim, app_home))
     assert retried.code == 0, retried.err
     assert retried.json()["outcome"] == "SUCCEEDED"
+    assert "retry sent to DRS (step 3 'App')" in retried.err
     [execution] = drs_executions(sim)  # the same execution, retried in DRS
     assert execution["status"] == "COMPLETED"
     per_server = launches_per_server(sim)
