@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from drs_desktop.aws.drs import DrsGateway
     from drs_desktop.domain.engine.state import Mode
     from drs_desktop.services.executions import RunRequest
+    from drs_desktop.services.lease_keeper import LeaseKeeper
     from drs_desktop.services.native_run import NativePreparation
     from drs_desktop.services.patient_reads import PatientReads
     from drs_desktop.services.runner import ExecutionRunner
@@ -88,7 +89,7 @@ def native_run_command(args: argparse.Namespace, paths: AppPaths, out: TextIO) -
             cli_run._leased(db, runner.execution_id) as lease,
         ):
             if args.detach:
-                return _detach(runner, args, out)
+                return _detach(runner, args, out, lease)
             return cli_run._drive(db, runner, args, out, lease)
 
 
@@ -207,16 +208,25 @@ def _attach(
     return runner
 
 
-def _detach(runner: ExecutionRunner, args: argparse.Namespace, out: TextIO) -> int:
+def _detach(runner: ExecutionRunner, args: argparse.Namespace, out: TextIO, lease: LeaseKeeper | None) -> int:
     """Drive until DRS has the execution (its ARN is journaled), then leave it to DRS. Exit 0 once DRS
     has it; a start DRS refused ends the run, reported as ``run`` reports an end (exit 1)."""
     runner.add_listener(cli_run._print_progress)
+    if lease is not None:  # team sync: the start waits for a confirmed lease, as in ``run``'s loop
+        runner.set_act_guard(lease.may_drive)
 
     def started() -> bool:
         native = runner.state.native
         return native is not None and bool(native.execution_arn)
 
-    result = runner.run(sleep=cli_run._runner_sleeper(runner), should_stop=started)
+    try:
+        result = runner.run(
+            sleep=cli_run._runner_sleeper(runner),
+            should_stop=lambda: started() or (lease is not None and not lease.may_drive()),
+        )
+    except KeyboardInterrupt:
+        print(f"interrupted; resume with: drs-desktop run --resume {runner.execution_id}", file=sys.stderr)
+        raise
     if not started() or result.outcome is not None:
         return cli_run._report_result(runner, result, args, out)
     arn = runner.state.native.execution_arn if runner.state.native is not None else ""
