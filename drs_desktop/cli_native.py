@@ -19,6 +19,7 @@ from collections.abc import Callable
 from typing import Any, TextIO
 
 from drs_desktop.cli_exit import EXIT_FAILED, EXIT_OK
+from drs_desktop.cli_native_run import add_run_command, native_run_command, runs_in_drs_here
 from drs_desktop.cli_run import _gateway, _open_database, add_target_options
 from drs_desktop.config import AppPaths
 from drs_desktop.domain.drs.errors import DrsError
@@ -53,7 +54,8 @@ def add_native_commands(
         )
     unlink = actions.add_parser("unlink", help="forget the plan's link to its native plan (DRS untouched)")
     unlink.add_argument("plan", help="the plan's name")
-    for parser in (publish, imp, diff, status, adopt, unlink):
+    run = add_run_command(actions)
+    for parser in (publish, imp, diff, status, adopt, unlink, run):
         add_home(parser)
         add_target_options(parser)
         parser.add_argument("--json", action="store_true", help="one JSON document on stdout")
@@ -62,6 +64,8 @@ def add_native_commands(
 def native_command(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
     from drs_desktop.aws.native_plans import NativePlansGateway
 
+    if args.native_command == "run":  # an execution: ``run``'s driving, progress and exit codes
+        return native_run_command(args, paths, out)
     with _open_database(paths) as db:
         drs = _gateway(db, args)
         gateway = NativePlansGateway(drs)
@@ -210,6 +214,8 @@ def _status(args: argparse.Namespace, db: Any, gateway: Any, operator: str, out:
     from drs_desktop.services import native_plans as service
 
     rows = service.status(db, gateway)
+    followed = {r.plan_name: runs_in_drs_here(db, r.plan_name) for r in rows}
+    by_arn = {run.execution_arn: run.execution_id for runs in followed.values() for run in runs}
     data = {
         "outcome": "ok",
         "plans": [
@@ -229,9 +235,11 @@ def _status(args: argparse.Namespace, db: Any, gateway: Any, operator: str, out:
                         "status": e.status,
                         "started_at": e.started_at,
                         "error": e.error,
+                        "followed_by": by_arn.get(e.arn),
                     }
                     for e in r.executions
                 ],
+                "runs_here": [run.to_json() for run in followed[r.plan_name]],
             }
             for r in rows
         ],
@@ -242,7 +250,11 @@ def _status(args: argparse.Namespace, db: Any, gateway: Any, operator: str, out:
         linked = f"  published rev {r.linked_revision}" if r.plan_arn else ""
         note = f"  ({r.note})" if r.note else ""
         lines.append(f"{r.plan_name}  rev {r.latest_revision}{linked}{drift}{note}")
-        lines += [f"    {e.mode} {e.status} started {e.started_at}" for e in r.executions]
+        for e in r.executions:
+            here = by_arn.get(e.arn)
+            follow = f"  followed here as execution {here}" if here else f"  not followed here ({e.arn})"
+            lines.append(f"    {e.mode} {e.status} started {e.started_at}{follow}")
+        lines += [f"    {run.describe()}" for run in followed[r.plan_name]]
     _emit(args, out, data, lines or ["no plans yet"])
     return EXIT_OK
 

@@ -19,12 +19,13 @@ import argparse
 import json
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TextIO
 
 from drs_desktop.cli_exit import EXIT_FAILED, EXIT_OK, EXIT_USAGE, EXIT_WAITING
+from drs_desktop.cli_native_text import native_lines
 from drs_desktop.cli_show import print_problems, reason_changes
 from drs_desktop.config import AppPaths
 from drs_desktop.domain.errors import DrsDesktopError
@@ -34,9 +35,11 @@ if TYPE_CHECKING:
     from drs_desktop.aws.drs import DrsGateway
     from drs_desktop.aws.drs_clock import DrsClock
     from drs_desktop.aws.simulator_clock import SimulatorClock
+    from drs_desktop.domain.engine.commands import Command
     from drs_desktop.domain.engine.events import Event
     from drs_desktop.domain.engine.record import ExecutionRecord
     from drs_desktop.domain.engine.state import ExecutionState
+    from drs_desktop.domain.preflight.checks import PreflightReport
     from drs_desktop.domain.views.report_chart import PdfReport
     from drs_desktop.services.lease_keeper import LeaseKeeper
     from drs_desktop.services.patient_reads import PatientReads
@@ -353,6 +356,14 @@ def _preflight(
     from drs_desktop.services import preflight
 
     report = preflight.preflight(db, gateway, prepared, request, now=gateway.drs_clock.now(), reads=reads)
+    return show_preflight(report, args, out)
+
+
+def show_preflight(report: PreflightReport, args: argparse.Namespace, out: TextIO) -> int | None:
+    """A preflight's report as ``run`` shows it: all of it for --dry-run (then an exit code: stop), the
+    failures and "nothing launched" when a check fails (exit 1), else its warnings (None: go ahead)."""
+    from drs_desktop.services import preflight
+
     if args.dry_run:
         if args.json:
             json.dump(preflight.report_to_json(report), out, indent=2)
@@ -478,9 +489,48 @@ def _stuck_for_a_person(runner: ExecutionRunner, paused_here: _PausedHere) -> Ca
             return False
         if runner.status is ExecutionStatus.PAUSED and paused_here.paused:
             return False
-        return not decide(runner.state, runner.now())
+        commands = decide(runner.state, runner.now())
+        if runner.state.native is not None:  # a run in DRS (``native run``)
+            return not answer.awaited and _native_waits_for_a_person(runner.state, commands)
+        return not commands
 
+    answer = _NativeAnswer(runner.state)
+    runner.add_listener(answer)
     return stuck
+
+
+class _NativeAnswer:
+    """A listener: whether a control this run sent to DRS (retry, skip, cancel) has not been read back yet
+    (the reading that follows it is DRS's answer; both may carry the same time on a frozen clock)."""
+
+    def __init__(self, state: ExecutionState) -> None:
+        native = state.native
+        self.awaited = bool(
+            native is not None
+            and native.changed_at is not None
+            and (native.observed_at is None or native.changed_at > native.observed_at)
+        )
+
+    def __call__(self, before: ExecutionState, after: ExecutionState, event: Event) -> None:
+        from drs_desktop.domain.engine.native_events import NativeControlSent, NativeObserved
+
+        if isinstance(event, NativeControlSent):
+            self.awaited = True
+        elif isinstance(event, NativeObserved):
+            self.awaited = False
+
+
+def _native_waits_for_a_person(state: ExecutionState, commands: Sequence[Command]) -> bool:
+    """Whether ``run``'s driving loop (``cli_run._drive``) stops here, exit 3. A held run in DRS: DRS
+    keeps its FAILED execution until someone retries, skips or cancels, and the engine keeps reading it (a
+    retry from the console shows up), so the engine always has a next read. Once no control is on its way
+    and DRS's answer to the last one was read, only those reads are left: nothing this run can do alone."""
+    from drs_desktop.domain.engine.commands import PollNative, WakeAt
+
+    native = state.native
+    if native is None or native.status != "FAILED" or native.pending or native.observed_at is None:
+        return False  # DRS still at work (a critical failure holds the run here first), or a control
+    return all(isinstance(command, PollNative | WakeAt) for command in commands)
 
 
 def _credentials_renewed(runner: ExecutionRunner) -> None:
@@ -573,7 +623,8 @@ def _report_result(runner: ExecutionRunner, result: RunResult, args: argparse.Na
 def _print_progress(before: ExecutionState, after: ExecutionState, event: Event) -> None:
     from drs_desktop.domain.views.change_text import describe_change
 
-    for line in [*describe_change(before, after, event), *reason_changes(before, after)]:
+    lines = [*describe_change(before, after, event), *reason_changes(before, after)]
+    for line in [*lines, *native_lines(before, after, event)]:
         print(terminal_safe(line), file=sys.stderr, flush=True)
 
 

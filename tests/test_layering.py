@@ -35,6 +35,8 @@ CLI_MODULES = {
     "cli_sync",
     "cli_sync_now",
     "cli_native",
+    "cli_native_run",
+    "cli_native_text",
     "cli_sync_takeover",
 }
 _CLI_MAY_IMPORT = {"domain", "storage", "aws", "secrets", "config", "services", "simulator", *CLI_MODULES}
@@ -59,6 +61,8 @@ RULES: dict[str, tuple[set[str], set[str], set[str]]] = {
     "cli_sync": (_CLI_MAY_IMPORT, set(), set()),
     "cli_sync_now": (_CLI_MAY_IMPORT, set(), set()),
     "cli_native": (_CLI_MAY_IMPORT, set(), set()),
+    "cli_native_run": (_CLI_MAY_IMPORT, set(), set()),
+    "cli_native_text": (_CLI_MAY_IMPORT, set(), set()),
     "cli_sync_takeover": (_CLI_MAY_IMPORT, set(), set()),
     "cli_exit": (set(), set(), set()),  # the exit codes, one place; imports nothing of the package
     "__main__": ({"cli", "frozen"}, set(), set()),  # python -m drs_desktop and the bundle -> cli.main()
