@@ -491,40 +491,18 @@ def _stuck_for_a_person(runner: ExecutionRunner, paused_here: _PausedHere) -> Ca
             return False
         commands = decide(runner.state, runner.now())
         if runner.state.native is not None:  # a run in DRS (``native run``)
-            return not answer.awaited and _native_waits_for_a_person(runner.state, commands)
+            return _native_waits_for_a_person(runner.state, commands)
         return not commands
 
-    answer = _NativeAnswer(runner.state)
-    runner.add_listener(answer)
     return stuck
-
-
-class _NativeAnswer:
-    """A listener: whether a control this run sent to DRS (retry, skip, cancel) has not been read back yet
-    (the reading that follows it is DRS's answer; both may carry the same time on a frozen clock)."""
-
-    def __init__(self, state: ExecutionState) -> None:
-        native = state.native
-        self.awaited = bool(
-            native is not None
-            and native.changed_at is not None
-            and (native.observed_at is None or native.changed_at > native.observed_at)
-        )
-
-    def __call__(self, before: ExecutionState, after: ExecutionState, event: Event) -> None:
-        from drs_desktop.domain.engine.native_events import NativeControlSent, NativeObserved
-
-        if isinstance(event, NativeControlSent):
-            self.awaited = True
-        elif isinstance(event, NativeObserved):
-            self.awaited = False
 
 
 def _native_waits_for_a_person(state: ExecutionState, commands: Sequence[Command]) -> bool:
     """Whether ``run``'s driving loop (``cli_run._drive``) stops here, exit 3. A held run in DRS: DRS
     keeps its FAILED execution until someone retries, skips or cancels, and the engine keeps reading it (a
     retry from the console shows up), so the engine always has a next read. Once no control is on its way
-    and DRS's answer to the last one was read, only those reads are left: nothing this run can do alone."""
+    (a control DRS accepted stays pending until a reading shows what it did), only those reads are left:
+    nothing this run can do alone."""
     from drs_desktop.domain.engine.commands import PollNative, WakeAt
 
     native = state.native
