@@ -164,7 +164,7 @@ def test_an_unpublished_plan_is_refused_clearly(
     save_plans(app_home, native_shop(sim))
     result = cli("native", "run", PLAN, "--mode", "drill", *run_args(sim, app_home))
     assert result.code == 1
-    assert f"plan {PLAN!r} is not published to DRS: publish it first" in result.err
+    assert f"plan {PLAN!r} is not published to DRS from this desktop: publish it first" in result.err
     assert f"drs-desktop native publish {PLAN}" in result.err
     assert local_executions(app_home) == [] and launch_records(sim) == []
     assert cli("native", "run", PLAN, *run_args(sim, app_home)).code == 2  # no --mode, no --attach
