@@ -238,7 +238,7 @@ def test_a_held_run_in_drs_is_retried_and_the_retry_shows_on_its_way_to_drs(
     failed = snapshot.native.steps[0]
     assert failed.status == "FAILED" and failed.error
     assert progress.native_panel.step_statuses()[0] == ("Database", "FAILED")
-    error_cell = progress.native_panel.steps.item(0, 7)
+    error_cell = progress.native_panel.steps.item(0, 6)
     assert error_cell is not None and error_cell.text() == failed.error
     assert not progress.pause_button.isVisible()
     assert progress.retry_button.isEnabled() and progress.skip_button.isEnabled()

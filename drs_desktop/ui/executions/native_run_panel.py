@@ -29,7 +29,9 @@ from drs_desktop.ui.executions.history_format import clock_text
 
 logger = logging.getLogger(__name__)
 
-STEP_COLUMNS = ("#", "Step", "Kind", "Wave", "What", "Status in DRS", "Updated (UTC)", "DRS's error")
+#: No time column: DRS's step listing carries no update time (only GetRecoveryPlanExecutionStep does), and
+#: the waves above show when each wave began and ended.
+STEP_COLUMNS = ("#", "Step", "Kind", "Wave", "What", "Status in DRS", "DRS's error")
 INDEX, NAME, KIND, WAVE, WHAT, STATUS, UPDATED, ERROR = range(len(STEP_COLUMNS))
 _FAILED = ("FAILED", "TIMED_OUT")
 _ERROR_COLOUR = "#b00020"
@@ -133,7 +135,6 @@ class NativeRunPanel(QWidget):
                 step.wave_name,
                 step.what,
                 step.status.replace("_", " "),
-                clock_text(step.updated_at),
                 step.error,
             )
             for column, text in enumerate(texts):
