@@ -32,7 +32,7 @@ logger = logging.getLogger(__name__)
 #: No time column: DRS's step listing carries no update time (only GetRecoveryPlanExecutionStep does), and
 #: the waves above show when each wave began and ended.
 STEP_COLUMNS = ("#", "Step", "Kind", "Wave", "What", "Status in DRS", "DRS's error")
-INDEX, NAME, KIND, WAVE, WHAT, STATUS, UPDATED, ERROR = range(len(STEP_COLUMNS))
+INDEX, NAME, KIND, WAVE, WHAT, STATUS, ERROR = range(len(STEP_COLUMNS))
 _FAILED = ("FAILED", "TIMED_OUT")
 _ERROR_COLOUR = "#b00020"
 _DONE_COLOUR = "#1b7f3b"
