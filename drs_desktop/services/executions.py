@@ -140,14 +140,7 @@ def prepare_execution(
     (``reads``; by default a real sleep, bounded: call this off the GUI thread)."""
     read = reads or PatientReads()
     stored = plan_store.load_plan(db, request.plan_name, request.revision)
-    if refresh_inventory:
-        inventory = read(gateway.inventory, "DescribeSourceServers")
-        inventory_store.save_inventory(db, inventory)
-    else:
-        cached = inventory_store.load_inventory(db)
-        if cached is None:
-            raise ExecutionSetupError("no cached inventory: refresh the inventory first")
-        inventory = cached
+    inventory = run_inventory(db, gateway, refresh=refresh_inventory, read=read)
     plan = stored.plan
     if runs_across_targets(plan, _connected(gateway, inventory)) and not unplaced(plan):
         return _prepare_across_targets(
@@ -246,6 +239,18 @@ def _prepare_across_targets(
 def _connected(gateway: DrsGateway, inventory: Inventory) -> Connected:
     """Where a run lands: the account DRS answered for, the gateway's Region and profile."""
     return Connected(inventory.account_id, gateway.target.region, gateway.target.profile or "")
+
+
+def run_inventory(db: Database, gateway: DrsGateway, *, refresh: bool, read: PatientReads) -> Inventory:
+    """The inventory a run is prepared from: read from DRS now (and cached), or the cached one."""
+    if refresh:
+        inventory = read(gateway.inventory, "DescribeSourceServers")
+        inventory_store.save_inventory(db, inventory)
+        return inventory
+    cached = inventory_store.load_inventory(db)
+    if cached is None:
+        raise ExecutionSetupError("no cached inventory: refresh the inventory first")
+    return cached
 
 
 def start_settle_for(read_timeout_seconds: float) -> timedelta:

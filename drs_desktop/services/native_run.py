@@ -34,6 +34,7 @@ from drs_desktop.services.executions import (
     PreparedExecution,
     RunRequest,
     create_execution,
+    run_inventory,
 )
 from drs_desktop.services.native_common import (
     NativePlanError,
@@ -45,7 +46,6 @@ from drs_desktop.services.native_common import (
 from drs_desktop.services.patient_reads import PatientReads
 from drs_desktop.services.preflight import preflight
 from drs_desktop.services.runner import Clock, ExecutionRunner
-from drs_desktop.storage import inventory as inventory_store
 from drs_desktop.storage import native_links
 from drs_desktop.storage import plans as plan_store
 from drs_desktop.storage.db import Database
@@ -134,14 +134,7 @@ def prepare_native_run(
         raise NativePlanError(f"the native plan's steps are not this plan's: {exc}") from exc
     executions = read(lambda: runs.list_executions(link.recovery_plan_arn), "ListRecoveryPlanExecutions")
     active = tuple(e for e in executions if e.status in NATIVE_ACTIVE)
-    if refresh_inventory:
-        inventory = read(gateway.inventory, "DescribeSourceServers")
-        inventory_store.save_inventory(db, inventory)
-    else:
-        cached = inventory_store.load_inventory(db)
-        if cached is None:
-            raise ExecutionSetupError("no cached inventory: refresh the inventory first")
-        inventory = cached
+    inventory = run_inventory(db, gateway, refresh=refresh_inventory, read=read)
     plan = _as_published(stored.plan, layout.optional)
     native = NativeRunSpec(
         plan_arn=link.recovery_plan_arn,
