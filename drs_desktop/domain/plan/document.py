@@ -29,6 +29,7 @@ from typing import Any
 
 from drs_desktop.domain.errors import PlanDocumentError
 from drs_desktop.domain.plan.document_base import (
+    AmbiguousBoolean,
     AmbiguousNumber,
     ShapeReader,
     join_path,
@@ -93,6 +94,7 @@ __all__ = [
     "FORMAT_ID",
     "FORMAT_V1",
     "FORMAT_V2",
+    "AmbiguousBoolean",
     "AmbiguousNumber",
     "PlanDocumentError",
     "join_path",

@@ -31,7 +31,7 @@ from drs_desktop.domain.launch.model import (
     RightSizing,
     SubnetByIp,
 )
-from drs_desktop.domain.plan.document_base import ShapeReader, join_path, quote, type_name
+from drs_desktop.domain.plan.document_base import AmbiguousBoolean, ShapeReader, join_path, quote, type_name
 from drs_desktop.domain.plan.model import ProtectionGroup, RecoveryPlan
 from drs_desktop.domain.safe_text import surrogate_problem
 
@@ -237,6 +237,9 @@ def _subnet(reader: ShapeReader, value: object, path: str) -> str | SubnetByIp |
 def _boolean(reader: ShapeReader, value: object, path: str) -> bool | None:
     if isinstance(value, bool):
         return value
+    if isinstance(value, AmbiguousBoolean):
+        reader.add(path, value.problem())
+        return None
     reader.add(path, f"must be true or false, got {type_name(value)} {quote(value)}")
     return None
 
