@@ -38,6 +38,7 @@ from drs_desktop.domain.safe_text import surrogate_problem
 __all__ = [
     "FIELD_KEYS",
     "LAUNCH_KEYS",
+    "fields_to_document",
     "launch_settings_to_document",
     "read_launch_settings",
     "uses_launch_settings",
@@ -80,7 +81,7 @@ def launch_settings_to_document(plan: RecoveryPlan) -> dict[str, Any] | None:
 def _settings_to_document(settings: LaunchSettings) -> dict[str, Any]:
     doc: dict[str, Any] = {}
     if not settings.defaults.is_empty():
-        doc["defaults"] = _fields_to_document(settings.defaults)
+        doc["defaults"] = fields_to_document(settings.defaults)
     if settings.overrides:
         doc["overrides"] = [_override_to_document(override) for override in settings.overrides]
     return doc
@@ -93,11 +94,11 @@ def _override_to_document(override: Override) -> dict[str, Any]:
     # An override with neither selector (invalid, but it must round-trip) is written as ``servers: []``.
     if override.servers or override.tags is None:
         doc["servers"] = list(override.servers)
-    doc.update(_fields_to_document(override.settings))
+    doc.update(fields_to_document(override.settings))
     return doc
 
 
-def _fields_to_document(fields: LaunchFields) -> dict[str, Any]:
+def fields_to_document(fields: LaunchFields) -> dict[str, Any]:
     doc: dict[str, Any] = {}
     for name in fields.set_fields():
         value = getattr(fields, name)
