@@ -2,15 +2,14 @@
 
 Part of ``domain.plan.diff``: the plan's settings are described as "launch settings defaults
 instance_type: 'm5.large' -> 'r5.large'", a group's inside its group's lines. An override is compared
-whole, by its position and selector, since the operator reads it as one rule.
+whole, by its position and selector, since the operator reads it as one rule; the defaults' CIDR table
+and tags to add row by row.
 """
 
 from __future__ import annotations
 
 from drs_desktop.domain.launch.model import LaunchSettings, Override
 from drs_desktop.domain.plan.document_launch import fields_to_document
-
-_SHORT = 80
 
 
 def launch_lines(old: LaunchSettings, new: LaunchSettings) -> list[str]:
@@ -29,9 +28,18 @@ def launch_lines(old: LaunchSettings, new: LaunchSettings) -> list[str]:
 
 
 def _flatten(settings: LaunchSettings) -> dict[str, str]:
-    flat = {
-        f"defaults {name}": _shown(value) for name, value in fields_to_document(settings.defaults).items()
-    }
+    """Label -> text; a CIDR table and tags to add one entry per row or key, so a long table's change is
+    named where it is."""
+    flat: dict[str, str] = {}
+    for name, value in fields_to_document(settings.defaults).items():
+        if name == "subnet" and isinstance(value, dict):
+            flat.update(
+                {f"defaults subnet by_ip {cidr}": repr(subnet) for cidr, subnet in value["by_ip"].items()}
+            )
+        elif name == "add_tags":
+            flat.update({f"defaults add_tags {key!r}": repr(text) for key, text in value.items()})
+        else:
+            flat[f"defaults {name}"] = _shown(value)
     for index, override in enumerate(settings.overrides):
         flat[f"override {index + 1} ({_selector(override)})"] = ", ".join(
             f"{name}={_shown(value)}" for name, value in fields_to_document(override.settings).items()
@@ -54,4 +62,4 @@ def _shown(value: object) -> str:
         text = "{" + ", ".join(f"{k}: {_shown(v)}" for k, v in value.items()) + "}"
     else:
         text = repr(value) if isinstance(value, str) else str(value)
-    return text if len(text) <= _SHORT else text[: _SHORT - 3] + "..."
+    return text
