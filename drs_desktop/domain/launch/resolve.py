@@ -23,12 +23,9 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 from drs_desktop.domain.launch.current import ServerFacts
 from drs_desktop.domain.launch.model import LaunchFields, LaunchSettings, Override, SubnetByIp
-
-IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 @dataclass(frozen=True)
@@ -65,23 +62,67 @@ def layers_for(
         layers.append(Layer(f"{in_group} defaults", group.defaults))
     if not plan.defaults.is_empty():
         layers.append(Layer("plan defaults", plan.defaults))
-    for by_tags in (True, False):
-        layers += _matching(group.overrides, server, by_tags, in_group)
-        layers += _matching(plan.overrides, server, by_tags, "plan")
+    group_index, plan_index = _indexed(group), _indexed(plan)
+    layers += _tag_layers(group_index, server, in_group)
+    layers += _tag_layers(plan_index, server, "plan")
+    layers += _server_layers(group_index, server, in_group)
+    layers += _server_layers(plan_index, server, "plan")
     return layers
 
 
-def _matching(overrides: tuple[Override, ...], server: ServerFacts, by_tags: bool, owner: str) -> list[Layer]:
+@dataclass(frozen=True)
+class _Index:
+    """A settings' overrides split by selector, each with its 0-based position: tag overrides in order,
+    and server overrides by server ID, so resolving many servers never scans every server override."""
+
+    tags: tuple[tuple[int, Override], ...]
+    servers: Mapping[str, tuple[tuple[int, Override], ...]]
+
+
+def _build_index(settings: LaunchSettings) -> _Index:
+    by_server: dict[str, list[tuple[int, Override]]] = {}
+    for index, override in enumerate(settings.overrides):
+        if override.tags is None:
+            for server_id in dict.fromkeys(override.servers):
+                by_server.setdefault(server_id, []).append((index, override))
+    tags = tuple((i, o) for i, o in enumerate(settings.overrides) if o.tags is not None)
+    return _Index(tags, {key: tuple(value) for key, value in by_server.items()})
+
+
+def _tag_layers(index: _Index, server: ServerFacts, owner: str) -> list[Layer]:
     found: list[Layer] = []
-    for index, override in enumerate(overrides):
-        if override.is_tag_selector != by_tags or not override.selects(server.source_server_id, server.tags):
-            continue
-        if override.tags is not None:
-            what = "tags " + ", ".join(f"{k}={v}" for k, v in override.tags.items())
-        else:
-            what = "server"
-        found.append(Layer(f"{owner} override {index + 1} ({what})", override.settings))
+    for position, override in index.tags:
+        if override.selects(server.source_server_id, server.tags):
+            assert override.tags is not None
+            what = ", ".join(f"{k}={v}" for k, v in override.tags.items())
+            found.append(Layer(f"{owner} override {position + 1} (tags {what})", override.settings))
     return found
+
+
+def _server_layers(index: _Index, server: ServerFacts, owner: str) -> list[Layer]:
+    return [
+        Layer(f"{owner} override {position + 1} (server)", override.settings)
+        for position, override in index.servers.get(server.source_server_id, ())
+    ]
+
+
+# Memos keyed by identity (holding the object, so an ID is never reused while its entry lives): a plan's
+# settings and CIDR tables are immutable and shared by every server resolved against them, and hashing
+# a 260-row table or 100 overrides for every server would cost more than the lookup it saves.
+_MEMO_SIZE = 64
+_index_memo: dict[int, tuple[LaunchSettings, _Index]] = {}
+_table_memo: dict[int, tuple[SubnetByIp, ParsedTable]] = {}
+
+
+def _indexed(settings: LaunchSettings) -> _Index:
+    found = _index_memo.get(id(settings))
+    if found is not None and found[0] is settings:
+        return found[1]
+    if len(_index_memo) >= _MEMO_SIZE:
+        _index_memo.clear()
+    index = _build_index(settings)
+    _index_memo[id(settings)] = (settings, index)
+    return index
 
 
 def merge(layers: list[Layer]) -> Resolved:
@@ -123,25 +164,54 @@ class SubnetMatch:
     problem: str = ""
 
 
-@lru_cache(maxsize=256)
-def parse_table(table: SubnetByIp) -> tuple[tuple[tuple[IpNetwork, str, str], ...], str]:
-    """The table's rows as networks, most specific first, and the first invalid row's problem ("" if
-    none). A table with an invalid row maps nothing: a partly read table could pick a wrong subnet."""
-    rows: list[tuple[IpNetwork, str, str]] = []
+@dataclass(frozen=True)
+class ParsedTable:
+    """A CIDR table as lookups: per prefix length (longest first) and IP version, the blocks' network
+    numbers -> (subnet, CIDR as written). ``problem`` names the first invalid row; then nothing maps."""
+
+    levels: tuple[
+        tuple[int, int, int, Mapping[int, tuple[str, str]]], ...
+    ] = ()  # (prefix, version, bits, blocks)
+    problem: str = ""
+
+
+def parse_table(table: SubnetByIp) -> ParsedTable:
+    """The table as lookups (memoized per table). A table with an invalid row maps nothing: a partly
+    read table could pick a wrong subnet."""
+    found = _table_memo.get(id(table))
+    if found is not None and found[0] is table:
+        return found[1]
+    parsed = _parse_table(table)
+    if len(_table_memo) >= _MEMO_SIZE:
+        _table_memo.clear()
+    _table_memo[id(table)] = (table, parsed)
+    return parsed
+
+
+def _parse_table(table: SubnetByIp) -> ParsedTable:
+    levels: dict[tuple[int, int], dict[int, tuple[str, str]]] = {}
     for cidr, subnet_id in table.rows:
         try:
-            rows.append((ipaddress.ip_network(cidr, strict=True), subnet_id, cidr))
+            network = ipaddress.ip_network(cidr, strict=True)
         except ValueError:
-            return (), f"the subnet table's row {cidr!r} is not a CIDR block; fix the plan's launch settings"
-    rows.sort(key=lambda row: -row[0].prefixlen)
-    return tuple(rows), ""
+            return ParsedTable(
+                problem=f"the subnet table's row {cidr!r} is not a CIDR block; fix the plan's launch settings"
+            )
+        blocks = levels.setdefault((network.prefixlen, network.version), {})
+        blocks.setdefault(
+            int(network.network_address) >> (network.max_prefixlen - network.prefixlen), (subnet_id, cidr)
+        )
+    ordered = sorted(levels.items(), key=lambda item: -item[0][0])
+    return ParsedTable(
+        tuple((prefix, version, 32 if version == 4 else 128, blocks) for (prefix, version), blocks in ordered)
+    )
 
 
 def map_subnet(table: SubnetByIp, ips: tuple[str, ...]) -> SubnetMatch:
     """The subnet of the most specific row containing one of ``ips``."""
-    rows, problem = parse_table(table)
-    if problem:
-        return SubnetMatch(problem=problem)
+    parsed = parse_table(table)
+    if parsed.problem:
+        return SubnetMatch(problem=parsed.problem)
     if not ips:
         return SubnetMatch(problem="the subnet is chosen by IP, but DRS reports no IP for this server")
     best: list[tuple[int, str, str, str]] = []  # (prefix length, subnet, cidr, ip)
@@ -150,10 +220,14 @@ def map_subnet(table: SubnetByIp, ips: tuple[str, ...]) -> SubnetMatch:
             address = ipaddress.ip_address(text)
         except ValueError:
             continue  # DRS reported something else as an IP: it maps nothing (named below if none maps)
-        for network, subnet_id, cidr in rows:
-            if address.version == network.version and address in network:
-                best.append((network.prefixlen, subnet_id, cidr, text))
-                break  # rows are most specific first
+        number = int(address)
+        for prefix, version, bits, blocks in parsed.levels:  # longest prefix first
+            if version != address.version:
+                continue
+            hit = blocks.get(number >> (bits - prefix))
+            if hit is not None:
+                best.append((prefix, hit[0], hit[1], text))
+                break
     if not best:
         shown = ", ".join(ips)
         return SubnetMatch(problem=f"no row of the subnet table contains the server's IP ({shown})")
