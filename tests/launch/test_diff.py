@@ -112,6 +112,8 @@ def test_a_subnet_by_ip_is_mapped_and_shown_as_the_subnet_id() -> None:
     assert found.template is not None and found.template.subnet_id == SUBNET_B
     unmapped = preview(LaunchFields(subnet=table, os_byol=True), ip="172.16.0.1")
     assert codes(unmapped)[0] == ["subnet_unmapped"]
+    with_copy = preview(LaunchFields(subnet=table, copy_private_ip=True), ip="172.16.0.1")
+    assert codes(with_copy)[0] == ["subnet_unmapped"]  # not also "outside the template's subnet"
     assert "172.16.0.1" in unmapped.errors[0].message
     assert unmapped.blocked and unmapped.drs is None and unmapped.template is None  # never half-applied
 

@@ -281,8 +281,8 @@ class _Planner:
         copy = self.want.copy_private_ip
         if copy is None and self.config is not None:
             copy = self.config.copy_private_ip
-        if not copy:
-            return
+        if not copy or (self.want.subnet is not None and subnet_id is None):
+            return  # off, or the desired subnet is already an error: checking the template's would mislead
         subnet = subnet_id or (self.template.subnet_id if self.template is not None else "")
         if not self.server.ips:
             self.warn("copy_private_ip_not_checked", "copy private IP: DRS reports no IP for this server")
