@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -41,7 +42,7 @@ add_tags = st.dictionaries(
 @st.composite
 def launch_fields(draw: st.DrawFn) -> LaunchFields:
     """Fields with at least one set (an override that sets nothing is a warning)."""
-    values = {
+    values: dict[str, st.SearchStrategy[Any]] = {
         "subnet": st.one_of(subnet_ids, tables),
         "security_groups": st.lists(group_ids, min_size=1, max_size=3, unique=True).map(tuple),
         "instance_type": st.sampled_from(["m5.large", "r5.2xlarge", "c7gn.16xlarge", "u-6tb1.metal"]),
@@ -53,7 +54,8 @@ def launch_fields(draw: st.DrawFn) -> LaunchFields:
         "launch_disposition": st.sampled_from(list(Disposition)),
     }
     chosen = draw(st.lists(st.sampled_from(sorted(values)), min_size=1, max_size=4, unique=True))
-    return LaunchFields(**{name: draw(values[name]) for name in chosen})
+    drawn: dict[str, Any] = {name: draw(values[name]) for name in chosen}
+    return LaunchFields(**drawn)
 
 
 @st.composite
@@ -61,8 +63,8 @@ def launch_settings(draw: st.DrawFn, servers: tuple[str, ...]) -> LaunchSettings
     overrides: list[Override] = []
     for _ in range(draw(st.integers(0, 3))):
         if servers and draw(st.booleans()):
-            chosen = draw(st.lists(st.sampled_from(servers), min_size=1, max_size=3, unique=True))
-            overrides.append(Override(draw(launch_fields()), servers=tuple(chosen)))
+            picked = draw(st.lists(st.sampled_from(servers), min_size=1, max_size=3, unique=True))
+            overrides.append(Override(draw(launch_fields()), servers=tuple(picked)))
         else:
             overrides.append(Override(draw(launch_fields()), tags=draw(tag_selectors)))
     defaults = draw(st.one_of(st.just(LaunchFields()), launch_fields()))
