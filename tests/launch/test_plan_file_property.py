@@ -62,7 +62,8 @@ def launch_fields(draw: st.DrawFn) -> LaunchFields:
 def launch_settings(draw: st.DrawFn, servers: tuple[str, ...]) -> LaunchSettings:
     overrides: list[Override] = []
     for _ in range(draw(st.integers(0, 3))):
-        if servers and draw(st.booleans()):
+        by_server: bool = draw(st.booleans())
+        if servers and by_server:
             picked = draw(st.lists(st.sampled_from(servers), min_size=1, max_size=3, unique=True))
             overrides.append(Override(draw(launch_fields()), servers=tuple(picked)))
         else:
