@@ -9,7 +9,8 @@ refusal is one ``SyntaxProblem`` with the line it concerns.
 Integers are read as plain decimal digits only. YAML 1.1 (which PyYAML implements) also reads ``017`` as
 octal 15, ``0x1F``, ``0b101``, ``1_000``, ``+5`` and the base-60 ``1:30`` (90), where YAML 1.2 readers
 see 17 or a string; such a literal is handed over as ``AmbiguousNumber`` so that the document reader
-refuses it with its field path instead of a plan silently meaning 15 minutes instead of 17.
+refuses it with its field path instead of a plan silently meaning 15 minutes instead of 17. Booleans are
+``true`` and ``false`` only: YAML 1.1's ``yes``, ``no``, ``on`` and ``off`` come as ``AmbiguousBoolean``.
 
 Both parsers return a ``ParsedDocument``: the plain data and a ``LineIndex`` that maps a field path such
 as ``waves[1].servers[0]`` to its 1-based line, so that a problem found later in the document or by
@@ -31,7 +32,7 @@ from yaml.composer import Composer
 from yaml.constructor import SafeConstructor
 from yaml.resolver import Resolver
 
-from drs_desktop.domain.plan.document import AmbiguousNumber, join_path, quote
+from drs_desktop.domain.plan.document import AmbiguousBoolean, AmbiguousNumber, join_path, quote
 
 logger = logging.getLogger(__name__)
 
@@ -189,10 +190,18 @@ def _construct_int(loader: SafeConstructor, node: yaml.ScalarNode) -> int | Ambi
     return value if _PLAIN_INT.match(node.value) else AmbiguousNumber(node.value, value)
 
 
+def _construct_bool(loader: SafeConstructor, node: yaml.ScalarNode) -> bool | AmbiguousBoolean:
+    """true and false (any case YAML 1.2 allows) as a bool; YAML 1.1's yes/no/on/off as
+    ``AmbiguousBoolean``, which YAML 1.2 readers take for strings."""
+    value = SafeConstructor.construct_yaml_bool(loader, node)
+    return value if node.value.lower() in ("true", "false") else AmbiguousBoolean(node.value, value)
+
+
 for _loader in _LOADERS:
     # A plain ``=`` is YAML 1.1's "value" key; read it as the string it looks like, not an error.
     _loader.add_constructor("tag:yaml.org,2002:value", SafeConstructor.construct_yaml_str)
     _loader.add_constructor("tag:yaml.org,2002:int", _construct_int)
+    _loader.add_constructor("tag:yaml.org,2002:bool", _construct_bool)
 
 
 def parse_yaml(text: str, *, use_libyaml: bool = True) -> ParsedDocument:

@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol, TypeVar
 
+from drs_desktop.domain.plan.diff_launch import launch_lines
 from drs_desktop.domain.plan.model import ApprovalStep, PlanTarget, ProtectionGroup, RecoveryPlan, Step, Wave
 
 __all__ = ["diff_plans"]
@@ -46,6 +47,7 @@ def diff_plans(old: RecoveryPlan, new: RecoveryPlan) -> list[str]:
         "protection group", old.protection_groups, new.protection_groups, _describe_group, _diff_group
     )
     lines += _diff_named("wave", old.waves, new.waves, _describe_wave, _diff_wave)
+    lines += launch_lines(old.launch_settings, new.launch_settings)
     if not lines and old != new:  # a safety net: never report "no changes" for plans that differ
         lines.append("plans differ (compare the documents)")
     return lines
@@ -125,6 +127,7 @@ def _diff_group(old: ProtectionGroup, new: ProtectionGroup) -> list[str]:
     if old.target != new.target:
         lines.append(f"target: {_target_name(old.target)} -> {_target_name(new.target)}")
     lines += _diff_sequence("server", "servers", old.server_ids, new.server_ids)
+    lines += launch_lines(old.launch_settings, new.launch_settings)
     if old.tags is None or new.tags is None:
         if old.tags != new.tags:
             lines.append(f"tags: {_tags(old.tags)} -> {_tags(new.tags)}")

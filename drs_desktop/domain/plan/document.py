@@ -14,7 +14,8 @@ Whether the plan makes sense (unknown servers, dependency order, empty waves, co
 names...) is ``domain.plan.validation``'s job.
 
 Both versions are read: format 1 exactly as before, format 2 with targets (``domain.plan.document_v2``
-has its parts, and refuses the parts it only reserves). A plan is written in the oldest version that holds
+has its parts, and refuses the parts it only reserves) and launch settings
+(``domain.plan.document_launch``). A plan is written in the oldest version that holds
 it (``plan_to_document``).
 """
 
@@ -28,12 +29,14 @@ from typing import Any
 
 from drs_desktop.domain.errors import PlanDocumentError
 from drs_desktop.domain.plan.document_base import (
+    AmbiguousBoolean,
     AmbiguousNumber,
     ShapeReader,
     join_path,
     quote,
     type_name,
 )
+from drs_desktop.domain.plan.document_launch import launch_settings_to_document, read_launch_settings
 from drs_desktop.domain.plan.document_v2 import (
     RESERVED_PLAN_PARTS,
     RESERVED_STEP_KINDS,
@@ -79,6 +82,7 @@ PLAN_KEYS_V2 = (
     "targets",
     "protection_groups",
     "waves",
+    "launch_settings",
     *RESERVED_PLAN_PARTS,
 )
 GROUP_KEYS_V2 = ("name", "target", "servers", "tags")
@@ -90,6 +94,7 @@ __all__ = [
     "FORMAT_ID",
     "FORMAT_V1",
     "FORMAT_V2",
+    "AmbiguousBoolean",
     "AmbiguousNumber",
     "PlanDocumentError",
     "join_path",
@@ -123,6 +128,9 @@ def plan_to_document(plan: RecoveryPlan) -> dict[str, Any]:
     if plan.protection_groups:
         doc["protection_groups"] = [_group_to_document(group) for group in plan.protection_groups]
     doc["waves"] = [_wave_to_document(wave) for wave in plan.waves]
+    launch = launch_settings_to_document(plan)
+    if launch is not None:
+        doc["launch_settings"] = launch
     return doc
 
 
@@ -229,6 +237,7 @@ class _Reader(ShapeReader):
             for index, item in enumerate(self.list_of(fields.get("waves"), "waves", "waves"))
             if (wave := self.wave(item, join_path("waves", index))) is not None
         )
+        launch, groups = read_launch_settings(self, fields.get("launch_settings"), groups)
         return RecoveryPlan(
             name=name or "",
             description=description,
@@ -237,6 +246,7 @@ class _Reader(ShapeReader):
             protection_groups=groups,
             waves=waves,
             targets=targets,
+            launch_settings=launch,
         )
 
     def unknown_plan_key(self, key: str) -> str | None:

@@ -15,7 +15,15 @@ from typing import Any
 
 from drs_desktop.domain.safe_text import surrogate_problem
 
-__all__ = ["AmbiguousNumber", "ShapeReader", "join_path", "quote", "type_name", "unknown_key_message"]
+__all__ = [
+    "AmbiguousBoolean",
+    "AmbiguousNumber",
+    "ShapeReader",
+    "join_path",
+    "quote",
+    "type_name",
+    "unknown_key_message",
+]
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _SHORT = 60
@@ -54,6 +62,26 @@ class AmbiguousNumber:
         if "_" in text:
             return f"{text} holds digit separators (_), which YAML 1.1 drops ({value}); write {value}"
         return f"{text} is not written as plain decimal digits (YAML 1.1 reads it as {value}); write {value}"
+
+
+@dataclass(frozen=True, repr=False)
+class AmbiguousBoolean:
+    """A YAML 1.1 boolean word other than true and false: ``yes``, ``no``, ``on``, ``off`` (any case).
+
+    YAML 1.1 readers (PyYAML among them) read ``copy_private_ip: no`` as false, YAML 1.2 readers as the
+    string "no": the YAML loader hands these over as this type, and the document reader refuses them
+    where it expects a boolean (write true or false) or a string (put it in quotes).
+    """
+
+    text: str
+    yaml11: bool
+
+    def __repr__(self) -> str:
+        return self.text
+
+    def problem(self) -> str:
+        word = "true" if self.yaml11 else "false"
+        return f"{self.text} is {word} to YAML 1.1 readers but a string to YAML 1.2 ones; write {word}"
 
 
 def join_path(base: str, key: str | int) -> str:
@@ -100,6 +128,8 @@ def type_name(value: object) -> str:
         return "binary data"
     if isinstance(value, AmbiguousNumber):
         return f"{value.text}, which YAML 1.1 reads as the number {value.yaml11}"
+    if isinstance(value, AmbiguousBoolean):
+        return f"a boolean to YAML 1.1 ({value.text}) that YAML 1.2 reads as a string"
     return f"a {type(value).__name__}"
 
 
@@ -157,7 +187,7 @@ class ShapeReader:
                 return value
             self.add(path, problem)
             return None
-        quotable = isinstance(value, int | float | bool | AmbiguousNumber) or value is None
+        quotable = isinstance(value, int | float | bool | AmbiguousNumber | AmbiguousBoolean) or value is None
         hint = " (put it in quotes)" if quotable else ""
         self.add(path, f"must be a string, got {type_name(value)}{hint}")
         return None

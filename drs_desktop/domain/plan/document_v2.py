@@ -1,10 +1,10 @@
 """The parts plan format 2 (``drs-desktop/plan@2``) adds to the document, and the parts it reserves.
 
 Format 2 was designed once for everything later issues add to a plan (docs/plan-format.md, "Format 2"):
-targets (read and written here), and places reserved for automation steps, desired launch settings, a
-drill profile, test objectives, a cadence and alerts. A reserved part that this DRS Desktop does not read
-yet is refused with its name and the release that reads it, never dropped: a plan read without it and
-exported again would silently lose it.
+targets (read and written here), desired launch settings (``domain.plan.document_launch``), and places
+reserved for automation steps, a drill profile, test objectives, a cadence and alerts. A reserved part
+that this DRS Desktop does not read yet is refused with its name and the release that reads it, never
+dropped: a plan read without it and exported again would silently lose it.
 
 Structure only, like ``domain.plan.document``; what the values mean (account digits, ARNs, references)
 is ``domain.plan.validation_targets``'s job.
@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from drs_desktop.domain.plan.document_base import ShapeReader, join_path, quote, type_name
+from drs_desktop.domain.plan.document_launch import uses_launch_settings
 from drs_desktop.domain.plan.model import PlanTarget, RecoveryPlan
 
 __all__ = [
@@ -67,7 +68,6 @@ class ReservedPart:
 
 
 RESERVED_PLAN_PARTS: dict[str, ReservedPart] = {
-    "launch_settings": ReservedPart("desired launch settings", "launch settings at scale"),
     "drill_profile": ReservedPart("a drill profile", "drills in an isolated network"),
     "objectives": ReservedPart("test objectives", "audit-grade evidence"),
     "cadence": ReservedPart("a drill cadence", "drill cadence"),
@@ -92,8 +92,9 @@ def secret_key_message(key: str) -> str | None:
 
 
 def uses_format_2(plan: RecoveryPlan) -> bool:
-    """Whether ``plan`` needs format 2 to be written: it declares or names a target."""
-    if plan.targets:
+    """Whether ``plan`` needs format 2 to be written: it declares or names a target, or desires launch
+    settings."""
+    if plan.targets or uses_launch_settings(plan):
         return True
     if any(group.target is not None for group in plan.protection_groups):
         return True

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from drs_desktop.domain.launch.model import NO_SETTINGS, LaunchSettings
 from drs_desktop.domain.plan_target import PlanTarget
 
 #: DRS source server IDs, as the service validates them (``\Z``, not ``$``: "s-...\n" is no ID).
@@ -52,12 +53,15 @@ class ProtectionGroup:
     Exactly one of ``server_ids`` and ``tags`` is meant to be set; validation reports a group that has
     both or neither. ``target`` names the plan target the whole group is in (a tag selector is resolved
     in that target's inventory); None is the plan's default target (``domain.plan.targets``).
+    ``launch_settings`` are the group's desired launch settings (``domain.launch``); the plan's win over
+    them where both set a field as specifically (``domain.launch.resolve``).
     """
 
     name: str
     server_ids: tuple[str, ...] = ()
     tags: Mapping[str, str] | None = None
     target: str | None = None
+    launch_settings: LaunchSettings = NO_SETTINGS
 
     @property
     def is_tag_selector(self) -> bool:
@@ -95,6 +99,7 @@ class RecoveryPlan:
     """An ordered list of waves over protection groups and servers, with optional RTO/RPO targets.
 
     ``targets`` empty: every server is in the connected target, as in plan format 1.
+    ``launch_settings``: the desired launch settings of the plan's servers (empty: none desired).
     """
 
     name: str
@@ -104,6 +109,7 @@ class RecoveryPlan:
     protection_groups: tuple[ProtectionGroup, ...] = ()
     waves: tuple[Wave, ...] = field(default_factory=tuple)
     targets: tuple[PlanTarget, ...] = ()
+    launch_settings: LaunchSettings = NO_SETTINGS
 
     def group(self, name: str) -> ProtectionGroup | None:
         for group in self.protection_groups:

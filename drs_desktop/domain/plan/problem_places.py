@@ -30,6 +30,9 @@ _TOP_FIELDS = {
 _WAVE = re.compile(r"^waves\[(\d+)\](.*)$")
 _GROUP = re.compile(r"^protection_groups\[(\d+)\](.*)$")
 _ITEM = re.compile(r"^\.(servers|groups|optional|depends_on|before|after)\[(\d+)\](.*)$")
+_LAUNCH = re.compile(
+    r"^launch_settings(?:\.groups\[(\d+)\])?(?:\.(defaults)|\.overrides\[(\d+)\])?\.?([a-z_]*)"
+)
 _QUOTED_PATH = re.compile(r"\((waves|protection_groups)\[(\d+)\]\)")
 
 
@@ -92,7 +95,27 @@ def place_of(path: str, plan: RecoveryPlan, hostnames: Mapping[str, str] | None 
         ):
             return f"{where}, server {server_label(groups[index].server_ids[int(server.group(1))], names)}"
         return f"{where}, tags" if rest.startswith(".tags") else where
+    match = _LAUNCH.match(path)
+    if match is not None:
+        return _launch_place(plan, match)
     return _TOP_FIELDS.get(path, path)
+
+
+def _launch_place(plan: RecoveryPlan, match: re.Match[str]) -> str:
+    """ "Launch settings, group 'db', override 2, instance type" for a path in the launch settings."""
+    parts = ["Launch settings"]
+    if match.group(1) is not None:
+        entry = int(match.group(1))
+        with_settings = [g for g in plan.protection_groups if not g.launch_settings.is_empty()]
+        name = with_settings[entry].name if entry < len(with_settings) else ""
+        parts.append(f"group {quote(name)}" if name else f"group entry {entry + 1}")
+    if match.group(2):
+        parts.append("defaults")
+    elif match.group(3) is not None:
+        parts.append(f"override {int(match.group(3)) + 1}")
+    if match.group(4) and match.group(4) not in ("groups", "group", "overrides", "defaults"):
+        parts.append(match.group(4).replace("_", " "))
+    return ", ".join(parts)
 
 
 def problem_text(problem: Problem, plan: RecoveryPlan, hostnames: Mapping[str, str] | None = None) -> str:

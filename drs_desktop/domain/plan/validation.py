@@ -28,6 +28,7 @@ from drs_desktop.domain.plan.model import (
     Step,
 )
 from drs_desktop.domain.plan.targets import Connected, entry_target, group_target, target_matches
+from drs_desktop.domain.plan.validation_launch import launch_problems
 from drs_desktop.domain.plan.validation_support import (
     MAX_CYCLE_PATHS,
     Suggester,
@@ -126,7 +127,11 @@ def validate_plan(plan: RecoveryPlan, inventory: Inventory | None = None) -> lis
     Without an inventory, server IDs are checked for their form only and tag selectors stay unresolved
     (so a wave made of tag groups is not called empty); with one, unknown servers are errors too.
     """
-    return _Validator(plan, inventory).run()
+    validator = _Validator(plan, inventory)
+    problems = validator.run()
+    for path, message, is_error in launch_problems(plan, validator.members):
+        problems.append(Problem(path, message, Severity.ERROR if is_error else Severity.WARNING))
+    return problems
 
 
 class _Validator:
@@ -456,6 +461,13 @@ class _Validator:
             target = self.wave_index.get(name)
             if target is not None:
                 yield target
+
+    def members(self, group_index: int) -> tuple[str, ...] | None:
+        """The group's servers, None when a tag group cannot be resolved here (no inventory of its target)."""
+        group = self.plan.protection_groups[group_index]
+        if group.tags and (self.tag_index is None or not self.in_inventory(group_target(self.plan, group))):
+            return None
+        return self.resolve(group_index)
 
     def resolve(self, group_index: int) -> tuple[str, ...]:
         """``resolve_group`` through the tag index, once per group."""

@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
 
 from drs_desktop.domain.inventory import Inventory
 from drs_desktop.domain.inventory_targets import TargetInventory, connected_part, part_of_target
+from drs_desktop.domain.launch.model import NO_SETTINGS
 from drs_desktop.domain.plan.edit import PlanEditError
 from drs_desktop.domain.plan.edit_parts import add_group, replace_group
 from drs_desktop.domain.plan.edit_targets import declared_as, set_group_target
@@ -282,9 +283,13 @@ class GroupEditorWidget(QWidget):
         declared = declared_as(self._plan, chosen) if chosen is not None and self._plan is not None else None
         # A target the plan does not declare yet is declared under its own name when the group is saved.
         target = (declared or chosen).name if chosen is not None else None
+        # The form does not edit launch settings: the group keeps the ones it had, never loses them.
+        settings = self._original.launch_settings if self._original is not None else NO_SETTINGS
         if self.members_radio.isChecked():
-            return ProtectionGroup(name, server_ids=self.pick_model.checked_ids(), target=target)
-        return ProtectionGroup(name, tags=self._tags(), target=target)
+            return ProtectionGroup(
+                name, server_ids=self.pick_model.checked_ids(), target=target, launch_settings=settings
+            )
+        return ProtectionGroup(name, tags=self._tags(), target=target, launch_settings=settings)
 
     def problem(self) -> str:
         """Why the form cannot be saved now ("" when it can)."""
