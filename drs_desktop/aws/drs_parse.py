@@ -197,8 +197,23 @@ def parse_source_server(item: Mapping[str, Any]) -> SourceServer:
             _dig(item, "lifeCycle", "lastLaunch", "initiated", "apiCallDateTime")
         ),
         arn=_str(item.get("arn")),
+        ips=_ips(_dig(item, "sourceProperties", "networkInterfaces")),
         **_staging_area(item.get("stagingArea")),
     )
+
+
+def _ips(interfaces: Any) -> tuple[str, ...]:
+    """The IPs of ``networkInterfaces``, the primary interface's first, each once; anything that is not a
+    list of interfaces with string IPs is skipped (an IP is a fact to check against, never guessed)."""
+    if not isinstance(interfaces, list):
+        return ()
+    ordered = sorted(
+        (i for i in interfaces if isinstance(i, Mapping)), key=lambda i: not bool(i.get("isPrimary"))
+    )
+    ips = [
+        ip for i in ordered if isinstance(i.get("ips"), list) for ip in i["ips"] if isinstance(ip, str) and ip
+    ]
+    return tuple(dict.fromkeys(ips))
 
 
 def _staging_area(area: Any) -> dict[str, str]:

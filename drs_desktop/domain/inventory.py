@@ -28,6 +28,9 @@ class SourceServer:
     staging_source_server_arn: str = ""
     extension_status: str = ""
     extension_error: str = ""
+    #: DRS's ``sourceProperties.networkInterfaces[].ips``, the primary interface's first (launch settings
+    #: map a server's IP to a subnet).
+    ips: tuple[str, ...] = ()
 
     @property
     def is_extended(self) -> bool:

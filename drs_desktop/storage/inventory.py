@@ -37,7 +37,8 @@ __all__ = [
 
 SERVER_COLUMNS = (
     "source_server_id, hostname, tags, replication_state, lag_seconds, os, last_launch_status, "
-    "last_launched_at, arn, staging_account_id, staging_source_server_arn, extension_status, extension_error"
+    "last_launched_at, arn, staging_account_id, staging_source_server_arn, extension_status, "
+    "extension_error, ips"
 )
 SERVER_COLUMN_COUNT = SERVER_COLUMNS.count(",") + 1
 _COLUMN_NAMES = tuple(name.strip() for name in SERVER_COLUMNS.split(","))
@@ -137,6 +138,7 @@ def server_values(server: SourceServer) -> tuple[object, ...]:
         server.staging_source_server_arn,
         server.extension_status,
         server.extension_error,
+        json.dumps(list(server.ips)),
     )
 
 
@@ -145,6 +147,9 @@ def _server(row: sqlite3.Row | tuple[object, ...], account_id: str, region: str)
         tags = json.loads(str(row[2]))
         if not isinstance(tags, dict):
             raise ValueError("tags are not a JSON object")
+        ips = json.loads(str(row[13]))
+        if not isinstance(ips, list) or not all(isinstance(ip, str) for ip in ips):
+            raise ValueError("its IPs are not a JSON list of strings")
         return SourceServer(
             source_server_id=str(row[0]),
             hostname=str(row[1]),
@@ -159,6 +164,7 @@ def _server(row: sqlite3.Row | tuple[object, ...], account_id: str, region: str)
             staging_source_server_arn=str(row[10]),
             extension_status=str(row[11]),
             extension_error=str(row[12]),
+            ips=tuple(ips),
         )
     except ValueError as exc:
         raise StorageError(
@@ -200,7 +206,8 @@ def servers_from_body(body: Mapping[str, Any]) -> tuple[datetime, list[tuple[obj
     for n, item in enumerate(servers):
         if not isinstance(item, dict) or not isinstance(item.get("source_server_id"), str):
             raise ValueError(f"server {n} is not a server")
-        row = tuple(item.get(name) for name in _COLUMN_NAMES)
+        # A desktop older than schema 12 sends no IPs: the server has none until the next refresh.
+        row = tuple(item.get(name, "[]" if name == "ips" else None) for name in _COLUMN_NAMES)
         wrong = [name for name, value in zip(_COLUMN_NAMES, row, strict=True) if not _fits(name, value)]
         if wrong:
             raise ValueError(f"server {n} has no valid {', '.join(wrong)}")

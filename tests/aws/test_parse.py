@@ -136,6 +136,23 @@ def test_a_bare_source_server_still_parses() -> None:
         }
     )
     assert (server.hostname, server.lag_seconds, server.last_launched_at) == ("db", None, None)
+    assert server.ips == ()
+
+
+def test_a_source_servers_ips_come_primary_interface_first_each_once() -> None:
+    server = parse_source_server(
+        {
+            "sourceServerID": "s-00000000000000001",
+            "sourceProperties": {
+                "networkInterfaces": [
+                    {"macAddress": "0a:1", "ips": ["192.168.7.4", "10.0.1.15"], "isPrimary": False},
+                    {"macAddress": "0a:2", "ips": ["10.0.1.15", "10.0.1.16", 7], "isPrimary": True},
+                    "not an interface",
+                ]
+            },
+        }
+    )
+    assert server.ips == ("10.0.1.15", "10.0.1.16", "192.168.7.4")
 
 
 def test_job_with_drs_own_tag_and_post_launch_runs() -> None:

@@ -33,6 +33,7 @@ WEB = _server(
     last_launch_status="LAUNCHED",
     last_launched_at=datetime(2025, 2, 1, 8, 30, 15, 123456, tzinfo=UTC),
     arn="arn:aws:drs:us-east-1:111122223333:source-server/s-00000000000000web",
+    ips=("10.0.1.15", "192.168.7.4"),
 )
 DB = _server("db", hostname="db01", replication_state="INITIAL_SYNC")
 
@@ -189,3 +190,17 @@ def test_a_version_3_cache_is_migrated_and_its_servers_kept(tmp_path: Path) -> N
     assert loaded is not None and [s.hostname for s in loaded.servers] == ["old01"]
     assert loaded.servers[0].staging_account_id == "" and not loaded.servers[0].is_extended
     assert list((tmp_path / "backups").iterdir())  # copied before the migration
+
+
+def test_a_synced_server_of_an_older_desktop_without_ips_reads_with_none(db: Database) -> None:
+    from drs_desktop.storage.inventory import inventory_body, servers_from_body
+
+    save_inventory(db, Inventory(servers=(WEB,), fetched_at=T0, account_id=ACCOUNT, region="us-east-1"))
+    body = inventory_body(db, ACCOUNT, "us-east-1")
+    assert body is not None and body["servers"][0]["ips"] == '["10.0.1.15", "192.168.7.4"]'
+    del body["servers"][0]["ips"]  # schema 11 sent no IPs
+    _, rows = servers_from_body(body)
+    assert rows[0][-1] == "[]"
+    body["servers"][0]["ips"] = '{"not": "a list"}'
+    with pytest.raises(ValueError, match="IPs are not a JSON list"):
+        servers_from_body(body)

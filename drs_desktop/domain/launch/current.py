@@ -28,8 +28,9 @@ class ServerFacts:
     ips: tuple[str, ...] = ()
 
     @classmethod
-    def of(cls, server: SourceServer, ips: tuple[str, ...] = ()) -> ServerFacts:
-        return cls(server.source_server_id, server.hostname, server.tags, ips)
+    def of(cls, server: SourceServer, ips: tuple[str, ...] | None = None) -> ServerFacts:
+        """The facts of ``server``, with its inventory IPs unless ``ips`` is given."""
+        return cls(server.source_server_id, server.hostname, server.tags, server.ips if ips is None else ips)
 
 
 class LaunchConfigLike(Protocol):
