@@ -24,7 +24,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from botocore.model import Shape, StructureShape
+from botocore.model import ListShape, Shape, StructureShape
 
 from drs_desktop.simulator import ec2_protocol
 from drs_desktop.simulator.ec2_protocol import Ec2Error, OutputShapeError, ec2_model
@@ -39,6 +39,10 @@ Values = Callable[[Mapping[str, Any]], Iterable[Any]]
 
 def _tags(item: Mapping[str, Any]) -> dict[str, str]:
     return {t["Key"]: t.get("Value", "") for t in item.get("Tags") or []}
+
+
+def _tag_values(key: str) -> Values:
+    return lambda item: [_tags(item).get(key)]
 
 
 def _field(name: str) -> Values:
@@ -128,9 +132,8 @@ def _to_shape(shape: Shape, value: Any) -> Any:
     """A request value recast by a response shape (same member names), members it lacks dropped."""
     if isinstance(shape, StructureShape) and isinstance(value, Mapping):
         return {k: _to_shape(shape.members[k], v) for k, v in value.items() if k in shape.members}
-    if shape.type_name == "list" and isinstance(value, list):
-        member = shape.member  # type: ignore[attr-defined]
-        return [_to_shape(member, v) for v in value]
+    if isinstance(shape, ListShape) and isinstance(value, list):
+        return [_to_shape(shape.member, v) for v in value]
     return value
 
 
@@ -217,8 +220,7 @@ class Ec2Service:
             name = f.get("Name") or ""
             values = [str(v) for v in f.get("Values") or []]
             if name.startswith("tag:"):
-                tag = name[4:]
-                getter: Values = lambda item, tag=tag: [_tags(item).get(tag)]  # noqa: E731
+                getter: Values = _tag_values(name[4:])
             elif name == "tag-key":
                 getter = lambda item: list(_tags(item))  # noqa: E731
             elif name in known:
@@ -322,8 +324,7 @@ class Ec2Service:
         t = self.templates
         if len(t.templates) < len(self.w.servers):
             for server in self.w.servers.values():
-                if server.launch_config.launch_template_id not in t.templates:
-                    t.add_template_for(server, self.w.now)
+                t.template_of(server, self.w.now)
 
     def _template(self, params: dict[str, Any]) -> LaunchTemplate:
         self._ensure_templates()

@@ -163,18 +163,22 @@ class Templates:
 
     # -- launches --------------------------------------------------------------------------------------
 
-    def place(self, server: Server, instance_id: str, *, copy_private_ip: bool) -> Placement:
-        """Resolve ``server``'s template's default version now, for ``instance_id``; LaunchRefused if EC2
-        would refuse it. The placement is kept until ``land``."""
+    def template_of(self, server: Server, now: float) -> LaunchTemplate:
+        """The server's template; DRS creates one for every source server, so one added after the world
+        started (an extended server) gets its version 1 now."""
         template = self.templates.get(server.launch_config.launch_template_id)
         if template is None:
-            raise LaunchRefused(
-                f"InvalidLaunchTemplateId.NotFound: The specified launch template, with template ID "
-                f"{server.launch_config.launch_template_id}, does not exist."
-            )
+            self.add_template_for(server, now)
+            template = self.templates[server.launch_config.launch_template_id]
+        return template
+
+    def place(self, server: Server, instance_id: str, *, copy_private_ip: bool, now: float) -> Placement:
+        """Resolve ``server``'s template's default version now, for ``instance_id``; LaunchRefused if EC2
+        would refuse it. The placement is kept until ``land``."""
+        template = self.template_of(server, now)
         version = template.versions[template.default_version]
         data = version.data
-        nic = next(iter(data.get("NetworkInterfaces") or []), {})
+        nic: dict[str, Any] = next(iter(data.get("NetworkInterfaces") or []), {})
         subnet_id = nic.get("SubnetId")
         if not subnet_id:
             raise LaunchRefused(
@@ -266,7 +270,7 @@ class Templates:
         placement = self._pending.pop(instance.instance_id, None)
         if placement is None:  # launched by a test's hands (by_hand), without a LAUNCH_START of its own
             try:
-                placement = self.place(server, instance.instance_id, copy_private_ip=copy_private_ip)
+                placement = self.place(server, instance.instance_id, copy_private_ip=copy_private_ip, now=now)
             except LaunchRefused as exc:
                 logger.warning(
                     "Instance %s launched by hand although EC2 would refuse it: %s", instance.instance_id, exc

@@ -319,7 +319,10 @@ class JobEngine:
             duration = _draw(rng, t.launch.for_os(server.os_family))
             try:  # EC2 launches from the template's default version as it is now (ec2_templates)
                 w.templates.place(
-                    server, p.target_instance_id, copy_private_ip=server.launch_config.copy_private_ip
+                    server,
+                    p.target_instance_id,
+                    copy_private_ip=server.launch_config.copy_private_ip,
+                    now=w.now,
                 )
             except LaunchRefused as refused:
                 reason = str(refused)

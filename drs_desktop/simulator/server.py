@@ -502,7 +502,8 @@ class SimulatorServer:
             ec2_answer = getattr(backend, "ec2_answer", None)
             if ec2_answer is None:  # a protocol test's FakeWorld: no EC2 world behind it
                 return ec2.respond(form, request_id, None)
-            return ec2_answer(form, request_id)  # type: ignore[no-any-return]
+            answer: HttpResponse = ec2_answer(form, request_id)
+            return answer
         try:
             target = self.estate.target(headers, query)
         except SimulatorError as exc:
