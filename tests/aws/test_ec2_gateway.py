@@ -153,7 +153,7 @@ def test_a_drill_lands_in_the_subnet_of_the_default_version_at_launch(
 ) -> None:
     (server_id,) = ids_of(sim, "shop-web-01")
     template_id = gateway.launch_configuration(server_id).ec2_launch_template_id
-    assert template_id is not None
+    assert template_id.startswith("lt-")
     (production,) = ec2.template_versions(template_id, ["$Default"])
     drill_subnet = _subnet(ec2, "10.99.0.0/20")
     drill_group = next(
@@ -178,9 +178,9 @@ def test_a_drill_lands_in_the_subnet_of_the_default_version_at_launch(
     ec2.set_default_version(template_id, production.version)
     second_id, _ = _drill_instance(sim, gateway, ec2, server_id, "production")
     (second,) = ec2.instances([second_id])
-    assert second.subnet_id == production.data.subnet_id
+    assert second.subnet_id is not None and second.subnet_id == production.data.subnet_id
     assert second.launch_template == (template_id, production.version)
-    prod_subnet = next(s for s in ec2.subnets([second.subnet_id]))
+    (prod_subnet,) = ec2.subnets([second.subnet_id])
     assert second.private_ip is not None and prod_subnet.contains(second.private_ip)
     # the drill instance was replaced by the second drill (DRS cleans the previous one up): EC2 still
     # lists it, terminated
@@ -192,7 +192,7 @@ def test_a_launch_ec2_would_refuse_fails_with_ec2s_reason(
 ) -> None:
     (server_id,) = ids_of(sim, "shop-web-02")
     template_id = gateway.launch_configuration(server_id).ec2_launch_template_id
-    assert template_id is not None
+    assert template_id.startswith("lt-")
     broken = ec2.create_template_version(
         template_id, LaunchTemplateData(subnet_id="subnet-00000000000000000"), source_version=1
     )
