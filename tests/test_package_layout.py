@@ -44,6 +44,7 @@ DOMAIN_KERNEL = {
     "sync_errors",
     "lease",
     "sync_lineage",
+    "ec2",  # EC2's launch templates, networks and instances as the app reads them (aws.ec2)
 }
 UI: dict[str, set[str]] = {
     "plans": set(),

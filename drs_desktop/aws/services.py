@@ -12,6 +12,7 @@ from __future__ import annotations
 #: Service names as botocore spells them (``boto3.client(NAME)``), with why each is called.
 USED: tuple[str, ...] = (
     "drs",  # everything DRS Desktop does: source servers, jobs, launch settings, native recovery plans
+    "ec2",  # launch templates (what DRS launches from), networks for the drill profile, instances
     "sts",  # the account behind a profile (GetCallerIdentity); assumed-role profiles (AssumeRole)
     "sso",  # IAM Identity Center profiles: role credentials from an SSO sign-in (GetRoleCredentials)
     "sso-oidc",  # the SSO sign-in itself (device authorization) and the refresh of its token

@@ -19,6 +19,8 @@ from drs_desktop.simulator import errors
 from drs_desktop.simulator.by_hand import JobsByHand
 from drs_desktop.simulator.clock import VirtualClock
 from drs_desktop.simulator.contract import TransportFault
+from drs_desktop.simulator.ec2 import Ec2Service
+from drs_desktop.simulator.ec2 import respond as ec2_respond
 from drs_desktop.simulator.entities import LaunchRecord
 from drs_desktop.simulator.faults import FaultPlan
 from drs_desktop.simulator.ids import stable_hex
@@ -28,6 +30,7 @@ from drs_desktop.simulator.ops_core import CoreOperations, Handler
 from drs_desktop.simulator.ops_plans import PlanOperations
 from drs_desktop.simulator.outside_jobs import OutsideJob, OutsideJobs
 from drs_desktop.simulator.postlaunch import install_scenario_actions
+from drs_desktop.simulator.protocol import HttpResponse
 from drs_desktop.simulator.scenario import Scenario
 from drs_desktop.simulator.scenario_schema import load_scenario
 from drs_desktop.simulator.world import World
@@ -89,6 +92,8 @@ class DrsBackend:
         #: Jobs other tools start (``outside_jobs``): the scenario's schedule, and ``start_outside_job``.
         self.outside = OutsideJobs(self.world, self.jobs)
         self.outside.schedule_scenario()
+        #: EC2's actions on this world (launch templates, networks, instances): ``ec2_answer``.
+        self.ec2 = Ec2Service(self.world)
         self._handlers: dict[str, Handler] = {
             **CoreOperations(self.world, self.jobs).handlers(),
             **PlanOperations(self.world, self.plans).handlers(),
@@ -124,6 +129,16 @@ class DrsBackend:
         with self._requests_lock:
             self._requests[operation] += 1
         return self.world.faults.transport_fault(operation)
+
+    def ec2_answer(self, form: dict[str, list[str]], request_id: str, caller_arn: str = "") -> HttpResponse:
+        """An EC2 query-protocol request on this world (``ec2``), counted as ``ec2:<Action>``. EC2 needs no
+        InitializeService: the account's networks and templates exist whatever DRS's state."""
+        action = next(iter(form.get("Action") or []), "")
+        with self._requests_lock:
+            self._requests[f"ec2:{action}"] += 1
+        with self._lock:
+            self.world.advance_to(self.clock.now_ts())
+            return ec2_respond(form, request_id, self.ec2, caller_arn or self.caller_identity()["Arn"])
 
     def caller_identity(self) -> dict[str, str]:
         account = self.scenario.account_id

@@ -169,3 +169,15 @@ def validate_error(response: Mapping[str, Any], *, strict_patterns: bool = False
     if "code" in members and members["code"] != code:
         checker.add("code", f"body code {members['code']!r} differs from the exception name {code!r}")
     return checker.problems
+
+
+def validate_ec2_output(operation_name: str, response: Mapping[str, Any]) -> list[str]:
+    """Problems with a parsed boto3 EC2 response against botocore's EC2 output shape (the same checks as
+    ``validate_output``); empty when it conforms. EC2's model has no datetime patterns to relax."""
+    from drs_desktop.simulator.ec2_protocol import ec2_model
+
+    operation = ec2_model().operation_model(operation_name)
+    checker = _Checker(strict_patterns=True)
+    if operation.output_shape is not None:
+        checker.structure(operation.output_shape, response, "")
+    return checker.problems

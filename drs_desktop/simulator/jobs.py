@@ -23,6 +23,7 @@ import random
 from collections.abc import Mapping, Sequence
 
 from drs_desktop.simulator import errors
+from drs_desktop.simulator.ec2_templates import LaunchRefused
 from drs_desktop.simulator.entities import (
     Instance,
     Job,
@@ -316,7 +317,24 @@ class JobEngine:
             p.target_instance_id = f"i-{stable_hex(w.seed, job.job_id, sid, 'instance')}"
             self._log(job, "LAUNCH_START", sourceServerID=sid, targetInstanceID=p.target_instance_id)
             duration = _draw(rng, t.launch.for_os(server.os_family))
+            try:  # EC2 launches from the template's default version as it is now (ec2_templates)
+                w.templates.place(
+                    server,
+                    p.target_instance_id,
+                    copy_private_ip=server.launch_config.copy_private_ip,
+                    now=w.now,
+                )
+            except LaunchRefused as refused:
+                reason = str(refused)
+                w.schedule(
+                    w.now + _draw(rng, t.conversion_to_launch),
+                    lambda: self._fail(
+                        job, p, "LAUNCH_FAILED", reason, targetInstanceID=p.target_instance_id
+                    ),
+                )
+                return
             if w.faults.hits("launch", job.job_id, sid, server.hostname):
+                w.templates.release(p.target_instance_id)
                 reason = "InsufficientInstanceCapacity: not enough capacity for the requested instance type"
                 w.schedule(
                     w.now + _draw(rng, t.launch_failure),
@@ -370,6 +388,7 @@ class JobEngine:
             # DescribeRecoveryInstances lists it only after a lag (eventual consistency, §12.14).
             listed_ts=w.now + _draw(self._rng(job), w.timings.instance_listed),
         )
+        w.templates.land(instance, server, copy_private_ip=server.launch_config.copy_private_ip, now=w.now)
         w.instances[iid] = instance
         server.recovery_instance_id = iid
         p.recovery_instance_id = iid

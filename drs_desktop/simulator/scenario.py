@@ -18,6 +18,7 @@ from datetime import datetime
 from importlib import resources
 from pathlib import Path
 
+from drs_desktop.simulator.ec2_spec import DEFAULT_EC2, Ec2Spec
 from drs_desktop.simulator.faults import ServerFaultRule, TransportRule
 from drs_desktop.simulator.ids import TimestampStyle
 
@@ -287,6 +288,8 @@ class Scenario:
     #: Several accounts (``accounts:``); empty for the single-account shape. With accounts, ``account_id``
     #: and ``region`` name the default account and region (keys no account claims reach them).
     accounts: tuple[AccountSpec, ...] = ()
+    #: The EC2 side of every world: VPCs, subnets, routes, ACLs, security groups (``ec2_spec``).
+    ec2: Ec2Spec = DEFAULT_EC2
 
 
 SHIPPED = ("demo", "small", "scale", "enterprise")

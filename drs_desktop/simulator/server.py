@@ -28,10 +28,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from drs_desktop.simulator import protocol, sts
+from drs_desktop.simulator import ec2, ec2_protocol, protocol, sts
 from drs_desktop.simulator.contract import AFTER_ACTION_FAULTS, Backend, SimulatorError, TransportFault
 from drs_desktop.simulator.holds import ANSWERING_FAULTS, HeldRequests, fault_response
 from drs_desktop.simulator.http_helpers import http_error, loopback_host, split_target
+from drs_desktop.simulator.identities import credential_of
 from drs_desktop.simulator.model import DrsModel, load_model
 from drs_desktop.simulator.protocol import HttpResponse
 
@@ -46,6 +47,16 @@ CONTROL_PREFIX = "/_sim/"
 
 DEFAULT_MAX_BODY_BYTES = 1 << 20  # the largest valid DRS request is a few hundred KB
 _MAX_REQUEST_LINE = 65536
+
+
+def _is_ec2(
+    form: Mapping[str, list[str]], headers: Mapping[str, str], query: Mapping[str, list[str]]
+) -> bool:
+    """EC2 and STS both post forms to ``/``: EC2's are signed for the ``ec2`` service (SigV4 scope) or
+    carry EC2's API version."""
+    if credential_of(headers, query).service == "ec2":
+        return True
+    return ec2_protocol.EC2_VERSION in form.get("Version", [])
 
 
 class _HttpServer(ThreadingHTTPServer):
@@ -462,6 +473,8 @@ class SimulatorServer:
             except UnicodeDecodeError:
                 return sts.error(request_id, "MalformedQueryString", "The request body is not UTF-8")
         if "Action" in form:
+            if _is_ec2(form, headers, query):
+                return self._ec2(form, headers, query, request_id)
             return self._sts(form, headers, query, request_id)
         if method in ("GET", "HEAD"):
             document = {"service": "drs", "simulator": True, "operations": len(self.model.operation_names)}
@@ -475,6 +488,28 @@ class SimulatorServer:
         except SimulatorError as exc:
             return protocol.serialize_error(self.model, exc, request_id)
         return protocol.internal_error(request_id, self.model)  # pragma: no cover - "/" is no DRS route
+
+    def _ec2(
+        self,
+        form: dict[str, list[str]],
+        headers: Mapping[str, str],
+        query: dict[str, list[str]],
+        request_id: str,
+    ) -> HttpResponse:
+        """EC2 (``simulator/ec2.py``) on the world the request's credentials reach."""
+        if self.estate is None:
+            backend = self.backend
+            ec2_answer = getattr(backend, "ec2_answer", None)
+            if ec2_answer is None:  # a protocol test's FakeWorld: no EC2 world behind it
+                return ec2.respond(form, request_id, None)
+            answer: HttpResponse = ec2_answer(form, request_id)
+            return answer
+        try:
+            target = self.estate.target(headers, query)
+        except SimulatorError as exc:
+            code = "AuthFailure" if exc.status in (401, 403) else exc.code
+            return ec2_protocol.error(request_id, code, exc.message, exc.status or 400)
+        return target.backend.ec2_answer(form, request_id, target.principal.arn)
 
     def _sts(
         self,

@@ -14,6 +14,8 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from drs_desktop.simulator.ec2_network import Network
+from drs_desktop.simulator.ec2_templates import Templates
 from drs_desktop.simulator.entities import Instance, Job, LaunchEntry, LaunchRecord, Server
 from drs_desktop.simulator.faults import FaultPlan
 from drs_desktop.simulator.fleet import build_fleet
@@ -44,6 +46,11 @@ class World:
             s.server_id: s for s in build_fleet(scenario, seed, start_ts, self.arns)
         }
         self.by_hostname: dict[str, str] = {s.hostname: s.server_id for s in self.servers.values()}
+        #: The EC2 side (``ec2_network``, ``ec2_templates``): launches land where the templates say.
+        self.network = Network(
+            scenario.ec2, seed=seed, account_id=scenario.account_id, region=scenario.region
+        )
+        self.templates = Templates(self.network, list(self.servers.values()), now=start_ts, seed=seed)
         self.jobs: dict[str, Job] = {}
         self.instances: dict[str, Instance] = {}
         self.launches: list[LaunchEntry] = []

@@ -1,0 +1,171 @@
+"""What the application knows of EC2: launch templates and their versions, networks, instances.
+
+Frozen values that ``aws.ec2.Ec2Gateway`` reads from EC2 and the launch-settings, drift and drill-profile
+code reasons about (which subnet a server launches into, whether a drill subnet can reach production).
+Stdlib only. Routes name their target's kind, so an isolation check never guesses from an ID's prefix;
+a target the app does not know is ``RouteTargetKind.OTHER``, which a check must treat as a way out.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+#: Marks a launch template version DRS Desktop created for a drill: its description starts with it, so
+#: any desktop can find and undo drill versions from EC2 alone.
+DRILL_VERSION_MARK = "drs-desktop:drill"
+
+Tags = tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class LaunchTemplateData:
+    """The members of a template version the app manages; None is "not set in this version"."""
+
+    subnet_id: str | None = None
+    security_group_ids: tuple[str, ...] = ()
+    instance_type: str | None = None
+    private_ip: str | None = None
+    associate_public_ip: bool | None = None
+    instance_tags: Tags = ()
+
+
+@dataclass(frozen=True)
+class LaunchTemplateView:
+    template_id: str
+    name: str
+    default_version: int
+    latest_version: int
+    created_at: datetime | None
+    tags: Tags = ()
+
+
+@dataclass(frozen=True)
+class LaunchTemplateVersionView:
+    template_id: str
+    template_name: str
+    version: int
+    is_default: bool
+    description: str | None
+    created_at: datetime | None
+    created_by: str
+    data: LaunchTemplateData
+
+    @property
+    def is_drill_version(self) -> bool:
+        return (self.description or "").startswith(DRILL_VERSION_MARK)
+
+
+@dataclass(frozen=True)
+class VpcView:
+    vpc_id: str
+    cidr_blocks: tuple[str, ...]
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class SubnetView:
+    subnet_id: str
+    vpc_id: str
+    cidr: str
+    availability_zone: str
+    available_ips: int
+    name: str = ""
+
+    def contains(self, ip: str) -> bool:
+        """Whether ``ip`` (IPv4) lies in this subnet's CIDR; False for an unreadable address."""
+        try:
+            return ipaddress.IPv4Address(ip) in ipaddress.IPv4Network(self.cidr)
+        except ValueError:
+            return False
+
+
+class RouteTargetKind(StrEnum):
+    LOCAL = "local"
+    INTERNET_GATEWAY = "internet-gateway"
+    TRANSIT_GATEWAY = "transit-gateway"
+    PEERING = "peering"
+    VPN_GATEWAY = "vpn-gateway"
+    NAT_GATEWAY = "nat-gateway"
+    OTHER = "other"
+
+
+@dataclass(frozen=True)
+class RouteView:
+    destination: str  # a CIDR (IPv4 or IPv6) or a prefix list ID
+    target_kind: RouteTargetKind
+    target_id: str
+    active: bool = True
+
+
+@dataclass(frozen=True)
+class RouteTableView:
+    route_table_id: str
+    vpc_id: str
+    routes: tuple[RouteView, ...]
+    subnet_ids: tuple[str, ...]  # explicitly associated subnets
+    main: bool  # the VPC's main table: it serves every subnet without an explicit association
+
+
+@dataclass(frozen=True)
+class NaclEntryView:
+    rule_number: int
+    egress: bool
+    allow: bool
+    cidr: str
+    protocol: str  # "-1" for all
+    port_from: int | None = None
+    port_to: int | None = None
+
+
+@dataclass(frozen=True)
+class NetworkAclView:
+    network_acl_id: str
+    vpc_id: str
+    is_default: bool
+    entries: tuple[NaclEntryView, ...]
+    subnet_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class IngressRuleView:
+    protocol: str  # "-1" for all
+    port_from: int | None
+    port_to: int | None
+    cidrs: tuple[str, ...]
+    source_group_ids: tuple[str, ...] = ()
+    prefix_list_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SecurityGroupView:
+    group_id: str
+    name: str
+    vpc_id: str
+    ingress: tuple[IngressRuleView, ...]
+
+
+@dataclass(frozen=True)
+class InstanceView:
+    instance_id: str
+    state: str  # pending, running, shutting-down, terminated, stopping, stopped
+    instance_type: str
+    subnet_id: str | None
+    vpc_id: str | None
+    private_ip: str | None
+    security_group_ids: tuple[str, ...]
+    tags: Tags
+    launched_at: datetime | None
+
+    def tag(self, key: str) -> str | None:
+        return next((v for k, v in self.tags if k == key), None)
+
+    @property
+    def launch_template(self) -> tuple[str, int] | None:
+        """The template and version EC2 launched it from (its ``aws:ec2launchtemplate:*`` tags)."""
+        tid, version = self.tag("aws:ec2launchtemplate:id"), self.tag("aws:ec2launchtemplate:version")
+        if tid is None or version is None or not version.isdigit():
+            return None
+        return tid, int(version)
