@@ -486,3 +486,45 @@ def test_an_external_id_of_forty_base64_characters_is_not_taken_for_a_secret() -
         external_id=external,
     )
     assert errors(RecoveryPlan("P", targets=(target,))) == []
+
+
+def test_a_drill_profile_round_trips_and_makes_the_file_format_2() -> None:
+    from drs_desktop.domain.launch.isolation import DrillProfile
+
+    plan = RecoveryPlan(
+        name="Shop",
+        waves=(Wave(name="db", servers=(A,)),),
+        drill_profile=DrillProfile(
+            subnets=("subnet-0a1b2c3d4e5f60718",),
+            security_groups=("sg-0a1b2c3d4e5f60718",),
+            production_cidrs=("10.20.0.0/16", "172.16.0.0/12"),
+        ),
+    )
+    document = plan_to_document(plan)
+    assert document["format"] == FORMAT_V2
+    assert document["drill_profile"] == {
+        "subnets": ["subnet-0a1b2c3d4e5f60718"],
+        "security_groups": ["sg-0a1b2c3d4e5f60718"],
+        "production_networks": ["10.20.0.0/16", "172.16.0.0/12"],
+    }
+    for fmt in ("yaml", "json"):
+        assert parse_plan_text(dump_plan(plan, fmt), f"shop.{fmt}").plan == plan
+    changed = RecoveryPlan(name="Shop", waves=plan.waves)
+    assert any(line.startswith("drill profile:") for line in diff_plans(plan, changed))
+
+
+def test_a_drill_profile_without_subnets_or_with_a_bad_cidr_is_an_error_at_its_place() -> None:
+    document = {
+        "format": FORMAT_V2,
+        "name": "Shop",
+        "waves": [{"name": "db", "servers": [A]}],
+        "drill_profile": {"production_networks": ["10.20/33"], "security_groups": ["default"]},
+    }
+    plan = plan_from_document(document)
+    errors = [p for p in validate_plan(plan) if p.severity is Severity.ERROR and p.path == "drill_profile"]
+    messages = " / ".join(p.message for p in errors)
+    assert (
+        "needs at least one subnet" in messages
+        and "not a CIDR" in messages
+        and "security group ID" in messages
+    )

@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol, TypeVar
 
+from drs_desktop.domain.launch.isolation import DrillProfile
 from drs_desktop.domain.plan.diff_launch import launch_lines
 from drs_desktop.domain.plan.model import ApprovalStep, PlanTarget, ProtectionGroup, RecoveryPlan, Step, Wave
 
@@ -48,6 +49,8 @@ def diff_plans(old: RecoveryPlan, new: RecoveryPlan) -> list[str]:
     )
     lines += _diff_named("wave", old.waves, new.waves, _describe_wave, _diff_wave)
     lines += launch_lines(old.launch_settings, new.launch_settings)
+    if old.drill_profile != new.drill_profile:
+        lines.append(f"drill profile: {_profile(old.drill_profile)} -> {_profile(new.drill_profile)}")
     if not lines and old != new:  # a safety net: never report "no changes" for plans that differ
         lines.append("plans differ (compare the documents)")
     return lines
@@ -262,3 +265,13 @@ def _step(step: Step) -> str:
 
 def _count(number: int, noun: str) -> str:
     return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
+def _profile(profile: DrillProfile | None) -> str:
+    if profile is None:
+        return "none"
+    return (
+        f"subnets {', '.join(profile.subnets) or '-'}; "
+        f"security groups {', '.join(profile.security_groups) or '-'}; "
+        f"production {', '.join(profile.production_cidrs) or '-'}"
+    )

@@ -36,6 +36,7 @@ from drs_desktop.domain.plan.document_base import (
     quote,
     type_name,
 )
+from drs_desktop.domain.plan.document_drill import drill_profile_to_document, read_drill_profile
 from drs_desktop.domain.plan.document_launch import launch_settings_to_document, read_launch_settings
 from drs_desktop.domain.plan.document_v2 import (
     RESERVED_PLAN_PARTS,
@@ -83,6 +84,7 @@ PLAN_KEYS_V2 = (
     "protection_groups",
     "waves",
     "launch_settings",
+    "drill_profile",
     *RESERVED_PLAN_PARTS,
 )
 GROUP_KEYS_V2 = ("name", "target", "servers", "tags")
@@ -131,6 +133,9 @@ def plan_to_document(plan: RecoveryPlan) -> dict[str, Any]:
     launch = launch_settings_to_document(plan)
     if launch is not None:
         doc["launch_settings"] = launch
+    drill = drill_profile_to_document(plan)
+    if drill is not None:
+        doc["drill_profile"] = drill
     return doc
 
 
@@ -238,6 +243,7 @@ class _Reader(ShapeReader):
             if (wave := self.wave(item, join_path("waves", index))) is not None
         )
         launch, groups = read_launch_settings(self, fields.get("launch_settings"), groups)
+        drill = read_drill_profile(self, fields.get("drill_profile"))
         return RecoveryPlan(
             name=name or "",
             description=description,
@@ -247,6 +253,7 @@ class _Reader(ShapeReader):
             waves=waves,
             targets=targets,
             launch_settings=launch,
+            drill_profile=drill,
         )
 
     def unknown_plan_key(self, key: str) -> str | None:

@@ -68,7 +68,6 @@ class ReservedPart:
 
 
 RESERVED_PLAN_PARTS: dict[str, ReservedPart] = {
-    "drill_profile": ReservedPart("a drill profile", "drills in an isolated network"),
     "objectives": ReservedPart("test objectives", "audit-grade evidence"),
     "cadence": ReservedPart("a drill cadence", "drill cadence"),
     "alerts": ReservedPart("alerts", "alerts outside the app"),
@@ -94,7 +93,7 @@ def secret_key_message(key: str) -> str | None:
 def uses_format_2(plan: RecoveryPlan) -> bool:
     """Whether ``plan`` needs format 2 to be written: it declares or names a target, or desires launch
     settings."""
-    if plan.targets or uses_launch_settings(plan):
+    if plan.targets or uses_launch_settings(plan) or plan.drill_profile is not None:
         return True
     if any(group.target is not None for group in plan.protection_groups):
         return True

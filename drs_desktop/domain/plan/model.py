@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from drs_desktop.domain.launch.isolation import DrillProfile
 from drs_desktop.domain.launch.model import NO_SETTINGS, LaunchSettings
 from drs_desktop.domain.plan_target import PlanTarget
 
@@ -110,6 +111,9 @@ class RecoveryPlan:
     waves: tuple[Wave, ...] = field(default_factory=tuple)
     targets: tuple[PlanTarget, ...] = ()
     launch_settings: LaunchSettings = NO_SETTINGS
+    #: Where the plan's drills launch and the production networks they must not reach
+    #: (``domain.launch.isolation``); None: drills launch as the launch templates say.
+    drill_profile: DrillProfile | None = None
 
     def group(self, name: str) -> ProtectionGroup | None:
         for group in self.protection_groups:

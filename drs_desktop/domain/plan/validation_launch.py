@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from drs_desktop.domain.launch.checks import Keys, settings_problems
+from drs_desktop.domain.launch.isolation import profile_problems
 from drs_desktop.domain.launch.model import LaunchSettings
 from drs_desktop.domain.plan.document_base import join_path
 from drs_desktop.domain.plan.model import RecoveryPlan
@@ -42,6 +43,8 @@ def launch_problems(plan: RecoveryPlan, members: Members) -> Found:
             f"in group {group.name!r}",
             found,
         )
+    if plan.drill_profile is not None:
+        found += [("drill_profile", message, True) for message in profile_problems(plan.drill_profile)]
     return found
 
 
