@@ -85,6 +85,12 @@ def add_commands(
         "--dry-run", action="store_true", help="preflight only: checks and the calls it would make"
     )
     run.add_argument("--confirm", metavar="PLAN_NAME", help="required for a RECOVERY: the plan's name again")
+    run.add_argument(
+        "--isolation-override",
+        metavar="REASON",
+        default="",
+        help="run a drill although its network's isolation check fails (the reason goes into the evidence)",
+    )
 
     executions = commands.add_parser("executions", help="list or show executions")
     add_home(executions)
@@ -325,6 +331,7 @@ def _new_run(db: Database, args: argparse.Namespace, out: TextIO) -> ExecutionRu
         wave_timeout_minutes=stored.wave_timeout_minutes,
         cancel_grace_minutes=stored.cancel_grace_minutes,
         target=_target_of(gateway),
+        isolation_override=args.isolation_override,
     )
     prepared = prepare_execution(db, gateway, request, reads=reads)
     preflight_code = _preflight(db, gateway, prepared, request, args, out, reads)

@@ -73,6 +73,9 @@ class RunRequest:
     cancel_grace_minutes: int | None = None
     limits: Limits = field(default_factory=Limits)
     target: Mapping[str, str | None] = field(default_factory=dict)
+    #: A drill run although its network's isolation check failed: the operator's reason (kept with the
+    #: execution and in its evidence; ``services.preflight_isolation``). Empty: no override.
+    isolation_override: str = ""
 
 
 @dataclass(frozen=True)
@@ -372,6 +375,7 @@ def create_execution(
                 "poll_interval_seconds": request.poll_interval_seconds,
                 "post_launch_actions": prepared.post_launch_actions,
                 TARGETS_KEY: targets_to_json(prepared.targets),
+                "isolation_override": request.isolation_override.strip() or None,
                 # "DRS" for a run in DRS (a native recovery plan execution), "desktop" otherwise.
                 RUN_IN_KEY: "DRS" if prepared.native is not None else "desktop",
                 # Each server as this run saw it: what the dashboard compares with today's estate.

@@ -116,6 +116,8 @@ def build_report_document(view: ExecutionView, generated_at: datetime | None = N
             "duration_seconds": seconds(finished - evidence.started_at) if finished else None,
             "plan_name": record.plan_name,
             "run_in": "DRS" if spec.native is not None else "desktop",  # services.executions.RUN_IN_KEY
+            # A drill run although its network's isolation check failed: the operator's reason.
+            "isolation_override": record.options.get("isolation_override") or None,
             "journal": {
                 "events": view.journal_events,
                 "sha256": view.journal_sha256,

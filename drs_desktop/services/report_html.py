@@ -450,6 +450,12 @@ def html_from_document(doc: dict[str, Any]) -> str:
     journal = ex["journal"]
     # A journal cut short still gives a report, but it says so before anything else.
     warning = f'<p class="fail">{_e(journal["warning"])}</p>\n' if journal.get("warning") else ""
+    # A drill run although its network's isolation check failed says so first, with the reason.
+    if ex.get("isolation_override"):
+        warning += (
+            '<p class="fail">The drill network\'s isolation check failed and was overridden: '
+            f"{_e(ex['isolation_override'])}</p>\n"
+        )
     return (
         "<!DOCTYPE html>\n"
         '<html lang="en">\n<head>\n<meta charset="utf-8">\n'

@@ -160,6 +160,12 @@ def _summary_page(doc: dict[str, Any], title: str) -> str:
     ]
     rows = "".join(f'<tr><th width="14%">{html.escape(k)}</th><td>{v}</td></tr>' for k, v in facts)
     warning = f'<p class="fail"><b>{_e(journal["warning"])}</b></p>' if journal.get("warning") else ""
+    override = doc["execution"].get("isolation_override")
+    if override:
+        warning += (
+            '<p class="fail"><b>The drill network\'s isolation check failed and was overridden:</b> '
+            f"{_e(override)}</p>"
+        )
     return (
         f"<h1>{_e(title)}</h1>\n"
         f'<p class="sub">Execution <span class="mono">{_e(ex["id"])}</span> · {_e(ex["mode"])} · '

@@ -1,0 +1,84 @@
+"""The isolation check of a drill's network, in the preflight of a drill whose plan has a drill profile.
+
+``domain.launch.isolation`` says what isolated means; this reads EC2's records of the account (subnets,
+route tables, network ACLs, security groups) and turns every finding into a preflight check named
+``isolation``. A way out of the drill network FAILs the preflight, which blocks the drill, unless the
+operator overrides it with a reason (``RunRequest.isolation_override``): then each such finding is a
+WARNing that names the reason, and the reason is kept with the execution and in its evidence. A RECOVERY
+never uses the drill profile, so it is not checked.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from drs_desktop.aws.drs import DrsGateway
+from drs_desktop.aws.ec2 import Ec2Gateway
+from drs_desktop.domain.drs.errors import DrsError
+from drs_desktop.domain.engine.state import Mode
+from drs_desktop.domain.launch.isolation import isolation_findings
+from drs_desktop.domain.plan.model import RecoveryPlan
+from drs_desktop.domain.preflight.rules import Check, CheckStatus
+from drs_desktop.services.patient_reads import PatientReads
+
+logger = logging.getLogger(__name__)
+
+ISOLATION = "isolation"
+#: The key of an execution's options that keeps an isolation override's reason (and its evidence).
+ISOLATION_OVERRIDE_KEY = "isolation_override"
+
+
+def isolation_checks(
+    plan: RecoveryPlan,
+    mode: Mode,
+    gateway: DrsGateway,
+    read: PatientReads,
+    *,
+    override: str = "",
+    ec2: Ec2Gateway | None = None,
+) -> list[Check]:
+    """The ``isolation`` checks of a drill of ``plan`` (none for a recovery, or a plan with no profile).
+    ``ec2`` defaults to a gateway on ``gateway``'s target, closed after the reads."""
+    profile = plan.drill_profile
+    if mode is not Mode.DRILL or profile is None:
+        return []
+    reason = override.strip()
+    own = ec2 is None
+    client = ec2 or Ec2Gateway(gateway.target)
+    try:
+        subnets = read(client.subnets, "DescribeSubnets")
+        tables = read(client.route_tables, "DescribeRouteTables")
+        acls = read(client.network_acls, "DescribeNetworkAcls")
+        groups = read(client.security_groups, "DescribeSecurityGroups")
+    except DrsError as exc:
+        return [_failed(f"the drill network's isolation could not be checked: {exc}", reason)]
+    finally:
+        if own:
+            client.close()
+    findings = isolation_findings(profile, subnets, tables, acls, groups)
+    if not findings:
+        where = ", ".join(profile.subnets)
+        away = ", ".join(profile.production_cidrs)
+        return [
+            Check(
+                ISOLATION, CheckStatus.PASS, f"drill subnet(s) {where}: no route, ACL or group reaches {away}"
+            )
+        ]
+    checks = [
+        _failed(f.message, reason) if f.error else Check(ISOLATION, CheckStatus.WARN, f.message)
+        for f in findings
+    ]
+    logger.info(
+        "isolation check of %r: %d finding(s), overridden: %s", plan.name, len(findings), bool(reason)
+    )
+    return checks
+
+
+def _failed(message: str, reason: str) -> Check:
+    if reason:
+        return Check(ISOLATION, CheckStatus.WARN, f"{message} (overridden: {reason})")
+    return Check(
+        ISOLATION,
+        CheckStatus.FAIL,
+        f"{message}; fix the network, or override with a reason (it goes into the evidence)",
+    )
