@@ -396,6 +396,7 @@ class ExecutionServices:
             wave_timeout_minutes=stored.wave_timeout_minutes,
             cancel_grace_minutes=stored.cancel_grace_minutes,
             target=self._current_target(),
+            isolation_override=choice.isolation_override,
         )
 
     def prepare(self, choice: RunChoice | RunRequest) -> tuple[PreparedExecution, PreflightReport]:

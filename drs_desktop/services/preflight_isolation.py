@@ -18,12 +18,11 @@ from drs_desktop.domain.drs.errors import DrsError
 from drs_desktop.domain.engine.state import Mode
 from drs_desktop.domain.launch.isolation import isolation_findings
 from drs_desktop.domain.plan.model import RecoveryPlan
-from drs_desktop.domain.preflight.rules import Check, CheckStatus
+from drs_desktop.domain.preflight.rules import ISOLATION, Check, CheckStatus
 from drs_desktop.services.patient_reads import PatientReads
 
 logger = logging.getLogger(__name__)
 
-ISOLATION = "isolation"
 #: The key of an execution's options that keeps an isolation override's reason (and its evidence).
 ISOLATION_OVERRIDE_KEY = "isolation_override"
 

@@ -16,11 +16,10 @@ from drs_desktop.aws.session import AwsTarget
 from drs_desktop.domain.engine.state import Mode
 from drs_desktop.domain.launch.isolation import DrillProfile
 from drs_desktop.domain.plan.model import RecoveryPlan, Wave
-from drs_desktop.domain.preflight.rules import CheckStatus
+from drs_desktop.domain.preflight.rules import ISOLATION, CheckStatus
 from drs_desktop.services import reports
 from drs_desktop.services.executions import RunRequest, create_execution, prepare_execution
 from drs_desktop.services.preflight import preflight
-from drs_desktop.services.preflight_isolation import ISOLATION
 from drs_desktop.simulator.embedded import EmbeddedSimulator
 from drs_desktop.storage.db import Database
 from drs_desktop.storage.plans import save_plan

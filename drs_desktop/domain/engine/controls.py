@@ -90,6 +90,8 @@ class RunChoice:
     mode: Mode
     point_in_time: datetime | None = None
     revision: int | None = None
+    #: A drill run although its network's isolation check fails: the operator's reason ("" none).
+    isolation_override: str = ""
 
 
 @dataclass(frozen=True)

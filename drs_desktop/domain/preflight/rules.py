@@ -60,6 +60,8 @@ EXECUTIONS = "other-executions"
 QUOTAS = "quotas"
 WAVE_SIZE = "wave-size"
 CLOCK = "clock"
+#: A drill's network reaches production (``domain.launch.isolation``; ``services.preflight_isolation``).
+ISOLATION = "isolation"
 
 #: A desktop clock this far from DRS's is worth telling the operator about (nothing depends on it).
 NOTABLE_SKEW = timedelta(minutes=2)

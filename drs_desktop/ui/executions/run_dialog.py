@@ -47,6 +47,7 @@ from PySide6.QtWidgets import (
 from drs_desktop.domain.engine.controls import RunChoice
 from drs_desktop.domain.engine.state import Mode
 from drs_desktop.domain.preflight.checks import CallKind, PreflightReport, confirmation_problem
+from drs_desktop.domain.preflight.rules import ISOLATION
 from drs_desktop.domain.targets import Target
 from drs_desktop.ui.executions.run_where_panel import IN_DRS, RunWherePanel
 from drs_desktop.ui.status_icons import status_icon
@@ -136,6 +137,12 @@ class RunDialog(QDialog):
         self.confirm_edit = QLineEdit()
         self.confirm_edit.setObjectName("confirm")
         self.confirm_edit.setPlaceholderText("the plan's name, exactly")
+        # A drill whose network's isolation check failed may run only with a reason (it goes into the
+        # evidence): shown once the check failed, or while a reason is typed.
+        self.override_label = QLabel("The drill network is not isolated. Run anyway because:")
+        self.override_edit = QLineEdit()
+        self.override_edit.setObjectName("isolation-override")
+        self.override_edit.setPlaceholderText("the reason (kept in the evidence); then check again")
         self.run_button = QPushButton("Run")
         self.run_button.setObjectName("run")
         self.close_button = QPushButton("Close")
@@ -167,6 +174,9 @@ class RunDialog(QDialog):
         confirm_row = QHBoxLayout()
         confirm_row.addWidget(self.confirm_label)
         confirm_row.addWidget(self.confirm_edit, 1)
+        override_row = QHBoxLayout()
+        override_row.addWidget(self.override_label)
+        override_row.addWidget(self.override_edit, 1)
         buttons = QHBoxLayout()
         buttons.addStretch(1)
         buttons.addWidget(self.run_button)
@@ -175,6 +185,7 @@ class RunDialog(QDialog):
         layout.addLayout(form)
         layout.addLayout(check_row)
         layout.addWidget(results, 1)
+        layout.addLayout(override_row)
         layout.addLayout(confirm_row)
         layout.addLayout(buttons)
 
@@ -186,6 +197,7 @@ class RunDialog(QDialog):
         self.point_radio.toggled.connect(self._choice_changed)
         self.point_edit.dateTimeChanged.connect(self._choice_changed)
         self.confirm_edit.textChanged.connect(self._update_buttons)
+        self.override_edit.textChanged.connect(self._choice_changed)
         self.where.changed.connect(self._where_changed)
         self.where.attach_requested.connect(self.attach)
         self._choice_changed()
@@ -215,7 +227,13 @@ class RunDialog(QDialog):
     def choice(self) -> RunChoice:
         mode = Mode.RECOVERY if self.recovery_radio.isChecked() else Mode.DRILL
         point = self.point_in_time() if self.point_radio.isChecked() else None
-        return RunChoice(plan_name=self.plan_combo.currentText().strip(), mode=mode, point_in_time=point)
+        override = self.override_edit.text().strip() if mode is Mode.DRILL else ""
+        return RunChoice(
+            plan_name=self.plan_combo.currentText().strip(),
+            mode=mode,
+            point_in_time=point,
+            isolation_override=override,
+        )
 
     def point_in_time(self) -> datetime:
         return datetime.fromtimestamp(self.point_edit.dateTime().toSecsSinceEpoch(), UTC)
@@ -455,6 +473,11 @@ class RunDialog(QDialog):
         self._update_buttons()
 
     def _update_buttons(self, *_args: object) -> None:
+        report = self.report()
+        isolation_failed = report is not None and any(c.name == ISOLATION for c in report.failures)
+        wanted = self.choice().mode is Mode.DRILL and (isolation_failed or bool(self.override_edit.text()))
+        self.override_label.setVisible(wanted)
+        self.override_edit.setVisible(wanted)
         self.run_button.setEnabled(self.can_run())
         report = self.report()
         problem = self.confirmation_problem() if report is not None and report.ok else None
