@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, TextIO
 from drs_desktop import APP_ID, __version__
 from drs_desktop.cli_control import control_command
 from drs_desktop.cli_exit import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
+from drs_desktop.cli_launch import add_launch_commands, launch_command
 from drs_desktop.cli_native import add_native_commands, native_command
 from drs_desktop.cli_run import (
     UsageError,
@@ -117,6 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_servers_commands(commands, _add_home)
     add_sync_commands(commands, _add_home)
     add_native_commands(commands, _add_home)
+    add_launch_commands(commands, _add_home)
 
     simulator = commands.add_parser(
         "simulator",
@@ -183,6 +185,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return sync_command(args, paths, sys.stdout)
         if args.command == "native":
             return native_command(args, paths, sys.stdout)
+        if args.command == "launch-settings":
+            return launch_command(args, paths, sys.stdout)
         if args.command == "simulator":
             from drs_desktop.simulator.cli import main as simulator_main
 

@@ -645,6 +645,48 @@ class DrsGateway:
                 operation="GetLaunchConfiguration",
             ) from exc
 
+    def update_launch_configuration(
+        self,
+        source_server_id: str,
+        *,
+        copy_private_ip: bool | None = None,
+        os_byol: bool | None = None,
+        launch_disposition: str | None = None,
+        right_sizing: str | None = None,
+        copy_tags: bool | None = None,
+    ) -> LaunchConfigView:
+        """UpdateLaunchConfiguration with the fields given (None: not sent, DRS keeps its value); returns
+        the configuration DRS answers with. It sets values, so a resend after a lost answer does no harm:
+        it goes out once (the write client) and the caller reads back. ``DrsRejected`` before sending
+        when there is nothing to send; ``DrsConflict`` while the server has an active job."""
+        params: dict[str, Any] = {"sourceServerID": source_server_id}
+        if copy_private_ip is not None:
+            params["copyPrivateIp"] = copy_private_ip
+        if os_byol is not None:
+            params["licensing"] = {"osByol": os_byol}
+        if launch_disposition is not None:
+            params["launchDisposition"] = str(launch_disposition)
+        if right_sizing is not None:
+            params["targetInstanceTypeRightSizingMethod"] = str(right_sizing)
+        if copy_tags is not None:
+            params["copyTags"] = copy_tags
+        operation = "UpdateLaunchConfiguration"
+        if len(params) == 1:
+            raise DrsRejected(
+                "no launch configuration field to update", code="ClientValidation", operation=operation
+            )
+        response = self._call(operation, "write", lambda drs: drs.update_launch_configuration(**params))
+        try:
+            config = parse_launch_configuration(response)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise DrsOutcomeUnknown(
+                "DRS accepted UpdateLaunchConfiguration but its answer names no source server; read it back",
+                code="MalformedResponse",
+                operation=operation,
+            ) from exc
+        logger.info("UpdateLaunchConfiguration: %s (%d field(s))", source_server_id, len(params) - 1)
+        return config
+
     def launch_actions(self, resource_id: str) -> list[LaunchActionView]:
         """The post-launch actions of a source server (``s-...``) or launch template (``lct-...``)."""
         items = self._list("ListLaunchActions", "list_launch_actions", {"resourceId": resource_id})
