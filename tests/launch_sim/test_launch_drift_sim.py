@@ -17,7 +17,7 @@ from drs_desktop.aws.ec2 import Ec2Gateway
 from drs_desktop.aws.session import AwsTarget
 from drs_desktop.domain.errors import PlanConflictError
 from drs_desktop.domain.inventory import Inventory
-from drs_desktop.domain.launch.model import LaunchFields, LaunchSettings
+from drs_desktop.domain.launch.model import Disposition, LaunchFields, LaunchSettings
 from drs_desktop.domain.plan.model import RecoveryPlan, Wave
 from drs_desktop.domain.views.launch_drift import DriftState
 from drs_desktop.services.launch_drift import LaunchDriftService
@@ -48,13 +48,16 @@ def world(
     web2 = next(s for s in inventory.servers if s.hostname == "shop-web-02")
     config = drs.launch_configuration(web1.source_server_id)
     versions = {v.template_id: v for v in ec2.default_versions()}
-    current_type = versions[config.ec2_launch_template_id].data.instance_type
+    current_type = versions[config.ec2_launch_template_id].data.instance_type or ""
+    assert current_type
     drs.close()
     ec2.close()
     db = Database.open(tmp_path / "drs.sqlite3")
     inventory_store.save_inventory(db, inventory)
     settings = LaunchSettings(
-        defaults=LaunchFields(instance_type=current_type, launch_disposition=config.launch_disposition)
+        defaults=LaunchFields(
+            instance_type=current_type, launch_disposition=Disposition(config.launch_disposition)
+        )
     )
     plan = RecoveryPlan(
         name="Shop",
@@ -114,7 +117,9 @@ def test_no_drift_then_an_out_of_band_template_version_is_read_as_drift(
     drifted = after.plans[0].server(facts["web1"])
     assert drifted is not None and drifted.state is DriftState.DRIFTED
     assert drifted.fields == ("instance_type",)
-    assert drifted.changes == (f"instance_type: {_other_type(facts['type'])} -> {facts['type']}",)
+    assert tuple(str(c) for c in drifted.changes) == (
+        f"instance_type: {_other_type(facts['type'])} -> {facts['type']}",
+    )
     assert after.column_text(facts["web1"]) == "1 field(s) drifted"
     assert after.plans[0].summary().startswith("launch settings: 1 server drifted")
     assert after.column_text("s-not-in-any-plan") == "no desired state"

@@ -21,7 +21,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from drs_desktop.domain.launch.current import LaunchConfigLike, TemplateValues
-from drs_desktop.domain.launch.diff import ServerLaunchPlan
+from drs_desktop.domain.launch.diff import FieldChange, ServerLaunchPlan
 from drs_desktop.domain.launch.model import Disposition, LaunchFields, LaunchSettings, Override, RightSizing
 from drs_desktop.domain.plan.launch_preview import LaunchPreview
 from drs_desktop.domain.plan.model import RecoveryPlan
@@ -53,14 +53,18 @@ class ServerDrift:
     hostname: str
     plan_name: str
     state: DriftState
-    changes: tuple[str, ...] = ()
-    fields: tuple[str, ...] = ()  # the drifted fields' names (``tag KEY`` for one tag)
+    changes: tuple[FieldChange, ...] = ()  # before: what DRS or EC2 holds now; after: the desired value
     errors: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
 
     @property
     def label(self) -> str:
         return self.hostname or self.server_id
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """The drifted fields' names (``tag KEY`` for one tag)."""
+        return tuple(change.field for change in self.changes)
 
     def column_text(self) -> str:
         """The Servers view's words: "as desired", "2 field(s) drifted", "blocked: reason"."""
@@ -139,7 +143,10 @@ class LaunchDrift:
         lines = []
         for drift in self.of_server(server_id):
             lines.append(f"plan {drift.plan_name}: {drift.column_text()}")
-            lines += [f"  {change}" for change in drift.changes]
+            lines += [
+                f"  {change.field}: {change.before} (now) -> {change.after} (desired)"
+                for change in drift.changes
+            ]
             lines += [f"  error: {e}" for e in drift.errors] + [f"  warning: {w}" for w in drift.warnings]
         return "\n".join(lines)
 
@@ -170,8 +177,7 @@ def server_drift(plan_name: str, server: ServerLaunchPlan) -> ServerDrift:
         hostname=server.hostname,
         plan_name=plan_name,
         state=state,
-        changes=tuple(str(change) for change in server.changes),
-        fields=tuple(change.field for change in server.changes),
+        changes=server.changes,
         errors=tuple(problem.message for problem in server.errors),
         warnings=tuple(problem.message for problem in server.warnings),
     )
