@@ -157,10 +157,13 @@ def test_the_dialog_lists_fields_now_and_desired_and_accept_writes_a_revision_wi
     assert drift is not None and drift.revision == 1
     assert dialog.summary.text() == "Launch settings: 1 server drifted"
     assert dialog.stamp.text().startswith("Read ")
-    items = [dialog.tree.topLevelItem(i) for i in range(dialog.tree.topLevelItemCount())]
+    tops = [dialog.tree.topLevelItem(i) for i in range(dialog.tree.topLevelItemCount())]
+    items = [item for item in tops if item is not None]
     web1 = next(item for item in items if item.data(0, SERVER_ROLE) == w.web1)
     assert web1.text(1) == "1 field(s) drifted"
+    assert web1.isExpanded()  # a drifted server shows its fields at once
     change = web1.child(0)
+    assert change is not None
     assert [change.text(c) for c in range(3)] == ["instance_type", new_type, w.instance_type]
     assert change.text(3) == "plan defaults"
     assert dialog.apply_button.isEnabled()

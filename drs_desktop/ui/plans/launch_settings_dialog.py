@@ -150,7 +150,9 @@ class LaunchSettingsDialog(QDialog):
             self.summary.setText(drift.summary().capitalize())
         self.tree.clear()
         for server in drift.servers:
-            self.tree.addTopLevelItem(self._server_item(server))
+            item = self._server_item(server)
+            self.tree.addTopLevelItem(item)
+            item.setExpanded(server.state is not DriftState.AS_DESIRED)  # once in the tree, or it is lost
         for server_id in drift.unknown:
             item = QTreeWidgetItem([server_id, "not in the inventory", "", ""])
             self.tree.addTopLevelItem(item)
@@ -175,7 +177,6 @@ class LaunchSettingsDialog(QDialog):
             child = QTreeWidgetItem(["warning", text, "", ""])
             child.setToolTip(1, text)
             item.addChild(child)
-        item.setExpanded(server.state is not DriftState.AS_DESIRED)
         return item
 
     # -- accepting and applying
