@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from drs_desktop.ui.settings.settings_pane_widget import SettingsPaneWidget
     from drs_desktop.ui.sync.sync_conflicts_dialog import SyncConflictsDialog
     from drs_desktop.workers.execution_desk import ExecutionDesk
+    from drs_desktop.workers.launch_drift_watch import LaunchDriftWatch
     from drs_desktop.workers.pane_tasks import AwsTasks, LocalTasks, SettingsTasks
     from drs_desktop.workers.tasks import TaskThread
 
@@ -98,6 +99,7 @@ class DesktopApp:
         self.plans_pane: PlansPaneWidget | None = None
         self.groups_pane: GroupsPaneWidget | None = None
         self.changes: ChangeHub | None = None  # built in _wire_changes
+        self.launch_drift: LaunchDriftWatch | None = None  # built in _wire_changes
         self.dashboard_pane: DashboardPaneWidget | None = None
         self._on_shutdown: list[Callable[[], None]] = []
         # The one clock of every time the GUI stamps or shows (services.clock): DRS's, or in demo mode
@@ -196,7 +198,16 @@ class DesktopApp:
         def cleanup_sleep(seconds: float) -> None:  # a wait of the clock, at its pace; shutdown ends it
             cleanup_stop.wait(clock.pace(seconds))
 
+        from drs_desktop.aws.ec2 import Ec2Gateway
+        from drs_desktop.services.launch_drift import LaunchDriftService
+
         def aws() -> AwsServices:
+            launch = LaunchDriftService(
+                db,
+                lambda: DrsGateway(self.current_target, drs_clock=clock, mfa_prompter=ask_mfa),
+                lambda: Ec2Gateway(self.current_target, mfa_prompter=ask_mfa),
+                clock=clock.now,
+            )
             history = ExecutionHistory(
                 db,
                 gateway_factory(self.current_target, clock),
@@ -210,6 +221,7 @@ class DesktopApp:
                 ask_mfa,
                 ExtendedServersService(db, resolver, gateway_factory=drs),
                 NativeDesk(db, resolver, gateway_factory=drs, clock=clock.now, sleep=cleanup_sleep),
+                launch,
             )
 
         self.local_tasks: LocalTasks = TaskThread("local", local, close=LocalServices.close)
@@ -443,6 +455,17 @@ class DesktopApp:
         self.stranded_runs.ended.connect(lambda _execution_id: hub.announce_executions())
         hub.executions_changed.connect(history.request_list)
         self.changes = hub
+        # Launch settings drift (issue 16): one reading of every plan on ``aws``, after each inventory
+        # refresh and each saved plan, shown by the Servers view, the Plans pane (and the dashboard).
+        from drs_desktop.workers.launch_drift_watch import LaunchDriftWatch
+
+        watch = self.launch_drift = LaunchDriftWatch(parent=self.window)
+        watch.connect_tasks(self.aws_tasks)
+        servers.inventory_refreshed.connect(watch.read)
+        hub.plans_changed.connect(watch.read)
+        watch.drift_read.connect(servers.set_launch_drift)
+        watch.drift_read.connect(plans.set_launch_drift)
+        watch.read_failed.connect(servers.launch_not_read)
 
     def _build_dashboard_pane(self, window: MainWindow, db: Database) -> None:
         """The readiness dashboard (the first pane) on its own task thread, ``readiness``: its preflight
@@ -480,6 +503,9 @@ class DesktopApp:
         self.changes.plans_changed.connect(pane.reload)
         self.changes.inventory_changed.connect(pane.inventory_arrived)
         self.changes.executions_changed.connect(pane.reload)
+        assert self.launch_drift is not None
+        self.launch_drift.drift_read.connect(pane.set_launch_drift)
+        pane.set_launch_drift(self.launch_drift.latest())
         window.pane_changed.connect(lambda key: pane.reload() if key == "dashboard" else None)
         desk = self.execution_desk
         desk.active_changed.connect(lambda count: pane.set_runs_active(count > 0))
@@ -627,6 +653,8 @@ class DesktopApp:
             self.plans_pane.refresh_native()  # the links as the new target's DRS has them
         if self.changes is not None:
             self.changes.forget_inventory()  # the editors and the dashboard drop the old target's
+        if self.launch_drift is not None:
+            self.launch_drift.forget()  # the old target's launch settings
         assert self.running_target is not None
         servers_pane.start_target(self.running_target)
         servers_pane.load_cached()

@@ -25,7 +25,8 @@ DOMAIN: dict[str, set[str]] = {
     "engine": {"plan"},
     "drs": {"engine"},
     "preflight": {"plan", "engine", "drs"},
-    "views": {"plan", "engine", "drs"},
+    # The views read the launch settings' preview (launch drift, issue 16) as they read the plan's.
+    "views": {"plan", "engine", "drs", "launch"},
     # The settings registry: its target list (aws.targets) holds plan targets, checked by the plan's rules.
     "settings": {"plan"},
     # Native DRS recovery plans: how a plan maps to native steps and back (docs/native-plans.md).

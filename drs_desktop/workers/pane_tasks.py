@@ -31,6 +31,7 @@ from drs_desktop.services.execution_takeover import LeaseLook
 from drs_desktop.services.extended_servers import ExtendedServersService
 from drs_desktop.services.history import ExecutionHistory
 from drs_desktop.services.inventory import InventoryService
+from drs_desktop.services.launch_drift import AcceptedDrift, LaunchDriftService
 from drs_desktop.services.native_desk import (
     DiffResult,
     ImportReport,
@@ -50,11 +51,13 @@ logger = logging.getLogger(__name__)
 # SettingsService, ReadinessService and the native plans' answers are named here too: the ui layer may
 # not import services, and their panes need the types.
 __all__ = [
+    "AcceptedDrift",
     "AwsServices",
     "AwsTasks",
     "DiffResult",
     "ExtendedServersService",
     "ImportReport",
+    "LaunchDriftService",
     "LeaseLook",
     "LeaseTasks",
     "LocalServices",
@@ -68,13 +71,20 @@ __all__ = [
     "SettingsService",
     "SettingsTasks",
     "StatusReading",
+    "launch_drift",
     "native_desk",
 ]
 
 
 def _close_all(
     owner: str,
-    *services: PlanLibrary | ExecutionHistory | InventoryService | ExtendedServersService | NativeDesk | None,
+    *services: PlanLibrary
+    | ExecutionHistory
+    | InventoryService
+    | ExtendedServersService
+    | NativeDesk
+    | LaunchDriftService
+    | None,
 ) -> None:
     """Close every service, even when one fails (each holds its own reader or clients)."""
     for service in services:
@@ -102,16 +112,19 @@ class LocalServices:
 class AwsServices:
     """The ``aws`` thread's services, and how it asks the operator for an MFA code. ``extended`` lists
     and extends staging accounts' servers (the Servers pane's "Extend servers" dialog); ``native``
-    publishes, imports and compares native DRS recovery plans (the Plans pane and its dialogs)."""
+    publishes, imports and compares native DRS recovery plans (the Plans pane and its dialogs);
+    ``launch`` reads launch settings drift and accepts it (the Servers view, the plan editor, the
+    dashboard)."""
 
     inventory: InventoryService
     history: ExecutionHistory
     mfa: MfaPrompter | None = None
     extended: ExtendedServersService | None = None
     native: NativeDesk | None = None
+    launch: LaunchDriftService | None = None
 
     def close(self) -> None:
-        _close_all("aws", self.inventory, self.history, self.extended, self.native)
+        _close_all("aws", self.inventory, self.history, self.extended, self.native, self.launch)
 
 
 def native_desk(services: AwsServices) -> NativeDesk:
@@ -119,6 +132,13 @@ def native_desk(services: AwsServices) -> NativeDesk:
     if services.native is None:
         raise DrsDesktopError("native DRS plans are not available here (no service on the aws thread)")
     return services.native
+
+
+def launch_drift(services: AwsServices) -> LaunchDriftService:
+    """The ``aws`` thread's launch drift service; a clear error where the thread was built without one."""
+    if services.launch is None:
+        raise DrsDesktopError("launch settings are not available here (no service on the aws thread)")
+    return services.launch
 
 
 LocalTasks = TaskThread[LocalServices]

@@ -87,12 +87,12 @@ def test_models_pass_the_model_tester(
 
 
 def test_columns_and_values(model: ServerTableModel) -> None:
-    assert model.columnCount() == len(COLUMNS) == 10 and model.rowCount() == 5
+    assert model.columnCount() == len(COLUMNS) == 11 and model.rowCount() == 5
     row = model.row_of(ID["legacy-fax"])
     texts = [model.data(model.index(row, column)) for column in range(len(COLUMNS))]
     assert texts == [
         "legacy-fax", "connected", ID["legacy-fax"], WIN, "STALLED", "2 h", "Application=crm, Tier=db",
-        "never", "", "",
+        "never", "", "", "",
     ]  # fmt: skip
     assert isinstance(model.data(model.index(row, REPLICATION), Qt.ItemDataRole.DecorationRole), QIcon)
     web = model.row_of(ID["shop-web-01"])

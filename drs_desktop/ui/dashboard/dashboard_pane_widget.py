@@ -41,6 +41,7 @@ from PySide6.QtWidgets import (
 )
 
 from drs_desktop.domain.views.dashboard import Dashboard
+from drs_desktop.domain.views.launch_drift import LaunchDrift
 from drs_desktop.ui.change_hub import moment_text, updated_text
 from drs_desktop.ui.dashboard.plan_card_widget import PlanCardWidget, age_text
 from drs_desktop.workers.pane_tasks import ReadinessService, ReadinessTasks
@@ -65,6 +66,7 @@ class DashboardPaneWidget(QWidget):
         self.clock = clock  # the app's one clock (services.clock): the simulator's in demo mode
         self._ask: Requester[ReadinessService] = Requester(self, self._on_failed)
         self._busy = False
+        self._launch: LaunchDrift | None = None  # the last launch settings reading (issue 16)
         self._want_all = False  # a full round asked while busy
         self._want_reload = False  # an overview asked while busy
         self._checking: frozenset[str] = frozenset()  # the plans whose check is under way
@@ -303,7 +305,20 @@ class DashboardPaneWidget(QWidget):
         for card in dashboard.cards:
             checking = dashboard.checking and card.plan_name in self._checking
             self._cards[card.plan_name].show_card(card, checking=checking, now=now)
+        self._show_launch()
         self.loaded.emit(dashboard)
+
+    def set_launch_drift(self, drift: LaunchDrift | None) -> None:
+        """Every plan's launch settings drift (``LaunchDriftWatch``): a line on each plan's card."""
+        self._launch = drift
+        self._show_launch()
+
+    def _show_launch(self) -> None:
+        drift = self._launch
+        read_at = drift.read_at if drift is not None else None
+        now = self.clock()
+        for name, widget in self._cards.items():
+            widget.show_launch(drift.plan(name) if drift is not None else None, read_at, now)
 
     def _place_cards(self, names: list[str]) -> None:
         """One card per name, in that order: new ones made, gone ones deleted, the others kept (moved

@@ -20,6 +20,7 @@ from drs_desktop.domain.durations import format_duration
 from drs_desktop.domain.views.dashboard import STALE_AFTER, PlanCard, Readiness
 from drs_desktop.domain.views.drift import ChangeSet, ServerChange
 from drs_desktop.domain.views.history import ExecutionSummary
+from drs_desktop.domain.views.launch_drift import PlanDrift
 from drs_desktop.domain.views.readiness import RtoPrediction
 from drs_desktop.ui.change_hub import moment_text
 from drs_desktop.ui.dashboard.lag_chart_widget import LagChartWidget
@@ -72,6 +73,7 @@ class PlanCardWidget(QFrame):
         self.predicted = self._text("predicted")
         self.rpo = self._text("rpo")
         self.changes = self._text("changes")
+        self.launch = self._text("launch-settings")
         facts = QGridLayout()
         facts.setColumnStretch(1, 1)
         for row, (name, label) in enumerate(
@@ -80,6 +82,7 @@ class PlanCardWidget(QFrame):
                 ("Predicted RTO", self.predicted),
                 ("Replication", self.rpo),
                 ("Since last good drill", self.changes),
+                ("Launch settings", self.launch),
             )
         ):
             caption = QLabel(name)
@@ -136,6 +139,13 @@ class PlanCardWidget(QFrame):
         predicted = card.prediction.total if card.prediction is not None else None
         self.rto_chart.set_drills(card.drills, card.rto_target, predicted)
 
+    def show_launch(self, drift: PlanDrift | None, read_at: datetime | None, now: datetime) -> None:
+        """The plan's launch settings drift line, with the reading's age (issue 16)."""
+        text = launch_text(drift, read_at, now)
+        self.launch.setText(text)
+        drifted = drift is not None and not drift.error and (drift.drifted or drift.blocked)
+        self.launch.setStyleSheet("color:#b35c00;font-weight:bold" if drifted else "")
+
     def _show_readiness(self, card: PlanCard, checking: bool, now: datetime) -> None:
         readiness = card.readiness
         if readiness is None:
@@ -175,6 +185,16 @@ class PlanCardWidget(QFrame):
         if count > FAILURES_SHOWN:
             lines.append(f"… and {count - FAILURES_SHOWN} more (run the preflight for the full list)")
         return "NOT READY", f"NOT READY: {count} failing check(s)", NOT_READY_STYLE, "\n".join(lines)
+
+
+def launch_text(drift: PlanDrift | None, read_at: datetime | None, now: datetime) -> str:
+    """ "launch settings: 3 servers drifted (read 14:03:12 UTC, 5 min ago)", or why nothing is known."""
+    if read_at is None:
+        return "launch settings: not read yet"
+    if drift is None:
+        return "launch settings: none desired"
+    age = age_text(max(now - read_at, timedelta(0)))
+    return f"{drift.summary()} (read {moment_text(read_at, now)}, {age})"
 
 
 def checked_text(card: PlanCard, readiness: Readiness, now: datetime) -> str:

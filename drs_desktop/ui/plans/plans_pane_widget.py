@@ -37,7 +37,9 @@ from drs_desktop.domain.inventory_targets import TargetInventory, connected_part
 from drs_desktop.domain.plan.model import RecoveryPlan
 from drs_desktop.domain.plan.revisions import PlanRevision, PlanSummary, StoredPlan
 from drs_desktop.domain.plan.validation import Problem, Severity
+from drs_desktop.domain.views.launch_drift import LaunchDrift
 from drs_desktop.ui.change_hub import is_newer, updated_text
+from drs_desktop.ui.plans.launch_panel import LaunchPanel
 from drs_desktop.ui.plans.native_link_panel import NativeLinkPanel
 from drs_desktop.ui.plans.plan_editor_widget import PlanEditorWidget
 from drs_desktop.ui.plans.plan_history_dialog import PlanHistoryDialog
@@ -95,6 +97,9 @@ class PlansPaneWidget(QWidget):
         self.history_button = QPushButton("History…")
         self.delete_button = QPushButton("Delete")
         self.refresh_button = QPushButton("Refresh")
+        #: The open plan's launch settings drift line and its dialog (issue 16).
+        self.launch = LaunchPanel(clock=clock)
+        self.launch.plan_saved.connect(lambda _revision: self._launch_accepted())
         self.new_button.clicked.connect(self.new_plan)
         self.import_button.clicked.connect(self._choose_import)
         self.export_button.clicked.connect(self._choose_export)
@@ -115,6 +120,7 @@ class PlansPaneWidget(QWidget):
         left_layout.addWidget(self.plan_list, 1)
         left_layout.addWidget(self.list_stamp)
         left_layout.addWidget(self.native)
+        left_layout.addWidget(self.launch)
         for row in (
             (self.new_button, self.import_button, self.export_button),
             (self.history_button, self.delete_button, self.refresh_button),
@@ -142,6 +148,16 @@ class PlansPaneWidget(QWidget):
     def connect_native(self, tasks: AwsTasks) -> None:
         """Ask ``tasks`` (the ``aws`` thread) for native DRS plans: the link line, publish, import, drift."""
         self.native.connect_tasks(tasks)
+        self.launch.connect_tasks(tasks)
+        self.launch.set_plan(self.editor.stored_name())
+
+    def set_launch_drift(self, drift: LaunchDrift | None) -> None:
+        """Every plan's launch settings drift (``LaunchDriftWatch``): the open plan's line."""
+        self.launch.set_drift(drift)
+
+    def _launch_accepted(self) -> None:
+        self._request_plans()  # the open plan reopens at its new revision (when it has no edits)
+        self.plans_changed.emit()
 
     def refresh_native(self) -> None:
         """Read every plan's native link from DRS again (a refresh, a target switch, a saved plan)."""
@@ -423,6 +439,7 @@ class PlansPaneWidget(QWidget):
         self.export_button.setEnabled(stored)
         self.history_button.setEnabled(stored)
         self.delete_button.setEnabled(stored)
+        self.launch.set_plan(self.editor.stored_name())
 
     def _ask_discard(self, name: str) -> bool:
         answer = QMessageBox.question(

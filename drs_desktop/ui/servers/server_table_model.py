@@ -28,11 +28,15 @@ from drs_desktop.domain.inventory_targets import TargetInventory, connected_part
 from drs_desktop.domain.plan.server_usage import ServerUsage
 from drs_desktop.domain.settings.target_list import CONNECTED_NAME
 from drs_desktop.domain.targets import Target
+from drs_desktop.domain.views.launch_drift import LaunchDrift
 from drs_desktop.ui.flat_table_model import FlatTableModel
 from drs_desktop.ui.model_sync import sync_rows
 from drs_desktop.ui.target_badge import target_colour
 
 logger = logging.getLogger(__name__)
+
+_LAUNCH_DRIFT = QBrush(QColor("#b35c00"))
+_LAUNCH_BLOCKED = QBrush(QColor("#c62828"))
 
 AnyIndex = QModelIndex | QPersistentModelIndex
 
@@ -46,9 +50,12 @@ COLUMNS = (
     "Tags",
     "Last launch",
     "Staging account",
+    "Launch settings",
     "Used by",
 )
-(HOSTNAME, TARGET, SERVER_ID, OS, REPLICATION, LAG, TAGS, LAST_LAUNCH, STAGING, USED_BY) = range(len(COLUMNS))
+(HOSTNAME, TARGET, SERVER_ID, OS, REPLICATION, LAG, TAGS, LAST_LAUNCH, STAGING, LAUNCH, USED_BY) = range(
+    len(COLUMNS)
+)
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1  # a value that sorts right (seconds, ISO time, casefolded text)
 SERVER_ID_ROLE = Qt.ItemDataRole.UserRole + 2
 TARGET_ROLE = Qt.ItemDataRole.UserRole + 3  # the name of the row's target
@@ -122,6 +129,7 @@ class ServerTableModel(FlatTableModel):
         self._rows: list[RowKey] = []
         self._servers: dict[RowKey, SourceServer] = {}
         self._usage: Mapping[str, ServerUsage] = {}
+        self._launch: LaunchDrift | None = None
 
     # -- content ------------------------------------------------------------------------------------
 
@@ -170,6 +178,21 @@ class ServerTableModel(FlatTableModel):
         if self._rows:
             self.dataChanged.emit(self.index(0, USED_BY), self.index(len(self._rows) - 1, USED_BY))
 
+    def set_launch_drift(self, drift: LaunchDrift | None) -> None:
+        """New launch settings drift (issue 16): only that column changes."""
+        self._launch = drift
+        if self._rows:
+            self.dataChanged.emit(self.index(0, LAUNCH), self.index(len(self._rows) - 1, LAUNCH))
+
+    def launch_at(self, row: int) -> str:
+        """ "as desired", "N field(s) drifted", "blocked: reason", "no desired state"; "" before any
+        reading. Plans desire settings of the connected target's servers only."""
+        name, server_id = self._rows[row]
+        part = self._targets.get(name)
+        if self._launch is None or self._launch.read_at is None or part is None or not part.connected:
+            return ""
+        return self._launch.column_text(server_id)
+
     def server_at(self, row: int) -> SourceServer:
         return self._servers[self._rows[row]]
 
@@ -215,6 +238,8 @@ class ServerTableModel(FlatTableModel):
             return format_launch(server)
         if column == STAGING:
             return server.staging_account_id
+        if column == LAUNCH:
+            return self.launch_at(row)
         if column == USED_BY:
             return self.usage_at(row).describe()
         return ""
@@ -243,6 +268,15 @@ class ServerTableModel(FlatTableModel):
             return self._target_icon(part.target) if part is not None else None
         if role == Qt.ItemDataRole.ToolTipRole:
             return self._tooltip(row, column)
+        if role == Qt.ItemDataRole.ForegroundRole and column == LAUNCH:
+            text = self.launch_at(row)
+            return (
+                _LAUNCH_BLOCKED
+                if text.startswith("blocked")
+                else _LAUNCH_DRIFT
+                if "drifted" in text
+                else None
+            )
         return None
 
     # -- internals -----------------------------------------------------------------------------------
@@ -266,6 +300,8 @@ class ServerTableModel(FlatTableModel):
             return f"Replication {state or 'unknown'} ({state_class(state)})"
         if column == LAG and server.lag_seconds is not None:
             return f"{format_duration(server.lag_seconds, exact=True)} behind the source"
+        if column == LAUNCH:
+            return self._launch_tooltip(row)
         if column == USED_BY:
             usage = self.usage_at(row)
             if not usage.plans:
@@ -279,6 +315,16 @@ class ServerTableModel(FlatTableModel):
         if column == TAGS and server.tags:
             return "\n".join(f"{key} = {value}" for key, value in sorted(server.tags.items()))
         return None
+
+    def _launch_tooltip(self, row: int) -> str | None:
+        drift = self._launch
+        if drift is None or drift.read_at is None or not self.launch_at(row):
+            return "Launch settings not read yet" if self._rows else None
+        read = f"read {drift.read_at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
+        details = drift.tooltip(self._rows[row][1])
+        return (
+            f"{details}\n({read})" if details else f"No plan desires launch settings of this server ({read})"
+        )
 
     @classmethod
     def _target_icon(cls, target: Target) -> QIcon | None:

@@ -40,11 +40,14 @@ from drs_desktop.domain.inventory import Inventory
 from drs_desktop.domain.inventory_targets import TargetInventory, connected_part
 from drs_desktop.domain.plan.server_usage import ServerUsage
 from drs_desktop.domain.targets import Target
+from drs_desktop.domain.views.launch_drift import LaunchDrift
+from drs_desktop.ui.change_hub import moment_text
 from drs_desktop.ui.servers.extend_servers_dialog import ExtendServersDialog
 from drs_desktop.ui.servers.server_table_model import (
     HOSTNAME,
     LAG,
     LAST_LAUNCH,
+    LAUNCH,
     OS,
     REPLICATION,
     SERVER_ID,
@@ -77,6 +80,7 @@ COLUMN_WIDTHS = {
     TAGS: 260,
     LAST_LAUNCH: 170,
     STAGING: 120,
+    LAUNCH: 170,
 }
 
 
@@ -177,6 +181,8 @@ class ServersPaneWidget(QWidget):
         self.target_ages = TargetAgesWidget(clock)
         self.count_label = QLabel()
         self.count_label.setObjectName("servers-count")
+        self.launch_stamp = QLabel()  # how old the Launch settings column is, or why it is not read
+        self.launch_stamp.setObjectName("servers-launch-stamp")
         self.banner = QLabel()
         self.banner.setObjectName("servers-banner")
         self.banner.setWordWrap(True)
@@ -210,6 +216,7 @@ class ServersPaneWidget(QWidget):
         filters.addWidget(self.extend_button)
         status = QHBoxLayout()
         status.addWidget(self.stamp_label, 1)
+        status.addWidget(self.launch_stamp)
         status.addWidget(self.count_label)
         status.addWidget(self.busy_bar)
         status.addWidget(self.progress_label)
@@ -328,6 +335,16 @@ class ServersPaneWidget(QWidget):
         self._local(
             "load_usage", lambda s: MappingProxyType(s.inventory.usage(inventory)), self._usage_loaded
         )
+
+    def set_launch_drift(self, drift: LaunchDrift | None) -> None:
+        """The Launch settings column from a reading of every plan's drift (``LaunchDriftWatch``)."""
+        self.model.set_launch_drift(drift)
+        at = drift.read_at if drift is not None else None
+        self.launch_stamp.setText(f"Launch settings read {moment_text(at)}" if at is not None else "")
+
+    def launch_not_read(self, message: str) -> None:
+        """The drift reading failed: the column keeps the last reading, the stamp says why."""
+        self.launch_stamp.setText(f"Launch settings not read: {message}")
 
     # ---------------------------------------------------------------------------------- for tests and the app
 
