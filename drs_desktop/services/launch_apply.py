@@ -90,6 +90,25 @@ class ApplyOutcome:
     def interrupted(self) -> bool:
         return self.record.status is ApplyStatus.RUNNING
 
+    def summary(self) -> str:
+        """How the apply ended, in one paragraph: the servers by how they ended, what is left half-changed,
+        and the first failures' reasons (what the GUI says after an apply)."""
+        record = self.record
+        ends = (ServerStep.VERIFIED, ServerStep.FAILED, ServerStep.SKIPPED)
+        counts = ", ".join(
+            f"{record.count(step)} {step.value.lower()}" for step in ends if record.count(step)
+        )
+        text = f"Apply {record.apply_id[:8]}: {counts or 'nothing to apply'}."
+        if self.interrupted:
+            half = "; ".join(s.half_changed() for s in record.half_changed)
+            text += f" Not finished ({half or 'answers lost'}): the next apply resumes it."
+        failed = [
+            f"{s.hostname or s.server_id}: {s.reason}" for s in record.servers if s.step is ServerStep.FAILED
+        ]
+        if failed:
+            text += " Failed: " + "; ".join(failed[:3]) + (" …" if len(failed) > 3 else "")
+        return text
+
 
 def new_apply(
     stored: StoredPlan,

@@ -24,7 +24,7 @@ from datetime import datetime
 
 from drs_desktop.aws.drs import DrsGateway
 from drs_desktop.aws.ec2 import Ec2Gateway
-from drs_desktop.domain.errors import DrsDesktopError
+from drs_desktop.domain.errors import DrsDesktopError, PlanConflictError
 from drs_desktop.domain.launch.current import ServerFacts
 from drs_desktop.domain.plan.launch_preview import plan_servers, preview_launch_settings
 from drs_desktop.domain.plan.revisions import StoredPlan
@@ -38,6 +38,7 @@ from drs_desktop.domain.views.launch_drift import (
     server_drift,
     with_accepted,
 )
+from drs_desktop.services.launch_apply import ApplyOutcome, apply_plan
 from drs_desktop.services.launch_state import read_launch_state
 from drs_desktop.services.patient_reads import PatientReads
 from drs_desktop.services.plan_editing import PlanLibrary
@@ -147,6 +148,23 @@ class LaunchDriftService:
         )
         logger.info("plan %r revision %d: %s", plan.name, saved.revision.revision, comment)
         return AcceptedDrift(plan.name, saved.revision.revision, server_id, result.accepted, result.refused)
+
+    def apply(self, plan_name: str, base_revision: int, operator: str = "") -> ApplyOutcome:
+        """Apply ``plan_name``'s desired launch settings now (``services.launch_apply``: interrupted applies
+        of this target first, then a fresh preview, journaled per server, read back and verified).
+        PlanConflictError when the plan moved past ``base_revision``: the operator saw another."""
+        stored = self._load(plan_name)
+        if stored.revision.revision != base_revision:
+            raise PlanConflictError(
+                f"plan {plan_name!r} is at revision {stored.revision.revision} now, not {base_revision}: "
+                "read its launch settings again before applying"
+            )
+        inventory = inventory_store.load_inventory(self._reader())
+        if inventory is None:
+            raise DrsDesktopError("no inventory yet: refresh the servers first, then apply")
+        drs, ec2 = self._gateways()
+        outcome, _ = apply_plan(self._db, stored, inventory, drs, ec2, operator=operator)
+        return outcome
 
     def close(self) -> None:
         """Release the reader and the gateways, on the owning thread."""

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QMessageBox
 from pytestqt.qtbot import QtBot
 
 from drs_desktop.aws.drs import DrsGateway
@@ -186,3 +187,27 @@ def test_the_dialog_lists_fields_now_and_desired_and_accept_writes_a_revision_wi
     stored = plan_store.load_plan(w.db, "Shop")
     assert stored.revision.revision == 2
     assert stored.plan.launch_settings.overrides[0].settings.instance_type == new_type
+
+
+def test_apply_in_the_dialog_asks_then_applies_through_the_journal_and_the_drift_is_gone(
+    qtbot: QtBot, world: tuple[DriftWorld, AwsTasks]
+) -> None:
+    w, tasks = world
+    w.change_instance_type_behind_the_apps_back()
+    dialog = LaunchSettingsDialog("Shop", clock=w.sim.clock.now)
+    qtbot.addWidget(dialog)
+    dialog.connect_tasks(tasks)
+    dialog.read()
+    qtbot.waitUntil(lambda: dialog.drift() is not None, timeout=15_000)
+    box = dialog.show_apply()
+    assert "1 drifted server(s)" in box.text() and "journaled" in box.text()
+    yes = box.button(QMessageBox.StandardButton.Yes)
+    assert yes is not None
+    yes.click()  # the operator confirms: applied on the aws thread, then read again
+    qtbot.waitUntil(lambda: "verified" in dialog.status.text(), timeout=30_000)
+    assert dialog.status.text().startswith("Apply ") and "1 verified" in dialog.status.text()
+    qtbot.waitUntil(lambda: (d := dialog.drift()) is not None and not d.drifted, timeout=15_000)
+    after = dialog.drift()
+    assert after is not None and after.revision == 1  # applying changes DRS and EC2, not the plan
+    server = after.server(w.web1)
+    assert server is not None and server.state is DriftState.AS_DESIRED

@@ -6,8 +6,10 @@ and the stamp says when it was read: the console may change a template a minute 
 server's drift makes what it has now desired (a server override, saved as a new revision, which the
 service re-reads from DRS and EC2 first), then reads the plan again, so the operator sees it as desired.
 
-Applying is the apply engine's (``drs-desktop launch-settings apply``, journaled and resumable): this
-dialog does not write launch settings itself; "Apply…" gives the command to run.
+"Apply…" asks first (how many servers change, and that the apply is journaled and resumable), then runs the
+apply engine (``services.launch_apply``, the same as ``drs-desktop launch-settings apply``) on the ``aws``
+thread: interrupted applies of this target first, a fresh preview, each server journaled, read back and
+verified; then it says how each server ended and reads the plan again.
 """
 
 from __future__ import annotations
@@ -35,7 +37,13 @@ from PySide6.QtWidgets import (
 from drs_desktop.domain.durations import format_duration
 from drs_desktop.domain.views.launch_drift import DriftState, PlanDrift, ServerDrift
 from drs_desktop.ui.change_hub import moment_text
-from drs_desktop.workers.pane_tasks import AcceptedDrift, AwsServices, AwsTasks, launch_drift
+from drs_desktop.workers.pane_tasks import (
+    AcceptedDrift,
+    ApplyOutcome,
+    AwsServices,
+    AwsTasks,
+    launch_drift,
+)
 from drs_desktop.workers.tasks import Requester
 
 logger = logging.getLogger(__name__)
@@ -210,26 +218,49 @@ class LaunchSettingsDialog(QDialog):
         self.read()
 
     def show_apply(self) -> QMessageBox:
-        """How to apply: the journaled apply runs from the command line (``launch-settings apply``)."""
+        """Ask before applying: what changes, and that it is journaled (``apply_now`` when confirmed)."""
+        drift = self._drift
+        drifted = len(drift.drifted) if drift is not None else 0
+        blocked = len(drift.blocked) if drift is not None else 0
+        untouched = f" {blocked} blocked server(s) are left untouched." if blocked else ""
         box = QMessageBox(
-            QMessageBox.Icon.Information,
+            QMessageBox.Icon.Question,
             "Apply launch settings",
-            "Applying writes every drifted server's launch configuration and a new launch template "
-            "version, journaled so that a crash resumes. Run it from a terminal on this desktop:\n\n"
-            f"{apply_command(self._plan)}\n\nthen press Read now.",
-            QMessageBox.StandardButton.Ok,
+            f"Apply the desired launch settings of {self._plan!r} to {drifted} drifted server(s)?"
+            f"{untouched}\n\n"
+            "Each gets a new launch template version (made the default) and its DRS launch configuration "
+            "updated, then both are read back and checked. The apply is journaled: if it is cut off, the "
+            "next apply (or `drs-desktop launch-settings apply --resume ID`) finishes it; a server left "
+            "between two steps is said to be half-changed.\n\n"
+            f"From a terminal: {apply_command(self._plan)}",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
             self,
         )
         box.setObjectName("launch-apply-box")
         box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        box.accepted.connect(self.apply_now)
         box.open()
         return box
+
+    def apply_now(self) -> None:
+        """Apply the plan's desired launch settings (on the ``aws`` thread), then read the plan again."""
+        drift = self._drift
+        if drift is None or self._busy:
+            return
+        self._set_busy(True, f"Applying the launch settings of {self._plan}…")
+        name, base = self._plan, drift.revision
+        self._aws("apply_launch_settings", lambda s: launch_drift(s).apply(name, base), self._applied)
+
+    def _applied(self, outcome: ApplyOutcome) -> None:
+        self._set_busy(False, "")
+        self._note = outcome.summary()
+        self.read()
 
     # -- internals
 
     def _failed(self, operation: str, message: str) -> None:
         self._set_busy(False, "")
-        what = "read" if operation == "read_launch_settings" else "accepted"
+        what = {"read_launch_settings": "read", "apply_launch_settings": "applied"}.get(operation, "accepted")
         self.status.setText(f"Launch settings could not be {what}: {message}")
 
     def _set_busy(self, busy: bool, text: str) -> None:
