@@ -210,6 +210,14 @@ class ServerSteps:
                         f"changed in EC2 since the preview: the default version of {s.template_id} is "
                         f"now {default.version}, the preview read {s.base_version}",
                     )
+                if default.data.other_interfaces:
+                    return self._end(
+                        s,
+                        ServerStep.SKIPPED,
+                        f"the default version of {s.template_id} has {default.data.other_interfaces} "
+                        "network interface(s) besides device 0, which a new version would drop (EC2 "
+                        "replaces the network interfaces whole); change this template in EC2",
+                    )
                 data = compose(data, default.data)
         except DrsError as error:
             if error.transient:

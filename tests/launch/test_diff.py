@@ -199,3 +199,10 @@ def test_copy_private_ip_checks_the_servers_first_ipv4_address_not_an_ipv6_one_l
     only_v6 = ServerFacts(S1, "host-1", {}, ("2001:db8::10",))
     unchecked = plan_server(only_v6, resolve(only_v6, wanted), config(), template(), CIDRS)
     assert codes(unchecked) == ([], ["copy_private_ip_not_checked"])
+
+
+def test_a_template_with_more_network_interfaces_than_device_0_blocks_a_template_change() -> None:
+    two_nics = template(other_interfaces=1)
+    found = preview(LaunchFields(instance_type="c5.xlarge"), tpl=two_nics)
+    assert codes(found)[0] == ["template_other_interfaces"] and found.template is None
+    assert preview(LaunchFields(os_byol=True), tpl=two_nics).errors == ()  # DRS-only: nothing dropped

@@ -299,3 +299,35 @@ def test_a_resume_never_sets_its_version_as_default_over_a_default_someone_set_s
     assert f"version {held.new_version}" in server.reason and "changed in EC2" in server.reason
     others = [srv.step for srv in final.servers if srv.server_id != first.server_id]
     assert others == [ServerStep.VERIFIED] * 4 and final.status is ApplyStatus.DONE
+
+
+def test_a_template_with_a_second_network_interface_is_refused_not_rewritten_without_it(
+    sim: EmbeddedSimulator, gateways: tuple[DrsGateway, Ec2Gateway], db: Database
+) -> None:
+    """EC2 replaces NetworkInterfaces whole, and an apply writes only device 0: applied, a template with a
+    second interface would lose it without a word. The server is refused instead, the template untouched."""
+    drs, ec2 = gateways
+    s = ids(sim)
+    web1 = s["shop-web-01"]
+    template_id = template_of(drs, web1)
+    (base,) = ec2.template_versions(template_id, ["$Default"])
+    client = boto3.client("ec2", **sim.client_kwargs())
+    nics = [
+        {"DeviceIndex": 0, "SubnetId": base.data.subnet_id, "Groups": list(base.data.security_group_ids)},
+        {"DeviceIndex": 1, "SubnetId": base.data.subnet_id, "Groups": list(base.data.security_group_ids)},
+    ]
+    made = client.create_launch_template_version(
+        LaunchTemplateId=template_id,
+        SourceVersion=str(base.version),
+        LaunchTemplateData={"NetworkInterfaces": nics},
+    )["LaunchTemplateVersion"]["VersionNumber"]
+    ec2.set_default_version(template_id, made)
+
+    outcome, _ = apply_plan(db, stored(db, shop_plan(sim, ec2)), drs.inventory(), drs, ec2, workers=1)
+    server = {srv.server_id: srv for srv in outcome.record.servers}[web1]
+    assert server.step is ServerStep.SKIPPED and "network interface" in server.reason, server
+    assert version_count(ec2, template_id) == made  # no version made by the apply
+    (default,) = client.describe_launch_template_versions(
+        LaunchTemplateId=template_id, Versions=["$Default"]
+    )["LaunchTemplateVersions"]
+    assert len(default["LaunchTemplateData"]["NetworkInterfaces"]) == 2

@@ -241,6 +241,12 @@ class _Planner:
             update["tags"] = {**current.tags, **added}
         if not update:
             return None
+        if current.other_interfaces:
+            self.error(
+                "template_other_interfaces",
+                f"the launch template {current.template_id} has {current.other_interfaces} network "
+                "interface(s) besides device 0, which a new version would drop; change it in EC2",
+            )
         return TemplateUpdate(template_id=current.template_id, base_version=current.version, **update)  # type: ignore[arg-type]
 
     def private_ip_in_new_subnet(
