@@ -116,13 +116,14 @@ def parse_template_data(data: Mapping[str, Any]) -> LaunchTemplateData:
     """The managed members of ResponseLaunchTemplateData: the first network interface (device 0) wins
     over the top-level ``SecurityGroupIds``, as EC2 launches it."""
     interfaces = _list(data, "NetworkInterfaces")
-    nic: Mapping[str, Any] = {}
+    nic: Mapping[str, Any] | None = None
     for candidate in interfaces:
         if not isinstance(candidate, Mapping):
             raise Ec2ParseError("a network interface is not a structure")
-        if candidate.get("DeviceIndex", 0) == 0:
+        if candidate.get("DeviceIndex", 0) == 0 and nic is None:
             nic = candidate
-            break
+    others = len(interfaces) - (0 if nic is None else 1)
+    nic = nic or {}
     groups = _strings(_list(nic, "Groups"), "Groups") or _strings(
         _list(data, "SecurityGroupIds"), "SecurityGroupIds"
     )
@@ -142,6 +143,7 @@ def parse_template_data(data: Mapping[str, Any]) -> LaunchTemplateData:
         private_ip=_opt_str(nic, "PrivateIpAddress"),
         associate_public_ip=public,
         instance_tags=tuple(tags),
+        other_interfaces=others,
     )
 
 

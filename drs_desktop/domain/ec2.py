@@ -30,6 +30,9 @@ class LaunchTemplateData:
     private_ip: str | None = None
     associate_public_ip: bool | None = None
     instance_tags: Tags = ()
+    #: Network interfaces beside device 0, as read (an apply, which writes device 0 only, refuses them:
+    #: EC2 replaces NetworkInterfaces whole, so a new version would drop them)
+    other_interfaces: int = 0
 
 
 @dataclass(frozen=True)

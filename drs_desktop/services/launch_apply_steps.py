@@ -6,7 +6,8 @@ write (``pending_step``) and its answer right after, so a crash anywhere resumes
 server had not recorded as done. Every write is idempotent: the template version carries a ClientToken of
 the apply and the server (a resend returns the version the first call made), ModifyLaunchTemplate and
 UpdateLaunchConfiguration set values. A server whose template's default version or DRS fields are no
-longer what the preview read is refused (SKIPPED): the apply never writes over a change it did not see.
+longer what the preview read is refused (SKIPPED): the apply never writes over a change it did not see,
+and a resume reads the default version again before it sets its own (the check was an earlier run's).
 """
 
 from __future__ import annotations
@@ -137,13 +138,14 @@ class ServerSteps:
         """Take ``server`` from its recorded step to its end (or raise ``Stopped``/``WriteUnclear``,
         leaving it where the journal says)."""
         s = server
+        resumed = server.step is not ServerStep.PENDING  # its check was made by an earlier run
         try:
             if s.step is ServerStep.PENDING:
                 s = self._between(self.check(s))
             if s.step is ServerStep.CHECKED:
                 s = self._between(self.create_version(s) if s.template_data is not None else s)
             if s.step is ServerStep.VERSION_CREATED:
-                s = self._between(self.set_default(s))
+                s = self._between(self.set_default(s, resumed=resumed))
             if s.step is ServerStep.CHECKED:  # no template change
                 s = with_step(s, ServerStep.DEFAULT_SET)
             if s.step is ServerStep.DEFAULT_SET:
@@ -208,6 +210,14 @@ class ServerSteps:
                         f"changed in EC2 since the preview: the default version of {s.template_id} is "
                         f"now {default.version}, the preview read {s.base_version}",
                     )
+                if default.data.other_interfaces:
+                    return self._end(
+                        s,
+                        ServerStep.SKIPPED,
+                        f"the default version of {s.template_id} has {default.data.other_interfaces} "
+                        "network interface(s) besides device 0, which a new version would drop (EC2 "
+                        "replaces the network interfaces whole); change this template in EC2",
+                    )
                 data = compose(data, default.data)
         except DrsError as error:
             if error.transient:
@@ -234,9 +244,29 @@ class ServerSteps:
             return self._failed(s, "CreateLaunchTemplateVersion refused", error)
         return self._record(with_step(s, ServerStep.VERSION_CREATED, new_version=version.version))
 
-    def set_default(self, s: ApplyServer) -> ApplyServer:
+    def set_default(self, s: ApplyServer, *, resumed: bool = False) -> ApplyServer:
+        """Make the new version the default. On a resume, the default is read first: the apply's check is
+        from an earlier run, and a default someone set since (neither the base version nor the apply's)
+        is left alone, the server SKIPPED with its unused version named."""
         assert s.new_version is not None
         number = s.new_version
+        if resumed:
+            try:
+                current = self._default_version(s.template_id).version
+            except DrsError as error:
+                if error.transient:
+                    raise WriteUnclear(f"reading {s.server_id} before its default: {error}") from error
+                return self._failed(s, "reading its default version before setting it", error)
+            if current == number:  # set by the earlier run, its answer not recorded
+                return self._record(with_step(s, ServerStep.DEFAULT_SET))
+            if current != s.base_version:
+                return self._end(
+                    replace(s, pending_step=""),
+                    ServerStep.SKIPPED,
+                    f"changed in EC2 since the preview: the default version of {s.template_id} is now "
+                    f"{current}, the preview read {s.base_version}; the apply's version {number} was "
+                    "created and left unused (not the default)",
+                )
         self._record(replace(s, pending_step="set_default"), pending=True)
         try:
             self._write("ModifyLaunchTemplate", lambda: self.ec2.set_default_version(s.template_id, number))

@@ -51,6 +51,7 @@ def template_values(version: LaunchTemplateVersionView) -> TemplateValues:
         instance_type=data.instance_type or "",
         tags=dict(data.instance_tags),
         private_ip=data.private_ip or "",
+        other_interfaces=data.other_interfaces,
     )
 
 

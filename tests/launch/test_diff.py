@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from drs_desktop.domain.drs.views import LaunchConfigView
-from drs_desktop.domain.launch.current import TemplateValues
+from drs_desktop.domain.launch.current import ServerFacts, TemplateValues
 from drs_desktop.domain.launch.diff import (
     Destination,
     DrsUpdate,
@@ -185,3 +185,24 @@ def test_unread_configuration_or_template_blocks_only_when_its_fields_are_desire
     no_template = preview(LaunchFields(instance_type="r5.large"), tpl=None)
     assert codes(no_template)[0] == ["template_unknown"]
     assert preview(LaunchFields(os_byol=True), tpl=None).drs == DrsUpdate(os_byol=True)
+
+
+def test_copy_private_ip_checks_the_servers_first_ipv4_address_not_an_ipv6_one_listed_before_it() -> None:
+    """DRS copies the source's private IPv4 address; an agent may list a link-local IPv6 address first."""
+    facts = ServerFacts(S1, "host-1", {}, ("fe80::1c2b:3ff:fe4d:5e6f", "10.1.2.10"))
+    wanted = LaunchSettings(LaunchFields(copy_private_ip=True, subnet=SUBNET_B))
+    inside = plan_server(facts, resolve(facts, wanted), config(), template(), CIDRS)
+    assert inside.errors == () and inside.drs == DrsUpdate(copy_private_ip=True)
+    outside = LaunchSettings(LaunchFields(copy_private_ip=True, subnet=SUBNET_C))
+    found = plan_server(facts, resolve(facts, outside), config(), template(), CIDRS)
+    assert codes(found)[0] == ["copy_private_ip_outside_subnet"] and "10.1.2.10" in found.errors[0].message
+    only_v6 = ServerFacts(S1, "host-1", {}, ("2001:db8::10",))
+    unchecked = plan_server(only_v6, resolve(only_v6, wanted), config(), template(), CIDRS)
+    assert codes(unchecked) == ([], ["copy_private_ip_not_checked"])
+
+
+def test_a_template_with_more_network_interfaces_than_device_0_blocks_a_template_change() -> None:
+    two_nics = template(other_interfaces=1)
+    found = preview(LaunchFields(instance_type="c5.xlarge"), tpl=two_nics)
+    assert codes(found)[0] == ["template_other_interfaces"] and found.template is None
+    assert preview(LaunchFields(os_byol=True), tpl=two_nics).errors == ()  # DRS-only: nothing dropped

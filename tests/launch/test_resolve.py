@@ -133,3 +133,13 @@ def test_no_ip_an_invalid_row_or_an_ipv6_address_never_gives_a_guess() -> None:
     assert map_subnet(TABLE, ("fd00::1",)).problem  # an IPv4 table holds no IPv6 address
     v6 = SubnetByIp((("fd00::/8", SUBNET_A),))
     assert map_subnet(v6, ("10.1.2.3", "fd00::1")).subnet_id == SUBNET_A
+
+
+def test_an_ipv4_and_an_ipv6_match_of_different_subnets_is_a_problem_not_a_longer_prefix_win() -> None:
+    """A /64 is not more specific than a /24 (it holds far more addresses): prefix lengths of two IP
+    versions do not compare, so a server whose IPv4 and IPv6 addresses name two subnets is never guessed."""
+    mixed = SubnetByIp((("10.1.2.0/24", SUBNET_B), ("fd00:1::/64", SUBNET_C)))
+    match = map_subnet(mixed, ("10.1.2.10", "fd00:1::10"))
+    assert match.subnet_id == "" and SUBNET_B in match.problem and SUBNET_C in match.problem
+    agree = SubnetByIp((("10.1.2.0/24", SUBNET_B), ("fd00:1::/64", SUBNET_B)))
+    assert map_subnet(agree, ("fd00:1::10", "10.1.2.10")).subnet_id == SUBNET_B

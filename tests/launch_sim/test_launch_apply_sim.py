@@ -262,3 +262,72 @@ def test_a_lost_answer_and_an_interrupted_apply_resume_with_nothing_done_twice(
     counts = Counter(sim.backend.request_counts())
     assert counts["ec2:CreateLaunchTemplateVersion"] == 5
     assert counts["UpdateLaunchConfiguration"] == 5 + 1 + 3
+
+
+def test_a_resume_never_sets_its_version_as_default_over_a_default_someone_set_since(
+    sim: EmbeddedSimulator, gateways: tuple[DrsGateway, Ec2Gateway], db: Database
+) -> None:
+    """Interrupted between its new version and the default: by the resume, someone has made another
+    version the default by hand. The resume leaves that default, and says its own version is unused."""
+    drs, ec2 = gateways
+    plan = stored(db, shop_plan(sim, ec2))
+    preview, _ = preview_plan(plan, drs.inventory(), drs, ec2)
+    record = start_apply(db, plan, preview, drs)
+    first = record.servers[0]
+
+    def stop_at_first_version(progress: ApplyProgress) -> None:
+        if progress.server_id == first.server_id and progress.step is ServerStep.VERSION_CREATED:
+            raise Interrupt
+
+    with pytest.raises(Interrupt):
+        run_apply(db, record, drs, ec2, on_progress=stop_at_first_version, workers=1)
+    journal = load_apply(db, record.apply_id)
+    assert journal is not None
+    held = {srv.server_id: srv for srv in journal.servers}[first.server_id]
+    assert held.step is ServerStep.VERSION_CREATED and held.new_version is not None
+    template_id = template_of(drs, first.server_id)
+    by_hand = ec2.create_template_version(
+        template_id, preview_data(), source_version=1, description="by hand"
+    )
+    ec2.set_default_version(template_id, by_hand.version)
+
+    final = resume_apply(db, record.apply_id, drs, ec2, workers=1)
+    server = {srv.server_id: srv for srv in final.servers}[first.server_id]
+    (default,) = ec2.template_versions(template_id, ["$Default"])
+    assert default.version == by_hand.version  # the change made by hand stands
+    assert server.step is ServerStep.SKIPPED, server
+    assert f"version {held.new_version}" in server.reason and "changed in EC2" in server.reason
+    others = [srv.step for srv in final.servers if srv.server_id != first.server_id]
+    assert others == [ServerStep.VERIFIED] * 4 and final.status is ApplyStatus.DONE
+
+
+def test_a_template_with_a_second_network_interface_is_refused_not_rewritten_without_it(
+    sim: EmbeddedSimulator, gateways: tuple[DrsGateway, Ec2Gateway], db: Database
+) -> None:
+    """EC2 replaces NetworkInterfaces whole, and an apply writes only device 0: applied, a template with a
+    second interface would lose it without a word. The server is refused instead, the template untouched."""
+    drs, ec2 = gateways
+    s = ids(sim)
+    web1 = s["shop-web-01"]
+    template_id = template_of(drs, web1)
+    (base,) = ec2.template_versions(template_id, ["$Default"])
+    client = boto3.client("ec2", **sim.client_kwargs())
+    nics = [
+        {"DeviceIndex": 0, "SubnetId": base.data.subnet_id, "Groups": list(base.data.security_group_ids)},
+        {"DeviceIndex": 1, "SubnetId": base.data.subnet_id, "Groups": list(base.data.security_group_ids)},
+    ]
+    made = client.create_launch_template_version(
+        LaunchTemplateId=template_id,
+        SourceVersion=str(base.version),
+        LaunchTemplateData={"NetworkInterfaces": nics},
+    )["LaunchTemplateVersion"]["VersionNumber"]
+    ec2.set_default_version(template_id, made)
+
+    outcome, _ = apply_plan(db, stored(db, shop_plan(sim, ec2)), drs.inventory(), drs, ec2, workers=1)
+    server = {srv.server_id: srv for srv in outcome.record.servers}[web1]
+    assert server.step is ServerStep.SKIPPED and "network interface" in server.reason, server
+    assert version_count(ec2, template_id) == made  # no version made by the apply
+    (default,) = client.describe_launch_template_versions(
+        LaunchTemplateId=template_id, Versions=["$Default"]
+    )["LaunchTemplateVersions"]
+    assert len(default["LaunchTemplateData"]["NetworkInterfaces"]) == 2

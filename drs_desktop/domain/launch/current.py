@@ -68,3 +68,4 @@ class TemplateValues:
     instance_type: str = ""
     tags: Mapping[str, str] = field(default_factory=dict, hash=False)
     private_ip: str = ""
+    other_interfaces: int = 0  # network interfaces beside device 0: a new version would drop them

@@ -241,6 +241,12 @@ class _Planner:
             update["tags"] = {**current.tags, **added}
         if not update:
             return None
+        if current.other_interfaces:
+            self.error(
+                "template_other_interfaces",
+                f"the launch template {current.template_id} has {current.other_interfaces} network "
+                "interface(s) besides device 0, which a new version would drop; change it in EC2",
+            )
         return TemplateUpdate(template_id=current.template_id, base_version=current.version, **update)  # type: ignore[arg-type]
 
     def private_ip_in_new_subnet(
@@ -284,10 +290,12 @@ class _Planner:
         if not copy or (self.want.subnet is not None and subnet_id is None):
             return  # off, or the desired subnet is already an error: checking the template's would mislead
         subnet = subnet_id or (self.template.subnet_id if self.template is not None else "")
-        if not self.server.ips:
-            self.warn("copy_private_ip_not_checked", "copy private IP: DRS reports no IP for this server")
+        ip = _first_ipv4(self.server.ips)  # DRS copies the private IPv4 address; IPv6 ones may come first
+        if ip is None:
+            self.warn(
+                "copy_private_ip_not_checked", "copy private IP: DRS reports no IPv4 address for this server"
+            )
             return
-        ip = self.server.ips[0]
         cidr = (self.subnets or {}).get(subnet) if subnet else None
         if cidr is None:
             what = f"the CIDR of {subnet} is not known" if subnet else "the subnet is not known"
@@ -326,6 +334,16 @@ def _shown(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
+
+
+def _first_ipv4(ips: tuple[str, ...]) -> str | None:
+    for text in ips:
+        try:
+            if ipaddress.ip_address(text).version == 4:
+                return text
+        except ValueError:
+            continue
+    return None
 
 
 def _contains(cidr: str, ip: str) -> bool:

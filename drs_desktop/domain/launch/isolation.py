@@ -10,7 +10,9 @@ with a profile proves it from EC2's records, which ``isolation_findings`` reads:
   transit gateway, a VPC peering, a VPN gateway or a NAT gateway, leaves the drill network (unless its
   target is one the profile allows, e.g. a transit gateway attachment to a sandbox);
 - **network ACLs**: an inbound ALLOW entry of a drill subnet's ACL whose CIDR overlaps a production
-  network, reached before any DENY that covers it (ACL rules are evaluated in number order);
+  network, unless a DENY of all traffic numbered before it covers all of the production network that the
+  ALLOW lets in (ACL rules are evaluated in number order; a DENY of one protocol or port leaves the rest
+  of the traffic to the later ALLOW);
 - **security groups**: an ingress rule of a profile's security group from a CIDR overlapping a production
   network (a rule from another security group or a prefix list cannot be proven either way: a warning).
 
@@ -118,6 +120,12 @@ def _overlaps(cidr: str, production: Sequence[ipaddress.IPv4Network | ipaddress.
     return [str(p) for p in production if p.version == network.version and p.overlaps(network)]
 
 
+def _common(cidr: str, production: ipaddress.IPv4Network | ipaddress.IPv6Network) -> str:
+    """The part of ``production`` that ``cidr`` lets in (two overlapping CIDR blocks: the smaller one)."""
+    network = ipaddress.ip_network(cidr, strict=False)
+    return str(network if network.prefixlen >= production.prefixlen else production)
+
+
 def _covered(cidr: str, denied: Sequence[ipaddress.IPv4Network | ipaddress.IPv6Network]) -> bool:
     """Whether a DENY already seen covers all of ``cidr`` (ACL rules are evaluated in number order)."""
     network = ipaddress.ip_network(cidr, strict=False)
@@ -216,9 +224,14 @@ def _acl_findings(
     for entry in sorted((e for e in acl.entries if not e.egress), key=lambda e: e.rule_number):
         networks = _networks([entry.cidr])
         if not entry.allow:
-            denied += networks
+            if entry.protocol == "-1":  # a DENY of one protocol or port leaves the rest to later rules
+                denied += networks
             continue
-        reached = [p for p in _overlaps(entry.cidr, production) if not _covered(p, denied)]
+        reached = [
+            str(p)
+            for p in production
+            if _overlaps(entry.cidr, [p]) and not _covered(_common(entry.cidr, p), denied)
+        ]
         if reached:
             findings.append(
                 IsolationFinding(

@@ -15,7 +15,9 @@ plan is the operator's decision for this recovery, a group may be reused from an
 anywhere leaves the server's current value.
 
 A subnet given as a CIDR table maps the server's IPs: the row with the longest prefix containing any of
-its IPs wins; two IPs matching equally specific rows of different subnets are a problem, never a guess.
+its IPs wins; two IPs matching equally specific rows of different subnets are a problem, never a guess,
+and so are an IPv4 and an IPv6 address matching rows of different subnets (their prefix lengths do not
+compare).
 """
 
 from __future__ import annotations
@@ -214,7 +216,7 @@ def map_subnet(table: SubnetByIp, ips: tuple[str, ...]) -> SubnetMatch:
         return SubnetMatch(problem=parsed.problem)
     if not ips:
         return SubnetMatch(problem="the subnet is chosen by IP, but DRS reports no IP for this server")
-    best: list[tuple[int, str, str, str]] = []  # (prefix length, subnet, cidr, ip)
+    best: list[tuple[int, int, str, str, str]] = []  # (IP version, prefix length, subnet, cidr, ip)
     for text in ips:
         try:
             address = ipaddress.ip_address(text)
@@ -226,16 +228,21 @@ def map_subnet(table: SubnetByIp, ips: tuple[str, ...]) -> SubnetMatch:
                 continue
             hit = blocks.get(number >> (bits - prefix))
             if hit is not None:
-                best.append((prefix, hit[0], hit[1], text))
+                best.append((version, prefix, hit[0], hit[1], text))
                 break
     if not best:
         shown = ", ".join(ips)
         return SubnetMatch(problem=f"no row of the subnet table contains the server's IP ({shown})")
-    longest = max(prefix for prefix, *_ in best)
-    winners = [entry for entry in best if entry[0] == longest]
-    subnets = {subnet for _, subnet, _, _ in winners}
+    # The longest prefix wins among addresses of one IP version; prefix lengths of IPv4 and IPv6 do not
+    # compare (a /64 holds more addresses than a /24), so the versions' winners must agree.
+    winners = []
+    for version in sorted({entry[0] for entry in best}):
+        same = [entry for entry in best if entry[0] == version]
+        longest = max(entry[1] for entry in same)
+        winners += [entry for entry in same if entry[1] == longest]
+    subnets = {subnet for _, _, subnet, _, _ in winners}
     if len(subnets) > 1:
-        shown = "; ".join(f"{ip} -> {subnet} ({cidr})" for _, subnet, cidr, ip in winners)
+        shown = "; ".join(f"{ip} -> {subnet} ({cidr})" for _, _, subnet, cidr, ip in winners)
         return SubnetMatch(problem=f"the server's IPs map to different subnets, equally specific: {shown}")
-    _, subnet_id, cidr, ip = winners[0]
+    _, _, subnet_id, cidr, ip = winners[0]
     return SubnetMatch(subnet_id=subnet_id, cidr=cidr, ip=ip)
