@@ -149,7 +149,7 @@ class ServerSteps:
             if s.step is ServerStep.CHECKED:  # no template change
                 s = with_step(s, ServerStep.DEFAULT_SET)
             if s.step is ServerStep.DEFAULT_SET:
-                s = self._between(self.update_drs(s))
+                s = self._between(self.update_drs(s, resumed=resumed))
             if s.step is ServerStep.DRS_UPDATED:
                 s = self.verify(s)
         except _Ended as ended:
@@ -276,10 +276,27 @@ class ServerSteps:
             )
         return self._record(with_step(s, ServerStep.DEFAULT_SET))
 
-    def update_drs(self, s: ApplyServer) -> ApplyServer:
+    def update_drs(self, s: ApplyServer, *, resumed: bool = False) -> ApplyServer:
+        """UpdateLaunchConfiguration with the DRS fields. On a resume, DRS is read first, as for the
+        default version: a field someone set since (neither what the preview read nor what is desired) is
+        left alone, the server SKIPPED with the field named."""
         update = s.drs_update
         if update is None:
             return self._record(with_step(s, ServerStep.DRS_UPDATED))
+        if resumed:
+            try:
+                config = self._read(partial_config(self.drs, s.server_id), "GetLaunchConfiguration")
+            except DrsError as error:
+                if error.transient:
+                    raise WriteUnclear(f"reading {s.server_id} before its update: {error}") from error
+                return self._failed(s, "reading its launch configuration before updating it", error)
+            moved = _drs_moved(update, s.drs_before or {}, config)
+            if moved:
+                return self._end(
+                    replace(s, pending_step=""),
+                    ServerStep.SKIPPED,
+                    f"changed in DRS since the preview: {moved}; its launch configuration was left as is",
+                )
         self._record(replace(s, pending_step="update_drs"), pending=True)
         try:
             self._write(
@@ -349,6 +366,20 @@ def _drs_changed(update: DrsUpdate, before: Mapping[str, str], config: LaunchCon
         if name in before and before[name] != now:
             changed.append(f"{name} is now {now}, the preview read {before[name]}")
     return "; ".join(changed)
+
+
+def _drs_moved(update: DrsUpdate, before: Mapping[str, str], config: LaunchConfigView) -> str:
+    """The fields of ``update`` DRS now holds at a value that is neither what the preview read nor what
+    the apply sets: someone else's change, made since (a resume must not overwrite it)."""
+    moved = []
+    for name in DRS_NAMES:
+        wanted = getattr(update, name)
+        if wanted is None or name not in before:
+            continue
+        now = shown(getattr(config, name))
+        if now not in (before[name], shown(wanted)):
+            moved.append(f"{name} is now {now}, the preview read {before[name]}")
+    return "; ".join(moved)
 
 
 def _unreadable(message: str) -> DrsError:

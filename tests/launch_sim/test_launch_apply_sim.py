@@ -301,6 +301,37 @@ def test_a_resume_never_sets_its_version_as_default_over_a_default_someone_set_s
     assert others == [ServerStep.VERIFIED] * 4 and final.status is ApplyStatus.DONE
 
 
+def test_a_resume_never_overwrites_a_drs_field_someone_set_since(
+    sim: EmbeddedSimulator, gateways: tuple[DrsGateway, Ec2Gateway], db: Database
+) -> None:
+    """Interrupted between its default version and its DRS update: by the resume, someone has set the
+    server's right-sizing by hand. The resume leaves DRS's configuration as it is and says so."""
+    drs, ec2 = gateways
+    plan = stored(db, shop_plan(sim, ec2))
+    preview, _ = preview_plan(plan, drs.inventory(), drs, ec2)
+    record = start_apply(db, plan, preview, drs)
+    first = record.servers[0]
+
+    def stop_at_first_default(progress: ApplyProgress) -> None:
+        if progress.server_id == first.server_id and progress.step is ServerStep.DEFAULT_SET:
+            raise Interrupt
+
+    with pytest.raises(Interrupt):
+        run_apply(db, record, drs, ec2, on_progress=stop_at_first_default, workers=1)
+    client = boto3.client("drs", **sim.client_kwargs())
+    client.update_launch_configuration(
+        sourceServerID=first.server_id, targetInstanceTypeRightSizingMethod="IN_AWS"
+    )
+
+    final = resume_apply(db, record.apply_id, drs, ec2, workers=1)
+    server = {srv.server_id: srv for srv in final.servers}[first.server_id]
+    assert server.step is ServerStep.SKIPPED, server
+    assert "changed in DRS" in server.reason and "right_sizing is now IN_AWS" in server.reason
+    assert drs.launch_configuration(first.server_id).right_sizing == "IN_AWS"  # the hand change stands
+    others = [srv.step for srv in final.servers if srv.server_id != first.server_id]
+    assert others == [ServerStep.VERIFIED] * 4 and final.status is ApplyStatus.DONE
+
+
 def test_a_template_with_a_second_network_interface_is_refused_not_rewritten_without_it(
     sim: EmbeddedSimulator, gateways: tuple[DrsGateway, Ec2Gateway], db: Database
 ) -> None:
