@@ -294,6 +294,11 @@ class DrsBackend:
 
     def _tag_resource(self, params: dict[str, Any]) -> dict[str, Any]:
         tags = self._tags_of(params["resourceArn"])
+        reserved = sorted(k for k in params["tags"] if k.lower().startswith("aws:"))
+        if reserved:
+            raise errors.invalid(
+                f"Tag keys starting with 'aws:' are reserved for AWS use: {reserved[0]}", "tags"
+            )
         merged = {**tags, **params["tags"]}
         if len(merged) > self.world.quotas.max_tags_per_resource:
             raise errors.invalid(

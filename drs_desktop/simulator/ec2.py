@@ -28,6 +28,7 @@ from botocore.model import ListShape, Shape, StructureShape
 
 from drs_desktop.simulator import ec2_protocol
 from drs_desktop.simulator.ec2_protocol import Ec2Error, OutputShapeError, ec2_model
+from drs_desktop.simulator.ec2_sources import describe_source
 from drs_desktop.simulator.ec2_templates import LaunchTemplate, Templates, TemplateVersion
 from drs_desktop.simulator.protocol import HttpResponse
 from drs_desktop.simulator.world import World
@@ -299,11 +300,12 @@ class Ec2Service:
                 "InvalidParameterCombination",
                 "The parameter instancesSet cannot be used with the parameter maxResults",
             )
-        t = self.templates
-        items = {
-            iid: t.describe_instance(record, self.w.servers.get(record.instance.server_id))
+        t, w = self.templates, self.w
+        items = {iid: describe_source(r, w.network, w.seed) for iid, r in w.sources.items()}  # AWS-hosted
+        items.update(
+            (iid, t.describe_instance(record, w.servers.get(record.instance.server_id)))
             for iid, record in t.instances.items()
-        }
+        )
         picked = self._pick(items, ids, "i-", "InvalidInstanceID")
         page = self._page("DescribeInstances", "Instances", picked, params)
         reservations = [

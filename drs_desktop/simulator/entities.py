@@ -90,6 +90,8 @@ class Server:
     #: An extended server's source in its staging account (CreateExtendedSourceServer); None for the
     #: single-account shape, whose extended servers name a staging account the simulator does not hold.
     staging_source_arn: str | None = None
+    #: An AWS-hosted source server's own EC2 instance (``ec2_sources``); None for one on premises.
+    aws_instance_id: str | None = None
 
     @property
     def extended(self) -> bool:

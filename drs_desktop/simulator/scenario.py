@@ -163,6 +163,18 @@ class ServerSpec:
     tags: Mapping[str, str] = field(default_factory=dict)
     replication_state: str | None = None
     lag_seconds: float | None = None
+    aws_hosted: bool = False
+
+
+@dataclass(frozen=True)
+class AwsHostedSpec:
+    """Which source servers are EC2 instances themselves (AWS-hosted, DRS's ``awsInstanceID``): a share of
+    the fleet drawn per server from the seed, plus the hostnames listed; ``tags`` go on each one's EC2
+    instance besides the drawn ones."""
+
+    fraction: float = 0.0
+    hostnames: tuple[str, ...] = ()
+    tags: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -195,6 +207,7 @@ class FleetSpec:
     generated: GeneratedSpec = GeneratedSpec()
     replication: ReplicationSpec = ReplicationSpec()
     staging_accounts: tuple[str, ...] = ()
+    aws_hosted: AwsHostedSpec = AwsHostedSpec()
 
     @property
     def size(self) -> int:

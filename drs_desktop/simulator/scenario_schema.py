@@ -23,6 +23,7 @@ from drs_desktop.simulator.scenario import (
     SHIPPED,
     ActionSpec,
     AppSpec,
+    AwsHostedSpec,
     Behaviour,
     FaultSpec,
     FleetSpec,
@@ -167,9 +168,22 @@ def _fleet(node: _Node) -> FleetSpec:
         generated=_generated(node.child("generated")),
         replication=_replication(node.child("replication")),
         staging_accounts=accounts,
+        aws_hosted=_aws_hosted(node.child("aws_hosted")),
     )
     node.finish()
     return fleet
+
+
+def _aws_hosted(node: _Node) -> AwsHostedSpec:
+    hostnames = node.strings("hostnames")
+    for i, hostname in enumerate(hostnames):
+        if not _HOST_RE.match(hostname):
+            raise node.error(f"hostnames[{i}]", f"not a hostname: {hostname!r}")
+    spec = AwsHostedSpec(
+        fraction=node.number("fraction", 0.0, high=1.0), hostnames=hostnames, tags=node.tags("tags")
+    )
+    node.finish()
+    return spec
 
 
 def _app(node: _Node) -> AppSpec:
@@ -215,6 +229,7 @@ def _server(node: _Node) -> ServerSpec:
         if node.has("replication_state")
         else None,
         lag_seconds=node.number("lag_seconds", 0.0) if node.has("lag_seconds") else None,
+        aws_hosted=node.flag("aws_hosted", False),
     )
     node.finish()
     return spec

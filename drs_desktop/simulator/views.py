@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from drs_desktop.simulator.ec2_sources import cloud_properties
 from drs_desktop.simulator.entities import Instance, Job, LogItem, Server, Snapshot
 from drs_desktop.simulator.fleet import NO_DATA_STATES
 from drs_desktop.simulator.ids import format_duration
@@ -107,6 +108,11 @@ def server_view(w: World, s: Server) -> dict[str, Any]:
         "replicationDirection": "FAILOVER",
         "agentVersion": s.agent_version,
     }
+    if s.aws_instance_id is not None:
+        view["sourceProperties"]["identificationHints"]["awsInstanceID"] = s.aws_instance_id
+        view["sourceCloudProperties"] = cloud_properties(
+            s, w.sources, w.scenario.account_id, w.scenario.region
+        )
     if s.recovery_instance_id is not None:
         view["recoveryInstanceId"] = s.recovery_instance_id
     return view

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from drs_desktop.simulator.ec2_network import Network
+from drs_desktop.simulator.ec2_sources import SourceInstance, build_sources, mark_aws_hosted
 from drs_desktop.simulator.ec2_templates import Templates
 from drs_desktop.simulator.entities import Instance, Job, LaunchEntry, LaunchRecord, Server
 from drs_desktop.simulator.faults import FaultPlan
@@ -45,12 +46,17 @@ class World:
         self.servers: dict[str, Server] = {
             s.server_id: s for s in build_fleet(scenario, seed, start_ts, self.arns)
         }
+        mark_aws_hosted(scenario, list(self.servers.values()), seed)
         self.by_hostname: dict[str, str] = {s.hostname: s.server_id for s in self.servers.values()}
         #: The EC2 side (``ec2_network``, ``ec2_templates``): launches land where the templates say.
         self.network = Network(
             scenario.ec2, seed=seed, account_id=scenario.account_id, region=scenario.region
         )
         self.templates = Templates(self.network, list(self.servers.values()), now=start_ts, seed=seed)
+        #: The running EC2 instances of the AWS-hosted source servers (``ec2_sources``).
+        self.sources: dict[str, SourceInstance] = build_sources(
+            scenario, list(self.servers.values()), self.network, seed=seed, now=start_ts
+        )
         self.jobs: dict[str, Job] = {}
         self.instances: dict[str, Instance] = {}
         self.launches: list[LaunchEntry] = []
