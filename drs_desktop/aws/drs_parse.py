@@ -48,6 +48,7 @@ _DURATION = re.compile(
 )
 # Years and months have no fixed length; DRS lags never get there, so calendar approximations do.
 _DURATION_UNITS = (365 * 86400, 30 * 86400, 7 * 86400, 86400, 3600, 60, 1)
+_INSTANCE_ID = re.compile(r"^i-[0-9a-f]{8}(?:[0-9a-f]{9})?$")
 _ARN_ACCOUNT = re.compile(r"^arn:[^:]+:[^:]*:[^:]*:(\d{12}):")
 
 E = TypeVar("E", bound=StrEnum)
@@ -198,8 +199,21 @@ def parse_source_server(item: Mapping[str, Any]) -> SourceServer:
         ),
         arn=_str(item.get("arn")),
         ips=_ips(_dig(item, "sourceProperties", "networkInterfaces")),
+        aws_instance_id=_instance_id(_dig(hints, "awsInstanceID")),
         **_staging_area(item.get("stagingArea")),
     )
+
+
+def _instance_id(value: Any) -> str:
+    """``awsInstanceID``, or "" when absent. Anything but an ``i-...`` string is logged and read as none,
+    as ``_ips`` does: the server stays in the inventory, and EC2 facts are never copied from a guessed
+    instance (such a server counts as on premises there)."""
+    if value is None or value == "":
+        return ""
+    if not isinstance(value, str) or not _INSTANCE_ID.match(value):
+        logger.warning("DRS gave an awsInstanceID that is not an EC2 instance ID (%r); ignored", value)
+        return ""
+    return value
 
 
 def _ips(interfaces: Any) -> tuple[str, ...]:

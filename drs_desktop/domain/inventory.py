@@ -31,6 +31,8 @@ class SourceServer:
     #: DRS's ``sourceProperties.networkInterfaces[].ips``, the primary interface's first (launch settings
     #: map a server's IP to a subnet).
     ips: tuple[str, ...] = ()
+    #: An AWS-hosted server's EC2 instance (DRS's ``identificationHints.awsInstanceID``); "" on premises.
+    aws_instance_id: str = ""
 
     @property
     def is_extended(self) -> bool:
