@@ -46,7 +46,12 @@ def add_launch_commands(
     apply.add_argument("--workers", type=int, default=4, metavar="N", help="servers applied at once")
     drift = actions.add_parser("drift", help="servers whose launch settings differ from the desired state")
     drift.add_argument("plan", nargs="?", help="the plan's name (default: every plan)")
-    for parser in (plan, apply, drift):
+    facts = actions.add_parser(
+        "ec2-facts", help="copy AWS-hosted servers' EC2 tags (and, with --plan, instance types) into DRS"
+    )
+    facts.add_argument("--plan", help="only this plan's servers; the types go into its launch settings")
+    facts.add_argument("--apply", action="store_true", help="write (without: only the preview)")
+    for parser in (plan, apply, drift, facts):
         add_home(parser)
         add_target_options(parser)
         parser.add_argument("--json", action="store_true", help="one JSON document on stdout")
@@ -64,7 +69,9 @@ def launch_command(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> in
         drs = _gateway(db, args, saved)
         ec2 = Ec2Gateway(drs.target)
         try:
-            handler = {"plan": _plan, "apply": _apply, "drift": _drift}[args.launch_command]
+            handler = {"plan": _plan, "apply": _apply, "drift": _drift, "ec2-facts": _ec2_facts}[
+                args.launch_command
+            ]
             return int(handler(args, db, drs, ec2, out))
         except DrsError as exc:
             _emit(args, out, {"outcome": "refused", "error": str(exc), "code": exc.code}, [])
@@ -310,6 +317,91 @@ def _drift(args: argparse.Namespace, db: Any, drs: Any, ec2: Any, out: TextIO) -
     count = sum(len(p["servers"]) for p in plans)
     _emit(args, out, {"outcome": "drift" if count else "in_sync", "drifted": count, "plans": plans}, lines)
     return EXIT_FAILED if count else EXIT_OK
+
+
+def _ec2_facts(args: argparse.Namespace, db: Any, drs: Any, ec2: Any, out: TextIO) -> int:
+    from drs_desktop.services import ec2_facts as service
+    from drs_desktop.storage.plans import load_plan
+
+    stored = load_plan(db, args.plan) if args.plan else None
+    facts = service.preview(drs, ec2, stored=stored)
+    data = facts_json(facts)
+    lines = _facts_lines(data)
+    if not args.apply:
+        _emit(
+            args,
+            out,
+            {"outcome": "preview", **data, "applied": False},
+            [*lines, "Nothing written (pass --apply)."],
+        )
+        return EXIT_FAILED if facts.problems else EXIT_OK
+    result = service.apply(db, drs, ec2, facts, author=_operator())
+    data["applied"] = True
+    data["outcomes"] = [
+        {"server_id": o.server_id, "hostname": o.hostname, "outcome": o.outcome, "message": o.message}
+        for o in result.outcomes
+    ]
+    data["revision"] = result.revision.revision if result.revision is not None else None
+    lines += [
+        f"  {o.hostname or o.server_id}: {o.outcome}" + (f" ({o.message})" if o.message else "")
+        for o in result.outcomes
+    ]
+    if result.revision is not None:
+        lines.append(
+            f"Plan {result.revision.name}: instance types saved as revision {result.revision.revision}"
+        )
+    outcome = "failed" if result.failed else "applied"
+    _emit(args, out, {"outcome": outcome, **data}, lines)
+    return EXIT_FAILED if result.failed else EXIT_OK
+
+
+def facts_json(facts: Any) -> dict[str, Any]:
+    """The preview of an EC2 facts copy as the ``--json`` document holds it."""
+    return {
+        "plan": facts.plan.revision.name if facts.plan is not None else None,
+        "servers": [
+            {
+                "server_id": r.server.source_server_id,
+                "hostname": r.server.hostname,
+                "instance_id": r.server.aws_instance_id,
+                "instance_type": r.instance_type,
+                "tags": [{"key": c.key, "before": c.before, "after": c.after} for c in r.copy.changes],
+                "reserved_tags_skipped": list(r.copy.reserved),
+                "problem": r.problem or None,
+            }
+            for r in facts.servers
+        ],
+        "on_premises": facts.on_premises,
+        "instance_types": [{"server_id": sid, "instance_type": t} for sid, t in facts.type_changes],
+    }
+
+
+def _facts_lines(data: dict[str, Any]) -> list[str]:
+    scope = f"plan {data['plan']}" if data["plan"] else "every server"
+    lines = [
+        f"EC2 facts into DRS ({scope}): {len(data['servers'])} AWS-hosted, {data['on_premises']} on premises"
+    ]
+    for server in data["servers"]:
+        lines.append(
+            f"  {server['hostname'] or server['server_id']} ({server['server_id']}, {server['instance_id']})"
+        )
+        if server["problem"]:
+            lines.append(f"    error: {server['problem']}")
+            continue
+        lines.append(f"    instance type: {server['instance_type']}")
+        lines += [
+            f"    tag {t['key']}: {t['before'] if t['before'] is not None else '(none)'} -> {t['after']}"
+            for t in server["tags"]
+        ]
+        if not server["tags"]:
+            lines.append("    tags: as in EC2")
+    if data["plan"]:
+        for item in data["instance_types"]:
+            lines.append(
+                f"  plan override: {item['server_id']} instance_type {item['instance_type']}"
+                ", right_sizing NONE"
+            )
+    return lines
 
 
 def _operator() -> str:

@@ -390,3 +390,18 @@ def test_staging_area_of_an_extended_server_and_of_one_that_is_not() -> None:
         "222222222222",  # the ARN's account, whatever was asked
         {"a": ""},
     )
+
+
+def test_an_aws_hosted_server_s_instance_is_read_and_a_malformed_one_is_not_guessed() -> None:
+    from drs_desktop.aws.drs_parse import parse_source_server
+
+    def item(instance: object) -> dict[str, object]:
+        hints: dict[str, object] = {"hostname": "web"}
+        if instance is not None:
+            hints["awsInstanceID"] = instance
+        return {"sourceServerID": "s-1234567890abcdef0", "sourceProperties": {"identificationHints": hints}}
+
+    assert parse_source_server(item("i-0123456789abcdef0")).aws_instance_id == "i-0123456789abcdef0"
+    server = parse_source_server(item("vm-42"))
+    assert server.aws_instance_id == "" and server.hostname == "web"
+    assert parse_source_server(item(None)).aws_instance_id == ""

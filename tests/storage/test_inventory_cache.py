@@ -193,14 +193,17 @@ def test_a_version_3_cache_is_migrated_and_its_servers_kept(tmp_path: Path) -> N
 
 
 def test_a_synced_server_of_an_older_desktop_without_ips_reads_with_none(db: Database) -> None:
-    from drs_desktop.storage.inventory import inventory_body, servers_from_body
+    from drs_desktop.storage.inventory import SERVER_COLUMNS, inventory_body, servers_from_body
 
     save_inventory(db, Inventory(servers=(WEB,), fetched_at=T0, account_id=ACCOUNT, region="us-east-1"))
     body = inventory_body(db, ACCOUNT, "us-east-1")
     assert body is not None and body["servers"][0]["ips"] == '["10.0.1.15", "192.168.7.4"]'
     del body["servers"][0]["ips"]  # schema 11 sent no IPs
+    del body["servers"][0]["aws_instance_id"]  # nor an instance (schema 14)
     _, rows = servers_from_body(body)
-    assert rows[0][-1] == "[]"
+    columns = [name.strip() for name in SERVER_COLUMNS.split(",")]
+    assert rows[0][columns.index("ips")] == "[]"
+    assert rows[0][columns.index("aws_instance_id")] == ""
     body["servers"][0]["ips"] = '{"not": "a list"}'
     with pytest.raises(ValueError, match="IPs are not a JSON list"):
         servers_from_body(body)
