@@ -67,7 +67,7 @@ class Journal:
         return decide(self.state, at)
 
 
-def of(commands: tuple[Command, ...], kind: type) -> list:  # type: ignore[type-arg]
+def of(commands: tuple[Command, ...], kind: type) -> list:
     return [c for c in commands if isinstance(c, kind)]
 
 
