@@ -19,6 +19,7 @@ from functools import partial
 from typing import Any
 
 from drs_desktop.aws.drs import DrsGateway
+from drs_desktop.domain.drs.errors import DrsNotFound
 from drs_desktop.domain.drs.views import LaunchConfigView
 from drs_desktop.domain.engine.chunking import Limits
 from drs_desktop.domain.engine.drill_net_state import DrillNetSpec
@@ -330,9 +331,14 @@ def with_drill_templates(
     missing = [s for s in prepared.server_ids if s not in prepared.launch_configs]
     if not missing:
         return prepared
-    from drs_desktop.services.preflight import launch_configurations  # preflight imports this module
-
-    found = launch_configurations(gateway, missing, reads or PatientReads())
+    read = reads or PatientReads()
+    found: dict[str, LaunchConfigView | None] = {}
+    for server_id in missing:  # a preflight reads them in parallel first; this is the fallback
+        try:
+            call = partial(gateway.launch_configuration, server_id)
+            found[server_id] = read(call, "GetLaunchConfiguration")
+        except DrsNotFound:
+            found[server_id] = None
     return dataclasses.replace(prepared, launch_configs={**prepared.launch_configs, **found})
 
 
