@@ -28,6 +28,7 @@ from drs_desktop.domain.engine.drill_net_events import (
 )
 from drs_desktop.domain.engine.drill_net_state import DrillNetSpec, NetStatus
 from drs_desktop.domain.engine.events import (
+    Cancel,
     Event,
     JobsObserved,
     JobStarted,
@@ -212,3 +213,30 @@ def test_a_drill_network_spec_that_cannot_run_is_refused(problem: str) -> None:
     net = NET if problem == "recovery" else replace(NET, subnet_ids=())
     mode = Mode.RECOVERY if problem == "recovery" else Mode.DRILL
     assert spec_problems(spec(wave("w", (S1, S2)), mode=mode, drill_net=net))
+
+
+def test_a_point_cut_off_by_a_crash_in_a_run_then_cancelled_is_resolved_and_restored() -> None:
+    j = Journal()
+    (first,) = of(j.decide(T0), PointTemplates)
+    j(TemplatesPointRequested(server_ids=(S1, S2), at=T0), RunnerRestarted(at=T0 + seconds(5)))
+    j(Cancel(by="op", at=T0 + seconds(6)))
+    assert {s.status for s in j.state.servers.values()} == {ServerStatus.CANCELLED}
+    at = T0 + seconds(7)
+    commands = j.decide(at)
+    assert of(commands, Finish) == [], "finished with a point whose outcome is unknown"
+    (again,) = of(commands, PointTemplates)
+    assert again.servers == first.servers  # the same tokens: EC2 returns the version it may have made
+    for n, item in enumerate(again.servers):
+        j(
+            TemplatesPointed(
+                server_id=item.server_id,
+                template_id=item.template_id,
+                production_version=1,
+                drill_version=2 + n,
+                at=at,
+            )
+        )
+    (restore,) = of(j.decide(at), RestoreTemplates)
+    j(TemplatesRestoreRequested(server_ids=(S1, S2), at=at))
+    j(*(TemplatesRestored(server_id=r.server_id, at=at) for r in restore.servers))
+    assert of(j.decide(at), Finish)

@@ -52,7 +52,9 @@ Where the other rules live: DRS quotas and splitting waves into jobs in ``engine
 (dependencies, approvals, waits, completion) in ``engine.waves``; what a DRS answer means for a chunk
 or a server in ``engine.observe``; operator controls in ``engine.reducer``; shared questions (held?
 settled? deadline?) in ``engine.queries``; poll pacing and backoff in ``engine.polling``; the snapshot for
-a point in time in ``engine.recovery_point``; the evidence report in ``views.evidence``.
+a point in time in ``engine.recovery_point``; the evidence report in ``views.evidence``; a drill into
+the drill network (templates pointed before a chunk starts, restored before the run finishes) in
+``engine.drill_net``.
 """
 
 from __future__ import annotations

@@ -142,7 +142,8 @@ def _launch_over(state: ExecutionState, server: ServerState) -> bool:
 
 def restore_commands(state: ExecutionState, now: datetime) -> list[Command]:
     """``RestoreTemplates`` for the pointed servers whose launch is over (and for a restore a crash cut
-    off), once their backoff after a failed try has passed."""
+    off), once their backoff after a failed try has passed; a point a crash cut off for a server that will
+    not launch is sent again first (``_points_cut_off``)."""
     if state.spec.drill_net is None or state.auth_problem:
         return []
     due: list[TemplateRestore] = []
@@ -162,9 +163,37 @@ def restore_commands(state: ExecutionState, now: datetime) -> list[Command]:
                     drill_version=net.drill_version,
                 )
             )
-    if not due:
-        return []
-    return [RestoreTemplates(execution_id=state.spec.execution_id, servers=tuple(due))]
+    commands: list[Command] = []
+    cut_off = _points_cut_off(state)
+    if cut_off:
+        commands.append(cut_off)
+    if due:
+        commands.append(RestoreTemplates(execution_id=state.spec.execution_id, servers=tuple(due)))
+    return commands
+
+
+def _points_cut_off(state: ExecutionState) -> PointTemplates | None:
+    """A point a crash cut off for a server that will not launch now (its run was stopped, its wave
+    skipped): sent again to learn where its template stands, so that it can be restored."""
+    spec = state.spec.drill_net
+    assert spec is not None
+    items = [
+        TemplatePoint(
+            server_id=server.server_id,
+            template_id=net.template_id,
+            client_token=client_token(state.spec.execution_id, server.server_id, net.points),
+        )
+        for server, net in _nets(state)
+        if net.status is NetStatus.POINT_REQUESTED and _launch_over(state, server)
+    ]
+    if not items:
+        return None
+    return PointTemplates(
+        execution_id=state.spec.execution_id,
+        servers=tuple(items),
+        subnet_id=spec.subnet_id,
+        security_group_ids=spec.security_group_ids,
+    )
 
 
 def pending(state: ExecutionState) -> bool:
