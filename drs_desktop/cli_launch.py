@@ -5,6 +5,7 @@
 ``apply`` previews, then applies with ``--yes`` (without it: the preview and "nothing applied"); it first
 finishes this target's interrupted applies; ``apply --resume ID`` finishes one. ``drift`` lists the
 servers whose launch configuration or template differs from the desired state, of one plan or all.
+``restore`` (``cli_launch_restore``) sets launch templates a drill left pointed at its drill network back.
 
 Exit codes (cli_exit): 0 done (nothing blocked, every server verified, no drift); 1 the answer is "no": a
 server is blocked, failed or skipped, an apply was left unfinished, drift found, DRS or EC2 refused; 2 a
@@ -23,6 +24,7 @@ from functools import partial
 from typing import Any, TextIO
 
 from drs_desktop.cli_exit import EXIT_FAILED, EXIT_OK
+from drs_desktop.cli_launch_restore import add_restore_command, restore_command
 from drs_desktop.cli_run import UsageError, _gateway, _open_database, add_target_options
 from drs_desktop.config import AppPaths
 from drs_desktop.domain.drs.errors import DrsError
@@ -51,7 +53,8 @@ def add_launch_commands(
     )
     facts.add_argument("--plan", help="only this plan's servers; the types go into its launch settings")
     facts.add_argument("--apply", action="store_true", help="write (without: only the preview)")
-    for parser in (plan, apply, drift, facts):
+    restore = add_restore_command(actions, add_home)
+    for parser in (plan, apply, drift, facts, restore):
         add_home(parser)
         add_target_options(parser)
         parser.add_argument("--json", action="store_true", help="one JSON document on stdout")
@@ -69,9 +72,8 @@ def launch_command(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> in
         drs = _gateway(db, args, saved)
         ec2 = Ec2Gateway(drs.target)
         try:
-            handler = {"plan": _plan, "apply": _apply, "drift": _drift, "ec2-facts": _ec2_facts}[
-                args.launch_command
-            ]
+            handlers = {"plan": _plan, "apply": _apply, "drift": _drift, "ec2-facts": _ec2_facts}
+            handler = {**handlers, "restore": restore_command}[args.launch_command]
             return int(handler(args, db, drs, ec2, out))
         except DrsError as exc:
             _emit(args, out, {"outcome": "refused", "error": str(exc), "code": exc.code}, [])

@@ -9,6 +9,7 @@ a target the app does not know is ``RouteTargetKind.OTHER``, which a check must 
 from __future__ import annotations
 
 import ipaddress
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -18,6 +19,24 @@ from enum import StrEnum
 DRILL_VERSION_MARK = "drs-desktop:drill"
 
 Tags = tuple[tuple[str, str], ...]
+
+_DRILL_DESCRIPTION = re.compile(
+    re.escape(DRILL_VERSION_MARK) + r" execution (?P<execution>\S+) production version (?P<version>[0-9]+)$"
+)
+
+
+def drill_description(execution_id: str, production_version: int) -> str:
+    """The description of a drill version: names the run and the production version to go back to, so
+    that any desktop can restore it from EC2 alone (``launch-settings restore``)."""
+    return f"{DRILL_VERSION_MARK} execution {execution_id} production version {production_version}"
+
+
+def parse_drill_description(description: str | None) -> tuple[str, int] | None:
+    """(execution ID, production version) of a drill version's description; None for any other text."""
+    found = _DRILL_DESCRIPTION.match((description or "").strip())
+    if found is None:
+        return None
+    return found.group("execution"), int(found.group("version"))
 
 
 @dataclass(frozen=True)
@@ -59,6 +78,11 @@ class LaunchTemplateVersionView:
     @property
     def is_drill_version(self) -> bool:
         return (self.description or "").startswith(DRILL_VERSION_MARK)
+
+    @property
+    def drill_origin(self) -> tuple[str, int] | None:
+        """(execution ID, production version) its drill description names; None if it names none."""
+        return parse_drill_description(self.description)
 
 
 @dataclass(frozen=True)

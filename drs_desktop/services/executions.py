@@ -19,8 +19,10 @@ from functools import partial
 from typing import Any
 
 from drs_desktop.aws.drs import DrsGateway
+from drs_desktop.domain.drs.errors import DrsNotFound
 from drs_desktop.domain.drs.views import LaunchConfigView
 from drs_desktop.domain.engine.chunking import Limits
+from drs_desktop.domain.engine.drill_net_state import DrillNetSpec
 from drs_desktop.domain.engine.native_state import NativeRunSpec
 from drs_desktop.domain.engine.polling import PollSettings
 from drs_desktop.domain.engine.record import ExecutionRecord
@@ -288,6 +290,9 @@ def spec_from_prepared(
     if prepared.native is not None:
         token = prepared.native.client_token or native_client_token(execution_id)
         settings["native"] = dataclasses.replace(prepared.native, client_token=token)
+    drill_net = drill_net_spec(prepared, request.mode)
+    if drill_net is not None:
+        settings["drill_net"] = drill_net
     return spec_from_plan(
         prepared.stored.plan,
         prepared.wave_servers,
@@ -297,6 +302,44 @@ def spec_from_prepared(
         post_launch=prepared.post_launch_actions,
         **settings,
     )
+
+
+def drill_net_spec(prepared: PreparedExecution, mode: Mode) -> DrillNetSpec | None:
+    """Where a drill of a plan with a drill profile launches, and each server's launch template as the
+    launch configurations read while preparing name it (``engine.drill_net``). None for a recovery (it
+    never uses the drill profile), a plan without a profile, or a run in DRS."""
+    profile = prepared.stored.plan.drill_profile
+    if mode is not Mode.DRILL or profile is None or not profile.subnets or prepared.native is not None:
+        return None
+    templates = {
+        server_id: config.ec2_launch_template_id
+        for server_id, config in prepared.launch_configs.items()
+        if config is not None and config.ec2_launch_template_id
+    }
+    return DrillNetSpec(
+        subnet_ids=profile.subnets, security_group_ids=profile.security_groups, templates=templates
+    )
+
+
+def with_drill_templates(
+    gateway: DrsGateway, prepared: PreparedExecution, mode: Mode, reads: PatientReads | None = None
+) -> PreparedExecution:
+    """``prepared`` with the launch configurations a drill into the drill network needs that no preflight
+    read yet (each server's launch template); unchanged when it needs none."""
+    if drill_net_spec(prepared, mode) is None:
+        return prepared
+    missing = [s for s in prepared.server_ids if s not in prepared.launch_configs]
+    if not missing:
+        return prepared
+    read = reads or PatientReads()
+    found: dict[str, LaunchConfigView | None] = {}
+    for server_id in missing:  # a preflight reads them in parallel first; this is the fallback
+        try:
+            call = partial(gateway.launch_configuration, server_id)
+            found[server_id] = read(call, "GetLaunchConfiguration")
+        except DrsNotFound:
+            found[server_id] = None
+    return dataclasses.replace(prepared, launch_configs={**prepared.launch_configs, **found})
 
 
 def native_client_token(execution_id: str) -> str:
@@ -346,6 +389,7 @@ def create_execution(
     if prepared.recovery_point is not None and prepared.recovery_point.problems:
         why = "; ".join(f"{p.server_id} {p.message}" for p in prepared.recovery_point.problems)
         raise ExecutionSetupError(f"no usable recovery snapshot for the point in time: {why}")
+    prepared = with_drill_templates(gateway, prepared, request.mode, reads)
     execution_id = str(uuid.uuid4())
     identity = (reads or PatientReads())(gateway.caller_identity, "GetCallerIdentity")
     now = clock or gateway.drs_clock.now

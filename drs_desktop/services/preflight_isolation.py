@@ -11,14 +11,16 @@ never uses the drill profile, so it is not checked.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping, Sequence
 
 from drs_desktop.aws.drs import DrsGateway
 from drs_desktop.aws.ec2 import Ec2Gateway
 from drs_desktop.domain.drs.errors import DrsError
+from drs_desktop.domain.drs.views import LaunchConfigView
 from drs_desktop.domain.engine.state import Mode
 from drs_desktop.domain.launch.isolation import isolation_findings
 from drs_desktop.domain.plan.model import RecoveryPlan
-from drs_desktop.domain.preflight.rules import ISOLATION, Check, CheckStatus
+from drs_desktop.domain.preflight.rules import DRILL_NETWORK, ISOLATION, Check, CheckStatus
 from drs_desktop.services.patient_reads import PatientReads
 
 logger = logging.getLogger(__name__)
@@ -81,3 +83,39 @@ def _failed(message: str, reason: str) -> Check:
         CheckStatus.FAIL,
         f"{message}; fix the network, or override with a reason (it goes into the evidence)",
     )
+
+
+def drill_template_checks(
+    plan: RecoveryPlan,
+    mode: Mode,
+    server_ids: Sequence[str],
+    configs: Mapping[str, LaunchConfigView | None],
+) -> list[Check]:
+    """A drill of a plan with a drill profile points every server's launch template at the drill network
+    before it launches (``engine.drill_net``): a server whose DRS launch configuration names no template
+    cannot be pointed, and would not be launched. None for a recovery or a plan without a profile."""
+    profile = plan.drill_profile
+    if mode is not Mode.DRILL or profile is None or not profile.subnets:
+        return []
+    without = [s for s in server_ids if s in configs and not _template_of(configs[s])]
+    if without:
+        shown = ", ".join(without[:5]) + (f" and {len(without) - 5} more" if len(without) > 5 else "")
+        return [
+            Check(
+                DRILL_NETWORK,
+                CheckStatus.FAIL,
+                f"{len(without)} server(s) have no launch template to point at the drill network: {shown}",
+            )
+        ]
+    subnet = profile.subnets[0]
+    return [
+        Check(
+            DRILL_NETWORK,
+            CheckStatus.PASS,
+            f"each server's launch template is pointed at {subnet} before it launches and restored after",
+        )
+    ]
+
+
+def _template_of(config: LaunchConfigView | None) -> str:
+    return config.ec2_launch_template_id if config is not None else ""

@@ -171,6 +171,8 @@ def build_report_document(view: ExecutionView, generated_at: datetime | None = N
         ],
         "operator_actions": operator_actions(view),
         "takeovers": takeovers_document(state),
+        # A drill into the drill network: each server's template, pointed and restored (engine.drill_net).
+        "drill_network": drill_network_document(view),
         "cleanup": _cleanup(view),
         # The same lines as the live and history logs (``views.event_log``), in journal order.
         "event_log": [{"at": iso(line.at), "text": line.text} for line in view.log],
@@ -397,6 +399,33 @@ def _terminate_jobs(state: ExecutionState) -> dict[str, list[InstanceRecord]]:
         if job_id and instance.terminated_at and job_id not in state.terminate_jobs:
             jobs.setdefault(job_id, []).append(instance)
     return jobs
+
+
+def drill_network_document(view: ExecutionView) -> dict[str, Any] | None:
+    """The drill network section: where the drill launched and, per server, its template's production
+    and drill versions and when it was pointed and restored (None: the run had no drill network)."""
+    found = view.evidence.drill_network
+    if found is None:
+        return None
+    return {
+        "subnet_id": found.subnet_id,
+        "security_group_ids": list(found.security_group_ids),
+        "not_restored": [row.server_id for row in found.not_restored],
+        "servers": [
+            {
+                "server_id": row.server_id,
+                "template_id": row.template_id or None,
+                "status": row.status.value,
+                "production_version": row.production_version,
+                "drill_version": row.drill_version,
+                "pointed_at": iso(row.pointed_at),
+                "restored_at": iso(row.restored_at),
+                "changed_to": row.changed_to,
+                "error": row.error or None,
+            }
+            for row in found.rows
+        ],
+    }
 
 
 def takeovers_document(state: ExecutionState) -> list[dict[str, Any]]:

@@ -293,6 +293,37 @@ def _takeovers(doc: dict[str, Any]) -> str:
     return _table(headers, rows, "")
 
 
+def _drill_network(doc: dict[str, Any]) -> str:
+    """Each server's launch template in a drill into the drill network ("" for any other run)."""
+    net = doc.get("drill_network")
+    if not net:
+        return ""
+    rows = []
+    for row in net["servers"]:
+        version = row["drill_version"]
+        cells = (
+            row["template_id"] or "none",
+            "" if row["production_version"] is None else str(row["production_version"]),
+            "" if version is None else str(version),
+        )
+        outcome = row["status"] if not row["error"] else f"{row['status']}: {row['error']}"
+        rows.append(
+            (
+                _e(row["server_id"]),
+                *(_e(cell) for cell in cells),
+                _when(row["pointed_at"]),
+                _when(row["restored_at"]),
+                _e(outcome),
+            )
+        )
+    groups = ", ".join(net["security_group_ids"]) or "its groups"
+    where = f"<p>Launched into {_e(net['subnet_id'])} with {_e(groups)}.</p>\n"
+    if net["not_restored"]:
+        where += f'<p class="fail">Not restored to production: {_e(", ".join(net["not_restored"]))}</p>\n'
+    headers = ("Server", "Template", "Production version", "Drill version", "Pointed", "Restored", "Status")
+    return where + _table(headers, rows, "no server")
+
+
 def _event_log(doc: dict[str, Any]) -> str:
     """The event log as the live and history views show it (``views.event_log``)."""
     rows = [(_when(line["at"]), _e(line["text"])) for line in doc.get("event_log", ())]
@@ -436,6 +467,7 @@ def html_from_document(doc: dict[str, Any]) -> str:
         ("Retries and skips", _retries_and_skips(doc)),
         ("Operator actions", _actions(doc)),
         ("Taken over from a silent desktop", _takeovers(doc)),
+        ("Drill network", _drill_network(doc)),
         ("DRS jobs", _jobs(doc)),
         ("Cleanup proof", _cleanup(doc)),
         ("Event log", _event_log(doc)),

@@ -32,7 +32,9 @@ from datetime import UTC, datetime, timedelta
 from typing import TypeVar, assert_never
 
 from drs_desktop.aws.assume_role import EXPIRED_CODES
+from drs_desktop.aws.ec2 import Ec2Gateway
 from drs_desktop.aws.native_runs import NativeRunsGateway
+from drs_desktop.aws.session import AwsTarget
 from drs_desktop.domain.drs.errors import DrsAuthError, DrsConflict, DrsError, DrsThrottled
 from drs_desktop.domain.drs.observations import (
     external_load,
@@ -48,11 +50,13 @@ from drs_desktop.domain.engine.commands import (
     FindNative,
     FindRecoveryInstances,
     Finish,
+    PointTemplates,
     PollJobs,
     PollNative,
     Reconcile,
     ReconcileTerminations,
     Record,
+    RestoreTemplates,
     SendNativeControl,
     SizeExternalLoad,
     StartJob,
@@ -93,6 +97,7 @@ from drs_desktop.domain.engine.state import ExecutionState, ExecutionStatus
 from drs_desktop.domain.engine.takeover import TakeoverFacts, takeover_event
 from drs_desktop.domain.errors import DrsDesktopError
 from drs_desktop.services import drs_records
+from drs_desktop.services.drill_net_calls import DrillNetCommands
 from drs_desktop.services.drs_calls import DrsCalls
 from drs_desktop.services.journal_replay import replay_journal
 from drs_desktop.services.native_commands import NativeCommands
@@ -187,6 +192,10 @@ class ExecutionRunner:
         self._listeners: list[Listener] = []
         self._refusals: list[str] = []
         self._status = execution_status(state)
+        #: Makes the EC2 gateway of a DRS target (a drill into the drill network: ``engine.drill_net``);
+        #: tests may replace it before the run starts.
+        self.ec2_factory: Callable[[AwsTarget], Ec2Gateway] = Ec2Gateway
+        self._ec2_by_target: dict[str, Ec2Gateway] = {}
         options_actions = record.options.get("post_launch_actions", {})
         self._post_launch_actions = post_launch_actions or {
             str(k): int(v) for k, v in options_actions.items()
@@ -546,6 +555,9 @@ class ExecutionRunner:
         for gateway in self._by_target.values():
             gateway.close()
         self._by_target.clear()
+        for ec2 in self._ec2_by_target.values():
+            ec2.close()
+        self._ec2_by_target.clear()
 
     def _execute(self, command: Command) -> None:
         self._target = getattr(command, "target", "") or ""
@@ -596,6 +608,12 @@ class ExecutionRunner:
             case SendNativeControl():
                 self._check_act()
                 self._native().control(command)
+            case PointTemplates():
+                self._sync_clock()
+                self._check_act()
+                self._drill_net().point(command)
+            case RestoreTemplates():
+                self._drill_net().restore(command)
             case Record():
                 self._record_event(command.event)
             case Finish():
@@ -616,6 +634,17 @@ class ExecutionRunner:
                 self._credentials_needed(error)
 
         return NativeCommands(gateway, self._record_event, self._read, self._clock, on_auth)
+
+    def _drill_net(self) -> DrillNetCommands:
+        """The EC2 calls of a drill into the drill network, through the command's target's EC2 gateway."""
+        target = self._target
+
+        def ec2() -> Ec2Gateway:
+            if target not in self._ec2_by_target:
+                self._ec2_by_target[target] = self.ec2_factory(self._gw().target)  # type: ignore[attr-defined]
+            return self._ec2_by_target[target]
+
+        return DrillNetCommands(ec2, self._record_event, self._clock)
 
     def _sync_clock(self) -> None:
         """Let DRS answer once before anything is journaled with its time (a no-op once it has)."""

@@ -24,6 +24,15 @@ from drs_desktop.domain.engine.commands import (
     VerifyJobs,
     WakeAt,
 )
+from drs_desktop.domain.engine.drill_net_events import (
+    TemplatePointFailed,
+    TemplateRestoreFailed,
+    TemplatesPointed,
+    TemplatesPointRequested,
+    TemplatesRestored,
+    TemplatesRestoreRequested,
+)
+from drs_desktop.domain.engine.drill_net_state import DrillNetSpec
 from drs_desktop.domain.engine.end_events import ExecutionAbandoned
 from drs_desktop.domain.engine.events import (
     EVENT_TYPES,
@@ -228,6 +237,15 @@ EVENTS = [
     NativeLooked(execution_arn="", at=AT),
     NativeControlSent(kind="retry", step_index=1, at=AT),
     NativeControlFailed(kind="skip", step_index=2, reason="ConflictException", definite=False, at=AT),
+    TemplatesPointRequested(server_ids=(sid(1), sid(2)), at=AT),
+    TemplatesPointed(
+        server_id=sid(1), template_id="lt-0123456789abcdef0", production_version=3, drill_version=4, at=AT
+    ),
+    TemplatePointFailed(server_id=sid(2), reason="DrsRejected: no such subnet", at=AT, target="east"),
+    TemplatesRestoreRequested(server_ids=(sid(1),), at=AT),
+    TemplatesRestored(server_id=sid(1), at=AT),
+    TemplateRestoreFailed(server_id=sid(1), reason="changed by someone", at=AT, changed_to=7),
+    TemplateRestoreFailed(server_id=sid(1), reason="throttled", at=AT, definite=False),
 ]
 
 
@@ -285,6 +303,18 @@ def test_spec_round_trips_with_steps_limits_and_settings() -> None:
         rto_target=timedelta(minutes=90),
         limits=Limits(max_servers_per_job=10),
         polling=PollSettings(fixed_interval=timedelta(seconds=30)),
+    )
+    assert spec_from_json(json.loads(json.dumps(spec_to_json(original)))) == original
+
+
+def test_a_drill_network_spec_round_trips() -> None:
+    original = replace(
+        spec(wave("db", (sid(1), sid(2)))),
+        drill_net=DrillNetSpec(
+            subnet_ids=("subnet-0123456789abcdef0",),
+            security_group_ids=("sg-0123456789abcdef0",),
+            templates={sid(1): "lt-0123456789abcdef0"},
+        ),
     )
     assert spec_from_json(json.loads(json.dumps(spec_to_json(original)))) == original
 

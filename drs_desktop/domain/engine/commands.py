@@ -214,6 +214,51 @@ class SendNativeControl:
     execution_arn: str
 
 
+@dataclass(frozen=True, kw_only=True)
+class TemplatePoint:
+    """One server's template to point; ``client_token``: CreateLaunchTemplateVersion's (the same for a
+    resend of the same point, so EC2 makes one version)."""
+
+    server_id: str
+    template_id: str
+    client_token: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class PointTemplates:
+    """A drill into a drill network (``engine.drill_net``): journal ``TemplatesPointRequested``, then per
+    server read the template's default version P; if it is already this execution's drill version take it
+    (P from its description), else create a version from P with ``subnet_id`` and ``security_group_ids``
+    (description ``domain.ec2.drill_description``, ``client_token``) and make it the default; journal
+    ``TemplatesPointed`` or ``TemplatePointFailed``."""
+
+    execution_id: str
+    servers: tuple[TemplatePoint, ...]
+    subnet_id: str
+    security_group_ids: tuple[str, ...] = ()
+    target: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class TemplateRestore:
+    server_id: str
+    template_id: str
+    production_version: int
+    drill_version: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class RestoreTemplates:
+    """Journal ``TemplatesRestoreRequested``, then per server read the template's default version: if it
+    is ``drill_version``, set ``production_version`` back as the default; if it is the production version
+    already, nothing to do; anything else was set by someone else and is left as it is. Journal
+    ``TemplatesRestored`` or ``TemplateRestoreFailed``."""
+
+    execution_id: str
+    servers: tuple[TemplateRestore, ...]
+    target: str = ""
+
+
 #: Every command, a closed union: the runner matches it exhaustively (``assert_never``).
 Command: TypeAlias = (
     StartJob
@@ -231,6 +276,8 @@ Command: TypeAlias = (
     | FindNative
     | PollNative
     | SendNativeControl
+    | PointTemplates
+    | RestoreTemplates
     | Record
     | Finish
     | WakeAt

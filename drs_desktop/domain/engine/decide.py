@@ -52,7 +52,9 @@ Where the other rules live: DRS quotas and splitting waves into jobs in ``engine
 (dependencies, approvals, waits, completion) in ``engine.waves``; what a DRS answer means for a chunk
 or a server in ``engine.observe``; operator controls in ``engine.reducer``; shared questions (held?
 settled? deadline?) in ``engine.queries``; poll pacing and backoff in ``engine.polling``; the snapshot for
-a point in time in ``engine.recovery_point``; the evidence report in ``views.evidence``.
+a point in time in ``engine.recovery_point``; the evidence report in ``views.evidence``; a drill into
+the drill network (templates pointed before a chunk starts, restored before the run finishes) in
+``engine.drill_net``.
 """
 
 from __future__ import annotations
@@ -61,7 +63,7 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from drs_desktop.domain.engine import native
+from drs_desktop.domain.engine import drill_net, native
 from drs_desktop.domain.engine.accounts import in_target, views
 from drs_desktop.domain.engine.busy import admitted, load_look_due, startable
 from drs_desktop.domain.engine.commands import (
@@ -159,7 +161,8 @@ def decide(state: ExecutionState, now: datetime) -> tuple[Command, ...]:
         *_each(parts, now, _reconcile, _verify, _poll, _size_load, _fetch_logs, _find_instances),
         *_approvals(state),
         *_left_running(state, now),
-        *_each(parts, now, _starts, _survey, _reconcile_terminations, _terminations),
+        *_each(parts, now, _starts, drill_net.restore_commands),
+        *_each(parts, now, _survey, _reconcile_terminations, _terminations),
     ]
     outcome = finish_outcome(state)
     if outcome is not None:
@@ -370,7 +373,10 @@ def _starts(state: ExecutionState, now: datetime) -> list[Command]:
     # A chunk DRS refused with a Conflict waits for a look at the account's jobs (``engine.busy``).
     if first_look_pending(state) or settling(state) or not _reads_allowed(state, now):
         return []
-    return [_start_job(state, state.chunks[chunk_id]) for chunk_id in admitted(state, startable(state, now))]
+    # A drill into the drill network starts a chunk only once its servers' templates point there.
+    chunks, pointing = drill_net.gate_starts(state, startable(state, now), now)
+    starts = [_start_job(state, state.chunks[chunk_id]) for chunk_id in admitted(state, chunks)]
+    return [*pointing, *starts]
 
 
 def _start_job(state: ExecutionState, chunk: ChunkState) -> StartJob:
@@ -495,6 +501,8 @@ def finish_outcome(state: ExecutionState) -> Outcome | None:
     """The outcome to finish with now, or None while anything is still in flight or undecided."""
     if state.finished is not None or _launches_in_flight(state) or _lookups_pending(state):
         return None
+    if drill_net.pending(state):  # a template may still be a drill version of this run
+        return None
     if any(not server_settled(state, s) for s in state.servers.values()):
         return None
     if state.stop is not None:
@@ -515,6 +523,7 @@ def _wake_at(state: ExecutionState, now: datetime) -> datetime | None:
         next_grace_end(state),
         _load_look_due(state, now),
         _survey_again_at(state),
+        drill_net.wake_at(state),
     )
     times: list[datetime] = [t for t in candidates if t is not None]
     for wave in state.waves:

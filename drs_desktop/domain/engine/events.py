@@ -22,6 +22,14 @@ from enum import StrEnum
 from typing import Any, TypeAlias, get_args
 
 from drs_desktop.domain.engine.codec import decode_tagged, to_json
+from drs_desktop.domain.engine.drill_net_events import (
+    TemplatePointFailed,
+    TemplateRestoreFailed,
+    TemplatesPointed,
+    TemplatesPointRequested,
+    TemplatesRestored,
+    TemplatesRestoreRequested,
+)
 from drs_desktop.domain.engine.end_events import ExecutionAbandoned
 from drs_desktop.domain.engine.instance_events import InstancesNotFound, TerminationsReconciled
 from drs_desktop.domain.engine.native_events import (
@@ -522,6 +530,12 @@ Event: TypeAlias = (
     | NativeObserved
     | NativeControlSent
     | NativeControlFailed
+    | TemplatesPointRequested
+    | TemplatesPointed
+    | TemplatePointFailed
+    | TemplatesRestoreRequested
+    | TemplatesRestored
+    | TemplateRestoreFailed
 )
 
 EVENT_TYPES: dict[str, type[Any]] = {cls.__name__: cls for cls in get_args(Event)}

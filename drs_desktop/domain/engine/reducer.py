@@ -29,7 +29,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import assert_never
 
-from drs_desktop.domain.engine import native
+from drs_desktop.domain.engine import drill_net, native
 from drs_desktop.domain.engine.abandon import on_abandoned
 from drs_desktop.domain.engine.accounts import account_of, apply_in_target, credentials_wanted, target_names
 from drs_desktop.domain.engine.busy import (
@@ -40,6 +40,14 @@ from drs_desktop.domain.engine.busy import (
     mark_holders,
     missed_launches,
     track_held_waves,
+)
+from drs_desktop.domain.engine.drill_net_events import (
+    TemplatePointFailed,
+    TemplateRestoreFailed,
+    TemplatesPointed,
+    TemplatesPointRequested,
+    TemplatesRestored,
+    TemplatesRestoreRequested,
 )
 from drs_desktop.domain.engine.end_events import ExecutionAbandoned
 from drs_desktop.domain.engine.events import (
@@ -266,6 +274,18 @@ def _fold(state: ExecutionState, event: Event) -> ExecutionState:
             return native.on_control_sent(state, event) if state.native else state
         case NativeControlFailed():
             return native.on_control_failed(state, event) if state.native else state
+        case TemplatesPointRequested():
+            return drill_net.on_point_requested(state, event)
+        case TemplatesPointed():
+            return drill_net.on_pointed(state, event)
+        case TemplatePointFailed():
+            return drill_net.on_point_failed(state, event)
+        case TemplatesRestoreRequested():
+            return drill_net.on_restore_requested(state, event)
+        case TemplatesRestored():
+            return drill_net.on_restored(state, event)
+        case TemplateRestoreFailed():
+            return drill_net.on_restore_failed(state, event)
         case _:
             assert_never(event)
 

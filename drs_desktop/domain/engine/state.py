@@ -17,6 +17,7 @@ from typing import Any
 
 from drs_desktop.domain.engine.chunking import Limits, split_servers
 from drs_desktop.domain.engine.codec import from_json, to_json
+from drs_desktop.domain.engine.drill_net_state import DrillNetSpec, NetState, initial_net
 from drs_desktop.domain.engine.events import HoldingJob, JobStatus, LaunchStatus, Outcome, StepPhase
 from drs_desktop.domain.engine.native_state import NativeRunSpec, NativeRunState
 from drs_desktop.domain.engine.polling import PollSettings, PollState
@@ -132,6 +133,8 @@ class ExecutionSpec:
     server_targets: Mapping[str, str] = field(default_factory=dict)
     #: A run in DRS (``engine.native``): the native plan DRS runs; the desktop starts no job itself.
     native: NativeRunSpec | None = None
+    #: A drill into the plan's drill network (``engine.drill_net``); never set for a RECOVERY.
+    drill_net: DrillNetSpec | None = None
 
     @property
     def jitter_seed(self) -> str:
@@ -190,6 +193,13 @@ def spec_problems(spec: ExecutionSpec) -> list[str]:
         problems.append("server targets are given but no targets")
     if spec.native is not None:
         problems.extend(_native_problems(spec))
+    if spec.drill_net is not None:
+        if spec.mode is not Mode.DRILL:
+            problems.append("only a drill launches into the drill network")
+        if not spec.drill_net.subnet_ids:
+            problems.append("the drill network names no subnet")
+        if spec.native is not None:
+            problems.append("a run in DRS cannot point launch templates at the drill network")
     if spec.point_in_time is not None:
         missing = [server_id for server_id in seen if server_id not in spec.snapshot_ids]
         if missing:
@@ -553,6 +563,8 @@ class ExecutionState:
     unchecked: tuple[str, ...] = ()
     #: A run in DRS (``engine.native``): the execution as last read, and controls on their way to DRS.
     native: NativeRunState | None = None
+    #: A drill into the drill network (``engine.drill_net``): each server's launch template.
+    drill_net: Mapping[str, NetState] = field(default_factory=dict)
 
     # -- copy-on-write helpers for the reducer
 
@@ -631,7 +643,13 @@ def build_state(spec: ExecutionSpec) -> ExecutionState:
     home = spec.targets[0] if spec.targets else ""
     native = None if spec.native is None else NativeRunState()
     return ExecutionState(
-        spec=spec, waves=tuple(waves), servers=servers, chunks=chunks, focus=home, native=native
+        spec=spec,
+        waves=tuple(waves),
+        servers=servers,
+        chunks=chunks,
+        focus=home,
+        native=native,
+        drill_net=initial_net(spec.drill_net, tuple(servers)),
     )
 
 

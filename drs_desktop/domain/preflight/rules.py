@@ -62,6 +62,8 @@ WAVE_SIZE = "wave-size"
 CLOCK = "clock"
 #: A drill's network reaches production (``domain.launch.isolation``; ``services.preflight_isolation``).
 ISOLATION = "isolation"
+#: A drill into the drill network points each server's launch template there: one without a template fails.
+DRILL_NETWORK = "drill-network"
 
 #: A desktop clock this far from DRS's is worth telling the operator about (nothing depends on it).
 NOTABLE_SKEW = timedelta(minutes=2)

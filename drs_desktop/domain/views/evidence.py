@@ -25,6 +25,7 @@ from drs_desktop.domain.engine.state import (
     WavePhase,
 )
 from drs_desktop.domain.engine.terminations import terminate_problems
+from drs_desktop.domain.views.drill_net_evidence import DrillNetEvidence, drill_net_evidence
 
 
 def rto_achieved(state: ExecutionState) -> timedelta | None:
@@ -179,6 +180,8 @@ class ExecutionEvidence:
     takeovers: tuple[TakeoverRecord, ...] = ()
     #: A run in DRS: the native plan and execution, and DRS's last reading of its steps (None: a run here).
     native: NativeEvidence | None = None
+    #: A drill into the drill network: each server's template, pointed and restored (None: no drill net).
+    drill_network: DrillNetEvidence | None = None
 
 
 @dataclass(frozen=True)
@@ -348,6 +351,7 @@ def collect_evidence(state: ExecutionState, native_started: NativeStarted | None
         instance_problems=instance_problems(state),
         takeovers=state.takeovers,
         native=native_evidence(state, native_started),
+        drill_network=drill_net_evidence(state),
     )
 
 

@@ -1,0 +1,64 @@
+"""The drill network part of a drill's evidence: per server, the production and drill versions of its
+launch template, when it was pointed and when restored (``engine.drill_net``).
+
+An auditor reads from it that the drill launched into the drill network and that production's launch
+templates were put back (or, for each one that was not, why: someone else changed its default during the
+drill, the template is gone, EC2 refused).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from drs_desktop.domain.engine.drill_net_state import NetStatus
+from drs_desktop.domain.engine.state import ExecutionState
+
+
+@dataclass(frozen=True)
+class DrillNetRow:
+    server_id: str
+    template_id: str
+    status: NetStatus
+    production_version: int | None
+    drill_version: int | None
+    pointed_at: datetime | None
+    restored_at: datetime | None
+    error: str = ""
+    changed_to: int | None = None  # the default someone else set during the drill (left as it is)
+
+
+@dataclass(frozen=True)
+class DrillNetEvidence:
+    subnet_id: str
+    security_group_ids: tuple[str, ...]
+    rows: tuple[DrillNetRow, ...]
+
+    @property
+    def not_restored(self) -> tuple[DrillNetRow, ...]:
+        """Servers pointed at the drill network whose template was not set back to production."""
+        return tuple(
+            r for r in self.rows if r.drill_version is not None and r.status is not NetStatus.RESTORED
+        )
+
+
+def drill_net_evidence(state: ExecutionState) -> DrillNetEvidence | None:
+    """None for a run that did not launch into a drill network."""
+    spec = state.spec.drill_net
+    if spec is None:
+        return None
+    rows = tuple(
+        DrillNetRow(
+            server_id=net.server_id,
+            template_id=net.template_id,
+            status=net.status,
+            production_version=net.production_version,
+            drill_version=net.drill_version,
+            pointed_at=net.pointed_at,
+            restored_at=net.restored_at,
+            error=net.error,
+            changed_to=net.changed_to,
+        )
+        for net in (state.drill_net[s] for s in sorted(state.drill_net))
+    )
+    return DrillNetEvidence(subnet_id=spec.subnet_id, security_group_ids=spec.security_group_ids, rows=rows)

@@ -1,0 +1,167 @@
+"""The runner's EC2 calls for a drill into the drill network (``engine.drill_net``): point a server's launch
+template at the drill profile, and set its production version back.
+
+``ExecutionRunner`` hands ``PointTemplates`` and ``RestoreTemplates`` here with its own journal and clock,
+so each follows the runner contract: the intent is journaled before any write, each server's answer right
+after its calls. Both are safe to send again after a crash: CreateLaunchTemplateVersion carries the
+command's client token (EC2 returns the version the first call made), and a default that already is this
+run's drill version (pointing) or the production version (restoring) is taken as it is. A default someone
+else set during the drill is never overwritten: the failure says so.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from drs_desktop.aws.ec2 import Ec2Gateway
+from drs_desktop.domain.drs.errors import DrsError, DrsNotFound
+from drs_desktop.domain.ec2 import LaunchTemplateData, LaunchTemplateVersionView, drill_description
+from drs_desktop.domain.engine.commands import (
+    PointTemplates,
+    RestoreTemplates,
+    TemplatePoint,
+    TemplateRestore,
+)
+from drs_desktop.domain.engine.drill_net_events import (
+    TemplatePointFailed,
+    TemplateRestoreFailed,
+    TemplatesPointed,
+    TemplatesPointRequested,
+    TemplatesRestored,
+    TemplatesRestoreRequested,
+)
+from drs_desktop.domain.engine.events import Event
+
+logger = logging.getLogger(__name__)
+
+
+class DrillNetCommands:
+    """Executes ``PointTemplates`` and ``RestoreTemplates`` for one runner, through ``ec2()`` (the EC2
+    gateway of the command's target, owned by the runner)."""
+
+    def __init__(
+        self,
+        ec2: Callable[[], Ec2Gateway],
+        record: Callable[[Event], None],
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._ec2 = ec2
+        self._record = record
+        self._clock = clock
+
+    # -- pointing
+
+    def point(self, command: PointTemplates) -> None:
+        self._record(
+            TemplatesPointRequested(server_ids=tuple(s.server_id for s in command.servers), at=self._clock())
+        )
+        for item in command.servers:
+            try:
+                event: Event = self._point_one(command, item)
+            except DrsError as error:
+                logger.warning(
+                    "pointing %s's template %s failed: %s", item.server_id, item.template_id, error
+                )
+                event = TemplatePointFailed(server_id=item.server_id, reason=_reason(error), at=self._clock())
+            self._record(event)
+
+    def _point_one(self, command: PointTemplates, item: TemplatePoint) -> Event:
+        default = _default_version(self._ec2(), item.template_id)
+        origin = default.drill_origin
+        if origin is not None:
+            execution, production = origin
+            if execution != command.execution_id:
+                reason = (
+                    f"its default version {default.version} is a drill version of another run ({execution}): "
+                    "restore it first (drs-desktop launch-settings restore)"
+                )
+                return TemplatePointFailed(server_id=item.server_id, reason=reason, at=self._clock())
+            drill = default.version  # ours: a resend after a crash
+        elif default.is_drill_version:
+            reason = (
+                f"its default version {default.version} is marked as a drill version but names no "
+                "production version"
+            )
+            return TemplatePointFailed(server_id=item.server_id, reason=reason, at=self._clock())
+        else:
+            production = default.version
+            created = self._ec2().create_template_version(
+                item.template_id,
+                LaunchTemplateData(
+                    subnet_id=command.subnet_id, security_group_ids=command.security_group_ids
+                ),
+                source_version=production,
+                description=drill_description(command.execution_id, production),
+                client_token=item.client_token,
+            )
+            drill = created.version
+            self._ec2().set_default_version(item.template_id, drill)
+        logger.info(
+            "template %s of %s: drill version %d (production %d)",
+            item.template_id,
+            item.server_id,
+            drill,
+            production,
+        )
+        return TemplatesPointed(
+            server_id=item.server_id,
+            template_id=item.template_id,
+            production_version=production,
+            drill_version=drill,
+            at=self._clock(),
+        )
+
+    # -- restoring
+
+    def restore(self, command: RestoreTemplates) -> None:
+        self._record(
+            TemplatesRestoreRequested(
+                server_ids=tuple(s.server_id for s in command.servers), at=self._clock()
+            )
+        )
+        for item in command.servers:
+            try:
+                event: Event = self._restore_one(item)
+            except DrsNotFound as error:
+                event = TemplateRestoreFailed(
+                    server_id=item.server_id, reason=f"the template is gone: {error}", at=self._clock()
+                )
+            except DrsError as error:
+                logger.warning(
+                    "restoring %s's template %s failed: %s", item.server_id, item.template_id, error
+                )
+                event = TemplateRestoreFailed(
+                    server_id=item.server_id,
+                    reason=_reason(error),
+                    definite=not error.transient,
+                    at=self._clock(),
+                )
+            self._record(event)
+
+    def _restore_one(self, item: TemplateRestore) -> Event:
+        default = _default_version(self._ec2(), item.template_id)
+        if default.version == item.drill_version:
+            self._ec2().set_default_version(item.template_id, item.production_version)
+            return TemplatesRestored(server_id=item.server_id, at=self._clock())
+        if default.version == item.production_version:
+            return TemplatesRestored(server_id=item.server_id, at=self._clock())
+        reason = (
+            f"its default version was changed to {default.version} during the drill (not by this run): "
+            f"left as it is, not set back to production version {item.production_version}"
+        )
+        return TemplateRestoreFailed(
+            server_id=item.server_id, reason=reason, changed_to=default.version, at=self._clock()
+        )
+
+
+def _default_version(ec2: Ec2Gateway, template_id: str) -> LaunchTemplateVersionView:
+    versions = ec2.template_versions(template_id, ["$Default"])
+    if len(versions) != 1:
+        raise DrsNotFound(f"EC2 listed {len(versions)} default version(s) of launch template {template_id}")
+    return versions[0]
+
+
+def _reason(error: DrsError) -> str:
+    return f"{error.code or type(error).__name__}: {error}"

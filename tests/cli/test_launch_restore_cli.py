@@ -1,0 +1,102 @@
+"""``drs-desktop launch-settings restore``: a drill killed while its templates pointed at the drill network
+leaves drill versions as their defaults (a RECOVERY would launch into the drill network); restore finds them
+in EC2 alone (no journal of this desktop is read) and sets each production version back. On the simulator,
+real boto3."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from drs_desktop.aws.drs import DrsGateway
+from drs_desktop.aws.ec2 import Ec2Gateway
+from drs_desktop.aws.session import AwsTarget
+from drs_desktop.domain.engine.drill_net_events import TemplatesPointed
+from drs_desktop.domain.engine.events import Event
+from drs_desktop.domain.engine.state import ExecutionState
+from drs_desktop.simulator.embedded import EmbeddedSimulator
+from drs_desktop.storage.db import Database
+from tests.launch_sim.test_drill_net_sim import (
+    Crash,
+    defaults,
+    save_shop,
+    sleeper,
+    start,
+    templates,
+)
+
+from .conftest import Cli
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def where(sim: EmbeddedSimulator) -> list[str]:
+    return ["--endpoint", sim.endpoint_url, "--region", sim.region]
+
+
+def test_restore_sets_back_what_a_killed_drill_left_pointed(
+    sim: EmbeddedSimulator, tmp_path: Path, app_home: Path, cli: Cli
+) -> None:
+    target = AwsTarget(profile=None, region=sim.region, endpoint_url=sim.endpoint_url)
+    drs, ec2 = DrsGateway(target), Ec2Gateway(target)
+    try:
+        # the killed run's desktop: another database than the one the CLI opens
+        with Database.open(tmp_path / "elsewhere.sqlite3") as db:
+            save_shop(db, sim, ec2)
+            ids = templates(drs, sim)
+            production = defaults(ec2, ids)
+            runner = start(db, drs, sim)
+
+            def killed(before: ExecutionState, after: ExecutionState, event: Event) -> None:
+                if isinstance(event, TemplatesPointed):
+                    raise Crash
+
+            runner.add_listener(killed)
+            with pytest.raises(Crash):
+                runner.run(sleep=sleeper(sim))
+            runner.close()
+        left = [s for s, v in defaults(ec2, ids).items() if v != production[s]]
+        assert len(left) == 1, "the killed drill left one template pointed"
+        (server,) = left
+
+        nothing_here = cli("launch-settings", "restore", "--json", "--home", str(app_home), *where(sim))
+        assert nothing_here.code == 0, nothing_here.err
+        data = nothing_here.json()
+        assert data["outcome"] == "restored"
+        (row,) = data["templates"]
+        assert row["template_id"] == ids[server] and row["restored"] is True
+        assert row["production_version"] == production[server]
+        assert row["execution_id"] == runner.execution_id
+        assert defaults(ec2, ids) == production
+
+        again = cli("launch-settings", "restore", "--home", str(app_home), *where(sim))
+        assert again.code == 0 and "nothing to restore" in again.out
+    finally:
+        drs.close()
+        ec2.close()
+
+
+def test_restore_exits_1_for_a_drill_version_that_names_no_production_version(
+    sim: EmbeddedSimulator, app_home: Path, cli: Cli
+) -> None:
+    from drs_desktop.domain.ec2 import DRILL_VERSION_MARK, LaunchTemplateData
+
+    target = AwsTarget(profile=None, region=sim.region, endpoint_url=sim.endpoint_url)
+    drs, ec2 = DrsGateway(target), Ec2Gateway(target)
+    try:
+        template = drs.launch_configuration(sim.backend.server_id_of("shop-db-01")).ec2_launch_template_id
+        made = ec2.create_template_version(
+            template,
+            LaunchTemplateData(instance_type="t3.small"),
+            description=f"{DRILL_VERSION_MARK} by hand",
+        )
+        ec2.set_default_version(template, made.version)
+        result = cli("launch-settings", "restore", "--json", "--home", str(app_home), *where(sim))
+        assert result.code == 1
+        (row,) = result.json()["templates"]
+        assert row["restored"] is False and "names no production version" in row["error"]
+        assert ec2.template_versions(template, ["$Default"])[0].version == made.version
+    finally:
+        drs.close()
+        ec2.close()

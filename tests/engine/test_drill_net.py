@@ -1,0 +1,242 @@
+"""The engine's rules for a drill into the drill network (``engine.drill_net``), pure: ``decide`` and
+``apply`` only, the answers written by hand."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+
+import pytest
+
+from drs_desktop.domain.drs.views import JobServerView, JobView
+from drs_desktop.domain.engine.commands import (
+    Command,
+    Finish,
+    PointTemplates,
+    Record,
+    RestoreTemplates,
+    StartJob,
+)
+from drs_desktop.domain.engine.decide import decide
+from drs_desktop.domain.engine.drill_net_events import (
+    TemplatePointFailed,
+    TemplateRestoreFailed,
+    TemplatesPointed,
+    TemplatesPointRequested,
+    TemplatesRestored,
+    TemplatesRestoreRequested,
+)
+from drs_desktop.domain.engine.drill_net_state import DrillNetSpec, NetStatus
+from drs_desktop.domain.engine.events import (
+    Cancel,
+    Event,
+    JobsObserved,
+    JobStarted,
+    JobStatus,
+    LaunchStatus,
+    RunnerRestarted,
+    StartRequested,
+)
+from drs_desktop.domain.engine.reducer import apply, initial_state, replay
+from drs_desktop.domain.engine.state import ExecutionState, Mode, ServerStatus, spec_problems
+
+from .helpers import T0, seconds, sid, spec, wave
+
+S1, S2 = sid(1), sid(2)
+NET = DrillNetSpec(
+    subnet_ids=("subnet-0000000000000d111",),
+    security_group_ids=("sg-0000000000000d111",),
+    templates={S1: "lt-00000000000000001", S2: "lt-00000000000000002"},
+)
+
+
+class Journal:
+    """The state and every event applied to it, as a runner journals them."""
+
+    def __init__(self, net: DrillNetSpec = NET, optional: tuple[str, ...] = ()) -> None:
+        self.spec = spec(wave("w", (S1, S2), optional=optional), drill_net=net)
+        self.state: ExecutionState = initial_state(self.spec)
+        self.events: list[Event] = []
+
+    def __call__(self, *events: Event) -> ExecutionState:
+        for event in events:
+            self.state = apply(self.state, event)
+            self.events.append(event)
+        return self.state
+
+    def decide(self, at: datetime) -> tuple[Command, ...]:
+        return decide(self.state, at)
+
+
+def of(commands: tuple[Command, ...], kind: type) -> list:
+    return [c for c in commands if isinstance(c, kind)]
+
+
+def point_all(j: Journal, at: datetime) -> PointTemplates:
+    (command,) = of(j.decide(at), PointTemplates)
+    j(TemplatesPointRequested(server_ids=tuple(s.server_id for s in command.servers), at=at))
+    for n, item in enumerate(command.servers):
+        j(
+            TemplatesPointed(
+                server_id=item.server_id,
+                template_id=item.template_id,
+                production_version=1,
+                drill_version=2 + n,
+                at=at,
+            )
+        )
+    return command
+
+
+def launch(j: Journal, at: datetime, servers: tuple[str, ...] = (S1, S2)) -> None:
+    (start,) = of(j.decide(at), StartJob)
+    assert start.server_ids == servers
+    j(
+        StartRequested(chunk_id=start.chunk_id, at=at),
+        JobStarted(chunk_id=start.chunk_id, job_id="drsjob-1", at=at),
+    )
+    views = tuple(
+        JobServerView(
+            server_id=s,
+            launch_status=LaunchStatus.LAUNCHED,
+            recovery_instance_id=f"i-{n:017d}",
+            ec2_instance_id=f"i-{n:017d}",
+        )
+        for n, s in enumerate(servers, 1)
+    )
+    j(JobsObserved(jobs=(JobView(job_id="drsjob-1", status=JobStatus.COMPLETED, servers=views),), at=at))
+
+
+def test_no_chunk_starts_before_its_servers_point_at_the_drill_net_and_the_run_finishes_restored() -> None:
+    j = Journal()
+    first = j.decide(T0)
+    assert of(first, StartJob) == [], "a drill chunk started before its templates pointed at the drill net"
+    (point,) = of(first, PointTemplates)
+    assert {s.server_id for s in point.servers} == {S1, S2}
+    assert (point.subnet_id, point.security_group_ids) == (NET.subnet_id, NET.security_group_ids)
+    point_all(j, T0)
+    assert {n.status for n in j.state.drill_net.values()} == {NetStatus.POINTED}
+    launch(j, T0 + seconds(30))
+    at = T0 + seconds(60)
+    commands = j.decide(at)
+    assert of(commands, Finish) == [], "finished with templates still pointed at the drill network"
+    (restore,) = of(commands, RestoreTemplates)
+    assert {(r.server_id, r.production_version) for r in restore.servers} == {(S1, 1), (S2, 1)}
+    j(TemplatesRestoreRequested(server_ids=(S1, S2), at=at))
+    j(TemplatesRestored(server_id=S1, at=at))
+    assert of(j.decide(at), Finish) == []
+    j(TemplatesRestored(server_id=S2, at=at))
+    assert of(j.decide(at), Finish)
+    # replay rebuilds the same state from the journal
+    assert replay(j.spec, j.events) == j.state
+
+
+def test_a_restore_waits_for_the_servers_job_to_end() -> None:
+    j = Journal()
+    point_all(j, T0)
+    (start,) = of(j.decide(T0), StartJob)
+    j(
+        StartRequested(chunk_id=start.chunk_id, at=T0),
+        JobStarted(chunk_id=start.chunk_id, job_id="drsjob-1", at=T0),
+    )
+    running = JobView(
+        job_id="drsjob-1",
+        status=JobStatus.STARTED,
+        servers=(
+            JobServerView(
+                server_id=S1,
+                launch_status=LaunchStatus.LAUNCHED,
+                recovery_instance_id="i-1",
+                ec2_instance_id="i-1",
+            ),
+            JobServerView(server_id=S2, launch_status=LaunchStatus.IN_PROGRESS),
+        ),
+    )
+    j(JobsObserved(jobs=(running,), at=T0 + seconds(30)))
+    assert of(j.decide(T0 + seconds(31)), RestoreTemplates) == [], "restored while its job could still launch"
+
+
+def test_a_resend_after_a_crash_uses_the_same_client_token_and_a_retried_point_a_new_one() -> None:
+    j = Journal()
+    (first,) = of(j.decide(T0), PointTemplates)
+    j(TemplatesPointRequested(server_ids=(S1, S2), at=T0), RunnerRestarted(at=T0 + seconds(5)))
+    (again,) = of(j.decide(T0 + seconds(5)), PointTemplates)
+    assert again.servers == first.servers
+    j(TemplatesPointRequested(server_ids=(S1, S2), at=T0 + seconds(5)))
+    assert {n.points for n in j.state.drill_net.values()} == {1}, "a resend counted as a new point"
+
+
+def test_a_server_whose_point_failed_is_not_launched_and_the_rest_of_its_chunk_is() -> None:
+    j = Journal(optional=(S2,))  # a critical one would hold the run (as any critical failure does)
+    assert of(j.decide(T0), PointTemplates)
+    j(TemplatesPointRequested(server_ids=(S1, S2), at=T0))
+    j(
+        TemplatesPointed(
+            server_id=S1, template_id=NET.templates[S1], production_version=1, drill_version=2, at=T0
+        )
+    )
+    j(TemplatePointFailed(server_id=S2, reason="InvalidSubnetID.NotFound", at=T0))
+    assert j.state.servers[S2].status is ServerStatus.FAILED
+    assert "drill network" in j.state.servers[S2].reason
+    (start,) = of(j.decide(T0 + seconds(1)), StartJob)
+    assert start.server_ids == (S1,)
+
+
+def test_a_server_without_a_launch_template_is_failed_not_launched() -> None:
+    j = Journal(replace(NET, templates={S1: "lt-00000000000000001"}))
+    commands = j.decide(T0)
+    (record,) = of(commands, Record)
+    assert isinstance(record.event, TemplatePointFailed) and record.event.server_id == S2
+    assert of(commands, PointTemplates) == [] and of(commands, StartJob) == []
+
+
+def test_a_restore_refused_for_good_lets_the_run_finish_and_a_passing_failure_is_tried_again() -> None:
+    j = Journal()
+    point_all(j, T0)
+    launch(j, T0)
+    at = T0 + seconds(60)
+    j(TemplatesRestoreRequested(server_ids=(S1, S2), at=at))
+    j(TemplateRestoreFailed(server_id=S1, reason="changed by someone", changed_to=9, at=at))
+    j(TemplateRestoreFailed(server_id=S2, reason="RequestLimitExceeded", definite=False, at=at))
+    assert j.state.drill_net[S1].status is NetStatus.FAILED and j.state.drill_net[S1].changed_to == 9
+    assert j.state.drill_net[S2].status is NetStatus.POINTED
+    assert of(j.decide(at), RestoreTemplates) == [] and of(j.decide(at), Finish) == []
+    later = at + seconds(31)
+    (restore,) = of(j.decide(later), RestoreTemplates)
+    assert [r.server_id for r in restore.servers] == [S2]
+    j(TemplatesRestoreRequested(server_ids=(S2,), at=later), TemplatesRestored(server_id=S2, at=later))
+    assert of(j.decide(later), Finish)
+
+
+@pytest.mark.parametrize("problem", ["recovery", "no subnet"])
+def test_a_drill_network_spec_that_cannot_run_is_refused(problem: str) -> None:
+    net = NET if problem == "recovery" else replace(NET, subnet_ids=())
+    mode = Mode.RECOVERY if problem == "recovery" else Mode.DRILL
+    assert spec_problems(spec(wave("w", (S1, S2)), mode=mode, drill_net=net))
+
+
+def test_a_point_cut_off_by_a_crash_in_a_run_then_cancelled_is_resolved_and_restored() -> None:
+    j = Journal()
+    (first,) = of(j.decide(T0), PointTemplates)
+    j(TemplatesPointRequested(server_ids=(S1, S2), at=T0), RunnerRestarted(at=T0 + seconds(5)))
+    j(Cancel(by="op", at=T0 + seconds(6)))
+    assert {s.status for s in j.state.servers.values()} == {ServerStatus.CANCELLED}
+    at = T0 + seconds(7)
+    commands = j.decide(at)
+    assert of(commands, Finish) == [], "finished with a point whose outcome is unknown"
+    (again,) = of(commands, PointTemplates)
+    assert again.servers == first.servers  # the same tokens: EC2 returns the version it may have made
+    for n, item in enumerate(again.servers):
+        j(
+            TemplatesPointed(
+                server_id=item.server_id,
+                template_id=item.template_id,
+                production_version=1,
+                drill_version=2 + n,
+                at=at,
+            )
+        )
+    (restore,) = of(j.decide(at), RestoreTemplates)
+    j(TemplatesRestoreRequested(server_ids=(S1, S2), at=at))
+    j(*(TemplatesRestored(server_id=r.server_id, at=at) for r in restore.servers))
+    assert of(j.decide(at), Finish)
