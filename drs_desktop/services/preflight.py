@@ -40,6 +40,7 @@ from drs_desktop.domain.preflight.plan_targets import target_checks
 from drs_desktop.domain.preflight.rules import clock_checks
 from drs_desktop.services.executions import PreparedExecution, RunRequest, spec_from_prepared
 from drs_desktop.services.patient_reads import PatientReads
+from drs_desktop.services.preflight_drill_versions import drill_version_checks
 from drs_desktop.services.preflight_isolation import drill_template_checks, isolation_checks
 from drs_desktop.services.preflight_targets import GatewayOf, gateway_maker, per_target_checks
 from drs_desktop.storage import executions as journal
@@ -111,6 +112,7 @@ def preflight(
     checks.extend(clock_checks(gateway.drs_clock.skew()))
     checks += isolation_checks(plan, request.mode, gateway, read, override=request.isolation_override)
     checks += drill_template_checks(plan, request.mode, prepared.server_ids, configs)
+    checks += drill_version_checks(plan.name, request.mode, prepared.server_ids, configs, gateway, read)
     spec = spec_from_prepared(prepared, request, execution_id=execution_id, started_at=now)
     problems = spec_problems(spec)
     calls: tuple[PlannedCall, ...] = ()
