@@ -26,7 +26,7 @@ from drs_desktop.aws.drs import DrsGateway
 from drs_desktop.aws.ec2 import Ec2Gateway
 from drs_desktop.domain.errors import DrsDesktopError, PlanConflictError
 from drs_desktop.domain.launch.current import ServerFacts
-from drs_desktop.domain.plan.launch_preview import plan_servers, preview_launch_settings
+from drs_desktop.domain.plan.launch_preview import LaunchPreview, plan_servers, preview_launch_settings
 from drs_desktop.domain.plan.revisions import StoredPlan
 from drs_desktop.domain.views.launch_drift import (
     LaunchDrift,
@@ -35,6 +35,7 @@ from drs_desktop.domain.views.launch_drift import (
     accepted_comment,
     has_launch_settings,
     plan_drift,
+    reads_launch_state,
     server_drift,
     with_accepted,
 )
@@ -101,13 +102,20 @@ class LaunchDriftService:
         facts = [ServerFacts.of(server) for server in inventory.servers]
         plans = []
         for item in stored:
-            preview = preview_launch_settings(
-                item.plan, facts, state.configs, state.templates, state.subnet_cidrs, inventory
+            # A plan read only for its drill network's templates desires nothing: no server is "as desired".
+            preview = (
+                preview_launch_settings(
+                    item.plan, facts, state.configs, state.templates, state.subnet_cidrs, inventory
+                )
+                if has_launch_settings(item.plan)
+                else LaunchPreview()
             )
-            plans.append(plan_drift(item.plan.name, item.revision.revision, preview, now))
+            servers = [sid for sid, _ in plan_servers(item.plan, inventory)]
+            pointed = tuple(sid for sid in servers if sid in state.drill_versions)
+            plans.append(plan_drift(item.plan.name, item.revision.revision, preview, now, pointed))
         drifted = sum(len(p.drifted) for p in plans)
         logger.info("launch drift of %d plan(s), %d server(s): %d drifted", len(plans), len(ids), drifted)
-        return LaunchDrift(tuple(plans), now)
+        return LaunchDrift(tuple(plans), now, dict(state.drill_versions))
 
     def read_plan(self, name: str) -> PlanDrift:
         """One plan's drift, read now (a plan without launch settings: no servers, said by its summary)."""
@@ -195,6 +203,6 @@ class LaunchDriftService:
             except DrsDesktopError as error:
                 logger.warning("launch drift: plan %r not read (%s)", name, error)
                 continue
-            if has_launch_settings(stored.plan):
+            if reads_launch_state(stored.plan):
                 found.append(stored)
         return found

@@ -39,6 +39,8 @@ class LaunchState:
     read_at: datetime | None = None
     #: Servers whose template DRS names but EC2 does not list (deleted, or another Region's).
     missing_templates: tuple[str, ...] = ()
+    #: Servers whose template's default version is a drill version (``engine.drill_net``): what it says.
+    drill_versions: Mapping[str, str] = field(default_factory=dict)
 
 
 def template_values(version: LaunchTemplateVersionView) -> TemplateValues:
@@ -72,12 +74,15 @@ def read_launch_state(
     defaults = {v.template_id: v for v in reads(ec2.default_versions, "DescribeLaunchTemplateVersions")}
     templates: dict[str, TemplateValues] = {}
     missing: list[str] = []
+    drill: dict[str, str] = {}
     for server_id, config in configs.items():
         version = defaults.get(config.ec2_launch_template_id)
         if version is None:
             missing.append(server_id)
             continue
         templates[server_id] = template_values(version)
+        if version.is_drill_version:
+            drill[server_id] = f"{version.template_id} v{version.version}: {version.description}"
     subnets = reads(ec2.subnets, "DescribeSubnets")
     cidrs = {subnet.subnet_id: subnet.cidr for subnet in subnets}
     logger.info(
@@ -87,7 +92,7 @@ def read_launch_state(
         len(templates),
         len(cidrs),
     )
-    return LaunchState(configs, templates, cidrs, now, tuple(missing))
+    return LaunchState(configs, templates, cidrs, now, tuple(missing), drill)
 
 
 def preview_plan(

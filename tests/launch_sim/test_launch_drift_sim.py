@@ -94,3 +94,44 @@ def test_accepting_a_drift_saves_a_revision_whose_preview_shows_the_server_as_de
     assert server is not None and server.state is DriftState.AS_DESIRED, server
     # web-02 kept the plan's defaults: its own state is unchanged by web-01's acceptance
     assert again.server(w.web2) == shop.server(w.web2)
+
+
+def test_a_template_left_on_a_drill_version_reads_first_and_in_every_plan_holding_the_server(
+    world: tuple[DriftWorld, LaunchDriftService],
+) -> None:
+    from drs_desktop.domain.ec2 import LaunchTemplateData, drill_description
+    from drs_desktop.domain.launch.isolation import DrillProfile
+    from drs_desktop.domain.plan.model import RecoveryPlan, Wave
+
+    w, service = world
+    # a plan that only drills into a drill network (no launch settings) holding web-01
+    profile = DrillProfile(subnets=("subnet-0a1b2c3d4e5f60718",), production_cidrs=("10.20.0.0/16",))
+    plan_store.save_plan(
+        w.db, RecoveryPlan(name="Drills", waves=(Wave(name="w", servers=(w.web1,)),), drill_profile=profile)
+    )
+    before = service.read()
+    assert not before.drill_pointed and before.column_text(w.web1) == "as desired"
+    drills = before.plan("Drills")
+    assert drills is not None and drills.summary() == "launch settings: none desired"
+
+    ec2 = Ec2Gateway(w.target)
+    try:
+        (production,) = ec2.template_versions(w.template, ["$Default"])
+        left = ec2.create_template_version(
+            w.template,
+            LaunchTemplateData(instance_type=w.instance_type),
+            source_version=production.version,
+            description=drill_description("0123456789abcdef", production.version),
+        )
+        ec2.set_default_version(w.template, left.version)  # a drill killed while pointed
+    finally:
+        ec2.close()
+    after = service.read()
+    assert w.web1 in after.drill_pointed and w.web2 not in after.drill_pointed
+    assert after.column_text(w.web1).startswith("DRILL VERSION")
+    assert "drill version" in after.tooltip(w.web1) and "launch-settings restore" in after.tooltip(w.web1)
+    for name in ("Shop", "Drills"):
+        plan = after.plan(name)
+        assert plan is not None and plan.drill_pointed == (w.web1,)
+        assert "1 server launch from a DRILL version" in plan.summary()
+        assert f"restore --plan {name!r}" in plan.summary()

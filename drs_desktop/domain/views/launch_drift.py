@@ -86,6 +86,9 @@ class PlanDrift:
     servers: tuple[ServerDrift, ...] = ()
     unknown: tuple[str, ...] = ()
     error: str = ""
+    #: The plan's servers whose launch template's default version is a drill version (a drill under way,
+    #: or one a kill left): a recovery would launch them into the drill network.
+    drill_pointed: tuple[str, ...] = ()
 
     @property
     def drifted(self) -> tuple[ServerDrift, ...]:
@@ -99,18 +102,31 @@ class PlanDrift:
         return next((s for s in self.servers if s.server_id == server_id), None)
 
     def summary(self) -> str:
-        """The dashboard card's line: "launch settings: 3 servers drifted, 1 blocked"."""
+        """The dashboard card's line: "launch settings: 3 servers drifted, 1 blocked"; servers launching
+        from a drill version come first."""
         if self.error:
             return f"launch settings: not read ({self.error})"
+        parts = []
+        if self.drill_pointed:
+            count = len(self.drill_pointed)
+            parts.append(
+                f"{count} server{'s' if count != 1 else ''} launch from a DRILL version "
+                f"(drs-desktop launch-settings restore --plan {self.plan_name!r})"
+            )
+        if self.servers:
+            parts.append(self._settings_summary())
+        return "launch settings: " + ("; ".join(parts) if parts else "none desired")
+
+    def _settings_summary(self) -> str:
         drifted, blocked = len(self.drifted), len(self.blocked)
         if not drifted and not blocked:
-            return f"launch settings: all {len(self.servers)} server(s) as desired"
+            return f"all {len(self.servers)} server(s) as desired"
         parts = []
         if drifted:
             parts.append(f"{drifted} server{'s' if drifted != 1 else ''} drifted")
         if blocked:
             parts.append(f"{blocked} blocked")
-        return "launch settings: " + ", ".join(parts)
+        return ", ".join(parts)
 
 
 @dataclass(frozen=True)
@@ -119,6 +135,9 @@ class LaunchDrift:
 
     plans: tuple[PlanDrift, ...] = ()
     read_at: datetime | None = None
+    #: Servers (of any plan read) whose launch template's default version is a drill version, and what it
+    #: is: shown before anything else, in red (a recovery would launch them into the drill network).
+    drill_pointed: Mapping[str, str] = field(default_factory=dict)
 
     def plan(self, name: str) -> PlanDrift | None:
         return next((p for p in self.plans if p.plan_name.casefold() == name.casefold()), None)
@@ -127,7 +146,10 @@ class LaunchDrift:
         return tuple(s for p in self.plans for s in p.servers if s.server_id == server_id)
 
     def column_text(self, server_id: str) -> str:
-        """The server's state over every plan that desires something of it; the worst plan first."""
+        """The server's state over every plan that desires something of it; the worst plan first. A
+        server launching from a drill version says that first, whatever else."""
+        if server_id in self.drill_pointed:
+            return "DRILL VERSION: a recovery would launch into the drill network"
         found = self.of_server(server_id)
         if not found:
             failed = [p for p in self.plans if p.error]
@@ -141,6 +163,11 @@ class LaunchDrift:
 
     def tooltip(self, server_id: str) -> str:
         lines = []
+        if server_id in self.drill_pointed:
+            lines.append(
+                f"launch template default is a drill version ({self.drill_pointed[server_id]}); "
+                "drs-desktop launch-settings restore sets the production version back"
+            )
         for drift in self.of_server(server_id):
             lines.append(f"plan {drift.plan_name}: {drift.column_text()}")
             lines += [
@@ -164,6 +191,12 @@ def has_launch_settings(plan: RecoveryPlan) -> bool:
     )
 
 
+def reads_launch_state(plan: RecoveryPlan) -> bool:
+    """Whether the drift reading covers the plan: it desires launch settings, or it drills into a drill
+    network (whose templates may be left on a drill version)."""
+    return has_launch_settings(plan) or plan.drill_profile is not None
+
+
 def server_drift(plan_name: str, server: ServerLaunchPlan) -> ServerDrift:
     state = (
         DriftState.BLOCKED
@@ -183,13 +216,20 @@ def server_drift(plan_name: str, server: ServerLaunchPlan) -> ServerDrift:
     )
 
 
-def plan_drift(plan_name: str, revision: int, preview: LaunchPreview, read_at: datetime | None) -> PlanDrift:
+def plan_drift(
+    plan_name: str,
+    revision: int,
+    preview: LaunchPreview,
+    read_at: datetime | None,
+    drill_pointed: tuple[str, ...] = (),
+) -> PlanDrift:
     return PlanDrift(
         plan_name=plan_name,
         revision=revision,
         read_at=read_at,
         servers=tuple(server_drift(plan_name, server) for server in preview.servers),
         unknown=preview.unknown,
+        drill_pointed=drill_pointed,
     )
 
 

@@ -144,7 +144,10 @@ class PlanCardWidget(QFrame):
         text = launch_text(drift, read_at, now)
         self.launch.setText(text)
         drifted = drift is not None and not drift.error and (drift.drifted or drift.blocked)
-        self.launch.setStyleSheet("color:#b35c00;font-weight:bold" if drifted else "")
+        pointed = drift is not None and not drift.error and bool(drift.drill_pointed)
+        # A template left on a drill version is red: a recovery would launch into the drill network.
+        style = "color:#c62828;font-weight:bold" if pointed else "color:#b35c00;font-weight:bold"
+        self.launch.setStyleSheet(style if drifted or pointed else "")
 
     def _show_readiness(self, card: PlanCard, checking: bool, now: datetime) -> None:
         readiness = card.readiness

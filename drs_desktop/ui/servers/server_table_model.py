@@ -272,7 +272,7 @@ class ServerTableModel(FlatTableModel):
             text = self.launch_at(row)
             return (
                 _LAUNCH_BLOCKED
-                if text.startswith("blocked")
+                if text.startswith(("blocked", "DRILL VERSION"))
                 else _LAUNCH_DRIFT
                 if "drifted" in text
                 else None
