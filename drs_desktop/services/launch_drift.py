@@ -39,7 +39,7 @@ from drs_desktop.domain.views.launch_drift import (
     server_drift,
     with_accepted,
 )
-from drs_desktop.services.launch_apply import ApplyOutcome, apply_plan
+from drs_desktop.services.launch_apply import ApplyOutcome, ApplyProgress, apply_plan
 from drs_desktop.services.launch_state import read_launch_state
 from drs_desktop.services.patient_reads import PatientReads
 from drs_desktop.services.plan_editing import PlanLibrary
@@ -157,7 +157,13 @@ class LaunchDriftService:
         logger.info("plan %r revision %d: %s", plan.name, saved.revision.revision, comment)
         return AcceptedDrift(plan.name, saved.revision.revision, server_id, result.accepted, result.refused)
 
-    def apply(self, plan_name: str, base_revision: int, operator: str = "") -> ApplyOutcome:
+    def apply(
+        self,
+        plan_name: str,
+        base_revision: int,
+        operator: str = "",
+        progress: Callable[[ApplyProgress], None] | None = None,
+    ) -> ApplyOutcome:
         """Apply ``plan_name``'s desired launch settings now (``services.launch_apply``: interrupted applies
         of this target first, then a fresh preview, journaled per server, read back and verified).
         PlanConflictError when the plan moved past ``base_revision``: the operator saw another."""
@@ -171,7 +177,9 @@ class LaunchDriftService:
         if inventory is None:
             raise DrsDesktopError("no inventory yet: refresh the servers first, then apply")
         drs, ec2 = self._gateways()
-        outcome, _ = apply_plan(self._db, stored, inventory, drs, ec2, operator=operator)
+        outcome, _ = apply_plan(
+            self._db, stored, inventory, drs, ec2, operator=operator, on_progress=progress
+        )
         return outcome
 
     def close(self) -> None:

@@ -31,7 +31,7 @@ from drs_desktop.services.execution_takeover import LeaseLook
 from drs_desktop.services.extended_servers import ExtendedServersService
 from drs_desktop.services.history import ExecutionHistory
 from drs_desktop.services.inventory import InventoryService
-from drs_desktop.services.launch_apply import ApplyOutcome
+from drs_desktop.services.launch_apply import ApplyOutcome, ApplyProgress
 from drs_desktop.services.launch_drift import AcceptedDrift, LaunchDriftService
 from drs_desktop.services.native_desk import (
     DiffResult,
@@ -54,6 +54,7 @@ logger = logging.getLogger(__name__)
 __all__ = [
     "AcceptedDrift",
     "ApplyOutcome",
+    "ApplyProgress",
     "AwsServices",
     "AwsTasks",
     "DiffResult",

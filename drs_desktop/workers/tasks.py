@@ -181,6 +181,16 @@ class TaskThread(QThread, Generic[R]):
             raise RuntimeError(f"progress() is for the task running on {self._name}, on that thread")
         self._relay.post(_Answer(task, value=value, progress=True))
 
+    def progress_hook(self) -> Callable[[Any], None]:
+        """For a task that hands its work to threads of its own (an apply's workers): ``progress`` bound to
+        the task running now, callable from any thread until that task returns (the relay is thread-safe).
+        Called by the task, on this thread."""
+        task = self._current
+        if task is None or threading.get_ident() != self._ident:
+            raise RuntimeError(f"progress_hook() is for the task running on {self._name}, on that thread")
+        relay = self._relay
+        return lambda value: relay.post(_Answer(task, value=value, progress=True))
+
     def rebuild(self) -> None:
         """Close the thread's resources and build them again, on the thread, after the tasks already
         asked and before any asked later. Why: the application moved to another DRS target, and what a

@@ -203,8 +203,17 @@ def test_apply_in_the_dialog_asks_then_applies_through_the_journal_and_the_drift
     assert "1 drifted server(s)" in box.text() and "journaled" in box.text()
     yes = box.button(QMessageBox.StandardButton.Yes)
     assert yes is not None
+    seen: list[str] = []
+    original = dialog._applying  # record each progress line the GUI thread shows
+
+    def recording(step: object) -> None:
+        original(step)  # type: ignore[arg-type]
+        seen.append(dialog.status.text())
+
+    dialog._applying = recording  # type: ignore[method-assign]
     yes.click()  # the operator confirms: applied on the aws thread, then read again
     qtbot.waitUntil(lambda: "verified" in dialog.status.text(), timeout=30_000)
+    assert seen and all("server(s) done" in line for line in seen), seen
     assert dialog.status.text().startswith("Apply ") and "1 verified" in dialog.status.text()
     qtbot.waitUntil(lambda: (d := dialog.drift()) is not None and not d.drifted, timeout=15_000)
     after = dialog.drift()

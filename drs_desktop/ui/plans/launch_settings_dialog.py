@@ -40,6 +40,7 @@ from drs_desktop.ui.change_hub import moment_text
 from drs_desktop.workers.pane_tasks import (
     AcceptedDrift,
     ApplyOutcome,
+    ApplyProgress,
     AwsServices,
     AwsTasks,
     launch_drift,
@@ -75,6 +76,7 @@ class LaunchSettingsDialog(QDialog):
         self._drift: PlanDrift | None = None
         self._busy = False
         self._note = ""  # what an accept said, kept through the reading that follows it
+        self._tasks: AwsTasks | None = None
 
         self.stamp = QLabel("Not read yet.")
         self.stamp.setObjectName("launch-stamp")
@@ -126,6 +128,7 @@ class LaunchSettingsDialog(QDialog):
 
     def connect_tasks(self, aws: AwsTasks) -> None:
         self._aws.connect(aws)
+        self._tasks = aws
 
     # -- reading
 
@@ -247,9 +250,24 @@ class LaunchSettingsDialog(QDialog):
         drift = self._drift
         if drift is None or self._busy:
             return
+        tasks = self._tasks
+        if tasks is None:
+            return
         self._set_busy(True, f"Applying the launch settings of {self._plan}…")
         name, base = self._plan, drift.revision
-        self._aws("apply_launch_settings", lambda s: launch_drift(s).apply(name, base), self._applied)
+
+        def apply(services: AwsServices) -> ApplyOutcome:
+            return launch_drift(services).apply(name, base, progress=tasks.progress_hook())
+
+        self._aws("apply_launch_settings", apply, self._applied, on_progress=self._applying)
+
+    def _applying(self, step: ApplyProgress) -> None:
+        """A server's step recorded by the apply (on the GUI thread): how far it is."""
+        what = step.hostname or step.server_id
+        self.status.setText(
+            f"Applying the launch settings of {self._plan}: {step.ended} of {step.total} server(s) done; "
+            f"{what}: {step.step.value.lower().replace('_', ' ')}"
+        )
 
     def _applied(self, outcome: ApplyOutcome) -> None:
         self._set_busy(False, "")
