@@ -110,7 +110,9 @@ def preflight(
         )
     checks.extend(clock_checks(gateway.drs_clock.skew()))
     checks += isolation_checks(plan, request.mode, gateway, read, override=request.isolation_override)
-    checks += drill_template_checks(plan, request.mode, prepared.server_ids, configs)
+    checks += drill_template_checks(
+        plan, request.mode, prepared.server_ids, configs, in_drs=prepared.native is not None
+    )
     spec = spec_from_prepared(prepared, request, execution_id=execution_id, started_at=now)
     problems = spec_problems(spec)
     calls: tuple[PlannedCall, ...] = ()
