@@ -97,7 +97,7 @@ class DrillNetCommands:
                 client_token=item.client_token,
             )
             drill = created.version
-            self._ec2().set_default_version(item.template_id, drill)
+            self._make_default(item.template_id, drill)
         logger.info(
             "template %s of %s: drill version %d (production %d)",
             item.template_id,
@@ -112,6 +112,21 @@ class DrillNetCommands:
             drill_version=drill,
             at=self._clock(),
         )
+
+    def _make_default(self, template_id: str, drill: int) -> None:
+        """Make ``drill`` the default. A failed call may still have taken effect (a lost answer): the
+        default is read again, and if it is ``drill`` the point stands (a failure journaled then would leave
+        the template pointed at the drill network after the run, as nothing restores a failed point)."""
+        try:
+            self._ec2().set_default_version(template_id, drill)
+        except DrsError as error:
+            try:
+                now = _default_version(self._ec2(), template_id).version
+            except DrsError:
+                raise error from None
+            if now != drill:
+                raise
+            logger.info("template %s: the lost answer's default is the drill version %d", template_id, drill)
 
     # -- restoring
 

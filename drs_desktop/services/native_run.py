@@ -148,17 +148,6 @@ def prepare_native_run(
         dataclasses.replace(stored, plan=plan), inventory, layout.wave_servers, None, {}, native=native
     )
     checks = _native_checks(latest.revision.revision, number, view.name, active)
-    if request.mode is Mode.DRILL and stored.plan.drill_profile is not None:
-        # DRS launches from the launch templates as they are: a drill in DRS would land in production's
-        # subnets, never in the plan's drill network (only a run here points the templates at it).
-        checks.append(
-            Check(
-                NATIVE,
-                CheckStatus.FAIL,
-                "this plan has a drill profile, and a drill in DRS cannot use it: DRS launches from the "
-                "launch templates as they are, in the production subnets; run the drill here",
-            )
-        )
     return prepared, link, active, checks
 
 

@@ -111,7 +111,9 @@ def preflight(
         )
     checks.extend(clock_checks(gateway.drs_clock.skew()))
     checks += isolation_checks(plan, request.mode, gateway, read, override=request.isolation_override)
-    checks += drill_template_checks(plan, request.mode, prepared.server_ids, configs)
+    checks += drill_template_checks(
+        plan, request.mode, prepared.server_ids, configs, in_drs=prepared.native is not None
+    )
     checks += drill_version_checks(plan.name, request.mode, prepared.server_ids, configs, gateway, read)
     spec = spec_from_prepared(prepared, request, execution_id=execution_id, started_at=now)
     problems = spec_problems(spec)

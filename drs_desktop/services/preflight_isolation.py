@@ -90,13 +90,23 @@ def drill_template_checks(
     mode: Mode,
     server_ids: Sequence[str],
     configs: Mapping[str, LaunchConfigView | None],
+    *,
+    in_drs: bool = False,
 ) -> list[Check]:
     """A drill of a plan with a drill profile points every server's launch template at the drill network
     before it launches (``engine.drill_net``): a server whose DRS launch configuration names no template
-    cannot be pointed, and would not be launched. None for a recovery or a plan without a profile."""
+    cannot be pointed, and would not be launched. None for a recovery or a plan without a profile.
+    ``in_drs``: a run in DRS, where nothing points the templates (DRS starts the jobs): it would launch
+    into the production network, so it fails."""
     profile = plan.drill_profile
     if mode is not Mode.DRILL or profile is None or not profile.subnets:
         return []
+    if in_drs:
+        message = (
+            "a run in DRS launches from the launch templates as they are, not into the plan's drill "
+            "network: run this drill on the desktop, or drill without the profile"
+        )
+        return [Check(DRILL_NETWORK, CheckStatus.FAIL, message)]
     without = [s for s in server_ids if s in configs and not _template_of(configs[s])]
     if without:
         shown = ", ".join(without[:5]) + (f" and {len(without) - 5} more" if len(without) > 5 else "")

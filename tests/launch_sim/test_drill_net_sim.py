@@ -18,10 +18,12 @@ import pytest
 from drs_desktop.aws.drs import DrsGateway
 from drs_desktop.aws.ec2 import Ec2Gateway
 from drs_desktop.aws.session import AwsTarget
+from drs_desktop.domain.drs.errors import DrsOutcomeUnknown
 from drs_desktop.domain.ec2 import LaunchTemplateData, SubnetView
 from drs_desktop.domain.engine.drill_net_events import TemplatesPointRequested, TemplatesRestoreRequested
 from drs_desktop.domain.engine.drill_net_state import NetStatus
-from drs_desktop.domain.engine.events import Event, Outcome
+from drs_desktop.domain.engine.events import Cancel, Event, Outcome
+from drs_desktop.domain.engine.queries import is_held
 from drs_desktop.domain.engine.state import ExecutionState, Mode
 from drs_desktop.domain.launch.isolation import DrillProfile
 from drs_desktop.domain.plan.model import RecoveryPlan, Wave
@@ -246,3 +248,41 @@ def test_a_template_someone_changed_during_the_drill_is_not_clobbered(
     assert document["drill_network"]["not_restored"] == [changed]
     row = next(r for r in document["drill_network"]["servers"] if r["server_id"] == changed)
     assert row["changed_to"] == theirs[0] and "changed to" in row["error"]
+
+
+class LosesSetDefaultAnswer(Ec2Gateway):
+    """EC2 makes the drill version the default, but the answer is lost on its way back (a timeout)."""
+
+    lost = False
+
+    def set_default_version(self, template_id: str, version: int) -> Any:
+        result = super().set_default_version(template_id, version)
+        if not LosesSetDefaultAnswer.lost:
+            LosesSetDefaultAnswer.lost = True
+            raise DrsOutcomeUnknown("ModifyLaunchTemplate: the connection was reset before EC2 answered")
+        return result
+
+
+def test_a_point_whose_answer_was_lost_is_not_left_pointed_after_the_run(
+    db: Database, sim: EmbeddedSimulator, gateways: tuple[DrsGateway, Ec2Gateway]
+) -> None:
+    """Review (l-revdn): a lost ModifyLaunchTemplate answer was journaled as a failed point, the server's
+    template left FAILED (not open), so the run finished with that template's default still the drill
+    version: the next RECOVERY would launch that server into the drill network."""
+    drs, ec2 = gateways
+    subnet, _ = save_shop(db, sim, ec2)
+    ids = templates(drs, sim)
+    production = defaults(ec2, ids)
+    LosesSetDefaultAnswer.lost = False
+    runner = start(db, drs, sim)
+    runner.ec2_factory = LosesSetDefaultAnswer
+    runner.run(sleep=sleeper(sim), should_stop=lambda: is_held(runner.state))
+    assert LosesSetDefaultAnswer.lost
+    if runner.state.finished is None:  # held by the failed point: the operator cancels
+        runner.control(Cancel(at=sim.clock.now(), by="operator"))
+        runner.run(sleep=sleeper(sim))
+    assert runner.state.finished is Outcome.SUCCEEDED, "the point took effect: the server launched"
+    assert defaults(ec2, ids) == production, "a template was left pointed at the drill network"
+    assert all(i.subnet_id == subnet.subnet_id for i in landed(drs, ec2, runner).values())
+    document = json.loads(reports.render_json(reports.load_execution_view(db, runner.execution_id)))
+    assert document["drill_network"]["not_restored"] == []

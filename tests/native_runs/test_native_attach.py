@@ -133,24 +133,3 @@ def test_a_plan_not_published_or_changed_in_drs_is_refused_with_the_reason(
     )
     with pytest.raises(NativePlanError, match="changed in DRS"):
         prepare_native(db, gateway, request(), now=clock())
-
-
-def test_a_drill_in_drs_of_a_plan_with_a_drill_profile_is_refused_by_its_preflight(
-    db: Database, gateway: DrsGateway, sim: EmbeddedSimulator, published: RecoveryPlan
-) -> None:
-    from dataclasses import replace
-
-    from drs_desktop.domain.launch.isolation import DrillProfile
-    from drs_desktop.domain.preflight.rules import CheckStatus
-    from drs_desktop.services.native_publish import publish
-    from drs_desktop.storage.plans import load_plan, save_plan
-
-    clock, _ = virtual_clock(sim)
-    stored = load_plan(db, published.name)
-    profile = DrillProfile(subnets=("subnet-0a1b2c3d4e5f60718",), production_cidrs=("10.20.0.0/16",))
-    save_plan(db, replace(stored.plan, drill_profile=profile))
-    result = publish(db, NativeRunsGateway(gateway), published.name, sleep=lambda _: None, clock=clock)
-    assert result.outcome in ("published", "unchanged"), result  # DRS holds revision 2 now
-    preparation = prepare_native(db, gateway, request(), now=clock())
-    refused = [c for c in preparation.report.checks if c.name == NATIVE and c.status is CheckStatus.FAIL]
-    assert any("drill profile" in c.message and "run the drill here" in c.message for c in refused)
