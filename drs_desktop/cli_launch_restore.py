@@ -37,6 +37,11 @@ def add_restore_command(
         help="set every launch template a drill left pointed at the drill network back to production",
     )
     restore.add_argument("--plan", metavar="P", help="only the templates of this plan's servers")
+    restore.add_argument(
+        "--force",
+        action="store_true",
+        help="also restore drill versions of drills this desktop shows still running",
+    )
     return restore
 
 
@@ -55,11 +60,24 @@ def restore_command(args: argparse.Namespace, db: Any, drs: Any, ec2: Any, out: 
     drill = [v for v in ec2.default_versions() if v.is_drill_version]
     if templates is not None:
         drill = [v for v in drill if v.template_id in templates]
+    # A drill this desktop still runs points its templates on purpose: restoring one under it would launch
+    # its next wave's servers into production. Those are left (and said) unless --force.
+    running = set() if getattr(args, "force", False) else _running_here(db)
+    held = [v for v in drill if (v.drill_origin or ("", 0))[0] in running]
+    drill = [v for v in drill if v not in held]
+    for version in held:
+        execution = (version.drill_origin or ("", 0))[0]
+        print(
+            f"left {version.template_id} (drill version {version.version}): execution {execution} is still "
+            "running on this desktop (it restores it itself; --force to restore it anyway)",
+            file=sys.stderr,
+        )
     done = [_restore(ec2, version) for version in drill]
     failed = [r for r in done if r.error]
     data = {
         "outcome": "failed" if failed else ("restored" if done else "nothing_to_restore"),
         "plan": args.plan,
+        "left_running": [v.template_id for v in held],
         "templates": [
             {
                 "template_id": r.template_id,
@@ -94,6 +112,13 @@ def _restore(ec2: Any, version: LaunchTemplateVersionView) -> Restored:
         print(f"Could not restore {version.template_id}: {terminal_safe(str(error))}", file=sys.stderr)
         return Restored(version.template_id, version.version, production, execution, str(error))
     return Restored(version.template_id, version.version, production, execution)
+
+
+def _running_here(db: Any) -> set[str]:
+    """The executions this desktop's journal shows unfinished (their drills may be pointing templates)."""
+    from drs_desktop.storage.executions import unfinished_executions
+
+    return {record.execution_id for record in unfinished_executions(db)}
 
 
 def _plan_templates(db: Any, drs: Any, name: str) -> set[str]:

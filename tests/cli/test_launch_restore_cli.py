@@ -77,6 +77,45 @@ def test_restore_sets_back_what_a_killed_drill_left_pointed(
         ec2.close()
 
 
+def test_restore_leaves_a_drill_this_desktop_still_runs_unless_forced(
+    sim: EmbeddedSimulator, app_home: Path, cli: Cli
+) -> None:
+    """A drill of this desktop, stopped between waves (unfinished in its journal), points its templates on
+    purpose: restoring one under it would launch its next wave's servers into production."""
+    target = AwsTarget(profile=None, region=sim.region, endpoint_url=sim.endpoint_url)
+    drs, ec2 = DrsGateway(target), Ec2Gateway(target)
+    try:
+        with Database.open(app_home / "drs-desktop.sqlite3") as db:  # the CLI's own desktop
+            save_shop(db, sim, ec2)
+            ids = templates(drs, sim)
+            production = defaults(ec2, ids)
+            runner = start(db, drs, sim)
+
+            def stopped(before: ExecutionState, after: ExecutionState, event: Event) -> None:
+                if isinstance(event, TemplatesPointed):
+                    raise Crash
+
+            runner.add_listener(stopped)
+            with pytest.raises(Crash):
+                runner.run(sleep=sleeper(sim))
+            runner.close()
+        (server,) = [s for s, v in defaults(ec2, ids).items() if v != production[s]]
+
+        left = cli("launch-settings", "restore", "--json", "--home", str(app_home), *where(sim))
+        assert left.code == 0, left.err
+        data = left.json()
+        assert data["left_running"] == [ids[server]] and data["templates"] == []
+        assert "still running on this desktop" in left.err
+        assert defaults(ec2, ids)[server] != production[server]  # still pointed, as the drill wants
+
+        forced = cli("launch-settings", "restore", "--force", "--json", "--home", str(app_home), *where(sim))
+        assert forced.code == 0 and forced.json()["outcome"] == "restored"
+        assert defaults(ec2, ids) == production
+    finally:
+        drs.close()
+        ec2.close()
+
+
 def test_restore_exits_1_for_a_drill_version_that_names_no_production_version(
     sim: EmbeddedSimulator, app_home: Path, cli: Cli
 ) -> None:
