@@ -94,7 +94,7 @@ def restore_command(args: argparse.Namespace, db: Any, drs: Any, ec2: Any, out: 
         json.dump(data, out, indent=2)
         out.write("\n")
     else:
-        for line in _lines(done):
+        for line in _lines(done, len(held)):
             print(terminal_safe(line), file=out)
     return EXIT_FAILED if failed else EXIT_OK
 
@@ -134,10 +134,18 @@ def _plan_templates(db: Any, drs: Any, name: str) -> set[str]:
     return {c.ec2_launch_template_id for c in configs.values() if c is not None and c.ec2_launch_template_id}
 
 
-def _lines(done: list[Restored]) -> list[str]:
-    if not done:
-        return ["No launch template's default version is a drill version: nothing to restore."]
+def _lines(done: list[Restored], held: int = 0) -> list[str]:
+    """What was done, for the operator; templates left to a running drill are counted (never "none")."""
     lines = []
+    if held:
+        lines.append(
+            f"{held} template(s) left pointed at the drill network: their drill is still running on this "
+            "desktop (--force to restore them anyway)"
+        )
+    if not done:
+        if not held:
+            lines.append("No launch template's default version is a drill version: nothing to restore.")
+        return lines
     for r in done:
         if r.error:
             lines.append(f"NOT restored {r.template_id} (drill version {r.drill_version}): {r.error}")

@@ -106,6 +106,12 @@ def test_restore_leaves_a_drill_this_desktop_still_runs_unless_forced(
         data = left.json()
         assert data["left_running"] == [ids[server]] and data["templates"] == []
         assert "still running on this desktop" in left.err
+
+        # the text on stdout is what an operator reads: it must not say there is no drill version
+        text = cli("launch-settings", "restore", "--home", str(app_home), *where(sim))
+        assert text.code == 0, text.err
+        assert "nothing to restore" not in text.out
+        assert "1 template(s) left pointed at the drill network" in text.out
         assert defaults(ec2, ids)[server] != production[server]  # still pointed, as the drill wants
 
         forced = cli("launch-settings", "restore", "--force", "--json", "--home", str(app_home), *where(sim))
