@@ -72,7 +72,7 @@ class Ec2FactsPreview:
 class ServerOutcome:
     server_id: str
     hostname: str
-    outcome: str  # TAGGED (verified) | UNCHANGED | FAILED | NOT_READ
+    outcome: str  # TAGGED (verified) | UNCHANGED | FAILED (refused, not sent, or not held) | NOT_READ
     message: str = ""
 
 
@@ -178,7 +178,9 @@ def _apply_one(drs: DrsGateway, row: ServerEc2Facts) -> ServerOutcome:
     server = row.server
     sid, name = server.source_server_id, server.hostname
     if row.problem:
-        return ServerOutcome(sid, name, "NOT_READ", row.problem)
+        # NOT_READ only when EC2 gave no instance; a copy refused for another reason (DRS's tag limit, no
+        # ARN) read the instance, and saying otherwise sends the operator after EC2 permissions.
+        return ServerOutcome(sid, name, "NOT_READ" if row.instance is None else "FAILED", row.problem)
     if not row.copy.changes:
         return ServerOutcome(sid, name, "UNCHANGED")
     wanted = row.copy.as_tags()

@@ -151,3 +151,21 @@ def test_a_server_whose_instance_ec2_does_not_have_exits_1(
         and "EC2 has no instance" in outcomes["crm-web-01"]["message"]
     )
     assert outcomes["crm-app-01"]["outcome"] == "TAGGED"
+
+
+def test_a_server_whose_copy_would_pass_drs_s_tag_limit_is_not_said_unread(
+    sim: EmbeddedSimulator, app_home: Path, cli: Cli
+) -> None:
+    """Its instance was read: NOT_READ would send the operator after EC2 permissions or Regions, when what
+    stops the copy is DRS's limit of 50 tags."""
+    drs = boto3.client("drs", **sim.client_kwargs())
+    items = drs.describe_source_servers()["items"]
+    web = next(s for s in items if s["sourceProperties"]["identificationHints"]["hostname"] == "crm-web-01")
+    room = 50 - len(web["tags"])
+    drs.tag_resource(resourceArn=web["arn"], tags={f"filler-{i:02d}": "x" for i in range(room)})
+    result = cli("launch-settings", "ec2-facts", "--apply", "--json", *where(sim, app_home))
+    assert result.code == 1
+    outcomes = {o["hostname"]: o for o in result.json()["outcomes"]}
+    assert outcomes["crm-web-01"]["outcome"] == "FAILED", outcomes["crm-web-01"]
+    assert "DRS allows 50" in outcomes["crm-web-01"]["message"]
+    assert _drs_tags(sim)["crm-web-01"] == {**web["tags"], **{f"filler-{i:02d}": "x" for i in range(room)}}
