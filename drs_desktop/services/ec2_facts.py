@@ -30,7 +30,7 @@ from drs_desktop.domain.launch.ec2_facts import TagCopy, tag_copy, too_many_tags
 from drs_desktop.domain.plan.launch_preview import plan_servers
 from drs_desktop.domain.plan.revisions import PlanRevision, StoredPlan
 from drs_desktop.storage.db import Database
-from drs_desktop.storage.plans import save_plan
+from drs_desktop.storage.plans import load_plan, save_plan
 
 logger = logging.getLogger(__name__)
 
@@ -162,7 +162,8 @@ def apply(
             on_server(outcome)
     revision = None
     if facts.plan is not None and facts.type_changes and db is not None:
-        plan = facts.plan.plan
+        # The plan as it is now, not as previewed: a revision saved since keeps its other changes.
+        plan = load_plan(db, facts.plan.plan.name).plan
         types = dict(facts.type_changes)
         settings = with_instance_types(plan.launch_settings, types)
         revision = save_plan(

@@ -12,6 +12,7 @@ command that restores them (``drs-desktop launch-settings restore``, from EC2 al
 from __future__ import annotations
 
 import logging
+import shlex
 from collections.abc import Mapping, Sequence
 
 from drs_desktop.aws.drs import DrsGateway
@@ -84,7 +85,7 @@ def drill_version_checks(
             DRILL_VERSIONS,
             CheckStatus.FAIL,
             f"{len(pointed)} server(s) launch from a drill version of their launch template: {shown}; {why}. "
-            f"Restore them first: drs-desktop launch-settings restore --plan {plan_name!r} (if no drill "
-            "of this plan is running)",
+            f"Restore them first: drs-desktop launch-settings restore --plan {shlex.quote(plan_name)} (if "
+            "no drill of this plan is running)",
         )
     ]

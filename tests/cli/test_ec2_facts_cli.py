@@ -169,3 +169,30 @@ def test_a_server_whose_copy_would_pass_drs_s_tag_limit_is_not_said_unread(
     assert outcomes["crm-web-01"]["outcome"] == "FAILED", outcomes["crm-web-01"]
     assert "DRS allows 50" in outcomes["crm-web-01"]["message"]
     assert _drs_tags(sim)["crm-web-01"] == {**web["tags"], **{f"filler-{i:02d}": "x" for i in range(room)}}
+
+
+def test_a_revision_saved_between_the_preview_and_the_apply_keeps_its_changes(
+    sim: EmbeddedSimulator, tmp_path: Path
+) -> None:
+    """The instance types go into the plan as it is when applying, not as it was previewed: a revision a
+    colleague saved in between (here a new RTO) is kept."""
+    from dataclasses import replace
+
+    from drs_desktop.services import ec2_facts
+
+    web, app = (sim.backend.server_id_of(h) for h in HOSTED)
+    target = AwsTarget(profile=None, region=sim.region, endpoint_url=sim.endpoint_url)
+    drs, ec2 = DrsGateway(target), Ec2Gateway(target)
+    try:
+        with Database.open(tmp_path / "drs.sqlite3") as db:
+            save_plan(db, RecoveryPlan(name="Crm", waves=(Wave(name="all", servers=(web, app)),)))
+            facts = ec2_facts.preview(drs, ec2, stored=load_plan(db, "Crm"))
+            save_plan(db, replace(load_plan(db, "Crm").plan, rto_minutes=45), comment="colleague")  # rev 2
+            result = ec2_facts.apply(db, drs, ec2, facts)
+            assert result.revision is not None and result.revision.revision == 3
+            saved = load_plan(db, "Crm").plan
+            assert saved.rto_minutes == 45  # the colleague's change stands
+            assert {o.servers for o in saved.launch_settings.overrides} >= {(web,), (app,)}
+    finally:
+        drs.close()
+        ec2.close()

@@ -65,7 +65,7 @@ def test_a_template_left_on_a_drill_version_fails_every_preflight_until_it_is_re
             for mode in (Mode.RECOVERY, Mode.DRILL):
                 ((status, message),) = _checks(db, drs, mode, sim)
                 assert status == CheckStatus.FAIL.value and db_server in message and web_server not in message
-                assert "launch-settings restore --plan 'Shop'" in message
+                assert "launch-settings restore --plan Shop " in message
             assert "launch them into the drill network" in _checks(db, drs, Mode.RECOVERY, sim)[0][1]
 
             ec2.set_default_version(template, production.version)  # restored

@@ -134,4 +134,4 @@ def test_a_template_left_on_a_drill_version_reads_first_and_in_every_plan_holdin
         plan = after.plan(name)
         assert plan is not None and plan.drill_pointed == (w.web1,)
         assert "1 server launch from a DRILL version" in plan.summary()
-        assert f"restore --plan {name!r}" in plan.summary()
+        assert f"restore --plan {name}" in plan.summary()  # shell-quoted: a plain name needs no quotes

@@ -15,6 +15,7 @@ Pure, stdlib only: the caller passes what it read.
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -111,7 +112,7 @@ class PlanDrift:
             count = len(self.drill_pointed)
             parts.append(
                 f"{count} server{'s' if count != 1 else ''} launch from a DRILL version "
-                f"(drs-desktop launch-settings restore --plan {self.plan_name!r})"
+                f"(drs-desktop launch-settings restore --plan {shlex.quote(self.plan_name)})"
             )
         if self.servers:
             parts.append(self._settings_summary())

@@ -25,7 +25,7 @@ from drs_desktop.domain.engine.state import ExecutionState
 __all__ = ["NativeStepRow", "NativeView", "native_controls", "native_view"]
 
 #: A step DRS has not listed yet (before the first reading, or the run was never started).
-NOT_READ = "NOT_STARTED"
+NOT_READ = "NOT LISTED"
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ class NativeStepRow:
     name: str
     kind: str  # SERVER | WAIT
     wave_name: str
-    status: str  # DRS's step status; NOT_STARTED until a reading lists it
+    status: str  # DRS's step status; NOT LISTED until a reading lists it (never a word DRS did not say)
     servers: int = 0
     wait_minutes: int | None = None
     error: str = ""
