@@ -57,9 +57,10 @@ class DrillNetCommands:
         self._record(
             TemplatesPointRequested(server_ids=tuple(s.server_id for s in command.servers), at=self._clock())
         )
+        zones = self._zones(command)
         for item in command.servers:
             try:
-                event: Event = self._point_one(command, item)
+                event: Event = self._point_one(command, item, zones)
             except DrsError as error:
                 logger.warning(
                     "pointing %s's template %s failed: %s", item.server_id, item.template_id, error
@@ -67,7 +68,18 @@ class DrillNetCommands:
                 event = TemplatePointFailed(server_id=item.server_id, reason=_reason(error), at=self._clock())
             self._record(event)
 
-    def _point_one(self, command: PointTemplates, item: TemplatePoint) -> Event:
+    def _zones(self, command: PointTemplates) -> dict[str, str]:
+        """Every subnet's Availability Zone, when there are several drill subnets to choose from (one
+        DescribeSubnets per command); {} otherwise, or when EC2 does not answer (the first subnet then)."""
+        if len(command.subnet_ids) < 2:
+            return {}
+        try:
+            return {subnet.subnet_id: subnet.availability_zone for subnet in self._ec2().subnets()}
+        except DrsError as error:
+            logger.warning("drill subnets' zones not read (%s): the first drill subnet is used", error)
+            return {}
+
+    def _point_one(self, command: PointTemplates, item: TemplatePoint, zones: dict[str, str]) -> Event:
         default = _default_version(self._ec2(), item.template_id)
         origin = default.drill_origin
         if origin is not None:
@@ -79,6 +91,7 @@ class DrillNetCommands:
                 )
                 return TemplatePointFailed(server_id=item.server_id, reason=reason, at=self._clock())
             drill = default.version  # ours: a resend after a crash
+            subnet = default.data.subnet_id or ""
         elif default.is_drill_version:
             reason = (
                 f"its default version {default.version} is marked as a drill version but names no "
@@ -87,11 +100,10 @@ class DrillNetCommands:
             return TemplatePointFailed(server_id=item.server_id, reason=reason, at=self._clock())
         else:
             production = default.version
+            subnet = drill_subnet(command, default.data.subnet_id, zones)
             created = self._ec2().create_template_version(
                 item.template_id,
-                LaunchTemplateData(
-                    subnet_id=command.subnet_id, security_group_ids=command.security_group_ids
-                ),
+                LaunchTemplateData(subnet_id=subnet, security_group_ids=command.security_group_ids),
                 source_version=production,
                 description=drill_description(command.execution_id, production),
                 client_token=item.client_token,
@@ -111,6 +123,7 @@ class DrillNetCommands:
             production_version=production,
             drill_version=drill,
             at=self._clock(),
+            subnet_id=subnet,
         )
 
     def _make_default(self, template_id: str, drill: int) -> None:
@@ -180,3 +193,14 @@ def _default_version(ec2: Ec2Gateway, template_id: str) -> LaunchTemplateVersion
 
 def _reason(error: DrsError) -> str:
     return f"{error.code or type(error).__name__}: {error}"
+
+
+def drill_subnet(command: PointTemplates, production_subnet: str | None, zones: dict[str, str]) -> str:
+    """The drill subnet in the Availability Zone of the server's production subnet; the first drill subnet
+    when there is one only, the zone is not known, or no drill subnet is in it."""
+    zone = zones.get(production_subnet or "")
+    if zone:
+        for subnet_id in command.subnet_ids:
+            if zones.get(subnet_id) == zone:
+                return subnet_id
+    return command.subnet_id

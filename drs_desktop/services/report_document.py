@@ -409,6 +409,7 @@ def drill_network_document(view: ExecutionView) -> dict[str, Any] | None:
         return None
     return {
         "subnet_id": found.subnet_id,
+        "subnet_ids": list(found.subnet_ids),
         "security_group_ids": list(found.security_group_ids),
         "not_restored": [row.server_id for row in found.not_restored],
         "servers": [
@@ -418,6 +419,7 @@ def drill_network_document(view: ExecutionView) -> dict[str, Any] | None:
                 "status": row.status.value,
                 "production_version": row.production_version,
                 "drill_version": row.drill_version,
+                "subnet_id": row.subnet_id or None,
                 "pointed_at": iso(row.pointed_at),
                 "restored_at": iso(row.restored_at),
                 "changed_to": row.changed_to,

@@ -305,6 +305,7 @@ def _drill_network(doc: dict[str, Any]) -> str:
             row["template_id"] or "none",
             "" if row["production_version"] is None else str(row["production_version"]),
             "" if version is None else str(version),
+            row.get("subnet_id") or "",
         )
         outcome = row["status"] if not row["error"] else f"{row['status']}: {row['error']}"
         rows.append(
@@ -317,10 +318,23 @@ def _drill_network(doc: dict[str, Any]) -> str:
             )
         )
     groups = ", ".join(net["security_group_ids"]) or "its groups"
-    where = f"<p>Launched into {_e(net['subnet_id'])} with {_e(groups)}.</p>\n"
+    subnets = ", ".join(net.get("subnet_ids") or [net["subnet_id"]])
+    where = (
+        f"<p>Launched into {_e(subnets)} (each server in its production subnet's zone) with "
+        f"{_e(groups)}.</p>\n"
+    )
     if net["not_restored"]:
         where += f'<p class="fail">Not restored to production: {_e(", ".join(net["not_restored"]))}</p>\n'
-    headers = ("Server", "Template", "Production version", "Drill version", "Pointed", "Restored", "Status")
+    headers = (
+        "Server",
+        "Template",
+        "Production version",
+        "Drill version",
+        "Drill subnet",
+        "Pointed",
+        "Restored",
+        "Status",
+    )
     return where + _table(headers, rows, "no server")
 
 

@@ -286,3 +286,38 @@ def test_a_point_whose_answer_was_lost_is_not_left_pointed_after_the_run(
     assert all(i.subnet_id == subnet.subnet_id for i in landed(drs, ec2, runner).values())
     document = json.loads(reports.render_json(reports.load_execution_view(db, runner.execution_id)))
     assert document["drill_network"]["not_restored"] == []
+
+
+def test_with_two_drill_subnets_each_server_lands_in_the_one_of_its_production_zone(
+    db: Database, sim: EmbeddedSimulator, gateways: tuple[DrsGateway, Ec2Gateway]
+) -> None:
+    drs, ec2 = gateways
+    subnets = ec2.subnets()
+    drill = [s for s in subnets if s.cidr.startswith("10.99.")]
+    assert {s.availability_zone for s in drill} == {"us-east-1a", "us-east-1b"}
+    group = next(g.group_id for g in ec2.security_groups(vpc_id=drill[0].vpc_id) if g.name == "drill-servers")
+    hosts = {h: sim.backend.server_id_of(h) for h in HOSTS}
+    profile = DrillProfile(
+        subnets=tuple(s.subnet_id for s in drill), security_groups=(group,), production_cidrs=PRODUCTION
+    )
+    save_plan(
+        db,
+        RecoveryPlan(
+            name="Shop", waves=(Wave(name="all", servers=tuple(hosts.values())),), drill_profile=profile
+        ),
+    )
+    ids = templates(drs, sim)
+    zone_of = {s.subnet_id: s.availability_zone for s in subnets}
+    production_zone = {
+        server: zone_of[ec2.template_versions(t, ["$Default"])[0].data.subnet_id or ""]
+        for server, t in ids.items()
+    }
+    assert len(set(production_zone.values())) == 2, "the shop's servers are in both zones"
+    runner = start(db, drs, sim)
+    assert runner.run(sleep=sleeper(sim)).outcome is Outcome.SUCCEEDED
+    for server, instance in landed(drs, ec2, runner).items():
+        assert instance.subnet_id in {s.subnet_id for s in drill}
+        assert zone_of[instance.subnet_id] == production_zone[server], server
+    assert {n.subnet_id for n in runner.state.drill_net.values()} == {s.subnet_id for s in drill}
+    document = json.loads(reports.render_json(reports.load_execution_view(db, runner.execution_id)))
+    assert {row["subnet_id"] for row in document["drill_network"]["servers"]} == {s.subnet_id for s in drill}

@@ -230,13 +230,16 @@ class PointTemplates:
     server read the template's default version P; if it is already this execution's drill version take it
     (P from its description), else create a version from P with ``subnet_id`` and ``security_group_ids``
     (description ``domain.ec2.drill_description``, ``client_token``) and make it the default; journal
-    ``TemplatesPointed`` or ``TemplatePointFailed``."""
+    ``TemplatesPointed`` or ``TemplatePointFailed``. With several drill subnets (``subnet_ids``), each
+    server goes to the one in the Availability Zone of its production subnet (``subnet_id``, the first,
+    when none is)."""
 
     execution_id: str
     servers: tuple[TemplatePoint, ...]
     subnet_id: str
     security_group_ids: tuple[str, ...] = ()
     target: str = ""
+    subnet_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -125,6 +125,7 @@ def gate_starts(
         servers=tuple(to_point),
         subnet_id=spec.subnet_id,
         security_group_ids=spec.security_group_ids,
+        subnet_ids=spec.subnet_ids,
     )
     return ready, [command]
 
@@ -238,6 +239,7 @@ def on_pointed(state: ExecutionState, event: TemplatesPointed) -> ExecutionState
         template_id=event.template_id,
         production_version=event.production_version,
         drill_version=event.drill_version,
+        subnet_id=event.subnet_id or net.subnet_id,
         pointed_at=event.at,
         restored_at=None,
         restore_attempts=0,

@@ -31,6 +31,7 @@ class TemplatesPointed:
     drill_version: int
     at: datetime
     target: str = ""
+    subnet_id: str = ""  # the drill subnet the version points at ("" in journals before it was kept)
 
 
 @dataclass(frozen=True, kw_only=True)

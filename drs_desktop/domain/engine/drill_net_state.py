@@ -28,7 +28,8 @@ class DrillNetSpec:
 
     @property
     def subnet_id(self) -> str:
-        """The subnet every drill version points at (the profile's first)."""
+        """The profile's first subnet: where a server goes when no drill subnet shares its production
+        subnet's Availability Zone (``services.drill_net_calls`` picks per server)."""
         return self.subnet_ids[0] if self.subnet_ids else ""
 
 
@@ -57,6 +58,7 @@ class NetState:
     status: NetStatus = NetStatus.NONE
     production_version: int | None = None
     drill_version: int | None = None
+    subnet_id: str = ""  # the drill subnet its drill version points at (by the production subnet's zone)
     points: int = 0
     point_requested_at: datetime | None = None
     pointed_at: datetime | None = None

@@ -26,6 +26,7 @@ class DrillNetRow:
     restored_at: datetime | None
     error: str = ""
     changed_to: int | None = None  # the default someone else set during the drill (left as it is)
+    subnet_id: str = ""  # the drill subnet its drill version pointed at
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,7 @@ class DrillNetEvidence:
     subnet_id: str
     security_group_ids: tuple[str, ...]
     rows: tuple[DrillNetRow, ...]
+    subnet_ids: tuple[str, ...] = ()  # every drill subnet of the profile (by zone; the first otherwise)
 
     @property
     def not_restored(self) -> tuple[DrillNetRow, ...]:
@@ -58,7 +60,13 @@ def drill_net_evidence(state: ExecutionState) -> DrillNetEvidence | None:
             restored_at=net.restored_at,
             error=net.error,
             changed_to=net.changed_to,
+            subnet_id=net.subnet_id,
         )
         for net in (state.drill_net[s] for s in sorted(state.drill_net))
     )
-    return DrillNetEvidence(subnet_id=spec.subnet_id, security_group_ids=spec.security_group_ids, rows=rows)
+    return DrillNetEvidence(
+        subnet_id=spec.subnet_id,
+        security_group_ids=spec.security_group_ids,
+        rows=rows,
+        subnet_ids=spec.subnet_ids,
+    )
