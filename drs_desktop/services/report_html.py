@@ -324,7 +324,11 @@ def _drill_network(doc: dict[str, Any]) -> str:
         f"{_e(groups)}.</p>\n"
     )
     if net["not_restored"]:
-        where += f'<p class="fail">Not restored to production: {_e(", ".join(net["not_restored"]))}</p>\n'
+        left = _e(", ".join(net["not_restored"]))
+        where += (
+            f'<p class="fail">Not (or maybe not) restored to production: {left}. '
+            "Set them back with <code>drs-desktop launch-settings restore</code>.</p>\n"
+        )
     headers = (
         "Server",
         "Template",

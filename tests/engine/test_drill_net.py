@@ -240,3 +240,19 @@ def test_a_point_cut_off_by_a_crash_in_a_run_then_cancelled_is_resolved_and_rest
     j(TemplatesRestoreRequested(server_ids=(S1, S2), at=at))
     j(*(TemplatesRestored(server_id=r.server_id, at=at) for r in restore.servers))
     assert of(j.decide(at), Finish)
+
+
+def test_an_abandoned_drill_whose_point_was_cut_off_says_the_template_may_be_left_pointed() -> None:
+    from drs_desktop.domain.engine.end_events import ExecutionAbandoned
+    from drs_desktop.domain.views.drill_net_evidence import drill_net_evidence
+
+    j = Journal()
+    at = T0 + seconds(5)
+    (command,) = of(j.decide(at), PointTemplates)
+    # the intent is journaled, the EC2 calls' answers never are: the desktop died, the run is abandoned
+    j(TemplatesPointRequested(server_ids=tuple(s.server_id for s in command.servers), at=at))
+    j(ExecutionAbandoned(reason="the desktop is gone", at=at + seconds(60), by="alice"))
+    evidence = drill_net_evidence(j.state)
+    assert evidence is not None
+    assert {row.server_id for row in evidence.not_restored} == {S1, S2}
+    assert all(row.drill_version is None for row in evidence.not_restored)

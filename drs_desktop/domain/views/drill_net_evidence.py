@@ -38,9 +38,15 @@ class DrillNetEvidence:
 
     @property
     def not_restored(self) -> tuple[DrillNetRow, ...]:
-        """Servers pointed at the drill network whose template was not set back to production."""
+        """Servers whose template was (or may have been) pointed at the drill network and not set back to
+        production: a drill version recorded and not restored, or a point or restore whose answer a crash
+        or an abandoned run cut off (EC2 may hold the drill version as the default: a recovery would
+        launch into the drill network; ``launch-settings restore`` finds it from EC2)."""
+        cut_off = (NetStatus.POINT_REQUESTED, NetStatus.RESTORE_REQUESTED)
         return tuple(
-            r for r in self.rows if r.drill_version is not None and r.status is not NetStatus.RESTORED
+            r
+            for r in self.rows
+            if r.status in cut_off or (r.drill_version is not None and r.status is not NetStatus.RESTORED)
         )
 
 
