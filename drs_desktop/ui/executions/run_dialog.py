@@ -242,7 +242,11 @@ class RunDialog(QDialog):
         self.point_edit.setDateTime(QDateTime.fromSecsSinceEpoch(int(moment.timestamp()), QTimeZone.utc()))
 
     def report(self) -> PreflightReport | None:
-        """The preflight of the place chosen (here, or in DRS), for the choice checked."""
+        """The preflight of the place chosen (here, or in DRS), for the choice checked: None until both
+        places have answered (Run stays disabled until then, so a test or a caller waiting on the report
+        waits on the check being over)."""
+        if self._pending is not None:
+            return None
         if self.where.where() == IN_DRS:
             return self._native.report if self._native is not None else None
         return self._report
