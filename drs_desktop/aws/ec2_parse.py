@@ -335,6 +335,7 @@ def parse_reservation(item: Mapping[str, Any]) -> list[InstanceView]:
                 security_group_ids=groups,
                 tags=_tags(instance),
                 launched_at=_when(instance.get("LaunchTime")),
+                public_ip=_opt_str(instance, "PublicIpAddress"),
             )
         )
     return out

@@ -185,6 +185,7 @@ class InstanceView:
     security_group_ids: tuple[str, ...]
     tags: Tags
     launched_at: datetime | None
+    public_ip: str | None = None  # its public IPv4 address, if it has one (a health check may probe it)
 
     def tag(self, key: str) -> str | None:
         return next((v for k, v in self.tags if k == key), None)

@@ -8,6 +8,16 @@ from datetime import timedelta
 
 import pytest
 
+from drs_desktop.domain.engine.automation_events import (
+    AutomationAnswered,
+    AutomationLost,
+    AutomationRequested,
+    AutomationSent,
+    HealthProbed,
+    SsmLooked,
+    SsmPolled,
+)
+from drs_desktop.domain.engine.automation_state import TargetResult
 from drs_desktop.domain.engine.chunking import Limits
 from drs_desktop.domain.engine.commands import (
     AwaitApproval,
@@ -69,6 +79,7 @@ from drs_desktop.domain.engine.events import (
     SkipWave,
     StartFailed,
     StartRequested,
+    StepDecided,
     StepPhase,
     TakenOver,
     TerminateFailed,
@@ -104,6 +115,17 @@ from drs_desktop.domain.engine.reconcile_events import (
     TaggedJob,
 )
 from drs_desktop.domain.engine.state import Mode, spec_from_json, spec_to_json
+from drs_desktop.domain.plan.automation import (
+    HealthCheckStep,
+    LambdaStep,
+    OnFailure,
+    Probe,
+    Reach,
+    RunIn,
+    ScriptStep,
+    SsmStep,
+    StepPolicy,
+)
 from drs_desktop.domain.plan.model import ApprovalStep, WaitStep
 
 from .helpers import T0, sid, spec, wave
@@ -246,6 +268,28 @@ EVENTS = [
     TemplatesRestored(server_id=sid(1), at=AT),
     TemplateRestoreFailed(server_id=sid(1), reason="changed by someone", at=AT, changed_to=7),
     TemplateRestoreFailed(server_id=sid(1), reason="throttled", at=AT, definite=False),
+    AutomationRequested(key="0:AFTER:1", attempt=1, at=AT, instances=(f"{sid(1)}=i-0123456789abcdef0",)),
+    AutomationSent(key="0:AFTER:1", attempt=1, ref="cmd-1", at=AT),
+    HealthProbed(
+        key="0:AFTER:0",
+        attempt=2,
+        results=(
+            TargetResult(server_id=sid(1), status="PASS", detail="HTTP 200", instance_id="i-1"),
+            TargetResult(server_id=sid(2), status="FAIL", detail="connection refused"),
+        ),
+        at=AT,
+    ),
+    SsmPolled(
+        key="1:BEFORE:0",
+        attempt=1,
+        results=(TargetResult(server_id=sid(1), status="Success", output="ok\n", instance_id="i-1"),),
+        at=AT,
+    ),
+    SsmPolled(key="1:BEFORE:0", attempt=1, results=(), at=AT, error="ThrottlingException"),
+    SsmLooked(key="1:BEFORE:0", attempt=1, command_id="", at=AT),
+    AutomationAnswered(key="0:AFTER:2", attempt=1, ok=False, at=AT, detail="exit 3", output="boom"),
+    AutomationLost(key="0:AFTER:2", attempt=1, reason="read timeout", at=AT),
+    StepDecided(wave_index=0, phase=StepPhase.AFTER, step_index=2, action="retry", at=AT, by="ops"),
 ]
 
 
@@ -316,6 +360,29 @@ def test_a_drill_network_spec_round_trips() -> None:
             templates={sid(1): "lt-0123456789abcdef0"},
         ),
     )
+    assert spec_from_json(json.loads(json.dumps(spec_to_json(original)))) == original
+
+
+def test_a_spec_with_every_automation_step_round_trips() -> None:
+    policy = StepPolicy(timeout_seconds=120, retries=2, on_failure=OnFailure.WARN, run_in=RunIn.DRILL)
+    steps = (
+        HealthCheckStep(
+            name="web up",
+            probe=Probe.HTTP,
+            port=8080,
+            servers=(sid(1),),
+            path="/health",
+            expect_body="ok",
+            must_pass=1,
+            reach=Reach.LAMBDA,
+            via="probe-fn",
+            policy=policy,
+        ),
+        SsmStep(name="flush", document="AWS-RunShellScript", parameters={"commands": ("sync", "true")}),
+        LambdaStep(name="dns", function="move-dns", payload={"zone": "example.com", "ttl": 60, "a": [1, {}]}),
+        ScriptStep(name="smoke", path="/opt/smoke.sh", arguments=("-v",), environment={"MODE": "x"}),
+    )
+    original = spec(wave("db", (sid(1),), after=steps))
     assert spec_from_json(json.loads(json.dumps(spec_to_json(original)))) == original
 
 

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import TypeAlias
 
 from drs_desktop.domain.engine.events import Event, Outcome, StepPhase
+from drs_desktop.domain.plan.automation import AutomationStep, HealthCheckStep, SsmStep
 
 TAG_EXECUTION = "drs-desktop:execution"
 TAG_WAVE = "drs-desktop:wave"
@@ -262,6 +263,77 @@ class RestoreTemplates:
     target: str = ""
 
 
+# -- automation steps (``engine.automation``)
+
+
+@dataclass(frozen=True, kw_only=True)
+class StepTarget:
+    """A server an automation step acts on, its recovered EC2 instance ("" none known) and its target."""
+
+    server_id: str
+    instance_id: str
+    target: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunAutomation:
+    """Journal ``AutomationRequested(key, attempt)``, then start the attempt once:
+    - an SSM document: SendCommand (retries off) to the targets' instances with ``comment``; journal
+      ``AutomationSent(ref=command ID)``, ``AutomationAnswered(ok=False)`` when refused outright (nothing
+      ran), or ``AutomationLost`` when the answer is lost;
+    - a Lambda function or a local script: started beside the runner's loop (it must not stop the loop
+      for its whole timeout); its end is journaled ``AutomationAnswered`` (or ``AutomationLost``) when it
+      comes, ``AutomationSent(ref=process ID)`` once a script has started;
+    - a health check: nothing more (``ProbeHealth`` follows at once)."""
+
+    execution_id: str
+    plan_name: str
+    mode: str
+    key: str
+    attempt: int
+    step: AutomationStep
+    targets: tuple[StepTarget, ...]
+    comment: str
+    target: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProbeHealth:
+    """One round of a health check: probe every target once (concurrently, each within the interval),
+    journal ``HealthProbed`` with a PASS or FAIL (and why) per target."""
+
+    key: str
+    attempt: int
+    step: HealthCheckStep
+    targets: tuple[StepTarget, ...]
+    target: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class PollSsm:
+    """Read an SSM command's invocations (ListCommandInvocations with their output); journal
+    ``SsmPolled`` (``error`` set when the read failed)."""
+
+    key: str
+    attempt: int
+    command_id: str
+    targets: tuple[StepTarget, ...]
+    target: str = ""
+    step: SsmStep | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class FindSsm:
+    """Look for an attempt's SSM command by its comment (ListCommands since ``since``); journal
+    ``SsmLooked`` (``command_id`` "" when none carries it)."""
+
+    key: str
+    attempt: int
+    comment: str
+    since: datetime
+    target: str = ""
+
+
 #: Every command, a closed union: the runner matches it exhaustively (``assert_never``).
 Command: TypeAlias = (
     StartJob
@@ -281,6 +353,10 @@ Command: TypeAlias = (
     | SendNativeControl
     | PointTemplates
     | RestoreTemplates
+    | RunAutomation
+    | ProbeHealth
+    | PollSsm
+    | FindSsm
     | Record
     | Finish
     | WakeAt

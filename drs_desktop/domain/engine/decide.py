@@ -63,7 +63,7 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from drs_desktop.domain.engine import drill_net, native
+from drs_desktop.domain.engine import automation, drill_net, native
 from drs_desktop.domain.engine.accounts import in_target, views
 from drs_desktop.domain.engine.busy import admitted, load_look_due, startable
 from drs_desktop.domain.engine.commands import (
@@ -99,6 +99,7 @@ from drs_desktop.domain.engine.queries import (
     jobs_to_poll,
     launch_blocked,
     may_launch,
+    may_progress,
     pending_approvals,
     server_settled,
     unresolved_chunks,
@@ -160,6 +161,7 @@ def decide(state: ExecutionState, now: datetime) -> tuple[Command, ...]:
     commands: list[Command] = [
         *_each(parts, now, _reconcile, _verify, _poll, _size_load, _fetch_logs, _find_instances),
         *_approvals(state),
+        *automation.decide_automation(state, now, may_progress(state)),
         *_left_running(state, now),
         *_each(parts, now, _starts, drill_net.restore_commands),
         *_each(parts, now, _survey, _reconcile_terminations, _terminations),
@@ -503,6 +505,8 @@ def finish_outcome(state: ExecutionState) -> Outcome | None:
         return None
     if drill_net.pending(state):  # a template may still be a drill version of this run
         return None
+    if automation.in_flight(state):  # an SSM command, a function or a script may still be running
+        return None
     if any(not server_settled(state, s) for s in state.servers.values()):
         return None
     if state.stop is not None:
@@ -524,6 +528,7 @@ def _wake_at(state: ExecutionState, now: datetime) -> datetime | None:
         _load_look_due(state, now),
         _survey_again_at(state),
         drill_net.wake_at(state),
+        automation.wake_at(state, now),
     )
     times: list[datetime] = [t for t in candidates if t is not None]
     for wave in state.waves:

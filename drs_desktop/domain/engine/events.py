@@ -21,6 +21,15 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, TypeAlias, get_args
 
+from drs_desktop.domain.engine.automation_events import (
+    AutomationAnswered,
+    AutomationLost,
+    AutomationRequested,
+    AutomationSent,
+    HealthProbed,
+    SsmLooked,
+    SsmPolled,
+)
 from drs_desktop.domain.engine.codec import decode_tagged, to_json
 from drs_desktop.domain.engine.drill_net_events import (
     TemplatePointFailed,
@@ -406,6 +415,23 @@ class ApprovalRejected:
 
 
 @dataclass(frozen=True, kw_only=True)
+class StepDecided:
+    """The operator's decision on a held automation step (``engine.automation``): ``retry`` (one more
+    attempt), ``done`` (the step counts as passed), or ``fail`` (the step fails, and its wave with it)."""
+
+    wave_index: int
+    phase: StepPhase
+    step_index: int
+    action: str
+    at: datetime
+    by: str = ""
+    comment: str = ""
+
+
+STEP_ACTIONS = ("retry", "done", "fail")
+
+
+@dataclass(frozen=True, kw_only=True)
 class CleanupRequested:
     """Terminate this drill's recovery instances (after it finished, or while it is being cancelled)."""
 
@@ -536,6 +562,14 @@ Event: TypeAlias = (
     | TemplatesRestoreRequested
     | TemplatesRestored
     | TemplateRestoreFailed
+    | AutomationRequested
+    | AutomationSent
+    | HealthProbed
+    | SsmPolled
+    | SsmLooked
+    | AutomationAnswered
+    | AutomationLost
+    | StepDecided
 )
 
 EVENT_TYPES: dict[str, type[Any]] = {cls.__name__: cls for cls in get_args(Event)}
@@ -551,6 +585,7 @@ CONTROL_EVENTS = (
     ApprovalRejected,
     CleanupRequested,
     CredentialsRenewed,
+    StepDecided,
 )
 
 

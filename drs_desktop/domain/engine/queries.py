@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from drs_desktop.domain.engine.accounts import credential_holds, is_multi_target, view
+from drs_desktop.domain.engine.automation_state import held_steps, wave_step_failed
 from drs_desktop.domain.engine.chunking import Load, own_and_external_load
 from drs_desktop.domain.engine.commands import AwaitApproval
 from drs_desktop.domain.engine.events import JobStatus
@@ -91,6 +92,8 @@ def wave_failed(state: ExecutionState, index: int) -> bool:
     """A wave fails when one of its critical servers fails; optional failures are only warnings."""
     if state.waves[index].phase is WavePhase.SKIPPED:
         return False
+    if state.automation and wave_step_failed(state.automation, index):  # an automation step failed it
+        return True
     return any(s.critical and s.status is ServerStatus.FAILED for s in state.wave_servers(index))
 
 
@@ -114,7 +117,7 @@ def _failure_holds(state: ExecutionState) -> bool:
     DRS failed a step and waits for its retry or skip, not while DRS may still be at work on it."""
     if state.native is not None:
         return state.native.status == "FAILED"
-    return bool(failed_waves(state))
+    return bool(failed_waves(state)) or bool(held_steps(state.automation))
 
 
 def may_progress(state: ExecutionState) -> bool:

@@ -29,9 +29,18 @@ from dataclasses import replace
 from datetime import datetime
 from typing import assert_never
 
-from drs_desktop.domain.engine import drill_net, native
+from drs_desktop.domain.engine import automation, drill_net, native
 from drs_desktop.domain.engine.abandon import on_abandoned
 from drs_desktop.domain.engine.accounts import account_of, apply_in_target, credentials_wanted, target_names
+from drs_desktop.domain.engine.automation_events import (
+    AutomationAnswered,
+    AutomationLost,
+    AutomationRequested,
+    AutomationSent,
+    HealthProbed,
+    SsmLooked,
+    SsmPolled,
+)
 from drs_desktop.domain.engine.busy import (
     CONFLICT,
     after_look,
@@ -79,6 +88,7 @@ from drs_desktop.domain.engine.events import (
     SkipWave,
     StartFailed,
     StartRequested,
+    StepDecided,
     TakenOver,
     TerminateFailed,
     TerminateRequested,
@@ -286,6 +296,22 @@ def _fold(state: ExecutionState, event: Event) -> ExecutionState:
             return drill_net.on_restored(state, event)
         case TemplateRestoreFailed():
             return drill_net.on_restore_failed(state, event)
+        case AutomationRequested():
+            return automation.on_requested(state, event)
+        case AutomationSent():
+            return automation.on_sent(state, event)
+        case HealthProbed():
+            return automation.on_probed(state, event)
+        case SsmPolled():
+            return automation.on_ssm_polled(state, event)
+        case SsmLooked():
+            return automation.on_ssm_looked(state, event)
+        case AutomationAnswered():
+            return automation.on_answered(state, event)
+        case AutomationLost():
+            return automation.on_lost(state, event)
+        case StepDecided():
+            return automation.on_decided(state, event)
         case _:
             assert_never(event)
 
@@ -532,6 +558,8 @@ def _on_restarted(state: ExecutionState, event: RunnerRestarted) -> ExecutionSta
     state = state.with_chunks(*cut_off)
     if state.native is not None:
         state = native.on_restarted(state, event.at)
+    if state.automation:
+        state = automation.on_restarted(state, event.at)
     return state.noting("runner restarted", event.at, "", f"{len(cut_off)} call(s) cut off")
 
 
@@ -578,6 +606,8 @@ def control_error(state: ExecutionState, event: Event) -> str | None:
         return "already paused" if state.paused else None
     if isinstance(event, Resume):
         return None if state.paused else "not paused"
+    if isinstance(event, StepDecided):
+        return automation.decision_error(state, event)
     if isinstance(event, RetryFailed | SkipWave | ApprovalGranted | ApprovalRejected):
         wave = _wave(state, event.wave_index)
         if wave is None:

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from drs_desktop.domain.engine.automation_state import StepRun
 from drs_desktop.domain.engine.chunking import Limits, split_servers
 from drs_desktop.domain.engine.codec import from_json, to_json
 from drs_desktop.domain.engine.drill_net_state import DrillNetSpec, NetState, initial_net
@@ -413,13 +414,17 @@ class ApprovalRecord:
 
 @dataclass(frozen=True, kw_only=True)
 class StepRecord:
-    """A finished step: ``kind`` is "approval" or "wait"."""
+    """A finished step: ``kind`` is "approval", "wait" or an automation step's kind (``health-check``,
+    ``ssm``, ``lambda``, ``script``), with its name and how it ended (``automation_state.StepOutcome``:
+    "" for approvals and waits)."""
 
     phase: StepPhase
     step_index: int
     kind: str
     started_at: datetime
     ended_at: datetime
+    name: str = ""
+    outcome: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -565,6 +570,9 @@ class ExecutionState:
     native: NativeRunState | None = None
     #: A drill into the drill network (``engine.drill_net``): each server's launch template.
     drill_net: Mapping[str, NetState] = field(default_factory=dict)
+    #: The waves' automation steps that have started, by ``automation_state.step_key``
+    #: (``engine.automation``).
+    automation: Mapping[str, StepRun] = field(default_factory=dict)
 
     # -- copy-on-write helpers for the reducer
 

@@ -15,15 +15,19 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime, timedelta
 
+from drs_desktop.domain.engine.automation import step_ended_at as automation_ended_at
+from drs_desktop.domain.engine.automation_state import StepOutcome, step_key
 from drs_desktop.domain.engine.queries import dependencies_met, may_progress, server_ready
 from drs_desktop.domain.engine.state import (
     ChunkStatus,
     ExecutionState,
+    Mode,
     StepRecord,
     WavePhase,
     WaveState,
 )
-from drs_desktop.domain.plan.model import ApprovalStep, Step, WaitStep
+from drs_desktop.domain.plan.automation import AUTOMATION_STEPS, runs_in, step_kind
+from drs_desktop.domain.plan.model import Step, WaitStep
 
 
 def settle(state: ExecutionState, at: datetime) -> ExecutionState:
@@ -77,18 +81,35 @@ def _advance_steps(state: ExecutionState, wave: WaveState, at: datetime, progres
     step = steps[wave.step_index]
     if wave.step_started_at is None:
         return state.with_wave(replace(wave, step_started_at=at)) if progress else state
-    ended = _step_ended_at(wave, step, at)
+    ended, outcome = _step_ended(state, wave, step, at)
     if ended is None:
         return state
     record = StepRecord(
         phase=wave.step_phase(),
         step_index=wave.step_index,
-        kind="approval" if isinstance(step, ApprovalStep) else "wait",
+        kind=step_kind(step),
         started_at=wave.step_started_at,
         ended_at=ended,
+        name=getattr(step, "name", ""),
+        outcome=outcome,
     )
     moved = replace(wave, step_index=wave.step_index + 1, step_started_at=None, steps=(*wave.steps, record))
     return state.with_wave(moved)
+
+
+def _step_ended(
+    state: ExecutionState, wave: WaveState, step: Step, at: datetime
+) -> tuple[datetime | None, str]:
+    """When the current step was done, and how (an automation step's outcome); None while it runs. An
+    automation step that does not run in this mode ends at once, SKIPPED."""
+    if isinstance(step, AUTOMATION_STEPS):
+        if not runs_in(step, recovery=state.spec.mode is Mode.RECOVERY):
+            return at, StepOutcome.SKIPPED.value
+        key = step_key(wave.index, wave.step_phase(), wave.step_index)
+        run = state.automation.get(key)
+        ended = automation_ended_at(state, key)
+        return ended, (run.outcome.value if run is not None and run.outcome is not None else "")
+    return _step_ended_at(wave, step, at), ""
 
 
 def _step_ended_at(wave: WaveState, step: Step, at: datetime) -> datetime | None:

@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 
 class OnFailure(StrEnum):
@@ -107,7 +108,7 @@ class LambdaStep:
 
     name: str
     function: str
-    payload: Mapping[str, object] = field(default_factory=dict, hash=False)
+    payload: Mapping[str, Any] = field(default_factory=dict, hash=False)
     policy: StepPolicy = DEFAULT_POLICY
 
 

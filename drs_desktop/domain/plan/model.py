@@ -15,6 +15,7 @@ from enum import StrEnum
 
 from drs_desktop.domain.launch.isolation import DrillProfile
 from drs_desktop.domain.launch.model import NO_SETTINGS, LaunchSettings
+from drs_desktop.domain.plan.automation import AutomationStep
 from drs_desktop.domain.plan_target import PlanTarget
 
 #: DRS source server IDs, as the service validates them (``\Z``, not ``$``: "s-...\n" is no ID).
@@ -44,7 +45,8 @@ class WaitStep:
     minutes: int
 
 
-Step = ApprovalStep | WaitStep
+#: A wave's before/after step: an approval, a wait, or an automation step (``domain.plan.automation``).
+Step = ApprovalStep | WaitStep | AutomationStep
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,542 @@
+"""A wave's automation steps (``domain.plan.automation``): when an attempt starts, what its facts mean,
+when the operator must decide. Pure, like every engine rule; the calls are the runner's
+(``services.automation_calls``).
+
+How a step moves (the runner contract of ``engine.decide`` holds: intent journaled before a call, facts
+after):
+
+- ``engine.waves`` starts a step as any other (once the wave is at it and the run may progress); a step
+  that does not run in this mode (``RunIn``) ends at once, SKIPPED. Otherwise it ends once its
+  ``StepRun`` says PASSED, WARNED or DONE; FAILED fails its wave (``queries.wave_failed``), which holds
+  the run like a critical server's failure (skip the wave, or cancel).
+- ``decide_automation`` starts attempt 1 (``RunAutomation``), then follows it: a health check probes
+  every ``interval_seconds`` (``ProbeHealth``) until ``must_pass`` targets answer or the timeout; an SSM
+  command is read (``PollSsm``) until every invocation has ended; a Lambda function's answer and a
+  script's exit come back by themselves (the runner runs them beside its loop). A failed attempt is
+  followed by the next while retries remain; then the policy decides: hold (the run waits for the
+  operator's ``StepDecided``: retry, done, fail), fail the wave, or warn and go on.
+- Neither SendCommand nor Invoke takes an idempotency token, so an attempt is sent at most once: after
+  a crash (``RunnerRestarted``) or a lost answer, an SSM attempt not known to be sent is looked for by
+  its comment (``FindSsm``) and sent again only once a look past ``SSM_SETTLE`` found nothing; a Lambda
+  function or a script whose outcome is lost is UNKNOWN and holds the run whatever the policy; a health
+  check only reads, and probes again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+from drs_desktop.domain.engine.automation_events import (
+    AutomationAnswered,
+    AutomationLost,
+    AutomationRequested,
+    AutomationSent,
+    HealthProbed,
+    SsmLooked,
+    SsmPolled,
+)
+from drs_desktop.domain.engine.automation_state import (
+    ATTEMPT_OPEN,
+    AttemptStatus,
+    StepAttempt,
+    StepOutcome,
+    StepRun,
+    parse_key,
+    step_key,
+    tail,
+)
+from drs_desktop.domain.engine.commands import (
+    Command,
+    FindSsm,
+    PollSsm,
+    ProbeHealth,
+    Record,
+    RunAutomation,
+    StepTarget,
+)
+from drs_desktop.domain.engine.events import STEP_ACTIONS, StepDecided, StepPhase
+from drs_desktop.domain.engine.state import ExecutionState, WavePhase, WaveState
+from drs_desktop.domain.plan.automation import (
+    AUTOMATION_STEPS,
+    AutomationStep,
+    HealthCheckStep,
+    OnFailure,
+    SsmStep,
+    step_kind,
+)
+
+#: An SSM send whose outcome is unknown is sent again only once ListCommands, looked at this long after
+#: the send, does not list it (SSM lists a command as soon as SendCommand returns).
+SSM_SETTLE = timedelta(seconds=60)
+#: Looks for such a command: the first this long after the send, then at doubling intervals.
+SSM_LOOK_DELAY = timedelta(seconds=10)
+#: SSM invocation reads: every this long, doubling after each read that changed nothing, up to the cap.
+SSM_POLL = timedelta(seconds=5)
+SSM_POLL_CAP = timedelta(seconds=60)
+#: Past the step's timeout, SSM still delivers and reports (its own timeout ends the invocations): the
+#: attempt is failed by the engine only this much later, if SSM has still not reported an end.
+SSM_GRACE = timedelta(minutes=5)
+#: A Lambda function or a script runs beside the runner's loop and always answers within its timeout
+#: (the read timeout, the script's kill); if it has not this long after, the answer counts as lost.
+LOCAL_GRACE = timedelta(minutes=2)
+#: SSM invocation statuses that are over.
+SSM_ENDED = frozenset({"Success", "Failed", "TimedOut", "Cancelled", "Undeliverable", "Terminated"})
+
+
+def comment_of(execution_id: str, key: str, attempt: int) -> str:
+    """The SSM ``Comment`` of an attempt (at most 100 characters): how it is found again after a crash."""
+    return f"drs-desktop {execution_id} step {key} attempt {attempt}"[:100]
+
+
+# -- the steps of a run
+
+
+def step_at(state: ExecutionState, key: str) -> AutomationStep | None:
+    wave_index, phase, index = parse_key(key)
+    wave = state.spec.waves[wave_index]
+    steps = wave.after if phase == StepPhase.AFTER else wave.before
+    step = steps[index] if index < len(steps) else None
+    return step if isinstance(step, AUTOMATION_STEPS) else None
+
+
+def current_step(state: ExecutionState, wave: WaveState) -> tuple[str, AutomationStep] | None:
+    """The automation step the wave is at, once started (None: none, or an approval or a wait)."""
+    if wave.phase not in (WavePhase.BEFORE, WavePhase.AFTER) or wave.step_started_at is None:
+        return None
+    steps = wave.steps_of(state.spec)
+    if wave.step_index >= len(steps):
+        return None
+    step = steps[wave.step_index]
+    if not isinstance(step, AUTOMATION_STEPS):
+        return None
+    return step_key(wave.index, wave.step_phase(), wave.step_index), step
+
+
+def allowed_attempts(step: AutomationStep, run: StepRun | None) -> int:
+    return 1 + step.policy.retries + (run.extra_attempts if run is not None else 0)
+
+
+def step_targets(state: ExecutionState, key: str, step: AutomationStep) -> tuple[StepTarget, ...]:
+    """The servers a step acts on and their recovered EC2 instances ("" where none is known): the
+    step's named servers, else (after a launch) the wave's own servers, else (before it) the servers of
+    the waves it depends on, whose instances are up by then."""
+    wave_index, phase, _ = parse_key(key)
+    named = getattr(step, "servers", ())
+    if named:
+        server_ids: tuple[str, ...] = tuple(named)
+    elif phase == StepPhase.AFTER:
+        server_ids = state.spec.waves[wave_index].server_ids
+    else:
+        names = state.spec.waves[wave_index].depends_on
+        server_ids = tuple(s for w in state.spec.waves if w.name in names for s in w.server_ids)
+    out: list[StepTarget] = []
+    for server_id in server_ids:
+        server = state.servers.get(server_id)
+        if server is None:
+            continue
+        out.append(
+            StepTarget(server_id=server_id, instance_id=server.ec2_instance_id or "", target=server.target)
+        )
+    return tuple(out)
+
+
+def in_flight(state: ExecutionState) -> bool:
+    """An attempt may still be running somewhere: the run does not finish before it has ended."""
+    return any(run.in_flight for run in state.automation.values())
+
+
+def step_ended_at(state: ExecutionState, key: str) -> datetime | None:
+    """When the step ended in a way that lets its wave go on (PASSED, WARNED, DONE); None otherwise."""
+    run = state.automation.get(key)
+    if run is None or run.outcome not in (StepOutcome.PASSED, StepOutcome.WARNED, StepOutcome.DONE):
+        return None
+    return run.ended_at
+
+
+# -- deciding
+
+
+def decide_automation(state: ExecutionState, now: datetime, progress: bool) -> list[Command]:
+    """The calls the waves' automation steps need now. ``progress``: whether a new attempt may start
+    (``queries.may_progress``); attempts already under way are followed regardless."""
+    commands: list[Command] = []
+    for wave in state.waves:
+        current = current_step(state, wave)
+        if current is not None:
+            commands.extend(_decide_step(state, current[0], current[1], now, progress))
+    # An attempt of a step the wave has left (skipped, the run stopped) is still followed to its end.
+    for key, run in state.automation.items():
+        step = step_at(state, key)
+        if step is not None and run.in_flight and not _is_current(state, key):
+            commands.extend(_follow(state, key, step, run, now))
+    return commands
+
+
+def _is_current(state: ExecutionState, key: str) -> bool:
+    wave_index, phase, index = parse_key(key)
+    wave = state.waves[wave_index]
+    return (
+        wave.phase in (WavePhase.BEFORE, WavePhase.AFTER)
+        and wave.step_phase() == phase
+        and wave.step_index == index
+        and wave.step_started_at is not None
+    )
+
+
+def _decide_step(
+    state: ExecutionState, key: str, step: AutomationStep, now: datetime, progress: bool
+) -> list[Command]:
+    run = state.automation.get(key)
+    if run is not None and (run.outcome is not None or run.held):
+        return []
+    if run is not None and run.in_flight:
+        return _follow(state, key, step, run, now)
+    last = run.last if run is not None else None
+    if last is not None and last.status is not AttemptStatus.FAILED:
+        return []  # PASSED or UNKNOWN: the reducer has ended or held the step
+    if not progress:
+        return []
+    attempt = (last.number + 1) if last is not None else 1
+    return [_run(state, key, step, attempt)]
+
+
+def _run(state: ExecutionState, key: str, step: AutomationStep, attempt: int) -> RunAutomation:
+    targets = step_targets(state, key, step)
+    where = next((t.target for t in targets if t.instance_id), "")
+    return RunAutomation(
+        execution_id=state.spec.execution_id,
+        plan_name=state.spec.plan_name,
+        mode=state.spec.mode.value,
+        key=key,
+        attempt=attempt,
+        step=step,
+        targets=targets,
+        comment=comment_of(state.spec.execution_id, key, attempt),
+        target=where if isinstance(step, SsmStep | HealthCheckStep) else "",
+    )
+
+
+def _follow(
+    state: ExecutionState, key: str, step: AutomationStep, run: StepRun, now: datetime
+) -> list[Command]:
+    """The next call of the attempt under way, if one is due; its timeout, if it passed."""
+    last = run.last
+    assert last is not None
+    deadline = last.requested_at + timedelta(seconds=step.policy.timeout_seconds)
+    if isinstance(step, HealthCheckStep):
+        if now >= deadline:
+            return [Record(event=_health_timed_out(key, step, last, now))]
+        due = _next_probe_at(step, last)
+        if due is None or now >= due:
+            targets = step_targets(state, key, step)
+            return [
+                ProbeHealth(key=key, attempt=last.number, step=step, targets=targets, target=_where(targets))
+            ]
+        return []
+    if isinstance(step, SsmStep):
+        targets = step_targets(state, key, step)
+        if last.status is AttemptStatus.REQUESTED:  # cut off, or its answer lost: look for it
+            if ssm_resend_due(last):
+                return [_run(state, key, step, last.number)]  # not sent: this attempt goes out now
+            due = _next_look_at(last)
+            if now >= due:
+                return [
+                    FindSsm(
+                        key=key,
+                        attempt=last.number,
+                        comment=comment_of(state.spec.execution_id, key, last.number),
+                        since=last.requested_at - timedelta(minutes=5),
+                        target=_where(targets),
+                    )
+                ]
+            return []
+        if now >= deadline + SSM_GRACE:
+            detail = f"SSM reported no end within {step.policy.timeout_seconds} s (+{SSM_GRACE} grace)"
+            return [
+                Record(
+                    event=AutomationAnswered(key=key, attempt=last.number, ok=False, at=now, detail=detail)
+                )
+            ]
+        if now >= _next_poll_at(last):
+            return [
+                PollSsm(
+                    key=key, attempt=last.number, command_id=last.ref, targets=targets, target=_where(targets)
+                )
+            ]
+        return []
+    # A Lambda function or a script: its answer comes back by itself, unless it never does.
+    if now >= deadline + LOCAL_GRACE:
+        reason = "no answer came within the step's timeout: whether it ran is not known"
+        return [Record(event=AutomationLost(key=key, attempt=last.number, reason=reason, at=now))]
+    return []
+
+
+def _where(targets: tuple[StepTarget, ...]) -> str:
+    return next((t.target for t in targets if t.instance_id), "")
+
+
+def _next_probe_at(step: HealthCheckStep, last: StepAttempt) -> datetime | None:
+    if last.probed_at is None:
+        return None
+    return last.probed_at + timedelta(seconds=step.interval_seconds)
+
+
+def _next_poll_at(last: StepAttempt) -> datetime:
+    since = last.polled_at or last.requested_at
+    return since + min(SSM_POLL * (2 ** min(last.polls // 6, 4)), SSM_POLL_CAP)
+
+
+def _next_look_at(last: StepAttempt) -> datetime:
+    if last.looked_at is None:
+        return last.requested_at + SSM_LOOK_DELAY
+    return last.looked_at + SSM_LOOK_DELAY * (2 ** min(last.looks, 5))
+
+
+def _health_timed_out(
+    key: str, step: HealthCheckStep, last: StepAttempt, now: datetime
+) -> AutomationAnswered:
+    passed = sum(1 for t in last.targets if t.status == "PASS")
+    failing = "; ".join(f"{t.server_id}: {t.detail}" for t in last.targets if t.status != "PASS")
+    detail = (
+        f"timed out after {step.policy.timeout_seconds} s: {passed} of {len(last.targets)} target(s) passed"
+        + (f" ({failing})" if failing else "")
+    )
+    return AutomationAnswered(key=key, attempt=last.number, ok=False, at=now, detail=tail(detail, 500))
+
+
+def wake_at(state: ExecutionState, now: datetime) -> datetime | None:
+    """The next moment an attempt under way needs a call or times out."""
+    times: list[datetime] = []
+    for key, run in state.automation.items():
+        step = step_at(state, key)
+        last = run.last
+        if step is None or last is None or last.status not in ATTEMPT_OPEN:
+            continue
+        deadline = last.requested_at + timedelta(seconds=step.policy.timeout_seconds)
+        if isinstance(step, HealthCheckStep):
+            times.append(deadline)
+            probe = _next_probe_at(step, last)
+            if probe is not None:
+                times.append(probe)
+        elif isinstance(step, SsmStep):
+            times.append(
+                _next_look_at(last) if last.status is AttemptStatus.REQUESTED else _next_poll_at(last)
+            )
+            times.append(deadline + SSM_GRACE)
+        else:
+            times.append(deadline + LOCAL_GRACE)
+    future = [t for t in times if t > now]
+    return min(future) if future else None
+
+
+# -- what the facts mean
+
+
+def on_requested(state: ExecutionState, event: AutomationRequested) -> ExecutionState:
+    step = step_at(state, event.key)
+    if step is None:
+        return state
+    run = state.automation.get(event.key) or StepRun(key=event.key, kind=step_kind(step), name=step.name)
+    attempt = StepAttempt(number=event.attempt, status=AttemptStatus.REQUESTED, requested_at=event.at)
+    attempts = run.attempts
+    if attempts and attempts[-1].number == event.attempt:  # sent again after a look found nothing
+        previous = attempts[-1]
+        attempt = replace(attempt, looks=previous.looks, looked_at=previous.looked_at)
+        attempts = attempts[:-1]
+    return _with_run(state, replace(run, attempts=(*attempts, attempt), held=False))
+
+
+def on_sent(state: ExecutionState, event: AutomationSent) -> ExecutionState:
+    return _update(
+        state, event.key, event.attempt, lambda a: replace(a, status=AttemptStatus.RUNNING, ref=event.ref)
+    )
+
+
+def on_probed(state: ExecutionState, event: HealthProbed) -> ExecutionState:
+    step = step_at(state, event.key)
+    attempt = _attempt(state, event.key, event.attempt)
+    if not isinstance(step, HealthCheckStep) or attempt is None or attempt.status not in ATTEMPT_OPEN:
+        return state
+    probed = replace(
+        attempt,
+        status=AttemptStatus.RUNNING,
+        targets=event.results,
+        probes=attempt.probes + 1,
+        probed_at=event.at,
+    )
+    state = _update(state, event.key, event.attempt, lambda _a: probed)
+    passed = sum(1 for r in event.results if r.status == "PASS")
+    must = step.must_pass if step.must_pass is not None else len(event.results)
+    if event.results and passed >= must:
+        detail = f"{passed} of {len(event.results)} target(s) passed"
+        return _attempt_ended(state, event.key, event.attempt, True, event.at, detail, "")
+    return state
+
+
+def on_ssm_polled(state: ExecutionState, event: SsmPolled) -> ExecutionState:
+    attempt = _attempt(state, event.key, event.attempt)
+    if attempt is None or attempt.status not in ATTEMPT_OPEN:
+        return state
+    changed = bool(event.results) and event.results != attempt.targets
+    polled = replace(
+        attempt,
+        targets=event.results or attempt.targets,
+        polls=0 if changed else attempt.polls + 1,
+        polled_at=event.at,
+    )
+    state = _update(state, event.key, event.attempt, lambda _a: polled)
+    if not event.results or any(r.status not in SSM_ENDED for r in event.results):
+        return state
+    failed = [r for r in event.results if r.status != "Success"]
+    detail = f"{len(event.results) - len(failed)} of {len(event.results)} invocation(s) succeeded" + (
+        "; " + "; ".join(f"{r.server_id} ({r.instance_id}): {r.status} {r.detail}".strip() for r in failed)
+        if failed
+        else ""
+    )
+    return _attempt_ended(state, event.key, event.attempt, not failed, event.at, tail(detail, 500), "")
+
+
+def on_ssm_looked(state: ExecutionState, event: SsmLooked) -> ExecutionState:
+    attempt = _attempt(state, event.key, event.attempt)
+    if attempt is None or attempt.status is not AttemptStatus.REQUESTED:
+        return state
+    looked = replace(attempt, looks=attempt.looks + 1, looked_at=event.at)
+    if event.command_id:
+        looked = replace(looked, status=AttemptStatus.RUNNING, ref=event.command_id)
+    return _update(state, event.key, event.attempt, lambda _a: looked)
+
+
+def ssm_resend_due(last: StepAttempt) -> bool:
+    """An SSM attempt not found by a look at least ``SSM_SETTLE`` after its send was never sent."""
+    return (
+        last.status is AttemptStatus.REQUESTED
+        and last.looked_at is not None
+        and last.looked_at >= last.requested_at + SSM_SETTLE
+    )
+
+
+def on_answered(state: ExecutionState, event: AutomationAnswered) -> ExecutionState:
+    attempt = _attempt(state, event.key, event.attempt)
+    if attempt is None or attempt.status not in ATTEMPT_OPEN:
+        return state  # an answer for an attempt already ended (timed out meanwhile): the end stands
+    return _attempt_ended(state, event.key, event.attempt, event.ok, event.at, event.detail, event.output)
+
+
+def on_lost(state: ExecutionState, event: AutomationLost) -> ExecutionState:
+    """An SSM attempt is looked for by its comment; a Lambda function's or a script's outcome is
+    unknown: the step holds the run for the operator (retry, done, fail), whatever its policy."""
+    step = step_at(state, event.key)
+    attempt = _attempt(state, event.key, event.attempt)
+    if step is None or attempt is None or attempt.status not in ATTEMPT_OPEN:
+        return state
+    if isinstance(step, SsmStep):
+        return _update(
+            state,
+            event.key,
+            event.attempt,
+            lambda a: replace(a, status=AttemptStatus.REQUESTED, detail=event.reason),
+        )
+    if isinstance(step, HealthCheckStep):
+        return state  # a probe round that failed to run: the next one is due anyway
+    unknown = replace(attempt, status=AttemptStatus.UNKNOWN, ended_at=event.at, detail=event.reason)
+    state = _update(state, event.key, event.attempt, lambda _a: unknown)
+    run = state.automation[event.key]
+    return _with_run(state, replace(run, held=True))
+
+
+def on_restarted(state: ExecutionState, at: datetime) -> ExecutionState:
+    """The runner stopped with attempts under way: a Lambda function's or a script's outcome is lost
+    (held for the operator); an SSM attempt not known to be sent is looked for; a health check probes
+    again."""
+    for key, run in state.automation.items():
+        step = step_at(state, key)
+        last = run.last
+        if step is None or last is None or last.status not in ATTEMPT_OPEN:
+            continue
+        if isinstance(step, SsmStep | HealthCheckStep):
+            continue
+        reason = "the runner stopped while it ran: whether it ran, and how, is not known"
+        state = on_lost(state, AutomationLost(key=key, attempt=last.number, reason=reason, at=at))
+    return state
+
+
+def on_decided(state: ExecutionState, event: StepDecided) -> ExecutionState:
+    key = step_key(event.wave_index, event.phase, event.step_index)
+    run = state.automation.get(key)
+    if run is None:
+        return state
+    run = replace(run, decided_by=event.by, comment=event.comment, held=False)
+    if event.action == "retry":
+        run = replace(run, extra_attempts=run.extra_attempts + 1)
+        if run.last is not None and run.last.status is AttemptStatus.UNKNOWN:
+            # The next attempt follows as after a failure (decide starts it).
+            run = replace(
+                run, attempts=(*run.attempts[:-1], replace(run.attempts[-1], status=AttemptStatus.FAILED))
+            )
+    elif event.action == "done":
+        run = replace(run, outcome=StepOutcome.DONE, ended_at=event.at)
+    else:
+        run = replace(run, outcome=StepOutcome.FAILED, ended_at=event.at)
+    return _with_run(state, run).noting(
+        f"step {event.action}", event.at, event.by, f"{run.name}: {event.comment}"
+    )
+
+
+def decision_error(state: ExecutionState, event: StepDecided) -> str | None:
+    """Why the operator's decision cannot apply (None: it can)."""
+    if event.action not in STEP_ACTIONS:
+        return f"unknown decision {event.action!r}: retry, done or fail"
+    key = step_key(event.wave_index, event.phase, event.step_index)
+    run = state.automation.get(key)
+    if run is None or not run.held:
+        return "that step is not waiting for a decision"
+    return None
+
+
+# -- helpers
+
+
+def _attempt(state: ExecutionState, key: str, number: int) -> StepAttempt | None:
+    run = state.automation.get(key)
+    if run is None:
+        return None
+    return next((a for a in reversed(run.attempts) if a.number == number), None)
+
+
+def _update(state: ExecutionState, key: str, number: int, change: object) -> ExecutionState:
+    run = state.automation.get(key)
+    if run is None:
+        return state
+    attempts = tuple(change(a) if a.number == number else a for a in run.attempts)  # type: ignore[operator]
+    return _with_run(state, replace(run, attempts=attempts))
+
+
+def _with_run(state: ExecutionState, run: StepRun) -> ExecutionState:
+    automation: Mapping[str, StepRun] = {**state.automation, run.key: run}
+    return replace(state, automation=automation)
+
+
+def _attempt_ended(
+    state: ExecutionState, key: str, number: int, ok: bool, at: datetime, detail: str, output: str
+) -> ExecutionState:
+    status = AttemptStatus.PASSED if ok else AttemptStatus.FAILED
+    state = _update(
+        state,
+        key,
+        number,
+        lambda a: replace(a, status=status, ended_at=at, detail=detail, output=tail(output)),
+    )
+    run = state.automation[key]
+    step = step_at(state, key)
+    if ok:
+        return _with_run(state, replace(run, outcome=StepOutcome.PASSED, ended_at=at))
+    if step is None or len(run.attempts) < allowed_attempts(step, run):
+        return state  # the next attempt follows
+    policy = step.policy.on_failure
+    if policy is OnFailure.WARN:
+        return _with_run(state, replace(run, outcome=StepOutcome.WARNED, ended_at=at))
+    if policy is OnFailure.FAIL_WAVE:
+        return _with_run(state, replace(run, outcome=StepOutcome.FAILED, ended_at=at))
+    return _with_run(state, replace(run, held=True))

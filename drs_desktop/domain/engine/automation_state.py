@@ -1,0 +1,125 @@
+"""Where a wave's automation steps stand (``engine.automation`` says how they move).
+
+A step (``domain.plan.automation``: a health check, an SSM document, a Lambda function, a local script)
+runs in attempts. Each attempt is journaled before anything is sent (``AutomationRequested``), so after a
+crash the engine knows an attempt may have gone out: an SSM command is found again by its comment; a
+Lambda function or a script whose answer was lost is UNKNOWN and holds the run for the operator (retry,
+mark done, or fail), since neither takes an idempotency token; a health check only reads, and probes
+again. ``StepRun`` is one step's attempts and its outcome; ``ExecutionState.automation`` keeps them by
+``step_key``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+#: How much of a command's, function's or script's output the journal and the evidence keep (its tail).
+OUTPUT_TAIL = 2000
+
+
+def step_key(wave_index: int, phase: str, step_index: int) -> str:
+    """The key of a wave's step in ``ExecutionState.automation`` (and in its events): "0:AFTER:1".
+    ``phase``: an ``events.StepPhase`` (a str)."""
+    return f"{wave_index}:{phase}:{step_index}"
+
+
+def parse_key(key: str) -> tuple[int, str, int]:
+    wave, phase, step = key.split(":")
+    return int(wave), phase, int(step)
+
+
+def tail(text: str, limit: int = OUTPUT_TAIL) -> str:
+    """The end of ``text`` (the last lines say how a command ended), marked when cut."""
+    if len(text) <= limit:
+        return text
+    return "…" + text[-(limit - 1) :]
+
+
+class AttemptStatus(StrEnum):
+    REQUESTED = "REQUESTED"  # journaled before the call: it may have gone out
+    RUNNING = "RUNNING"  # sent (an SSM command ID known), or probing, or a call/script under way here
+    UNKNOWN = "UNKNOWN"  # the outcome is lost (a crash, an answer that never came): a person decides
+    PASSED = "PASSED"
+    FAILED = "FAILED"
+
+
+ATTEMPT_OPEN = frozenset({AttemptStatus.REQUESTED, AttemptStatus.RUNNING})
+
+
+class StepOutcome(StrEnum):
+    """How a step ended (None on ``StepRun`` while it runs or waits for the operator)."""
+
+    PASSED = "PASSED"
+    WARNED = "WARNED"  # failed, and its policy says warn: the wave went on
+    FAILED = "FAILED"  # failed, and the wave failed with it (policy fail-wave, or the operator said fail)
+    DONE = "DONE"  # the operator marked it done after it failed or its outcome was lost
+    SKIPPED = "SKIPPED"  # not run in this mode (drill only / recovery only)
+
+
+@dataclass(frozen=True, kw_only=True)
+class TargetResult:
+    """One target's (server's) result in an attempt: a probe's answer, an SSM invocation's."""
+
+    server_id: str
+    status: str  # health: PASS | FAIL; SSM: the invocation's status (Success, Failed, TimedOut...)
+    detail: str = ""
+    output: str = ""  # the output's tail (SSM)
+    instance_id: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class StepAttempt:
+    number: int  # 1, 2...
+    status: AttemptStatus
+    requested_at: datetime
+    ended_at: datetime | None = None
+    ref: str = ""  # the SSM command ID, the script's process ID
+    detail: str = ""  # why it failed, or what it found
+    output: str = ""  # the tail of a Lambda answer or a script's output
+    targets: tuple[TargetResult, ...] = ()
+    probes: int = 0  # health-check rounds made
+    probed_at: datetime | None = None
+    polls: int = 0  # SSM invocation reads made
+    polled_at: datetime | None = None
+    looks: int = 0  # after a crash: ListCommands looks for an SSM command by its comment
+    looked_at: datetime | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class StepRun:
+    """One automation step of one wave in this run: its attempts, and how it ended."""
+
+    key: str
+    kind: str  # health-check | ssm | lambda | script
+    name: str
+    attempts: tuple[StepAttempt, ...] = ()
+    outcome: StepOutcome | None = None
+    ended_at: datetime | None = None
+    #: Waiting for the operator: its last attempt failed (policy hold) or its outcome is unknown.
+    held: bool = False
+    extra_attempts: int = 0  # attempts the operator added (``StepDecided`` retry) beyond the policy's
+    decided_by: str = ""  # the operator who retried, marked it done or failed it last
+    comment: str = ""
+
+    @property
+    def last(self) -> StepAttempt | None:
+        return self.attempts[-1] if self.attempts else None
+
+    @property
+    def in_flight(self) -> bool:
+        last = self.last
+        return last is not None and last.status in ATTEMPT_OPEN
+
+
+def wave_step_failed(runs: Mapping[str, StepRun], wave_index: int) -> bool:
+    """Whether an automation step of the wave failed it (``queries.wave_failed`` asks)."""
+    prefix = f"{wave_index}:"
+    return any(r.outcome is StepOutcome.FAILED for key, r in runs.items() if key.startswith(prefix))
+
+
+def held_steps(runs: Mapping[str, StepRun]) -> tuple[StepRun, ...]:
+    """Steps waiting for the operator: their failure, or their lost outcome, holds the run."""
+    return tuple(run for run in runs.values() if run.held)

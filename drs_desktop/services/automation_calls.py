@@ -1,0 +1,558 @@
+"""The calls of a wave's automation steps (``engine.automation``), for the runner.
+
+Every command journals its intent first (``AutomationRequested``), then the facts as they come. SSM sends
+and reads, and a health check's probes, run on the runner's thread (each probe round is bounded by the
+step's interval). A Lambda function and a local script run beside the runner's loop, on a thread of
+their own, because they may take the step's whole timeout: their end is put on ``results`` (and the
+loop woken) for the runner to journal on its own thread (``drain``). Neither SendCommand nor Invoke takes
+an idempotency token: their clients send once (retries off, a read timeout above the step's), and an
+answer lost after sending is ``AutomationLost`` (``engine.automation`` decides what that means).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import queue
+import subprocess
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from drs_desktop.domain.drs.errors import DrsError, DrsOutcomeUnknown
+from drs_desktop.domain.ec2 import InstanceView
+from drs_desktop.domain.engine.automation import comment_of
+from drs_desktop.domain.engine.automation_events import (
+    AutomationAnswered,
+    AutomationLost,
+    AutomationRequested,
+    AutomationSent,
+    HealthProbed,
+    SsmLooked,
+    SsmPolled,
+)
+from drs_desktop.domain.engine.automation_state import TargetResult, parse_key, tail
+from drs_desktop.domain.engine.commands import FindSsm, PollSsm, ProbeHealth, RunAutomation, StepTarget
+from drs_desktop.domain.engine.events import Event
+from drs_desktop.domain.plan.automation import HealthCheckStep, LambdaStep, Reach, ScriptStep, SsmStep
+from drs_desktop.services.health_probe import ProbeAnswer, probe_address
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Invocation:
+    """One instance's part of an SSM command, as SSM reports it."""
+
+    instance_id: str
+    status: str  # Pending, InProgress, Delayed, Success, Cancelled, TimedOut, Failed, Undeliverable...
+    response_code: int | None = None
+    output: str = ""
+    detail: str = ""  # SSM's StatusDetails
+
+
+@dataclass(frozen=True, kw_only=True)
+class LambdaAnswer:
+    status_code: int
+    function_error: str  # "" when the function returned (Unhandled/Handled when it raised)
+    body: str
+
+
+class SsmCalls(Protocol):
+    def send_command(
+        self,
+        *,
+        comment: str,
+        document: str,
+        instance_ids: Sequence[str],
+        parameters: Mapping[str, Sequence[str]],
+        timeout_seconds: int,
+        document_version: str | None = None,
+    ) -> str: ...
+
+    def find_commands(self, comment: str, invoked_after: datetime) -> list[str]: ...
+
+    def invocations(self, command_id: str) -> list[Invocation]: ...
+
+
+class LambdaCalls(Protocol):
+    def invoke(self, function: str, payload: Mapping[str, Any], *, timeout_seconds: int) -> LambdaAnswer: ...
+
+
+class InstanceReads(Protocol):
+    def instances(self, ids: Sequence[str]) -> list[InstanceView]: ...
+
+
+#: ``trust(path)``: "TRUSTED" when this desktop trusts the file as it is now, else why not.
+TrustCheck = Callable[[str], str]
+
+
+class AutomationCalls:
+    """The runner's side of automation steps: one per runner, for its whole life."""
+
+    def __init__(
+        self,
+        *,
+        ssm: Callable[[str], SsmCalls],
+        lambdas: Callable[[str], LambdaCalls],
+        ec2: Callable[[str], InstanceReads],
+        trust: TrustCheck,
+        record: Callable[[Event], None],
+        clock: Callable[[], datetime],
+        wake: Callable[[], None],
+    ) -> None:
+        self._ssm, self._lambdas, self._ec2, self._trust = ssm, lambdas, ec2, trust
+        self._record, self._clock, self._wake = record, clock, wake
+        self._results: queue.Queue[Event] = queue.Queue()
+        self._threads: list[threading.Thread] = []
+
+    # -- the commands
+
+    def run(self, command: RunAutomation) -> None:
+        step = command.step
+        instances = tuple(f"{t.server_id}={t.instance_id}" for t in command.targets if t.instance_id)
+        self._record(
+            AutomationRequested(
+                key=command.key, attempt=command.attempt, at=self._clock(), instances=instances
+            )
+        )
+        if isinstance(step, SsmStep):
+            self._send_ssm(command, step)
+        elif isinstance(step, LambdaStep | ScriptStep):
+            self._beside(command)
+        # A health check: its first round of probes is the next command.
+
+    def probe(self, command: ProbeHealth) -> None:
+        step = command.step
+        addresses, why = self._addresses(command.target, command.targets, step.reach)
+        answers: list[TargetResult] = []
+        jobs: list[tuple[StepTarget, str]] = []
+        for target in command.targets:
+            address = addresses.get(target.server_id, "")
+            if not address:
+                reason = why.get(target.server_id, "no recovered instance")
+                answers.append(TargetResult(server_id=target.server_id, status="FAIL", detail=reason))
+            else:
+                jobs.append((target, address))
+        if step.reach is Reach.LAMBDA and jobs:
+            answers.extend(self._probe_through_lambda(step, jobs))
+        else:
+            answers.extend(self._probe_here(step, jobs))
+        order = {t.server_id: n for n, t in enumerate(command.targets)}
+        answers.sort(key=lambda r: order.get(r.server_id, len(order)))
+        self._record(
+            HealthProbed(key=command.key, attempt=command.attempt, results=tuple(answers), at=self._clock())
+        )
+
+    def poll(self, command: PollSsm) -> None:
+        by_instance = {t.instance_id: t.server_id for t in command.targets if t.instance_id}
+        try:
+            invocations = self._ssm(command.target).invocations(command.command_id)
+        except DrsError as error:
+            self._record(
+                SsmPolled(
+                    key=command.key, attempt=command.attempt, results=(), at=self._clock(), error=str(error)
+                )
+            )
+            return
+        results = tuple(
+            TargetResult(
+                server_id=by_instance.get(i.instance_id, ""),
+                instance_id=i.instance_id,
+                status=i.status,
+                detail=(f"exit {i.response_code}" if i.response_code not in (None, -1, 0) else i.detail),
+                output=tail(i.output),
+            )
+            for i in invocations
+        )
+        self._record(SsmPolled(key=command.key, attempt=command.attempt, results=results, at=self._clock()))
+
+    def find(self, command: FindSsm) -> None:
+        try:
+            found = self._ssm(command.target).find_commands(command.comment, command.since)
+        except DrsError as error:
+            self._record(
+                SsmLooked(
+                    key=command.key,
+                    attempt=command.attempt,
+                    command_id="",
+                    at=self._clock(),
+                    error=str(error),
+                )
+            )
+            return
+        command_id = found[0] if found else ""
+        self._record(
+            SsmLooked(key=command.key, attempt=command.attempt, command_id=command_id, at=self._clock())
+        )
+
+    # -- the ends of what runs beside the loop
+
+    def drain(self) -> None:
+        """Journal (on the runner's thread) what the Lambda functions and scripts that ended reported."""
+        while True:
+            try:
+                event = self._results.get_nowait()
+            except queue.Empty:
+                return
+            self._record(event)
+
+    def close(self) -> None:
+        """Threads still running are left to end by their own timeouts; their results are dropped (the next
+        runner finds their attempts cut off, and the operator decides)."""
+        self._threads = [t for t in self._threads if t.is_alive()]
+
+    # -- SSM
+
+    def _send_ssm(self, command: RunAutomation, step: SsmStep) -> None:
+        instance_ids = [t.instance_id for t in command.targets if t.instance_id]
+        missing = [t.server_id for t in command.targets if not t.instance_id]
+        at = self._clock
+        if not instance_ids:
+            detail = "no recovered instance to run it on" + (f" ({', '.join(missing)})" if missing else "")
+            self._record(
+                AutomationAnswered(key=command.key, attempt=command.attempt, ok=False, at=at(), detail=detail)
+            )
+            return
+        try:
+            command_id = self._ssm(command.target).send_command(
+                comment=command.comment,
+                document=step.document,
+                instance_ids=instance_ids,
+                parameters={k: list(v) for k, v in step.parameters.items()},
+                timeout_seconds=step.policy.timeout_seconds,
+                document_version=step.document_version,
+            )
+        except DrsOutcomeUnknown as error:
+            self._record(AutomationLost(key=command.key, attempt=command.attempt, reason=str(error), at=at()))
+            return
+        except DrsError as error:
+            self._record(
+                AutomationAnswered(
+                    key=command.key,
+                    attempt=command.attempt,
+                    ok=False,
+                    at=at(),
+                    detail=f"SendCommand refused: {error}",
+                )
+            )
+            return
+        self._record(AutomationSent(key=command.key, attempt=command.attempt, ref=command_id, at=at()))
+
+    # -- Lambda functions and scripts, beside the loop
+
+    def _beside(self, command: RunAutomation) -> None:
+        step = command.step
+        if isinstance(step, ScriptStep):
+            trusted = self._trust(step.path)
+            if trusted != "TRUSTED":
+                detail = f"not run: this desktop does not trust {step.path} ({trusted})"
+                self._record(
+                    AutomationAnswered(
+                        key=command.key, attempt=command.attempt, ok=False, at=self._clock(), detail=detail
+                    )
+                )
+                return
+        if isinstance(step, ScriptStep):
+            work: Callable[[RunAutomation], None] = self._run_script
+        else:
+            client = self._lambdas("")  # made here, on the runner's thread; used by the step's own
+
+            def work(command: RunAutomation) -> None:
+                self._invoke(command, client)
+
+        thread = threading.Thread(
+            target=self._guarded, args=(work, command), name=f"automation-{command.key}", daemon=True
+        )
+        self._threads.append(thread)
+        thread.start()
+
+    def _guarded(self, work: Callable[[RunAutomation], None], command: RunAutomation) -> None:
+        try:
+            work(command)
+        except Exception as error:  # a thread's error must reach the journal, never vanish
+            logger.exception("automation step %s failed to run", command.key)
+            self._put(
+                AutomationLost(
+                    key=command.key,
+                    attempt=command.attempt,
+                    reason=f"{type(error).__name__}: {error}",
+                    at=self._clock(),
+                )
+            )
+
+    def _put(self, event: Event) -> None:
+        self._results.put(event)
+        self._wake()
+
+    def _invoke(self, command: RunAutomation, client: LambdaCalls) -> None:
+        step = command.step
+        assert isinstance(step, LambdaStep)
+        payload = {**step.payload, "drsDesktop": facts_of(command)}
+        try:
+            answer = client.invoke(step.function, payload, timeout_seconds=step.policy.timeout_seconds)
+        except DrsOutcomeUnknown as error:
+            self._put(
+                AutomationLost(key=command.key, attempt=command.attempt, reason=str(error), at=self._clock())
+            )
+            return
+        except DrsError as error:
+            detail = f"Invoke refused: {error}"
+            self._put(
+                AutomationAnswered(
+                    key=command.key, attempt=command.attempt, ok=False, at=self._clock(), detail=detail
+                )
+            )
+            return
+        ok, detail = judge_lambda(answer)
+        self._put(
+            AutomationAnswered(
+                key=command.key,
+                attempt=command.attempt,
+                ok=ok,
+                at=self._clock(),
+                detail=detail,
+                output=tail(answer.body),
+            )
+        )
+
+    def _run_script(self, command: RunAutomation) -> None:
+        step = command.step
+        assert isinstance(step, ScriptStep)
+        facts = facts_of(command)
+        env = {**os.environ, **step.environment, **script_environment(facts)}
+        try:
+            process = subprocess.Popen(  # a trusted script (``_beside``), path and arguments as the plan says
+                [step.path, *step.arguments],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                env=env,
+            )
+        except OSError as error:
+            detail = f"could not start {step.path}: {error.strerror or error}"
+            self._put(
+                AutomationAnswered(
+                    key=command.key, attempt=command.attempt, ok=False, at=self._clock(), detail=detail
+                )
+            )
+            return
+        self._put(
+            AutomationSent(key=command.key, attempt=command.attempt, ref=str(process.pid), at=self._clock())
+        )
+        try:
+            output, _ = process.communicate(timeout=step.policy.timeout_seconds)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            output, _ = process.communicate()
+            text = output.decode("utf-8", "replace") if output else ""
+            detail = f"killed after {step.policy.timeout_seconds} s (the step's timeout)"
+            self._put(
+                AutomationAnswered(
+                    key=command.key,
+                    attempt=command.attempt,
+                    ok=False,
+                    at=self._clock(),
+                    detail=detail,
+                    output=tail(text),
+                )
+            )
+            return
+        text = output.decode("utf-8", "replace") if output else ""
+        ok = process.returncode == 0
+        detail = "exit 0" if ok else f"exit {process.returncode}"
+        self._put(
+            AutomationAnswered(
+                key=command.key,
+                attempt=command.attempt,
+                ok=ok,
+                at=self._clock(),
+                detail=detail,
+                output=tail(text),
+            )
+        )
+
+    # -- health checks
+
+    def _addresses(
+        self, target: str, targets: Sequence[StepTarget], reach: Reach
+    ) -> tuple[dict[str, str], dict[str, str]]:
+        """Per server, the address to probe (private, or public for Reach.PUBLIC), and why none where none."""
+        ids = [t.instance_id for t in targets if t.instance_id]
+        why: dict[str, str] = {}
+        if not ids:
+            return {}, why
+        try:
+            views = {v.instance_id: v for v in self._ec2(target).instances(ids)}
+        except DrsError as error:
+            return {}, {t.server_id: f"its address could not be read: {error}" for t in targets}
+        out: dict[str, str] = {}
+        for t in targets:
+            view = views.get(t.instance_id)
+            if view is None:
+                why[t.server_id] = (
+                    "no recovered instance" if not t.instance_id else f"EC2 does not list {t.instance_id}"
+                )
+                continue
+            address = view.public_ip if reach is Reach.PUBLIC else view.private_ip
+            if address:
+                out[t.server_id] = address
+            else:
+                kind = "public" if reach is Reach.PUBLIC else "private"
+                why[t.server_id] = f"{t.instance_id} ({view.state}) has no {kind} address"
+        return out, why
+
+    def _probe_here(
+        self, step: HealthCheckStep, jobs: Sequence[tuple[StepTarget, str]]
+    ) -> list[TargetResult]:
+        """Probe every target from this desktop, concurrently, each within the step's interval."""
+        timeout = max(1.0, min(10.0, float(step.interval_seconds)))
+        answers: dict[str, ProbeAnswer] = {}
+
+        def one(target: StepTarget, address: str) -> None:
+            answers[target.server_id] = probe_address(step, address, timeout)
+
+        threads = [threading.Thread(target=one, args=job, daemon=True) for job in jobs]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout + 5)
+        out: list[TargetResult] = []
+        for target, address in jobs:
+            answer = answers.get(target.server_id) or ProbeAnswer(False, "the probe did not end")
+            out.append(
+                TargetResult(
+                    server_id=target.server_id,
+                    instance_id=target.instance_id,
+                    status="PASS" if answer.ok else "FAIL",
+                    detail=f"{address}: {answer.detail}",
+                )
+            )
+        return out
+
+    def _probe_through_lambda(
+        self, step: HealthCheckStep, jobs: Sequence[tuple[StepTarget, str]]
+    ) -> list[TargetResult]:
+        """Reach.LAMBDA: the function ``via`` (in the VPC) probes and answers
+        ``{"results": [{"serverId", "ok", "detail"}]}``."""
+        payload = {
+            "probe": {
+                "kind": step.probe.value,
+                "port": step.port,
+                "path": step.path,
+                "expectStatus": step.expect_status,
+                "expectBody": step.expect_body,
+                "timeoutSeconds": max(1, min(10, step.interval_seconds)),
+            },
+            "targets": [
+                {"serverId": t.server_id, "instanceId": t.instance_id, "address": a} for t, a in jobs
+            ],
+        }
+        try:
+            answer = self._lambdas("").invoke(
+                step.via or "", payload, timeout_seconds=max(30, step.interval_seconds)
+            )
+        except DrsError as error:
+            return [
+                TargetResult(
+                    server_id=t.server_id, status="FAIL", detail=f"the probe function failed: {error}"
+                )
+                for t, _ in jobs
+            ]
+        return lambda_probe_results(answer, jobs)
+
+
+def facts_of(command: RunAutomation) -> dict[str, Any]:
+    """What a Lambda payload (``drsDesktop``) and a script's environment say of the run."""
+    wave_index, phase, step_index = parse_key(command.key)
+    return {
+        "executionId": command.execution_id,
+        "plan": command.plan_name,
+        "mode": command.mode,
+        "wave": wave_index + 1,
+        "phase": phase,
+        "step": step_index + 1,
+        "stepName": command.step.name,
+        "attempt": command.attempt,
+        "comment": command.comment,
+        "instances": [
+            {"serverId": t.server_id, "instanceId": t.instance_id} for t in command.targets if t.instance_id
+        ],
+    }
+
+
+def script_environment(facts: Mapping[str, Any]) -> dict[str, str]:
+    return {
+        "DRS_EXECUTION_ID": str(facts["executionId"]),
+        "DRS_PLAN": str(facts["plan"]),
+        "DRS_MODE": str(facts["mode"]),
+        "DRS_WAVE": str(facts["wave"]),
+        "DRS_PHASE": str(facts["phase"]),
+        "DRS_STEP": str(facts["step"]),
+        "DRS_STEP_NAME": str(facts["stepName"]),
+        "DRS_ATTEMPT": str(facts["attempt"]),
+        "DRS_INSTANCES": " ".join(f"{i['serverId']}={i['instanceId']}" for i in facts["instances"]),
+    }
+
+
+def judge_lambda(answer: LambdaAnswer) -> tuple[bool, str]:
+    """A function that raised, answered an HTTP error, or answered ``{"ok": false}`` failed."""
+    if answer.function_error:
+        message = ""
+        try:
+            data = json.loads(answer.body)
+            message = str(data.get("errorMessage", "")) if isinstance(data, dict) else ""
+        except ValueError:
+            pass
+        return False, f"the function raised ({answer.function_error})" + (f": {message}" if message else "")
+    if answer.status_code >= 300:
+        return False, f"Lambda answered HTTP {answer.status_code}"
+    try:
+        data = json.loads(answer.body) if answer.body else None
+    except ValueError:
+        return True, "answered (not JSON)"
+    if isinstance(data, dict) and data.get("ok") is False:
+        why = data.get("message") or data.get("detail") or ""
+        return False, "the function answered ok: false" + (f": {why}" if why else "")
+    return True, "answered"
+
+
+def lambda_probe_results(answer: LambdaAnswer, jobs: Sequence[tuple[StepTarget, str]]) -> list[TargetResult]:
+    ok, detail = judge_lambda(answer)
+    if not ok:
+        return [TargetResult(server_id=t.server_id, status="FAIL", detail=detail) for t, _ in jobs]
+    try:
+        data = json.loads(answer.body)
+        rows = data.get("results") if isinstance(data, dict) else None
+    except ValueError:
+        rows = None
+    by_server = (
+        {str(r.get("serverId")): r for r in rows if isinstance(r, dict)} if isinstance(rows, list) else {}
+    )
+    out: list[TargetResult] = []
+    for target, address in jobs:
+        row = by_server.get(target.server_id)
+        if row is None:
+            out.append(
+                TargetResult(
+                    server_id=target.server_id,
+                    status="FAIL",
+                    detail="the probe function did not answer for it",
+                )
+            )
+            continue
+        out.append(
+            TargetResult(
+                server_id=target.server_id,
+                instance_id=target.instance_id,
+                status="PASS" if row.get("ok") is True else "FAIL",
+                detail=f"{address}: {str(row.get('detail', ''))[:300]}",
+            )
+        )
+    return out
+
+
+__all__ = ["AutomationCalls", "Invocation", "LambdaAnswer", "comment_of"]
