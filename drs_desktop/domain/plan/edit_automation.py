@@ -122,6 +122,8 @@ def _health_check(step: HealthCheckStep) -> str:
 
 
 def _ssm(step: SsmStep) -> str:
+    if not step.document.strip():
+        return "an SSM step needs the document to run (its name or ARN, e.g. AWS-RunShellScript)"
     if not SSM_DOCUMENT_PATTERN.match(step.document):
         return (
             f"{quote(step.document)} is no SSM document name (3 to 128 letters, digits and _ - . : /, "
@@ -141,6 +143,8 @@ def _ssm(step: SsmStep) -> str:
 
 
 def _lambda(step: LambdaStep) -> str:
+    if not step.function.strip():
+        return "a Lambda step needs the function to invoke (its name or ARN)"
     if len(step.function) > MAX_FUNCTION_LENGTH or not LAMBDA_FUNCTION_PATTERN.match(step.function):
         return f"{quote(step.function)} is no Lambda function name or ARN"
     return payload_problem(step.payload)
