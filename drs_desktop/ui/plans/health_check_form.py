@@ -102,8 +102,10 @@ class HealthCheckForm(StepFormBase):
             probe=probe,
             port=self.port_spin.value(),
             servers=self.servers.chosen(),
-            path=self.path_edit.text().strip() if http else "/",
-            expect_status=None if not http or status == ANY_STATUS else status,
+            # A TCP probe ignores path and status; they keep what they hold (the model's defaults for a new
+            # check), so opening a TCP check and accepting it changes nothing.
+            path=self.path_edit.text().strip(),
+            expect_status=None if status == ANY_STATUS else status,
             expect_body=(self.body_edit.text() or None) if http else None,
             interval_seconds=self.interval_spin.value(),
             must_pass=None if must_pass == ALL_PASS else must_pass,

@@ -50,6 +50,7 @@ class StepFormBase(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(self.form)
         layout.addWidget(policy_box)
+        layout.addStretch(1)  # a taller dialog leaves room at the end, not between fields
 
     def step(self) -> AutomationStep:
         """The step the fields describe, with the name and policy; ``StepFormError`` if one is unreadable."""

@@ -141,7 +141,10 @@ class StepsEditorWidget(QGroupBox):
         self._steps = tuple(steps)
         self.list.blockSignals(True)
         self.list.clear()
-        self.list.addItems([describe_step(step) for step in self._steps])
+        for step in self._steps:
+            text = describe_step(step)
+            self.list.addItem(text)
+            self.list.item(self.list.count() - 1).setToolTip(text)  # a long line is cut at the panel's edge
         if self._steps:
             self.list.setCurrentRow(min(max(row, 0), len(self._steps) - 1) if row >= 0 else -1)
         self.list.blockSignals(False)
