@@ -83,7 +83,7 @@ def depend_on_net_only(e: PlanEditorWidget) -> None:
 
 def add_approval(e: PlanEditorWidget) -> None:
     select(e, ("wave", "Web"))
-    e.wave_properties.before_steps.add_approval_button.click()
+    e.wave_properties.before_steps.add_actions["approval"].trigger()
 
 
 def edit_wait(e: PlanEditorWidget) -> None:

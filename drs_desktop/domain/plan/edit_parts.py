@@ -10,8 +10,10 @@ from __future__ import annotations
 import dataclasses
 import logging
 
+from drs_desktop.domain.plan.automation import AUTOMATION_STEPS
 from drs_desktop.domain.plan.document import quote
 from drs_desktop.domain.plan.edit import PlanEditError, StepPlace, checked_minutes, replace_wave, wave_at
+from drs_desktop.domain.plan.edit_automation import check_automation_step
 from drs_desktop.domain.plan.model import (
     SERVER_ID_PATTERN,
     ApprovalStep,
@@ -130,6 +132,8 @@ def _checked_step(step: Step) -> Step:
     if isinstance(step, WaitStep):
         checked_minutes(step.minutes, "a wait")
         return step
+    if isinstance(step, AUTOMATION_STEPS):
+        return check_automation_step(step)
     raise PlanEditError(f"unknown kind of step: {type(step).__name__}")
 
 

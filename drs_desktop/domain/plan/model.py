@@ -45,7 +45,9 @@ class WaitStep:
     minutes: int
 
 
-#: A wave's before/after step: an approval, a wait, or an automation step (``domain.plan.automation``).
+#: What a wave runs before its launch or after it: approvals and waits (format 1), and the automation
+#: steps of ``domain.plan.automation`` (health checks, SSM documents, Lambda functions, local scripts;
+#: plan format 3).
 Step = ApprovalStep | WaitStep | AutomationStep
 
 

@@ -224,6 +224,7 @@ class PlanEditorWidget(PlanEditorOperations, QWidget):
             self.model.set_plan(self._plan, self._problems)
             self._refresh_problems()
             self._update_status()
+            self._update_wave_panel()  # the servers a step may choose, and their hostnames
 
     def mark_saved(self, revision: PlanRevision) -> None:
         """The plan sent by the last ``save_requested`` is stored as ``revision``."""
@@ -404,7 +405,7 @@ class PlanEditorWidget(PlanEditorOperations, QWidget):
             self.tree.setFocus()
 
     def _update_wave_panel(self) -> None:
-        self.wave_properties.set_wave(self._plan, self._current_wave())
+        self.wave_properties.set_wave(self._plan, self._current_wave(), self._inventory)
 
     def _update_enabled(self) -> None:
         has_plan = self._plan is not None

@@ -1,22 +1,27 @@
-"""The before or after steps of one wave: approvals and waits, added, edited, reordered, removed.
+"""The before or after steps of one wave: approvals, waits and automation steps, added, edited, reordered,
+removed.
 
 It shows steps and reports the operator's intent through signals; the editor turns each into an
-undoable edit and sends the resulting steps back with ``set_steps``. Edits commit when a field is left
-(``editingFinished``), not at every keystroke, so one change is one undo step.
+undoable edit and sends the resulting steps back with ``set_steps``. Approvals and waits are edited in
+place and commit when a field is left (``editingFinished``), not at every keystroke, so one change is one
+undo step; an automation step is added and edited in its dialog (``AutomationStepDialog``), one accepted
+dialog being one undo step. The dialogs offer the wave's servers, given with ``set_servers``.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import Signal
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QListWidget,
+    QMenu,
     QPushButton,
     QSpinBox,
     QStackedWidget,
@@ -26,8 +31,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from drs_desktop.domain.plan.automation import AUTOMATION_STEPS, AutomationStep, step_kind
 from drs_desktop.domain.plan.model import ApprovalStep, Step, WaitStep
 from drs_desktop.domain.plan.validation import MAX_MINUTES
+from drs_desktop.ui.plans.automation_step_dialog import FORMS, AutomationStepDialog
+from drs_desktop.ui.plans.step_text import KIND_TITLES, describe_step
 
 logger = logging.getLogger(__name__)
 
@@ -35,10 +43,7 @@ DEFAULT_APPROVAL = "Approve to continue the recovery"
 DEFAULT_WAIT_MINUTES = 5
 
 
-def describe_step(step: Step) -> str:
-    if isinstance(step, ApprovalStep):
-        return f"Approval: {step.message}"
-    return f"Wait {step.minutes} min"
+__all__ = ["DEFAULT_APPROVAL", "DEFAULT_WAIT_MINUTES", "StepsEditorWidget", "describe_step"]
 
 
 class StepsEditorWidget(QGroupBox):
@@ -52,13 +57,28 @@ class StepsEditorWidget(QGroupBox):
     def __init__(self, title: str, parent: QWidget | None = None) -> None:
         super().__init__(title, parent)
         self._steps: tuple[Step, ...] = ()
+        self._servers: tuple[tuple[str, str], ...] = ()
+        #: The automation step dialog open now (one at a time), for its caller and tests.
+        self.dialog: AutomationStepDialog | None = None
         self.list = QListWidget()
         self.list.setObjectName("steps")
         self.list.setMaximumHeight(90)
         self.list.currentRowChanged.connect(self._show_current)
+        self.list.itemActivated.connect(lambda _item: self.edit_current())
 
-        self.add_approval_button = QPushButton("+ Approval")
-        self.add_wait_button = QPushButton("+ Wait")
+        # One "Add step" menu: six kinds as buttons would not fit the panel (1366x768).
+        self.add_button = QPushButton("Add step")
+        self.add_button.setObjectName("add-step")
+        self.add_menu = QMenu(self.add_button)
+        self.add_actions: dict[str, QAction] = {}
+        for kind, title in KIND_TITLES.items():
+            action = self.add_menu.addAction(f"{title}…" if kind in FORMS else title)
+            action.setObjectName(f"add-{kind}")
+            action.triggered.connect(lambda _checked=False, k=kind: self.add(k))
+            self.add_actions[kind] = action
+            if kind == "wait":
+                self.add_menu.addSeparator()
+        self.add_button.setMenu(self.add_menu)
         # Icons with tooltips: five text buttons needed 474 pixels and clipped the panel at 1366x768.
         self.remove_button = QToolButton()
         self.up_button = QToolButton()
@@ -70,8 +90,6 @@ class StepsEditorWidget(QGroupBox):
         ):
             button.setIcon(self.style().standardIcon(pixmap))
             button.setToolTip(tip)
-        self.add_approval_button.clicked.connect(lambda: self.step_added.emit(ApprovalStep(DEFAULT_APPROVAL)))
-        self.add_wait_button.clicked.connect(lambda: self.step_added.emit(WaitStep(DEFAULT_WAIT_MINUTES)))
         self.remove_button.clicked.connect(self._remove)
         self.up_button.clicked.connect(lambda: self._move(-1))
         self.down_button.clicked.connect(lambda: self._move(1))
@@ -85,14 +103,26 @@ class StepsEditorWidget(QGroupBox):
         self.minutes_spin.setRange(1, MAX_MINUTES)
         self.minutes_spin.setSuffix(" min")
         self.minutes_spin.editingFinished.connect(self._minutes_finished)
+        self.summary_label = QLabel()
+        self.summary_label.setObjectName("step-summary")
+        self.summary_label.setWordWrap(True)
+        self.edit_button = QPushButton("Edit…")
+        self.edit_button.setObjectName("edit-step")
+        self.edit_button.clicked.connect(self.edit_current)
+        automation = QWidget()
+        automation_layout = QHBoxLayout(automation)
+        automation_layout.setContentsMargins(0, 0, 0, 0)
+        automation_layout.addWidget(self.summary_label, 1)
+        automation_layout.addWidget(self.edit_button)
+        self._automation_detail = automation
         self._detail = QStackedWidget()
         self._detail.addWidget(QLabel("Select a step to edit it."))
         self._detail.addWidget(self.message_edit)
         self._detail.addWidget(self.minutes_spin)
+        self._detail.addWidget(automation)
 
         buttons = QHBoxLayout()
-        buttons.addWidget(self.add_approval_button)
-        buttons.addWidget(self.add_wait_button)
+        buttons.addWidget(self.add_button)
         for tool in (self.remove_button, self.up_button, self.down_button):
             buttons.addWidget(tool)
         buttons.addStretch(1)
@@ -111,14 +141,63 @@ class StepsEditorWidget(QGroupBox):
         self._steps = tuple(steps)
         self.list.blockSignals(True)
         self.list.clear()
-        self.list.addItems([describe_step(step) for step in self._steps])
+        for step in self._steps:
+            text = describe_step(step)
+            self.list.addItem(text)
+            self.list.item(self.list.count() - 1).setToolTip(text)  # a long line is cut at the panel's edge
         if self._steps:
             self.list.setCurrentRow(min(max(row, 0), len(self._steps) - 1) if row >= 0 else -1)
         self.list.blockSignals(False)
         self._show_current(self.list.currentRow())
 
+    def set_servers(self, servers: Sequence[tuple[str, str]]) -> None:
+        """The wave's servers as (source server ID, label), offered by the automation step dialogs."""
+        self._servers = tuple(servers)
+
     def select(self, row: int) -> None:
         self.list.setCurrentRow(row)
+
+    def add(self, kind: str) -> AutomationStepDialog | None:
+        """Add a step of ``kind``: an approval or a wait at once (edited below the list), an automation
+        step through its dialog (returned; the step is added when the dialog is accepted)."""
+        if kind == "approval":
+            self.step_added.emit(ApprovalStep(DEFAULT_APPROVAL))
+            return None
+        if kind == "wait":
+            self.step_added.emit(WaitStep(DEFAULT_WAIT_MINUTES))
+            return None
+        return self._open_dialog(AutomationStepDialog(kind, self._servers, None, self), self.step_added.emit)
+
+    def edit_current(self) -> AutomationStepDialog | None:
+        """Open the selected automation step in its dialog (approvals and waits are edited in place)."""
+        row = self.list.currentRow()
+        step = self._steps[row] if 0 <= row < len(self._steps) else None
+        if not isinstance(step, AUTOMATION_STEPS):
+            return None
+
+        def edited(new: AutomationStep, row: int = row, old: Step = step) -> None:
+            # The dialog is modal, but the plan may still have changed under it (a sync, an undo by
+            # code): a step no longer where it was is not overwritten.
+            if new != old and row < len(self._steps) and self._steps[row] == old:
+                self.step_edited.emit(row, new)
+
+        return self._open_dialog(AutomationStepDialog(step_kind(step), self._servers, step, self), edited)
+
+    def _open_dialog(
+        self, dialog: AutomationStepDialog, accepted: Callable[[AutomationStep], None]
+    ) -> AutomationStepDialog:
+        if self.dialog is not None:
+            self.dialog.close()
+        self.dialog = dialog
+        dialog.step_accepted.connect(accepted)
+        dialog.finished.connect(lambda _result, d=dialog: self._dialog_closed(d))
+        dialog.open()
+        return dialog
+
+    def _dialog_closed(self, dialog: AutomationStepDialog) -> None:
+        if self.dialog is dialog:
+            self.dialog = None
+        dialog.deleteLater()
 
     def _show_current(self, row: int) -> None:
         step = self._steps[row] if 0 <= row < len(self._steps) else None
@@ -130,6 +209,9 @@ class StepsEditorWidget(QGroupBox):
             self.minutes_spin.setValue(step.minutes)
             self.minutes_spin.blockSignals(False)
             self._detail.setCurrentWidget(self.minutes_spin)
+        elif isinstance(step, AUTOMATION_STEPS):
+            self.summary_label.setText(describe_step(step))
+            self._detail.setCurrentWidget(self._automation_detail)
         else:
             self._detail.setCurrentIndex(0)
         self._update_buttons()

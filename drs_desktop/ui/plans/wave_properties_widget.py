@@ -21,7 +21,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from drs_desktop.domain.inventory import Inventory
 from drs_desktop.domain.plan.model import RecoveryPlan
+from drs_desktop.domain.plan.validation import resolve_wave_servers
 from drs_desktop.ui.plans.steps_editor_widget import StepsEditorWidget
 
 logger = logging.getLogger(__name__)
@@ -73,8 +75,9 @@ class WavePropertiesWidget(QGroupBox):
     def wave_index(self) -> int:
         return self._index
 
-    def set_wave(self, plan: RecoveryPlan | None, index: int) -> None:
-        """Show wave ``index`` of ``plan`` (or nothing when it has no such wave)."""
+    def set_wave(self, plan: RecoveryPlan | None, index: int, inventory: Inventory | None = None) -> None:
+        """Show wave ``index`` of ``plan`` (or nothing when it has no such wave). ``inventory`` resolves
+        the wave's tag selectors and names its hosts for the servers an automation step may choose."""
         self._plan = plan
         self._index = index if plan is not None and 0 <= index < len(plan.waves) else -1
         self.setEnabled(self._index >= 0)
@@ -87,8 +90,9 @@ class WavePropertiesWidget(QGroupBox):
                 self.name_edit.clear()
                 self.depends_list.clear()
                 self.previous_check.setChecked(False)
-                self.before_steps.set_steps(())
-                self.after_steps.set_steps(())
+                for steps in (self.before_steps, self.after_steps):
+                    steps.set_servers(())
+                    steps.set_steps(())
                 return
             wave = plan.waves[self._index]
             self.setTitle(f"Wave {self._index + 1}")
@@ -106,6 +110,9 @@ class WavePropertiesWidget(QGroupBox):
                 )
                 self.depends_list.addItem(item)
             self.depends_list.setEnabled(wave.depends_on is not None)
+            servers = _server_choices(plan, self._index, inventory)
+            self.before_steps.set_servers(servers)
+            self.after_steps.set_servers(servers)
             self.before_steps.set_steps(wave.before)
             self.after_steps.set_steps(wave.after)
         finally:
@@ -131,3 +138,12 @@ class WavePropertiesWidget(QGroupBox):
             )
         if value != self._plan.waves[self._index].depends_on:
             self.depends_on_edited.emit(value)
+
+
+def _server_choices(plan: RecoveryPlan, index: int, inventory: Inventory | None) -> list[tuple[str, str]]:
+    """(ID, "hostname (ID)") of every server of wave ``index``, tag selectors resolved where known."""
+    hostnames = {s.source_server_id: s.hostname for s in inventory.servers} if inventory is not None else {}
+    return [
+        (sid, f"{hostnames[sid]} ({sid})" if hostnames.get(sid) else sid)
+        for sid in resolve_wave_servers(plan, index, inventory)
+    ]
