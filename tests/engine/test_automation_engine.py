@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from drs_desktop.domain.engine import automation
 from drs_desktop.domain.engine.automation_events import (
     AutomationAnswered,
@@ -28,6 +30,13 @@ from drs_desktop.domain.engine.commands import (
     RunAutomation,
     StartJob,
     WakeAt,
+)
+from drs_desktop.domain.engine.controls import (
+    ControlAction,
+    ControlRequest,
+    available_controls,
+    choose_wave,
+    control_event,
 )
 from drs_desktop.domain.engine.decide import decide, finish_outcome
 from drs_desktop.domain.engine.events import Cancel, Event, RunnerRestarted, SkipWave, StepDecided, StepPhase
@@ -274,3 +283,22 @@ def test_must_pass_counts_and_the_run_does_not_finish_while_an_attempt_runs() ->
     run.apply(HealthProbed(key=KEY, attempt=1, results=one_of_two, at=run.now))
     assert run.state.automation[KEY].outcome is StepOutcome.PASSED
     assert finish_outcome(run.state) is not None
+
+
+def test_the_operator_s_buttons_for_a_held_step_become_its_decisions() -> None:
+    run = Run(lambda_step())
+    run.attempt(1, ok=False, detail="exit 1")
+    controls = available_controls(run.state, run.now)
+    assert controls.step_waves == (0,)
+    assert controls.allows(ControlAction.RETRY, 0) and controls.allows(ControlAction.STEP_DONE, 0)
+    assert choose_wave(run.state, ControlAction.STEP_FAIL, None) == 0
+    assert choose_wave(run.state, ControlAction.RETRY, None) == 0
+    event = control_event(ControlRequest(ControlAction.RETRY, wave_index=0), run.state, at=run.now, by="ana")
+    assert event == decided("retry", run)
+    request = ControlRequest(ControlAction.STEP_FAIL, wave_index=0, comment="db gone")
+    fail = control_event(request, run.state, at=run.now, by="ana")
+    assert isinstance(fail, StepDecided) and fail.action == "fail" and fail.comment == "db gone"
+    run.apply(fail)
+    assert wave_failed(run.state, 0) and available_controls(run.state, run.now).step_waves == ()
+    with pytest.raises(ValueError, match="no step waiting"):
+        control_event(ControlRequest(ControlAction.STEP_DONE, wave_index=0), run.state, at=run.now, by="ana")

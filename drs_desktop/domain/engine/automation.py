@@ -142,6 +142,15 @@ def step_targets(state: ExecutionState, key: str, step: AutomationStep) -> tuple
     return tuple(out)
 
 
+def held_step(state: ExecutionState, wave_index: int) -> tuple[StepPhase, int, StepRun] | None:
+    """The wave's automation step that waits for the operator's decision, if one does."""
+    for key, run in state.automation.items():
+        index, phase, step_index = parse_key(key)
+        if index == wave_index and run.held:
+            return StepPhase(phase), step_index, run
+    return None
+
+
 def in_flight(state: ExecutionState) -> bool:
     """An attempt may still be running somewhere: the run does not finish before it has ended."""
     return any(run.in_flight for run in state.automation.values())

@@ -20,6 +20,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from drs_desktop.domain.engine.accounts import credential_holds
+from drs_desktop.domain.engine.automation import held_step
 from drs_desktop.domain.engine.commands import AwaitApproval
 from drs_desktop.domain.engine.events import (
     ApprovalGranted,
@@ -32,6 +33,7 @@ from drs_desktop.domain.engine.events import (
     Resume,
     RetryFailed,
     SkipWave,
+    StepDecided,
 )
 from drs_desktop.domain.engine.queries import failed_waves, pending_approval, pending_approvals
 from drs_desktop.domain.engine.reducer import control_error
@@ -63,12 +65,29 @@ class ControlAction(StrEnum):
     REJECT = "REJECT"
     CLEANUP = "CLEANUP"
     RENEW = "RENEW"  # a target's credentials were renewed: its calls may go out again
+    #: A held automation step (``engine.automation``): count it as done, or fail it (and its wave).
+    #: RETRY on a wave whose step is held retries the step.
+    STEP_DONE = "STEP_DONE"
+    STEP_FAIL = "STEP_FAIL"
 
 
 #: Controls that name a wave.
 WAVE_ACTIONS = frozenset(
-    {ControlAction.RETRY, ControlAction.SKIP, ControlAction.APPROVE, ControlAction.REJECT}
+    {
+        ControlAction.RETRY,
+        ControlAction.SKIP,
+        ControlAction.APPROVE,
+        ControlAction.REJECT,
+        ControlAction.STEP_DONE,
+        ControlAction.STEP_FAIL,
+    }
 )
+#: The decision (``StepDecided.action``) each control means for a held automation step.
+STEP_DECISIONS = {
+    ControlAction.RETRY: "retry",
+    ControlAction.STEP_DONE: "done",
+    ControlAction.STEP_FAIL: "fail",
+}
 
 
 class WaveChoiceError(ValueError):
@@ -119,6 +138,8 @@ class AvailableControls:
     skip_waves: tuple[int, ...] = ()
     approvals: tuple[AwaitApproval, ...] = ()
     renew_targets: tuple[str, ...] = ()  # targets held for their credentials (``engine.accounts``)
+    #: Waves whose automation step waits for a decision (retry, done, fail: ``engine.automation``).
+    step_waves: tuple[int, ...] = ()
 
     def allows(self, action: ControlAction, wave_index: int | None = None) -> bool:
         """Whether ``action`` (for ``wave_index`` where it names a wave) may be sent now."""
@@ -133,7 +154,9 @@ class AvailableControls:
         if action is ControlAction.CLEANUP:
             return self.cleanup
         if action is ControlAction.RETRY:
-            return wave_index in self.retry_waves
+            return wave_index in self.retry_waves or wave_index in self.step_waves
+        if action in (ControlAction.STEP_DONE, ControlAction.STEP_FAIL):
+            return wave_index in self.step_waves
         if action is ControlAction.SKIP:
             return wave_index in self.skip_waves
         return any(a.wave_index == wave_index for a in self.approvals)
@@ -179,7 +202,17 @@ def available_controls(state: ExecutionState, at: datetime) -> AvailableControls
         skip_waves=tuple(i for i in waves if ok(SkipWave(wave_index=i, at=at, by=_PROBE_BY))),
         approvals=approvals,
         renew_targets=renew,
+        step_waves=tuple(i for i in waves if _step_decision_ok(state, i, at)),
     )
+
+
+def _step_decision_ok(state: ExecutionState, wave_index: int, at: datetime) -> bool:
+    held = held_step(state, wave_index)
+    if held is None:
+        return False
+    phase, step_index, _ = held
+    probe = StepDecided(wave_index=wave_index, phase=phase, step_index=step_index, action="done", at=at)
+    return control_error(state, probe) is None
 
 
 def choose_wave(state: ExecutionState, action: ControlAction, wanted: str | None) -> int:
@@ -196,9 +229,13 @@ def choose_wave(state: ExecutionState, action: ControlAction, wanted: str | None
     if action in (ControlAction.APPROVE, ControlAction.REJECT):
         candidates = tuple(w.index for w in state.waves if pending_approval(state, w) is not None)
         none, several = "no wave waits for an approval", "several waves wait for an approval"
+    elif action in (ControlAction.STEP_DONE, ControlAction.STEP_FAIL):
+        candidates = tuple(w.index for w in state.waves if held_step(state, w.index) is not None)
+        none, several = "no step waits for a decision", "several steps wait for a decision"
     else:
-        candidates = tuple(failed_waves(state))
-        none, several = "no wave has failed servers", "several waves have failed servers"
+        steps = [w.index for w in state.waves if action is ControlAction.RETRY and held_step(state, w.index)]
+        candidates = tuple(sorted({*failed_waves(state), *steps}))
+        none, several = "no wave has failed servers or a held step", "several waves have failed"
     if len(candidates) == 1:
         return candidates[0]
     if not candidates:
@@ -224,6 +261,20 @@ def control_event(request: ControlRequest, state: ExecutionState, *, at: datetim
     if action is ControlAction.RENEW:
         return CredentialsRenewed(target=request.target, at=at, by=by)
     wave_index = int(request.wave_index or 0)
+    held = held_step(state, wave_index) if action in STEP_DECISIONS else None
+    if held is not None:
+        phase, step_index, _ = held
+        return StepDecided(
+            wave_index=wave_index,
+            phase=phase,
+            step_index=step_index,
+            action=STEP_DECISIONS[action],
+            at=at,
+            by=by,
+            comment=request.comment,
+        )
+    if action in (ControlAction.STEP_DONE, ControlAction.STEP_FAIL):
+        raise ValueError(f"wave {wave_index + 1} has no step waiting for a decision")
     if action is ControlAction.RETRY:
         return RetryFailed(wave_index=wave_index, at=at, by=by)
     if action is ControlAction.SKIP:
