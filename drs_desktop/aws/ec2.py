@@ -2,7 +2,8 @@
 
 DRS launches a recovery instance from its source server's EC2 launch template, at the template's
 default version; launch settings at scale, drift and the drill profile read and write those templates,
-and the drill isolation check reads the drill subnet's routes, ACLs and security groups. Answers are the
+and the drill isolation check reads the drill subnet's VPC, routes, ACLs, security groups and the managed
+prefix lists they name. Answers are the
 frozen values of ``domain.ec2``; failures are the ``DrsError`` family (``aws.errors.map_error``, with
 EC2's own codes: ``...NotFound`` is ``DrsNotFound``, ``InvalidParameter...``/``...Malformed`` is
 ``DrsRejected``), so nothing above the ``aws`` layer sees botocore.
@@ -26,6 +27,8 @@ from drs_desktop.aws import session as aws_session
 from drs_desktop.aws.ec2_parse import (
     Ec2ParseError,
     parse_network_acl,
+    parse_prefix_list,
+    parse_prefix_list_entry,
     parse_reservation,
     parse_route_table,
     parse_security_group,
@@ -43,6 +46,7 @@ from drs_desktop.domain.ec2 import (
     LaunchTemplateVersionView,
     LaunchTemplateView,
     NetworkAclView,
+    PrefixListView,
     RouteTableView,
     SecurityGroupView,
     SubnetView,
@@ -398,6 +402,33 @@ class Ec2Gateway:
             "NetworkAcls",
             parse_network_acl,
         )
+
+    def prefix_list(self, prefix_list_id: str) -> PrefixListView:
+        """One managed prefix list with every CIDR it holds now: its name from DescribeManagedPrefixLists,
+        its entries from GetManagedPrefixListEntries (every page). DrsNotFound when this account cannot
+        see it (unknown, deleted, or another account's not shared with this one)."""
+        found = self._list(
+            "DescribeManagedPrefixLists",
+            "describe_managed_prefix_lists",
+            {"PrefixListIds": [prefix_list_id]},
+            "PrefixLists",
+            parse_prefix_list,
+        )
+        names = [name for pid, name in found if pid == prefix_list_id]
+        if not names:
+            raise DrsNotFound(
+                f"EC2 lists no prefix list {prefix_list_id}",
+                code="InvalidPrefixListID.NotFound",
+                operation="DescribeManagedPrefixLists",
+            )
+        cidrs = self._list(
+            "GetManagedPrefixListEntries",
+            "get_managed_prefix_list_entries",
+            {"PrefixListId": prefix_list_id},
+            "Entries",
+            parse_prefix_list_entry,
+        )
+        return PrefixListView(prefix_list_id, names[0], tuple(dict.fromkeys(cidrs)))
 
     # -- instances -------------------------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ with their ID, never dropped. Optional members that are simply absent become Non
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -166,11 +167,43 @@ def parse_template_version(item: Mapping[str, Any]) -> LaunchTemplateVersionView
     )
 
 
+#: CIDR block association states whose block the VPC no longer routes.
+_GONE = ("disassociated", "failed")
+
+
+def _cidr(value: str, what: str) -> str:
+    try:
+        return str(ipaddress.ip_network(value, strict=False))
+    except ValueError:
+        raise Ec2ParseError(f"{what} holds {value!r}, which is not a CIDR") from None
+
+
+def parse_prefix_list(item: Mapping[str, Any]) -> tuple[str, str]:
+    """(ID, name) of a ManagedPrefixList (DescribeManagedPrefixLists)."""
+    return _str(item, "PrefixListId", "A prefix list"), _opt_str(item, "PrefixListName") or ""
+
+
+def parse_prefix_list_entry(item: Mapping[str, Any]) -> str:
+    """The CIDR of a PrefixListEntry (GetManagedPrefixListEntries): an entry that is not one fails the
+    whole list, which the isolation check then cannot prove isolated."""
+    return _cidr(_str(item, "Cidr", "A prefix list entry"), "A prefix list entry")
+
+
 def parse_vpc(item: Mapping[str, Any]) -> VpcView:
-    cidrs = [_str(item, "CidrBlock", "A VPC")]
-    for assoc in _list(item, "CidrBlockAssociationSet"):
-        if isinstance(assoc, Mapping) and (assoc.get("CidrBlockState") or {}).get("State") == "associated":
-            cidr = _str(assoc, "CidrBlock", "A VPC CIDR association")
+    """A VPC with every CIDR block its ``local`` route reaches: the primary one, and the associated
+    secondary IPv4 and IPv6 blocks (one being associated or disassociated counts too: it is routed, or
+    may still be)."""
+    cidrs = [_cidr(_str(item, "CidrBlock", "A VPC"), "A VPC's CidrBlock")]
+    for key, member, state in (
+        ("CidrBlockAssociationSet", "CidrBlock", "CidrBlockState"),
+        ("Ipv6CidrBlockAssociationSet", "Ipv6CidrBlock", "Ipv6CidrBlockState"),
+    ):
+        for assoc in _list(item, key):
+            if not isinstance(assoc, Mapping):
+                raise Ec2ParseError(f"an entry of {key} is not a structure")
+            if (assoc.get(state) or {}).get("State") in _GONE:
+                continue
+            cidr = _cidr(_str(assoc, member, f"An entry of {key}"), key)
             if cidr not in cidrs:
                 cidrs.append(cidr)
     return VpcView(vpc_id=_str(item, "VpcId", "A VPC"), cidr_blocks=tuple(cidrs), name=_name(_tags(item)))

@@ -157,6 +157,17 @@ class NetworkAclView:
 
 
 @dataclass(frozen=True)
+class PrefixListView:
+    """A managed prefix list and the CIDRs it holds now (``GetManagedPrefixListEntries``): a route whose
+    destination is the list, or a security group rule whose source is, reaches (or lets in) every one of
+    them. ``name`` is for messages only (an AWS-managed list's is ``com.amazonaws.<region>.<service>``)."""
+
+    prefix_list_id: str
+    name: str
+    cidrs: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class IngressRuleView:
     protocol: str  # "-1" for all
     port_from: int | None

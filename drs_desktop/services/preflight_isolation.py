@@ -1,7 +1,8 @@
 """The isolation check of a drill's network, in the preflight of a drill whose plan has a drill profile.
 
 ``domain.launch.isolation`` says what isolated means; this reads EC2's records of the account (subnets,
-route tables, network ACLs, security groups) and turns every finding into a preflight check named
+VPCs, route tables, network ACLs, security groups, and the managed prefix lists the drill subnets' routes
+and the profile's groups name) and turns every finding into a preflight check named
 ``isolation``. A way out of the drill network FAILs the preflight, which blocks the drill, unless the
 operator overrides it with a reason (``RunRequest.isolation_override``): then each such finding is a
 WARNing that names the reason, and the reason is kept with the execution and in its evidence. A RECOVERY
@@ -10,6 +11,7 @@ never uses the drill profile, so it is not checked.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Mapping, Sequence
 
@@ -17,8 +19,9 @@ from drs_desktop.aws.drs import DrsGateway
 from drs_desktop.aws.ec2 import Ec2Gateway
 from drs_desktop.domain.drs.errors import DrsError
 from drs_desktop.domain.drs.views import LaunchConfigView
+from drs_desktop.domain.ec2 import PrefixListView
 from drs_desktop.domain.engine.state import Mode
-from drs_desktop.domain.launch.isolation import isolation_findings
+from drs_desktop.domain.launch.isolation import isolation_findings, referenced_prefix_lists
 from drs_desktop.domain.plan.model import RecoveryPlan
 from drs_desktop.domain.preflight.rules import DRILL_NETWORK, ISOLATION, Check, CheckStatus
 from drs_desktop.services.patient_reads import PatientReads
@@ -48,21 +51,30 @@ def isolation_checks(
     client = ec2 or Ec2Gateway(gateway.target)
     try:
         subnets = read(client.subnets, "DescribeSubnets")
+        vpcs = read(client.vpcs, "DescribeVpcs")
         tables = read(client.route_tables, "DescribeRouteTables")
         acls = read(client.network_acls, "DescribeNetworkAcls")
         groups = read(client.security_groups, "DescribeSecurityGroups")
+        lists, unreadable = _prefix_lists(
+            client, read, referenced_prefix_lists(profile, subnets, tables, groups)
+        )
     except DrsError as exc:
         return [_failed(f"the drill network's isolation could not be checked: {exc}", reason)]
     finally:
         if own:
             client.close()
-    findings = isolation_findings(profile, subnets, tables, acls, groups)
+    findings = isolation_findings(
+        profile, subnets, tables, acls, groups, vpcs=vpcs, prefix_lists=lists, unreadable=unreadable
+    )
     if not findings:
         where = ", ".join(profile.subnets)
         away = ", ".join(profile.production_cidrs)
+        through = f" (prefix lists read: {', '.join(lists)})" if lists else ""
         return [
             Check(
-                ISOLATION, CheckStatus.PASS, f"drill subnet(s) {where}: no route, ACL or group reaches {away}"
+                ISOLATION,
+                CheckStatus.PASS,
+                f"drill subnet(s) {where}: no VPC CIDR block, route, ACL or group reaches {away}{through}",
             )
         ]
     checks = [
@@ -73,6 +85,24 @@ def isolation_checks(
         "isolation check of %r: %d finding(s), overridden: %s", plan.name, len(findings), bool(reason)
     )
     return checks
+
+
+def _prefix_lists(
+    client: Ec2Gateway, read: PatientReads, ids: Sequence[str]
+) -> tuple[dict[str, PrefixListView], dict[str, str]]:
+    """The prefix lists of ``ids`` read (each on its own, so one EC2 will not show fails that one only),
+    and why each of the others could not be: the check fails on those, naming the reason."""
+    found: dict[str, PrefixListView] = {}
+    unreadable: dict[str, str] = {}
+    for prefix_list_id in ids:
+        try:
+            found[prefix_list_id] = read(
+                functools.partial(client.prefix_list, prefix_list_id), "GetManagedPrefixListEntries"
+            )
+        except DrsError as exc:
+            unreadable[prefix_list_id] = f"{exc.code or type(exc).__name__}: {exc.message}"
+            logger.info("prefix list %s could not be read: %s", prefix_list_id, exc.code)
+    return found, unreadable
 
 
 def _failed(message: str, reason: str) -> Check:

@@ -2,11 +2,12 @@
 
 Served: DescribeLaunchTemplates, DescribeLaunchTemplateVersions, CreateLaunchTemplateVersion,
 ModifyLaunchTemplate (SetDefaultVersion), DescribeVpcs, DescribeSubnets, DescribeSecurityGroups,
-DescribeRouteTables, DescribeNetworkAcls, DescribeInstances; nothing more (any other action is
+DescribeRouteTables, DescribeNetworkAcls, DescribeManagedPrefixLists, GetManagedPrefixListEntries,
+DescribeInstances; nothing more (any other action is
 InvalidAction, so a new call the app makes shows up here rather than passing unseen). Listings take
 EC2's ``MaxResults``/``NextToken`` within the model's bounds, their ID lists (an unknown ID is EC2's
-``...NotFound``, one of the wrong shape ``...Malformed``) and the filters listed in ``FILTERS`` (with
-EC2's ``*``/``?`` wildcards; any other filter name is refused, as EC2 refuses it). ``DryRun`` answers
+``...NotFound``, one of the wrong shape ``...Malformed``) and the filters of ``ec2_filters.FILTERS``
+(with EC2's ``*``/``?`` wildcards; any other filter name is refused, as EC2 refuses it). ``DryRun`` answers
 DryRunOperation. CreateLaunchTemplateVersion honours ``ClientToken`` (a resend returns the same version),
 which is what lets a crash-safe apply resend it.
 
@@ -21,12 +22,13 @@ import binascii
 import fnmatch
 import logging
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from botocore.model import ListShape, Shape, StructureShape
 
 from drs_desktop.simulator import ec2_protocol
+from drs_desktop.simulator.ec2_filters import FILTERS, Values, tag_values, tags_of
 from drs_desktop.simulator.ec2_protocol import Ec2Error, OutputShapeError, ec2_model
 from drs_desktop.simulator.ec2_sources import describe_source
 from drs_desktop.simulator.ec2_templates import LaunchTemplate, Templates, TemplateVersion
@@ -35,62 +37,6 @@ from drs_desktop.simulator.world import World
 
 logger = logging.getLogger(__name__)
 
-Values = Callable[[Mapping[str, Any]], Iterable[Any]]
-
-
-def _tags(item: Mapping[str, Any]) -> dict[str, str]:
-    return {t["Key"]: t.get("Value", "") for t in item.get("Tags") or []}
-
-
-def _tag_values(key: str) -> Values:
-    return lambda item: [_tags(item).get(key)]
-
-
-def _field(name: str) -> Values:
-    return lambda item: [item.get(name)]
-
-
-#: Filter names each listing understands, and the values of an item each one matches.
-FILTERS: dict[str, dict[str, Values]] = {
-    "DescribeVpcs": {"vpc-id": _field("VpcId"), "cidr": _field("CidrBlock"), "state": _field("State")},
-    "DescribeSubnets": {
-        "subnet-id": _field("SubnetId"),
-        "vpc-id": _field("VpcId"),
-        "cidr-block": _field("CidrBlock"),
-        "availability-zone": _field("AvailabilityZone"),
-        "state": _field("State"),
-    },
-    "DescribeSecurityGroups": {
-        "group-id": _field("GroupId"),
-        "group-name": _field("GroupName"),
-        "vpc-id": _field("VpcId"),
-    },
-    "DescribeRouteTables": {
-        "route-table-id": _field("RouteTableId"),
-        "vpc-id": _field("VpcId"),
-        "association.subnet-id": lambda i: [a.get("SubnetId") for a in i["Associations"]],
-        "association.main": lambda i: [str(a["Main"]).lower() for a in i["Associations"]],
-    },
-    "DescribeNetworkAcls": {
-        "network-acl-id": _field("NetworkAclId"),
-        "vpc-id": _field("VpcId"),
-        "association.subnet-id": lambda i: [a.get("SubnetId") for a in i["Associations"]],
-        "default": lambda i: [str(i["IsDefault"]).lower()],
-    },
-    "DescribeInstances": {
-        "instance-id": _field("InstanceId"),
-        "subnet-id": _field("SubnetId"),
-        "vpc-id": _field("VpcId"),
-        "private-ip-address": _field("PrivateIpAddress"),
-        "instance-type": _field("InstanceType"),
-        "instance-state-name": lambda i: [i["State"]["Name"]],
-    },
-    "DescribeLaunchTemplates": {"launch-template-name": _field("LaunchTemplateName")},
-    "DescribeLaunchTemplateVersions": {
-        "is-default-version": lambda i: [str(i["DefaultVersion"]).lower()],
-        "instance-type": lambda i: [i["LaunchTemplateData"].get("InstanceType")],
-    },
-}
 #: MaxResults bounds EC2 enforces where the model leaves them out.
 _BOUNDS = {"DescribeInstances": (5, 1000), "DescribeLaunchTemplateVersions": (1, 200)}
 _TEMPLATE_ID = re.compile(r"^lt-[0-9a-f]{17}$")
@@ -152,6 +98,8 @@ class Ec2Service:
             "DescribeSecurityGroups",
             "DescribeRouteTables",
             "DescribeNetworkAcls",
+            "DescribeManagedPrefixLists",
+            "GetManagedPrefixListEntries",
             "DescribeInstances",
         }
     )
@@ -221,9 +169,9 @@ class Ec2Service:
             name = f.get("Name") or ""
             values = [str(v) for v in f.get("Values") or []]
             if name.startswith("tag:"):
-                getter: Values = _tag_values(name[4:])
+                getter: Values = tag_values(name[4:])
             elif name == "tag-key":
-                getter = lambda item: list(_tags(item))  # noqa: E731
+                getter = lambda item: list(tags_of(item))  # noqa: E731
             elif name in known:
                 getter = known[name]
             else:
@@ -292,6 +240,22 @@ class Ec2Service:
         items = {v.acl_id: net.describe_acl(v) for v in net.vpcs}
         picked = self._pick(items, params.get("NetworkAclIds"), "acl-", "InvalidNetworkAclID")
         return self._page("DescribeNetworkAcls", "NetworkAcls", picked, params)
+
+    def _DescribeManagedPrefixLists(self, params: dict[str, Any]) -> dict[str, Any]:
+        net = self.w.network
+        items = {pid: net.describe_prefix_list(p) for pid, p in net.prefix_lists.items()}
+        picked = self._pick(items, params.get("PrefixListIds"), "pl-", "InvalidPrefixListID")
+        return self._page("DescribeManagedPrefixLists", "PrefixLists", picked, params)
+
+    def _GetManagedPrefixListEntries(self, params: dict[str, Any]) -> dict[str, Any]:
+        net = self.w.network
+        pid = params["PrefixListId"]
+        self._pick({k: {} for k in net.prefix_lists}, [pid], "pl-", "InvalidPrefixListID")  # or refused
+        version = params.get("TargetVersion")
+        if version is not None and version != 1:  # the simulator's lists never change: version 1 only
+            raise Ec2Error("InvalidParameterValue", f"The prefix list {pid} has no version {version}")
+        entries = [{"Cidr": cidr} for cidr in net.prefix_lists[pid].cidrs]
+        return self._page("GetManagedPrefixListEntries", "Entries", entries, params)
 
     def _DescribeInstances(self, params: dict[str, Any]) -> dict[str, Any]:
         ids = params.get("InstanceIds")

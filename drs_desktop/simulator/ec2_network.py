@@ -4,8 +4,10 @@ groups, built from the scenario's ``ec2:`` spec and described as EC2's API shape
 IDs are stable for a seed (``stable_hex``), so a test may name a subnet by its CIDR and find the same ID
 every run. Each VPC has one route table (its main one, also associated with each subnet explicitly, so
 the ``association.subnet-id`` filter finds it), one network ACL for all its subnets, a ``default``
-security group and a ``<vpc>-servers`` group holding the spec's ingress rules. Read-only after building:
-the app reads networks, it never changes them.
+security group and a ``<vpc>-servers`` group holding the spec's ingress rules; the spec's prefix lists
+(``pl-`` IDs, stable too) are what a route's destination or an ingress rule's source may name, and a
+``pl-`` ID the spec names without a list is another account's, which this one cannot read. Read-only
+after building: the app reads networks, it never changes them.
 """
 
 from __future__ import annotations
@@ -30,6 +32,13 @@ class Subnet:
     used: dict[str, str] = field(default_factory=dict)  # private IP -> the instance holding it
 
 
+@dataclass(frozen=True)
+class PrefixList:
+    prefix_list_id: str
+    name: str
+    cidrs: tuple[str, ...]
+
+
 @dataclass
 class SecurityGroup:
     group_id: str
@@ -48,7 +57,7 @@ class Vpc:
     groups: list[SecurityGroup]
     route_table_id: str
     acl_id: str
-    route_targets: list[tuple[str, str, str]]  # (destination, kind, target ID)
+    route_targets: list[tuple[str, str, str]]  # (destination CIDR or prefix list ID, kind, target ID)
 
 
 class Network:
@@ -57,7 +66,16 @@ class Network:
     def __init__(self, spec: Ec2Spec, *, seed: int, account_id: str, region: str) -> None:
         self.account_id = account_id
         self.region = region
-        self.vpcs: list[Vpc] = [self._build(v, seed, region) for v in spec.vpcs]
+        #: Prefix lists by ID, and the ID of each name (what routes and rules of the spec name)
+        self.prefix_lists = {
+            p.prefix_list_id: p
+            for p in (
+                PrefixList("pl-" + stable_hex(seed, region, "ec2", "prefix-list", s.name), s.name, s.cidrs)
+                for s in spec.prefix_lists
+            )
+        }
+        self.list_ids = {p.name: p.prefix_list_id for p in self.prefix_lists.values()}
+        self.vpcs: list[Vpc] = [self._build(v, seed, region, self.list_ids) for v in spec.vpcs]
         self.launch_vpc = next(v for v in self.vpcs if v.spec.name == spec.launch_vpc)
         self.subnets = {s.subnet_id: s for v in self.vpcs for s in v.subnets}
         self.groups = {g.group_id: g for v in self.vpcs for g in v.groups}
@@ -65,7 +83,7 @@ class Network:
         self._arn_prefix = f"arn:aws:ec2:{region}:{account_id}:"
 
     @staticmethod
-    def _build(spec: VpcSpec, seed: int, region: str) -> Vpc:
+    def _build(spec: VpcSpec, seed: int, region: str, list_ids: dict[str, str]) -> Vpc:
         def rid(prefix: str, *parts: object) -> str:
             return prefix + stable_hex(seed, region, "ec2", spec.name, *parts)
 
@@ -91,7 +109,11 @@ class Network:
             ),
         ]
         targets = [
-            (r.destination, r.target, rid(ROUTE_TARGETS[r.target], r.target, r.destination))
+            (
+                r.destination or list_ids.get(r.prefix_list, r.prefix_list),
+                r.target,
+                rid(ROUTE_TARGETS[r.target], r.target, r.destination or r.prefix_list),
+            )
             for r in spec.routes
         ]
         return Vpc(vpc_id, spec, subnets, groups, rid("rtb-"), rid("acl-"), targets)
@@ -129,10 +151,12 @@ class Network:
             "DhcpOptionsId": "dopt-" + vpc.vpc_id[4:],
             "CidrBlockAssociationSet": [
                 {
-                    "AssociationId": "vpc-cidr-assoc-" + vpc.vpc_id[4:],
-                    "CidrBlock": vpc.spec.cidr,
+                    "AssociationId": "vpc-cidr-assoc-"
+                    + (vpc.vpc_id[4:] if i == 0 else stable_hex(vpc.vpc_id, c)),
+                    "CidrBlock": c,
                     "CidrBlockState": {"State": "associated"},
                 }
+                for i, c in enumerate((vpc.spec.cidr, *vpc.spec.secondary_cidrs))
             ],
             "Tags": self._name_tag(vpc.spec.name),
         }
@@ -167,11 +191,12 @@ class Network:
                 }
             )
         for rule in group.ingress:
+            listed = self.list_ids.get(rule.prefix_list, rule.prefix_list)
             permission: dict[str, Any] = {
                 "IpProtocol": rule.protocol,
-                "IpRanges": [{"CidrIp": rule.cidr}],
+                "IpRanges": [] if listed else [{"CidrIp": rule.cidr}],
                 "Ipv6Ranges": [],
-                "PrefixListIds": [],
+                "PrefixListIds": [{"PrefixListId": listed}] if listed else [],
                 "UserIdGroupPairs": [],
             }
             if rule.protocol != "-1":
@@ -200,11 +225,12 @@ class Network:
     def describe_route_table(self, vpc: Vpc) -> dict[str, Any]:
         routes: list[dict[str, Any]] = [
             {
-                "DestinationCidrBlock": vpc.spec.cidr,
+                "DestinationCidrBlock": cidr,  # one local route per CIDR block of the VPC
                 "GatewayId": "local",
                 "Origin": "CreateRouteTable",
                 "State": "active",
             }
+            for cidr in (vpc.spec.cidr, *vpc.spec.secondary_cidrs)
         ]
         member = {
             "internet-gateway": "GatewayId",
@@ -214,9 +240,10 @@ class Network:
             "nat-gateway": "NatGatewayId",
         }
         for destination, kind, target in vpc.route_targets:
+            where = "DestinationPrefixListId" if destination.startswith("pl-") else "DestinationCidrBlock"
             routes.append(
                 {
-                    "DestinationCidrBlock": destination,
+                    where: destination,
                     member[kind]: target,
                     "Origin": "CreateRoute",
                     "State": "active",
@@ -295,4 +322,17 @@ class Network:
                 for s in vpc.subnets
             ],
             "Tags": self._name_tag(f"{vpc.spec.name}-acl"),
+        }
+
+    def describe_prefix_list(self, found: PrefixList) -> dict[str, Any]:
+        return {
+            "PrefixListId": found.prefix_list_id,
+            "AddressFamily": "IPv4",
+            "State": "create-complete",
+            "PrefixListArn": f"{self._arn_prefix}prefix-list/{found.prefix_list_id}",
+            "PrefixListName": found.name,
+            "MaxEntries": max(10, len(found.cidrs)),
+            "Version": 1,
+            "OwnerId": self.account_id,
+            "Tags": self._name_tag(found.name),
         }

@@ -14,6 +14,7 @@ without importing it (scenario_node imports scenario).
 from __future__ import annotations
 
 import ipaddress
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -29,22 +30,35 @@ ROUTE_TARGETS = {
     "nat-gateway": "nat-",
 }
 PROTOCOLS = ("tcp", "udp", "icmp", "-1")
+#: A prefix list ID a scenario may name although no list of the world has it: a list of another
+#: account, not shared with this one, which this account cannot read (``InvalidPrefixListID.NotFound``).
+FOREIGN_PREFIX_LIST = re.compile(r"^pl-[0-9a-f]{8,17}$")
+
+
+@dataclass(frozen=True)
+class PrefixListSpec:
+    """A customer-managed prefix list of the account: a name and the CIDRs it holds."""
+
+    name: str
+    cidrs: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class RouteSpec:
-    destination: str  # a CIDR
+    destination: str  # a CIDR, or "" when the destination is a prefix list
     target: str  # a key of ROUTE_TARGETS
+    prefix_list: str = ""  # the name of one of ``Ec2Spec.prefix_lists``, or a foreign ``pl-`` ID
 
 
 @dataclass(frozen=True)
 class IngressSpec:
-    """One inbound rule of a VPC's ``<name>-servers`` security group."""
+    """One inbound rule of a VPC's ``<name>-servers`` security group: from ``cidr`` or a prefix list."""
 
-    cidr: str
+    cidr: str = ""
     protocol: str = "tcp"
     from_port: int = 0
     to_port: int = 65535
+    prefix_list: str = ""  # as RouteSpec.prefix_list
 
 
 @dataclass(frozen=True)
@@ -52,6 +66,8 @@ class VpcSpec:
     name: str
     cidr: str
     subnets: tuple[str, ...]
+    #: Secondary IPv4 CIDR blocks (CidrBlockAssociationSet; a local route each); subnets may use them
+    secondary_cidrs: tuple[str, ...] = ()
     routes: tuple[RouteSpec, ...] = ()
     ingress: tuple[IngressSpec, ...] = ()
     #: CIDRs the network ACL lets in (rule 100, 110, ...); everything else is denied by rule ``*``.
@@ -62,6 +78,7 @@ class VpcSpec:
 class Ec2Spec:
     vpcs: tuple[VpcSpec, ...]
     launch_vpc: str = "production"
+    prefix_lists: tuple[PrefixListSpec, ...] = ()
 
 
 DEFAULT_EC2 = Ec2Spec(
@@ -102,7 +119,11 @@ def read_ec2(node: Node) -> Ec2Spec:
     if not node.data:
         node.finish()
         return DEFAULT_EC2
-    vpcs = tuple(_vpc(n) for n in node.items("vpcs")) or DEFAULT_EC2.vpcs
+    lists = tuple(_prefix_list(n) for n in node.items("prefix_lists"))
+    list_names = [p.name for p in lists]
+    if len(set(list_names)) != len(list_names):
+        raise node.error("prefix_lists", "prefix list names must be unique")
+    vpcs = tuple(_vpc(n, set(list_names)) for n in node.items("vpcs")) or DEFAULT_EC2.vpcs
     names = [v.name for v in vpcs]
     if len(set(names)) != len(names):
         raise node.error("vpcs", "VPC names must be unique")
@@ -110,37 +131,72 @@ def read_ec2(node: Node) -> Ec2Spec:
     if launch not in names:
         raise node.error("launch_vpc", f"{launch!r} is not one of the VPCs ({', '.join(names)})")
     node.finish()
-    return Ec2Spec(vpcs=vpcs, launch_vpc=launch)
+    return Ec2Spec(vpcs=vpcs, launch_vpc=launch, prefix_lists=lists)
 
 
-def _vpc(node: Node) -> VpcSpec:
+def _prefix_list(node: Node) -> PrefixListSpec:
+    name = node.text("name")
+    if not name:
+        raise node.error("name", "is required")
+    if name.startswith("com.amazonaws"):
+        raise node.error("name", "may not start with com.amazonaws (EC2 keeps those names for AWS's lists)")
+    cidrs = tuple(str(_network(node, f"cidrs[{i}]", c)) for i, c in enumerate(node.strings("cidrs")))
+    node.finish()
+    return PrefixListSpec(name=name, cidrs=cidrs)
+
+
+def _list_ref(node: Node, lists: set[str]) -> str:
+    """The ``prefix_list`` of a route or ingress rule: a list's name, or a foreign ``pl-`` ID."""
+    ref = node.text("prefix_list") or ""
+    if ref and ref not in lists and not FOREIGN_PREFIX_LIST.match(ref):
+        known = ", ".join(sorted(lists)) or "none"
+        raise node.error(
+            "prefix_list", f"{ref!r} is neither a name of ec2.prefix_lists ({known}) nor a pl- ID"
+        )
+    return ref
+
+
+def _vpc(node: Node, lists: set[str]) -> VpcSpec:
     name = node.text("name")
     if not name:
         raise node.error("name", "is required")
     cidr = _network(node, "cidr", node.text("cidr"))
+    blocks = [cidr]
+    for i, extra in enumerate(node.strings("secondary_cidrs")):
+        block = _network(node, f"secondary_cidrs[{i}]", extra)
+        if any(block.overlaps(b) for b in blocks):
+            raise node.error(f"secondary_cidrs[{i}]", f"{block} overlaps another CIDR block of the VPC")
+        blocks.append(block)
     subnets = node.strings("subnets")
     if not subnets:
         raise node.error("subnets", "a VPC needs at least one subnet CIDR")
     nets = [_network(node, f"subnets[{i}]", s) for i, s in enumerate(subnets)]
     for i, net in enumerate(nets):
-        if not net.subnet_of(cidr):
-            raise node.error(f"subnets[{i}]", f"{net} is not inside the VPC's {cidr}")
+        if not any(net.subnet_of(b) for b in blocks):
+            raise node.error(f"subnets[{i}]", f"{net} is not inside the VPC's {', '.join(map(str, blocks))}")
         for j in range(i):
             if net.overlaps(nets[j]):
                 raise node.error(f"subnets[{i}]", f"{net} overlaps {nets[j]}")
     routes = []
     for r in node.items("routes"):
-        destination = str(_network(r, "destination", r.text("destination")))
+        listed = _list_ref(r, lists)
+        if listed and r.has("destination"):
+            raise r.error("destination", "a route has a destination CIDR or a prefix_list, not both")
+        destination = "" if listed else str(_network(r, "destination", r.text("destination")))
         target = r.choice("target", "internet-gateway", tuple(ROUTE_TARGETS))
         r.finish()
-        routes.append(RouteSpec(destination, target))
+        routes.append(RouteSpec(destination, target, listed))
     ingress = []
     for g in node.items("ingress"):
+        listed = _list_ref(g, lists)
+        if listed and g.has("cidr"):
+            raise g.error("cidr", "an ingress rule is from a cidr or a prefix_list, not both")
         rule = IngressSpec(
-            cidr=str(_network(g, "cidr", g.text("cidr"))),
+            cidr="" if listed else str(_network(g, "cidr", g.text("cidr"))),
             protocol=g.choice("protocol", "tcp", PROTOCOLS),
             from_port=g.integer("from_port", 0, high=65535),
             to_port=g.integer("to_port", 65535, high=65535),
+            prefix_list=listed,
         )
         if rule.from_port > rule.to_port:
             raise g.error("to_port", "must not be below from_port")
@@ -153,6 +209,7 @@ def _vpc(node: Node) -> VpcSpec:
         name=name,
         cidr=str(cidr),
         subnets=tuple(str(n) for n in nets),
+        secondary_cidrs=tuple(str(b) for b in blocks[1:]),
         routes=tuple(routes),
         ingress=tuple(ingress),
         nacl_ingress=nacl,

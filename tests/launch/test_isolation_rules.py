@@ -3,16 +3,19 @@ only hides production from a later ALLOW when it denies all traffic from all of 
 
 from __future__ import annotations
 
-from drs_desktop.domain.ec2 import NaclEntryView, NetworkAclView, SubnetView
+from drs_desktop.domain.ec2 import NaclEntryView, NetworkAclView, SubnetView, VpcView
 from drs_desktop.domain.launch.isolation import DrillProfile, IsolationFinding, isolation_findings
 
 SUBNET = SubnetView("subnet-1", "vpc-drill", "10.99.1.0/24", "us-east-1a", 200)
+VPC = VpcView("vpc-drill", ("10.99.0.0/16",))
 
 
 def _acl_findings(production: tuple[str, ...], *entries: NaclEntryView) -> list[IsolationFinding]:
     acl = NetworkAclView("acl-1", "vpc-drill", False, entries, ("subnet-1",))
     profile = DrillProfile(subnets=("subnet-1",), production_cidrs=production)
-    return [f for f in isolation_findings(profile, [SUBNET], [], [acl], []) if f.resource == "acl-1"]
+    return [
+        f for f in isolation_findings(profile, [SUBNET], [], [acl], [], vpcs=[VPC]) if f.resource == "acl-1"
+    ]
 
 
 def test_a_deny_of_one_port_does_not_hide_production_from_a_later_allow_of_everything() -> None:

@@ -16,6 +16,7 @@ from drs_desktop.domain.ec2 import (
     RouteTargetKind,
     RouteView,
     SubnetView,
+    VpcView,
 )
 from drs_desktop.domain.launch.isolation import DrillProfile, isolation_findings, profile_problems
 from drs_desktop.simulator.embedded import EmbeddedSimulator
@@ -38,7 +39,12 @@ def ec2(sim: EmbeddedSimulator) -> Iterator[Ec2Gateway]:
 
 def _findings(ec2: Ec2Gateway, profile: DrillProfile) -> list[str]:
     found = isolation_findings(
-        profile, ec2.subnets(), ec2.route_tables(), ec2.network_acls(), ec2.security_groups()
+        profile,
+        ec2.subnets(),
+        ec2.route_tables(),
+        ec2.network_acls(),
+        ec2.security_groups(),
+        vpcs=ec2.vpcs(),
     )
     return [f"{'ERROR' if f.error else 'WARN'} {f.resource}: {f.message}" for f in found]
 
@@ -71,6 +77,7 @@ def test_a_production_subnet_as_drill_subnet_shows_every_way_out(ec2: Ec2Gateway
 
 def test_a_leaving_route_is_found_unless_its_target_is_allowed_and_a_deny_first_wins() -> None:
     subnet = SubnetView("subnet-1", "vpc-drill", "10.99.1.0/24", "us-east-1a", 200)
+    vpc = VpcView("vpc-drill", ("10.99.0.0/16",))
     table = RouteTableView(
         "rtb-1",
         "vpc-drill",
@@ -93,7 +100,7 @@ def test_a_leaving_route_is_found_unless_its_target_is_allowed_and_a_deny_first_
         ("subnet-1",),
     )
     profile = DrillProfile(subnets=("subnet-1",), production_cidrs=("10.20.0.0/16", "192.168.0.0/16"))
-    found = isolation_findings(profile, [subnet], [table], [acl], [])
+    found = isolation_findings(profile, [subnet], [table], [acl], [], vpcs=[vpc])
     assert [(f.resource, f.error) for f in found] == [("rtb-1", True), ("rtb-1", True), ("acl-1", True)]
     assert "pcx-1" in found[0].message and "tgw-sandbox" in found[1].message
     # rule 10 denies 10.20/16 before rule 100 allows everything: only the other production network gets in
@@ -101,7 +108,7 @@ def test_a_leaving_route_is_found_unless_its_target_is_allowed_and_a_deny_first_
     allowed = DrillProfile(
         subnets=("subnet-1",), production_cidrs=("10.20.0.0/16",), allowed_targets=("pcx-1",)
     )
-    assert isolation_findings(allowed, [subnet], [table], [acl], []) == []
+    assert isolation_findings(allowed, [subnet], [table], [acl], [], vpcs=[vpc]) == []
 
 
 def test_a_profile_with_bad_values_says_what_is_wrong() -> None:

@@ -5,35 +5,53 @@ instance (a copy of a production server, with its hostname, its services, its sc
 talk to production. AWS's own drill guidance leaves proving that to the operator; the preflight of a drill
 with a profile proves it from EC2's records, which ``isolation_findings`` reads:
 
+- **the VPC**: a drill subnet whose VPC's CIDR blocks (all of them: secondary blocks too) overlap a
+  production network reaches it through the VPC's ``local`` route, which no route table can take away;
 - **routes**: a route of a drill subnet's route table whose destination overlaps a production network
   named in the plan, or that is a default route (it reaches everything), through an internet gateway, a
   transit gateway, a VPC peering, a VPN gateway or a NAT gateway, leaves the drill network (unless its
-  target is one the profile allows, e.g. a transit gateway attachment to a sandbox);
+  target is one the profile allows, e.g. a transit gateway attachment to a sandbox). A destination that
+  is a managed prefix list is decided on the list's CIDRs, as EC2 holds them at the check;
 - **network ACLs**: an inbound ALLOW entry of a drill subnet's ACL whose CIDR overlaps a production
   network, unless a DENY of all traffic numbered before it covers all of the production network that the
   ALLOW lets in (ACL rules are evaluated in number order; a DENY of one protocol or port leaves the rest
   of the traffic to the later ALLOW);
-- **security groups**: an ingress rule of a profile's security group from a CIDR overlapping a production
-  network (a rule from another security group or a prefix list cannot be proven either way: a warning).
+- **security groups**: an ingress rule of a profile's security group from a CIDR, or from a prefix list
+  holding a CIDR, overlapping a production network (a rule from another security group cannot be proven
+  either way: a warning).
 
-Every finding names the resource, the rule and the production network it reaches. Pure, stdlib only.
+A prefix list the caller could not read (``unreadable``: the reason), or did not read at all, is an error:
+nobody can prove where it leads. ``referenced_prefix_lists`` says which lists to read. Every finding names
+the resource, the rule and the production network it reaches. Pure, stdlib only.
 """
 
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from drs_desktop.domain.ec2 import (
     NetworkAclView,
+    PrefixListView,
     RouteTableView,
     RouteTargetKind,
+    RouteView,
     SecurityGroupView,
     SubnetView,
+    VpcView,
 )
 
-__all__ = ["DrillProfile", "IsolationFinding", "isolation_findings", "profile_problems", "route_table_for"]
+__all__ = [
+    "DrillProfile",
+    "IsolationFinding",
+    "isolation_findings",
+    "profile_problems",
+    "referenced_prefix_lists",
+    "route_table_for",
+]
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 #: Route targets that carry traffic out of the VPC (a local route stays inside it).
 LEAVING = (
@@ -101,7 +119,7 @@ def route_table_for(subnet: SubnetView, tables: Sequence[RouteTableView]) -> Rou
     return own or next((t for t in tables if t.main and t.vpc_id == subnet.vpc_id), None)
 
 
-def _networks(cidrs: Sequence[str]) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+def _networks(cidrs: Sequence[str]) -> list[Network]:
     found = []
     for cidr in cidrs:
         try:
@@ -111,7 +129,7 @@ def _networks(cidrs: Sequence[str]) -> list[ipaddress.IPv4Network | ipaddress.IP
     return found
 
 
-def _overlaps(cidr: str, production: Sequence[ipaddress.IPv4Network | ipaddress.IPv6Network]) -> list[str]:
+def _overlaps(cidr: str, production: Sequence[Network]) -> list[str]:
     """The production networks ``cidr`` overlaps (a prefix list ID or a bad CIDR overlaps none)."""
     try:
         network = ipaddress.ip_network(cidr, strict=False)
@@ -120,13 +138,13 @@ def _overlaps(cidr: str, production: Sequence[ipaddress.IPv4Network | ipaddress.
     return [str(p) for p in production if p.version == network.version and p.overlaps(network)]
 
 
-def _common(cidr: str, production: ipaddress.IPv4Network | ipaddress.IPv6Network) -> str:
+def _common(cidr: str, production: Network) -> str:
     """The part of ``production`` that ``cidr`` lets in (two overlapping CIDR blocks: the smaller one)."""
     network = ipaddress.ip_network(cidr, strict=False)
     return str(network if network.prefixlen >= production.prefixlen else production)
 
 
-def _covered(cidr: str, denied: Sequence[ipaddress.IPv4Network | ipaddress.IPv6Network]) -> bool:
+def _covered(cidr: str, denied: Sequence[Network]) -> bool:
     """Whether a DENY already seen covers all of ``cidr`` (ACL rules are evaluated in number order)."""
     network = ipaddress.ip_network(cidr, strict=False)
     for deny in denied:
@@ -145,13 +163,21 @@ def isolation_findings(
     route_tables: Sequence[RouteTableView],
     acls: Sequence[NetworkAclView],
     groups: Sequence[SecurityGroupView],
+    *,
+    vpcs: Sequence[VpcView],
+    prefix_lists: Mapping[str, PrefixListView] | None = None,
+    unreadable: Mapping[str, str] | None = None,
 ) -> list[IsolationFinding]:
     """Every way the profile's network reaches the production networks, as EC2's records show it.
-    ``subnets``, ``route_tables``, ``acls`` and ``groups`` are what EC2 lists (at least the profile's)."""
+    ``subnets``, ``vpcs``, ``route_tables``, ``acls`` and ``groups`` are what EC2 lists (at least the
+    profile's); ``prefix_lists`` the lists of ``referenced_prefix_lists`` that were read, by ID, and
+    ``unreadable`` why each of the others could not be."""
     production = _networks(profile.production_cidrs)
     allowed = set(profile.allowed_targets)
+    lists = _Lists(prefix_lists or {}, unreadable or {})
     findings: list[IsolationFinding] = []
     by_id = {s.subnet_id: s for s in subnets}
+    present: list[SubnetView] = []
     for subnet_id in profile.subnets:
         subnet = by_id.get(subnet_id)
         if subnet is None:
@@ -159,7 +185,10 @@ def isolation_findings(
                 IsolationFinding(subnet_id, f"subnet {subnet_id} is not in this account and Region")
             )
             continue
-        findings += _route_findings(subnet, route_tables, production, allowed)
+        present.append(subnet)
+    findings += _vpc_findings(present, vpcs, production)
+    for subnet in present:
+        findings += _route_findings(subnet, route_tables, production, allowed, lists)
         findings += _acl_findings(subnet, acls, production)
     known = {g.group_id: g for g in groups}
     for group_id in profile.security_groups:
@@ -169,15 +198,108 @@ def isolation_findings(
                 IsolationFinding(group_id, f"security group {group_id} is not in this account and Region")
             )
             continue
-        findings += _group_findings(group, production)
+        findings += _group_findings(group, production, lists)
+    return findings
+
+
+def referenced_prefix_lists(
+    profile: DrillProfile,
+    subnets: Sequence[SubnetView],
+    route_tables: Sequence[RouteTableView],
+    groups: Sequence[SecurityGroupView],
+) -> tuple[str, ...]:
+    """The prefix lists the check decides on, in order, once each: the destinations of the drill
+    subnets' routes that leave the VPC (through a target the profile does not allow), and the sources
+    of the profile's security groups' ingress rules. The caller reads these before the check."""
+    found: list[str] = []
+    by_id = {s.subnet_id: s for s in subnets}
+    allowed = set(profile.allowed_targets)
+    for subnet_id in profile.subnets:
+        subnet = by_id.get(subnet_id)
+        table = route_table_for(subnet, route_tables) if subnet is not None else None
+        if table is not None:
+            found += [r.destination for r in table.routes if _leaves(r, allowed) and _is_list(r.destination)]
+    known = {g.group_id: g for g in groups}
+    for group_id in profile.security_groups:
+        group = known.get(group_id)
+        if group is not None:
+            found += [p for rule in group.ingress for p in rule.prefix_list_ids]
+    return tuple(dict.fromkeys(found))
+
+
+def _is_list(destination: str) -> bool:
+    return destination.startswith("pl-")
+
+
+def _leaves(route: RouteView, allowed: set[str]) -> bool:
+    return route.target_kind in LEAVING and route.active and route.target_id not in allowed
+
+
+@dataclass(frozen=True)
+class _Lists:
+    """The prefix lists read for a check, and why the others could not be."""
+
+    read: Mapping[str, PrefixListView]
+    unreadable: Mapping[str, str]
+
+    def named(self, prefix_list_id: str) -> str:
+        found = self.read.get(prefix_list_id)
+        return f"prefix list {prefix_list_id}" + (f" ({found.name})" if found and found.name else "")
+
+    def reached(self, prefix_list_id: str, production: Sequence[Network]) -> tuple[list[str], str]:
+        """(the list's entries that overlap production, each with what it reaches; why it could not be
+        read, else "")."""
+        found = self.read.get(prefix_list_id)
+        if found is None:
+            why = self.unreadable.get(prefix_list_id) or "it was not read"
+            return [], why
+        return [
+            f"{cidr} ({', '.join(hit)})" for cidr in found.cidrs if (hit := _overlaps(cidr, production))
+        ], ""
+
+
+def _vpc_findings(
+    subnets: Sequence[SubnetView], vpcs: Sequence[VpcView], production: Sequence[Network]
+) -> list[IsolationFinding]:
+    """A drill subnet in a VPC whose CIDR blocks overlap production: the VPC's ``local`` route reaches
+    production whatever the route table says (one finding per VPC, naming its drill subnets)."""
+    known = {v.vpc_id: v for v in vpcs}
+    findings = []
+    for vpc_id in dict.fromkeys(s.vpc_id for s in subnets):
+        inside = ", ".join(s.subnet_id for s in subnets if s.vpc_id == vpc_id)
+        vpc = known.get(vpc_id)
+        if vpc is None:
+            findings.append(
+                IsolationFinding(
+                    vpc_id,
+                    f"VPC {vpc_id} of drill subnet(s) {inside} is not listed: its CIDR blocks, which its "
+                    "local route reaches, cannot be checked",
+                )
+            )
+            continue
+        hits = [(cidr, _overlaps(cidr, production)) for cidr in vpc.cidr_blocks]
+        hits = [(cidr, reached) for cidr, reached in hits if reached]
+        if hits:
+            name = f" ({vpc.name})" if vpc.name else ""
+            blocks = ", ".join(cidr for cidr, _ in hits)
+            reached = ", ".join(dict.fromkeys(p for _, found in hits for p in found))
+            findings.append(
+                IsolationFinding(
+                    vpc_id,
+                    f"drill subnet(s) {inside} are in VPC {vpc_id}{name}, whose CIDR block(s) {blocks} "
+                    f"overlap production ({reached}): the VPC's local route reaches it whatever the route "
+                    "table says",
+                )
+            )
     return findings
 
 
 def _route_findings(
     subnet: SubnetView,
     tables: Sequence[RouteTableView],
-    production: Sequence[ipaddress.IPv4Network | ipaddress.IPv6Network],
+    production: Sequence[Network],
     allowed: set[str],
+    lists: _Lists,
 ) -> list[IsolationFinding]:
     table = route_table_for(subnet, tables)
     if table is None:
@@ -188,28 +310,33 @@ def _route_findings(
         ]
     findings = []
     for route in table.routes:
-        if route.target_kind not in LEAVING or not route.active or route.target_id in allowed:
+        if not _leaves(route, allowed):
+            continue
+        where = (
+            f"route table {table.route_table_id} of drill subnet {subnet.subnet_id} sends "
+            f"{lists.named(route.destination) if _is_list(route.destination) else route.destination} "
+            f"to {route.target_kind.value} {route.target_id}"
+        )
+        if _is_list(route.destination):
+            entries, why = lists.reached(route.destination, production)
+            if why:
+                message = f"{where}, whose CIDRs could not be read ({why}): isolation cannot be proven"
+                findings.append(IsolationFinding(table.route_table_id, message))
+            elif entries:
+                message = f"{where}: a drill instance reaches production through {', '.join(entries)}"
+                findings.append(IsolationFinding(table.route_table_id, message))
             continue
         reached = _overlaps(route.destination, production)
-        if not reached and not route.destination.startswith("pl-"):
-            continue
-        what = ", ".join(reached) if reached else f"the networks of prefix list {route.destination}"
-        findings.append(
-            IsolationFinding(
-                table.route_table_id,
-                f"route table {table.route_table_id} of drill subnet {subnet.subnet_id} sends "
-                f"{route.destination} to {route.target_kind.value} {route.target_id}: a drill instance "
-                f"reaches production ({what})",
-                error=bool(reached),
-            )
-        )
+        if reached:
+            message = f"{where}: a drill instance reaches production ({', '.join(reached)})"
+            findings.append(IsolationFinding(table.route_table_id, message))
     return findings
 
 
 def _acl_findings(
     subnet: SubnetView,
     acls: Sequence[NetworkAclView],
-    production: Sequence[ipaddress.IPv4Network | ipaddress.IPv6Network],
+    production: Sequence[Network],
 ) -> list[IsolationFinding]:
     acl = next((a for a in acls if subnet.subnet_id in a.subnet_ids), None)
     acl = acl or next((a for a in acls if a.is_default and a.vpc_id == subnet.vpc_id), None)
@@ -220,7 +347,7 @@ def _acl_findings(
             )
         ]
     findings = []
-    denied: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
+    denied: list[Network] = []
     for entry in sorted((e for e in acl.entries if not e.egress), key=lambda e: e.rule_number):
         networks = _networks([entry.cidr])
         if not entry.allow:
@@ -245,7 +372,7 @@ def _acl_findings(
 
 
 def _group_findings(
-    group: SecurityGroupView, production: Sequence[ipaddress.IPv4Network | ipaddress.IPv6Network]
+    group: SecurityGroupView, production: Sequence[Network], lists: _Lists
 ) -> list[IsolationFinding]:
     findings = []
     for rule in group.ingress:
@@ -259,7 +386,16 @@ def _group_findings(
                         f"({', '.join(reached)}) can reach a drill instance",
                     )
                 )
-        for source in (*rule.source_group_ids, *rule.prefix_list_ids):
+        for prefix_list_id in rule.prefix_list_ids:
+            entries, why = lists.reached(prefix_list_id, production)
+            source = f"security group {group.group_id} allows ingress from {lists.named(prefix_list_id)}"
+            if why:
+                message = f"{source}, whose CIDRs could not be read ({why}): isolation cannot be proven"
+                findings.append(IsolationFinding(group.group_id, message))
+            elif entries:
+                message = f"{source}: production can reach a drill instance from {', '.join(entries)}"
+                findings.append(IsolationFinding(group.group_id, message))
+        for source in rule.source_group_ids:
             if source == group.group_id:
                 continue  # the group's own members: other drill instances
             findings.append(
