@@ -52,6 +52,7 @@ from drs_desktop.domain.plan.automation import (
     SsmStep,
     StepPolicy,
 )
+from drs_desktop.domain.views.evidence_steps import automation_evidence
 
 from .helpers import T0, seconds, sid, spec, wave
 
@@ -302,3 +303,19 @@ def test_the_operator_s_buttons_for_a_held_step_become_its_decisions() -> None:
     assert wave_failed(run.state, 0) and available_controls(run.state, run.now).step_waves == ()
     with pytest.raises(ValueError, match="no step waiting"):
         control_event(ControlRequest(ControlAction.STEP_DONE, wave_index=0), run.state, at=run.now, by="ana")
+
+
+def test_the_evidence_lists_every_step_with_its_attempts_and_who_decided() -> None:
+    run = Run(lambda_step(), SsmStep(name="flush", document="AWS-RunShellScript"))
+    run.attempt(1, ok=False, detail="exit 1")
+    (first, second) = automation_evidence(run.state, run.state.waves[0])
+    assert (first.result, second.result) == ("WAITING FOR THE OPERATOR", "NOT RUN")
+    run.apply(decided("done", run))
+    (first, second) = automation_evidence(run.state, run.state.waves[0])
+    assert first.result == "DONE" and first.decided_by == "ana"
+    assert [(a.number, a.status.value, a.detail) for a in first.attempts] == [(1, "FAILED", "exit 1")]
+    assert first.label == "before step 1: lambda 'dns'"
+    (command,) = run.runs()
+    assert command.step.name == "flush"
+    run.apply(AutomationRequested(key=command.key, attempt=1, at=run.now))
+    assert automation_evidence(run.state, run.state.waves[0])[1].result == "RUNNING"

@@ -26,6 +26,7 @@ from drs_desktop.domain.engine.state import (
 )
 from drs_desktop.domain.engine.terminations import terminate_problems
 from drs_desktop.domain.views.drill_net_evidence import DrillNetEvidence, drill_net_evidence
+from drs_desktop.domain.views.evidence_steps import StepEvidence, automation_evidence
 
 
 def rto_achieved(state: ExecutionState) -> timedelta | None:
@@ -155,6 +156,8 @@ class WaveSummary:
     timed_out_at: datetime | None
     approvals: tuple[ApprovalRecord, ...]
     warnings: tuple[str, ...]  # optional servers that failed
+    #: Its automation steps (health checks, SSM, Lambda, scripts), each with its attempts.
+    steps: tuple[StepEvidence, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -324,6 +327,7 @@ def wave_summaries(state: ExecutionState) -> tuple[WaveSummary, ...]:
                 timed_out_at=wave.timed_out_at,
                 approvals=wave.approvals,
                 warnings=warnings,
+                steps=automation_evidence(state, wave),
             )
         )
     return tuple(summaries)
