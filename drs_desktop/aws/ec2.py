@@ -160,6 +160,16 @@ class Ec2Gateway(GatewayBase):
         self._regions: dict[str, Ec2Gateway] = {}
         self._parent: Ec2Gateway | None = None
 
+    def for_another_thread(self) -> Ec2Gateway:
+        """The same target and settings with a client of its own, for a worker thread (boto3 sessions
+        are not thread-safe, DESIGN §3.5); the thread closes it when done."""
+        return Ec2Gateway(
+            self.target,
+            max_attempts=self._max_attempts,
+            client_factory=self._client_factory,
+            **self.settings(),
+        )
+
     def in_region(self, region: str) -> Ec2Gateway:
         """This gateway's credentials and settings in ``region`` (itself for its own Region). Made once
         per Region and closed with this gateway; a test's ``client_factory`` is not carried over (it
