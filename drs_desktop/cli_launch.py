@@ -16,16 +16,15 @@ document on stdout (progress then goes to stderr).
 from __future__ import annotations
 
 import argparse
-import getpass
-import json
 import sys
 from collections.abc import Callable
 from functools import partial
 from typing import Any, TextIO
 
+from drs_desktop.cli_common import add_common_options, emit, operator_name
 from drs_desktop.cli_exit import EXIT_FAILED, EXIT_OK
 from drs_desktop.cli_launch_restore import add_restore_command, restore_command
-from drs_desktop.cli_run import UsageError, _gateway, _open_database, add_target_options
+from drs_desktop.cli_run import UsageError, _gateway, _open_database
 from drs_desktop.config import AppPaths
 from drs_desktop.domain.drs.errors import DrsError
 from drs_desktop.domain.launch.diff import Destination, ServerLaunchPlan
@@ -54,10 +53,7 @@ def add_launch_commands(
     facts.add_argument("--plan", help="only this plan's servers; the types go into its launch settings")
     facts.add_argument("--apply", action="store_true", help="write (without: only the preview)")
     restore = add_restore_command(actions, add_home)
-    for parser in (plan, apply, drift, facts, restore):
-        add_home(parser)
-        add_target_options(parser)
-        parser.add_argument("--json", action="store_true", help="one JSON document on stdout")
+    add_common_options((plan, apply, drift, facts, restore), add_home)
 
 
 def launch_command(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
@@ -76,7 +72,7 @@ def launch_command(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> in
             handler = {**handlers, "restore": restore_command}[args.launch_command]
             return int(handler(args, db, drs, ec2, out))
         except DrsError as exc:
-            _emit(args, out, {"outcome": "refused", "error": str(exc), "code": exc.code}, [])
+            emit(args, out, {"outcome": "refused", "error": str(exc), "code": exc.code}, [])
             print(f"Refused: {terminal_safe(str(exc))}", file=sys.stderr)
             return EXIT_FAILED
         finally:
@@ -91,15 +87,6 @@ def _resumed_target(db: Any, args: argparse.Namespace) -> dict[str, Any]:
     if record is None:
         raise UsageError(f"no launch settings apply {args.resume}")
     return {"endpoint_url": record.endpoint_url or None, "profile": record.profile, "region": record.region}
-
-
-def _emit(args: argparse.Namespace, out: TextIO, data: dict[str, Any], lines: list[str]) -> None:
-    if args.json:
-        json.dump(data, out, indent=2, default=str)
-        out.write("\n")
-        return
-    for line in lines:
-        print(terminal_safe(line), file=out)
 
 
 def _preview(
@@ -180,7 +167,7 @@ def _preview_lines(data: dict[str, Any]) -> list[str]:
 def _plan(args: argparse.Namespace, db: Any, drs: Any, ec2: Any, out: TextIO) -> int:
     stored, preview, _ = _preview(args, db, drs, ec2, args.plan)
     data = preview_json(stored.revision.name, stored.revision.revision, preview)
-    _emit(args, out, {"outcome": "preview", **data}, _preview_lines(data))
+    emit(args, out, {"outcome": "preview", **data}, _preview_lines(data))
     return EXIT_FAILED if preview.blocked else EXIT_OK
 
 
@@ -201,7 +188,7 @@ def _apply(args: argparse.Namespace, db: Any, drs: Any, ec2: Any, out: TextIO) -
     stored, preview, inventory = _preview(args, db, drs, ec2, args.plan)
     data = preview_json(stored.revision.name, stored.revision.revision, preview)
     if not args.yes:
-        _emit(
+        emit(
             args,
             out,
             {"outcome": "preview", **data, "applied": False},
@@ -212,7 +199,7 @@ def _apply(args: argparse.Namespace, db: Any, drs: Any, ec2: Any, out: TextIO) -
         for line in _preview_lines(data):
             print(terminal_safe(line), file=out)
     record = service.start_apply(
-        db, stored, preview, drs, account_id=inventory.account_id, operator=_operator()
+        db, stored, preview, drs, account_id=inventory.account_id, operator=operator_name()
     )
     _say(args, out, f"Apply {record.apply_id}: {len(record.servers)} server(s)")
     final = _run(lambda: service.run_apply(db, record, drs, ec2, **options), record.apply_id)
@@ -292,7 +279,7 @@ def _report(
     ]
     if not finished:
         lines.append(f"Unfinished: `drs-desktop launch-settings apply --resume {record.apply_id}`")
-    _emit(args, out, data, lines)
+    emit(args, out, data, lines)
     ok = finished and counts["FAILED"] == 0 and counts["SKIPPED"] == 0
     return EXIT_OK if ok else EXIT_FAILED
 
@@ -317,7 +304,7 @@ def _drift(args: argparse.Namespace, db: Any, drs: Any, ec2: Any, out: TextIO) -
         else:
             lines.append(f"Plan {name}: as desired")
     count = sum(len(p["servers"]) for p in plans)
-    _emit(args, out, {"outcome": "drift" if count else "in_sync", "drifted": count, "plans": plans}, lines)
+    emit(args, out, {"outcome": "drift" if count else "in_sync", "drifted": count, "plans": plans}, lines)
     return EXIT_FAILED if count else EXIT_OK
 
 
@@ -330,20 +317,22 @@ def _ec2_facts(args: argparse.Namespace, db: Any, drs: Any, ec2: Any, out: TextI
     data = facts_json(facts)
     lines = _facts_lines(data)
     if not args.apply:
-        _emit(
+        emit(
             args,
             out,
             {"outcome": "preview", **data, "applied": False},
             [*lines, "Nothing written (pass --apply)."],
         )
         return EXIT_FAILED if facts.problems else EXIT_OK
-    result = service.apply(db, drs, ec2, facts, author=_operator())
+    result = service.apply(db, drs, ec2, facts, author=operator_name())
     data["applied"] = True
     data["outcomes"] = [
         {"server_id": o.server_id, "hostname": o.hostname, "outcome": o.outcome, "message": o.message}
         for o in result.outcomes
     ]
     data["revision"] = result.revision.revision if result.revision is not None else None
+    data["inventory_refreshed"] = result.inventory_refreshed
+    data["refresh_error"] = result.refresh_error or None
     lines += [
         f"  {o.hostname or o.server_id}: {o.outcome}" + (f" ({o.message})" if o.message else "")
         for o in result.outcomes
@@ -352,8 +341,15 @@ def _ec2_facts(args: argparse.Namespace, db: Any, drs: Any, ec2: Any, out: TextI
         lines.append(
             f"Plan {result.revision.name}: instance types saved as revision {result.revision.revision}"
         )
+    if result.inventory_refreshed:
+        lines.append("The inventory cache was refreshed with the new tags.")
+    elif result.refresh_error:
+        lines.append(
+            f"The inventory cache is stale (its refresh failed: {result.refresh_error}); "
+            "refresh it before relying on tag-based groups."
+        )
     outcome = "failed" if result.failed else "applied"
-    _emit(args, out, {"outcome": outcome, **data}, lines)
+    emit(args, out, {"outcome": outcome, **data}, lines)
     return EXIT_FAILED if result.failed else EXIT_OK
 
 
@@ -366,6 +362,9 @@ def facts_json(facts: Any) -> dict[str, Any]:
                 "server_id": r.server.source_server_id,
                 "hostname": r.server.hostname,
                 "instance_id": r.server.aws_instance_id,
+                "origin_account": r.server.origin_account_id or None,
+                "origin_region": r.server.origin_region or None,
+                "read_in_region": r.region or None,
                 "instance_type": r.instance_type,
                 "tags": [{"key": c.key, "before": c.before, "after": c.after} for c in r.copy.changes],
                 "reserved_tags_skipped": list(r.copy.reserved),
@@ -384,8 +383,10 @@ def _facts_lines(data: dict[str, Any]) -> list[str]:
         f"EC2 facts into DRS ({scope}): {len(data['servers'])} AWS-hosted, {data['on_premises']} on premises"
     ]
     for server in data["servers"]:
+        where = f" in {server['read_in_region']}" if server["read_in_region"] else ""
         lines.append(
-            f"  {server['hostname'] or server['server_id']} ({server['server_id']}, {server['instance_id']})"
+            f"  {server['hostname'] or server['server_id']} "
+            f"({server['server_id']}, {server['instance_id']}{where})"
         )
         if server["problem"]:
             lines.append(f"    error: {server['problem']}")
@@ -404,10 +405,3 @@ def _facts_lines(data: dict[str, Any]) -> list[str]:
                 ", right_sizing NONE"
             )
     return lines
-
-
-def _operator() -> str:
-    try:
-        return getpass.getuser()
-    except (OSError, KeyError):
-        return ""

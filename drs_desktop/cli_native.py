@@ -12,15 +12,14 @@ stdout with an ``outcome`` field that tells the "no"s apart (does_not_fit, drift
 from __future__ import annotations
 
 import argparse
-import getpass
-import json
 import sys
 from collections.abc import Callable
 from typing import Any, TextIO
 
+from drs_desktop.cli_common import add_common_options, emit, operator_name
 from drs_desktop.cli_exit import EXIT_FAILED, EXIT_OK
 from drs_desktop.cli_native_run import add_run_command, native_run_command, runs_in_drs_here
-from drs_desktop.cli_run import _gateway, _open_database, add_target_options
+from drs_desktop.cli_run import _gateway, _open_database
 from drs_desktop.config import AppPaths
 from drs_desktop.domain.drs.errors import DrsError
 from drs_desktop.domain.safe_text import terminal_safe
@@ -55,10 +54,7 @@ def add_native_commands(
     unlink = actions.add_parser("unlink", help="forget the plan's link to its native plan (DRS untouched)")
     unlink.add_argument("plan", help="the plan's name")
     run = add_run_command(actions)
-    for parser in (publish, imp, diff, status, adopt, unlink, run):
-        add_home(parser)
-        add_target_options(parser)
-        parser.add_argument("--json", action="store_true", help="one JSON document on stdout")
+    add_common_options((publish, imp, diff, status, adopt, unlink, run), add_home)
 
 
 def native_command(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
@@ -69,7 +65,7 @@ def native_command(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> in
     with _open_database(paths) as db:
         drs = _gateway(db, args)
         gateway = NativePlansGateway(drs)
-        operator = _operator()
+        operator = operator_name()
         try:
             handler = {
                 "publish": _publish,
@@ -82,35 +78,19 @@ def native_command(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> in
             return handler(args, db, gateway, operator, out)
         except PublishIncomplete as exc:
             data = {"outcome": "incomplete", "error": str(exc), "code": exc.code, "done": list(exc.done)}
-            _emit(args, out, {**data, "left": list(exc.left)}, [])
+            emit(args, out, {**data, "left": list(exc.left)}, [])
             print(f"Publish incomplete: {terminal_safe(str(exc))}", file=sys.stderr)
             return EXIT_FAILED
         except NativePlanError as exc:
-            _emit(args, out, {"outcome": "refused", "error": str(exc), "code": type(exc).__name__}, [])
+            emit(args, out, {"outcome": "refused", "error": str(exc), "code": type(exc).__name__}, [])
             print(f"Refused: {terminal_safe(str(exc))}", file=sys.stderr)
             return EXIT_FAILED
         except DrsError as exc:
-            _emit(args, out, {"outcome": "refused", "error": str(exc), "code": exc.code}, [])
+            emit(args, out, {"outcome": "refused", "error": str(exc), "code": exc.code}, [])
             print(f"DRS refused: {terminal_safe(str(exc))}", file=sys.stderr)
             return EXIT_FAILED
         finally:
             drs.close()
-
-
-def _operator() -> str:
-    try:
-        return getpass.getuser()
-    except (OSError, KeyError):
-        return ""
-
-
-def _emit(args: argparse.Namespace, out: TextIO, data: dict[str, Any], lines: list[str]) -> None:
-    if args.json:
-        json.dump(data, out, indent=2, default=str)
-        out.write("\n")
-        return
-    for line in lines:
-        print(terminal_safe(line), file=out)
 
 
 def _publish(args: argparse.Namespace, db: Any, gateway: Any, operator: str, out: TextIO) -> int:
@@ -140,7 +120,7 @@ def _publish(args: argparse.Namespace, db: Any, gateway: Any, operator: str, out
     if result.outcome == "does_not_fit":
         lines = [f"plan {result.plan_name!r} does not fit a native DRS plan:"]
         lines += [f"  {line}" for line in service.nearest_words(result.problems, result.nearest_changes)]
-        _emit(args, out, data, lines)
+        emit(args, out, data, lines)
         return EXIT_FAILED
     lines = [f"  {a}" for a in result.actions]
     notes = [f"note: {n}" for n in result.notes]
@@ -161,7 +141,7 @@ def _publish(args: argparse.Namespace, db: Any, gateway: Any, operator: str, out
         lines.insert(
             0, f"{result.outcome} {result.plan_name!r} revision {result.revision} as {result.plan_arn}"
         )
-    _emit(args, out, data, lines)
+    emit(args, out, data, lines)
     return EXIT_OK
 
 
@@ -176,7 +156,7 @@ def _import(args: argparse.Namespace, db: Any, gateway: Any, operator: str, out:
     }
     lines = [f"imported {n!r} as revision {r} (from {a})" for n, r, a in report.imported]
     lines += [f"skipped {s}" for s in report.skipped]
-    _emit(args, out, data, lines or ["no native plan in this account and Region"])
+    emit(args, out, data, lines or ["no native plan in this account and Region"])
     return EXIT_OK
 
 
@@ -206,7 +186,7 @@ def _diff(args: argparse.Namespace, db: Any, gateway: Any, operator: str, out: T
         lines.append(
             f"choose a side: `native publish {found.plan_name} --yes` or `native adopt {found.plan_name}`"
         )
-    _emit(args, out, data, lines)
+    emit(args, out, data, lines)
     return EXIT_FAILED if found.drift else EXIT_OK
 
 
@@ -255,7 +235,7 @@ def _status(args: argparse.Namespace, db: Any, gateway: Any, operator: str, out:
             follow = f"  followed here as execution {here}" if here else f"  not followed here ({e.arn})"
             lines.append(f"    {e.mode} {e.status} started {e.started_at}{follow}")
         lines += [f"    {run.describe()}" for run in followed[r.plan_name]]
-    _emit(args, out, data, lines or ["no plans yet"])
+    emit(args, out, data, lines or ["no plans yet"])
     return EXIT_OK
 
 
@@ -275,11 +255,11 @@ def _adopt(args: argparse.Namespace, db: Any, gateway: Any, operator: str, out: 
         ]
         lines += [f"  {c}" for c in found.adopt_changes] or ["  nothing"]
         lines.append(f"pass --yes --expect {found.drs_digest} to save it")
-        _emit(args, out, data, lines)
+        emit(args, out, data, lines)
         return EXIT_OK
     rev = service.adopt(db, gateway, args.plan, operator=operator, expected_drs=args.expect)
     saved = {"outcome": "adopted", "plan": rev.name, "revision": str(rev.revision)}
-    _emit(args, out, saved, [f"{rev.name!r}: DRS's steps saved as revision {rev.revision}"])
+    emit(args, out, saved, [f"{rev.name!r}: DRS's steps saved as revision {rev.revision}"])
     return EXIT_OK
 
 
@@ -289,5 +269,5 @@ def _unlink(args: argparse.Namespace, db: Any, gateway: Any, operator: str, out:
     done = service.unlink(db, args.plan)
     data = {"outcome": "unlinked" if done else "not_linked", "plan": args.plan}
     said = "unlinked (the native plan stays in DRS)" if done else "was not linked"
-    _emit(args, out, data, [f"{args.plan!r} {said}"])
+    emit(args, out, data, [f"{args.plan!r} {said}"])
     return EXIT_OK

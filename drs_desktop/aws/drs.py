@@ -25,11 +25,10 @@ credential.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, Unpack
 
 from drs_desktop.aws import credential_expiry
 from drs_desktop.aws import session as aws_session
@@ -50,7 +49,8 @@ from drs_desktop.aws.drs_parse import (
     parse_source_server,
 )
 from drs_desktop.aws.errors import map_error
-from drs_desktop.aws.session import AwsTarget, MfaPrompter
+from drs_desktop.aws.gateway_base import GatewayBase, GatewaySettings
+from drs_desktop.aws.session import AwsTarget
 from drs_desktop.aws.simulator_clock import simulator_world
 from drs_desktop.domain.drs.errors import (
     DrsAuthError,
@@ -109,13 +109,13 @@ class _Clients:
         self.last_answer_time: datetime | None = None  # DRS's Date on the last answer received
 
 
-class DrsGateway:
+class DrsGateway(GatewayBase):
     """The DRS API of one ``AwsTarget``.
 
     ``read_max_attempts`` is botocore's attempt budget for read calls (1 turns its retries off, which
     tests use to see a throttle at once); ``page_size`` sets ``maxResults`` on listings (None: DRS's
-    default). Timeouts are in seconds. ``client_factory`` replaces boto3's clients (tests only).
-    ``mfa_prompter`` is asked for a code each time a target's MFA role is assumed (``aws.assume_role``).
+    default); the other settings are ``GatewaySettings``. ``client_factory`` replaces boto3's clients
+    (tests only).
     """
 
     def __init__(
@@ -123,66 +123,35 @@ class DrsGateway:
         target: AwsTarget | Callable[[], AwsTarget],
         *,
         read_max_attempts: int = aws_session.READ_MAX_ATTEMPTS,
-        connect_timeout: float = aws_session.CONNECT_TIMEOUT,
-        read_timeout: float = aws_session.READ_TIMEOUT,
-        page_size: int | None = None,
         drs_clock: DrsClock | None = None,
         client_factory: ClientFactory | None = None,
-        mfa_prompter: MfaPrompter | None = None,
+        **settings: Unpack[GatewaySettings],
     ) -> None:
-        if page_size is not None and page_size < 1:
-            raise ValueError("page_size must be at least 1")
-        # A callable is resolved on first use, on the calling (worker) thread: building a target may read
-        # the keyring or ask for an MFA code, which the GUI thread must never wait for.
-        self._target_source = target
-        self._resolved: AwsTarget | None = target if isinstance(target, AwsTarget) else None
-        self._resolve_lock = threading.Lock()
-        self._read_max_attempts = max(1, read_max_attempts)
-        self._connect_timeout = connect_timeout
-        self._read_timeout = read_timeout
-        self._page_size = page_size
+        super().__init__(target, max_attempts=read_max_attempts, **settings)
         self._client_factory = client_factory
-        self._mfa_prompter = mfa_prompter
         self._clients = _Clients()
         self._identity: CallerIdentity | None = None
         self._world: str | None = None
         # Shared with the gateways derived from this one: DRS has one time whoever asks.
         self.drs_clock = drs_clock or DrsClock()
 
-    @property
-    def read_timeout(self) -> float:
-        """Seconds the client waits for an answer: past it, a call's outcome is unknown."""
-        return self._read_timeout
-
     def last_answer_time(self) -> datetime | None:
         """DRS's time (the ``Date`` header) of the last answer received through this gateway, errors
         included; None before any. The engine journals what it saw with this time."""
         return self._clients.last_answer_time
 
-    @property
-    def target(self) -> AwsTarget:
-        if self._resolved is None:
-            with self._resolve_lock:
-                if self._resolved is None:
-                    source = self._target_source
-                    self._resolved = source if isinstance(source, AwsTarget) else source()
-        return self._resolved
-
     def with_single_attempt_reads(self) -> DrsGateway:
         """The same target with botocore's read retries off. botocore resends a throttled read at once
         and ignores Retry-After; the orchestration engine paces its reads itself (Retry-After, backoff),
         so the runner talks to DRS through this."""
-        if self._read_max_attempts == 1:
+        if self._max_attempts == 1:
             return self
         return DrsGateway(
             self._resolved or self._target_source,
             read_max_attempts=1,
-            connect_timeout=self._connect_timeout,
-            read_timeout=self._read_timeout,
-            page_size=self._page_size,
             drs_clock=self.drs_clock,
             client_factory=self._client_factory,
-            mfa_prompter=self._mfa_prompter,
+            **self.settings(),
         )
 
     def for_another_thread(self) -> DrsGateway:
@@ -191,25 +160,17 @@ class DrsGateway:
         closes it when done."""
         return DrsGateway(
             self.target,
-            read_max_attempts=self._read_max_attempts,
-            connect_timeout=self._connect_timeout,
-            read_timeout=self._read_timeout,
-            page_size=self._page_size,
+            read_max_attempts=self._max_attempts,
             drs_clock=self.drs_clock,
             client_factory=self._client_factory,
-            mfa_prompter=self._mfa_prompter,
+            **self.settings(),
         )
-
-    def __repr__(self) -> str:
-        if self._resolved is None:
-            return "DrsGateway(target not resolved yet)"
-        return f"DrsGateway({self._resolved.describe()})"
 
     # -- clients (built on first use) --------------------------------------------------------------
 
     def _session(self) -> Any:
         if self._clients.session is None:
-            self._clients.session = aws_session.make_session(self.target, mfa_prompter=self._mfa_prompter)
+            self._clients.session = self._new_session()
         return self._clients.session
 
     # -- credentials -----------------------------------------------------------------------------------
@@ -256,14 +217,9 @@ class DrsGateway:
             if self._client_factory is not None:
                 client = self._client_factory(kind)
             else:
-                factory = aws_session.sts_client if kind == "sts" else aws_session.drs_client
-                client = factory(
-                    self._session(),
-                    self.target,
-                    retries=kind != "write",
-                    connect_timeout=self._connect_timeout,
-                    read_timeout=self._read_timeout,
-                    max_attempts=self._read_max_attempts,
+                service = "sts" if kind == "sts" else "drs"
+                client = self._new_client(
+                    self._session(), service, retries=kind != "write", local_only=service == "sts"
                 )
             client.meta.events.register("after-call", self._on_answer)
             setattr(self._clients, kind, client)

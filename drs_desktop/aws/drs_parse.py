@@ -200,6 +200,8 @@ def parse_source_server(item: Mapping[str, Any]) -> SourceServer:
         arn=_str(item.get("arn")),
         ips=_ips(_dig(item, "sourceProperties", "networkInterfaces")),
         aws_instance_id=_instance_id(_dig(hints, "awsInstanceID")),
+        origin_account_id=_str(_dig(item, "sourceCloudProperties", "originAccountID")),
+        origin_region=_str(_dig(item, "sourceCloudProperties", "originRegion")),
         **_staging_area(item.get("stagingArea")),
     )
 

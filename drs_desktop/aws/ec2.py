@@ -6,7 +6,8 @@ and the drill isolation check reads the drill subnet's VPC, routes, ACLs, securi
 prefix lists they name. Answers are the
 frozen values of ``domain.ec2``; failures are the ``DrsError`` family (``aws.errors.map_error``, with
 EC2's own codes: ``...NotFound`` is ``DrsNotFound``, ``InvalidParameter...``/``...Malformed`` is
-``DrsRejected``), so nothing above the ``aws`` layer sees botocore.
+``DrsRejected``; a write whose answer cannot be read is ``DrsOutcomeUnknown``, as for DRS), so nothing
+above the ``aws`` layer sees botocore.
 
 EC2 takes the same credentials as DRS (one ``AwsTarget``). A loopback ``endpoint_url`` (the simulator)
 serves EC2 too; any other endpoint is DRS's own, and EC2 then goes to AWS (or ``AWS_ENDPOINT_URL_EC2``).
@@ -21,7 +22,8 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, TypeVar
+from dataclasses import replace
+from typing import Any, TypeVar, Unpack
 
 from drs_desktop.aws import session as aws_session
 from drs_desktop.aws.ec2_parse import (
@@ -38,8 +40,15 @@ from drs_desktop.aws.ec2_parse import (
     parse_vpc,
 )
 from drs_desktop.aws.errors import map_error
-from drs_desktop.aws.session import AwsTarget, MfaPrompter
-from drs_desktop.domain.drs.errors import DrsError, DrsNotFound, DrsRejected, DrsUnavailable
+from drs_desktop.aws.gateway_base import GatewayBase, GatewaySettings
+from drs_desktop.aws.session import AwsTarget
+from drs_desktop.domain.drs.errors import (
+    DrsError,
+    DrsNotFound,
+    DrsOutcomeUnknown,
+    DrsRejected,
+    DrsUnavailable,
+)
 from drs_desktop.domain.ec2 import (
     InstanceView,
     LaunchTemplateData,
@@ -78,7 +87,9 @@ ClientFactory = Callable[[], Any]
 def map_ec2_error(exc: BaseException, operation: str, *, mutating: bool) -> DrsError:
     """``aws.errors.map_error`` with EC2's error codes and EC2 named where DRS's wording would say DRS."""
     if isinstance(exc, Ec2ParseError):
-        return DrsUnavailable(
+        # A write's answer that cannot be read says nothing of what EC2 did: the caller reads back.
+        unreadable = DrsOutcomeUnknown if mutating else DrsUnavailable
+        return unreadable(
             f"EC2's answer could not be read: {exc}", code="MalformedResponse", operation=operation
         )
     base = map_error(exc, operation, mutating=mutating)
@@ -129,67 +140,76 @@ def request_data(data: LaunchTemplateData) -> dict[str, Any]:
     return out
 
 
-class Ec2Gateway:
+class Ec2Gateway(GatewayBase):
     """The EC2 API of one ``AwsTarget``. ``page_size`` sets ``MaxResults`` on listings that take it
     (None: EC2's default, everything in one answer where EC2 allows it). ``client_factory`` replaces
-    boto3's client (tests only)."""
+    boto3's client (tests only).
+
+    EC2 is regional: ``in_region`` gives the same credentials in another Region (an AWS-hosted source
+    server's instance runs in its origin Region, usually not DRS's), sharing this gateway's session, so a
+    role is assumed and an MFA code asked once for every Region read."""
 
     def __init__(
         self,
         target: AwsTarget | Callable[[], AwsTarget],
         *,
         max_attempts: int = aws_session.READ_MAX_ATTEMPTS,
-        connect_timeout: float = aws_session.CONNECT_TIMEOUT,
-        read_timeout: float = aws_session.READ_TIMEOUT,
-        page_size: int | None = None,
         client_factory: ClientFactory | None = None,
-        mfa_prompter: MfaPrompter | None = None,
+        **settings: Unpack[GatewaySettings],
     ) -> None:
-        if page_size is not None and page_size < 1:
-            raise ValueError("page_size must be at least 1")
-        self._target_source = target
-        self._resolved: AwsTarget | None = target if isinstance(target, AwsTarget) else None
-        self._max_attempts = max(1, max_attempts)
-        self._connect_timeout = connect_timeout
-        self._read_timeout = read_timeout
-        self._page_size = page_size
+        super().__init__(target, max_attempts=max_attempts, **settings)
         self._client_factory = client_factory
-        self._mfa_prompter = mfa_prompter
         self._session: Any = None
         self._client: Any = None
+        self._regions: dict[str, Ec2Gateway] = {}
+        self._parent: Ec2Gateway | None = None
 
-    @property
-    def target(self) -> AwsTarget:
-        if self._resolved is None:
-            source = self._target_source
-            self._resolved = source if isinstance(source, AwsTarget) else source()
-        return self._resolved
+    def for_another_thread(self) -> Ec2Gateway:
+        """The same target and settings with a client of its own, for a worker thread (boto3 sessions
+        are not thread-safe, DESIGN §3.5); the thread closes it when done."""
+        return Ec2Gateway(
+            self.target,
+            max_attempts=self._max_attempts,
+            client_factory=self._client_factory,
+            **self.settings(),
+        )
 
-    def __repr__(self) -> str:
-        return f"Ec2Gateway({self._resolved.describe() if self._resolved else 'target not resolved yet'})"
+    def in_region(self, region: str) -> Ec2Gateway:
+        """This gateway's credentials and settings in ``region`` (itself for its own Region). Made once
+        per Region and closed with this gateway; a test's ``client_factory`` is not carried over (it
+        answers for this gateway's Region only), so another Region's client is boto3's."""
+        if region == self.target.region:
+            return self
+        other = self._regions.get(region)
+        if other is None:
+            other = Ec2Gateway(
+                replace(self.target, region=region), max_attempts=self._max_attempts, **self.settings()
+            )
+            other._parent = self
+            self._regions[region] = other
+        return other
+
+    def _shared_session(self) -> Any:
+        if self._parent is not None:
+            return self._parent._shared_session()
+        if self._session is None:
+            self._session = self._new_session()
+        return self._session
 
     def _ec2(self) -> Any:
         if self._client is None:
             if self._client_factory is not None:
                 self._client = self._client_factory()
             else:
-                if self._session is None:
-                    self._session = aws_session.make_session(self.target, mfa_prompter=self._mfa_prompter)
-                target = self.target
-                config = aws_session.client_config(
-                    retries=True,
-                    connect_timeout=self._connect_timeout,
-                    read_timeout=self._read_timeout,
-                    max_attempts=self._max_attempts,
-                )
-                endpoint = target.endpoint_url if target.is_local else None
-                self._client = self._session.client(
-                    "ec2", region_name=target.region, endpoint_url=endpoint, config=config
-                )
+                self._client = self._new_client(self._shared_session(), "ec2", retries=True, local_only=True)
         return self._client
 
     def close(self) -> None:
-        """Close the client (its connection pool); the owning thread calls this before it ends."""
+        """Close the client (its connection pool) and those of the other Regions it read; the owning
+        thread calls this before it ends."""
+        for other in self._regions.values():
+            other.close()
+        self._regions.clear()
         if self._client is not None:
             self._client.close()
         self._client = None
@@ -339,7 +359,8 @@ class Ec2Gateway:
                 raise Ec2ParseError(f"the answer has no {key}")
             return parse(item)
         except Ec2ParseError as exc:
-            # The change was made; only its answer is unreadable: the caller reads back to know.
+            # EC2 took the call, but what it did is not known (``DrsOutcomeUnknown``): the caller reads
+            # back (or resends an idempotent write) rather than take it as "nothing changed".
             raise map_ec2_error(exc, operation, mutating=True) from exc
 
     # -- networks --------------------------------------------------------------------------------------

@@ -33,6 +33,10 @@ class SourceServer:
     ips: tuple[str, ...] = ()
     #: An AWS-hosted server's EC2 instance (DRS's ``identificationHints.awsInstanceID``); "" on premises.
     aws_instance_id: str = ""
+    #: Where that instance runs (DRS's ``sourceCloudProperties``: originAccountID, originRegion), as DRS
+    #: wrote them; "" when DRS gave none. Read live only: the inventory cache does not keep them.
+    origin_account_id: str = ""
+    origin_region: str = ""
 
     @property
     def is_extended(self) -> bool:

@@ -225,7 +225,7 @@ def run_apply(
 
     def worker() -> None:
         own_drs = drs.for_another_thread()
-        own_ec2 = Ec2Gateway(ec2.target)
+        own_ec2 = ec2.for_another_thread()
         steps = ServerSteps(
             apply_id=record.apply_id,
             description=description,

@@ -7,14 +7,20 @@ AWS-hosted comes from the scenario (``fleet.aws_hosted``: a fraction drawn per s
 hostnames listed, and ``aws_hosted: true`` on a ``fleet.servers`` entry); each one's instance (ID, type,
 tags) is drawn from its own stream, so marking a server changes nothing else the seed gives.
 
-The instance stands for the one DRS replicates, which in practice runs in another Region: here it is in
-the same world (its origin Region is the world's, so the app reads it with the same EC2 client), in the
-production subnet holding the server's IP, and it does not hold that address (a recovery may copy it).
+The instance stands for the one DRS replicates. By default it runs in the DRS world's own account and
+Region; ``fleet.aws_hosted.origins`` puts a server's instance in another Region (cross-Region DR, the
+usual case) or account. The world keeps every server's instance (``World.replicated``, what DRS's
+``sourceCloudProperties`` say) and lists in its EC2 only those of its own account and Region
+(``World.sources``); ``place_sources`` moves the others into their origin's EC2 world (the estate's, see
+``estate.Estate.ec2_backend``), re-placed in that world's subnet holding the IP, so DescribeInstances finds
+it there and not in DRS's Region. An instance of an account the simulator does not serve is listed by no
+world, as AWS would answer these credentials. It does not hold its address (a recovery may copy it).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import Any
 
 from drs_desktop.simulator.ec2_network import Network, Subnet
@@ -38,6 +44,14 @@ class SourceInstance:
     subnet: Subnet
     private_ip: str
     launch_ts: float
+    account_id: str  # its origin: where it runs, and which world's EC2 lists it
+    region: str
+
+    @property
+    def availability_zone(self) -> str:
+        """The origin Region's zone of the subnet's letter (a subnet of the DRS world's network stands in
+        until the instance is placed in its origin's world)."""
+        return self.region + self.subnet.availability_zone[-1:]
 
 
 def mark_aws_hosted(scenario: Scenario, servers: list[Server], seed: int) -> None:
@@ -49,7 +63,11 @@ def mark_aws_hosted(scenario: Scenario, servers: list[Server], seed: int) -> Non
         raise ScenarioError(
             scenario.source, "fleet.aws_hosted.hostnames", f"no server is named {unknown[0]!r}"
         )
-    named = set(spec.hostnames) | {s.hostname for s in scenario.fleet.servers if s.aws_hosted}
+    unknown = [h for h in spec.origins if h not in by_name]
+    if unknown:
+        raise ScenarioError(scenario.source, "fleet.aws_hosted.origins", f"no server is named {unknown[0]!r}")
+    named = set(spec.hostnames) | set(spec.origins)
+    named |= {s.hostname for s in scenario.fleet.servers if s.aws_hosted}
     for server in servers:
         drawn = spec.fraction > 0 and stable_fraction(seed, server.server_id, "aws-hosted") < spec.fraction
         if server.hostname in named or drawn:
@@ -59,12 +77,15 @@ def mark_aws_hosted(scenario: Scenario, servers: list[Server], seed: int) -> Non
 def build_sources(
     scenario: Scenario, servers: list[Server], network: Network, *, seed: int, now: float
 ) -> dict[str, SourceInstance]:
-    """The EC2 instance of every AWS-hosted server, by instance ID."""
+    """The EC2 instance of every AWS-hosted server, by instance ID, each with its origin (the world's
+    account and Region unless ``aws_hosted.origins`` names others)."""
     extra = dict(scenario.fleet.aws_hosted.tags)
+    origins = scenario.fleet.aws_hosted.origins
     out: dict[str, SourceInstance] = {}
     for server in servers:
         if server.aws_instance_id is None:
             continue
+        origin = origins.get(server.hostname)
         rng = stream(seed, f"aws-hosted:{server.server_id}")
         tags = {
             "Name": server.hostname,
@@ -81,8 +102,41 @@ def build_sources(
             subnet=network.subnet_for_ip(server.ip),
             private_ip=server.ip,
             launch_ts=server.added_ts - rng.uniform(1, 90) * 86400,
+            account_id=(origin.account_id if origin else None) or scenario.account_id,
+            region=(origin.region if origin else None) or scenario.region,
         )
     return out
+
+
+def own_sources(
+    replicated: dict[str, SourceInstance], account_id: str, region: str
+) -> dict[str, SourceInstance]:
+    """The instances of ``replicated`` that run in this (account, Region): what its EC2 lists."""
+    return {iid: r for iid, r in replicated.items() if (r.account_id, r.region) == (account_id, region)}
+
+
+def place_sources(
+    replicated: dict[str, SourceInstance],
+    home: tuple[str, str],
+    origin_world: Callable[[str, str], tuple[Network, dict[str, SourceInstance]] | None],
+) -> int:
+    """Put each instance of ``replicated`` whose origin is not ``home`` (account, Region) in its origin's
+    EC2 world: ``origin_world(account, region)`` gives that world's network and listed instances, or None
+    for an account the simulator does not serve (then no world lists it). ``replicated`` is updated
+    with the placed records (their subnet is the origin's). Returns how many were placed."""
+    placed = 0
+    for iid, record in list(replicated.items()):
+        if (record.account_id, record.region) == home:
+            continue
+        world = origin_world(record.account_id, record.region)
+        if world is None:
+            continue
+        network, listed = world
+        moved = replace(record, subnet=network.subnet_for_ip(record.private_ip))
+        listed[iid] = moved
+        replicated[iid] = moved
+        placed += 1
+    return placed
 
 
 def cloud_properties(
@@ -90,14 +144,18 @@ def cloud_properties(
 ) -> dict[str, str]:
     """DRS's ``sourceCloudProperties`` of an AWS-hosted server (its instance's account, Region, AZ)."""
     record = sources.get(server.aws_instance_id or "")
-    out = {"originAccountID": account_id, "originRegion": region}
-    if record is not None:
-        out["originAvailabilityZone"] = record.subnet.availability_zone
-    return out
+    if record is None:
+        return {"originAccountID": account_id, "originRegion": region}
+    return {
+        "originAccountID": record.account_id,
+        "originRegion": record.region,
+        "originAvailabilityZone": record.availability_zone,
+    }
 
 
 def describe_source(record: SourceInstance, network: Network, seed: int) -> dict[str, Any]:
-    """The instance as DescribeInstances lists it (always running: DRS replicates it)."""
+    """The instance as DescribeInstances lists it in its origin's world (always running: DRS replicates
+    it); ``network`` is that world's."""
     group = network.servers_group(network.launch_vpc)
     return {
         "InstanceId": record.instance_id,
@@ -105,7 +163,7 @@ def describe_source(record: SourceInstance, network: Network, seed: int) -> dict
         "State": {"Code": 16, "Name": "running"},
         "InstanceType": record.instance_type,
         "LaunchTime": record.launch_ts,
-        "Placement": {"AvailabilityZone": record.subnet.availability_zone, "Tenancy": "default"},
+        "Placement": {"AvailabilityZone": record.availability_zone, "Tenancy": "default"},
         "PrivateIpAddress": record.private_ip,
         "PrivateDnsName": "ip-" + record.private_ip.replace(".", "-") + ".ec2.internal",
         "SubnetId": record.subnet.subnet_id,

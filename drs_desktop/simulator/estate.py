@@ -26,6 +26,8 @@ from drs_desktop.simulator import errors, sts
 from drs_desktop.simulator.backend import DrsBackend, ScenarioSource
 from drs_desktop.simulator.clock import VirtualClock
 from drs_desktop.simulator.contract import SimulatorError, TransportFault
+from drs_desktop.simulator.ec2_network import Network
+from drs_desktop.simulator.ec2_sources import SourceInstance, place_sources
 from drs_desktop.simulator.extended import EXTENSION_OPERATIONS, MIRRORED_OPERATIONS, Extensions
 from drs_desktop.simulator.identities import (
     AuthError,
@@ -115,6 +117,12 @@ class Estate:
         self.extensions = Extensions(self)
         if self.multi:
             self.extensions.extend_from_scenario()
+        #: A single-account scenario's EC2 in a Region other than its own, made for the AWS-hosted
+        #: servers whose instances run there (``ec2_sources.place_sources``); DRS still answers from
+        #: ``default`` in every Region.
+        self.ec2_worlds: dict[tuple[str, str], DrsBackend] = {}
+        for (account_id, region), backend in list(self.worlds.items()):
+            place_sources(backend.world.replicated, (account_id, region), self._origin_world)
 
     def _world(self, account: AccountSpec, region: str) -> DrsBackend:
         """The world of a region the account lists; any other region is an empty, uninitialized one."""
@@ -139,6 +147,34 @@ class Estate:
         )
         return DrsBackend(derived, seed=seed, clock=self.clock)
 
+    def _origin_world(self, account_id: str, region: str) -> tuple[Network, dict[str, SourceInstance]] | None:
+        """The network and listed instances of the EC2 world of (account, Region), made when missing; None
+        for an account the scenario does not serve (nothing answers for it)."""
+        backend = self.ec2_backend(account_id, region)
+        return None if backend is None else (backend.world.network, backend.world.sources)
+
+    def ec2_backend(self, account_id: str, region: str) -> DrsBackend | None:
+        """The world whose EC2 answers (account, Region): a DRS world of the estate (a Region an account
+        does not list gets its empty one, as at a first request), or for a single-account scenario its
+        world in its own Region and an EC2 world of its own in any other; None for an account the
+        scenario does not serve."""
+        if self.multi:
+            if (account_id, region) in self.worlds:
+                return self.worlds[(account_id, region)]
+            return self._unlisted_region(account_id, region) if self.account(account_id) else None
+        if account_id != self.scenario.account_id:
+            return None
+        if region == self.scenario.region:
+            return self.default
+        backend = self.ec2_worlds.get((account_id, region))
+        if backend is None:
+            s = self.scenario
+            derived = replace(s, region=region, fleet=FleetSpec(), faults=FaultSpec(), outside_jobs=())
+            seed = int(stable_hex(self.seed, account_id, region, "ec2", length=12), 16)
+            backend = DrsBackend(derived, seed=seed, clock=self.clock)
+            self.ec2_worlds[(account_id, region)] = backend
+        return backend
+
     # -- who answers ------------------------------------------------------------------------------
 
     def account(self, account_id: str) -> AccountSpec | None:
@@ -158,6 +194,16 @@ class Estate:
         except AuthError as exc:
             raise SimulatorError(REST_AUTH_ERRORS.get(exc.code, exc.code), exc.message, status=403) from None
         return self._target(principal, credential)
+
+    def ec2_target(self, headers: Mapping[str, str], query: Mapping[str, list[str]]) -> Target:
+        """The world that answers an EC2 request: DRS's (``target``), except in a single-account
+        scenario's other Regions that hold AWS-hosted servers' instances (``ec2_worlds``)."""
+        target = self.target(headers, query)
+        if self.multi:
+            return target
+        region = credential_of(headers, query).region or ""
+        backend = self.ec2_worlds.get((target.account_id, region))
+        return target if backend is None else replace(target, backend=backend, region=region)
 
     def _target(self, principal: Principal, credential: Credential) -> Target:
         if not self.multi:

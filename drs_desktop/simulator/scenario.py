@@ -167,14 +167,25 @@ class ServerSpec:
 
 
 @dataclass(frozen=True)
+class SourceOrigin:
+    """Where an AWS-hosted server's instance runs, when not in the DRS world's own account and Region
+    (cross-Region DR): None keeps the world's."""
+
+    region: str | None = None
+    account_id: str | None = None
+
+
+@dataclass(frozen=True)
 class AwsHostedSpec:
     """Which source servers are EC2 instances themselves (AWS-hosted, DRS's ``awsInstanceID``): a share of
     the fleet drawn per server from the seed, plus the hostnames listed; ``tags`` go on each one's EC2
-    instance besides the drawn ones."""
+    instance besides the drawn ones; ``origins`` (hostname -> ``SourceOrigin``, AWS-hosted too) put a
+    server's instance in another Region or account."""
 
     fraction: float = 0.0
     hostnames: tuple[str, ...] = ()
     tags: Mapping[str, str] = field(default_factory=dict)
+    origins: Mapping[str, SourceOrigin] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

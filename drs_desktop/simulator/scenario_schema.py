@@ -36,6 +36,7 @@ from drs_desktop.simulator.scenario import (
     Scenario,
     ScenarioError,
     ServerSpec,
+    SourceOrigin,
     TierSpec,
     Timings,
     check_fleet_against_quotas,
@@ -179,8 +180,23 @@ def _aws_hosted(node: _Node) -> AwsHostedSpec:
     for i, hostname in enumerate(hostnames):
         if not _HOST_RE.match(hostname):
             raise node.error(f"hostnames[{i}]", f"not a hostname: {hostname!r}")
+    origins: dict[str, SourceOrigin] = {}
+    table = node.child("origins")
+    for hostname in list(table.data):
+        if not isinstance(hostname, str) or not _HOST_RE.match(hostname):
+            raise table.error(str(hostname), "is not a hostname")
+        entry = table.child(hostname)
+        origins[hostname] = SourceOrigin(
+            region=entry.text("region", pattern=_REGION_RE),
+            account_id=entry.text("account", pattern=_ACCOUNT_RE),
+        )
+        entry.finish()
+    table.finish()
     spec = AwsHostedSpec(
-        fraction=node.number("fraction", 0.0, high=1.0), hostnames=hostnames, tags=node.tags("tags")
+        fraction=node.number("fraction", 0.0, high=1.0),
+        hostnames=hostnames,
+        tags=node.tags("tags"),
+        origins=origins,
     )
     node.finish()
     return spec

@@ -505,7 +505,7 @@ class SimulatorServer:
             answer: HttpResponse = ec2_answer(form, request_id)
             return answer
         try:
-            target = self.estate.target(headers, query)
+            target = self.estate.ec2_target(headers, query)
         except SimulatorError as exc:
             code = "AuthFailure" if exc.status in (401, 403) else exc.code
             return ec2_protocol.error(request_id, code, exc.message, exc.status or 400)

@@ -111,7 +111,7 @@ def server_view(w: World, s: Server) -> dict[str, Any]:
     if s.aws_instance_id is not None:
         view["sourceProperties"]["identificationHints"]["awsInstanceID"] = s.aws_instance_id
         view["sourceCloudProperties"] = cloud_properties(
-            s, w.sources, w.scenario.account_id, w.scenario.region
+            s, w.replicated, w.scenario.account_id, w.scenario.region
         )
     if s.recovery_instance_id is not None:
         view["recoveryInstanceId"] = s.recovery_instance_id

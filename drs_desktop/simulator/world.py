@@ -15,7 +15,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from drs_desktop.simulator.ec2_network import Network
-from drs_desktop.simulator.ec2_sources import SourceInstance, build_sources, mark_aws_hosted
+from drs_desktop.simulator.ec2_sources import SourceInstance, build_sources, mark_aws_hosted, own_sources
 from drs_desktop.simulator.ec2_templates import Templates
 from drs_desktop.simulator.entities import Instance, Job, LaunchEntry, LaunchRecord, Server
 from drs_desktop.simulator.faults import FaultPlan
@@ -53,9 +53,14 @@ class World:
             scenario.ec2, seed=seed, account_id=scenario.account_id, region=scenario.region
         )
         self.templates = Templates(self.network, list(self.servers.values()), now=start_ts, seed=seed)
-        #: The running EC2 instances of the AWS-hosted source servers (``ec2_sources``).
-        self.sources: dict[str, SourceInstance] = build_sources(
+        #: The running EC2 instance of each AWS-hosted source server (``ec2_sources``), wherever it runs:
+        #: what DRS says of it. ``sources``: those this world's EC2 lists (its own account and Region, and
+        #: those of other worlds' servers placed here by the estate).
+        self.replicated: dict[str, SourceInstance] = build_sources(
             scenario, list(self.servers.values()), self.network, seed=seed, now=start_ts
+        )
+        self.sources: dict[str, SourceInstance] = own_sources(
+            self.replicated, scenario.account_id, scenario.region
         )
         self.jobs: dict[str, Job] = {}
         self.instances: dict[str, Instance] = {}

@@ -41,3 +41,17 @@ def test_instance_types_go_into_the_last_one_server_override_or_a_new_one() -> N
     assert kept == shared  # a shared override is left as written; a later one-server override wins
     assert added.servers == ("s-2",) and added.settings.instance_type == "t3.large"
     assert with_instance_types(after, {"s-1": "c6i.xlarge", "s-2": "t3.large"}) == after
+
+
+def test_an_instance_is_read_in_its_origin_region_or_said_unreadable_in_another_account() -> None:
+    from drs_desktop.domain.launch.ec2_facts import instance_origin
+
+    here = {"account_id": "111111111111", "region": "us-east-1"}
+    assert instance_origin("111111111111", "eu-west-1", **here).region == "eu-west-1"
+    assert instance_origin("", "", **here).region == "us-east-1"  # no origin given: DRS's Region
+    other = instance_origin("222222222222", "eu-west-1", **here)
+    assert other.region == "" and "account 222222222222" in other.problem
+    assert "not a Region" in instance_origin("111111111111", "Mars", **here).problem
+    assert "not an account ID" in instance_origin("12", "eu-west-1", **here).problem
+    unknown = instance_origin("222222222222", "eu-west-1", account_id="", region="us-east-1")
+    assert unknown.region == "eu-west-1"  # DRS's account unknown: read it, EC2 answers

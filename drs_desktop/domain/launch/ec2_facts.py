@@ -10,6 +10,7 @@ EC2 type as a server override (right-sizing NONE, so DRS does not replace the ty
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
@@ -18,6 +19,44 @@ from drs_desktop.domain.launch.model import LaunchFields, LaunchSettings, Overri
 #: DRS's limit of tags on one resource.
 MAX_DRS_TAGS = 50
 RESERVED_PREFIX = "aws:"
+_ACCOUNT = re.compile(r"^[0-9]{12}$")
+_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-[0-9]+$")
+
+
+@dataclass(frozen=True)
+class InstanceOrigin:
+    """Where an AWS-hosted server's instance is read: its Region, or a ``problem`` saying why these
+    credentials cannot read it (then ``region`` is "")."""
+
+    region: str
+    problem: str = ""
+
+
+def instance_origin(
+    origin_account: str, origin_region: str, *, account_id: str, region: str
+) -> InstanceOrigin:
+    """Where to read the instance DRS's ``sourceCloudProperties`` place in ``origin_account`` and
+    ``origin_region``, with the credentials of DRS's ``account_id`` in ``region``.
+
+    Cross-Region DR is the usual case: the instance runs in another Region of the same account, read
+    there with the same credentials; no origin Region (an older answer) means DRS's. An instance in
+    another account is not readable with these credentials (EC2 would say it does not exist, which
+    would send the operator after the wrong cause), and a value that is not an account ID or a Region is
+    not guessed at."""
+    if origin_account and not _ACCOUNT.match(origin_account):
+        return InstanceOrigin(
+            "", f"DRS names its origin account as {origin_account[:40]!r}, not an account ID"
+        )
+    if origin_region and not _REGION.match(origin_region):
+        return InstanceOrigin("", f"DRS names its origin Region as {origin_region[:40]!r}, not a Region")
+    if origin_account and account_id and origin_account != account_id:
+        return InstanceOrigin(
+            "",
+            f"its instance runs in account {origin_account} ({origin_region or 'Region not given'}); "
+            f"these credentials are account {account_id}'s and cannot read it: copy its facts with "
+            "that account's credentials",
+        )
+    return InstanceOrigin(origin_region or region)
 
 
 @dataclass(frozen=True)
