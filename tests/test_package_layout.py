@@ -66,6 +66,7 @@ UI_SHARED = {
     "target_badge",
     "startup_probe",
     "diff_text",
+    "script_trust_dialog",  # the confirmation to trust a local script: opened from more than one pane
 }
 LAYERS = {"domain": (DOMAIN, DOMAIN_KERNEL), "ui": (UI, UI_SHARED)}
 
