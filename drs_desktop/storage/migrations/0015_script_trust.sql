@@ -1,4 +1,4 @@
--- DRS Desktop schema v15: this desktop's trust in local scripts (issue 17; docs/automation-scripts.md).
+-- DRS Desktop schema v15: this desktop's trust in local scripts (issue 17; docs/script-trust.md).
 --
 -- script_trust: one row per script path this desktop trusts. path: absolute, as a plan's script step
 -- names it (the key); resolved_path: the file it led to (symbolic links followed) when it was trusted;
