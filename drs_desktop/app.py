@@ -173,6 +173,7 @@ class DesktopApp:
         from drs_desktop.services.inventory import InventoryService
         from drs_desktop.services.native_desk import NativeDesk
         from drs_desktop.services.plan_editing import PlanLibrary
+        from drs_desktop.services.script_trust import ScriptTrustService
         from drs_desktop.services.settings_page import SettingsService
         from drs_desktop.workers.pane_tasks import AwsServices, LocalServices
         from drs_desktop.workers.tasks import TaskThread
@@ -191,8 +192,11 @@ class DesktopApp:
 
         def local() -> LocalServices:
             inventory = InventoryService(db, resolver, gateway_factory=drs)
+            # Script trust stamps the desktop's own time, as the CLI does: trust is a fact of this machine,
+            # not of DRS (nor of the demo's virtual clock).
+            scripts = ScriptTrustService(db)
             return LocalServices(
-                PlanLibrary(db, clock=clock.now), ExecutionHistory(db, clock=clock.now), inventory
+                PlanLibrary(db, clock=clock.now), ExecutionHistory(db, clock=clock.now), inventory, scripts
             )
 
         def cleanup_sleep(seconds: float) -> None:  # a wait of the clock, at its pace; shutdown ends it
@@ -596,6 +600,7 @@ class DesktopApp:
 
         pane = SettingsPaneWidget()
         pane.connect_tasks(self.settings_tasks)
+        pane.connect_scripts(self.local_tasks)  # the trusted scripts: files and SQLite, the local thread
         self._on_shutdown.append(pane.cancel_sso)  # an SSO sign-in in progress stops polling
         window.set_pane_widget("settings", pane)
         # Apply saves without moving the application; a change of target is asked for first (by the

@@ -33,6 +33,7 @@ from drs_desktop.cli_run import (
     report_command,
     run_command,
 )
+from drs_desktop.cli_scripts import add_scripts_commands, scripts_command
 from drs_desktop.cli_servers import add_servers_commands, servers_command
 from drs_desktop.cli_show import executions_command
 from drs_desktop.cli_sync import add_sync_commands, sync_command
@@ -119,6 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_sync_commands(commands, _add_home)
     add_native_commands(commands, _add_home)
     add_launch_commands(commands, _add_home)
+    add_scripts_commands(commands, _add_home)
 
     simulator = commands.add_parser(
         "simulator",
@@ -187,6 +189,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return native_command(args, paths, sys.stdout)
         if args.command == "launch-settings":
             return launch_command(args, paths, sys.stdout)
+        if args.command == "scripts":
+            return scripts_command(args, paths, sys.stdout)
         if args.command == "simulator":
             from drs_desktop.simulator.cli import main as simulator_main
 

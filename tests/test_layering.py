@@ -41,6 +41,7 @@ CLI_MODULES = {
     "cli_launch",
     "cli_launch_restore",
     "cli_common",
+    "cli_scripts",
 }
 _CLI_MAY_IMPORT = {"domain", "storage", "aws", "secrets", "config", "services", "simulator", *CLI_MODULES}
 
@@ -70,6 +71,7 @@ RULES: dict[str, tuple[set[str], set[str], set[str]]] = {
     "cli_launch_restore": (_CLI_MAY_IMPORT, set(), set()),
     "cli_common": (_CLI_MAY_IMPORT, set(), set()),
     "cli_sync_takeover": (_CLI_MAY_IMPORT, set(), set()),
+    "cli_scripts": (_CLI_MAY_IMPORT, set(), set()),
     "cli_exit": (set(), set(), set()),  # the exit codes, one place; imports nothing of the package
     "__main__": ({"cli", "frozen"}, set(), set()),  # python -m drs_desktop and the bundle -> cli.main()
     "frozen": (set(), set(), {"sqlite3"}),  # the bundle's process set-up (Windows console): stdlib only

@@ -45,6 +45,7 @@ DOMAIN_KERNEL = {
     "sync_errors",
     "lease",
     "sync_lineage",
+    "script_trust",  # this desktop's trust in local scripts (issue 17): never in a plan, so not under plan/
     "ec2",  # EC2's launch templates, networks and instances as the app reads them (aws.ec2)
 }
 UI: dict[str, set[str]] = {
@@ -65,6 +66,7 @@ UI_SHARED = {
     "target_badge",
     "startup_probe",
     "diff_text",
+    "script_trust_dialog",  # the confirmation to trust a local script: opened from more than one pane
 }
 LAYERS = {"domain": (DOMAIN, DOMAIN_KERNEL), "ui": (UI, UI_SHARED)}
 

@@ -44,6 +44,7 @@ from drs_desktop.services.native_desk import (
 )
 from drs_desktop.services.plan_editing import PlanLibrary
 from drs_desktop.services.readiness import ReadinessService
+from drs_desktop.services.script_trust import ScriptTrustService
 from drs_desktop.services.settings_page import SettingsService
 from drs_desktop.workers.tasks import TaskThread
 
@@ -71,11 +72,13 @@ __all__ = [
     "PublishResult",
     "ReadinessService",
     "ReadinessTasks",
+    "ScriptTrustService",
     "SettingsService",
     "SettingsTasks",
     "StatusReading",
     "launch_drift",
     "native_desk",
+    "script_trust",
 ]
 
 
@@ -101,11 +104,13 @@ def _close_all(
 
 @dataclass
 class LocalServices:
-    """The ``local`` thread's services: reads and writes of the database, no network."""
+    """The ``local`` thread's services: reads and writes of the database, no network. ``scripts`` is
+    this desktop's trust in local scripts (it reads and hashes files: local disk, like the database)."""
 
     plans: PlanLibrary
     history: ExecutionHistory
     inventory: InventoryService
+    scripts: ScriptTrustService | None = None
 
     def close(self) -> None:
         _close_all("local", self.plans, self.history, self.inventory)
@@ -142,6 +147,13 @@ def launch_drift(services: AwsServices) -> LaunchDriftService:
     if services.launch is None:
         raise DrsDesktopError("launch settings are not available here (no service on the aws thread)")
     return services.launch
+
+
+def script_trust(services: LocalServices) -> ScriptTrustService:
+    """The ``local`` thread's script trust service; a clear error where the thread was built without one."""
+    if services.scripts is None:
+        raise DrsDesktopError("trusted scripts are not available here (no service on the local thread)")
+    return services.scripts
 
 
 LocalTasks = TaskThread[LocalServices]

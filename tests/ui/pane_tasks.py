@@ -21,6 +21,7 @@ from drs_desktop.services.inventory import InventoryService
 from drs_desktop.services.native_desk import NativeDesk
 from drs_desktop.services.plan_editing import PlanLibrary
 from drs_desktop.services.runner import Clock, Sleeper
+from drs_desktop.services.script_trust import ScriptTrustService
 from drs_desktop.services.settings_page import SettingsService
 from drs_desktop.storage.db import Database
 from drs_desktop.workers.pane_tasks import AwsServices, AwsTasks, LocalServices, LocalTasks, SettingsTasks
@@ -56,7 +57,9 @@ def pane_threads(
     chosen = resolver or ConnectionResolver(db, SecretStore())
 
     def local() -> LocalServices:
-        return LocalServices(PlanLibrary(db), ExecutionHistory(db), InventoryService(db, chosen))
+        return LocalServices(
+            PlanLibrary(db), ExecutionHistory(db), InventoryService(db, chosen), ScriptTrustService(db)
+        )
 
     def aws() -> AwsServices:
         history = ExecutionHistory(db, history_gateways, clock=clock, sleep=sleep, should_stop=should_stop)

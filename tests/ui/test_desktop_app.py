@@ -145,3 +145,30 @@ def test_shutdown_ends_a_dashboard_check_that_waits_out_drs_throttling(
     assert readiness.isFinished()
     assert "did not stop" not in caplog.text and "waiting for task thread" not in caplog.text
     assert sim.faults.injected()["throttle"] == 1, "no DescribeJobs was sent after the stop"
+
+
+def test_the_settings_page_lists_the_trusted_scripts_through_the_local_thread(
+    qtbot: QtBot, tmp_path: Path
+) -> None:
+    """The composition root gives the Settings page the local thread's script trust service."""
+    from drs_desktop.services.script_trust import ScriptTrustService
+    from drs_desktop.ui.settings.trusted_scripts_dialog import TrustedScriptsDialog
+
+    script = tmp_path / "cutover.sh"
+    script.write_text("#!/bin/sh\necho cut over\n", encoding="utf-8")
+    script.chmod(0o755)
+    desktop = DesktopApp(AppPaths(tmp_path / "home"))
+    try:
+        window = desktop.build()
+        qtbot.addWidget(window)
+        assert desktop.db is not None and desktop.settings_pane is not None
+        ScriptTrustService(desktop.db).trust(str(script), str(script))
+        pane = desktop.settings_pane
+        assert pane.scripts_button.isEnabled()
+        dialog = pane.show_trusted_scripts()
+        assert isinstance(dialog, TrustedScriptsDialog)
+        qtbot.waitUntil(lambda: dialog.model.rowCount() == 1, timeout=10_000)
+        assert dialog.model.data(dialog.model.index(0, 0)) == "Trusted"
+        dialog.close()
+    finally:
+        desktop.shutdown()

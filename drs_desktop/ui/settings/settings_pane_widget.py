@@ -53,8 +53,9 @@ from drs_desktop.ui.settings.sso_dialog import SsoDialog
 from drs_desktop.ui.settings.sync_settings_widget import SyncSettingsWidget
 from drs_desktop.ui.settings.target_switch_dialog import TargetSwitchDialog
 from drs_desktop.ui.settings.targets_widget import TargetsWidget
+from drs_desktop.ui.settings.trusted_scripts_dialog import TrustedScriptsDialog
 from drs_desktop.ui.target_badge import TargetBadgeWidget
-from drs_desktop.workers.pane_tasks import SettingsService, SettingsTasks
+from drs_desktop.workers.pane_tasks import LocalTasks, SettingsService, SettingsTasks
 from drs_desktop.workers.tasks import Requester
 
 logger = logging.getLogger(__name__)
@@ -187,6 +188,13 @@ class SettingsPaneWidget(QWidget):
         other_form = QFormLayout(other_box)
         other_form.addRow("Poll interval", self.poll_spin)
         other_form.addRow(self.demo_check)
+        # The local scripts this desktop trusts (issue 17): read on the local thread, given by the app.
+        self._scripts_tasks: LocalTasks | None = None
+        self.scripts_button = QPushButton("Trusted scripts…")
+        self.scripts_button.setObjectName("settings-trusted-scripts")
+        self.scripts_button.setEnabled(False)
+        self.scripts_button.clicked.connect(self.show_trusted_scripts)
+        other_form.addRow("Local scripts", self.scripts_button)
         # Team sync: a section of its own module, saved by its own button on this pane's thread.
         self.sync_section = SyncSettingsWidget(REGIONS)
         bottom = QHBoxLayout()
@@ -226,6 +234,19 @@ class SettingsPaneWidget(QWidget):
         self._ask.connect(tasks)
         self._tasks = tasks
         self.sync_section.connect_tasks(tasks)
+
+    def connect_scripts(self, tasks: LocalTasks) -> None:
+        """The ``local`` thread, whose script trust service the trusted scripts dialog asks."""
+        self._scripts_tasks = tasks
+        self.scripts_button.setEnabled(True)
+
+    def show_trusted_scripts(self) -> TrustedScriptsDialog | None:
+        if self._scripts_tasks is None:
+            return None
+        dialog = TrustedScriptsDialog(self._scripts_tasks, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
 
     # ---------------------------------------------------------------------------------- actions
 
