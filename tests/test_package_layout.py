@@ -46,6 +46,7 @@ DOMAIN_KERNEL = {
     "lease",
     "sync_lineage",
     "ec2",  # EC2's launch templates, networks and instances as the app reads them (aws.ec2)
+    "automation_calls",  # what SSM Run Command and Lambda answered a step (aws.ssm, aws.lambda_fn)
 }
 UI: dict[str, set[str]] = {
     "plans": set(),

@@ -120,13 +120,13 @@ class LambdaService:
             return LambdaAnswer(200, json.dumps(body).encode(), "Unhandled", w.now + spec.timeout)
         due = w.now + spec.seconds
         if spec.behaviour == "raise":
-            body = {
+            error: dict[str, Any] = {
                 "errorMessage": spec.error_message,
                 "errorType": "Exception",
                 "requestId": request_id,
                 "stackTrace": ['  File "/var/task/handler.py", line 7, in handler\n'],
             }
-            return LambdaAnswer(200, json.dumps(body).encode(), "Unhandled", due)
+            return LambdaAnswer(200, json.dumps(error).encode(), "Unhandled", due)
         answer: Any
         if spec.behaviour == "echo":
             answer = event
