@@ -19,6 +19,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,9 +64,15 @@ class LambdaService:
         self.w = world
         self.functions: dict[str, FunctionSpec] = {f.name: f for f in world.scenario.automation.functions}
         self.invocations: list[LambdaInvocation] = []
+        self._invoked = threading.Condition()
 
     def register(self, function: FunctionSpec) -> None:
         self.functions[function.name] = function
+
+    def wait_invoked(self, count: int, timeout: float = 5.0) -> bool:
+        """Block until ``count`` invocations were recorded (a test waits for a slow call to arrive)."""
+        with self._invoked:
+            return self._invoked.wait_for(lambda: len(self.invocations) >= count, timeout)
 
     def arn(self, name: str) -> str:
         return f"arn:aws:lambda:{self.w.scenario.region}:{self.w.scenario.account_id}:function:{name}"
@@ -110,7 +117,9 @@ class LambdaService:
             raise LambdaError("InvalidParameterValueException", f"Unsupported invocation type {kind}", 400)
         if kind == "DryRun":
             return LambdaAnswer(204, b"", None, w.now)
-        self.invocations.append(LambdaInvocation(spec.name, request_id, kind, event, w.now))
+        with self._invoked:
+            self.invocations.append(LambdaInvocation(spec.name, request_id, kind, event, w.now))
+            self._invoked.notify_all()
         logger.debug("Lambda %s invoked (%s)", spec.name, kind)
         if kind == "Event":
             return LambdaAnswer(202, b"", None, w.now)

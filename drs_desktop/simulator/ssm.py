@@ -77,9 +77,9 @@ class Command:
 
 
 def _iso(ts: float) -> str:
-    return (
-        dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{int(ts * 1000) % 1000:03d}Z"
-    )
+    """SSM's StringDateTime. The model's pattern allows at most one fractional digit, so whole seconds
+    (the console shows milliseconds; the app reads neither form)."""
+    return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _when(text: str, key: str) -> float:
@@ -466,9 +466,10 @@ class SsmService:
             "DocumentVersion": "$DEFAULT",
             "PluginName": PLUGIN.get(command.document, "aws:runShellScript"),
             "ResponseCode": inv.response_code,
-            "ExecutionStartDateTime": _iso(inv.started_ts) if inv.started_ts is not None else "",
-            "ExecutionElapsedTime": "",
-            "ExecutionEndDateTime": _iso(inv.ended_ts) if inv.ended_ts is not None else "",
+            # StringDateTime in the model (ExecutionElapsedTime too, although SSM sends "PT5.1S" there):
+            # set only once known, in the form the model's pattern accepts; the elapsed time is left out.
+            "ExecutionStartDateTime": _iso(inv.started_ts) if inv.started_ts is not None else None,
+            "ExecutionEndDateTime": _iso(inv.ended_ts) if inv.ended_ts is not None else None,
             "Status": inv.status,
             "StatusDetails": inv.details,
             "StandardOutputContent": inv.stdout[:GET_OUTPUT_LIMIT],
@@ -477,9 +478,6 @@ class SsmService:
             "StandardErrorUrl": "",
             "CloudWatchOutputConfig": {"CloudWatchOutputEnabled": False},
         }
-        if inv.started_ts is not None:
-            end = inv.ended_ts if inv.ended_ts is not None else self.w.now
-            out["ExecutionElapsedTime"] = f"PT{end - inv.started_ts:.3f}S"
         return out
 
     def _DescribeInstanceInformation(self, params: dict[str, Any]) -> dict[str, Any]:
