@@ -31,7 +31,7 @@ def automation_scenario(**automation: Any) -> dict[str, Any]:
 
 
 def client(sim: EmbeddedSimulator, service: str) -> Any:
-    return boto3.client(service, config=NO_RETRY, **sim.client_kwargs())  # type: ignore[call-overload]
+    return boto3.client(service, config=NO_RETRY, **sim.client_kwargs())
 
 
 def drill(sim: EmbeddedSimulator, *hostnames: str, boot: bool = True) -> dict[str, str]:

@@ -6,6 +6,7 @@ the simulator)."""
 from __future__ import annotations
 
 import json
+import re
 import socket
 import threading
 import urllib.request
@@ -187,9 +188,9 @@ def test_a_listener_added_by_a_test_and_a_port_that_cannot_be_bound(sim: Embedde
 
 
 def test_scenario_errors_name_the_key() -> None:
-    with pytest.raises(ScenarioError, match="automation.listeners\\[0\\].port"):
+    with pytest.raises(ScenarioError, match=re.escape("automation.listeners[0].port")):
         load_scenario({"automation": {"listeners": [{"server": "x"}]}})
-    with pytest.raises(ScenarioError, match="automation.lambda_functions\\[0\\].behaviour"):
+    with pytest.raises(ScenarioError, match=re.escape("automation.lambda_functions[0].behaviour")):
         load_scenario({"automation": {"lambda_functions": [{"name": "f", "behaviour": "dance"}]}})
-    with pytest.raises(ScenarioError, match="automation.ssm_runs\\[0\\]"):
+    with pytest.raises(ScenarioError, match=re.escape("automation.ssm_runs[0]")):
         load_scenario({"automation": {"ssm_runs": [{"seconds": 5}]}})
