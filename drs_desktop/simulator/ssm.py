@@ -23,12 +23,25 @@ import hashlib
 import logging
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from drs_desktop.simulator.automation_spec import DocumentSpec, RunBehaviour
 from drs_desktop.simulator.json_model import InputError
 from drs_desktop.simulator.postlaunch import stable_uuid
+from drs_desktop.simulator.ssm_views import (
+    DEFAULT_DELIVERY_TIMEOUT,
+    DEFAULT_EXECUTION_TIMEOUT,
+    DELIVERY_SECONDS,
+    GET_OUTPUT_LIMIT,
+    PLUGIN,
+    TERMINAL,
+    Command,
+    Invocation,
+    command_status,
+    command_view,
+    invocation_view,
+    page,
+)
 from drs_desktop.simulator.world import World
 
 logger = logging.getLogger(__name__)
@@ -42,38 +55,6 @@ AWS_DOCUMENTS = (
         "AWS-RunPowerShellScript", ("Windows",), ("commands", "workingDirectory", "executionTimeout")
     ),
 )
-GET_OUTPUT_LIMIT = 24_000  # GetCommandInvocation: the first 24,000 characters of stdout
-LIST_OUTPUT_LIMIT = 2_500  # ListCommandInvocations' CommandPlugins[].Output
-DELIVERY_SECONDS = 1.0  # Pending -> InProgress for an online agent
-DEFAULT_EXECUTION_TIMEOUT = 3600
-DEFAULT_DELIVERY_TIMEOUT = 3600
-TERMINAL = ("Success", "Failed", "TimedOut", "Cancelled")
-PLUGIN = {"AWS-RunShellScript": "aws:runShellScript", "AWS-RunPowerShellScript": "aws:runPowerShellScript"}
-
-
-@dataclass
-class Invocation:
-    instance_id: str
-    platform: str
-    status: str = "Pending"
-    details: str = "Pending"
-    response_code: int = -1
-    started_ts: float | None = None
-    ended_ts: float | None = None
-    stdout: str = ""
-    stderr: str = ""
-
-
-@dataclass
-class Command:
-    command_id: str
-    document: str
-    comment: str
-    parameters: dict[str, list[str]]
-    requested_ts: float
-    timeout_seconds: int
-    execution_timeout: int
-    invocations: dict[str, Invocation] = field(default_factory=dict)
 
 
 def _iso(ts: float) -> str:
@@ -229,7 +210,7 @@ class SsmService:
         self.commands[command.command_id] = command
         self._order.append(command.command_id)
         logger.debug("SSM %s to %d instance(s): %s", name, len(ids), command.command_id)
-        return {"Command": self._command_view(command)}
+        return {"Command": command_view(command)}
 
     def _document(self, name: str) -> DocumentSpec:
         document = self.documents.get(name)
@@ -306,83 +287,6 @@ class SsmService:
 
     # -- views ---------------------------------------------------------------------------------------
 
-    @staticmethod
-    def _command_status(command: Command) -> tuple[str, str]:
-        """The command's status from its invocations' (SSM's CommandStatus and its details)."""
-        statuses = [i.status for i in command.invocations.values()]
-        details = {i.details for i in command.invocations.values()}
-        if all(s == "Pending" for s in statuses):
-            return "Pending", "Pending"
-        if any(s not in TERMINAL for s in statuses):
-            return "InProgress", "InProgress"
-        if all(s == "Success" for s in statuses):
-            return "Success", "Success"
-        if details & {"Failed", "InvalidPlatform"}:
-            return "Failed", "Failed"
-        if details <= {"Undeliverable", "Success"}:
-            return "Failed", "Undeliverable"
-        if "ExecutionTimedOut" in details:
-            return "TimedOut", "Execution Timed Out"
-        return "TimedOut", "Delivery Timed Out"
-
-    def _command_view(self, command: Command) -> dict[str, Any]:
-        invocations = list(command.invocations.values())
-        status, details = self._command_status(command)
-        return {
-            "CommandId": command.command_id,
-            "DocumentName": command.document,
-            "DocumentVersion": "$DEFAULT",
-            "Comment": command.comment,
-            "ExpiresAfter": command.requested_ts + command.timeout_seconds + command.execution_timeout,
-            "Parameters": {k: list(v) for k, v in command.parameters.items()},
-            "InstanceIds": list(command.invocations),
-            "Targets": [],
-            "RequestedDateTime": command.requested_ts,
-            "Status": status,
-            "StatusDetails": details,
-            "MaxConcurrency": "50",
-            "MaxErrors": "0",
-            "TargetCount": len(invocations),
-            "CompletedCount": sum(1 for i in invocations if i.status in TERMINAL),
-            "ErrorCount": sum(
-                1 for i in invocations if i.details in ("Failed", "ExecutionTimedOut", "InvalidPlatform")
-            ),
-            "DeliveryTimedOutCount": sum(1 for i in invocations if i.details == "DeliveryTimedOut"),
-            "TimeoutSeconds": command.timeout_seconds,
-            "CloudWatchOutputConfig": {"CloudWatchOutputEnabled": False},
-        }
-
-    def _invocation_view(self, command: Command, inv: Invocation, details: bool) -> dict[str, Any]:
-        view: dict[str, Any] = {
-            "CommandId": command.command_id,
-            "InstanceId": inv.instance_id,
-            "InstanceName": "",
-            "Comment": command.comment,
-            "DocumentName": command.document,
-            "DocumentVersion": "$DEFAULT",
-            "RequestedDateTime": command.requested_ts,
-            "Status": inv.status,
-            "StatusDetails": inv.details,
-            "StandardOutputUrl": "",
-            "StandardErrorUrl": "",
-            "CommandPlugins": [],
-            "CloudWatchOutputConfig": {"CloudWatchOutputEnabled": False},
-        }
-        if details:
-            plugin: dict[str, Any] = {
-                "Name": PLUGIN.get(command.document, "aws:runShellScript"),
-                "Status": inv.status,
-                "StatusDetails": inv.details,
-                "ResponseCode": inv.response_code,
-                "Output": inv.stdout[:LIST_OUTPUT_LIMIT],
-            }
-            if inv.started_ts is not None:
-                plugin["ResponseStartDateTime"] = inv.started_ts
-            if inv.ended_ts is not None:
-                plugin["ResponseFinishDateTime"] = inv.ended_ts
-            view["CommandPlugins"] = [plugin]
-        return view
-
     # -- reads ---------------------------------------------------------------------------------------
 
     def _filtered(self, params: dict[str, Any]) -> list[Command]:
@@ -404,35 +308,19 @@ class SsmService:
             elif key == "DocumentName":
                 commands = [c for c in commands if c.document == value]
             elif key == "Status":
-                commands = [c for c in commands if self._command_status(c)[0] == value]
+                commands = [c for c in commands if command_status(c)[0] == value]
             elif key == "ExecutionStage":
                 if value not in ("Executing", "Complete"):
                     raise InputError("InvalidFilterValue", "ExecutionStage is Executing or Complete")
                 done = value == "Complete"
-                commands = [c for c in commands if (self._command_status(c)[0] in TERMINAL) == done]
+                commands = [c for c in commands if (command_status(c)[0] in TERMINAL) == done]
             else:
                 raise InputError("InvalidFilterKey", f"{key} is not a filter key here")
         return commands
 
-    @staticmethod
-    def _page(items: list[Any], params: dict[str, Any], operation: str) -> tuple[list[Any], str | None]:
-        size = params.get("MaxResults") or 50
-        token = params.get("NextToken")
-        start = 0
-        if token:
-            prefix = hashlib.sha256(operation.encode()).hexdigest()[:8]
-            if not token.startswith(prefix + ":") or not token[9:].isdigit():
-                raise InputError("InvalidNextToken", "The specified token is not valid")
-            start = int(token[9:])
-        end = start + size
-        following = (
-            f"{hashlib.sha256(operation.encode()).hexdigest()[:8]}:{end}" if end < len(items) else None
-        )
-        return items[start:end], following
-
     def _ListCommands(self, params: dict[str, Any]) -> dict[str, Any]:
-        commands, token = self._page(self._filtered(params), params, "ListCommands")
-        out: dict[str, Any] = {"Commands": [self._command_view(c) for c in commands]}
+        commands, token = page(self._filtered(params), params, "ListCommands")
+        out: dict[str, Any] = {"Commands": [command_view(c) for c in commands]}
         if token:
             out["NextToken"] = token
         return out
@@ -444,9 +332,9 @@ class SsmService:
             for inv in c.invocations.values()
             if not params.get("InstanceId") or inv.instance_id == params["InstanceId"]
         ]
-        page, token = self._page(pairs, params, "ListCommandInvocations")
+        shown, token = page(pairs, params, "ListCommandInvocations")
         details = bool(params.get("Details"))
-        out: dict[str, Any] = {"CommandInvocations": [self._invocation_view(c, i, details) for c, i in page]}
+        out: dict[str, Any] = {"CommandInvocations": [invocation_view(c, i, details) for c, i in shown]}
         if token:
             out["NextToken"] = token
         return out
@@ -520,8 +408,8 @@ class SsmService:
             if not self._filters_match(item, params.get("Filters") or []):
                 continue
             items.append(item)
-        page, token = self._page(items, params, "DescribeInstanceInformation")
-        out: dict[str, Any] = {"InstanceInformationList": page}
+        shown, token = page(items, params, "DescribeInstanceInformation")
+        out: dict[str, Any] = {"InstanceInformationList": shown}
         if token:
             out["NextToken"] = token
         return out
