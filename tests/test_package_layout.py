@@ -47,6 +47,7 @@ DOMAIN_KERNEL = {
     "sync_lineage",
     "script_trust",  # this desktop's trust in local scripts (issue 17): never in a plan, so not under plan/
     "ec2",  # EC2's launch templates, networks and instances as the app reads them (aws.ec2)
+    "automation_calls",  # what SSM Run Command and Lambda answered a step (aws.ssm, aws.lambda_fn)
 }
 UI: dict[str, set[str]] = {
     "plans": set(),

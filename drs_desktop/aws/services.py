@@ -13,6 +13,8 @@ from __future__ import annotations
 USED: tuple[str, ...] = (
     "drs",  # everything DRS Desktop does: source servers, jobs, launch settings, native recovery plans
     "ec2",  # launch templates (what DRS launches from), networks for the drill profile, instances
+    "ssm",  # automation steps: Run Command (SendCommand...) and preflight (agent online, document exists)
+    "lambda",  # automation steps: a Lambda function invoked between waves, and whether it exists
     "sts",  # the account behind a profile (GetCallerIdentity); assumed-role profiles (AssumeRole)
     "sso",  # IAM Identity Center profiles: role credentials from an SSO sign-in (GetRoleCredentials)
     "sso-oidc",  # the SSO sign-in itself (device authorization) and the refresh of its token

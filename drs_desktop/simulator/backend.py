@@ -25,6 +25,8 @@ from drs_desktop.simulator.entities import LaunchRecord
 from drs_desktop.simulator.faults import FaultPlan
 from drs_desktop.simulator.ids import stable_hex
 from drs_desktop.simulator.jobs import JobEngine
+from drs_desktop.simulator.lambda_fn import LambdaService
+from drs_desktop.simulator.listeners import HealthListeners
 from drs_desktop.simulator.native_plans import PlanEngine
 from drs_desktop.simulator.ops_core import CoreOperations, Handler
 from drs_desktop.simulator.ops_plans import PlanOperations
@@ -33,6 +35,7 @@ from drs_desktop.simulator.postlaunch import install_scenario_actions
 from drs_desktop.simulator.protocol import HttpResponse
 from drs_desktop.simulator.scenario import Scenario
 from drs_desktop.simulator.scenario_schema import load_scenario
+from drs_desktop.simulator.ssm import SsmService
 from drs_desktop.simulator.world import World
 
 logger = logging.getLogger(__name__)
@@ -94,6 +97,10 @@ class DrsBackend:
         self.outside.schedule_scenario()
         #: EC2's actions on this world (launch templates, networks, instances): ``ec2_answer``.
         self.ec2 = Ec2Service(self.world)
+        #: SSM Run Command, Lambda and the health-check listeners of this world (``automation_http``).
+        self.ssm = SsmService(self.world)
+        self.lambdas = LambdaService(self.world)
+        self.listeners = HealthListeners(self.world, self.clock)
         self._handlers: dict[str, Handler] = {
             **CoreOperations(self.world, self.jobs).handlers(),
             **PlanOperations(self.world, self.plans).handlers(),
@@ -115,7 +122,7 @@ class DrsBackend:
 
     def handle(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
         with self._lock:
-            self.world.advance_to(self.clock.now_ts())
+            self._catch_up()
             handler = self._handlers.get(operation)
             if handler is None:
                 raise errors.unsupported(operation)
@@ -137,8 +144,34 @@ class DrsBackend:
         with self._requests_lock:
             self._requests[f"ec2:{action}"] += 1
         with self._lock:
-            self.world.advance_to(self.clock.now_ts())
+            self._catch_up()
             return ec2_respond(form, request_id, self.ec2, caller_arn or self.caller_identity()["Arn"])
+
+    def _catch_up(self) -> None:
+        """Run the events due by now, then start (or stop) the listeners of instances launched (gone)."""
+        self.world.advance_to(self.clock.now_ts())
+        self.listeners.sync()
+
+    # -- SSM and Lambda (``automation_http``) --------------------------------------------------------
+
+    def automation_fault(self, key: str) -> TransportFault | None:
+        """The transport fault for one SSM or Lambda call (``ssm:SendCommand``...), counted like EC2's.
+        Only a rule named for that key applies: ``*`` rules are DRS's."""
+        with self._requests_lock:
+            self._requests[key] += 1
+        if key not in self.world.faults.transport_rules():
+            return None
+        return self.world.faults.transport_fault(key)
+
+    def ssm_call(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+        with self._lock:
+            self._catch_up()
+            return self.ssm.handle(operation, params)
+
+    def lambda_call(self, action: Callable[[LambdaService], T]) -> T:
+        with self._lock:
+            self._catch_up()
+            return action(self.lambdas)
 
     def caller_identity(self) -> dict[str, str]:
         account = self.scenario.account_id
@@ -172,7 +205,9 @@ class DrsBackend:
     def settle(self) -> int:
         """Bring the world up to the clock's present; returns how many events ran."""
         with self._lock:
-            return self.world.advance_to(self.clock.now_ts())
+            ran = self.world.advance_to(self.clock.now_ts())
+            self.listeners.sync()
+            return ran
 
     def launch_records(self) -> list[LaunchRecord]:
         """Every launch the simulator accepted, oldest first: which server, which job, when, drill or not."""

@@ -181,3 +181,19 @@ def validate_ec2_output(operation_name: str, response: Mapping[str, Any]) -> lis
     if operation.output_shape is not None:
         checker.structure(operation.output_shape, response, "")
     return checker.problems
+
+
+def validate_json_output(service: str, operation_name: str, response: Mapping[str, Any]) -> list[str]:
+    """Problems with a parsed boto3 SSM or Lambda response against botocore's output shape (the same
+    checks as ``validate_output``, patterns strict); empty when it conforms. Members botocore binds to
+    the status line or headers (Lambda Invoke's ``StatusCode``, ``FunctionError``) are checked too."""
+    from drs_desktop.simulator.json_model import operation
+
+    model = operation(service, operation_name)
+    if model is None:
+        return [f"{service} has no operation {operation_name}"]
+    checker = _Checker(strict_patterns=True)
+    if model.output_shape is not None:
+        parsed = {k: v for k, v in response.items() if k != "Payload"}  # a stream, not a value
+        checker.structure(model.output_shape, parsed, "")
+    return checker.problems

@@ -270,6 +270,9 @@ class Ec2Service:
             (iid, t.describe_instance(record, w.servers.get(record.instance.server_id)))
             for iid, record in t.instances.items()
         )
+        for iid, address in w.loopback.items():  # health-check listeners' addresses (``listeners``)
+            if iid in items and items[iid]["State"]["Name"] != "terminated":
+                items[iid]["PublicIpAddress"] = address
         picked = self._pick(items, ids, "i-", "InvalidInstanceID")
         page = self._page("DescribeInstances", "Instances", picked, params)
         reservations = [

@@ -18,6 +18,7 @@ from datetime import datetime
 from importlib import resources
 from pathlib import Path
 
+from drs_desktop.simulator.automation_spec import DEFAULT_AUTOMATION, AutomationSpec
 from drs_desktop.simulator.ec2_spec import DEFAULT_EC2, Ec2Spec
 from drs_desktop.simulator.faults import ServerFaultRule, TransportRule
 from drs_desktop.simulator.ids import TimestampStyle
@@ -314,6 +315,8 @@ class Scenario:
     accounts: tuple[AccountSpec, ...] = ()
     #: The EC2 side of every world: VPCs, subnets, routes, ACLs, security groups (``ec2_spec``).
     ec2: Ec2Spec = DEFAULT_EC2
+    #: SSM documents and runs, Lambda functions, health-check listeners (``automation_spec``).
+    automation: AutomationSpec = DEFAULT_AUTOMATION
 
 
 SHIPPED = ("demo", "small", "scale", "enterprise")

@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from drs_desktop.simulator.automation_spec import read_automation
 from drs_desktop.simulator.ec2_spec import read_ec2
 from drs_desktop.simulator.faults import WORLD_FAULT_KINDS, ServerFaultRule, TransportRule
 from drs_desktop.simulator.scenario import (
@@ -120,6 +121,7 @@ def build_scenario(data: Any, source: str) -> Scenario:
         outside_jobs=tuple(_outside_job(n) for n in root.items("outside_jobs")),
         accounts=accounts,
         ec2=read_ec2(root.child("ec2")),
+        automation=read_automation(root.child("automation")),
     )
     root.finish()
     if accounts:

@@ -28,7 +28,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from drs_desktop.simulator import ec2, ec2_protocol, protocol, sts
+from drs_desktop.simulator import automation_http, ec2, ec2_protocol, protocol, sts
 from drs_desktop.simulator.contract import AFTER_ACTION_FAULTS, Backend, SimulatorError, TransportFault
 from drs_desktop.simulator.holds import ANSWERING_FAULTS, HeldRequests, fault_response
 from drs_desktop.simulator.http_helpers import http_error, loopback_host, split_target
@@ -332,6 +332,11 @@ class SimulatorServer:
                 pass
         httpd.server_close()
         thread.join()
+        worlds = self.estate.worlds.values() if self.estate is not None else [self.backend]
+        for world in worlds:
+            listeners = getattr(world, "listeners", None)
+            if listeners is not None:
+                listeners.stop()
         for worker in connections.values():
             worker.join(timeout=5)
         self._httpd = None
@@ -381,6 +386,8 @@ class SimulatorServer:
             answer = self.control.answer(method, raw_path, body)
             content = [("Content-Type", "application/json"), ("x-amzn-RequestId", request_id)]
             return HttpResponse(answer.status, content, answer.body()), "control"
+        if automation_http.is_lambda(raw_path):
+            return self._lambda(method, raw_path, query, headers, body, request_id), "lambda"
         try:
             operation, labels = protocol.route(self.model, method, raw_path, query)
         except SimulatorError as exc:
@@ -463,7 +470,7 @@ class SimulatorServer:
         headers: Mapping[str, str],
         body: bytes,
         request_id: str,
-    ) -> HttpResponse:
+    ) -> HttpResponse | None:
         """``/``: STS (query protocol, form-encoded) or a health probe."""
         form: dict[str, list[str]] = dict(query)
         content_type = (headers.get("content-type") or "").split(";")[0].strip().lower()
@@ -472,6 +479,8 @@ class SimulatorServer:
                 form.update(protocol.parse_query(body.decode("utf-8")))
             except UnicodeDecodeError:
                 return sts.error(request_id, "MalformedQueryString", "The request body is not UTF-8")
+        if automation_http.is_ssm(headers):
+            return self._ssm(headers, query, body, request_id)
         if "Action" in form:
             if _is_ec2(form, headers, query):
                 return self._ec2(form, headers, query, request_id)
@@ -510,6 +519,48 @@ class SimulatorServer:
             code = "AuthFailure" if exc.status in (401, 403) else exc.code
             return ec2_protocol.error(request_id, code, exc.message, exc.status or 400)
         return target.backend.ec2_answer(form, request_id, target.principal.arn)
+
+    def _world_of(self, headers: Mapping[str, str], query: dict[str, list[str]]) -> Any:
+        """The world (``DrsBackend``) the request's credentials reach; SimulatorError when refused."""
+        if self.estate is None:
+            return self.backend
+        return self.estate.target(headers, query).backend
+
+    def _ssm(
+        self, headers: Mapping[str, str], query: dict[str, list[str]], body: bytes, request_id: str
+    ) -> HttpResponse | None:
+        """SSM Run Command (JSON 1.1, ``automation_http``) on the world the credentials reach."""
+        try:
+            world = self._world_of(headers, query)
+        except SimulatorError as exc:
+            return automation_http.ssm_refusal(request_id, exc.code, exc.message, exc.status or 400)
+        if getattr(world, "ssm_call", None) is None:  # a protocol test's FakeWorld
+            return automation_http.ssm_refusal(request_id, "InternalServerError", "No world serves SSM", 500)
+        return automation_http.ssm_respond(world, headers, body, request_id)
+
+    def _lambda(
+        self,
+        method: str,
+        raw_path: str,
+        query: dict[str, list[str]],
+        headers: Mapping[str, str],
+        body: bytes,
+        request_id: str,
+    ) -> HttpResponse | None:
+        """Lambda (REST-JSON, ``automation_http``): a slow function's answer waits on the virtual clock."""
+        try:
+            world = self._world_of(headers, query)
+        except SimulatorError as exc:
+            return automation_http.lambda_refusal(request_id, exc.code, exc.message, exc.status or 400)
+        if getattr(world, "lambda_call", None) is None:
+            return automation_http.lambda_refusal(
+                request_id, "ServiceException", "No world serves Lambda", 500
+            )
+
+        def wait(ts: float) -> bool:
+            return self.backend.clock.wait_until(ts, cancelled=self._stopping.is_set)
+
+        return automation_http.lambda_respond(world, method, raw_path, query, headers, body, request_id, wait)
 
     def _sts(
         self,

@@ -171,6 +171,11 @@ def log_view(w: World, item: LogItem) -> dict[str, Any]:
     return {"logDateTime": w.fmt(item.ts), "event": item.event, "eventData": dict(item.data)}
 
 
+def _loopback(w: World, i: Instance) -> list[str]:
+    address = w.loopback.get(i.instance_id)
+    return [address] if address else []
+
+
 def instance_view(w: World, i: Instance) -> dict[str, Any]:
     server = w.servers[i.server_id]
     return {
@@ -190,7 +195,10 @@ def instance_view(w: World, i: Instance) -> dict[str, Any]:
         "recoveryInstanceProperties": {
             "lastUpdatedDateTime": w.fmt(i.created_ts),
             "identificationHints": {"hostname": server.hostname, "awsInstanceID": i.instance_id},
-            "networkInterfaces": [{"macAddress": server.mac, "ips": [server.ip], "isPrimary": True}],
+            # A health-check listener's loopback address (``listeners``) comes after the private one.
+            "networkInterfaces": [
+                {"macAddress": server.mac, "ips": [server.ip, *_loopback(w, i)], "isPrimary": True}
+            ],
             "disks": [{"internalDeviceName": n, "bytes": b, "ebsVolumeID": v} for n, b, v in i.volumes],
             "cpus": [{"cores": server.cpus, "modelName": server.cpu_model}],
             "ramBytes": server.ram_bytes,

@@ -67,6 +67,8 @@ class World:
         self.launches: list[LaunchEntry] = []
         self.launch_index: dict[tuple[str, str], LaunchEntry] = {}
         self.job_listeners: list[Callable[[Job], None]] = []
+        #: Loopback addresses of recovery instances with health-check listeners (``listeners``).
+        self.loopback: dict[str, str] = {}
         self._heap: list[tuple[float, int, Event]] = []
         self._seq = 0
         self._job_seq = 0
