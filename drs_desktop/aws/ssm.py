@@ -85,6 +85,7 @@ class SsmGateway:
         instance_ids: Sequence[str],
         parameters: Mapping[str, Sequence[str]],
         timeout: int,
+        document_version: str | None = None,
     ) -> str:
         """Send ``document`` to ``instance_ids`` once; the command ID. ``timeout`` (the step's, seconds)
         bounds delivery (TimeoutSeconds, at least SSM's 30) and, for AWS-RunShellScript and
@@ -104,6 +105,8 @@ class SsmGateway:
             "Comment": comment,
             "TimeoutSeconds": max(MIN_DELIVERY_TIMEOUT, int(timeout)),
         }
+        if document_version:
+            request["DocumentVersion"] = document_version
         client = self._clients.sender(timeout)
 
         def send() -> str:

@@ -18,10 +18,10 @@ import queue
 import subprocess
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from drs_desktop.domain.automation_calls import LambdaResult, SsmInvocation
 from drs_desktop.domain.drs.errors import DrsError, DrsOutcomeUnknown
 from drs_desktop.domain.ec2 import InstanceView
 from drs_desktop.domain.engine.automation import comment_of
@@ -33,53 +33,44 @@ from drs_desktop.domain.engine.automation_events import (
     HealthProbed,
     SsmLooked,
     SsmPolled,
+    SsmWaiting,
 )
 from drs_desktop.domain.engine.automation_state import TargetResult, parse_key, tail
 from drs_desktop.domain.engine.commands import FindSsm, PollSsm, ProbeHealth, RunAutomation, StepTarget
 from drs_desktop.domain.engine.events import Event
 from drs_desktop.domain.plan.automation import HealthCheckStep, LambdaStep, Reach, ScriptStep, SsmStep
+from drs_desktop.domain.script_trust import ScriptTrustError
 from drs_desktop.services.health_probe import ProbeAnswer, probe_address
+from drs_desktop.services.script_trust import ScriptTrustService
+from drs_desktop.storage.db import Database
 
 logger = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True, kw_only=True)
-class Invocation:
-    """One instance's part of an SSM command, as SSM reports it."""
-
-    instance_id: str
-    status: str  # Pending, InProgress, Delayed, Success, Cancelled, TimedOut, Failed, Undeliverable...
-    response_code: int | None = None
-    output: str = ""
-    detail: str = ""  # SSM's StatusDetails
-
-
-@dataclass(frozen=True, kw_only=True)
-class LambdaAnswer:
-    status_code: int
-    function_error: str  # "" when the function returned (Unhandled/Handled when it raised)
-    body: str
-
-
 class SsmCalls(Protocol):
+    """What the runner needs of ``aws.ssm.SsmGateway``."""
+
     def send_command(
         self,
-        *,
         comment: str,
         document: str,
         instance_ids: Sequence[str],
         parameters: Mapping[str, Sequence[str]],
-        timeout_seconds: int,
+        timeout: int,
         document_version: str | None = None,
     ) -> str: ...
 
-    def find_commands(self, comment: str, invoked_after: datetime) -> list[str]: ...
+    def find_commands_by_comment(self, comment: str, invoked_after: datetime) -> list[str]: ...
 
-    def invocations(self, command_id: str) -> list[Invocation]: ...
+    def invocations(self, command_id: str) -> list[SsmInvocation]: ...
+
+    def agent_online(self, instance_ids: Sequence[str]) -> dict[str, bool]: ...
 
 
 class LambdaCalls(Protocol):
-    def invoke(self, function: str, payload: Mapping[str, Any], *, timeout_seconds: int) -> LambdaAnswer: ...
+    """What the runner needs of ``aws.lambda_fn.LambdaGateway``."""
+
+    def invoke(self, function: str, payload: Mapping[str, Any], *, timeout: float) -> LambdaResult: ...
 
 
 class InstanceReads(Protocol):
@@ -163,8 +154,8 @@ class AutomationCalls:
                 server_id=by_instance.get(i.instance_id, ""),
                 instance_id=i.instance_id,
                 status=i.status,
-                detail=(f"exit {i.response_code}" if i.response_code not in (None, -1, 0) else i.detail),
-                output=tail(i.output),
+                detail=_ssm_detail(i),
+                output=tail(i.output + (f"\n[stderr]\n{i.error_output}" if i.error_output else "")),
             )
             for i in invocations
         )
@@ -172,7 +163,7 @@ class AutomationCalls:
 
     def find(self, command: FindSsm) -> None:
         try:
-            found = self._ssm(command.target).find_commands(command.comment, command.since)
+            found = self._ssm(command.target).find_commands_by_comment(command.comment, command.since)
         except DrsError as error:
             self._record(
                 SsmLooked(
@@ -217,13 +208,24 @@ class AutomationCalls:
                 AutomationAnswered(key=command.key, attempt=command.attempt, ok=False, at=at(), detail=detail)
             )
             return
+        ssm = self._ssm(command.target)
         try:
-            command_id = self._ssm(command.target).send_command(
-                comment=command.comment,
-                document=step.document,
-                instance_ids=instance_ids,
-                parameters={k: list(v) for k, v in step.parameters.items()},
-                timeout_seconds=step.policy.timeout_seconds,
+            online = ssm.agent_online(instance_ids)
+        except DrsError as error:
+            online = {}
+            logger.info("SSM agents of %s not read: %s", command.key, error)
+        offline = [i for i in instance_ids if online and not online.get(i, False)]
+        if offline:  # SendCommand would refuse them (InvalidInstanceId) while they boot: wait, not fail
+            reason = f"the SSM agent of {', '.join(offline)} is not online yet"
+            self._record(SsmWaiting(key=command.key, attempt=command.attempt, reason=reason, at=at()))
+            return
+        try:
+            command_id = ssm.send_command(
+                command.comment,
+                step.document,
+                instance_ids,
+                {k: list(v) for k, v in step.parameters.items()},
+                step.policy.timeout_seconds,
                 document_version=step.document_version,
             )
         except DrsOutcomeUnknown as error:
@@ -293,7 +295,7 @@ class AutomationCalls:
         assert isinstance(step, LambdaStep)
         payload = {**step.payload, "drsDesktop": facts_of(command)}
         try:
-            answer = client.invoke(step.function, payload, timeout_seconds=step.policy.timeout_seconds)
+            answer = client.invoke(step.function, payload, timeout=step.policy.timeout_seconds)
         except DrsOutcomeUnknown as error:
             self._put(
                 AutomationLost(key=command.key, attempt=command.attempt, reason=str(error), at=self._clock())
@@ -452,9 +454,7 @@ class AutomationCalls:
             ],
         }
         try:
-            answer = self._lambdas("").invoke(
-                step.via or "", payload, timeout_seconds=max(30, step.interval_seconds)
-            )
+            answer = self._lambdas("").invoke(step.via or "", payload, timeout=max(30, step.interval_seconds))
         except DrsError as error:
             return [
                 TargetResult(
@@ -498,7 +498,7 @@ def script_environment(facts: Mapping[str, Any]) -> dict[str, str]:
     }
 
 
-def judge_lambda(answer: LambdaAnswer) -> tuple[bool, str]:
+def judge_lambda(answer: LambdaResult) -> tuple[bool, str]:
     """A function that raised, answered an HTTP error, or answered ``{"ok": false}`` failed."""
     if answer.function_error:
         message = ""
@@ -520,7 +520,7 @@ def judge_lambda(answer: LambdaAnswer) -> tuple[bool, str]:
     return True, "answered"
 
 
-def lambda_probe_results(answer: LambdaAnswer, jobs: Sequence[tuple[StepTarget, str]]) -> list[TargetResult]:
+def lambda_probe_results(answer: LambdaResult, jobs: Sequence[tuple[StepTarget, str]]) -> list[TargetResult]:
     ok, detail = judge_lambda(answer)
     if not ok:
         return [TargetResult(server_id=t.server_id, status="FAIL", detail=detail) for t, _ in jobs]
@@ -555,4 +555,28 @@ def lambda_probe_results(answer: LambdaAnswer, jobs: Sequence[tuple[StepTarget, 
     return out
 
 
-__all__ = ["AutomationCalls", "Invocation", "LambdaAnswer", "comment_of"]
+def trust_check(db: Database) -> TrustCheck:
+    """This desktop's trust in a script, looked at now (``services.script_trust``): "TRUSTED", or why not."""
+    service = ScriptTrustService(db)
+
+    def check(path: str) -> str:
+        try:
+            look = service.status(path)
+        except ScriptTrustError as error:
+            return str(error)
+        if look.runnable:
+            return "TRUSTED"
+        return f"{look.status.value}: {look.detail}" if look.detail else look.status.value
+
+    return check
+
+
+def _ssm_detail(run: SsmInvocation) -> str:
+    """What an operator reads of an invocation's end: SSM's detail, and the exit code when it failed."""
+    detail = run.details if run.details and run.details != run.status else ""
+    if run.finished and run.response_code not in (-1, 0):
+        detail = f"{detail} exit {run.response_code}".strip()
+    return detail
+
+
+__all__ = ["AutomationCalls", "comment_of", "trust_check"]

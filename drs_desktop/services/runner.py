@@ -33,8 +33,10 @@ from typing import TypeVar, assert_never
 
 from drs_desktop.aws.assume_role import EXPIRED_CODES
 from drs_desktop.aws.ec2 import Ec2Gateway
+from drs_desktop.aws.lambda_fn import LambdaGateway
 from drs_desktop.aws.native_runs import NativeRunsGateway
 from drs_desktop.aws.session import AwsTarget
+from drs_desktop.aws.ssm import SsmGateway
 from drs_desktop.domain.drs.errors import DrsAuthError, DrsConflict, DrsError, DrsThrottled
 from drs_desktop.domain.drs.observations import (
     external_load,
@@ -49,14 +51,18 @@ from drs_desktop.domain.engine.commands import (
     FetchJobLog,
     FindNative,
     FindRecoveryInstances,
+    FindSsm,
     Finish,
     PointTemplates,
     PollJobs,
     PollNative,
+    PollSsm,
+    ProbeHealth,
     Reconcile,
     ReconcileTerminations,
     Record,
     RestoreTemplates,
+    RunAutomation,
     SendNativeControl,
     SizeExternalLoad,
     StartJob,
@@ -97,6 +103,13 @@ from drs_desktop.domain.engine.state import ExecutionState, ExecutionStatus
 from drs_desktop.domain.engine.takeover import TakeoverFacts, takeover_event
 from drs_desktop.domain.errors import DrsDesktopError
 from drs_desktop.services import drs_records
+from drs_desktop.services.automation_calls import (
+    AutomationCalls,
+    LambdaCalls,
+    SsmCalls,
+    TrustCheck,
+    trust_check,
+)
 from drs_desktop.services.drill_net_calls import DrillNetCommands
 from drs_desktop.services.drs_calls import DrsCalls
 from drs_desktop.services.journal_replay import replay_journal
@@ -196,6 +209,14 @@ class ExecutionRunner:
         #: tests may replace it before the run starts.
         self.ec2_factory: Callable[[AwsTarget], Ec2Gateway] = Ec2Gateway
         self._ec2_by_target: dict[str, Ec2Gateway] = {}
+        #: The SSM and Lambda gateways of a DRS target (automation steps: ``engine.automation``), and this
+        #: desktop's trust in a local script (``services.script_trust``); tests may replace them.
+        self.ssm_factory: Callable[[AwsTarget], SsmCalls] = SsmGateway
+        self.lambda_factory: Callable[[AwsTarget], LambdaCalls] = LambdaGateway
+        self.script_trust: TrustCheck = trust_check(db)
+        self._ssm_by_target: dict[str, SsmCalls] = {}
+        self._lambda_by_target: dict[str, LambdaCalls] = {}
+        self._automation_calls: AutomationCalls | None = None
         options_actions = record.options.get("post_launch_actions", {})
         self._post_launch_actions = post_launch_actions or {
             str(k): int(v) for k, v in options_actions.items()
@@ -407,6 +428,8 @@ class ExecutionRunner:
         it was made on: once a command's events changed the state, the rest waits for a new decision
         (the engine's runner contract, point 3)."""
         self._drain_controls()
+        if self._automation_calls is not None:
+            self._automation_calls.drain()  # what Lambda functions and scripts reported meanwhile
         if self._state.finished is None and time.monotonic() >= self._credentials_due:
             self._credentials_due = time.monotonic() + CREDENTIALS_CHECK_SECONDS
             self.check_credentials()
@@ -558,6 +581,14 @@ class ExecutionRunner:
         for ec2 in self._ec2_by_target.values():
             ec2.close()
         self._ec2_by_target.clear()
+        for client in (*self._ssm_by_target.values(), *self._lambda_by_target.values()):
+            closing = getattr(client, "close", None)
+            if closing is not None:
+                closing()
+        self._ssm_by_target.clear()
+        self._lambda_by_target.clear()
+        if self._automation_calls is not None:
+            self._automation_calls.close()
 
     def _execute(self, command: Command) -> None:
         self._target = getattr(command, "target", "") or ""
@@ -614,6 +645,15 @@ class ExecutionRunner:
                 self._drill_net().point(command)
             case RestoreTemplates():
                 self._drill_net().restore(command)
+            case RunAutomation():
+                self._sync_clock()
+                self._automation().run(command)
+            case ProbeHealth():
+                self._automation().probe(command)
+            case PollSsm():
+                self._automation().poll(command)
+            case FindSsm():
+                self._automation().find(command)
             case Record():
                 self._record_event(command.event)
             case Finish():
@@ -645,6 +685,45 @@ class ExecutionRunner:
             return self._ec2_by_target[target]
 
         return DrillNetCommands(ec2, self._record_event, self._clock)
+
+    def _automation(self) -> AutomationCalls:
+        """The calls of automation steps: one for the runner's life (a Lambda function or a script runs
+        beside the loop, and its end comes back through it: ``drain``)."""
+        if self._automation_calls is None:
+
+            def gateway_target(target: str) -> AwsTarget:
+                """The AWS target of a DRS target's gateway (on the runner's thread only)."""
+                current, self._target = self._target, target
+                try:
+                    return self._gw().target  # type: ignore[attr-defined]
+                finally:
+                    self._target = current
+
+            def ssm(target: str) -> SsmCalls:
+                if target not in self._ssm_by_target:
+                    self._ssm_by_target[target] = self.ssm_factory(gateway_target(target))
+                return self._ssm_by_target[target]
+
+            def lambdas(target: str) -> LambdaCalls:
+                if target not in self._lambda_by_target:
+                    self._lambda_by_target[target] = self.lambda_factory(gateway_target(target))
+                return self._lambda_by_target[target]
+
+            def ec2(target: str) -> Ec2Gateway:
+                if target not in self._ec2_by_target:
+                    self._ec2_by_target[target] = self.ec2_factory(gateway_target(target))
+                return self._ec2_by_target[target]
+
+            self._automation_calls = AutomationCalls(
+                ssm=ssm,
+                lambdas=lambdas,
+                ec2=ec2,
+                trust=self.script_trust,
+                record=self._record_event,
+                clock=self._clock,
+                wake=self._wake.set,
+            )
+        return self._automation_calls
 
     def _sync_clock(self) -> None:
         """Let DRS answer once before anything is journaled with its time (a no-op once it has)."""

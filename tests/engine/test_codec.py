@@ -16,6 +16,7 @@ from drs_desktop.domain.engine.automation_events import (
     HealthProbed,
     SsmLooked,
     SsmPolled,
+    SsmWaiting,
 )
 from drs_desktop.domain.engine.automation_state import TargetResult
 from drs_desktop.domain.engine.chunking import Limits
@@ -287,6 +288,7 @@ EVENTS = [
     ),
     SsmPolled(key="1:BEFORE:0", attempt=1, results=(), at=AT, error="ThrottlingException"),
     SsmLooked(key="1:BEFORE:0", attempt=1, command_id="", at=AT),
+    SsmWaiting(key="1:BEFORE:0", attempt=1, reason="the SSM agent of i-1 is not online yet", at=AT),
     AutomationAnswered(key="0:AFTER:2", attempt=1, ok=False, at=AT, detail="exit 3", output="boom"),
     AutomationLost(key="0:AFTER:2", attempt=1, reason="read timeout", at=AT),
     StepDecided(wave_index=0, phase=StepPhase.AFTER, step_index=2, action="retry", at=AT, by="ops"),

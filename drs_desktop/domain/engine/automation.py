@@ -36,6 +36,7 @@ from drs_desktop.domain.engine.automation_events import (
     HealthProbed,
     SsmLooked,
     SsmPolled,
+    SsmWaiting,
 )
 from drs_desktop.domain.engine.automation_state import (
     ATTEMPT_OPEN,
@@ -72,14 +73,18 @@ from drs_desktop.domain.plan.automation import (
 SSM_SETTLE = timedelta(seconds=60)
 #: Looks for such a command: the first this long after the send, then at doubling intervals.
 SSM_LOOK_DELAY = timedelta(seconds=10)
+#: An SSM send waiting for its instances' agents to come online tries again this often (until its timeout).
+SSM_AGENT_WAIT = timedelta(seconds=15)
 #: SSM invocation reads: every this long, doubling after each read that changed nothing, up to the cap.
 SSM_POLL = timedelta(seconds=5)
 SSM_POLL_CAP = timedelta(seconds=60)
 #: Past the step's timeout, SSM still delivers and reports (its own timeout ends the invocations): the
 #: attempt is failed by the engine only this much later, if SSM has still not reported an end.
 SSM_GRACE = timedelta(minutes=5)
-#: A Lambda function or a script runs beside the runner's loop and always answers within its timeout
-#: (the read timeout, the script's kill); if it has not this long after, the answer counts as lost.
+#: A Lambda function or a script runs beside the runner's loop and always answers within its timeout (the
+#: read timeout, the script's kill): the loop wakes this long after it, whether or not the answer woke it.
+#: No rule counts the answer lost by time: with a virtual clock, time may pass faster than the call, and
+#: the runner that started it is the one that hears its end (``RunnerRestarted`` says when it cannot).
 LOCAL_GRACE = timedelta(minutes=2)
 #: SSM invocation statuses that are over.
 SSM_ENDED = frozenset({"Success", "Failed", "TimedOut", "Cancelled", "Undeliverable", "Terminated"})
@@ -246,6 +251,14 @@ def _follow(
         return []
     if isinstance(step, SsmStep):
         targets = step_targets(state, key, step)
+        if last.status is AttemptStatus.REQUESTED and last.waiting:  # agents not online: nothing sent
+            if now >= deadline:
+                detail = f"not sent within {step.policy.timeout_seconds} s: {last.waiting}"
+                answered = AutomationAnswered(key=key, attempt=last.number, ok=False, at=now, detail=detail)
+                return [Record(event=answered)]
+            if last.waited_at is None or now >= last.waited_at + SSM_AGENT_WAIT:
+                return [_run(state, key, step, last.number)]
+            return []
         if last.status is AttemptStatus.REQUESTED:  # cut off, or its answer lost: look for it
             if ssm_resend_due(last):
                 return [_run(state, key, step, last.number)]  # not sent: this attempt goes out now
@@ -275,11 +288,7 @@ def _follow(
                 )
             ]
         return []
-    # A Lambda function or a script: its answer comes back by itself, unless it never does.
-    if now >= deadline + LOCAL_GRACE:
-        reason = "no answer came within the step's timeout: whether it ran is not known"
-        return [Record(event=AutomationLost(key=key, attempt=last.number, reason=reason, at=now))]
-    return []
+    return []  # a Lambda function or a script: its end comes back by itself (``LOCAL_GRACE``)
 
 
 def _where(targets: tuple[StepTarget, ...]) -> str:
@@ -298,8 +307,8 @@ def _next_poll_at(last: StepAttempt) -> datetime:
 
 
 def _next_look_at(last: StepAttempt) -> datetime:
-    if last.looked_at is None:
-        return last.requested_at + SSM_LOOK_DELAY
+    if last.looked_at is None or (last.tried_at is not None and last.looked_at < last.tried_at):
+        return (last.tried_at or last.requested_at) + SSM_LOOK_DELAY
     return last.looked_at + SSM_LOOK_DELAY * (2 ** min(last.looks, 5))
 
 
@@ -329,6 +338,9 @@ def wake_at(state: ExecutionState, now: datetime) -> datetime | None:
             probe = _next_probe_at(step, last)
             if probe is not None:
                 times.append(probe)
+        elif isinstance(step, SsmStep) and last.waiting:
+            times.append((last.waited_at or now) + SSM_AGENT_WAIT)
+            times.append(deadline)
         elif isinstance(step, SsmStep):
             times.append(
                 _next_look_at(last) if last.status is AttemptStatus.REQUESTED else _next_poll_at(last)
@@ -348,11 +360,15 @@ def on_requested(state: ExecutionState, event: AutomationRequested) -> Execution
     if step is None:
         return state
     run = state.automation.get(event.key) or StepRun(key=event.key, kind=step_kind(step), name=step.name)
-    attempt = StepAttempt(number=event.attempt, status=AttemptStatus.REQUESTED, requested_at=event.at)
+    attempt = StepAttempt(
+        number=event.attempt, status=AttemptStatus.REQUESTED, requested_at=event.at, tried_at=event.at
+    )
     attempts = run.attempts
-    if attempts and attempts[-1].number == event.attempt:  # sent again after a look found nothing
+    if attempts and attempts[-1].number == event.attempt:
+        # Tried again: it never went out (a look past the settle found nothing, or its agents were not
+        # online). The attempt's timeout still runs from its first request.
         previous = attempts[-1]
-        attempt = replace(attempt, looks=previous.looks, looked_at=previous.looked_at)
+        attempt = replace(previous, status=AttemptStatus.REQUESTED, tried_at=event.at, waiting="")
         attempts = attempts[:-1]
     return _with_run(state, replace(run, attempts=(*attempts, attempt), held=False))
 
@@ -407,6 +423,14 @@ def on_ssm_polled(state: ExecutionState, event: SsmPolled) -> ExecutionState:
     return _attempt_ended(state, event.key, event.attempt, not failed, event.at, tail(detail, 500), "")
 
 
+def on_ssm_waiting(state: ExecutionState, event: SsmWaiting) -> ExecutionState:
+    attempt = _attempt(state, event.key, event.attempt)
+    if attempt is None or attempt.status is not AttemptStatus.REQUESTED:
+        return state
+    waiting = replace(attempt, waiting=event.reason, waited_at=event.at)
+    return _update(state, event.key, event.attempt, lambda _a: waiting)
+
+
 def on_ssm_looked(state: ExecutionState, event: SsmLooked) -> ExecutionState:
     attempt = _attempt(state, event.key, event.attempt)
     if attempt is None or attempt.status is not AttemptStatus.REQUESTED:
@@ -418,11 +442,12 @@ def on_ssm_looked(state: ExecutionState, event: SsmLooked) -> ExecutionState:
 
 
 def ssm_resend_due(last: StepAttempt) -> bool:
-    """An SSM attempt not found by a look at least ``SSM_SETTLE`` after its send was never sent."""
+    """An SSM attempt not found by a look at least ``SSM_SETTLE`` after its last try was never sent."""
+    tried = last.tried_at or last.requested_at
     return (
         last.status is AttemptStatus.REQUESTED
         and last.looked_at is not None
-        and last.looked_at >= last.requested_at + SSM_SETTLE
+        and last.looked_at >= tried + SSM_SETTLE
     )
 
 

@@ -72,6 +72,17 @@ class SsmLooked:
 
 
 @dataclass(frozen=True, kw_only=True)
+class SsmWaiting:
+    """An SSM attempt was not sent: the instances' agents are not online yet (a recovered instance boots,
+    then its agent registers). Nothing went out; the same attempt is tried again, until its timeout."""
+
+    key: str
+    attempt: int
+    reason: str
+    at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
 class AutomationAnswered:
     """An attempt's end as its call answered: a Lambda function's answer, a script's exit, or a call
     refused outright (nothing ran: a missing function, an untrusted script, an SSM send refused)."""

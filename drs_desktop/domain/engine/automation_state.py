@@ -86,6 +86,11 @@ class StepAttempt:
     polled_at: datetime | None = None
     looks: int = 0  # after a crash: ListCommands looks for an SSM command by its comment
     looked_at: datetime | None = None
+    #: The last try of the send (``requested_at`` is the first: the attempt's timeout runs from it), and
+    #: why an SSM send waits (agents not online yet: nothing was sent), since when.
+    tried_at: datetime | None = None
+    waiting: str = ""
+    waited_at: datetime | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -29,6 +29,7 @@ from drs_desktop.domain.engine.automation_events import (
     HealthProbed,
     SsmLooked,
     SsmPolled,
+    SsmWaiting,
 )
 from drs_desktop.domain.engine.codec import decode_tagged, to_json
 from drs_desktop.domain.engine.drill_net_events import (
@@ -567,6 +568,7 @@ Event: TypeAlias = (
     | HealthProbed
     | SsmPolled
     | SsmLooked
+    | SsmWaiting
     | AutomationAnswered
     | AutomationLost
     | StepDecided

@@ -40,6 +40,7 @@ from drs_desktop.domain.engine.automation_events import (
     HealthProbed,
     SsmLooked,
     SsmPolled,
+    SsmWaiting,
 )
 from drs_desktop.domain.engine.busy import (
     CONFLICT,
@@ -306,6 +307,8 @@ def _fold(state: ExecutionState, event: Event) -> ExecutionState:
             return automation.on_ssm_polled(state, event)
         case SsmLooked():
             return automation.on_ssm_looked(state, event)
+        case SsmWaiting():
+            return automation.on_ssm_waiting(state, event)
         case AutomationAnswered():
             return automation.on_answered(state, event)
         case AutomationLost():
