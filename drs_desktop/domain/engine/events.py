@@ -23,7 +23,9 @@ from typing import Any, TypeAlias, get_args
 
 from drs_desktop.domain.engine.codec import decode_tagged, to_json
 from drs_desktop.domain.engine.drill_net_events import (
+    TemplateDefaultChanged,
     TemplatePointFailed,
+    TemplatePointUnknown,
     TemplateRestoreFailed,
     TemplatesPointed,
     TemplatesPointRequested,
@@ -536,6 +538,8 @@ Event: TypeAlias = (
     | TemplatesRestoreRequested
     | TemplatesRestored
     | TemplateRestoreFailed
+    | TemplatePointUnknown
+    | TemplateDefaultChanged
 )
 
 EVENT_TYPES: dict[str, type[Any]] = {cls.__name__: cls for cls in get_args(Event)}
