@@ -5,12 +5,15 @@ leaves, and a template set back to production behind a running drill's back."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from drs_desktop.aws.drs import DrsGateway
 from drs_desktop.aws.ec2 import Ec2Gateway
+from drs_desktop.aws.session import AwsTarget
 from drs_desktop.domain.drs.errors import DrsOutcomeUnknown, DrsRejected, DrsUnavailable
 from drs_desktop.domain.engine.drill_net_events import (
     TemplateDefaultChanged,
@@ -26,23 +29,32 @@ from drs_desktop.services.runner import ExecutionRunner
 from drs_desktop.simulator.embedded import EmbeddedSimulator
 from drs_desktop.storage.db import Database
 
-from .test_drill_net_sim import (  # noqa: F401  (fixtures)
-    db,
-    defaults,
-    drill_versions,
-    gateways,
-    landed,
-    save_shop,
-    sim,
-    sleeper,
-    start,
-    target,
-    templates,
-)
+from .test_drill_net_sim import defaults, drill_versions, landed, save_shop, sleeper, start, templates
 
 pytestmark = pytest.mark.timeout(120)
 
 DB_HOST = "shop-db-01"
+
+
+@pytest.fixture
+def sim() -> Iterator[EmbeddedSimulator]:
+    with EmbeddedSimulator("small", seed=7) as simulator:
+        yield simulator
+
+
+@pytest.fixture
+def gateways(sim: EmbeddedSimulator) -> Iterator[tuple[DrsGateway, Ec2Gateway]]:
+    target = AwsTarget(profile=None, region=sim.region, endpoint_url=sim.endpoint_url)
+    drs, ec2 = DrsGateway(target), Ec2Gateway(target)
+    yield drs, ec2
+    drs.close()
+    ec2.close()
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[Database]:
+    with Database.open(tmp_path / "drs.sqlite3") as database:
+        yield database
 
 
 def run_to_the_end(runner: ExecutionRunner, sim: EmbeddedSimulator) -> None:
