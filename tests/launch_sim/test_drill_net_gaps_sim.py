@@ -104,6 +104,7 @@ class MaybePointed(Ec2Gateway):
 @pytest.mark.parametrize("later_reads_failing", [0, 10])
 def test_a_point_whose_answer_and_read_back_are_lost_is_never_launched_and_is_restored_or_said(
     later_reads_failing: int,
+    capsys: pytest.CaptureFixture[str],
     db: Database,
     sim: EmbeddedSimulator,
     gateways: tuple[DrsGateway, Ec2Gateway],
@@ -135,6 +136,14 @@ def test_a_point_whose_answer_and_read_back_are_lost_is_never_launched_and_is_re
         assert report(db, runner)["not_restored"] == [server]
         assert "did not answer" in row["error"]
         assert defaults(ec2, {server: ids[server]})[server] == net.drill_version, "EC2 still holds it"
+        # the CLI's end of the run names the command that fixes it
+        from drs_desktop.cli_run import _templates_left
+
+        assert _templates_left(runner) == "drs-desktop launch-settings restore --plan Shop"
+        assert (
+            f"{server}; set them back with: drs-desktop launch-settings restore --plan Shop"
+            in capsys.readouterr().err
+        )
 
 
 class SetDefaultRefused(Ec2Gateway):

@@ -8,6 +8,7 @@ drill, the template is gone, EC2 refused).
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -80,3 +81,15 @@ def drill_net_evidence(state: ExecutionState) -> DrillNetEvidence | None:
         rows=rows,
         subnet_ids=spec.subnet_ids,
     )
+
+
+def maybe_left_pointed(state: ExecutionState) -> tuple[str, ...]:
+    """Servers whose launch template this run may have left pointed at the drill network (a RECOVERY of
+    them would launch there): what an abandoned or ended run's message must name a fix for."""
+    evidence = drill_net_evidence(state)
+    return tuple(row.server_id for row in evidence.not_restored) if evidence is not None else ()
+
+
+def restore_command(plan_name: str) -> str:
+    """The command that sets the plan's templates back to production from EC2 alone, shell-quoted."""
+    return f"drs-desktop launch-settings restore --plan {shlex.quote(plan_name)}"
