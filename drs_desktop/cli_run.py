@@ -586,12 +586,14 @@ def _report_result(runner: ExecutionRunner, result: RunResult, args: argparse.Na
             f"execution {runner.execution_id} is paused: drs-desktop control {runner.execution_id} resume",
             file=sys.stderr,
         )
+    fix = _templates_left(runner) if result.outcome is not None else None
     if args.json:
         payload = {
             "execution_id": runner.execution_id,
             "outcome": result.outcome.value if result.outcome else None,
             "status": result.status.value,
             "waiting_for": waiting_for,
+            "restore_command": fix,
         }
         json.dump(payload, out)
         out.write("\n")
@@ -603,6 +605,23 @@ def _report_result(runner: ExecutionRunner, result: RunResult, args: argparse.Na
         )
         return EXIT_WAITING
     return EXIT_OK if result.outcome is Outcome.SUCCEEDED else EXIT_FAILED
+
+
+def _templates_left(runner: ExecutionRunner) -> str | None:
+    """An ended drill that may have left launch templates pointed at the drill network: say which, and
+    the command that sets them back (None when none may be)."""
+    from drs_desktop.domain.views.drill_net_evidence import maybe_left_pointed, restore_command
+
+    left = maybe_left_pointed(runner.state)
+    if not left:
+        return None
+    command = restore_command(runner.record.plan_name)
+    print(
+        f"{len(left)} launch template(s) may be left pointed at the drill network (a recovery would launch "
+        f"there): {', '.join(left)}; set them back with: {command}",
+        file=sys.stderr,
+    )
+    return command
 
 
 def _print_progress(before: ExecutionState, after: ExecutionState, event: Event) -> None:

@@ -349,6 +349,36 @@ class Ec2Gateway(GatewayBase):
         )
         return self._parsed("ModifyLaunchTemplate", response, "LaunchTemplate", parse_template)
 
+    def delete_template_versions(self, template_id: str, versions: Sequence[int]) -> dict[int, str]:
+        """Delete ``versions`` of ``template_id`` (EC2 never deletes the default one). EC2 answers per
+        version: the answer is each version it refused, with its code and message ({} when all went).
+        A version EC2 names in neither list is counted as refused: nothing is taken as deleted unsaid."""
+        response = self._call(
+            "DeleteLaunchTemplateVersions",
+            lambda c: c.delete_launch_template_versions(
+                LaunchTemplateId=template_id, Versions=[str(v) for v in versions]
+            ),
+            mutating=True,
+        )
+        try:
+            done = {
+                _version_number(item)
+                for item in response.get("SuccessfullyDeletedLaunchTemplateVersions") or []
+            }
+            refused: dict[int, str] = {}
+            for item in response.get("UnsuccessfullyDeletedLaunchTemplateVersions") or []:
+                error = item.get("ResponseError") if isinstance(item, Mapping) else None
+                error = error if isinstance(error, Mapping) else {}
+                refused[_version_number(item)] = (
+                    f"{error.get('Code') or 'refused'}: {error.get('Message') or ''}"
+                )
+        except Ec2ParseError as exc:
+            raise map_ec2_error(exc, "DeleteLaunchTemplateVersions", mutating=True) from exc
+        for version in versions:
+            if version not in done and version not in refused:
+                refused[version] = "EC2 did not say it was deleted"
+        return {v: why for v, why in refused.items() if v in versions}
+
     @staticmethod
     def _parsed(
         operation: str, response: Mapping[str, Any], key: str, parse: Callable[[Mapping[str, Any]], T]
@@ -469,3 +499,10 @@ class Ec2Gateway(GatewayBase):
             ):
                 out.extend(views)
         return out
+
+
+def _version_number(item: Any) -> int:
+    number = item.get("VersionNumber") if isinstance(item, Mapping) else None
+    if not isinstance(number, int) or isinstance(number, bool):
+        raise Ec2ParseError(f"a deleted launch template version without a readable number: {number!r}")
+    return number

@@ -7,6 +7,12 @@ after its calls. Both are safe to send again after a crash: CreateLaunchTemplate
 command's client token (EC2 returns the version the first call made), and a default that already is this
 run's drill version (pointing) or the production version (restoring) is taken as it is. A default someone
 else set during the drill is never overwritten: the failure says so.
+
+A point whose set-default failed is read back: still not our drill version, the drill version is
+deleted (it was never the default; an unused version left in EC2 would only confuse) and the failure
+says whether it was; the read-back failing too is ``TemplatePointUnknown`` (the template may be
+pointed: the engine keeps the server off and restores). ``still_pointed`` is the read right before a
+drill chunk's StartRecovery (one DescribeLaunchTemplates for the chunk).
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from drs_desktop.aws.ec2 import Ec2Gateway
 from drs_desktop.domain.drs.errors import DrsError, DrsNotFound
@@ -21,11 +28,14 @@ from drs_desktop.domain.ec2 import LaunchTemplateData, LaunchTemplateVersionView
 from drs_desktop.domain.engine.commands import (
     PointTemplates,
     RestoreTemplates,
+    StartJob,
     TemplatePoint,
     TemplateRestore,
 )
 from drs_desktop.domain.engine.drill_net_events import (
+    TemplateDefaultChanged,
     TemplatePointFailed,
+    TemplatePointUnknown,
     TemplateRestoreFailed,
     TemplatesPointed,
     TemplatesPointRequested,
@@ -37,6 +47,22 @@ from drs_desktop.domain.engine.events import Event
 logger = logging.getLogger(__name__)
 
 
+class _NotPointed(Exception):
+    """Set-default failed and the default read back is not the drill version: ``event`` says so."""
+
+    def __init__(self, event: Event) -> None:
+        super().__init__()
+        self.event = event
+
+
+class _MaybePointed(Exception):
+    """Set-default failed and the default could not be read back."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
 class DrillNetCommands:
     """Executes ``PointTemplates`` and ``RestoreTemplates`` for one runner, through ``ec2()`` (the EC2
     gateway of the command's target, owned by the runner)."""
@@ -46,10 +72,13 @@ class DrillNetCommands:
         ec2: Callable[[], Ec2Gateway],
         record: Callable[[Event], None],
         clock: Callable[[], datetime],
+        read: Callable[[str, Callable[[], Any]], Any] | None = None,
     ) -> None:
         self._ec2 = ec2
         self._record = record
         self._clock = clock
+        # The runner's read: a failure becomes Throttled/PollFailed, which paces the engine's next try.
+        self._read = read or (lambda _operation, call: call())
 
     # -- pointing
 
@@ -109,7 +138,20 @@ class DrillNetCommands:
                 client_token=item.client_token,
             )
             drill = created.version
-            self._make_default(item.template_id, drill)
+            try:
+                self._make_default(item.template_id, drill)
+            except _MaybePointed as unknown:
+                return TemplatePointUnknown(
+                    server_id=item.server_id,
+                    template_id=item.template_id,
+                    production_version=production,
+                    drill_version=drill,
+                    reason=unknown.reason,
+                    at=self._clock(),
+                    subnet_id=subnet,
+                )
+            except _NotPointed as failed:
+                return self._unused(item, drill, failed.event)
         logger.info(
             "template %s of %s: drill version %d (production %d)",
             item.template_id,
@@ -135,11 +177,71 @@ class DrillNetCommands:
         except DrsError as error:
             try:
                 now = _default_version(self._ec2(), template_id).version
-            except DrsError:
-                raise error from None
+            except DrsError as again:
+                logger.warning("template %s: default not read back after %s: %s", template_id, error, again)
+                raise _MaybePointed(
+                    f"{_reason(error)}; the default could not be read back ({_reason(again)}): "
+                    f"drill version {drill} may be the default"
+                ) from None
             if now != drill:
-                raise
+                raise _NotPointed(
+                    TemplatePointFailed(server_id="", reason=_reason(error), at=self._clock())
+                ) from error
             logger.info("template %s: the lost answer's default is the drill version %d", template_id, drill)
+
+    def _unused(self, item: TemplatePoint, drill: int, failed: Event) -> Event:
+        """The point failed after its drill version was made (never the default: just read back): delete
+        it, and say whether it went."""
+        assert isinstance(failed, TemplatePointFailed)
+        try:
+            refused = self._ec2().delete_template_versions(item.template_id, [drill])
+            problem = refused.get(drill, "")
+        except DrsError as error:
+            problem = _reason(error)
+        if problem:
+            logger.warning("unused drill version %d of %s not deleted: %s", drill, item.template_id, problem)
+        reason = f"{failed.reason}; unused drill version {drill} " + (
+            f"NOT deleted ({problem})" if problem else "deleted"
+        )
+        return TemplatePointFailed(
+            server_id=item.server_id,
+            reason=reason,
+            at=self._clock(),
+            unused_version=drill,
+            unused_deleted=not problem,
+            delete_error=problem,
+        )
+
+    # -- right before a start
+
+    def still_pointed(self, command: StartJob) -> bool:
+        """Read the chunk's templates (one DescribeLaunchTemplates) right before its StartRecovery: True
+        when every default is still this run's drill version. Otherwise each that is not is journaled
+        ``TemplateDefaultChanged`` (the engine points it again or fails it), and False: nothing starts.
+        A read that fails is journaled by the runner's read (the engine paces its next try): False."""
+        checks = command.drill_versions
+        ids = [c.template_id for c in checks]
+        found = self._read("DescribeLaunchTemplates", lambda: self._ec2().launch_templates(ids))
+        if found is None:
+            return False
+        defaults = {t.template_id: t.default_version for t in found}
+        changed = False
+        for check in checks:
+            now = defaults.get(check.template_id)
+            if now == check.drill_version:
+                continue
+            changed = True
+            logger.warning(
+                "template %s of %s: default %s, not drill version %d, right before the start",
+                check.template_id,
+                check.server_id,
+                now,
+                check.drill_version,
+            )
+            self._record(
+                TemplateDefaultChanged(server_id=check.server_id, found_version=now or 0, at=self._clock())
+            )
+        return not changed
 
     # -- restoring
 

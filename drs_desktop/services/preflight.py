@@ -85,7 +85,10 @@ def preflight(
     jobs = read(partial(gateway.jobs_since, now - EXTERNAL_LOAD_WINDOW), "DescribeJobs")
     active = [(job.job_id, job.server_ids, job.is_active) for job in jobs if job.is_active]
     known = inventory.by_id()
-    configs = launch_configurations(gateway, [s for s in prepared.server_ids if s in known], read)
+    unread: dict[str, str] = {}
+    configs = launch_configurations(
+        gateway, [s for s in prepared.server_ids if s in known], read, unread=unread
+    )
     checks = run_checks(
         plan,
         prepared.wave_servers,
@@ -112,7 +115,7 @@ def preflight(
     checks.extend(clock_checks(gateway.drs_clock.skew()))
     checks += isolation_checks(plan, request.mode, gateway, read, override=request.isolation_override)
     checks += drill_template_checks(
-        plan, request.mode, prepared.server_ids, configs, in_drs=prepared.native is not None
+        plan, request.mode, prepared.server_ids, configs, in_drs=prepared.native is not None, unread=unread
     )
     checks += drill_version_checks(plan.name, request.mode, prepared.server_ids, configs, gateway, read)
     spec = spec_from_prepared(prepared, request, execution_id=execution_id, started_at=now)
@@ -149,12 +152,15 @@ def launch_configurations(
     read: PatientReads,
     *,
     readers: int = LAUNCH_CONFIG_READERS,
+    unread: dict[str, str] | None = None,
 ) -> dict[str, LaunchConfigView | None]:
     """GetLaunchConfiguration of each server, ``readers`` at a time (a 300-server plan would otherwise
     wait for 300 round trips one after another). Each reader thread has its own gateway (its own boto3
     clients) and closes it. None: DRS has no configuration for the server; a server whose configuration
     may not be read is left out (the check says "not checked"); any other error propagates, the first
-    in the servers' order, once every reader has stopped."""
+    in the servers' order, once every reader has stopped. ``unread`` (when given) gets why each server's
+    configuration was not read (not found, access denied), for a check that must say so."""
+    why: dict[str, str] = {} if unread is None else unread
     if not server_ids:
         return {}
     slices = [list(server_ids[i::readers]) for i in range(min(readers, len(server_ids)))]
@@ -171,10 +177,12 @@ def launch_configurations(
                     found[server_id] = read(
                         partial(own.launch_configuration, server_id), "GetLaunchConfiguration"
                     )
-                except DrsNotFound:
+                except DrsNotFound as error:
                     found[server_id] = None
+                    why[server_id] = f"DRS has no launch configuration for it ({error.code or error})"
                 except DrsAccessDenied as error:  # left out: the check reports it "not checked"
                     logger.warning("GetLaunchConfiguration of %s not allowed: %s", server_id, error)
+                    why[server_id] = f"GetLaunchConfiguration was refused ({error.code or error})"
                 except Exception as error:  # raised on the calling thread once every reader stopped
                     errors[server_id] = error
                     return

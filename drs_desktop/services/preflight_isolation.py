@@ -122,10 +122,13 @@ def drill_template_checks(
     configs: Mapping[str, LaunchConfigView | None],
     *,
     in_drs: bool = False,
+    unread: Mapping[str, str] | None = None,
 ) -> list[Check]:
     """A drill of a plan with a drill profile points every server's launch template at the drill network
     before it launches (``engine.drill_net``): a server whose DRS launch configuration names no template
     cannot be pointed, and would not be launched. None for a recovery or a plan without a profile.
+    A server whose launch configuration could not be read (``unread``: why) is not said to have no
+    template: the check says it could not be read, and why, and fails all the same (nothing is known).
     ``in_drs``: a run in DRS, where nothing points the templates (DRS starts the jobs): it would launch
     into the production network, so it fails."""
     profile = plan.drill_profile
@@ -137,16 +140,24 @@ def drill_template_checks(
             "network: run this drill on the desktop, or drill without the profile"
         )
         return [Check(DRILL_NETWORK, CheckStatus.FAIL, message)]
-    without = [s for s in server_ids if s in configs and not _template_of(configs[s])]
+    why = unread or {}
+    not_read = [s for s in server_ids if s in why]
+    without = [s for s in server_ids if s in configs and s not in why and not _template_of(configs[s])]
+    problems = []
+    if not_read:
+        shown = "; ".join(f"{s}: {why[s]}" for s in not_read[:5])
+        more = f" and {len(not_read) - 5} more" if len(not_read) > 5 else ""
+        problems.append(
+            f"{len(not_read)} server(s)' launch configuration could not be read, so their launch template "
+            f"is not known and cannot be pointed at the drill network: {shown}{more}"
+        )
     if without:
         shown = ", ".join(without[:5]) + (f" and {len(without) - 5} more" if len(without) > 5 else "")
-        return [
-            Check(
-                DRILL_NETWORK,
-                CheckStatus.FAIL,
-                f"{len(without)} server(s) have no launch template to point at the drill network: {shown}",
-            )
-        ]
+        problems.append(
+            f"{len(without)} server(s) have no launch template to point at the drill network: {shown}"
+        )
+    if problems:
+        return [Check(DRILL_NETWORK, CheckStatus.FAIL, "; ".join(problems))]
     subnet = profile.subnets[0]
     return [
         Check(

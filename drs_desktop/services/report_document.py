@@ -424,6 +424,9 @@ def drill_network_document(view: ExecutionView) -> dict[str, Any] | None:
                 "restored_at": iso(row.restored_at),
                 "changed_to": row.changed_to,
                 "error": row.error or None,
+                # a drill version a failed point made (never the default), and whether it was deleted
+                "unused_drill_version": row.unused_version,
+                "unused_drill_version_deleted": row.unused_deleted if row.unused_version else None,
             }
             for row in found.rows
         ],

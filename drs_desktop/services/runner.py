@@ -684,7 +684,7 @@ class ExecutionRunner:
                 self._ec2_by_target[target] = self.ec2_factory(self._gw().target)  # type: ignore[attr-defined]
             return self._ec2_by_target[target]
 
-        return DrillNetCommands(ec2, self._record_event, self._clock)
+        return DrillNetCommands(ec2, self._record_event, self._clock, self._read)
 
     def _automation(self) -> AutomationCalls:
         """The calls of automation steps: one for the runner's life (a Lambda function or a script runs
@@ -737,6 +737,9 @@ class ExecutionRunner:
         # The intent's time must be DRS's: reconcile looks from it.
         self._sync_clock()
         self._check_act()
+        # A drill into the drill network: its templates may have been set back behind the run's back.
+        if command.drill_versions and not self._drill_net().still_pointed(command):
+            return
         self._record_event(StartRequested(chunk_id=command.chunk_id, at=self._clock()))
         try:
             job = self._gw().start_recovery(

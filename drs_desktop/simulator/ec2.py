@@ -1,13 +1,13 @@
 """EC2 in the simulator: the calls DRS Desktop makes, answered from the same world as DRS.
 
 Served: DescribeLaunchTemplates, DescribeLaunchTemplateVersions, CreateLaunchTemplateVersion,
-ModifyLaunchTemplate (SetDefaultVersion), DescribeVpcs, DescribeSubnets, DescribeSecurityGroups,
-DescribeRouteTables, DescribeNetworkAcls, DescribeManagedPrefixLists, GetManagedPrefixListEntries,
-DescribeInstances; nothing more (any other action is
-InvalidAction, so a new call the app makes shows up here rather than passing unseen). Listings take
+ModifyLaunchTemplate (SetDefaultVersion), DeleteLaunchTemplateVersions (never the default version),
+DescribeVpcs, DescribeSubnets, DescribeSecurityGroups, DescribeRouteTables, DescribeNetworkAcls,
+DescribeManagedPrefixLists, GetManagedPrefixListEntries, DescribeInstances; nothing more (any other action
+is InvalidAction, so a new call the app makes shows up here rather than passing unseen). Listings take
 EC2's ``MaxResults``/``NextToken`` within the model's bounds, their ID lists (an unknown ID is EC2's
-``...NotFound``, one of the wrong shape ``...Malformed``) and the filters of ``ec2_filters.FILTERS``
-(with EC2's ``*``/``?`` wildcards; any other filter name is refused, as EC2 refuses it). ``DryRun`` answers
+``...NotFound``, one of the wrong shape ``...Malformed``) and the filters of ``ec2_filters.FILTERS`` (with
+EC2's ``*``/``?`` wildcards; any other filter name is refused, as EC2 refuses it). ``DryRun`` answers
 DryRunOperation. CreateLaunchTemplateVersion honours ``ClientToken`` (a resend returns the same version),
 which is what lets a crash-safe apply resend it.
 
@@ -93,6 +93,7 @@ class Ec2Service:
             "DescribeLaunchTemplateVersions",
             "CreateLaunchTemplateVersion",
             "ModifyLaunchTemplate",
+            "DeleteLaunchTemplateVersions",
             "DescribeVpcs",
             "DescribeSubnets",
             "DescribeSecurityGroups",
@@ -463,3 +464,19 @@ class Ec2Service:
                 )
             lt.default_version = version.number
         return {"LaunchTemplate": self._describe_template(lt)}
+
+    def _DeleteLaunchTemplateVersions(self, params: dict[str, Any]) -> dict[str, Any]:
+        lt = self._template(params)
+        deleted, refused = self.templates.delete_versions(lt, [str(v) for v in params["Versions"]])
+        ids = {"LaunchTemplateId": lt.template_id, "LaunchTemplateName": lt.name}
+        return {
+            "SuccessfullyDeletedLaunchTemplateVersions": [{**ids, "VersionNumber": n} for n in deleted],
+            "UnsuccessfullyDeletedLaunchTemplateVersions": [
+                {
+                    **ids,
+                    "VersionNumber": int(ref) if ref.isdigit() else 0,
+                    "ResponseError": {"Code": c, "Message": m},
+                }
+                for ref, c, m in refused
+            ],
+        }

@@ -161,6 +161,30 @@ class Templates:
         template.versions[version.number] = version
         return version
 
+    @staticmethod
+    def delete_versions(
+        template: LaunchTemplate, refs: list[str]
+    ) -> tuple[list[int], list[tuple[str, str, str]]]:
+        """DeleteLaunchTemplateVersions: the version numbers deleted, and (ref, code, message) of each
+        EC2 refuses (one that does not exist, the default version: EC2 deletes a default only with its
+        template), as EC2 answers per version rather than failing the call."""
+        deleted: list[int] = []
+        refused: list[tuple[str, str, str]] = []
+        for ref in refs:
+            version = template.version(ref) if ref not in ("$Latest", "$Default") else None
+            if version is None:
+                refused.append(
+                    (ref, "launchTemplateVersionDoesNotExist", f"The version {ref} does not exist")
+                )
+            elif version.number == template.default_version:
+                refused.append(
+                    (ref, "unexpectedError", "Cannot delete the default version of a launch template")
+                )
+            else:
+                del template.versions[version.number]
+                deleted.append(version.number)
+        return deleted, refused
+
     # -- launches --------------------------------------------------------------------------------------
 
     def template_of(self, server: Server, now: float) -> LaunchTemplate:

@@ -107,6 +107,20 @@ def test_a_version_made_then_set_default_and_a_resend_makes_no_second(ec2: Ec2Ga
     assert len(ec2.template_versions(template.template_id)) == 2
 
 
+def test_a_version_that_is_not_the_default_is_deleted_and_the_default_never(ec2: Ec2Gateway) -> None:
+    template = ec2.launch_templates()[0].template_id
+    made = ec2.create_template_version(
+        template, LaunchTemplateData(instance_type="t3.small"), source_version=1
+    )
+    assert ec2.delete_template_versions(template, [made.version]) == {}
+    assert [v.version for v in ec2.template_versions(template)] == [1]
+    refused = ec2.delete_template_versions(template, [1, 9])
+    assert set(refused) == {1, 9}
+    assert refused[1].startswith("unexpectedError") and "default" in refused[1]
+    assert refused[9].startswith("launchTemplateVersionDoesNotExist")
+    assert [v.version for v in ec2.template_versions(template, ["$Default"])] == [1]
+
+
 def test_ec2_errors_become_the_drs_error_family(ec2: Ec2Gateway) -> None:
     with pytest.raises(DrsNotFound) as missing:
         ec2.template_versions("lt-00000000000000000")

@@ -145,3 +145,51 @@ def test_restore_exits_1_for_a_drill_version_that_names_no_production_version(
     finally:
         drs.close()
         ec2.close()
+
+
+def test_restore_with_plan_restores_only_that_plans_servers_templates(
+    sim: EmbeddedSimulator, app_home: Path, cli: Cli
+) -> None:
+    """``--plan P`` filters by P's servers' templates (their DRS launch configurations): another plan's
+    drill version stays the default until its own restore."""
+    from drs_desktop.domain.ec2 import LaunchTemplateData, drill_description
+    from drs_desktop.domain.plan.model import RecoveryPlan, Wave
+    from drs_desktop.storage.plans import save_plan
+
+    target = AwsTarget(profile=None, region=sim.region, endpoint_url=sim.endpoint_url)
+    drs, ec2 = DrsGateway(target), Ec2Gateway(target)
+    try:
+        shop, other = sim.backend.server_id_of("shop-db-01"), sim.backend.server_id_of("crm-web-01")
+        with Database.open(app_home / "drs-desktop.sqlite3") as db:
+            save_plan(db, RecoveryPlan(name="Shop", waves=(Wave(name="w", servers=(shop,)),)))
+            save_plan(db, RecoveryPlan(name="CRM and more", waves=(Wave(name="w", servers=(other,)),)))
+        ids = {s: drs.launch_configuration(s).ec2_launch_template_id for s in (shop, other)}
+        production = defaults(ec2, ids)
+        drill = {}
+        for server, template in ids.items():  # two drills killed while pointed, one per plan
+            made = ec2.create_template_version(
+                template,
+                LaunchTemplateData(instance_type="t3.small"),
+                source_version=production[server],
+                description=drill_description(f"run-of-{server}", production[server]),
+            )
+            ec2.set_default_version(template, made.version)
+            drill[server] = made.version
+
+        only_shop = cli(
+            "launch-settings", "restore", "--plan", "Shop", "--json", "--home", str(app_home), *where(sim)
+        )
+        assert only_shop.code == 0, only_shop.err
+        assert [r["template_id"] for r in only_shop.json()["templates"]] == [ids[shop]]
+        assert defaults(ec2, ids) == {shop: production[shop], other: drill[other]}, (
+            "--plan went past its plan"
+        )
+
+        crm = cli(
+            "launch-settings", "restore", "--plan", "CRM and more", "--home", str(app_home), *where(sim)
+        )
+        assert crm.code == 0, crm.err
+        assert defaults(ec2, ids) == production
+    finally:
+        drs.close()
+        ec2.close()

@@ -36,7 +36,9 @@ from drs_desktop.domain.engine.commands import (
     WakeAt,
 )
 from drs_desktop.domain.engine.drill_net_events import (
+    TemplateDefaultChanged,
     TemplatePointFailed,
+    TemplatePointUnknown,
     TemplateRestoreFailed,
     TemplatesPointed,
     TemplatesPointRequested,
@@ -269,6 +271,24 @@ EVENTS = [
     TemplatesRestored(server_id=sid(1), at=AT),
     TemplateRestoreFailed(server_id=sid(1), reason="changed by someone", at=AT, changed_to=7),
     TemplateRestoreFailed(server_id=sid(1), reason="throttled", at=AT, definite=False),
+    TemplatePointFailed(
+        server_id=sid(2),
+        reason="DrsRejected: refused",
+        at=AT,
+        unused_version=5,
+        unused_deleted=False,
+        delete_error="DrsUnavailable: timeout",
+    ),
+    TemplatePointUnknown(
+        server_id=sid(1),
+        template_id="lt-0123456789abcdef0",
+        production_version=3,
+        drill_version=4,
+        reason="DrsOutcomeUnknown: no answer",
+        at=AT,
+        subnet_id="subnet-0123456789abcdef0",
+    ),
+    TemplateDefaultChanged(server_id=sid(1), found_version=3, at=AT, target="east"),
     AutomationRequested(key="0:AFTER:1", attempt=1, at=AT, instances=(f"{sid(1)}=i-0123456789abcdef0",)),
     AutomationSent(key="0:AFTER:1", attempt=1, ref="cmd-1", at=AT),
     HealthProbed(

@@ -256,3 +256,134 @@ def test_an_abandoned_drill_whose_point_was_cut_off_says_the_template_may_be_lef
     assert evidence is not None
     assert {row.server_id for row in evidence.not_restored} == {S1, S2}
     assert all(row.drill_version is None for row in evidence.not_restored)
+
+
+def test_a_point_whose_outcome_is_unknown_keeps_the_server_off_and_the_run_open_until_restored() -> None:
+    """Issue 16 item 4: a lost set-default answer whose read-back failed too was journaled FAILED (not
+    open), so the run could finish with the template still pointed and nothing restoring it."""
+    from drs_desktop.domain.engine.drill_net_events import TemplatePointUnknown
+
+    j = Journal(optional=(S2,))
+    assert of(j.decide(T0), PointTemplates)
+    j(TemplatesPointRequested(server_ids=(S1, S2), at=T0))
+    j(
+        TemplatesPointed(
+            server_id=S1, template_id=NET.templates[S1], production_version=1, drill_version=2, at=T0
+        )
+    )
+    j(
+        TemplatePointUnknown(
+            server_id=S2,
+            template_id=NET.templates[S2],
+            production_version=1,
+            drill_version=3,
+            reason="DrsOutcomeUnknown: no answer",
+            at=T0,
+        )
+    )
+    assert j.state.drill_net[S2].status is NetStatus.POINT_UNKNOWN
+    assert j.state.servers[S2].status is ServerStatus.FAILED, "launched into a network not known"
+    commands = j.decide(T0 + seconds(1))
+    (start,) = of(commands, StartJob)
+    assert start.server_ids == (S1,)
+    # its restore is sent at once: it reads the default back and sets production only over drill version 3
+    (restore,) = of(commands, RestoreTemplates)
+    assert [(r.server_id, r.production_version, r.drill_version) for r in restore.servers] == [(S2, 1, 3)]
+    at = T0 + seconds(1)
+    j(TemplatesRestoreRequested(server_ids=(S2,), at=at))
+    j(TemplateRestoreFailed(server_id=S2, reason="RequestLimitExceeded", definite=False, at=at))
+    assert j.state.drill_net[S2].status is NetStatus.POINT_UNKNOWN, "a passing failure forgot the doubt"
+    j(
+        StartRequested(chunk_id=start.chunk_id, at=at),
+        JobStarted(chunk_id=start.chunk_id, job_id="drsjob-1", at=at),
+    )
+    view = JobServerView(
+        server_id=S1, launch_status=LaunchStatus.LAUNCHED, recovery_instance_id="i-1", ec2_instance_id="i-1"
+    )
+    j(JobsObserved(jobs=(JobView(job_id="drsjob-1", status=JobStatus.COMPLETED, servers=(view,)),), at=at))
+    later = at + seconds(120)
+    j(TemplatesRestoreRequested(server_ids=(S1,), at=later), TemplatesRestored(server_id=S1, at=later))
+    assert of(j.decide(later), Finish) == [], "finished while a template may be left pointed"
+    (again,) = of(j.decide(later), RestoreTemplates)
+    assert [r.server_id for r in again.servers] == [S2]
+    j(TemplatesRestoreRequested(server_ids=(S2,), at=later), TemplatesRestored(server_id=S2, at=later))
+    assert of(j.decide(later), Finish)
+    assert replay(j.spec, j.events) == j.state
+
+
+def test_a_point_unknown_whose_restore_keeps_failing_ends_failed_with_its_reason_said() -> None:
+    from drs_desktop.domain.engine.drill_net import MAX_RESTORE_ATTEMPTS
+    from drs_desktop.domain.engine.drill_net_events import TemplatePointUnknown
+    from drs_desktop.domain.views.drill_net_evidence import drill_net_evidence
+
+    j = Journal(optional=(S1, S2))
+    of(j.decide(T0), PointTemplates)
+    j(TemplatesPointRequested(server_ids=(S1, S2), at=T0))
+    for n, server in enumerate((S1, S2)):
+        j(
+            TemplatePointUnknown(
+                server_id=server,
+                template_id=NET.templates[server],
+                production_version=1,
+                drill_version=2 + n,
+                reason="no answer",
+                at=T0,
+            )
+        )
+    at = T0
+    for _ in range(MAX_RESTORE_ATTEMPTS):
+        at = at + seconds(600)
+        assert of(j.decide(at), Finish) == []
+        (restore,) = of(j.decide(at), RestoreTemplates)
+        j(TemplatesRestoreRequested(server_ids=tuple(r.server_id for r in restore.servers), at=at))
+        for r in restore.servers:
+            j(TemplateRestoreFailed(server_id=r.server_id, reason="EC2 unreachable", definite=False, at=at))
+    assert {n.status for n in j.state.drill_net.values()} == {NetStatus.FAILED}
+    assert of(j.decide(at + seconds(600)), Finish), "bounded: the run ends once the reason is said"
+    evidence = drill_net_evidence(j.state)
+    assert evidence is not None
+    assert {(r.server_id, r.error) for r in evidence.not_restored} == {
+        (S1, "EC2 unreachable"),
+        (S2, "EC2 unreachable"),
+    }
+
+
+def test_a_chunk_start_reads_the_drill_versions_and_a_default_set_back_is_pointed_again() -> None:
+    from drs_desktop.domain.engine.drill_net import MAX_REPOINTS
+    from drs_desktop.domain.engine.drill_net_events import TemplateDefaultChanged
+
+    j = Journal(optional=(S2,))
+    point_all(j, T0)
+    (start,) = of(j.decide(T0), StartJob)
+    assert {(c.server_id, c.drill_version) for c in start.drill_versions} == {(S1, 2), (S2, 3)}
+    # launch-settings restore ran on another desktop: S2's default is production (1) again
+    j(TemplateDefaultChanged(server_id=S2, found_version=1, at=T0))
+    commands = j.decide(T0)
+    assert of(commands, StartJob) == [], "started a server whose template is production again"
+    (again,) = of(commands, PointTemplates)
+    assert [s.server_id for s in again.servers] == [S2]
+    assert j.state.drill_net[S2].changed_to == 1
+    for n in range(MAX_REPOINTS):
+        j(TemplatesPointRequested(server_ids=(S2,), at=T0))
+        j(
+            TemplatesPointed(
+                server_id=S2, template_id=NET.templates[S2], production_version=1, drill_version=4 + n, at=T0
+            )
+        )
+        (start,) = of(j.decide(T0), StartJob)
+        assert (S2, 4 + n) in {(c.server_id, c.drill_version) for c in start.drill_versions}
+        j(TemplateDefaultChanged(server_id=S2, found_version=1, at=T0))
+        if n + 1 < MAX_REPOINTS:
+            of(j.decide(T0), PointTemplates)
+    # set back once more than it is pointed again: failed with the reason, the rest of its chunk starts
+    assert j.state.servers[S2].status is ServerStatus.FAILED
+    assert "not started into production" in j.state.servers[S2].reason
+    (start,) = of(j.decide(T0), StartJob)
+    assert start.server_ids == (S1,)
+    assert replay(j.spec, j.events) == j.state
+
+
+def test_a_run_without_a_drill_network_reads_no_template_before_a_start() -> None:
+    j = Journal(net=None)  # type: ignore[arg-type]
+    (start,) = of(j.decide(T0), StartJob)
+    assert start.drill_versions == ()

@@ -42,3 +42,30 @@ def test_concurrent_reads_answer_what_sequential_ones_do_and_overlap() -> None:
             reading.join(timeout=30)
         assert not reading.is_alive()
         assert answer == sequential and list(answer) == servers
+
+
+def test_the_drill_network_check_says_a_configuration_could_not_be_read_not_that_there_is_no_template() -> (
+    None
+):
+    """Issue 16 item 4: a server whose launch configuration could not be read was said to have "no launch
+    template"; the check says it could not be read, and why, and still fails."""
+    from drs_desktop.domain.engine.state import Mode
+    from drs_desktop.domain.launch.isolation import DrillProfile
+    from drs_desktop.domain.plan.model import RecoveryPlan, Wave
+    from drs_desktop.domain.preflight.rules import CheckStatus
+    from drs_desktop.services.preflight_isolation import drill_template_checks
+
+    with EmbeddedSimulator(wide_scenario(3), seed=3) as sim:
+        known = sorted(sim.backend.source_server_ids())
+        servers = [*known, UNKNOWN]
+        unread: dict[str, str] = {}
+        configs = launch_configurations(gateway_for(sim), servers, PatientReads(), unread=unread)
+        assert set(unread) == {UNKNOWN} and "no launch configuration" in unread[UNKNOWN]
+        profile = DrillProfile(subnets=("subnet-0000000000000d111",), security_groups=(), production_cidrs=())
+        plan = RecoveryPlan(name="P", waves=(Wave(name="w", servers=tuple(servers)),), drill_profile=profile)
+        (check,) = drill_template_checks(plan, Mode.DRILL, servers, configs, unread=unread)
+        assert check.status is CheckStatus.FAIL
+        assert "could not be read" in check.message and UNKNOWN in check.message
+        assert "no launch template" not in check.message, check.message
+        (ok,) = drill_template_checks(plan, Mode.DRILL, known, configs, unread=unread)
+        assert ok.status is CheckStatus.PASS

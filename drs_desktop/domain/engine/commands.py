@@ -34,6 +34,17 @@ class StartJob:
     is_drill: bool
     tags: Mapping[str, str] = field(default_factory=dict)
     target: str = ""  # the DRS target it goes to ("" in a run of one target; ``engine.accounts``)
+    #: A drill into the drill network (``engine.drill_net``): right before StartRecovery (before
+    #: ``StartRequested``), one DescribeLaunchTemplates of these templates; each whose default is no
+    #: longer its drill version is journaled ``TemplateDefaultChanged`` and nothing is started.
+    drill_versions: tuple[DrillVersionCheck, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class DrillVersionCheck:
+    server_id: str
+    template_id: str
+    drill_version: int
 
 
 @dataclass(frozen=True, kw_only=True)

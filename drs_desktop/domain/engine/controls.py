@@ -235,7 +235,7 @@ def choose_wave(state: ExecutionState, action: ControlAction, wanted: str | None
     else:
         steps = [w.index for w in state.waves if action is ControlAction.RETRY and held_step(state, w.index)]
         candidates = tuple(sorted({*failed_waves(state), *steps}))
-        none, several = "no wave has failed servers or a held step", "several waves have failed"
+        none, several = "no wave has failed servers", "several waves have failed servers"
     if len(candidates) == 1:
         return candidates[0]
     if not candidates:

@@ -393,6 +393,7 @@ def _start_job(state: ExecutionState, chunk: ChunkState) -> StartJob:
         snapshot_ids=snapshots,
         is_drill=state.is_drill,
         tags=job_tags(spec.execution_id, chunk.wave_index, chunk.chunk_id, attempt),
+        drill_versions=drill_net.start_checks(state, chunk.server_ids),
     )
 
 

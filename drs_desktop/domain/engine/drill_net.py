@@ -13,7 +13,15 @@ journaled before a write, answers after):
   has ended (or was left running), or it never started (skipped, cancelled, failed before a job);
 - finishes the run only once no template may still be a drill version of it (``pending``): every pointed
   server is restored, or its restore failed with a reason (someone else changed the default meanwhile:
-  that is recorded and not clobbered).
+  that is recorded and not clobbered);
+- treats a point whose set-default got no answer, and whose read-back failed too, as POINT_UNKNOWN: the
+  template may be pointed, so the server is not launched (never into a network not known) and a restore
+  (which reads the default first and sets production back only over this run's drill version) runs,
+  retried with a backoff, before the run finishes;
+- re-reads the defaults of a chunk's servers right before its StartRecovery (``StartJob.drill_versions``,
+  one DescribeLaunchTemplates): a default that is no longer this run's drill version (restored behind the
+  run's back) is ``TemplateDefaultChanged``, and that server is pointed again (``MAX_REPOINTS``) or failed,
+  never started into production.
 
 A ``*_REQUESTED`` server when ``decide`` runs had its calls cut off (the runner is serial): the same
 command is sent again. Both are idempotent: the same client token makes the same version, and a default
@@ -29,6 +37,7 @@ from datetime import datetime, timedelta
 
 from drs_desktop.domain.engine.commands import (
     Command,
+    DrillVersionCheck,
     PointTemplates,
     Record,
     RestoreTemplates,
@@ -36,7 +45,9 @@ from drs_desktop.domain.engine.commands import (
     TemplateRestore,
 )
 from drs_desktop.domain.engine.drill_net_events import (
+    TemplateDefaultChanged,
     TemplatePointFailed,
+    TemplatePointUnknown,
     TemplateRestoreFailed,
     TemplatesPointed,
     TemplatesPointRequested,
@@ -58,6 +69,9 @@ from drs_desktop.domain.engine.state import (
 MAX_RESTORE_ATTEMPTS = 5
 #: The wait before the next try of such a restore, times the attempts so far.
 RESTORE_BACKOFF = timedelta(seconds=30)
+#: A server whose drill version was found no longer the default before its start is pointed again this
+#: many times; after that it is failed (someone keeps setting it back: a person should look).
+MAX_REPOINTS = 2
 #: Server statuses in which a launch may still be under way.
 _IN_FLIGHT = frozenset({ServerStatus.PENDING, ServerStatus.STARTING, ServerStatus.LAUNCHING})
 
@@ -130,6 +144,18 @@ def gate_starts(
     return ready, [command]
 
 
+def start_checks(state: ExecutionState, server_ids: Sequence[str]) -> tuple[DrillVersionCheck, ...]:
+    """What a drill chunk's ``StartJob`` reads right before StartRecovery: each server's template must
+    still have this run's drill version as its default (none in a run without a drill network)."""
+    if state.spec.drill_net is None:
+        return ()
+    return tuple(
+        DrillVersionCheck(server_id=s, template_id=net.template_id, drill_version=net.drill_version)
+        for s in server_ids
+        if (net := state.drill_net.get(s)) is not None and net.drill_version is not None
+    )
+
+
 def _launch_over(state: ExecutionState, server: ServerState) -> bool:
     """Nothing can launch ``server`` in this run any more (until the operator retries it): its template
     may go back to production."""
@@ -151,10 +177,13 @@ def restore_commands(state: ExecutionState, now: datetime) -> list[Command]:
     for server, net in _nets(state):
         if net.production_version is None or net.drill_version is None:
             continue
-        if net.status is NetStatus.RESTORE_REQUESTED or (
-            net.status is NetStatus.POINTED
-            and _launch_over(state, server)
-            and (net.restore_not_before is None or now >= net.restore_not_before)
+        backed_off = net.restore_not_before is None or now >= net.restore_not_before
+        # A point whose outcome is unknown: its server is kept from launching, so it is read back (and
+        # restored if pointed) at once, whatever its chunk does.
+        if (
+            net.status is NetStatus.RESTORE_REQUESTED
+            or (net.status is NetStatus.POINT_UNKNOWN and backed_off)
+            or (net.status is NetStatus.POINTED and _launch_over(state, server) and backed_off)
         ):
             due.append(
                 TemplateRestore(
@@ -207,7 +236,7 @@ def wake_at(state: ExecutionState) -> datetime | None:
     times = [
         n.restore_not_before
         for _, n in _nets(state)
-        if n.status is NetStatus.POINTED and n.restore_not_before
+        if n.status in (NetStatus.POINTED, NetStatus.POINT_UNKNOWN) and n.restore_not_before
     ]
     return min(times, default=None)
 
@@ -247,42 +276,107 @@ def on_pointed(state: ExecutionState, event: TemplatesPointed) -> ExecutionState
         changed_to=None,
         error="",
         failed_in="",
+        maybe_pointed=False,
     )
     return _with_net(state, pointed)
 
 
 def on_point_failed(state: ExecutionState, event: TemplatePointFailed) -> ExecutionState:
+    """The template is not pointed (an unused drill version it left is noted); the server is not
+    launched."""
+    net = state.drill_net.get(event.server_id)
+    if event.server_id not in state.servers:
+        return state
+    if net is not None:
+        if net.status in (NetStatus.POINTED, NetStatus.RESTORE_REQUESTED, NetStatus.POINT_UNKNOWN):
+            return state  # a stale answer
+        failed = replace(
+            net,
+            status=NetStatus.FAILED,
+            error=event.reason,
+            failed_in="point",
+            unused_version=event.unused_version,
+            unused_deleted=event.unused_deleted,
+        )
+        state = _with_net(state, failed)
+    return _not_launched(
+        state, event.server_id, f"not pointed at the drill network: {event.reason}", event.at
+    )
+
+
+def _not_launched(state: ExecutionState, server_id: str, reason: str, at: datetime) -> ExecutionState:
     """The server is failed (not launched) and taken out of its queued chunk; a chunk left empty ends
     START_FAILED (it launched nothing)."""
     from drs_desktop.domain.engine.observe import fail  # observe imports much of the engine
 
-    net = state.drill_net.get(event.server_id)
-    server = state.servers.get(event.server_id)
-    if server is None:
-        return state
-    if net is not None:
-        if net.status in (NetStatus.POINTED, NetStatus.RESTORE_REQUESTED):
-            return state  # a stale answer
-        state = _with_net(state, replace(net, status=NetStatus.FAILED, error=event.reason, failed_in="point"))
+    server = state.servers[server_id]
     if server.status is not ServerStatus.PENDING or server.chunk_id is None:
         return state
     chunk = state.chunks[server.chunk_id]
     if chunk.status is not ChunkStatus.QUEUED:
         return state
     left = tuple(s for s in chunk.server_ids if s != server.server_id)
-    reason = f"not pointed at the drill network: {event.reason}"
     if left:
         chunk = replace(chunk, server_ids=left)
     else:
         chunk = replace(chunk, status=ChunkStatus.START_FAILED, reason=reason)
-    return state.with_chunks(chunk).with_servers(fail(server, reason, event.at))
+    return state.with_chunks(chunk).with_servers(fail(server, reason, at))
+
+
+def on_point_unknown(state: ExecutionState, event: TemplatePointUnknown) -> ExecutionState:
+    """The template may be pointed: open (the run does not finish) until a restore reads it; the server
+    is not launched."""
+    net = state.drill_net.get(event.server_id)
+    if net is None or net.status is not NetStatus.POINT_REQUESTED or event.server_id not in state.servers:
+        return state
+    unknown = replace(
+        net,
+        status=NetStatus.POINT_UNKNOWN,
+        template_id=event.template_id,
+        production_version=event.production_version,
+        drill_version=event.drill_version,
+        subnet_id=event.subnet_id or net.subnet_id,
+        restore_attempts=0,
+        restore_not_before=None,
+        error=event.reason,
+        maybe_pointed=True,
+    )
+    reason = f"may be pointed at the drill network, not launched: {event.reason}"
+    return _not_launched(_with_net(state, unknown), event.server_id, reason, event.at)
+
+
+def on_default_changed(state: ExecutionState, event: TemplateDefaultChanged) -> ExecutionState:
+    """Found before a start: the default is no longer this run's drill version. Pointed again (its state
+    back to NONE: ``gate_starts`` points it with a new client token), or failed after ``MAX_REPOINTS``."""
+    net = state.drill_net.get(event.server_id)
+    if net is None or net.status is not NetStatus.POINTED or event.found_version == net.drill_version:
+        return state
+    reason = (
+        f"its default version was set to {event.found_version} (not by this run) after it was pointed at "
+        f"drill version {net.drill_version}"
+    )
+    if net.repoints < MAX_REPOINTS:
+        again = replace(
+            net,
+            status=NetStatus.NONE,
+            repoints=net.repoints + 1,
+            changed_to=event.found_version,
+            error=reason,
+        )
+        return _with_net(state, again)
+    failed = replace(
+        net, status=NetStatus.FAILED, changed_to=event.found_version, error=reason, failed_in="point"
+    )
+    why = f"not started into production: {reason}, {net.repoints} time(s) pointed again"
+    return _not_launched(_with_net(state, failed), event.server_id, why, event.at)
 
 
 def on_restore_requested(state: ExecutionState, event: TemplatesRestoreRequested) -> ExecutionState:
     nets = [
         replace(net, status=NetStatus.RESTORE_REQUESTED, restore_requested_at=event.at)
         for s in event.server_ids
-        if (net := state.drill_net.get(s)) is not None and net.status is NetStatus.POINTED
+        if (net := state.drill_net.get(s)) is not None
+        and net.status in (NetStatus.POINTED, NetStatus.POINT_UNKNOWN)
     ]
     return _with_net(state, *nets)
 
@@ -292,7 +386,10 @@ def on_restored(state: ExecutionState, event: TemplatesRestored) -> ExecutionSta
     if net is None or net.status is not NetStatus.RESTORE_REQUESTED:
         return state
     return _with_net(
-        state, replace(net, status=NetStatus.RESTORED, restored_at=event.at, restore_not_before=None)
+        state,
+        replace(
+            net, status=NetStatus.RESTORED, restored_at=event.at, restore_not_before=None, maybe_pointed=False
+        ),
     )
 
 
@@ -304,7 +401,7 @@ def on_restore_failed(state: ExecutionState, event: TemplateRestoreFailed) -> Ex
     if not event.definite and attempts < MAX_RESTORE_ATTEMPTS:
         again = replace(
             net,
-            status=NetStatus.POINTED,
+            status=NetStatus.POINT_UNKNOWN if net.maybe_pointed else NetStatus.POINTED,
             restore_attempts=attempts,
             restore_not_before=event.at + RESTORE_BACKOFF * attempts,
             error=event.reason,

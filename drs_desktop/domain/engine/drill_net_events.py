@@ -36,10 +36,44 @@ class TemplatesPointed:
 
 @dataclass(frozen=True, kw_only=True)
 class TemplatePointFailed:
-    """The server's template could not be pointed at the drill network: the server is not launched."""
+    """The server's template could not be pointed at the drill network: the server is not launched.
+    ``unused_version``: a drill version made before the point failed (set-default refused), never the
+    default; ``unused_deleted`` whether it was deleted, ``delete_error`` why not."""
 
     server_id: str
     reason: str
+    at: datetime
+    target: str = ""
+    unused_version: int | None = None
+    unused_deleted: bool = False
+    delete_error: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class TemplatePointUnknown:
+    """Making ``drill_version`` the default got no answer and reading the default back failed too: the
+    template MAY be pointed. The server is not launched (never into a network not known); the run reads
+    it back and restores ``production_version`` (only if the default is still ``drill_version``) before
+    it finishes."""
+
+    server_id: str
+    template_id: str
+    production_version: int
+    drill_version: int
+    reason: str
+    at: datetime
+    target: str = ""
+    subnet_id: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class TemplateDefaultChanged:
+    """Read right before the server's chunk's StartRecovery: the template's default is ``found_version``,
+    no longer this run's drill version (set back behind the run's back, e.g. ``launch-settings restore``
+    elsewhere). The server is not started into production: it is pointed again, or failed."""
+
+    server_id: str
+    found_version: int
     at: datetime
     target: str = ""
 

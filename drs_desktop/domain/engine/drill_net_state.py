@@ -40,10 +40,15 @@ class NetStatus(StrEnum):
     RESTORE_REQUESTED = "RESTORE_REQUESTED"
     RESTORED = "RESTORED"  # the default is the production version again
     FAILED = "FAILED"  # pointing or restoring failed for good (``error`` says why)
+    #: Setting the drill version as the default got no answer and the read-back failed: the template MAY
+    #: be pointed. The server is not launched; a restore (which reads the default first) settles it.
+    POINT_UNKNOWN = "POINT_UNKNOWN"
 
 
 #: Statuses in which the template may still be a drill version of this run: the run does not finish.
-NET_OPEN = frozenset({NetStatus.POINT_REQUESTED, NetStatus.POINTED, NetStatus.RESTORE_REQUESTED})
+NET_OPEN = frozenset(
+    {NetStatus.POINT_REQUESTED, NetStatus.POINTED, NetStatus.RESTORE_REQUESTED, NetStatus.POINT_UNKNOWN}
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -69,6 +74,13 @@ class NetState:
     changed_to: int | None = None
     error: str = ""
     failed_in: str = ""  # "point" | "restore"
+    #: The point's outcome was not known (POINT_UNKNOWN): a restore that may pass goes back to that.
+    maybe_pointed: bool = False
+    #: Times the drill version was found no longer the default right before a start, and pointed again.
+    repoints: int = 0
+    #: A drill version made by a point that then failed (never the default), and whether it was deleted.
+    unused_version: int | None = None
+    unused_deleted: bool = False
 
 
 def initial_net(spec: DrillNetSpec | None, server_ids: tuple[str, ...]) -> Mapping[str, NetState]:

@@ -33,7 +33,9 @@ from drs_desktop.domain.engine.automation_events import (
 )
 from drs_desktop.domain.engine.codec import decode_tagged, to_json
 from drs_desktop.domain.engine.drill_net_events import (
+    TemplateDefaultChanged,
     TemplatePointFailed,
+    TemplatePointUnknown,
     TemplateRestoreFailed,
     TemplatesPointed,
     TemplatesPointRequested,
@@ -563,6 +565,8 @@ Event: TypeAlias = (
     | TemplatesRestoreRequested
     | TemplatesRestored
     | TemplateRestoreFailed
+    | TemplatePointUnknown
+    | TemplateDefaultChanged
     | AutomationRequested
     | AutomationSent
     | HealthProbed

@@ -52,7 +52,9 @@ from drs_desktop.domain.engine.busy import (
     track_held_waves,
 )
 from drs_desktop.domain.engine.drill_net_events import (
+    TemplateDefaultChanged,
     TemplatePointFailed,
+    TemplatePointUnknown,
     TemplateRestoreFailed,
     TemplatesPointed,
     TemplatesPointRequested,
@@ -297,6 +299,10 @@ def _fold(state: ExecutionState, event: Event) -> ExecutionState:
             return drill_net.on_restored(state, event)
         case TemplateRestoreFailed():
             return drill_net.on_restore_failed(state, event)
+        case TemplatePointUnknown():
+            return drill_net.on_point_unknown(state, event)
+        case TemplateDefaultChanged():
+            return drill_net.on_default_changed(state, event)
         case AutomationRequested():
             return automation.on_requested(state, event)
         case AutomationSent():

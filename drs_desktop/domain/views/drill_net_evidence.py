@@ -8,6 +8,7 @@ drill, the template is gone, EC2 refused).
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -27,6 +28,8 @@ class DrillNetRow:
     error: str = ""
     changed_to: int | None = None  # the default someone else set during the drill (left as it is)
     subnet_id: str = ""  # the drill subnet its drill version pointed at
+    unused_version: int | None = None  # a drill version a failed point left (never the default)
+    unused_deleted: bool = False  # whether that version was deleted (``error`` says why not)
 
 
 @dataclass(frozen=True)
@@ -42,7 +45,7 @@ class DrillNetEvidence:
         production: a drill version recorded and not restored, or a point or restore whose answer a crash
         or an abandoned run cut off (EC2 may hold the drill version as the default: a recovery would
         launch into the drill network; ``launch-settings restore`` finds it from EC2)."""
-        cut_off = (NetStatus.POINT_REQUESTED, NetStatus.RESTORE_REQUESTED)
+        cut_off = (NetStatus.POINT_REQUESTED, NetStatus.RESTORE_REQUESTED, NetStatus.POINT_UNKNOWN)
         return tuple(
             r
             for r in self.rows
@@ -67,6 +70,8 @@ def drill_net_evidence(state: ExecutionState) -> DrillNetEvidence | None:
             error=net.error,
             changed_to=net.changed_to,
             subnet_id=net.subnet_id,
+            unused_version=net.unused_version,
+            unused_deleted=net.unused_deleted,
         )
         for net in (state.drill_net[s] for s in sorted(state.drill_net))
     )
@@ -76,3 +81,15 @@ def drill_net_evidence(state: ExecutionState) -> DrillNetEvidence | None:
         rows=rows,
         subnet_ids=spec.subnet_ids,
     )
+
+
+def maybe_left_pointed(state: ExecutionState) -> tuple[str, ...]:
+    """Servers whose launch template this run may have left pointed at the drill network (a RECOVERY of
+    them would launch there): what an abandoned or ended run's message must name a fix for."""
+    evidence = drill_net_evidence(state)
+    return tuple(row.server_id for row in evidence.not_restored) if evidence is not None else ()
+
+
+def restore_command(plan_name: str) -> str:
+    """The command that sets the plan's templates back to production from EC2 alone, shell-quoted."""
+    return f"drs-desktop launch-settings restore --plan {shlex.quote(plan_name)}"

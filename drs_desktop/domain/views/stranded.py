@@ -21,6 +21,7 @@ from drs_desktop.domain.engine.queries import active_jobs, unresolved_chunks
 from drs_desktop.domain.engine.record import ExecutionRecord
 from drs_desktop.domain.engine.state import ExecutionState
 from drs_desktop.domain.engine.takeover import unchecked_chunks
+from drs_desktop.domain.views.drill_net_evidence import maybe_left_pointed
 
 __all__ = [
     "DEMO_CLOSE_REASON",
@@ -55,11 +56,13 @@ class StrandedRun:
     open_jobs: tuple[str, ...] = ()  # DRS jobs it had not seen end: they may still launch instances
     starts_in_doubt: int = 0  # StartRecovery calls whose answer never came: DRS may have started a job
     instances: tuple[str, ...] = ()  # recovery instances it launched and had not seen terminated
+    #: Servers whose launch template a drill into the drill network may have left pointed there.
+    templates_maybe_pointed: tuple[str, ...] = ()
 
     @property
     def in_drs(self) -> bool:
-        """Something of this run may still be at work, or running, in its DRS."""
-        return bool(self.open_jobs or self.starts_in_doubt or self.instances)
+        """Something of this run may still be at work, or running, in its DRS (or its EC2)."""
+        return bool(self.open_jobs or self.starts_in_doubt or self.instances or self.templates_maybe_pointed)
 
 
 def what_is_in_drs(run: StrandedRun, state: ExecutionState) -> StrandedRun:
@@ -75,6 +78,7 @@ def what_is_in_drs(run: StrandedRun, state: ExecutionState) -> StrandedRun:
         # A takeover's unchecked chunks may have been started by the silent desktop: in doubt too.
         starts_in_doubt=len(unresolved_chunks(state)) + len(unchecked_chunks(state)),
         instances=tuple(i.recovery_instance_id for i in alive),
+        templates_maybe_pointed=maybe_left_pointed(state),
     )
 
 

@@ -18,6 +18,7 @@ import logging
 from PySide6.QtWidgets import QCheckBox, QDialog, QDialogButtonBox, QLabel, QLineEdit, QVBoxLayout, QWidget
 
 from drs_desktop.domain.engine.commands import TAG_EXECUTION
+from drs_desktop.domain.views.drill_net_evidence import restore_command
 from drs_desktop.domain.views.stranded import StrandedRun
 
 logger = logging.getLogger(__name__)
@@ -68,6 +69,12 @@ def _left_in_drs(run: StrandedRun) -> list[str]:
     if run.instances:
         kind = "recovery (production)" if run.record.mode == "RECOVERY" else "drill"
         lines.append(f"  • {kind} instances not terminated: {_ids(run.instances)}")
+    if run.templates_maybe_pointed:
+        lines.append(
+            f"  • launch templates maybe left pointed at the drill network (a recovery would launch there): "
+            f"{_ids(run.templates_maybe_pointed)}. Set them back with: "
+            f"{restore_command(run.record.plan_name)}"
+        )
     return lines
 
 
