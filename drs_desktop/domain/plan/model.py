@@ -15,6 +15,7 @@ from enum import StrEnum
 
 from drs_desktop.domain.launch.isolation import DrillProfile
 from drs_desktop.domain.launch.model import NO_SETTINGS, LaunchSettings
+from drs_desktop.domain.plan.automation import AutomationStep
 from drs_desktop.domain.plan_target import PlanTarget
 
 #: DRS source server IDs, as the service validates them (``\Z``, not ``$``: "s-...\n" is no ID).
@@ -44,7 +45,10 @@ class WaitStep:
     minutes: int
 
 
-Step = ApprovalStep | WaitStep
+#: What a wave runs before its launch or after it: approvals and waits (format 1), and the automation
+#: steps of ``domain.plan.automation`` (health checks, SSM documents, Lambda functions, local scripts;
+#: plan format 3).
+Step = ApprovalStep | WaitStep | AutomationStep
 
 
 @dataclass(frozen=True)

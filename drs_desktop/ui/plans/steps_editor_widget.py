@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from drs_desktop.domain.plan.automation_text import describe_automation
 from drs_desktop.domain.plan.model import ApprovalStep, Step, WaitStep
 from drs_desktop.domain.plan.validation import MAX_MINUTES
 
@@ -38,7 +39,10 @@ DEFAULT_WAIT_MINUTES = 5
 def describe_step(step: Step) -> str:
     if isinstance(step, ApprovalStep):
         return f"Approval: {step.message}"
-    return f"Wait {step.minutes} min"
+    if isinstance(step, WaitStep):
+        return f"Wait {step.minutes} min"
+    # Automation steps are shown, moved and removed here; their own editor is another widget's.
+    return describe_automation(step)
 
 
 class StepsEditorWidget(QGroupBox):
