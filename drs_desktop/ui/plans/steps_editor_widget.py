@@ -1,5 +1,8 @@
 """The before or after steps of one wave: approvals and waits, added, edited, reordered, removed.
 
+Automation steps (health checks, SSM, Lambda, scripts) are listed, moved and removed here, described in
+one line; editing their fields is the automation step editor's job.
+
 It shows steps and reports the operator's intent through signals; the editor turns each into an
 undoable edit and sends the resulting steps back with ``set_steps``. Edits commit when a field is left
 (``editingFinished``), not at every keystroke, so one change is one undo step.
@@ -158,7 +161,8 @@ class StepsEditorWidget(QGroupBox):
 
     def _message_finished(self) -> None:
         row = self.list.currentRow()
-        if not 0 <= row < len(self._steps):
+        # Only an approval is edited here: never turn the selected wait or automation step into one.
+        if not 0 <= row < len(self._steps) or not isinstance(self._steps[row], ApprovalStep):
             return
         step = ApprovalStep(self.message_edit.text())
         if step != self._steps[row]:
@@ -166,7 +170,7 @@ class StepsEditorWidget(QGroupBox):
 
     def _minutes_finished(self) -> None:
         row = self.list.currentRow()
-        if not 0 <= row < len(self._steps):
+        if not 0 <= row < len(self._steps) or not isinstance(self._steps[row], WaitStep):
             return
         step = WaitStep(self.minutes_spin.value())
         if step != self._steps[row]:
