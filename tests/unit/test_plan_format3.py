@@ -4,9 +4,12 @@
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from drs_desktop.domain.errors import PlanDocumentError
 from drs_desktop.domain.plan.automation import (
@@ -30,7 +33,10 @@ from drs_desktop.domain.plan.document import (
 from drs_desktop.domain.plan.document_automation import duration_text
 from drs_desktop.domain.plan.document_v2 import RESERVED_STEP_KINDS
 from drs_desktop.domain.plan.model import ApprovalStep, PlanTarget, RecoveryPlan, Step, WaitStep, Wave
+from drs_desktop.domain.plan.validation import validate_plan
+from drs_desktop.storage.plan_syntax import parse_json, parse_yaml
 from drs_desktop.storage.planfile import dump_plan, parse_plan_text
+from tests.strategies import automation_steps
 
 A, B = "s-0123456789abcdef0", "s-0123456789abcdef1"
 
@@ -303,3 +309,29 @@ def test_the_payload_is_copied_not_shared_with_the_document() -> None:
     doc["waves"][0]["after"][0]["payload"]["a"]["b"].append(2)
     step = plan.waves[0].after[0]
     assert isinstance(step, LambdaStep) and step.payload == original["waves"][0]["after"][0]["payload"]
+
+
+def test_the_format_3_example_of_the_docs_reads_is_valid_and_round_trips() -> None:
+    text = (Path(__file__).resolve().parents[2] / "docs" / "plan-format.md").read_text(encoding="utf-8")
+    section = text.split("## Format 3 (`drs-desktop/plan@3`)", 1)[1]
+    example = section.split("```yaml\n", 1)[1].split("```", 1)[0]
+    plan = parse_plan_text(example, "example.yaml").plan
+    assert validate_plan(plan) == []
+    kinds = [type(step) for wave in plan.waves for step in wave.after]
+    assert kinds == [HealthCheckStep, SsmStep, HealthCheckStep, LambdaStep, ScriptStep]
+    assert plan_from_document(plan_to_document(plan)) == plan
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_any_automation_step_round_trips_through_the_document_yaml_and_json(data: st.DataObject) -> None:
+    steps = data.draw(st.lists(automation_steps((A, B)), min_size=1, max_size=3))
+    plan = plan_with(after=tuple(steps))
+    doc = plan_to_document(plan)
+    assert doc["format"] == FORMAT_V3
+    assert plan_from_document(doc) == plan
+    # The file's text, read back by the file syntax and the document reader (not validated: the steps
+    # drawn are any shape a file can hold, valid or not, as the database stores them too).
+    text = dump_plan(plan, "yaml")
+    assert plan_from_document(parse_yaml(text).data) == plan
+    assert plan_from_document(parse_json(dump_plan(plan, "json")).data) == plan
