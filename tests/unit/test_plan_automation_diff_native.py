@@ -12,6 +12,7 @@ from drs_desktop.domain.native.fit import fit
 from drs_desktop.domain.native.run_map import run_layout
 from drs_desktop.domain.native.steps import NativeServer, NativeStep, NativeStepKind
 from drs_desktop.domain.plan.automation import (
+    AutomationStep,
     HealthCheckStep,
     LambdaStep,
     OnFailure,
@@ -105,7 +106,7 @@ def test_equal_plans_have_no_lines_and_two_steps_of_one_name_still_say_something
 @pytest.mark.parametrize(
     "step", [CHECK, SSM, LambdaStep(name="dns", function="flip"), ScriptStep(name="smoke", path="/x")]
 )
-def test_a_plan_with_an_automation_step_does_not_fit_a_native_plan(step: Step) -> None:
+def test_a_plan_with_an_automation_step_does_not_fit_a_native_plan(step: AutomationStep) -> None:
     report = fit(plan(WaitStep(5), step), plan_name="P")
     assert not report.fits and report.steps == ()
     (problem,) = report.problems

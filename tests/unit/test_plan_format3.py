@@ -30,7 +30,7 @@ from drs_desktop.domain.plan.document import (
     plan_from_document,
     plan_to_document,
 )
-from drs_desktop.domain.plan.document_automation import duration_text
+from drs_desktop.domain.plan.document_automation import KIND_KEYS, duration_text
 from drs_desktop.domain.plan.document_v2 import RESERVED_STEP_KINDS
 from drs_desktop.domain.plan.model import ApprovalStep, PlanTarget, RecoveryPlan, Step, WaitStep, Wave
 from drs_desktop.domain.plan.validation import validate_plan
@@ -100,8 +100,8 @@ def test_every_field_of_every_kind_round_trips_through_the_document_and_the_file
     doc = plan_to_document(plan)
     assert doc["format"] == FORMAT_V3
     assert plan_from_document(doc) == plan
-    for fmt in ("yaml", "json"):
-        assert parse_plan_text(dump_plan(plan, fmt), f"p.{fmt}").plan == plan  # type: ignore[arg-type]
+    assert parse_plan_text(dump_plan(plan, "yaml"), "p.yaml").plan == plan
+    assert parse_plan_text(dump_plan(plan, "json"), "p.json").plan == plan
 
 
 def test_defaults_are_left_out_and_every_set_field_is_written_in_the_canonical_order() -> None:
@@ -163,9 +163,9 @@ def test_one_string_for_an_ssm_parameter_is_a_list_of_one() -> None:
 
 def test_a_plan_is_written_as_format_3_only_when_it_has_an_automation_step() -> None:
     assert plan_to_document(plan_with(after=(WaitStep(5),)))["format"] == FORMAT_V1
-    targeted = {"targets": (PlanTarget("a", "111111111111", "us-east-1", profile="p"),)}
-    assert plan_to_document(plan_with(after=(WaitStep(5),), **targeted))["format"] == FORMAT_V2
-    assert plan_to_document(plan_with(after=(FULL_SCRIPT,), **targeted))["format"] == FORMAT_V3
+    targets = (PlanTarget("a", "111111111111", "us-east-1", profile="p"),)
+    assert plan_to_document(plan_with(after=(WaitStep(5),), targets=targets))["format"] == FORMAT_V2
+    assert plan_to_document(plan_with(after=(FULL_SCRIPT,), targets=targets))["format"] == FORMAT_V3
 
 
 def test_a_format_3_file_without_automation_steps_is_written_back_in_the_oldest_format() -> None:
@@ -204,8 +204,14 @@ def test_approvals_and_waits_read_as_before_in_format_3() -> None:
 @pytest.mark.parametrize(
     ("step", "path", "words"),
     [
-        ({"kind": "smoke", "name": "x"}, "kind", "unknown step kind 'smoke'; expected one of: health-check"),
-        ({"kind": 1, "name": "x"}, "kind", "unknown step kind 1"),
+        (
+            {"kind": "smoke", "name": "x"},
+            "kind",
+            "unknown step kind 'smoke'; a step's kind is one of: health-check",
+        ),
+        ({"kind": 1, "name": "x"}, "kind", "got an integer; a step's kind is one of"),
+        ({"kind": ["ssm"], "name": "x"}, "kind", "got a list; a step's kind is one of"),
+        ({"kind": None, "name": "x"}, "kind", "got null; a step's kind is one of"),
         (
             {"kind": "lambda", "name": "l", "function": "f", "payload": [1]},
             "payload",
@@ -335,3 +341,30 @@ def test_any_automation_step_round_trips_through_the_document_yaml_and_json(data
     text = dump_plan(plan, "yaml")
     assert plan_from_document(parse_yaml(text).data) == plan
     assert plan_from_document(parse_json(dump_plan(plan, "json")).data) == plan
+
+
+_ANY = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=6)),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=6), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
+_KEYS = sorted({key for keys in KIND_KEYS.values() for key in keys})
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    kind=st.one_of(st.sampled_from(sorted(KIND_KEYS)), _ANY),
+    fields=st.dictionaries(st.sampled_from(_KEYS), _ANY, max_size=6),
+)
+def test_any_step_shape_is_read_or_refused_with_paths_never_a_crash(
+    kind: object, fields: dict[str, Any]
+) -> None:
+    doc = doc_with({"name": "n", **fields, "kind": kind})
+    try:
+        plan = plan_from_document(doc)
+    except PlanDocumentError as error:
+        assert error.problems and all(path.startswith("waves[0].after[0]") for path, _ in error.problems)
+        return
+    assert plan_from_document(plan_to_document(plan)) == plan

@@ -180,9 +180,10 @@ def read_automation_step(reader: ShapeReader, value: Mapping[Any, Any], path: st
     """The automation step ``value`` (a mapping holding ``kind``) describes; None, with the problems
     added to ``reader``, when it cannot be read."""
     kind = value.get("kind")
-    if kind not in KIND_KEYS:
+    if not isinstance(kind, str) or kind not in KIND_KEYS:
         kinds = ", ".join(KIND_KEYS)
-        reader.add(join_path(path, "kind"), f"unknown step kind {quote(kind)}; expected one of: {kinds}")
+        got = f"unknown step kind {quote(kind)}" if isinstance(kind, str) else f"got {type_name(kind)}"
+        reader.add(join_path(path, "kind"), f"{got}; a step's kind is one of: {kinds}")
         return None
     fields = reader.mapping(value, path, KIND_KEYS[kind], _REQUIRED[kind], f"a {kind} step")
     if fields is None:
