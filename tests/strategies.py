@@ -17,6 +17,17 @@ import string
 
 from hypothesis import strategies as st
 
+from drs_desktop.domain.plan.automation import (
+    HealthCheckStep,
+    LambdaStep,
+    OnFailure,
+    Probe,
+    Reach,
+    RunIn,
+    ScriptStep,
+    SsmStep,
+    StepPolicy,
+)
 from drs_desktop.domain.plan.model import (
     ApprovalStep,
     ProtectionGroup,
@@ -28,7 +39,16 @@ from drs_desktop.domain.plan.model import (
 from drs_desktop.domain.plan.validation import MAX_MINUTES
 from drs_desktop.domain.safe_text import name_problem, text_problem
 
-__all__ = ["hostile_strings", "names", "server_ids", "steps", "tag_selectors", "texts", "valid_plans"]
+__all__ = [
+    "automation_steps",
+    "hostile_strings",
+    "names",
+    "server_ids",
+    "steps",
+    "tag_selectors",
+    "texts",
+    "valid_plans",
+]
 
 _ID_ALPHABET = string.ascii_letters + string.digits
 
@@ -211,4 +231,75 @@ def valid_plans(draw: st.DrawFn, max_waves: int = 5, max_groups: int = 4) -> Rec
         rpo_minutes=draw(st.one_of(st.none(), minutes)),
         protection_groups=tuple(groups),
         waves=tuple(waves),
+    )
+
+
+# ------------------------------------------------------------------------------------- automation steps
+
+_durations = st.integers(min_value=1, max_value=24 * 3600)
+_json_scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**53), max_value=2**53),
+    st.floats(allow_nan=False, allow_infinity=False),
+    texts,
+)
+_json = st.recursive(
+    _json_scalars,
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(names, inner, max_size=3)),
+    max_leaves=8,
+)
+_policies = st.builds(
+    StepPolicy,
+    timeout_seconds=_durations,
+    retries=st.integers(min_value=0, max_value=10),
+    on_failure=st.sampled_from(OnFailure),
+    run_in=st.sampled_from(RunIn),
+)
+
+
+def automation_steps(servers: tuple[str, ...] = ()) -> st.SearchStrategy[Step]:
+    """Automation steps of every kind with every field drawn (their ``servers`` among ``servers``); the
+    plan file must give each back as it was. Not all are valid plans' steps (the shapes are what counts)."""
+    subsets = st.lists(st.sampled_from(servers), unique=True).map(tuple) if servers else st.just(())
+    return st.one_of(
+        st.builds(
+            HealthCheckStep,
+            name=names,
+            probe=st.sampled_from(Probe),
+            port=st.integers(min_value=1, max_value=65535),
+            servers=subsets,
+            path=names,
+            expect_status=st.one_of(st.none(), st.integers(min_value=100, max_value=599)),
+            expect_body=st.one_of(st.none(), texts),
+            interval_seconds=_durations,
+            must_pass=st.one_of(st.none(), st.integers(min_value=1, max_value=3)),
+            reach=st.sampled_from(Reach),
+            via=st.one_of(st.none(), names),
+            policy=_policies,
+        ),
+        st.builds(
+            SsmStep,
+            name=names,
+            document=names,
+            parameters=st.dictionaries(names, st.lists(texts, max_size=3).map(tuple), max_size=3),
+            servers=subsets,
+            document_version=st.one_of(st.none(), names),
+            policy=_policies,
+        ),
+        st.builds(
+            LambdaStep,
+            name=names,
+            function=names,
+            payload=st.dictionaries(names, _json, max_size=3),
+            policy=_policies,
+        ),
+        st.builds(
+            ScriptStep,
+            name=names,
+            path=names,
+            arguments=st.lists(texts, max_size=3).map(tuple),
+            environment=st.dictionaries(names, texts, max_size=3),
+            policy=_policies,
+        ),
     )

@@ -111,7 +111,7 @@ def starts(run: Run) -> list[StartJob]:
 def test_a_step_passes_and_the_wave_launches_after_it() -> None:
     run = Run(lambda_step())
     (command,) = run.runs()
-    assert command.key == KEY and command.attempt == 1 and command.step.function == "move-dns"
+    assert command.key == KEY and command.attempt == 1 and command.step == lambda_step()
     assert command.comment == f"drs-desktop {run.state.spec.execution_id} step {KEY} attempt 1"
     assert not starts(run), "nothing launches while the before-step runs"
     run.apply(AutomationRequested(key=KEY, attempt=1, at=run.now))

@@ -12,6 +12,7 @@ from drs_desktop.domain.engine.decide import decide
 from drs_desktop.domain.engine.polling import PollSettings
 from drs_desktop.domain.engine.reducer import initial_state
 from drs_desktop.domain.engine.state import ExecutionSpec, Mode, spec_from_plan
+from drs_desktop.domain.plan.automation import HealthCheckStep, Probe, RunIn, SsmStep, StepPolicy
 from drs_desktop.domain.plan.model import ApprovalStep, RecoveryPlan, WaitStep, Wave
 from drs_desktop.domain.preflight.checks import CallKind, planned_calls
 
@@ -128,3 +129,20 @@ def test_the_polling_note_follows_the_poll_settings() -> None:
     fixed_spec = spec_of(shop_plan(), polling=PollSettings(fixed_interval=timedelta(seconds=1200)))
     fixed = planned_calls(fixed_spec)[-2]
     assert "every 1200 s" in fixed.description
+
+
+def test_an_automation_step_is_described_where_it_runs_and_skipped_in_the_other_mode() -> None:
+    check = HealthCheckStep(name="db answers", probe=Probe.TCP, port=5432)
+    recovery_only = SsmStep(name="dns", document="Flip-Dns", policy=StepPolicy(run_in=RunIn.RECOVERY))
+    plan = RecoveryPlan(
+        name="Shop", waves=(Wave(name="DB", servers=(sid(1),), after=(check, recovery_only)),)
+    )
+    for mode, skipped in ((Mode.DRILL, " (skipped: recovery only)"), (Mode.RECOVERY, "")):
+        calls = [c for c in planned_calls(spec_of(plan, mode)) if c.kind is CallKind.AUTOMATION]
+        assert [c.description for c in calls] == [
+            "after the launch: health-check 'db answers': tcp port 5432 on the wave's instances "
+            "(all must pass, private address); timeout 5m, on failure hold",
+            "after the launch: ssm 'dns': SSM document Flip-Dns on the wave's instances; timeout 5m, "
+            f"on failure hold, recovery only{skipped}",
+        ]
+        assert not any(c.is_api_call for c in calls) and {c.wave for c in calls} == {"DB"}

@@ -11,8 +11,8 @@ plan holds more, and ``merge_native`` keeps it where DRS's steps still allow:
 - a wave's dependencies on waves that still come before it (DRS runs steps one after another, so the
   order satisfies them); a dependency on a wave that is gone or now runs later is dropped, and said.
 
-Approvals have no native form: a wave's approvals are dropped, and said. ``diff_plans`` of the stored
-plan and the merged one (the caller's) lists every other change, local unpublished edits included.
+Approvals and automation steps have no native form: a wave's are dropped, and said. ``diff_plans`` of
+the stored plan and the merged one (the caller's) lists every other change, local unpublished edits included.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from dataclasses import replace
 from drs_desktop.domain.inventory import Inventory
 from drs_desktop.domain.native.importing import plan_from_native
 from drs_desktop.domain.native.steps import NativeStep
+from drs_desktop.domain.plan.automation import AUTOMATION_STEPS
 from drs_desktop.domain.plan.diff import diff_plans
 from drs_desktop.domain.plan.model import ApprovalStep, RecoveryPlan, Wave
 from drs_desktop.domain.plan.validation import resolve_wave_servers
@@ -60,6 +61,12 @@ def merge_native(
         if approvals:
             lost.append(
                 f"Wave {new.name!r}: {len(approvals)} approval(s) dropped (a native plan has no approvals)."
+            )
+        automated = [s.name for s in (*was.before, *was.after) if isinstance(s, AUTOMATION_STEPS)]
+        if automated:
+            lost.append(
+                f"Wave {new.name!r}: automation step(s) {', '.join(map(repr, automated))} dropped (a native "
+                "plan has SERVER and WAIT steps only)."
             )
         waves.append(kept)
     waves = _kept_dependencies(waves, old, lost)

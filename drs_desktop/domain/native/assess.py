@@ -2,7 +2,9 @@
 
 The mapping (docs/plan-format.md, "Native DRS recovery plans"): a wave is one SERVER step named after the
 wave, its servers CRITICAL unless the wave lists them as ``optional``; each wait before or after a wave
-is one WAIT step where it stands; an approval has no native form. Dependencies need no step of their own:
+is one WAIT step where it stands; an approval has no native form, nor has an automation step (a health
+check, an SSM document, a Lambda function or a script between waves: DRS's steps are SERVER and WAIT
+only, and a run in DRS would skip it). Dependencies need no step of their own:
 plan validation lets a wave depend only on earlier waves, so the wave order is always an order that
 honours every dependency, and DRS running one step after another honours them all. What that costs
 (waves that run side by side here run one after another in DRS) is said in words, not as a problem.
@@ -28,6 +30,7 @@ from drs_desktop.domain.native.steps import (
     NativeStepKind,
     source_server_arn,
 )
+from drs_desktop.domain.plan.automation import AUTOMATION_STEPS, step_kind
 from drs_desktop.domain.plan.model import SERVER_ID_PATTERN, ApprovalStep, RecoveryPlan, WaitStep
 from drs_desktop.domain.plan.targets import unplaced, used_target_names
 from drs_desktop.domain.plan.validation import resolve_wave_servers
@@ -76,7 +79,7 @@ def assess(plan: RecoveryPlan, plan_name: str, inventory: Inventory | None = Non
                 "too_many_steps",
                 "plan",
                 f"The plan makes {count} native steps ({len(plan.waves)} waves and {count - len(plan.waves)}"
-                f" waits or approvals); DRS takes at most {MAX_STEPS}.",
+                f" other steps); DRS takes at most {MAX_STEPS}.",
             )
         )
     if problems:
@@ -217,6 +220,16 @@ def _wave_problems(
                             at,
                             "An approval waits for a person, and DRS has no step that does: only "
                             "timed waits.",
+                        )
+                    )
+                elif isinstance(step, AUTOMATION_STEPS):
+                    problems.append(
+                        FitProblem(
+                            "automation_step",
+                            at,
+                            f"The {step_kind(step)} step {step.name!r} runs between waves here, and DRS's "
+                            "native steps are SERVER and WAIT only: it is not published, and a run in DRS "
+                            "would not run it. Run the plan from the desktop to run it.",
                         )
                     )
                 elif isinstance(step, WaitStep) and not MIN_WAIT_MINUTES <= step.minutes <= MAX_WAIT_MINUTES:

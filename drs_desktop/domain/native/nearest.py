@@ -1,7 +1,8 @@
 """The nearest plan to a local plan that fits a native DRS plan, and what was changed, in words.
 
 Only what has an obvious nearest form is changed: names DRS does not take (``native_name``), a description
-cut to 1024 characters, an approval turned into a wait of a stated length, a wait under a minute rounded
+cut to 1024 characters, an approval turned into a wait of a stated length, an automation step left out
+(said, step by step: not published, a run in DRS does not run it), a wait under a minute rounded
 up, a wait over 120 minutes split into waits of at most 120, a wave over 100 servers split into waves of
 at most 100 that run one after another; and when that makes more than 20 steps, the waits that stand
 next to each other merged (fewest waits of at most 120 minutes). Everything else (servers in several
@@ -19,6 +20,7 @@ from drs_desktop.domain.inventory import Inventory
 from drs_desktop.domain.native.assess import FitProblem, wave_where
 from drs_desktop.domain.native.names import native_name, unique_name
 from drs_desktop.domain.native.steps import MAX_DESCRIPTION, MAX_SERVERS_PER_STEP, MAX_STEPS, MAX_WAIT_MINUTES
+from drs_desktop.domain.plan.automation import AUTOMATION_STEPS, step_kind
 from drs_desktop.domain.plan.model import ApprovalStep, RecoveryPlan, Step, WaitStep, Wave
 from drs_desktop.domain.plan.targets import entry_target, group_target
 from drs_desktop.domain.plan.validation import resolve_group
@@ -31,6 +33,7 @@ FIXABLE = frozenset(
         "name_pattern",
         "description_too_long",
         "approval_gate",
+        "automation_step",
         "wait_out_of_range",
         "server_step_too_large",
         "too_many_steps",
@@ -110,6 +113,11 @@ def _steps_of(index: int, wave: Wave, approval_minutes: int, changes: list[str])
                     "nobody is asked in DRS; cancel the execution in that time to stop it."
                 )
                 out.append(WaitStep(approval_minutes))
+            elif isinstance(step, AUTOMATION_STEPS):
+                changes.append(
+                    f"{at}: the {step_kind(step)} step {step.name!r} is not published (DRS's steps are "
+                    "SERVER and WAIT only): a run in DRS does not run it."
+                )
             elif step.minutes < 1:
                 changes.append(f"{at}: the wait of {step.minutes} minutes is rounded up to 1 minute.")
                 out.append(WaitStep(1))

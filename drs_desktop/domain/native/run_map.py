@@ -1,10 +1,11 @@
 """Where each step of a native plan stands in the local plan it was published from, for a run in DRS.
 
 Publishing lays a plan out as, wave by wave: the wave's waits before it, one SERVER step with the wave's
-servers, the wave's waits after it (``native.assess``; approvals have no native place, so a plan with one
-is not published). A run in DRS reads the execution's steps by that layout: a SERVER step is its wave's
-launch, a WAIT step one of its wave's before or after steps (``engine.native_state.NativeStepMap``).
-The servers of each wave are those of its SERVER step as published: what DRS will launch.
+servers, the wave's waits after it (``native.assess``; approvals and automation steps have no native
+place, so a plan with one is not published). A run in DRS reads the execution's steps by that layout: a
+SERVER step is its wave's launch, a WAIT step one of its wave's before or after steps
+(``engine.native_state.NativeStepMap``). The servers of each wave are those of its SERVER step as
+published: what DRS will launch.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 
 from drs_desktop.domain.engine.native_state import NativeStepMap
 from drs_desktop.domain.native.steps import NativeStep, NativeStepKind
+from drs_desktop.domain.plan.automation import step_kind
 from drs_desktop.domain.plan.model import RecoveryPlan, WaitStep
 
 __all__ = ["RunLayout", "run_layout"]
@@ -39,7 +41,8 @@ def run_layout(plan: RecoveryPlan, published: Sequence[NativeStep]) -> RunLayout
             for i, local in enumerate(wave_steps):
                 if not isinstance(local, WaitStep):
                     raise ValueError(
-                        f"wave {wave.name!r} has an approval step, which DRS's native plans do not have"
+                        f"wave {wave.name!r} has a step of kind {step_kind(local)!r}, which DRS's native "
+                        "plans do not have"
                     )
                 expected.append(("WAIT", index, phase, i, local.minutes))
     if len(expected) != len(published):

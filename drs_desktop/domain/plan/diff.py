@@ -13,8 +13,9 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol, TypeVar
 
 from drs_desktop.domain.launch.isolation import DrillProfile
+from drs_desktop.domain.plan.diff_automation import steps_lines
 from drs_desktop.domain.plan.diff_launch import launch_lines
-from drs_desktop.domain.plan.model import ApprovalStep, PlanTarget, ProtectionGroup, RecoveryPlan, Step, Wave
+from drs_desktop.domain.plan.model import PlanTarget, ProtectionGroup, RecoveryPlan, Wave
 
 __all__ = ["diff_plans"]
 
@@ -161,9 +162,8 @@ def _diff_wave(old: Wave, new: Wave) -> list[str]:
             lines.append(f"server {_server(server)}: target {_target_name(was)} -> {_target_name(now)}")
     if old.depends_on != new.depends_on:
         lines.append(f"depends_on {_depends(old.depends_on)} -> {_depends(new.depends_on)}")
-    for where, before, after in (("before", old.before, new.before), ("after", old.after, new.after)):
-        if before != after:
-            lines.append(f"steps {where}: {_steps(before)} -> {_steps(after)}")
+    lines += steps_lines("before", old.before, new.before)
+    lines += steps_lines("after", old.after, new.after)
     return lines
 
 
@@ -251,16 +251,6 @@ def _tags(tags: Mapping[str, str] | None) -> str:
     if tags is None:
         return "none"
     return "{" + ", ".join(f"{_quote(key)}: {_quote(value)}" for key, value in tags.items()) + "}"
-
-
-def _steps(steps: Sequence[Step]) -> str:
-    return "[" + ", ".join(_step(step) for step in steps) + "]"
-
-
-def _step(step: Step) -> str:
-    if isinstance(step, ApprovalStep):
-        return f"approval {_quote(step.message)}"
-    return f"wait {step.minutes} min"
 
 
 def _count(number: int, noun: str) -> str:

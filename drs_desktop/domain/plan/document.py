@@ -13,10 +13,10 @@ surrogate in a string (JSON's ``"\ud800"``), which cannot be encoded as UTF-8 fo
 Whether the plan makes sense (unknown servers, dependency order, empty waves, control characters in
 names...) is ``domain.plan.validation``'s job.
 
-Both versions are read: format 1 exactly as before, format 2 with targets (``domain.plan.document_v2``
+Every version is read: format 1 exactly as before, format 2 with targets (``domain.plan.document_v2``
 has its parts, and refuses the parts it only reserves) and launch settings
-(``domain.plan.document_launch``). A plan is written in the oldest version that holds
-it (``plan_to_document``).
+(``domain.plan.document_launch``), format 3 with automation steps (``domain.plan.document_automation``).
+A plan is written in the oldest version that holds it (``plan_to_document``).
 """
 
 from __future__ import annotations
@@ -28,6 +28,8 @@ from functools import partial
 from typing import Any
 
 from drs_desktop.domain.errors import PlanDocumentError
+from drs_desktop.domain.plan.automation import AUTOMATION_STEPS
+from drs_desktop.domain.plan.document_automation import automation_step_to_document, read_automation_step
 from drs_desktop.domain.plan.document_base import (
     AmbiguousBoolean,
     AmbiguousNumber,
@@ -41,6 +43,7 @@ from drs_desktop.domain.plan.document_launch import launch_settings_to_document,
 from drs_desktop.domain.plan.document_v2 import (
     RESERVED_PLAN_PARTS,
     RESERVED_STEP_KINDS,
+    automation_step_refusal,
     read_targets,
     read_wave_servers,
     secret_key_message,
@@ -62,12 +65,13 @@ logger = logging.getLogger(__name__)
 
 FORMAT_NAME = "drs-desktop/plan"
 #: The newest version this DRS Desktop reads (and writes, for a plan that needs it).
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 FORMAT_V1 = f"{FORMAT_NAME}@1"
 FORMAT_V2 = f"{FORMAT_NAME}@2"
+FORMAT_V3 = f"{FORMAT_NAME}@3"
 #: Version 1's identifier, what a plan that uses nothing of version 2 is written as.
 FORMAT_ID = FORMAT_V1
-FORMATS = (FORMAT_V1, FORMAT_V2)
+FORMATS = (FORMAT_V1, FORMAT_V2, FORMAT_V3)
 
 PLAN_KEYS = ("format", "name", "description", "rto_minutes", "rpo_minutes", "protection_groups", "waves")
 GROUP_KEYS = ("name", "servers", "tags")
@@ -96,6 +100,7 @@ __all__ = [
     "FORMAT_ID",
     "FORMAT_V1",
     "FORMAT_V2",
+    "FORMAT_V3",
     "AmbiguousBoolean",
     "AmbiguousNumber",
     "PlanDocumentError",
@@ -116,9 +121,9 @@ def plan_to_document(plan: RecoveryPlan) -> dict[str, Any]:
 
     Written in the oldest version that holds the plan: format 1 while it uses nothing of format 2, so
     that a format-1 plan keeps its document (and its content hash) byte for byte; format 2 once it
-    declares or names a target.
+    declares or names a target; format 3 once a wave has an automation step.
     """
-    doc: dict[str, Any] = {"format": FORMAT_V2 if uses_format_2(plan) else FORMAT_V1, "name": plan.name}
+    doc: dict[str, Any] = {"format": _format_of(plan), "name": plan.name}
     if plan.description:
         doc["description"] = plan.description
     if plan.rto_minutes is not None:
@@ -137,6 +142,19 @@ def plan_to_document(plan: RecoveryPlan) -> dict[str, Any]:
     if drill is not None:
         doc["drill_profile"] = drill
     return doc
+
+
+def uses_format_3(plan: RecoveryPlan) -> bool:
+    """Whether ``plan`` needs format 3 to be written: a wave has an automation step."""
+    return any(
+        isinstance(step, AUTOMATION_STEPS) for wave in plan.waves for step in (*wave.before, *wave.after)
+    )
+
+
+def _format_of(plan: RecoveryPlan) -> str:
+    if uses_format_3(plan):
+        return FORMAT_V3
+    return FORMAT_V2 if uses_format_2(plan) else FORMAT_V1
 
 
 def _group_to_document(group: ProtectionGroup) -> dict[str, Any]:
@@ -173,7 +191,9 @@ def _wave_to_document(wave: Wave) -> dict[str, Any]:
 def _step_to_document(step: Step) -> dict[str, Any]:
     if isinstance(step, ApprovalStep):
         return {"approval": step.message}
-    return {"wait_minutes": step.minutes}
+    if isinstance(step, WaitStep):
+        return {"wait_minutes": step.minutes}
+    return automation_step_to_document(step)
 
 
 # --------------------------------------------------------------------------------------------- import
@@ -263,6 +283,10 @@ class _Reader(ShapeReader):
     def secret(self, key: str) -> str | None:
         return secret_key_message(key)
 
+    def format_3_key(self, key: str) -> str:
+        """An automation step (``kind``) in a file of format 1 or 2."""
+        return f"{quote(key)} is a key of format 3 (automation steps): write format: {FORMAT_V3} to use it"
+
     def newer(self, key: str, v2_keys: tuple[str, ...]) -> str | None:
         if self.version >= 2 or key not in v2_keys:
             return None
@@ -274,7 +298,7 @@ class _Reader(ShapeReader):
         Sets ``version`` to the version the document is read as (the newest when ``format`` is missing,
         so that the rest is checked as fully as it can be)."""
         value = doc.get("format")
-        readable = " or ".join(FORMATS)
+        readable = f"{', '.join(FORMATS[:-1])} or {FORMATS[-1]}"
         if "format" not in doc or value is None:
             self.add("", f"missing required key 'format' (this version reads format: {readable})")
             return True
@@ -379,20 +403,28 @@ class _Reader(ShapeReader):
 
     def step(self, value: object, path: str) -> Step | None:
         shape = "a step must be {approval: message} or {wait_minutes: N}"
+        if self.version >= 3:
+            shape = "a step must be {approval: message}, {wait_minutes: N} or {kind: KIND, name: NAME, ...}"
         if not isinstance(value, Mapping):
             self.add(path, f"{shape}, got {type_name(value)}")
             return None
         if not value:
             self.add(path, f"{shape}, got an empty mapping")
             return None
-        keys = STEP_KEYS_V2 if self.version >= 2 else STEP_KEYS
-        fields = self.mapping(value, path, keys, (), "a step", partial(self.newer, v2_keys=STEP_KEYS_V2))
+        if "kind" in value:
+            if self.version >= 3:
+                return read_automation_step(self, value, path)
+            self.add(join_path(path, "kind"), self.format_3_key("kind"))
+            return None
+        # Format 2's reserved automation keys are allowed through in every version, to be refused below
+        # with how format 3 writes them (never "a key of format 2", which would only lead to that refusal).
+        fields = self.mapping(value, path, STEP_KEYS_V2, (), "a step")
         if not fields:
             return None  # its keys were all unknown, already reported
         reserved = [key for key in fields if key in RESERVED_STEP_KINDS]
         if reserved:
             for key in reserved:
-                self.add(join_path(path, key), RESERVED_STEP_KINDS[key].refusal(key))
+                self.add(join_path(path, key), automation_step_refusal(key))
             return None
         if len(fields) > 1:
             self.add(path, "a step has exactly one of 'approval' or 'wait_minutes'; make them two steps")

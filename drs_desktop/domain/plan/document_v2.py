@@ -2,7 +2,8 @@
 
 Format 2 was designed once for everything later issues add to a plan (docs/plan-format.md, "Format 2"):
 targets (read and written here), desired launch settings (``domain.plan.document_launch``), and places
-reserved for automation steps, a drill profile, test objectives, a cadence and alerts. A reserved part
+reserved for automation steps (format 3 writes them otherwise: ``automation_step_refusal``), a drill
+profile, test objectives, a cadence and alerts. A reserved part
 that this DRS Desktop does not read yet is refused with its name and the release that reads it, never
 dropped: a plan read without it and exported again would silently lose it.
 
@@ -26,6 +27,7 @@ __all__ = [
     "RESERVED_STEP_KINDS",
     "TARGET_KEYS",
     "ReservedPart",
+    "automation_step_refusal",
     "read_targets",
     "read_wave_servers",
     "secret_key_message",
@@ -72,12 +74,22 @@ RESERVED_PLAN_PARTS: dict[str, ReservedPart] = {
     "cadence": ReservedPart("a drill cadence", "drill cadence"),
     "alerts": ReservedPart("alerts", "alerts outside the app"),
 }
-RESERVED_STEP_KINDS: dict[str, ReservedPart] = {
-    "health_check": ReservedPart("a health check step", "automation steps"),
-    "ssm_document": ReservedPart("an SSM document step", "automation steps"),
-    "lambda_function": ReservedPart("a Lambda function step", "automation steps"),
-    "local_script": ReservedPart("a local script step", "automation steps"),
+#: The places format 2 reserved for automation steps (``{health_check: {...}}``), and the ``kind`` each
+#: became in format 3, which writes them ``{kind: ..., name: ...}`` (``domain.plan.document_automation``).
+RESERVED_STEP_KINDS: dict[str, str] = {
+    "health_check": "health-check",
+    "ssm_document": "ssm",
+    "lambda_function": "lambda",
+    "local_script": "script",
 }
+
+
+def automation_step_refusal(key: str) -> str:
+    """Why ``{health_check: {...}}`` (format 2's reserved shape) is refused, and how to write it now."""
+    return (
+        f"{key!r} was format 2's reserved place for an automation step; automation steps are written "
+        f"{{kind: {RESERVED_STEP_KINDS[key]}, name: NAME, ...}} in format: drs-desktop/plan@3"
+    )
 
 
 def secret_key_message(key: str) -> str | None:

@@ -29,6 +29,7 @@ from drs_desktop.domain.plan.model import (
     WaitStep,
 )
 from drs_desktop.domain.plan.targets import Connected, entry_target, group_target, target_matches
+from drs_desktop.domain.plan.validation_automation import automation_problems
 from drs_desktop.domain.plan.validation_launch import launch_problems
 from drs_desktop.domain.plan.validation_support import (
     MAX_CYCLE_PATHS,
@@ -366,6 +367,9 @@ class _Validator:
         for key, steps in (("before", wave.before), ("after", wave.after)):
             for step_index, step in enumerate(steps):
                 self.step(step, join_path(join_path(path, key), step_index))
+        wave_servers = None if unresolved else [server_id for _, server_id in members]
+        for where, message, is_error in automation_problems(wave, path, wave_servers):
+            (self.error if is_error else self.warning)(where, message)
         outer.extend(wave_level)
         outer.extend(self.problems)
         self.problems = outer
@@ -492,8 +496,7 @@ class _Validator:
             self.text(step.message, join_path(path, "approval"))
         elif isinstance(step, WaitStep):
             self.minutes(step.minutes, join_path(path, "wait_minutes"))
-        # Automation steps (plan.automation) are checked by the plan-format-3 work (branch n-steps); the
-        # editor checks them as it adds them (plan.edit_automation); a bare "else" read .minutes of them.
+        # automation steps: ``validation_automation``, with the wave's servers
 
 
 def _more(items: list[tuple[str, str]]) -> str:

@@ -16,6 +16,8 @@ from typing import Any
 
 from drs_desktop.domain.engine.commands import job_tags
 from drs_desktop.domain.engine.state import ChunkState, ExecutionSpec, Mode, WaveSpec, build_state
+from drs_desktop.domain.plan.automation import AUTOMATION_STEPS, runs_in
+from drs_desktop.domain.plan.automation_text import describe_automation
 from drs_desktop.domain.plan.model import ApprovalStep, Step
 
 #: Stands in for the execution ID in a dry run's tags: the real one is assigned when the run starts.
@@ -30,6 +32,7 @@ class CallKind(StrEnum):
     WAVE = "WAVE"  # a wave becomes eligible (its dependencies); not a call
     APPROVAL = "APPROVAL"  # the run stops until a person approves; not a call
     WAIT = "WAIT"  # the run waits; not a call
+    AUTOMATION = "AUTOMATION"  # an automation step (health check, SSM, Lambda, script); no DRS call
     START_RECOVERY = "StartRecovery"
     START_NATIVE = "StartRecoveryPlanExecution"  # a run in DRS: DRS starts every job itself
     DESCRIBE_JOBS = "DescribeJobs"  # the polling while jobs run
@@ -91,10 +94,10 @@ def planned_calls(spec: ExecutionSpec) -> tuple[PlannedCall, ...]:
     calls: list[PlannedCall] = []
     for index, wave in enumerate(spec.waves):
         calls.append(_wave_entry(index, wave))
-        calls.extend(_steps(index, wave, wave.before, "before launching"))
+        calls.extend(_steps(index, wave, wave.before, "before launching", is_drill))
         chunks = sorted(state.wave_chunks(index), key=lambda c: c.seq)
         calls.extend(_start(spec, index, wave, chunk, is_drill, len(chunks)) for chunk in chunks)
-        calls.extend(_steps(index, wave, wave.after, "after the launch"))
+        calls.extend(_steps(index, wave, wave.after, "after the launch", is_drill))
     calls.append(_polling(spec))
     if is_drill:
         calls.append(_cleanup())
@@ -184,10 +187,22 @@ def _wave_entry(index: int, wave: WaveSpec) -> PlannedCall:
     )
 
 
-def _steps(index: int, wave: WaveSpec, steps: tuple[Step, ...], when: str) -> list[PlannedCall]:
+def _steps(
+    index: int, wave: WaveSpec, steps: tuple[Step, ...], when: str, is_drill: bool
+) -> list[PlannedCall]:
     calls = []
     for step in steps:
-        if isinstance(step, ApprovalStep):
+        if isinstance(step, AUTOMATION_STEPS):
+            skipped = "" if runs_in(step, recovery=not is_drill) else f" (skipped: {step.policy.run_in} only)"
+            calls.append(
+                PlannedCall(
+                    kind=CallKind.AUTOMATION,
+                    description=f"{when}: {describe_automation(step)}{skipped}",
+                    wave=wave.name,
+                    wave_index=index,
+                )
+            )
+        elif isinstance(step, ApprovalStep):
             calls.append(
                 PlannedCall(
                     kind=CallKind.APPROVAL,

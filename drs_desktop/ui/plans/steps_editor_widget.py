@@ -1,6 +1,9 @@
 """The before or after steps of one wave: approvals, waits and automation steps, added, edited, reordered,
 removed.
 
+Automation steps (health checks, SSM, Lambda, scripts) are listed, moved and removed here, described in
+one line; editing their fields is the automation step editor's job.
+
 It shows steps and reports the operator's intent through signals; the editor turns each into an
 undoable edit and sends the resulting steps back with ``set_steps``. Approvals and waits are edited in
 place and commit when a field is left (``editingFinished``), not at every keystroke, so one change is one
@@ -236,7 +239,8 @@ class StepsEditorWidget(QGroupBox):
 
     def _message_finished(self) -> None:
         row = self.list.currentRow()
-        if not 0 <= row < len(self._steps):
+        # Only an approval is edited here: never turn the selected wait or automation step into one.
+        if not 0 <= row < len(self._steps) or not isinstance(self._steps[row], ApprovalStep):
             return
         step = ApprovalStep(self.message_edit.text())
         if step != self._steps[row]:
@@ -244,7 +248,7 @@ class StepsEditorWidget(QGroupBox):
 
     def _minutes_finished(self) -> None:
         row = self.list.currentRow()
-        if not 0 <= row < len(self._steps):
+        if not 0 <= row < len(self._steps) or not isinstance(self._steps[row], WaitStep):
             return
         step = WaitStep(self.minutes_spin.value())
         if step != self._steps[row]:
