@@ -17,6 +17,7 @@ import os
 import queue
 import subprocess
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
@@ -190,6 +191,14 @@ class AutomationCalls:
             except queue.Empty:
                 return
             self._record(event)
+
+    def wait(self, seconds: float) -> bool:
+        """Wait up to ``seconds`` for the threads beside the loop to end; whether none runs now."""
+        deadline = time.monotonic() + seconds
+        for thread in list(self._threads):
+            thread.join(max(0.0, deadline - time.monotonic()))
+        self._threads = [t for t in self._threads if t.is_alive()]
+        return not self._threads
 
     def close(self) -> None:
         """Threads still running are left to end by their own timeouts; their results are dropped (the next
@@ -515,7 +524,7 @@ def judge_lambda(answer: LambdaResult) -> tuple[bool, str]:
     except ValueError:
         return True, "answered (not JSON)"
     if isinstance(data, dict) and data.get("ok") is False:
-        why = data.get("message") or data.get("detail") or ""
+        why = next((str(data[k]) for k in ("reason", "message", "detail", "error") if data.get(k)), "")
         return False, "the function answered ok: false" + (f": {why}" if why else "")
     return True, "answered"
 

@@ -21,6 +21,7 @@ from drs_desktop import APP_NAME, __version__
 from drs_desktop.domain.engine.events import Cancel, CleanupRequested, SkipWave
 from drs_desktop.domain.engine.state import ExecutionState, InstanceRecord, ServerStatus
 from drs_desktop.domain.views.report import ExecutionView, ServerAttempt, rto_decider
+from drs_desktop.services.report_automation import automation_rows, iso
 from drs_desktop.services.report_end import end_document
 from drs_desktop.services.report_native import native_document, operator_actions, skip_in_drs, step_of_jobs
 
@@ -46,12 +47,6 @@ LAUNCH_NOTE = (
     "launched_at is when the runner's poll saw the server LAUNCHED (DRS logs no event for it): it may lag "
     "the real launch by up to one poll interval. Phase times are DRS's job-log times."
 )
-
-
-def iso(moment: datetime | None) -> str | None:
-    if moment is None:
-        return None
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def seconds(span: timedelta | None) -> float | int | None:
@@ -276,6 +271,7 @@ def _waves(view: ExecutionView) -> list[dict[str, Any]]:
                     }
                     for step in wave.steps
                 ],
+                "automation": automation_rows(summary.steps),
                 "warnings": list(summary.warnings),
             }
         )

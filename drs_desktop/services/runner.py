@@ -349,6 +349,13 @@ class ExecutionRunner:
         wraps it: the GUI publishes progress before each sleep and paces demo time."""
         self._sleep_until_woken(seconds)
 
+    def wait_beside(self, seconds: float) -> bool:
+        """Wait up to ``seconds`` (real time) for what runs beside the loop (a Lambda function, a script)
+        to end; whether nothing runs there now. For drivers that move a virtual clock in jumps: a jump
+        must not overtake a call the real clock is still serving."""
+        calls = self._automation_calls
+        return True if calls is None else calls.wait(seconds)
+
     def control(self, control: Event) -> None:
         """Apply a control now, on the caller's (the runner's) thread; ControlRefused says why not."""
         problem = control_error(self._state, control)
