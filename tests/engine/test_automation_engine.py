@@ -257,6 +257,11 @@ def test_a_health_check_probes_each_interval_until_enough_pass_or_it_times_out()
     run.apply(AutomationRequested(key=KEY, attempt=1, at=run.now))
     (probe,) = [c for c in run.decide() if isinstance(c, ProbeHealth)]
     assert [t.server_id for t in probe.targets] == [], "a before-step of a first wave has nothing launched"
+    nothing = Run(check)
+    nothing.runs()
+    nothing.apply(AutomationRequested(key=KEY, attempt=1, at=nothing.now))
+    nothing.apply(HealthProbed(key=KEY, attempt=1, results=(), at=nothing.now))
+    assert "nothing to check" in nothing.state.automation[KEY].attempts[0].detail
     one_of_two = (
         TargetResult(server_id=sid(1), status="PASS", detail="TCP 5432 open"),
         TargetResult(server_id=sid(2), status="FAIL", detail="connection refused"),

@@ -58,6 +58,7 @@ from drs_desktop.domain.engine.commands import (
     StepTarget,
 )
 from drs_desktop.domain.engine.events import STEP_ACTIONS, StepDecided, StepPhase
+from drs_desktop.domain.engine.instances import lookups_pending
 from drs_desktop.domain.engine.state import ExecutionState, WavePhase, WaveState
 from drs_desktop.domain.plan.automation import (
     AUTOMATION_STEPS,
@@ -142,7 +143,9 @@ def step_targets(state: ExecutionState, key: str, step: AutomationStep) -> tuple
         if server is None:
             continue
         out.append(
-            StepTarget(server_id=server_id, instance_id=server.ec2_instance_id or "", target=server.target)
+            StepTarget(
+                server_id=server_id, instance_id=ec2_instance_of(state, server_id), target=server.target
+            )
         )
     return tuple(out)
 
@@ -159,6 +162,16 @@ def held_step(state: ExecutionState, wave_index: int) -> tuple[StepPhase, int, S
 def in_flight(state: ExecutionState) -> bool:
     """An attempt may still be running somewhere: the run does not finish before it has ended."""
     return any(run.in_flight for run in state.automation.values())
+
+
+def ec2_instance_of(state: ExecutionState, server_id: str) -> str:
+    """The EC2 instance of the server's recovery instance in this run ("" none known): DRS names it in
+    the job, or the instance lookups found it (``engine.instances``)."""
+    server = state.servers[server_id]
+    if server.ec2_instance_id:
+        return server.ec2_instance_id
+    record = state.instances.get(server.recovery_instance_id or "")
+    return (record.ec2_instance_id or "") if record is not None and record.gone_at is None else ""
 
 
 def step_ended_at(state: ExecutionState, key: str) -> datetime | None:
@@ -212,6 +225,9 @@ def _decide_step(
         return []  # PASSED or UNKNOWN: the reducer has ended or held the step
     if not progress:
         return []
+    targets = {t.server_id for t in step_targets(state, key, step)}
+    if targets & set(lookups_pending(state)):
+        return []  # DRS did not name some targets' instances yet: acting now would miss them
     attempt = (last.number + 1) if last is not None else 1
     return [_run(state, key, step, attempt)]
 
@@ -392,6 +408,9 @@ def on_probed(state: ExecutionState, event: HealthProbed) -> ExecutionState:
         probed_at=event.at,
     )
     state = _update(state, event.key, event.attempt, lambda _a: probed)
+    if not event.results:
+        detail = "nothing to check: the step names no server, and no server of its waves was launched"
+        return _attempt_ended(state, event.key, event.attempt, False, event.at, detail, "")
     passed = sum(1 for r in event.results if r.status == "PASS")
     must = step.must_pass if step.must_pass is not None else len(event.results)
     if event.results and passed >= must:
