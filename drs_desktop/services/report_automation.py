@@ -4,6 +4,7 @@ tail of its output, and who decided a held step (``domain.views.evidence_steps``
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -54,3 +55,63 @@ def automation_rows(steps: tuple[StepEvidence, ...]) -> list[dict[str, Any]]:
         }
         for step in steps
     ]
+
+
+#: The columns of the automation steps' table in the HTML and PDF reports (one row per attempt; a step
+#: that never ran has one row that says so).
+AUTOMATION_HEADERS = ("Wave", "Step", "Result", "Try", "Status", "When", "What it found", "Output (tail)")
+#: Characters of a step's output the HTML and PDF tables show (the JSON keeps the journal's tail).
+SHOWN_OUTPUT = 600
+
+
+@dataclass(frozen=True)
+class AutomationRow:
+    """One row of that table, as plain text (the renderer escapes it)."""
+
+    wave: str
+    step: str
+    result: str
+    attempt: str = ""
+    status: str = ""
+    started_at: str | None = None
+    ended_at: str | None = None
+    found: tuple[str, ...] = ()
+    output: str = ""
+
+
+def automation_rows_of(doc: dict[str, Any]) -> list[AutomationRow]:
+    """Every wave's automation steps from a report document (``build_report_document``'s output)."""
+    rows: list[AutomationRow] = []
+    for wave in doc["waves"]:
+        for step in wave.get("automation", []):
+            label = f"{step['phase'].lower()} step {step['step']}: {step['kind']} {step['name']!r}"
+            result = step["result"] + (f" by {step['decided_by']}" if step.get("decided_by") else "")
+            if step.get("comment"):
+                result += f" ({step['comment']})"
+            if not step["attempts"]:
+                rows.append(AutomationRow(wave["name"], label, result))
+            for attempt in step["attempts"]:
+                found = [attempt["detail"]] if attempt["detail"] else []
+                found += [
+                    f"{t['server_id']} {t['status']}" + (f": {t['detail']}" if t["detail"] else "")
+                    for t in attempt["targets"]
+                ]
+                outputs = [attempt["output"]] if attempt["output"] else []
+                outputs += [f"[{t['server_id']}] {t['output']}" for t in attempt["targets"] if t["output"]]
+                output = "\n".join(outputs)
+                if len(output) > SHOWN_OUTPUT:
+                    output = "…" + output[-(SHOWN_OUTPUT - 1) :]
+                rows.append(
+                    AutomationRow(
+                        wave["name"],
+                        label,
+                        result,
+                        str(attempt["attempt"]),
+                        attempt["status"],
+                        attempt["requested_at"],
+                        attempt["ended_at"],
+                        tuple(found),
+                        output,
+                    )
+                )
+    return rows

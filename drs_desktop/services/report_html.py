@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from drs_desktop.domain.durations import format_duration
+from drs_desktop.services.report_automation import AUTOMATION_HEADERS, automation_rows_of
 from drs_desktop.services.report_end import end_html
 from drs_desktop.services.report_native import (
     RUN_IN_DRS,
@@ -244,6 +245,24 @@ def _approvals(doc: dict[str, Any]) -> str:
     ]
     headers = ("Wave", "Step", "Question", "Requested", "Decided", "By", "Decision", "Comment")
     return _table(headers, rows, "No approval was asked for.")
+
+
+def _automation(doc: dict[str, Any]) -> str:
+    """Every automation step with each attempt: what it found per target and the tail of its output."""
+    rows = [
+        (
+            _e(r.wave),
+            _e(r.step),
+            _badge(r.result, r.result.split(" ")[0].lower()),
+            _e(r.attempt or None),
+            _e(r.status or None),
+            _span(r.started_at, r.ended_at) if r.started_at else _e(None),
+            "<br>".join(_e(line) for line in r.found) or _e(None),
+            f"<pre>{_e(r.output)}</pre>" if r.output else _e(None),
+        )
+        for r in automation_rows_of(doc)
+    ]
+    return _table(AUTOMATION_HEADERS, rows, "") if rows else ""
 
 
 def _detail(action: dict[str, Any]) -> str:
@@ -482,6 +501,7 @@ def html_from_document(doc: dict[str, Any]) -> str:
         ("Steps in DRS, as DRS last reported them", _native_steps(doc)),
         ("Servers, one row per attempt", _servers(doc)),
         ("Approvals", _approvals(doc)),
+        ("Automation steps", _automation(doc)),
         ("Retries and skips", _retries_and_skips(doc)),
         ("Operator actions", _actions(doc)),
         ("Taken over from a silent desktop", _takeovers(doc)),

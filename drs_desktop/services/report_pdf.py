@@ -25,6 +25,7 @@ from typing import Any
 
 from drs_desktop.domain.views.report import ExecutionView
 from drs_desktop.domain.views.report_chart import TIMELINE_IMAGE, PdfReport
+from drs_desktop.services.report_automation import AUTOMATION_HEADERS, automation_rows_of
 from drs_desktop.services.report_document import build_report_document
 from drs_desktop.services.report_html import _detail, _duration, _e, _span, _when
 from drs_desktop.services.report_native import (
@@ -95,6 +96,7 @@ def pdf_report_from_document(doc: dict[str, Any]) -> PdfReport:
         *([("Steps in DRS, as DRS last reported them", _native_steps(doc))] if doc.get("native") else []),
         ("Servers, one row per attempt", _servers(doc)),
         ("Approvals", _approvals(doc["approvals"])),
+        *([("Automation steps", _automation(doc))] if automation_rows_of(doc) else []),
         ("Retries and skips", _retries_and_skips(doc)),
         ("Operator actions", _actions(doc)),
         ("DRS jobs", _jobs(doc)),
@@ -364,6 +366,24 @@ def _approvals(approvals: list[dict[str, Any]], *, limit: int | None = None) -> 
     more = len(approvals) - len(shown)
     tail = f'<p class="small">and {more} more in the Approvals table.</p>' if more else ""
     return _table(headers, rows, "No approval was asked for.") + tail
+
+
+def _automation(doc: dict[str, Any]) -> str:
+    rows = [
+        (
+            _e(r.wave),
+            _e(r.step),
+            _e(r.result),
+            _e(r.attempt or None),
+            _e(r.status or None),
+            f"{_clock(r.started_at)}\u2013{_clock(r.ended_at)}" if r.started_at else _e(None),
+            "<br>".join(_e(line) for line in r.found) or _e(None),
+            f'<span class="mono">{_e(r.output)}</span>'.replace("\n", "<br>") if r.output else _e(None),
+        )
+        for r in automation_rows_of(doc)
+    ]
+    widths = (8, 16, 9, 3, 7, 9, 24, 24)
+    return _table(tuple(zip(AUTOMATION_HEADERS, widths, strict=True)), rows, "")
 
 
 def _actions(doc: dict[str, Any]) -> str:

@@ -35,6 +35,7 @@ from drs_desktop.domain.plan.automation import (
 from drs_desktop.domain.plan.model import RecoveryPlan, Step, Wave
 from drs_desktop.services import reports
 from drs_desktop.services.executions import RunRequest, create_execution, prepare_execution
+from drs_desktop.services.report_pdf import pdf_report
 from drs_desktop.services.runner import ExecutionRunner
 from drs_desktop.services.script_trust import ScriptTrustService
 from drs_desktop.simulator.embedded import EmbeddedSimulator
@@ -192,6 +193,15 @@ def test_every_step_kind_passes_in_order_and_the_evidence_keeps_what_each_found(
         ("script", "announce", "PASSED"),
     ]
     assert "flushed" in json.dumps(steps[1])
+    view = reports.load_execution_view(db, runner.execution_id)
+    page = reports.render_html(view)
+    section = page[page.index("<h2>Automation steps</h2>") :]
+    section = section[: section.index("</section>")]
+    assert section.count("<tr>") == 1 + 5, "a header and one row per attempt"
+    assert "health-check &#x27;db answers&#x27;" in section and "flushed" in section
+    assert "TCP 15432 open" in section
+    pdf = pdf_report(view)
+    assert "Automation steps" in pdf.html and "announce" in pdf.html
 
 
 def test_a_failing_step_is_retried_then_holds_and_the_operator_decides(
