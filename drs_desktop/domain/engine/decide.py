@@ -54,7 +54,8 @@ or a server in ``engine.observe``; operator controls in ``engine.reducer``; shar
 settled? deadline?) in ``engine.queries``; poll pacing and backoff in ``engine.polling``; the snapshot for
 a point in time in ``engine.recovery_point``; the evidence report in ``views.evidence``; a drill into
 the drill network (templates pointed before a chunk starts, restored before the run finishes) in
-``engine.drill_net``.
+``engine.drill_net``; a wave's automation steps (health checks, SSM, Lambda, scripts) in
+``engine.automation``.
 """
 
 from __future__ import annotations
