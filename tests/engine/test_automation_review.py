@@ -41,7 +41,8 @@ def test_a_look_that_failed_never_lets_an_ssm_attempt_go_out_again() -> None:
     last = run.state.automation[KEY].last
     assert last is not None and last.status is AttemptStatus.REQUESTED and last.looks == 1
     # The failed look still paces the next one (no tight loop of looks) ...
-    run.now = last.looked_at + automation.SSM_LOOK_DELAY * 2  # type: ignore[operator]
+    assert last.looked_at is not None
+    run.now = last.looked_at + automation.SSM_LOOK_DELAY * 2
     assert [type(c) for c in run.decide() if isinstance(c, FindSsm)] == [FindSsm]
     # ... and a look that answers and does not list it, past the settle, sends it again.
     run.apply(SsmLooked(key=KEY, attempt=1, command_id="", at=run.now))
