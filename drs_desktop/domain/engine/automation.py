@@ -17,9 +17,12 @@ after):
   operator's ``StepDecided``: retry, done, fail), fail the wave, or warn and go on.
 - Neither SendCommand nor Invoke takes an idempotency token, so an attempt is sent at most once: after
   a crash (``RunnerRestarted``) or a lost answer, an SSM attempt not known to be sent is looked for by
-  its comment (``FindSsm``) and sent again only once a look past ``SSM_SETTLE`` found nothing; a Lambda
-  function or a script whose outcome is lost is UNKNOWN and holds the run whatever the policy; a health
-  check only reads, and probes again.
+  its comment (``FindSsm``) and sent again only once a look that answered past ``SSM_SETTLE`` did not
+  list it (a look that failed proves nothing); a Lambda function or a script whose outcome is lost is
+  UNKNOWN and holds the run whatever the policy; a health check only reads, and probes again.
+- Once the run stops (cancel), nothing more goes out: an SSM attempt never sent stays unsent, a health
+  check probes no more, and a failed attempt ends its step FAILED (no retry starts, no decision can
+  come); what is already out (a command, a function, a script) is still followed to its end.
 """
 
 from __future__ import annotations
