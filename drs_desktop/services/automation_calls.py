@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import queue
+import signal
 import subprocess
 import threading
 import time
@@ -91,12 +92,16 @@ class AutomationCalls:
         ssm: Callable[[str], SsmCalls],
         lambdas: Callable[[str], LambdaCalls],
         ec2: Callable[[str], InstanceReads],
+        own_lambda: Callable[[str], LambdaCalls],
         trust: TrustCheck,
         record: Callable[[Event], None],
         clock: Callable[[], datetime],
         wake: Callable[[], None],
     ) -> None:
         self._ssm, self._lambdas, self._ec2, self._trust = ssm, lambdas, ec2, trust
+        #: A new Lambda gateway for one step's thread alone: the one ``lambdas`` keeps is the runner
+        #: thread's (DESIGN §3.5: a boto3 session is not thread-safe, and the runner closes its own).
+        self._own_lambda = own_lambda
         self._record, self._clock, self._wake = record, clock, wake
         self._results: queue.Queue[Event] = queue.Queue()
         self._threads: list[threading.Thread] = []
@@ -270,10 +275,17 @@ class AutomationCalls:
         if isinstance(step, ScriptStep):
             work: Callable[[RunAutomation], None] = self._run_script
         else:
-            client = self._lambdas("")  # made here, on the runner's thread; used by the step's own
+            # Made here (its target is the runner thread's to resolve), then used and closed by the
+            # step's thread alone: its boto3 session and clients are made on that thread's first call.
+            client = self._own_lambda("")
 
             def work(command: RunAutomation) -> None:
-                self._invoke(command, client)
+                try:
+                    self._invoke(command, client)
+                finally:
+                    closing = getattr(client, "close", None)
+                    if closing is not None:
+                        closing()
 
         thread = threading.Thread(
             target=self._guarded, args=(work, command), name=f"automation-{command.key}", daemon=True
@@ -342,6 +354,7 @@ class AutomationCalls:
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
                 env=env,
+                start_new_session=True,  # its own process group: killed with whatever it started
             )
         except OSError as error:
             detail = f"could not start {step.path}: {error.strerror or error}"
@@ -357,10 +370,11 @@ class AutomationCalls:
         try:
             output, _ = process.communicate(timeout=step.policy.timeout_seconds)
         except subprocess.TimeoutExpired:
-            process.kill()
-            output, _ = process.communicate()
+            output, held_open = _kill(process)
             text = output.decode("utf-8", "replace") if output else ""
-            detail = f"killed after {step.policy.timeout_seconds} s (the step's timeout)"
+            detail = f"killed after {step.policy.timeout_seconds} s (the step's timeout)" + (
+                "; a process it started still held its output open" if held_open else ""
+            )
             self._put(
                 AutomationAnswered(
                     key=command.key,
@@ -472,6 +486,33 @@ class AutomationCalls:
                 for t, _ in jobs
             ]
         return lambda_probe_results(answer, jobs)
+
+
+#: Seconds to read the rest of a killed script's output: a process it started that escaped the kill
+#: may hold the pipe open for ever, and the attempt must end.
+KILL_GRACE = 5.0
+
+
+def _kill(process: subprocess.Popen[bytes]) -> tuple[bytes, bool]:
+    """Kill a script that outlived its timeout, and every process of its group (``sleep &``, a daemon it
+    started: they inherit its output, and reading it to the end would wait for them); its output so far,
+    and whether the pipe was still held open after ``KILL_GRACE``."""
+    killpg = getattr(os, "killpg", None)  # POSIX; on Windows only the script itself is killed
+    try:
+        if killpg is not None:
+            killpg(process.pid, signal.SIGKILL)
+        else:
+            process.kill()
+    except ProcessLookupError:
+        pass
+    try:
+        output, _ = process.communicate(timeout=KILL_GRACE)
+        return output or b"", False
+    except subprocess.TimeoutExpired:
+        if process.stdout is not None:
+            process.stdout.close()
+        process.wait()
+        return b"", True
 
 
 def facts_of(command: RunAutomation) -> dict[str, Any]:

@@ -721,10 +721,15 @@ class ExecutionRunner:
                     self._ec2_by_target[target] = self.ec2_factory(gateway_target(target))
                 return self._ec2_by_target[target]
 
+            def own_lambda(target: str) -> LambdaCalls:
+                """A gateway for one thread beside the loop: never kept, never shared (it closes it)."""
+                return self.lambda_factory(gateway_target(target))
+
             self._automation_calls = AutomationCalls(
                 ssm=ssm,
                 lambdas=lambdas,
                 ec2=ec2,
+                own_lambda=own_lambda,
                 trust=self.script_trust,
                 record=self._record_event,
                 clock=self._clock,

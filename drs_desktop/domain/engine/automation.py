@@ -17,9 +17,12 @@ after):
   operator's ``StepDecided``: retry, done, fail), fail the wave, or warn and go on.
 - Neither SendCommand nor Invoke takes an idempotency token, so an attempt is sent at most once: after
   a crash (``RunnerRestarted``) or a lost answer, an SSM attempt not known to be sent is looked for by
-  its comment (``FindSsm``) and sent again only once a look past ``SSM_SETTLE`` found nothing; a Lambda
-  function or a script whose outcome is lost is UNKNOWN and holds the run whatever the policy; a health
-  check only reads, and probes again.
+  its comment (``FindSsm``) and sent again only once a look that answered past ``SSM_SETTLE`` did not
+  list it (a look that failed proves nothing); a Lambda function or a script whose outcome is lost is
+  UNKNOWN and holds the run whatever the policy; a health check only reads, and probes again.
+- Once the run stops (cancel), nothing more goes out: an SSM attempt never sent stays unsent, a health
+  check probes no more, and a failed attempt ends its step FAILED (no retry starts, no decision can
+  come); what is already out (a command, a function, a script) is still followed to its end.
 """
 
 from __future__ import annotations
@@ -152,6 +155,8 @@ def step_targets(state: ExecutionState, key: str, step: AutomationStep) -> tuple
 
 def held_step(state: ExecutionState, wave_index: int) -> tuple[StepPhase, int, StepRun] | None:
     """The wave's automation step that waits for the operator's decision, if one does."""
+    if state.waves[wave_index].phase is WavePhase.SKIPPED:
+        return None  # the operator went on without the wave: its step holds nothing, waits for nobody
     for key, run in state.automation.items():
         index, phase, step_index = parse_key(key)
         if index == wave_index and run.held:
@@ -255,7 +260,10 @@ def _follow(
     last = run.last
     assert last is not None
     deadline = last.requested_at + timedelta(seconds=step.policy.timeout_seconds)
+    stopping = state.stop is not None
     if isinstance(step, HealthCheckStep):
+        if stopping:  # it only reads: once the run is cancelled nothing waits for its answer
+            return [_stopped(key, last, now, "not probed further: the run is stopping")]
         if now >= deadline:
             return [Record(event=_health_timed_out(key, step, last, now))]
         due = _next_probe_at(step, last)
@@ -268,6 +276,8 @@ def _follow(
     if isinstance(step, SsmStep):
         targets = step_targets(state, key, step)
         if last.status is AttemptStatus.REQUESTED and last.waiting:  # agents not online: nothing sent
+            if stopping:
+                return [_stopped(key, last, now, f"never sent, the run is stopping ({last.waiting})")]
             if now >= deadline:
                 detail = f"not sent within {step.policy.timeout_seconds} s: {last.waiting}"
                 answered = AutomationAnswered(key=key, attempt=last.number, ok=False, at=now, detail=detail)
@@ -277,6 +287,12 @@ def _follow(
             return []
         if last.status is AttemptStatus.REQUESTED:  # cut off, or its answer lost: look for it
             if ssm_resend_due(last):
+                if stopping:  # the operator cancelled: what never went out stays unsent
+                    return [
+                        _stopped(
+                            key, last, now, "never sent (SSM lists no such command): the run is stopping"
+                        )
+                    ]
                 return [_run(state, key, step, last.number)]  # not sent: this attempt goes out now
             due = _next_look_at(last)
             if now >= due:
@@ -305,6 +321,11 @@ def _follow(
             ]
         return []
     return []  # a Lambda function or a script: its end comes back by itself (``LOCAL_GRACE``)
+
+
+def _stopped(key: str, last: StepAttempt, now: datetime, detail: str) -> Record:
+    """The end of an attempt that a stopping run neither sends nor probes any further."""
+    return Record(event=AutomationAnswered(key=key, attempt=last.number, ok=False, at=now, detail=detail))
 
 
 def _where(targets: tuple[StepTarget, ...]) -> str:
@@ -455,18 +476,21 @@ def on_ssm_looked(state: ExecutionState, event: SsmLooked) -> ExecutionState:
     if attempt is None or attempt.status is not AttemptStatus.REQUESTED:
         return state
     looked = replace(attempt, looks=attempt.looks + 1, looked_at=event.at)
+    if not event.error:  # a failed look (throttled, unreachable) paces the next, and proves nothing
+        looked = replace(looked, unseen_at=event.at)
     if event.command_id:
         looked = replace(looked, status=AttemptStatus.RUNNING, ref=event.command_id)
     return _update(state, event.key, event.attempt, lambda _a: looked)
 
 
 def ssm_resend_due(last: StepAttempt) -> bool:
-    """An SSM attempt not found by a look at least ``SSM_SETTLE`` after its last try was never sent."""
+    """An SSM attempt that a look answered without listing, at least ``SSM_SETTLE`` after its last try,
+    was never sent. A look that failed does not count: the command may be running."""
     tried = last.tried_at or last.requested_at
     return (
         last.status is AttemptStatus.REQUESTED
-        and last.looked_at is not None
-        and last.looked_at >= tried + SSM_SETTLE
+        and last.unseen_at is not None
+        and last.unseen_at >= tried + SSM_SETTLE
     )
 
 
@@ -543,7 +567,7 @@ def decision_error(state: ExecutionState, event: StepDecided) -> str | None:
         return f"unknown decision {event.action!r}: retry, done or fail"
     key = step_key(event.wave_index, event.phase, event.step_index)
     run = state.automation.get(key)
-    if run is None or not run.held:
+    if run is None or not run.held or held_step(state, event.wave_index) is None:
         return "that step is not waiting for a decision"
     return None
 
@@ -585,11 +609,12 @@ def _attempt_ended(
     step = step_at(state, key)
     if ok:
         return _with_run(state, replace(run, outcome=StepOutcome.PASSED, ended_at=at))
-    if step is None or len(run.attempts) < allowed_attempts(step, run):
+    stopping = state.stop is not None  # no next attempt starts, no decision is taken: it ends here
+    if step is None or (len(run.attempts) < allowed_attempts(step, run) and not stopping):
         return state  # the next attempt follows
     policy = step.policy.on_failure
     if policy is OnFailure.WARN:
         return _with_run(state, replace(run, outcome=StepOutcome.WARNED, ended_at=at))
-    if policy is OnFailure.FAIL_WAVE:
+    if policy is OnFailure.FAIL_WAVE or stopping:
         return _with_run(state, replace(run, outcome=StepOutcome.FAILED, ended_at=at))
     return _with_run(state, replace(run, held=True))

@@ -11,7 +11,7 @@ again. ``StepRun`` is one step's attempts and its outcome; ``ExecutionState.auto
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -85,7 +85,10 @@ class StepAttempt:
     polls: int = 0  # SSM invocation reads made
     polled_at: datetime | None = None
     looks: int = 0  # after a crash: ListCommands looks for an SSM command by its comment
-    looked_at: datetime | None = None
+    looked_at: datetime | None = None  # the last look, answered or failed: paces the next one
+    #: The last look that answered and did not list the command: only such a look, past the settle,
+    #: says the attempt never went out (a failed look says nothing about it).
+    unseen_at: datetime | None = None
     #: The last try of the send (``requested_at`` is the first: the attempt's timeout runs from it), and
     #: why an SSM send waits (agents not online yet: nothing was sent), since when.
     tried_at: datetime | None = None
@@ -125,6 +128,7 @@ def wave_step_failed(runs: Mapping[str, StepRun], wave_index: int) -> bool:
     return any(r.outcome is StepOutcome.FAILED for key, r in runs.items() if key.startswith(prefix))
 
 
-def held_steps(runs: Mapping[str, StepRun]) -> tuple[StepRun, ...]:
-    """Steps waiting for the operator: their failure, or their lost outcome, holds the run."""
-    return tuple(run for run in runs.values() if run.held)
+def held_steps(runs: Mapping[str, StepRun], skipped: Collection[int] = ()) -> tuple[StepRun, ...]:
+    """Steps waiting for the operator: their failure, or their lost outcome, holds the run. A step of a
+    wave in ``skipped`` (indexes) holds nothing: the operator went on without its wave."""
+    return tuple(run for key, run in runs.items() if run.held and parse_key(key)[0] not in skipped)

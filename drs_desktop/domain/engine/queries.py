@@ -117,7 +117,10 @@ def _failure_holds(state: ExecutionState) -> bool:
     DRS failed a step and waits for its retry or skip, not while DRS may still be at work on it."""
     if state.native is not None:
         return state.native.status == "FAILED"
-    return bool(failed_waves(state)) or bool(held_steps(state.automation))
+    if failed_waves(state):
+        return True
+    skipped = {w.index for w in state.waves if w.phase is WavePhase.SKIPPED}
+    return bool(held_steps(state.automation, skipped))
 
 
 def may_progress(state: ExecutionState) -> bool:
