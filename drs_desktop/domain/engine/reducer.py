@@ -29,7 +29,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import assert_never
 
-from drs_desktop.domain.engine import automation, drill_net, native
+from drs_desktop.domain.engine import automation_apply, drill_net, native
 from drs_desktop.domain.engine.abandon import on_abandoned
 from drs_desktop.domain.engine.accounts import account_of, apply_in_target, credentials_wanted, target_names
 from drs_desktop.domain.engine.automation_events import (
@@ -304,23 +304,23 @@ def _fold(state: ExecutionState, event: Event) -> ExecutionState:
         case TemplateDefaultChanged():
             return drill_net.on_default_changed(state, event)
         case AutomationRequested():
-            return automation.on_requested(state, event)
+            return automation_apply.on_requested(state, event)
         case AutomationSent():
-            return automation.on_sent(state, event)
+            return automation_apply.on_sent(state, event)
         case HealthProbed():
-            return automation.on_probed(state, event)
+            return automation_apply.on_probed(state, event)
         case SsmPolled():
-            return automation.on_ssm_polled(state, event)
+            return automation_apply.on_ssm_polled(state, event)
         case SsmLooked():
-            return automation.on_ssm_looked(state, event)
+            return automation_apply.on_ssm_looked(state, event)
         case SsmWaiting():
-            return automation.on_ssm_waiting(state, event)
+            return automation_apply.on_ssm_waiting(state, event)
         case AutomationAnswered():
-            return automation.on_answered(state, event)
+            return automation_apply.on_answered(state, event)
         case AutomationLost():
-            return automation.on_lost(state, event)
+            return automation_apply.on_lost(state, event)
         case StepDecided():
-            return automation.on_decided(state, event)
+            return automation_apply.on_decided(state, event)
         case _:
             assert_never(event)
 
@@ -568,7 +568,7 @@ def _on_restarted(state: ExecutionState, event: RunnerRestarted) -> ExecutionSta
     if state.native is not None:
         state = native.on_restarted(state, event.at)
     if state.automation:
-        state = automation.on_restarted(state, event.at)
+        state = automation_apply.on_restarted(state, event.at)
     return state.noting("runner restarted", event.at, "", f"{len(cut_off)} call(s) cut off")
 
 
@@ -616,7 +616,7 @@ def control_error(state: ExecutionState, event: Event) -> str | None:
     if isinstance(event, Resume):
         return None if state.paused else "not paused"
     if isinstance(event, StepDecided):
-        return automation.decision_error(state, event)
+        return automation_apply.decision_error(state, event)
     if isinstance(event, RetryFailed | SkipWave | ApprovalGranted | ApprovalRejected):
         wave = _wave(state, event.wave_index)
         if wave is None:
