@@ -22,21 +22,15 @@ from typing import TYPE_CHECKING, TextIO
 
 from drs_desktop import APP_ID, __version__
 from drs_desktop.cli_control import control_command
-from drs_desktop.cli_exit import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
+from drs_desktop.cli_exit import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UsageError
 from drs_desktop.cli_launch import add_launch_commands, launch_command
 from drs_desktop.cli_native import add_native_commands, native_command
-from drs_desktop.cli_run import (
-    UsageError,
-    _open_database,
-    add_commands,
-    cleanup_command,
-    report_command,
-    run_command,
-)
+from drs_desktop.cli_run import add_commands, cleanup_command, report_command, run_command
 from drs_desktop.cli_scripts import add_scripts_commands, scripts_command
 from drs_desktop.cli_servers import add_servers_commands, servers_command
 from drs_desktop.cli_show import executions_command
 from drs_desktop.cli_sync import add_sync_commands, sync_command
+from drs_desktop.cli_target import _open_database
 from drs_desktop.config import HOME_ENV, AppPaths
 from drs_desktop.domain.errors import DrsDesktopError, PlanFileError, PlanFileUnreadableError
 from drs_desktop.domain.safe_text import terminal_safe

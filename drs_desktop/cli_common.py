@@ -1,7 +1,7 @@
 """What the headless commands that talk to a target and answer in lines or one JSON document share
 (``cli_launch``, ``cli_native``): their common options, their output, and who the operator is.
 
-Kept apart from ``cli_run`` (already the largest CLI module) so each command module states only what is
+Kept apart from ``cli_run`` so each command module states only what is
 its own; importing it loads no Qt.
 """
 
@@ -13,7 +13,7 @@ import json
 from collections.abc import Callable, Iterable
 from typing import Any, TextIO
 
-from drs_desktop.cli_run import add_target_options
+from drs_desktop.cli_target import add_target_options
 from drs_desktop.domain.safe_text import terminal_safe
 
 

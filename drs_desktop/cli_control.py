@@ -24,14 +24,9 @@ import sys
 import time
 from typing import TYPE_CHECKING, TextIO
 
-from drs_desktop.cli_exit import EXIT_FAILED, EXIT_OK
-from drs_desktop.cli_run import (
-    UsageError,
-    _drive,
-    _now,
-    _open_database,
-    _resume_runner,
-)
+from drs_desktop.cli_drive import _drive
+from drs_desktop.cli_exit import EXIT_FAILED, EXIT_OK, UsageError
+from drs_desktop.cli_target import _now, _open_database, _resume_runner
 from drs_desktop.config import AppPaths
 from drs_desktop.domain.durations import format_duration
 

@@ -22,9 +22,9 @@ from functools import partial
 from typing import Any, TextIO
 
 from drs_desktop.cli_common import add_common_options, emit, operator_name
-from drs_desktop.cli_exit import EXIT_FAILED, EXIT_OK
+from drs_desktop.cli_exit import EXIT_FAILED, EXIT_OK, UsageError
 from drs_desktop.cli_launch_restore import add_restore_command, restore_command
-from drs_desktop.cli_run import UsageError, _gateway, _open_database
+from drs_desktop.cli_target import _gateway, _open_database
 from drs_desktop.config import AppPaths
 from drs_desktop.domain.drs.errors import DrsError
 from drs_desktop.domain.launch.diff import Destination, ServerLaunchPlan

@@ -19,7 +19,7 @@ from typing import Any, TextIO
 from drs_desktop.cli_common import add_common_options, emit, operator_name
 from drs_desktop.cli_exit import EXIT_FAILED, EXIT_OK
 from drs_desktop.cli_native_run import add_run_command, native_run_command, runs_in_drs_here
-from drs_desktop.cli_run import _gateway, _open_database
+from drs_desktop.cli_target import _gateway, _open_database
 from drs_desktop.config import AppPaths
 from drs_desktop.domain.drs.errors import DrsError
 from drs_desktop.domain.safe_text import terminal_safe

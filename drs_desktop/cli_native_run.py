@@ -26,9 +26,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TextIO
 
-from drs_desktop import cli_run
-from drs_desktop.cli_exit import EXIT_FAILED, EXIT_OK, EXIT_USAGE
-from drs_desktop.cli_run import UsageError
+from drs_desktop import cli_drive, cli_run, cli_target
+from drs_desktop.cli_exit import EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError
 from drs_desktop.config import AppPaths
 from drs_desktop.domain.safe_text import terminal_safe
 
@@ -79,18 +78,18 @@ def native_run_command(args: argparse.Namespace, paths: AppPaths, out: TextIO) -
     from drs_desktop.services.driver_lock import take_driver_lock
 
     args.auto_approve = False  # a run in DRS has no approval gates
-    with cli_run._open_database(paths) as db:
+    with cli_target._open_database(paths) as db:
         runner_or_code = _new_native_run(db, args, out)
         if isinstance(runner_or_code, int):
             return runner_or_code
         runner = runner_or_code
         with (
             take_driver_lock(db.path, runner.execution_id),
-            cli_run._leased(db, runner.execution_id) as lease,
+            cli_drive._leased(db, runner.execution_id) as lease,
         ):
             if args.detach:
                 return _detach(runner, args, out, lease)
-            return cli_run._drive(db, runner, args, out, lease)
+            return cli_drive._drive(db, runner, args, out, lease)
 
 
 def _mode(args: argparse.Namespace) -> Mode | None:
@@ -114,8 +113,8 @@ def _new_native_run(db: Database, args: argparse.Namespace, out: TextIO) -> Exec
     if args.poll_interval is not None and args.poll_interval <= 0:
         raise UsageError("--poll-interval must be more than 0 seconds")
     # Reads go out once and wait out a throttle (PatientReads), as ``run``'s do before a journal exists.
-    gateway = cli_run._gateway(db, args).with_single_attempt_reads()
-    reads = PatientReads(sleep=cli_run._sleep)
+    gateway = cli_target._gateway(db, args).with_single_attempt_reads()
+    reads = PatientReads(sleep=cli_target._sleep)
     request = _request(db, args, gateway, mode or Mode.DRILL)
     if args.attach:
         return _attach(db, gateway, request, args, reads)
@@ -135,7 +134,7 @@ def _request(db: Database, args: argparse.Namespace, gateway: DrsGateway, mode: 
         ),
         wave_timeout_minutes=stored.wave_timeout_minutes,
         cancel_grace_minutes=stored.cancel_grace_minutes,
-        target=cli_run._target_of(gateway),
+        target=cli_target._target_of(gateway),
     )
 
 
@@ -211,7 +210,7 @@ def _attach(
 def _detach(runner: ExecutionRunner, args: argparse.Namespace, out: TextIO, lease: LeaseKeeper | None) -> int:
     """Drive until DRS has the execution (its ARN is journaled), then leave it to DRS. Exit 0 once DRS
     has it; a start DRS refused ends the run, reported as ``run`` reports an end (exit 1)."""
-    runner.add_listener(cli_run._print_progress)
+    runner.add_listener(cli_drive._print_progress)
     if lease is not None:  # team sync: the start waits for a confirmed lease, as in ``run``'s loop
         runner.set_act_guard(lease.may_drive)
 
@@ -221,14 +220,14 @@ def _detach(runner: ExecutionRunner, args: argparse.Namespace, out: TextIO, leas
 
     try:
         result = runner.run(
-            sleep=cli_run._runner_sleeper(runner),
+            sleep=cli_target._runner_sleeper(runner),
             should_stop=lambda: started() or (lease is not None and not lease.may_drive()),
         )
     except KeyboardInterrupt:
         print(f"interrupted; resume with: drs-desktop run --resume {runner.execution_id}", file=sys.stderr)
         raise
     if not started() or result.outcome is not None:
-        return cli_run._report_result(runner, result, args, out)
+        return cli_drive._report_result(runner, result, args, out)
     arn = runner.state.native.execution_arn if runner.state.native is not None else ""
     print(
         f"execution {runner.execution_id} runs in DRS as {arn}; follow it with: drs-desktop run --resume "

@@ -1,6 +1,6 @@
 """The progress lines of a run in DRS that ``run``'s own lines (``views.change_text``) do not say: DRS's
 execution (started, attached), its status as read, each step's, and the controls sent to it. Printed by
-``cli_run``'s progress listener for any run in DRS (``native run``, ``run --resume``, ``control``).
+``cli_drive``'s progress listener for any run in DRS (``native run``, ``run --resume``, ``control``).
 """
 
 from __future__ import annotations

@@ -16,8 +16,8 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TextIO
 
-from drs_desktop.cli_exit import EXIT_FAILED, EXIT_OK
-from drs_desktop.cli_run import UsageError, _gateway, _open_database, add_target_options
+from drs_desktop.cli_exit import EXIT_FAILED, EXIT_OK, UsageError
+from drs_desktop.cli_target import _gateway, _open_database, add_target_options
 from drs_desktop.config import AppPaths
 from drs_desktop.domain.safe_text import terminal_safe
 

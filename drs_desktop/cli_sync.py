@@ -19,8 +19,7 @@ import sys
 from collections.abc import Callable
 from typing import TextIO
 
-from drs_desktop.cli_exit import EXIT_OK
-from drs_desktop.cli_run import UsageError
+from drs_desktop.cli_exit import EXIT_OK, UsageError
 from drs_desktop.cli_sync_now import add_sync_run_commands, sync_run_command
 from drs_desktop.cli_sync_takeover import add_takeover_command, takeover_command
 from drs_desktop.config import AppPaths

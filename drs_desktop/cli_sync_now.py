@@ -28,8 +28,7 @@ import sys
 from typing import TYPE_CHECKING, TextIO
 
 from drs_desktop import __version__
-from drs_desktop.cli_exit import EXIT_FAILED, EXIT_OK
-from drs_desktop.cli_run import UsageError
+from drs_desktop.cli_exit import EXIT_FAILED, EXIT_OK, UsageError
 from drs_desktop.config import AppPaths
 from drs_desktop.domain.safe_text import terminal_safe
 

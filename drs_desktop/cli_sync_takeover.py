@@ -18,8 +18,9 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TextIO
 
-from drs_desktop.cli_exit import EXIT_FAILED
-from drs_desktop.cli_run import UsageError, add_target_options, drive_resumed, record_gateway
+from drs_desktop.cli_drive import drive_resumed
+from drs_desktop.cli_exit import EXIT_FAILED, UsageError
+from drs_desktop.cli_target import add_target_options, record_gateway
 from drs_desktop.config import AppPaths
 from drs_desktop.domain.lease import HEARTBEAT_INTERVAL, Lease, LeaseWatch
 from drs_desktop.domain.safe_text import terminal_safe

@@ -28,6 +28,8 @@ STDLIB = set(sys.stdlib_module_names)
 CLI_MODULES = {
     "cli",
     "cli_run",
+    "cli_drive",
+    "cli_target",
     "cli_show",
     "cli_control",
     "cli_exit",
@@ -59,6 +61,8 @@ RULES: dict[str, tuple[set[str], set[str], set[str]]] = {
     "simulator": (set(), {"botocore", "yaml"}, set()),
     "cli": (_CLI_MAY_IMPORT | {"app", "self_test"}, set(), set()),
     "cli_run": (_CLI_MAY_IMPORT, set(), set()),
+    "cli_drive": (_CLI_MAY_IMPORT, set(), set()),
+    "cli_target": (_CLI_MAY_IMPORT, set(), set()),
     "cli_show": (_CLI_MAY_IMPORT, set(), set()),
     "cli_control": (_CLI_MAY_IMPORT, set(), set()),
     "cli_servers": (_CLI_MAY_IMPORT, set(), set()),
@@ -72,7 +76,8 @@ RULES: dict[str, tuple[set[str], set[str], set[str]]] = {
     "cli_common": (_CLI_MAY_IMPORT, set(), set()),
     "cli_sync_takeover": (_CLI_MAY_IMPORT, set(), set()),
     "cli_scripts": (_CLI_MAY_IMPORT, set(), set()),
-    "cli_exit": (set(), set(), set()),  # the exit codes, one place; imports nothing of the package
+    # the exit codes and the usage error (exit 2), one place; imports only the domain's errors
+    "cli_exit": ({"domain"}, set(), set()),
     "__main__": ({"cli", "frozen"}, set(), set()),  # python -m drs_desktop and the bundle -> cli.main()
     "frozen": (set(), set(), {"sqlite3"}),  # the bundle's process set-up (Windows console): stdlib only
     "log_file": ({"config"}, set(), {"sqlite3"}),  # the GUI's rotating log file, written off its thread
@@ -205,7 +210,7 @@ def test_ui_specific_config_import_is_narrow() -> None:
         ("workers", "from PySide6.QtWidgets import QWidget\n"),
         ("workers", "from drs_desktop import storage\n"),
         ("services", "from PySide6 import QtCore\n"),
-        ("services", "from drs_desktop.cli_run import UsageError\n"),
+        ("services", "from drs_desktop.cli_exit import UsageError\n"),
         ("simulator", "from drs_desktop.domain.plan import model as plan\n"),
         ("aws", "import keyring\n"),
         ("cli_run", "from PySide6.QtWidgets import QApplication\n"),
@@ -232,7 +237,7 @@ def test_checker_catches_violations(layer: str, source: str) -> None:
         ("services", "from drs_desktop.storage.db import Database\n"),
         ("storage", "from ..domain.plan.model import RecoveryPlan\n"),
         ("cli_run", "from drs_desktop.services.runner import ExecutionRunner\n"),
-        ("cli_control", "from drs_desktop.cli_run import UsageError\n"),
+        ("cli_control", "from drs_desktop.cli_exit import UsageError\n"),
         ("cli", "from drs_desktop.app import run_gui\n"),
         ("cli", "from drs_desktop.simulator.cli import main\n"),
         ("app", "from PySide6.QtWidgets import QApplication\n"),

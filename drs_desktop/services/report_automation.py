@@ -5,17 +5,10 @@ tail of its output, and who decided a held step (``domain.views.evidence_steps``
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from drs_desktop.domain.views.evidence_steps import StepEvidence
-
-
-def iso(moment: datetime | None) -> str | None:
-    """A report's time: ISO 8601 in UTC with ``Z`` (``report_document`` uses this one too)."""
-    if moment is None:
-        return None
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+from drs_desktop.services.report_values import iso
 
 
 def automation_rows(steps: tuple[StepEvidence, ...]) -> list[dict[str, Any]]:

@@ -6,38 +6,32 @@ added. Times are UTC ISO-8601 with a ``Z``; durations are seconds; a value not k
 
 Secrets never reach it: options are copied through an allow-list (region, profile, endpoint; an
 endpoint loses any user:password and query string), and every string is scrubbed of AWS access key IDs
-and ``secret=...``-style pairs as a last line of defence against a typed comment or a DRS error text.
+and ``secret=...``-style pairs as a last line of defence against a typed comment or a DRS error text
+(``services.report_values``, which every section builder writes its values through). The drill's
+sections, its drill network and its cleanup, are ``services.report_drill``'s.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from drs_desktop import APP_NAME, __version__
-from drs_desktop.domain.engine.events import Cancel, CleanupRequested, SkipWave
-from drs_desktop.domain.engine.state import ExecutionState, InstanceRecord, ServerStatus
+from drs_desktop.domain.engine.events import SkipWave
+from drs_desktop.domain.engine.state import ExecutionState, ServerStatus
 from drs_desktop.domain.views.report import ExecutionView, ServerAttempt, rto_decider
-from drs_desktop.services.report_automation import automation_rows, iso
+from drs_desktop.services.report_automation import automation_rows
+from drs_desktop.services.report_drill import cleanup_document, drill_network_document, terminate_jobs
 from drs_desktop.services.report_end import end_document
-from drs_desktop.services.report_native import native_document, operator_actions, skip_in_drs, step_of_jobs
+from drs_desktop.services.report_native import native_document, operator_actions, skip_in_drs
+from drs_desktop.services.report_values import iso, number, safe_endpoint, scrub, seconds
 
 SCHEMA = "drs-desktop/execution-report"
 SCHEMA_VERSION = 1
 
 #: Option keys a report may show; anything else an option mapping holds is left out.
 _TARGET_KEYS = ("region", "profile", "endpoint_url")
-#: Access key IDs (long-term AKIA, temporary ASIA) and the bearer-token kinds; other IAM unique-ID
-#: prefixes (AIDA users, AROA roles) are identities, which a report may show.
-_ACCESS_KEY = re.compile(r"\b(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}\b")
-_SECRET_PAIR = re.compile(
-    r"(?i)\b(aws_secret_access_key|aws_session_token|secret_access_key|session_token|secretaccesskey"
-    r"|sessiontoken|password|secret)(\s*[=:]\s*)(\"[^\"]*\"|'[^']*'|[^\s,;]+)"
-)
-REDACTED = "[redacted]"
 
 RTO_DEFINITION = (
     "From the execution's start to the moment its last critical server (of the waves not skipped) was "
@@ -47,45 +41,6 @@ LAUNCH_NOTE = (
     "launched_at is when the runner's poll saw the server LAUNCHED (DRS logs no event for it): it may lag "
     "the real launch by up to one poll interval. Phase times are DRS's job-log times."
 )
-
-
-def seconds(span: timedelta | None) -> float | int | None:
-    if span is None:
-        return None
-    value = span.total_seconds()
-    return int(value) if value == int(value) else round(value, 3)
-
-
-def scrub_text(text: str) -> str:
-    """``text`` without AWS access key IDs or ``secret=value`` pairs."""
-    text = _ACCESS_KEY.sub(REDACTED, text)
-    return _SECRET_PAIR.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
-
-
-def scrub(value: Any) -> Any:
-    """Every string inside ``value`` (keys included) through ``scrub_text``."""
-    if isinstance(value, str):
-        return scrub_text(value)
-    if isinstance(value, Mapping):
-        return {scrub_text(str(k)): scrub(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [scrub(item) for item in value]
-    return value
-
-
-def safe_endpoint(url: str | None) -> str | None:
-    """The endpoint without user:password or query string (where credentials could hide)."""
-    if not url:
-        return None
-    try:
-        parts = urlsplit(str(url))
-        host = parts.hostname or ""
-        netloc = f"[{host}]" if ":" in host else host
-        if parts.port:
-            netloc += f":{parts.port}"
-    except ValueError:
-        return REDACTED
-    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
 def build_report_document(view: ExecutionView, generated_at: datetime | None = None) -> dict[str, Any]:
@@ -130,7 +85,7 @@ def build_report_document(view: ExecutionView, generated_at: datetime | None = N
         },
         "settings": {
             "wave_timeout_seconds": seconds(spec.wave_timeout),
-            "poll_interval_seconds": _number(record.options.get("poll_interval_seconds")),
+            "poll_interval_seconds": number(record.options.get("poll_interval_seconds")),
             "max_start_attempts": spec.max_start_attempts,
             "servers_per_job": spec.limits.chunk_size,
         },
@@ -168,7 +123,7 @@ def build_report_document(view: ExecutionView, generated_at: datetime | None = N
         "takeovers": takeovers_document(state),
         # A drill into the drill network: each server's template, pointed and restored (engine.drill_net).
         "drill_network": drill_network_document(view),
-        "cleanup": _cleanup(view),
+        "cleanup": cleanup_document(view),
         # The same lines as the live and history logs (``views.event_log``), in journal order.
         "event_log": [{"at": iso(line.at), "text": line.text} for line in view.log],
         "end": end_document(view),  # how a stopped run ended (services.report_end)
@@ -176,10 +131,6 @@ def build_report_document(view: ExecutionView, generated_at: datetime | None = N
     }
     scrubbed: dict[str, Any] = scrub(document)
     return scrubbed
-
-
-def _number(value: object) -> float | int | None:
-    return value if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 def _target(options: Mapping[str, Any]) -> dict[str, str | None]:
@@ -363,7 +314,7 @@ def _jobs(view: ExecutionView) -> list[dict[str, Any]]:
                 "completed_at": iso(job.completed_at),
             }
         )
-    for job_id, instances in _terminate_jobs(state).items():
+    for job_id, instances in terminate_jobs(state).items():
         followed = state.terminate_jobs.get(job_id)
         accepted = [i.terminated_at for i in instances if i.terminated_at]
         rows.append(
@@ -381,52 +332,6 @@ def _jobs(view: ExecutionView) -> list[dict[str, Any]]:
             }
         )
     return rows
-
-
-def _terminate_jobs(state: ExecutionState) -> dict[str, list[InstanceRecord]]:
-    """Every TERMINATE job of the execution and its instances: those followed to their end (failed ones
-    too), and, from older journals, those whose acceptance counted as the termination."""
-    jobs: dict[str, list[InstanceRecord]] = {
-        job.job_id: [state.instances[i] for i in job.instance_ids if i in state.instances]
-        for job in state.terminate_jobs.values()
-    }
-    for instance in state.instances.values():
-        job_id = instance.terminate_job_id
-        if job_id and instance.terminated_at and job_id not in state.terminate_jobs:
-            jobs.setdefault(job_id, []).append(instance)
-    return jobs
-
-
-def drill_network_document(view: ExecutionView) -> dict[str, Any] | None:
-    """The drill network section: where the drill launched and, per server, its template's production
-    and drill versions and when it was pointed and restored (None: the run had no drill network)."""
-    found = view.evidence.drill_network
-    if found is None:
-        return None
-    return {
-        "subnet_id": found.subnet_id,
-        "subnet_ids": list(found.subnet_ids),
-        "security_group_ids": list(found.security_group_ids),
-        "not_restored": [row.server_id for row in found.not_restored],
-        "servers": [
-            {
-                "server_id": row.server_id,
-                "template_id": row.template_id or None,
-                "status": row.status.value,
-                "production_version": row.production_version,
-                "drill_version": row.drill_version,
-                "subnet_id": row.subnet_id or None,
-                "pointed_at": iso(row.pointed_at),
-                "restored_at": iso(row.restored_at),
-                "changed_to": row.changed_to,
-                "error": row.error or None,
-                # a drill version a failed point made (never the default), and whether it was deleted
-                "unused_drill_version": row.unused_version,
-                "unused_drill_version_deleted": row.unused_deleted if row.unused_version else None,
-            }
-            for row in found.rows
-        ],
-    }
 
 
 def takeovers_document(state: ExecutionState) -> list[dict[str, Any]]:
@@ -469,53 +374,3 @@ def _approvals(view: ExecutionView) -> list[dict[str, Any]]:
                 }
             )
     return sorted(rows, key=lambda row: str(row["decided_at"]))
-
-
-def _cleanup(view: ExecutionView) -> dict[str, Any]:
-    state = view.state
-    steps = step_of_jobs(view)
-    requests = [
-        {"at": iso(c.at), "by": c.by, "how": "cancel and terminate" if isinstance(c, Cancel) else "cleanup"}
-        for c in view.controls
-        if (isinstance(c, Cancel) and c.terminate_drill_instances) or isinstance(c, CleanupRequested)
-    ]
-    instances = [
-        {
-            "recovery_instance_id": proof.recovery_instance_id,
-            "server_id": proof.server_id,
-            "ec2_instance_id": state.instances[proof.recovery_instance_id].ec2_instance_id,
-            "launched_by_job": proof.launched_by_job,
-            "native_step": steps.get(proof.launched_by_job),  # a run in DRS: the step whose job it was
-            "terminate_requested_at": iso(state.instances[proof.recovery_instance_id].terminate_requested_at),
-            "terminated_at": iso(proof.terminated_at),
-            "terminate_job_id": proof.terminate_job_id,
-            "error": proof.error,
-        }
-        for proof in view.evidence.cleanup
-    ]
-    running = list(view.evidence.drill_instances_running)
-    return {
-        "applies": state.is_drill,
-        "requested": requests,
-        "terminate_job_ids": sorted(_terminate_jobs(state)),
-        "instances": instances,
-        "still_running": running,
-        "not_ours": [
-            {
-                "recovery_instance_id": f.recovery_instance_id,
-                "server_id": f.server_id,
-                "ec2_instance_id": f.ec2_instance_id,
-                "launched_by_job": f.job_id,
-                "reason": f.reason,
-            }
-            for f in sorted(state.foreign_instances.values(), key=lambda f: f.recovery_instance_id)
-        ],
-        "instance_problems": list(view.evidence.instance_problems),
-        "complete": not running and not view.evidence.instance_problems if state.is_drill else None,
-        "note": (
-            "terminated_at is when DRS's TERMINATE job ended with the instance terminated; its job ID is the "
-            "proof (in reports of older runs, when DRS accepted TerminateRecoveryInstances)"
-            if state.is_drill
-            else "a recovery's instances are production and are never terminated by the app"
-        ),
-    }

@@ -30,8 +30,9 @@ from drs_desktop.domain.views.event_log import journal_log
 from drs_desktop.domain.views.evidence import collect_evidence
 from drs_desktop.domain.views.report import ExecutionView, PinnedPlan, replay_trail
 from drs_desktop.services.journal_replay import rebuild_journal
-from drs_desktop.services.report_document import build_report_document, scrub_text
+from drs_desktop.services.report_document import build_report_document
 from drs_desktop.services.report_html import html_from_document
+from drs_desktop.services.report_values import scrub_text
 from drs_desktop.storage import executions as execution_store
 from drs_desktop.storage import inventory as inventory_store
 from drs_desktop.storage.db import Readable

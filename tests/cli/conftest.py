@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from drs_desktop import cli_run
+from drs_desktop import cli_target
 from drs_desktop.aws.drs_clock import DrsClock
 from drs_desktop.cli import main
 from drs_desktop.config import AppPaths
@@ -59,14 +59,14 @@ def manual_sim(monkeypatch: pytest.MonkeyPatch) -> Iterator[EmbeddedSimulator]:
     """The simulator on a manual clock, and the CLI in its virtual time: the runner reads that clock
     and its sleeps advance it, so a ten-minute Retry-After passes at once."""
     with EmbeddedSimulator("small", seed=7) as sim:
-        monkeypatch.setattr(cli_run, "_now", sim.clock.now)
+        monkeypatch.setattr(cli_target, "_now", sim.clock.now)
         monkeypatch.setattr(
-            cli_run,
+            cli_target,
             "_drs_clock",
             lambda: DrsClock(wall=sim.clock.now, monotonic=lambda: sim.clock.now().timestamp()),
         )
-        monkeypatch.setattr(cli_run, "_runner_sleep", lambda seconds: sim.clock.advance(max(seconds, 1.0)))
-        monkeypatch.setattr(cli_run, "_simulator_clock", lambda endpoint: None)  # the test moves time
+        monkeypatch.setattr(cli_target, "_runner_sleep", lambda seconds: sim.clock.advance(max(seconds, 1.0)))
+        monkeypatch.setattr(cli_target, "_simulator_clock", lambda endpoint: None)  # the test moves time
         yield sim
 
 

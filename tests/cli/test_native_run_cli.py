@@ -85,6 +85,7 @@ def test_a_drill_in_drs_runs_to_its_end_then_cleanup_and_status(
         "outcome": "SUCCEEDED",
         "status": "SUCCEEDED",
         "waiting_for": [],
+        "restore_command": None,  # no launch template left pointed at a drill network
     }
     assert "in DRS (native plan arn:aws:drs:" in result.err
     assert "execution finished: SUCCEEDED" in result.err

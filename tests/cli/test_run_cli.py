@@ -81,6 +81,7 @@ def test_drill_in_a_subprocess_launches_every_server_once_as_a_drill(finished_dr
         "outcome": "SUCCEEDED",
         "status": "SUCCEEDED",
         "waiting_for": [],
+        "restore_command": None,  # no launch template left pointed at a drill network
     }
     per_server = launches_per_server(drill.sim)
     assert set(per_server) == planned_servers(drill.plan)

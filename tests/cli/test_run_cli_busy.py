@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from drs_desktop import cli_run
+from drs_desktop import cli_target
 from drs_desktop.config import AppPaths
 from drs_desktop.domain.engine.busy import LOAD_LOOK_MAX
 from drs_desktop.domain.engine.events import ExternalLoad, StartFailed
@@ -45,7 +45,7 @@ class Holder:
         self.sim, self.server = sim, server
         self.job_id = ""
         self.started = sim.clock.now()
-        sleep = cli_run._runner_sleep
+        sleep = cli_target._runner_sleep
         assert sleep is not None  # manual_sim's: it moves the virtual clock
 
         def sleeping(seconds: float) -> None:
@@ -56,7 +56,7 @@ class Holder:
             if sim.clock.now() >= self.started + HELD_FOR and self.job_id in sim.backend.by_hand.held_jobs():
                 sim.backend.by_hand.complete(self.job_id)
 
-        monkeypatch.setattr(cli_run, "_runner_sleep", sleeping)
+        monkeypatch.setattr(cli_target, "_runner_sleep", sleeping)
 
 
 def test_a_server_held_by_another_drill_waits_and_the_run_succeeds(

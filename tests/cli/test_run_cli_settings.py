@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from drs_desktop import cli_run
+from drs_desktop import cli_target
 from drs_desktop.config import AppPaths
 from drs_desktop.domain.engine.state import ExecutionState, ServerStatus
 from drs_desktop.domain.plan.model import ApprovalStep, RecoveryPlan, Wave
@@ -43,7 +43,7 @@ class Sleeps:
 @pytest.fixture
 def sleeps(monkeypatch: pytest.MonkeyPatch) -> Sleeps:
     recorder = Sleeps()
-    monkeypatch.setattr(cli_run, "_sleep", recorder)
+    monkeypatch.setattr(cli_target, "_sleep", recorder)
     return recorder
 
 

@@ -77,7 +77,7 @@ def test_with_sync_on_and_its_table_out_of_reach_a_run_is_refused_with_the_way_o
 def test_a_run_the_command_line_drives_is_pushed_live_at_most_every_30_s() -> None:
     """With team sync on, ``run`` pushes the run as it goes (teammates follow it live), not only when it
     stops: on its first event, then at most once per ``LIVE_PUSH_SECONDS`` of events."""
-    from drs_desktop.cli_run import LIVE_PUSH_SECONDS, _LivePush
+    from drs_desktop.cli_drive import LIVE_PUSH_SECONDS, _LivePush
 
     now = [100.0]
     pushed: list[float] = []
@@ -94,7 +94,7 @@ def test_the_live_push_never_comes_between_an_intent_and_its_drs_call() -> None:
     was checked for: a push there (bounded, but seconds when the table is slow) would delay the call."""
     from datetime import UTC, datetime
 
-    from drs_desktop.cli_run import _LivePush
+    from drs_desktop.cli_drive import _LivePush
     from drs_desktop.domain.engine.events import StartRequested, TerminateRequested, Tick
 
     at = datetime(2026, 1, 1, tzinfo=UTC)

@@ -137,7 +137,7 @@ def test_a_point_whose_answer_and_read_back_are_lost_is_never_launched_and_is_re
         assert "did not answer" in row["error"]
         assert defaults(ec2, {server: ids[server]})[server] == net.drill_version, "EC2 still holds it"
         # the CLI's end of the run names the command that fixes it
-        from drs_desktop.cli_run import _templates_left
+        from drs_desktop.cli_drive import _templates_left
 
         assert _templates_left(runner) == "drs-desktop launch-settings restore --plan Shop"
         assert (

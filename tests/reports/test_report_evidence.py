@@ -182,7 +182,7 @@ def test_rto_is_the_last_critical_launch_minus_the_start(drill: Drill, report: d
     assert last.launched_at is not None
     expected = (last.launched_at - state.spec.started_at).total_seconds()
     rto = report["rto"]
-    # The report keeps durations to the millisecond (report_document.seconds); the journal's to the µs.
+    # The report keeps durations to the millisecond (report_values.seconds); the journal's to the µs.
     assert rto["achieved_seconds"] == pytest.approx(expected, abs=0.0005)
     assert rto["target_seconds"] == 90 * 60
     assert rto["met"] is (expected <= 90 * 60)

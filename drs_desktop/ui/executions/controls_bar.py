@@ -1,9 +1,10 @@
 """The progress view's row of controls: pause, resume, cancel (and whether a drill's instances go with
 it), retry, skip, approve, terminate a drill's instances.
 
-Only the widgets and their order live here: which are enabled is the progress view's decision, from the
-engine's ``AvailableControls`` and the row the operator selected, and a click runs the view's own method
-(the failure banner's buttons run the same ones).
+The widgets, their order, and how they show what is allowed (``show_controls``). Which control applies to
+which wave is decided in ``control_targets``, from the engine's ``AvailableControls`` and the row the
+operator selected; a click runs the progress view's own method (the failure banner's buttons run the same
+ones).
 """
 
 from __future__ import annotations
@@ -11,6 +12,9 @@ from __future__ import annotations
 import logging
 
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QPushButton, QWidget
+
+from drs_desktop.domain.engine.commands import AwaitApproval
+from drs_desktop.domain.engine.controls import AvailableControls, ControlAction
 
 logger = logging.getLogger(__name__)
 
@@ -42,3 +46,32 @@ class ControlsBar(QWidget):
         ):
             row.addWidget(widget)
         row.addStretch(1)
+
+    def show_controls(
+        self,
+        controls: AvailableControls,
+        *,
+        drill: bool,
+        in_drs: bool,
+        retry_wave: int | None,
+        skip_wave: int | None,
+        approval: AwaitApproval | None,
+    ) -> None:
+        """Enable each button exactly when ``controls`` allow it for the wave it would act on; a drill's
+        termination controls show for a drill only, and a run in DRS (``in_drs``) has no pause and no
+        approval steps, and retries a whole wave (DRS's step)."""
+        for button in (self.pause_button, self.resume_button, self.approve_button):
+            button.setVisible(not in_drs)  # DRS's executions have no pause and no approval steps
+        self.retry_button.setText("Retry wave in DRS" if in_drs else "Retry failed")
+        self.pause_button.setEnabled(controls.pause)
+        self.resume_button.setEnabled(controls.resume)
+        self.cancel_button.setEnabled(controls.cancel)
+        self.terminate_check.setVisible(drill)
+        self.terminate_check.setEnabled(controls.cancel_terminate)
+        self.retry_button.setEnabled(
+            retry_wave is not None and controls.allows(ControlAction.RETRY, retry_wave)
+        )
+        self.skip_button.setEnabled(skip_wave is not None and controls.allows(ControlAction.SKIP, skip_wave))
+        self.approve_button.setEnabled(approval is not None)
+        self.cleanup_button.setVisible(drill)
+        self.cleanup_button.setEnabled(controls.cleanup)

@@ -26,35 +26,40 @@ from typing import Any
 from PySide6.QtCore import QEvent, QItemSelection, Qt, Signal
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QMessageBox,
     QPushButton,
     QScrollArea,
     QSplitter,
     QTabWidget,
-    QTreeView,
     QVBoxLayout,
     QWidget,
 )
 
 from drs_desktop.domain.engine.commands import AwaitApproval
-from drs_desktop.domain.engine.controls import AvailableControls, ControlAction, ControlRequest, RunChoice
+from drs_desktop.domain.engine.controls import ControlAction, ControlRequest, RunChoice
 from drs_desktop.domain.engine.record import ExecutionRecord
 from drs_desktop.domain.engine.state import Mode
 from drs_desktop.domain.targets import Target
 from drs_desktop.domain.views.attention import attention
 from drs_desktop.domain.views.progress import ProgressSnapshot
 from drs_desktop.ui.executions.approval_prompt_dialog import ApprovalPromptDialog, ApprovalPrompts
+from drs_desktop.ui.executions.control_targets import (
+    Pending,
+    applied_text,
+    shown_controls,
+    target_approval,
+    target_wave,
+)
 from drs_desktop.ui.executions.controls_bar import ControlsBar
 from drs_desktop.ui.executions.end_state_panel import EndStatePanel
 from drs_desktop.ui.executions.failure_banner import FailureBanner
 from drs_desktop.ui.executions.live_log import LiveLog
 from drs_desktop.ui.executions.native_run_panel import NativeRunPanel
 from drs_desktop.ui.executions.progress_header import header_html
-from drs_desktop.ui.executions.progress_model import COLUMNS, PROGRESS, ProgressTreeModel
+from drs_desktop.ui.executions.progress_model import ProgressTreeModel
+from drs_desktop.ui.executions.progress_tree import fit_bars, progress_tree
 from drs_desktop.ui.executions.report_export import ask_report_target, report_format
 from drs_desktop.ui.executions.report_pdf import write_pdf_report
 from drs_desktop.ui.executions.rto_countdown import RtoCountdown
@@ -87,7 +92,7 @@ class ProgressWidget(QWidget):
         self._approvals.decided.connect(self._on_prompt_decided)
         #: A control sent and not yet seen applied: (execution, action, the ``actions`` count when sent).
         #: The status line says "… sent" until a snapshot shows its audit entry, then what was applied.
-        self._pending: tuple[str, ControlAction, int] | None = None
+        self._pending: Pending | None = None
         self.notifier = TrayNotifier(self)
 
         self.header = QLabel("No execution")
@@ -121,26 +126,8 @@ class ProgressWidget(QWidget):
         self.export_button.clicked.connect(lambda: self._choose_report())
 
         self.model = ProgressTreeModel(self)
-        self.tree = QTreeView()
-        self.tree.setObjectName("progress-tree")
-        self.tree.setModel(self.model)
-        self.tree.setUniformRowHeights(True)
-        self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.tree.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.tree.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        # Every wave shows open, as its first server rows arrive (a large run's come a slice at a time).
-        self.model.wave_filled.connect(lambda wave: self.tree.expand(self.model.index(wave, 0)))
-        # A server's label ends with its target ("web-01 · staging-07"): elide the middle, not the end.
-        self.tree.setTextElideMode(Qt.TextElideMode.ElideMiddle)
-        header = self.tree.header()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        for column, width in enumerate((280, 110, 110, 220, 150, 110, 70, 190, 150, 180)[: len(COLUMNS)]):
-            header.resizeSection(column, width)
+        self.tree = progress_tree(self.model)
         self.tree.selectionModel().selectionChanged.connect(self._selection_changed)
-        header.sectionResized.connect(
-            lambda column, _old, _new: self._fit_bars() if column == PROGRESS else None
-        )
-        self._fit_bars()
         # A large run's lines arrive a slice at a time: the banner's row may only now exist to scroll to.
         self.model.filled.connect(self._follow_attention)
 
@@ -304,24 +291,14 @@ class ProgressWidget(QWidget):
         QEvent.Type.DevicePixelRatioChange,
     )
 
-    def _fit_bars(self, *, repaint: bool = False) -> None:
-        """The progress column's bars as wide as the column (less the view's margin), in the tree's font
-        and on its screen."""
-        self.model.restyle_bars(
-            width=self.tree.header().sectionSize(PROGRESS) - 10,
-            height=self.tree.fontMetrics().height(),
-            ratio=self.tree.devicePixelRatioF(),
-            repaint=repaint,
-        )
-
     def changeEvent(self, event: QEvent) -> None:
         super().changeEvent(event)
         if event.type() in self._RESTYLES:
-            self._fit_bars(repaint=True)
+            fit_bars(self.tree, self.model, repaint=True)
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
-        self._fit_bars()  # on its screen now
+        fit_bars(self.tree, self.model)  # on its screen now
 
     def on_finished(self, execution_id: str, outcome: object) -> None:
         self._running.discard(execution_id)
@@ -414,71 +391,29 @@ class ProgressWidget(QWidget):
 
     def _settle_pending(self, snapshot: ProgressSnapshot) -> None:
         """Replace "… sent" by what the engine applied, once the journal shows it (its audit entry)."""
-        if self._pending is None or self._pending[0] != snapshot.execution_id:
-            return
-        _, action_sent, count_then = self._pending
-        since = max(0, len(snapshot.recent_actions) - (snapshot.actions - count_then))
-        new = snapshot.recent_actions[since:]
-        entry = next((e for e in new if e.action == action_sent.value.lower()), None)
-        if snapshot.actions <= count_then or entry is None:
-            return
-        self._pending = None
-        action = entry.action.replace("_", " ").capitalize()
-        detail = f" ({entry.detail})" if entry.detail else ""
-        if snapshot.native is not None:  # journaled here; DRS acts on it, and a reading shows what it did
-            self._say(f"{action} journaled at {entry.at:%H:%M:%S} UTC by {entry.by}{detail}: sent to DRS.")
-            return
-        self._say(f"{action} applied at {entry.at:%H:%M:%S} UTC by {entry.by}{detail}.")
-
-    def _controls(self) -> AvailableControls:
-        snapshot = self._snapshot
-        if snapshot is None or self._read_only or snapshot.read_only:
-            return AvailableControls()
-        return snapshot.controls
+        text = applied_text(self._pending, snapshot)
+        if text is not None:
+            self._pending = None
+            self._say(text)
 
     def _target_wave(self, action: ControlAction) -> int | None:
-        """The selected wave, else the first held wave the action applies to."""
-        selected = self.selected_wave()
-        if selected is not None:
-            return selected
-        snapshot = self._snapshot
-        if snapshot is None:
-            return None
-        controls = self._controls()
-        held = [w.index for w in snapshot.waves if w.held and controls.allows(action, w.index)]
-        if not held and action is ControlAction.SKIP:  # a wave waiting for servers other jobs hold
-            held = [w.index for w in snapshot.waves if w.busy and controls.allows(action, w.index)]
-        return held[0] if held else None
+        controls = shown_controls(self._snapshot, self._read_only)
+        return target_wave(self._snapshot, controls, action, self.selected_wave())
 
     def _target_approval(self) -> AwaitApproval | None:
-        controls = self._controls()
-        selected = self.selected_wave()
-        if selected is not None and controls.approval_for(selected) is not None:
-            return controls.approval_for(selected)
-        return controls.approvals[0] if controls.approvals else None
+        return target_approval(shown_controls(self._snapshot, self._read_only), self.selected_wave())
 
     def _update_controls(self) -> None:
-        controls = self._controls()
-        drill = self._snapshot is not None and self._snapshot.mode is Mode.DRILL
-        in_drs = self._snapshot is not None and self._snapshot.native is not None
-        for button in (self.pause_button, self.resume_button, self.approve_button):
-            button.setVisible(not in_drs)  # DRS's executions have no pause and no approval steps
-        self.retry_button.setText("Retry wave in DRS" if in_drs else "Retry failed")
-        self.pause_button.setEnabled(controls.pause)
-        self.resume_button.setEnabled(controls.resume)
-        self.cancel_button.setEnabled(controls.cancel)
-        self.terminate_check.setVisible(drill)
-        self.terminate_check.setEnabled(controls.cancel_terminate)
-        retry_wave = self._target_wave(ControlAction.RETRY)
-        skip_wave = self._target_wave(ControlAction.SKIP)
-        self.retry_button.setEnabled(
-            retry_wave is not None and controls.allows(ControlAction.RETRY, retry_wave)
+        snapshot = self._snapshot
+        self.controls_bar.show_controls(
+            shown_controls(snapshot, self._read_only),
+            drill=snapshot is not None and snapshot.mode is Mode.DRILL,
+            in_drs=snapshot is not None and snapshot.native is not None,
+            retry_wave=self._target_wave(ControlAction.RETRY),
+            skip_wave=self._target_wave(ControlAction.SKIP),
+            approval=self._target_approval(),
         )
-        self.skip_button.setEnabled(skip_wave is not None and controls.allows(ControlAction.SKIP, skip_wave))
-        self.approve_button.setEnabled(self._target_approval() is not None)
-        self.cleanup_button.setVisible(drill)
-        self.cleanup_button.setEnabled(controls.cleanup)
-        self.export_button.setEnabled(self._snapshot is not None)
+        self.export_button.setEnabled(snapshot is not None)
 
     def _selection_changed(self, _selected: QItemSelection, _deselected: QItemSelection) -> None:
         self._update_controls()

@@ -24,11 +24,9 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QComboBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
-    QLineEdit,
     QProgressBar,
     QPushButton,
     QTableView,
@@ -43,6 +41,7 @@ from drs_desktop.domain.targets import Target
 from drs_desktop.domain.views.launch_drift import LaunchDrift
 from drs_desktop.ui.change_hub import moment_text
 from drs_desktop.ui.servers.extend_servers_dialog import ExtendServersDialog
+from drs_desktop.ui.servers.server_filters_widget import ServerFiltersWidget
 from drs_desktop.ui.servers.server_table_model import (
     HOSTNAME,
     LAG,
@@ -65,10 +64,6 @@ logger = logging.getLogger(__name__)
 
 _OFFLINE_STYLE = "background: #fff4e5; color: #7a4b00; border: 1px solid #f0c36d; padding: 6px;"
 _ERROR_STYLE = "background: #fdecea; color: #8a1c1c; border: 1px solid #f5b5b0; padding: 6px;"
-ALL_STATES = "All replication states"
-ALL_OS = "All operating systems"
-ALL_TARGETS = "All targets"
-OS_FAMILIES = ("Linux", "Windows", "Unknown")
 #: Starting widths (pixels) of the columns; the operator may resize them, "Used by" takes the rest.
 COLUMN_WIDTHS = {
     HOSTNAME: 150,
@@ -122,37 +117,14 @@ class ServersPaneWidget(QWidget):
         self.proxy = ServerFilterModel(self)
         self.proxy.setSourceModel(self.model)
 
-        self.search_edit = QLineEdit()
-        self.search_edit.setObjectName("servers-search")
-        self.search_edit.setPlaceholderText("Search hostname, ID, OS, tags, plans…")
-        self.search_edit.setClearButtonEnabled(True)
-        self.search_edit.textChanged.connect(self._search_changed)
-        self.state_combo = QComboBox()
-        self.state_combo.setObjectName("servers-state-filter")
-        self.state_combo.addItem(ALL_STATES, "")
-        self.state_combo.currentIndexChanged.connect(
-            lambda _i: self.proxy.set_state(str(self.state_combo.currentData() or ""))
-        )
-        self.os_combo = QComboBox()
-        self.os_combo.setObjectName("servers-os-filter")
-        self.os_combo.addItem(ALL_OS, "")
-        for family in OS_FAMILIES:
-            self.os_combo.addItem(family, family)
-        self.os_combo.currentIndexChanged.connect(
-            lambda _i: self.proxy.set_os(str(self.os_combo.currentData() or ""))
-        )
-        self.target_combo = QComboBox()
-        self.target_combo.setObjectName("servers-target-filter")
-        self.target_combo.addItem(ALL_TARGETS, "")
-        self.target_combo.currentIndexChanged.connect(
-            lambda _i: self._filter_target(str(self.target_combo.currentData() or ""))
-        )
-        self.target_combo.hide()  # shown once there is more than one target to choose from
-        self.tag_edit = QLineEdit()
-        self.tag_edit.setObjectName("servers-tag-filter")
-        self.tag_edit.setPlaceholderText("Tags: key=value, …")
-        self.tag_edit.setClearButtonEnabled(True)
-        self.tag_edit.textChanged.connect(self._tags_changed)
+        self.filters = ServerFiltersWidget(self.proxy)
+        self.filters.filters_changed.connect(self._update_count)
+        # The filter controls, under the names the pane has always given them (its tests use them).
+        self.search_edit = self.filters.search_edit
+        self.state_combo = self.filters.state_combo
+        self.os_combo = self.filters.os_combo
+        self.target_combo = self.filters.target_combo
+        self.tag_edit = self.filters.tag_edit
         self.refresh_button = QPushButton("Refresh")
         self.refresh_button.setObjectName("servers-refresh")
         self.refresh_button.setToolTip("Read the source servers from DRS again (F5)")
@@ -206,14 +178,10 @@ class ServersPaneWidget(QWidget):
         for column, width in COLUMN_WIDTHS.items():
             header.resizeSection(column, width)
 
-        filters = QHBoxLayout()
-        filters.addWidget(self.search_edit, 3)
-        filters.addWidget(self.target_combo, 1)
-        filters.addWidget(self.state_combo, 1)
-        filters.addWidget(self.os_combo, 1)
-        filters.addWidget(self.tag_edit, 2)
-        filters.addWidget(self.refresh_button)
-        filters.addWidget(self.extend_button)
+        top = QHBoxLayout()
+        top.addWidget(self.filters, 1)
+        top.addWidget(self.refresh_button)
+        top.addWidget(self.extend_button)
         status = QHBoxLayout()
         status.addWidget(self.stamp_label, 1)
         status.addWidget(self.launch_stamp)
@@ -222,7 +190,7 @@ class ServersPaneWidget(QWidget):
         status.addWidget(self.progress_label)
         layout = QVBoxLayout(self)
         layout.addWidget(QLabel("<h2>Servers</h2>"))
-        layout.addLayout(filters)
+        layout.addLayout(top)
         layout.addLayout(status)
         layout.addWidget(self.target_ages)
         layout.addWidget(self.banner)
@@ -380,8 +348,7 @@ class ServersPaneWidget(QWidget):
     def _parts_shown(self) -> None:
         self.stamp_label.setText(format_stamp(self.model.inventory(), self._target))
         self.target_ages.set_parts(self.model.parts())
-        self._refresh_target_choices()
-        self._refresh_state_choices()
+        self.filters.show_choices(self.model.parts(), self.model.states())
         self._update_count()
 
     # ---------------------------------------------------------------------------------- answers
@@ -491,48 +458,6 @@ class ServersPaneWidget(QWidget):
         self.banner.setText(text)
         self.banner.setStyleSheet(style)
         self.banner.show()
-
-    def _search_changed(self, text: str) -> None:
-        self.proxy.set_search(text)
-        self._update_count()
-
-    def _tags_changed(self, text: str) -> None:
-        self.proxy.set_tag_filter(text)
-        self._update_count()
-
-    def _filter_target(self, name: str) -> None:
-        self.proxy.set_target(name)
-        self._update_count()
-
-    def _refresh_target_choices(self) -> None:
-        """The target filter offers every target shown (kept when its target left, like the state's)."""
-        current = str(self.target_combo.currentData() or "")
-        names = [part.name for part in self.model.parts()]
-        if current and current not in names:
-            names.append(current)
-        self.target_combo.blockSignals(True)
-        self.target_combo.clear()
-        self.target_combo.addItem(ALL_TARGETS, "")
-        for part in self.model.parts():
-            self.target_combo.addItem(part.label, part.name)
-        if current and current not in [part.name for part in self.model.parts()]:
-            self.target_combo.addItem(current, current)
-        self.target_combo.setCurrentIndex(max(0, self.target_combo.findData(current)))
-        self.target_combo.blockSignals(False)
-        self.target_combo.setVisible(len(names) > 1)
-
-    def _refresh_state_choices(self) -> None:
-        current = str(self.state_combo.currentData() or "")
-        states = self.model.states()
-        if current and current not in states:
-            states.append(current)  # keep the operator's filter even if no server is in that state now
-        self.state_combo.blockSignals(True)
-        self.state_combo.clear()
-        self.state_combo.addItem(ALL_STATES, "")
-        for state in sorted(states):
-            self.state_combo.addItem(state, state)
-        self.state_combo.setCurrentIndex(max(0, self.state_combo.findData(current)))
-        self.state_combo.blockSignals(False)
 
     def _update_count(self) -> None:
         total, shown = self.model.rowCount(), self.proxy.rowCount()
