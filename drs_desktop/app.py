@@ -410,6 +410,7 @@ class DesktopApp:
         if self.running_target is not None:
             dialog.set_targets((self.running_target,))
         dialog.connect_desk(self.execution_desk)
+        dialog.trust_row.connect_local(self.local_tasks)  # "Trust…" for a script preflight found untrusted
         self.plans_pane.plans_listed.connect(dialog.set_plan_names)  # a plan saved meanwhile is offered
         dialog.run_requested.connect(self.live_progress.start_run)
         dialog.attach_requested.connect(self.live_progress.attach_run)  # follow a run DRS runs already

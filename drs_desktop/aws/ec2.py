@@ -38,6 +38,7 @@ from drs_desktop.aws.ec2_parse import (
     parse_template,
     parse_template_version,
     parse_vpc,
+    parse_vpc_endpoint,
 )
 from drs_desktop.aws.errors import map_error
 from drs_desktop.aws.gateway_base import GatewayBase, GatewaySettings
@@ -59,6 +60,7 @@ from drs_desktop.domain.ec2 import (
     RouteTableView,
     SecurityGroupView,
     SubnetView,
+    VpcEndpointView,
     VpcView,
 )
 
@@ -480,6 +482,13 @@ class Ec2Gateway(GatewayBase):
             parse_prefix_list_entry,
         )
         return PrefixListView(prefix_list_id, names[0], tuple(dict.fromkeys(cidrs)))
+
+    def vpc_endpoints(self, *, vpc_id: str | None = None) -> list[VpcEndpointView]:
+        """The VPC endpoints of ``vpc_id`` (all of the account's when None), every state included."""
+        params = {"Filters": self._filters(vpc_id=vpc_id)}
+        return self._list(
+            "DescribeVpcEndpoints", "describe_vpc_endpoints", params, "VpcEndpoints", parse_vpc_endpoint
+        )
 
     # -- instances -------------------------------------------------------------------------------------
 

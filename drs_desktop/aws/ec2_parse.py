@@ -28,6 +28,7 @@ from drs_desktop.domain.ec2 import (
     SecurityGroupView,
     SubnetView,
     Tags,
+    VpcEndpointView,
     VpcView,
 )
 
@@ -372,3 +373,18 @@ def parse_reservation(item: Mapping[str, Any]) -> list[InstanceView]:
             )
         )
     return out
+
+
+def parse_vpc_endpoint(item: Mapping[str, Any]) -> VpcEndpointView:
+    """A VPC endpoint; its service name and state decide whether SSM reaches a VPC without a route out."""
+    subnets = _list(item, "SubnetIds")
+    if not all(isinstance(s, str) for s in subnets):
+        raise Ec2ParseError("a VPC endpoint's SubnetIds are not strings")
+    return VpcEndpointView(
+        endpoint_id=_str(item, "VpcEndpointId", "A VPC endpoint"),
+        vpc_id=_str(item, "VpcId", "A VPC endpoint"),
+        service_name=_str(item, "ServiceName", "A VPC endpoint"),
+        endpoint_type=_opt_str(item, "VpcEndpointType") or "",
+        state=_str(item, "State", "A VPC endpoint"),
+        subnet_ids=tuple(subnets),
+    )

@@ -137,6 +137,24 @@ class RouteTableView:
 
 
 @dataclass(frozen=True)
+class VpcEndpointView:
+    """A VPC endpoint (DescribeVpcEndpoints): how instances in a VPC without a route out reach an AWS
+    service (SSM needs ``ssm``, ``ssmmessages`` and ``ec2messages``). ``state`` as EC2 sends it (lowercase
+    on the wire, although the model's enum is capitalised)."""
+
+    endpoint_id: str
+    vpc_id: str
+    service_name: str  # com.amazonaws.<region>.<service>
+    endpoint_type: str  # Interface | Gateway | ...
+    state: str
+    subnet_ids: tuple[str, ...] = ()
+
+    @property
+    def available(self) -> bool:
+        return self.state.lower() == "available"
+
+
+@dataclass(frozen=True)
 class NaclEntryView:
     rule_number: int
     egress: bool

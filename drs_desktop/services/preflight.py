@@ -40,6 +40,7 @@ from drs_desktop.domain.preflight.plan_targets import target_checks
 from drs_desktop.domain.preflight.rules import clock_checks
 from drs_desktop.services.executions import PreparedExecution, RunRequest, spec_from_prepared
 from drs_desktop.services.patient_reads import PatientReads
+from drs_desktop.services.preflight_automation import automation_checks
 from drs_desktop.services.preflight_drill_versions import drill_version_checks
 from drs_desktop.services.preflight_isolation import drill_template_checks, isolation_checks
 from drs_desktop.services.preflight_targets import GatewayOf, gateway_maker, per_target_checks
@@ -75,9 +76,11 @@ def preflight(
     on ``gateway``'s endpoint; ``mfa_prompter`` answers an MFA role).
 
     Reads DRS (DescribeJobs of the last two days, GetLaunchConfiguration per known server) and this
-    desktop's unfinished executions; launches nothing. ``DrsError``s other than a missing launch
-    configuration (or no permission to read one) propagate: without the account's jobs the checks
-    would say less than they seem to. Throttling is waited out (``reads``, as in ``prepare_execution``).
+    desktop's unfinished executions, and what the plan's automation steps need (SSM, Lambda, EC2, the
+    scripts' files: ``services.preflight_automation``); launches nothing. ``DrsError``s other than a
+    missing launch configuration (or no permission to read one) propagate: without the account's jobs
+    the checks would say less than they seem to. Throttling is waited out (``reads``, as in
+    ``prepare_execution``).
     """
     read = reads or PatientReads()
     plan = prepared.stored.plan
@@ -103,10 +106,13 @@ def preflight(
         other_executions=unfinished_elsewhere(db, inventory, gateway.target.region),
     )
     checks[:0] = target_checks(plan, connected_target(gateway, inventory))
+    gateway_of = None
     if plan.targets:
+        gateway_of = target_gateways or gateway_maker(gateway, mfa_prompter=mfa_prompter)
+    if gateway_of is not None:
         checks += per_target_checks(
             plan,
-            gateway_of=target_gateways or gateway_maker(gateway, mfa_prompter=mfa_prompter),
+            gateway_of=gateway_of,
             limits=request.limits,
             now=now,
             reads=read,
@@ -118,6 +124,18 @@ def preflight(
         plan, request.mode, prepared.server_ids, configs, in_drs=prepared.native is not None, unread=unread
     )
     checks += drill_version_checks(plan.name, request.mode, prepared.server_ids, configs, gateway, read)
+    automation = automation_checks(
+        db,
+        plan,
+        request.mode,
+        prepared.wave_servers,
+        configs,
+        gateway,
+        read,
+        server_targets=prepared.server_targets,
+        gateway_of=gateway_of,
+    )
+    checks += automation.checks
     spec = spec_from_prepared(prepared, request, execution_id=execution_id, started_at=now)
     problems = spec_problems(spec)
     calls: tuple[PlannedCall, ...] = ()
@@ -126,7 +144,13 @@ def preflight(
     else:
         calls = planned_calls(spec)
     report = PreflightReport(
-        tuple(checks), calls, plan_name=plan.name, mode=request.mode, checked_at=now, launch_configs=configs
+        tuple(checks),
+        calls,
+        plan_name=plan.name,
+        mode=request.mode,
+        checked_at=now,
+        launch_configs=configs,
+        trustable_scripts=automation.trustable,
     )
     logger.info(
         "preflight of %r (%s): %d failure(s), %d warning(s), %d StartRecovery call(s)",

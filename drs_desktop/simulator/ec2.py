@@ -3,8 +3,9 @@
 Served: DescribeLaunchTemplates, DescribeLaunchTemplateVersions, CreateLaunchTemplateVersion,
 ModifyLaunchTemplate (SetDefaultVersion), DeleteLaunchTemplateVersions (never the default version),
 DescribeVpcs, DescribeSubnets, DescribeSecurityGroups, DescribeRouteTables, DescribeNetworkAcls,
-DescribeManagedPrefixLists, GetManagedPrefixListEntries, DescribeInstances; nothing more (any other action
-is InvalidAction, so a new call the app makes shows up here rather than passing unseen). Listings take
+DescribeManagedPrefixLists, GetManagedPrefixListEntries, DescribeVpcEndpoints, DescribeInstances; nothing
+more (any other action is InvalidAction, so a new call the app makes shows up here rather than passing
+unseen). Listings take
 EC2's ``MaxResults``/``NextToken`` within the model's bounds, their ID lists (an unknown ID is EC2's
 ``...NotFound``, one of the wrong shape ``...Malformed``) and the filters of ``ec2_filters.FILTERS`` (with
 EC2's ``*``/``?`` wildcards; any other filter name is refused, as EC2 refuses it). ``DryRun`` answers
@@ -101,6 +102,7 @@ class Ec2Service:
             "DescribeNetworkAcls",
             "DescribeManagedPrefixLists",
             "GetManagedPrefixListEntries",
+            "DescribeVpcEndpoints",
             "DescribeInstances",
         }
     )
@@ -247,6 +249,12 @@ class Ec2Service:
         items = {pid: net.describe_prefix_list(p) for pid, p in net.prefix_lists.items()}
         picked = self._pick(items, params.get("PrefixListIds"), "pl-", "InvalidPrefixListID")
         return self._page("DescribeManagedPrefixLists", "PrefixLists", picked, params)
+
+    def _DescribeVpcEndpoints(self, params: dict[str, Any]) -> dict[str, Any]:
+        net = self.w.network
+        items = {e: net.describe_endpoint(v, e, service) for v in net.vpcs for e, service in v.endpoints}
+        picked = self._pick(items, params.get("VpcEndpointIds"), "vpce-", "InvalidVpcEndpointId")
+        return self._page("DescribeVpcEndpoints", "VpcEndpoints", picked, params)
 
     def _GetManagedPrefixListEntries(self, params: dict[str, Any]) -> dict[str, Any]:
         net = self.w.network

@@ -59,6 +59,13 @@ FILTERS: dict[str, dict[str, Values]] = {
         "instance-type": _field("InstanceType"),
         "instance-state-name": lambda i: [i["State"]["Name"]],
     },
+    "DescribeVpcEndpoints": {
+        "vpc-endpoint-id": _field("VpcEndpointId"),
+        "vpc-id": _field("VpcId"),
+        "service-name": _field("ServiceName"),
+        "vpc-endpoint-state": _field("State"),
+        "vpc-endpoint-type": _field("VpcEndpointType"),
+    },
     "DescribeLaunchTemplates": {"launch-template-name": _field("LaunchTemplateName")},
     "DescribeManagedPrefixLists": {
         "prefix-list-id": _field("PrefixListId"),

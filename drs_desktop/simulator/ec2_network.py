@@ -16,7 +16,13 @@ import ipaddress
 from dataclasses import dataclass, field
 from typing import Any
 
-from drs_desktop.simulator.ec2_spec import ROUTE_TARGETS, Ec2Spec, IngressSpec, VpcSpec
+from drs_desktop.simulator.ec2_spec import (
+    GATEWAY_ENDPOINTS,
+    ROUTE_TARGETS,
+    Ec2Spec,
+    IngressSpec,
+    VpcSpec,
+)
 from drs_desktop.simulator.ids import stable_hex
 
 _AZ_LETTERS = "abcdef"
@@ -58,6 +64,7 @@ class Vpc:
     route_table_id: str
     acl_id: str
     route_targets: list[tuple[str, str, str]]  # (destination CIDR or prefix list ID, kind, target ID)
+    endpoints: list[tuple[str, str]] = field(default_factory=list)  # (vpce- ID, service short name)
 
 
 class Network:
@@ -116,7 +123,8 @@ class Network:
             )
             for r in spec.routes
         ]
-        return Vpc(vpc_id, spec, subnets, groups, rid("rtb-"), rid("acl-"), targets)
+        endpoints = [(rid("vpce-", "endpoint", service), service) for service in spec.endpoints]
+        return Vpc(vpc_id, spec, subnets, groups, rid("rtb-"), rid("acl-"), targets, endpoints)
 
     # -- lookups ---------------------------------------------------------------------------------------
 
@@ -336,3 +344,28 @@ class Network:
             "OwnerId": self.account_id,
             "Tags": self._name_tag(found.name),
         }
+
+    def describe_endpoint(self, vpc: Vpc, endpoint_id: str, service: str) -> dict[str, Any]:
+        """A VPC endpoint as EC2 answers it: an interface endpoint in every subnet of its VPC (with the
+        VPC's default group and private DNS), or a gateway endpoint on its route table (s3, dynamodb).
+        ``State`` is ``available`` in lowercase, as EC2 sends it (the model's enum says ``Available``)."""
+        gateway = service in GATEWAY_ENDPOINTS
+        item: dict[str, Any] = {
+            "VpcEndpointId": endpoint_id,
+            "VpcEndpointType": "Gateway" if gateway else "Interface",
+            "VpcId": vpc.vpc_id,
+            "ServiceName": f"com.amazonaws.{self.region}.{service}",
+            "State": "available",
+            "RouteTableIds": [vpc.route_table_id] if gateway else [],
+            "SubnetIds": [] if gateway else [s.subnet_id for s in vpc.subnets],
+            "Groups": []
+            if gateway
+            else [{"GroupId": vpc.groups[0].group_id, "GroupName": vpc.groups[0].name}],
+            "PrivateDnsEnabled": not gateway,
+            "RequesterManaged": False,
+            "NetworkInterfaceIds": [],
+            "DnsEntries": [],
+            "OwnerId": self.account_id,
+            "Tags": self._name_tag(f"{vpc.spec.name}-{service}"),
+        }
+        return item

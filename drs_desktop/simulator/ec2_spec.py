@@ -30,6 +30,10 @@ ROUTE_TARGETS = {
     "nat-gateway": "nat-",
 }
 PROTOCOLS = ("tcp", "udp", "icmp", "-1")
+#: A VPC endpoint's service as a scenario names it: the last part of ``com.amazonaws.<region>.<name>``.
+ENDPOINT_SERVICE = re.compile(r"^[a-z0-9][a-z0-9.-]{0,62}$")
+#: The services whose endpoints are gateway endpoints (route table entries); every other is an interface.
+GATEWAY_ENDPOINTS = frozenset({"s3", "dynamodb"})
 #: A prefix list ID a scenario may name although no list of the world has it: a list of another
 #: account, not shared with this one, which this account cannot read (``InvalidPrefixListID.NotFound``).
 FOREIGN_PREFIX_LIST = re.compile(r"^pl-[0-9a-f]{8,17}$")
@@ -72,6 +76,8 @@ class VpcSpec:
     ingress: tuple[IngressSpec, ...] = ()
     #: CIDRs the network ACL lets in (rule 100, 110, ...); everything else is denied by rule ``*``.
     nacl_ingress: tuple[str, ...] = ("0.0.0.0/0",)
+    #: VPC endpoints (DescribeVpcEndpoints), by service: ``ssm`` is ``com.amazonaws.<region>.ssm``.
+    endpoints: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -204,6 +210,12 @@ def _vpc(node: Node, lists: set[str]) -> VpcSpec:
         ingress.append(rule)
     nacl = node.strings("nacl_ingress") if node.has("nacl_ingress") else ("0.0.0.0/0",)
     nacl = tuple(str(_network(node, f"nacl_ingress[{i}]", c)) for i, c in enumerate(nacl))
+    endpoints = node.strings("endpoints")
+    for i, service in enumerate(endpoints):
+        if not ENDPOINT_SERVICE.match(service):
+            raise node.error(f"endpoints[{i}]", f"{service!r} is not a service name such as ssm or s3")
+    if len(set(endpoints)) != len(endpoints):
+        raise node.error("endpoints", "a VPC has one endpoint per service")
     node.finish()
     return VpcSpec(
         name=name,
@@ -213,4 +225,5 @@ def _vpc(node: Node, lists: set[str]) -> VpcSpec:
         routes=tuple(routes),
         ingress=tuple(ingress),
         nacl_ingress=nacl,
+        endpoints=endpoints,
     )

@@ -26,6 +26,7 @@ from drs_desktop.domain.engine.chunking import Limits
 from drs_desktop.domain.engine.recovery_point import RecoveryPointChoice
 from drs_desktop.domain.engine.state import Mode
 from drs_desktop.domain.inventory import Inventory, SourceServer
+from drs_desktop.domain.plan.automation import ScriptStep
 from drs_desktop.domain.plan.model import RecoveryPlan
 from drs_desktop.domain.plan.validation import Problem, Severity, validate_plan
 from drs_desktop.domain.preflight.calls import (
@@ -88,6 +89,9 @@ class PreflightReport:
     #: The launch configurations read for the checks (None: DRS has none for the server): a run keeps
     #: them as its baseline, the dashboard compares them with the last good drill's.
     launch_configs: Mapping[str, LaunchConfigView | None] = field(default_factory=dict)
+    #: Script steps whose file this desktop could trust (untrusted, or changed since): the run dialog
+    #: offers "Trust…" for them (``services.preflight_automation``).
+    trustable_scripts: tuple[ScriptStep, ...] = ()
 
     @property
     def failures(self) -> tuple[Check, ...]:

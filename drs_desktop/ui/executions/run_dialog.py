@@ -50,6 +50,7 @@ from drs_desktop.domain.preflight.checks import CallKind, PreflightReport, confi
 from drs_desktop.domain.preflight.rules import ISOLATION
 from drs_desktop.domain.targets import Target
 from drs_desktop.ui.executions.run_where_panel import IN_DRS, RunWherePanel
+from drs_desktop.ui.executions.script_trust_row import ScriptTrustRow
 from drs_desktop.ui.status_icons import status_icon
 from drs_desktop.ui.target_badge import TargetBadgeWidget
 from drs_desktop.workers.execution_desk import ExecutionDesk
@@ -143,6 +144,8 @@ class RunDialog(QDialog):
         self.override_edit = QLineEdit()
         self.override_edit.setObjectName("isolation-override")
         self.override_edit.setPlaceholderText("the reason (kept in the evidence); then check again")
+        # A script preflight found untrusted: "Trust…" (``trust_row.connect_local``), then a new check.
+        self.trust_row = ScriptTrustRow()
         self.run_button = QPushButton("Run")
         self.run_button.setObjectName("run")
         self.close_button = QPushButton("Close")
@@ -185,6 +188,7 @@ class RunDialog(QDialog):
         layout.addLayout(form)
         layout.addLayout(check_row)
         layout.addWidget(results, 1)
+        layout.addWidget(self.trust_row)
         layout.addLayout(override_row)
         layout.addLayout(confirm_row)
         layout.addLayout(buttons)
@@ -200,6 +204,7 @@ class RunDialog(QDialog):
         self.override_edit.textChanged.connect(self._choice_changed)
         self.where.changed.connect(self._where_changed)
         self.where.attach_requested.connect(self.attach)
+        self.trust_row.trusted.connect(lambda _trusted: self.check())
         self._choice_changed()
 
     # ---------------------------------------------------------------------------------- wiring
@@ -378,6 +383,7 @@ class RunDialog(QDialog):
         if report is None:
             return
         self._fill_checks(report)
+        self.trust_row.set_scripts(() if in_drs else report.trustable_scripts)
         self._fill_calls(report)
         failures, warnings = len(report.failures), len(report.warnings)
         where = "in DRS" if in_drs else "here"
@@ -455,6 +461,7 @@ class RunDialog(QDialog):
         self.checks_table.setRowCount(0)
         self.calls_view.clear()
         self.where.clear()
+        self.trust_row.set_scripts(())
 
     def _where_changed(self) -> None:
         """Here or in DRS: the other place's result, already checked, is shown (no new check)."""
@@ -483,7 +490,6 @@ class RunDialog(QDialog):
         self.override_label.setVisible(wanted)
         self.override_edit.setVisible(wanted)
         self.run_button.setEnabled(self.can_run())
-        report = self.report()
         problem = self.confirmation_problem() if report is not None and report.ok else None
         self.run_button.setToolTip(problem or "")
 
