@@ -75,6 +75,11 @@ class AutomationRow:
 def automation_rows_of(doc: dict[str, Any]) -> list[AutomationRow]:
     """Every wave's automation steps from a report document (``build_report_document``'s output)."""
     rows: list[AutomationRow] = []
+    names = {s["server_id"]: s["hostname"] for s in doc.get("servers", []) if s.get("hostname")}
+
+    def who(server_id: str) -> str:
+        return f"{names[server_id]} ({server_id})" if server_id in names else server_id
+
     for wave in doc["waves"]:
         for step in wave.get("automation", []):
             label = f"{step['phase'].lower()} step {step['step']}: {step['kind']} {step['name']!r}"
@@ -86,11 +91,15 @@ def automation_rows_of(doc: dict[str, Any]) -> list[AutomationRow]:
             for attempt in step["attempts"]:
                 found = [attempt["detail"]] if attempt["detail"] else []
                 found += [
-                    f"{t['server_id']} {t['status']}" + (f": {t['detail']}" if t["detail"] else "")
+                    f"{who(t['server_id'])} {t['status']}" + (f": {t['detail']}" if t["detail"] else "")
                     for t in attempt["targets"]
                 ]
-                outputs = [attempt["output"]] if attempt["output"] else []
-                outputs += [f"[{t['server_id']}] {t['output']}" for t in attempt["targets"] if t["output"]]
+                outputs = [attempt["output"].strip()] if attempt["output"].strip() else []
+                outputs += [
+                    f"[{names.get(t['server_id'], t['server_id'])}] {t['output'].strip()}"
+                    for t in attempt["targets"]
+                    if t["output"].strip()
+                ]
                 output = "\n".join(outputs)
                 if len(output) > SHOWN_OUTPUT:
                     output = "…" + output[-(SHOWN_OUTPUT - 1) :]
