@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any, TypedDict, Unpack
 
 from drs_desktop.aws import session as aws_session
+from drs_desktop.aws.services import USED
 from drs_desktop.aws.session import AwsTarget, MfaPrompter
 
 
@@ -94,6 +95,8 @@ class GatewayBase:
         when ``retries`` is False). The target's endpoint serves it when the service is the endpoint's
         own, or (``local_only``) only when the endpoint is a loopback URL: the simulator serves every
         service the app calls, a custom endpoint for real DRS (a VPC endpoint) serves DRS only."""
+        if service not in USED:  # the bundle carries botocore's models of these only (``aws.services``)
+            raise ValueError(f"{service!r} is not a service the app calls: add it to aws.services.USED")
         target = self.target
         config = aws_session.client_config(
             retries=retries,
