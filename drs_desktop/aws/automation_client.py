@@ -1,4 +1,5 @@
-"""What the SSM and Lambda gateways share: their clients, and how their errors become the DrsError family.
+"""What the SSM and Lambda gateways share: their clients, their constructor, and how their errors become
+the DrsError family (``aws.errors.map_service_error``, as EC2's do, with SSM's and Lambda's codes).
 
 SendCommand and Invoke take no idempotency token, so botocore must never resend them: they go out on a
 client with exactly one attempt (``client_config(retries=False)``, ``total_max_attempts=1``) and a read
@@ -13,18 +14,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any, Literal, TypeVar
+from typing import Any, ClassVar, Literal, TypedDict, TypeVar, Unpack
 
 from drs_desktop.aws import session as aws_session
-from drs_desktop.aws.errors import map_error
+from drs_desktop.aws.errors import log_failure
+from drs_desktop.aws.errors import map_service_error as _map
 from drs_desktop.aws.session import AwsTarget, MfaPrompter
-from drs_desktop.domain.drs.errors import (
-    DrsError,
-    DrsNotFound,
-    DrsOutcomeUnknown,
-    DrsRejected,
-    DrsUnavailable,
-)
+from drs_desktop.domain.drs.errors import DrsError, DrsNotFound, DrsRejected
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -58,30 +54,27 @@ class AnswerUnreadable(Exception):
 
 
 def map_service_error(exc: BaseException, service: str, operation: str, *, mutating: bool) -> DrsError:
-    """``aws.errors.map_error`` with SSM's and Lambda's codes, and the service named in the message."""
-    if isinstance(exc, AnswerUnreadable):
-        # A mutating call answered 200 with something unreadable: it was carried out, what it made is
-        # unknown, so it is found again the way a lost answer is.
-        error_cls = DrsOutcomeUnknown if mutating else DrsUnavailable
-        return error_cls(
-            f"{service}'s answer could not be read: {exc}", code="MalformedResponse", operation=operation
-        )
-    base = map_error(exc, operation, mutating=mutating)
-    cls: type[DrsError] = type(base)
-    if base.code in _NOT_FOUND:
-        cls = DrsNotFound
-    elif base.code in _REJECTED:
-        cls = DrsRejected
-    return cls(
-        base.message.replace("DRS", service),
-        code=base.code,
-        operation=operation,
-        definite=base.definite,
-        transient=base.transient if cls is type(base) else None,
-        retry_after=base.retry_after,
-        status=base.status,
-        request_id=base.request_id,
-    )
+    """``aws.errors.map_service_error`` with SSM's and Lambda's codes; an answer that could not be read
+    (``AnswerUnreadable``) after a mutating call is found again the way a lost answer is."""
+    return _map(exc, service, operation, mutating=mutating, unreadable=AnswerUnreadable, reclassify=_class)
+
+
+def _class(code: str) -> type[DrsError] | None:
+    if code in _NOT_FOUND:
+        return DrsNotFound
+    if code in _REJECTED:
+        return DrsRejected
+    return None
+
+
+class ClientSettings(TypedDict, total=False):
+    """The keyword settings of the SSM and Lambda gateways' clients (``aws.session``'s defaults):
+    botocore's attempt budget for reads, timeouts in seconds, and the MFA prompter for a role."""
+
+    max_attempts: int
+    connect_timeout: float
+    read_timeout: float
+    mfa_prompter: MfaPrompter | None
 
 
 class ServiceClients:
@@ -92,19 +85,18 @@ class ServiceClients:
         self,
         service: Literal["ssm", "lambda"],
         target: AwsTarget | Callable[[], AwsTarget],
-        *,
-        max_attempts: int = aws_session.READ_MAX_ATTEMPTS,
-        connect_timeout: float = aws_session.CONNECT_TIMEOUT,
-        read_timeout: float = aws_session.READ_TIMEOUT,
-        mfa_prompter: MfaPrompter | None = None,
+        **settings: Unpack[ClientSettings],
     ) -> None:
+        unknown = settings.keys() - ClientSettings.__optional_keys__
+        if unknown:
+            raise TypeError(f"unexpected settings: {', '.join(sorted(unknown))}")
         self.service = service
         self._target_source = target
         self._resolved: AwsTarget | None = target if isinstance(target, AwsTarget) else None
-        self._max_attempts = max(1, max_attempts)
-        self._connect_timeout = connect_timeout
-        self._read_timeout = read_timeout
-        self._mfa_prompter = mfa_prompter
+        self._max_attempts = max(1, settings.get("max_attempts", aws_session.READ_MAX_ATTEMPTS))
+        self._connect_timeout = settings.get("connect_timeout", aws_session.CONNECT_TIMEOUT)
+        self._read_timeout = settings.get("read_timeout", aws_session.READ_TIMEOUT)
+        self._mfa_prompter = settings.get("mfa_prompter")
         self._session: Any = None
         self._clients: dict[tuple[bool, float], Any] = {}
 
@@ -155,14 +147,7 @@ class ServiceClients:
         except Exception as exc:
             name = "SSM" if self.service == "ssm" else "Lambda"
             error = map_service_error(exc, name, operation, mutating=mutating)
-            log = logger.warning if (mutating or not error.transient) else logger.info
-            log(
-                "%s %s failed: %s (%s)",
-                name,
-                operation,
-                error.code or type(error).__name__,
-                type(error).__name__,
-            )
+            log_failure(logger, name, operation, error, mutating=mutating)
             raise error from exc
 
     def close(self) -> None:
@@ -170,3 +155,19 @@ class ServiceClients:
             client.close()
         self._clients.clear()
         self._session = None
+
+
+class ServiceGateway:
+    """The constructor and ``close`` of ``SsmGateway`` and ``LambdaGateway``: the clients of their
+    ``service`` for one ``AwsTarget`` (a callable is resolved on first use, on the owning thread)."""
+
+    service: ClassVar[Literal["ssm", "lambda"]]
+
+    def __init__(
+        self, target: AwsTarget | Callable[[], AwsTarget], **settings: Unpack[ClientSettings]
+    ) -> None:
+        self._clients = ServiceClients(self.service, target, **settings)
+
+    def close(self) -> None:
+        """Close the clients (their connection pools); the owning thread calls this before it ends."""
+        self._clients.close()

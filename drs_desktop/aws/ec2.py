@@ -40,15 +40,13 @@ from drs_desktop.aws.ec2_parse import (
     parse_vpc,
     parse_vpc_endpoint,
 )
-from drs_desktop.aws.errors import map_error
+from drs_desktop.aws.errors import log_failure, map_service_error
 from drs_desktop.aws.gateway_base import GatewayBase, GatewaySettings
 from drs_desktop.aws.session import AwsTarget
 from drs_desktop.domain.drs.errors import (
     DrsError,
     DrsNotFound,
-    DrsOutcomeUnknown,
     DrsRejected,
-    DrsUnavailable,
 )
 from drs_desktop.domain.ec2 import (
     InstanceView,
@@ -87,31 +85,19 @@ ClientFactory = Callable[[], Any]
 
 
 def map_ec2_error(exc: BaseException, operation: str, *, mutating: bool) -> DrsError:
-    """``aws.errors.map_error`` with EC2's error codes and EC2 named where DRS's wording would say DRS."""
-    if isinstance(exc, Ec2ParseError):
-        # A write's answer that cannot be read says nothing of what EC2 did: the caller reads back.
-        unreadable = DrsOutcomeUnknown if mutating else DrsUnavailable
-        return unreadable(
-            f"EC2's answer could not be read: {exc}", code="MalformedResponse", operation=operation
-        )
-    base = map_error(exc, operation, mutating=mutating)
-    code = base.code
-    cls: type[DrsError] = type(base)
-    if code.endswith((".NotFound", ".NotFoundException", ".VersionNotFound")):
-        cls = DrsNotFound
-    elif code in _REJECTED or code.endswith(".Malformed"):
-        cls = DrsRejected
-    message = base.message.replace("DRS", "EC2")
-    return cls(
-        message,
-        code=code,
-        operation=operation,
-        definite=base.definite,
-        transient=base.transient if cls is type(base) else None,
-        retry_after=base.retry_after,
-        status=base.status,
-        request_id=base.request_id,
+    """``aws.errors.map_error`` with EC2's error codes and EC2 named where DRS's wording would say DRS; a
+    write's answer that cannot be read says nothing of what EC2 did: the caller reads back."""
+    return map_service_error(
+        exc, "EC2", operation, mutating=mutating, unreadable=Ec2ParseError, reclassify=_ec2_class
     )
+
+
+def _ec2_class(code: str) -> type[DrsError] | None:
+    if code.endswith((".NotFound", ".NotFoundException", ".VersionNotFound")):
+        return DrsNotFound
+    if code in _REJECTED or code.endswith(".Malformed"):
+        return DrsRejected
+    return None
 
 
 def _batches(ids: Sequence[str]) -> list[list[str]]:
@@ -222,8 +208,7 @@ class Ec2Gateway(GatewayBase):
             return call(self._ec2())
         except Exception as exc:
             error = map_ec2_error(exc, operation, mutating=mutating)
-            log = logger.warning if (mutating or not error.transient) else logger.info
-            log("EC2 %s failed: %s (%s)", operation, error.code or type(error).__name__, type(error).__name__)
+            log_failure(logger, "EC2", operation, error, mutating=mutating)
             raise error from exc
 
     def _list(

@@ -4,12 +4,15 @@ The one rule that matters most: for a *mutating* call (StartRecovery, TerminateR
 refusal DRS answered (or a request never sent) is ``definite``. A 5xx, a dropped connection, a read
 timeout or an unreadable answer leaves the outcome unknown (``DrsOutcomeUnknown``): the job may exist.
 The same failures on a read call are ``DrsUnavailable`` (transient, nothing changed).
+
+The other services the app calls (EC2, SSM, Lambda) go through ``map_service_error``: the same rules,
+their own codes sorted into not found and rejected, and their own name where DRS's wording says DRS.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from botocore.exceptions import (
@@ -130,6 +133,55 @@ def map_error(exc: BaseException, operation: str, *, mutating: bool, auth_hint: 
     if isinstance(exc, (BotoCoreError, OSError)):
         return DrsUnavailable(f"DRS could not be reached: {_short(exc)}", code=code, operation=operation)
     return DrsUnavailable(f"Unexpected failure talking to DRS: {_short(exc)}", code=code, operation=operation)
+
+
+def map_service_error(
+    exc: BaseException,
+    service: str,
+    operation: str,
+    *,
+    mutating: bool,
+    unreadable: type[Exception],
+    reclassify: Callable[[str], type[DrsError] | None],
+) -> DrsError:
+    """``map_error`` for ``service`` (EC2, SSM, Lambda): its answer that a gateway could not read
+    (``unreadable``, raised by its parsers) and its error codes (``reclassify``: the class a code means,
+    None to keep ``map_error``'s), with the service named in the message."""
+    if isinstance(exc, unreadable):
+        # A mutating call answered with something unreadable: it was carried out, what it made is
+        # unknown, so the caller finds it again the way it finds a lost answer's.
+        error_cls = DrsOutcomeUnknown if mutating else DrsUnavailable
+        return error_cls(
+            f"{service}'s answer could not be read: {exc}", code="MalformedResponse", operation=operation
+        )
+    base = map_error(exc, operation, mutating=mutating)
+    cls = reclassify(base.code) or type(base)
+    return cls(
+        base.message.replace("DRS", service),
+        code=base.code,
+        operation=operation,
+        definite=base.definite,
+        transient=base.transient if cls is type(base) else None,
+        retry_after=base.retry_after,
+        status=base.status,
+        request_id=base.request_id,
+    )
+
+
+def log_failure(
+    log: logging.Logger, service: str, operation: str, error: DrsError, *, mutating: bool
+) -> None:
+    """One line for a failed call: a warning when it may have changed something or will not pass by
+    itself, else information (a throttled or unreachable read is retried)."""
+    level = logging.WARNING if (mutating or not error.transient) else logging.INFO
+    log.log(
+        level,
+        "%s %s failed: %s (%s)",
+        service,
+        operation,
+        error.code or type(error).__name__,
+        type(error).__name__,
+    )
 
 
 def _map_client_error(exc: ClientError, operation: str, *, mutating: bool, auth_hint: str) -> DrsError:

@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
-from drs_desktop.aws import session as aws_session
-from drs_desktop.aws.automation_client import AnswerUnreadable, ServiceClients
-from drs_desktop.aws.session import AwsTarget, MfaPrompter
+from drs_desktop.aws.automation_client import AnswerUnreadable, ServiceGateway
 from drs_desktop.domain.automation_calls import LambdaResult
 from drs_desktop.domain.drs.errors import DrsNotFound
 
@@ -26,29 +24,10 @@ logger = logging.getLogger(__name__)
 MAX_ANSWER_BYTES = 6 * 1024 * 1024
 
 
-class LambdaGateway:
-    """Lambda of one ``AwsTarget``."""
+class LambdaGateway(ServiceGateway):
+    """Lambda of one ``AwsTarget`` (settings: ``automation_client.ClientSettings``)."""
 
-    def __init__(
-        self,
-        target: AwsTarget | Callable[[], AwsTarget],
-        *,
-        max_attempts: int = aws_session.READ_MAX_ATTEMPTS,
-        connect_timeout: float = aws_session.CONNECT_TIMEOUT,
-        read_timeout: float = aws_session.READ_TIMEOUT,
-        mfa_prompter: MfaPrompter | None = None,
-    ) -> None:
-        self._clients = ServiceClients(
-            "lambda",
-            target,
-            max_attempts=max_attempts,
-            connect_timeout=connect_timeout,
-            read_timeout=read_timeout,
-            mfa_prompter=mfa_prompter,
-        )
-
-    def close(self) -> None:
-        self._clients.close()
+    service = "lambda"
 
     def invoke(self, function: str, payload: Mapping[str, Any], *, timeout: float) -> LambdaResult:
         """Invoke ``function`` (name or ARN) once, synchronously, with ``payload`` as JSON; ``timeout``

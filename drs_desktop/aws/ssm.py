@@ -14,11 +14,10 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, Unpack
 
-from drs_desktop.aws import session as aws_session
-from drs_desktop.aws.automation_client import AnswerUnreadable, ServiceClients
-from drs_desktop.aws.session import AwsTarget, MfaPrompter
+from drs_desktop.aws.automation_client import AnswerUnreadable, ClientSettings, ServiceGateway
+from drs_desktop.aws.session import AwsTarget
 from drs_desktop.domain.automation_calls import SsmInvocation
 from drs_desktop.domain.drs.errors import DrsNotFound
 
@@ -47,34 +46,23 @@ def _integer(item: Mapping[str, Any], key: str) -> int:
     return value
 
 
-class SsmGateway:
-    """SSM of one ``AwsTarget``. ``page_size`` sets MaxResults on listings (None: SSM's default, 50)."""
+class SsmGateway(ServiceGateway):
+    """SSM of one ``AwsTarget`` (settings: ``automation_client.ClientSettings``). ``page_size`` sets
+    MaxResults on listings (None: SSM's default, 50)."""
+
+    service = "ssm"
 
     def __init__(
         self,
         target: AwsTarget | Callable[[], AwsTarget],
         *,
-        max_attempts: int = aws_session.READ_MAX_ATTEMPTS,
-        connect_timeout: float = aws_session.CONNECT_TIMEOUT,
-        read_timeout: float = aws_session.READ_TIMEOUT,
         page_size: int | None = None,
-        mfa_prompter: MfaPrompter | None = None,
+        **settings: Unpack[ClientSettings],
     ) -> None:
         if page_size is not None and not 1 <= page_size <= 50:
             raise ValueError("page_size must be 1..50 (SSM's MaxResults)")
-        self._clients = ServiceClients(
-            "ssm",
-            target,
-            max_attempts=max_attempts,
-            connect_timeout=connect_timeout,
-            read_timeout=read_timeout,
-            mfa_prompter=mfa_prompter,
-        )
+        super().__init__(target, **settings)
         self._page_size = page_size
-
-    def close(self) -> None:
-        """Close the clients (their connection pools); the owning thread calls this before it ends."""
-        self._clients.close()
 
     # -- Run Command -------------------------------------------------------------------------------------
 

@@ -265,7 +265,7 @@ def test_other_unreadable_fields_disable_ok(editor: PlanEditorWidget) -> None:
     assert "no variable" in dialog.problem()
     form.environment.set_rows([])
     form.path_edit.setText("smoke.sh")
-    assert "must be absolute" in dialog.problem()
+    assert dialog.problem().startswith("Program: must be an absolute path")
 
 
 def test_cancel_adds_nothing(editor: PlanEditorWidget) -> None:

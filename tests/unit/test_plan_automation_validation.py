@@ -80,7 +80,7 @@ def test_a_well_formed_step_of_each_kind_is_valid(step: Step) -> None:
         (replace(SSM, document_version="v2"), "document_version", "$DEFAULT, $LATEST or a version number"),
         (replace(LAMBDA, function="dns flip"), "function", "not a Lambda function name or ARN"),
         (replace(LAMBDA, function="f" * 257), "function", "1 to 256"),
-        (replace(LAMBDA, function=""), "function", "not a Lambda function"),
+        (replace(LAMBDA, function=""), "function", "needs the function to invoke"),
         (replace(SCRIPT, path="smoke.sh"), "path", "must be an absolute path"),
         (replace(SCRIPT, path="./bin/smoke"), "path", "absolute"),
         (replace(SCRIPT, environment={"2X": "1"}), 'environment["2X"]', "not an environment variable name"),
@@ -92,6 +92,13 @@ def test_a_well_formed_step_of_each_kind_is_valid(step: Step) -> None:
         (replace(SCRIPT, name=" "), "name", "a step needs a name"),
         (replace(SCRIPT, name="a\x1bb"), "name", "control character"),
         (replace(SCRIPT, arguments=("a\x00",)), "arguments[0]", "control character"),
+        # the rules that were only the editor's before it became a view of these
+        (replace(SSM, document=" "), "document", "needs the document to run (its name or ARN"),
+        (replace(SSM, parameters={"commands": ()}), "parameters.commands", "'commands' needs a value"),
+        (replace(LAMBDA, payload=[1, 2]), "payload", "must be a JSON object ({...})"),  # type: ignore[arg-type]
+        (replace(LAMBDA, payload={"n": float("nan")}), "payload", "is not JSON: Out of range float"),
+        (replace(LAMBDA, payload={"at": object()}), "payload", "is not JSON"),
+        (replace(SCRIPT, path=""), "path", "a local script needs the path of the program to run"),
     ],
 )
 def test_each_rule_names_the_field(step: Step, path: str, words: str) -> None:

@@ -9,16 +9,24 @@ is exported, shared and kept in version control, so it never holds one: the same
 Pure: ``(path, message, is_error)`` triples, like ``domain.plan.validation_launch``; the paths are the
 plan file's (``waves[0].after[1].port``). Whether the document, the function or the script exist is
 preflight's question, not this module's.
+
+This is the one place the rules of a valid step live. The plan editor's forms show the first of
+``step_problems`` (a step alone: ``wave_servers=None``) through ``domain.plan.edit_automation``, so a
+step the editor accepts is one validation accepts, and the two cannot drift apart. A message either
+names what it is about ("'x' is not an SSM document name") or is a predicate of its field ("must be
+...", "holds ...", "is not JSON ..."), which a reader shows after the field's name.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import PurePosixPath, PureWindowsPath
 
 from drs_desktop.domain.plan.automation import (
     AUTOMATION_STEPS,
+    AutomationStep,
     HealthCheckStep,
     LambdaStep,
     Probe,
@@ -35,17 +43,21 @@ from drs_desktop.domain.safe_text import name_problem, text_problem
 __all__ = [
     "FUNCTION_PATTERN",
     "INSTANCE_ID_PATTERN",
+    "MAX_PORT",
     "MAX_RETRIES",
     "MAX_TIMEOUT_SECONDS",
     "SSM_DOCUMENT_PATTERN",
     "automation_problems",
+    "step_problems",
 ]
 
 Found = list[tuple[str, str, bool]]
 
 #: The longest a step may take: a day. A longer step is a typo, and holds the run past any RTO.
 MAX_TIMEOUT_SECONDS = 24 * 3600
+#: Retries after a failed attempt (each attempt is journaled; more than this is a loop, not a retry).
 MAX_RETRIES = 10
+MAX_PORT = 65535
 #: SSM SendCommand's DocumentName (botocore's ``DocumentARN`` shape: a name or an ARN).
 SSM_DOCUMENT_PATTERN = re.compile(r"[a-zA-Z0-9_\-.:/]{3,128}")
 #: SendCommand's DocumentVersion.
@@ -71,7 +83,9 @@ def automation_problems(wave: Wave, path: str, wave_servers: Sequence[str] | Non
             if not isinstance(step, AUTOMATION_STEPS):
                 continue
             where = join_path(join_path(path, side), index)
-            _Checker(found, where, wave_servers).step(step)
+            found.extend(
+                (f"{where}.{key}", message, True) for key, message in step_problems(step, wave_servers)
+            )
             if step.name.strip():
                 first = names.setdefault(step.name, where)
                 if first != where:
@@ -86,19 +100,27 @@ def automation_problems(wave: Wave, path: str, wave_servers: Sequence[str] | Non
     return found
 
 
+def step_problems(step: AutomationStep, wave_servers: Sequence[str] | None = None) -> list[tuple[str, str]]:
+    """Every error of one step, in field order, as ``(key, message)``: ``key`` is the path inside the step
+    (``port``, ``servers[0]``, ``parameters.commands[1]``). ``wave_servers`` is the wave's servers, None
+    when they are not known (a step alone in the editor, a tag group without its inventory): the step's
+    servers are then not judged against the wave, nor ``must_pass`` against a wave's count."""
+    checker = _Checker(wave_servers)
+    checker.step(step)
+    return checker.found
+
+
 class _Checker:
-    def __init__(self, found: Found, path: str, wave_servers: Sequence[str] | None) -> None:
-        self.found = found
-        self.path = path
+    def __init__(self, wave_servers: Sequence[str] | None) -> None:
+        self.found: list[tuple[str, str]] = []
         self.wave_servers = wave_servers
 
     def error(self, key: str, message: str) -> None:
-        # ``key`` is a path inside the step ("port", "servers[0]", "parameters.commands[1]")
-        self.found.append((f"{self.path}.{key}", message, True))
+        self.found.append((key, message))
 
-    def step(self, step: HealthCheckStep | SsmStep | LambdaStep | ScriptStep) -> None:
+    def step(self, step: AutomationStep) -> None:
         if not step.name.strip():
-            self.error("name", "a step needs a name")
+            self.error("name", "a step needs a name (the progress view and the evidence show it)")
         else:
             self.name(step.name, "name")
         if isinstance(step, HealthCheckStep):
@@ -106,8 +128,7 @@ class _Checker:
         elif isinstance(step, SsmStep):
             self.ssm(step)
         elif isinstance(step, LambdaStep):
-            self.function(step.function, "function")
-            self.secret_keys(step.payload, "payload")
+            self.lambda_(step)
         else:
             self.script(step)
         self.policy(step.policy)
@@ -121,8 +142,8 @@ class _Checker:
 
     def health_check(self, step: HealthCheckStep) -> None:
         targets = self.servers(step.servers)
-        if not 1 <= step.port <= 65535:
-            self.error("port", f"must be a port number from 1 to 65535, got {step.port}")
+        if not 1 <= step.port <= MAX_PORT:
+            self.error("port", f"must be a port number from 1 to {MAX_PORT}, got {step.port}")
         web = step.probe in (Probe.HTTP, Probe.HTTPS)
         if step.expect_body is not None and not web:
             self.error(
@@ -147,7 +168,10 @@ class _Checker:
             self.text(step.expect_body, "expect_body")
         if step.must_pass is not None:
             if step.must_pass < 1:
-                self.error("must_pass", f"must be at least 1, got {step.must_pass}")
+                self.error(
+                    "must_pass",
+                    f"must be at least 1, got {step.must_pass} (none given: every target must pass)",
+                )
             elif targets is not None and step.must_pass > targets:
                 self.error(
                     "must_pass",
@@ -179,11 +203,15 @@ class _Checker:
 
     def ssm(self, step: SsmStep) -> None:
         self.servers(step.servers)
-        if not SSM_DOCUMENT_PATTERN.fullmatch(step.document):
+        if not step.document.strip():
+            self.error(
+                "document", "an SSM step needs the document to run (its name or ARN, e.g. AWS-RunShellScript)"
+            )
+        elif not SSM_DOCUMENT_PATTERN.fullmatch(step.document):
             self.error(
                 "document",
                 f"{quote(step.document)} is not an SSM document name or ARN (3 to 128 letters, digits and "
-                "_-.:/)",
+                "_-.:/, e.g. AWS-RunShellScript)",
             )
         version = step.document_version
         if version is not None and not SSM_VERSION_PATTERN.fullmatch(version):
@@ -196,8 +224,29 @@ class _Checker:
                 self.error("parameters", "a parameter name must not be empty")
             elif not self.secret(key, where):
                 self.name(key, where)
+            if not values:
+                self.error(where, f"SSM parameter {quote(key)} needs a value")
             for index, value in enumerate(values):
                 self.text(value, join_path(where, index))
+
+    def lambda_(self, step: LambdaStep) -> None:
+        if not step.function.strip():
+            self.error("function", "a Lambda step needs the function to invoke (its name or ARN)")
+        else:
+            self.function(step.function, "function")
+        self.payload(step.payload)
+
+    def payload(self, payload: object) -> None:
+        """A JSON object (the run adds its facts to it), that JSON can write, with no secret in its keys."""
+        if not isinstance(payload, Mapping):
+            self.error("payload", "must be a JSON object ({...}); the run adds its facts to it")
+            return
+        try:
+            json.dumps(payload, allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            self.error("payload", f"is not JSON: {exc}")
+            return
+        self.secret_keys(payload, "payload")
 
     def function(self, value: str, key: str) -> None:
         if not 1 <= len(value) <= 256 or not FUNCTION_PATTERN.fullmatch(value):
@@ -207,7 +256,9 @@ class _Checker:
             )
 
     def script(self, step: ScriptStep) -> None:
-        if not (PurePosixPath(step.path).is_absolute() or PureWindowsPath(step.path).is_absolute()):
+        if not step.path.strip():
+            self.error("path", "a local script needs the path of the program to run")
+        elif not (PurePosixPath(step.path).is_absolute() or PureWindowsPath(step.path).is_absolute()):
             self.error(
                 "path", f"must be an absolute path (the desktop runs it by path), got {quote(step.path)}"
             )

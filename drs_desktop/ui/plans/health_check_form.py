@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from PySide6.QtWidgets import QComboBox, QLineEdit, QSpinBox, QWidget
 
 from drs_desktop.domain.plan.automation import AutomationStep, HealthCheckStep, Probe, Reach
-from drs_desktop.domain.plan.edit_automation import MAX_PORT
+from drs_desktop.domain.plan.validation_automation import MAX_PORT
 from drs_desktop.ui.plans.server_choice_widget import ServerChoiceWidget
 from drs_desktop.ui.plans.step_form_base import StepFormBase
 

@@ -2,7 +2,8 @@
 
 A form only reads and shows fields. ``build()`` turns them into a step or raises ``StepFormError`` for
 what cannot even be read (JSON that does not parse, an unbalanced quote); the dialog then asks the
-domain (``plan.edit_automation``) what is wrong with the step, so the rules live in one place.
+domain (``plan.edit_automation``, a view of ``plan.validation_automation``) what is wrong with the step, so
+the rules live in one place.
 """
 
 from __future__ import annotations

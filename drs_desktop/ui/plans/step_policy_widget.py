@@ -12,7 +12,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox, QFormLayout, QHBoxLayout, QSpinBox, QWidget
 
 from drs_desktop.domain.plan.automation import DEFAULT_POLICY, OnFailure, RunIn, StepPolicy
-from drs_desktop.domain.plan.edit_automation import MAX_STEP_RETRIES, MAX_STEP_TIMEOUT_SECONDS
+from drs_desktop.domain.plan.validation_automation import MAX_RETRIES, MAX_TIMEOUT_SECONDS
 
 logger = logging.getLogger(__name__)
 
@@ -39,14 +39,14 @@ class StepPolicyWidget(QWidget):
         super().__init__(parent)
         self.timeout_spin = QSpinBox()
         self.timeout_spin.setObjectName("step-timeout")
-        self.timeout_spin.setRange(1, MAX_STEP_TIMEOUT_SECONDS)
+        self.timeout_spin.setRange(1, MAX_TIMEOUT_SECONDS)
         self.timeout_unit = QComboBox()
         self.timeout_unit.setObjectName("step-timeout-unit")
         for label, seconds in TIMEOUT_UNITS:
             self.timeout_unit.addItem(label, seconds)
         self.retries_spin = QSpinBox()
         self.retries_spin.setObjectName("step-retries")
-        self.retries_spin.setRange(0, MAX_STEP_RETRIES)
+        self.retries_spin.setRange(0, MAX_RETRIES)
         self.retries_spin.setToolTip("Attempts after a failed one, each with the whole timeout")
         self.on_failure_combo = QComboBox()
         self.on_failure_combo.setObjectName("step-on-failure")
