@@ -55,12 +55,16 @@ def _sh(lines: tuple[str, ...]) -> str:
 
 
 def step(probe: Probe, port: int, **extra: Any) -> HealthCheckStep:
-    return HealthCheckStep(name="p", probe=probe, port=port, reach=Reach.SSM, via="i-via", interval_seconds=3, **extra)
+    return HealthCheckStep(
+        name="p", probe=probe, port=port, reach=Reach.SSM, via="i-via", interval_seconds=3, **extra
+    )
 
 
 @pytest.mark.skipif(shutil.which("curl") is None, reason="the HTTP probe runs curl")
 def test_a_real_sh_probes_http_and_the_body_with_a_quote_in_it(web: int) -> None:
-    lines = probe_script(step(Probe.HTTP, web, path="/health", expect_body="it's READY"), [("s-up", "127.0.0.1")])
+    lines = probe_script(
+        step(Probe.HTTP, web, path="/health", expect_body="it's READY"), [("s-up", "127.0.0.1")]
+    )
     assert lines[0] == PROBE_MARKER
     closed = _closed_port()
     down = probe_script(step(Probe.HTTP, closed), [("s-down", "127.0.0.1")])
@@ -74,13 +78,17 @@ def test_a_real_sh_probes_http_and_the_body_with_a_quote_in_it(web: int) -> None
     assert results["s-none"] == ("FAIL", NO_ANSWER)
 
 
-@pytest.mark.skipif(shutil.which("bash") is None and shutil.which("nc") is None, reason="TCP needs bash or nc")
+@pytest.mark.skipif(
+    shutil.which("bash") is None and shutil.which("nc") is None, reason="TCP needs bash or nc"
+)
 def test_a_real_sh_probes_tcp_ports_at_once(web: int) -> None:
     closed = _closed_port()
     lines = probe_script(step(Probe.TCP, web), [("s-a", "127.0.0.1")]) + probe_script(
         step(Probe.TCP, closed), [("s-b", "127.0.0.1")]
     )
-    out = _sh(lines[: lines.index("wait")]) + _sh(probe_script(step(Probe.TCP, closed), [("s-b", "127.0.0.1")]))
+    out = _sh(lines[: lines.index("wait")]) + _sh(
+        probe_script(step(Probe.TCP, closed), [("s-b", "127.0.0.1")])
+    )
     results = {r.server_id: r for r in read_probe_output(out, [("s-a", "", ""), ("s-b", "", "")])}
     assert results["s-a"].status == "PASS" and results["s-a"].detail == f"127.0.0.1: TCP {web} open"
     assert results["s-b"].status == "FAIL" and "refused or no answer within 3 s" in results["s-b"].detail
@@ -120,7 +128,10 @@ def test_the_simulator_reads_the_same_script_and_probes_exactly_what_it_names(we
         (lambda s: s + "\ncurl http://evil/", "nothing may follow wait"),
         (lambda s: s.replace("KIND='http'", "KIND='ftp'"), "KIND must be"),
         (lambda s: s.replace("PORT='8080'", "PORT='80; rm -rf /'"), "PORT must be a number"),
-        (lambda s: s.replace("probe 's-1' '10.0.0.9' &", "probe 's-1' '10.0.0.9'"), "not a line of the probe"),
+        (
+            lambda s: s.replace("probe 's-1' '10.0.0.9' &", "probe 's-1' '10.0.0.9'"),
+            "not a line of the probe",
+        ),
     ],
 )
 def test_a_marked_script_off_the_format_is_refused_with_the_line(change: Any, why: str) -> None:
