@@ -64,7 +64,9 @@ class HealthRoundSent:
 
 @dataclass(frozen=True, kw_only=True)
 class SsmPolled:
-    """An SSM command's invocations as read (``results``: one per instance, with its output's tail)."""
+    """An SSM command's invocations as read (``results``: one per instance, with its output's tail). For
+    a health check's probe round through SSM it only paces the next read (the round's invocation on
+    ``via`` has not ended, or the read failed): the round's answer is ``HealthProbed``."""
 
     key: str
     attempt: int
