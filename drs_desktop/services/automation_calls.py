@@ -1,17 +1,17 @@
 """The calls of a wave's automation steps (``engine.automation``), for the runner.
 
 Every command journals its intent first (``AutomationRequested``), then the facts as they come. SSM sends
-and reads, and a health check's probes, run on the runner's thread (each probe round is bounded by the
-step's interval). A Lambda function and a local script run beside the runner's loop, on a thread of
-their own, because they may take the step's whole timeout: their end is put on ``results`` (and the
-loop woken) for the runner to journal on its own thread (``drain``). Neither SendCommand nor Invoke takes
-an idempotency token: their clients send once (retries off, a read timeout above the step's), and an
-answer lost after sending is ``AutomationLost`` (``engine.automation`` decides what that means).
+and reads, and a health check's rounds (``health_reach``), run on the runner's thread (each probe round
+is bounded by the step's interval). A Lambda function and a local script run beside the runner's loop,
+on a thread of their own, because they may take the step's whole timeout: their end is put on
+``results`` (and the loop woken) for the runner to journal on its own thread (``drain``). Neither
+SendCommand nor Invoke takes an idempotency token: their clients send once (retries off, a read timeout
+above the step's), and an answer lost after sending is ``AutomationLost`` (``engine.automation``
+decides what that means).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import queue
@@ -19,64 +19,38 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
-from drs_desktop.domain.automation_calls import LambdaResult, SsmInvocation
+from drs_desktop.domain.automation_calls import SsmInvocation
 from drs_desktop.domain.drs.errors import DrsError, DrsOutcomeUnknown
-from drs_desktop.domain.ec2 import InstanceView
 from drs_desktop.domain.engine.automation import comment_of
 from drs_desktop.domain.engine.automation_events import (
     AutomationAnswered,
     AutomationLost,
     AutomationRequested,
     AutomationSent,
-    HealthProbed,
     SsmLooked,
     SsmPolled,
     SsmWaiting,
 )
 from drs_desktop.domain.engine.automation_state import TargetResult, parse_key, tail
-from drs_desktop.domain.engine.commands import FindSsm, PollSsm, ProbeHealth, RunAutomation, StepTarget
+from drs_desktop.domain.engine.commands import FindSsm, PollSsm, ProbeHealth, RunAutomation
 from drs_desktop.domain.engine.events import Event
-from drs_desktop.domain.plan.automation import HealthCheckStep, LambdaStep, Reach, ScriptStep, SsmStep
+from drs_desktop.domain.plan.automation import LambdaStep, ScriptStep, SsmStep
 from drs_desktop.domain.script_trust import ScriptTrustError
-from drs_desktop.services.health_probe import ProbeAnswer, probe_address
+from drs_desktop.services.automation_gateways import (
+    InstanceReads,
+    LambdaCalls,
+    SsmCalls,
+    judge_lambda,
+)
+from drs_desktop.services.health_reach import HealthProbes
 from drs_desktop.services.script_trust import ScriptTrustService
 from drs_desktop.storage.db import Database
 
 logger = logging.getLogger(__name__)
-
-
-class SsmCalls(Protocol):
-    """What the runner needs of ``aws.ssm.SsmGateway``."""
-
-    def send_command(
-        self,
-        comment: str,
-        document: str,
-        instance_ids: Sequence[str],
-        parameters: Mapping[str, Sequence[str]],
-        timeout: int,
-        document_version: str | None = None,
-    ) -> str: ...
-
-    def find_commands_by_comment(self, comment: str, invoked_after: datetime) -> list[str]: ...
-
-    def invocations(self, command_id: str) -> list[SsmInvocation]: ...
-
-    def agent_online(self, instance_ids: Sequence[str]) -> dict[str, bool]: ...
-
-
-class LambdaCalls(Protocol):
-    """What the runner needs of ``aws.lambda_fn.LambdaGateway``."""
-
-    def invoke(self, function: str, payload: Mapping[str, Any], *, timeout: float) -> LambdaResult: ...
-
-
-class InstanceReads(Protocol):
-    def instances(self, ids: Sequence[str]) -> list[InstanceView]: ...
 
 
 #: ``trust(path)``: "TRUSTED" when this desktop trusts the file as it is now, else why not.
@@ -105,6 +79,7 @@ class AutomationCalls:
         self._record, self._clock, self._wake = record, clock, wake
         self._results: queue.Queue[Event] = queue.Queue()
         self._threads: list[threading.Thread] = []
+        self._health = HealthProbes(ssm=ssm, lambdas=lambdas, ec2=ec2, record=record, clock=clock)
 
     # -- the commands
 
@@ -123,26 +98,8 @@ class AutomationCalls:
         # A health check: its first round of probes is the next command.
 
     def probe(self, command: ProbeHealth) -> None:
-        step = command.step
-        addresses, why = self._addresses(command.target, command.targets, step.reach)
-        answers: list[TargetResult] = []
-        jobs: list[tuple[StepTarget, str]] = []
-        for target in command.targets:
-            address = addresses.get(target.server_id, "")
-            if not address:
-                reason = why.get(target.server_id, "no recovered instance")
-                answers.append(TargetResult(server_id=target.server_id, status="FAIL", detail=reason))
-            else:
-                jobs.append((target, address))
-        if step.reach is Reach.LAMBDA and jobs:
-            answers.extend(self._probe_through_lambda(step, jobs))
-        else:
-            answers.extend(self._probe_here(step, jobs))
-        order = {t.server_id: n for n, t in enumerate(command.targets)}
-        answers.sort(key=lambda r: order.get(r.server_id, len(order)))
-        self._record(
-            HealthProbed(key=command.key, attempt=command.attempt, results=tuple(answers), at=self._clock())
-        )
+        """A health check's round, from where its reach says (``health_reach``)."""
+        self._health.probe(command)
 
     def poll(self, command: PollSsm) -> None:
         by_instance = {t.instance_id: t.server_id for t in command.targets if t.instance_id}
@@ -400,93 +357,6 @@ class AutomationCalls:
             )
         )
 
-    # -- health checks
-
-    def _addresses(
-        self, target: str, targets: Sequence[StepTarget], reach: Reach
-    ) -> tuple[dict[str, str], dict[str, str]]:
-        """Per server, the address to probe (private, or public for Reach.PUBLIC), and why none where none."""
-        ids = [t.instance_id for t in targets if t.instance_id]
-        why: dict[str, str] = {}
-        if not ids:
-            return {}, why
-        try:
-            views = {v.instance_id: v for v in self._ec2(target).instances(ids)}
-        except DrsError as error:
-            return {}, {t.server_id: f"its address could not be read: {error}" for t in targets}
-        out: dict[str, str] = {}
-        for t in targets:
-            view = views.get(t.instance_id)
-            if view is None:
-                why[t.server_id] = (
-                    "no recovered instance" if not t.instance_id else f"EC2 does not list {t.instance_id}"
-                )
-                continue
-            address = view.public_ip if reach is Reach.PUBLIC else view.private_ip
-            if address:
-                out[t.server_id] = address
-            else:
-                kind = "public" if reach is Reach.PUBLIC else "private"
-                why[t.server_id] = f"{t.instance_id} ({view.state}) has no {kind} address"
-        return out, why
-
-    def _probe_here(
-        self, step: HealthCheckStep, jobs: Sequence[tuple[StepTarget, str]]
-    ) -> list[TargetResult]:
-        """Probe every target from this desktop, concurrently, each within the step's interval."""
-        timeout = max(1.0, min(10.0, float(step.interval_seconds)))
-        answers: dict[str, ProbeAnswer] = {}
-
-        def one(target: StepTarget, address: str) -> None:
-            answers[target.server_id] = probe_address(step, address, timeout)
-
-        threads = [threading.Thread(target=one, args=job, daemon=True) for job in jobs]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout + 5)
-        out: list[TargetResult] = []
-        for target, address in jobs:
-            answer = answers.get(target.server_id) or ProbeAnswer(False, "the probe did not end")
-            out.append(
-                TargetResult(
-                    server_id=target.server_id,
-                    instance_id=target.instance_id,
-                    status="PASS" if answer.ok else "FAIL",
-                    detail=f"{address}: {answer.detail}",
-                )
-            )
-        return out
-
-    def _probe_through_lambda(
-        self, step: HealthCheckStep, jobs: Sequence[tuple[StepTarget, str]]
-    ) -> list[TargetResult]:
-        """Reach.LAMBDA: the function ``via`` (in the VPC) probes and answers
-        ``{"results": [{"serverId", "ok", "detail"}]}``."""
-        payload = {
-            "probe": {
-                "kind": step.probe.value,
-                "port": step.port,
-                "path": step.path,
-                "expectStatus": step.expect_status,
-                "expectBody": step.expect_body,
-                "timeoutSeconds": max(1, min(10, step.interval_seconds)),
-            },
-            "targets": [
-                {"serverId": t.server_id, "instanceId": t.instance_id, "address": a} for t, a in jobs
-            ],
-        }
-        try:
-            answer = self._lambdas("").invoke(step.via or "", payload, timeout=max(30, step.interval_seconds))
-        except DrsError as error:
-            return [
-                TargetResult(
-                    server_id=t.server_id, status="FAIL", detail=f"the probe function failed: {error}"
-                )
-                for t, _ in jobs
-            ]
-        return lambda_probe_results(answer, jobs)
-
 
 #: Seconds to read the rest of a killed script's output: a process it started that escaped the kill
 #: may hold the pipe open for ever, and the attempt must end.
@@ -548,63 +418,6 @@ def script_environment(facts: Mapping[str, Any]) -> dict[str, str]:
     }
 
 
-def judge_lambda(answer: LambdaResult) -> tuple[bool, str]:
-    """A function that raised, answered an HTTP error, or answered ``{"ok": false}`` failed."""
-    if answer.function_error:
-        message = ""
-        try:
-            data = json.loads(answer.body)
-            message = str(data.get("errorMessage", "")) if isinstance(data, dict) else ""
-        except ValueError:
-            pass
-        return False, f"the function raised ({answer.function_error})" + (f": {message}" if message else "")
-    if answer.status_code >= 300:
-        return False, f"Lambda answered HTTP {answer.status_code}"
-    try:
-        data = json.loads(answer.body) if answer.body else None
-    except ValueError:
-        return True, "answered (not JSON)"
-    if isinstance(data, dict) and data.get("ok") is False:
-        why = next((str(data[k]) for k in ("reason", "message", "detail", "error") if data.get(k)), "")
-        return False, "the function answered ok: false" + (f": {why}" if why else "")
-    return True, "answered"
-
-
-def lambda_probe_results(answer: LambdaResult, jobs: Sequence[tuple[StepTarget, str]]) -> list[TargetResult]:
-    ok, detail = judge_lambda(answer)
-    if not ok:
-        return [TargetResult(server_id=t.server_id, status="FAIL", detail=detail) for t, _ in jobs]
-    try:
-        data = json.loads(answer.body)
-        rows = data.get("results") if isinstance(data, dict) else None
-    except ValueError:
-        rows = None
-    by_server = (
-        {str(r.get("serverId")): r for r in rows if isinstance(r, dict)} if isinstance(rows, list) else {}
-    )
-    out: list[TargetResult] = []
-    for target, address in jobs:
-        row = by_server.get(target.server_id)
-        if row is None:
-            out.append(
-                TargetResult(
-                    server_id=target.server_id,
-                    status="FAIL",
-                    detail="the probe function did not answer for it",
-                )
-            )
-            continue
-        out.append(
-            TargetResult(
-                server_id=target.server_id,
-                instance_id=target.instance_id,
-                status="PASS" if row.get("ok") is True else "FAIL",
-                detail=f"{address}: {str(row.get('detail', ''))[:300]}",
-            )
-        )
-    return out
-
-
 def trust_check(db: Database) -> TrustCheck:
     """This desktop's trust in a script, looked at now (``services.script_trust``): "TRUSTED", or why not."""
     service = ScriptTrustService(db)
@@ -629,4 +442,12 @@ def _ssm_detail(run: SsmInvocation) -> str:
     return detail
 
 
-__all__ = ["AutomationCalls", "comment_of", "trust_check"]
+__all__ = [
+    "AutomationCalls",
+    "InstanceReads",
+    "LambdaCalls",
+    "SsmCalls",
+    "comment_of",
+    "judge_lambda",
+    "trust_check",
+]

@@ -10,7 +10,9 @@ booting, or launched STOPPED) is refused with InvalidInstanceId, as SSM refuses 
 runs on the virtual clock: Pending, InProgress a second later, then Success or Failed (exit code), or
 TimedOut when it outlasts the document's ``executionTimeout`` (ExecutionTimedOut) or is not delivered
 within the command's TimeoutSeconds (DeliveryTimedOut), or Failed / Undeliverable. How a run behaves is
-``automation_spec.RunBehaviour``, per document and/or server, from the scenario or ``set_run``.
+``automation_spec.RunBehaviour``, per document and/or server, from the scenario or ``set_run``. DRS
+Desktop's health probe script (AWS-RunShellScript, ``# drs-desktop health probe v1``) is run as the
+instance in the VPC would run it: its probes are real, to the listeners (``ssm_probe``).
 
 SSM shows the first 24,000 characters of stdout in GetCommandInvocation and the first 2,500 in
 ListCommandInvocations' plugin output (``Details``); both are kept as SSM keeps them.
@@ -28,6 +30,12 @@ from typing import Any
 from drs_desktop.simulator.automation_spec import DocumentSpec, RunBehaviour
 from drs_desktop.simulator.json_model import InputError
 from drs_desktop.simulator.postlaunch import stable_uuid
+from drs_desktop.simulator.ssm_probe import (
+    ProbeScriptError,
+    is_probe_script,
+    parse_probe_script,
+    run_probe_script,
+)
 from drs_desktop.simulator.ssm_views import (
     DEFAULT_DELIVERY_TIMEOUT,
     DEFAULT_EXECUTION_TIMEOUT,
@@ -260,6 +268,10 @@ class SsmService:
         if inv.instance_id not in self.w.instances:
             self._end(inv, "Failed", "Failed", -1)
             return
+        commands = command.parameters.get("commands", [])
+        if command.document == "AWS-RunShellScript" and is_probe_script(commands):
+            self._probe(inv, commands)
+            return
         inv.stdout = self._stdout(command, run)
         if run.exit_code == 0:
             inv.stderr = run.stderr
@@ -267,6 +279,35 @@ class SsmService:
         else:
             inv.stderr = run.stderr or f"failed to run commands: exit status {run.exit_code}"
             self._end(inv, "Failed", "Failed", run.exit_code)
+
+    def _probe(self, inv: Invocation, commands: list[str]) -> None:
+        """DRS Desktop's health probe script, run as the instance would (``ssm_probe``): its timing and
+        delivery were the run behaviour's; its output and exit are the probes'."""
+        try:
+            script = parse_probe_script(commands)
+        except ProbeScriptError as error:
+            inv.stderr = f"the simulator cannot run this probe script: {error}"
+            self._end(inv, "Failed", "Failed", 2)
+            return
+        inv.stdout = run_probe_script(script, lambda address: self._in_vpc_of(inv.instance_id, address))
+        self._end(inv, "Success", "Success", 0)
+
+    def _in_vpc_of(self, instance_id: str, address: str) -> str | None:
+        """Where the service of the instance holding ``address`` in ``instance_id``'s VPC listens: its
+        listeners' loopback address ("" it has none), or None when no live instance there holds it."""
+        templates = self.w.templates.instances
+        here = templates.get(instance_id)
+        if here is None:
+            return None
+        for iid, record in templates.items():
+            placement = record.placement
+            if placement.private_ip != address or placement.subnet.vpc_id != here.placement.subnet.vpc_id:
+                continue
+            instance = self.w.instances.get(iid)
+            if instance is None or instance.terminating or instance.state != "RUNNING":
+                continue
+            return self.w.loopback.get(iid, "")
+        return None
 
     def _end(self, inv: Invocation, status: str, details: str, code: int) -> None:
         inv.status, inv.details, inv.response_code, inv.ended_ts = status, details, code, self.w.now

@@ -14,6 +14,7 @@ from drs_desktop.domain.engine.automation_events import (
     AutomationRequested,
     AutomationSent,
     HealthProbed,
+    HealthRoundSent,
     SsmLooked,
     SsmPolled,
     SsmWaiting,
@@ -291,6 +292,7 @@ EVENTS = [
     TemplateDefaultChanged(server_id=sid(1), found_version=3, at=AT, target="east"),
     AutomationRequested(key="0:AFTER:1", attempt=1, at=AT, instances=(f"{sid(1)}=i-0123456789abcdef0",)),
     AutomationSent(key="0:AFTER:1", attempt=1, ref="cmd-1", at=AT),
+    HealthRoundSent(key="0:AFTER:0", attempt=1, command_id="cmd-2", at=AT),
     HealthProbed(
         key="0:AFTER:0",
         attempt=2,

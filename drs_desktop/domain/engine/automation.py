@@ -10,7 +10,9 @@ after):
   ``StepRun`` says PASSED, WARNED or DONE; FAILED fails its wave (``queries.wave_failed``), which holds
   the run like a critical server's failure (skip the wave, or cancel).
 - ``decide_automation`` starts attempt 1 (``RunAutomation``), then follows it: a health check probes
-  every ``interval_seconds`` (``ProbeHealth``) until ``must_pass`` targets answer or the timeout; an SSM
+  every ``interval_seconds`` (``ProbeHealth``) until ``must_pass`` targets answer or the timeout (through
+  SSM, ``Reach.SSM``, a round is sent, then read at the SSM poll's pace until it ended; the next round
+  goes out an interval after its answer; nothing waits on the wall clock in between); an SSM
   command is read (``PollSsm``) until every invocation has ended; a Lambda function's answer and a
   script's exit come back by themselves (the runner runs them beside its loop). A failed attempt is
   followed by the next while retries remain; then the policy decides: hold (the run waits for the
@@ -19,7 +21,8 @@ after):
   a crash (``RunnerRestarted``) or a lost answer, an SSM attempt not known to be sent is looked for by
   its comment (``FindSsm``) and sent again only once a look that answered past ``SSM_SETTLE`` did not
   list it (a look that failed proves nothing); a Lambda function or a script whose outcome is lost is
-  UNKNOWN and holds the run whatever the policy; a health check only reads, and probes again.
+  UNKNOWN and holds the run whatever the policy; a health check only reads, and probes again (a round
+  through SSM cut off by a crash is forgotten, and a new round goes out at once).
 - Once the run stops (cancel), nothing more goes out: an SSM attempt never sent stays unsent, a health
   check probes no more, and a failed attempt ends its step FAILED (no retry starts, no decision can
   come); what is already out (a command, a function, a script) is still followed to its end.
@@ -58,6 +61,7 @@ from drs_desktop.domain.plan.automation import (
     AUTOMATION_STEPS,
     AutomationStep,
     HealthCheckStep,
+    Reach,
     SsmStep,
 )
 
@@ -86,6 +90,12 @@ SSM_ENDED = frozenset({"Success", "Failed", "TimedOut", "Cancelled", "Undelivera
 def comment_of(execution_id: str, key: str, attempt: int) -> str:
     """The SSM ``Comment`` of an attempt (at most 100 characters): how it is found again after a crash."""
     return f"drs-desktop {execution_id} step {key} attempt {attempt}"[:100]
+
+
+def probe_comment_of(execution_id: str, key: str, attempt: int, round_number: int) -> str:
+    """The SSM ``Comment`` of a health check's probe round through SSM (at most 100 characters): it names
+    the round in SSM's console; nothing looks a round up by it (a lost round is simply sent again)."""
+    return f"drs-desktop {execution_id} step {key} attempt {attempt} probe {round_number}"[:100]
 
 
 # -- the steps of a run
@@ -255,11 +265,34 @@ def _follow(
             return [_stopped(key, last, now, "not probed further: the run is stopping")]
         if now >= deadline:
             return [Record(event=_health_timed_out(key, step, last, now))]
+        targets = step_targets(state, key, step)
+        if last.round_ref:  # a round through SSM is out: read it at the poll's pace
+            if now < _next_poll_at(last):
+                return []
+            return [
+                ProbeHealth(
+                    key=key,
+                    attempt=last.number,
+                    step=step,
+                    targets=targets,
+                    target=_where(targets),
+                    round_ref=last.round_ref,
+                )
+            ]
         due = _next_probe_at(step, last)
         if due is None or now >= due:
-            targets = step_targets(state, key, step)
+            comment = ""
+            if step.reach is Reach.SSM:
+                comment = probe_comment_of(state.spec.execution_id, key, last.number, last.rounds + 1)
             return [
-                ProbeHealth(key=key, attempt=last.number, step=step, targets=targets, target=_where(targets))
+                ProbeHealth(
+                    key=key,
+                    attempt=last.number,
+                    step=step,
+                    targets=targets,
+                    target=_where(targets),
+                    comment=comment,
+                )
             ]
         return []
     if isinstance(step, SsmStep):
@@ -328,7 +361,8 @@ def _next_probe_at(step: HealthCheckStep, last: StepAttempt) -> datetime | None:
 
 
 def _next_poll_at(last: StepAttempt) -> datetime:
-    since = last.polled_at or last.requested_at
+    """The next read of an SSM command: an SSM step's, or a health check's probe round under way."""
+    since = last.polled_at or (last.round_sent_at if last.round_ref else None) or last.requested_at
     return since + min(SSM_POLL * (2 ** min(last.polls // 6, 4)), SSM_POLL_CAP)
 
 
@@ -346,6 +380,11 @@ def _health_timed_out(
     detail = (
         f"timed out after {step.policy.timeout_seconds} s: {passed} of {len(last.targets)} target(s) passed"
         + (f" ({failing})" if failing else "")
+        + (
+            f"; probe round {last.rounds} through SSM ({last.round_ref}) had not answered"
+            if last.round_ref
+            else ""
+        )
     )
     return AutomationAnswered(key=key, attempt=last.number, ok=False, at=now, detail=tail(detail, 500))
 
@@ -361,7 +400,7 @@ def wake_at(state: ExecutionState, now: datetime) -> datetime | None:
         deadline = last.requested_at + timedelta(seconds=step.policy.timeout_seconds)
         if isinstance(step, HealthCheckStep):
             times.append(deadline)
-            probe = _next_probe_at(step, last)
+            probe = _next_poll_at(last) if last.round_ref else _next_probe_at(step, last)
             if probe is not None:
                 times.append(probe)
         elif isinstance(step, SsmStep) and last.waiting:

@@ -16,6 +16,7 @@ from drs_desktop.domain.engine.automation_events import (
     AutomationRequested,
     AutomationSent,
     HealthProbed,
+    HealthRoundSent,
     SsmLooked,
     SsmPolled,
     SsmWaiting,
@@ -60,6 +61,24 @@ def on_sent(state: ExecutionState, event: AutomationSent) -> ExecutionState:
     )
 
 
+def on_round_sent(state: ExecutionState, event: HealthRoundSent) -> ExecutionState:
+    """A probe round went out through SSM: its reads start (paced afresh) until it answers."""
+    step = step_at(state, event.key)
+    attempt = _attempt(state, event.key, event.attempt)
+    if not isinstance(step, HealthCheckStep) or attempt is None or attempt.status not in ATTEMPT_OPEN:
+        return state
+    sent = replace(
+        attempt,
+        status=AttemptStatus.RUNNING,
+        round_ref=event.command_id,
+        round_sent_at=event.at,
+        rounds=attempt.rounds + 1,
+        polls=0,
+        polled_at=None,
+    )
+    return _update(state, event.key, event.attempt, lambda _a: sent)
+
+
 def on_probed(state: ExecutionState, event: HealthProbed) -> ExecutionState:
     step = step_at(state, event.key)
     attempt = _attempt(state, event.key, event.attempt)
@@ -71,6 +90,7 @@ def on_probed(state: ExecutionState, event: HealthProbed) -> ExecutionState:
         targets=event.results,
         probes=attempt.probes + 1,
         probed_at=event.at,
+        round_ref="",  # the round through SSM (if one was out) has answered
     )
     state = _update(state, event.key, event.attempt, lambda _a: probed)
     if not event.results:
@@ -88,6 +108,13 @@ def on_ssm_polled(state: ExecutionState, event: SsmPolled) -> ExecutionState:
     attempt = _attempt(state, event.key, event.attempt)
     if attempt is None or attempt.status not in ATTEMPT_OPEN:
         return state
+    if isinstance(step_at(state, event.key), HealthCheckStep):
+        # A probe round through SSM still running (or its read failed): only the next read's pace; its
+        # answer comes as ``HealthProbed``.
+        if not attempt.round_ref:
+            return state
+        paced = replace(attempt, polls=attempt.polls + 1, polled_at=event.at)
+        return _update(state, event.key, event.attempt, lambda _a: paced)
     changed = bool(event.results) and event.results != attempt.targets
     polled = replace(
         attempt,
@@ -159,11 +186,15 @@ def on_lost(state: ExecutionState, event: AutomationLost) -> ExecutionState:
 def on_restarted(state: ExecutionState, at: datetime) -> ExecutionState:
     """The runner stopped with attempts under way: a Lambda function's or a script's outcome is lost
     (held for the operator); an SSM attempt not known to be sent is looked for; a health check probes
-    again."""
+    again: a probe round through SSM under way is forgotten (it only reads; whether or not its send was
+    journaled, the next round goes out at once, and the old command's answer is never read)."""
     for key, run in state.automation.items():
         step = step_at(state, key)
         last = run.last
         if step is None or last is None or last.status not in ATTEMPT_OPEN:
+            continue
+        if isinstance(step, HealthCheckStep) and last.round_ref:
+            state = _update(state, key, last.number, lambda a: replace(a, round_ref="", probed_at=None))
             continue
         if isinstance(step, SsmStep | HealthCheckStep):
             continue

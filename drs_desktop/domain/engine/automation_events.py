@@ -2,7 +2,8 @@
 
 ``AutomationRequested`` is journaled before an attempt sends anything (SendCommand, Invoke, a script's
 start, a health check's first probe); then the facts as they come: ``AutomationSent`` (an SSM command's
-ID, a script's process), ``HealthProbed`` (one round of probes), ``SsmPolled`` (the invocations as read),
+ID, a script's process), ``HealthRoundSent`` (a probe round sent through SSM), ``HealthProbed`` (one
+round of probes), ``SsmPolled`` (the invocations as read),
 ``SsmLooked`` (after a crash: the command found again by its comment, or not), ``AutomationAnswered``
 (a Lambda function's answer, a script's exit, a send that DRS Desktop knows failed), ``AutomationLost``
 (the answer of a call that may have run is lost). What they mean for the step (passed? retry? hold?) is
@@ -49,8 +50,23 @@ class HealthProbed:
 
 
 @dataclass(frozen=True, kw_only=True)
+class HealthRoundSent:
+    """A health check's probe round went out through SSM (``Reach.SSM``): ``command_id`` runs the probe
+    script on the instance ``via``; ``SsmPolled`` paces its reads, ``HealthProbed`` is its answer. Not
+    ``AutomationSent``: that names the attempt's one call (``ref``), while an attempt sends a round every
+    interval, and a round under way is forgotten on a restart (``on_restarted``: probes only read)."""
+
+    key: str
+    attempt: int
+    command_id: str
+    at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
 class SsmPolled:
-    """An SSM command's invocations as read (``results``: one per instance, with its output's tail)."""
+    """An SSM command's invocations as read (``results``: one per instance, with its output's tail). For
+    a health check's probe round through SSM it only paces the next read (the round's invocation on
+    ``via`` has not ended, or the read failed): the round's answer is ``HealthProbed``."""
 
     key: str
     attempt: int

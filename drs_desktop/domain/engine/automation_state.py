@@ -94,6 +94,11 @@ class StepAttempt:
     tried_at: datetime | None = None
     waiting: str = ""
     waited_at: datetime | None = None
+    #: A health check probing through SSM (``Reach.SSM``): the command of the round under way ("" none),
+    #: when it went out, and how many rounds went out (each read of it paces with ``polls``/``polled_at``).
+    round_ref: str = ""
+    round_sent_at: datetime | None = None
+    rounds: int = 0
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -311,13 +311,20 @@ class RunAutomation:
 @dataclass(frozen=True, kw_only=True)
 class ProbeHealth:
     """One round of a health check: probe every target once (concurrently, each within the interval),
-    journal ``HealthProbed`` with a PASS or FAIL (and why) per target."""
+    journal ``HealthProbed`` with a PASS or FAIL (and why) per target.
+
+    Through SSM (``Reach.SSM``) a round is two calls apart: without ``round_ref``, send the probe script
+    to ``via`` with ``comment`` (journal ``HealthRoundSent``, or ``HealthProbed`` all FAIL when refused);
+    with it, read that command's invocation: ``SsmPolled`` while it runs, ``HealthProbed`` (its output's
+    lines, or SSM's status for every target) once it ended."""
 
     key: str
     attempt: int
     step: HealthCheckStep
     targets: tuple[StepTarget, ...]
     target: str = ""
+    round_ref: str = ""
+    comment: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -27,6 +27,7 @@ from drs_desktop.domain.engine.automation_events import (
     AutomationRequested,
     AutomationSent,
     HealthProbed,
+    HealthRoundSent,
     SsmLooked,
     SsmPolled,
     SsmWaiting,
@@ -569,6 +570,7 @@ Event: TypeAlias = (
     | TemplateDefaultChanged
     | AutomationRequested
     | AutomationSent
+    | HealthRoundSent
     | HealthProbed
     | SsmPolled
     | SsmLooked

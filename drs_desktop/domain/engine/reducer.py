@@ -38,6 +38,7 @@ from drs_desktop.domain.engine.automation_events import (
     AutomationRequested,
     AutomationSent,
     HealthProbed,
+    HealthRoundSent,
     SsmLooked,
     SsmPolled,
     SsmWaiting,
@@ -307,6 +308,8 @@ def _fold(state: ExecutionState, event: Event) -> ExecutionState:
             return automation_apply.on_requested(state, event)
         case AutomationSent():
             return automation_apply.on_sent(state, event)
+        case HealthRoundSent():
+            return automation_apply.on_round_sent(state, event)
         case HealthProbed():
             return automation_apply.on_probed(state, event)
         case SsmPolled():
