@@ -38,12 +38,17 @@ __all__ = [
 SERVER_COLUMNS = (
     "source_server_id, hostname, tags, replication_state, lag_seconds, os, last_launch_status, "
     "last_launched_at, arn, staging_account_id, staging_source_server_arn, extension_status, "
-    "extension_error, ips, aws_instance_id"
+    "extension_error, ips, aws_instance_id, origin_account_id, origin_region"
 )
 SERVER_COLUMN_COUNT = SERVER_COLUMNS.count(",") + 1
 _COLUMN_NAMES = tuple(name.strip() for name in SERVER_COLUMNS.split(","))
 #: What a pulled body from an older desktop leaves out, read as this (columns added later).
-_ABSENT: dict[str, object] = {"ips": "[]", "aws_instance_id": ""}
+_ABSENT: dict[str, object] = {
+    "ips": "[]",
+    "aws_instance_id": "",
+    "origin_account_id": "",
+    "origin_region": "",
+}
 
 
 def save_inventory(db: Database, inventory: Inventory, *, now: datetime | None = None) -> Inventory:
@@ -142,6 +147,8 @@ def server_values(server: SourceServer) -> tuple[object, ...]:
         server.extension_error,
         json.dumps(list(server.ips)),
         server.aws_instance_id,
+        server.origin_account_id,
+        server.origin_region,
     )
 
 
@@ -169,6 +176,8 @@ def _server(row: sqlite3.Row | tuple[object, ...], account_id: str, region: str)
             extension_error=str(row[12]),
             ips=tuple(ips),
             aws_instance_id=str(row[14]),
+            origin_account_id=str(row[15]),
+            origin_region=str(row[16]),
         )
     except ValueError as exc:
         raise StorageError(
@@ -210,7 +219,8 @@ def servers_from_body(body: Mapping[str, Any]) -> tuple[datetime, list[tuple[obj
     for n, item in enumerate(servers):
         if not isinstance(item, dict) or not isinstance(item.get("source_server_id"), str):
             raise ValueError(f"server {n} is not a server")
-        # A desktop older than schema 12 sends no IPs, older than 14 no instance: none until a refresh.
+        # A desktop older than schema 12 sends no IPs, older than 14 no instance, older than 16 no origin:
+        # none until a refresh.
         row = tuple(item.get(name, _ABSENT.get(name)) for name in _COLUMN_NAMES)
         wrong = [name for name, value in zip(_COLUMN_NAMES, row, strict=True) if not _fits(name, value)]
         if wrong:
