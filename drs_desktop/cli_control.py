@@ -10,6 +10,10 @@ driver lock (``services.driver_lock``). So:
 - when nobody drives it, ``control`` takes the lock itself (so no driver starts in between), journals
   the control directly and, unless ``--no-wait``, drives the execution on like ``run --resume``.
 
+A held automation step (``engine.automation``) is decided with ``done`` (count it as done: its wave goes
+on), ``fail`` (fail it and its wave) or ``retry`` on its wave (one more attempt); the messages name the
+step ("done (wave 2 'web', after step 1: ssm 'smoke') journaled ...").
+
 Exit codes: 0 journaled (or queued, or the driven run succeeded), 1 refused (or the driven run failed),
 2 usage, 3 the driven run waits for a person.
 """
@@ -29,6 +33,7 @@ from drs_desktop.cli_exit import EXIT_FAILED, EXIT_OK, UsageError
 from drs_desktop.cli_target import _now, _open_database, _resume_runner
 from drs_desktop.config import AppPaths
 from drs_desktop.domain.durations import format_duration
+from drs_desktop.domain.safe_text import terminal_safe
 
 if TYPE_CHECKING:
     from drs_desktop.domain.engine.events import Event
@@ -59,22 +64,23 @@ def control_command(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> i
         by = args.by or history.default_actor(record)
         event = _control_event(state, args, by)
         problem = control_error(state, event)
+        what = _control_words(state, event, args.action)
         if problem is not None:
-            raise ControlRefused(problem)
+            raise ControlRefused(f"{what}: {problem}" if what != args.action else problem)
         lock = DriverLock(lock_path(db.path, record.execution_id), execution_id=record.execution_id)
         if lock.acquire():
             with lock:
-                return _journal_directly(db, record, event, args, out)
-        return _deliver(db, record, event, lock, by, args, out)
+                return _journal_directly(db, record, event, args, out, what)
+        return _deliver(db, record, event, lock, by, args, out, what)
 
 
 def _journal_directly(
-    db: Database, record: ExecutionRecord, event: Event, args: argparse.Namespace, out: TextIO
+    db: Database, record: ExecutionRecord, event: Event, args: argparse.Namespace, out: TextIO, what: str
 ) -> int:
     """Nobody drives the execution and this process holds its lock: journal, then drive on."""
     runner = _resume_runner(db, args, record)
     runner.control(event)
-    print(f"{args.action} journaled for execution {runner.execution_id}", file=sys.stderr)
+    print(terminal_safe(f"{what} journaled for execution {runner.execution_id}"), file=sys.stderr)
     if args.no_wait:
         return EXIT_OK
     args.auto_approve = False
@@ -89,6 +95,7 @@ def _deliver(
     by: str,
     args: argparse.Namespace,
     out: TextIO,
+    what: str,
 ) -> int:
     """A live driver holds the lock: queue the control in its inbox and (unless --no-wait) wait for it."""
     from drs_desktop.domain.engine.events import event_to_json
@@ -101,19 +108,23 @@ def _deliver(
     row = _take_over_if_undriven(db, record, lock, args, row_id)
     if args.no_wait:
         if row.state == inbox.QUEUED:
-            print(f"{args.action} queued: {driver}; it takes it before its next step", file=sys.stderr)
-        return _report(row, args, out)
+            print(
+                terminal_safe(f"{what} queued: {driver}; it takes it before its next step"), file=sys.stderr
+            )
+        return _report(row, args, out, what)
     deadline = time.monotonic() + CONTROL_WAIT_SECONDS
     while row.state == inbox.QUEUED and time.monotonic() < deadline:
         time.sleep(CONTROL_POLL_SECONDS)
         row = _take_over_if_undriven(db, record, lock, args, row_id)
     if row.state == inbox.QUEUED:
         print(
-            f"{args.action} queued: {driver}; it has not taken the control within "
-            f"{format_duration(CONTROL_WAIT_SECONDS)} and will before its next step",
+            terminal_safe(
+                f"{what} queued: {driver}; it has not taken the control within "
+                f"{format_duration(CONTROL_WAIT_SECONDS)} and will before its next step"
+            ),
             file=sys.stderr,
         )
-    return _report(row, args, out)
+    return _report(row, args, out, what)
 
 
 def _take_over_if_undriven(
@@ -137,14 +148,14 @@ def _take_over_if_undriven(
     return inbox.get_control(db, row_id)
 
 
-def _report(row: InboxControl, args: argparse.Namespace, out: TextIO) -> int:
+def _report(row: InboxControl, args: argparse.Namespace, out: TextIO, what: str) -> int:
     """Say what became of the control: journaled (with its journal entry), refused (why), or queued."""
     from drs_desktop.storage import control_inbox as inbox
 
     if row.state == inbox.JOURNALED:
-        print(f"{args.action} journaled by the driver (journal entry {row.seq})", file=sys.stderr)
+        print(terminal_safe(f"{what} journaled by the driver (journal entry {row.seq})"), file=sys.stderr)
     elif row.state == inbox.REFUSED:
-        print(f"{args.action} refused by the driver: {row.reason}", file=sys.stderr)
+        print(terminal_safe(f"{what} refused by the driver: {row.reason}"), file=sys.stderr)
     if args.json:
         payload = {
             "execution_id": row.execution_id,
@@ -156,6 +167,22 @@ def _report(row: InboxControl, args: argparse.Namespace, out: TextIO) -> int:
         json.dump(payload, out)
         out.write("\n")
     return EXIT_FAILED if row.state == inbox.REFUSED else EXIT_OK
+
+
+def _control_words(state: ExecutionState, event: Event, action: str) -> str:
+    """How the command's messages name the control: a decision on a held automation step names the step
+    ("retry of wave 2 'web' after step 1: ssm 'smoke'"), any other control its action."""
+    from drs_desktop.domain.engine.automation_state import step_key
+    from drs_desktop.domain.engine.events import StepDecided
+    from drs_desktop.domain.views.held_steps import step_label
+
+    if not isinstance(event, StepDecided):
+        return action
+    wave = state.waves[event.wave_index]
+    run = state.automation.get(step_key(event.wave_index, event.phase, event.step_index))
+    kind, name = (run.kind, run.name) if run is not None else ("step", "")
+    label = step_label(event.phase, event.step_index, kind, name)
+    return f"{event.action} (wave {wave.index + 1} {wave.name!r}, {label})"
 
 
 def _control_event(state: ExecutionState, args: argparse.Namespace, by: str) -> Event:
@@ -172,7 +199,9 @@ def _control_event(state: ExecutionState, args: argparse.Namespace, by: str) -> 
     )
     from drs_desktop.services.runner import ControlRefused
 
-    action = ControlAction(args.action.upper())
+    # ``done`` and ``fail`` decide a held automation step; the other words are the actions' own names.
+    steps = {"done": ControlAction.STEP_DONE, "fail": ControlAction.STEP_FAIL}
+    action = steps.get(args.action) or ControlAction(args.action.upper())
     wave_index = None
     if action in WAVE_ACTIONS:
         try:

@@ -15,7 +15,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from drs_desktop import cli_target
 from drs_desktop.cli_exit import EXIT_FAILED, EXIT_OK, EXIT_WAITING
@@ -200,13 +200,16 @@ def _credentials_renewed(runner: ExecutionRunner) -> None:
         print(f"credentials of target {hold.target or 'connected'!r}: trying again", file=sys.stderr)
 
 
-def _held_waves(state: ExecutionState) -> list[dict[str, str]]:
-    """What a held run waits for: per failed wave, its failed critical servers and the choices."""
+def _held_waves(state: ExecutionState) -> list[dict[str, Any]]:
+    """What a held run waits for: a target's credentials; each automation step waiting for a decision
+    (``step``: ``HeldStep.to_json``); per failed wave, its failed critical servers or the step that
+    failed it, and the choices."""
     from drs_desktop.domain.engine.accounts import credential_holds
     from drs_desktop.domain.engine.queries import failed_waves
     from drs_desktop.domain.engine.state import ServerStatus
+    from drs_desktop.domain.views.held_steps import failed_steps, held_step_views
 
-    waiting = [
+    waiting: list[dict[str, Any]] = [
         {
             "target": hold.target,
             "message": f"its credentials were refused or are expiring ({terminal_safe(hold.problem)}): "
@@ -214,18 +217,57 @@ def _held_waves(state: ExecutionState) -> list[dict[str, str]]:
         }
         for hold in credential_holds(state)
     ]
+    waiting.extend(
+        {"wave": step.wave_name, "message": f"{step.label}: {step.reason}", "step": step.to_json()}
+        for step in held_step_views(state)
+    )
     for index in failed_waves(state):
         failed = [
             s.server_id for s in state.wave_servers(index) if s.critical and s.status is ServerStatus.FAILED
         ]
-        waiting.append(
-            {
-                "wave": state.waves[index].name,
-                "message": f"critical servers failed: {', '.join(failed)}; "
-                "retry them, skip the wave or cancel the execution",
-            }
+        if failed:
+            waiting.append(
+                {
+                    "wave": state.waves[index].name,
+                    "message": f"critical servers failed: {', '.join(failed)}; "
+                    "retry them, skip the wave or cancel the execution",
+                }
+            )
+        waiting.extend(
+            {"wave": step.wave_name, "message": f"{step.label}: {step.reason}", "step": step.to_json()}
+            for step in failed_steps(state, index)
         )
     return waiting
+
+
+def _say_held(execution_id: str, waiting_for: list[dict[str, Any]]) -> None:
+    """Each thing a held run waits for, then the exact commands that decide it: per held step
+    ``control ID retry|done|fail --wave N``; for failed waves ``retry|skip|cancel`` (a wave a step
+    failed has no servers to retry: skip or cancel)."""
+    for item in waiting_for:
+        where = f"wave {item['wave']!r}" if "wave" in item else f"target {item['target'] or 'connected'!r}"
+        print(terminal_safe(f"held: {where}: {item['message']}"), file=sys.stderr)
+    steps = [item["step"] for item in waiting_for if "step" in item]
+    for step in steps:
+        if step["decidable"]:
+            print(
+                f"execution {execution_id} is held for an operator: drs-desktop control {execution_id} "
+                f"retry|done|fail --wave {step['wave']}",
+                file=sys.stderr,
+            )
+    if any("wave" in item and "step" not in item for item in waiting_for):
+        print(
+            f"execution {execution_id} is held for an operator: drs-desktop control "
+            f"{execution_id} retry|skip|cancel [--wave N]",
+            file=sys.stderr,
+        )
+    for step in steps:
+        if not step["decidable"]:
+            print(
+                f"execution {execution_id} is held for an operator: drs-desktop control {execution_id} "
+                f"skip --wave {step['wave']} (or cancel)",
+                file=sys.stderr,
+            )
 
 
 def _approver(runner: ExecutionRunner) -> str:
@@ -238,20 +280,12 @@ def _report_result(runner: ExecutionRunner, result: RunResult, args: argparse.Na
     from drs_desktop.domain.engine.events import Outcome
     from drs_desktop.domain.engine.state import ExecutionStatus
 
-    waiting_for = [{"wave": gate.wave_name, "message": gate.message} for gate in result.approvals]
+    waiting_for: list[dict[str, Any]] = [
+        {"wave": gate.wave_name, "message": gate.message} for gate in result.approvals
+    ]
     if result.outcome is None and result.status is ExecutionStatus.HELD:
         waiting_for = _held_waves(runner.state)
-        for wave in waiting_for:
-            where = (
-                f"wave {wave['wave']!r}" if "wave" in wave else f"target {wave['target'] or 'connected'!r}"
-            )
-            print(f"held: {where}: {wave['message']}", file=sys.stderr)
-        if any("wave" in item for item in waiting_for):
-            print(
-                f"execution {runner.execution_id} is held for an operator: drs-desktop control "
-                f"{runner.execution_id} retry|skip|cancel [--wave N]",
-                file=sys.stderr,
-            )
+        _say_held(runner.execution_id, waiting_for)
     elif result.outcome is None and result.status is ExecutionStatus.PAUSED:
         print(
             f"execution {runner.execution_id} is paused: drs-desktop control {runner.execution_id} resume",

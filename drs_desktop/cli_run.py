@@ -47,7 +47,8 @@ if TYPE_CHECKING:
     from drs_desktop.services.runner import ExecutionRunner
     from drs_desktop.storage.db import Database
 
-CONTROL_ACTIONS = ("approve", "reject", "retry", "skip", "cancel", "pause", "resume")
+#: ``done`` and ``fail`` decide a held automation step (``retry`` on its wave retries it).
+CONTROL_ACTIONS = ("approve", "reject", "retry", "skip", "cancel", "pause", "resume", "done", "fail")
 
 
 def add_commands(
@@ -94,12 +95,17 @@ def add_commands(
     show.add_argument("--json", action="store_true")
 
     control = commands.add_parser(
-        "control", help="approve, reject, retry, skip, cancel, pause or resume an execution, then drive it on"
+        "control",
+        help="approve, reject, retry, skip, cancel, pause or resume an execution, or decide a held "
+        "automation step (retry, done, fail), then drive it on",
     )
     add_home(control)
     control.add_argument("execution_id")
     control.add_argument("action", choices=CONTROL_ACTIONS)
-    control.add_argument("--wave", help="wave number (1-based) or name; default: the one waiting")
+    control.add_argument(
+        "--wave",
+        help="wave number (1-based) or name; default: the one waiting (for done|fail: its held step)",
+    )
     control.add_argument("--comment", default="", help="a note kept with the decision (evidence)")
     control.add_argument("--by", help="who decides (default: the AWS identity of the run)")
     control.add_argument(

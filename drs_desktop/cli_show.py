@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from drs_desktop.domain.engine.events import Event
     from drs_desktop.domain.engine.failure_reasons import ServerProblem
     from drs_desktop.domain.engine.state import ExecutionState, ServerState
+    from drs_desktop.domain.views.evidence_steps import StepEvidence
     from drs_desktop.services.runner import ExecutionRunner
     from drs_desktop.storage.db import Database
 
@@ -101,9 +102,11 @@ def _show(db: Database, args: argparse.Namespace, out: TextIO) -> int:
     from drs_desktop.domain.engine.queries import drill_instances_running
     from drs_desktop.domain.views.end_states import end_states
     from drs_desktop.domain.views.evidence import instance_problems
+    from drs_desktop.domain.views.evidence_steps import automation_evidence
     from drs_desktop.domain.views.holders import held_text
     from drs_desktop.services.execution_session import hostnames_for
     from drs_desktop.services.journal_replay import replay_journal
+    from drs_desktop.services.report_automation import automation_rows
     from drs_desktop.services.report_end import end_data
     from drs_desktop.storage import executions as journal
 
@@ -125,6 +128,7 @@ def _show(db: Database, args: argparse.Namespace, out: TextIO) -> int:
                 "servers": [
                     _server_json(state, s, problems.get(s.server_id)) for s in state.wave_servers(wave.index)
                 ],
+                "automation": automation_rows(automation_evidence(state, wave)),
             }
             for wave in state.waves
         ]
@@ -156,6 +160,8 @@ def _show(db: Database, args: argparse.Namespace, out: TextIO) -> int:
             held = held_text(server)
             if held:
                 print(f"      {terminal_safe(held)}", file=out)
+        for line in _step_lines(automation_evidence(state, wave)):
+            print(terminal_safe(line), file=out)
     if running:
         print(
             f"  drill instances still running: {len(running)} (drs-desktop cleanup {record.execution_id})",
@@ -202,3 +208,33 @@ def _holder_json(server: ServerState) -> dict[str, Any] | None:
         "until": server.held_until.isoformat() if server.held_until else None,
         "waiting": is_waiting(server),
     }
+
+
+def _step_lines(steps: tuple[StepEvidence, ...]) -> list[str]:
+    """A wave's automation steps under its servers: each with its result (and who decided it), each
+    attempt with its status, times and what it found, and per target its answer (the report and
+    ``--json`` keep the output's tail too)."""
+    lines = []
+    for step in steps:
+        decided = f" by {step.decided_by}" if step.decided_by else ""
+        comment = f" ({step.comment})" if step.comment else ""
+        lines.append(f"    {step.label}: {step.result}{decided}{comment}")
+        for attempt in step.attempts:
+            ended = f"-{attempt.ended_at:%H:%M:%S}" if attempt.ended_at else ""
+            ref = f" [{attempt.ref}]" if attempt.ref else ""
+            found = f": {_one_line(attempt.detail)}" if attempt.detail else ""
+            lines.append(
+                f"      attempt {attempt.number} {attempt.status.value} "
+                f"{attempt.requested_at:%H:%M:%S}{ended}{ref}{found}"
+            )
+            for target in attempt.targets:
+                instance = f" ({target.instance_id})" if target.instance_id else ""
+                detail = f": {_one_line(target.detail)}" if target.detail else ""
+                lines.append(f"        {target.server_id}{instance} {target.status}{detail}")
+    return lines
+
+
+def _one_line(text: str, limit: int = 300) -> str:
+    """A detail on one line of the listing, cut at ``limit`` characters (the report keeps all of it)."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"

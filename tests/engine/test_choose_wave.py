@@ -37,8 +37,12 @@ def test_a_wave_is_named_by_its_number_or_its_name(shipped: Shipped) -> None:
 
 def test_no_wave_named_means_the_only_one_the_control_applies_to(shipped: Shipped) -> None:
     h = side_by_side(shipped)
-    with pytest.raises(WaveChoiceError, match=r"^no wave has failed servers$"):
+    with pytest.raises(
+        WaveChoiceError, match=r"^no wave has failed servers or a step waiting for a decision$"
+    ):
         choose_wave(h.state, ControlAction.RETRY, None)
+    with pytest.raises(WaveChoiceError, match=r"^no wave has failed servers$"):
+        choose_wave(h.state, ControlAction.SKIP, None)
     h.act()
     h.launch_chunk("1.1", fail=[sid(1)])
     assert choose_wave(h.state, ControlAction.RETRY, None) == 0

@@ -226,21 +226,32 @@ def choose_wave(state: ExecutionState, action: ControlAction, wanted: str | None
             if wave.name == wanted:
                 return wave.index
         raise WaveChoiceError(f"no wave {wanted!r} in this execution")
+    # Waves whose automation step waits for a decision: done and fail decide it, retry retries it.
+    steps: dict[int, str] = {}
+    if action in (ControlAction.STEP_DONE, ControlAction.STEP_FAIL, ControlAction.RETRY):
+        steps = {
+            w.index: held[2].name for w in state.waves if (held := held_step(state, w.index)) is not None
+        }
     if action in (ControlAction.APPROVE, ControlAction.REJECT):
         candidates = tuple(w.index for w in state.waves if pending_approval(state, w) is not None)
         none, several = "no wave waits for an approval", "several waves wait for an approval"
     elif action in (ControlAction.STEP_DONE, ControlAction.STEP_FAIL):
-        candidates = tuple(w.index for w in state.waves if held_step(state, w.index) is not None)
+        candidates = tuple(steps)
         none, several = "no step waits for a decision", "several steps wait for a decision"
     else:
-        steps = [w.index for w in state.waves if action is ControlAction.RETRY and held_step(state, w.index)]
         candidates = tuple(sorted({*failed_waves(state), *steps}))
         none, several = "no wave has failed servers", "several waves have failed servers"
+        if action is ControlAction.RETRY:
+            none = f"{none} or a step waiting for a decision"
+            several = f"{several} or a step waiting for a decision" if steps else several
     if len(candidates) == 1:
         return candidates[0]
     if not candidates:
         raise WaveChoiceError(none)
-    names = ", ".join(f"{i + 1} {state.waves[i].name!r}" for i in candidates)
+    names = ", ".join(
+        f"{i + 1} {state.waves[i].name!r}" + (f" (step {steps[i]!r})" if i in steps else "")
+        for i in candidates
+    )
     raise WaveChoiceError(f"{several} ({names})", candidates)
 
 

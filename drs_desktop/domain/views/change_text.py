@@ -4,7 +4,7 @@ The CLI prints these on stderr while a run goes on; the GUI's live and history l
 event log show the same text through ``views.event_log`` (moved here from services so that the domain's
 one source of the log lines can use it; pure, stdlib only). Only events that change what a person
 would do or want to know produce a line: a job started or refused, a server launched or failed, a wave
-done, a gate waiting, the end.
+done, a gate waiting, an automation step's attempts and decisions (``step_changes``), the end.
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ from drs_desktop.domain.engine.state import (
 )
 from drs_desktop.domain.engine.takeover import checking_text, is_unchecked, settle_from, unknown_job_text
 from drs_desktop.domain.views.holders import is_waiting, waiting_text
+from drs_desktop.domain.views.step_changes import skipped_lines, step_lines
 
 
 def describe_change(before: ExecutionState, after: ExecutionState, event: Event) -> list[str]:
@@ -55,6 +56,8 @@ def describe_change(before: ExecutionState, after: ExecutionState, event: Event)
         lines.extend(_looks(before, after, event))
     if isinstance(event, TakenOver):
         lines.extend(_taken_over(after, event))
+    lines.extend(step_lines(before, after, event))
+    lines.extend(skipped_lines(before, after))
     lines.extend(_server_changes(before, after))
     lines.extend(_holder_changes(before, after))
     lines.extend(_wave_changes(before, after))
