@@ -19,6 +19,7 @@ from drs_desktop.domain.engine.automation_events import (
     HealthProbed,
     SsmLooked,
     SsmPolled,
+    SsmWaiting,
 )
 from drs_desktop.domain.engine.automation_state import AttemptStatus, StepOutcome, TargetResult, step_key
 from drs_desktop.domain.engine.commands import (
@@ -39,7 +40,16 @@ from drs_desktop.domain.engine.controls import (
     control_event,
 )
 from drs_desktop.domain.engine.decide import decide, finish_outcome
-from drs_desktop.domain.engine.events import Cancel, Event, RunnerRestarted, SkipWave, StepDecided, StepPhase
+from drs_desktop.domain.engine.events import (
+    Cancel,
+    Event,
+    Pause,
+    Resume,
+    RunnerRestarted,
+    SkipWave,
+    StepDecided,
+    StepPhase,
+)
 from drs_desktop.domain.engine.queries import is_held, wave_failed
 from drs_desktop.domain.engine.reducer import apply, control_error, initial_state
 from drs_desktop.domain.engine.state import ExecutionState, Mode, WavePhase
@@ -325,3 +335,16 @@ def test_the_evidence_lists_every_step_with_its_attempts_and_who_decided() -> No
     assert command.step.name == "flush"
     run.apply(AutomationRequested(key=command.key, attempt=1, at=run.now))
     assert automation_evidence(run.state, run.state.waves[0])[1].result == "RUNNING"
+
+
+def test_a_paused_run_sends_no_ssm_attempt_that_never_went_out() -> None:
+    run = Run(SsmStep(name="flush", document="AWS-RunShellScript"))
+    run.runs()
+    run.apply(AutomationRequested(key=KEY, attempt=1, at=run.now))
+    run.apply(SsmWaiting(key=KEY, attempt=1, reason="the SSM agent of i-1 is not online yet", at=run.now))
+    run.apply(Pause(at=run.now, by="ana"))
+    run.at(automation.SSM_AGENT_WAIT)
+    assert run.runs() == [], "paused: the send that waited for its agents waits for the resume"
+    run.apply(Resume(at=run.now, by="ana"))
+    (again,) = run.runs()
+    assert again.attempt == 1

@@ -56,6 +56,7 @@ from drs_desktop.domain.engine.commands import (
 )
 from drs_desktop.domain.engine.events import StepPhase
 from drs_desktop.domain.engine.instances import lookups_pending
+from drs_desktop.domain.engine.queries import may_progress
 from drs_desktop.domain.engine.state import ExecutionState, WavePhase, WaveState
 from drs_desktop.domain.plan.automation import (
     AUTOMATION_STEPS,
@@ -304,8 +305,8 @@ def _follow(
                 detail = f"not sent within {step.policy.timeout_seconds} s: {last.waiting}"
                 answered = AutomationAnswered(key=key, attempt=last.number, ok=False, at=now, detail=detail)
                 return [Record(event=answered)]
-            if last.waited_at is None or now >= last.waited_at + SSM_AGENT_WAIT:
-                return [_run(state, key, step, last.number)]
+            if (last.waited_at is None or now >= last.waited_at + SSM_AGENT_WAIT) and may_progress(state):
+                return [_run(state, key, step, last.number)]  # paused or held: nothing new goes out
             return []
         if last.status is AttemptStatus.REQUESTED:  # cut off, or its answer lost: look for it
             if ssm_resend_due(last):
@@ -315,6 +316,8 @@ def _follow(
                             key, last, now, "never sent (SSM lists no such command): the run is stopping"
                         )
                     ]
+                if not may_progress(state):
+                    return []  # paused or held: what never went out waits, as a new attempt would
                 return [_run(state, key, step, last.number)]  # not sent: this attempt goes out now
             due = _next_look_at(last)
             if now >= due:
