@@ -28,9 +28,7 @@ from drs_desktop.services.automation_calls import AutomationCalls
 from drs_desktop.simulator.embedded import EmbeddedSimulator
 from drs_desktop.storage.db import Database
 
-from .test_automation_runs import db, drs, key, save, sim, sleeper, start
-
-__all__ = ["db", "drs", "sim"]  # fixtures shared with test_automation_runs
+from .test_automation_runs import key, save, sleeper, start
 
 pytestmark = pytest.mark.timeout(180)
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import os
 import stat
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +15,6 @@ import pytest
 import yaml
 
 from drs_desktop.aws.drs import DrsGateway
-from drs_desktop.aws.session import AwsTarget
 from drs_desktop.domain.engine.automation_events import AutomationRequested
 from drs_desktop.domain.engine.automation_state import AttemptStatus, StepOutcome, step_key
 from drs_desktop.domain.engine.events import Event, Outcome, StepDecided, StepPhase
@@ -70,25 +69,6 @@ def scenario() -> dict[str, Any]:
         ],
     }
     return dict(data)
-
-
-@pytest.fixture
-def sim() -> Iterator[EmbeddedSimulator]:
-    with EmbeddedSimulator(scenario(), seed=7) as simulator:
-        yield simulator
-
-
-@pytest.fixture
-def drs(sim: EmbeddedSimulator) -> Iterator[DrsGateway]:
-    gateway = DrsGateway(AwsTarget(profile=None, region=sim.region, endpoint_url=sim.endpoint_url))
-    yield gateway
-    gateway.close()
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    with Database.open(tmp_path / "drs.sqlite3") as database:
-        yield database
 
 
 def save(

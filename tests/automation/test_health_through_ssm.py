@@ -8,14 +8,11 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from drs_desktop.aws.drs import DrsGateway
-from drs_desktop.aws.session import AwsTarget
 from drs_desktop.domain.engine.automation_events import HealthProbed, HealthRoundSent, SsmPolled
 from drs_desktop.domain.engine.automation_state import AttemptStatus, StepOutcome
 from drs_desktop.domain.engine.events import Event, Outcome, StepPhase
@@ -33,7 +30,6 @@ from tests.automation.test_automation_runs import (
     key,
     report,
     save,
-    scenario,
     sleeper,
     start,
     until_held,
@@ -41,25 +37,6 @@ from tests.automation.test_automation_runs import (
 from tests.simulator.automation_world import client, drill
 
 pytestmark = pytest.mark.timeout(180)
-
-
-@pytest.fixture
-def sim() -> Iterator[EmbeddedSimulator]:
-    with EmbeddedSimulator(scenario(), seed=7) as simulator:
-        yield simulator
-
-
-@pytest.fixture
-def drs(sim: EmbeddedSimulator) -> Iterator[DrsGateway]:
-    gateway = DrsGateway(AwsTarget(profile=None, region=sim.region, endpoint_url=sim.endpoint_url))
-    yield gateway
-    gateway.close()
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    with Database.open(tmp_path / "drs.sqlite3") as database:
-        yield database
 
 
 JUMP = "shop-app-01"  # a Linux server not in the plan: recovered beforehand, a jump host in the VPC
