@@ -20,18 +20,20 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from datetime import datetime
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QStandardItem, QStandardItemModel
 
-from drs_desktop.domain.engine.state import ServerStatus, WavePhase
+from drs_desktop.domain.engine.state import WavePhase
 from drs_desktop.domain.views.progress import ProgressSnapshot, ServerRow, WaveRow
 from drs_desktop.domain.views.progress_steps import StepRow
 from drs_desktop.ui.executions.history_format import duration_text
 from drs_desktop.ui.executions.progress_bars import OUTCOME_ROLE, PROGRESS_ROLE, ProgressBars
-from drs_desktop.ui.executions.progress_step_rows import (
+from drs_desktop.ui.executions.progress_lines import (
+    server_outcome,
+    server_texts,
+    server_tooltip,
     step_icon_state,
     step_outcome,
     step_texts,
@@ -73,22 +75,10 @@ _TOOLTIP = int(Qt.ItemDataRole.ToolTipRole)
 _FOREGROUND = int(Qt.ItemDataRole.ForegroundRole)
 
 
-def _clock(moment: datetime | None) -> str:
-    return f"{moment:%H:%M:%S}" if moment is not None else ""
-
-
 def wave_state_name(wave: WaveRow) -> str:
     """A stopped run's wave that did not complete says how it ended (``WaveRow.final``), never the launch
     phase it was in when the run stopped."""
     return wave.final or ("HELD" if wave.held else wave.phase.value)
-
-
-#: Server states shown in red (failed) or grey (did not run) across the row, never as a blue bar.
-_ENDED_WITHOUT_LAUNCH = {
-    ServerStatus.FAILED: "FAILED",
-    ServerStatus.CANCELLED: "CANCELLED",
-    ServerStatus.SKIPPED: "SKIPPED",
-}
 
 
 #: A stopped run's wave that did not complete (``WaveRow.final``) -> its outcome: red, grey or amber.
@@ -105,11 +95,6 @@ def wave_outcome(wave: WaveRow) -> str | None:
     if wave.final in _WAVE_FINALS:
         return _WAVE_FINALS[wave.final]
     return "SKIPPED" if wave.phase is WavePhase.SKIPPED else None
-
-
-def server_outcome(server: ServerRow) -> str | None:
-    """How a server ended without launching ("FAILED", "CANCELLED", "SKIPPED"), or None."""
-    return _ENDED_WITHOUT_LAUNCH.get(server.status)
 
 
 def wave_texts(wave: WaveRow) -> tuple[str, ...]:
@@ -132,45 +117,6 @@ def wave_texts(wave: WaveRow) -> tuple[str, ...]:
         "",
         "",
     )
-
-
-def server_texts(server: ServerRow) -> tuple[str, ...]:
-    """A server row's words, column by column."""
-    phase = server.waiting or server.phase
-    if server.status is ServerStatus.FAILED and server.reason:
-        if not server.phase or server.reason in server.phase:
-            phase = server.phase or server.reason  # an end state's phase names the reason
-        else:
-            phase = f"{server.phase}: {server.reason}"
-    if server.started_at is None:
-        elapsed = ""
-    elif server.ended_at is not None:
-        elapsed = duration_text(server.ended_at - server.started_at)
-    else:
-        elapsed = f"since {_clock(server.started_at)}"
-    return (
-        server.label,
-        server.status.value,
-        "",
-        phase,
-        server.impact,
-        elapsed,
-        "",
-        server.job_id or "",
-        server.ec2_instance_id or server.recovery_instance_id or "",
-        f"{server.last_event} {_clock(server.last_event_at)}".strip(),
-    )
-
-
-def server_tooltip(server: ServerRow) -> str:
-    parts = [server.server_id]
-    if server.waiting:
-        parts.append(server.waiting)
-    if server.reason:
-        parts.append(server.reason)
-    if server.retries:
-        parts.append(f"retried {server.retries} time(s)")
-    return "\n".join(parts)
 
 
 def runs(rows: Iterable[int]) -> list[tuple[int, int]]:
