@@ -143,7 +143,7 @@ def test_steps_show_as_they_run_and_mark_done_sends_the_comment_and_the_run_goes
         ("smoke", "NOT RUN YET"),
     ]
     line = step_line(widget, 1, "web ready")
-    assert cell(widget, line, 0) == "after launch · health check “web ready”"
+    assert cell(widget, line, 0) == "after launch: health check “web ready”"
     assert cell(widget, line, STATUS) == "NOT RUN YET"
 
     seen = drive_until(session, sim, held)
@@ -172,7 +172,7 @@ def test_steps_show_as_they_run_and_mark_done_sends_the_comment_and_the_run_goes
     banner = widget.banner
     assert banner.isVisible()
     assert banner.title.text() == (
-        "Wave 2 “web”: after launch · SSM document “smoke” failed, the run waits for your decision"
+        "Wave 2 “web”: the SSM document step “smoke” (after launch) failed, the run waits for your decision"
     )
     detail = banner.detail.text()
     assert detail.startswith("Attempt 1 of 1: ") and "exit 3" in detail and "Failed: " in detail
@@ -219,7 +219,7 @@ def test_a_lost_lambda_answer_says_it_may_have_run_and_retry_step_runs_it_again(
     banner = widget.banner
     assert (
         banner.title.text()
-        == "Wave 2 “web”: after launch · Lambda function “dns” may have run, its outcome is lost"
+        == "Wave 2 “web”: the Lambda function step “dns” (after launch) may have run, its outcome is lost"
     )
     assert banner.detail.text().startswith(UNKNOWN_WARNING)
     assert UNKNOWN_WARNING == "DRS Desktop does not know whether it ran: check before retrying."
@@ -270,7 +270,8 @@ def test_fail_wave_is_confirmed_fails_the_wave_and_the_banner_offers_skip(
     failed = drive_until(session, sim, lambda s: step_of(s, "smoke").status == "FAILED" and s.waves[1].held)
     widget.show_snapshot(failed[-1])
     assert banner.isVisible()
-    assert banner.title.text().startswith("Wave 2 “web” failed: after launch · SSM document “smoke” failed")
+    title = banner.title.text()
+    assert title.startswith("Wave 2 “web” failed: the SSM document step “smoke” (after launch) failed")
     assert "(failed by alice)" in banner.title.text()
     assert "Skip wave" in banner.choices() and "Mark done…" not in banner.choices()
     assert cell(widget, step_line(widget, 1, "smoke"), STATUS) == "FAILED"

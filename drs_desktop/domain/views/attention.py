@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from drs_desktop.domain.engine.controls import ControlAction
 from drs_desktop.domain.engine.state import ExecutionStatus, ServerStatus
 from drs_desktop.domain.views.progress import ProgressSnapshot, ServerRow, WaveRow
-from drs_desktop.domain.views.progress_steps import UNKNOWN_WARNING, StepRow
+from drs_desktop.domain.views.progress_steps import KIND_NAMES, UNKNOWN_WARNING, StepRow
 
 __all__ = ["Attention", "attention"]
 
@@ -169,11 +169,12 @@ def _held_step(snapshot: ProgressSnapshot, step: StepRow) -> Attention:
     failed, and the decisions the engine takes now. A lost Lambda or script outcome may have run: the
     operator must hear that before a retry runs it again."""
     wave = snapshot.waves[step.wave_index]
+    what = _step_name(step)
     if step.unknown:
-        title = f"{_wave_name(wave)}: {step.label} may have run, its outcome is lost"
+        title = f"{_wave_name(wave)}: {what} may have run, its outcome is lost"
         lines = [UNKNOWN_WARNING, f"Attempt {step.attempt}: {step.detail or 'no answer came back'}"]
     else:
-        title = f"{_wave_name(wave)}: {step.label} failed, the run waits for your decision"
+        title = f"{_wave_name(wave)}: {what} failed, the run waits for your decision"
         lines = [f"Attempt {step.attempt} of {step.attempts_allowed}: {step.detail or 'no detail given'}"]
     lines.extend(f"Failed: {target}" for target in step.failed_targets[:5])
     if len(step.failed_targets) > 5:
@@ -200,10 +201,15 @@ def _failed_step(snapshot: ProgressSnapshot, step: StepRow) -> Attention:
     by = f" (failed by {step.decided_by})" if step.decided_by else ""
     return Attention(
         kind="step-failed",
-        title=f"{_wave_name(wave)} failed: {step.label} failed{by}; the run is held until you decide",
+        title=f"{_wave_name(wave)} failed: {_step_name(step)} failed{by}; the run is held until you decide",
         detail=step.detail or "no detail given",
         wave_index=wave.index,
         row=len(snapshot.servers[wave.index]) + step.row,
         choices=_choices(snapshot, wave.index, ControlAction.RETRY, ControlAction.SKIP, ControlAction.CANCEL),
         key=(snapshot.execution_id, "step-failed", step.key),
     )
+
+
+def _step_name(step: StepRow) -> str:
+    when = "before launch" if step.phase.value == "BEFORE" else "after launch"
+    return f"the {KIND_NAMES.get(step.kind, step.kind)} step “{step.name}” ({when})"

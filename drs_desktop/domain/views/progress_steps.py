@@ -76,7 +76,7 @@ class StepRow:
     @property
     def label(self) -> str:
         when = "before launch" if self.phase is StepPhase.BEFORE else "after launch"
-        return f"{when} · {KIND_NAMES.get(self.kind, self.kind)} “{self.name}”"
+        return f"{when}: {KIND_NAMES.get(self.kind, self.kind)} “{self.name}”"
 
     @property
     def held(self) -> bool:

@@ -104,8 +104,8 @@ def step_outcome(step: StepRow) -> str | None:
 
 
 def step_texts(step: StepRow, column_count: int) -> tuple[str, ...]:
-    """A step line's words: name, status, (no bar), what it does now, -, elapsed, -, its SSM command or
-    process, -, its last attempt's detail."""
+    """A step line's words: name, status, (no bar), what it does now (or, once it ended, what it found),
+    -, elapsed, -, its SSM command or process, -, its last attempt's detail."""
     if step.started_at is None:
         elapsed = ""
     elif step.ended_at is not None:
@@ -113,7 +113,8 @@ def step_texts(step: StepRow, column_count: int) -> tuple[str, ...]:
     else:
         elapsed = f"since {step.started_at:%H:%M:%S}"
     status = f"DONE by {step.decided_by}" if step.status == "DONE" and step.decided_by else step.status
-    texts = (step.label, status, "", step.doing, "", elapsed, "", step.ref, "", step.detail)
+    # An ended step has nothing under way: its Phase says what its last attempt found.
+    texts = (step.label, status, "", step.doing or step.detail, "", elapsed, "", step.ref, "", step.detail)
     return texts[:column_count] + ("",) * (column_count - len(texts))
 
 
