@@ -5,11 +5,13 @@ the automation tests' world), driven from the test's thread; the widgets are rea
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QModelIndex, Qt
+from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from drs_desktop.aws.drs import DrsGateway
@@ -23,6 +25,7 @@ from drs_desktop.domain.plan.automation import (
     OnFailure,
     Probe,
     Reach,
+    RunIn,
     SsmStep,
     StepPolicy,
 )
@@ -37,6 +40,15 @@ from tests.automation.test_automation_runs import WEB_PORT, save, scenario
 from tests.ui.execution_helpers import drill_session
 
 pytestmark = pytest.mark.timeout(180)
+
+#: Set to a folder to keep the screenshots (looked at by hand); the tests grab them either way.
+SHOTS = os.environ.get("DRS_DESKTOP_SHOTS", "")
+
+
+def grab(widget: ProgressWidget, name: str, tmp_path: Path) -> None:
+    widget.tree.expandAll()
+    QApplication.processEvents()
+    assert widget.grab().save(str(Path(SHOTS or tmp_path) / name))
 
 
 @pytest.fixture
@@ -131,7 +143,12 @@ def cell(widget: ProgressWidget, line: QModelIndex, column: int) -> str:
 
 
 def test_steps_show_as_they_run_and_mark_done_sends_the_comment_and_the_run_goes_on(
-    qtbot: QtBot, qtmodeltester: object, services: ExecutionServices, sim: EmbeddedSimulator, db: Database
+    qtbot: QtBot,
+    qtmodeltester: object,
+    services: ExecutionServices,
+    sim: EmbeddedSimulator,
+    db: Database,
+    tmp_path: Path,
 ) -> None:
     save(db, sim, after=(WEB_READY, SMOKE))
     widget, sent = shown_widget(qtbot)
@@ -148,11 +165,11 @@ def test_steps_show_as_they_run_and_mark_done_sends_the_comment_and_the_run_goes
 
     seen = drive_until(session, sim, held)
     doing = [step_of(s, "web ready").doing for s in seen if step_of(s, "web ready").status == "RUNNING"]
-    assert any(d.startswith("attempt 1 of 1: probing: 1 of 2 passed (2 needed)") for d in doing), doing
+    assert any(d == "probing: 1 of 2 passed (2 needed)" for d in doing), doing
     ssm = [step_of(s, "smoke").doing for s in seen if step_of(s, "smoke").status == "RUNNING"]
-    assert any("SSM: 0 of 2 invocations done" in d for d in ssm), ssm
-    running = next(s for s in seen if step_of(s, "smoke").status == "RUNNING")
-    assert "SSM document “smoke”: attempt 1 of 1" in running.waves[1].detail, (
+    assert "SSM: 0 of 2 invocations done" in ssm, ssm
+    running = next(s for s in seen if step_of(s, "smoke").doing == "SSM: 0 of 2 invocations done")
+    assert running.waves[1].detail == "SSM document “smoke”: SSM: 0 of 2 invocations done", (
         "the wave says what it waits for"
     )
 
@@ -175,11 +192,13 @@ def test_steps_show_as_they_run_and_mark_done_sends_the_comment_and_the_run_goes
         "Wave 2 “web”: the SSM document step “smoke” (after launch) failed, the run waits for your decision"
     )
     detail = banner.detail.text()
-    assert detail.startswith("Attempt 1 of 1: ") and "exit 3" in detail and "Failed: " in detail
+    assert detail.startswith("Attempt 1 of 1: 0 of 2 invocation(s) succeeded\nFailed: shop-web-01 (i-")
+    assert detail.count("Failed: ") == 2 and "exit 3" in detail and "s-" not in detail, "by hostname"
     assert not detail.startswith("DRS:"), "the step's words are not DRS's"
     assert banner.choices() == ["Retry step", "Mark done…", "Fail wave…", "Cancel run…"]
     assert [n[0] for n in widget.notifications].count("Automation step needs you") == 1
     assert widget.retry_button.isEnabled(), "the toolbar's Retry aims at the held step's wave too"
+    grab(widget, "held-step.png", tmp_path)
 
     asked: list[str] = []
 
@@ -203,6 +222,7 @@ def test_steps_show_as_they_run_and_mark_done_sends_the_comment_and_the_run_goes
     smoke = step_line(widget, 1, "smoke")
     assert cell(widget, smoke, STATUS) == "DONE by alice"
     assert cell(widget, smoke, PHASE) == "decided by alice: checked the shop by hand"
+    grab(widget, "step-done.png", tmp_path)
     qtmodeltester.check(widget.model)  # type: ignore[attr-defined]
     session.close()
 
@@ -210,7 +230,8 @@ def test_steps_show_as_they_run_and_mark_done_sends_the_comment_and_the_run_goes
 def test_a_lost_lambda_answer_says_it_may_have_run_and_retry_step_runs_it_again(
     qtbot: QtBot, services: ExecutionServices, sim: EmbeddedSimulator, db: Database
 ) -> None:
-    save(db, sim, after=(DNS,))
+    cutover = LambdaStep(name="cutover", function="dns-cutover", policy=StepPolicy(run_in=RunIn.RECOVERY))
+    save(db, sim, after=(DNS, cutover))
     sim.faults.lose_answer("lambda:Invoke", count=1)
     widget, sent = shown_widget(qtbot)
     session = drill_session(services)
@@ -225,7 +246,8 @@ def test_a_lost_lambda_answer_says_it_may_have_run_and_retry_step_runs_it_again(
     assert UNKNOWN_WARNING == "DRS Desktop does not know whether it ran: check before retrying."
     line = step_line(widget, 1, "dns")
     assert cell(widget, line, STATUS) == "WAITING FOR YOU"
-    assert UNKNOWN_WARNING in cell(widget, line, PHASE)
+    assert cell(widget, line, PHASE) == "attempt 1: outcome lost, it may have run"
+    assert UNKNOWN_WARNING in str(line.data(Qt.ItemDataRole.ToolTipRole))
 
     questions: list[str] = []
 
@@ -248,6 +270,8 @@ def test_a_lost_lambda_answer_says_it_may_have_run_and_retry_step_runs_it_again(
     dns = step_of(final, "dns")
     assert (dns.status, dns.attempt, dns.attempts_allowed) == ("PASSED", 2, 2)
     assert cell(widget, step_line(widget, 1, "dns"), STATUS) == "PASSED"
+    skipped = step_line(widget, 1, "cutover")
+    assert (cell(widget, skipped, STATUS), cell(widget, skipped, PHASE)) == ("SKIPPED", "recovery only")
     session.close()
 
 

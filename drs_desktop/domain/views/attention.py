@@ -175,7 +175,7 @@ def _held_step(snapshot: ProgressSnapshot, step: StepRow) -> Attention:
         lines = [UNKNOWN_WARNING, f"Attempt {step.attempt}: {step.detail or 'no answer came back'}"]
     else:
         title = f"{_wave_name(wave)}: {what} failed, the run waits for your decision"
-        lines = [f"Attempt {step.attempt} of {step.attempts_allowed}: {step.detail or 'no detail given'}"]
+        lines = [f"Attempt {step.attempt} of {step.attempts_allowed}: {step.summary or 'no detail given'}"]
     lines.extend(f"Failed: {target}" for target in step.failed_targets[:5])
     if len(step.failed_targets) > 5:
         lines.append(f"… and {len(step.failed_targets) - 5} more target(s)")

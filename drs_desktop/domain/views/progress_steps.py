@@ -68,6 +68,7 @@ class StepRow:
     output: str = ""  # the last attempt's output tail (a Lambda answer, a script's output)
     ref: str = ""  # the SSM command ID, the script's process ID
     unknown: bool = False  # its last attempt's outcome is lost: it may have run
+    waiting: str = ""  # why an SSM send waits (its instances' agents not online yet), in SSM's words
     decided_by: str = ""
     comment: str = ""
     started_at: datetime | None = None
@@ -81,6 +82,16 @@ class StepRow:
     @property
     def held(self) -> bool:
         return self.status == HELD
+
+    @property
+    def summary(self) -> str:
+        """The detail's first clause where the failed targets are listed apart (an SSM attempt's
+        "0 of 2 invocation(s) succeeded", a health check's "timed out after 60 s: 1 of 2 target(s)
+        passed"): the banner names each target on its own line, by hostname."""
+        if not self.failed_targets:
+            return self.detail
+        cut = [i for i in (self.detail.find("; "), self.detail.find(" (")) if i > 0]
+        return self.detail[: min(cut)] if cut else self.detail
 
 
 def step_rows(
@@ -102,7 +113,7 @@ def step_wave_detail(state: ExecutionState, wave: WaveState) -> str:
         return ""
     what = f"{KIND_NAMES.get(row.kind, row.kind)} “{step.name}”"
     if row.held:
-        return f"{what} waits for your decision"
+        return f"{what}: waiting for you"
     return f"{what}: {row.doing}" if row.doing else what
 
 
@@ -194,21 +205,24 @@ def _from_run(row: StepRow, step: AutomationStep, run: StepRun, hostnames: Mappi
         output=last.output,
         ref=last.ref,
         unknown=last.status is AttemptStatus.UNKNOWN,
+        waiting=last.waiting,
     )
     if run.outcome is not None:
         doing = f"decided by {run.decided_by}" if run.decided_by else ""
         doing += f": {run.comment}" if doing and run.comment else ""
         return replace(row, status=run.outcome.value, doing=doing)
     if run.held:
-        if last.status is AttemptStatus.UNKNOWN:
-            doing = f"attempt {last.number}: outcome unknown. {UNKNOWN_WARNING}"
+        if last.status is AttemptStatus.UNKNOWN:  # the banner and the tooltip say what that means
+            doing = f"attempt {last.number}: outcome lost, it may have run"
         else:
-            doing = f"attempt {last.number} of {allowed} failed: retry, mark done or fail the wave"
+            doing = f"attempt {last.number} of {allowed} failed"
         return replace(row, status=HELD, doing=doing)
     if last.status is AttemptStatus.FAILED:  # retries remain: the next attempt follows
         doing = f"attempt {last.number} failed; attempt {last.number + 1} of {allowed} next"
         return replace(row, status=RETRYING, doing=doing)
-    return replace(row, status=RUNNING, doing=f"attempt {last.number} of {allowed}: {_doing(step, last)}")
+    # "attempt 2 of 3: ..." only where there may be more than one: the column is narrow.
+    which = f"attempt {last.number} of {allowed}: " if allowed > 1 else ""
+    return replace(row, status=RUNNING, doing=which + _doing(step, last))
 
 
 def _doing(step: AutomationStep, last: StepAttempt) -> str:
@@ -221,8 +235,8 @@ def _doing(step: AutomationStep, last: StepAttempt) -> str:
         return f"probing: {passed} of {len(last.targets)} passed ({need} needed)"
     if isinstance(step, SsmStep):
         if last.status is AttemptStatus.REQUESTED:
-            if last.waiting:
-                return f"waiting for SSM agents ({last.waiting})"
+            if last.waiting:  # why, in SSM's words: ``StepRow.waiting`` (the tooltip)
+                return "waiting for SSM agents"
             if last.looks or last.detail:
                 return "its answer was lost: looking for the SSM command by its comment"
             return "sending the SSM command"

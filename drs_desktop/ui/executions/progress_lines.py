@@ -8,7 +8,7 @@ from datetime import datetime
 
 from drs_desktop.domain.engine.state import ServerStatus
 from drs_desktop.domain.views.progress import ServerRow
-from drs_desktop.domain.views.progress_steps import HELD, StepRow
+from drs_desktop.domain.views.progress_steps import HELD, UNKNOWN_WARNING, StepRow
 from drs_desktop.ui.executions.history_format import duration_text
 
 __all__ = [
@@ -124,6 +124,10 @@ def step_tooltip(step: StepRow) -> str:
     parts = [step.label, step.status]
     if step.doing:
         parts.append(step.doing)
+    if step.unknown:
+        parts.append(UNKNOWN_WARNING)
+    if step.waiting:
+        parts.append(step.waiting)
     if step.attempt:
         parts.append(f"attempt {step.attempt} of {step.attempts_allowed}: {step.detail or '(no detail yet)'}")
     parts.extend(f"failed: {target}" for target in step.failed_targets)

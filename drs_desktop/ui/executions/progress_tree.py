@@ -20,7 +20,7 @@ __all__ = ["COLUMN_WIDTHS", "fit_bars", "progress_tree"]
 
 #: Starting widths (pixels) of the columns; the operator may resize them. The first holds a step's
 #: line too ("after launch: SSM document “web smoke test”").
-COLUMN_WIDTHS = (330, 110, 110, 220, 150, 110, 70, 190, 150, 180)
+COLUMN_WIDTHS = (330, 140, 110, 220, 150, 110, 70, 190, 150, 180)
 
 
 def progress_tree(model: ProgressTreeModel) -> QTreeView:
