@@ -15,14 +15,17 @@ from dataclasses import dataclass
 from drs_desktop.domain.engine.controls import ControlAction
 from drs_desktop.domain.engine.state import ExecutionStatus, ServerStatus
 from drs_desktop.domain.views.progress import ProgressSnapshot, ServerRow, WaveRow
+from drs_desktop.domain.views.progress_steps import KIND_NAMES, UNKNOWN_WARNING, StepRow
 
 __all__ = ["Attention", "attention"]
 
 
 @dataclass(frozen=True)
 class Attention:
-    """One thing the operator must decide. ``kind``: failed, held, approval, paused or busy. ``row`` is
-    the (wave index, server row) to scroll to, or (wave index, None) for a wave. ``choices`` are the
+    """One thing the operator must decide. ``kind``: failed, held, step (a held automation step),
+    step-failed (a wave an automation step failed), approval, paused or busy.
+    ``row`` is the (wave index, server row) to scroll to, or (wave index, None) for a wave (``step``: the
+    held automation step, whose row follows the wave's servers). ``choices`` are the
     controls that apply now, in the order the banner shows them."""
 
     kind: str
@@ -33,11 +36,12 @@ class Attention:
     choices: tuple[ControlAction, ...]
     key: tuple[object, ...]
     target: str = ""  # for "credentials": the target whose credentials the run waits for
+    step: StepRow | None = None  # for "step": the automation step that waits for a decision
 
     @property
     def severe(self) -> bool:
         """A failure (red), rather than a wait for a person (amber)."""
-        return self.kind in ("failed", "held", "credentials")
+        return self.kind in ("failed", "held", "credentials", "step", "step-failed")
 
 
 def _wave_name(wave: WaveRow) -> str:
@@ -115,6 +119,12 @@ def attention(snapshot: ProgressSnapshot) -> Attention | None:
             choices=_choices(snapshot, wave.index, retry, skip, cancel),
             key=(snapshot.execution_id, "failed", server.server_id, server.retries),
         )
+    step = next((r for rows in snapshot.steps for r in rows if r.held), None)
+    if step is not None:
+        return _held_step(snapshot, step)
+    failed_step = next((r for rows in snapshot.steps for r in rows if r.status == "FAILED"), None)
+    if failed_step is not None and snapshot.waves[failed_step.wave_index].held:
+        return _failed_step(snapshot, failed_step)
     if snapshot.status is ExecutionStatus.PAUSED:
         pause = next((a for a in reversed(snapshot.recent_actions) if a.action == "pause"), None)
         by = f" by {pause.by or 'the engine'} at {pause.at:%H:%M:%S} UTC" if pause is not None else ""
@@ -152,3 +162,54 @@ def attention(snapshot: ProgressSnapshot) -> Attention | None:
             key=(snapshot.execution_id, "busy", wave.index),
         )
     return None
+
+
+def _held_step(snapshot: ProgressSnapshot, step: StepRow) -> Attention:
+    """A step that failed (policy hold) or whose outcome was lost: what it found, the targets that
+    failed, and the decisions the engine takes now. A lost Lambda or script outcome may have run: the
+    operator must hear that before a retry runs it again."""
+    wave = snapshot.waves[step.wave_index]
+    what = _step_name(step)
+    if step.unknown:
+        title = f"{_wave_name(wave)}: {what} may have run, its outcome is lost"
+        lines = [UNKNOWN_WARNING, f"Attempt {step.attempt}: {step.detail or 'no answer came back'}"]
+    else:
+        title = f"{_wave_name(wave)}: {what} failed, the run waits for your decision"
+        lines = [f"Attempt {step.attempt} of {step.attempts_allowed}: {step.summary or 'no detail given'}"]
+    lines.extend(f"Failed: {target}" for target in step.failed_targets[:5])
+    if len(step.failed_targets) > 5:
+        lines.append(f"… and {len(step.failed_targets) - 5} more target(s)")
+    if step.output:
+        lines.append(f"Output: {step.output[-300:]}")
+    actions = (ControlAction.RETRY, ControlAction.STEP_DONE, ControlAction.STEP_FAIL, ControlAction.CANCEL)
+    return Attention(
+        kind="step",
+        title=title,
+        detail="\n".join(lines),
+        wave_index=wave.index,
+        row=len(snapshot.servers[wave.index]) + step.row,
+        choices=_choices(snapshot, wave.index, *actions),
+        key=(snapshot.execution_id, "step", step.key, step.attempt),
+        step=step,
+    )
+
+
+def _failed_step(snapshot: ProgressSnapshot, step: StepRow) -> Attention:
+    """A wave an automation step failed (its policy, or the operator's "Fail wave"): the run holds for
+    skip or cancel, with no failed server to name."""
+    wave = snapshot.waves[step.wave_index]
+    by = f" (failed by {step.decided_by})" if step.decided_by else ""
+    return Attention(
+        kind="step-failed",
+        title=f"{_wave_name(wave)} failed: {_step_name(step)} failed{by}; the run is held until you decide",
+        detail=step.detail or "no detail given",
+        wave_index=wave.index,
+        row=len(snapshot.servers[wave.index]) + step.row,
+        choices=_choices(snapshot, wave.index, ControlAction.RETRY, ControlAction.SKIP, ControlAction.CANCEL),
+        key=(snapshot.execution_id, "step-failed", step.key),
+    )
+
+
+def _step_name(step: StepRow) -> str:
+    when = "before launch" if step.phase.value == "BEFORE" else "after launch"
+    return f"the {KIND_NAMES.get(step.kind, step.kind)} step “{step.name}” ({when})"

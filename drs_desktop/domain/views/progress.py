@@ -54,6 +54,7 @@ from drs_desktop.domain.views.progress_stages import (
     stage_medians,
     wave_eta,
 )
+from drs_desktop.domain.views.progress_steps import StepRow, step_rows, step_wave_detail
 
 __all__ = [
     "LogLine",
@@ -203,6 +204,8 @@ class ProgressSnapshot:
     credential_holds: tuple[CredentialHold, ...] = ()
     #: A run in DRS: the native execution and its steps as DRS last showed them (None: a run here).
     native: NativeView | None = None
+    #: Per wave, its automation steps (``views.progress_steps``), in plan order.
+    steps: tuple[tuple[StepRow, ...], ...] = ()
 
     @property
     def finished(self) -> bool:
@@ -298,6 +301,7 @@ class ProgressTracker:
             controls, approvals = previous.controls, previous.approvals
             status, rto, running = previous.status, previous.rto_achieved, previous.drill_instances_running
             problems, end, native = previous.instance_problems, previous.end, previous.native
+            steps = previous.steps
         else:
             controls = AvailableControls() if self._read_only else available_controls(state, now)
             approvals = () if self._read_only else controls.approvals
@@ -307,6 +311,7 @@ class ProgressTracker:
             end = end_states(state)
             native = native_view(state)
             controls = native_controls(controls, native)
+            steps = step_rows(state, self._hostnames)
         self._sequence += 1
         snapshot = ProgressSnapshot(
             execution_id=state.spec.execution_id,
@@ -336,6 +341,7 @@ class ProgressTracker:
             cleanup_requested=state.cleanup_requested,
             credential_holds=credential_holds(state),
             native=native,
+            steps=steps,
         )
         self._state = state
         self._last = snapshot
@@ -515,7 +521,7 @@ def _wave_detail(state: ExecutionState, wave: WaveState, now: datetime) -> str:
         if until is not None:
             left = _whole(max(timedelta(0), until - now))
             return f"waiting until {until:%H:%M:%S} UTC ({left} left)"
-        return ""
+        return step_wave_detail(state, wave)
     if phase is WavePhase.LAUNCHING:
         if not wave_failed(state, wave.index):
             if state.finished is not None or state.stop is not None:

@@ -3,7 +3,8 @@ was applied: the decisions behind the controls row, apart from its widgets (no Q
 
 A button is enabled exactly when the engine's ``AvailableControls`` of the shown snapshot allows it, for
 the wave it would act on: the wave the operator selected, else the first held wave the action applies to
-(for Skip also a wave waiting for servers other jobs hold). A read-only view (history) or a read-only
+(for Skip also a wave waiting for servers other jobs hold; for Retry also a wave whose automation step
+waits for a decision). A read-only view (history) or a read-only
 snapshot allows nothing. After a control is sent the status line says "… sent" until a snapshot's audit
 entries show it applied (``applied_text``): the engine may refuse it, and only the journal says it took.
 """
@@ -39,6 +40,8 @@ def target_wave(
     if snapshot is None:
         return None
     held = [w.index for w in snapshot.waves if w.held and controls.allows(action, w.index)]
+    if not held and action is ControlAction.RETRY:  # a wave whose automation step waits for a decision
+        held = [i for i in controls.step_waves if controls.allows(action, i)]
     if not held and action is ControlAction.SKIP:  # a wave waiting for servers other jobs hold
         held = [w.index for w in snapshot.waves if w.busy and controls.allows(action, w.index)]
     return held[0] if held else None

@@ -40,8 +40,12 @@ LABELS: dict[ControlAction, str] = {
     ControlAction.APPROVE: "Approve",
     ControlAction.RESUME: "Resume",
     ControlAction.RENEW: "Renew credentials",
+    ControlAction.STEP_DONE: "Mark done…",
+    ControlAction.STEP_FAIL: "Fail wave…",
     ControlAction.CANCEL: "Cancel run…",
 }
+#: A held automation step's Retry runs the step again, not the wave's servers: its label says so.
+RETRY_STEP = "Retry step"
 
 
 class FailureBanner(QFrame):
@@ -111,6 +115,9 @@ class FailureBanner(QFrame):
             named = "; ".join(f"target “{h.target or 'connected'}” ({h.problem})" for h in others)
             detail += f"\nAlso held for their credentials, renew each in turn: {named}."
         self.detail.setText(detail)
+        self.buttons[ControlAction.RETRY].setText(
+            RETRY_STEP if attention.kind == "step" else LABELS[ControlAction.RETRY]
+        )
         renew = self.buttons[ControlAction.RENEW]
         renew.setText(
             f"Renew “{attention.target}”" if others and attention.target else LABELS[ControlAction.RENEW]
@@ -145,10 +152,15 @@ class FailureBanner(QFrame):
         if found.key in self._seen:
             return
         self._seen.add(found.key)
-        if found.kind in ("failed", "held", "busy", "credentials"):
+        if found.kind in ("failed", "held", "busy", "credentials", "step", "step-failed"):
             # A run held for credentials waits for a person as surely as a failure does: an operator
             # whose window is behind another one must hear of it before the hold turns into lost time.
-            titles = {"busy": "Servers held by another job", "credentials": "Credentials needed"}
+            titles = {
+                "busy": "Servers held by another job",
+                "credentials": "Credentials needed",
+                "step": "Automation step needs you",
+                "step-failed": "Automation step failed",
+            }
             notify(titles.get(found.kind, "Server failed"), f"{found.title}. {found.detail}")
 
     def choices(self) -> list[str]:

@@ -20,16 +20,25 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from datetime import datetime
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QStandardItem, QStandardItemModel
 
-from drs_desktop.domain.engine.state import ServerStatus, WavePhase
+from drs_desktop.domain.engine.state import WavePhase
 from drs_desktop.domain.views.progress import ProgressSnapshot, ServerRow, WaveRow
+from drs_desktop.domain.views.progress_steps import StepRow
 from drs_desktop.ui.executions.history_format import duration_text
 from drs_desktop.ui.executions.progress_bars import OUTCOME_ROLE, PROGRESS_ROLE, ProgressBars
+from drs_desktop.ui.executions.progress_lines import (
+    server_outcome,
+    server_texts,
+    server_tooltip,
+    step_icon_state,
+    step_outcome,
+    step_texts,
+    step_tooltip,
+)
 from drs_desktop.ui.status_icons import color_of, status_icon
 
 logger = logging.getLogger(__name__)
@@ -53,6 +62,8 @@ NAME, STATUS, PROGRESS, PHASE, SERVERS, ELAPSED, ETA, JOB, INSTANCE, LAST_EVENT 
 WAVE_ROLE = int(Qt.ItemDataRole.UserRole) + 2
 #: The role answering a server row's server ID (on its first column; None for a wave).
 SERVER_ROLE = int(Qt.ItemDataRole.UserRole) + 3
+#: The role answering an automation step row's key (``automation_state.step_key``; None otherwise).
+STEP_ROLE = int(Qt.ItemDataRole.UserRole) + 4
 #: Server lines inserted, or rewritten, per event-loop turn (3-4 ms of the GUI thread).
 SLICE_ROWS = 100
 #: The columns that carry a line's tooltip (its server ID, what it waits for, why it failed, its retries).
@@ -64,22 +75,10 @@ _TOOLTIP = int(Qt.ItemDataRole.ToolTipRole)
 _FOREGROUND = int(Qt.ItemDataRole.ForegroundRole)
 
 
-def _clock(moment: datetime | None) -> str:
-    return f"{moment:%H:%M:%S}" if moment is not None else ""
-
-
 def wave_state_name(wave: WaveRow) -> str:
     """A stopped run's wave that did not complete says how it ended (``WaveRow.final``), never the launch
     phase it was in when the run stopped."""
     return wave.final or ("HELD" if wave.held else wave.phase.value)
-
-
-#: Server states shown in red (failed) or grey (did not run) across the row, never as a blue bar.
-_ENDED_WITHOUT_LAUNCH = {
-    ServerStatus.FAILED: "FAILED",
-    ServerStatus.CANCELLED: "CANCELLED",
-    ServerStatus.SKIPPED: "SKIPPED",
-}
 
 
 #: A stopped run's wave that did not complete (``WaveRow.final``) -> its outcome: red, grey or amber.
@@ -96,11 +95,6 @@ def wave_outcome(wave: WaveRow) -> str | None:
     if wave.final in _WAVE_FINALS:
         return _WAVE_FINALS[wave.final]
     return "SKIPPED" if wave.phase is WavePhase.SKIPPED else None
-
-
-def server_outcome(server: ServerRow) -> str | None:
-    """How a server ended without launching ("FAILED", "CANCELLED", "SKIPPED"), or None."""
-    return _ENDED_WITHOUT_LAUNCH.get(server.status)
 
 
 def wave_texts(wave: WaveRow) -> tuple[str, ...]:
@@ -125,45 +119,6 @@ def wave_texts(wave: WaveRow) -> tuple[str, ...]:
     )
 
 
-def server_texts(server: ServerRow) -> tuple[str, ...]:
-    """A server row's words, column by column."""
-    phase = server.waiting or server.phase
-    if server.status is ServerStatus.FAILED and server.reason:
-        if not server.phase or server.reason in server.phase:
-            phase = server.phase or server.reason  # an end state's phase names the reason
-        else:
-            phase = f"{server.phase}: {server.reason}"
-    if server.started_at is None:
-        elapsed = ""
-    elif server.ended_at is not None:
-        elapsed = duration_text(server.ended_at - server.started_at)
-    else:
-        elapsed = f"since {_clock(server.started_at)}"
-    return (
-        server.label,
-        server.status.value,
-        "",
-        phase,
-        server.impact,
-        elapsed,
-        "",
-        server.job_id or "",
-        server.ec2_instance_id or server.recovery_instance_id or "",
-        f"{server.last_event} {_clock(server.last_event_at)}".strip(),
-    )
-
-
-def server_tooltip(server: ServerRow) -> str:
-    parts = [server.server_id]
-    if server.waiting:
-        parts.append(server.waiting)
-    if server.reason:
-        parts.append(server.reason)
-    if server.retries:
-        parts.append(f"retried {server.retries} time(s)")
-    return "\n".join(parts)
-
-
 def runs(rows: Iterable[int]) -> list[tuple[int, int]]:
     """Sorted rows as (first, last) runs of adjacent rows."""
     out: list[tuple[int, int]] = []
@@ -176,7 +131,9 @@ def runs(rows: Iterable[int]) -> list[tuple[int, int]]:
 
 
 class ProgressTreeModel(QStandardItemModel):
-    """Top level: waves. Children: the wave's servers, in the snapshot's order.
+    """Top level: waves. Children: the wave's servers, in the snapshot's order, then its automation steps
+    (``snapshot.steps``: a step line's row is the wave's server count plus its own ``row``; while a large
+    wave's servers come in slices, each goes in before the steps).
 
     It remembers the row (``WaveRow``, ``ServerRow``) each line was last written from, and writes the lines
     whose row is no longer the snapshot's: the tracker reuses an unchanged server's row as is, so that is
@@ -200,6 +157,7 @@ class ProgressTreeModel(QStandardItemModel):
         #: The rows each wave's and server's line was written from (a wave's servers: the lines in so far).
         self._waves: list[WaveRow] = []
         self._servers: list[list[ServerRow]] = []
+        self._steps: list[list[StepRow]] = []
         #: Server lines still to insert, and whether lines inserted are behind the snapshot.
         self._unfilled = 0
         self._behind = False
@@ -231,7 +189,7 @@ class ProgressTreeModel(QStandardItemModel):
     def clear(self) -> None:  # the lines only: the columns and headers stay
         self._slice.stop()
         self._unfilled, self._behind = 0, False
-        self._waves, self._servers = [], []
+        self._waves, self._servers, self._steps = [], [], []
         if self.rowCount():
             self.removeRows(0, self.rowCount())
         self._snapshot = None
@@ -245,7 +203,14 @@ class ProgressTreeModel(QStandardItemModel):
             items[NAME].setData(wave.index, WAVE_ROLE)
             self._write_wave(items, wave, fresh=True)
             root.appendRow(items)
+            for step in _steps_of(snapshot, wave.index):
+                children = self._new_row(step_texts(step, len(COLUMNS)))
+                children[NAME].setData(wave.index, WAVE_ROLE)
+                children[NAME].setData(step.key, STEP_ROLE)
+                self._write_step(children, step, fresh=True)
+                items[NAME].appendRow(children)
         self._waves = list(snapshot.waves)
+        self._steps = [list(_steps_of(snapshot, i)) for i in range(len(snapshot.waves))]
         self._servers = [[] for _ in snapshot.waves]
         self._unfilled = snapshot.server_count
         self._next_slice()  # all of a small run now; a large one's first slice now, the rest a turn each
@@ -278,7 +243,7 @@ class ProgressTreeModel(QStandardItemModel):
                 items[NAME].setData(wave_index, WAVE_ROLE)
                 items[NAME].setData(server.server_id, SERVER_ROLE)
                 self._write_server(items, server, fresh=True)
-                parent.appendRow(items)
+                parent.insertRow(len(written), items)  # before the wave's step lines
                 written.append(server)
             done += last - first
             if first == 0:
@@ -305,6 +270,7 @@ class ProgressTreeModel(QStandardItemModel):
                     changed.append((wave_index, row))
         self._behind = len(changed) > budget
         self._write_servers(changed[:budget])
+        self._write_steps(snapshot)
 
     def _new_row(self, texts: tuple[str, ...]) -> list[QStandardItem]:
         items = []
@@ -358,6 +324,29 @@ class ProgressTreeModel(QStandardItemModel):
             parent = self.index(wave_index, NAME)
             for top, end in runs(wave_rows):
                 self.dataChanged.emit(self.index(top, 0, parent), self.index(end, last, parent))
+
+    def _write_steps(self, snapshot: ProgressSnapshot) -> None:
+        """Write the step lines whose row changed (a handful per run: compared by value)."""
+        for wave_index, written in enumerate(self._steps):
+            wave_item = self.item(wave_index, NAME)
+            parent = self.index(wave_index, NAME)
+            first = len(self._servers[wave_index])
+            for row, (old, new) in enumerate(zip(written, _steps_of(snapshot, wave_index), strict=True)):
+                if new == old:
+                    continue
+                line = first + row
+                self.blockSignals(True)
+                try:
+                    self._write_step([wave_item.child(line, c) for c in range(len(COLUMNS))], new)
+                finally:
+                    self.blockSignals(False)
+                written[row] = new
+                self.dataChanged.emit(self.index(line, 0, parent), self.index(line, len(COLUMNS) - 1, parent))
+
+    def _write_step(self, items: list[QStandardItem], step: StepRow, *, fresh: bool = False) -> None:
+        if not fresh:
+            _write_texts(items, step_texts(step, len(COLUMNS)))
+        self._write_common(items, step_tooltip(step), step_icon_state(step), None, step_outcome(step), fresh)
 
     def _write_wave(self, items: list[QStandardItem], wave: WaveRow, *, fresh: bool = False) -> None:
         if not fresh:
@@ -436,7 +425,18 @@ class ProgressTreeModel(QStandardItemModel):
         if self._snapshot is None or not index.isValid():
             return None
         parent = index.parent()
-        return self._snapshot.servers[parent.row()][index.row()] if parent.isValid() else None
+        if not parent.isValid() or index.row() >= len(self._servers[parent.row()]):
+            return None
+        return self._snapshot.servers[parent.row()][index.row()]
+
+    def step_at(self, index: AnyIndex) -> StepRow | None:
+        """The automation step a line shows (None: a wave's or a server's line)."""
+        if self._snapshot is None or not index.isValid() or not index.parent().isValid():
+            return None
+        wave_index = index.parent().row()
+        row = index.row() - len(self._servers[wave_index])
+        steps = self._steps[wave_index]
+        return steps[row] if 0 <= row < len(steps) else None
 
     def wave_index_of(self, index: AnyIndex) -> int | None:
         if not index.isValid():
@@ -450,7 +450,13 @@ def _write_texts(items: list[QStandardItem], texts: tuple[str, ...]) -> None:
         item.setData(text, _DISPLAY)
 
 
+def _steps_of(snapshot: ProgressSnapshot, wave_index: int) -> tuple[StepRow, ...]:
+    return snapshot.steps[wave_index] if wave_index < len(snapshot.steps) else ()
+
+
 def _same_shape(a: ProgressSnapshot, b: ProgressSnapshot) -> bool:
-    return len(a.servers) == len(b.servers) and all(
-        len(x) == len(y) for x, y in zip(a.servers, b.servers, strict=True)
+    return (
+        len(a.servers) == len(b.servers)
+        and all(len(x) == len(y) for x, y in zip(a.servers, b.servers, strict=True))
+        and all(len(_steps_of(a, i)) == len(_steps_of(b, i)) for i in range(len(a.servers)))
     )

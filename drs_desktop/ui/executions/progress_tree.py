@@ -18,8 +18,9 @@ from drs_desktop.ui.executions.progress_model import COLUMNS, PROGRESS, Progress
 
 __all__ = ["COLUMN_WIDTHS", "fit_bars", "progress_tree"]
 
-#: Starting widths (pixels) of the columns; the operator may resize them.
-COLUMN_WIDTHS = (280, 110, 110, 220, 150, 110, 70, 190, 150, 180)
+#: Starting widths (pixels) of the columns; the operator may resize them. The first holds a step's
+#: line too ("after launch: SSM document “web smoke test”").
+COLUMN_WIDTHS = (330, 140, 110, 220, 150, 110, 70, 190, 150, 180)
 
 
 def progress_tree(model: ProgressTreeModel) -> QTreeView:

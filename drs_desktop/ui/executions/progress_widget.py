@@ -28,7 +28,6 @@ from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
-    QMessageBox,
     QPushButton,
     QScrollArea,
     QSplitter,
@@ -63,6 +62,7 @@ from drs_desktop.ui.executions.progress_tree import fit_bars, progress_tree
 from drs_desktop.ui.executions.report_export import ask_report_target, report_format
 from drs_desktop.ui.executions.report_pdf import write_pdf_report
 from drs_desktop.ui.executions.rto_countdown import RtoCountdown
+from drs_desktop.ui.executions.step_decision import STEP_ACTIONS, ask_comment, ask_yes_no, step_request
 from drs_desktop.ui.executions.timeline_widget import TimelineWidget
 from drs_desktop.ui.executions.tray_notifier import TrayNotifier
 from drs_desktop.ui.target_badge import TargetBadgeWidget
@@ -82,7 +82,9 @@ class ProgressWidget(QWidget):
         super().__init__(parent)
         self.setObjectName("progress")
         #: Asked before a cancel; ``(title, question) -> go on``. Replaceable for tests and embedding.
-        self.confirm: Callable[[str, str], bool] = self._ask
+        self.confirm: Callable[[str, str], bool] = lambda title, text: ask_yes_no(self, title, text)
+        #: Asked before a held step is marked done: ``(title, prompt) -> comment`` (None: cancelled).
+        self.ask_comment: Callable[[str, str], str | None] = lambda t, q: ask_comment(self, t, q)
         self._read_only = read_only
         self._desk: ExecutionDesk | None = None
         self._following: str | None = None
@@ -383,7 +385,7 @@ class ProgressWidget(QWidget):
     def _send(self, request: ControlRequest) -> None:
         if self._following is None or self._read_only:
             return
-        if request.action in (ControlAction.RETRY, ControlAction.SKIP) and request.wave_index is None:
+        if request.action in (*STEP_ACTIONS, ControlAction.SKIP) and request.wave_index is None:
             return
         self._say(f"{request.action.value.lower().capitalize()} sent…")
         self._pending = (self._following, request.action, self._actions_of(self._following))
@@ -425,7 +427,14 @@ class ProgressWidget(QWidget):
     def _on_banner_choice(self, action: ControlAction) -> None:
         """A banner button: the toolbar's own control, aimed at the banner's wave."""
         shown = self.banner.attention()
-        if action in (ControlAction.RETRY, ControlAction.SKIP) and shown is not None:
+        if action in STEP_ACTIONS and shown is not None and shown.step is not None:
+            wave = self._snapshot.waves[shown.wave_index].name if self._snapshot is not None else ""
+            request, why = step_request(action, shown.step, wave, confirm=self.confirm, ask=self.ask_comment)
+            if request is not None:
+                self._send(request)
+            elif why:
+                self._say(why, error=True)
+        elif action in (ControlAction.RETRY, ControlAction.SKIP) and shown is not None:
             self._send(ControlRequest(action, wave_index=shown.wave_index))
         elif action is ControlAction.RENEW and shown is not None:
             self._send(ControlRequest(action, target=shown.target))
@@ -472,16 +481,6 @@ class ProgressWidget(QWidget):
     def _say(self, text: str, *, error: bool = False) -> None:
         self.status.setStyleSheet(_ERROR_STYLE if error else "")
         self.status.setText(text)
-
-    def _ask(self, title: str, question: str) -> bool:
-        answer = QMessageBox.question(
-            self,
-            title,
-            question,
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-            QMessageBox.StandardButton.No,
-        )
-        return answer == QMessageBox.StandardButton.Yes
 
     def set_targets(self, targets: Sequence[Target]) -> TargetBadgeWidget:
         """Where the shown run acts (DEMO, or account/Region/profile), as badges before the header."""
