@@ -167,6 +167,23 @@ class AutomationCalls:
         runner finds their attempts cut off, and the operator decides)."""
         self._threads = [t for t in self._threads if t.is_alive()]
 
+    def _answered(
+        self, command: RunAutomation, ok: bool, detail: str, output: str = ""
+    ) -> AutomationAnswered:
+        """The attempt's end as its call answered (or as a call refused outright), stamped now."""
+        return AutomationAnswered(
+            key=command.key,
+            attempt=command.attempt,
+            ok=ok,
+            at=self._clock(),
+            detail=detail,
+            output=tail(output),
+        )
+
+    def _lost(self, command: RunAutomation, reason: str) -> AutomationLost:
+        """The attempt's call may have run, and its answer is lost, stamped now."""
+        return AutomationLost(key=command.key, attempt=command.attempt, reason=reason, at=self._clock())
+
     # -- SSM
 
     def _send_ssm(self, command: RunAutomation, step: SsmStep) -> None:
@@ -175,9 +192,7 @@ class AutomationCalls:
         at = self._clock
         if not instance_ids:
             detail = "no recovered instance to run it on" + (f" ({', '.join(missing)})" if missing else "")
-            self._record(
-                AutomationAnswered(key=command.key, attempt=command.attempt, ok=False, at=at(), detail=detail)
-            )
+            self._record(self._answered(command, False, detail))
             return
         ssm = self._ssm(command.target)
         try:
@@ -200,18 +215,10 @@ class AutomationCalls:
                 document_version=step.document_version,
             )
         except DrsOutcomeUnknown as error:
-            self._record(AutomationLost(key=command.key, attempt=command.attempt, reason=str(error), at=at()))
+            self._record(self._lost(command, str(error)))
             return
         except DrsError as error:
-            self._record(
-                AutomationAnswered(
-                    key=command.key,
-                    attempt=command.attempt,
-                    ok=False,
-                    at=at(),
-                    detail=f"SendCommand refused: {error}",
-                )
-            )
+            self._record(self._answered(command, False, f"SendCommand refused: {error}"))
             return
         self._record(AutomationSent(key=command.key, attempt=command.attempt, ref=command_id, at=at()))
 
@@ -223,11 +230,7 @@ class AutomationCalls:
             trusted = self._trust(step.path)
             if trusted != "TRUSTED":
                 detail = f"not run: this desktop does not trust {step.path} ({trusted})"
-                self._record(
-                    AutomationAnswered(
-                        key=command.key, attempt=command.attempt, ok=False, at=self._clock(), detail=detail
-                    )
-                )
+                self._record(self._answered(command, False, detail))
                 return
         if isinstance(step, ScriptStep):
             work: Callable[[RunAutomation], None] = self._run_script
@@ -255,14 +258,7 @@ class AutomationCalls:
             work(command)
         except Exception as error:  # a thread's error must reach the journal, never vanish
             logger.exception("automation step %s failed to run", command.key)
-            self._put(
-                AutomationLost(
-                    key=command.key,
-                    attempt=command.attempt,
-                    reason=f"{type(error).__name__}: {error}",
-                    at=self._clock(),
-                )
-            )
+            self._put(self._lost(command, f"{type(error).__name__}: {error}"))
 
     def _put(self, event: Event) -> None:
         self._results.put(event)
@@ -275,29 +271,14 @@ class AutomationCalls:
         try:
             answer = client.invoke(step.function, payload, timeout=step.policy.timeout_seconds)
         except DrsOutcomeUnknown as error:
-            self._put(
-                AutomationLost(key=command.key, attempt=command.attempt, reason=str(error), at=self._clock())
-            )
+            self._put(self._lost(command, str(error)))
             return
         except DrsError as error:
             detail = f"Invoke refused: {error}"
-            self._put(
-                AutomationAnswered(
-                    key=command.key, attempt=command.attempt, ok=False, at=self._clock(), detail=detail
-                )
-            )
+            self._put(self._answered(command, False, detail))
             return
         ok, detail = judge_lambda(answer)
-        self._put(
-            AutomationAnswered(
-                key=command.key,
-                attempt=command.attempt,
-                ok=ok,
-                at=self._clock(),
-                detail=detail,
-                output=tail(answer.body),
-            )
-        )
+        self._put(self._answered(command, ok, detail, answer.body))
 
     def _run_script(self, command: RunAutomation) -> None:
         step = command.step
@@ -315,11 +296,7 @@ class AutomationCalls:
             )
         except OSError as error:
             detail = f"could not start {step.path}: {error.strerror or error}"
-            self._put(
-                AutomationAnswered(
-                    key=command.key, attempt=command.attempt, ok=False, at=self._clock(), detail=detail
-                )
-            )
+            self._put(self._answered(command, False, detail))
             return
         self._put(
             AutomationSent(key=command.key, attempt=command.attempt, ref=str(process.pid), at=self._clock())
@@ -332,30 +309,12 @@ class AutomationCalls:
             detail = f"killed after {step.policy.timeout_seconds} s (the step's timeout)" + (
                 "; a process it started still held its output open" if held_open else ""
             )
-            self._put(
-                AutomationAnswered(
-                    key=command.key,
-                    attempt=command.attempt,
-                    ok=False,
-                    at=self._clock(),
-                    detail=detail,
-                    output=tail(text),
-                )
-            )
+            self._put(self._answered(command, False, detail, text))
             return
         text = output.decode("utf-8", "replace") if output else ""
         ok = process.returncode == 0
         detail = "exit 0" if ok else f"exit {process.returncode}"
-        self._put(
-            AutomationAnswered(
-                key=command.key,
-                attempt=command.attempt,
-                ok=ok,
-                at=self._clock(),
-                detail=detail,
-                output=tail(text),
-            )
-        )
+        self._put(self._answered(command, ok, detail, text))
 
 
 #: Seconds to read the rest of a killed script's output: a process it started that escaped the kill
