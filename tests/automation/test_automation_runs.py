@@ -37,6 +37,7 @@ from drs_desktop.services.executions import RunRequest, create_execution, prepar
 from drs_desktop.services.report_pdf import pdf_report
 from drs_desktop.services.runner import ExecutionRunner
 from drs_desktop.services.script_trust import ScriptTrustService
+from drs_desktop.simulator.automation_spec import FunctionSpec, RunBehaviour
 from drs_desktop.simulator.embedded import EmbeddedSimulator
 from drs_desktop.simulator.scenario import shipped_path
 from drs_desktop.storage.db import Database
@@ -339,3 +340,52 @@ def test_an_untrusted_or_changed_script_never_runs(
     assert last is not None and last.status is AttemptStatus.FAILED
     assert "does not trust" in last.detail and "CHANGED" in last.detail
     assert not marker.exists() and os.access(script, os.X_OK)
+
+
+def test_an_ssm_command_that_never_ends_times_out_and_its_policy_decides(
+    db: Database, drs: DrsGateway, sim: EmbeddedSimulator
+) -> None:
+    sim.backend.ssm.set_run(RunBehaviour(document="AWS-RunShellScript", hang=True))
+    stuck = SsmStep(
+        name="stuck",
+        document="AWS-RunShellScript",
+        parameters={"commands": ("sleep infinity",)},
+        # longer than the agents' boot (two minutes here): then the run itself times out
+        policy=StepPolicy(timeout_seconds=600, on_failure=OnFailure.WARN),
+    )
+    save(db, sim, after=(stuck,))
+    runner = start(db, drs, sim)
+    assert runner.run(sleep=sleeper(sim, runner)).outcome is Outcome.SUCCEEDED
+    run = runner.state.automation[key(StepPhase.AFTER)]
+    assert run.outcome is StepOutcome.WARNED and run.last is not None
+    assert {t.status for t in run.last.targets} == {"TimedOut"}, run.last
+    assert sim.backend.request_counts()["ssm:SendCommand"] == 1
+
+
+def test_a_lambda_function_that_outruns_its_timeout_fails_the_wave(
+    db: Database, drs: DrsGateway, sim: EmbeddedSimulator
+) -> None:
+    sim.backend.lambdas.register(FunctionSpec(name="slow", behaviour="ok", seconds=120, timeout=60))
+    slow = LambdaStep(name="slow", function="slow", policy=StepPolicy(on_failure=OnFailure.FAIL_WAVE))
+    save(db, sim, after=(slow,))
+    runner = start(db, drs, sim)
+    until_held(sim, runner)
+    run = runner.state.automation[key(StepPhase.AFTER)]
+    assert run.outcome is StepOutcome.FAILED and run.last is not None
+    assert "Task timed out after 60" in run.last.detail
+    assert len(sim.backend.lambdas.invocations) == 1
+
+
+def test_a_script_that_exits_non_zero_fails_with_its_exit_and_output(
+    db: Database, drs: DrsGateway, sim: EmbeddedSimulator, tmp_path: Path
+) -> None:
+    script = tmp_path / "check.sh"
+    script.write_text("#!/bin/sh\necho 'dns not moved yet' >&2\nexit 4\n", encoding="utf-8")
+    script.chmod(script.stat().st_mode | stat.S_IXUSR)
+    ScriptTrustService(db).trust(str(script), str(script))
+    save(db, sim, after=(ScriptStep(name="check", path=str(script)),))
+    runner = start(db, drs, sim)
+    until_held(sim, runner)
+    last = runner.state.automation[key(StepPhase.AFTER)].last
+    assert last is not None and last.status is AttemptStatus.FAILED
+    assert last.detail == "exit 4" and "dns not moved yet" in last.output
