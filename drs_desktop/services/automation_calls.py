@@ -194,6 +194,12 @@ class AutomationCalls:
             detail = "no recovered instance to run it on" + (f" ({', '.join(missing)})" if missing else "")
             self._record(self._answered(command, False, detail))
             return
+        places = sorted({t.target for t in command.targets if t.instance_id})
+        if len(places) > 1:  # one SendCommand reaches one account and Region: nothing is sent
+            where = ", ".join(p or "the connected target" for p in places)
+            detail = f"its servers are in several DRS targets ({where}): an SSM step runs in one; split it"
+            self._record(self._answered(command, False, detail))
+            return
         ssm = self._ssm(command.target)
         try:
             online = ssm.agent_online(instance_ids)
