@@ -166,8 +166,11 @@ class _Checker:
         if step.expect_body is not None:
             if not step.expect_body:
                 self.error("expect_body", "must not be empty (leave it out to check the status only)")
-            # One line: a probe through SSM matches it with grep -F, which reads each line as a pattern.
-            self.name(step.expect_body, "expect_body")
+            if "\n" in step.expect_body or "\r" in step.expect_body:
+                # A probe through SSM matches it with grep -F, which reads each line as a pattern of its own.
+                self.error("expect_body", "must be one line (a line break would match any one of its lines)")
+            else:
+                self.text(step.expect_body, "expect_body")
         if step.must_pass is not None:
             if step.must_pass < 1:
                 self.error(
