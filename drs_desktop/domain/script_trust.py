@@ -29,6 +29,7 @@ __all__ = [
     "ScriptTrustError",
     "TrustStatus",
     "TrustedScript",
+    "code_variable_problem",
     "command_line",
     "environment_names",
     "is_sha256",
@@ -102,3 +103,53 @@ def environment_names(names: Iterable[str]) -> tuple[str, ...]:
     """The variable names a confirmation shows (never their values: a value may be a secret), sorted and
     once each, escaped like the command."""
     return tuple(sorted({terminal_safe(name) for name in names}))
+
+
+#: Environment variables that make a shell, the dynamic loader or an interpreter load or run other code
+#: (``BASH_ENV`` is even expanded, command substitution included, by every non-interactive bash). Trust
+#: names a script's bytes, not the environment a plan gives it: a plan that could set these would run
+#: its own code through any trusted script. A deny-list cannot be complete; it closes the known doors.
+_CODE_VARIABLES = frozenset(
+    {
+        "BASH_ENV",
+        "ENV",
+        "SHELLOPTS",
+        "BASHOPTS",
+        "PS4",
+        "IFS",
+        "CDPATH",
+        "GLOBIGNORE",
+        "PROMPT_COMMAND",
+        "PATH",
+        "PATHEXT",
+        "COMSPEC",
+        "GCONV_PATH",
+        "LOCPATH",
+        "HOSTALIASES",
+        "BROWSER",
+        "PAGER",
+        "EDITOR",
+        "VISUAL",
+        "PSMODULEPATH",
+        "NODE_OPTIONS",
+        "NODE_PATH",
+        "RUBYOPT",
+        "RUBYLIB",
+        "CLASSPATH",
+        "JAVA_TOOL_OPTIONS",
+        "_JAVA_OPTIONS",
+        "JDK_JAVA_OPTIONS",
+    }
+)
+_CODE_PREFIXES = ("LD_", "DYLD_", "BASH_FUNC_", "PYTHON", "PERL5", "PERLLIB", "GIT_")
+
+
+def code_variable_problem(name: str) -> str | None:
+    """Why a plan may not set the environment variable ``name`` for a script (None: it may)."""
+    upper = name.upper()
+    if upper in _CODE_VARIABLES or upper.startswith(_CODE_PREFIXES):
+        return (
+            f"{terminal_safe(name)} makes a shell, the loader or an interpreter run other code: a plan may "
+            "not set it (trust covers the script, not what its environment loads)"
+        )
+    return None

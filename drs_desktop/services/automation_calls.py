@@ -39,7 +39,7 @@ from drs_desktop.domain.engine.automation_state import TargetResult, parse_key, 
 from drs_desktop.domain.engine.commands import FindSsm, PollSsm, ProbeHealth, RunAutomation
 from drs_desktop.domain.engine.events import Event
 from drs_desktop.domain.plan.automation import LambdaStep, ScriptStep, SsmStep
-from drs_desktop.domain.script_trust import ScriptTrustError
+from drs_desktop.domain.script_trust import ScriptTrustError, code_variable_problem
 from drs_desktop.services.automation_gateways import (
     InstanceReads,
     LambdaCalls,
@@ -237,6 +237,11 @@ class AutomationCalls:
             if trusted != "TRUSTED":
                 detail = f"not run: this desktop does not trust {step.path} ({trusted})"
                 self._record(self._answered(command, False, detail))
+                return
+            # Checked here too: a plan may reach the runner without the editor's validation (a sync).
+            refused = [p for name in step.environment if (p := code_variable_problem(name)) is not None]
+            if refused:
+                self._record(self._answered(command, False, f"not run: {refused[0]}"))
                 return
         if isinstance(step, ScriptStep):
             work: Callable[[RunAutomation], None] = self._run_script

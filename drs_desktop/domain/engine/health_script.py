@@ -3,7 +3,8 @@ Run Command (AWS-RunShellScript) to the instance ``via``, and how its output is 
 
 The desktop may have no path to a drill's private addresses; an instance in the VPC does. The script is
 POSIX sh, probes every target's private address at once (TCP through bash's ``/dev/tcp`` under
-``timeout``, else ``nc -z``; HTTP(S) through ``curl``, the certificate not verified as from the desktop)
+``timeout``, else ``nc -z``; HTTP(S) through ``curl``, the certificate not verified as from the desktop,
+the path taken as written: ``-g``, no ``[1-3]`` or ``{a,b}`` globbing)
 and prints one line per target: ``PASS <server-id> <detail>`` or ``FAIL <server-id> <detail>``. It only
 reads (a TCP connect, an HTTP GET), so a round may be sent again at any time.
 
@@ -49,7 +50,7 @@ _FUNCTION = r"""probe() {
   *)
     if ! command -v curl >/dev/null 2>&1; then echo "FAIL $id no curl"; return; fi
     body=$(mktemp) || { echo "FAIL $id no temporary file"; return; }
-    code=$(curl -k -s -m "$TIMEOUT" -A drs-desktop-health-check -o "$body" -w '%{http_code}' \
+    code=$(curl -g -k -s -m "$TIMEOUT" -A drs-desktop-health-check -o "$body" -w '%{http_code}' \
       "$KIND://$addr:$PORT$URLPATH")
     rc=$?
     scheme=$(echo "$KIND" | tr a-z A-Z)
@@ -89,6 +90,9 @@ def probe_script(step: HealthCheckStep, jobs: Sequence[tuple[str, str]]) -> tupl
     for server_id, address in jobs:
         if not re.fullmatch(r"[0-9A-Za-z.:_-]+", server_id) or not re.fullmatch(r"[0-9A-Fa-f.:]+", address):
             raise ValueError(f"not a server ID and an IP address: {server_id!r} {address!r}")
+    if step.expect_body is not None and ("\n" in step.expect_body or "\r" in step.expect_body):
+        # grep -F reads each line of its pattern as a pattern of its own (any one matching passes).
+        raise ValueError(f"an expected body must be one line: {step.expect_body!r}")
     values = {
         "KIND": step.probe.value,
         "PORT": str(step.port),

@@ -19,6 +19,7 @@ from drs_desktop.domain.plan.automation import (
     step_kind,
 )
 from drs_desktop.domain.plan.document_automation import duration_text
+from drs_desktop.domain.script_trust import command_line
 
 __all__ = ["describe_automation"]
 
@@ -52,8 +53,7 @@ def _what(step: AutomationStep) -> str:
         return f"SSM document {step.document}{version} on {_on(step.servers)}"
     if isinstance(step, LambdaStep):
         return f"Lambda function {step.function}"
-    arguments = "".join(f" {argument}" for argument in step.arguments)
-    return f"script {step.path}{arguments}"
+    return f"script {command_line(step.path, step.arguments)}"  # quoted as the trust confirmation shows it
 
 
 def _policy(policy: StepPolicy) -> str:

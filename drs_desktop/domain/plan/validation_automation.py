@@ -39,6 +39,7 @@ from drs_desktop.domain.plan.document_base import join_path, quote
 from drs_desktop.domain.plan.document_v2 import secret_key_message
 from drs_desktop.domain.plan.model import SERVER_ID_PATTERN, Wave
 from drs_desktop.domain.safe_text import name_problem, text_problem
+from drs_desktop.domain.script_trust import code_variable_problem
 
 __all__ = [
     "FUNCTION_PATTERN",
@@ -165,7 +166,11 @@ class _Checker:
         if step.expect_body is not None:
             if not step.expect_body:
                 self.error("expect_body", "must not be empty (leave it out to check the status only)")
-            self.text(step.expect_body, "expect_body")
+            if "\n" in step.expect_body or "\r" in step.expect_body:
+                # A probe through SSM matches it with grep -F, which reads each line as a pattern of its own.
+                self.error("expect_body", "must be one line (a line break would match any one of its lines)")
+            else:
+                self.text(step.expect_body, "expect_body")
         if step.must_pass is not None:
             if step.must_pass < 1:
                 self.error(
@@ -274,6 +279,8 @@ class _Checker:
                 self.error(where, f"{quote(key)} is not an environment variable name (letters, digits, _)")
             elif key.upper().startswith("DRS_"):
                 self.error(where, f"names starting DRS_ are the run's facts, which the desktop sets ({key})")
+            elif (problem := code_variable_problem(key)) is not None:
+                self.error(where, problem)
             self.text(value, where)
 
     # -- shared

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
 
 from drs_desktop.domain.plan.automation import ScriptStep
@@ -41,6 +41,7 @@ class ScriptTrustRow(QWidget):
         self.dialog: ScriptTrustDialog | None = None
         self.label = QLabel()
         self.label.setObjectName("script-trust-offer")
+        self.label.setTextFormat(Qt.TextFormat.PlainText)  # a plan's path and step name are never markup
         self.label.setWordWrap(True)
         self.trust_button = QPushButton("Trust…")
         self.trust_button.setObjectName("trust-script")

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QInputDialog, QLineEdit, QMessageBox, QWidget
 
 from drs_desktop.domain.engine.controls import ControlAction, ControlRequest
 from drs_desktop.domain.views.progress_steps import UNKNOWN_WARNING, StepRow
 
-__all__ = ["STEP_ACTIONS", "ask_comment", "ask_yes_no", "step_request"]
+__all__ = ["STEP_ACTIONS", "ask_comment", "ask_yes_no", "question_box", "step_request"]
 
 #: The banner's choices that decide a held step.
 STEP_ACTIONS = (ControlAction.RETRY, ControlAction.STEP_DONE, ControlAction.STEP_FAIL)
@@ -64,14 +65,22 @@ def step_request(
 
 
 def ask_yes_no(parent: QWidget, title: str, question: str) -> bool:
-    answer = QMessageBox.question(
-        parent,
+    return question_box(parent, title, question).exec() == QMessageBox.StandardButton.Yes
+
+
+def question_box(parent: QWidget, title: str, question: str) -> QMessageBox:
+    """The Yes/No question (No the default). Plain text: the question carries a plan's step name, which
+    as markup could restyle or hide the warning beside it ("may have run already")."""
+    box = QMessageBox(
+        QMessageBox.Icon.Question,
         title,
         question,
         QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-        QMessageBox.StandardButton.No,
+        parent,
     )
-    return answer == QMessageBox.StandardButton.Yes
+    box.setTextFormat(Qt.TextFormat.PlainText)
+    box.setDefaultButton(QMessageBox.StandardButton.No)
+    return box
 
 
 def ask_comment(parent: QWidget, title: str, prompt: str) -> str | None:
