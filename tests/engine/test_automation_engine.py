@@ -348,3 +348,15 @@ def test_a_paused_run_sends_no_ssm_attempt_that_never_went_out() -> None:
     run.apply(Resume(at=run.now, by="ana"))
     (again,) = run.runs()
     assert again.attempt == 1
+
+
+def test_an_ssm_step_says_which_servers_it_could_not_run_on() -> None:
+    run = Run(SsmStep(name="flush", document="AWS-RunShellScript", servers=(sid(1), sid(2))))
+    run.runs()
+    run.apply(AutomationRequested(key=KEY, attempt=1, at=run.now, instances=(f"{sid(1)}=i-1",)))
+    run.apply(AutomationSent(key=KEY, attempt=1, ref="cmd-1", at=run.now))
+    done = (TargetResult(server_id=sid(1), status="Success", instance_id="i-1"),)
+    run.apply(SsmPolled(key=KEY, attempt=1, results=done, at=run.now))
+    last = run.state.automation[KEY].last
+    assert last is not None and last.status is AttemptStatus.PASSED
+    assert last.detail == f"1 of 1 invocation(s) succeeded; not run on {sid(2)} (no recovered instance)"

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime
 
-from drs_desktop.domain.engine.automation import SSM_ENDED, allowed_attempts, held_step, step_at
+from drs_desktop.domain.engine.automation import SSM_ENDED, allowed_attempts, held_step, step_at, step_targets
 from drs_desktop.domain.engine.automation_events import (
     AutomationAnswered,
     AutomationLost,
@@ -42,15 +42,22 @@ def on_requested(state: ExecutionState, event: AutomationRequested) -> Execution
     if step is None:
         return state
     run = state.automation.get(event.key) or StepRun(key=event.key, kind=step_kind(step), name=step.name)
+    sent_to = tuple(item.split("=", 1)[0] for item in event.instances)
     attempt = StepAttempt(
-        number=event.attempt, status=AttemptStatus.REQUESTED, requested_at=event.at, tried_at=event.at
+        number=event.attempt,
+        status=AttemptStatus.REQUESTED,
+        requested_at=event.at,
+        tried_at=event.at,
+        sent_to=sent_to,
     )
     attempts = run.attempts
     if attempts and attempts[-1].number == event.attempt:
         # Tried again: it never went out (a look past the settle found nothing, or its agents were not
         # online). The attempt's timeout still runs from its first request.
         previous = attempts[-1]
-        attempt = replace(previous, status=AttemptStatus.REQUESTED, tried_at=event.at, waiting="")
+        attempt = replace(
+            previous, status=AttemptStatus.REQUESTED, tried_at=event.at, waiting="", sent_to=sent_to
+        )
         attempts = attempts[:-1]
     return _with_run(state, replace(run, attempts=(*attempts, attempt), held=False))
 
@@ -131,6 +138,13 @@ def on_ssm_polled(state: ExecutionState, event: SsmPolled) -> ExecutionState:
         if failed
         else ""
     )
+    step = step_at(state, event.key)
+    if step is not None and attempt.sent_to:  # a server with no recovered instance was not sent to: say so
+        not_run = [
+            t.server_id for t in step_targets(state, event.key, step) if t.server_id not in attempt.sent_to
+        ]
+        if not_run:
+            detail += f"; not run on {', '.join(not_run)} (no recovered instance)"
     return _attempt_ended(state, event.key, event.attempt, not failed, event.at, tail(detail, 500), "")
 
 

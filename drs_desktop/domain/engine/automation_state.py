@@ -94,6 +94,9 @@ class StepAttempt:
     tried_at: datetime | None = None
     waiting: str = ""
     waited_at: datetime | None = None
+    #: The servers the attempt's call was meant for (``AutomationRequested.instances``): an SSM step's
+    #: servers with no recovered instance are not among them, and its end says so.
+    sent_to: tuple[str, ...] = ()
     #: A health check probing through SSM (``Reach.SSM``): the command of the round under way ("" none),
     #: when it went out, and how many rounds went out (each read of it paces with ``polls``/``polled_at``).
     round_ref: str = ""
