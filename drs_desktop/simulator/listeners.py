@@ -3,8 +3,9 @@
 A health check probes a recovered instance from the desktop: a TCP port open, an HTTP status and body.
 The simulator's instances live in 10.x subnets nobody can reach, so a server named by a listener spec
 (``automation.listeners`` in a scenario, or ``HealthListeners.add``) gets, when its recovery instance
-launches, a loopback address of its own (127.64.0.1 and up, one per instance; Linux routes all of
-127.0.0.0/8 to the loopback interface, and so does Windows) and a real listener bound there:
+launches, a loopback address of its own (in 127.64.0.0/10, derived from its instance ID, so the same seed
+gives the same addresses; Linux routes all of 127.0.0.0/8 to the loopback interface, and so does Windows)
+and a real listener bound there:
 
 - EC2 DescribeInstances shows the address as the instance's ``PublicIpAddress`` (its ``PrivateIpAddress``
   stays the subnet's, so every subnet and route check still holds), and DRS's
@@ -22,24 +23,25 @@ most systems: a listener that cannot bind keeps the reason in ``error``, logged,
 from __future__ import annotations
 
 import logging
-import os
 import socket
 import socketserver
 import threading
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from drs_desktop.simulator.automation_spec import ListenerSpec
 from drs_desktop.simulator.clock import VirtualClock
+from drs_desktop.simulator.ids import stable_hex
 from drs_desktop.simulator.world import World
 
 logger = logging.getLogger(__name__)
 
 _POOL_LOCK = threading.Lock()
-# A random start, so simulators of several test processes rarely draw the same address.
-_POOL_NEXT = [int.from_bytes(os.urandom(2), "big")]
 _LOOPBACK_ALIASES: list[bool] = []  # [whether 127.64.0.1 can be bound], decided once per process
+#: Addresses in 127.64.0.0 - 127.127.255.255 (the loopback block Linux and Windows route).
+_POOL_SIZE = 64 * 65536
 
 
 def _aliases_work() -> bool:
@@ -57,16 +59,19 @@ def _aliases_work() -> bool:
         return _LOOPBACK_ALIASES[0]
 
 
-def next_address() -> str:
-    """A loopback address no other listener of this process has (127.64.0.1 .. 127.127.255.254)."""
+def address_for(instance_id: str, taken: Collection[str]) -> str:
+    """The loopback address of a recovery instance: derived from its ID (the same seed gives the same
+    addresses, so a transcript stays byte-identical), the next free one where another instance of the
+    world has it already. Two simulators of the same seed and scenario alive at once in one process draw
+    the same addresses: the second one's listeners then say the address is in use (``Listener.error``)."""
     if not _aliases_work():
         return "127.0.0.1"
-    with _POOL_LOCK:
-        while True:
-            n = _POOL_NEXT[0] % (64 * 65536)
-            _POOL_NEXT[0] += 1
-            if n & 255 not in (0, 255):
-                return f"127.{64 + (n >> 16)}.{(n >> 8) & 255}.{n & 255}"
+    n = int(stable_hex("loopback", instance_id, length=8), 16) % _POOL_SIZE
+    while True:
+        address = f"127.{64 + (n >> 16)}.{(n >> 8) & 255}.{n & 255}"
+        if n & 255 not in (0, 255) and address not in taken:
+            return address
+        n = (n + 1) % _POOL_SIZE
 
 
 class _ReusableTcp(socketserver.ThreadingTCPServer):
@@ -214,7 +219,9 @@ class HealthListeners:
                 assert iid is not None
                 if (index, iid) in self.listeners:
                     continue
-                address = w.loopback.setdefault(iid, next_address())
+                if iid not in w.loopback:
+                    w.loopback[iid] = address_for(iid, set(w.loopback.values()))
+                address = w.loopback[iid]
                 item = Listener(spec, iid, address, w.instances[iid].created_ts + spec.up_after)
                 self.listeners[(index, iid)] = item
                 if spec.down:

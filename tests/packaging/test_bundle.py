@@ -109,7 +109,9 @@ def test_one_executable_serves_every_command_like_the_installed_one(bundle: Bund
 
     exported = run_bundle(bundle, tmp_path / "bundle", "plan", "export", SAMPLE_NAME)
     assert exported.returncode == 0, exported.stderr
-    assert "format: drs-desktop/plan@1" in exported.stdout
+    # the sample plan has automation steps (plan format 3): the bundle writes them back whole
+    assert "format: drs-desktop/plan@3" in exported.stdout
+    assert "kind: health-check" in exported.stdout and "kind: ssm" in exported.stdout
 
     invalid = tmp_path / "invalid.yaml"
     invalid.write_text("format: drs-desktop/plan@1\nname: x\nrto_minutes: -5\nwaves: []\n", encoding="utf-8")

@@ -17,7 +17,7 @@ from drs_desktop.domain.errors import StorageError
 from drs_desktop.domain.script_trust import ScriptTrustError, TrustStatus, command_line
 from drs_desktop.services.script_trust import ScriptTrustService
 from drs_desktop.storage import script_trust as store
-from drs_desktop.storage.db import Database
+from drs_desktop.storage.db import SCHEMA_VERSION, Database
 from drs_desktop.storage.schema import load_migrations
 
 _AT = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
@@ -195,6 +195,6 @@ def test_migration_0015_adds_the_table_to_a_v14_database(tmp_path: Path) -> None
     with Database.open(path, migrations=load_migrations()[:14]) as old:
         assert old.schema_version == 14
     with Database.open(path) as db:
-        assert db.schema_version == 15
+        assert db.schema_version == SCHEMA_VERSION
         assert store.list_trust(db) == []
         assert db.backup_path is not None and db.backup_path.exists()
