@@ -208,6 +208,10 @@ def _control_event(state: ExecutionState, args: argparse.Namespace, by: str) -> 
             wave_index = choose_wave(state, action, args.wave)
         except WaveChoiceError as exc:
             raise UsageError(f"{exc}: choose one with --wave" if exc.choices else str(exc)) from None
+    if action is ControlAction.STEP_DONE and not args.comment.strip():
+        # As in the GUI: a step that failed or whose outcome is lost counts as done only with the
+        # operator's reason, kept in the audit and the evidence.
+        raise UsageError("done needs --comment: why the step counts as done (kept in the evidence)")
     request = ControlRequest(
         action,
         wave_index=wave_index,

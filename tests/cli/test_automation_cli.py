@@ -145,6 +145,10 @@ def test_a_run_held_on_a_failing_ssm_step_names_it_and_done_lets_it_finish(
     listed = show(cli, execution_id, app_home).out
     assert "    after step 1: ssm 'smoke': WAITING FOR THE OPERATOR" in listed
 
+    unexplained = cli("control", execution_id, "done", "--by", "ana", *target(sim, app_home))
+    assert unexplained.code == 2 and "done needs --comment" in unexplained.err
+    assert show(cli, execution_id, app_home).out == listed, "refused: nothing was journaled"
+
     done = cli(
         "control", execution_id, "done", "--by", "ana", "--comment", "checked by hand", "--json",
         *target(sim, app_home),
@@ -182,7 +186,7 @@ def test_control_fail_fails_the_step_and_its_wave_which_is_then_skipped_or_cance
     assert "failed by ana" in waiting["message"] and "skip the wave or cancel" in waiting["message"]
     assert f"drs-desktop control {execution_id} skip --wave 2 (or cancel)" in failed.err
     assert "retry|done|fail" not in failed.err
-    again = cli("control", execution_id, "done", *target(sim, app_home))
+    again = cli("control", execution_id, "done", "--comment", "too late", *target(sim, app_home))
     assert again.code == 2 and "no step waits for a decision" in again.err
     listed = show(cli, execution_id, app_home).out
     assert "    after step 1: ssm 'smoke': FAILED by ana" in listed

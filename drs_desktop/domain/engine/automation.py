@@ -267,34 +267,22 @@ def _follow(
         if now >= deadline:
             return [Record(event=_health_timed_out(key, step, last, now))]
         targets = step_targets(state, key, step)
-        if last.round_ref:  # a round through SSM is out: read it at the poll's pace
-            if now < _next_poll_at(last):
-                return []
+
+        def probe(**round_: str) -> list[Command]:
+            target = _where(targets)
             return [
-                ProbeHealth(
-                    key=key,
-                    attempt=last.number,
-                    step=step,
-                    targets=targets,
-                    target=_where(targets),
-                    round_ref=last.round_ref,
-                )
+                ProbeHealth(key=key, attempt=last.number, step=step, targets=targets, target=target, **round_)
             ]
+
+        if last.round_ref:  # a round through SSM is out: read it at the poll's pace
+            return probe(round_ref=last.round_ref) if now >= _next_poll_at(last) else []
         due = _next_probe_at(step, last)
         if due is None or now >= due:
-            comment = ""
-            if step.reach is Reach.SSM:
-                comment = probe_comment_of(state.spec.execution_id, key, last.number, last.rounds + 1)
-            return [
-                ProbeHealth(
-                    key=key,
-                    attempt=last.number,
-                    step=step,
-                    targets=targets,
-                    target=_where(targets),
-                    comment=comment,
+            if step.reach is Reach.SSM:  # a new round through SSM: its own comment
+                return probe(
+                    comment=probe_comment_of(state.spec.execution_id, key, last.number, last.rounds + 1)
                 )
-            ]
+            return probe()
         return []
     if isinstance(step, SsmStep):
         targets = step_targets(state, key, step)
