@@ -8,6 +8,17 @@ from datetime import timedelta
 
 import pytest
 
+from drs_desktop.domain.engine.annotation_events import (
+    FindingAdded,
+    FindingStatus,
+    FindingUpdated,
+    RecoveryPoint,
+    RecoveryPointsRecorded,
+    ReviewSignedOff,
+    Severity,
+    TestRecorded,
+    TestType,
+)
 from drs_desktop.domain.engine.automation_events import (
     AutomationAnswered,
     AutomationLost,
@@ -314,6 +325,41 @@ EVENTS = [
     AutomationAnswered(key="0:AFTER:2", attempt=1, ok=False, at=AT, detail="exit 3", output="boom"),
     AutomationLost(key="0:AFTER:2", attempt=1, reason="read timeout", at=AT),
     StepDecided(wave_index=0, phase=StepPhase.AFTER, step_index=2, action="retry", at=AT, by="ops"),
+    TestRecorded(
+        test_type=TestType.PARTIAL,
+        scenario="Region outage",
+        objectives=("databases within 30 min",),
+        success_criteria=("orders page answers",),
+        participants=("ana", "ben"),
+        at=AT,
+        by="ana",
+    ),
+    FindingAdded(finding_id="f1", text="DNS", severity=Severity.HIGH, owner="ben", due="2027-01-04", at=AT),
+    FindingUpdated(
+        finding_id="f1",
+        text="DNS late",
+        severity=Severity.MEDIUM,
+        status=FindingStatus.RESOLVED,
+        comment="TTL lowered",
+        at=AT,
+    ),
+    ReviewSignedOff(
+        arn="arn:aws:sts::111122223333:assumed-role/Auditor/cho",
+        account="111122223333",
+        user_id="AROAEXAMPLE:cho",
+        profile="audit",
+        review="ok",
+        self_signed=False,
+        at=AT,
+        by="cho",
+    ),
+    RecoveryPointsRecorded(
+        points=(
+            RecoveryPoint(server_id="s-1", data_at=AT, source="instance", lag_seconds=12),
+            RecoveryPoint(server_id="s-2", data_at=None),
+        ),
+        at=AT,
+    ),
 ]
 
 

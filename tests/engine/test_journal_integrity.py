@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from drs_desktop.domain.engine.annotation_events import FindingAdded, Severity
 from drs_desktop.domain.engine.events import (
     ANNOTATION_TYPES,
     CORE_KEY,
@@ -134,15 +135,26 @@ def test_a_newer_versions_annotation_is_skipped_and_an_unknown_core_event_is_ref
     """A teammate's newer DRS Desktop journals annotations (findings, sign-offs) marked "core": false:
     this version reads the rest of the journal. An unknown event without the mark could change what the
     engine decides: refused, one line. ``core: true`` on an unknown type is refused too."""
-    finding = {"type": "FindingAdded", "at": T0.isoformat(), "text": "DNS moved late", "core": False}
+    finding = {"type": "FindingWitnessed", "at": T0.isoformat(), "text": "DNS moved late", "core": False}
     assert decode_entries(ID, entries(START, finding, STARTED)) == decode_entries(ID, entries(START, STARTED))
     for unmarked in ({**finding, "core": True}, {k: v for k, v in finding.items() if k != "core"}):
-        with pytest.raises(JournalUnreadableError, match="journal entry 2 has event type 'FindingAdded'"):
+        with pytest.raises(JournalUnreadableError, match="journal entry 2 has event type 'FindingWitnessed'"):
             decode_entries(ID, entries(START, unmarked, STARTED))
 
 
-def test_every_event_type_today_is_core_and_journals_without_the_mark() -> None:
-    """Old journals stay byte-for-byte what they were; the mark, when it comes, reads back."""
-    assert ANNOTATION_TYPES == frozenset()
+def test_core_events_journal_without_the_mark_and_annotations_with_it() -> None:
+    """Old journals stay byte-for-byte what they were; an annotation (issue 18) carries the mark, reads
+    back as the same event, and changes nothing the engine decides."""
+    assert {cls.__name__ for cls in ANNOTATION_TYPES} == {
+        "TestRecorded",
+        "FindingAdded",
+        "FindingUpdated",
+        "ReviewSignedOff",
+        "RecoveryPointsRecorded",
+    }
     assert CORE_KEY not in START and is_core(event_from_json(START))
+    finding = FindingAdded(finding_id="f1", text="DNS moved late", severity=Severity.HIGH, at=T0, by="ana")
+    journaled = event_to_json(finding)
+    assert journaled[CORE_KEY] is False and not is_core(finding)
+    assert event_from_json(journaled) == finding
     assert event_from_json({**START, CORE_KEY: True}) == event_from_json(START), "the mark is not a field"

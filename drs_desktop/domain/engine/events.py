@@ -21,6 +21,13 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, TypeAlias, get_args
 
+from drs_desktop.domain.engine.annotation_events import (
+    FindingAdded,
+    FindingUpdated,
+    RecoveryPointsRecorded,
+    ReviewSignedOff,
+    TestRecorded,
+)
 from drs_desktop.domain.engine.automation_events import (
     AutomationAnswered,
     AutomationLost,
@@ -578,6 +585,11 @@ Event: TypeAlias = (
     | AutomationAnswered
     | AutomationLost
     | StepDecided
+    | TestRecorded
+    | FindingAdded
+    | FindingUpdated
+    | ReviewSignedOff
+    | RecoveryPointsRecorded
 )
 
 EVENT_TYPES: dict[str, type[Any]] = {cls.__name__: cls for cls in get_args(Event)}
@@ -601,8 +613,10 @@ CONTROL_EVENTS = (
 #: engine decides. They are journaled with ``"core": false`` (``event_to_json``), so that an older DRS
 #: Desktop that does not know one (a teammate's, reading a synced journal: docs/sync.md) skips it and
 #: reads the rest; an unknown event without that mark could change what the engine decides, and the
-#: journal is refused (``journal_integrity``). Every event type so far is core.
-ANNOTATION_TYPES: frozenset[type] = frozenset()
+#: journal is refused (``journal_integrity``). ``engine.reducer.apply`` returns the state as it was.
+ANNOTATION_TYPES: frozenset[type] = frozenset(
+    {TestRecorded, FindingAdded, FindingUpdated, ReviewSignedOff, RecoveryPointsRecorded}
+)
 #: The journal key that marks an annotation (absent: core).
 CORE_KEY = "core"
 

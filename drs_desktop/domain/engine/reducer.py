@@ -32,6 +32,13 @@ from typing import assert_never
 from drs_desktop.domain.engine import automation_apply, drill_net, native
 from drs_desktop.domain.engine.abandon import on_abandoned
 from drs_desktop.domain.engine.accounts import account_of, apply_in_target, credentials_wanted, target_names
+from drs_desktop.domain.engine.annotation_events import (
+    FindingAdded,
+    FindingUpdated,
+    RecoveryPointsRecorded,
+    ReviewSignedOff,
+    TestRecorded,
+)
 from drs_desktop.domain.engine.automation_events import (
     AutomationAnswered,
     AutomationLost,
@@ -100,6 +107,7 @@ from drs_desktop.domain.engine.events import (
     Tick,
     event_from_json,
     event_to_json,
+    is_core,
 )
 from drs_desktop.domain.engine.grace import on_jobs_left_running
 from drs_desktop.domain.engine.instance_events import InstancesNotFound, TerminationsReconciled
@@ -191,7 +199,9 @@ def initial_state(spec: ExecutionSpec) -> ExecutionState:
 
 def apply(state: ExecutionState, event: Event) -> ExecutionState:
     """The state after ``event``. Pure; never mutates ``state``. An event from one target of a run across
-    targets is folded in that target's view (``engine.accounts``)."""
+    targets is folded in that target's view (``engine.accounts``). An annotation changes nothing."""
+    if not is_core(event):
+        return state
     new = apply_in_target(state, event, _fold, is_held)
     if new.spec.targets and new is not state:
         new = track_held_waves(new, event.at)  # a wave's held servers may be in any of its targets
@@ -324,6 +334,10 @@ def _fold(state: ExecutionState, event: Event) -> ExecutionState:
             return automation_apply.on_lost(state, event)
         case StepDecided():
             return automation_apply.on_decided(state, event)
+        case (
+            TestRecorded() | FindingAdded() | FindingUpdated() | ReviewSignedOff() | RecoveryPointsRecorded()
+        ):
+            return state  # annotations (``apply`` never brings them here)
         case _:
             assert_never(event)
 

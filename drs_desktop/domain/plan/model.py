@@ -100,6 +100,43 @@ class Wave:
 
 
 @dataclass(frozen=True)
+class TestBrief:
+    """What a test of the plan sets out to show, as an auditor reads it (issue 18): the plan's defaults,
+    which the operator may edit before each run; the run records what it was run with."""
+
+    scenario: str = ""
+    objectives: tuple[str, ...] = ()
+    success_criteria: tuple[str, ...] = ()
+    participants: tuple[str, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        return not (self.scenario or self.objectives or self.success_criteria or self.participants)
+
+
+NO_BRIEF = TestBrief()
+
+
+@dataclass(frozen=True)
+class Cadence:
+    """How often the plan must be tested (issue 18): a drill every ``every_days``; after a failed one, a
+    good one within ``retest_days``; and, with ``after_changes``, again once the plan's estate changed
+    materially since its last good drill (servers added or removed, launch settings drifted, the native
+    plan changed outside the app). None for a number: no such rule."""
+
+    every_days: int | None = None
+    retest_days: int | None = None
+    after_changes: bool = False
+
+    @property
+    def empty(self) -> bool:
+        return self.every_days is None and self.retest_days is None and not self.after_changes
+
+
+NO_CADENCE = Cadence()
+
+
+@dataclass(frozen=True)
 class RecoveryPlan:
     """An ordered list of waves over protection groups and servers, with optional RTO/RPO targets.
 
@@ -118,6 +155,10 @@ class RecoveryPlan:
     #: Where the plan's drills launch and the production networks they must not reach
     #: (``domain.launch.isolation``); None: drills launch as the launch templates say.
     drill_profile: DrillProfile | None = None
+    #: The test's scenario, objectives, success criteria and participants, by default (plan format 4).
+    brief: TestBrief = NO_BRIEF
+    #: How often the plan must be tested (plan format 4).
+    cadence: Cadence = NO_CADENCE
 
     def group(self, name: str) -> ProtectionGroup | None:
         for group in self.protection_groups:
