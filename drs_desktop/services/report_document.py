@@ -21,6 +21,7 @@ from drs_desktop import APP_NAME, __version__
 from drs_desktop.domain.engine.events import SkipWave
 from drs_desktop.domain.engine.state import ExecutionState, ServerStatus
 from drs_desktop.domain.views.report import ExecutionView, ServerAttempt, rto_decider
+from drs_desktop.services.report_audit import audit_document
 from drs_desktop.services.report_automation import automation_rows
 from drs_desktop.services.report_drill import cleanup_document, drill_network_document, terminate_jobs
 from drs_desktop.services.report_end import end_document
@@ -91,6 +92,8 @@ def build_report_document(view: ExecutionView, generated_at: datetime | None = N
         },
         "plan": _plan(view),
         "rto": _rto(view),
+        # Issue 18: the test, the RPO per launched server, findings, review and sign-off (report_audit).
+        "audit": audit_document(view),
         "summary": _summary(view),
         "waves": _waves(view),
         "servers": _servers(view),

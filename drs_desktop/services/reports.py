@@ -25,11 +25,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
+from drs_desktop.domain.engine.events import is_core
 from drs_desktop.domain.errors import DrsDesktopError
 from drs_desktop.domain.views.event_log import journal_log
 from drs_desktop.domain.views.evidence import collect_evidence
 from drs_desktop.domain.views.report import ExecutionView, PinnedPlan, replay_trail
 from drs_desktop.services.journal_replay import rebuild_journal
+from drs_desktop.services.report_audit import audit_csv_rows
 from drs_desktop.services.report_document import build_report_document
 from drs_desktop.services.report_html import html_from_document
 from drs_desktop.services.report_values import scrub_text
@@ -134,6 +136,7 @@ def load_execution_view(db: Readable, execution_id: str) -> ExecutionView:
         journal_warning=journal.warning or "",
         log=journal_log(trail.state.spec, replayed.events, hostnames),
         audit_events=trail.audit_events,
+        annotations=tuple(event for event in replayed.events if not is_core(event)),
     )
     logger.info("execution %s loaded for a report (%d events)", record.execution_id, len(entries))
     return view
@@ -190,7 +193,8 @@ def render_json(view: ExecutionView, *, generated_at: datetime | None = None) ->
 
 def render_csv(view: ExecutionView, *, generated_at: datetime | None = None) -> str:
     """One row per server per attempt, columns ``CSV_COLUMNS``; a server that never started has one row
-    with no job. Cells that a spreadsheet would run as a formula are prefixed with an apostrophe."""
+    with no job. Then the audit sections (test, RPO, findings, sign-offs: ``report_audit``), each after a
+    blank row. Cells that a spreadsheet would run as a formula are prefixed with an apostrophe."""
     document = build_report_document(view, generated_at)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
@@ -235,6 +239,8 @@ def render_csv(view: ExecutionView, *, generated_at: datetime | None = None) -> 
                 steps.get(attempt["job_id"]),
             )
             writer.writerow([_cell(value) for value in row])
+    for row in audit_csv_rows(document):  # issue 18's sections, after the attempt rows (report_audit)
+        writer.writerow([_cell(value) for value in row])
     return out.getvalue()
 
 

@@ -7,8 +7,6 @@ suite). What was launched is checked against the simulator's own record, not the
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,6 +20,7 @@ from drs_desktop.aws.session import AwsTarget
 from drs_desktop.config import AppPaths
 from drs_desktop.domain.engine.events import Pause
 from drs_desktop.domain.plan.model import RecoveryPlan, Wave
+from drs_desktop.services.report_audit import csv_sections
 from drs_desktop.services.runner import ExecutionRunner
 from drs_desktop.simulator.embedded import EmbeddedSimulator
 from drs_desktop.storage import executions as journal
@@ -146,7 +145,7 @@ def test_reports_are_written_in_every_format(finished_drill: FinishedDrill, cli:
     assert document["execution"]["id"] == drill.execution_id
     assert document["execution"]["outcome"] == "SUCCEEDED"
     assert {s["server_id"] for s in document["servers"]} == planned_servers(drill.plan)
-    rows = list(csv.DictReader(io.StringIO((tmp_path / "report.csv").read_text(encoding="utf-8"))))
+    rows = csv_sections((tmp_path / "report.csv").read_text(encoding="utf-8"))["attempts"].rows
     assert len(rows) == 5
     assert {row["server_id"] for row in rows} == planned_servers(drill.plan)
     html = (tmp_path / "report.html").read_text(encoding="utf-8")

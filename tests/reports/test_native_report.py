@@ -9,8 +9,6 @@ with termination). The PDF is laid out by the project's own PDF path and read ba
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +20,7 @@ from pytestqt.qtbot import QtBot
 from drs_desktop.domain.engine.native_events import NativeStarted
 from drs_desktop.domain.views.report import ExecutionView, replay_trail
 from drs_desktop.services.journal_replay import rebuild_journal
+from drs_desktop.services.report_audit import csv_sections
 from drs_desktop.services.report_pdf import pdf_report
 from drs_desktop.services.reports import CSV_COLUMNS, load_execution_view, render
 from drs_desktop.simulator.embedded import EmbeddedSimulator
@@ -225,7 +224,7 @@ def test_the_html_carries_the_mark_the_steps_and_the_cleanup(drills: NativeDrill
 
 
 def test_the_csv_says_where_each_attempt_ran(drills: NativeDrills) -> None:
-    rows = list(csv.DictReader(io.StringIO(render(view_of(drills, drills.started), "csv"))))
+    rows = csv_sections(render(view_of(drills, drills.started), "csv"))["attempts"].rows  # the audit follows
     assert list(rows[0]) == list(CSV_COLUMNS)
     assert {r["run_in"] for r in rows} == {"DRS"}
     app_02 = [r for r in rows if r["server_id"] == drills.server("shop-app-02")]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Iterator
 from datetime import timedelta
@@ -17,6 +15,7 @@ from drs_desktop.domain.engine.record import ExecutionRecord
 from drs_desktop.domain.errors import DrsDesktopError
 from drs_desktop.domain.views.history import UNFINISHED, HistoryFilter
 from drs_desktop.services import history
+from drs_desktop.services.report_audit import csv_sections
 from drs_desktop.services.reports import CSV_COLUMNS
 from drs_desktop.storage import executions as execution_store
 from tests.services.history_estate import Estate, build_estate
@@ -198,8 +197,8 @@ def test_exports_write_valid_html_json_and_csv(estate: Estate, tmp_path: Path) -
     assert data["execution"]["id"] == estate.shop_left
     assert sorted(data["cleanup"]["still_running"]) == list(estate.shop_instances)
     text = history.export_report(estate.db, estate.shop_left, "csv", tmp_path / "r.csv").read_text("utf-8")
-    rows = list(csv.reader(io.StringIO(text)))
-    assert tuple(rows[0]) == CSV_COLUMNS and len(rows) == 1 + 5
+    rows = csv_sections(text)["attempts"].rows  # the audit sections follow the attempt rows
+    assert tuple(rows[0]) == CSV_COLUMNS and len(rows) == 5
     rendered = json.loads(history.render_report(estate.db, estate.shop_left, "json"))
     assert rendered["servers"] == data["servers"] and rendered["cleanup"] == data["cleanup"]
 

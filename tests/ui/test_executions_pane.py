@@ -3,8 +3,6 @@ over a history of real runs."""
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import threading
 from collections.abc import Iterator
@@ -20,6 +18,7 @@ from pytestqt.qtbot import QtBot
 
 from drs_desktop.domain.views.history import ExecutionSummary
 from drs_desktop.domain.views.report_chart import PdfReport
+from drs_desktop.services.report_audit import csv_sections
 from drs_desktop.services.reports import CSV_COLUMNS
 from drs_desktop.ui.executions.executions_model import RUNNING
 from drs_desktop.ui.executions.executions_pane_widget import ExecutionsPaneWidget
@@ -196,8 +195,8 @@ def test_exports_html_pdf_csv_json(pane: Pane, qtbot: QtBot, tmp_path: Path) -> 
     html = (tmp_path / "report.html").read_text("utf-8")
     assert html.lower().lstrip().startswith("<!doctype html") and estate.shop_left in html
     assert json.loads((tmp_path / "report.json").read_text("utf-8"))["execution"]["id"] == estate.shop_left
-    rows = list(csv.reader(io.StringIO((tmp_path / "report.csv").read_text("utf-8"))))
-    assert tuple(rows[0]) == CSV_COLUMNS and len(rows) == 6
+    rows = csv_sections((tmp_path / "report.csv").read_text("utf-8"))["attempts"].rows
+    assert tuple(rows[0]) == CSV_COLUMNS and len(rows) == 5
     assert "Wrote the JSON report" in widget.status_text()
     widget.choose_export_path = lambda fmt, suggested: ""
     widget.export_menu.actions()[0].trigger()  # cancelled in the file dialog: nothing happens

@@ -174,6 +174,9 @@ class ExecutionView:
     log: tuple[LogLine, ...] = ()
     #: The event that wrote each entry of ``state.audit`` (``ReplayTrail.audit_events``; () unknown).
     audit_events: tuple[Event, ...] = ()
+    #: The journal's annotations (test, findings, sign-offs, recovery points; ``engine.annotation_events``)
+    #: in journal order, for the report's audit sections (``views.evidence_audit``).
+    annotations: tuple[Event, ...] = ()
 
     @property
     def attempts(self) -> tuple[ServerAttempt, ...]:
