@@ -142,7 +142,7 @@ def _rto_text(rto: dict[str, Any], hostnames: dict[str, str]) -> str:
     return "".join(parts)
 
 
-def _summary(doc: dict[str, Any]) -> str:
+def _summary(doc: dict[str, Any], audit_items: Sequence[tuple[str, str]] = ()) -> str:
     ex, plan, ident, target = doc["execution"], doc["plan"], doc["identity"], doc["target"]
     point = doc["recovery_point"]
     counts = doc["summary"]
@@ -168,6 +168,7 @@ def _summary(doc: dict[str, Any]) -> str:
             f"{counts['failed']} failed, {counts['skipped']} skipped, {counts['cancelled']} cancelled; "
             f"retries: {counts['retries']}",
         ),
+        *audit_items,
     ]
     body = "".join(f"<dt>{html.escape(k)}</dt><dd>{v}</dd>\n" for k, v in items)
     return f'<dl class="summary {html.escape(str(outcome), quote=True)}">\n{body}</dl>'
@@ -491,12 +492,16 @@ def _plan(doc: dict[str, Any]) -> str:
 
 def html_from_document(doc: dict[str, Any]) -> str:
     """The page for a report document (``build_report_document``'s output)."""
+    # The audit sections (issue 18) use this module's cell helpers, so they are imported here, late.
+    from drs_desktop.services.report_audit_html import AUDIT_CSS, audit_html_sections, audit_summary_items
+
     ex, generated = doc["execution"], doc["generated"]
     title = f"Evidence report: {ex['plan_name']} {ex['mode'].lower()} of {(ex['started_at'] or '')[:10]}"
     if doc.get("native"):
         title += " (run in DRS)"
     sections = [
         ("How it ended", end_html(doc)),
+        *audit_html_sections(doc),
         ("Waves", _waves(doc)),
         ("Steps in DRS, as DRS last reported them", _native_steps(doc)),
         ("Servers, one row per attempt", _servers(doc)),
@@ -529,10 +534,10 @@ def html_from_document(doc: dict[str, Any]) -> str:
     return (
         "<!DOCTYPE html>\n"
         '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        f"<title>{_e(title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n"
+        f"<title>{_e(title)}</title>\n<style>{_CSS}{AUDIT_CSS}</style>\n</head>\n<body>\n"
         f"<h1>{_e(title)}</h1>\n"
         f'<p class="sub">Execution <span class="mono">{_e(ex["id"])}</span></p>\n'
-        f"{warning}{_native_banner(doc)}{_summary(doc)}\n{body}\n"
+        f"{warning}{_native_banner(doc)}{_summary(doc, audit_summary_items(doc))}\n{body}\n"
         f"<footer><p>{notes}</p>"
         f"<p>Generated {_when(generated['at'])} by {_e(generated['app'])} {_e(generated['app_version'])} · "
         f"report schema {_e(doc['schema'])} v{_e(doc['schema_version'])} · "

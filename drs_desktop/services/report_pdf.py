@@ -25,6 +25,7 @@ from typing import Any
 
 from drs_desktop.domain.views.report import ExecutionView
 from drs_desktop.domain.views.report_chart import TIMELINE_IMAGE, PdfReport
+from drs_desktop.services.report_audit_pdf import audit_pdf_facts, audit_pdf_sections
 from drs_desktop.services.report_automation import AUTOMATION_HEADERS, automation_rows_of
 from drs_desktop.services.report_document import build_report_document
 from drs_desktop.services.report_html import _detail, _duration, _e, _span, _when
@@ -92,6 +93,7 @@ def pdf_report_from_document(doc: dict[str, Any]) -> PdfReport:
         for page in range(pages)
     )
     sections = [
+        *audit_pdf_sections(doc),  # issue 18: the test, the RPO, findings, review (report_audit_pdf)
         ("Waves", _waves(doc)),
         *([("Steps in DRS, as DRS last reported them", _native_steps(doc))] if doc.get("native") else []),
         ("Servers, one row per attempt", _servers(doc)),
@@ -159,6 +161,7 @@ def _summary_page(doc: dict[str, Any], title: str) -> str:
             "Journal",
             f'{_e(journal["events"])} events, SHA-256 <span class="mono">{_e(journal["sha256"])}</span>',
         ),
+        *audit_pdf_facts(doc),
     ]
     rows = "".join(f'<tr><th width="14%">{html.escape(k)}</th><td>{v}</td></tr>' for k, v in facts)
     warning = f'<p class="fail"><b>{_e(journal["warning"])}</b></p>' if journal.get("warning") else ""
