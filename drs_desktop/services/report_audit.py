@@ -49,6 +49,7 @@ __all__ = [
     "audit_document",
     "bounded",
     "csv_sections",
+    "readable_time",
 ]
 
 #: A one-line field (a name, an owner, an ARN, an ID, a due date): at most this many characters.
@@ -82,6 +83,15 @@ def _items(values: Sequence[str]) -> list[str]:
     if len(values) > LIST_LIMIT:
         shown.append(f"… and {len(values) - LIST_LIMIT} more in the journal")
     return shown
+
+
+def readable_time(value: str | None) -> str:
+    """An ISO time from the document as a sentence shows it: "2026-01-08 08:41:54Z" (the fields keep the
+    rest)."""
+    if not value:
+        return "an unknown time"
+    day, _, clock = value.partition("T")
+    return f"{day} {clock.split('.')[0].rstrip('Z')}Z"
 
 
 def _duration(span: timedelta | None) -> str:
@@ -251,7 +261,7 @@ def _review(evidence: AuditEvidence) -> dict[str, Any]:
                 "current": None, "superseded": []}  # fmt: skip
     decision = "accepted" if latest.event.accepted else "rejected"
     who = _line(latest.event.arn) or "an unknown identity"
-    text = f"{decision} by {who} at {iso(latest.event.at)}"
+    text = f"{decision} by {who} at {readable_time(iso(latest.event.at))}"
     text += f"; {SELF_SIGNED}" if latest.self_signed else "; signed by an identity other than the run's"
     return {
         "state": decision,

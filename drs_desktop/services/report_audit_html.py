@@ -14,6 +14,7 @@ import html
 from collections.abc import Sequence
 from typing import Any
 
+from drs_desktop.services.report_audit import readable_time
 from drs_desktop.services.report_html import _badge, _duration, _e, _table, _when
 
 __all__ = ["AUDIT_CSS", "audit_html_sections", "audit_summary_items", "finding_history_lines"]
@@ -99,14 +100,15 @@ def _rpo(audit: dict[str, Any]) -> str:
 
 
 def finding_history_lines(finding: dict[str, Any]) -> list[str]:
-    """Each step of a finding as plain text: "2026-12-03T09:00:00Z ben: updated (resolved): severity
+    """Each step of a finding as plain text: "2026-12-03 09:00:00Z ben: updated (resolved): severity
     high -> medium; comment: TTL lowered" (escape before showing)."""
     lines = []
     for step in finding["history"]:
         changed = "; ".join(
             f"{c['field']} {c['from'] or '(none)'} -> {c['to'] or '(none)'}" for c in step["changes"]
         )
-        text = f"{step['at']} {step['by'] or 'someone unnamed'}: {step['what']} ({step['status']})"
+        who = step["by"] or "someone unnamed"
+        text = f"{readable_time(step['at'])} {who}: {step['what']} ({step['status']})"
         text += f": {changed}" if changed else ""
         text += f"; comment: {step['comment']}" if step["comment"] else ""
         lines.append(text)

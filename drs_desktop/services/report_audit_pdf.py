@@ -33,7 +33,7 @@ def _t(value: object) -> str:
     """Free text for the PDF: escaped, long words breakable, line breaks kept."""
     if value is None or value == "":
         return _e(None)
-    text = _LONG_WORD.sub(lambda m: "\u200b".join(re.findall(".{1,60}", m.group(0))), str(value))
+    text = _LONG_WORD.sub(lambda m: "\u200b".join(re.findall(".{1,10}", m.group(0))), str(value))
     return _e(text).replace("\n", "<br>")
 
 

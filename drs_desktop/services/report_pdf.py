@@ -92,8 +92,9 @@ def pdf_report_from_document(doc: dict[str, Any]) -> PdfReport:
         (f"<p{_NEW_PAGE}>" if page else "<p>") + f'<img src="{TIMELINE_IMAGE.format(page)}"></p>'
         for page in range(pages)
     )
+    audit = audit_pdf_sections(doc)
     sections = [
-        *audit_pdf_sections(doc),  # issue 18: the test, the RPO, findings, review (report_audit_pdf)
+        *audit,  # issue 18: the test, the RPO, findings, review (report_audit_pdf), on pages of their own
         ("Waves", _waves(doc)),
         *([("Steps in DRS, as DRS last reported them", _native_steps(doc))] if doc.get("native") else []),
         ("Servers, one row per attempt", _servers(doc)),
@@ -108,7 +109,7 @@ def pdf_report_from_document(doc: dict[str, Any]) -> PdfReport:
     ]
     # Qt breaks pages before a block, not after a container: each part's heading starts a new page.
     body = "\n".join(
-        f"<h2{_NEW_PAGE if number == 0 else ''}>{html.escape(name)}</h2>\n{content}"
+        f"<h2{_NEW_PAGE if number in (0, len(audit)) else ''}>{html.escape(name)}</h2>\n{content}"
         for number, (name, content) in enumerate(sections)
     )
     page = (

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import QSizeF
 from PySide6.QtPdf import QPdfDocument
 from pytestqt.qtbot import QtBot
 
@@ -29,7 +30,7 @@ from drs_desktop.services.report_pdf import pdf_report
 from drs_desktop.services.reports import load_execution_view, render_csv, render_html, render_json
 from drs_desktop.simulator.embedded import EmbeddedSimulator
 from drs_desktop.storage.db import Database
-from drs_desktop.ui.executions.report_pdf import write_pdf_report
+from drs_desktop.ui.executions.report_pdf import build_document, page_layout, write_pdf_report
 
 from .audit_drills import AuditDrill, annotate, run_drill
 from .test_report_formats import parse
@@ -169,11 +170,16 @@ def test_a_long_word_breaks_in_the_pdf_instead_of_running_off_the_page(
     runs: Runs, tmp_path: Path, qtbot: QtBot
 ) -> None:
     view = load_execution_view(runs.db, runs.hostile.execution_id)
-    path = write_pdf_report(pdf_report(view, generated_at=GENERATED), tmp_path / "h.pdf")
+    built = pdf_report(view, generated_at=GENERATED)
+    page_rect = page_layout().paintRectPixels(96)
+    laid_out = build_document(built, page_rect.width())
+    laid_out.setPageSize(QSizeF(page_rect.width(), page_rect.height()))
+    assert laid_out.size().width() <= page_rect.width(), "a table wider than the page: its right side is cut"
+    path = write_pdf_report(built, tmp_path / "h.pdf")
     pdf = QPdfDocument()
     assert pdf.load(str(path)) == QPdfDocument.Error.None_
     text = "".join(pdf.getAllText(n).text() for n in range(pdf.pageCount()))
-    assert "SELF-SIGNED" in text and "[cut: " in text and "forged" in text
+    assert "SELF-SIGNED" in text and "more characters in the journal" in text and "forged" in text
     assert pdf.pageCount() < 30  # bounded: 50,000 characters did not become pages of W
     for page in range(pdf.pageCount()):  # no text outside the page
         size, ink = pdf.pagePointSize(page), pdf.getAllText(page).boundingRectangle()

@@ -166,7 +166,7 @@ def test_a_big_execution_spreads_its_timeline_over_pictures_that_fit_a_page(
     assert 'src="timeline-0"' in report.html and 'src="timeline-1"' not in report.html
     target = write_pdf_report(report, tmp_path / "one.pdf")
     texts, _, _ = pages_text(target)
-    assert "Timeline" in texts[1] and "Waves" in texts[2]
+    assert "Timeline" in texts[1] and "The test" in texts[2] and "Waves" in texts[3]  # the audit: a page
 
 
 def test_cli_writes_the_same_pdf_headless(drill: Drill, tmp_path: Path) -> None:
