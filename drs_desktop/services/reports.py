@@ -239,8 +239,8 @@ def render_csv(view: ExecutionView, *, generated_at: datetime | None = None) -> 
                 steps.get(attempt["job_id"]),
             )
             writer.writerow([_cell(value) for value in row])
-    for row in audit_csv_rows(document):  # issue 18's sections, after the attempt rows (report_audit)
-        writer.writerow([_cell(value) for value in row])
+    for section_row in audit_csv_rows(document):  # issue 18's sections, after the attempt rows (report_audit)
+        writer.writerow([_cell(value) for value in section_row])
     return out.getvalue()
 
 
