@@ -14,8 +14,8 @@ import html
 from collections.abc import Sequence
 from typing import Any
 
+from drs_desktop.domain.durations import format_duration
 from drs_desktop.services.report_audit import readable_time
-from drs_desktop.services.report_html import _badge, _duration, _e, _table, _when
 
 __all__ = ["AUDIT_CSS", "audit_html_sections", "audit_summary_items", "finding_history_lines"]
 
@@ -27,6 +27,40 @@ AUDIT_CSS = """
 .badge.notmet, .badge.open { background: #cf222e; } .badge.inprogress { background: #9a6700; }
 .badge.resolved, .badge.accepted, .badge.independent { background: #1a7f37; }
 """
+
+
+# The page's cell helpers, as ``report_html`` writes its cells (the same markup and CSS classes). Kept
+# here rather than imported: ``report_html`` imports this module, and the package allows no import cycle.
+
+
+def _e(value: object) -> str:
+    """Escaped text; None or "" as an em dash."""
+    if value is None or value == "":
+        return '<span class="none">—</span>'
+    return html.escape(str(value), quote=True)
+
+
+def _when(value: str | None) -> str:
+    return _e(readable_time(value)) if value else _e(None)
+
+
+def _duration(value: float | None) -> str:
+    if value is None:
+        return _e(None)
+    return ("-" if round(value) < 0 else "") + format_duration(abs(float(value)), exact=True)
+
+
+def _badge(text: object, css: str) -> str:
+    return f'<span class="badge {html.escape(css, quote=True)}">{_e(text)}</span>'
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], empty: str) -> str:
+    """Rows are already-escaped HTML cells."""
+    if not rows:
+        return f'<p class="none">{html.escape(empty)}</p>'
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>\n" for row in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>\n{body}</tbody></table>"
 
 
 def _text(value: object) -> str:
@@ -140,7 +174,7 @@ def _decision(decision: str) -> str:
 def _self_signed_box(sign_off: dict[str, Any]) -> str:
     if sign_off["self_signed"]:
         return f'<p class="selfsigned">SELF-SIGNED: {_e(sign_off["note"])}</p>'
-    return f"<p>{_badge('independent')} {_e(sign_off['note'])}</p>"
+    return f"<p>{_badge('independent', 'independent')} {_e(sign_off['note'])}</p>"
 
 
 def _review(audit: dict[str, Any]) -> str:

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from drs_desktop.domain.durations import format_duration
+from drs_desktop.services.report_audit_html import AUDIT_CSS, audit_html_sections, audit_summary_items
 from drs_desktop.services.report_automation import AUTOMATION_HEADERS, automation_rows_of
 from drs_desktop.services.report_end import end_html
 from drs_desktop.services.report_native import (
@@ -492,9 +493,6 @@ def _plan(doc: dict[str, Any]) -> str:
 
 def html_from_document(doc: dict[str, Any]) -> str:
     """The page for a report document (``build_report_document``'s output)."""
-    # The audit sections (issue 18) use this module's cell helpers, so they are imported here, late.
-    from drs_desktop.services.report_audit_html import AUDIT_CSS, audit_html_sections, audit_summary_items
-
     ex, generated = doc["execution"], doc["generated"]
     title = f"Evidence report: {ex['plan_name']} {ex['mode'].lower()} of {(ex['started_at'] or '')[:10]}"
     if doc.get("native"):
