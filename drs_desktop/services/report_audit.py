@@ -200,7 +200,7 @@ def _rpo_summary(evidence: AuditEvidence) -> dict[str, Any]:
     if not summary.servers:
         text = "no server launched: there is no RPO to measure"
     elif worst is None:
-        text = f"unknown: no launched server's recovered data time is known ({target})"
+        text = f"no launched server's recovered data time is known ({target})"
     else:
         text = (
             f"worst achieved {_duration(worst.achieved)} ({worst.server_id}) against {target}: "

@@ -119,7 +119,8 @@ def _rpo(audit: dict[str, Any]) -> str:
     rows = [
         (
             f'<span class="mono">{_e(r["server_id"])}</span><br>{_e(r["hostname"])}',
-            _when(r["data_from"]) + (f'<br><span class="small">{_e(r["data_source"])}</span>'),
+            _when(r["data_from"])
+            + (f'<br><span class="small">{_e(r["data_source"])}</span>' if r["data_source"] else ""),
             _when(r["reference_at"]),
             _duration(r["achieved_seconds"]),
             _duration(r["target_seconds"]),

@@ -88,7 +88,8 @@ def _rpo(audit: dict[str, Any]) -> str:
     rows = [
         (
             f"{_mono(r['server_id'])}<br>{_e(r['hostname'])}",
-            f'{_when(r["data_from"])}<br><span class="small">{_e(r["data_source"])}</span>',
+            _when(r["data_from"])
+            + (f'<br><span class="small">{_e(r["data_source"])}</span>' if r["data_source"] else ""),
             _when(r["reference_at"]),
             _duration(r["achieved_seconds"]),
             _duration(r["target_seconds"]),

@@ -105,7 +105,7 @@ def test_a_run_with_no_annotation_says_so_in_the_json(runs: Runs) -> None:
     assert {(r["result"], r["unknown_because"]) for r in rpo["servers"]} == {
         ("unknown", "no recovery point was recorded for this server")
     }
-    assert rpo["summary"]["result"] == "unknown" and rpo["summary"]["text"].startswith("unknown: no launched")
+    assert rpo["summary"]["result"] == "unknown" and rpo["summary"]["text"].startswith("no launched server's")
 
 
 def test_a_run_with_no_annotation_says_so_in_the_csv_html_and_pdf(
