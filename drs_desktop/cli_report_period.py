@@ -50,9 +50,8 @@ def period_command(
     pdf_layout: Callable[[PdfReport, str], Any] | None = None,
 ) -> int:
     """Build the roll-up of ``args.period`` and write it to ``args.output``."""
-    from drs_desktop.domain.views.period_range import PeriodError, parse_period
+    from drs_desktop.domain.views.period_range import PeriodError, PeriodRequest, parse_period
     from drs_desktop.services.report_period import (
-        PeriodRequest,
         build_period_report,
         period_pdf_report,
         write_period_report,

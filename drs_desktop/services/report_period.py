@@ -19,7 +19,6 @@ import json
 import logging
 import os
 import tempfile
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
@@ -35,7 +34,7 @@ from drs_desktop.domain.views.period import (
     run_facts,
     unreadable_run,
 )
-from drs_desktop.domain.views.period_range import Period
+from drs_desktop.domain.views.period_range import PeriodRequest
 from drs_desktop.domain.views.report_chart import PdfReport, TimelineChart
 from drs_desktop.services.journal_replay import rebuild_journal
 from drs_desktop.services.report_period_csv import period_csv
@@ -51,6 +50,7 @@ __all__ = [
     "PERIOD_FORMATS",
     "PeriodFormat",
     "PeriodReportError",
+    "PeriodReports",
     "PeriodRequest",
     "build_period_report",
     "period_pdf_report",
@@ -66,14 +66,6 @@ PERIOD_FORMATS: tuple[PeriodFormat, ...] = ("pdf", "html", "csv")
 
 class PeriodReportError(DrsDesktopError):
     """The roll-up cannot be made: a plan named that is unknown, an unknown format, an unwritable file."""
-
-
-@dataclass(frozen=True)
-class PeriodRequest:
-    """What the operator asked for: the period, and the plans by name (empty: all plans)."""
-
-    period: Period
-    plan_names: tuple[str, ...] = ()
 
 
 def plans_in_scope(db: Readable, request: PeriodRequest) -> list[PlanInfo]:
@@ -207,3 +199,26 @@ def plan_choices(db: Readable) -> list[str]:
     names = {s.name for s in plan_store.list_plans(db)}
     names.update(r.plan_name for r in executions_started_before(db, datetime.max.replace(tzinfo=UTC)))
     return sorted(names, key=str.casefold)
+
+
+class PeriodReports:
+    """The roll-up's use cases over one reader: the GUI's ``local`` task thread reaches them through its
+    history service (``ExecutionHistory.period_reports``), so they read through that thread's connection."""
+
+    def __init__(self, db: Readable) -> None:
+        self._db = db
+
+    def plan_choices(self) -> list[str]:
+        return plan_choices(self._db)
+
+    def report(self, request: PeriodRequest, *, now: datetime) -> PeriodReport:
+        return build_period_report(self._db, request, now=now)
+
+    def write(self, request: PeriodRequest, fmt: str, path: str | os.PathLike[str], *, now: datetime) -> Path:
+        """Build and write the HTML or CSV roll-up; returns the path written."""
+        if fmt not in ("html", "csv"):
+            raise PeriodReportError(f"a {fmt} roll-up is not written here; a PDF is laid out by the GUI")
+        return write_period_report(self.report(request, now=now), fmt, path)
+
+    def pdf(self, request: PeriodRequest, *, now: datetime) -> PdfReport:
+        return period_pdf_report(self.report(request, now=now))

@@ -98,7 +98,11 @@ def build_estate(db: Database) -> Estate:
             )
             prepared = prepare_execution(db, gateway, request)
             runner = create_execution(db, gateway, prepared, request, clock=sim.clock.now)
-            result = runner.run(sleep=lambda s: sim.clock.advance(max(s, 1.0)))
+
+            def sleep(seconds: float) -> None:
+                sim.clock.advance(max(seconds, 1.0))
+
+            result = runner.run(sleep=sleep)
             assert result.outcome is Outcome.SUCCEEDED, result
             return runner.execution_id
 

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from drs_desktop.domain.views.period import PASSED_RULE, PeriodReport
+from drs_desktop.domain.views.period_range import PeriodRequest
 from drs_desktop.services.report_period import (
     PeriodReportError,
-    PeriodRequest,
     build_period_report,
     plans_in_scope,
     render_period,

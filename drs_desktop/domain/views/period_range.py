@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from drs_desktop.domain.errors import DrsDesktopError
 
-__all__ = ["Period", "PeriodError", "parse_period", "period_of"]
+__all__ = ["Period", "PeriodError", "PeriodRequest", "parse_period", "period_of"]
 
 _SEPARATOR = ".."
 
@@ -41,6 +41,15 @@ class Period:
     def label(self) -> str:
         """``2026-01-01 to 2026-12-31 (UTC)``: how every report names the period."""
         return f"{self.first_day.isoformat()} to {self.last_day.isoformat()} ({self.zone_name})"
+
+
+@dataclass(frozen=True)
+class PeriodRequest:
+    """What the operator asked for: the period, and the plans by name (empty: all plans). A frozen value,
+    so the GUI hands it to its task thread as it is."""
+
+    period: Period
+    plan_names: tuple[str, ...] = ()
 
 
 def period_of(first_day: date, last_day: date, zone: tzinfo = UTC, zone_name: str = "UTC") -> Period:
