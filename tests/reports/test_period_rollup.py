@@ -24,6 +24,7 @@ from drs_desktop.services.report_period import (
 )
 from drs_desktop.services.report_period_csv import PERIOD_CSV_COLUMNS
 from drs_desktop.storage.db import Database
+from drs_desktop.storage.executions import append_events
 from tests.reports.period_estate import NOW, PERIOD, REVIEWER, Estate, build_estate
 
 
@@ -152,3 +153,16 @@ def test_html_says_it_all(report: PeriodReport, estate: tuple[Database, Estate])
 def test_unknown_format_is_refused(report: PeriodReport) -> None:
     with pytest.raises(PeriodReportError, match="unknown period report format 'json'"):
         render_period(report, "json")
+
+
+def test_a_run_whose_journal_cannot_be_read_is_listed_unknown(tmp_path: Path) -> None:
+    """An entry this version cannot decode (a newer DRS Desktop's event) leaves the run in the roll-up,
+    unreadable and counted as unknown, never dropped."""
+    with Database.open(tmp_path / "drs-desktop.sqlite3") as db:
+        ids = build_estate(db)
+        append_events(db, ids.alpha_failed, [{"type": "EventFromTheFuture", "at": NOW.isoformat()}])
+        report = build_period_report(db, PeriodRequest(PERIOD), now=NOW)
+    broken = next(r for r in report.runs if r.execution_id == ids.alpha_failed)
+    assert broken.verdict == "unknown" and broken.result_text.startswith("UNREADABLE: its journal")
+    assert (report.summary.passed, report.summary.failed, report.summary.unknown) == (1, 0, 1)
+    assert "UNREADABLE" in render_period(report, "html")
