@@ -49,7 +49,7 @@ body { font-family: sans-serif; font-size: 8.5pt; color: #1b1f24; }
 h1 { font-size: 15pt; }
 h2 { font-size: 11.5pt; }
 .sub { color: #57606a; }
-.mono { font-family: monospace; font-size: 7pt; }
+.mono { font-family: monospace; font-size: 6.5pt; }
 .fail { color: #c62828; font-weight: bold; }
 .ok { color: #2e7d32; }
 .warn { color: #9a6700; }
@@ -57,9 +57,10 @@ th { background-color: #eef1f4; font-weight: bold; text-align: left; }
 """
 _PDF_TABLE = '<table width="100%" border="1" cellspacing="0" cellpadding="3" style="border-color: #c9d1d9;">'
 _NEW_PAGE = ' style="page-break-before: always;"'
-#: The execution ID column of the PDF (pixels at 96 dpi): a UUID in the 7 pt fixed-width font on one
-#: line; Qt breaks a narrower cell at the UUID's hyphens, which an auditor could not search for.
-_ID_WIDTH = ' width="196"'
+#: The execution ID column of the PDF (pixels at 96 dpi): a UUID in the 6.5 pt fixed-width font on one
+#: line (the cell is ``nowrap`` too: Qt would break it at the UUID's hyphens, and an auditor could not
+#: search the PDF for it).
+_ID_WIDTH = ' width="170"'
 _VERDICT_CSS = {PASSED: "ok", FAILED: "fail"}
 
 
@@ -145,7 +146,8 @@ def _untested(rows: Sequence[PlanPeriod], table: str) -> str:
         )
         gone = "" if row.plan.exists else " (deleted since)"
         lines.append(f"<tr><td>{_e(row.plan.name + gone)}</td><td>{_e(before)}</td></tr>")
-    return head + table + "<tr><th>Plan</th><th>Before the period</th></tr>" + "".join(lines) + "</table>"
+    columns = "<thead><tr><th>Plan</th><th>Before the period</th></tr></thead>"
+    return head + table + columns + "".join(lines) + "</table>"
 
 
 def _runs(runs: Sequence[RunFacts], table: str, id_width: str) -> str:
@@ -172,7 +174,7 @@ def _runs(runs: Sequence[RunFacts], table: str, id_width: str) -> str:
             f'<td class="mono" nowrap>{_e(run.execution_id)}</td>'
             "</tr>"
         )
-    return table + head + "".join(lines) + "</table>"
+    return table + f"<thead>{head}</thead>" + "".join(lines) + "</table>"
 
 
 def _plans(rows: Sequence[PlanPeriod], table: str) -> str:
@@ -191,7 +193,7 @@ def _plans(rows: Sequence[PlanPeriod], table: str) -> str:
             f"<tr><td>{_e(row.plan.name + gone)}</td><td>{len(row.tests)}</td><td>{row.passed}</td>"
             f"<td>{row.failed}</td><td>{row.unknown}</td><td>{_e(good)}</td><td>{_e(due)}</td></tr>"
         )
-    return table + head + "".join(lines) + "</table>"
+    return table + f"<thead>{head}</thead>" + "".join(lines) + "</table>"
 
 
 def _findings(items: Sequence[OpenFinding], table: str) -> str:
@@ -212,7 +214,7 @@ def _findings(items: Sequence[OpenFinding], table: str) -> str:
             f"<td>{_e(f.severity.value)}</td><td>{_e(f.owner or 'no owner')}</td><td>{due_cell}</td>"
             f"<td>{_e(f.status.value)}</td></tr>"
         )
-    return table + head + "".join(lines) + "</table>"
+    return table + f"<thead>{head}</thead>" + "".join(lines) + "</table>"
 
 
 def _against(achieved: timedelta | None, target: timedelta | None, met: bool | None) -> str:
