@@ -57,16 +57,15 @@ th { background-color: #eef1f4; font-weight: bold; text-align: left; }
 """
 _PDF_TABLE = '<table width="100%" border="1" cellspacing="0" cellpadding="3" style="border-color: #c9d1d9;">'
 _NEW_PAGE = ' style="page-break-before: always;"'
-#: The execution ID column of the PDF (pixels at 96 dpi): a UUID in the 6.5 pt fixed-width font on one
-#: line (the cell is ``nowrap`` too: Qt would break it at the UUID's hyphens, and an auditor could not
-#: search the PDF for it).
-_ID_WIDTH = ' width="170"'
 _VERDICT_CSS = {PASSED: "ok", FAILED: "fail"}
+#: An execution ID on one line: Qt's layout (and a browser's) would break a UUID at its hyphens, and an
+#: auditor could not find the ID by searching the PDF. The ``nowrap`` attribute alone is not honoured.
+_WHOLE = ' style="white-space: nowrap;"'
 
 
 def period_html(report: PeriodReport) -> str:
     """A self-contained, printable HTML page (inline CSS, no script, no external resource)."""
-    body = _body(report, table="<table>", new_page="", id_width="")
+    body = _body(report, table="<table>", new_page="")
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         f"<title>{_e(_title(report))}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n{body}</body>\n</html>\n"
@@ -75,7 +74,7 @@ def period_html(report: PeriodReport) -> str:
 
 def period_pdf_html(report: PeriodReport) -> str:
     """The rich text of the PDF: the auditor's summary alone on page 1."""
-    body = _body(report, table=_PDF_TABLE, new_page=_NEW_PAGE, id_width=_ID_WIDTH)
+    body = _body(report, table=_PDF_TABLE, new_page=_NEW_PAGE)
     return f"<html><head><style>{_PDF_CSS}</style></head><body>{body}</body></html>"
 
 
@@ -99,7 +98,7 @@ def summary_lines(report: PeriodReport) -> list[str]:
     ]
 
 
-def _body(report: PeriodReport, *, table: str, new_page: str, id_width: str) -> str:
+def _body(report: PeriodReport, *, table: str, new_page: str) -> str:
     s = report.summary
     counts = (
         ("Plans in scope", s.plans),
@@ -125,7 +124,7 @@ def _body(report: PeriodReport, *, table: str, new_page: str, id_width: str) -> 
         f'<p class="rule"><b>What "passed" means.</b> {_e(PASSED_RULE)}</p>',
         _untested(report.untested, table),
         f"<h2{new_page}>Runs in the period</h2>",
-        _runs(report.runs, table, id_width),
+        _runs(report.runs, table),
         "<h2>Plans</h2>",
         _plans(report.plans, table),
         "<h2>Open findings</h2>",
@@ -150,13 +149,13 @@ def _untested(rows: Sequence[PlanPeriod], table: str) -> str:
     return head + table + columns + "".join(lines) + "</table>"
 
 
-def _runs(runs: Sequence[RunFacts], table: str, id_width: str) -> str:
+def _runs(runs: Sequence[RunFacts], table: str) -> str:
     if not runs:
         return "<p>No run of these plans started in the period.</p>"
     head = (
         "<tr><th>Plan</th><th>Started</th><th>Ended</th><th>Type</th><th>Result</th><th>Passed</th>"
         "<th>RTO achieved / target</th><th>Worst RPO / target</th><th>Findings open / total</th>"
-        f"<th>Sign-off</th><th{id_width}>Execution</th></tr>"
+        "<th>Sign-off</th><th>Execution</th></tr>"
     )
     lines = []
     for run in runs:
@@ -171,7 +170,7 @@ def _runs(runs: Sequence[RunFacts], table: str, id_width: str) -> str:
             f"<td>{_rpo(run)}</td>"
             f"<td>{run.findings_open} / {run.findings_total}</td>"
             f"<td>{_e(run.sign_off_text)}</td>"
-            f'<td class="mono" nowrap>{_e(run.execution_id)}</td>'
+            f'<td class="mono"{_WHOLE}>{_e(run.execution_id)}</td>'
             "</tr>"
         )
     return table + f"<thead>{head}</thead>" + "".join(lines) + "</table>"
