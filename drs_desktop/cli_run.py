@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from drs_desktop import cli_target
 from drs_desktop.cli_drive import _drive, _leased, _print_progress, drive_resumed
 from drs_desktop.cli_exit import EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError
+from drs_desktop.cli_report_period import add_period_options, period_command
 from drs_desktop.cli_target import (
     _gateway,
     _open_database,
@@ -122,11 +123,14 @@ def add_commands(
     add_target_options(control)
     control.add_argument("--poll-interval", type=float, metavar="SECONDS", help=argparse.SUPPRESS)
 
-    report = commands.add_parser("report", help="write an execution's evidence report")
+    report = commands.add_parser("report", help="write an execution's evidence report, or a period roll-up")
     add_home(report)
-    report.add_argument("execution_id")
+    report.add_argument("execution_id", nargs="?")
     report.add_argument("--format", choices=("html", "json", "csv", "pdf"), default="html")
-    report.add_argument("-o", "--output", metavar="FILE", help="file to write (default: standard output)")
+    report.add_argument(
+        "-o", "--output", "--out", metavar="FILE", help="file to write (default: standard output)"
+    )
+    add_period_options(report)
 
     cleanup = commands.add_parser("cleanup", help="terminate the recovery instances a drill launched")
     add_home(cleanup)
@@ -306,6 +310,10 @@ def report_command(
     from drs_desktop.services import reports
     from drs_desktop.services.report_pdf import pdf_report
 
+    if args.period:
+        return period_command(args, paths, pdf_layout)
+    if not args.execution_id:
+        raise UsageError("name the execution to report on, or give --period FROM..TO")
     if args.format == "pdf" and not args.output:
         raise UsageError("a PDF report needs a file: pass -o FILE")
     with _open_database(paths) as db:

@@ -44,6 +44,7 @@ from drs_desktop.services import reports
 from drs_desktop.services.driver_lock import DriverLock, lock_path
 from drs_desktop.services.journal_replay import replayed_state
 from drs_desktop.services.report_pdf import pdf_report
+from drs_desktop.services.report_period import PeriodReports
 from drs_desktop.services.runner import Clock, ControlRefused, ExecutionRunner, Listener, Sleeper
 from drs_desktop.storage import executions as execution_store
 from drs_desktop.storage.db import Database, LazyReader, Readable
@@ -375,6 +376,10 @@ class ExecutionHistory:
 
     def view(self, execution_id: str) -> ExecutionView:
         return reports.load_execution_view(self._reader(), execution_id)
+
+    def period_reports(self) -> PeriodReports:
+        """The period roll-up (issue 18), read through this service's connection."""
+        return PeriodReports(self._reader())
 
     def drill_instances_running(self, execution_id: str) -> tuple[str, ...]:
         return drill_instances_running(self._reader(), execution_id)

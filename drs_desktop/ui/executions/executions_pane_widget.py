@@ -59,6 +59,7 @@ from drs_desktop.ui.change_hub import updated_text
 from drs_desktop.ui.executions.execution_details_widget import ExecutionDetailsWidget
 from drs_desktop.ui.executions.executions_model import SORT_ROLE, STARTED, ExecutionsModel
 from drs_desktop.ui.executions.lease_strip import LeaseStrip
+from drs_desktop.ui.executions.period_report_dialog import PeriodReportDialog
 from drs_desktop.ui.executions.report_pdf import write_pdf_report
 from drs_desktop.workers.pane_tasks import AwsServices, AwsTasks, LeaseTasks, LocalServices, LocalTasks
 from drs_desktop.workers.tasks import Requester
@@ -161,6 +162,11 @@ class ExecutionsPaneWidget(QWidget):
             action.setData(fmt)
             action.triggered.connect(lambda _checked=False, chosen=fmt: self._choose_export(chosen))
         self.export_button.setMenu(self.export_menu)
+        self.period_button = QPushButton("Period report…")
+        self.period_button.setObjectName("period-report-button")
+        self.period_button.setToolTip("A roll-up of every drill and recovery between two days, for an audit")
+        self.period_button.clicked.connect(self.open_period_report)
+        self._local_tasks: LocalTasks | None = None
 
         self.details = ExecutionDetailsWidget()
         self.details_tabs = QTabWidget()
@@ -195,6 +201,7 @@ class ExecutionsPaneWidget(QWidget):
         actions = QHBoxLayout()
         actions.addWidget(self.cleanup_button)
         actions.addWidget(self.export_button)
+        actions.addWidget(self.period_button)
         actions.addStretch(1)
         top = QWidget()
         top_layout = QVBoxLayout(top)
@@ -217,6 +224,7 @@ class ExecutionsPaneWidget(QWidget):
         """Read on ``local``, clean up on ``aws``, from now on."""
         self._local.connect(local)
         self._aws.connect(aws)
+        self._local_tasks = local
 
     def connect_lease_tasks(self, tasks: LeaseTasks) -> None:
         """Read the shown run's lease on ``tasks`` (the ``lease-watch`` thread) from now on."""
@@ -310,6 +318,17 @@ class ExecutionsPaneWidget(QWidget):
             "export_report", export, lambda written: self.on_report_exported(execution_id, fmt, str(written))
         )
         return True
+
+    def open_period_report(self) -> PeriodReportDialog | None:
+        """The period roll-up dialog (issue 18), working on this pane's ``local`` thread; None before the
+        pane is connected to it."""
+        if self._local_tasks is None:
+            return None
+        dialog = PeriodReportDialog(self._local_tasks, clock=self.clock, parent=self)
+        dialog.pdf_layout = self.pdf_layout
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        return dialog
 
     # ---------------------------------------------------------------------------- answers
 
