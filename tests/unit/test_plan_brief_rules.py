@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from drs_desktop.domain.plan.diff import diff_plans
 from drs_desktop.domain.plan.edit import PlanEditError
@@ -14,6 +16,8 @@ from drs_desktop.domain.plan.model import Cadence, RecoveryPlan, Wave
 from drs_desktop.domain.plan.model import TestBrief as Brief  # not a test class to pytest
 from drs_desktop.domain.plan.problem_places import problem_text
 from drs_desktop.domain.plan.validation import Problem, Severity, validate_plan
+from drs_desktop.domain.safe_text import name_problem
+from tests.strategies import hostile_strings
 
 A = "s-0123456789abcdef0"
 PLAN = RecoveryPlan("P", waves=(Wave("W", servers=(A,)),))
@@ -157,3 +161,28 @@ def test_a_changed_cadence_shows_in_the_diff_in_words() -> None:
     assert diff_plans(PLAN, replace(PLAN, cadence=Cadence(every_days=1))) == [
         "cadence every_days: none -> 1 day"
     ]
+
+
+# --------------------------------------------------------------------------------------- hostile text
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    text=hostile_strings,
+    where=st.sampled_from(["scenario", "objectives", "success_criteria", "participants"]),
+)
+def test_hostile_text_anywhere_in_the_brief_is_an_error_at_its_place(text: str, where: str) -> None:
+    brief = Brief(scenario=text) if where == "scenario" else replace(Brief(), **{where: ("fine", text)})
+    path = "test.scenario" if where == "scenario" else f"test.{where}[1]"
+    found = [p for p in problems(brief=brief) if p.severity is Severity.ERROR]
+    if text.strip():
+        assert [p.path for p in found] == [path], found
+    else:  # only control characters that strip() removes: blank
+        assert [p.path for p in found] == [path] and "blank" in found[0].message
+    # The editor trims each entry: what trimming leaves hostile is refused, what it cleans is valid.
+    if name_problem(text.strip()) is not None:
+        with pytest.raises(PlanEditError):
+            set_brief(PLAN, brief)
+    else:
+        edited = set_brief(PLAN, brief)
+        assert [p for p in validate_plan(edited) if p.severity is Severity.ERROR] == []
