@@ -172,7 +172,8 @@ def test_a_changed_cadence_shows_in_the_diff_in_words() -> None:
     where=st.sampled_from(["scenario", "objectives", "success_criteria", "participants"]),
 )
 def test_hostile_text_anywhere_in_the_brief_is_an_error_at_its_place(text: str, where: str) -> None:
-    brief = Brief(scenario=text) if where == "scenario" else replace(Brief(), **{where: ("fine", text)})
+    entries: dict[str, object] = {where: text if where == "scenario" else ("fine", text)}
+    brief = replace(Brief(), **entries)  # type: ignore[arg-type]
     path = "test.scenario" if where == "scenario" else f"test.{where}[1]"
     found = [p for p in problems(brief=brief) if p.severity is Severity.ERROR]
     if text.strip():
@@ -186,3 +187,10 @@ def test_hostile_text_anywhere_in_the_brief_is_an_error_at_its_place(text: str, 
     else:
         edited = set_brief(PLAN, brief)
         assert [p for p in validate_plan(edited) if p.severity is Severity.ERROR] == []
+
+
+def test_an_access_key_id_pasted_into_the_brief_is_refused_by_place_never_quoted() -> None:
+    key = "AKIA" + "ABCDEFGHIJKLMNOP"
+    found = problems(brief=Brief(scenario=f"use {key}", participants=("Alice", f"key {key}")))
+    assert [p.path for p in found] == ["test.scenario", "test.participants[1]"]
+    assert all("access key ID" in p.message and key not in p.message for p in found)
