@@ -109,9 +109,11 @@ def test_one_executable_serves_every_command_like_the_installed_one(bundle: Bund
 
     exported = run_bundle(bundle, tmp_path / "bundle", "plan", "export", SAMPLE_NAME)
     assert exported.returncode == 0, exported.stderr
-    # the sample plan has automation steps (plan format 3): the bundle writes them back whole
-    assert "format: drs-desktop/plan@3" in exported.stdout
+    # the sample plan has automation steps (format 3), a test brief and a cadence (plan format 4): the
+    # bundle writes them back whole
+    assert "format: drs-desktop/plan@4" in exported.stdout
     assert "kind: health-check" in exported.stdout and "kind: ssm" in exported.stdout
+    assert "scenario: Loss of the primary site" in exported.stdout and "every_days: 90" in exported.stdout
 
     invalid = tmp_path / "invalid.yaml"
     invalid.write_text("format: drs-desktop/plan@1\nname: x\nrto_minutes: -5\nwaves: []\n", encoding="utf-8")

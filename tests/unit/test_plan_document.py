@@ -174,12 +174,12 @@ def test_missing_format_names_the_supported_one_and_still_checks_the_rest() -> N
 
 
 def test_a_newer_format_is_named_as_such_and_nothing_else_is_reported() -> None:
-    problems = problems_of({"format": "drs-desktop/plan@4", "name": 5, "new_field": True})
+    problems = problems_of({"format": "drs-desktop/plan@5", "name": 5, "new_field": True})
     assert problems == [
         (
             "format",
-            "drs-desktop/plan@4 was written by a newer DRS Desktop; this version reads "
-            f"{FORMAT_ID}, drs-desktop/plan@2 or drs-desktop/plan@3 only",
+            "drs-desktop/plan@5 was written by a newer DRS Desktop; this version reads "
+            f"{FORMAT_ID}, drs-desktop/plan@2, drs-desktop/plan@3 or drs-desktop/plan@4 only",
         )
     ]
 

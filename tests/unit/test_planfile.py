@@ -190,7 +190,7 @@ def test_json_problems_have_lines_too() -> None:
 @pytest.mark.parametrize(
     ("text", "words"),
     [
-        ("format: drs-desktop/plan@4\nname: P\nfuture: {}\n", "written by a newer DRS Desktop"),
+        ("format: drs-desktop/plan@5\nname: P\nfuture: {}\n", "written by a newer DRS Desktop"),
         ("format: drs-desktop/plan@0\nname: P\n", "unsupported format"),
         ("name: P\nwaves: []\n", "missing required key 'format'"),
         ("- just\n- a list\n", "must be a mapping, got a list"),

@@ -14,6 +14,7 @@ from typing import Protocol, TypeVar
 
 from drs_desktop.domain.launch.isolation import DrillProfile
 from drs_desktop.domain.plan.diff_automation import steps_lines
+from drs_desktop.domain.plan.diff_brief import brief_lines, cadence_lines
 from drs_desktop.domain.plan.diff_launch import launch_lines
 from drs_desktop.domain.plan.model import PlanTarget, ProtectionGroup, RecoveryPlan, Wave
 
@@ -52,6 +53,7 @@ def diff_plans(old: RecoveryPlan, new: RecoveryPlan) -> list[str]:
     lines += launch_lines(old.launch_settings, new.launch_settings)
     if old.drill_profile != new.drill_profile:
         lines.append(f"drill profile: {_profile(old.drill_profile)} -> {_profile(new.drill_profile)}")
+    lines += brief_lines(old.brief, new.brief) + cadence_lines(old.cadence, new.cadence)
     if not lines and old != new:  # a safety net: never report "no changes" for plans that differ
         lines.append("plans differ (compare the documents)")
     return lines

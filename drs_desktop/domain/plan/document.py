@@ -15,7 +15,8 @@ names...) is ``domain.plan.validation``'s job.
 
 Every version is read: format 1 exactly as before, format 2 with targets (``domain.plan.document_v2``
 has its parts, and refuses the parts it only reserves) and launch settings
-(``domain.plan.document_launch``), format 3 with automation steps (``domain.plan.document_automation``).
+(``domain.plan.document_launch``), format 3 with automation steps (``domain.plan.document_automation``),
+format 4 with the test brief and the cadence (``domain.plan.document_brief``).
 A plan is written in the oldest version that holds it (``plan_to_document``).
 """
 
@@ -37,6 +38,16 @@ from drs_desktop.domain.plan.document_base import (
     join_path,
     quote,
     type_name,
+)
+from drs_desktop.domain.plan.document_brief import (
+    FORMAT_4_PARTS,
+    brief_to_document,
+    cadence_to_document,
+    format_4_key_message,
+    read_brief,
+    read_cadence,
+    refused_parts,
+    uses_format_4,
 )
 from drs_desktop.domain.plan.document_drill import drill_profile_to_document, read_drill_profile
 from drs_desktop.domain.plan.document_launch import launch_settings_to_document, read_launch_settings
@@ -65,13 +76,14 @@ logger = logging.getLogger(__name__)
 
 FORMAT_NAME = "drs-desktop/plan"
 #: The newest version this DRS Desktop reads (and writes, for a plan that needs it).
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 FORMAT_V1 = f"{FORMAT_NAME}@1"
 FORMAT_V2 = f"{FORMAT_NAME}@2"
 FORMAT_V3 = f"{FORMAT_NAME}@3"
+FORMAT_V4 = f"{FORMAT_NAME}@4"
 #: Version 1's identifier, what a plan that uses nothing of version 2 is written as.
 FORMAT_ID = FORMAT_V1
-FORMATS = (FORMAT_V1, FORMAT_V2, FORMAT_V3)
+FORMATS = (FORMAT_V1, FORMAT_V2, FORMAT_V3, FORMAT_V4)
 
 PLAN_KEYS = ("format", "name", "description", "rto_minutes", "rpo_minutes", "protection_groups", "waves")
 GROUP_KEYS = ("name", "servers", "tags")
@@ -89,6 +101,15 @@ PLAN_KEYS_V2 = (
     "waves",
     "launch_settings",
     "drill_profile",
+    "objectives",
+    "cadence",
+    *RESERVED_PLAN_PARTS,
+)
+# Format 4: the test brief and the cadence after the drill profile (``domain.plan.document_brief``).
+PLAN_KEYS_V4 = (
+    *PLAN_KEYS_V2[: PLAN_KEYS_V2.index("drill_profile") + 1],
+    *FORMAT_4_PARTS,
+    "objectives",
     *RESERVED_PLAN_PARTS,
 )
 GROUP_KEYS_V2 = ("name", "target", "servers", "tags")
@@ -101,6 +122,7 @@ __all__ = [
     "FORMAT_V1",
     "FORMAT_V2",
     "FORMAT_V3",
+    "FORMAT_V4",
     "AmbiguousBoolean",
     "AmbiguousNumber",
     "PlanDocumentError",
@@ -121,7 +143,8 @@ def plan_to_document(plan: RecoveryPlan) -> dict[str, Any]:
 
     Written in the oldest version that holds the plan: format 1 while it uses nothing of format 2, so
     that a format-1 plan keeps its document (and its content hash) byte for byte; format 2 once it
-    declares or names a target; format 3 once a wave has an automation step.
+    declares or names a target; format 3 once a wave has an automation step; format 4 once it has a
+    test brief or a cadence.
     """
     doc: dict[str, Any] = {"format": _format_of(plan), "name": plan.name}
     if plan.description:
@@ -141,6 +164,12 @@ def plan_to_document(plan: RecoveryPlan) -> dict[str, Any]:
     drill = drill_profile_to_document(plan)
     if drill is not None:
         doc["drill_profile"] = drill
+    brief = brief_to_document(plan.brief)
+    if brief is not None:
+        doc["test"] = brief
+    cadence = cadence_to_document(plan.cadence)
+    if cadence is not None:
+        doc["cadence"] = cadence
     return doc
 
 
@@ -152,6 +181,8 @@ def uses_format_3(plan: RecoveryPlan) -> bool:
 
 
 def _format_of(plan: RecoveryPlan) -> str:
+    if uses_format_4(plan):
+        return FORMAT_V4
     if uses_format_3(plan):
         return FORMAT_V3
     return FORMAT_V2 if uses_format_2(plan) else FORMAT_V1
@@ -227,14 +258,16 @@ class _Reader(ShapeReader):
             return None
         if not self.format(doc):
             return None  # not our format: any other complaint would be noise
-        v2 = self.version >= 2
-        keys = PLAN_KEYS_V2 if v2 else PLAN_KEYS
+        keys = PLAN_KEYS_V4 if self.version >= 4 else PLAN_KEYS_V2 if self.version >= 2 else PLAN_KEYS
         fields = self.mapping(doc, "", keys, ("name",), "a plan", self.unknown_plan_key)
         if fields is None:
             return None
         for key, part in RESERVED_PLAN_PARTS.items():
             if fields.get(key) is not None:
                 self.add(key, part.refusal(key))
+        for key in refused_parts(self.version):
+            if fields.get(key) is not None:
+                self.add(key, format_4_key_message(key, self.version) or f"{key!r} is refused")
         targets = read_targets(self, fields.get("targets"))
         name = self.string(fields["name"], "name") if fields.get("name") is not None else None
         description = ""
@@ -274,11 +307,13 @@ class _Reader(ShapeReader):
             targets=targets,
             launch_settings=launch,
             drill_profile=drill,
+            brief=read_brief(self, fields.get("test")),  # never a key of an older file: refused above
+            cadence=read_cadence(self, fields.get("cadence") if self.version >= 4 else None),
         )
 
     def unknown_plan_key(self, key: str) -> str | None:
         """A better message than "unknown key" for a secret, or a format-2 key in a format-1 file."""
-        return self.secret(key) or self.newer(key, PLAN_KEYS_V2)
+        return self.secret(key) or format_4_key_message(key, self.version) or self.newer(key, PLAN_KEYS_V2)
 
     def secret(self, key: str) -> str | None:
         return secret_key_message(key)

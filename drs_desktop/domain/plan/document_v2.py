@@ -3,7 +3,8 @@
 Format 2 was designed once for everything later issues add to a plan (docs/plan-format.md, "Format 2"):
 targets (read and written here), desired launch settings (``domain.plan.document_launch``), and places
 reserved for automation steps (format 3 writes them otherwise: ``automation_step_refusal``), a drill
-profile, test objectives, a cadence and alerts. A reserved part
+profile, test objectives and a cadence (format 4 reads them: ``domain.plan.document_brief``) and
+alerts. A reserved part
 that this DRS Desktop does not read yet is refused with its name and the release that reads it, never
 dropped: a plan read without it and exported again would silently lose it.
 
@@ -69,9 +70,9 @@ class ReservedPart:
         )
 
 
+#: Format 2 also reserved ``objectives`` and ``cadence``: format 4 filled them (the ``test`` block and the
+#: ``cadence`` block, ``domain.plan.document_brief``), which refuses them in older files in its own words.
 RESERVED_PLAN_PARTS: dict[str, ReservedPart] = {
-    "objectives": ReservedPart("test objectives", "audit-grade evidence"),
-    "cadence": ReservedPart("a drill cadence", "drill cadence"),
     "alerts": ReservedPart("alerts", "alerts outside the app"),
 }
 #: The places format 2 reserved for automation steps (``{health_check: {...}}``), and the ``kind`` each

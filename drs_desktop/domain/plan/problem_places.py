@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from drs_desktop.domain.plan.document import quote
 from drs_desktop.domain.plan.model import RecoveryPlan
 from drs_desktop.domain.plan.validation import Problem, Severity
+from drs_desktop.domain.plan.validation_brief import place_of_brief
 
 logger = logging.getLogger(__name__)
 
@@ -98,7 +99,7 @@ def place_of(path: str, plan: RecoveryPlan, hostnames: Mapping[str, str] | None 
     match = _LAUNCH.match(path)
     if match is not None:
         return _launch_place(plan, match)
-    return _TOP_FIELDS.get(path, path)
+    return place_of_brief(path) or _TOP_FIELDS.get(path, path)
 
 
 def _launch_place(plan: RecoveryPlan, match: re.Match[str]) -> str:

@@ -30,6 +30,7 @@ from drs_desktop.domain.plan.model import (
 )
 from drs_desktop.domain.plan.targets import Connected, entry_target, group_target, target_matches
 from drs_desktop.domain.plan.validation_automation import automation_problems
+from drs_desktop.domain.plan.validation_brief import brief_problems, cadence_problems
 from drs_desktop.domain.plan.validation_launch import launch_problems
 from drs_desktop.domain.plan.validation_support import (
     MAX_CYCLE_PATHS,
@@ -131,7 +132,9 @@ def validate_plan(plan: RecoveryPlan, inventory: Inventory | None = None) -> lis
     """
     validator = _Validator(plan, inventory)
     problems = validator.run()
-    for path, message, is_error in launch_problems(plan, validator.members):
+    found = launch_problems(plan, validator.members)
+    found += brief_problems(plan.brief) + cadence_problems(plan.cadence)
+    for path, message, is_error in found:
         problems.append(Problem(path, message, Severity.ERROR if is_error else Severity.WARNING))
     return problems
 

@@ -48,8 +48,9 @@ def _looks_like_credential(value: str, *, secret_shape: bool = True) -> bool:
 
 def free_text_credential_problems(plan: RecoveryPlan) -> list[tuple[str, str]]:
     """An access key ID pasted anywhere else in a plan (its description, a wave's or group's name, an
-    approval's message, a tag): reported by place, never quoted. Only the unmistakable key-ID shape is
-    looked for in free text (a 40-character secret shape would catch hashes and IDs as well)."""
+    approval's message, a tag, the test brief): reported by place, never quoted. Only the unmistakable
+    key-ID shape is looked for in free text (a 40-character secret shape would catch hashes and IDs as
+    well)."""
     texts: list[tuple[str, str]] = [("name", plan.name), ("description", plan.description)]
     for index, group in enumerate(plan.protection_groups):
         path = join_path("protection_groups", index)
@@ -63,6 +64,11 @@ def free_text_credential_problems(plan: RecoveryPlan) -> list[tuple[str, str]]:
             for position, step in enumerate(getattr(wave, place)):
                 message = getattr(step, "message", "")
                 texts.append((join_path(join_path(path, place), position), message))
+    texts.append(("test.scenario", plan.brief.scenario))
+    for key in ("objectives", "success_criteria", "participants"):
+        texts += [
+            (join_path(f"test.{key}", index), item) for index, item in enumerate(getattr(plan.brief, key))
+        ]
     return [
         (path, "holds what looks like an AWS access key ID; a plan file never holds a credential")
         for path, text in texts

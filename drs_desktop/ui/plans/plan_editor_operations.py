@@ -28,6 +28,7 @@ from drs_desktop.domain.plan import edit as pe
 from drs_desktop.domain.plan import edit_parts as parts
 from drs_desktop.domain.plan import edit_targets as pt
 from drs_desktop.domain.plan.edit import EntryRef
+from drs_desktop.domain.plan.edit_brief import set_brief, set_cadence
 from drs_desktop.domain.plan.model import ApprovalStep, PlanTarget, RecoveryPlan, Step, WaitStep
 from drs_desktop.domain.plan.problem_places import server_label, wave_label
 from drs_desktop.ui.plans.plan_model import DropRequest
@@ -325,6 +326,8 @@ class PlanEditorOperations:
         )
         props.rto_edited.connect(lambda value: self.edit("Change RTO target", lambda p: pe.set_rto(p, value)))
         props.rpo_edited.connect(lambda value: self.edit("Change RPO target", lambda p: pe.set_rpo(p, value)))
+        props.brief_edited.connect(lambda new: self.edit("Change test brief", lambda p: set_brief(p, new)))
+        props.cadence_edited.connect(lambda new: self.edit("Change cadence", lambda p: set_cadence(p, new)))
         wave = self.wave_properties
         wave.name_edited.connect(self._rename_current_wave)
         wave.depends_on_edited.connect(self._set_current_dependencies)

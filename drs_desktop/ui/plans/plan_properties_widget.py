@@ -1,7 +1,8 @@
-"""The plan's own fields: name, description, RTO and RPO targets.
+"""The plan's own fields: name, description, RTO and RPO targets, its test brief and its cadence.
 
 Fields commit when left (``editingFinished``), so a typed name is one undo step; 0 in a target field
-means "no target" and is shown as "none".
+means "no target" and is shown as "none". The test brief and the cadence (plan format 4) are sections of
+their own (``PlanBriefWidget``, ``PlanCadenceWidget``), whose edits this panel passes on.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from PySide6.QtWidgets import QFormLayout, QGroupBox, QLineEdit, QSpinBox, QWidg
 
 from drs_desktop.domain.plan.model import RecoveryPlan
 from drs_desktop.domain.plan.validation import MAX_MINUTES
+from drs_desktop.ui.plans.plan_brief_widget import PlanBriefWidget
+from drs_desktop.ui.plans.plan_cadence_widget import PlanCadenceWidget
 
 logger = logging.getLogger(__name__)
 
@@ -28,12 +31,14 @@ def _minutes_spin(name: str, tip: str) -> QSpinBox:
 
 
 class PlanPropertiesWidget(QGroupBox):
-    """Name, description, RTO and RPO of the plan."""
+    """Name, description, RTO and RPO of the plan, with its test brief and cadence sections."""
 
     name_edited = Signal(str)
     description_edited = Signal(str)
     rto_edited = Signal(object)  # int | None
     rpo_edited = Signal(object)  # int | None
+    brief_edited = Signal(object)  # TestBrief, as typed
+    cadence_edited = Signal(object)  # Cadence
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Plan", parent)
@@ -55,6 +60,12 @@ class PlanPropertiesWidget(QGroupBox):
         form.addRow("Description", self.description_edit)
         form.addRow("RTO target", self.rto_spin)
         form.addRow("RPO target", self.rpo_spin)
+        self.brief_section = PlanBriefWidget()
+        self.cadence_section = PlanCadenceWidget()
+        self.brief_section.brief_edited.connect(self.brief_edited)
+        self.cadence_section.cadence_edited.connect(self.cadence_edited)
+        form.addRow(self.brief_section)
+        form.addRow(self.cadence_section)
         self.set_plan(None)
 
     def set_plan(self, plan: RecoveryPlan | None) -> None:
@@ -73,6 +84,8 @@ class PlanPropertiesWidget(QGroupBox):
             spin.blockSignals(True)
             spin.setValue(value or 0)
             spin.blockSignals(False)
+        self.brief_section.set_brief(plan.brief if plan else None)
+        self.cadence_section.set_cadence(plan.cadence if plan else None)
 
     def _name_finished(self) -> None:
         if self._plan is not None and self.name_edit.text().strip() != self._plan.name:
