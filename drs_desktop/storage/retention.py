@@ -43,7 +43,7 @@ __all__ = [
 ]
 
 #: Tables keyed by (kind, key) that hold rows of an execution besides those with an execution_id.
-_SYNC_BY_KEY = ("sync_outbox", "sync_conflicts")
+_SYNC_BY_KEY = (("sync_outbox", ""), ("sync_conflicts", " AND resolved_at IS NOT NULL"))
 
 
 @dataclass(frozen=True)
@@ -139,8 +139,11 @@ def delete_execution_rows(
         count = conn.execute(f"DELETE FROM {_quoted(table)} WHERE execution_id = ?", (execution_id,)).rowcount
         if count:
             rows[table] = count
-    for table in _SYNC_BY_KEY:
-        count = conn.execute(f"DELETE FROM {table} WHERE kind = 'EXEC' AND key = ?", (execution_id,)).rowcount
+    # Its queued pushes, and its closed conflicts (an open one is being resolved by the caller: taking a
+    # teammate's deletion closes it afterwards, and that record of the operator's choice stays).
+    for table, where in _SYNC_BY_KEY:
+        sql = f"DELETE FROM {table} WHERE kind = 'EXEC' AND key = ?{where}"
+        count = conn.execute(sql, (execution_id,)).rowcount
         if count:
             rows[table] = count
     conn.execute("DELETE FROM executions WHERE id = ?", (execution_id,))

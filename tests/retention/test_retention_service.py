@@ -69,7 +69,9 @@ def test_the_list_names_what_goes_and_why_each_other_run_stays(estate: Estate) -
     # Within the retention, every finished run is kept for its age alone (no journal read for it).
     recent = _service(estate, days_later=1).plan(30)
     assert recent.goes == ()
-    assert all(r[0].startswith("ended after") for r in (k.reasons for k in recent.kept if k.facts.finished_at))
+    assert all(
+        r[0].startswith("ended after") for r in (k.reasons for k in recent.kept if k.facts.finished_at)
+    )
     # 0 days: the retention keeps everything.
     assert _service(estate).plan(0).goes == ()
 
@@ -89,7 +91,11 @@ def test_applying_deletes_the_run_its_rows_and_its_evidence_file_and_leaves_the_
             "VALUES (?, '{\"type\": \"PauseRequested\"}', '2026-01-01T00:00:00Z', 'refused', 'finished')",
             (estate.crm_cleaned,),
         )
-    assert rows_of(estate.db, estate.crm_cleaned).keys() >= {"execution_events", "control_inbox", "executions"}
+    assert rows_of(estate.db, estate.crm_cleaned).keys() >= {
+        "execution_events",
+        "control_inbox",
+        "executions",
+    }
     service = _service(estate)
     plan = service.plan(30)
     assert plan.goes[0].evidence_files == (str(mine),)
@@ -103,7 +109,10 @@ def test_applying_deletes_the_run_its_rows_and_its_evidence_file_and_leaves_the_
     # The plan and its revisions stay; the revision both runs pinned is pinned by none now.
     assert load_plan(estate.db, "CRM").plan.name == "CRM"
     assert [d.revision_unpinned for d in outcome.deleted] == [False, True]
-    assert {r.execution_id for r in journal.list_executions(estate.db)} == {estate.shop_left, estate.fax_waiting}
+    assert {r.execution_id for r in journal.list_executions(estate.db)} == {
+        estate.shop_left,
+        estate.fax_waiting,
+    }
 
 
 def test_a_run_that_changed_since_the_list_is_kept_and_said(estate: Estate) -> None:
