@@ -60,6 +60,7 @@ from drs_desktop.ui.executions.execution_details_widget import ExecutionDetailsW
 from drs_desktop.ui.executions.executions_model import SORT_ROLE, STARTED, ExecutionsModel
 from drs_desktop.ui.executions.lease_strip import LeaseStrip
 from drs_desktop.ui.executions.report_pdf import write_pdf_report
+from drs_desktop.ui.executions.retention_dialog import RetentionDialog
 from drs_desktop.workers.pane_tasks import AwsServices, AwsTasks, LeaseTasks, LocalServices, LocalTasks
 from drs_desktop.workers.tasks import Requester
 
@@ -81,6 +82,7 @@ class ExecutionsPaneWidget(QWidget):
     view_loaded = Signal(object)  # ExecutionView of the selected execution (hook for ProgressWidget)
     cleanup_completed = Signal(object)  # CleanupResult, after the list was asked to refresh
     report_saved = Signal(str, str)  # format ("html", "pdf", "csv", "json"), path written
+    executions_deleted = Signal(object)  # RetentionOutcome: "Apply retention…" deleted executions
 
     def __init__(self, *, clock: Callable[[], datetime], parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -161,6 +163,11 @@ class ExecutionsPaneWidget(QWidget):
             action.setData(fmt)
             action.triggered.connect(lambda _checked=False, chosen=fmt: self._choose_export(chosen))
         self.export_button.setMenu(self.export_menu)
+        # Issue 18: the retention's list and its confirmation (ui/executions/retention_dialog.py).
+        self._local_tasks: LocalTasks | None = None
+        self.retention_button = QPushButton("Apply retention…")
+        self.retention_button.setObjectName("retention-button")
+        self.retention_button.clicked.connect(self.apply_retention)
 
         self.details = ExecutionDetailsWidget()
         self.details_tabs = QTabWidget()
@@ -196,6 +203,7 @@ class ExecutionsPaneWidget(QWidget):
         actions.addWidget(self.cleanup_button)
         actions.addWidget(self.export_button)
         actions.addStretch(1)
+        actions.addWidget(self.retention_button)
         top = QWidget()
         top_layout = QVBoxLayout(top)
         top_layout.setContentsMargins(0, 0, 0, 0)
@@ -217,10 +225,26 @@ class ExecutionsPaneWidget(QWidget):
         """Read on ``local``, clean up on ``aws``, from now on."""
         self._local.connect(local)
         self._aws.connect(aws)
+        self._local_tasks = local
 
     def connect_lease_tasks(self, tasks: LeaseTasks) -> None:
         """Read the shown run's lease on ``tasks`` (the ``lease-watch`` thread) from now on."""
         self.lease_strip.connect_tasks(tasks)
+
+    def apply_retention(self) -> RetentionDialog | None:
+        """Open the retention's list; a deletion there refreshes the history and is announced."""
+        if self._local_tasks is None:
+            return None
+        dialog = RetentionDialog(self._local_tasks, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.deleted.connect(self._retention_applied)
+        dialog.open()
+        dialog.load()
+        return dialog
+
+    def _retention_applied(self, outcome: object) -> None:
+        self.request_list()
+        self.executions_deleted.emit(outcome)
 
     def set_detail_widget(self, widget: QWidget, title: str = "Progress") -> None:
         """Show ``widget`` (e.g. the read-only ProgressWidget) as the first details tab; feed it from
