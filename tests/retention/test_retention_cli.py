@@ -52,8 +52,8 @@ def test_prune_prints_the_list_and_without_a_terminal_or_yes_deletes_nothing(hom
 
 @pytest.mark.parametrize(("answer", "code", "left"), [("y\n", 0, 2), ("n\n", 1, 4), ("\n", 1, 4)])
 def test_prune_on_a_terminal_asks(
-    home, cli: Cli, monkeypatch: pytest.MonkeyPatch, answer, code, left
-) -> None:  # type: ignore[no-untyped-def]
+    home: tuple[Path, Estate], cli: Cli, monkeypatch: pytest.MonkeyPatch, answer: str, code: int, left: int
+) -> None:
     folder, estate = home
     estate.db.close()
     monkeypatch.setattr("sys.stdin", _Terminal(answer))

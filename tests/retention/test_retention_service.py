@@ -54,6 +54,23 @@ def rows_of(db, execution_id: str) -> dict[str, int]:  # type: ignore[no-untyped
     return {table: n for table, n in found.items() if n}
 
 
+def mentions(db, execution_id: str) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    """Every table and column of the whole schema whose value holds the execution's ID anywhere (a
+    foreign key, a JSON document, a key): the orphan check that does not trust any list of tables."""
+    found: dict[str, int] = {}
+    with db.reader() as conn:
+        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        for table in tables:
+            for column in [c[1] for c in conn.execute(f'PRAGMA table_info("{table}")')]:
+                n = conn.execute(
+                    f'SELECT count(*) FROM "{table}" WHERE CAST("{column}" AS TEXT) LIKE ?',
+                    (f"%{execution_id}%",),
+                ).fetchone()[0]
+                if n:
+                    found[f"{table}.{column}"] = int(n)
+    return found
+
+
 def test_the_list_names_what_goes_and_why_each_other_run_stays(estate: Estate) -> None:
     _add_finding(estate, estate.crm_recovery, "DNS moved late")
     plan = _service(estate).plan(30)
@@ -105,6 +122,8 @@ def test_applying_deletes_the_run_its_rows_and_its_evidence_file_and_leaves_the_
     assert outcome.files_removed == (str(mine),) and not mine.exists() and other.exists()
     assert rows_of(estate.db, estate.crm_cleaned) == {}
     assert rows_of(estate.db, estate.crm_recovery) == {}
+    assert mentions(estate.db, estate.crm_cleaned) == {} and mentions(estate.db, estate.crm_recovery) == {}
+    assert mentions(estate.db, estate.shop_left), "the check finds a run that is still there"
     assert outcome.tombstones == 0, "never synced: the team never had them, no tombstone"
     # The plan and its revisions stay; the revision both runs pinned is pinned by none now.
     assert load_plan(estate.db, "CRM").plan.name == "CRM"

@@ -20,7 +20,7 @@ from drs_desktop.services.retention import RetentionService
 from drs_desktop.storage import executions as journal
 from drs_desktop.storage.retention import tombstone_queued
 from drs_desktop.storage.sync_conflicts import open_conflicts
-from tests.retention.test_retention_service import rows_of
+from tests.retention.test_retention_service import mentions, rows_of
 from tests.sync.desktops import TABLE, Desktop, desktop, init_table, plan, table_items
 from tests.sync.dynamodb_emulator import DynamoDbEmulator
 
@@ -106,6 +106,10 @@ def test_a_deletion_travels_as_a_tombstone_and_deletes_on_the_teammates_desktop(
     assert report.pulled == {"executions deleted": 1}
     assert any("deleted by desktop" in note for note in report.notes)
     assert rows_of(b.db, EXECUTION) == {}
+    # Anywhere in B's schema, only the version the table holds is left (sync_entities: so the head is
+    # not applied again); on A the same.
+    assert mentions(b.db, EXECUTION) == {"sync_entities.key": 1}
+    assert mentions(a.db, EXECUTION) == {"sync_entities.key": 1}
     assert open_conflicts(b.db) == []
     # Nothing comes back on either side in later rounds, and nothing is pushed back.
     assert a.service.sync_now().pulled == {} and b.service.sync_now().pushed == {}
@@ -153,9 +157,9 @@ def test_unfinished_or_driven_there_it_is_a_conflict_and_taking_theirs_deletes_i
     assert open_conflicts(b.db) == []
 
 
-def test_a_tombstone_refused_because_a_teammate_changed_the_run_is_a_conflict_and_keep_mine_sends_it(
-    two, dynamodb
-) -> None:  # type: ignore[no-untyped-def]
+def test_a_refused_tombstone_is_a_conflict_and_keep_mine_sends_it(
+    two: tuple[Desktop, Desktop], dynamodb: DynamoDbEmulator
+) -> None:
     a, b = two
     _run(a, finished=True)
     a.service.sync_now()
