@@ -182,3 +182,34 @@ def test_a_refused_tombstone_is_a_conflict_and_keep_mine_sends_it(
     assert a.service.push().pushed == {"executions deleted": 1}
     assert b.service.sync_now().pulled == {"executions deleted": 1}
     assert rows_of(b.db, EXECUTION) == {}
+
+
+def test_the_gui_sync_round_says_executions_changed_when_it_pulls_a_deletion(
+    two: tuple[Desktop, Desktop], dynamodb: DynamoDbEmulator
+) -> None:
+    """The History pane reloads on the round's "executions" (services/team_sync.py, app.py)."""
+    from drs_desktop.domain.views.sync_status import SyncSettings
+    from drs_desktop.services.team_sync import TeamSync, save_sync_settings
+    from tests.sync.desktops import NO_WAIT
+    from tests.sync.dynamodb_emulator import REGION
+    from tests.ui.sync_rig import one_attempt
+
+    a, b = two
+    _run(a, finished=True)
+    a.service.sync_now()
+    b.service.sync_now()
+    setup = save_sync_settings(
+        b.db,
+        SyncSettings(table=TABLE, region=REGION, endpoint=dynamodb.endpoint_url, enabled=True),
+        client_factory=one_attempt,
+    )
+    assert setup.saved, setup.message
+    _retention(a).delete(EXECUTION)
+    a.service.sync_now()
+    team = TeamSync(b.db, monotonic=b.clock, backoff=NO_WAIT, client_factory=one_attempt)
+    try:
+        round_ = team.sync_now()
+    finally:
+        team.close()
+    assert round_.error is None and round_.pulled == frozenset({"executions"})
+    assert rows_of(b.db, EXECUTION) == {}
