@@ -168,3 +168,20 @@ def test_the_setting_defaults_to_keep_everything_and_refuses_a_negative(estate: 
     assert [f.execution_id for f in service.plan().goes] == [estate.crm_cleaned, estate.crm_recovery]
     with pytest.raises(SettingError, match="at least 0"):
         service.set_days(-1)
+
+
+def test_a_run_another_process_drives_when_the_deletion_comes_is_kept_and_said(estate: Estate) -> None:
+    from drs_desktop.services.driver_lock import DriverLock, lock_path
+
+    service = _service(estate)
+    plan = service.plan(30)
+    lock = DriverLock(lock_path(estate.db.path, estate.crm_cleaned), execution_id=estate.crm_cleaned)
+    assert lock.acquire()  # a cleanup or a resume took it after the list was shown
+    try:
+        outcome = service.apply(plan)
+    finally:
+        lock.release()
+    assert [d.execution_id for d in outcome.deleted] == [estate.crm_recovery]
+    assert [k.facts.execution_id for k in outcome.kept] == [estate.crm_cleaned]
+    assert outcome.kept[0].reasons[0].startswith("being driven right now (pid ")
+    assert "1 kept because they changed since the list" in outcome.describe()
