@@ -173,6 +173,7 @@ class DesktopApp:
         from drs_desktop.services.inventory import InventoryService
         from drs_desktop.services.native_desk import NativeDesk
         from drs_desktop.services.plan_editing import PlanLibrary
+        from drs_desktop.services.retention import RetentionService
         from drs_desktop.services.script_trust import ScriptTrustService
         from drs_desktop.services.settings_page import SettingsService
         from drs_desktop.workers.pane_tasks import AwsServices, LocalServices
@@ -196,7 +197,11 @@ class DesktopApp:
             # not of DRS (nor of the demo's virtual clock).
             scripts = ScriptTrustService(db)
             return LocalServices(
-                PlanLibrary(db, clock=clock.now), ExecutionHistory(db, clock=clock.now), inventory, scripts
+                PlanLibrary(db, clock=clock.now),
+                ExecutionHistory(db, clock=clock.now),
+                inventory,
+                scripts,
+                RetentionService(db, clock=clock.now, reports_dir=self.paths.reports),
             )
 
         def cleanup_sleep(seconds: float) -> None:  # a wait of the clock, at its pace; shutdown ends it
@@ -457,6 +462,7 @@ class DesktopApp:
         self.execution_desk.started.connect(hub.announce_executions)
         self.execution_desk.finished.connect(hub.announce_executions)
         history.cleanup_completed.connect(hub.announce_executions)
+        history.executions_deleted.connect(hub.announce_executions)
         self.stranded_runs.ended.connect(lambda _execution_id: hub.announce_executions())
         hub.executions_changed.connect(history.request_list)
         self.changes = hub

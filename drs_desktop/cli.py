@@ -25,6 +25,7 @@ from drs_desktop.cli_control import control_command
 from drs_desktop.cli_exit import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UsageError
 from drs_desktop.cli_launch import add_launch_commands, launch_command
 from drs_desktop.cli_native import add_native_commands, native_command
+from drs_desktop.cli_retention import RETENTION_ACTIONS, retention_command
 from drs_desktop.cli_run import add_commands, cleanup_command, report_command, run_command
 from drs_desktop.cli_scripts import add_scripts_commands, scripts_command
 from drs_desktop.cli_servers import add_servers_commands, servers_command
@@ -167,6 +168,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run_plan_command(args, paths)
         if args.command == "run":
             return run_command(args, paths, sys.stdout)
+        if args.command == "executions" and args.executions_command in RETENTION_ACTIONS:
+            return retention_command(args, paths, sys.stdout)
         if args.command == "executions":
             return executions_command(args, paths, sys.stdout)
         if args.command == "control":

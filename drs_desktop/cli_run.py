@@ -30,6 +30,7 @@ from drs_desktop import cli_target
 from drs_desktop.cli_drive import _drive, _leased, _print_progress, drive_resumed
 from drs_desktop.cli_exit import EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError
 from drs_desktop.cli_report_period import add_period_options, period_command
+from drs_desktop.cli_retention import add_retention_commands
 from drs_desktop.cli_target import (
     _gateway,
     _open_database,
@@ -94,6 +95,7 @@ def add_commands(
     add_home(show)
     show.add_argument("execution_id")
     show.add_argument("--json", action="store_true")
+    add_retention_commands(actions, add_home)  # prune, delete (cli_retention.py)
 
     control = commands.add_parser(
         "control",

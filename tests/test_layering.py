@@ -45,6 +45,7 @@ CLI_MODULES = {
     "cli_common",
     "cli_scripts",
     "cli_report_period",
+    "cli_retention",
 }
 _CLI_MAY_IMPORT = {"domain", "storage", "aws", "secrets", "config", "services", "simulator", *CLI_MODULES}
 
@@ -78,6 +79,7 @@ RULES: dict[str, tuple[set[str], set[str], set[str]]] = {
     "cli_sync_takeover": (_CLI_MAY_IMPORT, set(), set()),
     "cli_scripts": (_CLI_MAY_IMPORT, set(), set()),
     "cli_report_period": (_CLI_MAY_IMPORT, set(), set()),
+    "cli_retention": (_CLI_MAY_IMPORT, set(), set()),
     # the exit codes and the usage error (exit 2), one place; imports only the domain's errors
     "cli_exit": ({"domain"}, set(), set()),
     "__main__": ({"cli", "frozen"}, set(), set()),  # python -m drs_desktop and the bundle -> cli.main()

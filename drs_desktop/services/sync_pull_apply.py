@@ -16,10 +16,12 @@ pages are read segment by segment, each from its driver's pages only; when the t
 another desktop took the run over from seq k, this desktop's own events from k are moved aside
 (``sync_superseded_events``) in the transaction that applies the table's, and its queued push of that
 execution is dropped; never while a process here drives it (its driver lock is held): then it waits.
-The foreign mark follows the lineage's last driver. An execution whose journal cannot be read as its
-lineage says is recorded (``sync_blocked_executions``), the rest of the feed is applied and the cursor
-moves on: the row is durable and every pull reads those heads again first, until one applies, so no
-change is skipped for good (a newer change of that execution, meanwhile, is simply the head read then).
+The foreign mark follows the lineage's last driver. An execution's tombstone (a teammate's retention) deletes
+it here too, unless it is unfinished here or driven here: then it is a conflict to show. An execution whose
+journal cannot be read as its lineage says is recorded (``sync_blocked_executions``), the rest of the feed is
+applied and the cursor moves on: the row is durable and every pull reads those heads again first, until one
+applies, so no change is skipped for good (a newer change of that execution, meanwhile, is simply the head
+read then).
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from drs_desktop.services.sync_push import conflict_with, execution_head, plan_h
 from drs_desktop.storage import sync_apply as apply
 from drs_desktop.storage import sync_journal as journals
 from drs_desktop.storage import sync_outbox as outbox
+from drs_desktop.storage.retention import delete_execution_rows
 from drs_desktop.storage.sync_conflicts import (
     drop_queued,
     only_requeued,
@@ -171,7 +174,7 @@ class _Applier:
         if head.kind == "PLAN":
             self._plan(head)
         elif head.kind == "EXEC":
-            self._execution(head)
+            self._execution(head, force=force)
         elif head.kind == "SETTING":
             body = _body(head)
             apply.apply_setting(
@@ -289,10 +292,13 @@ class _Applier:
         that was its own already (a copy got a new ID: ``storage.sync_identity``)."""
         return driver == self.ctx.desktop_id or is_own_writer(self.ctx.db, driver, execution_id)
 
-    def _execution(self, head: Head) -> None:
+    def _execution(self, head: Head, *, force: bool = False) -> None:
         ctx = self.ctx
         body = _body(head)
-        if head.deleted or body is None:
+        if head.deleted:
+            self._execution_deleted(head, force=force)
+            return
+        if body is None:
             with ctx.db.transaction() as conn:
                 outbox.note_entity(conn, head.kind, head.key, head.version, head.seq)
             return
@@ -304,6 +310,40 @@ class _Applier:
             journals.set_first_driver(conn, head.key, theirs[0][1], ctx.desktop_id)
         self.tally.pulled["executions"] += 1
         self._journal(head)
+
+    def _execution_deleted(self, head: Head, *, force: bool) -> None:
+        """A teammate deleted the execution (retention): it goes here too, in one transaction with the
+        head noted, unless it is unfinished here (a conflict to show: the operator decides, and taking
+        theirs deletes it) or a process here drives it (a conflict even when taken: stop it first)."""
+        ctx = self.ctx
+        with ctx.db.reader() as conn:
+            row = conn.execute("SELECT finished_at FROM executions WHERE id = ?", (head.key,)).fetchone()
+        if row is None:
+            with ctx.db.transaction() as conn:
+                outbox.note_entity(conn, head.kind, head.key, head.version, head.seq)
+            return
+        lock = DriverLock(lock_path(ctx.db.path, head.key), execution_id=head.key)
+        if not lock.acquire():
+            if force:
+                raise StorageError(
+                    f"execution {head.key[:8]} is driven here right now; stop it before taking the deletion"
+                )
+            self._conflict(head)
+            return
+        try:
+            if row[0] is None and not force:
+                self._conflict(head)
+                return
+            with ctx.db.transaction() as conn:
+                gone = delete_execution_rows(conn, head.key, tombstone=False, only_finished=False)
+                outbox.note_entity(conn, head.kind, head.key, head.version, head.seq)
+        finally:
+            lock.release()
+        self.tally.pulled["executions deleted"] += 1
+        self.tally.notes.append(
+            f"execution {head.key[:8]} of {gone.plan_name!r}: deleted by desktop {head.writer[:8]} "
+            "(retention); deleted here too"
+        )
 
     def _fetch_if_missing(self, body: dict[str, Any]) -> None:
         revision_id, plan_id = str(body.get("plan_revision_id")), str(body.get("plan_id"))

@@ -20,6 +20,10 @@ pushed and taken off the queue in its own SQLite transaction (``mark_pushed``), 
 * a head is committed through the change sequence (``aws.sync_feed.commit``) on the version this desktop
   last saw. ``Conflict``: recorded for the operator (unless the table already holds the same content),
   the entry stays queued, and later entries of that entity wait; ``FencedOut``: stays queued;
+* an execution deleted here (retention: ``storage.retention``) leaves its head entry queued with no
+  execution behind it: that is its tombstone, a head with ``deleted = true`` and no body committed on the
+  version this desktop last saw, as a plan's deletion goes. Refused because a teammate changed the run
+  meanwhile, it is a conflict like any other (keep mine sends the tombstone again on top);
 * an inventory is never a conflict: on a refused version, the table's head wins if its ``fetched_at`` is
   as new or newer (applied here), else this desktop's is committed on top of it.
 
@@ -45,6 +49,7 @@ from drs_desktop.storage import sync_outbox as outbox
 from drs_desktop.storage.db import Database, from_db_time
 from drs_desktop.storage.executions import load_journal
 from drs_desktop.storage.inventory import inventory_body
+from drs_desktop.storage.retention import execution_exists
 from drs_desktop.storage.sync_conflicts import (
     drop_queued,
     execution_body,
@@ -179,6 +184,8 @@ class _Pusher:
     def _execution_head(self, entry: outbox.OutboxEntry) -> None:
         found = execution_head(self.ctx.db, entry.key, self.ctx.desktop_id)
         if found is None:
+            if not execution_exists(self.ctx.db, entry.key):  # deleted here: its tombstone
+                self._commit(entry, "executions deleted", None, tombstone_side(entry.key), None, deleted=True)
             return
         version, body = found
         mine = sync_lineage.parse(body["drivers"])
@@ -369,6 +376,11 @@ def execution_head(db: Database, execution_id: str, me: str) -> tuple[int, dict[
         return None
     found[1]["drivers"] = sync_lineage.dump(lineage)
     return found
+
+
+def tombstone_side(execution_id: str) -> dict[str, Any]:
+    """This desktop's side of a conflict on an execution it deleted (retention): nothing but that."""
+    return {"execution_id": execution_id, "deleted": True}
 
 
 def head_lineage(head: Head) -> Lineage | None:

@@ -24,6 +24,7 @@ from drs_desktop.services.sync_context import SyncContext, Tally
 from drs_desktop.storage import sync_apply as apply
 from drs_desktop.storage import sync_outbox as outbox
 from drs_desktop.storage.plans import plan_name_taken, save_plan
+from drs_desktop.storage.retention import queue_tombstone_again
 from drs_desktop.storage.sync_conflicts import SyncConflict, drop_queued, open_conflicts, resolve_conflict
 
 CHOICES = ("keep_mine", "take_theirs", "save_as_copy")
@@ -47,6 +48,8 @@ def resolve(ctx: SyncContext, kind: str, key: str, choice: str) -> str:
             outbox.note_entity(conn, kind, key, conflict.theirs_version, conflict.theirs_seq)
             if kind == "PLAN":
                 outbox.enqueue_plan_head(conn, key)
+            elif kind == "EXEC" and conflict.mine.get("deleted"):  # deleted here (retention)
+                queue_tombstone_again(conn, key)
             elif kind == "EXEC":
                 outbox.enqueue_execution(conn, key)
             else:

@@ -161,6 +161,7 @@ _PULLED_KINDS = {
     "revisions": "plans",
     "executions": "executions",
     "journal pages": "executions",
+    "executions deleted": "executions",  # a teammate's retention (services.sync_pull_apply)
     "settings": "settings",
 }
 

@@ -44,6 +44,7 @@ from drs_desktop.services.native_desk import (
 )
 from drs_desktop.services.plan_editing import PlanLibrary
 from drs_desktop.services.readiness import ReadinessService
+from drs_desktop.services.retention import RetentionOutcome, RetentionService
 from drs_desktop.services.script_trust import ScriptTrustService
 from drs_desktop.services.settings_page import SettingsService
 from drs_desktop.workers.tasks import TaskThread
@@ -72,12 +73,15 @@ __all__ = [
     "PublishResult",
     "ReadinessService",
     "ReadinessTasks",
+    "RetentionOutcome",
+    "RetentionService",
     "ScriptTrustService",
     "SettingsService",
     "SettingsTasks",
     "StatusReading",
     "launch_drift",
     "native_desk",
+    "retention",
     "script_trust",
 ]
 
@@ -111,6 +115,7 @@ class LocalServices:
     history: ExecutionHistory
     inventory: InventoryService
     scripts: ScriptTrustService | None = None
+    retention: RetentionService | None = None  # issue 18: list, then delete what the operator confirmed
 
     def close(self) -> None:
         _close_all("local", self.plans, self.history, self.inventory)
@@ -154,6 +159,13 @@ def script_trust(services: LocalServices) -> ScriptTrustService:
     if services.scripts is None:
         raise DrsDesktopError("trusted scripts are not available here (no service on the local thread)")
     return services.scripts
+
+
+def retention(services: LocalServices) -> RetentionService:
+    """The ``local`` thread's retention service; a clear error where the thread was built without one."""
+    if services.retention is None:
+        raise DrsDesktopError("retention is not available here (no service on the local thread)")
+    return services.retention
 
 
 LocalTasks = TaskThread[LocalServices]

@@ -27,7 +27,10 @@ from drs_desktop.domain.settings.target_list import (
     targets_to_json,
 )
 
-__all__ = ["SETTINGS", "Setting", "SettingError", "looks_like_secret_key", "setting_for"]
+#: Days a finished execution is kept (issue 18); 0 keeps everything (``domain.views.retention``).
+RETENTION_KEY = "retention.executions_days"
+
+__all__ = ["RETENTION_KEY", "SETTINGS", "Setting", "SettingError", "looks_like_secret_key", "setting_for"]
 
 _SECRET_WORDS = (
     "secret",
@@ -201,6 +204,14 @@ _DECLARED = (
         int,
         60,
         "Minutes after which the cached inventory is shown as stale and refreshed",
+        minimum=0,
+    ),
+    Setting(
+        RETENTION_KEY,
+        int,
+        0,
+        "Days a finished execution and its evidence are kept; 0 keeps everything. Nothing is deleted on "
+        "its own: History's Apply retention (or executions prune) lists what would go and asks first",
         minimum=0,
     ),
     Setting(

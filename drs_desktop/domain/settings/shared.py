@@ -38,6 +38,8 @@ LOCAL_SETTINGS: Mapping[str, str] = MappingProxyType(
         "aws.read_timeout_seconds": "fits this desktop's network link",
         "ui.demo_mode": "this desktop's own choice of the simulator",
         "inventory.max_age_minutes": "freshness of this desktop's own inventory cache",
+        "retention.executions_days": "how long this desktop keeps history is applied by its operator, who "
+        "confirms each deletion (a deletion then reaches the team as a tombstone)",
         "sync.enabled": "whether this desktop syncs in the background is its operator's choice",
         TARGETS_KEY: "the targets name profiles of this desktop's own AWS config",
     }

@@ -61,6 +61,7 @@ from drs_desktop.ui.executions.executions_model import SORT_ROLE, STARTED, Execu
 from drs_desktop.ui.executions.lease_strip import LeaseStrip
 from drs_desktop.ui.executions.period_report_dialog import PeriodReportDialog
 from drs_desktop.ui.executions.report_pdf import write_pdf_report
+from drs_desktop.ui.executions.retention_dialog import RetentionDialog
 from drs_desktop.workers.pane_tasks import AwsServices, AwsTasks, LeaseTasks, LocalServices, LocalTasks
 from drs_desktop.workers.tasks import Requester
 
@@ -82,6 +83,7 @@ class ExecutionsPaneWidget(QWidget):
     view_loaded = Signal(object)  # ExecutionView of the selected execution (hook for ProgressWidget)
     cleanup_completed = Signal(object)  # CleanupResult, after the list was asked to refresh
     report_saved = Signal(str, str)  # format ("html", "pdf", "csv", "json"), path written
+    executions_deleted = Signal(object)  # RetentionOutcome: "Apply retention…" deleted executions
 
     def __init__(self, *, clock: Callable[[], datetime], parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -167,6 +169,10 @@ class ExecutionsPaneWidget(QWidget):
         self.period_button.setToolTip("A roll-up of every drill and recovery between two days, for an audit")
         self.period_button.clicked.connect(self.open_period_report)
         self._local_tasks: LocalTasks | None = None
+        # Issue 18: the retention's list and its confirmation (ui/executions/retention_dialog.py).
+        self.retention_button = QPushButton("Apply retention…")
+        self.retention_button.setObjectName("retention-button")
+        self.retention_button.clicked.connect(self.apply_retention)
 
         self.details = ExecutionDetailsWidget()
         self.details_tabs = QTabWidget()
@@ -203,6 +209,7 @@ class ExecutionsPaneWidget(QWidget):
         actions.addWidget(self.export_button)
         actions.addWidget(self.period_button)
         actions.addStretch(1)
+        actions.addWidget(self.retention_button)
         top = QWidget()
         top_layout = QVBoxLayout(top)
         top_layout.setContentsMargins(0, 0, 0, 0)
@@ -229,6 +236,21 @@ class ExecutionsPaneWidget(QWidget):
     def connect_lease_tasks(self, tasks: LeaseTasks) -> None:
         """Read the shown run's lease on ``tasks`` (the ``lease-watch`` thread) from now on."""
         self.lease_strip.connect_tasks(tasks)
+
+    def apply_retention(self) -> RetentionDialog | None:
+        """Open the retention's list; a deletion there refreshes the history and is announced."""
+        if self._local_tasks is None:
+            return None
+        dialog = RetentionDialog(self._local_tasks, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.deleted.connect(self._retention_applied)
+        dialog.open()
+        dialog.load()
+        return dialog
+
+    def _retention_applied(self, outcome: object) -> None:
+        self.request_list()
+        self.executions_deleted.emit(outcome)
 
     def set_detail_widget(self, widget: QWidget, title: str = "Progress") -> None:
         """Show ``widget`` (e.g. the read-only ProgressWidget) as the first details tab; feed it from

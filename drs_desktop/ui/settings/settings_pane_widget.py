@@ -49,6 +49,7 @@ from drs_desktop.domain.connection import (
 )
 from drs_desktop.domain.plan.model import PlanTarget
 from drs_desktop.domain.targets import Target, settings_target, target_switch
+from drs_desktop.ui.settings.retention_setting_widget import RetentionSettingWidget
 from drs_desktop.ui.settings.sso_dialog import SsoDialog
 from drs_desktop.ui.settings.sync_settings_widget import SyncSettingsWidget
 from drs_desktop.ui.settings.target_switch_dialog import TargetSwitchDialog
@@ -195,6 +196,8 @@ class SettingsPaneWidget(QWidget):
         self.scripts_button.setEnabled(False)
         self.scripts_button.clicked.connect(self.show_trusted_scripts)
         other_form.addRow("Local scripts", self.scripts_button)
+        # Retention (issue 18): its own section, read and saved on the local thread (connect_scripts).
+        self.retention_section = RetentionSettingWidget()
         # Team sync: a section of its own module, saved by its own button on this pane's thread.
         self.sync_section = SyncSettingsWidget(REGIONS)
         bottom = QHBoxLayout()
@@ -221,6 +224,7 @@ class SettingsPaneWidget(QWidget):
         layout.addWidget(targets_box)
         layout.addWidget(keys_box)
         layout.addWidget(other_box)
+        layout.addWidget(self.retention_section)
         layout.addLayout(bottom)
         layout.addWidget(self.sync_section)
         layout.addStretch(1)
@@ -239,6 +243,7 @@ class SettingsPaneWidget(QWidget):
         """The ``local`` thread, whose script trust service the trusted scripts dialog asks."""
         self._scripts_tasks = tasks
         self.scripts_button.setEnabled(True)
+        self.retention_section.connect_tasks(tasks)
 
     def show_trusted_scripts(self) -> TrustedScriptsDialog | None:
         if self._scripts_tasks is None:
