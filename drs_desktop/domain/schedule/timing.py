@@ -14,10 +14,22 @@ from datetime import datetime, timedelta
 from drs_desktop.domain.alert_events import Alert, AlertKind, AlertLevel
 from drs_desktop.domain.schedule.model import Frequency, Schedule
 
-__all__ = ["GRACE", "LastRun", "ScheduleStatus", "last_due", "missed_alerts", "next_due", "schedule_status"]
+__all__ = [
+    "GRACE",
+    "RUN_ALLOWANCE",
+    "LastRun",
+    "ScheduleStatus",
+    "last_due",
+    "missed_alerts",
+    "next_due",
+    "schedule_status",
+]
 
 #: A run may start this late (a sleeping laptop, a persistent timer catching up) before it is missed.
 GRACE = timedelta(hours=2)
+#: A run may last this long plus its soak before a missing end counts as "did not report" (a drill of a
+#: large plan launches for an hour or two, then cleans up).
+RUN_ALLOWANCE = timedelta(hours=4)
 #: A run that starts this early before its due time (clock skew) still counts for it.
 _EARLY = timedelta(minutes=10)
 
@@ -110,7 +122,8 @@ def schedule_status(
     started = f"{to_local(last.started_at):%Y-%m-%d %H:%M} local time"
     if last.report_path:
         return ScheduleStatus(f"last run {started}: {last.outcome or 'unknown'}, report {last.report_path}")
-    if last.ended_at is None and now - last.started_at < GRACE:
+    allowance = RUN_ALLOWANCE + timedelta(minutes=schedule.soak_minutes)
+    if last.ended_at is None and now - last.started_at < allowance:
         return ScheduleStatus(f"last run {started}: running, no report yet")
     why = last.detail or ("it did not end" if last.ended_at is None else "no report was written")
     alert = Alert(
