@@ -28,20 +28,29 @@ from drs_desktop.config import HOME_ENV, AppPaths
 from drs_desktop.domain.alert_events import Alert
 from drs_desktop.domain.connection import AccessKeyPair, key_label
 from drs_desktop.domain.drs.errors import DrsError
-from drs_desktop.domain.schedule.model import Schedule, ScheduleError, check_schedule
+from drs_desktop.domain.schedule.model import EntryKind, Frequency, Schedule, ScheduleError, check_schedule
 from drs_desktop.domain.schedule.timing import LastRun, missed_alerts, schedule_status
 from drs_desktop.secrets import SecretStore
 from drs_desktop.services.connection import load_connection_settings
-from drs_desktop.services.schedule_entries import EntryWritten, Runner, remove_entry, write_entry
+from drs_desktop.services.schedule_entries import (
+    EntryWritten,
+    Runner,
+    default_kind,
+    remove_entry,
+    write_entry,
+)
 from drs_desktop.storage import schedules as store
 from drs_desktop.storage.db import Database, Readable
+from drs_desktop.storage.plans import load_plan
 
 logger = logging.getLogger(__name__)
 
 __all__ = [
     "ProfileCheck",
     "SaveResult",
+    "ScheduleChoice",
     "ScheduleRow",
+    "build_schedule",
     "check_profile",
     "find",
     "home_argument",
@@ -290,3 +299,56 @@ def missed(db: Readable, now: datetime, tz: tzinfo | None = None) -> list[Alert]
     to_local, from_local = _local_converters(tz)
     items = [(s.schedule, store.last_run(db, s.schedule.schedule_id)) for s in store.list_schedules(db)]
     return missed_alerts(items, now, to_local, from_local)
+
+
+@dataclass(frozen=True)
+class ScheduleChoice:
+    """What a person chose (the dialog's fields, the CLI's options) before it becomes a ``Schedule``."""
+
+    plan_name: str
+    frequency: Frequency
+    hour: int
+    minute: int
+    profile: str
+    report_dir: str
+    weekday: int | None = None
+    day_of_month: int | None = None
+    region: str = ""
+    soak_minutes: int = 0
+    auto_approve: bool = False
+    entry_kind: EntryKind | None = None  # None: this system's default (``default_kind``)
+
+
+def _absolute(folder: str) -> str:
+    return str(Path(folder.strip()).expanduser().absolute()) if folder.strip() else ""
+
+
+def build_schedule(db: Readable, choice: ScheduleChoice, paths: AppPaths, now: datetime) -> Schedule:
+    """The ``Schedule`` of ``choice``: the plan's ID looked up (PlanNotFoundError when there is no such
+    plan), the plan's existing schedule's ID kept, ``--home`` when this home is not the default, the
+    report folder made absolute. ScheduleError when it does not validate."""
+    stored_plan = load_plan(db, choice.plan_name)
+    plan_id = stored_plan.revision.plan_id
+    existing = next((s.schedule for s in store.list_schedules(db) if s.schedule.plan_id == plan_id), None)
+    return check_schedule(
+        Schedule(
+            schedule_id=existing.schedule_id if existing else new_schedule_id(),
+            plan_id=plan_id,
+            plan_name=stored_plan.revision.name,
+            frequency=choice.frequency,
+            hour=choice.hour,
+            minute=choice.minute,
+            weekday=choice.weekday,
+            day_of_month=choice.day_of_month,
+            profile=choice.profile.strip(),
+            region=choice.region.strip(),
+            soak_minutes=choice.soak_minutes,
+            auto_approve=choice.auto_approve,
+            report_dir=str(Path(choice.report_dir).expanduser().absolute())
+            if choice.report_dir.strip()
+            else "",
+            entry_kind=choice.entry_kind or default_kind(),
+            home=home_argument(paths),
+            created_at=existing.created_at if existing else now,
+        )
+    )

@@ -71,7 +71,8 @@ def test_profile_check_refuses_an_mfa_role_and_an_sso_profile(
         "mfa_serial = arn:aws:iam::123456789012:mfa/op\n"
         "[profile via-sso]\nsso_session = corp\nsso_account_id = 123456789012\nsso_role_name = Drill\n"
         "[sso-session corp]\nsso_start_url = https://corp.awsapps.com/start\nsso_region = us-east-1\n"
-        "[profile role-from-sso]\nrole_arn = arn:aws:iam::123456789012:role/Drill\nsource_profile = via-sso\n",
+        "[profile role-from-sso]\nrole_arn = arn:aws:iam::123456789012:role/Drill\n"
+        "source_profile = via-sso\n",
     )
     secrets = SecretStore()
     mfa = schedules.check_profile(db, "mfa-role", "us-east-1", secrets, endpoint_url=sim.endpoint_url)
