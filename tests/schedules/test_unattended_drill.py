@@ -146,3 +146,22 @@ def test_a_gate_the_schedule_does_not_approve_cancels_and_terminates(
         ]
     assert Path(answer["report_path"]).is_file()  # a cancelled drill still reports
     assert _instances_left(manual_sim) == set()
+
+
+def test_the_drill_refuses_when_drs_has_an_active_job_for_its_servers(
+    manual_sim: EmbeddedSimulator, tmp_path: Path, cli: Cli
+) -> None:
+    from drs_desktop.aws.drs import DrsGateway
+    from drs_desktop.aws.session import AwsTarget
+
+    home = tmp_path / "home"
+    _setup(manual_sim, home, tmp_path / "reports")
+    gateway = DrsGateway(
+        AwsTarget(profile=None, region=manual_sim.region, endpoint_url=manual_sim.endpoint_url)
+    )
+    server = manual_sim.backend.server_id_of("shop-web-01")
+    job = gateway.start_recovery([server], is_drill=True, tags={})  # someone's drill from the console
+    code, answer, _ = _drill(cli, manual_sim, home)
+    assert code == 1 and answer["outcome"] == "refused"
+    assert answer["detail"] == f"not started: DRS job {job.job_id} (START_DRILL) holds {server}"
+    assert {r.source_server_id for r in manual_sim.backend.launch_records()} <= {server}
