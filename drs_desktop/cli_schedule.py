@@ -68,8 +68,13 @@ def schedule_command(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> 
 
 
 def _choice(args: argparse.Namespace) -> Any:
-    from drs_desktop.domain.schedule.model import EntryKind, Frequency, ScheduleError, parse_time_of_day
-    from drs_desktop.services.schedules import ScheduleChoice
+    from drs_desktop.domain.schedule.model import (
+        EntryKind,
+        Frequency,
+        ScheduleChoice,
+        ScheduleError,
+        parse_time_of_day,
+    )
 
     try:
         hour, minute = parse_time_of_day(args.at)

@@ -28,7 +28,7 @@ from drs_desktop.config import HOME_ENV, AppPaths
 from drs_desktop.domain.alert_events import Alert
 from drs_desktop.domain.connection import AccessKeyPair, key_label
 from drs_desktop.domain.drs.errors import DrsError
-from drs_desktop.domain.schedule.model import EntryKind, Frequency, Schedule, ScheduleError, check_schedule
+from drs_desktop.domain.schedule.model import Schedule, ScheduleChoice, ScheduleError, check_schedule
 from drs_desktop.domain.schedule.timing import LastRun, missed_alerts, schedule_status
 from drs_desktop.secrets import SecretStore
 from drs_desktop.services.connection import load_connection_settings
@@ -299,24 +299,6 @@ def missed(db: Readable, now: datetime, tz: tzinfo | None = None) -> list[Alert]
     to_local, from_local = _local_converters(tz)
     items = [(s.schedule, store.last_run(db, s.schedule.schedule_id)) for s in store.list_schedules(db)]
     return missed_alerts(items, now, to_local, from_local)
-
-
-@dataclass(frozen=True)
-class ScheduleChoice:
-    """What a person chose (the dialog's fields, the CLI's options) before it becomes a ``Schedule``."""
-
-    plan_name: str
-    frequency: Frequency
-    hour: int
-    minute: int
-    profile: str
-    report_dir: str
-    weekday: int | None = None
-    day_of_month: int | None = None
-    region: str = ""
-    soak_minutes: int = 0
-    auto_approve: bool = False
-    entry_kind: EntryKind | None = None  # None: this system's default (``default_kind``)
 
 
 def _absolute(folder: str) -> str:

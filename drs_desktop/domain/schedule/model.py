@@ -23,6 +23,7 @@ __all__ = [
     "EntryKind",
     "Frequency",
     "Schedule",
+    "ScheduleChoice",
     "ScheduleError",
     "check_schedule",
     "parse_time_of_day",
@@ -91,6 +92,24 @@ class Schedule:
         if self.frequency is Frequency.MONTHLY:
             return f"monthly on day {self.day_of_month} at {self.at_text}"
         return f"daily at {self.at_text}"
+
+
+@dataclass(frozen=True)
+class ScheduleChoice:
+    """What a person chose (the dialog's fields, the CLI's options) before it becomes a ``Schedule``."""
+
+    plan_name: str
+    frequency: Frequency
+    hour: int
+    minute: int
+    profile: str
+    report_dir: str
+    weekday: int | None = None
+    day_of_month: int | None = None
+    region: str = ""
+    soak_minutes: int = 0
+    auto_approve: bool = False
+    entry_kind: EntryKind | None = None  # None: this system's default (services.schedule_entries)
 
 
 def parse_time_of_day(text: str) -> tuple[int, int]:
