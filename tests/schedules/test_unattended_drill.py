@@ -87,6 +87,7 @@ def test_an_unattended_drill_approves_by_schedule_cleans_up_and_reports(
         html.parent == reports and html.suffix == ".html" and execution_id in html.read_text(encoding="utf-8")
     )
     assert html.with_suffix(".json").is_file()
+    assert html.with_suffix(".pdf").read_bytes().startswith(b"%PDF")  # Qt is here: the GUI's PDF layout
     assert _instances_left(manual_sim) == set()
 
 
