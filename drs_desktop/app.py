@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     from drs_desktop.ui.sync.sync_conflicts_dialog import SyncConflictsDialog
     from drs_desktop.workers.execution_desk import ExecutionDesk
     from drs_desktop.workers.launch_drift_watch import LaunchDriftWatch
-    from drs_desktop.workers.pane_tasks import AwsTasks, LocalTasks, SettingsTasks
+    from drs_desktop.workers.pane_tasks import AwsTasks, LocalTasks, ScheduleTasks, SettingsTasks
     from drs_desktop.workers.tasks import TaskThread
 
 logger = logging.getLogger(__name__)
@@ -249,9 +249,25 @@ class DesktopApp:
         pane = PlansPaneWidget(clock=self.clock.now)
         pane.connect_tasks(self.local_tasks)
         pane.connect_native(self.aws_tasks)  # native DRS plans: status, publish, import, drift
+        pane.connect_schedules(self._schedule_tasks(db))  # unattended drill schedules
         window.set_pane_widget("plans", pane)
         pane.refresh()
         return pane
+
+    def _schedule_tasks(self, db: Database) -> ScheduleTasks:
+        """The ``schedules`` thread: the profile check (keyring, STS) and the scheduler's entries."""
+        from drs_desktop.services.schedule_desk import ScheduleDesk
+        from drs_desktop.workers.tasks import TaskThread
+
+        resolver, secrets, paths = self.resolver, self.secrets, self.paths
+        tasks: ScheduleTasks = TaskThread(
+            "schedules",
+            lambda: ScheduleDesk(
+                db, secrets, paths, endpoint=lambda: resolver.demo_endpoint, clock=self.clock.now
+            ),
+        )
+        self._task_threads.append(tasks)
+        return tasks
 
     def _build_groups_pane(self, window: MainWindow, db: Database, plans_pane: PlansPaneWidget) -> None:
         from drs_desktop.ui.groups.groups_pane_widget import GroupsPaneWidget

@@ -27,11 +27,13 @@ from drs_desktop.cli_launch import add_launch_commands, launch_command
 from drs_desktop.cli_native import add_native_commands, native_command
 from drs_desktop.cli_retention import RETENTION_ACTIONS, retention_command
 from drs_desktop.cli_run import add_commands, cleanup_command, report_command, run_command
+from drs_desktop.cli_schedule import add_schedule_commands, schedule_command
 from drs_desktop.cli_scripts import add_scripts_commands, scripts_command
 from drs_desktop.cli_servers import add_servers_commands, servers_command
 from drs_desktop.cli_show import executions_command
 from drs_desktop.cli_sync import add_sync_commands, sync_command
 from drs_desktop.cli_target import _open_database
+from drs_desktop.cli_unattended import add_drill_command, drill_command
 from drs_desktop.config import HOME_ENV, AppPaths
 from drs_desktop.domain.errors import DrsDesktopError, PlanFileError, PlanFileUnreadableError
 from drs_desktop.domain.safe_text import terminal_safe
@@ -116,6 +118,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_native_commands(commands, _add_home)
     add_launch_commands(commands, _add_home)
     add_scripts_commands(commands, _add_home)
+    add_drill_command(commands, _add_home)
+    add_schedule_commands(commands, _add_home)
 
     simulator = commands.add_parser(
         "simulator",
@@ -188,6 +192,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return launch_command(args, paths, sys.stdout)
         if args.command == "scripts":
             return scripts_command(args, paths, sys.stdout)
+        if args.command == "schedule":
+            return schedule_command(args, paths, sys.stdout)
+        if args.command == "drill":
+            return drill_command(args, paths, sys.stdout, pdf_layout=_pdf_layout)
         if args.command == "simulator":
             from drs_desktop.simulator.cli import main as simulator_main
 

@@ -46,6 +46,8 @@ CLI_MODULES = {
     "cli_scripts",
     "cli_report_period",
     "cli_retention",
+    "cli_unattended",
+    "cli_schedule",
 }
 _CLI_MAY_IMPORT = {"domain", "storage", "aws", "secrets", "config", "services", "simulator", *CLI_MODULES}
 
@@ -80,6 +82,8 @@ RULES: dict[str, tuple[set[str], set[str], set[str]]] = {
     "cli_scripts": (_CLI_MAY_IMPORT, set(), set()),
     "cli_report_period": (_CLI_MAY_IMPORT, set(), set()),
     "cli_retention": (_CLI_MAY_IMPORT, set(), set()),
+    "cli_unattended": (_CLI_MAY_IMPORT, set(), set()),  # drill --unattended (scheduled drills)
+    "cli_schedule": (_CLI_MAY_IMPORT, set(), set()),  # schedule add|remove|list|show
     # the exit codes and the usage error (exit 2), one place; imports only the domain's errors
     "cli_exit": ({"domain"}, set(), set()),
     "__main__": ({"cli", "frozen"}, set(), set()),  # python -m drs_desktop and the bundle -> cli.main()

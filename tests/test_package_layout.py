@@ -31,6 +31,8 @@ DOMAIN: dict[str, set[str]] = {
     "settings": {"plan"},
     # Native DRS recovery plans: how a plan maps to native steps and back (docs/native-plans.md).
     "native": {"plan", "engine"},
+    # Unattended scheduled drills (issue 18): the schedule, its due times and its scheduler entries.
+    "schedule": set(),
 }
 # The domain's kernel: small modules every sub-package may use; they import only each other.
 DOMAIN_KERNEL = {

@@ -45,6 +45,8 @@ from drs_desktop.services.native_desk import (
 from drs_desktop.services.plan_editing import PlanLibrary
 from drs_desktop.services.readiness import ReadinessService
 from drs_desktop.services.retention import RetentionOutcome, RetentionService
+from drs_desktop.services.schedule_desk import ScheduleDesk, ScheduleView
+from drs_desktop.services.schedules import ProfileCheck
 from drs_desktop.services.script_trust import ScriptTrustService
 from drs_desktop.services.settings_page import SettingsService
 from drs_desktop.workers.tasks import TaskThread
@@ -70,11 +72,15 @@ __all__ = [
     "NativeDesk",
     "NativeListing",
     "PlanStatus",
+    "ProfileCheck",
     "PublishResult",
     "ReadinessService",
     "ReadinessTasks",
     "RetentionOutcome",
     "RetentionService",
+    "ScheduleDesk",
+    "ScheduleTasks",
+    "ScheduleView",
     "ScriptTrustService",
     "SettingsService",
     "SettingsTasks",
@@ -177,3 +183,6 @@ ReadinessTasks = TaskThread[ReadinessService]
 #: The driver strip's own thread (``lease-watch``): a lease read every 5 s, never behind a listing or a
 #: cleanup, and none of theirs behind a table that does not answer.
 LeaseTasks = TaskThread[LeaseLook]
+#: The plan's "Schedule…" dialog's own thread (``schedules``): the profile check reads the keyring and
+#: calls STS, saving writes the scheduler's entry (docs/scheduled-drills.md).
+ScheduleTasks = TaskThread[ScheduleDesk]

@@ -22,7 +22,9 @@ def test_desktop_app_builds_real_panes_and_shuts_down_cleanly(qtbot: QtBot, tmp_
         real = {key for key in window.pane_keys() if not isinstance(window.pane(key), PlaceholderPane)}
         assert real == set(window.pane_keys())
         tasks = list(desktop._task_threads)
-        assert [t.name for t in tasks] == ["local", "aws", "settings", "lease-watch", "readiness", "sync"]
+        assert [t.name for t in tasks] == [
+            "local", "aws", "settings", "schedules", "lease-watch", "readiness", "sync"
+        ]  # fmt: skip
         assert all(t.isRunning() for t in tasks)
         desk_tasks = desktop.execution_desk._tasks
         assert desk_tasks.isRunning()

@@ -43,8 +43,9 @@ from drs_desktop.ui.plans.launch_panel import LaunchPanel
 from drs_desktop.ui.plans.native_link_panel import NativeLinkPanel
 from drs_desktop.ui.plans.plan_editor_widget import PlanEditorWidget
 from drs_desktop.ui.plans.plan_history_dialog import PlanHistoryDialog
+from drs_desktop.ui.plans.schedule_dialog import ScheduleDialog
 from drs_desktop.ui.status_icons import status_icon
-from drs_desktop.workers.pane_tasks import AwsTasks, LocalServices, LocalTasks, StatusReading
+from drs_desktop.workers.pane_tasks import AwsTasks, LocalServices, LocalTasks, ScheduleTasks, StatusReading
 from drs_desktop.workers.tasks import Requester
 
 logger = logging.getLogger(__name__)
@@ -97,6 +98,11 @@ class PlansPaneWidget(QWidget):
         self.history_button = QPushButton("History…")
         self.delete_button = QPushButton("Delete")
         self.refresh_button = QPushButton("Refresh")
+        #: The open plan's unattended drill schedule (docs/scheduled-drills.md); shown once connected.
+        self.schedule_button = QPushButton("Schedule…")
+        self.schedule_button.setVisible(False)
+        self._schedule_tasks: ScheduleTasks | None = None
+        self.schedule_dialog: ScheduleDialog | None = None
         #: The open plan's launch settings drift line and its dialog (issue 16).
         self.launch = LaunchPanel(clock=clock)
         self.launch.plan_saved.connect(lambda _revision: self._launch_accepted())
@@ -106,6 +112,7 @@ class PlansPaneWidget(QWidget):
         self.history_button.clicked.connect(self.show_history)
         self.delete_button.clicked.connect(self._confirm_delete)
         self.refresh_button.clicked.connect(self.refresh)
+        self.schedule_button.clicked.connect(self.show_schedule)
         #: The selected plan's native DRS link (read on the ``aws`` thread) and its dialogs.
         self.native = NativeLinkPanel(clock=clock)
         self.native.set_dirty_check(self.editor.is_dirty)
@@ -124,6 +131,7 @@ class PlansPaneWidget(QWidget):
         for row in (
             (self.new_button, self.import_button, self.export_button),
             (self.history_button, self.delete_button, self.refresh_button),
+            (self.schedule_button,),
         ):
             line = QHBoxLayout()
             for button in row:
@@ -150,6 +158,22 @@ class PlansPaneWidget(QWidget):
         self.native.connect_tasks(tasks)
         self.launch.connect_tasks(tasks)
         self.launch.set_plan(self.editor.stored_name())
+
+    def connect_schedules(self, tasks: ScheduleTasks) -> None:
+        """Ask ``tasks`` (the ``schedules`` thread) for the open plan's drill schedule."""
+        self._schedule_tasks = tasks
+        self.schedule_button.setVisible(True)
+
+    def show_schedule(self) -> None:
+        """The open plan's "Schedule…" dialog (non-modal, one at a time)."""
+        name = self.editor.stored_name()
+        if not name or self._schedule_tasks is None:
+            return
+        if self.schedule_dialog is not None:
+            self.schedule_dialog.close()
+        self.schedule_dialog = ScheduleDialog(name, self)
+        self.schedule_dialog.connect_tasks(self._schedule_tasks)
+        self.schedule_dialog.show()
 
     def set_launch_drift(self, drift: LaunchDrift | None) -> None:
         """Every plan's launch settings drift (``LaunchDriftWatch``): the open plan's line."""
@@ -439,6 +463,7 @@ class PlansPaneWidget(QWidget):
         self.export_button.setEnabled(stored)
         self.history_button.setEnabled(stored)
         self.delete_button.setEnabled(stored)
+        self.schedule_button.setEnabled(stored)
         self.launch.set_plan(self.editor.stored_name())
 
     def _ask_discard(self, name: str) -> bool:
