@@ -22,7 +22,7 @@ from drs_desktop.domain.errors import StorageError
 logger = logging.getLogger(__name__)
 
 #: The schema this code writes: the number of the last file in ``storage/migrations``.
-SCHEMA_VERSION = 16
+SCHEMA_VERSION = 17
 #: Written to the SQLite header (``PRAGMA application_id``) so that our files can be told apart from
 #: any other program's SQLite database. "DRSD" in ASCII.
 APPLICATION_ID = 0x44525344
