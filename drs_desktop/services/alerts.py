@@ -40,7 +40,7 @@ __all__ = [
     "remove_route",
     "routes_of_plan",
     "sns_message",
-    "test_alert",
+    "alert_for_test_button",
 ]
 
 _REF_PREFIX = "alert-webhook-"
@@ -132,7 +132,7 @@ def remove_route(db: Database, secrets: SecretStore, route_id: str) -> bool:
     return True
 
 
-def test_alert(plan_name: str, now: datetime) -> Alert:
+def alert_for_test_button(plan_name: str, now: datetime) -> Alert:
     """The alert the test button sends."""
     return Alert(
         kind=AlertKind.TEST,

@@ -51,6 +51,7 @@ def run_alerts_due(
     spec = state.spec
     mode = spec.mode.value.lower()
     due: list[tuple[str, Alert]] = []
+    end = state.finished_at or now
 
     def alert(kind: AlertKind, level: AlertLevel, title: str, detail: str, at: datetime) -> Alert:
         return Alert(
@@ -101,7 +102,6 @@ def run_alerts_due(
     target = spec.rto_target
     if target is not None:
         achieved = rto_achieved(state)
-        end = state.finished_at or now
         elapsed = achieved if achieved is not None else end - spec.started_at
         if elapsed > target and (
             achieved is not None or state.finished is None or state.finished is not None
@@ -116,7 +116,7 @@ def run_alerts_due(
                         f"{plan_name}: {mode} passed its RTO target",
                         f"The {mode} {over} {_minutes(elapsed.total_seconds())} against an RTO target of "
                         f"{_minutes(target.total_seconds())}.",
-                        state.finished_at or now,
+                        end,
                     ),
                 )
             )

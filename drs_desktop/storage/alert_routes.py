@@ -68,7 +68,7 @@ def list_routes(db: Readable, plan_id: str) -> list[AlertRoute]:
     """The routes of one plan, oldest first."""
     with db.reader() as conn:
         rows = conn.execute(
-            f"SELECT {_COLUMNS} FROM alert_routes WHERE plan_id = ? ORDER BY created_at, route_id", (plan_id,)
+            f"SELECT {_COLUMNS} FROM alert_routes WHERE plan_id = ? ORDER BY created_at, rowid", (plan_id,)
         ).fetchall()
     return [_route(row) for row in rows]
 
