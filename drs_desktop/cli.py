@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from drs_desktop import APP_ID, __version__
+from drs_desktop.cli_alerts import add_alerts_commands, alerts_command
 from drs_desktop.cli_control import control_command
 from drs_desktop.cli_exit import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UsageError
 from drs_desktop.cli_launch import add_launch_commands, launch_command
@@ -115,6 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_native_commands(commands, _add_home)
     add_launch_commands(commands, _add_home)
     add_scripts_commands(commands, _add_home)
+    add_alerts_commands(commands, _add_home)
 
     simulator = commands.add_parser(
         "simulator",
@@ -185,6 +187,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return launch_command(args, paths, sys.stdout)
         if args.command == "scripts":
             return scripts_command(args, paths, sys.stdout)
+        if args.command == "alerts":
+            return alerts_command(args, paths, sys.stdout)
         if args.command == "simulator":
             from drs_desktop.simulator.cli import main as simulator_main
 

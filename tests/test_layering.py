@@ -44,6 +44,7 @@ CLI_MODULES = {
     "cli_launch_restore",
     "cli_common",
     "cli_scripts",
+    "cli_alerts",
 }
 _CLI_MAY_IMPORT = {"domain", "storage", "aws", "secrets", "config", "services", "simulator", *CLI_MODULES}
 
@@ -76,6 +77,7 @@ RULES: dict[str, tuple[set[str], set[str], set[str]]] = {
     "cli_common": (_CLI_MAY_IMPORT, set(), set()),
     "cli_sync_takeover": (_CLI_MAY_IMPORT, set(), set()),
     "cli_scripts": (_CLI_MAY_IMPORT, set(), set()),
+    "cli_alerts": (_CLI_MAY_IMPORT, set(), set()),
     # the exit codes and the usage error (exit 2), one place; imports only the domain's errors
     "cli_exit": ({"domain"}, set(), set()),
     "__main__": ({"cli", "frozen"}, set(), set()),  # python -m drs_desktop and the bundle -> cli.main()

@@ -37,10 +37,10 @@ __all__ = [
     "AlertSender",
     "RouteResult",
     "add_route",
+    "alert_for_test_button",
     "remove_route",
     "routes_of_plan",
     "sns_message",
-    "alert_for_test_button",
 ]
 
 _REF_PREFIX = "alert-webhook-"
