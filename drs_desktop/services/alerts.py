@@ -34,6 +34,7 @@ from drs_desktop.storage.plans import load_plan
 logger = logging.getLogger(__name__)
 
 __all__ = [
+    "AlertDesk",
     "AlertSender",
     "RouteResult",
     "add_route",
@@ -85,8 +86,9 @@ def add_route(
     """Add a route to a plan. ``target``: the topic ARN (SNS) or the webhook URL, which goes to the OS
     keyring (never to the database). Returns the route and whether its secret is kept across restarts
     (False: no usable keyring, kept in memory for this session only)."""
+    kind = RouteKind(kind)  # a value from a widget or a command line may arrive as its text
     plan_id = plan_id_of(db, plan_name)
-    chosen = frozenset(kinds)
+    chosen = frozenset(AlertKind(k) for k in kinds)
     if not chosen:
         raise RouteError("a route needs at least one alert kind")
     label = " ".join(label.split())
@@ -243,3 +245,49 @@ class AlertSender:
             logger.info("alert delivered to route %s (%s): %s", route.label, route.kind.value, result.detail)
         else:
             logger.warning("alert to route %s (%s) failed: %s", route.label, route.kind.value, result.detail)
+
+
+class AlertDesk:
+    """The GUI's alert routes, on the ``aws`` task thread (its test publishes to SNS and posts to
+    webhooks, and adding a webhook writes the keyring: neither may run on the GUI thread). ``target``
+    resolves this session's AWS target when an SNS route is tested."""
+
+    def __init__(
+        self,
+        db: Database,
+        secrets: SecretStore,
+        *,
+        target: Callable[[], AwsTarget],
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._db = db
+        self._secrets = secrets
+        self._clock = clock
+        self._sender = AlertSender(db, secrets, target=target, clock=clock)
+
+    def routes(self, plan_name: str) -> list[AlertRoute]:
+        return routes_of_plan(self._db, plan_name)
+
+    def add(
+        self, plan_name: str, kind: RouteKind, label: str, target: str, kinds: Iterable[AlertKind]
+    ) -> tuple[AlertRoute, bool]:
+        return add_route(
+            self._db,
+            self._secrets,
+            plan_name=plan_name,
+            kind=kind,
+            label=label,
+            target=target,
+            kinds=kinds,
+            now=self._clock(),
+        )
+
+    def remove(self, route_id: str) -> bool:
+        return remove_route(self._db, self._secrets, route_id)
+
+    def test(self, plan_name: str) -> list[RouteResult]:
+        """Send the test alert to every enabled route of the plan; each route's outcome."""
+        return self._sender.send(alert_for_test_button(plan_name, self._clock()), self.routes(plan_name))
+
+    def close(self) -> None:
+        self._sender.close()

@@ -26,6 +26,7 @@ import logging
 from dataclasses import dataclass
 
 from drs_desktop.domain.errors import DrsDesktopError
+from drs_desktop.services.alerts import AlertDesk, RouteResult
 from drs_desktop.services.connection import MfaPrompter
 from drs_desktop.services.execution_takeover import LeaseLook
 from drs_desktop.services.extended_servers import ExtendedServersService
@@ -54,6 +55,7 @@ logger = logging.getLogger(__name__)
 # not import services, and their panes need the types.
 __all__ = [
     "AcceptedDrift",
+    "AlertDesk",
     "ApplyOutcome",
     "ApplyProgress",
     "AwsServices",
@@ -72,10 +74,12 @@ __all__ = [
     "PublishResult",
     "ReadinessService",
     "ReadinessTasks",
+    "RouteResult",
     "ScriptTrustService",
     "SettingsService",
     "SettingsTasks",
     "StatusReading",
+    "alert_desk",
     "launch_drift",
     "native_desk",
     "script_trust",
@@ -90,6 +94,7 @@ def _close_all(
     | ExtendedServersService
     | NativeDesk
     | LaunchDriftService
+    | AlertDesk
     | None,
 ) -> None:
     """Close every service, even when one fails (each holds its own reader or clients)."""
@@ -130,9 +135,11 @@ class AwsServices:
     extended: ExtendedServersService | None = None
     native: NativeDesk | None = None
     launch: LaunchDriftService | None = None
+    #: A plan's alert routes and their test button (issue 18).
+    alerts: AlertDesk | None = None
 
     def close(self) -> None:
-        _close_all("aws", self.inventory, self.history, self.extended, self.native, self.launch)
+        _close_all("aws", self.inventory, self.history, self.extended, self.native, self.launch, self.alerts)
 
 
 def native_desk(services: AwsServices) -> NativeDesk:
@@ -147,6 +154,13 @@ def launch_drift(services: AwsServices) -> LaunchDriftService:
     if services.launch is None:
         raise DrsDesktopError("launch settings are not available here (no service on the aws thread)")
     return services.launch
+
+
+def alert_desk(services: AwsServices) -> AlertDesk:
+    """The ``aws`` thread's alert routes; a clear error where the thread was built without them."""
+    if services.alerts is None:
+        raise DrsDesktopError("alert routes are not available here (no service on the aws thread)")
+    return services.alerts
 
 
 def script_trust(services: LocalServices) -> ScriptTrustService:
