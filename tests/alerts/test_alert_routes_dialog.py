@@ -119,3 +119,26 @@ def test_a_bad_arn_is_refused_in_the_status_line(
     dialog.add_button.click()
     qtbot.waitUntil(lambda: "not an SNS topic ARN" in dialog.status.text(), timeout=10_000)
     assert dialog.routes == [] and dialog.add_button.isEnabled()
+
+
+def test_the_plans_pane_opens_the_dialog_for_a_saved_plan(
+    qtbot: QtBot, world: tuple[EmbeddedSimulator, AwsTasks, Database]
+) -> None:
+    from drs_desktop.ui.plans.plans_pane_widget import PlansPaneWidget
+    from tests.ui.pane_tasks import desktop_clock, pane_threads
+
+    _sim, tasks, db = world
+    with pane_threads(db) as threads:
+        pane = PlansPaneWidget(clock=desktop_clock)
+        qtbot.addWidget(pane)
+        pane.connect_tasks(threads.local)
+        pane.connect_native(tasks)
+        assert not pane.alerts_button.isEnabled()
+        pane.open_plan("Shop")
+        qtbot.waitUntil(lambda: pane.editor.stored_name() == "Shop", timeout=10_000)
+        assert pane.alerts_button.isEnabled()
+        dialog = pane.show_alerts()
+        assert isinstance(dialog, AlertRoutesDialog)
+        assert dialog.windowTitle() == "Alerts of 'Shop'"
+        qtbot.waitUntil(lambda: "No routes yet" in dialog.status.text(), timeout=10_000)
+        dialog.close()
