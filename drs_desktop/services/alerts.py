@@ -39,6 +39,7 @@ __all__ = [
     "RouteResult",
     "add_route",
     "alert_for_test_button",
+    "alert_on_change",
     "remove_route",
     "routes_of_plan",
     "sns_message",
@@ -161,6 +162,19 @@ def sns_message(alert: Alert) -> str:
         lines.append(f"Execution: {alert.execution_id}")
     lines += ["", "Sent by DRS Desktop."]
     return "\n".join(lines)
+
+
+def alert_on_change(
+    db: Database, sender: AlertSender, alert: Alert, state: str, *, clear: bool = False
+) -> list[RouteResult]:
+    """For the readiness producers (plan not ready, test overdue, drift, schedule missed): send ``alert``
+    to the plan's routes only when ``state`` (a short text naming the condition, e.g. "overdue since
+    2026-01-05") differs from the last one alerted for (plan, kind); ``clear`` records the state
+    without sending (the condition went away: the next occurrence is news again). Off the GUI thread."""
+    plan_id = plan_id_of(db, alert.plan_name)
+    if not store.set_plan_state(db, plan_id, alert.kind, state, alert.at) or clear:
+        return []
+    return sender.send(alert, store.list_routes(db, plan_id))
 
 
 class AlertSender:

@@ -55,6 +55,12 @@ def world(
             assert tasks.stop(), "the aws thread did not stop"
 
 
+def cell(dialog: AlertRoutesDialog, row: int, column: int) -> str:
+    item = dialog.route_list.topLevelItem(row)
+    assert item is not None
+    return item.text(column)
+
+
 def test_add_test_and_remove_routes(
     qtbot: QtBot, world: tuple[EmbeddedSimulator, AwsTasks, Database], hook: HookServer
 ) -> None:
@@ -73,7 +79,7 @@ def test_add_test_and_remove_routes(
     dialog.add_button.click()
     qtbot.waitUntil(lambda: len(dialog.routes) == 1, timeout=10_000)
     assert dialog.target_edit.text() == ""
-    assert dialog.route_list.topLevelItem(0).text(2) == "URL in the OS keyring"
+    assert cell(dialog, 0, 2) == "URL in the OS keyring"
     assert AlertKind.RUN_SUCCEEDED in dialog.routes[0].kinds
 
     dialog.kind_box.setCurrentIndex(dialog.kind_box.findData(RouteKind.SNS))
@@ -88,9 +94,7 @@ def test_add_test_and_remove_routes(
     assert "ops channel (teams): delivered: HTTP 200" in dialog.status.text()
     assert hook.received[0].body["attachments"][0]["content"]["body"][0]["text"].startswith("Test alert")
     assert [m.subject for m in sim.sns.published()] == ["Test alert from DRS Desktop for plan Shop"]
-    qtbot.waitUntil(
-        lambda: dialog.route_list.topLevelItem(0).text(4).startswith("delivered at"), timeout=10_000
-    )
+    qtbot.waitUntil(lambda: cell(dialog, 0, 4).startswith("delivered at"), timeout=10_000)
 
     hook.answers.append(500)
     dialog.test_button.click()
@@ -98,10 +102,11 @@ def test_add_test_and_remove_routes(
     assert "the webhook answered HTTP 500" in dialog.status.text()
     assert TOKEN not in dialog.status.text()
     for row in range(dialog.route_list.topLevelItemCount()):
-        item = dialog.route_list.topLevelItem(row)
-        assert all(TOKEN not in item.text(col) for col in range(5))
+        assert all(TOKEN not in cell(dialog, row, col) for col in range(5))
 
-    dialog.route_list.setCurrentItem(dialog.route_list.topLevelItem(0))
+    first = dialog.route_list.topLevelItem(0)
+    assert first is not None
+    dialog.route_list.setCurrentItem(first)
     dialog.remove_button.click()
     qtbot.waitUntil(lambda: len(dialog.routes) == 1, timeout=10_000)
     assert dialog.routes[0].kind is RouteKind.SNS

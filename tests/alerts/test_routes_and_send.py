@@ -230,3 +230,34 @@ def test_plan_state_and_run_claims(db: Database) -> None:
     assert store.claim_run_alert(db, "e", "failed", AlertKind.RUN_FAILED, NOW)
     assert not store.claim_run_alert(db, "e", "failed", AlertKind.RUN_FAILED, NOW)
     assert store.run_alerts_claimed(db, "e") == [("failed", AlertKind.RUN_FAILED)]
+
+
+def test_a_readiness_alert_goes_on_a_change_not_every_refresh(
+    db: Database, hook: HookServer, memory_keyring: MemoryKeyring
+) -> None:
+    from drs_desktop.domain.alert_events import Alert, AlertLevel
+    from drs_desktop.services.alerts import alert_on_change
+
+    add_route(
+        db,
+        SecretStore(),
+        plan_name="Shop",
+        kind=RouteKind.JSON,
+        label="relay",
+        target=hook.url(),
+        kinds={AlertKind.TEST_OVERDUE},
+        now=NOW,
+    )
+    overdue = Alert(
+        kind=AlertKind.TEST_OVERDUE,
+        level=AlertLevel.WARNING,
+        plan_name="Shop",
+        title="Shop: drill overdue",
+        at=NOW,
+    )
+    send = sender(db, None)
+    assert [r.delivered for r in alert_on_change(db, send, overdue, "overdue since 2026-01-01")] == [True]
+    assert alert_on_change(db, send, overdue, "overdue since 2026-01-01") == []  # the next refresh
+    assert alert_on_change(db, send, overdue, "ok", clear=True) == []  # tested again: nothing said
+    assert len(alert_on_change(db, send, overdue, "overdue since 2026-03-01")) == 1
+    assert [r.body["title"] for r in hook.received] == ["Shop: drill overdue", "Shop: drill overdue"]
