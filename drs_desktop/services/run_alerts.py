@@ -145,8 +145,8 @@ def run_alerts_due(
 
 class RunAlerts:
     """One run's alert producer and its sending thread. ``listener`` goes to ``add_listener``; ``check``
-    looks at the state once (at attach, for a run resumed after a crash); ``flush`` waits for what was
-    handed over (the CLI, before it exits); ``close`` ends the thread."""
+    looks at the state once (at attach, for a run resumed after a crash); ``close`` sends what was
+    handed over and ends the thread (the CLI, before it returns)."""
 
     def __init__(
         self,
@@ -217,17 +217,6 @@ class RunAlerts:
                     self._queue.task_done()
         finally:
             sender.close()
-
-    def flush(self, timeout: float = 30.0) -> bool:
-        """Wait until every alert handed over was sent (or failed); False if ``timeout`` passed first."""
-        done = threading.Event()
-
-        def wait() -> None:
-            self._queue.join()
-            done.set()
-
-        threading.Thread(target=wait, name="run-alerts-flush", daemon=True).start()
-        return done.wait(timeout)
 
     def close(self, timeout: float = 30.0) -> None:
         """Send what is queued, then end the thread."""

@@ -112,3 +112,23 @@ def test_no_route_no_claim(
     assert done.code == 0, done.err
     with Database.open(AppPaths.resolve(home).database) as db:
         assert store.run_alerts_claimed(db, done.json()["execution_id"]) == []
+
+
+def test_an_approval_gate_says_held_once(
+    sim: EmbeddedSimulator, tmp_path: Path, cli: Cli, hook: HookServer, memory_keyring: MemoryKeyring
+) -> None:
+    home = tmp_path / "home"
+    save_plans(home, shop_plan(sim, gate=True))
+    add_json_route(home, hook.url())
+    waiting = cli("run", "Shop", "--mode", "drill", "--json", *target_args(sim, home))
+    assert waiting.code == 3, waiting.err
+    execution_id = waiting.json()["execution_id"]
+    assert kinds_received(hook) == ["run-held"]
+    held = hook.received[0].body
+    assert held["title"] == "Shop: drill waits for approval (wave App)" and held["detail"] == "DB checked?"
+    again = cli("run", "--resume", execution_id, "--json", *target_args(sim, home))
+    assert again.code == 3
+    assert kinds_received(hook) == ["run-held"]
+    done = cli("run", "--resume", execution_id, "--auto-approve", "--json", *target_args(sim, home))
+    assert done.code == 0, done.err
+    assert kinds_received(hook) == ["run-held", "run-succeeded"]
