@@ -168,6 +168,7 @@ class DesktopApp:
         services on itself, so their SQLite readers and boto3 clients belong to that thread alone."""
         import threading
 
+        from drs_desktop.services.alerts import AlertDesk
         from drs_desktop.services.extended_servers import ExtendedServersService
         from drs_desktop.services.history import ExecutionHistory, gateway_factory
         from drs_desktop.services.inventory import InventoryService
@@ -231,6 +232,7 @@ class DesktopApp:
                 ExtendedServersService(db, resolver, gateway_factory=drs),
                 NativeDesk(db, resolver, gateway_factory=drs, clock=clock.now, sleep=cleanup_sleep),
                 launch,
+                alerts=AlertDesk(db, secrets, target=self.current_target, clock=clock.now),
             )
 
         self.local_tasks: LocalTasks = TaskThread("local", local, close=LocalServices.close)

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from drs_desktop import APP_ID, __version__
+from drs_desktop.cli_alerts import add_alerts_commands, alerts_command
 from drs_desktop.cli_control import control_command
 from drs_desktop.cli_exit import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UsageError
 from drs_desktop.cli_launch import add_launch_commands, launch_command
@@ -120,6 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_scripts_commands(commands, _add_home)
     add_drill_command(commands, _add_home)
     add_schedule_commands(commands, _add_home)
+    add_alerts_commands(commands, _add_home)
 
     simulator = commands.add_parser(
         "simulator",
@@ -196,6 +198,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return schedule_command(args, paths, sys.stdout)
         if args.command == "drill":
             return drill_command(args, paths, sys.stdout, pdf_layout=_pdf_layout)
+        if args.command == "alerts":
+            return alerts_command(args, paths, sys.stdout)
         if args.command == "simulator":
             from drs_desktop.simulator.cli import main as simulator_main
 

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from drs_desktop.domain.engine.events import Event
     from drs_desktop.domain.engine.state import ExecutionState
     from drs_desktop.services.lease_keeper import LeaseKeeper
+    from drs_desktop.services.run_alerts import RunAlerts
     from drs_desktop.services.runner import ExecutionRunner, RunResult
     from drs_desktop.storage.db import Database
 
@@ -73,6 +74,7 @@ def _drive(
     from drs_desktop.services.execution_lease import wait_for_lease
 
     runner.add_listener(_print_progress)
+    alerts = _run_alerts(db, runner, args)
     paused_here = _PausedHere()
     runner.add_listener(paused_here)
     approver = _approver(runner)
@@ -109,8 +111,20 @@ def _drive(
     except KeyboardInterrupt:
         print(f"interrupted; resume with: drs-desktop run --resume {runner.execution_id}", file=sys.stderr)
         raise
+    finally:
+        alerts.close()  # what the run said goes out before the command returns (bounded wait)
     print_problems(db, runner)
     return _report_result(runner, result, args, out)
+
+
+def _run_alerts(db: Database, runner: ExecutionRunner, args: argparse.Namespace) -> RunAlerts:
+    """The run-event alerts of the plan's routes (``services.run_alerts``), published to SNS with the
+    credentials the run uses."""
+    from drs_desktop.services.run_alerts import attach_run_alerts
+
+    return attach_run_alerts(
+        db, runner, target=lambda: cli_target.record_gateway(db, args, runner.record).target
+    )
 
 
 #: Real seconds between two pushes of a run that ``run`` drives with team sync on (the GUI's sync round

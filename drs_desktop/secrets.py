@@ -35,6 +35,8 @@ SERVICE = "drs-desktop"
 _ACCESS_KEY_ID = "access_key_id"
 _SECRET_ACCESS_KEY = "secret_access_key"
 _SESSION_TOKEN = "session_token"
+#: Single secrets (``save_secret``) are filed as ``secret/<label>``, apart from key pairs' entries.
+_SECRET_PREFIX = "secret/"
 
 
 class SecretStoreError(DrsDesktopError):
@@ -65,6 +67,7 @@ class SecretStore:
         self._backend_name = ""
         self._problem = ""
         self._memory: dict[str, AccessKeyPair] = {}
+        self._memory_values: dict[str, str] = {}
 
     # -- status ---------------------------------------------------------------------------------------
 
@@ -167,6 +170,58 @@ class SecretStore:
                 has_session_token=keys.session_token is not None,
                 persistent=label not in self._memory,
             )
+
+    # -- single secrets (an alert route's webhook URL) ------------------------------------------------
+
+    def save_secret(self, label: str, value: str) -> bool:
+        """Store one secret value (a webhook URL) under ``secret/<label>``; True when it went to the OS
+        keyring, False when it is kept in memory for this session. The value is never logged."""
+        label = _check_label(label)
+        if not value:
+            raise SecretStoreError("an empty secret cannot be stored")
+        name = f"{_SECRET_PREFIX}{label}"
+        with self._lock:
+            backend = self._keyring()
+            if backend is not None:
+                try:
+                    backend.set_password(self._service, name, value)
+                    if backend.get_password(self._service, name) != value:
+                        raise KeyringError("the keyring did not give back what was stored")
+                except Exception as exc:
+                    self._give_up(f"it refused to store a secret: {type(exc).__name__}")
+                    self._delete_entry(backend, name)
+                else:
+                    self._memory_values.pop(label, None)
+                    logger.info("secret %s saved in the OS keyring (%s)", label, self._backend_name)
+                    return True
+            self._memory_values[label] = value
+            logger.warning("secret %s kept in memory for this session only (%s)", label, self._problem)
+            return False
+
+    def load_secret(self, label: str) -> str | None:
+        """The secret stored under ``label`` (memory first), or None."""
+        label = _check_label(label)
+        with self._lock:
+            if label in self._memory_values:
+                return self._memory_values[label]
+            backend = self._keyring()
+            if backend is None:
+                return None
+            try:
+                return backend.get_password(self._service, f"{_SECRET_PREFIX}{label}") or None
+            except Exception as exc:
+                logger.warning("cannot read secret %s from the OS keyring: %s", label, type(exc).__name__)
+                return None
+
+    def delete_secret(self, label: str) -> None:
+        """Forget the secret of ``label`` in memory and in the keyring."""
+        label = _check_label(label)
+        with self._lock:
+            self._memory_values.pop(label, None)
+            backend = self._keyring()
+            if backend is not None:
+                self._delete_entry(backend, f"{_SECRET_PREFIX}{label}")
+            logger.info("secret %s deleted", label)
 
     # -- keyring plumbing -----------------------------------------------------------------------------
 

@@ -48,6 +48,7 @@ CLI_MODULES = {
     "cli_retention",
     "cli_unattended",
     "cli_schedule",
+    "cli_alerts",
 }
 _CLI_MAY_IMPORT = {"domain", "storage", "aws", "secrets", "config", "services", "simulator", *CLI_MODULES}
 
@@ -84,6 +85,7 @@ RULES: dict[str, tuple[set[str], set[str], set[str]]] = {
     "cli_retention": (_CLI_MAY_IMPORT, set(), set()),
     "cli_unattended": (_CLI_MAY_IMPORT, set(), set()),  # drill --unattended (scheduled drills)
     "cli_schedule": (_CLI_MAY_IMPORT, set(), set()),  # schedule add|remove|list|show
+    "cli_alerts": (_CLI_MAY_IMPORT, set(), set()),
     # the exit codes and the usage error (exit 2), one place; imports only the domain's errors
     "cli_exit": ({"domain"}, set(), set()),
     "__main__": ({"cli", "frozen"}, set(), set()),  # python -m drs_desktop and the bundle -> cli.main()

@@ -50,6 +50,7 @@ DOMAIN_KERNEL = {
     "script_trust",  # this desktop's trust in local scripts (issue 17): never in a plan, so not under plan/
     "ec2",  # EC2's launch templates, networks and instances as the app reads them (aws.ec2)
     "automation_calls",  # what SSM Run Command and Lambda answered a step (aws.ssm, aws.lambda_fn)
+    "alert_routes",  # where a plan's alerts go (issue 18): routes are this desktop's, never in a plan
     "alert_events",  # what may be said outside the app (issue 18): runs, readiness and schedules make them
 }
 UI: dict[str, set[str]] = {

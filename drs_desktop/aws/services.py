@@ -15,6 +15,7 @@ USED: tuple[str, ...] = (
     "ec2",  # launch templates (what DRS launches from), networks for the drill profile, instances
     "ssm",  # automation steps: Run Command (SendCommand...) and preflight (agent online, document exists)
     "lambda",  # automation steps: a Lambda function invoked between waves, and whether it exists
+    "sns",  # alerts outside the app (issue 18): Publish to a plan's topic, and its check (GetTopicAttributes)
     "sts",  # the account behind a profile (GetCallerIdentity); assumed-role profiles (AssumeRole)
     "sso",  # IAM Identity Center profiles: role credentials from an SSO sign-in (GetRoleCredentials)
     "sso-oidc",  # the SSO sign-in itself (device authorization) and the refresh of its token

@@ -67,6 +67,7 @@ from drs_desktop.services.lease_keeper import LeaseKeeper
 from drs_desktop.services.native_run import NativePreparation, attach, prepare_native
 from drs_desktop.services.preflight import preflight
 from drs_desktop.services.report_pdf import pdf_report
+from drs_desktop.services.run_alerts import attach_run_alerts
 from drs_desktop.services.runner import Clock, ControlRefused, ExecutionRunner, RunResult, TargetGateways
 from drs_desktop.services.stranded_runs import (
     StrandedRun,
@@ -604,6 +605,9 @@ class ExecutionServices:
         lock: DriverLock | None = None,
         lease: LeaseKeeper | None = None,
     ) -> ExecutionSession:
+        gateway = self._gateway_of(runner.record)
+        # Run events to the plan's alert routes (held, failed, succeeded, RTO), sent off this thread.
+        attach_run_alerts(self._db, runner, target=lambda: gateway.target)
         return ExecutionSession(
             runner, clock=self._clock, operator=self._operator, hostnames=hostnames, lock=lock, lease=lease
         )

@@ -197,3 +197,17 @@ def validate_json_output(service: str, operation_name: str, response: Mapping[st
         parsed = {k: v for k, v in response.items() if k != "Payload"}  # a stream, not a value
         checker.structure(model.output_shape, parsed, "")
     return checker.problems
+
+
+def validate_sns_output(operation_name: str, response: Mapping[str, Any]) -> list[str]:
+    """Problems with a parsed boto3 SNS response against botocore's SNS output shape (patterns strict);
+    empty when it conforms."""
+    from drs_desktop.simulator.sns import operation
+
+    model = operation(operation_name)
+    if model is None:
+        return [f"SNS has no operation {operation_name}"]
+    checker = _Checker(strict_patterns=True)
+    if model.output_shape is not None:
+        checker.structure(model.output_shape, response, "")
+    return checker.problems

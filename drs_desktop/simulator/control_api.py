@@ -109,6 +109,8 @@ class ControlApi:
             ("POST", "outside-jobs"): self._outside_job,
             ("GET", "accounts"): self._accounts,
             ("POST", "sessions"): self._sessions,
+            ("GET", "sns"): lambda _: self.estate.sns.document(),
+            ("POST", "sns/topics"): self._sns_topic,
         }
 
     def answer(self, method: str, path: str, body: bytes) -> ControlAnswer:
@@ -202,6 +204,20 @@ class ControlApi:
             raise ControlError(404, f"no session with access key {key}") from None
         logger.info("Control: expired sessions %s", expired)
         return {"expired": expired}
+
+    def _sns_topic(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Add an SNS topic: ``{"arn": ..., "publishers": [account IDs], "display_name": ...}``."""
+        arn = params.get("arn")
+        publishers = params.get("publishers", [])
+        if not isinstance(arn, str) or not isinstance(publishers, list):
+            raise ControlError(400, "give arn (a topic ARN) and publishers (a list of account IDs)")
+        try:
+            self.estate.sns.add_topic(
+                arn, publishers=[str(p) for p in publishers], display_name=str(params.get("display_name", ""))
+            )
+        except ValueError as exc:
+            raise ControlError(400, str(exc)) from None
+        return self.estate.sns.document()
 
     def _outside_job(self, params: dict[str, Any]) -> dict[str, Any]:
         servers = params.get("servers")

@@ -18,6 +18,7 @@ from drs_desktop.simulator.estate import Estate
 from drs_desktop.simulator.faults import FaultPlan
 from drs_desktop.simulator.scenario import Scenario
 from drs_desktop.simulator.scenario_schema import load_scenario
+from drs_desktop.simulator.sns import SnsTopics
 
 if TYPE_CHECKING:
     from drs_desktop.simulator.holds import HeldRequests
@@ -49,6 +50,11 @@ class EmbeddedSimulator:
         self._host = host
         self._port = port
         self._server: Any = None
+
+    @property
+    def sns(self) -> SnsTopics:
+        """SNS topics (every account) and the messages published to them (``simulator/sns.py``)."""
+        return self.estate.sns
 
     @property
     def faults(self) -> FaultPlan:

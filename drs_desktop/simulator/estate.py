@@ -41,6 +41,7 @@ from drs_desktop.simulator.ids import stable_hex
 from drs_desktop.simulator.protocol import HttpResponse
 from drs_desktop.simulator.scenario import AccountSpec, FaultSpec, FleetSpec, Scenario
 from drs_desktop.simulator.scenario_schema import load_scenario
+from drs_desktop.simulator.sns import SnsTopics
 
 logger = logging.getLogger(__name__)
 #: What an AWS region name looks like (us-east-1, ap-southeast-2, us-gov-west-1).
@@ -115,6 +116,10 @@ class Estate:
             self.scenario, self.clock, default_identity_arn=self.default.caller_identity()["Arn"]
         )
         self.extensions = Extensions(self)
+        #: SNS topics of every account and what was published to them (``simulator/sns.py``).
+        self.sns = SnsTopics()
+        for topic in self.scenario.sns_topics:
+            self.sns.add_topic(topic.arn, publishers=topic.publishers, display_name=topic.display_name)
         if self.multi:
             self.extensions.extend_from_scenario()
         #: A single-account scenario's EC2 in a Region other than its own, made for the AWS-hosted

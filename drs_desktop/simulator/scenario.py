@@ -317,6 +317,24 @@ class Scenario:
     ec2: Ec2Spec = DEFAULT_EC2
     #: SSM documents and runs, Lambda functions, health-check listeners (``automation_spec``).
     automation: AutomationSpec = DEFAULT_AUTOMATION
+    #: SNS topics alerts may be published to (``sns.topics[]``; ``simulator/sns.py``).
+    sns_topics: tuple[SnsTopicSpec, ...] = ()
+
+
+@dataclass(frozen=True)
+class SnsTopicSpec:
+    """An SNS topic of the scenario (``sns.topics[]``): its account and Region, and the other accounts
+    its policy lets publish."""
+
+    name: str
+    account_id: str
+    region: str
+    publishers: tuple[str, ...] = ()
+    display_name: str = ""
+
+    @property
+    def arn(self) -> str:
+        return f"arn:aws:sns:{self.region}:{self.account_id}:{self.name}"
 
 
 SHIPPED = ("demo", "small", "scale", "enterprise")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,7 @@ from drs_desktop.simulator.scenario import (
     Scenario,
     ScenarioError,
     ServerSpec,
+    SnsTopicSpec,
     SourceOrigin,
     TierSpec,
     Timings,
@@ -51,6 +53,8 @@ from drs_desktop.simulator.scenario_node import NAME_RE as _NAME_RE
 from drs_desktop.simulator.scenario_node import REGION_RE as _REGION_RE
 from drs_desktop.simulator.scenario_node import SERVER_ID_RE as _SERVER_ID_RE
 from drs_desktop.simulator.scenario_node import Node as _Node
+
+_SNS_NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 
 _ACTION_CODE_RE = re.compile(r"^[A-Za-z0-9-/:]+$")
 
@@ -123,12 +127,39 @@ def build_scenario(data: Any, source: str) -> Scenario:
         ec2=read_ec2(root.child("ec2")),
         automation=read_automation(root.child("automation")),
     )
+    scenario = replace(
+        scenario, sns_topics=_sns_topics(root.child("sns"), scenario.account_id, scenario.region)
+    )
     root.finish()
     if accounts:
         check_accounts(scenario)
     else:
         check_fleet_against_quotas(scenario)
     return scenario
+
+
+def _sns_topics(node: _Node, account_id: str, region: str) -> tuple[SnsTopicSpec, ...]:
+    """``sns: {topics: [{name, account_id, region, publishers, display_name}]}``."""
+    topics = []
+    for item in node.items("topics"):
+        name = item.text("name", pattern=_SNS_NAME_RE)
+        if not name:
+            raise item.error("name", "is required")
+        topics.append(
+            SnsTopicSpec(
+                name=name,
+                account_id=item.text("account_id", account_id, pattern=_ACCOUNT_RE) or account_id,
+                region=item.text("region", region, pattern=_REGION_RE) or region,
+                publishers=item.strings("publishers"),
+                display_name=item.text("display_name", "") or "",
+            )
+        )
+        for i, publisher in enumerate(topics[-1].publishers):
+            if not _ACCOUNT_RE.fullmatch(publisher):
+                raise item.error(f"publishers[{i}]", "is not a 12-digit account ID")
+        item.finish()
+    node.finish()
+    return tuple(topics)
 
 
 def _quotas(node: _Node, base: Quotas | None = None) -> Quotas:

@@ -28,7 +28,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from drs_desktop.simulator import automation_http, ec2, ec2_protocol, protocol, sts
+from drs_desktop.simulator import automation_http, ec2, ec2_protocol, protocol, sns, sts
 from drs_desktop.simulator.contract import AFTER_ACTION_FAULTS, Backend, SimulatorError, TransportFault
 from drs_desktop.simulator.holds import ANSWERING_FAULTS, HeldRequests, fault_response
 from drs_desktop.simulator.http_helpers import http_error, loopback_host, split_target
@@ -482,6 +482,8 @@ class SimulatorServer:
         if automation_http.is_ssm(headers):
             return self._ssm(headers, query, body, request_id)
         if "Action" in form:
+            if sns.is_sns(form, credential_of(headers, query).service):
+                return self._sns(form, headers, query, request_id)
             if _is_ec2(form, headers, query):
                 return self._ec2(form, headers, query, request_id)
             return self._sts(form, headers, query, request_id)
@@ -519,6 +521,34 @@ class SimulatorServer:
             code = "AuthFailure" if exc.status in (401, 403) else exc.code
             return ec2_protocol.error(request_id, code, exc.message, exc.status or 400)
         return target.backend.ec2_answer(form, request_id, target.principal.arn)
+
+    def _sns(
+        self,
+        form: dict[str, list[str]],
+        headers: Mapping[str, str],
+        query: dict[str, list[str]],
+        request_id: str,
+    ) -> HttpResponse:
+        """SNS (``simulator/sns.py``): the estate's topics, for the caller's account and Region."""
+        if self.estate is None:
+            return sns.error(request_id, "InternalError", "No world serves SNS", 500)
+        try:
+            target = self.estate.target(headers, query)
+        except SimulatorError as exc:
+            code = "AuthorizationError" if exc.status in (401, 403) else exc.code
+            return sns.error(request_id, code, exc.message, exc.status or 400)
+        region = credential_of(headers, query).region or target.region
+        action = form.get("Action", [""])[0]
+        fault = target.backend.automation_fault(f"sns:{action}")
+        return sns.respond(
+            self.estate.sns,
+            form,
+            request_id,
+            account=target.account_id,
+            region=region,
+            now=target.backend.clock.now_ts(),
+            throttled=fault is not None and fault.kind == "throttle",
+        )
 
     def _world_of(self, headers: Mapping[str, str], query: dict[str, list[str]]) -> Any:
         """The world (``DrsBackend``) the request's credentials reach; SimulatorError when refused."""

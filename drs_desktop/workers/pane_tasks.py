@@ -26,6 +26,7 @@ import logging
 from dataclasses import dataclass
 
 from drs_desktop.domain.errors import DrsDesktopError
+from drs_desktop.services.alerts import AlertDesk, RouteResult
 from drs_desktop.services.connection import MfaPrompter
 from drs_desktop.services.execution_takeover import LeaseLook
 from drs_desktop.services.extended_servers import ExtendedServersService
@@ -57,6 +58,7 @@ logger = logging.getLogger(__name__)
 # not import services, and their panes need the types.
 __all__ = [
     "AcceptedDrift",
+    "AlertDesk",
     "ApplyOutcome",
     "ApplyProgress",
     "AwsServices",
@@ -78,6 +80,7 @@ __all__ = [
     "ReadinessTasks",
     "RetentionOutcome",
     "RetentionService",
+    "RouteResult",
     "ScheduleDesk",
     "ScheduleTasks",
     "ScheduleView",
@@ -85,6 +88,7 @@ __all__ = [
     "SettingsService",
     "SettingsTasks",
     "StatusReading",
+    "alert_desk",
     "launch_drift",
     "native_desk",
     "retention",
@@ -100,6 +104,7 @@ def _close_all(
     | ExtendedServersService
     | NativeDesk
     | LaunchDriftService
+    | AlertDesk
     | None,
 ) -> None:
     """Close every service, even when one fails (each holds its own reader or clients)."""
@@ -141,9 +146,11 @@ class AwsServices:
     extended: ExtendedServersService | None = None
     native: NativeDesk | None = None
     launch: LaunchDriftService | None = None
+    #: A plan's alert routes and their test button (issue 18).
+    alerts: AlertDesk | None = None
 
     def close(self) -> None:
-        _close_all("aws", self.inventory, self.history, self.extended, self.native, self.launch)
+        _close_all("aws", self.inventory, self.history, self.extended, self.native, self.launch, self.alerts)
 
 
 def native_desk(services: AwsServices) -> NativeDesk:
@@ -158,6 +165,13 @@ def launch_drift(services: AwsServices) -> LaunchDriftService:
     if services.launch is None:
         raise DrsDesktopError("launch settings are not available here (no service on the aws thread)")
     return services.launch
+
+
+def alert_desk(services: AwsServices) -> AlertDesk:
+    """The ``aws`` thread's alert routes; a clear error where the thread was built without them."""
+    if services.alerts is None:
+        raise DrsDesktopError("alert routes are not available here (no service on the aws thread)")
+    return services.alerts
 
 
 def script_trust(services: LocalServices) -> ScriptTrustService:

@@ -39,6 +39,7 @@ from drs_desktop.domain.plan.revisions import PlanRevision, PlanSummary, StoredP
 from drs_desktop.domain.plan.validation import Problem, Severity
 from drs_desktop.domain.views.launch_drift import LaunchDrift
 from drs_desktop.ui.change_hub import is_newer, updated_text
+from drs_desktop.ui.plans.alert_routes_dialog import AlertRoutesDialog
 from drs_desktop.ui.plans.launch_panel import LaunchPanel
 from drs_desktop.ui.plans.native_link_panel import NativeLinkPanel
 from drs_desktop.ui.plans.plan_editor_widget import PlanEditorWidget
@@ -96,6 +97,11 @@ class PlansPaneWidget(QWidget):
         self.import_button = QPushButton("Import…")
         self.export_button = QPushButton("Export…")
         self.history_button = QPushButton("History…")
+        #: Where the open plan's alerts go outside the app (issue 18): SNS topics and webhooks.
+        self.alerts_button = QPushButton("Alerts…")
+        self.alerts_button.setObjectName("plan-alerts-button")
+        self.alerts_button.clicked.connect(self.show_alerts)
+        self._aws_tasks: AwsTasks | None = None
         self.delete_button = QPushButton("Delete")
         self.refresh_button = QPushButton("Refresh")
         #: The open plan's unattended drill schedule (docs/scheduled-drills.md); shown once connected.
@@ -131,7 +137,7 @@ class PlansPaneWidget(QWidget):
         for row in (
             (self.new_button, self.import_button, self.export_button),
             (self.history_button, self.delete_button, self.refresh_button),
-            (self.schedule_button,),
+            (self.schedule_button, self.alerts_button),
         ):
             line = QHBoxLayout()
             for button in row:
@@ -157,6 +163,7 @@ class PlansPaneWidget(QWidget):
         """Ask ``tasks`` (the ``aws`` thread) for native DRS plans: the link line, publish, import, drift."""
         self.native.connect_tasks(tasks)
         self.launch.connect_tasks(tasks)
+        self._aws_tasks = tasks
         self.launch.set_plan(self.editor.stored_name())
 
     def connect_schedules(self, tasks: ScheduleTasks) -> None:
@@ -290,6 +297,17 @@ class PlansPaneWidget(QWidget):
             lambda revisions: self.on_history_loaded(name, revisions),
         )
         return self._history
+
+    def show_alerts(self) -> AlertRoutesDialog | None:
+        """The open plan's alert routes (its own dialog, on the ``aws`` thread)."""
+        name = self.editor.stored_name()
+        if not name or self._aws_tasks is None:
+            self._say("Save the plan first: alerts belong to a saved plan.", error=True)
+            return None
+        dialog = AlertRoutesDialog(name, self._aws_tasks, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        return dialog
 
     def delete_plan(self, name: str) -> None:
         self._say(f"Deleting {name!r}…")
@@ -462,6 +480,7 @@ class PlansPaneWidget(QWidget):
         self.native.set_plan(self.editor.stored_name())
         self.export_button.setEnabled(stored)
         self.history_button.setEnabled(stored)
+        self.alerts_button.setEnabled(stored)
         self.delete_button.setEnabled(stored)
         self.schedule_button.setEnabled(stored)
         self.launch.set_plan(self.editor.stored_name())
