@@ -20,6 +20,7 @@ result (and its time), never a made-up one.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -52,6 +53,7 @@ from drs_desktop.domain.views.readiness import (
     server_lags,
     wave_timings,
 )
+from drs_desktop.services.cadence import PartialCache, cadence_facts
 from drs_desktop.services.executions import RunRequest, prepare_execution
 from drs_desktop.services.history import SummaryCache, list_executions
 from drs_desktop.services.journal_replay import replayed_state
@@ -109,6 +111,7 @@ class ReadinessService:
         self._reader = LazyReader(db)
         self._summaries: SummaryCache = {}
         self._timings: dict[tuple[str, int], dict[str, WaveTiming]] = {}
+        self._partial: PartialCache = {}  # the cadence's "was this drill partial", per journal length
         #: The last preflight of each plan, and the launch configurations it read.
         self._checked: dict[str, tuple[Readiness, Mapping[str, LaunchConfigView | None]]] = {}
 
@@ -126,7 +129,16 @@ class ReadinessService:
             except DrsDesktopError as error:
                 problems.append(f"plan {summary.name!r} cannot be read: {error}")
                 continue
-            cards.append(self._card(db, plan, inventory, summary.latest_revision))
+            card = self._card(db, plan, inventory, summary.latest_revision)
+            try:
+                facts = cadence_facts(
+                    db, plan, summary.plan_id, summary.latest_revision, inventory, self._partial
+                )
+            except DrsDesktopError as error:
+                problems.append(f"plan {summary.name!r}: cadence not read: {error}")
+            else:
+                card = dataclasses.replace(card, cadence=facts)
+            cards.append(card)
         return Dashboard(
             cards=tuple(cards),
             updated_at=self._clock(),

@@ -98,7 +98,7 @@ def test_failure_without_retest_period_is_named() -> None:
     assert found.headline == "failed on 2026-06-12; no re-test period set"
 
 
-def membership(drilled: tuple[str, ...], current: tuple[str, ...]) -> ServerMembership:
+def membership(drilled: tuple[str, ...], current: tuple[str, ...] | None) -> ServerMembership:
     names = {"s-1": "web-01", "s-2": "web-02", "s-3": "db-01"}
     return ServerMembership(drilled, current, names, inventory_at=NOW - timedelta(hours=2))
 
@@ -143,9 +143,9 @@ def test_changed_native_plan() -> None:
     native = NativeKnowledge("arn:plan", changed=True, read_at=NOW - timedelta(days=2))
     found = state(AFTER, drill(5), servers=membership(("s-1",), ("s-1",)), drift_read_at=NOW, native=native)
     assert found.kind is CadenceKind.CHANGED
-    assert found.reason_of(CadenceKind.CHANGED).text == (  # type: ignore[union-attr]
-        "the native DRS plan was changed outside the app (read 2 days ago)"
-    )
+    reason = found.reason_of(CadenceKind.CHANGED)
+    assert reason is not None
+    assert reason.text == "the native DRS plan was changed outside the app (read 2 days ago)"
 
 
 def test_unknown_knowledge_is_listed_never_called_unchanged() -> None:
