@@ -40,9 +40,11 @@ from drs_desktop.domain.views.cadence import (
     CadenceKind,
     DrillFact,
     NativeKnowledge,
+    NativeStatusLike,
     PlanCadence,
     ServerMembership,
     plan_cadence,
+    with_readings,
 )
 from drs_desktop.domain.views.drift import BASELINE_KEY, baseline_from_json
 from drs_desktop.domain.views.launch_drift import LaunchDrift
@@ -68,16 +70,6 @@ __all__ = [
 #: Drill rows read per page while looking for the last good drill.
 PAGE = 20
 _ENDED = frozenset({Outcome.SUCCEEDED.value, Outcome.FAILED.value, Outcome.CANCELLED.value})
-
-
-@dataclass(frozen=True)
-class NativeStatusLike:
-    """What the cadence needs of one plan's native status reading (``services.native_plans.PlanStatus``
-    has these fields): ``drift`` None when DRS could not say."""
-
-    plan_name: str
-    drift: bool | None
-    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -208,26 +200,6 @@ def cadence_facts(
         servers=_membership(good, plan, inventory, revision),
         native=native,
     )
-
-
-def with_readings(
-    facts: CadenceFacts,
-    drift: LaunchDrift | None = None,
-    native: Iterable[NativeStatusLike] = (),
-    native_read_at: datetime | None = None,
-    not_ready: bool | None = None,
-) -> CadenceFacts:
-    """``facts`` with the caller's last launch drift reading (None: never read), native status reading
-    (read at ``native_read_at``) and readiness verdict."""
-    found = replace(facts, not_ready=not_ready)
-    if drift is not None and drift.read_at is not None:
-        found = replace(found, drift=drift.plan(facts.plan_name), drift_read_at=drift.read_at)
-    if facts.native is not None and facts.native.arn and native_read_at is not None:
-        status = next((s for s in native if s.plan_name.casefold() == facts.plan_name.casefold()), None)
-        if status is not None:
-            known = replace(facts.native, changed=status.drift, read_at=native_read_at, note=status.note)
-            found = replace(found, native=known)
-    return found
 
 
 def read_cadence(

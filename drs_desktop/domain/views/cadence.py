@@ -26,13 +26,13 @@ Pure, stdlib only: the time and everything read are passed in.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
 from drs_desktop.domain.plan.model import Cadence
-from drs_desktop.domain.views.launch_drift import PlanDrift
+from drs_desktop.domain.views.launch_drift import LaunchDrift, PlanDrift
 
 __all__ = [
     "NAMES_LISTED",
@@ -41,10 +41,12 @@ __all__ = [
     "CadenceReason",
     "DrillFact",
     "NativeKnowledge",
+    "NativeStatusLike",
     "PlanCadence",
     "ServerMembership",
     "cadence_summary",
     "plan_cadence",
+    "with_readings",
 ]
 
 #: Servers named in one reason; the rest are counted.
@@ -182,6 +184,38 @@ class PlanCadence:
         """One line: the headline, then the other reasons."""
         rest = [r.text for r in self.reasons if r.text != self.headline]
         return self.headline + (f" ({'; '.join(rest)})" if rest else "")
+
+
+@dataclass(frozen=True)
+class NativeStatusLike:
+    """What the cadence needs of one plan's native status reading (``services.native_plans.PlanStatus``
+    has these fields): ``drift`` None when DRS could not say."""
+
+    plan_name: str
+    drift: bool | None
+    note: str = ""
+
+
+def with_readings(
+    facts: CadenceFacts,
+    drift: LaunchDrift | None = None,
+    native: Iterable[NativeStatusLike] = (),
+    native_read_at: datetime | None = None,
+    not_ready: bool | None = None,
+) -> CadenceFacts:
+    """``facts`` with the caller's last launch drift reading (None, or one with no time: never read),
+    native status reading (read at ``native_read_at``) and readiness verdict. Why apart from the facts:
+    the database answers those, while these readings live where they were read (the GUI's drift watch,
+    a native status the operator asked for) and each keeps its own time."""
+    found = replace(facts, not_ready=not_ready)
+    if drift is not None and drift.read_at is not None:
+        found = replace(found, drift=drift.plan(facts.plan_name), drift_read_at=drift.read_at)
+    if facts.native is not None and facts.native.arn and native_read_at is not None:
+        status = next((s for s in native if s.plan_name.casefold() == facts.plan_name.casefold()), None)
+        if status is not None:
+            known = replace(facts.native, changed=status.drift, read_at=native_read_at, note=status.note)
+            found = replace(found, native=known)
+    return found
 
 
 # ------------------------------------------------------------------------------------------ deciding
