@@ -72,6 +72,14 @@ class PlanCardWidget(QFrame):
 
         self.failures = self._text("failures")
         self.cadence = self._text("cadence")
+        self.cadence_reasons = self._text("cadence-reasons")
+        self.cadence_reasons.setStyleSheet("color:#616161")
+        cadence_box = QWidget()
+        cadence_layout = QVBoxLayout(cadence_box)
+        cadence_layout.setContentsMargins(0, 0, 0, 0)
+        cadence_layout.setSpacing(0)
+        cadence_layout.addWidget(self.cadence)
+        cadence_layout.addWidget(self.cadence_reasons)
         self.last_drill = self._text("last-drill")
         self.predicted = self._text("predicted")
         self.rpo = self._text("rpo")
@@ -81,7 +89,7 @@ class PlanCardWidget(QFrame):
         facts.setColumnStretch(1, 1)
         for row, (name, label) in enumerate(
             (
-                ("Drill cadence", self.cadence),
+                ("Drill cadence", cadence_box),
                 ("Last drill", self.last_drill),
                 ("Predicted RTO", self.predicted),
                 ("Replication", self.rpo),
@@ -160,10 +168,14 @@ class PlanCardWidget(QFrame):
             self.cadence.setText("not read")
             self.cadence.setStyleSheet("color:#616161")
             self.cadence.setToolTip("")
+            self.cadence_reasons.setVisible(False)
             return
-        self.cadence.setText(cadence_text(state))
+        head, others = cadence_text(state)
+        self.cadence.setText(head)
         self.cadence.setStyleSheet(CADENCE_STYLES.get(state.kind, ""))
         self.cadence.setToolTip("\n".join(f"• {r.text}" for r in state.reasons))
+        self.cadence_reasons.setText("\n".join(f"• {line}" for line in others))
+        self.cadence_reasons.setVisible(bool(others))
 
     def _show_readiness(self, card: PlanCard, checking: bool, now: datetime) -> None:
         readiness = card.readiness
@@ -229,16 +241,14 @@ CADENCE_MARKS = {
 }
 
 
-def cadence_text(state: PlanCadence) -> str:
-    """ "OVERDUE: overdue by 3 days (every 30 days; last good drill 2026-05-13)", then the other reasons,
-    one per line."""
+def cadence_text(state: PlanCadence) -> tuple[str, list[str]]:
+    """The head line, "OVERDUE: overdue by 3 days (every 30 days; last good drill 2026-05-13)", and the
+    other reasons (a changed plan's head is the headline alone: every change is a reason under it)."""
     mark = CADENCE_MARKS.get(state.kind)
     head = next((r.text for r in state.reasons if r.kind is state.kind), state.headline)
     if state.kind is CadenceKind.CHANGED:
         head = state.headline
-    lines = [f"{mark}: {head}" if mark else head]
-    lines += [f"• {r.text}" for r in state.reasons if r.text != head]
-    return "\n".join(lines)
+    return (f"{mark}: {head}" if mark else head), [r.text for r in state.reasons if r.text != head]
 
 
 def launch_text(drift: PlanDrift | None, read_at: datetime | None, now: datetime) -> str:
