@@ -4,8 +4,8 @@
 Qt-free; the GUI reads it on its ``local`` / readiness task thread (through ``ReadinessService``), the
 CLI on its main thread. What is read:
 
-- the plan's finished drills from the ``executions`` rows (outcome and end, no journal replay), newest
-  first, a page at a time until a good drill is found: a plan with a hundred runs costs one query;
+- every plan's finished drills in one lean read of the ``executions`` rows (outcome and end, no journal
+  replay: ``storage.drill_outcomes``), newest first, counted down to the plan's last good drill;
 - whether a successful drill was *partial*: its journal's ``TestRecorded``, read only for successful
   drills newer than the first whole one (usually one journal per plan);
 - the servers of the last good drill (its spec: the pinned revision as it resolved then) and of the
@@ -21,7 +21,7 @@ before and after and sends what it returns.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -30,7 +30,7 @@ from drs_desktop.domain.alert_events import Alert, AlertKind, AlertLevel
 from drs_desktop.domain.engine.annotation_events import TestRecorded, TestType
 from drs_desktop.domain.engine.events import Outcome
 from drs_desktop.domain.engine.record import ExecutionRecord
-from drs_desktop.domain.engine.state import Mode, spec_from_json
+from drs_desktop.domain.engine.state import spec_from_json
 from drs_desktop.domain.errors import DrsDesktopError
 from drs_desktop.domain.inventory import Inventory
 from drs_desktop.domain.plan.model import RecoveryPlan
@@ -53,6 +53,7 @@ from drs_desktop.storage import inventory as inventory_store
 from drs_desktop.storage import native_links
 from drs_desktop.storage import plans as plan_store
 from drs_desktop.storage.db import Readable
+from drs_desktop.storage.drill_outcomes import DrillOutcome, finished_drills
 
 logger = logging.getLogger(__name__)
 
@@ -88,14 +89,6 @@ class CadenceReading:
 # ---------------------------------------------------------------------------------------------- reading
 
 
-def _drill(record: ExecutionRecord, partial: bool = False) -> DrillFact | None:
-    if record.finished_at is None or record.outcome not in _ENDED:
-        return None
-    return DrillFact(
-        record.execution_id, record.finished_at, str(record.outcome), partial, record.plan_revision
-    )
-
-
 #: Partial or not, by (execution ID, journal length): a journal only grows, so the key is exact.
 PartialCache = dict[tuple[str, int], bool]
 
@@ -123,27 +116,24 @@ def _read_partial(db: Readable, record: ExecutionRecord) -> bool:
 
 
 def plan_drills(
-    db: Readable, plan_name: str, cache: PartialCache | None = None
+    db: Readable, rows: Sequence[DrillOutcome], cache: PartialCache | None = None
 ) -> tuple[tuple[DrillFact, ...], ExecutionRecord | None]:
-    """The plan's finished drills, newest first, read until the last good (whole, successful) drill,
-    and that drill's record (None: none). Older drills do not change the cadence."""
+    """The plan's finished drills (``rows``, newest first) down to its last good (whole, successful)
+    drill, and that drill's record (None: none). Older drills do not change the cadence; only the
+    successful ones on the way are read whole (their journal says whether they were partial)."""
     facts: list[DrillFact] = []
-    limit = PAGE
-    while True:
-        records = execution_store.list_executions(db, plan_name=plan_name, mode=Mode.DRILL.value, limit=limit)
-        facts.clear()
-        for record in records:
-            fact = _drill(record)
-            if fact is None:
-                continue
-            if fact.outcome == Outcome.SUCCEEDED.value and _partial(db, record, cache):
-                fact = replace(fact, partial=True)
-            facts.append(fact)
-            if fact.good:
+    for row in rows:
+        if row.outcome not in _ENDED:
+            continue
+        fact = DrillFact(row.execution_id, row.finished_at, row.outcome, False, row.plan_revision)
+        if fact.outcome == Outcome.SUCCEEDED.value:
+            record = execution_store.get_execution(db, row.execution_id)
+            if not _partial(db, record, cache):
+                facts.append(fact)
                 return tuple(facts), record
-        if len(records) < limit:
-            return tuple(facts), None
-        limit *= 4
+            fact = replace(fact, partial=True)
+        facts.append(fact)
+    return tuple(facts), None
 
 
 def _resolved(plan: RecoveryPlan, inventory: Inventory | None) -> tuple[str, ...] | None:
@@ -182,10 +172,13 @@ def cadence_facts(
     revision: int,
     inventory: Inventory | None,
     cache: PartialCache | None = None,
+    drills_by_plan: Mapping[str, Sequence[DrillOutcome]] | None = None,
 ) -> CadenceFacts:
     """What the cadence of one saved plan is decided from, as far as the database and the cached
-    inventory know; drift and native readings are added by ``with_readings``."""
-    drills, good = plan_drills(db, plan.name, cache)
+    inventory know; drift and native readings are added by ``with_readings``. ``drills_by_plan``: every
+    plan's finished drills as ``finished_drills`` read them (read here when not given)."""
+    by_plan = drills_by_plan if drills_by_plan is not None else finished_drills(db)
+    drills, good = plan_drills(db, by_plan.get(plan_id, ()), cache)
     try:
         link = native_links.get_link(db, plan_id)
     except DrsDesktopError as error:  # a corrupt link row: said, not taken as "not linked"
@@ -214,13 +207,17 @@ def read_cadence(
     """Every live plan's cadence at ``now``; a plan that cannot be read is a problem line, never left out
     silently."""
     inventory = inventory_store.load_inventory(db)
+    by_plan = finished_drills(db)
+    cache: PartialCache = {}
     statuses = tuple(native)
     states: list[PlanCadence] = []
     problems: list[str] = []
     for summary in plan_store.list_plans(db):
         try:
             plan = plan_store.get_plan(db, summary.name)
-            facts = cadence_facts(db, plan, summary.plan_id, summary.latest_revision, inventory)
+            facts = cadence_facts(
+                db, plan, summary.plan_id, summary.latest_revision, inventory, cache, by_plan
+            )
         except DrsDesktopError as error:
             problems.append(f"plan {summary.name!r} cannot be read: {error}")
             continue

@@ -62,6 +62,7 @@ from drs_desktop.services.preflight import preflight
 from drs_desktop.storage import inventory as inventory_store
 from drs_desktop.storage import plans as plan_store
 from drs_desktop.storage.db import Database, LazyReader, Readable
+from drs_desktop.storage.drill_outcomes import finished_drills
 
 logger = logging.getLogger(__name__)
 
@@ -123,6 +124,7 @@ class ReadinessService:
         inventory = inventory_store.load_inventory(db)
         cards = []
         problems = []
+        drills = finished_drills(db)
         for summary in plan_store.list_plans(db):
             try:
                 plan = plan_store.get_plan(db, summary.name)
@@ -132,7 +134,7 @@ class ReadinessService:
             card = self._card(db, plan, inventory, summary.latest_revision)
             try:
                 facts = cadence_facts(
-                    db, plan, summary.plan_id, summary.latest_revision, inventory, self._partial
+                    db, plan, summary.plan_id, summary.latest_revision, inventory, self._partial, drills
                 )
             except DrsDesktopError as error:
                 problems.append(f"plan {summary.name!r}: cadence not read: {error}")

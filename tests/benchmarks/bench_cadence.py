@@ -12,7 +12,8 @@ warm (the partial cache of the dashboard's service):
 
 - ``read_cadence``: every plan's facts and state (``services.cadence.read_cadence``), what
   ``plan cadence`` runs;
-- ``facts (warm)``: the per-plan facts as the dashboard's overview reads them, with its cache.
+- ``facts (warm)``: the per-plan facts as the dashboard's overview reads them: the drills of every plan
+  in one read, the partial cache of the service kept between rounds.
 
 Prints the median of ``--repeat`` rounds and the per-plan figure.
 """
@@ -42,6 +43,7 @@ from drs_desktop.storage import executions as execution_store
 from drs_desktop.storage import inventory as inventory_store
 from drs_desktop.storage import plans as plan_store
 from drs_desktop.storage.db import Database
+from drs_desktop.storage.drill_outcomes import finished_drills
 
 CADENCE = Cadence(every_days=30, retest_days=14, after_changes=True)
 
@@ -123,8 +125,11 @@ def main() -> None:
             cold.append(time.perf_counter() - began)
             began = time.perf_counter()
             states = []
+            by_plan = finished_drills(db)
             for summary, plan in zip(summaries, plans, strict=True):
-                facts = cadence_facts(db, plan, summary.plan_id, summary.latest_revision, inventory, cache)
+                facts = cadence_facts(
+                    db, plan, summary.plan_id, summary.latest_revision, inventory, cache, by_plan
+                )
                 states.append(plan_cadence(dataclasses.replace(facts, cadence=CADENCE), now))
             warm.append(time.perf_counter() - began)
         # Stored plans keep no cadence until plan format 4: the states are told with the template's.

@@ -180,3 +180,11 @@ def test_drift_alerts_once_per_new_drift_and_not_ready_is_critical() -> None:
     assert [(a.kind, a.level) for a in ready_then_not] == [(AlertKind.PLAN_NOT_READY, AlertLevel.CRITICAL)]
     assert cadence_alerts(cad(5, not_ready=True), cad(5, not_ready=True), NOW) == ()
     assert cadence_alerts(cad(5, not_ready=None), cad(5, not_ready=None), NOW) == ()
+
+
+def test_a_renamed_plan_keeps_its_drills(world: World) -> None:
+    world.drill("Shop")
+    plan_store.rename_plan(world.db, "Shop", "Webshop")
+    facts = facts_of(world, "Webshop")
+    assert [d.outcome for d in facts.drills] == ["SUCCEEDED"]
+    assert plan_cadence(facts, facts.drills[0].finished_at).last_good is not None
