@@ -15,7 +15,9 @@ warm (the partial cache of the dashboard's service):
 - ``facts (warm)``: the per-plan facts as the dashboard's overview reads them: the drills of every plan
   in one read, the partial cache of the service kept between rounds.
 
-Prints the median of ``--repeat`` rounds and the per-plan figure.
+Prints the median of ``--repeat`` rounds and the per-plan figure. Measured on 2 shared cores (200 plans
+x 100 drills): ``read_cadence`` 821 ms (4.1 ms a plan), ``facts (warm)`` 261 ms (1.3 ms a plan); a plan at
+a time through ``executions.list_executions`` it was 10.9 s.
 """
 
 from __future__ import annotations
