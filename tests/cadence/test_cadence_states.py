@@ -191,3 +191,13 @@ def test_summary_line() -> None:
     assert cadence_summary(states) == "2 plans overdue, 1 needs a re-test"
     assert cadence_summary([state(NO_CADENCE)]) == "no plan has a cadence set"
     assert cadence_summary([state(EVERY_30, drill(1))]) == "every plan with a cadence is within it"
+
+
+def test_one_line_has_the_worst_reason_in_full_then_the_others() -> None:
+    found = state(EVERY_30, drill(10), drill(4, "FAILED"))
+    assert found.line() == (
+        "failed, re-test due in 10 days (drill of 2026-06-11); "
+        "due in 20 days (every 30 days; last good drill 2026-06-05)"
+    )
+    changed = state(AFTER, drill(5), servers=membership(("s-1",), ("s-1", "s-2")), drift_read_at=NOW)
+    assert changed.line().startswith("changed since the last good drill; servers added since the drill of")

@@ -181,9 +181,11 @@ class PlanCadence:
         return next((r for r in self.reasons if r.kind is kind), None)
 
     def line(self) -> str:
-        """One line: the headline, then the other reasons."""
-        rest = [r.text for r in self.reasons if r.text != self.headline]
-        return self.headline + (f" ({'; '.join(rest)})" if rest else "")
+        """One line: the worst reason in full (a changed plan: the headline, each change after it), then
+        the other reasons, "; " between them."""
+        top = self.reasons[0] if self.reasons and self.kind is not CadenceKind.CHANGED else None
+        head = top.text if top is not None else self.headline
+        return "; ".join([head, *(r.text for r in self.reasons if r is not top)])
 
 
 @dataclass(frozen=True)
