@@ -17,13 +17,13 @@ from drs_desktop.domain.plan.model import Cadence, Wave
 from drs_desktop.domain.views.cadence import CadenceFacts, CadenceKind, DrillFact, plan_cadence
 from drs_desktop.domain.views.launch_drift import DriftState, LaunchDrift, PlanDrift, ServerDrift
 from drs_desktop.services.cadence import (
-    NativeStatusLike,
     cadence_alerts,
     cadence_facts,
     cadence_to_json,
     read_cadence,
     with_readings,
 )
+from drs_desktop.services.native_plans import PlanStatus
 from drs_desktop.storage import executions as execution_store
 from drs_desktop.storage import inventory as inventory_store
 from drs_desktop.storage import native_links
@@ -123,7 +123,7 @@ def test_the_native_link_is_known_only_as_last_read(world: World) -> None:
     before = plan_cadence(facts, now)
     assert "native DRS plan: not read since this desktop started" in [r.text for r in before.reasons]
     read = with_readings(
-        facts, native=[NativeStatusLike("shop", drift=True)], native_read_at=now - timedelta(hours=3)
+        facts, native=[PlanStatus("shop", 1, drift=True)], native_read_at=now - timedelta(hours=3)
     )
     after = plan_cadence(read, now)
     assert after.kind is CadenceKind.CHANGED

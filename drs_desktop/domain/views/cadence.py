@@ -30,6 +30,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Protocol
 
 from drs_desktop.domain.plan.model import Cadence
 from drs_desktop.domain.views.launch_drift import LaunchDrift, PlanDrift
@@ -188,14 +189,18 @@ class PlanCadence:
         return "; ".join([head, *(r.text for r in self.reasons if r is not top)])
 
 
-@dataclass(frozen=True)
-class NativeStatusLike:
+class NativeStatusLike(Protocol):
     """What the cadence needs of one plan's native status reading (``services.native_plans.PlanStatus``
-    has these fields): ``drift`` None when DRS could not say."""
+    is one): ``drift`` None when DRS could not say."""
 
-    plan_name: str
-    drift: bool | None
-    note: str = ""
+    @property
+    def plan_name(self) -> str: ...
+
+    @property
+    def drift(self) -> bool | None: ...
+
+    @property
+    def note(self) -> str: ...
 
 
 def with_readings(
