@@ -113,6 +113,14 @@ def build_parser() -> argparse.ArgumentParser:
     diff.add_argument("name")
     diff.add_argument("rev_a", type=_positive_int)
     diff.add_argument("rev_b", type=_positive_int)
+
+    cadence = plan_commands.add_parser(
+        "cadence",
+        help="each plan's drill cadence: due, overdue, failed and needing a re-test, changed "
+        "(exit 1 when a plan needs a drill; docs/cli.md)",
+    )
+    _add_home(cadence)
+    cadence.add_argument("--json", action="store_true", help="one JSON document on stdout")
     add_commands(commands, _add_home)
     add_servers_commands(commands, _add_home)
     add_sync_commands(commands, _add_home)
@@ -232,6 +240,7 @@ def _run_plan_command(args: argparse.Namespace, paths: AppPaths) -> int:
         "list": _plan_list,
         "history": _plan_history,
         "diff": _plan_diff,
+        "cadence": _plan_cadence,
     }
     return handlers[args.plan_command](args, paths, sys.stdout)
 
@@ -342,3 +351,24 @@ def _plan_diff(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
     for line in lines:
         print(terminal_safe(line), file=out)
     return EXIT_OK
+
+
+def _plan_cadence(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
+    """Every plan's cadence, days counted in this machine's time zone. Reads no AWS: launch drift and the
+    native plans' status are listed as not read. Exit 1 when a plan needs a drill (never tested, overdue,
+    failed, changed) or cannot be read, so that cron can act on it."""
+    from datetime import UTC, datetime
+
+    from drs_desktop.services.cadence import cadence_to_json, read_cadence
+
+    with _open_database(paths) as db:
+        reading = read_cadence(db, datetime.now(UTC).astimezone())
+    for problem in reading.problems:
+        print(f"{APP_ID}: {terminal_safe(problem)}", file=sys.stderr)
+    if args.json:
+        json.dump([cadence_to_json(state) for state in reading.plans], out, indent=2)
+        out.write("\n")
+    else:
+        for state in reading.plans:
+            print(f"{terminal_safe(state.plan_name)}: {terminal_safe(state.line())}", file=out)
+    return EXIT_FAILED if reading.needs_test or reading.problems else EXIT_OK

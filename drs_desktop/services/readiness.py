@@ -20,6 +20,7 @@ result (and its time), never a made-up one.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -52,6 +53,7 @@ from drs_desktop.domain.views.readiness import (
     server_lags,
     wave_timings,
 )
+from drs_desktop.services.cadence import PartialCache, cadence_facts
 from drs_desktop.services.executions import RunRequest, prepare_execution
 from drs_desktop.services.history import SummaryCache, list_executions
 from drs_desktop.services.journal_replay import replayed_state
@@ -60,6 +62,7 @@ from drs_desktop.services.preflight import preflight
 from drs_desktop.storage import inventory as inventory_store
 from drs_desktop.storage import plans as plan_store
 from drs_desktop.storage.db import Database, LazyReader, Readable
+from drs_desktop.storage.drill_outcomes import finished_drills
 
 logger = logging.getLogger(__name__)
 
@@ -109,6 +112,7 @@ class ReadinessService:
         self._reader = LazyReader(db)
         self._summaries: SummaryCache = {}
         self._timings: dict[tuple[str, int], dict[str, WaveTiming]] = {}
+        self._partial: PartialCache = {}  # the cadence's "was this drill partial", per journal length
         #: The last preflight of each plan, and the launch configurations it read.
         self._checked: dict[str, tuple[Readiness, Mapping[str, LaunchConfigView | None]]] = {}
 
@@ -120,13 +124,23 @@ class ReadinessService:
         inventory = inventory_store.load_inventory(db)
         cards = []
         problems = []
+        drills = finished_drills(db)
         for summary in plan_store.list_plans(db):
             try:
                 plan = plan_store.get_plan(db, summary.name)
             except DrsDesktopError as error:
                 problems.append(f"plan {summary.name!r} cannot be read: {error}")
                 continue
-            cards.append(self._card(db, plan, inventory, summary.latest_revision))
+            card = self._card(db, plan, inventory, summary.latest_revision)
+            try:
+                facts = cadence_facts(
+                    db, plan, summary.plan_id, summary.latest_revision, inventory, self._partial, drills
+                )
+            except DrsDesktopError as error:
+                problems.append(f"plan {summary.name!r}: cadence not read: {error}")
+            else:
+                card = dataclasses.replace(card, cadence=facts)
+            cards.append(card)
         return Dashboard(
             cards=tuple(cards),
             updated_at=self._clock(),

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from drs_desktop.domain.views.cadence import CadenceFacts
 from drs_desktop.domain.views.drift import ChangeSet
 from drs_desktop.domain.views.history import ExecutionSummary
 from drs_desktop.domain.views.readiness import DrillPoint, LagBreach, RtoPrediction, ServerLag
@@ -67,6 +68,9 @@ class PlanCard:
     changes: ChangeSet | None = None  # None: no good drill to compare with
     drills: tuple[DrillPoint, ...] = ()  # oldest first, for the RTO chart
     revision: int | None = None
+    #: What the plan's drill cadence is decided from (issue 18), without the drift and native readings,
+    #: which the pane adds as it last read them (``services.cadence.with_readings``). None: not read.
+    cadence: CadenceFacts | None = None
 
     @property
     def changed_since_check(self) -> bool:

@@ -40,7 +40,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from drs_desktop.domain.views.dashboard import Dashboard
+from drs_desktop.domain.views.cadence import PlanCadence, cadence_summary, plan_cadence, with_readings
+from drs_desktop.domain.views.dashboard import Dashboard, PlanCard
 from drs_desktop.domain.views.launch_drift import LaunchDrift
 from drs_desktop.ui.change_hub import moment_text, updated_text
 from drs_desktop.ui.dashboard.plan_card_widget import PlanCardWidget, age_text
@@ -76,6 +77,7 @@ class DashboardPaneWidget(QWidget):
         self._runs_active = threading.Event()  # read by the check on its thread, between plans
         self._dashboard: Dashboard | None = None
         self._cards: dict[str, PlanCardWidget] = {}
+        self._cadence: dict[str, PlanCadence] = {}
 
         title = QLabel("<h2>Readiness</h2>")
         self.updated = QLabel("Loading…")
@@ -84,6 +86,7 @@ class DashboardPaneWidget(QWidget):
         self.status.setObjectName("dashboard-status")
         self.status.setWordWrap(True)
         self.status.setTextFormat(Qt.TextFormat.PlainText)
+        self.cadence_summary = self._note("cadence-summary", "font-weight:bold")
         self.paused = self._note("dashboard-paused", "color:#8a5a00;font-weight:bold")
         self.paused.setText(PAUSED_TEXT)
         self.error = self._note("dashboard-error", "color:#c62828")
@@ -111,6 +114,7 @@ class DashboardPaneWidget(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(head)
         layout.addWidget(self.status)
+        layout.addWidget(self.cadence_summary)
         layout.addWidget(self.paused)
         layout.addWidget(self.error)
         layout.addWidget(self.empty)
@@ -308,6 +312,32 @@ class DashboardPaneWidget(QWidget):
         self._show_launch()
         self.loaded.emit(dashboard)
 
+    def cadence_states(self) -> dict[str, PlanCadence]:
+        """Each plan's cadence as the cards show it now (the last overview with the last drift reading)."""
+        return dict(self._cadence)
+
+    def _show_cadence(self) -> None:
+        """Each card's cadence and the summary line, from the overview's facts and the latest drift
+        reading, at the dashboard's time in this desktop's time zone (the operator's days)."""
+        dashboard = self._dashboard
+        if dashboard is None:
+            return
+        now = dashboard.updated_at.astimezone()
+        states: dict[str, PlanCadence] = {}
+        for card in dashboard.cards:
+            widget = self._cards.get(card.plan_name)
+            state = None
+            if card.cadence is not None:
+                facts = with_readings(card.cadence, drift=self._launch, not_ready=_not_ready(card, now))
+                state = plan_cadence(facts, now)
+                states[card.plan_name] = state
+            if widget is not None:
+                widget.show_cadence(state)
+        self._cadence = states
+        text = cadence_summary(list(states.values()))
+        self.cadence_summary.setText(f"Drill cadence: {text} (drill history as of {moment_text(now, now)})")
+        self.cadence_summary.setVisible(bool(dashboard.cards))
+
     def set_launch_drift(self, drift: LaunchDrift | None) -> None:
         """Every plan's launch settings drift (``LaunchDriftWatch``): a line on each plan's card."""
         self._launch = drift
@@ -319,6 +349,7 @@ class DashboardPaneWidget(QWidget):
         now = self.clock()
         for name, widget in self._cards.items():
             widget.show_launch(drift.plan(name) if drift is not None else None, read_at, now)
+        self._show_cadence()
 
     def _place_cards(self, names: list[str]) -> None:
         """One card per name, in that order: new ones made, gone ones deleted, the others kept (moved
@@ -336,3 +367,11 @@ class DashboardPaneWidget(QWidget):
             elif self._list_layout.indexOf(widget) != index:
                 self._list_layout.removeWidget(widget)
                 self._list_layout.insertWidget(index, widget)
+
+
+def _not_ready(card: PlanCard, now: datetime) -> bool | None:
+    """The readiness verdict a cadence alert may rest on: a current, known preflight's; else None."""
+    readiness = card.readiness
+    if readiness is None or not readiness.known or card.changed_since_check or not readiness.current(now):
+        return None
+    return not readiness.ok

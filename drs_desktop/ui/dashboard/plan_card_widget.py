@@ -1,5 +1,6 @@
-"""One plan's card on the dashboard: ready or not, the last drill, the predicted RTO, the servers over
-the RPO, what changed since the last good drill, and the two charts.
+"""One plan's card on the dashboard: ready or not, its drill cadence (due, overdue, failed and needing a
+re-test, changed), the last drill, the predicted RTO, the servers over the RPO, what changed since the
+last good drill, and the two charts.
 
 Every line says what it knows and no more: a plan not checked yet reads "checking…", never "ready";
 a preflight older than ``STALE_AFTER`` (or of a revision the plan has since left) is shown grey with its
@@ -17,6 +18,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from drs_desktop.domain.durations import format_duration
+from drs_desktop.domain.views.cadence import CadenceKind, PlanCadence
 from drs_desktop.domain.views.dashboard import STALE_AFTER, PlanCard, Readiness
 from drs_desktop.domain.views.drift import ChangeSet, ServerChange
 from drs_desktop.domain.views.history import ExecutionSummary
@@ -69,6 +71,15 @@ class PlanCardWidget(QFrame):
         head.addStretch(1)
 
         self.failures = self._text("failures")
+        self.cadence = self._text("cadence")
+        self.cadence_reasons = self._text("cadence-reasons")
+        self.cadence_reasons.setStyleSheet("color:#616161")
+        cadence_box = QWidget()
+        cadence_layout = QVBoxLayout(cadence_box)
+        cadence_layout.setContentsMargins(0, 0, 0, 0)
+        cadence_layout.setSpacing(0)
+        cadence_layout.addWidget(self.cadence)
+        cadence_layout.addWidget(self.cadence_reasons)
         self.last_drill = self._text("last-drill")
         self.predicted = self._text("predicted")
         self.rpo = self._text("rpo")
@@ -78,6 +89,7 @@ class PlanCardWidget(QFrame):
         facts.setColumnStretch(1, 1)
         for row, (name, label) in enumerate(
             (
+                ("Drill cadence", cadence_box),
                 ("Last drill", self.last_drill),
                 ("Predicted RTO", self.predicted),
                 ("Replication", self.rpo),
@@ -149,6 +161,22 @@ class PlanCardWidget(QFrame):
         style = "color:#c62828;font-weight:bold" if pointed else "color:#b35c00;font-weight:bold"
         self.launch.setStyleSheet(style if drifted or pointed else "")
 
+    def show_cadence(self, state: PlanCadence | None) -> None:
+        """The plan's cadence state in words (its marker and colour repeat them, never replace them),
+        the other reasons under it, and every reason in the tooltip."""
+        if state is None:
+            self.cadence.setText("not read")
+            self.cadence.setStyleSheet("color:#616161")
+            self.cadence.setToolTip("")
+            self.cadence_reasons.setVisible(False)
+            return
+        head, others = cadence_text(state)
+        self.cadence.setText(head)
+        self.cadence.setStyleSheet(CADENCE_STYLES.get(state.kind, ""))
+        self.cadence.setToolTip("\n".join(f"• {r.text}" for r in state.reasons))
+        self.cadence_reasons.setText("\n".join(f"• {line}" for line in others))
+        self.cadence_reasons.setVisible(bool(others))
+
     def _show_readiness(self, card: PlanCard, checking: bool, now: datetime) -> None:
         readiness = card.readiness
         if readiness is None:
@@ -188,6 +216,39 @@ class PlanCardWidget(QFrame):
         if count > FAILURES_SHOWN:
             lines.append(f"… and {count - FAILURES_SHOWN} more (run the preflight for the full list)")
         return "NOT READY", f"NOT READY: {count} failing check(s)", NOT_READY_STYLE, "\n".join(lines)
+
+
+#: The cadence line's colour by state: amber for due or changed, red for overdue or failed. The words
+#: and the marker (``CADENCE_MARKS``) carry the meaning; the colour only repeats it.
+CADENCE_STYLES = {
+    CadenceKind.DUE_TODAY: "color:#b35c00;font-weight:bold",
+    CadenceKind.CHANGED: "color:#b35c00;font-weight:bold",
+    CadenceKind.FAILED: "color:#c62828;font-weight:bold",
+    CadenceKind.RETEST_DUE: "color:#c62828;font-weight:bold",
+    CadenceKind.OVERDUE: "color:#c62828;font-weight:bold",
+    CadenceKind.RETEST_OVERDUE: "color:#c62828;font-weight:bold",
+    CadenceKind.NEVER_TESTED: "color:#c62828;font-weight:bold",
+    CadenceKind.NO_CADENCE: "color:#616161",
+}
+CADENCE_MARKS = {
+    CadenceKind.DUE_TODAY: "DUE",
+    CadenceKind.CHANGED: "CHANGED",
+    CadenceKind.FAILED: "RE-TEST",
+    CadenceKind.RETEST_DUE: "RE-TEST",
+    CadenceKind.OVERDUE: "OVERDUE",
+    CadenceKind.RETEST_OVERDUE: "OVERDUE",
+    CadenceKind.NEVER_TESTED: "OVERDUE",
+}
+
+
+def cadence_text(state: PlanCadence) -> tuple[str, list[str]]:
+    """The head line, "OVERDUE: overdue by 3 days (every 30 days; last good drill 2026-05-13)", and the
+    other reasons (a changed plan's head is the headline alone: every change is a reason under it)."""
+    mark = CADENCE_MARKS.get(state.kind)
+    head = next((r.text for r in state.reasons if r.kind is state.kind), state.headline)
+    if state.kind is CadenceKind.CHANGED:
+        head = state.headline
+    return (f"{mark}: {head}" if mark else head), [r.text for r in state.reasons if r.text != head]
 
 
 def launch_text(drift: PlanDrift | None, read_at: datetime | None, now: datetime) -> str:
