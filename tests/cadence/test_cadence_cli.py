@@ -21,8 +21,7 @@ from drs_desktop.simulator.embedded import EmbeddedSimulator
 from drs_desktop.storage import executions as execution_store
 from drs_desktop.storage import inventory as inventory_store
 from drs_desktop.storage.db import Database
-from drs_desktop.storage.plans import get_plan, save_plan
-from tests.cadence.test_cadence_dashboard import _cadence_is_stored
+from drs_desktop.storage.plans import save_plan
 from tests.cli.conftest import Cli
 
 MONTHLY = Cadence(every_days=30, retest_days=14)
@@ -35,8 +34,8 @@ def cli(capsys: pytest.CaptureFixture[str]) -> Cli:
 
 @pytest.fixture
 def home(tmp_path: Path) -> Iterator[Path]:
-    """Shop (drilled 33 days ago, on the simulator's clock) and Fax (never drilled), with ``MONTHLY``
-    as far as the plan document stores it."""
+    """Shop (drilled 33 days ago, on the simulator's clock) and Fax (never drilled), both with ``MONTHLY``
+    drills."""
     folder = tmp_path / "home"
     folder.mkdir()
     start = datetime.now(UTC) - timedelta(days=33, hours=1)
@@ -75,25 +74,6 @@ def overdue_days(folder: Path) -> int:
     return (datetime.now(UTC).astimezone().date() - due).days
 
 
-def test_one_line_per_plan_and_exit_zero_while_no_cadence_is_stored(cli: Cli, home: Path) -> None:
-    with Database.open(AppPaths.resolve(home).database) as db:
-        stored = get_plan(db, "Shop").cadence
-    if not stored.empty:
-        pytest.skip("plan documents store the cadence: the next test covers the command")
-    result = cli("plan", "cadence", "--home", str(home))
-    assert result.code == 0, result.err
-    assert result.out.splitlines() == ["Fax: no cadence set", "Shop: no cadence set"]
-    listed = cli("plan", "cadence", "--json", "--home", str(home)).json()
-    assert [p["plan"] for p in listed] == ["Fax", "Shop"]
-    assert listed[1]["last_good_drill"]["outcome"] == "SUCCEEDED" and listed[0]["last_good_drill"] is None
-    assert all(p["needs_test"] is False for p in listed)
-
-
-@pytest.mark.xfail(
-    not _cadence_is_stored(),
-    strict=True,
-    reason="plan documents store no cadence until format 4 (another part of issue 18) is merged",
-)
 def test_overdue_and_never_tested_plans_exit_one(cli: Cli, home: Path) -> None:
     days = overdue_days(home)
     result = cli("plan", "cadence", "--home", str(home))

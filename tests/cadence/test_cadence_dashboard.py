@@ -12,8 +12,7 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from drs_desktop.domain.engine.events import Outcome
-from drs_desktop.domain.plan.document import plan_from_document, plan_to_document
-from drs_desktop.domain.plan.model import Cadence, RecoveryPlan, Wave
+from drs_desktop.domain.plan.model import Cadence
 from drs_desktop.domain.views.cadence import plan_cadence
 from drs_desktop.services.readiness import ReadinessService
 from drs_desktop.storage import plans as plan_store
@@ -101,17 +100,6 @@ def test_the_pane_shows_each_plans_cadence_and_a_summary_line(qtbot: QtBot, worl
         tasks.stop()
 
 
-def _cadence_is_stored() -> bool:
-    """Whether a plan's cadence survives its document (plan format 4, another part of issue 18)."""
-    plan = RecoveryPlan(name="probe", waves=(Wave(name="w", servers=("s-1",)),), cadence=MONTHLY)
-    return plan_from_document(plan_to_document(plan)).cadence == MONTHLY
-
-
-@pytest.mark.xfail(
-    not _cadence_is_stored(),
-    strict=True,
-    reason="plan documents store no cadence until format 4 (another part of issue 18) is merged",
-)
 def test_the_pane_says_overdue_by_three_days_of_a_stored_cadence(qtbot: QtBot, world: World) -> None:
     plan = plan_store.get_plan(world.db, "Shop")
     plan_store.save_plan(world.db, dataclasses.replace(plan, cadence=MONTHLY), comment="monthly drills")

@@ -136,7 +136,7 @@ def test_read_cadence_lists_every_saved_plan_without_inventing_a_cadence(world: 
     reading = read_cadence(world.db, now)
     assert [p.plan_name for p in reading.plans] == ["Fax", "Shop"]
     assert reading.problems == ()
-    # saved plans carry no cadence until the plan file stores one (format 4): said, no date made up
+    # these plans were saved with no cadence: said, no due date made up
     assert all(p.kind is CadenceKind.NO_CADENCE for p in reading.plans)
     shop = cadence_to_json(reading.plans[1])
     assert shop["state"] == "no cadence set" and shop["needs_test"] is False
