@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from drs_desktop.domain.inventory import Inventory
     from drs_desktop.domain.lease import Lease
     from drs_desktop.domain.targets import Target
+    from drs_desktop.domain.views.cadence import PlanCadence
     from drs_desktop.domain.views.progress import ProgressSnapshot
     from drs_desktop.domain.views.report import ExecutionView
     from drs_desktop.domain.views.report_chart import PdfReport
@@ -539,8 +540,24 @@ class DesktopApp:
         desk = self.execution_desk
         desk.active_changed.connect(lambda count: pane.set_runs_active(count > 0))
         pane.set_runs_active(bool(desk.active_ids()))
+        pane.cadence_shown.connect(lambda states, drift_known: self._say_readiness(db, states, drift_known))
         pane.refresh()  # the first round of checks (then the timer's)
         self.dashboard_pane = pane
+
+    def _say_readiness(self, db: Database, states: tuple[PlanCadence, ...], drift_known: bool) -> None:
+        """The dashboard's cadence, drift and readiness, and the schedules' missed runs, to the plans'
+        alert routes where news (``services.readiness_alerts``), on the ``aws`` thread that owns the
+        alert sender; never the GUI thread (a webhook or SNS may be slow)."""
+        from drs_desktop.services.readiness_alerts import send_readiness
+        from drs_desktop.workers.pane_tasks import alert_desk
+
+        now = self.clock.now()
+        self.aws_tasks.run_task(
+            lambda services: send_readiness(
+                db, alert_desk(services).sender, states, now, drift_known=drift_known
+            ),
+            name="readiness alerts",
+        )
 
     def _build_sync(self, window: MainWindow, db: Database) -> None:
         """Team sync in the background on a thread of its own, ``sync`` (workers.sync_worker): its state

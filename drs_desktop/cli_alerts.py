@@ -5,6 +5,10 @@ the command line, where it would stay in the shell's history and in ``ps``; it i
 line, for a script piping it from a secret store) or asked on a terminal without echo. It goes to the OS
 keyring; the database keeps a reference and the label. A topic ARN is no secret: ``--topic ARN``.
 
+``alerts check`` (no ``--plan``: every plan) says what is new in the plans' readiness: a test overdue (the
+cadence) and a scheduled drill that did not run or did not report; each once per occurrence
+(``services.readiness_alerts``). Run it from cron or a timer.
+
 ``alerts test`` sends an ``AlertKind.TEST`` to every enabled route of the plan and prints each outcome;
 SNS publishes with the target of ``--endpoint/--profile/--region`` (else the settings).
 
@@ -58,6 +62,13 @@ def add_alerts_commands(
     )
     remove.add_argument("route", metavar="ROUTE", help="the route's ID (or its label, if unique)")
     cli_target.add_target_options(test)
+    check = actions.add_parser(
+        "check",
+        help="say what is new in every plan's readiness (test overdue, scheduled drill missed) to its routes",
+    )
+    add_home(check)
+    check.add_argument("--json", action="store_true", help="one JSON document on stdout")
+    cli_target.add_target_options(check)
 
 
 def alerts_command(
@@ -67,6 +78,8 @@ def alerts_command(
     from drs_desktop.services import alerts as service
 
     secrets = SecretStore()
+    if args.alerts_command == "check":
+        return _check(paths, secrets, args, out)
     with _open_database(paths) as db:
         routes = service.routes_of_plan(db, args.plan)
         if args.alerts_command == "list":
@@ -112,6 +125,70 @@ def alerts_command(
         for result in results:
             print(terminal_safe(result.line()), file=out)
     return EXIT_OK if results and all(r.delivered for r in results) else EXIT_FAILED
+
+
+def _check(paths: AppPaths, secrets: Any, args: argparse.Namespace, out: TextIO) -> int:
+    """``alerts check``: every plan's cadence and every schedule's missed run, said where news
+    (``services.readiness_alerts``); for cron or a timer. It reads no AWS: drift and readiness, which
+    need DRS and EC2, are the dashboard's to say. SNS publishes with the target of the options (else the
+    settings), built only when an SNS route has something to say."""
+    from drs_desktop.services.alerts import AlertSender
+    from drs_desktop.services.cadence import read_cadence
+    from drs_desktop.services.readiness_alerts import send_readiness
+
+    with _open_database(paths) as db:
+        now = cli_target._now()
+        reading = read_cadence(db, now.astimezone())
+        gateways: list[Any] = []
+
+        def target() -> Any:
+            if not gateways:
+                gateways.append(cli_target._gateway(db, args))
+            return gateways[0].target
+
+        sender = AlertSender(db, secrets, target=target, clock=cli_target._now)
+        try:
+            sent = send_readiness(db, sender, reading.plans, now, drift_known=False, readiness_known=False)
+        finally:
+            sender.close()
+            for gateway in gateways:
+                gateway.close()
+    failed = any(not r.delivered for item in sent for r in item.results)
+    if args.json:
+        document = {
+            "sent": [
+                {
+                    "plan": item.alert.plan_name,
+                    "kind": item.alert.kind.value,
+                    "title": item.alert.title,
+                    "results": [
+                        {"route": r.route_id, "label": r.label, "delivered": r.delivered, "detail": r.detail}
+                        for r in item.results
+                    ],
+                }
+                for item in sent
+            ],
+            "problems": list(reading.problems),
+        }
+        _dump(document, out)
+    else:
+        for item in sent:
+            done = sum(1 for r in item.results if r.delivered)
+            print(
+                terminal_safe(
+                    f"{item.alert.kind.value}: {item.alert.title} "
+                    f"({done} of {len(item.results)} route(s) delivered)"
+                ),
+                file=out,
+            )
+            for result in item.results:
+                if not result.delivered:
+                    print(terminal_safe(f"  {result.line()}"), file=out)
+        for problem in reading.problems:
+            print(terminal_safe(f"problem: {problem}"), file=out)
+        if not sent:
+            print("nothing new to say", file=out)
+    return EXIT_FAILED if failed else EXIT_OK
 
 
 def _has_aws(routes: list[AlertRoute]) -> bool:

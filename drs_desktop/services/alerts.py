@@ -299,6 +299,12 @@ class AlertDesk:
     def remove(self, route_id: str) -> bool:
         return remove_route(self._db, self._secrets, route_id)
 
+    @property
+    def sender(self) -> AlertSender:
+        """The thread's sender, for the readiness alerts the dashboard hands here
+        (``services.readiness_alerts.send_readiness``)."""
+        return self._sender
+
     def test(self, plan_name: str) -> list[RouteResult]:
         """Send the test alert to every enabled route of the plan; each route's outcome."""
         return self._sender.send(alert_for_test_button(plan_name, self._clock()), self.routes(plan_name))

@@ -106,12 +106,18 @@ def test_the_pane_says_overdue_by_three_days_of_a_stored_cadence(qtbot: QtBot, w
     world.drill("Shop")
     world.sim.clock.advance(timedelta(days=33).total_seconds())
     pane, tasks = open_pane(qtbot, world)
+    shown: list[tuple[object, bool]] = []
+    pane.cadence_shown.connect(lambda states, drift_known: shown.append((states, drift_known)))
     try:
         pane.reload()
         qtbot.waitUntil(lambda: loaded(pane), timeout=TIMEOUT)
         shop = pane.card("Shop")
         assert shop is not None
         assert shop.cadence.text().startswith("OVERDUE: overdue by 3 days")
+        # What the readiness alerts are handed (the composition root sends them on the aws thread).
+        states, drift_known = shown[-1]
+        assert {s.plan_name: s.kind.value for s in states}["Shop"] == "overdue"  # type: ignore[attr-defined]
+        assert drift_known is False, "no launch drift reading yet: drift is not said, nor cleared"
         assert pane.cadence_summary.text().startswith("Drill cadence: 1 plan overdue (")  # Fax: no cadence
     finally:
         tasks.stop()

@@ -60,6 +60,9 @@ class DashboardPaneWidget(QWidget):
     """Cards of every plan; ``reload()`` reads the overview, ``refresh()`` also checks every plan."""
 
     loaded = Signal(object)  # Dashboard: every answer shown (an overview, a checked one)
+    #: Every plan's cadence as just shown (a tuple of PlanCadence), and whether a launch drift reading
+    #: was part of it: the composition root hands them to the readiness alerts (issue 18).
+    cadence_shown = Signal(object, bool)
 
     def __init__(self, parent: QWidget | None = None, *, clock: Callable[[], datetime]) -> None:
         super().__init__(parent)
@@ -334,6 +337,7 @@ class DashboardPaneWidget(QWidget):
             if widget is not None:
                 widget.show_cadence(state)
         self._cadence = states
+        self.cadence_shown.emit(tuple(states.values()), self._launch is not None)
         text = cadence_summary(list(states.values()))
         self.cadence_summary.setText(f"Drill cadence: {text} (drill history as of {moment_text(now, now)})")
         self.cadence_summary.setVisible(bool(dashboard.cards))
