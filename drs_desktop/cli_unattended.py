@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from collections.abc import Callable
 from datetime import timedelta
@@ -40,6 +41,8 @@ from drs_desktop.cli_run import show_preflight
 from drs_desktop.cli_target import _open_database
 from drs_desktop.config import AppPaths
 from drs_desktop.domain.safe_text import terminal_safe
+
+logger = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from drs_desktop.aws.drs import DrsGateway
@@ -101,7 +104,43 @@ def drill_command(
         finally:
             store.end_run(db, schedule.schedule_id, started, ended_at=cli_target._now(), **record)
             _say_end(schedule, record, args, out)
+            if not record["report_path"]:
+                _alert_missed(db, schedule, args)
     return code
+
+
+def _alert_missed(db: Database, schedule: Schedule, args: argparse.Namespace) -> None:
+    """A run that wrote no report is a missed schedule (``services.schedules.missed``): said to the
+    plan's routes now, once (the same occurrence is not said again by ``alerts check`` or the
+    dashboard: ``services.readiness_alerts``). Never raises: the drill's own exit status says the rest."""
+    from drs_desktop.secrets import SecretStore
+    from drs_desktop.services.alerts import AlertSender
+    from drs_desktop.services.readiness_alerts import conditions_of, send_conditions
+    from drs_desktop.services.schedules import missed
+
+    now = cli_target._now()
+    gateways: list[DrsGateway] = []
+
+    def target() -> Any:
+        if not gateways:
+            gateways.append(_gateway(db, schedule, args))
+        return gateways[0].target
+
+    sender = AlertSender(db, SecretStore(), target=target, clock=cli_target._now)
+    try:
+        said = [a for a in missed(db, now) if a.plan_name == schedule.plan_name]
+        conditions = conditions_of([], now, missed=said, scheduled_plans=[schedule.plan_name])
+        for item in send_conditions(db, sender, conditions):
+            done = sum(1 for r in item.results if r.delivered)
+            print(
+                f"alert {item.alert.kind.value} sent: {done} of {len(item.results)} route(s)", file=sys.stderr
+            )
+    except Exception:  # an alert never changes how the drill ended
+        logger.exception("the missed-schedule alert of %s was not sent", schedule.schedule_id)
+    finally:
+        sender.close()
+        for gateway in gateways:
+            gateway.close()
 
 
 def _say_end(schedule: Schedule, record: dict[str, Any], args: argparse.Namespace, out: TextIO) -> None:
@@ -135,6 +174,7 @@ def _unattended(
     )
     from drs_desktop.services.patient_reads import PatientReads
     from drs_desktop.services.preflight import preflight
+    from drs_desktop.services.run_alerts import attach_run_alerts
 
     gateway = _gateway(db, schedule, args).with_single_attempt_reads()
     reads = PatientReads(sleep=cli_target._sleep)
@@ -162,8 +202,13 @@ def _unattended(
     runner = create_execution(db, gateway, prepared, request, reads=reads)
     record["execution_id"] = runner.execution_id
     print(f"execution {runner.execution_id}: unattended drill of {schedule.plan_name!r}", file=sys.stderr)
-    with take_driver_lock(db.path, runner.execution_id), _leased(db, runner.execution_id) as lease:
-        outcome, why = _drive(runner, schedule, lease)
+    # Its run events go to the plan's routes as any run's do (held, failed, succeeded, RTO breached).
+    alerts = attach_run_alerts(db, runner, target=lambda: gateway.target)
+    try:
+        with take_driver_lock(db.path, runner.execution_id), _leased(db, runner.execution_id) as lease:
+            outcome, why = _drive(runner, schedule, lease)
+    finally:
+        alerts.close()
     record.update(outcome=outcome, detail=why)
     if outcome == "succeeded":
         soak = args.soak if args.soak is not None else schedule.soak_minutes

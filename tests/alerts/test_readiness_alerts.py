@@ -24,7 +24,9 @@ NOW = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
 DRIFT = "launch settings drifted from their desired state: shop-db-01"
 
 
-def cadence(kind: CadenceKind, *reasons: CadenceReason, good: str = "", not_ready: bool | None = None):
+def cadence(
+    kind: CadenceKind, *reasons: CadenceReason, good: str = "", not_ready: bool | None = None
+) -> PlanCadence:
     last_good = DrillFact(execution_id=good, finished_at=NOW - timedelta(days=40), outcome="SUCCEEDED")
     return PlanCadence(
         plan_name="Shop",

@@ -18,8 +18,10 @@ from drs_desktop.storage import executions as journal
 from drs_desktop.storage import schedules as store
 from drs_desktop.storage.db import Database
 from drs_desktop.storage.plans import save_plan
+from tests.alerts.hook_server import HookServer
 from tests.cli.conftest import Cli, shop_plan
 from tests.schedules.values import a_schedule
+from tests.secrets.memory_keyring import MemoryKeyring
 
 
 @pytest.fixture
@@ -43,6 +45,27 @@ def _setup(sim: EmbeddedSimulator, home: Path, reports: Path, *, auto_approve: b
     return schedule
 
 
+def _route(home: Path, hook: HookServer) -> None:
+    """A JSON webhook route on Shop, taking every kind (its URL in the test's in-memory keyring)."""
+    from datetime import UTC, datetime
+
+    from drs_desktop.domain.alert_routes import RouteKind
+    from drs_desktop.secrets import SecretStore
+    from drs_desktop.services.alerts import add_route
+
+    with Database.open(AppPaths.resolve(home).database) as db:
+        add_route(
+            db,
+            SecretStore(),
+            plan_name="Shop",
+            kind=RouteKind.JSON,
+            label="ops",
+            target=hook.url(),
+            kinds=list(AlertKind),
+            now=datetime.now(UTC),
+        )
+
+
 def _instances_left(sim: EmbeddedSimulator) -> set[str]:
     """The drill instances still in DRS an hour (virtual) after the run: its terminate job has ended."""
     ours = {r.recovery_instance_id for r in sim.backend.launch_records() if r.recovery_instance_id}
@@ -61,13 +84,17 @@ def _drill(cli: Cli, sim: EmbeddedSimulator, home: Path, *extra: str) -> tuple[i
 
 
 def test_an_unattended_drill_approves_by_schedule_cleans_up_and_reports(
-    manual_sim: EmbeddedSimulator, tmp_path: Path, cli: Cli
+    manual_sim: EmbeddedSimulator, tmp_path: Path, cli: Cli, hook: HookServer, memory_keyring: MemoryKeyring
 ) -> None:
     home, reports = tmp_path / "home", tmp_path / "drill reports"
     schedule = _setup(manual_sim, home, reports)
+    _route(home, hook)
     code, answer, err = _drill(cli, manual_sim, home, "--schedule", schedule.schedule_id)
     assert code == 0, err
     assert answer["outcome"] == "succeeded" and answer["detail"] == ""
+    # Its run events reach the plan's routes as any run's: the gate (approved by the schedule), the end.
+    kinds = [r.body["kind"] for r in hook.received]
+    assert kinds.count("run-succeeded") == 1 and "schedule-missed" not in kinds, kinds
     execution_id = answer["execution_id"]
     launches = Counter(r.source_server_id for r in manual_sim.backend.launch_records())
     assert sum(launches.values()) == 5 and set(launches.values()) == {1}
@@ -92,7 +119,7 @@ def test_an_unattended_drill_approves_by_schedule_cleans_up_and_reports(
 
 
 def test_the_drill_refuses_when_another_execution_holds_its_servers(
-    manual_sim: EmbeddedSimulator, tmp_path: Path, cli: Cli
+    manual_sim: EmbeddedSimulator, tmp_path: Path, cli: Cli, hook: HookServer, memory_keyring: MemoryKeyring
 ) -> None:
     home, reports = tmp_path / "home", tmp_path / "reports"
     schedule = _setup(manual_sim, home, reports)
@@ -114,8 +141,14 @@ def test_the_drill_refuses_when_another_execution_holds_its_servers(
     assert first.code == 3, first.err
     held_id = first.json()["execution_id"]
     launched_before = len(manual_sim.backend.launch_records())
+    _route(home, hook)
     code, answer, err = _drill(cli, manual_sim, home)
     assert code == 1
+    # Said to the plan's routes at once, and once: the cron check finds nothing new to say.
+    assert [r.body["kind"] for r in hook.received] == ["schedule-missed"], err
+    assert "did not report" in hook.received[0].body["title"]
+    assert cli("alerts", "check", "--home", str(home)).out.strip() == "nothing new to say"
+    assert len(hook.received) == 1
     assert answer["outcome"] == "refused" and answer["report_path"] == ""
     assert answer["detail"].startswith(f"not started: execution {held_id} (Shop) holds ")
     assert "ALERT schedule-missed: scheduled drill of 'Shop' did not report: refused" in err
