@@ -80,7 +80,15 @@ class RecoveryPoints:
         self._recorded_of = recorded
         self._done: set[str] | None = None  # read from the journal on first use (a resumed run)
         self._looks: dict[str, int] = {}
+        self._seen: dict[str, datetime] = {}  # instance ID -> its point, from the engine's own looks
         self._next_look: dict[int, datetime] = {}
+
+    def saw(self, views: Sequence[RecoveryInstanceView]) -> None:
+        """Recovery instances the runner read anyway (the engine's look for an instance DRS did not
+        name): their points are kept, and their servers need no call of their own."""
+        for view in views:
+            if view.point_in_time is not None:
+                self._seen[view.recovery_instance_id] = view.point_in_time
 
     def step(self, state: ExecutionState) -> None:
         """Journal what can be journaled now; at most one DescribeRecoveryInstances per wave and target."""
@@ -102,12 +110,22 @@ class RecoveryPoints:
             if pit:
                 self._journal([self._snapshot_point(s) for s in pit], now)
             rest = [s for s in launched if s.server_id not in self._snapshot_at]
+            known = [s for s in rest if s.recovery_instance_id in self._seen]
+            if known:
+                self._journal(
+                    [
+                        self._instance_point(s.server_id, self._seen[s.recovery_instance_id or ""])
+                        for s in known
+                    ],
+                    now,
+                )
+                rest = [s for s in rest if s not in known]
             still = any(s.status in _ON_THE_WAY for s in servers)
             if not rest or (still and state.finished is None):
                 continue
             due = self._next_look.get(wave.index)
-            if due is not None and now < due:
-                continue
+            if due is not None and now < due and state.finished is None:
+                continue  # a finished run may not step again: it looks at once
             self._look(wave.index, [(s.server_id, s.target, s.recovery_instance_id or "") for s in rest], now)
 
     def _look(self, wave_index: int, servers: list[tuple[str, str, str]], now: datetime) -> None:

@@ -893,6 +893,7 @@ class ExecutionRunner:
         )
         if found is None:
             return
+        self._points.saw(found)
         self._record_event(
             RecoveryInstancesObserved(
                 server_ids=command.server_ids,
