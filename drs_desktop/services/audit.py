@@ -30,6 +30,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Generic, TypeVar
 
 from drs_desktop.domain.drs.views import CallerIdentity
 from drs_desktop.domain.engine.annotation_events import (
@@ -82,6 +83,8 @@ __all__ = [
 INBOX_WAIT_SECONDS = 15.0
 Clock = Callable[[], datetime]
 IdentityOf = Callable[[str], CallerIdentity]
+#: The annotation events ``annotate`` journals.
+A = TypeVar("A", FindingAdded, FindingUpdated, ReviewSignedOff)
 
 
 class AnnotationRefused(DrsDesktopError):
@@ -89,12 +92,12 @@ class AnnotationRefused(DrsDesktopError):
 
 
 @dataclass(frozen=True)
-class Annotated:
+class Annotated(Generic[A]):
     """What became of an annotation: ``journaled`` (with its journal ``seq``), ``queued`` for a live
     driver that has not taken it yet (``inbox_id``), or ``refused`` by that driver (``reason``)."""
 
     execution_id: str
-    event: Event
+    event: A
     state: str
     seq: int | None = None
     inbox_id: int | None = None
@@ -202,7 +205,7 @@ def add_finding(
     by: str = "",
     clock: Clock = _now,
     wait_seconds: float = INBOX_WAIT_SECONDS,
-) -> Annotated:
+) -> Annotated[FindingAdded]:
     """Journal a new finding on the execution, whatever its state (see the module's docstring for where
     it goes). For the GUI's "Add finding" on a run it does not drive itself; call it off the GUI thread.
     Raises ``AnnotationInputError`` (bad entry) or ``AnnotationRefused`` (a run of another desktop)."""
@@ -234,7 +237,7 @@ def update_finding(
     by: str = "",
     clock: Clock = _now,
     wait_seconds: float = INBOX_WAIT_SECONDS,
-) -> Annotated:
+) -> Annotated[FindingUpdated]:
     """Journal a finding's new state (fields None are kept as they stand; ``comment`` explains the
     change). The same routes and errors as ``add_finding``."""
     record = journal.get_execution(db, execution_id)
@@ -290,7 +293,7 @@ def sign_off(
     by: str = "",
     clock: Clock = _now,
     wait_seconds: float = INBOX_WAIT_SECONDS,
-) -> Annotated:
+) -> Annotated[ReviewSignedOff]:
     """Sign a finished run's review off as the person of AWS profile ``profile``.
 
     ``identity_of(profile)`` asks STS who that is on a session of its own (``aws.signer.profile_identity``
@@ -327,12 +330,12 @@ def submit_live(submit: Callable[[Event], bool], event: FindingAdded | FindingUp
 def annotate(
     db: Database,
     execution_id: str,
-    event: FindingAdded | FindingUpdated | ReviewSignedOff,
+    event: A,
     *,
     by: str = "",
     wait_seconds: float = INBOX_WAIT_SECONDS,
     sleep: Callable[[float], None] = time.sleep,
-) -> Annotated:
+) -> Annotated[A]:
     """Journal a checked annotation on the execution: directly under its driver lock when nobody
     drives it, else through its driver's inbox (waiting up to ``wait_seconds`` for it to decide)."""
     record = journal.get_execution(db, execution_id)

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from drs_desktop.aws.signer import profile_identity
+from drs_desktop.domain.drs.views import CallerIdentity
 from drs_desktop.domain.engine.annotation_events import (
     FindingAdded,
     FindingStatus,
@@ -98,7 +99,7 @@ def test_a_drill_carries_its_test_findings_sign_off_and_recovery_points(
     (row,) = inbox.list_controls(db, execution_id)
     assert row.state == inbox.JOURNALED
     during = next(e for e in journal_events(db, execution_id) if isinstance(e, FindingAdded))
-    assert during.finding_id == queued.event.finding_id  # type: ignore[attr-defined]
+    assert during.finding_id == queued.event.finding_id
     assert during.text == "DB wave slow\nto start"
 
     # After the run: nobody drives it, so the finding is journaled directly (under the driver lock).
@@ -107,7 +108,7 @@ def test_a_drill_carries_its_test_findings_sign_off_and_recovery_points(
     )
     assert after.journaled and after.seq == len(journal_payloads(db, execution_id))
     assert journal_payloads(db, execution_id)[-1]["core"] is False
-    finding_id = after.event.finding_id  # type: ignore[attr-defined]
+    finding_id = after.event.finding_id
     updated = audit.update_finding(
         db, execution_id, finding_id, status="resolved", comment="runbook fixed", by="dana"
     )
@@ -119,11 +120,11 @@ def test_a_drill_carries_its_test_findings_sign_off_and_recovery_points(
     own = audit.sign_off(
         db, execution_id, profile="operator", review="looks fine to me", identity_of=identity_of
     )
-    assert own.journaled and own.event.self_signed  # type: ignore[attr-defined]
+    assert own.journaled and own.event.self_signed
     signed = audit.sign_off(
         db, execution_id, profile="auditor", review="Evidence reviewed; RTO met.", identity_of=identity_of
     )
-    assert signed.event.arn == AUDITOR_ARN and not signed.event.self_signed  # type: ignore[attr-defined]
+    assert signed.event.arn == AUDITOR_ARN and not signed.event.self_signed
 
     record = audit.audit_of(db, execution_id)
     assert [f.finding_id for f in record.findings] == [during.finding_id, finding_id]
@@ -150,14 +151,14 @@ def test_a_drill_carries_its_test_findings_sign_off_and_recovery_points(
         assert abs(point.lag_seconds - sim.backend.world.servers[server.server_id].lag_seconds) < 1
     spec_start = runner.state.spec.started_at
     rows = rpo_achieved(record, [s.server_id for s in launched], reference_at=spec_start, rpo_minutes=30)
-    for row in rows:
-        point = record.points[row.server_id]
-        assert point.data_at is not None
-        recovered_to = point.data_at - timedelta(seconds=point.lag_seconds or 0)
+    for rpo in rows:
+        kept = record.points[rpo.server_id]
+        assert kept.data_at is not None
+        recovered_to = kept.data_at - timedelta(seconds=kept.lag_seconds or 0)
         # Snapshots taken as the run launched hold data from after its start (the lags are seconds):
         # nothing from before the start is missing, and the 30-minute target is met.
         assert recovered_to > spec_start
-        assert row.achieved == timedelta(0) and row.met is True
+        assert rpo.achieved == timedelta(0) and rpo.met is True
     # Each server once; the points' own DescribeRecoveryInstances are at most one per wave (3 waves,
     # 5 servers): the rest came from the engine's own looks for instances DRS did not name.
     events = journal_events(db, execution_id)
@@ -175,12 +176,17 @@ def test_a_run_that_has_not_finished_is_not_signed_off(
     runner = new_run(db, sim, shop_plan(sim))
     before = len(journal_payloads(db, runner.execution_id))
     asked: list[str] = []
+
+    def identity_of(profile: str) -> CallerIdentity:
+        asked.append(profile)
+        return CallerIdentity(account="1", arn="arn:aws:iam::1:user/x")
+
     with pytest.raises(audit.AnnotationRefused, match="has not finished"):
         audit.sign_off(
             db,
             runner.execution_id,
             profile="auditor",
             review="premature",
-            identity_of=lambda p: asked.append(p),  # type: ignore[arg-type,func-returns-value]
+            identity_of=identity_of,
         )
     assert asked == [] and len(journal_payloads(db, runner.execution_id)) == before

@@ -61,7 +61,7 @@ def test_a_finding_after_the_run_reaches_a_teammate_and_an_older_build_skips_it(
     b.service.sync_now()
 
     found = audit.audit_of(b.db, execution_id)
-    assert [f.finding_id for f in found.findings] == [added.event.finding_id]  # type: ignore[attr-defined]
+    assert [f.finding_id for f in found.findings] == [added.event.finding_id]
     assert found.findings[0].text == "DNS cut-over was manual"
     assert isinstance(found.test, TestRecorded)
     pulled = journal.load_journal(b.db, execution_id)
