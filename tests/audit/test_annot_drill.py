@@ -190,3 +190,29 @@ def test_a_run_that_has_not_finished_is_not_signed_off(
             identity_of=identity_of,
         )
     assert asked == [] and len(journal_payloads(db, runner.execution_id)) == before
+
+
+def test_the_guis_own_live_run_takes_a_finding_through_its_control_path(
+    sim: EmbeddedSimulator, db: Database
+) -> None:
+    runner = new_run(db, sim, shop_plan(sim))
+    runner.run(sleep=advance(sim), should_stop=lambda: bool(runner.state.jobs), max_steps=500)
+    event = audit.finding_added(
+        audit.audit_of(db, runner.execution_id),
+        text="Gate message unclear",
+        severity="low",
+        at=sim.clock.now(),
+    )
+
+    def submit(control: object) -> bool:  # what the GUI's execution loop does with a control
+        runner.submit(control)  # type: ignore[arg-type]
+        return True
+
+    audit.submit_live(submit, event)
+    before = runner.state
+    runner.step()  # the runner journals it with its own clock, between two steps
+    (journaled,) = [e for e in journal_events(db, runner.execution_id) if isinstance(e, FindingAdded)]
+    assert journaled.finding_id == event.finding_id and runner.take_refusals() == []
+    assert before.finished is None and runner.state.finished is None
+    with pytest.raises(audit.AnnotationRefused, match="loop has ended"):
+        audit.submit_live(lambda _control: False, event)
