@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TextIO
 
 from drs_desktop import cli_target
+from drs_desktop.cli_audit import add_audit_commands
 from drs_desktop.cli_drive import _drive, _leased, _print_progress, drive_resumed
 from drs_desktop.cli_exit import EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError
 from drs_desktop.cli_report_period import add_period_options, period_command
@@ -43,6 +44,7 @@ from drs_desktop.domain.safe_text import terminal_safe
 
 if TYPE_CHECKING:
     from drs_desktop.aws.drs import DrsGateway
+    from drs_desktop.domain.plan.model import TestBrief
     from drs_desktop.domain.preflight.checks import PreflightReport
     from drs_desktop.domain.views.report_chart import PdfReport
     from drs_desktop.services.patient_reads import PatientReads
@@ -77,6 +79,11 @@ def add_commands(
         "--dry-run", action="store_true", help="preflight only: checks and the calls it would make"
     )
     run.add_argument("--confirm", metavar="PLAN_NAME", help="required for a RECOVERY: the plan's name again")
+    brief = run.add_argument_group("test brief (default: the plan's)")
+    brief.add_argument("--scenario", help="what the test simulates (replaces the plan's brief)")
+    brief.add_argument("--objective", action="append", default=[], help="an objective (repeatable)")
+    brief.add_argument("--criterion", action="append", default=[], help="a success criterion (repeatable)")
+    brief.add_argument("--participant", action="append", default=[], help="a participant (repeatable)")
     run.add_argument(
         "--isolation-override",
         metavar="REASON",
@@ -96,6 +103,7 @@ def add_commands(
     show.add_argument("execution_id")
     show.add_argument("--json", action="store_true")
     add_retention_commands(actions, add_home)  # prune, delete (cli_retention.py)
+    add_audit_commands(actions, add_home)
 
     control = commands.add_parser(
         "control",
@@ -208,6 +216,7 @@ def _new_run(db: Database, args: argparse.Namespace, out: TextIO) -> ExecutionRu
         cancel_grace_minutes=stored.cancel_grace_minutes,
         target=_target_of(gateway),
         isolation_override=args.isolation_override,
+        brief=_brief(args),
     )
     prepared = prepare_execution(db, gateway, request, reads=reads)
     preflight_code = _preflight(db, gateway, prepared, request, args, out, reads)
@@ -224,6 +233,25 @@ def _new_run(db: Database, args: argparse.Namespace, out: TextIO) -> ExecutionRu
         file=sys.stderr,
     )
     return runner
+
+
+def _brief(args: argparse.Namespace) -> TestBrief | None:
+    """The test brief the command line gives (any of --scenario, --objective, --criterion,
+    --participant replaces the plan's whole brief); None: the plan's own."""
+    from drs_desktop.domain.plan.model import TestBrief
+
+    if args.scenario is None and not (args.objective or args.criterion or args.participant):
+        return None
+    if any(
+        "\n" in item or not item.strip() for item in [*args.objective, *args.criterion, *args.participant]
+    ):
+        raise UsageError("--objective, --criterion and --participant each take one non-empty line")
+    return TestBrief(
+        scenario=(args.scenario or "").strip(),
+        objectives=tuple(args.objective),
+        success_criteria=tuple(args.criterion),
+        participants=tuple(args.participant),
+    )
 
 
 def _preflight(

@@ -11,6 +11,7 @@ import json
 import sys
 from typing import TYPE_CHECKING, Any, TextIO
 
+from drs_desktop.cli_audit import AUDIT_ACTIONS, audit_command, audit_json, audit_lines
 from drs_desktop.cli_exit import EXIT_OK
 from drs_desktop.config import AppPaths
 from drs_desktop.domain.safe_text import terminal_safe
@@ -64,6 +65,8 @@ def executions_command(args: argparse.Namespace, paths: AppPaths, out: TextIO) -
     from drs_desktop.storage import executions as journal
     from drs_desktop.storage.db import Database
 
+    if args.executions_command in AUDIT_ACTIONS:
+        return audit_command(args, paths, out)
     with Database.open(paths.database) as db:
         if args.executions_command == "list":
             records = journal.list_executions(db, plan_name=args.plan)
@@ -100,6 +103,7 @@ def _show(db: Database, args: argparse.Namespace, out: TextIO) -> int:
     from drs_desktop.domain.engine.failure_reasons import server_problems
     from drs_desktop.domain.engine.grace import jobs_left_running
     from drs_desktop.domain.engine.queries import drill_instances_running
+    from drs_desktop.domain.views.audit import audit_record
     from drs_desktop.domain.views.end_states import end_states
     from drs_desktop.domain.views.evidence import instance_problems
     from drs_desktop.domain.views.evidence_steps import automation_evidence
@@ -136,6 +140,7 @@ def _show(db: Database, args: argparse.Namespace, out: TextIO) -> int:
         data["instance_problems"] = list(unaccounted)
         data["jobs_still_running_in_drs"] = list(jobs_left_running(state))
         data["end"] = end_data(state, hostnames_for(db, record))
+        data["audit"] = audit_json(audit_record(events))
         json.dump(data, out, indent=2)
         out.write("\n")
         return EXIT_OK
@@ -169,6 +174,8 @@ def _show(db: Database, args: argparse.Namespace, out: TextIO) -> int:
         )
     for line in unaccounted:
         print(f"  {line}", file=out)
+    for line in audit_lines(audit_record(events)):  # the test, findings and sign-off (issue 18)
+        print(terminal_safe(line), file=out)
     end = end_states(state)  # how a stopped run ends: the same words as the progress view and the report
     for line in end.lines(hostnames_for(db, record)) if end is not None else ():
         print(f"  {terminal_safe(line)}", file=out)

@@ -49,6 +49,7 @@ CLI_MODULES = {
     "cli_unattended",
     "cli_schedule",
     "cli_alerts",
+    "cli_audit",
 }
 _CLI_MAY_IMPORT = {"domain", "storage", "aws", "secrets", "config", "services", "simulator", *CLI_MODULES}
 
@@ -78,6 +79,7 @@ RULES: dict[str, tuple[set[str], set[str], set[str]]] = {
     "cli_native_text": (_CLI_MAY_IMPORT, set(), set()),
     "cli_launch": (_CLI_MAY_IMPORT, set(), set()),
     "cli_launch_restore": (_CLI_MAY_IMPORT, set(), set()),
+    "cli_audit": (_CLI_MAY_IMPORT, set(), set()),
     "cli_common": (_CLI_MAY_IMPORT, set(), set()),
     "cli_sync_takeover": (_CLI_MAY_IMPORT, set(), set()),
     "cli_scripts": (_CLI_MAY_IMPORT, set(), set()),

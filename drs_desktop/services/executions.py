@@ -23,6 +23,7 @@ from drs_desktop.domain.drs.errors import DrsNotFound
 from drs_desktop.domain.drs.views import LaunchConfigView
 from drs_desktop.domain.engine.chunking import Limits
 from drs_desktop.domain.engine.drill_net_state import DrillNetSpec
+from drs_desktop.domain.engine.events import event_to_json
 from drs_desktop.domain.engine.native_state import NativeRunSpec
 from drs_desktop.domain.engine.polling import PollSettings
 from drs_desktop.domain.engine.record import ExecutionRecord
@@ -31,7 +32,7 @@ from drs_desktop.domain.engine.reducer import initial_state
 from drs_desktop.domain.engine.state import ExecutionSpec, Mode, spec_from_plan, spec_to_json
 from drs_desktop.domain.errors import DrsDesktopError
 from drs_desktop.domain.inventory import Inventory
-from drs_desktop.domain.plan.model import PlanTarget
+from drs_desktop.domain.plan.model import PlanTarget, TestBrief
 from drs_desktop.domain.plan.revisions import StoredPlan
 from drs_desktop.domain.plan.targets import Connected, runs_across_targets, unplaced, used_target_names
 from drs_desktop.domain.plan.validation import resolve_wave_servers
@@ -39,6 +40,8 @@ from drs_desktop.domain.preflight.checks import PreflightReport
 from drs_desktop.domain.views.drift import BASELINE_KEY, baseline_of, baseline_to_json
 from drs_desktop.domain.views.stranded import SIMULATOR_WORLD_KEY
 from drs_desktop.services.patient_reads import PatientReads
+from drs_desktop.services.run_points import POINTS_KEY, points_options
+from drs_desktop.services.run_test import test_recorded
 from drs_desktop.services.runner import Clock, ExecutionRunner
 from drs_desktop.services.target_runs import (
     TARGETS_KEY,
@@ -78,6 +81,8 @@ class RunRequest:
     #: A drill run although its network's isolation check failed: the operator's reason (kept with the
     #: execution and in its evidence; ``services.preflight_isolation``). Empty: no override.
     isolation_override: str = ""
+    #: The test brief the operator edited before the run (issue 18); None: the plan's own.
+    brief: TestBrief | None = None
 
 
 @dataclass(frozen=True)
@@ -369,6 +374,15 @@ def _recorded_target(request: RunRequest, gateway: DrsGateway) -> dict[str, Any]
     return target
 
 
+def _points_options(prepared: PreparedExecution) -> dict[str, Any]:
+    """Each server's replication lag as the preparation's inventory read it, and each chosen
+    snapshot's time (a point-in-time run): the recovery points need no new call for them."""
+    by_id = {server.source_server_id: server for server in prepared.inventory.servers}
+    lags = {s: by_id[s].lag_seconds if s in by_id else None for s in prepared.server_ids}
+    chosen = prepared.recovery_point.chosen if prepared.recovery_point is not None else {}
+    return points_options(lags, {s: snapshot.taken_at for s, snapshot in chosen.items()})
+
+
 def create_execution(
     db: Database,
     gateway: DrsGateway,
@@ -402,35 +416,48 @@ def create_execution(
         start_settle=start_settle_for(gateway.read_timeout),
     )
     revision = prepared.stored.revision
-    record = journal.create_execution(
-        db,
-        ExecutionRecord(
-            execution_id=execution_id,
-            plan_id=revision.plan_id,
-            plan_revision_id=revision.revision_id,
-            plan_name=revision.name,
-            plan_revision=revision.revision,
-            mode=request.mode.value,
-            status="RUNNING",
-            started_at=started_at,
-            options={
-                "target": _recorded_target(request, gateway),
-                "point_in_time": request.point_in_time.isoformat() if request.point_in_time else None,
-                "poll_interval_seconds": request.poll_interval_seconds,
-                "post_launch_actions": prepared.post_launch_actions,
-                TARGETS_KEY: targets_to_json(prepared.targets),
-                "isolation_override": request.isolation_override.strip() or None,
-                # "DRS" for a run in DRS (a native recovery plan execution), "desktop" otherwise.
-                RUN_IN_KEY: "DRS" if prepared.native is not None else "desktop",
-                # Each server as this run saw it: what the dashboard compares with today's estate.
-                BASELINE_KEY: baseline_to_json(
-                    baseline_of(prepared.server_ids, prepared.inventory, prepared.launch_configs or None)
-                ),
-            },
-            spec=spec_to_json(spec),
-            identity={"account": identity.account, "arn": identity.arn, "user_id": identity.user_id},
-        ),
+    test = test_recorded(
+        request.mode,
+        prepared.stored.plan,
+        prepared.wave_servers,
+        request.brief,
+        at=started_at,
+        by=identity.arn,
     )
+    new_record = ExecutionRecord(
+        execution_id=execution_id,
+        plan_id=revision.plan_id,
+        plan_revision_id=revision.revision_id,
+        plan_name=revision.name,
+        plan_revision=revision.revision,
+        mode=request.mode.value,
+        status="RUNNING",
+        started_at=started_at,
+        options={
+            "target": _recorded_target(request, gateway),
+            "point_in_time": request.point_in_time.isoformat() if request.point_in_time else None,
+            "poll_interval_seconds": request.poll_interval_seconds,
+            "post_launch_actions": prepared.post_launch_actions,
+            TARGETS_KEY: targets_to_json(prepared.targets),
+            "isolation_override": request.isolation_override.strip() or None,
+            # "DRS" for a run in DRS (a native recovery plan execution), "desktop" otherwise.
+            RUN_IN_KEY: "DRS" if prepared.native is not None else "desktop",
+            # Each server as this run saw it: what the dashboard compares with today's estate.
+            BASELINE_KEY: baseline_to_json(
+                baseline_of(prepared.server_ids, prepared.inventory, prepared.launch_configs or None)
+            ),
+            # What the recovery points need, read while preparing (``services.run_points``).
+            POINTS_KEY: _points_options(prepared),
+        },
+        spec=spec_to_json(spec),
+        identity={"account": identity.account, "arn": identity.arn, "user_id": identity.user_id},
+    )
+    # The execution and its test record (its first journal entry) are one transaction: no run exists
+    # without the test it is, and a resumed run never journals a second one (``services.run_test``).
+    with db.transaction():
+        journal.create_execution(db, new_record)
+        journal.append_events(db, execution_id, [event_to_json(test)], expected_last=0)
+    record = journal.get_execution(db, execution_id)
     logger.info(
         "execution %s of %r rev %d (%s) created",
         execution_id,

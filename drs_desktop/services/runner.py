@@ -26,7 +26,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar, assert_never
@@ -44,6 +44,7 @@ from drs_desktop.domain.drs.observations import (
     jobs_observed,
     post_launch_events,
 )
+from drs_desktop.domain.drs.views import RecoveryInstanceView
 from drs_desktop.domain.engine.accounts import account_of, event_target
 from drs_desktop.domain.engine.commands import (
     AwaitApproval,
@@ -114,6 +115,7 @@ from drs_desktop.services.drill_net_calls import DrillNetCommands
 from drs_desktop.services.drs_calls import DrsCalls
 from drs_desktop.services.journal_replay import replay_journal
 from drs_desktop.services.native_commands import NativeCommands
+from drs_desktop.services.run_points import RecoveryPoints, recorded_servers
 from drs_desktop.services.target_runs import recorded_target_gateways
 from drs_desktop.storage import control_inbox as inbox
 from drs_desktop.storage import executions as journal
@@ -217,6 +219,14 @@ class ExecutionRunner:
         self._ssm_by_target: dict[str, SsmCalls] = {}
         self._lambda_by_target: dict[str, LambdaCalls] = {}
         self._automation_calls: AutomationCalls | None = None
+        #: The launched servers' recovery points, journaled for the achieved RPO (``services.run_points``).
+        self._points = RecoveryPoints(
+            record.options,
+            read=self._read_instances,
+            record=self._record_event,
+            clock=self._clock,
+            recorded=lambda: recorded_servers(journal.read_journal(db, self._record).events),
+        )
         options_actions = record.options.get("post_launch_actions", {})
         self._post_launch_actions = post_launch_actions or {
             str(k): int(v) for k, v in options_actions.items()
@@ -440,6 +450,7 @@ class ExecutionRunner:
         if self._state.finished is None and time.monotonic() >= self._credentials_due:
             self._credentials_due = time.monotonic() + CREDENTIALS_CHECK_SECONDS
             self.check_credentials()
+        self._record_points()
         decided_on = self._state
         acted = False
         wake_at: datetime | None = None
@@ -492,6 +503,22 @@ class ExecutionRunner:
             if self._controls.empty():
                 sleeper(delay)
         return RunResult(self._state.finished, self._status)
+
+    def _record_points(self) -> None:
+        """Journal the recovery points of servers that launched; a failure here never stops the run."""
+        try:
+            self._points.step(self._state)
+        except Exception:
+            logger.exception("execution %s: recovery points not recorded this step", self.execution_id)
+
+    def _read_instances(self, target: str, server_ids: Sequence[str]) -> list[RecoveryInstanceView]:
+        """DescribeRecoveryInstances of ``server_ids`` in ``target`` (its own gateway in a run across
+        targets); a DrsError goes back to the caller, nothing is journaled for it."""
+        self._target = target
+        try:
+            return self._gw().describe_recovery_instances(source_server_ids=server_ids)
+        finally:
+            self._target = ""
 
     def _sleep_until_woken(self, seconds: float) -> None:
         """Sleep up to ``seconds``; a submitted control ends it at once, one queued in the inbox by
@@ -866,6 +893,7 @@ class ExecutionRunner:
         )
         if found is None:
             return
+        self._points.saw(found)
         self._record_event(
             RecoveryInstancesObserved(
                 server_ids=command.server_ids,

@@ -113,8 +113,16 @@ class Identities:
         self.accounts: dict[str, AccountSpec] = {a.account_id: a for a in scenario.accounts}
         self._exact: dict[str, str] = {}
         self._prefixes: list[tuple[str, str]] = []
+        #: A user's keys (``accounts[].users``): the key (or prefix) -> the user's ARN.
+        self._user_arns: dict[str, str] = {}
         for account in scenario.accounts:
-            for key in account.access_keys:
+            keys = [(key, "") for key in account.access_keys]
+            for user in account.users:
+                arn = f"arn:aws:iam::{account.account_id}:user/{user.name}"
+                keys.extend((key, arn) for key in user.access_keys)
+            for key, arn in keys:
+                if arn:
+                    self._user_arns[key.rstrip("*")] = arn
                 if key.endswith("*"):
                     self._prefixes.append((key[:-1], account.account_id))
                 else:
@@ -128,13 +136,17 @@ class Identities:
 
     def account_of_key(self, access_key: str | None) -> str:
         """The account a long-term key reaches (sessions aside): mapped, else the default account."""
+        return self._key_match(access_key)[0]
+
+    def _key_match(self, access_key: str | None) -> tuple[str, str]:
+        """(account, the matched key or prefix) of a long-term key; the default account and "" if none."""
         if access_key:
             if access_key in self._exact:
-                return self._exact[access_key]
+                return self._exact[access_key], access_key
             for prefix, account in self._prefixes:
                 if access_key.startswith(prefix):
-                    return account
-        return self.default_account
+                    return account, prefix
+        return self.default_account, ""
 
     def principal(self, credential: Credential) -> Principal:
         """The caller of a request; AuthError ``ExpiredToken`` once its session expired (virtual clock),
@@ -151,8 +163,8 @@ class Identities:
             if self.clock.now_ts() >= session.expires_ts:
                 raise AuthError("ExpiredToken", "The security token included in the request is expired")
             return Principal(session.account_id, session.arn, session.role_id, session)
-        account = self.account_of_key(key)
-        arn = self._user_arn(account)
+        account, matched = self._key_match(key)
+        arn = self._user_arns.get(matched) or self._user_arn(account)
         return Principal(account, arn, "AIDA" + stable_hex(arn, length=17).upper())
 
     def _user_arn(self, account_id: str) -> str:

@@ -262,15 +262,20 @@ class JobEngine:
             w.schedule(w.now + duration, lambda: self._fail(job, p, "SNAPSHOT_FAIL", reason))
             return
         snap = on_demand_snapshot(server, newest_data_ts(server, w.now), w.seed)
+        taken = w.now
 
         def done() -> None:
             snap.ts = w.now
             self._log(job, "SNAPSHOT_END", sourceServerID=sid)
-            self._after_snapshot(job, p, rng, snap.expected_ts)
+            # The instance's pointInTimeSnapshotDateTime is when DRS took this snapshot; its data is
+            # behind that by the replication lag (the conversion's dataTimestamp says how far).
+            self._after_snapshot(job, p, rng, snap.expected_ts, taken)
 
         w.schedule(w.now + duration, done)
 
-    def _after_snapshot(self, job: Job, p: Participant, rng: random.Random, data_ts: float) -> None:
+    def _after_snapshot(
+        self, job: Job, p: Participant, rng: random.Random, data_ts: float, pit_ts: float | None = None
+    ) -> None:
         w = self.w
         server = w.servers[p.server_id]
         sid = server.server_id
@@ -343,7 +348,8 @@ class JobEngine:
                     ),
                 )
                 return
-            w.schedule(w.now + duration, lambda: self._launched(job, p, rng, data_ts))
+            point = data_ts if pit_ts is None else pit_ts
+            w.schedule(w.now + duration, lambda: self._launched(job, p, rng, point))
 
         w.schedule(w.now + _draw(rng, t.snapshot_to_conversion), conversion_start)
 

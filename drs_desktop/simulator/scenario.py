@@ -266,6 +266,16 @@ class RoleSpec:
 
 
 @dataclass(frozen=True)
+class UserSpec:
+    """An IAM user of an account with its own access keys: GetCallerIdentity answers
+    ``arn:aws:iam::<account>:user/<name>`` for them (two people of one account, an operator and an
+    auditor who signs a drill off, are two identities)."""
+
+    name: str
+    access_keys: tuple[str, ...] = ()  # exact key IDs, or prefixes ending in ``*``
+
+
+@dataclass(frozen=True)
 class ExtendSpec:
     """Servers of a staging account already extended into the recovery account when the world starts."""
 
@@ -288,6 +298,7 @@ class AccountSpec:
     extended: tuple[ExtendSpec, ...] = ()
     roles: tuple[RoleSpec, ...] = ()
     initialized: bool = True
+    users: tuple[UserSpec, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from drs_desktop.simulator.scenario import (
     RoleSpec,
     Scenario,
     ScenarioError,
+    UserSpec,
 )
 from drs_desktop.simulator.scenario_node import ACCOUNT_RE, REGION_RE, Node
 
@@ -94,7 +95,11 @@ def _account(
         extended=tuple(extended),
         roles=tuple(_role(r, account_id) for r in node.items("roles")),
         initialized=node.flag("initialized", True),
+        users=tuple(_user(u) for u in node.items("users")),
     )
+    users = [u.name for u in spec.users]
+    if len(set(users)) != len(users):
+        raise node.error("users", "user names must be unique in an account")
     names = [r.name for r in spec.roles]
     if len(set(names)) != len(names):
         raise node.error("roles", "role names must be unique in an account")
@@ -152,6 +157,18 @@ def _role(node: Node, account_id: str) -> RoleSpec:
     return role
 
 
+def _user(node: Node) -> UserSpec:
+    name = node.text("name", pattern=ROLE_NAME_RE)
+    if name is None:
+        raise node.error("name", "is required")
+    keys = node.strings("access_keys")
+    for i, key in enumerate(keys):
+        if not ACCESS_KEY_RE.match(key):
+            raise node.error(f"access_keys[{i}]", f"{key!r} is not an access key ID or a prefix ending in *")
+    node.finish()
+    return UserSpec(name=name, access_keys=keys)
+
+
 def check_accounts(scenario: Scenario) -> None:
     """What no single account can check: unique IDs and keys, the default account and region exist,
     staging accounts are accounts of the scenario, each region's fleet fits the account's quota."""
@@ -168,7 +185,7 @@ def check_accounts(scenario: Scenario) -> None:
         )
     claimed: dict[str, str] = {}
     for i, account in enumerate(scenario.accounts):
-        for key in account.access_keys:
+        for key in (*account.access_keys, *(k for user in account.users for k in user.access_keys)):
             if key in claimed:
                 raise ScenarioError(
                     source, f"accounts[{i}].access_keys", f"{key} is also a key of account {claimed[key]}"

@@ -606,6 +606,12 @@ CONTROL_EVENTS = (
     CleanupRequested,
     CredentialsRenewed,
     StepDecided,
+    # Annotations an operator hands to the run's driver (issue 18): findings added or updated while the
+    # run goes on, a sign-off while a finished drill's cleanup is driven. Journaled like any control;
+    # they change nothing, so ``engine.reducer.control_error`` never refuses them.
+    FindingAdded,
+    FindingUpdated,
+    ReviewSignedOff,
 )
 
 

@@ -71,6 +71,7 @@ from drs_desktop.domain.engine.drill_net_events import (
 )
 from drs_desktop.domain.engine.end_events import ExecutionAbandoned
 from drs_desktop.domain.engine.events import (
+    ANNOTATION_TYPES,
     ApprovalGranted,
     ApprovalRejected,
     Cancel,
@@ -598,6 +599,8 @@ def _on_finished(state: ExecutionState, event: ExecutionFinished) -> ExecutionSt
 def control_error(state: ExecutionState, event: Event) -> str | None:
     """Why the operator's control ``event`` cannot apply now (None: journal it). ``apply`` would ignore
     a refused control anyway; this gives the operator the reason."""
+    if type(event) in ANNOTATION_TYPES:
+        return None  # a finding changes nothing the engine decides: welcome in any state (issue 18)
     if isinstance(event, CleanupRequested):
         if not state.is_drill:
             return "only a drill is cleaned up; a recovery's instances are production"
