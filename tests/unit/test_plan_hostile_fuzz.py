@@ -150,6 +150,12 @@ def test_a_hostile_string_in_any_field_is_refused_there(
         # YAML refuses some characters (a lone surrogate escape, ...) before any field exists.
         assert fmt == "yaml", outcome.problems
         return
+    if fmt == "yaml" and any(ch in hostile for ch in YAML_LINE_BREAKS):
+        # YAML folded the hostile line break into a space: the field now holds another, printable value
+        # ("yes\x85" reads as "yes "), and what is refused may be what names it (a wave naming group
+        # "yes" no longer finds it). Refused all the same, never loaded.
+        assert outcome.problems, (keys, hostile)
+        return
     assert path in [problem_path for problem_path, _, _ in outcome.problems], (path, outcome.problems)
 
 
