@@ -11,6 +11,9 @@ DRS_SYSTEM_EXTRAS="faketime gnome-keyring dbus-daemon desktop-file-utils"
 # PyInstaller (tests/packaging builds the bundle) runs objdump and strip (binutils) and needs Python as a
 # shared library: Debian's own python3 keeps it in libpython3.X (a python.org or pyenv build has its own).
 DRS_SYSTEM_EXTRAS+=" binutils"
+# systemd: `systemd-analyze verify` checks the scheduled drills' user timer and service units
+# (tests/schedules); nothing is enabled, CI has no user session.
+DRS_SYSTEM_EXTRAS+=" systemd"
 python_path=$(command -v "${PYTHON:-python3}" || true)
 if [ -n "$python_path" ] && dpkg-query -S "$(readlink -f "$python_path")" >/dev/null 2>&1; then
   DRS_SYSTEM_EXTRAS+=" libpython$("$python_path" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
