@@ -266,7 +266,12 @@ class DesktopApp:
         tasks: ScheduleTasks = TaskThread(
             "schedules",
             lambda: ScheduleDesk(
-                db, secrets, paths, endpoint=lambda: resolver.demo_endpoint, clock=self.clock.now
+                db,
+                secrets,
+                paths,
+                endpoint=lambda: resolver.demo_endpoint,
+                demo=lambda: resolver.demo_endpoint is not None,
+                clock=self.clock.now,
             ),
         )
         self._task_threads.append(tasks)

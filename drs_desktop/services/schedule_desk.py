@@ -14,14 +14,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from drs_desktop.config import AppPaths
-from drs_desktop.domain.schedule.model import ScheduleChoice
+from drs_desktop.domain.schedule.model import ScheduleChoice, ScheduleError
 from drs_desktop.secrets import SecretStore
 from drs_desktop.services import schedules
 from drs_desktop.services.connection import list_profiles, load_connection_settings
 from drs_desktop.services.schedule_entries import default_kind, program_argv
 from drs_desktop.storage.db import Database
 
-__all__ = ["ScheduleDesk", "ScheduleView"]
+__all__ = ["DEMO_REFUSAL", "ScheduleDesk", "ScheduleView"]
 
 
 @dataclass(frozen=True)
@@ -37,9 +37,19 @@ class ScheduleView:
     default_kind: str
 
 
+#: Why the demo cannot schedule: its simulator lives in the app's process and ends with it, so an entry
+#: the OS scheduler starts at night would find no demo to drill, and would drill real AWS with the
+#: profile instead (the entry names no endpoint). A check against the demo's STS would promise otherwise.
+DEMO_REFUSAL = (
+    "the demo's simulator lives only while DRS Desktop runs: a scheduled drill would run against AWS "
+    "with this profile. Leave the demo (Settings, Connection) to schedule a plan"
+)
+
+
 class ScheduleDesk:
-    """Schedules of one database, for the GUI. ``endpoint``: the demo simulator's URL while the app
-    runs the demo (the profile check asks its STS), else None."""
+    """Schedules of one database, for the GUI. ``endpoint``: a simulator's URL the profile check asks
+    (None: AWS); ``demo``: whether the app runs the demo, where nothing can be scheduled
+    (``DEMO_REFUSAL``)."""
 
     def __init__(
         self,
@@ -48,8 +58,10 @@ class ScheduleDesk:
         paths: AppPaths,
         *,
         endpoint: Callable[[], str | None] = lambda: None,
+        demo: Callable[[], bool] = lambda: False,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
+        self._demo = demo
         self._db = db
         self._secrets = secrets
         self._paths = paths
@@ -73,12 +85,16 @@ class ScheduleDesk:
         )
 
     def check(self, profile: str, region: str) -> schedules.ProfileCheck:
+        if self._demo():
+            return schedules.ProfileCheck(profile, (DEMO_REFUSAL,))
         return schedules.check_profile(
             self._db, profile, region, self._secrets, endpoint_url=self._endpoint()
         )
 
     def save(self, choice: ScheduleChoice, enable: bool) -> list[str]:
         """Save the plan's schedule; the lines that say what was written where (ScheduleError: why not)."""
+        if self._demo():
+            raise ScheduleError(DEMO_REFUSAL)
         now = self._clock()
         schedule = schedules.build_schedule(self._db, choice, self._paths, now)
         result = schedules.save(

@@ -81,3 +81,35 @@ def test_the_dialog_checks_saves_and_removes(
             assert store.list_schedules(db) == []
         finally:
             assert tasks.stop(), "the schedules thread did not stop"
+
+
+def test_the_demo_cannot_schedule_and_says_why(
+    qtbot: QtBot, sim: EmbeddedSimulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The demo's simulator ends with the app: an entry saved there would drill real AWS at night. The
+    profile check and the save both say so, and nothing is written or recorded."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    paths = AppPaths.resolve(tmp_path / "home")
+    with Database.open(paths.database) as db:
+        save_plan(db, shop_plan(sim))
+        endpoint = sim.endpoint_url
+        tasks: ScheduleTasks = TaskThread(
+            "test-schedules",
+            lambda: ScheduleDesk(db, SecretStore(), paths, endpoint=lambda: endpoint, demo=lambda: True),
+        )
+        try:
+            dialog = ScheduleDialog("Shop")
+            qtbot.addWidget(dialog)
+            with qtbot.waitSignal(dialog.viewed, timeout=20_000):
+                dialog.connect_tasks(tasks)
+            with qtbot.waitSignal(dialog.answered, timeout=20_000) as checked:
+                dialog.check_profile()
+            assert "the demo's simulator lives only while DRS Desktop runs" in checked.args[0]
+            assert "works unattended" not in checked.args[0]
+            with qtbot.waitSignal(dialog.answered, timeout=20_000) as saved:
+                dialog.save()
+            assert "Leave the demo" in saved.args[0]
+            assert store.list_schedules(db) == []
+            assert not (tmp_path / "xdg" / "systemd").exists()
+        finally:
+            assert tasks.stop(), "the schedules thread did not stop"
