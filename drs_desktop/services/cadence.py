@@ -67,6 +67,7 @@ __all__ = [
     "cadence_alerts",
     "cadence_facts",
     "cadence_to_json",
+    "plan_cadence_facts",
     "read_cadence",
     "read_drill",
     "with_readings",
@@ -215,6 +216,21 @@ def cadence_facts(
         servers=_membership(good, plan, inventory, revision),
         native=native,
     )
+
+
+def plan_cadence_facts(db: Readable, plan_id: str) -> tuple[CadenceFacts | None, str]:
+    """The cadence facts of the plan with ``plan_id`` as it is now (a renamed plan is still found), for a
+    run's evidence report; None and why when the plan was deleted or cannot be read."""
+    try:
+        summary = next((s for s in plan_store.list_plans(db) if s.plan_id == plan_id), None)
+        if summary is None:
+            return None, "the plan no longer exists (deleted since the run)"
+        plan = plan_store.get_plan(db, summary.name)
+        inventory = inventory_store.load_inventory(db)
+        return cadence_facts(db, plan, plan_id, summary.latest_revision, inventory), ""
+    except DrsDesktopError as error:
+        logger.warning("plan %s: cadence not read for the report (%s)", plan_id, error)
+        return None, f"the plan's cadence cannot be read: {error}"
 
 
 def read_cadence(
