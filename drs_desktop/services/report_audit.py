@@ -178,8 +178,7 @@ def next_due_lines(due: Mapping[str, Any]) -> tuple[str, str]:
     when = readable_time(due["as_of"])
     return (
         f"Next test due: {due['text']}",
-        f"The plan's drill cadence as of {when} (when this report was made): {due['state']}. "
-        f"{due['rule']}",
+        f"The plan's drill cadence as of {when} (when this report was made): {due['state']}. {due['rule']}",
     )
 
 

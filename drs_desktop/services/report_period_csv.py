@@ -2,11 +2,12 @@
 
 One file, one header, one table, so a spreadsheet filter or ``csv.DictReader`` reads it whole: the first
 column, ``record``, says what a row is: ``run`` (one per run in the period), ``plan`` (one per plan in
-scope, with its counts, last good drill, next test due and cadence as of a stated time), ``untested`` (a plan with no run in the period)
-and ``finding`` (one per finding still open, also those raised before the period). Columns that do not
-apply to a row's record are empty. Times are UTC ISO-8601 with ``Z``, durations whole seconds, booleans
-``yes``/``no`` and an unknown value empty. Every text goes through ``scrub_text``, and a cell a
-spreadsheet would run as a formula starts with an apostrophe, as in the single-run CSV.
+scope, with its counts, last good drill, next test due and cadence as of a stated time), ``untested`` (a
+plan with no run in the period) and ``finding`` (one per finding still open, also those raised before the
+period). Columns that do not apply to a row's record are empty. Times are UTC ISO-8601 with ``Z``,
+durations whole seconds, booleans ``yes``/``no`` and an unknown value empty. Every text goes through
+``scrub_text``, and a cell a spreadsheet would run as a formula starts with an apostrophe, as in the
+single-run CSV.
 """
 
 from __future__ import annotations

@@ -1,13 +1,13 @@
-"""The period roll-up as HTML (issue 18): a self-contained page for a browser, and the rich text the PDF
-is laid out from.
+"""The period roll-up as HTML (issue 18): a self-contained page for a browser, and the rich text the PDF is
+laid out from.
 
-Both say the same things in the same order, the auditor's summary first: what the period and the scope
-are, how "passed" is defined, the counts, and the plans not tested; then every run, every plan with its
-last good drill, next test due and cadence (as of a stated time), and every finding still open (the overdue ones marked). The PDF puts
-the summary alone on page 1 and uses only what Qt's rich text lays out (``QTextDocument``: tables with
-``border``/``cellpadding`` attributes, class selectors, ``page-break-before``). Every text is escaped
-and scrubbed of secrets (``report_values.scrub_text``); a value not known is written "unknown", never
-left blank where an auditor would read blank as "none".
+Both say the same things in the same order, the auditor's summary first: what the period and the scope are,
+how "passed" is defined, the counts, and the plans not tested; then every run, every plan with its last
+good drill, next test due and cadence (as of a stated time), and every finding still open (the overdue ones
+marked). The PDF puts the summary alone on page 1 and uses only what Qt's rich text lays out
+(``QTextDocument``: tables with ``border``/``cellpadding`` attributes, class selectors,
+``page-break-before``). Every text is escaped and scrubbed of secrets (``report_values.scrub_text``); a
+value not known is written "unknown", never left blank where an auditor would read blank as "none".
 """
 
 from __future__ import annotations

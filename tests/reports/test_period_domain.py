@@ -9,8 +9,8 @@ import pytest
 
 from drs_desktop.domain.engine.annotation_events import ReviewSignedOff, TestRecorded, TestType
 from drs_desktop.domain.engine.record import ExecutionRecord
-from drs_desktop.domain.views.audit import AuditRecord, ServerRpo
 from drs_desktop.domain.plan.model import Cadence
+from drs_desktop.domain.views.audit import AuditRecord, ServerRpo
 from drs_desktop.domain.views.cadence import CadenceFacts, DrillFact, plan_cadence
 from drs_desktop.domain.views.period import PlanInfo, RunFacts, cadence_time, roll_up, unreadable_run
 from drs_desktop.domain.views.period_range import PeriodError, parse_period, period_of
