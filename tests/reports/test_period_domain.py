@@ -186,3 +186,32 @@ def test_the_period_bounds() -> None:
         with pytest.raises(PeriodError) as raised:
             parse_period(bad)
         assert message in str(raised.value)
+
+
+def test_an_unreadable_drill_counts_as_the_dashboard_counts_it() -> None:
+    """The roll-up hands the cadence the outcome the run's row records: FAILED is a failed drill (the
+    dashboard reads the same row), SUCCEEDED with no readable journal is not counted."""
+    rules = Cadence(every_days=30, retest_days=14)
+
+    def broken(day: date, outcome: str) -> RunFacts:
+        record = ExecutionRecord(
+            execution_id=f"x-{day}", plan_id="a", plan_revision_id="r", plan_name="A", plan_revision=1,
+            mode="DRILL", status=outcome, outcome=outcome, options={}, identity={},
+            started_at=datetime(day.year, day.month, day.day, 9, tzinfo=UTC),
+            finished_at=datetime(day.year, day.month, day.day, 10, tzinfo=UTC),
+        )  # fmt: skip
+        return unreadable_run(record, "its journal cannot be replayed: unknown event")
+
+    now = datetime(2026, 6, 20, tzinfo=UTC)
+    plan = PlanInfo("a", "A", cadence=rules)
+    failed = roll_up(
+        PERIOD, [plan], [run("a", date(2026, 6, 1)), broken(date(2026, 6, 10), "FAILED")], now=now
+    )
+    assert failed.plans[0].cadence.headline == "failed, re-test due in 4 days"
+    unproven = roll_up(PERIOD, [plan], [run("a", date(2026, 6, 1)), broken(date(2026, 6, 10), "SUCCEEDED")],
+                       now=now)  # fmt: skip
+    row = unproven.plans[0]
+    assert row.last_good is not None and row.last_good.execution_id == "a-2026-06-01"
+    assert "drill of 2026-06-10 not counted: its journal cannot be replayed: unknown event" in [
+        r.text for r in row.cadence.reasons
+    ]

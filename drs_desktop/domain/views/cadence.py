@@ -14,8 +14,9 @@ period roll-up and a run's evidence report cannot disagree:
 - A *failed drill* is a drill, whole or partial, that finished FAILED or succeeded with a server FAILED:
   the fault it showed is real, and the re-test clock (``retest_days``) runs from it until a good drill
   follows. A drill the operator CANCELLED is neither: it proved nothing and showed no fault, so it moves
-  no clock. Neither is a drill whose journal cannot be read (``problem``): its evidence is not there, so
-  it is listed as not counted, never guessed good.
+  no clock. Neither is a successful drill whose journal cannot be read (``problem``): whether it was
+  whole and every server recovered is not known, so it is listed as not counted, never guessed good (a
+  FAILED outcome is on the execution's record, and counts as failed whatever its journal).
 - A drill is dated by its **end**: the day the estate was proven (or the fault shown) is the day it
   finished, and a long drill that started before midnight proved nothing until it ended.
 
@@ -69,10 +70,10 @@ GOOD_DRILL_RULE = (
     "A test passed when the run finished SUCCEEDED and none of its servers ended FAILED (a failed "
     "optional server was not proven). A good drill is a drill of the whole plan that passed: a recovery "
     "is no drill, and a partial drill proves only part of the plan. A drill that finished FAILED or "
-    "succeeded with a failed server is a failed drill, to be re-tested; a cancelled drill, or one whose "
-    "journal cannot be read, moves no clock. Drills are dated by their end; the next test is due "
-    "every_days after the last good drill, and retest_days after a failed drill that no good drill "
-    "followed, whichever comes first."
+    "succeeded with a failed server is a failed drill, to be re-tested; a cancelled drill, or a "
+    "successful one whose journal cannot be read, moves no clock. Drills are dated by their end; the "
+    "next test is due every_days after the last good drill, and retest_days after a failed drill that "
+    "no good drill followed, whichever comes first."
 )
 
 
@@ -138,9 +139,10 @@ class DrillFact:
 
     @property
     def failed(self) -> bool:
-        if self.problem:
-            return False
-        return self.outcome == FAILED or (self.outcome == SUCCEEDED and self.failed_servers > 0)
+        """A FAILED outcome is on record whatever the journal says; a failed server needs the journal."""
+        if self.outcome == FAILED:
+            return True
+        return not self.problem and self.outcome == SUCCEEDED and self.failed_servers > 0
 
 
 @dataclass(frozen=True)
@@ -423,7 +425,8 @@ def plan_cadence(facts: CadenceFacts, now: datetime) -> PlanCadence:
         reasons.append(CadenceReason(reason.kind, text, reason.days))
     newest_good = good.finished_at if good is not None else None
     for drill in drills:
-        if drill.problem and (newest_good is None or drill.finished_at > newest_good):
+        unproven = drill.problem and drill.outcome == SUCCEEDED
+        if unproven and (newest_good is None or drill.finished_at > newest_good):
             text = f"drill of {_day(drill.finished_at, now)} not counted: {drill.problem}"
             reasons.append(CadenceReason(CadenceKind.UNKNOWN, text))
     if cadence.after_changes and good is not None:
