@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import time
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -41,12 +42,18 @@ RETEST = "2026-04-15 (re-test within 30 days of the failed drill of 2026-03-16)"
 
 
 @pytest.fixture
-def estate(tmp_path: Path) -> Iterator[tuple[Database, Estate]]:
+def estate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Database, Estate]]:
+    # The single report counts days in this machine's zone, as the dashboard does: pin it, so the dates
+    # below hold on any machine.
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
     with Database.open(tmp_path / "drs-desktop.sqlite3") as db:
         ids = build_estate(db)
         plan = plan_store.get_plan(db, "Alpha")
         plan_store.save_plan(db, dataclasses.replace(plan, cadence=RULES), comment="cadence set")
         yield db, ids
+    monkeypatch.undo()
+    time.tzset()
 
 
 def dashboard(db: Database) -> PlanCadence:
