@@ -6,8 +6,9 @@ CLI on its main thread. What is read:
 
 - every plan's finished drills in one lean read of the ``executions`` rows (outcome and end, no journal
   replay: ``storage.drill_outcomes``), newest first, counted down to the plan's last good drill;
-- whether a successful drill was *partial*: its journal's ``TestRecorded``, read only for successful
-  drills newer than the first whole one (usually one journal per plan);
+- whether a successful drill was *partial* (its journal's ``TestRecorded``) and whether a server of it
+  ended FAILED (the journal replayed): read only for successful drills newer than the last good one
+  (usually one journal per plan). What a good drill is: ``domain.views.cadence`` (``GOOD_DRILL_RULE``);
 - the servers of the last good drill (its spec: the pinned revision as it resolved then) and of the
   current revision resolved with the cached inventory, named by the inventory's (or the drill's
   recorded) hostnames;
@@ -30,7 +31,7 @@ from drs_desktop.domain.alert_events import Alert, AlertKind, AlertLevel
 from drs_desktop.domain.engine.annotation_events import TestRecorded, TestType
 from drs_desktop.domain.engine.events import Outcome
 from drs_desktop.domain.engine.record import ExecutionRecord
-from drs_desktop.domain.engine.state import spec_from_json
+from drs_desktop.domain.engine.state import ServerStatus, spec_from_json
 from drs_desktop.domain.errors import DrsDesktopError
 from drs_desktop.domain.inventory import Inventory
 from drs_desktop.domain.plan.model import RecoveryPlan
@@ -48,6 +49,7 @@ from drs_desktop.domain.views.cadence import (
 )
 from drs_desktop.domain.views.drift import BASELINE_KEY, baseline_from_json
 from drs_desktop.domain.views.launch_drift import LaunchDrift
+from drs_desktop.services.journal_replay import replay_journal
 from drs_desktop.storage import executions as execution_store
 from drs_desktop.storage import inventory as inventory_store
 from drs_desktop.storage import native_links
@@ -59,12 +61,15 @@ logger = logging.getLogger(__name__)
 
 __all__ = [
     "CadenceReading",
+    "DrillRead",
     "NativeStatusLike",
     "PartialCache",
     "cadence_alerts",
     "cadence_facts",
     "cadence_to_json",
+    "plan_cadence_facts",
     "read_cadence",
+    "read_drill",
     "with_readings",
 ]
 
@@ -89,38 +94,53 @@ class CadenceReading:
 # ---------------------------------------------------------------------------------------------- reading
 
 
-#: Partial or not, by (execution ID, journal length): a journal only grows, so the key is exact.
-PartialCache = dict[tuple[str, int], bool]
+@dataclass(frozen=True)
+class DrillRead:
+    """What a successful drill's journal says for the cadence: partial or whole, how many servers ended
+    FAILED, and why it could not be read ("" when it could)."""
+
+    partial: bool = False
+    failed_servers: int = 0
+    problem: str = ""
 
 
-def _partial(db: Readable, record: ExecutionRecord, cache: PartialCache | None = None) -> bool:
-    """Whether the run was journaled as a partial test (``TestRecorded``); an unreadable journal is
-    counted whole, as the run's record says it succeeded, and logged."""
+#: A successful drill's journal as read, by (execution ID, journal length): a journal only grows, so the
+#: key is exact. (The name is older than the failed-server count it now also keeps.)
+PartialCache = dict[tuple[str, int], DrillRead]
+
+
+def _drill_read(db: Readable, record: ExecutionRecord, cache: PartialCache | None = None) -> DrillRead:
     key = (record.execution_id, record.event_count)
     if cache is not None and key in cache:
         return cache[key]
-    found = _read_partial(db, record)
+    found = read_drill(db, record)
     if cache is not None:
         cache[key] = found
     return found
 
 
-def _read_partial(db: Readable, record: ExecutionRecord) -> bool:
+def read_drill(db: Readable, record: ExecutionRecord) -> DrillRead:
+    """The drill's journal replayed (``services.journal_replay``, as every reader replays it): whether it
+    was journaled as a partial test (the last ``TestRecorded``) and how many servers ended FAILED. A
+    journal that cannot be read or replayed is a ``problem``: the drill is then not counted good (its
+    evidence is missing), and the reason is listed."""
     try:
-        events = execution_store.read_journal(db, record).events
-    except DrsDesktopError as error:
-        logger.warning("execution %s: test type not read (%s)", record.execution_id, error)
-        return False
-    recorded = [e for e in events if isinstance(e, TestRecorded)]
-    return bool(recorded) and recorded[-1].test_type is TestType.PARTIAL
+        replayed = replay_journal(db, record)
+    except (DrsDesktopError, ValueError, TypeError, KeyError) as error:
+        logger.warning("execution %s: journal not read for the cadence (%s)", record.execution_id, error)
+        return DrillRead(problem=f"its journal cannot be read ({error})")
+    recorded = [e for e in replayed.events if isinstance(e, TestRecorded)]
+    failed = sum(1 for s in replayed.state.servers.values() if s.status is ServerStatus.FAILED)
+    return DrillRead(bool(recorded) and recorded[-1].test_type is TestType.PARTIAL, failed)
 
 
 def plan_drills(
     db: Readable, rows: Sequence[DrillOutcome], cache: PartialCache | None = None
 ) -> tuple[tuple[DrillFact, ...], ExecutionRecord | None]:
-    """The plan's finished drills (``rows``, newest first) down to its last good (whole, successful)
-    drill, and that drill's record (None: none). Older drills do not change the cadence; only the
-    successful ones on the way are read whole (their journal says whether they were partial)."""
+    """The plan's finished drills (``rows``, newest first) down to its last good drill
+    (``domain.views.cadence``'s rule), and that drill's record (None: none). Older drills do not change
+    the cadence; only the successful ones on the way are read whole (their journal says whether they
+    were partial and whether a server failed)."""
     facts: list[DrillFact] = []
     for row in rows:
         if row.outcome not in _ENDED:
@@ -128,10 +148,13 @@ def plan_drills(
         fact = DrillFact(row.execution_id, row.finished_at, row.outcome, False, row.plan_revision)
         if fact.outcome == Outcome.SUCCEEDED.value:
             record = execution_store.get_execution(db, row.execution_id)
-            if not _partial(db, record, cache):
+            read = _drill_read(db, record, cache)
+            fact = replace(
+                fact, partial=read.partial, failed_servers=read.failed_servers, problem=read.problem
+            )
+            if fact.good:
                 facts.append(fact)
                 return tuple(facts), record
-            fact = replace(fact, partial=True)
         facts.append(fact)
     return tuple(facts), None
 
@@ -193,6 +216,21 @@ def cadence_facts(
         servers=_membership(good, plan, inventory, revision),
         native=native,
     )
+
+
+def plan_cadence_facts(db: Readable, plan_id: str) -> tuple[CadenceFacts | None, str]:
+    """The cadence facts of the plan with ``plan_id`` as it is now (a renamed plan is still found), for a
+    run's evidence report; None and why when the plan was deleted or cannot be read."""
+    try:
+        summary = next((s for s in plan_store.list_plans(db) if s.plan_id == plan_id), None)
+        if summary is None:
+            return None, "the plan no longer exists (deleted since the run)"
+        plan = plan_store.get_plan(db, summary.name)
+        inventory = inventory_store.load_inventory(db)
+        return cadence_facts(db, plan, plan_id, summary.latest_revision, inventory), ""
+    except DrsDesktopError as error:
+        logger.warning("plan %s: cadence not read for the report (%s)", plan_id, error)
+        return None, f"the plan's cadence cannot be read: {error}"
 
 
 def read_cadence(
@@ -300,6 +338,8 @@ def cadence_to_json(state: PlanCadence) -> dict[str, Any]:
         "state": state.kind.value,
         "headline": state.headline,
         "needs_test": state.needs_test,
+        "due_on": state.due_on.isoformat() if state.due_on is not None else None,
+        "next_due": state.next_due,
         "last_good_drill": _drill_json(state.last_good),
         "failed_drill": _drill_json(state.last_failed),
         "reasons": [
@@ -321,5 +361,7 @@ def _drill_json(drill: DrillFact | None) -> dict[str, Any] | None:
         "execution_id": drill.execution_id,
         "finished_at": drill.finished_at.isoformat(),
         "outcome": drill.outcome,
+        "failed_servers": drill.failed_servers,
+        "partial": drill.partial,
         "revision": drill.revision,
     }

@@ -20,12 +20,13 @@ import io
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from drs_desktop.domain.durations import format_duration
 from drs_desktop.domain.engine.annotation_events import ReviewSignedOff
 from drs_desktop.domain.views.audit import ServerRpo
+from drs_desktop.domain.views.cadence import GOOD_DRILL_RULE, plan_cadence
 from drs_desktop.domain.views.evidence_audit import (
     NO_FINDINGS,
     NOT_RECORDED,
@@ -49,6 +50,8 @@ __all__ = [
     "audit_document",
     "bounded",
     "csv_sections",
+    "next_due_lines",
+    "next_test_due",
     "readable_time",
 ]
 
@@ -101,8 +104,9 @@ def _duration(span: timedelta | None) -> str:
 # -- the document
 
 
-def audit_document(view: ExecutionView) -> dict[str, Any]:
-    """The ``audit`` part of the report document of ``view``."""
+def audit_document(view: ExecutionView, at: datetime) -> dict[str, Any]:
+    """The ``audit`` part of the report document of ``view``, made at ``at`` (the report's time: the
+    plan's next test due is decided then)."""
     evidence = audit_evidence(
         view.annotations,
         view.state,
@@ -113,7 +117,7 @@ def audit_document(view: ExecutionView) -> dict[str, Any]:
     findings = [_finding(evidence, f.finding_id) for f in evidence.findings]
     open_count = sum(1 for f in evidence.findings if f.open)
     return {
-        "test": _test(evidence),
+        "test": {**_test(evidence), "next_test_due": next_test_due(view, at)},
         "rpo": _rpo(evidence, view),
         "findings": findings,
         "findings_summary": {
@@ -143,6 +147,39 @@ def _test(evidence: AuditEvidence) -> dict[str, Any]:
         "recorded_at": iso(test.at),
         "recorded_by": _line(test.by),
     }
+
+
+def next_test_due(view: ExecutionView, at: datetime) -> dict[str, Any]:
+    """The run's plan's cadence as of ``at``, decided by the dashboard's code (``views.cadence``) from
+    the facts the view was loaded with, days counted in this machine's time zone as the dashboard and
+    ``plan cadence`` count them. A plan deleted or unreadable says so: "unknown", never a guessed date."""
+    local = at.astimezone()
+    base: dict[str, Any] = {"as_of": iso(at), "rule": GOOD_DRILL_RULE}
+    if view.cadence is None:
+        why = view.cadence_problem or "the plan's cadence was not read"
+        text = bounded(f"unknown: {why}", LINE_LIMIT, one_line=True)
+        return {**base, "state": "unknown", "due_on": None, "text": text, "last_good_drill": None,
+                "reasons": []}  # fmt: skip
+    state = plan_cadence(view.cadence, local)
+    good = state.last_good
+    return {
+        **base,
+        "state": state.headline,
+        "due_on": state.due_on.isoformat() if state.due_on is not None else None,
+        "text": bounded(state.next_due, LINE_LIMIT, one_line=True),
+        "last_good_drill": good.execution_id if good is not None else None,
+        "reasons": [bounded(r.text, LINE_LIMIT, one_line=True) for r in state.reasons],
+    }
+
+
+def next_due_lines(due: Mapping[str, Any]) -> tuple[str, str]:
+    """The test section's two plain-text lines (every form escapes them its own way): the next test due,
+    and the cadence state it comes from, as of the report's time, with the rule that decides it."""
+    when = readable_time(due["as_of"])
+    return (
+        f"Next test due: {due['text']}",
+        f"The plan's drill cadence as of {when} (when this report was made): {due['state']}. {due['rule']}",
+    )
 
 
 def _rpo(evidence: AuditEvidence, view: ExecutionView) -> dict[str, Any]:
@@ -295,7 +332,8 @@ def _sign_off(sign_off: SignOff) -> dict[str, Any]:
 #: Each section's name and columns, in the order they follow the attempt rows.
 AUDIT_CSV_SECTIONS: dict[str, tuple[str, ...]] = {
     "test": ("execution_id", "recorded", "test_type", "scenario", "objectives", "success_criteria",
-             "participants", "recorded_at", "recorded_by"),
+             "participants", "recorded_at", "recorded_by", "next_test_due", "next_test_due_on",
+             "cadence", "cadence_as_of"),
     "rpo": ("execution_id", "server_id", "hostname", "data_from", "data_source", "replication_lag_seconds",
             "reference", "reference_at", "achieved_seconds", "target_seconds", "result", "unknown_because"),
     "rpo_summary": ("execution_id", "servers", "worst_server_id", "worst_achieved_seconds", "target_seconds",
@@ -312,11 +350,13 @@ def audit_csv_rows(document: Mapping[str, Any]) -> list[tuple[object, ...]]:
     """The rows that follow the attempt rows: per section a blank row, its marker, header and rows."""
     audit, execution_id = document["audit"], document["execution"]["id"]
     test, rpo, review = audit["test"], audit["rpo"], audit["review"]
+    due = test["next_test_due"]
     sections: dict[str, tuple[str, list[tuple[object, ...]]]] = {
         "test": ("" if test["recorded"] else NOT_RECORDED, [(
             execution_id, "yes" if test["recorded"] else "no", test["type"] or NOT_RECORDED,
             test["scenario"], "\n".join(test["objectives"]), "\n".join(test["success_criteria"]),
             "\n".join(test["participants"]), test["recorded_at"], test["recorded_by"],
+            due["text"], due["due_on"], due["state"], due["as_of"],
         )]),
         "rpo": ("" if rpo["servers"] else rpo["summary"]["text"], [
             (execution_id, r["server_id"], r["hostname"], r["data_from"], r["data_source"],

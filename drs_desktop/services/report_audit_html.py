@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from drs_desktop.domain.durations import format_duration
-from drs_desktop.services.report_audit import readable_time
+from drs_desktop.services.report_audit import next_due_lines, readable_time
 
 __all__ = ["AUDIT_CSS", "audit_html_sections", "audit_summary_items", "finding_history_lines"]
 
@@ -87,11 +87,16 @@ def _facts(rows: Sequence[tuple[str, str]]) -> str:
     return f"<table><tbody>{body}</tbody></table>"
 
 
+def _next_due(test: dict[str, Any]) -> str:
+    due, state = next_due_lines(test["next_test_due"])
+    return f'\n<p><b>{_e(due)}</b></p>\n<p class="small">{_e(state)}</p>'
+
+
 def _test(audit: dict[str, Any]) -> str:
     test = audit["test"]
     if not test["recorded"]:
-        return f"<p><b>Test: {_e(test['text'])}</b></p>"
-    return _facts(
+        return f"<p><b>Test: {_e(test['text'])}</b></p>" + _next_due(test)
+    facts = _facts(
         [
             ("Type", _badge(test["type"], "native-mark")),
             ("Scenario", _given(test["scenario"])),
@@ -101,6 +106,7 @@ def _test(audit: dict[str, Any]) -> str:
             ("Recorded", f"{_when(test['recorded_at'])} by {_given(test['recorded_by'])}"),
         ]
     )
+    return facts + _next_due(test)
 
 
 def _result(result: str) -> str:

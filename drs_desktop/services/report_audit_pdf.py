@@ -17,6 +17,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from drs_desktop.services.report_audit import next_due_lines
 from drs_desktop.services.report_audit_html import finding_history_lines
 from drs_desktop.services.report_html import _duration, _e, _when
 
@@ -64,11 +65,16 @@ def _result(result: str) -> str:
     return f'<span class="{_RESULT_CSS.get(result, "warn")}">{_e(result)}</span>'
 
 
+def _next_due(test: dict[str, Any]) -> str:
+    due, state = next_due_lines(test["next_test_due"])
+    return f'<p><b>{_t(due)}</b></p><p class="small">{_t(state)}</p>'
+
+
 def _test(audit: dict[str, Any]) -> str:
     test = audit["test"]
     if not test["recorded"]:
-        return f"<p><b>{_e(test['text'])}</b></p>"
-    return _facts(
+        return f"<p><b>{_e(test['text'])}</b></p>" + _next_due(test)
+    facts = _facts(
         [
             ("Type", f"<b>{_e(test['type'])}</b>"),
             ("Scenario", _given(test["scenario"])),
@@ -78,6 +84,7 @@ def _test(audit: dict[str, Any]) -> str:
             ("Recorded", f"{_when(test['recorded_at'])} by {_given(test['recorded_by'])}"),
         ]
     )
+    return facts + _next_due(test)
 
 
 def _rpo(audit: dict[str, Any]) -> str:

@@ -49,11 +49,12 @@ def build_report_document(view: ExecutionView, generated_at: datetime | None = N
     state, record, evidence = view.state, view.record, view.evidence
     spec = state.spec
     finished = evidence.finished_at
+    generated = generated_at or datetime.now(UTC)
     document: dict[str, Any] = {
         "schema": SCHEMA,
         "schema_version": SCHEMA_VERSION,
         "generated": {
-            "at": iso(generated_at or datetime.now(UTC)),
+            "at": iso(generated),
             "app": APP_NAME,
             "app_version": __version__,
         },
@@ -93,7 +94,7 @@ def build_report_document(view: ExecutionView, generated_at: datetime | None = N
         "plan": _plan(view),
         "rto": _rto(view),
         # Issue 18: the test, the RPO per launched server, findings, review and sign-off (report_audit).
-        "audit": audit_document(view),
+        "audit": audit_document(view, generated),
         "summary": _summary(view),
         "waves": _waves(view),
         "servers": _servers(view),

@@ -97,7 +97,7 @@ def _plan_info(db: Readable, plan_id: str, name: str) -> PlanInfo:
     except DrsDesktopError as exc:  # a plan whose stored document no longer reads: no cadence known
         logger.warning("plan %r has no readable cadence for the roll-up: %s", name, exc)
         return PlanInfo(plan_id, name)
-    return PlanInfo(plan_id, name, every_days=cadence.every_days, retest_days=cadence.retest_days)
+    return PlanInfo(plan_id, name, cadence=cadence)
 
 
 def build_period_report(db: Readable, request: PeriodRequest, *, now: datetime) -> PeriodReport:

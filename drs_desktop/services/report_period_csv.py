@@ -2,11 +2,12 @@
 
 One file, one header, one table, so a spreadsheet filter or ``csv.DictReader`` reads it whole: the first
 column, ``record``, says what a row is: ``run`` (one per run in the period), ``plan`` (one per plan in
-scope, with its counts, last good test and next due), ``untested`` (a plan with no run in the period)
-and ``finding`` (one per finding still open, also those raised before the period). Columns that do not
-apply to a row's record are empty. Times are UTC ISO-8601 with ``Z``, durations whole seconds, booleans
-``yes``/``no`` and an unknown value empty. Every text goes through ``scrub_text``, and a cell a
-spreadsheet would run as a formula starts with an apostrophe, as in the single-run CSV.
+scope, with its counts, last good drill, next test due and cadence as of a stated time), ``untested`` (a
+plan with no run in the period) and ``finding`` (one per finding still open, also those raised before the
+period). Columns that do not apply to a row's record are empty. Times are UTC ISO-8601 with ``Z``,
+durations whole seconds, booleans ``yes``/``no`` and an unknown value empty. Every text goes through
+``scrub_text``, and a cell a spreadsheet would run as a formula starts with an apostrophe, as in the
+single-run CSV.
 """
 
 from __future__ import annotations
@@ -48,9 +49,11 @@ PERIOD_CSV_COLUMNS = (
     "failed",
     "unknown",
     "last_test_at",
-    "last_good_at",
+    "last_good_drill_ended_at",  # the cadence's last good drill (domain.views.cadence), dated by its end
     "next_due",
     "next_due_reason",
+    "cadence",  # the cadence's headline as of cadence_as_of
+    "cadence_as_of",
     "finding_id",
     "finding",
     "severity",
@@ -111,6 +114,7 @@ def _run(run: RunFacts, plan_exists: bool) -> dict[str, object]:
 
 
 def _plan(record: str, row: PlanPeriod) -> dict[str, object]:
+    good = row.cadence.last_good
     return {
         "record": record,
         "plan": row.plan.name,
@@ -120,9 +124,11 @@ def _plan(record: str, row: PlanPeriod) -> dict[str, object]:
         "failed": row.failed,
         "unknown": row.unknown,
         "last_test_at": iso(row.last_test.started_at) if row.last_test else None,
-        "last_good_at": iso(row.last_good.started_at) if row.last_good else None,
+        "last_good_drill_ended_at": iso(good.finished_at) if good is not None else None,
         "next_due": row.next_due.isoformat() if row.next_due else None,
         "next_due_reason": row.due_reason,
+        "cadence": row.cadence.headline,
+        "cadence_as_of": iso(row.cadence.at),
     }
 
 

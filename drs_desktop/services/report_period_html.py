@@ -1,13 +1,13 @@
-"""The period roll-up as HTML (issue 18): a self-contained page for a browser, and the rich text the PDF
-is laid out from.
+"""The period roll-up as HTML (issue 18): a self-contained page for a browser, and the rich text the PDF is
+laid out from.
 
-Both say the same things in the same order, the auditor's summary first: what the period and the scope
-are, how "passed" is defined, the counts, and the plans not tested; then every run, every plan with its
-last good test and next due date, and every finding still open (the overdue ones marked). The PDF puts
-the summary alone on page 1 and uses only what Qt's rich text lays out (``QTextDocument``: tables with
-``border``/``cellpadding`` attributes, class selectors, ``page-break-before``). Every text is escaped
-and scrubbed of secrets (``report_values.scrub_text``); a value not known is written "unknown", never
-left blank where an auditor would read blank as "none".
+Both say the same things in the same order, the auditor's summary first: what the period and the scope are,
+how "passed" is defined, the counts, and the plans not tested; then every run, every plan with its last
+good drill, next test due and cadence (as of a stated time), and every finding still open (the overdue ones
+marked). The PDF puts the summary alone on page 1 and uses only what Qt's rich text lays out
+(``QTextDocument``: tables with ``border``/``cellpadding`` attributes, class selectors,
+``page-break-before``). Every text is escaped and scrubbed of secrets (``report_values.scrub_text``); a
+value not known is written "unknown", never left blank where an auditor would read blank as "none".
 """
 
 from __future__ import annotations
@@ -121,7 +121,7 @@ def _body(report: PeriodReport, *, table: str, new_page: str) -> str:
         "<h2>Auditor's summary</h2>",
         "".join(f"<p>{_e(line)}</p>" for line in summary_lines(report)),
         table + "".join(f"<tr><th>{_e(k)}</th><td>{_e(str(v))}</td></tr>" for k, v in counts) + "</table>",
-        f'<p class="rule"><b>What "passed" means.</b> {_e(PASSED_RULE)}</p>',
+        f'<p class="rule"><b>What "passed" and "good drill" mean.</b> {_e(PASSED_RULE)}</p>',
         _untested(report.untested, table),
         f"<h2{new_page}>Runs in the period</h2>",
         _runs(report.runs, table),
@@ -181,16 +181,18 @@ def _plans(rows: Sequence[PlanPeriod], table: str) -> str:
         return "<p>No plan is in scope.</p>"
     head = (
         "<tr><th>Plan</th><th>Tests</th><th>Passed</th><th>Failed</th><th>Unknown</th>"
-        "<th>Last good test</th><th>Next drill due</th></tr>"
+        "<th>Last good drill (ended)</th><th>Next test due</th><th>Cadence</th></tr>"
     )
     lines = []
     for row in rows:
-        good = _when(row.last_good.started_at) if row.last_good else "none"
+        good = _when(row.cadence.last_good.finished_at) if row.cadence.last_good else "none"
         due = f"{row.next_due.isoformat()} ({row.due_reason})" if row.next_due else row.due_reason
+        state = f"{row.cadence.headline} (as of {_when(row.cadence.at)})"
         gone = "" if row.plan.exists else " (deleted since)"
         lines.append(
             f"<tr><td>{_e(row.plan.name + gone)}</td><td>{len(row.tests)}</td><td>{row.passed}</td>"
-            f"<td>{row.failed}</td><td>{row.unknown}</td><td>{_e(good)}</td><td>{_e(due)}</td></tr>"
+            f"<td>{row.failed}</td><td>{row.unknown}</td><td>{_e(good)}</td><td>{_e(due)}</td>"
+            f"<td>{_e(state)}</td></tr>"
         )
     return table + f"<thead>{head}</thead>" + "".join(lines) + "</table>"
 

@@ -30,6 +30,7 @@ from drs_desktop.domain.errors import DrsDesktopError
 from drs_desktop.domain.views.event_log import journal_log
 from drs_desktop.domain.views.evidence import collect_evidence
 from drs_desktop.domain.views.report import ExecutionView, PinnedPlan, replay_trail
+from drs_desktop.services.cadence import plan_cadence_facts
 from drs_desktop.services.journal_replay import rebuild_journal
 from drs_desktop.services.report_audit import audit_csv_rows
 from drs_desktop.services.report_document import build_report_document
@@ -122,6 +123,7 @@ def load_execution_view(db: Readable, execution_id: str) -> ExecutionView:
         digest.update(_canonical(entry.payload).encode("utf-8"))
         digest.update(b"\n")
     hostnames = _hostnames(db, record.identity, record.options)
+    cadence, cadence_problem = plan_cadence_facts(db, record.plan_id)
     view = ExecutionView(
         record=record,
         state=trail.state,
@@ -137,6 +139,8 @@ def load_execution_view(db: Readable, execution_id: str) -> ExecutionView:
         log=journal_log(trail.state.spec, replayed.events, hostnames),
         audit_events=trail.audit_events,
         annotations=tuple(event for event in replayed.events if not is_core(event)),
+        cadence=cadence,  # the plan's next test due, decided at the report's time (report_audit)
+        cadence_problem=cadence_problem,
     )
     logger.info("execution %s loaded for a report (%d events)", record.execution_id, len(entries))
     return view

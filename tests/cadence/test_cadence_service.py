@@ -188,3 +188,22 @@ def test_a_renamed_plan_keeps_its_drills(world: World) -> None:
     facts = facts_of(world, "Webshop")
     assert [d.outcome for d in facts.drills] == ["SUCCEEDED"]
     assert plan_cadence(facts, facts.drills[0].finished_at).last_good is not None
+
+
+def test_a_successful_drill_whose_journal_cannot_be_read_is_not_counted_good(world: World) -> None:
+    """Its row says SUCCEEDED, but whether it was whole and every server recovered is not known: it is
+    listed as not counted, and the drill before it stays the last good one (never a guessed good)."""
+    world.drill("Shop")
+    world.drill("Shop")
+    newest = execution_store.list_executions(world.db, plan_name="Shop")[0]
+    at = (newest.finished_at or newest.started_at).isoformat()
+    execution_store.append_events(world.db, newest.execution_id, [{"type": "EventFromTheFuture", "at": at}])
+    facts = facts_of(world, "Shop")
+    assert [d.good for d in facts.drills] == [False, True]
+    assert facts.drills[0].problem.startswith("its journal cannot be read")
+    state = plan_cadence(facts, facts.drills[0].finished_at)
+    assert state.last_good is not None and state.last_good.execution_id != newest.execution_id
+    assert any(
+        r.kind is CadenceKind.UNKNOWN and r.text.startswith("drill of ") and "not counted" in r.text
+        for r in state.reasons
+    )

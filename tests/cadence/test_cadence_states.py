@@ -201,3 +201,43 @@ def test_one_line_has_the_worst_reason_in_full_then_the_others() -> None:
     )
     changed = state(AFTER, drill(5), servers=membership(("s-1",), ("s-1", "s-2")), drift_read_at=NOW)
     assert changed.line().startswith("changed since the last good drill; servers added since the drill of")
+
+
+# ------------------------------------------------------------------ the one rule (GOOD_DRILL_RULE)
+
+
+def test_a_drill_that_succeeded_with_a_failed_server_is_a_failed_drill() -> None:
+    """Its optional server was not proven: not good, and the re-test clock runs from it."""
+    lost = DrillFact("opt", NOW - timedelta(days=4), "SUCCEEDED", failed_servers=1)
+    assert (lost.passed, lost.good, lost.failed) == (False, False, True)
+    found = state(EVERY_30, drill(10, name="whole"), lost)
+    assert found.last_good is not None and found.last_good.execution_id == "whole"
+    assert found.last_failed is lost
+    assert found.headline == "failed, re-test due in 10 days"
+    # the re-test (14 days after the failed drill) comes before the next 30-day drill
+    assert found.due_on == (NOW + timedelta(days=10)).date()
+    assert found.next_due == "2026-06-25 (re-test within 14 days of the failed drill of 2026-06-11)"
+
+
+def test_a_drill_whose_journal_cannot_be_read_is_not_counted_and_says_so() -> None:
+    unread = DrillFact("x", NOW - timedelta(days=2), "SUCCEEDED", problem="its journal cannot be read (bad)")
+    assert (unread.passed, unread.good, unread.failed) == (False, False, False)
+    found = state(EVERY_30, drill(40), unread)
+    assert found.headline == "overdue by 10 days"
+    assert "drill of 2026-06-13 not counted: its journal cannot be read (bad)" in [
+        r.text for r in found.reasons if r.kind is CadenceKind.UNKNOWN
+    ]
+    # a drill the record says FAILED failed, whatever its journal: the fault is on record
+    assert DrillFact("y", NOW, "FAILED", problem="unreadable").failed is True
+    never = state(EVERY_30, unread)
+    assert never.kind is CadenceKind.NEVER_TESTED and never.next_due == "now: never tested"
+
+
+def test_next_due_in_words_when_no_clock_gives_a_day() -> None:
+    assert state(NO_CADENCE, drill(3)).next_due == "no cadence set"
+    assert state(NO_CADENCE, drill(3)).due_on is None
+    failed = state(Cadence(every_days=30), drill(3, "FAILED"))
+    assert failed.due_on is None
+    assert failed.next_due == "now: failed on 2026-06-12; no re-test period set"
+    due = state(EVERY_30, drill(25))
+    assert due.next_due == "2026-06-20 (every 30 days after the last good drill of 2026-05-21)"

@@ -25,6 +25,7 @@ from drs_desktop.domain.engine.annotation_events import (
     TestRecorded,
     TestType,
 )
+from drs_desktop.domain.views.cadence import GOOD_DRILL_RULE
 from drs_desktop.domain.views.evidence_audit import RPO_DEFINITION, SELF_SIGNED
 from drs_desktop.services import history
 from drs_desktop.services.report_audit import AUDIT_CSV_SECTIONS, csv_sections
@@ -119,6 +120,11 @@ def document(audited: Audited) -> dict:
 def test_the_json_carries_the_test_and_the_rpo_per_launched_server(audited: Audited) -> None:
     drill = audited.drill
     audit = document(audited)
+    due = audit["test"].pop("next_test_due")
+    # the plan has no cadence: said, as of the report's time, with the rule every report prints
+    assert (due["state"], due["text"], due["due_on"]) == ("no cadence set", "no cadence set", None)
+    assert due["as_of"] == "2026-02-01T12:00:00Z" and due["last_good_drill"] == drill.execution_id
+    assert due["rule"] == GOOD_DRILL_RULE
     assert audit["test"] == {
         "recorded": True,
         "type": "drill",

@@ -1,17 +1,24 @@
 """A plan's drill cadence state (issue 18): due, overdue, failed and needing a re-test, or changed
 materially since its last good drill; every reason listed, the worst one the headline.
 
-What counts (said exactly, because an auditor reads it):
+What counts is said once, here (``GOOD_DRILL_RULE``, printed by the roll-up and the evidence report and
+referred to by the docs), and decided by ``DrillFact`` alone, so the dashboard, ``plan cadence``, the
+period roll-up and a run's evidence report cannot disagree:
 
-- A *good drill* is a drill (not a recovery) of the whole plan whose execution finished with the outcome
-  SUCCEEDED. Its time is when it finished: that is the day the estate was proven.
-- A *failed drill* is a drill that finished FAILED. A drill the operator CANCELLED is neither: it proved
-  nothing and showed no fault, so it moves no clock.
-- A *partial drill* (journaled ``TestRecorded`` with test type ``partial``: some waves or servers left out)
-  that succeeded is not a good drill, since the servers it left out were not proven; so it neither
-  restarts the ``every_days`` clock nor clears a failure. One that failed is a failed drill: the fault it
-  showed is real, and the plan needs a re-test.
-- The re-test clock (``retest_days``) runs from a failed drill that no good drill followed.
+- A run *passed* (``run_passed``, either mode) when it finished SUCCEEDED and none of its servers ended
+  FAILED: a failed optional server was not proven, even though the run succeeded.
+- A *good drill* is a drill (not a recovery) of the whole plan that passed. A *partial drill*
+  (journaled ``TestRecorded`` with test type ``partial``: some waves or servers left out) that passed is
+  not one, since the servers it left out were not proven: it neither restarts the ``every_days`` clock
+  nor clears a failure.
+- A *failed drill* is a drill, whole or partial, that finished FAILED or succeeded with a server FAILED:
+  the fault it showed is real, and the re-test clock (``retest_days``) runs from it until a good drill
+  follows. A drill the operator CANCELLED is neither: it proved nothing and showed no fault, so it moves
+  no clock. Neither is a successful drill whose journal cannot be read (``problem``): whether it was
+  whole and every server recovered is not known, so it is listed as not counted, never guessed good (a
+  FAILED outcome is on the execution's record, and counts as failed whatever its journal).
+- A drill is dated by its **end**: the day the estate was proven (or the fault shown) is the day it
+  finished, and a long drill that started before midnight proved nothing until it ended.
 
 Days are whole calendar days in the time zone of ``now`` (pass local time to count the operator's days):
 due on the day ``every_days`` after the last good drill's day, "due today" on that day, "overdue by 1 day"
@@ -28,7 +35,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 
@@ -36,6 +43,7 @@ from drs_desktop.domain.plan.model import Cadence
 from drs_desktop.domain.views.launch_drift import LaunchDrift, PlanDrift
 
 __all__ = [
+    "GOOD_DRILL_RULE",
     "NAMES_LISTED",
     "CadenceFacts",
     "CadenceKind",
@@ -47,6 +55,7 @@ __all__ = [
     "ServerMembership",
     "cadence_summary",
     "plan_cadence",
+    "run_passed",
     "with_readings",
 ]
 
@@ -55,6 +64,22 @@ NAMES_LISTED = 5
 
 SUCCEEDED = "SUCCEEDED"
 FAILED = "FAILED"
+
+#: The one definition every report prints (the module's docstring says why each part is so).
+GOOD_DRILL_RULE = (
+    "A test passed when the run finished SUCCEEDED and none of its servers ended FAILED (a failed "
+    "optional server was not proven). A good drill is a drill of the whole plan that passed: a recovery "
+    "is no drill, and a partial drill proves only part of the plan. A drill that finished FAILED or "
+    "succeeded with a failed server is a failed drill, to be re-tested; a cancelled drill, or a "
+    "successful one whose journal cannot be read, moves no clock. Drills are dated by their end; the "
+    "next test is due every_days after the last good drill, and retest_days after a failed drill that "
+    "no good drill followed, whichever comes first."
+)
+
+
+def run_passed(outcome: str | None, failed_servers: int) -> bool:
+    """Whether a finished run passed: SUCCEEDED with no server FAILED (``GOOD_DRILL_RULE``)."""
+    return outcome == SUCCEEDED and failed_servers == 0
 
 
 class CadenceKind(StrEnum):
@@ -92,21 +117,32 @@ _RANK = {kind: index for index, kind in enumerate(CadenceKind)}
 
 @dataclass(frozen=True)
 class DrillFact:
-    """A finished drill as the cadence counts it (``outcome``: SUCCEEDED, FAILED or CANCELLED)."""
+    """A finished drill as the cadence counts it (``outcome``: SUCCEEDED, FAILED or CANCELLED;
+    ``failed_servers``: how many of its servers ended FAILED; ``problem``: why its journal cannot be
+    read, "" when it can). ``good``/``failed`` are the module's rule, decided nowhere else."""
 
     execution_id: str
     finished_at: datetime
     outcome: str
     partial: bool = False
     revision: int | None = None
+    failed_servers: int = 0
+    problem: str = ""
+
+    @property
+    def passed(self) -> bool:
+        return not self.problem and run_passed(self.outcome, self.failed_servers)
 
     @property
     def good(self) -> bool:
-        return self.outcome == SUCCEEDED and not self.partial
+        return self.passed and not self.partial
 
     @property
     def failed(self) -> bool:
-        return self.outcome == FAILED
+        """A FAILED outcome is on record whatever the journal says; a failed server needs the journal."""
+        if self.outcome == FAILED:
+            return True
+        return not self.problem and self.outcome == SUCCEEDED and self.failed_servers > 0
 
 
 @dataclass(frozen=True)
@@ -163,7 +199,10 @@ class CadenceReason:
 
 @dataclass(frozen=True)
 class PlanCadence:
-    """A plan's cadence state at ``at``: the headline (worst reason) and every reason, worst first."""
+    """A plan's cadence state at ``at``: the headline (worst reason) and every reason, worst first.
+    ``due_on``: the day the next test is due by the clock rules (``every_days``, ``retest_days``; the
+    earlier when both run), in ``at``'s time zone; None when no clock gives a day (no cadence, never
+    tested, a failure with no re-test period): ``next_due`` then says why in words."""
 
     plan_name: str
     kind: CadenceKind
@@ -173,6 +212,20 @@ class PlanCadence:
     last_good: DrillFact | None = None
     last_failed: DrillFact | None = None
     not_ready: bool | None = None
+    due_on: date | None = None
+    due_rule: str = ""
+
+    @property
+    def next_due(self) -> str:
+        """The next test due in one phrase, the same in every report: "2026-07-15 (re-test within 14
+        days of the failed drill of 2026-07-01)", or "now: never tested", or "no cadence set"."""
+        if self.due_on is not None:
+            return f"{self.due_on.isoformat()} ({self.due_rule})"
+        if self.kind is CadenceKind.NO_CADENCE:
+            return CadenceKind.NO_CADENCE.value
+        if self.kind in (CadenceKind.NEVER_TESTED, CadenceKind.FAILED):
+            return f"now: {self.headline}"
+        return f"no date by the clock: {self.headline}"
 
     @property
     def needs_test(self) -> bool:
@@ -230,13 +283,6 @@ def with_readings(
 
 def _days(days: int) -> str:
     return f"{days} day{'s' if days != 1 else ''}"
-
-
-def _day_gap(due: datetime, now: datetime) -> int:
-    """Calendar days from ``now``'s day to ``due``'s day, in ``now``'s time zone (negative: past)."""
-    zone = now.tzinfo
-    due_day = due.astimezone(zone).date() if zone is not None and due.tzinfo is not None else due.date()
-    return (due_day - now.date()).days
 
 
 def _day(moment: datetime, now: datetime) -> str:
@@ -340,6 +386,11 @@ def _native(native: NativeKnowledge | None, now: datetime) -> list[CadenceReason
     return []
 
 
+def _due_day(due: datetime, now: datetime) -> date:
+    zone = now.tzinfo
+    return due.astimezone(zone).date() if zone is not None and due.tzinfo is not None else due.date()
+
+
 def plan_cadence(facts: CadenceFacts, now: datetime) -> PlanCadence:
     """The cadence state of one plan at ``now``."""
     drills = sorted(facts.drills, key=lambda d: d.finished_at, reverse=True)
@@ -349,6 +400,7 @@ def plan_cadence(facts: CadenceFacts, now: datetime) -> PlanCadence:
     )
     cadence = facts.cadence
     reasons: list[CadenceReason] = []
+    dues: list[tuple[date, str]] = []
     if cadence.empty:
         reasons.append(CadenceReason(CadenceKind.NO_CADENCE, "no cadence set"))
     elif good is None and failed is None:
@@ -358,17 +410,25 @@ def plan_cadence(facts: CadenceFacts, now: datetime) -> PlanCadence:
         if cadence.retest_days is None:
             reasons.append(CadenceReason(CadenceKind.FAILED, f"failed on {when}; no re-test period set"))
         else:
-            gap = _day_gap(failed.finished_at + timedelta(days=cadence.retest_days), now)
+            due = _due_day(failed.finished_at + timedelta(days=cadence.retest_days), now)
+            dues.append((due, f"re-test within {_days(cadence.retest_days)} of the failed drill of {when}"))
             kinds = (CadenceKind.RETEST_DUE, CadenceKind.RETEST_DUE, CadenceKind.RETEST_OVERDUE)
-            reason = _schedule(kinds, gap, "failed, re-test ")
+            reason = _schedule(kinds, (due - now.date()).days, "failed, re-test ")
             reasons.append(CadenceReason(reason.kind, f"{reason.text} (drill of {when})", reason.days))
     if cadence.every_days is not None and good is not None:
-        gap = _day_gap(good.finished_at + timedelta(days=cadence.every_days), now)
-        kinds = (CadenceKind.DUE, CadenceKind.DUE_TODAY, CadenceKind.OVERDUE)
-        reason = _schedule(kinds, gap, "")
+        due = _due_day(good.finished_at + timedelta(days=cadence.every_days), now)
         last = _day(good.finished_at, now)
+        dues.append((due, f"every {_days(cadence.every_days)} after the last good drill of {last}"))
+        kinds = (CadenceKind.DUE, CadenceKind.DUE_TODAY, CadenceKind.OVERDUE)
+        reason = _schedule(kinds, (due - now.date()).days, "")
         text = f"{reason.text} (every {_days(cadence.every_days)}; last good drill {last})"
         reasons.append(CadenceReason(reason.kind, text, reason.days))
+    newest_good = good.finished_at if good is not None else None
+    for drill in drills:
+        unproven = drill.problem and drill.outcome == SUCCEEDED
+        if unproven and (newest_good is None or drill.finished_at > newest_good):
+            text = f"drill of {_day(drill.finished_at, now)} not counted: {drill.problem}"
+            reasons.append(CadenceReason(CadenceKind.UNKNOWN, text))
     if cadence.after_changes and good is not None:
         changes = _membership(facts.servers, good, now) + _drift(facts, now) + _native(facts.native, now)
         reasons += changes
@@ -391,6 +451,8 @@ def plan_cadence(facts: CadenceFacts, now: datetime) -> PlanCadence:
         last_good=good,
         last_failed=failed,
         not_ready=facts.not_ready,
+        due_on=min(dues)[0] if dues and not cadence.empty else None,
+        due_rule=min(dues)[1] if dues and not cadence.empty else "",
     )
 
 

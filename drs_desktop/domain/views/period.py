@@ -7,11 +7,18 @@ reviewed by someone other than the operator. This module answers from values the
 (``RunFacts``, one per run, from its replayed journal and its audit record; ``PlanInfo``, one per plan)
 and the moment the report is made (``now``); it reads no clock. Pure, stdlib only.
 
-"Passed" is defined once, here (``PASSED_RULE``), and every format prints that sentence: a run passed
-when it finished with the outcome SUCCEEDED and none of its servers ended FAILED. A drill whose optional
-server failed to launch succeeded as a run, and still did not pass. A run that failed, was cancelled or
-succeeded with a failed server is "failed"; a run not finished, or whose journal cannot be read, is
-"unknown": the report says so rather than guess.
+"Passed" and "good drill" are defined once, in ``domain.views.cadence`` (``run_passed``,
+``DrillFact``, ``GOOD_DRILL_RULE``), and every format prints that rule (``PASSED_RULE`` adds what the
+roll-up counts as unknown): a run passed when it finished SUCCEEDED and none of its servers ended
+FAILED; a drill whose optional server failed succeeded as a run and did not pass. A run that failed, was
+cancelled or succeeded with a failed server is "failed"; a run not finished, or whose journal cannot be
+read, is "unknown": the report says so rather than guess.
+
+Each plan's last good drill and next test due are the cadence module's answer (``plan_cadence``) over
+the plan's drills, so the roll-up and the dashboard cannot disagree: as of the report's time, or of the
+period's last moment when the period is over (a past period is judged on what was known then; drills
+after it are not read). The roll-up knows the clock rules only (``every_days``, ``retest_days``): a
+material change since the last good drill is the dashboard's and ``plan cadence``'s to say.
 """
 
 from __future__ import annotations
@@ -23,7 +30,16 @@ from datetime import date, datetime, timedelta
 from drs_desktop.domain.engine.annotation_events import TestType
 from drs_desktop.domain.engine.record import ExecutionRecord
 from drs_desktop.domain.engine.state import ExecutionState, ServerStatus
+from drs_desktop.domain.plan.model import NO_CADENCE, Cadence
 from drs_desktop.domain.views.audit import AuditRecord, Finding, ServerRpo, rpo_achieved
+from drs_desktop.domain.views.cadence import (
+    GOOD_DRILL_RULE,
+    CadenceFacts,
+    DrillFact,
+    PlanCadence,
+    plan_cadence,
+    run_passed,
+)
 from drs_desktop.domain.views.evidence import rto_achieved
 from drs_desktop.domain.views.period_range import Period
 
@@ -36,17 +52,16 @@ __all__ = [
     "PlanInfo",
     "PlanPeriod",
     "RunFacts",
+    "cadence_time",
     "roll_up",
     "run_facts",
     "unreadable_run",
 ]
 
-#: How every format defines a passed test.
+#: How every format defines a passed test and a good drill (the cadence's one rule), and what is unknown.
 PASSED_RULE = (
-    "A test passed when the run finished with the outcome SUCCEEDED and none of its servers ended "
-    "FAILED: a drill whose optional server failed succeeded as a run and did not pass. A run that "
-    "failed, was cancelled, or succeeded with a failed server is counted as failed; a run not finished, "
-    "or whose journal cannot be read, as unknown."
+    f"{GOOD_DRILL_RULE} In this roll-up a run that failed, was cancelled, or succeeded with a failed "
+    "server is counted as failed; a run not finished, or whose journal cannot be read, as unknown."
 )
 PASSED, FAILED, UNKNOWN = "passed", "failed", "unknown"
 
@@ -71,13 +86,35 @@ class RunFacts:
     rpo_target: timedelta | None = None
     audit: AuditRecord = field(default_factory=AuditRecord)
     problem: str = ""
+    #: An unreadable run: the outcome its execution row records (the journal could not say).
+    recorded_outcome: str | None = None
 
     @property
     def verdict(self) -> str:
         """``passed``, ``failed`` or ``unknown`` (``PASSED_RULE``)."""
         if self.problem or self.finished_at is None:
             return UNKNOWN
-        return PASSED if self.result == "SUCCEEDED" and not self.failed_servers else FAILED
+        return PASSED if run_passed(self.result, len(self.failed_servers)) else FAILED
+
+    @property
+    def partial(self) -> bool:
+        """The run recorded itself as a partial test (some waves or servers left out)."""
+        return self.audit.test is not None and self.audit.test.test_type is TestType.PARTIAL
+
+    def drill_fact(self) -> DrillFact | None:
+        """The run as the cadence counts it (None: not a finished drill). An unreadable run keeps the
+        outcome its row records, with its problem: the cadence's rule decides what that proves."""
+        if not self.is_drill or self.finished_at is None:
+            return None
+        outcome = (self.recorded_outcome or self.result) if self.problem else self.result
+        return DrillFact(
+            execution_id=self.execution_id,
+            finished_at=self.finished_at,
+            outcome=outcome,
+            partial=self.partial,
+            failed_servers=len(self.failed_servers),
+            problem=self.problem,
+        )
 
     @property
     def passed(self) -> bool:
@@ -200,32 +237,46 @@ def unreadable_run(record: ExecutionRecord, problem: str) -> RunFacts:
         finished_at=record.finished_at,
         result="UNREADABLE",
         problem=problem,
+        recorded_outcome=record.outcome,
     )
 
 
 @dataclass(frozen=True)
 class PlanInfo:
     """A plan in scope: one that exists now (``exists``), or one that ran and was deleted or renamed
-    since. ``every_days``/``retest_days``: its cadence (``RecoveryPlan.cadence``), None when it has none."""
+    since. ``cadence``: its cadence now (``RecoveryPlan.cadence``; none for a deleted plan)."""
 
     plan_id: str
     name: str
     exists: bool = True
-    every_days: int | None = None
-    retest_days: int | None = None
+    cadence: Cadence = NO_CADENCE
 
 
 @dataclass(frozen=True)
 class PlanPeriod:
     """One plan over the period: its tests in it, and, from every run up to the period's end, its last
-    test, its last good test (a passed run of either mode) and when its next drill is due."""
+    test and its cadence (``views.cadence``) as of ``cadence.at``: its last good drill and next test due."""
 
     plan: PlanInfo
     tests: tuple[RunFacts, ...]
     last_test: RunFacts | None
     last_good: RunFacts | None
-    next_due: date | None
-    due_reason: str
+    cadence: PlanCadence
+
+    @property
+    def next_due(self) -> date | None:
+        """The day the next test is due (None: see ``due_reason``)."""
+        return self.cadence.due_on
+
+    @property
+    def due_reason(self) -> str:
+        """Why ``next_due``, or why there is no day: the cadence's own words (and, for a plan re-tested
+        after material changes, that the roll-up does not judge those)."""
+        cadence = self.plan.cadence
+        if cadence.after_changes and cadence.every_days is None and cadence.retest_days is None:
+            return "after material changes only: see the dashboard or plan cadence"
+        text = self.cadence.due_rule if self.cadence.due_on is not None else self.cadence.next_due
+        return f"{text}; material changes: see the dashboard" if cadence.after_changes else text
 
     @property
     def passed(self) -> int:
@@ -308,7 +359,8 @@ def roll_up(
     by_plan: dict[str, list[RunFacts]] = {plan.plan_id: [] for plan in plans}
     for run in ordered:
         by_plan[run.plan_id].append(run)
-    rows = tuple(_plan_period(plan, by_plan[plan.plan_id], period) for plan in plans)
+    at = cadence_time(period, now)
+    rows = tuple(_plan_period(plan, by_plan[plan.plan_id], period, at) for plan in plans)
     in_period = tuple(r for r in ordered if period.contains(r.started_at))
     today = now.date()
     findings = tuple(
@@ -352,36 +404,29 @@ def _overdue(due: str, today: date) -> bool:
         return False
 
 
-def _plan_period(plan: PlanInfo, runs: list[RunFacts], period: Period) -> PlanPeriod:
+def cadence_time(period: Period, now: datetime) -> datetime:
+    """When the roll-up judges each plan's cadence: ``now``, or the period's last moment when the period
+    is over; in the period's time zone, so days are the auditor's days."""
+    last = period.end - timedelta(microseconds=1)
+    return min(now, last).astimezone(period.start.tzinfo)
+
+
+def _plan_period(plan: PlanInfo, runs: list[RunFacts], period: Period, at: datetime) -> PlanPeriod:
     tests = tuple(r for r in runs if period.contains(r.started_at))
     last_test = runs[-1] if runs else None
-    good = [r for r in runs if r.passed]
-    last_good = good[-1] if good else None
-    next_due, reason = _next_due(plan, runs, last_good)
-    return PlanPeriod(plan, tests, last_test, last_good, next_due, reason)
+    drills = tuple(
+        fact for fact in (r.drill_fact() for r in runs) if fact is not None and fact.finished_at <= at
+    )
+    state = plan_cadence(CadenceFacts(plan.name, _clock_only(plan.cadence), drills), at)
+    good_id = state.last_good.execution_id if state.last_good is not None else None
+    last_good = next((r for r in runs if r.execution_id == good_id), None)
+    return PlanPeriod(plan, tests, last_test, last_good, state)
 
 
-def _next_due(plan: PlanInfo, runs: list[RunFacts], last_good: RunFacts | None) -> tuple[date | None, str]:
-    """When the next drill is due under the plan's cadence: ``every_days`` after the last passed drill;
-    sooner, ``retest_days`` after a drill that did not pass since then. None with a reason otherwise."""
-    if plan.every_days is None and plan.retest_days is None:
-        return None, "no cadence set"
-    drills = [r for r in runs if r.is_drill and r.verdict != UNKNOWN]
-    good = [r for r in drills if r.passed]
-    last_drill = good[-1] if good else None
-    candidates: list[tuple[date, str]] = []
-    if plan.every_days is not None:
-        if last_drill is None:
-            return None, "due now: no drill has passed"
-        due = last_drill.started_at.date() + timedelta(days=plan.every_days)
-        candidates.append((due, f"every {plan.every_days} days after the last passed drill"))
-    if plan.retest_days is not None and drills and not drills[-1].passed:
-        failed = drills[-1]
-        due = failed.started_at.date() + timedelta(days=plan.retest_days)
-        candidates.append((due, f"re-test within {plan.retest_days} days of the failed drill"))
-    if not candidates:
-        return None, "no drill due under the cadence"
-    return min(candidates)
+def _clock_only(cadence: Cadence) -> Cadence:
+    """The cadence without its "after changes" rule: the roll-up reads no inventory, drift or native
+    status, so it does not list them as unknown either (the module's docstring)."""
+    return Cadence(every_days=cadence.every_days, retest_days=cadence.retest_days)
 
 
 def _summary(

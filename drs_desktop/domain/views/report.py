@@ -29,6 +29,7 @@ from drs_desktop.domain.engine.state import (
     WavePhase,
 )
 from drs_desktop.domain.plan.revisions import PlanRevision
+from drs_desktop.domain.views.cadence import CadenceFacts
 from drs_desktop.domain.views.evidence import ExecutionEvidence
 from drs_desktop.domain.views.holders import held_text
 from drs_desktop.domain.views.progress import LogLine
@@ -177,6 +178,11 @@ class ExecutionView:
     #: The journal's annotations (test, findings, sign-offs, recovery points; ``engine.annotation_events``)
     #: in journal order, for the report's audit sections (``views.evidence_audit``).
     annotations: tuple[Event, ...] = ()
+    #: The run's plan's drill cadence facts as the database held them when the view was loaded
+    #: (``services.cadence``); the report decides the state at its own time. None: not read, and
+    #: ``cadence_problem`` says why ("" for a view built without a database).
+    cadence: CadenceFacts | None = None
+    cadence_problem: str = ""
 
     @property
     def attempts(self) -> tuple[ServerAttempt, ...]:
