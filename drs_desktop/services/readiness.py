@@ -131,14 +131,17 @@ class ReadinessService:
             except DrsDesktopError as error:
                 problems.append(f"plan {summary.name!r} cannot be read: {error}")
                 continue
-            card = self._card(db, plan, inventory, summary.latest_revision)
+            facts = None
             try:
                 facts = cadence_facts(
                     db, plan, summary.plan_id, summary.latest_revision, inventory, self._partial, drills
                 )
             except DrsDesktopError as error:
                 problems.append(f"plan {summary.name!r}: cadence not read: {error}")
-            else:
+            # The card's "last good drill" is the cadence's (one rule: ``domain.views.cadence``).
+            good_ids = None if facts is None else {d.execution_id for d in facts.drills if d.good}
+            card = self._card(db, plan, inventory, summary.latest_revision, good_ids)
+            if facts is not None:
                 card = dataclasses.replace(card, cadence=facts)
             cards.append(card)
         return Dashboard(
@@ -225,14 +228,26 @@ class ReadinessService:
             return Readiness(checked_at=now, ok=False, error=str(error), revision=revision), {}
         return readiness_of(report, prepared.stored.revision.revision), report.launch_configs
 
-    def _card(self, db: Readable, plan: RecoveryPlan, inventory: Inventory | None, revision: int) -> PlanCard:
+    def _card(
+        self,
+        db: Readable,
+        plan: RecoveryPlan,
+        inventory: Inventory | None,
+        revision: int,
+        good_ids: set[str] | None = None,
+    ) -> PlanCard:
+        """``good_ids``: the plan's good drills as the cadence decides them (a whole-plan drill that
+        passed: no server failed); None when the cadence could not be read (then: succeeded, readable)."""
         resolved = list(
             dict.fromkeys(s for i in range(len(plan.waves)) for s in resolve_wave_servers(plan, i, inventory))
         )
         flt = HistoryFilter(plan_name=plan.name, mode=Mode.DRILL.value, limit=DRILLS_CONSIDERED)
         drills = list_executions(db, flt, cache=self._summaries)
-        good = [d for d in drills if d.outcome == Outcome.SUCCEEDED.value and d.problem == ""]
-        timings = [self._wave_timings(db, d.record) for d in good]
+        succeeded = [d for d in drills if d.outcome == Outcome.SUCCEEDED.value and d.problem == ""]
+        good = succeeded if good_ids is None else [d for d in succeeded if d.execution_id in good_ids]
+        # The RTO prediction learns from every drill that ran to success, a failed optional server or not:
+        # its waves' times are real.
+        timings = [self._wave_timings(db, d.record) for d in succeeded]
         lags = server_lags(resolved, inventory)
         checked = self._checked.get(plan.name)
         readiness, configs = checked if checked is not None else (None, {})

@@ -25,6 +25,7 @@ from drs_desktop.domain.views.cadence import GOOD_DRILL_RULE, CadenceKind, PlanC
 from drs_desktop.domain.views.period import PlanPeriod
 from drs_desktop.domain.views.period_range import PeriodRequest, period_of
 from drs_desktop.services.cadence import cadence_facts, cadence_to_json, read_cadence
+from drs_desktop.services.readiness import ReadinessService
 from drs_desktop.services.report_audit import csv_sections
 from drs_desktop.services.report_pdf import pdf_report
 from drs_desktop.services.report_period import build_period_report, render_period
@@ -105,6 +106,11 @@ def test_a_drill_whose_optional_server_failed_is_not_good_anywhere(estate: tuple
         due = report_due(db, execution_id)
         assert (due["due_on"], due["state"], due["text"]) == ("2026-04-15", state.headline, RETEST)
         assert due["last_good_drill"] == ids.alpha_passed
+
+    # the dashboard's plan card names the same last good drill (its changes and RTO are read from it)
+    card = next(c for c in ReadinessService(db, clock=lambda: NOW).overview().cards if c.plan_name == "Alpha")
+    assert card.last_good_drill is not None and card.last_good_drill.execution_id == ids.alpha_passed
+    assert card.last_drill is not None and card.last_drill.execution_id == ids.alpha_failed
 
     # plan cadence --json says it too
     reading = read_cadence(db, NOW)
