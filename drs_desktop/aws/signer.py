@@ -8,8 +8,13 @@ gateway, no credential cache of the run is reused), asked once, and closed.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
 
+from drs_desktop.aws.drs_clock import parse_http_date
 from drs_desktop.aws.drs_parse import parse_caller_identity
 from drs_desktop.aws.errors import map_error
 from drs_desktop.aws.session import (
@@ -57,10 +62,17 @@ def profile_identity(profile: str, *, region: str, endpoint_url: str | None = No
         raise map_error(exc, "GetCallerIdentity", mutating=False, auth_hint=hint) from exc
     finally:
         client.close()
-    identity = parse_caller_identity(response)
+    identity = dataclasses.replace(parse_caller_identity(response), answered_at=_answered_at(response))
     if not identity.arn or not identity.account:
         raise DrsError(
             f"STS answered for profile {name!r} without an ARN or account", code="MalformedIdentity"
         )
     logger.info("profile %s is %s", name, identity.arn)
     return identity
+
+
+def _answered_at(response: Mapping[str, Any]) -> datetime | None:
+    """AWS's time of the answer, from its ``Date`` header (None when absent or unreadable)."""
+    metadata = response.get("ResponseMetadata")
+    headers = metadata.get("HTTPHeaders") if isinstance(metadata, Mapping) else None
+    return parse_http_date(headers.get("date")) if isinstance(headers, Mapping) else None

@@ -299,8 +299,9 @@ def sign_off(
     ``identity_of(profile)`` asks STS who that is on a session of its own (``aws.signer.profile_identity``
     with the run's Region and endpoint; a test or the GUI may pass another). Refused for a run that has
     not finished and for a run of another desktop; the review text is required. The event records the
-    signer's ARN, account, UserId, the profile, the review, accepted or not, and ``self_signed``. Call it
-    off the GUI thread (STS is asked)."""
+    signer's ARN, account, UserId, the profile, the review, accepted or not, and ``self_signed``, at
+    STS's time of the answer (``clock`` only when STS gave none). Call it off the GUI thread (STS is
+    asked)."""
     name = check_line(profile, "the profile", limit=MAX_LINE)
     if not name:
         raise AnnotationInputError("name the AWS profile of the person who signs (--profile)")
@@ -312,8 +313,11 @@ def sign_off(
             f"execution {record.execution_id} has not finished: its review is signed off once it has"
         )
     signer = identity_of(name)
+    # Dated by AWS's answer (STS's Date) where it gave one: the desktop's clock may be off, and a
+    # sign-off dated before the run it reviews would be no evidence.
+    at = signer.answered_at or clock()
     event = signed_off(
-        dict(record.identity), signer, profile=name, review=text, accepted=accepted, at=clock(), by=by
+        dict(record.identity), signer, profile=name, review=text, accepted=accepted, at=at, by=by
     )
     return annotate(db, record.execution_id, event, by=by or signer.arn, wait_seconds=wait_seconds)
 

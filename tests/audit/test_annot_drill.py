@@ -6,7 +6,7 @@ of the launched servers with the run's achieved RPO."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -125,6 +125,9 @@ def test_a_drill_carries_its_test_findings_sign_off_and_recovery_points(
         db, execution_id, profile="auditor", review="Evidence reviewed; RTO met.", identity_of=identity_of
     )
     assert signed.event.arn == AUDITOR_ARN and not signed.event.self_signed
+    # Dated by STS's answer (the simulator's virtual time), not by this desktop's clock.
+    assert signed.event.at == sim.clock.now().replace(microsecond=0)
+    assert abs(signed.event.at - datetime.now(UTC)) > timedelta(minutes=5), "the test's clocks must differ"
 
     record = audit.audit_of(db, execution_id)
     assert [f.finding_id for f in record.findings] == [during.finding_id, finding_id]

@@ -31,11 +31,14 @@ RECOVERY_INITIATORS = frozenset({"START_RECOVERY"})
 
 @dataclass(frozen=True, kw_only=True)
 class CallerIdentity:
-    """STS GetCallerIdentity: which account and principal the credentials belong to."""
+    """STS GetCallerIdentity: which account and principal the credentials belong to. ``answered_at``:
+    AWS's time of the answer (its ``Date`` header), when it gave one: a sign-off is dated by it, never by
+    a desktop clock that may be wrong."""
 
     account: str
     arn: str
     user_id: str = ""
+    answered_at: datetime | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
