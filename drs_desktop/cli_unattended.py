@@ -6,8 +6,10 @@ lines), with what a schedule adds:
 1. It records its start first (``storage.schedules.start_run``): a run that crashes still shows that it
    began and wrote no report, which ``services.schedules.missed`` turns into an alert.
 2. Before launching, it refuses when anything else touches the plan's servers: an unfinished execution
-   in this database (this desktop's, or a teammate's pulled through sync), or an active DRS job (one
-   DescribeJobs over the last day). It records why, says the alert, and exits 1.
+   in this database (this desktop's, or a teammate's pulled through sync), an active DRS job (one
+   DescribeJobs over the last day), or a recovery instance of a recovery (not a drill) on one of its
+   servers: a launch replaces the server's recovery instance, and after a real recovery that instance
+   is production. It records why, says the alert, and exits 1.
 3. Approval gates are approved when the schedule says so, journaled with ``by`` = ``schedule ID``.
 4. Anything else that waits for a person (a gate the schedule does not approve, a held automation step,
    a failed wave) cancels the drill and terminates its instances. The choice: nobody will decide before
@@ -29,7 +31,7 @@ import argparse
 import json
 import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -53,6 +55,8 @@ if TYPE_CHECKING:
 
 #: DescribeJobs looks this far back for active jobs (a DRS launch job ends within hours).
 JOB_LOOKBACK = timedelta(days=1)
+#: EC2 states of a recovery instance that no launch can replace any more.
+_GONE = frozenset({"TERMINATED", "SHUTTING-DOWN", "NOT_FOUND"})
 
 
 def add_drill_command(
@@ -188,7 +192,7 @@ def _unattended(
         target=cli_target._target_of(gateway),
     )
     prepared = prepare_execution(db, gateway, request, reads=reads)
-    held = conflicts(prepared.server_ids, _holders(db, gateway))
+    held = conflicts(prepared.server_ids, _holders(db, gateway, prepared.server_ids))
     if held:
         record.update(outcome="refused", detail="not started: " + "; ".join(held))
         print(f"drill of {schedule.plan_name!r} not started: {'; '.join(held)}", file=sys.stderr)
@@ -252,8 +256,10 @@ def _gateway(db: Database, schedule: Schedule, args: argparse.Namespace) -> DrsG
     return DrsGateway(replace(gateway.target, profile=None, credentials=keys), drs_clock=gateway.drs_clock)
 
 
-def _holders(db: Database, gateway: DrsGateway) -> list[Any]:
-    """Unfinished executions in this database (teammates' pulled ones too) and DRS's active jobs."""
+def _holders(db: Database, gateway: DrsGateway, server_ids: Sequence[str]) -> list[Any]:
+    """Unfinished executions in this database (teammates' pulled ones too), DRS's active jobs, and the
+    recovery instances of a recovery (not a drill) on the plan's servers: a launch replaces a server's
+    recovery instance, and after a real recovery that instance is production."""
     from drs_desktop.domain.engine.state import spec_from_json
     from drs_desktop.domain.schedule.conflicts import Holder
     from drs_desktop.storage import executions as journal
@@ -273,6 +279,18 @@ def _holders(db: Database, gateway: DrsGateway) -> list[Any]:
     for job in gateway.jobs_since(now - JOB_LOOKBACK):
         if job.is_active:
             holders.append(Holder("DRS job", job.job_id, job.initiated_by, frozenset(job.server_ids)))
+    for instance in gateway.describe_recovery_instances(source_server_ids=list(server_ids)):
+        # is_drill None (DRS did not say): never guess it is a drill's.
+        if instance.is_drill is not True and instance.ec2_state.upper() not in _GONE:
+            label = "a recovery, not a drill" if instance.is_drill is False else "not known to be a drill's"
+            holders.append(
+                Holder(
+                    "recovery instance",
+                    instance.recovery_instance_id,
+                    label,
+                    frozenset({instance.source_server_id}),
+                )
+            )
     return holders
 
 

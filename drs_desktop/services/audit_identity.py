@@ -5,11 +5,12 @@ of each (``ExecutionRecord.identity`` for the run, ``aws.signer.profile_identity
 principal rather than by the exact string:
 
 - the same IAM user (its UserId, or its ARN: the path and the name's case aside) is the same identity;
-- an assumed role is the same identity when it is the same role *and* the same session name (IAM Identity
-  Center names the session after the person: ``AWSReservedSSO_Admin_xxx/alice@example.com`` and
-  ``.../bob@example.com`` are two people). Session names that a tool made up (``botocore-session-<n>``,
-  DRS Desktop's ``drs-desktop``) say nothing of the person, so two of them of the same role count as the
-  same identity: the same profile, signed in twice;
+- an assumed role is the same identity when it is the same role, unless it is an IAM Identity Center
+  role (``AWSReservedSSO_...``) signed in as two people: Identity Center names the session after the
+  person (``AWSReservedSSO_Admin_xxx/alice@example.com`` and ``.../bob@example.com`` are two people),
+  and nobody can choose it. Any other role's session name is whatever the caller's profile says
+  (``role_session_name``, or a tool's ``botocore-session-<n>``): the same role signing with another name
+  shows no second person;
 - another account is never the same identity; an identity that is not known counts as the same (a
   sign-off never claims an independence it cannot show).
 """
@@ -24,6 +25,8 @@ from drs_desktop.domain.drs.views import CallerIdentity
 __all__ = ["same_identity"]
 
 _ARN = re.compile(r"^arn:[^:]+:(iam|sts)::([0-9]*):(.+)$")
+#: The (lower-cased) name prefix of the roles IAM Identity Center creates; it names their sessions.
+_IDENTITY_CENTER_ROLE = "awsreservedsso_"
 #: Role session names that tools choose, not people.
 _TOOL_SESSIONS = re.compile(r"^(botocore-session-[0-9]+|drs-desktop.*)$", re.IGNORECASE)
 
@@ -64,5 +67,7 @@ def same_identity(run: Mapping[str, str], signer: CallerIdentity) -> bool:
     if mine[0] == "role" and theirs[0] == "role":
         if mine[1:3] != theirs[1:3]:
             return False
-        return mine[3] == theirs[3] or bool(_TOOL_SESSIONS.match(mine[3]) and _TOOL_SESSIONS.match(theirs[3]))
+        if not mine[2].startswith(_IDENTITY_CENTER_ROLE):
+            return True  # the session name is the caller's choice: it shows no second person
+        return mine[3] == theirs[3] or bool(_TOOL_SESSIONS.match(mine[3]) or _TOOL_SESSIONS.match(theirs[3]))
     return mine == theirs

@@ -126,6 +126,23 @@ def _person_needed(profile: str, config: dict[str, Any]) -> list[str]:
     return problems
 
 
+#: Variables that choose the default profile's credentials in this session's environment only.
+_SESSION_ONLY = ("AWS_ACCESS_KEY_ID", "AWS_PROFILE", "AWS_DEFAULT_PROFILE")
+
+
+def _environment_only() -> list[str]:
+    """The default profile's credentials as this session's environment chooses them: the scheduler
+    starts the drill without that environment (its entry sets none), so a GetCallerIdentity that
+    passes now on them proves nothing of 02:30. Names the variables, never their values."""
+    found = [name for name in _SESSION_ONLY if os.environ.get(name)]
+    if not found:
+        return []
+    return [
+        f"the default profile's credentials come from this session's environment ({', '.join(found)}), "
+        "which the scheduler does not pass on: give the schedule a named profile from the AWS config files"
+    ]
+
+
 def check_profile(
     db: Readable,
     profile: str,
@@ -135,7 +152,8 @@ def check_profile(
     endpoint_url: str | None = None,
     config: dict[str, Any] | None = None,
 ) -> ProfileCheck:
-    """Whether ``profile`` works with nobody at the desk: no MFA role and no SSO in its chain, its
+    """Whether ``profile`` works with nobody at the desk: no MFA role and no SSO in its chain, not the
+    default profile on credentials this session's environment chooses (the scheduler lacks it), its
     typed keys (when the settings use them) readable from an unlocked OS keyring, and a
     GetCallerIdentity with it that succeeds now. Network and keyring: never on the GUI thread."""
     config = config_files.full_config() if config is None else config
@@ -144,6 +162,8 @@ def check_profile(
     if profile and not local and profile not in config.get("profiles", {}):
         return ProfileCheck(profile, (f"profile {shown!r} does not exist in the AWS config files",))
     problems = _person_needed(profile, config)
+    if not local and not profile:
+        problems += _environment_only()
     keys: AccessKeyPair | None = None
     if typed_keys_for(db, profile):
         status = secrets.status()

@@ -9,9 +9,11 @@ retention written before it. The sync's own rows keyed by kind and key go too: t
 pushes (``sync_outbox``) and its closed conflicts (``sync_conflicts``, whose documents copy the record).
 Plans and their revisions stay: a revision a deleted run pinned is only pinned by no run any more.
 
-What stays: ``sync_entities``' row for the execution, which is only the version the team's table holds,
-so that the tombstone's push is conditioned on it and a later pull of the same head is not applied
-again. A desktop that never pushed or pulled the execution queues no tombstone: the team never had it.
+What stays: a schedule's record of the run (``schedule_runs``: the schedule's history, which says it
+ran and reported, not the run's evidence), and ``sync_entities``' row for the execution, which is only
+the version the team's table holds, so that the tombstone's push is conditioned on it and a later pull
+of the same head is not applied again. A desktop that never pushed or pulled the execution queues no
+tombstone: the team never had it.
 The driver lock file (``<home>/locks/<id>.lock``) stays, as every lock file: deleting one that another
 process may open could let two processes hold "the" lock.
 
@@ -42,6 +44,10 @@ __all__ = [
     "tombstone_queued",
 ]
 
+#: Tables with an ``execution_id`` column whose rows are another record's history, not the run's: a
+#: schedule's runs (migration 0018) say that the scheduled drill ran and reported; deleted with the
+#: execution, the schedule would look as if it had never run and raise "missed the run due ...".
+_NOT_THE_RUNS = frozenset({"schedule_runs"})
 #: Tables keyed by (kind, key) that hold rows of an execution besides those with an execution_id.
 _SYNC_BY_KEY = (("sync_outbox", ""), ("sync_conflicts", " AND resolved_at IS NOT NULL"))
 
@@ -59,7 +65,8 @@ class DeletedExecution:
 
 
 def execution_tables(conn: sqlite3.Connection) -> tuple[str, ...]:
-    """Every table, ``executions`` aside, with an ``execution_id`` column, read from the schema."""
+    """Every table, ``executions`` and ``_NOT_THE_RUNS`` aside, with an ``execution_id`` column, read
+    from the schema."""
     names = [
         str(r[0])
         for r in conn.execute(
@@ -68,7 +75,7 @@ def execution_tables(conn: sqlite3.Connection) -> tuple[str, ...]:
     ]
     found = []
     for name in names:
-        if name == "executions":
+        if name == "executions" or name in _NOT_THE_RUNS:
             continue
         columns = {str(c[1]) for c in conn.execute(f"PRAGMA table_info({_quoted(name)})")}
         if "execution_id" in columns:

@@ -136,6 +136,27 @@ SSO_ALICE = "arn:aws:sts::111122223333:assumed-role/AWSReservedSSO_Admin_0a1b/al
             True,
         ),
         ({}, who("1", "arn:aws:iam::1:user/anyone", "AIDA1"), True),
+        # A role's session name outside IAM Identity Center is whatever the caller's profile says
+        # (role_session_name): the same role signing with another name shows no second person.
+        (
+            {
+                "account": "1",
+                "arn": "arn:aws:sts::1:assumed-role/Ops/botocore-session-9",
+                "user_id": "AROAO:b",
+            },
+            who("1", "arn:aws:sts::1:assumed-role/Ops/bob", "AROAO:bob"),
+            True,
+        ),
+        (
+            {"account": "1", "arn": "arn:aws:sts::1:assumed-role/Ops/dana", "user_id": "AROAO:dana"},
+            who("1", "arn:aws:sts::1:assumed-role/Ops/auditor", "AROAO:auditor"),
+            True,
+        ),
+        (
+            {"account": "1", "arn": "arn:aws:sts::1:assumed-role/Ops/dana", "user_id": "AROAO:dana"},
+            who("1", "arn:aws:sts::1:assumed-role/Audit/dana", "AROAA:dana"),
+            False,
+        ),
     ],
 )
 def test_the_signer_is_the_operator_when_the_principal_is(run, signer, same) -> None:  # type: ignore[no-untyped-def]

@@ -185,3 +185,33 @@ def test_a_run_another_process_drives_when_the_deletion_comes_is_kept_and_said(e
     assert [k.facts.execution_id for k in outcome.kept] == [estate.crm_cleaned]
     assert outcome.kept[0].reasons[0].startswith("being driven right now (pid ")
     assert "1 kept because they changed since the list" in outcome.describe()
+
+
+def test_a_deleted_run_stays_in_its_schedule_s_history(estate: Estate) -> None:
+    """A scheduled drill's run record (``schedule_runs``) is the schedule's history, not the run's
+    evidence: deleting the execution must not make the schedule look as if it never ran (a monthly
+    drill kept 30 days would then raise "missed the run due ..." for a run that took place)."""
+    from drs_desktop.storage import schedules as schedule_store
+    from tests.schedules.values import a_schedule
+
+    record = journal.get_execution(estate.db, estate.crm_cleaned)
+    assert record.finished_at is not None
+    schedule = a_schedule(plan_id=record.plan_id, plan_name=record.plan_name, created_at=record.started_at)
+    schedule_store.save_schedule(estate.db, schedule, (), schedule.created_at)
+    schedule_store.start_run(estate.db, schedule.schedule_id, record.started_at)
+    schedule_store.end_run(
+        estate.db,
+        schedule.schedule_id,
+        record.started_at,
+        ended_at=record.finished_at,
+        outcome="succeeded",
+        detail="",
+        execution_id=record.execution_id,
+        report_path="/srv/drill reports/drill.html",
+    )
+    service = _service(estate)
+    outcome = service.apply(service.plan(30))
+    assert estate.crm_cleaned in [d.execution_id for d in outcome.deleted]
+    last = schedule_store.last_run(estate.db, schedule.schedule_id)
+    assert last is not None and last.started_at == record.started_at and last.outcome == "succeeded"
+    assert last.execution_id == estate.crm_cleaned and last.report_path == "/srv/drill reports/drill.html"

@@ -230,3 +230,20 @@ def test_the_entry_kind_follows_the_system_and_the_program_is_absolute(tmp_path:
     assert program_argv(str(python), frozen=False) == (str(python), "-m", "drs_desktop")
     (python.parent / "drs-desktop").write_text("", encoding="utf-8")
     assert program_argv(str(python), frozen=False) == (str(python.parent / "drs-desktop"),)
+
+
+def test_profile_check_refuses_credentials_only_this_session_s_environment_gives(
+    db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The scheduler starts the drill without the desktop session's environment (the entry sets none):
+    keys or a profile exported in a shell pass GetCallerIdentity now and are gone at 02:30."""
+    aws_config(tmp_path, monkeypatch, "[profile drill-bot]\nregion = us-east-1\n")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAEXAMPLEEXAMPLE12")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not-a-real-secret")
+    monkeypatch.setenv("AWS_PROFILE", "drill-bot")
+    real = "https://drs.us-east-1.amazonaws.com"  # not loopback: refused before any call is made
+    check = schedules.check_profile(db, "", "us-east-1", SecretStore(), endpoint_url=real)
+    assert not check.ok and check.identity == ""
+    assert any("AWS_ACCESS_KEY_ID" in p and "environment" in p for p in check.problems), check.problems
+    assert any("AWS_PROFILE" in p for p in check.problems), check.problems
+    assert all("not-a-real-secret" not in p for p in check.problems)

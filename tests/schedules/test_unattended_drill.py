@@ -199,3 +199,34 @@ def test_the_drill_refuses_when_drs_has_an_active_job_for_its_servers(
     assert code == 1 and answer["outcome"] == "refused"
     assert answer["detail"] == f"not started: DRS job {job.job_id} (START_DRILL) holds {server}"
     assert {r.source_server_id for r in manual_sim.backend.launch_records()} <= {server}
+
+
+def test_the_drill_refuses_when_a_server_runs_a_recovery_instance_of_a_real_recovery(
+    manual_sim: EmbeddedSimulator, tmp_path: Path, cli: Cli
+) -> None:
+    """After a real recovery the servers' recovery instances are production; a drill's launch replaces a
+    server's recovery instance (CLEANUP_START), so the nightly drill must not start on those servers."""
+    from drs_desktop.aws.drs import DrsGateway
+    from drs_desktop.aws.session import AwsTarget
+
+    home = tmp_path / "home"
+    _setup(manual_sim, home, tmp_path / "reports")
+    gateway = DrsGateway(
+        AwsTarget(profile=None, region=manual_sim.region, endpoint_url=manual_sim.endpoint_url)
+    )
+    server = manual_sim.backend.server_id_of("shop-web-01")
+    job = gateway.start_recovery([server], is_drill=False, tags={})  # the failover of the bad night
+    manual_sim.clock.advance(3600)
+    manual_sim.backend.settle()
+    [production] = [
+        r.recovery_instance_id for r in manual_sim.backend.launch_records() if r.job_id == job.job_id
+    ]
+    assert production in manual_sim.backend.world.instances
+    launched_before = len(manual_sim.backend.launch_records())
+    code, answer, _ = _drill(cli, manual_sim, home)
+    assert code == 1 and answer["outcome"] == "refused", answer
+    assert answer["detail"] == (
+        f"not started: recovery instance {production} (a recovery, not a drill) holds {server}"
+    )
+    assert len(manual_sim.backend.launch_records()) == launched_before
+    assert production in manual_sim.backend.world.instances
