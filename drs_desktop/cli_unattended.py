@@ -211,9 +211,17 @@ def _unattended(
     try:
         with take_driver_lock(db.path, runner.execution_id), _leased(db, runner.execution_id) as lease:
             outcome, why = _drive(runner, schedule, lease)
+            taken_over = lease is not None and not lease.may_drive()
     finally:
         alerts.close()
     record.update(outcome=outcome, detail=why)
+    if taken_over:
+        # Another desktop drives the run now: its instances are that driver's to clean up, never ours
+        # behind its back (a cleanup here would take only the local driver lock).
+        record["report_path"], notes = _write_reports(db, runner.execution_id, schedule, pdf_layout)
+        for note in notes:
+            print(note, file=sys.stderr)
+        return EXIT_FAILED
     if outcome == "succeeded":
         soak = args.soak if args.soak is not None else schedule.soak_minutes
         if soak > 0:

@@ -67,7 +67,7 @@ from drs_desktop.services.lease_keeper import LeaseKeeper
 from drs_desktop.services.native_run import NativePreparation, attach, prepare_native
 from drs_desktop.services.preflight import preflight
 from drs_desktop.services.report_pdf import pdf_report
-from drs_desktop.services.run_alerts import attach_run_alerts
+from drs_desktop.services.run_alerts import RunAlerts, attach_run_alerts
 from drs_desktop.services.runner import Clock, ControlRefused, ExecutionRunner, RunResult, TargetGateways
 from drs_desktop.services.stranded_runs import (
     StrandedRun,
@@ -93,6 +93,9 @@ PUBLISH_SECONDS = 0.2
 #: After the finish, how long to wait before looking again when the engine still has cleanup to do but
 #: named no wake-up time.
 _AFTER_FINISH_RETRY = timedelta(seconds=1)
+#: How long a session's end waits for its run alerts still being sent (a webhook's timeout is 10 s): the
+#: loop's thread ends after it, and the app's shutdown waits for that thread.
+ALERTS_CLOSE_SECONDS = 5.0
 
 #: How long the loop really sleeps for a sleep of the runner's clock (seconds in, seconds out): None is
 #: one for one; demo mode divides by the simulator's time scale; tests move the virtual clock instead.
@@ -132,10 +135,12 @@ class ExecutionSession:
         hostnames: Mapping[str, str] | None = None,
         lock: DriverLock | None = None,
         lease: LeaseKeeper | None = None,
+        alerts: RunAlerts | None = None,
     ) -> None:
         self._runner = runner
         self._lock = lock
         self._lease = lease
+        self._alerts = alerts
         if lease is not None:  # checked again right before each launch or termination, within a step
             runner.set_act_guard(lease.may_drive)
         self._clock = clock
@@ -318,6 +323,8 @@ class ExecutionSession:
         give_back(self._lease)
         if self._lock is not None:
             self._lock.release()
+        if self._alerts is not None:  # what the run said goes out before its thread ends (bounded)
+            self._alerts.close(timeout=ALERTS_CLOSE_SECONDS)
 
     def snapshot(self) -> ProgressSnapshot:
         """The current snapshot, even if nothing changed (on the session's thread)."""
@@ -607,9 +614,15 @@ class ExecutionServices:
     ) -> ExecutionSession:
         gateway = self._gateway_of(runner.record)
         # Run events to the plan's alert routes (held, failed, succeeded, RTO), sent off this thread.
-        attach_run_alerts(self._db, runner, target=lambda: gateway.target)
+        alerts = attach_run_alerts(self._db, runner, target=lambda: gateway.target)
         return ExecutionSession(
-            runner, clock=self._clock, operator=self._operator, hostnames=hostnames, lock=lock, lease=lease
+            runner,
+            clock=self._clock,
+            operator=self._operator,
+            hostnames=hostnames,
+            lock=lock,
+            lease=lease,
+            alerts=alerts,
         )
 
     def _take_lease(self, execution_id: str) -> LeaseKeeper | None:
