@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QDate, Qt
+from PySide6.QtWidgets import QPushButton
 from pytestqt.qtbot import QtBot
 
 from drs_desktop.domain.engine.annotation_events import (
@@ -125,8 +126,8 @@ def audit_tab(qtbot: QtBot, world: World, execution_id: str) -> AuditWidget:
     return tab
 
 
-def open_finding_dialog(qtbot: QtBot, tab: AuditWidget, button: object) -> FindingDialog:
-    qtbot.mouseClick(button, LEFT)  # type: ignore[arg-type]
+def open_finding_dialog(qtbot: QtBot, tab: AuditWidget, button: QPushButton) -> FindingDialog:
+    qtbot.mouseClick(button, LEFT)
     dialog = tab.dialog
     assert isinstance(dialog, FindingDialog) and dialog.isVisible()
     return dialog
