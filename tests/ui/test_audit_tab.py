@@ -165,7 +165,7 @@ def test_findings_added_and_updated_from_the_tab_show_and_reach_the_journal(
     row = [tab.cell_text(0, column) for column in range(6)]
     assert row[:2] == [added.finding_id, "high"] and row[2] == "DNS cut-over was done by hand"
     assert row[3] == "Lee" and row[4] == f"{added.due} OVERDUE" and row[5] == "open"
-    assert "journaled" in tab.status_text()
+    assert tab.status_text().startswith(f"Finding {added.finding_id} added: journal entry ")
 
     # A second finding, with no due date: open findings first, in the order they were added.
     dialog = open_finding_dialog(qtbot, tab, tab.add_button)
@@ -240,6 +240,7 @@ def test_a_second_profile_signs_off_independently(qtbot: QtBot, world: World) ->
     assert dialog.sign_button.isEnabled()
     qtbot.mouseClick(dialog.sign_button, LEFT)
     qtbot.waitUntil(lambda: tab.dialog is None and "ACCEPTED" in tab.sign_off_label.text(), timeout=TIMEOUT)
+    assert tab.status_text().startswith(f"Review accepted by {AUDITOR_ARN} (independent): journal entry")
     text = tab.sign_off_label.text()
     assert AUDITOR_ARN in text and "profile auditor" in text
     assert "independent: signed by someone other than the run's identity" in text

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from drs_desktop.domain.engine.annotation_events import FindingUpdated, ReviewSignedOff
 from drs_desktop.domain.views.audit import AuditRecord, Finding
 from drs_desktop.ui.executions.finding_dialog import FindingDialog, FindingEntry
 from drs_desktop.ui.executions.sign_off_dialog import SignOffDialog, SsoDialogFactory
@@ -72,6 +73,24 @@ def test_lines(record: AuditRecord) -> list[str]:
 
 
 test_lines.__test__ = False  # type: ignore[attr-defined]  # not a pytest test
+
+
+def done_text(done: Annotated) -> str:
+    """What became of a finding or a sign-off, in words (the journal entry it is, or where it waits)."""
+    event = done.event
+    if isinstance(event, ReviewSignedOff):
+        verdict = "accepted" if event.accepted else "rejected"
+        who = "SELF-SIGNED" if event.self_signed else "independent"
+        what = f"Review {verdict} by {event.arn} ({who})"
+    elif isinstance(event, FindingUpdated):
+        what = f"Finding {event.finding_id} updated"
+    else:
+        what = f"Finding {getattr(event, 'finding_id', '')} added"
+    if done.journaled:
+        return f"{what}: journal entry {done.seq}."
+    if done.state == "refused":
+        return f"{what}: refused by the run's driver: {done.reason}"
+    return f"{what}: queued for {done.driver}, which journals it before its next step."
 
 
 def sign_off_text(view: AuditView) -> str:
@@ -321,11 +340,11 @@ class AuditWidget(QWidget):
         if done.state == "refused":
             if open_dialog is not None:
                 open_dialog.show_refusal(f"The run's driver refused it: {done.reason}")
-            self._say(done.describe(), error=True)
+            self._say(done_text(done), error=True)
             return
         if open_dialog is not None:
             open_dialog.accept()
-        self._say(done.describe())
+        self._say(done_text(done))
         self.refresh()
         self.changed.emit(done.execution_id)
 

@@ -120,7 +120,12 @@ class LiveFindingButton(QPushButton):
         if done.state == "refused":
             self._failed("add_finding", f"the run's driver refused it: {done.reason}")
             return
-        self._done(done.execution_id, getattr(done.event, "finding_id", ""), done.describe())
+        finding_id = getattr(done.event, "finding_id", "")
+        if done.journaled:
+            text = f"Finding {finding_id} added: journal entry {done.seq}."
+        else:
+            text = f"Finding {finding_id} queued for {done.driver}, which journals it before its next step."
+        self._done(done.execution_id, finding_id, text)
 
     def _done(self, execution_id: str, finding_id: str, text: str) -> None:
         if self.dialog is not None:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QFormLayout, QGroupBox, QLabel, QLineEdit, QPlainTextEdit, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGridLayout, QGroupBox, QLabel, QLineEdit, QPlainTextEdit, QVBoxLayout, QWidget
 
 from drs_desktop.domain.engine.state import Mode
 from drs_desktop.domain.plan.edit_brief import entries
@@ -64,11 +64,21 @@ class BriefFields(QGroupBox):
         self.objectives_edit = _list_edit("run-brief-objectives", "One objective per line")
         self.criteria_edit = _list_edit("run-brief-criteria", "One success criterion per line")
         self.participants_edit = _list_edit("run-brief-participants", "One name or role per line")
-        form = QFormLayout(self)
-        form.addRow("Scenario", self.scenario_edit)
-        form.addRow("Objectives", self.objectives_edit)
-        form.addRow("Success criteria", self.criteria_edit)
-        form.addRow("Participants", self.participants_edit)
+        # The three lists side by side: the run dialog's checks and calls keep their room below.
+        layout = QGridLayout(self)
+        layout.addWidget(QLabel("Scenario"), 0, 0)
+        layout.addWidget(self.scenario_edit, 0, 1, 1, 3)
+        for column, (label, edit) in enumerate(
+            (
+                ("Objectives", self.objectives_edit),
+                ("Success criteria", self.criteria_edit),
+                ("Participants", self.participants_edit),
+            ),
+            start=1,
+        ):
+            layout.addWidget(QLabel(label), 1, column)
+            layout.addWidget(edit, 2, column)
+            layout.setColumnStretch(column, 1)
 
     def list_edits(self) -> tuple[QPlainTextEdit, QPlainTextEdit, QPlainTextEdit]:
         return (self.objectives_edit, self.criteria_edit, self.participants_edit)
