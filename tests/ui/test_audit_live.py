@@ -197,3 +197,33 @@ def test_a_finding_added_from_the_live_view_during_a_drill_reaches_the_journal(
     snapshot = progress.snapshot()
     assert snapshot is not None and not snapshot.finished, "the run goes on; the finding changes nothing"
     assert progress.approve_button.isEnabled(), "still at its gate"
+
+
+def test_a_finding_on_a_run_whose_loop_has_ended_is_journaled_directly(
+    qtbot: QtBot, running: Running, local: LocalTasks, sim: EmbeddedSimulator, db: Database, briefed: str
+) -> None:
+    progress = ProgressWidget()
+    progress.connect_desk(running.desk)
+    progress.finding_button.connect_local(local)
+    qtbot.addWidget(progress)
+    progress.show()
+    dialog, started = start_drill(qtbot, running, local, sim, progress)
+    qtbot.mouseClick(dialog.check_button, LEFT)
+    qtbot.waitUntil(dialog.run_button.isEnabled, timeout=TIMEOUT)
+    qtbot.mouseClick(dialog.run_button, LEFT)
+    qtbot.waitUntil(lambda: bool(started.calls), timeout=TIMEOUT)
+    execution_id = started.calls[0][0].execution_id  # type: ignore[attr-defined]
+    qtbot.waitUntil(progress.approve_button.isEnabled, timeout=TIMEOUT)
+    qtbot.mouseClick(progress.approve_button, LEFT)
+    qtbot.waitUntil(lambda: running.desk.active_ids() == [], timeout=TIMEOUT)  # the run ended, no loop
+    assert progress.following() == execution_id and progress.finding_button.isEnabled()
+
+    qtbot.mouseClick(progress.finding_button, LEFT)
+    finding = progress.finding_button.dialog
+    assert finding is not None
+    finding.text_edit.setPlainText("Web wave took longer than planned")
+    qtbot.mouseClick(finding.ok_button, LEFT)
+    qtbot.waitUntil(lambda: progress.finding_button.dialog is None, timeout=TIMEOUT)
+    added = [e for e in events_of(db, execution_id) if isinstance(e, FindingAdded)]
+    assert [e.text for e in added] == ["Web wave took longer than planned"]
+    assert progress.status_text().startswith(f"Finding {added[0].finding_id} added: journal entry ")
