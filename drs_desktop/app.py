@@ -170,6 +170,7 @@ class DesktopApp:
         import threading
 
         from drs_desktop.services.alerts import AlertDesk
+        from drs_desktop.services.audit_desk import AuditDesk
         from drs_desktop.services.extended_servers import ExtendedServersService
         from drs_desktop.services.history import ExecutionHistory, gateway_factory
         from drs_desktop.services.inventory import InventoryService
@@ -204,6 +205,7 @@ class DesktopApp:
                 inventory,
                 scripts,
                 RetentionService(db, clock=clock.now, reports_dir=self.paths.reports),
+                audit=AuditDesk(db, clock=clock.now),
             )
 
         def cleanup_sleep(seconds: float) -> None:  # a wait of the clock, at its pace; shutdown ends it
@@ -346,6 +348,7 @@ class DesktopApp:
         self._on_shutdown.append(stop_desk)
         live = ProgressWidget()
         live.connect_desk(desk)
+        live.finding_button.connect_local(self.local_tasks)  # "Add finding…" on the run it follows
         CloseGuard(live.is_running, parent=window, will_resume=will_resume).install(window)
 
         history = self._build_history_tab()
@@ -382,6 +385,9 @@ class DesktopApp:
 
         history = ExecutionsPaneWidget(clock=self.clock.now)
         history.connect_tasks(self.local_tasks, self.aws_tasks)
+        from drs_desktop.ui.settings.sso_dialog import SsoDialog
+
+        history.connect_settings(self.settings_tasks, SsoDialog)  # the Audit tab's sign-off: profiles, STS
         return history
 
     def _wire_takeover(self, db: Database, history: ExecutionsPaneWidget, desk: ExecutionDesk) -> None:
@@ -440,6 +446,7 @@ class DesktopApp:
             dialog.set_targets((self.running_target,))
         dialog.connect_desk(self.execution_desk)
         dialog.trust_row.connect_local(self.local_tasks)  # "Trust…" for a script preflight found untrusted
+        dialog.brief_panel.connect_local(self.local_tasks)  # the plan's test brief, edited for this run
         self.plans_pane.plans_listed.connect(dialog.set_plan_names)  # a plan saved meanwhile is offered
         dialog.run_requested.connect(self.live_progress.start_run)
         dialog.attach_requested.connect(self.live_progress.attach_run)  # follow a run DRS runs already

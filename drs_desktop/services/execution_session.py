@@ -405,6 +405,7 @@ class ExecutionServices:
             cancel_grace_minutes=stored.cancel_grace_minutes,
             target=self._current_target(),
             isolation_override=choice.isolation_override,
+            brief=choice.brief,
         )
 
     def prepare(self, choice: RunChoice | RunRequest) -> tuple[PreparedExecution, PreflightReport]:

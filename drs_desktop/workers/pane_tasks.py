@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 from drs_desktop.domain.errors import DrsDesktopError
 from drs_desktop.services.alerts import AlertDesk, RouteResult
+from drs_desktop.services.audit_desk import AuditDesk
 from drs_desktop.services.connection import MfaPrompter
 from drs_desktop.services.execution_takeover import LeaseLook
 from drs_desktop.services.extended_servers import ExtendedServersService
@@ -105,6 +106,7 @@ def _close_all(
     | NativeDesk
     | LaunchDriftService
     | AlertDesk
+    | AuditDesk
     | None,
 ) -> None:
     """Close every service, even when one fails (each holds its own reader or clients)."""
@@ -127,9 +129,10 @@ class LocalServices:
     inventory: InventoryService
     scripts: ScriptTrustService | None = None
     retention: RetentionService | None = None  # issue 18: list, then delete what the operator confirmed
+    audit: AuditDesk | None = None  # issue 18: a run's findings and sign-off (journal appends: local disk)
 
     def close(self) -> None:
-        _close_all("local", self.plans, self.history, self.inventory)
+        _close_all("local", self.plans, self.history, self.inventory, self.audit)
 
 
 @dataclass
@@ -179,6 +182,15 @@ def script_trust(services: LocalServices) -> ScriptTrustService:
     if services.scripts is None:
         raise DrsDesktopError("trusted scripts are not available here (no service on the local thread)")
     return services.scripts
+
+
+def audit_desk(services: LocalServices) -> AuditDesk:
+    """The ``local`` thread's audit desk; a clear error where the thread was built without one."""
+    if services.audit is None:
+        raise DrsDesktopError(
+            "findings and sign-offs are not available here (no service on the local thread)"
+        )
+    return services.audit
 
 
 def retention(services: LocalServices) -> RetentionService:

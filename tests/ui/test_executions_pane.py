@@ -132,7 +132,7 @@ def test_details_show_the_evidence_read_only_and_feed_the_hook(pane: Pane, qtbot
     widget.set_detail_widget(progress, "Progress")
     assert widget.details_tabs.tabText(0) == "Progress" and widget.details_tabs.currentWidget() is progress
     widget.set_detail_widget(progress)
-    assert widget.details_tabs.count() == 2, "the same widget is added once"
+    assert widget.details_tabs.count() == 3, "the same widget is added once (beside Evidence and Audit)"
     with qtbot.waitSignal(widget.view_loaded, timeout=TIMEOUT) as loaded:
         widget.select_execution(estate.shop_left)
     assert loaded.args[0].record.execution_id == estate.shop_left

@@ -38,6 +38,7 @@ from drs_desktop.domain.engine.events import (
 from drs_desktop.domain.engine.queries import failed_waves, pending_approval, pending_approvals
 from drs_desktop.domain.engine.reducer import control_error
 from drs_desktop.domain.engine.state import ExecutionState, Mode
+from drs_desktop.domain.plan.model import TestBrief
 
 __all__ = [
     "WAVE_ACTIONS",
@@ -111,6 +112,8 @@ class RunChoice:
     revision: int | None = None
     #: A drill run although its network's isolation check fails: the operator's reason ("" none).
     isolation_override: str = ""
+    #: The test brief as the operator edited it before the run (issue 18); None: the plan's own.
+    brief: TestBrief | None = None
 
 
 @dataclass(frozen=True)

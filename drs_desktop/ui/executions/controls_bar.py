@@ -46,6 +46,11 @@ class ControlsBar(QWidget):
         ):
             row.addWidget(widget)
         row.addStretch(1)
+        self._row = row
+
+    def add_widget(self, widget: QWidget) -> None:
+        """One more control at the row's end (the progress view's "Add finding…")."""
+        self._row.addWidget(widget)
 
     def show_controls(
         self,

@@ -56,13 +56,22 @@ from drs_desktop.domain.views.history import (
 from drs_desktop.domain.views.report import ExecutionView
 from drs_desktop.domain.views.report_chart import PdfReport
 from drs_desktop.ui.change_hub import updated_text
+from drs_desktop.ui.executions.audit_widget import AuditWidget
 from drs_desktop.ui.executions.execution_details_widget import ExecutionDetailsWidget
 from drs_desktop.ui.executions.executions_model import SORT_ROLE, STARTED, ExecutionsModel
 from drs_desktop.ui.executions.lease_strip import LeaseStrip
 from drs_desktop.ui.executions.period_report_dialog import PeriodReportDialog
 from drs_desktop.ui.executions.report_pdf import write_pdf_report
 from drs_desktop.ui.executions.retention_dialog import RetentionDialog
-from drs_desktop.workers.pane_tasks import AwsServices, AwsTasks, LeaseTasks, LocalServices, LocalTasks
+from drs_desktop.ui.executions.sign_off_dialog import SsoDialogFactory
+from drs_desktop.workers.pane_tasks import (
+    AwsServices,
+    AwsTasks,
+    LeaseTasks,
+    LocalServices,
+    LocalTasks,
+    SettingsTasks,
+)
 from drs_desktop.workers.tasks import Requester
 
 logger = logging.getLogger(__name__)
@@ -178,6 +187,8 @@ class ExecutionsPaneWidget(QWidget):
         self.details_tabs = QTabWidget()
         self.details_tabs.setObjectName("execution-details-tabs")
         self.details_tabs.addTab(self.details, "Evidence")
+        self.audit = AuditWidget(clock=clock)  # issue 18: test record, findings, sign-off
+        self.details_tabs.addTab(self.audit, "Audit")
         self.lease_strip = LeaseStrip()
         below = QWidget()
         below_layout = QVBoxLayout(below)
@@ -232,6 +243,12 @@ class ExecutionsPaneWidget(QWidget):
         self._local.connect(local)
         self._aws.connect(aws)
         self._local_tasks = local
+        self.audit.connect_tasks(local)
+
+    def connect_settings(self, settings: SettingsTasks, sso_dialog: SsoDialogFactory | None = None) -> None:
+        """The Audit tab's sign-off lists profiles and asks STS on ``settings`` from now on (and signs in
+        with the ``sso_dialog`` the composition root gives: ``AuditWidget.connect_settings``)."""
+        self.audit.connect_settings(settings, sso_dialog)
 
     def connect_lease_tasks(self, tasks: LeaseTasks) -> None:
         """Read the shown run's lease on ``tasks`` (the ``lease-watch`` thread) from now on."""
@@ -438,6 +455,7 @@ class ExecutionsPaneWidget(QWidget):
             self.lease_strip.stop_watching()
         else:  # who drives it, and a takeover once that desktop is silent
             self.lease_strip.watch(summary.execution_id, summary.record.plan_name, summary.record.mode)
+        self.audit.set_execution(summary.execution_id if summary is not None else "")
         if summary is None:
             self.details.set_view(None)
             return

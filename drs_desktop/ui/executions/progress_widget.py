@@ -54,6 +54,7 @@ from drs_desktop.ui.executions.control_targets import (
 from drs_desktop.ui.executions.controls_bar import ControlsBar
 from drs_desktop.ui.executions.end_state_panel import EndStatePanel
 from drs_desktop.ui.executions.failure_banner import FailureBanner
+from drs_desktop.ui.executions.live_finding import LiveFindingButton
 from drs_desktop.ui.executions.live_log import LiveLog
 from drs_desktop.ui.executions.native_run_panel import NativeRunPanel
 from drs_desktop.ui.executions.progress_header import header_html
@@ -116,6 +117,9 @@ class ProgressWidget(QWidget):
             bar.skip_button,
         )
         self.approve_button, self.cleanup_button = bar.approve_button, bar.cleanup_button
+        self.finding_button = LiveFindingButton(lambda: self._following)  # issue 18: a finding on the run
+        bar.add_widget(self.finding_button)
+        self.finding_button.said.connect(lambda text, error: self._say(text, error=error))
         self.export_button = QPushButton("Export report…")
         # Lambdas: ``clicked`` passes ``checked``, which must not become an argument of the action.
         self.pause_button.clicked.connect(lambda: self.pause())
@@ -177,6 +181,7 @@ class ProgressWidget(QWidget):
         """Connect the controls to ``desk`` and its news to this view. A read-only view (history) only
         exports reports through it; a live one shows the executions the desk drives."""
         self._desk = desk
+        self.finding_button.connect_desk(desk)
         if self._read_only:
             return
         self.control_requested.connect(desk.control)
@@ -416,6 +421,7 @@ class ProgressWidget(QWidget):
             approval=self._target_approval(),
         )
         self.export_button.setEnabled(snapshot is not None)
+        self.finding_button.refresh()
 
     def _selection_changed(self, _selected: QItemSelection, _deselected: QItemSelection) -> None:
         self._update_controls()

@@ -18,6 +18,7 @@ execution of the native plan that DRS still runs may be attached to instead (``a
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -49,10 +50,12 @@ from drs_desktop.domain.engine.state import Mode
 from drs_desktop.domain.preflight.checks import CallKind, PreflightReport, confirmation_problem
 from drs_desktop.domain.preflight.rules import ISOLATION
 from drs_desktop.domain.targets import Target
+from drs_desktop.ui.executions.run_brief_panel import RunBriefPanel
 from drs_desktop.ui.executions.run_where_panel import IN_DRS, RunWherePanel
 from drs_desktop.ui.executions.script_trust_row import ScriptTrustRow
 from drs_desktop.ui.status_icons import status_icon
 from drs_desktop.ui.target_badge import TargetBadgeWidget
+from drs_desktop.workers.audit_tasks import plan_brief_of
 from drs_desktop.workers.execution_desk import ExecutionDesk
 from drs_desktop.workers.native_offer import NativeOffer
 
@@ -118,6 +121,8 @@ class RunDialog(QDialog):
         self.set_point_in_time(now)  # the app's clock: in demo mode the simulator's, never the desktop's
         self.point_edit.setEnabled(False)
         self.where = RunWherePanel()
+        # Issue 18: the test brief the run records (the plan's, editable here) and its test type.
+        self.brief_panel = RunBriefPanel()
 
         self.check_button = QPushButton("Check")
         self.check_button.setObjectName("check")
@@ -186,6 +191,7 @@ class RunDialog(QDialog):
         buttons.addWidget(self.close_button)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
+        layout.addWidget(self.brief_panel)
         layout.addLayout(check_row)
         layout.addWidget(results, 1)
         layout.addWidget(self.trust_row)
@@ -205,7 +211,10 @@ class RunDialog(QDialog):
         self.where.changed.connect(self._where_changed)
         self.where.attach_requested.connect(self.attach)
         self.trust_row.trusted.connect(lambda _trusted: self.check())
+        self.plan_combo.currentTextChanged.connect(self.brief_panel.set_plan)
+        self.brief_panel.changed.connect(self._update_buttons)
         self._choice_changed()
+        self.brief_panel.set_plan(self.plan_combo.currentText())
 
     # ---------------------------------------------------------------------------------- wiring
 
@@ -275,7 +284,7 @@ class RunDialog(QDialog):
         prepared = self._prepared_here_or_in_drs()
         if report is None or prepared is None or not report.ok or self._checked != self.choice():
             return False
-        return self.confirmation_problem() is None
+        return self.confirmation_problem() is None and self.brief_panel.problem() is None
 
     # ---------------------------------------------------------------------------------- actions
 
@@ -298,7 +307,9 @@ class RunDialog(QDialog):
     def run(self) -> None:
         if not self.can_run():
             return
-        self.run_requested.emit(self._prepared_here_or_in_drs(), self._checked)
+        assert self._checked is not None  # can_run holds
+        chosen = dataclasses.replace(self._checked, brief=self.brief_panel.brief())
+        self.run_requested.emit(self._prepared_here_or_in_drs(), chosen)
         self.accept()
 
     def attach(self, execution_arn: str) -> None:
@@ -318,6 +329,9 @@ class RunDialog(QDialog):
         """The local check's answer."""
         if self._answer_kept():
             self._prepared, self._report = prepared, report
+            read = plan_brief_of(prepared)
+            if read is not None:  # the plan as the check read it: its brief, unless edited already
+                self.brief_panel.show_plan_brief(*read)
         self._settle()
 
     def check_failed(self, message: str) -> None:
@@ -380,6 +394,7 @@ class RunDialog(QDialog):
             self._update_buttons()
             return
         report = self.report()
+        self.brief_panel.set_test_type(self._prepared_here_or_in_drs(), self._checked.mode)
         if report is None:
             return
         self._fill_checks(report)
@@ -462,6 +477,7 @@ class RunDialog(QDialog):
         self.calls_view.clear()
         self.where.clear()
         self.trust_row.set_scripts(())
+        self.brief_panel.set_test_type(None, None)
 
     def _where_changed(self) -> None:
         """Here or in DRS: the other place's result, already checked, is shown (no new check)."""
@@ -491,7 +507,7 @@ class RunDialog(QDialog):
         self.override_edit.setVisible(wanted)
         self.run_button.setEnabled(self.can_run())
         problem = self.confirmation_problem() if report is not None and report.ok else None
-        self.run_button.setToolTip(problem or "")
+        self.run_button.setToolTip(problem or self.brief_panel.problem() or "")
 
     def _say(self, text: str, *, error: bool = False) -> None:
         self.verdict.setStyleSheet(_ERROR_STYLE if error else "")
