@@ -167,6 +167,7 @@ class DesktopApp:
     def _build_task_threads(self, db: Database) -> None:
         """The panes' three task threads (``workers.pane_tasks``: local, aws, settings). Each builds its
         services on itself, so their SQLite readers and boto3 clients belong to that thread alone."""
+        import getpass
         import threading
 
         from drs_desktop.services.alerts import AlertDesk
@@ -194,6 +195,8 @@ class DesktopApp:
             # A listed target reached through an MFA role asks the operator by dialog.
             return DrsGateway(target, drs_clock=clock, mfa_prompter=ask_mfa)
 
+        operator = getpass.getuser()  # who the GUI's findings are recorded as (as its approvals are)
+
         def local() -> LocalServices:
             inventory = InventoryService(db, resolver, gateway_factory=drs)
             # Script trust stamps the desktop's own time, as the CLI does: trust is a fact of this machine,
@@ -205,7 +208,7 @@ class DesktopApp:
                 inventory,
                 scripts,
                 RetentionService(db, clock=clock.now, reports_dir=self.paths.reports),
-                audit=AuditDesk(db, clock=clock.now),
+                audit=AuditDesk(db, clock=clock.now, operator=operator),
             )
 
         def cleanup_sleep(seconds: float) -> None:  # a wait of the clock, at its pace; shutdown ends it

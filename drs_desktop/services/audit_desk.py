@@ -9,11 +9,14 @@ first on the ``settings`` thread (``signer_identity``, which may wait for an IAM
 in a browser), shows the operator who that is, and ``sign_off`` then journals *that* identity (the
 ``identity_of`` the service lets a caller pass), so what is signed is what the operator saw.
 
-Who records a finding (``by``) is the run's own identity, as the CLI's default (``history.default_actor``).
+Who records a finding (``by``) is the desktop's operator, as for the GUI's other controls (approvals,
+pauses); without one, the run's own identity, as the CLI's default (``history.default_actor``). A sign-off
+is by the identity STS gave, and dated by the app's clock (DRS's time) when the operator signs.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -82,8 +85,9 @@ def signer_identity(target: SignerTarget, profile: str) -> CallerIdentity:
 class AuditDesk:
     """A run's findings and sign-off for one thread (the GUI's ``local`` one): its reader is its own."""
 
-    def __init__(self, db: Database, *, clock: Clock | None = None) -> None:
+    def __init__(self, db: Database, *, clock: Clock | None = None, operator: str = "") -> None:
         self._db = db
+        self._operator = operator
         self._clock: Clock = clock or (lambda: datetime.now(UTC))
         self._reader = LazyReader(db)
 
@@ -114,7 +118,7 @@ class AuditDesk:
             severity=severity,
             owner=owner,
             due=due,
-            by=default_actor(record),
+            by=self._operator or default_actor(record),
             clock=self._clock,
         )
 
@@ -132,7 +136,7 @@ class AuditDesk:
             owner=owner,
             due=due,
             at=self._clock(),
-            by=default_actor(record),
+            by=self._operator or default_actor(record),
         )
 
     def update_finding(
@@ -159,7 +163,7 @@ class AuditDesk:
             due=due,
             status=status,
             comment=comment,
-            by=default_actor(record),
+            by=self._operator or default_actor(record),
             clock=self._clock,
         )
 
@@ -174,7 +178,8 @@ class AuditDesk:
                 raise audit.AnnotationRefused(
                     f"the identity checked is profile {profile!r}'s, not {name!r}'s"
                 )
-            return signer
+            # Dated when the operator signs, by the app's clock (DRS's time), not when STS was asked.
+            return dataclasses.replace(signer, answered_at=None)
 
         return audit.sign_off(
             self._db,

@@ -87,7 +87,7 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
                 PlanLibrary(db),
                 ExecutionHistory(db),
                 InventoryService(db, resolver),
-                audit=AuditDesk(db, clock=sim.clock.now),
+                audit=AuditDesk(db, clock=sim.clock.now, operator="dana-desk"),
             )
 
         local_tasks: LocalTasks = TaskThread("test-local", local, close=LocalServices.close)
@@ -161,7 +161,7 @@ def test_findings_added_and_updated_from_the_tab_show_and_reach_the_journal(
     (added,) = [e for e in journal_events(world.db, execution_id) if isinstance(e, FindingAdded)]
     assert added.text == "DNS cut-over was done by hand\nand took 20 minutes"
     assert (added.severity, added.owner, added.due) == (Severity.HIGH, "Lee", past.toString("yyyy-MM-dd"))
-    assert added.by == OPERATOR_ARN, "recorded as the run's identity, as the CLI does"
+    assert added.by == "dana-desk", "recorded as the desktop's operator, as the GUI's approvals are"
     row = [tab.cell_text(0, column) for column in range(6)]
     assert row[:2] == [added.finding_id, "high"] and row[2] == "DNS cut-over was done by hand"
     assert row[3] == "Lee" and row[4] == f"{added.due} OVERDUE" and row[5] == "open"
