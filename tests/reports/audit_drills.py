@@ -86,3 +86,24 @@ def run_drill(
 def annotate(db: Database, execution_id: str, events: Sequence[Event]) -> None:
     """Journal ``events`` after the run's last entry, as an annotation made after the run."""
     execution_store.append_events(db, execution_id, [event_to_json(e) for e in events])
+
+
+#: What the runner journals by itself since issue 18 (the test record, the recovery points).
+RUNNER_ANNOTATIONS = ("TestRecorded", "RecoveryPointsRecorded")
+
+
+def as_before_audit(db: Database, execution_id: str) -> None:
+    """Make the run's journal what a DRS Desktop before issue 18 wrote: without the annotations the runner
+    now journals by itself, numbered again without gaps (as that journal was)."""
+    with db.transaction() as conn:
+        rows = conn.execute(
+            "SELECT type, at, payload, recorded_at FROM execution_events WHERE execution_id = ? ORDER BY seq",
+            (execution_id,),
+        ).fetchall()
+        kept = [row for row in rows if row[0] not in RUNNER_ANNOTATIONS]
+        conn.execute("DELETE FROM execution_events WHERE execution_id = ?", (execution_id,))
+        conn.executemany(
+            "INSERT INTO execution_events (execution_id, seq, type, at, payload, recorded_at) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            [(execution_id, seq, *row) for seq, row in enumerate(kept, start=1)],
+        )

@@ -45,6 +45,7 @@ from drs_desktop.simulator.embedded import EmbeddedSimulator
 from drs_desktop.storage.db import Database
 from drs_desktop.storage.executions import append_events
 from drs_desktop.storage.plans import save_plan
+from tests.reports.audit_drills import as_before_audit
 
 START = datetime(2025, 11, 3, 9, 0, tzinfo=UTC)
 PERIOD = period_of(date(2026, 1, 1), date(2026, 6, 30))
@@ -104,6 +105,9 @@ def build_estate(db: Database) -> Estate:
 
             result = runner.run(sleep=sleep)
             assert result.outcome is Outcome.SUCCEEDED, result
+            # The runner's own annotations go: each run's test record and recovery points are the
+            # ones journaled below, so that the estate says exactly what the tests read.
+            as_before_audit(db, runner.execution_id)
             return runner.execution_id
 
         bravo_id = drill(bravo, START)

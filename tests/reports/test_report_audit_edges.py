@@ -32,7 +32,7 @@ from drs_desktop.simulator.embedded import EmbeddedSimulator
 from drs_desktop.storage.db import Database
 from drs_desktop.ui.executions.report_pdf import build_document, page_layout, write_pdf_report
 
-from .audit_drills import AuditDrill, annotate, run_drill
+from .audit_drills import AuditDrill, annotate, as_before_audit, run_drill
 from .test_report_formats import parse
 
 GENERATED = datetime.fromisoformat("2026-02-01T12:00:00+00:00")
@@ -53,6 +53,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runs]:
     home: Path = tmp_path_factory.mktemp("audit-edges")
     with EmbeddedSimulator("small", seed=11) as sim, Database.open(home / "drs-desktop.sqlite3") as db:
         plain = run_drill(sim, db, "Plain", rpo_minutes=None)
+        as_before_audit(db, plain.execution_id)  # a run journaled before DRS Desktop recorded tests
         hostile = run_drill(sim, db, "Hostile")
         end = hostile.state.finished_at
         assert end is not None
