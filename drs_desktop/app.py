@@ -556,6 +556,12 @@ class DesktopApp:
         desk.active_changed.connect(lambda count: pane.set_runs_active(count > 0))
         pane.set_runs_active(bool(desk.active_ids()))
         pane.cadence_shown.connect(lambda states, drift_known: self._say_readiness(db, states, drift_known))
+        # The Plans pane's native plans readings: a linked plan changed in DRS is a material change.
+        assert self.plans_pane is not None
+        self.plans_pane.native.reading_changed.connect(pane.set_native_reading)
+        reading = self.plans_pane.native.reading()
+        if reading is not None:
+            pane.set_native_reading(reading)
         pane.refresh()  # the first round of checks (then the timer's)
         self.dashboard_pane = pane
 

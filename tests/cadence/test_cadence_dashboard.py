@@ -13,8 +13,11 @@ from pytestqt.qtbot import QtBot
 
 from drs_desktop.domain.engine.events import Outcome
 from drs_desktop.domain.plan.model import Cadence
-from drs_desktop.domain.views.cadence import plan_cadence
+from drs_desktop.domain.views.cadence import CadenceKind, plan_cadence
+from drs_desktop.services.native_desk import StatusReading
+from drs_desktop.services.native_plans import PlanStatus
 from drs_desktop.services.readiness import ReadinessService
+from drs_desktop.storage import native_links
 from drs_desktop.storage import plans as plan_store
 from drs_desktop.ui.dashboard.dashboard_pane_widget import DashboardPaneWidget
 from drs_desktop.ui.dashboard.plan_card_widget import PlanCardWidget
@@ -119,5 +122,44 @@ def test_the_pane_says_overdue_by_three_days_of_a_stored_cadence(qtbot: QtBot, w
         assert {s.plan_name: s.kind.value for s in states}["Shop"] == "overdue"  # type: ignore[attr-defined]
         assert drift_known is False, "no launch drift reading yet: drift is not said, nor cleared"
         assert pane.cadence_summary.text().startswith("Drill cadence: 1 plan overdue (")  # Fax: no cadence
+    finally:
+        tasks.stop()
+
+
+def test_a_native_plan_changed_in_drs_reaches_the_card_from_the_plans_panes_reading(
+    qtbot: QtBot, world: World
+) -> None:
+    """The Plans pane reads every plan's native link from DRS; the dashboard's cadence takes that reading
+    (``set_native_reading``): a linked plan whose native plan changed outside the app is CHANGED."""
+    plan = plan_store.get_plan(world.db, "Shop")
+    cadence = Cadence(every_days=90, after_changes=True)
+    plan_store.save_plan(world.db, dataclasses.replace(plan, cadence=cadence), comment="after changes")
+    world.drill("Shop")
+    summary = next(s for s in plan_store.list_plans(world.db) if s.name == "Shop")
+    native_links.save_link(
+        world.db,
+        plan_id=summary.plan_id,
+        account_id="111122223333",
+        region=world.sim.region,
+        recovery_plan_arn="arn:aws:drs:plan/shop",
+        revision_id=plan_store.load_plan(world.db, "Shop").revision.revision_id,
+        content_hash="h",
+        steps=(),
+    )
+    pane, tasks = open_pane(qtbot, world)
+    try:
+        pane.reload()
+        qtbot.waitUntil(lambda: loaded(pane), timeout=TIMEOUT)
+        before = pane.cadence_states()["Shop"]
+        assert "native DRS plan: not read since this desktop started" in [r.text for r in before.reasons]
+        read_at = world.sim.clock.now() - timedelta(hours=3)
+        pane.set_native_reading(StatusReading((PlanStatus("Shop", 1, drift=True),), read_at, "acct/region"))
+        after = pane.cadence_states()["Shop"]
+        assert after.kind is CadenceKind.CHANGED
+        assert "the native DRS plan was changed outside the app (read 3 h ago)" in [
+            r.text for r in after.reasons
+        ]
+        shop = pane.card("Shop")
+        assert shop is not None and "CHANGED" in shop.cadence.text()
     finally:
         tasks.stop()

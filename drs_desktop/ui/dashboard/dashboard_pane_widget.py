@@ -45,7 +45,7 @@ from drs_desktop.domain.views.dashboard import Dashboard, PlanCard
 from drs_desktop.domain.views.launch_drift import LaunchDrift
 from drs_desktop.ui.change_hub import moment_text, updated_text
 from drs_desktop.ui.dashboard.plan_card_widget import PlanCardWidget, age_text
-from drs_desktop.workers.pane_tasks import ReadinessService, ReadinessTasks
+from drs_desktop.workers.pane_tasks import ReadinessService, ReadinessTasks, StatusReading
 from drs_desktop.workers.tasks import Requester
 
 logger = logging.getLogger(__name__)
@@ -71,6 +71,7 @@ class DashboardPaneWidget(QWidget):
         self._ask: Requester[ReadinessService] = Requester(self, self._on_failed)
         self._busy = False
         self._launch: LaunchDrift | None = None  # the last launch settings reading (issue 16)
+        self._native: StatusReading | None = None  # the Plans pane's last native plans reading
         self._want_all = False  # a full round asked while busy
         self._want_reload = False  # an overview asked while busy
         self._checking: frozenset[str] = frozenset()  # the plans whose check is under way
@@ -331,7 +332,14 @@ class DashboardPaneWidget(QWidget):
             widget = self._cards.get(card.plan_name)
             state = None
             if card.cadence is not None:
-                facts = with_readings(card.cadence, drift=self._launch, not_ready=_not_ready(card, now))
+                native = self._native
+                facts = with_readings(
+                    card.cadence,
+                    drift=self._launch,
+                    native=native.statuses if native is not None else (),
+                    native_read_at=native.read_at if native is not None else None,
+                    not_ready=_not_ready(card, now),
+                )
                 state = plan_cadence(facts, now)
                 states[card.plan_name] = state
             if widget is not None:
@@ -346,6 +354,13 @@ class DashboardPaneWidget(QWidget):
         """Every plan's launch settings drift (``LaunchDriftWatch``): a line on each plan's card."""
         self._launch = drift
         self._show_launch()
+
+    def set_native_reading(self, reading: StatusReading) -> None:
+        """Every plan's native DRS plan status as the Plans pane last read it from DRS (its link panel's
+        ``reading_changed``): a linked plan's native plan changed outside the app is a material change of
+        its cadence, known as of that reading."""
+        self._native = reading
+        self._show_cadence()
 
     def _show_launch(self) -> None:
         drift = self._launch
