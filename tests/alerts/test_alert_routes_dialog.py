@@ -147,3 +147,27 @@ def test_the_plans_pane_opens_the_dialog_for_a_saved_plan(
         assert dialog.windowTitle() == "Alerts of 'Shop'"
         qtbot.waitUntil(lambda: "No routes yet" in dialog.status.text(), timeout=10_000)
         dialog.close()
+
+
+def test_a_label_that_looks_like_html_is_shown_as_typed(
+    qtbot: QtBot, world: tuple[EmbeddedSimulator, AwsTasks, Database]
+) -> None:
+    """A route's label is the operator's text: QLabel's default would render "<b>…</b>" as markup (and
+    an <img> or a link), so the status line must show it literally."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import Qt as QtGui  # mightBeRichText: what QLabel's AutoText renders as markup
+
+    sim, tasks, _db = world
+    arn = f"arn:aws:sns:{sim.region}:{sim.account_id}:drs-alerts"
+    sim.sns.add_topic(arn)
+    dialog = AlertRoutesDialog("Shop", tasks)
+    qtbot.addWidget(dialog)
+    qtbot.waitUntil(lambda: "No routes yet" in dialog.status.text(), timeout=10_000)
+    dialog.kind_box.setCurrentIndex(dialog.kind_box.findData(RouteKind.SNS))
+    dialog.label_edit.setText("<b>ops</b> <img src=x>")
+    dialog.target_edit.setText(arn)
+    dialog.add_button.click()
+    qtbot.waitUntil(lambda: len(dialog.routes) == 1, timeout=10_000)
+    assert "Added <b>ops</b> <img src=x>." in dialog.status.text()
+    assert QtGui.mightBeRichText(dialog.status.text())
+    assert dialog.status.textFormat() is Qt.TextFormat.PlainText

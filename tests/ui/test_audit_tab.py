@@ -312,3 +312,28 @@ def test_a_run_of_another_desktop_refuses_a_finding_in_the_services_words(qtbot:
     assert "was run on desktop desktop-b" in tab.status_text()
     assert len(journal_events(world.db, execution_id)) == before
     assert tab.table.rowCount() == 0
+
+
+def test_a_finding_that_looks_like_html_is_shown_as_typed_in_its_tooltip(qtbot: QtBot, world: World) -> None:
+    """A finding's text is anyone's (typed here, or synced from a teammate's desktop): a tooltip renders
+    text that looks like markup as HTML, so the cell's tooltip must show the text itself."""
+    from PySide6.QtGui import Qt as QtGui
+    from PySide6.QtGui import QTextDocument
+
+    execution_id = finished_drill(world)
+    tab = audit_tab(qtbot, world, execution_id)
+    typed = "<b>DNS</b> <img src=x> not switched\nsee <a href='http://x'>runbook</a>"
+    dialog = open_finding_dialog(qtbot, tab, tab.add_button)
+    dialog.text_edit.setPlainText(typed)
+    qtbot.mouseClick(dialog.ok_button, LEFT)
+    qtbot.waitUntil(lambda: tab.table.rowCount() == 1, timeout=TIMEOUT)
+    assert tab.cell_text(0, 2) == "<b>DNS</b> <img src=x> not switched"
+    item = tab.table.item(0, 2)
+    assert item is not None
+    tip = item.toolTip()
+    shown = QTextDocument()
+    if QtGui.mightBeRichText(tip):  # what QToolTip does with it
+        shown.setHtml(tip)
+    else:
+        shown.setPlainText(tip)
+    assert shown.toPlainText() == typed

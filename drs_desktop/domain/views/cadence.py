@@ -386,9 +386,12 @@ def _native(native: NativeKnowledge | None, now: datetime) -> list[CadenceReason
     return []
 
 
-def _due_day(due: datetime, now: datetime) -> date:
+def _due_day(moment: datetime, days: int, now: datetime) -> date:
+    """The calendar day ``days`` after ``moment``'s day in ``now``'s zone: whole days are added to the
+    local day, not 24-hour spans to the instant, which a daylight-saving change would shift a day."""
     zone = now.tzinfo
-    return due.astimezone(zone).date() if zone is not None and due.tzinfo is not None else due.date()
+    local = moment.astimezone(zone) if zone is not None and moment.tzinfo is not None else moment
+    return local.date() + timedelta(days=days)
 
 
 def plan_cadence(facts: CadenceFacts, now: datetime) -> PlanCadence:
@@ -410,13 +413,13 @@ def plan_cadence(facts: CadenceFacts, now: datetime) -> PlanCadence:
         if cadence.retest_days is None:
             reasons.append(CadenceReason(CadenceKind.FAILED, f"failed on {when}; no re-test period set"))
         else:
-            due = _due_day(failed.finished_at + timedelta(days=cadence.retest_days), now)
+            due = _due_day(failed.finished_at, cadence.retest_days, now)
             dues.append((due, f"re-test within {_days(cadence.retest_days)} of the failed drill of {when}"))
             kinds = (CadenceKind.RETEST_DUE, CadenceKind.RETEST_DUE, CadenceKind.RETEST_OVERDUE)
             reason = _schedule(kinds, (due - now.date()).days, "failed, re-test ")
             reasons.append(CadenceReason(reason.kind, f"{reason.text} (drill of {when})", reason.days))
     if cadence.every_days is not None and good is not None:
-        due = _due_day(good.finished_at + timedelta(days=cadence.every_days), now)
+        due = _due_day(good.finished_at, cadence.every_days, now)
         last = _day(good.finished_at, now)
         dues.append((due, f"every {_days(cadence.every_days)} after the last good drill of {last}"))
         kinds = (CadenceKind.DUE, CadenceKind.DUE_TODAY, CadenceKind.OVERDUE)

@@ -362,7 +362,7 @@ def roll_up(
     at = cadence_time(period, now)
     rows = tuple(_plan_period(plan, by_plan[plan.plan_id], period, at) for plan in plans)
     in_period = tuple(r for r in ordered if period.contains(r.started_at))
-    today = now.date()
+    today = now.astimezone(period.start.tzinfo).date()  # the auditor's day, as the period's bounds
     findings = tuple(
         OpenFinding(
             plan_name=_plan_name(plans, run),

@@ -19,6 +19,7 @@ from datetime import date, datetime
 
 from PySide6.QtCore import QDate, Qt, Signal
 from PySide6.QtGui import QBrush, QColor
+from PySide6.QtGui import Qt as QtText
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -380,7 +381,8 @@ class AuditWidget(QWidget):
             )
             for column, text in enumerate(cells):
                 item = QTableWidgetItem(text.splitlines()[0] if text else "")
-                item.setToolTip(text)
+                # A tooltip renders text that looks like markup as HTML: a finding is anyone's text.
+                item.setToolTip(QtText.convertFromPlainText(text) if text else "")
                 if column == 4 and due.endswith("OVERDUE"):
                     item.setForeground(QBrush(_RED))
                 self.table.setItem(row, column, item)

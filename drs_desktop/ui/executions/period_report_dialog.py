@@ -108,6 +108,7 @@ class PeriodReportDialog(QDialog):
         dates.addStretch(1)
         self.status_label = QLabel()
         self.status_label.setObjectName("period-status")
+        self.status_label.setTextFormat(Qt.TextFormat.PlainText)  # names and paths shown as typed
         self.status_label.setWordWrap(True)
         self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)

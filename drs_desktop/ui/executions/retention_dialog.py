@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -67,6 +67,7 @@ class RetentionDialog(QDialog):
         self.list_button.clicked.connect(self.request_plan)
         self.summary = QLabel()
         self.summary.setObjectName("retention-summary")
+        self.summary.setTextFormat(Qt.TextFormat.PlainText)  # names and paths shown as typed
         self.summary.setWordWrap(True)
         self.goes_table = _table("retention-goes", GOES_COLUMNS)
         self.kept_table = _table("retention-kept", KEPT_COLUMNS)
@@ -81,6 +82,7 @@ class RetentionDialog(QDialog):
         self.delete_button.clicked.connect(self.delete_listed)
         self.status_label = QLabel()
         self.status_label.setObjectName("retention-status")
+        self.status_label.setTextFormat(Qt.TextFormat.PlainText)  # names and paths shown as typed
         self.status_label.setWordWrap(True)
         close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         close.rejected.connect(self.reject)

@@ -95,6 +95,7 @@ class AlertRoutesDialog(QDialog):
         self.test_button.clicked.connect(self.send_test)
         self.status = QLabel(_READING)
         self.status.setObjectName("alert-routes-status")
+        self.status.setTextFormat(Qt.TextFormat.PlainText)  # names and paths shown as typed
         self.status.setWordWrap(True)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 

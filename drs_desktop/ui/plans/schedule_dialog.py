@@ -9,7 +9,7 @@ command to enable it is shown. docs/scheduled-drills.md.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QTime, Signal
+from PySide6.QtCore import Qt, QTime, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -48,6 +48,7 @@ class ScheduleDialog(QDialog):
         self._ask: Requester[ScheduleDesk] = Requester(self, self._failed)
         self.status = QLabel("Reading the schedule…")
         self.status.setObjectName("schedule-status")
+        self.status.setTextFormat(Qt.TextFormat.PlainText)  # names and paths shown as typed
         self.status.setWordWrap(True)
         self.every = QComboBox()
         for frequency in Frequency:

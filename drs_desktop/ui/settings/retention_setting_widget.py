@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout, QWidget
 
 from drs_desktop.workers.pane_tasks import LocalServices, LocalTasks, retention
@@ -41,6 +42,7 @@ class RetentionSettingWidget(QGroupBox):
         self.save_button.clicked.connect(self.save)
         self.status = QLabel()
         self.status.setObjectName("retention-setting-status")
+        self.status.setTextFormat(Qt.TextFormat.PlainText)  # names and paths shown as typed
         self.status.setWordWrap(True)
         words = QLabel(
             "Keep a finished execution, its journal and the evidence files the app wrote for it this many "
