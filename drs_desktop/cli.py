@@ -359,10 +359,11 @@ def _plan_cadence(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int
     failed, changed) or cannot be read, so that cron can act on it."""
     from datetime import UTC, datetime
 
+    from drs_desktop.domain.local_zone import LOCAL_ZONE
     from drs_desktop.services.cadence import cadence_to_json, read_cadence
 
     with _open_database(paths) as db:
-        reading = read_cadence(db, datetime.now(UTC).astimezone())
+        reading = read_cadence(db, datetime.now(UTC).astimezone(LOCAL_ZONE))
     for problem in reading.problems:
         print(f"{APP_ID}: {terminal_safe(problem)}", file=sys.stderr)
     if args.json:

@@ -132,13 +132,14 @@ def _check(paths: AppPaths, secrets: Any, args: argparse.Namespace, out: TextIO)
     (``services.readiness_alerts``); for cron or a timer. It reads no AWS: drift and readiness, which
     need DRS and EC2, are the dashboard's to say. SNS publishes with the target of the options (else the
     settings), built only when an SNS route has something to say."""
+    from drs_desktop.domain.local_zone import LOCAL_ZONE
     from drs_desktop.services.alerts import AlertSender
     from drs_desktop.services.cadence import read_cadence
     from drs_desktop.services.readiness_alerts import send_readiness
 
     with _open_database(paths) as db:
         now = cli_target._now()
-        reading = read_cadence(db, now.astimezone())
+        reading = read_cadence(db, now.astimezone(LOCAL_ZONE))
         gateways: list[Any] = []
 
         def target() -> Any:

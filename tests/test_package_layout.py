@@ -51,6 +51,7 @@ DOMAIN_KERNEL = {
     "ec2",  # EC2's launch templates, networks and instances as the app reads them (aws.ec2)
     "automation_calls",  # what SSM Run Command and Lambda answered a step (aws.ssm, aws.lambda_fn)
     "alert_routes",  # where a plan's alerts go (issue 18): routes are this desktop's, never in a plan
+    "local_zone",  # this machine's zone with its DST rules, for counting an operator's days (cadence)
     "alert_events",  # what may be said outside the app (issue 18): runs, readiness and schedules make them
 }
 UI: dict[str, set[str]] = {

@@ -25,6 +25,7 @@ from typing import Any
 
 from drs_desktop.domain.durations import format_duration
 from drs_desktop.domain.engine.annotation_events import ReviewSignedOff
+from drs_desktop.domain.local_zone import LOCAL_ZONE
 from drs_desktop.domain.views.audit import ServerRpo
 from drs_desktop.domain.views.cadence import GOOD_DRILL_RULE, plan_cadence
 from drs_desktop.domain.views.evidence_audit import (
@@ -153,7 +154,7 @@ def next_test_due(view: ExecutionView, at: datetime) -> dict[str, Any]:
     """The run's plan's cadence as of ``at``, decided by the dashboard's code (``views.cadence``) from
     the facts the view was loaded with, days counted in this machine's time zone as the dashboard and
     ``plan cadence`` count them. A plan deleted or unreadable says so: "unknown", never a guessed date."""
-    local = at.astimezone()
+    local = at.astimezone(LOCAL_ZONE)
     base: dict[str, Any] = {"as_of": iso(at), "rule": GOOD_DRILL_RULE}
     if view.cadence is None:
         why = view.cadence_problem or "the plan's cadence was not read"

@@ -40,6 +40,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from drs_desktop.domain.local_zone import LOCAL_ZONE
 from drs_desktop.domain.views.cadence import PlanCadence, cadence_summary, plan_cadence, with_readings
 from drs_desktop.domain.views.dashboard import Dashboard, PlanCard
 from drs_desktop.domain.views.launch_drift import LaunchDrift
@@ -326,7 +327,7 @@ class DashboardPaneWidget(QWidget):
         dashboard = self._dashboard
         if dashboard is None:
             return
-        now = dashboard.updated_at.astimezone()
+        now = dashboard.updated_at.astimezone(LOCAL_ZONE)
         states: dict[str, PlanCadence] = {}
         for card in dashboard.cards:
             widget = self._cards.get(card.plan_name)
