@@ -105,6 +105,30 @@ def running_execution(home: Path, process: subprocess.Popen[str]) -> str:
     return found[0]
 
 
+def stop_between_writes(process: subprocess.Popen[str], home: Path) -> None:
+    """SIGSTOP the driver where it holds no SQLite write transaction: a process stopped inside one would
+    keep every other writer out (the queued control too), which no real crash leaves behind (a killed
+    process's locks go with it). Stopped, the write lock is tried at once; if the driver held it, it is
+    let go on and stopped again."""
+    import sqlite3
+    import time
+
+    database = AppPaths.resolve(home).database
+    for _ in range(200):
+        process.send_signal(signal.SIGSTOP)
+        probe = sqlite3.connect(database, timeout=0, isolation_level=None)
+        try:
+            probe.execute("BEGIN IMMEDIATE")
+            probe.execute("ROLLBACK")
+            return
+        except sqlite3.OperationalError:
+            process.send_signal(signal.SIGCONT)
+            time.sleep(0.01)  # let the driver end its transaction, then stop it again
+        finally:
+            probe.close()
+    pytest.fail("the driver never stopped outside a write transaction")
+
+
 def finish(process: subprocess.Popen[str]) -> Result:
     out, _ = process.communicate(timeout=DEADLINE)
     return Result(process.returncode, out, "")
@@ -163,7 +187,7 @@ def test_a_control_the_driver_refuses_prints_the_reason(
     second: subprocess.Popen[str] | None = None
     try:
         execution_id = running_execution(app_home, run)
-        run.send_signal(signal.SIGSTOP)  # still the driver (it holds the lock), but not looking
+        stop_between_writes(run, app_home)  # still the driver (it holds the lock), but not looking
         first = cli(
             "control", execution_id, "pause", "--no-wait", "--by", "bob", *target_args(slow_sim, app_home)
         )
@@ -245,7 +269,7 @@ def test_a_control_waiting_for_a_driver_that_dies_is_decided_by_the_sender(
     control: subprocess.Popen[str] | None = None
     try:
         execution_id = running_execution(app_home, run)
-        run.send_signal(signal.SIGSTOP)
+        stop_between_writes(run, app_home)
         control = subprocess.Popen(
             command("control", execution_id, "pause", *target_args(slow_sim, app_home)),
             stdout=subprocess.PIPE,
